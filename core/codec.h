@@ -1,0 +1,151 @@
+/*
+ * codec.h — the byte encodings the store is made of.
+ *
+ * Two encodings, both pure C (no Lua here; lua_codec.c maps Lua values):
+ *
+ *  1. Values: MessagePack. A record is an array of its fields in schema
+ *     order (the collection definition holds the names). The reader checks
+ *     every length against the bytes left before touching them and callers
+ *     cap nesting depth, so corrupt or hostile bytes give GH_ECORRUPT, never
+ *     an over-read.
+ *
+ *  2. Keys: an order-preserving tuple encoding compared with memcmp (LMDB's
+ *     default comparator), FoundationDB-tuple style. Each element is a type
+ *     byte and a body:
+ *        0x00            nil
+ *        0x02 s... 0x00  string, each 0x00 byte in s written as 0x00 0xFF
+ *        0x15 b[8]       integer, big-endian two's complement with the sign
+ *                        bit flipped (so negatives sort below positives)
+ *        0x21 b[8]       double, IEEE bits big-endian; positive: sign bit
+ *                        set; negative: all bits flipped
+ *        0x26 / 0x27     false / true
+ *     A compound key is the concatenation of its elements; since strings are
+ *     terminated, compound keys sort field by field.
+ *
+ * Invariants: encode(a) < encode(b) bytewise iff a < b, for two values of
+ * the same kind (int/int, double/double, string/string bytewise, bool/bool),
+ * and for tuples of such values compared element by element.
+ */
+#ifndef GH_CODEC_H
+#define GH_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Nesting deeper than this is refused when encoding and decoding. */
+#define CODEC_MAX_DEPTH 64
+
+/* ---- growable byte buffer ------------------------------------------------ */
+
+/* A growable byte buffer. `oom` is set once an allocation failed; later
+ * writes are dropped, so a writer checks once at the end. */
+typedef struct codec_buf {
+    unsigned char *p;
+    size_t len, cap;
+    int oom;
+} codec_buf;
+
+/* An empty buffer (no allocation until the first write). */
+void codec_buf_init(codec_buf *b);
+/* Frees the bytes; the buffer is empty and usable again. */
+void codec_buf_free(codec_buf *b);
+/* Makes room for `n` more bytes; 0 or GH_ENOMEM (and sets b->oom). */
+int codec_buf_grow(codec_buf *b, size_t n);
+
+static inline unsigned char *codec_buf_need(codec_buf *b, size_t n) {
+    if (b->cap - b->len < n && codec_buf_grow(b, n) != 0) {
+        return NULL;
+    }
+    return b->p + b->len;
+}
+
+static inline void codec_buf_add(codec_buf *b, const void *s, size_t n) {
+    unsigned char *q = codec_buf_need(b, n);
+    if (q) {
+        if (n) {
+            memcpy(q, s, n);
+        }
+        b->len += n;
+    }
+}
+
+/* ---- MessagePack writer --------------------------------------------------- */
+
+void mp_put_nil(codec_buf *b);
+void mp_put_bool(codec_buf *b, int v);
+void mp_put_int(codec_buf *b, int64_t v);
+void mp_put_double(codec_buf *b, double v);
+void mp_put_str(codec_buf *b, const char *s, size_t n);
+void mp_put_array(codec_buf *b, uint32_t n);
+void mp_put_map(codec_buf *b, uint32_t n);
+
+/* ---- MessagePack reader --------------------------------------------------- */
+
+enum mp_type { MP_NIL, MP_BOOL, MP_INT, MP_FLOAT, MP_STR, MP_ARRAY, MP_MAP };
+
+/* One decoded header. For MP_STR, `s`/`n` point into the input (borrowed,
+ * valid as long as the input bytes). For MP_ARRAY/MP_MAP, `n` is the count
+ * of elements (pairs for maps) that follow. Binary is read as MP_STR;
+ * unsigned integers above INT64_MAX are read as MP_FLOAT. */
+typedef struct mp_item {
+    int type;
+    union {
+        int b;
+        int64_t i;
+        double d;
+    } v;
+    const char *s;
+    uint32_t n;
+} mp_item;
+
+typedef struct mp_reader {
+    const unsigned char *p, *end;
+} mp_reader;
+
+static inline void mp_reader_init(mp_reader *r, const void *p, size_t n) {
+    r->p = p;
+    r->end = r->p + n;
+}
+
+/* Reads one header at r->p into *it and advances past it (and past a
+ * string's bytes). 0, or GH_ECORRUPT (truncated, unknown or ext type) with
+ * r->p unchanged. */
+int mp_read(mp_reader *r, mp_item *it);
+
+/* Skips one whole value (with its nested elements, at most `depth` levels).
+ * 0 or GH_ECORRUPT. */
+int mp_skip(mp_reader *r, int depth);
+
+/* Checks that [p, p+n) is exactly one well-formed value. 0 or GH_ECORRUPT. */
+int mp_validate(const void *p, size_t n);
+
+/* ---- key tuple encoding ----------------------------------------------------- */
+
+enum { KEY_NIL = 0x00, KEY_STR = 0x02, KEY_INT = 0x15, KEY_DOUBLE = 0x21, KEY_FALSE = 0x26,
+       KEY_TRUE = 0x27 };
+
+void key_put_nil(codec_buf *b);
+void key_put_bool(codec_buf *b, int v);
+void key_put_int(codec_buf *b, int64_t v);
+void key_put_double(codec_buf *b, double v);
+void key_put_str(codec_buf *b, const char *s, size_t n);
+
+/* One decoded key element. For strings, the decoded bytes are written to
+ * `str` (caller's buffer, reset first) since escapes must be undone. */
+typedef struct key_item {
+    int type; /* KEY_* */
+    int64_t i;
+    double d;
+} key_item;
+
+/* Decodes the element at *p (before end), advancing *p. For KEY_STR the
+ * unescaped bytes go to `str` (cleared first). 0 or GH_ECORRUPT. */
+int key_read(const unsigned char **p, const unsigned char *end, key_item *it, codec_buf *str);
+
+/* ---- dates ---------------------------------------------------------------------- */
+
+/* 1 if s[0..n) is a real calendar date written YYYY-MM-DD (year 1000..9999). */
+int codec_is_date(const char *s, size_t n);
+
+#endif

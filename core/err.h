@@ -1,0 +1,63 @@
+/*
+ * err.h — result codes and the last-error message.
+ *
+ * Every fallible C function in the core returns 0 or a negative GH_E* code.
+ * Codes, names and default messages come from the one X-macro list below
+ * (the libuv habit). The human detail (which collection, field, value) is
+ * formatted once, where the failure is found, into a thread-local buffer
+ * with err_set(); callers read it with err_msg() until the next err_set().
+ */
+#ifndef GH_ERR_H
+#define GH_ERR_H
+
+#define GH_ERRORS(X)                                                                              \
+    X(NOMEM, -1, "out of memory")                                                                 \
+    X(IO, -2, "input/output error")                                                               \
+    X(NOTDB, -3, "not a gonghui database")                                                        \
+    X(VERSION, -4, "database written by a newer gonghui")                                         \
+    X(CORRUPT, -5, "corrupt data")                                                                \
+    X(TYPE, -6, "wrong type")                                                                     \
+    X(UNKNOWN, -7, "unknown name")                                                                \
+    X(MISSING, -8, "required value missing")                                                      \
+    X(EXISTS, -9, "already exists")                                                               \
+    X(NOTFOUND, -10, "not found")                                                                 \
+    X(TOOBIG, -11, "value too large")                                                             \
+    X(SCHEMA, -12, "incompatible definition")                                                     \
+    X(INVAL, -13, "invalid argument")                                                             \
+    X(MAPFULL, -14, "database map full")                                                          \
+    X(BUSY, -15, "busy")                                                                          \
+    X(LMDB, -16, "storage engine error")                                                          \
+    X(TXN, -17, "transaction state error")
+
+enum {
+    GH_OK = 0,
+#define GH_ERR_ENUM(name, code, msg) GH_E##name = (code),
+    GH_ERRORS(GH_ERR_ENUM)
+#undef GH_ERR_ENUM
+};
+
+/* The short constant name of a code ("EXISTS"); "UNKNOWN_CODE" for others. */
+const char *err_name(int code);
+
+/* The default message of a code. */
+const char *err_default(int code);
+
+/* Formats the detail of the failure being returned and returns `code`, so a
+ * failing path can end with `return err_set(GH_EEXISTS, "...", ...)`. */
+int err_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prefixes the current message with "prefix: " (adding context on the way up). */
+void err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The message of the last err_set() on this thread (borrowed, valid until the
+ * next err_set()/err_prefix()); the default message of `code` if none was set
+ * since err_clear(). */
+const char *err_msg(int code);
+
+/* Forgets the current message. */
+void err_clear(void);
+
+/* The one translation hook for messages a person reads (gettext-style). */
+#define _(s) (s)
+
+#endif

@@ -1,0 +1,552 @@
+/*
+ * lua_codec.c — Lua values <-> MessagePack, and records in schema order.
+ *
+ * Called by lua_store.c; calls codec.c and the Lua C API.
+ *
+ * Records are arrays in the collection's field order; trailing nils are
+ * dropped (a shorter array reads as nil for the missing fields, which is
+ * also how records written before a field was added read).
+ */
+#include "lua_codec.h"
+
+#include "err.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void lcodec_push_shown(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        if (n > 60) {
+            lua_pushfstring(L, "string \"%s...\"",
+                            lua_pushlstring(L, s, 60) ? lua_tostring(L, -1) : "");
+            lua_remove(L, -2);
+        } else {
+            lua_pushfstring(L, "string \"%s\"", s);
+        }
+        break;
+    }
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, idx));
+        } else {
+            lua_pushfstring(L, "%f", lua_tonumber(L, idx));
+        }
+        break;
+    case LUA_TBOOLEAN:
+        lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false");
+        break;
+    default:
+        lua_pushstring(L, luaL_typename(L, idx));
+    }
+}
+
+/* A table is an array when its keys are exactly 1..n. */
+static int is_array(lua_State *L, int idx, lua_Integer *n) {
+    lua_Integer len = (lua_Integer)lua_rawlen(L, idx), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (!lua_isinteger(L, -1)) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        lua_Integer k = lua_tointeger(L, -1);
+        if (k < 1 || k > len) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        count++;
+    }
+    *n = len;
+    return count == len && len > 0;
+}
+
+int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        mp_put_nil(out);
+        return 0;
+    case LUA_TBOOLEAN:
+        mp_put_bool(out, lua_toboolean(L, idx));
+        return 0;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            mp_put_int(out, lua_tointeger(L, idx));
+        } else {
+            mp_put_double(out, lua_tonumber(L, idx));
+        }
+        return 0;
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        if (n > 0xffffffffu) {
+            return err_set(GH_ETOOBIG, "a string of %zu bytes is too long to store", n);
+        }
+        mp_put_str(out, s, n);
+        return 0;
+    }
+    case LUA_TTABLE: {
+        lua_Integer n;
+        if (depth <= 0) {
+            return err_set(GH_ETYPE, "a table nested more than %d levels deep (or one that "
+                                     "contains itself) cannot be stored",
+                           CODEC_MAX_DEPTH);
+        }
+        if (!lua_checkstack(L, 4)) {
+            return err_set(GH_ENOMEM, "Lua stack exhausted");
+        }
+        if (is_array(L, idx, &n)) {
+            mp_put_array(out, (uint32_t)n);
+            for (lua_Integer i = 1; i <= n; i++) {
+                lua_rawgeti(L, idx, i);
+                int rc = lcodec_encode(L, -1, out, depth - 1);
+                lua_pop(L, 1);
+                if (rc) {
+                    return rc;
+                }
+            }
+            return 0;
+        }
+        uint32_t count = 0;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pop(L, 1);
+            count++;
+        }
+        mp_put_map(out, count);
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            int kt = lua_type(L, -2);
+            if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) {
+                lua_pop(L, 2);
+                return err_set(GH_ETYPE, "a table key of type %s cannot be stored",
+                               lua_typename(L, kt));
+            }
+            int rc = lcodec_encode(L, -2, out, depth - 1);
+            if (rc == 0) {
+                rc = lcodec_encode(L, -1, out, depth - 1);
+            }
+            lua_pop(L, 1);
+            if (rc) {
+                lua_pop(L, 1);
+                return rc;
+            }
+        }
+        return 0;
+    }
+    default:
+        return err_set(GH_ETYPE, "a value of type %s cannot be stored", luaL_typename(L, idx));
+    }
+}
+
+int lcodec_push(lua_State *L, mp_reader *r, int depth) {
+    mp_item it;
+    if (mp_read(r, &it) != 0) {
+        return err_set(GH_ECORRUPT, "stored value bytes are corrupt");
+    }
+    switch (it.type) {
+    case MP_NIL:
+        lua_pushnil(L);
+        return 0;
+    case MP_BOOL:
+        lua_pushboolean(L, it.v.b);
+        return 0;
+    case MP_INT:
+        lua_pushinteger(L, (lua_Integer)it.v.i);
+        return 0;
+    case MP_FLOAT:
+        lua_pushnumber(L, (lua_Number)it.v.d);
+        return 0;
+    case MP_STR:
+        lua_pushlstring(L, it.s, it.n);
+        return 0;
+    default:
+        break;
+    }
+    /* arrays and maps */
+    if (depth <= 0 || !lua_checkstack(L, 4)) {
+        return err_set(GH_ECORRUPT, "stored value nested too deep");
+    }
+    uint64_t need = it.type == MP_MAP ? 2 * (uint64_t)it.n : it.n;
+    if (need > (uint64_t)(r->end - r->p)) { /* every element takes at least one byte */
+        return err_set(GH_ECORRUPT, "stored value bytes are corrupt (count past the end)");
+    }
+    if (it.type == MP_ARRAY) {
+        lua_createtable(L, (int)it.n, 0);
+        for (uint32_t i = 0; i < it.n; i++) {
+            if (lcodec_push(L, r, depth - 1) != 0) {
+                lua_pop(L, 1);
+                return GH_ECORRUPT;
+            }
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        return 0;
+    }
+    lua_createtable(L, 0, (int)it.n);
+    for (uint32_t i = 0; i < it.n; i++) {
+        if (lcodec_push(L, r, depth - 1) != 0) {
+            lua_pop(L, 1);
+            return GH_ECORRUPT;
+        }
+        if (lua_isnil(L, -1) || (lua_type(L, -1) == LUA_TNUMBER && isnan(lua_tonumber(L, -1)))) {
+            lua_pop(L, 2);
+            return err_set(GH_ECORRUPT, "stored value has a nil or NaN table key");
+        }
+        if (lcodec_push(L, r, depth - 1) != 0) {
+            lua_pop(L, 2);
+            return GH_ECORRUPT;
+        }
+        lua_rawset(L, -3);
+    }
+    return 0;
+}
+
+static int type_error(lua_State *L, int idx, const store_coll *c, int pos, const char *expect) {
+    lcodec_push_shown(L, idx);
+    int rc = err_set(GH_ETYPE, "collection '%s': field '%s' expects %s, got %s", c->name,
+                     c->fields[pos].name, expect, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return rc;
+}
+
+int lcodec_encode_field(lua_State *L, int idx, const store_coll *c, int pos, codec_buf *out) {
+    int t = lua_type(L, idx);
+    switch (c->fields[pos].type) {
+    case FT_INT:
+        if (t == LUA_TNUMBER) {
+            lua_Integer v;
+            if (lua_isinteger(L, idx)) {
+                mp_put_int(out, lua_tointeger(L, idx));
+                return 0;
+            }
+            if (lua_numbertointeger(lua_tonumber(L, idx), &v) &&
+                (lua_Number)v == lua_tonumber(L, idx)) {
+                mp_put_int(out, v);
+                return 0;
+            }
+        }
+        return type_error(L, idx, c, pos, "an integer");
+    case FT_FEN:
+        if (t == LUA_TNUMBER && lua_isinteger(L, idx)) {
+            mp_put_int(out, lua_tointeger(L, idx));
+            return 0;
+        }
+        return type_error(L, idx, c, pos,
+                          "money as an integer number of fen (1 yuan = 100 fen; use "
+                          "math.tointeger or // for arithmetic)");
+    case FT_NUMBER:
+        if (t == LUA_TNUMBER) {
+            return lcodec_encode(L, idx, out, 1);
+        }
+        return type_error(L, idx, c, pos, "a number");
+    case FT_STRING:
+        if (t == LUA_TSTRING) {
+            return lcodec_encode(L, idx, out, 1);
+        }
+        return type_error(L, idx, c, pos, "a string");
+    case FT_BOOL:
+        if (t == LUA_TBOOLEAN) {
+            mp_put_bool(out, lua_toboolean(L, idx));
+            return 0;
+        }
+        return type_error(L, idx, c, pos, "a boolean");
+    case FT_DATE:
+        if (t == LUA_TSTRING) {
+            size_t n;
+            const char *s = lua_tolstring(L, idx, &n);
+            if (codec_is_date(s, n)) {
+                mp_put_str(out, s, n);
+                return 0;
+            }
+        }
+        return type_error(L, idx, c, pos, "a date (YYYY-MM-DD)");
+    default: {
+        int rc = lcodec_encode(L, idx, out, CODEC_MAX_DEPTH);
+        if (rc) {
+            err_prefix("collection '%s': field '%s'", c->name, c->fields[pos].name);
+        }
+        return rc;
+    }
+    }
+}
+
+/* Scratch for assembling one record: where each field's bytes start. */
+typedef struct slots {
+    size_t off[STORE_MAX_FIELDS];
+    size_t len[STORE_MAX_FIELDS];
+    unsigned char set[STORE_MAX_FIELDS];
+} slots;
+
+static int unknown_field(lua_State *L, int kidx, const store_coll *c) {
+    if (lua_type(L, kidx) != LUA_TSTRING) {
+        lcodec_push_shown(L, kidx);
+        int rc = err_set(GH_EUNKNOWN, "collection '%s': field names are strings, got %s",
+                         c->name, lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return rc;
+    }
+    char known[512];
+    size_t w = 0;
+    known[0] = 0;
+    for (int i = 0; i < c->nfields && w < sizeof known - 70; i++) {
+        if (i != c->extra) {
+            w += (size_t)snprintf(known + w, sizeof known - w, "%s%s", w ? ", " : "",
+                                  c->fields[i].name);
+        }
+    }
+    return err_set(GH_EUNKNOWN, "collection '%s': unknown field '%s' (its fields: %s)", c->name,
+                   lua_tostring(L, kidx), known);
+}
+
+/* Encodes the fields of table `idx` into `vals`, noting each in `sl`; extra
+ * fields go to `extra` as map pairs, counted in *nextra. */
+static int encode_fields(lua_State *L, int idx, const store_coll *c, int pos_idx,
+                         const void *null, codec_buf *vals, slots *sl, codec_buf *extra,
+                         uint32_t *nextra) {
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int pos = -1;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -2);
+            if (lua_rawget(L, pos_idx) == LUA_TNUMBER) {
+                pos = (int)lua_tointeger(L, -1) - 1;
+            }
+            lua_pop(L, 1);
+        }
+        int rc = 0;
+        if (pos < 0) {
+            if (c->extra < 0) {
+                rc = unknown_field(L, -2, c);
+            } else {
+                (*nextra)++;
+                rc = lcodec_encode(L, -2, extra, 1);
+                if (rc == 0) {
+                    rc = lcodec_encode(L, -1, extra, CODEC_MAX_DEPTH);
+                }
+            }
+        } else if (null && lua_touserdata(L, -1) == null) {
+            if (!c->fields[pos].optional || pos == c->key) {
+                rc = err_set(GH_EMISSING,
+                             "collection '%s': field '%s' is required and cannot be cleared",
+                             c->name, c->fields[pos].name);
+            } else {
+                sl->set[pos] = 2; /* cleared */
+            }
+        } else {
+            sl->off[pos] = vals->len;
+            rc = lcodec_encode_field(L, -1, c, pos, vals);
+            sl->len[pos] = vals->len - sl->off[pos];
+            sl->set[pos] = 1;
+        }
+        lua_pop(L, 1);
+        if (rc) {
+            lua_pop(L, 1);
+            return rc;
+        }
+    }
+    return vals->oom || extra->oom ? GH_ENOMEM : 0;
+}
+
+int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
+                         const int64_t *auto_id, codec_buf *out) {
+    slots sl;
+    codec_buf vals, extra;
+    uint32_t nextra = 0;
+    int rc;
+    idx = lua_absindex(L, idx);
+    pos_idx = lua_absindex(L, pos_idx);
+    memset(sl.set, 0, (size_t)c->nfields);
+    codec_buf_init(&vals);
+    codec_buf_init(&extra);
+    if ((rc = encode_fields(L, idx, c, pos_idx, NULL, &vals, &sl, &extra, &nextra))) {
+        goto out;
+    }
+    if (!sl.set[c->key] && auto_id) {
+        sl.off[c->key] = vals.len;
+        mp_put_int(&vals, *auto_id);
+        sl.len[c->key] = vals.len - sl.off[c->key];
+        sl.set[c->key] = 1;
+    }
+    int last = -1;
+    for (int i = 0; i < c->nfields; i++) {
+        if (sl.set[i] || (i == c->extra && nextra)) {
+            last = i;
+        } else if (!c->fields[i].optional && i != c->extra) {
+            rc = err_set(GH_EMISSING, "collection '%s': required field '%s' is missing%s",
+                         c->name, c->fields[i].name,
+                         i == c->key && c->auto_key ? "" : " (give it a value)");
+            goto out;
+        }
+    }
+    out->len = 0;
+    mp_put_array(out, (uint32_t)(last + 1));
+    for (int i = 0; i <= last; i++) {
+        if (i == c->extra) {
+            if (nextra) {
+                mp_put_map(out, nextra);
+                codec_buf_add(out, extra.p, extra.len);
+            } else {
+                mp_put_nil(out);
+            }
+        } else if (sl.set[i]) {
+            codec_buf_add(out, vals.p + sl.off[i], sl.len[i]);
+        } else {
+            mp_put_nil(out);
+        }
+    }
+    rc = out->oom ? GH_ENOMEM : 0;
+out:
+    codec_buf_free(&vals);
+    codec_buf_free(&extra);
+    return rc;
+}
+
+int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
+                        const void *old, size_t oldn, const void *null, codec_buf *out) {
+    slots sl;
+    codec_buf vals, extra;
+    uint32_t nextra = 0;
+    const unsigned char *ooff[STORE_MAX_FIELDS];
+    size_t olen[STORE_MAX_FIELDS];
+    mp_reader r;
+    mp_item it;
+    int rc;
+    idx = lua_absindex(L, idx);
+    pos_idx = lua_absindex(L, pos_idx);
+    memset(sl.set, 0, (size_t)c->nfields);
+    codec_buf_init(&vals);
+    codec_buf_init(&extra);
+    mp_reader_init(&r, old, oldn);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+        return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt", c->name);
+    }
+    for (int i = 0; i < c->nfields; i++) {
+        ooff[i] = NULL;
+        if ((uint32_t)i < it.n) {
+            ooff[i] = r.p;
+            if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+                return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt",
+                               c->name);
+            }
+            olen[i] = (size_t)(r.p - ooff[i]);
+        }
+    }
+    if ((rc = encode_fields(L, idx, c, pos_idx, null, &vals, &sl, &extra, &nextra))) {
+        goto out;
+    }
+    if (sl.set[c->key] == 1 && (sl.len[c->key] != olen[c->key] ||
+                                memcmp(vals.p + sl.off[c->key], ooff[c->key], olen[c->key]))) {
+        rc = err_set(GH_EINVAL,
+                     "collection '%s': update cannot change the key field '%s' (insert a new "
+                     "record and delete the old one)",
+                     c->name, c->fields[c->key].name);
+        goto out;
+    }
+    out->len = 0;
+    mp_put_array(out, (uint32_t)c->nfields);
+    for (int i = 0; i < c->nfields; i++) {
+        if (i == c->extra && nextra) {
+            /* merge: new pairs first, then old pairs whose key is not new */
+            uint32_t total = nextra;
+            codec_buf merged;
+            codec_buf_init(&merged);
+            codec_buf_add(&merged, extra.p, extra.len);
+            if (ooff[i]) {
+                mp_reader er;
+                mp_item e;
+                mp_reader_init(&er, ooff[i], olen[i]);
+                if (mp_read(&er, &e) == 0 && e.type == MP_MAP) {
+                    for (uint32_t j = 0; j < e.n; j++) {
+                        const unsigned char *ks = er.p;
+                        mp_item k;
+                        mp_reader kr = er;
+                        if (mp_read(&kr, &k) != 0 || mp_skip(&er, 1) != 0) {
+                            break;
+                        }
+                        const unsigned char *vs = er.p;
+                        if (mp_skip(&er, CODEC_MAX_DEPTH) != 0) {
+                            break;
+                        }
+                        int overridden = 0;
+                        if (k.type == MP_STR) {
+                            lua_pushlstring(L, k.s, k.n);
+                            overridden = lua_rawget(L, idx) != LUA_TNIL;
+                            lua_pop(L, 1);
+                        }
+                        if (!overridden) {
+                            codec_buf_add(&merged, ks, (size_t)(er.p - ks));
+                            total++;
+                        }
+                        (void)vs;
+                    }
+                }
+            }
+            mp_put_map(out, total);
+            codec_buf_add(out, merged.p, merged.len);
+            codec_buf_free(&merged);
+        } else if (sl.set[i] == 1) {
+            codec_buf_add(out, vals.p + sl.off[i], sl.len[i]);
+        } else if (sl.set[i] == 2 || !ooff[i]) {
+            mp_put_nil(out);
+        } else {
+            codec_buf_add(out, ooff[i], olen[i]);
+        }
+    }
+    rc = out->oom ? GH_ENOMEM : 0;
+out:
+    codec_buf_free(&vals);
+    codec_buf_free(&extra);
+    return rc;
+}
+
+int lcodec_push_record(lua_State *L, const store_coll *c, int names_idx, const void *rec,
+                       size_t n) {
+    mp_reader r;
+    mp_item it;
+    names_idx = lua_absindex(L, names_idx);
+    mp_reader_init(&r, rec, n);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+        return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt", c->name);
+    }
+    uint32_t have = it.n < (uint32_t)c->nfields ? it.n : (uint32_t)c->nfields;
+    lua_createtable(L, 0, (int)have);
+    for (uint32_t i = 0; i < have; i++) {
+        if ((int)i == c->extra) {
+            if (lcodec_push(L, &r, CODEC_MAX_DEPTH) != 0) {
+                goto corrupt;
+            }
+            if (lua_istable(L, -1)) { /* merge the extra fields in */
+                lua_pushnil(L);
+                while (lua_next(L, -2)) {
+                    lua_pushvalue(L, -2);
+                    lua_insert(L, -2);
+                    lua_rawset(L, -5);
+                }
+            }
+            lua_pop(L, 1);
+            continue;
+        }
+        if (r.p < r.end && *r.p == 0xc0) { /* nil: leave the field absent */
+            r.p++;
+            continue;
+        }
+        lua_rawgeti(L, names_idx, (lua_Integer)i + 1);
+        if (lcodec_push(L, &r, CODEC_MAX_DEPTH) != 0) {
+            lua_pop(L, 1);
+            goto corrupt;
+        }
+        lua_rawset(L, -3);
+    }
+    return 0;
+corrupt:
+    lua_pop(L, 1);
+    return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt (run gonghui check)",
+                   c->name);
+}

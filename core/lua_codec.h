@@ -1,0 +1,51 @@
+/*
+ * lua_codec.h — Lua values to MessagePack and back, records in schema order.
+ *
+ * Called by lua_store.c. None of these raise a Lua error except through
+ * allocation failure inside the Lua API: they return 0 or a GH_E* code with
+ * the message in err_msg(), so the caller can release what it holds first.
+ */
+#ifndef GH_LUA_CODEC_H
+#define GH_LUA_CODEC_H
+
+#include "codec.h"
+#include "store.h"
+
+#include <lua.h>
+
+/* Encodes any Lua value (nil, boolean, number, string, table of those)
+ * at `idx`. Tables that are sequences 1..n become arrays, others maps with
+ * string or integer keys. GH_ETYPE (functions, userdata, cycles/too deep). */
+int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth);
+
+/* Pushes the value at r->p, advancing r. GH_ECORRUPT on bad bytes (nothing
+ * pushed). */
+int lcodec_push(lua_State *L, mp_reader *r, int depth);
+
+/* Encodes the value at `idx` as field `pos` of collection c, checking its
+ * type. GH_ETYPE with "collection 'c': field 'f' expects ..., got ...". */
+int lcodec_encode_field(lua_State *L, int idx, const store_coll *c, int pos, codec_buf *out);
+
+/* Encodes the record table at `idx` into `out` as the schema-ordered array.
+ * `pos_idx` is a table name -> position (1-based) of c. If `auto_id` is not
+ * NULL and the key field is absent, *auto_id is used as the key and
+ * *used_auto set. Unknown fields (GH_EUNKNOWN, unless c->extra), missing
+ * required ones (GH_EMISSING) and type errors (GH_ETYPE) are refused. */
+int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
+                         const int64_t *auto_id, codec_buf *out);
+
+/* Re-encodes stored record `old` with the fields of table `idx` changed
+ * (partial update); `null` is the sentinel value that clears a field. */
+int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
+                        const void *old, size_t oldn, const void *null, codec_buf *out);
+
+/* Pushes a record as a new table, fields named from table `names_idx`
+ * (position -> name). GH_ECORRUPT (nothing pushed) on bad bytes. */
+int lcodec_push_record(lua_State *L, const store_coll *c, int names_idx, const void *rec,
+                       size_t n);
+
+/* Pushes a short readable rendering of the value at idx for messages
+ * ("string \"1990/13/01\"", "1.5", "table"). */
+void lcodec_push_shown(lua_State *L, int idx);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * main.c — the command line: parses options and wires the subsystems.
+ *
+ *   gonghui [--db DIR] run FILE.lua [name=value ...]
+ *   gonghui [--db DIR] check
+ *   gonghui [--db DIR] backup DEST
+ *   gonghui [--db DIR] stat
+ *
+ * The database is --db DIR, else $GONGHUI_DB, else ./gonghui.db.
+ * Exit codes: 0 success, 1 the work failed (or check found problems),
+ * 2 usage errors.
+ */
+#include "err.h"
+#include "script.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef GH_VERSION
+#define GH_VERSION "dev"
+#endif
+
+static void usage(FILE *f) {
+    fprintf(f, _("gonghui %s — scripting platform for trade-union service programs\n"
+                 "\n"
+                 "usage: gonghui [--db DIR] COMMAND [ARGS]\n"
+                 "\n"
+                 "commands:\n"
+                 "  run FILE.lua [name=value ...]  run a Lua program against the database\n"
+                 "  check                          verify every record and index entry\n"
+                 "  backup DEST                    write a compacted, consistent copy to DEST\n"
+                 "  stat                           list collections, records, indexes and sizes\n"
+                 "\n"
+                 "options:\n"
+                 "  --db DIR     the database directory (default: $GONGHUI_DB, else "
+                 "./gonghui.db)\n"
+                 "  --help       this text\n"
+                 "  --version    the version\n"),
+            GH_VERSION);
+}
+
+static int open_db(const char *path, int flags, store **s) {
+    int rc = store_open(path, flags, s);
+    if (rc) {
+        fprintf(stderr, "gonghui: %s\n", err_msg(rc));
+        return rc == GH_ENOTDB || rc == GH_EVERSION ? 1 : 1;
+    }
+    return 0;
+}
+
+static void report_problem(void *ctx, const char *msg) {
+    (void)ctx;
+    printf("%s\n", msg);
+}
+
+static int cmd_check(const char *path) {
+    store *s;
+    uint64_t problems = 0;
+    if (open_db(path, 0, &s)) {
+        return 1;
+    }
+    int rc = store_check(s, report_problem, NULL, &problems);
+    if (rc) {
+        fprintf(stderr, "gonghui check: %s\n", err_msg(rc));
+        store_close(s);
+        return 1;
+    }
+    store_close(s);
+    if (problems) {
+        printf(_("check: %llu problem%s found in %s\n"), (unsigned long long)problems,
+               problems == 1 ? "" : "s", path);
+        return 1;
+    }
+    printf(_("check: %s is consistent: every record decodes and every index entry matches\n"),
+           path);
+    return 0;
+}
+
+static int cmd_backup(const char *path, const char *dest) {
+    store *s;
+    if (open_db(path, 0, &s)) {
+        return 1;
+    }
+    int rc = store_backup(s, dest);
+    store_close(s);
+    if (rc) {
+        fprintf(stderr, "gonghui backup: %s\n", err_msg(rc));
+        return 1;
+    }
+    printf(_("backup: %s copied to %s\n"), path, dest);
+    return 0;
+}
+
+static void human(uint64_t n, char *out, size_t outn) {
+    const char *units[] = {"B", "KB", "MB", "GB", "TB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, outn, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static int cmd_stat(const char *path) {
+    store *s;
+    store_txn *t;
+    char *names = NULL, a[32], b[32];
+    uint64_t file, map;
+    if (open_db(path, 0, &s)) {
+        return 1;
+    }
+    int rc = store_txn_begin(s, NULL, 0, &t);
+    if (rc == 0) {
+        rc = store_list(t, &names);
+    }
+    if (rc) {
+        fprintf(stderr, "gonghui stat: %s\n", err_msg(rc));
+        store_txn_abort(t);
+        store_close(s);
+        return 1;
+    }
+    store_file_info(s, &file, &map);
+    human(file, a, sizeof a);
+    human(map, b, sizeof b);
+    printf("database %s: format %d, %s used, map %s\n", path, STORE_FORMAT, a, b);
+    printf("%-28s %12s %12s\n", "collection / index", "entries", "size");
+    for (const char *p = names; *p; p += strlen(p) + 1) {
+        const store_coll *c;
+        store_stat st;
+        if (store_coll_get(t, p, &c) != 0 || store_stat_of(t, c, -1, &st) != 0) {
+            continue;
+        }
+        human(st.bytes, a, sizeof a);
+        printf("%-28s %12llu %12s   key %s%s\n", c->name, (unsigned long long)st.entries, a,
+               c->fields[c->key].name, c->auto_key ? " (auto)" : "");
+        for (int i = 0; i < c->nindexes; i++) {
+            char label[300];
+            if (store_stat_of(t, c, i, &st) != 0) {
+                continue;
+            }
+            human(st.bytes, a, sizeof a);
+            snprintf(label, sizeof label, "  %s", c->indexes[i].name);
+            printf("%-28s %12llu %12s   %s\n", label, (unsigned long long)st.entries, a,
+                   c->indexes[i].unique ? "unique" : "index");
+        }
+    }
+    free(names);
+    store_txn_abort(t);
+    store_close(s);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *db = getenv("GONGHUI_DB");
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    int n = 0;
+    if (!db || !*db) {
+        db = "gonghui.db";
+    }
+    /* Options may come before or after the command; `--` ends them. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (++i < argc) {
+                args[n++] = argv[i];
+            }
+            break;
+        }
+        if (strcmp(argv[i], "--db") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, _("gonghui: --db needs a directory\n"));
+                return 2;
+            }
+            db = argv[++i];
+        } else if (strncmp(argv[i], "--db=", 5) == 0) {
+            db = argv[i] + 5;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("gonghui %s\n", GH_VERSION);
+            return 0;
+        } else if (argv[i][0] == '-' && argv[i][1] == '-' && n < 2) {
+            fprintf(stderr, _("gonghui: unknown option %s (see gonghui --help)\n"), argv[i]);
+            return 2;
+        } else {
+            args[n++] = argv[i];
+        }
+    }
+    int code = 2;
+    if (n == 0) {
+        usage(stderr);
+    } else if (strcmp(args[0], "run") == 0) {
+        if (n < 2) {
+            fprintf(stderr, _("gonghui run: which script? (gonghui run FILE.lua [name=value ...])\n"));
+        } else {
+            store *s;
+            if (open_db(db, STORE_CREATE, &s)) {
+                code = 1;
+            } else {
+                code = script_run(s, args[1], n - 2, args + 2);
+                store_close(s);
+            }
+        }
+    } else if (strcmp(args[0], "check") == 0) {
+        code = cmd_check(db);
+    } else if (strcmp(args[0], "backup") == 0) {
+        if (n < 2) {
+            fprintf(stderr, _("gonghui backup: where to? (gonghui backup DEST)\n"));
+        } else {
+            code = cmd_backup(db, args[1]);
+        }
+    } else if (strcmp(args[0], "stat") == 0) {
+        code = cmd_stat(db);
+    } else {
+        fprintf(stderr, _("gonghui: unknown command '%s' (see gonghui --help)\n"), args[0]);
+    }
+    free(args);
+    return code;
+}

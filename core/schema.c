@@ -1,0 +1,272 @@
+/*
+ * schema.c — collection definitions: types, checks, and their stored form.
+ *
+ * Called by store.c (loading and saving definitions) and lua_store.c
+ * (building one from a Lua table). The stored form is a MessagePack array:
+ *   [1, name, key, auto, extra, [[field, type, optional]...],
+ *    [[index-name, unique, [position...]]...]]
+ */
+#include "codec.h"
+#include "err.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const type_names[FT__COUNT] = {"int",  "number", "string", "bool",
+                                                  "date", "fen",    "any"};
+
+const char *store_type_name(int type) {
+    return type >= 0 && type < FT__COUNT ? type_names[type] : "?";
+}
+
+int store_type_of(const char *name) {
+    for (int i = 0; i < FT__COUNT; i++) {
+        if (strcmp(name, type_names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+void store_coll_free(store_coll *c) {
+    if (!c) {
+        return;
+    }
+    for (int i = 0; i < c->nfields; i++) {
+        free(c->fields[i].name);
+    }
+    for (int i = 0; i < c->nindexes; i++) {
+        free(c->indexes[i].name);
+    }
+    free(c->fields);
+    free(c->indexes);
+    free(c->name);
+    free(c);
+}
+
+int store_field_pos(const store_coll *c, const char *name) {
+    for (int i = 0; i < c->nfields; i++) {
+        if (strcmp(c->fields[i].name, name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int valid_name(const char *s) {
+    /* Identifiers (ASCII letters, digits, '_') or UTF-8 text; no control
+     * characters, separators we use (':' ',') or spaces. */
+    if (!*s) {
+        return 0;
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p <= ' ' || *p == ':' || *p == ',' || *p == 0x7f) {
+            return 0;
+        }
+    }
+    return strlen(s) <= 64;
+}
+
+int store_def_check(const store_coll *c) {
+    if (!valid_name(c->name)) {
+        return err_set(GH_ESCHEMA, "collection name \"%s\" is not valid (1-64 bytes, no spaces, "
+                                   "':' or ',')",
+                       c->name);
+    }
+    if (c->nfields < 1 || c->nfields > STORE_MAX_FIELDS) {
+        return err_set(GH_ESCHEMA, "collection '%s': needs 1 to %d fields", c->name,
+                       STORE_MAX_FIELDS);
+    }
+    if (c->extra >= c->nfields ||
+        (c->extra >= 0 && (c->fields[c->extra].name[0] || c->fields[c->extra].type != FT_ANY))) {
+        return err_set(GH_ESCHEMA, "collection '%s': bad extra-fields slot", c->name);
+    }
+    for (int i = 0; i < c->nfields; i++) {
+        if (i != c->extra && !valid_name(c->fields[i].name)) {
+            return err_set(GH_ESCHEMA, "collection '%s': field name \"%s\" is not valid", c->name,
+                           c->fields[i].name);
+        }
+        for (int j = 0; j < i; j++) {
+            if (strcmp(c->fields[i].name, c->fields[j].name) == 0) {
+                return err_set(GH_ESCHEMA, "collection '%s': field '%s' is defined twice",
+                               c->name, c->fields[i].name);
+            }
+        }
+    }
+    if (c->key < 0 || c->key >= c->nfields || c->key == c->extra) {
+        return err_set(GH_ESCHEMA, "collection '%s': the key field is not one of its fields",
+                       c->name);
+    }
+    const store_field *k = &c->fields[c->key];
+    if (k->type != FT_INT && k->type != FT_STRING && k->type != FT_DATE) {
+        return err_set(GH_ESCHEMA, "collection '%s': key field '%s' must be int or string, not %s",
+                       c->name, k->name, store_type_name(k->type));
+    }
+    if (c->auto_key && k->type != FT_INT) {
+        return err_set(GH_ESCHEMA, "collection '%s': an automatic key must be an int field",
+                       c->name);
+    }
+    for (int i = 0; i < c->nindexes; i++) {
+        const store_index *ix = &c->indexes[i];
+        if (ix->nfields < 1 || ix->nfields > STORE_MAX_INDEX_FIELDS) {
+            return err_set(GH_ESCHEMA, "collection '%s': index '%s' needs 1 to %d fields",
+                           c->name, ix->name, STORE_MAX_INDEX_FIELDS);
+        }
+        for (int j = 0; j < ix->nfields; j++) {
+            if (ix->fields[j] < 0 || ix->fields[j] >= c->nfields || ix->fields[j] == c->extra) {
+                return err_set(GH_EUNKNOWN, "collection '%s': index '%s' names an unknown field",
+                               c->name, ix->name);
+            }
+            if (c->fields[ix->fields[j]].type == FT_ANY) {
+                return err_set(GH_ESCHEMA,
+                               "collection '%s': index '%s' is on field '%s' of type any, "
+                               "which cannot be indexed",
+                               c->name, ix->name, c->fields[ix->fields[j]].name);
+            }
+        }
+        for (int j = 0; j < i; j++) {
+            if (strcmp(ix->name, c->indexes[j].name) == 0) {
+                return err_set(GH_ESCHEMA, "collection '%s': index '%s' is defined twice",
+                               c->name, ix->name);
+            }
+        }
+    }
+    return 0;
+}
+
+int store_def_encode(const store_coll *c, codec_buf *out) {
+    mp_put_array(out, 7);
+    mp_put_int(out, 1);
+    mp_put_str(out, c->name, strlen(c->name));
+    mp_put_int(out, c->key);
+    mp_put_bool(out, c->auto_key);
+    mp_put_int(out, c->extra);
+    mp_put_array(out, (uint32_t)c->nfields);
+    for (int i = 0; i < c->nfields; i++) {
+        mp_put_array(out, 3);
+        mp_put_str(out, c->fields[i].name, strlen(c->fields[i].name));
+        mp_put_str(out, store_type_name(c->fields[i].type),
+                   strlen(store_type_name(c->fields[i].type)));
+        mp_put_bool(out, c->fields[i].optional);
+    }
+    mp_put_array(out, (uint32_t)c->nindexes);
+    for (int i = 0; i < c->nindexes; i++) {
+        const store_index *ix = &c->indexes[i];
+        mp_put_array(out, 3);
+        mp_put_str(out, ix->name, strlen(ix->name));
+        mp_put_bool(out, ix->unique);
+        mp_put_array(out, (uint32_t)ix->nfields);
+        for (int j = 0; j < ix->nfields; j++) {
+            mp_put_int(out, ix->fields[j]);
+        }
+    }
+    return out->oom ? GH_ENOMEM : 0;
+}
+
+/* Reading helpers: each fails with GH_ECORRUPT on a type mismatch. */
+static int rd(mp_reader *r, int type, mp_item *it) {
+    if (mp_read(r, it) != 0 || it->type != type) {
+        return GH_ECORRUPT;
+    }
+    return 0;
+}
+
+static char *rd_str(mp_reader *r) {
+    mp_item it;
+    if (rd(r, MP_STR, &it) != 0) {
+        return NULL;
+    }
+    return strndup(it.s, it.n);
+}
+
+int store_def_decode(const void *p, size_t n, store_coll **out) {
+    mp_reader r;
+    mp_item it;
+    mp_reader_init(&r, p, n);
+    store_coll *c = calloc(1, sizeof *c);
+    if (!c) {
+        return GH_ENOMEM;
+    }
+    if (rd(&r, MP_ARRAY, &it) || it.n != 7 || rd(&r, MP_INT, &it) || it.v.i != 1) {
+        goto corrupt;
+    }
+    if (!(c->name = rd_str(&r))) {
+        goto corrupt;
+    }
+    if (rd(&r, MP_INT, &it)) {
+        goto corrupt;
+    }
+    c->key = (int)it.v.i;
+    if (rd(&r, MP_BOOL, &it)) {
+        goto corrupt;
+    }
+    c->auto_key = it.v.b;
+    if (rd(&r, MP_INT, &it)) {
+        goto corrupt;
+    }
+    c->extra = (int)it.v.i;
+    if (rd(&r, MP_ARRAY, &it) || it.n > STORE_MAX_FIELDS) {
+        goto corrupt;
+    }
+    c->fields = calloc(it.n ? it.n : 1, sizeof *c->fields);
+    if (!c->fields) {
+        goto nomem;
+    }
+    for (uint32_t i = 0, nf = it.n; i < nf; i++) {
+        store_field *f = &c->fields[i];
+        if (rd(&r, MP_ARRAY, &it) || it.n != 3) {
+            goto corrupt;
+        }
+        c->nfields++;
+        char *t;
+        if (!(f->name = rd_str(&r)) || !(t = rd_str(&r))) {
+            goto corrupt;
+        }
+        f->type = store_type_of(t);
+        free(t);
+        if (f->type < 0 || rd(&r, MP_BOOL, &it)) {
+            goto corrupt;
+        }
+        f->optional = it.v.b;
+    }
+    if (rd(&r, MP_ARRAY, &it) || it.n > 1024) {
+        goto corrupt;
+    }
+    c->indexes = calloc(it.n ? it.n : 1, sizeof *c->indexes);
+    if (!c->indexes) {
+        goto nomem;
+    }
+    for (uint32_t i = 0, ni = it.n; i < ni; i++) {
+        store_index *ix = &c->indexes[i];
+        if (rd(&r, MP_ARRAY, &it) || it.n != 3) {
+            goto corrupt;
+        }
+        c->nindexes++;
+        if (!(ix->name = rd_str(&r)) || rd(&r, MP_BOOL, &it)) {
+            goto corrupt;
+        }
+        ix->unique = it.v.b;
+        if (rd(&r, MP_ARRAY, &it) || it.n < 1 || it.n > STORE_MAX_INDEX_FIELDS) {
+            goto corrupt;
+        }
+        ix->nfields = (int)it.n;
+        for (int j = 0; j < ix->nfields; j++) {
+            if (rd(&r, MP_INT, &it)) {
+                goto corrupt;
+            }
+            ix->fields[j] = (int)it.v.i;
+        }
+    }
+    if (r.p != r.end || store_def_check(c) != 0) {
+        goto corrupt;
+    }
+    *out = c;
+    return 0;
+corrupt:
+    store_coll_free(c);
+    return err_set(GH_ECORRUPT, "a stored collection definition is corrupt");
+nomem:
+    store_coll_free(c);
+    return GH_ENOMEM;
+}

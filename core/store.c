@@ -1,0 +1,1898 @@
+/*
+ * store.c — the LMDB store (see store.h for the layout and the states).
+ *
+ * Called by lua_store.c and main.c; calls LMDB, codec.c and schema.c.
+ *
+ * Invariants:
+ *  1. A record, its index entries and its definition change in one LMDB
+ *     transaction, or not at all: store_put() checks every unique index
+ *     before it writes anything, and any failure after the first write makes
+ *     the caller abort the transaction (LMDB rolls everything back).
+ *  2. Index entries exist exactly for records whose index fields are all
+ *     non-nil: key = tuple(fields), value = primary key.
+ *  3. The cached definitions match the database's "gen" counter as of the
+ *     snapshot that last checked it; a write transaction always checks, so
+ *     a definition changed by another process is seen before we write.
+ *  4. DBI handles opened inside a write transaction that aborts are closed
+ *     by LMDB, so such an abort drops the cache (reloaded on next use).
+ *  5. Only one thread uses a store; the environment is opened MDB_NOTLS so
+ *     one thread may hold several read transactions (a scan and a lookup).
+ */
+#include "store.h"
+
+#include "codec.h"
+#include "err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STORE_MAX_DBS 4096
+#define STORE_DEFAULT_MAP ((size_t)4 << 30)
+#define STORE_READ_POOL 4
+
+struct store {
+    MDB_env *env;
+    char *path;
+    MDB_dbi meta;
+    unsigned char db_id[16];
+    int lockfd;
+    int flags;
+    /* definitions cache */
+    store_coll **colls;
+    int ncolls;
+    uint64_t gen;          /* the database's "gen" the cache reflects */
+    uint64_t local_gen;    /* bumped whenever the cache changes */
+    size_t checked_txnid;  /* snapshot at which gen was last compared; 0 = never */
+    int cache_valid;
+    /* reset read transactions ready for renewal */
+    MDB_txn *pool[STORE_READ_POOL];
+    int npool;
+    int nreaders; /* read transactions open now */
+    store_txn *wtxn;
+};
+
+struct store_txn {
+    store *s;
+    MDB_txn *txn;
+    store_txn *parent;
+    int write;
+    uint64_t writes;
+    int defs_touched;
+    store_scan *scans; /* open scans, invalidated when the transaction ends */
+};
+
+struct store_scan {
+    store_txn *t;
+    const store_coll *c;
+    int index;
+    MDB_cursor *cur;
+    codec_buf lo, hi, prefix, pk;
+    int reverse, started, done;
+    MDB_val rec;
+    store_scan *next;
+};
+
+static int lmdb_err(int rc, const char *what) {
+    if (rc == MDB_MAP_FULL) {
+        return err_set(GH_EMAPFULL, "%s: the database map is full", what);
+    }
+    if (rc == ENOMEM) {
+        return err_set(GH_ENOMEM, "%s: out of memory", what);
+    }
+    if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID) {
+        return err_set(GH_ECORRUPT, "%s: %s", what, mdb_strerror(rc));
+    }
+    return err_set(GH_ELMDB, "%s: %s", what, mdb_strerror(rc));
+}
+
+/* ---- opening ---------------------------------------------------------------------- */
+
+static int dir_state(const char *path, int *has_data, int *has_other) {
+    DIR *d = opendir(path);
+    if (!d) {
+        return -1;
+    }
+    struct dirent *e;
+    *has_data = *has_other = 0;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
+            continue;
+        }
+        if (!strcmp(e->d_name, "data.mdb")) {
+            *has_data = 1;
+        } else if (strcmp(e->d_name, "lock.mdb") && strcmp(e->d_name, "gonghui.lock")) {
+            *has_other = 1;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+static int meta_get_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t *v) {
+    MDB_val k = {strlen(name), (void *)name}, d;
+    int rc = mdb_get(txn, meta, &k, &d);
+    if (rc) {
+        return rc;
+    }
+    if (d.mv_size != 8) {
+        return MDB_CORRUPTED;
+    }
+    memcpy(v, d.mv_data, 8);
+    return 0;
+}
+
+static int meta_put_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t v) {
+    MDB_val k = {strlen(name), (void *)name}, d = {8, &v};
+    return mdb_put(txn, meta, &k, &d, 0);
+}
+
+/* Creates _meta in a new environment, or checks the one there. */
+static int init_meta(store *s, int fresh) {
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, fresh ? 0 : MDB_RDONLY, &txn);
+    if (rc) {
+        return lmdb_err(rc, s->path);
+    }
+    rc = mdb_dbi_open(txn, "_meta", fresh ? MDB_CREATE : 0, &s->meta);
+    if (rc == MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return err_set(GH_ENOTDB,
+                       "%s holds an LMDB database that is not a gonghui database "
+                       "(it has no _meta table); give another --db directory",
+                       s->path);
+    }
+    if (rc) {
+        goto fail;
+    }
+    uint64_t fmt;
+    if (fresh) {
+        if (getrandom(s->db_id, sizeof s->db_id, 0) != (ssize_t)sizeof s->db_id) {
+            for (size_t i = 0; i < sizeof s->db_id; i++) { /* fall back: time and pid */
+                s->db_id[i] = (unsigned char)((uint64_t)time(NULL) * 2654435761u >> (i % 8) ^
+                                              (unsigned)getpid() >> (i % 3));
+            }
+        }
+        MDB_val k = {5, "db_id"}, d = {sizeof s->db_id, s->db_id};
+        if ((rc = meta_put_u64(txn, s->meta, "format", STORE_FORMAT)) ||
+            (rc = meta_put_u64(txn, s->meta, "gen", 1)) ||
+            (rc = mdb_put(txn, s->meta, &k, &d, 0))) {
+            goto fail;
+        }
+        if ((rc = mdb_txn_commit(txn))) {
+            return lmdb_err(rc, s->path);
+        }
+        return 0;
+    }
+    rc = meta_get_u64(txn, s->meta, "format", &fmt);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return err_set(GH_ENOTDB, "%s is not a gonghui database (no format version)", s->path);
+    }
+    if (fmt > STORE_FORMAT) {
+        mdb_txn_abort(txn);
+        return err_set(GH_EVERSION,
+                       "%s was written by a newer gonghui (format %llu; this gonghui reads up "
+                       "to %d); upgrade gonghui to open it",
+                       s->path, (unsigned long long)fmt, STORE_FORMAT);
+    }
+    MDB_val k = {5, "db_id"}, d;
+    if (mdb_get(txn, s->meta, &k, &d) == 0 && d.mv_size == sizeof s->db_id) {
+        memcpy(s->db_id, d.mv_data, sizeof s->db_id);
+    }
+    mdb_txn_commit(txn); /* a committed read txn keeps the _meta handle open */
+    return 0;
+fail:
+    mdb_txn_abort(txn);
+    return lmdb_err(rc, s->path);
+}
+
+int store_open(const char *path, int flags, store **out) {
+    struct stat st;
+    int fresh = 0, has_data = 0, has_other = 0;
+    err_clear();
+    if (stat(path, &st) != 0) {
+        if (!(flags & STORE_CREATE)) {
+            return err_set(GH_ENOTDB, "no database at %s (give --db DIR, or set GONGHUI_DB)",
+                           path);
+        }
+        if (mkdir(path, 0755) != 0) {
+            return err_set(GH_EIO, "cannot create database directory %s: %s", path,
+                           strerror(errno));
+        }
+        fresh = 1;
+    } else if (!S_ISDIR(st.st_mode)) {
+        return err_set(GH_ENOTDB,
+                       "%s is a file, not a gonghui database (a database is a directory)", path);
+    } else {
+        if (dir_state(path, &has_data, &has_other) != 0) {
+            return err_set(GH_EIO, "cannot read %s: %s", path, strerror(errno));
+        }
+        if (!has_data && has_other) {
+            return err_set(GH_ENOTDB,
+                           "%s is not a gonghui database: it holds other files but no data.mdb",
+                           path);
+        }
+        if (!has_data) {
+            if (!(flags & STORE_CREATE)) {
+                return err_set(GH_ENOTDB, "no database in %s (the directory is empty)", path);
+            }
+            fresh = 1;
+        }
+    }
+    store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return GH_ENOMEM;
+    }
+    s->flags = flags;
+    s->lockfd = -1;
+    int rc = mdb_env_create(&s->env);
+    if (rc) {
+        free(s->path);
+        free(s);
+        return lmdb_err(rc, path);
+    }
+    size_t map = STORE_DEFAULT_MAP;
+    const char *ms = getenv("GONGHUI_MAP_SIZE");
+    if (ms && *ms) {
+        map = (size_t)strtoull(ms, NULL, 10);
+    }
+    if (!fresh && (size_t)st.st_size > 0) {
+        char dp[4096];
+        struct stat dst;
+        snprintf(dp, sizeof dp, "%s/data.mdb", path);
+        if (stat(dp, &dst) == 0 && (size_t)dst.st_size * 2 > map) {
+            map = (size_t)dst.st_size * 2;
+        }
+    }
+    mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
+    mdb_env_set_mapsize(s->env, map);
+    rc = mdb_env_open(s->env, path, MDB_NOTLS, 0644);
+    if (rc) {
+        int code = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? GH_ENOTDB : GH_ELMDB;
+        err_set(code, "%s: cannot open: %s", path, mdb_strerror(rc));
+        goto fail;
+    }
+    int dead = 0;
+    mdb_reader_check(s->env, &dead);
+    if ((rc = init_meta(s, fresh))) {
+        goto fail;
+    }
+    char lp[4096];
+    snprintf(lp, sizeof lp, "%s/gonghui.lock", path);
+    s->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lockfd < 0 && errno != EACCES && errno != EROFS) {
+        err_set(GH_EIO, "cannot open %s: %s", lp, strerror(errno));
+        rc = GH_EIO;
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    mdb_env_close(s->env);
+    if (s->lockfd >= 0) {
+        close(s->lockfd);
+    }
+    free(s->path);
+    free(s);
+    return rc < 0 ? rc : GH_ELMDB;
+}
+
+static void cache_drop(store *s) {
+    for (int i = 0; i < s->ncolls; i++) {
+        store_coll_free(s->colls[i]);
+    }
+    free(s->colls);
+    s->colls = NULL;
+    s->ncolls = 0;
+    s->cache_valid = 0;
+    s->checked_txnid = 0;
+    s->local_gen++;
+}
+
+void store_close(store *s) {
+    if (!s) {
+        return;
+    }
+    for (int i = 0; i < s->npool; i++) {
+        mdb_txn_abort(s->pool[i]);
+    }
+    cache_drop(s);
+    mdb_env_close(s->env);
+    if (s->lockfd >= 0) {
+        close(s->lockfd);
+    }
+    free(s->path);
+    free(s);
+}
+
+int store_grow(store *s) {
+    MDB_envinfo info;
+    if (s->wtxn || s->nreaders) {
+        return err_set(GH_EMAPFULL,
+                       "the database map is full and cannot grow while a read is open in this "
+                       "process; finish the loop over the records before writing so much");
+    }
+    mdb_env_info(s->env, &info);
+    int rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+    return rc ? lmdb_err(rc, "growing the map") : 0;
+}
+
+const unsigned char *store_db_id(const store *s) {
+    return s->db_id;
+}
+
+const char *store_path(const store *s) {
+    return s->path;
+}
+
+uint64_t store_generation(const store *s) {
+    return s->local_gen;
+}
+
+/* ---- definitions cache ------------------------------------------------------------- */
+
+static int open_dbis(MDB_txn *txn, store_coll *c, int create) {
+    char name[512];
+    snprintf(name, sizeof name, "c:%s", c->name);
+    int rc = mdb_dbi_open(txn, name, create ? MDB_CREATE : 0, &c->dbi);
+    if (rc) {
+        return rc;
+    }
+    for (int i = 0; i < c->nindexes; i++) {
+        snprintf(name, sizeof name, "i:%s:%s", c->name, c->indexes[i].name);
+        rc = mdb_dbi_open(txn, name, MDB_DUPSORT | (create ? MDB_CREATE : 0),
+                          &c->indexes[i].dbi);
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Loads every definition visible in `txn` into the cache. */
+static int load_defs(store *s, MDB_txn *txn) {
+    MDB_cursor *cur;
+    MDB_val k = {4, "def:"}, d;
+    cache_drop(s);
+    int rc = mdb_cursor_open(txn, s->meta, &cur);
+    if (rc) {
+        return lmdb_err(rc, "reading definitions");
+    }
+    rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+    while (rc == 0 && k.mv_size > 4 && memcmp(k.mv_data, "def:", 4) == 0) {
+        store_coll *c;
+        int e = store_def_decode(d.mv_data, d.mv_size, &c);
+        if (e) {
+            mdb_cursor_close(cur);
+            err_prefix("definition of '%.*s'", (int)k.mv_size - 4, (char *)k.mv_data + 4);
+            return e;
+        }
+        if ((rc = open_dbis(txn, c, 0)) != 0) {
+            store_coll_free(c);
+            mdb_cursor_close(cur);
+            return lmdb_err(rc, "opening a collection");
+        }
+        store_coll **n = realloc(s->colls, (size_t)(s->ncolls + 1) * sizeof *n);
+        if (!n) {
+            store_coll_free(c);
+            mdb_cursor_close(cur);
+            return GH_ENOMEM;
+        }
+        s->colls = n;
+        s->colls[s->ncolls++] = c;
+        rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND) {
+        return lmdb_err(rc, "reading definitions");
+    }
+    uint64_t gen = 0;
+    meta_get_u64(txn, s->meta, "gen", &gen);
+    s->gen = gen;
+    s->cache_valid = 1;
+    s->local_gen++;
+    return 0;
+}
+
+/* Makes the cache current for transaction t (invariant 3). */
+static int sync_defs(store_txn *t) {
+    store *s = t->s;
+    size_t id = mdb_txn_id(t->txn);
+    if (s->cache_valid && id == s->checked_txnid && !t->write) {
+        return 0;
+    }
+    uint64_t gen = 0;
+    int rc = meta_get_u64(t->txn, s->meta, "gen", &gen);
+    if (rc && rc != MDB_NOTFOUND) {
+        return lmdb_err(rc, "reading definitions");
+    }
+    if (!s->cache_valid || gen != s->gen) {
+        if (t->write) {
+            t->defs_touched = 1;
+            for (store_txn *p = t; p; p = p->parent) {
+                p->defs_touched = 1;
+            }
+            rc = load_defs(s, t->txn);
+        } else {
+            /* A separate read transaction, committed so the handles stay open. */
+            MDB_txn *txn;
+            rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+            if (rc) {
+                return lmdb_err(rc, "reading definitions");
+            }
+            rc = load_defs(s, txn);
+            mdb_txn_commit(txn);
+            /* A transaction sees only the handles open when it began: start
+             * t again so it sees the ones just opened (nothing read yet). */
+            if (rc == 0 && !t->scans) {
+                mdb_txn_reset(t->txn);
+                rc = mdb_txn_renew(t->txn);
+                if (rc) {
+                    return lmdb_err(rc, "reading definitions");
+                }
+                id = mdb_txn_id(t->txn);
+            }
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    s->checked_txnid = id;
+    return 0;
+}
+
+int store_coll_get(store_txn *t, const char *name, const store_coll **out) {
+    int rc = sync_defs(t);
+    if (rc) {
+        return rc;
+    }
+    for (int i = 0; i < t->s->ncolls; i++) {
+        if (strcmp(t->s->colls[i]->name, name) == 0) {
+            *out = t->s->colls[i];
+            return 0;
+        }
+    }
+    return err_set(GH_ENOTFOUND, "no collection named '%s'", name);
+}
+
+int store_list(store_txn *t, char **names) {
+    int rc = sync_defs(t);
+    if (rc) {
+        return rc;
+    }
+    size_t n = 1;
+    for (int i = 0; i < t->s->ncolls; i++) {
+        n += strlen(t->s->colls[i]->name) + 1;
+    }
+    char *z = malloc(n), *p = z;
+    if (!z) {
+        return GH_ENOMEM;
+    }
+    for (int i = 0; i < t->s->ncolls; i++) {
+        size_t l = strlen(t->s->colls[i]->name) + 1;
+        memcpy(p, t->s->colls[i]->name, l);
+        p += l;
+    }
+    *p = 0;
+    *names = z;
+    return 0;
+}
+
+/* ---- transactions ------------------------------------------------------------------- */
+
+/* Takes the writer lock file, saying who we wait for if it takes long. */
+static void writer_lock(store *s) {
+    if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) == 0) {
+        goto locked;
+    }
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 100; i++) { /* 2 s quietly */
+        nanosleep(&nap, NULL);
+        if (flock(s->lockfd, LOCK_EX | LOCK_NB) == 0) {
+            goto locked;
+        }
+    }
+    char pid[32] = "";
+    ssize_t n = pread(s->lockfd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = 0;
+    pid[strcspn(pid, "\n")] = 0;
+    fprintf(stderr, _("gonghui: waiting for another process (pid %s) that is writing to %s...\n"),
+            pid[0] ? pid : "?", s->path);
+    flock(s->lockfd, LOCK_EX);
+    fprintf(stderr, _("gonghui: the other writer finished; going on\n"));
+locked:
+    if (s->lockfd >= 0) {
+        char me[32];
+        int n2 = snprintf(me, sizeof me, "%d\n", (int)getpid());
+        if (ftruncate(s->lockfd, 0) == 0 && pwrite(s->lockfd, me, (size_t)n2, 0) < 0) {
+            /* the pid is a courtesy for waiting processes; the lock holds anyway */
+        }
+    }
+}
+
+static void writer_unlock(store *s) {
+    if (s->lockfd >= 0) {
+        flock(s->lockfd, LOCK_UN);
+    }
+}
+
+int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
+    store_txn *t = calloc(1, sizeof *t);
+    int rc;
+    if (!t) {
+        return GH_ENOMEM;
+    }
+    t->s = s;
+    t->parent = parent;
+    t->write = write || parent;
+    if (parent) {
+        if (!parent->write) {
+            free(t);
+            return err_set(GH_ETXN, "a savepoint needs a write transaction");
+        }
+        rc = mdb_txn_begin(s->env, parent->txn, 0, &t->txn);
+    } else if (write) {
+        if (s->wtxn) {
+            free(t);
+            return err_set(GH_ETXN, "a write transaction is already open");
+        }
+        if (s->flags & STORE_RDONLY) {
+            free(t);
+            return err_set(GH_EINVAL, "the database is open read-only");
+        }
+        writer_lock(s);
+        rc = mdb_txn_begin(s->env, NULL, 0, &t->txn);
+        if (rc == MDB_MAP_RESIZED) { /* another process grew the map */
+            mdb_env_set_mapsize(s->env, 0);
+            rc = mdb_txn_begin(s->env, NULL, 0, &t->txn);
+        }
+        if (rc) {
+            writer_unlock(s);
+        } else {
+            s->wtxn = t;
+        }
+    } else {
+        if (s->npool) {
+            t->txn = s->pool[--s->npool];
+            rc = mdb_txn_renew(t->txn);
+            if (rc) {
+                mdb_txn_abort(t->txn);
+            }
+        } else {
+            rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
+        }
+        if (rc == MDB_MAP_RESIZED) {
+            mdb_env_set_mapsize(s->env, 0);
+            rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
+        }
+        if (rc == 0) {
+            s->nreaders++;
+        }
+    }
+    if (rc) {
+        free(t);
+        return lmdb_err(rc, "beginning a transaction");
+    }
+    *out = t;
+    return 0;
+}
+
+/* Detaches the scans of a transaction that is ending: their cursors are
+ * closed and they report the end from now on. */
+static void end_scans(store_txn *t) {
+    for (store_scan *sc = t->scans; sc; sc = sc->next) {
+        if (sc->cur) {
+            mdb_cursor_close(sc->cur);
+            sc->cur = NULL;
+        }
+        sc->done = 1;
+        sc->t = NULL;
+    }
+    t->scans = NULL;
+}
+
+static void txn_release(store_txn *t, int committed) {
+    store *s = t->s;
+    if (!t->parent && t->write) {
+        s->wtxn = NULL;
+        writer_unlock(s);
+        if (!committed && t->defs_touched) {
+            cache_drop(s); /* invariant 4 */
+        }
+    } else if (t->parent && committed) {
+        t->parent->writes += t->writes;
+        t->parent->defs_touched |= t->defs_touched;
+    } else if (t->parent && !committed && t->defs_touched) {
+        cache_drop(s);
+    }
+    free(t);
+}
+
+int store_txn_commit(store_txn *t) {
+    end_scans(t);
+    if (!t->write) {
+        store *s = t->s;
+        s->nreaders--;
+        if (s->npool < STORE_READ_POOL) {
+            mdb_txn_reset(t->txn);
+            s->pool[s->npool++] = t->txn;
+        } else {
+            mdb_txn_abort(t->txn);
+        }
+        free(t);
+        return 0;
+    }
+    int rc = mdb_txn_commit(t->txn);
+    txn_release(t, rc == 0);
+    return rc ? lmdb_err(rc, "committing") : 0;
+}
+
+void store_txn_abort(store_txn *t) {
+    if (!t) {
+        return;
+    }
+    if (!t->write) {
+        store_txn_commit(t);
+        return;
+    }
+    end_scans(t);
+    mdb_txn_abort(t->txn);
+    txn_release(t, 0);
+}
+
+int store_txn_is_write(const store_txn *t) {
+    return t->write;
+}
+
+uint64_t store_txn_writes(const store_txn *t) {
+    return t->writes;
+}
+
+/* ---- record bytes ------------------------------------------------------------------------ */
+
+/* Finds the start of each field of a record: off[i] points at field i's
+ * encoding, or is NULL when the record is shorter (a field added later).
+ * 0 or GH_ECORRUPT. */
+static int record_fields(const store_coll *c, const void *rec, size_t n,
+                         const unsigned char **off) {
+    mp_reader r;
+    mp_item it;
+    mp_reader_init(&r, rec, n);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+        return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt (not an array)",
+                       c->name);
+    }
+    uint32_t have = it.n;
+    for (int i = 0; i < c->nfields; i++) {
+        if ((uint32_t)i < have) {
+            off[i] = r.p;
+            if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+                return err_set(GH_ECORRUPT,
+                               "collection '%s': a stored record is corrupt (field '%s')",
+                               c->name, c->fields[i].name);
+            }
+        } else {
+            off[i] = NULL;
+        }
+    }
+    return 0;
+}
+
+/* Appends the key element of field f whose encoding starts at p; 1 when the
+ * value is nil (no key). */
+static int field_key(const store_coll *c, int f, const unsigned char *p, const unsigned char *end,
+                     codec_buf *out) {
+    mp_reader r;
+    mp_item it;
+    if (!p) {
+        return 1;
+    }
+    mp_reader_init(&r, p, (size_t)(end - p));
+    if (mp_read(&r, &it) != 0) {
+        return err_set(GH_ECORRUPT, "collection '%s': field '%s' is corrupt", c->name,
+                       c->fields[f].name);
+    }
+    switch (it.type) {
+    case MP_NIL:
+        return 1;
+    case MP_INT:
+        if (c->fields[f].type == FT_NUMBER) {
+            key_put_double(out, (double)it.v.i);
+        } else {
+            key_put_int(out, it.v.i);
+        }
+        return 0;
+    case MP_FLOAT:
+        key_put_double(out, it.v.d);
+        return 0;
+    case MP_STR:
+        key_put_str(out, it.s, it.n);
+        return 0;
+    case MP_BOOL:
+        key_put_bool(out, it.v.b);
+        return 0;
+    default:
+        return err_set(GH_ECORRUPT, "collection '%s': field '%s' holds a table", c->name,
+                       c->fields[f].name);
+    }
+}
+
+static int index_key_from(const store_coll *c, const store_index *ix,
+                          const unsigned char *const *off, const unsigned char *end,
+                          codec_buf *out) {
+    out->len = 0;
+    for (int j = 0; j < ix->nfields; j++) {
+        int rc = field_key(c, ix->fields[j], off[ix->fields[j]], end, out);
+        if (rc) {
+            return rc;
+        }
+    }
+    return out->oom ? GH_ENOMEM : 0;
+}
+
+int store_index_key(const store_coll *c, const store_index *ix, const void *rec, size_t n,
+                    codec_buf *out) {
+    const unsigned char *off[STORE_MAX_FIELDS];
+    int rc = record_fields(c, rec, n, off);
+    return rc ? rc : index_key_from(c, ix, off, (const unsigned char *)rec + n, out);
+}
+
+int store_record_key(const store_coll *c, const void *rec, size_t n, codec_buf *out) {
+    const unsigned char *off[STORE_MAX_FIELDS];
+    int rc = record_fields(c, rec, n, off);
+    if (rc) {
+        return rc;
+    }
+    out->len = 0;
+    rc = field_key(c, c->key, off[c->key], (const unsigned char *)rec + n, out);
+    if (rc == 1) {
+        return err_set(GH_EMISSING, "collection '%s': the key field '%s' is missing", c->name,
+                       c->fields[c->key].name);
+    }
+    return rc ? rc : out->oom ? GH_ENOMEM : 0;
+}
+
+/* A readable rendering of an encoded key ("42", "\"abc\"", "(1, \"x\")"). */
+static void key_render(const void *key, size_t n, char *out, size_t outn) {
+    const unsigned char *p = key, *end = p + n;
+    codec_buf str;
+    key_item it;
+    size_t w = 0;
+    int count = 0;
+    codec_buf_init(&str);
+    out[0] = 0;
+    while (p < end && w + 8 < outn) {
+        if (key_read(&p, end, &it, &str) != 0) {
+            break;
+        }
+        int m = 0;
+        const char *sep = count++ ? ", " : "";
+        switch (it.type) {
+        case KEY_INT:
+            m = snprintf(out + w, outn - w, "%s%lld", sep, (long long)it.i);
+            break;
+        case KEY_DOUBLE:
+            m = snprintf(out + w, outn - w, "%s%.17g", sep, it.d);
+            break;
+        case KEY_STR:
+            m = snprintf(out + w, outn - w, "%s\"%.*s\"", sep, (int)(str.len > 80 ? 80 : str.len),
+                         (char *)str.p);
+            break;
+        case KEY_TRUE:
+        case KEY_FALSE:
+            m = snprintf(out + w, outn - w, "%s%s", sep, it.type == KEY_TRUE ? "true" : "false");
+            break;
+        default:
+            m = snprintf(out + w, outn - w, "%snil", sep);
+        }
+        if (m < 0 || (size_t)m >= outn - w) {
+            break;
+        }
+        w += (size_t)m;
+    }
+    codec_buf_free(&str);
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+static int need_write(store_txn *t, const store_coll *c) {
+    if (!t->write) {
+        return err_set(GH_ETXN, "collection '%s': writing needs a write transaction", c->name);
+    }
+    return 0;
+}
+
+int store_get(store_txn *t, const store_coll *c, const void *key, size_t klen, const void **val,
+              size_t *vlen) {
+    MDB_val k = {klen, (void *)key}, d;
+    if (klen > STORE_MAX_KEY) {
+        return GH_ENOTFOUND;
+    }
+    int rc = mdb_get(t->txn, c->dbi, &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        return GH_ENOTFOUND;
+    }
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    *val = d.mv_data;
+    *vlen = d.mv_size;
+    return 0;
+}
+
+static int key_too_long(const store_coll *c, const char *what, size_t n) {
+    return err_set(GH_ETOOBIG,
+                   "collection '%s': %s is %zu bytes encoded, over the limit of %d; use a "
+                   "shorter value",
+                   c->name, what, n, STORE_MAX_KEY);
+}
+
+int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size_t n) {
+    const unsigned char *off[STORE_MAX_FIELDS], *ooff[STORE_MAX_FIELDS];
+    const unsigned char *end = (const unsigned char *)rec + n, *oend = NULL;
+    codec_buf pk, nk[1], ok[1];
+    codec_buf *ikeys = NULL;
+    int *state = NULL; /* per index: 0 unchanged, 1 add, 2 remove, 3 both */
+    int rc, exists = 0;
+    MDB_val k, d, old;
+    char shown[160], shown2[160];
+
+    if ((rc = need_write(t, c))) {
+        return rc;
+    }
+    codec_buf_init(&pk);
+    codec_buf_init(nk);
+    codec_buf_init(ok);
+    if ((rc = record_fields(c, rec, n, off))) {
+        return rc;
+    }
+    rc = field_key(c, c->key, off[c->key], end, &pk);
+    if (rc == 1) {
+        return err_set(GH_EMISSING, "collection '%s': the key field '%s' is missing", c->name,
+                       c->fields[c->key].name);
+    }
+    if (rc) {
+        return rc;
+    }
+    if (pk.oom) {
+        rc = GH_ENOMEM;
+        goto out;
+    }
+    if (pk.len > STORE_MAX_KEY) {
+        rc = key_too_long(c, "the key", pk.len);
+        goto out;
+    }
+    k.mv_size = pk.len;
+    k.mv_data = pk.p;
+    rc = mdb_get(t->txn, c->dbi, &k, &old);
+    exists = rc == 0;
+    if (rc && rc != MDB_NOTFOUND) {
+        rc = lmdb_err(rc, c->name);
+        goto out;
+    }
+    if (exists && mode == STORE_INSERT) {
+        key_render(pk.p, pk.len, shown, sizeof shown);
+        rc = err_set(GH_EEXISTS,
+                     "collection '%s': a record with %s = %s already exists (use put to "
+                     "replace it or update to change it)",
+                     c->name, c->fields[c->key].name, shown);
+        goto out;
+    }
+    if (!exists && mode == STORE_UPDATE) {
+        key_render(pk.p, pk.len, shown, sizeof shown);
+        rc = err_set(GH_ENOTFOUND, "collection '%s': no record with %s = %s", c->name,
+                     c->fields[c->key].name, shown);
+        goto out;
+    }
+    if (exists) {
+        /* The old record's bytes may move once we write: copy them. */
+        void *copy = malloc(old.mv_size);
+        if (!copy) {
+            rc = GH_ENOMEM;
+            goto out;
+        }
+        memcpy(copy, old.mv_data, old.mv_size);
+        old.mv_data = copy;
+        oend = (const unsigned char *)copy + old.mv_size;
+        if ((rc = record_fields(c, copy, old.mv_size, ooff))) {
+            goto out;
+        }
+    }
+    if (c->nindexes) {
+        ikeys = calloc((size_t)c->nindexes * 2, sizeof *ikeys);
+        state = calloc((size_t)c->nindexes, sizeof *state);
+        if (!ikeys || !state) {
+            rc = GH_ENOMEM;
+            goto out;
+        }
+    }
+    /* Pass 1: every index key, every unique check, before any write. */
+    for (int i = 0; i < c->nindexes; i++) {
+        const store_index *ix = &c->indexes[i];
+        codec_buf *nb = &ikeys[2 * i], *ob = &ikeys[2 * i + 1];
+        int hasnew = (rc = index_key_from(c, ix, off, end, nb)) == 0;
+        if (rc < 0) {
+            goto out;
+        }
+        int hasold = 0;
+        if (exists) {
+            hasold = (rc = index_key_from(c, ix, ooff, oend, ob)) == 0;
+            if (rc < 0) {
+                goto out;
+            }
+        }
+        rc = 0;
+        if (hasnew && hasold && nb->len == ob->len && memcmp(nb->p, ob->p, nb->len) == 0) {
+            continue;
+        }
+        state[i] = (hasnew ? 1 : 0) | (hasold ? 2 : 0);
+        if (hasnew && nb->len > STORE_MAX_KEY) {
+            rc = key_too_long(c, "the value for index", nb->len);
+            err_prefix("index '%s'", ix->name);
+            goto out;
+        }
+        if (hasnew && ix->unique) {
+            MDB_val ik = {nb->len, nb->p}, iv;
+            int g = mdb_get(t->txn, ix->dbi, &ik, &iv);
+            if (g == 0 && !(iv.mv_size == pk.len && memcmp(iv.mv_data, pk.p, pk.len) == 0)) {
+                key_render(nb->p, nb->len, shown, sizeof shown);
+                key_render(iv.mv_data, iv.mv_size, shown2, sizeof shown2);
+                rc = err_set(GH_EEXISTS,
+                             "collection '%s': %s = %s is already taken by the record with "
+                             "%s = %s (unique index '%s')",
+                             c->name, ix->name, shown, c->fields[c->key].name, shown2, ix->name);
+                goto out;
+            }
+            if (g && g != MDB_NOTFOUND) {
+                rc = lmdb_err(g, c->name);
+                goto out;
+            }
+        }
+    }
+    /* Pass 2: write. From here a failure leaves the transaction half-written:
+     * the caller aborts it (invariant 1). */
+    d.mv_size = n;
+    d.mv_data = (void *)rec;
+    if ((rc = mdb_put(t->txn, c->dbi, &k, &d, 0))) {
+        rc = lmdb_err(rc, c->name);
+        goto out;
+    }
+    for (int i = 0; i < c->nindexes; i++) {
+        MDB_val iv = {pk.len, pk.p};
+        if (state[i] & 2) {
+            MDB_val ik = {ikeys[2 * i + 1].len, ikeys[2 * i + 1].p};
+            int e = mdb_del(t->txn, c->indexes[i].dbi, &ik, &iv);
+            if (e && e != MDB_NOTFOUND) {
+                rc = lmdb_err(e, c->name);
+                goto out;
+            }
+        }
+        if (state[i] & 1) {
+            MDB_val ik = {ikeys[2 * i].len, ikeys[2 * i].p};
+            int e = mdb_put(t->txn, c->indexes[i].dbi, &ik, &iv, 0);
+            if (e && e != MDB_KEYEXIST) {
+                rc = lmdb_err(e, c->name);
+                goto out;
+            }
+        }
+    }
+    t->writes++;
+out:
+    if (ikeys) {
+        for (int i = 0; i < 2 * c->nindexes; i++) {
+            codec_buf_free(&ikeys[i]);
+        }
+    }
+    free(ikeys);
+    free(state);
+    if (exists) {
+        free(old.mv_data);
+    }
+    codec_buf_free(&pk);
+    return rc;
+}
+
+int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen) {
+    MDB_val k = {klen, (void *)key}, d;
+    const unsigned char *off[STORE_MAX_FIELDS];
+    codec_buf ib;
+    int rc;
+    if ((rc = need_write(t, c))) {
+        return rc;
+    }
+    if (klen > STORE_MAX_KEY) {
+        return GH_ENOTFOUND;
+    }
+    rc = mdb_get(t->txn, c->dbi, &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        return GH_ENOTFOUND;
+    }
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    codec_buf_init(&ib);
+    /* Index entries first, while the record bytes are still valid. */
+    if ((rc = record_fields(c, d.mv_data, d.mv_size, off))) {
+        return rc;
+    }
+    const unsigned char *end = (const unsigned char *)d.mv_data + d.mv_size;
+    for (int i = 0; i < c->nindexes && rc == 0; i++) {
+        int has = index_key_from(c, &c->indexes[i], off, end, &ib);
+        if (has < 0) {
+            rc = has;
+            break;
+        }
+        if (has == 0) {
+            MDB_val ik = {ib.len, ib.p}, iv = {klen, (void *)key};
+            int e = mdb_del(t->txn, c->indexes[i].dbi, &ik, &iv);
+            if (e && e != MDB_NOTFOUND) {
+                rc = lmdb_err(e, c->name);
+            }
+        }
+    }
+    codec_buf_free(&ib);
+    if (rc == 0) {
+        int e = mdb_del(t->txn, c->dbi, &k, NULL);
+        rc = e ? lmdb_err(e, c->name) : 0;
+    }
+    t->writes++;
+    return rc;
+}
+
+int store_next_id(store_txn *t, const store_coll *c, int64_t *id) {
+    MDB_cursor *cur;
+    MDB_val k, d;
+    int rc = mdb_cursor_open(t->txn, c->dbi, &cur);
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *id = 1;
+        return 0;
+    }
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    const unsigned char *p = k.mv_data;
+    key_item it;
+    codec_buf str;
+    codec_buf_init(&str);
+    rc = key_read(&p, p + k.mv_size, &it, &str);
+    codec_buf_free(&str);
+    if (rc != 0 || it.type != KEY_INT) {
+        return err_set(GH_ECORRUPT, "collection '%s': the last key is not an integer", c->name);
+    }
+    *id = it.i + 1;
+    return 0;
+}
+
+int store_count(store_txn *t, const store_coll *c, uint64_t *n) {
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, c->dbi, &st);
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    *n = st.ms_entries;
+    return 0;
+}
+
+int store_find(store_txn *t, const store_coll *c, int index, const void *ikey, size_t iklen,
+               const void **pk, size_t *pklen) {
+    MDB_val k = {iklen, (void *)ikey}, d;
+    if (iklen > STORE_MAX_KEY) {
+        return GH_ENOTFOUND;
+    }
+    int rc = mdb_get(t->txn, c->indexes[index].dbi, &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        return GH_ENOTFOUND;
+    }
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    *pk = d.mv_data;
+    *pklen = d.mv_size;
+    return 0;
+}
+
+/* ---- definitions in the database ------------------------------------------------------ */
+
+static int save_def(store_txn *t, const store_coll *c) {
+    codec_buf b, name;
+    codec_buf_init(&b);
+    codec_buf_init(&name);
+    codec_buf_add(&name, "def:", 4);
+    codec_buf_add(&name, c->name, strlen(c->name));
+    int rc = store_def_encode(c, &b);
+    if (rc == 0 && !name.oom) {
+        MDB_val k = {name.len, name.p}, d = {b.len, b.p};
+        int e = mdb_put(t->txn, t->s->meta, &k, &d, 0);
+        uint64_t gen = 0;
+        meta_get_u64(t->txn, t->s->meta, "gen", &gen);
+        if (!e) {
+            e = meta_put_u64(t->txn, t->s->meta, "gen", gen + 1);
+        }
+        rc = e ? lmdb_err(e, c->name) : 0;
+    }
+    codec_buf_free(&b);
+    codec_buf_free(&name);
+    return rc;
+}
+
+static int drop_dbi(store_txn *t, const char *coll, const char *ix) {
+    char name[512];
+    MDB_dbi dbi;
+    if (ix) {
+        snprintf(name, sizeof name, "i:%s:%s", coll, ix);
+    } else {
+        snprintf(name, sizeof name, "c:%s", coll);
+    }
+    int rc = mdb_dbi_open(t->txn, name, ix ? MDB_DUPSORT : 0, &dbi);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc == 0) {
+        rc = mdb_drop(t->txn, dbi, 1);
+    }
+    return rc ? lmdb_err(rc, name) : 0;
+}
+
+/* Fills index `ix` of collection c from its records; unique clashes are
+ * GH_ESCHEMA naming both records. */
+static int build_index(store_txn *t, const store_coll *c, const store_index *ix) {
+    MDB_cursor *cur;
+    MDB_val k, d;
+    codec_buf ib;
+    char shown[160], a[160], b[160];
+    int rc = mdb_cursor_open(t->txn, c->dbi, &cur);
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    codec_buf_init(&ib);
+    int m = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+    while (m == 0) {
+        int has = store_index_key(c, ix, d.mv_data, d.mv_size, &ib);
+        if (has < 0) {
+            rc = has;
+            break;
+        }
+        if (has == 0) {
+            if (ib.len > STORE_MAX_KEY) {
+                rc = key_too_long(c, "a value for the new index", ib.len);
+                break;
+            }
+            MDB_val ik = {ib.len, ib.p}, iv = k, got;
+            if (ix->unique && mdb_get(t->txn, ix->dbi, &ik, &got) == 0) {
+                key_render(ib.p, ib.len, shown, sizeof shown);
+                key_render(got.mv_data, got.mv_size, a, sizeof a);
+                key_render(k.mv_data, k.mv_size, b, sizeof b);
+                rc = err_set(GH_ESCHEMA,
+                             "collection '%s': cannot add unique index '%s': records %s and %s "
+                             "both have %s = %s",
+                             c->name, ix->name, a, b, ix->name, shown);
+                break;
+            }
+            int e = mdb_put(t->txn, ix->dbi, &ik, &iv, 0);
+            if (e && e != MDB_KEYEXIST) {
+                rc = lmdb_err(e, c->name);
+                break;
+            }
+        }
+        m = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+    }
+    if (rc == 0 && m != MDB_NOTFOUND) {
+        rc = lmdb_err(m, c->name);
+    }
+    mdb_cursor_close(cur);
+    codec_buf_free(&ib);
+    return rc;
+}
+
+static int same_index(const store_coll *a, const store_index *x, const store_coll *b,
+                      const store_index *y) {
+    if (x->unique != y->unique || x->nfields != y->nfields) {
+        return 0;
+    }
+    for (int j = 0; j < x->nfields; j++) {
+        if (strcmp(a->fields[x->fields[j]].name, b->fields[y->fields[j]].name) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Reorders `def` (fields by name) so fields of `old` keep their positions
+ * and new ones are appended; checks the change is allowed with `nrec`
+ * records stored. */
+static int merge_def(const store_coll *old, store_coll *def, uint64_t nrec) {
+    store_field *f = calloc((size_t)(old->nfields + def->nfields), sizeof *f);
+    int *map = calloc((size_t)def->nfields, sizeof *map); /* def position -> new position */
+    int n = 0, rc = 0;
+    if (!f || !map) {
+        free(f);
+        free(map);
+        return GH_ENOMEM;
+    }
+    for (int i = 0; i < def->nfields; i++) {
+        map[i] = -1;
+    }
+    for (int i = 0; i < old->nfields; i++) {
+        const store_field *of = &old->fields[i];
+        int j = i == old->extra ? def->extra : store_field_pos(def, of->name);
+        if (j < 0) {
+            if (i == old->extra) {
+                rc = err_set(GH_ESCHEMA,
+                             "collection '%s': cannot stop allowing extra fields while %llu "
+                             "records exist",
+                             def->name, (unsigned long long)nrec);
+            } else {
+                rc = err_set(GH_ESCHEMA,
+                             "collection '%s': field '%s' is missing from the new definition; "
+                             "a field cannot be removed while %llu records exist",
+                             def->name, of->name, (unsigned long long)nrec);
+            }
+            goto fail;
+        }
+        store_field *nf = &def->fields[j];
+        if (nf->type != of->type) {
+            rc = err_set(GH_ESCHEMA,
+                         "collection '%s': field '%s' was %s and is now %s; a field's type "
+                         "cannot change while %llu records exist",
+                         def->name, of->name, store_type_name(of->type), store_type_name(nf->type),
+                         (unsigned long long)nrec);
+            goto fail;
+        }
+        if (of->optional && !nf->optional) {
+            rc = err_set(GH_ESCHEMA,
+                         "collection '%s': field '%s' was optional and is now required; "
+                         "that cannot change while %llu records exist",
+                         def->name, of->name, (unsigned long long)nrec);
+            goto fail;
+        }
+        f[n] = *nf;
+        map[j] = n++;
+    }
+    for (int j = 0; j < def->nfields; j++) {
+        if (map[j] >= 0) {
+            continue;
+        }
+        if (!def->fields[j].optional && j != def->extra) {
+            rc = err_set(GH_ESCHEMA,
+                         "collection '%s': new field '%s' must be optional while %llu records "
+                         "exist (they have no value for it)",
+                         def->name, def->fields[j].name, (unsigned long long)nrec);
+            goto fail;
+        }
+        f[n] = def->fields[j];
+        map[j] = n++;
+    }
+    if (strcmp(old->fields[old->key].name, def->fields[def->key].name) != 0) {
+        rc = err_set(GH_ESCHEMA,
+                     "collection '%s': the key was '%s' and is now '%s'; the key cannot change "
+                     "while %llu records exist",
+                     def->name, old->fields[old->key].name, def->fields[def->key].name,
+                     (unsigned long long)nrec);
+        goto fail;
+    }
+    def->key = map[def->key];
+    if (def->extra >= 0) {
+        def->extra = map[def->extra];
+    }
+    for (int i = 0; i < def->nindexes; i++) {
+        for (int j = 0; j < def->indexes[i].nfields; j++) {
+            def->indexes[i].fields[j] = map[def->indexes[i].fields[j]];
+        }
+    }
+    free(def->fields);
+    def->fields = f;
+    free(map);
+    return 0;
+fail:
+    free(f);
+    free(map);
+    return rc;
+}
+
+static int same_def(const store_coll *a, const store_coll *b) {
+    codec_buf x, y;
+    codec_buf_init(&x);
+    codec_buf_init(&y);
+    store_def_encode(a, &x);
+    store_def_encode(b, &y);
+    int same = !x.oom && !y.oom && x.len == y.len && memcmp(x.p, y.p, x.len) == 0;
+    codec_buf_free(&x);
+    codec_buf_free(&y);
+    return same;
+}
+
+int store_define(store_txn *t, store_coll *def) {
+    store *s = t->s;
+    const store_coll *old = NULL;
+    uint64_t nrec = 0;
+    int rc;
+    if ((rc = need_write(t, def)) || (rc = store_def_check(def))) {
+        store_coll_free(def);
+        return rc;
+    }
+    rc = store_coll_get(t, def->name, &old);
+    if (rc && rc != GH_ENOTFOUND) {
+        store_coll_free(def);
+        return rc;
+    }
+    err_clear();
+    if (old) {
+        if ((rc = store_count(t, old, &nrec))) {
+            store_coll_free(def);
+            return rc;
+        }
+        if (nrec > 0 && (rc = merge_def(old, def, nrec))) {
+            store_coll_free(def);
+            return rc;
+        }
+        if (same_def(old, def)) {
+            store_coll_free(def);
+            return 0;
+        }
+    }
+    for (store_txn *p = t; p; p = p->parent) {
+        p->defs_touched = 1;
+    }
+    /* Indexes that went away or changed: drop; the rest keep their entries. */
+    if (old) {
+        for (int i = 0; i < old->nindexes; i++) {
+            int keep = 0;
+            for (int j = 0; j < def->nindexes && !keep; j++) {
+                keep = strcmp(old->indexes[i].name, def->indexes[j].name) == 0 &&
+                       same_index(old, &old->indexes[i], def, &def->indexes[j]);
+            }
+            if (!keep || nrec == 0) {
+                if ((rc = drop_dbi(t, old->name, old->indexes[i].name))) {
+                    goto fail;
+                }
+            }
+        }
+    }
+    if ((rc = open_dbis(t->txn, def, 1))) {
+        rc = lmdb_err(rc, def->name);
+        goto fail;
+    }
+    for (int j = 0; j < def->nindexes && nrec > 0; j++) {
+        int had = 0;
+        for (int i = 0; old && i < old->nindexes && !had; i++) {
+            had = strcmp(old->indexes[i].name, def->indexes[j].name) == 0 &&
+                  same_index(old, &old->indexes[i], def, &def->indexes[j]);
+        }
+        if (!had && (rc = build_index(t, old, &def->indexes[j]))) {
+            goto fail;
+        }
+    }
+    if ((rc = save_def(t, def))) {
+        goto fail;
+    }
+    /* Replace in the cache; the database "gen" moved with save_def. */
+    int found = 0;
+    for (int i = 0; i < s->ncolls; i++) {
+        if (strcmp(s->colls[i]->name, def->name) == 0) {
+            store_coll_free(s->colls[i]);
+            s->colls[i] = def;
+            found = 1;
+        }
+    }
+    if (!found) {
+        store_coll **n = realloc(s->colls, (size_t)(s->ncolls + 1) * sizeof *n);
+        if (!n) {
+            rc = GH_ENOMEM;
+            goto fail;
+        }
+        s->colls = n;
+        s->colls[s->ncolls++] = def;
+    }
+    s->gen++;
+    s->local_gen++;
+    return 0;
+fail:
+    store_coll_free(def);
+    return rc;
+}
+
+int store_drop(store_txn *t, const char *name) {
+    const store_coll *c;
+    int rc;
+    if (!t->write) {
+        return err_set(GH_ETXN, "dropping needs a write transaction");
+    }
+    if ((rc = store_coll_get(t, name, &c))) {
+        return rc;
+    }
+    for (store_txn *p = t; p; p = p->parent) {
+        p->defs_touched = 1;
+    }
+    for (int i = 0; i < c->nindexes; i++) {
+        if ((rc = drop_dbi(t, name, c->indexes[i].name))) {
+            return rc;
+        }
+    }
+    if ((rc = drop_dbi(t, name, NULL))) {
+        return rc;
+    }
+    char key[512];
+    snprintf(key, sizeof key, "def:%s", name);
+    MDB_val k = {strlen(key), key};
+    uint64_t gen = 0;
+    meta_get_u64(t->txn, t->s->meta, "gen", &gen);
+    if ((rc = mdb_del(t->txn, t->s->meta, &k, NULL)) ||
+        (rc = meta_put_u64(t->txn, t->s->meta, "gen", gen + 1))) {
+        return lmdb_err(rc, name);
+    }
+    cache_drop(t->s);
+    return 0;
+}
+
+/* ---- scans ---------------------------------------------------------------------------------- */
+
+int store_scan_open(store_txn *t, const store_coll *c, int index, const store_range *r,
+                    store_scan **out) {
+    store_scan *sc = calloc(1, sizeof *sc);
+    if (!sc) {
+        return GH_ENOMEM;
+    }
+    sc->t = t;
+    sc->c = c;
+    sc->index = index;
+    codec_buf_init(&sc->lo);
+    codec_buf_init(&sc->hi);
+    codec_buf_init(&sc->prefix);
+    codec_buf_init(&sc->pk);
+    if (r) {
+        sc->reverse = r->reverse;
+        if (r->lo) {
+            codec_buf_add(&sc->lo, r->lo, r->lolen);
+        }
+        if (r->hi) {
+            codec_buf_add(&sc->hi, r->hi, r->hilen);
+        }
+        if (r->prefix) {
+            codec_buf_add(&sc->prefix, r->prefix, r->prefixlen);
+        }
+    }
+    int rc = mdb_cursor_open(t->txn, index < 0 ? c->dbi : c->indexes[index].dbi, &sc->cur);
+    if (rc || sc->lo.oom || sc->hi.oom || sc->prefix.oom) {
+        store_scan_close(sc);
+        return rc ? lmdb_err(rc, c->name) : GH_ENOMEM;
+    }
+    sc->next = t->scans;
+    t->scans = sc;
+    *out = sc;
+    return 0;
+}
+
+/* Compares key k with bound b over b's length (prefix semantics). */
+static int cmp_prefix(const MDB_val *k, const codec_buf *b) {
+    size_t n = k->mv_size < b->len ? k->mv_size : b->len;
+    int c = memcmp(k->mv_data, b->p, n);
+    if (c) {
+        return c;
+    }
+    return k->mv_size < b->len ? -1 : 0;
+}
+
+static int cmp_full(const MDB_val *k, const codec_buf *b) {
+    size_t n = k->mv_size < b->len ? k->mv_size : b->len;
+    int c = memcmp(k->mv_data, b->p, n);
+    if (c) {
+        return c;
+    }
+    return k->mv_size < b->len ? -1 : k->mv_size > b->len;
+}
+
+/* Positions a reverse scan at the last key <= bound (prefix semantics). */
+static int seek_last(MDB_cursor *cur, const codec_buf *b, MDB_val *k, MDB_val *d) {
+    /* The successor of the prefix: drop trailing 0xff bytes, increment the last. */
+    unsigned char succ[STORE_MAX_KEY + 1];
+    size_t n = b->len < sizeof succ ? b->len : sizeof succ;
+    memcpy(succ, b->p, n);
+    while (n > 0 && succ[n - 1] == 0xff) {
+        n--;
+    }
+    if (n == 0) {
+        return mdb_cursor_get(cur, k, d, MDB_LAST);
+    }
+    succ[n - 1]++;
+    k->mv_size = n;
+    k->mv_data = succ;
+    int rc = mdb_cursor_get(cur, k, d, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) {
+        return mdb_cursor_get(cur, k, d, MDB_LAST);
+    }
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, k, d, MDB_PREV);
+    }
+    return rc;
+}
+
+int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void **val,
+                    size_t *vlen) {
+    MDB_val k, d;
+    int rc;
+    if (sc->done || !sc->cur) {
+        return GH_ENOTFOUND;
+    }
+    if (!sc->started) {
+        sc->started = 1;
+        if (!sc->reverse) {
+            const codec_buf *from = sc->lo.len ? &sc->lo : &sc->prefix;
+            if (sc->lo.len && sc->prefix.len && cmp_full(&(MDB_val){sc->prefix.len, sc->prefix.p},
+                                                         &sc->lo) > 0) {
+                from = &sc->prefix;
+            }
+            if (from->len) {
+                k.mv_size = from->len;
+                k.mv_data = from->p;
+                rc = mdb_cursor_get(sc->cur, &k, &d, MDB_SET_RANGE);
+            } else {
+                rc = mdb_cursor_get(sc->cur, &k, &d, MDB_FIRST);
+            }
+        } else {
+            const codec_buf *to = sc->hi.len ? &sc->hi : &sc->prefix;
+            rc = to->len ? seek_last(sc->cur, to, &k, &d)
+                         : mdb_cursor_get(sc->cur, &k, &d, MDB_LAST);
+            /* with both, the tighter bound is checked below */
+        }
+    } else {
+        rc = mdb_cursor_get(sc->cur, &k, &d, sc->reverse ? MDB_PREV : MDB_NEXT);
+    }
+    for (;;) {
+        if (rc == MDB_NOTFOUND) {
+            sc->done = 1;
+            return GH_ENOTFOUND;
+        }
+        if (rc) {
+            return lmdb_err(rc, sc->c->name);
+        }
+        if (sc->prefix.len && cmp_prefix(&k, &sc->prefix) != 0) {
+            if (sc->reverse && cmp_prefix(&k, &sc->prefix) > 0) {
+                rc = mdb_cursor_get(sc->cur, &k, &d, MDB_PREV); /* above the prefix: go on */
+                continue;
+            }
+            sc->done = 1;
+            return GH_ENOTFOUND;
+        }
+        if (!sc->reverse && sc->hi.len && cmp_prefix(&k, &sc->hi) > 0) {
+            sc->done = 1;
+            return GH_ENOTFOUND;
+        }
+        if (sc->reverse && sc->hi.len && cmp_prefix(&k, &sc->hi) > 0) {
+            rc = mdb_cursor_get(sc->cur, &k, &d, MDB_PREV);
+            continue;
+        }
+        if (sc->reverse && sc->lo.len && cmp_full(&k, &sc->lo) < 0) {
+            sc->done = 1;
+            return GH_ENOTFOUND;
+        }
+        break;
+    }
+    if (sc->index < 0) {
+        *pk = k.mv_data;
+        *pklen = k.mv_size;
+        sc->rec = d;
+    } else {
+        sc->pk.len = 0;
+        codec_buf_add(&sc->pk, d.mv_data, d.mv_size);
+        if (sc->pk.oom) {
+            return GH_ENOMEM;
+        }
+        MDB_val rk = {sc->pk.len, sc->pk.p};
+        rc = mdb_get(sc->t->txn, sc->c->dbi, &rk, &sc->rec);
+        if (rc == MDB_NOTFOUND) {
+            char shown[160];
+            key_render(sc->pk.p, sc->pk.len, shown, sizeof shown);
+            return err_set(GH_ECORRUPT,
+                           "collection '%s': index '%s' points to record %s, which does not "
+                           "exist (run gonghui check)",
+                           sc->c->name, sc->c->indexes[sc->index].name, shown);
+        }
+        if (rc) {
+            return lmdb_err(rc, sc->c->name);
+        }
+        *pk = sc->pk.p;
+        *pklen = sc->pk.len;
+    }
+    *val = sc->rec.mv_data;
+    *vlen = sc->rec.mv_size;
+    return 0;
+}
+
+int store_scan_current(store_scan *sc, const void **val, size_t *vlen) {
+    MDB_val k, d;
+    if (!sc->cur || !sc->started) {
+        return GH_ENOTFOUND;
+    }
+    int rc;
+    if (sc->index < 0) {
+        rc = mdb_cursor_get(sc->cur, &k, &d, MDB_GET_CURRENT);
+    } else {
+        MDB_val rk = {sc->pk.len, sc->pk.p};
+        rc = mdb_get(sc->t->txn, sc->c->dbi, &rk, &d);
+    }
+    if (rc) {
+        return GH_ENOTFOUND;
+    }
+    *val = d.mv_data;
+    *vlen = d.mv_size;
+    return 0;
+}
+
+void store_scan_close(store_scan *sc) {
+    if (!sc) {
+        return;
+    }
+    if (sc->t) {
+        for (store_scan **pp = &sc->t->scans; *pp; pp = &(*pp)->next) {
+            if (*pp == sc) {
+                *pp = sc->next;
+                break;
+            }
+        }
+    }
+    if (sc->cur) {
+        mdb_cursor_close(sc->cur);
+    }
+    codec_buf_free(&sc->lo);
+    codec_buf_free(&sc->hi);
+    codec_buf_free(&sc->prefix);
+    codec_buf_free(&sc->pk);
+    free(sc);
+}
+
+int store_range_count(store_txn *t, const store_coll *c, int index, const store_range *r,
+                      uint64_t *n) {
+    if (!r || (!r->lo && !r->hi && !r->prefix)) {
+        if (index < 0) {
+            return store_count(t, c, n);
+        }
+        MDB_stat st;
+        int rc = mdb_stat(t->txn, c->indexes[index].dbi, &st);
+        if (rc) {
+            return lmdb_err(rc, c->name);
+        }
+        *n = st.ms_entries;
+        return 0;
+    }
+    MDB_cursor *cur;
+    MDB_val k, d;
+    MDB_dbi dbi = index < 0 ? c->dbi : c->indexes[index].dbi;
+    int rc = mdb_cursor_open(t->txn, dbi, &cur);
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    uint64_t count = 0;
+    codec_buf lo, hi, px;
+    lo.p = (void *)r->lo;
+    lo.len = r->lo ? r->lolen : 0;
+    hi.p = (void *)r->hi;
+    hi.len = r->hi ? r->hilen : 0;
+    px.p = (void *)r->prefix;
+    px.len = r->prefix ? r->prefixlen : 0;
+    const codec_buf *from = lo.len ? &lo : &px;
+    if (lo.len && px.len && cmp_full(&(MDB_val){px.len, px.p}, &lo) > 0) {
+        from = &px;
+    }
+    if (from->len) {
+        k.mv_size = from->len;
+        k.mv_data = from->p;
+        rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+    } else {
+        rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+    }
+    while (rc == 0) {
+        if (px.len && cmp_prefix(&k, &px) != 0) {
+            break;
+        }
+        if (hi.len && cmp_prefix(&k, &hi) > 0) {
+            break;
+        }
+        if (index >= 0) {
+            size_t dups = 1;
+            mdb_cursor_count(cur, &dups);
+            count += dups;
+            rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_NODUP);
+        } else {
+            count++;
+            rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND) {
+        return lmdb_err(rc, c->name);
+    }
+    *n = count;
+    return 0;
+}
+
+/* ---- check, backup, stat ------------------------------------------------------------------- */
+
+static void problem(void (*report)(void *, const char *), void *ctx, uint64_t *problems,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void problem(void (*report)(void *, const char *), void *ctx, uint64_t *problems,
+                    const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    (*problems)++;
+    if (*problems <= 1000) {
+        report(ctx, msg);
+    } else if (*problems == 1001) {
+        report(ctx, "more problems follow; only the first 1000 are shown");
+    }
+}
+
+static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, const char *),
+                      void *ctx, uint64_t *problems) {
+    MDB_cursor *cur;
+    MDB_val k, d;
+    codec_buf ib, kb;
+    char shown[160], shown2[160];
+    int rc = mdb_cursor_open(t->txn, c->dbi, &cur);
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    codec_buf_init(&ib);
+    codec_buf_init(&kb);
+    uint64_t *expect = calloc((size_t)c->nindexes + 1, sizeof *expect);
+    if (!expect) {
+        mdb_cursor_close(cur);
+        return GH_ENOMEM;
+    }
+    /* Records -> index entries. */
+    int m = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+    while (m == 0) {
+        key_render(k.mv_data, k.mv_size, shown, sizeof shown);
+        if (mp_validate(d.mv_data, d.mv_size) != 0) {
+            problem(report, ctx, problems, "%s: record %s: value bytes do not decode", c->name,
+                    shown);
+            goto next;
+        }
+        if (store_record_key(c, d.mv_data, d.mv_size, &kb) != 0 || kb.len != k.mv_size ||
+            memcmp(kb.p, k.mv_data, kb.len) != 0) {
+            problem(report, ctx, problems, "%s: record %s: its key field does not match its key",
+                    c->name, shown);
+        }
+        for (int i = 0; i < c->nindexes; i++) {
+            const store_index *ix = &c->indexes[i];
+            int has = store_index_key(c, ix, d.mv_data, d.mv_size, &ib);
+            if (has < 0) {
+                problem(report, ctx, problems, "%s: record %s: %s", c->name, shown, err_msg(has));
+                continue;
+            }
+            if (has) {
+                continue;
+            }
+            expect[i]++;
+            MDB_cursor *ic;
+            MDB_val ik = {ib.len, ib.p}, iv = k;
+            if (mdb_cursor_open(t->txn, ix->dbi, &ic) == 0) {
+                if (mdb_cursor_get(ic, &ik, &iv, MDB_GET_BOTH) != 0) {
+                    key_render(ib.p, ib.len, shown2, sizeof shown2);
+                    problem(report, ctx, problems,
+                            "%s: record %s has no entry %s in index '%s'", c->name, shown, shown2,
+                            ix->name);
+                }
+                mdb_cursor_close(ic);
+            }
+        }
+    next:
+        m = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    /* Index entries -> records. */
+    for (int i = 0; i < c->nindexes; i++) {
+        const store_index *ix = &c->indexes[i];
+        MDB_stat st;
+        mdb_stat(t->txn, ix->dbi, &st);
+        if (st.ms_entries == expect[i]) {
+            continue; /* every expected entry was found, so there is no other */
+        }
+        if (mdb_cursor_open(t->txn, ix->dbi, &cur) != 0) {
+            continue;
+        }
+        m = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+        while (m == 0) {
+            MDB_val rec;
+            key_render(k.mv_data, k.mv_size, shown, sizeof shown);
+            key_render(d.mv_data, d.mv_size, shown2, sizeof shown2);
+            if (mdb_get(t->txn, c->dbi, &d, &rec) != 0) {
+                problem(report, ctx, problems,
+                        "%s: index '%s' entry %s points to record %s, which does not exist",
+                        c->name, ix->name, shown, shown2);
+            } else if (store_index_key(c, ix, rec.mv_data, rec.mv_size, &ib) != 0 ||
+                       ib.len != k.mv_size || memcmp(ib.p, k.mv_data, ib.len) != 0) {
+                problem(report, ctx, problems,
+                        "%s: index '%s' entry %s does not match record %s", c->name, ix->name,
+                        shown, shown2);
+            }
+            m = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
+    free(expect);
+    codec_buf_free(&ib);
+    codec_buf_free(&kb);
+    return 0;
+}
+
+int store_check(store *s, void (*report)(void *ctx, const char *msg), void *ctx,
+                uint64_t *problems) {
+    store_txn *t;
+    int rc = store_txn_begin(s, NULL, 0, &t);
+    *problems = 0;
+    if (rc) {
+        return rc;
+    }
+    if ((rc = sync_defs(t)) == 0) {
+        for (int i = 0; i < s->ncolls && rc == 0; i++) {
+            rc = check_coll(t, s->colls[i], report, ctx, problems);
+        }
+    }
+    store_txn_abort(t);
+    return rc;
+}
+
+int store_backup(store *s, const char *dest) {
+    struct stat st;
+    int has_data = 0, has_other = 0;
+    if (stat(dest, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            return err_set(GH_EINVAL, "backup destination %s is a file; give a new directory",
+                           dest);
+        }
+        dir_state(dest, &has_data, &has_other);
+        if (has_data || has_other) {
+            return err_set(GH_EEXISTS,
+                           "backup destination %s is not empty; give a new or empty directory",
+                           dest);
+        }
+    } else if (mkdir(dest, 0755) != 0) {
+        return err_set(GH_EIO, "cannot create %s: %s", dest, strerror(errno));
+    }
+    int rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
+    return rc ? lmdb_err(rc, dest) : 0;
+}
+
+int store_stat_of(store_txn *t, const store_coll *c, int index, store_stat *out) {
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, index < 0 ? c->dbi : c->indexes[index].dbi, &st);
+    if (rc) {
+        return lmdb_err(rc, c->name);
+    }
+    out->entries = st.ms_entries;
+    out->bytes = (uint64_t)st.ms_psize * (st.ms_branch_pages + st.ms_leaf_pages +
+                                          st.ms_overflow_pages);
+    out->depth = st.ms_depth;
+    return 0;
+}
+
+int store_file_info(store *s, uint64_t *file_bytes, uint64_t *map_bytes) {
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info(s->env, &info);
+    mdb_env_stat(s->env, &st);
+    *file_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    *map_bytes = info.me_mapsize;
+    return 0;
+}

@@ -1,0 +1,250 @@
+/*
+ * store.h — the LMDB store: databases, collections, indexes, transactions.
+ *
+ * The store knows nothing of Lua or the bus. It stores records as
+ * MessagePack arrays in schema order (codec.h) under primary keys in the
+ * tuple encoding, keeps every index in the same transaction as its record,
+ * and keeps collection definitions inside the database.
+ *
+ * Layout of one database directory (one LMDB environment):
+ *   _meta            "format" -> u32 format version; "db_id" -> 16 random bytes;
+ *                    "gen" -> u64 schema generation; "def:<name>" -> definition
+ *   c:<coll>         primary key -> record
+ *   i:<coll>:<index> index key -> primary key (MDB_DUPSORT; unique indexes
+ *                    hold one value per key)
+ *
+ * Transactions:
+ *
+ *     store_txn_begin(write)          store_txn_begin(parent = write txn)
+ *            |                                     |  (a savepoint)
+ *            v                                     v
+ *         ACTIVE --commit--> gone              ACTIVE --commit--> merged into parent
+ *            |                                     |
+ *            +----abort----> gone                  +----abort----> parent as before
+ *
+ *   A top-level write transaction takes the writer lock file first, saying
+ *   on stderr which process it waits for if the wait is long.
+ *   When a write fails with GH_EMAPFULL the whole top-level transaction is
+ *   dead: the caller aborts it, calls store_grow() and redoes the unit once.
+ *
+ * Lifetimes: pointers to record bytes handed out by the store point into the
+ * memory map and are borrowed, valid until the next write in the same
+ * transaction or the end of the transaction, whichever comes first.
+ */
+#ifndef GH_STORE_H
+#define GH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_FORMAT 1
+#define STORE_MAX_KEY 511 /* LMDB's default key size limit */
+#define STORE_MAX_FIELDS 256
+#define STORE_MAX_INDEX_FIELDS 8
+
+/* ---- definitions -------------------------------------------------------- */
+
+enum store_type { FT_INT, FT_NUMBER, FT_STRING, FT_BOOL, FT_DATE, FT_FEN, FT_ANY, FT__COUNT };
+
+typedef struct store_field {
+    char *name;
+    int type;     /* enum store_type */
+    int optional; /* may be absent (nil) */
+} store_field;
+
+typedef struct store_index {
+    char *name;   /* field names joined with ',' */
+    int unique;
+    int nfields;
+    int fields[STORE_MAX_INDEX_FIELDS]; /* positions in the record */
+    unsigned dbi;                       /* LMDB handle, set by the store */
+} store_index;
+
+/* A collection definition. Field positions are the positions in the stored
+ * record array; new fields are only ever appended, so a position, once
+ * given, keeps its meaning while records exist. */
+typedef struct store_coll {
+    char *name;
+    int key;      /* position of the primary key field */
+    int auto_key; /* integer key assigned on insert when absent */
+    int extra;    /* position of the hidden field (named "", type any) holding unknown
+                   * fields as a map, or -1 when unknown fields are refused */
+    int nfields;
+    store_field *fields;
+    int nindexes;
+    store_index *indexes;
+    unsigned dbi; /* the records, set by the store */
+} store_coll;
+
+/* The name of a type ("int", "date", ...), and the type of a name (-1 if none). */
+const char *store_type_name(int type);
+int store_type_of(const char *name);
+
+/* Frees a definition made by the caller or the store; NULL is a no-op. */
+void store_coll_free(store_coll *c);
+
+/* Position of a field by name, or -1. */
+int store_field_pos(const store_coll *c, const char *name);
+
+/* Serialises a definition to MessagePack (schema.c). 0 or GH_ENOMEM. */
+struct codec_buf;
+int store_def_encode(const store_coll *c, struct codec_buf *out);
+/* Parses a definition; the caller frees *out with store_coll_free.
+ * 0 or GH_ECORRUPT / GH_ENOMEM. */
+int store_def_decode(const void *p, size_t n, store_coll **out);
+/* Checks a definition for sense (names, key type, index fields). 0 or
+ * GH_ESCHEMA/GH_EUNKNOWN with the message naming what is wrong. */
+int store_def_check(const store_coll *c);
+
+/* ---- databases ----------------------------------------------------------------- */
+
+typedef struct store store;
+typedef struct store_txn store_txn;
+
+enum { STORE_CREATE = 1, STORE_RDONLY = 2 };
+
+/* Opens the database in directory `path`. With STORE_CREATE a missing or
+ * empty directory becomes a new database. Refuses (GH_ENOTDB) a path that is
+ * a file, or a directory with other files or an LMDB environment that is not
+ * ours, and (GH_EVERSION) a newer format. Clears stale reader slots.
+ * On success *out is the caller's, closed with store_close(). */
+int store_open(const char *path, int flags, store **out);
+void store_close(store *s);
+
+/* Doubles the map size (after GH_EMAPFULL, with no transaction open). */
+int store_grow(store *s);
+
+/* The 16-byte database id (borrowed, valid until store_close). */
+const unsigned char *store_db_id(const store *s);
+const char *store_path(const store *s);
+
+/* Incremented whenever this handle reloads definitions; a cached pointer to
+ * a store_coll is valid while the generation is unchanged. */
+uint64_t store_generation(const store *s);
+
+/* ---- transactions ---------------------------------------------------------------- */
+
+/* Begins a transaction: a read transaction (write == 0, parent NULL), a
+ * top-level write transaction, or a savepoint inside `parent`. */
+int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out);
+/* Commits and frees. On failure the transaction is aborted and freed. */
+int store_txn_commit(store_txn *t);
+/* Aborts and frees; NULL is a no-op. */
+void store_txn_abort(store_txn *t);
+int store_txn_is_write(const store_txn *t);
+/* Number of record writes (puts and deletes) done in this transaction so
+ * far; changes whenever borrowed record pointers may have gone stale. */
+uint64_t store_txn_writes(const store_txn *t);
+
+/* ---- definitions in a database ------------------------------------------------- */
+
+/* The definition of a collection (borrowed, valid while store_generation()
+ * is unchanged), or NULL with GH_ENOTFOUND. */
+int store_coll_get(store_txn *t, const char *name, const store_coll **out);
+
+/* Defines or redefines a collection in write transaction `t`. Takes
+ * ownership of `def`. A new definition of an existing collection keeps the
+ * field order; compatible changes (new optional fields, new or dropped
+ * indexes, required -> optional) are applied, and new indexes are built from
+ * the records; incompatible ones while records exist are GH_ESCHEMA. */
+int store_define(store_txn *t, store_coll *def);
+
+/* Drops a collection and its indexes. */
+int store_drop(store_txn *t, const char *name);
+
+/* Names of all collections, in order, as a NUL-separated list ending with
+ * an empty string; caller frees with free(). */
+int store_list(store_txn *t, char **names);
+
+/* ---- records ---------------------------------------------------------------------- */
+
+enum store_put_mode { STORE_INSERT, STORE_REPLACE, STORE_UPDATE };
+
+/* Encodes the primary key of a record (its key field) into `out`. */
+int store_record_key(const store_coll *c, const void *rec, size_t n, struct codec_buf *out);
+
+/* Fetches the record under encoded key `key`. *val is borrowed (see top).
+ * 0 or GH_ENOTFOUND. */
+int store_get(store_txn *t, const store_coll *c, const void *key, size_t klen, const void **val,
+              size_t *vlen);
+
+/* Writes a record whose bytes were encoded in schema order (checked by the
+ * caller). INSERT fails with GH_EEXISTS if the key exists, UPDATE with
+ * GH_ENOTFOUND if it does not, REPLACE does either. Unique indexes are
+ * checked first (GH_EEXISTS naming the index, the value and the existing
+ * record's key) and nothing is written on any error. */
+int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size_t n);
+
+/* Deletes the record under `key` and its index entries. 0 or GH_ENOTFOUND. */
+int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen);
+
+/* The next integer key of an auto-key collection (last key + 1, or 1). */
+int store_next_id(store_txn *t, const store_coll *c, int64_t *id);
+
+/* Number of records. */
+int store_count(store_txn *t, const store_coll *c, uint64_t *n);
+
+/* Looks up a unique index by encoded index key; *pk borrowed. */
+int store_find(store_txn *t, const store_coll *c, int index, const void *ikey, size_t iklen,
+               const void **pk, size_t *pklen);
+
+/* ---- scans ------------------------------------------------------------------------- */
+
+typedef struct store_scan store_scan;
+
+/* A scan over the records (index -1, in key order) or over index `index`.
+ * Bounds are encoded keys or key prefixes: a key is in range when it is
+ * >= lo and, compared over hi's length, <= hi (so a prefix bound takes all
+ * keys that start with it). `prefix` (optional) limits the scan to keys
+ * starting with it. Any of lo/hi/prefix may be NULL. The scan copies the
+ * bounds. */
+typedef struct store_range {
+    const void *lo, *hi, *prefix;
+    size_t lolen, hilen, prefixlen;
+    int reverse;
+} store_range;
+
+int store_scan_open(store_txn *t, const store_coll *c, int index, const store_range *r,
+                    store_scan **out);
+/* Moves to the next record: 0 with *pk and *val borrowed (see top), or
+ * GH_ENOTFOUND at the end. */
+int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void **val,
+                    size_t *vlen);
+/* The current record again (after writes in the same transaction moved
+ * pages). 0 or GH_ENOTFOUND if it was deleted. */
+int store_scan_current(store_scan *sc, const void **val, size_t *vlen);
+void store_scan_close(store_scan *sc);
+
+/* Counts the entries of a range without reading records (exact; uses
+ * duplicate counts where the range is one key). */
+int store_range_count(store_txn *t, const store_coll *c, int index, const store_range *r,
+                      uint64_t *n);
+
+/* ---- whole-database operations -------------------------------------------------- */
+
+/* Encodes the index key of record `rec` for index `ix` into out. Returns 0,
+ * or 1 if the record has no entry in the index (a nil field). */
+int store_index_key(const store_coll *c, const store_index *ix, const void *rec, size_t n,
+                    struct codec_buf *out);
+
+/* Calls report(msg) for every inconsistency: records that fail to decode,
+ * index entries missing or extra. *problems is the count. */
+int store_check(store *s, void (*report)(void *ctx, const char *msg), void *ctx,
+                uint64_t *problems);
+
+/* A compacted, consistent copy into `dest` (a new or empty directory). */
+int store_backup(store *s, const char *dest);
+
+typedef struct store_stat {
+    uint64_t entries;
+    uint64_t bytes; /* pages used, times page size */
+    uint32_t depth;
+} store_stat;
+
+/* Statistics of a collection's records (index -1) or of one of its indexes. */
+int store_stat_of(store_txn *t, const store_coll *c, int index, store_stat *st);
+
+/* Size of the data file, and map size. */
+int store_file_info(store *s, uint64_t *file_bytes, uint64_t *map_bytes);
+
+#endif
