@@ -1,0 +1,44 @@
+# The two commands of the README, and a few helpers. CMake does the building.
+#   make demo   install missing packages, build, make a sample database, run a program on it
+#   make test   build and run every test
+#   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench  the benchmarks (bench/README.md)
+
+BUILD ?= build
+DEMO_DB ?= $(BUILD)/demo.db
+PACKAGES = build-essential cmake pkg-config liblua5.4-dev liblmdb-dev lmdb-utils libffi-dev \
+           libcmocka-dev python3
+
+.PHONY: all deps build demo test asan bench clean
+
+all: build
+
+deps:
+	@sh tools/install-deps.sh $(PACKAGES)
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j2
+
+demo: deps build
+	rm -rf $(DEMO_DB)
+	$(BUILD)/gonghui --db $(DEMO_DB) run scripts/sample_data.lua members=5000 seed=2025
+	$(BUILD)/gonghui --db $(DEMO_DB) run scripts/demo.lua
+	@echo
+	@echo "The sample database is $(DEMO_DB); try: $(BUILD)/gonghui --db $(DEMO_DB) stat"
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j2
+
+asan:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGH_SANITIZE=ON
+	cmake --build build-asan -j2
+	cd build-asan && ctest --output-on-failure -j2
+
+bench: build
+	sh bench/run.sh
+
+clean:
+	rm -rf $(BUILD) build-asan
