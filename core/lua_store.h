@@ -1,12 +1,15 @@
 /*
  * lua_store.h — the `db` global: collections, records, scans, db.atomic.
  *
- * Called by script.c; calls store.c and lua_codec.c. The store handle stays
- * the caller's; the Lua face only borrows it for the life of the state.
+ * lstore_push_db() and lstore_traceback() are for script.c. The rest is
+ * shared by the two files of the Lua face: lua_store.c (db, collections,
+ * records, transactions) and lua_scan.c (scans, rows, counting). The store
+ * handle stays the caller's; the Lua face borrows it for the state's life.
  */
 #ifndef GH_LUA_STORE_H
 #define GH_LUA_STORE_H
 
+#include "codec.h"
 #include "store.h"
 
 #include <lua.h>
@@ -19,5 +22,74 @@ void lstore_push_db(lua_State *L, store *s);
  * error that db.atomic saw first keeps the traceback taken where it was
  * raised. */
 int lstore_traceback(lua_State *L);
+
+/* ---- shared by lua_store.c and lua_scan.c ------------------------------------ */
+
+#define DB_MT "gonghui.db"
+#define COLL_MT "gonghui.collection"
+#define ROW_MT "gonghui.row"
+#define SCAN_MT "gonghui.scan"
+#define TB_KEY "gonghui.traceback"
+
+typedef struct lua_db {
+    store *s;
+    store_txn *wtxn; /* innermost db.atomic transaction, or NULL */
+    int map_full;    /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */
+    codec_buf buf, kbuf;
+} lua_db;
+
+typedef struct lcoll {
+    const store_coll *c; /* valid while gen == store_generation() */
+    uint64_t gen;
+    char name[];
+} lcoll;
+
+typedef struct lrow {
+    const store_coll *c; /* borrowed: check gen */
+    uint64_t gen;
+    lua_db *db;
+    int offsets_ready;
+    uint32_t n;
+    uint32_t *off; /* into bytes; UINT32_MAX = absent */
+    unsigned char bytes[];
+} lrow;
+
+/* Every db function has upvalues 1: the lua_db userdata, 2: the db table. */
+lua_db *lstore_db(lua_State *L);
+
+/* Raises the store's message for rc. Call only when holding nothing. */
+int lstore_raise(lua_State *L, int rc);
+
+/* Begins the transaction for one call: the db.atomic one if any (*owned =
+ * 0), else a fresh read or write transaction (*owned = 1). */
+int lstore_begin(lua_db *db, int write, store_txn **t, int *owned);
+
+/* Ends the call's transaction: commits if rc is 0 (or GH_ENOTFOUND) and the
+ * transaction is ours, aborts otherwise. Returns the final code. */
+int lstore_end(lua_db *db, store_txn *t, int owned, int rc);
+
+/* Resolves the collection object at idx in t and refreshes its name
+ * tables (uservalue 1: position -> name, 2: name -> position). */
+int lstore_resolve(lua_State *L, int idx, store_txn *t, const store_coll **out);
+
+/* Appends the key encoding of the Lua value at idx as field pos of c. */
+int lstore_key_elem(lua_State *L, int idx, const store_coll *c, int pos, codec_buf *out);
+
+/* Encodes leading values of index ix (a scalar, or an array for several
+ * fields) into out; *nvals gets how many were given. */
+int lstore_index_vals(lua_State *L, int idx, const store_coll *c, const store_index *ix,
+                      codec_buf *out, int *nvals);
+
+/* Index position by name ("field" or "a,b"), or -1; and the error for none. */
+int lstore_index_by_name(const store_coll *c, const char *name);
+int lstore_no_index(const store_coll *c, const char *name);
+
+/* lua_scan.c: the row and scan metatables (dbi: stack index of the lua_db
+ * userdata), and the scanning collection methods. */
+void lscan_register(lua_State *L, int dbi);
+int l_coll_scan(lua_State *L);
+int l_coll_list(lua_State *L);
+int l_coll_count(lua_State *L);
+int l_coll_count_by(lua_State *L);
 
 #endif
