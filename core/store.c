@@ -846,6 +846,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     codec_buf *ikeys = NULL;
     int *state = NULL; /* per index: 0 unchanged, 1 add, 2 remove, 3 both */
     int rc, exists = 0;
+    void *oldcopy = NULL; /* the old record's bytes, copied before we write */
     MDB_val k, d, old;
     char shown[160], shown2[160];
 
@@ -898,7 +899,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     }
     if (exists) {
         /* The old record's bytes may move once we write: copy them. */
-        void *copy = malloc(old.mv_size);
+        void *copy = oldcopy = malloc(old.mv_size);
         if (!copy) {
             rc = GH_ENOMEM;
             goto out;
@@ -997,9 +998,7 @@ out:
     }
     free(ikeys);
     free(state);
-    if (exists) {
-        free(old.mv_data);
-    }
+    free(oldcopy);
     codec_buf_free(&pk);
     return rc;
 }
