@@ -109,11 +109,17 @@ void mp_put_double(codec_buf *b, double v) {
 }
 
 void mp_put_str(codec_buf *b, const char *s, size_t n) {
+    if (n > 0xffffffffu) { /* not representable: fail the whole write */
+        b->oom = 1;
+        return;
+    }
     if (n < 32) {
         unsigned char *q = codec_buf_need(b, 1 + n);
         if (q) {
             q[0] = (unsigned char)(0xa0 | n);
-            memcpy(q + 1, s, n);
+            if (n) {
+                memcpy(q + 1, s, n);
+            }
             b->len += 1 + n;
         }
         return;
@@ -372,14 +378,16 @@ void key_put_double(codec_buf *b, double v) {
 }
 
 void key_put_str(codec_buf *b, const char *s, size_t n) {
-    const char *z = memchr(s, 0, n);
+    const char *z = n ? memchr(s, 0, n) : NULL;
     unsigned char *q = codec_buf_need(b, n + 2);
     if (!q) {
         return;
     }
     if (!z) { /* the common case: one copy */
         q[0] = KEY_STR;
-        memcpy(q + 1, s, n);
+        if (n) {
+            memcpy(q + 1, s, n);
+        }
         q[n + 1] = 0;
         b->len += n + 2;
         return;

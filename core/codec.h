@@ -54,7 +54,10 @@ void codec_buf_free(codec_buf *b);
 int codec_buf_grow(codec_buf *b, size_t n);
 
 static inline unsigned char *codec_buf_need(codec_buf *b, size_t n) {
-    if (b->cap - b->len < n && codec_buf_grow(b, n) != 0) {
+    if (b->oom) {
+        return NULL;
+    }
+    if ((!b->p || b->cap - b->len < n) && codec_buf_grow(b, n) != 0) {
         return NULL;
     }
     return b->p + b->len;
@@ -140,7 +143,8 @@ typedef struct key_item {
 } key_item;
 
 /* Decodes the element at *p (before end), advancing *p. For KEY_STR the
- * unescaped bytes go to `str` (cleared first). 0 or GH_ECORRUPT. */
+ * unescaped bytes go to `str` (cleared first). 0, GH_ECORRUPT, or
+ * GH_ENOMEM (str could not grow). On failure *it may be partly written. */
 int key_read(const unsigned char **p, const unsigned char *end, key_item *it, codec_buf *str);
 
 /* ---- dates ---------------------------------------------------------------------- */

@@ -268,7 +268,8 @@ int lcodec_encode_field(lua_State *L, int idx, const store_coll *c, int pos, cod
         }
         return type_error(L, idx, c, pos, "a date (YYYY-MM-DD)");
     default: {
-        int rc = lcodec_encode(L, idx, out, CODEC_MAX_DEPTH);
+        /* one level less: the record array holds the field */
+        int rc = lcodec_encode(L, idx, out, CODEC_MAX_DEPTH - 1);
         if (rc) {
             err_prefix("collection '%s': field '%s'", c->name, c->fields[pos].name);
         }
@@ -328,7 +329,7 @@ static int encode_fields(lua_State *L, int idx, const store_coll *c, int pos_idx
                 (*nextra)++;
                 rc = lcodec_encode(L, -2, extra, 1);
                 if (rc == 0) {
-                    rc = lcodec_encode(L, -1, extra, CODEC_MAX_DEPTH);
+                    rc = lcodec_encode(L, -1, extra, CODEC_MAX_DEPTH - 2);
                 }
             }
         } else if (null && lua_touserdata(L, -1) == null) {
