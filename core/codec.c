@@ -18,10 +18,21 @@ void codec_buf_init(codec_buf *b) {
     b->p = NULL;
     b->len = b->cap = 0;
     b->oom = 0;
+    b->borrowed = 0;
+}
+
+void codec_buf_init_on(codec_buf *b, void *mem, size_t cap) {
+    b->p = mem;
+    b->len = 0;
+    b->cap = cap;
+    b->oom = 0;
+    b->borrowed = 1;
 }
 
 void codec_buf_free(codec_buf *b) {
-    free(b->p);
+    if (!b->borrowed) {
+        free(b->p);
+    }
     codec_buf_init(b);
 }
 
@@ -37,11 +48,15 @@ int codec_buf_grow(codec_buf *b, size_t n) {
         }
         cap *= 2;
     }
-    unsigned char *p = realloc(b->p, cap);
+    unsigned char *p = b->borrowed ? malloc(cap) : realloc(b->p, cap);
     if (!p) {
         b->oom = 1;
         return GH_ENOMEM;
     }
+    if (b->borrowed && b->len) {
+        memcpy(p, b->p, b->len);
+    }
+    b->borrowed = 0;
     b->p = p;
     b->cap = cap;
     return 0;

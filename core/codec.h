@@ -44,10 +44,14 @@ typedef struct codec_buf {
     unsigned char *p;
     size_t len, cap;
     int oom;
+    int borrowed; /* p is the caller's memory (codec_buf_init_on): never freed */
 } codec_buf;
 
 /* An empty buffer (no allocation until the first write). */
 void codec_buf_init(codec_buf *b);
+/* An empty buffer that writes into the caller's `mem` (cap bytes, often on
+ * the stack) until it outgrows it, then moves to the heap. */
+void codec_buf_init_on(codec_buf *b, void *mem, size_t cap);
 /* Frees the bytes; the buffer is empty and usable again. */
 void codec_buf_free(codec_buf *b);
 /* Makes room for `n` more bytes; 0 or GH_ENOMEM (and sets b->oom). */
@@ -119,6 +123,31 @@ int mp_read(mp_reader *r, mp_item *it);
 /* Skips one whole value (with its nested elements, at most `depth` levels).
  * 0 or GH_ECORRUPT. */
 int mp_skip(mp_reader *r, int depth);
+
+/* mp_skip with a fast path for the scalars records are mostly made of
+ * (small integers, short strings, nil, booleans). */
+static inline int mp_skip_fast(mp_reader *r) {
+    if (r->p < r->end) {
+        unsigned c = *r->p;
+        size_t n = 0;
+        if (c < 0x80 || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+            n = 1;
+        } else if ((c & 0xe0) == 0xa0) {
+            n = 1 + (c & 0x1f);
+        } else if (c == 0xcc || c == 0xd0) {
+            n = 2;
+        } else if (c == 0xcd || c == 0xd1) {
+            n = 3;
+        } else if (c == 0xce || c == 0xd2) {
+            n = 5;
+        }
+        if (n && (size_t)(r->end - r->p) >= n) {
+            r->p += n;
+            return 0;
+        }
+    }
+    return mp_skip(r, CODEC_MAX_DEPTH);
+}
 
 /* Checks that [p, p+n) is exactly one well-formed value. 0 or GH_ECORRUPT. */
 int mp_validate(const void *p, size_t n);

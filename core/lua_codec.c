@@ -359,12 +359,13 @@ int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, int pos_idx
                          const int64_t *auto_id, codec_buf *out) {
     slots sl;
     codec_buf vals, extra;
+    unsigned char valmem[1024];
     uint32_t nextra = 0;
     int rc;
     idx = lua_absindex(L, idx);
     pos_idx = lua_absindex(L, pos_idx);
     memset(sl.set, 0, (size_t)c->nfields);
-    codec_buf_init(&vals);
+    codec_buf_init_on(&vals, valmem, sizeof valmem);
     codec_buf_init(&extra);
     if ((rc = encode_fields(L, idx, c, pos_idx, NULL, &vals, &sl, &extra, &nextra))) {
         goto out;

@@ -31,6 +31,8 @@ typedef struct lfilter {
     int range;
     int nvals;
     codec_buf vals; /* nvals key-encoded values, each preceded by a size_t length */
+    codec_buf raw;  /* the same as stored (MessagePack), for fields whose stored form is
+                     * canonical (all but number, where 1 and 1.0 are equal) */
     codec_buf lo, hi;
 } lfilter;
 
@@ -58,7 +60,7 @@ static int row_offsets(lrow *row) {
         row->off[i] = UINT32_MAX;
         if ((uint32_t)i < it.n) {
             row->off[i] = (uint32_t)(r.p - row->bytes);
-            if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+            if (mp_skip_fast(&r) != 0) {
                 return GH_ECORRUPT;
             }
         }
@@ -229,6 +231,7 @@ static void scan_free(lscan *s) {
     }
     for (int i = 0; i < s->nfilters; i++) {
         codec_buf_free(&s->filters[i].vals);
+        codec_buf_free(&s->filters[i].raw);
         codec_buf_free(&s->filters[i].lo);
         codec_buf_free(&s->filters[i].hi);
     }
@@ -262,13 +265,15 @@ static int scan_match(lscan *s, const void *rec, size_t n) {
             need = s->filters[f].pos + 1;
         }
     }
-    for (int i = 0; i < need; i++) {
+    for (int i = 0; i <= need; i++) { /* off[i + 1] ends field i */
         off[i] = NULL;
         if ((uint32_t)i < it.n) {
             off[i] = r.p;
-            if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+            if (i < need && mp_skip_fast(&r) != 0) {
                 return GH_ECORRUPT;
             }
+        } else if (i > 0 && off[i - 1]) {
+            off[i] = r.p;
         }
     }
     const unsigned char *end = (const unsigned char *)rec + n;
@@ -277,6 +282,22 @@ static int scan_match(lscan *s, const void *rec, size_t n) {
         const unsigned char *p = off[fl->pos];
         if (!p || *p == 0xc0) {
             return 0; /* nil never matches */
+        }
+        if (fl->raw.len) { /* compare the stored bytes as they are */
+            size_t fn = (size_t)(off[fl->pos + 1] - p);
+            int hit = 0;
+            const unsigned char *v = fl->raw.p, *vend = v + fl->raw.len;
+            while (v < vend && !hit) {
+                size_t vn;
+                memcpy(&vn, v, sizeof vn);
+                v += sizeof vn;
+                hit = vn == fn && memcmp(v, p, vn) == 0;
+                v += vn;
+            }
+            if (!hit) {
+                return 0;
+            }
+            continue;
         }
         s->kb.len = 0;
         /* key-encode the field (order-preserving, comparable bytes) */
@@ -393,6 +414,23 @@ static int l_scan_iter(lua_State *L) {
     return lstore_raise(L, rc);
 }
 
+/* Adds the value at idx to filter f: key-encoded, and as stored when raw. */
+static int add_value(lua_State *L, lfilter *f, const store_coll *c, int pos, int raw,
+                     codec_buf *one) {
+    one->len = 0;
+    int rc = lstore_key_elem(L, -1, c, pos, one);
+    codec_buf_add(&f->vals, &one->len, sizeof one->len);
+    codec_buf_add(&f->vals, one->p, one->len);
+    if (rc == 0 && raw) {
+        one->len = 0;
+        rc = lcodec_encode_field(L, -1, c, pos, one);
+        codec_buf_add(&f->raw, &one->len, sizeof one->len);
+        codec_buf_add(&f->raw, one->p, one->len);
+    }
+    f->nvals++;
+    return rc ? rc : (f->vals.oom || f->raw.oom) ? GH_ENOMEM : 0;
+}
+
 static int add_filter(lua_State *L, lscan *s, int pos, int vidx) {
     const store_coll *c = s->c;
     lfilter *f;
@@ -405,6 +443,8 @@ static int add_filter(lua_State *L, lscan *s, int pos, int vidx) {
     memset(f, 0, sizeof *f);
     f->pos = pos;
     codec_buf_init(&f->vals);
+    codec_buf_init(&f->raw);
+    int raw = c->fields[pos].type != FT_NUMBER && c->fields[pos].type != FT_ANY;
     codec_buf_init(&f->lo);
     codec_buf_init(&f->hi);
     codec_buf one;
@@ -433,18 +473,17 @@ static int add_filter(lua_State *L, lscan *s, int pos, int vidx) {
         int n = (int)lua_rawlen(L, vidx);
         for (int i = 1; i <= n && rc == 0; i++) {
             lua_rawgeti(L, vidx, i);
-            one.len = 0;
-            rc = lstore_key_elem(L, -1, c, pos, &one);
+            rc = add_value(L, f, c, pos, raw, &one);
             lua_pop(L, 1);
-            codec_buf_add(&f->vals, &one.len, sizeof one.len);
-            codec_buf_add(&f->vals, one.p, one.len);
-            f->nvals++;
+        }
+        if (rc == 0 && n == 0) {
+            rc = err_set(GH_EINVAL, "collection '%s': an empty list of values for '%s'", c->name,
+                         c->fields[pos].name);
         }
     } else {
-        rc = lstore_key_elem(L, vidx, c, pos, &one);
-        codec_buf_add(&f->vals, &one.len, sizeof one.len);
-        codec_buf_add(&f->vals, one.p, one.len);
-        f->nvals = 1;
+        lua_pushvalue(L, vidx);
+        rc = add_value(L, f, c, pos, raw, &one);
+        lua_pop(L, 1);
     }
     codec_buf_free(&one);
     return rc ? rc : f->vals.oom ? GH_ENOMEM : 0;

@@ -77,7 +77,14 @@ int lstore_resolve(lua_State *L, int idx, store_txn *t, const store_coll **out) 
     lcoll *lc = luaL_checkudata(L, idx, COLL_MT);
     lua_db *db = lstore_db(L);
     const store_coll *c;
-    int rc = store_coll_get(t, lc->name, &c);
+    int rc = store_sync(t);
+    if (rc == 0 && lc->c && lc->gen == store_generation(db->s)) {
+        *out = lc->c; /* the cache has not moved since we resolved it */
+        return 0;
+    }
+    if (rc == 0) {
+        rc = store_coll_get(t, lc->name, &c);
+    }
     if (rc) {
         return rc == GH_ENOTFOUND ? err_set(GH_ENOTFOUND,
                                             "no collection named '%s' (define it with "
@@ -417,6 +424,198 @@ static int w_delete(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
 /* coll:delete(key) -> true if deleted, false if there was none. */
 static int l_coll_delete(lua_State *L) {
     return run_write(L, w_delete);
+}
+
+/* A prepared insert: the constant fields encoded once, the rest given
+ * positionally on each call (the fast form of insert for hot loops). */
+typedef struct lprep {
+    const store_coll *c;
+    uint64_t gen;
+    int nvars;
+    int varpos[STORE_MAX_FIELDS];
+    unsigned char set[STORE_MAX_FIELDS]; /* 1 constant, 2 variable */
+    size_t off[STORE_MAX_FIELDS], len[STORE_MAX_FIELDS];
+    size_t nbytes;
+    unsigned char bytes[];
+} lprep;
+
+#define PREP_MT "gonghui.prepared"
+
+static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
+    lprep *p = lua_touserdata(L, lua_upvalueindex(4));
+    int nargs = lua_gettop(L) - 1, last = -1, rc;
+    int64_t id = 0;
+    if (p->c != c || p->gen != store_generation(db->s)) {
+        return err_set(GH_ESCHEMA,
+                       "collection '%s' was redefined after prepare_insert; prepare it again",
+                       c->name);
+    }
+    if (nargs != p->nvars) {
+        return err_set(GH_EINVAL, "collection '%s': this prepared insert takes %d value%s, got %d",
+                       c->name, p->nvars, p->nvars == 1 ? "" : "s", nargs);
+    }
+    codec_buf vals;
+    unsigned char mem[512];
+    size_t off[STORE_MAX_FIELDS], len[STORE_MAX_FIELDS];
+    codec_buf_init_on(&vals, mem, sizeof mem);
+    for (int k = 0; k < p->nvars; k++) {
+        int pos = p->varpos[k];
+        off[pos] = vals.len;
+        if (lua_isnil(L, k + 2)) {
+            if (!c->fields[pos].optional && !(pos == c->key && c->auto_key)) {
+                codec_buf_free(&vals);
+                return err_set(GH_EMISSING, "collection '%s': required field '%s' is missing",
+                               c->name, c->fields[pos].name);
+            }
+            len[pos] = 0;
+            continue;
+        }
+        if ((rc = lcodec_encode_field(L, k + 2, c, pos, &vals))) {
+            codec_buf_free(&vals);
+            return rc;
+        }
+        len[pos] = vals.len - off[pos];
+    }
+    int auto_pos = -1;
+    if (c->auto_key && (p->set[c->key] == 0 || (p->set[c->key] == 2 && len[c->key] == 0))) {
+        if ((rc = store_next_id(t, c, &id))) {
+            codec_buf_free(&vals);
+            return rc;
+        }
+        auto_pos = c->key;
+    }
+    for (int i = 0; i < c->nfields; i++) {
+        if (i == auto_pos || p->set[i] == 1 || (p->set[i] == 2 && len[i])) {
+            last = i;
+        }
+    }
+    db->buf.len = 0;
+    mp_put_array(&db->buf, (uint32_t)(last + 1));
+    for (int i = 0; i <= last; i++) {
+        if (i == auto_pos) {
+            mp_put_int(&db->buf, id);
+        } else if (p->set[i] == 1) {
+            codec_buf_add(&db->buf, p->bytes + p->off[i], p->len[i]);
+        } else if (p->set[i] == 2 && len[i]) {
+            codec_buf_add(&db->buf, vals.p + off[i], len[i]);
+        } else {
+            mp_put_nil(&db->buf);
+        }
+    }
+    codec_buf_free(&vals);
+    if (db->buf.oom) {
+        return GH_ENOMEM;
+    }
+    if ((rc = store_put(t, c, STORE_INSERT, db->buf.p, db->buf.len)) == 0) {
+        mp_reader r;
+        mp_item it;
+        mp_reader_init(&r, db->buf.p, db->buf.len);
+        mp_read(&r, &it);
+        for (int i = 0; i < c->key; i++) {
+            mp_skip(&r, CODEC_MAX_DEPTH);
+        }
+        lcodec_push(L, &r, 1);
+    }
+    return rc;
+}
+
+static int l_prepared_call(lua_State *L) {
+    lua_pushvalue(L, lua_upvalueindex(3));
+    lua_insert(L, 1); /* the collection where run_write expects it */
+    return run_write(L, w_prepared);
+}
+
+/* coll:prepare_insert(constants, field...) -> function(value...) -> key.
+ * The constants are checked and encoded once; each call gives the values
+ * of the named fields in order and inserts one record. */
+static int l_coll_prepare_insert(lua_State *L) {
+    lua_db *db = lstore_db(L);
+    const store_coll *c;
+    store_txn *t;
+    int owned, rc, nvars = lua_gettop(L) - 2;
+    luaL_checkudata(L, 1, COLL_MT);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if ((rc = lstore_begin(db, 0, &t, &owned))) {
+        return lstore_raise(L, rc);
+    }
+    rc = lstore_resolve(L, 1, t, &c);
+    lstore_end(db, t, owned, 0);
+    if (rc) {
+        return lstore_raise(L, rc);
+    }
+    codec_buf b;
+    codec_buf_init(&b);
+    lprep tmp;
+    memset(&tmp, 0, sizeof tmp);
+    lua_getiuservalue(L, 1, 2);
+    int pos_idx = lua_gettop(L);
+    for (int k = 0; k < nvars && rc == 0; k++) {
+        const char *f = luaL_checkstring(L, k + 3);
+        lua_pushvalue(L, k + 3);
+        int pos = lua_rawget(L, pos_idx) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) - 1 : -1;
+        lua_pop(L, 1);
+        if (pos < 0) {
+            rc = err_set(GH_EUNKNOWN, "collection '%s' has no field '%s'", c->name, f);
+        } else {
+            tmp.varpos[tmp.nvars++] = pos;
+            tmp.set[pos] = 2;
+        }
+    }
+    lua_pushnil(L);
+    while (rc == 0 && lua_next(L, 2)) {
+        int pos = -1;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -2);
+            pos = lua_rawget(L, pos_idx) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) - 1 : -1;
+            lua_pop(L, 1);
+        }
+        if (pos < 0) {
+            lcodec_push_shown(L, -2);
+            rc = err_set(GH_EUNKNOWN, "collection '%s': unknown field %s", c->name,
+                         lua_tostring(L, -1));
+            lua_pop(L, 1);
+        } else if (tmp.set[pos]) {
+            rc = err_set(GH_EINVAL, "collection '%s': field '%s' is both constant and given",
+                         c->name, c->fields[pos].name);
+        } else {
+            tmp.off[pos] = b.len;
+            rc = lcodec_encode_field(L, -1, c, pos, &b);
+            tmp.len[pos] = b.len - tmp.off[pos];
+            tmp.set[pos] = 1;
+        }
+        lua_pop(L, 1);
+    }
+    if (rc == 0 && c->extra >= 0) {
+        tmp.set[c->extra] = 0;
+    }
+    for (int i = 0; i < c->nfields && rc == 0; i++) {
+        if (!tmp.set[i] && !c->fields[i].optional && i != c->extra &&
+            !(i == c->key && c->auto_key)) {
+            rc = err_set(GH_EMISSING,
+                         "collection '%s': required field '%s' is neither a constant nor given",
+                         c->name, c->fields[i].name);
+        }
+    }
+    if (rc || b.oom) {
+        codec_buf_free(&b);
+        return lstore_raise(L, rc ? rc : GH_ENOMEM);
+    }
+    lprep *p = lua_newuserdatauv(L, sizeof *p + b.len, 0);
+    *p = tmp;
+    p->c = c;
+    p->gen = store_generation(db->s);
+    p->nbytes = b.len;
+    if (b.len) {
+        memcpy(p->bytes, b.p, b.len);
+    }
+    codec_buf_free(&b);
+    int pidx = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, pidx);
+    lua_pushcclosure(L, l_prepared_call, 4);
+    return 1;
 }
 
 /* Finds index `name` ("field" or "a,b") of c; -1 if none. */
@@ -904,10 +1103,11 @@ static int l_db_index(lua_State *L) {
     if (rc) {
         return lstore_raise(L, rc);
     }
+    lua_pushvalue(L, 2);
     push_coll(L, name);
     lua_pushvalue(L, -1);
+    lua_insert(L, -3);
     lua_rawset(L, 1); /* cache: db.name is now a plain field */
-    lua_getfield(L, 1, name);
     return 1;
 }
 
@@ -1017,7 +1217,8 @@ static const luaL_Reg coll_methods[] = {
     {"get", l_coll_get},       {"insert", l_coll_insert}, {"put", l_coll_put},
     {"update", l_coll_update}, {"delete", l_coll_delete}, {"find", l_coll_find},
     {"scan", l_coll_scan},     {"list", l_coll_list},     {"count", l_coll_count},
-    {"count_by", l_coll_count_by}, {"schema", l_coll_schema}, {NULL, NULL}};
+    {"count_by", l_coll_count_by}, {"schema", l_coll_schema},
+    {"prepare_insert", l_coll_prepare_insert}, {NULL, NULL}};
 
 static const luaL_Reg db_funcs[] = {{"define", l_db_define},
                                     {"drop", l_db_drop},

@@ -69,6 +69,7 @@ struct store_txn {
     int write;
     uint64_t writes;
     int defs_touched;
+    int defs_synced;   /* a write transaction compared "gen" once: no one else can change it */
     store_scan *scans; /* open scans, invalidated when the transaction ends */
 };
 
@@ -410,7 +411,7 @@ static int load_defs(store *s, MDB_txn *txn) {
 static int sync_defs(store_txn *t) {
     store *s = t->s;
     size_t id = mdb_txn_id(t->txn);
-    if (s->cache_valid && id == s->checked_txnid && !t->write) {
+    if (s->cache_valid && (t->write ? t->defs_synced : id == s->checked_txnid)) {
         return 0;
     }
     uint64_t gen = 0;
@@ -450,7 +451,12 @@ static int sync_defs(store_txn *t) {
         }
     }
     s->checked_txnid = id;
+    t->defs_synced = t->write;
     return 0;
+}
+
+int store_sync(store_txn *t) {
+    return sync_defs(t);
 }
 
 int store_coll_get(store_txn *t, const char *name, const store_coll **out) {
@@ -543,6 +549,7 @@ int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
             return err_set(GH_ETXN, "a savepoint needs a write transaction");
         }
         rc = mdb_txn_begin(s->env, parent->txn, 0, &t->txn);
+        t->defs_synced = parent->defs_synced;
     } else if (write) {
         if (s->wtxn) {
             free(t);
@@ -678,7 +685,7 @@ static int record_fields(const store_coll *c, const void *rec, size_t n,
     for (int i = 0; i < c->nfields; i++) {
         if ((uint32_t)i < have) {
             off[i] = r.p;
-            if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+            if (mp_skip_fast(&r) != 0) {
                 return err_set(GH_ECORRUPT,
                                "collection '%s': a stored record is corrupt (field '%s')",
                                c->name, c->fields[i].name);
@@ -814,6 +821,20 @@ static int need_write(store_txn *t, const store_coll *c) {
     return 0;
 }
 
+/* Is c->rt_max (the largest integer key) known for write transaction t? */
+static int rt_valid(store_txn *t, const store_coll *c) {
+    return t->write && c->rt_txnid == mdb_txn_id(t->txn);
+}
+
+static void rt_note(store_txn *t, const store_coll *c, int64_t key) {
+    store_coll *m = (store_coll *)c; /* the runtime fields are the store's own */
+    if (rt_valid(t, c)) {
+        if (key > m->rt_max) {
+            m->rt_max = key;
+        }
+    }
+}
+
 int store_get(store_txn *t, const store_coll *c, const void *key, size_t klen, const void **val,
               size_t *vlen) {
     MDB_val k = {klen, (void *)key}, d;
@@ -842,7 +863,8 @@ static int key_too_long(const store_coll *c, const char *what, size_t n) {
 int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size_t n) {
     const unsigned char *off[STORE_MAX_FIELDS], *ooff[STORE_MAX_FIELDS];
     const unsigned char *end = (const unsigned char *)rec + n, *oend = NULL;
-    codec_buf pk, nk[1], ok[1];
+    codec_buf pk;
+    unsigned char pkmem[64];
     codec_buf *ikeys = NULL;
     int *state = NULL; /* per index: 0 unchanged, 1 add, 2 remove, 3 both */
     int rc, exists = 0;
@@ -853,9 +875,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     if ((rc = need_write(t, c))) {
         return rc;
     }
-    codec_buf_init(&pk);
-    codec_buf_init(nk);
-    codec_buf_init(ok);
+    codec_buf_init_on(&pk, pkmem, sizeof pkmem);
     if ((rc = record_fields(c, rec, n, off))) {
         return rc;
     }
@@ -877,11 +897,36 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     }
     k.mv_size = pk.len;
     k.mv_data = pk.p;
-    rc = mdb_get(t->txn, c->dbi, &k, &old);
-    exists = rc == 0;
-    if (rc && rc != MDB_NOTFOUND) {
-        rc = lmdb_err(rc, c->name);
-        goto out;
+    int64_t ikey = 0;
+    int int_key = pk.len == 9 && pk.p[0] == KEY_INT;
+    if (int_key) {
+        uint64_t u = 0;
+        for (int i = 1; i < 9; i++) {
+            u = (u << 8) | pk.p[i];
+        }
+        ikey = (int64_t)(u ^ 0x8000000000000000ull);
+    }
+    unsigned flags = 0;
+    if (mode == STORE_INSERT) {
+        /* No lookup first: MDB_NOOVERWRITE finds a taken key as it writes
+         * (the record is the first thing written, see pass 2). A key above
+         * every key is appended without a descent. */
+        flags = MDB_NOOVERWRITE;
+        int64_t next;
+        if (int_key && !rt_valid(t, c) && (rc = store_next_id(t, c, &next))) {
+            goto out;
+        }
+        if (int_key && ikey > c->rt_max) {
+            flags |= MDB_APPEND;
+        }
+        rc = 0;
+    } else {
+        rc = mdb_get(t->txn, c->dbi, &k, &old);
+        exists = rc == 0;
+        if (rc && rc != MDB_NOTFOUND) {
+            rc = lmdb_err(rc, c->name);
+            goto out;
+        }
     }
     if (exists && mode == STORE_INSERT) {
         key_render(pk.p, pk.len, shown, sizeof shown);
@@ -966,9 +1011,20 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
      * the caller aborts it (invariant 1). */
     d.mv_size = n;
     d.mv_data = (void *)rec;
-    if ((rc = mdb_put(t->txn, c->dbi, &k, &d, 0))) {
-        rc = lmdb_err(rc, c->name);
+    if ((rc = mdb_put(t->txn, c->dbi, &k, &d, flags))) {
+        if (rc == MDB_KEYEXIST) { /* nothing written yet */
+            key_render(pk.p, pk.len, shown, sizeof shown);
+            rc = err_set(GH_EEXISTS,
+                         "collection '%s': a record with %s = %s already exists (use put to "
+                         "replace it or update to change it)",
+                         c->name, c->fields[c->key].name, shown);
+        } else {
+            rc = lmdb_err(rc, c->name);
+        }
         goto out;
+    }
+    if (int_key) {
+        rt_note(t, c, ikey);
     }
     for (int i = 0; i < c->nindexes; i++) {
         MDB_val iv = {pk.len, pk.p};
@@ -1053,29 +1109,38 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
 int store_next_id(store_txn *t, const store_coll *c, int64_t *id) {
     MDB_cursor *cur;
     MDB_val k, d;
+    if (rt_valid(t, c)) {
+        *id = c->rt_max + 1;
+        return 0;
+    }
     int rc = mdb_cursor_open(t->txn, c->dbi, &cur);
     if (rc) {
         return lmdb_err(rc, c->name);
     }
     rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
     mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND) {
-        *id = 1;
-        return 0;
-    }
-    if (rc) {
+    int64_t last = 0;
+    if (rc == 0) {
+        const unsigned char *p = k.mv_data;
+        key_item it;
+        codec_buf str;
+        codec_buf_init(&str);
+        rc = key_read(&p, p + k.mv_size, &it, &str);
+        codec_buf_free(&str);
+        if (rc != 0 || it.type != KEY_INT) {
+            return err_set(GH_ECORRUPT, "collection '%s': the last key is not an integer",
+                           c->name);
+        }
+        last = it.i;
+    } else if (rc != MDB_NOTFOUND) {
         return lmdb_err(rc, c->name);
     }
-    const unsigned char *p = k.mv_data;
-    key_item it;
-    codec_buf str;
-    codec_buf_init(&str);
-    rc = key_read(&p, p + k.mv_size, &it, &str);
-    codec_buf_free(&str);
-    if (rc != 0 || it.type != KEY_INT) {
-        return err_set(GH_ECORRUPT, "collection '%s': the last key is not an integer", c->name);
+    if (t->write) {
+        store_coll *m = (store_coll *)c;
+        m->rt_txnid = mdb_txn_id(t->txn);
+        m->rt_max = last;
     }
-    *id = it.i + 1;
+    *id = last + 1;
     return 0;
 }
 

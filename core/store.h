@@ -74,6 +74,10 @@ typedef struct store_coll {
     int nindexes;
     store_index *indexes;
     unsigned dbi; /* the records, set by the store */
+    /* Runtime, kept by the store: the largest integer key known in write
+     * transaction rt_txnid (for automatic keys and appends). */
+    size_t rt_txnid;
+    int64_t rt_max;
 } store_coll;
 
 /* The name of a type ("int", "date", ...), and the type of a name (-1 if none). */
@@ -138,6 +142,10 @@ uint64_t store_txn_writes(const store_txn *t);
 
 /* ---- definitions in a database ------------------------------------------------- */
 
+/* Brings the cached definitions up to date for transaction t (cheap when
+ * they are: one comparison). store_generation() changes when they moved. */
+int store_sync(store_txn *t);
+
 /* The definition of a collection (borrowed, valid while store_generation()
  * is unchanged), or NULL with GH_ENOTFOUND. */
 int store_coll_get(store_txn *t, const char *name, const store_coll **out);
@@ -178,7 +186,9 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
 /* Deletes the record under `key` and its index entries. 0 or GH_ENOTFOUND. */
 int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen);
 
-/* The next integer key of an auto-key collection (last key + 1, or 1). */
+/* The next integer key of an auto-key collection: one more than the
+ * largest key written or seen in this write transaction (last key + 1, or
+ * 1, at its start). */
 int store_next_id(store_txn *t, const store_coll *c, int64_t *id);
 
 /* Number of records. */

@@ -1,0 +1,265 @@
+-- sample_data.lua — makes a realistic, deterministic sample registry.
+--
+--   gonghui --db DIR run scripts/sample_data.lua members=5000 seed=2025
+--
+-- N members and N/200 enterprises (at least one), the shape described in
+-- BENCHMARKS.md: Chinese names, resident ID numbers with a valid check
+-- character whose region code matches the member's town, birth date and
+-- gender agreeing with the ID, skewed enterprise sizes, retirees past
+-- retirement age. The same (members, seed) always gives the same data.
+-- Everything is written in one db.atomic: all of it or nothing.
+
+local registry = require 'registry'
+
+local N    = params.members or 5000
+local SEED = params.seed or 2025
+if math.type(N) ~= 'integer' or N < 1 then
+  error('members must be a whole number of at least 1, got ' .. tostring(params.members))
+end
+if math.type(SEED) ~= 'integer' then
+  error('seed must be a whole number, got ' .. tostring(params.seed))
+end
+math.randomseed(SEED)
+local random = math.random
+
+-- ---- reference tables ----------------------------------------------------
+
+-- Common surnames with relative weights (Zhejiang-ish skew).
+local SURNAMES = {
+  {'王',72},{'李',70},{'张',68},{'刘',55},{'陈',60},{'杨',34},{'黄',25},{'赵',22},
+  {'吴',24},{'周',22},{'徐',20},{'孙',16},{'马',14},{'朱',14},{'胡',13},{'郭',12},
+  {'何',11},{'高',11},{'林',10},{'罗',9},{'郑',9},{'梁',8},{'谢',7},{'宋',7},
+  {'唐',7},{'许',7},{'韩',6},{'冯',6},{'邓',6},{'曹',6},{'彭',5},{'曾',5},
+  {'肖',5},{'田',5},{'董',5},{'袁',5},{'潘',5},{'于',4},{'蒋',4},{'蔡',4},
+  {'余',4},{'杜',4},{'叶',4},{'程',4},{'苏',4},{'魏',4},{'吕',4},{'丁',4},
+  {'任',3},{'沈',4},{'姚',3},{'卢',3},{'姜',3},{'崔',3},{'钟',3},{'谭',3},
+  {'陆',3},{'汪',3},{'范',3},{'金',3},{'石',3},{'廖',2},{'贾',2},{'夏',2},
+  {'方',3},{'邹',2},{'孟',2},{'熊',2},{'秦',2},{'邱',2},{'江',2},{'尹',2},
+  {'薛',2},{'段',2},{'雷',2},{'侯',2},{'史',2},{'陶',2},{'顾',2},{'毛',2},
+  {'龚',2},{'邵',2},{'钱',2},{'严',2},{'戴',2},{'应',1},{'楼',1},{'童',1},
+  {'俞',1},{'屠',1},
+}
+local GIVEN_M = '伟刚勇毅俊峰强军平保东文辉力明永健世广志义兴良海山仁波宁贵福生龙元全国胜学祥才发武新利清飞彬富顺信子杰涛昌成康星光天达安岩中茂进林有坚和彪博诚先敬震振壮会思群豪心邦承乐绍功松善厚庆磊民友裕河哲江超浩亮政谦亨奇固之轮翰朗伯宏言若鸣朋斌梁栋维启克伦翔旭鹏泽晨辰士以建家致树炎德行时泰盛雄琛钧冠策腾楠榕风航弘'
+local GIVEN_F = '秀娟英华慧巧美娜静淑惠珠翠雅芝玉萍红娥玲芬芳燕彩春菊兰凤洁梅琳素云莲真环雪荣爱妹霞香月莺媛艳瑞凡佳嘉琼勤珍贞莉桂娣叶璧璐娅琦晶妍茜秋珊莎锦黛青倩婷姣婉娴瑾颖露瑶怡婵雁蓓纨仪荷丹蓉眉君琴蕊薇菁梦岚苑婕馨瑗琰韵融园艺咏卿聪澜纯毓悦昭冰爽琬茗羽希宁欣飘育滢馥筠柔竹霭凝晓欢霄枫芸菲寒伊亚宜可姬舒影荔枝丽阳妮宝贝初程梵罡恒鸿桦骅剑娇纪宽灵玛媚琪晴容睿烁堂唯威韦雯苇萱阅彦宇雨洋忠宗曼紫逸贤蝶菡绿蓝儿烟'
+
+-- Zhejiang county-level regions: ID region code, weight, city (for
+-- enterprise names), towns/streets. A member's town is in the region of
+-- the ID number.
+local REGIONS = {
+  {'330481', 16, '海宁', {'硖石街道', '许村镇', '长安镇'}},     -- 海宁市
+  {'330903',  8, '舟山', {'沈家门街道', '六横镇'}},             -- 舟山普陀区
+  {'331083', 12, '玉环', {'玉城街道', '楚门镇', '坎门街道'}},   -- 台州玉环市
+  {'330702', 10, '金华', {'江南街道'}},                         -- 金华婺城区
+  {'330703',  8, '金华', {'多湖街道', '东孝街道'}},             -- 金华金东区
+  {'330521',  9, '德清', {'武康街道', '新市镇'}},               -- 湖州德清县
+  {'330212', 18, '宁波', {'钟公庙街道'}},                       -- 宁波鄞州区
+  {'330206', 11, '宁波', {'新碶街道'}},                         -- 宁波北仑区
+  {'330211',  8, '宁波', {'招宝山街道'}},                       -- 宁波镇海区
+}
+
+-- Working-age categories and weights; 'retiree' comes from age below.
+local CATEGORIES = {
+  {'factory',38},{'gig_delivery',9},{'courier',6},{'sanitation',4},{'construction',10},
+  {'driver',6},{'office',14},{'teacher',6},{'medical',5},
+}
+local PHONE_PREFIXES = {}
+for _, p in ipairs{130,131,132,133,134,135,136,137,138,139,150,151,152,153,155,156,157,158,159,
+                   170,171,173,175,176,177,178,180,181,182,183,184,185,186,187,188,189,
+                   191,193,195,196,197,198,199} do
+  PHONE_PREFIXES[#PHONE_PREFIXES + 1] = tostring(p)
+end
+
+local FIRM_WORDS = {'恒达','华星','金鑫','永盛','宏远','新潮','东方','海天','天成','立信',
+  '万向','正泰','鸿运','瑞丰','精工','远大','广源','兴旺','明辉','安顺','诚信','富华',
+  '利民','大洋','长城','中顺','佳美','银河','时代','振兴','德润','飞跃','卓越','嘉禾'}
+local FIRM_TRADES = {'纺织','机械','物流','建设工程','环境卫生','食品','电子','汽车配件',
+  '服饰','家具','皮革','五金','水产','船舶修造','包装','塑料制品','快递','运输','阀门','光电'}
+
+-- ---- helpers -------------------------------------------------------------
+
+local function chars(s)
+  local t = {}
+  for ch in s:gmatch(utf8.charpattern) do t[#t + 1] = ch end
+  return t
+end
+GIVEN_M, GIVEN_F = chars(GIVEN_M), chars(GIVEN_F)
+
+-- Weighted choice: cum[] is the running total of weights; returns an index.
+local function cumulate(list, weight)
+  local cum, total = {}, 0
+  for i, x in ipairs(list) do total = total + weight(x); cum[i] = total end
+  return cum
+end
+local function pick(cum)
+  local x = random() * cum[#cum]
+  local lo, hi = 1, #cum              -- first i with cum[i] > x
+  while lo < hi do
+    local mid = (lo + hi) // 2
+    if cum[mid] > x then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+
+-- Days since 1970-01-01 <-> (y, m, d), proleptic Gregorian (H. Hinnant).
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = y // 400
+  local yoe = y - era * 400
+  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  return era * 146097 + doe - 719468
+end
+local function civil_from_days(z)
+  z = z + 719468
+  local era = z // 146097
+  local doe = z - era * 146097
+  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+  local mp = (5 * doy + 2) // 153
+  local d = doy - (153 * mp + 2) // 5 + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  return yoe + era * 400 + (m <= 2 and 1 or 0), m, d
+end
+local iso_memo = {}
+local function iso(z)               -- day number -> 'YYYY-MM-DD'
+  local s = iso_memo[z]
+  if not s then
+    s = string.format('%04d-%02d-%02d', civil_from_days(z))
+    iso_memo[z] = s
+  end
+  return s
+end
+local function add_years(z, n)      -- Feb 29 + n years -> Feb 28
+  local y, m, d = civil_from_days(z)
+  if m == 2 and d == 29 then d = 28 end
+  return days_from_civil(y + n, m, d)
+end
+
+local BIRTH_LO  = days_from_civil(1960, 1, 1)
+local BIRTH_HI  = days_from_civil(2004, 12, 31)
+local BULGE_LO  = days_from_civil(1970, 1, 1)
+local BULGE_HI  = days_from_civil(1995, 7, 1)
+local JOIN_MIN  = days_from_civil(2000, 1, 1)
+local AS_OF     = days_from_civil(2024, 12, 31)   -- the registry's "today"
+
+-- ---- refuse to add to an existing registry ---------------------------------
+
+registry.define_members()
+registry.define_enterprises()
+if db.members:count() > 0 or db.enterprises:count() > 0 then
+  error(string.format('this database already holds %d members and %d enterprises; '
+    .. 'sample_data.lua only fills an empty registry: use a new --db directory',
+    db.members:count(), db.enterprises:count()))
+end
+
+-- ---- generate --------------------------------------------------------------
+
+-- Towns weighted by their region's weight, shared among its towns.
+local TOWNS = {}
+for _, r in ipairs(REGIONS) do
+  for _, t in ipairs(r[4]) do
+    TOWNS[#TOWNS + 1] = { name = t, region = r, weight = r[2] / #r[4] }
+  end
+end
+local town_cum    = cumulate(TOWNS, function(t) return t.weight end)
+local surname_cum = cumulate(SURNAMES, function(s) return s[2] end)
+local cat_cum     = cumulate(CATEGORIES, function(c) return c[2] end)
+
+-- Enterprises: Zipf-like sizes (1/rank^0.9) over a shuffled order of ids,
+-- so a few employ many members and most employ a few. Each sits in a town.
+local n_ent = math.max(1, N // 200)
+local ent_order, ent_town = {}, {}
+for i = 1, n_ent do ent_order[i] = i; ent_town[i] = TOWNS[pick(town_cum)] end
+for i = n_ent, 2, -1 do
+  local j = random(i)
+  ent_order[i], ent_order[j] = ent_order[j], ent_order[i]
+end
+local ent_cum = {}
+do
+  local total = 0
+  for r = 1, n_ent do total = total + 1 / r ^ 0.9; ent_cum[r] = total end
+end
+
+local function pick_birth()
+  while true do   -- 1960..2004 with a bulge in 1970..1995
+    local z = BIRTH_LO + random(0, BIRTH_HI - BIRTH_LO)
+    if (z >= BULGE_LO and z <= BULGE_HI) or random() < 0.6 then return z end
+  end
+end
+
+local used_body = {}        -- region .. birth digits .. sequence, taken
+local ent_size = {}
+local towns_seen, n_towns = {}, 0
+
+local function make_member(member_id)
+  local male = random() < 0.55
+  -- Most members live in their enterprise's town, the rest anywhere.
+  local ent = ent_order[pick(ent_cum)]
+  ent_size[ent] = (ent_size[ent] or 0) + 1
+  local town = random() < 0.7 and ent_town[ent] or TOWNS[pick(town_cum)]
+  local region = town.region
+  local birth = pick_birth()
+  local birth_s = iso(birth)
+  -- ID: region(6) birth(8) sequence(3, odd = male) check(1); unique body.
+  local prefix = region[1] .. birth_s:gsub('-', '')
+  local body
+  repeat
+    body = prefix .. string.format('%03d', random(0, 499) * 2 + (male and 1 or 0))
+  until not used_body[body]
+  used_body[body] = true
+  local id_number = body .. registry.id_check_char(body)
+
+  local given = male and GIVEN_M or GIVEN_F
+  local name = SURNAMES[pick(surname_cum)][1] .. given[random(#given)]
+  if random() < 0.7 then name = name .. given[random(#given)] end
+  local phone = PHONE_PREFIXES[random(#PHONE_PREFIXES)] .. string.format('%08d', random(0, 99999999))
+
+  -- Past retirement age (60 men, 55 women) by AS_OF: mostly retired.
+  local category, status, retire
+  local due = add_years(birth, male and 60 or 55)
+  if due <= AS_OF and random() < 0.85 then
+    category, status, retire = 'retiree', 'retired', due
+  else
+    category = CATEGORIES[pick(cat_cum)][1]
+    status = random() < 0.9 and 'active' or 'left'
+  end
+  -- Joined the union at 18 or later, not before 2000, before retiring.
+  local lo = math.max(JOIN_MIN, add_years(birth, 18))
+  local hi = retire and math.max(lo, retire - 1) or AS_OF
+  local join = lo + random(0, hi - lo)
+
+  if not towns_seen[town.name] then towns_seen[town.name] = true; n_towns = n_towns + 1 end
+
+  return {
+    member_id = member_id, name = name, id_number = id_number, phone = phone,
+    gender = male and 'M' or 'F', birth_date = birth_s, enterprise_id = ent,
+    town = town.name, category = category, join_date = iso(join), status = status,
+    retire_date = retire and iso(retire) or nil,
+  }
+end
+
+-- An enterprise's name uses its region's city: 宁波恒达纺织有限公司.
+local function make_enterprise(ent, used_names)
+  local town = ent_town[ent]
+  local name
+  for _ = 1, 20 do
+    name = town.region[3] .. FIRM_WORDS[random(#FIRM_WORDS)]
+        .. FIRM_TRADES[random(#FIRM_TRADES)] .. '有限公司'
+    if not used_names[name] then break end
+  end
+  used_names[name] = true
+  return { enterprise_id = ent, name = name, town = town.name, size = ent_size[ent] or 0 }
+end
+
+db.atomic(function()
+  for id = 1, N do
+    db.members:insert(make_member(id))
+  end
+  local used_names = {}
+  for ent = 1, n_ent do
+    db.enterprises:insert(make_enterprise(ent, used_names))
+  end
+end)
+
+print(string.format('sample data: %d members, %d enterprises in %d towns (seed %d)',
+                    N, n_ent, n_towns, SEED))
