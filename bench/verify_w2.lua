@@ -1,0 +1,26 @@
+-- bench/verify_w2.lua — checks, after a W2 run (not timed), that the awards
+-- and award_events collections hold exactly expect=N records each and that
+-- they look right.
+--
+--   gonghui --db DIR run bench/verify_w2.lua expect=N
+
+local n = assert(params.expect, 'usage: gonghui run verify_w2.lua expect=N')
+local a, e = db.awards:count(), db.award_events:count()
+if a ~= n or e ~= n then
+  error(('W2 verify: %d awards and %d award_events, expected %d of each'):format(a, e, n))
+end
+local OUTDOOR = { gig_delivery = true, courier = true, sanitation = true,
+                  construction = true, driver = true }
+local checked = 0
+for r in db.awards:scan{ limit = 1000 } do
+  assert(r.campaign == 'spring-2025' and r.item == 'gift-package' and r.amount_fen == 20000,
+         'W2 verify: bad award ' .. tostring(r))
+  local m = db.members:get(r.member_id)
+  assert(m and OUTDOOR[m.category] and m.status == 'active',
+         'W2 verify: award for an ineligible member ' .. tostring(r.member_id))
+  checked = checked + 1
+end
+for ev in db.award_events:scan{ limit = 1000 } do
+  assert(ev.topic == 'award.issued', 'W2 verify: bad event ' .. tostring(ev))
+end
+print(('verified %d awards and %d award_events (%d checked in detail)'):format(a, e, checked))
