@@ -82,15 +82,19 @@ static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_id
     row->n = (uint32_t)n;
     memcpy(row->bytes, rec, n);
     row->off = (uint32_t *)(void *)(row->bytes + ((n + 3) & ~(size_t)3));
-    luaL_setmetatable(L, ROW_MT);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lstore_row_key);
+    lua_setmetatable(L, -2);
     lua_pushvalue(L, names_idx);
     lua_setiuservalue(L, -2, 1);
     lua_pushvalue(L, pos_idx);
     lua_setiuservalue(L, -2, 2);
 }
 
-static lrow *check_row(lua_State *L, int idx) {
-    lrow *row = luaL_checkudata(L, idx, ROW_MT);
+/* The row at idx, checked unless `trusted` (a metamethod of rows: the
+ * metatables are hidden from scripts, so only Lua calls it, with a row). */
+static lrow *get_row(lua_State *L, int idx, int trusted) {
+    lrow *row = trusted ? lua_touserdata(L, idx)
+                        : lstore_checkudata(L, idx, &lstore_row_key, ROW_MT);
     if (row->gen != store_generation(row->db->s)) {
         /* The definition was reloaded: the position tables we hold are
          * still this row's own, but c may be gone. Only reads through our
@@ -119,7 +123,7 @@ static void row_push_field(lua_State *L, lrow *row, int pos) {
 
 /* row:totable() -> a plain table copy */
 static int l_row_totable(lua_State *L) {
-    lrow *row = check_row(L, 1);
+    lrow *row = get_row(L, 1, 0);
     lua_getiuservalue(L, 1, 1);
     if (lcodec_push_record(L, row->c, -1, row->bytes, row->n) != 0) {
         return luaL_error(L, "%s", err_msg(GH_ECORRUPT));
@@ -128,7 +132,7 @@ static int l_row_totable(lua_State *L) {
 }
 
 static int l_row_index(lua_State *L) {
-    lrow *row = check_row(L, 1);
+    lrow *row = get_row(L, 1, 1);
     lua_getiuservalue(L, 1, 2);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) == LUA_TNUMBER) {
@@ -154,7 +158,7 @@ static int l_row_index(lua_State *L) {
 }
 
 static int l_row_newindex(lua_State *L) {
-    lrow *row = luaL_checkudata(L, 1, ROW_MT);
+    lrow *row = lua_touserdata(L, 1);
     return luaL_error(L,
                       "rows from a scan of '%s' are read-only: use update(key, {%s = ...}), "
                       "or row:totable() for a copy you can change",
@@ -162,7 +166,7 @@ static int l_row_newindex(lua_State *L) {
 }
 
 static int l_row_next(lua_State *L) {
-    lrow *row = check_row(L, 1);
+    lrow *row = get_row(L, 1, 0);
     int pos = 0;
     if (!lua_isnil(L, 2)) {
         lua_getiuservalue(L, 1, 2);
@@ -184,7 +188,7 @@ static int l_row_next(lua_State *L) {
 }
 
 static int l_row_pairs(lua_State *L) {
-    check_row(L, 1);
+    get_row(L, 1, 1);
     lua_pushcfunction(L, l_row_next);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
@@ -192,7 +196,7 @@ static int l_row_pairs(lua_State *L) {
 }
 
 static int l_row_tostring(lua_State *L) {
-    lrow *row = check_row(L, 1);
+    lrow *row = get_row(L, 1, 1);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addstring(&b, row->c->name);
@@ -246,45 +250,41 @@ static int l_scan_gc(lua_State *L) {
     return 0;
 }
 
-/* Does the record pass every filter? 1 yes, 0 no, <0 error. */
+/* Does the record pass every filter? 1 yes, 0 no, <0 error. The filters
+ * are sorted by field position, so one walk over the record serves all, and
+ * it stops at the first that fails. */
 static int scan_match(lscan *s, const void *rec, size_t n) {
     if (!s->nfilters) {
         return 1;
     }
-    const unsigned char *off[STORE_MAX_FIELDS];
     mp_reader r;
     mp_item it;
     mp_reader_init(&r, rec, n);
     if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
         return GH_ECORRUPT;
     }
-    /* only as far as the last filtered field */
-    int need = 0;
-    for (int f = 0; f < s->nfilters; f++) {
-        if (s->filters[f].pos + 1 > need) {
-            need = s->filters[f].pos + 1;
-        }
-    }
-    for (int i = 0; i <= need; i++) { /* off[i + 1] ends field i */
-        off[i] = NULL;
-        if ((uint32_t)i < it.n) {
-            off[i] = r.p;
-            if (i < need && mp_skip_fast(&r) != 0) {
-                return GH_ECORRUPT;
-            }
-        } else if (i > 0 && off[i - 1]) {
-            off[i] = r.p;
-        }
-    }
     const unsigned char *end = (const unsigned char *)rec + n;
+    int at = 0; /* the field r.p is at */
     for (int f = 0; f < s->nfilters; f++) {
         lfilter *fl = &s->filters[f];
-        const unsigned char *p = off[fl->pos];
-        if (!p || *p == 0xc0) {
-            return 0; /* nil never matches */
+        if ((uint32_t)fl->pos >= it.n) {
+            return 0; /* absent (a field added later): nil never matches */
+        }
+        for (; at < fl->pos; at++) {
+            if (mp_skip_fast(&r) != 0) {
+                return GH_ECORRUPT;
+            }
+        }
+        const unsigned char *p = r.p;
+        if (mp_skip_fast(&r) != 0) {
+            return GH_ECORRUPT;
+        }
+        at++;
+        if (*p == 0xc0) {
+            return 0;
         }
         if (fl->raw.len) { /* compare the stored bytes as they are */
-            size_t fn = (size_t)(off[fl->pos + 1] - p);
+            size_t fn = (size_t)(r.p - p);
             int hit = 0;
             const unsigned char *v = fl->raw.p, *vend = v + fl->raw.len;
             while (v < vend && !hit) {
@@ -489,6 +489,10 @@ static int add_filter(lua_State *L, lscan *s, int pos, int vidx) {
     return rc ? rc : f->vals.oom ? GH_ENOMEM : 0;
 }
 
+static int cmp_filters(const void *a, const void *b) {
+    return ((const lfilter *)a)->pos - ((const lfilter *)b)->pos;
+}
+
 static const char *const scan_opts[] = {"index", "eq",    "prefix",  "from",
                                         "to",    "limit", "offset",  "reverse", NULL};
 
@@ -548,6 +552,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
             goto out;
         }
         lua_settop(L, pos_idx - 1);
+        qsort(s->filters, (size_t)s->nfilters, sizeof *s->filters, cmp_filters);
         lua_getfield(L, opt_idx, "limit");
         s->limit = lua_isnil(L, -1) ? -1 : (int64_t)lua_tointeger(L, -1);
         lua_getfield(L, opt_idx, "offset");
@@ -675,17 +680,19 @@ static int open_scan(lua_State *L, lscan **out) {
     lua_db *db = lstore_db(L);
     const store_coll *c;
     store_txn *t;
-    int owned, rc;
-    luaL_checkudata(L, 1, COLL_MT);
+    int rc;
+    lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
     lscan *s = lua_newuserdatauv(L, sizeof *s, 0);
     memset(s, 0, sizeof *s);
     s->db = db;
     codec_buf_init(&s->kb);
     luaL_setmetatable(L, SCAN_MT);
-    if ((rc = lstore_begin(db, 0, &t, &owned))) {
-        return rc;
-    }
-    if (owned) {
+    if (db->wtxn) {
+        t = db->wtxn;
+    } else { /* the scan's own snapshot, ended with the loop */
+        if ((rc = store_txn_begin(db->s, NULL, 0, &t))) {
+            return rc;
+        }
         s->own = t;
     }
     if ((rc = lstore_resolve(L, 1, t, &c)) == 0) {
@@ -917,6 +924,8 @@ int l_coll_count_by(lua_State *L) {
 /* coll:schema() -> the definition as a table */
 void lscan_register(lua_State *L, int dbi) {
     luaL_newmetatable(L, ROW_MT);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lstore_row_key);
     lua_pushvalue(L, dbi);
     lua_pushcclosure(L, l_row_index, 1);
     lua_setfield(L, -2, "__index");
@@ -928,9 +937,13 @@ void lscan_register(lua_State *L, int dbi) {
     lua_setfield(L, -2, "__tostring");
     lua_pushstring(L, "row");
     lua_setfield(L, -2, "__name");
+    lua_pushboolean(L, 0); /* hidden: the metamethods trust their first argument */
+    lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
 
     luaL_newmetatable(L, SCAN_MT);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
     lua_pushcfunction(L, l_scan_gc);
     lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, l_scan_gc);

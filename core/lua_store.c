@@ -26,6 +26,28 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+const char lstore_coll_key = 'c', lstore_row_key = 'r';
+
+void *lstore_testudata(lua_State *L, int idx, const void *key) {
+    void *p = lua_touserdata(L, idx);
+    if (p && lua_getmetatable(L, idx)) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+        int same = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        return same ? p : NULL;
+    }
+    return NULL;
+}
+
+void *lstore_checkudata(lua_State *L, int idx, const void *key, const char *tname) {
+    void *p = lstore_testudata(L, idx, key);
+    if (!p) {
+        luaL_typeerror(L, idx, tname);
+    }
+    return p;
+}
 
 lua_db *lstore_db(lua_State *L) {
     return lua_touserdata(L, lua_upvalueindex(1));
@@ -40,14 +62,51 @@ int lstore_raise(lua_State *L, int rc) {
 
 /* Begins the transaction for one call: the atomic one if any (*owned = 0),
  * else a fresh read or write transaction (*owned = 1). */
+#define RTXN_MAX_OPS 10000
+#define RTXN_MAX_MS 20.0
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void lstore_release(lua_db *db) {
+    if (db->rtxn) {
+        store_txn_commit(db->rtxn);
+        db->rtxn = NULL;
+    }
+}
+
 int lstore_begin(lua_db *db, int write, store_txn **t, int *owned) {
     if (db->wtxn) {
         *t = db->wtxn;
         *owned = 0;
         return 0;
     }
-    *owned = 1;
-    return store_txn_begin(db->s, NULL, write, t);
+    if (write) {
+        lstore_release(db);
+        *owned = 1;
+        return store_txn_begin(db->s, NULL, 1, t);
+    }
+    /* A lent snapshot saves a transaction per call (a renew, and a lookup
+     * of each table's root in it); it is kept short so it never holds old
+     * pages for long (a held reader makes the file grow). */
+    if (db->rtxn && (++db->rtxn_ops > RTXN_MAX_OPS || now_ms() - db->rtxn_since > RTXN_MAX_MS)) {
+        lstore_release(db);
+    }
+    if (!db->rtxn) {
+        int rc = store_txn_begin(db->s, NULL, 0, &db->rtxn);
+        if (rc) {
+            db->rtxn = NULL;
+            return rc;
+        }
+        db->rtxn_ops = 0;
+        db->rtxn_since = now_ms();
+    }
+    *t = db->rtxn;
+    *owned = 0;
+    return 0;
 }
 
 /* Ends the call's transaction: commits if rc == 0 and the transaction is
@@ -74,7 +133,7 @@ int lstore_end(lua_db *db, store_txn *t, int owned, int rc) {
  * definition changed. Returns 0 or an error code; never raises except for
  * Lua memory errors. */
 int lstore_resolve(lua_State *L, int idx, store_txn *t, const store_coll **out) {
-    lcoll *lc = luaL_checkudata(L, idx, COLL_MT);
+    lcoll *lc = lua_touserdata(L, idx); /* callers check the argument */
     lua_db *db = lstore_db(L);
     const store_coll *c;
     int rc = store_sync(t);
@@ -189,22 +248,10 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
         lua_remove(L, -2);
         return 1;
     }
-    mp_reader r;
-    mp_item it;
-    mp_reader_init(&r, rec, n);
-    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
-        return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt", c->name);
-    }
-    const unsigned char *off[STORE_MAX_FIELDS];
-    for (int i = 0; i < c->nfields; i++) {
-        off[i] = NULL;
-        if ((uint32_t)i < it.n) {
-            off[i] = r.p;
-            if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
-                return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt",
-                               c->name);
-            }
-        }
+    /* Which fields, then one walk over the record as far as the last. */
+    int want[STORE_MAX_FIELDS], nwant = top - first + 1, maxpos = -1;
+    if (nwant > STORE_MAX_FIELDS || !lua_checkstack(L, nwant + 2)) {
+        return err_set(GH_EINVAL, "collection '%s': too many fields asked for", c->name);
     }
     lua_getiuservalue(L, coll_idx, 2);
     int pos_idx = lua_gettop(L);
@@ -217,18 +264,39 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
             return err_set(GH_EUNKNOWN, "collection '%s' has no field '%s'", c->name,
                            lua_tostring(L, a) ? lua_tostring(L, a) : "?");
         }
-        if (!off[pos]) {
+        want[a - first] = pos;
+        maxpos = pos > maxpos ? pos : maxpos;
+    }
+    lua_pop(L, 1);
+    mp_reader r;
+    mp_item it;
+    mp_reader_init(&r, rec, n);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+        return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt", c->name);
+    }
+    const unsigned char *off[STORE_MAX_FIELDS];
+    for (int i = 0; i <= maxpos; i++) {
+        off[i] = NULL;
+        if ((uint32_t)i < it.n) {
+            off[i] = r.p;
+            if (i < maxpos && mp_skip_fast(&r) != 0) {
+                return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt",
+                               c->name);
+            }
+        }
+    }
+    for (int k = 0; k < nwant; k++) {
+        if (!off[want[k]]) {
             lua_pushnil(L);
             continue;
         }
-        mp_reader_init(&r, off[pos], (size_t)((const unsigned char *)rec + n - off[pos]));
+        mp_reader_init(&r, off[want[k]], (size_t)((const unsigned char *)rec + n - off[want[k]]));
         if (lcodec_push(L, &r, CODEC_MAX_DEPTH) != 0) {
             lua_settop(L, top);
             return GH_ECORRUPT;
         }
     }
-    lua_remove(L, pos_idx);
-    return top - first + 1;
+    return nwant;
 }
 
 /* coll:get(key [, field...]) -> record table | field values | nil */
@@ -237,7 +305,7 @@ static int l_coll_get(lua_State *L) {
     const store_coll *c;
     store_txn *t;
     int owned, rc, nret = 0;
-    luaL_checkudata(L, 1, COLL_MT);
+    lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
     luaL_checkany(L, 2);
     if ((rc = lstore_begin(db, 0, &t, &owned))) {
         return lstore_raise(L, rc);
@@ -263,9 +331,11 @@ static int l_coll_get(lua_State *L) {
  * after growing the map). */
 typedef int (*write_fn)(lua_State *L, lua_db *db, store_txn *t, const store_coll *c);
 
-static int run_write(lua_State *L, write_fn fn) {
+static int run_write(lua_State *L, write_fn fn, int trusted) {
     lua_db *db = lstore_db(L);
-    luaL_checkudata(L, 1, COLL_MT);
+    if (!trusted) {
+        lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
+    }
     for (int attempt = 0;; attempt++) {
         const store_coll *c;
         store_txn *t;
@@ -298,7 +368,7 @@ static int run_write(lua_State *L, write_fn fn) {
 /* The record argument 2 encoded into db->buf (a table, or a row of c). */
 static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store_coll *c,
                              int *auto_used) {
-    lrow *row = luaL_testudata(L, 2, ROW_MT);
+    lrow *row = lstore_testudata(L, 2, &lstore_row_key);
     *auto_used = 0;
     if (row) {
         if (row->c != c || row->gen != store_generation(db->s)) {
@@ -361,12 +431,12 @@ static int w_put(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
 
 /* coll:insert(record) -> key. Error if the key exists. */
 static int l_coll_insert(lua_State *L) {
-    return run_write(L, w_insert);
+    return run_write(L, w_insert, 0);
 }
 
 /* coll:put(record) -> key. Inserts or replaces. */
 static int l_coll_put(lua_State *L) {
-    return run_write(L, w_put);
+    return run_write(L, w_put, 0);
 }
 
 static int w_update(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
@@ -402,7 +472,7 @@ static int w_update(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
 
 /* coll:update(key, changes) -> true, or nil if there is no such record. */
 static int l_coll_update(lua_State *L) {
-    return run_write(L, w_update);
+    return run_write(L, w_update, 0);
 }
 
 static int w_delete(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
@@ -423,7 +493,7 @@ static int w_delete(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
 
 /* coll:delete(key) -> true if deleted, false if there was none. */
 static int l_coll_delete(lua_State *L) {
-    return run_write(L, w_delete);
+    return run_write(L, w_delete, 0);
 }
 
 /* A prepared insert: the constant fields encoded once, the rest given
@@ -522,7 +592,7 @@ static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *
 static int l_prepared_call(lua_State *L) {
     lua_pushvalue(L, lua_upvalueindex(3));
     lua_insert(L, 1); /* the collection where run_write expects it */
-    return run_write(L, w_prepared);
+    return run_write(L, w_prepared, 1); /* our own upvalue */
 }
 
 /* coll:prepare_insert(constants, field...) -> function(value...) -> key.
@@ -533,7 +603,7 @@ static int l_coll_prepare_insert(lua_State *L) {
     const store_coll *c;
     store_txn *t;
     int owned, rc, nvars = lua_gettop(L) - 2;
-    luaL_checkudata(L, 1, COLL_MT);
+    lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
     luaL_checktype(L, 2, LUA_TTABLE);
     if ((rc = lstore_begin(db, 0, &t, &owned))) {
         return lstore_raise(L, rc);
@@ -678,7 +748,7 @@ static int l_coll_find(lua_State *L) {
     const store_coll *c;
     store_txn *t;
     int owned, rc, nret = 0;
-    luaL_checkudata(L, 1, COLL_MT);
+    lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
     const char *iname = luaL_checkstring(L, 2);
     luaL_checkany(L, 3);
     if ((rc = lstore_begin(db, 0, &t, &owned))) {
@@ -774,7 +844,7 @@ static int l_coll_schema(lua_State *L) {
 }
 
 static int l_coll_tostring(lua_State *L) {
-    lcoll *lc = luaL_checkudata(L, 1, COLL_MT);
+    lcoll *lc = lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
     lua_pushfstring(L, "collection '%s'", lc->name);
     return 1;
 }
@@ -1164,6 +1234,7 @@ static int l_db_atomic(lua_State *L) {
     lua_db *db = lstore_db(L);
     luaL_checktype(L, 1, LUA_TFUNCTION);
     int nargs = lua_gettop(L) - 1;
+    lstore_release(db);
     for (int attempt = 0;; attempt++) {
         store_txn *t, *prev = db->wtxn;
         int rc = store_txn_begin(db->s, prev, 1, &t);
@@ -1208,6 +1279,7 @@ static int l_db_atomic(lua_State *L) {
 
 static int l_db_gc(lua_State *L) {
     lua_db *db = luaL_checkudata(L, 1, DB_MT);
+    lstore_release(db);
     codec_buf_free(&db->buf);
     codec_buf_free(&db->kbuf);
     return 0;
@@ -1243,6 +1315,8 @@ void lstore_push_db(lua_State *L, store *s) {
 
     /* Every function gets upvalues (db userdata, db table). */
     luaL_newmetatable(L, COLL_MT);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lstore_coll_key);
     lua_newtable(L);
     for (const luaL_Reg *r = coll_methods; r->name; r++) {
         lua_pushvalue(L, dbi);
@@ -1253,6 +1327,8 @@ void lstore_push_db(lua_State *L, store *s) {
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_coll_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
 
     lscan_register(L, dbi);
@@ -1272,6 +1348,8 @@ void lstore_push_db(lua_State *L, store *s) {
     lua_setfield(L, -2, "__index");
     lua_pushvalue(L, dbi); /* keeps the userdata alive as long as the table */
     lua_setfield(L, -2, "__db");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, tab);
     lua_remove(L, dbi);
 }

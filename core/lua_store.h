@@ -34,6 +34,9 @@ int lstore_traceback(lua_State *L);
 typedef struct lua_db {
     store *s;
     store_txn *wtxn; /* innermost db.atomic transaction, or NULL */
+    store_txn *rtxn; /* the read transaction lent to reads outside db.atomic */
+    unsigned rtxn_ops;
+    double rtxn_since;
     int map_full;    /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */
     codec_buf buf, kbuf;
 } lua_db;
@@ -54,6 +57,15 @@ typedef struct lrow {
     unsigned char bytes[];
 } lrow;
 
+/* Registry keys (light userdata: no string hashing) of the metatables of
+ * collections and rows, set beside their luaL_newmetatable names. */
+extern const char lstore_coll_key, lstore_row_key;
+
+/* The userdata at idx if its metatable is the one registered under key,
+ * else NULL; the check form raises a type error naming tname. */
+void *lstore_testudata(lua_State *L, int idx, const void *key);
+void *lstore_checkudata(lua_State *L, int idx, const void *key, const char *tname);
+
 /* Every db function has upvalues 1: the lua_db userdata, 2: the db table. */
 lua_db *lstore_db(lua_State *L);
 
@@ -61,15 +73,23 @@ lua_db *lstore_db(lua_State *L);
 int lstore_raise(lua_State *L, int rc);
 
 /* Begins the transaction for one call: the db.atomic one if any (*owned =
- * 0), else a fresh read or write transaction (*owned = 1). */
+ * 0); for a write, a fresh write transaction (*owned = 1); for a read, the
+ * lent read transaction (*owned = 0): consecutive reads share one snapshot
+ * for at most RTXN_MAX_OPS calls or RTXN_MAX_MS milliseconds, and any write
+ * from this state ends it first, so a script always reads its own writes. */
 int lstore_begin(lua_db *db, int write, store_txn **t, int *owned);
+
+/* Ends the lent read transaction, if any (before writes, growing the map,
+ * and between REPL statements). */
+void lstore_release(lua_db *db);
 
 /* Ends the call's transaction: commits if rc is 0 (or GH_ENOTFOUND) and the
  * transaction is ours, aborts otherwise. Returns the final code. */
 int lstore_end(lua_db *db, store_txn *t, int owned, int rc);
 
-/* Resolves the collection object at idx in t and refreshes its name
- * tables (uservalue 1: position -> name, 2: name -> position). */
+/* Resolves the collection object at idx (checked by the caller) in t and
+ * refreshes its name tables (uservalue 1: position -> name, 2: name ->
+ * position). */
 int lstore_resolve(lua_State *L, int idx, store_txn *t, const store_coll **out);
 
 /* Appends the key encoding of the Lua value at idx as field pos of c. */

@@ -344,6 +344,12 @@ uint64_t store_generation(const store *s) {
 
 /* ---- definitions cache ------------------------------------------------------------- */
 
+/* A unique index holds one primary key per index key: a plain table (one
+ * descent, no duplicate bookkeeping); others keep sorted duplicates. */
+static unsigned index_flags(const store_index *ix) {
+    return ix->unique ? 0 : MDB_DUPSORT;
+}
+
 static int open_dbis(MDB_txn *txn, store_coll *c, int create) {
     char name[512];
     snprintf(name, sizeof name, "c:%s", c->name);
@@ -353,7 +359,7 @@ static int open_dbis(MDB_txn *txn, store_coll *c, int create) {
     }
     for (int i = 0; i < c->nindexes; i++) {
         snprintf(name, sizeof name, "i:%s:%s", c->name, c->indexes[i].name);
-        rc = mdb_dbi_open(txn, name, MDB_DUPSORT | (create ? MDB_CREATE : 0),
+        rc = mdb_dbi_open(txn, name, index_flags(&c->indexes[i]) | (create ? MDB_CREATE : 0),
                           &c->indexes[i].dbi);
         if (rc) {
             return rc;
@@ -1196,15 +1202,15 @@ static int save_def(store_txn *t, const store_coll *c) {
     return rc;
 }
 
-static int drop_dbi(store_txn *t, const char *coll, const char *ix) {
+static int drop_dbi(store_txn *t, const char *coll, const store_index *ix) {
     char name[512];
     MDB_dbi dbi;
     if (ix) {
-        snprintf(name, sizeof name, "i:%s:%s", coll, ix);
+        snprintf(name, sizeof name, "i:%s:%s", coll, ix->name);
     } else {
         snprintf(name, sizeof name, "c:%s", coll);
     }
-    int rc = mdb_dbi_open(t->txn, name, ix ? MDB_DUPSORT : 0, &dbi);
+    int rc = mdb_dbi_open(t->txn, name, ix ? index_flags(ix) : 0, &dbi);
     if (rc == MDB_NOTFOUND) {
         return 0;
     }
@@ -1423,7 +1429,7 @@ int store_define(store_txn *t, store_coll *def) {
                        same_index(old, &old->indexes[i], def, &def->indexes[j]);
             }
             if (!keep || nrec == 0) {
-                if ((rc = drop_dbi(t, old->name, old->indexes[i].name))) {
+                if ((rc = drop_dbi(t, old->name, &old->indexes[i]))) {
                     goto fail;
                 }
             }
@@ -1485,7 +1491,7 @@ int store_drop(store_txn *t, const char *name) {
         p->defs_touched = 1;
     }
     for (int i = 0; i < c->nindexes; i++) {
-        if ((rc = drop_dbi(t, name, c->indexes[i].name))) {
+        if ((rc = drop_dbi(t, name, &c->indexes[i]))) {
             return rc;
         }
     }
@@ -1768,7 +1774,7 @@ int store_range_count(store_txn *t, const store_coll *c, int index, const store_
         if (hi.len && cmp_prefix(&k, &hi) > 0) {
             break;
         }
-        if (index >= 0) {
+        if (index >= 0 && !c->indexes[index].unique) {
             size_t dups = 1;
             mdb_cursor_count(cur, &dups);
             count += dups;
@@ -1851,7 +1857,11 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
             MDB_cursor *ic;
             MDB_val ik = {ib.len, ib.p}, iv = k;
             if (mdb_cursor_open(t->txn, ix->dbi, &ic) == 0) {
-                if (mdb_cursor_get(ic, &ik, &iv, MDB_GET_BOTH) != 0) {
+                int found = ix->unique ? mdb_cursor_get(ic, &ik, &iv, MDB_SET_KEY) == 0 &&
+                                             iv.mv_size == k.mv_size &&
+                                             memcmp(iv.mv_data, k.mv_data, k.mv_size) == 0
+                                       : mdb_cursor_get(ic, &ik, &iv, MDB_GET_BOTH) == 0;
+                if (!found) {
                     key_render(ib.p, ib.len, shown2, sizeof shown2);
                     problem(report, ctx, problems,
                             "%s: record %s has no entry %s in index '%s'", c->name, shown, shown2,
