@@ -23,8 +23,12 @@ void lcodec_push_shown(lua_State *L, int idx) {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
         if (n > 60) {
+            size_t cut = 60;
+            while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80) {
+                cut--; /* not inside a UTF-8 character */
+            }
             lua_pushfstring(L, "string \"%s...\"",
-                            lua_pushlstring(L, s, 60) ? lua_tostring(L, -1) : "");
+                            lua_pushlstring(L, s, cut) ? lua_tostring(L, -1) : "");
             lua_remove(L, -2);
         } else {
             lua_pushfstring(L, "string \"%s\"", s);

@@ -511,7 +511,7 @@ static int is_scan_opt(const char *k) {
 static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c, int opt_idx) {
     store_range r;
     codec_buf lo, hi, px;
-    int index = -1, rc = 0;
+    int index = -1, rc = 0, explicit_index = 0, px_whole = 1;
     memset(&r, 0, sizeof r);
     codec_buf_init(&lo);
     codec_buf_init(&hi);
@@ -563,6 +563,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
         const char *iname = lua_tostring(L, -1);
         if (iname) {
             int nv;
+            explicit_index = 1;
             index = strcmp(iname, c->fields[c->key].name) == 0 ? -1 : lstore_index_by_name(c, iname);
             if (index < 0 && strcmp(iname, c->fields[c->key].name) != 0) {
                 rc = lstore_no_index(c, iname);
@@ -587,6 +588,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
                 } else if (!px.len) {
                     key_put_str(&px, z, n);
                     px.len--; /* drop the terminator: any string starting with z */
+                    px_whole = 0;
                 }
             }
             lua_getfield(L, opt_idx, "from");
@@ -616,48 +618,58 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
             goto out;
         }
     }
-    if (!has_opts || (index < 0 && !lo.len && !hi.len && !px.len)) {
-        /* No explicit range: use an index whose first field has a one-value
-         * condition, if it is selective enough to beat a sequential scan
-         * (each index hit costs a seek; about 1/8 of the records breaks even). */
+    if (!explicit_index) {
+        /* Records come in key order unless index= says otherwise, so an index
+         * is used only when conditions fix all of its fields (the entries of
+         * one index key are kept in key order), and only when it is
+         * selective enough to beat a sequential scan with the conditions
+         * checked in C: each index hit costs a seek, and about 1/8 of the
+         * records breaks even. */
         uint64_t total = 0, best = UINT64_MAX;
-        int bestf = -1;
+        codec_buf cand;
+        codec_buf_init(&cand);
         store_count(t, c, &total);
-        for (int f = 0; f < s->nfilters; f++) {
-            lfilter *fl = &s->filters[f];
-            if (fl->range || fl->nvals != 1) {
+        for (int i = 0; i < c->nindexes; i++) {
+            const store_index *ix = &c->indexes[i];
+            int covered = 1;
+            cand.len = 0;
+            for (int j = 0; j < ix->nfields && covered; j++) {
+                covered = 0;
+                for (int f = 0; f < s->nfilters; f++) {
+                    lfilter *fl = &s->filters[f];
+                    if (fl->pos == ix->fields[j] && !fl->range && fl->nvals == 1) {
+                        codec_buf_add(&cand, fl->vals.p + sizeof(size_t),
+                                      fl->vals.len - sizeof(size_t));
+                        covered = 1;
+                        break;
+                    }
+                }
+            }
+            if (!covered || cand.oom) {
                 continue;
             }
-            for (int i = 0; i < c->nindexes; i++) {
-                if (c->indexes[i].fields[0] != fl->pos) {
-                    continue;
-                }
-                store_range er = {.prefix = fl->vals.p + sizeof(size_t),
-                                  .prefixlen = fl->vals.len - sizeof(size_t)};
-                uint64_t n = 0;
-                if (c->indexes[i].nfields == 1) {
-                    store_range_count(t, c, i, &er, &n);
-                } else {
-                    n = total / 16; /* a guess: compound prefixes are usually selective */
-                }
-                if (n < best) {
-                    best = n;
-                    index = i;
-                    bestf = f;
-                }
+            uint64_t n = 1;
+            if (!ix->unique) {
+                store_range er = {.prefix = cand.p, .prefixlen = cand.len, .prefix_whole = 1};
+                store_range_count(t, c, i, &er, &n);
+            }
+            if (n < best) {
+                best = n;
+                index = i;
+                px.len = 0;
+                codec_buf_add(&px, cand.p, cand.len);
             }
         }
-        if (bestf >= 0 && best * 8 <= total) {
-            px.len = 0;
-            codec_buf_add(&px, s->filters[bestf].vals.p + sizeof(size_t),
-                          s->filters[bestf].vals.len - sizeof(size_t));
-        } else {
+        codec_buf_free(&cand);
+        if (index < 0 || best * 8 > total) {
             index = -1;
+            px.len = 0;
         }
     }
     if (px.len) {
         r.prefix = px.p;
         r.prefixlen = px.len;
+        r.prefix_whole = px_whole;
     }
     if (lo.len) {
         r.lo = lo.p;
@@ -690,7 +702,14 @@ static int open_scan(lua_State *L, lscan **out) {
     if (db->wtxn) {
         t = db->wtxn;
     } else { /* the scan's own snapshot, ended with the loop */
-        if ((rc = store_txn_begin(db->s, NULL, 0, &t))) {
+        rc = store_txn_begin(db->s, NULL, 0, &t);
+        if (rc == GH_ELMDB && strstr(err_msg(rc), "MDB_READERS_FULL")) {
+            /* Scans left unfinished (a loop that returned early) hold
+             * readers until they are collected: collect them now. */
+            lua_gc(L, LUA_GCCOLLECT);
+            rc = store_txn_begin(db->s, NULL, 0, &t);
+        }
+        if (rc) {
             return rc;
         }
         s->own = t;
@@ -832,8 +851,10 @@ int l_coll_count_by(lua_State *L) {
         mp_reader r;
         mp_item it;
         mp_reader_init(&r, rec, n);
-        if (mp_read(&r, &it) != 0) {
-            rc = GH_ECORRUPT;
+        if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+            rc = err_set(GH_ECORRUPT,
+                         "collection '%s': a stored record is corrupt (run gonghui check)",
+                         s->c->name);
             break;
         }
         const unsigned char *p = NULL, *q;
@@ -842,7 +863,9 @@ int l_coll_count_by(lua_State *L) {
             }
             p = r.p;
             if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
-                rc = GH_ECORRUPT;
+                rc = err_set(GH_ECORRUPT,
+                             "collection '%s': a stored record is corrupt (run gonghui check)",
+                             s->c->name);
                 break;
             }
         }

@@ -62,6 +62,10 @@ int lstore_raise(lua_State *L, int rc) {
 
 /* Begins the transaction for one call: the atomic one if any (*owned = 0),
  * else a fresh read or write transaction (*owned = 1). */
+/* A unit of work that fills the map is redone with the map doubled, up to
+ * this many times (from the 4 GiB default that is far beyond any disk). */
+#define GROW_TRIES 16
+
 #define RTXN_MAX_OPS 10000
 #define RTXN_MAX_MS 20.0
 
@@ -226,8 +230,14 @@ static int encode_pk(lua_State *L, int idx, const store_coll *c, codec_buf *out)
     out->len = 0;
     int rc = lstore_key_elem(L, idx, c, c->key, out);
     if (rc == 0 && out->len > STORE_MAX_KEY) {
-        return err_set(GH_ETOOBIG, "collection '%s': key too long (%zu bytes encoded; at most %d)",
-                       c->name, out->len, STORE_MAX_KEY);
+        lcodec_push_shown(L, idx);
+        rc = err_set(GH_ETOOBIG,
+                     "collection '%s': key field '%s' is %zu bytes encoded, over the limit of "
+                     "%d (%s); use a shorter value",
+                     c->name, c->fields[c->key].name, out->len, STORE_MAX_KEY,
+                     lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return rc;
     }
     return rc ? rc : out->oom ? GH_ENOMEM : 0;
 }
@@ -276,13 +286,16 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
     }
     const unsigned char *off[STORE_MAX_FIELDS];
     for (int i = 0; i <= maxpos; i++) {
-        off[i] = NULL;
-        if ((uint32_t)i < it.n) {
-            off[i] = r.p;
-            if (i < maxpos && mp_skip_fast(&r) != 0) {
-                return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt",
-                               c->name);
-            }
+        off[i] = i < (int)it.n ? r.p : NULL;
+        if (i < (int)it.n && mp_skip_fast(&r) != 0) {
+            goto corrupt;
+        }
+    }
+    /* The rest is only walked, not decoded: a damaged record is an error
+     * whichever of its fields is asked for. */
+    for (uint32_t i = (uint32_t)maxpos + 1; i < it.n; i++) {
+        if (mp_skip_fast(&r) != 0) {
+            goto corrupt;
         }
     }
     for (int k = 0; k < nwant; k++) {
@@ -293,10 +306,13 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
         mp_reader_init(&r, off[want[k]], (size_t)((const unsigned char *)rec + n - off[want[k]]));
         if (lcodec_push(L, &r, CODEC_MAX_DEPTH) != 0) {
             lua_settop(L, top);
-            return GH_ECORRUPT;
+            goto corrupt;
         }
     }
     return nwant;
+corrupt:
+    return err_set(GH_ECORRUPT,
+                   "collection '%s': a stored record is corrupt (run gonghui check)", c->name);
 }
 
 /* coll:get(key [, field...]) -> record table | field values | nil */
@@ -351,7 +367,7 @@ static int run_write(lua_State *L, write_fn fn, int trusted) {
             lua_settop(L, top);
         }
         rc = lstore_end(db, t, owned, rc);
-        if (rc == GH_EMAPFULL && owned && attempt == 0 && store_grow(db->s) == 0) {
+        if (rc == GH_EMAPFULL && owned && attempt < GROW_TRIES && store_grow(db->s) == 0) {
             db->map_full = 0;
             lua_settop(L, top);
             continue;
@@ -613,8 +629,10 @@ static int l_coll_prepare_insert(lua_State *L) {
     if (rc) {
         return lstore_raise(L, rc);
     }
-    codec_buf b;
+    codec_buf b, xb;
+    uint32_t nextra = 0;
     codec_buf_init(&b);
+    codec_buf_init(&xb);
     lprep tmp;
     memset(&tmp, 0, sizeof tmp);
     lua_getiuservalue(L, 1, 2);
@@ -639,7 +657,13 @@ static int l_coll_prepare_insert(lua_State *L) {
             pos = lua_rawget(L, pos_idx) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) - 1 : -1;
             lua_pop(L, 1);
         }
-        if (pos < 0) {
+        if (pos < 0 && c->extra >= 0) { /* an extra field, kept as insert keeps it */
+            nextra++;
+            rc = lcodec_encode(L, -2, &xb, 1);
+            if (rc == 0) {
+                rc = lcodec_encode(L, -1, &xb, CODEC_MAX_DEPTH - 2);
+            }
+        } else if (pos < 0) {
             lcodec_push_shown(L, -2);
             rc = err_set(GH_EUNKNOWN, "collection '%s': unknown field %s", c->name,
                          lua_tostring(L, -1));
@@ -655,9 +679,14 @@ static int l_coll_prepare_insert(lua_State *L) {
         }
         lua_pop(L, 1);
     }
-    if (rc == 0 && c->extra >= 0) {
-        tmp.set[c->extra] = 0;
+    if (rc == 0 && c->extra >= 0 && nextra) {
+        tmp.off[c->extra] = b.len;
+        mp_put_map(&b, nextra);
+        codec_buf_add(&b, xb.p, xb.len);
+        tmp.len[c->extra] = b.len - tmp.off[c->extra];
+        tmp.set[c->extra] = 1;
     }
+    codec_buf_free(&xb);
     for (int i = 0; i < c->nfields && rc == 0; i++) {
         if (!tmp.set[i] && !c->fields[i].optional && i != c->extra &&
             !(i == c->key && c->auto_key)) {
@@ -768,7 +797,8 @@ static int l_coll_find(lua_State *L) {
                 }
             } else {
                 store_scan *sc;
-                store_range r = {.prefix = db->kbuf.p, .prefixlen = db->kbuf.len};
+                store_range r = {.prefix = db->kbuf.p, .prefixlen = db->kbuf.len,
+                                 .prefix_whole = 1};
                 if ((rc = store_scan_open(t, c, ix, &r, &sc)) == 0) {
                     rc = store_scan_next(sc, &pk, &pkn, &v, &n);
                     if (rc == 0) {
@@ -853,6 +883,7 @@ static int l_coll_tostring(lua_State *L) {
 
 /* Reads a spec field list entry: "int", "date?" or {type=..., optional=...}. */
 static int spec_type(lua_State *L, int idx, int *type, int *optional) {
+    idx = lua_absindex(L, idx);
     *optional = 0;
     if (lua_type(L, idx) == LUA_TSTRING) {
         char t[32];
@@ -898,6 +929,21 @@ static int spec_indexes(lua_State *L, int spec, const char *key, int unique, sto
     int n = (int)lua_rawlen(L, -1);
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
+        if (lua_type(L, -1) == LUA_TSTRING && strchr(lua_tostring(L, -1), ',')) {
+            /* "a,b" names a compound index as its stored name does */
+            const char *z = lua_tostring(L, -1), *comma;
+            lua_newtable(L);
+            for (int k = 1;; k++) {
+                comma = strchr(z, ',');
+                lua_pushlstring(L, z, comma ? (size_t)(comma - z) : strlen(z));
+                lua_rawseti(L, -2, k);
+                if (!comma) {
+                    break;
+                }
+                z = comma + 1;
+            }
+            lua_remove(L, -2);
+        }
         store_index ix;
         memset(&ix, 0, sizeof ix);
         ix.unique = unique;
@@ -1082,18 +1128,31 @@ static int l_db_define(lua_State *L) {
                                  "with '_')",
                               name);
         }
+        /* The same definition again (every run of a program starts with
+         * its db.define calls) needs no write, so it never waits for one. */
+        const store_coll *cur = NULL;
+        if (lstore_begin(db, 0, &t, &owned) == 0) {
+            if (store_coll_get(t, name, &cur) == 0 && store_def_equivalent(cur, def)) {
+                lstore_end(db, t, owned, 0);
+                store_coll_free(def);
+                goto done;
+            }
+            lstore_end(db, t, owned, 0);
+        }
+        err_clear();
         if ((rc = lstore_begin(db, 1, &t, &owned))) {
             store_coll_free(def);
             return lstore_raise(L, rc);
         }
         rc = store_define(t, def);
         rc = lstore_end(db, t, owned, rc);
-        if (rc == GH_EMAPFULL && owned && attempt == 0 && store_grow(db->s) == 0) {
+        if (rc == GH_EMAPFULL && owned && attempt < GROW_TRIES && store_grow(db->s) == 0) {
             continue;
         }
         if (rc) {
             return lstore_raise(L, rc);
         }
+    done:
         push_coll(L, name);
         lua_pushvalue(L, -1);
         lua_setfield(L, lua_upvalueindex(2), name);
@@ -1182,49 +1241,56 @@ static int l_db_index(lua_State *L) {
 }
 
 /* Message handler that keeps the traceback of the first raise. */
-int lstore_traceback(lua_State *L) {
-    const char *msg = lua_tostring(L, 1);
-    if (lua_getfield(L, LUA_REGISTRYINDEX, TB_KEY) == LUA_TTABLE) {
-        lua_getfield(L, -1, "err");
-        if (lua_rawequal(L, -1, 1)) {
-            lua_getfield(L, -2, "tb");
-            return 1;
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    if (!msg) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
-            return 1;
-        }
+/* Pushes exactly one value: the error at index 1 as text with a traceback
+ * from `level` on. */
+static void push_traceback(lua_State *L, int level) {
+    int top = lua_gettop(L);
+    const char *msg = lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER
+                          ? lua_tostring(L, 1)
+                          : NULL;
+    if (!msg && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+        msg = lua_tostring(L, -1);
+    } else if (!msg) {
+        lua_settop(L, top);
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
-    luaL_traceback(L, L, msg, 1);
+    luaL_traceback(L, L, msg, level);
+    if (lua_gettop(L) > top + 1) { /* drop the __tostring result under it */
+        lua_replace(L, top + 1);
+        lua_settop(L, top + 1);
+    }
+}
+
+int lstore_traceback(lua_State *L) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TB_KEY) == LUA_TTABLE) {
+        lua_getfield(L, -1, "err");
+        if (!lua_isnil(L, 1) && lua_rawequal(L, -1, 1)) {
+            lua_getfield(L, -2, "tb"); /* raised inside db.atomic: its traceback */
+            return 1;
+        }
+    }
+    lua_settop(L, 1);
+    push_traceback(L, 1);
     return 1;
 }
 
 /* Inside db.atomic: remember where the error was raised, pass it on. */
 static int atomic_handler(lua_State *L) {
-    lua_getfield(L, LUA_REGISTRYINDEX, TB_KEY);
-    if (lua_istable(L, -1)) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TB_KEY) == LUA_TTABLE) {
         lua_getfield(L, -1, "err");
-        int same = lua_rawequal(L, -1, 1);
-        lua_pop(L, 1);
-        if (same) { /* from a nested atomic: already recorded */
-            lua_pop(L, 1);
-            lua_pushvalue(L, 1);
+        if (!lua_isnil(L, 1) && lua_rawequal(L, -1, 1)) {
+            lua_settop(L, 1); /* from a nested db.atomic: already recorded */
             return 1;
         }
     }
-    lua_pop(L, 1);
+    lua_settop(L, 1);
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, 1);
     lua_setfield(L, -2, "err");
-    lstore_traceback(L);
+    push_traceback(L, 1);
     lua_setfield(L, -2, "tb");
     lua_setfield(L, LUA_REGISTRYINDEX, TB_KEY);
-    lua_pushvalue(L, 1);
-    return 1;
+    return 1; /* the error value itself */
 }
 
 /* db.atomic(fn, ...) -> fn's results. One write transaction (a savepoint
@@ -1235,6 +1301,10 @@ static int l_db_atomic(lua_State *L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     int nargs = lua_gettop(L) - 1;
     lstore_release(db);
+    if (!db->wtxn) { /* a new unit of work: forget an old error's traceback */
+        lua_pushnil(L);
+        lua_setfield(L, LUA_REGISTRYINDEX, TB_KEY);
+    }
     for (int attempt = 0;; attempt++) {
         store_txn *t, *prev = db->wtxn;
         int rc = store_txn_begin(db->s, prev, 1, &t);
@@ -1262,10 +1332,10 @@ static int l_db_atomic(lua_State *L) {
         } else {
             store_txn_abort(t);
         }
-        if (full && !prev && attempt == 0 && store_grow(db->s) == 0) {
+        if (full && !prev && attempt < GROW_TRIES && store_grow(db->s) == 0) {
             db->map_full = 0;
             lua_settop(L, base);
-            continue; /* redo the whole unit once with a bigger map */
+            continue; /* redo the whole unit with a bigger map */
         }
         if (!prev) {
             db->map_full = 0;

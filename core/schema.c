@@ -270,3 +270,33 @@ nomem:
     store_coll_free(c);
     return GH_ENOMEM;
 }
+
+int store_def_equivalent(const store_coll *a, const store_coll *b) {
+    if (strcmp(a->name, b->name) != 0 || a->nfields != b->nfields ||
+        a->nindexes != b->nindexes || a->auto_key != b->auto_key ||
+        (a->extra >= 0) != (b->extra >= 0) ||
+        strcmp(a->fields[a->key].name, b->fields[b->key].name) != 0) {
+        return 0;
+    }
+    for (int i = 0; i < a->nfields; i++) {
+        if (i == a->extra) {
+            continue;
+        }
+        int j = store_field_pos(b, a->fields[i].name);
+        if (j < 0 || b->fields[j].type != a->fields[i].type ||
+            b->fields[j].optional != a->fields[i].optional) {
+            return 0;
+        }
+    }
+    for (int i = 0; i < a->nindexes; i++) {
+        int found = 0;
+        for (int j = 0; j < b->nindexes && !found; j++) {
+            found = strcmp(a->indexes[i].name, b->indexes[j].name) == 0 &&
+                    a->indexes[i].unique == b->indexes[j].unique;
+        }
+        if (!found) {
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -96,6 +96,10 @@ int store_def_encode(const store_coll *c, struct codec_buf *out);
 /* Parses a definition; the caller frees *out with store_coll_free.
  * 0 or GH_ECORRUPT / GH_ENOMEM. */
 int store_def_decode(const void *p, size_t n, store_coll **out);
+/* 1 if two definitions say the same (fields by name, types, key, indexes),
+ * whatever their field order: defining b over a would change nothing. */
+int store_def_equivalent(const store_coll *a, const store_coll *b);
+
 /* Checks a definition for sense (names, key type, index fields). 0 or
  * GH_ESCHEMA/GH_EUNKNOWN with the message naming what is wrong. */
 int store_def_check(const store_coll *c);
@@ -205,12 +209,13 @@ typedef struct store_scan store_scan;
 /* A scan over the records (index -1, in key order) or over index `index`.
  * Bounds are encoded keys or key prefixes: a key is in range when it is
  * >= lo and, compared over hi's length, <= hi (so a prefix bound takes all
- * keys that start with it). `prefix` (optional) limits the scan to keys
- * starting with it. Any of lo/hi/prefix may be NULL. The scan copies the
+ * keys that start with it; hi is whole elements). `prefix` (optional)
+ * limits the scan to keys starting with it. Any of lo/hi/prefix may be NULL. The scan copies the
  * bounds. */
 typedef struct store_range {
     const void *lo, *hi, *prefix;
     size_t lolen, hilen, prefixlen;
+    int prefix_whole; /* prefix is whole elements (equality), not the start of a string */
     int reverse;
 } store_range;
 
