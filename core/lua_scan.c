@@ -74,7 +74,7 @@ static int row_offsets(lrow *row) {
 static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_idx, int pos_idx,
                      const void *rec, size_t n) {
     size_t offs = (size_t)c->nfields * sizeof(uint32_t);
-    lrow *row = lua_newuserdatauv(L, sizeof *row + n + offs, 2);
+    lrow *row = lua_newuserdatauv(L, sizeof *row + ((n + 3) & ~(size_t)3) + offs, 2);
     row->c = c;
     row->gen = store_generation(db->s);
     row->db = db;
@@ -552,7 +552,9 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
             goto out;
         }
         lua_settop(L, pos_idx - 1);
-        qsort(s->filters, (size_t)s->nfilters, sizeof *s->filters, cmp_filters);
+        if (s->nfilters > 1) {
+            qsort(s->filters, (size_t)s->nfilters, sizeof *s->filters, cmp_filters);
+        }
         lua_getfield(L, opt_idx, "limit");
         s->limit = lua_isnil(L, -1) ? -1 : (int64_t)lua_tointeger(L, -1);
         lua_getfield(L, opt_idx, "offset");

@@ -156,7 +156,11 @@ static int cmd_stat(const char *path) {
 int main(int argc, char **argv) {
     const char *db = getenv("GONGHUI_DB");
     char **args = calloc((size_t)argc + 1, sizeof *args);
-    int n = 0;
+    int n = 0, code = 2;
+    if (!args) {
+        fprintf(stderr, _("gonghui: out of memory\n"));
+        return 1;
+    }
     if (!db || !*db) {
         db = "gonghui.db";
     }
@@ -171,25 +175,26 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--db") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, _("gonghui: --db needs a directory\n"));
-                return 2;
+                goto out;
             }
             db = argv[++i];
         } else if (strncmp(argv[i], "--db=", 5) == 0) {
             db = argv[i] + 5;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
-            return 0;
+            code = 0;
+            goto out;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("gonghui %s\n", GH_VERSION);
-            return 0;
+            code = 0;
+            goto out;
         } else if (argv[i][0] == '-' && argv[i][1] == '-' && n < 2) {
             fprintf(stderr, _("gonghui: unknown option %s (see gonghui --help)\n"), argv[i]);
-            return 2;
+            goto out;
         } else {
             args[n++] = argv[i];
         }
     }
-    int code = 2;
     if (n == 0) {
         usage(stderr);
     } else if (strcmp(args[0], "run") == 0) {
@@ -217,6 +222,7 @@ int main(int argc, char **argv) {
     } else {
         fprintf(stderr, _("gonghui: unknown command '%s' (see gonghui --help)\n"), args[0]);
     }
+out:
     free(args);
     return code;
 }
