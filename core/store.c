@@ -147,7 +147,22 @@ static int init_meta(store *s, int fresh) {
     }
     rc = mdb_dbi_open(txn, "_meta", fresh ? MDB_CREATE : 0, &s->meta);
     if (rc == MDB_NOTFOUND) {
+        /* An environment with nothing in it is a database whose creation
+         * was interrupted (killed before its first commit): make it now. */
+        MDB_dbi main;
+        MDB_stat st;
+        int empty = mdb_dbi_open(txn, NULL, 0, &main) == 0 && mdb_stat(txn, main, &st) == 0 &&
+                    st.ms_entries == 0;
         mdb_txn_abort(txn);
+        if (empty && (s->flags & STORE_CREATE)) {
+            return init_meta(s, 1);
+        }
+        if (empty) {
+            return err_set(GH_ENOTDB,
+                           "%s holds an empty LMDB environment, not a gonghui database (a run "
+                           "that created it was interrupted?); gonghui run makes it a database",
+                           s->path);
+        }
         return err_set(GH_ENOTDB,
                        "%s holds an LMDB database that is not a gonghui database "
                        "(it has no _meta table); give another --db directory",
@@ -602,6 +617,9 @@ int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
             s->wtxn = t;
         }
     } else {
+        if (!s->nreaders) {
+            grow_ahead(s);
+        }
         if (s->npool) {
             t->txn = s->pool[--s->npool];
             rc = mdb_txn_renew(t->txn);

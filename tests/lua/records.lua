@@ -1,0 +1,174 @@
+-- records.lua — get, insert, put, update, delete, find, count.
+local t = require 'testlib'
+
+db.define('members', {
+  key = 'member_id',
+  fields = { member_id = 'int', name = 'string', id_number = 'string', birth_date = 'date',
+             town = 'string', category = 'string', status = 'string', retire_date = 'date?',
+             phone = 'string?' },
+  unique = { 'id_number', { 'town', 'name' } },
+  index = { 'category', { 'town', 'status' } },
+})
+local M = db.members
+
+local function member(id, over)
+  local m = { member_id = id, name = 'name' .. id, id_number = string.format('3304811990%08d', id),
+              birth_date = '1990-01-01', town = 'town' .. (id % 3), category = 'courier',
+              status = 'active' }
+  for k, v in pairs(over or {}) do m[k] = v end
+  return m
+end
+
+t.case('insert returns the key; get returns a table or nil', function()
+  t.eq(M:insert(member(1)), 1)
+  t.eq(M:insert(member(2, { name = '李娜', town = '硖石街道' })), 2)
+  t.eq(M:get(1), member(1))
+  t.eq(M:get(2).name, '李娜')
+  t.eq(M:get(3), nil)
+  t.eq(M:get(-1), nil)
+  t.eq(M:count(), 2)
+end)
+
+t.case('get with field names returns values', function()
+  local nm, town = M:get(2, 'name', 'town')
+  t.eq(nm, '李娜')
+  t.eq(town, '硖石街道')
+  t.eq(select('#', M:get(2, 'name', 'retire_date', 'status')), 3)
+  local a, b, c = M:get(2, 'name', 'retire_date', 'status')
+  t.eq({ a, b, c }, { '李娜', nil, 'active' })
+  t.eq(M:get(99, 'name'), nil)
+  t.raises_all(function() return M:get(2, 'nmae') end, { "'members'", "'nmae'" })
+end)
+
+t.case('insert refuses an existing key', function()
+  t.unchanged(function() M:insert(member(1, { name = 'other', id_number = 'X1' })) end,
+              { "collection 'members'", 'member_id = 1', 'already exists' })
+  t.eq(M:get(1), member(1))
+end)
+
+t.case('put inserts or replaces', function()
+  t.eq(M:put(member(3)), 3)
+  t.eq(M:get(3), member(3))
+  t.eq(M:put(member(3, { status = 'retired', retire_date = '2025-03-01' })), 3)
+  t.eq(M:get(3), member(3, { status = 'retired', retire_date = '2025-03-01' }))
+  -- a replace drops fields not given
+  M:put(member(3))
+  t.eq(M:get(3, 'retire_date'), nil)
+  t.eq(M:count(), 3)
+  -- replacing moves index entries
+  M:put(member(3, { category = 'driver' }))
+  t.eq(t.keys(M, { index = 'category', eq = 'driver' }), { 3 })
+  t.eq(t.keys(M, { index = 'category', eq = 'courier' }), { 1, 2 })
+  -- a replace may keep its own unique value
+  M:put(member(3, { category = 'driver', phone = '1' }))
+  t.eq(M:find('id_number', member(3).id_number, 'member_id'), 3)
+end)
+
+t.case('update is partial', function()
+  t.eq(M:update(1, { status = 'retired', retire_date = '2025-03-01' }), true)
+  t.eq(M:get(1), member(1, { status = 'retired', retire_date = '2025-03-01' }))
+  t.eq(t.keys(M, { index = 'town,status', eq = { 'town1', 'retired' } }), { 1 })
+  t.eq(t.keys(M, { index = 'town,status', eq = { 'town1', 'active' } }), {})
+  -- absent: nil, nothing written
+  local before = t.snapshot()
+  t.eq(M:update(99, { status = 'x' }), nil)
+  t.eq(t.snapshot(), before)
+  -- an update may set the key field to its own value
+  t.eq(M:update(1, { member_id = 1, phone = '123' }), true)
+  t.eq(M:get(1, 'phone'), '123')
+  -- an empty change is fine
+  t.eq(M:update(1, {}), true)
+  t.eq(M:get(1, 'phone'), '123')
+end)
+
+t.case('update with db.null clears an optional field', function()
+  t.eq(M:update(1, { retire_date = db.null, status = 'active' }), true)
+  local r = M:get(1)
+  t.eq(r.retire_date, nil)
+  t.eq(r.status, 'active')
+  t.eq(r, member(1, { phone = '123' }))
+  -- clearing an absent field is fine
+  t.eq(M:update(1, { retire_date = db.null }), true)
+  -- a required field cannot be cleared
+  t.unchanged(function() M:update(1, { name = db.null }) end,
+              { "collection 'members'", "'name'", 'required' })
+  t.unchanged(function() M:update(1, { member_id = db.null }) end, { "collection 'members'", "'member_id'" })
+end)
+
+t.case('update refuses key changes and bad values', function()
+  t.unchanged(function() M:update(1, { member_id = 50 }) end,
+              { "collection 'members'", "'member_id'", 'key' })
+  t.eq(M:get(50), nil)
+  t.unchanged(function() M:update(1, { birth_date = '1990-02-30' }) end,
+              { "collection 'members'", "field 'birth_date'", '"1990-02-30"', 'date' })
+  t.unchanged(function() M:update(1, { nosuch = 1 }) end, { "collection 'members'", "'nosuch'" })
+  t.unchanged(function() M:update(1, 'status') end, { "collection 'members'" })
+  t.unchanged(function() M:update(1, { id_number = member(2).id_number }) end,
+              { "collection 'members'", member(2).id_number, 'member_id = 2', "'id_number'" })
+end)
+
+t.case('delete', function()
+  M:insert(member(10, { category = 'driver' }))
+  t.eq(M:count(), 4)
+  t.eq(M:delete(10), true)
+  t.eq(M:delete(10), false)
+  t.eq(M:get(10), nil)
+  t.eq(M:count(), 3)
+  t.eq(M:find('id_number', member(10).id_number), nil, 'index entry removed')
+  t.eq(t.keys(M, { index = 'category', eq = 'driver' }), { 3 })
+  -- its unique value is free again
+  M:insert(member(11, { id_number = member(10).id_number }))
+  t.eq(M:find('id_number', member(10).id_number, 'member_id'), 11)
+  M:delete(11)
+end)
+
+t.case('find by a unique index', function()
+  local r = M:find('id_number', member(2).id_number)
+  t.eq(r, M:get(2))
+  t.eq(M:find('id_number', 'nope'), nil)
+  t.eq(M:find('id_number', member(2).id_number, 'name'), '李娜')
+  local a, b = M:find('id_number', member(2).id_number, 'name', 'town')
+  t.eq({ a, b }, { '李娜', '硖石街道' })
+  -- a compound unique index takes a table value
+  t.eq(M:find('town,name', { '硖石街道', '李娜' }, 'member_id'), 2)
+  t.eq(M:find('town,name', { 'town1', 'name1' }).member_id, 1)
+  t.eq(M:find('town,name', { 'town1', 'name2' }), nil)
+  -- an unknown index names the ones there are
+  t.raises_all(function() return M:find('name', 'x') end, { "'members'", "'name'", 'id_number' })
+  -- a value of the wrong type names the field
+  t.raises_all(function() return M:find('id_number', 5) end, { "'members'", "'id_number'", '5' })
+  -- find on a non-unique index gives the first match
+  t.eq(M:find('category', 'courier', 'member_id'), 1)
+  t.eq(M:find('category', 'nobody'), nil)
+end)
+
+t.case('count with conditions', function()
+  t.eq(M:count(), 3)
+  t.eq(M:count{ category = 'courier' }, 2)
+  t.eq(M:count{ category = 'driver' }, 1)
+  t.eq(M:count{ category = { 'courier', 'driver' } }, 3)
+  t.eq(M:count{ category = 'courier', town = 'town1' }, 1)
+  t.eq(M:count{ status = 'nobody' }, 0)
+  t.eq(M:count{ index = 'category', eq = 'courier' }, 2)
+end)
+
+t.case('records given as rows and wrong arguments', function()
+  -- a row can be passed to put (to copy or to write back)
+  db.define('copy', {
+    key = 'member_id',
+    fields = { member_id = 'int', name = 'string', id_number = 'string', birth_date = 'date',
+               town = 'string', category = 'string', status = 'string', retire_date = 'date?',
+               phone = 'string?' },
+  })
+  for r in M:scan() do M:put(r) end
+  t.eq(M:count(), 3)
+  t.eq(M:get(2).name, '李娜')
+  -- a row of another collection is refused (or copied field by field); never a crash
+  local ok = pcall(function() for r in M:scan() do db.copy:put(r) end end)
+  if ok then t.eq(db.copy:count(), 3) end
+  t.raises_all(function() M:insert('x') end, { "'members'" })
+  t.raises_all(function() M:insert() end, { "'members'" })
+  t.raises_all(function() M:put(42) end, { "'members'" })
+end)
+
+t.done()

@@ -1,0 +1,239 @@
+-- rows.lua — the rows a scan yields: fields read like a table's, read-only,
+-- unknown fields an error, totable, pairs, tostring, rows kept after the
+-- loop, writing while scanning.
+local t = require 'testlib'
+
+db.define('people', {
+  key = 'id',
+  fields = { id = 'int', name = 'string', town = 'string', born = 'date', pay = 'fen?',
+             tags = 'any?', active = 'bool', score = 'number?' },
+  index = { 'town' },
+  unique = { 'name' },
+})
+local P = db.people
+db.atomic(function()
+  for i = 1, 50 do
+    P:insert{ id = i, name = '成员' .. i, town = i % 2 == 0 and '东' or '西',
+              born = string.format('19%02d-01-01', 50 + i % 40), pay = i % 3 ~= 0 and i * 100 or nil,
+              tags = i % 5 == 0 and { 'a', { b = i } } or nil, active = i % 2 == 0, score = i / 4 }
+  end
+end)
+
+t.case('fields read like a table', function()
+  local n = 0
+  for r in P:scan() do
+    n = n + 1
+    t.eq(r.id, n)
+    t.eq(math.type(r.id), 'integer')
+    t.eq(r.name, '成员' .. n)
+    t.eq(r.town, n % 2 == 0 and '东' or '西')
+    t.eq(r.active, n % 2 == 0)
+    t.eq(r.pay, n % 3 ~= 0 and n * 100 or nil)
+    t.eq(r.tags, n % 5 == 0 and { 'a', { b = n } } or nil)
+    t.eq(r.score, n / 4)
+    t.eq(r['born'], string.format('19%02d-01-01', 50 + n % 40))
+    t.eq(type(r), 'userdata')
+    -- reading a field twice gives the same value
+    t.eq(r.name, r.name)
+  end
+  t.eq(n, 50)
+end)
+
+t.case('a row from an index scan', function()
+  local ids = {}
+  for r in P:scan{ index = 'town', eq = '东', limit = 3 } do ids[#ids + 1] = r.id end
+  t.eq(ids, { 2, 4, 6 })
+end)
+
+t.case('rows are read-only', function()
+  for r in P:scan{ limit = 1 } do
+    t.raises_all(function() r.name = 'x' end, { "'people'", 'read-only', 'name', 'totable' })
+    t.raises_all(function() r.newfield = 1 end, { "'people'", 'read-only' })
+    t.eq(r.name, '成员1')
+  end
+  t.eq(P:get(1, 'name'), '成员1')
+end)
+
+t.case('reading an unknown field is an error', function()
+  for r in P:scan{ limit = 1 } do
+    t.raises_all(function() return r.nmae end, { "'people'", "'nmae'" })
+    t.raises_all(function() return r[1] end, { "'people'" })
+  end
+end)
+
+t.case('totable gives a table copy you can change', function()
+  for r in P:scan{ index = 'id', eq = 5 } do
+    local c = r:totable()
+    t.eq(type(c), 'table')
+    t.eq(c, P:get(5))
+    t.eq(c, { id = 5, name = '成员5', town = '西', born = '1955-01-01', pay = 500,
+              tags = { 'a', { b = 5 } }, active = false, score = 1.25 })
+    c.name = 'changed'
+    c.tags[1] = 'z'
+    t.eq(r.name, '成员5', 'the row is unchanged')
+    t.eq(r.tags, { 'a', { b = 5 } })
+    t.eq(P:get(5, 'name'), '成员5')
+    -- the copy can be written back
+    P:put(c)
+    t.eq(P:get(5, 'name'), 'changed')
+    P:update(5, { name = '成员5', tags = { 'a', { b = 5 } } })
+  end
+end)
+
+t.case('pairs over a row gives the fields that have values', function()
+  for r in P:scan{ index = 'id', eq = 3 } do
+    local got = {}
+    for k, v in pairs(r) do got[k] = v end
+    t.eq(got, P:get(3))
+    t.eq(got.pay, nil, 'absent fields are skipped')
+  end
+end)
+
+t.case('tostring names the collection and shows fields', function()
+  for r in P:scan{ index = 'id', eq = 2 } do
+    local s = tostring(r)
+    t.ok(s:find('people', 1, true), s)
+    t.ok(s:find('name=成员2', 1, true), s)
+    t.ok(s:find('id=2', 1, true), s)
+  end
+end)
+
+t.case('a row kept after the loop still reads its own values', function()
+  local kept = {}
+  for r in P:scan{ index = 'id', from = 10, to = 19 } do kept[#kept + 1] = r end
+  t.eq(#kept, 10)
+  -- change and delete the records afterwards; the rows keep what they read
+  db.atomic(function()
+    for i = 10, 14 do P:update(i, { name = 'renamed' .. i }) end
+    for i = 15, 19 do P:delete(i) end
+  end)
+  -- and write lots more so that pages move
+  db.atomic(function()
+    for i = 1000, 3000 do P:insert{ id = i, name = 'bulk' .. i, town = '北', born = '2000-01-01', active = true } end
+  end)
+  collectgarbage()
+  for j, r in ipairs(kept) do
+    t.eq(r.id, 9 + j)
+    t.eq(r.name, '成员' .. (9 + j))
+    t.eq(r:totable().name, '成员' .. (9 + j))
+  end
+  -- a row kept across a scan of another transaction
+  local first
+  for r in P:scan() do first = r; break end
+  P:update(1, { town = 'changed' })
+  t.eq(first.town, '西')
+  t.eq(P:get(1, 'town'), 'changed')
+  P:update(1, { town = '西' })
+  db.atomic(function()
+    for i = 1000, 3000 do P:delete(i) end
+    for i = 10, 14 do P:update(i, { name = '成员' .. i }) end
+    for i = 15, 19 do
+      P:insert{ id = i, name = '成员' .. i, town = i % 2 == 0 and '东' or '西',
+                born = string.format('19%02d-01-01', 50 + i % 40), pay = i % 3 ~= 0 and i * 100 or nil,
+                tags = i % 5 == 0 and { 'a', { b = i } } or nil, active = i % 2 == 0, score = i / 4 }
+    end
+  end)
+  t.eq(P:count(), 50)
+end)
+
+t.case('writing during a scan in db.atomic is safe', function()
+  db.define('log', { fields = { person = 'int', note = 'string' } })
+  db.atomic(function()
+    -- update every record seen, insert into another collection, delete some
+    local seen = 0
+    for r in P:scan() do
+      seen = seen + 1
+      local id, name = r.id, r.name
+      P:update(id, { name = name .. '!', score = db.null })
+      db.log:insert{ person = id, note = name }
+      t.eq(r.name, name, 'the row keeps its own value after the update')
+      if id % 10 == 0 then P:delete(id) end
+      t.eq(r.id, id)
+    end
+    t.eq(seen, 50)
+  end)
+  t.eq(P:count(), 45)
+  t.eq(db.log:count(), 50)
+  for r in P:scan() do
+    t.eq(r.name, '成员' .. r.id .. '!')
+    t.eq(r.score, nil)
+  end
+  -- an index scan while updating the indexed field
+  db.atomic(function()
+    local n = 0
+    for r in P:scan{ index = 'town', eq = '东' } do
+      n = n + 1
+      P:update(r.id, { town = '南' })
+    end
+    t.ok(n > 0)
+  end)
+  t.eq(P:count{ town = '东' }, 0)
+  t.eq(P:count{ town = '南' }, 20)
+  t.eq(t.keys(P, { index = 'town', eq = '南' }), { 2, 4, 6, 8, 12, 14, 16, 18, 22, 24, 26, 28, 32, 34, 36, 38, 42, 44, 46, 48 })
+  -- inserting into the collection being scanned does not crash (the new records may or may not be seen)
+  db.atomic(function()
+    local n = 0
+    for r in P:scan() do
+      n = n + 1
+      if r.id < 100 then P:insert{ id = r.id + 100, name = 'copy' .. r.id, town = 'x', born = '2000-01-01', active = true } end
+      if n > 1000 then error('the scan does not end') end
+    end
+  end)
+  t.eq(P:count{ town = 'x' }, 45)
+  -- outside db.atomic, each write is its own transaction while the scan reads its snapshot
+  local n = 0
+  for r in P:scan{ town = 'x' } do
+    n = n + 1
+    P:delete(r.id)
+  end
+  t.eq(n, 45)
+  t.eq(P:count{ town = 'x' }, 0)
+  -- a scan outside db.atomic reads one snapshot: records written meanwhile are not seen
+  local seen, maxid = 0, 0
+  for r in P:scan() do
+    seen = seen + 1
+    maxid = r.id
+    if r.id < 60 then P:insert{ id = r.id + 500, name = 'late' .. r.id, town = 'y', born = '2000-01-01', active = true } end
+  end
+  t.eq(seen, 45, 'the scan saw only the records there when it began')
+  t.ok(maxid < 500)
+  t.eq(P:count{ town = 'y' }, 45)
+  for r in P:scan{ town = 'y' } do P:delete(r.id) end
+end)
+
+t.case('a row can be passed to put', function()
+  db.define('people2', {
+    key = 'id',
+    fields = { id = 'int', name = 'string', town = 'string', born = 'date', pay = 'fen?',
+               tags = 'any?', active = 'bool', score = 'number?' },
+  })
+  local r1
+  for r in P:scan{ limit = 1 } do r1 = r end
+  t.eq(P:put(r1), r1.id)
+  -- a row of another collection is refused (or copied field by field), never stored wrongly
+  local ok, err = pcall(db.people2.put, db.people2, r1)
+  if ok then
+    t.eq(db.people2:get(r1.id), r1:totable())
+  else
+    t.ok(tostring(err):find('people', 1, true), err)
+    t.eq(db.people2:count(), 0)
+  end
+end)
+
+t.case('a row read before its collection was redefined', function()
+  local r1
+  for r in P:scan{ limit = 1 } do r1 = r end
+  db.define('people', {
+    key = 'id',
+    fields = { id = 'int', name = 'string', town = 'string', born = 'date', pay = 'fen?',
+               tags = 'any?', active = 'bool', score = 'number?', extra_note = 'string?' },
+    index = { 'town' },
+    unique = { 'name' },
+  })
+  -- either still readable, or a clear error; never a crash
+  local ok, v = pcall(function() return r1.name end)
+  if ok then t.eq(v, P:get(r1.id, 'name')) else t.ok(tostring(v):find('redefined', 1, true), v) end
+  for r in P:scan{ limit = 1 } do t.eq(r.extra_note, nil) end
+end)
+
+t.done()

@@ -1,0 +1,24 @@
+#!/bin/sh
+# run_one.sh BINARY FILE.lua SCRATCH — runs one Lua test against a fresh database.
+#
+# SCRATCH is emptied and the database is SCRATCH/db (created by `run`). The
+# script runs from SCRATCH (so nothing lands in the source tree). A line
+# `-- params: a=1 b=x` in the test file gives `run` those parameters.
+set -u
+bin=$1
+file=$2
+scratch=$3
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+case $file in /*) ;; *) file=$(pwd)/$file ;; esac
+rm -rf "$scratch"
+mkdir -p "$scratch" || exit 1
+scratch=$(cd "$scratch" && pwd) || exit 1
+params=$(sed -n 's/^-- params: *//p' "$file" | head -n 1)
+cd "$scratch" || exit 1
+# shellcheck disable=SC2086 # params are split on purpose
+"$bin" --db "$scratch/db" run "$file" $params
+rc=$?
+if [ "$rc" -ne 0 ]; then
+  echo "run_one: $file failed with exit code $rc" >&2
+fi
+exit "$rc"
