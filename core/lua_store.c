@@ -1241,6 +1241,49 @@ static int l_db_index(lua_State *L) {
 }
 
 /* Message handler that keeps the traceback of the first raise. */
+static lua_db *db_of(lua_State *L, int db_idx) {
+    lua_db *db = NULL;
+    if (lua_getmetatable(L, db_idx)) {
+        lua_getfield(L, -1, "__db");
+        db = luaL_testudata(L, -1, DB_MT);
+        lua_pop(L, 2);
+    }
+    return db;
+}
+
+int lstore_run_begin(lua_State *L, int db_idx) {
+    lua_db *db = db_of(L, db_idx);
+    if (!db || db->wtxn) {
+        return err_set(GH_ETXN, "the run's transaction cannot begin here");
+    }
+    lstore_release(db);
+    int rc = store_txn_begin(db->s, NULL, 1, &db->run);
+    if (rc == 0) {
+        db->wtxn = db->run;
+    }
+    return rc;
+}
+
+int lstore_run_end(lua_State *L, int db_idx, int commit) {
+    lua_db *db = db_of(L, db_idx);
+    if (!db || !db->run) {
+        return err_set(GH_ETXN, "no run transaction is open");
+    }
+    store_txn *t = db->run;
+    db->run = db->wtxn = NULL;
+    if (commit && !db->map_full) {
+        return store_txn_commit(t);
+    }
+    store_txn_abort(t);
+    return commit ? err_set(GH_EMAPFULL, "the database map filled during the run") : 0;
+}
+
+const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n) {
+    lua_db *db = db_of(L, db_idx);
+    *n = 0;
+    return db && db->run ? store_txn_counts(db->run, n) : NULL;
+}
+
 /* Pushes exactly one value: the error at index 1 as text with a traceback
  * from `level` on. */
 static void push_traceback(lua_State *L, int level) {
@@ -1350,6 +1393,10 @@ static int l_db_atomic(lua_State *L) {
 static int l_db_gc(lua_State *L) {
     lua_db *db = luaL_checkudata(L, 1, DB_MT);
     lstore_release(db);
+    if (db->run) { /* a run that never ended: nothing of it is kept */
+        store_txn_abort(db->run);
+        db->run = db->wtxn = NULL;
+    }
     codec_buf_free(&db->buf);
     codec_buf_free(&db->kbuf);
     return 0;

@@ -18,6 +18,16 @@
  * the Lua state). */
 void lstore_push_db(lua_State *L, store *s);
 
+/* Makes the whole run one unit: a write transaction that every db call of
+ * this state uses (db.atomic inside it becomes a savepoint) until
+ * lstore_run_end commits it (commit != 0) or aborts it (dry runs). `db_idx`
+ * is the stack index of the db table. 0 or a GH_E* code (message in
+ * err_msg). While it is open, *counts (if not NULL) of lstore_run_counts
+ * gives the writes so far per collection. */
+int lstore_run_begin(lua_State *L, int db_idx);
+int lstore_run_end(lua_State *L, int db_idx, int commit);
+const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n);
+
 /* Message handler for lua_pcall: the error message with a traceback; an
  * error that db.atomic saw first keeps the traceback taken where it was
  * raised. */
@@ -35,6 +45,7 @@ typedef struct lua_db {
     store *s;
     store_txn *wtxn; /* innermost db.atomic transaction, or NULL */
     store_txn *rtxn; /* the read transaction lent to reads outside db.atomic */
+    store_txn *run;  /* the whole-run transaction of lstore_run_begin, or NULL */
     unsigned rtxn_ops;
     double rtxn_since;
     int map_full;    /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */

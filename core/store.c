@@ -71,6 +71,8 @@ struct store_txn {
     int defs_touched;
     int defs_synced;   /* a write transaction compared "gen" once: no one else can change it */
     store_scan *scans; /* open scans, invalidated when the transaction ends */
+    store_counts *counts; /* writes per collection (names owned) */
+    int ncounts;
 };
 
 struct store_scan {
@@ -645,6 +647,40 @@ int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
     return 0;
 }
 
+/* The counts entry of collection `name` in t, made if missing (NULL when
+ * out of memory: counting is best effort, never a reason to fail a write). */
+static store_counts *count_of(store_txn *t, const char *name) {
+    for (int i = 0; i < t->ncounts; i++) {
+        if (strcmp(t->counts[i].name, name) == 0) {
+            return &t->counts[i];
+        }
+    }
+    store_counts *n = realloc(t->counts, (size_t)(t->ncounts + 1) * sizeof *n);
+    if (!n) {
+        return NULL;
+    }
+    t->counts = n;
+    memset(&n[t->ncounts], 0, sizeof *n);
+    if (!(n[t->ncounts].name = strdup(name))) {
+        return NULL;
+    }
+    return &n[t->ncounts++];
+}
+
+static void free_counts(store_txn *t) {
+    for (int i = 0; i < t->ncounts; i++) {
+        free(t->counts[i].name);
+    }
+    free(t->counts);
+    t->counts = NULL;
+    t->ncounts = 0;
+}
+
+const store_counts *store_txn_counts(const store_txn *t, int *n) {
+    *n = t->ncounts;
+    return t->counts;
+}
+
 /* Detaches the scans of a transaction that is ending: their cursors are
  * closed and they report the end from now on. */
 static void end_scans(store_txn *t) {
@@ -670,9 +706,18 @@ static void txn_release(store_txn *t, int committed) {
     } else if (t->parent && committed) {
         t->parent->writes += t->writes;
         t->parent->defs_touched |= t->defs_touched;
+        for (int i = 0; i < t->ncounts; i++) {
+            store_counts *pc = count_of(t->parent, t->counts[i].name);
+            if (pc) {
+                pc->inserted += t->counts[i].inserted;
+                pc->updated += t->counts[i].updated;
+                pc->deleted += t->counts[i].deleted;
+            }
+        }
     } else if (t->parent && !committed && t->defs_touched) {
         cache_drop(s);
     }
+    free_counts(t);
     free(t);
 }
 
@@ -1092,6 +1137,14 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     if (int_key) {
         rt_note(t, c, ikey);
     }
+    store_counts *cnt = count_of(t, c->name);
+    if (cnt) {
+        if (exists) {
+            cnt->updated++;
+        } else {
+            cnt->inserted++;
+        }
+    }
     for (int i = 0; i < c->nindexes; i++) {
         MDB_val iv = {pk.len, pk.p};
         if (state[i] & 2) {
@@ -1167,6 +1220,12 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
     if (rc == 0) {
         int e = mdb_del(t->txn, c->dbi, &k, NULL);
         rc = e ? lmdb_err(e, c->name) : 0;
+    }
+    if (rc == 0) {
+        store_counts *cnt = count_of(t, c->name);
+        if (cnt) {
+            cnt->deleted++;
+        }
     }
     t->writes++;
     return rc;

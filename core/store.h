@@ -144,6 +144,16 @@ int store_txn_is_write(const store_txn *t);
  * far; changes whenever borrowed record pointers may have gone stale. */
 uint64_t store_txn_writes(const store_txn *t);
 
+/* Records written in a transaction, per collection. */
+typedef struct store_counts {
+    char *name;
+    uint64_t inserted, updated, deleted;
+} store_counts;
+
+/* The writes of t so far (savepoints merged in when they commit, dropped
+ * when they abort): *n entries, borrowed until t ends or writes again. */
+const store_counts *store_txn_counts(const store_txn *t, int *n);
+
 /* ---- definitions in a database ------------------------------------------------- */
 
 /* Brings the cached definitions up to date for transaction t (cheap when
