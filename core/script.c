@@ -9,6 +9,7 @@
 #include "script.h"
 
 #include "err.h"
+#include "lua_bus.h"
 #include "lua_store.h"
 
 #include <lauxlib.h>
@@ -126,6 +127,8 @@ int script_run(store *s, const char *file, int nparams, char **params) {
     lua_gc(L, LUA_GCGEN, 0, 0);
     set_paths(L, file);
     lstore_push_db(L, s);
+    lbus_push(L, -1);
+    lua_setglobal(L, "bus");
     lua_setglobal(L, "db");
     if (push_params(L, nparams, params) != 0) {
         lua_close(L);

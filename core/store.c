@@ -758,6 +758,10 @@ void store_txn_abort(store_txn *t) {
     txn_release(t, 0);
 }
 
+store *store_txn_store(const store_txn *t) {
+    return t->s;
+}
+
 int store_txn_is_write(const store_txn *t) {
     return t->write;
 }

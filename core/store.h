@@ -140,6 +140,8 @@ int store_txn_commit(store_txn *t);
 /* Aborts and frees; NULL is a no-op. */
 void store_txn_abort(store_txn *t);
 int store_txn_is_write(const store_txn *t);
+/* The store a transaction belongs to (borrowed). */
+store *store_txn_store(const store_txn *t);
 /* Number of record writes (puts and deletes) done in this transaction so
  * far; changes whenever borrowed record pointers may have gone stale. */
 uint64_t store_txn_writes(const store_txn *t);

@@ -1,0 +1,744 @@
+/*
+ * bus.c — topics, patterns and the durable log on the store (see bus.h).
+ *
+ * Called by lua_bus.c and main.c (`gonghui events`); calls store.c and
+ * codec.c only. The three system collections have a fixed field order,
+ * written here once; records are assembled as MessagePack arrays in that
+ * order (the Lua face is not involved, so a payload is stored as the bytes
+ * the publisher encoded).
+ */
+#include "bus.h"
+
+#include "codec.h"
+#include "err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- topics and patterns ---------------------------------------------------------- */
+
+static int seg_byte_ok(unsigned char c) {
+    return c > ' ' && c != '.' && c != '*' && c != 0x7f;
+}
+
+int bus_topic_check(const char *topic, size_t n) {
+    if (n == 0 || n > BUS_MAX_TOPIC) {
+        return err_set(GH_EINVAL, "a topic is 1 to %d bytes of dotted words, like award.issued",
+                       BUS_MAX_TOPIC);
+    }
+    size_t seg = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)topic[i];
+        if (c == '.') {
+            if (seg == 0) {
+                return err_set(GH_EINVAL, "topic \"%.*s\" has an empty segment", (int)n, topic);
+            }
+            seg = 0;
+        } else if (!seg_byte_ok(c)) {
+            return err_set(GH_EINVAL,
+                           "topic \"%.*s\": '%c' cannot be in a topic (words separated by dots; "
+                           "'*' only in patterns)",
+                           (int)n, topic, c >= ' ' && c < 0x7f ? c : '?');
+        } else {
+            seg++;
+        }
+    }
+    if (seg == 0) {
+        return err_set(GH_EINVAL, "topic \"%.*s\" has an empty segment", (int)n, topic);
+    }
+    return 0;
+}
+
+int bus_pattern_check(const char *pattern, size_t n) {
+    if (n == 0 || n > BUS_MAX_TOPIC) {
+        return err_set(GH_EINVAL, "a pattern is 1 to %d bytes, like award.* or member.**",
+                       BUS_MAX_TOPIC);
+    }
+    const char *p = pattern, *end = pattern + n;
+    while (p <= end) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        const char *segend = dot ? dot : end;
+        size_t len = (size_t)(segend - p);
+        if (len == 0) {
+            return err_set(GH_EINVAL, "pattern \"%.*s\" has an empty segment", (int)n, pattern);
+        }
+        if (memchr(p, '*', len)) {
+            if (len == 2 && p[0] == '*' && p[1] == '*') {
+                if (dot) {
+                    return err_set(GH_EINVAL,
+                                   "pattern \"%.*s\": '**' can only be the last segment",
+                                   (int)n, pattern);
+                }
+            } else if (len != 1) {
+                return err_set(GH_EINVAL,
+                               "pattern \"%.*s\": '*' must be a whole segment (use a.*.c or a.**)",
+                               (int)n, pattern);
+            }
+        } else {
+            for (const char *q = p; q < segend; q++) {
+                if (!seg_byte_ok((unsigned char)*q)) {
+                    return err_set(GH_EINVAL, "pattern \"%.*s\" has a character a topic cannot",
+                                   (int)n, pattern);
+                }
+            }
+        }
+        if (!dot) {
+            break;
+        }
+        p = dot + 1;
+    }
+    return 0;
+}
+
+int bus_match(const char *pattern, size_t pn, const char *topic, size_t tn) {
+    const char *p = pattern, *pe = pattern + pn, *t = topic, *te = topic + tn;
+    for (;;) {
+        const char *pd = memchr(p, '.', (size_t)(pe - p));
+        const char *td = memchr(t, '.', (size_t)(te - t));
+        size_t pl = (size_t)((pd ? pd : pe) - p), tl = (size_t)((td ? td : te) - t);
+        if (pl == 2 && p[0] == '*' && p[1] == '*') {
+            return tl > 0; /* one or more segments left */
+        }
+        if (!(pl == 1 && p[0] == '*') && (pl != tl || memcmp(p, t, pl) != 0)) {
+            return 0;
+        }
+        if (!pd || !td) {
+            return !pd && !td;
+        }
+        p = pd + 1;
+        t = td + 1;
+    }
+}
+
+int64_t bus_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the system collections ----------------------------------------------------------- */
+
+enum { EV_SEQ, EV_TOPIC, EV_TIME, EV_PAYLOAD, EV_RUN, EV_ORIGIN, EV__N };
+enum { CO_NAME, CO_PATTERN, CO_CURSOR, CO_SCRIPT, CO_UPDATED, CO__N };
+enum {
+    DL_ID,
+    DL_CONSUMER,
+    DL_SEQ,
+    DL_TOPIC,
+    DL_TIME,
+    DL_PAYLOAD,
+    DL_ERROR,
+    DL_ATTEMPTS,
+    DL_RETRY,
+    DL__N
+};
+
+typedef struct sysfield {
+    const char *name;
+    int type, optional;
+} sysfield;
+
+static const sysfield ev_fields[EV__N] = {
+    {"seq", FT_INT, 0},     {"topic", FT_STRING, 0}, {"time", FT_INT, 0},
+    {"payload", FT_ANY, 1}, {"run", FT_STRING, 1},   {"origin", FT_STRING, 0}};
+static const sysfield co_fields[CO__N] = {{"name", FT_STRING, 0},
+                                          {"pattern", FT_STRING, 0},
+                                          {"cursor", FT_INT, 0},
+                                          {"script", FT_STRING, 1},
+                                          {"updated", FT_INT, 0}};
+static const sysfield dl_fields[DL__N] = {
+    {"id", FT_INT, 0},   {"consumer", FT_STRING, 0}, {"seq", FT_INT, 0},
+    {"topic", FT_STRING, 0}, {"time", FT_INT, 0},    {"payload", FT_ANY, 1},
+    {"error", FT_STRING, 0}, {"attempts", FT_INT, 0}, {"retry", FT_BOOL, 1}};
+
+static store_coll *sysdef(const char *name, const sysfield *f, int n, int auto_key) {
+    store_coll *c = calloc(1, sizeof *c);
+    if (!c || !(c->name = strdup(name)) || !(c->fields = calloc((size_t)n, sizeof *c->fields))) {
+        store_coll_free(c);
+        return NULL;
+    }
+    c->extra = -1;
+    c->auto_key = auto_key;
+    for (int i = 0; i < n; i++) {
+        if (!(c->fields[i].name = strdup(f[i].name))) {
+            store_coll_free(c);
+            return NULL;
+        }
+        c->nfields++;
+        c->fields[i].type = f[i].type;
+        c->fields[i].optional = f[i].optional;
+    }
+    c->indexes = calloc(1, sizeof *c->indexes);
+    return c;
+}
+
+static int ensure(store_txn *t, const char *name, const sysfield *f, int n, int auto_key) {
+    const store_coll *c;
+    int rc = store_coll_get(t, name, &c);
+    if (rc == 0) {
+        if (c->nfields < n || c->key != 0) {
+            return err_set(GH_ECORRUPT, "the bus's collection '%s' has an unexpected layout",
+                           name);
+        }
+        return 0;
+    }
+    if (rc != GH_ENOTFOUND) {
+        return rc;
+    }
+    err_clear();
+    store_coll *def = sysdef(name, f, n, auto_key);
+    return def ? store_define(t, def) : GH_ENOMEM;
+}
+
+int bus_init(store_txn *t) {
+    int rc;
+    if ((rc = ensure(t, "_events", ev_fields, EV__N, 1)) ||
+        (rc = ensure(t, "_consumers", co_fields, CO__N, 0)) ||
+        (rc = ensure(t, "_dead", dl_fields, DL__N, 1))) {
+        return rc;
+    }
+    return 0;
+}
+
+/* The collection `name`, or an error telling to publish first. */
+static int sys(store_txn *t, const char *name, const store_coll **c) {
+    int rc = store_coll_get(t, name, c);
+    if (rc == GH_ENOTFOUND) {
+        return err_set(GH_ENOTFOUND, "the event log is empty: nothing was ever published here");
+    }
+    return rc;
+}
+
+static void put_opt_str(codec_buf *b, const char *s) {
+    if (s) {
+        mp_put_str(b, s, strlen(s));
+    } else {
+        mp_put_nil(b);
+    }
+}
+
+int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, size_t pn,
+               const char *run, int64_t *seq) {
+    const store_coll *c;
+    int64_t id;
+    unsigned char mem[512];
+    char origin[33];
+    codec_buf b;
+    int rc = store_coll_get(t, "_events", &c);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        if ((rc = bus_init(t)) || (rc = store_coll_get(t, "_events", &c))) {
+            return rc;
+        }
+    }
+    if (rc || (rc = store_next_id(t, c, &id))) {
+        return rc;
+    }
+    const unsigned char *dbid = store_db_id(store_txn_store(t));
+    for (int i = 0; i < 16; i++) {
+        snprintf(origin + 2 * i, 3, "%02x", dbid[i]);
+    }
+    codec_buf_init_on(&b, mem, sizeof mem);
+    mp_put_array(&b, EV__N);
+    mp_put_int(&b, id);
+    mp_put_str(&b, topic, tn);
+    mp_put_int(&b, bus_now_ms());
+    if (pn) {
+        codec_buf_add(&b, payload, pn);
+    } else {
+        mp_put_nil(&b);
+    }
+    put_opt_str(&b, run);
+    mp_put_str(&b, origin, 32);
+    rc = b.oom ? GH_ENOMEM : store_put(t, c, STORE_INSERT, b.p, b.len);
+    codec_buf_free(&b);
+    if (rc == 0) {
+        *seq = id;
+    }
+    return rc;
+}
+
+/* Reads element i of an array into a string view (nil -> NULL). */
+static int rd_str(mp_reader *r, const char **s, size_t *n) {
+    mp_item it;
+    if (mp_read(r, &it) != 0) {
+        return GH_ECORRUPT;
+    }
+    if (it.type == MP_NIL) {
+        *s = NULL;
+        *n = 0;
+        return 0;
+    }
+    if (it.type != MP_STR) {
+        return GH_ECORRUPT;
+    }
+    *s = it.s;
+    *n = it.n;
+    return 0;
+}
+
+static int rd_int(mp_reader *r, int64_t *v) {
+    mp_item it;
+    if (mp_read(r, &it) != 0 || it.type != MP_INT) {
+        return GH_ECORRUPT;
+    }
+    *v = it.v.i;
+    return 0;
+}
+
+int bus_event_decode(const void *rec, size_t n, bus_event *ev) {
+    mp_reader r;
+    mp_item it;
+    mp_reader_init(&r, rec, n);
+    memset(ev, 0, sizeof *ev);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < EV__N) {
+        goto corrupt;
+    }
+    if (rd_int(&r, &ev->seq) || rd_str(&r, &ev->topic, &ev->topic_len) || !ev->topic ||
+        rd_int(&r, &ev->time)) {
+        goto corrupt;
+    }
+    ev->payload = (const char *)r.p;
+    if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+        goto corrupt;
+    }
+    ev->payload_len = (size_t)((const char *)r.p - ev->payload);
+    if (rd_str(&r, &ev->run, &ev->run_len) || rd_str(&r, &ev->origin, &ev->origin_len)) {
+        goto corrupt;
+    }
+    return 0;
+corrupt:
+    return err_set(GH_ECORRUPT, "an event in the log is corrupt (run gonghui check)");
+}
+
+int bus_log_scan(store_txn *t, int64_t from, store_scan **out) {
+    const store_coll *c;
+    codec_buf lo;
+    unsigned char mem[16];
+    int rc = sys(t, "_events", &c);
+    if (rc) {
+        return rc;
+    }
+    codec_buf_init_on(&lo, mem, sizeof mem);
+    key_put_int(&lo, from);
+    store_range r = {.lo = lo.p, .lolen = lo.len};
+    rc = store_scan_open(t, c, -1, &r, out);
+    codec_buf_free(&lo);
+    return rc;
+}
+
+int bus_last_seq(store_txn *t, int64_t *seq) {
+    const store_coll *c;
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    *seq = 0;
+    if (store_coll_get(t, "_events", &c) != 0) {
+        err_clear();
+        return 0;
+    }
+    store_range r = {.reverse = 1};
+    int rc = store_scan_open(t, c, -1, &r, &sc);
+    if (rc) {
+        return rc;
+    }
+    rc = store_scan_next(sc, &pk, &pkn, &v, &n);
+    if (rc == 0) {
+        bus_event ev;
+        rc = bus_event_decode(v, n, &ev);
+        *seq = ev.seq;
+    } else if (rc == GH_ENOTFOUND) {
+        rc = 0;
+    }
+    store_scan_close(sc);
+    return rc;
+}
+
+int bus_seq_at_time(store_txn *t, int64_t ms, int64_t *seq) {
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    int64_t last;
+    int rc = bus_last_seq(t, &last);
+    if (rc) {
+        return rc;
+    }
+    *seq = last + 1;
+    if (last == 0) {
+        return 0;
+    }
+    if ((rc = bus_log_scan(t, 0, &sc))) {
+        return rc;
+    }
+    while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
+        bus_event ev;
+        if ((rc = bus_event_decode(v, n, &ev))) {
+            break;
+        }
+        if (ev.time >= ms) {
+            *seq = ev.seq;
+            break;
+        }
+    }
+    store_scan_close(sc);
+    return rc == GH_ENOTFOUND ? 0 : rc;
+}
+
+/* ---- consumers and dead letters ---------------------------------------------------------- */
+
+void bus_consumer_clear(bus_consumer *c) {
+    free(c->name);
+    free(c->pattern);
+    free(c->script);
+    memset(c, 0, sizeof *c);
+}
+
+static char *dup_view(const char *s, size_t n) {
+    return s ? strndup(s, n) : NULL;
+}
+
+static int consumer_decode(const void *rec, size_t n, bus_consumer *out) {
+    mp_reader r;
+    mp_item it;
+    const char *nm, *pat, *scr;
+    size_t nml, patl, scrl;
+    memset(out, 0, sizeof *out);
+    mp_reader_init(&r, rec, n);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < CO__N ||
+        rd_str(&r, &nm, &nml) || !nm || rd_str(&r, &pat, &patl) || !pat ||
+        rd_int(&r, &out->cursor) || rd_str(&r, &scr, &scrl) || rd_int(&r, &out->updated)) {
+        return err_set(GH_ECORRUPT, "a consumer record is corrupt (run gonghui check)");
+    }
+    out->name = dup_view(nm, nml);
+    out->pattern = dup_view(pat, patl);
+    out->script = dup_view(scr, scrl);
+    if (!out->name || !out->pattern || (scr && !out->script)) {
+        bus_consumer_clear(out);
+        return GH_ENOMEM;
+    }
+    return 0;
+}
+
+static int list_names(void *ctx, const bus_consumer *c) {
+    codec_buf *b = ctx;
+    if (b->len) {
+        codec_buf_add(b, ", ", 2);
+    }
+    codec_buf_add(b, c->name, strlen(c->name));
+    return 0;
+}
+
+int bus_consumer_get(store_txn *t, const char *name, bus_consumer *out) {
+    const store_coll *c;
+    const void *v;
+    size_t n;
+    codec_buf k;
+    int rc = store_coll_get(t, "_consumers", &c);
+    if (rc == 0) {
+        codec_buf_init(&k);
+        key_put_str(&k, name, strlen(name));
+        rc = k.oom ? GH_ENOMEM : store_get(t, c, k.p, k.len, &v, &n);
+        codec_buf_free(&k);
+        if (rc == 0) {
+            return consumer_decode(v, n, out);
+        }
+    }
+    if (rc == GH_ENOTFOUND) {
+        codec_buf names;
+        codec_buf_init(&names);
+        err_clear();
+        bus_consumer_each(t, list_names, &names);
+        codec_buf_add(&names, "", 1);
+        rc = err_set(GH_ENOTFOUND, "no consumer named '%s' (consumers: %s)", name,
+                     names.len > 1 && !names.oom ? (char *)names.p : "none yet");
+        codec_buf_free(&names);
+    }
+    return rc;
+}
+
+int bus_consumer_put(store_txn *t, const bus_consumer *cn) {
+    const store_coll *c;
+    codec_buf b;
+    int rc = store_coll_get(t, "_consumers", &c);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        if ((rc = bus_init(t)) || (rc = store_coll_get(t, "_consumers", &c))) {
+            return rc;
+        }
+    }
+    if (rc) {
+        return rc;
+    }
+    codec_buf_init(&b);
+    mp_put_array(&b, CO__N);
+    mp_put_str(&b, cn->name, strlen(cn->name));
+    mp_put_str(&b, cn->pattern, strlen(cn->pattern));
+    mp_put_int(&b, cn->cursor);
+    put_opt_str(&b, cn->script);
+    mp_put_int(&b, bus_now_ms());
+    rc = b.oom ? GH_ENOMEM : store_put(t, c, STORE_REPLACE, b.p, b.len);
+    codec_buf_free(&b);
+    return rc;
+}
+
+int bus_consumer_each(store_txn *t, int (*fn)(void *ctx, const bus_consumer *c), void *ctx) {
+    const store_coll *c;
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    int rc = store_coll_get(t, "_consumers", &c);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        return 0;
+    }
+    if (rc || (rc = store_scan_open(t, c, -1, NULL, &sc))) {
+        return rc;
+    }
+    while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
+        bus_consumer cn;
+        if ((rc = consumer_decode(v, n, &cn))) {
+            break;
+        }
+        rc = fn(ctx, &cn);
+        bus_consumer_clear(&cn);
+        if (rc) {
+            break;
+        }
+    }
+    store_scan_close(sc);
+    return rc == GH_ENOTFOUND ? 0 : rc;
+}
+
+int bus_dead_put(store_txn *t, const char *name, const bus_event *ev, const char *error,
+                 int attempts, int64_t *id) {
+    const store_coll *c;
+    codec_buf b;
+    int rc = store_coll_get(t, "_dead", &c);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        if ((rc = bus_init(t)) || (rc = store_coll_get(t, "_dead", &c))) {
+            return rc;
+        }
+    }
+    if (rc || (rc = store_next_id(t, c, id))) {
+        return rc;
+    }
+    codec_buf_init(&b);
+    mp_put_array(&b, DL__N);
+    mp_put_int(&b, *id);
+    mp_put_str(&b, name, strlen(name));
+    mp_put_int(&b, ev->seq);
+    mp_put_str(&b, ev->topic, ev->topic_len);
+    mp_put_int(&b, ev->time);
+    codec_buf_add(&b, ev->payload, ev->payload_len);
+    mp_put_str(&b, error, strlen(error));
+    mp_put_int(&b, attempts);
+    mp_put_bool(&b, 0);
+    rc = b.oom ? GH_ENOMEM : store_put(t, c, STORE_INSERT, b.p, b.len);
+    codec_buf_free(&b);
+    return rc;
+}
+
+static int min_of(void *ctx, const bus_consumer *c) {
+    int64_t *min = ctx;
+    if (c->cursor < *min) {
+        *min = c->cursor;
+    }
+    return 0;
+}
+
+int bus_min_cursor(store_txn *t, int64_t *min) {
+    *min = INT64_MAX;
+    return bus_consumer_each(t, min_of, min);
+}
+
+int bus_trim(store_txn *t, int64_t upto, uint64_t *count) {
+    const store_coll *c;
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    codec_buf keys;
+    *count = 0;
+    int rc = store_coll_get(t, "_events", &c);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        return 0;
+    }
+    if (rc || (rc = bus_log_scan(t, 0, &sc))) {
+        return rc;
+    }
+    codec_buf_init(&keys);
+    while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
+        bus_event ev;
+        if ((rc = bus_event_decode(v, n, &ev))) {
+            break;
+        }
+        if (ev.seq > upto) {
+            break;
+        }
+        unsigned char kl = (unsigned char)pkn;
+        codec_buf_add(&keys, &kl, 1);
+        codec_buf_add(&keys, pk, pkn);
+    }
+    store_scan_close(sc);
+    if (rc && rc != GH_ENOTFOUND) {
+        codec_buf_free(&keys);
+        return rc;
+    }
+    rc = keys.oom ? GH_ENOMEM : 0;
+    for (size_t i = 0; rc == 0 && i < keys.len; i += 1 + keys.p[i]) {
+        rc = store_delete(t, c, keys.p + i + 1, keys.p[i]);
+        if (rc == 0) {
+            (*count)++;
+        }
+    }
+    codec_buf_free(&keys);
+    return rc;
+}
+
+/* ---- dead letters: reading, marking, dropping ----------------------------------------------- */
+
+int bus_dead_decode(const void *rec, size_t n, bus_dead *d) {
+    mp_reader r;
+    mp_item it;
+    int64_t attempts;
+    mp_reader_init(&r, rec, n);
+    memset(d, 0, sizeof *d);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < DL_RETRY ||
+        rd_int(&r, &d->id) || rd_str(&r, &d->consumer, &d->consumer_len) || !d->consumer ||
+        rd_int(&r, &d->ev.seq) || rd_str(&r, &d->ev.topic, &d->ev.topic_len) ||
+        rd_int(&r, &d->ev.time)) {
+        goto corrupt;
+    }
+    d->ev.payload = (const char *)r.p;
+    if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+        goto corrupt;
+    }
+    d->ev.payload_len = (size_t)((const char *)r.p - d->ev.payload);
+    if (rd_str(&r, &d->error, &d->error_len) || rd_int(&r, &attempts)) {
+        goto corrupt;
+    }
+    d->attempts = (int)attempts;
+    if (it.n > DL_RETRY) {
+        mp_item b;
+        if (mp_read(&r, &b) != 0) {
+            goto corrupt;
+        }
+        d->retry = b.type == MP_BOOL && b.v.b;
+    }
+    return 0;
+corrupt:
+    return err_set(GH_ECORRUPT, "a dead letter is corrupt (run gonghui check)");
+}
+
+int bus_dead_each(store_txn *t, const char *consumer, int (*fn)(void *ctx, const bus_dead *d),
+                  void *ctx) {
+    const store_coll *c;
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    int rc = store_coll_get(t, "_dead", &c);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        return 0;
+    }
+    if (rc || (rc = store_scan_open(t, c, -1, NULL, &sc))) {
+        return rc;
+    }
+    while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
+        bus_dead d;
+        if ((rc = bus_dead_decode(v, n, &d))) {
+            break;
+        }
+        if (consumer && (d.consumer_len != strlen(consumer) ||
+                         memcmp(d.consumer, consumer, d.consumer_len) != 0)) {
+            continue;
+        }
+        if ((rc = fn(ctx, &d))) {
+            break;
+        }
+    }
+    store_scan_close(sc);
+    return rc == GH_ENOTFOUND ? 0 : rc;
+}
+
+/* Rewrites dead letter `id` with new attempts/error/retry. */
+static int dead_rewrite(store_txn *t, const store_coll *c, const bus_dead *d, int attempts,
+                        const char *error, size_t errlen, int retry) {
+    codec_buf b;
+    codec_buf_init(&b);
+    mp_put_array(&b, DL__N);
+    mp_put_int(&b, d->id);
+    mp_put_str(&b, d->consumer, d->consumer_len);
+    mp_put_int(&b, d->ev.seq);
+    mp_put_str(&b, d->ev.topic, d->ev.topic_len);
+    mp_put_int(&b, d->ev.time);
+    codec_buf_add(&b, d->ev.payload, d->ev.payload_len);
+    mp_put_str(&b, error, errlen);
+    mp_put_int(&b, attempts);
+    mp_put_bool(&b, retry);
+    int rc = b.oom ? GH_ENOMEM : store_put(t, c, STORE_REPLACE, b.p, b.len);
+    codec_buf_free(&b);
+    return rc;
+}
+
+static int dead_get(store_txn *t, int64_t id, const store_coll **c, bus_dead *d,
+                    codec_buf *copy) {
+    const void *v;
+    size_t n;
+    unsigned char mem[16];
+    codec_buf k;
+    int rc = store_coll_get(t, "_dead", c);
+    if (rc == GH_ENOTFOUND) {
+        return err_set(GH_ENOTFOUND, "no dead letter %lld (there are none)", (long long)id);
+    }
+    if (rc) {
+        return rc;
+    }
+    codec_buf_init_on(&k, mem, sizeof mem);
+    key_put_int(&k, id);
+    rc = store_get(t, *c, k.p, k.len, &v, &n);
+    if (rc == GH_ENOTFOUND) {
+        return err_set(GH_ENOTFOUND, "no dead letter %lld (gonghui events dead lists them)",
+                       (long long)id);
+    }
+    if (rc) {
+        return rc;
+    }
+    copy->len = 0; /* the record's bytes move once we write */
+    codec_buf_add(copy, v, n);
+    return copy->oom ? GH_ENOMEM : bus_dead_decode(copy->p, copy->len, d);
+}
+
+int bus_dead_update(store_txn *t, int64_t id, int attempts, const char *error, int retry) {
+    const store_coll *c;
+    bus_dead d;
+    codec_buf copy;
+    codec_buf_init(&copy);
+    int rc = dead_get(t, id, &c, &d, &copy);
+    if (rc == 0) {
+        rc = dead_rewrite(t, c, &d, attempts < 0 ? d.attempts : attempts,
+                          error ? error : d.error, error ? strlen(error) : d.error_len, retry);
+    }
+    codec_buf_free(&copy);
+    return rc;
+}
+
+int bus_dead_drop(store_txn *t, int64_t id) {
+    const store_coll *c;
+    bus_dead d;
+    codec_buf copy;
+    unsigned char mem[16];
+    codec_buf k;
+    codec_buf_init(&copy);
+    int rc = dead_get(t, id, &c, &d, &copy);
+    codec_buf_free(&copy);
+    if (rc) {
+        return rc;
+    }
+    codec_buf_init_on(&k, mem, sizeof mem);
+    key_put_int(&k, id);
+    return store_delete(t, c, k.p, k.len);
+}

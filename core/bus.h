@@ -1,0 +1,125 @@
+/*
+ * bus.h — the event bus below Lua: topics, patterns, the durable log,
+ * consumer cursors and dead letters.
+ *
+ * The bus builds on the store: its log and bookkeeping are three system
+ * collections (names starting with '_' are refused from scripts, so only
+ * the bus writes them), so `gonghui check`, `backup` and `stat` cover them:
+ *
+ *   _events     seq (auto key) | origin | payload (any) | run | time | topic
+ *   _consumers  name (key) | cursor | pattern | script | updated
+ *   _dead       id (auto key) | consumer | seq | topic | time | payload | error |
+ *               attempts | retry
+ *
+ * An event is appended in the caller's write transaction, so it exists
+ * exactly when the change around it commits. Sequence numbers only grow;
+ * time is milliseconds since 1970 (UTC).
+ *
+ * Topics are dotted words: `award.issued`. A segment is one or more bytes
+ * other than '.', '*', spaces and control characters (Chinese is fine).
+ * Patterns are topics where a segment may be `*` (exactly one segment) and
+ * the last may be `**` (one or more segments).
+ */
+#ifndef GH_BUS_H
+#define GH_BUS_H
+
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BUS_MAX_TOPIC 200
+
+/* 0, or GH_EINVAL with a message saying what is wrong with the topic. */
+int bus_topic_check(const char *topic, size_t n);
+/* 0, or GH_EINVAL with a message saying what is wrong with the pattern. */
+int bus_pattern_check(const char *pattern, size_t n);
+/* 1 if topic matches pattern (both already checked), else 0. */
+int bus_match(const char *pattern, size_t pn, const char *topic, size_t tn);
+
+/* Defines the bus's collections if they are missing (write transaction). */
+int bus_init(store_txn *t);
+
+/* Appends an event in write transaction t. `payload` is one MessagePack
+ * value (pn bytes), `run` the publishing run's id (may be NULL). *seq gets
+ * the new sequence number. */
+int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, size_t pn,
+               const char *run, int64_t *seq);
+
+/* One event read from the log: pointers borrowed from the transaction
+ * (valid until it ends or writes). */
+typedef struct bus_event {
+    int64_t seq, time;
+    const char *topic, *payload, *run, *origin;
+    size_t topic_len, payload_len, run_len, origin_len;
+} bus_event;
+
+/* Decodes an _events record. 0 or GH_ECORRUPT. */
+int bus_event_decode(const void *rec, size_t n, bus_event *ev);
+
+/* Opens a scan of the log from sequence `from` (inclusive) on. */
+int bus_log_scan(store_txn *t, int64_t from, store_scan **out);
+
+/* The last sequence number (0 for an empty log). */
+int bus_last_seq(store_txn *t, int64_t *seq);
+
+/* The first sequence number whose time is at or after `ms`, or last+1. */
+int bus_seq_at_time(store_txn *t, int64_t ms, int64_t *seq);
+
+/* Milliseconds since 1970. */
+int64_t bus_now_ms(void);
+
+/* ---- consumers ------------------------------------------------------------------- */
+
+typedef struct bus_consumer {
+    char *name, *pattern, *script;
+    int64_t cursor; /* the last sequence number handled */
+    int64_t updated;
+} bus_consumer;
+
+void bus_consumer_clear(bus_consumer *c);
+
+/* Reads consumer `name`. 0, GH_ENOTFOUND (message names the consumer and
+ * lists the known ones), or another code. Caller frees with
+ * bus_consumer_clear. */
+int bus_consumer_get(store_txn *t, const char *name, bus_consumer *out);
+
+/* Writes consumer c (insert or replace). */
+int bus_consumer_put(store_txn *t, const bus_consumer *c);
+
+/* Calls fn for each consumer in name order. */
+int bus_consumer_each(store_txn *t, int (*fn)(void *ctx, const bus_consumer *c), void *ctx);
+
+/* Parks an event that failed `attempts` times for consumer `name`. */
+int bus_dead_put(store_txn *t, const char *name, const bus_event *ev, const char *error,
+                 int attempts, int64_t *id);
+
+/* A dead letter: pointers borrowed like bus_event's. */
+typedef struct bus_dead {
+    int64_t id;
+    const char *consumer, *error;
+    size_t consumer_len, error_len;
+    bus_event ev; /* seq, topic, time, payload (run and origin are not kept) */
+    int attempts;
+    int retry; /* marked to be tried again on the consumer's next run */
+} bus_dead;
+
+int bus_dead_decode(const void *rec, size_t n, bus_dead *d);
+
+/* Calls fn for each dead letter (of `consumer` only, unless NULL), in id order. */
+int bus_dead_each(store_txn *t, const char *consumer, int (*fn)(void *ctx, const bus_dead *d),
+                  void *ctx);
+
+/* Rewrites dead letter id: attempts (-1 keeps), error (NULL keeps), retry flag. */
+int bus_dead_update(store_txn *t, int64_t id, int attempts, const char *error, int retry);
+
+/* Deletes dead letter id. */
+int bus_dead_drop(store_txn *t, int64_t id);
+
+/* The lowest cursor of all consumers (INT64_MAX when there are none). */
+int bus_min_cursor(store_txn *t, int64_t *min);
+
+/* Deletes log events with seq <= upto. *n gets how many. */
+int bus_trim(store_txn *t, int64_t upto, uint64_t *n);
+
+#endif

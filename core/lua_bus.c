@@ -1,0 +1,1000 @@
+/*
+ * lua_bus.c — the Lua face of the event bus: the `bus` global.
+ *
+ *   bus.publish(topic, payload) -> seq     durable: appended in the caller's transaction
+ *   bus.emit(topic, payload)               in-process only: handlers, no log
+ *   bus.on(pattern, fn) -> id              handlers called inside the publishing transaction
+ *   bus.off(id)
+ *   bus.consumer(name, pattern, fn [, {from = 'start'|'end'|seq}])
+ *   bus.run(name [, {batch = 500, retries = 3, limit = n}]) -> handled, parked
+ *   bus.replay(name, seq_or_time) -> cursor
+ *   bus.events{ from = seq, topic = pattern, limit = n } -> list
+ *   bus.last() -> seq
+ *   bus.consumers() -> list       bus.dead([name]) -> list
+ *   bus.retry(id)  bus.drop(id)   bus.trim() -> n
+ *
+ * Called by script.c (lbus_push); built on bus.h and the shared helpers of
+ * lua_store.h (the db.atomic transaction).
+ *
+ * Handlers (bus.on) live in this Lua state only. Dispatch goes through a
+ * per-topic cache of the matching handlers, rebuilt when bus.on/off change
+ * the list. A handler error is raised again with the topic and the
+ * handler's source location, so db.atomic rolls back the event and every
+ * write of the cascade. Cascades (handlers publishing) stop at
+ * BUS_MAX_DEPTH.
+ *
+ * Consumers: bus.run processes the log after the consumer's cursor in
+ * batches; each batch is one write transaction holding the handler's
+ * writes (each event in a savepoint) and the new cursor, so a handler that
+ * only writes to the database takes effect exactly once, crash or not.
+ */
+#include "lua_bus.h"
+
+#include "bus.h"
+#include "err.h"
+#include "lua_codec.h"
+#include "lua_store.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BUS_MAX_DEPTH 16
+#define HANDLERS_KEY "gonghui.bus.handlers" /* { list = {...}, cache = {...}, consumers = {...} } */
+#define RUN_ID_KEY "gonghui.run_id"
+
+static const char *autorun_name;
+
+void lbus_set_autorun(const char *name) {
+    autorun_name = name;
+}
+
+typedef struct lbus {
+    int depth;
+} lbus;
+
+/* upvalues of every bus function: 1 lua_db, 2 lbus state */
+static lbus *get_bus(lua_State *L) {
+    return lua_touserdata(L, lua_upvalueindex(2));
+}
+
+static void push_state(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
+}
+
+/* ---- handlers -------------------------------------------------------------------------- */
+
+static int l_bus_on(lua_State *L) {
+    size_t pn;
+    const char *pat = luaL_checklstring(L, 1, &pn);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (bus_pattern_check(pat, pn) != 0) {
+        return luaL_error(L, "bus.on: %s", err_msg(GH_EINVAL));
+    }
+    lua_Debug ar;
+    lua_pushvalue(L, 2);
+    lua_getinfo(L, ">S", &ar);
+    push_state(L);
+    lua_getfield(L, -1, "list");
+    lua_Integer id = (lua_Integer)lua_rawlen(L, -1) + 1;
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "pattern");
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "fn");
+    lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
+    lua_setfield(L, -2, "where");
+    lua_rawseti(L, -2, id);
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_setfield(L, -2, "cache");
+    lua_pushinteger(L, id);
+    return 1;
+}
+
+static int l_bus_off(lua_State *L) {
+    lua_Integer id = luaL_checkinteger(L, 1);
+    push_state(L);
+    lua_getfield(L, -1, "list");
+    if (id < 1 || id > (lua_Integer)lua_rawlen(L, -1) || lua_rawgeti(L, -1, id) != LUA_TTABLE) {
+        return luaL_error(L, "bus.off: no handler %d (bus.on returns the id)", (int)id);
+    }
+    lua_pop(L, 1);
+    lua_pushboolean(L, 0); /* keep the ids of the others */
+    lua_rawseti(L, -2, id);
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_setfield(L, -2, "cache");
+    return 0;
+}
+
+/* Pushes the array of handler records matching topic (cached per topic). */
+static void push_matching(lua_State *L, const char *topic, size_t tn) {
+    push_state(L);
+    lua_getfield(L, -1, "cache");
+    lua_pushlstring(L, topic, tn);
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    lua_newtable(L); /* state cache out */
+    lua_getfield(L, -3, "list");
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1), k = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, -1, i) == LUA_TTABLE) {
+            lua_getfield(L, -1, "pattern");
+            size_t pn;
+            const char *pat = lua_tolstring(L, -1, &pn);
+            int hit = bus_match(pat, pn, topic, tn);
+            lua_pop(L, 1);
+            if (hit) {
+                lua_rawseti(L, -3, ++k);
+                continue;
+            }
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);                  /* state cache out */
+    lua_pushlstring(L, topic, tn);  /* state cache out topic */
+    lua_pushvalue(L, -2);           /* state cache out topic out */
+    lua_rawset(L, -4);              /* state cache out */
+    lua_replace(L, -3);             /* out cache */
+    lua_pop(L, 1);
+}
+
+/* Raises the error on top (a handler's, whose record is just below) with
+ * the topic and the handler's location; an error that already says which
+ * handler failed (from deeper in a cascade) goes on as it is. */
+static void raise_handler_error(lua_State *L, const char *topic) {
+    const char *msg = lua_tostring(L, -1);
+    if (lua_type(L, -1) != LUA_TSTRING || strstr(msg, "bus handler for '") ||
+        strstr(msg, "event cascade deeper")) {
+        lua_error(L);
+    }
+    lua_getfield(L, -2, "where");
+    luaL_error(L, "bus handler for '%s' (%s) failed: %s", topic, lua_tostring(L, -1), msg);
+}
+
+/* Calls every handler matching the event's topic with the event table at
+ * ev_idx. Raises (holding nothing) when one fails. */
+static void dispatch(lua_State *L, lbus *b, const char *topic, size_t tn, int ev_idx) {
+    ev_idx = lua_absindex(L, ev_idx);
+    push_matching(L, topic, tn);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    if (n == 0) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (b->depth >= BUS_MAX_DEPTH) {
+        luaL_error(L,
+                   "event cascade deeper than %d levels at '%s': handlers keep publishing "
+                   "events that call handlers; stopped, and the transaction is rolled back",
+                   BUS_MAX_DEPTH, topic);
+    }
+    b->depth++;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        lua_getfield(L, -1, "fn");
+        lua_pushvalue(L, ev_idx);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+            b->depth--;
+            raise_handler_error(L, topic);
+        }
+        lua_pop(L, 1);
+    }
+    b->depth--;
+    lua_pop(L, 1);
+}
+
+/* Pushes the event table handlers and consumers receive. The payload is
+ * the value at payload_idx if given (> 0), else decoded from ev->payload. */
+static int push_event(lua_State *L, const bus_event *ev, int payload_idx) {
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, ev->seq);
+    lua_setfield(L, -2, "seq");
+    lua_pushlstring(L, ev->topic, ev->topic_len);
+    lua_setfield(L, -2, "topic");
+    lua_pushinteger(L, ev->time);
+    lua_setfield(L, -2, "time");
+    if (payload_idx > 0) {
+        lua_pushvalue(L, payload_idx);
+    } else if (ev->payload_len) {
+        mp_reader r;
+        mp_reader_init(&r, ev->payload, ev->payload_len);
+        if (lcodec_push(L, &r, CODEC_MAX_DEPTH) != 0) {
+            lua_pop(L, 1);
+            return GH_ECORRUPT;
+        }
+    } else {
+        lua_pushnil(L);
+    }
+    lua_setfield(L, -2, "payload");
+    if (ev->run) {
+        lua_pushlstring(L, ev->run, ev->run_len);
+        lua_setfield(L, -2, "run");
+    }
+    if (ev->origin) {
+        lua_pushlstring(L, ev->origin, ev->origin_len);
+        lua_setfield(L, -2, "origin");
+    }
+    return 0;
+}
+
+/* ---- publishing ------------------------------------------------------------------------- */
+
+static int l_bus_publish(lua_State *L) {
+    lua_db *db = lstore_db(L);
+    lbus *b = get_bus(L);
+    size_t tn;
+    const char *topic = luaL_checklstring(L, 1, &tn);
+    lua_settop(L, 2);
+    if (bus_topic_check(topic, tn) != 0) {
+        return luaL_error(L, "bus.publish: %s", err_msg(GH_EINVAL));
+    }
+    if (!db->wtxn) { /* its own transaction: db.atomic(bus.publish, topic, payload) */
+        lua_getfield(L, lua_upvalueindex(3), "atomic");
+        lua_pushvalue(L, lua_upvalueindex(4)); /* this function */
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 2);
+        lua_call(L, 3, 1);
+        return 1;
+    }
+    codec_buf pb;
+    unsigned char mem[512];
+    codec_buf_init_on(&pb, mem, sizeof mem);
+    int rc = lcodec_encode(L, 2, &pb, CODEC_MAX_DEPTH - 1);
+    if (rc) {
+        codec_buf_free(&pb);
+        return luaL_error(L, "bus.publish('%s'): the payload cannot be stored: %s", topic,
+                          err_msg(rc));
+    }
+    const char *run = NULL;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING) {
+        run = lua_tostring(L, -1); /* kept alive on the stack */
+    }
+    int64_t seq;
+    rc = bus_append(db->wtxn, topic, tn, pb.p, pb.len, run, &seq);
+    codec_buf_free(&pb);
+    if (rc) {
+        lstore_end(db, db->wtxn, 0, rc); /* notes a full map */
+        return lstore_raise(L, rc);
+    }
+    bus_event ev = {.seq = seq, .time = bus_now_ms(), .topic = topic, .topic_len = tn};
+    if (run) {
+        ev.run = run;
+        ev.run_len = strlen(run);
+    }
+    push_event(L, &ev, 2);
+    dispatch(L, b, topic, tn, -1);
+    lua_pushinteger(L, seq);
+    return 1;
+}
+
+/* bus.emit(topic, payload): handlers only, nothing stored (in-process signals). */
+static int l_bus_emit(lua_State *L) {
+    lbus *b = get_bus(L);
+    size_t tn;
+    const char *topic = luaL_checklstring(L, 1, &tn);
+    lua_settop(L, 2);
+    if (bus_topic_check(topic, tn) != 0) {
+        return luaL_error(L, "bus.emit: %s", err_msg(GH_EINVAL));
+    }
+    push_matching(L, topic, tn);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    if (n == 0) {
+        return 0;
+    }
+    if (b->depth >= BUS_MAX_DEPTH) {
+        return luaL_error(L, "event cascade deeper than %d levels at '%s'", BUS_MAX_DEPTH, topic);
+    }
+    b->depth++;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, 3, i);
+        lua_getfield(L, -1, "fn");
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 1);
+        if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+            b->depth--;
+            raise_handler_error(L, topic);
+        }
+        lua_pop(L, 1);
+    }
+    b->depth--;
+    return 0;
+}
+
+/* ---- reading the log ------------------------------------------------------------------------ */
+
+/* Runs fn in a read snapshot (the atomic one inside db.atomic). */
+typedef int (*read_fn)(lua_State *L, store_txn *t, void *ctx);
+
+static int with_read(lua_State *L, read_fn fn, void *ctx) {
+    lua_db *db = lstore_db(L);
+    store_txn *t;
+    int owned, rc = lstore_begin(db, 0, &t, &owned);
+    if (rc == 0) {
+        rc = fn(L, t, ctx);
+        rc = lstore_end(db, t, owned, rc);
+    }
+    return rc;
+}
+
+typedef struct events_q {
+    int64_t from, limit;
+    const char *pattern;
+    size_t pn;
+} events_q;
+
+static int read_events(lua_State *L, store_txn *t, void *ctx) {
+    events_q *q = ctx;
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    int64_t got = 0;
+    lua_newtable(L);
+    int rc = bus_log_scan(t, q->from, &sc);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        return 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    while ((q->limit < 0 || got < q->limit) && (rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
+        bus_event ev;
+        if ((rc = bus_event_decode(v, n, &ev))) {
+            break;
+        }
+        if (q->pattern && !bus_match(q->pattern, q->pn, ev.topic, ev.topic_len)) {
+            continue;
+        }
+        if ((rc = push_event(L, &ev, 0))) {
+            break;
+        }
+        lua_rawseti(L, -2, ++got);
+    }
+    store_scan_close(sc);
+    return rc == GH_ENOTFOUND ? 0 : rc;
+}
+
+/* bus.events{ from = seq, topic = pattern, limit = n } -> array of events */
+static int l_bus_events(lua_State *L) {
+    events_q q = {.from = 1, .limit = -1};
+    if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "from");
+        lua_getfield(L, 1, "limit");
+        lua_getfield(L, 1, "topic");
+        q.from = luaL_optinteger(L, -3, 1);
+        q.limit = luaL_optinteger(L, -2, -1);
+        q.pattern = luaL_optlstring(L, -1, NULL, &q.pn);
+        if (q.pattern && bus_pattern_check(q.pattern, q.pn) != 0) {
+            return luaL_error(L, "bus.events: %s", err_msg(GH_EINVAL));
+        }
+    }
+    int rc = with_read(L, read_events, &q);
+    return rc ? lstore_raise(L, rc) : 1;
+}
+
+static int read_last(lua_State *L, store_txn *t, void *ctx) {
+    int64_t seq;
+    (void)ctx;
+    int rc = bus_last_seq(t, &seq);
+    if (rc == 0) {
+        lua_pushinteger(L, seq);
+    }
+    return rc;
+}
+
+/* bus.last() -> the last sequence number (0: nothing published yet) */
+static int l_bus_last(lua_State *L) {
+    int rc = with_read(L, read_last, NULL);
+    return rc ? lstore_raise(L, rc) : 1;
+}
+
+/* ---- consumers ---------------------------------------------------------------------------- */
+
+/* Runs fn in a write transaction of its own (refused inside db.atomic). */
+typedef int (*write_fn)(lua_State *L, store_txn *t, void *ctx);
+
+static int with_write(lua_State *L, const char *what, write_fn fn, void *ctx) {
+    lua_db *db = lstore_db(L);
+    store_txn *t;
+    int owned, rc = lstore_begin(db, 1, &t, &owned);
+    if (rc) {
+        return rc;
+    }
+    (void)what;
+    rc = fn(L, t, ctx);
+    return lstore_end(db, t, owned, rc);
+}
+
+typedef struct consumer_def {
+    const char *name, *pattern, *script;
+    int from_end;
+    int64_t from_seq; /* > 0: start at this sequence number */
+    int changed;
+} consumer_def;
+
+static int define_consumer(lua_State *L, store_txn *t, void *ctx) {
+    consumer_def *d = ctx;
+    bus_consumer cur;
+    (void)L;
+    int rc = bus_consumer_get(t, d->name, &cur);
+    if (rc == 0) {
+        int same = strcmp(cur.pattern, d->pattern) == 0 &&
+                   (!d->script || (cur.script && strcmp(cur.script, d->script) == 0));
+        if (!same) {
+            free(cur.pattern);
+            cur.pattern = strdup(d->pattern);
+            if (d->script) {
+                free(cur.script);
+                cur.script = strdup(d->script);
+            }
+            rc = cur.pattern ? bus_consumer_put(t, &cur) : GH_ENOMEM;
+            d->changed = 1;
+        }
+        bus_consumer_clear(&cur);
+        return rc;
+    }
+    if (rc != GH_ENOTFOUND) {
+        return rc;
+    }
+    err_clear();
+    rc = 0;
+    bus_consumer nc = {.name = (char *)d->name, .pattern = (char *)d->pattern,
+                       .script = (char *)d->script};
+    if (d->from_end) {
+        rc = bus_last_seq(t, &nc.cursor);
+    } else if (d->from_seq > 0) {
+        nc.cursor = d->from_seq - 1;
+    }
+    d->changed = 1;
+    return rc ? rc : bus_consumer_put(t, &nc);
+}
+
+static int run_consumer(lua_State *L, const char *name, int batch, int retries, int64_t limit,
+                        int64_t *handled, int64_t *parked);
+
+static int check_name(lua_State *L, int idx) {
+    size_t n;
+    const char *name = luaL_checklstring(L, idx, &n);
+    if (n == 0 || n > 100 || strchr(name, '\n')) {
+        return luaL_error(L, "a consumer name is 1 to 100 characters on one line");
+    }
+    return 0;
+}
+
+/* bus.consumer(name, pattern, fn [, opts]) */
+static int l_bus_consumer(lua_State *L) {
+    consumer_def d = {0};
+    size_t pn;
+    check_name(L, 1);
+    d.name = lua_tostring(L, 1);
+    d.pattern = luaL_checklstring(L, 2, &pn);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    if (bus_pattern_check(d.pattern, pn) != 0) {
+        return luaL_error(L, "bus.consumer('%s'): %s", d.name, err_msg(GH_EINVAL));
+    }
+    if (lua_istable(L, 4)) {
+        lua_getfield(L, 4, "from");
+        if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "end") == 0) {
+            d.from_end = 1;
+        } else if (lua_isinteger(L, -1)) {
+            d.from_seq = lua_tointeger(L, -1);
+        } else if (!lua_isnil(L, -1) && !(lua_type(L, -1) == LUA_TSTRING &&
+                                          strcmp(lua_tostring(L, -1), "start") == 0)) {
+            return luaL_error(L, "bus.consumer('%s'): from is 'start', 'end' or a sequence "
+                                 "number",
+                              d.name);
+        }
+        lua_pop(L, 1);
+    }
+    lua_Debug ar;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "S", &ar) && ar.source[0] == '@') {
+        d.script = ar.source + 1; /* where `gonghui events run` finds the handler */
+    }
+    int rc = with_write(L, "bus.consumer", define_consumer, &d);
+    if (rc) {
+        return lstore_raise(L, rc);
+    }
+    push_state(L);
+    lua_getfield(L, -1, "consumers");
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, d.name);
+    lua_pop(L, 2);
+    if (autorun_name && strcmp(autorun_name, d.name) == 0) {
+        int64_t handled = 0, parked = 0;
+        rc = run_consumer(L, d.name, 500, 3, -1, &handled, &parked);
+        if (rc) {
+            return lstore_raise(L, rc);
+        }
+        lua_pushinteger(L, handled);
+        lua_pushinteger(L, parked);
+        return 2;
+    }
+    return 0;
+}
+
+/* One event copied out of the log for a batch. */
+typedef struct held {
+    codec_buf rec;
+} held;
+
+/* Calls the consumer's handler (on the stack at fn_idx) with the event in
+ * a savepoint of t. 0 when it succeeded; else the error text is pushed. */
+static int call_handler(lua_State *L, lua_db *db, store_txn *t, int fn_idx, const bus_event *ev,
+                        int *failed) {
+    store_txn *sp;
+    int rc = store_txn_begin(store_txn_store(t), t, 1, &sp);
+    if (rc) {
+        return rc;
+    }
+    db->wtxn = sp;
+    lua_pushvalue(L, fn_idx);
+    if ((rc = push_event(L, ev, 0)) != 0) {
+        lua_pop(L, 1);
+        db->wtxn = t;
+        store_txn_abort(sp);
+        return rc;
+    }
+    int status = lua_pcall(L, 1, 0, 0);
+    db->wtxn = t;
+    if (status == LUA_OK && !db->map_full) {
+        *failed = 0;
+        return store_txn_commit(sp);
+    }
+    store_txn_abort(sp);
+    if (db->map_full) {
+        return GH_EMAPFULL;
+    }
+    if (!lua_isstring(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
+    }
+    *failed = 1;
+    return 0;
+}
+
+typedef struct retry_ctx {
+    codec_buf ids;
+} retry_ctx;
+
+static int collect_retry(void *ctx, const bus_dead *d) {
+    retry_ctx *r = ctx;
+    if (d->retry) {
+        codec_buf_add(&r->ids, &d->id, sizeof d->id);
+    }
+    return 0;
+}
+
+/* Processes the consumer's backlog in batches (see the top). Raises only
+ * when holding nothing. */
+static int run_consumer(lua_State *L, const char *name, int batch, int retries, int64_t limit,
+                        int64_t *handled, int64_t *parked) {
+    lua_db *db = lstore_db(L);
+    int top = lua_gettop(L);
+    if (db->wtxn) {
+        return err_set(GH_ETXN, "bus.run('%s') cannot run inside db.atomic: it commits each "
+                                "batch by itself",
+                       name);
+    }
+    push_state(L);
+    lua_getfield(L, -1, "consumers");
+    if (lua_getfield(L, -1, name) != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        return err_set(GH_ENOTFOUND,
+                       "consumer '%s' has no handler in this program: call bus.consumer('%s', "
+                       "pattern, fn) first (gonghui events run %s loads the script that does)",
+                       name, name, name);
+    }
+    int fn_idx = lua_gettop(L);
+    int rc = 0;
+    for (int pass = 0; rc == 0; pass++) {
+        store_txn *t;
+        bus_consumer cn = {0};
+        held *ev = NULL;
+        int nev = 0;
+        lstore_release(db);
+        if ((rc = store_txn_begin(db->s, NULL, 1, &t))) {
+            break;
+        }
+        if ((rc = bus_consumer_get(t, name, &cn))) {
+            store_txn_abort(t);
+            break;
+        }
+        db->wtxn = t;
+        if (pass == 0) { /* dead letters marked for another try go first */
+            retry_ctx rx;
+            codec_buf_init(&rx.ids);
+            rc = bus_dead_each(t, name, collect_retry, &rx);
+            for (size_t i = 0; rc == 0 && i < rx.ids.len; i += sizeof(int64_t)) {
+                int64_t id;
+                memcpy(&id, rx.ids.p + i, sizeof id);
+                /* re-read it: writes may have moved the bytes */
+                codec_buf copy;
+                codec_buf_init(&copy);
+                bus_dead d;
+                const store_coll *dc;
+                store_coll_get(t, "_dead", &dc);
+                unsigned char km[16];
+                codec_buf k;
+                codec_buf_init_on(&k, km, sizeof km);
+                key_put_int(&k, id);
+                const void *v;
+                size_t n;
+                if ((rc = store_get(t, dc, k.p, k.len, &v, &n)) == 0) {
+                    codec_buf_add(&copy, v, n);
+                    rc = bus_dead_decode(copy.p, copy.len, &d);
+                }
+                int failed = 0;
+                if (rc == 0) {
+                    rc = call_handler(L, db, t, fn_idx, &d.ev, &failed);
+                }
+                if (rc == 0 && failed) {
+                    rc = bus_dead_update(t, id, d.attempts + 1, lua_tostring(L, -1), 0);
+                    lua_pop(L, 1);
+                } else if (rc == 0) {
+                    rc = bus_dead_drop(t, id);
+                    (*handled)++;
+                }
+                codec_buf_free(&copy);
+            }
+            codec_buf_free(&rx.ids);
+        }
+        /* the batch: copied out first, so the handlers' writes never move
+         * what we read */
+        store_scan *sc = NULL;
+        if (rc == 0 && (rc = bus_log_scan(t, cn.cursor + 1, &sc)) == GH_ENOTFOUND) {
+            err_clear();
+            rc = 0;
+        }
+        if (rc == 0 && sc) {
+            const void *pk, *v;
+            size_t pkn, n;
+            ev = calloc((size_t)batch, sizeof *ev);
+            if (!ev) {
+                rc = GH_ENOMEM;
+            }
+            while (rc == 0 && nev < batch && (limit < 0 || *handled + nev < limit) &&
+                   (rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
+                codec_buf_init(&ev[nev].rec);
+                codec_buf_add(&ev[nev].rec, v, n);
+                nev++;
+            }
+            if (rc == GH_ENOTFOUND) {
+                rc = 0;
+            }
+        }
+        store_scan_close(sc);
+        for (int i = 0; rc == 0 && i < nev; i++) {
+            bus_event e;
+            if ((rc = bus_event_decode(ev[i].rec.p, ev[i].rec.len, &e))) {
+                break;
+            }
+            cn.cursor = e.seq;
+            if (!bus_match(cn.pattern, strlen(cn.pattern), e.topic, e.topic_len)) {
+                continue;
+            }
+            int failed = 1;
+            for (int attempt = 1; rc == 0 && failed; attempt++) {
+                rc = call_handler(L, db, t, fn_idx, &e, &failed);
+                if (rc == 0 && failed && attempt >= retries) {
+                    int64_t id;
+                    rc = bus_dead_put(t, name, &e, lua_tostring(L, -1), attempt, &id);
+                    lua_pop(L, 1);
+                    (*parked)++;
+                    break;
+                }
+                if (rc == 0 && failed) {
+                    lua_pop(L, 1);
+                }
+            }
+            if (rc == 0 && !failed) {
+                (*handled)++;
+            }
+        }
+        if (rc == 0) {
+            rc = bus_consumer_put(t, &cn);
+        }
+        db->wtxn = NULL;
+        if (rc == 0) {
+            rc = store_txn_commit(t);
+        } else {
+            store_txn_abort(t);
+        }
+        for (int i = 0; i < nev; i++) {
+            codec_buf_free(&ev[i].rec);
+        }
+        free(ev);
+        bus_consumer_clear(&cn);
+        if (nev < batch || (limit >= 0 && *handled >= limit)) {
+            break;
+        }
+    }
+    lua_settop(L, top);
+    return rc;
+}
+
+/* bus.run(name [, {batch =, retries =, limit =}]) -> handled, parked */
+static int l_bus_run(lua_State *L) {
+    check_name(L, 1);
+    int batch = 500, retries = 3;
+    int64_t limit = -1, handled = 0, parked = 0;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "batch");
+        lua_getfield(L, 2, "retries");
+        lua_getfield(L, 2, "limit");
+        batch = (int)luaL_optinteger(L, -3, 500);
+        retries = (int)luaL_optinteger(L, -2, 3);
+        limit = luaL_optinteger(L, -1, -1);
+        if (batch < 1 || retries < 1) {
+            return luaL_error(L, "bus.run: batch and retries are at least 1");
+        }
+    }
+    int rc = run_consumer(L, lua_tostring(L, 1), batch, retries, limit, &handled, &parked);
+    if (rc) {
+        return lstore_raise(L, rc);
+    }
+    lua_pushinteger(L, handled);
+    lua_pushinteger(L, parked);
+    return 2;
+}
+
+typedef struct replay_ctx {
+    const char *name;
+    int64_t seq, ms;
+} replay_ctx;
+
+static int do_replay(lua_State *L, store_txn *t, void *ctx) {
+    replay_ctx *r = ctx;
+    bus_consumer cn;
+    (void)L;
+    int rc = bus_consumer_get(t, r->name, &cn);
+    if (rc) {
+        return rc;
+    }
+    if (r->ms >= 0 && (rc = bus_seq_at_time(t, r->ms, &r->seq))) {
+        bus_consumer_clear(&cn);
+        return rc;
+    }
+    cn.cursor = r->seq > 0 ? r->seq - 1 : 0;
+    rc = bus_consumer_put(t, &cn);
+    bus_consumer_clear(&cn);
+    return rc;
+}
+
+/* Parses "YYYY-MM-DD[ HH:MM[:SS]]" (local time) into ms since 1970; -1 if not one. */
+int64_t lbus_parse_time(const char *s) {
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int n = 0, y, mo, d, h = 0, mi = 0, sec = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3) {
+        return -1;
+    }
+    const char *rest = s + n;
+    if (*rest == ' ' || *rest == 'T') {
+        int m2 = 0;
+        if (sscanf(rest + 1, "%2d:%2d%n", &h, &mi, &m2) != 2) {
+            return -1;
+        }
+        rest += 1 + m2;
+        if (*rest == ':' && sscanf(rest + 1, "%2d%n", &sec, &m2) == 1) {
+            rest += 1 + m2;
+        }
+    }
+    if (*rest || !codec_is_date(s, 10)) {
+        return -1;
+    }
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    tm.tm_isdst = -1;
+    time_t tt = mktime(&tm);
+    return tt == (time_t)-1 ? -1 : (int64_t)tt * 1000;
+}
+
+/* bus.replay(name, seq | 'YYYY-MM-DD[ HH:MM]') -> the new cursor: the
+ * consumer's next run starts at that event. */
+static int l_bus_replay(lua_State *L) {
+    check_name(L, 1);
+    replay_ctx r = {.name = lua_tostring(L, 1), .ms = -1};
+    if (lua_isinteger(L, 2)) {
+        r.seq = lua_tointeger(L, 2);
+        if (r.seq < 1) {
+            return luaL_error(L, "bus.replay: a sequence number starts at 1");
+        }
+    } else if (lua_type(L, 2) == LUA_TSTRING && (r.ms = lbus_parse_time(lua_tostring(L, 2))) >= 0) {
+    } else {
+        return luaL_error(L, "bus.replay('%s', from): from is a sequence number or a time "
+                             "'YYYY-MM-DD HH:MM'",
+                          r.name);
+    }
+    int rc = with_write(L, "bus.replay", do_replay, &r);
+    if (rc) {
+        return lstore_raise(L, rc);
+    }
+    lua_pushinteger(L, r.seq > 0 ? r.seq - 1 : 0);
+    return 1;
+}
+
+static int push_consumer(void *ctx, const bus_consumer *c) {
+    lua_State *L = ctx;
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, c->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, c->pattern);
+    lua_setfield(L, -2, "pattern");
+    lua_pushinteger(L, c->cursor);
+    lua_setfield(L, -2, "cursor");
+    if (c->script) {
+        lua_pushstring(L, c->script);
+        lua_setfield(L, -2, "script");
+    }
+    lua_pushinteger(L, c->updated);
+    lua_setfield(L, -2, "updated");
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    return 0;
+}
+
+static int read_consumers(lua_State *L, store_txn *t, void *ctx) {
+    int64_t last;
+    (void)ctx;
+    lua_newtable(L);
+    int rc = bus_consumer_each(t, push_consumer, L);
+    if (rc == 0 && (rc = bus_last_seq(t, &last)) == 0) {
+        for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1); i++) {
+            lua_rawgeti(L, -1, i);
+            lua_getfield(L, -1, "cursor");
+            lua_pushinteger(L, last - lua_tointeger(L, -1));
+            lua_setfield(L, -3, "lag");
+            lua_pop(L, 2);
+        }
+    }
+    return rc;
+}
+
+/* bus.consumers() -> { {name, pattern, cursor, lag, script, updated}, ... } */
+static int l_bus_consumers(lua_State *L) {
+    int rc = with_read(L, read_consumers, NULL);
+    return rc ? lstore_raise(L, rc) : 1;
+}
+
+static int push_dead(void *ctx, const bus_dead *d) {
+    lua_State *L = ctx;
+    lua_createtable(L, 0, 8);
+    lua_pushinteger(L, d->id);
+    lua_setfield(L, -2, "id");
+    lua_pushlstring(L, d->consumer, d->consumer_len);
+    lua_setfield(L, -2, "consumer");
+    lua_pushinteger(L, d->ev.seq);
+    lua_setfield(L, -2, "seq");
+    lua_pushlstring(L, d->ev.topic, d->ev.topic_len);
+    lua_setfield(L, -2, "topic");
+    lua_pushinteger(L, d->ev.time);
+    lua_setfield(L, -2, "time");
+    lua_pushlstring(L, d->error, d->error_len);
+    lua_setfield(L, -2, "error");
+    lua_pushinteger(L, d->attempts);
+    lua_setfield(L, -2, "attempts");
+    lua_pushboolean(L, d->retry);
+    lua_setfield(L, -2, "retry");
+    mp_reader r;
+    mp_reader_init(&r, d->ev.payload, d->ev.payload_len);
+    if (lcodec_push(L, &r, CODEC_MAX_DEPTH) == 0) {
+        lua_setfield(L, -2, "payload");
+    }
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    return 0;
+}
+
+static int read_dead(lua_State *L, store_txn *t, void *ctx) {
+    lua_newtable(L);
+    return bus_dead_each(t, ctx, push_dead, L);
+}
+
+/* bus.dead([name]) -> parked events */
+static int l_bus_dead(lua_State *L) {
+    const char *name = luaL_optstring(L, 1, NULL);
+    int rc = with_read(L, read_dead, (void *)name);
+    return rc ? lstore_raise(L, rc) : 1;
+}
+
+static int do_retry(lua_State *L, store_txn *t, void *ctx) {
+    (void)L;
+    return bus_dead_update(t, *(int64_t *)ctx, -1, NULL, 1);
+}
+
+static int do_drop(lua_State *L, store_txn *t, void *ctx) {
+    (void)L;
+    return bus_dead_drop(t, *(int64_t *)ctx);
+}
+
+/* bus.retry(id): the parked event is tried again on its consumer's next run */
+static int l_bus_retry(lua_State *L) {
+    int64_t id = luaL_checkinteger(L, 1);
+    int rc = with_write(L, "bus.retry", do_retry, &id);
+    return rc ? lstore_raise(L, rc) : 0;
+}
+
+/* bus.drop(id): forget a parked event */
+static int l_bus_drop(lua_State *L) {
+    int64_t id = luaL_checkinteger(L, 1);
+    int rc = with_write(L, "bus.drop", do_drop, &id);
+    return rc ? lstore_raise(L, rc) : 0;
+}
+
+static int do_trim(lua_State *L, store_txn *t, void *ctx) {
+    int64_t min;
+    uint64_t *n = ctx;
+    (void)L;
+    int64_t last;
+    int rc = bus_min_cursor(t, &min);
+    if (rc == 0 && min != INT64_MAX && (rc = bus_last_seq(t, &last)) == 0) {
+        /* the last event stays: sequence numbers continue from it */
+        rc = bus_trim(t, min < last ? min : last - 1, n);
+    }
+    return rc;
+}
+
+/* bus.trim() -> how many events were deleted: those every consumer has
+ * handled (nothing when there are no consumers). */
+static int l_bus_trim(lua_State *L) {
+    uint64_t n = 0;
+    int rc = with_write(L, "bus.trim", do_trim, &n);
+    if (rc) {
+        return lstore_raise(L, rc);
+    }
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+static const luaL_Reg bus_funcs[] = {
+    {"on", l_bus_on},           {"off", l_bus_off},         {"emit", l_bus_emit},
+    {"events", l_bus_events},   {"last", l_bus_last},       {"consumer", l_bus_consumer},
+    {"run", l_bus_run},         {"replay", l_bus_replay},   {"consumers", l_bus_consumers},
+    {"dead", l_bus_dead},       {"retry", l_bus_retry},     {"drop", l_bus_drop},
+    {"trim", l_bus_trim},       {NULL, NULL}};
+
+void lbus_push(lua_State *L, int db_idx) {
+    db_idx = lua_absindex(L, db_idx);
+    lua_createtable(L, 0, 3);
+    lua_newtable(L);
+    lua_setfield(L, -2, "list");
+    lua_newtable(L);
+    lua_setfield(L, -2, "cache");
+    lua_newtable(L);
+    lua_setfield(L, -2, "consumers");
+    lua_setfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
+
+    lua_getmetatable(L, db_idx);
+    lua_getfield(L, -1, "__db"); /* the lua_db userdata */
+    lua_remove(L, -2);
+    int dbu = lua_gettop(L);
+    lbus *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->depth = 0;
+    int bu = lua_gettop(L);
+    lua_newtable(L); /* bus */
+    for (const luaL_Reg *r = bus_funcs; r->name; r++) {
+        lua_pushvalue(L, dbu);
+        lua_pushvalue(L, bu);
+        lua_pushcclosure(L, r->func, 2);
+        lua_setfield(L, -2, r->name);
+    }
+    /* publish also needs db (for db.atomic) and itself */
+    lua_pushvalue(L, dbu);
+    lua_pushvalue(L, bu);
+    lua_pushvalue(L, db_idx);
+    lua_pushnil(L);
+    lua_pushcclosure(L, l_bus_publish, 4);
+    lua_pushvalue(L, -1);
+    lua_setupvalue(L, -2, 4); /* upvalue 4: the function itself */
+    lua_setfield(L, -2, "publish");
+    lua_replace(L, dbu);
+    lua_settop(L, dbu);
+}

@@ -1,0 +1,23 @@
+/*
+ * lua_bus.h — the `bus` global (see lua_bus.c for the API).
+ */
+#ifndef GH_LUA_BUS_H
+#define GH_LUA_BUS_H
+
+#include <lua.h>
+#include <stdint.h>
+
+/* Pushes a new `bus` table bound to the db table at db_idx (made by
+ * lstore_push_db). Events carry the run id found in the registry under
+ * "gonghui.run_id" (a string), when the runner sets one. */
+void lbus_push(lua_State *L, int db_idx);
+
+/* When set, bus.consumer(name, ...) for this name processes the
+ * consumer's backlog right after defining it (`gonghui events run NAME`
+ * runs the consumer's script with this set). The string is borrowed. */
+void lbus_set_autorun(const char *name);
+
+/* "YYYY-MM-DD[ HH:MM[:SS]]" in local time as ms since 1970, or -1. */
+int64_t lbus_parse_time(const char *s);
+
+#endif
