@@ -12,6 +12,7 @@
 
 #include "err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 void codec_buf_init(codec_buf *b) {
@@ -473,6 +474,102 @@ int key_read(const unsigned char **pp, const unsigned char *end, key_item *it, c
     }
     *pp = p;
     return 0;
+}
+
+/* ---- display ---------------------------------------------------------------------- */
+
+static void json_str(codec_buf *out, const char *s, size_t n) {
+    codec_buf_add(out, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            codec_buf_add(out, esc, 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            codec_buf_add(out, esc, 6);
+        } else {
+            codec_buf_add(out, s + i, 1);
+        }
+    }
+    codec_buf_add(out, "\"", 1);
+}
+
+int mp_to_json(mp_reader *r, codec_buf *out, int depth) {
+    mp_item it;
+    char num[40];
+    if (depth <= 0 || mp_read(r, &it) != 0) {
+        return GH_ECORRUPT;
+    }
+    switch (it.type) {
+    case MP_NIL:
+        codec_buf_add(out, "null", 4);
+        return 0;
+    case MP_BOOL:
+        codec_buf_add(out, it.v.b ? "true" : "false", it.v.b ? 4 : 5);
+        return 0;
+    case MP_INT:
+        codec_buf_add(out, num, (size_t)snprintf(num, sizeof num, "%lld", (long long)it.v.i));
+        return 0;
+    case MP_FLOAT:
+        if (it.v.d != it.v.d || it.v.d > 1.7976931348623157e308 ||
+            it.v.d < -1.7976931348623157e308) {
+            codec_buf_add(out, "null", 4);
+        } else {
+            codec_buf_add(out, num, (size_t)snprintf(num, sizeof num, "%.17g", it.v.d));
+        }
+        return 0;
+    case MP_STR:
+        json_str(out, it.s, it.n);
+        return 0;
+    case MP_ARRAY:
+        codec_buf_add(out, "[", 1);
+        for (uint32_t i = 0; i < it.n; i++) {
+            if (i) {
+                codec_buf_add(out, ",", 1);
+            }
+            if (mp_to_json(r, out, depth - 1) != 0) {
+                return GH_ECORRUPT;
+            }
+        }
+        codec_buf_add(out, "]", 1);
+        return 0;
+    default: /* map */
+        codec_buf_add(out, "{", 1);
+        for (uint32_t i = 0; i < it.n; i++) {
+            mp_item k;
+            mp_reader save = *r;
+            if (i) {
+                codec_buf_add(out, ",", 1);
+            }
+            if (mp_read(r, &k) != 0) {
+                return GH_ECORRUPT;
+            }
+            if (k.type == MP_STR) {
+                json_str(out, k.s, k.n);
+            } else { /* a non-string key, as a string */
+                codec_buf tmp;
+                codec_buf_init(&tmp);
+                *r = save;
+                int rc = mp_to_json(r, &tmp, depth - 1);
+                if (rc == 0) {
+                    json_str(out, (const char *)tmp.p, tmp.len);
+                }
+                codec_buf_free(&tmp);
+                if (rc) {
+                    return rc;
+                }
+            }
+            codec_buf_add(out, ":", 1);
+            if (mp_to_json(r, out, depth - 1) != 0) {
+                return GH_ECORRUPT;
+            }
+        }
+        codec_buf_add(out, "}", 1);
+        return 0;
+    }
 }
 
 /* ---- dates ------------------------------------------------------------------------ */

@@ -176,6 +176,13 @@ typedef struct key_item {
  * GH_ENOMEM (str could not grow). On failure *it may be partly written. */
 int key_read(const unsigned char **p, const unsigned char *end, key_item *it, codec_buf *str);
 
+/* ---- display ------------------------------------------------------------------------ */
+
+/* Appends one MessagePack value at r as JSON (strings as UTF-8 with JSON
+ * escapes; map keys that are not strings become strings; NaN and
+ * infinities become null). 0 or GH_ECORRUPT. */
+int mp_to_json(mp_reader *r, codec_buf *out, int depth);
+
 /* ---- dates ---------------------------------------------------------------------- */
 
 /* 1 if s[0..n) is a real calendar date written YYYY-MM-DD (year 1000..9999). */
