@@ -45,9 +45,11 @@
 #define RUN_ID_KEY "gonghui.run_id"
 
 static const char *autorun_name;
+static lbus_autorun *autorun_out;
 
-void lbus_set_autorun(const char *name) {
+void lbus_set_autorun(const char *name, lbus_autorun *out) {
     autorun_name = name;
+    autorun_out = out;
 }
 
 typedef struct lbus {
@@ -61,6 +63,15 @@ static lbus *get_bus(lua_State *L) {
 
 static void push_state(lua_State *L) {
     lua_getfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
+}
+
+/* The lua_db of this state (kept in the bus state by lbus_push). */
+static lua_db *lstore_db_of_state(lua_State *L) {
+    push_state(L);
+    lua_getfield(L, -1, "db");
+    lua_db *db = lua_touserdata(L, -1);
+    lua_pop(L, 2);
+    return db;
 }
 
 /* ---- handlers -------------------------------------------------------------------------- */
@@ -225,6 +236,50 @@ static int push_event(lua_State *L, const bus_event *ev, int payload_idx) {
 
 /* ---- publishing ------------------------------------------------------------------------- */
 
+/* Appends the event (payload at payload_idx) in db->wtxn and calls the
+ * handlers; raises (holding nothing) on any error. Returns the sequence. */
+static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, size_t tn,
+                          int payload_idx) {
+    codec_buf pb;
+    unsigned char mem[512];
+    payload_idx = lua_absindex(L, payload_idx);
+    codec_buf_init_on(&pb, mem, sizeof mem);
+    int rc = lcodec_encode(L, payload_idx, &pb, CODEC_MAX_DEPTH - 1);
+    if (rc) {
+        codec_buf_free(&pb);
+        luaL_error(L, "bus.publish('%s'): the payload cannot be stored: %s", topic, err_msg(rc));
+    }
+    const char *run = NULL;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
+        run = lua_tostring(L, -1); /* kept alive on the stack */
+    }
+    int64_t seq;
+    rc = bus_append(db->wtxn, topic, tn, pb.p, pb.len, run, &seq);
+    codec_buf_free(&pb);
+    if (rc) {
+        lstore_end(db, db->wtxn, 0, rc); /* notes a full map */
+        lstore_raise(L, rc);
+    }
+    bus_event ev = {.seq = seq, .time = bus_now_ms(), .topic = topic, .topic_len = tn};
+    if (run) {
+        ev.run = run;
+        ev.run_len = strlen(run);
+    }
+    push_event(L, &ev, payload_idx);
+    dispatch(L, b, topic, tn, -1);
+    lua_pop(L, 2);
+    return seq;
+}
+
+/* The change hook of collections with events = true (see lua_store.h). */
+static void change_hook(lua_State *L, const char *topic, size_t tn, int payload_idx) {
+    push_state(L);
+    lua_getfield(L, -1, "bus");
+    lbus *b = lua_touserdata(L, -1);
+    lua_pop(L, 2);
+    publish_in(L, lstore_db_of_state(L), b, topic, tn, payload_idx);
+}
+
 static int l_bus_publish(lua_State *L) {
     lua_db *db = lstore_db(L);
     lbus *b = get_bus(L);
@@ -242,33 +297,7 @@ static int l_bus_publish(lua_State *L) {
         lua_call(L, 3, 1);
         return 1;
     }
-    codec_buf pb;
-    unsigned char mem[512];
-    codec_buf_init_on(&pb, mem, sizeof mem);
-    int rc = lcodec_encode(L, 2, &pb, CODEC_MAX_DEPTH - 1);
-    if (rc) {
-        codec_buf_free(&pb);
-        return luaL_error(L, "bus.publish('%s'): the payload cannot be stored: %s", topic,
-                          err_msg(rc));
-    }
-    const char *run = NULL;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING) {
-        run = lua_tostring(L, -1); /* kept alive on the stack */
-    }
-    int64_t seq;
-    rc = bus_append(db->wtxn, topic, tn, pb.p, pb.len, run, &seq);
-    codec_buf_free(&pb);
-    if (rc) {
-        lstore_end(db, db->wtxn, 0, rc); /* notes a full map */
-        return lstore_raise(L, rc);
-    }
-    bus_event ev = {.seq = seq, .time = bus_now_ms(), .topic = topic, .topic_len = tn};
-    if (run) {
-        ev.run = run;
-        ev.run_len = strlen(run);
-    }
-    push_event(L, &ev, 2);
-    dispatch(L, b, topic, tn, -1);
+    int64_t seq = publish_in(L, db, b, topic, tn, 2);
     lua_pushinteger(L, seq);
     return 1;
 }
@@ -508,6 +537,11 @@ static int l_bus_consumer(lua_State *L) {
     if (autorun_name && strcmp(autorun_name, d.name) == 0) {
         int64_t handled = 0, parked = 0;
         rc = run_consumer(L, d.name, 500, 3, -1, &handled, &parked);
+        if (autorun_out) {
+            autorun_out->ran = 1;
+            autorun_out->handled += handled;
+            autorun_out->parked += parked;
+        }
         if (rc) {
             return lstore_raise(L, rc);
         }
@@ -979,6 +1013,13 @@ void lbus_push(lua_State *L, int db_idx) {
     lbus *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->depth = 0;
     int bu = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
+    lua_pushvalue(L, bu);
+    lua_setfield(L, -2, "bus");
+    lua_pushvalue(L, dbu);
+    lua_setfield(L, -2, "db");
+    lua_pop(L, 1);
+    ((lua_db *)lua_touserdata(L, dbu))->change_hook = change_hook;
     lua_newtable(L); /* bus */
     for (const luaL_Reg *r = bus_funcs; r->name; r++) {
         lua_pushvalue(L, dbu);

@@ -12,10 +12,17 @@
  * "gonghui.run_id" (a string), when the runner sets one. */
 void lbus_push(lua_State *L, int db_idx);
 
-/* When set, bus.consumer(name, ...) for this name processes the
- * consumer's backlog right after defining it (`gonghui events run NAME`
- * runs the consumer's script with this set). The string is borrowed. */
-void lbus_set_autorun(const char *name);
+/* What an autorun did (see lbus_set_autorun). */
+typedef struct lbus_autorun {
+    int ran;
+    int64_t handled, parked;
+} lbus_autorun;
+
+/* When name is set, bus.consumer(name, ...) for this name processes the
+ * consumer's backlog right after defining it and reports into *out
+ * (`gonghui events run NAME` runs the consumer's script with this set).
+ * Both are borrowed until the next call; NULL turns it off. */
+void lbus_set_autorun(const char *name, lbus_autorun *out);
 
 /* "YYYY-MM-DD[ HH:MM[:SS]]" in local time as ms since 1970, or -1. */
 int64_t lbus_parse_time(const char *s);

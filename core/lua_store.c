@@ -359,7 +359,22 @@ static int run_write(lua_State *L, write_fn fn, int trusted) {
         if ((rc = lstore_begin(db, 1, &t, &owned))) {
             return lstore_raise(L, rc);
         }
-        if ((rc = lstore_resolve(L, 1, t, &c)) == 0) {
+        if ((rc = lstore_resolve(L, 1, t, &c)) == 0 && c->events && owned && db->change_hook) {
+            /* Its change events and their handlers belong in one unit with
+             * the write: do it again as db.atomic(this function, ...). */
+            store_txn_abort(t);
+            lua_Debug ar;
+            int first = trusted ? 2 : 1; /* a prepared insert gets its collection inserted */
+            lua_getfield(L, lua_upvalueindex(2), "atomic");
+            lua_getstack(L, 0, &ar);
+            lua_getinfo(L, "f", &ar);
+            for (int i = first; i <= top; i++) {
+                lua_pushvalue(L, i);
+            }
+            lua_call(L, top - first + 2, LUA_MULTRET);
+            return lua_gettop(L) - top;
+        }
+        if (rc == 0) {
             rc = fn(L, db, t, c);
         }
         int nret = lua_gettop(L) - top;
@@ -379,6 +394,49 @@ static int run_write(lua_State *L, write_fn fn, int trusted) {
         }
         return rc ? lstore_raise(L, rc) : nret;
     }
+}
+
+/* For collections with events: pushes the stored record under db->kbuf
+ * as a table (nil when there is none). */
+static int push_old(lua_State *L, store_txn *t, const store_coll *c) {
+    const void *v;
+    size_t n;
+    int rc = store_get(t, c, lstore_db(L)->kbuf.p, lstore_db(L)->kbuf.len, &v, &n);
+    if (rc == GH_ENOTFOUND) {
+        lua_pushnil(L);
+        return 0;
+    }
+    if (rc == 0) {
+        lua_getiuservalue(L, 1, 1);
+        rc = lcodec_push_record(L, c, -1, v, n);
+        lua_remove(L, rc ? -1 : -2);
+    }
+    return rc;
+}
+
+/* Publishes <collection>.<kind> with {old = <old_idx>, new = <db->buf or
+ * nothing>}; balanced stack; may raise (inside db.atomic only). */
+static int emit_change(lua_State *L, lua_db *db, const store_coll *c, const char *kind,
+                       int old_idx, int with_new) {
+    old_idx = lua_absindex(L, old_idx);
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, old_idx);
+    lua_setfield(L, -2, "old");
+    if (with_new) {
+        lua_getiuservalue(L, 1, 1);
+        int rc = lcodec_push_record(L, c, -1, db->buf.p, db->buf.len);
+        if (rc) {
+            lua_pop(L, 2);
+            return rc;
+        }
+        lua_remove(L, -2);
+        lua_setfield(L, -2, "new");
+    }
+    char topic[300];
+    int tn = snprintf(topic, sizeof topic, "%s.%s", c->name, kind);
+    db->change_hook(L, topic, (size_t)tn, lua_gettop(L));
+    lua_pop(L, 1);
+    return 0;
 }
 
 /* The record argument 2 encoded into db->buf (a table, or a row of c). */
@@ -421,8 +479,21 @@ static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store
 
 static int write_record(lua_State *L, lua_db *db, store_txn *t, const store_coll *c, int mode) {
     int auto_used, rc = encode_arg_record(L, db, t, c, &auto_used);
+    int events = c->events && db->change_hook, old_idx = 0;
+    if (rc == 0 && events) { /* the record it replaces, for the event */
+        if ((rc = store_record_key(c, db->buf.p, db->buf.len, &db->kbuf)) == 0 &&
+            (rc = push_old(L, t, c)) == 0) {
+            old_idx = lua_gettop(L);
+        }
+    }
     if (rc == 0) {
         rc = store_put(t, c, mode, db->buf.p, db->buf.len);
+    }
+    if (rc == 0 && events) {
+        rc = emit_change(L, db, c, lua_isnil(L, old_idx) ? "inserted" : "updated", old_idx, 1);
+    }
+    if (old_idx) {
+        lua_remove(L, old_idx);
     }
     if (rc == 0) { /* return the key */
         mp_reader r;
@@ -477,8 +548,18 @@ static int w_update(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
     lua_pop(L, 1);
     rc = lcodec_merge_record(L, 3, c, -1, old, n, null, &db->buf);
     lua_pop(L, 1);
+    int old_idx = 0;
+    if (rc == 0 && c->events && db->change_hook && (rc = push_old(L, t, c)) == 0) {
+        old_idx = lua_gettop(L);
+    }
     if (rc == 0) {
         rc = store_put(t, c, STORE_UPDATE, db->buf.p, db->buf.len);
+    }
+    if (rc == 0 && old_idx) {
+        rc = emit_change(L, db, c, "updated", old_idx, 1);
+    }
+    if (old_idx) {
+        lua_remove(L, old_idx);
     }
     if (rc == 0) {
         lua_pushboolean(L, 1);
@@ -493,9 +574,18 @@ static int l_coll_update(lua_State *L) {
 
 static int w_delete(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
     luaL_checkany(L, 2);
-    int rc = encode_pk(L, 2, c, &db->kbuf);
+    int rc = encode_pk(L, 2, c, &db->kbuf), old_idx = 0;
+    if (rc == 0 && c->events && db->change_hook && (rc = push_old(L, t, c)) == 0) {
+        old_idx = lua_gettop(L);
+    }
     if (rc == 0) {
         rc = store_delete(t, c, db->kbuf.p, db->kbuf.len);
+    }
+    if (rc == 0 && old_idx) {
+        rc = emit_change(L, db, c, "deleted", old_idx, 0);
+    }
+    if (old_idx) {
+        lua_remove(L, old_idx);
     }
     if (rc == GH_ENOTFOUND) {
         lua_pushboolean(L, 0);
@@ -592,7 +682,13 @@ static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *
     if (db->buf.oom) {
         return GH_ENOMEM;
     }
-    if ((rc = store_put(t, c, STORE_INSERT, db->buf.p, db->buf.len)) == 0) {
+    if ((rc = store_put(t, c, STORE_INSERT, db->buf.p, db->buf.len)) == 0 && c->events &&
+        db->change_hook) {
+        lua_pushnil(L);
+        rc = emit_change(L, db, c, "inserted", -1, 1);
+        lua_pop(L, 1);
+    }
+    if (rc == 0) {
         mp_reader r;
         mp_item it;
         mp_reader_init(&r, db->buf.p, db->buf.len);
@@ -848,6 +944,8 @@ static int l_coll_schema(lua_State *L) {
     lua_setfield(L, -2, "auto");
     lua_pushboolean(L, c->extra >= 0);
     lua_setfield(L, -2, "extra");
+    lua_pushboolean(L, c->events);
+    lua_setfield(L, -2, "events");
     lua_newtable(L);
     lua_newtable(L); /* field order */
     for (int i = 0, k = 1; i < c->nfields; i++) {
@@ -1071,6 +1169,9 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     memmove(c->fields + 1, c->fields, (size_t)k * sizeof *c->fields);
     c->fields[0] = kf;
     c->key = 0;
+    lua_getfield(L, spec, "events");
+    c->events = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_getfield(L, spec, "extra");
     if (lua_toboolean(L, -1)) {
         c->fields[c->nfields].name = strdup("");
@@ -1089,10 +1190,11 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
         const char *opt = lua_tostring(L, -2);
         lua_pop(L, 1);
         if (!opt || (strcmp(opt, "fields") && strcmp(opt, "key") && strcmp(opt, "auto") &&
-                     strcmp(opt, "extra") && strcmp(opt, "unique") && strcmp(opt, "index"))) {
+                     strcmp(opt, "extra") && strcmp(opt, "unique") && strcmp(opt, "index") &&
+                     strcmp(opt, "events"))) {
             rc = err_set(GH_ESCHEMA,
                          "collection '%s': unknown definition entry '%s' (entries: fields, key, "
-                         "auto, unique, index, extra)",
+                         "auto, unique, index, extra, events)",
                          name, opt ? opt : "?");
             lua_pop(L, 1);
             break;

@@ -46,6 +46,9 @@ typedef struct lua_db {
     store_txn *wtxn; /* innermost db.atomic transaction, or NULL */
     store_txn *rtxn; /* the read transaction lent to reads outside db.atomic */
     store_txn *run;  /* the whole-run transaction of lstore_run_begin, or NULL */
+    /* Publishes a change event (set by the bus; NULL without one): topic,
+     * and the payload at payload_idx; may raise (handler errors). */
+    void (*change_hook)(lua_State *L, const char *topic, size_t tn, int payload_idx);
     unsigned rtxn_ops;
     double rtxn_since;
     int map_full;    /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */

@@ -107,6 +107,12 @@ int store_def_check(const store_coll *c) {
         return err_set(GH_ESCHEMA, "collection '%s': an automatic key must be an int field",
                        c->name);
     }
+    if (c->events && strchr(c->name, '*')) {
+        return err_set(GH_ESCHEMA,
+                       "collection '%s': a name with '*' cannot name events; rename it to use "
+                       "events = true",
+                       c->name);
+    }
     for (int i = 0; i < c->nindexes; i++) {
         const store_index *ix = &c->indexes[i];
         if (ix->nfields < 1 || ix->nfields > STORE_MAX_INDEX_FIELDS) {
@@ -136,7 +142,7 @@ int store_def_check(const store_coll *c) {
 }
 
 int store_def_encode(const store_coll *c, codec_buf *out) {
-    mp_put_array(out, 7);
+    mp_put_array(out, 8);
     mp_put_int(out, 1);
     mp_put_str(out, c->name, strlen(c->name));
     mp_put_int(out, c->key);
@@ -161,6 +167,7 @@ int store_def_encode(const store_coll *c, codec_buf *out) {
             mp_put_int(out, ix->fields[j]);
         }
     }
+    mp_put_bool(out, c->events);
     return out->oom ? GH_ENOMEM : 0;
 }
 
@@ -188,7 +195,11 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
     if (!c) {
         return GH_ENOMEM;
     }
-    if (rd(&r, MP_ARRAY, &it) || it.n != 7 || rd(&r, MP_INT, &it) || it.v.i != 1) {
+    if (rd(&r, MP_ARRAY, &it) || (it.n != 7 && it.n != 8)) {
+        goto corrupt;
+    }
+    uint32_t nelem = it.n;
+    if (rd(&r, MP_INT, &it) || it.v.i != 1) {
         goto corrupt;
     }
     if (!(c->name = rd_str(&r))) {
@@ -258,6 +269,12 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
             ix->fields[j] = (int)it.v.i;
         }
     }
+    if (nelem == 8) {
+        if (rd(&r, MP_BOOL, &it)) {
+            goto corrupt;
+        }
+        c->events = it.v.b;
+    }
     if (r.p != r.end || store_def_check(c) != 0) {
         goto corrupt;
     }
@@ -273,7 +290,7 @@ nomem:
 
 int store_def_equivalent(const store_coll *a, const store_coll *b) {
     if (strcmp(a->name, b->name) != 0 || a->nfields != b->nfields ||
-        a->nindexes != b->nindexes || a->auto_key != b->auto_key ||
+        a->nindexes != b->nindexes || a->auto_key != b->auto_key || a->events != b->events ||
         (a->extra >= 0) != (b->extra >= 0) ||
         strcmp(a->fields[a->key].name, b->fields[b->key].name) != 0) {
         return 0;

@@ -73,6 +73,7 @@ typedef struct store_coll {
     store_field *fields;
     int nindexes;
     store_index *indexes;
+    int events;   /* writes publish <name>.inserted/updated/deleted on the bus */
     unsigned dbi; /* the records, set by the store */
     /* Runtime, kept by the store: the largest integer key known in write
      * transaction rt_txnid (for automatic keys and appends). */

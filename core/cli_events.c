@@ -1,0 +1,449 @@
+/*
+ * cli_events.c — `gonghui events ...`: look at the event log and drive
+ * durable consumers from the command line.
+ *
+ *   events tail [--topic PATTERN] [--since SEQ|TIME] [--limit N] [--follow] [--json]
+ *   events consumers
+ *   events run NAME               run the consumer's script; it processes its backlog
+ *   events replay NAME --from SEQ|TIME
+ *   events dead [NAME]            parked events
+ *   events dead retry ID | drop ID
+ *   events trim                   delete what every consumer has handled
+ *
+ * Called by main.c; calls bus.c, store.c and script.c (for the consumers'
+ * handlers, which are Lua).
+ */
+#include "cli_events.h"
+
+#include "bus.h"
+#include "codec.h"
+#include "err.h"
+#include "lua_bus.h"
+#include "script.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_follow;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_follow = 1;
+}
+
+static void fmt_time(int64_t ms, char *out, size_t n) {
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static int fail(int rc, const char *what) {
+    fprintf(stderr, "gonghui events %s: %s\n", what, err_msg(rc));
+    return 1;
+}
+
+static void print_event(const bus_event *ev, int json) {
+    codec_buf b;
+    mp_reader r;
+    char when[32];
+    codec_buf_init(&b);
+    mp_reader_init(&r, ev->payload, ev->payload_len);
+    if (ev->payload_len == 0 || mp_to_json(&r, &b, CODEC_MAX_DEPTH) != 0) {
+        b.len = 0;
+        codec_buf_add(&b, "null", 4);
+    }
+    fmt_time(ev->time, when, sizeof when);
+    if (json) {
+        printf("{\"seq\":%lld,\"time\":%lld,\"topic\":\"%.*s\",\"payload\":%.*s", (long long)ev->seq,
+               (long long)ev->time, (int)ev->topic_len, ev->topic, (int)b.len, (char *)b.p);
+        if (ev->run) {
+            printf(",\"run\":\"%.*s\"", (int)ev->run_len, ev->run);
+        }
+        printf(",\"origin\":\"%.*s\"}\n", (int)ev->origin_len, ev->origin);
+    } else {
+        printf("%8lld  %s  %-24.*s %.*s\n", (long long)ev->seq, when, (int)ev->topic_len,
+               ev->topic, (int)b.len, (char *)b.p);
+    }
+    codec_buf_free(&b);
+}
+
+/* Prints events from *from on that match; *from moves past the last seen. */
+static int tail_once(store *s, int64_t *from, const char *pattern, int64_t *left, int json) {
+    store_txn *t;
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    int rc = store_txn_begin(s, NULL, 0, &t);
+    if (rc) {
+        return rc;
+    }
+    rc = bus_log_scan(t, *from, &sc);
+    if (rc == GH_ENOTFOUND) { /* nothing published yet */
+        err_clear();
+        store_txn_abort(t);
+        return 0;
+    }
+    while (rc == 0 && *left != 0 && (rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
+        bus_event ev;
+        if ((rc = bus_event_decode(v, n, &ev))) {
+            break;
+        }
+        *from = ev.seq + 1;
+        if (pattern && !bus_match(pattern, strlen(pattern), ev.topic, ev.topic_len)) {
+            continue;
+        }
+        print_event(&ev, json);
+        if (*left > 0) {
+            (*left)--;
+        }
+    }
+    store_scan_close(sc);
+    store_txn_abort(t);
+    fflush(stdout);
+    return rc == GH_ENOTFOUND ? 0 : rc;
+}
+
+static int cmd_tail(store *s, int argc, char **argv) {
+    const char *pattern = NULL, *since = NULL;
+    int follow = 0, json = 0;
+    int64_t limit = -1, from = 1;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--topic") && i + 1 < argc) {
+            pattern = argv[++i];
+        } else if (!strcmp(argv[i], "--since") && i + 1 < argc) {
+            since = argv[++i];
+        } else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+            limit = strtoll(argv[++i], NULL, 10);
+        } else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
+            follow = 1;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else {
+            fprintf(stderr, _("gonghui events tail: unknown argument %s (options: --topic "
+                              "PATTERN, --since SEQ|TIME, --limit N, --follow, --json)\n"),
+                    argv[i]);
+            return 2;
+        }
+    }
+    if (pattern && bus_pattern_check(pattern, strlen(pattern)) != 0) {
+        return fail(GH_EINVAL, "tail");
+    }
+    if (since) {
+        char *end;
+        long long seq = strtoll(since, &end, 10);
+        if (*end == 0 && end != since) {
+            from = seq;
+        } else {
+            int64_t ms = lbus_parse_time(since);
+            store_txn *t;
+            int rc;
+            if (ms < 0) {
+                fprintf(stderr, _("gonghui events tail: --since takes a sequence number or a "
+                                  "time like \"2025-01-29 08:00\", not \"%s\"\n"),
+                        since);
+                return 2;
+            }
+            if ((rc = store_txn_begin(s, NULL, 0, &t)) || (rc = bus_seq_at_time(t, ms, &from))) {
+                store_txn_abort(t);
+                return fail(rc, "tail");
+            }
+            store_txn_abort(t);
+        }
+    } else if (!follow && limit < 0) {
+        /* like tail(1): the last 20 unless told otherwise */
+        store_txn *t;
+        int64_t last = 0;
+        if (store_txn_begin(s, NULL, 0, &t) == 0) {
+            bus_last_seq(t, &last);
+            store_txn_abort(t);
+        }
+        from = last > 20 && !pattern ? last - 19 : 1;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    for (;;) {
+        int rc = tail_once(s, &from, pattern, &limit, json);
+        if (rc) {
+            return fail(rc, "tail");
+        }
+        if (!follow || limit == 0 || stop_follow) {
+            return 0;
+        }
+        struct timespec nap = {0, 200 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        if (stop_follow) {
+            return 0;
+        }
+    }
+}
+
+static int print_consumer(void *ctx, const bus_consumer *c) {
+    int64_t last = *(int64_t *)ctx;
+    char when[32];
+    fmt_time(c->updated, when, sizeof when);
+    printf("%-20s %-24s %10lld %10lld  %s  %s\n", c->name, c->pattern, (long long)c->cursor,
+           (long long)(last - c->cursor), when, c->script ? c->script : "-");
+    return 0;
+}
+
+static int cmd_consumers(store *s) {
+    store_txn *t;
+    int64_t last = 0;
+    int rc = store_txn_begin(s, NULL, 0, &t);
+    if (rc == 0 && (rc = bus_last_seq(t, &last)) == 0) {
+        printf("%-20s %-24s %10s %10s  %-19s  %s\n", "consumer", "pattern", "cursor", "lag",
+               "updated", "script");
+        rc = bus_consumer_each(t, print_consumer, &last);
+    }
+    store_txn_abort(t);
+    return rc ? fail(rc, "consumers") : 0;
+}
+
+/* Runs consumer `name`: its script defines the handler, and bus.consumer
+ * processes the backlog when it sees its own name (lbus_set_autorun). */
+static int run_consumer(store *s, const char *name) {
+    store_txn *t;
+    bus_consumer c;
+    int rc = store_txn_begin(s, NULL, 0, &t);
+    if (rc == 0) {
+        rc = bus_consumer_get(t, name, &c);
+    }
+    store_txn_abort(t);
+    if (rc) {
+        return fail(rc, "run");
+    }
+    if (!c.script || access(c.script, R_OK) != 0) {
+        fprintf(stderr,
+                _("gonghui events run: consumer '%s' was defined by %s, which cannot be read "
+                  "now; run that script again from where it is (it calls bus.consumer), or "
+                  "give its new place by running it once with gonghui run\n"),
+                name, c.script ? c.script : "a script with no file");
+        bus_consumer_clear(&c);
+        return 1;
+    }
+    lbus_autorun done = {0};
+    lbus_set_autorun(name, &done);
+    char *script = c.script;
+    c.script = NULL;
+    bus_consumer_clear(&c);
+    int code = script_run(s, script, 0, NULL);
+    lbus_set_autorun(NULL, NULL);
+    if (code == 0 && !done.ran) {
+        fprintf(stderr,
+                _("gonghui events run: %s ran but did not call bus.consumer('%s', ...); nothing "
+                  "was processed\n"),
+                script, name);
+        code = 1;
+    } else if (done.ran) {
+        printf(_("consumer %s: %lld events handled, %lld parked%s\n"), name,
+               (long long)done.handled, (long long)done.parked,
+               done.parked ? " (gonghui events dead lists them)" : "");
+    }
+    free(script);
+    return code;
+}
+
+static int cmd_replay(store *s, int argc, char **argv) {
+    const char *name = NULL, *from = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--from") && i + 1 < argc) {
+            from = argv[++i];
+        } else if (!name && argv[i][0] != '-') {
+            name = argv[i];
+        } else {
+            name = NULL;
+            break;
+        }
+    }
+    if (!name || !from) {
+        fprintf(stderr, _("gonghui events replay: usage: gonghui events replay NAME --from "
+                          "SEQ|TIME\n"));
+        return 2;
+    }
+    char *end;
+    long long seq = strtoll(from, &end, 10);
+    int64_t ms = -1;
+    if (*end || end == from) {
+        if ((ms = lbus_parse_time(from)) < 0) {
+            fprintf(stderr, _("gonghui events replay: --from takes a sequence number or a time "
+                              "like \"2025-01-29 08:00\", not \"%s\"\n"),
+                    from);
+            return 2;
+        }
+    } else if (seq < 1) {
+        fprintf(stderr, _("gonghui events replay: sequence numbers start at 1\n"));
+        return 2;
+    }
+    store_txn *t;
+    bus_consumer c;
+    int64_t first = 0;
+    int rc = store_txn_begin(s, NULL, 1, &t);
+    if (rc == 0 && (rc = bus_consumer_get(t, name, &c)) == 0) {
+        int64_t target = seq;
+        if (ms >= 0) {
+            rc = bus_seq_at_time(t, ms, &target);
+        }
+        /* a replay from below what was trimmed cannot be what was asked */
+        store_scan *sc;
+        if (rc == 0 && (rc = bus_log_scan(t, 0, &sc)) == 0) {
+            const void *pk, *v;
+            size_t pkn, n;
+            bus_event ev;
+            if (store_scan_next(sc, &pk, &pkn, &v, &n) == 0 && bus_event_decode(v, n, &ev) == 0) {
+                first = ev.seq;
+            }
+            store_scan_close(sc);
+        }
+        if (rc == 0 && first > 1 && target < first) {
+            rc = err_set(GH_EINVAL,
+                         "events before %lld were trimmed from the log; replay from %lld or "
+                         "later",
+                         (long long)first, (long long)first);
+        }
+        if (rc == 0) {
+            c.cursor = target - 1;
+            rc = bus_consumer_put(t, &c);
+        }
+        bus_consumer_clear(&c);
+    }
+    if (rc) {
+        store_txn_abort(t);
+        return fail(rc, "replay");
+    }
+    if ((rc = store_txn_commit(t))) {
+        return fail(rc, "replay");
+    }
+    return run_consumer(s, name);
+}
+
+static int print_dead(void *ctx, const bus_dead *d) {
+    codec_buf b;
+    mp_reader r;
+    char when[32];
+    (void)ctx;
+    codec_buf_init(&b);
+    mp_reader_init(&r, d->ev.payload, d->ev.payload_len);
+    if (mp_to_json(&r, &b, CODEC_MAX_DEPTH) != 0) {
+        b.len = 0;
+    }
+    fmt_time(d->ev.time, when, sizeof when);
+    printf("%6lld  %-16.*s %8lld  %s  %-20.*s %d%s  %.*s\n        payload %.*s\n",
+           (long long)d->id, (int)d->consumer_len, d->consumer, (long long)d->ev.seq, when,
+           (int)d->ev.topic_len, d->ev.topic, d->attempts, d->retry ? " (retry)" : "",
+           (int)d->error_len, d->error, (int)b.len, (char *)b.p);
+    codec_buf_free(&b);
+    return 0;
+}
+
+static int cmd_dead(store *s, int argc, char **argv) {
+    store_txn *t;
+    int rc;
+    if (argc >= 1 && (!strcmp(argv[0], "retry") || !strcmp(argv[0], "drop"))) {
+        char *end;
+        long long id = argc >= 2 ? strtoll(argv[1], &end, 10) : 0;
+        if (argc != 2 || *end || id < 1) {
+            fprintf(stderr, _("gonghui events dead %s: which one? (gonghui events dead %s ID; "
+                              "gonghui events dead lists them)\n"),
+                    argv[0], argv[0]);
+            return 2;
+        }
+        if ((rc = store_txn_begin(s, NULL, 1, &t))) {
+            return fail(rc, "dead");
+        }
+        rc = !strcmp(argv[0], "retry") ? bus_dead_update(t, id, -1, NULL, 1) : bus_dead_drop(t, id);
+        if (rc) {
+            store_txn_abort(t);
+            return fail(rc, "dead");
+        }
+        if ((rc = store_txn_commit(t))) {
+            return fail(rc, "dead");
+        }
+        printf(!strcmp(argv[0], "retry")
+                   ? _("dead letter %lld will be tried again on its consumer's next run\n")
+                   : _("dead letter %lld dropped\n"),
+               id);
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, _("gonghui events dead: usage: dead [NAME] | dead retry ID | dead drop "
+                          "ID\n"));
+        return 2;
+    }
+    if ((rc = store_txn_begin(s, NULL, 0, &t))) {
+        return fail(rc, "dead");
+    }
+    if (argc == 1) {
+        bus_consumer c;
+        if ((rc = bus_consumer_get(t, argv[0], &c))) {
+            store_txn_abort(t);
+            return fail(rc, "dead");
+        }
+        bus_consumer_clear(&c);
+    }
+    printf("%6s  %-16s %8s  %-19s  %-20s %s  %s\n", "id", "consumer", "seq", "time", "topic",
+           "tries", "error");
+    rc = bus_dead_each(t, argc == 1 ? argv[0] : NULL, print_dead, NULL);
+    store_txn_abort(t);
+    return rc ? fail(rc, "dead") : 0;
+}
+
+static int cmd_trim(store *s) {
+    store_txn *t;
+    int64_t min, last;
+    uint64_t n = 0;
+    int rc = store_txn_begin(s, NULL, 1, &t);
+    if (rc == 0 && (rc = bus_min_cursor(t, &min)) == 0 && (rc = bus_last_seq(t, &last)) == 0) {
+        if (min == INT64_MAX) {
+            store_txn_abort(t);
+            printf(_("trim: no consumers, so nothing is known to be handled; nothing trimmed\n"));
+            return 0;
+        }
+        rc = bus_trim(t, min < last ? min : last - 1, &n);
+    }
+    if (rc == 0) {
+        rc = store_txn_commit(t);
+    } else {
+        store_txn_abort(t);
+    }
+    if (rc) {
+        return fail(rc, "trim");
+    }
+    printf(_("trim: %llu events every consumer has handled were deleted\n"),
+           (unsigned long long)n);
+    return 0;
+}
+
+int cli_events(store *s, int argc, char **argv) {
+    if (argc < 1) {
+        fprintf(stderr, _("gonghui events: tail | consumers | run NAME | replay NAME --from "
+                          "SEQ|TIME | dead [NAME] | dead retry ID | dead drop ID | trim\n"));
+        return 2;
+    }
+    if (!strcmp(argv[0], "tail")) {
+        return cmd_tail(s, argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[0], "consumers") && argc == 1) {
+        return cmd_consumers(s);
+    }
+    if (!strcmp(argv[0], "run") && argc == 2) {
+        return run_consumer(s, argv[1]);
+    }
+    if (!strcmp(argv[0], "replay")) {
+        return cmd_replay(s, argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[0], "dead")) {
+        return cmd_dead(s, argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[0], "trim") && argc == 1) {
+        return cmd_trim(s);
+    }
+    fprintf(stderr, _("gonghui events: unknown or incomplete command '%s' (see gonghui "
+                      "--help)\n"),
+            argv[0]);
+    return 2;
+}
