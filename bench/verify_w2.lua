@@ -1,13 +1,13 @@
 -- bench/verify_w2.lua — checks, after a W2 run (not timed), that the awards
--- and award_events collections hold exactly expect=N records each and that
--- they look right.
+-- collection and the event log hold exactly expect=N awards and
+-- award.issued events and that they look right.
 --
 --   gonghui --db DIR run bench/verify_w2.lua expect=N
 
 local n = assert(params.expect, 'usage: gonghui run verify_w2.lua expect=N')
-local a, e = db.awards:count(), db.award_events:count()
+local a, e = db.awards:count(), #bus.events{ topic = 'award.issued' }
 if a ~= n or e ~= n then
-  error(('W2 verify: %d awards and %d award_events, expected %d of each'):format(a, e, n))
+  error(('W2 verify: %d awards and %d award.issued events, expected %d of each'):format(a, e, n))
 end
 local OUTDOOR = { gig_delivery = true, courier = true, sanitation = true,
                   construction = true, driver = true }
@@ -20,7 +20,9 @@ for r in db.awards:scan{ limit = 1000 } do
          'W2 verify: award for an ineligible member ' .. tostring(r.member_id))
   checked = checked + 1
 end
-for ev in db.award_events:scan{ limit = 1000 } do
-  assert(ev.topic == 'award.issued', 'W2 verify: bad event ' .. tostring(ev))
+for _, ev in ipairs(bus.events{ limit = 1000 }) do
+  local id = type(ev.payload) == 'table' and ev.payload.member_id or ev.payload
+  assert(ev.topic == 'award.issued' and math.type(id) == 'integer',
+         'W2 verify: bad event ' .. tostring(ev.seq))
 end
-print(('verified %d awards and %d award_events (%d checked in detail)'):format(a, e, checked))
+print(('verified %d awards and %d award.issued events (%d checked in detail)'):format(a, e, checked))

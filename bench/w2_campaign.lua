@@ -2,19 +2,16 @@
 --
 --   gonghui --db DIR run bench/w2_campaign.lua [expect=N]
 --
--- Every active outdoor worker gets one award record and one `award.issued`
--- event, all in one transaction. `award_events` stands in for the durable
--- event log until the event bus lands. With expect=N (the C baseline's
--- count) the run fails, storing nothing, unless exactly N were awarded.
+-- Every active outdoor worker gets one award record and one durable
+-- `award.issued` event on the bus, all in one transaction. With expect=N (the
+-- C baseline's count) the run fails, storing nothing, unless exactly N were
+-- awarded.
 
 local OUTDOOR = { gig_delivery = true, courier = true, sanitation = true,
                   construction = true, driver = true }
 
 db.define('awards', {
   fields = { campaign = 'string', member_id = 'int', item = 'string', amount_fen = 'fen' },
-})
-db.define('award_events', {
-  fields = { topic = 'string', member_id = 'int' },
 })
 
 local awarded = 0
@@ -23,7 +20,7 @@ db.atomic(function()
     if OUTDOOR[m.category] and m.status == 'active' then
       db.awards:insert{ campaign = 'spring-2025', member_id = m.member_id,
                         item = 'gift-package', amount_fen = 20000 }
-      db.award_events:insert{ topic = 'award.issued', member_id = m.member_id }
+      bus.publish('award.issued', { member_id = m.member_id })
       awarded = awarded + 1
     end
   end

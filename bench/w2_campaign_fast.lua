@@ -8,13 +8,9 @@
 db.define('awards', {
   fields = { campaign = 'string', member_id = 'int', item = 'string', amount_fen = 'fen' },
 })
-db.define('award_events', {
-  fields = { topic = 'string', member_id = 'int' },
-})
 
 local award = db.awards:prepare_insert(
   { campaign = 'spring-2025', item = 'gift-package', amount_fen = 20000 }, 'member_id')
-local event = db.award_events:prepare_insert({ topic = 'award.issued' }, 'member_id')
 
 local awarded = 0
 db.atomic(function()
@@ -23,7 +19,7 @@ db.atomic(function()
                             status = 'active' } do
     local id = m.member_id
     award(id)
-    event(id)
+    bus.publish('award.issued', id)
     awarded = awarded + 1
   end
   if params.expect and awarded ~= params.expect then

@@ -265,9 +265,15 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
         ev.run = run;
         ev.run_len = strlen(run);
     }
-    push_event(L, &ev, payload_idx);
-    dispatch(L, b, topic, tn, -1);
-    lua_pop(L, 2);
+    push_matching(L, topic, tn);
+    int any = lua_rawlen(L, -1) > 0;
+    lua_pop(L, 1);
+    if (any) { /* the event table only when someone listens */
+        push_event(L, &ev, payload_idx);
+        dispatch(L, b, topic, tn, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     return seq;
 }
 

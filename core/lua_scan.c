@@ -95,12 +95,6 @@ static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_id
 static lrow *get_row(lua_State *L, int idx, int trusted) {
     lrow *row = trusted ? lua_touserdata(L, idx)
                         : lstore_checkudata(L, idx, &lstore_row_key, ROW_MT);
-    if (row->gen != store_generation(row->db->s)) {
-        /* The definition was reloaded: the position tables we hold are
-         * still this row's own, but c may be gone. Only reads through our
-         * own tables remain valid, and they need c for types; refuse. */
-        luaL_error(L, "this row was read before the collection was redefined; read it again");
-    }
     if (!row->offsets_ready && row_offsets(row) != 0) {
         luaL_error(L, "collection '%s': a stored record is corrupt (run gonghui check)",
                    row->c->name);

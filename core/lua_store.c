@@ -445,9 +445,11 @@ static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store
     lrow *row = lstore_testudata(L, 2, &lstore_row_key);
     *auto_used = 0;
     if (row) {
-        if (row->c != c || row->gen != store_generation(db->s)) {
-            return err_set(GH_EINVAL, "collection '%s': this row is from another collection",
-                           c->name);
+        if (!store_layout_compatible(row->c, c)) {
+            return err_set(GH_EINVAL,
+                           "collection '%s': this row is from %s, which is laid out differently",
+                           c->name,
+                           strcmp(row->c->name, c->name) ? row->c->name : "an older definition");
         }
         db->buf.len = 0;
         codec_buf_add(&db->buf, row->bytes, row->n);
@@ -621,10 +623,13 @@ static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *
     lprep *p = lua_touserdata(L, lua_upvalueindex(4));
     int nargs = lua_gettop(L) - 1, last = -1, rc;
     int64_t id = 0;
-    if (p->c != c || p->gen != store_generation(db->s)) {
-        return err_set(GH_ESCHEMA,
-                       "collection '%s' was redefined after prepare_insert; prepare it again",
-                       c->name);
+    if (p->c != c) { /* the definitions moved (any collection's): still the same layout? */
+        if (!store_layout_compatible(p->c, c) || c->nfields != p->c->nfields) {
+            return err_set(GH_ESCHEMA,
+                           "collection '%s' was redefined after prepare_insert; prepare it again",
+                           c->name);
+        }
+        p->c = c;
     }
     if (nargs != p->nvars) {
         return err_set(GH_EINVAL, "collection '%s': this prepared insert takes %d value%s, got %d",

@@ -317,3 +317,20 @@ int store_def_equivalent(const store_coll *a, const store_coll *b) {
     }
     return 1;
 }
+
+int store_layout_compatible(const store_coll *old, const store_coll *cur) {
+    if (old == cur) {
+        return 1;
+    }
+    if (strcmp(old->name, cur->name) != 0 || old->nfields > cur->nfields ||
+        old->key != cur->key || old->extra != cur->extra) {
+        return 0;
+    }
+    for (int i = 0; i < old->nfields; i++) {
+        if (strcmp(old->fields[i].name, cur->fields[i].name) != 0 ||
+            old->fields[i].type != cur->fields[i].type) {
+            return 0;
+        }
+    }
+    return 1;
+}

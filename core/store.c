@@ -17,6 +17,10 @@
  *     by LMDB, so such an abort drops the cache (reloaded on next use).
  *  5. Only one thread uses a store; the environment is opened MDB_NOTLS so
  *     one thread may hold several read transactions (a scan and a lookup).
+ *  6. A store_coll pointer handed out stays valid memory until store_close:
+ *     definitions that leave the cache are retired, not freed, so a scan or
+ *     a row resolved before a redefinition (or a rolled-back one) still
+ *     reads with the layout its records were written in.
  */
 #include "store.h"
 
@@ -51,6 +55,8 @@ struct store {
     /* definitions cache */
     store_coll **colls;
     int ncolls;
+    store_coll **retired; /* replaced definitions, kept until store_close (invariant 6) */
+    int nretired;
     uint64_t gen;          /* the database's "gen" the cache reflects */
     uint64_t local_gen;    /* bumped whenever the cache changes */
     size_t checked_txnid;  /* snapshot at which gen was last compared; 0 = never */
@@ -307,9 +313,19 @@ fail:
     return rc < 0 ? rc : GH_ELMDB;
 }
 
+/* Keeps a definition that leaves the cache alive until store_close. */
+static void retire(store *s, store_coll *c) {
+    store_coll **n = realloc(s->retired, (size_t)(s->nretired + 1) * sizeof *n);
+    if (!n) {
+        return; /* out of memory: leak it rather than free what a scan may use */
+    }
+    s->retired = n;
+    s->retired[s->nretired++] = c;
+}
+
 static void cache_drop(store *s) {
     for (int i = 0; i < s->ncolls; i++) {
-        store_coll_free(s->colls[i]);
+        retire(s, s->colls[i]);
     }
     free(s->colls);
     s->colls = NULL;
@@ -327,6 +343,10 @@ void store_close(store *s) {
         mdb_txn_abort(s->pool[i]);
     }
     cache_drop(s);
+    for (int i = 0; i < s->nretired; i++) {
+        store_coll_free(s->retired[i]);
+    }
+    free(s->retired);
     mdb_env_close(s->env);
     if (s->lockfd >= 0) {
         close(s->lockfd);
@@ -1579,7 +1599,7 @@ int store_define(store_txn *t, store_coll *def) {
     int found = 0;
     for (int i = 0; i < s->ncolls; i++) {
         if (strcmp(s->colls[i]->name, def->name) == 0) {
-            store_coll_free(s->colls[i]);
+            retire(s, s->colls[i]);
             s->colls[i] = def;
             found = 1;
         }

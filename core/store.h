@@ -97,6 +97,11 @@ int store_def_encode(const store_coll *c, struct codec_buf *out);
 /* Parses a definition; the caller frees *out with store_coll_free.
  * 0 or GH_ECORRUPT / GH_ENOMEM. */
 int store_def_decode(const void *p, size_t n, store_coll **out);
+/* 1 if records written with `old` read correctly with `cur`: the same key
+ * and extra-fields slot, and old's fields are cur's first fields with the
+ * same names and types (cur may have appended some). */
+int store_layout_compatible(const store_coll *old, const store_coll *cur);
+
 /* 1 if two definitions say the same (fields by name, types, key, indexes),
  * whatever their field order: defining b over a would change nothing. */
 int store_def_equivalent(const store_coll *a, const store_coll *b);
@@ -127,8 +132,8 @@ int store_grow(store *s);
 const unsigned char *store_db_id(const store *s);
 const char *store_path(const store *s);
 
-/* Incremented whenever this handle reloads definitions; a cached pointer to
- * a store_coll is valid while the generation is unchanged. */
+/* Incremented whenever this handle's definitions change (any collection);
+ * a cached store_coll is current while the generation is unchanged. */
 uint64_t store_generation(const store *s);
 
 /* ---- transactions ---------------------------------------------------------------- */
@@ -163,8 +168,9 @@ const store_counts *store_txn_counts(const store_txn *t, int *n);
  * they are: one comparison). store_generation() changes when they moved. */
 int store_sync(store_txn *t);
 
-/* The definition of a collection (borrowed, valid while store_generation()
- * is unchanged), or NULL with GH_ENOTFOUND. */
+/* The definition of a collection, or GH_ENOTFOUND. Borrowed: the memory
+ * stays valid until store_close, but it is the current definition only
+ * while store_generation() is unchanged. */
 int store_coll_get(store_txn *t, const char *name, const store_coll **out);
 
 /* Defines or redefines a collection in write transaction `t`. Takes
