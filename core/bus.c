@@ -112,6 +112,16 @@ int bus_match(const char *pattern, size_t pn, const char *topic, size_t tn) {
     }
 }
 
+void bus_origin_hex(store *s, char out[33]) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *id = store_db_id(s);
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[id[i] >> 4];
+        out[2 * i + 1] = hex[id[i] & 15];
+    }
+    out[32] = 0;
+}
+
 int64_t bus_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -224,7 +234,6 @@ int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, 
     const store_coll *c;
     int64_t id;
     unsigned char mem[512];
-    char origin[33];
     codec_buf b;
     int rc = store_coll_get(t, "_events", &c);
     if (rc == GH_ENOTFOUND) {
@@ -235,10 +244,6 @@ int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, 
     }
     if (rc || (rc = store_next_id(t, c, &id))) {
         return rc;
-    }
-    const unsigned char *dbid = store_db_id(store_txn_store(t));
-    for (int i = 0; i < 16; i++) {
-        snprintf(origin + 2 * i, 3, "%02x", dbid[i]);
     }
     codec_buf_init_on(&b, mem, sizeof mem);
     mp_put_array(&b, EV__N);
@@ -251,7 +256,7 @@ int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, 
         mp_put_nil(&b);
     }
     put_opt_str(&b, run);
-    mp_put_str(&b, origin, 32);
+    mp_put_nil(&b); /* origin: this database (events copied from elsewhere carry theirs) */
     rc = b.oom ? GH_ENOMEM : store_put(t, c, STORE_INSERT, b.p, b.len);
     codec_buf_free(&b);
     if (rc == 0) {

@@ -6,7 +6,8 @@
  * collections (names starting with '_' are refused from scripts, so only
  * the bus writes them), so `gonghui check`, `backup` and `stat` cover them:
  *
- *   _events     seq (auto key) | origin | payload (any) | run | time | topic
+ *   _events     seq (auto key) | topic | time | payload (any) | run | origin
+ *               (origin nil: published here)
  *   _consumers  name (key) | cursor | pattern | script | updated
  *   _dead       id (auto key) | consumer | seq | topic | time | payload | error |
  *               attempts | retry
@@ -65,6 +66,10 @@ int bus_last_seq(store_txn *t, int64_t *seq);
 
 /* The first sequence number whose time is at or after `ms`, or last+1. */
 int bus_seq_at_time(store_txn *t, int64_t ms, int64_t *seq);
+
+/* This database's id in hex: the origin of the events published here (an
+ * event's origin is stored only when it came from another database). */
+void bus_origin_hex(store *s, char out[33]);
 
 /* Milliseconds since 1970. */
 int64_t bus_now_ms(void);

@@ -47,7 +47,7 @@ static int fail(int rc, const char *what) {
     return 1;
 }
 
-static void print_event(const bus_event *ev, int json) {
+static void print_event(const bus_event *ev, int json, const char *here) {
     codec_buf b;
     mp_reader r;
     char when[32];
@@ -64,7 +64,11 @@ static void print_event(const bus_event *ev, int json) {
         if (ev->run) {
             printf(",\"run\":\"%.*s\"", (int)ev->run_len, ev->run);
         }
-        printf(",\"origin\":\"%.*s\"}\n", (int)ev->origin_len, ev->origin);
+        if (ev->origin) {
+            printf(",\"origin\":\"%.*s\"}\n", (int)ev->origin_len, ev->origin);
+        } else {
+            printf(",\"origin\":\"%s\"}\n", here);
+        }
     } else {
         printf("%8lld  %s  %-24.*s %.*s\n", (long long)ev->seq, when, (int)ev->topic_len,
                ev->topic, (int)b.len, (char *)b.p);
@@ -97,7 +101,9 @@ static int tail_once(store *s, int64_t *from, const char *pattern, int64_t *left
         if (pattern && !bus_match(pattern, strlen(pattern), ev.topic, ev.topic_len)) {
             continue;
         }
-        print_event(&ev, json);
+        char here[33];
+        bus_origin_hex(s, here);
+        print_event(&ev, json, here);
         if (*left > 0) {
             (*left)--;
         }

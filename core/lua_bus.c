@@ -54,6 +54,7 @@ void lbus_set_autorun(const char *name, lbus_autorun *out) {
 
 typedef struct lbus {
     int depth;
+    int nhandlers; /* handlers registered with bus.on and not removed */
 } lbus;
 
 /* upvalues of every bus function: 1 lua_db, 2 lbus state */
@@ -100,6 +101,7 @@ static int l_bus_on(lua_State *L) {
     lua_pop(L, 1);
     lua_newtable(L);
     lua_setfield(L, -2, "cache");
+    get_bus(L)->nhandlers++;
     lua_pushinteger(L, id);
     return 1;
 }
@@ -114,6 +116,7 @@ static int l_bus_off(lua_State *L) {
     lua_pop(L, 1);
     lua_pushboolean(L, 0); /* keep the ids of the others */
     lua_rawseti(L, -2, id);
+    get_bus(L)->nhandlers--;
     lua_pop(L, 1);
     lua_newtable(L);
     lua_setfield(L, -2, "cache");
@@ -229,8 +232,12 @@ static int push_event(lua_State *L, const bus_event *ev, int payload_idx) {
     }
     if (ev->origin) {
         lua_pushlstring(L, ev->origin, ev->origin_len);
-        lua_setfield(L, -2, "origin");
+    } else {
+        char here[33];
+        bus_origin_hex(lstore_db_of_state(L)->s, here);
+        lua_pushstring(L, here);
     }
+    lua_setfield(L, -2, "origin");
     return 0;
 }
 
@@ -265,9 +272,12 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
         ev.run = run;
         ev.run_len = strlen(run);
     }
-    push_matching(L, topic, tn);
-    int any = lua_rawlen(L, -1) > 0;
-    lua_pop(L, 1);
+    int any = 0;
+    if (b->nhandlers) {
+        push_matching(L, topic, tn);
+        any = lua_rawlen(L, -1) > 0;
+        lua_pop(L, 1);
+    }
     if (any) { /* the event table only when someone listens */
         push_event(L, &ev, payload_idx);
         dispatch(L, b, topic, tn, -1);
@@ -1018,6 +1028,7 @@ void lbus_push(lua_State *L, int db_idx) {
     int dbu = lua_gettop(L);
     lbus *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->depth = 0;
+    b->nhandlers = 0;
     int bu = lua_gettop(L);
     lua_getfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
     lua_pushvalue(L, bu);
