@@ -67,8 +67,7 @@ int bus_pattern_check(const char *pattern, size_t n) {
         if (memchr(p, '*', len)) {
             if (len == 2 && p[0] == '*' && p[1] == '*') {
                 if (dot) {
-                    return err_set(GH_EINVAL,
-                                   "pattern \"%.*s\": '**' can only be the last segment",
+                    return err_set(GH_EINVAL, "pattern \"%.*s\": '**' can only be the last segment",
                                    (int)n, pattern);
                 }
             } else if (len != 1) {
@@ -150,18 +149,18 @@ typedef struct sysfield {
     int type, optional;
 } sysfield;
 
-static const sysfield ev_fields[EV__N] = {
-    {"seq", FT_INT, 0},     {"topic", FT_STRING, 0}, {"time", FT_INT, 0},
-    {"payload", FT_ANY, 1}, {"run", FT_STRING, 1},   {"origin", FT_STRING, 0}};
+static const sysfield ev_fields[EV__N] = {{"seq", FT_INT, 0},    {"topic", FT_STRING, 0},
+                                          {"time", FT_INT, 0},   {"payload", FT_ANY, 1},
+                                          {"run", FT_STRING, 1}, {"origin", FT_STRING, 0}};
 static const sysfield co_fields[CO__N] = {{"name", FT_STRING, 0},
                                           {"pattern", FT_STRING, 0},
                                           {"cursor", FT_INT, 0},
                                           {"script", FT_STRING, 1},
                                           {"updated", FT_INT, 0}};
 static const sysfield dl_fields[DL__N] = {
-    {"id", FT_INT, 0},   {"consumer", FT_STRING, 0}, {"seq", FT_INT, 0},
-    {"topic", FT_STRING, 0}, {"time", FT_INT, 0},    {"payload", FT_ANY, 1},
-    {"error", FT_STRING, 0}, {"attempts", FT_INT, 0}, {"retry", FT_BOOL, 1}};
+    {"id", FT_INT, 0},       {"consumer", FT_STRING, 0}, {"seq", FT_INT, 0},
+    {"topic", FT_STRING, 0}, {"time", FT_INT, 0},        {"payload", FT_ANY, 1},
+    {"error", FT_STRING, 0}, {"attempts", FT_INT, 0},    {"retry", FT_BOOL, 1}};
 
 static store_coll *sysdef(const char *name, const sysfield *f, int n, int auto_key) {
     store_coll *c = calloc(1, sizeof *c);
@@ -189,8 +188,7 @@ static int ensure(store_txn *t, const char *name, const sysfield *f, int n, int 
     int rc = store_coll_get(t, name, &c);
     if (rc == 0) {
         if (c->nfields < n || c->key != 0) {
-            return err_set(GH_ECORRUPT, "the bus's collection '%s' has an unexpected layout",
-                           name);
+            return err_set(GH_ECORRUPT, "the bus's collection '%s' has an unexpected layout", name);
         }
         return 0;
     }
@@ -411,9 +409,9 @@ static int consumer_decode(const void *rec, size_t n, bus_consumer *out) {
     size_t nml, patl, scrl;
     memset(out, 0, sizeof *out);
     mp_reader_init(&r, rec, n);
-    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < CO__N ||
-        rd_str(&r, &nm, &nml) || !nm || rd_str(&r, &pat, &patl) || !pat ||
-        rd_int(&r, &out->cursor) || rd_str(&r, &scr, &scrl) || rd_int(&r, &out->updated)) {
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < CO__N || rd_str(&r, &nm, &nml) ||
+        !nm || rd_str(&r, &pat, &patl) || !pat || rd_int(&r, &out->cursor) ||
+        rd_str(&r, &scr, &scrl) || rd_int(&r, &out->updated)) {
         return err_set(GH_ECORRUPT, "a consumer record is corrupt (run gonghui check)");
     }
     out->name = dup_view(nm, nml);
@@ -611,10 +609,9 @@ int bus_dead_decode(const void *rec, size_t n, bus_dead *d) {
     int64_t attempts;
     mp_reader_init(&r, rec, n);
     memset(d, 0, sizeof *d);
-    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < DL_RETRY ||
-        rd_int(&r, &d->id) || rd_str(&r, &d->consumer, &d->consumer_len) || !d->consumer ||
-        rd_int(&r, &d->ev.seq) || rd_str(&r, &d->ev.topic, &d->ev.topic_len) ||
-        rd_int(&r, &d->ev.time)) {
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < DL_RETRY || rd_int(&r, &d->id) ||
+        rd_str(&r, &d->consumer, &d->consumer_len) || !d->consumer || rd_int(&r, &d->ev.seq) ||
+        rd_str(&r, &d->ev.topic, &d->ev.topic_len) || rd_int(&r, &d->ev.time)) {
         goto corrupt;
     }
     d->ev.payload = (const char *)r.p;
@@ -689,8 +686,7 @@ static int dead_rewrite(store_txn *t, const store_coll *c, const bus_dead *d, in
     return rc;
 }
 
-static int dead_get(store_txn *t, int64_t id, const store_coll **c, bus_dead *d,
-                    codec_buf *copy) {
+static int dead_get(store_txn *t, int64_t id, const store_coll **c, bus_dead *d, codec_buf *copy) {
     const void *v;
     size_t n;
     unsigned char mem[16];
@@ -724,8 +720,8 @@ int bus_dead_update(store_txn *t, int64_t id, int attempts, const char *error, i
     codec_buf_init(&copy);
     int rc = dead_get(t, id, &c, &d, &copy);
     if (rc == 0) {
-        rc = dead_rewrite(t, c, &d, attempts < 0 ? d.attempts : attempts,
-                          error ? error : d.error, error ? strlen(error) : d.error_len, retry);
+        rc = dead_rewrite(t, c, &d, attempts < 0 ? d.attempts : attempts, error ? error : d.error,
+                          error ? strlen(error) : d.error_len, retry);
     }
     codec_buf_free(&copy);
     return rc;

@@ -59,8 +59,9 @@ static void print_event(const bus_event *ev, int json, const char *here) {
     }
     fmt_time(ev->time, when, sizeof when);
     if (json) {
-        printf("{\"seq\":%lld,\"time\":%lld,\"topic\":\"%.*s\",\"payload\":%.*s", (long long)ev->seq,
-               (long long)ev->time, (int)ev->topic_len, ev->topic, (int)b.len, (char *)b.p);
+        printf("{\"seq\":%lld,\"time\":%lld,\"topic\":\"%.*s\",\"payload\":%.*s",
+               (long long)ev->seq, (long long)ev->time, (int)ev->topic_len, ev->topic, (int)b.len,
+               (char *)b.p);
         if (ev->run) {
             printf(",\"run\":\"%.*s\"", (int)ev->run_len, ev->run);
         }
@@ -70,8 +71,8 @@ static void print_event(const bus_event *ev, int json, const char *here) {
             printf(",\"origin\":\"%s\"}\n", here);
         }
     } else {
-        printf("%8lld  %s  %-24.*s %.*s\n", (long long)ev->seq, when, (int)ev->topic_len,
-               ev->topic, (int)b.len, (char *)b.p);
+        printf("%8lld  %s  %-24.*s %.*s\n", (long long)ev->seq, when, (int)ev->topic_len, ev->topic,
+               (int)b.len, (char *)b.p);
     }
     codec_buf_free(&b);
 }
@@ -130,8 +131,9 @@ static int cmd_tail(store *s, int argc, char **argv) {
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else {
-            fprintf(stderr, _("gonghui events tail: unknown argument %s (options: --topic "
-                              "PATTERN, --since SEQ|TIME, --limit N, --follow, --json)\n"),
+            fprintf(stderr,
+                    _("gonghui events tail: unknown argument %s (options: --topic "
+                      "PATTERN, --since SEQ|TIME, --limit N, --follow, --json)\n"),
                     argv[i]);
             return 2;
         }
@@ -149,8 +151,9 @@ static int cmd_tail(store *s, int argc, char **argv) {
             store_txn *t;
             int rc;
             if (ms < 0) {
-                fprintf(stderr, _("gonghui events tail: --since takes a sequence number or a "
-                                  "time like \"2025-01-29 08:00\", not \"%s\"\n"),
+                fprintf(stderr,
+                        _("gonghui events tail: --since takes a sequence number or a "
+                          "time like \"2025-01-29 08:00\", not \"%s\"\n"),
                         since);
                 return 2;
             }
@@ -276,8 +279,9 @@ static int cmd_replay(store *s, int argc, char **argv) {
     int64_t ms = -1;
     if (*end || end == from) {
         if ((ms = lbus_parse_time(from)) < 0) {
-            fprintf(stderr, _("gonghui events replay: --from takes a sequence number or a time "
-                              "like \"2025-01-29 08:00\", not \"%s\"\n"),
+            fprintf(stderr,
+                    _("gonghui events replay: --from takes a sequence number or a time "
+                      "like \"2025-01-29 08:00\", not \"%s\"\n"),
                     from);
             return 2;
         }
@@ -338,10 +342,10 @@ static int print_dead(void *ctx, const bus_dead *d) {
         b.len = 0;
     }
     fmt_time(d->ev.time, when, sizeof when);
-    printf("%6lld  %-16.*s %8lld  %s  %-20.*s %d%s  %.*s\n        payload %.*s\n",
-           (long long)d->id, (int)d->consumer_len, d->consumer, (long long)d->ev.seq, when,
-           (int)d->ev.topic_len, d->ev.topic, d->attempts, d->retry ? " (retry)" : "",
-           (int)d->error_len, d->error, (int)b.len, (char *)b.p);
+    printf("%6lld  %-16.*s %8lld  %s  %-20.*s %d%s  %.*s\n        payload %.*s\n", (long long)d->id,
+           (int)d->consumer_len, d->consumer, (long long)d->ev.seq, when, (int)d->ev.topic_len,
+           d->ev.topic, d->attempts, d->retry ? " (retry)" : "", (int)d->error_len, d->error,
+           (int)b.len, (char *)b.p);
     codec_buf_free(&b);
     return 0;
 }
@@ -353,8 +357,9 @@ static int cmd_dead(store *s, int argc, char **argv) {
         char *end;
         long long id = argc >= 2 ? strtoll(argv[1], &end, 10) : 0;
         if (argc != 2 || *end || id < 1) {
-            fprintf(stderr, _("gonghui events dead %s: which one? (gonghui events dead %s ID; "
-                              "gonghui events dead lists them)\n"),
+            fprintf(stderr,
+                    _("gonghui events dead %s: which one? (gonghui events dead %s ID; "
+                      "gonghui events dead lists them)\n"),
                     argv[0], argv[0]);
             return 2;
         }
@@ -419,8 +424,7 @@ static int cmd_trim(store *s) {
     if (rc) {
         return fail(rc, "trim");
     }
-    printf(_("trim: %llu events every consumer has handled were deleted\n"),
-           (unsigned long long)n);
+    printf(_("trim: %llu events every consumer has handled were deleted\n"), (unsigned long long)n);
     return 0;
 }
 
@@ -448,8 +452,9 @@ int cli_events(store *s, int argc, char **argv) {
     if (!strcmp(argv[0], "trim") && argc == 1) {
         return cmd_trim(s);
     }
-    fprintf(stderr, _("gonghui events: unknown or incomplete command '%s' (see gonghui "
-                      "--help)\n"),
+    fprintf(stderr,
+            _("gonghui events: unknown or incomplete command '%s' (see gonghui "
+              "--help)\n"),
             argv[0]);
     return 2;
 }

@@ -154,8 +154,14 @@ int mp_validate(const void *p, size_t n);
 
 /* ---- key tuple encoding ----------------------------------------------------- */
 
-enum { KEY_NIL = 0x00, KEY_STR = 0x02, KEY_INT = 0x15, KEY_DOUBLE = 0x21, KEY_FALSE = 0x26,
-       KEY_TRUE = 0x27 };
+enum {
+    KEY_NIL = 0x00,
+    KEY_STR = 0x02,
+    KEY_INT = 0x15,
+    KEY_DOUBLE = 0x21,
+    KEY_FALSE = 0x26,
+    KEY_TRUE = 0x27
+};
 
 void key_put_nil(codec_buf *b);
 void key_put_bool(codec_buf *b, int v);

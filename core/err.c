@@ -13,8 +13,8 @@ const char *err_name(int code) {
     switch (code) {
     case 0:
         return "OK";
-#define GH_ERR_NAME(name, c, msg)                                                                 \
-    case c:                                                                                       \
+#define GH_ERR_NAME(name, c, msg)                                                                  \
+    case c:                                                                                        \
         return #name;
         GH_ERRORS(GH_ERR_NAME)
 #undef GH_ERR_NAME
@@ -26,8 +26,8 @@ const char *err_default(int code) {
     switch (code) {
     case 0:
         return "success";
-#define GH_ERR_MSG(name, c, msg)                                                                  \
-    case c:                                                                                       \
+#define GH_ERR_MSG(name, c, msg)                                                                   \
+    case c:                                                                                        \
         return msg;
         GH_ERRORS(GH_ERR_MSG)
 #undef GH_ERR_MSG

@@ -10,23 +10,23 @@
 #ifndef GH_ERR_H
 #define GH_ERR_H
 
-#define GH_ERRORS(X)                                                                              \
-    X(NOMEM, -1, "out of memory")                                                                 \
-    X(IO, -2, "input/output error")                                                               \
-    X(NOTDB, -3, "not a gonghui database")                                                        \
-    X(VERSION, -4, "database written by a newer gonghui")                                         \
-    X(CORRUPT, -5, "corrupt data")                                                                \
-    X(TYPE, -6, "wrong type")                                                                     \
-    X(UNKNOWN, -7, "unknown name")                                                                \
-    X(MISSING, -8, "required value missing")                                                      \
-    X(EXISTS, -9, "already exists")                                                               \
-    X(NOTFOUND, -10, "not found")                                                                 \
-    X(TOOBIG, -11, "value too large")                                                             \
-    X(SCHEMA, -12, "incompatible definition")                                                     \
-    X(INVAL, -13, "invalid argument")                                                             \
-    X(MAPFULL, -14, "database map full")                                                          \
-    X(BUSY, -15, "busy")                                                                          \
-    X(LMDB, -16, "storage engine error")                                                          \
+#define GH_ERRORS(X)                                                                               \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(IO, -2, "input/output error")                                                                \
+    X(NOTDB, -3, "not a gonghui database")                                                         \
+    X(VERSION, -4, "database written by a newer gonghui")                                          \
+    X(CORRUPT, -5, "corrupt data")                                                                 \
+    X(TYPE, -6, "wrong type")                                                                      \
+    X(UNKNOWN, -7, "unknown name")                                                                 \
+    X(MISSING, -8, "required value missing")                                                       \
+    X(EXISTS, -9, "already exists")                                                                \
+    X(NOTFOUND, -10, "not found")                                                                  \
+    X(TOOBIG, -11, "value too large")                                                              \
+    X(SCHEMA, -12, "incompatible definition")                                                      \
+    X(INVAL, -13, "invalid argument")                                                              \
+    X(MAPFULL, -14, "database map full")                                                           \
+    X(BUSY, -15, "busy")                                                                           \
+    X(LMDB, -16, "storage engine error")                                                           \
     X(TXN, -17, "transaction state error")
 
 enum {

@@ -151,11 +151,11 @@ static void push_matching(lua_State *L, const char *topic, size_t tn) {
         }
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);                  /* state cache out */
-    lua_pushlstring(L, topic, tn);  /* state cache out topic */
-    lua_pushvalue(L, -2);           /* state cache out topic out */
-    lua_rawset(L, -4);              /* state cache out */
-    lua_replace(L, -3);             /* out cache */
+    lua_pop(L, 1);                 /* state cache out */
+    lua_pushlstring(L, topic, tn); /* state cache out topic */
+    lua_pushvalue(L, -2);          /* state cache out topic out */
+    lua_rawset(L, -4);             /* state cache out */
+    lua_replace(L, -3);            /* out cache */
     lua_pop(L, 1);
 }
 
@@ -489,8 +489,8 @@ static int define_consumer(lua_State *L, store_txn *t, void *ctx) {
     }
     err_clear();
     rc = 0;
-    bus_consumer nc = {.name = (char *)d->name, .pattern = (char *)d->pattern,
-                       .script = (char *)d->script};
+    bus_consumer nc = {
+        .name = (char *)d->name, .pattern = (char *)d->pattern, .script = (char *)d->script};
     if (d->from_end) {
         rc = bus_last_seq(t, &nc.cursor);
     } else if (d->from_seq > 0) {
@@ -529,10 +529,11 @@ static int l_bus_consumer(lua_State *L) {
             d.from_end = 1;
         } else if (lua_isinteger(L, -1)) {
             d.from_seq = lua_tointeger(L, -1);
-        } else if (!lua_isnil(L, -1) && !(lua_type(L, -1) == LUA_TSTRING &&
-                                          strcmp(lua_tostring(L, -1), "start") == 0)) {
-            return luaL_error(L, "bus.consumer('%s'): from is 'start', 'end' or a sequence "
-                                 "number",
+        } else if (!lua_isnil(L, -1) &&
+                   !(lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "start") == 0)) {
+            return luaL_error(L,
+                              "bus.consumer('%s'): from is 'start', 'end' or a sequence "
+                              "number",
                               d.name);
         }
         lua_pop(L, 1);
@@ -627,8 +628,9 @@ static int run_consumer(lua_State *L, const char *name, int batch, int retries, 
     lua_db *db = lstore_db(L);
     int top = lua_gettop(L);
     if (db->wtxn) {
-        return err_set(GH_ETXN, "bus.run('%s') cannot run inside db.atomic: it commits each "
-                                "batch by itself",
+        return err_set(GH_ETXN,
+                       "bus.run('%s') cannot run inside db.atomic: it commits each "
+                       "batch by itself",
                        name);
     }
     push_state(L);
@@ -861,8 +863,9 @@ static int l_bus_replay(lua_State *L) {
         }
     } else if (lua_type(L, 2) == LUA_TSTRING && (r.ms = lbus_parse_time(lua_tostring(L, 2))) >= 0) {
     } else {
-        return luaL_error(L, "bus.replay('%s', from): from is a sequence number or a time "
-                             "'YYYY-MM-DD HH:MM'",
+        return luaL_error(L,
+                          "bus.replay('%s', from): from is a sequence number or a time "
+                          "'YYYY-MM-DD HH:MM'",
                           r.name);
     }
     int rc = with_write(L, "bus.replay", do_replay, &r);
@@ -1004,12 +1007,20 @@ static int l_bus_trim(lua_State *L) {
     return 1;
 }
 
-static const luaL_Reg bus_funcs[] = {
-    {"on", l_bus_on},           {"off", l_bus_off},         {"emit", l_bus_emit},
-    {"events", l_bus_events},   {"last", l_bus_last},       {"consumer", l_bus_consumer},
-    {"run", l_bus_run},         {"replay", l_bus_replay},   {"consumers", l_bus_consumers},
-    {"dead", l_bus_dead},       {"retry", l_bus_retry},     {"drop", l_bus_drop},
-    {"trim", l_bus_trim},       {NULL, NULL}};
+static const luaL_Reg bus_funcs[] = {{"on", l_bus_on},
+                                     {"off", l_bus_off},
+                                     {"emit", l_bus_emit},
+                                     {"events", l_bus_events},
+                                     {"last", l_bus_last},
+                                     {"consumer", l_bus_consumer},
+                                     {"run", l_bus_run},
+                                     {"replay", l_bus_replay},
+                                     {"consumers", l_bus_consumers},
+                                     {"dead", l_bus_dead},
+                                     {"retry", l_bus_retry},
+                                     {"drop", l_bus_drop},
+                                     {"trim", l_bus_trim},
+                                     {NULL, NULL}};
 
 void lbus_push(lua_State *L, int db_idx) {
     db_idx = lua_absindex(L, db_idx);

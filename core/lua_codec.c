@@ -99,8 +99,9 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
     case LUA_TTABLE: {
         lua_Integer n;
         if (depth <= 0) {
-            return err_set(GH_ETYPE, "a table nested more than %d levels deep (or one that "
-                                     "contains itself) cannot be stored",
+            return err_set(GH_ETYPE,
+                           "a table nested more than %d levels deep (or one that "
+                           "contains itself) cannot be stored",
                            CODEC_MAX_DEPTH);
         }
         if (!lua_checkstack(L, 4)) {
@@ -292,8 +293,8 @@ typedef struct slots {
 static int unknown_field(lua_State *L, int kidx, const store_coll *c) {
     if (lua_type(L, kidx) != LUA_TSTRING) {
         lcodec_push_shown(L, kidx);
-        int rc = err_set(GH_EUNKNOWN, "collection '%s': field names are strings, got %s",
-                         c->name, lua_tostring(L, -1));
+        int rc = err_set(GH_EUNKNOWN, "collection '%s': field names are strings, got %s", c->name,
+                         lua_tostring(L, -1));
         lua_pop(L, 1);
         return rc;
     }
@@ -312,9 +313,8 @@ static int unknown_field(lua_State *L, int kidx, const store_coll *c) {
 
 /* Encodes the fields of table `idx` into `vals`, noting each in `sl`; extra
  * fields go to `extra` as map pairs, counted in *nextra. */
-static int encode_fields(lua_State *L, int idx, const store_coll *c, int pos_idx,
-                         const void *null, codec_buf *vals, slots *sl, codec_buf *extra,
-                         uint32_t *nextra) {
+static int encode_fields(lua_State *L, int idx, const store_coll *c, int pos_idx, const void *null,
+                         codec_buf *vals, slots *sl, codec_buf *extra, uint32_t *nextra) {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int pos = -1;
@@ -385,9 +385,8 @@ int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, int pos_idx
         if (sl.set[i] || (i == c->extra && nextra)) {
             last = i;
         } else if (!c->fields[i].optional && i != c->extra) {
-            rc = err_set(GH_EMISSING, "collection '%s': required field '%s' is missing%s",
-                         c->name, c->fields[i].name,
-                         i == c->key && c->auto_key ? "" : " (give it a value)");
+            rc = err_set(GH_EMISSING, "collection '%s': required field '%s' is missing%s", c->name,
+                         c->fields[i].name, i == c->key && c->auto_key ? "" : " (give it a value)");
             goto out;
         }
     }
@@ -414,8 +413,8 @@ out:
     return rc;
 }
 
-int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
-                        const void *old, size_t oldn, const void *null, codec_buf *out) {
+int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx, const void *old,
+                        size_t oldn, const void *null, codec_buf *out) {
     slots sl;
     codec_buf vals, extra;
     uint32_t nextra = 0;
@@ -438,8 +437,7 @@ int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
         if ((uint32_t)i < it.n) {
             ooff[i] = r.p;
             if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
-                return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt",
-                               c->name);
+                return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt", c->name);
             }
             olen[i] = (size_t)(r.p - ooff[i]);
         }

@@ -36,13 +36,12 @@ int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, int pos_idx
 
 /* Re-encodes stored record `old` with the fields of table `idx` changed
  * (partial update); `null` is the sentinel value that clears a field. */
-int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
-                        const void *old, size_t oldn, const void *null, codec_buf *out);
+int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx, const void *old,
+                        size_t oldn, const void *null, codec_buf *out);
 
 /* Pushes a record as a new table, fields named from table `names_idx`
  * (position -> name). GH_ECORRUPT (nothing pushed) on bad bytes. */
-int lcodec_push_record(lua_State *L, const store_coll *c, int names_idx, const void *rec,
-                       size_t n);
+int lcodec_push_record(lua_State *L, const store_coll *c, int names_idx, const void *rec, size_t n);
 
 /* Pushes a short readable rendering of the value at idx for messages
  * ("string \"1990/13/01\"", "1.5", "table"). */

@@ -93,8 +93,8 @@ static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_id
 /* The row at idx, checked unless `trusted` (a metamethod of rows: the
  * metatables are hidden from scripts, so only Lua calls it, with a row). */
 static lrow *get_row(lua_State *L, int idx, int trusted) {
-    lrow *row = trusted ? lua_touserdata(L, idx)
-                        : lstore_checkudata(L, idx, &lstore_row_key, ROW_MT);
+    lrow *row =
+        trusted ? lua_touserdata(L, idx) : lstore_checkudata(L, idx, &lstore_row_key, ROW_MT);
     if (!row->offsets_ready && row_offsets(row) != 0) {
         luaL_error(L, "collection '%s': a stored record is corrupt (run gonghui check)",
                    row->c->name);
@@ -487,8 +487,8 @@ static int cmp_filters(const void *a, const void *b) {
     return ((const lfilter *)a)->pos - ((const lfilter *)b)->pos;
 }
 
-static const char *const scan_opts[] = {"index", "eq",    "prefix",  "from",
-                                        "to",    "limit", "offset",  "reverse", NULL};
+static const char *const scan_opts[] = {"index", "eq",     "prefix",  "from", "to",
+                                        "limit", "offset", "reverse", NULL};
 
 static int is_scan_opt(const char *k) {
     for (int i = 0; scan_opts[i]; i++) {
@@ -560,7 +560,8 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
         if (iname) {
             int nv;
             explicit_index = 1;
-            index = strcmp(iname, c->fields[c->key].name) == 0 ? -1 : lstore_index_by_name(c, iname);
+            index =
+                strcmp(iname, c->fields[c->key].name) == 0 ? -1 : lstore_index_by_name(c, iname);
             if (index < 0 && strcmp(iname, c->fields[c->key].name) != 0) {
                 rc = lstore_no_index(c, iname);
                 lua_pop(L, 4);
@@ -601,8 +602,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
             lua_getfield(L, opt_idx, "prefix");
             lua_getfield(L, opt_idx, "from");
             lua_getfield(L, opt_idx, "to");
-            if (!lua_isnil(L, -1) || !lua_isnil(L, -2) || !lua_isnil(L, -3) ||
-                !lua_isnil(L, -4)) {
+            if (!lua_isnil(L, -1) || !lua_isnil(L, -2) || !lua_isnil(L, -3) || !lua_isnil(L, -4)) {
                 rc = err_set(GH_EINVAL,
                              "collection '%s': eq, prefix, from and to need index = '<field>'",
                              c->name);
@@ -968,5 +968,4 @@ void lscan_register(lua_State *L, int dbi) {
     lua_pushcfunction(L, l_scan_gc);
     lua_setfield(L, -2, "__close");
     lua_pop(L, 1);
-
 }

@@ -218,10 +218,9 @@ int lstore_key_elem(lua_State *L, int idx, const store_coll *c, int pos, codec_b
         return 0;
     }
     lcodec_push_shown(L, idx);
-    int rc = err_set(GH_ETYPE, "collection '%s': field '%s' is %s, got %s", c->name,
-                     c->fields[pos].name,
-                     type == FT_DATE ? "a date (YYYY-MM-DD)" : store_type_name(type),
-                     lua_tostring(L, -1));
+    int rc = err_set(
+        GH_ETYPE, "collection '%s': field '%s' is %s, got %s", c->name, c->fields[pos].name,
+        type == FT_DATE ? "a date (YYYY-MM-DD)" : store_type_name(type), lua_tostring(L, -1));
     lua_pop(L, 1);
     return rc;
 }
@@ -234,8 +233,7 @@ static int encode_pk(lua_State *L, int idx, const store_coll *c, codec_buf *out)
         rc = err_set(GH_ETOOBIG,
                      "collection '%s': key field '%s' is %zu bytes encoded, over the limit of "
                      "%d (%s); use a shorter value",
-                     c->name, c->fields[c->key].name, out->len, STORE_MAX_KEY,
-                     lua_tostring(L, -1));
+                     c->name, c->fields[c->key].name, out->len, STORE_MAX_KEY, lua_tostring(L, -1));
         lua_pop(L, 1);
         return rc;
     }
@@ -245,8 +243,8 @@ static int encode_pk(lua_State *L, int idx, const store_coll *c, codec_buf *out)
 /* Pushes the record's fields named by the arguments from `first` on, or the
  * whole record as a table when there are none. Returns the number pushed or
  * a negative code. */
-static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int first,
-                       const void *rec, size_t n) {
+static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int first, const void *rec,
+                       size_t n) {
     int top = lua_gettop(L);
     if (first > top) {
         lua_getiuservalue(L, coll_idx, 1);
@@ -311,8 +309,8 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
     }
     return nwant;
 corrupt:
-    return err_set(GH_ECORRUPT,
-                   "collection '%s': a stored record is corrupt (run gonghui check)", c->name);
+    return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt (run gonghui check)",
+                   c->name);
 }
 
 /* coll:get(key [, field...]) -> record table | field values | nil */
@@ -416,8 +414,8 @@ static int push_old(lua_State *L, store_txn *t, const store_coll *c) {
 
 /* Publishes <collection>.<kind> with {old = <old_idx>, new = <db->buf or
  * nothing>}; balanced stack; may raise (inside db.atomic only). */
-static int emit_change(lua_State *L, lua_db *db, const store_coll *c, const char *kind,
-                       int old_idx, int with_new) {
+static int emit_change(lua_State *L, lua_db *db, const store_coll *c, const char *kind, int old_idx,
+                       int with_new) {
     old_idx = lua_absindex(L, old_idx);
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, old_idx);
@@ -446,10 +444,9 @@ static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store
     *auto_used = 0;
     if (row) {
         if (!store_layout_compatible(row->c, c)) {
-            return err_set(GH_EINVAL,
-                           "collection '%s': this row is from %s, which is laid out differently",
-                           c->name,
-                           strcmp(row->c->name, c->name) ? row->c->name : "an older definition");
+            return err_set(
+                GH_EINVAL, "collection '%s': this row is from %s, which is laid out differently",
+                c->name, strcmp(row->c->name, c->name) ? row->c->name : "an older definition");
         }
         db->buf.len = 0;
         codec_buf_add(&db->buf, row->bytes, row->n);
@@ -708,7 +705,7 @@ static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *
 
 static int l_prepared_call(lua_State *L) {
     lua_pushvalue(L, lua_upvalueindex(3));
-    lua_insert(L, 1); /* the collection where run_write expects it */
+    lua_insert(L, 1);                   /* the collection where run_write expects it */
     return run_write(L, w_prepared, 1); /* our own upvalue */
 }
 
@@ -844,7 +841,7 @@ int lstore_no_index(const store_coll *c, const char *name) {
  * the first field, or an array for several) into out. *nvals gets how many
  * fields were given. */
 int lstore_index_vals(lua_State *L, int idx, const store_coll *c, const store_index *ix,
-                             codec_buf *out, int *nvals) {
+                      codec_buf *out, int *nvals) {
     idx = lua_absindex(L, idx);
     out->len = 0;
     if (lua_istable(L, idx) && ix->nfields > 1) {
@@ -898,8 +895,8 @@ static int l_coll_find(lua_State *L) {
                 }
             } else {
                 store_scan *sc;
-                store_range r = {.prefix = db->kbuf.p, .prefixlen = db->kbuf.len,
-                                 .prefix_whole = 1};
+                store_range r = {
+                    .prefix = db->kbuf.p, .prefixlen = db->kbuf.len, .prefix_whole = 1};
                 if ((rc = store_scan_open(t, c, ix, &r, &sc)) == 0) {
                     rc = store_scan_next(sc, &pk, &pkn, &v, &n);
                     if (rc == 0) {
@@ -1231,8 +1228,9 @@ static int l_db_define(lua_State *L) {
         lua_pop(L, 1);
         if (builtin || name[0] == '_') {
             store_coll_free(def);
-            return luaL_error(L, "'%s' cannot name a collection (it is a db function or starts "
-                                 "with '_')",
+            return luaL_error(L,
+                              "'%s' cannot name a collection (it is a db function or starts "
+                              "with '_')",
                               name);
         }
         /* The same definition again (every run of a program starts with
@@ -1332,8 +1330,9 @@ static int l_db_index(lua_State *L) {
         }
         free(names);
         luaL_pushresult(&b);
-        return luaL_error(L, "no collection named '%s' (collections: %s); define it with "
-                             "db.define",
+        return luaL_error(L,
+                          "no collection named '%s' (collections: %s); define it with "
+                          "db.define",
                           name, lua_rawlen(L, -1) ? lua_tostring(L, -1) : "none yet");
     }
     if (rc) {
@@ -1395,9 +1394,8 @@ const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n) {
  * from `level` on. */
 static void push_traceback(lua_State *L, int level) {
     int top = lua_gettop(L);
-    const char *msg = lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER
-                          ? lua_tostring(L, 1)
-                          : NULL;
+    const char *msg =
+        lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER ? lua_tostring(L, 1) : NULL;
     if (!msg && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
         msg = lua_tostring(L, -1);
     } else if (!msg) {
@@ -1509,12 +1507,19 @@ static int l_db_gc(lua_State *L) {
     return 0;
 }
 
-static const luaL_Reg coll_methods[] = {
-    {"get", l_coll_get},       {"insert", l_coll_insert}, {"put", l_coll_put},
-    {"update", l_coll_update}, {"delete", l_coll_delete}, {"find", l_coll_find},
-    {"scan", l_coll_scan},     {"list", l_coll_list},     {"count", l_coll_count},
-    {"count_by", l_coll_count_by}, {"schema", l_coll_schema},
-    {"prepare_insert", l_coll_prepare_insert}, {NULL, NULL}};
+static const luaL_Reg coll_methods[] = {{"get", l_coll_get},
+                                        {"insert", l_coll_insert},
+                                        {"put", l_coll_put},
+                                        {"update", l_coll_update},
+                                        {"delete", l_coll_delete},
+                                        {"find", l_coll_find},
+                                        {"scan", l_coll_scan},
+                                        {"list", l_coll_list},
+                                        {"count", l_coll_count},
+                                        {"count_by", l_coll_count_by},
+                                        {"schema", l_coll_schema},
+                                        {"prepare_insert", l_coll_prepare_insert},
+                                        {NULL, NULL}};
 
 static const luaL_Reg db_funcs[] = {{"define", l_db_define},
                                     {"drop", l_db_drop},

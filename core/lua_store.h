@@ -51,7 +51,7 @@ typedef struct lua_db {
     void (*change_hook)(lua_State *L, const char *topic, size_t tn, int payload_idx);
     unsigned rtxn_ops;
     double rtxn_since;
-    int map_full;    /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */
+    int map_full; /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */
     codec_buf buf, kbuf;
 } lua_db;
 

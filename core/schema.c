@@ -70,8 +70,9 @@ static int valid_name(const char *s) {
 
 int store_def_check(const store_coll *c) {
     if (!valid_name(c->name)) {
-        return err_set(GH_ESCHEMA, "collection name \"%s\" is not valid (1-64 bytes, no spaces, "
-                                   "':' or ',')",
+        return err_set(GH_ESCHEMA,
+                       "collection name \"%s\" is not valid (1-64 bytes, no spaces, "
+                       "':' or ',')",
                        c->name);
     }
     if (c->nfields < 1 || c->nfields > STORE_MAX_FIELDS) {
@@ -89,8 +90,8 @@ int store_def_check(const store_coll *c) {
         }
         for (int j = 0; j < i; j++) {
             if (strcmp(c->fields[i].name, c->fields[j].name) == 0) {
-                return err_set(GH_ESCHEMA, "collection '%s': field '%s' is defined twice",
-                               c->name, c->fields[i].name);
+                return err_set(GH_ESCHEMA, "collection '%s': field '%s' is defined twice", c->name,
+                               c->fields[i].name);
             }
         }
     }
@@ -116,8 +117,8 @@ int store_def_check(const store_coll *c) {
     for (int i = 0; i < c->nindexes; i++) {
         const store_index *ix = &c->indexes[i];
         if (ix->nfields < 1 || ix->nfields > STORE_MAX_INDEX_FIELDS) {
-            return err_set(GH_ESCHEMA, "collection '%s': index '%s' needs 1 to %d fields",
-                           c->name, ix->name, STORE_MAX_INDEX_FIELDS);
+            return err_set(GH_ESCHEMA, "collection '%s': index '%s' needs 1 to %d fields", c->name,
+                           ix->name, STORE_MAX_INDEX_FIELDS);
         }
         for (int j = 0; j < ix->nfields; j++) {
             if (ix->fields[j] < 0 || ix->fields[j] >= c->nfields || ix->fields[j] == c->extra) {
@@ -133,8 +134,8 @@ int store_def_check(const store_coll *c) {
         }
         for (int j = 0; j < i; j++) {
             if (strcmp(ix->name, c->indexes[j].name) == 0) {
-                return err_set(GH_ESCHEMA, "collection '%s': index '%s' is defined twice",
-                               c->name, ix->name);
+                return err_set(GH_ESCHEMA, "collection '%s': index '%s' is defined twice", c->name,
+                               ix->name);
             }
         }
     }
@@ -289,8 +290,8 @@ nomem:
 }
 
 int store_def_equivalent(const store_coll *a, const store_coll *b) {
-    if (strcmp(a->name, b->name) != 0 || a->nfields != b->nfields ||
-        a->nindexes != b->nindexes || a->auto_key != b->auto_key || a->events != b->events ||
+    if (strcmp(a->name, b->name) != 0 || a->nfields != b->nfields || a->nindexes != b->nindexes ||
+        a->auto_key != b->auto_key || a->events != b->events ||
         (a->extra >= 0) != (b->extra >= 0) ||
         strcmp(a->fields[a->key].name, b->fields[b->key].name) != 0) {
         return 0;
@@ -322,8 +323,8 @@ int store_layout_compatible(const store_coll *old, const store_coll *cur) {
     if (old == cur) {
         return 1;
     }
-    if (strcmp(old->name, cur->name) != 0 || old->nfields > cur->nfields ||
-        old->key != cur->key || old->extra != cur->extra) {
+    if (strcmp(old->name, cur->name) != 0 || old->nfields > cur->nfields || old->key != cur->key ||
+        old->extra != cur->extra) {
         return 0;
     }
     for (int i = 0; i < old->nfields; i++) {

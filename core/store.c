@@ -57,9 +57,9 @@ struct store {
     int ncolls;
     store_coll **retired; /* replaced definitions, kept until store_close (invariant 6) */
     int nretired;
-    uint64_t gen;          /* the database's "gen" the cache reflects */
-    uint64_t local_gen;    /* bumped whenever the cache changes */
-    size_t checked_txnid;  /* snapshot at which gen was last compared; 0 = never */
+    uint64_t gen;         /* the database's "gen" the cache reflects */
+    uint64_t local_gen;   /* bumped whenever the cache changes */
+    size_t checked_txnid; /* snapshot at which gen was last compared; 0 = never */
     int cache_valid;
     /* reset read transactions ready for renewal */
     MDB_txn *pool[STORE_READ_POOL];
@@ -75,8 +75,8 @@ struct store_txn {
     int write;
     uint64_t writes;
     int defs_touched;
-    int defs_synced;   /* a write transaction compared "gen" once: no one else can change it */
-    store_scan *scans; /* open scans, invalidated when the transaction ends */
+    int defs_synced;      /* a write transaction compared "gen" once: no one else can change it */
+    store_scan *scans;    /* open scans, invalidated when the transaction ends */
     store_counts *counts; /* writes per collection (names owned) */
     int ncounts;
 };
@@ -227,8 +227,7 @@ int store_open(const char *path, int flags, store **out) {
     err_clear();
     if (stat(path, &st) != 0) {
         if (!(flags & STORE_CREATE)) {
-            return err_set(GH_ENOTDB, "no database at %s (give --db DIR, or set GONGHUI_DB)",
-                           path);
+            return err_set(GH_ENOTDB, "no database at %s (give --db DIR, or set GONGHUI_DB)", path);
         }
         if (mkdir(path, 0755) != 0) {
             return err_set(GH_EIO, "cannot create database directory %s: %s", path,
@@ -810,8 +809,8 @@ static int record_fields(const store_coll *c, const void *rec, size_t n,
             off[i] = r.p;
             if (mp_skip_fast(&r) != 0) {
                 return err_set(GH_ECORRUPT,
-                               "collection '%s': a stored record is corrupt (field '%s')",
-                               c->name, c->fields[i].name);
+                               "collection '%s': a stored record is corrupt (field '%s')", c->name,
+                               c->fields[i].name);
             }
         } else {
             off[i] = NULL;
@@ -916,16 +915,14 @@ static void key_render(const void *key, size_t n, char *out, size_t outn) {
         case KEY_DOUBLE:
             m = snprintf(out + w, outn - w, "%s%.17g", sep, it.d);
             break;
-        case KEY_STR:
-        {
+        case KEY_STR: {
             size_t cut = str.len > 80 ? 80 : str.len;
             while (cut < str.len && cut > 0 && (str.p[cut] & 0xc0) == 0x80) {
                 cut--; /* not inside a UTF-8 character */
             }
             m = snprintf(out + w, outn - w, "%s\"%.*s%s\"", sep, (int)cut, (char *)str.p,
                          cut < str.len ? "..." : "");
-        }
-            break;
+        } break;
         case KEY_TRUE:
         case KEY_FALSE:
             m = snprintf(out + w, outn - w, "%s%s", sep, it.type == KEY_TRUE ? "true" : "false");
@@ -1119,8 +1116,8 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         if (hasnew && nb->len > STORE_MAX_KEY) {
             char what[300];
             key_render(nb->p, nb->len, shown, sizeof shown);
-            snprintf(what, sizeof what, "the value of '%s' for index '%s' (%s)", ix->name,
-                     ix->name, shown);
+            snprintf(what, sizeof what, "the value of '%s' for index '%s' (%s)", ix->name, ix->name,
+                     shown);
             rc = key_too_long(c, what, nb->len);
             goto out;
         }
@@ -1277,8 +1274,7 @@ int store_next_id(store_txn *t, const store_coll *c, int64_t *id) {
         rc = key_read(&p, p + k.mv_size, &it, &str);
         codec_buf_free(&str);
         if (rc != 0 || it.type != KEY_INT) {
-            return err_set(GH_ECORRUPT, "collection '%s': the last key is not an integer",
-                           c->name);
+            return err_set(GH_ECORRUPT, "collection '%s': the last key is not an integer", c->name);
         }
         last = it.i;
     } else if (rc != MDB_NOTFOUND) {
@@ -1753,8 +1749,8 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
         sc->started = 1;
         if (!sc->reverse) {
             const codec_buf *from = sc->lo.len ? &sc->lo : &sc->prefix;
-            if (sc->lo.len && sc->prefix.len && cmp_full(&(MDB_val){sc->prefix.len, sc->prefix.p},
-                                                         &sc->lo) > 0) {
+            if (sc->lo.len && sc->prefix.len &&
+                cmp_full(&(MDB_val){sc->prefix.len, sc->prefix.p}, &sc->lo) > 0) {
                 from = &sc->prefix;
             }
             if (from->len) {
@@ -2012,9 +2008,8 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
                                        : mdb_cursor_get(ic, &ik, &iv, MDB_GET_BOTH) == 0;
                 if (!found) {
                     key_render(ib.p, ib.len, shown2, sizeof shown2);
-                    problem(report, ctx, problems,
-                            "%s: record %s has no entry %s in index '%s'", c->name, shown, shown2,
-                            ix->name);
+                    problem(report, ctx, problems, "%s: record %s has no entry %s in index '%s'",
+                            c->name, shown, shown2, ix->name);
                 }
                 mdb_cursor_close(ic);
             }
@@ -2040,9 +2035,8 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
                         c->name, ix->name, shown, shown2);
             } else if (store_index_key(c, ix, rec.mv_data, rec.mv_size, &ib) != 0 ||
                        ib.len != k.mv_size || memcmp(ib.p, k.mv_data, ib.len) != 0) {
-                problem(report, ctx, problems,
-                        "%s: index '%s' entry %s does not match record %s", c->name, ix->name,
-                        shown, shown2);
+                problem(report, ctx, problems, "%s: index '%s' entry %s does not match record %s",
+                        c->name, ix->name, shown, shown2);
             }
             m = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
         }
@@ -2099,8 +2093,8 @@ int store_stat_of(store_txn *t, const store_coll *c, int index, store_stat *out)
         return lmdb_err(rc, c->name);
     }
     out->entries = st.ms_entries;
-    out->bytes = (uint64_t)st.ms_psize * (st.ms_branch_pages + st.ms_leaf_pages +
-                                          st.ms_overflow_pages);
+    out->bytes =
+        (uint64_t)st.ms_psize * (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
     out->depth = st.ms_depth;
     return 0;
 }

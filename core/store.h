@@ -53,7 +53,7 @@ typedef struct store_field {
 } store_field;
 
 typedef struct store_index {
-    char *name;   /* field names joined with ',' */
+    char *name; /* field names joined with ',' */
     int unique;
     int nfields;
     int fields[STORE_MAX_INDEX_FIELDS]; /* positions in the record */
@@ -242,8 +242,7 @@ int store_scan_open(store_txn *t, const store_coll *c, int index, const store_ra
                     store_scan **out);
 /* Moves to the next record: 0 with *pk and *val borrowed (see top), or
  * GH_ENOTFOUND at the end. */
-int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void **val,
-                    size_t *vlen);
+int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void **val, size_t *vlen);
 /* The current record again (after writes in the same transaction moved
  * pages). 0 or GH_ENOTFOUND if it was deleted. */
 int store_scan_current(store_scan *sc, const void **val, size_t *vlen);
