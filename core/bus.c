@@ -359,6 +359,32 @@ int bus_last_seq(store_txn *t, int64_t *seq) {
     return rc;
 }
 
+int bus_first_seq(store_txn *t, int64_t *seq) {
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    *seq = 0;
+    int rc = bus_log_scan(t, 0, &sc);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        return 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    rc = store_scan_next(sc, &pk, &pkn, &v, &n);
+    if (rc == 0) {
+        bus_event ev;
+        if ((rc = bus_event_decode(v, n, &ev)) == 0) {
+            *seq = ev.seq;
+        }
+    } else if (rc == GH_ENOTFOUND) {
+        rc = 0;
+    }
+    store_scan_close(sc);
+    return rc;
+}
+
 int bus_seq_at_time(store_txn *t, int64_t ms, int64_t *seq) {
     store_scan *sc;
     const void *pk, *v;

@@ -61,6 +61,9 @@ int bus_event_decode(const void *rec, size_t n, bus_event *ev);
 /* Opens a scan of the log from sequence `from` (inclusive) on. */
 int bus_log_scan(store_txn *t, int64_t from, store_scan **out);
 
+/* The first sequence number still in the log (0 for an empty log). */
+int bus_first_seq(store_txn *t, int64_t *seq);
+
 /* The last sequence number (0 for an empty log). */
 int bus_last_seq(store_txn *t, int64_t *seq);
 

@@ -59,12 +59,17 @@ static void print_event(const bus_event *ev, int json, const char *here) {
     }
     fmt_time(ev->time, when, sizeof when);
     if (json) {
-        printf("{\"seq\":%lld,\"time\":%lld,\"topic\":\"%.*s\",\"payload\":%.*s",
-               (long long)ev->seq, (long long)ev->time, (int)ev->topic_len, ev->topic, (int)b.len,
-               (char *)b.p);
+        codec_buf line;
+        codec_buf_init(&line);
+        codec_json_str(&line, ev->topic, ev->topic_len);
+        printf("{\"seq\":%lld,\"time\":%lld,\"topic\":%.*s,\"payload\":%.*s", (long long)ev->seq,
+               (long long)ev->time, (int)line.len, (char *)line.p, (int)b.len, (char *)b.p);
         if (ev->run) {
-            printf(",\"run\":\"%.*s\"", (int)ev->run_len, ev->run);
+            line.len = 0;
+            codec_json_str(&line, ev->run, ev->run_len);
+            printf(",\"run\":%.*s", (int)line.len, (char *)line.p);
         }
+        codec_buf_free(&line);
         if (ev->origin) {
             printf(",\"origin\":\"%.*s\"}\n", (int)ev->origin_len, ev->origin);
         } else {
@@ -115,6 +120,46 @@ static int tail_once(store *s, int64_t *from, const char *pattern, int64_t *left
     return rc == GH_ENOTFOUND ? 0 : rc;
 }
 
+/* Where the last n events matching pattern start (last + 1 when none). */
+static int start_of_last(store *s, const char *pattern, int64_t n, int64_t *from) {
+    store_txn *t;
+    const store_coll *c;
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, len;
+    int64_t last = 0, seen = 0;
+    int rc = store_txn_begin(s, NULL, 0, &t);
+    if (rc) {
+        return rc;
+    }
+    if ((rc = bus_last_seq(t, &last)) || store_coll_get(t, "_events", &c) != 0) {
+        err_clear();
+        store_txn_abort(t);
+        *from = last + 1;
+        return rc;
+    }
+    *from = last + 1;
+    store_range r = {.reverse = 1};
+    if (n > 0 && (rc = store_scan_open(t, c, -1, &r, &sc)) == 0) {
+        while (seen < n && (rc = store_scan_next(sc, &pk, &pkn, &v, &len)) == 0) {
+            bus_event ev;
+            if ((rc = bus_event_decode(v, len, &ev))) {
+                break;
+            }
+            if (!pattern || bus_match(pattern, strlen(pattern), ev.topic, ev.topic_len)) {
+                *from = ev.seq;
+                seen++;
+            }
+        }
+        store_scan_close(sc);
+        if (rc == GH_ENOTFOUND) {
+            rc = 0;
+        }
+    }
+    store_txn_abort(t);
+    return rc;
+}
+
 static int cmd_tail(store *s, int argc, char **argv) {
     const char *pattern = NULL, *since = NULL;
     int follow = 0, json = 0;
@@ -125,7 +170,15 @@ static int cmd_tail(store *s, int argc, char **argv) {
         } else if (!strcmp(argv[i], "--since") && i + 1 < argc) {
             since = argv[++i];
         } else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
-            limit = strtoll(argv[++i], NULL, 10);
+            char *end;
+            const char *z = argv[++i];
+            limit = strtoll(z, &end, 10);
+            if (*end || end == z || limit < 0) {
+                fprintf(stderr, _("gonghui events tail: --limit takes a number of events, not "
+                                  "\"%s\"\n"),
+                        z);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
             follow = 1;
         } else if (!strcmp(argv[i], "--json")) {
@@ -163,15 +216,15 @@ static int cmd_tail(store *s, int argc, char **argv) {
             }
             store_txn_abort(t);
         }
-    } else if (!follow && limit < 0) {
-        /* like tail(1): the last 20 unless told otherwise */
-        store_txn *t;
-        int64_t last = 0;
-        if (store_txn_begin(s, NULL, 0, &t) == 0) {
-            bus_last_seq(t, &last);
-            store_txn_abort(t);
+    } else {
+        /* like tail(1): the last 20 (or --limit) matching events, then --follow */
+        int rc = start_of_last(s, pattern, limit >= 0 ? limit : 20, &from);
+        if (rc) {
+            return fail(rc, "tail");
         }
-        from = last > 20 && !pattern ? last - 19 : 1;
+        if (limit >= 0 && follow) {
+            limit = -1; /* --limit chose where to start; follow prints what comes */
+        }
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -299,15 +352,8 @@ static int cmd_replay(store *s, int argc, char **argv) {
             rc = bus_seq_at_time(t, ms, &target);
         }
         /* a replay from below what was trimmed cannot be what was asked */
-        store_scan *sc;
-        if (rc == 0 && (rc = bus_log_scan(t, 0, &sc)) == 0) {
-            const void *pk, *v;
-            size_t pkn, n;
-            bus_event ev;
-            if (store_scan_next(sc, &pk, &pkn, &v, &n) == 0 && bus_event_decode(v, n, &ev) == 0) {
-                first = ev.seq;
-            }
-            store_scan_close(sc);
+        if (rc == 0) {
+            rc = bus_first_seq(t, &first);
         }
         if (rc == 0 && first > 1 && target < first) {
             rc = err_set(GH_EINVAL,

@@ -478,7 +478,7 @@ int key_read(const unsigned char **pp, const unsigned char *end, key_item *it, c
 
 /* ---- display ---------------------------------------------------------------------- */
 
-static void json_str(codec_buf *out, const char *s, size_t n) {
+void codec_json_str(codec_buf *out, const char *s, size_t n) {
     codec_buf_add(out, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -522,7 +522,7 @@ int mp_to_json(mp_reader *r, codec_buf *out, int depth) {
         }
         return 0;
     case MP_STR:
-        json_str(out, it.s, it.n);
+        codec_json_str(out, it.s, it.n);
         return 0;
     case MP_ARRAY:
         codec_buf_add(out, "[", 1);
@@ -548,14 +548,14 @@ int mp_to_json(mp_reader *r, codec_buf *out, int depth) {
                 return GH_ECORRUPT;
             }
             if (k.type == MP_STR) {
-                json_str(out, k.s, k.n);
+                codec_json_str(out, k.s, k.n);
             } else { /* a non-string key, as a string */
                 codec_buf tmp;
                 codec_buf_init(&tmp);
                 *r = save;
                 int rc = mp_to_json(r, &tmp, depth - 1);
                 if (rc == 0) {
-                    json_str(out, (const char *)tmp.p, tmp.len);
+                    codec_json_str(out, (const char *)tmp.p, tmp.len);
                 }
                 codec_buf_free(&tmp);
                 if (rc) {

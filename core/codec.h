@@ -189,6 +189,9 @@ int key_read(const unsigned char **p, const unsigned char *end, key_item *it, co
  * infinities become null). 0 or GH_ECORRUPT. */
 int mp_to_json(mp_reader *r, codec_buf *out, int depth);
 
+/* Appends s[0..n) as a JSON string literal (quotes and escapes). */
+void codec_json_str(codec_buf *out, const char *s, size_t n);
+
 /* ---- dates ---------------------------------------------------------------------- */
 
 /* 1 if s[0..n) is a real calendar date written YYYY-MM-DD (year 1000..9999). */

@@ -539,8 +539,10 @@ static int l_bus_consumer(lua_State *L) {
         lua_pop(L, 1);
     }
     lua_Debug ar;
+    char abspath[4096];
     if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "S", &ar) && ar.source[0] == '@') {
-        d.script = ar.source + 1; /* where `gonghui events run` finds the handler */
+        /* where `gonghui events run` finds the handler, from any directory */
+        d.script = realpath(ar.source + 1, abspath) ? abspath : ar.source + 1;
     }
     int rc = with_write(L, "bus.consumer", define_consumer, &d);
     if (rc) {
@@ -602,8 +604,9 @@ static int call_handler(lua_State *L, lua_db *db, store_txn *t, int fn_idx, cons
         return GH_EMAPFULL;
     }
     if (!lua_isstring(L, -1)) {
+        const char *tn = luaL_typename(L, -1);
         lua_pop(L, 1);
-        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
+        lua_pushfstring(L, "(error object is a %s value)", tn);
     }
     *failed = 1;
     return 0;
@@ -812,6 +815,16 @@ static int do_replay(lua_State *L, store_txn *t, void *ctx) {
         bus_consumer_clear(&cn);
         return rc;
     }
+    int64_t first;
+    if ((rc = bus_first_seq(t, &first)) == 0 && first > 1 && r->seq < first) {
+        rc = err_set(GH_EINVAL,
+                     "events before %lld were trimmed from the log; replay from %lld or later",
+                     (long long)first, (long long)first);
+    }
+    if (rc) {
+        bus_consumer_clear(&cn);
+        return rc;
+    }
     cn.cursor = r->seq > 0 ? r->seq - 1 : 0;
     rc = bus_consumer_put(t, &cn);
     bus_consumer_clear(&cn);
@@ -837,7 +850,8 @@ int64_t lbus_parse_time(const char *s) {
             rest += 1 + m2;
         }
     }
-    if (*rest || !codec_is_date(s, 10)) {
+    if (*rest || !codec_is_date(s, 10) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+        sec > 59) {
         return -1;
     }
     tm.tm_year = y - 1900;
@@ -947,6 +961,14 @@ static int push_dead(void *ctx, const bus_dead *d) {
 }
 
 static int read_dead(lua_State *L, store_txn *t, void *ctx) {
+    if (ctx) { /* a consumer that does not exist is an error, not an empty list */
+        bus_consumer cn;
+        int rc = bus_consumer_get(t, ctx, &cn);
+        if (rc) {
+            return rc;
+        }
+        bus_consumer_clear(&cn);
+    }
     lua_newtable(L);
     return bus_dead_each(t, ctx, push_dead, L);
 }

@@ -357,7 +357,13 @@ static int run_write(lua_State *L, write_fn fn, int trusted) {
         if ((rc = lstore_begin(db, 1, &t, &owned))) {
             return lstore_raise(L, rc);
         }
-        if ((rc = lstore_resolve(L, 1, t, &c)) == 0 && c->events && owned && db->change_hook) {
+        if ((rc = lstore_resolve(L, 1, t, &c)) == 0 && c->name[0] == '_') {
+            rc = err_set(GH_EINVAL,
+                         "collection '%s' belongs to gonghui itself and is read-only to "
+                         "scripts (the event log changes through bus.publish and consumers)",
+                         c->name);
+        }
+        if (rc == 0 && c->events && owned && db->change_hook) {
             /* Its change events and their handlers belong in one unit with
              * the write: do it again as db.atomic(this function, ...). */
             store_txn_abort(t);
