@@ -11,6 +11,7 @@
  * 2 usage errors.
  */
 #include "err.h"
+#include "runs.h"
 #include "script.h"
 #include "store.h"
 
@@ -28,7 +29,19 @@ static void usage(FILE *f) {
                  "usage: gonghui [--db DIR] COMMAND [ARGS]\n"
                  "\n"
                  "commands:\n"
-                 "  run FILE.lua [name=value ...]  run a Lua program against the database\n"
+                 "  run [OPTIONS] FILE.lua [name=value ...]  run a Lua program against the "
+                 "database\n"
+                 "      --dry-run       run, roll everything back, print what would change\n"
+                 "      --atomic        the whole run is one transaction\n"
+                 "      --timeout T     time limit (default 1h; 90s, 10m, 0 = none)\n"
+                 "      --memory M      memory limit of the script (default 1G; 512M, 0 = none)\n"
+                 "      --seed N        math.random's seed (default: random, recorded)\n"
+                 "      --now TIME      the time the script sees (default: the start)\n"
+                 "      --out DIR       folder for run.open(name) files\n"
+                 "      -e CODE         run CODE (before FILE, or alone)\n"
+                 "  runs [--limit N]                 the last runs (default 20)\n"
+                 "  runs show ID                     one run: script, hashes, seed, counts, "
+                 "outcome\n"
                  "  check                          verify every record and index entry\n"
                  "  backup DEST                    write a compacted, consistent copy to DEST\n"
                  "  stat                           list collections, records, indexes and sizes\n"
@@ -153,6 +166,35 @@ static int cmd_stat(const char *path) {
     return 0;
 }
 
+/* gonghui runs [--limit N] | runs show ID */
+static int cmd_runs(const char *path, int n, char **args) {
+    store *s;
+    int limit = 20, rc;
+    if (n >= 1 && strcmp(args[0], "show") == 0 && n != 2) {
+        fprintf(stderr, _("gonghui runs show: which run? (gonghui runs show ID)\n"));
+        return 2;
+    }
+    if (n >= 1 && strcmp(args[0], "show") != 0) {
+        char *end;
+        if (n != 2 || strcmp(args[0], "--limit") != 0 || (limit = (int)strtol(args[1], &end, 10),
+                                                           *end || limit < 0)) {
+            fprintf(stderr, _("gonghui runs: usage: gonghui runs [--limit N] | runs show ID\n"));
+            return 2;
+        }
+    }
+    if (open_db(path, 0, &s)) {
+        return 1;
+    }
+    rc = n >= 1 && strcmp(args[0], "show") == 0 ? runs_show(s, args[1], stdout)
+                                                  : runs_list(s, stdout, limit);
+    store_close(s);
+    if (rc) {
+        fprintf(stderr, "gonghui runs: %s\n", err_msg(rc));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *db = getenv("GONGHUI_DB");
     char **args = calloc((size_t)argc + 1, sizeof *args);
@@ -188,7 +230,8 @@ int main(int argc, char **argv) {
             printf("gonghui %s\n", GH_VERSION);
             code = 0;
             goto out;
-        } else if (argv[i][0] == '-' && argv[i][1] == '-' && n < 2) {
+        } else if (argv[i][0] == '-' && argv[i][1] == '-' && n < 2 &&
+                   !(n == 1 && strcmp(args[0], "run") == 0)) { /* run's own: script_parse */
             fprintf(stderr, _("gonghui: unknown option %s (see gonghui --help)\n"), argv[i]);
             goto out;
         } else {
@@ -198,17 +241,18 @@ int main(int argc, char **argv) {
     if (n == 0) {
         usage(stderr);
     } else if (strcmp(args[0], "run") == 0) {
-        if (n < 2) {
-            fprintf(stderr, _("gonghui run: which script? (gonghui run FILE.lua [name=value ...])\n"));
-        } else {
+        script_opts o;
+        if ((code = script_parse(n - 1, args + 1, &o)) == 0) {
             store *s;
             if (open_db(db, STORE_CREATE, &s)) {
                 code = 1;
             } else {
-                code = script_run(s, args[1], n - 2, args + 2);
+                code = script_run_opts(s, &o);
                 store_close(s);
             }
         }
+    } else if (strcmp(args[0], "runs") == 0) {
+        code = cmd_runs(db, n - 1, args + 1);
     } else if (strcmp(args[0], "check") == 0) {
         code = cmd_check(db);
     } else if (strcmp(args[0], "backup") == 0) {

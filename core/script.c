@@ -1,24 +1,45 @@
 /*
- * script.c — creates the Lua state for a batch run and runs one file.
+ * script.c — the batch runner: one script, one sandboxed Lua state, one
+ * run record.
  *
- * The state gets the standard libraries, `db` (lua_store.c), `params`, and a
- * module path of the script's own folder and scripts/lib. C modules are not
- * loadable from scripts (package.cpath is empty; native code arrives with
- * the plugin API).
+ * Called by main.c; calls sandbox.c (state, allow list, limits, signals),
+ * lua_store.c (`db`, and the whole-run transaction of --atomic/--dry-run),
+ * lua_bus.c (`bus`) and runs.c (the record).
+ *
+ * A run, step by step:
+ *   1. options -> seed (given or random), clock (--now or the start time),
+ *      uid (random, 16 hex digits);
+ *   2. sandbox_new; db, bus, params and run.* are set; the script is read
+ *      and hashed (text only);
+ *   3. --atomic / --dry-run: lstore_run_begin;
+ *   4. sandbox_arm; lua_pcall; sandbox_disarm (no limit or signal can cut
+ *      the steps below short);
+ *   5. outcome: ok, error, timeout, memory or interrupted (Ctrl-C/SIGTERM);
+ *      --atomic commits only an ok run; --dry-run never commits and prints
+ *      the writes it rolled back;
+ *   6. runs_record writes the record in its own transaction.
+ * Invariant: a stopped or failed run leaves no open transaction behind: the
+ * stop raises inside Lua, db.atomic aborts on the way out, and the
+ * whole-run transaction is aborted in step 5.
  */
 #include "script.h"
 
 #include "err.h"
 #include "lua_bus.h"
 #include "lua_store.h"
+#include "runs.h"
+#include "sandbox.h"
 
 #include <lauxlib.h>
 #include <limits.h>
-#include <lualib.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef GH_SOURCE_SCRIPTS
@@ -70,26 +91,167 @@ const char *script_lib_dir(void) {
     return NULL;
 }
 
-static void set_paths(lua_State *L, const char *file) {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", file);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = 0;
-    } else {
-        snprintf(dir, sizeof dir, ".");
+
+/* ---- options ------------------------------------------------------------------------ */
+
+/* "90", "90s", "500ms", "10m", "2h" -> seconds; -1 if not a duration. */
+static double parse_duration(const char *z) {
+    char *end;
+    double v = strtod(z, &end);
+    if (end == z || v < 0) {
+        return -1;
     }
-    const char *lib = script_lib_dir();
-    lua_getglobal(L, "package");
-    if (lib) {
-        lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s/?.lua;%s/?/init.lua", dir, dir, lib, lib);
-    } else {
-        lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", dir, dir);
+    if (!*end || strcmp(end, "s") == 0) {
+        return v;
     }
-    lua_setfield(L, -2, "path");
-    lua_pushstring(L, "");
-    lua_setfield(L, -2, "cpath");
-    lua_pop(L, 1);
+    if (strcmp(end, "ms") == 0) {
+        return v / 1000;
+    }
+    if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0) {
+        return v * 60;
+    }
+    if (strcmp(end, "h") == 0) {
+        return v * 3600;
+    }
+    return -1;
+}
+
+/* "512M", "2G", "800K", "512" (MB) -> bytes; -1 if not a size. */
+static double parse_size(const char *z) {
+    char *end;
+    double v = strtod(z, &end);
+    if (end == z || v < 0) {
+        return -1;
+    }
+    double unit = 1 << 20;
+    if (*end == 'K' || *end == 'k') {
+        unit = 1 << 10;
+    } else if (*end == 'G' || *end == 'g') {
+        unit = 1 << 30;
+    } else if (*end == 'M' || *end == 'm' || !*end) {
+        unit = 1 << 20;
+    } else {
+        return -1;
+    }
+    if (*end && end[1] && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "b") != 0) {
+        return -1;
+    }
+    return v * unit;
+}
+
+/* "1735689600", "2025-01-01" or "2025-01-01 08:00[:00]" (local time) -> seconds. */
+static int parse_now(const char *z, int64_t *out) {
+    char *end;
+    long long v = strtoll(z, &end, 10);
+    if (*z && !*end) {
+        *out = v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int n = sscanf(z, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                   &tm.tm_min, &tm.tm_sec);
+    if (n != 3 && n != 5 && n != 6) {
+        return -1;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1) {
+        return -1;
+    }
+    *out = (int64_t)t;
+    return 0;
+}
+
+/* The value of option argv[*i] ("--opt=value" or "--opt value"), or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name) {
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0) {
+        return NULL;
+    }
+    if (argv[*i][n] == '=') {
+        return argv[*i] + n + 1;
+    }
+    if (argv[*i][n] == 0 && *i + 1 < argc) {
+        return argv[++*i];
+    }
+    return NULL;
+}
+
+static int usage_error(const char *what, const char *value) {
+    fprintf(stderr, _("gonghui run: %s: \"%s\" (see gonghui --help)\n"), what, value);
+    return SCRIPT_EXIT_USAGE;
+}
+
+int script_parse(int argc, char **argv, script_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->timeout = SCRIPT_DEFAULT_TIMEOUT;
+    o->memory = SCRIPT_DEFAULT_MEMORY;
+    int i = 0;
+    for (; i < argc; i++) {
+        const char *a = argv[i], *v;
+        double d;
+        if (strcmp(a, "--dry-run") == 0) {
+            o->dry_run = 1;
+        } else if (strcmp(a, "--atomic") == 0) {
+            o->atomic = 1;
+        } else if (strcmp(a, "-e") == 0) {
+            if (i + 1 >= argc) {
+                return usage_error(_("-e needs Lua code"), a);
+            }
+            o->code = argv[++i];
+        } else if ((v = opt_value(argc, argv, &i, "--timeout"))) {
+            if ((d = parse_duration(v)) < 0) {
+                return usage_error(_("--timeout expects seconds, or 500ms, 10m, 2h (0: none)"), v);
+            }
+            o->timeout = d;
+        } else if ((v = opt_value(argc, argv, &i, "--memory"))) {
+            if ((d = parse_size(v)) < 0 || d > (double)SIZE_MAX / 2) {
+                return usage_error(_("--memory expects a size such as 512M or 2G (0: none)"), v);
+            }
+            o->memory = (size_t)d;
+        } else if ((v = opt_value(argc, argv, &i, "--seed"))) {
+            char *end;
+            o->seed = strtoull(v, &end, 10);
+            if (!*v || *end || *v == '-') {
+                return usage_error(_("--seed expects a whole number"), v);
+            }
+            o->has_seed = 1;
+        } else if ((v = opt_value(argc, argv, &i, "--now"))) {
+            if (parse_now(v, &o->now) != 0) {
+                return usage_error(_("--now expects YYYY-MM-DD [HH:MM[:SS]] or seconds since "
+                                     "1970"),
+                                   v);
+            }
+            o->has_now = 1;
+        } else if ((v = opt_value(argc, argv, &i, "--out"))) {
+            struct stat st;
+            if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                return usage_error(_("--out expects an existing folder"), v);
+            }
+            o->out_dir = v;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error(_("unknown option"), a);
+        } else {
+            break;
+        }
+    }
+    if (o->dry_run && o->atomic) {
+        return usage_error(_("--dry-run and --atomic do not go together"), "--atomic");
+    }
+    if (i < argc && !strchr(argv[i], '=')) {
+        o->file = argv[i++];
+    }
+    if (!o->file && !o->code) {
+        fprintf(stderr, _("gonghui run: which script? (gonghui run [OPTIONS] FILE.lua "
+                          "[name=value ...], or -e CODE)\n"));
+        return SCRIPT_EXIT_USAGE;
+    }
+    o->nparams = argc - i;
+    o->params = argv + i;
+    return 0;
 }
 
 /* Makes `params` from name=value strings; numbers become numbers. */
@@ -113,40 +275,364 @@ static int push_params(lua_State *L, int n, char **params) {
     return 0;
 }
 
-int script_run(store *s, const char *file, int nparams, char **params) {
-    lua_State *L = luaL_newstate();
-    int code = 1;
-    if (!L) {
-        fprintf(stderr, _("gonghui: out of memory\n"));
-        return 1;
+/* ---- progress ----------------------------------------------------------------------- */
+
+static struct {
+    int tty, color, shown;
+    double start, last;
+} progress;
+
+static double mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress_clear(void) {
+    if (progress.shown) {
+        fputs("\r\033[K", stderr);
+        progress.shown = 0;
     }
-    luaL_openlibs(L);
+}
+
+/* run.progress(done, total [, label]): a bar on stderr when it is a
+ * terminal, at most ten times a second; nothing otherwise. */
+static int l_run_progress(lua_State *L) {
+    lua_Number done = luaL_checknumber(L, 1);
+    lua_Number total = luaL_optnumber(L, 2, 0);
+    const char *label = luaL_optstring(L, 3, "");
+    if (!progress.tty) {
+        return 0;
+    }
+    double now = mono();
+    if (progress.start == 0) {
+        progress.start = now;
+    }
+    if (now - progress.last < 0.1 && (total <= 0 || done < total)) {
+        return 0;
+    }
+    progress.last = now;
+    double el = now - progress.start, rate = el > 0 ? done / el : 0;
+    char bar[41], left[32] = "";
+    int width = 30, fill = total > 0 ? (int)(width * (done < total ? done / total : 1)) : 0;
+    for (int i = 0; i < width; i++) {
+        bar[i] = i < fill ? (progress.color ? ' ' : '#') : (progress.color ? ' ' : '.');
+    }
+    bar[width] = 0;
+    if (total > 0 && rate > 0 && done < total) {
+        int s = (int)((total - done) / rate);
+        snprintf(left, sizeof left, _(", %d:%02d left"), s / 60, s % 60);
+    }
+    if (progress.color) {
+        fprintf(stderr, "\r\033[K%s%s \033[7m%.*s\033[0m%s %.0f", label, *label ? ":" : "",
+                fill, bar, bar + fill, done);
+    } else {
+        fprintf(stderr, "\r\033[K%s%s [%s] %.0f", label, *label ? ":" : "", bar, done);
+    }
+    if (total > 0) {
+        fprintf(stderr, "/%.0f %3.0f%%", total, 100 * (done < total ? done / total : 1));
+    }
+    fprintf(stderr, _(" %.0f/s%s"), rate, left);
+    progress.shown = 1;
+    if (total > 0 && done >= total) {
+        fputc('\n', stderr);
+        progress.shown = 0;
+        progress.start = 0;
+    }
+    fflush(stderr);
+    return 0;
+}
+
+/* ---- the run -------------------------------------------------------------------------- */
+
+static char run_uid[17];
+
+const char *script_run_uid(void) {
+    return run_uid;
+}
+
+static double wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t random64(void) {
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        v = (uint64_t)(wall() * 1e6) ^ ((uint64_t)getpid() << 32);
+    }
+    return v;
+}
+
+/* Prints what a dry run would have changed. */
+static void print_dry(const store_counts *c, int n) {
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        any |= c[i].inserted || c[i].updated || c[i].deleted;
+    }
+    if (!any) {
+        printf(_("dry run: nothing was stored; the run would have changed no records\n"));
+        return;
+    }
+    printf(_("dry run: nothing was stored; the run would have changed:\n"));
+    printf("  %-24s %10s %10s %10s\n", _("collection"), _("inserted"), _("updated"),
+           _("deleted"));
+    for (int i = 0; i < n; i++) {
+        if (c[i].inserted || c[i].updated || c[i].deleted) {
+            printf("  %-24s %10llu %10llu %10llu\n", c[i].name, (unsigned long long)c[i].inserted,
+                   (unsigned long long)c[i].updated, (unsigned long long)c[i].deleted);
+        }
+    }
+}
+
+/* Copies counts (borrowed from a transaction about to end). */
+static store_counts *copy_counts(const store_counts *c, int n) {
+    store_counts *out = calloc((size_t)n + 1, sizeof *out);
+    for (int i = 0; out && i < n; i++) {
+        out[i] = c[i];
+        out[i].name = strdup(c[i].name);
+    }
+    return out;
+}
+
+static void free_counts(store_counts *c, int n) {
+    for (int i = 0; c && i < n; i++) {
+        free(c[i].name);
+    }
+    free(c);
+}
+
+static const char *operator_name(void) {
+    struct passwd *pw = getpwuid(getuid());
+    if (pw && pw->pw_name) {
+        return pw->pw_name;
+    }
+    const char *u = getenv("USER");
+    return u ? u : "?";
+}
+
+static const char *fmt_limit_mb(size_t bytes, char *buf, size_t n) {
+    snprintf(buf, n, "%.0f MB", (double)bytes / (1 << 20));
+    return buf;
+}
+
+int script_run_opts(store *s, const script_opts *o) {
+    double started = wall();
+    int code = SCRIPT_EXIT_FAILED, rc;
+    const char *outcome = "error";
+    char *errmsg = NULL;
+    char script_sha[65] = "", code_sha[65] = "", dir[PATH_MAX], host[256] = "?";
+    store_counts *counts = NULL;
+    int ncounts = 0, whole = o->dry_run || o->atomic;
+    sandbox *sb = NULL;
+
+    snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
+    sandbox_opts so = {.timeout = o->timeout, .memory = o->memory, .out_dir = o->out_dir};
+    so.seed = (o->has_seed ? o->seed : random64()) & INT64_MAX;
+    so.now = o->has_now ? o->now : (int64_t)time(NULL);
+    snprintf(dir, sizeof dir, "%s", o->file ? o->file : ".");
+    char *slash = o->file ? strrchr(dir, '/') : NULL;
+    if (slash) {
+        *slash = 0;
+    } else {
+        snprintf(dir, sizeof dir, ".");
+    }
+    so.script_dir = dir;
+    so.lib_dir = script_lib_dir();
+    if ((rc = sandbox_new(&so, &sb))) {
+        fprintf(stderr, _("gonghui: out of memory\n"));
+        return SCRIPT_EXIT_FAILED;
+    }
+    lua_State *L = sandbox_state(sb);
     /* Rules make many short-lived values (rows, record tables): the
      * generational collector handles them with less work (measured: 5-8%
      * fewer instructions on W2 and W4). */
     lua_gc(L, LUA_GCGEN, 0, 0);
-    set_paths(L, file);
-    lstore_push_db(L, s);
-    lbus_push(L, -1);
+    lua_pushstring(L, run_uid);
+    lua_setfield(L, LUA_REGISTRYINDEX, "gonghui.run_id");
+
+    lua_pushcfunction(L, lstore_traceback); /* 1: message handler */
+    lstore_push_db(L, s);                   /* 2: db */
+    sandbox_guard_db(sb, 2);
+    lbus_push(L, 2);
     lua_setglobal(L, "bus");
+    lua_pushvalue(L, 2);
     lua_setglobal(L, "db");
-    if (push_params(L, nparams, params) != 0) {
-        lua_close(L);
-        return 2;
+    if (push_params(L, o->nparams, o->params) != 0) {
+        sandbox_free(sb);
+        return SCRIPT_EXIT_USAGE;
     }
     lua_setglobal(L, "params");
-    lua_pushcfunction(L, lstore_traceback);
-    if (luaL_loadfile(L, file) != LUA_OK) {
-        fprintf(stderr, "%s\n", lua_tostring(L, -1));
-        goto out;
+    lua_getglobal(L, "run");
+    lua_pushstring(L, run_uid);
+    lua_setfield(L, -2, "uid");
+    lua_pushinteger(L, (lua_Integer)so.seed);
+    lua_setfield(L, -2, "seed");
+    lua_pushinteger(L, (lua_Integer)so.now);
+    lua_setfield(L, -2, "now");
+    lua_pushboolean(L, o->dry_run);
+    lua_setfield(L, -2, "dry_run");
+    lua_pushstring(L, o->dry_run ? "dry-run" : o->atomic ? "atomic" : "run");
+    lua_setfield(L, -2, "mode");
+    lua_pushcfunction(L, l_run_progress);
+    lua_setfield(L, -2, "progress");
+    lua_pop(L, 1);
+    progress.tty = isatty(2);
+    progress.color = progress.tty && !getenv("NO_COLOR") &&
+                     !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
+
+    /* the chunks: -e first, then the file (3 and 4 when both) */
+    int nchunks = 0;
+    if (o->code) {
+        runs_sha256_hex(o->code, strlen(o->code), code_sha);
+        if (luaL_loadbufferx(L, o->code, strlen(o->code), "=(command line)", "t") != LUA_OK) {
+            fprintf(stderr, "%s\n", lua_tostring(L, -1));
+            errmsg = strdup(lua_tostring(L, -1));
+            goto record;
+        }
+        nchunks++;
     }
-    if (lua_pcall(L, 0, 0, 1) != LUA_OK) {
-        const char *msg = lua_tostring(L, -1);
-        fprintf(stderr, "%s\n", msg ? msg : "(error object is not a string)");
-        goto out;
+    if (o->file) {
+        if (sandbox_load_file(sb, o->file, script_sha) != 0) {
+            const char *m = lua_tostring(L, -1);
+            fprintf(stderr, "%s\n", m);
+            errmsg = strdup(m);
+            if (access(o->file, R_OK) != 0) {
+                code = SCRIPT_EXIT_NOINPUT;
+            }
+            goto record;
+        }
+        nchunks++;
     }
-    code = 0;
-out:
-    lua_close(L);
+    if (whole && (rc = lstore_run_begin(L, 2)) != 0) {
+        fprintf(stderr, "gonghui run: %s\n", err_msg(rc));
+        errmsg = strdup(err_msg(rc));
+        code = SCRIPT_EXIT_IOERR;
+        goto record;
+    }
+    int status = LUA_OK;
+    sandbox_arm(sb);
+    for (int i = 0; i < nchunks && status == LUA_OK; i++) {
+        lua_pushvalue(L, 3 + i);
+        status = lua_pcall(L, 0, 0, 1);
+    }
+    sandbox_disarm(sb);
+    progress_clear();
+
+    int signo, stop = sandbox_stopped(sb, &signo);
+    const char *m = status != LUA_OK ? lua_tostring(L, -1) : NULL;
+    char lim[32];
+    if (stop == SB_TIMEOUT) {
+        outcome = "timeout";
+        code = SCRIPT_EXIT_TIMEOUT;
+        fprintf(stderr,
+                _("gonghui run: stopped: the run passed its time limit of %g s (--timeout); "
+                  "its open transaction was rolled back\n"),
+                o->timeout);
+    } else if (stop == SB_INTERRUPTED) {
+        outcome = "interrupted";
+        code = 128 + signo;
+        fprintf(stderr,
+                _("gonghui run: interrupted (%s); the open transaction was rolled back%s\n"),
+                signo == SIGINT ? "Ctrl-C" : "SIGTERM",
+                whole ? _(": nothing of the run is stored")
+                      : _("; units committed before it stay"));
+    } else if (status != LUA_OK && sandbox_memory_hit(sb) && m &&
+               strstr(m, "not enough memory")) {
+        outcome = "memory";
+        code = SCRIPT_EXIT_MEMORY;
+        fprintf(stderr,
+                _("gonghui run: stopped: the script needed more memory than its limit of %s "
+                  "(--memory); its open transaction was rolled back\n%s\n"),
+                fmt_limit_mb(o->memory, lim, sizeof lim), m);
+    } else if (status != LUA_OK) {
+        fprintf(stderr, "%s\n", m ? m : _("(error object is not a string)"));
+    } else {
+        outcome = "ok";
+        code = SCRIPT_EXIT_OK;
+    }
+    if (status != LUA_OK || stop) {
+        errmsg = strdup(m ? m : outcome);
+    }
+    if (whole) {
+        const store_counts *c = lstore_run_counts(L, 2, &ncounts);
+        counts = copy_counts(c, ncounts);
+        int commit = o->atomic && code == SCRIPT_EXIT_OK;
+        rc = lstore_run_end(L, 2, commit);
+        if (rc) {
+            fprintf(stderr, _("gonghui run: the run's changes could not be stored: %s\n"),
+                    err_msg(rc));
+            outcome = "error";
+            free(errmsg);
+            errmsg = strdup(err_msg(rc));
+            code = SCRIPT_EXIT_IOERR;
+        }
+        if (o->dry_run) {
+            fflush(stdout);
+            print_dry(counts, ncounts);
+        }
+    }
+
+record:;
+    int nmods;
+    const runs_module *mods = sandbox_modules(sb, &nmods);
+    runs_module *modcopy = calloc((size_t)nmods + 1, sizeof *modcopy);
+    for (int i = 0; modcopy && i < nmods; i++) {
+        modcopy[i] = mods[i];
+        modcopy[i].path = strdup(mods[i].path);
+    }
+    sandbox_free(sb); /* closes the state: a db.atomic or scan still open ends here */
+    gethostname(host, sizeof host - 1);
+    runs_rec r = {
+        .uid = run_uid,
+        .script = o->file ? o->file : "-e",
+        .script_sha256 = o->file ? script_sha : code_sha,
+        .code = o->code,
+        .modules = modcopy,
+        .nmodules = modcopy ? nmods : 0,
+        .params = o->params,
+        .nparams = o->nparams,
+        .seed = so.seed,
+        .clock = so.now,
+        .operator_name = operator_name(),
+        .host = host,
+        .started = started,
+        .ended = wall(),
+        .mode = o->dry_run ? "dry-run" : o->atomic ? "atomic" : "run",
+        .outcome = outcome,
+        .error = errmsg,
+        .exit_code = code,
+        .writes = counts,
+        .nwrites = counts ? ncounts : 0,
+        .events = NULL, /* the bus's per-topic counts go here (see runs_rec.events) */
+        .nevents = 0,
+    };
+    int64_t id;
+    if ((rc = runs_record(s, &r, &id)) != 0) {
+        fprintf(stderr, _("gonghui run: the run record could not be written: %s\n"),
+                err_msg(rc));
+        if (code == SCRIPT_EXIT_OK) {
+            code = SCRIPT_EXIT_IOERR;
+        }
+    }
+    for (int i = 0; modcopy && i < nmods; i++) {
+        free(modcopy[i].path);
+    }
+    free(modcopy);
+    free_counts(counts, ncounts);
+    free(errmsg);
+    run_uid[0] = 0;
     return code;
+}
+
+int script_run(store *s, const char *file, int nparams, char **params) {
+    script_opts o;
+    memset(&o, 0, sizeof o);
+    o.file = file;
+    o.nparams = nparams;
+    o.params = params;
+    o.timeout = SCRIPT_DEFAULT_TIMEOUT;
+    o.memory = SCRIPT_DEFAULT_MEMORY;
+    return script_run_opts(s, &o);
 }

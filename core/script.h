@@ -1,21 +1,74 @@
 /*
- * script.h — the batch runner's Lua state: `gonghui run FILE.lua name=value...`.
+ * script.h — the batch runner: `gonghui run [OPTIONS] FILE.lua [name=value ...]`.
  *
- * Called by main.c; calls lua_store.c. (Sandbox and limits: a later issue.)
+ * Called by main.c; calls sandbox.c (the Lua state and its limits),
+ * lua_store.c (`db`), lua_bus.c (`bus`) and runs.c (the run record).
+ *
+ * Modes:
+ *   run       every db.atomic (and every write outside one) commits as it
+ *             ends; an error, a limit or Ctrl-C rolls back the open one.
+ *   --atomic  the whole run is one transaction, committed only if the
+ *             script ends well.
+ *   --dry-run the whole run is one transaction, always rolled back; what it
+ *             would have changed is printed.
  */
 #ifndef GH_SCRIPT_H
 #define GH_SCRIPT_H
 
 #include "store.h"
 
-/* Runs the script at `file` with `db` bound to store `s` and a `params`
- * table made of the name=value strings in params[0..nparams). Errors go to
- * stderr as "FILE:LINE: message" with a traceback. Returns the process exit
- * code: 0 success, 1 the script failed, 2 bad parameters. */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes of `gonghui run` (sysexits.h where one fits; README lists them). */
+enum {
+    SCRIPT_EXIT_OK = 0,
+    SCRIPT_EXIT_FAILED = 1,     /* the script raised an error */
+    SCRIPT_EXIT_USAGE = 2,      /* bad options or parameters */
+    SCRIPT_EXIT_NOINPUT = 66,   /* EX_NOINPUT: the script file cannot be read */
+    SCRIPT_EXIT_IOERR = 74,     /* EX_IOERR: the results or the run record could not be stored */
+    SCRIPT_EXIT_TIMEOUT = 124,  /* --timeout passed (as timeout(1)) */
+    SCRIPT_EXIT_MEMORY = 125,   /* --memory passed */
+    SCRIPT_EXIT_SIGINT = 130,   /* Ctrl-C (128 + SIGINT) */
+    SCRIPT_EXIT_SIGTERM = 143,  /* SIGTERM (128 + SIGTERM) */
+};
+
+typedef struct script_opts {
+    const char *file; /* the script, or NULL when only -e is given */
+    const char *code; /* -e CODE, run before the file */
+    int nparams;
+    char **params; /* name=value strings (borrowed) */
+    int dry_run, atomic;
+    double timeout; /* seconds; 0 = none */
+    size_t memory;  /* bytes; 0 = none */
+    int has_seed, has_now;
+    uint64_t seed;
+    int64_t now;
+    const char *out_dir;
+} script_opts;
+
+#define SCRIPT_DEFAULT_TIMEOUT 3600.0
+#define SCRIPT_DEFAULT_MEMORY ((size_t)1 << 30)
+
+/* Parses the arguments after `run` (options, FILE, name=value...) into *o.
+ * Prints the problem on stderr and returns SCRIPT_EXIT_USAGE on a bad one,
+ * else 0. Strings in *o borrow argv. */
+int script_parse(int argc, char **argv, script_opts *o);
+
+/* Runs a script with `db` bound to store s; writes its run record. Returns
+ * the process exit code (see the enum above). Errors go to stderr as
+ * "FILE:LINE: message" with a traceback. */
+int script_run_opts(store *s, const script_opts *o);
+
+/* Runs `file` with default options (the older entry point). */
 int script_run(store *s, const char *file, int nparams, char **params);
 
 /* The folder of shared Lua modules (scripts/lib) this binary uses, found
  * beside the executable or in the source tree; NULL if none. Borrowed. */
 const char *script_lib_dir(void);
+
+/* The uid of the run in progress ("" outside a run); events published by a
+ * run carry it (also in the Lua registry as "gonghui.run_id"). Borrowed. */
+const char *script_run_uid(void);
 
 #endif

@@ -1,0 +1,736 @@
+/*
+ * runs.c — run records in the system collection `_runs`, and SHA-256.
+ *
+ * Called by script.c (runs_record at the end of every run) and main.c
+ * (`gonghui runs`, `gonghui runs show ID`); built on store.h and codec.h.
+ *
+ * A record is a MessagePack array in the field order of RUNS_FIELDS below
+ * (key first). Reading goes by field name through the stored definition, so
+ * a later gonghui that appends fields still reads older records, and an
+ * older one shows what it knows of newer records.
+ *
+ * Invariants:
+ *  1. A record is written in its own top-level write transaction, never in
+ *     the run's (a dry run's transaction is aborted; a failed one too).
+ *  2. The definition is only (re)written when the stored one differs, so a
+ *     run costs one write transaction for its record and no more.
+ */
+#include "runs.h"
+
+#include "codec.h"
+#include "err.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef GH_VERSION
+#define GH_VERSION "dev"
+#endif
+
+/* ---- SHA-256 (FIPS 180-4) ---------------------------------------------------- */
+
+static const uint32_t sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha_block(uint32_t h[8], const unsigned char *p) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++) {
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    }
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] +
+                      w[i];
+        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        k = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += k;
+}
+
+void runs_sha256_hex(const void *data, size_t n, char out[65]) {
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    const unsigned char *p = data;
+    size_t left = n;
+    for (; left >= 64; left -= 64, p += 64) {
+        sha_block(h, p);
+    }
+    unsigned char tail[128] = {0};
+    if (left) {
+        memcpy(tail, p, left);
+    }
+    tail[left] = 0x80;
+    size_t tn = left < 56 ? 64 : 128;
+    uint64_t bits = (uint64_t)n * 8;
+    for (int i = 0; i < 8; i++) {
+        tail[tn - 1 - i] = (unsigned char)(bits >> (8 * i));
+    }
+    sha_block(h, tail);
+    if (tn == 128) {
+        sha_block(h, tail + 64);
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        unsigned char byte = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+        out[2 * i] = hex[byte >> 4];
+        out[2 * i + 1] = hex[byte & 15];
+    }
+    out[64] = 0;
+}
+
+/* ---- the definition --------------------------------------------------------------- */
+
+enum {
+    F_ID, F_UID, F_SCRIPT, F_SHA, F_CODE, F_MODULES, F_PARAMS, F_SEED, F_CLOCK, F_OPERATOR,
+    F_HOST, F_STARTED, F_ENDED, F_MODE, F_OUTCOME, F_ERROR, F_EXIT, F_WRITES, F_EVENTS,
+    F_VERSION, F__COUNT
+};
+
+static const struct {
+    const char *name;
+    int type, optional;
+} runs_fields[F__COUNT] = {
+    {"id", FT_INT, 0},          {"uid", FT_STRING, 0},        {"script", FT_STRING, 0},
+    {"script_sha256", FT_STRING, 0}, {"code", FT_STRING, 1},  {"modules", FT_ANY, 1},
+    {"params", FT_ANY, 1},      {"seed", FT_INT, 0},          {"clock", FT_INT, 0},
+    {"operator", FT_STRING, 0}, {"host", FT_STRING, 0},       {"started", FT_NUMBER, 0},
+    {"ended", FT_NUMBER, 0},    {"mode", FT_STRING, 0},       {"outcome", FT_STRING, 0},
+    {"error", FT_STRING, 1},    {"exit_code", FT_INT, 0},     {"writes", FT_ANY, 1},
+    {"events", FT_ANY, 1},      {"version", FT_STRING, 0},
+};
+
+static store_coll *runs_def(void) {
+    store_coll *c = calloc(1, sizeof *c);
+    if (!c || !(c->fields = calloc(F__COUNT, sizeof *c->fields)) ||
+        !(c->name = strdup(RUNS_COLLECTION))) {
+        store_coll_free(c);
+        return NULL;
+    }
+    c->key = F_ID;
+    c->auto_key = 1;
+    c->extra = -1;
+    for (int i = 0; i < F__COUNT; i++) {
+        c->fields[i].type = runs_fields[i].type;
+        c->fields[i].optional = runs_fields[i].optional;
+        if (!(c->fields[i].name = strdup(runs_fields[i].name))) {
+            store_coll_free(c);
+            return NULL;
+        }
+        c->nfields++;
+    }
+    return c;
+}
+
+/* The `_runs` definition in write transaction t, defined or extended first
+ * when the stored one is missing or older. */
+static int runs_coll(store_txn *t, const store_coll **out) {
+    const store_coll *cur = NULL;
+    int rc = store_coll_get(t, RUNS_COLLECTION, &cur);
+    store_coll *def = runs_def();
+    if (!def) {
+        return GH_ENOMEM;
+    }
+    if (rc == 0 && store_def_equivalent(cur, def)) {
+        store_coll_free(def);
+        *out = cur;
+        return 0;
+    }
+    err_clear();
+    if ((rc = store_define(t, def))) {
+        return rc;
+    }
+    return store_coll_get(t, RUNS_COLLECTION, out);
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+static void put_str(codec_buf *b, const char *s) {
+    if (s) {
+        mp_put_str(b, s, strlen(s));
+    } else {
+        mp_put_nil(b);
+    }
+}
+
+/* Encodes r in the field order of the stored definition c (by name). */
+static int encode_rec(const store_coll *c, const runs_rec *r, int64_t id, codec_buf *b) {
+    mp_put_array(b, (uint32_t)c->nfields);
+    for (int i = 0; i < c->nfields; i++) {
+        const char *name = c->fields[i].name;
+        int f = 0;
+        while (f < F__COUNT && strcmp(runs_fields[f].name, name) != 0) {
+            f++;
+        }
+        switch (f) {
+        case F_ID:
+            mp_put_int(b, id);
+            break;
+        case F_UID:
+            put_str(b, r->uid);
+            break;
+        case F_SCRIPT:
+            put_str(b, r->script);
+            break;
+        case F_SHA:
+            put_str(b, r->script_sha256);
+            break;
+        case F_CODE:
+            put_str(b, r->code);
+            break;
+        case F_MODULES:
+            mp_put_array(b, (uint32_t)r->nmodules);
+            for (int m = 0; m < r->nmodules; m++) {
+                mp_put_map(b, 2);
+                put_str(b, "path");
+                put_str(b, r->modules[m].path);
+                put_str(b, "sha256");
+                put_str(b, r->modules[m].sha256);
+            }
+            break;
+        case F_PARAMS:
+            mp_put_array(b, (uint32_t)r->nparams);
+            for (int p = 0; p < r->nparams; p++) {
+                put_str(b, r->params[p]);
+            }
+            break;
+        case F_SEED:
+            mp_put_int(b, (int64_t)(r->seed & INT64_MAX));
+            break;
+        case F_CLOCK:
+            mp_put_int(b, r->clock);
+            break;
+        case F_OPERATOR:
+            put_str(b, r->operator_name ? r->operator_name : "?");
+            break;
+        case F_HOST:
+            put_str(b, r->host ? r->host : "?");
+            break;
+        case F_STARTED:
+            mp_put_double(b, r->started);
+            break;
+        case F_ENDED:
+            mp_put_double(b, r->ended);
+            break;
+        case F_MODE:
+            put_str(b, r->mode);
+            break;
+        case F_OUTCOME:
+            put_str(b, r->outcome);
+            break;
+        case F_ERROR:
+            put_str(b, r->error);
+            break;
+        case F_EXIT:
+            mp_put_int(b, r->exit_code);
+            break;
+        case F_WRITES:
+            mp_put_map(b, (uint32_t)r->nwrites);
+            for (int w = 0; w < r->nwrites; w++) {
+                put_str(b, r->writes[w].name);
+                mp_put_map(b, 3);
+                put_str(b, "inserted");
+                mp_put_int(b, (int64_t)r->writes[w].inserted);
+                put_str(b, "updated");
+                mp_put_int(b, (int64_t)r->writes[w].updated);
+                put_str(b, "deleted");
+                mp_put_int(b, (int64_t)r->writes[w].deleted);
+            }
+            break;
+        case F_EVENTS:
+            mp_put_map(b, (uint32_t)r->nevents);
+            for (int e = 0; e < r->nevents; e++) {
+                put_str(b, r->events[e].topic);
+                mp_put_int(b, (int64_t)r->events[e].count);
+            }
+            break;
+        case F_VERSION:
+            put_str(b, GH_VERSION);
+            break;
+        default: /* a field of a newer gonghui: absent */
+            mp_put_nil(b);
+        }
+    }
+    return b->oom ? GH_ENOMEM : 0;
+}
+
+/* 1 if another process holds the database's writer lock now. The lock is
+ * store.c's (the file gonghui.lock, flock'd by every top-level write
+ * transaction); store.h has no "try" form of store_txn_begin yet. */
+static int writer_busy(store *s) {
+    char lp[4096];
+    snprintf(lp, sizeof lp, "%s/gonghui.lock", store_path(s));
+    int fd = open(lp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    int busy = flock(fd, LOCK_EX | LOCK_NB) != 0;
+    close(fd); /* releases our lock if we took it */
+    return busy;
+}
+
+static int record_now(store *s, const runs_rec *r, int64_t *id);
+
+int runs_record(store *s, const runs_rec *r, int64_t *id) {
+    if (!writer_busy(s)) {
+        return record_now(s, r, id);
+    }
+    /* Another process is writing (perhaps for long): a run that only read
+     * must not wait for it to end. A child process waits and writes the
+     * record; it opens its own handle (an LMDB environment must not be used
+     * across fork) and says nothing. */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        store *s2;
+        int rc = store_open(store_path(s), 0, &s2);
+        if (rc == 0) {
+            rc = record_now(s2, r, NULL);
+            store_close(s2);
+        }
+        _exit(rc ? 1 : 0);
+    }
+    if (pid < 0) {
+        return record_now(s, r, id);
+    }
+    if (id) {
+        *id = 0; /* not known yet */
+    }
+    return 0;
+}
+
+static int record_now(store *s, const runs_rec *r, int64_t *id) {
+    store_txn *t = NULL;
+    const store_coll *c;
+    codec_buf b;
+    int64_t next = 0;
+    codec_buf_init(&b);
+    for (int attempt = 0;; attempt++) {
+        int rc = store_txn_begin(s, NULL, 1, &t);
+        if (rc == 0 && (rc = runs_coll(t, &c)) == 0 && (rc = store_next_id(t, c, &next)) == 0 &&
+            (rc = encode_rec(c, r, next, &b)) == 0 &&
+            (rc = store_put(t, c, STORE_INSERT, b.p, b.len)) == 0) {
+            rc = store_txn_commit(t);
+            t = NULL;
+        }
+        store_txn_abort(t);
+        t = NULL;
+        b.len = 0;
+        if (rc == GH_EMAPFULL && attempt < 4 && store_grow(s) == 0) {
+            continue;
+        }
+        codec_buf_free(&b);
+        if (rc == 0 && id) {
+            *id = next;
+        }
+        return rc;
+    }
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+/* One record read back: the fields we show, borrowed from the record bytes. */
+typedef struct shown {
+    int64_t id, seed, clock, exit_code;
+    double started, ended;
+    const char *str[F__COUNT];
+    size_t len[F__COUNT];
+    const unsigned char *any[F__COUNT], *any_end[F__COUNT];
+} shown;
+
+static int read_rec(const store_coll *c, const void *val, size_t vlen, shown *out) {
+    mp_reader r;
+    mp_item it;
+    memset(out, 0, sizeof *out);
+    mp_reader_init(&r, val, vlen);
+    if (mp_read(&r, &it) || it.type != MP_ARRAY) {
+        return GH_ECORRUPT;
+    }
+    for (uint32_t i = 0; i < it.n && (int)i < c->nfields; i++) {
+        int f = 0;
+        while (f < F__COUNT && strcmp(runs_fields[f].name, c->fields[i].name) != 0) {
+            f++;
+        }
+        const unsigned char *start = r.p;
+        mp_item v;
+        if (f < F__COUNT && runs_fields[f].type == FT_ANY) {
+            if (mp_skip(&r, CODEC_MAX_DEPTH)) {
+                return GH_ECORRUPT;
+            }
+            out->any[f] = start;
+            out->any_end[f] = r.p;
+            continue;
+        }
+        if (mp_read(&r, &v)) {
+            return GH_ECORRUPT;
+        }
+        if (v.type == MP_ARRAY || v.type == MP_MAP) { /* not ours: skip its elements */
+            r.p = start;
+            if (mp_skip(&r, CODEC_MAX_DEPTH)) {
+                return GH_ECORRUPT;
+            }
+            continue;
+        }
+        if (f == F__COUNT) {
+            continue;
+        }
+        if (v.type == MP_STR) {
+            out->str[f] = v.s;
+            out->len[f] = v.n;
+        } else if (v.type == MP_INT || v.type == MP_FLOAT) {
+            double d = v.type == MP_INT ? (double)v.v.i : v.v.d;
+            int64_t n = v.type == MP_INT ? v.v.i : (int64_t)v.v.d;
+            switch (f) {
+            case F_ID:
+                out->id = n;
+                break;
+            case F_SEED:
+                out->seed = n;
+                break;
+            case F_CLOCK:
+                out->clock = n;
+                break;
+            case F_EXIT:
+                out->exit_code = n;
+                break;
+            case F_STARTED:
+                out->started = d;
+                break;
+            case F_ENDED:
+                out->ended = d;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+static void fmt_time(double t, int with_ms, char *out, size_t n) {
+    time_t s = (time_t)t;
+    struct tm tm;
+    localtime_r(&s, &tm);
+    size_t k = strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
+    if (with_ms && k + 5 < n) {
+        snprintf(out + k, n - k, ".%03d", (int)((t - (double)s) * 1000) % 1000);
+    }
+}
+
+static void fmt_duration(double secs, char *out, size_t n) {
+    if (secs < 1) {
+        snprintf(out, n, "%.0f ms", secs * 1000);
+    } else if (secs < 120) {
+        snprintf(out, n, "%.1f s", secs);
+    } else {
+        snprintf(out, n, "%d:%02d:%02d", (int)secs / 3600, (int)secs / 60 % 60, (int)secs % 60);
+    }
+}
+
+/* Total writes of a `writes` map: inserted, updated, deleted. */
+static void sum_writes(const shown *w, uint64_t tot[3]) {
+    tot[0] = tot[1] = tot[2] = 0;
+    if (!w->any[F_WRITES]) {
+        return;
+    }
+    mp_reader r;
+    mp_item it, k, v;
+    mp_reader_init(&r, w->any[F_WRITES], (size_t)(w->any_end[F_WRITES] - w->any[F_WRITES]));
+    if (mp_read(&r, &it) || it.type != MP_MAP) {
+        return;
+    }
+    for (uint32_t i = 0; i < it.n; i++) {
+        mp_item m;
+        if (mp_read(&r, &k) || mp_read(&r, &m) || m.type != MP_MAP) {
+            return;
+        }
+        for (uint32_t j = 0; j < m.n; j++) {
+            if (mp_read(&r, &k) || mp_read(&r, &v) || k.type != MP_STR || v.type != MP_INT) {
+                return;
+            }
+            int slot = k.n && k.s[0] == 'i' ? 0 : k.n && k.s[0] == 'u' ? 1 : 2;
+            tot[slot] += (uint64_t)v.v.i;
+        }
+    }
+}
+
+#define STR(w, f) (int)(w)->len[f], (w)->str[f] ? (w)->str[f] : ""
+
+int runs_list(store *s, FILE *f, int limit) {
+    store_txn *t;
+    const store_coll *c;
+    store_scan *sc = NULL;
+    int rc = store_txn_begin(s, NULL, 0, &t);
+    if (rc) {
+        return rc;
+    }
+    rc = store_coll_get(t, RUNS_COLLECTION, &c);
+    if (rc == GH_ENOTFOUND) {
+        store_txn_abort(t);
+        err_clear();
+        fprintf(f, _("no runs recorded yet\n"));
+        return 0;
+    }
+    store_range range = {.reverse = 1};
+    if (rc || (rc = store_scan_open(t, c, -1, &range, &sc))) {
+        store_txn_abort(t);
+        return rc;
+    }
+    /* newest first from the scan; printed oldest first, so the newest is
+     * the last line a terminal shows */
+    size_t cap = 64, n = 0;
+    char **lines = malloc(cap * sizeof *lines);
+    const void *pk, *val;
+    size_t pklen, vlen;
+    while (lines && (limit <= 0 || n < (size_t)limit) &&
+           (rc = store_scan_next(sc, &pk, &pklen, &val, &vlen)) == 0) {
+        shown w;
+        char started[32], dur[32], line[1024];
+        uint64_t tot[3];
+        if (read_rec(c, val, vlen, &w) != 0) {
+            continue;
+        }
+        fmt_time(w.started, 0, started, sizeof started);
+        fmt_duration(w.ended - w.started, dur, sizeof dur);
+        sum_writes(&w, tot);
+        char writes[64];
+        snprintf(writes, sizeof writes, "+%" PRIu64 " ~%" PRIu64 " -%" PRIu64, tot[0], tot[1],
+                 tot[2]);
+        snprintf(line, sizeof line, "%5" PRId64 "  %-19s  %-7.*s  %-11.*s  %9s  %-18s  %.*s\n",
+                 w.id, started, STR(&w, F_MODE), STR(&w, F_OUTCOME), dur, writes,
+                 STR(&w, F_SCRIPT));
+        if (n == cap) {
+            char **more = realloc(lines, (cap *= 2) * sizeof *lines);
+            if (!more) {
+                break;
+            }
+            lines = more;
+        }
+        if (!(lines[n] = strdup(line))) {
+            break;
+        }
+        n++;
+    }
+    if (rc == GH_ENOTFOUND) {
+        rc = 0;
+    }
+    store_scan_close(sc);
+    store_txn_abort(t);
+    if (!lines) {
+        return GH_ENOMEM;
+    }
+    fprintf(f, "%5s  %-19s  %-7s  %-11s  %9s  %-18s  %s\n", "ID", _("STARTED"), _("MODE"),
+            _("OUTCOME"), _("TIME"), _("WRITES"), _("SCRIPT"));
+    for (size_t i = n; i-- > 0;) {
+        fputs(lines[i], f);
+        free(lines[i]);
+    }
+    free(lines);
+    return rc;
+}
+
+/* Prints a MessagePack value as JSON-like text. */
+static void print_any(FILE *f, mp_reader *r, int depth) {
+    mp_item it;
+    if (depth > CODEC_MAX_DEPTH || mp_read(r, &it)) {
+        fputs("?", f);
+        return;
+    }
+    switch (it.type) {
+    case MP_NIL:
+        fputs("nil", f);
+        break;
+    case MP_BOOL:
+        fputs(it.v.b ? "true" : "false", f);
+        break;
+    case MP_INT:
+        fprintf(f, "%" PRId64, it.v.i);
+        break;
+    case MP_FLOAT:
+        fprintf(f, "%.17g", it.v.d);
+        break;
+    case MP_STR:
+        fprintf(f, "%.*s", (int)it.n, it.s);
+        break;
+    case MP_ARRAY:
+    case MP_MAP:
+        fputs(it.type == MP_ARRAY ? "[" : "{", f);
+        for (uint32_t i = 0; i < it.n; i++) {
+            fputs(i ? ", " : "", f);
+            if (it.type == MP_MAP) {
+                print_any(f, r, depth + 1);
+                fputs(" = ", f);
+            }
+            print_any(f, r, depth + 1);
+        }
+        fputs(it.type == MP_ARRAY ? "]" : "}", f);
+        break;
+    }
+}
+
+static void show_any(FILE *f, const shown *w, int field) {
+    mp_reader r;
+    mp_reader_init(&r, w->any[field], (size_t)(w->any_end[field] - w->any[field]));
+    print_any(f, &r, 0);
+}
+
+/* Prints the parameters of a run as the command line gives them, quoted. */
+static void show_params(FILE *f, const shown *w) {
+    if (!w->any[F_PARAMS]) {
+        return;
+    }
+    mp_reader r;
+    mp_item it, p;
+    mp_reader_init(&r, w->any[F_PARAMS], (size_t)(w->any_end[F_PARAMS] - w->any[F_PARAMS]));
+    if (mp_read(&r, &it) || it.type != MP_ARRAY) {
+        return;
+    }
+    for (uint32_t i = 0; i < it.n && mp_read(&r, &p) == 0 && p.type == MP_STR; i++) {
+        fputs(" '", f);
+        for (uint32_t j = 0; j < p.n; j++) {
+            if (p.s[j] == '\'') {
+                fputs("'\\''", f);
+            } else {
+                fputc(p.s[j], f);
+            }
+        }
+        fputs("'", f);
+    }
+}
+
+int runs_show(store *s, const char *which, FILE *f) {
+    store_txn *t;
+    const store_coll *c;
+    store_scan *sc = NULL;
+    char *end;
+    long long want = strtoll(which, &end, 10);
+    int by_id = *which && !*end;
+    int rc = store_txn_begin(s, NULL, 0, &t);
+    if (rc) {
+        return rc;
+    }
+    rc = store_coll_get(t, RUNS_COLLECTION, &c);
+    store_range range = {.reverse = 1};
+    if (rc || (rc = store_scan_open(t, c, -1, &range, &sc))) {
+        store_txn_abort(t);
+        if (rc == GH_ENOTFOUND) {
+            return err_set(GH_ENOTFOUND, _("no run %s: no runs recorded yet"), which);
+        }
+        return rc;
+    }
+    const void *pk, *val;
+    size_t pklen, vlen;
+    shown w;
+    int found = 0;
+    while ((rc = store_scan_next(sc, &pk, &pklen, &val, &vlen)) == 0) {
+        if (read_rec(c, val, vlen, &w) != 0) {
+            continue;
+        }
+        if ((by_id && w.id == want) ||
+            (w.str[F_UID] && w.len[F_UID] == strlen(which) &&
+             memcmp(w.str[F_UID], which, w.len[F_UID]) == 0)) {
+            found = 1;
+            break;
+        }
+    }
+    if (!found) {
+        store_scan_close(sc);
+        store_txn_abort(t);
+        return err_set(GH_ENOTFOUND, _("no run %s (see gonghui runs)"), which);
+    }
+    char a[48], b[48], d[32];
+    fmt_time(w.started, 1, a, sizeof a);
+    fmt_time(w.ended, 1, b, sizeof b);
+    fmt_duration(w.ended - w.started, d, sizeof d);
+    fprintf(f, _("run %" PRId64 " (%.*s)\n"), w.id, STR(&w, F_UID));
+    fprintf(f, _("  script     %.*s\n"), STR(&w, F_SCRIPT));
+    fprintf(f, _("  sha256     %.*s\n"), STR(&w, F_SHA));
+    if (w.str[F_CODE]) {
+        fprintf(f, _("  code       %.*s\n"), STR(&w, F_CODE));
+    }
+    if (w.any[F_MODULES]) {
+        fprintf(f, _("  modules    "));
+        show_any(f, &w, F_MODULES);
+        fputc('\n', f);
+    }
+    fprintf(f, _("  params    "));
+    show_params(f, &w);
+    fputc('\n', f);
+    fprintf(f, _("  seed       %" PRId64 "\n"), w.seed);
+    fprintf(f, _("  clock      %" PRId64 " (os.time() in the script)\n"), w.clock);
+    fprintf(f, _("  operator   %.*s@%.*s\n"), STR(&w, F_OPERATOR), STR(&w, F_HOST));
+    fprintf(f, _("  started    %s\n  ended      %s (%s)\n"), a, b, d);
+    fprintf(f, _("  mode       %.*s\n"), STR(&w, F_MODE));
+    fprintf(f, _("  outcome    %.*s (exit code %" PRId64 ")\n"), STR(&w, F_OUTCOME), w.exit_code);
+    if (w.str[F_ERROR]) {
+        fprintf(f, _("  error      %.*s\n"), STR(&w, F_ERROR));
+    }
+    fprintf(f, _("  writes     "));
+    if (w.any[F_WRITES]) {
+        show_any(f, &w, F_WRITES);
+    }
+    fputc('\n', f);
+    fprintf(f, _("  events     "));
+    if (w.any[F_EVENTS]) {
+        show_any(f, &w, F_EVENTS);
+    }
+    fputc('\n', f);
+    fprintf(f, _("  version    %.*s\n"), STR(&w, F_VERSION));
+    /* the command that replays it: same script, parameters, seed and clock */
+    fprintf(f, _("replay: gonghui run --seed %" PRId64 " --now %" PRId64), w.seed, w.clock);
+    if (w.str[F_MODE] && w.len[F_MODE] == 7 && memcmp(w.str[F_MODE], "dry-run", 7) == 0) {
+        fputs(" --dry-run", f);
+    } else if (w.str[F_MODE] && w.len[F_MODE] == 6 && memcmp(w.str[F_MODE], "atomic", 6) == 0) {
+        fputs(" --atomic", f);
+    }
+    if (w.str[F_CODE]) {
+        fputs(" -e '...'", f);
+    }
+    if (!(w.len[F_SCRIPT] == 2 && memcmp(w.str[F_SCRIPT], "-e", 2) == 0)) {
+        fprintf(f, " %.*s", STR(&w, F_SCRIPT));
+    }
+    show_params(f, &w);
+    fputc('\n', f);
+    store_scan_close(sc);
+    store_txn_abort(t);
+    return 0;
+}

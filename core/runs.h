@@ -1,0 +1,85 @@
+/*
+ * runs.h — run records: every `gonghui run`, successful or not, dry or real,
+ * leaves one record an auditor can read back with `gonghui runs`.
+ *
+ * Called by script.c (writing one record at the end of a run) and main.c
+ * (`gonghui runs`, `gonghui runs show ID`); built on store.h and codec.h.
+ *
+ * Records live in the system collection `_runs` (RUNS_COLLECTION), defined
+ * on first use through store_define. Scripts cannot reach it: db.define
+ * refuses names starting with '_', and the sandbox hides and refuses
+ * `_`-names on the db table (sandbox.c).
+ *
+ * A record is written in its own write transaction after the run's own work
+ * has committed or been rolled back, so a failed, interrupted or dry run is
+ * recorded as well. A run killed with SIGKILL (or stopped by the watchdog,
+ * which ends the process) leaves no record: its work is gone with it.
+ */
+#ifndef GH_RUNS_H
+#define GH_RUNS_H
+
+#include "store.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define RUNS_COLLECTION "_runs"
+
+/* Events a run published, per topic: the hook for the event bus (see
+ * runs_rec.events). */
+typedef struct runs_topic {
+    const char *topic;
+    uint64_t count;
+} runs_topic;
+
+/* One module a run required: its path and the SHA-256 of the bytes loaded. */
+typedef struct runs_module {
+    char *path;
+    char sha256[65];
+} runs_module;
+
+/* Everything a record holds. Strings are borrowed for the call. */
+typedef struct runs_rec {
+    const char *uid;          /* 16 hex digits chosen at the start of the run */
+    const char *script;       /* the script's path, or "-e" for a snippet only */
+    const char *script_sha256;
+    const char *code;         /* the -e snippet, or NULL */
+    const runs_module *modules;
+    int nmodules;
+    char *const *params; /* name=value strings as given */
+    int nparams;
+    uint64_t seed;
+    int64_t clock; /* the time the script saw (os.time()), seconds since the epoch */
+    const char *operator_name;
+    const char *host;
+    double started, ended; /* seconds since the epoch */
+    const char *mode;      /* "run", "atomic" or "dry-run" */
+    const char *outcome;   /* "ok", "error", "timeout", "memory", "interrupted" */
+    const char *error;     /* the message, or NULL */
+    int exit_code;
+    const store_counts *writes; /* per collection; for a dry run, what would have changed */
+    int nwrites;
+    const runs_topic *events; /* per topic (the bus fills these in); may be NULL */
+    int nevents;
+} runs_rec;
+
+/* Appends record r to `_runs` in its own write transaction (defining the
+ * collection on first use). On success *id (if not NULL) is the record's
+ * number. When another process holds the writer lock, a child process
+ * waits for it and writes the record (so a run that only read never waits
+ * for a long writer); *id is then 0. 0 or a GH_E* code with err_msg. */
+int runs_record(store *s, const runs_rec *r, int64_t *id);
+
+/* Prints the last `limit` runs (0: all), newest last, as a table on f.
+ * 0 or a GH_E* code. */
+int runs_list(store *s, FILE *f, int limit);
+
+/* Prints run `which` (its number, or its uid) on f: every field, the
+ * writes per collection, the events per topic, and the command that
+ * replays it. 0, GH_ENOTFOUND, or another GH_E* code. */
+int runs_show(store *s, const char *which, FILE *f);
+
+/* The SHA-256 of p[0..n) as 64 lowercase hex digits and a NUL in out. */
+void runs_sha256_hex(const void *p, size_t n, char out[65]);
+
+#endif

@@ -1,0 +1,1035 @@
+/*
+ * sandbox.c — the environment a script runs in, and its limits.
+ *
+ * Called by script.c; calls the Lua C API and runs.h (SHA-256).
+ *
+ * The environment is built from an allow list (the Redis habit), never by
+ * deleting from the full one, so a library that grows a function does not
+ * grow the sandbox:
+ *
+ *   base      assert error ipairs next pairs pcall print select
+ *             tonumber tostring type rawequal rawlen rawget _VERSION
+ *             collectgarbage getmetatable
+ *             setmetatable  (no __gc: finalizers run with hooks off)
+ *             xpcall        (the handler is skipped once the run stops: an
+ *                           error raised by the hook runs it with hooks off)
+ *             rawset        (refuses the frozen library tables)
+ *             load          (text only; bytecode can crash the VM)
+ *             require loadfile dofile  (only the script's folder and scripts/lib)
+ *   string    all but string.dump; frozen; string.rep capped
+ *   table math utf8 coroutine   as they are; math.randomseed() without an
+ *             argument reseeds with the run's seed
+ *   os        time date (the run's clock: its start, or --now, plus the
+ *             seconds since) clock difftime
+ *   io        write read lines stdout stderr stdin type; io.open reads any
+ *             file and writes only inside the output folder
+ *   debug     traceback only
+ *   package   loaded, and path/cpath for show (changing them changes nothing)
+ *   run       run.open(name, mode): files in the output folder (--out)
+ *
+ * Reading a global that does not exist raises an error naming it.
+ *
+ * Limits:
+ *   memory    the allocator counts every block and refuses one that would
+ *             pass the cap: Lua raises "not enough memory", which pcall can
+ *             catch; the deadline backs that up.
+ *   deadline  SIGALRM sets `stop`. A count hook on every thread (coroutines
+ *             inherit it) checks `stop` every HOOK_EVERY instructions; once
+ *             set, it raises on every instruction, so a pcall that catches
+ *             the error raises again at its next instruction. SIGINT and
+ *             SIGTERM stop the same way.
+ *   watchdog  hooks cannot run inside C code (a pathological pattern such
+ *             as ('a*'):rep(16)..'b' spends seconds in the matcher), so
+ *             SANDBOX_GRACE seconds after a stop that Lua has not honoured
+ *             the process ends (_exit): the open LMDB transaction dies with
+ *             it, nothing partial is stored. A second Ctrl-C ends at once.
+ *   strings   string.rep refuses results over SANDBOX_MAX_STRING (and the
+ *             memory cap refuses the rest).
+ *   shared    the string metatable is protected (__metatable) and its
+ *             __index is a read-only proxy of the string library.
+ */
+#include "sandbox.h"
+
+#include "err.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <limits.h>
+#include <lualib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOOK_EVERY 10000
+#define MAX_SOURCE ((size_t)64 << 20) /* largest script or module file read */
+
+struct sandbox {
+    lua_State *L;
+    size_t used, peak, cap;
+    int mem_hit;
+    volatile sig_atomic_t stop, signo, stage, armed;
+    double timeout;
+    uint64_t seed;
+    int64_t now;
+    double t0; /* monotonic seconds at sandbox_new: the clock advances from `now` */
+    char *script_dir, *lib_dir, *out_dir;
+    runs_module *mods;
+    int nmods, capmods;
+    struct sigaction old_int, old_term, old_alrm;
+};
+
+static sandbox *active; /* the armed sandbox, for the signal handlers */
+
+static const char frozen_key = 'f'; /* registry: weak set of read-only proxies */
+
+static sandbox *sb_of(lua_State *L) {
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+/* ---- memory ---------------------------------------------------------------------- */
+
+static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    sandbox *sb = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        sb->used -= old;
+        return NULL;
+    }
+    if (sb->cap && nsize > old && sb->used - old + nsize > sb->cap) {
+        sb->mem_hit = 1;
+        return NULL; /* Lua collects and tries once more, then raises */
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p) {
+        return NULL;
+    }
+    sb->used = sb->used - old + nsize;
+    if (sb->used > sb->peak) {
+        sb->peak = sb->used;
+    }
+    return p;
+}
+
+static int sb_panic(lua_State *L) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, _("gonghui: unprotected Lua error: %s\n"), msg ? msg : "?");
+    return 0; /* Lua aborts */
+}
+
+static void sb_warn(void *ud, const char *msg, int tocont) {
+    static int cont;
+    (void)ud;
+    if (!cont && msg[0] == '@') {
+        return; /* control messages */
+    }
+    fprintf(stderr, "%s%s%s", cont ? "" : _("gonghui: warning: "), msg, tocont ? "" : "\n");
+    cont = tocont;
+}
+
+/* ---- deadline, signals and the watchdog -------------------------------------------------- */
+
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    sandbox *sb = sb_of(L);
+    if (!sb->stop || !sb->armed) {
+        return;
+    }
+    /* from now on, every instruction of this thread raises */
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+    if (sb->stop == SB_TIMEOUT) {
+        luaL_error(L, _("the run passed its time limit of %g s (--timeout)"), sb->timeout);
+    } else {
+        luaL_error(L, _("interrupted"));
+    }
+}
+
+static void say(const char *s) {
+    ssize_t r = write(2, s, strlen(s));
+    (void)r;
+}
+
+static void arm_timer(double secs) {
+    struct itimerval it = {{0, 0}, {0, 0}};
+    it.it_value.tv_sec = (time_t)secs;
+    it.it_value.tv_usec = (suseconds_t)((secs - (double)(time_t)secs) * 1e6);
+    if (secs > 0 && it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) {
+        it.it_value.tv_usec = 1;
+    }
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void on_alarm(int sig) {
+    (void)sig;
+    sandbox *sb = active;
+    if (!sb || !sb->armed) {
+        return;
+    }
+    if (sb->stage == 0) { /* the deadline */
+        sb->stop = SB_TIMEOUT;
+        sb->stage = 1;
+        arm_timer(SANDBOX_GRACE);
+        return;
+    }
+    /* the watchdog: Lua did not come back to an instruction in time */
+    say(_("gonghui: the script is stuck inside a library function (a string pattern that "
+          "backtracks without end?) and did not stop within 2 s; the process ends now and "
+          "nothing of its open transaction is stored\n"));
+    _exit(sb->stop == SB_TIMEOUT ? SB_EXIT_TIMEOUT : 128 + sb->signo);
+}
+
+static void on_signal(int sig) {
+    sandbox *sb = active;
+    if (!sb) {
+        return;
+    }
+    if (sb->stop == SB_INTERRUPTED && sb->armed) {
+        say(_("\ngonghui: stopped at once; nothing of the open transaction is stored\n"));
+        _exit(128 + sig);
+    }
+    if (!sb->stop) {
+        sb->stop = SB_INTERRUPTED;
+        sb->signo = sig;
+    }
+    if (sb->armed) {
+        sb->stage = 1;
+        arm_timer(SANDBOX_GRACE);
+    }
+}
+
+void sandbox_arm(sandbox *sb) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    active = sb;
+    sb->stage = 0;
+    sb->armed = 1;
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &sb->old_int);
+    sigaction(SIGTERM, &sa, &sb->old_term);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, &sb->old_alrm);
+    lua_sethook(sb->L, stop_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    if (sb->timeout > 0) {
+        arm_timer(sb->timeout);
+    }
+}
+
+void sandbox_disarm(sandbox *sb) {
+    if (!sb->armed) {
+        return;
+    }
+    sb->armed = 0;
+    arm_timer(0);
+    lua_sethook(sb->L, NULL, 0, 0);
+    /* SIGINT/SIGTERM stay noted (not fatal) until sandbox_free, so a
+     * Ctrl-C while the run commits or records cannot cut that short */
+}
+
+int sandbox_stopped(const sandbox *sb, int *signo) {
+    if (signo) {
+        *signo = sb->signo;
+    }
+    return sb->stop;
+}
+
+int sandbox_memory_hit(const sandbox *sb) {
+    return sb->mem_hit;
+}
+
+size_t sandbox_memory_peak(const sandbox *sb) {
+    return sb->peak;
+}
+
+const runs_module *sandbox_modules(const sandbox *sb, int *n) {
+    *n = sb->nmods;
+    return sb->mods;
+}
+
+/* ---- loading source text ------------------------------------------------------------ */
+
+/* Reads a whole file (at most MAX_SOURCE bytes); caller frees. NULL with
+ * errno set on failure. */
+static char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            break;
+        }
+        if (len == cap) {
+            char *more = cap >= MAX_SOURCE ? NULL : realloc(buf, cap * 2);
+            if (!more) {
+                free(buf);
+                buf = NULL;
+                errno = cap >= MAX_SOURCE ? EFBIG : ENOMEM;
+                break;
+            }
+            buf = more;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad && buf) {
+        free(buf);
+        errno = EIO;
+        return NULL;
+    }
+    *n = len;
+    return buf;
+}
+
+/* Loads `path` as text (chunk name "@path"), noting it as a module when
+ * `module` is set. 0, or -1 with a message pushed. */
+static int load_source(lua_State *L, const char *path, int module, char sha_out[65]) {
+    sandbox *sb = sb_of(L);
+    size_t n = 0;
+    char *src = read_all(path, &n);
+    if (!src) {
+        lua_pushfstring(L, _("cannot read %s: %s"), path, strerror(errno));
+        return -1;
+    }
+    char sha[65];
+    runs_sha256_hex(src, n, sha);
+    if (sha_out) {
+        memcpy(sha_out, sha, sizeof sha);
+    }
+    lua_pushfstring(L, "@%s", path);
+    int rc = luaL_loadbufferx(L, src, n, lua_tostring(L, -1), "t");
+    free(src);
+    lua_remove(L, -2);
+    if (rc != LUA_OK) {
+        return -1;
+    }
+    if (module) {
+        if (sb->nmods == sb->capmods) {
+            int cap = sb->capmods ? sb->capmods * 2 : 8;
+            runs_module *m = realloc(sb->mods, (size_t)cap * sizeof *m);
+            if (!m) {
+                return 0; /* the module still loads; only its note is lost */
+            }
+            sb->mods = m;
+            sb->capmods = cap;
+        }
+        runs_module *m = &sb->mods[sb->nmods];
+        if ((m->path = strdup(path))) {
+            memcpy(m->sha256, sha, sizeof sha);
+            sb->nmods++;
+        }
+    }
+    return 0;
+}
+
+int sandbox_load_file(sandbox *sb, const char *file, char sha[65]) {
+    return load_source(sb->L, file, 0, sha);
+}
+
+/* 1 if the real path of `path` is inside directory `dir` (itself real). */
+static int inside(const char *path, const char *dir) {
+    char real[PATH_MAX];
+    if (!dir || !realpath(path, real)) {
+        return 0;
+    }
+    size_t n = strlen(dir);
+    return strncmp(real, dir, n) == 0 && (real[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+static int is_file(const char *p) {
+    FILE *f = fopen(p, "rb");
+    if (f) {
+        fclose(f);
+        return 1;
+    }
+    return 0;
+}
+
+/* require(name): modules from the script's folder, then scripts/lib. */
+static int l_sb_require(lua_State *L) {
+    sandbox *sb = sb_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1)); /* 2: package.loaded */
+    if (lua_getfield(L, 2, name) != LUA_TNIL) {
+        return 1;
+    }
+    lua_pop(L, 1);
+    int ok = name[0] != 0 && name[0] != '.';
+    for (const char *p = name; ok && *p; p++) {
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '_' || *p == '-' || (*p == '.' && p[1] != '.' && p[1] != 0);
+    }
+    if (!ok) {
+        return luaL_error(L, _("require '%s': a module name is letters, digits, '_' and '-', "
+                               "parts joined by '.'"),
+                          name);
+    }
+    char rel[PATH_MAX];
+    snprintf(rel, sizeof rel, "%s", name);
+    for (char *p = rel; *p; p++) {
+        if (*p == '.') {
+            *p = '/';
+        }
+    }
+    const char *dirs[] = {sb->script_dir, sb->lib_dir};
+    const char *forms[] = {"%s/%s.lua", "%s/%s/init.lua"};
+    luaL_Buffer tried;
+    luaL_buffinit(L, &tried);
+    for (int d = 0; d < 2; d++) {
+        for (int f = 0; dirs[d] && f < 2; f++) {
+            char path[PATH_MAX * 2 + 16];
+            snprintf(path, sizeof path, forms[f], dirs[d], rel);
+            if (!is_file(path)) {
+                lua_pushfstring(L, "\n\tno file '%s'", path);
+                luaL_addvalue(&tried);
+                continue;
+            }
+            luaL_pushresult(&tried);
+            lua_pop(L, 1);
+            if (load_source(L, path, 1, NULL) != 0) {
+                return lua_error(L);
+            }
+            lua_pushstring(L, name);
+            lua_pushstring(L, path);
+            lua_call(L, 2, 1);
+            if (!lua_isnil(L, -1)) {
+                lua_setfield(L, 2, name);
+            } else {
+                lua_pop(L, 1);
+            }
+            if (lua_getfield(L, 2, name) == LUA_TNIL) {
+                lua_pushboolean(L, 1);
+                lua_copy(L, -1, -2);
+                lua_setfield(L, 2, name);
+            }
+            return 1;
+        }
+    }
+    luaL_pushresult(&tried);
+    return luaL_error(L, _("module '%s' not found (modules come from the script's folder and "
+                           "scripts/lib):%s"),
+                      name, lua_tostring(L, -1));
+}
+
+/* loadfile(path [, mode [, env]]): text files of the module folders only. */
+static int l_sb_loadfile(lua_State *L) {
+    sandbox *sb = sb_of(L);
+    const char *path = luaL_checkstring(L, 1);
+    const char *mode = luaL_optstring(L, 2, "t");
+    int env = !lua_isnone(L, 3) ? 3 : 0;
+    if (!strchr(mode, 't')) {
+        return luaL_error(L, _("loadfile: only text chunks can be loaded (mode 't')"));
+    }
+    if (!inside(path, sb->script_dir) && !inside(path, sb->lib_dir)) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, _("loadfile: '%s' is not in the script's folder or scripts/lib"),
+                        path);
+        return 2;
+    }
+    if (load_source(L, path, 1, NULL) != 0) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (env) {
+        lua_pushvalue(L, env);
+        if (!lua_setupvalue(L, -2, 1)) {
+            lua_pop(L, 1);
+        }
+    }
+    return 1;
+}
+
+static int l_sb_dofile(lua_State *L) {
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    lua_pushcfunction(L, l_sb_loadfile);
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 2);
+    if (lua_isnil(L, -2)) {
+        return lua_error(L);
+    }
+    lua_pop(L, 1);
+    lua_call(L, 0, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+/* load(chunk [, name [, mode [, env]]]): text only. */
+static int l_sb_load(lua_State *L) {
+    const char *mode = luaL_optstring(L, 3, "t");
+    if (strchr(mode, 'b')) {
+        luaL_pushfail(L);
+        lua_pushstring(L, _("load: binary chunks are not allowed (only source text)"));
+        return 2;
+    }
+    int env = lua_gettop(L) >= 4;
+    lua_settop(L, 4);
+    lua_pushvalue(L, lua_upvalueindex(1)); /* the real load */
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "t");
+    if (env) {
+        lua_pushvalue(L, 4);
+    }
+    lua_call(L, env ? 4 : 3, LUA_MULTRET);
+    return lua_gettop(L) - 4;
+}
+
+/* ---- base functions with guards --------------------------------------------------- */
+
+static int is_frozen(lua_State *L, int idx) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &frozen_key);
+    lua_pushvalue(L, idx);
+    int f = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return f;
+}
+
+static int l_sb_rawset(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (is_frozen(L, 1)) {
+        return luaL_error(L, _("rawset: this library table is read-only"));
+    }
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+/* The message handler xpcall runs for a script: the script's own, unless
+ * the run is stopping. An error raised from the hook runs its handler with
+ * hooks off (Lua clears them while a hook runs), so a handler that loops
+ * would escape the deadline; once stopping, handlers are skipped. */
+static int l_sb_msgh(lua_State *L) {
+    if (sb_of(L)->stop) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* xpcall(f, msgh, ...) with msgh wrapped by l_sb_msgh. */
+static int l_sb_xpcall(lua_State *L) {
+    int n = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, lua_upvalueindex(1)); /* the real xpcall */
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, l_sb_msgh, 1);
+    for (int i = 3; i <= n; i++) {
+        lua_pushvalue(L, i);
+    }
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L) - n;
+}
+
+static int l_sb_setmetatable(lua_State *L) {
+    int t = lua_type(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (t == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL) {
+        return luaL_error(L, _("setmetatable: __gc finalizers are not available to scripts "
+                               "(use a to-be-closed variable: local x <close> = ...)"));
+    }
+    lua_settop(L, 2);
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) {
+        return luaL_error(L, "cannot change a protected metatable");
+    }
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+static int l_sb_frozen_newindex(lua_State *L) {
+    return luaL_error(L, _("cannot change '%s' of a library table: libraries are read-only "
+                           "(make a local copy)"),
+                      luaL_tolstring(L, 2, NULL));
+}
+
+static int l_sb_next(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_next(L, 1)) {
+        return 2;
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_sb_frozen_pairs(lua_State *L) {
+    lua_pushcfunction(L, l_sb_next);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushnil(L);
+    return 3;
+}
+
+/* Replaces the table at the top with a read-only proxy of it. */
+static void freeze(lua_State *L) {
+    int real = lua_gettop(L);
+    lua_newtable(L); /* the proxy */
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, real);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_sb_frozen_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, real);
+    lua_pushcclosure(L, l_sb_frozen_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &frozen_key);
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_replace(L, real);
+}
+
+static int l_sb_rep(lua_State *L) {
+    size_t l, lsep;
+    luaL_checklstring(L, 1, &l);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    sandbox *sb = sb_of(L);
+    size_t max = sb->cap && sb->cap < SANDBOX_MAX_STRING ? sb->cap : SANDBOX_MAX_STRING;
+    if (n > 0) {
+        double total = (double)l * (double)n + (double)lsep * (double)(n - 1);
+        if (total > (double)max) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     _("string.rep: the result would be %.0f bytes, over the limit of %zu bytes"),
+                     total, max);
+            return luaL_error(L, "%s", msg);
+        }
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int l_sb_randomseed(lua_State *L) {
+    sandbox *sb = sb_of(L);
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    if (n == 0) { /* the run's seed, never the clock: a run can be replayed */
+        lua_pushinteger(L, (lua_Integer)(sb->seed & INT64_MAX));
+        n = 1;
+    } else {
+        lua_insert(L, 1);
+    }
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static double mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The run's clock: its start time (or --now) plus the seconds run since. */
+static lua_Integer run_clock(const sandbox *sb) {
+    return (lua_Integer)sb->now + (lua_Integer)(mono_s() - sb->t0);
+}
+
+static int l_sb_time(lua_State *L) {
+    if (lua_isnoneornil(L, 1)) {
+        lua_pushinteger(L, run_clock(sb_of(L)));
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int l_sb_date(lua_State *L) {
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushstring(L, luaL_optstring(L, 1, "%c"));
+    if (n >= 2 && !lua_isnil(L, 2)) {
+        lua_pushvalue(L, 2);
+    } else {
+        lua_pushinteger(L, run_clock(sb_of(L)));
+    }
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+/* 1 if a file may be written at `path`: its folder (and the file itself,
+ * if it exists) lies inside the output folder. */
+static int writable(const sandbox *sb, const char *path) {
+    char dir[PATH_MAX], real[PATH_MAX];
+    if (!sb->out_dir || strlen(path) >= sizeof dir) {
+        return 0;
+    }
+    if (realpath(path, real)) { /* an existing file (or a link to one) */
+        return inside(real, sb->out_dir);
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) {
+        return 0;
+    }
+    if (slash) {
+        *slash = 0;
+    } else {
+        snprintf(dir, sizeof dir, ".");
+    }
+    return inside(dir, sb->out_dir) || (realpath(dir, real) && strcmp(real, sb->out_dir) == 0);
+}
+
+/* io.open(name [, mode]): reads anywhere; writes only in the output folder. */
+static int l_sb_io_open(lua_State *L) {
+    sandbox *sb = sb_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    const char *mode = luaL_optstring(L, 2, "r");
+    if (strcmp(mode, "r") != 0 && strcmp(mode, "rb") != 0 && !writable(sb, name)) {
+        return luaL_error(L, _("io.open('%s', '%s'): scripts write files only in the output "
+                               "folder %s (gonghui run --out DIR; default: the current folder)"),
+                          name, mode, sb->out_dir ? sb->out_dir : "(none)");
+    }
+    int base = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushstring(L, mode);
+    lua_call(L, 2, LUA_MULTRET);
+    return lua_gettop(L) - base;
+}
+
+/* run.open(name [, mode]): a file in the output folder. */
+static int l_sb_run_open(lua_State *L) {
+    sandbox *sb = sb_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    const char *mode = luaL_optstring(L, 2, "w");
+    static const char *const modes[] = {"r", "rb", "w", "wb", "a", "ab", NULL};
+    int ok = 0;
+    for (int i = 0; modes[i]; i++) {
+        ok |= strcmp(mode, modes[i]) == 0;
+    }
+    if (!ok) {
+        return luaL_error(L, _("run.open: mode '%s' (modes: r, w, a, with b for binary)"), mode);
+    }
+    if (!sb->out_dir) {
+        return luaL_error(L, _("run.open('%s'): no output folder; give one with "
+                               "gonghui run --out DIR"),
+                          name);
+    }
+    if (!name[0] || strchr(name, '/') || strchr(name, '\\') || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0) {
+        return luaL_error(L, _("run.open('%s'): give a plain file name (no folders); it is "
+                               "made in the output folder %s"),
+                          name, sb->out_dir);
+    }
+    int base = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushfstring(L, "%s/%s", sb->out_dir, name);
+    lua_pushstring(L, mode);
+    lua_call(L, 2, LUA_MULTRET);
+    return lua_gettop(L) - base;
+}
+
+/* __index of the globals: an unknown name is an error (typos). */
+static int l_sb_unknown_global(lua_State *L) {
+    const char *name = lua_tostring(L, 2);
+    return luaL_error(L, _("unknown global '%s' (a typo? globals must be assigned before they "
+                           "are read; use 'local' for your own names)"),
+                      name ? name : luaL_typename(L, 2));
+}
+
+/* ---- building the environment ------------------------------------------------------- */
+
+/* Copies the listed fields of the table at src into the table at dst. */
+static void copy_fields(lua_State *L, int src, int dst, const char *const *names) {
+    for (; *names; names++) {
+        lua_getfield(L, src, *names);
+        lua_setfield(L, dst, *names);
+    }
+}
+
+static void build_env(sandbox *sb) {
+    lua_State *L = sb->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    int old = lua_gettop(L);
+    lua_createtable(L, 0, 40);
+    int G = lua_gettop(L);
+
+    lua_newtable(L); /* weak set of frozen tables */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &frozen_key);
+
+    static const char *const base[] = {"assert", "error", "ipairs", "next", "pairs", "pcall",
+                                       "print", "select", "tonumber", "tostring",
+                                       "type", "rawequal", "rawlen", "rawget", "_VERSION",
+                                       "collectgarbage", "getmetatable", NULL};
+    copy_fields(L, old, G, base);
+    lua_pushcfunction(L, l_sb_rawset);
+    lua_setfield(L, G, "rawset");
+    lua_getfield(L, old, "xpcall");
+    lua_pushcclosure(L, l_sb_xpcall, 1);
+    lua_setfield(L, G, "xpcall");
+    lua_pushcfunction(L, l_sb_setmetatable);
+    lua_setfield(L, G, "setmetatable");
+    lua_getfield(L, old, "load");
+    lua_pushcclosure(L, l_sb_load, 1);
+    lua_setfield(L, G, "load");
+    lua_pushcfunction(L, l_sb_loadfile);
+    lua_setfield(L, G, "loadfile");
+    lua_pushcfunction(L, l_sb_dofile);
+    lua_setfield(L, G, "dofile");
+
+    /* package: loaded (shared with require), path/cpath for show */
+    lua_createtable(L, 0, 3);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "loaded");
+    lua_pushcclosure(L, l_sb_require, 1);
+    lua_setfield(L, G, "require");
+    if (sb->lib_dir) {
+        lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s/?.lua;%s/?/init.lua", sb->script_dir,
+                        sb->script_dir, sb->lib_dir, sb->lib_dir);
+    } else {
+        lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", sb->script_dir, sb->script_dir);
+    }
+    lua_setfield(L, -2, "path");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_setfield(L, G, "package");
+
+    /* string: everything but dump; rep capped; frozen, and the metatable of
+     * every string protected */
+    lua_getfield(L, old, "string");
+    int str = lua_gettop(L);
+    lua_createtable(L, 0, 20);
+    static const char *const strs[] = {"byte", "char", "find", "format", "gmatch", "gsub",
+                                       "len", "lower", "match", "reverse", "sub", "upper",
+                                       "pack", "packsize", "unpack", NULL};
+    copy_fields(L, str, lua_gettop(L), strs);
+    lua_getfield(L, str, "rep");
+    lua_pushcclosure(L, l_sb_rep, 1);
+    lua_setfield(L, -2, "rep");
+    freeze(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, G, "string");
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 4);
+
+    /* table, math, utf8, coroutine: fresh copies (the script's own) */
+    static const char *const libs[] = {"table", "math", "utf8", "coroutine", NULL};
+    for (int i = 0; libs[i]; i++) {
+        lua_getfield(L, old, libs[i]);
+        lua_newtable(L);
+        lua_pushnil(L);
+        while (lua_next(L, -3)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        }
+        lua_setfield(L, G, libs[i]);
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, G, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushvalue(L, -1);
+    lua_pushinteger(L, (lua_Integer)(sb->seed & INT64_MAX));
+    lua_call(L, 1, 0);
+    lua_pushcclosure(L, l_sb_randomseed, 1);
+    lua_setfield(L, -2, "randomseed");
+    lua_pop(L, 1);
+
+    /* os: the clock only */
+    lua_getfield(L, old, "os");
+    lua_createtable(L, 0, 4);
+    static const char *const oss[] = {"clock", "difftime", NULL};
+    copy_fields(L, -2, lua_gettop(L), oss);
+    lua_getfield(L, -2, "time");
+    lua_pushcclosure(L, l_sb_time, 1);
+    lua_setfield(L, -2, "time");
+    lua_getfield(L, -2, "date");
+    lua_pushcclosure(L, l_sb_date, 1);
+    lua_setfield(L, -2, "date");
+    lua_setfield(L, G, "os");
+    lua_pop(L, 1);
+
+    /* io: the standard streams, reading files */
+    lua_getfield(L, old, "io");
+    lua_createtable(L, 0, 8);
+    static const char *const ios[] = {"write", "read", "lines", "stdout", "stderr", "stdin",
+                                      "type", NULL};
+    copy_fields(L, -2, lua_gettop(L), ios);
+    lua_getfield(L, -2, "open");
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, l_sb_io_open, 1);
+    lua_setfield(L, -3, "open");
+    lua_setfield(L, G, "run"); /* temporarily: the real io.open, for run.open below */
+    lua_setfield(L, G, "io");
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 8); /* the run table; script.c adds to it */
+    lua_getfield(L, G, "run");
+    lua_pushcclosure(L, l_sb_run_open, 1);
+    lua_setfield(L, -2, "open");
+    lua_setfield(L, G, "run");
+
+    /* debug: traceback only */
+    lua_getfield(L, old, "debug");
+    lua_createtable(L, 0, 1);
+    lua_getfield(L, -2, "traceback");
+    lua_setfield(L, -2, "traceback");
+    lua_setfield(L, G, "debug");
+    lua_pop(L, 1);
+
+    lua_pushvalue(L, G);
+    lua_setfield(L, G, "_G");
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, l_sb_unknown_global);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, G);
+
+    lua_pushvalue(L, G);
+    lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_settop(L, old - 1);
+}
+
+int sandbox_new(const sandbox_opts *o, sandbox **out) {
+    sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb) {
+        return GH_ENOMEM;
+    }
+    sb->cap = o->memory;
+    sb->timeout = o->timeout;
+    sb->seed = o->seed;
+    sb->now = o->now;
+    sb->t0 = mono_s();
+    sb->script_dir = realpath(o->script_dir ? o->script_dir : ".", NULL);
+    sb->lib_dir = o->lib_dir ? realpath(o->lib_dir, NULL) : NULL;
+    sb->out_dir = realpath(o->out_dir ? o->out_dir : ".", NULL);
+    if (!sb->script_dir) {
+        sb->script_dir = strdup(o->script_dir ? o->script_dir : ".");
+    }
+    sb->L = lua_newstate(sb_alloc, sb);
+    if (!sb->L || !sb->script_dir) {
+        sandbox_free(sb);
+        return GH_ENOMEM;
+    }
+    lua_atpanic(sb->L, sb_panic);
+    lua_setwarnf(sb->L, sb_warn, sb);
+    luaL_openlibs(sb->L);
+    build_env(sb);
+    *out = sb;
+    return 0;
+}
+
+void sandbox_free(sandbox *sb) {
+    if (!sb) {
+        return;
+    }
+    sandbox_disarm(sb);
+    if (sb->L) {
+        lua_close(sb->L);
+    }
+    if (active == sb) {
+        sigaction(SIGINT, &sb->old_int, NULL);
+        sigaction(SIGTERM, &sb->old_term, NULL);
+        sigaction(SIGALRM, &sb->old_alrm, NULL);
+        active = NULL;
+    }
+    for (int i = 0; i < sb->nmods; i++) {
+        free(sb->mods[i].path);
+    }
+    free(sb->mods);
+    free(sb->script_dir);
+    free(sb->lib_dir);
+    free(sb->out_dir);
+    free(sb);
+}
+
+lua_State *sandbox_state(sandbox *sb) {
+    return sb->L;
+}
+
+/* ---- the db table: system collections stay out of reach ---------------------------------- */
+
+static int l_sb_db_collections(lua_State *L) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 0, 1);
+    lua_newtable(L);
+    lua_Integer n = 0;
+    for (lua_Integer i = 1; lua_rawgeti(L, -2, i) == LUA_TSTRING; i++) {
+        if (lua_tostring(L, -1)[0] == '_') {
+            lua_pop(L, 1);
+        } else {
+            lua_rawseti(L, -2, ++n);
+        }
+    }
+    lua_pop(L, 1);
+    return 1;
+}
+
+static int l_sb_db_drop(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    if (name[0] == '_') {
+        return luaL_error(L, _("db.drop: '%s' is a system collection; scripts cannot drop it"),
+                          name);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int l_sb_system_coll(lua_State *L) {
+    return luaL_error(L, _("'%s' is a system collection (run records); scripts cannot read or "
+                           "write it (see gonghui runs)"),
+                      lua_tostring(L, lua_upvalueindex(1)));
+}
+
+void sandbox_guard_db(sandbox *sb, int db_idx) {
+    lua_State *L = sb->L;
+    db_idx = lua_absindex(L, db_idx);
+    lua_getfield(L, db_idx, "collections");
+    lua_pushcclosure(L, l_sb_db_collections, 1);
+    lua_setfield(L, db_idx, "collections");
+    lua_getfield(L, db_idx, "drop");
+    lua_pushcclosure(L, l_sb_db_drop, 1);
+    lua_setfield(L, db_idx, "drop");
+    /* db._runs would otherwise resolve like any collection: a guard sits
+     * in its place, raising on any use */
+    lua_newtable(L);
+    lua_createtable(L, 0, 3);
+    lua_pushliteral(L, RUNS_COLLECTION);
+    lua_pushcclosure(L, l_sb_system_coll, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__index");
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, db_idx, RUNS_COLLECTION);
+}

@@ -1,0 +1,101 @@
+/*
+ * sandbox.h — the Lua state a script runs in: an allow-listed environment
+ * and limits that cannot be escaped.
+ *
+ * Called by script.c; calls runs.h (SHA-256 of what it loads). Only script.c
+ * and sandbox.c include this header.
+ *
+ * Life cycle (one run, one process):
+ *
+ *     sandbox_new --> ready --sandbox_arm--> armed --sandbox_disarm--> ready --> sandbox_free
+ *                                              |
+ *                              deadline / SIGINT / SIGTERM: `stop` set; every
+ *                              Lua instruction from then on raises (pcall
+ *                              cannot swallow it); if Lua does not come back
+ *                              within SANDBOX_GRACE seconds (stuck in C, e.g. a
+ *                              pathological pattern) the watchdog ends the
+ *                              process: nothing uncommitted survives that.
+ *
+ * Only one sandbox may be armed at a time (signals are per process).
+ */
+#ifndef GH_SANDBOX_H
+#define GH_SANDBOX_H
+
+#include "runs.h"
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Seconds the watchdog waits for Lua to notice a stop before it ends the
+ * process. */
+#define SANDBOX_GRACE 2
+
+/* Largest string string.rep may build (the memory cap may be smaller). */
+#define SANDBOX_MAX_STRING ((size_t)256 << 20)
+
+/* How a run was stopped (sandbox_stopped). */
+enum { SB_RUNNING = 0, SB_TIMEOUT = 1, SB_INTERRUPTED = 2 };
+
+/* Exit codes of runs stopped by a limit (also used by script.c). */
+#define SB_EXIT_TIMEOUT 124
+#define SB_EXIT_MEMORY 125
+
+typedef struct sandbox_opts {
+    double timeout;         /* seconds; 0 = none */
+    size_t memory;          /* bytes the Lua state may hold; 0 = none */
+    uint64_t seed;          /* math.random's seed */
+    int64_t now;            /* os.time() at the start (seconds since the epoch); it then
+                             * advances with real time */
+    const char *script_dir; /* require/loadfile/dofile look here ... */
+    const char *lib_dir;    /* ... and here (may be NULL) */
+    const char *out_dir;    /* io.open/run.open write only here (NULL: the current folder) */
+} sandbox_opts;
+
+typedef struct sandbox sandbox;
+
+/* Makes a Lua state with the counting allocator and the sandboxed globals
+ * (see sandbox.c for the allow list) and a `run` table holding run.open.
+ * The strings of o are copied. 0 or GH_ENOMEM; *out is the caller's, freed
+ * with sandbox_free. */
+int sandbox_new(const sandbox_opts *o, sandbox **out);
+
+/* Closes the state and frees the sandbox; NULL is a no-op. Disarms first. */
+void sandbox_free(sandbox *sb);
+
+/* The state (borrowed, valid until sandbox_free). */
+lua_State *sandbox_state(sandbox *sb);
+
+/* Hides system collections (names starting with '_') from the db table at
+ * stack index db_idx: db.collections() leaves them out, db.drop and
+ * db._name refuse them. */
+void sandbox_guard_db(sandbox *sb, int db_idx);
+
+/* Loads the script file (text only) onto the stack as a function, recording
+ * the SHA-256 of its bytes in sha (65 bytes). 0 or -1 with the message on
+ * the stack instead of the function. */
+int sandbox_load_file(sandbox *sb, const char *file, char sha[65]);
+
+/* Starts the clock: the deadline timer, the instruction hook, and the
+ * SIGINT/SIGTERM handlers. */
+void sandbox_arm(sandbox *sb);
+
+/* Stops the timer and the hook (before committing or reporting). Signals
+ * that arrive afterwards are only noted. */
+void sandbox_disarm(sandbox *sb);
+
+/* SB_RUNNING, SB_TIMEOUT or SB_INTERRUPTED; *signo (if not NULL) gets the
+ * signal that interrupted. */
+int sandbox_stopped(const sandbox *sb, int *signo);
+
+/* 1 if an allocation was refused by the memory cap since sandbox_new. */
+int sandbox_memory_hit(const sandbox *sb);
+
+/* Bytes held now, and at most, by the Lua state. */
+size_t sandbox_memory_peak(const sandbox *sb);
+
+/* The modules loaded through require/loadfile/dofile, in order, with the
+ * SHA-256 of the bytes loaded (borrowed until sandbox_free). */
+const runs_module *sandbox_modules(const sandbox *sb, int *n);
+
+#endif
