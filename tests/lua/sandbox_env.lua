@@ -104,6 +104,8 @@ t.case('math.random and the clock come from the host', function()
 end)
 
 t.case('system collections are out of reach', function()
+  db.define('visible', { fields = { a = 'int' } })
+  t.eq(db.collections(), { 'visible' }, 'only the script\'s own collections are listed')
   for _, n in ipairs(db.collections()) do t.ok(n:sub(1, 1) ~= '_', 'listed ' .. n) end
   t.raises(function() return db._runs:count() end, 'system collection')
   t.raises(function() db.drop('_runs') end, 'system collection')
