@@ -361,8 +361,9 @@ static int cmd_replay(store *s, int argc, char **argv) {
                          "later",
                          (long long)first, (long long)first);
         }
-        if (rc == 0) {
-            c.cursor = target - 1;
+        int64_t last = 0;
+        if (rc == 0 && (rc = bus_last_seq(t, &last)) == 0) {
+            c.cursor = target - 1 < last ? target - 1 : last; /* past the end: what comes */
             rc = bus_consumer_put(t, &c);
         }
         bus_consumer_clear(&c);

@@ -491,10 +491,12 @@ static int define_consumer(lua_State *L, store_txn *t, void *ctx) {
     rc = 0;
     bus_consumer nc = {
         .name = (char *)d->name, .pattern = (char *)d->pattern, .script = (char *)d->script};
+    int64_t last = 0;
+    rc = bus_last_seq(t, &last);
     if (d->from_end) {
-        rc = bus_last_seq(t, &nc.cursor);
-    } else if (d->from_seq > 0) {
-        nc.cursor = d->from_seq - 1;
+        nc.cursor = last;
+    } else if (d->from_seq > 0) { /* past the end: from the next event published */
+        nc.cursor = d->from_seq - 1 < last ? d->from_seq - 1 : last;
     }
     d->changed = 1;
     return rc ? rc : bus_consumer_put(t, &nc);
@@ -527,7 +529,7 @@ static int l_bus_consumer(lua_State *L) {
         lua_getfield(L, 4, "from");
         if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "end") == 0) {
             d.from_end = 1;
-        } else if (lua_isinteger(L, -1)) {
+        } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1) {
             d.from_seq = lua_tointeger(L, -1);
         } else if (!lua_isnil(L, -1) &&
                    !(lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "start") == 0)) {
@@ -825,8 +827,15 @@ static int do_replay(lua_State *L, store_txn *t, void *ctx) {
         bus_consumer_clear(&cn);
         return rc;
     }
-    cn.cursor = r->seq > 0 ? r->seq - 1 : 0;
-    rc = bus_consumer_put(t, &cn);
+    int64_t last = 0;
+    if ((rc = bus_last_seq(t, &last)) == 0) {
+        cn.cursor = r->seq > 0 ? r->seq - 1 : 0;
+        if (cn.cursor > last) { /* past the end: from the next event published */
+            cn.cursor = last;
+        }
+        r->seq = cn.cursor + 1;
+        rc = bus_consumer_put(t, &cn);
+    }
     bus_consumer_clear(&cn);
     return rc;
 }

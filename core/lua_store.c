@@ -1275,6 +1275,10 @@ static int l_db_define(lua_State *L) {
 static int l_db_drop(lua_State *L) {
     lua_db *db = lstore_db(L);
     const char *name = luaL_checkstring(L, 1);
+    if (name[0] == '_') {
+        return luaL_error(L, "collection '%s' belongs to gonghui itself and cannot be dropped",
+                          name);
+    }
     store_txn *t;
     int owned, rc;
     if ((rc = lstore_begin(db, 1, &t, &owned))) {

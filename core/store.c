@@ -528,7 +528,9 @@ int store_list(store_txn *t, char **names) {
     for (int i = 0; i < t->s->ncolls; i++) {
         n += strlen(t->s->colls[i]->name) + 1;
     }
-    qsort(t->s->colls, (size_t)t->s->ncolls, sizeof *t->s->colls, cmp_coll_names);
+    if (t->s->ncolls > 1) {
+        qsort(t->s->colls, (size_t)t->s->ncolls, sizeof *t->s->colls, cmp_coll_names);
+    }
     char *z = malloc(n), *p = z;
     if (!z) {
         return GH_ENOMEM;
