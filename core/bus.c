@@ -415,6 +415,71 @@ int bus_seq_at_time(store_txn *t, int64_t ms, int64_t *seq) {
     return rc == GH_ENOTFOUND ? 0 : rc;
 }
 
+static int cmp_topic_count(const void *a, const void *b) {
+    return strcmp(((const bus_topic_count *)a)->topic, ((const bus_topic_count *)b)->topic);
+}
+
+void bus_topic_counts_free(bus_topic_count *c, int n) {
+    for (int i = 0; c && i < n; i++) {
+        free(c[i].topic);
+    }
+    free(c);
+}
+
+int bus_count_run(store_txn *t, int64_t after, const char *run, bus_topic_count **out, int *n) {
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, len, runlen = run ? strlen(run) : 0;
+    bus_topic_count *c = NULL;
+    int nc = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = bus_log_scan(t, after + 1, &sc);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        return 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    while ((rc = store_scan_next(sc, &pk, &pkn, &v, &len)) == 0) {
+        bus_event ev;
+        if ((rc = bus_event_decode(v, len, &ev))) {
+            break;
+        }
+        if (run && (ev.run_len != runlen || memcmp(ev.run, run, runlen) != 0)) {
+            continue;
+        }
+        int i = 0;
+        while (i < nc && (strlen(c[i].topic) != ev.topic_len ||
+                          memcmp(c[i].topic, ev.topic, ev.topic_len) != 0)) {
+            i++;
+        }
+        if (i == nc) {
+            bus_topic_count *m = realloc(c, (size_t)(nc + 1) * sizeof *m);
+            if (!m || !(m[nc].topic = strndup(ev.topic, ev.topic_len))) {
+                c = m ? m : c;
+                rc = GH_ENOMEM;
+                break;
+            }
+            c = m;
+            c[nc++].n = 0;
+        }
+        c[i].n++;
+    }
+    store_scan_close(sc);
+    if (rc && rc != GH_ENOTFOUND) {
+        bus_topic_counts_free(c, nc);
+        return rc;
+    }
+    if (nc > 1) {
+        qsort(c, (size_t)nc, sizeof *c, cmp_topic_count);
+    }
+    *out = c;
+    *n = nc;
+    return 0;
+}
+
 /* ---- consumers and dead letters ---------------------------------------------------------- */
 
 void bus_consumer_clear(bus_consumer *c) {

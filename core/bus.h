@@ -77,6 +77,18 @@ void bus_origin_hex(store *s, char out[33]);
 /* Milliseconds since 1970. */
 int64_t bus_now_ms(void);
 
+/* Events of one topic, as counted by bus_count_run. */
+typedef struct bus_topic_count {
+    char *topic;
+    uint64_t n;
+} bus_topic_count;
+
+/* Counts, per topic, the events after sequence `after` published by run
+ * `run` (all of them when run is NULL), as t sees the log. *out (caller
+ * frees with bus_topic_counts_free) has *n entries in topic order. */
+int bus_count_run(store_txn *t, int64_t after, const char *run, bus_topic_count **out, int *n);
+void bus_topic_counts_free(bus_topic_count *c, int n);
+
 /* ---- consumers ------------------------------------------------------------------- */
 
 typedef struct bus_consumer {

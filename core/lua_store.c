@@ -1394,6 +1394,11 @@ int lstore_run_end(lua_State *L, int db_idx, int commit) {
     return commit ? err_set(GH_EMAPFULL, "the database map filled during the run") : 0;
 }
 
+store_txn *lstore_run_txn(lua_State *L, int db_idx) {
+    lua_db *db = db_of(L, db_idx);
+    return db ? db->run : NULL;
+}
+
 const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n) {
     lua_db *db = db_of(L, db_idx);
     *n = 0;

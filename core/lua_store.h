@@ -27,6 +27,8 @@ void lstore_push_db(lua_State *L, store *s);
 int lstore_run_begin(lua_State *L, int db_idx);
 int lstore_run_end(lua_State *L, int db_idx, int commit);
 const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n);
+/* The whole-run transaction while it is open, else NULL (borrowed). */
+store_txn *lstore_run_txn(lua_State *L, int db_idx);
 
 /* Message handler for lua_pcall: the error message with a traceback; an
  * error that db.atomic saw first keeps the traceback taken where it was

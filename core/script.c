@@ -24,6 +24,7 @@
  */
 #include "script.h"
 
+#include "bus.h"
 #include "err.h"
 #include "lua_bus.h"
 #include "lua_store.h"
@@ -368,8 +369,8 @@ static uint64_t random64(void) {
 /* Prints what a dry run would have changed. */
 static void print_dry(const store_counts *c, int n) {
     int any = 0;
-    for (int i = 0; i < n; i++) {
-        any |= c[i].inserted || c[i].updated || c[i].deleted;
+    for (int i = 0; i < n; i++) { /* gonghui's own collections (_events...) are not shown */
+        any |= c[i].name[0] != '_' && (c[i].inserted || c[i].updated || c[i].deleted);
     }
     if (!any) {
         printf(_("dry run: nothing was stored; the run would have changed no records\n"));
@@ -379,7 +380,7 @@ static void print_dry(const store_counts *c, int n) {
     printf("  %-24s %10s %10s %10s\n", _("collection"), _("inserted"), _("updated"),
            _("deleted"));
     for (int i = 0; i < n; i++) {
-        if (c[i].inserted || c[i].updated || c[i].deleted) {
+        if (c[i].name[0] != '_' && (c[i].inserted || c[i].updated || c[i].deleted)) {
             printf("  %-24s %10llu %10llu %10llu\n", c[i].name, (unsigned long long)c[i].inserted,
                    (unsigned long long)c[i].updated, (unsigned long long)c[i].deleted);
         }
@@ -428,6 +429,18 @@ int script_run_opts(store *s, const script_opts *o) {
     sandbox *sb = NULL;
 
     snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
+    /* where the log stands: the run's events are the ones after this */
+    int64_t seq0 = 0;
+    bus_topic_count *evc = NULL;
+    int nevc = 0;
+    {
+        store_txn *rt;
+        if (store_txn_begin(s, NULL, 0, &rt) == 0) {
+            bus_last_seq(rt, &seq0);
+            store_txn_abort(rt);
+        }
+        err_clear();
+    }
     sandbox_opts so = {.timeout = o->timeout, .memory = o->memory, .out_dir = o->out_dir};
     so.seed = (o->has_seed ? o->seed : random64()) & INT64_MAX;
     so.now = o->has_now ? o->now : (int64_t)time(NULL);
@@ -558,6 +571,9 @@ int script_run_opts(store *s, const script_opts *o) {
     if (whole) {
         const store_counts *c = lstore_run_counts(L, 2, &ncounts);
         counts = copy_counts(c, ncounts);
+        if (lstore_run_txn(L, 2)) {
+            bus_count_run(lstore_run_txn(L, 2), seq0, run_uid, &evc, &nevc);
+        }
         int commit = o->atomic && code == SCRIPT_EXIT_OK;
         rc = lstore_run_end(L, 2, commit);
         if (rc) {
@@ -571,6 +587,12 @@ int script_run_opts(store *s, const script_opts *o) {
         if (o->dry_run) {
             fflush(stdout);
             print_dry(counts, ncounts);
+            if (nevc) {
+                printf(_("  and published these events:\n"));
+                for (int i = 0; i < nevc; i++) {
+                    printf("  %-35s %10llu\n", evc[i].topic, (unsigned long long)evc[i].n);
+                }
+            }
         }
     }
 
@@ -583,6 +605,19 @@ record:;
         modcopy[i].path = strdup(mods[i].path);
     }
     sandbox_free(sb); /* closes the state: a db.atomic or scan still open ends here */
+    if (!whole) { /* the committed events of this run */
+        store_txn *rt;
+        if (store_txn_begin(s, NULL, 0, &rt) == 0) {
+            bus_count_run(rt, seq0, run_uid, &evc, &nevc);
+            store_txn_abort(rt);
+        }
+        err_clear();
+    }
+    runs_topic *topics = nevc ? calloc((size_t)nevc, sizeof *topics) : NULL;
+    for (int i = 0; topics && i < nevc; i++) {
+        topics[i].topic = evc[i].topic;
+        topics[i].count = evc[i].n;
+    }
     gethostname(host, sizeof host - 1);
     runs_rec r = {
         .uid = run_uid,
@@ -605,8 +640,8 @@ record:;
         .exit_code = code,
         .writes = counts,
         .nwrites = counts ? ncounts : 0,
-        .events = NULL, /* the bus's per-topic counts go here (see runs_rec.events) */
-        .nevents = 0,
+        .events = topics,
+        .nevents = topics ? nevc : 0,
     };
     int64_t id;
     if ((rc = runs_record(s, &r, &id)) != 0) {
@@ -621,6 +656,8 @@ record:;
     }
     free(modcopy);
     free_counts(counts, ncounts);
+    free(topics);
+    bus_topic_counts_free(evc, nevc);
     free(errmsg);
     run_uid[0] = 0;
     return code;
