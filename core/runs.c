@@ -351,7 +351,11 @@ static int record_now(store *s, const runs_rec *r, int64_t *id) {
         if (rc == 0 && (rc = runs_coll(t, &c)) == 0 && (rc = store_next_id(t, c, &next)) == 0 &&
             (rc = encode_rec(c, r, next, &b)) == 0 &&
             (rc = store_put(t, c, STORE_INSERT, b.p, b.len)) == 0) {
-            rc = store_txn_commit(t);
+            /* The record of a run that changed nothing is not worth a wait
+             * for the disk (it is most of an empty run's time); one that
+             * changed data is made as durable as the data. */
+            rc = r->nwrites || r->nevents || r->exit_code != 0 ? store_txn_commit(t)
+                                                                 : store_txn_commit_lazy(t);
             t = NULL;
         }
         store_txn_abort(t);

@@ -761,6 +761,22 @@ int store_txn_commit(store_txn *t) {
     return rc ? lmdb_err(rc, "committing") : 0;
 }
 
+int store_txn_commit_lazy(store_txn *t) {
+    if (!t->write || t->parent) {
+        return store_txn_commit(t);
+    }
+    MDB_env *env = t->s->env;
+    unsigned flags = 0;
+    mdb_env_get_flags(env, &flags);
+    if (flags & MDB_NOSYNC) {
+        return store_txn_commit(t);
+    }
+    mdb_env_set_flags(env, MDB_NOSYNC, 1);
+    int rc = store_txn_commit(t);
+    mdb_env_set_flags(env, MDB_NOSYNC, 0);
+    return rc;
+}
+
 void store_txn_abort(store_txn *t) {
     if (!t) {
         return;

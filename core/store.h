@@ -143,6 +143,14 @@ uint64_t store_generation(const store *s);
 int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out);
 /* Commits and frees. On failure the transaction is aborted and freed. */
 int store_txn_commit(store_txn *t);
+/* Commits a top-level write transaction without waiting for the disk: the
+ * change survives a crash of the process (it is in the OS's cache) and
+ * reaches the disk with the next synced commit or the kernel's writeback;
+ * a power cut before that can lose it (the database stays consistent).
+ * For bookkeeping that is not worth an fsync (the record of a run that
+ * changed nothing). */
+int store_txn_commit_lazy(store_txn *t);
+
 /* Aborts and frees; NULL is a no-op. */
 void store_txn_abort(store_txn *t);
 int store_txn_is_write(const store_txn *t);
