@@ -1,12 +1,13 @@
 #!/bin/sh
-# bench/run.sh — W2, W3, W4 and W6 of ../shared/BENCHMARKS.md as whole
+# bench/run.sh — W2, W3, W4, W5 and W6 of ../shared/BENCHMARKS.md as whole
 # `gonghui run` commands, interleaved with the C + LMDB baseline.
 #
 #   bench/run.sh [--quick] [--rows N] [--seed S] [--reps R]
 #
-# Default N = 1,000,000; --quick N = 100,000. Environment: GONGHUI=path to
-# the binary (default build/gonghui), SHARED=path to the shared folder
-# (default ../shared). Everything it makes goes to bench/out/. See
+# Default N = 1,000,000; --quick N = 100,000 (W5 always uses W5_N events,
+# default 1,000,000). Environment: GONGHUI=path to the binary (default
+# build/gonghui), SHARED=path to the shared folder (default ../shared),
+# W5_N=events for W5. Everything it makes goes to bench/out/. See
 # bench/README.md.
 
 # Runs under bash (for $EPOCHREALTIME, arrays); `sh bench/run.sh` re-executes.
@@ -255,6 +256,81 @@ done
 echo "# W4: $(wc -l <"$OUT/w4.c.txt") towns, counts per town agree with the baseline" | tee -a "$RESULTS"
 report "W4 group-by (loop)" w4.c w4.loop 2
 report "W4 group-by (count_by)" w4.c w4.count_by 2
+
+# ---- W5 bus --------------------------------------------------------------------------
+# In-process: the C baseline's dispatch (function pointers) and gonghui's
+# bus.emit to 3 Lua subscribers, each rate from its own loop timing (C: wall
+# clock; gonghui: the script's os.clock), beside plain Lua calling the same
+# three functions (lua5.4, and the same loop inside gonghui run). Durable
+# publish and consumer catch-up: whole commands, wall time, the catch-up over
+# the log the first durable run left.
+
+W5_N=${W5_N:-1000000}
+W5_BATCH=10000
+W5_LOG=$OUT/pristine-w5-$W5_N
+declare -A LOOP
+w5_loop() { # the "TIME w5 SECONDS" of the last command
+    sed -n 's/^TIME w5 \([0-9.]*\) .*/\1/p' "$OUT/last.out"
+}
+mrate() { # mrate EVENTS SECONDS: M events/s
+    awk -v n="$1" -v t="$2" 'BEGIN { printf "%.2f", n / t / 1e6 }'
+}
+empty_scratch() {
+    rm -rf "$SCRATCH"
+    mkdir -p "$SCRATCH"
+    sync
+}
+rm -rf "$W5_LOG"
+W5_HASH=
+for r in $(seq "$REPS"); do
+    empty_scratch
+    timed w5.c "$BASE" dispatch "$W5_N"
+    LOOP[w5.c]="${LOOP[w5.c]:-} $(w5_loop)"
+    W5_HASH=$(sed -n 's/.* h \([0-9a-f]*\)).*/\1/p' "$OUT/last.err")
+    [ -n "$W5_HASH" ] || die "W5: no hash from the baseline's dispatch: $(cat "$OUT/last.err")"
+
+    timed w5.inprocess "$GH" --db "$SCRATCH" run "$HERE/w5_bus.lua" mode=inprocess n="$W5_N"
+    LOOP[w5.inprocess]="${LOOP[w5.inprocess]:-} $(w5_loop)"
+    grep -q "^cnt $W5_N sum $((W5_N * 20000)) h $W5_HASH\$" "$OUT/last.out" ||
+        die "W5 in-process: the baseline's handlers ended with cnt $W5_N h $W5_HASH, gonghui's with: $(cat "$OUT/last.out")"
+    timed w5.plain_gh "$GH" --db "$SCRATCH" run "$HERE/w5_bus.lua" mode=plain n="$W5_N"
+    LOOP[w5.plain_gh]="${LOOP[w5.plain_gh]:-} $(w5_loop)"
+    if [ -n "$LUA" ]; then
+        timed w5.plain "$LUA" "$HERE/w5_bus.lua" mode=plain n="$W5_N"
+        LOOP[w5.plain]="${LOOP[w5.plain]:-} $(w5_loop)"
+    fi
+
+    empty_scratch
+    timed w5.durable "$GH" --db "$SCRATCH" run "$HERE/w5_bus.lua" mode=durable n="$W5_N" batch="$W5_BATCH"
+    grep -q "^published $W5_N, seq 1..$W5_N\$" "$OUT/last.out" ||
+        die "W5 durable: $(cat "$OUT/last.out")"
+    [ -d "$W5_LOG" ] || cp -a "$SCRATCH" "$W5_LOG"
+
+    fresh "$W5_LOG"
+    timed w5.catchup "$GH" --db "$SCRATCH" run "$HERE/w5_bus.lua" mode=catchup n="$W5_N" batch="$W5_BATCH"
+    grep -q "^handled $W5_N parked 0 sum $((W5_N * (W5_N + 1) / 2))\$" "$OUT/last.out" ||
+        die "W5 catch-up: $(cat "$OUT/last.out")"
+done
+c_rate=$(mrate "$W5_N" "$(median "${LOOP[w5.c]}")")
+gh_rate=$(mrate "$W5_N" "$(median "${LOOP[w5.inprocess]}")")
+gh_whole=$(mrate "$W5_N" "$(median "${TIMES[w5.inprocess]}")")
+plain_gh=$(mrate "$W5_N" "$(median "${LOOP[w5.plain_gh]}")")
+plain=
+[ -n "$LUA" ] && plain="$(mrate "$W5_N" "$(median "${LOOP[w5.plain]}")") M/s in lua5.4, "
+verdict=$(awk -v r="$gh_rate" 'BEGIN { print (r >= 10 ? "meets" : "MISSES") }')
+printf '%-26s N=%-8s C dispatch %.1f M events/s  gonghui bus.emit %s M events/s (whole command %s)  plain Lua 3 calls %s%s M/s in gonghui run  (target >= 10 M/s: %s)  peak RSS gonghui %s MB\n' \
+    "W5 bus in-process" "$W5_N" "$c_rate" "$gh_rate" "$gh_whole" "$plain" "$plain_gh" "$verdict" \
+    "$(mb "$(median "${RSS[w5.inprocess]}")")" | tee -a "$RESULTS"
+td=$(median "${TIMES[w5.durable]}")
+d_rate=$(mrate "$W5_N" "$td")
+verdict=$(awk -v r="$d_rate" 'BEGIN { print (r >= 1 ? "meets" : "MISSES") }')
+printf '%-26s N=%-8s gonghui %s M events/s (bus.publish, %d per db.atomic: %.3f s whole command)  (target >= 1 M/s: %s)  peak RSS %s MB  db size %s MB\n' \
+    "W5 bus durable publish" "$W5_N" "$d_rate" "$W5_BATCH" "$td" "$verdict" \
+    "$(mb "$(median "${RSS[w5.durable]}")")" "$(mb "$(median "${SIZE[w5.durable]}")")" | tee -a "$RESULTS"
+tc=$(median "${TIMES[w5.catchup]}")
+printf '%-26s N=%-8s gonghui %s M events/s (bus.run, batches of %d: %.3f s whole command)  (no target)  peak RSS %s MB\n' \
+    "W5 bus consumer catch-up" "$W5_N" "$(mrate "$W5_N" "$tc")" "$W5_BATCH" "$tc" \
+    "$(mb "$(median "${RSS[w5.catchup]}")")" | tee -a "$RESULTS"
 
 # ---- W6 start ------------------------------------------------------------------------
 
