@@ -11,6 +11,7 @@
  * 2 usage errors.
  */
 #include "err.h"
+#include "repl.h"
 #include "runs.h"
 #include "script.h"
 #include "store.h"
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef GH_VERSION
 #define GH_VERSION "dev"
@@ -42,6 +44,8 @@ static void usage(FILE *f) {
                  "  runs [--limit N]                 the last runs (default 20)\n"
                  "  runs show ID                     one run: script, hashes, seed, counts, "
                  "outcome\n"
+                 "  repl [--write] [-e CODE] [FILE.lua]  ad hoc questions (also: gonghui alone "
+                 "on a terminal)\n"
                  "  check                          verify every record and index entry\n"
                  "  backup DEST                    write a compacted, consistent copy to DEST\n"
                  "  stat                           list collections, records, indexes and sizes\n"
@@ -231,15 +235,27 @@ int main(int argc, char **argv) {
             code = 0;
             goto out;
         } else if (argv[i][0] == '-' && argv[i][1] == '-' && n < 2 &&
-                   !(n == 1 && strcmp(args[0], "run") == 0)) { /* run's own: script_parse */
+                   !(n == 1 && (strcmp(args[0], "run") == 0 ||
+                                strcmp(args[0], "repl") == 0))) { /* their own options */
             fprintf(stderr, _("gonghui: unknown option %s (see gonghui --help)\n"), argv[i]);
             goto out;
         } else {
             args[n++] = argv[i];
         }
     }
+    if (n == 0 && isatty(0) && isatty(1)) {
+        args[n++] = "repl"; /* gonghui alone on a terminal: the REPL */
+    }
     if (n == 0) {
         usage(stderr);
+    } else if (strcmp(args[0], "repl") == 0) {
+        store *s;
+        if (open_db(db, 0, &s)) {
+            code = 1;
+        } else {
+            code = repl_main(s, n - 1, args + 1);
+            store_close(s);
+        }
     } else if (strcmp(args[0], "run") == 0) {
         script_opts o;
         if ((code = script_parse(n - 1, args + 1, &o)) == 0) {

@@ -1,0 +1,1184 @@
+/*
+ * repl.c — `gonghui repl`: read a statement, run it, show the result.
+ *
+ * Called by main.c; calls sandbox.c (the state and its allow list, the same
+ * as batch runs), lua_store.c / lua_bus.c (`db`, `bus`), runs.c (a record
+ * when someone unmasks personal data), table.c (tables) and libedit.
+ * The Lua half (display, masking, completion) is repl_prelude.lua, compiled
+ * into the binary as repl_prelude.h.
+ *
+ * One statement, step by step:
+ *   1. read lines until the chunk is complete: `return <text>` is tried
+ *      first (an expression prints its values), then <text> as statements;
+ *      a syntax error that ends in <eof> means "keep reading";
+ *   2. run it under lua_pcall with lstore_traceback, inside db.atomic when
+ *      writes are on; Ctrl-C sets a hook that raises on every instruction
+ *      until the statement has unwound (pcall cannot swallow it);
+ *   3. `_` gets the first result; results are shown unless the text ends
+ *      in ';';
+ *   4. lstore_release: no read transaction is held while the prompt waits
+ *      (a held reader makes the file grow under writers).
+ * Invariants: writes go only through the guarded functions (refused unless
+ * `.write on` / --write); the process never waits at the prompt inside a
+ * transaction.
+ */
+#include "repl.h"
+
+#include "err.h"
+#include "lua_bus.h"
+#include "lua_store.h"
+#include "runs.h"
+#include "sandbox.h"
+#include "script.h"
+#include "table.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <histedit.h>
+#include <langinfo.h>
+#include <lauxlib.h>
+#include <limits.h>
+#include <locale.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "repl_prelude.h" /* generated: static const char repl_prelude[] */
+
+#ifndef GH_VERSION
+#define GH_VERSION "dev"
+#endif
+
+#define PROMPT "gonghui> "
+#define PROMPT2 "   ...> "
+#define HISTORY_MAX 2000
+
+typedef struct repl {
+    store *s;
+    lua_State *L;
+    sandbox *sb;
+    lua_db *db;
+    int tty, write, timer, mask, failed;
+    tbl_opts topts;
+    char *once;      /* the next result goes to this file (.once) */
+    char hist[PATH_MAX];
+    EditLine *el;
+    History *hist_h;
+    int prelude_ref; /* the prelude's table M */
+    int settings_ref; /* S */
+} repl;
+
+static repl *R; /* for the signal handler and libedit callbacks */
+static volatile sig_atomic_t interrupted, running;
+
+/* ---- Ctrl-C ------------------------------------------------------------------------ */
+
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    if (interrupted) {
+        lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1); /* keep raising until we are out */
+        luaL_error(L, _("interrupted"));
+    }
+}
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (running && R && R->L) {
+        if (interrupted) {
+            static const char m[] = "\ngonghui: stopped at once (a second Ctrl-C while a "
+                                    "library function ran); nothing uncommitted is stored\n";
+            ssize_t w = write(2, m, sizeof m - 1);
+            (void)w;
+            _exit(130);
+        }
+        lua_sethook(R->L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    }
+    interrupted = 1;
+}
+
+static void catch_sigint(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: a read at the prompt returns EINTR */
+}
+
+/* ---- output -------------------------------------------------------------------------- */
+
+/* The stream the next result goes to: the .once file, else stdout. *mode
+ * gets its table mode. NULL after printing why the file cannot be opened. */
+static FILE *out_stream(repl *r, tbl_opts *o) {
+    *o = r->topts;
+    if (!r->once) {
+        return stdout;
+    }
+    const char *dot = strrchr(r->once, '.');
+    if (dot && strcmp(dot, ".json") == 0) {
+        o->mode = TBL_JSON;
+    } else if (dot && strcmp(dot, ".jsonl") == 0) {
+        o->mode = TBL_JSONL;
+    } else {
+        o->mode = TBL_CSV;
+        o->excel = 1;
+    }
+    o->max_rows = 0;
+    o->max_width = 0;
+    o->footer = 0;
+    FILE *f = fopen(r->once, "w");
+    if (!f) {
+        fprintf(stderr, _("gonghui: .once: cannot write %s: %s\n"), r->once, strerror(errno));
+        free(r->once);
+        r->once = NULL;
+    }
+    return f;
+}
+
+static void out_done(repl *r, FILE *f, size_t rows) {
+    if (f == stdout) {
+        fflush(stdout);
+        return;
+    }
+    int bad = fclose(f) != 0;
+    if (bad) {
+        fprintf(stderr, _("gonghui: .once: writing %s failed: %s\n"), r->once, strerror(errno));
+    } else if (r->tty) {
+        fprintf(stderr, _("wrote %zu row%s to %s\n"), rows, rows == 1 ? "" : "s", r->once);
+    }
+    free(r->once);
+    r->once = NULL;
+}
+
+/* C.out(text) */
+static int l_repl_out(lua_State *L) {
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    tbl_opts o;
+    FILE *f = out_stream(R, &o);
+    if (f) {
+        fwrite(s, 1, n, f);
+        out_done(R, f, 1);
+    }
+    return 0;
+}
+
+/* C.render(cols, rows): rows are arrays of texts (false for none) with
+ * their kinds in row.k. */
+static int l_repl_render(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    int ncols = (int)lua_rawlen(L, 1);
+    tbl *t = tbl_new(ncols);
+    if (!t) {
+        return luaL_error(L, "not enough memory");
+    }
+    for (int i = 0; i < ncols; i++) {
+        lua_rawgeti(L, 1, i + 1);
+        tbl_set_col(t, i, lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    size_t nrows = lua_rawlen(L, 2);
+    int oom = 0;
+    for (size_t r = 1; r <= nrows && !oom; r++) {
+        lua_rawgeti(L, 2, (lua_Integer)r);
+        lua_getfield(L, -1, "k");
+        const char *k = lua_tostring(L, -1);
+        oom |= tbl_add_row(t);
+        for (int i = 0; i < ncols && !oom && k && k[i]; i++) {
+            lua_rawgeti(L, -2, i + 1);
+            size_t n;
+            const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+            int kind = k[i] == 'n'   ? TBL_NUM
+                       : k[i] == 'b' ? TBL_BOOL
+                       : k[i] == 'r' ? TBL_RAW
+                       : k[i] == 'z' ? TBL_NULL
+                                     : TBL_STR;
+            if (s) {
+                oom |= tbl_set(t, i, kind, s, n);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 2);
+    }
+    if (oom) {
+        tbl_free(t);
+        return luaL_error(L, "not enough memory");
+    }
+    tbl_opts o;
+    FILE *f = out_stream(R, &o);
+    if (f) {
+        tbl_render(t, &o, f);
+        out_done(R, f, nrows);
+    }
+    tbl_free(t);
+    return 0;
+}
+
+/* ---- the prelude and the settings ------------------------------------------------------ */
+
+static void push_prelude_fn(repl *r, const char *name) {
+    lua_rawgeti(r->L, LUA_REGISTRYINDEX, r->prelude_ref);
+    lua_getfield(r->L, -1, name);
+    lua_remove(r->L, -2);
+}
+
+static void sync_settings(repl *r) {
+    lua_State *L = r->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->settings_ref);
+    lua_pushboolean(L, r->mask);
+    lua_setfield(L, -2, "mask");
+    lua_pushboolean(L, r->topts.mode == TBL_JSON || r->topts.mode == TBL_JSONL);
+    lua_setfield(L, -2, "json");
+    lua_pop(L, 1);
+}
+
+/* ---- writes are refused unless turned on --------------------------------------------- */
+
+static int l_repl_guard(lua_State *L) {
+    if (!R->write) {
+        return luaL_error(L,
+                          _("%s: the REPL is read-only; '.write on' (or gonghui repl --write) "
+                            "allows writes"),
+                          lua_tostring(L, lua_upvalueindex(2)));
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Wraps the listed functions of the table at idx in the write guard. */
+static void guard(lua_State *L, int idx, const char *prefix, const char *const *names) {
+    idx = lua_absindex(L, idx);
+    for (; *names; names++) {
+        if (lua_getfield(L, idx, *names) != LUA_TFUNCTION) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pushfstring(L, "%s%s", prefix, *names);
+        lua_pushcclosure(L, l_repl_guard, 2);
+        lua_setfield(L, idx, *names);
+    }
+}
+
+static void guard_writes(lua_State *L) {
+    static const char *const coll[] = {"insert", "put", "update", "delete", "prepare_insert",
+                                       NULL};
+    static const char *const dbw[] = {"define", "drop", NULL};
+    static const char *const busw[] = {"publish", "consumer", "run", "replay", "retry",
+                                       "drop", "trim", NULL};
+    luaL_getmetatable(L, COLL_MT);
+    lua_getfield(L, -1, "__index");
+    guard(L, -1, "", coll);
+    lua_pop(L, 2);
+    lua_getglobal(L, "db");
+    guard(L, -1, "db.", dbw);
+    lua_pop(L, 1);
+    lua_getglobal(L, "bus");
+    guard(L, -1, "bus.", busw);
+    lua_pop(L, 1);
+}
+
+/* ---- running a chunk ------------------------------------------------------------------ */
+
+static double mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Prints the error at the top of the stack, without the traceback's frames
+ * of the REPL itself. */
+static void report(repl *r, const char *what) {
+    const char *m = lua_tostring(r->L, -1);
+    if (!m) {
+        m = _("(error object is not a string)");
+    }
+    const char *tb = strstr(m, "\nstack traceback:");
+    int n = tb ? (int)(tb - m) : (int)strlen(m);
+    fprintf(stderr, "%s%.*s\n", what, n, m);
+    r->failed = 1;
+}
+
+/* Runs the function on top of the stack; shows its results unless quiet. */
+static void run_chunk(repl *r, int quiet) {
+    lua_State *L = r->L;
+    int base = lua_gettop(L); /* the function */
+    if (r->write) {
+        /* db.atomic(fn): the statement's writes are one unit */
+        lua_getglobal(L, "db");
+        lua_getfield(L, -1, "atomic");
+        lua_remove(L, -2);
+        lua_insert(L, base);
+    }
+    lua_pushcfunction(L, lstore_traceback);
+    lua_insert(L, base);
+    double t0 = mono();
+    interrupted = 0;
+    running = 1;
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);
+    int status = lua_pcall(L, r->write ? 1 : 0, LUA_MULTRET, base);
+    running = 0;
+    lua_sethook(L, NULL, 0, 0);
+    double el = mono() - t0;
+    if (status != LUA_OK) {
+        if (interrupted) {
+            fprintf(stderr, _("interrupted; %s\n"),
+                    r->write ? _("the statement's writes were rolled back")
+                             : _("back at the prompt"));
+            r->failed = 1;
+        } else {
+            report(r, "");
+        }
+        lua_settop(L, base - 1);
+    } else {
+        int n = lua_gettop(L) - base;
+        if (n > 0) {
+            lua_pushvalue(L, base + 1);
+            lua_setglobal(L, "_");
+        }
+        if (!quiet) {
+            push_prelude_fn(r, "display");
+            lua_pushcfunction(L, lstore_traceback);
+            lua_insert(L, -2);
+            lua_pushinteger(L, n);
+            for (int i = 0; i < n; i++) {
+                lua_pushvalue(L, base + 1 + i);
+            }
+            if (lua_pcall(L, n + 1, 0, -(n + 3)) != LUA_OK) {
+                report(r, _("cannot show the result: "));
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+        lua_settop(L, base - 1);
+    }
+    interrupted = 0;
+    lstore_release(r->db); /* invariant: nothing held between statements */
+    if (r->timer) {
+        printf(_("time: %.3f s\n"), el);
+    }
+    fflush(stdout);
+}
+
+/* 1 if the load error at the top of the stack says the chunk is unfinished. */
+static int incomplete(lua_State *L) {
+    size_t n;
+    const char *m = lua_tolstring(L, -1, &n);
+    return m && n >= 5 && strcmp(m + n - 5, "<eof>") == 0;
+}
+
+/* Handles a statement's text. Returns 1 if more lines are needed. */
+static int eval(repl *r, const char *text) {
+    lua_State *L = r->L;
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == ' ' || text[n - 1] == '\t' || text[n - 1] == '\n' ||
+                 text[n - 1] == '\r')) {
+        n--;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    int quiet = text[n - 1] == ';';
+    const char *ret = lua_pushfstring(L, "return %s", text);
+    int rc = luaL_loadbufferx(L, ret, strlen(ret), "=input", "t");
+    lua_remove(L, -2);
+    if (rc != LUA_OK) {
+        lua_pop(L, 1);
+        rc = luaL_loadbufferx(L, text, strlen(text), "=input", "t");
+        if (rc == LUA_ERRSYNTAX && incomplete(L)) {
+            lua_pop(L, 1);
+            return 1;
+        }
+        if (rc != LUA_OK) {
+            report(r, "");
+            lua_pop(L, 1);
+            return 0;
+        }
+    }
+    run_chunk(r, quiet);
+    return 0;
+}
+
+/* ---- dot commands ---------------------------------------------------------------------- */
+
+static const char *help_text =
+    "Type Lua: an expression shows its value, a statement runs; `_` is the last result;\n"
+    "a trailing ';' shows nothing. Lists of records print as tables.\n"
+    "\n"
+    "  db.members:count()                          records in a collection\n"
+    "  db.members:where{category='courier'}:group('town'):count()\n"
+    "  db.members:where{town='沈家门街道'}:pick('name','birth_date'):order('birth_date'):limit(10)\n"
+    "  db.awards:where{item='gift-package'}:sum('amount_fen')\n"
+    "\n"
+    ".help [TOPIC]         this text; topics: query db bus modes mask write keys\n"
+    ".collections          the collections and their record counts\n"
+    ".schema NAME          fields, key and indexes of a collection\n"
+    ".mode MODE            box table csv json jsonl markdown line\n"
+    ".timer on|off         show how long each statement took\n"
+    ".once FILE            the next result goes to FILE (.csv for Excel, .json, .jsonl)\n"
+    ".read FILE.lua        run the statements of a file\n"
+    ".write on|off         allow writes (each statement is then one db.atomic)\n"
+    ".unmask / .mask       show / hide ID numbers, phones and the like (unmasking is recorded)\n"
+    ".maxrows N            show at most N rows of a table (0: all)\n"
+    ".ambiguous narrow|wide  width of characters such as · ① ℃ on this terminal\n"
+    ".border unicode|ascii   the lines of box tables\n"
+    ".quit                 leave (or Ctrl-D)\n";
+
+static const struct {
+    const char *topic, *text;
+} help_topics[] = {
+    {"query",
+     "The query helper (scripts/lib/query.lua; also `require 'query'` in scripts):\n"
+     "  db.NAME:where{field=value, field={v1,v2}, field={from=a,to=b}}   filter (uses indexes)\n"
+     "  :pick('a','b')   only these fields      :order('f') / :order('-f')   sort\n"
+     "  :limit(n)        the first n            :offset(n)\n"
+     "  :count()  :sum('f')  :avg('f')  :min('f')  :max('f')  :first()  :list()\n"
+     "  :group('town'):count()   :group('town'):sum('amount_fen')   one row per group\n"},
+    {"db", "db.NAME:get(key)  :find(field, value)  :scan{...}  :list{...}  :count{...}\n"
+           ":count_by(field, {...})  :schema()   db.collections()   (see the README)\n"},
+    {"bus", "bus.events{from=seq, topic=pattern, limit=n}  bus.last()  bus.consumers()  "
+            "bus.dead()\n"},
+    {"modes", ".mode box (the default on a terminal), table (the default in a pipe), csv,\n"
+              "json, jsonl, markdown, line. .once FILE writes the next result to a file.\n"},
+    {"mask", "Fields such as id_number, phone, mobile, bank_account (and *_phone, 身份证, 手机, "
+             "电话) are\nmasked: 330481********1234, 138****5678. '.unmask' shows them and is "
+             "recorded\nin the run records (gonghui runs); '.mask' hides them again.\n"},
+    {"write", "The REPL starts read-only. '.write on' (or gonghui repl --write) allows writes;\n"
+              "each statement then runs inside db.atomic: all of it is stored, or none.\n"},
+    {"keys", "Tab completes globals, fields, methods, collection and field names (Chinese "
+             "too).\nCtrl-C stops a long query; Ctrl-D or .quit leaves. History: "
+             "$XDG_STATE_HOME/gonghui/history.\n"},
+};
+
+static void do_collections(repl *r) {
+    lua_State *L = r->L;
+    const char *code = "local t = {} for _, n in ipairs(db.collections()) do "
+                       "t[#t+1] = { collection = n, records = db[n]:count() } end "
+                       "return setmetatable(t, { __columns = { 'collection', 'records' } })";
+    if (luaL_loadstring(L, code) == LUA_OK) {
+        int was = r->write;
+        r->write = 0;
+        run_chunk(r, 0);
+        r->write = was;
+    } else {
+        lua_pop(L, 1);
+    }
+}
+
+static void do_schema(repl *r, const char *name) {
+    lua_State *L = r->L;
+    if (!*name) {
+        fprintf(stderr, _(".schema: which collection? (.schema NAME; .collections lists them)\n"));
+        return;
+    }
+    /* the name goes in as an argument, never spliced into code */
+    const char *code =
+        "local name = ... local sc = db[name]:schema() local t = {} "
+        "for _, f in ipairs(sc.order) do t[#t+1] = { field = f, type = sc.fields[f], "
+        "key = f == sc.key and (sc.auto and 'key (auto)' or 'key') or nil } end "
+        "local rest = {} for k, v in pairs(sc) do if k ~= 'fields' and k ~= 'name' and k ~= "
+        "'key' and k ~= 'auto' and k ~= 'order' then rest[k] = v end end "
+        "return setmetatable(t, { __columns = { 'field', 'type', 'key' } }), rest";
+    if (luaL_loadstring(L, code) != LUA_OK) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pushstring(L, name);
+    int base = lua_gettop(L) - 1; /* function, name */
+    lua_pushcfunction(L, lstore_traceback);
+    lua_insert(L, base);
+    if (lua_pcall(L, 1, 2, base) != LUA_OK) {
+        report(r, ".schema: ");
+        lua_settop(L, base - 1);
+        lstore_release(r->db);
+        return;
+    }
+    /* show the field table, then the rest as a literal */
+    push_prelude_fn(r, "display");
+    lua_pushinteger(L, 1);
+    lua_pushvalue(L, base + 1);
+    lua_call(L, 2, 0);
+    push_prelude_fn(r, "literal");
+    lua_pushvalue(L, base + 2);
+    lua_call(L, 1, 1);
+    printf("%s\n", lua_tostring(L, -1));
+    lua_settop(L, base - 1);
+    lstore_release(r->db);
+    fflush(stdout);
+}
+
+static int on_off(const char *arg, int *v, const char *cmd) {
+    if (strcmp(arg, "on") == 0) {
+        *v = 1;
+    } else if (strcmp(arg, "off") == 0) {
+        *v = 0;
+    } else {
+        fprintf(stderr, _("%s: on or off\n"), cmd);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *operator_name(void) {
+    struct passwd *pw = getpwuid(getuid());
+    if (pw && pw->pw_name) {
+        return pw->pw_name;
+    }
+    const char *u = getenv("USER");
+    return u ? u : "?";
+}
+
+static double wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Unmasking personal data is recorded like a run: who, where, when. */
+static int record_unmask(repl *r) {
+    char uid[17], host[256] = "?";
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        v = (uint64_t)(wall() * 1e6) ^ (uint64_t)getpid();
+    }
+    snprintf(uid, sizeof uid, "%016llx", (unsigned long long)v);
+    gethostname(host, sizeof host - 1);
+    double now = wall();
+    runs_rec rec = {
+        .uid = uid,
+        .script = "(repl .unmask)",
+        .script_sha256 = "",
+        .operator_name = operator_name(),
+        .host = host,
+        .clock = (int64_t)now,
+        .started = now,
+        .ended = now,
+        .mode = "repl",
+        .outcome = "unmask",
+        .exit_code = 0,
+    };
+    int64_t id;
+    lstore_release(r->db);
+    int rc = runs_record(r->s, &rec, &id);
+    if (rc) {
+        fprintf(stderr, _(".unmask: the record of unmasking could not be written (%s); data "
+                          "stays masked\n"),
+                err_msg(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void read_file(repl *r, const char *path);
+
+/* Returns 1 to quit. */
+static int dot_command(repl *r, char *line) {
+    size_t ln = strlen(line);
+    while (ln && (line[ln - 1] == '\n' || line[ln - 1] == '\r' || line[ln - 1] == ' ')) {
+        line[--ln] = 0;
+    }
+    char *cmd = line, *arg = line;
+    while (*arg && *arg != ' ' && *arg != '\t') {
+        arg++;
+    }
+    if (*arg) {
+        *arg++ = 0;
+    }
+    while (*arg == ' ' || *arg == '\t') {
+        arg++;
+    }
+    size_t an = strlen(arg);
+    while (an && (arg[an - 1] == ' ' || arg[an - 1] == '\n' || arg[an - 1] == '\r')) {
+        arg[--an] = 0;
+    }
+    if (strcmp(cmd, ".quit") == 0 || strcmp(cmd, ".exit") == 0 || strcmp(cmd, ".q") == 0) {
+        return 1;
+    } else if (strcmp(cmd, ".help") == 0) {
+        if (!*arg) {
+            fputs(help_text, stdout);
+        } else {
+            size_t i = 0;
+            for (; i < sizeof help_topics / sizeof *help_topics; i++) {
+                if (strcmp(arg, help_topics[i].topic) == 0) {
+                    fputs(help_topics[i].text, stdout);
+                    break;
+                }
+            }
+            if (i == sizeof help_topics / sizeof *help_topics) {
+                fprintf(stderr, _(".help: no topic '%s' (query db bus modes mask write keys)\n"),
+                        arg);
+            }
+        }
+    } else if (strcmp(cmd, ".collections") == 0 || strcmp(cmd, ".tables") == 0) {
+        do_collections(r);
+    } else if (strcmp(cmd, ".schema") == 0) {
+        do_schema(r, arg);
+    } else if (strcmp(cmd, ".mode") == 0) {
+        int m = tbl_mode_parse(arg);
+        if (!*arg) {
+            printf("%s\n", tbl_mode_name(r->topts.mode));
+        } else if (m < 0) {
+            fprintf(stderr, _(".mode: box, table, csv, json, jsonl, markdown or line; not '%s'\n"),
+                    arg);
+            r->failed = 1;
+        } else {
+            r->topts.mode = (tbl_mode)m;
+            sync_settings(r);
+        }
+    } else if (strcmp(cmd, ".timer") == 0) {
+        on_off(arg, &r->timer, ".timer");
+    } else if (strcmp(cmd, ".write") == 0) {
+        if (on_off(arg, &r->write, ".write") == 0 && r->tty) {
+            printf(r->write ? _("writes are on: each statement is one transaction\n")
+                            : _("read-only\n"));
+        }
+    } else if (strcmp(cmd, ".unmask") == 0) {
+        if (record_unmask(r) == 0) {
+            r->mask = 0;
+            sync_settings(r);
+            if (r->tty) {
+                printf(_("personal data is shown unmasked (recorded in gonghui runs)\n"));
+            }
+        }
+    } else if (strcmp(cmd, ".mask") == 0) {
+        r->mask = 1;
+        sync_settings(r);
+    } else if (strcmp(cmd, ".once") == 0) {
+        const char *dot = strrchr(arg, '.');
+        if (!*arg) {
+            fprintf(stderr, _(".once: which file? (.once FILE.csv | FILE.json | FILE.jsonl)\n"));
+        } else if (dot && (strcmp(dot, ".xlsx") == 0 || strcmp(dot, ".xls") == 0)) {
+            fprintf(stderr, _(".once: Excel files (.xlsx) need the xlsx plugin, which does not "
+                              "exist yet; use FILE.csv (Excel opens it, Chinese included)\n"));
+            r->failed = 1;
+        } else {
+            free(r->once);
+            r->once = strdup(arg);
+        }
+    } else if (strcmp(cmd, ".read") == 0) {
+        if (!*arg) {
+            fprintf(stderr, _(".read: which file? (.read FILE.lua)\n"));
+        } else {
+            read_file(r, arg);
+        }
+    } else if (strcmp(cmd, ".maxrows") == 0) {
+        char *end;
+        long v = strtol(arg, &end, 10);
+        if (!*arg || *end || v < 0) {
+            fprintf(stderr, _(".maxrows: a number (0: all rows)\n"));
+        } else {
+            r->topts.max_rows = (size_t)v;
+        }
+    } else if (strcmp(cmd, ".ambiguous") == 0) {
+        if (strcmp(arg, "wide") == 0 || strcmp(arg, "narrow") == 0) {
+            r->topts.ambiguous_wide = strcmp(arg, "wide") == 0;
+        } else {
+            fprintf(stderr, _(".ambiguous: narrow or wide\n"));
+        }
+    } else if (strcmp(cmd, ".border") == 0) {
+        if (strcmp(arg, "ascii") == 0 || strcmp(arg, "unicode") == 0) {
+            r->topts.ascii = strcmp(arg, "ascii") == 0;
+        } else {
+            fprintf(stderr, _(".border: unicode or ascii\n"));
+        }
+    } else {
+        fprintf(stderr, _("unknown command %s (.help lists them; a Lua line never starts with "
+                          "'.')\n"),
+                cmd);
+        r->failed = 1;
+    }
+    fflush(stdout);
+    return 0;
+}
+
+/* ---- reading statements ---------------------------------------------------------------- */
+
+/* A growing statement buffer. */
+typedef struct text {
+    char *p;
+    size_t n, cap;
+} text;
+
+static int text_add(text *t, const char *s) {
+    size_t n = strlen(s);
+    if (t->n + n + 2 > t->cap) {
+        size_t cap = (t->n + n + 2) * 2;
+        char *p = realloc(t->p, cap);
+        if (!p) {
+            return -1;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->n, s, n);
+    t->n += n;
+    if (!n || s[n - 1] != '\n') {
+        t->p[t->n++] = '\n';
+    }
+    t->p[t->n] = 0;
+    return 0;
+}
+
+/* Feeds one line; returns 1 to quit. *pending says a statement is unfinished. */
+static int feed(repl *r, text *buf, const char *line, int *pending) {
+    if (!*pending) {
+        const char *p = line;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '.') {
+            char *copy = strdup(p);
+            int q = copy ? dot_command(r, copy) : 0;
+            free(copy);
+            return q;
+        }
+        buf->n = 0;
+    }
+    if (text_add(buf, line) != 0) {
+        fprintf(stderr, _("gonghui: out of memory\n"));
+        buf->n = 0;
+        *pending = 0;
+        return 0;
+    }
+    *pending = eval(r, buf->p);
+    if (!*pending) {
+        buf->n = 0;
+    }
+    return 0;
+}
+
+static int read_stream(repl *r, FILE *f) {
+    text buf = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    int pending = 0, quit = 0;
+    while (!quit && getline(&line, &cap, f) >= 0) {
+        quit = feed(r, &buf, line, &pending);
+    }
+    if (pending) {
+        /* the input ended inside a statement: say why it was not run */
+        lua_State *L = r->L;
+        if (luaL_loadbufferx(L, buf.p, buf.n, "=input", "t") != LUA_OK) {
+            report(r, "");
+        }
+        lua_pop(L, 1);
+    }
+    free(line);
+    free(buf.p);
+    return quit;
+}
+
+static void read_file(repl *r, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, _(".read: cannot read %s: %s\n"), path, strerror(errno));
+        r->failed = 1;
+        return;
+    }
+    read_stream(r, f);
+    fclose(f);
+}
+
+/* ---- the terminal: libedit ------------------------------------------------------------- */
+
+static int pending_prompt;
+
+static char *prompt_fn(EditLine *el) {
+    (void)el;
+    return pending_prompt ? PROMPT2 : PROMPT;
+}
+
+static unsigned char complete_fn(EditLine *el, int ch) {
+    (void)ch;
+    const LineInfo *li = el_line(el);
+    repl *r = R;
+    lua_State *L = r->L;
+    int top = lua_gettop(L);
+    unsigned char res = CC_ERROR;
+    push_prelude_fn(r, "complete");
+    lua_pushlstring(L, li->buffer, (size_t)(li->cursor - li->buffer));
+    if (lua_pcall(L, 1, 2, 0) != LUA_OK || !lua_istable(L, -2)) {
+        goto out;
+    }
+    size_t wn, ncand = lua_rawlen(L, -2);
+    const char *word = lua_tolstring(L, -1, &wn);
+    if (ncand == 0 || !word) {
+        goto out;
+    }
+    /* the longest common prefix of the candidates */
+    lua_rawgeti(L, -2, 1);
+    size_t pn;
+    const char *first = lua_tolstring(L, -1, &pn);
+    for (size_t i = 2; i <= ncand; i++) {
+        lua_rawgeti(L, -3, (lua_Integer)i);
+        size_t cn;
+        const char *c = lua_tolstring(L, -1, &cn);
+        size_t k = 0;
+        while (k < pn && k < cn && c[k] == first[k]) {
+            k++;
+        }
+        pn = k;
+        lua_pop(L, 1);
+    }
+    /* do not cut a UTF-8 character in half */
+    while (pn > wn && ((unsigned char)first[pn] & 0xC0) == 0x80 && pn < strlen(first)) {
+        pn--;
+    }
+    if (pn > wn) {
+        char *ins = strndup(first + wn, pn - wn);
+        if (ins && el_insertstr(el, ins) == 0) {
+            res = CC_REFRESH;
+        }
+        free(ins);
+        if (ncand == 1) {
+            el_insertstr(el, "");
+        }
+    } else if (ncand > 1) {
+        fputc('\n', stdout);
+        int col = 0;
+        for (size_t i = 1; i <= ncand && i <= 200; i++) {
+            lua_rawgeti(L, -3, (lua_Integer)i);
+            size_t cn;
+            const char *c = lua_tolstring(L, -1, &cn);
+            int w = tbl_width(c, cn, r->topts.ambiguous_wide);
+            if (col && col + w + 2 > 78) {
+                fputc('\n', stdout);
+                col = 0;
+            }
+            printf("%s  ", c);
+            col += w + 2;
+            lua_pop(L, 1);
+        }
+        fputc('\n', stdout);
+        fflush(stdout);
+        res = CC_REDISPLAY;
+    }
+out:
+    lua_settop(L, top);
+    lstore_release(r->db);
+    return res;
+}
+
+static void history_path(repl *r) {
+    const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    char dir[PATH_MAX - 16];
+    r->hist[0] = 0;
+    if (state && *state == '/') {
+        snprintf(dir, sizeof dir, "%s/gonghui", state);
+    } else if (home && *home) {
+        snprintf(dir, sizeof dir, "%s/.local/state/gonghui", home);
+    } else {
+        return;
+    }
+    /* mkdir -p, private */
+    char p[PATH_MAX - 16];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = 0;
+            mkdir(p, 0700);
+            *s = '/';
+        }
+    }
+    mkdir(p, 0700);
+    snprintf(r->hist, sizeof r->hist, "%s/history", dir);
+}
+
+static void history_save(repl *r) {
+    if (!r->hist[0] || !r->hist_h) {
+        return;
+    }
+    HistEvent ev;
+    int fd = open(r->hist, O_WRONLY | O_CREAT, 0600);
+    if (fd >= 0) {
+        close(fd);
+    }
+    history(r->hist_h, &ev, H_SAVE, r->hist);
+    chmod(r->hist, 0600);
+}
+
+static int read_terminal(repl *r) {
+    HistEvent ev;
+    r->hist_h = history_init();
+    history(r->hist_h, &ev, H_SETSIZE, HISTORY_MAX);
+    history(r->hist_h, &ev, H_SETUNIQUE, 1);
+    history_path(r);
+    if (r->hist[0]) {
+        history(r->hist_h, &ev, H_LOAD, r->hist);
+    }
+    r->el = el_init("gonghui", stdin, stdout, stderr);
+    el_set(r->el, EL_EDITOR, "emacs");
+    el_set(r->el, EL_PROMPT, prompt_fn);
+    el_set(r->el, EL_HIST, history, r->hist_h);
+    el_set(r->el, EL_ADDFN, "gh-complete", "complete", complete_fn);
+    el_set(r->el, EL_BIND, "^I", "gh-complete", NULL);
+    el_source(r->el, NULL); /* ~/.editrc */
+
+    text buf = {0};
+    int pending = 0, quit = 0;
+    while (!quit) {
+        int count;
+        pending_prompt = pending;
+        interrupted = 0;
+        errno = 0;
+        const char *line = el_gets(r->el, &count);
+        if (!line || count <= 0) {
+            if (interrupted || errno == EINTR) {
+                /* Ctrl-C at the prompt: drop the statement being typed */
+                fputs("^C\n", stdout);
+                el_reset(r->el);
+                pending = 0;
+                buf.n = 0;
+                continue;
+            }
+            fputc('\n', stdout);
+            break; /* Ctrl-D */
+        }
+        if (interrupted) { /* Ctrl-C arrived while a line was being read */
+            interrupted = 0;
+        }
+        quit = feed(r, &buf, line, &pending);
+        if (!pending && buf.n == 0) {
+            /* the statement is done: keep it in the history (whole) */
+        }
+        char *entry = strdup(line);
+        if (entry) {
+            size_t n = strlen(entry);
+            while (n && (entry[n - 1] == '\n' || entry[n - 1] == '\r')) {
+                entry[--n] = 0;
+            }
+            if (n) {
+                history(r->hist_h, &ev, H_ENTER, entry);
+            }
+            free(entry);
+        }
+    }
+    free(buf.p);
+    history_save(r);
+    el_end(r->el);
+    history_end(r->hist_h);
+    r->el = NULL;
+    r->hist_h = NULL;
+    return 0;
+}
+
+/* ---- start -------------------------------------------------------------------------- */
+
+/* Chinese input edits correctly only in a UTF-8 locale: the environment's
+ * if it is UTF-8, else the first UTF-8 one this system has. Numbers stay
+ * in the C locale (Lua formats them with printf). */
+static void force_utf8(void) {
+    const char *tries[] = {"", "C.UTF-8", "C.utf8", "en_US.UTF-8", "zh_CN.UTF-8"};
+    for (size_t i = 0; i < sizeof tries / sizeof *tries; i++) {
+        if (setlocale(LC_CTYPE, tries[i])) {
+            const char *cs = nl_langinfo(CODESET);
+            if (cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0)) {
+                return;
+            }
+        }
+    }
+}
+
+static int load_prelude(repl *r) {
+    lua_State *L = r->L;
+    if (luaL_loadbufferx(L, repl_prelude, sizeof repl_prelude - 1, "=repl_prelude", "t") !=
+        LUA_OK) {
+        fprintf(stderr, "gonghui: %s\n", lua_tostring(L, -1));
+        return -1;
+    }
+    lua_newtable(L); /* C */
+    lua_pushcfunction(L, l_repl_out);
+    lua_setfield(L, -2, "out");
+    lua_pushcfunction(L, l_repl_render);
+    lua_setfield(L, -2, "render");
+    lua_newtable(L); /* S */
+    lua_pushinteger(L, 3);
+    lua_setfield(L, -2, "depth");
+    lua_pushinteger(L, 30);
+    lua_setfield(L, -2, "items");
+    lua_newtable(L);
+    luaL_getmetatable(L, COLL_MT);
+    lua_getfield(L, -1, "__index");
+    lua_remove(L, -2);
+    lua_Integer i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, -4, ++i);
+        }
+    }
+    lua_pop(L, 1);
+    lua_setfield(L, -2, "methods");
+    lua_pushvalue(L, -1);
+    r->settings_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+        fprintf(stderr, "gonghui: %s\n", lua_tostring(L, -1));
+        return -1;
+    }
+    r->prelude_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    sync_settings(r);
+    return 0;
+}
+
+/* The query helper: db.NAME:where{...} and friends, when scripts/lib has it. */
+static void load_query(repl *r) {
+    lua_State *L = r->L;
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "query");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        if (r->tty) {
+            fprintf(stderr, _("gonghui: the query helper is not available: %s\n"),
+                    lua_tostring(L, -1));
+        }
+        lua_pop(L, 1);
+        return;
+    }
+    /* db.NAME:where{...}: the query methods on every collection */
+    luaL_getmetatable(L, COLL_MT);
+    lua_getfield(L, -1, "__index");
+    if (lua_getfield(L, -3, "methods") == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            lua_pushvalue(L, -2);
+            if (lua_rawget(L, -5) == LUA_TNIL) { /* never hide a method of the C face */
+                lua_pop(L, 1);
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_rawset(L, -5);
+            } else {
+                lua_pop(L, 2);
+            }
+        }
+    }
+    lua_pop(L, 3);
+    lua_setglobal(L, "query");
+}
+
+static void run_init(repl *r) {
+    const char *cfg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    char path[PATH_MAX];
+    if (cfg && *cfg == '/') {
+        snprintf(path, sizeof path, "%s/gonghui/init.lua", cfg);
+    } else if (home && *home) {
+        snprintf(path, sizeof path, "%s/.config/gonghui/init.lua", home);
+    } else {
+        return;
+    }
+    if (access(path, R_OK) != 0) {
+        return;
+    }
+    if (luaL_loadfilex(r->L, path, "t") != LUA_OK) {
+        report(r, "init.lua: ");
+        lua_pop(r->L, 1);
+        return;
+    }
+    run_chunk(r, 1);
+}
+
+static int usage(void) {
+    fprintf(stderr, _("usage: gonghui [--db DIR] repl [--write] [-e CODE] [FILE.lua ...]\n"));
+    return 2;
+}
+
+int repl_main(store *s, int argc, char **argv) {
+    repl r;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.mask = 1;
+    const char *code = NULL;
+    int nfiles = 0;
+    char **files = argv;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--write") == 0) {
+            r.write = 1;
+        } else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
+            code = argv[++i];
+        } else if (argv[i][0] == '-') {
+            return usage();
+        } else {
+            files[nfiles++] = argv[i];
+        }
+    }
+    force_utf8();
+    r.tty = isatty(0) && isatty(1) && !code && nfiles == 0;
+    r.topts.mode = isatty(1) ? TBL_BOX : TBL_TABLE;
+    r.topts.footer = isatty(1);
+    r.topts.max_rows = isatty(1) ? 40 : 0;
+    r.topts.max_width = isatty(1) ? 48 : 0;
+    const char *cs = nl_langinfo(CODESET);
+    r.topts.ascii = !(cs && strcmp(cs, "UTF-8") == 0);
+
+    sandbox_opts so = {.timeout = 0, .memory = SCRIPT_DEFAULT_MEMORY};
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
+        seed = (uint64_t)time(NULL);
+    }
+    so.seed = seed & INT64_MAX;
+    so.now = (int64_t)time(NULL);
+    so.script_dir = ".";
+    so.lib_dir = script_lib_dir();
+    if (sandbox_new(&so, &r.sb) != 0) {
+        fprintf(stderr, _("gonghui: out of memory\n"));
+        return 1;
+    }
+    r.L = sandbox_state(r.sb);
+    R = &r;
+    lua_State *L = r.L;
+    lstore_push_db(L, s);
+    sandbox_guard_db(r.sb, -1);
+    lbus_push(L, -1);
+    lua_setglobal(L, "bus");
+    if (lua_getmetatable(L, -1)) {
+        lua_getfield(L, -1, "__db");
+        r.db = luaL_testudata(L, -1, DB_MT);
+        lua_pop(L, 2);
+    }
+    lua_setglobal(L, "db");
+    if (!r.db) {
+        fprintf(stderr, "gonghui: internal error: the db table has no store\n");
+        sandbox_free(r.sb);
+        return 1;
+    }
+    guard_writes(L);
+    catch_sigint();
+    int code_rc = 0;
+    load_query(&r); /* first: the prelude lists the collection methods for completion */
+    if (load_prelude(&r) != 0) {
+        sandbox_free(r.sb);
+        return 1;
+    }
+    run_init(&r);
+    if (code) {
+        eval(&r, code);
+    }
+    for (int i = 0; i < nfiles; i++) {
+        read_file(&r, files[i]);
+    }
+    if (r.tty) {
+        printf(_("gonghui %s — type Lua, or .help; read-only%s; Ctrl-D leaves\n"), GH_VERSION,
+               r.write ? _(" off (writes on)") : "");
+        read_terminal(&r);
+    } else if (!code && nfiles == 0) {
+        read_stream(&r, stdin);
+        code_rc = r.failed ? 1 : 0;
+    } else {
+        code_rc = r.failed ? 1 : 0;
+    }
+    free(r.once);
+    lstore_release(r.db);
+    sandbox_free(r.sb);
+    R = NULL;
+    signal(SIGINT, SIG_DFL);
+    return code_rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * repl.h — `gonghui repl`: ad hoc questions over the data, in a terminal or
+ * from a pipe.
+ *
+ * Called by main.c; calls sandbox.c (the Lua state: the same allow list as
+ * batch runs), lua_store.c (`db`, and lstore_release between statements),
+ * lua_bus.c (`bus`), runs.c (unmasking is recorded), table.c (results as
+ * tables) and libedit (line editing, history, completion).
+ */
+#ifndef GH_REPL_H
+#define GH_REPL_H
+
+#include "store.h"
+
+/* Parses the arguments after `repl` (--write, -e CODE, FILE.lua...) and runs
+ * the REPL on store s (borrowed). On a terminal it edits lines with libedit;
+ * otherwise it reads statements from stdin, with no banner or prompt.
+ * Returns the exit code: 0, 1 if a statement failed while reading a pipe,
+ * 2 on a usage error. */
+int repl_main(store *s, int argc, char **argv);
+
+#endif
