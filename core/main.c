@@ -11,6 +11,8 @@
  * 2 usage errors.
  */
 #include "err.h"
+#include "export.h"
+#include "import.h"
 #include "repl.h"
 #include "runs.h"
 #include "script.h"
@@ -49,6 +51,13 @@ static void usage(FILE *f) {
                  "  check                          verify every record and index entry\n"
                  "  backup DEST                    write a compacted, consistent copy to DEST\n"
                  "  stat                           list collections, records, indexes and sizes\n"
+                 "  import COLLECTION FILE [--format csv|tsv|jsonl] [--map COLUMN=field ...]\n"
+                 "         [--encoding auto|utf-8|gb18030] [--mode insert|upsert] [--strict] "
+                 "[--yuan]\n"
+                 "                                 rows of a file into a collection; bad rows "
+                 "to FILE.rejects.csv\n"
+                 "  export COLLECTION --out FILE [--format csv|tsv|json|jsonl] [--fields a,b] "
+                 "[--unmask]\n"
                  "\n"
                  "options:\n"
                  "  --db DIR     the database directory (default: $GONGHUI_DB, else "
@@ -279,6 +288,29 @@ int main(int argc, char **argv) {
         }
     } else if (strcmp(args[0], "stat") == 0) {
         code = cmd_stat(db);
+    } else if (strcmp(args[0], "import") == 0) {
+        import_opts o;
+        store *s;
+        if ((code = import_parse(n - 1, args + 1, &o)) == 0) {
+            if (open_db(db, 0, &s)) {
+                code = 1;
+            } else {
+                code = import_run(s, &o);
+                store_close(s);
+            }
+        }
+        free(o.map);
+    } else if (strcmp(args[0], "export") == 0) {
+        export_opts o;
+        store *s;
+        if ((code = export_parse(n - 1, args + 1, &o)) == 0) {
+            if (open_db(db, 0, &s)) {
+                code = 1;
+            } else {
+                code = export_run(s, &o);
+                store_close(s);
+            }
+        }
     } else {
         fprintf(stderr, _("gonghui: unknown command '%s' (see gonghui --help)\n"), args[0]);
     }

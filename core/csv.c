@@ -1,0 +1,385 @@
+/*
+ * csv.c — CSV/TSV reading (libcsv, encoding detection, iconv) and writing
+ * for Excel. See csv.h for the contract.
+ *
+ * Reading, in three steps:
+ *   1. map the file; a BOM decides the encoding, else (auto) the whole file
+ *      is checked as UTF-8 (fast: eight ASCII bytes at a time) and read as
+ *      GB18030 when that fails;
+ *   2. UTF-8 bytes go straight from the map to the parser; other encodings
+ *      go through iconv into a 64 KiB buffer first;
+ *   3. bytes are handed to libcsv one physical line at a time, so that the
+ *      line where each row starts is known (libcsv does not count lines):
+ *      before each line, a parser that is between rows (pstate 0, libcsv's
+ *      ROW_NOT_BEGUN) means the next row starts on this line.
+ *
+ * Invariant: a row's cells live in one buffer (r->bytes) with a NUL after
+ * each; pointers to them are made only when the row is complete, so the
+ * buffer may move while the row grows.
+ */
+#define GH_CSV_WANT_LIBCSV
+#include "csv.h"
+
+#include "codec.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <iconv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- UTF-8 ------------------------------------------------------------------------ */
+
+int csv_utf8_valid(const unsigned char *s, size_t n, size_t *bad) {
+    size_t i = 0;
+    while (i < n) {
+        /* eight ASCII bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= n) {
+            break;
+        }
+        unsigned c = s[i];
+        size_t need;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            need = 1, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3, min = 0x10000;
+        } else {
+            goto fail;
+        }
+        if (n - i <= need) {
+            goto fail;
+        }
+        unsigned cp = c & (0x3f >> need);
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                goto fail;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            goto fail;
+        }
+        i += need + 1;
+    }
+    return 1;
+fail:
+    if (bad) {
+        *bad = i;
+    }
+    return 0;
+}
+
+/* ---- the reader ------------------------------------------------------------------- */
+
+typedef struct reader {
+    struct csv_parser p;
+    const char *path;
+    csv_row_fn fn;
+    void *ctx;
+    codec_buf bytes; /* the current row's cells, each followed by a NUL */
+    size_t *off, *len;
+    char **cells;
+    int ncells, cap;
+    long line, row_line;
+    uint64_t done;
+    int stop; /* the callback's non-zero result, or a GH_E* code */
+} reader;
+
+static void on_cell(void *s, size_t n, void *data) {
+    reader *r = data;
+    if (r->stop) {
+        return;
+    }
+    if (r->ncells == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 32;
+        size_t *off = realloc(r->off, (size_t)cap * sizeof *off);
+        if (off) {
+            r->off = off;
+        }
+        size_t *len = realloc(r->len, (size_t)cap * sizeof *len);
+        if (len) {
+            r->len = len;
+        }
+        char **cells = realloc(r->cells, (size_t)cap * sizeof *cells);
+        if (cells) {
+            r->cells = cells;
+        }
+        if (!off || !len || !cells) {
+            r->stop = GH_ENOMEM;
+            return;
+        }
+        r->cap = cap;
+    }
+    r->off[r->ncells] = r->bytes.len;
+    r->len[r->ncells] = n;
+    codec_buf_add(&r->bytes, s ? s : "", n);
+    codec_buf_add(&r->bytes, "", 1);
+    r->ncells++;
+}
+
+static void on_row(int c, void *data) {
+    reader *r = data;
+    (void)c;
+    if (r->stop) {
+        return;
+    }
+    if (r->bytes.oom) {
+        r->stop = GH_ENOMEM;
+        return;
+    }
+    for (int i = 0; i < r->ncells; i++) {
+        r->cells[i] = (char *)r->bytes.p + r->off[i];
+    }
+    csv_row row = {r->ncells, r->cells, r->len, r->row_line, r->done};
+    r->stop = r->fn(r->ctx, &row);
+    r->ncells = 0;
+    r->bytes.len = 0;
+}
+
+/* Feeds bytes to the parser one physical line at a time (see the top). */
+static int feed(reader *r, const char *s, size_t n) {
+    while (n && !r->stop) {
+        const char *nl = memchr(s, '\n', n);
+        size_t k = nl ? (size_t)(nl - s) + 1 : n;
+        if (r->p.pstate == 0) {
+            r->row_line = r->line;
+        }
+        r->done += k;
+        if (csv_parse(&r->p, s, k, on_cell, on_row, r) != k) {
+            return err_set(GH_ENOMEM, "%s: line %ld: %s", r->path, r->line,
+                           csv_strerror(csv_error(&r->p)));
+        }
+        if (nl) {
+            r->line++;
+        }
+        s += k;
+        n -= k;
+    }
+    return r->stop;
+}
+
+static int is_space_csv(unsigned char c) {
+    return c == ' ' || c == '\t';
+}
+
+static int is_space_tsv(unsigned char c) {
+    return c == ' ';
+}
+
+/* Converts s[0..n) from `from` to UTF-8 with iconv and feeds it; a bad
+ * sequence is an error naming the line it is on. */
+static int feed_iconv(reader *r, const char *from, const char *s, size_t n) {
+    iconv_t cd = iconv_open("UTF-8", from);
+    if (cd == (iconv_t)-1) {
+        return err_set(GH_EIO, "%s: this system cannot convert from %s (glibc iconv)", r->path,
+                       from);
+    }
+    char out[65536];
+    char *in = (char *)s;
+    size_t inleft = n;
+    int rc = 0;
+    while (inleft && rc == 0) {
+        char *o = out;
+        size_t oleft = sizeof out;
+        size_t x = iconv(cd, &in, &inleft, &o, &oleft);
+        int e = errno;
+        if ((rc = feed(r, out, sizeof out - oleft)) != 0) {
+            break;
+        }
+        if (x == (size_t)-1 && e != E2BIG) {
+            rc = err_set(GH_ECORRUPT,
+                         "%s: line %ld: bytes that are not valid %s%s (save the file as UTF-8 "
+                         "or give --encoding)",
+                         r->path, r->line, from, e == EINVAL ? " (cut off at the end)" : "");
+        }
+    }
+    iconv_close(cd);
+    return rc;
+}
+
+static long line_of(const unsigned char *s, size_t off) {
+    long line = 1;
+    for (const unsigned char *p = s, *end = s + off; (p = memchr(p, '\n', (size_t)(end - p)));
+         p++) {
+        line++;
+    }
+    return line;
+}
+
+int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ctx, csv_info *info) {
+    reader r;
+    csv_info inf = {"UTF-8", 0, 0};
+    const unsigned char *map = NULL;
+    size_t size = 0;
+    int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        return err_set(GH_EIO, "cannot open %s: %s", path, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(GH_EIO, "%s is not a regular file", path);
+    }
+    size = (size_t)st.st_size;
+    if (size) {
+        void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return err_set(GH_EIO, "cannot read %s: %s", path, strerror(e));
+        }
+        map = m;
+        madvise(m, size, MADV_SEQUENTIAL);
+    }
+    close(fd);
+    inf.size = size;
+
+    memset(&r, 0, sizeof r);
+    r.path = path;
+    r.fn = fn;
+    r.ctx = ctx;
+    r.line = r.row_line = 1;
+    codec_buf_init(&r.bytes);
+    if (csv_init(&r.p, CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
+        rc = GH_ENOMEM;
+        goto out;
+    }
+    csv_set_delim(&r.p, format == CSV_TAB_SEP ? CSV_TAB : CSV_COMMA);
+    csv_set_space_func(&r.p, format == CSV_TAB_SEP ? is_space_tsv : is_space_csv);
+
+    const unsigned char *s = map;
+    size_t n = size;
+    const char *from = NULL;
+    size_t bad;
+    if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+        s += 3, n -= 3;
+        inf.encoding = "UTF-8 with BOM";
+        r.done = 3;
+        if (!csv_utf8_valid(s, n, &bad)) {
+            rc = err_set(GH_ECORRUPT,
+                         "%s: line %ld: bytes that are not valid UTF-8, though the file starts "
+                         "with a UTF-8 byte order mark",
+                         path, line_of(s, bad));
+            goto out;
+        }
+    } else if (n >= 2 && (memcmp(s, "\xff\xfe", 2) == 0 || memcmp(s, "\xfe\xff", 2) == 0)) {
+        from = inf.encoding = s[0] == 0xff ? "UTF-16LE" : "UTF-16BE";
+        s += 2, n -= 2;
+        r.done = 2;
+    } else if (encoding == CSV_ENC_GB18030) {
+        from = inf.encoding = "GB18030";
+    } else if (!csv_utf8_valid(s, n, &bad)) {
+        if (encoding == CSV_ENC_UTF8) {
+            rc = err_set(GH_ECORRUPT,
+                         "%s: line %ld: bytes that are not valid UTF-8 (leave out --encoding "
+                         "to detect GB18030, or give --encoding gb18030)",
+                         path, line_of(s, bad));
+            goto out;
+        }
+        from = inf.encoding = "GB18030";
+        inf.guessed = 1;
+    }
+    if (info) {
+        *info = inf;
+    }
+    rc = from ? feed_iconv(&r, from, (const char *)s, n) : feed(&r, (const char *)s, n);
+    if (rc == 0) {
+        r.row_line = r.p.pstate == 0 ? r.line : r.row_line;
+        if (csv_fini(&r.p, on_cell, on_row, &r) != 0) {
+            rc = err_set(GH_ECORRUPT,
+                         "%s: line %ld: a quoted cell starts here and is never closed (a \" "
+                         "is missing)",
+                         path, r.row_line);
+        } else {
+            rc = r.stop;
+        }
+    }
+out:
+    csv_free(&r.p);
+    codec_buf_free(&r.bytes);
+    free(r.off);
+    free(r.len);
+    free(r.cells);
+    if (map) {
+        munmap((void *)map, size);
+    }
+    return rc;
+}
+
+/* ---- formula guard ------------------------------------------------------------------ */
+
+static int guard_char(char c) {
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+size_t csv_unguard(const char *s, size_t n) {
+    return n >= 2 && s[0] == '\'' && (guard_char(s[1]) || s[1] == '\'') ? 1 : 0;
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+void csv_writer_init(csv_writer *w, FILE *f, int format, int bom) {
+    w->f = f;
+    w->delim = format == CSV_TAB_SEP ? '\t' : ',';
+    w->ncell = 0;
+    if (bom) {
+        fputs("\xef\xbb\xbf", f);
+    }
+}
+
+void csv_put(csv_writer *w, const char *s, size_t n, int guard) {
+    FILE *f = w->f;
+    if (w->ncell++) {
+        putc(w->delim, f);
+    }
+    /* A guarded cell starts with an apostrophe; one that already starts
+     * with one gets another, so that import's unguard gives it back whole. */
+    int g = guard && n && (guard_char(s[0]) || s[0] == '\'');
+    int quote = n && (s[0] == ' ' || s[n - 1] == ' ' || (!g && s[0] == '\t') || s[n - 1] == '\t');
+    for (size_t i = 0; i < n && !quote; i++) {
+        char c = s[i];
+        quote = c == w->delim || c == '"' || c == '\n' || c == '\r';
+    }
+    if (!quote) {
+        if (g) {
+            putc('\'', f);
+        }
+        fwrite(s, 1, n, f);
+        return;
+    }
+    putc('"', f);
+    if (g) {
+        putc('\'', f);
+    }
+    const char *p = s, *end = s + n, *q;
+    while ((q = memchr(p, '"', (size_t)(end - p)))) {
+        fwrite(p, 1, (size_t)(q - p) + 1, f);
+        putc('"', f);
+        p = q + 1;
+    }
+    fwrite(p, 1, (size_t)(end - p), f);
+    putc('"', f);
+}
+
+void csv_end_row(csv_writer *w) {
+    fputs("\r\n", w->f);
+    w->ncell = 0;
+}

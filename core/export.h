@@ -1,0 +1,41 @@
+/*
+ * export.h — `gonghui export`: a collection out as CSV for Excel, TSV,
+ * JSON or JSON Lines, personal data masked unless asked for.
+ *
+ * Called by main.c; built on store.h, csv.h, import.h (the personal-data
+ * rule) and runs.h.
+ */
+#ifndef GH_EXPORT_H
+#define GH_EXPORT_H
+
+#include "store.h"
+
+enum export_format { EXPORT_CSV, EXPORT_TSV, EXPORT_JSON, EXPORT_JSONL };
+
+typedef struct export_opts {
+    const char *coll;   /* the collection */
+    const char *out;    /* the file to write ("-": standard output) */
+    int format;         /* enum export_format */
+    const char *fields; /* "a,b,c" or NULL for every field */
+    int unmask;         /* show ID numbers and phones whole */
+    int yuan;           /* CSV/TSV: fen fields written as yuan ("12.50") */
+    char **argv;        /* the command's arguments, for the run record */
+    int argc;
+} export_opts;
+
+/* Parses `export COLLECTION [options]` (argv[0] is COLLECTION). 0, or 2
+ * after printing why on stderr. */
+int export_parse(int argc, char **argv, export_opts *o);
+
+/* Writes the export (to OUT.tmp, renamed to OUT when complete, so a failed
+ * export leaves no half file), prints a summary and records the run.
+ * Returns the exit code: 0 written, 1 failed. */
+int export_run(store *s, const export_opts *o);
+
+/* Masks personal data of kind `pd` (import_pd_kind) from s[0..n) into
+ * out (at least n + 1 bytes): an ID number keeps its first 6 and last 4
+ * characters (330481********1234), a phone its first 3 and last 4
+ * (138****5678); anything else not ASCII becomes "***". Returns the length. */
+size_t export_mask(int pd, const char *s, size_t n, char *out);
+
+#endif

@@ -1,0 +1,1875 @@
+/*
+ * import.c — `gonghui import COLLECTION FILE`: rows of a CSV, TSV or JSON
+ * Lines file become records of a defined collection.
+ *
+ * Called by main.c (import_parse, import_run). Calls csv.c for the rows,
+ * store.h for the writes and runs.h for the run record; export.c uses the
+ * personal-data rule (import_pd_kind).
+ *
+ * The unit of work: one write transaction for the whole file.
+ *
+ *   read snapshot (the database as it was)   write transaction
+ *            |                                      |
+ *   header -> column map ------------------> each row: convert cells, check,
+ *            |                                      store_put (or reject)
+ *            |                                      |
+ *            +---- used only to tell "already stored" from "an earlier row"
+ *                                                   |
+ *   end:  no rejects, or rejects without --strict -> commit
+ *         rejects with --strict, or a failure       -> abort (nothing stored)
+ *         GH_EMAPFULL                               -> abort, grow, redo once more
+ *
+ * Invariants:
+ *   1. A row is either stored whole (record and index entries) or written
+ *      to the rejects file whole; store_put writes nothing on a refusal.
+ *   2. Nothing is visible to others before the commit, and a killed import
+ *      leaves the database as it was (LMDB).
+ *   3. Memory is one row at a time (plus LMDB's dirty pages, which it
+ *      spills), whatever the file's size.
+ *
+ * Cells: an empty cell is an absent field. Numbers, dates and booleans are
+ * trimmed of spaces; text is kept as it is, except that the formula guard
+ * export adds (a leading apostrophe before = + - @) is removed. Fen fields
+ * take whole fen ("1250") unless --yuan ("12.50").
+ */
+#include "import.h"
+
+#include "codec.h"
+#include "csv.h"
+#include "err.h"
+#include "runs.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GROW_TRIES 16
+#define MAX_COLS 4096
+#define SHOW_REJECTS 10 /* rejects echoed on stderr */
+
+/* ---- personal data ----------------------------------------------------------------- */
+
+static const char *const id_names[] = {"id_number", "id_no",        "idno",       "id_card",
+                                       "idcard",    "身份证号",     "身份证号码", "身份证",
+                                       "证件号码",  "公民身份号码", NULL};
+static const char *const phone_names[] = {"phone",        "mobile",       "tel",  "telephone",
+                                          "phone_number", "mobile_phone", "手机", "手机号",
+                                          "手机号码",     "联系电话",     "电话", NULL};
+
+static int in_list(const char *const *list, const char *s) {
+    for (; *list; list++) {
+        if (strcmp(*list, s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int import_pd_kind(const char *field) {
+    return in_list(id_names, field)      ? PD_ID_NUMBER
+           : in_list(phone_names, field) ? PD_PHONE
+                                         : PD_NONE;
+}
+
+/* ---- dates and ID numbers ------------------------------------------------------------- */
+
+static int digits(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+/* Reads 1..max digits at *p; -1 if none. */
+static int read_num(const char **p, const char *end, int max) {
+    int v = 0, k = 0;
+    while (*p < end && k < max && **p >= '0' && **p <= '9') {
+        v = v * 10 + (**p - '0');
+        (*p)++, k++;
+    }
+    return k ? v : -1;
+}
+
+static int eat(const char **p, const char *end, const char *lit) {
+    size_t n = strlen(lit);
+    if ((size_t)(end - *p) >= n && memcmp(*p, lit, n) == 0) {
+        *p += n;
+        return 1;
+    }
+    return 0;
+}
+
+int import_parse_date(const char *s, size_t n, char out[11], char *why, size_t whyn) {
+    const char *p = s, *end = s + n;
+    int y, m, d;
+    if (n == 10 && s[4] == '-' && s[7] == '-') { /* the stored form, the common case */
+        if (codec_is_date(s, n)) {
+            memcpy(out, s, 10);
+            out[10] = 0;
+            return 0;
+        }
+        goto notreal;
+    }
+    if (n == 8 && digits(s, 8)) {
+        y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+        m = (s[4] - '0') * 10 + (s[5] - '0');
+        d = (s[6] - '0') * 10 + (s[7] - '0');
+        goto check;
+    }
+    if (n >= 4 && n <= 5 && digits(s, n)) {
+        /* Excel's day number: day 1 is 1900-01-01 (with its 1900-02-29). */
+        long serial = strtol(s, NULL, 10);
+        time_t t = (time_t)(serial - 25569) * 86400; /* 25569 = 1970-01-01 */
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(why, whyn,
+                 "looks like Excel's day number for %04d-%02d-%02d, not a date: format the "
+                 "column as a date (or text) in Excel and save again",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        return -1;
+    }
+    y = read_num(&p, end, 4);
+    if (y < 0 || p - s != 4) {
+        goto bad;
+    }
+    int chinese = eat(&p, end, "年");
+    char sep = 0;
+    if (!chinese) {
+        if (p >= end || (*p != '-' && *p != '/' && *p != '.')) {
+            goto bad;
+        }
+        sep = *p++;
+    }
+    if ((m = read_num(&p, end, 2)) < 0) {
+        goto bad;
+    }
+    if (chinese ? !eat(&p, end, "月") : (p >= end || *p++ != sep)) {
+        goto bad;
+    }
+    if ((d = read_num(&p, end, 2)) < 0) {
+        goto bad;
+    }
+    if (chinese) {
+        if (!eat(&p, end, "日")) {
+            eat(&p, end, "号");
+        }
+    }
+    if (p < end) { /* a time of day, as Excel writes a date cell: only midnight */
+        const char *q = p;
+        while (q < end && *q == ' ') {
+            q++;
+        }
+        int hh = read_num(&q, end, 2), mm = -1, ss = 0;
+        if (q != p && hh >= 0 && q < end && *q == ':') {
+            q++;
+            mm = read_num(&q, end, 2);
+            if (q < end && *q == ':') {
+                q++;
+                ss = read_num(&q, end, 2);
+            }
+        }
+        if (q != end || mm < 0 || ss < 0) {
+            goto bad;
+        }
+        if (hh || mm || ss) {
+            snprintf(why, whyn, "has a time of day (%.*s): a date is expected", (int)(end - p), p);
+            return -1;
+        }
+    }
+check : {
+    char buf[48];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+    memcpy(out, buf, 10);
+    out[10] = 0;
+}
+    if (m > 0 && m <= 12 && d > 0 && d <= 31 && codec_is_date(out, 10)) {
+        return 0;
+    }
+notreal:
+    snprintf(why, whyn, "is not a real date (month 1-12, a day the month has)");
+    return -1;
+bad:
+    snprintf(why, whyn, "expects a date (2024-03-05; 2024/3/5, 20240305 and 2024年3月5日 do too)");
+    return -1;
+}
+
+/* 1 if s looks like a number Excel wrote in scientific notation (3.30481E+17). */
+static int sci_notation(const char *s, size_t n) {
+    const char *e = memchr(s, 'E', n);
+    if (!e) {
+        e = memchr(s, 'e', n);
+    }
+    if (!e || e == s || (size_t)(e - s) + 1 >= n) {
+        return 0;
+    }
+    for (const char *p = s; p < e; p++) {
+        if (!(*p >= '0' && *p <= '9') && *p != '.') {
+            return 0;
+        }
+    }
+    const char *q = e + 1;
+    if (*q == '+' || *q == '-') {
+        q++;
+    }
+    return digits(q, (size_t)(s + n - q));
+}
+
+int import_check_id(const char *s, size_t n, char out[19], char *why, size_t whyn) {
+    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    if (sci_notation(s, n)) {
+        snprintf(why, whyn,
+                 "Excel turned this ID number into a number (%.*s) and its last digits are "
+                 "lost: format the column as Text in Excel and copy the numbers in again from "
+                 "the source",
+                 (int)n, s);
+        return -1;
+    }
+    const char *dot = memchr(s, '.', n);
+    if (dot && dot > s && digits(s, (size_t)(dot - s)) &&
+        digits(dot + 1, n - (size_t)(dot - s) - 1)) {
+        snprintf(why, whyn,
+                 "has a decimal part (%.*s): it went through a number and may have lost digits; "
+                 "give the 18 characters as text",
+                 (int)(n - (size_t)(dot - s)), dot);
+        return -1;
+    }
+    if (n == 15 && digits(s, 15)) {
+        snprintf(why, whyn,
+                 "has 15 digits (a first-generation number): the 18-character number is needed");
+        return -1;
+    }
+    if (n != 18) {
+        snprintf(why, whyn,
+                 "has %zu characters; an ID number has 18 (17 digits, then a digit or X)", n);
+        return -1;
+    }
+    if (!digits(s, 17) || !((s[17] >= '0' && s[17] <= '9') || s[17] == 'X' || s[17] == 'x')) {
+        snprintf(why, whyn, "is not 17 digits followed by a digit or X");
+        return -1;
+    }
+    char date[11], dwhy[8];
+    snprintf(date, sizeof date, "%.4s-%.2s-%.2s", s + 6, s + 10, s + 12);
+    (void)dwhy;
+    int year = (s[6] - '0') * 1000 + (s[7] - '0') * 100 + (s[8] - '0') * 10 + (s[9] - '0');
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char today[48];
+    snprintf(today, sizeof today, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    if (year < 1900 || !codec_is_date(date, 10) || strcmp(date, today) > 0) {
+        snprintf(why, whyn, "contains an impossible birth date (%s, characters 7-14)", date);
+        return -1;
+    }
+    int sum = 0;
+    for (int i = 0; i < 17; i++) {
+        sum += (s[i] - '0') * w[i];
+    }
+    char want = "10X98765432"[sum % 11], got = s[17] == 'x' ? 'X' : s[17];
+    if (want != got) {
+        if (memcmp(s + 15, "000", 3) == 0) {
+            snprintf(why, whyn,
+                     "ends in 000 and its check character is wrong: Excel kept only its first "
+                     "15 digits; format the column as Text in Excel and copy the numbers in "
+                     "again from the source");
+        } else {
+            snprintf(why, whyn,
+                     "has a wrong check character (the last one is %c, the first 17 digits "
+                     "give %c): a digit is mistyped",
+                     got, want);
+        }
+        return -1;
+    }
+    memcpy(out, s, 17);
+    out[17] = got;
+    out[18] = 0;
+    return 0;
+}
+
+/* ---- Chinese headers ------------------------------------------------------------------- */
+
+/* Headers staff commonly use, and the field each names when the collection
+ * has a field of that name (an exact field name or --map always wins). */
+static const char *const aliases[][2] = {{"姓名", "name"},
+                                         {"身份证号", "id_number"},
+                                         {"身份证号码", "id_number"},
+                                         {"身份证", "id_number"},
+                                         {"证件号码", "id_number"},
+                                         {"公民身份号码", "id_number"},
+                                         {"手机", "phone"},
+                                         {"手机号", "phone"},
+                                         {"手机号码", "phone"},
+                                         {"联系电话", "phone"},
+                                         {"电话", "phone"},
+                                         {"性别", "gender"},
+                                         {"出生日期", "birth_date"},
+                                         {"生日", "birth_date"},
+                                         {"会员编号", "member_id"},
+                                         {"会员号", "member_id"},
+                                         {"单位编号", "enterprise_id"},
+                                         {"企业编号", "enterprise_id"},
+                                         {"镇街", "town"},
+                                         {"街道", "town"},
+                                         {"乡镇", "town"},
+                                         {"类别", "category"},
+                                         {"人员类别", "category"},
+                                         {"入会日期", "join_date"},
+                                         {"状态", "status"},
+                                         {"退休日期", "retire_date"},
+                                         {NULL, NULL}};
+
+/* ---- the import ------------------------------------------------------------------------- */
+
+enum { COL_SKIP = -1, COL_EXTRA = -2 };
+enum { V_TEXT, V_NUM, V_BOOL, V_NULL, V_RAW }; /* how a value came (JSON knows more) */
+
+typedef struct imp {
+    const import_opts *o;
+    store *s;
+    store_txn *t, *snap;
+    const store_coll *c;
+    int pd[STORE_MAX_FIELDS];
+    /* columns (CSV header) */
+    int header_done, ncols;
+    char **colname;
+    int *colfield;
+    int fieldcol[STORE_MAX_FIELDS];
+    /* one row */
+    codec_buf rec, vals, extra, tmp, why;
+    size_t off[STORE_MAX_FIELDS], len[STORE_MAX_FIELDS];
+    unsigned char set[STORE_MAX_FIELDS];
+    uint32_t nextra;
+    int nbad;
+    char badcol[200], badval[200];
+    /* totals */
+    uint64_t rows, stored, rejected, skipped;
+    FILE *rej;
+    char *rej_tmp;
+    csv_writer rw;
+    double next_progress;
+    uint64_t size;
+    int fatal;
+} imp;
+
+static double wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Notes one problem of the current row (the first names the column and value). */
+static void problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...) {
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (im->nbad++ == 0) {
+        snprintf(im->badcol, sizeof im->badcol, "%s", col ? col : "");
+        snprintf(im->badval, sizeof im->badval, "%.*s", (int)(vn > 190 ? 190 : vn), val ? val : "");
+    } else {
+        codec_buf_add(&im->why, "; ", 2);
+    }
+    if (col && *col) {
+        char head[300];
+        int k = snprintf(head, sizeof head, "%s: ", col);
+        codec_buf_add(&im->why, head, (size_t)k);
+    }
+    codec_buf_add(&im->why, msg, strlen(msg));
+}
+
+static size_t trim(const char **s, size_t n) {
+    const char *p = *s;
+    while (n && (*p == ' ' || *p == '\t')) {
+        p++, n--;
+    }
+    while (n >= 3 && memcmp(p, "\xe3\x80\x80", 3) == 0) { /* ideographic space */
+        p += 3, n -= 3;
+    }
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+        n--;
+    }
+    while (n >= 3 && memcmp(p + n - 3, "\xe3\x80\x80", 3) == 0) {
+        n -= 3;
+    }
+    *s = p;
+    return n;
+}
+
+/* Parses a whole integer: 0, or -1 (not one), or -2 (too large). */
+static int parse_int(const char *s, size_t n, int64_t *out) {
+    const char *p = s, *end = s + n;
+    int neg = 0;
+    if (p < end && (*p == '-' || *p == '+')) {
+        neg = *p++ == '-';
+    }
+    if (p == end) {
+        return -1;
+    }
+    uint64_t v = 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+        if (v > (UINT64_MAX - 9) / 10) {
+            return -2;
+        }
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (v > (uint64_t)INT64_MAX + (uint64_t)neg) {
+        return -2;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+/* Yuan as typed ("12.5", "-3", "1,234.50", "¥12.50") to fen. 0, -1, -2. */
+static int parse_yuan(const char *s, size_t n, int64_t *out) {
+    char buf[64];
+    size_t k = 0;
+    const char *p = s, *end = s + n;
+    if (eat(&p, end, "¥") || eat(&p, end, "￥")) {
+        while (p < end && *p == ' ') {
+            p++;
+        }
+    }
+    const char *dot = NULL;
+    for (; p < end; p++) {
+        if (*p == ',') {
+            continue;
+        }
+        if (*p == '.') {
+            if (dot) {
+                return -1;
+            }
+            dot = p;
+            continue;
+        }
+        if (k + 4 >= sizeof buf) {
+            return -2;
+        }
+        if (dot && p - dot > 2) {
+            return -3;
+        }
+        buf[k++] = *p;
+    }
+    int dec = dot ? (int)(end - dot - 1) : 0;
+    for (int i = dec; i < 2; i++) {
+        buf[k++] = '0';
+    }
+    return parse_int(buf, k, out);
+}
+
+/* Encodes a JSON/CSV number given as text for a number or any field. */
+static int put_number(codec_buf *out, const char *s, size_t n) {
+    int64_t i;
+    if (parse_int(s, n, &i) == 0) {
+        mp_put_int(out, i);
+        return 0;
+    }
+    char buf[64], *end;
+    if (n >= sizeof buf) {
+        return -1;
+    }
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    errno = 0;
+    double d = strtod(buf, &end);
+    if (end == buf || *end || !isfinite(d) || n == 0 || buf[0] == ' ') {
+        return -1;
+    }
+    mp_put_double(out, d);
+    return 0;
+}
+
+static const char *shown(const char *s, size_t n, char *buf, size_t bn) {
+    snprintf(buf, bn, "\"%.*s\"%s", (int)(n > 60 ? 60 : n), s, n > 60 ? "..." : "");
+    return buf;
+}
+
+/* Converts one value for field pos into im->vals. Returns 1 if the value
+ * is empty (the field is absent), 0 when encoded, -1 after noting a
+ * problem. `col` names the column for messages. */
+static int convert(imp *im, int pos, const char *col, int kind, const char *s, size_t n) {
+    const store_field *f = &im->c->fields[pos];
+    codec_buf *out = &im->vals;
+    char sh[100], why[400];
+    int64_t iv;
+    if (kind == V_NULL) {
+        return 1;
+    }
+    if (kind == V_RAW) {
+        if (f->type == FT_ANY) {
+            codec_buf_add(out, s, n);
+            return 0;
+        }
+        problem(im, col, "", 0, "expects %s, got a JSON array or object", store_type_name(f->type));
+        return -1;
+    }
+    if (kind == V_TEXT) {
+        if (f->type != FT_STRING && f->type != FT_ANY) {
+            n = trim(&s, n);
+        }
+        size_t g = csv_unguard(s, n);
+        s += g, n -= g;
+        if (n == 0) {
+            return 1;
+        }
+    }
+    switch (f->type) {
+    case FT_STRING:
+        if (kind != V_TEXT) {
+            problem(im, col, s, n, "expects text, got %s %.*s (write it in quotes)",
+                    kind == V_NUM ? "the number" : "the boolean", (int)n, s);
+            return -1;
+        }
+        if (im->pd[pos] == PD_ID_NUMBER) {
+            char id[19];
+            if (import_check_id(s, n, id, why, sizeof why) != 0) {
+                problem(im, col, s, n, "ID number %s %s", shown(s, n, sh, sizeof sh), why);
+                return -1;
+            }
+            mp_put_str(out, id, 18);
+            return 0;
+        }
+        if (im->pd[pos] == PD_PHONE && sci_notation(s, n)) {
+            problem(im, col, s, n,
+                    "Excel turned this phone number into a number (%.*s) and its last digits "
+                    "are lost: format the column as Text in Excel and copy the numbers in again",
+                    (int)n, s);
+            return -1;
+        }
+        mp_put_str(out, s, n);
+        return 0;
+    case FT_INT:
+    case FT_FEN: {
+        int rc;
+        if (kind == V_BOOL) {
+            rc = -1;
+        } else if (f->type == FT_FEN && im->o->yuan) {
+            rc = parse_yuan(s, n, &iv);
+        } else {
+            rc = parse_int(s, n, &iv);
+        }
+        if (rc == 0) {
+            mp_put_int(out, iv);
+            return 0;
+        }
+        if (rc == -2) {
+            problem(im, col, s, n, "the number %s is too large", shown(s, n, sh, sizeof sh));
+        } else if (f->type == FT_INT) {
+            problem(im, col, s, n, "expects a whole number, got %s", shown(s, n, sh, sizeof sh));
+        } else if (im->o->yuan) {
+            problem(im, col, s, n,
+                    "expects an amount in yuan with at most 2 decimals (12.50), got %s",
+                    shown(s, n, sh, sizeof sh));
+        } else {
+            problem(im, col, s, n,
+                    "expects money as whole fen (1 yuan = 100 fen), got %s; if the column is "
+                    "in yuan, import with --yuan",
+                    shown(s, n, sh, sizeof sh));
+        }
+        return -1;
+    }
+    case FT_NUMBER:
+        if (kind != V_BOOL && put_number(out, s, n) == 0) {
+            return 0;
+        }
+        problem(im, col, s, n, "expects a number, got %s", shown(s, n, sh, sizeof sh));
+        return -1;
+    case FT_BOOL: {
+        static const char *const yes[] = {"true", "TRUE", "True", "1",  "yes", "Yes",
+                                          "YES",  "y",    "Y",    "是", "对",  NULL};
+        static const char *const no[] = {"false", "FALSE", "False", "0",  "no", "No",
+                                         "NO",    "n",     "N",     "否", "错", NULL};
+        char buf[16];
+        if (n < sizeof buf) {
+            memcpy(buf, s, n);
+            buf[n] = 0;
+            if (in_list(yes, buf) || in_list(no, buf)) {
+                mp_put_bool(out, in_list(yes, buf));
+                return 0;
+            }
+        }
+        problem(im, col, s, n, "expects true or false (also yes/no, 1/0, 是/否), got %s",
+                shown(s, n, sh, sizeof sh));
+        return -1;
+    }
+    case FT_DATE: {
+        char d[11];
+        if (kind == V_TEXT && import_parse_date(s, n, d, why, sizeof why) == 0) {
+            mp_put_str(out, d, 10);
+            return 0;
+        }
+        if (kind != V_TEXT) {
+            snprintf(why, sizeof why, "expects a date as text (\"2024-03-05\")");
+        }
+        problem(im, col, s, n, "%s, got %s", why, shown(s, n, sh, sizeof sh));
+        return -1;
+    }
+    default: /* any */
+        if (kind == V_BOOL) {
+            mp_put_bool(out, n == 4);
+        } else if (kind == V_NUM) {
+            put_number(out, s, n);
+        } else {
+            mp_put_str(out, s, n);
+        }
+        return 0;
+    }
+}
+
+static void row_reset(imp *im) {
+    im->vals.len = 0;
+    im->extra.len = 0;
+    im->why.len = 0;
+    im->nextra = 0;
+    im->nbad = 0;
+    memset(im->set, 0, (size_t)im->c->nfields);
+}
+
+/* One field's value for the row being built (CSV cell or JSON member). */
+static void row_value(imp *im, int pos, const char *col, int kind, const char *s, size_t n) {
+    size_t at = im->vals.len;
+    int rc = convert(im, pos, col, kind, s, n);
+    if (rc == 0) {
+        im->off[pos] = at;
+        im->len[pos] = im->vals.len - at;
+        im->set[pos] = 1;
+    }
+}
+
+static void row_extra(imp *im, const char *name, int kind, const char *s, size_t n) {
+    if (kind == V_NULL || (kind == V_TEXT && n == 0)) {
+        return;
+    }
+    mp_put_str(&im->extra, name, strlen(name));
+    if (kind == V_RAW) {
+        codec_buf_add(&im->extra, s, n);
+    } else if (kind == V_NUM) {
+        put_number(&im->extra, s, n);
+    } else if (kind == V_BOOL) {
+        mp_put_bool(&im->extra, n == 4);
+    } else {
+        mp_put_str(&im->extra, s, n);
+    }
+    im->nextra++;
+}
+
+static const char *col_of_field(imp *im, int pos) {
+    int col = im->fieldcol[pos];
+    return col >= 0 && im->colname ? im->colname[col] : im->c->fields[pos].name;
+}
+
+/* Assembles im->rec from the row's values (schema order, trailing nils
+ * left out, as lua_codec does). 0, or -1 after noting a problem. */
+static int row_assemble(imp *im) {
+    const store_coll *c = im->c;
+    if (!im->set[c->key] && c->auto_key && im->nbad == 0) {
+        int64_t id;
+        int rc = store_next_id(im->t, c, &id);
+        if (rc) {
+            im->fatal = rc;
+            return -1;
+        }
+        im->off[c->key] = im->vals.len;
+        mp_put_int(&im->vals, id);
+        im->len[c->key] = im->vals.len - im->off[c->key];
+        im->set[c->key] = 1;
+    }
+    int last = -1;
+    for (int i = 0; i < c->nfields; i++) {
+        if (im->set[i] || (i == c->extra && im->nextra)) {
+            last = i;
+        } else if (i != c->extra && !c->fields[i].optional && !(i == c->key && c->auto_key)) {
+            const char *col = col_of_field(im, i);
+            int named = im->fieldcol[i] >= 0 && strcmp(col, c->fields[i].name) != 0;
+            problem(im, col, "", 0, "is empty, and %s%s%s is required", named ? "field '" : "",
+                    named ? c->fields[i].name : "it", named ? "'" : "");
+        }
+    }
+    if (im->nbad) {
+        return -1;
+    }
+    im->rec.len = 0;
+    mp_put_array(&im->rec, (uint32_t)(last + 1));
+    for (int i = 0; i <= last; i++) {
+        if (i == c->extra) {
+            if (im->nextra) {
+                mp_put_map(&im->rec, im->nextra);
+                codec_buf_add(&im->rec, im->extra.p, im->extra.len);
+            } else {
+                mp_put_nil(&im->rec);
+            }
+        } else if (im->set[i]) {
+            codec_buf_add(&im->rec, im->vals.p + im->off[i], im->len[i]);
+        } else {
+            mp_put_nil(&im->rec);
+        }
+    }
+    if (im->rec.oom || im->vals.oom || im->extra.oom) {
+        im->fatal = GH_ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* Why a refused unique value or key clashes: with what was stored before
+ * the import (the snapshot), or with an earlier row of this file. */
+static void explain_clash(imp *im) {
+    const store_coll *c = im->c;
+    codec_buf k;
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", err_msg(GH_EEXISTS));
+    char *cut = strstr(msg, " (use put");
+    if (cut) {
+        *cut = 0;
+    }
+    char prefix[300];
+    int pn = snprintf(prefix, sizeof prefix, "collection '%s': ", c->name);
+    if (strncmp(msg, prefix, (size_t)pn) == 0) {
+        memmove(msg, msg + pn, strlen(msg + pn) + 1);
+    }
+    codec_buf_init(&k);
+    const char *what = NULL;
+    if (store_record_key(c, im->rec.p, im->rec.len, &k) == 0) {
+        const void *v;
+        size_t vn;
+        int in_db = im->snap && store_get(im->snap, c, k.p, k.len, &v, &vn) == 0;
+        int in_txn = store_get(im->t, c, k.p, k.len, &v, &vn) == 0;
+        if (in_txn && im->o->mode == STORE_INSERT) {
+            what = in_db ? "it is already in the database (use --mode upsert to replace records)"
+                         : "an earlier row of this file has the same key";
+        }
+    }
+    for (int i = 0; !what && i < c->nindexes; i++) {
+        const store_index *ix = &c->indexes[i];
+        const void *pk;
+        size_t pkn;
+        k.len = 0;
+        if (!ix->unique || store_index_key(c, ix, im->rec.p, im->rec.len, &k) != 0) {
+            continue;
+        }
+        if (store_find(im->t, c, i, k.p, k.len, &pk, &pkn) != 0) {
+            continue;
+        }
+        what = im->snap && store_find(im->snap, c, i, k.p, k.len, &pk, &pkn) == 0
+                   ? "that record is already in the database"
+                   : "that record comes from an earlier row of this file";
+    }
+    codec_buf_free(&k);
+    problem(im, NULL, NULL, 0, "%s%s%s", msg, what ? "; " : "", what ? what : "");
+}
+
+/* ---- rejects ------------------------------------------------------------------------------- */
+
+static int rejects_open(imp *im, int ncells, char **cells, size_t *lens) {
+    if (im->rej) {
+        return 0;
+    }
+    size_t n = strlen(im->o->rejects) + 8;
+    if (!(im->rej_tmp = malloc(n))) {
+        return GH_ENOMEM;
+    }
+    snprintf(im->rej_tmp, n, "%s.tmp", im->o->rejects);
+    if (!(im->rej = fopen(im->rej_tmp, "w"))) {
+        return err_set(GH_EIO, "cannot write the rejects file %s: %s", im->rej_tmp,
+                       strerror(errno));
+    }
+    csv_writer_init(&im->rw, im->rej, CSV_COMMA_SEP, 1);
+    csv_put(&im->rw, "#line", 5, 0);
+    csv_put(&im->rw, "#reason", 7, 0);
+    csv_put(&im->rw, "#column", 7, 0);
+    csv_put(&im->rw, "#value", 6, 0);
+    for (int i = 0; i < ncells; i++) {
+        csv_put(&im->rw, cells[i], lens ? lens[i] : strlen(cells[i]), 1);
+    }
+    csv_end_row(&im->rw);
+    return 0;
+}
+
+/* Writes the current row to the rejects file and echoes the first few. */
+static int reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
+    int rc;
+    char ln[32];
+    im->rejected++;
+    if (im->rejected <= SHOW_REJECTS) {
+        fprintf(stderr, "%s:%ld: %.*s\n", im->o->file, line, (int)im->why.len,
+                (const char *)im->why.p);
+    } else if (im->rejected == SHOW_REJECTS + 1) {
+        fprintf(stderr, _("%s: more rows rejected; all are in %s\n"), im->o->file, im->o->rejects);
+    }
+    if (!im->rej) {
+        if (im->o->format == IMPORT_JSONL) {
+            char *h = "#record";
+            size_t hn = 7;
+            rc = rejects_open(im, 1, &h, &hn);
+        } else {
+            rc = rejects_open(im, im->ncols, im->colname, NULL);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    int k = snprintf(ln, sizeof ln, "%ld", line);
+    csv_put(&im->rw, ln, (size_t)k, 0);
+    csv_put(&im->rw, (const char *)im->why.p, im->why.len, 1);
+    csv_put(&im->rw, im->badcol, strlen(im->badcol), 1);
+    csv_put(&im->rw, im->badval, strlen(im->badval), 1);
+    for (int i = 0; i < ncells; i++) {
+        csv_put(&im->rw, cells[i], lens[i], 1);
+    }
+    csv_end_row(&im->rw);
+    return ferror(im->rej) ? err_set(GH_EIO, "writing %s failed", im->rej_tmp) : 0;
+}
+
+/* ---- rows ---------------------------------------------------------------------------------- */
+
+static void progress(imp *im, uint64_t done) {
+    if (!im->o->progress || (im->rows & 4095)) {
+        return;
+    }
+    double now = wall();
+    if (now < im->next_progress) {
+        return;
+    }
+    im->next_progress = now + 0.25;
+    fprintf(stderr, "\rimport: %llu rows, %.0f%%  ", (unsigned long long)im->rows,
+            im->size ? 100.0 * (double)done / (double)im->size : 100.0);
+}
+
+/* Stores the assembled row, or notes why it cannot be. */
+static int row_store(imp *im) {
+    if (im->o->mode == STORE_REPLACE && im->snap) {
+        /* an upsert would silently keep only the last of two rows with one key */
+        codec_buf k;
+        const void *v;
+        size_t vn;
+        codec_buf_init(&k);
+        if (store_record_key(im->c, im->rec.p, im->rec.len, &k) == 0 &&
+            store_get(im->t, im->c, k.p, k.len, &v, &vn) == 0 &&
+            store_get(im->snap, im->c, k.p, k.len, &v, &vn) != 0) {
+            codec_buf_free(&k);
+            problem(im, im->c->fields[im->c->key].name, NULL, 0,
+                    "an earlier row of this file has the same key");
+            return -1;
+        }
+        codec_buf_free(&k);
+    }
+    int rc = store_put(im->t, im->c, im->o->mode, im->rec.p, im->rec.len);
+    if (rc == 0) {
+        im->stored++;
+        return 0;
+    }
+    if (rc == GH_EEXISTS) {
+        explain_clash(im);
+        return -1;
+    }
+    if (rc == GH_ETOOBIG || rc == GH_ETYPE || rc == GH_EINVAL) {
+        problem(im, NULL, NULL, 0, "%s", err_msg(rc));
+        return -1;
+    }
+    im->fatal = rc;
+    return -1;
+}
+
+static int header(imp *im, const csv_row *row) {
+    const store_coll *c = im->c;
+    char unknown[600] = "";
+    size_t ulen = 0;
+    int nunknown = 0;
+    if (row->ncells > MAX_COLS) {
+        return err_set(GH_EINVAL, "%s: line %ld: %d columns is too many (at most %d)", im->o->file,
+                       row->line, row->ncells, MAX_COLS);
+    }
+    im->ncols = row->ncells;
+    im->colname = calloc((size_t)row->ncells + 1, sizeof *im->colname);
+    im->colfield = calloc((size_t)row->ncells + 1, sizeof *im->colfield);
+    if (!im->colname || !im->colfield) {
+        return GH_ENOMEM;
+    }
+    for (int i = 0; i < row->ncells; i++) {
+        const char *s = row->cells[i];
+        size_t n = trim(&s, row->lens[i]);
+        if (!(im->colname[i] = strndup(s, n))) {
+            return GH_ENOMEM;
+        }
+    }
+    for (int i = 0; i < row->ncells; i++) {
+        const char *name = im->colname[i], *target = NULL;
+        int pos = -1;
+        for (int m = 0; m < im->o->nmap; m++) {
+            const char *eq = strchr(im->o->map[m], '=');
+            if ((size_t)(eq - im->o->map[m]) == strlen(name) &&
+                memcmp(im->o->map[m], name, strlen(name)) == 0) {
+                target = eq + 1;
+            }
+        }
+        if (target) {
+            if (!*target || strcmp(target, "-") == 0) {
+                im->colfield[i] = COL_SKIP;
+                continue;
+            }
+            if ((pos = store_field_pos(c, target)) < 0 || pos == c->extra) {
+                return err_set(GH_EUNKNOWN, "--map %s=%s: collection '%s' has no field '%s'", name,
+                               target, c->name, target);
+            }
+        } else if (name[0] == '#' || name[0] == 0) {
+            /* the rejects file's own columns, and unnamed ones, are skipped */
+            im->colfield[i] = COL_SKIP;
+            continue;
+        } else if ((pos = store_field_pos(c, name)) < 0 || pos == c->extra) {
+            pos = -1;
+            for (int a = 0; aliases[a][0] && pos < 0; a++) {
+                if (strcmp(aliases[a][0], name) == 0) {
+                    pos = store_field_pos(c, aliases[a][1]);
+                }
+            }
+            for (int f = 0; f < c->nfields && pos < 0; f++) {
+                if (f != c->extra && strcasecmp(c->fields[f].name, name) == 0) {
+                    pos = f;
+                }
+            }
+        }
+        if (pos < 0) {
+            if (c->extra >= 0) {
+                im->colfield[i] = COL_EXTRA;
+                continue;
+            }
+            if (ulen < sizeof unknown - 80) {
+                ulen += (size_t)snprintf(unknown + ulen, sizeof unknown - ulen, "%s'%s'",
+                                         nunknown ? ", " : "", name);
+            }
+            nunknown++;
+            im->colfield[i] = COL_SKIP;
+            continue;
+        }
+        if (im->fieldcol[pos] >= 0) {
+            return err_set(GH_EINVAL,
+                           "%s: line %ld: columns '%s' and '%s' both give field '%s' (skip one "
+                           "with --map '%s=-')",
+                           im->o->file, row->line, im->colname[im->fieldcol[pos]], name,
+                           c->fields[pos].name, name);
+        }
+        im->fieldcol[pos] = i;
+        im->colfield[i] = pos;
+    }
+    if (nunknown) {
+        char known[600];
+        size_t k = 0;
+        known[0] = 0;
+        for (int f = 0; f < c->nfields && k < sizeof known - 70; f++) {
+            if (f != c->extra) {
+                k += (size_t)snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "",
+                                      c->fields[f].name);
+            }
+        }
+        return err_set(GH_EUNKNOWN,
+                       "%s: line %ld: column%s %s %s not a field of collection '%s' (its fields: "
+                       "%s); name the field with --map 'COLUMN=field', or skip the column with "
+                       "--map 'COLUMN=-'",
+                       im->o->file, row->line, nunknown > 1 ? "s" : "", unknown,
+                       nunknown > 1 ? "are" : "is", c->name, known);
+    }
+    for (int m = 0; m < im->o->nmap; m++) {
+        const char *eq = strchr(im->o->map[m], '=');
+        int found = 0;
+        for (int i = 0; i < row->ncells && !found; i++) {
+            found = strlen(im->colname[i]) == (size_t)(eq - im->o->map[m]) &&
+                    memcmp(im->colname[i], im->o->map[m], (size_t)(eq - im->o->map[m])) == 0;
+        }
+        if (!found) {
+            return err_set(GH_EUNKNOWN, "--map %s: the file has no column '%.*s'", im->o->map[m],
+                           (int)(eq - im->o->map[m]), im->o->map[m]);
+        }
+    }
+    for (int f = 0; f < c->nfields; f++) {
+        if (im->fieldcol[f] < 0 && f != c->extra && !c->fields[f].optional &&
+            !(f == c->key && c->auto_key)) {
+            return err_set(GH_EMISSING,
+                           "%s: line %ld: no column gives the required field '%s' of collection "
+                           "'%s' (name a column with --map 'COLUMN=%s')",
+                           im->o->file, row->line, c->fields[f].name, c->name, c->fields[f].name);
+        }
+    }
+    im->header_done = 1;
+    return 0;
+}
+
+static int csv_row_cb(void *ctx, const csv_row *row) {
+    imp *im = ctx;
+    if (!im->header_done) {
+        return header(im, row);
+    }
+    int empty = 1;
+    for (int i = 0; i < row->ncells && empty; i++) {
+        const char *s = row->cells[i];
+        empty = trim(&s, row->lens[i]) == 0;
+    }
+    if (empty) { /* blank lines and Excel's trailing ",,,," rows */
+        im->skipped++;
+        return 0;
+    }
+    im->rows++;
+    progress(im, row->done);
+    row_reset(im);
+    if (row->ncells > im->ncols) {
+        int extra = 0;
+        for (int i = im->ncols; i < row->ncells; i++) {
+            extra |= row->lens[i] > 0;
+        }
+        if (extra) {
+            problem(im, NULL, NULL, 0,
+                    "the row has %d cells but the header has %d columns (a comma inside a cell "
+                    "needs the cell in double quotes)",
+                    row->ncells, im->ncols);
+        }
+    }
+    for (int i = 0; i < im->ncols && i < row->ncells; i++) {
+        int pos = im->colfield[i];
+        if (pos >= 0) {
+            row_value(im, pos, im->colname[i], V_TEXT, row->cells[i], row->lens[i]);
+        } else if (pos == COL_EXTRA) {
+            row_extra(im, im->colname[i], V_TEXT, row->cells[i], row->lens[i]);
+        }
+    }
+    if (im->nbad == 0 && row_assemble(im) == 0 && row_store(im) == 0) {
+        return 0;
+    }
+    if (im->fatal) {
+        return im->fatal;
+    }
+    return reject(im, row->line, row->ncells, row->cells, row->lens);
+}
+
+/* ---- JSON Lines ------------------------------------------------------------------------------ */
+
+typedef struct jp {
+    const char *p, *end;
+} jp;
+
+static void ws(jp *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\r' || *j->p == '\n')) {
+        j->p++;
+    }
+}
+
+static void put_utf8(codec_buf *b, unsigned cp) {
+    unsigned char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (unsigned char)cp, n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (unsigned char)(0xc0 | cp >> 6), u[1] = (unsigned char)(0x80 | (cp & 0x3f)), n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xe0 | cp >> 12), u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (unsigned char)(0x80 | (cp & 0x3f)), n = 3;
+    } else {
+        u[0] = (unsigned char)(0xf0 | cp >> 18), u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f)),
+        u[3] = (unsigned char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    codec_buf_add(b, u, n);
+}
+
+static int hex4(const char *p, const char *end, unsigned *v) {
+    *v = 0;
+    if (end - p < 4) {
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16;
+        if (d > 15) {
+            return -1;
+        }
+        *v = *v << 4 | d;
+    }
+    return 0;
+}
+
+/* A JSON string at j->p (after ws) unescaped and appended to out. */
+static int json_str(jp *j, codec_buf *out) {
+    if (j->p >= j->end || *j->p != '"') {
+        return -1;
+    }
+    j->p++;
+    for (;;) {
+        const char *s = j->p;
+        while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20) {
+            j->p++;
+        }
+        codec_buf_add(out, s, (size_t)(j->p - s));
+        if (j->p >= j->end || (unsigned char)*j->p < 0x20) {
+            return -1;
+        }
+        if (*j->p++ == '"') {
+            return 0;
+        }
+        if (j->p >= j->end) {
+            return -1;
+        }
+        char e = *j->p++, c;
+        switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+            c = e;
+            break;
+        case 'b':
+            c = '\b';
+            break;
+        case 'f':
+            c = '\f';
+            break;
+        case 'n':
+            c = '\n';
+            break;
+        case 'r':
+            c = '\r';
+            break;
+        case 't':
+            c = '\t';
+            break;
+        case 'u': {
+            unsigned cp, lo;
+            if (hex4(j->p, j->end, &cp)) {
+                return -1;
+            }
+            j->p += 4;
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
+                    hex4(j->p + 2, j->end, &lo) || lo < 0xdc00 || lo > 0xdfff) {
+                    return -1;
+                }
+                j->p += 6;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                return -1;
+            }
+            put_utf8(out, cp);
+            continue;
+        }
+        default:
+            return -1;
+        }
+        codec_buf_add(out, &c, 1);
+    }
+}
+
+/* Length of the JSON number at j->p (0 if none). */
+static size_t json_num(jp *j) {
+    const char *p = j->p, *e = j->end;
+    if (p < e && *p == '-') {
+        p++;
+    }
+    if (p >= e || *p < '0' || *p > '9') {
+        return 0;
+    }
+    while (p < e && *p >= '0' && *p <= '9') {
+        p++;
+    }
+    if (p < e && *p == '.') {
+        p++;
+        while (p < e && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) {
+            p++;
+        }
+        while (p < e && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    return (size_t)(p - j->p);
+}
+
+/* Any JSON value at j->p as MessagePack appended to out. */
+static int json_mp(jp *j, codec_buf *out, int depth) {
+    ws(j);
+    if (j->p >= j->end || depth > CODEC_MAX_DEPTH - 2) {
+        return -1;
+    }
+    char c = *j->p;
+    if (c == '"') {
+        codec_buf s;
+        codec_buf_init(&s);
+        int rc = json_str(j, &s);
+        if (rc == 0) {
+            mp_put_str(out, s.p ? (const char *)s.p : "", s.len);
+        }
+        codec_buf_free(&s);
+        return rc;
+    }
+    if (c == '{' || c == '[') {
+        /* count first, then write: MessagePack puts the count in front */
+        codec_buf body;
+        uint32_t n = 0;
+        int rc = 0;
+        codec_buf_init(&body);
+        j->p++;
+        ws(j);
+        if (j->p < j->end && *j->p == (c == '{' ? '}' : ']')) {
+            j->p++;
+        } else {
+            for (;;) {
+                if (c == '{') {
+                    ws(j);
+                    codec_buf k;
+                    codec_buf_init(&k);
+                    rc = json_str(j, &k);
+                    if (rc == 0) {
+                        mp_put_str(&body, k.p ? (const char *)k.p : "", k.len);
+                    }
+                    codec_buf_free(&k);
+                    ws(j);
+                    if (rc || j->p >= j->end || *j->p++ != ':') {
+                        rc = -1;
+                        break;
+                    }
+                }
+                if ((rc = json_mp(j, &body, depth + 1))) {
+                    break;
+                }
+                n++;
+                ws(j);
+                if (j->p < j->end && *j->p == ',') {
+                    j->p++;
+                    continue;
+                }
+                if (j->p < j->end && *j->p == (c == '{' ? '}' : ']')) {
+                    j->p++;
+                    break;
+                }
+                rc = -1;
+                break;
+            }
+        }
+        if (rc == 0) {
+            if (c == '{') {
+                mp_put_map(out, n);
+            } else {
+                mp_put_array(out, n);
+            }
+            codec_buf_add(out, body.p, body.len);
+        }
+        codec_buf_free(&body);
+        return rc;
+    }
+    if (eat(&j->p, j->end, "true")) {
+        mp_put_bool(out, 1);
+    } else if (eat(&j->p, j->end, "false")) {
+        mp_put_bool(out, 0);
+    } else if (eat(&j->p, j->end, "null")) {
+        mp_put_nil(out);
+    } else {
+        size_t n = json_num(j);
+        if (!n || put_number(out, j->p, n)) {
+            return -1;
+        }
+        j->p += n;
+    }
+    return 0;
+}
+
+/* One JSON Lines record (one line, s[0..n)). */
+static int jsonl_row(imp *im, const char *s, size_t n, long line) {
+    jp j = {s, s + n};
+    char *cell = (char *)s;
+    size_t celln = n;
+    im->rows++;
+    row_reset(im);
+    ws(&j);
+    if (j.p >= j.end || *j.p != '{') {
+        problem(im, NULL, NULL, 0, "a line of a JSON Lines file is one JSON object {...}");
+        goto bad;
+    }
+    j.p++;
+    ws(&j);
+    if (j.p < j.end && *j.p == '}') {
+        j.p++;
+    } else {
+        for (;;) {
+            char key[300];
+            im->tmp.len = 0;
+            ws(&j);
+            if (json_str(&j, &im->tmp) || im->tmp.oom) {
+                problem(im, NULL, NULL, 0, "bad JSON: a member name in double quotes expected");
+                goto bad;
+            }
+            snprintf(key, sizeof key, "%.*s", (int)im->tmp.len, im->tmp.p ? (char *)im->tmp.p : "");
+            ws(&j);
+            if (j.p >= j.end || *j.p++ != ':') {
+                problem(im, NULL, NULL, 0, "bad JSON: ':' expected after \"%s\"", key);
+                goto bad;
+            }
+            ws(&j);
+            /* the field: --map, then the name itself */
+            int pos = -2;
+            for (int m = 0; m < im->o->nmap; m++) {
+                const char *eq = strchr(im->o->map[m], '=');
+                if ((size_t)(eq - im->o->map[m]) == strlen(key) &&
+                    memcmp(im->o->map[m], key, strlen(key)) == 0) {
+                    pos = eq[1] && strcmp(eq + 1, "-") ? store_field_pos(im->c, eq + 1) : -3;
+                }
+            }
+            if (pos == -2) {
+                pos = store_field_pos(im->c, key);
+            }
+            if (pos == im->c->extra && pos >= 0) {
+                pos = -1;
+            }
+            int kind;
+            const char *v;
+            size_t vn;
+            im->tmp.len = 0;
+            if (j.p < j.end && *j.p == '"') {
+                if (json_str(&j, &im->tmp)) {
+                    problem(im, key, NULL, 0, "bad JSON string");
+                    goto bad;
+                }
+                kind = V_TEXT;
+            } else if (j.p < j.end && (*j.p == '{' || *j.p == '[')) {
+                if (json_mp(&j, &im->tmp, 1)) {
+                    problem(im, key, NULL, 0, "bad JSON array or object");
+                    goto bad;
+                }
+                kind = V_RAW;
+            } else if (eat(&j.p, j.end, "true") || eat(&j.p, j.end, "false")) {
+                int yes = j.p[-2] == 'u';
+                codec_buf_add(&im->tmp, yes ? "true" : "false", yes ? 4 : 5);
+                kind = V_BOOL;
+            } else if (eat(&j.p, j.end, "null")) {
+                kind = V_NULL;
+            } else if ((vn = json_num(&j)) > 0) {
+                codec_buf_add(&im->tmp, j.p, vn);
+                j.p += vn;
+                kind = V_NUM;
+            } else {
+                problem(im, key, NULL, 0, "bad JSON value");
+                goto bad;
+            }
+            if (im->tmp.oom) {
+                return GH_ENOMEM;
+            }
+            codec_buf_add(&im->tmp, "", 1); /* NUL-terminated, for messages */
+            im->tmp.len--;
+            v = im->tmp.p ? (const char *)im->tmp.p : "";
+            vn = im->tmp.len;
+            if (pos >= 0) {
+                if (im->set[pos]) {
+                    problem(im, key, NULL, 0, "given twice");
+                } else {
+                    row_value(im, pos, key, kind, v, vn);
+                }
+            } else if (pos == -3) {
+                /* skipped with --map KEY=- */
+            } else if (im->c->extra >= 0) {
+                row_extra(im, key, kind, v, vn);
+            } else {
+                problem(im, key, NULL, 0, "is not a field of collection '%s'", im->c->name);
+            }
+            ws(&j);
+            if (j.p < j.end && *j.p == ',') {
+                j.p++;
+                continue;
+            }
+            if (j.p < j.end && *j.p == '}') {
+                j.p++;
+                break;
+            }
+            problem(im, NULL, NULL, 0, "bad JSON: ',' or '}' expected");
+            goto bad;
+        }
+    }
+    ws(&j);
+    if (j.p != j.end) {
+        problem(im, NULL, NULL, 0, "bad JSON: text after the object");
+        goto bad;
+    }
+    if (im->nbad == 0 && row_assemble(im) == 0 && row_store(im) == 0) {
+        return 0;
+    }
+bad:
+    if (im->fatal) {
+        return im->fatal;
+    }
+    return reject(im, line, 1, &cell, &celln);
+}
+
+static int jsonl_read(imp *im, csv_info *info) {
+    int fd = open(im->o->file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        return err_set(GH_EIO, "cannot open %s: %s", im->o->file, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(GH_EIO, "%s is not a regular file", im->o->file);
+    }
+    size_t size = (size_t)st.st_size;
+    const char *map = NULL;
+    if (size) {
+        void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return err_set(GH_EIO, "cannot read %s: %s", im->o->file, strerror(e));
+        }
+        map = m;
+    }
+    close(fd);
+    info->encoding = "UTF-8";
+    info->size = size;
+    const char *p = map, *end = map + size;
+    size_t bad;
+    int rc = 0;
+    if (size >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+        p += 3;
+        info->encoding = "UTF-8 with BOM";
+    }
+    if (!csv_utf8_valid((const unsigned char *)p, (size_t)(end - p), &bad)) {
+        long line = 1;
+        for (const char *q = p; q < p + bad; q++) {
+            line += *q == '\n';
+        }
+        rc = err_set(GH_ECORRUPT, "%s: line %ld: bytes that are not valid UTF-8 (JSON is UTF-8)",
+                     im->o->file, line);
+    }
+    long line = 1;
+    while (rc == 0 && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        const char *q = p;
+        while (q < e && (*q == ' ' || *q == '\t' || *q == '\r')) {
+            q++;
+        }
+        if (q == e) {
+            im->skipped++;
+        } else {
+            size_t n = (size_t)(e - p);
+            if (n && p[n - 1] == '\r') {
+                n--;
+            }
+            rc = jsonl_row(im, p, n, line);
+            progress(im, (uint64_t)(e - map));
+        }
+        line++;
+        p = nl ? nl + 1 : end;
+    }
+    im->header_done = 1;
+    if (map) {
+        munmap((void *)map, size);
+    }
+    return rc;
+}
+
+/* ---- the whole import ---------------------------------------------------------------------------- */
+
+static void imp_clear(imp *im) {
+    for (int i = 0; im->colname && i < im->ncols; i++) {
+        free(im->colname[i]);
+    }
+    free(im->colname);
+    free(im->colfield);
+    im->colname = NULL;
+    im->colfield = NULL;
+    im->ncols = 0;
+    if (im->rej) {
+        fclose(im->rej);
+        im->rej = NULL;
+    }
+    if (im->rej_tmp) {
+        unlink(im->rej_tmp);
+        free(im->rej_tmp);
+        im->rej_tmp = NULL;
+    }
+}
+
+/* One attempt: reads the whole file in write transaction im->t. */
+static int import_once(imp *im, csv_info *info) {
+    int rc = store_coll_get(im->t, im->o->coll, &im->c);
+    if (rc) {
+        if (rc == GH_ENOTFOUND) {
+            err_set(rc,
+                    "there is no collection '%s' in this database: define it first (db.define in "
+                    "a script run with gonghui run)",
+                    im->o->coll);
+        }
+        return rc;
+    }
+    if (im->o->coll[0] == '_') {
+        return err_set(GH_EINVAL, "'%s' is a system collection: it cannot be imported into",
+                       im->o->coll);
+    }
+    for (int i = 0; i < im->c->nfields; i++) {
+        im->pd[i] = import_pd_kind(im->c->fields[i].name);
+        im->fieldcol[i] = -1;
+    }
+    im->rows = im->stored = im->rejected = im->skipped = 0;
+    im->header_done = 0;
+    im->fatal = 0;
+    if (im->o->format == IMPORT_JSONL) {
+        rc = jsonl_read(im, info);
+    } else {
+        rc = csv_read(im->o->file, im->o->format == IMPORT_TSV ? CSV_TAB_SEP : CSV_COMMA_SEP,
+                      im->o->encoding, csv_row_cb, im, info);
+        if (rc == 0 && !im->header_done) {
+            rc = err_set(GH_EINVAL, "%s is empty: a header row naming the columns is expected",
+                         im->o->file);
+        }
+    }
+    if (im->o->progress && im->rows >= 4096) {
+        fprintf(stderr, "\r%40s\r", "");
+    }
+    return rc;
+}
+
+static uint64_t random64(void) {
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        v = (uint64_t)(wall() * 1e6) ^ ((uint64_t)getpid() << 32);
+    }
+    return v;
+}
+
+static const char *operator_name(void) {
+    struct passwd *pw = getpwuid(getuid());
+    if (pw && pw->pw_name) {
+        return pw->pw_name;
+    }
+    const char *u = getenv("USER");
+    return u ? u : "?";
+}
+
+/* The SHA-256 of the file, for the run record ("" if unreadable). */
+static void file_sha256(const char *path, char out[65]) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    out[0] = 0;
+    if (fd < 0) {
+        return;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+        if (m != MAP_FAILED) {
+            runs_sha256_hex(m ? m : "", (size_t)st.st_size, out);
+            if (m) {
+                munmap(m, (size_t)st.st_size);
+            }
+        }
+    }
+    close(fd);
+}
+
+static store_counts *copy_counts(const store_counts *c, int n) {
+    store_counts *out = calloc((size_t)n + 1, sizeof *out);
+    for (int i = 0; out && i < n; i++) {
+        out[i] = c[i];
+        out[i].name = strdup(c[i].name);
+    }
+    return out;
+}
+
+static void thousands(uint64_t v, char *out, size_t n) {
+    char digs[32];
+    int k = snprintf(digs, sizeof digs, "%llu", (unsigned long long)v), j = 0;
+    for (int i = 0; i < k && (size_t)j + 2 < n; i++) {
+        if (i && (k - i) % 3 == 0) {
+            out[j++] = ',';
+        }
+        out[j++] = digs[i];
+    }
+    out[j] = 0;
+}
+
+int import_run(store *s, const import_opts *o) {
+    imp im;
+    csv_info info = {"UTF-8", 0, 0};
+    double started = wall();
+    int rc = 0, code = IMPORT_EXIT_FAILED, committed = 0;
+    store_counts *counts = NULL;
+    int ncounts = 0;
+    char *errmsg = NULL;
+    memset(&im, 0, sizeof im);
+    im.o = o;
+    im.s = s;
+    codec_buf_init(&im.rec);
+    codec_buf_init(&im.vals);
+    codec_buf_init(&im.extra);
+    codec_buf_init(&im.tmp);
+    codec_buf_init(&im.why);
+    struct stat st;
+    if (stat(o->file, &st) == 0) {
+        im.size = (uint64_t)st.st_size;
+    }
+    for (int attempt = 0;; attempt++) {
+        /* The snapshot first: it shows the database as it was before this
+         * import. The collection's tables are opened in a read transaction
+         * of their own beforehand: LMDB shares a table handle opened in a
+         * write transaction with others only once that one commits. */
+        store_txn *pre;
+        const store_coll *pc;
+        if (store_txn_begin(s, NULL, 0, &pre) == 0) {
+            store_coll_get(pre, o->coll, &pc);
+            store_txn_commit(pre);
+        }
+        if (store_txn_begin(s, NULL, 0, &im.snap) != 0) {
+            im.snap = NULL;
+        }
+        if ((rc = store_txn_begin(s, NULL, 1, &im.t)) != 0) {
+            store_txn_abort(im.snap);
+            im.snap = NULL;
+            break;
+        }
+        rc = import_once(&im, &info);
+        if (rc == 0 && (!o->strict || im.rejected == 0)) {
+            const store_counts *c = store_txn_counts(im.t, &ncounts);
+            counts = copy_counts(c, ncounts);
+            store_txn_abort(im.snap);
+            im.snap = NULL;
+            rc = store_txn_commit(im.t);
+            committed = rc == 0;
+        } else {
+            store_txn_abort(im.t);
+            store_txn_abort(im.snap);
+            im.snap = NULL;
+        }
+        im.t = NULL;
+        if (rc == GH_EMAPFULL && attempt < GROW_TRIES && store_grow(s) == 0) {
+            imp_clear(&im);
+            continue;
+        }
+        break;
+    }
+    if (rc == 0 && info.guessed) {
+        fprintf(stderr,
+                _("import: %s is not UTF-8; it was read as GB18030 (give --encoding to say "
+                  "otherwise)\n"),
+                o->file);
+    }
+    /* the rejects file: in place when there are rejects, else none (a stale one would mislead) */
+    if (im.rej) {
+        int bad = fclose(im.rej) != 0;
+        im.rej = NULL;
+        if (rc == 0 && (bad || rename(im.rej_tmp, o->rejects) != 0)) {
+            fprintf(stderr, _("import: the rejects file %s could not be written: %s\n"), o->rejects,
+                    strerror(errno));
+        }
+    } else if (rc == 0) {
+        unlink(o->rejects);
+    }
+    char a[32], b[32], n[32];
+    thousands(im.stored, a, sizeof a);
+    thousands(im.rejected, b, sizeof b);
+    thousands(im.rows, n, sizeof n);
+    if (rc) {
+        errmsg = strdup(err_msg(rc));
+        fprintf(stderr, "gonghui import: %s\n", err_msg(rc));
+        fprintf(stderr, _("import: nothing was stored\n"));
+        code = IMPORT_EXIT_FAILED;
+    } else if (im.rejected == 0) {
+        uint64_t ins = 0, upd = 0;
+        for (int i = 0; counts && i < ncounts; i++) {
+            if (strcmp(counts[i].name, o->coll) == 0) {
+                ins = counts[i].inserted, upd = counts[i].updated;
+            }
+        }
+        printf(_("import: %s rows of %s (%s) stored in '%s': %llu inserted, %llu updated\n"), a,
+               o->file, info.encoding, o->coll, (unsigned long long)ins, (unsigned long long)upd);
+        code = IMPORT_EXIT_OK;
+    } else if (o->strict) {
+        printf(_("import: %s of %s rows are bad; with --strict nothing was stored. The bad rows, "
+                 "with the reasons, are in %s\n"),
+               b, n, o->rejects);
+        code = IMPORT_EXIT_REJECTS;
+    } else {
+        printf(_("import: %s rows of %s (%s) stored in '%s', %s rejected: the bad rows, with the "
+                 "reasons, are in %s\n"),
+               a, o->file, info.encoding, o->coll, b, o->rejects);
+        code = IMPORT_EXIT_REJECTS;
+    }
+    (void)committed;
+
+    /* the run record */
+    char run_uid[17], sha[65], host[256] = "";
+    snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
+    file_sha256(o->file, sha);
+    gethostname(host, sizeof host - 1);
+    runs_rec r = {
+        .uid = run_uid,
+        .script = o->file,
+        .script_sha256 = sha,
+        .params = o->argv,
+        .nparams = o->argc,
+        .clock = (int64_t)started,
+        .operator_name = operator_name(),
+        .host = host,
+        .started = started,
+        .ended = wall(),
+        .mode = o->strict ? "import --strict" : "import",
+        .outcome = rc            ? "error"
+                   : im.rejected ? (o->strict ? "rejected" : "partial")
+                                 : "ok",
+        .error = errmsg,
+        .exit_code = code,
+        .writes = counts,
+        .nwrites = counts ? ncounts : 0,
+    };
+    int rrc = runs_record(s, &r, NULL);
+    if (rrc) {
+        fprintf(stderr, _("gonghui import: the run record could not be written: %s\n"),
+                err_msg(rrc));
+    }
+    for (int i = 0; counts && i < ncounts; i++) {
+        free(counts[i].name);
+    }
+    free(counts);
+    free(errmsg);
+    imp_clear(&im);
+    codec_buf_free(&im.rec);
+    codec_buf_free(&im.vals);
+    codec_buf_free(&im.extra);
+    codec_buf_free(&im.tmp);
+    codec_buf_free(&im.why);
+    return code;
+}
+
+/* ---- options ---------------------------------------------------------------------------------------- */
+
+static int usage_err(const char *fmt, const char *arg) {
+    fprintf(stderr, "gonghui import: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, _("\nusage: gonghui import COLLECTION FILE [--format csv|tsv|jsonl] [--map "
+                      "COLUMN=field ...]\n"
+                      "         [--encoding auto|utf-8|gb18030] [--mode insert|upsert] [--strict] "
+                      "[--yuan] [--rejects FILE]\n"));
+    return IMPORT_EXIT_USAGE;
+}
+
+static char rejects_buf[4096];
+
+int import_parse(int argc, char **argv, import_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->format = -1;
+    o->encoding = CSV_ENC_AUTO;
+    o->mode = STORE_INSERT;
+    o->progress = isatty(2);
+    o->argv = argv;
+    o->argc = argc;
+    o->map = calloc((size_t)argc + 1, sizeof *o->map);
+    if (!o->map) {
+        return usage_err("%s", "out of memory");
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int has_value = strcmp(a, "--format") == 0 || strcmp(a, "--map") == 0 ||
+                        strcmp(a, "--encoding") == 0 || strcmp(a, "--mode") == 0 ||
+                        strcmp(a, "--rejects") == 0;
+        if (has_value) {
+            if (i + 1 >= argc) {
+                return usage_err("%s needs a value", a);
+            }
+            v = argv[++i];
+        }
+        if (strcmp(a, "--format") == 0) {
+            if (strcmp(v, "csv") == 0) {
+                o->format = IMPORT_CSV;
+            } else if (strcmp(v, "tsv") == 0) {
+                o->format = IMPORT_TSV;
+            } else if (strcmp(v, "jsonl") == 0) {
+                o->format = IMPORT_JSONL;
+            } else if (strcmp(v, "xlsx") == 0) {
+                return usage_err("%s: .xlsx files need the xlsx plugin, which does not exist yet; "
+                                 "save the sheet as CSV UTF-8 in Excel and import that",
+                                 v);
+            } else {
+                return usage_err("unknown --format %s (csv, tsv or jsonl)", v);
+            }
+        } else if (strcmp(a, "--map") == 0) {
+            if (!strchr(v, '=') || v[0] == '=') {
+                return usage_err("--map %s: give COLUMN=field (or COLUMN=- to skip a column)", v);
+            }
+            o->map[o->nmap++] = (char *)v;
+        } else if (strcmp(a, "--encoding") == 0) {
+            if (strcmp(v, "auto") == 0) {
+                o->encoding = CSV_ENC_AUTO;
+            } else if (strcasecmp(v, "utf-8") == 0 || strcasecmp(v, "utf8") == 0) {
+                o->encoding = CSV_ENC_UTF8;
+            } else if (strcasecmp(v, "gb18030") == 0 || strcasecmp(v, "gbk") == 0 ||
+                       strcasecmp(v, "gb2312") == 0) {
+                o->encoding = CSV_ENC_GB18030;
+            } else {
+                return usage_err("unknown --encoding %s (auto, utf-8 or gb18030)", v);
+            }
+        } else if (strcmp(a, "--mode") == 0) {
+            if (strcmp(v, "insert") == 0) {
+                o->mode = STORE_INSERT;
+            } else if (strcmp(v, "upsert") == 0) {
+                o->mode = STORE_REPLACE;
+            } else {
+                return usage_err("unknown --mode %s (insert or upsert)", v);
+            }
+        } else if (strcmp(a, "--rejects") == 0) {
+            o->rejects = v;
+        } else if (strcmp(a, "--strict") == 0) {
+            o->strict = 1;
+        } else if (strcmp(a, "--yuan") == 0) {
+            o->yuan = 1;
+        } else if (strcmp(a, "--no-progress") == 0) {
+            o->progress = 0;
+        } else if (a[0] == '-' && a[1] == '-') {
+            return usage_err("unknown option %s", a);
+        } else if (!o->coll) {
+            o->coll = a;
+        } else if (!o->file) {
+            o->file = a;
+        } else {
+            return usage_err("one file at a time (%s is one too many)", a);
+        }
+    }
+    if (!o->coll || !o->file) {
+        return usage_err("%s", "which collection and which file?");
+    }
+    if (o->format < 0) {
+        const char *dot = strrchr(o->file, '.');
+        if (dot && (strcasecmp(dot, ".tsv") == 0 || strcasecmp(dot, ".txt") == 0 ||
+                    strcasecmp(dot, ".tab") == 0)) {
+            o->format = IMPORT_TSV;
+        } else if (dot && (strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0)) {
+            o->format = IMPORT_JSONL;
+        } else if (dot && (strcasecmp(dot, ".xlsx") == 0 || strcasecmp(dot, ".xls") == 0)) {
+            return usage_err("%s: Excel workbooks need the xlsx plugin, which does not exist yet; "
+                             "save the sheet as CSV UTF-8 in Excel and import that",
+                             o->file);
+        } else {
+            o->format = IMPORT_CSV;
+        }
+    }
+    if (!o->rejects) {
+        snprintf(rejects_buf, sizeof rejects_buf, "%s.rejects.csv", o->file);
+        o->rejects = rejects_buf;
+    }
+    return 0;
+}

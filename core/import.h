@@ -1,0 +1,67 @@
+/*
+ * import.h — `gonghui import`: CSV, TSV and JSON Lines files into a
+ * collection, every row checked against its definition, bad rows set aside.
+ *
+ * Called by main.c; built on store.h, csv.h and runs.h.
+ *
+ * Exit codes (IMPORT_EXIT_*): 0 every row stored; 3 some rows rejected (the
+ * others were stored, or with --strict nothing was); 1 the import failed and
+ * nothing was stored (unreadable file, header that does not fit); 2 usage.
+ */
+#ifndef GH_IMPORT_H
+#define GH_IMPORT_H
+
+#include "store.h"
+
+enum { IMPORT_EXIT_OK = 0, IMPORT_EXIT_FAILED = 1, IMPORT_EXIT_USAGE = 2, IMPORT_EXIT_REJECTS = 3 };
+
+enum import_format { IMPORT_CSV, IMPORT_TSV, IMPORT_JSONL };
+
+typedef struct import_opts {
+    const char *coll;    /* the collection (it must be defined) */
+    const char *file;    /* the file to read */
+    int format;          /* enum import_format */
+    int encoding;        /* enum csv_encoding */
+    int mode;            /* STORE_INSERT, or STORE_REPLACE for --mode upsert */
+    int strict;          /* store nothing if any row is bad */
+    int yuan;            /* fen fields are given in yuan ("12.50") */
+    int progress;        /* 1 show progress (stderr is a terminal), 0 never */
+    const char *rejects; /* where bad rows go (default <file>.rejects.csv) */
+    char **map;          /* "COLUMN=field" or "COLUMN=-" (skip the column) */
+    int nmap;
+    char **argv; /* the command's arguments as given, for the run record */
+    int argc;
+} import_opts;
+
+/* Parses `import COLLECTION FILE [options]` (argv[0] is COLLECTION).
+ * Returns 0, or IMPORT_EXIT_USAGE after printing why on stderr. The
+ * options point into argv; o->map is the caller's to free(). */
+int import_parse(int argc, char **argv, import_opts *o);
+
+/* Runs the import on store s (one write transaction), writes the rejects
+ * file, prints the summary on stdout and records the run. Returns the
+ * process exit code (see the top). */
+int import_run(store *s, const import_opts *o);
+
+/* ---- personal data -------------------------------------------------------------- */
+
+enum { PD_NONE, PD_ID_NUMBER, PD_PHONE };
+
+/* Which kind of personal data a field holds, by its name: id_number,
+ * id_no, idno, id_card, idcard, 身份证号, 身份证号码, 身份证, 证件号码,
+ * 公民身份号码 are ID numbers; phone, mobile, tel, telephone, phone_number,
+ * mobile_phone, 手机, 手机号, 手机号码, 联系电话, 电话 are phones. */
+int import_pd_kind(const char *field);
+
+/* Checks an 18-character resident ID number (GB 11643: 17 digits, a MOD
+ * 11-2 check character, a real birth date) as typed or as Excel left it.
+ * Returns 0 with the number normalised into out[19] ('x' -> 'X'), or -1
+ * with a reason a clerk can act on in why[whyn]. */
+int import_check_id(const char *s, size_t n, char out[19], char *why, size_t whyn);
+
+/* Reads a date as clerks type it (2024-03-05, 2024/3/5, 2024.3.5, 20240305,
+ * 2024年3月5日, with an optional time of 0:00) into out[11] as YYYY-MM-DD.
+ * 0, or -1 with the reason in why. */
+int import_parse_date(const char *s, size_t n, char out[11], char *why, size_t whyn);
+
+#endif
