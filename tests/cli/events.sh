@@ -336,7 +336,10 @@ gh --db "$DB2" events trim
 expect_rc 0 "trim without consumers" && expect_out "nothing trimmed" "trim without consumers" &&
   pass "trim without consumers trims nothing"
 lua gone.lua <<'EOF'
+bus.publish('a.x', 1)
+bus.publish('a.x', 2)
 bus.consumer('gone', 'a.*', function() end)
+bus.run('gone')
 EOF
 gh --db "$DB2" run "$S/gone.lua"
 rm "$S/gone.lua"
@@ -344,6 +347,21 @@ gh --db "$DB2" events run gone
 expect_rc 1 "run of a consumer whose script is gone" && expect_err "'gone'" "script gone" &&
   expect_err "$S/gone.lua" "script gone: names the script" && expect_err "cannot be read" "script gone" &&
   pass "events run of a consumer whose script is gone: exit 1, names the script"
+# a replay that cannot run (the script is gone) fails; it leaves the cursor
+# where it was, or says that it moved it
+gh --db "$DB2" events replay gone --from 1
+expect_rc 1 "replay of a consumer whose script is gone" && expect_err "cannot be read" "replay, script gone"
+cp "$S/err" "$S/replay.err"
+gh --db "$DB2" events consumers
+line=$(grep '^gone ' "$S/out")
+set -- $line
+if [ "${3:-}" = 2 ]; then
+  pass "a failed replay leaves the cursor where it was"
+elif grep -qiE "cursor|next run" "$S/replay.err"; then
+  pass "a failed replay says it moved the cursor"
+else
+  fail "events replay failed (exit 1, the script is gone) but silently moved the cursor from 2: '$line'"
+fi
 cat >"$S/cond.lua" <<'EOF'
 if params.define then bus.consumer('cond', 'a.*', function() end) end
 EOF
