@@ -758,7 +758,7 @@ static int run_consumer(lua_State *L, const char *name, int batch, int retries, 
         }
         db->wtxn = NULL;
         if (rc == 0) {
-            rc = store_txn_commit(t);
+            rc = lstore_commit(db, t);
         } else {
             store_txn_abort(t);
         }

@@ -115,6 +115,16 @@ int lstore_begin(lua_db *db, int write, store_txn **t, int *owned) {
 
 /* Ends the call's transaction: commits if rc == 0 and the transaction is
  * ours, aborts if it failed. Returns the final code. */
+static lua_db *db_of(lua_State *L, int db_idx) {
+    lua_db *db = NULL;
+    if (lua_getmetatable(L, db_idx)) {
+        lua_getfield(L, -1, "__db");
+        db = luaL_testudata(L, -1, DB_MT);
+        lua_pop(L, 2);
+    }
+    return db;
+}
+
 int lstore_end(lua_db *db, store_txn *t, int owned, int rc) {
     if (rc == GH_EMAPFULL) {
         db->map_full = 1;
@@ -123,11 +133,54 @@ int lstore_end(lua_db *db, store_txn *t, int owned, int rc) {
         return rc;
     }
     if (rc == 0 || rc == GH_ENOTFOUND) {
-        int c = store_txn_commit(t);
+        int c = lstore_commit(db, t);
         return c ? c : rc;
     }
     store_txn_abort(t);
     return rc;
+}
+
+int lstore_commit(lua_db *db, store_txn *t) {
+    int n = 0;
+    const store_counts *c = store_txn_is_write(t) ? store_txn_counts(t, &n) : NULL;
+    store_counts *pending = NULL;
+    if (n && (pending = calloc((size_t)n, sizeof *pending))) { /* t's own end frees them */
+        for (int i = 0; i < n; i++) {
+            pending[i] = c[i];
+            pending[i].name = strdup(c[i].name);
+        }
+    }
+    int rc = store_txn_commit(t);
+    for (int i = 0; pending && i < n; i++) {
+        int j = 0;
+        while (j < db->ndone && strcmp(db->done[j].name, pending[i].name) != 0) {
+            j++;
+        }
+        if (rc == 0 && j == db->ndone && pending[i].name) {
+            store_counts *m = realloc(db->done, (size_t)(db->ndone + 1) * sizeof *m);
+            if (m) {
+                db->done = m;
+                memset(&m[j], 0, sizeof *m);
+                m[j].name = pending[i].name;
+                pending[i].name = NULL;
+                db->ndone++;
+            }
+        }
+        if (rc == 0 && j < db->ndone) {
+            db->done[j].inserted += pending[i].inserted;
+            db->done[j].updated += pending[i].updated;
+            db->done[j].deleted += pending[i].deleted;
+        }
+        free(pending[i].name);
+    }
+    free(pending);
+    return rc;
+}
+
+const store_counts *lstore_committed_counts(lua_State *L, int db_idx, int *n) {
+    lua_db *db = db_of(L, db_idx);
+    *n = db ? db->ndone : 0;
+    return db ? db->done : NULL;
 }
 
 /* ---- collections ------------------------------------------------------------------ */
@@ -1357,15 +1410,6 @@ static int l_db_index(lua_State *L) {
 }
 
 /* Message handler that keeps the traceback of the first raise. */
-static lua_db *db_of(lua_State *L, int db_idx) {
-    lua_db *db = NULL;
-    if (lua_getmetatable(L, db_idx)) {
-        lua_getfield(L, -1, "__db");
-        db = luaL_testudata(L, -1, DB_MT);
-        lua_pop(L, 2);
-    }
-    return db;
-}
 
 int lstore_run_begin(lua_State *L, int db_idx) {
     lua_db *db = db_of(L, db_idx);
@@ -1484,7 +1528,7 @@ static int l_db_atomic(lua_State *L) {
         db->wtxn = prev;
         int full = db->map_full;
         if (status == LUA_OK && !full) {
-            rc = store_txn_commit(t);
+            rc = prev ? store_txn_commit(t) : lstore_commit(db, t);
             if (rc == 0) {
                 lua_remove(L, base + 1);
                 return lua_gettop(L) - base;
@@ -1513,6 +1557,12 @@ static int l_db_atomic(lua_State *L) {
 static int l_db_gc(lua_State *L) {
     lua_db *db = luaL_checkudata(L, 1, DB_MT);
     lstore_release(db);
+    for (int i = 0; i < db->ndone; i++) {
+        free(db->done[i].name);
+    }
+    free(db->done);
+    db->done = NULL;
+    db->ndone = 0;
     if (db->run) { /* a run that never ended: nothing of it is kept */
         store_txn_abort(db->run);
         db->run = db->wtxn = NULL;

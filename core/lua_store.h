@@ -27,6 +27,10 @@ void lstore_push_db(lua_State *L, store *s);
 int lstore_run_begin(lua_State *L, int db_idx);
 int lstore_run_end(lua_State *L, int db_idx, int commit);
 const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n);
+/* The writes per collection of every top-level transaction this state
+ * committed (borrowed until the next commit). */
+const store_counts *lstore_committed_counts(lua_State *L, int db_idx, int *n);
+
 /* The whole-run transaction while it is open, else NULL (borrowed). */
 store_txn *lstore_run_txn(lua_State *L, int db_idx);
 
@@ -48,6 +52,8 @@ typedef struct lua_db {
     store_txn *wtxn; /* innermost db.atomic transaction, or NULL */
     store_txn *rtxn; /* the read transaction lent to reads outside db.atomic */
     store_txn *run;  /* the whole-run transaction of lstore_run_begin, or NULL */
+    store_counts *done; /* writes of the top-level transactions committed so far */
+    int ndone;
     /* Publishes a change event (set by the bus; NULL without one): topic,
      * and the payload at payload_idx; may raise (handler errors). */
     void (*change_hook)(lua_State *L, const char *topic, size_t tn, int payload_idx);
@@ -94,6 +100,10 @@ int lstore_raise(lua_State *L, int rc);
  * for at most RTXN_MAX_OPS calls or RTXN_MAX_MS milliseconds, and any write
  * from this state ends it first, so a script always reads its own writes. */
 int lstore_begin(lua_db *db, int write, store_txn **t, int *owned);
+
+/* Commits t, adding its writes to the state's committed counts when it is
+ * a top-level write transaction. Every commit of the Lua face goes here. */
+int lstore_commit(lua_db *db, store_txn *t);
 
 /* Ends the lent read transaction, if any (before writes, growing the map,
  * and between REPL statements). */

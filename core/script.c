@@ -604,8 +604,12 @@ record:;
         modcopy[i] = mods[i];
         modcopy[i].path = strdup(mods[i].path);
     }
+    if (!whole && !counts) { /* what the run's committed transactions wrote */
+        const store_counts *c = lstore_committed_counts(L, 2, &ncounts);
+        counts = c && ncounts ? copy_counts(c, ncounts) : NULL;
+    }
     sandbox_free(sb); /* closes the state: a db.atomic or scan still open ends here */
-    if (!whole) { /* the committed events of this run */
+    if (!whole) { /* the committed writes and events of this run */
         store_txn *rt;
         if (store_txn_begin(s, NULL, 0, &rt) == 0) {
             bus_count_run(rt, seq0, run_uid, &evc, &nevc);
