@@ -346,7 +346,15 @@ static int cmd_replay(store *s, int argc, char **argv) {
     bus_consumer c;
     int64_t first = 0;
     int rc = store_txn_begin(s, NULL, 1, &t);
-    if (rc == 0 && (rc = bus_consumer_get(t, name, &c)) == 0) {
+    if (rc == 0 && (rc = bus_consumer_get(t, name, &c)) == 0 &&
+        (!c.script || access(c.script, R_OK) != 0)) {
+        /* the replay would have nothing to run: say so before moving anything */
+        rc = err_set(GH_ENOTFOUND,
+                     "consumer '%s' was defined by %s, which cannot be read now; run that "
+                     "script again from where it is, then replay",
+                     name, c.script ? c.script : "a script with no file");
+        bus_consumer_clear(&c);
+    } else if (rc == 0) {
         int64_t target = seq;
         if (ms >= 0) {
             rc = bus_seq_at_time(t, ms, &target);
