@@ -42,6 +42,7 @@ typedef struct lscan {
     store_scan *sc;
     const store_coll *c;
     int64_t limit, offset;
+    uint64_t total, stepped; /* progress of a whole-collection scan (total 0: not shown) */
     int nfilters;
     lfilter *filters;
     codec_buf kb; /* scratch for filters */
@@ -367,6 +368,9 @@ static int scan_step(lscan *s, const void **rec, size_t *n) {
     }
     for (;;) {
         int rc = store_scan_next(s->sc, &pk, &pkn, rec, n);
+        if (s->total && ((++s->stepped & 4095) == 0 || rc)) {
+            s->db->progress((double)(rc ? s->total : s->stepped), (double)s->total, s->c->name);
+        }
         if (rc) {
             return rc;
         }
@@ -676,6 +680,11 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
         r.hilen = hi.len;
     }
     rc = store_scan_open(t, c, index, &r, &s->sc);
+    if (rc == 0 && index < 0 && !r.lo && !r.hi && !r.prefix && s->db->progress) {
+        uint64_t total = 0; /* a whole-collection scan: its size is known */
+        store_count(t, c, &total);
+        s->total = total >= 100000 ? total : 0; /* small ones finish before a bar helps */
+    }
 out:
     codec_buf_free(&lo);
     codec_buf_free(&hi);

@@ -1438,6 +1438,13 @@ int lstore_run_end(lua_State *L, int db_idx, int commit) {
     return commit ? err_set(GH_EMAPFULL, "the database map filled during the run") : 0;
 }
 
+void lstore_set_progress(lua_State *L, int db_idx, void (*fn)(double, double, const char *)) {
+    lua_db *db = db_of(L, db_idx);
+    if (db) {
+        db->progress = fn;
+    }
+}
+
 store_txn *lstore_run_txn(lua_State *L, int db_idx) {
     lua_db *db = db_of(L, db_idx);
     return db ? db->run : NULL;

@@ -31,6 +31,9 @@ const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n);
  * committed (borrowed until the next commit). */
 const store_counts *lstore_committed_counts(lua_State *L, int db_idx, int *n);
 
+/* Lets long scans report progress through fn (NULL: none). */
+void lstore_set_progress(lua_State *L, int db_idx, void (*fn)(double, double, const char *));
+
 /* The whole-run transaction while it is open, else NULL (borrowed). */
 store_txn *lstore_run_txn(lua_State *L, int db_idx);
 
@@ -52,6 +55,8 @@ typedef struct lua_db {
     store_txn *wtxn; /* innermost db.atomic transaction, or NULL */
     store_txn *rtxn; /* the read transaction lent to reads outside db.atomic */
     store_txn *run;  /* the whole-run transaction of lstore_run_begin, or NULL */
+    /* Draws progress of long scans (set by the runner; NULL: none). */
+    void (*progress)(double done, double total, const char *label);
     store_counts *done; /* writes of the top-level transactions committed so far */
     int ndone;
     /* Publishes a change event (set by the bus; NULL without one): topic,

@@ -296,21 +296,18 @@ static void progress_clear(void) {
     }
 }
 
-/* run.progress(done, total [, label]): a bar on stderr when it is a
- * terminal, at most ten times a second; nothing otherwise. */
-static int l_run_progress(lua_State *L) {
-    lua_Number done = luaL_checknumber(L, 1);
-    lua_Number total = luaL_optnumber(L, 2, 0);
-    const char *label = luaL_optstring(L, 3, "");
+/* Draws the bar: on stderr when it is a terminal, at most ten times a
+ * second; nothing otherwise. Also the progress hook of scans. */
+static void progress_draw(double done, double total, const char *label) {
     if (!progress.tty) {
-        return 0;
+        return;
     }
     double now = mono();
     if (progress.start == 0) {
         progress.start = now;
     }
     if (now - progress.last < 0.1 && (total <= 0 || done < total)) {
-        return 0;
+        return;
     }
     progress.last = now;
     double el = now - progress.start, rate = el > 0 ? done / el : 0;
@@ -341,6 +338,11 @@ static int l_run_progress(lua_State *L) {
         progress.start = 0;
     }
     fflush(stderr);
+}
+
+/* run.progress(done, total [, label]) */
+static int l_run_progress(lua_State *L) {
+    progress_draw(luaL_checknumber(L, 1), luaL_optnumber(L, 2, 0), luaL_optstring(L, 3, ""));
     return 0;
 }
 
@@ -518,6 +520,7 @@ int script_run_opts(store *s, const script_opts *o) {
         }
         nchunks++;
     }
+    lstore_set_progress(L, 2, progress_draw); /* long scans draw the bar too */
     if (whole && (rc = lstore_run_begin(L, 2)) != 0) {
         fprintf(stderr, "gonghui run: %s\n", err_msg(rc));
         errmsg = strdup(err_msg(rc));
