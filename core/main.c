@@ -10,6 +10,7 @@
  * Exit codes: 0 success, 1 the work failed (or check found problems),
  * 2 usage errors.
  */
+#include "cli_events.h"
 #include "err.h"
 #include "export.h"
 #include "import.h"
@@ -58,6 +59,9 @@ static void usage(FILE *f) {
                  "to FILE.rejects.csv\n"
                  "  export COLLECTION --out FILE [--format csv|tsv|json|jsonl] [--fields a,b] "
                  "[--unmask]\n"
+                 "  events tail [--topic P] [--since SEQ|TIME] [--limit N] [--follow] [--json]\n"
+                 "  events consumers | run NAME | replay NAME --from SEQ|TIME\n"
+                 "  events dead [NAME] | dead retry ID | dead drop ID | trim\n"
                  "\n"
                  "options:\n"
                  "  --db DIR     the database directory (default: $GONGHUI_DB, else "
@@ -310,6 +314,14 @@ int main(int argc, char **argv) {
                 code = export_run(s, &o);
                 store_close(s);
             }
+        }
+    } else if (strcmp(args[0], "events") == 0) {
+        store *s;
+        if (open_db(db, 0, &s)) {
+            code = 1;
+        } else {
+            code = cli_events(s, n - 1, args + 1);
+            store_close(s);
         }
     } else {
         fprintf(stderr, _("gonghui: unknown command '%s' (see gonghui --help)\n"), args[0]);
