@@ -44,6 +44,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,7 +232,7 @@ int import_check_id(const char *s, size_t n, char out[19], char *why, size_t why
     static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
     if (sci_notation(s, n)) {
         snprintf(why, whyn,
-                 "Excel turned this ID number into a number (%.*s) and its last digits are "
+                 "Excel turned the ID number into a number (%.*s) and its last digits are "
                  "lost: format the column as Text in Excel and copy the numbers in again from "
                  "the source",
                  (int)n, s);
@@ -260,16 +261,17 @@ int import_check_id(const char *s, size_t n, char out[19], char *why, size_t why
         snprintf(why, whyn, "is not 17 digits followed by a digit or X");
         return -1;
     }
-    char date[11], dwhy[8];
-    snprintf(date, sizeof date, "%.4s-%.2s-%.2s", s + 6, s + 10, s + 12);
-    (void)dwhy;
-    int year = (s[6] - '0') * 1000 + (s[7] - '0') * 100 + (s[8] - '0') * 10 + (s[9] - '0');
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char today[48];
-    snprintf(today, sizeof today, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    if (year < 1900 || !codec_is_date(date, 10) || strcmp(date, today) > 0) {
+    /* the birth date, characters 7-14; not after today */
+    static char today[16];
+    if (!today[0]) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(today, sizeof today, "%Y%m%d", &tm);
+    }
+    char date[11] = {s[6], s[7], s[8], s[9], '-', s[10], s[11], '-', s[12], s[13], 0};
+    if (s[6] < '1' || (s[6] == '1' && s[7] < '9') || !codec_is_date(date, 10) ||
+        memcmp(s + 6, today, 8) > 0) {
         snprintf(why, whyn, "contains an impossible birth date (%s, characters 7-14)", date);
         return -1;
     }
@@ -524,8 +526,10 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         if (f->type != FT_STRING && f->type != FT_ANY) {
             n = trim(&s, n);
         }
-        size_t g = csv_unguard(s, n);
-        s += g, n -= g;
+        if (im->o->format != IMPORT_JSONL) { /* export's formula guard: CSV/TSV only */
+            size_t g = csv_unguard(s, n);
+            s += g, n -= g;
+        }
         if (n == 0) {
             return 1;
         }
@@ -540,7 +544,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         if (im->pd[pos] == PD_ID_NUMBER) {
             char id[19];
             if (import_check_id(s, n, id, why, sizeof why) != 0) {
-                problem(im, col, s, n, "ID number %s %s", shown(s, n, sh, sizeof sh), why);
+                problem(im, col, s, n, "%s", why);
                 return -1;
             }
             mp_put_str(out, id, 18);
@@ -1583,6 +1587,19 @@ static void file_sha256(const char *path, char out[65]) {
     close(fd);
 }
 
+/* The file's hash is for the run record; it is computed on another thread
+ * while the import runs, so a large file costs no time for it. */
+typedef struct sha_job {
+    const char *path;
+    char out[65];
+} sha_job;
+
+static void *sha_thread(void *arg) {
+    sha_job *j = arg;
+    file_sha256(j->path, j->out);
+    return NULL;
+}
+
 static store_counts *copy_counts(const store_counts *c, int n) {
     store_counts *out = calloc((size_t)n + 1, sizeof *out);
     for (int i = 0; out && i < n; i++) {
@@ -1624,6 +1641,9 @@ int import_run(store *s, const import_opts *o) {
     if (stat(o->file, &st) == 0) {
         im.size = (uint64_t)st.st_size;
     }
+    sha_job sha = {o->file, ""};
+    pthread_t sha_th;
+    int sha_started = pthread_create(&sha_th, NULL, sha_thread, &sha) == 0;
     for (int attempt = 0;; attempt++) {
         /* The snapshot first: it shows the database as it was before this
          * import. The collection's tables are opened in a read transaction
@@ -1713,14 +1733,18 @@ int import_run(store *s, const import_opts *o) {
     (void)committed;
 
     /* the run record */
-    char run_uid[17], sha[65], host[256] = "";
+    char run_uid[17], host[256] = "";
     snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
-    file_sha256(o->file, sha);
+    if (sha_started) {
+        pthread_join(sha_th, NULL);
+    } else {
+        file_sha256(o->file, sha.out);
+    }
     gethostname(host, sizeof host - 1);
     runs_rec r = {
         .uid = run_uid,
         .script = o->file,
-        .script_sha256 = sha,
+        .script_sha256 = sha.out,
         .params = o->argv,
         .nparams = o->argc,
         .clock = (int64_t)started,
