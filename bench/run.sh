@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh — W2, W3, W4, W5 and W6 of ../shared/BENCHMARKS.md as whole
+# bench/run.sh — W1 (`gonghui import`), W2, W3, W4, W5 and W6 of ../shared/BENCHMARKS.md as whole
 # `gonghui run` commands, interleaved with the C + LMDB baseline.
 #
 #   bench/run.sh [--quick] [--rows N] [--seed S] [--reps R]
@@ -195,6 +195,29 @@ grep -q "^loaded $ROWS members" "$OUT/last.out" || die "the loader did not load 
     printf '# setup (not measured): C import %.2f s (%s MB), gonghui load_members.lua %.2f s (%s MB)\n' \
         "$tload_c" "$(mb "$(du -sk "$PRISTINE_C" | cut -f1)")" "$tload_gh" "$(mb "$(du -sk "$PRISTINE_GH" | cut -f1)")"
 } | tee -a "$RESULTS"
+
+# ---- W1 import ----------------------------------------------------------------------
+# The CSV into an empty `members` (defined by w1_define.lua, not measured) with
+# `gonghui import`, against `lmdb_baseline import` into an empty directory.
+
+EMPTY_C=$OUT/pristine-w1-c
+EMPTY_GH=$OUT/pristine-w1-gh
+rm -rf "$EMPTY_C" "$EMPTY_GH"
+mkdir -p "$EMPTY_C"
+"$GH" --db "$EMPTY_GH" run "$HERE/w1_define.lua" >"$OUT/last.out" 2>"$OUT/last.err" ||
+    { cat "$OUT/last.err" >&2; die "W1: defining members failed"; }
+for r in $(seq "$REPS"); do
+    fresh "$EMPTY_C"
+    timed w1.c "$BASE" import "$CSV" "$SCRATCH"
+    fresh "$EMPTY_GH"
+    timed w1.gh "$GH" --db "$SCRATCH" import members "$CSV"
+    grep -q "stored in 'members': $ROWS inserted" "$OUT/last.out" ||
+        die "W1: gonghui import did not store $ROWS members: $(cat "$OUT/last.out" "$OUT/last.err")"
+done
+report "W1 import" w1.c w1.gh 1.3
+awk -v n="$ROWS" -v c="$(median "${TIMES[w1.c]}")" -v g="$(median "${TIMES[w1.gh]}")" \
+    'BEGIN { printf "# W1: C %.0f rows/s, gonghui import %.0f rows/s (SQLite .import 1M: 3.2 s = 312500 rows/s in BENCHMARKS.md)\n", n / c, n / g }' |
+    tee -a "$RESULTS"
 
 # ---- W2 campaign ---------------------------------------------------------------------
 
