@@ -1,0 +1,222 @@
+/*
+ * test_csv.c — unit tests of core/csv.c (reading and writing delimited text)
+ * and of the checks import.c and export.c make on single values: resident
+ * ID numbers, dates as clerks type them, masking.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "csv.h"
+#include "err.h"
+#include "export.h"
+#include "import.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+typedef struct rows {
+    char text[4096]; /* rows as "line:cell|cell|...\n" */
+    int n;
+} rows;
+
+static int collect(void *ctx, const csv_row *row) {
+    rows *r = ctx;
+    size_t k = strlen(r->text);
+    k += (size_t)snprintf(r->text + k, sizeof r->text - k, "%ld:", row->line);
+    for (int i = 0; i < row->ncells; i++) {
+        k += (size_t)snprintf(r->text + k, sizeof r->text - k, "%s%s", i ? "|" : "", row->cells[i]);
+        assert_int_equal(strlen(row->cells[i]), row->lens[i]);
+    }
+    snprintf(r->text + k, sizeof r->text - k, "\n");
+    r->n++;
+    return 0;
+}
+
+static const char *read_text(const char *bytes, size_t n, int format, int enc, csv_info *info,
+                             int *rc) {
+    static rows r;
+    char path[] = "/tmp/gh_test_csv_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, bytes, n), (ssize_t)n);
+    close(fd);
+    memset(&r, 0, sizeof r);
+    *rc = csv_read(path, format, enc, collect, &r, info);
+    unlink(path);
+    return r.text;
+}
+
+#define READ(lit, fmt, enc, info, rc) read_text(lit, sizeof(lit) - 1, fmt, enc, info, rc)
+
+static void test_read_plain_and_quoted(void **state) {
+    (void)state;
+    int rc;
+    csv_info info;
+    const char *t = READ("a,b,c\r\n1, x ,\"y,\"\"z\"\"\"\r\n\r\n\"multi\nline\",2\n3",
+                         CSV_COMMA_SEP, CSV_ENC_AUTO, &info, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(info.encoding, "UTF-8");
+    /* unquoted cells lose their end spaces; the quoted newline keeps its line count right */
+    assert_string_equal(t, "1:a|b|c\n2:1|x|y,\"z\"\n4:multi\nline|2\n6:3\n");
+}
+
+static void test_read_bom_tsv(void **state) {
+    (void)state;
+    int rc;
+    csv_info info;
+    const char *t =
+        READ("\xef\xbb\xbf名\t值\n张 三\t\"a\tb\"\n", CSV_TAB_SEP, CSV_ENC_AUTO, &info, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(info.encoding, "UTF-8 with BOM");
+    assert_string_equal(t, "1:名|值\n2:张 三|a\tb\n");
+}
+
+static void test_read_gb18030(void **state) {
+    (void)state;
+    int rc;
+    csv_info info = {0};
+    /* 王芳 in GB18030 */
+    const char *t = READ("n\n\xcd\xf5\xb7\xbc\n", CSV_COMMA_SEP, CSV_ENC_AUTO, &info, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(info.encoding, "GB18030");
+    assert_true(info.guessed);
+    assert_string_equal(t, "1:n\n2:王芳\n");
+    READ("n\n\xcd\xf5\xb7\xbc\n", CSV_COMMA_SEP, CSV_ENC_UTF8, NULL, &rc);
+    assert_int_equal(rc, GH_ECORRUPT);
+    assert_non_null(strstr(err_msg(rc), "line 2"));
+}
+
+static void test_read_unterminated(void **state) {
+    (void)state;
+    int rc;
+    READ("a,b\n1,\"open\n2,3\n", CSV_COMMA_SEP, CSV_ENC_AUTO, NULL, &rc);
+    assert_int_equal(rc, GH_ECORRUPT);
+    assert_non_null(strstr(err_msg(rc), "line 2: a quoted cell starts here"));
+}
+
+static void test_utf8_valid(void **state) {
+    (void)state;
+    size_t bad;
+    assert_true(csv_utf8_valid((const unsigned char *)"plain ascii text, long enough", 29, NULL));
+    assert_true(csv_utf8_valid((const unsigned char *)"王芳😀", 10, NULL));
+    assert_false(csv_utf8_valid((const unsigned char *)"abc\xc0\x80", 5, &bad)); /* overlong */
+    assert_int_equal(bad, 3);
+    assert_false(csv_utf8_valid((const unsigned char *)"\xed\xa0\x80", 3, NULL)); /* surrogate */
+    assert_false(csv_utf8_valid((const unsigned char *)"\xe7\x8e", 2, NULL));     /* cut off */
+}
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+static void test_write(void **state) {
+    (void)state;
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    csv_writer w;
+    csv_writer_init(&w, f, CSV_COMMA_SEP, 1);
+    csv_put(&w, "plain", 5, 1);
+    csv_put(&w, "a,b", 3, 1);
+    csv_put(&w, "say \"hi\"", 8, 1);
+    csv_put(&w, "=SUM(A1)", 8, 1);
+    csv_put(&w, "-5", 2, 0);
+    csv_put(&w, "'x", 2, 1);
+    csv_put(&w, " pad", 4, 1);
+    csv_put(&w, "", 0, 1);
+    csv_end_row(&w);
+    fclose(f);
+    assert_string_equal(
+        buf, "\xef\xbb\xbfplain,\"a,b\",\"say \"\"hi\"\"\",'=SUM(A1),-5,''x,\" pad\",\r\n");
+    free(buf);
+    assert_int_equal(csv_unguard("'=SUM(A1)", 9), 1);
+    assert_int_equal(csv_unguard("''x", 3), 1);
+    assert_int_equal(csv_unguard("'x", 2), 0);
+    assert_int_equal(csv_unguard("=x", 2), 0);
+}
+
+/* ---- values ---------------------------------------------------------------------------- */
+
+static void test_id_numbers(void **state) {
+    (void)state;
+    char out[19], why[300];
+    assert_int_equal(import_check_id("330481199001011236", 18, out, why, sizeof why), 0);
+    assert_int_equal(import_check_id("33021219700615441x", 18, out, why, sizeof why), 0);
+    assert_string_equal(out, "33021219700615441X");
+    assert_int_equal(import_check_id("3.30481E+17", 11, out, why, sizeof why), -1);
+    assert_non_null(strstr(why, "Excel turned the ID number into a number"));
+    assert_int_equal(import_check_id("330481199001010000", 18, out, why, sizeof why), -1);
+    assert_non_null(strstr(why, "ends in 000"));
+    assert_int_equal(import_check_id("330481199001011230", 18, out, why, sizeof why), -1);
+    assert_non_null(
+        strstr(why, "wrong check character (the last one is 0, the first 17 digits give 6)"));
+    assert_int_equal(import_check_id("330481199002301230", 18, out, why, sizeof why), -1);
+    assert_non_null(strstr(why, "impossible birth date (1990-02-30"));
+    assert_int_equal(import_check_id("330481189001011230", 18, out, why, sizeof why), -1);
+    assert_non_null(strstr(why, "impossible birth date"));
+    assert_int_equal(import_check_id("330481900101123", 15, out, why, sizeof why), -1);
+    assert_non_null(strstr(why, "15 digits"));
+    assert_int_equal(import_check_id("330481199001011236.0", 20, out, why, sizeof why), -1);
+    assert_non_null(strstr(why, "decimal part"));
+    assert_int_equal(import_check_id("33048119900101123", 17, out, why, sizeof why), -1);
+    assert_non_null(strstr(why, "has 17 characters"));
+    assert_int_equal(import_check_id("33048119900101123Y", 18, out, why, sizeof why), -1);
+}
+
+static void test_dates(void **state) {
+    (void)state;
+    char d[11], why[300];
+    const char *good[][2] = {{"2024-03-05", "2024-03-05"},   {"2024/3/5", "2024-03-05"},
+                             {"2024.03.05", "2024-03-05"},   {"20240305", "2024-03-05"},
+                             {"2024年3月5日", "2024-03-05"}, {"2024/3/5 0:00", "2024-03-05"},
+                             {"2024-2-29", "2024-02-29"},    {"2024/3/5 00:00:00", "2024-03-05"}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(import_parse_date(good[i][0], strlen(good[i][0]), d, why, sizeof why), 0);
+        assert_string_equal(d, good[i][1]);
+    }
+    const char *bad[] = {"2023-02-29",    "2024/13/1", "5.3.2024",  "2024-03",    "20241305",
+                         "2024/3/5 8:30", "45356",     "yesterday", "2024-03-05x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(import_parse_date(bad[i], strlen(bad[i]), d, why, sizeof why), -1);
+    }
+    import_parse_date("45356", 5, d, why, sizeof why);
+    assert_non_null(strstr(why, "Excel's day number for 2024-03-05"));
+}
+
+static void test_mask(void **state) {
+    (void)state;
+    char out[64];
+    assert_int_equal(import_pd_kind("id_number"), PD_ID_NUMBER);
+    assert_int_equal(import_pd_kind("身份证号"), PD_ID_NUMBER);
+    assert_int_equal(import_pd_kind("手机"), PD_PHONE);
+    assert_int_equal(import_pd_kind("name"), PD_NONE);
+    export_mask(PD_ID_NUMBER, "330481199001011236", 18, out);
+    assert_string_equal(out, "330481********1236");
+    export_mask(PD_PHONE, "13800001111", 11, out);
+    assert_string_equal(out, "138****1111");
+    export_mask(PD_PHONE, "12345", 5, out);
+    assert_string_equal(out, "***45");
+    export_mask(PD_PHONE, "电话号码", strlen("电话号码"), out);
+    assert_string_equal(out, "***");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_plain_and_quoted),
+        cmocka_unit_test(test_read_bom_tsv),
+        cmocka_unit_test(test_read_gb18030),
+        cmocka_unit_test(test_read_unterminated),
+        cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_write),
+        cmocka_unit_test(test_id_numbers),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_mask),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
