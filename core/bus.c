@@ -228,7 +228,7 @@ static void put_opt_str(codec_buf *b, const char *s) {
 }
 
 int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, size_t pn,
-               const char *run, int64_t *seq) {
+               const char *run, int64_t time, int64_t *seq) {
     const store_coll *c;
     int64_t id;
     unsigned char mem[512];
@@ -247,7 +247,7 @@ int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, 
     mp_put_array(&b, EV__N);
     mp_put_int(&b, id);
     mp_put_str(&b, topic, tn);
-    mp_put_int(&b, bus_now_ms());
+    mp_put_int(&b, time);
     if (pn) {
         codec_buf_add(&b, payload, pn);
     } else {

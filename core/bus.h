@@ -43,9 +43,9 @@ int bus_init(store_txn *t);
 
 /* Appends an event in write transaction t. `payload` is one MessagePack
  * value (pn bytes), `run` the publishing run's id (may be NULL). *seq gets
- * the new sequence number. */
+ * the new sequence number; `time` is the event's (bus_now_ms()). */
 int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, size_t pn,
-               const char *run, int64_t *seq);
+               const char *run, int64_t time, int64_t *seq);
 
 /* One event read from the log: pointers borrowed from the transaction
  * (valid until it ends or writes). */

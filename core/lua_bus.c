@@ -260,14 +260,14 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
     if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
         run = lua_tostring(L, -1); /* kept alive on the stack */
     }
-    int64_t seq;
-    rc = bus_append(db->wtxn, topic, tn, pb.p, pb.len, run, &seq);
+    int64_t seq, time = bus_now_ms(); /* the same time in the log and in ev.time */
+    rc = bus_append(db->wtxn, topic, tn, pb.p, pb.len, run, time, &seq);
     codec_buf_free(&pb);
     if (rc) {
         lstore_end(db, db->wtxn, 0, rc); /* notes a full map */
         lstore_raise(L, rc);
     }
-    bus_event ev = {.seq = seq, .time = bus_now_ms(), .topic = topic, .topic_len = tn};
+    bus_event ev = {.seq = seq, .time = time, .topic = topic, .topic_len = tn};
     if (run) {
         ev.run = run;
         ev.run_len = strlen(run);
@@ -300,7 +300,8 @@ static int l_bus_publish(lua_State *L) {
     lua_db *db = lstore_db(L);
     lbus *b = get_bus(L);
     size_t tn;
-    const char *topic = luaL_checklstring(L, 1, &tn);
+    luaL_checktype(L, 1, LUA_TSTRING); /* a number is not a topic */
+    const char *topic = lua_tolstring(L, 1, &tn);
     lua_settop(L, 2);
     if (bus_topic_check(topic, tn) != 0) {
         return luaL_error(L, "bus.publish: %s", err_msg(GH_EINVAL));
@@ -322,7 +323,8 @@ static int l_bus_publish(lua_State *L) {
 static int l_bus_emit(lua_State *L) {
     lbus *b = get_bus(L);
     size_t tn;
-    const char *topic = luaL_checklstring(L, 1, &tn);
+    luaL_checktype(L, 1, LUA_TSTRING); /* a number is not a topic */
+    const char *topic = lua_tolstring(L, 1, &tn);
     lua_settop(L, 2);
     if (bus_topic_check(topic, tn) != 0) {
         return luaL_error(L, "bus.emit: %s", err_msg(GH_EINVAL));
