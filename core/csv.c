@@ -101,6 +101,8 @@ typedef struct reader {
     long line, row_line;
     uint64_t done;
     char delim;
+    const char *map; /* the mapped file, and how much of it was released */
+    size_t released;
     int stop; /* the callback's non-zero result, or a GH_E* code */
 } reader;
 
@@ -221,6 +223,18 @@ static int is_space_tsv(unsigned char c) {
     return c == ' ';
 }
 
+/* Drops the mapped pages of the file before `upto` (rounded down to a
+ * page): parsed bytes are not needed again (cells are copied), and a mapped
+ * file's pages count as the process's memory. */
+static void release(reader *r, const char *upto) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t n = (size_t)(upto - r->map) / page * page;
+    if (n > r->released) {
+        madvise((void *)r->map, n, MADV_DONTNEED);
+        r->released = n;
+    }
+}
+
 /* Converts s[0..n) from `from` to UTF-8 with iconv and feeds it; a bad
  * sequence is an error naming the line it is on. */
 static int feed_iconv(reader *r, const char *from, const char *s, size_t n) {
@@ -240,6 +254,9 @@ static int feed_iconv(reader *r, const char *from, const char *s, size_t n) {
         int e = errno;
         if ((rc = feed(r, out, sizeof out - oleft)) != 0) {
             break;
+        }
+        if ((size_t)(in - r->map) - r->released >= (size_t)8 << 20) {
+            release(r, in);
         }
         if (x == (size_t)-1 && e != E2BIG) {
             rc = err_set(GH_ECORRUPT,
@@ -294,6 +311,7 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
     r.fn = fn;
     r.ctx = ctx;
     r.line = r.row_line = 1;
+    r.map = (const char *)map;
     codec_buf_init(&r.bytes);
     if (csv_init(&r.p, CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
         rc = GH_ENOMEM;
@@ -340,7 +358,17 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
     if (info) {
         *info = inf;
     }
-    rc = from ? feed_iconv(&r, from, (const char *)s, n) : feed(&r, (const char *)s, n);
+    if (from) {
+        rc = feed_iconv(&r, from, (const char *)s, n);
+    } else {
+        /* In slices, dropping each slice's pages once parsed (cells are
+         * copied): a mapped file's pages count as the process's memory. */
+        const size_t slice = (size_t)8 << 20;
+        for (size_t at = 0; at < n && rc == 0; at += slice) {
+            rc = feed(&r, (const char *)s + at, n - at < slice ? n - at : slice);
+            release(&r, (const char *)s + at + (n - at < slice ? n - at : slice));
+        }
+    }
     if (rc == 0) {
         r.row_line = r.p.pstate == 0 ? r.line : r.row_line;
         /* a quoted cell still open at the end (libcsv's FIELD_BEGUN, quoted):
