@@ -97,6 +97,10 @@ static int l_bus_on(lua_State *L) {
     lua_setfield(L, -2, "fn");
     lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
     lua_setfield(L, -2, "where");
+    if (lua_istable(L, 3)) { /* { batch = true }: the handler takes arrays */
+        lua_getfield(L, 3, "batch");
+        lua_setfield(L, -2, "batch");
+    }
     lua_rawseti(L, -2, id);
     lua_pop(L, 1);
     lua_newtable(L);
@@ -192,7 +196,15 @@ static void dispatch(lua_State *L, lbus *b, const char *topic, size_t tn, int ev
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
         lua_getfield(L, -1, "fn");
-        lua_pushvalue(L, ev_idx);
+        if (lua_getfield(L, -2, "batch") != LUA_TNIL && lua_toboolean(L, -1)) {
+            lua_pop(L, 1);
+            lua_createtable(L, 1, 0); /* a batch handler: an array of one */
+            lua_pushvalue(L, ev_idx);
+            lua_rawseti(L, -2, 1);
+        } else {
+            lua_pop(L, 1);
+            lua_pushvalue(L, ev_idx);
+        }
         if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
             b->depth--;
             raise_handler_error(L, topic);
@@ -287,6 +299,112 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
     return seq;
 }
 
+/* bus.publish_many(topic, payloads) -> first, last sequence numbers: one
+ * event per item, in one transaction; handlers are called per event, batch
+ * handlers once with the array of events. */
+static int l_bus_publish_many(lua_State *L) {
+    lua_db *db = lstore_db(L);
+    lbus *b = get_bus(L);
+    size_t tn;
+    luaL_checktype(L, 1, LUA_TSTRING);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    const char *topic = lua_tolstring(L, 1, &tn);
+    lua_settop(L, 2);
+    if (bus_topic_check(topic, tn) != 0) {
+        return luaL_error(L, "bus.publish_many: %s", err_msg(GH_EINVAL));
+    }
+    if (!db->wtxn) { /* db.atomic(bus.publish_many, topic, payloads) */
+        lua_getfield(L, lua_upvalueindex(3), "atomic");
+        lua_pushvalue(L, lua_upvalueindex(4));
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 2);
+        lua_call(L, 3, 2);
+        return 2;
+    }
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+    /* every payload is checked before anything is written */
+    codec_buf pb;
+    size_t *ends = n ? malloc((size_t)n * sizeof *ends) : NULL;
+    codec_buf_init(&pb);
+    int rc = n && !ends ? GH_ENOMEM : 0;
+    for (lua_Integer i = 1; rc == 0 && i <= n; i++) {
+        lua_rawgeti(L, 2, i);
+        rc = lcodec_encode(L, -1, &pb, CODEC_MAX_DEPTH - 1);
+        lua_pop(L, 1);
+        ends[i - 1] = pb.len;
+        if (rc) {
+            err_prefix("bus.publish_many('%s'): payload %lld cannot be stored", topic,
+                       (long long)i);
+        }
+    }
+    const char *run = NULL;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
+        run = lua_tostring(L, -1); /* 3: kept on the stack */
+    }
+    int64_t first = 0, seq = 0, time = bus_now_ms();
+    for (lua_Integer i = 0; rc == 0 && i < n; i++) {
+        size_t from = i ? ends[i - 1] : 0;
+        rc = bus_append(db->wtxn, topic, tn, pb.p + from, ends[i] - from, run, time, &seq);
+        if (i == 0) {
+            first = seq;
+        }
+    }
+    free(ends);
+    codec_buf_free(&pb);
+    if (rc) {
+        lstore_end(db, db->wtxn, 0, rc);
+        return lstore_raise(L, rc);
+    }
+    if (b->nhandlers && n) {
+        push_matching(L, topic, tn); /* 4 */
+        lua_Integer nh = (lua_Integer)lua_rawlen(L, 4);
+        if (nh) { /* the events, then each handler */
+            lua_createtable(L, (int)n, 0); /* 5 */
+            for (lua_Integer i = 1; i <= n; i++) {
+                bus_event ev = {.seq = first + i - 1, .time = time, .topic = topic, .topic_len = tn};
+                if (run) {
+                    ev.run = run;
+                    ev.run_len = strlen(run);
+                }
+                lua_rawgeti(L, 2, i);
+                push_event(L, &ev, lua_gettop(L));
+                lua_remove(L, -2);
+                lua_rawseti(L, 5, i);
+            }
+            if (b->depth >= BUS_MAX_DEPTH) {
+                return luaL_error(L, "event cascade deeper than %d levels at '%s'", BUS_MAX_DEPTH,
+                                  topic);
+            }
+            b->depth++;
+            for (lua_Integer h = 1; h <= nh; h++) {
+                lua_rawgeti(L, 4, h);
+                lua_getfield(L, -1, "fn");
+                int batch = lua_getfield(L, -2, "batch") != LUA_TNIL && lua_toboolean(L, -1);
+                lua_pop(L, 1);
+                int fn = lua_gettop(L);
+                for (lua_Integer k = 1; k <= (batch ? 1 : n); k++) {
+                    lua_pushvalue(L, fn);
+                    if (batch) {
+                        lua_pushvalue(L, 5);
+                    } else {
+                        lua_rawgeti(L, 5, k);
+                    }
+                    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+                        b->depth--;
+                        lua_remove(L, fn);
+                        raise_handler_error(L, topic);
+                    }
+                }
+                lua_pop(L, 2);
+            }
+            b->depth--;
+        }
+    }
+    lua_pushinteger(L, first);
+    lua_pushinteger(L, seq);
+    return 2;
+}
+
 /* The change hook of collections with events = true (see lua_store.h). */
 static void change_hook(lua_State *L, const char *topic, size_t tn, int payload_idx) {
     push_state(L);
@@ -319,38 +437,74 @@ static int l_bus_publish(lua_State *L) {
     return 1;
 }
 
-/* bus.emit(topic, payload): handlers only, nothing stored (in-process signals). */
-static int l_bus_emit(lua_State *L) {
+/* Calls the handlers of `topic` (in-process, nothing stored) with the
+ * payloads: the value at idx (many == 0), or each item of the array at idx
+ * (many == 1). A batch handler gets the array (or an array of the one). */
+static int emit(lua_State *L, const char *what, int many) {
     lbus *b = get_bus(L);
     size_t tn;
     luaL_checktype(L, 1, LUA_TSTRING); /* a number is not a topic */
     const char *topic = lua_tolstring(L, 1, &tn);
     lua_settop(L, 2);
-    if (bus_topic_check(topic, tn) != 0) {
-        return luaL_error(L, "bus.emit: %s", err_msg(GH_EINVAL));
+    if (many) {
+        luaL_checktype(L, 2, LUA_TTABLE);
     }
-    push_matching(L, topic, tn);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    if (bus_topic_check(topic, tn) != 0) {
+        return luaL_error(L, "%s: %s", what, err_msg(GH_EINVAL));
+    }
+    if (!b->nhandlers) {
+        return 0;
+    }
+    push_matching(L, topic, tn); /* 3 */
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 3);
     if (n == 0) {
         return 0;
     }
     if (b->depth >= BUS_MAX_DEPTH) {
         return luaL_error(L, "event cascade deeper than %d levels at '%s'", BUS_MAX_DEPTH, topic);
     }
+    lua_Integer items = many ? (lua_Integer)lua_rawlen(L, 2) : 1;
     b->depth++;
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, 3, i);
+        lua_rawgeti(L, 3, i); /* the handler record */
         lua_getfield(L, -1, "fn");
-        lua_pushvalue(L, 2);
-        lua_pushvalue(L, 1);
-        if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
-            b->depth--;
-            raise_handler_error(L, topic);
-        }
+        int batch = lua_getfield(L, -2, "batch") != LUA_TNIL && lua_toboolean(L, -1);
         lua_pop(L, 1);
+        int fn = lua_gettop(L);
+        for (lua_Integer k = 1; k <= (batch ? 1 : items); k++) {
+            lua_pushvalue(L, fn);
+            if (batch && many) {
+                lua_pushvalue(L, 2);
+            } else if (batch) {
+                lua_createtable(L, 1, 0);
+                lua_pushvalue(L, 2);
+                lua_rawseti(L, -2, 1);
+            } else if (many) {
+                lua_rawgeti(L, 2, k);
+            } else {
+                lua_pushvalue(L, 2);
+            }
+            lua_pushvalue(L, 1);
+            if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+                b->depth--;
+                lua_remove(L, fn); /* the handler record just below the error */
+                raise_handler_error(L, topic);
+            }
+        }
+        lua_pop(L, 2);
     }
     b->depth--;
     return 0;
+}
+
+/* bus.emit(topic, payload): handlers only, nothing stored (in-process signals). */
+static int l_bus_emit(lua_State *L) {
+    return emit(L, "bus.emit", 0);
+}
+
+/* bus.emit_many(topic, payloads): bus.emit of each; batch handlers get them all at once. */
+static int l_bus_emit_many(lua_State *L) {
+    return emit(L, "bus.emit_many", 1);
 }
 
 /* ---- reading the log ------------------------------------------------------------------------ */
@@ -1043,6 +1197,7 @@ static int l_bus_trim(lua_State *L) {
 static const luaL_Reg bus_funcs[] = {{"on", l_bus_on},
                                      {"off", l_bus_off},
                                      {"emit", l_bus_emit},
+                                     {"emit_many", l_bus_emit_many},
                                      {"events", l_bus_events},
                                      {"last", l_bus_last},
                                      {"consumer", l_bus_consumer},
@@ -1097,6 +1252,14 @@ void lbus_push(lua_State *L, int db_idx) {
     lua_pushvalue(L, -1);
     lua_setupvalue(L, -2, 4); /* upvalue 4: the function itself */
     lua_setfield(L, -2, "publish");
+    lua_pushvalue(L, dbu);
+    lua_pushvalue(L, bu);
+    lua_pushvalue(L, db_idx);
+    lua_pushnil(L);
+    lua_pushcclosure(L, l_bus_publish_many, 4);
+    lua_pushvalue(L, -1);
+    lua_setupvalue(L, -2, 4);
+    lua_setfield(L, -2, "publish_many");
     lua_replace(L, dbu);
     lua_settop(L, dbu);
 }

@@ -809,11 +809,12 @@ uint64_t store_txn_writes(const store_txn *t) {
 
 /* ---- record bytes ------------------------------------------------------------------------ */
 
-/* Finds the start of each field of a record: off[i] points at field i's
- * encoding, or is NULL when the record is shorter (a field added later).
+/* Finds the start of the key and indexed fields of a record: off[i] points
+ * at field i's encoding, or is NULL when the record is shorter (a field
+ * added later) or the field is past the last one the store reads.
  * 0 or GH_ECORRUPT. */
-static int record_fields(const store_coll *c, const void *rec, size_t n,
-                         const unsigned char **off) {
+static int record_fields(const store_coll *c, const void *rec, size_t n, const unsigned char **off,
+                         const store_index *also) {
     mp_reader r;
     mp_item it;
     mp_reader_init(&r, rec, n);
@@ -822,7 +823,25 @@ static int record_fields(const store_coll *c, const void *rec, size_t n,
                        c->name);
     }
     uint32_t have = it.n;
-    for (int i = 0; i < c->nfields; i++) {
+    /* Only as far as the store reads: the key and the indexed fields (a
+     * record is encoded by its writer; check validates whole records). */
+    int upto = c->key + 1;
+    for (int j = 0; also && j < also->nfields; j++) { /* an index c does not list yet */
+        if (also->fields[j] + 1 > upto) {
+            upto = also->fields[j] + 1;
+        }
+    }
+    for (int x = 0; x < c->nindexes; x++) {
+        for (int j = 0; j < c->indexes[x].nfields; j++) {
+            if (c->indexes[x].fields[j] + 1 > upto) {
+                upto = c->indexes[x].fields[j] + 1;
+            }
+        }
+    }
+    for (int i = upto; i < c->nfields; i++) {
+        off[i] = NULL;
+    }
+    for (int i = 0; i < upto; i++) {
         if ((uint32_t)i < have) {
             off[i] = r.p;
             if (mp_skip_fast(&r) != 0) {
@@ -892,13 +911,13 @@ static int index_key_from(const store_coll *c, const store_index *ix,
 int store_index_key(const store_coll *c, const store_index *ix, const void *rec, size_t n,
                     codec_buf *out) {
     const unsigned char *off[STORE_MAX_FIELDS];
-    int rc = record_fields(c, rec, n, off);
+    int rc = record_fields(c, rec, n, off, ix);
     return rc ? rc : index_key_from(c, ix, off, (const unsigned char *)rec + n, out);
 }
 
 int store_record_key(const store_coll *c, const void *rec, size_t n, codec_buf *out) {
     const unsigned char *off[STORE_MAX_FIELDS];
-    int rc = record_fields(c, rec, n, off);
+    int rc = record_fields(c, rec, n, off, NULL);
     if (rc) {
         return rc;
     }
@@ -1020,7 +1039,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         return rc;
     }
     codec_buf_init_on(&pk, pkmem, sizeof pkmem);
-    if ((rc = record_fields(c, rec, n, off))) {
+    if ((rc = record_fields(c, rec, n, off, NULL))) {
         return rc;
     }
     rc = field_key(c, c->key, off[c->key], end, &pk);
@@ -1099,7 +1118,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         memcpy(copy, old.mv_data, old.mv_size);
         old.mv_data = copy;
         oend = (const unsigned char *)copy + old.mv_size;
-        if ((rc = record_fields(c, copy, old.mv_size, ooff))) {
+        if ((rc = record_fields(c, copy, old.mv_size, ooff, NULL))) {
             goto out;
         }
     }
@@ -1237,7 +1256,7 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
     }
     codec_buf_init(&ib);
     /* Index entries first, while the record bytes are still valid. */
-    if ((rc = record_fields(c, d.mv_data, d.mv_size, off))) {
+    if ((rc = record_fields(c, d.mv_data, d.mv_size, off, NULL))) {
         return rc;
     }
     const unsigned char *end = (const unsigned char *)d.mv_data + d.mv_size;
