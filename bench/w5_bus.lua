@@ -16,6 +16,11 @@
 --                 cursor).
 -- mode=plain      the same three handlers called by a plain Lua loop over a
 --                 list of functions: what Lua itself manages, no bus.
+-- mode=inprocess_batch  the same three subscribers as batch handlers
+--                 (bus.on(..., { batch = true })), n events sent as
+--                 bus.emit_many of `batch` ids at a time.
+-- mode=durable_batch    n events stored with bus.publish_many, `batch` per
+--                 call (each call one transaction).
 --
 -- Prints "TIME w5 SECONDS events=N" (the loop's os.clock, CPU seconds) and
 -- "cnt N sum S h HEX" (inprocess, plain: the C baseline prints the same
@@ -68,6 +73,39 @@ if mode == 'inprocess' or mode == 'plain' then
   end
   report(t0, ('cnt %d sum %d h %x'):format(cnt, sum, h))
   check(cnt == N and sum == N * AMOUNT, 'counted ' .. cnt .. ', summed ' .. sum)
+elseif mode == 'inprocess_batch' then
+  local cnt, sum, h = 0, 0, 1469598103934665603
+  bus.on('member.paid', function(ids) cnt = cnt + #ids end, { batch = true })
+  bus.on('member.paid', function(ids) sum = sum + #ids * AMOUNT end, { batch = true })
+  bus.on('member.*', function(ids)
+    for i = 1, #ids do h = (h ~ ids[i]) * 1099511628211 end
+  end, { batch = true })
+  local emit_many, ids = bus.emit_many, {}
+  local t0 = os.clock()
+  local i = 0
+  while i < N do
+    local k = math.min(BATCH, N - i)
+    for j = 1, k do ids[j] = i + j end
+    for j = k + 1, #ids do ids[j] = nil end
+    emit_many('member.paid', ids)
+    i = i + k
+  end
+  report(t0, ('cnt %d sum %d h %x'):format(cnt, sum, h))
+  check(cnt == N and sum == N * AMOUNT, 'counted ' .. cnt .. ', summed ' .. sum)
+elseif mode == 'durable_batch' then
+  local publish_many, ids = bus.publish_many, {}
+  local first = bus.last() + 1
+  local t0 = os.clock()
+  local i = 0
+  while i < N do
+    local k = math.min(BATCH, N - i)
+    for j = 1, k do ids[j] = i + j end
+    for j = k + 1, #ids do ids[j] = nil end
+    publish_many('member.paid', ids)
+    i = i + k
+  end
+  report(t0, ('published %d, seq %d..%d'):format(N, first, bus.last()))
+  check(bus.last() - first + 1 == N, 'the log grew by ' .. (bus.last() - first + 1))
 elseif mode == 'durable' then
   local publish = bus.publish
   local first = bus.last() + 1
