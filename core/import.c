@@ -1683,6 +1683,13 @@ int import_run(store *s, const import_opts *o) {
         }
         break;
     }
+    if (rc == 0 && im.c && im.c->events && im.stored) {
+        /* the change events are published by the Lua face (lua_store.c): none here yet */
+        fprintf(stderr,
+                _("import: note: '%s' publishes change events (events = true), but import "
+                  "does not publish them yet: no %s.inserted events were written\n"),
+                o->coll, o->coll);
+    }
     if (rc == 0 && info.guessed) {
         fprintf(stderr,
                 _("import: %s is not UTF-8; it was read as GB18030 (give --encoding to say "
