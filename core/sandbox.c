@@ -25,7 +25,8 @@
  *             file and writes only inside the output folder
  *   debug     traceback only
  *   package   loaded, and path/cpath for show (changing them changes nothing)
- *   run       run.open(name, mode): files in the output folder (--out)
+ *   run       run.open(name, mode): files in the output folder (--out);
+ *             run.chunks and run.checkpoint (checkpoint.c), once db exists
  *
  * Reading a global that does not exist raises an error naming it.
  *
@@ -51,6 +52,7 @@
  */
 #include "sandbox.h"
 
+#include "checkpoint.h"
 #include "err.h"
 
 #include <errno.h>
@@ -1090,9 +1092,28 @@ static int l_sb_db_drop(lua_State *L) {
 }
 
 static int l_sb_system_coll(lua_State *L) {
-    return luaL_error(L, _("'%s' is a system collection (run records); scripts cannot read or "
-                           "write it (see gonghui runs)"),
-                      lua_tostring(L, lua_upvalueindex(1)));
+    return luaL_error(L, _("'%s' is a system collection (%s); scripts cannot read or write it "
+                           "(%s)"),
+                      lua_tostring(L, lua_upvalueindex(1)), lua_tostring(L, lua_upvalueindex(2)),
+                      lua_tostring(L, lua_upvalueindex(3)));
+}
+
+/* Puts a guard at db[name] that raises on any use. */
+static void guard_coll(lua_State *L, int db_idx, const char *name, const char *what,
+                       const char *see) {
+    lua_newtable(L);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, name);
+    lua_pushstring(L, what);
+    lua_pushstring(L, see);
+    lua_pushcclosure(L, l_sb_system_coll, 3);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__index");
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, db_idx, name);
 }
 
 void sandbox_guard_db(sandbox *sb, int db_idx) {
@@ -1106,15 +1127,14 @@ void sandbox_guard_db(sandbox *sb, int db_idx) {
     lua_setfield(L, db_idx, "drop");
     /* db._runs would otherwise resolve like any collection: a guard sits
      * in its place, raising on any use */
-    lua_newtable(L);
-    lua_createtable(L, 0, 3);
-    lua_pushliteral(L, RUNS_COLLECTION);
-    lua_pushcclosure(L, l_sb_system_coll, 1);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "__index");
-    lua_setfield(L, -2, "__newindex");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, db_idx, RUNS_COLLECTION);
+    guard_coll(L, db_idx, RUNS_COLLECTION, "run records", "see gonghui runs");
+    guard_coll(L, db_idx, CHECKPOINT_COLLECTION, "the checkpoints of run.chunks",
+               "run.checkpoint(name) reads one");
+    /* run.chunks and run.checkpoint need this db */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pushliteral(L, "run");
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+        checkpoint_install(L, db_idx, -1);
+    }
+    lua_pop(L, 2);
 }

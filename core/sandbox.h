@@ -2,8 +2,8 @@
  * sandbox.h — the Lua state a script runs in: an allow-listed environment
  * and limits that cannot be escaped.
  *
- * Called by script.c; calls runs.h (SHA-256 of what it loads). Only script.c
- * and sandbox.c include this header.
+ * Called by script.c and repl.c; calls runs.h (SHA-256 of what it loads) and
+ * checkpoint.h (run.chunks).
  *
  * Life cycle (one run, one process):
  *
@@ -68,7 +68,8 @@ lua_State *sandbox_state(sandbox *sb);
 
 /* Hides system collections (names starting with '_') from the db table at
  * stack index db_idx: db.collections() leaves them out, db.drop and
- * db._name refuse them. */
+ * db._runs and db._checkpoints refuse any use. Also binds run.chunks and
+ * run.checkpoint (checkpoint.h) to this db. */
 void sandbox_guard_db(sandbox *sb, int db_idx);
 
 /* Loads the script file (text only) onto the stack as a function, recording
