@@ -2,9 +2,14 @@
 -- resident-ID helpers used by every program.
 --
 --   local registry = require 'registry'
---   registry.define_members()       -- members (see ../shared BENCHMARKS.md)
+--   registry.define_members()       -- members (see ../shared BENCHMARKS.md, plus union,
+--                                   --   employment form, household and post type)
 --   registry.define_enterprises()   -- enterprises
+--   registry.define_unions()        -- unions as a tree: federation -> district/town -> enterprise
+--   registry.define_stations()      -- rest stations for outdoor workers (驿站)
+--   registry.define_all()           -- all four
 --   registry.valid_id('33048119900101123X')  --> true / false
+--   registry.union_subtree(1)       -- { 1, 2, 5, ... }: a union and every union under it
 --
 -- Defining is idempotent: db.define with the same definition does nothing.
 
@@ -27,11 +32,25 @@ function registry.define_members()
       join_date     = 'date',
       status        = 'string',   -- active, retired, left
       retire_date   = 'date?',
+      -- added for the programs (issue 8); optional, so older registries stay valid
+      union_id        = 'int?',    -- the union the member belongs to (unions.union_id)
+      employment_form = 'string?', -- see registry.EMPLOYMENT_FORMS
+      household       = 'string?', -- household id, for 户次 counts (absent: a household of one)
+      post_type       = 'string?', -- 'worker' or 'cadre' (women's statutory retirement age)
     },
     unique = { 'id_number' },
-    index  = { 'enterprise_id', 'category', { 'town', 'status' } },
+    index  = { 'enterprise_id', 'category', { 'town', 'status' }, 'union_id' },
   })
 end
+
+-- Employment forms. Gig and platform workers (新就业形态劳动者) are members
+-- too: delivery riders, couriers, ride-hailing and freight drivers.
+registry.EMPLOYMENT_FORMS = {
+  standard  = '劳动合同',     -- a labour contract with the enterprise
+  dispatch  = '劳务派遣',     -- dispatched labour
+  flexible  = '灵活就业',     -- self-employed, part-time
+  new_form  = '新就业形态',   -- platform work: riders, couriers, online drivers
+}
 
 -- enterprises: employers of members (members.enterprise_id).
 function registry.define_enterprises()
@@ -42,8 +61,109 @@ function registry.define_enterprises()
       name          = 'string',
       town          = 'string',
       size          = 'int?',     -- number of employees, when known
+      union_id      = 'int?',     -- the enterprise union, or the joint union covering it
+      credit_code   = 'string?',  -- 统一社会信用代码
     },
+    index = { 'union_id' },
   })
+end
+
+-- unions: a tree. A federation (总工会) at the top, district and town
+-- federations under it, enterprise unions under a town; a joint union
+-- (联合工会) covers several enterprises (their enterprises.union_id all
+-- point to it). parent_id is absent only at the root.
+registry.UNION_LEVELS = {
+  federation = '总工会', district = '区县总工会', town = '乡镇(街道)总工会',
+  enterprise = '企业工会', joint = '联合工会', industry = '行业工会',
+}
+function registry.define_unions()
+  db.define('unions', {
+    key    = 'union_id',
+    fields = {
+      union_id  = 'int',
+      name      = 'string',
+      level     = 'string',   -- see registry.UNION_LEVELS
+      parent_id = 'int?',
+      town      = 'string?',
+    },
+    unique = { 'name' },
+    index  = { 'parent_id', 'level' },
+  })
+end
+
+-- stations: rest stations for outdoor workers (户外劳动者服务驿站), each in a
+-- town and hosted by an organisation (a bank branch, a shop, a union).
+function registry.define_stations()
+  db.define('stations', {
+    key    = 'station_id',
+    fields = {
+      station_id    = 'string',
+      name          = 'string',
+      town          = 'string',
+      host_org      = 'string',   -- the organisation that hosts it
+      host_union_id = 'int?',     -- the union responsible for it
+      address       = 'string?',
+      open          = 'bool?',    -- absent: open
+    },
+    index  = { 'town' },
+  })
+end
+
+function registry.define_all()
+  registry.define_members()
+  registry.define_enterprises()
+  registry.define_unions()
+  registry.define_stations()
+end
+
+-- The unions directly under union id, in key order.
+function registry.union_children(id)
+  local out = {}
+  for u in db.unions:scan{ parent_id = id } do out[#out + 1] = u.union_id end
+  table.sort(out)
+  return out
+end
+
+-- id and every union below it (depth first, children in key order).
+function registry.union_subtree(id)
+  if not db.unions:get(id, 'union_id') then
+    error('union ' .. tostring(id) .. ' does not exist', 2)
+  end
+  local out, seen = {}, {}
+  local function walk(u)
+    if seen[u] then error('unions: the tree has a cycle through union ' .. u, 3) end
+    seen[u] = true
+    out[#out + 1] = u
+    for _, c in ipairs(registry.union_children(u)) do walk(c) end
+  end
+  walk(id)
+  return out
+end
+
+-- The chain from union id up to the root: { id, parent, ..., root }.
+function registry.union_path(id)
+  local out, seen = {}, {}
+  local u = id
+  while u do
+    if seen[u] then error('unions: the tree has a cycle through union ' .. u, 2) end
+    seen[u] = true
+    local parent = db.unions:get(u, 'parent_id')
+    if parent == nil and not db.unions:get(u, 'union_id') then
+      error('union ' .. tostring(u) .. ' does not exist', 2)
+    end
+    out[#out + 1] = u
+    u = parent
+  end
+  return out
+end
+
+-- The member ids of a union and (deep = true) of every union under it.
+function registry.union_members(id, deep)
+  local ids = deep and registry.union_subtree(id) or { id }
+  local out = {}
+  for m in db.members:scan{ union_id = ids } do out[#out + 1] = m.member_id end
+  table.sort(out)
+  return out
 end
 
 -- Resident ID check character: ISO 7064 MOD 11-2 (GB 11643-1999): the

@@ -1,0 +1,83 @@
+-- dates.lua — date arithmetic on 'YYYY-MM-DD' strings, in plain Lua.
+--
+--   local dates = require 'dates'
+--   dates.parse('2025-01-29')          --> 2025, 1, 29   (error if not a real date)
+--   dates.day('2025-01-29')            --> days since 1970-01-01
+--   dates.iso(20117)                   --> '2025-01-29'
+--   dates.add_months('1965-01-31', 721) --> '2025-02-28' (the day clamped to the month's end)
+--   dates.add_days('2025-01-29', 3)    --> '2025-02-01'
+--   dates.today()                      --> the run's date (os.date, the run's clock)
+--
+-- Gregorian dates only. The lunar calendar (春节, 端午, ...) belongs to the
+-- `cal` plugin, which does not exist yet: programs take festival dates as
+-- parameters until it does.
+local M = {}
+
+local MDAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+
+function M.leap(y) return (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0 end
+
+function M.days_in_month(y, m)
+  if m == 2 and M.leap(y) then return 29 end
+  return MDAYS[m]
+end
+
+function M.parse(s)
+  local y, m, d = tostring(s):match('^(%d%d%d%d)-(%d%d)-(%d%d)$')
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  if not y or m < 1 or m > 12 or d < 1 or d > M.days_in_month(y, m) then
+    error("expected a date YYYY-MM-DD, got '" .. tostring(s) .. "'", 2)
+  end
+  return y, m, d
+end
+
+function M.valid(s)
+  return (pcall(M.parse, s))
+end
+
+-- Days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
+function M.day(s)
+  local y, m, d = M.parse(s)
+  if m <= 2 then y = y - 1 end
+  local era = y // 400
+  local yoe = y - era * 400
+  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  return era * 146097 + doe - 719468
+end
+
+function M.iso(z)
+  z = z + 719468
+  local era = z // 146097
+  local doe = z - era * 146097
+  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+  local mp = (5 * doy + 2) // 153
+  local d = doy - (153 * mp + 2) // 5 + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  return string.format('%04d-%02d-%02d', yoe + era * 400 + (m <= 2 and 1 or 0), m, d)
+end
+
+function M.add_days(s, n) return M.iso(M.day(s) + n) end
+
+-- n months later; a day past the new month's end becomes its last day.
+function M.add_months(s, n)
+  local y, m, d = M.parse(s)
+  local k = y * 12 + (m - 1) + n
+  y, m = k // 12, k % 12 + 1
+  return string.format('%04d-%02d-%02d', y, m, math.min(d, M.days_in_month(y, m)))
+end
+
+-- Whole years from birth date b to date d (age on d).
+function M.age(b, d)
+  local by, bm, bd = M.parse(b)
+  local y, m, dd = M.parse(d)
+  local a = y - by
+  if m < bm or (m == bm and dd < bd) then a = a - 1 end
+  return a
+end
+
+function M.today() return os.date('%Y-%m-%d') end
+function M.now() return os.date('%Y-%m-%d %H:%M:%S') end
+
+return M

@@ -1,0 +1,204 @@
+-- retirement.lua — glorious-retirement honors (光荣退休): who reaches the
+-- statutory retirement age when, honor certificates issued once with
+-- verifiable numbers, revocation, delivery, the honor list in stroke order.
+--
+-- The program's scripts are in scripts/retirement/; this module is their
+-- shared part (in scripts/lib so the tests can require it too).
+--
+-- STATUTORY RETIREMENT AGE — 全国人民代表大会常务委员会关于实施渐进式延迟
+-- 法定退休年龄的决定 (13 September 2024), in force from 1 January 2025:
+--   * men, old age 60: born January 1965 or later retire one month later
+--     for every 4 months of birth (Jan-Apr 1965 +1 month, May-Aug 1965 +2,
+--     ...), at most 36 months: 63 from births of September 1976 on;
+--   * women whose old age was 55 (managerial and technical posts, 'cadre'):
+--     from January 1970, one month per 4 months of birth, at most 36
+--     months: 58 from births of September 1981 on;
+--   * women whose old age was 50 (other posts, 'worker'): from January 1975,
+--     one month per 2 months of birth, at most 60 months: 55 from births of
+--     November 1984 on;
+--   * earlier births keep the old ages 60 / 55 / 50.
+-- The retirement date is the day the new age is reached (birth date plus
+-- the age in months; a 31st becomes the month's last day). The law's
+-- voluntary early or late retirement (弹性退休, up to 3 years) and special
+-- posts (特殊工种) are not modelled: such members need a date set by hand.
+-- A woman's post type is members.post_type ('worker' or 'cadre'); when it is
+-- absent the caller's default applies (retirement.age's `post` argument).
+local dates = require 'dates'
+local registry = require 'registry'
+local checkchar = require 'checkchar'
+local collate = require 'collate'
+
+local M = {}
+
+-- rule = { base years, first birth month affected (y*12+m-1), months of birth per month of delay, max delay }
+local RULES = {
+  M      = { 60, 1965 * 12, 4, 36 },
+  cadre  = { 55, 1970 * 12, 4, 36 },
+  worker = { 50, 1975 * 12, 2, 60 },
+}
+
+-- The statutory retirement of someone born on birth_date ('YYYY-MM-DD') of
+-- gender 'M'/'F' (for women, post 'worker' or 'cadre'). Returns
+-- { date = 'YYYY-MM-DD', years =, months =, delay = months, base = years }.
+function M.age(gender, birth_date, post)
+  local y, m = dates.parse(birth_date)
+  local rule
+  if gender == 'M' then
+    rule = RULES.M
+  elseif gender == 'F' then
+    rule = RULES[post or '']
+    if not rule then
+      error("retirement age of a woman: post must be 'worker' (old age 50) or 'cadre' (old age 55), got "
+            .. tostring(post), 2)
+    end
+  else
+    error("gender must be 'M' or 'F', got " .. tostring(gender), 2)
+  end
+  local base, first, per, max = rule[1], rule[2], rule[3], rule[4]
+  local k = y * 12 + (m - 1) - first
+  local delay = k < 0 and 0 or math.min(max, k // per + 1)
+  local total = base * 12 + delay
+  return { date = dates.add_months(birth_date, total), years = total // 12, months = total % 12,
+           delay = delay, base = base }
+end
+
+-- The age as people write it: '60岁', '61岁4个月'.
+function M.age_text(r)
+  return r.months == 0 and (r.years .. '岁') or string.format('%d岁%d个月', r.years, r.months)
+end
+
+-- Members who reach retirement age from `from` to `to` (dates, inclusive),
+-- active, in union `union_id` and every union under it (all when nil).
+-- opts.women_post: the post of a woman without members.post_type (default
+-- 'worker'). Returns a list of { member_id, name, gender, birth_date,
+-- retire_date, age, defaulted }, in stroke order of the names.
+function M.due(from, to, union_id, opts)
+  opts = opts or {}
+  dates.parse(from); dates.parse(to)
+  local cond = { status = 'active',
+                 -- nobody retires before 50 or after 63 years and a month
+                 birth_date = { from = dates.add_months(from, -(63 * 12 + 1)), to = dates.add_months(to, -50 * 12) } }
+  if union_id then cond.union_id = registry.union_subtree(union_id) end
+  local out = {}
+  for m in db.members:scan(cond) do
+    local post = m.post_type
+    local defaulted = m.gender == 'F' and post == nil
+    if defaulted then post = opts.women_post or 'worker' end
+    local r = M.age(m.gender, m.birth_date, post)
+    if r.date >= from and r.date <= to then
+      out[#out + 1] = { member_id = m.member_id, name = m.name, gender = m.gender,
+                        birth_date = m.birth_date, retire_date = r.date, age = M.age_text(r),
+                        union_id = m.union_id, defaulted = defaulted }
+    end
+  end
+  table.sort(out, collate.by_strokes(function(r) return r.name end, function(r) return r.member_id end))
+  return out
+end
+
+-- ---- certificates -----------------------------------------------------------
+
+function M.define_collections()
+  registry.define_all()
+  db.define('certificates', {
+    key    = 'cert_no',
+    fields = { cert_no = 'string', kind = 'string', member_id = 'int', union_id = 'int',
+               year = 'int', seq = 'int', issued_at = 'string', retire_date = 'date?',
+               status = 'string',                  -- valid, revoked
+               revoked_at = 'string?', revoke_reason = 'string?',
+               delivery = 'string',                -- pending, ceremony, online
+               delivered_at = 'string?' },
+    unique = { { 'kind', 'member_id' }, { 'union_id', 'year', 'seq' } },
+    index  = { 'member_id', 'status' },
+  })
+end
+
+-- Certificate number: year (4 digits), issuing union (4), sequence within
+-- that union and year (4), MOD 11-2 check character: 2025-0011-0001-6.
+function M.number(year, union_id, seq)
+  if union_id > 9999 or seq > 9999 then error('certificate numbers hold union ids and sequences up to 9999', 2) end
+  local digits = string.format('%04d%04d%04d', year, union_id, seq)
+  return string.format('%s-%s-%s-%s', digits:sub(1, 4), digits:sub(5, 8), digits:sub(9, 12),
+                       checkchar.mod11_2(digits))
+end
+
+-- '2025 0011 0001 6', '202500110001x' ... -> '2025-0011-0001-6', or nil.
+function M.normalize(s)
+  local d = tostring(s):upper():gsub('[%s%-]', '')
+  if not d:match('^%d+[%dX]$') or #d ~= 13 then return nil end
+  return string.format('%s-%s-%s-%s', d:sub(1, 4), d:sub(5, 8), d:sub(9, 12), d:sub(13))
+end
+
+-- Issues the honor certificate of member_id from union_id in year (once per
+-- member: a second call returns the first certificate and 'already').
+-- Publishes certificate.issued. Returns the certificate, and 'issued' or 'already'.
+function M.issue(member_id, union_id, year, opts)
+  opts = opts or {}
+  local kind = opts.kind or 'retirement'
+  return db.atomic(function()
+    local prior = db.certificates:find('kind,member_id', { kind, member_id })
+    if prior then return prior, 'already' end
+    local m = db.members:get(member_id)
+    if not m then error('no member ' .. tostring(member_id), 0) end
+    if not db.unions:get(union_id, 'union_id') then error('no union ' .. tostring(union_id), 0) end
+    local seq = 1
+    for c in db.certificates:scan{ index = 'union_id,year,seq', eq = { union_id, year }, reverse = true, limit = 1 } do
+      seq = c.seq + 1
+    end
+    local c = { cert_no = M.number(year, union_id, seq), kind = kind, member_id = member_id,
+                union_id = union_id, year = year, seq = seq, issued_at = opts.at or dates.now(),
+                retire_date = opts.retire_date, status = 'valid', delivery = 'pending' }
+    db.certificates:insert(c)
+    bus.publish('certificate.issued', { cert_no = c.cert_no, kind = kind, member_id = member_id,
+                                        union_id = union_id, year = year })
+    return c, 'issued'
+  end)
+end
+
+-- Checks a certificate number as typed. Returns a table: { status =
+-- 'valid' | 'revoked' | 'mistyped' | 'unknown', cert_no, holder (masked
+-- name), id (masked ID number), issued_at, reason }.
+function M.verify(s)
+  local no = M.normalize(s)
+  if not no or not checkchar.valid((no:gsub('%-', ''))) then
+    return { status = 'mistyped', input = tostring(s) }
+  end
+  local c = db.certificates:get(no)
+  if not c then return { status = 'unknown', cert_no = no } end
+  local m = db.members:get(c.member_id) or {}
+  return { status = c.status, cert_no = no, holder = m.name and registry.mask_name(m.name),
+           id = m.id_number and registry.mask_id(m.id_number), issued_at = c.issued_at,
+           kind = c.kind, union = db.unions:get(c.union_id, 'name'), reason = c.revoke_reason }
+end
+
+function M.revoke(cert_no, reason, at)
+  if type(reason) ~= 'string' or reason == '' then error('revoke: give the reason', 2) end
+  local no = M.normalize(cert_no) or cert_no
+  return db.atomic(function()
+    local c = db.certificates:get(no)
+    if not c then error('no certificate ' .. tostring(cert_no), 0) end
+    if c.status == 'revoked' then return false end
+    at = at or dates.now()
+    db.certificates:update(no, { status = 'revoked', revoked_at = at, revoke_reason = reason })
+    bus.publish('certificate.revoked', { cert_no = no, member_id = c.member_id, reason = reason })
+    return true
+  end)
+end
+
+-- how: 'ceremony' (handed over at the ceremony) or 'online' (electronic).
+function M.deliver(cert_no, how, at)
+  if how ~= 'ceremony' and how ~= 'online' then
+    error("deliver: how is 'ceremony' or 'online', got " .. tostring(how), 2)
+  end
+  local no = M.normalize(cert_no) or cert_no
+  return db.atomic(function()
+    local c = db.certificates:get(no)
+    if not c then error('no certificate ' .. tostring(cert_no), 0) end
+    if c.status ~= 'valid' then error('certificate ' .. no .. ' is revoked', 0) end
+    if c.delivery ~= 'pending' then return false end
+    db.certificates:update(no, { delivery = how, delivered_at = at or dates.now() })
+    bus.publish('certificate.delivered', { cert_no = no, member_id = c.member_id, how = how })
+    return true
+  end)
+end
+
+return M

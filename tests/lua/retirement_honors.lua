@@ -1,0 +1,125 @@
+-- retirement_honors.lua — scripts/lib/retirement.lua: statutory retirement
+-- ages at the month boundaries of the 2025 rules, who is due in a period (on
+-- the fixed registry of program_fixtures.lua), certificates issued once with
+-- numbers per union and year, verification of valid, mistyped, unknown and
+-- revoked numbers, delivery, events, stroke-order lists.
+local t = require 'testlib'
+local fx = require 'program_fixtures'
+local retirement = require 'retirement'
+local collate = require 'collate'
+fx.load()
+retirement.define_collections()
+
+local function age(g, b, post)
+  local r = retirement.age(g, b, post)
+  return { r.date, retirement.age_text(r) }
+end
+
+t.case('men: 60 before 1965; +1 month per 4 months of birth from January 1965; 63 from September 1976', function()
+  t.eq(age('M', '1964-12-31'), { '2024-12-31', '60岁' })
+  t.eq(age('M', '1965-01-15'), { '2025-02-15', '60岁1个月' })
+  t.eq(age('M', '1965-04-30'), { '2025-05-30', '60岁1个月' })
+  t.eq(age('M', '1965-05-01'), { '2025-07-01', '60岁2个月' })
+  t.eq(age('M', '1970-01-01'), { '2031-05-01', '61岁4个月' })
+  t.eq(age('M', '1976-08-31'), { '2039-07-31', '62岁11个月' })
+  t.eq(age('M', '1976-09-01'), { '2039-09-01', '63岁' })
+  t.eq(age('M', '1990-06-15'), { '2053-06-15', '63岁' })
+end)
+
+t.case("women of 55 ('cadre'): +1 per 4 months from January 1970; 58 from September 1981", function()
+  t.eq(age('F', '1969-12-31', 'cadre'), { '2024-12-31', '55岁' })
+  t.eq(age('F', '1970-01-01', 'cadre'), { '2025-02-01', '55岁1个月' })
+  t.eq(age('F', '1970-05-01', 'cadre'), { '2025-07-01', '55岁2个月' })
+  t.eq(age('F', '1970-12-31', 'cadre'), { '2026-03-31', '55岁3个月' })
+  t.eq(age('F', '1981-08-01', 'cadre'), { '2039-07-01', '57岁11个月' })
+  t.eq(age('F', '1981-09-01', 'cadre'), { '2039-09-01', '58岁' })
+end)
+
+t.case("women of 50 ('worker'): +1 per 2 months from January 1975; 55 from November 1984", function()
+  t.eq(age('F', '1974-12-31', 'worker'), { '2024-12-31', '50岁' })
+  t.eq(age('F', '1975-01-31', 'worker'), { '2025-02-28', '50岁1个月' })   -- 31st -> month end
+  t.eq(age('F', '1975-02-28', 'worker'), { '2025-03-28', '50岁1个月' })
+  t.eq(age('F', '1975-03-01', 'worker'), { '2025-05-01', '50岁2个月' })
+  t.eq(age('F', '1984-10-01', 'worker'), { '2039-09-01', '54岁11个月' })
+  t.eq(age('F', '1984-11-01', 'worker'), { '2039-11-01', '55岁' })
+end)
+
+t.case('bad arguments are errors that say what is expected', function()
+  t.raises(function() retirement.age('F', '1975-01-01') end, "post must be 'worker'")
+  t.raises(function() retirement.age('X', '1975-01-01') end, "gender must be 'M' or 'F'")
+  t.raises(function() retirement.age('M', '1975-02-30') end, 'expected a date')
+end)
+
+t.case('who is due in 2025: active members, by union subtree, in stroke order', function()
+  local due = retirement.due('2025-01-01', '2025-12-31')
+  local got = {}
+  for _, r in ipairs(due) do got[#got + 1] = { r.member_id, r.name, r.retire_date, r.age, r.defaulted } end
+  t.eq(got, { { 1, '王建国', '2025-02-15', '60岁1个月', false },
+              { 5, '陈静', '2025-03-28', '50岁1个月', false } })
+  t.eq(#retirement.due('2025-01-01', '2025-12-31', 2), 1)          -- 硖石: member 1 only
+  t.eq(#retirement.due('2024-12-31', '2024-12-31'), 1)              -- member 8, the old rule
+  t.eq(retirement.due('2026-01-01', '2026-12-31')[1].member_id, 7)  -- a cadre: 55岁3个月
+end)
+
+t.case('stroke order (stand-in for the cal plugin): count, then first stroke, then the next characters', function()
+  local names = { '陈静', '王建国', '丁一', '黄河', '李秀英', '张伟', '马丽', '王二' }
+  table.sort(names, collate.less)
+  -- 丁 2 strokes, 马 3, 王 4, 李 7 (first stroke 横) before 张 and 陈 (7, 折; then the next character), 黄 11
+  t.eq(names[1], '丁一')
+  t.eq(names[2], '马丽')
+  t.eq({ names[5], names[6], names[7], names[8] }, { '李秀英', '张伟', '陈静', '黄河' })
+  t.eq({ collate.strokes('魏') }, { 17, 3 })
+end)
+
+local A = '2025-03-01 10:00:00'
+local c1, c5
+
+t.case('certificates: numbered per union and year with a check character, once per member', function()
+  local st
+  c1, st = retirement.issue(1, 2, 2025, { at = A, retire_date = '2025-02-15' })
+  t.eq({ c1.cert_no, st }, { '2025-0002-0001-' .. require('checkchar').mod11_2('202500020001'), 'issued' })
+  c5 = retirement.issue(5, 2, 2025, { at = A })
+  t.eq(c5.seq, 2)
+  t.eq(retirement.issue(10, 3, 2025, { at = A }).seq, 1)            -- another union starts at 1
+  t.eq(retirement.issue(12, 2, 2026, { at = A }).seq, 1)            -- another year too
+  local again, st2 = retirement.issue(1, 2, 2025, { at = A })
+  t.eq({ again.cert_no, st2 }, { c1.cert_no, 'already' })
+  t.eq(db.certificates:count(), 4)
+  local ev = bus.events{ topic = 'certificate.issued' }
+  t.eq(#ev, 4)
+  t.eq(ev[1].payload, { cert_no = c1.cert_no, kind = 'retirement', member_id = 1, union_id = 2, year = 2025 })
+end)
+
+t.case('verification: valid, typed with spaces, mistyped (every single digit), unknown, revoked', function()
+  local v = retirement.verify(c1.cert_no)
+  t.eq({ v.status, v.holder, v.id, v.union }, { 'valid', '王**', fx.id(1):sub(1, 6) .. '********' .. fx.id(1):sub(-4), '硖石街道总工会' })
+  t.eq(retirement.verify((c1.cert_no:gsub('%-', ' '))).status, 'valid')
+  local digits = c1.cert_no:gsub('%-', '')
+  for i = 1, 12 do
+    for d = 0, 9 do
+      local typo = digits:sub(1, i - 1) .. d .. digits:sub(i + 1)
+      if typo ~= digits then t.eq(retirement.verify(typo).status, 'mistyped', typo) end
+    end
+  end
+  local swapped = digits:sub(1, 3) .. digits:sub(5, 5) .. digits:sub(4, 4) .. digits:sub(6)  -- 2025 0 -> 2020 5
+  t.eq(retirement.verify(swapped).status, 'mistyped')
+  t.eq(retirement.verify('2025-0002-0099-' .. require('checkchar').mod11_2('202500020099')).status, 'unknown')
+  t.eq(retirement.verify('hello').status, 'mistyped')
+  t.eq(retirement.revoke(c5.cert_no, '重复申报', A), true)
+  t.eq(retirement.revoke(c5.cert_no, '重复申报', A), false)
+  local r = retirement.verify(c5.cert_no)
+  t.eq({ r.status, r.reason }, { 'revoked', '重复申报' })
+  t.raises(function() retirement.revoke(c1.cert_no) end, 'give the reason')
+  t.eq(#bus.events{ topic = 'certificate.revoked' }, 1)
+end)
+
+t.case('delivery: ceremony or online, once; not for a revoked certificate', function()
+  t.eq(retirement.deliver(c1.cert_no, 'ceremony', A), true)
+  t.eq(retirement.deliver(c1.cert_no, 'online', A), false)
+  t.eq(db.certificates:get(c1.cert_no).delivery, 'ceremony')
+  t.raises(function() retirement.deliver(c5.cert_no, 'online') end, 'is revoked')
+  t.raises(function() retirement.deliver(c1.cert_no, 'post') end, "'ceremony' or 'online'")
+  t.eq(#bus.events{ topic = 'certificate.delivered' }, 1)
+end)
+
+t.done()
