@@ -248,8 +248,10 @@ int main(int argc, char **argv) {
             code = 0;
             goto out;
         } else if (argv[i][0] == '-' && argv[i][1] == '-' && n < 2 &&
-                   !(n == 1 && (strcmp(args[0], "run") == 0 ||
-                                strcmp(args[0], "repl") == 0))) { /* their own options */
+                   !(n == 1 && (strcmp(args[0], "run") == 0 || strcmp(args[0], "repl") == 0 ||
+                                strcmp(args[0], "import") == 0 ||
+                                strcmp(args[0], "export") == 0 ||
+                                strcmp(args[0], "events") == 0))) { /* their own options */
             fprintf(stderr, _("gonghui: unknown option %s (see gonghui --help)\n"), argv[i]);
             goto out;
         } else {
