@@ -1,0 +1,265 @@
+/**
+ * @file plugin.h
+ * @brief gonghui native plugin API.
+ *
+ * The one header a native plugin includes. A plugin is a shared object
+ * (`NAME.so`) in the plugin path that exports one function,
+ * gh_plugin_init(). The host calls it once, when a script first does
+ * `plugin.load 'NAME'` or `require 'NAME'`, and hands it a table of
+ * function pointers (#gh_api) through which the plugin declares its
+ * functions. Scripts then call those functions with plain Lua values; the
+ * host converts them, calls the C function through libffi, and converts the
+ * result back. A plugin never sees the Lua C API, a Lua value or a pointer
+ * into the host's data.
+ *
+ * A minimal plugin:
+ *
+ * @code
+ *   #include <gonghui/plugin.h>
+ *
+ *   static int64_t add(int64_t a, int64_t b) { return a + b; }
+ *
+ *   GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *api, gh_plugin *p, char **errmsg) {
+ *       if (gh_plugin_begin(api, p, "sum", "1.0") != 0)
+ *           return GH_PLUGIN_ERROR;
+ *       return api->function(p, "add", "i64(i64,i64)", GH_FN(add));
+ *   }
+ * @endcode
+ *
+ * and from Lua: `local sum = plugin.load 'sum'; print(sum.add(1, 2))`.
+ *
+ * @section versions Versions
+ *
+ * The table starts with its major and minor version and its size, and only
+ * ever grows at its end: a plugin built against API 1.2 works with any host
+ * of API 1.x, x >= 2. A new major version may change anything after the
+ * fixed prefix (#gh_api.major, #gh_api.minor, #gh_api.size,
+ * #gh_api.begin), which stays the same in every version, so that a plugin
+ * built for another major can still be told so. The host refuses, with a
+ * message naming both versions and before the plugin registers anything:
+ *   - a plugin built for a different major version;
+ *   - a plugin built for a newer minor version than the host's (it may use
+ *     routines the host does not have).
+ *
+ * @section lifecycle Life cycle
+ *
+ * @verbatim
+ *   dlopen(RTLD_NOW|RTLD_LOCAL) --> gh_plugin_init --> gh_plugin_begin -->
+ *       api->function ... --> init returns 0 --> loaded (functions callable)
+ *                                                   |
+ *                         end of the Lua state: unload hook, dlclose
+ *
+ *   any failure on the way (no entry point, begin refused or not called,
+ *   init returning non-zero, a bad registration): the unload hook if one
+ *   was set, every registration undone, dlclose; the script gets the
+ *   reason as an error. A plugin is never left half-loaded.
+ * @endverbatim
+ *
+ * A plugin is loaded at most once per Lua state (later loads return the
+ * same functions) and unloaded when the state closes.
+ *
+ * @section signatures Signatures
+ *
+ * A function is declared with a signature string `RET(ARG,ARG,...)`, for
+ * example `"bool(str)"`, `"i64(str,f64)"`, `"str(str,err)"`, `"void()"`.
+ * Spaces are allowed around names; at most #GH_MAX_ARGS arguments.
+ *
+ * | type  | C argument                           | C result           | Lua value          |
+ * |-------|--------------------------------------|--------------------|--------------------|
+ * | void  | (not an argument)                    | void               | no value           |
+ * | bool  | bool                                 | bool               | boolean            |
+ * | i32   | int32_t                              | int32_t            | integer in range   |
+ * | i64   | int64_t                              | int64_t            | integer            |
+ * | u32   | uint32_t                             | uint32_t           | integer in range   |
+ * | u64   | uint64_t                             | uint64_t           | integer >= 0 (1)   |
+ * | f64   | double                               | double             | number             |
+ * | str   | const char * (borrowed, 2)           | char * (3)         | string             |
+ * | bytes | const void *, size_t (two arguments) | #gh_bytes (3)      | string             |
+ * | err   | #gh_err * (last argument only, 4)    | (not a result)     | (no argument)      |
+ *
+ * (1) A u64 result above 2^63-1 becomes a float in Lua.
+ * (2) A `str` argument is valid only during the call, NUL-terminated, and
+ *     has no NUL inside (the host refuses such strings: use `bytes`).
+ * (3) A string or bytes result must be allocated with #gh_api.alloc (or
+ *     #gh_api.strdup, #gh_api.mprintf); the host copies it into Lua and frees
+ *     it. NULL (or a #gh_bytes with data NULL) becomes `nil`.
+ * (4) The error-out convention: a function whose last argument is `err`
+ *     receives a #gh_err pointer. Calling #gh_api.error on it makes the call
+ *     fail: the host frees the result (if a string or bytes), and the script
+ *     gets a Lua error `PLUGIN.FUNCTION: MESSAGE`. Lua does not pass this
+ *     argument: `"str(str,err)"` is called as `f(s)`.
+ *
+ * Lua arguments are checked before the call: their number must match
+ * exactly, and each must have the type above; otherwise the script gets an
+ * error naming the plugin, the function, the argument number and the type
+ * expected. No Lua error is ever raised while a plugin function runs.
+ *
+ * @section memory Memory
+ *
+ * Memory a plugin allocates through #gh_api.alloc counts against the run's
+ * memory limit (`gonghui run --memory`); allocations can therefore fail
+ * (return NULL) and plugins must handle that.
+ *
+ * @section threads Threads
+ *
+ * The host calls a plugin from one thread at a time. The table is valid
+ * from gh_plugin_init until the plugin is unloaded; a plugin may keep the
+ * pointer in a static variable to use it inside its functions.
+ */
+#ifndef GONGHUI_PLUGIN_H
+#define GONGHUI_PLUGIN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @defgroup version API version
+ * @{ */
+#define GH_API_MAJOR 1 /**< changes when the table changes incompatibly */
+#define GH_API_MINOR 0 /**< grows when routines are added at the end of the table */
+/** @} */
+
+/** The largest number of Lua-visible arguments of a plugin function. */
+#define GH_MAX_ARGS 16
+
+/** @defgroup results Result codes of the API routines
+ * @{ */
+#define GH_PLUGIN_OK 0 /**< success */
+#define GH_PLUGIN_ERROR (-1)
+/**< failure; the host has the reason and shows it (the plugin returns it
+ * from gh_plugin_init as it is) */
+/** @} */
+
+/** Marks the entry point as exported (plugins are best built with
+ * -fvisibility=hidden so that nothing else is). */
+#define GH_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+/** A printf-like routine: checks the format against the arguments. */
+#define GH_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/** The host's record of the plugin being loaded (opaque). Borrowed: valid
+ * until the plugin is unloaded. */
+typedef struct gh_plugin gh_plugin;
+
+/** The error-out argument of a function declared with `err` (opaque).
+ * Borrowed: valid only during that call. */
+typedef struct gh_err gh_err;
+
+/** A `bytes` result: `data` allocated with #gh_api.alloc (the host frees
+ * it), `len` bytes long. `data == NULL` is `nil` in Lua. */
+typedef struct gh_bytes {
+    void *data;
+    size_t len;
+} gh_bytes;
+
+/** Any plugin function, as handed to #gh_api.function (cast with GH_FN). */
+typedef void (*gh_fn)(void);
+#define GH_FN(f) ((gh_fn)(void (*)(void))(f))
+
+/** The table of API routines handed to gh_plugin_init.
+ *
+ * Append-only: new routines go at the end, with a new #GH_API_MINOR. A
+ * plugin that wants to run on older hosts checks `api->minor` (or
+ * `api->size`) before it uses a routine added later. */
+typedef struct gh_api {
+    /* ---- the fixed prefix: the same in every major version ---- */
+    uint32_t major; /**< the host's #GH_API_MAJOR */
+    uint32_t minor; /**< the host's #GH_API_MINOR */
+    size_t size;    /**< sizeof(gh_api) in the host */
+
+    /** Tells the host which API the plugin was built for; call it through
+     * gh_plugin_begin() as the first thing in gh_plugin_init.
+     * @param[in] p the plugin (from gh_plugin_init)
+     * @param[in] major, minor, size the plugin's #GH_API_MAJOR,
+     *            #GH_API_MINOR and sizeof(gh_api)
+     * @param[in] name the plugin's name, for messages (copied); it must be
+     *            the file's name without `.so`
+     * @param[in] version the plugin's own version (copied)
+     * @return #GH_PLUGIN_OK, or #GH_PLUGIN_ERROR if the plugin was built for
+     *         another major or a newer minor version, or the name does not
+     *         match: the plugin must then return #GH_PLUGIN_ERROR at once
+     *         (the host has the message). A plugin that does not call it
+     *         is refused. */
+    int (*begin)(gh_plugin *p, uint32_t major, uint32_t minor, size_t size, const char *name,
+                 const char *version);
+
+    /* ---- API 1.0 ---- */
+
+    /** Declares a function scripts may call.
+     * @param[in] p the plugin
+     * @param[in] name the name Lua sees: letters, digits and `_`, not
+     *            starting with a digit; unique within the plugin (copied)
+     * @param[in] signature its types, see @ref signatures (copied)
+     * @param[in] fn the C function, cast with GH_FN; its real prototype
+     *            must match the signature exactly
+     * @return #GH_PLUGIN_OK, or #GH_PLUGIN_ERROR for a bad name, a duplicate
+     *         name, or a malformed signature or unknown type in it: the load
+     *         then fails with that reason even if gh_plugin_init returns 0.
+     * @note Only during gh_plugin_init. The libffi call interface is
+     *       prepared here, once. */
+    int (*function)(gh_plugin *p, const char *name, const char *signature, gh_fn fn);
+
+    /** Allocates n bytes (n > 0) counted against the run's memory limit.
+     * @return the block, or NULL if there is no memory left or the limit
+     *         is reached. Caller frees with #gh_api.free, or hands it to the
+     *         host as a `str`/`bytes` result. */
+    void *(*alloc)(size_t n);
+
+    /** Resizes a block from #gh_api.alloc (ptr NULL: like alloc).
+     * @return the new block, or NULL (the old one is then still valid). */
+    void *(*realloc)(void *ptr, size_t n);
+
+    /** Frees a block from #gh_api.alloc; NULL is a no-op. */
+    void (*free)(void *ptr);
+
+    /** A copy of s in a block from #gh_api.alloc, or NULL if out of
+     * memory. Caller frees with #gh_api.free (or returns it as `str`). */
+    char *(*strdup)(const char *s);
+
+    /** printf into a block from #gh_api.alloc, or NULL if out of memory.
+     * Caller frees with #gh_api.free (or returns it as `str`, or puts it in
+     * *errmsg of gh_plugin_init). */
+    char *(*mprintf)(const char *fmt, ...) GH_PRINTF(1, 2);
+
+    /** Makes the current call fail with a message (printf format); the
+     * script gets `PLUGIN.FUNCTION: message` as a Lua error once the
+     * function has returned. Only the first message of a call is kept. The
+     * function still returns normally (any value; a string or bytes
+     * result is freed by the host).
+     * @param[in] err the `err` argument the function received */
+    void (*error)(gh_err *err, const char *fmt, ...) GH_PRINTF(2, 3);
+
+    /** Registers fn to be called once, just before the plugin is unloaded
+     * (the end of the Lua state, or a load that fails after this call),
+     * to free what the plugin holds. At most one per plugin; a later call
+     * replaces it. Only during gh_plugin_init.
+     * @return #GH_PLUGIN_OK */
+    int (*on_unload)(gh_plugin *p, void (*fn)(void *ud), void *ud);
+} gh_api;
+
+/** The entry point every plugin exports (with #GH_PLUGIN_EXPORT).
+ * @param[in] api the API table, valid until the plugin is unloaded
+ * @param[in] p the plugin's handle for the routines that take one
+ * @param[out] errmsg on failure, the plugin may set *errmsg to a message
+ *             from #gh_api.mprintf or #gh_api.strdup (the host frees it and
+ *             shows it to the script)
+ * @return #GH_PLUGIN_OK, or any other value to refuse loading. */
+GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *api, gh_plugin *p, char **errmsg);
+
+/** The first call of every gh_plugin_init: tells the host the API version
+ * the plugin was built for. See #gh_api.begin. */
+static inline int gh_plugin_begin(const gh_api *api, gh_plugin *p, const char *name,
+                                  const char *version) {
+    return api->begin(p, GH_API_MAJOR, GH_API_MINOR, sizeof(gh_api), name, version);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GONGHUI_PLUGIN_H */
