@@ -14,6 +14,7 @@
 #include "err.h"
 #include "export.h"
 #include "import.h"
+#include "plugin.h"
 #include "repl.h"
 #include "runs.h"
 #include "script.h"
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef GH_VERSION
@@ -66,6 +68,9 @@ static void usage(FILE *f) {
                  "options:\n"
                  "  --db DIR     the database directory (default: $GONGHUI_DB, else "
                  "./gonghui.db)\n"
+                 "  --plugins DIR  look for native plugins (NAME.so) here first, then in "
+                 "$GONGHUI_PLUGIN_PATH\n"
+                 "               and the plugin folder of the build or installation\n"
                  "  --help       this text\n"
                  "  --version    the version\n"),
             GH_VERSION);
@@ -239,6 +244,15 @@ int main(int argc, char **argv) {
             db = argv[++i];
         } else if (strncmp(argv[i], "--db=", 5) == 0) {
             db = argv[i] + 5;
+        } else if (strcmp(argv[i], "--plugins") == 0 || strncmp(argv[i], "--plugins=", 10) == 0) {
+            const char *dir = argv[i][9] == '=' ? argv[i] + 10 : i + 1 < argc ? argv[++i] : NULL;
+            struct stat st;
+            if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                fprintf(stderr, _("gonghui: --plugins needs an existing folder%s%s\n"),
+                        dir ? ": " : "", dir ? dir : "");
+                goto out;
+            }
+            plugin_set_dir(dir);
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             code = 0;
@@ -329,6 +343,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, _("gonghui: unknown command '%s' (see gonghui --help)\n"), args[0]);
     }
 out:
+    plugin_set_dir(NULL);
     free(args);
     return code;
 }

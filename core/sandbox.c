@@ -27,6 +27,8 @@
  *   package   loaded, and path/cpath for show (changing them changes nothing)
  *   run       run.open(name, mode): files in the output folder (--out);
  *             run.chunks and run.checkpoint (checkpoint.c), once db exists
+ *   plugin    plugin.load & co (lua_plugin.c): native plugins, only from the
+ *             plugin path; require finds them there too, after Lua modules
  *
  * Reading a global that does not exist raises an error naming it.
  *
@@ -54,6 +56,7 @@
 
 #include "checkpoint.h"
 #include "err.h"
+#include "lua_plugin.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -497,6 +500,11 @@ static int l_sb_require(lua_State *L) {
         }
     }
     luaL_pushresult(&tried);
+    if (lplugin_require(L, name)) { /* a native plugin of that name */
+        lua_pushvalue(L, -1);
+        lua_setfield(L, 2, name);
+        return 1;
+    }
     return luaL_error(L, _("module '%s' not found (modules come from the script's folder and "
                            "scripts/lib):%s"),
                       name, lua_tostring(L, -1));
@@ -981,6 +989,9 @@ static void build_env(sandbox *sb) {
     lua_pushcclosure(L, l_sb_run_open, 1);
     lua_setfield(L, -2, "open");
     lua_setfield(L, G, "run");
+
+    lplugin_push(L); /* plugin.load: native plugins from the plugin path */
+    lua_setfield(L, G, "plugin");
 
     /* debug: traceback only */
     lua_getfield(L, old, "debug");

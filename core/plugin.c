@@ -1,0 +1,647 @@
+/*
+ * plugin.c — loading native plugins and the API table they get.
+ *
+ * Called by lua_plugin.c (the `plugin` global, require) and main.c
+ * (--plugins); calls dlfcn, ghffi.c and err.c. The public side of the API is
+ * include/gonghui/plugin.h (the SQLite extension and Redis module APIs are
+ * the models: an append-only table handed to one entry point).
+ *
+ * Invariants:
+ *   1. A plugin is found only as NAME.so in a folder of the plugin path;
+ *      NAME has no '/', '.' or anything but letters, digits, '_' and '-'.
+ *   2. dlopen(RTLD_NOW|RTLD_LOCAL): every symbol is resolved at load, and
+ *      nothing of the plugin leaks into the global namespace.
+ *   3. A plugin reaches LOADED only if gh_plugin_init returned 0, it called
+ *      begin with an API the host provides, and every registration it made
+ *      was accepted. Otherwise it is undone completely (unload hook,
+ *      registrations freed, dlclose) and the reason is in err_msg.
+ *   4. Registrations are accepted only while the plugin is in INIT.
+ *   5. Every block a plugin allocates carries a header naming its host and
+ *      size, so it is freed through the allocator it came from (the Lua
+ *      state's: counted against the run's --memory) whatever host is
+ *      current when it is freed.
+ *
+ * States of one plugin:
+ *
+ *     (file) --dlopen+dlsym--> INIT --init returns 0, nothing refused--> LOADED
+ *                                |                                        |
+ *                                +--refused / failed--> undone      plugin_host_free:
+ *                                                       (gone)      unload hook, dlclose
+ */
+#include "plugin.h"
+
+#include "err.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef GH_PLUGIN_DIR
+#define GH_PLUGIN_DIR ""
+#endif
+
+enum { ST_INIT = 1, ST_LOADED = 2 };
+
+struct gh_plugin {
+    plugin_host *host;
+    char name[PLUGIN_MAX_NAME + 1];
+    char *version;
+    char *path;
+    void *handle;
+    int state;
+    int begun;
+    char *why; /* the first refusal during INIT (malloc), or NULL */
+    plugin_fn **fns;
+    int nfns, capfns;
+    void (*unload)(void *ud);
+    void *unload_ud;
+};
+
+struct plugin_host {
+    plugin_allocf allocf;
+    void *ud;
+    size_t mem;
+    plugin **plugins;
+    int n, cap;
+};
+
+/* The host whose plugin runs now (gh_api.alloc has no context argument). */
+static plugin_host *current;
+
+/* ---- memory through the host ------------------------------------------------------ */
+
+typedef union block_head {
+    struct {
+        plugin_host *h;
+        size_t n;
+    } s;
+    max_align_t align;
+} block_head;
+
+static void *h_raw(plugin_host *h, void *p, size_t osize, size_t nsize) {
+    if (h && h->allocf) {
+        return h->allocf(h->ud, p, osize, nsize);
+    }
+    if (nsize == 0) {
+        free(p);
+        return NULL;
+    }
+    return realloc(p, nsize);
+}
+
+static void *api_alloc(size_t n) {
+    plugin_host *h = current;
+    if (n == 0 || n > SIZE_MAX - sizeof(block_head)) {
+        return NULL;
+    }
+    block_head *b = h_raw(h, NULL, 0, n + sizeof *b);
+    if (!b) {
+        return NULL;
+    }
+    b->s.h = h;
+    b->s.n = n;
+    if (h) {
+        h->mem += n;
+    }
+    return b + 1;
+}
+
+static void api_free(void *ptr) {
+    if (!ptr) {
+        return;
+    }
+    block_head *b = (block_head *)ptr - 1;
+    plugin_host *h = b->s.h;
+    if (h) {
+        h->mem -= b->s.n;
+    }
+    h_raw(h, b, b->s.n + sizeof *b, 0);
+}
+
+static void *api_realloc(void *ptr, size_t n) {
+    if (!ptr) {
+        return api_alloc(n);
+    }
+    if (n == 0 || n > SIZE_MAX - sizeof(block_head)) {
+        return NULL;
+    }
+    block_head *b = (block_head *)ptr - 1;
+    plugin_host *h = b->s.h;
+    size_t old = b->s.n;
+    block_head *nb = h_raw(h, b, old + sizeof *b, n + sizeof *b);
+    if (!nb) {
+        return NULL;
+    }
+    nb->s.n = n;
+    if (h) {
+        h->mem = h->mem - old + n;
+    }
+    return nb + 1;
+}
+
+static char *api_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *c = api_alloc(n);
+    if (c) {
+        memcpy(c, s, n);
+    }
+    return c;
+}
+
+static char *api_vmprintf(const char *fmt, va_list ap) {
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (n < 0) {
+        return NULL;
+    }
+    char *s = api_alloc((size_t)n + 1);
+    if (s) {
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+    }
+    return s;
+}
+
+static char *api_mprintf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = api_vmprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void plugin_free_result(plugin_host *h, void *p) {
+    (void)h;
+    api_free(p);
+}
+
+size_t plugin_memory(const plugin_host *h) {
+    return h->mem;
+}
+
+/* ---- registration routines --------------------------------------------------------- */
+
+/* Records the first refusal of a plugin in INIT (printf format). */
+static void refuse(plugin *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(plugin *p, const char *fmt, ...) {
+    if (p->why) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[1024];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    p->why = strdup(buf);
+    if (!p->why) {
+        p->why = strdup("out of memory");
+    }
+}
+
+static int api_begin(gh_plugin *p, uint32_t major, uint32_t minor, size_t size, const char *name,
+                     const char *version) {
+    if (!p || p->state != ST_INIT) {
+        return GH_PLUGIN_ERROR;
+    }
+    p->begun = 1;
+    if (major != GH_API_MAJOR) {
+        refuse(p,
+               "it was built for plugin API %u.%u and this gonghui provides API %d.%d "
+               "(another major version: the table differs); rebuild the plugin against this "
+               "gonghui's include/gonghui/plugin.h%s",
+               major, minor, GH_API_MAJOR, GH_API_MINOR,
+               major > GH_API_MAJOR ? ", or upgrade gonghui" : "");
+        return GH_PLUGIN_ERROR;
+    }
+    if (minor > GH_API_MINOR || size > sizeof(gh_api)) {
+        refuse(p,
+               "it was built for plugin API %u.%u, newer than this gonghui's %d.%d (it may use "
+               "routines this gonghui lacks); upgrade gonghui or rebuild the plugin",
+               major, minor, GH_API_MAJOR, GH_API_MINOR);
+        return GH_PLUGIN_ERROR;
+    }
+    if (!name || strcmp(name, p->name) != 0) {
+        refuse(p, "its file is %s.so but it calls itself '%s' (the file must be NAME.so)",
+               p->name, name ? name : "(null)");
+        return GH_PLUGIN_ERROR;
+    }
+    free(p->version);
+    p->version = strdup(version ? version : "");
+    if (!p->version) {
+        refuse(p, "out of memory");
+        return GH_PLUGIN_ERROR;
+    }
+    return GH_PLUGIN_OK;
+}
+
+static int fn_name_ok(const char *s) {
+    if (!s || !*s || (*s >= '0' && *s <= '9') || strlen(s) > 64) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void fn_free(plugin_fn *f) {
+    if (f) {
+        free(f->name);
+        free(f->sigtext);
+        free(f);
+    }
+}
+
+static int api_function(gh_plugin *p, const char *name, const char *signature, gh_fn fn) {
+    if (!p || p->state != ST_INIT) {
+        return GH_PLUGIN_ERROR; /* functions are declared only during gh_plugin_init */
+    }
+    if (!p->begun) {
+        refuse(p, "it declared function '%s' before calling gh_plugin_begin",
+               name ? name : "(null)");
+        return GH_PLUGIN_ERROR;
+    }
+    if (p->why) {
+        return GH_PLUGIN_ERROR;
+    }
+    if (!fn_name_ok(name)) {
+        refuse(p,
+               "function name '%s' is not a name (letters, digits and '_', not starting with a "
+               "digit, at most 64)",
+               name ? name : "(null)");
+        return GH_PLUGIN_ERROR;
+    }
+    if (!fn) {
+        refuse(p, "function '%s' was declared with a NULL pointer", name);
+        return GH_PLUGIN_ERROR;
+    }
+    for (int i = 0; i < p->nfns; i++) {
+        if (strcmp(p->fns[i]->name, name) == 0) {
+            refuse(p, "it declares function '%s' twice (names must be unique in a plugin)",
+                   name);
+            return GH_PLUGIN_ERROR;
+        }
+    }
+    plugin_fn *f = calloc(1, sizeof *f);
+    if (!f) {
+        refuse(p, "out of memory");
+        return GH_PLUGIN_ERROR;
+    }
+    if (ghffi_parse(signature, &f->sig) != 0) {
+        refuse(p, "function '%s': %s", name, err_msg(GH_EINVAL));
+        free(f);
+        return GH_PLUGIN_ERROR;
+    }
+    char canon[GH_MAX_ARGS * 8 + 16];
+    ghffi_format(&f->sig, canon, sizeof canon);
+    f->owner = p;
+    f->fn = fn;
+    f->name = strdup(name);
+    f->sigtext = strdup(canon);
+    if (!f->name || !f->sigtext || (p->nfns == p->capfns && p->capfns > 4096)) {
+        fn_free(f);
+        refuse(p, "out of memory (or too many functions)");
+        return GH_PLUGIN_ERROR;
+    }
+    if (p->nfns == p->capfns) {
+        int cap = p->capfns ? p->capfns * 2 : 8;
+        plugin_fn **nf = realloc(p->fns, (size_t)cap * sizeof *nf);
+        if (!nf) {
+            fn_free(f);
+            refuse(p, "out of memory");
+            return GH_PLUGIN_ERROR;
+        }
+        p->fns = nf;
+        p->capfns = cap;
+    }
+    p->fns[p->nfns++] = f;
+    return GH_PLUGIN_OK;
+}
+
+static void api_error(gh_err *err, const char *fmt, ...) {
+    if (!err || err->set) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->set = 1;
+}
+
+static int api_on_unload(gh_plugin *p, void (*fn)(void *ud), void *ud) {
+    if (!p || p->state != ST_INIT) {
+        return GH_PLUGIN_ERROR;
+    }
+    p->unload = fn;
+    p->unload_ud = ud;
+    return GH_PLUGIN_OK;
+}
+
+static const gh_api api = {
+    .major = GH_API_MAJOR,
+    .minor = GH_API_MINOR,
+    .size = sizeof(gh_api),
+    .begin = api_begin,
+    .function = api_function,
+    .alloc = api_alloc,
+    .realloc = api_realloc,
+    .free = api_free,
+    .strdup = api_strdup,
+    .mprintf = api_mprintf,
+    .error = api_error,
+    .on_unload = api_on_unload,
+};
+
+/* ---- the plugin path ------------------------------------------------------------------ */
+
+static char *opt_dir;
+
+void plugin_set_dir(const char *dir) {
+    free(opt_dir);
+    opt_dir = dir ? strdup(dir) : NULL;
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The installed folder beside the binary: <bin>/../lib/gonghui/plugins. */
+static const char *installed_dir(void) {
+    static char found[PATH_MAX];
+    static int done;
+    if (!done) {
+        done = 1;
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+            exe[n] = 0;
+            char *slash = strrchr(exe, '/');
+            if (slash) {
+                *slash = 0;
+                char p[PATH_MAX + 32];
+                snprintf(p, sizeof p, "%s/../lib/gonghui/plugins", exe);
+                if (!is_dir(p) || !realpath(p, found)) {
+                    found[0] = 0;
+                }
+            }
+        }
+    }
+    return found[0] ? found : NULL;
+}
+
+const char *plugin_path(void) {
+    static char buf[PATH_MAX * 4];
+    size_t k = 0;
+    const char *parts[4] = {opt_dir, getenv("GONGHUI_PLUGIN_PATH"),
+                            GH_PLUGIN_DIR[0] ? GH_PLUGIN_DIR : NULL, installed_dir()};
+    buf[0] = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!parts[i] || !parts[i][0]) {
+            continue;
+        }
+        int w = snprintf(buf + k, sizeof buf - k, "%s%s", k ? ":" : "", parts[i]);
+        if (w < 0 || (size_t)w >= sizeof buf - k) {
+            break;
+        }
+        k += (size_t)w;
+    }
+    return buf;
+}
+
+int plugin_name_ok(const char *name) {
+    size_t n = strlen(name);
+    if (n == 0 || n > PLUGIN_MAX_NAME) {
+        return 0;
+    }
+    for (const char *s = name; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int plugin_find(const char *name, char *out, size_t n) {
+    if (!plugin_name_ok(name)) {
+        return err_set(GH_EINVAL,
+                       "plugin '%s': a plugin name is letters, digits, '_' and '-' (no folders, "
+                       "no '.so'); plugins load only from the plugin path (%s)",
+                       name, plugin_path());
+    }
+    const char *path = plugin_path();
+    char tried[2048];
+    size_t k = 0;
+    tried[0] = 0;
+    const char *p = path;
+    while (*p) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len > 0 && len < PATH_MAX) {
+            char file[PATH_MAX + PLUGIN_MAX_NAME + 8];
+            snprintf(file, sizeof file, "%.*s/%s.so", (int)len, p, name);
+            struct stat st;
+            if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+                if (strlen(file) >= n) {
+                    return err_set(GH_ETOOBIG, "plugin '%s': path too long", name);
+                }
+                memcpy(out, file, strlen(file) + 1);
+                return 0;
+            }
+            int w = snprintf(tried + k, sizeof tried - k, "\n\tno file '%s'", file);
+            if (w > 0 && (size_t)w < sizeof tried - k) {
+                k += (size_t)w;
+            }
+        }
+        p += len;
+        if (*p == ':') {
+            p++;
+        }
+    }
+    return err_set(GH_ENOTFOUND,
+                   "plugin '%s' not found in the plugin path (--plugins DIR, "
+                   "GONGHUI_PLUGIN_PATH, the plugin folder of the build or installation):%s",
+                   name, k ? tried : " (the path is empty)");
+}
+
+/* ---- hosts and loading -------------------------------------------------------------- */
+
+int plugin_host_new(plugin_allocf allocf, void *ud, plugin_host **out) {
+    plugin_host *h = calloc(1, sizeof *h);
+    if (!h) {
+        return GH_ENOMEM;
+    }
+    h->allocf = allocf;
+    h->ud = ud;
+    *out = h;
+    return 0;
+}
+
+/* Undoes a plugin in any state: unload hook, registrations, dlclose. */
+static void plugin_undo(plugin *p) {
+    plugin_host *saved = current;
+    current = p->host;
+    if (p->unload) {
+        p->unload(p->unload_ud);
+    }
+    current = saved;
+    for (int i = 0; i < p->nfns; i++) {
+        fn_free(p->fns[i]);
+    }
+    free(p->fns);
+    if (p->handle) {
+        dlclose(p->handle);
+    }
+    free(p->version);
+    free(p->path);
+    free(p->why);
+    free(p);
+}
+
+void plugin_host_free(plugin_host *h) {
+    if (!h) {
+        return;
+    }
+    for (int i = h->n - 1; i >= 0; i--) { /* last loaded, first unloaded */
+        plugin_undo(h->plugins[i]);
+    }
+    free(h->plugins);
+    if (current == h) {
+        current = NULL;
+    }
+    free(h);
+}
+
+int plugin_load(plugin_host *h, const char *name, plugin **out) {
+    for (int i = 0; i < h->n; i++) {
+        if (strcmp(h->plugins[i]->name, name) == 0) {
+            *out = h->plugins[i];
+            return 0;
+        }
+    }
+    char path[PATH_MAX + PLUGIN_MAX_NAME + 8];
+    int rc = plugin_find(name, path, sizeof path);
+    if (rc) {
+        return rc;
+    }
+    if (h->n == h->cap) {
+        int cap = h->cap ? h->cap * 2 : 4;
+        plugin **np = realloc(h->plugins, (size_t)cap * sizeof *np);
+        if (!np) {
+            return err_set(GH_ENOMEM, "plugin '%s': out of memory", name);
+        }
+        h->plugins = np;
+        h->cap = cap;
+    }
+    plugin *p = calloc(1, sizeof *p);
+    if (!p || !(p->path = strdup(path))) {
+        free(p);
+        return err_set(GH_ENOMEM, "plugin '%s': out of memory", name);
+    }
+    p->host = h;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    dlerror();
+    p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!p->handle) {
+        const char *e = dlerror();
+        rc = err_set(GH_EINVAL, "plugin '%s': %s cannot be loaded: %s", name, path,
+                     e ? e : "unknown error");
+        goto fail;
+    }
+    union {
+        void *obj;
+        int (*fn)(const gh_api *, gh_plugin *, char **);
+    } init;
+    init.obj = dlsym(p->handle, "gh_plugin_init");
+    if (!init.obj) {
+        rc = err_set(GH_EINVAL,
+                     "plugin '%s': %s has no entry point gh_plugin_init (is it a gonghui "
+                     "plugin? the function must be exported with GH_PLUGIN_EXPORT)",
+                     name, path);
+        goto fail;
+    }
+    p->state = ST_INIT;
+    char *errmsg = NULL;
+    plugin_host *saved = current;
+    current = h;
+    int irc = init.fn(&api, p, &errmsg);
+    current = saved;
+    if (p->why) {
+        rc = err_set(GH_EINVAL, "plugin '%s' refused: %s", name, p->why);
+    } else if (!p->begun) {
+        rc = err_set(GH_EINVAL,
+                     "plugin '%s' refused: its gh_plugin_init did not call gh_plugin_begin "
+                     "first (the host cannot tell which API it was built for)",
+                     name);
+    } else if (irc != GH_PLUGIN_OK) {
+        rc = err_set(GH_EINVAL, "plugin '%s' failed to start: %s", name,
+                     errmsg ? errmsg : "its gh_plugin_init gave no reason");
+    }
+    api_free(errmsg);
+    if (rc) {
+        goto fail;
+    }
+    p->state = ST_LOADED;
+    h->plugins[h->n++] = p;
+    *out = p;
+    return 0;
+fail:
+    plugin_undo(p);
+    return rc;
+}
+
+const char *plugin_name(const plugin *p) {
+    return p->name;
+}
+
+const char *plugin_version(const plugin *p) {
+    return p->version ? p->version : "";
+}
+
+int plugin_nfuncs(const plugin *p) {
+    return p->nfns;
+}
+
+const plugin_fn *plugin_func(const plugin *p, int i) {
+    return p->fns[i];
+}
+
+int plugin_count(const plugin_host *h) {
+    return h->n;
+}
+
+plugin *plugin_at(const plugin_host *h, int i) {
+    return h->plugins[i];
+}
+
+int plugin_call(plugin_host *h, const plugin_fn *f, const ghffi_value *args, struct gh_err *e,
+                ghffi_value *ret) {
+    plugin_host *saved = current;
+    current = h;
+    e->set = 0;
+    e->msg[0] = 0;
+    ghffi_call(&f->sig, f->fn, args, e, ret);
+    current = saved;
+    if (e->set) {
+        if (f->sig.ret == GHFFI_STR) {
+            api_free((void *)ret->str);
+            ret->str = NULL;
+        } else if (f->sig.ret == GHFFI_BYTES) {
+            api_free((void *)ret->bytes.data);
+            ret->bytes.data = NULL;
+        }
+        return GH_EINVAL;
+    }
+    return 0;
+}
