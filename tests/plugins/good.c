@@ -17,7 +17,7 @@ static int64_t add(int64_t a, int64_t b) {
     return a + b;
 }
 static int32_t neg32(int32_t a) {
-    return -a;
+    return (int32_t)(0u - (uint32_t)a); /* wraps at INT32_MIN instead of overflowing */
 }
 static uint32_t id_u32(uint32_t a) {
     return a;
