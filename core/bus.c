@@ -144,46 +144,20 @@ enum {
     DL__N
 };
 
-typedef struct sysfield {
-    const char *name;
-    int type, optional;
-} sysfield;
-
-static const sysfield ev_fields[EV__N] = {{"seq", FT_INT, 0},    {"topic", FT_STRING, 0},
+static const store_sysfield ev_fields[EV__N] = {{"seq", FT_INT, 0},    {"topic", FT_STRING, 0},
                                           {"time", FT_INT, 0},   {"payload", FT_ANY, 1},
                                           {"run", FT_STRING, 1}, {"origin", FT_STRING, 0}};
-static const sysfield co_fields[CO__N] = {{"name", FT_STRING, 0},
+static const store_sysfield co_fields[CO__N] = {{"name", FT_STRING, 0},
                                           {"pattern", FT_STRING, 0},
                                           {"cursor", FT_INT, 0},
                                           {"script", FT_STRING, 1},
                                           {"updated", FT_INT, 0}};
-static const sysfield dl_fields[DL__N] = {
+static const store_sysfield dl_fields[DL__N] = {
     {"id", FT_INT, 0},       {"consumer", FT_STRING, 0}, {"seq", FT_INT, 0},
     {"topic", FT_STRING, 0}, {"time", FT_INT, 0},        {"payload", FT_ANY, 1},
     {"error", FT_STRING, 0}, {"attempts", FT_INT, 0},    {"retry", FT_BOOL, 1}};
 
-static store_coll *sysdef(const char *name, const sysfield *f, int n, int auto_key) {
-    store_coll *c = calloc(1, sizeof *c);
-    if (!c || !(c->name = strdup(name)) || !(c->fields = calloc((size_t)n, sizeof *c->fields))) {
-        store_coll_free(c);
-        return NULL;
-    }
-    c->extra = -1;
-    c->auto_key = auto_key;
-    for (int i = 0; i < n; i++) {
-        if (!(c->fields[i].name = strdup(f[i].name))) {
-            store_coll_free(c);
-            return NULL;
-        }
-        c->nfields++;
-        c->fields[i].type = f[i].type;
-        c->fields[i].optional = f[i].optional;
-    }
-    c->indexes = calloc(1, sizeof *c->indexes);
-    return c;
-}
-
-static int ensure(store_txn *t, const char *name, const sysfield *f, int n, int auto_key) {
+static int ensure(store_txn *t, const char *name, const store_sysfield *f, int n, int auto_key) {
     const store_coll *c;
     int rc = store_coll_get(t, name, &c);
     if (rc == 0) {
@@ -196,7 +170,7 @@ static int ensure(store_txn *t, const char *name, const sysfield *f, int n, int 
         return rc;
     }
     err_clear();
-    store_coll *def = sysdef(name, f, n, auto_key);
+    store_coll *def = store_sysdef(name, f, n, auto_key);
     return def ? store_define(t, def) : GH_ENOMEM;
 }
 

@@ -36,10 +36,7 @@
 #include <string.h>
 #include <time.h>
 
-static const struct {
-    const char *name;
-    int type, optional;
-} cp_fields[] = {
+static const store_sysfield cp_fields[] = {
     {"name", FT_STRING, 0},    {"kind", FT_STRING, 0}, {"after", FT_ANY, 1},
     {"done", FT_INT, 0},       {"total", FT_INT, 1},   {"finished", FT_BOOL, 0},
     {"pass", FT_INT, 0},       {"run", FT_STRING, 1},  {"started", FT_NUMBER, 0},
@@ -47,46 +44,11 @@ static const struct {
 };
 #define CP_NFIELDS ((int)(sizeof cp_fields / sizeof *cp_fields))
 
-static store_coll *cp_def(void) {
-    store_coll *c = calloc(1, sizeof *c);
-    if (!c || !(c->fields = calloc(CP_NFIELDS, sizeof *c->fields)) ||
-        !(c->name = strdup(CHECKPOINT_COLLECTION))) {
-        store_coll_free(c);
-        return NULL;
-    }
-    c->key = 0;
-    c->extra = -1;
-    for (int i = 0; i < CP_NFIELDS; i++) {
-        c->fields[i].type = cp_fields[i].type;
-        c->fields[i].optional = cp_fields[i].optional;
-        if (!(c->fields[i].name = strdup(cp_fields[i].name))) {
-            store_coll_free(c);
-            return NULL;
-        }
-        c->nfields++;
-    }
-    return c;
-}
-
 /* The `_checkpoints` definition in write transaction t, defined (or
  * brought up to date) first when needed. */
 static int cp_coll(store_txn *t, const store_coll **out) {
-    const store_coll *cur = NULL;
-    int rc = store_coll_get(t, CHECKPOINT_COLLECTION, &cur);
-    store_coll *def = cp_def();
-    if (!def) {
-        return GH_ENOMEM;
-    }
-    if (rc == 0 && store_def_equivalent(cur, def)) {
-        store_coll_free(def);
-        *out = cur;
-        return 0;
-    }
-    err_clear();
-    if ((rc = store_define(t, def))) {
-        return rc;
-    }
-    return store_coll_get(t, CHECKPOINT_COLLECTION, out);
+    store_coll *def = store_sysdef(CHECKPOINT_COLLECTION, cp_fields, CP_NFIELDS, 0);
+    return def ? store_sys_ensure(t, def, out) : GH_ENOMEM;
 }
 
 /* Pushes c's tables position -> name and name -> position (1-based). */

@@ -122,10 +122,7 @@ enum {
     F_VERSION, F__COUNT
 };
 
-static const struct {
-    const char *name;
-    int type, optional;
-} runs_fields[F__COUNT] = {
+static const store_sysfield runs_fields[F__COUNT] = {
     {"id", FT_INT, 0},          {"uid", FT_STRING, 0},        {"script", FT_STRING, 0},
     {"script_sha256", FT_STRING, 0}, {"code", FT_STRING, 1},  {"modules", FT_ANY, 1},
     {"params", FT_ANY, 1},      {"seed", FT_INT, 0},          {"clock", FT_INT, 0},
@@ -135,47 +132,11 @@ static const struct {
     {"events", FT_ANY, 1},      {"version", FT_STRING, 0},
 };
 
-static store_coll *runs_def(void) {
-    store_coll *c = calloc(1, sizeof *c);
-    if (!c || !(c->fields = calloc(F__COUNT, sizeof *c->fields)) ||
-        !(c->name = strdup(RUNS_COLLECTION))) {
-        store_coll_free(c);
-        return NULL;
-    }
-    c->key = F_ID;
-    c->auto_key = 1;
-    c->extra = -1;
-    for (int i = 0; i < F__COUNT; i++) {
-        c->fields[i].type = runs_fields[i].type;
-        c->fields[i].optional = runs_fields[i].optional;
-        if (!(c->fields[i].name = strdup(runs_fields[i].name))) {
-            store_coll_free(c);
-            return NULL;
-        }
-        c->nfields++;
-    }
-    return c;
-}
-
 /* The `_runs` definition in write transaction t, defined or extended first
  * when the stored one is missing or older. */
 static int runs_coll(store_txn *t, const store_coll **out) {
-    const store_coll *cur = NULL;
-    int rc = store_coll_get(t, RUNS_COLLECTION, &cur);
-    store_coll *def = runs_def();
-    if (!def) {
-        return GH_ENOMEM;
-    }
-    if (rc == 0 && store_def_equivalent(cur, def)) {
-        store_coll_free(def);
-        *out = cur;
-        return 0;
-    }
-    err_clear();
-    if ((rc = store_define(t, def))) {
-        return rc;
-    }
-    return store_coll_get(t, RUNS_COLLECTION, out);
+    store_coll *def = store_sysdef(RUNS_COLLECTION, runs_fields, F__COUNT, 1);
+    return def ? store_sys_ensure(t, def, out) : GH_ENOMEM;
 }
 
 /* ---- writing ---------------------------------------------------------------------- */

@@ -335,3 +335,24 @@ int store_layout_compatible(const store_coll *old, const store_coll *cur) {
     }
     return 1;
 }
+
+store_coll *store_sysdef(const char *name, const store_sysfield *f, int n, int auto_key) {
+    store_coll *c = calloc(1, sizeof *c);
+    if (!c || !(c->name = strdup(name)) || !(c->fields = calloc((size_t)n, sizeof *c->fields)) ||
+        !(c->indexes = calloc(1, sizeof *c->indexes))) {
+        store_coll_free(c);
+        return NULL;
+    }
+    c->extra = -1;
+    c->auto_key = auto_key;
+    for (int i = 0; i < n; i++) {
+        if (!(c->fields[i].name = strdup(f[i].name))) {
+            store_coll_free(c);
+            return NULL;
+        }
+        c->nfields++;
+        c->fields[i].type = f[i].type;
+        c->fields[i].optional = f[i].optional;
+    }
+    return c;
+}

@@ -1654,6 +1654,23 @@ fail:
     return rc;
 }
 
+int store_sys_ensure(store_txn *t, store_coll *def, const store_coll **out) {
+    const store_coll *cur = NULL;
+    int rc = store_coll_get(t, def->name, &cur);
+    if (rc == 0 && store_def_equivalent(cur, def)) {
+        store_coll_free(def);
+        *out = cur;
+        return 0;
+    }
+    err_clear();
+    char name[128];
+    snprintf(name, sizeof name, "%s", def->name);
+    if ((rc = store_define(t, def))) { /* takes def */
+        return rc;
+    }
+    return store_coll_get(t, name, out);
+}
+
 int store_drop(store_txn *t, const char *name) {
     const store_coll *c;
     int rc;

@@ -97,6 +97,17 @@ int store_def_encode(const store_coll *c, struct codec_buf *out);
 /* Parses a definition; the caller frees *out with store_coll_free.
  * 0 or GH_ECORRUPT / GH_ENOMEM. */
 int store_def_decode(const void *p, size_t n, store_coll **out);
+/* A field of a collection gonghui keeps for itself (_events, _runs, ...). */
+typedef struct store_sysfield {
+    const char *name;
+    int type, optional;
+} store_sysfield;
+
+/* The definition of such a collection: fields in the given order, the key
+ * at position 0 (an automatic integer when auto_key), no indexes, no extra
+ * fields. Caller frees with store_coll_free; NULL when out of memory. */
+store_coll *store_sysdef(const char *name, const store_sysfield *f, int n, int auto_key);
+
 /* 1 if records written with `old` read correctly with `cur`: the same key
  * and extra-fields slot, and old's fields are cur's first fields with the
  * same names and types (cur may have appended some). */
@@ -187,6 +198,11 @@ int store_coll_get(store_txn *t, const char *name, const store_coll **out);
  * indexes, required -> optional) are applied, and new indexes are built from
  * the records; incompatible ones while records exist are GH_ESCHEMA. */
 int store_define(store_txn *t, store_coll *def);
+
+/* The current definition of system collection def->name in write
+ * transaction t, (re)defined from `def` first unless the stored one says
+ * the same. Takes ownership of def. */
+int store_sys_ensure(store_txn *t, store_coll *def, const store_coll **out);
 
 /* Drops a collection and its indexes. */
 int store_drop(store_txn *t, const char *name);
