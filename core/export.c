@@ -56,15 +56,6 @@ static double wall(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static const char *operator_name(void) {
-    struct passwd *pw = getpwuid(getuid());
-    if (pw && pw->pw_name) {
-        return pw->pw_name;
-    }
-    const char *u = getenv("USER");
-    return u ? u : "?";
-}
-
 typedef struct exp {
     const export_opts *o;
     const store_coll *c;
@@ -418,7 +409,7 @@ out:
         .params = o->argv,
         .nparams = o->argc,
         .clock = (int64_t)started,
-        .operator_name = operator_name(),
+        .operator_name = runs_operator(),
         .host = host,
         .started = started,
         .ended = wall(),

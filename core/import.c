@@ -1558,15 +1558,6 @@ static uint64_t random64(void) {
     return v;
 }
 
-static const char *operator_name(void) {
-    struct passwd *pw = getpwuid(getuid());
-    if (pw && pw->pw_name) {
-        return pw->pw_name;
-    }
-    const char *u = getenv("USER");
-    return u ? u : "?";
-}
-
 /* The SHA-256 of the file, for the run record ("" if unreadable). */
 static void file_sha256(const char *path, char out[65]) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1755,7 +1746,7 @@ int import_run(store *s, const import_opts *o) {
         .params = o->argv,
         .nparams = o->argc,
         .clock = (int64_t)started,
-        .operator_name = operator_name(),
+        .operator_name = runs_operator(),
         .host = host,
         .started = started,
         .ended = wall(),

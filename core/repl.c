@@ -526,15 +526,6 @@ static int on_off(const char *arg, int *v, const char *cmd) {
     return 0;
 }
 
-static const char *operator_name(void) {
-    struct passwd *pw = getpwuid(getuid());
-    if (pw && pw->pw_name) {
-        return pw->pw_name;
-    }
-    const char *u = getenv("USER");
-    return u ? u : "?";
-}
-
 static double wall(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -555,7 +546,7 @@ static int record_unmask(repl *r) {
         .uid = uid,
         .script = "(repl .unmask)",
         .script_sha256 = "",
-        .operator_name = operator_name(),
+        .operator_name = runs_operator(),
         .host = host,
         .clock = (int64_t)now,
         .started = now,

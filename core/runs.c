@@ -22,6 +22,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -137,6 +138,15 @@ static const store_sysfield runs_fields[F__COUNT] = {
 static int runs_coll(store_txn *t, const store_coll **out) {
     store_coll *def = store_sysdef(RUNS_COLLECTION, runs_fields, F__COUNT, 1);
     return def ? store_sys_ensure(t, def, out) : GH_ENOMEM;
+}
+
+const char *runs_operator(void) {
+    struct passwd *pw = getpwuid(getuid());
+    if (pw && pw->pw_name) {
+        return pw->pw_name;
+    }
+    const char *u = getenv("USER");
+    return u ? u : "?";
 }
 
 /* ---- writing ---------------------------------------------------------------------- */

@@ -82,4 +82,8 @@ int runs_show(store *s, const char *which, FILE *f);
 /* The SHA-256 of p[0..n) as 64 lowercase hex digits and a NUL in out. */
 void runs_sha256_hex(const void *p, size_t n, char out[65]);
 
+/* Who runs this process: the login name of its user (or $USER, or "?").
+ * Borrowed, valid until the next call. */
+const char *runs_operator(void);
+
 #endif

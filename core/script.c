@@ -406,15 +406,6 @@ static void free_counts(store_counts *c, int n) {
     free(c);
 }
 
-static const char *operator_name(void) {
-    struct passwd *pw = getpwuid(getuid());
-    if (pw && pw->pw_name) {
-        return pw->pw_name;
-    }
-    const char *u = getenv("USER");
-    return u ? u : "?";
-}
-
 static const char *fmt_limit_mb(size_t bytes, char *buf, size_t n) {
     snprintf(buf, n, "%.0f MB", (double)bytes / (1 << 20));
     return buf;
@@ -637,7 +628,7 @@ record:;
         .nparams = o->nparams,
         .seed = so.seed,
         .clock = so.now,
-        .operator_name = operator_name(),
+        .operator_name = runs_operator(),
         .host = host,
         .started = started,
         .ended = wall(),
