@@ -2,7 +2,7 @@
  * lua_plugin.c — the Lua face of native plugins.
  *
  *   plugin.load(name) -> table of functions    (also: require 'name')
- *   plugin.loaded()   -> { {name=, version=, path=?, functions={fn=signature}}, ... }
+ *   plugin.loaded()   -> { {name=, version=, functions={fn=signature}, events={pattern...}}, ... }
  *   plugin.path()     -> the plugin path ("dir:dir")
  *   plugin.memory()   -> bytes the plugins hold through the host
  *
@@ -22,11 +22,17 @@
  *      the next call or when the state closes, never leaked;
  *   4. an error reported through `err` becomes a Lua error
  *      "PLUGIN.FUNCTION: message" (the result is freed first).
+ *
+ * C event handlers (gh_api.subscribe) join the same dispatch as Lua's:
+ * when the plugin loads, each is registered with the state's bus.on as a C
+ * closure that encodes the payload to MessagePack, calls the handler, and
+ * raises its error (after freeing the buffer), so the bus rolls back.
  */
 #include "lua_plugin.h"
 
 #include "err.h"
 #include "ghffi.h"
+#include "lua_codec.h"
 #include "plugin.h"
 
 #include <lauxlib.h>
@@ -35,6 +41,7 @@
 
 static const char host_key = 'h';  /* registry: the lplug userdata */
 static const char cache_key = 'c'; /* registry: name -> functions table */
+static const char subbed_key = 's'; /* registry: plugin (light) -> true once subscribed */
 #define LPLUG_MT "gonghui.plugin_host"
 
 typedef struct lplug {
@@ -250,6 +257,92 @@ static int l_plugin_missing(lua_State *L) {
                       name ? name : luaL_typename(L, 2), lua_tostring(L, -1));
 }
 
+/* The bus handler of a C subscription (upvalues: plugin_sub, lplug):
+ * called with the event table (bus.publish) or (payload, topic) (bus.emit). */
+static int l_plugin_handler(lua_State *L) {
+    const plugin_sub *sub = lua_touserdata(L, lua_upvalueindex(1));
+    lplug *lp = lua_touserdata(L, lua_upvalueindex(2));
+    gh_event ev;
+    memset(&ev, 0, sizeof ev);
+    int payload_idx;
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        payload_idx = 1;
+        ev.topic = lua_tolstring(L, 2, &ev.topic_len);
+    } else {
+        luaL_checktype(L, 1, LUA_TTABLE);
+        lua_settop(L, 1);
+        lua_getfield(L, 1, "topic"); /* 2 */
+        ev.topic = lua_tolstring(L, 2, &ev.topic_len);
+        lua_getfield(L, 1, "seq");
+        ev.seq = (int64_t)lua_tointeger(L, -1);
+        lua_getfield(L, 1, "time");
+        ev.time = (int64_t)lua_tointeger(L, -1);
+        lua_getfield(L, 1, "payload");
+        payload_idx = lua_gettop(L);
+    }
+    if (!ev.topic || !lp->h) {
+        return luaL_error(L, "plugin %s: handler called without an event", plugin_name(sub->owner));
+    }
+    codec_buf b;
+    unsigned char mem[512];
+    codec_buf_init_on(&b, mem, sizeof mem);
+    int rc = lcodec_encode(L, payload_idx, &b, CODEC_MAX_DEPTH - 1);
+    if (rc) {
+        codec_buf_free(&b);
+        return luaL_error(L, "plugin %s: the payload of '%s' cannot be encoded: %s",
+                          plugin_name(sub->owner), ev.topic, err_msg(rc));
+    }
+    ev.payload = b.p;
+    ev.payload_len = b.len;
+    struct gh_err e;
+    plugin_deliver(lp->h, sub, &ev, &e);
+    codec_buf_free(&b);
+    if (e.set) {
+        return luaL_error(L, "plugin %s, handler of '%s': %s", plugin_name(sub->owner),
+                          sub->pattern, e.msg);
+    }
+    return 0;
+}
+
+/* Registers p's C handlers with the state's bus.on, once. */
+static void subscribe_all(lua_State *L, lplug *lp, plugin *p) {
+    if (plugin_nsubs(p) == 0) {
+        return;
+    }
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &subbed_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &subbed_key);
+    }
+    if (lua_rawgetp(L, -1, p) != LUA_TNIL) {
+        lua_pop(L, 2);
+        return;
+    }
+    lua_pop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pushliteral(L, "bus");
+    if (lua_rawget(L, -2) != LUA_TTABLE || lua_getfield(L, -1, "on") != LUA_TFUNCTION) {
+        luaL_error(L, "plugin '%s' subscribes to events, but there is no bus here",
+                   plugin_name(p));
+        return;
+    }
+    int on = lua_gettop(L);
+    for (int i = 0; i < plugin_nsubs(p); i++) {
+        const plugin_sub *s = plugin_sub_at(p, i);
+        lua_pushvalue(L, on);
+        lua_pushstring(L, s->pattern);
+        lua_pushlightuserdata(L, (void *)s);
+        lua_pushlightuserdata(L, lp);
+        lua_pushcclosure(L, l_plugin_handler, 2);
+        lua_call(L, 2, 0);
+    }
+    lua_pop(L, 3); /* on, bus, globals */
+    lua_pushboolean(L, 1);
+    lua_rawsetp(L, -2, p);
+    lua_pop(L, 1);
+}
+
 /* Loads `name` (its validity checked by plugin_load) and pushes its table. */
 static void push_plugin(lua_State *L, const char *name) {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) != LUA_TTABLE) {
@@ -270,6 +363,7 @@ static void push_plugin(lua_State *L, const char *name) {
         luaL_error(L, "%s", err_msg(rc));
         return;
     }
+    subscribe_all(L, lp, p);
     int nf = plugin_nfuncs(p);
     lua_createtable(L, 0, nf);
     for (int i = 0; i < nf; i++) {
@@ -328,6 +422,12 @@ static int l_plugin_loaded(lua_State *L) {
             lua_setfield(L, -2, plugin_func(p, j)->name);
         }
         lua_setfield(L, -2, "functions");
+        lua_createtable(L, plugin_nsubs(p), 0);
+        for (int j = 0; j < plugin_nsubs(p); j++) {
+            lua_pushstring(L, plugin_sub_at(p, j)->pattern);
+            lua_rawseti(L, -2, j + 1);
+        }
+        lua_setfield(L, -2, "events");
         lua_rawseti(L, -2, i + 1);
     }
     return 1;

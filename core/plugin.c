@@ -30,6 +30,7 @@
  */
 #include "plugin.h"
 
+#include "bus.h"
 #include "err.h"
 
 #include <dlfcn.h>
@@ -60,6 +61,8 @@ struct gh_plugin {
     int nfns, capfns;
     void (*unload)(void *ud);
     void *unload_ud;
+    plugin_sub **subs;
+    int nsubs, capsubs;
 };
 
 struct plugin_host {
@@ -347,6 +350,53 @@ static int api_on_unload(gh_plugin *p, void (*fn)(void *ud), void *ud) {
     return GH_PLUGIN_OK;
 }
 
+static int api_subscribe(gh_plugin *p, const char *pattern, gh_handler fn, void *ud) {
+    if (!p || p->state != ST_INIT) {
+        return GH_PLUGIN_ERROR; /* only during gh_plugin_init */
+    }
+    if (!p->begun) {
+        refuse(p, "it subscribed to '%s' before calling gh_plugin_begin",
+               pattern ? pattern : "(null)");
+        return GH_PLUGIN_ERROR;
+    }
+    if (p->why) {
+        return GH_PLUGIN_ERROR;
+    }
+    if (!pattern || bus_pattern_check(pattern, strlen(pattern)) != 0) {
+        refuse(p, "subscribe: %s", pattern ? err_msg(GH_EINVAL) : "the pattern is NULL");
+        return GH_PLUGIN_ERROR;
+    }
+    if (!fn) {
+        refuse(p, "subscribe('%s'): the handler is NULL", pattern);
+        return GH_PLUGIN_ERROR;
+    }
+    plugin_sub *s = calloc(1, sizeof *s);
+    if (s) {
+        s->pattern = strdup(pattern);
+    }
+    if (p->nsubs == p->capsubs && s && s->pattern) {
+        int cap = p->capsubs ? p->capsubs * 2 : 4;
+        plugin_sub **ns = cap < 4096 ? realloc(p->subs, (size_t)cap * sizeof *ns) : NULL;
+        if (ns) {
+            p->subs = ns;
+            p->capsubs = cap;
+        }
+    }
+    if (!s || !s->pattern || p->nsubs == p->capsubs) {
+        if (s) {
+            free(s->pattern);
+        }
+        free(s);
+        refuse(p, "out of memory (or too many subscriptions)");
+        return GH_PLUGIN_ERROR;
+    }
+    s->owner = p;
+    s->fn = fn;
+    s->ud = ud;
+    p->subs[p->nsubs++] = s;
+    return GH_PLUGIN_OK;
+}
+
 static const gh_api api = {
     .major = GH_API_MAJOR,
     .minor = GH_API_MINOR,
@@ -360,6 +410,7 @@ static const gh_api api = {
     .mprintf = api_mprintf,
     .error = api_error,
     .on_unload = api_on_unload,
+    .subscribe = api_subscribe,
 };
 
 /* ---- the plugin path ------------------------------------------------------------------ */
@@ -500,6 +551,11 @@ static void plugin_undo(plugin *p) {
         fn_free(p->fns[i]);
     }
     free(p->fns);
+    for (int i = 0; i < p->nsubs; i++) {
+        free(p->subs[i]->pattern);
+        free(p->subs[i]);
+    }
+    free(p->subs);
     if (p->handle) {
         dlclose(p->handle);
     }
@@ -615,6 +671,23 @@ int plugin_nfuncs(const plugin *p) {
 
 const plugin_fn *plugin_func(const plugin *p, int i) {
     return p->fns[i];
+}
+
+int plugin_nsubs(const plugin *p) {
+    return p->nsubs;
+}
+
+const plugin_sub *plugin_sub_at(const plugin *p, int i) {
+    return p->subs[i];
+}
+
+void plugin_deliver(plugin_host *h, const plugin_sub *sub, const gh_event *ev, struct gh_err *e) {
+    plugin_host *saved = current;
+    current = h;
+    e->set = 0;
+    e->msg[0] = 0;
+    sub->fn(sub->ud, ev, e);
+    current = saved;
 }
 
 int plugin_count(const plugin_host *h) {

@@ -83,6 +83,21 @@ const char *plugin_version(const plugin *p);
 int plugin_nfuncs(const plugin *p);
 const plugin_fn *plugin_func(const plugin *p, int i);
 
+/* A C event handler a plugin subscribed (borrowed like plugin_fn). */
+typedef struct plugin_sub {
+    const plugin *owner;
+    char *pattern;
+    gh_handler fn;
+    void *ud;
+} plugin_sub;
+
+int plugin_nsubs(const plugin *p);
+const plugin_sub *plugin_sub_at(const plugin *p, int i);
+
+/* Calls sub's handler with ev; err (zeroed here) says whether it failed.
+ * Makes h the current host for gh_api.alloc during the call. */
+void plugin_deliver(plugin_host *h, const plugin_sub *sub, const gh_event *ev, struct gh_err *e);
+
 /* The loaded plugins of h, in load order. */
 int plugin_count(const plugin_host *h);
 plugin *plugin_at(const plugin_host *h, int i);

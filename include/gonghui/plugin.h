@@ -157,6 +157,23 @@ typedef struct gh_bytes {
     size_t len;
 } gh_bytes;
 
+/** An event handed to a handler subscribed with #gh_api.subscribe.
+ * Borrowed: every pointer is valid only during the handler's call. New
+ * fields may be added at the end (the host makes the struct). */
+typedef struct gh_event {
+    const char *topic;   /**< the topic (not NUL-terminated: use topic_len) */
+    size_t topic_len;
+    const void *payload; /**< the payload as one MessagePack value */
+    size_t payload_len;
+    int64_t seq;         /**< its sequence number in the log; 0 for bus.emit */
+    int64_t time;        /**< milliseconds since 1970 (UTC); 0 for bus.emit */
+} gh_event;
+
+/** An event handler: ud is the pointer given to #gh_api.subscribe. To fail
+ * (and roll back the transaction of the publish), call #gh_api.error on
+ * err. */
+typedef void (*gh_handler)(void *ud, const gh_event *ev, gh_err *err);
+
 /** Any plugin function, as handed to #gh_api.function (cast with GH_FN). */
 typedef void (*gh_fn)(void);
 #define GH_FN(f) ((gh_fn)(void (*)(void))(f))
@@ -240,6 +257,21 @@ typedef struct gh_api {
      * replaces it. Only during gh_plugin_init.
      * @return #GH_PLUGIN_OK */
     int (*on_unload)(gh_plugin *p, void (*fn)(void *ud), void *ud);
+
+    /** Subscribes a C handler to the events whose topic matches pattern
+     * (`award.*`, `member.**`: the patterns of `bus.on`). The handler is
+     * called through the same dispatch as Lua's bus.on handlers, inside the
+     * publishing transaction, after those registered before the plugin was
+     * loaded; an error it reports rolls the transaction back and becomes
+     * the Lua error of the publish.
+     * @param[in] p the plugin
+     * @param[in] pattern the topic pattern (copied)
+     * @param[in] fn the handler
+     * @param[in] ud handed to fn as it is (borrowed: the plugin's)
+     * @return #GH_PLUGIN_OK, or #GH_PLUGIN_ERROR for a malformed pattern
+     *         (the load then fails with the reason).
+     * @note Only during gh_plugin_init. */
+    int (*subscribe)(gh_plugin *p, const char *pattern, gh_handler fn, void *ud);
 } gh_api;
 
 /** The entry point every plugin exports (with #GH_PLUGIN_EXPORT).

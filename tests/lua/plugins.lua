@@ -118,6 +118,7 @@ local refusals = {
   { 'unktype', "plugin 'unktype' refused:", "unknown type 'int' at character 1", 'types: void bool' },
   { 'errnotlast', "plugin 'errnotlast' refused:", 'err must be the last argument' },
   { 'badname', "plugin 'badname' refused:", "function name 'no-dash' is not a name" },
+  { 'badpattern', "plugin 'badpattern' refused:", 'subscribe:', 'award..issued' },
   { 'nobegin', "plugin 'nobegin' refused:", 'before calling gh_plugin_begin' },
   { 'wrongname', "plugin 'wrongname' refused:", "calls itself 'somethingelse'" },
 }
@@ -147,6 +148,27 @@ t.case('a missing plugin lists where it looked; require falls back to modules', 
   t.raises_all(function() return plugin.load 'nosuch' end,
                { "plugin 'nosuch' not found in the plugin path", "no file '", 'nosuch.so' })
   t.raises_all(function() return require 'nosuch' end, { "module 'nosuch' not found" })
+end)
+
+t.case('C event handlers run in the bus dispatch; their errors roll back', function()
+  local g = plugin.load 'good'
+  local n0 = g.events()
+  bus.publish('award.issued', { member_id = 1 })
+  t.eq(g.events(), n0 + 1, 'called once')
+  -- the payload arrives as MessagePack: {member_id=1} is 0x81 0xa9 'member_id' 0x01
+  t.eq(g.last_event(), 'award.issued:12:logged')
+  bus.emit('award.signal', 'hi')
+  t.eq(g.last_event(), 'award.signal:3:emitted', 'bus.emit too')
+  bus.publish('member.joined', {})
+  t.eq(g.events(), n0 + 2, 'other topics are not delivered')
+  local last = bus.last()
+  t.raises_all(function()
+    db.atomic(function() bus.publish('award.refused', { member_id = 2 }) end)
+  end, { "plugin good, handler of 'award.*': award refused by good" })
+  t.eq(bus.last(), last, 'the event was rolled back')
+  local info
+  for _, p in ipairs(plugin.loaded()) do if p.name == 'good' then info = p end end
+  t.eq(info.events, { 'award.*' })
 end)
 
 t.case('plugin memory goes through the host and is counted', function()

@@ -78,6 +78,12 @@ GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *api, gh_plugin *p, char **errm
         return GH_PLUGIN_ERROR;
     }
     return api->function(p, "no-dash", "i64()", GH_FN(one));
+#elif defined(BAD_BADPATTERN)
+    if (gh_plugin_begin(api, p, "badpattern", "1") != 0) {
+        return GH_PLUGIN_ERROR;
+    }
+    api->function(p, "one", "i64()", GH_FN(one));
+    return api->subscribe(p, "award..issued", NULL, NULL);
 #elif defined(BAD_NOBEGIN)
     return api->function(p, "one", "i64()", GH_FN(one));
 #elif defined(BAD_WRONGNAME)

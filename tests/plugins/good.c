@@ -102,6 +102,25 @@ static bool hold(int64_t n) {
     }
     return held != NULL;
 }
+/* a C event handler: counts award.* events, refuses award.refused */
+static int64_t nevents;
+static char last[128];
+static void on_award(void *ud, const gh_event *ev, gh_err *err) {
+    if (ev->topic_len == 13 && memcmp(ev->topic, "award.refused", 13) == 0) {
+        api->error(err, "award refused by %s", (const char *)ud);
+        return;
+    }
+    nevents++;
+    snprintf(last, sizeof last, "%.*s:%zu:%s", (int)ev->topic_len, ev->topic, ev->payload_len,
+             ev->seq > 0 && ev->time > 0 ? "logged" : "emitted");
+}
+static int64_t events(void) {
+    return nevents;
+}
+static char *last_event(void) {
+    return api->strdup(last);
+}
+
 static void unload(void *ud) {
     (void)ud;
     api->free(held);
@@ -134,6 +153,9 @@ GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *a, gh_plugin *p, char **errmsg
                       "i64(i64,i64,i64,i64,i64,i64,i64,i64,i64,i64,i64,i64,i64,i64,i64,i64)",
                       GH_FN(sum16));
     rc |= a->function(p, "hold", "bool(i64)", GH_FN(hold));
+    rc |= a->function(p, "events", "i64()", GH_FN(events));
+    rc |= a->function(p, "last_event", "str()", GH_FN(last_event));
+    rc |= a->subscribe(p, "award.*", on_award, "good");
     a->on_unload(p, unload, NULL);
     return rc ? GH_PLUGIN_ERROR : GH_PLUGIN_OK;
 }
