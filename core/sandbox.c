@@ -201,7 +201,6 @@ static int l_sb_wrap(lua_State *L) {
     return 1;
 }
 
-
 static void stop_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     sandbox *sb = sb_of(L);
