@@ -145,13 +145,13 @@ enum {
 };
 
 static const store_sysfield ev_fields[EV__N] = {{"seq", FT_INT, 0},    {"topic", FT_STRING, 0},
-                                          {"time", FT_INT, 0},   {"payload", FT_ANY, 1},
-                                          {"run", FT_STRING, 1}, {"origin", FT_STRING, 0}};
+                                                {"time", FT_INT, 0},   {"payload", FT_ANY, 1},
+                                                {"run", FT_STRING, 1}, {"origin", FT_STRING, 0}};
 static const store_sysfield co_fields[CO__N] = {{"name", FT_STRING, 0},
-                                          {"pattern", FT_STRING, 0},
-                                          {"cursor", FT_INT, 0},
-                                          {"script", FT_STRING, 1},
-                                          {"updated", FT_INT, 0}};
+                                                {"pattern", FT_STRING, 0},
+                                                {"cursor", FT_INT, 0},
+                                                {"script", FT_STRING, 1},
+                                                {"updated", FT_INT, 0}};
 static const store_sysfield dl_fields[DL__N] = {
     {"id", FT_INT, 0},       {"consumer", FT_STRING, 0}, {"seq", FT_INT, 0},
     {"topic", FT_STRING, 0}, {"time", FT_INT, 0},        {"payload", FT_ANY, 1},

@@ -174,8 +174,9 @@ static int cmd_tail(store *s, int argc, char **argv) {
             const char *z = argv[++i];
             limit = strtoll(z, &end, 10);
             if (*end || end == z || limit < 0) {
-                fprintf(stderr, _("gonghui events tail: --limit takes a number of events, not "
-                                  "\"%s\"\n"),
+                fprintf(stderr,
+                        _("gonghui events tail: --limit takes a number of events, not "
+                          "\"%s\"\n"),
                         z);
                 return 2;
             }

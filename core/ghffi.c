@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const type_names[] = {"void", "bool", "i32", "i64", "u32",
+static const char *const type_names[] = {"void", "bool", "i32", "i64",   "u32",
                                          "u64",  "f64",  "str", "bytes", "err"};
 
 #define TYPE_LIST "void bool i32 i64 u32 u64 f64 str bytes, and err last"
@@ -91,8 +91,7 @@ static int read_type(const char *text, const char **pp, ghffi_type *out) {
     size_t n = (size_t)(p - start);
     if (n == 0) {
         return err_set(GH_EINVAL,
-                       "signature \"%s\": a type is missing at character %d (types: " TYPE_LIST
-                       ")",
+                       "signature \"%s\": a type is missing at character %d (types: " TYPE_LIST ")",
                        text, (int)(start - text) + 1);
     }
     for (size_t i = 0; i < sizeof type_names / sizeof *type_names; i++) {
@@ -173,8 +172,7 @@ int ghffi_parse(const char *text, ghffi_sig *sig) {
             if (*p == ')') {
                 break;
             }
-            return err_set(GH_EINVAL,
-                           "signature \"%s\": expected ',' or ')' at character %d", text,
+            return err_set(GH_EINVAL, "signature \"%s\": expected ',' or ')' at character %d", text,
                            (int)(p - text) + 1);
         }
     }

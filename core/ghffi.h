@@ -40,10 +40,10 @@ typedef enum ghffi_type {
  * prepared (the cif points into it): keep it where ghffi_parse put it. */
 typedef struct ghffi_sig {
     ghffi_type ret;
-    int nargs;                     /* Lua-visible arguments */
-    ghffi_type args[GH_MAX_ARGS];  /* their types */
-    int has_err;                   /* a trailing err argument */
-    unsigned ncargs;               /* C arguments: bytes counts twice, err once */
+    int nargs;                    /* Lua-visible arguments */
+    ghffi_type args[GH_MAX_ARGS]; /* their types */
+    int has_err;                  /* a trailing err argument */
+    unsigned ncargs;              /* C arguments: bytes counts twice, err once */
     ffi_type *ctypes[GH_MAX_ARGS * 2 + 1];
     ffi_cif cif;
 } ghffi_sig;

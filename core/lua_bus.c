@@ -358,10 +358,11 @@ static int l_bus_publish_many(lua_State *L) {
     if (b->nhandlers && n) {
         push_matching(L, topic, tn); /* 4 */
         lua_Integer nh = (lua_Integer)lua_rawlen(L, 4);
-        if (nh) { /* the events, then each handler */
+        if (nh) {                          /* the events, then each handler */
             lua_createtable(L, (int)n, 0); /* 5 */
             for (lua_Integer i = 1; i <= n; i++) {
-                bus_event ev = {.seq = first + i - 1, .time = time, .topic = topic, .topic_len = tn};
+                bus_event ev = {
+                    .seq = first + i - 1, .time = time, .topic = topic, .topic_len = tn};
                 if (run) {
                     ev.run = run;
                     ev.run_len = strlen(run);

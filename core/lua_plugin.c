@@ -39,8 +39,8 @@
 #include <stdint.h>
 #include <string.h>
 
-static const char host_key = 'h';  /* registry: the lplug userdata */
-static const char cache_key = 'c'; /* registry: name -> functions table */
+static const char host_key = 'h';   /* registry: the lplug userdata */
+static const char cache_key = 'c';  /* registry: name -> functions table */
 static const char subbed_key = 's'; /* registry: plugin (light) -> true once subscribed */
 #define LPLUG_MT "gonghui.plugin_host"
 
@@ -91,8 +91,8 @@ static lplug *get_host(lua_State *L) {
 
 static int arg_error(lua_State *L, const plugin_fn *f, int i, const char *why) {
     return luaL_error(L, "%s.%s: argument #%d expects %s, got %s (signature %s)",
-                      plugin_name(f->owner), f->name, i + 1,
-                      ghffi_type_name(f->sig.args[i]), why, f->sigtext);
+                      plugin_name(f->owner), f->name, i + 1, ghffi_type_name(f->sig.args[i]), why,
+                      f->sigtext);
 }
 
 static int check_int(lua_State *L, const plugin_fn *f, int i, lua_Integer lo, lua_Integer hi,
@@ -121,8 +121,8 @@ static int l_plugin_call(lua_State *L) {
     int n = lua_gettop(L);
     if (n != sig->nargs) {
         return luaL_error(L, "%s.%s: expects %d argument%s, got %d (signature %s)",
-                          plugin_name(f->owner), f->name, sig->nargs, sig->nargs == 1 ? "" : "s",
-                          n, f->sigtext);
+                          plugin_name(f->owner), f->name, sig->nargs, sig->nargs == 1 ? "" : "s", n,
+                          f->sigtext);
     }
     if (!lp->h) {
         return luaL_error(L, "%s.%s: the plugin is unloaded", plugin_name(f->owner), f->name);
@@ -323,8 +323,7 @@ static void subscribe_all(lua_State *L, lplug *lp, plugin *p) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     lua_pushliteral(L, "bus");
     if (lua_rawget(L, -2) != LUA_TTABLE || lua_getfield(L, -1, "on") != LUA_TFUNCTION) {
-        luaL_error(L, "plugin '%s' subscribes to events, but there is no bus here",
-                   plugin_name(p));
+        luaL_error(L, "plugin '%s' subscribes to events, but there is no bus here", plugin_name(p));
         return;
     }
     int on = lua_gettop(L);

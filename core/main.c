@@ -31,48 +31,49 @@
 #endif
 
 static void usage(FILE *f) {
-    fprintf(f, _("gonghui %s — scripting platform for trade-union service programs\n"
-                 "\n"
-                 "usage: gonghui [--db DIR] COMMAND [ARGS]\n"
-                 "\n"
-                 "commands:\n"
-                 "  run [OPTIONS] FILE.lua [name=value ...]  run a Lua program against the "
-                 "database\n"
-                 "      --dry-run       run, roll everything back, print what would change\n"
-                 "      --atomic        the whole run is one transaction\n"
-                 "      --timeout T     time limit (default 1h; 90s, 10m, 0 = none)\n"
-                 "      --memory M      memory limit of the script (default 1G; 512M, 0 = none)\n"
-                 "      --seed N        math.random's seed (default: random, recorded)\n"
-                 "      --now TIME      the time the script sees (default: the start)\n"
-                 "      --out DIR       folder for run.open(name) files\n"
-                 "      -e CODE         run CODE (before FILE, or alone)\n"
-                 "  runs [--limit N]                 the last runs (default 20)\n"
-                 "  runs show ID                     one run: script, hashes, seed, counts, "
-                 "outcome\n"
-                 "  repl [--write] [-e CODE] [FILE.lua]  ad hoc questions (also: gonghui alone "
-                 "on a terminal)\n"
-                 "  check                          verify every record and index entry\n"
-                 "  backup DEST                    write a compacted, consistent copy to DEST\n"
-                 "  stat                           list collections, records, indexes and sizes\n"
-                 "  import COLLECTION FILE [--format csv|tsv|jsonl] [--map COLUMN=field ...]\n"
-                 "         [--encoding auto|utf-8|gb18030] [--mode insert|upsert] [--strict] "
-                 "[--yuan]\n"
-                 "                                 rows of a file into a collection; bad rows "
-                 "to FILE.rejects.csv\n"
-                 "  export COLLECTION --out FILE [--format csv|tsv|json|jsonl] [--fields a,b] "
-                 "[--unmask]\n"
-                 "  events tail [--topic P] [--since SEQ|TIME] [--limit N] [--follow] [--json]\n"
-                 "  events consumers | run NAME | replay NAME --from SEQ|TIME\n"
-                 "  events dead [NAME] | dead retry ID | dead drop ID | trim\n"
-                 "\n"
-                 "options:\n"
-                 "  --db DIR     the database directory (default: $GONGHUI_DB, else "
-                 "./gonghui.db)\n"
-                 "  --plugins DIR  look for native plugins (NAME.so) here first, then in "
-                 "$GONGHUI_PLUGIN_PATH\n"
-                 "               and the plugin folder of the build or installation\n"
-                 "  --help       this text\n"
-                 "  --version    the version\n"),
+    fprintf(f,
+            _("gonghui %s — scripting platform for trade-union service programs\n"
+              "\n"
+              "usage: gonghui [--db DIR] COMMAND [ARGS]\n"
+              "\n"
+              "commands:\n"
+              "  run [OPTIONS] FILE.lua [name=value ...]  run a Lua program against the "
+              "database\n"
+              "      --dry-run       run, roll everything back, print what would change\n"
+              "      --atomic        the whole run is one transaction\n"
+              "      --timeout T     time limit (default 1h; 90s, 10m, 0 = none)\n"
+              "      --memory M      memory limit of the script (default 1G; 512M, 0 = none)\n"
+              "      --seed N        math.random's seed (default: random, recorded)\n"
+              "      --now TIME      the time the script sees (default: the start)\n"
+              "      --out DIR       folder for run.open(name) files\n"
+              "      -e CODE         run CODE (before FILE, or alone)\n"
+              "  runs [--limit N]                 the last runs (default 20)\n"
+              "  runs show ID                     one run: script, hashes, seed, counts, "
+              "outcome\n"
+              "  repl [--write] [-e CODE] [FILE.lua]  ad hoc questions (also: gonghui alone "
+              "on a terminal)\n"
+              "  check                          verify every record and index entry\n"
+              "  backup DEST                    write a compacted, consistent copy to DEST\n"
+              "  stat                           list collections, records, indexes and sizes\n"
+              "  import COLLECTION FILE [--format csv|tsv|jsonl] [--map COLUMN=field ...]\n"
+              "         [--encoding auto|utf-8|gb18030] [--mode insert|upsert] [--strict] "
+              "[--yuan]\n"
+              "                                 rows of a file into a collection; bad rows "
+              "to FILE.rejects.csv\n"
+              "  export COLLECTION --out FILE [--format csv|tsv|json|jsonl] [--fields a,b] "
+              "[--unmask]\n"
+              "  events tail [--topic P] [--since SEQ|TIME] [--limit N] [--follow] [--json]\n"
+              "  events consumers | run NAME | replay NAME --from SEQ|TIME\n"
+              "  events dead [NAME] | dead retry ID | dead drop ID | trim\n"
+              "\n"
+              "options:\n"
+              "  --db DIR     the database directory (default: $GONGHUI_DB, else "
+              "./gonghui.db)\n"
+              "  --plugins DIR  look for native plugins (NAME.so) here first, then in "
+              "$GONGHUI_PLUGIN_PATH\n"
+              "               and the plugin folder of the build or installation\n"
+              "  --help       this text\n"
+              "  --version    the version\n"),
             GH_VERSION);
 }
 
@@ -198,8 +199,8 @@ static int cmd_runs(const char *path, int n, char **args) {
     }
     if (n >= 1 && strcmp(args[0], "show") != 0) {
         char *end;
-        if (n != 2 || strcmp(args[0], "--limit") != 0 || (limit = (int)strtol(args[1], &end, 10),
-                                                           *end || limit < 0)) {
+        if (n != 2 || strcmp(args[0], "--limit") != 0 ||
+            (limit = (int)strtol(args[1], &end, 10), *end || limit < 0)) {
             fprintf(stderr, _("gonghui runs: usage: gonghui runs [--limit N] | runs show ID\n"));
             return 2;
         }
@@ -208,7 +209,7 @@ static int cmd_runs(const char *path, int n, char **args) {
         return 1;
     }
     rc = n >= 1 && strcmp(args[0], "show") == 0 ? runs_show(s, args[1], stdout)
-                                                  : runs_list(s, stdout, limit);
+                                                : runs_list(s, stdout, limit);
     store_close(s);
     if (rc) {
         fprintf(stderr, "gonghui runs: %s\n", err_msg(rc));
@@ -263,8 +264,7 @@ int main(int argc, char **argv) {
             goto out;
         } else if (argv[i][0] == '-' && argv[i][1] == '-' && n < 2 &&
                    !(n == 1 && (strcmp(args[0], "run") == 0 || strcmp(args[0], "repl") == 0 ||
-                                strcmp(args[0], "import") == 0 ||
-                                strcmp(args[0], "export") == 0 ||
+                                strcmp(args[0], "import") == 0 || strcmp(args[0], "export") == 0 ||
                                 strcmp(args[0], "events") == 0))) { /* their own options */
             fprintf(stderr, _("gonghui: unknown option %s (see gonghui --help)\n"), argv[i]);
             goto out;

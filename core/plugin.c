@@ -230,8 +230,8 @@ static int api_begin(gh_plugin *p, uint32_t major, uint32_t minor, size_t size, 
         return GH_PLUGIN_ERROR;
     }
     if (!name || strcmp(name, p->name) != 0) {
-        refuse(p, "its file is %s.so but it calls itself '%s' (the file must be NAME.so)",
-               p->name, name ? name : "(null)");
+        refuse(p, "its file is %s.so but it calls itself '%s' (the file must be NAME.so)", p->name,
+               name ? name : "(null)");
         return GH_PLUGIN_ERROR;
     }
     free(p->version);
@@ -289,8 +289,7 @@ static int api_function(gh_plugin *p, const char *name, const char *signature, g
     }
     for (int i = 0; i < p->nfns; i++) {
         if (strcmp(p->fns[i]->name, name) == 0) {
-            refuse(p, "it declares function '%s' twice (names must be unique in a plugin)",
-                   name);
+            refuse(p, "it declares function '%s' twice (names must be unique in a plugin)", name);
             return GH_PLUGIN_ERROR;
         }
     }

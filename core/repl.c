@@ -66,11 +66,11 @@ typedef struct repl {
     lua_db *db;
     int tty, write, timer, mask, failed;
     tbl_opts topts;
-    char *once;      /* the next result goes to this file (.once) */
+    char *once; /* the next result goes to this file (.once) */
     char hist[PATH_MAX];
     EditLine *el;
     History *hist_h;
-    int prelude_ref; /* the prelude's table M */
+    int prelude_ref;  /* the prelude's table M */
     int settings_ref; /* S */
 } repl;
 
@@ -268,11 +268,10 @@ static void guard(lua_State *L, int idx, const char *prefix, const char *const *
 }
 
 static void guard_writes(lua_State *L) {
-    static const char *const coll[] = {"insert", "put", "update", "delete", "prepare_insert",
-                                       NULL};
+    static const char *const coll[] = {"insert", "put", "update", "delete", "prepare_insert", NULL};
     static const char *const dbw[] = {"define", "drop", NULL};
-    static const char *const busw[] = {"publish", "consumer", "run", "replay", "retry",
-                                       "drop", "trim", NULL};
+    static const char *const busw[] = {"publish", "consumer", "run",  "replay",
+                                       "retry",   "drop",     "trim", NULL};
     luaL_getmetatable(L, COLL_MT);
     lua_getfield(L, -1, "__index");
     guard(L, -1, "", coll);
@@ -414,7 +413,8 @@ static const char *help_text =
     "\n"
     "  db.members:count()                          records in a collection\n"
     "  db.members:where{category='courier'}:group('town'):count()\n"
-    "  db.members:where{town='沈家门街道'}:pick('name','birth_date'):order('birth_date'):limit(10)\n"
+    "  "
+    "db.members:where{town='沈家门街道'}:pick('name','birth_date'):order('birth_date'):limit(10)\n"
     "  db.awards:where{item='gift-package'}:sum('amount_fen')\n"
     "\n"
     ".help [TOPIC]         this text; topics: query db bus modes mask write keys\n"
@@ -559,8 +559,9 @@ static int record_unmask(repl *r) {
     lstore_release(r->db);
     int rc = runs_record(r->s, &rec, &id);
     if (rc) {
-        fprintf(stderr, _(".unmask: the record of unmasking could not be written (%s); data "
-                          "stays masked\n"),
+        fprintf(stderr,
+                _(".unmask: the record of unmasking could not be written (%s); data "
+                  "stays masked\n"),
                 err_msg(rc));
         return -1;
     }
@@ -680,8 +681,9 @@ static int dot_command(repl *r, char *line) {
             fprintf(stderr, _(".border: unicode or ascii\n"));
         }
     } else {
-        fprintf(stderr, _("unknown command %s (.help lists them; a Lua line never starts with "
-                          "'.')\n"),
+        fprintf(stderr,
+                _("unknown command %s (.help lists them; a Lua line never starts with "
+                  "'.')\n"),
                 cmd);
         r->failed = 1;
     }

@@ -36,16 +36,14 @@
 /* ---- SHA-256 (FIPS 180-4) ---------------------------------------------------- */
 
 static const uint32_t sha_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2};
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
@@ -62,8 +60,8 @@ static void sha_block(uint32_t h[8], const unsigned char *p) {
     }
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] +
-                      w[i];
+        uint32_t t1 =
+            k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
         uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         k = g;
         g = f;
@@ -118,19 +116,40 @@ void runs_sha256_hex(const void *data, size_t n, char out[65]) {
 /* ---- the definition --------------------------------------------------------------- */
 
 enum {
-    F_ID, F_UID, F_SCRIPT, F_SHA, F_CODE, F_MODULES, F_PARAMS, F_SEED, F_CLOCK, F_OPERATOR,
-    F_HOST, F_STARTED, F_ENDED, F_MODE, F_OUTCOME, F_ERROR, F_EXIT, F_WRITES, F_EVENTS,
-    F_VERSION, F__COUNT
+    F_ID,
+    F_UID,
+    F_SCRIPT,
+    F_SHA,
+    F_CODE,
+    F_MODULES,
+    F_PARAMS,
+    F_SEED,
+    F_CLOCK,
+    F_OPERATOR,
+    F_HOST,
+    F_STARTED,
+    F_ENDED,
+    F_MODE,
+    F_OUTCOME,
+    F_ERROR,
+    F_EXIT,
+    F_WRITES,
+    F_EVENTS,
+    F_VERSION,
+    F__COUNT
 };
 
 static const store_sysfield runs_fields[F__COUNT] = {
-    {"id", FT_INT, 0},          {"uid", FT_STRING, 0},        {"script", FT_STRING, 0},
-    {"script_sha256", FT_STRING, 0}, {"code", FT_STRING, 1},  {"modules", FT_ANY, 1},
-    {"params", FT_ANY, 1},      {"seed", FT_INT, 0},          {"clock", FT_INT, 0},
-    {"operator", FT_STRING, 0}, {"host", FT_STRING, 0},       {"started", FT_NUMBER, 0},
-    {"ended", FT_NUMBER, 0},    {"mode", FT_STRING, 0},       {"outcome", FT_STRING, 0},
-    {"error", FT_STRING, 1},    {"exit_code", FT_INT, 0},     {"writes", FT_ANY, 1},
-    {"events", FT_ANY, 1},      {"version", FT_STRING, 0},
+    {"id", FT_INT, 0},         {"uid", FT_STRING, 0},
+    {"script", FT_STRING, 0},  {"script_sha256", FT_STRING, 0},
+    {"code", FT_STRING, 1},    {"modules", FT_ANY, 1},
+    {"params", FT_ANY, 1},     {"seed", FT_INT, 0},
+    {"clock", FT_INT, 0},      {"operator", FT_STRING, 0},
+    {"host", FT_STRING, 0},    {"started", FT_NUMBER, 0},
+    {"ended", FT_NUMBER, 0},   {"mode", FT_STRING, 0},
+    {"outcome", FT_STRING, 0}, {"error", FT_STRING, 1},
+    {"exit_code", FT_INT, 0},  {"writes", FT_ANY, 1},
+    {"events", FT_ANY, 1},     {"version", FT_STRING, 0},
 };
 
 /* The `_runs` definition in write transaction t, defined or extended first
@@ -326,7 +345,7 @@ static int record_now(store *s, const runs_rec *r, int64_t *id) {
              * for the disk (it is most of an empty run's time); one that
              * changed data is made as durable as the data. */
             rc = r->nwrites || r->nevents || r->exit_code != 0 ? store_txn_commit(t)
-                                                                 : store_txn_commit_lazy(t);
+                                                               : store_txn_commit_lazy(t);
             t = NULL;
         }
         store_txn_abort(t);
@@ -640,9 +659,8 @@ int runs_show(store *s, const char *which, FILE *f) {
         if (read_rec(c, val, vlen, &w) != 0) {
             continue;
         }
-        if ((by_id && w.id == want) ||
-            (w.str[F_UID] && w.len[F_UID] == strlen(which) &&
-             memcmp(w.str[F_UID], which, w.len[F_UID]) == 0)) {
+        if ((by_id && w.id == want) || (w.str[F_UID] && w.len[F_UID] == strlen(which) &&
+                                        memcmp(w.str[F_UID], which, w.len[F_UID]) == 0)) {
             found = 1;
             break;
         }

@@ -40,10 +40,10 @@ typedef struct runs_module {
 
 /* Everything a record holds. Strings are borrowed for the call. */
 typedef struct runs_rec {
-    const char *uid;          /* 16 hex digits chosen at the start of the run */
-    const char *script;       /* the script's path, or "-e" for a snippet only */
+    const char *uid;    /* 16 hex digits chosen at the start of the run */
+    const char *script; /* the script's path, or "-e" for a snippet only */
     const char *script_sha256;
-    const char *code;         /* the -e snippet, or NULL */
+    const char *code; /* the -e snippet, or NULL */
     const runs_module *modules;
     int nmodules;
     char *const *params; /* name=value strings as given */

@@ -453,8 +453,9 @@ static int l_sb_require(lua_State *L) {
              *p == '_' || *p == '-' || (*p == '.' && p[1] != '.' && p[1] != 0);
     }
     if (!ok) {
-        return luaL_error(L, _("require '%s': a module name is letters, digits, '_' and '-', "
-                               "parts joined by '.'"),
+        return luaL_error(L,
+                          _("require '%s': a module name is letters, digits, '_' and '-', "
+                            "parts joined by '.'"),
                           name);
     }
     char rel[PATH_MAX];
@@ -504,8 +505,9 @@ static int l_sb_require(lua_State *L) {
         lua_setfield(L, 2, name);
         return 1;
     }
-    return luaL_error(L, _("module '%s' not found (modules come from the script's folder and "
-                           "scripts/lib):%s"),
+    return luaL_error(L,
+                      _("module '%s' not found (modules come from the script's folder and "
+                        "scripts/lib):%s"),
                       name, lua_tostring(L, -1));
 }
 
@@ -520,8 +522,7 @@ static int l_sb_loadfile(lua_State *L) {
     }
     if (!inside(path, sb->script_dir) && !inside(path, sb->lib_dir)) {
         luaL_pushfail(L);
-        lua_pushfstring(L, _("loadfile: '%s' is not in the script's folder or scripts/lib"),
-                        path);
+        lua_pushfstring(L, _("loadfile: '%s' is not in the script's folder or scripts/lib"), path);
         return 2;
     }
     if (load_source(L, path, 1, NULL) != 0) {
@@ -642,8 +643,9 @@ static int l_sb_setmetatable(lua_State *L) {
 }
 
 static int l_sb_frozen_newindex(lua_State *L) {
-    return luaL_error(L, _("cannot change '%s' of a library table: libraries are read-only "
-                           "(make a local copy)"),
+    return luaL_error(L,
+                      _("cannot change '%s' of a library table: libraries are read-only "
+                        "(make a local copy)"),
                       luaL_tolstring(L, 2, NULL));
 }
 
@@ -788,8 +790,9 @@ static int l_sb_io_open(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
     const char *mode = luaL_optstring(L, 2, "r");
     if (strcmp(mode, "r") != 0 && strcmp(mode, "rb") != 0 && !writable(sb, name)) {
-        return luaL_error(L, _("io.open('%s', '%s'): scripts write files only in the output "
-                               "folder %s (gonghui run --out DIR; default: the current folder)"),
+        return luaL_error(L,
+                          _("io.open('%s', '%s'): scripts write files only in the output "
+                            "folder %s (gonghui run --out DIR; default: the current folder)"),
                           name, mode, sb->out_dir ? sb->out_dir : "(none)");
     }
     int base = lua_gettop(L);
@@ -814,14 +817,16 @@ static int l_sb_run_open(lua_State *L) {
         return luaL_error(L, _("run.open: mode '%s' (modes: r, w, a, with b for binary)"), mode);
     }
     if (!sb->out_dir) {
-        return luaL_error(L, _("run.open('%s'): no output folder; give one with "
-                               "gonghui run --out DIR"),
+        return luaL_error(L,
+                          _("run.open('%s'): no output folder; give one with "
+                            "gonghui run --out DIR"),
                           name);
     }
     if (!name[0] || strchr(name, '/') || strchr(name, '\\') || strcmp(name, ".") == 0 ||
         strcmp(name, "..") == 0) {
-        return luaL_error(L, _("run.open('%s'): give a plain file name (no folders); it is "
-                               "made in the output folder %s"),
+        return luaL_error(L,
+                          _("run.open('%s'): give a plain file name (no folders); it is "
+                            "made in the output folder %s"),
                           name, sb->out_dir);
     }
     int base = lua_gettop(L);
@@ -835,8 +840,9 @@ static int l_sb_run_open(lua_State *L) {
 /* __index of the globals: an unknown name is an error (typos). */
 static int l_sb_unknown_global(lua_State *L) {
     const char *name = lua_tostring(L, 2);
-    return luaL_error(L, _("unknown global '%s' (a typo? globals must be assigned before they "
-                           "are read; use 'local' for your own names)"),
+    return luaL_error(L,
+                      _("unknown global '%s' (a typo? globals must be assigned before they "
+                        "are read; use 'local' for your own names)"),
                       name ? name : luaL_typename(L, 2));
 }
 
@@ -864,10 +870,10 @@ static void build_env(sandbox *sb) {
     lua_setmetatable(L, -2);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &frozen_key);
 
-    static const char *const base[] = {"assert", "error", "ipairs", "next", "pairs", "pcall",
-                                       "print", "select", "tonumber", "tostring",
-                                       "type", "rawequal", "rawlen", "rawget", "_VERSION",
-                                       "collectgarbage", "getmetatable", NULL};
+    static const char *const base[] = {
+        "assert", "error",  "ipairs",   "next",           "pairs",        "pcall",
+        "print",  "select", "tonumber", "tostring",       "type",         "rawequal",
+        "rawlen", "rawget", "_VERSION", "collectgarbage", "getmetatable", NULL};
     copy_fields(L, old, G, base);
     lua_pushcfunction(L, l_sb_rawset);
     lua_setfield(L, G, "rawset");
@@ -907,8 +913,8 @@ static void build_env(sandbox *sb) {
     lua_getfield(L, old, "string");
     int str = lua_gettop(L);
     lua_createtable(L, 0, 20);
-    static const char *const strs[] = {"byte", "char", "find", "format", "gmatch", "gsub",
-                                       "len", "lower", "match", "reverse", "sub", "upper",
+    static const char *const strs[] = {"byte", "char",     "find",   "format",  "gmatch", "gsub",
+                                       "len",  "lower",    "match",  "reverse", "sub",    "upper",
                                        "pack", "packsize", "unpack", NULL};
     copy_fields(L, str, lua_gettop(L), strs);
     lua_getfield(L, str, "rep");
@@ -973,8 +979,8 @@ static void build_env(sandbox *sb) {
     /* io: the standard streams, reading files */
     lua_getfield(L, old, "io");
     lua_createtable(L, 0, 8);
-    static const char *const ios[] = {"write", "read", "lines", "stdout", "stderr", "stdin",
-                                      "type", NULL};
+    static const char *const ios[] = {"write",  "read",  "lines", "stdout",
+                                      "stderr", "stdin", "type",  NULL};
     copy_fields(L, -2, lua_gettop(L), ios);
     lua_getfield(L, -2, "open");
     lua_pushvalue(L, -1);
@@ -1102,8 +1108,9 @@ static int l_sb_db_drop(lua_State *L) {
 }
 
 static int l_sb_system_coll(lua_State *L) {
-    return luaL_error(L, _("'%s' is a system collection (%s); scripts cannot read or write it "
-                           "(%s)"),
+    return luaL_error(L,
+                      _("'%s' is a system collection (%s); scripts cannot read or write it "
+                        "(%s)"),
                       lua_tostring(L, lua_upvalueindex(1)), lua_tostring(L, lua_upvalueindex(2)),
                       lua_tostring(L, lua_upvalueindex(3)));
 }

@@ -92,7 +92,6 @@ const char *script_lib_dir(void) {
     return NULL;
 }
 
-
 /* ---- options ------------------------------------------------------------------------ */
 
 /* "90", "90s", "500ms", "10m", "2h" -> seconds; -1 if not a duration. */
@@ -322,8 +321,8 @@ static void progress_draw(double done, double total, const char *label) {
         snprintf(left, sizeof left, _(", %d:%02d left"), s / 60, s % 60);
     }
     if (progress.color) {
-        fprintf(stderr, "\r\033[K%s%s \033[7m%.*s\033[0m%s %.0f", label, *label ? ":" : "",
-                fill, bar, bar + fill, done);
+        fprintf(stderr, "\r\033[K%s%s \033[7m%.*s\033[0m%s %.0f", label, *label ? ":" : "", fill,
+                bar, bar + fill, done);
     } else {
         fprintf(stderr, "\r\033[K%s%s [%s] %.0f", label, *label ? ":" : "", bar, done);
     }
@@ -379,8 +378,7 @@ static void print_dry(const store_counts *c, int n) {
         return;
     }
     printf(_("dry run: nothing was stored; the run would have changed:\n"));
-    printf("  %-24s %10s %10s %10s\n", _("collection"), _("inserted"), _("updated"),
-           _("deleted"));
+    printf("  %-24s %10s %10s %10s\n", _("collection"), _("inserted"), _("updated"), _("deleted"));
     for (int i = 0; i < n; i++) {
         if (c[i].name[0] != '_' && (c[i].inserted || c[i].updated || c[i].deleted)) {
             printf("  %-24s %10llu %10llu %10llu\n", c[i].name, (unsigned long long)c[i].inserted,
@@ -540,13 +538,11 @@ int script_run_opts(store *s, const script_opts *o) {
     } else if (stop == SB_INTERRUPTED) {
         outcome = "interrupted";
         code = 128 + signo;
-        fprintf(stderr,
-                _("gonghui run: interrupted (%s); the open transaction was rolled back%s\n"),
-                signo == SIGINT ? "Ctrl-C" : "SIGTERM",
-                whole ? _(": nothing of the run is stored")
-                      : _("; units committed before it stay"));
-    } else if (status != LUA_OK && sandbox_memory_hit(sb) && m &&
-               strstr(m, "not enough memory")) {
+        fprintf(
+            stderr, _("gonghui run: interrupted (%s); the open transaction was rolled back%s\n"),
+            signo == SIGINT ? "Ctrl-C" : "SIGTERM",
+            whole ? _(": nothing of the run is stored") : _("; units committed before it stay"));
+    } else if (status != LUA_OK && sandbox_memory_hit(sb) && m && strstr(m, "not enough memory")) {
         outcome = "memory";
         code = SCRIPT_EXIT_MEMORY;
         fprintf(stderr,
@@ -603,7 +599,7 @@ record:;
         counts = c && ncounts ? copy_counts(c, ncounts) : NULL;
     }
     sandbox_free(sb); /* closes the state: a db.atomic or scan still open ends here */
-    if (!whole) { /* the committed writes and events of this run */
+    if (!whole) {     /* the committed writes and events of this run */
         store_txn *rt;
         if (store_txn_begin(s, NULL, 0, &rt) == 0) {
             bus_count_run(rt, seq0, run_uid, &evc, &nevc);
@@ -632,7 +628,9 @@ record:;
         .host = host,
         .started = started,
         .ended = wall(),
-        .mode = o->dry_run ? "dry-run" : o->atomic ? "atomic" : "run",
+        .mode = o->dry_run  ? "dry-run"
+                : o->atomic ? "atomic"
+                            : "run",
         .outcome = outcome,
         .error = errmsg,
         .exit_code = code,
@@ -643,8 +641,7 @@ record:;
     };
     int64_t id;
     if ((rc = runs_record(s, &r, &id)) != 0) {
-        fprintf(stderr, _("gonghui run: the run record could not be written: %s\n"),
-                err_msg(rc));
+        fprintf(stderr, _("gonghui run: the run record could not be written: %s\n"), err_msg(rc));
         if (code == SCRIPT_EXIT_OK) {
             code = SCRIPT_EXIT_IOERR;
         }

@@ -23,14 +23,14 @@
 /* Exit codes of `gonghui run` (sysexits.h where one fits; README lists them). */
 enum {
     SCRIPT_EXIT_OK = 0,
-    SCRIPT_EXIT_FAILED = 1,     /* the script raised an error */
-    SCRIPT_EXIT_USAGE = 2,      /* bad options or parameters */
-    SCRIPT_EXIT_NOINPUT = 66,   /* EX_NOINPUT: the script file cannot be read */
-    SCRIPT_EXIT_IOERR = 74,     /* EX_IOERR: the results or the run record could not be stored */
-    SCRIPT_EXIT_TIMEOUT = 124,  /* --timeout passed (as timeout(1)) */
-    SCRIPT_EXIT_MEMORY = 125,   /* --memory passed */
-    SCRIPT_EXIT_SIGINT = 130,   /* Ctrl-C (128 + SIGINT) */
-    SCRIPT_EXIT_SIGTERM = 143,  /* SIGTERM (128 + SIGTERM) */
+    SCRIPT_EXIT_FAILED = 1,    /* the script raised an error */
+    SCRIPT_EXIT_USAGE = 2,     /* bad options or parameters */
+    SCRIPT_EXIT_NOINPUT = 66,  /* EX_NOINPUT: the script file cannot be read */
+    SCRIPT_EXIT_IOERR = 74,    /* EX_IOERR: the results or the run record could not be stored */
+    SCRIPT_EXIT_TIMEOUT = 124, /* --timeout passed (as timeout(1)) */
+    SCRIPT_EXIT_MEMORY = 125,  /* --memory passed */
+    SCRIPT_EXIT_SIGINT = 130,  /* Ctrl-C (128 + SIGINT) */
+    SCRIPT_EXIT_SIGTERM = 143, /* SIGTERM (128 + SIGTERM) */
 };
 
 typedef struct script_opts {

@@ -41,7 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STORE_MAX_DBS 1024 /* LMDB zeroes per-handle state of this size in every (nested) transaction */
+#define STORE_MAX_DBS                                                                              \
+    1024 /* LMDB zeroes per-handle state of this size in every (nested) transaction */
 #define STORE_DEFAULT_MAP ((size_t)4 << 30)
 #define STORE_READ_POOL 4
 

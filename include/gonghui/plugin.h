@@ -161,12 +161,12 @@ typedef struct gh_bytes {
  * Borrowed: every pointer is valid only during the handler's call. New
  * fields may be added at the end (the host makes the struct). */
 typedef struct gh_event {
-    const char *topic;   /**< the topic (not NUL-terminated: use topic_len) */
+    const char *topic; /**< the topic (not NUL-terminated: use topic_len) */
     size_t topic_len;
     const void *payload; /**< the payload as one MessagePack value */
     size_t payload_len;
-    int64_t seq;         /**< its sequence number in the log; 0 for bus.emit */
-    int64_t time;        /**< milliseconds since 1970 (UTC); 0 for bus.emit */
+    int64_t seq;  /**< its sequence number in the log; 0 for bus.emit */
+    int64_t time; /**< milliseconds since 1970 (UTC); 0 for bus.emit */
 } gh_event;
 
 /** An event handler: ud is the pointer given to #gh_api.subscribe. To fail
@@ -241,7 +241,7 @@ typedef struct gh_api {
     /** printf into a block from #gh_api.alloc, or NULL if out of memory.
      * Caller frees with #gh_api.free (or returns it as `str`, or puts it in
      * *errmsg of gh_plugin_init). */
-    char *(*mprintf)(const char *fmt, ...) GH_PRINTF(1, 2);
+    char *(*mprintf)(const char *fmt, ...)GH_PRINTF(1, 2);
 
     /** Makes the current call fail with a message (printf format); the
      * script gets `PLUGIN.FUNCTION: message` as a Lua error once the

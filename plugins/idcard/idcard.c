@@ -173,9 +173,8 @@ static int invalid(const char *s, char *why, size_t whyn) {
         return 1;
     }
     if (!real_date(s + 6)) {
-        snprintf(why, whyn,
-                 "contains an impossible birth date (%.4s-%.2s-%.2s, characters 7-14)", s + 6,
-                 s + 10, s + 12);
+        snprintf(why, whyn, "contains an impossible birth date (%.4s-%.2s-%.2s, characters 7-14)",
+                 s + 6, s + 10, s + 12);
         return 1;
     }
     char want = check_of(s), got = s[17] == 'x' ? 'X' : s[17];

@@ -86,8 +86,8 @@ static int64_t count(void) {
 static double mixed(int32_t a, int64_t b, uint32_t c, uint64_t d, double e, bool f, const char *g,
                     const void *h, size_t hn, int64_t i) {
     (void)h;
-    return (double)a + (double)b + (double)c + (double)d + e + (f ? 1000 : 0) +
-           (double)strlen(g) + (double)hn + (double)i;
+    return (double)a + (double)b + (double)c + (double)d + e + (f ? 1000 : 0) + (double)strlen(g) +
+           (double)hn + (double)i;
 }
 static int64_t sum16(int64_t a1, int64_t a2, int64_t a3, int64_t a4, int64_t a5, int64_t a6,
                      int64_t a7, int64_t a8, int64_t a9, int64_t a10, int64_t a11, int64_t a12,

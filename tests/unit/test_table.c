@@ -188,7 +188,8 @@ static void test_csv_json(void **state) {
     tbl_set(t, 2, TBL_RAW, "{\"a\":1}", 7);
     tbl_opts o = {.mode = TBL_CSV};
     char *out = render(t, &o);
-    assert_string_equal(out, "name,note,n\n李娜,\"say \"\"hi\"\", ok\n\",12\nx,,\"{\"\"a\"\":1}\"\n");
+    assert_string_equal(out,
+                        "name,note,n\n李娜,\"say \"\"hi\"\", ok\n\",12\nx,,\"{\"\"a\"\":1}\"\n");
     free(out);
     o.excel = 1;
     out = render(t, &o);
@@ -253,9 +254,12 @@ static void test_modes(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_widths),          cmocka_unit_test(test_box),
-        cmocka_unit_test(test_plain_and_markdown), cmocka_unit_test(test_csv_json),
-        cmocka_unit_test(test_elision_and_cuts), cmocka_unit_test(test_modes),
+        cmocka_unit_test(test_widths),
+        cmocka_unit_test(test_box),
+        cmocka_unit_test(test_plain_and_markdown),
+        cmocka_unit_test(test_csv_json),
+        cmocka_unit_test(test_elision_and_cuts),
+        cmocka_unit_test(test_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
