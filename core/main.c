@@ -47,6 +47,7 @@ static void usage(FILE *f) {
               "      --now TIME      the time the script sees (default: the start)\n"
               "      --out DIR       folder for run.open(name) files\n"
               "      -e CODE         run CODE (before FILE, or alone)\n"
+              "      -i              then the REPL on the script's state (on a terminal)\n"
               "  runs [--limit N]                 the last runs (default 20)\n"
               "  runs show ID                     one run: script, hashes, seed, counts, "
               "outcome\n"

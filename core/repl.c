@@ -1175,3 +1175,50 @@ int repl_main(store *s, int argc, char **argv) {
     signal(SIGINT, SIG_DFL);
     return code_rc;
 }
+
+int repl_attach(store *s, sandbox *sb) {
+    repl r;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.mask = 1;
+    r.write = 1;
+    r.sb = sb;
+    r.L = sandbox_state(sb);
+    force_utf8();
+    if (!(isatty(0) && isatty(1))) {
+        return 0;
+    }
+    r.tty = 1;
+    r.topts.mode = TBL_BOX;
+    r.topts.footer = 1;
+    r.topts.max_rows = 40;
+    r.topts.max_width = 48;
+    const char *cs = nl_langinfo(CODESET);
+    r.topts.ascii = !(cs && strcmp(cs, "UTF-8") == 0);
+    lua_State *L = r.L;
+    lua_getglobal(L, "db");
+    if (lua_getmetatable(L, -1)) {
+        lua_getfield(L, -1, "__db");
+        r.db = luaL_testudata(L, -1, DB_MT);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    if (!r.db) {
+        fprintf(stderr, "gonghui: -i: the script's state has no db\n");
+        return 1;
+    }
+    R = &r;
+    catch_sigint();
+    load_query(&r);
+    if (load_prelude(&r) == 0) {
+        printf(_("gonghui %s — the script's state; type Lua, or .help; writes on; Ctrl-D "
+                 "leaves\n"),
+               GH_VERSION);
+        read_terminal(&r);
+    }
+    free(r.once);
+    lstore_release(r.db);
+    R = NULL;
+    signal(SIGINT, SIG_DFL);
+    return 0;
+}

@@ -19,4 +19,10 @@
  * 2 on a usage error. */
 int repl_main(store *s, int argc, char **argv);
 
+/* The REPL on the state of a batch run that has ended (`gonghui run -i`):
+ * the script's globals stay, writes are on (each statement in db.atomic).
+ * Only on a terminal; returns at once otherwise. */
+struct sandbox;
+int repl_attach(store *s, struct sandbox *sb);
+
 #endif

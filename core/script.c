@@ -28,6 +28,7 @@
 #include "err.h"
 #include "lua_bus.h"
 #include "lua_store.h"
+#include "repl.h"
 #include "runs.h"
 #include "sandbox.h"
 
@@ -197,6 +198,8 @@ int script_parse(int argc, char **argv, script_opts *o) {
             o->dry_run = 1;
         } else if (strcmp(a, "--atomic") == 0) {
             o->atomic = 1;
+        } else if (strcmp(a, "-i") == 0) {
+            o->interactive = 1;
         } else if (strcmp(a, "-e") == 0) {
             if (i + 1 >= argc) {
                 return usage_error(_("-e needs Lua code"), a);
@@ -597,6 +600,11 @@ record:;
     if (!whole && !counts) { /* what the run's committed transactions wrote */
         const store_counts *c = lstore_committed_counts(L, 2, &ncounts);
         counts = c && ncounts ? copy_counts(c, ncounts) : NULL;
+    }
+    if (o->interactive && outcome && strcmp(outcome, "timeout") != 0 &&
+        strcmp(outcome, "interrupted") != 0) {
+        fflush(stdout);
+        repl_attach(s, sb); /* Python's -i: the script's globals stay */
     }
     sandbox_free(sb); /* closes the state: a db.atomic or scan still open ends here */
     if (!whole) {     /* the committed writes and events of this run */

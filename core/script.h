@@ -39,8 +39,9 @@ typedef struct script_opts {
     int nparams;
     char **params; /* name=value strings (borrowed) */
     int dry_run, atomic;
-    double timeout; /* seconds; 0 = none */
-    size_t memory;  /* bytes; 0 = none */
+    int interactive; /* -i: the REPL on the script's state after it ends (on a terminal) */
+    double timeout;  /* seconds; 0 = none */
+    size_t memory;   /* bytes; 0 = none */
     int has_seed, has_now;
     uint64_t seed;
     int64_t now;

@@ -2,7 +2,8 @@
 # repl_tty.sh BINARY SCRATCH — the REPL on a real terminal (a tmux pane):
 # tab completion of collections and methods, a CJK table, Ctrl-C ending a
 # runaway statement and returning to the prompt, history saved with mode
-# 0600. Skipped (exit 0 with a note) where tmux is not installed.
+# 0600, and `gonghui run -i` opening the REPL on the script's own state.
+# Skipped (exit 0 with a note) where tmux is not installed.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 
@@ -27,6 +28,18 @@ T="tmux -S $SOCK"
 export XDG_STATE_HOME="$S/state"
 $T new-session -d -s r -x 150 -y 40 "LANG=C.UTF-8 '$BIN' --db '$S/db' repl" || { fail "tmux did not start"; finish; }
 trap '$T kill-server 2>/dev/null' EXIT
+
+# waits up to 5 s for TEXT (fixed string) in the pane of session $1
+wait_for_in() {
+  i=0
+  while [ $i -lt 50 ]; do
+    $T capture-pane -t "$1" -p >"$S/pane" 2>/dev/null
+    grep -qF -- "$2" "$S/pane" && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  return 1
+}
 
 # waits up to 5 s for TEXT (fixed string) in the pane
 wait_for() {
@@ -79,6 +92,26 @@ fi
 $T send-keys -t r C-d
 sleep 0.5
 H="$S/state/gonghui/history"
+
+# --- gonghui run -i: the REPL on the script's own state ----------------------------------
+lua inter.lua <<'EOF2'
+greeting = 'hello ' .. params.who
+db.members:insert{ member_id = 9, name = '王五', town = '新碶街道' }
+EOF2
+$T new-session -d -s i -x 150 -y 40 "LANG=C.UTF-8 '$BIN' --db '$S/db' run -i '$S/inter.lua' who=clerk"
+$T send-keys -t i 'greeting .. "!"' Enter
+if wait_for_in i "hello clerk!"; then
+  pass "run -i keeps the script's globals and params at the prompt"
+else
+  fail "run -i: no prompt with the script's state: $(tail -5 "$S/pane")"
+fi
+$T send-keys -t i 'db.members:count()' Enter
+sleep 0.5
+$T capture-pane -t i -p >"$S/pane"
+grep -qx "4" "$S/pane" && pass "run -i sees the script's writes" ||
+  fail "run -i: the script's insert is not there: $(tail -5 "$S/pane")"
+$T send-keys -t i C-d
+sleep 0.5
 if [ -f "$H" ]; then
   grep -q "while" "$H" && pass "history is saved" || fail "history lacks the statements: $(cat "$H")"
   mode=$(stat -c %a "$H")
