@@ -7,7 +7,7 @@
 BUILD ?= build
 DEMO_DB ?= $(BUILD)/demo.db
 PACKAGES = build-essential cmake pkg-config liblua5.4-dev liblmdb-dev lmdb-utils libffi-dev libcsv-dev \
-           libcmocka-dev python3 libedit-dev libutf8proc-dev
+           libcmocka-dev python3 libedit-dev libutf8proc-dev libxlsxwriter-dev
 
 .PHONY: all deps build demo test asan bench clean
 

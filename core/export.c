@@ -1,7 +1,9 @@
 /*
  * export.c — `gonghui export COLLECTION --out FILE`: records out as CSV for
  * Excel (UTF-8 with BOM, CRLF, minimal quoting, formula guard), TSV, JSON
- * (one array) or JSON Lines (one object per line).
+ * (one array), JSON Lines (one object per line) or an Excel workbook (the
+ * xlsx plugin, through xlsx_out.c: cells as CSV has them, without the
+ * formula guard).
  *
  * Called by main.c. Reads in one read transaction (a consistent snapshot,
  * held only for the export), writes OUT.tmp and renames it to OUT at the
@@ -21,6 +23,7 @@
 #include "err.h"
 #include "import.h"
 #include "runs.h"
+#include "xlsx_out.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -63,6 +66,7 @@ typedef struct exp {
     int pd[STORE_MAX_FIELDS];
     FILE *f;
     csv_writer w;
+    xlsx_out *x; /* --format xlsx: cells go to the xlsx plugin */
     codec_buf tmp;
     uint64_t n;
     int masked; /* some field was masked */
@@ -94,13 +98,23 @@ static void yuan(int64_t fen, char *buf, size_t n) {
              (unsigned long long)(v % 100));
 }
 
-/* One field as CSV text. */
+/* One cell: to the CSV writer, or to the xlsx row (as it is: no formula
+ * guard, text cells do not run). */
+static void cell(exp *e, const char *s, size_t n, int text) {
+    if (e->x) {
+        xlsx_out_cell(e->x, s, n);
+    } else {
+        csv_put(&e->w, s, n, text);
+    }
+}
+
+/* One field as CSV (or xlsx) text. */
 static int put_cell(exp *e, int pos, const unsigned char *p, const unsigned char *end) {
     mp_reader r;
     mp_item it;
     char num[64];
     if (!p) {
-        csv_put(&e->w, "", 0, 0);
+        cell(e, "", 0, 0);
         return 0;
     }
     mp_reader_init(&r, p, (size_t)(end - p));
@@ -110,10 +124,10 @@ static int put_cell(exp *e, int pos, const unsigned char *p, const unsigned char
     int type = e->c->fields[pos].type;
     switch (it.type) {
     case MP_NIL:
-        csv_put(&e->w, "", 0, 0);
+        cell(e, "", 0, 0);
         return 0;
     case MP_BOOL:
-        csv_put(&e->w, it.v.b ? "true" : "false", it.v.b ? 4 : 5, 0);
+        cell(e, it.v.b ? "true" : "false", it.v.b ? 4 : 5, 0);
         return 0;
     case MP_INT:
         if (type == FT_FEN && e->o->yuan) {
@@ -121,14 +135,14 @@ static int put_cell(exp *e, int pos, const unsigned char *p, const unsigned char
         } else {
             snprintf(num, sizeof num, "%lld", (long long)it.v.i);
         }
-        csv_put(&e->w, num, strlen(num), 0);
+        cell(e, num, strlen(num), 0);
         return 0;
     case MP_FLOAT:
         snprintf(num, sizeof num, "%.15g", it.v.d);
         if (strtod(num, NULL) != it.v.d) {
             snprintf(num, sizeof num, "%.17g", it.v.d);
         }
-        csv_put(&e->w, num, strlen(num), 0);
+        cell(e, num, strlen(num), 0);
         return 0;
     case MP_STR:
         if (e->pd[pos] && !e->o->unmask) {
@@ -137,11 +151,11 @@ static int put_cell(exp *e, int pos, const unsigned char *p, const unsigned char
                 return GH_ENOMEM;
             }
             size_t mn = export_mask(e->pd[pos], it.s, it.n, m);
-            csv_put(&e->w, m, mn, 1);
+            cell(e, m, mn, 1);
             free(m);
             e->masked = 1;
         } else {
-            csv_put(&e->w, it.s, it.n, type == FT_STRING || type == FT_ANY);
+            cell(e, it.s, it.n, type == FT_STRING || type == FT_ANY);
         }
         return 0;
     default: /* arrays and maps (any fields) as JSON */
@@ -150,7 +164,7 @@ static int put_cell(exp *e, int pos, const unsigned char *p, const unsigned char
         if (mp_to_json(&r, &e->tmp, CODEC_MAX_DEPTH) != 0) {
             return GH_ECORRUPT;
         }
-        csv_put(&e->w, (const char *)e->tmp.p, e->tmp.len, 1);
+        cell(e, (const char *)e->tmp.p, e->tmp.len, 1);
         return 0;
     }
 }
@@ -192,7 +206,7 @@ static int write_record(exp *e, const void *rec, size_t n) {
     if ((rc = split_record(rec, n, at, e->c->nfields, &count)) != 0) {
         return rc;
     }
-    if (e->o->format == EXPORT_CSV || e->o->format == EXPORT_TSV) {
+    if (e->o->format == EXPORT_CSV || e->o->format == EXPORT_TSV || e->x) {
         for (int i = 0; i < e->npos; i++) {
             int pos = e->pos[i];
             rc = put_cell(e, pos, pos < count ? at[pos] : NULL, pos < count ? at[pos + 1] : NULL);
@@ -200,8 +214,7 @@ static int write_record(exp *e, const void *rec, size_t n) {
                 return rc;
             }
         }
-        csv_end_row(&e->w);
-        return 0;
+        return e->x ? xlsx_out_row(e->x) : (csv_end_row(&e->w), 0);
     }
     e->tmp.len = 0;
     if (e->o->format == EXPORT_JSON) {
@@ -310,7 +323,28 @@ int export_run(store *s, const export_opts *o) {
     for (int i = 0; i < e.c->nfields; i++) {
         e.pd[i] = import_pd_kind(e.c->fields[i].name);
     }
-    if (to_stdout) {
+    if (o->format == EXPORT_XLSX) {
+        size_t n = strlen(o->out) + 16;
+        if (to_stdout) {
+            rc = err_set(GH_EINVAL, "an .xlsx file cannot go to standard output: give --out FILE");
+            goto out;
+        }
+        if (!(tmpname = malloc(n))) {
+            rc = GH_ENOMEM;
+            goto out;
+        }
+        snprintf(tmpname, n, "%s.tmp.xlsx", o->out);
+        if ((rc = xlsx_out_open(tmpname, &e.x)) != 0) {
+            goto out;
+        }
+        for (int i = 0; i < e.npos; i++) {
+            const char *name = e.c->fields[e.pos[i]].name;
+            xlsx_out_cell(e.x, name, strlen(name));
+        }
+        if ((rc = xlsx_out_row(e.x)) != 0) {
+            goto out;
+        }
+    } else if (to_stdout) {
         e.f = stdout;
     } else {
         size_t n = strlen(o->out) + 8;
@@ -360,13 +394,25 @@ int export_run(store *s, const export_opts *o) {
     if (o->format == EXPORT_JSON) {
         fputs(e.n ? "\n]\n" : "]\n", e.f);
     }
-    if (fflush(e.f) != 0 || ferror(e.f)) {
+    if (e.x) {
+        rc = xlsx_out_close(e.x, 1);
+        e.x = NULL;
+    } else if (fflush(e.f) != 0 || ferror(e.f)) {
         rc = err_set(GH_EIO, "writing %s failed: %s", to_stdout ? "standard output" : tmpname,
                      strerror(errno));
     }
 out:
     store_scan_close(sc);
     store_txn_abort(t);
+    xlsx_out_close(e.x, 0); /* a failed export: nothing written */
+    if (o->format == EXPORT_XLSX && tmpname) {
+        if (rc == 0 && rename(tmpname, o->out) != 0) {
+            rc = err_set(GH_EIO, "cannot rename %s to %s: %s", tmpname, o->out, strerror(errno));
+        }
+        if (rc) {
+            unlink(tmpname);
+        }
+    }
     if (e.f && !to_stdout) {
         if (fclose(e.f) != 0 && rc == 0) {
             rc = err_set(GH_EIO, "writing %s failed: %s", tmpname, strerror(errno));
@@ -385,7 +431,8 @@ out:
     if (rc) {
         fprintf(stderr, "gonghui export: %s\n", err_msg(rc));
     } else {
-        static const char *const names[] = {"CSV for Excel", "TSV", "JSON", "JSON Lines"};
+        static const char *const names[] = {"CSV for Excel", "TSV", "JSON", "JSON Lines",
+                                            "Excel workbook"};
         fprintf(msg, _("export: %llu records of '%s' written to %s (%s)\n"),
                 (unsigned long long)e.n, o->coll, to_stdout ? "standard output" : o->out,
                 names[o->format]);
@@ -430,8 +477,9 @@ out:
 static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, "gonghui export: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, _("\nusage: gonghui export COLLECTION --out FILE [--format csv|tsv|json|jsonl] "
-                      "[--fields a,b,...] [--unmask] [--yuan]\n"));
+    fprintf(stderr,
+            _("\nusage: gonghui export COLLECTION --out FILE [--format csv|tsv|json|jsonl|xlsx] "
+              "[--fields a,b,...] [--unmask] [--yuan]\n"));
     return 2;
 }
 
@@ -459,11 +507,9 @@ int export_parse(int argc, char **argv, export_opts *o) {
             } else if (strcmp(v, "jsonl") == 0) {
                 o->format = EXPORT_JSONL;
             } else if (strcmp(v, "xlsx") == 0) {
-                return usage_err("%s: .xlsx needs the xlsx plugin, which does not exist yet; "
-                                 "export CSV (Excel opens it)",
-                                 v);
+                o->format = EXPORT_XLSX;
             } else {
-                return usage_err("unknown --format %s (csv, tsv, json or jsonl)", v);
+                return usage_err("unknown --format %s (csv, tsv, json, jsonl or xlsx)", v);
             }
         } else if (strcmp(a, "--fields") == 0) {
             o->fields = v;
@@ -496,13 +542,8 @@ int export_parse(int argc, char **argv, export_opts *o) {
                     : strcasecmp(dot, ".json") == 0 ? EXPORT_JSON
                     : strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0
                         ? EXPORT_JSONL
-                    : strcasecmp(dot, ".xlsx") == 0 ? -2
+                    : strcasecmp(dot, ".xlsx") == 0 ? EXPORT_XLSX
                                                     : EXPORT_CSV;
-        if (o->format == -2) {
-            return usage_err("%s: .xlsx needs the xlsx plugin, which does not exist yet; export "
-                             "CSV (Excel opens it)",
-                             o->out);
-        }
     }
     return 0;
 }

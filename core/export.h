@@ -10,7 +10,7 @@
 
 #include "store.h"
 
-enum export_format { EXPORT_CSV, EXPORT_TSV, EXPORT_JSON, EXPORT_JSONL };
+enum export_format { EXPORT_CSV, EXPORT_TSV, EXPORT_JSON, EXPORT_JSONL, EXPORT_XLSX };
 
 typedef struct export_opts {
     const char *coll;   /* the collection */

@@ -1823,7 +1823,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
             } else if (strcmp(v, "jsonl") == 0) {
                 o->format = IMPORT_JSONL;
             } else if (strcmp(v, "xlsx") == 0) {
-                return usage_err("%s: .xlsx files need the xlsx plugin, which does not exist yet; "
+                return usage_err("%s: .xlsx files are not read (the xlsx plugin only writes); "
                                  "save the sheet as CSV UTF-8 in Excel and import that",
                                  v);
             } else {
@@ -1882,7 +1882,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
         } else if (dot && (strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0)) {
             o->format = IMPORT_JSONL;
         } else if (dot && (strcasecmp(dot, ".xlsx") == 0 || strcasecmp(dot, ".xls") == 0)) {
-            return usage_err("%s: Excel workbooks need the xlsx plugin, which does not exist yet; "
+            return usage_err("%s: Excel workbooks are not read (the xlsx plugin only writes); "
                              "save the sheet as CSV UTF-8 in Excel and import that",
                              o->file);
         } else {

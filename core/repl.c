@@ -31,6 +31,7 @@
 #include "sandbox.h"
 #include "script.h"
 #include "table.h"
+#include "xlsx_out.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -155,11 +157,76 @@ static void out_done(repl *r, FILE *f, size_t rows) {
     r->once = NULL;
 }
 
+/* 1 if the .once file is an Excel workbook (written by the xlsx plugin). */
+static int once_xlsx(const repl *r) {
+    const char *dot = r->once ? strrchr(r->once, '.') : NULL;
+    return dot && strcasecmp(dot, ".xlsx") == 0;
+}
+
+/* The .once result as an .xlsx file: cols (a table of names, or NULL for
+ * one column "value" holding text) and rows as C.render has them. */
+static void once_to_xlsx(repl *r, lua_State *L, int ncols, size_t nrows, const char *text) {
+    xlsx_out *x;
+    int rc = xlsx_out_open(r->once, &x);
+    for (int i = 0; rc == 0 && i < ncols; i++) {
+        const char *name = "value";
+        if (!text) {
+            lua_rawgeti(L, 1, i + 1);
+            name = lua_tostring(L, -1);
+        }
+        rc = xlsx_out_cell(x, name ? name : "", name ? strlen(name) : 0);
+        if (!text) {
+            lua_pop(L, 1);
+        }
+    }
+    rc = rc ? rc : xlsx_out_row(x);
+    if (text && rc == 0) {
+        size_t n = strlen(text);
+        while (n && (text[n - 1] == '\n' || text[n - 1] == '\r')) {
+            n--; /* the line end C.out text has */
+        }
+        rc = xlsx_out_cell(x, text, n);
+        rc = rc ? rc : xlsx_out_row(x);
+    }
+    for (size_t k = 1; !text && rc == 0 && k <= nrows; k++) {
+        lua_rawgeti(L, 2, (lua_Integer)k);
+        lua_getfield(L, -1, "k");
+        const char *kinds = lua_tostring(L, -1);
+        for (int i = 0; rc == 0 && i < ncols; i++) {
+            size_t n = 0;
+            lua_rawgeti(L, -2, i + 1);
+            const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : "";
+            int null = !kinds || (size_t)i >= strlen(kinds) || kinds[i] == 'z';
+            rc = xlsx_out_cell(x, null ? "" : s, null ? 0 : n);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 2);
+        rc = rc ? rc : xlsx_out_row(x);
+    }
+    if (rc == 0) {
+        rc = xlsx_out_close(x, 1);
+    } else if (rc != 0 && x) {
+        xlsx_out_close(x, 0);
+    }
+    if (rc) {
+        fprintf(stderr, _("gonghui: .once: cannot write %s: %s\n"), r->once, err_msg(rc));
+        r->failed = 1;
+    } else if (r->tty) {
+        fprintf(stderr, _("wrote %zu row%s to %s\n"), nrows, nrows == 1 ? "" : "s", r->once);
+    }
+    free(r->once);
+    r->once = NULL;
+}
+
 /* C.out(text) */
 static int l_repl_out(lua_State *L) {
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
     tbl_opts o;
+    if (once_xlsx(R)) {
+        once_to_xlsx(R, L, 1, 1, s);
+        return 0;
+    }
     FILE *f = out_stream(R, &o);
     if (f) {
         fwrite(s, 1, n, f);
@@ -174,6 +241,10 @@ static int l_repl_render(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
     int ncols = (int)lua_rawlen(L, 1);
+    if (once_xlsx(R)) {
+        once_to_xlsx(R, L, ncols, lua_rawlen(L, 2), NULL);
+        return 0;
+    }
     tbl *t = tbl_new(ncols);
     if (!t) {
         return luaL_error(L, "not enough memory");
@@ -422,7 +493,7 @@ static const char *help_text =
     ".schema NAME          fields, key and indexes of a collection\n"
     ".mode MODE            box table csv json jsonl markdown line\n"
     ".timer on|off         show how long each statement took\n"
-    ".once FILE            the next result goes to FILE (.csv for Excel, .json, .jsonl)\n"
+    ".once FILE            the next result goes to FILE (.csv or .xlsx for Excel, .json, .jsonl)\n"
     ".read FILE.lua        run the statements of a file\n"
     ".write on|off         allow writes (each statement is then one db.atomic)\n"
     ".unmask / .mask       show / hide ID numbers, phones and the like (unmasking is recorded)\n"
@@ -645,10 +716,12 @@ static int dot_command(repl *r, char *line) {
     } else if (strcmp(cmd, ".once") == 0) {
         const char *dot = strrchr(arg, '.');
         if (!*arg) {
-            fprintf(stderr, _(".once: which file? (.once FILE.csv | FILE.json | FILE.jsonl)\n"));
-        } else if (dot && (strcmp(dot, ".xlsx") == 0 || strcmp(dot, ".xls") == 0)) {
-            fprintf(stderr, _(".once: Excel files (.xlsx) need the xlsx plugin, which does not "
-                              "exist yet; use FILE.csv (Excel opens it, Chinese included)\n"));
+            fprintf(
+                stderr,
+                _(".once: which file? (.once FILE.csv | FILE.xlsx | FILE.json | FILE.jsonl)\n"));
+        } else if (dot && strcasecmp(dot, ".xls") == 0) {
+            fprintf(stderr, _(".once: old Excel files (.xls) are not written; use FILE.xlsx or "
+                              "FILE.csv\n"));
             r->failed = 1;
         } else {
             free(r->once);

@@ -215,7 +215,7 @@ expect_err "cannot open nosuch.csv" "the missing file is named"
 gh --db "$DB" import members good.csv --mode sideways
 expect_rc 2 "a bad --mode is a usage error"
 gh --db "$DB" import members book.xlsx
-expect_rc 2 "xlsx: usage error until the xlsx plugin exists"
+expect_rc 2 "xlsx: usage error (the xlsx plugin only writes)"
 expect_err "xlsx plugin" "xlsx: says why"
 printf 'member_id,name,id_number,birth_date\n1,"甲,%s,1990-01-01\n' "$ID1" >open.csv
 gh --db "$DB" import members open.csv

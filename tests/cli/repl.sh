@@ -107,7 +107,7 @@ repl '.once awards.csv' "db.awards:list{}" '.once awards.json' "db.awards:where{
 if [ -f "$S/awards.csv" ] && head -c 3 "$S/awards.csv" | od -An -tx1 | grep -q 'ef bb bf' && grep -q 'gift-package' "$S/awards.csv"; then
   pass ".once FILE.csv writes a CSV for Excel (BOM)"; else fail ".once FILE.csv"; fi
 if grep -qF '[{"item":"gift-package"}]' "$S/awards.json" 2>/dev/null; then pass ".once FILE.json"; else fail ".once FILE.json"; fi
-expect_err "xlsx plugin" ".once FILE.xlsx says the plugin does not exist yet"
+if [ ! -e "$S/x.xlsx" ]; then pass ".once FILE.xlsx with no result after it writes nothing"; else fail ".once x.xlsx wrote a file"; fi
 if [ -s "$S/out" ]; then fail ".once output should not reach stdout"; show_output; else pass "nothing on stdout with .once"; fi
 
 repl '.schema members' '.collections' '.bogus'

@@ -1,0 +1,134 @@
+/*
+ * xlsx_out.c — .xlsx files through the `xlsx` plugin (see xlsx_out.h).
+ *
+ * A C caller of a plugin: its own plugin_host (malloc as the allocator),
+ * plugin_load from the plugin path, the functions looked up by name and
+ * called through plugin_call, as lua_plugin.c does for scripts.
+ */
+#include "xlsx_out.h"
+
+#include "codec.h"
+#include "err.h"
+#include "plugin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct xlsx_out {
+    plugin_host *h;
+    const plugin_fn *fopen_, *fheader, *frow, *fclose_;
+    int64_t handle;
+    int rows, cells;
+    codec_buf line;
+};
+
+static void *xalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, nsize);
+}
+
+static const plugin_fn *fn(const plugin *p, const char *name, const char *sig) {
+    for (int i = 0; i < plugin_nfuncs(p); i++) {
+        const plugin_fn *f = plugin_func(p, i);
+        if (strcmp(f->name, name) == 0 && strcmp(f->sigtext, sig) == 0) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+static int call(xlsx_out *x, const plugin_fn *f, const ghffi_value *args, ghffi_value *ret) {
+    struct gh_err e;
+    if (plugin_call(x->h, f, args, &e, ret) != 0) {
+        return err_set(GH_EIO, "xlsx.%s: %s", f->name, e.msg);
+    }
+    return 0;
+}
+
+int xlsx_out_open(const char *path, xlsx_out **out) {
+    xlsx_out *x = calloc(1, sizeof *x);
+    plugin *p;
+    int rc;
+    *out = NULL;
+    if (!x) {
+        return GH_ENOMEM;
+    }
+    codec_buf_init(&x->line);
+    if ((rc = plugin_host_new(xalloc, NULL, &x->h)) != 0) {
+        free(x);
+        return rc;
+    }
+    if ((rc = plugin_load(x->h, "xlsx", &p)) != 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", err_msg(rc));
+        xlsx_out_close(x, 0);
+        return err_set(rc,
+                       "%s (.xlsx files are written by the xlsx plugin; build it with "
+                       "libxlsxwriter-dev installed, or write .csv)",
+                       msg);
+    }
+    x->fopen_ = fn(p, "open", "i64(str,err)");
+    x->fheader = fn(p, "header", "void(i64,str,err)");
+    x->frow = fn(p, "row", "void(i64,str,err)");
+    x->fclose_ = fn(p, "close", "void(i64,err)");
+    if (!x->fopen_ || !x->fheader || !x->frow || !x->fclose_) {
+        xlsx_out_close(x, 0);
+        return err_set(GH_EINVAL, "plugin 'xlsx' lacks open, header, row or close");
+    }
+    ghffi_value a[1], r;
+    a[0].str = path;
+    if ((rc = call(x, x->fopen_, a, &r)) != 0) {
+        xlsx_out_close(x, 0);
+        return rc;
+    }
+    x->handle = r.i64;
+    *out = x;
+    return 0;
+}
+
+int xlsx_out_cell(xlsx_out *x, const char *s, size_t n) {
+    if (x->cells++) {
+        codec_buf_add(&x->line, "\t", 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == 0 ? ' ' : s[i];
+        codec_buf_add(&x->line, &c, 1);
+    }
+    return x->line.oom ? GH_ENOMEM : 0;
+}
+
+int xlsx_out_row(xlsx_out *x) {
+    ghffi_value a[2], r;
+    codec_buf_add(&x->line, "", 1); /* the NUL */
+    if (x->line.oom) {
+        return GH_ENOMEM;
+    }
+    a[0].i64 = x->handle;
+    a[1].str = (const char *)x->line.p;
+    int rc = call(x, x->rows++ ? x->frow : x->fheader, a, &r);
+    x->line.len = 0;
+    x->cells = 0;
+    return rc;
+}
+
+int xlsx_out_close(xlsx_out *x, int commit) {
+    int rc = 0;
+    if (!x) {
+        return 0;
+    }
+    if (commit && x->handle) {
+        ghffi_value a[1], r;
+        a[0].i64 = x->handle;
+        rc = call(x, x->fclose_, a, &r);
+    }
+    plugin_host_free(x->h); /* an unclosed workbook is dropped by the plugin */
+    codec_buf_free(&x->line);
+    free(x);
+    return rc;
+}

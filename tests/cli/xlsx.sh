@@ -1,0 +1,127 @@
+#!/bin/sh
+# xlsx.sh BINARY SCRATCH — Excel workbooks through the xlsx plugin: `gonghui
+# export --format xlsx` / `--out FILE.xlsx` and the REPL's `.once FILE.xlsx`.
+# The files are read back with python3's zipfile and xml.etree: ID numbers
+# are text cells with every digit, numbers are numbers, the header row is
+# frozen, a Chinese column is wider than an ASCII one.
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "skip: python3 is needed to read the .xlsx files" >&2
+  exit 0
+fi
+
+DB=$S/db
+lua make.lua <<'EOF2'
+db.define('members', {
+  key    = 'member_id',
+  fields = { member_id = 'int', name = 'string', id_number = 'string', phone = 'string?',
+             code = 'string?', score = 'number?' },
+})
+db.atomic(function()
+  db.members:insert{ member_id = 1, name = '中华人民共和国浙江省杭州市职工', id_number = '330481199001011236',
+                     phone = '13800001111', code = 'ab', score = 12.5 }
+  db.members:insert{ member_id = 2, name = '李娜', id_number = '33021219700615441X',
+                     code = '=1+1', score = 3 }
+end)
+EOF2
+gh --db "$DB" run "$S/make.lua"
+expect_rc 0 "making the database" || finish
+
+cat >"$S/check.py" <<'EOF2'
+import sys, zipfile, xml.etree.ElementTree as ET
+NS = {'m': 'http://schemas.openxmlformats.org/spreadsheetml/2006/main'}
+path, want_cols = sys.argv[1], sys.argv[2].split(',')
+z = zipfile.ZipFile(path)
+strings = []
+if 'xl/sharedStrings.xml' in z.namelist():
+    for si in ET.fromstring(z.read('xl/sharedStrings.xml')).findall('m:si', NS):
+        strings.append(''.join(t.text or '' for t in si.iter('{%s}t' % NS['m'])))
+sheet = ET.fromstring(z.read('xl/worksheets/sheet1.xml'))
+rows = []
+for row in sheet.find('m:sheetData', NS).findall('m:row', NS):
+    cells = {}
+    for c in row.findall('m:c', NS):
+        col = ''.join(ch for ch in c.get('r') if ch.isalpha())
+        v = c.find('m:v', NS)
+        is_ = c.find('m:is', NS)
+        if c.get('t') == 's':
+            cells[col] = ('str', strings[int(v.text)])
+        elif c.get('t') == 'inlineStr':
+            cells[col] = ('str', ''.join(t.text or '' for t in is_.iter('{%s}t' % NS['m'])))
+        elif v is not None:
+            cells[col] = ('num', v.text)
+    rows.append(cells)
+pane = sheet.find('m:sheetViews/m:sheetView/m:pane', NS)
+widths = {}
+cols = sheet.find('m:cols', NS)
+for c in (cols.findall('m:col', NS) if cols is not None else []):
+    for i in range(int(c.get('min')), int(c.get('max')) + 1):
+        widths[chr(ord('A') + i - 1)] = float(c.get('width'))
+header = [rows[0][k][1] for k in sorted(rows[0])]
+print('header=' + ','.join(header))
+print('frozen=%s' % (pane is not None and pane.get('ySplit') == '1' and pane.get('state') == 'frozen'))
+for name in want_cols:
+    col = chr(ord('A') + header.index(name))
+    print('width.%s=%s' % (name, widths.get(col)))
+    for r in rows[1:]:
+        kind, val = r.get(col, ('none', ''))
+        print('%s=%s:%s' % (name, kind, val))
+EOF2
+
+# has FILE TEXT WHAT
+has() {
+  if grep -qxF -- "$2" "$1"; then pass "$3"; else fail "$3: no line '$2'"; sed 's/^/  | /' "$1" >&2; fi
+}
+# wider FILE A B WHAT: column A is wider than column B
+wider() {
+  a=$(sed -n "s/^width\.$2=//p" "$1"); b=$(sed -n "s/^width\.$3=//p" "$1")
+  if python3 -c "import sys; sys.exit(0 if float('$a') > float('$b') else 1)" 2>/dev/null; then
+    pass "$4 ($a > $b)"; else fail "$4: $2 is $a wide, $3 is $b"; fi
+}
+
+# ---- export --out FILE.xlsx ---------------------------------------------------------------------
+gh --db "$DB" export members --out m.xlsx --unmask
+expect_rc 0 "export to .xlsx" || { show_output; finish; }
+expect_out "2 records of 'members' written to m.xlsx (Excel workbook)" "the summary"
+[ ! -e m.xlsx.tmp.xlsx ] && pass "no temporary file left" || fail "the temporary file is left"
+python3 "$S/check.py" m.xlsx id_number,name,score,phone,member_id,code >"$S/x" 2>"$S/pyerr"
+if [ $? -eq 0 ]; then pass "the .xlsx file is a readable workbook"; else fail "python3 cannot read m.xlsx"; cat "$S/pyerr" >&2; fi
+has "$S/x" "header=member_id,code,id_number,name,phone,score" "the header row names the fields"
+has "$S/x" "frozen=True" "the header row is frozen (pane ySplit=1)"
+has "$S/x" "id_number=str:330481199001011236" "an 18-digit ID number is a text cell, every digit kept"
+has "$S/x" "id_number=str:33021219700615441X" "an ID number with X is a text cell"
+has "$S/x" "phone=str:13800001111" "a phone is a text cell"
+has "$S/x" "member_id=str:1" "an id-like column stays text"
+has "$S/x" "name=str:李娜" "Chinese text is kept"
+has "$S/x" "score=num:12.5" "a plain decimal is a number cell"
+has "$S/x" "code=str:=1+1" "text that looks like a formula is a text cell, no apostrophe"
+wider "$S/x" name code "the Chinese column is wider than an ASCII one"
+wider "$S/x" id_number code "the ID column fits 18 digits"
+
+# ---- masked by default, --format xlsx -----------------------------------------------------------
+gh --db "$DB" export members --out plain.bin --format xlsx
+expect_rc 0 "--format xlsx"
+python3 "$S/check.py" plain.bin id_number >"$S/x" 2>&1
+has "$S/x" "id_number=str:330481********1236" "ID numbers are masked without --unmask"
+gh --db "$DB" export members --out - --format xlsx
+expect_rc 1 "an .xlsx file to standard output is refused"
+expect_err "standard output" "and says why"
+
+
+# ---- the REPL: .once FILE.xlsx --------------------------------------------------------------------
+printf '%s\n' '.unmask' '.once r.xlsx' 'db.members:list{}' '.once t.xlsx' '"两个字"' |
+  "$BIN" --db "$DB" repl >"$S/out" 2>"$S/err"
+RC=$?
+expect_rc 0 "the REPL with .once FILE.xlsx"
+python3 "$S/check.py" r.xlsx id_number,name,code >"$S/x" 2>"$S/pyerr" || { fail "python3 cannot read r.xlsx"; cat "$S/pyerr" "$S/err" >&2; }
+has "$S/x" "frozen=True" ".once: the header row is frozen"
+has "$S/x" "id_number=str:330481199001011236" ".once: the ID number is a text cell, every digit kept"
+has "$S/x" "name=str:李娜" ".once: Chinese text"
+wider "$S/x" name code ".once: the Chinese column is wider"
+python3 "$S/check.py" t.xlsx value >"$S/x" 2>"$S/pyerr" || { fail "python3 cannot read t.xlsx"; cat "$S/pyerr" "$S/err" >&2; }
+has "$S/x" "value=str:两个字" ".once: a single value goes to one cell"
+if [ -s "$S/out" ]; then fail ".once output should not reach stdout"; show_output; else pass "nothing on stdout with .once"; fi
+
+finish
