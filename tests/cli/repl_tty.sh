@@ -2,7 +2,8 @@
 # repl_tty.sh BINARY SCRATCH — the REPL on a real terminal (a tmux pane):
 # tab completion of collections and methods, a CJK table, Ctrl-C ending a
 # runaway statement and returning to the prompt, history saved with mode
-# 0600, and `gonghui run -i` opening the REPL on the script's own state.
+# 0600, continuation lines, Chinese input, init.lua, and `gonghui run -i`
+# opening the REPL on the script's own state.
 # Skipped (exit 0 with a note) where tmux is not installed.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
@@ -78,6 +79,19 @@ else
   fail "list() printed no table: $(tail -8 "$S/pane")"
 fi
 
+# continuation lines, and Chinese typed at the prompt
+$T send-keys -t r 'total = 0' Enter 'for i = 1, 3 do' Enter 'total = total + i' Enter 'end; return total' Enter
+sleep 0.5
+$T send-keys -t r "'你好' .. '，工会'" Enter
+if wait_for "你好，工会"; then
+  pass "Chinese typed at the prompt comes back whole"
+else
+  fail "Chinese input did not round-trip: $(tail -4 "$S/pane")"
+fi
+$T capture-pane -t r -p >"$S/pane"
+grep -qx "6" "$S/pane" && pass "a statement over several lines runs when it is complete" ||
+  fail "the multi-line for loop did not give 6: $(tail -8 "$S/pane")"
+
 $T send-keys -t r 'while true do end' Enter
 sleep 1
 $T send-keys -t r C-c
@@ -92,6 +106,13 @@ fi
 $T send-keys -t r C-d
 sleep 0.5
 H="$S/state/gonghui/history"
+
+# --- $XDG_CONFIG_HOME/gonghui/init.lua runs at start ---------------------------------------
+mkdir -p "$S/config/gonghui"
+echo 'greet = function(n) return "欢迎 " .. n end' >"$S/config/gonghui/init.lua"
+printf 'return greet("李四")\n' | XDG_CONFIG_HOME="$S/config" "$BIN" --db "$S/db" repl >"$S/out" 2>"$S/err"
+grep -q "欢迎 李四" "$S/out" && pass "init.lua runs before the first statement" ||
+  fail "init.lua was not run: $(cat "$S/out" "$S/err")"
 
 # --- gonghui run -i: the REPL on the script's own state ----------------------------------
 lua inter.lua <<'EOF2'
