@@ -77,7 +77,6 @@ static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_id
     size_t offs = (size_t)c->nfields * sizeof(uint32_t);
     lrow *row = lua_newuserdatauv(L, sizeof *row + ((n + 3) & ~(size_t)3) + offs, 2);
     row->c = c;
-    row->gen = store_generation(db->s);
     row->db = db;
     row->offsets_ready = 0;
     row->n = (uint32_t)n;

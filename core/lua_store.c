@@ -664,7 +664,6 @@ static int l_coll_delete(lua_State *L) {
  * positionally on each call (the fast form of insert for hot loops). */
 typedef struct lprep {
     const store_coll *c;
-    uint64_t gen;
     int nvars;
     int varpos[STORE_MAX_FIELDS];
     unsigned char set[STORE_MAX_FIELDS]; /* 1 constant, 2 variable */
@@ -859,7 +858,6 @@ static int l_coll_prepare_insert(lua_State *L) {
     lprep *p = lua_newuserdatauv(L, sizeof *p + b.len, 0);
     *p = tmp;
     p->c = c;
-    p->gen = store_generation(db->s);
     p->nbytes = b.len;
     if (b.len) {
         memcpy(p->bytes, b.p, b.len);

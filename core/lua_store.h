@@ -75,8 +75,7 @@ typedef struct lcoll {
 } lcoll;
 
 typedef struct lrow {
-    const store_coll *c; /* borrowed: check gen */
-    uint64_t gen;
+    const store_coll *c; /* borrowed: definitions live until the store closes */
     lua_db *db;
     int offsets_ready;
     uint32_t n;
