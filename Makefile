@@ -7,14 +7,20 @@
 BUILD ?= build
 DEMO_DB ?= $(BUILD)/demo.db
 PACKAGES = build-essential cmake pkg-config liblua5.4-dev liblmdb-dev lmdb-utils libffi-dev libcsv-dev \
-           libcmocka-dev python3 libedit-dev libutf8proc-dev libxlsxwriter-dev
+           libcmocka-dev python3 libedit-dev libutf8proc-dev libxlsxwriter-dev libicu-dev libssl-dev \
+           libminizip-dev libexpat1-dev
+# what CI needs on top: the fuzz builds, the format check, the terminal test
+CI_PACKAGES = clang libclang-rt-14-dev clang-format tmux
 
-.PHONY: all deps build demo test asan bench clean
+.PHONY: all deps deps-ci build demo test asan bench clean
 
 all: build
 
 deps:
 	@sh tools/install-deps.sh $(PACKAGES)
+
+deps-ci:
+	@sh tools/install-deps.sh $(PACKAGES) $(CI_PACKAGES)
 
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
