@@ -1474,6 +1474,12 @@ static void push_traceback(lua_State *L, int level) {
 }
 
 int lstore_traceback(lua_State *L) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LSTORE_FAIL_KEY) == LUA_TSTRING &&
+        lua_rawequal(L, -1, 1)) {
+        lua_settop(L, 1); /* run.fail: the message alone, no traceback */
+        return 1;
+    }
+    lua_pop(L, 1);
     if (lua_getfield(L, LUA_REGISTRYINDEX, TB_KEY) == LUA_TTABLE) {
         lua_getfield(L, -1, "err");
         if (!lua_isnil(L, 1) && lua_rawequal(L, -1, 1)) {

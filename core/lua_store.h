@@ -39,8 +39,10 @@ store_txn *lstore_run_txn(lua_State *L, int db_idx);
 
 /* Message handler for lua_pcall: the error message with a traceback; an
  * error that db.atomic saw first keeps the traceback taken where it was
- * raised. */
+ * raised; the message of run.fail (the string stored in the registry under
+ * LSTORE_FAIL_KEY) is passed on alone. */
 int lstore_traceback(lua_State *L);
+#define LSTORE_FAIL_KEY "gonghui.fail"
 
 /* ---- shared by lua_store.c and lua_scan.c ------------------------------------ */
 

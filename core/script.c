@@ -348,6 +348,19 @@ static int l_run_progress(lua_State *L) {
     return 0;
 }
 
+/* run.fail(message): ends the run as failed (exit code 1) with a message for
+ * a person and no traceback: a refusal or a check that found problems is not
+ * a crash. The message is remembered in the registry so that the runner's
+ * message handler (lstore_traceback) knows to leave it alone; the open
+ * transaction is rolled back as for any error, and pcall can catch it. */
+static int l_run_fail(lua_State *L) {
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, LSTORE_FAIL_KEY);
+    return lua_error(L);
+}
+
 /* ---- the run -------------------------------------------------------------------------- */
 
 static char run_uid[17];
@@ -484,6 +497,8 @@ int script_run_opts(store *s, const script_opts *o) {
     lua_setfield(L, -2, "mode");
     lua_pushcfunction(L, l_run_progress);
     lua_setfield(L, -2, "progress");
+    lua_pushcfunction(L, l_run_fail);
+    lua_setfield(L, -2, "fail");
     lua_pop(L, 1);
     progress.tty = isatty(2);
     progress.color = progress.tty && !getenv("NO_COLOR") &&

@@ -63,6 +63,37 @@ expect_rc 1 "an error inside db.atomic" &&
   expect_err "stack traceback:" "an error inside db.atomic" &&
   pass "an error inside db.atomic names its own line"
 
+# run.fail: exit 1, the message alone (no traceback), the open transaction
+# rolled back, catchable by pcall; an error after a caught run.fail is an
+# ordinary error again
+lua runfail.lua <<'EOF'
+print('before')
+print(pcall(run.fail, 'caught'))
+db.atomic(function()
+  db.members:put{ id = 3, name = 'c' }
+  run.fail('check: 2 problems (household H1: 3 vs 4)')
+end)
+EOF
+gh --db "$DB" run "$S/runfail.lua"
+expect_rc 1 "run.fail" && expect_out "false	caught" "run.fail under pcall" &&
+  expect_err "check: 2 problems (household H1: 3 vs 4)" "run.fail" &&
+  no_err "stack traceback" "run.fail" && no_err "runfail.lua:" "run.fail: no FILE:LINE" &&
+  pass "run.fail: exit 1, the message without a traceback"
+query "$DB" 'print(db.members:get(3) == nil)'
+expect_out "true" "run.fail inside db.atomic rolls it back" && pass "run.fail rolls back the open db.atomic"
+lua runfail2.lua <<'EOF'
+pcall(run.fail, 'first')
+error('first')
+EOF
+gh --db "$DB" run "$S/runfail2.lua"
+expect_rc 1 "an error after a caught run.fail" && expect_err "stack traceback:" "an error after a caught run.fail" &&
+  pass "an error after a caught run.fail keeps its traceback"
+gh --db "$DB" run -e 'run.fail(42)'
+expect_rc 1 "run.fail(42)" && expect_err "42" "run.fail(42)" && pass "run.fail takes a number as text"
+gh --db "$DB" run -e 'run.fail()'
+expect_rc 1 "run.fail()" && expect_err "bad argument #1 to 'fail'" "run.fail() without a message" &&
+  pass "run.fail() without a message is a usage error"
+
 # a non-string error value
 lua errtable.lua <<'EOF'
 error({ code = 1 })
