@@ -26,6 +26,8 @@
  *   debug     traceback only
  *   package   loaded, and path/cpath for show (changing them changes nothing)
  *   run       run.open(name, mode): files in the output folder (--out);
+ *             run.read_csv and run.write_csv (lua_csv.c): CSV as import and
+ *             export read and write it;
  *             run.chunks and run.checkpoint (checkpoint.c), once db exists
  *   plugin    plugin.load & co (lua_plugin.c): native plugins, only from the
  *             plugin path; require finds them there too, after Lua modules
@@ -56,6 +58,7 @@
 
 #include "checkpoint.h"
 #include "err.h"
+#include "lua_csv.h"
 #include "lua_plugin.h"
 
 #include <errno.h>
@@ -993,6 +996,7 @@ static void build_env(sandbox *sb) {
     lua_getfield(L, G, "run");
     lua_pushcclosure(L, l_sb_run_open, 1);
     lua_setfield(L, -2, "open");
+    lcsv_register(L, -1);
     lua_setfield(L, G, "run");
 
     lplugin_push(L); /* plugin.load: native plugins from the plugin path */
