@@ -1,0 +1,21 @@
+-- check.lua — proves the running totals agree with the ledger: recomputes
+-- every total (per household, per type, per household and type, per member
+-- and type) from the payments and compares; checks that claims and their
+-- payments agree and that no total is over its cap.
+--
+--   gonghui run scripts/aid/check.lua [year=2025]
+--
+-- Exit code 0 when all agree; 1 with every problem named otherwise.
+local aid = require 'aid'
+aid.cli(function()
+  local p = aid.open(require 'caps')
+  local r = p:check(params.year)
+  local scope = params.year and (' of ' .. params.year) or ''
+  if r.ok then
+    print(string.format('ok: %d payments%s, %d running totals: every total agrees with the ledger, no cap passed',
+                        r.payments, scope, r.totals))
+  else
+    for _, s in ipairs(r.problems) do print('PROBLEM: ' .. s) end
+    run.fail(string.format('check: %d problem(s) in %d payments%s (listed above)', #r.problems, r.payments, scope))
+  end
+end)
