@@ -479,7 +479,8 @@ static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, fmt, arg);
     fprintf(stderr,
             _("\nusage: gonghui export COLLECTION --out FILE [--format csv|tsv|json|jsonl|xlsx] "
-              "[--fields a,b,...] [--unmask] [--yuan]\n"));
+              "[--fields a,b,...] [--unmask] [--yuan]\n"
+              "       gonghui export SCRIPT.lua --out FILE [same options] [name=value ...]\n"));
     return 2;
 }
 
@@ -488,6 +489,10 @@ int export_parse(int argc, char **argv, export_opts *o) {
     o->format = -1;
     o->argv = argv;
     o->argc = argc;
+    o->params = calloc((size_t)argc + 1, sizeof *o->params);
+    if (!o->params) {
+        return usage_err("%s", "out of memory");
+    }
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strcmp(a, "--format") == 0 || strcmp(a, "--fields") == 0 || strcmp(a, "--out") == 0 ||
@@ -521,16 +526,23 @@ int export_parse(int argc, char **argv, export_opts *o) {
             o->yuan = 1;
         } else if (a[0] == '-' && a[1] == '-') {
             return usage_err("unknown option %s", a);
-        } else if (!o->coll) {
-            o->coll = a;
+        } else if (!o->coll && !o->script) {
+            size_t n = strlen(a);
+            if (n > 4 && strcmp(a + n - 4, ".lua") == 0) {
+                o->script = a;
+            } else {
+                o->coll = a;
+            }
+        } else if (o->script && strchr(a, '=') && a[0] != '=') {
+            o->params[o->nparams++] = argv[i];
+        } else if (o->script) {
+            return usage_err("%s: the script's parameters are name=value", a);
         } else {
-            return usage_err("one collection at a time (%s is one too many; exporting a script's "
-                             "rows is not there yet)",
-                             a);
+            return usage_err("one collection at a time (%s is one too many)", a);
         }
     }
-    if (!o->coll) {
-        return usage_err("%s", "which collection?");
+    if (!o->coll && !o->script) {
+        return usage_err("%s", "which collection (or which SCRIPT.lua)?");
     }
     if (!o->out) {
         return usage_err("%s", "where to? give --out FILE (or --out - for standard output)");

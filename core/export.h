@@ -14,6 +14,9 @@ enum export_format { EXPORT_CSV, EXPORT_TSV, EXPORT_JSON, EXPORT_JSONL, EXPORT_X
 
 typedef struct export_opts {
     const char *coll;   /* the collection */
+    const char *script; /* or the script (FILE.lua) whose returned rows are written */
+    char **params;      /* the script's name=value parameters (borrowed from argv) */
+    int nparams;
     const char *out;    /* the file to write ("-": standard output) */
     int format;         /* enum export_format */
     const char *fields; /* "a,b,c" or NULL for every field */
@@ -23,7 +26,8 @@ typedef struct export_opts {
     int argc;
 } export_opts;
 
-/* Parses `export COLLECTION [options]` (argv[0] is COLLECTION). 0, or 2
+/* Parses `export COLLECTION [options]` or `export SCRIPT.lua [options]
+ * [name=value ...]` (a first argument ending in .lua is a script). 0, or 2
  * after printing why on stderr. */
 int export_parse(int argc, char **argv, export_opts *o);
 

@@ -708,7 +708,17 @@ int runs_show(store *s, const char *which, FILE *f) {
     }
     fputc('\n', f);
     fprintf(f, _("  version    %.*s\n"), STR(&w, F_VERSION));
-    /* the command that replays it: same script, parameters, seed and clock */
+    /* the command that replays it: same script, parameters, seed and clock;
+     * an import or export: the same command (its arguments are the params) */
+    if (w.str[F_MODE] && w.len[F_MODE] >= 6 &&
+        (memcmp(w.str[F_MODE], "import", 6) == 0 || memcmp(w.str[F_MODE], "export", 6) == 0)) {
+        fprintf(f, "replay: gonghui %.6s", w.str[F_MODE]);
+        show_params(f, &w);
+        fputc('\n', f);
+        store_scan_close(sc);
+        store_txn_abort(t);
+        return 0;
+    }
     fprintf(f, _("replay: gonghui run --seed %" PRId64 " --now %" PRId64), w.seed, w.clock);
     if (w.str[F_MODE] && w.len[F_MODE] == 7 && memcmp(w.str[F_MODE], "dry-run", 7) == 0) {
         fputs(" --dry-run", f);

@@ -27,6 +27,7 @@
 #include "bus.h"
 #include "err.h"
 #include "lua_bus.h"
+#include "lua_export.h"
 #include "lua_store.h"
 #include "repl.h"
 #include "runs.h"
@@ -500,6 +501,14 @@ int script_run_opts(store *s, const script_opts *o) {
     lua_pushcfunction(L, l_run_fail);
     lua_setfield(L, -2, "fail");
     lua_pop(L, 1);
+    {
+        char *out = realpath(o->out_dir ? o->out_dir : ".", NULL);
+        lexport_install(L, out ? out : ".");
+        free(out);
+    }
+    if (o->export) {
+        lexport_readonly(L);
+    }
     progress.tty = isatty(2);
     progress.color = progress.tty && !getenv("NO_COLOR") &&
                      !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
@@ -537,8 +546,16 @@ int script_run_opts(store *s, const script_opts *o) {
     int status = LUA_OK;
     sandbox_arm(sb);
     for (int i = 0; i < nchunks && status == LUA_OK; i++) {
+        int last = i == nchunks - 1;
         lua_pushvalue(L, 3 + i);
-        status = lua_pcall(L, 0, 0, 1);
+        status = lua_pcall(L, 0, o->export && last ? 1 : 0, 1);
+        if (o->export && last && status == LUA_OK) {
+            /* the rows the script returned, written inside the run's limits */
+            lua_pushcfunction(L, lexport_cli);
+            lua_insert(L, -2);
+            lua_pushlightuserdata(L, o->export);
+            status = lua_pcall(L, 2, 0, 1);
+        }
     }
     sandbox_disarm(sb);
     progress_clear();
@@ -643,17 +660,18 @@ record:;
         .code = o->code,
         .modules = modcopy,
         .nmodules = modcopy ? nmods : 0,
-        .params = o->params,
-        .nparams = o->nparams,
+        .params = o->export ? o->export_argv : o->params,
+        .nparams = o->export ? o->export_argc : o->nparams,
         .seed = so.seed,
         .clock = so.now,
         .operator_name = runs_operator(),
         .host = host,
         .started = started,
         .ended = wall(),
-        .mode = o->dry_run  ? "dry-run"
-                : o->atomic ? "atomic"
-                            : "run",
+        .mode = o->export    ? (o->export->unmask ? "export --unmask" : "export")
+                : o->dry_run ? "dry-run"
+                : o->atomic  ? "atomic"
+                             : "run",
         .outcome = outcome,
         .error = errmsg,
         .exit_code = code,

@@ -46,6 +46,12 @@ typedef struct script_opts {
     uint64_t seed;
     int64_t now;
     const char *out_dir;
+    /* `gonghui export SCRIPT.lua`: the script runs read-only and the rows it
+     * returns are written as *export says (NULL for `gonghui run`). The run
+     * record then names the mode "export" and keeps export_argv. */
+    struct lexport_opts *export;
+    char **export_argv;
+    int export_argc;
 } script_opts;
 
 #define SCRIPT_DEFAULT_TIMEOUT 3600.0

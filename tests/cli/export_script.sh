@@ -1,0 +1,166 @@
+#!/bin/sh
+# export_script.sh BINARY SCRATCH — `gonghui export SCRIPT.lua` (the rows a
+# script returns: a scan, a list of tables, a collection; --fields, masking,
+# --unmask in the run record, read-only) and export.csv() & co. inside
+# `gonghui run` (only into the --out folder).
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+
+DB=$S/db
+lua make.lua <<'EOF'
+db.define('members', {
+  key    = 'member_id',
+  fields = { member_id = 'int', name = 'string', id_number = 'string?', phone = 'string?',
+             dues = 'fen?', town = 'string?' },
+  index  = { 'town' },
+})
+db.atomic(function()
+  db.members:insert{ member_id = 1, name = '王芳', id_number = '330481199001011236',
+                     phone = '13800001111', dues = 1250, town = '城关' }
+  db.members:insert{ member_id = 2, name = '李娜', dues = -5, town = '新街' }
+  db.members:insert{ member_id = 3, name = '=1+1', town = '城关' }
+end)
+EOF
+gh --db "$DB" run "$S/make.lua"
+expect_rc 0 "making the database" || finish
+
+has() { # has FILE TEXT WHAT
+  if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3: $1 does not contain '$2'"; sed 's/^/  | /' "$1" | head -20 >&2; fi
+}
+hasnot() {
+  if grep -qF -- "$2" "$1"; then fail "$3: $1 contains '$2'"; else pass "$3"; fi
+}
+firstline() { head -1 "$1" | tr -d '\r' | sed 's/^\xef\xbb\xbf//'; }
+
+# ---- a scan with a parameter: columns from the collection, masked --------------------------------
+lua town.lua <<'EOF'
+return db.members:scan{ town = params.town }
+EOF
+gh --db "$DB" export town.lua --out t.csv town=城关
+expect_rc 0 "export SCRIPT.lua"
+expect_out "2 rows of town.lua written to t.csv (CSV for Excel)" "the summary counts the rows"
+expect_out "masked" "the summary says personal data is masked"
+[ "$(firstline t.csv)" = "member_id,dues,id_number,name,phone,town" ] && pass "columns: the collection's fields in its order" || fail "header: $(firstline t.csv)"
+has t.csv "330481********1236" "ID numbers masked"
+has t.csv "138****1111" "phones masked"
+hasnot t.csv "330481199001011236" "no whole ID number"
+has t.csv "'=1+1" "formula guard"
+hasnot t.csv "李娜" "params reach the script (only 城关)"
+if head -c 3 t.csv | od -An -tx1 | grep -q "ef bb bf"; then pass "UTF-8 BOM"; else fail "no BOM"; fi
+
+gh --db "$DB" export town.lua --out y.csv --fields name,dues --yuan town=新街
+expect_rc 0 "--fields --yuan"
+[ "$(firstline y.csv)" = "name,dues" ] && pass "--fields picks and orders" || fail "header: $(firstline y.csv)"
+has y.csv "李娜,-0.05" "--yuan on a fen field of the rows' collection"
+
+# ---- a list of tables: columns from the first row's keys, names as masked names --------------------
+lua list.lua <<'EOF'
+local out = {}
+for m in db.members:scan{} do
+  out[#out + 1] = { who = m.name, phone = m.phone, fee = m.dues, tags = { m.town } }
+end
+return out
+EOF
+gh --db "$DB" export list.lua --out l.jsonl
+expect_rc 0 "a list of tables as JSON Lines"
+has l.jsonl '{"fee":1250,"phone":"138****1111","tags":["城关"],"who":"王芳"}' "keys in byte order, phone masked by its name, tables as JSON"
+has l.jsonl '{"fee":-5,"phone":null,"tags":["新街"],"who":"李娜"}' "absent values are null"
+gh --db "$DB" export list.lua --out l.json --unmask
+expect_rc 0 "--unmask"
+has l.json '"phone":"13800001111"' "--unmask writes phones whole"
+gh --db "$DB" runs
+has "$S/out" "export --unmask" "the run record notes --unmask"
+ID=$("$BIN" --db "$DB" runs | awk '$0 ~ /export --unmask/ {print $1}' | tail -1)
+gh --db "$DB" runs show "$ID"
+expect_out "replay: gonghui export 'list.lua' '--out' 'l.json' '--unmask'" "runs show gives the export command"
+
+# ---- a collection itself, TSV -------------------------------------------------------------------
+lua all.lua <<'EOF'
+return db.members
+EOF
+gh --db "$DB" export all.lua --out a.tsv
+expect_rc 0 "a collection as TSV"
+[ "$(grep -c . a.tsv)" = 4 ] && pass "a header and 3 rows" || fail "a.tsv has $(grep -c . a.tsv) lines"
+
+# ---- errors: nothing written ----------------------------------------------------------------------
+lua writes.lua <<'EOF'
+db.members:insert{ member_id = 9, name = 'x' }
+return {}
+EOF
+gh --db "$DB" export writes.lua --out w.csv
+expect_rc 1 "a script that writes fails"
+expect_err "insert: gonghui export runs the script read-only" "the refused write is named"
+[ ! -e w.csv ] && pass "no file" || fail "a file was written"
+gh --db "$DB" run -e 'assert(db.members:get(9) == nil)'
+expect_rc 0 "nothing was stored"
+lua pub.lua <<'EOF'
+bus.publish('x.y', {})
+EOF
+gh --db "$DB" export pub.lua --out w.csv
+expect_rc 1 "bus.publish is refused"
+expect_err "bus.publish: gonghui export runs the script read-only" "bus.publish named"
+lua none.lua <<'EOF'
+local x = 1
+EOF
+gh --db "$DB" export none.lua --out w.csv
+expect_rc 1 "a script that returns nothing"
+expect_err "the script returned nothing" "says what is missing"
+lua bad.lua <<'EOF'
+return { { a = 1 }, 42 }
+EOF
+printf 'old\n' > keep.csv
+gh --db "$DB" export bad.lua --out keep.csv
+expect_rc 1 "a bad row"
+expect_err "row 2 is number, not a table" "names the row"
+[ "$(cat keep.csv)" = old ] && pass "the old file is left as it was" || fail "keep.csv changed"
+[ ! -e keep.csv.tmp ] && pass "no .tmp left" || fail "keep.csv.tmp left"
+lua iterr.lua <<'EOF'
+local i = 0
+return function() i = i + 1; if i == 3 then error('boom in the iterator') end; return { n = i } end
+EOF
+gh --db "$DB" export iterr.lua --out keep.csv
+expect_rc 1 "an iterator that fails"
+expect_err "iterr.lua:2: boom in the iterator" "the script's error with its line"
+[ "$(cat keep.csv)" = old ] && [ ! -e keep.csv.tmp ] && pass "nothing written" || fail "keep.csv touched"
+gh --db "$DB" export town.lua --out k.csv bad-param
+expect_rc 2 "a parameter that is not name=value"
+gh --db "$DB" export list.lua --out m.csv --fields who,nope
+expect_rc 0 "an unknown column of plain tables is empty"
+
+# ---- export.csv() and friends inside gonghui run --------------------------------------------------
+mkdir -p outdir/sub
+lua inrun.lua <<'EOF'
+local n, path = export.csv(db.members, 'members.csv', { fields = { 'member_id', 'name', 'phone' } })
+assert(n == 3, n)
+assert(path:match('/outdir/members%.csv$'), path)
+assert(export.jsonl(db.members:scan{ town = '城关' }, 'sub/t.jsonl', { unmask = true }) == 2)
+assert(export.json({}, 'empty.json', { fields = 'a,b' }) == 0)
+for _, bad in ipairs{ '../x.csv', '/tmp/x.csv', 'sub/../../x.csv', '', 'sub/', 'nodir/x.csv' } do
+  local ok, err = pcall(export.csv, {}, bad)
+  assert(not ok, bad)
+  io.stderr:write('refused ', bad, ': ', err, '\n')
+end
+local ok, err = pcall(export.csv, {}, 'x.csv', { colour = 'red' })
+assert(not ok and err:find("unknown option 'colour'"), err)
+print('done')
+EOF
+gh --db "$DB" run --out outdir inrun.lua
+expect_rc 0 "export.* inside a run"
+expect_out "done" "the script ran to the end"
+has outdir/members.csv "138****1111" "export.csv masks"
+has outdir/sub/t.jsonl '"phone":"13800001111"' "unmask = true in a subfolder"
+has outdir/empty.json "[" "an empty list is an empty JSON array"
+expect_err "refused ../x.csv: export.csv('../x.csv'): give a file name inside the output folder" "'..' refused"
+expect_err "refused /tmp/x.csv" "absolute path refused"
+expect_err "refused nodir/x.csv: export.csv('nodir/x.csv'): the folder" "a missing folder is named"
+[ ! -e x.csv ] && [ ! -e /tmp/x.csv.tmp ] && pass "nothing outside" || fail "a file was written outside"
+ln -s /tmp outdir/escape
+lua link.lua <<'EOF'
+local ok, err = pcall(export.csv, {}, 'escape/gh_io7_x.csv')
+assert(not ok and err:find('leads outside'), err)
+EOF
+gh --db "$DB" run --out outdir link.lua
+expect_rc 0 "a link out of the folder is refused"
+[ ! -e /tmp/gh_io7_x.csv ] && pass "nothing written through the link" || fail "written through a link"
+
+finish
