@@ -101,6 +101,7 @@ M.REFUSALS = {
   duplicate           = 'duplicate claim',
   below_deductible    = 'nothing to pay',
   annual_limit        = 'the annual limit is used up',
+  already             = 'already paid',
 }
 
 local function uerr(fmtstr, ...)
@@ -153,6 +154,12 @@ function M.define_collections()
                approver = 'string' },
     unique = { { 'member_id', 'invoice' } },
     index = { 'year' },
+  })
+  -- references of payments entered from sheets: a sheet entered twice pays
+  -- nothing twice
+  db.define('aid_refs', {
+    key = 'ref',
+    fields = { ref = 'string', payment_id = 'int' },
   })
 end
 
@@ -471,9 +478,11 @@ end
 
 -- Pays aid to an approved file. p: file (file_id or household), type (a
 -- type without claims), amount_fen (> 0), approver, date (default today),
--- note. Returns the ledger row, or nil, code, message (M.REFUSALS): the
--- file is missing, not approved, not verified for the year, or a cap would
--- be passed (per household and type, per household, the type's budget).
+-- note, ref (a reference kept unique: a second payment with the same ref
+-- is refused as 'already'). Returns the ledger row, or nil, code, message
+-- (M.REFUSALS): the file is missing, not approved, not verified for the
+-- year, or a cap would be passed (per household and type, per household,
+-- the type's budget).
 function P:pay(p)
   check_type(self, p.type, false)
   if not (math.type(p.amount_fen) == 'integer' and p.amount_fen > 0) then
@@ -485,7 +494,18 @@ function P:pay(p)
   local caps = self:caps(year)
   local tc = caps.types[p.type]
   local amount = p.amount_fen
+  if p.ref ~= nil and (type(p.ref) ~= 'string' or p.ref == '') then
+    uerr('pay: ref must be a non-empty string, got %s', tostring(p.ref))
+  end
   return db.atomic(function()
+    if p.ref then
+      local old = db.aid_refs:get(p.ref)
+      if old then
+        local o = db.aid_payments:get(old.payment_id)
+        return refuse('already', string.format('payment %d, %s yuan %s to household %s on %s (ref %s)',
+                      o.payment_id, fmt.yuan(o.amount_fen), o.type, o.household, o.date, p.ref))
+      end
+    end
     local f = find_file(p.file)
     if not f then return refuse('no_file', tostring(p.file)) end
     if f.state ~= 'approved' then
@@ -521,11 +541,13 @@ function P:pay(p)
                       spent, tc.budget, amount))
       end
     end
-    return record_payment(self, {
+    local r = record_payment(self, {
       year = year, date = date, type = p.type, household = f.household, member_id = f.member_id,
       file_id = f.file_id, tier = f.tier, town = f.town, union_id = f.union_id,
       amount_fen = amount, approver = approver, note = p.note,
     })
+    if p.ref then db.aid_refs:insert{ ref = p.ref, payment_id = r.payment_id } end
+    return r
   end)
 end
 
@@ -868,6 +890,11 @@ function P:check(year)
   end
   table.sort(over_cap)
   for _, s in ipairs(over_cap) do problems[#problems + 1] = s end
+  for r in db.aid_refs:scan() do
+    if not db.aid_payments:get(r.payment_id, 'payment_id') then
+      problems[#problems + 1] = string.format("ref '%s': its payment %d is not in the ledger", r.ref, r.payment_id)
+    end
+  end
   return { ok = #problems == 0, problems = problems, payments = n, totals = stored }
 end
 

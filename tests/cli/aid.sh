@@ -189,6 +189,31 @@ expect_out "60	600000	600000	62" "the ledger, the total and the events after the
 run_aid 2025-06-02 check.lua
 expect_rc 0 "check after the race" && expect_out "ok: 62 payments" "check after the race" && pass "check is clean after the race"
 
+# --- a sheet of deliveries and claims, entered twice: nothing paid twice ----
+printf '%s\r\n' '户号,类型,金额,日期,备注,会员编号,发票号,医疗费用' \
+  'H1,basket,500,2025-07-05,,,,' 'H1,basket,500,2025-08-05,,,,' 'H1,basket,"1,000",2025-09-05,,,,' \
+  ',,,2025-07-06,,4,ZY-9,2000' ',,,2025-07-06,,3,zy-001,3000' 'H1,basket,abc,2025-07-05,,,,' >"$S/sheet.csv"
+run_aid 2025-09-10 sheet.lua file="$S/sheet.csv" approver=王主席
+expect_rc 1 "a sheet with refused rows" &&
+  expect_out "sheet.csv: 6 rows: 3 paid (1,600.00 yuan), 3 refused" "sheet: the counts" &&
+  expect_out "sheet.csv:4: refused (household_cap): over the household annual cap: household H1 (file 1), 深度困难, all aid in 2025: 5,000.50 paid of 6,000.00 yuan" "sheet: a cap" &&
+  expect_out "sheet.csv:6: refused (duplicate): duplicate claim: member 3 claimed invoice ZY-001 on 2025-04-01" "sheet: a duplicate invoice" &&
+  expect_out "sheet.csv:7: refused (bad_amount): yuan: not an amount in yuan (like 3000 or 3,000.50): 'abc'" "sheet: a bad amount" &&
+  expect_err "3 of 6 rows refused (listed above); the other rows are stored" "sheet: the summary" &&
+  pass "a sheet: good rows paid, each refused row named with its line and reason, exit 1"
+run_aid 2025-09-10 sheet.lua file="$S/sheet.csv" approver=王主席
+expect_rc 1 "the sheet again" && expect_out "sheet.csv: 6 rows: 0 paid (0.00 yuan), 6 refused" "the sheet again" &&
+  expect_out "sheet.csv:2: refused (already): already paid: payment 63, 500.00 yuan basket to household H1 on 2025-07-05" "the sheet again: already" &&
+  expect_out "sheet.csv:5: refused (duplicate)" "the sheet again: the claim" &&
+  expect_err "6 of 6 rows refused (listed above); nothing new was stored" "the sheet again: summary" &&
+  pass "entering the same sheet again pays nothing twice"
+printf '%s\r\n' 'household,type,yuan,amount' 'H1,basket,1,2' >"$S/bad.csv"
+run_aid 2025-09-10 sheet.lua file="$S/bad.csv" approver=王主席
+expect_rc 1 "a sheet with an unknown column" && expect_err "column 'amount' is not one of the sheet's columns" "an unknown column" &&
+  pass "a sheet with an unknown column is refused"
+run_aid 2025-09-11 check.lua
+expect_rc 0 "check after the sheets" && expect_out "ok: 65 payments" "check after the sheets" && pass "check is clean after the sheets"
+
 # the shipped settings load and pass their own checks
 gh --db "$DB" run "$SRC/scripts/aid/report.lua" year=2025
 expect_rc 0 "the shipped caps.lua" && pass "the shipped scripts/aid/caps.lua is valid"

@@ -241,4 +241,20 @@ t.case('fmt.parse_yuan: what a clerk types, to fen; anything else refused with t
   t.eq({ fmt.parse_yuan(true) }, { nil, 'expected an amount in yuan, got true' })
 end)
 
+t.case('a payment with a ref is made once; check finds a ref without its payment', function()
+  local args = { file = F1, type = 'basket', amount_fen = 10000, approver = 'a', date = '2026-03-05', ref = 'sheet|H1|basket|10000|2026-03-05|' }
+  local r = p:pay(args)
+  t.ok(r, 'the first payment with the ref')
+  local before = t.snapshot()
+  local again, code, msg = p:pay(args)
+  t.eq({ again, code, msg }, { nil, 'already', 'already paid: payment ' .. r.payment_id
+        .. ', 100.00 yuan basket to household H1 on 2026-03-05 (ref sheet|H1|basket|10000|2026-03-05|)' })
+  t.eq(t.snapshot(), before)
+  args.ref = ''
+  t.unchanged(function() p:pay(args) end, { 'aid: pay: ref must be a non-empty string, got ' })
+  t.eq(p:check().ok, true)
+  local chk = tampered(function() db.aid_refs:update('sheet|H1|basket|10000|2026-03-05|', { payment_id = 999 }) end)
+  t.eq(chk.problems, { "ref 'sheet|H1|basket|10000|2026-03-05|': its payment 999 is not in the ledger" })
+end)
+
 t.done()
