@@ -876,4 +876,57 @@ function M.changes(contest_id, bib)
   return out
 end
 
+-- ---- for the clerk's scripts (scripts/contest/) -----------------------------
+
+-- Reads a contest file (see scripts/contest/example.lua): a Lua file that
+-- returns the contest table. It runs with no globals: data only.
+function M.load_spec(path)
+  local f, why = io.open(path, 'r')
+  if not f then fail('cannot read the contest file %s: %s', path, tostring(why)) end
+  local text = f:read('a')
+  f:close()
+  local chunk, err = load(text, '@' .. path, 't', {})
+  if not chunk then fail('%s', err) end
+  local ok, spec = pcall(chunk)
+  if not ok then fail('%s', tostring(spec)) end
+  if type(spec) ~= 'table' then fail('%s must return the contest table ({ id = ..., aspects = ... })', path) end
+  return spec
+end
+
+-- Calls fn(...); a refusal ends the run with 'refused: message' on stderr
+-- and exit code 1, without a traceback (run.fail): nothing of the refused
+-- step is stored.
+function M.try(fn, ...)
+  local res = table.pack(pcall(fn, ...))
+  if not res[1] then run.fail('refused: ' .. tostring(res[2])) end
+  return table.unpack(res, 2, res.n)
+end
+
+-- Ends the run with the usage line unless every name in `names` is among params.
+function M.need(names, usage)
+  for _, n in ipairs(names) do
+    if params[n] == nil then run.fail('usage: ' .. usage) end
+  end
+end
+
+-- Reads a clerk's sheet with run.read_csv (as `gonghui import` reads: a byte
+-- order mark, GB18030 from Excel, quoting). A first row whose first cell is
+-- not a number is a header; empty rows and rows starting with # are
+-- skipped. Calls fn(cells, line) per row; returns the number of rows.
+function M.sheet(path, fn)
+  local n = 0
+  local ok, err = run.read_csv(path, function(row, line)
+    local first = (row[1] or ''):gsub('^%s+', '')
+    local empty = true
+    for _, c in ipairs(row) do if c:match('%S') then empty = false end end
+    if empty or first:match('^#') or (n == 0 and not first:match('^%d')) then return end
+    n = n + 1
+    local cells = {}
+    for i, c in ipairs(row) do cells[i] = c:gsub('^%s+', ''):gsub('%s+$', '') end
+    fn(cells, line)
+  end)
+  if not ok then run.fail('cannot read the sheet ' .. path .. ': ' .. tostring(err)) end
+  return n
+end
+
 return M

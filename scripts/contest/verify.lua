@@ -1,0 +1,18 @@
+-- verify.lua — is this certificate number real? valid (the holder masked),
+-- revoked (with the reason), mistyped (the check character does not fit:
+-- ask for it again) or unknown.
+--
+--   gonghui run scripts/contest/verify.lua number=JN2025-0001-7
+local contest = require 'contest'
+contest.need({ 'number' }, 'verify.lua number=JN2025-0001-7')
+contest.define_collections()
+local v = contest.verify(tostring(params.number))
+if v.status == 'mistyped' then
+  print('mistyped: ' .. v.input .. ' is not a certificate number (JN, 8 digits and a check character)')
+elseif v.status == 'unknown' then
+  print('unknown: ' .. v.cert_no .. ' has the right form but was never issued')
+else
+  print(string.format('%s: %s, %s %s (%s), %s, rank %s, issued %s%s', v.status, v.cert_no, v.title,
+    v.holder or '?', v.id or '?', v.contest or '?', tostring(v.rank or '?'), v.issued_at,
+    v.reason and ('; revoked: ' .. v.reason) or ''))
+end
