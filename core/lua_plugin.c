@@ -23,6 +23,13 @@
  *   4. an error reported through `err` becomes a Lua error
  *      "PLUGIN.FUNCTION: message" (the result is freed first).
  *
+ * Records (gh_api.get/put/del/scan) are done through the calling state's
+ * `db` table, in a protected call: a plugin's record write is exactly the
+ * script's `db` call at that point (same transaction, checks and change
+ * events), and a Lua error inside becomes the call's err message instead
+ * of unwinding through the plugin's frames. The ctx of a call is the
+ * lua_State that made it (a coroutine's, when it runs in one).
+ *
  * C event handlers (gh_api.subscribe) join the same dispatch as Lua's:
  * when the plugin loads, each is registered with the state's bus.on as a C
  * closure that encodes the payload to MessagePack, calls the handler, and
@@ -33,7 +40,9 @@
 #include "err.h"
 #include "ghffi.h"
 #include "lua_codec.h"
+#include "lua_store.h"
 #include "plugin.h"
+#include "sandbox.h"
 
 #include <lauxlib.h>
 #include <stdint.h>
@@ -60,6 +69,260 @@ static int l_plugin_host_gc(lua_State *L) {
     return 0;
 }
 
+/* ---- records for plugins ------------------------------------------------------------- */
+
+enum { REC_GET, REC_PUT, REC_DEL, REC_SCAN };
+
+/* One record routine's work, handed to rec_body through lua_pcall. */
+typedef struct rec_op {
+    int op;
+    const char *coll;
+    const void *mp; /* the key, the record or the scan spec (MessagePack) */
+    size_t n;
+    unsigned flags;
+    int mode;
+    gh_scan_fn fn;
+    void *ud;
+    int64_t result;
+    codec_buf buf, json; /* the record being handed out */
+} rec_op;
+
+static void push_mp(lua_State *L, const void *p, size_t n) {
+    mp_reader r;
+    mp_reader_init(&r, p, n);
+    if (lcodec_push(L, &r, CODEC_MAX_DEPTH - 1) != 0) {
+        luaL_error(L, "the MessagePack value cannot be read: %s", err_msg(GH_ECORRUPT));
+    }
+}
+
+/* Encodes the record (a table, or a row: made a table first) at idx into
+ * op->buf as a map, then as JSON if asked; returns the bytes to hand out. */
+static const codec_buf *encode_out(lua_State *L, int idx, rec_op *op) {
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TUSERDATA) {
+        lua_getfield(L, idx, "totable");
+        lua_pushvalue(L, idx);
+        lua_call(L, 1, 1);
+        lua_replace(L, idx);
+    }
+    op->buf.len = 0;
+    int rc = lcodec_encode(L, idx, &op->buf, CODEC_MAX_DEPTH - 1);
+    if (rc == 0 && op->buf.oom) {
+        rc = GH_ENOMEM;
+    }
+    if (rc) {
+        luaL_error(L, "a record of '%s' cannot be encoded: %s", op->coll, err_msg(rc));
+    }
+    if (!(op->flags & GH_REC_JSON)) {
+        return &op->buf;
+    }
+    mp_reader r;
+    mp_reader_init(&r, op->buf.p, op->buf.len);
+    op->json.len = 0;
+    rc = mp_to_json(&r, &op->json, CODEC_MAX_DEPTH);
+    if (rc == 0 && op->json.oom) {
+        rc = GH_ENOMEM;
+    }
+    if (rc) {
+        luaL_error(L, "a record of '%s' cannot be written as JSON: %s", op->coll, err_msg(rc));
+    }
+    return &op->json;
+}
+
+/* lua_pcall'd: 1 = the rec_op. Uses the state's db table. */
+static int rec_body(lua_State *L) {
+    rec_op *op = lua_touserdata(L, 1);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LSTORE_DB_KEY) != LUA_TTABLE) { /* 2 */
+        return luaL_error(L, "there is no database here");
+    }
+    lua_getfield(L, 2, op->coll); /* 3: the collection (raises if there is none) */
+    switch (op->op) {
+    case REC_GET:
+        lua_getfield(L, 3, "get");
+        lua_pushvalue(L, 3);
+        push_mp(L, op->mp, op->n);
+        lua_call(L, 2, 1);
+        op->result = !lua_isnil(L, -1);
+        if (op->result) {
+            encode_out(L, -1, op);
+        }
+        return 0;
+    case REC_DEL:
+        lua_getfield(L, 3, "delete");
+        lua_pushvalue(L, 3);
+        push_mp(L, op->mp, op->n);
+        lua_call(L, 2, 1);
+        op->result = lua_toboolean(L, -1);
+        return 0;
+    case REC_PUT: {
+        push_mp(L, op->mp, op->n); /* 4: the record */
+        if (!lua_istable(L, 4)) {
+            return luaL_error(L, "the record for '%s' is a %s, not a map of fields", op->coll,
+                              luaL_typename(L, 4));
+        }
+        if (op->mode != GH_REC_UPDATE) {
+            lua_getfield(L, 3, op->mode == GH_REC_INSERT ? "insert" : "put");
+            lua_pushvalue(L, 3);
+            lua_pushvalue(L, 4);
+            lua_call(L, 2, 0);
+            op->result = GH_PLUGIN_OK;
+            return 0;
+        }
+        lua_getfield(L, 3, "schema");
+        lua_pushvalue(L, 3);
+        lua_call(L, 1, 1);
+        lua_getfield(L, -1, "key"); /* 6: the key field's name */
+        lua_pushvalue(L, 6);
+        if (lua_gettable(L, 4) == LUA_TNIL) { /* 7: the key */
+            return luaL_error(L, "collection '%s': the record to update has no key field '%s'",
+                              op->coll, lua_tostring(L, 6));
+        }
+        lua_pushvalue(L, 6);
+        lua_pushnil(L);
+        lua_settable(L, 4);
+        lua_getfield(L, 3, "update");
+        lua_pushvalue(L, 3);
+        lua_pushvalue(L, 7);
+        lua_pushvalue(L, 4);
+        lua_call(L, 3, 1);
+        if (lua_isnil(L, -1)) {
+            return luaL_error(L,
+                              lua_type(L, 7) == LUA_TSTRING
+                                  ? "collection '%s': there is no record with %s = \"%s\" to update"
+                                  : "collection '%s': there is no record with %s = %s to update",
+                              op->coll, lua_tostring(L, 6), luaL_tolstring(L, 7, NULL));
+        }
+        op->result = GH_PLUGIN_OK;
+        return 0;
+    }
+    case REC_SCAN: {
+        lua_getfield(L, 3, "scan");
+        lua_pushvalue(L, 3);
+        if (op->mp) {
+            push_mp(L, op->mp, op->n);
+            if (!lua_istable(L, -1)) {
+                return luaL_error(L, "the scan spec for '%s' is a %s, not a map", op->coll,
+                                  luaL_typename(L, -1));
+            }
+        } else {
+            lua_newtable(L);
+        }
+        lua_call(L, 2, 4); /* 4: iterator, 5, 6, 7: the scan (to close) */
+        op->result = 0;
+        for (;;) {
+            lua_settop(L, 7);
+            lua_pushvalue(L, 4);
+            lua_pushvalue(L, 5);
+            lua_pushvalue(L, 6);
+            lua_call(L, 2, 1);
+            if (lua_isnil(L, -1)) {
+                break;
+            }
+            const codec_buf *b = encode_out(L, -1, op);
+            op->result++;
+            if (op->fn(op->ud, b->p, b->len) != 0) {
+                break;
+            }
+        }
+        if (luaL_getmetafield(L, 7, "__close") != LUA_TNIL) {
+            lua_pushvalue(L, 7);
+            lua_pushnil(L);
+            lua_call(L, 2, 0);
+        }
+        return 0;
+    }
+    default:
+        return luaL_error(L, "unknown record routine");
+    }
+}
+
+/* Runs op in state ctx; a Lua error becomes e's message. */
+static int64_t rec_run(void *ctx, struct gh_err *e, const char *what, rec_op *op) {
+    lua_State *L = ctx;
+    int top = lua_gettop(L);
+    codec_buf_init(&op->buf);
+    codec_buf_init(&op->json);
+    op->result = GH_PLUGIN_ERROR;
+    if (!lua_checkstack(L, 4)) {
+        snprintf(e->msg, sizeof e->msg, "%s: out of memory", what);
+        e->set = 1;
+        return GH_PLUGIN_ERROR;
+    }
+    lua_pushcfunction(L, rec_body);
+    lua_pushlightuserdata(L, op);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        const char *m = lua_tostring(L, -1);
+        if (!e->set) {
+            snprintf(e->msg, sizeof e->msg, "%s '%s': %s", what, op->coll, m ? m : "error");
+            e->set = 1;
+        }
+        op->result = GH_PLUGIN_ERROR;
+    }
+    lua_settop(L, top);
+    return op->result;
+}
+
+static int lr_get(void *ctx, struct gh_err *e, const char *coll, const void *key, size_t klen,
+                  unsigned flags, gh_bytes *out) {
+    rec_op op = {.op = REC_GET, .coll = coll, .mp = key, .n = klen, .flags = flags};
+    int64_t rc = rec_run(ctx, e, "get", &op);
+    if (rc == 1) {
+        const codec_buf *b = flags & GH_REC_JSON ? &op.json : &op.buf;
+        lua_State *L = ctx;
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &host_key);
+        lplug *lp = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        out->data = lp && lp->h ? plugin_alloc(lp->h, b->len + 1) : NULL;
+        if (!out->data) {
+            snprintf(e->msg, sizeof e->msg, "get '%s': out of memory", coll);
+            e->set = 1;
+            rc = GH_PLUGIN_ERROR;
+        } else {
+            memcpy(out->data, b->p, b->len);
+            ((char *)out->data)[b->len] = 0; /* JSON text can be used as a C string */
+            out->len = b->len;
+        }
+    }
+    codec_buf_free(&op.buf);
+    codec_buf_free(&op.json);
+    return (int)rc;
+}
+
+static int lr_put(void *ctx, struct gh_err *e, const char *coll, const void *rec, size_t n,
+                  int mode) {
+    rec_op op = {.op = REC_PUT, .coll = coll, .mp = rec, .n = n, .mode = mode};
+    static const char *const names[] = {"insert", "put", "update"};
+    int rc = (int)rec_run(ctx, e, names[mode], &op);
+    codec_buf_free(&op.buf);
+    codec_buf_free(&op.json);
+    return rc;
+}
+
+static int lr_del(void *ctx, struct gh_err *e, const char *coll, const void *key, size_t klen) {
+    rec_op op = {.op = REC_DEL, .coll = coll, .mp = key, .n = klen};
+    int rc = (int)rec_run(ctx, e, "del", &op);
+    codec_buf_free(&op.buf);
+    codec_buf_free(&op.json);
+    return rc;
+}
+
+static int64_t lr_scan(void *ctx, struct gh_err *e, const char *coll, const void *spec, size_t n,
+                       unsigned flags, gh_scan_fn fn, void *ud) {
+    rec_op op = {
+        .op = REC_SCAN, .coll = coll, .mp = spec, .n = n, .flags = flags, .fn = fn, .ud = ud};
+    int64_t rc = rec_run(ctx, e, "scan", &op);
+    codec_buf_free(&op.buf);
+    codec_buf_free(&op.json);
+    return rc;
+}
+
+static int64_t lr_now(void *ctx) {
+    return sandbox_time(ctx);
+}
+
+static const plugin_records lua_records = {
+    .get = lr_get, .put = lr_put, .del = lr_del, .scan = lr_scan, .now = lr_now};
+
 /* The state's host, made on first use. */
 static lplug *get_host(lua_State *L) {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &host_key) == LUA_TUSERDATA) {
@@ -83,6 +346,7 @@ static lplug *get_host(lua_State *L) {
     if (plugin_host_new(allocf, ud, &lp->h) != 0) {
         luaL_error(L, "plugin: out of memory");
     }
+    plugin_host_set_records(lp->h, &lua_records);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &host_key);
     return lp;
 }
@@ -187,7 +451,7 @@ static int l_plugin_call(lua_State *L) {
     }
     struct gh_err e;
     ghffi_value r;
-    if (plugin_call(lp->h, f, args, &e, &r) != 0) {
+    if (plugin_call(lp->h, f, args, L, &e, &r) != 0) {
         return luaL_error(L, "%s.%s: %s", plugin_name(f->owner), f->name, e.msg);
     }
     switch (sig->ret) {
@@ -295,7 +559,7 @@ static int l_plugin_handler(lua_State *L) {
     ev.payload = b.p;
     ev.payload_len = b.len;
     struct gh_err e;
-    plugin_deliver(lp->h, sub, &ev, &e);
+    plugin_deliver(lp->h, sub, &ev, L, &e);
     codec_buf_free(&b);
     if (e.set) {
         return luaL_error(L, "plugin %s, handler of '%s': %s", plugin_name(sub->owner),

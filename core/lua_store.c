@@ -1656,5 +1656,7 @@ void lstore_push_db(lua_State *L, store *s) {
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, tab);
+    lua_pushvalue(L, tab);
+    lua_setfield(L, LUA_REGISTRYINDEX, LSTORE_DB_KEY);
     lua_remove(L, dbi);
 }

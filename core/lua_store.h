@@ -15,7 +15,9 @@
 #include <lua.h>
 
 /* Pushes a new `db` table bound to store `s` (borrowed: it must outlive
- * the Lua state). */
+ * the Lua state). The table is also kept in the registry under
+ * LSTORE_DB_KEY, for C code that acts for the script (plugins' records). */
+#define LSTORE_DB_KEY "gonghui.db_table"
 void lstore_push_db(lua_State *L, store *s);
 
 /* Makes the whole run one unit: a write transaction that every db call of

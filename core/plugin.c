@@ -31,6 +31,7 @@
 #include "plugin.h"
 
 #include "bus.h"
+#include "codec.h"
 #include "err.h"
 
 #include <dlfcn.h>
@@ -40,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef GH_PLUGIN_DIR
@@ -68,6 +70,8 @@ struct gh_plugin {
 struct plugin_host {
     plugin_allocf allocf;
     void *ud;
+    const plugin_records *rec; /* NULL: no records (the export's host) */
+    struct gh_err *call;       /* the innermost running call or handler, or NULL */
     size_t mem;
     plugin **plugins;
     int n, cap;
@@ -396,6 +400,126 @@ static int api_subscribe(gh_plugin *p, const char *pattern, gh_handler fn, void 
     return GH_PLUGIN_OK;
 }
 
+/* ---- records and the clock (API 1.1) -------------------------------------------------- */
+
+/* The host of a call's err, checked: NULL (with the reason set on e when
+ * there is an e) when the record routines cannot run here. */
+static plugin_host *rec_host(gh_err *e, const char *what) {
+    plugin_host *h = current;
+    if (!e) {
+        return NULL;
+    }
+    if (e->set) {
+        return NULL; /* the call has failed already: nothing more */
+    }
+    if (!h || !h->rec || !e->ctx) {
+        api_error(e,
+                  "%s: records are not available here (only in calls from scripts and in "
+                  "event handlers)",
+                  what);
+        return NULL;
+    }
+    return h;
+}
+
+static int rec_args(gh_err *e, const char *what, const char *coll, const void *mp, size_t n,
+                    int need) {
+    if (!coll || !*coll) {
+        api_error(e, "%s: no collection name", what);
+        return -1;
+    }
+    if (coll[0] == '_') {
+        api_error(e, "%s: collection '%s' is gonghui's own; plugins cannot reach it", what, coll);
+        return -1;
+    }
+    if (!mp && !need) {
+        return 0;
+    }
+    if (!mp || mp_validate(mp, n) != 0) {
+        err_clear();
+        api_error(e, "%s: the %s for '%s' is not one well-formed MessagePack value", what,
+                  strcmp(what, "put") == 0    ? "record"
+                  : strcmp(what, "scan") == 0 ? "spec"
+                                              : "key",
+                  coll);
+        return -1;
+    }
+    return 0;
+}
+
+static int api_get(gh_err *e, const char *coll, const void *key, size_t klen, unsigned flags,
+                   gh_bytes *out) {
+    if (out) {
+        out->data = NULL;
+        out->len = 0;
+    }
+    plugin_host *h = rec_host(e, "get");
+    if (!h || rec_args(e, "get", coll, key, klen, 1) != 0) {
+        return GH_PLUGIN_ERROR;
+    }
+    if (!out) {
+        api_error(e, "get: no place for the record (out is NULL)");
+        return GH_PLUGIN_ERROR;
+    }
+    return h->rec->get(e->ctx, e, coll, key, klen, flags, out);
+}
+
+static int api_put(gh_err *e, const char *coll, const void *rec, size_t n, int mode) {
+    plugin_host *h = rec_host(e, "put");
+    if (!h || rec_args(e, "put", coll, rec, n, 1) != 0) {
+        return GH_PLUGIN_ERROR;
+    }
+    if (mode != GH_REC_INSERT && mode != GH_REC_PUT && mode != GH_REC_UPDATE) {
+        api_error(e, "put: unknown mode %d (GH_REC_INSERT, GH_REC_PUT or GH_REC_UPDATE)", mode);
+        return GH_PLUGIN_ERROR;
+    }
+    return h->rec->put(e->ctx, e, coll, rec, n, mode);
+}
+
+static int api_del(gh_err *e, const char *coll, const void *key, size_t klen) {
+    plugin_host *h = rec_host(e, "del");
+    if (!h || rec_args(e, "del", coll, key, klen, 1) != 0) {
+        return GH_PLUGIN_ERROR;
+    }
+    return h->rec->del(e->ctx, e, coll, key, klen);
+}
+
+static int64_t api_scan(gh_err *e, const char *coll, const void *spec, size_t n, unsigned flags,
+                        gh_scan_fn fn, void *ud) {
+    plugin_host *h = rec_host(e, "scan");
+    if (!h || rec_args(e, "scan", coll, spec, n, 0) != 0) {
+        return GH_PLUGIN_ERROR;
+    }
+    if (!fn) {
+        api_error(e, "scan: no callback (fn is NULL)");
+        return GH_PLUGIN_ERROR;
+    }
+    return h->rec->scan(e->ctx, e, coll, spec, n, flags, fn, ud);
+}
+
+static int64_t api_now(gh_err *e) {
+    plugin_host *h = current;
+    if (!e && h) {
+        e = h->call;
+    }
+    if (h && h->rec && h->rec->now && e && e->ctx) {
+        return h->rec->now(e->ctx);
+    }
+    return (int64_t)time(NULL);
+}
+
+void plugin_host_set_records(plugin_host *h, const plugin_records *rec) {
+    h->rec = rec;
+}
+
+void *plugin_alloc(plugin_host *h, size_t n) {
+    plugin_host *saved = current;
+    current = h;
+    void *p = api_alloc(n);
+    current = saved;
+    return p;
+}
+
 static const gh_api api = {
     .major = GH_API_MAJOR,
     .minor = GH_API_MINOR,
@@ -410,6 +534,11 @@ static const gh_api api = {
     .error = api_error,
     .on_unload = api_on_unload,
     .subscribe = api_subscribe,
+    .get = api_get,
+    .put = api_put,
+    .del = api_del,
+    .scan = api_scan,
+    .now = api_now,
 };
 
 /* ---- the plugin path ------------------------------------------------------------------ */
@@ -680,12 +809,17 @@ const plugin_sub *plugin_sub_at(const plugin *p, int i) {
     return p->subs[i];
 }
 
-void plugin_deliver(plugin_host *h, const plugin_sub *sub, const gh_event *ev, struct gh_err *e) {
+void plugin_deliver(plugin_host *h, const plugin_sub *sub, const gh_event *ev, void *ctx,
+                    struct gh_err *e) {
     plugin_host *saved = current;
+    struct gh_err *saved_call = h->call;
     current = h;
     e->set = 0;
     e->msg[0] = 0;
+    e->ctx = ctx;
+    h->call = e;
     sub->fn(sub->ud, ev, e);
+    h->call = saved_call;
     current = saved;
 }
 
@@ -697,13 +831,17 @@ plugin *plugin_at(const plugin_host *h, int i) {
     return h->plugins[i];
 }
 
-int plugin_call(plugin_host *h, const plugin_fn *f, const ghffi_value *args, struct gh_err *e,
-                ghffi_value *ret) {
+int plugin_call(plugin_host *h, const plugin_fn *f, const ghffi_value *args, void *ctx,
+                struct gh_err *e, ghffi_value *ret) {
     plugin_host *saved = current;
+    struct gh_err *saved_call = h->call;
     current = h;
     e->set = 0;
     e->msg[0] = 0;
+    e->ctx = ctx;
+    h->call = e;
     ghffi_call(&f->sig, f->fn, args, e, ret);
+    h->call = saved_call;
     current = saved;
     if (e->set) {
         if (f->sig.ret == GHFFI_STR) {

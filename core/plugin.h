@@ -95,8 +95,10 @@ int plugin_nsubs(const plugin *p);
 const plugin_sub *plugin_sub_at(const plugin *p, int i);
 
 /* Calls sub's handler with ev; err (zeroed here) says whether it failed.
- * Makes h the current host for gh_api.alloc during the call. */
-void plugin_deliver(plugin_host *h, const plugin_sub *sub, const gh_event *ev, struct gh_err *e);
+ * Makes h the current host for gh_api.alloc during the call; ctx is handed
+ * to h's record routines. */
+void plugin_deliver(plugin_host *h, const plugin_sub *sub, const gh_event *ev, void *ctx,
+                    struct gh_err *e);
 
 /* The loaded plugins of h, in load order. */
 int plugin_count(const plugin_host *h);
@@ -105,18 +107,42 @@ plugin *plugin_at(const plugin_host *h, int i);
 /* Bytes plugins of h hold now through gh_api.alloc. */
 size_t plugin_memory(const plugin_host *h);
 
-/* The error-out record of one call (gh_err): zeroed before the call. */
+/* The record routines of the API (gh_api.get ...), done by the embedder
+ * (lua_plugin.c: through the calling Lua state's `db`). Each gets the ctx
+ * of the running call and reports failure on e (as gh_api.error). */
+typedef struct plugin_records {
+    int (*get)(void *ctx, struct gh_err *e, const char *coll, const void *key, size_t klen,
+               unsigned flags, gh_bytes *out);
+    int (*put)(void *ctx, struct gh_err *e, const char *coll, const void *rec, size_t n, int mode);
+    int (*del)(void *ctx, struct gh_err *e, const char *coll, const void *key, size_t klen);
+    int64_t (*scan)(void *ctx, struct gh_err *e, const char *coll, const void *spec, size_t n,
+                    unsigned flags, gh_scan_fn fn, void *ud);
+    int64_t (*now)(void *ctx); /* the run's clock, seconds since 1970 */
+} plugin_records;
+
+/* Gives h's plugins records (borrowed; NULL: none, the routines refuse). */
+void plugin_host_set_records(plugin_host *h, const plugin_records *rec);
+
+/* The error-out record of one call (gh_err): set and msg are zeroed by
+ * plugin_call/plugin_deliver, ctx (handed to the record routines) is theirs
+ * to set. */
 struct gh_err {
     int set;
     char msg[512];
+    void *ctx;
 };
+
+/* A block from the host's allocator, as gh_api.alloc (for results the
+ * record routines hand to plugins). */
+void *plugin_alloc(plugin_host *h, size_t n);
 
 /* Calls f with args (checked by the caller against f->sig). 0 with *ret
  * set; GH_EINVAL if the function reported an error through err (message
  * in e->msg), in which case a str/bytes result has been freed already.
- * Makes h the current host for gh_api.alloc during the call. */
-int plugin_call(plugin_host *h, const plugin_fn *f, const ghffi_value *args, struct gh_err *e,
-                ghffi_value *ret);
+ * Makes h the current host for gh_api.alloc during the call; ctx (NULL:
+ * no records here) is handed to h's record routines. */
+int plugin_call(plugin_host *h, const plugin_fn *f, const ghffi_value *args, void *ctx,
+                struct gh_err *e, ghffi_value *ret);
 
 /* Frees a str or bytes result of plugin_call (allocated by the plugin
  * through the host). */

@@ -740,6 +740,14 @@ static lua_Integer run_clock(const sandbox *sb) {
     return (lua_Integer)sb->now + (lua_Integer)(mono_s() - sb->t0);
 }
 
+int64_t sandbox_time(lua_State *L) {
+    void *ud;
+    if (lua_getallocf(L, &ud) != sb_alloc) {
+        return (int64_t)time(NULL);
+    }
+    return (int64_t)run_clock(ud);
+}
+
 static int l_sb_time(lua_State *L) {
     if (lua_isnoneornil(L, 1)) {
         lua_pushinteger(L, run_clock(sb_of(L)));

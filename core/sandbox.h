@@ -89,6 +89,11 @@ void sandbox_disarm(sandbox *sb);
  * signal that interrupted. */
 int sandbox_stopped(const sandbox *sb, int *signo);
 
+/* The clock a script of state L sees (os.time(): the run's start or --now,
+ * plus the time run since), seconds since 1970; the system clock when L is
+ * not a sandbox's. */
+int64_t sandbox_time(lua_State *L);
+
 /* 1 if an allocation was refused by the memory cap since sandbox_new. */
 int sandbox_memory_hit(const sandbox *sb);
 

@@ -45,7 +45,7 @@ static const plugin_fn *fn(const plugin *p, const char *name, const char *sig) {
 
 static int call(xlsx_out *x, const plugin_fn *f, const ghffi_value *args, ghffi_value *ret) {
     struct gh_err e;
-    if (plugin_call(x->h, f, args, &e, ret) != 0) {
+    if (plugin_call(x->h, f, args, NULL, &e, ret) != 0) {
         return err_set(GH_EIO, "xlsx.%s: %s", f->name, e.msg);
     }
     return 0;

@@ -100,6 +100,29 @@
  * memory limit (`gonghui run --memory`); allocations can therefore fail
  * (return NULL) and plugins must handle that.
  *
+ * @section records Records (API 1.1)
+ *
+ * A plugin function declared with an `err` argument, and a C event handler,
+ * may read and write records with #gh_api.get, #gh_api.put, #gh_api.del and
+ * #gh_api.scan. They act exactly as the script's own `db` calls at that
+ * point would: inside the script's `db.atomic` transaction when the call
+ * happens in one (and inside the publishing transaction, for a handler), so
+ * what a plugin writes commits or rolls back with the script's work; with
+ * the same checks of types, required fields and unique indexes; and with the
+ * same change events for collections defined with `events = true`.
+ * Collections whose names start with `_` (gonghui's own) are refused.
+ *
+ * Records travel as MessagePack: a record is a map from field names to
+ * values (absent optional fields are left out), a key is one MessagePack
+ * value (an integer or a string). Records read can be had as JSON text
+ * instead (#GH_REC_JSON), for plugins without a MessagePack decoder.
+ *
+ * When a record routine fails (a unique value already taken, a wrong type,
+ * no such collection), the message is set on the call's `err` as by
+ * #gh_api.error and the routine returns #GH_PLUGIN_ERROR: the call fails
+ * with that message whatever the function does next, so the function should
+ * return at once. Later record routines of the same call are refused.
+ *
  * @section threads Threads
  *
  * The host calls a plugin from one thread at a time. The table is valid
@@ -121,7 +144,7 @@ extern "C" {
 /** @defgroup version API version
  * @{ */
 #define GH_API_MAJOR 1 /**< changes when the table changes incompatibly */
-#define GH_API_MINOR 0 /**< grows when routines are added at the end of the table */
+#define GH_API_MINOR 1 /**< grows when routines are added at the end of the table */
 /** @} */
 
 /** The largest number of Lua-visible arguments of a plugin function. */
@@ -173,6 +196,22 @@ typedef struct gh_event {
  * (and roll back the transaction of the publish), call #gh_api.error on
  * err. */
 typedef void (*gh_handler)(void *ud, const gh_event *ev, gh_err *err);
+
+/** Flags of the record routines (API 1.1). */
+#define GH_REC_JSON 1u /**< records read are handed out as JSON text (an object), not MessagePack */
+
+/** Modes of #gh_api.put (API 1.1). */
+enum gh_put_mode {
+    GH_REC_INSERT = 0, /**< a new record: fails if its key is taken */
+    GH_REC_PUT = 1,    /**< inserts, or replaces the whole record with that key */
+    GH_REC_UPDATE = 2  /**< changes the fields given (the key field names the record);
+                        * fails if there is no such record */
+};
+
+/** A callback of #gh_api.scan: rec is one record (a MessagePack map, or JSON
+ * text with #GH_REC_JSON), borrowed for the call. Return 0 to go on, any
+ * other value to stop the scan there. It may call the record routines. */
+typedef int (*gh_scan_fn)(void *ud, const void *rec, size_t len);
 
 /** Any plugin function, as handed to #gh_api.function (cast with GH_FN). */
 typedef void (*gh_fn)(void);
@@ -272,6 +311,51 @@ typedef struct gh_api {
      *         (the load then fails with the reason).
      * @note Only during gh_plugin_init. */
     int (*subscribe)(gh_plugin *p, const char *pattern, gh_handler fn, void *ud);
+
+    /* ---- API 1.1: records (see @ref records) and the run's clock ---- */
+
+    /** Reads the record with key `key` of a collection.
+     * @param[in] err the `err` argument of the running call or handler
+     * @param[in] collection its name
+     * @param[in] key, key_len the key as one MessagePack value (borrowed)
+     * @param[in] flags 0, or #GH_REC_JSON for JSON text
+     * @param[out] out the record (a MessagePack map or JSON text) in a block
+     *             from #gh_api.alloc that the caller frees with #gh_api.free;
+     *             data NULL when there is none
+     * @return 1 when the record exists, 0 when it does not, #GH_PLUGIN_ERROR
+     *         on failure (the call fails with the message). */
+    int (*get)(gh_err *err, const char *collection, const void *key, size_t key_len, unsigned flags,
+               gh_bytes *out);
+
+    /** Writes a record: `rec` is a MessagePack map of field names to values
+     * (borrowed), checked against the collection's definition.
+     * @param[in] mode a #gh_put_mode
+     * @return #GH_PLUGIN_OK, or #GH_PLUGIN_ERROR (a refused record, a taken
+     *         key or unique value, no record to update: the call fails with
+     *         the message, which names the field and value). */
+    int (*put)(gh_err *err, const char *collection, const void *rec, size_t len, int mode);
+
+    /** Deletes the record with key `key` (one MessagePack value, borrowed).
+     * @return 1 if it was deleted, 0 if there was none, #GH_PLUGIN_ERROR. */
+    int (*del)(gh_err *err, const char *collection, const void *key, size_t key_len);
+
+    /** Calls fn for each record a scan finds, in order. `spec` is NULL (every
+     * record, in key order) or a MessagePack map with the keys of Lua's
+     * `coll:scan{...}` (README: field conditions, `index`, `eq`, `prefix`,
+     * `from`, `to`, `reverse`, `limit`, `offset`), borrowed.
+     * @param[in] flags 0, or #GH_REC_JSON
+     * @return the number of records handed to fn (the one that stopped the
+     *         scan included), or #GH_PLUGIN_ERROR. */
+    int64_t (*scan)(gh_err *err, const char *collection, const void *spec, size_t spec_len,
+                    unsigned flags, gh_scan_fn fn, void *ud);
+
+    /** The time the running script sees, in seconds since 1970 (UTC): its
+     * start, or `gonghui run --now`, plus the time it has run since (what
+     * `os.time()` returns to the script). Use it instead of time() so that
+     * a run replayed with --now gives the same results.
+     * @param[in] err the running call's `err`, or NULL (then the time of the
+     *            innermost running call, or the system clock outside calls) */
+    int64_t (*now)(gh_err *err);
 } gh_api;
 
 /** The entry point every plugin exports (with #GH_PLUGIN_EXPORT).

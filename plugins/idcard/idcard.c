@@ -84,7 +84,8 @@ static int leap(int y) {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-/* 1 if the 8 digits YYYYMMDD are a real date from 1800 up to today. */
+/* 1 if the 8 digits YYYYMMDD are a real date from 1800 up to today (the
+ * run's today: `gonghui run --now` moves it). */
 static int real_date(const char *d) {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
@@ -97,7 +98,7 @@ static int real_date(const char *d) {
         return 0;
     }
     char today[16];
-    time_t now = time(NULL);
+    time_t now = (time_t)api->now(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(today, sizeof today, "%Y%m%d", &tm);

@@ -66,7 +66,7 @@ expect_rc 1 "refusal" &&
   expect_out "caught	plugin 'failinit' failed to start: the licence file /etc/failinit.key is missing" "failinit" &&
   expect_out "loaded	0" "failinit leaves nothing" &&
   expect_err "[failinit: unload hook ran]" "failinit's unload hook" &&
-  expect_err "refuse.lua:4: plugin 'newer' refused: it was built for plugin API 2.0 and this gonghui provides API 1.0" "newer" &&
+  expect_err "refuse.lua:4: plugin 'newer' refused: it was built for plugin API 2.0 and this gonghui provides API 1.1" "newer" &&
   pass "refusals: clear messages with the script's line, exit 1, hooks run, nothing loaded"
 
 gh --db "$DB" --plugins "$P" run -e "plugin.load 'dup'"
@@ -102,6 +102,21 @@ assert(g.hold(100 * 1024 * 1024) == false, 'over the limit')
 assert(g.hold(10 * 1024 * 1024) == true, 'under the limit')
 print('mem', plugin.memory() >= 10 * 1024 * 1024)"
 expect_rc 0 "memory" && expect_out "mem	true" "memory" && pass "plugin memory counts against --memory"
+
+# --- the run's clock: gh_api.now and idcard's "birth date in the future" follow --now -------
+PB=$(dirname "$1")/plugins
+case $PB in /*) ;; *) PB=$(pwd)/$PB ;; esac
+cat >"$S/clock.lua" <<'EOF'
+local r, idcard = plugin.load 'records', plugin.load 'idcard'
+local born = '33048120270101001'
+print('clock', r.now() == os.time(), os.date('!%Y-%m-%d', r.now()),
+      idcard.valid(born .. idcard.check_char(born)))
+EOF
+GONGHUI_PLUGIN_PATH="$P:$PB" gh --db "$DB" run --now 2030-06-01 "$S/clock.lua"
+expect_rc 0 "clock --now" && expect_out "clock	true	2030-06-01	true" "clock --now" &&
+  GONGHUI_PLUGIN_PATH="$P:$PB" gh --db "$DB" run --now 2026-06-01 "$S/clock.lua" &&
+  expect_out "clock	true	2026-06-01	false" "clock --now before the birth" &&
+  pass "plugins read the run's clock (--now): a 2027 birth date is valid only after it"
 
 # --- the REPL has plugins too ----------------------------------------------------------------
 echo "plugin.load('good').add(20, 22)" | "$BIN" --db "$DB" --plugins "$P" repl >"$S/out" 2>"$S/err"
