@@ -45,6 +45,7 @@ asan:
 
 bench: build
 	sh bench/run.sh
+	$(BUILD)/bench/ffi_call
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -21,6 +21,7 @@
 #include "err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const type_names[] = {"void", "bool", "i32", "i64",   "u32",
@@ -106,6 +107,82 @@ static int read_type(const char *text, const char **pp, ghffi_type *out) {
                    text, (int)(n > 40 ? 40 : n), start, (int)(start - text) + 1);
 }
 
+/* ---- direct calls (invariant 3) ------------------------------------------------------ */
+
+/* The prototypes called without ffi_call: the shapes plugins declare most
+ * (integer arithmetic, a string in and a verdict or a string out, with or
+ * without err). X(name, signature, C result type, C parameter types, the
+ * result field of ghffi_value, the arguments). */
+#define A(i, f) args[i].f
+#define GHFFI_DIRECT(X)                                                                            \
+    X(V, "void()", void, (void), none, ())                                                         \
+    X(I, "i64()", int64_t, (void), i64, ())                                                        \
+    X(I_I, "i64(i64)", int64_t, (int64_t), i64, (A(0, i64)))                                       \
+    X(I_II, "i64(i64,i64)", int64_t, (int64_t, int64_t), i64, (A(0, i64), A(1, i64)))              \
+    X(I_III, "i64(i64,i64,i64)", int64_t, (int64_t, int64_t, int64_t), i64,                        \
+      (A(0, i64), A(1, i64), A(2, i64)))                                                           \
+    X(F_F, "f64(f64)", double, (double), f64, (A(0, f64)))                                         \
+    X(F_FF, "f64(f64,f64)", double, (double, double), f64, (A(0, f64), A(1, f64)))                 \
+    X(B_S, "bool(str)", bool, (const char *), b, (A(0, str)))                                      \
+    X(I_S, "i64(str)", int64_t, (const char *), i64, (A(0, str)))                                  \
+    X(S_S, "str(str)", char *, (const char *), str, (A(0, str)))                                   \
+    X(S_SS, "str(str,str)", char *, (const char *, const char *), str, (A(0, str), A(1, str)))     \
+    X(B_SE, "bool(str,err)", bool, (const char *, gh_err *), b, (A(0, str), err))                  \
+    X(I_SE, "i64(str,err)", int64_t, (const char *, gh_err *), i64, (A(0, str), err))              \
+    X(S_SE, "str(str,err)", char *, (const char *, gh_err *), str, (A(0, str), err))               \
+    X(S_SSE, "str(str,str,err)", char *, (const char *, const char *, gh_err *), str,              \
+      (A(0, str), A(1, str), err))
+
+enum {
+    D_GENERIC,
+#define X(name, text, rt, params, field, call) D_##name,
+    GHFFI_DIRECT(X)
+#undef X
+};
+
+static int direct_of(const ghffi_sig *sig) {
+    static const char *const texts[] = {NULL,
+#define X(name, text, rt, params, field, call) text,
+                                        GHFFI_DIRECT(X)
+#undef X
+    };
+    const char *generic = getenv("GONGHUI_FFI_GENERIC"); /* read at each load: tests, bench */
+    if (generic && *generic && strcmp(generic, "0") != 0) {
+        return D_GENERIC;
+    }
+    char canon[128];
+    ghffi_format(sig, canon, sizeof canon);
+    for (size_t i = 1; i < sizeof texts / sizeof *texts; i++) {
+        if (strcmp(canon, texts[i]) == 0) {
+            return (int)i;
+        }
+    }
+    return D_GENERIC;
+}
+
+/* Calls fn directly when sig->direct says how; 0 if it did, -1 if not. */
+static int call_direct(const ghffi_sig *sig, gh_fn fn, const ghffi_value *args, gh_err *err,
+                       ghffi_value *ret) {
+    (void)args;
+    (void)err;
+    switch (sig->direct) {
+#define X(name, text, rt, params, field, call)                                                     \
+    case D_##name:                                                                                 \
+        DIRECT_STORE_##field(((rt(*) params)fn)call);                                              \
+        return 0;
+#define DIRECT_STORE_none(e) (e)
+#define DIRECT_STORE_i64(e) (ret->i64 = (e))
+#define DIRECT_STORE_f64(e) (ret->f64 = (e))
+#define DIRECT_STORE_b(e) (ret->b = (e))
+#define DIRECT_STORE_str(e) (ret->str = (e))
+        GHFFI_DIRECT(X)
+#undef X
+    default:
+        return -1;
+    }
+}
+#undef A
+
 int ghffi_parse(const char *text, ghffi_sig *sig) {
     memset(sig, 0, sizeof *sig);
     if (!text) {
@@ -181,6 +258,7 @@ int ghffi_parse(const char *text, ghffi_sig *sig) {
         return err_set(GH_EINVAL, "signature \"%s\": unexpected '%s' after ')'", text, p);
     }
     sig->ncargs = (unsigned)cargs;
+    sig->direct = direct_of(sig);
     ffi_status st =
         ffi_prep_cif(&sig->cif, FFI_DEFAULT_ABI, sig->ncargs, ctype_of(sig->ret), sig->ctypes);
     if (st != FFI_OK) {
@@ -218,6 +296,12 @@ void ghffi_format(const ghffi_sig *sig, char *out, size_t n) {
 
 void ghffi_call(const ghffi_sig *sig, gh_fn fn, const ghffi_value *args, gh_err *err,
                 ghffi_value *ret) {
+    if (sig->direct) {
+        memset(ret, 0, sizeof *ret);
+        if (call_direct(sig, fn, args, err, ret) == 0) {
+            return;
+        }
+    }
     void *avalues[GH_MAX_ARGS * 2 + 1];
     /* arguments as the C types want them: bool is one byte, bytes two values */
     union {

@@ -12,7 +12,14 @@
  *   1. a ghffi_sig is complete (cif prepared) or ghffi_parse failed and it
  *      must not be used;
  *   2. ghffi_call only moves bytes: no allocation, no Lua, nothing that can
- *      unwind; argument checking happens before it, result conversion after.
+ *      unwind; argument checking happens before it, result conversion after;
+ *   3. sig->direct != 0 only for a signature whose exact C prototype is in
+ *      the table of ghffi.c: the call then goes through a function pointer
+ *      of that very type (C11 6.3.2.3p8), not through ffi_call, whose
+ *      per-call argument classification costs more than a whole
+ *      hand-written Lua binding (bench/ffi_call.c). Every other signature,
+ *      and every signature when GONGHUI_FFI_GENERIC is set in the
+ *      environment, is called by ffi_call on the prepared cif.
  */
 #ifndef GH_GHFFI_H
 #define GH_GHFFI_H
@@ -46,6 +53,7 @@ typedef struct ghffi_sig {
     unsigned ncargs;              /* C arguments: bytes counts twice, err once */
     ffi_type *ctypes[GH_MAX_ARGS * 2 + 1];
     ffi_cif cif;
+    int direct; /* the prototype's entry in ghffi.c's table of direct calls, or 0 */
 } ghffi_sig;
 
 /* One argument or result value. */

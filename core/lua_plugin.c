@@ -9,7 +9,7 @@
  * Called by sandbox.c (lplugin_push, lplugin_require); built on plugin.h
  * and ghffi.h only.
  *
- * A plugin function is a C closure (upvalues: the plugin_fn, the state's
+ * A plugin function is a C closure (one upvalue: an lfn with the plugin_fn and the state's
  * lplug). A call:
  *   1. checks the Lua arguments against the signature (number and types)
  *      and raises, naming plugin, function, argument and type, before any
@@ -378,9 +378,16 @@ static int check_int(lua_State *L, const plugin_fn *f, int i, lua_Integer lo, lu
     return 0;
 }
 
+/* The one upvalue of a plugin function's closure (one lookup per call). */
+typedef struct lfn {
+    const plugin_fn *f;
+    lplug *lp;
+} lfn;
+
 static int l_plugin_call(lua_State *L) {
-    const plugin_fn *f = lua_touserdata(L, lua_upvalueindex(1));
-    lplug *lp = lua_touserdata(L, lua_upvalueindex(2));
+    const lfn *up = lua_touserdata(L, lua_upvalueindex(1));
+    const plugin_fn *f = up->f;
+    lplug *lp = up->lp;
     const ghffi_sig *sig = &f->sig;
     int n = lua_gettop(L);
     if (n != sig->nargs) {
@@ -416,7 +423,11 @@ static int l_plugin_call(lua_State *L) {
             args[i].u32 = (uint32_t)v;
             break;
         case GHFFI_I64:
-            check_int(L, f, i, LUA_MININTEGER, LUA_MAXINTEGER, &v);
+            if (lua_isinteger(L, idx)) { /* the common case, in two API calls */
+                v = lua_tointeger(L, idx);
+            } else {
+                check_int(L, f, i, LUA_MININTEGER, LUA_MAXINTEGER, &v);
+            }
             args[i].i64 = (int64_t)v;
             break;
         case GHFFI_U64:
@@ -631,9 +642,10 @@ static void push_plugin(lua_State *L, const char *name) {
     lua_createtable(L, 0, nf);
     for (int i = 0; i < nf; i++) {
         const plugin_fn *f = plugin_func(p, i);
-        lua_pushlightuserdata(L, (void *)f);
-        lua_pushlightuserdata(L, lp);
-        lua_pushcclosure(L, l_plugin_call, 2);
+        lfn *up = lua_newuserdatauv(L, sizeof *up, 0);
+        up->f = f;
+        up->lp = lp;
+        lua_pushcclosure(L, l_plugin_call, 1);
         lua_setfield(L, -2, f->name);
     }
     lua_createtable(L, 0, 2);
