@@ -8,6 +8,8 @@
 --   registry.define_unions()        -- unions as a tree: federation -> district/town -> enterprise
 --   registry.define_stations()      -- rest stations for outdoor workers (驿站)
 --   registry.define_all()           -- all four
+--   registry.define_titles()        -- honorary titles of members (劳动模范, ...); not in define_all
+--   registry.has_title(42, 'model_worker', '2025-05-01')  --> the title record, or nil
 --   registry.valid_id('33048119900101123X')  --> true / false
 --   registry.union_subtree(1)       -- { 1, 2, 5, ... }: a union and every union under it
 --
@@ -107,6 +109,48 @@ function registry.define_stations()
     },
     index  = { 'town' },
   })
+end
+
+-- member_titles: honorary titles a member holds (荣誉称号), one record per
+-- title awarded: a model worker (劳动模范, 劳模; kind 'model_worker') of
+-- the nation, the province or the city, an advanced worker (先进工作者,
+-- the same honour for public institutions; also kind 'model_worker'), a
+-- craftsman (工匠). A separate collection rather than a field of members:
+-- a member may hold several, each with its year, and a title can be
+-- revoked (撤销) without touching the member record.
+registry.TITLE_KINDS = {
+  model_worker = '劳动模范/先进工作者 (劳模)',
+  craftsman    = '工匠',
+  other        = '其他荣誉',
+}
+function registry.define_titles()
+  db.define('member_titles', {
+    key    = 'title_id', auto = true,
+    fields = {
+      title_id  = 'int',
+      member_id = 'int',
+      kind      = 'string',   -- see registry.TITLE_KINDS
+      title     = 'string',   -- as on the certificate: '全国劳动模范', '浙江省劳动模范', ...
+      level     = 'string?',  -- national, provincial, city, county
+      awarded   = 'date?',    -- the day it was conferred
+      revoked   = 'date?',    -- the day it was revoked; absent: held
+      note      = 'string?',
+    },
+    unique = { { 'member_id', 'title' } },
+    index  = { { 'member_id', 'kind' }, 'kind' },
+  })
+end
+
+-- The first title of `kind` that member_id holds on date (awarded on or
+-- before it, or with no date, and not revoked by then), or nil.
+function registry.has_title(member_id, kind, date)
+  for t in db.member_titles:scan{ index = 'member_id,kind', eq = { member_id, kind } } do
+    if (t.awarded == nil or date == nil or t.awarded <= date)
+       and (t.revoked == nil or (date ~= nil and t.revoked > date)) then
+      return t:totable()
+    end
+  end
+  return nil
 end
 
 function registry.define_all()
