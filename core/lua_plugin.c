@@ -42,10 +42,13 @@
 #include "lua_codec.h"
 #include "lua_store.h"
 #include "plugin.h"
+#include "runs.h"
 #include "sandbox.h"
 
 #include <lauxlib.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char host_key = 'h';   /* registry: the lplug userdata */
@@ -617,6 +620,24 @@ static void subscribe_all(lua_State *L, lplug *lp, plugin *p) {
     lua_pop(L, 1);
 }
 
+/* Notes p in the run record (file, SHA-256 of its bytes, name and version). */
+static void note_plugin(lua_State *L, const plugin *p) {
+    char sha[65] = "?";
+    FILE *f = fopen(plugin_file(p), "rb");
+    long n = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    unsigned char *bytes = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (bytes && fseek(f, 0, SEEK_SET) == 0 && fread(bytes, 1, (size_t)n, f) == (size_t)n) {
+        runs_sha256_hex(bytes, (size_t)n, sha);
+    }
+    free(bytes);
+    if (f) {
+        fclose(f);
+    }
+    char what[PLUGIN_MAX_NAME + 80];
+    snprintf(what, sizeof what, "%s %s", plugin_name(p), plugin_version(p));
+    sandbox_note_plugin(L, plugin_file(p), sha, what);
+}
+
 /* Loads `name` (its validity checked by plugin_load) and pushes its table. */
 static void push_plugin(lua_State *L, const char *name) {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) != LUA_TTABLE) {
@@ -638,6 +659,7 @@ static void push_plugin(lua_State *L, const char *name) {
         return;
     }
     subscribe_all(L, lp, p);
+    note_plugin(L, p);
     int nf = plugin_nfuncs(p);
     lua_createtable(L, 0, nf);
     for (int i = 0; i < nf; i++) {

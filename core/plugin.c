@@ -789,6 +789,10 @@ const char *plugin_name(const plugin *p) {
     return p->name;
 }
 
+const char *plugin_file(const plugin *p) {
+    return p->path;
+}
+
 const char *plugin_version(const plugin *p) {
     return p->version ? p->version : "";
 }

@@ -78,6 +78,8 @@ int plugin_load(plugin_host *h, const char *name, plugin **out);
 /* The plugin's name and version (borrowed). */
 const char *plugin_name(const plugin *p);
 const char *plugin_version(const plugin *p);
+/* The file it was loaded from (borrowed). */
+const char *plugin_file(const plugin *p);
 
 /* The plugin's functions in declaration order (borrowed). */
 int plugin_nfuncs(const plugin *p);

@@ -206,11 +206,15 @@ static int encode_rec(const store_coll *c, const runs_rec *r, int64_t id, codec_
         case F_MODULES:
             mp_put_array(b, (uint32_t)r->nmodules);
             for (int m = 0; m < r->nmodules; m++) {
-                mp_put_map(b, 2);
+                mp_put_map(b, r->modules[m].plugin ? 3 : 2);
                 put_str(b, "path");
                 put_str(b, r->modules[m].path);
                 put_str(b, "sha256");
                 put_str(b, r->modules[m].sha256);
+                if (r->modules[m].plugin) {
+                    put_str(b, "plugin");
+                    put_str(b, r->modules[m].plugin);
+                }
             }
             break;
         case F_PARAMS:

@@ -32,10 +32,12 @@ typedef struct runs_topic {
     uint64_t count;
 } runs_topic;
 
-/* One module a run required: its path and the SHA-256 of the bytes loaded. */
+/* One module a run required or native plugin it loaded: its path and the
+ * SHA-256 of the bytes loaded; for a plugin, "NAME VERSION" (else NULL). */
 typedef struct runs_module {
     char *path;
     char sha256[65];
+    char *plugin;
 } runs_module;
 
 /* Everything a record holds. Strings are borrowed for the call. */

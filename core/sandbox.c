@@ -338,6 +338,37 @@ const runs_module *sandbox_modules(const sandbox *sb, int *n) {
 
 /* ---- loading source text ------------------------------------------------------------ */
 
+/* Appends a module (or plugin) to the run's notes; on no memory the note
+ * is lost, never the load. */
+static void note_module(sandbox *sb, const char *path, const char *sha, const char *plugin) {
+    if (sb->nmods == sb->capmods) {
+        int cap = sb->capmods ? sb->capmods * 2 : 8;
+        runs_module *m = realloc(sb->mods, (size_t)cap * sizeof *m);
+        if (!m) {
+            return;
+        }
+        sb->mods = m;
+        sb->capmods = cap;
+    }
+    runs_module *m = &sb->mods[sb->nmods];
+    m->path = strdup(path);
+    m->plugin = plugin ? strdup(plugin) : NULL;
+    if (!m->path || (plugin && !m->plugin)) {
+        free(m->path);
+        free(m->plugin);
+        return;
+    }
+    snprintf(m->sha256, sizeof m->sha256, "%s", sha);
+    sb->nmods++;
+}
+
+void sandbox_note_plugin(lua_State *L, const char *path, const char *sha256, const char *plugin) {
+    void *ud;
+    if (lua_getallocf(L, &ud) == sb_alloc) {
+        note_module(ud, path, sha256, plugin);
+    }
+}
+
 /* Reads a whole file (at most MAX_SOURCE bytes); caller frees. NULL with
  * errno set on failure. */
 static char *read_all(const char *path, size_t *n) {
@@ -399,20 +430,7 @@ static int load_source(lua_State *L, const char *path, int module, char sha_out[
         return -1;
     }
     if (module) {
-        if (sb->nmods == sb->capmods) {
-            int cap = sb->capmods ? sb->capmods * 2 : 8;
-            runs_module *m = realloc(sb->mods, (size_t)cap * sizeof *m);
-            if (!m) {
-                return 0; /* the module still loads; only its note is lost */
-            }
-            sb->mods = m;
-            sb->capmods = cap;
-        }
-        runs_module *m = &sb->mods[sb->nmods];
-        if ((m->path = strdup(path))) {
-            memcpy(m->sha256, sha, sizeof sha);
-            sb->nmods++;
-        }
+        note_module(sb, path, sha, NULL);
     }
     return 0;
 }
@@ -1077,6 +1095,7 @@ void sandbox_free(sandbox *sb) {
     }
     for (int i = 0; i < sb->nmods; i++) {
         free(sb->mods[i].path);
+        free(sb->mods[i].plugin);
     }
     free(sb->mods);
     free(sb->script_dir);

@@ -94,6 +94,11 @@ int sandbox_stopped(const sandbox *sb, int *signo);
  * not a sandbox's. */
 int64_t sandbox_time(lua_State *L);
 
+/* Notes a native plugin the script of state L loaded, for the run record:
+ * the file, the SHA-256 of its bytes, "NAME VERSION". Nothing when L is
+ * not a sandbox's (the REPL alone). */
+void sandbox_note_plugin(lua_State *L, const char *path, const char *sha256, const char *plugin);
+
 /* 1 if an allocation was refused by the memory cap since sandbox_new. */
 int sandbox_memory_hit(const sandbox *sb);
 

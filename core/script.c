@@ -628,6 +628,7 @@ record:;
     for (int i = 0; modcopy && i < nmods; i++) {
         modcopy[i] = mods[i];
         modcopy[i].path = strdup(mods[i].path);
+        modcopy[i].plugin = mods[i].plugin ? strdup(mods[i].plugin) : NULL;
     }
     if (!whole && !counts) { /* what the run's committed transactions wrote */
         const store_counts *c = lstore_committed_counts(L, 2, &ncounts);
@@ -689,6 +690,7 @@ record:;
     }
     for (int i = 0; modcopy && i < nmods; i++) {
         free(modcopy[i].path);
+        free(modcopy[i].plugin);
     }
     free(modcopy);
     free_counts(counts, ncounts);

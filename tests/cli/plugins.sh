@@ -118,6 +118,16 @@ expect_rc 0 "clock --now" && expect_out "clock	true	2030-06-01	true" "clock --no
   expect_out "clock	true	2026-06-01	false" "clock --now before the birth" &&
   pass "plugins read the run's clock (--now): a 2027 birth date is valid only after it"
 
+# --- the run record names every plugin loaded, with the SHA-256 of its file ----------------------
+rm -rf "$S/rdb"
+GONGHUI_PLUGIN_PATH="$P:$PB" gh --db "$S/rdb" run "$S/clock.lua"
+gh --db "$S/rdb" runs show 1
+SUM=$(sha256sum "$PB/idcard.so" | cut -d' ' -f1)
+expect_rc 0 "runs show" &&
+  expect_out "path = $PB/idcard.so, sha256 = $SUM, plugin = idcard 1.0" "runs show: idcard" &&
+  expect_out "plugin = records 1.0" "runs show: records" &&
+  pass "runs show lists the plugins a run loaded, with versions and file hashes"
+
 # --- the REPL has plugins too ----------------------------------------------------------------
 echo "plugin.load('good').add(20, 22)" | "$BIN" --db "$DB" --plugins "$P" repl >"$S/out" 2>"$S/err"
 RC=$?
