@@ -95,8 +95,21 @@ static int l_bus_on(lua_State *L) {
     lua_setfield(L, -2, "pattern");
     lua_pushvalue(L, 2);
     lua_setfield(L, -2, "fn");
-    lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
-    lua_setfield(L, -2, "where");
+    /* where the handler is, for messages: { label = ... } names it (plugins'
+     * C handlers do: "plugin NAME"), else its file:line */
+    if (lua_istable(L, 3) && lua_getfield(L, 3, "label") == LUA_TSTRING) {
+        lua_setfield(L, -2, "where");
+    } else {
+        if (lua_istable(L, 3)) {
+            lua_pop(L, 1);
+        }
+        if (ar.what[0] == 'C') {
+            lua_pushliteral(L, "a C function");
+        } else {
+            lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
+        }
+        lua_setfield(L, -2, "where");
+    }
     if (lua_istable(L, 3)) { /* { batch = true }: the handler takes arrays */
         lua_getfield(L, 3, "batch");
         lua_setfield(L, -2, "batch");

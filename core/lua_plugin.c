@@ -576,8 +576,9 @@ static int l_plugin_handler(lua_State *L) {
     plugin_deliver(lp->h, sub, &ev, L, &e);
     codec_buf_free(&b);
     if (e.set) {
-        return luaL_error(L, "plugin %s, handler of '%s': %s", plugin_name(sub->owner),
-                          sub->pattern, e.msg);
+        /* the bus names the handler: "bus handler for T (plugin P, on 'PAT') failed" */
+        lua_pushstring(L, e.msg);
+        return lua_error(L);
     }
     return 0;
 }
@@ -612,7 +613,10 @@ static void subscribe_all(lua_State *L, lplug *lp, plugin *p) {
         lua_pushlightuserdata(L, (void *)s);
         lua_pushlightuserdata(L, lp);
         lua_pushcclosure(L, l_plugin_handler, 2);
-        lua_call(L, 2, 0);
+        lua_createtable(L, 0, 1);
+        lua_pushfstring(L, "plugin %s, on '%s'", plugin_name(p), s->pattern);
+        lua_setfield(L, -2, "label");
+        lua_call(L, 3, 0);
     }
     lua_pop(L, 3); /* on, bus, globals */
     lua_pushboolean(L, 1);

@@ -501,4 +501,19 @@ case('scripts cannot write the bus\'s own collections', function()
   t.eq(bus_state(), before, 'the log, the consumers and the dead letters are as the bus left them')
 end)
 
+t.case('a handler is named by its label, or its file:line', function()
+  local a = bus.on('label.test', function() error('no stock', 0) end, { label = 'gift stock' })
+  t.raises(function() bus.emit('label.test', {}) end,
+           "bus handler for 'label.test' %(gift stock%) failed: no stock")
+  bus.off(a)
+  local b = bus.on('label.test', function() error('no stock', 0) end)
+  t.raises(function() bus.emit('label.test', {}) end,
+           "bus handler for 'label.test' %(.*bus.lua:%d+%) failed: no stock")
+  bus.off(b)
+  local c = bus.on('label.test', string.rep)
+  t.raises(function() bus.emit('label.test', {}) end,
+           "bus handler for 'label.test' %(a C function%) failed")
+  bus.off(c)
+end)
+
 t.done()

@@ -129,7 +129,7 @@ t.case('a C handler writes in the publishing transaction', function()
   end, 'the sale is void')
   t.eq(db.counters:get('sales').n, 42, 'the handler write rolled back with the publish')
   t.raises(function() bus.publish('sale.made', { amount = -1 }) end,
-           "plugin records, handler of 'sale.%*': negative amount %-1")
+           "bus handler for 'sale.made' %(plugin records, on 'sale.%*'%) failed: negative amount %-1")
   t.eq(db.counters:get('sales').n, 42)
 end)
 

@@ -164,7 +164,7 @@ t.case('C event handlers run in the bus dispatch; their errors roll back', funct
   local last = bus.last()
   t.raises_all(function()
     db.atomic(function() bus.publish('award.refused', { member_id = 2 }) end)
-  end, { "plugin good, handler of 'award.*': award refused by good" })
+  end, { "(plugin good, on 'award.*') failed: award refused by good" })
   t.eq(bus.last(), last, 'the event was rolled back')
   local info
   for _, p in ipairs(plugin.loaded()) do if p.name == 'good' then info = p end end
