@@ -21,6 +21,19 @@
  *     definitions that leave the cache are retired, not freed, so a scan or
  *     a row resolved before a redefinition (or a rolled-back one) still
  *     reads with the layout its records were written in.
+ *  7. store_put writes through cursors the transaction keeps open (wput),
+ *     one per table, so consecutive rows skip the descents from the root.
+ *     They are closed before the transaction ends, before a savepoint
+ *     begins in it (its writes would leave them on stale pages), and before
+ *     any write that does not go through them (store_delete, store_define,
+ *     store_drop, store_put's undo): every write to a table while such a
+ *     cursor is open goes through it.
+ *  8. A non-unique index of a collection whose key is an integer or a number
+ *     (always STORE_PK_FIXED bytes encoded) is created MDB_DUPFIXED: its
+ *     values, the primary keys, are packed side by side in the duplicate
+ *     pages. LMDB keeps the flags a table was created with, so indexes made
+ *     before (plain MDB_DUPSORT) keep working; store_put checks the key size
+ *     before writing to a DUPFIXED index.
  */
 #include "store.h"
 
@@ -45,6 +58,9 @@
     1024 /* LMDB zeroes per-handle state of this size in every (nested) transaction */
 #define STORE_DEFAULT_MAP ((size_t)4 << 30)
 #define STORE_READ_POOL 4
+#define STORE_WCURSORS 16      /* write cursors a transaction keeps open (invariant 7) */
+#define STORE_INLINE_INDEXES 8 /* store_put keeps the index keys of this many on the stack */
+#define STORE_PK_FIXED 9       /* encoded size of an integer or number key (codec.h) */
 
 struct store {
     MDB_env *env;
@@ -80,6 +96,13 @@ struct store_txn {
     store_scan *scans;    /* open scans, invalidated when the transaction ends */
     store_counts *counts; /* writes per collection (names owned) */
     int ncounts;
+    /* Write cursors kept open across store_put calls (invariant 7). */
+    struct {
+        MDB_dbi dbi;
+        MDB_cursor *cur;
+        int at_end; /* the last write through it appended: it sits on the last record */
+    } wcur[STORE_WCURSORS];
+    int nwcur;
 };
 
 struct store_scan {
@@ -381,10 +404,17 @@ uint64_t store_generation(const store *s) {
 
 /* ---- definitions cache ------------------------------------------------------------- */
 
+/* Is every primary key of c STORE_PK_FIXED bytes encoded? */
+static int pk_fixed(const store_coll *c) {
+    int ty = c->fields[c->key].type;
+    return ty == FT_INT || ty == FT_FEN || ty == FT_NUMBER;
+}
+
 /* A unique index holds one primary key per index key: a plain table (one
- * descent, no duplicate bookkeeping); others keep sorted duplicates. */
-static unsigned index_flags(const store_index *ix) {
-    return ix->unique ? 0 : MDB_DUPSORT;
+ * descent, no duplicate bookkeeping); others keep sorted duplicates, packed
+ * when the keys are all one size (invariant 8). */
+static unsigned index_flags(const store_coll *c, const store_index *ix) {
+    return ix->unique ? 0 : pk_fixed(c) ? MDB_DUPSORT | MDB_DUPFIXED : MDB_DUPSORT;
 }
 
 static int open_dbis(MDB_txn *txn, store_coll *c, int create) {
@@ -396,11 +426,16 @@ static int open_dbis(MDB_txn *txn, store_coll *c, int create) {
     }
     for (int i = 0; i < c->nindexes; i++) {
         snprintf(name, sizeof name, "i:%s:%s", c->name, c->indexes[i].name);
-        rc = mdb_dbi_open(txn, name, index_flags(&c->indexes[i]) | (create ? MDB_CREATE : 0),
-                          &c->indexes[i].dbi);
+        store_index *ix = &c->indexes[i];
+        unsigned have = 0;
+        rc = mdb_dbi_open(txn, name, index_flags(c, ix) | (create ? MDB_CREATE : 0), &ix->dbi);
+        if (rc == 0) { /* the flags it was made with (invariant 8) */
+            rc = mdb_dbi_flags(txn, ix->dbi, &have);
+        }
         if (rc) {
             return rc;
         }
+        ix->dupfixed = (have & MDB_DUPFIXED) != 0;
     }
     return 0;
 }
@@ -548,6 +583,52 @@ int store_list(store_txn *t, char **names) {
 
 /* ---- transactions ------------------------------------------------------------------- */
 
+/* Closes the write cursors t keeps (invariant 7). */
+static void wcur_forget(store_txn *t) {
+    for (int i = 0; i < t->nwcur; i++) {
+        mdb_cursor_close(t->wcur[i].cur);
+    }
+    t->nwcur = 0;
+}
+
+/* The slot of t's write cursor on dbi, opened on first use; -1 when t keeps
+ * STORE_WCURSORS already or LMDB cannot open one (the caller uses mdb_put). */
+static int wcur_slot(store_txn *t, MDB_dbi dbi) {
+    for (int i = 0; i < t->nwcur; i++) {
+        if (t->wcur[i].dbi == dbi) {
+            return i;
+        }
+    }
+    if (t->nwcur == STORE_WCURSORS || mdb_cursor_open(t->txn, dbi, &t->wcur[t->nwcur].cur) != 0) {
+        return -1;
+    }
+    t->wcur[t->nwcur].dbi = dbi;
+    t->wcur[t->nwcur].at_end = 0;
+    return t->nwcur++;
+}
+
+/* mdb_put through t's cursor on dbi: a cursor that stays open keeps its
+ * place, so an append after an append needs no descent from the root, and
+ * a key on the leaf page the cursor is on needs none either. LMDB's append
+ * trusts a cursor that appended last to sit on the last record, so a cursor
+ * that wrote anywhere else since is replaced by a fresh one first. */
+static int wput(store_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *d, unsigned flags) {
+    int i = wcur_slot(t, dbi);
+    if (i < 0) {
+        return mdb_put(t->txn, dbi, k, d, flags);
+    }
+    if ((flags & MDB_APPEND) && !t->wcur[i].at_end) {
+        mdb_cursor_close(t->wcur[i].cur);
+        if (mdb_cursor_open(t->txn, dbi, &t->wcur[i].cur) != 0) {
+            t->wcur[i] = t->wcur[--t->nwcur];
+            return mdb_put(t->txn, dbi, k, d, flags);
+        }
+    }
+    int rc = mdb_cursor_put(t->wcur[i].cur, k, d, flags);
+    t->wcur[i].at_end = rc == 0 && (flags & MDB_APPEND);
+    return rc;
+}
+
 /* Takes the writer lock file, saying who we wait for if it takes long. */
 static void writer_lock(store *s) {
     if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) == 0) {
@@ -617,6 +698,7 @@ int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
             free(t);
             return err_set(GH_ETXN, "a savepoint needs a write transaction");
         }
+        wcur_forget(parent); /* invariant 7 */
         rc = mdb_txn_begin(s->env, parent->txn, 0, &t->txn);
         t->defs_synced = parent->defs_synced;
     } else if (write) {
@@ -757,6 +839,7 @@ int store_txn_commit(store_txn *t) {
         free(t);
         return 0;
     }
+    wcur_forget(t);
     int rc = mdb_txn_commit(t->txn);
     txn_release(t, rc == 0);
     return rc ? lmdb_err(rc, "committing") : 0;
@@ -792,6 +875,7 @@ void store_txn_abort(store_txn *t) {
         t->s->colls[i]->rt_txnid = 0;
     }
     end_scans(t);
+    wcur_forget(t);
     mdb_txn_abort(t->txn);
     txn_release(t, 0);
 }
@@ -1024,13 +1108,55 @@ static int key_too_long(const store_coll *c, const char *what, size_t n) {
                    c->name, what, n, STORE_MAX_KEY);
 }
 
+/* The refusal of a primary key that is taken. */
+static int pk_taken(const store_coll *c, const codec_buf *pk) {
+    char shown[160];
+    key_render(pk->p, pk->len, shown, sizeof shown);
+    return err_set(GH_EEXISTS,
+                   "collection '%s': a record with %s = %s already exists (use put to "
+                   "replace it or update to change it)",
+                   c->name, c->fields[c->key].name, shown);
+}
+
+/* Takes back the unique index entries store_put added (state bit 4) before
+ * it met a clash, so that the refused write leaves every table as it was;
+ * returns rc (the refusal), or an LMDB error when that fails (the caller
+ * then aborts, invariant 1). */
+static int undo_unique(store_txn *t, const store_coll *c, const codec_buf *ikeys,
+                       const unsigned char *state, int rc) {
+    int any = 0;
+    for (int i = 0; i < c->nindexes && !any; i++) {
+        any = state[i] & 4;
+    }
+    if (!any) {
+        return rc;
+    }
+    wcur_forget(t); /* invariant 7 */
+    t->writes++;    /* pages changed: borrowed record pointers may be stale */
+    for (int i = 0; i < c->nindexes; i++) {
+        if (state[i] & 4) {
+            MDB_val ik = {ikeys[2 * i].len, ikeys[2 * i].p};
+            int e = mdb_del(t->txn, c->indexes[i].dbi, &ik, NULL);
+            if (e) {
+                return lmdb_err(e, c->name);
+            }
+        }
+    }
+    return rc;
+}
+
 int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size_t n) {
     const unsigned char *off[STORE_MAX_FIELDS], *ooff[STORE_MAX_FIELDS];
     const unsigned char *end = (const unsigned char *)rec + n, *oend = NULL;
     codec_buf pk;
     unsigned char pkmem[64];
-    codec_buf *ikeys = NULL;
-    int *state = NULL; /* per index: 0 unchanged, 1 add, 2 remove, 3 both */
+    /* Per index its new and old key and its state; on the stack for the
+     * first STORE_INLINE_INDEXES indexes (no allocation per row). */
+    codec_buf ikstack[2 * STORE_INLINE_INDEXES];
+    unsigned char ikmem[2 * STORE_INLINE_INDEXES][64];
+    unsigned char ststack[STORE_INLINE_INDEXES];
+    codec_buf *ikeys = ikstack;
+    unsigned char *state = ststack; /* 1 add, 2 remove (3 both); 4 added in pass 2 */
     int rc, exists = 0;
     void *oldcopy = NULL; /* the old record's bytes, copied before we write */
     MDB_val k, d, old;
@@ -1040,16 +1166,31 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         return rc;
     }
     codec_buf_init_on(&pk, pkmem, sizeof pkmem);
+    if (c->nindexes > STORE_INLINE_INDEXES) {
+        ikeys = calloc((size_t)c->nindexes * 2, sizeof *ikeys);
+        state = calloc((size_t)c->nindexes, sizeof *state);
+        if (!ikeys || !state) {
+            free(ikeys);
+            free(state);
+            return GH_ENOMEM;
+        }
+    } else {
+        for (int i = 0; i < 2 * c->nindexes; i++) {
+            codec_buf_init_on(&ikeys[i], ikmem[i], sizeof ikmem[i]);
+        }
+        memset(state, 0, sizeof ststack);
+    }
     if ((rc = record_fields(c, rec, n, off, NULL))) {
-        return rc;
+        goto out;
     }
     rc = field_key(c, c->key, off[c->key], end, &pk);
     if (rc == 1) {
-        return err_set(GH_EMISSING, "collection '%s': the key field '%s' is missing", c->name,
-                       c->fields[c->key].name);
+        rc = err_set(GH_EMISSING, "collection '%s': the key field '%s' is missing", c->name,
+                     c->fields[c->key].name);
+        goto out;
     }
     if (rc) {
-        return rc;
+        goto out;
     }
     if (pk.oom) {
         rc = GH_ENOMEM;
@@ -1075,9 +1216,8 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     }
     unsigned flags = 0;
     if (mode == STORE_INSERT) {
-        /* No lookup first: MDB_NOOVERWRITE finds a taken key as it writes
-         * (the record is the first thing written, see pass 2). A key above
-         * every key is appended without a descent. */
+        /* No lookup first: MDB_NOOVERWRITE finds a taken key as it writes.
+         * A key above every key is appended without a descent. */
         flags = MDB_NOOVERWRITE;
         int64_t next;
         if (int_key && !rt_valid(t, c) && (rc = store_next_id(t, c, &next))) {
@@ -1094,14 +1234,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
             rc = lmdb_err(rc, c->name);
             goto out;
         }
-    }
-    if (exists && mode == STORE_INSERT) {
-        key_render(pk.p, pk.len, shown, sizeof shown);
-        rc = err_set(GH_EEXISTS,
-                     "collection '%s': a record with %s = %s already exists (use put to "
-                     "replace it or update to change it)",
-                     c->name, c->fields[c->key].name, shown);
-        goto out;
+        rc = 0;
     }
     if (!exists && mode == STORE_UPDATE) {
         key_render(pk.p, pk.len, shown, sizeof shown);
@@ -1123,15 +1256,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
             goto out;
         }
     }
-    if (c->nindexes) {
-        ikeys = calloc((size_t)c->nindexes * 2, sizeof *ikeys);
-        state = calloc((size_t)c->nindexes, sizeof *state);
-        if (!ikeys || !state) {
-            rc = GH_ENOMEM;
-            goto out;
-        }
-    }
-    /* Pass 1: every index key, every unique check, before any write. */
+    /* Pass 1: every index key and its checks, before any write. */
     for (int i = 0; i < c->nindexes; i++) {
         const store_index *ix = &c->indexes[i];
         codec_buf *nb = &ikeys[2 * i], *ob = &ikeys[2 * i + 1];
@@ -1150,7 +1275,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         if (hasnew && hasold && nb->len == ob->len && memcmp(nb->p, ob->p, nb->len) == 0) {
             continue;
         }
-        state[i] = (hasnew ? 1 : 0) | (hasold ? 2 : 0);
+        state[i] = (unsigned char)((hasnew ? 1 : 0) | (hasold ? 2 : 0));
         if (hasnew && nb->len > STORE_MAX_KEY) {
             char what[300];
             key_render(nb->p, nb->len, shown, sizeof shown);
@@ -1159,35 +1284,53 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
             rc = key_too_long(c, what, nb->len);
             goto out;
         }
-        if (hasnew && ix->unique) {
-            MDB_val ik = {nb->len, nb->p}, iv;
-            int g = mdb_get(t->txn, ix->dbi, &ik, &iv);
-            if (g == 0 && !(iv.mv_size == pk.len && memcmp(iv.mv_data, pk.p, pk.len) == 0)) {
-                key_render(nb->p, nb->len, shown, sizeof shown);
-                key_render(iv.mv_data, iv.mv_size, shown2, sizeof shown2);
-                rc = err_set(GH_EEXISTS,
-                             "collection '%s': %s = %s is already taken by the record with "
-                             "%s = %s (unique index '%s')",
-                             c->name, ix->name, shown, c->fields[c->key].name, shown2, ix->name);
-                goto out;
-            }
-            if (g && g != MDB_NOTFOUND) {
-                rc = lmdb_err(g, c->name);
-                goto out;
-            }
+        if (hasnew && ix->dupfixed && pk.len != STORE_PK_FIXED) { /* invariant 8 */
+            key_render(pk.p, pk.len, shown, sizeof shown);
+            rc = err_set(GH_ETYPE,
+                         "collection '%s': the key %s = %s is not a number, but index '%s' "
+                         "holds numeric keys only",
+                         c->name, c->fields[c->key].name, shown, ix->name);
+            goto out;
         }
     }
-    /* Pass 2: write. From here a failure leaves the transaction half-written:
-     * the caller aborts it (invariant 1). */
+    /* Pass 2: unique indexes first, in order, each MDB_NOOVERWRITE put
+     * finding a taken value in the one descent that adds it; a clash takes
+     * back the ones added, so a refusal writes nothing (invariant 1). */
+    MDB_val pkv = {pk.len, pk.p};
+    for (int i = 0; i < c->nindexes; i++) {
+        const store_index *ix = &c->indexes[i];
+        if (!ix->unique || !(state[i] & 1)) {
+            continue;
+        }
+        MDB_val ik = {ikeys[2 * i].len, ikeys[2 * i].p}, iv = pkv;
+        int e = wput(t, ix->dbi, &ik, &iv, MDB_NOOVERWRITE);
+        if (e == 0) {
+            state[i] |= 4;
+            continue;
+        }
+        if (e != MDB_KEYEXIST) {
+            rc = lmdb_err(e, c->name);
+            goto out;
+        }
+        if (iv.mv_size == pk.len && memcmp(iv.mv_data, pk.p, pk.len) == 0) {
+            continue; /* this record's own entry */
+        }
+        key_render(ik.mv_data, ik.mv_size, shown, sizeof shown);
+        key_render(iv.mv_data, iv.mv_size, shown2, sizeof shown2);
+        rc = err_set(GH_EEXISTS,
+                     "collection '%s': %s = %s is already taken by the record with "
+                     "%s = %s (unique index '%s')",
+                     c->name, ix->name, shown, c->fields[c->key].name, shown2, ix->name);
+        rc = undo_unique(t, c, ikeys, state, rc);
+        goto out;
+    }
+    /* The record. From here a failure other than a taken key leaves the
+     * transaction half-written: the caller aborts it (invariant 1). */
     d.mv_size = n;
     d.mv_data = (void *)rec;
-    if ((rc = mdb_put(t->txn, c->dbi, &k, &d, flags))) {
-        if (rc == MDB_KEYEXIST) { /* nothing written yet */
-            key_render(pk.p, pk.len, shown, sizeof shown);
-            rc = err_set(GH_EEXISTS,
-                         "collection '%s': a record with %s = %s already exists (use put to "
-                         "replace it or update to change it)",
-                         c->name, c->fields[c->key].name, shown);
+    if ((rc = wput(t, c->dbi, &k, &d, flags))) {
+        if (rc == MDB_KEYEXIST) {
+            rc = undo_unique(t, c, ikeys, state, pk_taken(c, &pk));
         } else {
             rc = lmdb_err(rc, c->name);
         }
@@ -1204,19 +1347,26 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
             cnt->inserted++;
         }
     }
+    /* A record appended has a key above every key stored, so above every
+     * value of every index: each goes after its key's last duplicate. */
+    unsigned dupflags = (flags & MDB_APPEND) ? MDB_APPENDDUP : 0;
     for (int i = 0; i < c->nindexes; i++) {
-        MDB_val iv = {pk.len, pk.p};
+        const store_index *ix = &c->indexes[i];
         if (state[i] & 2) {
-            MDB_val ik = {ikeys[2 * i + 1].len, ikeys[2 * i + 1].p};
-            int e = mdb_del(t->txn, c->indexes[i].dbi, &ik, &iv);
+            MDB_val ik = {ikeys[2 * i + 1].len, ikeys[2 * i + 1].p}, iv = pkv;
+            int e = mdb_del(t->txn, ix->dbi, &ik, &iv);
             if (e && e != MDB_NOTFOUND) {
                 rc = lmdb_err(e, c->name);
                 goto out;
             }
         }
-        if (state[i] & 1) {
-            MDB_val ik = {ikeys[2 * i].len, ikeys[2 * i].p};
-            int e = mdb_put(t->txn, c->indexes[i].dbi, &ik, &iv, 0);
+        if ((state[i] & 1) && !ix->unique) {
+            MDB_val ik = {ikeys[2 * i].len, ikeys[2 * i].p}, iv = pkv;
+            int e = wput(t, ix->dbi, &ik, &iv, dupflags);
+            if (e == MDB_KEYEXIST && dupflags) { /* not after the last: put it in its place */
+                iv = pkv;
+                e = wput(t, ix->dbi, &ik, &iv, 0);
+            }
             if (e && e != MDB_KEYEXIST) {
                 rc = lmdb_err(e, c->name);
                 goto out;
@@ -1225,13 +1375,13 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     }
     t->writes++;
 out:
-    if (ikeys) {
-        for (int i = 0; i < 2 * c->nindexes; i++) {
-            codec_buf_free(&ikeys[i]);
-        }
+    for (int i = 0; i < 2 * c->nindexes; i++) {
+        codec_buf_free(&ikeys[i]);
     }
-    free(ikeys);
-    free(state);
+    if (ikeys != ikstack) {
+        free(ikeys);
+        free(state);
+    }
     free(oldcopy);
     codec_buf_free(&pk);
     return rc;
@@ -1255,6 +1405,7 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
     if (rc) {
         return lmdb_err(rc, c->name);
     }
+    wcur_forget(t); /* invariant 7 */
     codec_buf_init(&ib);
     /* Index entries first, while the record bytes are still valid. */
     if ((rc = record_fields(c, d.mv_data, d.mv_size, off, NULL))) {
@@ -1387,7 +1538,7 @@ static int drop_dbi(store_txn *t, const char *coll, const store_index *ix) {
     } else {
         snprintf(name, sizeof name, "c:%s", coll);
     }
-    int rc = mdb_dbi_open(t->txn, name, ix ? index_flags(ix) : 0, &dbi);
+    int rc = mdb_dbi_open(t->txn, name, ix && !ix->unique ? MDB_DUPSORT : 0, &dbi);
     if (rc == MDB_NOTFOUND) {
         return 0;
     }
@@ -1574,6 +1725,7 @@ int store_define(store_txn *t, store_coll *def) {
         store_coll_free(def);
         return rc;
     }
+    wcur_forget(t); /* invariant 7: handles may be dropped and reused */
     rc = store_coll_get(t, def->name, &old);
     if (rc && rc != GH_ENOTFOUND) {
         store_coll_free(def);
@@ -1681,6 +1833,7 @@ int store_drop(store_txn *t, const char *name) {
     if ((rc = store_coll_get(t, name, &c))) {
         return rc;
     }
+    wcur_forget(t); /* invariant 7 */
     for (store_txn *p = t; p; p = p->parent) {
         p->defs_touched = 1;
     }

@@ -58,6 +58,7 @@ typedef struct store_index {
     int nfields;
     int fields[STORE_MAX_INDEX_FIELDS]; /* positions in the record */
     unsigned dbi;                       /* LMDB handle, set by the store */
+    int dupfixed; /* set by the store: its values (primary keys) are packed, all one size */
 } store_index;
 
 /* A collection definition. Field positions are the positions in the stored

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "store.h"
 
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,225 @@ static void test_map_grows(void **state) {
     store_close(s);
 }
 
+/* The member ids of index `index`'s entries with prefix px, in index order. */
+static int index_ids(store *s, int index, const char *town, int64_t *out, int max) {
+    codec_buf px;
+    codec_buf_init(&px);
+    key_put_str(&px, town, strlen(town));
+    store_range p = {.prefix = px.p, .prefixlen = px.len};
+    int got = scan_ids(s, index, &p, out, max);
+    codec_buf_free(&px);
+    return got;
+}
+
+/* A refused insert leaves every index as it was, whichever of the unique
+ * indexes or the primary key refuses it, and the message names it. */
+static void test_refusal_writes_nothing(void **state) {
+    (void)state;
+    store *s = open_fresh();
+    store_txn *t;
+    codec_buf b, k;
+    const void *pk;
+    size_t pkn;
+    codec_buf_init(&b);
+    codec_buf_init(&k);
+    /* a second unique index, on name */
+    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
+    store_coll *d = members_def();
+    d->indexes = realloc(d->indexes, 3 * sizeof *d->indexes);
+    memset(&d->indexes[2], 0, sizeof d->indexes[2]);
+    d->indexes[2].name = strdup("name");
+    d->indexes[2].unique = 1;
+    d->indexes[2].nfields = 1;
+    d->indexes[2].fields[0] = 1;
+    d->nindexes = 3;
+    assert_int_equal(store_define(t, d), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    put_n(s, 1, 10);
+    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
+    const store_coll *c = members(t);
+    uint64_t w = store_txn_writes(t);
+    /* id_number is new and added first, name is taken: both refused */
+    rec(&b, 11, "n4", "ID777777", "east");
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), GH_EEXISTS);
+    assert_non_null(strstr(err_msg(GH_EEXISTS), "name = \"n4\" is already taken by the record "
+                                                "with member_id = 4 (unique index 'name')"));
+    assert_true(store_txn_writes(t) > w); /* an entry was added and taken back */
+    key_put_str(&k, "ID777777", 8);
+    assert_int_equal(store_find(t, c, 0, k.p, k.len, &pk, &pkn), GH_ENOTFOUND);
+    /* both unique values new, the key taken */
+    rec(&b, 5, "new name", "ID888888", "east");
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), GH_EEXISTS);
+    assert_non_null(strstr(err_msg(GH_EEXISTS), "a record with member_id = 5 already exists"));
+    k.len = 0;
+    key_put_str(&k, "ID888888", 8);
+    assert_int_equal(store_find(t, c, 0, k.p, k.len, &pk, &pkn), GH_ENOTFOUND);
+    k.len = 0;
+    key_put_str(&k, "new name", 8);
+    assert_int_equal(store_find(t, c, 2, k.p, k.len, &pk, &pkn), GH_ENOTFOUND);
+    /* the first unique index refuses: nothing was written at all */
+    w = store_txn_writes(t);
+    rec(&b, 12, "twelve", "ID000002", "east");
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), GH_EEXISTS);
+    assert_non_null(strstr(err_msg(GH_EEXISTS), "(unique index 'id_number')"));
+    assert_int_equal(store_txn_writes(t), w);
+    /* a row clashing on both a unique value and the key: the index is named */
+    rec(&b, 3, "other", "ID000002", "east");
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), GH_EEXISTS);
+    assert_non_null(strstr(err_msg(GH_EEXISTS), "(unique index 'id_number')"));
+    /* the same record again: the key clash (its unique entries are its own) */
+    rec(&b, 6, "n6", "ID000006", "west");
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), GH_EEXISTS);
+    assert_non_null(strstr(err_msg(GH_EEXISTS), "member_id = 6 already exists"));
+    k.len = 0;
+    key_put_str(&k, "n6", 2);
+    assert_int_equal(store_find(t, c, 2, k.p, k.len, &pk, &pkn), 0); /* still there */
+    /* and writing goes on after refusals */
+    rec(&b, 11, "eleven", "ID000011", "east");
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    assert_int_equal(count(s), 11);
+    assert_clean(s);
+    codec_buf_free(&b);
+    codec_buf_free(&k);
+    store_close(s);
+}
+
+/* Appends through the cursors a transaction keeps open, mixed with writes
+ * elsewhere in the same tables (a lower key, a replace, a delete of the last
+ * record, a savepoint that appends and is undone): every table stays in
+ * order and every index matches. */
+static void test_appends_mixed(void **state) {
+    (void)state;
+    store *s = open_fresh();
+    store_txn *t, *sp;
+    codec_buf b, k;
+    char idn[32], name[32];
+    int64_t ids[512];
+    codec_buf_init(&b);
+    codec_buf_init(&k);
+    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
+    const store_coll *c = members(t);
+    assert_true(c->indexes[1].dupfixed); /* integer keys: packed (invariant 8) */
+    for (int i = 100; i <= 300; i++) {
+        if (i == 150) { /* a lower key in the middle of the appends */
+            rec(&b, 20, "twenty", "ID-20", "east");
+            assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), 0);
+        }
+        if (i == 200) { /* a savepoint appends, then is undone */
+            assert_int_equal(store_txn_begin(s, t, 1, &sp), 0);
+            for (int j = 200; j < 260; j++) {
+                snprintf(idn, sizeof idn, "SP%06d", j);
+                rec(&b, j, "sp", idn, "east");
+                assert_int_equal(store_put(sp, c, STORE_INSERT, b.p, b.len), 0);
+            }
+            store_txn_abort(sp);
+        }
+        if (i == 250) { /* a bigger record in place, then the last one goes */
+            rec(&b, 120, "a much longer name than before, to move things", "ID000120", "east");
+            assert_int_equal(store_put(t, c, STORE_REPLACE, b.p, b.len), 0);
+            k.len = 0;
+            key_put_int(&k, 249);
+            assert_int_equal(store_delete(t, c, k.p, k.len), 0);
+        }
+        if (i == 280) { /* a savepoint appends and is kept */
+            assert_int_equal(store_txn_begin(s, t, 1, &sp), 0);
+            for (int j = 280; j < 290; j++, i++) {
+                snprintf(idn, sizeof idn, "ID%06d", j);
+                rec(&b, j, "kept", idn, j % 2 ? "east" : "west");
+                assert_int_equal(store_put(sp, c, STORE_INSERT, b.p, b.len), 0);
+            }
+            assert_int_equal(store_txn_commit(sp), 0);
+        }
+        if (i % 50 == 10) { /* records before grow and split the last page */
+            char big[450];
+            memset(big, 'x', sizeof big - 1);
+            big[sizeof big - 1] = 0;
+            for (int j = i - 8; j < i; j++) {
+                snprintf(idn, sizeof idn, "ID%06d", j);
+                rec(&b, j, big, idn, j % 2 ? "east" : "west");
+                assert_int_equal(store_put(t, c, STORE_REPLACE, b.p, b.len), 0);
+            }
+        }
+        snprintf(idn, sizeof idn, "ID%06d", i);
+        snprintf(name, sizeof name, "n%d", i);
+        rec(&b, i, name, idn, i % 2 ? "east" : "west");
+        assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), 0);
+    }
+    assert_int_equal(store_txn_commit(t), 0);
+    assert_int_equal(count(s), 201); /* 100..300 without 249, with 20 */
+    assert_clean(s);
+    int n = scan_ids(s, -1, NULL, ids, 512);
+    assert_int_equal(n, 201);
+    for (int i = 1; i < n; i++) {
+        assert_true(ids[i - 1] < ids[i]);
+    }
+    /* "east": the odd ids but 249, and 20 and 120 */
+    n = index_ids(s, 1, "east", ids, 512);
+    assert_int_equal(n, 101);
+    codec_buf_free(&b);
+    codec_buf_free(&k);
+    store_close(s);
+}
+
+/* An index made before invariant 8 (plain MDB_DUPSORT) keeps working; a
+ * collection with text keys gets no packed index. */
+static void test_index_made_unpacked(void **state) {
+    (void)state;
+    char dir[256];
+    store *s;
+    store_txn *t;
+    fresh_dir(dir, sizeof dir);
+    assert_int_equal(store_open(dir, STORE_CREATE, &s), 0);
+    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
+    assert_int_equal(store_define(t, members_def()), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    store_close(s);
+    /* remake the index table the way earlier versions did */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "i:members:town,name", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(txn, "i:members:town,name", MDB_CREATE | MDB_DUPSORT, &dbi), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_int_equal(store_open(dir, 0, &s), 0);
+    assert_int_equal(store_txn_begin(s, NULL, 0, &t), 0);
+    assert_false(members(t)->indexes[1].dupfixed);
+    store_txn_abort(t);
+    put_n(s, 1, 300);
+    put_n(s, 301, 400);
+    assert_clean(s);
+    int64_t ids[512];
+    int n = index_ids(s, 1, "west", ids, 512);
+    assert_int_equal(n, 200);
+    /* text keys: packed duplicates cannot hold them */
+    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
+    store_coll *d = members_def();
+    free(d->name);
+    d->name = strdup("people");
+    d->key = 2; /* id_number, a string */
+    assert_int_equal(store_define(t, d), 0);
+    const store_coll *c;
+    assert_int_equal(store_coll_get(t, "people", &c), 0);
+    assert_false(c->indexes[1].dupfixed);
+    codec_buf b;
+    codec_buf_init(&b);
+    rec(&b, 1, "a", "X1", "east");
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), 0);
+    rec(&b, 2, "b", "X2", "east");
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), 0);
+    codec_buf_free(&b);
+    assert_int_equal(store_txn_commit(t), 0);
+    assert_clean(s);
+    store_close(s);
+}
+
 static void test_backup(void **state) {
     (void)state;
     store *s = open_fresh(), *b;
@@ -428,6 +648,9 @@ int main(void) {
         cmocka_unit_test(test_incompatible_redefine),
         cmocka_unit_test(test_map_grows),
         cmocka_unit_test(test_backup),
+        cmocka_unit_test(test_refusal_writes_nothing),
+        cmocka_unit_test(test_appends_mixed),
+        cmocka_unit_test(test_index_made_unpacked),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (!failed) {
