@@ -37,6 +37,7 @@
 #include "codec.h"
 #include "csv.h"
 #include "err.h"
+#include "import_cp.h"
 #include "runs.h"
 
 #include <errno.h>
@@ -58,6 +59,7 @@
 #define GROW_TRIES 16
 #define MAX_COLS 4096
 #define SHOW_REJECTS 10 /* rejects echoed on stderr */
+#define IMPORT_DEFAULT_CHUNK 10000
 
 /* ---- personal data ----------------------------------------------------------------- */
 
@@ -363,6 +365,12 @@ typedef struct imp {
     double next_progress;
     uint64_t size;
     int fatal;
+    /* --chunk: a commit every `chunk` rows, with its checkpoint (import_cp.h) */
+    import_cp cp;      /* as of the last commit */
+    uint64_t in_chunk; /* rows handled since then */
+    store_counts *acc; /* the writes of the committed chunks, per collection */
+    int nacc;
+    const char *run_uid;
 } imp;
 
 static double wall(void) {
@@ -1014,11 +1022,23 @@ static int header(imp *im, const csv_row *row) {
     return 0;
 }
 
+static int chunk_step(imp *im, long line);
+
+static int csv_row_one(imp *im, const csv_row *row);
+
 static int csv_row_cb(void *ctx, const csv_row *row) {
     imp *im = ctx;
     if (!im->header_done) {
         return header(im, row);
     }
+    if (row->line <= im->cp.line) { /* stored or rejected by an earlier chunk */
+        return 0;
+    }
+    int rc = csv_row_one(im, row);
+    return rc == 0 && im->cp.chunk ? chunk_step(im, row->line) : rc;
+}
+
+static int csv_row_one(imp *im, const csv_row *row) {
     int empty = 1;
     for (int i = 0; i < row->ncells && empty; i++) {
         const char *s = row->cells[i];
@@ -1469,7 +1489,9 @@ static int jsonl_read(imp *im, csv_info *info) {
         while (q < e && (*q == ' ' || *q == '\t' || *q == '\r')) {
             q++;
         }
-        if (q == e) {
+        if (line <= im->cp.line) {
+            /* handled by an earlier chunk */
+        } else if (q == e) {
             im->skipped++;
         } else {
             size_t n = (size_t)(e - p);
@@ -1477,6 +1499,9 @@ static int jsonl_read(imp *im, csv_info *info) {
                 n--;
             }
             rc = jsonl_row(im, p, n, line);
+            if (rc == 0 && im->cp.chunk) {
+                rc = chunk_step(im, line);
+            }
             progress(im, (uint64_t)(e - map));
         }
         line++;
@@ -1505,10 +1530,107 @@ static void imp_clear(imp *im) {
         im->rej = NULL;
     }
     if (im->rej_tmp) {
-        unlink(im->rej_tmp);
+        if (!im->cp.chunk) { /* a chunked import's rejects are kept for the next attempt */
+            unlink(im->rej_tmp);
+        }
         free(im->rej_tmp);
         im->rej_tmp = NULL;
     }
+}
+
+/* A chunked import going on after its last commit: the rejects file as it
+ * was then (what later rows added is cut off), open for more. */
+static int rejects_reopen(imp *im) {
+    if (im->cp.rej_bytes <= 0) {
+        return 0;
+    }
+    size_t n = strlen(im->o->rejects) + 8;
+    if (!(im->rej_tmp = malloc(n))) {
+        return GH_ENOMEM;
+    }
+    snprintf(im->rej_tmp, n, "%s.tmp", im->o->rejects);
+    if (!(im->rej = fopen(im->rej_tmp, "r+"))) {
+        fprintf(stderr,
+                _("import: %s, the rejects of the stopped import, is gone: the %lld rows it "
+                  "rejected are not in the new rejects file\n"),
+                im->rej_tmp, (long long)im->cp.rejected);
+        free(im->rej_tmp);
+        im->rej_tmp = NULL;
+        im->cp.rej_bytes = 0;
+        return 0;
+    }
+    if (ftruncate(fileno(im->rej), (off_t)im->cp.rej_bytes) != 0 ||
+        fseek(im->rej, 0, SEEK_END) != 0) {
+        return err_set(GH_EIO, "cannot write the rejects file %s: %s", im->rej_tmp,
+                       strerror(errno));
+    }
+    csv_writer_init(&im->rw, im->rej, CSV_COMMA_SEP, 0);
+    return 0;
+}
+
+static void file_sha256(const char *path, char out[65]);
+
+/* --chunk / --resume: names the checkpoint, and reads it when resuming. */
+static int chunk_setup(imp *im) {
+    const import_opts *o = im->o;
+    char real[PATH_MAX];
+    if (!realpath(o->file, real)) {
+        return err_set(GH_EIO, "cannot open %s: %s", o->file, strerror(errno));
+    }
+    import_cp cp;
+    memset(&cp, 0, sizeof cp);
+    snprintf(cp.name, sizeof cp.name, "%s %s", o->coll, real);
+    file_sha256(o->file, cp.sha256);
+    store_txn *t;
+    import_cp old;
+    int rc = store_txn_begin(im->s, NULL, 0, &t), found = 0;
+    if (rc == 0) {
+        rc = import_cp_get(t, cp.name, &old);
+        found = rc == 0;
+        if (rc == GH_ENOTFOUND) {
+            rc = 0;
+            err_clear();
+        }
+        store_txn_abort(t);
+    }
+    if (rc) {
+        return rc;
+    }
+    if (found && !old.finished) {
+        if (!o->resume) {
+            return err_set(GH_EEXISTS,
+                           "an import of %s into '%s' stopped after line %lld (%lld rows stored, "
+                           "%lld rejected, by run %s): give --resume to go on after it",
+                           o->file, o->coll, (long long)old.line, (long long)old.stored,
+                           (long long)old.rejected, old.run);
+        }
+        if (strcmp(old.sha256, cp.sha256) != 0) {
+            return err_set(GH_EINVAL,
+                           "%s has changed since the import that stopped after line %lld (its "
+                           "SHA-256 differs): it cannot go on where that one stopped; import the "
+                           "rows after it as a new file",
+                           o->file, (long long)old.line);
+        }
+        im->cp = old;
+        if (o->chunk) {
+            im->cp.chunk = o->chunk;
+        }
+        fprintf(stderr,
+                _("import: resuming after line %lld of %s (%lld rows stored, %lld "
+                  "rejected before)\n"),
+                (long long)old.line, o->file, (long long)old.stored, (long long)old.rejected);
+        return rejects_reopen(im);
+    }
+    if (o->resume) {
+        fprintf(stderr,
+                _("import: no stopped import of %s into '%s' to resume: importing from the "
+                  "top\n"),
+                o->file, o->coll);
+    }
+    cp.chunk = o->chunk ? o->chunk : IMPORT_DEFAULT_CHUNK;
+    cp.started = wall();
+    im->cp = cp;
+    return 0;
 }
 
 /* One attempt: reads the whole file in write transaction im->t. */
@@ -1531,7 +1653,9 @@ static int import_once(imp *im, csv_info *info) {
         im->pd[i] = import_pd_kind(im->c->fields[i].name);
         im->fieldcol[i] = -1;
     }
-    im->rows = im->stored = im->rejected = im->skipped = 0;
+    im->rows = (uint64_t)im->cp.rows, im->stored = (uint64_t)im->cp.stored;
+    im->rejected = (uint64_t)im->cp.rejected, im->skipped = (uint64_t)im->cp.skipped;
+    im->in_chunk = 0;
     im->header_done = 0;
     im->fatal = 0;
     if (im->o->format == IMPORT_JSONL) {
@@ -1548,6 +1672,97 @@ static int import_once(imp *im, csv_info *info) {
         fprintf(stderr, "\r%40s\r", "");
     }
     return rc;
+}
+
+/* ---- chunks ----------------------------------------------------------------------------------- */
+
+/* Adds writes c[0..n) to im->acc (gonghui's own collections left out). */
+static void acc_counts(imp *im, const store_counts *c, int n) {
+    for (int i = 0; c && i < n; i++) {
+        if (!c[i].name || c[i].name[0] == '_') {
+            continue;
+        }
+        int j = 0;
+        while (j < im->nacc && strcmp(im->acc[j].name, c[i].name) != 0) {
+            j++;
+        }
+        if (j == im->nacc) {
+            store_counts *m = realloc(im->acc, (size_t)(im->nacc + 2) * sizeof *m);
+            if (!m) {
+                return;
+            }
+            im->acc = m;
+            memset(&m[j], 0, 2 * sizeof *m);
+            if (!(m[j].name = strdup(c[i].name))) {
+                return;
+            }
+            im->nacc++;
+        }
+        im->acc[j].inserted += c[i].inserted;
+        im->acc[j].updated += c[i].updated;
+        im->acc[j].deleted += c[i].deleted;
+    }
+}
+
+static store_counts *copy_counts(const store_counts *c, int n);
+
+/* Writes the checkpoint (rows up to `line` handled) into im->t and commits
+ * it; on success im->cp is the new checkpoint. */
+static int chunk_commit(imp *im, long line, int finished) {
+    import_cp cp = im->cp;
+    cp.line = line;
+    cp.rows = (int64_t)im->rows, cp.stored = (int64_t)im->stored;
+    cp.rejected = (int64_t)im->rejected, cp.skipped = (int64_t)im->skipped;
+    cp.finished = finished;
+    cp.updated = wall();
+    snprintf(cp.run, sizeof cp.run, "%s", im->run_uid);
+    if (im->rej) {
+        if (fflush(im->rej) != 0) {
+            return err_set(GH_EIO, "writing %s failed: %s", im->rej_tmp, strerror(errno));
+        }
+        cp.rej_bytes = (int64_t)ftell(im->rej);
+    }
+    int rc = import_cp_put(im->t, &cp);
+    if (rc) {
+        return rc;
+    }
+    int n;
+    const store_counts *c = store_txn_counts(im->t, &n);
+    store_counts *keep = copy_counts(c, n);
+    rc = store_txn_commit(im->t);
+    im->t = NULL;
+    if (rc == 0) {
+        acc_counts(im, keep, n);
+        im->cp = cp;
+        im->in_chunk = 0;
+    }
+    for (int i = 0; keep && i < n; i++) {
+        free(keep[i].name);
+    }
+    free(keep);
+    return rc;
+}
+
+/* After each row of a chunked import: a full chunk is committed with its
+ * checkpoint, and the next one begins (with a fresh snapshot). */
+static int chunk_step(imp *im, long line) {
+    if (++im->in_chunk < (uint64_t)im->cp.chunk) {
+        return 0;
+    }
+    int rc = chunk_commit(im, line, 0);
+    if (rc) {
+        return rc;
+    }
+    store_txn_abort(im->snap);
+    im->snap = NULL;
+    if (store_txn_begin(im->s, NULL, 0, &im->snap) != 0) {
+        im->snap = NULL;
+    }
+    if ((rc = store_txn_begin(im->s, NULL, 1, &im->t)) != 0) {
+        im->t = NULL;
+        return rc;
+    }
+    return store_coll_get(im->t, im->o->coll, &im->c);
 }
 
 static uint64_t random64(void) {
@@ -1632,10 +1847,19 @@ int import_run(store *s, const import_opts *o) {
     if (stat(o->file, &st) == 0) {
         im.size = (uint64_t)st.st_size;
     }
+    char run_uid[17];
+    snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
+    im.run_uid = run_uid;
     sha_job sha = {o->file, ""};
     pthread_t sha_th;
-    int sha_started = pthread_create(&sha_th, NULL, sha_thread, &sha) == 0;
-    for (int attempt = 0;; attempt++) {
+    int sha_started = 0;
+    if (o->chunk || o->resume) {
+        rc = chunk_setup(&im);
+        snprintf(sha.out, sizeof sha.out, "%s", im.cp.sha256);
+    } else {
+        sha_started = pthread_create(&sha_th, NULL, sha_thread, &sha) == 0;
+    }
+    for (int attempt = 0; rc == 0; attempt++) {
         /* The snapshot first: it shows the database as it was before this
          * import. The collection's tables are opened in a read transaction
          * of their own beforehand: LMDB shares a table handle opened in a
@@ -1654,8 +1878,20 @@ int import_run(store *s, const import_opts *o) {
             im.snap = NULL;
             break;
         }
-        rc = import_once(&im, &info);
-        if (rc == 0 && (!o->strict || im.rejected == 0)) {
+        if (im.cp.chunk && attempt > 0) { /* again after the last commit */
+            rc = rejects_reopen(&im);
+        }
+        if (rc == 0) {
+            rc = import_once(&im, &info);
+        }
+        if (rc == 0 && im.cp.chunk) {
+            store_txn_abort(im.snap);
+            im.snap = NULL;
+            rc = chunk_commit(&im, im.cp.line, 1); /* the last rows, and "finished" */
+            committed = rc == 0;
+            counts = im.acc, ncounts = im.nacc;
+            im.acc = NULL, im.nacc = 0;
+        } else if (rc == 0 && (!o->strict || im.rejected == 0)) {
             const store_counts *c = store_txn_counts(im.t, &ncounts);
             counts = copy_counts(c, ncounts);
             store_txn_abort(im.snap);
@@ -1668,6 +1904,8 @@ int import_run(store *s, const import_opts *o) {
             im.snap = NULL;
         }
         im.t = NULL;
+        store_txn_abort(im.snap);
+        im.snap = NULL;
         if (rc == GH_EMAPFULL && attempt < GROW_TRIES && store_grow(s) == 0) {
             imp_clear(&im);
             continue;
@@ -1705,7 +1943,14 @@ int import_run(store *s, const import_opts *o) {
     if (rc) {
         errmsg = strdup(err_msg(rc));
         fprintf(stderr, "gonghui import: %s\n", err_msg(rc));
-        fprintf(stderr, _("import: nothing was stored\n"));
+        if (im.cp.chunk && im.cp.line > 0) {
+            fprintf(stderr,
+                    _("import: the rows up to line %lld are stored (%lld rows, %lld rejected); "
+                      "after fixing the cause, give --resume to go on from there\n"),
+                    (long long)im.cp.line, (long long)im.cp.stored, (long long)im.cp.rejected);
+        } else {
+            fprintf(stderr, _("import: nothing was stored\n"));
+        }
         code = IMPORT_EXIT_FAILED;
     } else if (im.rejected == 0) {
         uint64_t ins = 0, upd = 0;
@@ -1731,11 +1976,10 @@ int import_run(store *s, const import_opts *o) {
     (void)committed;
 
     /* the run record */
-    char run_uid[17], host[256] = "";
-    snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
+    char host[256] = "";
     if (sha_started) {
         pthread_join(sha_th, NULL);
-    } else {
+    } else if (!sha.out[0]) {
         file_sha256(o->file, sha.out);
     }
     gethostname(host, sizeof host - 1);
@@ -1770,6 +2014,10 @@ int import_run(store *s, const import_opts *o) {
     free(counts);
     free(errmsg);
     imp_clear(&im);
+    for (int i = 0; i < im.nacc; i++) {
+        free(im.acc[i].name);
+    }
+    free(im.acc);
     codec_buf_free(&im.rec);
     codec_buf_free(&im.vals);
     codec_buf_free(&im.extra);
@@ -1786,7 +2034,8 @@ static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, _("\nusage: gonghui import COLLECTION FILE [--format csv|tsv|jsonl] [--map "
                       "COLUMN=field ...]\n"
                       "         [--encoding auto|utf-8|gb18030] [--mode insert|upsert] [--strict] "
-                      "[--yuan] [--rejects FILE]\n"));
+                      "[--yuan] [--rejects FILE]\n"
+                      "         [--chunk N] [--resume]\n"));
     return IMPORT_EXIT_USAGE;
 }
 
@@ -1808,7 +2057,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
         const char *a = argv[i], *v = NULL;
         int has_value = strcmp(a, "--format") == 0 || strcmp(a, "--map") == 0 ||
                         strcmp(a, "--encoding") == 0 || strcmp(a, "--mode") == 0 ||
-                        strcmp(a, "--rejects") == 0;
+                        strcmp(a, "--rejects") == 0 || strcmp(a, "--chunk") == 0;
         if (has_value) {
             if (i + 1 >= argc) {
                 return usage_err("%s needs a value", a);
@@ -1855,6 +2104,14 @@ int import_parse(int argc, char **argv, import_opts *o) {
             }
         } else if (strcmp(a, "--rejects") == 0) {
             o->rejects = v;
+        } else if (strcmp(a, "--chunk") == 0) {
+            char *end;
+            o->chunk = strtol(v, &end, 10);
+            if (*end || o->chunk < 1) {
+                return usage_err("--chunk %s: give the rows per transaction (1000, 10000)", v);
+            }
+        } else if (strcmp(a, "--resume") == 0) {
+            o->resume = 1;
         } else if (strcmp(a, "--strict") == 0) {
             o->strict = 1;
         } else if (strcmp(a, "--yuan") == 0) {
@@ -1873,6 +2130,10 @@ int import_parse(int argc, char **argv, import_opts *o) {
     }
     if (!o->coll || !o->file) {
         return usage_err("%s", "which collection and which file?");
+    }
+    if (o->strict && (o->chunk || o->resume)) {
+        return usage_err("%s", "--strict stores the whole file or nothing, in one transaction: "
+                               "it does not go with --chunk or --resume");
     }
     if (o->format < 0) {
         const char *dot = strrchr(o->file, '.');

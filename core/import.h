@@ -29,6 +29,8 @@ typedef struct import_opts {
     const char *rejects; /* where bad rows go (default <file>.rejects.csv) */
     char **map;          /* "COLUMN=field" or "COLUMN=-" (skip the column) */
     int nmap;
+    long chunk;  /* --chunk N: commit every N rows, with a checkpoint (0: one transaction) */
+    int resume;  /* --resume: go on after the last chunk a stopped import stored */
     char **argv; /* the command's arguments as given, for the run record */
     int argc;
 } import_opts;
