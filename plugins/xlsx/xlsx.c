@@ -5,8 +5,19 @@
  *   open(path)        -> handle   a new workbook with one sheet, written at close
  *   header(h, names)  -> nothing  the first row: column names joined by tabs
  *   row(h, cells)     -> nothing  the next row: cells joined by tabs
+ *   sheet(h, name)    -> nothing  ends the sheet (its column widths) and starts
+ *                                 another one, named name, for header and rows
+ *   chart(h, kind, title, columns)  a native chart of the current sheet's rows
+ *                                 so far: kind column, bar, line or pie;
+ *                                 columns "1:2,3" = categories from column 1,
+ *                                 one series per column 2 and 3 (named by the
+ *                                 header), placed right of the data
  *   close(h)          -> nothing  sets column widths, freezes the header row,
  *                                 writes the file; the handle is then gone
+ *
+ * Workbooks are written in libxlsxwriter's constant-memory mode: each row
+ * goes to a temporary file as it comes, so a sheet of a million rows takes
+ * no more memory than one of ten.
  *
  * Every cell is a text cell, so ID numbers, phones and member numbers stay
  * exact (Excel keeps only 15 digits of a number), except plain integers and
@@ -20,6 +31,7 @@
  */
 #include <gonghui/plugin.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xlsxwriter.h>
@@ -30,6 +42,8 @@
 typedef struct book {
     lxw_workbook *wb;
     lxw_worksheet *ws;
+    char sheet[32]; /* the current sheet's name (Excel allows 31 characters) */
+    int nsheets, ncharts;
     uint32_t row;
     int ncols;
     int *width;  /* per column, in character cells */
@@ -213,17 +227,57 @@ static int each_cell(book *b, const char *line, int header, gh_err *err) {
     return 0;
 }
 
+/* Sets the column widths of the current sheet from its widest cells. */
+static void fit_columns(book *b) {
+    for (int c = 0; c < b->ncols; c++) {
+        if (b->width[c]) {
+            int w = b->width[c] + 2;
+            worksheet_set_column(b->ws, (lxw_col_t)c, (lxw_col_t)c, w > 80 ? 80 : w, NULL);
+        }
+    }
+}
+
+/* Starts sheet `name` (NULL: Sheet1) as the current one. 0 or -1 (err set). */
+static int start_sheet(book *b, const char *name, gh_err *err) {
+    if (name) {
+        lxw_error e = workbook_validate_sheet_name(b->wb, name);
+        if (e != LXW_NO_ERROR) {
+            api->error(err, "sheet name '%s': %s", name, lxw_strerror(e));
+            return -1;
+        }
+    }
+    lxw_worksheet *ws = workbook_add_worksheet(b->wb, name);
+    if (!ws) {
+        api->error(err, "cannot add a sheet");
+        return -1;
+    }
+    b->ws = ws;
+    b->nsheets++;
+    if (name) {
+        snprintf(b->sheet, sizeof b->sheet, "%s", name);
+    } else {
+        snprintf(b->sheet, sizeof b->sheet, "Sheet%d", b->nsheets);
+    }
+    b->row = 0;
+    b->ncharts = 0;
+    if (b->ncols) {
+        memset(b->width, 0, (size_t)b->ncols * sizeof *b->width);
+        memset(b->ident, 0, (size_t)b->ncols);
+    }
+    return 0;
+}
+
 static int64_t x_open(const char *path, gh_err *err) {
     for (int i = 0; i < MAX_BOOKS; i++) {
         if (!books[i].wb) {
             book *b = &books[i];
-            if (!(b->wb = workbook_new(path))) {
+            lxw_workbook_options opt = {.constant_memory = LXW_TRUE, .tmpdir = NULL};
+            if (!(b->wb = workbook_new_opt(path, &opt))) {
                 api->error(err, "cannot make a workbook for %s", path);
                 return 0;
             }
-            if (!(b->ws = workbook_add_worksheet(b->wb, NULL))) {
+            if (start_sheet(b, NULL, err) != 0) {
                 drop(b);
-                api->error(err, "cannot add a sheet");
                 return 0;
             }
             return i + 1;
@@ -249,17 +303,131 @@ static void x_row(int64_t h, const char *cells, gh_err *err) {
     }
 }
 
+static void x_sheet(int64_t h, const char *name, gh_err *err) {
+    book *b = get(h, err);
+    if (!b) {
+        return;
+    }
+    fit_columns(b);
+    start_sheet(b, name, err);
+}
+
+/* Reads a 1-based column number at *p (advanced); 0 if none. */
+static int read_col(const char **p) {
+    int c = 0;
+    while (**p == ' ') {
+        (*p)++;
+    }
+    while (**p >= '0' && **p <= '9' && c < MAX_COLS + 1) {
+        c = c * 10 + (*(*p)++ - '0');
+    }
+    while (**p == ' ') {
+        (*p)++;
+    }
+    return c;
+}
+
+static void x_chart(int64_t h, const char *kind, const char *title, const char *columns,
+                    gh_err *err) {
+    static const struct {
+        const char *name;
+        uint8_t type;
+    } kinds[] = {{"column", LXW_CHART_COLUMN},
+                 {"bar", LXW_CHART_BAR},
+                 {"line", LXW_CHART_LINE},
+                 {"pie", LXW_CHART_PIE}};
+    book *b = get(h, err);
+    if (!b) {
+        return;
+    }
+    int type = -1;
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        if (strcmp(kind, kinds[i].name) == 0) {
+            type = kinds[i].type;
+        }
+    }
+    if (type < 0) {
+        api->error(err, "unknown chart kind '%s' (column, bar, line or pie)", kind);
+        return;
+    }
+    if (b->row < 2) {
+        api->error(err, "sheet '%s' has no rows under its header to chart", b->sheet);
+        return;
+    }
+    const char *p = columns;
+    int cat = read_col(&p);
+    int vals[64], nvals = 0;
+    if (*p == ':') {
+        p++;
+        for (;;) {
+            int v = read_col(&p);
+            if (!v || nvals == 64) {
+                break;
+            }
+            vals[nvals++] = v;
+            if (*p != ',') {
+                break;
+            }
+            p++;
+        }
+    }
+    if (!cat || !nvals || *p) {
+        api->error(err,
+                   "columns \"%s\": expected CATEGORY:VALUE[,VALUE...] as column numbers, "
+                   "like \"1:2,3\"",
+                   columns);
+        return;
+    }
+    for (int i = -1; i < nvals; i++) {
+        int c = i < 0 ? cat : vals[i];
+        if (c > b->ncols || (!b->width[c - 1] && c != cat)) {
+            api->error(err, "column %d of sheet '%s' is empty", c, b->sheet);
+            return;
+        }
+    }
+    lxw_chart *ch = workbook_add_chart(b->wb, (uint8_t)type);
+    if (!ch) {
+        api->error(err, "cannot add a chart");
+        return;
+    }
+    lxw_row_t last = b->row - 1;
+    for (int i = 0; i < nvals; i++) {
+        lxw_chart_series *s = chart_add_series(ch, NULL, NULL);
+        if (!s) {
+            api->error(err, "cannot add a series");
+            return;
+        }
+        chart_series_set_categories(s, b->sheet, 1, (lxw_col_t)(cat - 1), last,
+                                    (lxw_col_t)(cat - 1));
+        chart_series_set_values(s, b->sheet, 1, (lxw_col_t)(vals[i] - 1), last,
+                                (lxw_col_t)(vals[i] - 1));
+        chart_series_set_name_range(s, b->sheet, 0, (lxw_col_t)(vals[i] - 1));
+    }
+    if (*title) {
+        chart_title_set_name(ch, title);
+    }
+    int used = 0;
+    for (int c = 0; c < b->ncols; c++) {
+        if (b->width[c]) {
+            used = c + 1;
+        }
+    }
+    /* beside the data, one below the other when a sheet has several */
+    lxw_error e =
+        worksheet_insert_chart(b->ws, (lxw_row_t)(1 + 16 * b->ncharts), (lxw_col_t)(used + 1), ch);
+    if (e != LXW_NO_ERROR) {
+        api->error(err, "cannot place the chart: %s", lxw_strerror(e));
+        return;
+    }
+    b->ncharts++;
+}
+
 static void x_close(int64_t h, gh_err *err) {
     book *b = get(h, err);
     if (!b) {
         return;
     }
-    for (int c = 0; c < b->ncols; c++) {
-        if (b->width[c]) {
-            int w = b->width[c] + 2;
-            worksheet_set_column(b->ws, (lxw_col_t)c, (lxw_col_t)c, w > 80 ? 80 : w, NULL);
-        }
-    }
+    fit_columns(b);
     lxw_error e = workbook_close(b->wb); /* writes and frees the workbook */
     b->wb = NULL;
     if (e != LXW_NO_ERROR) {
@@ -285,6 +453,8 @@ GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *a, gh_plugin *p, char **errmsg
     if (a->function(p, "open", "i64(str,err)", GH_FN(x_open)) ||
         a->function(p, "header", "void(i64,str,err)", GH_FN(x_header)) ||
         a->function(p, "row", "void(i64,str,err)", GH_FN(x_row)) ||
+        a->function(p, "sheet", "void(i64,str,err)", GH_FN(x_sheet)) ||
+        a->function(p, "chart", "void(i64,str,str,str,err)", GH_FN(x_chart)) ||
         a->function(p, "close", "void(i64,err)", GH_FN(x_close))) {
         return GH_PLUGIN_ERROR;
     }

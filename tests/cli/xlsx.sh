@@ -124,4 +124,46 @@ python3 "$S/check.py" t.xlsx value >"$S/x" 2>"$S/pyerr" || { fail "python3 canno
 has "$S/x" "value=str:两个字" ".once: a single value goes to one cell"
 if [ -s "$S/out" ]; then fail ".once output should not reach stdout"; show_output; else pass "nothing on stdout with .once"; fi
 
+# --- sheets and native charts from a script (the year report's use) ---------------------
+cat >"$S/chart.lua" <<'EOF2'
+local x = plugin.load 'xlsx'
+local h = x.open('report.xlsx')
+x.header(h, '镇街\t人次\t金额(元)')
+x.row(h, '硖石街道\t120\t3500.5')
+x.row(h, '许村镇\t80\t2100')
+x.chart(h, 'column', '各镇人次', '1:2,3')
+x.chart(h, 'pie', '金额', '1:3')
+x.sheet(h, '明细')
+x.header(h, 'id_number\tname')
+x.row(h, '330481199001011234\t张三')
+for _, bad in ipairs{ { 'donut', '1:2' }, { 'line', '1' }, { 'line', '1:9' } } do
+  local ok, e = pcall(x.chart, h, 'bad', bad[1], bad[2])
+  assert(not ok)
+end
+local ok, e = pcall(x.chart, h, 'donut', 't', '1:2')
+print(e)
+ok, e = pcall(x.sheet, h, 'a/b')
+print(e)
+x.close(h)
+EOF2
+(cd "$S" && "$BIN" --db "$DB" run chart.lua) >"$S/out" 2>"$S/err"
+RC=$?
+expect_rc 0 "chart" && expect_out "xlsx.chart: unknown chart kind 'donut' (column, bar, line or pie)" "chart kind" &&
+  expect_out "xlsx.sheet: sheet name 'a/b':" "sheet name" && pass "chart and sheet refuse bad arguments clearly"
+cat >"$S/charts.py" <<'EOF2'
+import sys, zipfile, re
+z = zipfile.ZipFile(sys.argv[1])
+names = z.namelist()
+wb = z.read('xl/workbook.xml').decode()
+print('sheets', re.findall(r'<sheet name="([^"]+)"', wb))
+print('charts', len([n for n in names if re.match(r'xl/charts/chart\d+\.xml$', n)]))
+c1 = z.read('xl/charts/chart1.xml').decode()
+print('ranges', re.findall(r'<c:f>([^<]+)</c:f>', c1))
+print('pie', '<c:pieChart>' in z.read('xl/charts/chart2.xml').decode())
+EOF2
+python3 "$S/charts.py" "$S/report.xlsx" >"$S/out" 2>"$S/pyerr" || { fail "python3 cannot read report.xlsx"; cat "$S/pyerr" >&2; }
+expect_out "sheets ['Sheet1', '明细']" "two sheets" && expect_out "charts 2" "two charts" &&
+  expect_out "'Sheet1!\$A\$2:\$A\$3', 'Sheet1!\$B\$2:\$B\$3'" "chart ranges" &&
+  expect_out "pie True" "pie chart" && pass "sheets and native charts over the rows written"
+
 finish
