@@ -6,7 +6,7 @@
 -- the discounts given with the persons served (人/人次).
 --
 -- The program's scripts are in scripts/market/ (setup, title, endorse,
--- booth, sell, sales from a sheet, report); this module is their shared
+-- booth, sell, sales from a sheet, void, report); this module is their shared
 -- part, here in scripts/lib so the tests can require it too.
 --
 --   local market = require 'market'
@@ -22,6 +22,7 @@
 --   market.endorse('P01', 42, '2025-04-20')           -- error unless member 42 is a model worker
 --   local sale, code, why = mk:sell{ date = '2025-05-03', vendor = 'V01', product = 'P01',
 --                                    amount_fen = 1999, member_id = 42 }   -- or id_number = '...'
+--   mk:void(sale.sale_id, 'entered twice')             -- out of the reports, discount back to the cap
 --   print(market.format(mk:report{ from = '2025-05-01', to = '2025-05-31' }))
 --
 -- THE DISCOUNT RULE (per market: discount.percent, discount.cap_fen).
@@ -51,9 +52,14 @@
 --
 -- EVENTS. Every sale publishes 'market.sale' in its own transaction with
 -- { sale_id, market, date, vendor, town, product, endorsed, qty, amount_fen,
--- discount_fen, paid_fen, pay, member, capped }: market.report_events() builds
--- the same report from the log alone. An endorsement publishes
--- 'market.endorsed'.
+-- discount_fen, paid_fen, pay, member, capped, cap_fen }; a sale voided
+-- (entered by mistake: mk:void) publishes 'market.sale_voided' { sale_id,
+-- market, date, reason }. mk:report_events() builds the same report from
+-- the log alone. An endorsement publishes 'market.endorsed'.
+--
+-- VOIDING. A sale entered by mistake is voided, not deleted: it stays with
+-- the time and reason, counts in no report, and its discount no longer
+-- counts toward the member's cap that day (the member may use it again).
 --
 -- Refusals of a sale (no such vendor, no booth that day, not a market day, an
 -- unknown member, an amount that is not whole fen, a receipt entered twice)
@@ -134,7 +140,10 @@ function M.define_collections()
                vendor_id = 'string', town = 'string', product_id = 'string', endorsed = 'bool',
                qty = 'number?', amount_fen = 'fen', discount_fen = 'fen', paid_fen = 'fen',
                pay = 'string', member_id = 'int?', cap_fen = 'fen?', capped = 'bool?',
-               ref = 'string?', source = 'string?', run = 'string?' },
+               ref = 'string?', source = 'string?', run = 'string?',
+               -- when and why it was voided; its receipt number moves to voided_ref
+               -- so that the corrected sale can be entered under it
+               voided = 'string?', void_reason = 'string?', voided_ref = 'string?' },
     unique = { { 'market', 'date', 'vendor_id', 'ref' } },
     index  = { { 'market', 'date' }, { 'market', 'member_id', 'date' }, 'vendor_id', 'product_id' },
   })
@@ -322,7 +331,7 @@ function K:free(date, booth)
     end
     if others == 1 then
       for s in db.market_sales:scan{ index = 'market,date', eq = { self.id, date } } do
-        if s.vendor_id == b.vendor_id then
+        if s.vendor_id == b.vendor_id and not s.voided then
           fail("market '%s': booth %s on %s cannot be freed: its holder %s has sales that day (sale %d)",
                self.id, booth, date, b.vendor_id, s.sale_id)
         end
@@ -427,7 +436,7 @@ end
 function K:given(member_id, date)
   local sum = 0
   for s in db.market_sales:scan{ index = 'market,member_id,date', eq = { self.id, member_id, date } } do
-    sum = sum + s.discount_fen
+    if not s.voided then sum = sum + s.discount_fen end
   end
   return sum
 end
@@ -500,6 +509,28 @@ function K:sell(s)
     return rec
   end)
   return sale, code, why
+end
+
+-- Voids sale_id (entered by mistake) with a reason. Returns the sale, or
+-- nil, a code ('no_sale', 'already_voided') and a message.
+function K:void(sale_id, reason)
+  if type(reason) ~= 'string' or reason == '' then
+    error('void: give the reason (why the sale is voided)', 2)
+  end
+  return db.atomic(function()
+    local s = db.market_sales:get(sale_id)
+    if not s or s.market ~= self.id then
+      return nil, 'no_sale', string.format('no sale %s in market %s', tostring(sale_id), self.id)
+    end
+    if s.voided then
+      return nil, 'already_voided', string.format('sale %d was voided at %s: %s', sale_id, s.voided, s.void_reason)
+    end
+    local at = dates.now()
+    db.market_sales:update(sale_id, { voided = at, void_reason = reason, ref = db.null, voided_ref = s.ref })
+    bus.publish('market.sale_voided', { sale_id = sale_id, market = self.id, date = s.date, reason = reason })
+    s.voided, s.void_reason, s.voided_ref, s.ref = at, reason, s.ref, nil
+    return s
+  end)
 end
 
 -- ---- vendors' daily sheets -------------------------------------------------------
@@ -708,10 +739,10 @@ function K:report(opts)
   return build(self.id, opts.from, opts.to, function(add)
     local scan = { index = 'market,date', eq = { self.id } }
     for s in db.market_sales:scan(scan) do
-      add({ sale_id = s.sale_id, market = s.market, date = s.date, vendor = s.vendor_id, town = s.town,
+      if not s.voided then add({ sale_id = s.sale_id, market = s.market, date = s.date, vendor = s.vendor_id, town = s.town,
             product = s.product_id, endorsed = s.endorsed, amount_fen = s.amount_fen,
             discount_fen = s.discount_fen, paid_fen = s.paid_fen, pay = s.pay,
-            member = s.member_id, capped = s.capped, cap_fen = s.cap_fen })
+            member = s.member_id, capped = s.capped, cap_fen = s.cap_fen }) end
     end
   end)
 end
@@ -720,12 +751,24 @@ end
 -- year report is rebuilt after the sales were archived.
 function K:report_events(opts)
   opts = opts or {}
+  -- the sales first (a voided sale may come long after it was made), then
+  -- in the order they were made
+  local sales, voided, from = {}, {}, 0
+  while true do
+    local evs = bus.events{ from = from + 1, topic = 'market.*', limit = 1000 }
+    if #evs == 0 then break end
+    for _, ev in ipairs(evs) do
+      if ev.topic == 'market.sale' and ev.payload.market == self.id then
+        sales[#sales + 1] = ev.payload
+      elseif ev.topic == 'market.sale_voided' and ev.payload.market == self.id then
+        voided[ev.payload.sale_id] = true
+      end
+      from = ev.seq
+    end
+  end
   return build(self.id, opts.from, opts.to, function(add)
-    local from = 0
-    while true do
-      local evs = bus.events{ from = from + 1, topic = 'market.sale', limit = 1000 }
-      if #evs == 0 then break end
-      for _, ev in ipairs(evs) do add(ev.payload); from = ev.seq end
+    for _, p in ipairs(sales) do
+      if not voided[p.sale_id] then add(p) end
     end
   end)
 end

@@ -171,6 +171,19 @@ cmp -s "$S/out" "$S/report.out" && pass "the report rebuilt from the event log i
 run_m report.lua from=2025-05-10 to=2025-05-10
 expect_out "total: 3 sales, 234.99 yuan, discount 20.00 yuan, paid 214.99 yuan" "one day" && pass "one day's report"
 
+# a sale entered wrong is voided: out of the report, its discount back to the cap
+run_m void.lua sale=2 reason="60 jin, not 600"
+expect_rc 0 "void" && expect_out "voided: sale 2, 2025-05-10 V02 P03 210.00 yuan, discount 18.01 yuan (member 3: 1.99 of 20.00 yuan used that day now)" "void" \
+  && pass "a sale voided"
+run_m void.lua sale=2 reason=again
+expect_rc 1 "void twice" && expect_err "refused (already_voided)" "void twice" && pass "voiding twice is refused"
+run_m report.lua from=2025-05-10 to=2025-05-10
+expect_out "total: 2 sales, 24.99 yuan, discount 1.99 yuan, paid 23.00 yuan" "after the void" && pass "the voided sale is out of the report"
+run_m report.lua
+cp "$S/out" "$S/report.out"
+run_m report.lua events=1
+cmp -s "$S/out" "$S/report.out" && pass "and out of the report from the event log" || fail "the report from events differs after a void"
+
 gh --db "$DB" check
 expect_rc 0 "check" && pass "check is clean"
 finish

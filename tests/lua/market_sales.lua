@@ -217,4 +217,32 @@ t.case('a sheet with a column it does not know, or without one it needs, enters 
   t.unchanged(function() mk:import_sheet('none.csv') end, { 'cannot open none.csv' })
 end)
 
+t.case('a sale voided: out of every report, its discount back to the cap, its receipt free again', function()
+  local before = mk:report()
+  t.eq(mk:given(3, D1), 2000)
+  local v = mk:void(3, 'amount was 150.50, not 150.05')   -- 15005 fen, 1500 off, member 3 on 05-10
+  t.eq({ v.sale_id, v.discount_fen, v.void_reason }, { 3, 1500, 'amount was 150.50, not 150.05' })
+  t.eq(mk:given(3, D1), 500)
+  t.eq({ mk:void(3, 'again') }, { nil, 'already_voided', 'sale 3 was voided at ' .. v.voided .. ': amount was 150.50, not 150.05' })
+  t.eq({ mk:void(999, 'x') }, { nil, 'no_sale', 'no sale 999 in market xs' })
+  t.raises(function() mk:void(4) end, 'give the reason')
+  local after = mk:report()
+  t.eq(after.total, { sales = before.total.sales - 1, amount_fen = before.total.amount_fen - 15005,
+                      discount_fen = before.total.discount_fen - 1500, paid_fen = before.total.paid_fen - 13505 })
+  t.eq(after.vendors[2], { vendor = 'V02', town = '长安镇', sales = 2, amount_fen = 3345, discount_fen = 100, paid_fen = 3245 })
+  -- the corrected sale: the discount the cap now leaves (500 given, 1505 due, 1500 left)
+  local s = assert(mk:sell{ date = D1, vendor = 'V02', product = 'P03', amount_fen = 15050, member_id = 3 })
+  t.eq({ s.discount_fen, s.capped }, { 1500, true })
+  t.eq(mk:given(3, D1), 2000)
+  -- a voided receipt number can be entered again
+  t.eq(mk:sell{ date = D1, vendor = 'V02', product = 'P03', amount_fen = 2345, ref = 'R7' }, nil)
+  mk:void(7, 'wrong product')
+  t.eq(db.market_sales:get(7, 'voided_ref'), 'R7')
+  t.ok(mk:sell{ date = D1, vendor = 'V02', product = 'P03', amount_fen = 2354, ref = 'R7' })
+  t.eq(#bus.events{ topic = 'market.sale_voided' }, 2)
+  local rep = mk:report()
+  t.eq(rep.ok, true)
+  t.eq(mk:report_events(), rep)
+end)
+
 t.done()
