@@ -171,4 +171,20 @@ t.case('records given as rows and wrong arguments', function()
   t.raises_all(function() M:put(42) end, { "'members'" })
 end)
 
+t.case('a unique index over an optional field holds only the records that have it', function()
+  db.define('receipts', { key = 'id', auto = true,
+                          fields = { id = 'int', vendor = 'string', ref = 'string?' },
+                          unique = { { 'vendor', 'ref' } } })
+  db.receipts:insert{ vendor = 'V01' }
+  db.receipts:insert{ vendor = 'V01' }             -- no ref: no entry, no collision
+  db.receipts:insert{ vendor = 'V01', ref = 'R1' }
+  t.unchanged(function() db.receipts:insert{ vendor = 'V01', ref = 'R1' } end, { "unique index 'vendor,ref'" })
+  t.eq(db.receipts:count(), 3)
+  t.eq(t.keys(db.receipts, { index = 'vendor,ref' }), { 3 })
+  db.receipts:update(3, { ref = db.null })          -- cleared: out of the index, R1 free again
+  t.eq(t.keys(db.receipts, { index = 'vendor,ref' }), {})
+  db.receipts:insert{ vendor = 'V01', ref = 'R1' }
+  t.eq(db.receipts:find('vendor,ref', { 'V01', 'R1' }, 'id'), 4)
+end)
+
 t.done()
