@@ -1,112 +1,165 @@
--- demo.lua — 春节送温暖: the Spring Festival gift drive for outdoor workers.
+-- demo.lua — three of the union's programs over the sample registry, each
+-- through its library, as `make demo` shows them:
 --
 --   gonghui --db DIR run scripts/sample_data.lua     (once, to make a registry)
 --   gonghui --db DIR run scripts/demo.lua
 --
--- Every active outdoor worker (delivery riders, couriers, sanitation,
--- construction workers, drivers) gets one gift package. Awards are kept in
--- the `awards` collection with a unique (campaign, member_id), so running
--- the program again issues nothing twice.
-
+-- 1. 春节送温暖: every active outdoor worker (riders, couriers, sanitation,
+--    construction, drivers) gets a gift package from a campaign with a
+--    budgeted stock (scripts/lib/campaign.lua);
+-- 2. 光荣退休: who reaches statutory retirement age in 2025, and their honor
+--    certificates (scripts/lib/retirement.lua);
+-- 3. 技能大赛: the CNC-turning contest of scripts/contest/example.lua with
+--    twelve factory workers, marks drawn from a fixed seed, spread flags
+--    reconciled, the lock, the ranking and the titles (scripts/lib/contest.lua).
+--
+-- Running it again issues nothing twice: every step says what it did now
+-- and what was done before.
 local registry = require 'registry'
+local campaign = require 'campaign'
+local retirement = require 'retirement'
+local contest = require 'contest'
+local fmt = require 'fmt'
 
-local CAMPAIGN   = 'spring-2025'
-local FESTIVAL   = '2025-01-29'          -- 春节 2025, for ages
-local GIFT       = 'gift-package'
-local GIFT_FEN   = 20000                 -- 200.00 yuan
-local OUTDOOR    = { 'gig_delivery', 'courier', 'sanitation', 'construction', 'driver' }
-local ELIGIBLE   = { category = OUTDOOR, status = 'active' }
-
-registry.define_members()
-db.define('awards', {                    -- automatic key `id`
-  fields = { campaign = 'string', member_id = 'int', item = 'string', amount_fen = 'fen' },
-  unique = { { 'campaign', 'member_id' } },
-})
+registry.define_all()
 if db.members:count() == 0 then
   error('the registry has no members yet: run scripts/sample_data.lua first')
 end
+local AT = '2025-01-20 09:00:00'     -- the programs act as of these dates
+print(string.format('registry: %d members, %d enterprises, %d unions, %d rest stations',
+                    db.members:count(), db.enterprises:count(), db.unions:count(), db.stations:count()))
 
--- ---- how many are eligible, per town --------------------------------------
+-- ---- 1. the gift drive --------------------------------------------------------
 
-local eligible_by_town = db.members:count_by('town', ELIGIBLE)
+local OUTDOOR = { 'gig_delivery', 'courier', 'sanitation', 'construction', 'driver' }
+local STOCK = math.max(100, db.members:count() * 3 // 1000 * 100)   -- the budget: 30% of the members
+local c = campaign.define{
+  id = 'spring-2025', title = '2025年春节送温暖', starts = '2025-01-10', ends = '2025-02-12',
+  where = { category = OUTDOOR, status = 'active' },
+  items = { { item = 'gift-package', title = '新春礼包', value_fen = 20000, stock = STOCK } },
+}
+local n = c:issue_all('gift-package', { at = AT })
+local rep = c:report{ by = 'town' }
+print()
+print(string.format('1. %s: a 新春礼包 (200.00 yuan) per active outdoor worker, stock %d', c.title, STOCK))
+print(string.format('   issued now %d, before %d%s; %d 人次 to %d 人 in %d households, %s yuan; %d left',
+  n.issued, n.already or 0, n.out_of_stock and string.format(', %d found none left', n.out_of_stock) or '',
+  rep.total.person_times, rep.total.persons, rep.total.households, fmt.yuan(rep.total.value_fen),
+  rep.stock[1].remaining))
+table.sort(rep.by, function(a, b)
+  if a.person_times ~= b.person_times then return a.person_times > b.person_times end
+  return a.value < b.value
+end)
+local rows = {}
+for i = 1, math.min(5, #rep.by) do
+  rows[i] = { rep.by[i].value, rep.by[i].person_times, fmt.yuan(rep.by[i].person_times * 20000) }
+end
+local function indent(text) return '   ' .. (text:gsub('\n', '\n   ')) end
+print(indent(fmt.table({ 'town (top 5)', '人次', 'yuan' }, rows, { right = { 2, 3 } })))
+if not rep.ok then print('   PROBLEMS: ' .. table.concat(rep.problems, '; ')) end
 
--- ---- issue the awards -------------------------------------------------------
+-- ---- 2. retirement honors -----------------------------------------------------
 
-local issued, already = 0, 0
-local fen_by_town = {}
-local youngest, oldest
-
-db.atomic(function()
-  for m in db.members:scan(ELIGIBLE) do
-    local fen = db.awards:find('campaign,member_id', { CAMPAIGN, m.member_id }, 'amount_fen')
-    if fen then
-      already = already + 1
-    else
-      db.awards:insert{ campaign = CAMPAIGN, member_id = m.member_id,
-                        item = GIFT, amount_fen = GIFT_FEN }
-      fen, issued = GIFT_FEN, issued + 1
+retirement.define_collections()
+local due = retirement.due('2025-01-01', '2025-12-31')
+local issued = { issued = 0, already = 0 }
+local root = db.unions:list{ level = 'federation', limit = 1 }[1]     -- the issuing union
+if root then
+  db.atomic(function()
+    for _, r in ipairs(due) do
+      local _, st = retirement.issue(r.member_id, root.union_id, 2025, { retire_date = r.retire_date, at = AT })
+      issued[st] = issued[st] + 1
     end
-    fen_by_town[m.town] = (fen_by_town[m.town] or 0) + fen
-    -- first in member_id order wins a tie
-    if not youngest or m.birth_date > youngest.birth_date then youngest = m:totable() end
-    if not oldest   or m.birth_date < oldest.birth_date   then oldest   = m:totable() end
-  end
-end)
-
--- ---- report -----------------------------------------------------------------
-
--- 1234567 fen -> "12,345.67"
-local function yuan(fen)
-  local int = tostring(fen // 100):reverse():gsub('(%d%d%d)', '%1,'):reverse():gsub('^,', '')
-  return string.format('%s.%02d', int, fen % 100)
+  end)
 end
-
--- Pads to a display width: Chinese characters take two columns.
-local function width(s)
-  local w = 0
-  for _, cp in utf8.codes(s) do w = w + (cp >= 0x1100 and 2 or 1) end
-  return w
-end
-local function left(s, n)  return s .. string.rep(' ', n - width(s)) end
-local function right(s, n) return string.rep(' ', n - width(s)) .. s end
-
-local function age(birth_date)
-  local y = tonumber(birth_date:sub(1, 4))
-  return tonumber(FESTIVAL:sub(1, 4)) - y - (birth_date:sub(6) > FESTIVAL:sub(6) and 1 or 0)
-end
-
-local function who(m)
-  return string.format('%s (%s, age %d, %s, %s, %s)', registry.mask_name(m.name),
-    m.gender, age(m.birth_date), registry.mask_id(m.id_number), m.town, m.category)
-end
-
-local towns = {}
-for town in pairs(eligible_by_town) do towns[#towns + 1] = town end
-table.sort(towns, function(a, b)
-  if eligible_by_town[a] ~= eligible_by_town[b] then
-    return eligible_by_town[a] > eligible_by_town[b]
-  end
-  return a < b
-end)
-
-print(string.format('春节送温暖 Spring Festival gift drive %s: one %s (%s yuan) per active outdoor worker',
-                    CAMPAIGN, GIFT, yuan(GIFT_FEN)))
-print('outdoor categories: ' .. table.concat(OUTDOOR, ', '))
 print()
-local rule = string.rep('-', 14 + 10 + 16)
-print(left('town', 14) .. right('eligible', 10) .. right('amount (yuan)', 16))
-print(rule)
-local total_n, total_fen = 0, 0
-for _, town in ipairs(towns) do
-  local n, fen = eligible_by_town[town], fen_by_town[town] or 0
-  total_n, total_fen = total_n + n, total_fen + fen
-  print(left(town, 14) .. right(tostring(n), 10) .. right(yuan(fen), 16))
+print(string.format('2. 光荣退休 2025: %d members reach statutory retirement age; certificates issued now %d, before %d%s',
+                    #due, issued.issued, issued.already, root and '' or ' (no federation in the unions tree to issue them)'))
+local first = {}
+for i = 1, math.min(3, #due) do
+  local r = due[i]
+  first[i] = string.format('%s %s %s', registry.mask_name(r.name), r.retire_date, r.age)
 end
-print(rule)
-print(left('total', 14) .. right(tostring(total_n), 10) .. right(yuan(total_fen), 16))
+if #first > 0 then print('   first in stroke order: ' .. table.concat(first, ', ')) end
+
+-- ---- 3. a skills contest ------------------------------------------------------
+
+local spec = require 'contest.example'
+local cc = contest.setup(spec, AT)
+local ID = cc.contest_id
+-- twelve active factory workers aged 22-50, from as many enterprises as there are
+local picked, chosen, seen_ent = {}, {}, {}
+for pass = 1, 2 do
+  for m in db.members:scan{ category = 'factory', status = 'active',
+                            birth_date = { from = '1975-01-01', to = '2003-01-01' } } do
+    if #picked >= 12 then break end
+    if pass == 2 or not seen_ent[m.enterprise_id] then
+      if not chosen[m.member_id] then
+        picked[#picked + 1], chosen[m.member_id], seen_ent[m.enterprise_id] = m.member_id, true, true
+      end
+    end
+  end
+end
+local flagged = 0
+if not cc.locked_at then
+  for _, id in ipairs(picked) do contest.enter(ID, id, { at = AT }) end
+  -- the marks, from a fixed seed: a skill per contestant, measurements near
+  -- the nominal, judges' scores near the skill (one in a while further apart)
+  math.randomseed(2025)
+  local aspects = contest.aspects(ID, db.contests:get(ID, 'frozen_version') or cc.version)
+  db.atomic(function()
+    for e in db.contest_entries:scan{ index = 'contest,bib', eq = { ID } } do
+      local skill = math.random()
+      for _, a in ipairs(aspects) do
+        local value
+        if a.kind == 'judgement' then
+          local base = math.min(3, math.floor(skill * 2.2 + math.random() * 1.2))
+          local s = {}
+          for j = 1, 3 do s[j] = math.max(0, math.min(3, base + math.random(-1, 1) * (math.random() < 0.3 and 1 or 0))) end
+          if math.random() < 0.1 then s[3] = 3 - s[1] end                      -- a judge who saw it otherwise
+          value = string.format('J1:%d J2:%d J3:%d', s[1], s[2], s[3])
+        elseif a.nominal then
+          -- uniform within ±w of the tolerance's middle: in tolerance with a
+          -- chance of 1 / (0.6 + 1.2 (1 - skill)), 55% to 100%
+          local half = (a.minus + a.plus) / 2
+          local w = half * (0.6 + 1.2 * (1 - skill))
+          local centre = a.nominal + (a.plus - a.minus) // 2
+          local off = (math.random() * 2 - 1) * w
+          value = contest.show(centre + math.floor(off / 1000) * 1000, 6, true)   -- to the micron
+        else
+          value = math.random() < 0.55 + skill * 0.4 and 'yes' or 'no'
+        end
+        local s = contest.mark(ID, e.bib, a.code, value, { at = AT })
+        if s.flagged then
+          -- reconciliation: the judges agree on the middle score
+          local sc = {}
+          for i, p in ipairs(s.judges) do sc[i] = p[2] end
+          table.sort(sc)
+          contest.mark(ID, e.bib, a.code, string.format('J1:%d J2:%d J3:%d', sc[2], sc[2], sc[2]), { at = AT })
+          flagged = flagged + 1
+        end
+      end
+    end
+  end)
+  contest.lock(ID, '2025-05-10 17:00:00')
+end
+local t = contest.award_titles(ID, { at = '2025-05-11 10:00:00' })
+local ranking = contest.ranking(ID)
 print()
-print(string.format('new awards issued: %d (%d already issued before)', issued, already))
-if youngest then
-  print('youngest eligible: ' .. who(youngest))
-  print('oldest eligible:   ' .. who(oldest))
+print(string.format('3. 技能大赛 %s: %d contestants, %d judgements flagged and scored again, marks locked',
+                    spec.title, #ranking, flagged))
+rows = {}
+for i = 1, math.min(5, #ranking) do
+  local r = ranking[i]
+  rows[i] = { r.rank, r.bib, registry.mask_name(r.name), db.enterprises:get(r.enterprise_id, 'name'),
+              contest.marks(r.total), contest.qualifies(cc.title_rule, r) and cc.title_rule.title or '' }
+end
+print(indent(fmt.table({ 'rank', 'bib', 'name', 'enterprise', 'total', 'title' }, rows, { right = { 1, 2, 5 } })))
+local nos = {}
+for _, x in ipairs(contest.titles{ contest = ID }) do nos[#nos + 1] = x.cert_no end
+print(string.format('   titles awarded now %d, before %d; certificates %s', #t.issued, t.already,
+                    #nos > 0 and table.concat(nos, ', ') or '(none)'))
+if #nos > 0 then
+  local v = contest.verify(nos[1])
+  print(string.format('   verify %s: %s, %s %s', nos[1], v.status, v.title, v.holder))
 end

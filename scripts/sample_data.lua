@@ -7,6 +7,16 @@
 -- character whose region code matches the member's town, birth date and
 -- gender agreeing with the ID, skewed enterprise sizes, retirees past
 -- retirement age. The same (members, seed) always gives the same data.
+--
+-- For the programs it also fills the union tree (a provincial federation,
+-- district/county federations, town federations, enterprise unions for the
+-- larger two thirds of the enterprises, joint unions for the rest, an
+-- express-delivery industry union per district for platform workers), the
+-- rest stations for outdoor workers (1-3 per town), and the members' union,
+-- employment form (platform riders and couriers are mostly 新就业形态),
+-- household (some members share one) and, for women, post type. These come
+-- from a second random stream, so the fields above stay what they were for
+-- a seed.
 -- Everything is written in one db.atomic: all of it or nothing.
 
 local registry = require 'registry'
@@ -46,15 +56,15 @@ local GIVEN_F = '秀娟英华慧巧美娜静淑惠珠翠雅芝玉萍红娥玲芬
 -- enterprise names), towns/streets. A member's town is in the region of
 -- the ID number.
 local REGIONS = {
-  {'330481', 16, '海宁', {'硖石街道', '许村镇', '长安镇'}},     -- 海宁市
-  {'330903',  8, '舟山', {'沈家门街道', '六横镇'}},             -- 舟山普陀区
-  {'331083', 12, '玉环', {'玉城街道', '楚门镇', '坎门街道'}},   -- 台州玉环市
-  {'330702', 10, '金华', {'江南街道'}},                         -- 金华婺城区
-  {'330703',  8, '金华', {'多湖街道', '东孝街道'}},             -- 金华金东区
-  {'330521',  9, '德清', {'武康街道', '新市镇'}},               -- 湖州德清县
-  {'330212', 18, '宁波', {'钟公庙街道'}},                       -- 宁波鄞州区
-  {'330206', 11, '宁波', {'新碶街道'}},                         -- 宁波北仑区
-  {'330211',  8, '宁波', {'招宝山街道'}},                       -- 宁波镇海区
+  {'330481', 16, '海宁', {'硖石街道', '许村镇', '长安镇'}, '海宁市'},
+  {'330903',  8, '舟山', {'沈家门街道', '六横镇'}, '舟山市普陀区'},
+  {'331083', 12, '玉环', {'玉城街道', '楚门镇', '坎门街道'}, '玉环市'},   -- 台州
+  {'330702', 10, '金华', {'江南街道'}, '金华市婺城区'},
+  {'330703',  8, '金华', {'多湖街道', '东孝街道'}, '金华市金东区'},
+  {'330521',  9, '德清', {'武康街道', '新市镇'}, '德清县'},               -- 湖州
+  {'330212', 18, '宁波', {'钟公庙街道'}, '宁波市鄞州区'},
+  {'330206', 11, '宁波', {'新碶街道'}, '宁波市北仑区'},
+  {'330211',  8, '宁波', {'招宝山街道'}, '宁波市镇海区'},
 }
 
 -- Working-age categories and weights; 'retiree' comes from age below.
@@ -75,6 +85,23 @@ local FIRM_WORDS = {'恒达','华星','金鑫','永盛','宏远','新潮','东�
 local FIRM_TRADES = {'纺织','机械','物流','建设工程','环境卫生','食品','电子','汽车配件',
   '服饰','家具','皮革','五金','水产','船舶修造','包装','塑料制品','快递','运输','阀门','光电'}
 
+-- Employment forms per category: { form, weight }, ... (registry.EMPLOYMENT_FORMS).
+local FORMS = {
+  gig_delivery = { {'new_form', 92}, {'flexible', 8} },
+  courier      = { {'new_form', 55}, {'standard', 35}, {'dispatch', 10} },
+  driver       = { {'standard', 55}, {'new_form', 35}, {'flexible', 10} },   -- 网约车, 货运平台
+  construction = { {'standard', 45}, {'dispatch', 40}, {'flexible', 15} },
+  factory      = { {'standard', 85}, {'dispatch', 15} },
+  sanitation   = { {'standard', 60}, {'dispatch', 40} },
+}
+-- Rest-station hosts: { short name for the station, the organisation }.
+local HOSTS = {
+  { '工行爱心驿站', '工商银行%s支行' }, { '农行暖心驿站', '农业银行%s支行' },
+  { '建行劳动者港湾', '建设银行%s支行' }, { '邮政驿站', '中国邮政%s营业所' },
+  { '石化易捷驿站', '中国石化%s加油站' }, { '环卫工人之家', '%s环境卫生管理所' },
+  { '工会驿站', '%s总工会' },
+}
+
 -- ---- helpers -------------------------------------------------------------
 
 local function chars(s)
@@ -83,6 +110,26 @@ local function chars(s)
   return t
 end
 GIVEN_M, GIVEN_F = chars(GIVEN_M), chars(GIVEN_F)
+
+-- The second random stream (a 64-bit LCG, high bits) for the fields added
+-- for the programs. rand2() in [0, 1), rand2(n) in 1..n.
+local rs = SEED * 2654435761 + 12345
+local function rand2(n)
+  rs = rs * 6364136223846793005 + 1442695040888963407   -- wraps around, as it should
+  local x = rs >> 33
+  if n then return x % n + 1 end
+  return x / 2147483648.0
+end
+local function pick2(list)          -- list of { value, weight }
+  local total = 0
+  for _, x in ipairs(list) do total = total + x[2] end
+  local r = rand2() * total
+  for _, x in ipairs(list) do
+    r = r - x[2]
+    if r < 0 then return x[1] end
+  end
+  return list[#list][1]
+end
 
 -- Weighted choice: cum[] is the running total of weights; returns an index.
 local function cumulate(list, weight)
@@ -144,12 +191,11 @@ local AS_OF     = days_from_civil(2024, 12, 31)   -- the registry's "today"
 
 -- ---- refuse to add to an existing registry ---------------------------------
 
-registry.define_members()
-registry.define_enterprises()
-if db.members:count() > 0 or db.enterprises:count() > 0 then
-  error(string.format('this database already holds %d members and %d enterprises; '
+registry.define_all()
+if db.members:count() > 0 or db.enterprises:count() > 0 or db.unions:count() > 0 or db.stations:count() > 0 then
+  error(string.format('this database already holds %d members, %d enterprises, %d unions and %d stations; '
     .. 'sample_data.lua only fills an empty registry: use a new --db directory',
-    db.members:count(), db.enterprises:count()))
+    db.members:count(), db.enterprises:count(), db.unions:count(), db.stations:count()))
 end
 
 -- ---- generate --------------------------------------------------------------
@@ -178,6 +224,71 @@ local ent_cum = {}
 do
   local total = 0
   for r = 1, n_ent do total = total + 1 / r ^ 0.9; ent_cum[r] = total end
+end
+
+-- ---- the union tree: ids first (members need them), names at the end -------
+
+local unions = {}                   -- records, in id order
+local function add_union(u) u.union_id = #unions + 1; unions[u.union_id] = u; return u.union_id end
+local ROOT = add_union{ name = '浙江省总工会', level = 'federation' }
+local region_union, industry_union, town_union, joint_union = {}, {}, {}, {}
+for _, r in ipairs(REGIONS) do
+  region_union[r] = add_union{ name = r[5] .. '总工会', level = 'district', parent_id = ROOT }
+end
+for _, t in ipairs(TOWNS) do
+  town_union[t] = add_union{ name = t.name .. '总工会', level = 'town', parent_id = region_union[t.region],
+                             town = t.name }
+end
+for _, r in ipairs(REGIONS) do      -- platform riders and couriers join these (新就业形态)
+  industry_union[r] = add_union{ name = r[5] .. '快递物流行业工会', level = 'industry',
+                                 parent_id = region_union[r] }
+end
+-- The larger two thirds of the enterprises (by their rank in the size law)
+-- get their own union (named after the enterprise once it has a name); the
+-- smallest third share their town's joint union (联合工会).
+local ent_union = {}
+for r = 1, n_ent do
+  local ent = ent_order[r]
+  local town = ent_town[ent]
+  if r <= math.max(1, n_ent * 2 // 3) then
+    ent_union[ent] = add_union{ level = 'enterprise', parent_id = town_union[town], town = town.name,
+                                enterprise = ent }
+  else
+    if not joint_union[town] then
+      joint_union[town] = add_union{ name = town.name .. '联合工会', level = 'joint',
+                                     parent_id = town_union[town], town = town.name }
+    end
+    ent_union[ent] = joint_union[town]
+  end
+end
+
+local household_of = {}             -- member_id -> household
+local recent_by_town = {}           -- town -> the last members made there (for shared households)
+
+-- The fields added for the programs, from the second stream.
+local function program_fields(m, ent)
+  local forms = FORMS[m.category]
+  m.employment_form = forms and pick2(forms) or 'standard'
+  if m.employment_form == 'new_form' then
+    m.union_id = industry_union[ent_town[ent].region]
+  else
+    m.union_id = ent_union[ent]
+  end
+  -- about one member in five shares the household of an earlier member of the same town
+  local recent = recent_by_town[m.town]
+  if not recent then recent = {}; recent_by_town[m.town] = recent end
+  if #recent > 0 and rand2() < 0.2 then
+    m.household = household_of[recent[rand2(#recent)]]
+  else
+    m.household = 'H' .. m.member_id
+  end
+  household_of[m.member_id] = m.household
+  recent[#recent % 50 + 1] = m.member_id
+  if m.gender == 'F' then
+    local office = m.category == 'office' or m.category == 'teacher' or m.category == 'medical'
+    m.post_type = rand2() < (office and 0.8 or 0.1) and 'cadre' or 'worker'
+  end
+  return m
 end
 
 local function pick_birth()
@@ -230,12 +341,12 @@ local function make_member(member_id)
 
   if not towns_seen[town.name] then towns_seen[town.name] = true; n_towns = n_towns + 1 end
 
-  return {
+  return program_fields({
     member_id = member_id, name = name, id_number = id_number, phone = phone,
     gender = male and 'M' or 'F', birth_date = birth_s, enterprise_id = ent,
     town = town.name, category = category, join_date = iso(join), status = status,
     retire_date = retire and iso(retire) or nil,
-  }
+  }, ent)
 end
 
 -- An enterprise's name uses its region's city: 宁波恒达纺织有限公司.
@@ -248,18 +359,46 @@ local function make_enterprise(ent, used_names)
     if not used_names[name] then break end
   end
   used_names[name] = true
-  return { enterprise_id = ent, name = name, town = town.name, size = ent_size[ent] or 0 }
+  return { enterprise_id = ent, name = name, town = town.name, size = ent_size[ent] or 0,
+           union_id = ent_union[ent] }
 end
 
+-- Rest stations: 1-3 per town (more where more members live), hosted by
+-- banks, post offices, petrol stations, sanitation offices, town unions.
+local function make_stations()
+  local out = {}
+  for _, t in ipairs(TOWNS) do
+    local short = t.name:gsub('街道$', ''):gsub('镇$', '')
+    local n = math.min(3, 1 + math.floor(t.weight / 4))
+    local used = {}
+    for _ = 1, n do
+      local h
+      repeat h = HOSTS[rand2(#HOSTS)] until not used[h]
+      used[h] = true
+      local org = h[2]:find('总工会') and string.format(h[2], t.name)
+                  or string.format(h[2], t.region[3] .. short)
+      out[#out + 1] = { station_id = string.format('ST%02d', #out + 1), name = short .. h[1],
+                        town = t.name, host_org = org, host_union_id = town_union[t] }
+    end
+  end
+  return out
+end
+
+local stations = make_stations()
 db.atomic(function()
   for id = 1, N do
     db.members:insert(make_member(id))
   end
   local used_names = {}
   for ent = 1, n_ent do
-    db.enterprises:insert(make_enterprise(ent, used_names))
+    local e = make_enterprise(ent, used_names)
+    db.enterprises:insert(e)
+    local u = unions[ent_union[ent]]
+    if u.level == 'enterprise' then u.name = e.name .. '工会'; u.enterprise = nil end
   end
+  for _, u in ipairs(unions) do db.unions:insert(u) end
+  for _, st in ipairs(stations) do db.stations:insert(st) end
 end)
 
-print(string.format('sample data: %d members, %d enterprises in %d towns (seed %d)',
-                    N, n_ent, n_towns, SEED))
+print(string.format('sample data: %d members, %d enterprises in %d towns, %d unions, %d rest stations (seed %d)',
+                    N, n_ent, n_towns, #unions, #stations, SEED))

@@ -34,7 +34,7 @@ for i, r in ipairs(rows) do
 end
 print(string.format('%s %s: %d contestants, scheme version %d, %s', c.contest_id, c.title, #rows,
   c.frozen_version or c.version, c.locked_at and ('locked at ' .. c.locked_at) or 'not locked'))
-local right = { 2 }
+local right = { 1, 2 }
 for i = 5, #headers - 1 do right[#right + 1] = i end
 print(fmt.table(headers, out, { right = right }))
 if #info.scheme.tie_break > 0 then print('equal totals: ' .. table.concat(info.scheme.tie_break, ', ') .. ' decide, in that order') end

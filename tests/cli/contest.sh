@@ -114,7 +114,7 @@ expect_rc 0 "lock" && expect_out "locked: weld-2025 at" "lock" && pass "lock"
 
 gh --db "$DB" run "$SC/ranking.lua" contest=weld-2025 csv=ranking.csv
 expect_rc 0 "ranking" || show_output
-got=$(awk '/^[-0-9]+ +[0-9]+  / { t = ($NF ~ /能手/) ? $(NF-1) " " $NF : $NF; print $1, $2, t }' "$S/out" | tr '\n' ';')
+got=$(awk '/^ *[-0-9]+ +[0-9]+  / { t = ($NF ~ /能手/) ? $(NF-1) " " $NF : $NF; print $1, $2, t }' "$S/out" | tr '\n' ';')
 if [ "$got" = "1 1 24.00 操作技术能手;2 3 18.00 操作技术能手;3 4 18.00;4 2 11.00;4 5 11.00;" ]; then
   pass "ranking: 1, 2, 3 (B1 breaks the tie), 4, 4 (shared); titles for the top 2"
 else
