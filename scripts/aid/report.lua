@@ -1,5 +1,6 @@
 -- report.lua — the year's aid per type in 户 / 户次 / 人 / 人次 and yuan,
--- and per town (or tier, or union).
+-- and per town (or tier, or union); then the files per tier as they stand
+-- now: in progress, approved, closed, and the persons in open files.
 --
 --   gonghui run scripts/aid/report.lua year=2025 [by=town|tier|union_id] [from=log] [csv=report.csv]
 --
@@ -17,6 +18,8 @@ aid.cli(function()
   end
   local rep = params.from == 'log' and p:report_from_log(year, { by = by }) or p:report(year, { by = by })
   print(aid.format_report(rep))
+  print('')
+  print(aid.format_file_counts(p:file_counts()))
   if params.csv then
     local f = run.open(params.csv, 'w')
     f:write('\239\187\191type,title,households,household_times,persons,person_times,yuan\r\n')

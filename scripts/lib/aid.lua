@@ -752,6 +752,40 @@ function M.format_report(rep, tiers)
   return table.concat(out, '\n')
 end
 
+-- The files as they stand (在档): { { tier =, title =, applied =, visited =,
+-- ..., closed =, persons = people in its open files }, ... } per tier, and
+-- the totals as the last row (tier = 'total').
+function P:file_counts()
+  local rows, total = {}, { tier = 'total', title = '合计', persons = 0 }
+  for _, st in pairs{ 'applied', 'visited', 'reviewed', 'noticed', 'approved', 'closed' } do total[st] = 0 end
+  for _, tier in ipairs{ 'deep', 'relative', 'accident' } do
+    local r = { tier = tier, title = M.TIERS[tier], persons = 0 }
+    for st in pairs(M.STATES) do r[st] = 0 end
+    rows[#rows + 1] = r
+    rows[tier] = r
+  end
+  for f in db.aid_files:scan() do
+    local r = rows[f.tier]
+    r[f.state] = r[f.state] + 1
+    total[f.state] = total[f.state] + 1
+    if f.state ~= 'closed' then
+      r.persons = r.persons + f.persons
+      total.persons = total.persons + f.persons
+    end
+  end
+  for _, tier in ipairs{ 'deep', 'relative', 'accident' } do rows[tier] = nil end
+  rows[#rows + 1] = total
+  return rows
+end
+
+function M.format_file_counts(rows)
+  local t = {}
+  for _, r in ipairs(rows) do
+    t[#t + 1] = { r.title, r.applied + r.visited + r.reviewed + r.noticed, r.approved, r.closed, r.persons }
+  end
+  return fmt.table({ 'files 档案', 'in progress', 'approved', 'closed', 'persons' }, t, { right = { 2, 3, 4, 5 } })
+end
+
 -- The public notice (公示): the files now in notice, names masked.
 -- opts: town. Rows in file order.
 function P:notice_list(opts)

@@ -147,6 +147,19 @@ t.case('the public notice: files in notice, names masked, the notice period', fu
   t.ok(text:find('1 files in notice', 1, true), text)
 end)
 
+t.case('file counts per tier and state; persons in open files (file 2 was reopened as deep)', function()
+  local rows = p:file_counts()
+  t.eq(rows, {
+    { tier = 'deep', title = '深度困难', applied = 2, visited = 0, reviewed = 0, noticed = 0, approved = 0, closed = 0, persons = 6 },
+    { tier = 'relative', title = '相对困难', applied = 0, visited = 0, reviewed = 0, noticed = 0, approved = 0, closed = 0, persons = 0 },
+    { tier = 'accident', title = '意外致困', applied = 0, visited = 1, reviewed = 1, noticed = 1, approved = 0, closed = 1, persons = 12 },
+    { tier = 'total', title = '合计', applied = 2, visited = 1, reviewed = 1, noticed = 1, approved = 0, closed = 1, persons = 18 },
+  })
+  local text = aid.format_file_counts(rows)
+  t.ok(text:find('意外致困              3         0       1       12', 1, true), text)
+  t.ok(text:find('合计                  5         0       1       18', 1, true), text)
+end)
+
 t.case('the settings: every bad field named', function()
   local function bad(change, msg)
     local cfg = afx.config()
