@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -82,13 +83,91 @@ static void sha_block(uint32_t h[8], const unsigned char *p) {
     h[7] += k;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* The same rounds with the CPU's SHA extensions (Intel since Goldmont and
+ * Ice Lake, AMD since Zen): 4 rounds per pair of sha256rnds2, the message
+ * schedule by sha256msg1/msg2. The state is held as ABEF and CDGH. About
+ * 15 times the plain loop, which `gonghui import` of a large file feels:
+ * the run record holds the file's SHA-256. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void
+sha_blocks_ni(uint32_t h[8], const unsigned char *p, size_t nblocks) {
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1); /* CDAB */
+    __m128i st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B); /* EFGH */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);                                     /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);                                          /* CDGH */
+    for (; nblocks; nblocks--, p += 64) {
+        __m128i abef = st0, cdgh = st1, m[4];
+        for (int i = 0; i < 4; i++) {
+            m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+        }
+        for (int r = 0; r < 16; r++) { /* rounds 4r .. 4r+3 */
+            __m128i w = _mm_add_epi32(m[r & 3], _mm_loadu_si128((const __m128i *)&sha_k[4 * r]));
+            st1 = _mm_sha256rnds2_epu32(st1, st0, w);
+            st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(w, 0x0E));
+            if (r < 12) { /* words 4(r+4) .. 4(r+4)+3 of the schedule */
+                __m128i x = _mm_sha256msg1_epu32(m[r & 3], m[(r + 1) & 3]);
+                x = _mm_add_epi32(x, _mm_alignr_epi8(m[(r + 3) & 3], m[(r + 2) & 3], 4));
+                m[r & 3] = _mm_sha256msg2_epu32(x, m[(r + 3) & 3]);
+            }
+        }
+        st0 = _mm_add_epi32(st0, abef);
+        st1 = _mm_add_epi32(st1, cdgh);
+    }
+    tmp = _mm_shuffle_epi32(st0, 0x1B);    /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);    /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xF0); /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);    /* HGFE */
+    _mm_storeu_si128((__m128i *)&h[0], st0);
+    _mm_storeu_si128((__m128i *)&h[4], st1);
+}
+
+static int sha_ni_ok(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1)) {
+        return 0;
+    }
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)); /* SHA */
+}
+#endif
+
+/* 1: the plain loop, 0: the SHA instructions, -1: not decided yet. Atomic:
+ * import hashes its file on a thread of its own. */
+static _Atomic int sha_portable = -1;
+
+void runs_sha256_portable(int on) {
+    atomic_store_explicit(&sha_portable, on ? 1 : -1, memory_order_relaxed);
+}
+
+static void sha_blocks(uint32_t h[8], const unsigned char *p, size_t nblocks) {
+#if defined(__x86_64__) || defined(__i386__)
+    int portable = atomic_load_explicit(&sha_portable, memory_order_relaxed);
+    if (portable < 0) {
+        portable = !sha_ni_ok();
+        atomic_store_explicit(&sha_portable, portable, memory_order_relaxed);
+    }
+    if (!portable) {
+        sha_blocks_ni(h, p, nblocks);
+        return;
+    }
+#endif
+    for (; nblocks; nblocks--, p += 64) {
+        sha_block(h, p);
+    }
+}
+
 void runs_sha256_hex(const void *data, size_t n, char out[65]) {
     uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     const unsigned char *p = data;
     size_t left = n;
-    for (; left >= 64; left -= 64, p += 64) {
-        sha_block(h, p);
+    if (left >= 64) {
+        sha_blocks(h, p, left / 64);
+        p += left / 64 * 64;
+        left %= 64;
     }
     unsigned char tail[128] = {0};
     if (left) {
@@ -100,10 +179,7 @@ void runs_sha256_hex(const void *data, size_t n, char out[65]) {
     for (int i = 0; i < 8; i++) {
         tail[tn - 1 - i] = (unsigned char)(bits >> (8 * i));
     }
-    sha_block(h, tail);
-    if (tn == 128) {
-        sha_block(h, tail + 64);
-    }
+    sha_blocks(h, tail, tn / 64);
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
         unsigned char byte = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
