@@ -10,6 +10,9 @@
 --     items = {
 --       { item = 'gift-package', title = '慰问礼包', value_fen = 20000, stock = 500 },
 --       { item = 'souvenir', title = '纪念品', stock = { ['ST01'] = 300, ['ST02'] = 700 } },
+--       -- an item may have its own days and its own conditions, on top of the campaign's:
+--       { item = 'laba-porridge', title = '腊八粥', starts = '2025-01-07', ends = '2025-01-07',
+--         where = { category = 'sanitation' }, eligible = function(m) ... end, stock = 300 },
 --     },
 --   }
 --   local award, code, why = c:issue(member_id, 'gift-package')     -- from the whole-campaign stock
@@ -135,7 +138,23 @@ function M.define(spec)
     if not same then db.campaigns:put(rec) end
     for _, it in ipairs(spec.items or {}) do
       check_string(it.item, 'an item name')
-      self.items[it.item] = { title = it.title, value_fen = it.value_fen or 0 }
+      if it.starts ~= nil or it.ends ~= nil then
+        local a, b = it.starts or spec.starts, it.ends or spec.ends
+        dates.parse(a)
+        dates.parse(b)
+        if b < a or a < spec.starts or b > spec.ends then
+          error(string.format("campaign '%s': item '%s' runs %s .. %s, which is not within the "
+                              .. 'campaign (%s .. %s)', spec.id, it.item, a, b, spec.starts, spec.ends), 3)
+        end
+      end
+      if it.where ~= nil and type(it.where) ~= 'table' then
+        error("campaign '" .. spec.id .. "': item '" .. it.item .. "': where must be a table of member conditions", 3)
+      end
+      if it.eligible ~= nil and type(it.eligible) ~= 'function' then
+        error("campaign '" .. spec.id .. "': item '" .. it.item .. "': eligible must be a function(member)", 3)
+      end
+      self.items[it.item] = { title = it.title, value_fen = it.value_fen or 0, starts = it.starts,
+                              ends = it.ends, where = it.where, rule = it.eligible }
       if type(it.stock) == 'table' then
         local pools = {}
         for pool in pairs(it.stock) do pools[#pools + 1] = pool end
@@ -180,13 +199,22 @@ local function meets(m, where)
   return true
 end
 
--- true, or false and a reason.
-function C:is_eligible(m)
+-- true, or false and a reason. With item, that item's own conditions too.
+function C:is_eligible(m, item)
   local ok, field = meets(m, self.where)
   if not ok then return false, field .. ' = ' .. tostring(m[field]) end
   if self.rule then
     local yes, why = self.rule(m)
     if not yes then return false, why or 'the campaign rule says no' end
+  end
+  local it = item and self.items[item]
+  if it and it.where then
+    ok, field = meets(m, it.where)
+    if not ok then return false, item .. ': ' .. field .. ' = ' .. tostring(m[field]) end
+  end
+  if it and it.rule then
+    local yes, why = it.rule(m)
+    if not yes then return false, item .. ': ' .. (why or "the item's rule says no") end
   end
   return true
 end
@@ -202,7 +230,15 @@ local function issue_txn(self, m, item, opts)
   if day < self.starts or day > self.ends then
     return refuse('closed', string.format('%s is not within %s .. %s', day, self.starts, self.ends))
   end
-  local yes, why = self:is_eligible(m)
+  local it = self.items[item]
+  if it.starts or it.ends then
+    local a, b = it.starts or self.starts, it.ends or self.ends
+    if day < a or day > b then
+      return refuse('closed', string.format('%s: %s is not within %s', item, day,
+                                            a == b and a or (a .. ' .. ' .. b)))
+    end
+  end
+  local yes, why = self:is_eligible(m, item)
   if not yes then return refuse('not_eligible', why) end
   local pool = opts.pool or ''
   local prior = db.campaign_awards:find('campaign,member_id,item', { self.id, m.member_id, item })

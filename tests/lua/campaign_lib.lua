@@ -162,4 +162,27 @@ t.case('bad definitions are refused', function()
   t.raises(function() campaign.define(spec{ eligible = 'yes' }) end, 'eligible must be a function')
 end)
 
+t.case('an item with its own days and conditions (a day benefit for couriers only)', function()
+  local d = campaign.define{
+    id = 'c2', title = '每日惠', starts = '2025-01-01', ends = '2025-02-12', where = { status = 'active' },
+    items = {
+      { item = 'laba', title = '腊八粥', starts = '2025-01-07', ends = '2025-01-07',
+        where = { category = 'courier' }, eligible = function(m) return m.member_id ~= 11, 'not 11' end,
+        stock = 5 },
+    },
+  }
+  local function r(...) local a, code, why = ...; return { a and a.member_id, code, why } end
+  t.eq(r(d:issue(3, 'laba', { at = '2025-01-06 23:59:59' })),
+       { nil, 'closed', 'outside the campaign dates: laba: 2025-01-06 is not within 2025-01-07' })
+  t.eq(r(d:issue(1, 'laba', { at = '2025-01-07 08:00:00' })),
+       { nil, 'not_eligible', 'not eligible: laba: category = sanitation' })
+  t.eq(r(d:issue(11, 'laba', { at = '2025-01-07 08:00:00' })), { nil, 'not_eligible', 'not eligible: laba: not 11' })
+  t.eq(r(d:issue(3, 'laba', { at = '2025-01-07 08:00:00' })), { 3 })
+  t.eq({ d:is_eligible(db.members:get(1)) }, { true }, 'the campaign alone')
+  t.raises(function()
+    campaign.define{ id = 'c3', title = 'x', starts = '2025-01-01', ends = '2025-01-31',
+                     items = { { item = 'late', starts = '2025-01-20', ends = '2025-02-02', stock = 1 } } }
+  end, "item 'late' runs 2025%-01%-20 .. 2025%-02%-02, which is not within the campaign")
+end)
+
 t.done()
