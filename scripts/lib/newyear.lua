@@ -1,0 +1,658 @@
+-- newyear.lua — the New-Year daily-benefit campaign (新春每日惠): a benefit
+-- every day from New Year's Day to the last day of the first lunar month,
+-- on the campaign library. The program's scripts are in scripts/newyear/
+-- (plan.lua is the year's plan); this module is their shared part, here in
+-- scripts/lib so the tests can require it too.
+--
+--   local newyear = require 'newyear'
+--   newyear.window(2026)              --> '2026-01-01', '2026-03-18' (cal plugin)
+--   newyear.day(2026, 'laba')         --> '2026-01-26'
+--   local ny = newyear.define(plan)   -- the campaign, its items and stock (safe to re-run)
+--   ny:claim(id_or_member, 'laba-porridge', { pool = 'ST01' })   --> award | nil, code, why
+--   ny:subsidy(member, ticket_fen, { ticket = 'G1234' })          -- capped per member
+--   ny:discount(member, bill_fen, { merchant = '...' })           -- capped per use, member, day
+--   ny:answer(member, 'q1', 'B')                                  -- quiz answers
+--   ny:commit('red-envelope', seed_commitment)    -- before the list closes
+--   ny:publish('red-envelope')                    -- entrants + list commitment, fixed
+--   ny:draw('red-envelope', seed)                 -- winners, awards, in one transaction
+--   (these three take { at = 'YYYY-MM-DD HH:MM:SS' } last, default now)
+--   ny:verify('red-envelope' [, published])       --> true | false, why
+--   ny:report()                                   -- the campaign's report + caps checked
+--
+-- Benefits and their limits:
+--   * day benefits (plan.days): an item on one named day (元旦, 腊八, 除夕,
+--     春节, 元宵, or any date / lunar day in the window), stock for the
+--     campaign or quotas per station;
+--   * red envelopes (plan.red_envelopes): drawn by the lottery plugin from
+--     the eligible members; movie tickets (plan.quiz): drawn from the
+--     members with at least min_correct right quiz answers. Both: the seed
+--     commitment first, then the entrant list and its commitment, then the
+--     draw with the revealed seed; anyone can verify it from the published
+--     data; k = min(count, entrants); each member wins at most once;
+--   * duty gifts (plan.duty_gift): gig workers who claim at a station
+--     during the holiday (default 除夕 .. 正月初七);
+--   * return-to-work ticket subsidies (plan.ticket_subsidy): one claim per
+--     member, min(ticket, cap_fen), out of budget_fen;
+--   * benefit-code discounts (plan.discount): once a day per member,
+--     bill × rate_percent / 100 (rounded down to the fen), at most per_use_fen,
+--     at most what is left of per_member_fen, out of daily_budget_fen.
+-- Amounts counted in fen (the subsidy and the discounts) are items whose
+-- stock is the budget in fen: an award's qty is its amount in fen, so the
+-- campaign library's stock check is the budget check.
+--
+-- Every benefit is a campaign award (once per member and item, an
+-- award.issued event); quiz answers and draws are this program's records
+-- (newyear_quiz, newyear_draws) and events (newyear.answer,
+-- newyear.draw.committed/published/drawn).
+local campaign = require 'campaign'
+local registry = require 'registry'
+local dates = require 'dates'
+local fmt = require 'fmt'
+
+local M = {}
+local N = {}
+N.__index = N
+
+local function cal() return plugin.load 'cal' end
+local function lottery() return plugin.load 'lottery' end
+
+function M.define_collections()
+  campaign.define_collections()
+  db.define('newyear_quiz', {
+    key    = 'answer_id', auto = true,
+    fields = { answer_id = 'int', campaign = 'string', member_id = 'int', question = 'string',
+               answer = 'string', correct = 'bool', at = 'string' },
+    unique = { { 'campaign', 'member_id', 'question' } },
+  })
+  -- one row per draw (campaign/item): the commitments, the published list,
+  -- then the revealed seed and the winners
+  db.define('newyear_draws', {
+    key    = 'draw_id',
+    fields = { draw_id = 'string', campaign = 'string', item = 'string', count = 'int',
+               seed_commitment = 'string?', committed_at = 'string?',
+               entrants = 'string?', n = 'int?', list_commitment = 'string?', published_at = 'string?',
+               seed = 'string?', k = 'int?', winners = 'string?', drawn_at = 'string?',
+               refused = 'any?', run = 'string?' },
+  })
+end
+
+-- The window of year: New Year's Day to the last day of 正月.
+function M.window(year)
+  if math.type(year) ~= 'integer' then error('newyear: the year must be a whole number, got ' .. tostring(year), 2) end
+  return string.format('%04d-01-01', year), cal().first_month_end(year)
+end
+
+-- A day of the plan: 'YYYY-MM-DD', or a name: new_year (元旦), laba (腊八),
+-- xiaonian (小年, 腊月廿三), eve (除夕), spring_festival (春节), lantern
+-- (元宵), first_month_end, or 'lunar:M-D' (M = 12: 腊月 before the
+-- Spring Festival; M = 1: 正月).
+function M.day(year, name)
+  local c = cal()
+  if type(name) ~= 'string' then error('newyear: a day must be a string, got ' .. tostring(name), 2) end
+  if name:match('^%d%d%d%d%-%d%d%-%d%d$') then dates.parse(name) return name end
+  if name == 'new_year' then return string.format('%04d-01-01', year) end
+  if name == 'laba' then return c.laba(year) end
+  if name == 'xiaonian' then return c.from_lunar(year - 1, 12, 23, false) end
+  if name == 'eve' then return dates.add_days(c.spring_festival(year), -1) end
+  if name == 'spring_festival' then return c.spring_festival(year) end
+  if name == 'lantern' then return c.from_lunar(year, 1, 15, false) end
+  if name == 'first_month_end' then return c.first_month_end(year) end
+  local lm, ld = name:match('^lunar:(%d+)%-(%d+)$')
+  if lm == '12' then return c.from_lunar(year - 1, 12, tonumber(ld), false) end
+  if lm == '1' then return c.from_lunar(year, 1, tonumber(ld), false) end
+  error("newyear: unknown day '" .. name .. "' (a date YYYY-MM-DD, new_year, laba, xiaonian, eve, "
+        .. 'spring_festival, lantern, first_month_end, lunar:12-D or lunar:1-D)', 2)
+end
+
+local function need(v, what, kind)
+  if kind == 'int' and (math.type(v) ~= 'integer' or v < 0) then
+    error('newyear plan: ' .. what .. ' must be a whole number >= 0, got ' .. tostring(v), 3)
+  elseif kind == 'string' and (type(v) ~= 'string' or v == '') then
+    error('newyear plan: ' .. what .. ' must be a non-empty string, got ' .. tostring(v), 3)
+  end
+  return v
+end
+
+-- Defines (or re-opens) the campaign of a plan (see scripts/newyear/plan.lua).
+function M.define(plan)
+  registry.define_all()   -- (the stations are read below; nothing else is stored before the checks)
+  need(plan.id, 'id', 'string')
+  local year = plan.year
+  local starts, ends = M.window(year)
+  local self = setmetatable({ plan = plan, id = plan.id, year = year, starts = starts, ends = ends,
+                              days = {}, draws = {} }, N)
+  local items = {}
+  local function in_window(what, d)
+    if d < starts or d > ends then
+      error(string.format('newyear plan: %s of %d is %s, outside the window %s .. %s (元旦 to the '
+                          .. 'end of 正月)', what, year, d, starts, ends), 3)
+    end
+    return d
+  end
+  for i, d in ipairs(plan.days or {}) do
+    need(d.item, 'days[' .. i .. '].item', 'string')
+    local day = in_window("day '" .. tostring(d.day) .. "' of " .. d.item, M.day(year, d.day))
+    if d.quotas then
+      for st, n in pairs(d.quotas) do
+        if not db.stations:get(st, 'station_id') then
+          error("newyear plan: '" .. d.item .. "' has a quota at station '" .. tostring(st)
+                .. "', which is not in the stations collection", 2)
+        end
+        need(n, d.item .. ' quota at ' .. st, 'int')
+      end
+    else
+      need(d.stock, d.item .. '.stock', 'int')
+    end
+    items[#items + 1] = { item = d.item, title = d.title, value_fen = d.value_fen, starts = day,
+                          ends = day, where = d.where, stock = d.quotas or d.stock }
+    self.days[#self.days + 1] = { day = day, name = d.day, item = d.item, title = d.title }
+  end
+  local r = plan.red_envelopes
+  if r then
+    need(r.count, 'red_envelopes.count', 'int')
+    items[#items + 1] = { item = r.item or 'red-envelope', title = r.title, value_fen = r.value_fen,
+                          where = r.where, stock = r.count }
+    self.draws[r.item or 'red-envelope'] = { kind = 'red', count = r.count }
+  end
+  local q = plan.quiz
+  if q then
+    need(q.count, 'quiz.count', 'int')
+    self.questions = {}
+    for i, x in ipairs(q.questions or {}) do
+      need(x.id, 'quiz.questions[' .. i .. '].id', 'string')
+      need(x.answer, 'quiz.questions[' .. i .. '].answer', 'string')
+      self.questions[x.id] = x
+    end
+    self.min_correct = q.min_correct or #(q.questions or {})
+    items[#items + 1] = { item = q.item or 'movie-ticket', title = q.title, value_fen = q.value_fen,
+                          stock = q.count }
+    self.draws[q.item or 'movie-ticket'] = { kind = 'quiz', count = q.count }
+  end
+  local g = plan.duty_gift
+  if g then
+    need(g.count, 'duty_gift.count', 'int')
+    local a = in_window('duty_gift.from', M.day(year, g.from or 'eve'))
+    local b = in_window('duty_gift.to', M.day(year, g.to or 'lunar:1-7'))
+    items[#items + 1] = { item = g.item or 'duty-gift', title = g.title, value_fen = g.value_fen,
+                          starts = a, ends = b, where = g.where, stock = g.count }
+  end
+  local t = plan.ticket_subsidy
+  if t then
+    need(t.budget_fen, 'ticket_subsidy.budget_fen', 'int')
+    need(t.cap_fen, 'ticket_subsidy.cap_fen', 'int')
+    local a = in_window('ticket_subsidy.from', M.day(year, t.from or 'spring_festival'))
+    local b = in_window('ticket_subsidy.to', M.day(year, t.to or 'first_month_end'))
+    self.subsidy_item = t.item or 'ticket-subsidy'
+    items[#items + 1] = { item = self.subsidy_item, title = t.title, value_fen = 1, starts = a,
+                          ends = b, where = t.where, stock = t.budget_fen }
+  end
+  local dc = plan.discount
+  if dc then
+    for _, k in ipairs { 'rate_percent', 'per_use_fen', 'per_member_fen', 'daily_budget_fen' } do
+      need(dc[k], 'discount.' .. k, 'int')
+    end
+    if dc.rate_percent > 100 then error('newyear plan: discount.rate_percent is over 100', 2) end
+    self.discount_prefix = (dc.item or 'code-discount') .. '@'
+    local day = starts
+    while day <= ends do
+      items[#items + 1] = { item = self.discount_prefix .. day, title = dc.title, value_fen = 1,
+                            starts = day, ends = day, stock = dc.daily_budget_fen }
+      day = dates.add_days(day, 1)
+    end
+  end
+  M.define_collections()
+  self.c = campaign.define{ id = plan.id, title = plan.title, starts = starts, ends = ends,
+                            union_id = plan.union_id, where = plan.where or { status = 'active' },
+                            eligible = plan.eligible, items = items }
+  table.sort(self.days, function(x, y) return x.day < y.day or (x.day == y.day and x.item < y.item) end)
+  db.atomic(function()
+    for item, d in pairs(self.draws) do
+      local id = plan.id .. '/' .. item
+      local row = db.newyear_draws:get(id)
+      if not row then
+        db.newyear_draws:insert{ draw_id = id, campaign = plan.id, item = item, count = d.count }
+      elseif row.count ~= d.count then
+        if row.published_at then
+          error(string.format("newyear: the draw '%s' is published with %d to win; its count "
+                              .. 'cannot change now', id, row.count), 0)
+        end
+        db.newyear_draws:update(id, { count = d.count })
+      end
+    end
+  end)
+  return self
+end
+
+-- The member of a member_id, an ID number, or a member record; nil, code, why.
+local function member_of(who)
+  if type(who) == 'table' then return who end
+  if math.type(who) == 'integer' then
+    local m = db.members:get(who)
+    if not m then return nil, 'not_found', 'no member ' .. who end
+    return m
+  end
+  if type(who) == 'string' then
+    local id = who:upper()
+    if not registry.valid_id(id) then
+      return nil, 'bad_id', 'not a valid ID number (18 characters, check character): ' .. who
+    end
+    local m = db.members:find('id_number', id)
+    if not m then return nil, 'not_found', 'no member with ID number ' .. registry.mask_id(id) end
+    return m
+  end
+  return nil, 'not_found', 'expected a member_id or an ID number, got ' .. tostring(who)
+end
+M.member_of = member_of
+
+-- A day benefit, a duty gift (opts.pool: the station), or any other item.
+function N:claim(who, item, opts)
+  opts = opts or {}
+  local m, code, why = member_of(who)
+  if not m then return nil, code, why end
+  if self.draws[item] then
+    return nil, 'drawn', item .. ' is won in the draw, not claimed'
+  end
+  if item == self.subsidy_item or (self.discount_prefix and item:sub(1, #self.discount_prefix) == self.discount_prefix) then
+    return nil, 'amount', item .. ' needs an amount: subsidy.lua / discount.lua'
+  end
+  local pool, extra = opts.pool, nil
+  if pool then
+    if not db.stations:get(pool, 'station_id') then
+      return nil, 'no_station', 'no station ' .. tostring(pool)
+    end
+    -- claimed at a station: from the station's quota if the item has one,
+    -- else from the campaign's stock, the station kept with the award
+    if not db.campaign_stock:find('campaign,item,pool', { self.id, item, pool })
+       and db.campaign_stock:find('campaign,item,pool', { self.id, item, '' }) then
+      pool, extra = nil, { station = opts.pool }
+    end
+  end
+  return self.c:issue(m, item, { pool = pool, at = opts.at, note = opts.note, extra = extra })
+end
+
+-- A return-to-work ticket subsidy: min(ticket_fen, cap_fen), once per member.
+function N:subsidy(who, ticket_fen, opts)
+  opts = opts or {}
+  local t = self.plan.ticket_subsidy
+  if not t then error('newyear: this plan has no ticket_subsidy', 2) end
+  if math.type(ticket_fen) ~= 'integer' or ticket_fen <= 0 then
+    return nil, 'bad_amount', 'the ticket amount must be more than 0 fen, got ' .. tostring(ticket_fen)
+  end
+  local m, code, why = member_of(who)
+  if not m then return nil, code, why end
+  local amount = math.min(ticket_fen, t.cap_fen)
+  return self.c:issue(m, self.subsidy_item, {
+    qty = amount, at = opts.at, note = opts.ticket,
+    extra = { ticket_fen = ticket_fen, capped = amount < ticket_fen },
+  })
+end
+
+-- What a member has had of the benefit-code discounts (fen).
+function N:discount_used(member_id)
+  local used = 0
+  for a in db.campaign_awards:scan{ member_id = member_id, campaign = self.id } do
+    if a.item:sub(1, #self.discount_prefix) == self.discount_prefix then
+      used = used + a.qty
+    end
+  end
+  return used
+end
+
+-- A benefit-code discount on a bill: once a day per member, capped per use,
+-- per member (for the campaign) and per day (the day's budget).
+function N:discount(who, bill_fen, opts)
+  opts = opts or {}
+  local dc = self.plan.discount
+  if not dc then error('newyear: this plan has no discount', 2) end
+  if math.type(bill_fen) ~= 'integer' or bill_fen <= 0 then
+    return nil, 'bad_amount', 'the bill must be more than 0 fen, got ' .. tostring(bill_fen)
+  end
+  local m, code, why = member_of(who)
+  if not m then return nil, code, why end
+  local at = opts.at or dates.now()
+  local item = self.discount_prefix .. at:sub(1, 10)
+  if not self.c.items[item] then
+    return nil, 'closed', string.format('outside the campaign dates: %s is not within %s .. %s',
+                                        at:sub(1, 10), self.starts, self.ends)
+  end
+  return db.atomic(function()
+    local left = dc.per_member_fen - self:discount_used(m.member_id)
+    if left <= 0 then
+      return nil, 'cap_reached', string.format('member %d has had the %s yuan of discounts a member may have',
+                                               m.member_id, fmt.yuan(dc.per_member_fen))
+    end
+    local raw = bill_fen * dc.rate_percent // 100
+    local amount = math.min(raw, dc.per_use_fen, left)
+    if amount <= 0 then return nil, 'bad_amount', 'the bill is too small for a discount' end
+    local cut = amount < raw and (amount == left and 'per_member' or 'per_use') or nil
+    return self.c:issue(m, item, { qty = amount, at = at, note = opts.merchant,
+                                   extra = { bill_fen = bill_fen, cut_by = cut } })
+  end)
+end
+
+-- ---- the quiz ------------------------------------------------------------------------------
+
+local function quiz_draw(self)
+  for item, d in pairs(self.draws) do
+    if d.kind == 'quiz' then return item end
+  end
+end
+
+local function norm(s) return (tostring(s):gsub('^%s+', ''):gsub('%s+$', ''):upper()) end
+
+-- Records a member's answer to a question (the first answer counts).
+-- Returns the record, or nil, code, why.
+function N:answer(who, question, answer, opts)
+  opts = opts or {}
+  if not self.questions then error('newyear: this plan has no quiz', 2) end
+  local q = self.questions[question]
+  if not q then
+    local ids = {}
+    for k in pairs(self.questions) do ids[#ids + 1] = k end
+    table.sort(ids)
+    return nil, 'no_question', string.format("no question '%s' (the questions: %s)", tostring(question),
+                                             table.concat(ids, ', '))
+  end
+  local m, code, why = member_of(who)
+  if not m then return nil, code, why end
+  local at = opts.at or dates.now()
+  if at:sub(1, 10) < self.starts or at:sub(1, 10) > self.ends then
+    return nil, 'closed', string.format('outside the campaign dates: %s is not within %s .. %s',
+                                        at:sub(1, 10), self.starts, self.ends)
+  end
+  return db.atomic(function()
+    local d = db.newyear_draws:get(self.id .. '/' .. quiz_draw(self))
+    if d.published_at then
+      return nil, 'closed', 'the quiz closed when its entrant list was published (' .. d.published_at .. ')'
+    end
+    local prior = db.newyear_quiz:find('campaign,member_id,question', { self.id, m.member_id, question })
+    if prior then
+      return nil, 'already', string.format('member %d answered %s on %s', m.member_id, question, prior.at)
+    end
+    local rec = { campaign = self.id, member_id = m.member_id, question = question,
+                  answer = norm(answer), correct = norm(answer) == norm(q.answer), at = at }
+    rec.answer_id = db.newyear_quiz:insert(rec)
+    bus.publish('newyear.answer', { campaign = self.id, member_id = m.member_id, question = question,
+                                    correct = rec.correct, at = at })
+    return rec
+  end)
+end
+
+-- ---- the draws -----------------------------------------------------------------------------
+
+local function draw_row(self, item)
+  if not self.draws[item] then
+    local names = {}
+    for k in pairs(self.draws) do names[#names + 1] = k end
+    table.sort(names)
+    error(string.format("newyear: no draw '%s' (the draws: %s)", tostring(item), table.concat(names, ', ')), 3)
+  end
+  return db.newyear_draws:get(self.id .. '/' .. item)
+end
+
+-- The member ids who may enter a draw now, sorted as numbers.
+function N:entrants(item)
+  draw_row(self, item)
+  local ids = {}
+  if self.draws[item].kind == 'red' then
+    for m in db.members:scan(self.c.where) do
+      if self.c:is_eligible(m, item) then ids[#ids + 1] = m.member_id end
+    end
+  else
+    local right = {}
+    for a in db.newyear_quiz:scan{ index = 'campaign,member_id,question', eq = { self.id } } do
+      if a.correct then right[a.member_id] = (right[a.member_id] or 0) + 1 end
+    end
+    for id, n in pairs(right) do
+      local m = db.members:get(id)
+      if n >= self.min_correct and m and self.c:is_eligible(m, item) then ids[#ids + 1] = id end
+    end
+  end
+  table.sort(ids)
+  return ids
+end
+
+local function hex64(s)
+  return type(s) == 'string' and #s == 64 and not s:find('[^0-9a-fA-F]')
+end
+
+-- Records the seed commitment of a draw (before its list is published).
+function N:commit(item, commitment, opts)
+  local row = draw_row(self, item)
+  if not hex64(commitment) then
+    error("newyear: the seed commitment must be a SHA-256 in hex (64 digits 0-9, a-f), got '"
+          .. tostring(commitment) .. "'", 2)
+  end
+  commitment = commitment:lower()
+  if row.seed_commitment == commitment then return row end
+  if row.seed_commitment then
+    error(string.format("newyear: the draw '%s' already has the seed commitment %s (since %s); "
+                        .. 'it cannot change', row.draw_id, row.seed_commitment, row.committed_at), 2)
+  end
+  if row.published_at then
+    error("newyear: the draw '" .. row.draw_id .. "' is published: too late to commit a seed", 2)
+  end
+  return db.atomic(function()
+    db.newyear_draws:update(row.draw_id, { seed_commitment = commitment, committed_at = (opts or {}).at or dates.now(),
+                                           run = run.uid })
+    bus.publish('newyear.draw.committed', { draw = row.draw_id, seed_commitment = commitment })
+    return db.newyear_draws:get(row.draw_id)
+  end)
+end
+
+-- Fixes and publishes the entrant list of a draw. Returns the draw's row
+-- (entrants: the canonical list, list_commitment, n). Once published it
+-- never changes: a second call returns it as it is.
+function N:publish(item, opts)
+  local row = draw_row(self, item)
+  if row.published_at then return row end
+  if not row.seed_commitment then
+    error(string.format("newyear: commit the seed of '%s' first (commit.lua draw=%s ...): the seed "
+                        .. 'commitment is published before the list closes', row.draw_id, item), 2)
+  end
+  local ids = self:entrants(item)
+  if #ids == 0 then error("newyear: no one may enter the draw '" .. row.draw_id .. "'", 2) end
+  local L = lottery()
+  local text = L.canonical(table.concat(ids, '\n'))
+  return db.atomic(function()
+    db.newyear_draws:update(row.draw_id, { entrants = text, n = #ids, list_commitment = L.list_hash(text),
+                                           published_at = (opts or {}).at or dates.now(), run = run.uid })
+    local r = db.newyear_draws:get(row.draw_id)
+    bus.publish('newyear.draw.published', { draw = r.draw_id, n = r.n, list_commitment = r.list_commitment,
+                                            seed_commitment = r.seed_commitment })
+    return r
+  end)
+end
+
+-- Draws a published draw with the revealed seed and issues the awards, all
+-- in one transaction. Returns the row (winners, k, refused: winners the
+-- campaign refused, with why). Drawing again returns the stored result.
+function N:draw(item, seed, opts)
+  local row = draw_row(self, item)
+  if row.drawn_at then
+    if seed ~= row.seed then error("newyear: '" .. row.draw_id .. "' was drawn with another seed", 2) end
+    return row
+  end
+  if not row.published_at then
+    error(string.format("newyear: publish the entrant list of '%s' first (publish.lua draw=%s)", row.draw_id, item), 2)
+  end
+  local L = lottery()
+  if type(seed) ~= 'string' then error('newyear: the seed must be a string', 2) end
+  local sc = L.seed_commit(seed)
+  if sc ~= row.seed_commitment then
+    error(string.format("newyear: this seed is not the one committed to for '%s': its SHA-256 is %s, "
+                        .. 'the commitment is %s', row.draw_id, sc, row.seed_commitment), 2)
+  end
+  local at = (opts or {}).at or dates.now()
+  if at:sub(1, 10) < self.starts or at:sub(1, 10) > self.ends then
+    error(string.format("newyear: the draw is held within the campaign (%s .. %s), not on %s: the "
+                        .. 'prizes are awards of the campaign', self.starts, self.ends, at:sub(1, 10)), 2)
+  end
+  local k = math.min(row.count, row.n)
+  local winners = L.draw(row.entrants, seed, row.draw_id, k)
+  return db.atomic(function()
+    local refused, rank = {}, 0
+    for id in winners:gmatch('[^\n]+') do
+      rank = rank + 1
+      local a, code, why = self.c:issue(math.tointeger(tonumber(id)), item,
+                                        { at = at, extra = { draw = row.draw_id, rank = rank } })
+      if not a then refused[#refused + 1] = { member_id = math.tointeger(tonumber(id)), code = code, why = why } end
+    end
+    db.newyear_draws:update(row.draw_id, { seed = seed, k = k, winners = winners, drawn_at = at,
+                                           refused = #refused > 0 and refused or db.null, run = run.uid })
+    bus.publish('newyear.draw.drawn', { draw = row.draw_id, k = k, seed = seed })
+    return db.newyear_draws:get(row.draw_id)
+  end)
+end
+
+-- Verifies a drawn draw: the lottery plugin recomputes it from the
+-- published data (pub overrides any of entrants, seed, seed_commitment,
+-- list_commitment, winners: a copy someone holds), and the awards of the
+-- item must be exactly the winners (less those refused). true, or false
+-- and why.
+function N:verify(item, pub)
+  local row = draw_row(self, item)
+  if not row.drawn_at then return false, "'" .. row.draw_id .. "' is not drawn yet" end
+  pub = pub or {}
+  local d = {}
+  for _, f in ipairs { 'entrants', 'seed', 'seed_commitment', 'list_commitment', 'winners' } do
+    d[f] = pub[f] or row[f]
+  end
+  local ok, err = pcall(lottery().verify, d.entrants, d.seed, d.seed_commitment, d.list_commitment,
+                        row.draw_id, row.k, d.winners)
+  if not ok then return false, (tostring(err):gsub('^lottery%.verify: ', '')) end
+  local want = {}
+  for id in row.winners:gmatch('[^\n]+') do want[math.tointeger(tonumber(id))] = true end
+  for _, r in ipairs(row.refused or {}) do want[r.member_id] = nil end
+  for a in db.campaign_awards:scan{ index = 'campaign,item,pool', eq = { self.id, item } } do
+    if not want[a.member_id] then
+      return false, string.format('member %d has a %s award (%d) but is not a winner', a.member_id, item, a.award_id)
+    end
+    want[a.member_id] = nil
+  end
+  local missing = next(want)
+  if missing then return false, string.format('winner %d has no %s award', missing, item) end
+  return true
+end
+
+-- ---- the report ----------------------------------------------------------------------------
+
+-- The campaign's report, the day benefits' calendar, the draws, the quiz,
+-- and every cap checked against the awards (problems; ok when none).
+function N:report()
+  local rep = self.c:report()
+  local out = { campaign = rep, days = self.days, draws = {}, problems = {}, window = { self.starts, self.ends } }
+  for _, p in ipairs(rep.problems) do out.problems[#out.problems + 1] = p end
+  for _, s in ipairs(rep.stock) do
+    if s.issued > s.stock then
+      out.problems[#out.problems + 1] = string.format('%s at %s: %d issued of %d', s.item, s.pool, s.issued, s.stock)
+    end
+  end
+  local names = {}
+  for item in pairs(self.draws) do names[#names + 1] = item end
+  table.sort(names)
+  for _, item in ipairs(names) do
+    local r = db.newyear_draws:get(self.id .. '/' .. item)
+    local ok, why
+    if r.drawn_at then
+      ok, why = self:verify(item)
+      if not ok then out.problems[#out.problems + 1] = r.draw_id .. ': ' .. why end
+    end
+    out.draws[#out.draws + 1] = { item = item, count = r.count, n = r.n, k = r.k,
+                                  committed = r.committed_at, published = r.published_at,
+                                  drawn = r.drawn_at, refused = r.refused and #r.refused or 0,
+                                  verified = r.drawn_at and ok or nil }
+  end
+  local t, dc = self.plan.ticket_subsidy, self.plan.discount
+  local per_member = {}
+  for a in db.campaign_awards:scan{ index = 'campaign,item,pool', eq = { self.id } } do
+    if t and a.item == self.subsidy_item and a.qty > t.cap_fen then
+      out.problems[#out.problems + 1] = string.format('subsidy award %d: %s yuan, over the cap of %s',
+                                                      a.award_id, fmt.yuan(a.qty), fmt.yuan(t.cap_fen))
+    end
+    if dc and a.item:sub(1, #self.discount_prefix) == self.discount_prefix then
+      if a.qty > dc.per_use_fen then
+        out.problems[#out.problems + 1] = string.format('discount award %d: %s yuan, over the cap per use',
+                                                        a.award_id, fmt.yuan(a.qty))
+      end
+      per_member[a.member_id] = (per_member[a.member_id] or 0) + a.qty
+    end
+  end
+  for id, sum in pairs(per_member) do
+    if sum > dc.per_member_fen then
+      out.problems[#out.problems + 1] = string.format('member %d: %s yuan of discounts, over the cap of %s',
+                                                      id, fmt.yuan(sum), fmt.yuan(dc.per_member_fen))
+    end
+  end
+  if self.questions then
+    local q = { answers = 0, correct = 0, members = 0 }
+    local seen = {}
+    for a in db.newyear_quiz:scan{ index = 'campaign,member_id,question', eq = { self.id } } do
+      q.answers = q.answers + 1
+      if a.correct then q.correct = q.correct + 1 end
+      if not seen[a.member_id] then seen[a.member_id] = true; q.members = q.members + 1 end
+    end
+    out.quiz = q
+  end
+  table.sort(out.problems)
+  out.ok = #out.problems == 0
+  return out
+end
+
+-- The report as text: the stock table (amounts in fen shown in yuan, the
+-- discount's days added up in one row), the draws, the quiz, the caps.
+function M.format(rep, ny)
+  local c = rep.campaign
+  local lines = { string.format('%s (%s), %s .. %s', c.title, c.campaign, c.starts, c.ends), '' }
+  local rows, disc = {}, nil
+  local money = {}
+  if ny and ny.subsidy_item then money[ny.subsidy_item] = true end
+  for _, st in ipairs(c.stock) do
+    local is_disc = ny and ny.discount_prefix and st.item:sub(1, #ny.discount_prefix) == ny.discount_prefix
+    if is_disc then
+      if not disc then
+        disc = { (st.title or 'discount') .. ' (每日)', '(all)', 0, 0, 0, 'yuan', days = 0 }
+        rows[#rows + 1] = disc
+      end
+      disc[3], disc[4], disc[5] = disc[3] + st.stock, disc[4] + st.issued, disc[5] + st.remaining
+      disc.days = disc.days + 1
+    elseif money[st.item] then
+      rows[#rows + 1] = { st.title or st.item, st.pool == '' and '(all)' or st.pool, st.stock, st.issued, st.remaining, 'yuan' }
+    else
+      rows[#rows + 1] = { st.title or st.item, st.pool == '' and '(all)' or st.pool, st.stock, st.issued, st.remaining, '' }
+    end
+  end
+  for _, r in ipairs(rows) do
+    if r[6] == 'yuan' then r[3], r[4], r[5] = fmt.yuan(r[3]), fmt.yuan(r[4]), fmt.yuan(r[5]) end
+  end
+  if disc then disc[1] = disc[1]:gsub('%(每日%)', '(' .. disc.days .. ' days)') end
+  lines[#lines + 1] = fmt.table({ 'item', 'pool', 'stock', 'issued', 'remaining', 'unit' }, rows,
+                                { right = { 3, 4, 5 } })
+  lines[#lines + 1] = ''
+  local t = c.total
+  lines[#lines + 1] = string.format('issued: %d 人次 to %d 人 (%d 户次, %d households); value %s yuan',
+                                    t.person_times, t.persons, t.household_times, t.households, fmt.yuan(t.value_fen))
+  lines[#lines + 1] = ''
+  rows = {}
+  for _, d in ipairs(rep.draws) do
+    rows[#rows + 1] = { d.item, d.count, d.n or '', d.k or '', d.committed and 'yes' or 'no',
+                        d.published and 'yes' or 'no', d.drawn and 'yes' or 'no',
+                        d.drawn and (d.verified and 'ok' or 'FAILED') or '' }
+  end
+  lines[#lines + 1] = fmt.table({ 'draw', 'prizes', 'entrants', 'winners', 'seed committed', 'list published',
+                                  'drawn', 'verified' }, rows, { right = { 2, 3, 4 } })
+  if rep.quiz then
+    lines[#lines + 1] = string.format('quiz: %d answers by %d members, %d right', rep.quiz.answers,
+                                      rep.quiz.members, rep.quiz.correct)
+  end
+  if not rep.ok then
+    lines[#lines + 1] = ''
+    lines[#lines + 1] = 'PROBLEMS:'
+    for _, p in ipairs(rep.problems) do lines[#lines + 1] = '  ' .. p end
+  else
+    lines[#lines + 1] = 'caps checked: no stock, budget or per-member cap exceeded; every draw verifies'
+  end
+  return table.concat(lines, '\n')
+end
+
+return M

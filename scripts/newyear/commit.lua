@@ -1,0 +1,30 @@
+-- commit.lua — records a draw's seed commitment, to be published at once
+-- and before the draw's entrant list closes (so the seed cannot be chosen
+-- to suit the list). The seed itself stays secret until the draw.
+--
+--   gonghui run scripts/newyear/commit.lua draw=red-envelope seed_file=/secret/seed.txt
+--   gonghui run scripts/newyear/commit.lua draw=red-envelope commitment=<64 hex digits>
+--
+-- seed_file: a file holding the seed (at least 16 random characters; a
+-- final newline is not part of it); only its SHA-256 is stored. Or compute
+-- the commitment elsewhere (`printf %s "$SEED" | sha256sum`) and give it.
+-- Never pass seed= here: parameters are kept in the run record.
+local newyear = require 'newyear'
+local plan = require 'plan'
+
+if params.seed then run.fail('commit.lua takes no seed=: the seed stays secret until the draw (seed_file= or commitment=)') end
+if not params.draw or not (params.seed_file or params.commitment) then
+  run.fail('usage: gonghui run commit.lua draw=red-envelope (seed_file=FILE | commitment=SHA256)')
+end
+local commitment = params.commitment and tostring(params.commitment)
+if params.seed_file then
+  local f, err = io.open(params.seed_file, 'rb')
+  if not f then run.fail('seed_file=: ' .. err) end
+  local seed = f:read('a'):gsub('\r?\n$', '')
+  f:close()
+  commitment = plugin.load('lottery').seed_commit(seed)
+end
+local ny = newyear.define(plan)
+local r = ny:commit(params.draw, commitment)
+print(string.format('draw %s: seed commitment %s (recorded %s)', r.draw_id, r.seed_commitment, r.committed_at))
+print('publish this commitment now; keep the seed secret until the draw')

@@ -1,0 +1,24 @@
+-- publish.lua — closes a draw's entry and publishes its entrant list: the
+-- member ids in canonical order (one per line) written to a file, and the
+-- list commitment (its SHA-256). The list never changes afterwards. Needs
+-- the seed commitment first (commit.lua).
+--
+--   gonghui run scripts/newyear/publish.lua draw=red-envelope [out=red-envelope-entrants.txt]
+--
+-- red-envelope: every member eligible for it; movie-ticket: the members with
+-- enough right quiz answers (the quiz closes now).
+local newyear = require 'newyear'
+local plan = require 'plan'
+
+if not params.draw then run.fail('usage: gonghui run publish.lua draw=red-envelope [out=FILE]') end
+local ny = newyear.define(plan)
+local r = ny:publish(params.draw)
+local out = params.out or (params.draw .. '-entrants.txt')
+local f = run.open(out, 'w')
+f:write(r.entrants)
+f:close()
+print(string.format('draw %s: %d entrants for %d prizes, published %s', r.draw_id, r.n, r.count, r.published_at))
+print('  entrant list:     ' .. out .. ' (sha256sum gives the list commitment)')
+print('  list commitment:  ' .. r.list_commitment)
+print('  seed commitment:  ' .. r.seed_commitment)
+print('  prize (in the draw): ' .. r.draw_id .. ', winners: ' .. math.min(r.count, r.n))

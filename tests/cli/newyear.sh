@@ -1,0 +1,127 @@
+#!/bin/sh
+# newyear.sh BINARY SCRATCH — the New-Year campaign's entry scripts
+# (scripts/newyear/, with the shipped plan.lua: 2026, 2,025 red envelopes)
+# end to end on 3,000 members: setup and its lunar calendar, a day benefit
+# on and off its day, a duty gift, the quiz, a subsidy and a discount over
+# their caps, the red-envelope draw (commit with a seed file, publish, a
+# wrong seed refused, draw, verify; a tampered list, seed or winner list
+# refused), the published files checked by python3 alone, the report.
+. "$(dirname "$0")/lib.sh"
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+setup "$@"
+NY=$SRC/scripts/newyear
+DB=$S/db
+
+# 3,000 active members (ids 1..3000), every third a platform worker; 3001 left the union
+lua make.lua <<'LUA'
+local registry = require 'registry'
+registry.define_all()
+db.atomic(function()
+  db.stations:insert{ station_id = 'ST01', name = '硖石工行爱心驿站', town = '硖石街道', host_org = '工行' }
+  db.stations:insert{ station_id = 'ST02', name = '许村邮政驿站', town = '许村镇', host_org = '邮政' }
+  db.stations:insert{ station_id = 'ST03', name = '长安镇工会驿站', town = '长安镇', host_org = '总工会' }
+  for i = 1, 3001 do
+    local body = string.format('330481%04d%02d%02d%03d', 1960 + i % 40, 1 + i % 12, 1 + i % 28, i % 1000)
+    local id = body .. registry.id_check_char(body)
+    if db.members:find('id_number', id) then body = string.format('330482%04d0101%03d', 1960 + i % 40, i % 1000) id = body .. registry.id_check_char(body) end
+    db.members:insert{ member_id = i, name = '会员' .. i, id_number = id, phone = string.format('139%08d', i),
+                       gender = 'M', birth_date = '1980-01-01', enterprise_id = 1, town = '硖石街道',
+                       category = i % 3 == 0 and 'gig_delivery' or 'factory', join_date = '2010-01-01',
+                       status = i == 3001 and 'left' or 'active',
+                       employment_form = i % 3 == 0 and 'new_form' or 'standard' }
+  end
+end)
+print(db.members:get(3).id_number, db.members:get(4).id_number)
+LUA
+gh --db "$DB" run "$S/make.lua"
+expect_rc 0 "making 3,000 members" || finish
+ID3=$(cut -f1 "$S/out")
+ID4=$(cut -f2 "$S/out")
+
+at() {
+  _now=$1 _script=$2
+  shift 2
+  gh --db "$DB" run --now "$_now" "$NY/$_script" "$@"
+}
+
+at '2026-01-01 08:00' setup.lua
+expect_rc 0 "setup" &&
+  expect_out '(newyear-2026): 2026-01-01 .. 2026-03-18' "the window: 元旦 to the end of 正月" &&
+  expect_out '2026-01-26  乙巳年腊月初八' "Laba on the calendar, with its lunar date" &&
+  expect_out '2026-03-03  丙午年正月十五' "元宵 on the calendar"
+
+at '2026-01-25 09:00' claim.lua item=laba-porridge "id=$ID4" station=ST01
+expect_rc 1 "porridge the day before Laba" && expect_err 'refused (closed)' "refused: not the day" && no_err 'traceback' "no traceback"
+at '2026-01-26 09:00' claim.lua item=laba-porridge "id=$ID4" station=ST01
+expect_rc 0 "porridge on Laba" && expect_out 'issued: laba-porridge to member 4 at ST01' "issued"
+at '2026-01-26 09:30' claim.lua item=laba-porridge member=4 station=ST02
+expect_rc 1 "porridge twice" && expect_err 'refused (already)' "once per member"
+at '2026-02-16 22:00' claim.lua item=duty-gift "id=$ID3" station=ST02
+expect_rc 0 "a platform worker's duty gift on 除夕" && expect_out 'issued: duty-gift to member 3 at ST02' "issued"
+at '2026-02-16 22:00' claim.lua item=duty-gift "id=$ID4" station=ST02
+expect_rc 1 "a standard employee's duty gift" && expect_err 'refused (not_eligible)' "gig workers only"
+
+at '2026-02-01 10:00' quiz.lua member=4 q1=B q2=C q3=a
+expect_rc 0 "quiz answers" && expect_out 'q3: A (right)' "answers checked"
+at '2026-02-25 10:00' subsidy.lua member=4 yuan=612.50 ticket=G7
+expect_rc 0 "a ticket subsidy" && expect_out 'issued: 500.00 yuan to member 4 for a ticket of 612.50 yuan (the cap per member)' "capped"
+at '2026-02-25 10:00' subsidy.lua member=5 yuan=abc
+expect_rc 1 "a bad amount" && expect_err "yuan=: not an amount in yuan" "named"
+at '2026-02-25 12:00' discount.lua member=4 yuan=500 merchant=万家超市
+expect_rc 0 "a discount" && expect_out 'discount: 30.00 yuan off 500.00 yuan for member 4 (30.00 yuan of 200.00 used)' "cut to the cap per use"
+
+# the red-envelope draw
+printf 'newyear-2026 red envelopes: 9f1c27e4b3a80d56\n' >"$S/seed.txt"
+SEED='newyear-2026 red envelopes: 9f1c27e4b3a80d56'
+SC=$(printf %s "$SEED" | sha256sum | cut -d' ' -f1)
+at '2026-01-02 09:00' publish.lua draw=red-envelope
+expect_rc 1 "publishing before the seed commitment" && expect_err 'commit the seed of' "commitment first"
+at '2026-01-02 09:00' commit.lua draw=red-envelope seed=x
+expect_rc 1 "a seed on commit.lua's command line" && expect_err 'the seed stays secret' "refused"
+at '2026-01-02 09:00' commit.lua draw=red-envelope "seed_file=$S/seed.txt"
+expect_rc 0 "the seed commitment" && expect_out "seed commitment $SC" "the SHA-256 of the seed, as sha256sum gives it"
+at '2026-02-10 18:00' publish.lua draw=red-envelope out=entrants.txt
+expect_rc 0 "publishing the entrants" && expect_out 'draw newyear-2026/red-envelope: 3000 entrants for 2025 prizes' "3,000 entrants"
+LC=$(sed -n 's/^  list commitment:  //p' "$S/out")
+[ "$(sha256sum "$S/entrants.txt" | cut -d' ' -f1)" = "$LC" ] || fail "sha256sum of the published list is not its commitment"
+[ "$(wc -l <"$S/entrants.txt")" -eq 3000 ] || fail "the published list has $(wc -l <"$S/entrants.txt") lines"
+grep -qx 3001 "$S/entrants.txt" && fail "a member who left is in the list"
+
+at '2026-02-20 10:00' draw.lua draw=red-envelope "seed=$SEED!"
+expect_rc 1 "a seed that is not the committed one" && expect_err 'this seed is not the one committed to' "refused"
+at '2026-02-20 10:00' draw.lua draw=red-envelope "seed_file=$S/seed.txt" out=winners.txt
+expect_rc 0 "the draw" && expect_out 'draw newyear-2026/red-envelope: 2025 winners of 3000 entrants' "2,025 winners"
+[ "$(sort -u "$S/winners.txt" | wc -l)" -eq 2025 ] || fail "the winners are not 2,025 distinct members"
+at '2026-02-20 10:05' draw.lua draw=red-envelope "seed_file=$S/seed.txt" out=winners2.txt
+expect_rc 0 "drawing again" && cmp -s "$S/winners.txt" "$S/winners2.txt" || fail "drawing again gave other winners"
+
+at '2026-02-21 10:00' verify.lua draw=red-envelope entrants=entrants.txt winners=winners.txt
+expect_rc 0 "verifying the published files" && expect_out 'ok: draw newyear-2026/red-envelope: the 2025 winners' "ok"
+{ cat "$S/entrants.txt"; echo 3001; } >"$S/tampered.txt"
+at '2026-02-21 10:00' verify.lua draw=red-envelope entrants=tampered.txt
+expect_rc 1 "a tampered list" && expect_err 'does not verify: the entrant list does not match the list commitment' "named"
+at '2026-02-21 10:00' verify.lua draw=red-envelope "seed=$SEED."
+expect_rc 1 "a tampered seed" && expect_err 'does not verify: the seed does not match the seed commitment' "named"
+{ sed -n 2p "$S/winners.txt"; sed -n 1p "$S/winners.txt"; sed 1,2d "$S/winners.txt"; } >"$S/swapped.txt"
+at '2026-02-21 10:00' verify.lua draw=red-envelope winners=swapped.txt
+expect_rc 1 "swapped winners" && expect_err 'does not verify: winner 1 does not match' "named"
+
+# anyone, with python3 and the published data only
+if command -v python3 >/dev/null 2>&1; then
+  out=$(python3 "$SRC/plugins/lottery/lottery_check.py" verify "$S/entrants.txt" "$SEED" "$SC" "$LC" \
+    newyear-2026/red-envelope 2025 "$S/winners.txt")
+  case $out in
+    "ok: 2025 winners drawn from 3000 entrants match") pass "python3 verifies the published draw" ;;
+    *) fail "python3 on the published draw: $out" ;;
+  esac
+  python3 "$SRC/plugins/lottery/lottery_check.py" verify "$S/tampered.txt" "$SEED" "$SC" "$LC" \
+    newyear-2026/red-envelope 2025 "$S/winners.txt" >/dev/null && fail "python3 accepts a tampered list"
+fi
+
+at '2026-02-21 12:00' report.lua csv=report.csv
+expect_rc 0 "the report" &&
+  expect_out 'caps checked: no stock, budget or per-member cap exceeded; every draw verifies' "caps hold" &&
+  expect_out '现金红包' "the red envelopes in the report"
+grep -q '^现金红包,(all),2025,2025,0' "$S/report.csv" 2>/dev/null ||
+  grep -q '现金红包,(all),2025,2025,0' "$S/report.csv" || fail "report.csv: the red envelopes row"
+finish
