@@ -8,9 +8,8 @@
 --   dates.add_days('2025-01-29', 3)    --> '2025-02-01'
 --   dates.today()                      --> the run's date (os.date, the run's clock)
 --
--- Gregorian dates only. The lunar calendar (春节, 端午, ...) belongs to the
--- `cal` plugin, which does not exist yet: programs take festival dates as
--- parameters until it does.
+-- Gregorian dates only. The lunar calendar (春节, 端午, ...) is the `cal`
+-- plugin's: cal.spring_festival(2025), cal.from_lunar(2025, 5, 5, false).
 local M = {}
 
 local MDAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }

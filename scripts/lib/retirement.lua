@@ -1,6 +1,7 @@
 -- retirement.lua — glorious-retirement honors (光荣退休): who reaches the
 -- statutory retirement age when, honor certificates issued once with
--- verifiable numbers, revocation, delivery, the honor list in stroke order.
+-- verifiable numbers, revocation, delivery, the honor list in stroke order
+-- (the cal plugin's stroke_key).
 --
 -- The program's scripts are in scripts/retirement/; this module is their
 -- shared part (in scripts/lib so the tests can require it too).
@@ -26,7 +27,7 @@
 local dates = require 'dates'
 local registry = require 'registry'
 local checkchar = require 'checkchar'
-local collate = require 'collate'
+local cal = plugin.load 'cal'   -- stroke order of names (姓氏笔画)
 
 local M = {}
 
@@ -91,7 +92,13 @@ function M.due(from, to, union_id, opts)
                         union_id = m.union_id, defaulted = defaulted }
     end
   end
-  table.sort(out, collate.by_strokes(function(r) return r.name end, function(r) return r.member_id end))
+  -- surname strokes, then the next characters; equal names by member_id
+  for _, r in ipairs(out) do r.key = cal.stroke_key(r.name) end
+  table.sort(out, function(a, b)
+    if a.key ~= b.key then return a.key < b.key end
+    return a.member_id < b.member_id
+  end)
+  for _, r in ipairs(out) do r.key = nil end
   return out
 end
 

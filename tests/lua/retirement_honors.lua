@@ -6,7 +6,7 @@
 local t = require 'testlib'
 local fx = require 'program_fixtures'
 local retirement = require 'retirement'
-local collate = require 'collate'
+local cal = plugin.load 'cal'
 fx.load()
 retirement.define_collections()
 
@@ -61,14 +61,22 @@ t.case('who is due in 2025: active members, by union subtree, in stroke order', 
   t.eq(retirement.due('2026-01-01', '2026-12-31')[1].member_id, 7)  -- a cadre: 55岁3个月
 end)
 
-t.case('stroke order (stand-in for the cal plugin): count, then first stroke, then the next characters', function()
+t.case('stroke order (cal.stroke_key): count, then first stroke, then the next characters', function()
   local names = { '陈静', '王建国', '丁一', '黄河', '李秀英', '张伟', '马丽', '王二' }
-  table.sort(names, collate.less)
-  -- 丁 2 strokes, 马 3, 王 4, 李 7 (first stroke 横) before 张 and 陈 (7, 折; then the next character), 黄 11
-  t.eq(names[1], '丁一')
-  t.eq(names[2], '马丽')
-  t.eq({ names[5], names[6], names[7], names[8] }, { '李秀英', '张伟', '陈静', '黄河' })
-  t.eq({ collate.strokes('魏') }, { 17, 3 })
+  table.sort(names, function(a, b) return cal.stroke_key(a) < cal.stroke_key(b) end)
+  -- 丁 2 strokes, 马 3, 王 4 (王二 before 王建国: 二 2, 建 8), 李 7 (first stroke 横) before
+  -- 张 and 陈 (7, 折; then 横 before 竖), 黄 11
+  t.eq(names, { '丁一', '马丽', '王二', '王建国', '李秀英', '张伟', '陈静', '黄河' })
+  t.eq({ cal.strokes('魏'), cal.stroke_order('魏'):sub(1, 3) }, { 17, '撇' })
+end)
+
+t.case('the due list is in stroke order, equal names by member_id', function()
+  local due = retirement.due('2020-01-01', '2040-12-31')
+  for i = 2, #due do
+    local a, b = cal.stroke_key(due[i - 1].name), cal.stroke_key(due[i].name)
+    t.ok(a < b or (a == b and due[i - 1].member_id < due[i].member_id), due[i - 1].name .. ' before ' .. due[i].name)
+  end
+  t.ok(#due >= 3, 'several members due')
 end)
 
 local A = '2025-03-01 10:00:00'
