@@ -27,9 +27,9 @@ for i, r in ipairs(rows) do
   end
   local title = contest.qualifies(c.title_rule, r) and c.title_rule.title or ''
   line[#line + 1] = contest.marks(r.total) .. (r.complete and '' or '?')
-  line[#line + 1] = title .. (r.flagged > 0 and ' (flagged)' or '')
+  line[#line + 1] = r.withdrawn and ('withdrawn: ' .. r.withdrawn) or (title .. (r.flagged > 0 and ' (flagged)' or ''))
   cline[#cline + 1] = contest.marks(r.total)
-  cline[#cline + 1] = title
+  cline[#cline + 1] = r.withdrawn and ('退赛: ' .. r.withdrawn) or title
   out[i], csv[i] = line, cline
 end
 print(string.format('%s %s: %d contestants, scheme version %d, %s', c.contest_id, c.title, #rows,

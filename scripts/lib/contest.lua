@@ -58,7 +58,8 @@
 -- marks of the scheme's tie_break aspects, in the declared order (higher
 -- first); contestants equal on all of these share a rank and the next rank
 -- is skipped (1, 2, 2, 4). Contestants missing a mark are listed after the
--- others without a rank.
+-- others without a rank; contestants who withdrew (did not come, fell ill)
+-- are listed last, without a rank, and never block the lock.
 --
 -- TITLES: the rule is top = N (rank N or better: ties at the cut all
 -- qualify), min_total = marks (a threshold), or both. Certificates are
@@ -66,7 +67,7 @@
 -- over all contests, ISO 7064 MOD 11-2 check character).
 --
 -- Events: contest.scheme.frozen, contest.marked, contest.mark.changed,
--- contest.flagged, contest.flag.accepted, contest.locked, title.awarded,
+-- contest.flagged, contest.flag.accepted, contest.withdrawn, contest.locked, title.awarded,
 -- certificate.issued, certificate.revoked.
 local dates = require 'dates'
 local registry = require 'registry'
@@ -113,7 +114,8 @@ function M.define_collections()
     key    = 'entry_id', auto = true,
     fields = { entry_id = 'int', contest = 'string', bib = 'int', member_id = 'int',
                enterprise_id = 'int',              -- at entry time
-               entered_at = 'string' },
+               entered_at = 'string',
+               withdrawn = 'string?', withdrawn_at = 'string?' },   -- the reason a contestant left
     unique = { { 'contest', 'bib' }, { 'contest', 'member_id' } },
     index  = { 'member_id' },
   })
@@ -491,6 +493,31 @@ function M.enter(contest_id, who, opts)
   end)
 end
 
+-- A contestant withdraws before the lock (did not come, fell ill, was
+-- disqualified), with the reason: kept on the list without a rank, their
+-- marks kept but not counted, and the lock no longer waits for them.
+-- Returns true, or false when they had withdrawn already.
+function M.withdraw(contest_id, bib, reason, at)
+  if type(reason) ~= 'string' or reason == '' then
+    fail("contest '%s', bib %s: a withdrawal needs a reason", contest_id, tostring(bib))
+  end
+  return db.atomic(function()
+    local c = need_contest(contest_id)
+    if math.type(bib) ~= 'integer' then bib = math.tointeger(tonumber(bib)) or bib end
+    local e = db.contest_entries:find('contest,bib', { contest_id, bib })
+    if not e then fail("contest '%s' has no contestant with bib %s", contest_id, tostring(bib)) end
+    if e.withdrawn then return false end
+    if c.locked_at then
+      fail("contest '%s' is locked (since %s): a contestant can no longer withdraw", contest_id, c.locked_at)
+    end
+    at = at or dates.now()
+    db.contest_entries:update(e.entry_id, { withdrawn = reason, withdrawn_at = at })
+    bus.publish('contest.withdrawn', { contest = contest_id, bib = bib, member_id = e.member_id,
+                                       reason = reason, at = at })
+    return true
+  end)
+end
+
 -- ---- marks ------------------------------------------------------------------
 
 -- "J1:2 J2:3 J4:2" (or a table { J1 = 2, ... }) -> sorted { {judge, score}, ... }
@@ -582,6 +609,9 @@ function M.mark(contest_id, bib, code, input, opts)
     if math.type(bib) ~= 'integer' then bib = math.tointeger(tonumber(bib)) or bib end
     local e = db.contest_entries:find('contest,bib', { contest_id, bib })
     if not e then fail("contest '%s' has no contestant with bib %s", contest_id, tostring(bib)) end
+    if e.withdrawn then
+      fail("contest '%s': bib %d (%s) has withdrawn (%s): no marks", contest_id, bib, member_name(e.member_id), e.withdrawn)
+    end
     local version = c.frozen_version or c.version
     local list, by = M.aspects(contest_id, version)
     local a = by[code]
@@ -651,6 +681,7 @@ function M.open_items(contest_id)
   local list = M.aspects(contest_id, c.frozen_version or c.version)
   local out = { missing = {}, flagged = {}, entries = 0 }
   for e in db.contest_entries:scan{ index = 'contest,bib', eq = { contest_id } } do
+    if e.withdrawn then goto next end
     out.entries = out.entries + 1
     for _, a in ipairs(list) do
       local s = db.contest_scores:find('contest,bib,aspect', { contest_id, e.bib, a.code })
@@ -660,6 +691,7 @@ function M.open_items(contest_id)
         out.flagged[#out.flagged + 1] = string.format('bib %d: %s (%s)', e.bib, a.code, input_text(s))
       end
     end
+    ::next::
   end
   return out
 end
@@ -696,7 +728,8 @@ end
 
 -- The ranking: a list of { rank (nil when incomplete), bib, member_id, name,
 -- enterprise_id, total (hundredths), marks = { code = hundredths }, complete,
--- flagged (count) }, ranked first, then incomplete ones by bib.
+-- flagged (count), withdrawn (the reason) }, ranked first, then incomplete
+-- ones by bib, then those who withdrew.
 function M.ranking(contest_id)
   local c = need_contest(contest_id)
   local version = c.frozen_version or c.version
@@ -705,7 +738,8 @@ function M.ranking(contest_id)
   local rows = {}
   for e in db.contest_entries:scan{ index = 'contest,bib', eq = { contest_id } } do
     local r = { bib = e.bib, member_id = e.member_id, name = member_name(e.member_id),
-                enterprise_id = e.enterprise_id, total = 0, marks = {}, complete = true, flagged = 0 }
+                enterprise_id = e.enterprise_id, total = 0, marks = {}, complete = true, flagged = 0,
+                withdrawn = e.withdrawn }
     for _, a in ipairs(list) do
       local s = db.contest_scores:find('contest,bib,aspect', { contest_id, e.bib, a.code })
       if s then
@@ -716,6 +750,7 @@ function M.ranking(contest_id)
         r.complete = false
       end
     end
+    if r.withdrawn then r.complete = false end
     rows[#rows + 1] = r
   end
   local tie = scheme.tie_break
@@ -730,6 +765,7 @@ function M.ranking(contest_id)
   end
   table.sort(rows, function(a, b)
     if a.complete ~= b.complete then return a.complete end
+    if (a.withdrawn == nil) ~= (b.withdrawn == nil) then return a.withdrawn == nil end
     if a.complete then
       local k = cmp(a, b)
       if k ~= 0 then return k < 0 end

@@ -23,7 +23,7 @@ f:write('\239\187\191id_number,bib\r\n')
 for _, m in ipairs{ 1, 3, 4, 10 } do f:write(fx.id(m), ',\r\n') end
 f:write('330481199001011235,\r\n')         -- a wrong check character
 f:close()
-print(fx.id(11))
+print(fx.id(11) .. ' ' .. fx.id(9))
 LUA
 
 # by hand (hundredths): A1 10.00 if 24.98 <= x <= 25.02; A2 5.00 if yes; B1 100 per score point
@@ -70,7 +70,8 @@ EOF2
 
 gh --db "$DB" run "$S/make.lua"
 expect_rc 0 "the fixture registry" || finish
-ID11=$(cat "$S/out")
+ID11=$(cut -d' ' -f1 "$S/out")
+ID9=$(cut -d' ' -f2 "$S/out")
 
 gh --db "$DB" run "$SC/setup.lua" file="$S/weld.lua"
 expect_rc 0 "setup" && expect_out "weld-2025 2025年职工技能大赛·焊工 (2025): scheme version 1 stored" "setup" &&
@@ -96,6 +97,12 @@ expect_rc 1 "a conflicting judge" &&
 gh --db "$DB" run -e 'print(db.contest_judges:count())'
 expect_out "3" "the refused setup stored nothing" && pass "the refused setup stored nothing"
 
+# a sixth contestant who does not come: withdrawn, the lock does not wait for the marks
+gh --db "$DB" run "$SC/enter.lua" contest=weld-2025 id="$ID9"
+expect_rc 0 "a sixth entry" && expect_out "entered: bib 6, 周涛" "bib 6"
+gh --db "$DB" run "$SC/withdraw.lua" contest=weld-2025 bib=6 reason=未到场
+expect_rc 0 "withdraw" && expect_out "withdrawn" "withdraw" && pass "a contestant withdraws"
+
 gh --db "$DB" run "$SC/mark.lua" contest=weld-2025 file="$S/marks.csv"
 expect_rc 0 "the marking sheet" && expect_out "15 lines: 15 marked, 0 changed, 0 unchanged, 0 refused; 1 flagged" "the sheet's counts" &&
   expect_out "marks.csv:16: marked: bib 5 B1 = J1:3 J2:2 J3:1 -> 6.00  FLAGGED" "the flagged line" &&
@@ -113,9 +120,9 @@ gh --db "$DB" run "$SC/lock.lua" contest=weld-2025
 expect_rc 0 "lock" && expect_out "locked: weld-2025 at" "lock" && pass "lock"
 
 gh --db "$DB" run "$SC/ranking.lua" contest=weld-2025 csv=ranking.csv
-expect_rc 0 "ranking" || show_output
+expect_rc 0 "ranking" && expect_out "withdrawn: 未到场" "the withdrawn contestant is listed" || show_output
 got=$(awk '/^ *[-0-9]+ +[0-9]+  / { t = ($NF ~ /能手/) ? $(NF-1) " " $NF : $NF; print $1, $2, t }' "$S/out" | tr '\n' ';')
-if [ "$got" = "1 1 24.00 操作技术能手;2 3 18.00 操作技术能手;3 4 18.00;4 2 11.00;4 5 11.00;" ]; then
+if [ "$got" = "1 1 24.00 操作技术能手;2 3 18.00 操作技术能手;3 4 18.00;4 2 11.00;4 5 11.00;- 6 未到场;" ]; then
   pass "ranking: 1, 2, 3 (B1 breaks the tie), 4, 4 (shared); titles for the top 2"
 else
   fail "ranking: got '$got'"; show_output

@@ -212,11 +212,26 @@ t.case('ranking: hand-checked totals; 1, 2, 2, 4 with a shared rank; B1 breaks t
   t.unchanged(function() contest.lock('cnc-2025-b') end, { 'cannot be locked: 4 mark(s) missing: bib 7: A1; bib 7: A2' })
 end)
 
+t.case('a contestant who withdraws: no rank, no marks, and the lock no longer waits', function()
+  t.unchanged(function() contest.withdraw('cnc-2025-b', 7, '') end, { 'a withdrawal needs a reason' })
+  t.unchanged(function() contest.withdraw('cnc-2025-b', 8, '未到场') end, { 'has no contestant with bib 8' })
+  t.eq(contest.withdraw('cnc-2025-b', 7, '未到场', AT), true)
+  t.eq(contest.withdraw('cnc-2025-b', 7, '未到场', AT), false)
+  local last = contest.ranking('cnc-2025-b')[7]
+  t.eq({ last.rank, last.bib, last.withdrawn }, { nil, 7, '未到场' })
+  t.unchanged(function() contest.mark('cnc-2025-b', 7, 'A1', '40') end, { 'bib 7 (周涛) has withdrawn (未到场): no marks' })
+  t.eq(contest.accept('cnc-2025-b', 3, 'B2', '同主赛场复议结论', AT), true)
+  t.eq(contest.lock('cnc-2025-b', AT), true)
+  t.eq(bus.events{ topic = 'contest.locked' }[1].payload.entries, 6)
+  t.eq(#bus.events{ topic = 'contest.withdrawn' }, 1)
+  t.unchanged(function() contest.withdraw('cnc-2025-b', 1, '弃权', AT) end, { 'is locked', 'can no longer withdraw' })
+end)
+
 t.case('titles wait for the lock; the lock is once; then titles by rule with certificates', function()
   t.unchanged(function() contest.award_titles(ID, { at = AT }) end, { 'is not locked yet' })
   t.eq(contest.lock(ID, AT), true)
   t.eq(contest.lock(ID, AT), false)
-  t.eq(#bus.events{ topic = 'contest.locked' }, 1)
+  t.eq(#bus.events{ topic = 'contest.locked' }, 2)
   t.unchanged(function() contest.enter(ID, 12) end, { 'is locked', 'no new contestants' })
   local r = contest.award_titles(ID, { at = AT })
   local got = {}
@@ -258,7 +273,7 @@ t.case('titles list: masked ID numbers, in certificate order', function()
   t.eq(#list, 4)
   t.eq({ list[1].name, list[1].id, list[1].enterprise, list[1].rank, list[1].total },
        { '王建国', fx.id(1):sub(1, 6) .. '********' .. fx.id(1):sub(-4), '海宁环境卫生有限公司', 1, 2900 })
-  t.eq(#contest.titles{ contest = 'cnc-2025-b' }, 0)
+  t.eq(#contest.titles{ contest = 'cnc-2025-b' }, 0)   -- locked, but no titles awarded there
 end)
 
 t.case('certificates: valid, typed loosely, every mistyped digit, unknown, revoked', function()
