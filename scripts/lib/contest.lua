@@ -62,7 +62,9 @@
 -- are listed last, without a rank, and never block the lock.
 --
 -- TITLES: the rule is top = N (rank N or better: ties at the cut all
--- qualify), min_total = marks (a threshold), or both. Certificates are
+-- qualify), min_total = marks (a threshold), or both. Each title is also
+-- written to the registry's member_titles (kind 'other', '<contest title>
+-- 操作技术能手'), and revoking the certificate marks it revoked there. Certificates are
 -- numbered per contest year: JN2025-0001-7 (year, sequence in that year
 -- over all contests, ISO 7064 MOD 11-2 check character).
 --
@@ -80,6 +82,7 @@ M.KINDS = { measurement = '测量', judgement = '评价' }
 
 function M.define_collections()
   registry.define_all()
+  registry.define_titles()      -- a title awarded here is also a member title of the registry
   db.define('contests', {
     key    = 'contest_id',
     fields = { contest_id = 'string', title = 'string', year = 'int', trade = 'string?',
@@ -835,6 +838,12 @@ function M.award_titles(contest_id, opts)
           t.title_id = db.contest_titles:insert(t)
           db.contest_certificates:insert{ cert_no = no, year = c.year, seq = seq, contest = contest_id,
             member_id = r.member_id, title = rule.title, issued_at = at, status = 'valid' }
+          -- the registry's record of the member's honours (member_titles), kind 'other'
+          local honour = c.title .. ' ' .. rule.title
+          if not db.member_titles:find('member_id,title', { r.member_id, honour }) then
+            db.member_titles:insert{ member_id = r.member_id, kind = 'other', title = honour,
+                                     awarded = at:sub(1, 10), note = 'certificate ' .. no }
+          end
           bus.publish('title.awarded', { contest = contest_id, member_id = r.member_id, title = rule.title,
                                          rank = r.rank, total = r.total, cert_no = no })
           bus.publish('certificate.issued', { cert_no = no, kind = 'contest', contest = contest_id,
@@ -899,6 +908,9 @@ function M.revoke(cert_no, reason, at)
     if x.status == 'revoked' then return false end
     at = at or dates.now()
     db.contest_certificates:update(no, { status = 'revoked', revoked_at = at, revoke_reason = reason })
+    local honour = db.member_titles:find('member_id,title',
+      { x.member_id, (db.contests:get(x.contest, 'title') or '') .. ' ' .. x.title })
+    if honour and not honour.revoked then db.member_titles:update(honour.title_id, { revoked = at:sub(1, 10) }) end
     bus.publish('certificate.revoked', { cert_no = no, kind = 'contest', member_id = x.member_id, reason = reason })
     return true
   end)

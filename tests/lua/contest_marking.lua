@@ -240,6 +240,8 @@ t.case('titles wait for the lock; the lock is once; then titles by rule with cer
               { 2, 2, 2600, 'JN2025-0002-' .. checkchar.mod11_2('20250002') },
               { 3, 2, 2600, 'JN2025-0003-' .. checkchar.mod11_2('20250003') } })
   t.eq(#bus.events{ topic = 'title.awarded' }, 3)
+  local h = require('registry').has_title(1, 'other', '2025-06-01')
+  t.eq({ h.title, h.awarded, h.note }, { '2025年海宁市职工技能大赛·数控车工 操作技术能手', '2025-05-10', 'certificate ' .. got[1][4] })
   t.eq(#bus.events{ topic = 'certificate.issued' }, 3)
 end)
 
@@ -291,10 +293,12 @@ t.case('certificates: valid, typed loosely, every mistyped digit, unknown, revok
   end
   t.eq(contest.verify('JN2025-0010-' .. checkchar.mod11_2('20250010')).status, 'unknown')
   t.eq(contest.verify('JN2025').status, 'mistyped')
-  t.eq(contest.revoke(no, '冒名顶替', AT), true)
+  t.eq(contest.revoke(no, '冒名顶替', '2025-06-15 10:00:00'), true)
   t.eq(contest.revoke(no, '冒名顶替', AT), false)
   local r = contest.verify(no)
   t.eq({ r.status, r.reason }, { 'revoked', '冒名顶替' })
+  t.eq(require('registry').has_title(1, 'other', '2025-07-01'), nil)          -- revoked in the registry too
+  t.eq(require('registry').has_title(1, 'other', '2025-06-01') ~= nil, true)   -- held before the revocation
   t.raises(function() contest.revoke(no) end, 'give the reason')
   t.eq(#bus.events{ topic = 'certificate.revoked' }, 1)
 end)
