@@ -99,7 +99,8 @@ typedef struct reader {
     char **cells;
     int ncells, cap;
     long line, row_line;
-    uint64_t done;
+    uint64_t done;     /* bytes handed to the parser (UTF-8, after any conversion) */
+    uint64_t done_max; /* bytes of the file read so far: what rows report at most */
     char delim;
     const char *map; /* the mapped file, and how much of it was released */
     size_t released;
@@ -151,7 +152,9 @@ static void on_row(int c, void *data) {
     for (int i = 0; i < r->ncells; i++) {
         r->cells[i] = (char *)r->bytes.p + r->off[i];
     }
-    csv_row row = {r->ncells, r->cells, r->len, r->row_line, r->done};
+    /* (converted text is longer than the file: progress stays within it) */
+    csv_row row = {r->ncells, r->cells, r->len, r->row_line,
+                   r->done < r->done_max ? r->done : r->done_max};
     r->stop = r->fn(r->ctx, &row);
     r->ncells = 0;
     r->bytes.len = 0;
@@ -252,6 +255,7 @@ static int feed_iconv(reader *r, const char *from, const char *s, size_t n) {
         size_t oleft = sizeof out;
         size_t x = iconv(cd, &in, &inleft, &o, &oleft);
         int e = errno;
+        r->done_max = (uint64_t)(in - r->map);
         if ((rc = feed(r, out, sizeof out - oleft)) != 0) {
             break;
         }
@@ -358,7 +362,9 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
     if (info) {
         *info = inf;
     }
+    r.done_max = size;
     if (from) {
+        r.done = (uint64_t)(s - map); /* the BOM */
         rc = feed_iconv(&r, from, (const char *)s, n);
     } else {
         /* In slices, dropping each slice's pages once parsed (cells are
