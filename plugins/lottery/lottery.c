@@ -108,9 +108,9 @@ static int parse_ids(const char *text, const char *name, entry_list *out, gh_err
             unsigned char ch = (unsigned char)p[i];
             if (ch <= 0x20 || ch == 0x7f) {
                 api->error(err,
-                           "%s: line %zu ('%.*s') contains %s (byte 0x%02x at column %zu): an "
-                           "id has no spaces or control characters%s",
-                           name, line, (int)(len > 40 ? 40 : len), p,
+                           "%s: line %zu ('%.*s...') contains %s (byte 0x%02x at column %zu): "
+                           "an id has no spaces or control characters%s",
+                           name, line, (int)(i > 40 ? 40 : i), p,
                            ch == ' ' ? "a space" : "a control character", ch, i + 1,
                            ch == '\r' ? " (a CRLF file: convert it to LF line ends)" : "");
                 goto fail;

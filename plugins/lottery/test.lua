@@ -60,7 +60,7 @@ case('bad entrant lists are refused with the line', function()
   raises(function() return lottery.list_hash('a\n\nb') end, 'line 2 is empty')
   raises(function() return lottery.list_hash('a\nb\na\n') end, "'a' appears twice (lines 1 and 3)")
   raises(function() return lottery.list_hash('a\r\nb\r\n') end, 'a CRLF file')
-  raises(function() return lottery.list_hash('a\nb c') end, "line 2 ('b c') contains a space")
+  raises(function() return lottery.list_hash('a\nb c') end, "line 2 ('b...') contains a space (byte 0x20 at column 2)")
   raises(function() return lottery.list_hash('a\nb\tc') end, 'a control character (byte 0x09 at column 2)')
 end)
 
