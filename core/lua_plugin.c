@@ -323,8 +323,20 @@ static int64_t lr_now(void *ctx) {
     return sandbox_time(ctx);
 }
 
-static const plugin_records lua_records = {
-    .get = lr_get, .put = lr_put, .del = lr_del, .scan = lr_scan, .now = lr_now};
+static int lr_may_write(void *ctx, struct gh_err *e, const char *path) {
+    if (sandbox_may_write(ctx, path, e->msg, sizeof e->msg)) {
+        return GH_PLUGIN_OK;
+    }
+    e->set = 1;
+    return GH_PLUGIN_ERROR;
+}
+
+static const plugin_records lua_records = {.get = lr_get,
+                                           .put = lr_put,
+                                           .del = lr_del,
+                                           .scan = lr_scan,
+                                           .now = lr_now,
+                                           .may_write = lr_may_write};
 
 /* The state's host, made on first use. */
 static lplug *get_host(lua_State *L) {

@@ -508,6 +508,18 @@ static int64_t api_now(gh_err *e) {
     return (int64_t)time(NULL);
 }
 
+static int api_may_write(gh_err *e, const char *path) {
+    plugin_host *h = current;
+    if (!path || !*path) {
+        api_error(e, "no file name");
+        return GH_PLUGIN_ERROR;
+    }
+    if (!e || !h || !h->rec || !h->rec->may_write || !e->ctx) {
+        return GH_PLUGIN_OK; /* gonghui's own call (export): its user chose the path */
+    }
+    return h->rec->may_write(e->ctx, e, path);
+}
+
 void plugin_host_set_records(plugin_host *h, const plugin_records *rec) {
     h->rec = rec;
 }
@@ -539,6 +551,7 @@ static const gh_api api = {
     .del = api_del,
     .scan = api_scan,
     .now = api_now,
+    .may_write = api_may_write,
 };
 
 /* ---- the plugin path ------------------------------------------------------------------ */

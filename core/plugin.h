@@ -120,6 +120,7 @@ typedef struct plugin_records {
     int64_t (*scan)(void *ctx, struct gh_err *e, const char *coll, const void *spec, size_t n,
                     unsigned flags, gh_scan_fn fn, void *ud);
     int64_t (*now)(void *ctx); /* the run's clock, seconds since 1970 */
+    int (*may_write)(void *ctx, struct gh_err *e, const char *path);
 } plugin_records;
 
 /* Gives h's plugins records (borrowed; NULL: none, the routines refuse). */

@@ -813,6 +813,22 @@ static int writable(const sandbox *sb, const char *path) {
     return inside(dir, sb->out_dir) || (realpath(dir, real) && strcmp(real, sb->out_dir) == 0);
 }
 
+int sandbox_may_write(lua_State *L, const char *path, char *why, size_t n) {
+    void *ud;
+    if (lua_getallocf(L, &ud) != sb_alloc) {
+        return 1;
+    }
+    const sandbox *sb = ud;
+    if (writable(sb, path)) {
+        return 1;
+    }
+    snprintf(why, n,
+             _("'%s': scripts write files only in the output folder %s (gonghui run --out DIR; "
+               "default: the current folder)"),
+             path, sb->out_dir ? sb->out_dir : "(none)");
+    return 0;
+}
+
 /* io.open(name [, mode]): reads anywhere; writes only in the output folder. */
 static int l_sb_io_open(lua_State *L) {
     sandbox *sb = sb_of(L);

@@ -99,6 +99,11 @@ int64_t sandbox_time(lua_State *L);
  * not a sandbox's (the REPL alone). */
 void sandbox_note_plugin(lua_State *L, const char *path, const char *sha256, const char *plugin);
 
+/* 1 if the script of state L may have a file written at path (inside the
+ * output folder; any path when L is not a sandbox's); else 0 with the
+ * reason in why (n bytes). */
+int sandbox_may_write(lua_State *L, const char *path, char *why, size_t n);
+
 /* 1 if an allocation was refused by the memory cap since sandbox_new. */
 int sandbox_memory_hit(const sandbox *sb);
 

@@ -356,6 +356,16 @@ typedef struct gh_api {
      * @param[in] err the running call's `err`, or NULL (then the time of the
      *            innermost running call, or the system clock outside calls) */
     int64_t (*now)(gh_err *err);
+
+    /** Whether the running script may have a file written at `path`: scripts
+     * write only inside the run's output folder (`gonghui run --out`), and a
+     * plugin that writes files for a script must ask first. Calls made by
+     * gonghui itself (export, the REPL) may write anywhere.
+     * @param[in] err the running call's `err`
+     * @param[in] path the file to be written, as the script gave it
+     * @return #GH_PLUGIN_OK, or #GH_PLUGIN_ERROR with the call failing with
+     *         a message naming the path and the output folder. */
+    int (*may_write)(gh_err *err, const char *path);
 } gh_api;
 
 /** The entry point every plugin exports (with #GH_PLUGIN_EXPORT).

@@ -268,6 +268,9 @@ static int start_sheet(book *b, const char *name, gh_err *err) {
 }
 
 static int64_t x_open(const char *path, gh_err *err) {
+    if (api->may_write(err, path) != GH_PLUGIN_OK) {
+        return 0;
+    }
     for (int i = 0; i < MAX_BOOKS; i++) {
         if (!books[i].wb) {
             book *b = &books[i];

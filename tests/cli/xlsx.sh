@@ -145,11 +145,15 @@ print(e)
 ok, e = pcall(x.sheet, h, 'a/b')
 print(e)
 x.close(h)
+ok, e = pcall(x.open, '../outside.xlsx')
+print(e)
 EOF2
 (cd "$S" && "$BIN" --db "$DB" run chart.lua) >"$S/out" 2>"$S/err"
 RC=$?
 expect_rc 0 "chart" && expect_out "xlsx.chart: unknown chart kind 'donut' (column, bar, line or pie)" "chart kind" &&
   expect_out "xlsx.sheet: sheet name 'a/b':" "sheet name" && pass "chart and sheet refuse bad arguments clearly"
+expect_out "xlsx.open: '../outside.xlsx': scripts write files only in the output folder" "outside" &&
+  [ ! -e "$S/../outside.xlsx" ] && pass "a plugin writes a script's files only in the output folder"
 cat >"$S/charts.py" <<'EOF2'
 import sys, zipfile, re
 z = zipfile.ZipFile(sys.argv[1])
