@@ -459,12 +459,22 @@ static int is_file(const char *p) {
 }
 
 /* require(name): modules from the script's folder, then scripts/lib. */
+/* package.loaded[name] while name loads (a light userdata no module returns). */
+static const char loading_mark = 'l';
+
 static int l_sb_require(lua_State *L) {
     sandbox *sb = sb_of(L);
     const char *name = luaL_checkstring(L, 1);
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(1)); /* 2: package.loaded */
     if (lua_getfield(L, 2, name) != LUA_TNIL) {
+        if (lua_touserdata(L, -1) == &loading_mark) {
+            return luaL_error(L,
+                              _("require '%s': a loop: '%s' is still being loaded (it requires "
+                                "itself, directly or through other modules; a script named like "
+                                "a module it requires finds itself first: rename the script)"),
+                              name, name);
+        }
         return 1;
     }
     lua_pop(L, 1);
@@ -504,9 +514,17 @@ static int l_sb_require(lua_State *L) {
             if (load_source(L, path, 1, NULL) != 0) {
                 return lua_error(L);
             }
+            lua_pushlightuserdata(L, (void *)&loading_mark); /* loops are an error, not a crash */
+            lua_setfield(L, 2, name);
             lua_pushstring(L, name);
             lua_pushstring(L, path);
-            lua_call(L, 2, 1);
+            if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+                lua_pushnil(L);
+                lua_setfield(L, 2, name);
+                return lua_error(L);
+            }
+            lua_pushnil(L);
+            lua_setfield(L, 2, name);
             if (!lua_isnil(L, -1)) {
                 lua_setfield(L, 2, name);
             } else {

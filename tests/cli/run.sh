@@ -254,4 +254,18 @@ gh run "$S/later.lua" --db "$DB"
 expect_rc 0 "--db after the command" && expect_out "later	李娜" "--db after the command" &&
   pass "--db may come after the command"
 
+# require loops: a clear error, not a C stack overflow; a module that failed can be required again
+mkdir -p "$S/loop"
+printf "local x = require 'report'\nprint(x)\n" >"$S/loop/report.lua"
+gh --db "$DB" run "$S/loop/report.lua"
+expect_rc 1 "self require" &&
+  expect_err "require 'report': a loop: 'report' is still being loaded" "self require" &&
+  pass "a script that requires its own name: a loop, named"
+printf "return require 'lb'\n" >"$S/loop/la.lua"
+printf "return require 'la'\n" >"$S/loop/lb.lua"
+printf "local ok, e = pcall(require, 'la')\nprint('first', ok)\nok = pcall(require, 'la')\nprint('again', ok)\n" >"$S/loop/main.lua"
+gh --db "$DB" run "$S/loop/main.lua"
+expect_rc 0 "loop through two" && expect_out "first	false" "loop through two" &&
+  expect_out "again	false" "loop again" && pass "a loop through two modules is refused each time"
+
 finish
