@@ -1,0 +1,406 @@
+-- year_report.lua — the federation's year summary across every program
+-- ("ten things for workers", 为职工办十件实事): sessions (场次), persons (人),
+-- person-times (人次), household-times (户次) and money, by program, town and
+-- enterprise.
+--
+--   local yr = require 'year_report'
+--   local rep = yr.build(2025)               -- from the event log, replayed, and from the records
+--   print(yr.format(rep))                    -- the text summary, and whether the two agree
+--   yr.xlsx(rep, 'year-2025.xlsx')           -- a workbook with native charts
+--
+-- Two roads to the same figures:
+--   * the log: the durable consumer 'year-report' turns each program's events
+--     (award.issued, aid.paid, market.sale, title.awarded, certificate.issued)
+--     into one fact each, stored in `year_facts` under the event's sequence
+--     number; build() clears the facts and replays the log from the start, so
+--     the report is rebuilt from the log alone;
+--   * the records: the same facts read from each program's own collections
+--     (campaign_awards, aid_payments, market_sales, contest_titles,
+--     certificates).
+-- Both are counted by the same code; build() compares every figure and
+-- lists each one that differs (none, unless events were trimmed, lost, or
+-- records changed behind the programs' backs).
+--
+-- A fact: { program, label, year, member_id?, household?, money_fen,
+-- session?, town?, enterprise_id? }. Counting rules (as the federation
+-- reports them): 人次 = facts with a member; 人 = distinct members; 户次 =
+-- facts with a household; money = the union's outlay in fen (an award's
+-- value, an aid payment, a market discount); 场次 = distinct sessions (a
+-- campaign, a market day, a contest). Town: the fact's own (a payment's
+-- file, a sale's vendor), else the member's; enterprise: the member's.
+local fmt = require 'fmt'
+local M = {}
+
+M.CONSUMER = 'year-report'
+
+-- Program labels, in the order reports list them.
+M.PROGRAMS = {
+  { program = 'campaign',   label = '送温暖·惠职工活动' },  -- campaigns: one row each (their titles)
+  { program = 'aid',        label = '困难帮扶与医疗互助' },
+  { program = 'market',     label = '共富集市' },
+  { program = 'contest',    label = '职工技能竞赛' },
+  { program = 'retirement', label = '光荣退休' },
+}
+local LABEL = {}
+for i, p in ipairs(M.PROGRAMS) do LABEL[p.program] = p.label; p.order = i end
+
+function M.define()
+  db.define('year_facts', {
+    key = 'seq',
+    fields = { seq = 'int', program = 'string', label = 'string', year = 'int',
+               member_id = 'int?', household = 'string?', money_fen = 'fen',
+               session = 'string?', town = 'string?', enterprise_id = 'int?' },
+    index = { 'year' },
+  })
+end
+
+local function collection(name)
+  for _, n in ipairs(db.collections()) do
+    if n == name then return db[name] end
+  end
+end
+
+local function year_of(s)
+  return s and math.tointeger(tonumber(tostring(s):sub(1, 4)))
+end
+
+-- The member's town, enterprise and household (the campaign library's rule:
+-- no household means a household of one), cached per build.
+local function member_info(cache, id)
+  if id == nil then return {} end
+  local m = cache[id]
+  if m == nil then
+    local members = collection('members')
+    local r = members and members:get(id)
+    m = r and { town = r.town, enterprise_id = r.enterprise_id, household = r.household or ('m' .. id) }
+      or { household = 'm' .. id }
+    cache[id] = m
+  end
+  return m
+end
+
+local function campaign_label(cache, id)
+  local key = 'campaign:' .. id
+  if cache[key] == nil then
+    local cs = collection('campaigns')
+    local c = cs and cs:get(id)
+    cache[key] = c and (c.title .. ' (' .. id .. ')') or id
+  end
+  return cache[key]
+end
+
+local function contest_year(cache, id)
+  local key = 'contest:' .. id
+  if cache[key] == nil then
+    local cs = collection('contests')
+    local c = cs and cs:get(id)
+    cache[key] = c and c.year or false
+  end
+  return cache[key] or nil
+end
+
+-- The fact of one program record or event payload. kind: the source; x: the
+-- record (or payload); cache: lookups.
+local FACT = {}
+
+function FACT.award(x, cache)
+  local m = member_info(cache, x.member_id)
+  return { program = 'campaign', label = campaign_label(cache, x.campaign), year = year_of(x.at),
+           member_id = x.member_id, household = x.household or m.household,
+           money_fen = x.value_fen or 0, session = 'campaign:' .. x.campaign,
+           town = m.town, enterprise_id = m.enterprise_id }
+end
+
+function FACT.aid(x, cache)
+  local m = member_info(cache, x.member_id)
+  return { program = 'aid', label = LABEL.aid, year = x.year or year_of(x.date),
+           member_id = x.member_id, household = x.household, money_fen = x.amount_fen or 0,
+           town = x.town or m.town, enterprise_id = m.enterprise_id }
+end
+
+function FACT.sale(x, cache)
+  local member = x.member_id or x.member
+  local m = member_info(cache, member)
+  return { program = 'market', label = LABEL.market, year = year_of(x.date),
+           member_id = member, money_fen = x.discount_fen or 0,
+           session = 'market:' .. x.market .. ':' .. x.date,
+           town = x.town or m.town, enterprise_id = m.enterprise_id }
+end
+
+function FACT.title(x, cache)
+  local m = member_info(cache, x.member_id)
+  return { program = 'contest', label = LABEL.contest, year = contest_year(cache, x.contest),
+           member_id = x.member_id, money_fen = 0, session = 'contest:' .. x.contest,
+           town = m.town, enterprise_id = m.enterprise_id }
+end
+
+function FACT.retirement(x, cache)
+  local m = member_info(cache, x.member_id)
+  return { program = 'retirement', label = LABEL.retirement, year = x.year,
+           member_id = x.member_id, money_fen = 0, town = m.town, enterprise_id = m.enterprise_id }
+end
+
+-- Events -> facts (nil: not a program event the report counts).
+local function fact_of_event(ev, cache)
+  local t, x = ev.topic, ev.payload
+  if type(x) ~= 'table' then return nil end
+  if t == 'award.issued' then return FACT.award(x, cache)
+  elseif t == 'aid.paid' then return FACT.aid(x, cache)
+  elseif t == 'market.sale' then return FACT.sale(x, cache)
+  elseif t == 'title.awarded' then return FACT.title(x, cache)
+  elseif t == 'certificate.issued' and x.kind ~= 'contest' then return FACT.retirement(x, cache)
+  end
+end
+
+-- Records -> facts, for one year (rows made tables: the facts read fields
+-- records may lack, like an event payload's).
+local function facts_from_records(year)
+  local cache, out = {}, {}
+  local function each(name, fact, spec, keep)
+    local c = collection(name)
+    if not c then return end
+    for r in c:scan(spec) do
+      local x = r:totable()
+      if not keep or keep(x) then
+        local f = fact(x, cache)
+        if f.year == year then out[#out + 1] = f end
+      end
+    end
+  end
+  each('campaign_awards', FACT.award)
+  each('aid_payments', FACT.aid, { year = year })
+  each('market_sales', FACT.sale)
+  each('contest_titles', FACT.title)
+  each('certificates', FACT.retirement, nil, function(x) return x.kind ~= 'contest' end)
+  return out
+end
+
+-- The consumer: one fact per counted event, stored under its sequence number.
+local function install_consumer()
+  local cache = {}
+  bus.consumer(M.CONSUMER, '**', function(ev)
+    local f = fact_of_event(ev, cache)
+    if f and f.year then
+      f.seq = ev.seq
+      db.year_facts:put(f)
+    end
+  end)
+end
+
+-- Replays the whole log into year_facts (cleared first). Returns the number
+-- of events read and the facts made.
+function M.rebuild()
+  M.define()
+  install_consumer()
+  db.atomic(function()
+    for f in db.year_facts:scan() do db.year_facts:delete(f.seq) end
+  end)
+  bus.replay(M.CONSUMER, 1)       -- from the first event kept
+  local handled, parked = bus.run(M.CONSUMER, { batch = 1000 })
+  if parked and parked > 0 then
+    error(string.format('year report: %d events could not be read (see bus.dead(%q))', parked,
+                        M.CONSUMER), 2)
+  end
+  return handled or 0, db.year_facts:count()
+end
+
+-- Brings year_facts up to date with the log without replaying it all.
+function M.update()
+  M.define()
+  install_consumer()
+  return bus.run(M.CONSUMER, { batch = 1000 })
+end
+
+local function facts_from_log(year)
+  local out = {}
+  for f in db.year_facts:scan{ year = year } do out[#out + 1] = f:totable() end
+  return out
+end
+
+-- ---- counting ----------------------------------------------------------------------
+
+local function new_cell()
+  return { sessions = 0, persons = 0, person_times = 0, household_times = 0, money_fen = 0,
+           _s = {}, _p = {} }
+end
+
+local function count_into(cell, f)
+  if f.member_id ~= nil then
+    cell.person_times = cell.person_times + 1
+    if not cell._p[f.member_id] then cell._p[f.member_id] = true; cell.persons = cell.persons + 1 end
+  end
+  if f.household ~= nil then cell.household_times = cell.household_times + 1 end
+  cell.money_fen = cell.money_fen + (f.money_fen or 0)
+  if f.session ~= nil and not cell._s[f.session] then
+    cell._s[f.session] = true
+    cell.sessions = cell.sessions + 1
+  end
+end
+
+M.MEASURES = { 'sessions', 'persons', 'person_times', 'household_times', 'money_fen' }
+
+-- Counts facts: { total = cell, program = { [label] = cell }, town = {...},
+-- enterprise = {...}, order = { program = {labels...} } }.
+function M.count(facts)
+  local t = { total = new_cell(), program = {}, town = {}, enterprise = {}, rank = {} }
+  for _, f in ipairs(facts) do
+    count_into(t.total, f)
+    local keys = { program = f.label, town = f.town or '(未知)',
+                   enterprise = f.enterprise_id ~= nil and f.enterprise_id or '(无)' }
+    for dim, k in pairs(keys) do
+      t[dim][k] = t[dim][k] or new_cell()
+      count_into(t[dim][k], f)
+    end
+    local order = (LABEL[f.program] and 0 or 100)
+    for _, p in ipairs(M.PROGRAMS) do if p.program == f.program then order = p.order end end
+    t.rank[f.label] = order
+  end
+  return t
+end
+
+-- Every figure that differs between two counts: { 'town 许村镇: persons 3 (log) vs 4 (records)', ... }
+function M.compare(a, b)
+  local diffs = {}
+  local function cmp(where, x, y)
+    for _, k in ipairs(M.MEASURES) do
+      local u, v = x and x[k] or 0, y and y[k] or 0
+      if u ~= v then diffs[#diffs + 1] = string.format('%s: %s %s (log) vs %s (records)', where, k, u, v) end
+    end
+  end
+  cmp('total', a.total, b.total)
+  for _, dim in ipairs{ 'program', 'town', 'enterprise' } do
+    local keys = {}
+    for k in pairs(a[dim]) do keys[k] = true end
+    for k in pairs(b[dim]) do keys[k] = true end
+    local list = {}
+    for k in pairs(keys) do list[#list + 1] = k end
+    table.sort(list, function(x, y) return tostring(x) < tostring(y) end)
+    for _, k in ipairs(list) do cmp(dim .. ' ' .. tostring(k), a[dim][k], b[dim][k]) end
+  end
+  return diffs
+end
+
+-- The report of a year: rebuilt from the log (replay) and recounted from the
+-- records. opts.replay = false: bring the facts up to date instead of a
+-- whole replay.
+function M.build(year, opts)
+  opts = opts or {}
+  if math.type(year) ~= 'integer' or year < 1900 or year > 9999 then
+    error('year report: year must be a year like 2025, got ' .. tostring(year), 2)
+  end
+  local events
+  if opts.replay == false then M.update() else events = M.rebuild() end
+  local log = M.count(facts_from_log(year))
+  local records = M.count(facts_from_records(year))
+  local names = {}
+  local ents = collection('enterprises')
+  if ents then
+    for k in pairs(log.enterprise) do
+      local e = math.type(k) == 'integer' and ents:get(k)
+      if e then names[k] = e.name end
+    end
+  end
+  return { year = year, log = log, records = records, diffs = M.compare(log, records),
+           events = events, enterprise_names = names }
+end
+
+-- ---- output ------------------------------------------------------------------------
+
+local HEAD = { '场次 sessions', '人 persons', '人次 person-times', '户次 household-times', '金额(元) yuan' }
+
+-- Rows of a dimension, ordered: programs in report order, others by person-times.
+function M.rows(rep, dim)
+  local t, rows = rep.log[dim], {}
+  for k, c in pairs(t) do
+    local name = k
+    if dim == 'enterprise' and rep.enterprise_names[k] then name = rep.enterprise_names[k] end
+    rows[#rows + 1] = { key = k, name = tostring(name), cell = c }
+  end
+  table.sort(rows, function(a, b)
+    if dim == 'program' then
+      local ra, rb = rep.log.rank[a.key] or 99, rep.log.rank[b.key] or 99
+      if ra ~= rb then return ra < rb end
+      return a.name < b.name
+    end
+    if a.cell.person_times ~= b.cell.person_times then return a.cell.person_times > b.cell.person_times end
+    return a.name < b.name
+  end)
+  return rows
+end
+
+local function cells(c)
+  return { c.sessions, c.persons, c.person_times, c.household_times, fmt.yuan(c.money_fen) }
+end
+
+function M.format(rep, opts)
+  opts = opts or {}
+  local out = {}
+  local function add(s) out[#out + 1] = s end
+  local t = rep.log.total
+  add(string.format('%d年 为职工办实事 — year report %d', rep.year, rep.year))
+  add(string.format('%d 场次, %d 人, %d 人次, %d 户次, %s 元', t.sessions, t.persons, t.person_times,
+                    t.household_times, fmt.yuan(t.money_fen)))
+  for _, dim in ipairs{ { 'program', '项目 program' }, { 'town', '镇街 town' }, { 'enterprise', '企业 enterprise' } } do
+    local rows = {}
+    local list = M.rows(rep, dim[1])
+    local limit = dim[1] == 'enterprise' and (opts.top or 10) or #list
+    for i = 1, math.min(limit, #list) do
+      local r = cells(list[i].cell)
+      table.insert(r, 1, list[i].name)
+      rows[#rows + 1] = r
+    end
+    local head = { dim[2] }
+    for _, h in ipairs(HEAD) do head[#head + 1] = h end
+    add('')
+    add(fmt.table(head, rows, { right = { 2, 3, 4, 5, 6 } }))
+    if #list > limit then add(string.format('(and %d more; the workbook has them all)', #list - limit)) end
+  end
+  add('')
+  if #rep.diffs == 0 then
+    add(string.format('The log (replayed%s) and the records agree on every figure.',
+                      rep.events and (', ' .. rep.events .. ' events') or ''))
+  else
+    add(string.format('The log and the records DISAGREE on %d figures:', #rep.diffs))
+    for i = 1, math.min(#rep.diffs, 20) do add('  ' .. rep.diffs[i]) end
+  end
+  return table.concat(out, '\n')
+end
+
+-- The workbook: one sheet per dimension with native charts, and the check.
+function M.xlsx(rep, path)
+  local x = plugin.load 'xlsx'
+  local h = x.open(path)
+  local function sheet(name, dim, first)
+    if not first then x.sheet(h, name) end
+    local head = { name }
+    for _, c in ipairs(HEAD) do head[#head + 1] = c end
+    x.header(h, table.concat(head, '\t'))
+    local list = M.rows(rep, dim)
+    for _, r in ipairs(list) do
+      local c = r.cell
+      x.row(h, table.concat({ r.name, c.sessions, c.persons, c.person_times, c.household_times,
+                              string.format('%d.%02d', c.money_fen // 100, c.money_fen % 100) }, '\t'))
+    end
+    return #list
+  end
+  local n = sheet('项目', 'program', true)
+  if n > 0 then   -- the charts take the rows so far: before the total row
+    x.chart(h, 'column', rep.year .. '年 各项目服务人次', '1:4')
+    x.chart(h, 'pie', rep.year .. '年 各项目金额(元)', '1:6')
+  end
+  local t = rep.log.total
+  x.row(h, table.concat({ '合计', t.sessions, t.persons, t.person_times, t.household_times,
+                          string.format('%d.%02d', t.money_fen // 100, t.money_fen % 100) }, '\t'))
+  if sheet('镇街', 'town') > 0 then x.chart(h, 'column', rep.year .. '年 各镇街人次与人数', '1:3,4') end
+  sheet('企业', 'enterprise')
+  x.sheet(h, '核对')
+  x.header(h, '核对 check\tresult')
+  if #rep.diffs == 0 then
+    x.row(h, 'log (replayed) = records\tagree')
+  else
+    for _, d in ipairs(rep.diffs) do x.row(h, d .. '\tDIFFERS') end
+  end
+  x.close(h)
+end
+
+return M

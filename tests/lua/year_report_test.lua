@@ -1,0 +1,147 @@
+-- year_report.lua — the year report (scripts/lib/year_report.lua) over a
+-- year of real program activity on the fixed registry of
+-- program_fixtures.lua: a campaign's awards, aid payments, market sales, a
+-- contest's title and a retirement certificate, made with each program's
+-- own library. Every figure is counted by hand below; the report rebuilt
+-- from the log must equal the one from the records, and a record changed
+-- behind a program's back must show as a named difference.
+local t = require 'testlib'
+local fx = require 'program_fixtures'
+local campaign = require 'campaign'
+local afx = require 'aid_fixture'
+local mf = require 'market_fixtures'
+local contest = require 'contest'
+local retirement = require 'retirement'
+local yr = require 'year_report'
+
+fx.load()
+
+-- campaign: 3 gifts (200.00 each) and a souvenir (50.00) to members 1, 2 (household H1) and 3
+local c = campaign.define{
+  id = 'c1', title = '春节送温暖', starts = '2025-01-10', ends = '2025-02-12',
+  where = { status = 'active' },
+  items = {
+    { item = 'gift', title = '慰问礼包', value_fen = 20000, stock = 5 },
+    { item = 'souvenir', title = '纪念品', value_fen = 5000, stock = { ST01 = 3 } },
+  },
+}
+local AT = { at = '2025-01-20 09:00:00' }
+for _, m in ipairs{ 1, 2, 3 } do assert(c:issue(m, 'gift', AT)) end
+assert(c:issue(3, 'souvenir', { at = '2025-01-20 09:00:00', pool = 'ST01' }))
+
+-- aid: two payments to member 4's household H4 (许村镇): 1,000.00 and 500.00
+local p = afx.open()
+local f = afx.approved(p, 4, 'deep')
+assert(p:pay{ file = f.file_id, type = 'temporary', amount_fen = 100000, approver = '王主席',
+              date = '2025-03-01' })
+assert(p:pay{ file = f.file_id, type = 'basket', amount_fen = 50000, approver = '王主席',
+              date = '2025-03-05' })
+
+-- market: one day; member 3 gets 1.99 off, member 5 gets 1.23 off, a cash sale
+local mk = mf.load()
+mk:assign('2025-05-10', 'A01', 'V01')
+mk:assign('2025-05-10', 'A02', 'V02')
+local D = '2025-05-10'
+assert(mk:sell{ date = D, vendor = 'V01', product = 'P01', amount_fen = 1999, member_id = 3, at = D .. ' 09:00:00' })
+assert(mk:sell{ date = D, vendor = 'V02', product = 'P03', amount_fen = 2345, ref = 'R1', at = D .. ' 09:10:00' })
+assert(mk:sell{ date = D, vendor = 'V01', product = 'P01', amount_fen = 1234, member_id = 5, at = D .. ' 09:20:00' })
+
+-- contest: two contestants, the best gets the title
+contest.define_collections()
+contest.setup({
+  id = 'k1', title = '技能大赛·电工', year = 2025, trade = '电工', union_id = 1,
+  titles = { top = 1 },
+  aspects = { { code = 'A1', kind = 'measurement', title = '接线', max = 10 } },
+  judges = { { judge = 'J1', name = '沈国强', organisation = '嘉兴技师学院' } },
+}, '2025-06-01 09:00:00')
+contest.enter('k1', 9, { at = '2025-06-01 09:00:00' })
+contest.enter('k1', 10, { at = '2025-06-01 09:00:00' })
+contest.mark('k1', 1, 'A1', 'yes', { at = '2025-06-01 10:00:00' })
+contest.mark('k1', 2, 'A1', 'no', { at = '2025-06-01 10:00:00' })
+contest.lock('k1', '2025-06-01 12:00:00')
+contest.award_titles('k1', { at = '2025-06-02 09:00:00' })
+
+-- retirement: member 12's certificate
+retirement.define_collections()
+assert(retirement.issue(12, 12, 2025, { at = '2025-07-01 09:00:00' }))
+
+-- a third payment, on the last day of the year
+assert(p:pay{ file = f.file_id, type = 'basket', amount_fen = 10000, approver = '王主席',
+              date = '2025-12-31' })
+
+local function cell(x)
+  return { x.sessions, x.persons, x.person_times, x.household_times, x.money_fen }
+end
+
+t.case('by program: sessions, persons, person-times, household-times, money — counted by hand', function()
+  local rep = yr.build(2025)
+  t.eq(rep.diffs, {}, 'the log and the records agree')
+  local P = rep.log.program
+  t.eq(cell(P['春节送温暖 (c1)']), { 1, 3, 4, 4, 65000 })   -- H1 H1 m3 m3: four household-times
+  t.eq(cell(P['困难帮扶与医疗互助']), { 0, 1, 3, 3, 160000 })
+  t.eq(cell(P['共富集市']), { 1, 2, 2, 0, 322 })             -- the cash sale: a session, no person
+  t.eq(cell(P['职工技能竞赛']), { 1, 1, 1, 0, 0 })
+  t.eq(cell(P['光荣退休']), { 0, 1, 1, 0, 0 })
+  t.eq(cell(rep.log.total), { 3, 7, 11, 7, 225322 })         -- persons 1, 2, 3, 4, 5, 9, 12
+end)
+
+t.case('by town and enterprise, from the fact or the member', function()
+  local rep = yr.build(2025)
+  local T, E = rep.log.town, rep.log.enterprise
+  -- towns: an award's and a title's from the member, a payment's from its file,
+  -- a sale's from its vendor (V01 许村镇, V02 长安镇)
+  t.eq(cell(T['硖石街道']), { 1, 3, 4, 4, 65000 })     -- the campaign's four awards
+  t.eq(cell(T['许村镇']), { 1, 3, 5, 3, 160322 })      -- H4's aid; sales at V01 to 3 and 5
+  t.eq(cell(T['长安镇']), { 2, 2, 2, 0, 0 })           -- the cash sale's day, 9's title, 12's certificate
+  -- enterprises: the member's; a sale without a member has none
+  t.eq(cell(E[1]), { 1, 2, 2, 2, 40000 })              -- members 1 and 2
+  t.eq(cell(E[2]), { 3, 4, 8, 5, 185322 })             -- members 3, 4, 5, 9
+  t.eq(cell(E[3]), { 0, 1, 1, 0, 0 })                  -- member 12
+  t.eq(cell(E['(无)']), { 1, 0, 0, 0, 0 })
+  t.eq(rep.enterprise_names[2], '海宁恒达物流有限公司')
+  local rows = yr.rows(rep, 'enterprise')
+  t.eq(rows[1].name, '海宁恒达物流有限公司', 'enterprises by person-times')
+end)
+
+t.case('the report rebuilt twice is the same; replay = false only reads new events', function()
+  local a = yr.build(2025)
+  local b = yr.build(2025)
+  t.eq(cell(b.log.total), cell(a.log.total))
+  local n = db.year_facts:count()
+  assert(p:pay{ file = f.file_id, type = 'basket', amount_fen = 100, approver = '王主席', date = '2025-04-01' })
+  local d = yr.build(2025, { replay = false })
+  t.eq(db.year_facts:count(), n + 1)
+  t.eq(d.log.total.money_fen, a.log.total.money_fen + 100)
+  t.eq(d.diffs, {})
+end)
+
+t.case('a record changed behind the programs back is a named difference', function()
+  local a = db.campaign_awards:find('campaign,member_id,item', { 'c1', 3, 'souvenir' })
+  db.campaign_awards:update(a.award_id, { value_fen = 6000 })
+  local rep = yr.build(2025)
+  t.ok(#rep.diffs > 0)
+  t.ok(table.concat(rep.diffs, '\n'):find('program 春节送温暖 (c1): money_fen 65000 (log) vs 66000 (records)', 1, true),
+       table.concat(rep.diffs, '\n'))
+  local text = yr.format(rep)
+  t.ok(text:find('DISAGREE', 1, true))
+  db.campaign_awards:update(a.award_id, { value_fen = 5000 })
+  t.eq(yr.build(2025).diffs, {})
+end)
+
+t.case('the text summary and the workbook', function()
+  local rep = yr.build(2025)
+  local text = yr.format(rep)
+  t.ok(text:find('2025年 为职工办实事', 1, true), text)
+  t.ok(text:find('agree on every figure', 1, true), text)
+  yr.xlsx(rep, 'year.xlsx')
+  local fh = io.open('year.xlsx', 'rb')
+  t.ok(fh and fh:read(2) == 'PK', 'a zip file')
+  if fh then fh:close() end
+end)
+
+t.case('bad years are refused', function()
+  t.raises(function() yr.build('2025') end, 'year must be a year like 2025, got 2025')
+  t.raises(function() yr.build(99999) end, 'year must be a year')
+end)
+
+t.done()
