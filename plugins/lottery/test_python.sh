@@ -8,6 +8,7 @@
 # (ctest: plugin_lottery_python)
 . "$(dirname "$0")/../../tests/cli/lib.sh"
 CHECK=$(cd "$(dirname "$0")" && pwd)/lottery_check.py
+README=$(cd "$(dirname "$0")/../.." && pwd)/README.md
 setup "$@"
 
 if ! command -v python3 >/dev/null 2>&1; then
@@ -82,7 +83,6 @@ while [ "$i" -le "$ncases" ]; do
 done
 
 # the README's own Python, taken from README.md as it is, draws the same
-README=$(cd "$(dirname "$0")/../.." && pwd)/README.md
 cat >readme_draw.py <<'EOF'
 import sys
 text = open(sys.argv[1], encoding="utf-8").read()
