@@ -118,6 +118,57 @@ if command -v python3 >/dev/null 2>&1; then
     newyear-2026/red-envelope 2025 "$S/winners.txt" >/dev/null && fail "python3 accepts a tampered list"
 fi
 
+# two processes giving member 7 discounts at once, each over every day of the
+# window: once a day and 200 yuan in all (10 discounts of 20), never more
+cp "$NY/plan.lua" "$S/plan.lua"
+lua race.lua <<'LUA'
+local newyear = require 'newyear'
+local dates = require 'dates'
+local ny = newyear.define(require 'plan')
+local t0 = os.clock()
+while not io.open(params.go) do
+  if os.clock() - t0 > 20 then error('no go file') end
+end
+local got, n = {}, 0
+local day = params.first == 1 and ny.starts or ny.ends
+while day >= ny.starts and day <= ny.ends do
+  local t1 = os.clock()   -- a cashier's moment between bills, so the other process gets the lock too
+  while os.clock() - t1 < 0.002 do end
+  local a, code = ny:discount(7, 10000, { at = day .. ' 12:00:00' })
+  got[code or 'ok'] = (got[code or 'ok'] or 0) + 1
+  n = n + 1
+  day = dates.add_days(day, params.first == 1 and 1 or -1)
+end
+print(string.format('tries=%d ok=%d cap=%d', n, got.ok or 0, got.cap_reached or 0))
+LUA
+lua race_check.lua <<'LUA'
+local newyear = require 'newyear'
+local ny = newyear.define(require 'plan')
+local days, n = {}, 0
+for a in db.campaign_awards:scan{ member_id = 7 } do
+  if a.item:find('^code%-discount@') then n = n + 1 end
+  if days[a.item] then error('twice on ' .. a.item) end
+  days[a.item] = true
+end
+print(string.format('awards=%d used=%d ok=%s', n, ny:discount_used(7), tostring(ny:report().ok)))
+LUA
+"$BIN" --db "$DB" run "$S/race.lua" first=1 go="$S/go" >"$S/a.out" 2>"$S/a.err" &
+A=$!; track $A
+"$BIN" --db "$DB" run "$S/race.lua" first=0 go="$S/go" >"$S/b.out" 2>"$S/b.err" &
+B=$!; track $B
+sleep 0.5
+touch "$S/go"
+reap $A; RA=$?
+reap $B; RB=$?
+if [ "$RA" -ne 0 ] || [ "$RB" -ne 0 ]; then
+  fail "the two discount processes exited $RA and $RB: $(cat "$S/a.err" "$S/b.err")"
+else
+  gh --db "$DB" run "$S/race_check.lua"
+  expect_rc 0 "after the race" && expect_out 'awards=10 used=20000 ok=true' "10 discounts of 20 yuan, once a day, never past 200"
+  pass "two processes at once: A $(cat "$S/a.out"), B $(cat "$S/b.out")"
+  grep -q ' ok=0 ' "$S/a.out" "$S/b.out" && echo "note: the two did not overlap in time this run" >&2
+fi
+
 at '2026-02-21 12:00' report.lua csv=report.csv
 expect_rc 0 "the report" &&
   expect_out 'caps checked: no stock, budget or per-member cap exceeded; every draw verifies' "caps hold" &&
