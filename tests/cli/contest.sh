@@ -111,6 +111,10 @@ gh --db "$DB" run "$SC/mark.lua" contest=weld-2025 file="$S/marks.csv"
 expect_rc 0 "the sheet again" && expect_out "15 lines: 0 marked, 0 changed, 15 unchanged" "the sheet again" &&
   pass "entering the same sheet again changes nothing"
 
+gh --db "$DB" run "$SC/contests.lua" year=2025
+expect_rc 0 "contests" && expect_out "2025: 1 contests" "contests" &&
+  expect_out "weld-2025  2025年职工技能大赛·焊工  2025  marking            5  15/15      1       0" "the overview row" &&
+  pass "the overview: stage, contestants, marks, flags, titles"
 gh --db "$DB" run "$SC/lock.lua" contest=weld-2025
 expect_rc 1 "lock with a flag open" && expect_err "refused: contest 'weld-2025' cannot be locked: 1 judgement(s) flagged" "lock refused" &&
   expect_err "bib 5: B1 (J1:3 J2:2 J3:1)" "lock names the flag" && pass "lock is refused while a flag is open"
