@@ -3,12 +3,14 @@
 -- stroke order, with their retirement date and age, and whether their
 -- certificate is issued and delivered.
 --
---   gonghui run scripts/retirement/list.lua union=2 year=2025 [csv=honor-2025.csv] [women_post=worker]
+--   gonghui run scripts/retirement/list.lua union=2 year=2025 [csv=honor-2025.csv] [xlsx=honor-2025.xlsx] [women_post=worker]
 --   gonghui run scripts/retirement/list.lua union=2 from=2025-01-01 to=2025-06-30
 --
 -- women_post: the post of women whose record has no post_type ('worker',
 -- old age 50, the default; or 'cadre', old age 55); such rows are marked *.
--- csv= writes the list for Excel (.xlsx waits for the xlsx plugin).
+-- csv= and xlsx= write the list for Excel, in the output folder (gonghui run
+-- --out DIR), with the names in full: the honor list is published with them
+-- (no ID numbers or phones are in it).
 local retirement = require 'retirement'
 local registry = require 'registry'
 local fmt = require 'fmt'
@@ -40,4 +42,14 @@ if params.csv then
   end
   f:close()
   print('written: ' .. params.csv)
+end
+if params.xlsx then
+  local cols = { '序号', '姓名', '性别', '退休日期', '退休年龄', '证书编号', '证书状态', '送达方式' }
+  local out = {}
+  for i, r in ipairs(csv) do
+    out[i] = {}
+    for j, c in ipairs(cols) do out[i][c] = r[j] end
+  end
+  local n, path = export.xlsx(out, params.xlsx, { fields = cols, unmask = true })
+  print(string.format('written: %s (%d rows)', path, n))
 end
