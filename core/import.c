@@ -1,8 +1,9 @@
 /*
- * import.c — `gonghui import COLLECTION FILE`: rows of a CSV, TSV or JSON
- * Lines file become records of a defined collection.
+ * import.c — `gonghui import COLLECTION FILE`: rows of a CSV, TSV, JSON
+ * Lines or .xlsx file become records of a defined collection.
  *
- * Called by main.c (import_parse, import_run). Calls csv.c for the rows,
+ * Called by main.c (import_parse, import_run). Calls csv.c for the rows
+ * (xlsx_in.c for .xlsx sheets: the same csv_row, line = the sheet's row),
  * store.h for the writes and runs.h for the run record; export.c uses the
  * personal-data rule (import_pd_kind).
  *
@@ -39,6 +40,7 @@
 #include "err.h"
 #include "import_cp.h"
 #include "runs.h"
+#include "xlsx_in.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -534,7 +536,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         if (f->type != FT_STRING && f->type != FT_ANY) {
             n = trim(&s, n);
         }
-        if (im->o->format != IMPORT_JSONL) { /* export's formula guard: CSV/TSV only */
+        if (im->o->format == IMPORT_CSV || im->o->format == IMPORT_TSV) { /* export's guard */
             size_t g = csv_unguard(s, n);
             s += g, n -= g;
         }
@@ -899,14 +901,19 @@ static int row_store(imp *im) {
     return -1;
 }
 
+/* What a row's number counts in messages: a sheet's rows, a file's lines. */
+static const char *unit(const imp *im) {
+    return im->o->format == IMPORT_XLSX ? "row" : "line";
+}
+
 static int header(imp *im, const csv_row *row) {
     const store_coll *c = im->c;
     char unknown[600] = "";
     size_t ulen = 0;
     int nunknown = 0;
     if (row->ncells > MAX_COLS) {
-        return err_set(GH_EINVAL, "%s: line %ld: %d columns is too many (at most %d)", im->o->file,
-                       row->line, row->ncells, MAX_COLS);
+        return err_set(GH_EINVAL, "%s: %s %ld: %d columns is too many (at most %d)", im->o->file,
+                       unit(im), row->line, row->ncells, MAX_COLS);
     }
     im->ncols = row->ncells;
     im->colname = calloc((size_t)row->ncells + 1, sizeof *im->colname);
@@ -972,9 +979,9 @@ static int header(imp *im, const csv_row *row) {
         }
         if (im->fieldcol[pos] >= 0) {
             return err_set(GH_EINVAL,
-                           "%s: line %ld: columns '%s' and '%s' both give field '%s' (skip one "
+                           "%s: %s %ld: columns '%s' and '%s' both give field '%s' (skip one "
                            "with --map '%s=-')",
-                           im->o->file, row->line, im->colname[im->fieldcol[pos]], name,
+                           im->o->file, unit(im), row->line, im->colname[im->fieldcol[pos]], name,
                            c->fields[pos].name, name);
         }
         im->fieldcol[pos] = i;
@@ -991,10 +998,10 @@ static int header(imp *im, const csv_row *row) {
             }
         }
         return err_set(GH_EUNKNOWN,
-                       "%s: line %ld: column%s %s %s not a field of collection '%s' (its fields: "
+                       "%s: %s %ld: column%s %s %s not a field of collection '%s' (its fields: "
                        "%s); name the field with --map 'COLUMN=field', or skip the column with "
                        "--map 'COLUMN=-'",
-                       im->o->file, row->line, nunknown > 1 ? "s" : "", unknown,
+                       im->o->file, unit(im), row->line, nunknown > 1 ? "s" : "", unknown,
                        nunknown > 1 ? "are" : "is", c->name, known);
     }
     for (int m = 0; m < im->o->nmap; m++) {
@@ -1013,9 +1020,10 @@ static int header(imp *im, const csv_row *row) {
         if (im->fieldcol[f] < 0 && f != c->extra && !c->fields[f].optional &&
             !(f == c->key && c->auto_key)) {
             return err_set(GH_EMISSING,
-                           "%s: line %ld: no column gives the required field '%s' of collection "
+                           "%s: %s %ld: no column gives the required field '%s' of collection "
                            "'%s' (name a column with --map 'COLUMN=%s')",
-                           im->o->file, row->line, c->fields[f].name, c->name, c->fields[f].name);
+                           im->o->file, unit(im), row->line, c->fields[f].name, c->name,
+                           c->fields[f].name);
         }
     }
     im->header_done = 1;
@@ -1058,8 +1066,11 @@ static int csv_row_one(imp *im, const csv_row *row) {
         }
         if (extra) {
             problem(im, NULL, NULL, 0,
-                    "the row has %d cells but the header has %d columns (a comma inside a cell "
-                    "needs the cell in double quotes)",
+                    im->o->format == IMPORT_XLSX
+                        ? "the row has %d cells but the header has %d columns (give the extra "
+                          "cells a column name in the header row)"
+                        : "the row has %d cells but the header has %d columns (a comma inside a "
+                          "cell needs the cell in double quotes)",
                     row->ncells, im->ncols);
         }
     }
@@ -1661,8 +1672,13 @@ static int import_once(imp *im, csv_info *info) {
     if (im->o->format == IMPORT_JSONL) {
         rc = jsonl_read(im, info);
     } else {
-        rc = csv_read(im->o->file, im->o->format == IMPORT_TSV ? CSV_TAB_SEP : CSV_COMMA_SEP,
-                      im->o->encoding, csv_row_cb, im, info);
+        /* the row sources: each hands csv_row_cb one row at a time */
+        if (im->o->format == IMPORT_XLSX) {
+            rc = xlsx_in_read(im->o->file, im->o->sheet, csv_row_cb, im, info);
+        } else {
+            rc = csv_read(im->o->file, im->o->format == IMPORT_TSV ? CSV_TAB_SEP : CSV_COMMA_SEP,
+                          im->o->encoding, csv_row_cb, im, info);
+        }
         if (rc == 0 && !im->header_done) {
             rc = err_set(GH_EINVAL, "%s is empty: a header row naming the columns is expected",
                          im->o->file);
@@ -2031,8 +2047,8 @@ int import_run(store *s, const import_opts *o) {
 static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, "gonghui import: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, _("\nusage: gonghui import COLLECTION FILE [--format csv|tsv|jsonl] [--map "
-                      "COLUMN=field ...]\n"
+    fprintf(stderr, _("\nusage: gonghui import COLLECTION FILE [--format csv|tsv|jsonl|xlsx] "
+                      "[--sheet NAME|N] [--map COLUMN=field ...]\n"
                       "         [--encoding auto|utf-8|gb18030] [--mode insert|upsert] [--strict] "
                       "[--yuan] [--rejects FILE]\n"
                       "         [--chunk N] [--resume]\n"));
@@ -2057,7 +2073,8 @@ int import_parse(int argc, char **argv, import_opts *o) {
         const char *a = argv[i], *v = NULL;
         int has_value = strcmp(a, "--format") == 0 || strcmp(a, "--map") == 0 ||
                         strcmp(a, "--encoding") == 0 || strcmp(a, "--mode") == 0 ||
-                        strcmp(a, "--rejects") == 0 || strcmp(a, "--chunk") == 0;
+                        strcmp(a, "--rejects") == 0 || strcmp(a, "--chunk") == 0 ||
+                        strcmp(a, "--sheet") == 0;
         if (has_value) {
             if (i + 1 >= argc) {
                 return usage_err("%s needs a value", a);
@@ -2072,11 +2089,9 @@ int import_parse(int argc, char **argv, import_opts *o) {
             } else if (strcmp(v, "jsonl") == 0) {
                 o->format = IMPORT_JSONL;
             } else if (strcmp(v, "xlsx") == 0) {
-                return usage_err("%s: .xlsx files are not read (the xlsx plugin only writes); "
-                                 "save the sheet as CSV UTF-8 in Excel and import that",
-                                 v);
+                o->format = IMPORT_XLSX;
             } else {
-                return usage_err("unknown --format %s (csv, tsv or jsonl)", v);
+                return usage_err("unknown --format %s (csv, tsv, jsonl or xlsx)", v);
             }
         } else if (strcmp(a, "--map") == 0) {
             if (!strchr(v, '=') || v[0] == '=') {
@@ -2112,6 +2127,8 @@ int import_parse(int argc, char **argv, import_opts *o) {
             }
         } else if (strcmp(a, "--resume") == 0) {
             o->resume = 1;
+        } else if (strcmp(a, "--sheet") == 0) {
+            o->sheet = v;
         } else if (strcmp(a, "--strict") == 0) {
             o->strict = 1;
         } else if (strcmp(a, "--yuan") == 0) {
@@ -2142,13 +2159,18 @@ int import_parse(int argc, char **argv, import_opts *o) {
             o->format = IMPORT_TSV;
         } else if (dot && (strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0)) {
             o->format = IMPORT_JSONL;
-        } else if (dot && (strcasecmp(dot, ".xlsx") == 0 || strcasecmp(dot, ".xls") == 0)) {
-            return usage_err("%s: Excel workbooks are not read (the xlsx plugin only writes); "
-                             "save the sheet as CSV UTF-8 in Excel and import that",
+        } else if (dot && (strcasecmp(dot, ".xlsx") == 0 || strcasecmp(dot, ".xlsm") == 0)) {
+            o->format = IMPORT_XLSX;
+        } else if (dot && strcasecmp(dot, ".xls") == 0) {
+            return usage_err("%s: Excel 97-2003 workbooks (.xls) are not read: open the file in "
+                             "Excel and save it as an Excel Workbook (.xlsx)",
                              o->file);
         } else {
             o->format = IMPORT_CSV;
         }
+    }
+    if (o->sheet && o->format != IMPORT_XLSX) {
+        return usage_err("--sheet %s: only an .xlsx workbook has sheets", o->sheet);
     }
     if (!o->rejects) {
         snprintf(rejects_buf, sizeof rejects_buf, "%s.rejects.csv", o->file);

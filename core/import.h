@@ -1,8 +1,8 @@
 /*
- * import.h — `gonghui import`: CSV, TSV and JSON Lines files into a
+ * import.h — `gonghui import`: CSV, TSV, JSON Lines and .xlsx files into a
  * collection, every row checked against its definition, bad rows set aside.
  *
- * Called by main.c; built on store.h, csv.h and runs.h.
+ * Called by main.c; built on store.h, csv.h, xlsx_in.h and runs.h.
  *
  * Exit codes (IMPORT_EXIT_*): 0 every row stored; 3 some rows rejected (the
  * others were stored, or with --strict nothing was); 1 the import failed and
@@ -15,7 +15,7 @@
 
 enum { IMPORT_EXIT_OK = 0, IMPORT_EXIT_FAILED = 1, IMPORT_EXIT_USAGE = 2, IMPORT_EXIT_REJECTS = 3 };
 
-enum import_format { IMPORT_CSV, IMPORT_TSV, IMPORT_JSONL };
+enum import_format { IMPORT_CSV, IMPORT_TSV, IMPORT_JSONL, IMPORT_XLSX };
 
 typedef struct import_opts {
     const char *coll;    /* the collection (it must be defined) */
@@ -27,6 +27,7 @@ typedef struct import_opts {
     int yuan;            /* fen fields are given in yuan ("12.50") */
     int progress;        /* 1 show progress (stderr is a terminal), 0 never */
     const char *rejects; /* where bad rows go (default <file>.rejects.csv) */
+    const char *sheet;   /* .xlsx: the sheet's name or position (NULL: the first) */
     char **map;          /* "COLUMN=field" or "COLUMN=-" (skip the column) */
     int nmap;
     long chunk;  /* --chunk N: commit every N rows, with a checkpoint (0: one transaction) */

@@ -57,7 +57,7 @@ static void usage(FILE *f) {
               "  check                          verify every record and index entry\n"
               "  backup DEST                    write a compacted, consistent copy to DEST\n"
               "  stat                           list collections, records, indexes and sizes\n"
-              "  import COLLECTION FILE [--format csv|tsv|jsonl] [--map COLUMN=field ...]\n"
+              "  import COLLECTION FILE [--format csv|tsv|jsonl|xlsx] [--sheet S] [--map C=f]\n"
               "         [--encoding auto|utf-8|gb18030] [--mode insert|upsert] [--strict] "
               "[--yuan]\n"
               "                                 rows of a file into a collection; bad rows "

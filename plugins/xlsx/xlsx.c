@@ -1,5 +1,6 @@
 /*
- * xlsx.c — the `xlsx` plugin: Excel workbooks written with libxlsxwriter.
+ * xlsx.c — the `xlsx` plugin: Excel workbooks written with libxlsxwriter,
+ * and read with xlsx_read.c (minizip and expat).
  *
  * Lua (local xlsx = plugin.load 'xlsx'):
  *   open(path)        -> handle   a new workbook with one sheet, written at close
@@ -15,6 +16,19 @@
  *   close(h)          -> nothing  sets column widths, freezes the header row,
  *                                 writes the file; the handle is then gone
  *
+ *   sheets(path)             -> the sheet names, joined by tabs
+ *   read_open(path, sheet)   -> handle   a sheet to read ('' the first, a
+ *                                        name, or a position '2')
+ *   read_sheet(h)            -> the name of the sheet being read
+ *   read_row(h)              -> the next row with values as a string,
+ *                               string.unpack('<I4I4', s) -> its row
+ *                               number, cell count n, then n cells each
+ *                               '<s4'; nil at the end of the sheet
+ *   read_progress(h)         -> how far through the sheet, 0..1
+ *   read_close(h)            -> nothing
+ * (see xlsx_read.h for how cells become text.) The core's import reads
+ * .xlsx files through these too (core/xlsx_in.c).
+ *
  * Workbooks are written in libxlsxwriter's constant-memory mode: each row
  * goes to a temporary file as it comes, so a sheet of a million rows takes
  * no more memory than one of ten.
@@ -27,9 +41,11 @@
  * follow the widest cell (CJK characters count 2). Handles are small
  * integers; workbooks still open when the run ends are dropped unwritten.
  *
- * Sees only include/gonghui/plugin.h and libxlsxwriter.
+ * Sees only include/gonghui/plugin.h, libxlsxwriter and xlsx_read.h.
  */
 #include <gonghui/plugin.h>
+
+#include "xlsx_read.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +166,46 @@ static int plain_number(const char *s, size_t n) {
     return i == n && digits <= 15;
 }
 
+static int hex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* 1 if s[i..n) starts with an escape as Excel writes them, _xHHHH_. */
+static int xescape_at(const char *s, size_t i, size_t n) {
+    return n - i >= 7 && s[i] == '_' && s[i + 1] == 'x' && hex(s[i + 2]) && hex(s[i + 3]) &&
+           hex(s[i + 4]) && hex(s[i + 5]) && s[i + 6] == '_';
+}
+
+/* Text that holds _xHHHH_ literally is written with its underscore escaped
+ * (_x005F_xHHHH_), as Excel does: libxlsxwriter escapes control characters
+ * that way but not such text, which Excel (and our reader) would otherwise
+ * show decoded ("a_x0041_b" as "aAb"). NULL if nothing needs it, or the
+ * escaped copy (caller frees) in *out; -1 out of memory. */
+static int escape_underscores(const char *s, size_t n, char **out) {
+    size_t k = 0;
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        k += xescape_at(s, i, n);
+    }
+    if (!k) {
+        return 0;
+    }
+    char *e = malloc(n + 6 * k + 1), *w = e;
+    if (!e) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (xescape_at(s, i, n)) {
+            memcpy(w, "_x005F", 6);
+            w += 6;
+        }
+        *w++ = s[i];
+    }
+    *w = 0;
+    *out = e;
+    return 0;
+}
+
 /* Writes the tab-separated cells of line as the next row, noting widths
  * (and, for the header, which columns stay text). 0 or -1 (err set). */
 static int each_cell(book *b, const char *line, int header, gh_err *err) {
@@ -208,7 +264,14 @@ static int each_cell(book *b, const char *line, int header, gh_err *err) {
         } else if (!header && !b->ident[col] && plain_number(buf, n)) {
             e = worksheet_write_number(b->ws, b->row, (lxw_col_t)col, strtod(buf, NULL), NULL);
         } else {
-            e = worksheet_write_string(b->ws, b->row, (lxw_col_t)col, buf, NULL);
+            char *esc;
+            if (escape_underscores(buf, n, &esc) != 0) {
+                api->error(err, "out of memory");
+                free(buf);
+                return -1;
+            }
+            e = worksheet_write_string(b->ws, b->row, (lxw_col_t)col, esc ? esc : buf, NULL);
+            free(esc);
         }
         if (e != LXW_NO_ERROR) {
             api->error(err, "row %u, column %d: %s", (unsigned)b->row + 1, col + 1,
@@ -439,10 +502,134 @@ static void x_close(int64_t h, gh_err *err) {
     drop(b);
 }
 
+/* ---- reading --------------------------------------------------------------------------------- */
+
+static xr_book *readers[MAX_BOOKS];
+
+static void *r_malloc(size_t n) {
+    return api->alloc(n ? n : 1);
+}
+
+static void *r_realloc(void *p, size_t n) {
+    return api->realloc(p, n ? n : 1);
+}
+
+static void r_free(void *p) {
+    api->free(p);
+}
+
+static const xr_mem rmem = {r_malloc, r_realloc, r_free};
+
+static xr_book *reader(int64_t h, gh_err *err) {
+    if (h < 1 || h > MAX_BOOKS || !readers[h - 1]) {
+        api->error(err, "no sheet open for reading as %lld (closed already?)", (long long)h);
+        return NULL;
+    }
+    return readers[h - 1];
+}
+
+static int64_t x_read_open(const char *path, const char *sheet, gh_err *err) {
+    char msg[600];
+    for (int i = 0; i < MAX_BOOKS; i++) {
+        if (!readers[i]) {
+            if (xr_open(path, sheet, &rmem, &readers[i], msg, sizeof msg) != 0) {
+                api->error(err, "%s", msg);
+                return 0;
+            }
+            return i + 1;
+        }
+    }
+    api->error(err, "more than %d sheets open for reading at once", MAX_BOOKS);
+    return 0;
+}
+
+static char *x_sheets(const char *path, gh_err *err) {
+    char msg[600];
+    xr_book *b;
+    if (xr_open(path, NULL, &rmem, &b, msg, sizeof msg) != 0) {
+        api->error(err, "%s", msg);
+        return NULL;
+    }
+    char *s = api->strdup(xr_sheet_names(b));
+    xr_close(b);
+    if (!s) {
+        api->error(err, "out of memory");
+    }
+    return s;
+}
+
+static char *x_read_sheet(int64_t h, gh_err *err) {
+    xr_book *b = reader(h, err);
+    char *s = b ? api->strdup(xr_sheet_name(b)) : NULL;
+    if (b && !s) {
+        api->error(err, "out of memory");
+    }
+    return s;
+}
+
+static void put32(unsigned char *p, size_t v) {
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static gh_bytes x_read_row(int64_t h, gh_err *err) {
+    gh_bytes out = {NULL, 0};
+    char msg[600];
+    xr_row row;
+    xr_book *b = reader(h, err);
+    if (!b) {
+        return out;
+    }
+    int rc = xr_next_row(b, &row, msg, sizeof msg);
+    if (rc < 0) {
+        api->error(err, "%s", msg);
+    }
+    if (rc <= 0) {
+        return out;
+    }
+    size_t n = 8;
+    for (int i = 0; i < row.ncells; i++) {
+        n += 4 + row.lens[i]; /* a cell is at most 1 MiB, a row 16384 cells */
+    }
+    unsigned char *p = api->alloc(n);
+    if (!p) {
+        api->error(err, "out of memory");
+        return out;
+    }
+    put32(p, row.number);
+    put32(p + 4, (size_t)row.ncells);
+    size_t k = 8;
+    for (int i = 0; i < row.ncells; i++) {
+        put32(p + k, row.lens[i]);
+        memcpy(p + k + 4, row.cells[i], row.lens[i]);
+        k += 4 + row.lens[i];
+    }
+    out.data = p;
+    out.len = n;
+    return out;
+}
+
+static double x_read_progress(int64_t h, gh_err *err) {
+    xr_book *b = reader(h, err);
+    return b ? xr_progress(b) : 0;
+}
+
+static void x_read_close(int64_t h, gh_err *err) {
+    xr_book *b = reader(h, err);
+    if (b) {
+        xr_close(b);
+        readers[h - 1] = NULL;
+    }
+}
+
 static void unload(void *ud) {
     (void)ud;
     for (int i = 0; i < MAX_BOOKS; i++) {
         drop(&books[i]);
+        xr_close(readers[i]);
+        readers[i] = NULL;
     }
 }
 
@@ -458,7 +645,13 @@ GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *a, gh_plugin *p, char **errmsg
         a->function(p, "row", "void(i64,str,err)", GH_FN(x_row)) ||
         a->function(p, "sheet", "void(i64,str,err)", GH_FN(x_sheet)) ||
         a->function(p, "chart", "void(i64,str,str,str,err)", GH_FN(x_chart)) ||
-        a->function(p, "close", "void(i64,err)", GH_FN(x_close))) {
+        a->function(p, "close", "void(i64,err)", GH_FN(x_close)) ||
+        a->function(p, "sheets", "str(str,err)", GH_FN(x_sheets)) ||
+        a->function(p, "read_open", "i64(str,str,err)", GH_FN(x_read_open)) ||
+        a->function(p, "read_sheet", "str(i64,err)", GH_FN(x_read_sheet)) ||
+        a->function(p, "read_row", "bytes(i64,err)", GH_FN(x_read_row)) ||
+        a->function(p, "read_progress", "f64(i64,err)", GH_FN(x_read_progress)) ||
+        a->function(p, "read_close", "void(i64,err)", GH_FN(x_read_close))) {
         return GH_PLUGIN_ERROR;
     }
     return GH_PLUGIN_OK;

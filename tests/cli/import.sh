@@ -214,9 +214,14 @@ expect_rc 1 "a missing file"
 expect_err "cannot open nosuch.csv" "the missing file is named"
 gh --db "$DB" import members good.csv --mode sideways
 expect_rc 2 "a bad --mode is a usage error"
-gh --db "$DB" import members book.xlsx
-expect_rc 2 "xlsx: usage error (the xlsx plugin only writes)"
-expect_err "xlsx plugin" "xlsx: says why"
+gh --db "$DB" import members book.xls
+expect_rc 2 "xls (Excel 97-2003): a usage error"
+expect_err "save it as an Excel Workbook (.xlsx)" "xls: says what to do"
+gh --db "$DB" import members nosuch.xlsx
+expect_rc 1 "a missing .xlsx file"
+expect_err "cannot open nosuch.xlsx" "the missing .xlsx file is named"
+gh --db "$DB" import members good.csv --sheet 2
+expect_rc 2 "--sheet with a CSV file is a usage error"
 printf 'member_id,name,id_number,birth_date\n1,"甲,%s,1990-01-01\n' "$ID1" >open.csv
 gh --db "$DB" import members open.csv
 expect_rc 1 "an unterminated quote"
