@@ -45,6 +45,7 @@
 #include <unicode/ucal.h>
 #include <unicode/ucnv.h>
 #include <unicode/ucol.h>
+#include <unicode/uclean.h>
 #include <unicode/ustring.h>
 #include <unicode/utf8.h>
 #include <unicode/utrans.h>
@@ -212,7 +213,7 @@ static int icu_lunar(int64_t day, lunar_month *m, int *mday) {
 
 /* The lunar month containing a day number, and the day's place in it (1..30);
  * 0, or -1 with the message in err. */
-static int month_of_day(int64_t day, lunar_month *out, int *mday, gh_err *err) {
+static int month_of_day_icu(int64_t day, lunar_month *out, int *mday, gh_err *err) {
     for (size_t f = 0; f < NFIXES; f++) {
         if (day >= ymd(fixes[f].from) && day < ymd(fixes[f].to)) {
             lunar_month m, found = {0};
@@ -243,12 +244,56 @@ fail:
     return -1;
 }
 
+/* ICU takes about 0.1 ms per question, so the months found are kept: by
+ * the 16-day stretch of 1900-2100 a day falls in (a stretch meets at most
+ * two months; the last one asked about stays) and by name. The calendar
+ * never changes, so nothing is ever invalidated. */
+#define SLOT_DAYS 16
+#define NSLOTS ((47846 + 25567) / SLOT_DAYS + 1)
+#define NNAMES ((MAX_YEAR - MIN_YEAR + 2) * 24)
+typedef struct cached_month {
+    int32_t start;
+    int16_t year;
+    int8_t month, days;
+    uint8_t state; /* 0 unknown; 1 the month; 2 (by name) no such month */
+    bool leap;
+} cached_month;
+static cached_month by_day[NSLOTS], by_name[NNAMES];
+
+static void cache_put(cached_month *c, const lunar_month *m) {
+    *c = (cached_month){
+        (int32_t)m->start, (int16_t)m->year, (int8_t)m->month, (int8_t)m->days, 1, m->leap};
+}
+
+static void cache_get(const cached_month *c, lunar_month *m) {
+    *m = (lunar_month){c->year, c->month, c->leap, c->start, c->days};
+}
+
+static int month_of_day(int64_t day, lunar_month *out, int *mday, gh_err *err) {
+    cached_month *c = NULL;
+    if (day >= first_day_num && day <= last_day_num) {
+        c = &by_day[(day - first_day_num) / SLOT_DAYS];
+        if (c->state == 1 && day >= c->start && day < c->start + c->days) {
+            cache_get(c, out);
+            *mday = (int)(day - c->start) + 1;
+            return 0;
+        }
+    }
+    if (month_of_day_icu(day, out, mday, err) != 0) {
+        return -1;
+    }
+    if (c) {
+        cache_put(c, out);
+    }
+    return 0;
+}
+
 static const char *const month_names[] = {"正", "二", "三", "四", "五", "六",
                                           "七", "八", "九", "十", "冬", "腊"};
 
 /* The month (year, month, leap) as *out; 0, 1 if that year has no such month,
  * or -1 with the message in err. */
-static int find_month(int y, int mo, bool leap, lunar_month *out, gh_err *err) {
+static int find_month_icu(int y, int mo, bool leap, lunar_month *out, gh_err *err) {
     lunar_month m;
     for (size_t f = 0; f < NFIXES; f++) {
         for (int i = 0; fix_month(f, i, &m); i++) {
@@ -284,6 +329,26 @@ static int find_month(int y, int mo, bool leap, lunar_month *out, gh_err *err) {
     }
     *out = m;
     return 0;
+}
+
+static int find_month(int y, int mo, bool leap, lunar_month *out, gh_err *err) {
+    cached_month *c = NULL;
+    if (y >= MIN_YEAR - 1 && y <= MAX_YEAR && mo >= 1 && mo <= 12) {
+        c = &by_name[(y - (MIN_YEAR - 1)) * 24 + (mo - 1) * 2 + leap];
+        if (c->state) {
+            if (c->state == 1) {
+                cache_get(c, out);
+            }
+            return c->state == 1 ? 0 : 1;
+        }
+    }
+    int rc = find_month_icu(y, mo, leap, out, err);
+    if (c && rc == 0) {
+        cache_put(c, out);
+    } else if (c && rc == 1) {
+        c->state = 2;
+    }
+    return rc;
 }
 
 /* The leap month of lunar year y (0 if none); -1 with the message in err. */
@@ -943,6 +1008,13 @@ static void unload(void *ud) {
     (void)ud;
     if (--users == 0) {
         close_all();
+        /* ICU keeps caches (collation data, new moons, converter tables) for
+         * the life of the process; the host is about to dlclose this plugin
+         * and with it ICU, so they would be lost memory. u_cleanup frees
+         * them; it is safe because nothing else in gonghui uses ICU (a second
+         * ICU plugin would have to share this count), and ICU starts afresh
+         * if the plugin is loaded again. */
+        u_cleanup();
     }
 }
 
