@@ -14,7 +14,9 @@
 -- express-delivery industry union per district for platform workers), the
 -- rest stations for outdoor workers (1-3 per town), and the members' union,
 -- employment form (platform riders and couriers are mostly 新就业形态),
--- household (some members share one) and, for women, post type. These come
+-- household (some members share one) and, for women, post type; the
+-- enterprises' unified social credit codes, the stations' addresses, and a
+-- few members' honorary titles (劳动模范, 工匠: member_titles). These come
 -- from a second random stream, so the fields above stay what they were for
 -- a seed.
 -- Everything is written in one db.atomic: all of it or nothing.
@@ -192,6 +194,7 @@ local AS_OF     = days_from_civil(2024, 12, 31)   -- the registry's "today"
 -- ---- refuse to add to an existing registry ---------------------------------
 
 registry.define_all()
+registry.define_titles()
 if db.members:count() > 0 or db.enterprises:count() > 0 or db.unions:count() > 0 or db.stations:count() > 0 then
   error(string.format('this database already holds %d members, %d enterprises, %d unions and %d stations; '
     .. 'sample_data.lua only fills an empty registry: use a new --db directory',
@@ -262,6 +265,53 @@ for r = 1, n_ent do
   end
 end
 
+-- 统一社会信用代码 (GB 32100-2015) of an enterprise registered in region:
+-- '9' (industry and commerce) '1' (an enterprise), the region code, an
+-- organisation code of 8 digits and its GB 11714 check character, then the
+-- MOD 31 check character.
+local CC = '0123456789ABCDEFGHJKLMNPQRTUWXY'
+local CC_W = { 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28 }
+local ORG_W = { 3, 7, 9, 10, 5, 8, 4, 2 }
+local function credit_code(region)
+  local org = string.format('%08d', rand2(99999999))
+  local sum = 0
+  for i = 1, 8 do sum = sum + (org:byte(i) - 48) * ORG_W[i] end
+  local c9 = 11 - sum % 11
+  org = org .. (c9 == 10 and 'X' or c9 == 11 and '0' or tostring(c9))
+  local body = '91' .. region .. org
+  sum = 0
+  for i = 1, 17 do sum = sum + (CC:find(body:sub(i, i), 1, true) - 1) * CC_W[i] end
+  local c = (31 - sum % 31) % 31
+  return body .. CC:sub(c + 1, c + 1)
+end
+
+-- Honorary titles (registry member_titles): model workers (劳动模范) of the
+-- city or county, the province, rarely the nation, and craftsmen (工匠).
+local titles = {}
+local function city_of(region) return region[5]:match('^(.-市)') or region[5] end
+local function honours(m, region)
+  if m.status == 'left' then return end
+  local r = rand2()
+  local from = math.max(2005, tonumber(m.birth_date:sub(1, 4)) + 25, tonumber(m.join_date:sub(1, 4)))
+  if from > 2024 then return end                -- titles go to members of 25 and over
+  if r < 0.004 then
+    local lvl = rand2()
+    local year = from + rand2(2025 - from) - 1
+    local title, level
+    if lvl < 0.05 then title, level = '全国劳动模范', 'national'
+    elseif lvl < 0.30 then title, level = '浙江省劳动模范', 'provincial'
+    else
+      title = city_of(region) .. '劳动模范'
+      level = title:find('县') and 'county' or 'city'
+    end
+    titles[#titles + 1] = { member_id = m.member_id, kind = 'model_worker', title = title, level = level,
+                            awarded = year .. '-04-28' }
+  elseif r < 0.007 then
+    titles[#titles + 1] = { member_id = m.member_id, kind = 'craftsman', title = city_of(region) .. '工匠',
+                            level = 'city', awarded = (math.max(from, 2017) + rand2(2025 - math.max(from, 2017)) - 1) .. '-05-01' }
+  end
+end
+
 local household_of = {}             -- member_id -> household
 local recent_by_town = {}           -- town -> the last members made there (for shared households)
 
@@ -288,6 +338,7 @@ local function program_fields(m, ent)
     local office = m.category == 'office' or m.category == 'teacher' or m.category == 'medical'
     m.post_type = rand2() < (office and 0.8 or 0.1) and 'cadre' or 'worker'
   end
+  honours(m, ent_town[ent].region)
   return m
 end
 
@@ -360,11 +411,12 @@ local function make_enterprise(ent, used_names)
   end
   used_names[name] = true
   return { enterprise_id = ent, name = name, town = town.name, size = ent_size[ent] or 0,
-           union_id = ent_union[ent] }
+           union_id = ent_union[ent], credit_code = credit_code(town.region[1]) }
 end
 
 -- Rest stations: 1-3 per town (more where more members live), hosted by
 -- banks, post offices, petrol stations, sanitation offices, town unions.
+local ROADS = { '人民', '解放', '文化', '建设', '工人', '新华', '中山', '和平', '长安', '海洲', '学林', '东山' }
 local function make_stations()
   local out = {}
   for _, t in ipairs(TOWNS) do
@@ -378,7 +430,8 @@ local function make_stations()
       local org = h[2]:find('总工会') and string.format(h[2], t.name)
                   or string.format(h[2], t.region[3] .. short)
       out[#out + 1] = { station_id = string.format('ST%02d', #out + 1), name = short .. h[1],
-                        town = t.name, host_org = org, host_union_id = town_union[t] }
+                        town = t.name, host_org = org, host_union_id = town_union[t],
+                        address = string.format('%s%s路%d号', t.name, ROADS[rand2(#ROADS)], rand2(300)) }
     end
   end
   return out
@@ -398,7 +451,8 @@ db.atomic(function()
   end
   for _, u in ipairs(unions) do db.unions:insert(u) end
   for _, st in ipairs(stations) do db.stations:insert(st) end
+  for _, t in ipairs(titles) do db.member_titles:insert(t) end
 end)
 
-print(string.format('sample data: %d members, %d enterprises in %d towns, %d unions, %d rest stations (seed %d)',
-                    N, n_ent, n_towns, #unions, #stations, SEED))
+print(string.format('sample data: %d members, %d enterprises in %d towns, %d unions, %d rest stations, %d member titles (seed %d)',
+                    N, n_ent, n_towns, #unions, #stations, #titles, SEED))

@@ -10,9 +10,9 @@ setup "$@"
 
 gh --db "$S/a" run "$ROOT/scripts/sample_data.lua" members=800 seed=7
 expect_rc 0 "sample data" && expect_out "sample data: 800 members, 4 enterprises in" "the summary" &&
-  expect_out "rest stations (seed 7)" "the summary names stations" && pass "sample data: 800 members"
+  expect_out "rest stations, " "the summary names stations" && expect_out "member titles (seed 7)" "the summary names titles" && pass "sample data: 800 members"
 gh --db "$S/b" run "$ROOT/scripts/sample_data.lua" members=800 seed=7
-for c in members enterprises unions stations; do
+for c in members enterprises unions stations member_titles; do
   "$BIN" --db "$S/a" export $c --unmask --out "$S/a-$c.csv" >/dev/null 2>&1
   "$BIN" --db "$S/b" export $c --unmask --out "$S/b-$c.csv" >/dev/null 2>&1
   if cmp -s "$S/a-$c.csv" "$S/b-$c.csv" && [ -s "$S/a-$c.csv" ]; then
@@ -74,6 +74,26 @@ if (forms.new_form or 0) == 0 or (forms.dispatch or 0) == 0 or (forms.standard o
 if shared == 0 or shared > 400 then bad('%d members share a household', shared) end
 if cadre_f == 0 then bad('no woman in a cadre post') end
 if (n.joint or 0) == 0 or (n.enterprise or 0) == 0 or (n.industry or 0) == 0 then bad('union levels missing') end
+-- unified social credit codes: GB 32100 MOD 31 check character, the enterprise's region
+local CC = '0123456789ABCDEFGHJKLMNPQRTUWXY'
+local W = { 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28 }
+for e in db.enterprises:scan() do
+  local code, sum = e.credit_code, 0
+  for i = 1, 17 do sum = sum + (CC:find(code:sub(i, i), 1, true) - 1) * W[i] end
+  if #code ~= 18 or CC:sub((31 - sum % 31) % 31 + 1, (31 - sum % 31) % 31 + 1) ~= code:sub(18) then
+    bad('enterprise %d: credit code %s has a wrong check character', e.enterprise_id, code)
+  end
+end
+-- honorary titles: to members who stayed, at 25 or older, not before they joined
+local nt = 0
+for t in db.member_titles:scan() do
+  nt = nt + 1
+  local m = db.members:get(t.member_id)
+  if m.status == 'left' or t.awarded:sub(1, 4) + 0 < m.birth_date:sub(1, 4) + 25 or t.awarded:sub(1, 4) < m.join_date:sub(1, 4) then
+    bad('title %d of member %d: awarded %s, born %s, joined %s', t.title_id, m.member_id, t.awarded, m.birth_date, m.join_date)
+  end
+end
+if nt == 0 then bad('no member titles') end
 print(#problems == 0 and 'tree ok' or ('PROBLEMS: ' .. table.concat(problems, '; ')))
 LUA
 gh --db "$S/a" run "$S/tree.lua"
