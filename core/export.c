@@ -322,6 +322,9 @@ int export_run(store *s, const export_opts *o) {
     }
     for (int i = 0; i < e.c->nfields; i++) {
         e.pd[i] = import_pd_kind(e.c->fields[i].name);
+        if (!e.pd[i] && e.c->fields[i].label) { /* a field labelled 身份证号 */
+            e.pd[i] = import_pd_kind(e.c->fields[i].label);
+        }
     }
     if (o->format == EXPORT_XLSX) {
         size_t n = strlen(o->out) + 16;
@@ -338,7 +341,8 @@ int export_run(store *s, const export_opts *o) {
             goto out;
         }
         for (int i = 0; i < e.npos; i++) {
-            const char *name = e.c->fields[e.pos[i]].name;
+            const store_field *fd = &e.c->fields[e.pos[i]];
+            const char *name = o->labels && fd->label ? fd->label : fd->name;
             xlsx_out_cell(e.x, name, strlen(name));
         }
         if ((rc = xlsx_out_row(e.x)) != 0) {
@@ -364,7 +368,8 @@ int export_run(store *s, const export_opts *o) {
         csv_writer_init(&e.w, e.f, o->format == EXPORT_TSV ? CSV_TAB_SEP : CSV_COMMA_SEP,
                         o->format == EXPORT_CSV);
         for (int i = 0; i < e.npos; i++) {
-            const char *name = e.c->fields[e.pos[i]].name;
+            const store_field *fd = &e.c->fields[e.pos[i]];
+            const char *name = o->labels && fd->label ? fd->label : fd->name;
             csv_put(&e.w, name, strlen(name), 1);
         }
         csv_end_row(&e.w);
@@ -480,6 +485,7 @@ static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr,
             _("\nusage: gonghui export COLLECTION --out FILE [--format csv|tsv|json|jsonl|xlsx] "
               "[--fields a,b,...] [--unmask] [--yuan]\n"
+              "       [--headers names|labels]\n"
               "       gonghui export SCRIPT.lua --out FILE [same options] [name=value ...]\n"));
     return 2;
 }
@@ -496,7 +502,7 @@ int export_parse(int argc, char **argv, export_opts *o) {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strcmp(a, "--format") == 0 || strcmp(a, "--fields") == 0 || strcmp(a, "--out") == 0 ||
-            strcmp(a, "-o") == 0) {
+            strcmp(a, "-o") == 0 || strcmp(a, "--headers") == 0) {
             if (i + 1 >= argc) {
                 return usage_err("%s needs a value", a);
             }
@@ -520,6 +526,14 @@ int export_parse(int argc, char **argv, export_opts *o) {
             o->fields = v;
         } else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
             o->out = v;
+        } else if (strcmp(a, "--headers") == 0) {
+            if (strcmp(v, "labels") == 0) {
+                o->labels = 1;
+            } else if (strcmp(v, "names") != 0) {
+                return usage_err("--headers %s: give names (the fields' names, the default) or "
+                                 "labels (their labels, such as 姓名)",
+                                 v);
+            }
         } else if (strcmp(a, "--unmask") == 0) {
             o->unmask = 1;
         } else if (strcmp(a, "--yuan") == 0) {

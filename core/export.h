@@ -22,6 +22,7 @@ typedef struct export_opts {
     const char *fields; /* "a,b,c" or NULL for every field */
     int unmask;         /* show ID numbers and phones whole */
     int yuan;           /* CSV/TSV: fen fields written as yuan ("12.50") */
+    int labels;         /* --headers labels: column headers are the fields' labels */
     char **argv;        /* the command's arguments, for the run record */
     int argc;
 } export_opts;

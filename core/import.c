@@ -336,6 +336,16 @@ static const char *const aliases[][2] = {{"姓名", "name"},
                                          {"退休日期", "retire_date"},
                                          {NULL, NULL}};
 
+/* The field whose label (its definition's `label`) is `name`, or -1. */
+static int field_by_label(const store_coll *c, const char *name) {
+    for (int i = 0; i < c->nfields; i++) {
+        if (c->fields[i].label && strcmp(c->fields[i].label, name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 /* ---- the import ------------------------------------------------------------------------- */
 
 enum { COL_SKIP = -1, COL_EXTRA = -2 };
@@ -952,7 +962,7 @@ static int header(imp *im, const csv_row *row) {
             im->colfield[i] = COL_SKIP;
             continue;
         } else if ((pos = store_field_pos(c, name)) < 0 || pos == c->extra) {
-            pos = -1;
+            pos = field_by_label(c, name);
             for (int a = 0; aliases[a][0] && pos < 0; a++) {
                 if (strcmp(aliases[a][0], name) == 0) {
                     pos = store_field_pos(c, aliases[a][1]);
@@ -1371,6 +1381,7 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
             }
             if (pos == -2) {
                 pos = store_field_pos(im->c, key);
+                pos = pos >= 0 ? pos : field_by_label(im->c, key);
             }
             if (pos == im->c->extra && pos >= 0) {
                 pos = -1;
@@ -1662,6 +1673,9 @@ static int import_once(imp *im, csv_info *info) {
     }
     for (int i = 0; i < im->c->nfields; i++) {
         im->pd[i] = import_pd_kind(im->c->fields[i].name);
+        if (!im->pd[i] && im->c->fields[i].label) { /* a field labelled 身份证号 */
+            im->pd[i] = import_pd_kind(im->c->fields[i].label);
+        }
         im->fieldcol[i] = -1;
     }
     im->rows = (uint64_t)im->cp.rows, im->stored = (uint64_t)im->cp.stored;

@@ -436,6 +436,9 @@ static int l_export_rows(lua_State *L) {
         const char *name = lua_tostring(L, -1);
         w->pd[i] = import_pd_kind(name);
         int pos = c ? store_field_pos(c, name) : -1;
+        if (!w->pd[i] && pos >= 0 && c->fields[pos].label) { /* a field labelled 手机 */
+            w->pd[i] = import_pd_kind(c->fields[pos].label);
+        }
         w->fen[i] = pos >= 0 && c->fields[pos].type == FT_FEN;
         lua_pop(L, 1);
     }
@@ -472,6 +475,11 @@ static int l_export_rows(lua_State *L) {
             size_t n;
             lua_rawgeti(L, cols, i + 1);
             const char *name = lua_tolstring(L, -1, &n);
+            int pos = c && o->labels ? store_field_pos(c, name) : -1;
+            if (pos >= 0 && c->fields[pos].label) {
+                name = c->fields[pos].label;
+                n = strlen(name);
+            }
             cell(w, name, n, 1);
             lua_pop(L, 1);
         }
@@ -582,7 +590,7 @@ static int l_export_fmt(lua_State *L) {
     int opts = lua_isnoneornil(L, 3) ? 0 : 3;
     if (opts) {
         luaL_checktype(L, 3, LUA_TTABLE);
-        static const char *const known[] = {"fields", "unmask", "yuan", NULL};
+        static const char *const known[] = {"fields", "unmask", "yuan", "headers", NULL};
         lua_pushnil(L);
         while (lua_next(L, 3)) {
             int ok = 0;
@@ -590,7 +598,8 @@ static int l_export_fmt(lua_State *L) {
                 ok |= strcmp(known[i], lua_tostring(L, -2)) == 0;
             }
             if (!ok) {
-                return luaL_error(L, "export.%s: unknown option '%s' (fields, unmask, yuan)",
+                return luaL_error(L,
+                                  "export.%s: unknown option '%s' (fields, unmask, yuan, headers)",
                                   names[format], luaL_tolstring(L, -2, NULL));
             }
             lua_pop(L, 1);
@@ -601,6 +610,15 @@ static int l_export_fmt(lua_State *L) {
     o.format = format;
     o.unmask = opt_bool(L, opts, "unmask");
     o.yuan = opt_bool(L, opts, "yuan");
+    if (opts) {
+        lua_getfield(L, opts, "headers");
+        const char *h = lua_tostring(L, -1);
+        if (h && strcmp(h, "labels") != 0 && strcmp(h, "names") != 0) {
+            return luaL_error(L, "export.%s: headers = '%s' (names or labels)", names[format], h);
+        }
+        o.labels = h && strcmp(h, "labels") == 0;
+        lua_pop(L, 1);
+    }
     const char *path = out_path(L, names[format], name);
     int path_idx = lua_gettop(L);
     lua_pushcfunction(L, l_export_rows);

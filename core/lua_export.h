@@ -27,6 +27,7 @@ typedef struct lexport_opts {
     const char *fields; /* "a,b,c", or NULL */
     int unmask;         /* write ID numbers and phones whole */
     int yuan;           /* CSV/TSV: fen fields as yuan */
+    int labels;         /* headers: a field's label (its definition's `label`) when it has one */
     /* results, for the summary and the run record */
     uint64_t written;
     int masked;
@@ -35,7 +36,7 @@ typedef struct lexport_opts {
 /* Sets the global `export` in the globals of L: export.csv(rows, name [,
  * opts]) and tsv, json, jsonl, xlsx write into folder out_dir (copied; a
  * real path) and nowhere else. opts: fields (a list or "a,b"), unmask,
- * yuan. They return the rows written and
+ * yuan, headers ('names' or 'labels'). They return the rows written and
  * the file's path. */
 void lexport_install(lua_State *L, const char *out_dir);
 

@@ -1014,6 +1014,18 @@ static int l_coll_schema(lua_State *L) {
         lua_pushfstring(L, "%s%s", store_type_name(c->fields[i].type),
                         c->fields[i].optional ? "?" : "");
         lua_setfield(L, -3, c->fields[i].name);
+        if (c->fields[i].label) { /* schema().labels[field] */
+            lua_getfield(L, -3, "labels");
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                lua_newtable(L);
+                lua_pushvalue(L, -1);
+                lua_setfield(L, -5, "labels");
+            }
+            lua_pushstring(L, c->fields[i].label);
+            lua_setfield(L, -2, c->fields[i].name);
+            lua_pop(L, 1);
+        }
         lua_pushstring(L, c->fields[i].name);
         lua_rawseti(L, -2, k++);
     }
@@ -1038,10 +1050,12 @@ static int l_coll_tostring(lua_State *L) {
 
 /* ---- db ------------------------------------------------------------------------------- */
 
-/* Reads a spec field list entry: "int", "date?" or {type=..., optional=...}. */
-static int spec_type(lua_State *L, int idx, int *type, int *optional) {
+/* Reads a spec field list entry: "int", "date?" or {type=..., optional=...,
+ * label=...}; *label (may be NULL) gets a copy of the label, or NULL. */
+static int spec_type(lua_State *L, int idx, int *type, int *optional, char **label) {
     idx = lua_absindex(L, idx);
     *optional = 0;
+    *label = NULL;
     if (lua_type(L, idx) == LUA_TSTRING) {
         char t[32];
         size_t n;
@@ -1061,8 +1075,19 @@ static int spec_type(lua_State *L, int idx, int *type, int *optional) {
         lua_getfield(L, idx, "type");
         lua_getfield(L, idx, "optional");
         *optional = lua_toboolean(L, -1);
-        *type = lua_isstring(L, -2) ? store_type_of(lua_tostring(L, -2)) : -1;
+        *type = -1;
+        if (lua_type(L, -2) == LUA_TSTRING) { /* 'date' or 'date?' */
+            int opt;
+            char *none;
+            if (spec_type(L, -2, type, &opt, &none) == 0) {
+                *optional |= opt;
+            }
+        }
         lua_pop(L, 2);
+        if (lua_getfield(L, idx, "label") == LUA_TSTRING) {
+            *label = strdup(lua_tostring(L, -1));
+        }
+        lua_pop(L, 1);
         return *type < 0 ? -1 : 0;
     }
     return -1;
@@ -1179,7 +1204,9 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
         store_field *f = &c->fields[c->nfields];
         if (lua_type(L, -2) != LUA_TSTRING) {
             rc = err_set(GH_ESCHEMA, "collection '%s': field names must be strings", name);
-        } else if (spec_type(L, -1, &f->type, &f->optional) != 0) {
+        } else if (spec_type(L, -1, &f->type, &f->optional, &f->label) != 0) {
+            free(f->label);
+            f->label = NULL;
             lcodec_push_shown(L, -1);
             rc = err_set(GH_ESCHEMA,
                          "collection '%s': field '%s' has unknown type %s (types: int, number, "

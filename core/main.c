@@ -202,7 +202,8 @@ static int export_script(store *s, const export_opts *eo, int argc, char **argv)
                       .format = eo->format,
                       .fields = eo->fields,
                       .unmask = eo->unmask,
-                      .yuan = eo->yuan};
+                      .yuan = eo->yuan,
+                      .labels = eo->labels};
     script_opts o;
     memset(&o, 0, sizeof o);
     o.file = eo->script;

@@ -3,8 +3,10 @@
  *
  * Called by store.c (loading and saving definitions) and lua_store.c
  * (building one from a Lua table). The stored form is a MessagePack array:
- *   [1, name, key, auto, extra, [[field, type, optional]...],
- *    [[index-name, unique, [position...]]...]]
+ *   [1, name, key, auto, extra, [[field, type, optional(, label)]...],
+ *    [[index-name, unique, [position...]]...](, events)]
+ * (a field has a 4th element only when it has a label, so definitions
+ * without labels read the same in older versions).
  */
 #include "codec.h"
 #include "err.h"
@@ -35,6 +37,7 @@ void store_coll_free(store_coll *c) {
     }
     for (int i = 0; i < c->nfields; i++) {
         free(c->fields[i].name);
+        free(c->fields[i].label);
     }
     for (int i = 0; i < c->nindexes; i++) {
         free(c->indexes[i].name);
@@ -95,6 +98,27 @@ int store_def_check(const store_coll *c) {
             }
         }
     }
+    for (int i = 0; i < c->nfields; i++) {
+        const char *l = c->fields[i].label;
+        if (!l) {
+            continue;
+        }
+        if (!*l || strlen(l) > 100 || strchr(l, '\n') || strchr(l, '\r')) {
+            return err_set(GH_ESCHEMA,
+                           "collection '%s': field '%s' has the label \"%s\": a label is 1-100 "
+                           "bytes on one line",
+                           c->name, c->fields[i].name, l);
+        }
+        for (int j = 0; j < c->nfields; j++) {
+            if (j != i && (strcmp(l, c->fields[j].name) == 0 ||
+                           (c->fields[j].label && j > i && strcmp(l, c->fields[j].label) == 0))) {
+                return err_set(GH_ESCHEMA,
+                               "collection '%s': the label \"%s\" of field '%s' is also the name "
+                               "or label of field '%s': a column header must name one field",
+                               c->name, l, c->fields[i].name, c->fields[j].name);
+            }
+        }
+    }
     if (c->key < 0 || c->key >= c->nfields || c->key == c->extra) {
         return err_set(GH_ESCHEMA, "collection '%s': the key field is not one of its fields",
                        c->name);
@@ -151,11 +175,14 @@ int store_def_encode(const store_coll *c, codec_buf *out) {
     mp_put_int(out, c->extra);
     mp_put_array(out, (uint32_t)c->nfields);
     for (int i = 0; i < c->nfields; i++) {
-        mp_put_array(out, 3);
+        mp_put_array(out, c->fields[i].label ? 4 : 3);
         mp_put_str(out, c->fields[i].name, strlen(c->fields[i].name));
         mp_put_str(out, store_type_name(c->fields[i].type),
                    strlen(store_type_name(c->fields[i].type)));
         mp_put_bool(out, c->fields[i].optional);
+        if (c->fields[i].label) {
+            mp_put_str(out, c->fields[i].label, strlen(c->fields[i].label));
+        }
     }
     mp_put_array(out, (uint32_t)c->nindexes);
     for (int i = 0; i < c->nindexes; i++) {
@@ -227,9 +254,10 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
     }
     for (uint32_t i = 0, nf = it.n; i < nf; i++) {
         store_field *f = &c->fields[i];
-        if (rd(&r, MP_ARRAY, &it) || it.n != 3) {
+        if (rd(&r, MP_ARRAY, &it) || (it.n != 3 && it.n != 4)) {
             goto corrupt;
         }
+        uint32_t nparts = it.n;
         c->nfields++;
         char *t;
         if (!(f->name = rd_str(&r)) || !(t = rd_str(&r))) {
@@ -241,6 +269,9 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
             goto corrupt;
         }
         f->optional = it.v.b;
+        if (nparts == 4 && !(f->label = rd_str(&r))) {
+            goto corrupt;
+        }
     }
     if (rd(&r, MP_ARRAY, &it) || it.n > 1024) {
         goto corrupt;
@@ -302,7 +333,9 @@ int store_def_equivalent(const store_coll *a, const store_coll *b) {
         }
         int j = store_field_pos(b, a->fields[i].name);
         if (j < 0 || b->fields[j].type != a->fields[i].type ||
-            b->fields[j].optional != a->fields[i].optional) {
+            b->fields[j].optional != a->fields[i].optional ||
+            strcmp(a->fields[i].label ? a->fields[i].label : "",
+                   b->fields[j].label ? b->fields[j].label : "") != 0) {
             return 0;
         }
     }

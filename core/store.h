@@ -50,6 +50,8 @@ typedef struct store_field {
     char *name;
     int type;     /* enum store_type */
     int optional; /* may be absent (nil) */
+    char *label;  /* the column header people use (姓名), or NULL: import reads it,
+                   * export --headers labels writes it */
 } store_field;
 
 typedef struct store_index {
