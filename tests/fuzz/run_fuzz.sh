@@ -40,12 +40,16 @@ flags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
        -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes"
 
 status=0
-for name in value key csv; do
+for name in value key csv xlsx; do
     extra=
     if [ "$name" = csv ]; then
         # the CSV reader and libcsv under it (core/csv.h reaches libcsv's csv.h by
         # include_next, which clang warns about when csv.c finds it beside itself)
         extra="-Wno-include-next-absolute-path $root/core/csv.c -lcsv"
+    elif [ "$name" = xlsx ]; then
+        # the xlsx plugin's reader (minizip for the zip, expat for the XML)
+        extra="-I$root/plugins/xlsx $(pkg-config --cflags minizip expat)
+               $root/plugins/xlsx/xlsx_read.c $(pkg-config --libs minizip expat)"
     fi
     # shellcheck disable=SC2086 # $flags and $extra are lists of words
     "$cc" $flags -I"$root/core" "$here/fuzz_$name.c" "$root/core/codec.c" "$root/core/err.c" \
@@ -54,7 +58,7 @@ for name in value key csv; do
 done
 [ "$seconds" -eq 0 ] && exit 0
 
-for name in value key csv; do
+for name in value key csv xlsx; do
     work="$out/corpus-$name"
     mkdir -p "$work" "$out/crashes-$name"
     cp "$here/corpus/$name/"* "$work/"
