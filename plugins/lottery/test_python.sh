@@ -4,7 +4,8 @@
 # uses only hashlib): the same winners for lists of many sizes, ids of
 # several kinds (numbers, ID numbers, Chinese), prizes and k; Python accepts
 # the plugin's draw and rejects a tampered list, a tampered seed and a
-# swapped winner; the Python in README.md itself draws the same winners.
+# swapped winner; the Python in README.md itself draws the same winners; a
+# draw over --memory is a clear, catchable error.
 # (ctest: plugin_lottery_python)
 . "$(dirname "$0")/../../tests/cli/lib.sh"
 CHECK=$(cd "$(dirname "$0")" && pwd)/lottery_check.py
@@ -121,6 +122,21 @@ expect_py "a tampered seed" "the seed does not match" case_4.entrants "${seed}x"
 expect_py "two winners swapped" "winner 1 does not match" case_4.entrants "$seed" swapped.winners
 { sed 2q case_4.winners; echo 77777; sed 1,3d case_4.winners; } >replaced.winners
 expect_py "a winner replaced" "winner 3 does not match" case_4.entrants "$seed" replaced.winners
+
+# the plugin's memory counts against --memory: a draw too big for the limit
+# fails with a clear error the script can catch, and the run goes on
+lua bigdraw.lua <<'EOF'
+local lottery = plugin.load 'lottery'
+local i = 0
+local text = ('.'):rep(300000, '\n'):gsub('%.', function() i = i + 1 return string.format('%016d', i) end)
+local ok, e = pcall(lottery.draw, text, '0123456789abcdef0', 'p', 300000)
+print(ok, e)
+print(#lottery.draw('a\nb\nc', '0123456789abcdef0', 'p', 3))
+EOF
+gh run --memory 16M "$S/bigdraw.lua"
+expect_rc 0 "a draw over the memory limit is a catchable error" &&
+  expect_out 'false	lottery.draw: ' "the error names the function" &&
+  expect_out 'out of memory' "and says what" && expect_out '6' "the next draw works"
 
 # and the plugin rejects what Python rejects
 lua tamper.lua <<'EOF'
