@@ -2,7 +2,7 @@
 # bench/run.sh — W1 (`gonghui import`), W2, W3, W4, W5 and W6 of ../shared/BENCHMARKS.md as whole
 # `gonghui run` commands, interleaved with the C + LMDB baseline.
 #
-#   bench/run.sh [--quick] [--rows N] [--seed S] [--reps R]
+#   bench/run.sh [--quick] [--rows N] [--seed S] [--reps R] [--only w1,w2,...]
 #
 # Default N = 1,000,000; --quick N = 100,000 (W5 always uses W5_N events,
 # default 1,000,000). Environment: GONGHUI=path to the binary (default
@@ -19,12 +19,13 @@ export LC_ALL=C
 
 usage() {
     cat <<'EOF'
-usage: bench/run.sh [--quick] [--rows N] [--seed S] [--reps R]
+usage: bench/run.sh [--quick] [--rows N] [--seed S] [--reps R] [--only LIST]
 
   --quick    N = 100,000 members (default 1,000,000)
   --rows N   N members (wins over --quick)
   --seed S   generator seed (default 20250301)
   --reps R   timed repetitions per variant, the median is reported (default 3)
+  --only LIST  only these workloads, e.g. --only w1 or --only w2,w3 (default: all)
 
 environment: GONGHUI=path to the gonghui binary (default build/gonghui)
              SHARED=path to the shared folder with tools/ (default ../shared)
@@ -35,6 +36,7 @@ ROWS=
 QUICK=0
 SEED=20250301
 REPS=3
+ONLY=
 W6_RUNS=50
 NKEYS=100000
 while [ $# -gt 0 ]; do
@@ -46,6 +48,8 @@ while [ $# -gt 0 ]; do
     --seed=*) SEED=${1#--seed=} ;;
     --reps) REPS=${2:?--reps needs a number}; shift ;;
     --reps=*) REPS=${1#--reps=} ;;
+    --only) ONLY=${2:?--only needs a list such as w1,w2}; shift ;;
+    --only=*) ONLY=${1#--only=} ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -59,6 +63,10 @@ case "$ROWS$SEED$REPS" in *[!0-9]*) echo "bench: --rows, --seed and --reps take 
 die() {
     echo "bench: $*" >&2
     exit 1
+}
+
+want() { # want w1: is workload w1 to be run (--only)?
+    [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]
 }
 
 CALLER_PWD=$PWD
@@ -77,6 +85,7 @@ command -v python3 >/dev/null || die "python3 is needed to generate the data (..
 command -v cc >/dev/null || die "a C compiler (cc) is needed for the baseline"
 [ -f "$SHARED/tools/lmdb_baseline.c" ] || die "no $SHARED/tools/lmdb_baseline.c (set SHARED=path)"
 LUA=$(command -v lua5.4 || true)
+SQLITE=$(command -v sqlite3 || true)
 
 # The binary may be rebuilt by others while this runs: wait for it, then time
 # a private copy so that every run of this session uses the same one.
@@ -179,6 +188,8 @@ RESULTS=$OUT/results-$ROWS.txt
 PRISTINE_C=$OUT/pristine-c-$ROWS-$SEED
 PRISTINE_GH=$OUT/pristine-gh-$ROWS-$SEED
 rm -rf "$OUT"/pristine-* "$SCRATCH"
+tload_c=0 tload_gh=0
+if want w2 || want w3 || want w4 || want w6; then
 mkdir -p "$PRISTINE_C"
 t0=$EPOCHREALTIME
 "$BASE" import "$CSV" "$PRISTINE_C" >"$OUT/last.out" || die "baseline import failed"
@@ -188,24 +199,36 @@ t0=$EPOCHREALTIME
     { cat "$OUT/last.err" >&2; die "loading the gonghui database failed"; }
 tload_gh=$(secs_since "$t0")
 grep -q "^loaded $ROWS members" "$OUT/last.out" || die "the loader did not load $ROWS members: $(cat "$OUT/last.out")"
+fi
 
 {
     echo "# gonghui bench  $(date '+%Y-%m-%d %H:%M')  $(uname -n)  $(nproc) cores  N=$ROWS seed=$SEED reps=$REPS"
     echo "# gonghui: $GH_SRC ($("$GH" --version))  baseline: $SHARED/tools/lmdb_baseline.c"
-    printf '# setup (not measured): C import %.2f s (%s MB), gonghui load_members.lua %.2f s (%s MB)\n' \
-        "$tload_c" "$(mb "$(du -sk "$PRISTINE_C" | cut -f1)")" "$tload_gh" "$(mb "$(du -sk "$PRISTINE_GH" | cut -f1)")"
+    [ -d "$PRISTINE_GH" ] &&
+        printf '# setup (not measured): C import %.2f s (%s MB), gonghui load_members.lua %.2f s (%s MB)\n' \
+            "$tload_c" "$(mb "$(du -sk "$PRISTINE_C" | cut -f1)")" "$tload_gh" "$(mb "$(du -sk "$PRISTINE_GH" | cut -f1)")"
+    [ -z "$ONLY" ] || echo "# only: $ONLY"
 } | tee -a "$RESULTS"
 
 # ---- W1 import ----------------------------------------------------------------------
 # The CSV into an empty `members` (defined by w1_define.lua, not measured) with
-# `gonghui import`, against `lmdb_baseline import` into an empty directory.
-
+# `gonghui import`, against `lmdb_baseline import` into an empty directory, and
+# (when the sqlite3 CLI is installed) `.import` into a SQLite table with the same
+# key and indexes, in SQLite's default durable mode (rollback journal,
+# synchronous=FULL; .import is one transaction).
+if want w1; then
 EMPTY_C=$OUT/pristine-w1-c
 EMPTY_GH=$OUT/pristine-w1-gh
 rm -rf "$EMPTY_C" "$EMPTY_GH"
 mkdir -p "$EMPTY_C"
 "$GH" --db "$EMPTY_GH" run "$HERE/w1_define.lua" >"$OUT/last.out" 2>"$OUT/last.err" ||
     { cat "$OUT/last.err" >&2; die "W1: defining members failed"; }
+W1_SQL="CREATE TABLE members(member_id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+  id_number TEXT NOT NULL UNIQUE, phone TEXT NOT NULL, gender TEXT NOT NULL,
+  birth_date TEXT NOT NULL, enterprise_id INTEGER NOT NULL, town TEXT NOT NULL,
+  category TEXT NOT NULL, join_date TEXT NOT NULL, status TEXT NOT NULL, retire_date TEXT);
+CREATE INDEX members_enterprise ON members(enterprise_id);
+CREATE INDEX members_category ON members(category);"
 for r in $(seq "$REPS"); do
     fresh "$EMPTY_C"
     timed w1.c "$BASE" import "$CSV" "$SCRATCH"
@@ -213,14 +236,35 @@ for r in $(seq "$REPS"); do
     timed w1.gh "$GH" --db "$SCRATCH" import members "$CSV"
     grep -q "stored in 'members': $ROWS inserted" "$OUT/last.out" ||
         die "W1: gonghui import did not store $ROWS members: $(cat "$OUT/last.out" "$OUT/last.err")"
+    if [ -n "$SQLITE" ]; then
+        rm -rf "$SCRATCH"
+        mkdir -p "$SCRATCH"
+        "$SQLITE" "$SCRATCH/members.db" "$W1_SQL" || die "W1: sqlite3 could not make the table"
+        sync
+        timed w1.sqlite "$SQLITE" "$SCRATCH/members.db" ".import --csv --skip 1 $CSV members"
+        n=$("$SQLITE" "$SCRATCH/members.db" "SELECT count(*) FROM members") || n=
+        [ "$n" = "$ROWS" ] || die "W1: sqlite3 .import stored ${n:-nothing}, not $ROWS rows: $(cat "$OUT/last.err")"
+    fi
 done
 report "W1 import" w1.c w1.gh 1.3
-awk -v n="$ROWS" -v c="$(median "${TIMES[w1.c]}")" -v g="$(median "${TIMES[w1.gh]}")" \
-    'BEGIN { printf "# W1: C %.0f rows/s, gonghui import %.0f rows/s (SQLite .import 1M: 3.2 s = 312500 rows/s in BENCHMARKS.md)\n", n / c, n / g }' |
+if [ -n "$SQLITE" ]; then
+    tg=$(median "${TIMES[w1.gh]}")
+    ts=$(median "${TIMES[w1.sqlite]}")
+    printf '%-26s N=%-8s SQLite %6.3f s  gonghui %6.3f s  ratio %5.2fx  (target < 1x: %s)  peak RSS SQLite %s MB / gonghui %s MB  db size SQLite %s MB / gonghui %s MB\n' \
+        "W1 import vs sqlite3" "$ROWS" "$ts" "$tg" "$(awk -v a="$tg" -v b="$ts" 'BEGIN { printf "%.2f", a / b }')" \
+        "$(awk -v a="$tg" -v b="$ts" 'BEGIN { print (a < b ? "meets" : "MISSES") }')" \
+        "$(mb "$(median "${RSS[w1.sqlite]}")")" "$(mb "$(median "${RSS[w1.gh]}")")" \
+        "$(mb "$(median "${SIZE[w1.sqlite]}")")" "$(mb "$(median "${SIZE[w1.gh]}")")" | tee -a "$RESULTS"
+fi
+awk -v n="$ROWS" -v c="$(median "${TIMES[w1.c]}")" -v g="$(median "${TIMES[w1.gh]}")" -v s="${ts:-0}" \
+    'BEGIN { printf "# W1: C %.0f rows/s, gonghui import %.0f rows/s", n / c, n / g;
+             if (s > 0) printf ", sqlite3 .import %.0f rows/s", n / s;
+             printf " (BENCHMARKS.md at 1M: SQLite 3.2 s = 312500 rows/s)\n" }' |
     tee -a "$RESULTS"
+fi # w1
 
 # ---- W2 campaign ---------------------------------------------------------------------
-
+if want w2; then
 AWARDED=
 for r in $(seq "$REPS"); do
     fresh "$PRISTINE_C"
@@ -244,9 +288,10 @@ done
 echo "# W2: $AWARDED awarded (C and gonghui agree)" | tee -a "$RESULTS"
 report "W2 campaign" w2.c w2.w2_campaign 2
 report "W2 campaign (fast form)" w2.c w2.w2_campaign_fast 1.5
+fi # w2
 
 # ---- W3 lookups ----------------------------------------------------------------------
-
+if want w3; then
 FOUND=
 for r in $(seq "$REPS"); do
     fresh "$PRISTINE_C"
@@ -260,9 +305,10 @@ for r in $(seq "$REPS"); do
         die "W3: the C baseline found $FOUND, gonghui printed: $(cat "$OUT/last.out")"
 done
 report "W3 lookups" w3.c w3.gh 1
+fi # w3
 
 # ---- W4 group-by ---------------------------------------------------------------------
-
+if want w4; then
 for r in $(seq "$REPS"); do
     fresh "$PRISTINE_C"
     timed w4.c "$BASE" aggregate "$SCRATCH"
@@ -279,6 +325,7 @@ done
 echo "# W4: $(wc -l <"$OUT/w4.c.txt") towns, counts per town agree with the baseline" | tee -a "$RESULTS"
 report "W4 group-by (loop)" w4.c w4.loop 2
 report "W4 group-by (count_by)" w4.c w4.count_by 2
+fi # w4
 
 # ---- W5 bus --------------------------------------------------------------------------
 # In-process: the C baseline's dispatch (function pointers) and gonghui's
@@ -287,7 +334,7 @@ report "W4 group-by (count_by)" w4.c w4.count_by 2
 # three functions (lua5.4, and the same loop inside gonghui run). Durable
 # publish and consumer catch-up: whole commands, wall time, the catch-up over
 # the log the first durable run left.
-
+if want w5; then
 W5_N=${W5_N:-1000000}
 W5_BATCH=10000
 W5_LOG=$OUT/pristine-w5-$W5_N
@@ -354,9 +401,10 @@ tc=$(median "${TIMES[w5.catchup]}")
 printf '%-26s N=%-8s gonghui %s M events/s (bus.run, batches of %d: %.3f s whole command)  (no target)  peak RSS %s MB\n' \
     "W5 bus consumer catch-up" "$W5_N" "$(mrate "$W5_N" "$tc")" "$W5_BATCH" "$tc" \
     "$(mb "$(median "${RSS[w5.catchup]}")")" | tee -a "$RESULTS"
+fi # w5
 
 # ---- W6 start ------------------------------------------------------------------------
-
+if want w6; then
 fresh "$PRISTINE_GH"
 loop_ms() { # loop_ms CMD...: ms per run of CMD over $W6_RUNS runs
     local i t0
@@ -387,6 +435,7 @@ else
     printf '%-26s N=%-8s gonghui %.2f ms  (target <= 5 ms: %s; lua5.4 not installed)  peak RSS gonghui %s MB  db size gonghui %s MB\n' \
         "W6 start (empty script)" "$ROWS" "$mg" "$verdict" "$(mb "$rss_gh")" "$(mb "$(du -sk "$SCRATCH" | cut -f1)")" | tee -a "$RESULTS"
 fi
+fi # w6
 
 rm -rf "$SCRATCH"
 echo "# results: $RESULTS  every run: $RAW" >&2
