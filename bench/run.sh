@@ -135,13 +135,13 @@ fresh() { # fresh PRISTINE: copies it to $SCRATCH, then flushes (PERFORMANCE.md)
 # seconds (measured here with microsecond resolution, /usr/bin/time's %e has
 # 10 ms), peak RSS (KB) and the scratch db's size (KB) to the variant's lists.
 # Output: $OUT/last.out, $OUT/last.err. A failing command stops the bench.
-declare -A TIMES RSS SIZE
+declare -A TIMES RSS SIZE CPU
 timed() {
     local v=$1 t0 t1 rc
     shift
     t0=$EPOCHREALTIME
     set +e
-    /usr/bin/time -f '%e %M' -o "$OUT/last.time" "$@" >"$OUT/last.out" 2>"$OUT/last.err"
+    /usr/bin/time -f '%e %M %U %S' -o "$OUT/last.time" "$@" >"$OUT/last.out" 2>"$OUT/last.err"
     rc=$?
     set -e
     t1=$EPOCHREALTIME
@@ -150,14 +150,16 @@ timed() {
         sed 's/^/  | /' "$OUT/last.out" "$OUT/last.err" | tail -n 40 >&2
         exit 1
     fi
-    local t k s
+    local t k s u
     t=$(secs_since "$t0" "$t1")
     k=$(tail -n 1 "$OUT/last.time" | awk '{ print $2 }')
+    u=$(tail -n 1 "$OUT/last.time" | awk '{ printf "%.2f", $3 + $4 }')
     s=$(du -sk "$SCRATCH" | cut -f1)
     TIMES[$v]="${TIMES[$v]:-} $t"
     RSS[$v]="${RSS[$v]:-} $k"
     SIZE[$v]="${SIZE[$v]:-} $s"
-    echo "$v $t s  ${k} KB  db ${s} KB" >>"$RAW"
+    CPU[$v]="${CPU[$v]:-} $u"
+    echo "$v $t s  cpu $u s  ${k} KB  db ${s} KB" >>"$RAW"
 }
 
 median() { # median of the numbers in $1
@@ -169,14 +171,16 @@ mb() { awk -v k="$1" 'BEGIN { printf (k < 10240 ? "%.1f" : "%.0f"), k / 1024 }';
 # report LABEL C_VARIANT GH_VARIANT TARGET_RATIO
 report() {
     local label=$1 c=$2 g=$3 target=$4
-    local tc tg rc rg sc sg ratio verdict
+    local tc tg rc rg sc sg ratio verdict uc ug
     tc=$(median "${TIMES[$c]}"); tg=$(median "${TIMES[$g]}")
+    uc=$(median "${CPU[$c]}"); ug=$(median "${CPU[$g]}")
     rc=$(median "${RSS[$c]}"); rg=$(median "${RSS[$g]}")
     sc=$(median "${SIZE[$c]}"); sg=$(median "${SIZE[$g]}")
     ratio=$(awk -v a="$tg" -v b="$tc" 'BEGIN { printf "%.2f", a / b }')
     verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r <= t ? "meets" : "MISSES") }')
-    printf '%-26s N=%-8s C %6.3f s  gonghui %6.3f s  ratio %5.2fx  (target <= %sx: %s)  peak RSS C %s MB / gonghui %s MB  db size C %s MB / gonghui %s MB\n' \
+    printf '%-26s N=%-8s C %6.3f s  gonghui %6.3f s  ratio %5.2fx  (target <= %sx: %s)  CPU C %.2f s / gonghui %.2f s (%sx)  peak RSS C %s MB / gonghui %s MB  db size C %s MB / gonghui %s MB\n' \
         "$label" "$ROWS" "$tc" "$tg" "$ratio" "$target" "$verdict" \
+        "$uc" "$ug" "$(awk -v a="$ug" -v b="$uc" 'BEGIN { printf (b > 0 ? "%.2f" : "-"), (b > 0 ? a / b : 0) }')" \
         "$(mb "$rc")" "$(mb "$rg")" "$(mb "$sc")" "$(mb "$sg")" | tee -a "$RESULTS"
 }
 
@@ -250,9 +254,10 @@ report "W1 import" w1.c w1.gh 1.3
 if [ -n "$SQLITE" ]; then
     tg=$(median "${TIMES[w1.gh]}")
     ts=$(median "${TIMES[w1.sqlite]}")
-    printf '%-26s N=%-8s SQLite %6.3f s  gonghui %6.3f s  ratio %5.2fx  (target < 1x: %s)  peak RSS SQLite %s MB / gonghui %s MB  db size SQLite %s MB / gonghui %s MB\n' \
+    printf '%-26s N=%-8s SQLite %6.3f s  gonghui %6.3f s  ratio %5.2fx  (target < 1x: %s)  CPU SQLite %.2f s / gonghui %.2f s  peak RSS SQLite %s MB / gonghui %s MB  db size SQLite %s MB / gonghui %s MB\n' \
         "W1 import vs sqlite3" "$ROWS" "$ts" "$tg" "$(awk -v a="$tg" -v b="$ts" 'BEGIN { printf "%.2f", a / b }')" \
         "$(awk -v a="$tg" -v b="$ts" 'BEGIN { print (a < b ? "meets" : "MISSES") }')" \
+        "$(median "${CPU[w1.sqlite]}")" "$(median "${CPU[w1.gh]}")" \
         "$(mb "$(median "${RSS[w1.sqlite]}")")" "$(mb "$(median "${RSS[w1.gh]}")")" \
         "$(mb "$(median "${SIZE[w1.sqlite]}")")" "$(mb "$(median "${SIZE[w1.gh]}")")" | tee -a "$RESULTS"
 fi
