@@ -63,6 +63,11 @@ expect_rc 1 "a standard employee's duty gift" && expect_err 'refused (not_eligib
 
 at '2026-02-01 10:00' quiz.lua member=4 q1=B q2=C q3=a
 expect_rc 0 "quiz answers" && expect_out 'q3: A (right)' "answers checked"
+printf 'member_id,question,answer\n5,q1,B\n5,q7,A\n6,q2,C\n' >"$S/answers.csv"
+at '2026-02-01 11:00' quiz.lua file=answers.csv
+expect_rc 1 "a quiz sheet with a bad line" &&
+  expect_out "answers.csv:3: refused (no_question): no question 'q7'" "the line and the reason" &&
+  expect_out '3 answers: 2 recorded, 1 refused' "the others are recorded"
 at '2026-02-25 10:00' subsidy.lua member=4 yuan=612.50 ticket=G7
 expect_rc 0 "a ticket subsidy" && expect_out 'issued: 500.00 yuan to member 4 for a ticket of 612.50 yuan (the cap per member)' "capped"
 at '2026-02-25 10:00' subsidy.lua member=5 yuan=abc
