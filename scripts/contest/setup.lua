@@ -1,6 +1,7 @@
 -- setup.lua — makes or updates a contest from its file (see example.lua):
 -- the contest, its marking scheme (a new version while nothing is marked;
--- refused once marking has started), its judges.
+-- refused once marking has started), its judges (one left out of the file
+-- is taken off the contest, unless they have scored).
 --
 --   gonghui run scripts/contest/setup.lua file=cnc-2025.lua
 local contest = require 'contest'
@@ -8,7 +9,7 @@ local fmt = require 'fmt'
 
 contest.need({ 'file' }, 'setup.lua file=CONTEST.lua')
 local spec = contest.try(contest.load_spec, params.file)
-local c, what = contest.try(contest.setup, spec)
+local c, what, notes = contest.try(contest.setup, spec)
 local list = contest.aspects(c.contest_id, c.version)
 local scheme = contest.scheme(c.contest_id, c.version)
 print(string.format('%s %s (%d): scheme version %d %s%s', c.contest_id, c.title, c.year, c.version,
@@ -39,3 +40,4 @@ for j in db.contest_judges:scan{ index = 'contest,judge', eq = { c.contest_id } 
   judges[#judges + 1] = j.judge .. ' ' .. j.name
 end
 print('judges: ' .. (#judges > 0 and table.concat(judges, ', ') or '(none yet)'))
+for _, n in ipairs(notes) do print('note: ' .. n) end

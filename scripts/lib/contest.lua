@@ -381,10 +381,33 @@ function M.assign_judge(contest_id, j, at)
   end)
 end
 
+-- Takes a judge off a contest (replaced before marking, or by mistake).
+-- Refused once the judge has scored in it: those scores are the record.
+function M.unassign_judge(contest_id, code)
+  return db.atomic(function()
+    need_contest(contest_id)
+    local j = db.contest_judges:find('contest,judge', { contest_id, code })
+    if not j then fail("contest '%s' has no judge %s", contest_id, tostring(code)) end
+    for sc in db.contest_scores:scan{ contest = contest_id, kind = 'judgement' } do
+      for _, p in ipairs(sc.judges) do
+        if p[1] == code then
+          fail("contest '%s': judge %s (%s) has scored (bib %d, %s) and stays on the contest's record",
+               contest_id, code, j.name, sc.bib, sc.aspect)
+        end
+      end
+    end
+    db.contest_judges:delete(j.judge_id)
+    return true
+  end)
+end
+
 -- Makes or updates a contest from its spec (see scripts/contest/example.lua).
 -- A changed scheme becomes a new version while nothing is marked; once the
--- first mark froze a version, a different scheme is refused. Returns the
--- contest record and what happened to the scheme: 'new', 'same' or 'revised'.
+-- first mark froze a version, a different scheme is refused. The judges
+-- become those of spec.judges: new ones are assigned, and one no longer
+-- listed is taken off unless they have scored (then a note says so).
+-- Returns the contest record, what happened to the scheme ('new', 'same' or
+-- 'revised') and a list of notes.
 function M.setup(spec, at)
   M.define_collections()
   if type(spec) ~= 'table' then error('contest.setup expects the contest table', 2) end
@@ -438,8 +461,19 @@ function M.setup(spec, at)
         db.contest_aspects:insert(r)
       end
     end
-    for _, j in ipairs(spec.judges or {}) do M.assign_judge(spec.id, j, at) end
-    return db.contests:get(spec.id), what
+    local listed, notes = {}, {}
+    for _, j in ipairs(spec.judges or {}) do
+      M.assign_judge(spec.id, j, at)
+      listed[j.judge] = true
+    end
+    for _, j in ipairs(db.contest_judges:list{ index = 'contest,judge', eq = { spec.id } }) do
+      if not listed[j.judge] then
+        local ok, err = pcall(M.unassign_judge, spec.id, j.judge)
+        notes[#notes + 1] = ok and string.format('judge %s (%s) is no longer listed: taken off the contest', j.judge, j.name)
+                            or (err .. ', although no longer listed')
+      end
+    end
+    return db.contests:get(spec.id), what, notes
   end)
 end
 
@@ -471,7 +505,7 @@ function M.enter(contest_id, who, opts)
     for j in db.contest_judges:scan{ index = 'contest,judge', eq = { contest_id } } do
       if j.enterprise_id == m.enterprise_id then
         fail("contest '%s': contestant %s is from %s (enterprise %d), the enterprise of judge %s (%s): "
-             .. 'a judge never judges a contestant from their own enterprise; assign another judge first',
+             .. 'a judge never judges a contestant from their own enterprise; replace the judge in the contest file first',
              contest_id, m.name, enterprise_name(m.enterprise_id), m.enterprise_id, j.judge, j.name)
       end
     end

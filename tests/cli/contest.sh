@@ -96,6 +96,14 @@ expect_rc 1 "a conflicting judge" &&
   pass "a judge from a contestant's enterprise is refused"
 gh --db "$DB" run -e 'print(db.contest_judges:count())'
 expect_out "3" "the refused setup stored nothing" && pass "the refused setup stored nothing"
+# a judge dropped from the file before marking is taken off the contest
+sed 's/{ judge = .J3., name = .孙丽., organisation = .海宁职业高级中学. },//' "$S/weld.lua" >"$S/weld-no-j3.lua"
+gh --db "$DB" run "$SC/setup.lua" file="$S/weld-no-j3.lua"
+grep -qx 'judges: J1 沈国强, J2 钱伟' "$S/out" || fail "J3 is still listed: $(grep judges "$S/out")"
+expect_rc 0 "setup without J3" &&
+  expect_out "note: judge J3 (孙丽) is no longer listed: taken off the contest" "the note" && pass "a judge left out of the file is taken off"
+gh --db "$DB" run "$SC/setup.lua" file="$S/weld.lua"
+expect_rc 0 "setup with J3 again" && expect_out "judges: J1 沈国强, J2 钱伟, J3 孙丽" "J3 is back"
 
 # a sixth contestant who does not come: withdrawn, the lock does not wait for the marks
 gh --db "$DB" run "$SC/enter.lua" contest=weld-2025 id="$ID9"

@@ -14,6 +14,8 @@ contest.define_collections()
 local AT = '2025-05-10 09:00:00'
 local ID = 'cnc-2025'
 
+local EXTRA_JUDGE     -- J4, once assigned (the judge-conflict case)
+
 local function spec(changes)
   local s = {
     id = ID, title = '2025年海宁市职工技能大赛·数控车工', year = 2025, trade = '数控车工', union_id = 1,
@@ -32,6 +34,7 @@ local function spec(changes)
       { judge = 'J3', name = '孙丽', organisation = '海宁职业高级中学' },
     },
   }
+  if EXTRA_JUDGE then s.judges[4] = EXTRA_JUDGE end
   for k, v in pairs(changes or {}) do s[k] = v end
   return s
 end
@@ -41,6 +44,11 @@ t.case('setup: version 1, the same spec again changes nothing, a revised scheme 
   t.eq({ c.version, what, c.title_rule }, { 1, 'new', { title = '操作技术能手', top = 3 } })
   t.eq(db.contest_judges:count(), 3)
   t.eq(select(2, contest.setup(spec(), AT)), 'same')
+  -- a judge no longer in the file (and who has not scored) is taken off
+  contest.assign_judge(ID, { judge = 'J9', name = '吴临时', organisation = '海宁技师学院' }, AT)
+  local _, _, notes = contest.setup(spec(), AT)
+  t.eq(notes, { 'judge J9 (吴临时) is no longer listed: taken off the contest' })
+  t.eq(db.contest_judges:count(), 3)
   local s = spec()
   s.aspects[1].plus = '0.005'
   c, what = contest.setup(s, AT)
@@ -95,6 +103,7 @@ t.case('judge conflict: a judge from a contestant\'s enterprise is refused, nami
   -- a judge who is a member brings the enterprise from the registry: 赵敏 is at enterprise 3
   local j, st = contest.assign_judge(ID, { judge = 'J4', id_number = fx.id(7) }, AT)
   t.eq({ j.name, j.enterprise_id, j.member_id, st }, { '赵敏', 3, 7, 'assigned' })
+  EXTRA_JUDGE = { judge = 'J4', id_number = fx.id(7) }
   -- now nobody from enterprise 3 may enter: 黄河 (member 8) is refused
   t.unchanged(function() contest.enter(ID, 8) end,
     { 'contestant 黄河', '海宁华星纺织有限公司 (enterprise 3)', 'judge J4 (赵敏)' })
@@ -193,7 +202,9 @@ t.case('ranking: hand-checked totals; 1, 2, 2, 4 with a shared rank; B1 breaks t
   t.eq(rows[1].marks, { A1 = 1000, A2 = 500, B1 = 800, B2 = 600 })
   -- the declared order matters: with A2 first, bib 5 (A2 5.00) goes before bib 4 (A2 0)
   local other = spec{ id = 'cnc-2025-b', tie_break = { 'A2', 'B1' }, judges = {} }
+  EXTRA_JUDGE = nil
   contest.setup(other, AT)
+  EXTRA_JUDGE = { judge = 'J4', id_number = fx.id(7) }
   for _, e in ipairs(db.contest_entries:list{ index = 'contest,bib', eq = { ID } }) do
     contest.enter('cnc-2025-b', e.member_id, { bib = e.bib, at = AT })
   end
@@ -225,6 +236,17 @@ t.case('a contestant who withdraws: no rank, no marks, and the lock no longer wa
   t.eq(bus.events{ topic = 'contest.locked' }[1].payload.entries, 6)
   t.eq(#bus.events{ topic = 'contest.withdrawn' }, 1)
   t.unchanged(function() contest.withdraw('cnc-2025-b', 1, '弃权', AT) end, { 'is locked', 'can no longer withdraw' })
+end)
+
+t.case('a judge who has scored stays on the record when left out of the file', function()
+  local s = spec{ id = 'cnc-2025-b', tie_break = { 'A2', 'B1' } }
+  s.judges[4] = nil
+  local _, what, notes = contest.setup(s, AT)
+  t.eq(what, 'same')
+  t.eq(#notes, 1)
+  t.ok(notes[1]:find("judge J4 (赵敏) has scored (bib 4, B2) and stays on the contest's record, although no longer listed", 1, true), notes[1])
+  t.ok(db.contest_judges:find('contest,judge', { 'cnc-2025-b', 'J4' }))
+  t.unchanged(function() contest.unassign_judge('cnc-2025-b', 'J7') end, { "contest 'cnc-2025-b' has no judge J7" })
 end)
 
 t.case('titles wait for the lock; the lock is once; then titles by rule with certificates', function()
