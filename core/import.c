@@ -37,6 +37,7 @@
 
 #include "codec.h"
 #include "csv.h"
+#include "bus.h"
 #include "err.h"
 #include "import_cp.h"
 #include "runs.h"
@@ -378,9 +379,10 @@ typedef struct imp {
     uint64_t size;
     int fatal;
     /* --chunk: a commit every `chunk` rows, with its checkpoint (import_cp.h) */
-    import_cp cp;      /* as of the last commit */
-    uint64_t in_chunk; /* rows handled since then */
-    store_counts *acc; /* the writes of the committed chunks, per collection */
+    import_cp cp;           /* as of the last commit */
+    uint64_t in_chunk;      /* rows handled since then */
+    store_counts *acc;      /* the writes of the committed chunks, per collection */
+    codec_buf old, payload; /* change events (events = true): the replaced record, the payload */
     int nacc;
     const char *run_uid;
 } imp;
@@ -876,6 +878,77 @@ static void progress(imp *im, uint64_t done) {
             im->size ? 100.0 * (double)done / (double)im->size : 100.0);
 }
 
+/* Appends record rec (schema order) to out as a map of its fields by name,
+ * as the Lua face gives records (absent fields left out, extras merged). */
+static int rec_to_map(const store_coll *c, const void *rec, size_t n, codec_buf *out) {
+    mp_reader r;
+    mp_item it;
+    const unsigned char *at[STORE_MAX_FIELDS + 1];
+    mp_reader_init(&r, rec, n);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+        return GH_ECORRUPT;
+    }
+    int k = (int)(it.n < (uint32_t)c->nfields ? it.n : (uint32_t)c->nfields);
+    uint32_t count = 0;
+    for (int i = 0; i < k; i++) {
+        at[i] = r.p;
+        if (mp_read(&r, &it) != 0) {
+            return GH_ECORRUPT;
+        }
+        if (i == c->extra && it.type == MP_MAP) {
+            count += it.n;
+        } else if (it.type != MP_NIL && i != c->extra) {
+            count++;
+        }
+        r.p = at[i];
+        if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+            return GH_ECORRUPT;
+        }
+    }
+    at[k] = r.p;
+    mp_put_map(out, count);
+    for (int i = 0; i < k; i++) {
+        mp_reader_init(&r, at[i], (size_t)(at[i + 1] - at[i]));
+        if (mp_read(&r, &it) != 0 || it.type == MP_NIL) {
+            continue;
+        }
+        if (i == c->extra) {
+            if (it.type == MP_MAP) { /* its pairs as they are */
+                codec_buf_add(out, r.p, (size_t)(at[i + 1] - r.p));
+            }
+            continue;
+        }
+        mp_put_str(out, c->fields[i].name, strlen(c->fields[i].name));
+        codec_buf_add(out, at[i], (size_t)(at[i + 1] - at[i]));
+    }
+    return out->oom ? GH_ENOMEM : 0;
+}
+
+/* The change event of a stored row, as db.insert/put publish it for a
+ * collection defined with events = true: <coll>.inserted {new = record},
+ * or <coll>.updated {old = ..., new = ...} when an upsert replaced one. */
+static int publish_change(imp *im, int had_old) {
+    char topic[300];
+    int tn = snprintf(topic, sizeof topic, "%s.%s", im->c->name, had_old ? "updated" : "inserted");
+    codec_buf *p = &im->payload;
+    p->len = 0;
+    mp_put_map(p, had_old ? 2 : 1);
+    int rc = 0;
+    if (had_old) {
+        mp_put_str(p, "old", 3);
+        rc = rec_to_map(im->c, im->old.p, im->old.len, p);
+    }
+    mp_put_str(p, "new", 3);
+    if (rc == 0) {
+        rc = rec_to_map(im->c, im->rec.p, im->rec.len, p);
+    }
+    if (rc == 0) {
+        int64_t seq;
+        rc = bus_append(im->t, topic, (size_t)tn, p->p, p->len, im->run_uid, bus_now_ms(), &seq);
+    }
+    return rc;
+}
+
 /* Stores the assembled row, or notes why it cannot be. */
 static int row_store(imp *im) {
     if (im->o->mode == STORE_REPLACE && im->snap) {
@@ -894,7 +967,24 @@ static int row_store(imp *im) {
         }
         codec_buf_free(&k);
     }
-    int rc = store_put(im->t, im->c, im->o->mode, im->rec.p, im->rec.len);
+    int rc, had_old = 0;
+    if (im->c->events && im->o->mode == STORE_REPLACE) { /* the record replaced, for the event */
+        codec_buf k;
+        const void *v;
+        size_t vn;
+        codec_buf_init(&k);
+        im->old.len = 0;
+        if (store_record_key(im->c, im->rec.p, im->rec.len, &k) == 0 &&
+            store_get(im->t, im->c, k.p, k.len, &v, &vn) == 0) {
+            codec_buf_add(&im->old, v, vn);
+            had_old = 1;
+        }
+        codec_buf_free(&k);
+    }
+    rc = store_put(im->t, im->c, im->o->mode, im->rec.p, im->rec.len);
+    if (rc == 0 && im->c->events) {
+        rc = publish_change(im, had_old);
+    }
     if (rc == 0) {
         im->stored++;
         return 0;
@@ -1873,6 +1963,8 @@ int import_run(store *s, const import_opts *o) {
     codec_buf_init(&im.extra);
     codec_buf_init(&im.tmp);
     codec_buf_init(&im.why);
+    codec_buf_init(&im.old);
+    codec_buf_init(&im.payload);
     struct stat st;
     if (stat(o->file, &st) == 0) {
         im.size = (uint64_t)st.st_size;
@@ -1880,6 +1972,15 @@ int import_run(store *s, const import_opts *o) {
     char run_uid[17];
     snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
     im.run_uid = run_uid;
+    int64_t seq0 = 0; /* where the event log stands: this import's events come after */
+    {
+        store_txn *rt;
+        if (store_txn_begin(s, NULL, 0, &rt) == 0) {
+            bus_last_seq(rt, &seq0);
+            store_txn_abort(rt);
+        }
+        err_clear();
+    }
     sha_job sha = {o->file, ""};
     pthread_t sha_th;
     int sha_started = 0;
@@ -1919,15 +2020,21 @@ int import_run(store *s, const import_opts *o) {
             im.snap = NULL;
             rc = chunk_commit(&im, im.cp.line, 1); /* the last rows, and "finished" */
             committed = rc == 0;
-            counts = im.acc, ncounts = im.nacc;
-            im.acc = NULL, im.nacc = 0;
         } else if (rc == 0 && (!o->strict || im.rejected == 0)) {
-            const store_counts *c = store_txn_counts(im.t, &ncounts);
-            counts = copy_counts(c, ncounts);
+            int nc;
+            const store_counts *c = store_txn_counts(im.t, &nc);
+            store_counts *keep = copy_counts(c, nc);
             store_txn_abort(im.snap);
             im.snap = NULL;
             rc = store_txn_commit(im.t);
             committed = rc == 0;
+            if (committed) {
+                acc_counts(&im, keep, nc); /* the collection's writes (not _events) */
+            }
+            for (int i = 0; keep && i < nc; i++) {
+                free(keep[i].name);
+            }
+            free(keep);
         } else {
             store_txn_abort(im.t);
             store_txn_abort(im.snap);
@@ -1942,13 +2049,8 @@ int import_run(store *s, const import_opts *o) {
         }
         break;
     }
-    if (rc == 0 && im.c && im.c->events && im.stored) {
-        /* the change events are published by the Lua face (lua_store.c): none here yet */
-        fprintf(stderr,
-                _("import: note: '%s' publishes change events (events = true), but import "
-                  "does not publish them yet: no %s.inserted events were written\n"),
-                o->coll, o->coll);
-    }
+    counts = im.acc, ncounts = im.nacc;
+    im.acc = NULL, im.nacc = 0;
     if (rc == 0 && info.guessed) {
         fprintf(stderr,
                 _("import: %s is not UTF-8; it was read as GB18030 (give --encoding to say "
@@ -2013,6 +2115,22 @@ int import_run(store *s, const import_opts *o) {
         file_sha256(o->file, sha.out);
     }
     gethostname(host, sizeof host - 1);
+    bus_topic_count *evc = NULL; /* change events (events = true), counted from the log */
+    int nevc = 0;
+    runs_topic *topics = NULL;
+    if (im.c && im.c->events) {
+        store_txn *rt;
+        if (store_txn_begin(s, NULL, 0, &rt) == 0) {
+            bus_count_run(rt, seq0, run_uid, &evc, &nevc);
+            store_txn_abort(rt);
+        }
+        err_clear();
+        topics = nevc ? calloc((size_t)nevc, sizeof *topics) : NULL;
+        for (int i = 0; topics && i < nevc; i++) {
+            topics[i].topic = evc[i].topic;
+            topics[i].count = evc[i].n;
+        }
+    }
     runs_rec r = {
         .uid = run_uid,
         .script = o->file,
@@ -2032,12 +2150,16 @@ int import_run(store *s, const import_opts *o) {
         .exit_code = code,
         .writes = counts,
         .nwrites = counts ? ncounts : 0,
+        .events = topics,
+        .nevents = topics ? nevc : 0,
     };
     int rrc = runs_record(s, &r, NULL);
     if (rrc) {
         fprintf(stderr, _("gonghui import: the run record could not be written: %s\n"),
                 err_msg(rrc));
     }
+    free(topics);
+    bus_topic_counts_free(evc, nevc);
     for (int i = 0; counts && i < ncounts; i++) {
         free(counts[i].name);
     }
@@ -2053,6 +2175,8 @@ int import_run(store *s, const import_opts *o) {
     codec_buf_free(&im.extra);
     codec_buf_free(&im.tmp);
     codec_buf_free(&im.why);
+    codec_buf_free(&im.old);
+    codec_buf_free(&im.payload);
     return code;
 }
 

@@ -147,4 +147,36 @@ gh --db "$S/d6" export q.lua --out q.csv --headers labels --fields member_id,nam
 expect_rc 0 "export SCRIPT.lua --headers labels"
 has q.csv "会员编号,姓名,身份证号码" "labels of the rows' collection"
 has q.csv "330481********1236" "masked by the label"
+# ---- change events: a collection defined with events = true ------------------------------------------
+lua evdef.lua <<'EOF'
+db.define('ev', { key = 'id', fields = { id = 'int', name = 'string', town = 'string?' },
+                  extra = true, events = true })
+bus.consumer('counter', 'ev.*', function(e)
+  db.atomic(function() end)
+end)
+EOF
+gh --db "$S/d7" run "$S/evdef.lua"
+expect_rc 0 "a collection with events"
+printf 'id,name,town,hobby\n1,甲,城关,chess\n2,乙,,\n' > ev1.csv
+gh --db "$S/d7" import ev ev1.csv
+expect_rc 0 "import into it"
+no_err "does not publish" "no notice that events are missing"
+printf 'id,name\n2,乙二\n3,丙\n' > ev2.csv
+gh --db "$S/d7" import ev ev2.csv --mode upsert
+expect_rc 0 "an upsert"
+gh --db "$S/d7" events tail --json
+expect_out '"topic":"ev.inserted","payload":{"new":{"id":1,"name":"甲","town":"城关","hobby":"chess"}}' "ev.inserted with the record as db.insert publishes it (extra fields too)"
+expect_out '"topic":"ev.updated","payload":{"old":{"id":2,"name":"乙"},"new":{"id":2,"name":"乙二"}}' "ev.updated with old and new for a replaced record"
+[ "$(grep -c '"topic":"ev\.' "$S/out")" = 4 ] && pass "one event per stored row" || fail "events: $(cat "$S/out")"
+gh --db "$S/d7" events consumers
+expect_out "4" "the durable consumer has them to handle"
+ID=$("$BIN" --db "$S/d7" runs | awk '$NF == "ev2.csv" {print $1}')
+gh --db "$S/d7" runs show "$ID"
+expect_out "events     {ev.inserted = 1, ev.updated = 1}" "the run record counts the events per topic"
+expect_out "writes     {ev = {inserted = 1, updated = 1, deleted = 0}}" "and the writes (not the log's)"
+printf 'id,name\n9,x\n9,y\n' > ev3.csv
+gh --db "$S/d7" import ev ev3.csv --strict
+expect_rc 3 "a --strict import with a bad row"
+gh --db "$S/d7" events tail --json
+[ "$(grep -c '"topic":"ev\.' "$S/out")" = 4 ] && pass "publishes nothing when nothing is stored" || fail "events after --strict: $(cat "$S/out")"
 finish
