@@ -624,8 +624,16 @@ static void x_read_close(int64_t h, gh_err *err) {
     }
 }
 
+/* Lua states that loaded the plugin: one process may have several (gonghui
+ * export SCRIPT.lua has the script's and its own), and they share this
+ * file's statics, so only the last one to unload drops the open books. */
+static int users;
+
 static void unload(void *ud) {
     (void)ud;
+    if (--users > 0) {
+        return;
+    }
     for (int i = 0; i < MAX_BOOKS; i++) {
         drop(&books[i]);
         xr_close(readers[i]);
@@ -639,6 +647,7 @@ GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *a, gh_plugin *p, char **errmsg
     if (gh_plugin_begin(a, p, "xlsx", "1.0") != GH_PLUGIN_OK) {
         return GH_PLUGIN_ERROR;
     }
+    users++;
     a->on_unload(p, unload, NULL);
     if (a->function(p, "open", "i64(str,err)", GH_FN(x_open)) ||
         a->function(p, "header", "void(i64,str,err)", GH_FN(x_header)) ||
