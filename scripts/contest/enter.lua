@@ -16,13 +16,13 @@ local function show(e, st)
                        registry.mask_id(db.members:get(e.member_id, 'id_number')))
 end
 if params.file then
-  local done, refused = 0, {}
+  local done, refused
   local n = contest.sheet(params.file, function(cells, lineno)
     local bib = cells[2] and cells[2] ~= '' and (math.tointeger(tonumber(cells[2])) or cells[2]) or nil
     local ok, e, st = pcall(contest.enter, params.contest, cells[1], { bib = bib })
     if ok then done = done + (st == 'entered' and 1 or 0)
     else refused[#refused + 1] = string.format('%s:%d: %s', params.file, lineno, e) end
-  end)
+  end, function() done, refused = 0, {} end)
   for _, r in ipairs(refused) do print(r) end
   print(string.format('%d lines: %d entered now, %d entered before, %d refused', n, done, n - done - #refused, #refused))
   if #refused > 0 then run.fail(#refused .. ' line(s) refused (the others are stored): fix them and enter the sheet again') end

@@ -22,20 +22,21 @@ local function line(s, st)
                        contest.marks(s.mark), s.flagged and '  FLAGGED: the judges differ by more than the spread' or '')
 end
 if params.file then
-  local counts, refused, flagged = { marked = 0, changed = 0, same = 0 }, {}, 0
+  local counts, refused, flagged
   local n = contest.sheet(params.file, function(c, lineno)
     local ok, s, st = pcall(contest.mark, params.contest, c[1], c[2], c[3] or '',
                             { reason = c[4] ~= '' and c[4] or nil })
     if ok then
       counts[st] = counts[st] + 1
-      if s.flagged then flagged = flagged + 1; print(string.format('%s:%d: %s', params.file, lineno, line(s, st))) end
+      if s.flagged then flagged[#flagged + 1] = string.format('%s:%d: %s', params.file, lineno, line(s, st)) end
     else
       refused[#refused + 1] = string.format('%s:%d: %s', params.file, lineno, s)
     end
-  end)
+  end, function() counts, refused, flagged = { marked = 0, changed = 0, same = 0 }, {}, {} end)
+  for _, f in ipairs(flagged) do print(f) end
   for _, r in ipairs(refused) do print(r) end
   print(string.format('%d lines: %d marked, %d changed, %d unchanged, %d refused; %d flagged',
-                      n, counts.marked, counts.changed, counts.same, #refused, flagged))
+                      n, counts.marked, counts.changed, counts.same, #refused, #flagged))
   if #refused > 0 then run.fail(#refused .. ' line(s) refused (the others are stored): fix them and enter the sheet again') end
 else
   contest.need({ 'bib', 'aspect', 'value' }, USAGE)

@@ -995,19 +995,32 @@ end
 -- order mark, GB18030 from Excel, quoting). A first row whose first cell is
 -- not a number is a header; empty rows and rows starting with # are
 -- skipped. Calls fn(cells, line) per row; returns the number of rows.
-function M.sheet(path, fn)
+-- The whole sheet is one transaction (one write to disk, not one per
+-- line): fn should pcall each line's step, whose own db.atomic is then a
+-- savepoint, so a refused line leaves nothing and the others are stored
+-- together. A sheet that cannot be read to its end stores nothing.
+-- reset(), when given, is called before the sheet is gone through: if the
+-- transaction has to be redone (the database map grew), fn sees every line
+-- again, so counts kept outside start from zero there; print after sheet()
+-- returns, not from fn.
+function M.sheet(path, fn, reset)
   local n = 0
-  local ok, err = run.read_csv(path, function(row, line)
-    local first = (row[1] or ''):gsub('^%s+', '')
-    local empty = true
-    for _, c in ipairs(row) do if c:match('%S') then empty = false end end
-    if empty or first:match('^#') or (n == 0 and not first:match('^%d')) then return end
-    n = n + 1
-    local cells = {}
-    for i, c in ipairs(row) do cells[i] = c:gsub('^%s+', ''):gsub('%s+$', '') end
-    fn(cells, line)
+  local ok, err
+  db.atomic(function()
+    n = 0
+    if reset then reset() end
+    ok, err = run.read_csv(path, function(row, line)
+      local first = (row[1] or ''):gsub('^%s+', '')
+      local empty = true
+      for _, c in ipairs(row) do if c:match('%S') then empty = false end end
+      if empty or first:match('^#') or (n == 0 and not first:match('^%d')) then return end
+      n = n + 1
+      local cells = {}
+      for i, c in ipairs(row) do cells[i] = c:gsub('^%s+', ''):gsub('%s+$', '') end
+      fn(cells, line)
+    end)
+    if not ok then run.fail('cannot read the sheet ' .. path .. ': ' .. tostring(err)) end
   end)
-  if not ok then run.fail('cannot read the sheet ' .. path .. ': ' .. tostring(err)) end
   return n
 end
 
