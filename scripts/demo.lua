@@ -146,8 +146,8 @@ end
 local t = contest.award_titles(ID, { at = '2025-05-11 10:00:00' })
 local ranking = contest.ranking(ID)
 print()
-print(string.format('3. 技能大赛 %s: %d contestants, %d judgements flagged and scored again, marks locked',
-                    spec.title, #ranking, flagged))
+print(string.format('3. 技能大赛 %s: %d contestants, %d judgement%s flagged and scored again, marks locked',
+                    spec.title, #ranking, flagged, flagged == 1 and '' or 's'))
 rows = {}
 for i = 1, math.min(5, #ranking) do
   local r = ranking[i]
