@@ -11,7 +11,10 @@
 --    certificates (scripts/lib/retirement.lua);
 -- 3. 技能大赛: the CNC-turning contest of scripts/contest/example.lua with
 --    twelve factory workers, marks drawn from a fixed seed, spread flags
---    reconciled, the lock, the ranking and the titles (scripts/lib/contest.lua).
+--    reconciled, the lock, the ranking and the titles (scripts/lib/contest.lua);
+-- 4. the year report: the three programs' 2025 in sessions, persons,
+--    person-times, household-times and yuan, rebuilt from the event log and
+--    checked against the records (scripts/lib/year_report.lua).
 --
 -- Running it again issues nothing twice: every step says what it did now
 -- and what was done before.
@@ -19,6 +22,7 @@ local registry = require 'registry'
 local campaign = require 'campaign'
 local retirement = require 'retirement'
 local contest = require 'contest'
+local year_report = require 'year_report'
 local fmt = require 'fmt'
 
 registry.define_all()
@@ -163,3 +167,21 @@ if #nos > 0 then
   local v = contest.verify(nos[1])
   print(string.format('   verify %s: %s, %s %s', nos[1], v.status, v.title, v.holder))
 end
+
+-- ---- 4. the year report ---------------------------------------------------------
+
+local yr = year_report.build(2025)
+local tot = yr.log.total
+print()
+print(string.format('4. 2025年 为职工办实事 (year report): %d 场次, %d 人, %d 人次, %d 户次, %s yuan',
+                    tot.sessions, tot.persons, tot.person_times, tot.household_times,
+                    fmt.yuan(tot.money_fen)))
+rows = {}
+for i, r in ipairs(year_report.rows(yr, 'program')) do
+  local c = r.cell
+  rows[i] = { r.name, c.persons, c.person_times, fmt.yuan(c.money_fen) }
+end
+print(indent(fmt.table({ 'program', '人', '人次', 'yuan' }, rows, { right = { 2, 3, 4 } })))
+print(#yr.diffs == 0
+      and string.format('   rebuilt from the event log (%d events replayed): agrees with the records', yr.events)
+      or ('   PROBLEMS: the log and the records disagree: ' .. table.concat(yr.diffs, '; ')))
