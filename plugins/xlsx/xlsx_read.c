@@ -45,8 +45,9 @@
 #include <unzip.h>
 
 #define CHUNK 65536
-#define MAX_CELL (1 << 20) /* bytes in one cell (Excel's own limit is 32,767 characters) */
-#define MAX_COLS 16384     /* columns A..XFD */
+#define MAX_CELL (1 << 20)        /* bytes in one cell (Excel's own limit is 32,767 characters) */
+#define MAX_COLS 16384            /* columns A..XFD */
+#define MAX_SST ((size_t)1 << 30) /* bytes of shared strings kept (a zip bomb's stop) */
 #define MAX_PATH 1024
 
 enum { K_NONE, K_DATE, K_TIME, K_DATETIME }; /* what a number format shows */
@@ -742,6 +743,13 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name) {
             return;
         }
         size_t n = b->text.p ? unescape(b->text.p, b->text.len) : 0;
+        if (b->sst.len + n >= MAX_SST) {
+            fail(b,
+                 "%s: more than 1 GiB of shared strings: not a workbook this reader takes "
+                 "(save the sheet as CSV)",
+                 b->part);
+            return;
+        }
         if (sb_add(b, &b->sst, b->text.p, n) != 0 || sb_add(b, &b->sst, "", 1) != 0) {
             return;
         }

@@ -171,6 +171,19 @@ cp excel.xlsx excel.bin
 gh --db "$DB" import goods excel.bin --format xlsx --sheet Other --map 'Other 表=item' --map 数量=qty --mode upsert
 expect_rc 0 "--format xlsx for a file named otherwise"
 
+# --chunk / --resume: sheet row numbers mark where a stopped import goes on
+DB=$S/db_resume
+newdb "$DB"
+gh --db "$DB" import members excel.xlsx --map 积分=score --map 备注=note --chunk 1 --rejects "$S/no/r.csv"
+expect_rc 1 "an import in chunks that fails at its first reject (sheet row 3)"
+expect_err "the rows up to line 2 are stored (1 rows, 0 rejected)" "row 2 was committed"
+gh --db "$DB" import members excel.xlsx --map 积分=score --map 备注=note --chunk 1 --resume
+expect_rc 3 "--resume goes on after sheet row 2"
+expect_err "resuming after line 2 of excel.xlsx" "says where"
+expect_out "3 rows of excel.xlsx (Excel workbook, sheet '会员') stored in 'members', 1 rejected" \
+  "the counts of both runs"
+expect_value "$DB" "db.members:count()" "3" "three members, none twice"
+
 # ---- damaged files: a clear error naming the file and part, nothing stored --------------------------
 DB=$S/db_bad
 newdb "$DB"
