@@ -63,6 +63,7 @@ typedef struct rel {
 
 typedef struct sheet_ent {
     char *name, *rid;
+    int hidden; /* state="hidden" or "veryHidden": not a tab the clerk sees */
 } sheet_ent;
 
 typedef struct fmt_ent {
@@ -562,8 +563,10 @@ static void XMLCALL wb_start(void *ud, const XML_Char *name, const XML_Char **at
             b->m.free(n2);
             return;
         }
+        const char *state = attr(atts, "state");
         b->sheets[b->nsheets].name = n1;
         b->sheets[b->nsheets].rid = n2;
+        b->sheets[b->nsheets].hidden = state && strcmp(state, "visible") != 0;
         if (b->nsheets) {
             sb_add(b, &b->names, "\t", 1);
         }
@@ -1274,33 +1277,36 @@ static int open_book(xr_book *b, const char *sheet) {
         b->sheet = -1; /* the names only */
         return 0;
     }
-    /* the sheet asked for */
+    /* the sheet asked for: a name (hidden sheets too), else the Nth of the
+     * tabs a clerk sees (hidden sheets are not counted), "" the first tab */
+    int nvisible = 0;
+    long want = *sheet ? whole(sheet) : 1;
     b->sheet = -1;
     for (int i = 0; *sheet && i < b->nsheets && b->sheet < 0; i++) {
         if (strcmp(b->sheets[i].name, sheet) == 0) {
             b->sheet = i;
         }
     }
-    if (!*sheet) {
-        b->sheet = 0;
-    } else if (b->sheet < 0) {
-        long k = whole(sheet);
-        if (k >= 1 && k <= b->nsheets) {
-            b->sheet = (int)k - 1;
+    for (int i = 0; i < b->nsheets; i++) {
+        if (!b->sheets[i].hidden && ++nvisible == want && b->sheet < 0) {
+            b->sheet = i;
         }
+    }
+    if (b->sheet < 0 && !*sheet) {
+        b->sheet = 0; /* every sheet hidden: the first one */
     }
     if (b->sheet < 0) {
         char list[300];
         size_t k = 0;
         list[0] = 0;
         for (int i = 0; i < b->nsheets && k < sizeof list - 60; i++) {
-            k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", i ? ", " : "",
-                                  b->sheets[i].name);
+            k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'%s", i ? ", " : "",
+                                  b->sheets[i].name, b->sheets[i].hidden ? " (hidden)" : "");
         }
         fail(b,
-             "the workbook has no sheet '%s' (its sheets: %s; give a name or a number from "
+             "the workbook has no sheet '%s' (its sheets: %s; give a name, or a number from "
              "1 to %d)",
-             sheet, list, b->nsheets);
+             sheet, list, nvisible);
         return -1;
     }
     /* the workbook's relationships */

@@ -65,7 +65,8 @@ typedef struct xr_row {
 
 /* Opens sheet `sheet` of the workbook at `path` ("": the first sheet; a
  * sheet's name; or its position, "2"; NULL: no sheet, only the names for
- * xr_sheet_names). 0 with *out, or -1 with a
+ * xr_sheet_names). Positions count the tabs Excel shows: hidden sheets are
+ * opened only by name. 0 with *out, or -1 with a
  * message in err[errn] naming the file and the part. The caller frees *out
  * with xr_close. */
 int xr_open(const char *path, const char *sheet, const xr_mem *mem, xr_book **out, char *err,

@@ -8,8 +8,8 @@ XML spelled out), shaped like what Excel writes, for tests/cli/xlsx_import.sh.
                           date style (built-in 14 and a custom 年月日
                           format), ID numbers as text and one as a number
                           (3.30481199001012E+17), cells skipped with r=,
-                          Chinese headers, a blank row, and a second sheet
-                          'Other'
+                          Chinese headers, a blank row; a hidden sheet
+                          '说明' before it and a sheet 'Other' after
   cells OUT               one sheet of odd cells: numbers, booleans, errors,
                           formulas, ISO dates, escapes, 1900 leap-year bug
   cells1904 OUT           the same dates in the 1904 date system
@@ -55,7 +55,9 @@ ROOT_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 def workbook(names, date1904=False):
     pr = '<workbookPr date1904="1"/>' if date1904 else '<workbookPr defaultThemeVersion="164011"/>'
-    sheets = ''.join('<sheet name="%s" sheetId="%d" r:id="rId%d"/>' % (esc(n), i + 1, i + 1)
+    # a name starting with ~ is a hidden sheet
+    sheets = ''.join('<sheet name="%s" sheetId="%d"%s r:id="rId%d"/>' %
+                     (esc(n.lstrip('~')), i + 1, ' state="hidden"' if n[0] == '~' else '', i + 1)
                      for i, n in enumerate(names))
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<workbook xmlns="%s" xmlns:r="%s">%s<bookViews><workbookView/></bookViews>'
@@ -183,7 +185,9 @@ def excel(out, id1, id2, id3):
     other = ('<row r="1"><c r="A1" t="s"><v>%d</v></c><c r="B1" t="s"><v>%d</v></c></row>'
              '<row r="2"><c r="A2" t="inlineStr"><is><t>苹果</t></is></c><c r="B2"><v>7</v></c>'
              '</row>' % (s['Other 表'], s['数量']))
-    book(out, ['会员', 'Other'], [sheet(rows, 'A1:H7'), sheet(other)], strings)
+    hidden = '<row r="1"><c r="A1" t="inlineStr"><is><t>说明：隐藏的工作表</t></is></c></row>'
+    book(out, ['~说明', '会员', 'Other'], [sheet(hidden), sheet(rows, 'A1:H7'), sheet(other)],
+         strings)
 
 
 def cells(out, date1904=False):

@@ -163,8 +163,10 @@ gh --db "$DB" import goods excel.xlsx --sheet 2 --map 'Other 表=item' --map 数
 expect_rc 0 "--sheet N (a position)"
 gh --db "$DB" import goods excel.xlsx --sheet 成员 --map 'Other 表=item'
 expect_rc 1 "a sheet that does not exist"
-expect_err "excel.xlsx: the workbook has no sheet '成员' (its sheets: '会员', 'Other'" "the error lists the sheets"
+expect_err "excel.xlsx: the workbook has no sheet '成员' (its sheets: '说明' (hidden), '会员', 'Other'; give a name, or a number from 1 to 2)" "the error lists the sheets"
 expect_err "nothing was stored" "and says nothing was stored"
+gh run "$S/dump.lua" path=excel.xlsx sheet=说明
+has "$S/out" "1|说明：隐藏的工作表" "a hidden sheet is read by its name (the default is the first tab shown)"
 gh --db "$DB" import members excel.xlsx --format csv
 expect_rc 1 "an .xlsx read as CSV fails"
 cp excel.xlsx excel.bin
