@@ -454,6 +454,10 @@ out:
     }
     snprintf(uid, sizeof uid, "%016llx", (unsigned long long)r64);
     gethostname(host, sizeof host - 1);
+    char summary[300];
+    snprintf(summary, sizeof summary, "%llu records of '%s' written to %s%s",
+             (unsigned long long)e.n, o->coll, to_stdout ? "standard output" : o->out,
+             e.masked ? " (ID numbers and phones masked)" : "");
     runs_rec r = {
         .uid = uid,
         .script = to_stdout ? "-" : o->out,
@@ -466,6 +470,7 @@ out:
         .started = started,
         .ended = wall(),
         .mode = o->unmask ? "export --unmask" : "export",
+        .summary = summary,
         .outcome = rc ? "error" : "ok",
         .error = errmsg,
         .exit_code = rc ? 1 : 0,

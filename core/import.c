@@ -2131,6 +2131,18 @@ int import_run(store *s, const import_opts *o) {
             topics[i].count = evc[i].n;
         }
     }
+    char summary[600];
+    snprintf(summary, sizeof summary,
+             "%llu rows of %s read (%s): %llu stored, %llu rejected%s%s%s; %llu blank skipped",
+             (unsigned long long)im.rows, o->file, info.encoding, (unsigned long long)im.stored,
+             (unsigned long long)im.rejected, im.rejected ? " (in " : "",
+             im.rejected ? o->rejects : "", im.rejected ? ")" : "", (unsigned long long)im.skipped);
+    if (im.cp.chunk) {
+        size_t k = strlen(summary);
+        snprintf(summary + k, sizeof summary - k, "; in chunks of %lld rows, %s after line %lld",
+                 (long long)im.cp.chunk, im.cp.finished ? "finished" : "stopped",
+                 (long long)im.cp.line);
+    }
     runs_rec r = {
         .uid = run_uid,
         .script = o->file,
@@ -2152,6 +2164,7 @@ int import_run(store *s, const import_opts *o) {
         .nwrites = counts ? ncounts : 0,
         .events = topics,
         .nevents = topics ? nevc : 0,
+        .summary = summary,
     };
     int rrc = runs_record(s, &r, NULL);
     if (rrc) {

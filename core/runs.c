@@ -212,6 +212,7 @@ enum {
     F_WRITES,
     F_EVENTS,
     F_VERSION,
+    F_SUMMARY,
     F__COUNT
 };
 
@@ -226,6 +227,7 @@ static const store_sysfield runs_fields[F__COUNT] = {
     {"outcome", FT_STRING, 0}, {"error", FT_STRING, 1},
     {"exit_code", FT_INT, 0},  {"writes", FT_ANY, 1},
     {"events", FT_ANY, 1},     {"version", FT_STRING, 0},
+    {"summary", FT_STRING, 1},
 };
 
 /* The `_runs` definition in write transaction t, defined or extended first
@@ -351,6 +353,9 @@ static int encode_rec(const store_coll *c, const runs_rec *r, int64_t id, codec_
             break;
         case F_VERSION:
             put_str(b, GH_VERSION);
+            break;
+        case F_SUMMARY:
+            put_str(b, r->summary);
             break;
         default: /* a field of a newer gonghui: absent */
             mp_put_nil(b);
@@ -788,6 +793,9 @@ int runs_show(store *s, const char *which, FILE *f) {
     }
     fputc('\n', f);
     fprintf(f, _("  version    %.*s\n"), STR(&w, F_VERSION));
+    if (w.str[F_SUMMARY]) {
+        fprintf(f, _("  summary    %.*s\n"), STR(&w, F_SUMMARY));
+    }
     /* the command that replays it: same script, parameters, seed and clock;
      * an import or export: the same command (its arguments are the params) */
     if (w.str[F_MODE] && w.len[F_MODE] >= 6 &&

@@ -63,6 +63,8 @@ typedef struct runs_rec {
     int nwrites;
     const runs_topic *events; /* per topic (the bus fills these in); may be NULL */
     int nevents;
+    const char *summary; /* what an import or export did, in a line ("1,000 rows read: ..."),
+                          * or NULL */
 } runs_rec;
 
 /* Appends record r to `_runs` in its own write transaction (defining the

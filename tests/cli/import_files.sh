@@ -174,6 +174,7 @@ ID=$("$BIN" --db "$S/d7" runs | awk '$NF == "ev2.csv" {print $1}')
 gh --db "$S/d7" runs show "$ID"
 expect_out "events     {ev.inserted = 1, ev.updated = 1}" "the run record counts the events per topic"
 expect_out "writes     {ev = {inserted = 1, updated = 1, deleted = 0}}" "and the writes (not the log's)"
+expect_out "summary    2 rows of ev2.csv read (UTF-8): 2 stored, 0 rejected; 0 blank skipped" "and what was read, stored and rejected"
 printf 'id,name\n9,x\n9,y\n' > ev3.csv
 gh --db "$S/d7" import ev ev3.csv --strict
 expect_rc 3 "a --strict import with a bad row"

@@ -97,4 +97,8 @@ gh --db "$S/failed" import people big.csv --strict --chunk 10
 expect_rc 2 "--strict with --chunk is a usage error"
 gh --db "$S/failed" runs
 expect_out "import" "imports are in gonghui runs"
+ID=$("$BIN" --db "$S/failed" runs | awk '$NF == "small.csv" {print $1}' | tail -1)
+gh --db "$S/failed" runs show "$ID"
+expect_out "summary    8 rows of small.csv read (UTF-8): 7 stored, 1 rejected (in small.rej.csv); 0 blank skipped; in chunks of 2 rows, finished after line" "the run record of the resumed import: counts of the whole file"
+expect_out "replay: gonghui import 'people' 'small.csv' '--resume' '--rejects' 'small.rej.csv'" "and the command"
 finish
