@@ -11,6 +11,7 @@
 #include "err.h"
 #include "plugin.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,12 +75,12 @@ int xlsx_out_open(const char *path, xlsx_out **out) {
                        msg);
     }
     x->fopen_ = fn(p, "open", "i64(str,err)");
-    x->fheader = fn(p, "header", "void(i64,str,err)");
-    x->frow = fn(p, "row", "void(i64,str,err)");
+    x->fheader = fn(p, "header_cells", "void(i64,bytes,err)");
+    x->frow = fn(p, "row_cells", "void(i64,bytes,err)");
     x->fclose_ = fn(p, "close", "void(i64,err)");
     if (!x->fopen_ || !x->fheader || !x->frow || !x->fclose_) {
         xlsx_out_close(x, 0);
-        return err_set(GH_EINVAL, "plugin 'xlsx' lacks open, header, row or close");
+        return err_set(GH_EINVAL, "plugin 'xlsx' lacks open, header_cells, row_cells or close");
     }
     ghffi_value a[1], r;
     a[0].str = path;
@@ -92,25 +93,43 @@ int xlsx_out_open(const char *path, xlsx_out **out) {
     return 0;
 }
 
+static void put32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
 int xlsx_out_cell(xlsx_out *x, const char *s, size_t n) {
-    if (x->cells++) {
-        codec_buf_add(&x->line, "\t", 1);
+    unsigned char len[4];
+    if (x->line.len == 0) {
+        codec_buf_add(&x->line, "\0\0\0\0\0\0\0\0", 8); /* row (unused), count */
     }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == 0 ? ' ' : s[i];
+    if (n > UINT32_MAX) {
+        return err_set(GH_ETOOBIG, "a cell of %zu bytes is too large for a workbook", n);
+    }
+    put32(len, (uint32_t)n);
+    codec_buf_add(&x->line, len, 4);
+    for (size_t i = 0; i < n; i++) { /* a NUL would end the cell: a space instead */
+        char c = s[i] == 0 ? ' ' : s[i];
         codec_buf_add(&x->line, &c, 1);
     }
+    x->cells++;
     return x->line.oom ? GH_ENOMEM : 0;
 }
 
 int xlsx_out_row(xlsx_out *x) {
     ghffi_value a[2], r;
-    codec_buf_add(&x->line, "", 1); /* the NUL */
+    if (x->line.len == 0) {
+        codec_buf_add(&x->line, "\0\0\0\0\0\0\0\0", 8); /* a row of no cells */
+    }
     if (x->line.oom) {
         return GH_ENOMEM;
     }
+    put32(x->line.p + 4, (uint32_t)x->cells);
     a[0].i64 = x->handle;
-    a[1].str = (const char *)x->line.p;
+    a[1].bytes.data = x->line.p;
+    a[1].bytes.len = x->line.len;
     int rc = call(x, x->rows++ ? x->frow : x->fheader, a, &r);
     x->line.len = 0;
     x->cells = 0;

@@ -6,6 +6,9 @@
  *   open(path)        -> handle   a new workbook with one sheet, written at close
  *   header(h, names)  -> nothing  the first row: column names joined by tabs
  *   row(h, cells)     -> nothing  the next row: cells joined by tabs
+ *   header_cells(h, s), row_cells(h, s)  the same with the cells packed as
+ *                                 read_row gives them (string.pack('<I4I4s4s4',
+ *                                 0, 2, 'a', 'b')): tabs and line breaks kept
  *   sheet(h, name)    -> nothing  ends the sheet (its column widths) and starts
  *                                 another one, named name, for header and rows
  *   chart(h, kind, title, columns)  a native chart of the current sheet's rows
@@ -208,14 +211,54 @@ static int escape_underscores(const char *s, size_t n, char **out) {
 
 /* Writes the tab-separated cells of line as the next row, noting widths
  * (and, for the header, which columns stay text). 0 or -1 (err set). */
-static int each_cell(book *b, const char *line, int header, gh_err *err) {
+/* The cells of a row, given as text (cells joined by tabs: at least one
+ * cell) or packed (read_row's format: u32 row, ignored; u32 count; then
+ * each cell a u32 length and its bytes, all little-endian). */
+typedef struct cells_in {
+    const char *p, *end;
+    int packed, done;
+    uint32_t left;
+} cells_in;
+
+static uint32_t get32(const char *p) {
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+/* 1 with the next cell in *s, *n; 0 after the last; -1 if packed cells
+ * run past the end. */
+static int next_cell(cells_in *it, const char **s, size_t *n) {
+    if (!it->packed) {
+        if (it->done) {
+            return 0;
+        }
+        const char *tab = memchr(it->p, '\t', (size_t)(it->end - it->p));
+        *s = it->p;
+        *n = (size_t)((tab ? tab : it->end) - it->p);
+        it->done = !tab;
+        it->p = tab ? tab + 1 : it->end;
+        return 1;
+    }
+    if (it->left == 0) {
+        return 0;
+    }
+    if (it->end - it->p < 4 || get32(it->p) > (size_t)(it->end - it->p) - 4) {
+        return -1;
+    }
+    *n = get32(it->p);
+    *s = it->p + 4;
+    it->p += 4 + *n;
+    it->left--;
+    return 1;
+}
+
+static int each_cell(book *b, cells_in *it, int header, gh_err *err) {
     char *buf = NULL;
     size_t cap = 0;
-    int col = 0;
-    const char *p = line;
-    for (;;) {
-        const char *tab = strchr(p, '\t');
-        size_t n = tab ? (size_t)(tab - p) : strlen(p);
+    int col = 0, more;
+    const char *p;
+    size_t n;
+    while ((more = next_cell(it, &p, &n)) == 1) {
         if (col >= MAX_COLS) {
             api->error(err, "more than %d columns", MAX_COLS);
             free(buf);
@@ -251,6 +294,7 @@ static int each_cell(book *b, const char *line, int header, gh_err *err) {
         }
         memcpy(buf, p, n);
         buf[n] = 0;
+        n = strlen(buf); /* a cell ends at a NUL byte */
         if (header) {
             b->ident[col] = (char)ident_name(buf, n);
         }
@@ -280,13 +324,33 @@ static int each_cell(book *b, const char *line, int header, gh_err *err) {
             return -1;
         }
         col++;
-        if (!tab) {
-            break;
-        }
-        p = tab + 1;
     }
     free(buf);
+    if (more < 0) {
+        api->error(err, "row %u: the packed cells run past the end", (unsigned)b->row + 1);
+        return -1;
+    }
     b->row++;
+    return 0;
+}
+
+static void text_cells(cells_in *it, const char *line) {
+    it->p = line;
+    it->end = line + strlen(line);
+    it->packed = it->done = 0;
+}
+
+/* 0, or -1 (err set) if the value is too short to be packed cells. */
+static int packed_cells(cells_in *it, const void *data, size_t len, gh_err *err) {
+    if (len < 8) {
+        api->error(err, "packed cells start with two u32 (row, count): %zu bytes", len);
+        return -1;
+    }
+    it->p = (const char *)data + 8;
+    it->end = (const char *)data + len;
+    it->packed = 1;
+    it->done = 0;
+    it->left = get32((const char *)data + 4);
     return 0;
 }
 
@@ -353,19 +417,44 @@ static int64_t x_open(const char *path, gh_err *err) {
     return 0;
 }
 
-static void x_header(int64_t h, const char *names, gh_err *err) {
+static void header_from(int64_t h, cells_in *it, gh_err *err) {
     book *b = get(h, err);
     if (b && b->row) {
         api->error(err, "the header must be the first row");
-    } else if (b && each_cell(b, names, 1, err) == 0) {
+    } else if (b && each_cell(b, it, 1, err) == 0) {
         worksheet_freeze_panes(b->ws, 1, 0);
     }
 }
 
+static void x_header(int64_t h, const char *names, gh_err *err) {
+    cells_in it;
+    text_cells(&it, names);
+    header_from(h, &it, err);
+}
+
 static void x_row(int64_t h, const char *cells, gh_err *err) {
     book *b = get(h, err);
+    cells_in it;
+    text_cells(&it, cells);
     if (b) {
-        each_cell(b, cells, 0, err);
+        each_cell(b, &it, 0, err);
+    }
+}
+
+/* header_cells/row_cells: the same with the cells packed as read_row gives
+ * them, so tabs and line breaks inside a cell are kept. */
+static void x_header_cells(int64_t h, const void *data, size_t len, gh_err *err) {
+    cells_in it;
+    if (packed_cells(&it, data, len, err) == 0) {
+        header_from(h, &it, err);
+    }
+}
+
+static void x_row_cells(int64_t h, const void *data, size_t len, gh_err *err) {
+    book *b = get(h, err);
+    cells_in it;
+    if (b && packed_cells(&it, data, len, err) == 0) {
+        each_cell(b, &it, 0, err);
     }
 }
 
@@ -652,6 +741,8 @@ GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *a, gh_plugin *p, char **errmsg
     if (a->function(p, "open", "i64(str,err)", GH_FN(x_open)) ||
         a->function(p, "header", "void(i64,str,err)", GH_FN(x_header)) ||
         a->function(p, "row", "void(i64,str,err)", GH_FN(x_row)) ||
+        a->function(p, "header_cells", "void(i64,bytes,err)", GH_FN(x_header_cells)) ||
+        a->function(p, "row_cells", "void(i64,bytes,err)", GH_FN(x_row_cells)) ||
         a->function(p, "sheet", "void(i64,str,err)", GH_FN(x_sheet)) ||
         a->function(p, "chart", "void(i64,str,str,str,err)", GH_FN(x_chart)) ||
         a->function(p, "close", "void(i64,err)", GH_FN(x_close)) ||
