@@ -163,4 +163,29 @@ gh --db "$DB" run --out outdir link.lua
 expect_rc 0 "a link out of the folder is refused"
 [ ! -e /tmp/gh_io7_x.csv ] && pass "nothing written through the link" || fail "written through a link"
 
+# ---- xlsx: export SCRIPT.lua and export.xlsx(), read back by import ----------------------------------
+gh --db "$DB" export all.lua --out all.xlsx --unmask
+if [ $RC -ne 0 ] && grep -qi "plugin" "$S/err"; then
+  echo "skip: the xlsx plugin is not built ($(head -1 "$S/err"))" >&2
+else
+  expect_rc 0 "export SCRIPT.lua --out FILE.xlsx"
+  lua xl.lua <<'EOF'
+assert(export.xlsx(db.members:scan{ town = '城关' }, 'town.xlsx', { unmask = true }) == 2)
+EOF
+  gh --db "$DB" run --out "$S/outdir" xl.lua
+  expect_rc 0 "export.xlsx() in a run"
+  for f in all.xlsx outdir/town.xlsx; do
+    rm -rf "$S/back"
+    gh --db "$S/back" run "$S/make.lua" # the same collection, then emptied
+    gh --db "$S/back" run -e 'for m in db.members:scan{} do db.members:delete(m.member_id) end'
+    gh --db "$S/back" import members "$f"
+    expect_rc 0 "import $f"
+    gh --db "$S/back" export members --out back.csv --unmask
+    gh --db "$DB" export town.lua --out want.csv --unmask $([ "$f" = all.xlsx ] || echo town=城关)
+    [ "$f" = all.xlsx ] && gh --db "$DB" export all.lua --out want.csv --unmask
+    cmp -s want.csv back.csv && pass "$f -> import -> CSV equals the rows exported" \
+      || { fail "$f round trip differs"; diff want.csv back.csv | head >&2; }
+  done
+fi
+
 finish
