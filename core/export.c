@@ -487,11 +487,13 @@ out:
 static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, "gonghui export: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr,
-            _("\nusage: gonghui export COLLECTION --out FILE [--format csv|tsv|json|jsonl|xlsx] "
-              "[--fields a,b,...] [--unmask] [--yuan]\n"
-              "       [--headers names|labels]\n"
-              "       gonghui export SCRIPT.lua --out FILE [same options] [name=value ...]\n"));
+    fprintf(
+        stderr,
+        _("\nusage: gonghui export COLLECTION --out FILE [--format csv|tsv|json|jsonl|xlsx] "
+          "[--fields a,b,...] [--unmask] [--yuan]\n"
+          "       [--headers names|labels]\n"
+          "       gonghui export SCRIPT.lua --out FILE [same options] [--timeout T] [--memory M]\n"
+          "                                 [--seed N] [--now TIME] [name=value ...]\n"));
     return 2;
 }
 
@@ -501,7 +503,8 @@ int export_parse(int argc, char **argv, export_opts *o) {
     o->argv = argv;
     o->argc = argc;
     o->params = calloc((size_t)argc + 1, sizeof *o->params);
-    if (!o->params) {
+    o->runargs = calloc((size_t)argc + 1, sizeof *o->runargs);
+    if (!o->params || !o->runargs) {
         return usage_err("%s", "out of memory");
     }
     for (int i = 0; i < argc; i++) {
@@ -512,6 +515,16 @@ int export_parse(int argc, char **argv, export_opts *o) {
                 return usage_err("%s needs a value", a);
             }
             v = argv[++i];
+        }
+        if ((strcmp(a, "--timeout") == 0 || strcmp(a, "--memory") == 0 ||
+             strcmp(a, "--seed") == 0 || strcmp(a, "--now") == 0)) {
+            /* the run's own options, for a script (gonghui run checks them) */
+            if (i + 1 >= argc) {
+                return usage_err("%s needs a value", a);
+            }
+            o->runargs[o->nrunargs++] = argv[i];
+            o->runargs[o->nrunargs++] = argv[++i];
+            continue;
         }
         if (strcmp(a, "--format") == 0) {
             if (strcmp(v, "csv") == 0) {
@@ -562,6 +575,9 @@ int export_parse(int argc, char **argv, export_opts *o) {
     }
     if (!o->coll && !o->script) {
         return usage_err("%s", "which collection (or which SCRIPT.lua)?");
+    }
+    if (o->coll && o->nrunargs) {
+        return usage_err("%s: only a script's export takes run options", o->runargs[0]);
     }
     if (!o->out) {
         return usage_err("%s", "where to? give --out FILE (or --out - for standard output)");

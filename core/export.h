@@ -17,6 +17,8 @@ typedef struct export_opts {
     const char *script; /* or the script (FILE.lua) whose returned rows are written */
     char **params;      /* the script's name=value parameters (borrowed from argv) */
     int nparams;
+    char **runargs; /* the script's run options (--timeout T, --memory M, --seed N, --now T) */
+    int nrunargs;
     const char *out;    /* the file to write ("-": standard output) */
     int format;         /* enum export_format */
     const char *fields; /* "a,b,c" or NULL for every field */

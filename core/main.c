@@ -206,17 +206,31 @@ static int export_script(store *s, const export_opts *eo, int argc, char **argv)
                       .unmask = eo->unmask,
                       .yuan = eo->yuan,
                       .labels = eo->labels};
+    /* the run's options as `gonghui run` reads them: options, the script, name=value */
     script_opts o;
-    memset(&o, 0, sizeof o);
-    o.file = eo->script;
-    o.params = eo->params;
-    o.nparams = eo->nparams;
-    o.timeout = SCRIPT_DEFAULT_TIMEOUT;
-    o.memory = SCRIPT_DEFAULT_MEMORY;
+    char **rargv = calloc((size_t)(eo->nrunargs + eo->nparams + 2), sizeof *rargv);
+    int rargc = 0;
+    if (!rargv) {
+        fprintf(stderr, _("gonghui: out of memory\n"));
+        return 1;
+    }
+    for (int i = 0; i < eo->nrunargs; i++) {
+        rargv[rargc++] = eo->runargs[i];
+    }
+    rargv[rargc++] = (char *)eo->script;
+    for (int i = 0; i < eo->nparams; i++) {
+        rargv[rargc++] = eo->params[i];
+    }
+    int code = script_parse(rargc, rargv, &o);
+    if (code) {
+        free(rargv);
+        return code;
+    }
     o.export = &x;
     o.export_argv = argv;
     o.export_argc = argc;
-    int code = script_run_opts(s, &o);
+    code = script_run_opts(s, &o);
+    free(rargv);
     if (code == 0) {
         int to_stdout = strcmp(eo->out, "-") == 0;
         FILE *msg = to_stdout ? stderr : stdout;
@@ -374,6 +388,7 @@ int main(int argc, char **argv) {
             }
         }
         free(o.params);
+        free(o.runargs);
     } else if (strcmp(args[0], "events") == 0) {
         store *s;
         if (open_db(db, 0, &s)) {

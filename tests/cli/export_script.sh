@@ -72,7 +72,30 @@ gh --db "$DB" runs
 has "$S/out" "export --unmask" "the run record notes --unmask"
 ID=$("$BIN" --db "$DB" runs | awk '$0 ~ /export --unmask/ {print $1}' | tail -1)
 gh --db "$DB" runs show "$ID"
-expect_out "replay: gonghui export 'list.lua' '--out' 'l.json' '--unmask'" "runs show gives the export command"
+expect_out "'list.lua' '--out' 'l.json' '--unmask'" "runs show gives the export command"
+if grep -qE "^replay: gonghui export --seed [0-9]+ --now [0-9]+ 'list.lua'" "$S/out"; then pass "with the run's seed and clock"; else fail "replay line: $(grep replay "$S/out")"; fi
+
+# ---- the run's options: --seed and --now replay a script's random rows ----------------------------
+lua rnd.lua <<'EOF'
+local out = {}
+for i = 1, 5 do out[i] = { i = i, n = math.random(1000000), day = os.date('%Y-%m-%d') } end
+return out
+EOF
+gh --db "$DB" export rnd.lua --out r1.csv --seed 42 --now 2025-01-20
+expect_rc 0 "--seed and --now"
+has r1.csv "2025-01-20,1," "the script saw --now"
+gh --db "$DB" export rnd.lua --out r2.csv --seed 42 --now 2025-01-20
+cmp -s r1.csv r2.csv && pass "the same seed gives the same rows" || fail "--seed did not replay"
+gh --db "$DB" export rnd.lua --out r3.csv --timeout 1ms-bad
+expect_rc 2 "a bad --timeout is a usage error"
+gh --db "$DB" export members --out r3.csv --seed 1
+expect_rc 2 "run options only go with a script"
+lua slow.lua <<'EOF'
+while true do end
+EOF
+gh --db "$DB" export slow.lua --out s.csv --timeout 200ms
+expect_rc 124 "--timeout stops a script that never returns"
+[ ! -e s.csv ] && pass "and nothing is written" || fail "s.csv written"
 
 # ---- a collection itself, TSV -------------------------------------------------------------------
 lua all.lua <<'EOF'
