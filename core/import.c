@@ -1097,12 +1097,20 @@ static int header(imp *im, const csv_row *row) {
                                       c->fields[f].name);
             }
         }
+        /* one named cell: likely a title above the header (会员花名册) */
+        int title = 0;
+        for (int i = 0; i < row->ncells; i++) {
+            title += im->colname[i][0] != 0;
+        }
         return err_set(GH_EUNKNOWN,
                        "%s: %s %ld: column%s %s %s not a field of collection '%s' (its fields: "
                        "%s); name the field with --map 'COLUMN=field', or skip the column with "
-                       "--map 'COLUMN=-'",
+                       "--map 'COLUMN=-'%s",
                        im->o->file, unit(im), row->line, nunknown > 1 ? "s" : "", unknown,
-                       nunknown > 1 ? "are" : "is", c->name, known);
+                       nunknown > 1 ? "are" : "is", c->name, known,
+                       title == 1 ? "; if it is a title above the header, give --header-row "
+                                    "with the header's row"
+                                  : "");
     }
     for (int m = 0; m < im->o->nmap; m++) {
         const char *eq = strchr(im->o->map[m], '=');
@@ -1137,6 +1145,9 @@ static int csv_row_one(imp *im, const csv_row *row);
 static int csv_row_cb(void *ctx, const csv_row *row) {
     imp *im = ctx;
     if (!im->header_done) {
+        if (row->line < im->o->header_row) {
+            return 0; /* a title or notes above the header */
+        }
         return header(im, row);
     }
     if (row->line <= im->cp.line) { /* stored or rejected by an earlier chunk */
@@ -2199,7 +2210,7 @@ static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, "gonghui import: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, _("\nusage: gonghui import COLLECTION FILE [--format csv|tsv|jsonl|xlsx] "
-                      "[--sheet NAME|N] [--map COLUMN=field ...]\n"
+                      "[--sheet NAME|N] [--header-row N] [--map COLUMN=field ...]\n"
                       "         [--encoding auto|utf-8|gb18030] [--mode insert|upsert] [--strict] "
                       "[--yuan] [--rejects FILE]\n"
                       "         [--chunk N] [--resume]\n"));
@@ -2225,7 +2236,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
         int has_value = strcmp(a, "--format") == 0 || strcmp(a, "--map") == 0 ||
                         strcmp(a, "--encoding") == 0 || strcmp(a, "--mode") == 0 ||
                         strcmp(a, "--rejects") == 0 || strcmp(a, "--chunk") == 0 ||
-                        strcmp(a, "--sheet") == 0;
+                        strcmp(a, "--sheet") == 0 || strcmp(a, "--header-row") == 0;
         if (has_value) {
             if (i + 1 >= argc) {
                 return usage_err("%s needs a value", a);
@@ -2280,6 +2291,13 @@ int import_parse(int argc, char **argv, import_opts *o) {
             o->resume = 1;
         } else if (strcmp(a, "--sheet") == 0) {
             o->sheet = v;
+        } else if (strcmp(a, "--header-row") == 0) {
+            char *end;
+            o->header_row = strtol(v, &end, 10);
+            if (*end || o->header_row < 1) {
+                return usage_err("--header-row %s: give the number of the header's row (or line)",
+                                 v);
+            }
         } else if (strcmp(a, "--strict") == 0) {
             o->strict = 1;
         } else if (strcmp(a, "--yuan") == 0) {

@@ -28,6 +28,7 @@ typedef struct import_opts {
     int progress;        /* 1 show progress (stderr is a terminal), 0 never */
     const char *rejects; /* where bad rows go (default <file>.rejects.csv) */
     const char *sheet;   /* .xlsx: the sheet's name or position (NULL: the first) */
+    long header_row;     /* rows (lines) before this one, a title, are skipped (0: none) */
     char **map;          /* "COLUMN=field" or "COLUMN=-" (skip the column) */
     int nmap;
     long chunk;  /* --chunk N: commit every N rows, with a checkpoint (0: one transaction) */

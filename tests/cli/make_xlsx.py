@@ -15,6 +15,8 @@ XML spelled out), shaped like what Excel writes, for tests/cli/xlsx_import.sh.
   cells1904 OUT           the same dates in the 1904 date system
   big OUT N ID            a header and N member rows with inline strings
                           (no shared strings: memory must not grow with N)
+  titled OUT              a title row merged across (2024年会员花名册), the header on
+                          row 3 below a blank row, two goods
   nozip OUT               text, not a zip archive
   noworkbook OUT          a zip archive without xl/workbook.xml
   truncated OUT           a workbook whose sheet XML stops mid-row
@@ -262,6 +264,17 @@ def main():
         cells(out, True)
     elif kind == 'big':
         big(out, int(sys.argv[3]), sys.argv[4])
+    elif kind == 'titled':
+        rows = ('<row r="1"><c r="A1" t="inlineStr"><is><t>2024年会员花名册</t></is></c><c r="B1"/>'
+                '</row><row r="3"><c r="A3" t="s"><v>0</v></c><c r="B3" t="s"><v>1</v></c></row>'
+                '<row r="4"><c r="A4" t="inlineStr"><is><t>苹果</t></is></c><c r="B4"><v>7</v></c>'
+                '</row><row r="5"><c r="A5" t="inlineStr"><is><t>梨</t></is></c><c r="B5"><v>3'
+                '</v></c></row>')
+        x = sheet(rows).replace('<mergeCells count="0"/>',
+                                '<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>')
+        parts = simple_parts(x)
+        parts[5] = ('xl/sharedStrings.xml', sst(['item', 'qty']))
+        write(out, parts)
     elif kind == 'nozip':
         with open(out, 'w') as f:
             f.write('member_id,name\n1,x\n')

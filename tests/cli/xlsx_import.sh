@@ -186,6 +186,23 @@ expect_out "3 rows of excel.xlsx (Excel workbook, sheet '会员') stored in 'mem
   "the counts of both runs"
 expect_value "$DB" "db.members:count()" "3" "three members, none twice"
 
+# a title row above the header (merged across, as clerks make them): --header-row
+DB=$S/db_title
+newdb "$DB"
+$MK titled titled.xlsx
+gh --db "$DB" import goods titled.xlsx
+expect_rc 1 "a title above the header, without --header-row"
+expect_err "titled.xlsx: row 1: column '2024年会员花名册' is not a field of collection 'goods'" "names the title row"
+expect_err "if it is a title above the header, give --header-row with the header's row" "and says what to do"
+gh --db "$DB" import goods titled.xlsx --header-row 3
+expect_rc 0 "--header-row 3 skips the title"
+expect_value "$DB" "db.goods:count(), db.goods:get('梨').qty" "2	3" "the rows below the header"
+printf '2024年物资表\r\n\r\nitem,qty\r\n桃,5\r\n' >titled.csv
+gh --db "$DB" import goods titled.csv --header-row 3
+expect_rc 0 "--header-row with a CSV file (its line)"
+gh --db "$DB" import goods titled.csv --header-row 0
+expect_rc 2 "--header-row 0 is a usage error"
+
 # ---- damaged files: a clear error naming the file and part, nothing stored --------------------------
 DB=$S/db_bad
 newdb "$DB"
