@@ -680,6 +680,11 @@ static int l_export_refuse(lua_State *L) {
 static void refuse(lua_State *L, int idx, const char *prefix, const char *const *names) {
     idx = lua_absindex(L, idx);
     for (; *names; names++) {
+        int is_fn = lua_getfield(L, idx, *names) == LUA_TFUNCTION;
+        lua_pop(L, 1);
+        if (!is_fn) {
+            continue;
+        }
         lua_pushfstring(L, "%s%s", prefix, *names);
         lua_pushcclosure(L, l_export_refuse, 1);
         lua_setfield(L, idx, *names);
@@ -689,7 +694,8 @@ static void refuse(lua_State *L, int idx, const char *prefix, const char *const 
 void lexport_readonly(lua_State *L) {
     static const char *const coll[] = {"insert", "put", "update", "delete", "prepare_insert", NULL};
     static const char *const dbw[] = {"drop", NULL};
-    static const char *const busw[] = {"publish", NULL};
+    static const char *const busw[] = {"publish", "consumer", "run",  "replay",
+                                       "retry",   "drop",     "trim", NULL};
     static const char *const runw[] = {"chunks", NULL};
     luaL_getmetatable(L, COLL_MT);
     lua_getfield(L, -1, "__index");

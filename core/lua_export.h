@@ -41,8 +41,9 @@ typedef struct lexport_opts {
 void lexport_install(lua_State *L, const char *out_dir);
 
 /* Makes the run read-only: every write function of db (insert, put,
- * update, delete, prepare_insert, drop), bus.publish and run.chunks
- * raises, naming itself. The db and bus globals must be set. */
+ * update, delete, prepare_insert, drop), of bus (publish, consumer, run,
+ * replay, retry, drop, trim) and run.chunks raises, naming itself. The db
+ * and bus globals must be set. */
 void lexport_readonly(lua_State *L);
 
 /* A lua_CFunction for lua_pcall: writes the rows given as argument 1 (a

@@ -122,6 +122,12 @@ EOF
 gh --db "$DB" export pub.lua --out w.csv
 expect_rc 1 "bus.publish is refused"
 expect_err "bus.publish: gonghui export runs the script read-only" "bus.publish named"
+lua cons.lua <<'EOF'
+bus.consumer('c', 'a.*', function() end)
+EOF
+gh --db "$DB" export cons.lua --out w.csv
+expect_rc 1 "bus.consumer is refused"
+expect_err "bus.consumer: gonghui export runs the script read-only" "bus.consumer named"
 lua none.lua <<'EOF'
 local x = 1
 EOF
