@@ -631,6 +631,17 @@ static int l_export_fmt(lua_State *L) {
         lua_pushnil(L);
     }
     lua_call(L, 4, 1);
+    if (o.unmask) { /* the run record says which files carry unmasked personal data */
+        if (lua_getfield(L, LUA_REGISTRYINDEX, LEXPORT_UNMASKED) != LUA_TTABLE) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, LUA_REGISTRYINDEX, LEXPORT_UNMASKED);
+        }
+        lua_pushstring(L, path);
+        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+        lua_pop(L, 1);
+    }
     lua_pushstring(L, path);
     return 2;
 }

@@ -20,6 +20,10 @@
 #include <lua.h>
 #include <stdint.h>
 
+/* Registry key of the list of files a script's export.* wrote with unmask
+ * = true (for the run record). */
+#define LEXPORT_UNMASKED "gonghui.unmasked_exports"
+
 /* How rows are written (also the options of `gonghui export SCRIPT.lua`). */
 typedef struct lexport_opts {
     const char *out;    /* the file ("-": standard output, not for xlsx) */

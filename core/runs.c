@@ -600,6 +600,7 @@ int runs_list(store *s, FILE *f, int limit) {
     char **lines = malloc(cap * sizeof *lines);
     const void *pk, *val;
     size_t pklen, vlen;
+    int modew = 7; /* strlen("MODE"), at least as wide as "dry-run" */
     while (lines && (limit <= 0 || n < (size_t)limit) &&
            (rc = store_scan_next(sc, &pk, &pklen, &val, &vlen)) == 0) {
         shown w;
@@ -614,9 +615,14 @@ int runs_list(store *s, FILE *f, int limit) {
         char writes[64];
         snprintf(writes, sizeof writes, "+%" PRIu64 " ~%" PRIu64 " -%" PRIu64, tot[0], tot[1],
                  tot[2]);
-        snprintf(line, sizeof line, "%5" PRId64 "  %-19s  %-7.*s  %-11.*s  %9s  %-18s  %.*s\n",
-                 w.id, started, STR(&w, F_MODE), STR(&w, F_OUTCOME), dur, writes,
-                 STR(&w, F_SCRIPT));
+        /* "ID  STARTED\tMODE\tREST": the MODE column is padded when printed,
+         * to the widest mode listed ("export --unmask", "import --strict") */
+        snprintf(line, sizeof line, "%5" PRId64 "  %-19s\t%.*s\t%-11.*s  %9s  %-18s  %.*s\n", w.id,
+                 started, STR(&w, F_MODE), STR(&w, F_OUTCOME), dur, writes, STR(&w, F_SCRIPT));
+        int mw = w.len[F_MODE] < 64 ? (int)w.len[F_MODE] : 64;
+        if (mw > modew) {
+            modew = mw;
+        }
         if (n == cap) {
             char **more = realloc(lines, (cap *= 2) * sizeof *lines);
             if (!more) {
@@ -637,10 +643,17 @@ int runs_list(store *s, FILE *f, int limit) {
     if (!lines) {
         return GH_ENOMEM;
     }
-    fprintf(f, "%5s  %-19s  %-7s  %-11s  %9s  %-18s  %s\n", "ID", _("STARTED"), _("MODE"),
+    fprintf(f, "%5s  %-19s  %-*s  %-11s  %9s  %-18s  %s\n", "ID", _("STARTED"), modew, _("MODE"),
             _("OUTCOME"), _("TIME"), _("WRITES"), _("SCRIPT"));
     for (size_t i = n; i-- > 0;) {
-        fputs(lines[i], f);
+        char *mode = strchr(lines[i], '\t');
+        char *rest = mode ? strchr(mode + 1, '\t') : NULL;
+        if (rest) {
+            fprintf(f, "%.*s  %-*.*s  %s", (int)(mode - lines[i]), lines[i], modew,
+                    (int)(rest - mode - 1), mode + 1, rest + 1);
+        } else {
+            fputs(lines[i], f);
+        }
         free(lines[i]);
     }
     free(lines);

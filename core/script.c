@@ -622,6 +622,25 @@ int script_run_opts(store *s, const script_opts *o) {
     }
 
 record:;
+    /* files a script's export.* wrote with personal data unmasked */
+    char *unmasked = NULL;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LEXPORT_UNMASKED) == LUA_TTABLE) {
+        int tab = lua_gettop(L);
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        luaL_addstring(&b, "personal data unmasked in: ");
+        for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, tab); i++) {
+            if (i > 1) {
+                luaL_addstring(&b, ", ");
+            }
+            lua_rawgeti(L, tab, i);
+            luaL_addvalue(&b);
+        }
+        luaL_pushresult(&b);
+        unmasked = strdup(lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     int nmods;
     const runs_module *mods = sandbox_modules(sb, &nmods);
     runs_module *modcopy = calloc((size_t)nmods + 1, sizeof *modcopy);
@@ -680,6 +699,7 @@ record:;
         .nwrites = counts ? ncounts : 0,
         .events = topics,
         .nevents = topics ? nevc : 0,
+        .summary = unmasked,
     };
     int64_t id;
     if ((rc = runs_record(s, &r, &id)) != 0) {
@@ -693,6 +713,7 @@ record:;
         free(modcopy[i].plugin);
     }
     free(modcopy);
+    free(unmasked);
     free_counts(counts, ncounts);
     free(topics);
     bus_topic_counts_free(evc, nevc);

@@ -217,4 +217,17 @@ EOF
   done
 fi
 
+# a script's unmasked export is named in its run record (masked ones are not)
+rm -rf "$S/um" && mkdir -p "$S/um"
+(cd "$S/um" && "$BIN" --db "$S/um/db" run -e "
+db.define('m', { fields = { id = 'int', phone = 'string' }, key = 'id' })
+db.m:insert{ id = 1, phone = '13800001111' }
+export.csv(db.m, 'open.csv', { unmask = true })
+export.csv(db.m, 'masked.csv')") >"$S/out" 2>"$S/err"
+RC=$?
+gh --db "$S/um/db" runs show 1
+expect_rc 0 "unmask record" && expect_out "summary    personal data unmasked in: $S/um/open.csv" "unmask record" &&
+  if grep "summary" "$S/out" | grep -q "masked.csv"; then fail "a masked export is named as unmasked"; else
+    pass "export.*{unmask = true} is recorded in the run record, with the file"; fi
+
 finish
