@@ -634,11 +634,19 @@ static void writer_lock(store *s) {
     if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | LOCK_NB) == 0) {
         goto locked;
     }
-    struct timespec nap = {0, 20 * 1000 * 1000};
-    for (int i = 0; i < 100; i++) { /* 2 s quietly */
+    /* quietly for STORE_WAIT_QUIET_MS of the monotonic clock, not a count of
+     * naps: on a loaded machine each nap oversleeps */
+    struct timespec nap = {0, 20 * 1000 * 1000}, t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
         nanosleep(&nap, NULL);
         if (flock(s->lockfd, LOCK_EX | LOCK_NB) == 0) {
             goto locked;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms >= STORE_WAIT_QUIET_MS) {
+            break;
         }
     }
     char pid[32] = "";

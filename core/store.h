@@ -41,6 +41,9 @@
 #define STORE_MAX_KEY 511 /* LMDB's default key size limit */
 #define STORE_MAX_FIELDS 256
 #define STORE_MAX_INDEX_FIELDS 8
+/* A writer that waits this long for another process's writer lock says so
+ * on stderr (tests/cli/concurrency.sh reads the value from here). */
+#define STORE_WAIT_QUIET_MS 2000
 
 /* ---- definitions -------------------------------------------------------- */
 
