@@ -381,6 +381,7 @@ typedef struct imp {
     /* --chunk: a commit every `chunk` rows, with its checkpoint (import_cp.h) */
     import_cp cp;           /* as of the last commit */
     uint64_t in_chunk;      /* rows handled since then */
+    long last_line;         /* the line of the last row read (handled now or before) */
     store_counts *acc;      /* the writes of the committed chunks, per collection */
     codec_buf old, payload; /* change events (events = true): the replaced record, the payload */
     int nacc;
@@ -1150,6 +1151,7 @@ static int csv_row_cb(void *ctx, const csv_row *row) {
         }
         return header(im, row);
     }
+    im->last_line = row->line;
     if (row->line <= im->cp.line) { /* stored or rejected by an earlier chunk */
         return 0;
     }
@@ -1612,6 +1614,7 @@ static int jsonl_read(imp *im, csv_info *info) {
         while (q < e && (*q == ' ' || *q == '\t' || *q == '\r')) {
             q++;
         }
+        im->last_line = line;
         if (line <= im->cp.line) {
             /* handled by an earlier chunk */
         } else if (q == e) {
@@ -1672,6 +1675,16 @@ static int rejects_reopen(imp *im) {
         return GH_ENOMEM;
     }
     snprintf(im->rej_tmp, n, "%s.tmp", im->o->rejects);
+    struct stat st;
+    if (access(im->rej_tmp, F_OK) != 0 && stat(im->o->rejects, &st) == 0 &&
+        st.st_size == (off_t)im->cp.rej_bytes) {
+        /* stopped after its last chunk had put the rejects file in place: that
+         * file is the one to go on with (its length is the checkpoint's) */
+        if (rename(im->o->rejects, im->rej_tmp) != 0) {
+            return err_set(GH_EIO, "cannot write the rejects file %s: %s", im->rej_tmp,
+                           strerror(errno));
+        }
+    }
     if (!(im->rej = fopen(im->rej_tmp, "r+"))) {
         fprintf(stderr,
                 _("import: %s, the rejects of the stopped import, is gone: the %lld rows it "
@@ -1782,6 +1795,7 @@ static int import_once(imp *im, csv_info *info) {
     im->rows = (uint64_t)im->cp.rows, im->stored = (uint64_t)im->cp.stored;
     im->rejected = (uint64_t)im->cp.rejected, im->skipped = (uint64_t)im->cp.skipped;
     im->in_chunk = 0;
+    im->last_line = 0;
     im->header_done = 0;
     im->fatal = 0;
     if (im->o->format == IMPORT_JSONL) {
@@ -2029,7 +2043,11 @@ int import_run(store *s, const import_opts *o) {
         if (rc == 0 && im.cp.chunk) {
             store_txn_abort(im.snap);
             im.snap = NULL;
-            rc = chunk_commit(&im, im.cp.line, 1); /* the last rows, and "finished" */
+            /* the last rows, with every line handled but not yet "finished":
+             * that is marked once the rejects file is in place and the summary
+             * and run record written, so an import killed before then is
+             * resumed (with nothing left to store) and reports its end */
+            rc = chunk_commit(&im, im.last_line > im.cp.line ? im.last_line : im.cp.line, 0);
             committed = rc == 0;
         } else if (rc == 0 && (!o->strict || im.rejected == 0)) {
             int nc;
@@ -2116,7 +2134,6 @@ int import_run(store *s, const import_opts *o) {
                a, o->file, info.encoding, o->coll, b, o->rejects);
         code = IMPORT_EXIT_REJECTS;
     }
-    (void)committed;
 
     /* the run record */
     char host[256] = "";
@@ -2184,6 +2201,24 @@ int import_run(store *s, const import_opts *o) {
     }
     free(topics);
     bus_topic_counts_free(evc, nevc);
+    if (committed && im.cp.chunk) { /* the end of a chunked import: "finished" */
+        import_cp cp = im.cp;
+        cp.finished = 1;
+        cp.updated = wall();
+        store_txn *t;
+        int frc = store_txn_begin(s, NULL, 1, &t);
+        if (frc == 0 && (frc = import_cp_put(t, &cp)) != 0) {
+            store_txn_abort(t);
+        } else if (frc == 0) {
+            frc = store_txn_commit(t);
+        }
+        if (frc) {
+            fprintf(stderr,
+                    _("gonghui import: every row is handled, but the import could not be "
+                      "marked finished (%s): --resume will report it again\n"),
+                    err_msg(frc));
+        }
+    }
     for (int i = 0; counts && i < ncounts; i++) {
         free(counts[i].name);
     }
