@@ -6,8 +6,11 @@
 # field of an older record, logs the unit, and bumps a counter, so that after
 # every committed transaction
 #     count(a) == count(b) == counter.value == sum of the logged batch sizes
-# It is killed with SIGKILL at a random moment (0.05-0.5 s after it starts),
-# ROUNDS times in a row (default 20). After each kill: `gonghui check` is
+# It is killed with SIGKILL at a random moment, ROUNDS times in a row
+# (default 20): in odd rounds 0.05-0.5 s after it starts (wherever that
+# falls: opening, the first transaction, the loop), in even rounds 0-0.45 s
+# after it says its first transaction of that run is committed, so that the
+# loop is hit however slow the machine is. After each kill: `gonghui check` is
 # clean, a verifier confirms the invariant (no part of an uncommitted
 # transaction is visible) and that the counts only grow.
 # Then: runs killed while creating a fresh database must leave one that
@@ -30,7 +33,14 @@ db.define('counter', { key = 'name', fields = { name = 'string', value = 'int' }
 if not db.counter:get('c') then db.counter:insert{ name = 'c', value = 0 } end
 math.randomseed(os.time() + math.floor(os.clock() * 1e6) + params.seed)
 local tags = { '甲', '乙', '丙', '丁', 'e' }
+local said = false
 while true do
+  if said == 1 then
+    -- the first transaction of this run is committed: tell the test
+    local f = assert(io.open(params.ready, 'w'))
+    f:close()
+    said = true
+  end
   db.atomic(function()
     local v = db.counter:get('c', 'value')
     local size = math.random(1, 40)
@@ -47,6 +57,7 @@ while true do
     db.units:insert{ size = size, pid = params.seed }
     db.counter:update('c', { value = v + size })
   end)
+  if not said then said = 1 end
 end
 EOF
 
@@ -96,15 +107,34 @@ rand_delay() { # 0.05 .. 0.50 seconds
   r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
   awk -v r="$r" 'BEGIN { printf "%.2f", 0.05 + (r % 451) / 1000 }'
 }
+# the deadline for what should happen soon (a loaded machine, a sanitizer
+# build); reaching it is a failure
+DEADLINE=60
+# Waits until file $1 exists while process $2 runs, at most DEADLINE s.
+wait_file() {
+  _t=$(date +%s)
+  while [ ! -e "$1" ] && kill -0 "$2" 2>/dev/null && [ $(($(date +%s) - _t)) -lt $DEADLINE ]; do
+    sleep 0.01
+  done
+  [ -e "$1" ]
+}
 
 prev=0
 round=1
 clean_rounds=0
 while [ "$round" -le "$ROUNDS" ]; do
-  "$BIN" --db "$DB" run "$S/writer.lua" seed="$round" >"$S/writer.out" 2>"$S/writer.err" &
+  rm -f "$S/wready"
+  "$BIN" --db "$DB" run "$S/writer.lua" seed="$round" ready="$S/wready" >"$S/writer.out" 2>"$S/writer.err" &
   WPID=$!
   track "$WPID"
   d=$(rand_delay)
+  if [ $((round % 2)) -eq 0 ]; then
+    wait_file "$S/wready" "$WPID" || fail "round $round: the writer committed nothing within $DEADLINE s"
+    d=$(awk -v d="$d" 'BEGIN { printf "%.2f", d - 0.05 }')
+    when="$d s after its first commit"
+  else
+    when="after $d s"
+  fi
   sleep "$d"
   if ! kill -0 "$WPID" 2>/dev/null; then
     reap "$WPID"
@@ -116,7 +146,7 @@ while [ "$round" -le "$ROUNDS" ]; do
 
   gh --db "$DB" check
   if [ "$RC" -ne 0 ]; then
-    fail "round $round (killed after $d s): check is not clean (exit $RC)"
+    fail "round $round (killed $when): check is not clean (exit $RC)"
     show_output
   fi
   query "$DB" "local _ = db.collections()"
@@ -130,13 +160,13 @@ while [ "$round" -le "$ROUNDS" ]; do
       if [ "$n" -lt "$prev" ]; then
         fail "round $round: the count went down from $prev to $n"
       else
-        echo "  round $round: killed after $d s, $n records, consistent" >&2
+        echo "  round $round: killed $when, $n records, consistent" >&2
         clean_rounds=$((clean_rounds + 1))
       fi
       prev=$n
       ;;
     *)
-      fail "round $round (killed after $d s): the database is not consistent: $line"
+      fail "round $round (killed $when): the database is not consistent: $line"
       show_output
       ;;
   esac
@@ -220,8 +250,7 @@ while [ $i -lt 140 ]; do
   "$BIN" --db "$DB" run "$S/reader.lua" ready="$S/rready" >/dev/null 2>"$S/rerr" &
   p=$!
   track "$p"
-  j=0
-  while [ ! -e "$S/rready" ] && [ $j -lt 200 ]; do sleep 0.01; j=$((j + 1)); done
+  wait_file "$S/rready" "$p"
   kill -9 "$p" 2>/dev/null
   reap "$p"
   [ -e "$S/rready" ] || { bad=$((bad + 1)); [ $bad -eq 1 ] && cat "$S/rerr" >&2; }
