@@ -38,6 +38,19 @@ EOF
 # an error, not a hidden duplicate) and the running total.
 lua tally.lua <<'EOF'
 local work = params.work or 100
+if params.ready then
+  -- run.progress is called after each committed chunk: the first one of
+  -- this run makes the file params.ready, for the test to wait on; after
+  -- params.stall chunks the run stops (opening a FIFO nobody writes to)
+  -- until it is killed, so one round never does more than that however
+  -- late the kill comes on a loaded machine
+  local chunks = 0
+  run.progress = function()
+    chunks = chunks + 1
+    if chunks == 1 then assert(io.open(params.ready, 'w')):close() end
+    if chunks == params.stall then assert(io.open(params.fifo)):read('a') end
+  end
+end
 local r = run.chunks('tally', db.members, function(m)
   local h = m.value
   for j = 1, work do h = (h * 31 + j) % 1000003 end
@@ -104,23 +117,43 @@ expect_rc 0 "check after the uninterrupted run"
 "$BIN" --db "$S/copy" run "$S/dump.lua" >"$S/dump.copy" 2>"$S/err" || fail "dump of the copy: $(cat "$S/err")"
 echo "  the uninterrupted run took $T ms" >&2
 
-# Each round is killed well before the whole run's time, so every kill
-# lands in a running process: ROUNDS kills at 1%..7% of T each add up to
-# less than one run.
+# Each round is killed after 1%..7% of T: odd rounds counting from the
+# start (the kill may come before the first chunk), even rounds from the
+# first chunk that run commits (0%..3% of T later), so that chunks are
+# committed however slow or loaded the machine is. A round stops by itself
+# after STALL chunks (see tally.lua), so every kill lands in a running
+# process and ROUNDS rounds never finish the run, however late the kills.
 lo=$((T / 100)); hi=$((T * 7 / 100))
 [ "$lo" -ge 5 ] || lo=5
 [ "$hi" -gt "$lo" ] || hi=$((lo + 10))
+DEADLINE=60
+STALL=$((20000 / 200 / (ROUNDS + 1)))
+[ "$STALL" -ge 2 ] || STALL=2
+mkfifo "$S/never" || fail "mkfifo"
 round=1; landed=0; prev=0; consistent=0
 while [ "$round" -le "$ROUNDS" ]; do
-  "$BIN" --db "$S/db" run "$S/tally.lua" >"$S/run.out" 2>"$S/run.err" &
+  rm -f "$S/ready"
+  "$BIN" --db "$S/db" run "$S/tally.lua" ready="$S/ready" stall=$STALL fifo="$S/never" >"$S/run.out" 2>"$S/run.err" &
   p=$!
   track "$p"
-  d=$(rand_delay "$lo" "$hi")
-  sleep "$d"
+  if [ $((round % 2)) -eq 0 ]; then
+    t=$(date +%s)
+    while [ ! -e "$S/ready" ] && kill -0 "$p" 2>/dev/null && [ $(($(date +%s) - t)) -lt $DEADLINE ]; do
+      sleep 0.01
+    done
+    [ -e "$S/ready" ] || fail "round $round: no chunk committed within $DEADLINE s: $(cat "$S/run.err")"
+    d=$(rand_delay 0 $((hi * 3 / 7)))
+    sleep "$d"
+    d="$d s after its first chunk"
+  else
+    d=$(rand_delay "$lo" "$hi")
+    sleep "$d"
+    d="after $d s"
+  fi
   if kill -9 "$p" 2>/dev/null; then landed=$((landed + 1)); fi
   reap "$p"
   gh --db "$S/db" check
-  [ "$RC" -eq 0 ] || { fail "round $round (killed after $d s): check is not clean"; show_output; }
+  [ "$RC" -eq 0 ] || { fail "round $round (killed $d): check is not clean"; show_output; }
   "$BIN" --db "$S/db" run "$S/verify.lua" >"$S/out" 2>"$S/err"
   line=$(cat "$S/out")
   case $line in
@@ -131,10 +164,10 @@ while [ "$round" -le "$ROUNDS" ]; do
       else
         consistent=$((consistent + 1))
       fi
-      echo "  round $round: killed after $d s, $n members done" >&2
+      echo "  round $round: killed $d, $n members done" >&2
       prev=$n
       ;;
-    *) fail "round $round (killed after $d s): $line $(cat "$S/err")" ;;
+    *) fail "round $round (killed $d): $line $(cat "$S/err")" ;;
   esac
   round=$((round + 1))
 done
