@@ -2168,8 +2168,7 @@ int import_run(store *s, const import_opts *o) {
     if (im.cp.chunk) {
         size_t k = strlen(summary);
         snprintf(summary + k, sizeof summary - k, "; in chunks of %lld rows, %s after line %lld",
-                 (long long)im.cp.chunk, im.cp.finished ? "finished" : "stopped",
-                 (long long)im.cp.line);
+                 (long long)im.cp.chunk, committed ? "finished" : "stopped", (long long)im.cp.line);
     }
     runs_rec r = {
         .uid = run_uid,
