@@ -814,6 +814,15 @@ int plugin_nfuncs(const plugin *p) {
     return p->nfns;
 }
 
+const plugin_fn *plugin_func_named(const plugin *p, const char *name, const char *sig) {
+    for (int i = 0; i < p->nfns; i++) {
+        if (strcmp(p->fns[i]->name, name) == 0 && strcmp(p->fns[i]->sigtext, sig) == 0) {
+            return p->fns[i];
+        }
+    }
+    return NULL;
+}
+
 const plugin_fn *plugin_func(const plugin *p, int i) {
     return p->fns[i];
 }

@@ -61,8 +61,9 @@ int plugin_name_ok(const char *name);
  * tried in err_msg. */
 int plugin_find(const char *name, char *out, size_t n);
 
-/* A host of plugins for one allocator (one Lua state). 0 or GH_ENOMEM;
- * *out is the caller's, freed with plugin_host_free. */
+/* A host of plugins for one allocator (one Lua state; NULL: malloc, for
+ * gonghui's own calls). 0 or GH_ENOMEM; *out is the caller's, freed with
+ * plugin_host_free. */
 int plugin_host_new(plugin_allocf allocf, void *ud, plugin_host **out);
 
 /* Unloads every plugin (unload hooks, dlclose) and frees the host; NULL is
@@ -80,6 +81,10 @@ const char *plugin_name(const plugin *p);
 const char *plugin_version(const plugin *p);
 /* The file it was loaded from (borrowed). */
 const char *plugin_file(const plugin *p);
+
+/* The function `name` of p declared with signature `sig` (canonical form,
+ * as plugin_fn.sigtext), or NULL: for gonghui's own calls into a plugin. */
+const plugin_fn *plugin_func_named(const plugin *p, const char *name, const char *sig);
 
 /* The plugin's functions in declaration order (borrowed). */
 int plugin_nfuncs(const plugin *p);

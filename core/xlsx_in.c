@@ -21,26 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void *xalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
-}
-
-static const plugin_fn *fn_named(const plugin *p, const char *name, const char *sig) {
-    for (int i = 0; i < plugin_nfuncs(p); i++) {
-        const plugin_fn *f = plugin_func(p, i);
-        if (strcmp(f->name, name) == 0 && strcmp(f->sigtext, sig) == 0) {
-            return f;
-        }
-    }
-    return NULL;
-}
-
 /* A call whose failure message (it names the file and part) is the error. */
 static int call(plugin_host *h, const plugin_fn *f, const ghffi_value *args, ghffi_value *ret) {
     struct gh_err e;
@@ -126,7 +106,7 @@ int xlsx_in_read(const char *path, const char *sheet, csv_row_fn fn, void *ctx, 
     if (stat(path, &st) == 0) {
         size = (uint64_t)st.st_size;
     }
-    if ((rc = plugin_host_new(xalloc, NULL, &h)) != 0) {
+    if ((rc = plugin_host_new(NULL, NULL, &h)) != 0) {
         return rc;
     }
     if ((rc = plugin_load(h, "xlsx", &p)) != 0) {
@@ -138,11 +118,11 @@ int xlsx_in_read(const char *path, const char *sheet, csv_row_fn fn, void *ctx, 
                      msg);
         goto done;
     }
-    fopen_ = fn_named(p, "read_open", "i64(str,str,err)");
-    fsheet = fn_named(p, "read_sheet", "str(i64,err)");
-    frow = fn_named(p, "read_row", "bytes(i64,err)");
-    fprog = fn_named(p, "read_progress", "f64(i64,err)");
-    fclose_ = fn_named(p, "read_close", "void(i64,err)");
+    fopen_ = plugin_func_named(p, "read_open", "i64(str,str,err)");
+    fsheet = plugin_func_named(p, "read_sheet", "str(i64,err)");
+    frow = plugin_func_named(p, "read_row", "bytes(i64,err)");
+    fprog = plugin_func_named(p, "read_progress", "f64(i64,err)");
+    fclose_ = plugin_func_named(p, "read_close", "void(i64,err)");
     if (!fopen_ || !fsheet || !frow || !fprog || !fclose_) {
         rc = err_set(GH_EINVAL, "plugin 'xlsx' lacks read_open, read_sheet, read_row, "
                                 "read_progress or read_close (an older build?)");

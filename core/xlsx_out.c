@@ -24,26 +24,6 @@ struct xlsx_out {
     codec_buf line;
 };
 
-static void *xalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
-}
-
-static const plugin_fn *fn(const plugin *p, const char *name, const char *sig) {
-    for (int i = 0; i < plugin_nfuncs(p); i++) {
-        const plugin_fn *f = plugin_func(p, i);
-        if (strcmp(f->name, name) == 0 && strcmp(f->sigtext, sig) == 0) {
-            return f;
-        }
-    }
-    return NULL;
-}
-
 static int call(xlsx_out *x, const plugin_fn *f, const ghffi_value *args, ghffi_value *ret) {
     struct gh_err e;
     if (plugin_call(x->h, f, args, NULL, &e, ret) != 0) {
@@ -61,7 +41,7 @@ int xlsx_out_open(const char *path, xlsx_out **out) {
         return GH_ENOMEM;
     }
     codec_buf_init(&x->line);
-    if ((rc = plugin_host_new(xalloc, NULL, &x->h)) != 0) {
+    if ((rc = plugin_host_new(NULL, NULL, &x->h)) != 0) {
         free(x);
         return rc;
     }
@@ -74,10 +54,10 @@ int xlsx_out_open(const char *path, xlsx_out **out) {
                        "libxlsxwriter-dev installed, or write .csv)",
                        msg);
     }
-    x->fopen_ = fn(p, "open", "i64(str,err)");
-    x->fheader = fn(p, "header_cells", "void(i64,bytes,err)");
-    x->frow = fn(p, "row_cells", "void(i64,bytes,err)");
-    x->fclose_ = fn(p, "close", "void(i64,err)");
+    x->fopen_ = plugin_func_named(p, "open", "i64(str,err)");
+    x->fheader = plugin_func_named(p, "header_cells", "void(i64,bytes,err)");
+    x->frow = plugin_func_named(p, "row_cells", "void(i64,bytes,err)");
+    x->fclose_ = plugin_func_named(p, "close", "void(i64,err)");
     if (!x->fopen_ || !x->fheader || !x->frow || !x->fclose_) {
         xlsx_out_close(x, 0);
         return err_set(GH_EINVAL, "plugin 'xlsx' lacks open, header_cells, row_cells or close");
