@@ -54,9 +54,17 @@ function M.define()
   })
 end
 
+-- The collection `name` if the database has it, else nil. Found ones are
+-- kept: the member, campaign and contest lookups of every fact ask again,
+-- and listing the collections each time would cost a scan per fact.
+local found = {}
 local function collection(name)
+  if found[name] then return found[name] end
   for _, n in ipairs(db.collections()) do
-    if n == name then return db[name] end
+    if n == name then
+      found[name] = db[name]
+      return found[name]
+    end
   end
 end
 
