@@ -511,12 +511,13 @@ static void x_chart(int64_t h, const char *kind, const char *title, const char *
     }
     const char *p = columns;
     int cat = read_col(&p);
-    int vals[64], nvals = 0;
-    if (*p == ':') {
+    int vals[64], nvals = 0, bad = *p != ':';
+    if (!bad) {
         p++;
-        for (;;) {
+        for (;;) { /* a number after ':' and after every ',' ("1:2," is refused) */
             int v = read_col(&p);
             if (!v || nvals == 64) {
+                bad = 1;
                 break;
             }
             vals[nvals++] = v;
@@ -526,7 +527,7 @@ static void x_chart(int64_t h, const char *kind, const char *title, const char *
             p++;
         }
     }
-    if (!cat || !nvals || *p) {
+    if (!cat || bad || *p) {
         api->error(err,
                    "columns \"%s\": expected CATEGORY:VALUE[,VALUE...] as column numbers, "
                    "like \"1:2,3\"",

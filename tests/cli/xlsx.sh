@@ -136,7 +136,7 @@ x.chart(h, 'pie', '金额', '1:3')
 x.sheet(h, '明细')
 x.header(h, 'id_number\tname')
 x.row(h, '330481199001011234\t张三')
-for _, bad in ipairs{ { 'donut', '1:2' }, { 'line', '1' }, { 'line', '1:9' } } do
+for _, bad in ipairs{ { 'donut', '1:2' }, { 'line', '1' }, { 'line', '1:9' }, { 'line', '1:2,' }, { 'line', '1:,2' } } do
   local ok, e = pcall(x.chart, h, 'bad', bad[1], bad[2])
   assert(not ok)
 end
