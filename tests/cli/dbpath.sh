@@ -128,17 +128,17 @@ refused_by_all "$S/garbage" "$S/garbage" "a data.mdb that is not LMDB"
 # a database written by a newer gonghui (format 2 in _meta/format, 8 bytes little-endian)
 if have_lmdb_utils; then
   gh --db "$S/newer" run "$S/mark.lua" mark=n
-  mdb_dump -p -s _meta "$S/newer" >"$S/meta.txt"
-  awk '{ if (prev == " format") print " \\02\\00\\00\\00\\00\\00\\00\\00"; else print; prev = $0 }' "$S/meta.txt" |
-    grep -v -e '^db_pagesize=' >"$S/meta2.txt"
-  if ! grep -qF ' \02\00\00\00\00\00\00\00' "$S/meta2.txt"; then fail "could not set the format to 2"; fi
-  mdb_load -f "$S/meta2.txt" -s _meta "$S/newer" || fail "loading the newer format"
+  # only the format record is loaded: a whole dump would carry the random db_id, and
+  # mdb_dump -p does not always print bytes mdb_load reads back (a flaky failure)
+  printf ' format\n \\02\\00\\00\\00\\00\\00\\00\\00\n' | lmdb_put "$S/newer" _meta ||
+    fail "loading the newer format"
+  mdb_dump -p -s _meta "$S/newer" | grep -A1 '^ format$' | grep -qF ' \02\00\00\00\00\00\00\00' ||
+    fail "could not set the format to 2"
   refused_by_all "$S/newer" "newer" "a database of a newer format"
   grep -q "upgrade" "$S/err" || echo "  note: the message does not suggest upgrading: $(cat "$S/err")" >&2
   # and a much newer one (format 1000), same
-  awk '{ if (prev == " format") print " \\e8\\03\\00\\00\\00\\00\\00\\00"; else print; prev = $0 }' "$S/meta.txt" |
-    grep -v -e '^db_pagesize=' >"$S/meta3.txt"
-  mdb_load -f "$S/meta3.txt" -s _meta "$S/newer"
+  printf ' format\n \\e8\\03\\00\\00\\00\\00\\00\\00\n' | lmdb_put "$S/newer" _meta ||
+    fail "loading format 1000"
   gh --db "$S/newer" stat
   expect_rc 1 "format 1000" && expect_err "1000" "format 1000: the message names the format" && pass "format 1000 is refused"
 fi
