@@ -258,7 +258,8 @@ int script_parse(int argc, char **argv, script_opts *o) {
     return 0;
 }
 
-/* Makes `params` from name=value strings; numbers become numbers. */
+/* Makes `params` from name=value strings; a number written as Lua prints it
+ * (2025, -3, 1.5) becomes that number, everything else stays text. */
 static int push_params(lua_State *L, int n, char **params) {
     lua_newtable(L);
     for (int i = 0; i < n; i++) {
@@ -271,7 +272,17 @@ static int push_params(lua_State *L, int n, char **params) {
             return -1;
         }
         lua_pushlstring(L, params[i], (size_t)(eq - params[i]));
-        if (lua_stringtonumber(L, eq + 1) == 0) {
+        /* a number only when it prints back as written: a=007, a 19-digit card
+         * number, 12.50 or 1e3 keep their text (a script asks for a number) */
+        if (lua_stringtonumber(L, eq + 1) != 0) {
+            lua_pushvalue(L, -1); /* lua_tostring converts in place: convert a copy */
+            int same = strcmp(lua_tostring(L, -1), eq + 1) == 0;
+            lua_pop(L, 1);
+            if (!same) {
+                lua_pop(L, 1);
+                lua_pushstring(L, eq + 1);
+            }
+        } else {
             lua_pushstring(L, eq + 1);
         }
         lua_rawset(L, -3);

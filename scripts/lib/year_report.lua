@@ -10,7 +10,9 @@
 --
 -- Two roads to the same figures:
 --   * the log: the durable consumer 'year-report' turns each program's events
---     (award.issued, aid.paid, market.sale, title.awarded, certificate.issued)
+--     (the framework's standard program.entry, which carries its units, so a
+--     program written later counts with no edit here; and the older programs'
+--     award.issued, aid.paid, market.sale, title.awarded, certificate.issued)
 --     into one fact each, stored in `year_facts` under the event's sequence
 --     number; build() clears the facts and replays the log from the start, so
 --     the report is rebuilt from the log alone;
@@ -49,7 +51,8 @@ function M.define()
     key = 'seq',
     fields = { seq = 'int', program = 'string', label = 'string', year = 'int',
                member_id = 'int?', household = 'string?', money_fen = 'fen',
-               session = 'string?', town = 'string?', enterprise_id = 'int?' },
+               session = 'string?', town = 'string?', enterprise_id = 'int?',
+               station = 'string?', entry = 'string?', reverses = 'string?' },
     index = { 'year' },
   })
 end
@@ -148,11 +151,30 @@ function FACT.retirement(x, cache)
            member_id = x.member_id, money_fen = 0, town = m.town, enterprise_id = m.enterprise_id }
 end
 
+-- The framework's standard event (program.entry, scripts/lib/program.lua):
+-- every program on the framework counts here by itself, under its title, in
+-- the units its plan declares. A reversal carries `reverses`; counting leaves
+-- out both it and the entry it reverses.
+function FACT.entry(x, cache)
+  local m = member_info(cache, x.member_id)
+  local u = {}
+  for _, name in ipairs(x.units or {}) do u[name] = true end
+  local person = (u['人'] or u['人次']) and x.member_id or nil
+  return { program = 'program:' .. x.program, label = x.title or x.program, year = year_of(x.day),
+           member_id = person, household = u['户次'] and x.household or nil,
+           money_fen = u.fen and (x.fen or 0) or 0,
+           session = u['场次'] and ('program:' .. x.program .. ':' .. (x.session or x.program)) or nil,
+           town = x.town or m.town, enterprise_id = x.enterprise_id or m.enterprise_id,
+           station = x.station, entry = x.program .. ':' .. x.entry_id,
+           reverses = x.reverses and (x.program .. ':' .. x.reverses) or nil }
+end
+
 -- Events -> facts (nil: not a program event the report counts).
 local function fact_of_event(ev, cache)
   local t, x = ev.topic, ev.payload
   if type(x) ~= 'table' then return nil end
-  if t == 'award.issued' then return FACT.award(x, cache)
+  if t == 'program.entry' then return FACT.entry(x, cache)
+  elseif t == 'award.issued' then return FACT.award(x, cache)
   elseif t == 'aid.paid' then return FACT.aid(x, cache)
   elseif t == 'market.sale' then return FACT.sale(x, cache)
   elseif t == 'title.awarded' then return FACT.title(x, cache)
@@ -180,6 +202,23 @@ local function facts_from_records(year)
   each('market_sales', FACT.sale)
   each('contest_titles', FACT.title)
   each('certificates', FACT.retirement, nil, function(x) return x.kind ~= 'contest' end)
+  -- the framework's ledger: the same fact as its event (title and units from the plan)
+  local progs = collection('programs')
+  if progs and collection('program_entries') then
+    local meta = {}
+    each('program_entries', function(x, c)
+      local p = meta[x.program]
+      if not p then
+        local r = progs:get(x.program)
+        p = { title = r and r.title, units = r and r.units or { '人', '人次', '户次', 'fen' } }
+        meta[x.program] = p
+      end
+      x.title, x.units = p.title, p.units
+      local st = x.place and collection('stations') and db.stations:get(x.place, 'station_id')
+      x.station = st and x.place or nil
+      return FACT.entry(x, c)
+    end)
+  end
   return out
 end
 
@@ -250,11 +289,17 @@ M.MEASURES = { 'sessions', 'persons', 'person_times', 'household_times', 'money_
 -- Counts facts: { total = cell, program = { [label] = cell }, town = {...},
 -- enterprise = {...}, order = { program = {labels...} } }.
 function M.count(facts)
-  local t = { total = new_cell(), program = {}, town = {}, enterprise = {}, rank = {} }
+  local t = { total = new_cell(), program = {}, town = {}, enterprise = {}, station = {}, rank = {} }
+  local reversed = {}
   for _, f in ipairs(facts) do
+    if f.reverses then reversed[f.reverses] = true; reversed[f.entry] = true end
+  end
+  for _, f in ipairs(facts) do
+    if f.entry and reversed[f.entry] then goto next end
     count_into(t.total, f)
     local keys = { program = f.label, town = f.town or '(未知)',
-                   enterprise = f.enterprise_id ~= nil and f.enterprise_id or '(无)' }
+                   enterprise = f.enterprise_id ~= nil and f.enterprise_id or '(无)',
+                   station = f.station }
     for dim, k in pairs(keys) do
       t[dim][k] = t[dim][k] or new_cell()
       count_into(t[dim][k], f)
@@ -262,6 +307,7 @@ function M.count(facts)
     local order = (LABEL[f.program] and 0 or 100)
     for _, p in ipairs(M.PROGRAMS) do if p.program == f.program then order = p.order end end
     t.rank[f.label] = order
+    ::next::
   end
   return t
 end
@@ -276,7 +322,7 @@ function M.compare(a, b)
     end
   end
   cmp('total', a.total, b.total)
-  for _, dim in ipairs{ 'program', 'town', 'enterprise' } do
+  for _, dim in ipairs{ 'program', 'town', 'enterprise', 'station' } do
     local keys = {}
     for k in pairs(a[dim]) do keys[k] = true end
     for k in pairs(b[dim]) do keys[k] = true end
@@ -348,9 +394,11 @@ function M.format(rep, opts)
   add(string.format('%d年 为职工办实事 — year report %d', rep.year, rep.year))
   add(string.format('%d 场次, %d 人, %d 人次, %d 户次, %s 元', t.sessions, t.persons, t.person_times,
                     t.household_times, fmt.yuan(t.money_fen)))
-  for _, dim in ipairs{ { 'program', '项目 program' }, { 'town', '镇街 town' }, { 'enterprise', '企业 enterprise' } } do
+  for _, dim in ipairs{ { 'program', '项目 program' }, { 'town', '镇街 town' }, { 'enterprise', '企业 enterprise' },
+                       { 'station', '驿站 station' } } do
     local rows = {}
     local list = M.rows(rep, dim[1])
+    if dim[1] == 'station' and #list == 0 then goto skip end
     local limit = dim[1] == 'enterprise' and (opts.top or 10) or #list
     for i = 1, math.min(limit, #list) do
       local r = cells(list[i].cell)
@@ -362,6 +410,7 @@ function M.format(rep, opts)
     add('')
     add(fmt.table(head, rows, { right = { 2, 3, 4, 5, 6 } }))
     if #list > limit then add(string.format('(and %d more; the workbook has them all)', #list - limit)) end
+    ::skip::
   end
   add('')
   if #rep.diffs == 0 then
@@ -401,6 +450,7 @@ function M.xlsx(rep, path)
                           string.format('%d.%02d', t.money_fen // 100, t.money_fen % 100) }, '\t'))
   if sheet('镇街', 'town') > 0 then x.chart(h, 'column', rep.year .. '年 各镇街人次与人数', '1:3,4') end
   sheet('企业', 'enterprise')
+  if next(rep.log.station) then sheet('驿站', 'station') end
   x.sheet(h, '核对')
   x.header(h, '核对 check\tresult')
   if #rep.diffs == 0 then

@@ -1,6 +1,6 @@
 -- params.lua — name=value parameters of `gonghui run` arrive in `params`;
--- numbers become numbers. (run_one.sh passes the line below to `run`.)
--- params: year=2025 rate=1.5 neg=-3 name=李娜 code=007x empty= expr=a=b big=9007199254740993
+-- a number written as Lua prints it becomes that number; other text stays text. (run_one.sh passes the line below to `run`.)
+-- params: year=2025 rate=1.5 neg=-3 name=李娜 code=007x empty= expr=a=b big=9007199254740993 zip=007 card=9558801234567890123 price=12.50 sci=1e3
 local t = require 'testlib'
 
 t.case('params', function()
@@ -17,9 +17,14 @@ t.case('params', function()
   t.eq(params.big, 9007199254740993)
   t.eq(math.type(params.big), 'integer')
   t.eq(params.missing, nil)
+  -- text that would not print back as written keeps its text
+  t.eq(params.zip, '007')
+  t.eq(params.card, "9558801234567890123")
+  t.eq(params.price, '12.50')
+  t.eq(params.sci, '1e3')
   local n = 0
   for _ in pairs(params) do n = n + 1 end
-  t.eq(n, 8)
+  t.eq(n, 12)
 end)
 
 t.case('params are usable as keys and values', function()

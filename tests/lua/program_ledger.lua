@@ -1,0 +1,189 @@
+-- program_ledger.lua — scripts/lib/program.lua: plan checks naming file and
+-- key, lunar windows, versioning after the first entry, the ledger's limits
+-- (per entry, member, household, day, place, stock, budget; clipping),
+-- idempotency keys, reversals, totals rebuilt from the ledger, overflow-checked
+-- fen, the standard event, reports, masking and parameters.
+-- params: code=007 card=6222021234567890123 year=2026 amount=12.50
+local t = require 'testlib'
+local fx = require 'program_fixtures'
+local program = require 'program'
+
+fx.load()
+
+local function base(over)
+  local p = {
+    id = 't1', title = '测试项目', year = 2025,
+    window = { from = '2025-01-10', to = '2025-02-12' },
+    budget_fen = 100000,
+    kinds = {
+      { kind = 'gift', title = '礼包', value_fen = 20000, stock = 3, places = { ST01 = 2, ST02 = 1 },
+        per_member = 1 },
+      { kind = 'cash', title = '补贴', unit = 'fen' },
+    },
+    limits = {
+      { per = 'entry', kind = 'cash', max_fen = 30000, clip = true },
+      { per = 'member', kind = 'cash', max_fen = 40000, clip = true },
+      { per = { 'member', 'day' }, kind = 'cash', max_count = 1 },
+      { per = 'household', kind = 'cash', max_fen = 50000 },
+    },
+    who = { where = { status = 'active' } },
+  }
+  for k, v in pairs(over or {}) do p[k] = v end
+  return p
+end
+
+t.case('plan errors name the file, the key and the problem', function()
+  t.raises_all(function() program.define(base{ budjet = 5 }, { file = 'x/plan.lua' }) end,
+               { 'plan x/plan.lua', "'budjet'", 'not a plan key' })
+  t.raises_all(function() program.define(base{ budget_fen = 1.5 }, { file = 'p.lua' }) end,
+               { "'budget_fen'", 'whole number' })
+  t.raises_all(function() program.define(base{ window = { from = '2025-02-30', to = '2025-03-01' } }) end,
+               { "'window.from'", 'not a real date' })
+  t.raises_all(function()
+    program.define(base{ limits = { { per = 'week', max_fen = 1 } } }, { file = 'p.lua' })
+  end, { "'limits[1].per'", "'week'" })
+  t.raises_all(function()
+    program.define(base{ kinds = { { kind = 'g', stock = 2, places = { A = 2, B = 1 } } } })
+  end, { "'kinds[1].places'", 'add up to 3' })
+  t.raises_all(function() local p = base(); p.id = nil; program.define(p) end, { "'id'", 'missing' })
+end)
+
+t.case('lunar windows', function()
+  local plan = require 'program.plan'
+  t.eq(plan.day('春节', 2026), '2026-02-17')
+  t.eq(plan.day('春节-15', 2026), '2026-02-02')
+  t.eq(plan.day('正月十五', 2026), '2026-03-03')
+  t.eq(plan.day('元宵', 2026), '2026-03-03')
+  t.eq(plan.day('除夕', 2026), '2026-02-16')
+  t.eq(plan.day('腊八', 2025), '2025-01-07')
+  t.eq(plan.day('正月末', 2026), '2026-03-18')
+  t.eq(plan.day('2026-01-01+3'), '2026-01-04')
+  t.ok(not plan.day('春节', nil))
+  t.ok(not plan.day('正月四十', 2026))
+  local P = program.define(base{ id = 'lunar', window = { from = '腊八', to = '元宵' } })
+  t.eq(P.plan.window.from, '2025-01-07')
+  t.eq(P.plan.window.to, '2025-02-12')
+end)
+
+t.case('entries, limits and refusals', function()
+  local P = program.define(base())
+  local e, code, why = P:enter{ member = fx.id(1), kind = 'gift', place = 'ST01', at = '2025-01-20 09:00:00' }
+  t.ok(e, why)
+  t.eq(e.fen, 20000)
+  e, code = P:enter{ member = fx.id(1), kind = 'gift', place = 'ST01', at = '2025-01-20 09:00:00' }
+  t.eq(code, 'already')
+  e, code = P:enter{ member = 6, kind = 'gift', place = 'ST01', at = '2025-01-20 09:00:00' }
+  t.eq(code, 'not_eligible')
+  e, code = P:enter{ member = '330481196501150010', kind = 'gift', place = 'ST01' }
+  t.eq(code, 'bad_id')
+  e, code = P:enter{ member = 2, kind = 'gift', place = 'ST01', at = '2025-03-01 09:00:00' }
+  t.eq(code, 'closed')
+  t.ok(P:enter{ member = 2, kind = 'gift', place = 'ST01', at = '2025-01-21 09:00:00' })
+  e, code = P:enter{ member = 3, kind = 'gift', place = 'ST01', at = '2025-01-21 09:00:00' }
+  t.eq(code, 'out_of_stock')
+  e, code = P:enter{ member = 3, kind = 'gift', place = 'ST09', at = '2025-01-21 09:00:00' }
+  t.eq(code, 'no_stock')
+  -- cash: clipped per entry (300) and per member (400); once a day; household 500
+  e = P:enter{ member = 4, kind = 'cash', fen = 35000, at = '2025-01-21 10:00:00', key = 'R1' }
+  t.eq(e.fen, 30000); t.eq(e.capped, true)
+  e, code = P:enter{ member = 4, kind = 'cash', fen = 100, at = '2025-01-21 11:00:00', key = 'R2' }
+  t.eq(code, 'limit')
+  e = P:enter{ member = 4, kind = 'cash', fen = 35000, at = '2025-01-22 10:00:00', key = 'R3' }
+  t.eq(e.fen, 10000)
+  e, code = P:enter{ member = 4, kind = 'cash', fen = 100, at = '2025-01-23 10:00:00', key = 'R4' }
+  t.eq(code, 'limit')
+  e, code = P:enter{ member = 4, kind = 'cash', fen = 100, at = '2025-01-23 10:00:00', key = 'R1' }
+  t.eq(code, 'already')
+  -- member 5 is in member 4's household H4: 400 used of its 500
+  e, code = P:enter{ member = 5, kind = 'cash', fen = 20000, at = '2025-01-23 10:00:00', key = 'R5' }
+  t.eq(code, 'limit')
+  t.ok(P:enter{ member = 5, kind = 'cash', fen = 10000, at = '2025-01-23 10:00:00', key = 'R6' })
+  -- budget: 2 gifts 400 + cash 500 = 900 of 1000
+  e, code = P:enter{ member = 9, kind = 'cash', fen = 20000, at = '2025-01-23 10:00:00', key = 'R7' }
+  t.eq(code, 'budget')
+  local ok, problems = P:check()
+  t.ok(ok, table.concat(problems, '; '))
+end)
+
+t.case('a refused entry stores nothing; the event is in the same transaction', function()
+  local P = program.define(base())
+  local before = t.snapshot()
+  local _, code = P:enter{ member = 9, kind = 'cash', fen = 20000, at = '2025-01-23 10:00:00', key = 'R8' }
+  t.eq(code, 'budget')
+  t.eq(t.snapshot(), before)
+  local n = 0
+  for _, ev in ipairs(bus.events{ topic = program.EVENT }) do n = n + 1; t.eq(ev.payload.program, 't1') end
+  t.eq(n, db.program_entries:count{ program = 't1' })
+end)
+
+t.case('reversal is a new entry; totals follow; check finds tampering', function()
+  local P = program.define(base())
+  local e = db.program_entries:find('program,key', { 't1', 'R6' })
+  local r = P:reverse(e.entry_id, 'entered twice')
+  t.eq(r.fen, -10000); t.eq(r.reverses, e.entry_id)
+  local _, code = P:reverse(e.entry_id, 'again')
+  t.eq(code, 'already')
+  t.ok(P:check())
+  -- member 5 can be paid again now
+  t.ok(P:enter{ member = 5, kind = 'cash', fen = 10000, at = '2025-01-24 10:00:00', key = 'R9' })
+  local rep = P:report{ by = 'town' }
+  t.eq(rep.reversed, 1)
+  t.eq(rep.total.fen, 20000 * 2 + 30000 + 10000 + 10000)
+  t.ok(rep.ok)
+  db.program_totals:update('t1|budget', { fen = 1 })
+  local ok, problems = P:check()
+  t.ok(not ok); t.ok(problems[1]:find('t1|budget', 1, true), problems[1])
+  P:rebuild_totals()
+  t.ok(P:check())
+end)
+
+t.case('a plan changed after its first entry needs a declared change', function()
+  t.raises_all(function() program.define(base{ budget_fen = 200000 }, { file = 'p.lua' }) end,
+               { 'plan p.lua', "'budget_fen: 100000 -> 200000'", 'version = 2' })
+  local P = program.define(base{ budget_fen = 200000, version = 2, changes = { [2] = 'board decision' } })
+  t.eq(db.programs:get('t1', 'version'), 2)
+  t.eq(P.plan.budget_fen, 200000)
+  -- unchanged again: fine
+  program.define(base{ budget_fen = 200000, version = 2, changes = { [2] = 'board decision' } })
+  -- a plan without entries changes freely
+  program.define(base{ id = 'fresh' })
+  program.define(base{ id = 'fresh', budget_fen = 5 })
+end)
+
+t.case('the year report counts the program from its standard events, by itself', function()
+  local yr = require 'year_report'
+  local rep = yr.build(2025)
+  t.eq(rep.diffs, {})
+  local c = rep.log.program['测试项目']
+  t.ok(c, 'the program has a row')
+  -- gifts to 1 and 2; cash to 4 (twice) and 5 (R9; R6 reversed): 5 人次, 4 人
+  t.eq(c.person_times, 5)
+  t.eq(c.persons, 4)
+  t.eq(c.household_times, 5)
+  t.eq(c.money_fen, 20000 * 2 + 30000 + 10000 + 10000)
+  t.eq(rep.log.station.ST01.person_times, 2)
+  t.ok(yr.format(rep):find('驿站 station', 1, true))
+end)
+
+t.case('money is overflow-checked', function()
+  local m = program.money
+  t.raises(function() m.mul(800, 2305843009213693956) end, 'overflow')
+  t.raises(function() m.add(m.MAX, 1) end, 'overflow')
+  t.eq(m.percent(3999, 50), 1999)
+  local P = program.define(base{ id = 'big', budget_fen = nil, limits = {} })
+  t.raises(function() P:enter{ member = 1, kind = 'gift', qty = 2305843009213693956, place = 'ST01', at = '2025-01-20 09:00:00' } end, 'overflow')
+end)
+
+t.case('masking and parameters', function()
+  t.eq(program.mask_name('张三明'), '张*明')
+  t.eq(program.mask_name('李娜'), '李*')
+  t.eq(program.mask_name('欧阳小明'), '欧**明')
+  t.eq(program.mask_phone('13812345678'), '138****5678')
+  t.eq(program.param('code'), '007')
+  t.eq(program.param('card'), '6222021234567890123')
+  t.eq(program.param('year', 'int'), 2026)
+  t.eq(program.param('amount', 'yuan'), 1250)
+  t.eq(program.param('missing', 'int', 5), 5)
+end)
+
+t.done()
