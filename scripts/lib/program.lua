@@ -49,7 +49,8 @@
 --   P:enter{ member = ref, kind = 'ticket', qty = 1, fen = N?, place = 'ST01'?, day = 'YYYY-MM-DD'?,
 --            at = 'YYYY-MM-DD HH:MM:SS'?, key = 'G1234'?, note =?, ...program fields }
 --       --> entry | nil, code, message
---       codes: bad_id not_found not_eligible closed already out_of_stock no_stock budget limit bad_input
+--       codes: bad_id not_found not_eligible closed already duplicate out_of_stock no_stock budget
+--       limit bad_input
 --       One transaction: limits checked, the entry, its totals and its event. `key` is the
 --       idempotency key (a receipt or ticket number): an entry with a key already entered
 --       is refused as 'already', so re-entering a sheet pays nothing twice.
@@ -101,6 +102,7 @@ M.REFUSALS = {
   not_eligible = 'not eligible',
   closed       = 'outside the dates',
   already      = 'already entered',
+  duplicate    = 'the key was entered for someone else',
   out_of_stock = 'none left',
   no_stock     = 'no stock here',
   budget       = 'the budget is spent',
@@ -292,8 +294,19 @@ function M.define(raw, opts)
 end
 
 -- Reads the plan from NAME.lua (the script's folder, then scripts/lib) and defines it.
+-- The running script's folder, from the traceback's main chunk (scripts
+-- have no other way to know it; loadfile wants a path inside it).
+local function script_dir()
+  local tb = debug.traceback('', 1)
+  local dir
+  for path in tb:gmatch('\n%s*([^\n]-)/[^/\n]-%.lua:%d+: in main chunk') do dir = path end
+  return dir
+end
+
 function M.load(name)
   local file = name:match('%.lua$') and name or (name .. '.lua')
+  local dir = not file:find('/', 1, true) and script_dir()
+  if dir then file = dir .. '/' .. file end
   local chunk, err = loadfile(file)
   if not chunk then error('plan ' .. file .. ': ' .. tostring(err), 0) end
   local ok, raw = pcall(chunk)
@@ -499,7 +512,10 @@ local function enter_txn(self, e)
   end
   if e.key ~= nil then
     local prior = db.program_entries:find('program,key', { self.id, e.key })
-    if prior then
+    if prior and m and prior.member_id and prior.member_id ~= m.member_id then
+      return refuse('duplicate', string.format('%s was entered for another member at %s (entry %d)', e.key,
+                                               prior.at, prior.entry_id))
+    elseif prior then
       return refuse('already', string.format('%s was entered at %s (entry %d)', e.key, prior.at, prior.entry_id))
     end
   end
@@ -797,6 +813,6 @@ end
 
 -- Sub-modules attach methods to P (sheet entry, draws, public lists).
 M.P = P
-for _, sub in ipairs{} do require(sub).attach(M, P) end
+for _, sub in ipairs{ 'program.sheet', 'program.draw', 'program.public', 'program.cli' } do require(sub).attach(M, P) end
 
 return M

@@ -1,0 +1,111 @@
+-- program/cli.lua — the commands every program gets without writing them:
+-- a program's folder holds its plan.lua and a one-line script
+--
+--   require('program').main('plan')          -- e.g. scripts/ticket/ticket.lua
+--
+-- run as `gonghui run scripts/ticket/ticket.lua COMMAND=... [name=value ...]`:
+--
+--   setup=1                         store the plan (checked; versioned) and show it
+--   enter=FILE.csv [kind= place=]   enter a sheet (columns by the plan's field labels);
+--                                   refusals in FILE.refusals.csv; exit 1 if a row was refused
+--   claim=1 FIELD=value ...         one entry from parameters named as the plan's fields
+--                                   (id_number=..., key=..., fare=350.00, day=2026-02-10)
+--   reverse=ENTRY reason=TEXT       a correction: the entry reversed by a new one
+--   report=1 [by=town|enterprise|station|kind]
+--   list=1 [csv=FILE.csv|xlsx=FILE.xlsx] [kind=]   the public list (公示), names masked
+--   check=1                         the totals recomputed from the ledger (exit 1 if they differ)
+--   draw=KIND seed=TEXT [k=N]       a seeded draw within the priority tiers; verify=KIND checks one
+-- Exit codes: 0 done; 1 refused, a problem found, or bad input (the message says
+-- which, where and why; nothing is stored); 2 no command.
+local money = require 'program.money'
+local cells = require 'program.cells'
+
+local M = {}
+
+local COMMANDS = { 'setup', 'enter', 'claim', 'reverse', 'report', 'list', 'check', 'draw', 'verify' }
+
+function M.attach(program)
+  local function show_plan(P)
+    local p = P.plan
+    print(string.format('%s (%s), version %d', p.title, p.id, p.version))
+    print(string.format('window: %s .. %s (%s .. %s)', p.window.from, p.window.to, p.window.from_text,
+                        p.window.to_text))
+    if p.budget_fen then print('budget: ' .. money.yuan(p.budget_fen) .. ' yuan') end
+    for _, l in ipairs(p.limits) do
+      local per = #l.per == 0 and 'program' or table.concat(l.per, '+')
+      local max = l.max_fen and (money.yuan(l.max_fen) .. ' yuan') or l.max_count and (l.max_count .. ' times')
+                  or l.max_qty and tostring(l.max_qty) or 'quotas'
+      print(string.format('limit %-22s per %-14s at most %s%s', l.name, per, max, l.clip and ' (pays what is left)' or ''))
+    end
+  end
+
+  local function cmd_of()
+    for _, c in ipairs(COMMANDS) do if params[c] ~= nil then return c end end
+  end
+
+  function program.main(planfile, cmd)
+    cmd = cmd or cmd_of()
+    if not cmd then
+      run.fail('give a command: ' .. table.concat(COMMANDS, '=..., ') .. '=... (see the top of scripts/lib/program/cli.lua)')
+    end
+    program.cli(function()
+      local P = program.load(planfile)
+      if cmd == 'setup' then
+        show_plan(P)
+      elseif cmd == 'enter' then
+        local s = P:enter_sheet(program.param('enter'), { kind = params.kind, place = params.place })
+        print(program.sheet_summary(s))
+        program.finish(s)
+      elseif cmd == 'claim' then
+        local e = { kind = params.kind, place = params.place }
+        for _, f in ipairs(P.plan.fields) do
+          local v = params[f.name]
+          if v ~= nil then
+            local x, why = cells.parse(f.type, tostring(v))
+            if x == nil then run.fail(string.format('parameter %s=%s (%s): %s', f.name, tostring(v), f.label, why)) end
+            e[f.name] = x
+          elseif not f.optional then
+            run.fail(string.format('parameter %s= (%s) is missing', f.name, f.label))
+          end
+        end
+        if not e.kind then e.kind = P.plan.kinds[1].kind end
+        local r, code, why = P:enter(e)
+        if not r then run.fail(string.format('refused (%s): %s', code, why)) end
+        print(string.format('entered: entry %d, %s %s yuan%s', r.entry_id, P.plan.kind[r.kind].title,
+                            money.yuan(r.fen), r.capped and ' (capped by a limit)' or ''))
+      elseif cmd == 'reverse' then
+        local r, code, why = P:reverse(program.param('reverse', 'int'), program.param('reason'))
+        if not r then run.fail(string.format('refused (%s): %s', code, why)) end
+        print(string.format('entry %d reverses entry %d (%s yuan)', r.entry_id, r.reverses, money.yuan(r.fen)))
+      elseif cmd == 'report' then
+        local rep = P:report{ by = params.by }
+        print(program.format(rep))
+        if not rep.ok then run.fail('the totals and the ledger disagree (see PROBLEMS)') end
+      elseif cmd == 'list' then
+        local rows = P:public_list{ kind = params.kind }
+        print(program.public_text(rows))
+        local name = params.csv or params.xlsx
+        if name then
+          local _, path, note = P:write_public_list(name)
+          print(note or ('written: ' .. path))
+        end
+      elseif cmd == 'check' then
+        local ok, problems = P:check()
+        if not ok then run.fail('the totals and the ledger disagree:\n  ' .. table.concat(problems, '\n  ')) end
+        print('the totals agree with the ledger')
+      elseif cmd == 'draw' then
+        local d = P:draw(program.param('draw'), program.param('seed'), { k = params.k and program.param('k', 'int') })
+        for i, t in ipairs(d.tiers) do
+          print(string.format('tier %d (%s): %d entrants, %d drawn: %s', i, t.name, t.n, t.k,
+                              (t.winners or ''):gsub('\n', ' ')))
+        end
+      elseif cmd == 'verify' then
+        local ok, why = P:verify_draw(program.param('verify'))
+        if not ok then run.fail('the draw does not verify: ' .. why) end
+        print('the draw verifies')
+      end
+    end)
+  end
+end
+
+return M

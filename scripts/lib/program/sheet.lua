@@ -1,0 +1,135 @@
+-- program/sheet.lua — entry from sheets, the one helper every program uses:
+-- the columns found by the plan's field labels (or names), each cell parsed as
+-- `gonghui import` parses it, each row in its own savepoint, a refusals file
+-- naming file, line and reason, a summary, and the exit code.
+--
+--   local s = P:enter_sheet('ST01-0120.csv', { kind = 'ticket', place = 'ST01' })
+--   print(program.sheet_summary(s))  -- '12 rows: 9 entered, 2 already entered, 1 refused; 1,234.50 yuan'
+--   program.finish(s)                -- exit code 1 (run.fail) when a row was refused
+--
+-- opts: kind (default: the row's 'kind' field, else the plan's only kind),
+-- place, at, refusals (the refusals file's name in the output folder; default
+-- FILE.refusals.csv; false: none), each = function(e, row, line) that may
+-- adjust the entry before it is entered (return nil, why to refuse the row).
+-- Re-entering a sheet pays nothing twice: rows whose key (or per-member
+-- limit) was entered before are counted as `already`, not refused.
+-- A dry run (gonghui run --dry-run) writes no refusals file: it says so.
+local cells = require 'program.cells'
+local money = require 'program.money'
+
+local M = {}
+
+local function basename(path) return (path:match('[^/]+$') or path) end
+
+function M.attach(program, P)
+  function P:enter_sheet(file, opts)
+    opts = opts or {}
+    local fields = self.plan.fields
+    if #fields == 0 then
+      error(string.format("plan %s: key 'fields': entering a sheet needs the entry's fields and their "
+                          .. "labels: fields = { { 'id_number', '身份证号', 'id' }, ... }", self.plan.file), 0)
+    end
+    local sum = { file = file, rows = 0, entered = 0, already = 0, refused = 0, fen = 0, codes = {},
+                  refusals = {} }
+    local cols                      -- field -> header text found
+    local function refuse(line, code, why)
+      sum.refused = sum.refused + 1
+      sum.codes[code] = (sum.codes[code] or 0) + 1
+      sum.refusals[#sum.refusals + 1] = { file = file, line = line, code = code, reason = why }
+    end
+    local n, err = run.read_csv(file, function(row, line)
+      if not cols then                  -- the header row
+        cols = {}
+        local missing = {}
+        for _, f in ipairs(fields) do
+          for i, h in ipairs(row) do
+            local ht = tostring(h):gsub('^%s+', ''):gsub('%s+$', '')
+            if ht == f.label or ht == f.name then cols[f.name] = i end
+          end
+          if not cols[f.name] and not f.optional then missing[#missing + 1] = f.label .. ' (' .. f.name .. ')' end
+        end
+        if #missing > 0 then
+          error(string.format('%s:%d: the header row lacks the column%s %s (plan %s, key fields)', file, line,
+                              #missing > 1 and 's' or '', table.concat(missing, ', '), self.plan.file), 0)
+        end
+        return
+      end
+      local blank = true
+      for _, c in ipairs(row) do if c ~= '' then blank = false end end
+      if blank then return end
+      sum.rows = sum.rows + 1
+      local e = { kind = opts.kind, place = opts.place, at = opts.at }
+      for _, f in ipairs(fields) do
+        local raw = cols[f.name] and row[cols[f.name]]
+        if raw == nil or raw == '' then
+          if not f.optional then return refuse(line, 'bad_input', string.format('column %s is empty', f.label)) end
+        else
+          local v, why = cells.parse(f.type, raw)
+          if v == nil then
+            return refuse(line, 'bad_input', string.format("column %s: '%s' %s", f.label, tostring(raw), why))
+          end
+          e[f.name] = v
+        end
+      end
+      if e.kind == nil then
+        if #self.plan.kinds ~= 1 then
+          return refuse(line, 'bad_input', 'the row names no kind, and the program has several')
+        end
+        e.kind = self.plan.kinds[1].kind
+      end
+      if not self.plan.kind[e.kind] then return refuse(line, 'bad_input', 'no kind ' .. tostring(e.kind)) end
+      if opts.each then
+        local ok, why = opts.each(e, row, line)
+        if ok == nil and why then return refuse(line, 'bad_input', why) end
+      end
+      -- a savepoint per row: an error in a rule refuses this row only
+      local ok, r, code, why = pcall(self.enter, self, e)
+      if not ok then return refuse(line, 'error', tostring(r)) end
+      if r then
+        sum.entered = sum.entered + 1
+        sum.fen = money.add(sum.fen, r.fen)
+      elseif code == 'already' then
+        sum.already = sum.already + 1
+      else
+        refuse(line, code, why)
+      end
+    end)
+    if not n then error(err, 0) end
+    -- the refusals file
+    if sum.refused > 0 and opts.refusals ~= false then
+      local name = opts.refusals or (basename(file):gsub('%.[^.]*$', '') .. '.refusals.csv')
+      sum.refusals_file = name
+      if run.dry_run then
+        sum.refusals_note = 'dry run: ' .. name .. ' was not written'
+      else
+        local f = run.open(name, 'w')
+        local rows = { { 'file', 'line', 'code', 'reason' } }
+        for _, x in ipairs(sum.refusals) do rows[#rows + 1] = { x.file, x.line, x.code, x.reason } end
+        run.write_csv(f, rows)
+        f:close()
+      end
+    end
+    return sum
+  end
+
+  function program.sheet_summary(s)
+    local out = {}
+    for _, x in ipairs(s.refusals) do
+      out[#out + 1] = string.format('%s:%d: %s (%s)', x.file, x.line, x.reason, x.code)
+    end
+    out[#out + 1] = string.format('%s: %d rows: %d entered, %d already entered, %d refused; %s yuan',
+                                  s.file, s.rows, s.entered, s.already, s.refused, money.yuan(s.fen))
+    if s.refusals_note then out[#out + 1] = s.refusals_note
+    elseif s.refusals_file then out[#out + 1] = 'refusals written to ' .. s.refusals_file end
+    return table.concat(out, '\n')
+  end
+
+  -- Ends the run with exit code 1 when a row was refused (0 otherwise).
+  function program.finish(s)
+    if s.refused > 0 then
+      run.fail(string.format('%d of %d rows refused (see above)', s.refused, s.rows))
+    end
+  end
+end
+
+return M
