@@ -87,7 +87,7 @@ function M.attach(program)
         local name = params.csv or params.xlsx
         if name then
           local _, path, note = P:write_public_list(name)
-          print(note or ('written: ' .. path))
+          print(note or ('written: ' .. name))
         end
       elseif cmd == 'check' then
         local ok, problems = P:check()
