@@ -19,6 +19,7 @@
 #include "codec.h"
 #include "err.h"
 #include "lua_bus.h"
+#include "parse.h"
 #include "script.h"
 
 #include <signal.h>
@@ -201,16 +202,17 @@ static int cmd_tail(store *s, int argc, char **argv) {
         if (*end == 0 && end != since) {
             from = seq;
         } else {
-            int64_t ms = lbus_parse_time(since);
+            int64_t ms;
             store_txn *t;
-            int rc;
-            if (ms < 0) {
+            int rc = parse_time(since, strlen(since), &ms);
+            if (rc != 0) {
                 fprintf(stderr,
-                        _("gonghui events tail: --since takes a sequence number or a "
-                          "time like \"2025-01-29 08:00\", not \"%s\"\n"),
-                        since);
+                        _("gonghui events tail: --since \"%s\" %s: give a sequence number or "
+                          "a time like \"2025-01-29 08:00\"\n"),
+                        since, err_msg(rc));
                 return 2;
             }
+            ms *= 1000;
             if ((rc = store_txn_begin(s, NULL, 0, &t)) || (rc = bus_seq_at_time(t, ms, &from))) {
                 store_txn_abort(t);
                 return fail(rc, "tail");
@@ -332,13 +334,15 @@ static int cmd_replay(store *s, int argc, char **argv) {
     long long seq = strtoll(from, &end, 10);
     int64_t ms = -1;
     if (*end || end == from) {
-        if ((ms = lbus_parse_time(from)) < 0) {
+        int rc = parse_time(from, strlen(from), &ms);
+        if (rc != 0) {
             fprintf(stderr,
-                    _("gonghui events replay: --from takes a sequence number or a time "
-                      "like \"2025-01-29 08:00\", not \"%s\"\n"),
-                    from);
+                    _("gonghui events replay: --from \"%s\" %s: give a sequence number or a "
+                      "time like \"2025-01-29 08:00\"\n"),
+                    from, err_msg(rc));
             return 2;
         }
+        ms *= 1000;
     } else if (seq < 1) {
         fprintf(stderr, _("gonghui events replay: sequence numbers start at 1\n"));
         return 2;

@@ -40,6 +40,7 @@
 #include "bus.h"
 #include "err.h"
 #include "import_cp.h"
+#include "parse.h"
 #include "runs.h"
 #include "xlsx_in.h"
 
@@ -88,26 +89,7 @@ int import_pd_kind(const char *field) {
                                          : PD_NONE;
 }
 
-/* ---- dates and ID numbers ------------------------------------------------------------- */
-
-static int digits(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    return n > 0;
-}
-
-/* Reads 1..max digits at *p; -1 if none. */
-static int read_num(const char **p, const char *end, int max) {
-    int v = 0, k = 0;
-    while (*p < end && k < max && **p >= '0' && **p <= '9') {
-        v = v * 10 + (**p - '0');
-        (*p)++, k++;
-    }
-    return k ? v : -1;
-}
+/* ---- text ---------------------------------------------------------------------------- */
 
 static int eat(const char **p, const char *end, const char *lit) {
     size_t n = strlen(lit);
@@ -115,193 +97,6 @@ static int eat(const char **p, const char *end, const char *lit) {
         *p += n;
         return 1;
     }
-    return 0;
-}
-
-int import_parse_date(const char *s, size_t n, char out[11], char *why, size_t whyn) {
-    const char *p = s, *end = s + n;
-    int y, m, d;
-    if (n == 10 && s[4] == '-' && s[7] == '-') { /* the stored form, the common case */
-        if (codec_is_date(s, n)) {
-            memcpy(out, s, 10);
-            out[10] = 0;
-            return 0;
-        }
-        goto notreal;
-    }
-    if (n == 8 && digits(s, 8)) {
-        y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-        m = (s[4] - '0') * 10 + (s[5] - '0');
-        d = (s[6] - '0') * 10 + (s[7] - '0');
-        goto check;
-    }
-    if (n >= 4 && n <= 5 && digits(s, n)) {
-        /* Excel's day number: day 1 is 1900-01-01 (with its 1900-02-29). */
-        long serial = strtol(s, NULL, 10);
-        time_t t = (time_t)(serial - 25569) * 86400; /* 25569 = 1970-01-01 */
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        snprintf(why, whyn,
-                 "looks like Excel's day number for %04d-%02d-%02d, not a date: format the "
-                 "column as a date (or text) in Excel and save again",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-        return -1;
-    }
-    y = read_num(&p, end, 4);
-    if (y < 0 || p - s != 4) {
-        goto bad;
-    }
-    int chinese = eat(&p, end, "年");
-    char sep = 0;
-    if (!chinese) {
-        if (p >= end || (*p != '-' && *p != '/' && *p != '.')) {
-            goto bad;
-        }
-        sep = *p++;
-    }
-    if ((m = read_num(&p, end, 2)) < 0) {
-        goto bad;
-    }
-    if (chinese ? !eat(&p, end, "月") : (p >= end || *p++ != sep)) {
-        goto bad;
-    }
-    if ((d = read_num(&p, end, 2)) < 0) {
-        goto bad;
-    }
-    if (chinese) {
-        if (!eat(&p, end, "日")) {
-            eat(&p, end, "号");
-        }
-    }
-    if (p < end) { /* a time of day, as Excel writes a date cell: only midnight */
-        const char *q = p;
-        while (q < end && *q == ' ') {
-            q++;
-        }
-        int hh = read_num(&q, end, 2), mm = -1, ss = 0;
-        if (q != p && hh >= 0 && q < end && *q == ':') {
-            q++;
-            mm = read_num(&q, end, 2);
-            if (q < end && *q == ':') {
-                q++;
-                ss = read_num(&q, end, 2);
-            }
-        }
-        if (q != end || mm < 0 || ss < 0) {
-            goto bad;
-        }
-        if (hh || mm || ss) {
-            snprintf(why, whyn, "has a time of day (%.*s): a date is expected", (int)(end - p), p);
-            return -1;
-        }
-    }
-check : {
-    char buf[48];
-    snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-    memcpy(out, buf, 10);
-    out[10] = 0;
-}
-    if (m > 0 && m <= 12 && d > 0 && d <= 31 && codec_is_date(out, 10)) {
-        return 0;
-    }
-notreal:
-    snprintf(why, whyn, "is not a real date (month 1-12, a day the month has)");
-    return -1;
-bad:
-    snprintf(why, whyn, "expects a date (2024-03-05; 2024/3/5, 20240305 and 2024年3月5日 do too)");
-    return -1;
-}
-
-/* 1 if s looks like a number Excel wrote in scientific notation (3.30481E+17). */
-static int sci_notation(const char *s, size_t n) {
-    const char *e = memchr(s, 'E', n);
-    if (!e) {
-        e = memchr(s, 'e', n);
-    }
-    if (!e || e == s || (size_t)(e - s) + 1 >= n) {
-        return 0;
-    }
-    for (const char *p = s; p < e; p++) {
-        if (!(*p >= '0' && *p <= '9') && *p != '.') {
-            return 0;
-        }
-    }
-    const char *q = e + 1;
-    if (*q == '+' || *q == '-') {
-        q++;
-    }
-    return digits(q, (size_t)(s + n - q));
-}
-
-int import_check_id(const char *s, size_t n, char out[19], char *why, size_t whyn) {
-    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
-    if (sci_notation(s, n)) {
-        snprintf(why, whyn,
-                 "Excel turned the ID number into a number (%.*s) and its last digits are "
-                 "lost: format the column as Text in Excel and copy the numbers in again from "
-                 "the source",
-                 (int)n, s);
-        return -1;
-    }
-    const char *dot = memchr(s, '.', n);
-    if (dot && dot > s && digits(s, (size_t)(dot - s)) &&
-        digits(dot + 1, n - (size_t)(dot - s) - 1)) {
-        snprintf(why, whyn,
-                 "has a decimal part (%.*s): it went through a number and may have lost digits; "
-                 "give the 18 characters as text",
-                 (int)(n - (size_t)(dot - s)), dot);
-        return -1;
-    }
-    if (n == 15 && digits(s, 15)) {
-        snprintf(why, whyn,
-                 "has 15 digits (a first-generation number): the 18-character number is needed");
-        return -1;
-    }
-    if (n != 18) {
-        snprintf(why, whyn,
-                 "has %zu characters; an ID number has 18 (17 digits, then a digit or X)", n);
-        return -1;
-    }
-    if (!digits(s, 17) || !((s[17] >= '0' && s[17] <= '9') || s[17] == 'X' || s[17] == 'x')) {
-        snprintf(why, whyn, "is not 17 digits followed by a digit or X");
-        return -1;
-    }
-    /* the birth date, characters 7-14; not after today */
-    static char today[16];
-    if (!today[0]) {
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(today, sizeof today, "%Y%m%d", &tm);
-    }
-    char date[11] = {s[6], s[7], s[8], s[9], '-', s[10], s[11], '-', s[12], s[13], 0};
-    if (s[6] < '1' || (s[6] == '1' && s[7] < '9') || !codec_is_date(date, 10) ||
-        memcmp(s + 6, today, 8) > 0) {
-        snprintf(why, whyn, "contains an impossible birth date (%s, characters 7-14)", date);
-        return -1;
-    }
-    int sum = 0;
-    for (int i = 0; i < 17; i++) {
-        sum += (s[i] - '0') * w[i];
-    }
-    char want = "10X98765432"[sum % 11], got = s[17] == 'x' ? 'X' : s[17];
-    if (want != got) {
-        if (memcmp(s + 15, "000", 3) == 0) {
-            snprintf(why, whyn,
-                     "ends in 000 and its check character is wrong: Excel kept only its first "
-                     "15 digits; format the column as Text in Excel and copy the numbers in "
-                     "again from the source");
-        } else {
-            snprintf(why, whyn,
-                     "has a wrong check character (the last one is %c, the first 17 digits "
-                     "give %c): a digit is mistyped",
-                     got, want);
-        }
-        return -1;
-    }
-    memcpy(out, s, 17);
-    out[17] = got;
-    out[18] = 0;
     return 0;
 }
 
@@ -462,43 +257,6 @@ static int parse_int(const char *s, size_t n, int64_t *out) {
     return 0;
 }
 
-/* Yuan as typed ("12.5", "-3", "1,234.50", "¥12.50") to fen. 0, -1, -2. */
-static int parse_yuan(const char *s, size_t n, int64_t *out) {
-    char buf[64];
-    size_t k = 0;
-    const char *p = s, *end = s + n;
-    if (eat(&p, end, "¥") || eat(&p, end, "￥")) {
-        while (p < end && *p == ' ') {
-            p++;
-        }
-    }
-    const char *dot = NULL;
-    for (; p < end; p++) {
-        if (*p == ',') {
-            continue;
-        }
-        if (*p == '.') {
-            if (dot) {
-                return -1;
-            }
-            dot = p;
-            continue;
-        }
-        if (k + 4 >= sizeof buf) {
-            return -2;
-        }
-        if (dot && p - dot > 2) {
-            return -3;
-        }
-        buf[k++] = *p;
-    }
-    int dec = dot ? (int)(end - dot - 1) : 0;
-    for (int i = dec; i < 2; i++) {
-        buf[k++] = '0';
-    }
-    return parse_int(buf, k, out);
-}
-
 /* Encodes a JSON/CSV number given as text for a number or any field. */
 static int put_number(codec_buf *out, const char *s, size_t n) {
     int64_t i;
@@ -566,19 +324,23 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         }
         if (im->pd[pos] == PD_ID_NUMBER) {
             char id[19];
-            if (import_check_id(s, n, id, why, sizeof why) != 0) {
-                problem(im, col, s, n, "%s", why);
+            int rc = parse_id(s, n, NULL, id);
+            if (rc != 0) {
+                problem(im, col, s, n, "%s", err_msg(rc));
                 return -1;
             }
             mp_put_str(out, id, 18);
             return 0;
         }
-        if (im->pd[pos] == PD_PHONE && sci_notation(s, n)) {
-            problem(im, col, s, n,
-                    "Excel turned this phone number into a number (%.*s) and its last digits "
-                    "are lost: format the column as Text in Excel and copy the numbers in again",
-                    (int)n, s);
-            return -1;
+        if (im->pd[pos] == PD_PHONE) {
+            char ph[PARSE_PHONE_MAX];
+            int rc = parse_phone(s, n, ph);
+            if (rc != 0) {
+                problem(im, col, s, n, "%s, got %s", err_msg(rc), shown(s, n, sh, sizeof sh));
+                return -1;
+            }
+            mp_put_str(out, ph, strlen(ph));
+            return 0;
         }
         mp_put_str(out, s, n);
         return 0;
@@ -589,6 +351,8 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
             rc = -1;
         } else if (f->type == FT_FEN && im->o->yuan) {
             rc = parse_yuan(s, n, &iv);
+            snprintf(why, sizeof why, "%s", rc ? err_msg(rc) : "");
+            rc = rc == GH_ETOOBIG ? -2 : rc ? -3 : 0;
         } else {
             rc = parse_int(s, n, &iv);
         }
@@ -601,9 +365,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         } else if (f->type == FT_INT) {
             problem(im, col, s, n, "expects a whole number, got %s", shown(s, n, sh, sizeof sh));
         } else if (im->o->yuan) {
-            problem(im, col, s, n,
-                    "expects an amount in yuan with at most 2 decimals (12.50), got %s",
-                    shown(s, n, sh, sizeof sh));
+            problem(im, col, s, n, "%s, got %s", why, shown(s, n, sh, sizeof sh));
         } else {
             problem(im, col, s, n,
                     "expects money as whole fen (1 yuan = 100 fen), got %s; if the column is "
@@ -638,11 +400,13 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
     }
     case FT_DATE: {
         char d[11];
-        if (kind == V_TEXT && import_parse_date(s, n, d, why, sizeof why) == 0) {
+        if (kind == V_TEXT && parse_date(s, n, d) == 0) {
             mp_put_str(out, d, 10);
             return 0;
         }
-        if (kind != V_TEXT) {
+        if (kind == V_TEXT) {
+            snprintf(why, sizeof why, "%s", err_msg(GH_EINVAL));
+        } else {
             snprintf(why, sizeof why, "expects a date as text (\"2024-03-05\")");
         }
         problem(im, col, s, n, "%s, got %s", why, shown(s, n, sh, sizeof sh));

@@ -57,15 +57,7 @@ enum { PD_NONE, PD_ID_NUMBER, PD_PHONE };
  * mobile_phone, 手机, 手机号, 手机号码, 联系电话, 电话 are phones. */
 int import_pd_kind(const char *field);
 
-/* Checks an 18-character resident ID number (GB 11643: 17 digits, a MOD
- * 11-2 check character, a real birth date) as typed or as Excel left it.
- * Returns 0 with the number normalised into out[19] ('x' -> 'X'), or -1
- * with a reason a clerk can act on in why[whyn]. */
-int import_check_id(const char *s, size_t n, char out[19], char *why, size_t whyn);
-
-/* Reads a date as clerks type it (2024-03-05, 2024/3/5, 2024.3.5, 20240305,
- * 2024年3月5日, with an optional time of 0:00) into out[11] as YYYY-MM-DD.
- * 0, or -1 with the reason in why. */
-int import_parse_date(const char *s, size_t n, char out[11], char *why, size_t whyn);
+/* ID numbers, phones, dates and yuan in cells are read by parse.h, the
+ * same rules every other command uses. */
 
 #endif

@@ -34,6 +34,7 @@
 #include "err.h"
 #include "lua_codec.h"
 #include "lua_store.h"
+#include "parse.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -1010,40 +1011,6 @@ static int do_replay(lua_State *L, store_txn *t, void *ctx) {
     return rc;
 }
 
-/* Parses "YYYY-MM-DD[ HH:MM[:SS]]" (local time) into ms since 1970; -1 if not one. */
-int64_t lbus_parse_time(const char *s) {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    int n = 0, y, mo, d, h = 0, mi = 0, sec = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3) {
-        return -1;
-    }
-    const char *rest = s + n;
-    if (*rest == ' ' || *rest == 'T') {
-        int m2 = 0;
-        if (sscanf(rest + 1, "%2d:%2d%n", &h, &mi, &m2) != 2) {
-            return -1;
-        }
-        rest += 1 + m2;
-        if (*rest == ':' && sscanf(rest + 1, "%2d%n", &sec, &m2) == 1) {
-            rest += 1 + m2;
-        }
-    }
-    if (*rest || !codec_is_date(s, 10) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
-        sec > 59) {
-        return -1;
-    }
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    tm.tm_isdst = -1;
-    time_t tt = mktime(&tm);
-    return tt == (time_t)-1 ? -1 : (int64_t)tt * 1000;
-}
-
 /* bus.replay(name, seq | 'YYYY-MM-DD[ HH:MM]') -> the new cursor: the
  * consumer's next run starts at that event. */
 static int l_bus_replay(lua_State *L) {
@@ -1054,7 +1021,18 @@ static int l_bus_replay(lua_State *L) {
         if (r.seq < 1) {
             return luaL_error(L, "bus.replay: a sequence number starts at 1");
         }
-    } else if (lua_type(L, 2) == LUA_TSTRING && (r.ms = lbus_parse_time(lua_tostring(L, 2))) >= 0) {
+    } else if (lua_type(L, 2) == LUA_TSTRING) {
+        size_t n;
+        const char *z = lua_tolstring(L, 2, &n);
+        int64_t secs;
+        int rc = parse_time(z, n, &secs);
+        if (rc != 0) {
+            return luaL_error(L,
+                              "bus.replay('%s', from): from '%s' %s; give a sequence number or "
+                              "a time 'YYYY-MM-DD HH:MM'",
+                              r.name, z, err_msg(rc));
+        }
+        r.ms = secs * 1000;
     } else {
         return luaL_error(L,
                           "bus.replay('%s', from): from is a sequence number or a time "

@@ -24,7 +24,4 @@ typedef struct lbus_autorun {
  * Both are borrowed until the next call; NULL turns it off. */
 void lbus_set_autorun(const char *name, lbus_autorun *out);
 
-/* "YYYY-MM-DD[ HH:MM[:SS]]" in local time as ms since 1970, or -1. */
-int64_t lbus_parse_time(const char *s);
-
 #endif

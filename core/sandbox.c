@@ -24,7 +24,8 @@
  *   io        write read lines stdout stderr stdin type; io.open reads any
  *             file and writes only inside the output folder
  *   debug     traceback only
- *   package   loaded, and path/cpath for show (changing them changes nothing)
+ *   package   loaded, and path/cpath for show (changing them changes nothing);
+ *             loaded.parse is lua_parse.c's library (require 'parse')
  *   run       run.open(name, mode): files in the output folder (--out);
  *             run.read_csv and run.write_csv (lua_csv.c): CSV as import and
  *             export read and write it;
@@ -59,6 +60,7 @@
 #include "checkpoint.h"
 #include "err.h"
 #include "lua_csv.h"
+#include "lua_parse.h"
 #include "lua_plugin.h"
 
 #include <errno.h>
@@ -1038,6 +1040,14 @@ static void build_env(sandbox *sb) {
     lua_setfield(L, -2, "date");
     lua_setfield(L, G, "os");
     lua_pop(L, 1);
+    /* require 'parse': its parse.id reads the run's clock */
+    lua_getfield(L, G, "package");
+    lua_getfield(L, -1, "loaded");
+    lua_getfield(L, G, "os");
+    lua_getfield(L, -1, "time");
+    lparse_push(L, -1);
+    lua_setfield(L, -4, "parse");
+    lua_pop(L, 4);
 
     /* io: the standard streams, reading files */
     lua_getfield(L, old, "io");

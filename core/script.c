@@ -29,6 +29,7 @@
 #include "lua_bus.h"
 #include "lua_export.h"
 #include "lua_store.h"
+#include "parse.h"
 #include "repl.h"
 #include "runs.h"
 #include "sandbox.h"
@@ -141,32 +142,6 @@ static double parse_size(const char *z) {
     return v * unit;
 }
 
-/* "1735689600", "2025-01-01" or "2025-01-01 08:00[:00]" (local time) -> seconds. */
-static int parse_now(const char *z, int64_t *out) {
-    char *end;
-    long long v = strtoll(z, &end, 10);
-    if (*z && !*end) {
-        *out = v;
-        return 0;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    int n = sscanf(z, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                   &tm.tm_min, &tm.tm_sec);
-    if (n != 3 && n != 5 && n != 6) {
-        return -1;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    tm.tm_isdst = -1;
-    time_t t = mktime(&tm);
-    if (t == (time_t)-1) {
-        return -1;
-    }
-    *out = (int64_t)t;
-    return 0;
-}
-
 /* The value of option argv[*i] ("--opt=value" or "--opt value"), or NULL. */
 static const char *opt_value(int argc, char **argv, int *i, const char *name) {
     size_t n = strlen(name);
@@ -224,10 +199,13 @@ int script_parse(int argc, char **argv, script_opts *o) {
             }
             o->has_seed = 1;
         } else if ((v = opt_value(argc, argv, &i, "--now"))) {
-            if (parse_now(v, &o->now) != 0) {
-                return usage_error(_("--now expects YYYY-MM-DD [HH:MM[:SS]] or seconds since "
-                                     "1970"),
-                                   v);
+            int rc = parse_now(v, strlen(v), &o->now);
+            if (rc != 0) {
+                fprintf(stderr,
+                        _("gonghui run: --now \"%s\" %s: give YYYY-MM-DD [HH:MM[:SS]] or seconds "
+                          "since 1970\n"),
+                        v, err_msg(rc));
+                return SCRIPT_EXIT_USAGE;
             }
             o->has_now = 1;
         } else if ((v = opt_value(argc, argv, &i, "--out"))) {

@@ -6,13 +6,14 @@
 --   (or id=ID_NUMBER instead of member=)
 local aid = require 'aid'
 local fmt = require 'fmt'
+local parse = require 'parse'
 aid.cli(function()
   local p = aid.open(require 'caps')
   local who = params.member or (params.id and tostring(params.id))
   if not who or params.invoice == nil or params.expense == nil then
     run.fail('usage: claim.lua member=ID|id=ID_NUMBER invoice=NO expense=YUAN approver=NAME [date=YYYY-MM-DD] [hospital=...]')
   end
-  local fen, why = fmt.parse_yuan(params.expense)
+  local fen, why = parse.yuan(params.expense)
   if not fen then run.fail('claim: expense: ' .. why) end
   local c, code, msg = p:claim{ member = who, invoice = params.invoice, expense_fen = fen,
                                 approver = params.approver, date = params.date,

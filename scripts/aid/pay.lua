@@ -8,13 +8,14 @@
 -- household and type, per household, the type's budget) would be passed.
 local aid = require 'aid'
 local fmt = require 'fmt'
+local parse = require 'parse'
 aid.cli(function()
   local p = aid.open(require 'caps')
   local file = params.file or (params.household and tostring(params.household))
   if not file or not params.type or params.yuan == nil then
     run.fail('usage: pay.lua file=N|household=H type=TYPE yuan=AMOUNT approver=NAME [date=YYYY-MM-DD] [note=...]')
   end
-  local fen, why = fmt.parse_yuan(params.yuan)
+  local fen, why = parse.yuan(params.yuan)
   if not fen then run.fail('pay: yuan: ' .. why) end
   local pay, code, msg = p:pay{ file = file, type = params.type, amount_fen = fen,
                                 approver = params.approver, date = params.date, note = params.note }

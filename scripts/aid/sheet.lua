@@ -23,6 +23,7 @@
 -- other rows are stored. Fix the refused rows and enter the sheet again.
 local aid = require 'aid'
 local fmt = require 'fmt'
+local parse = require 'parse'
 
 local COLUMNS = {
   household = 'household', ['户号'] = 'household', file = 'file', ['档案号'] = 'file',
@@ -51,13 +52,13 @@ aid.cli(function()
   local function one(r)
     r.approver = r.approver or params.approver
     if r.invoice then
-      local expense, why = fmt.parse_yuan(r.expense)
+      local expense, why = parse.yuan(r.expense)
       if not expense then return nil, 'bad_amount', 'expense: ' .. why end
       local who = r.member and math.tointeger(tonumber(r.member)) or r.id_number
       return p:claim{ member = who, invoice = r.invoice, expense_fen = expense, date = r.date,
                       approver = r.approver, hospital = r.hospital }
     end
-    local amount, why = fmt.parse_yuan(r.yuan)
+    local amount, why = parse.yuan(r.yuan)
     if not amount then return nil, 'bad_amount', 'yuan: ' .. why end
     local file = r.file and math.tointeger(tonumber(r.file)) or r.household
     if not file then return nil, 'bad_row', 'no household (户号) or file (档案号)' end

@@ -8,8 +8,11 @@
 --   dates.add_days('2025-01-29', 3)    --> '2025-02-01'
 --   dates.today()                      --> the run's date (os.date, the run's clock)
 --
--- Gregorian dates only. The lunar calendar (春节, 端午, ...) is the `cal`
+-- Reading a date someone typed (2025/1/14, 2025年1月14日) is parse.date's
+-- (require 'parse'); dates.parse takes only the stored form, and its
+-- calendar check is parse.date's. Gregorian dates only. The lunar calendar (春节, 端午, ...) is the `cal`
 -- plugin's: cal.spring_festival(2025), cal.from_lunar(2025, 5, 5, false).
+local parse = require 'parse'
 local M = {}
 
 local MDAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
@@ -22,12 +25,10 @@ function M.days_in_month(y, m)
 end
 
 function M.parse(s)
-  local y, m, d = tostring(s):match('^(%d%d%d%d)-(%d%d)-(%d%d)$')
-  y, m, d = tonumber(y), tonumber(m), tonumber(d)
-  if not y or m < 1 or m > 12 or d < 1 or d > M.days_in_month(y, m) then
+  if type(s) ~= 'string' or #s ~= 10 or parse.date(s) ~= s then
     error("expected a date YYYY-MM-DD, got '" .. tostring(s) .. "'", 2)
   end
-  return y, m, d
+  return tonumber(s:sub(1, 4)), tonumber(s:sub(6, 7)), tonumber(s:sub(9, 10))
 end
 
 function M.valid(s)

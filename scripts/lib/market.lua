@@ -68,6 +68,7 @@
 -- not a model worker, an unknown product are errors (an admin's plan to fix)
 -- that name what and leave the database as it was.
 local dates = require 'dates'
+local parse = require 'parse'
 local registry = require 'registry'
 
 local M = {}
@@ -390,27 +391,6 @@ function M.endorsed(product_id, date)
   return false
 end
 
--- Whole fen from yuan: 12.5, '12.50', '¥1,234.05' -> 1250, 123405; nil if
--- not a number of yuan with at most two decimals.
-function M.fen_of_yuan(v)
-  if math.type(v) == 'integer' then return v * 100 end
-  if type(v) == 'number' then
-    local s = string.format('%.2f', v)
-    if math.abs(tonumber(s) - v) > 1e-9 then return nil end
-    v = s
-  end
-  if type(v) ~= 'string' then return nil end
-  local s = v:gsub('^%s+', ''):gsub('%s+$', '')
-  for _, sign in ipairs({ '¥', '￥' }) do
-    if s:sub(1, #sign) == sign then s = s:sub(#sign + 1) end
-  end
-  s = s:gsub(',', '')
-  local int, frac = s:match('^(%d+)%.?(%d?%d?)$')
-  if not int or (#frac == 0 and s:find('%.$')) then return nil end
-  frac = frac .. string.rep('0', 2 - #frac)
-  return tonumber(int) * 100 + tonumber(frac)
-end
-
 local function refuse(code, detail)
   return nil, code, M.REFUSALS[code] .. (detail and (': ' .. detail) or '')
 end
@@ -628,8 +608,9 @@ function K:import_sheet(path, defaults)
         if not s.qty then code, msg = 'bad_amount', 'qty ' .. r.qty .. ' is not a number' end
       end
       if r.amount then
-        s.amount_fen = M.fen_of_yuan(r.amount)
-        if not s.amount_fen then code, msg = 'bad_amount', 'amount ' .. r.amount .. ' is not yuan with at most two decimals' end
+        local why
+        s.amount_fen, why = parse.yuan(r.amount)
+        if not s.amount_fen then code, msg = 'bad_amount', 'amount ' .. why end
       elseif r.amount_fen then
         s.amount_fen = math.tointeger(tonumber(r.amount_fen))
         if not s.amount_fen then code, msg = 'bad_amount', 'amount_fen ' .. r.amount_fen .. ' is not whole fen' end

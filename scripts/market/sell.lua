@@ -10,6 +10,7 @@
 local market = require 'market'
 local common = require 'common'
 local fmt = require 'fmt'
+local parse = require 'parse'
 
 local mk = common.market()
 if not params.vendor or not params.product then
@@ -19,8 +20,9 @@ local s = { vendor = tostring(params.vendor), product = tostring(params.product)
             date = params.date and tostring(params.date), ref = params.ref and tostring(params.ref),
             qty = params.qty }
 if params.amount then
-  s.amount_fen = market.fen_of_yuan(params.amount)
-  if not s.amount_fen then run.fail('amount is in yuan with at most two decimals, got ' .. tostring(params.amount)) end
+  local why
+  s.amount_fen, why = parse.yuan(params.amount)
+  if not s.amount_fen then run.fail('amount: ' .. why) end
 elseif params.fen then
   s.amount_fen = math.tointeger(params.fen)
   if not s.amount_fen then run.fail('fen is whole fen, got ' .. tostring(params.fen)) end

@@ -5,13 +5,14 @@
 --   gonghui run scripts/newyear/discount.lua id=330481199001011234 yuan=88.80 merchant=万家超市
 local newyear = require 'newyear'
 local fmt = require 'fmt'
+local parse = require 'parse'
 local plan = require 'plan'
 
 local who = params.member or (params.id and tostring(params.id))
 if not who or params.yuan == nil then
   run.fail('usage: gonghui run discount.lua (id=ID_NUMBER | member=N) yuan=BILL [merchant=NAME]')
 end
-local fen, why = fmt.parse_yuan(params.yuan)
+local fen, why = parse.yuan(params.yuan)
 if not fen then run.fail('yuan=: ' .. why) end
 local ny = newyear.define(plan)
 local a, code, msg = ny:discount(who, fen, { merchant = params.merchant })

@@ -4,13 +4,14 @@
 --   gonghui run scripts/newyear/subsidy.lua id=330481199001011234 yuan=356.50 ticket=G1234-0226
 local newyear = require 'newyear'
 local fmt = require 'fmt'
+local parse = require 'parse'
 local plan = require 'plan'
 
 local who = params.member or (params.id and tostring(params.id))
 if not who or params.yuan == nil then
   run.fail('usage: gonghui run subsidy.lua (id=ID_NUMBER | member=N) yuan=TICKET_PRICE [ticket=NUMBER]')
 end
-local fen, why = fmt.parse_yuan(params.yuan)
+local fen, why = parse.yuan(params.yuan)
 if not fen then run.fail('yuan=: ' .. why) end
 local ny = newyear.define(plan)
 local a, code, msg = ny:subsidy(who, fen, { ticket = params.ticket and tostring(params.ticket) })

@@ -89,7 +89,7 @@ expect_rc 1 "over the cap" &&
   expect_err "refused (household_type_cap): over the annual cap of this type per household: household H1 (file 1), 临时救助 (temporary) in 2025: 4,000.50 paid of 5,000.00 yuan; 1,000.00 more would pass it by 0.50 yuan" "over the cap" &&
   no_err "traceback" "over the cap" && pass "a payment over a cap is refused with the figures, exit 1"
 run_aid 2025-03-02 pay.lua file=1 type=temporary yuan=12.345 approver=王主席
-expect_rc 1 "three decimals" && expect_err "pay: yuan: not an amount in yuan with at most two decimals: 12.345" "three decimals" &&
+expect_rc 1 "three decimals" && expect_err "pay: yuan: 12.345 has more than two decimals (a fen is 0.01 yuan)" "three decimals" &&
   pass "an amount with three decimals is refused"
 run_aid 2025-03-02 pay.lua file=1 type=temporary yuan=10
 expect_rc 1 "no approver" && expect_err "aid: pay: who does it?" "no approver" && pass "a payment needs an approver"
@@ -198,7 +198,7 @@ expect_rc 1 "a sheet with refused rows" &&
   expect_out "sheet.csv: 6 rows: 3 paid (1,600.00 yuan), 3 refused" "sheet: the counts" &&
   expect_out "sheet.csv:4: refused (household_cap): over the household annual cap: household H1 (file 1), 深度困难, all aid in 2025: 5,000.50 paid of 6,000.00 yuan" "sheet: a cap" &&
   expect_out "sheet.csv:6: refused (duplicate): duplicate claim: member 3 claimed invoice ZY-001 on 2025-04-01" "sheet: a duplicate invoice" &&
-  expect_out "sheet.csv:7: refused (bad_amount): yuan: not an amount in yuan (like 3000 or 3,000.50): 'abc'" "sheet: a bad amount" &&
+  expect_out "sheet.csv:7: refused (bad_amount): yuan: 'abc' is not an amount in yuan (3000, 3,000.50, ¥12.05, -5)" "sheet: a bad amount" &&
   expect_err "3 of 6 rows refused (listed above); the other rows are stored" "sheet: the summary" &&
   pass "a sheet: good rows paid, each refused row named with its line and reason, exit 1"
 run_aid 2025-09-10 sheet.lua file="$S/sheet.csv" approver=王主席

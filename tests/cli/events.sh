@@ -130,6 +130,21 @@ expect_rc 0 "tail --since '$when'" && {
     { fail "tail --since '$when': events $(seqs), expected 31 32 33"; show_output; }
 }
 
+# refusals by the one strict parser (core/parse.c), naming the value
+gh --db "$DB" events tail --since '2025-02-31'
+expect_rc 2 "tail --since 2025-02-31" &&
+  expect_err '--since "2025-02-31" is not a real date (month 1-12, a day the month has)' "--since names the value" &&
+  pass "tail --since 2025-02-31 is refused, naming the value"
+gh --db "$DB" events tail --since '2025-13-45 99:99'
+expect_rc 2 "tail --since 2025-13-45 99:99" && expect_err 'is not a real date' "--since 2025-13-45" &&
+  pass "tail --since '2025-13-45 99:99' is refused"
+gh --db "$DB" events tail --since '2025-01-29 08:61'
+expect_rc 2 "tail --since 08:61" && expect_err 'is not a real time of day' "--since 08:61" &&
+  pass "tail --since with minute 61 is refused"
+gh --db "$DB" events replay nobody --from '2025-02-30'
+expect_rc 2 "replay --from 2025-02-30" && expect_err '--from "2025-02-30" is not a real date' "--from" &&
+  pass "replay --from 2025-02-30 is refused"
+
 # --- --json ---------------------------------------------------------------------------------------
 gh --db "$DB" events tail --json --since 1
 expect_rc 0 "tail --json" && valid_json "tail --json" && {

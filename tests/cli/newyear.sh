@@ -71,7 +71,7 @@ expect_rc 1 "a quiz sheet with a bad line" &&
 at '2026-02-25 10:00' subsidy.lua member=4 yuan=612.50 ticket=G7
 expect_rc 0 "a ticket subsidy" && expect_out 'issued: 500.00 yuan to member 4 for a ticket of 612.50 yuan (the cap per member)' "capped"
 at '2026-02-25 10:00' subsidy.lua member=5 yuan=abc
-expect_rc 1 "a bad amount" && expect_err "yuan=: not an amount in yuan" "named"
+expect_rc 1 "a bad amount" && expect_err "yuan=: 'abc' is not an amount in yuan" "named"
 at '2026-02-25 12:00' discount.lua member=4 yuan=500 merchant=万家超市
 expect_rc 0 "a discount" && expect_out 'discount: 30.00 yuan off 500.00 yuan for member 4 (30.00 yuan of 200.00 used)' "cut to the cap per use"
 

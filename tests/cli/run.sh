@@ -234,6 +234,19 @@ gh --db "$DB" run
 expect_rc 2 "run without a script" && pass "run without a script: exit 2"
 gh --db "$DB" --frob run "$S/ok.lua"
 expect_rc 2 "an unknown option" && expect_err "--frob" "an unknown option" && pass "an unknown option: exit 2"
+# --- --now: the one strict parser (core/parse.c): a value it cannot read is refused, named ---
+gh --db "$DB" run --now '2025-13-45 99:99' "$S/ok.lua"
+expect_rc 2 "--now 2025-13-45 99:99" &&
+  expect_err '--now "2025-13-45 99:99" is not a real date (month 1-12, a day the month has)' "--now names the value" &&
+  pass "--now '2025-13-45 99:99' is refused, naming the value"
+gh --db "$DB" run --now '2025-02-30' "$S/ok.lua"
+expect_rc 2 "--now 2025-02-30" && expect_err '--now "2025-02-30" is not a real date' "--now 2025-02-30" &&
+  pass "--now 2025-02-30 is refused"
+gh --db "$DB" run --now '2025-01-29 24:00' "$S/ok.lua"
+expect_rc 2 "--now 24:00" && expect_err 'is not a real time of day' "--now 24:00" && pass "--now with hour 24 is refused"
+gh --db "$DB" run --now '2025/1/29 08:30' -e 'print(os.date("%Y-%m-%d %H:%M", os.time()))'
+expect_rc 0 "--now 2025/1/29 08:30" && expect_out "2025-01-29 08:3" "--now in a clerk's form" &&
+  pass "--now takes the dates import takes (2025/1/29 08:30)"
 gh --db
 expect_rc 2 "--db without a directory" && pass "--db without a directory: exit 2"
 gh --db "$DB" backup

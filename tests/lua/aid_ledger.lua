@@ -227,18 +227,20 @@ t.case('a new year: pay only after re-verification; the year caps start again', 
   t.eq(p:check().ok, true)
 end)
 
-t.case('fmt.parse_yuan: what a clerk types, to fen; anything else refused with the reason', function()
-  local fmt = require 'fmt'
+t.case('parse.yuan: what a clerk types, to fen; anything else refused with the reason', function()
+  local parse = require 'parse'
   local good = { { 3000, 300000 }, { 3000.5, 300050 }, { 0.07, 7 }, { 1234567.89, 123456789 },
                  { '3,000.50', 300050 }, { '1,234,567.8', 123456780 }, { '¥12.05', 1205 },
-                 { '100元', 10000 }, { ' 42 ', 4200 }, { '-5.1', -510 } }
-  for _, g in ipairs(good) do t.eq(fmt.parse_yuan(g[1]), g[2], tostring(g[1])) end
-  t.eq({ fmt.parse_yuan(3000.505) }, { nil, 'not an amount in yuan with at most two decimals: 3000.505' })
-  for _, b in ipairs{ '12.345', '1,2', '12,34,567', ',123', '.5', 'abc', '' } do
-    t.eq({ fmt.parse_yuan(b) }, { nil, "not an amount in yuan (like 3000 or 3,000.50): '" .. b .. "'" }, b)
+                 { '100元', 10000 }, { ' 42 ', 4200 }, { '-5.1', -510 }, { '-5', -500 } }
+  for _, g in ipairs(good) do t.eq(parse.yuan(g[1]), g[2], tostring(g[1])) end
+  t.eq({ parse.yuan(3000.505) }, { nil, '3000.505 has more than two decimals (a fen is 0.01 yuan)' })
+  t.eq({ parse.yuan('12.345') }, { nil, "'12.345' has more than two decimals (a fen is 0.01 yuan)" })
+  t.eq({ parse.yuan('12.') }, { nil, "'12.' ends in a decimal point: write the fen (12.50) or none (12)" })
+  for _, b in ipairs{ '1,2', '12,34,567', ',123', '.5', 'abc', '' } do
+    t.eq({ parse.yuan(b) }, { nil, "'" .. b .. "' is not an amount in yuan (3000, 3,000.50, ¥12.05, -5)" }, b)
   end
-  t.eq({ fmt.parse_yuan('1234567890123456') }, { nil, "amount too large: '1234567890123456'" })
-  t.eq({ fmt.parse_yuan(true) }, { nil, 'expected an amount in yuan, got true' })
+  t.eq({ parse.yuan('92233720368547758.08') }, { nil, "'92233720368547758.08' is too large for an amount" })
+  t.eq({ parse.yuan(true) }, { nil, 'true is not an amount in yuan (3000, 3,000.50, ¥12.05, -5)' })
 end)
 
 t.case('a payment with a ref is made once; check finds a ref without its payment', function()

@@ -189,7 +189,7 @@ t.case("a vendors' sheet from CSV: entered, refusals by line, entered again: not
   local r = mk:import_sheet('sheet.csv', { date = '2025-05-24' })
   t.eq({ r.rows, r.entered, r.already, r.encoding }, { 6, 4, 0, 'UTF-8 with BOM' })
   t.eq(r.refused, {
-    { line = 5, code = 'bad_amount', message = 'the amount is not a whole number of fen above 0: amount 1.505 is not yuan with at most two decimals' },
+    { line = 5, code = 'bad_amount', message = "the amount is not a whole number of fen above 0: amount '1.505' has more than two decimals (a fen is 0.01 yuan)" },
     { line = 6, code = 'no_booth', message = 'the vendor has no booth that day: V02 on 2025-05-24' },
   })
   local day = mk:report{ from = '2025-05-24', to = '2025-05-24' }

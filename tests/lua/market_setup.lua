@@ -136,12 +136,13 @@ t.case('a sale is endorsed while an endorser holds the title', function()
   t.eq(market.endorsed('P02', '2025-05-10'), false)
 end)
 
-t.case('fen_of_yuan: whole fen from yuan, exactly, or nil', function()
+t.case('parse.yuan: whole fen from yuan, exactly, or nil', function()
+  local parse = require 'parse'
   local cases = { { 12.5, 1250 }, { '12.50', 1250 }, { 3, 300 }, { '¥1,234.05', 123405 }, { '￥0.07', 7 },
-                  { ' 8 ', 800 }, { 0.1, 10 }, { 19.99, 1999 }, { 150.05, 15005 } }
-  for _, c in ipairs(cases) do t.eq(market.fen_of_yuan(c[1]), c[2], tostring(c[1])) end
-  for _, bad in ipairs({ 12.345, '12.345', '12.', '-3', 'abc', '', '1e3', true }) do
-    t.eq(market.fen_of_yuan(bad), nil, tostring(bad))
+                  { ' 8 ', 800 }, { 0.1, 10 }, { 19.99, 1999 }, { 150.05, 15005 }, { '-3', -300 } }
+  for _, c in ipairs(cases) do t.eq(parse.yuan(c[1]), c[2], tostring(c[1])) end
+  for _, bad in ipairs({ 12.345, '12.345', '12.', 'abc', '', '1e3', true }) do
+    t.eq(parse.yuan(bad), nil, tostring(bad))
   end
   t.eq(fx.id(3):len(), 18)
 end)

@@ -1,7 +1,7 @@
 /*
  * test_csv.c — unit tests of core/csv.c (reading and writing delimited text)
- * and of the checks import.c and export.c make on single values: resident
- * ID numbers, dates as clerks type them, masking.
+ * and of the personal-data kinds and masking import.c and export.c share
+ * (ID numbers, dates and yuan in cells: test_parse.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,52 +143,6 @@ static void test_write(void **state) {
 
 /* ---- values ---------------------------------------------------------------------------- */
 
-static void test_id_numbers(void **state) {
-    (void)state;
-    char out[19], why[300];
-    assert_int_equal(import_check_id("330481199001011236", 18, out, why, sizeof why), 0);
-    assert_int_equal(import_check_id("33021219700615441x", 18, out, why, sizeof why), 0);
-    assert_string_equal(out, "33021219700615441X");
-    assert_int_equal(import_check_id("3.30481E+17", 11, out, why, sizeof why), -1);
-    assert_non_null(strstr(why, "Excel turned the ID number into a number"));
-    assert_int_equal(import_check_id("330481199001010000", 18, out, why, sizeof why), -1);
-    assert_non_null(strstr(why, "ends in 000"));
-    assert_int_equal(import_check_id("330481199001011230", 18, out, why, sizeof why), -1);
-    assert_non_null(
-        strstr(why, "wrong check character (the last one is 0, the first 17 digits give 6)"));
-    assert_int_equal(import_check_id("330481199002301230", 18, out, why, sizeof why), -1);
-    assert_non_null(strstr(why, "impossible birth date (1990-02-30"));
-    assert_int_equal(import_check_id("330481189001011230", 18, out, why, sizeof why), -1);
-    assert_non_null(strstr(why, "impossible birth date"));
-    assert_int_equal(import_check_id("330481900101123", 15, out, why, sizeof why), -1);
-    assert_non_null(strstr(why, "15 digits"));
-    assert_int_equal(import_check_id("330481199001011236.0", 20, out, why, sizeof why), -1);
-    assert_non_null(strstr(why, "decimal part"));
-    assert_int_equal(import_check_id("33048119900101123", 17, out, why, sizeof why), -1);
-    assert_non_null(strstr(why, "has 17 characters"));
-    assert_int_equal(import_check_id("33048119900101123Y", 18, out, why, sizeof why), -1);
-}
-
-static void test_dates(void **state) {
-    (void)state;
-    char d[11], why[300];
-    const char *good[][2] = {{"2024-03-05", "2024-03-05"},   {"2024/3/5", "2024-03-05"},
-                             {"2024.03.05", "2024-03-05"},   {"20240305", "2024-03-05"},
-                             {"2024年3月5日", "2024-03-05"}, {"2024/3/5 0:00", "2024-03-05"},
-                             {"2024-2-29", "2024-02-29"},    {"2024/3/5 00:00:00", "2024-03-05"}};
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        assert_int_equal(import_parse_date(good[i][0], strlen(good[i][0]), d, why, sizeof why), 0);
-        assert_string_equal(d, good[i][1]);
-    }
-    const char *bad[] = {"2023-02-29",    "2024/13/1", "5.3.2024",  "2024-03",    "20241305",
-                         "2024/3/5 8:30", "45356",     "yesterday", "2024-03-05x"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(import_parse_date(bad[i], strlen(bad[i]), d, why, sizeof why), -1);
-    }
-    import_parse_date("45356", 5, d, why, sizeof why);
-    assert_non_null(strstr(why, "Excel's day number for 2024-03-05"));
-}
-
 static void test_mask(void **state) {
     (void)state;
     char out[64];
@@ -214,8 +168,6 @@ int main(void) {
         cmocka_unit_test(test_read_unterminated),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_write),
-        cmocka_unit_test(test_id_numbers),
-        cmocka_unit_test(test_dates),
         cmocka_unit_test(test_mask),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
