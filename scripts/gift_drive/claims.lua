@@ -1,34 +1,21 @@
--- claims.lua — enters a station's claim sheet: one claim per line,
--- `station,id_number,item[,YYYY-MM-DD HH:MM:SS]` (a header line starting
--- with "station" is skipped; plain commas only, no quoted cells).
+-- claims.lua — enters a station's claim sheet (CSV, or as Excel saves it):
+-- a header row and one claim per row, the columns 驿站 (or station),
+-- 身份证号 (id_number), 物品 (item) and optionally 时间 (time, the claim's
+-- moment: 2025-01-20 09:30, 2025/1/20 9:30).
 --
 --   gonghui run scripts/gift_drive/claims.lua file=ST01-0120.csv
 --
--- Each line is one transaction; a refused line is printed with its line
--- number and reason and the others go on. Entering the same sheet twice
--- issues nothing twice (the second time every line is "already").
+-- Each row is its own transaction; a refused row is printed with its line
+-- and reason and written to FILE.refusals.csv, and the others go on (exit
+-- code 1 when a row was refused). Entering the same sheet twice issues
+-- nothing twice (the second time every row is "already entered").
 local gift_drive = require 'gift_drive'
+local program = require 'program'
 local drive = require 'drive'
 
-if not params.file then error('usage: gonghui run claims.lua file=SHEET.csv') end
-local d = gift_drive.define(drive)
-local n, issued, refused = 0, 0, {}
-local lineno = 0
-for line in io.lines(params.file) do
-  lineno = lineno + 1
-  line = line:gsub('^\239\187\191', ''):gsub('\r$', '')
-  if line ~= '' and not (lineno == 1 and line:match('^station')) then
-    n = n + 1
-    local station, id, item, at = line:match('^%s*([^,]-)%s*,%s*([^,]-)%s*,%s*([^,]-)%s*,?%s*([^,]*)%s*$')
-    local a, code, msg
-    if not station then
-      code, msg = 'bad_line', 'expected station,id_number,item[,time]'
-    else
-      a, code, msg = d:claim(station, id, item, { at = at ~= '' and at or nil })
-    end
-    if a then issued = issued + 1
-    else refused[#refused + 1] = string.format('%s:%d: %s (%s)', params.file, lineno, msg, code) end
-  end
-end
-for _, r in ipairs(refused) do print(r) end
-print(string.format('%d claims: %d issued, %d refused', n, issued, #refused))
+local file = program.param('file')
+program.cli(function()
+  local s = gift_drive.define(drive):claims(file)
+  print(program.sheet_summary(s))
+  program.finish(s)
+end)

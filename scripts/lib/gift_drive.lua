@@ -1,25 +1,31 @@
 -- gift_drive.lua — the Spring Festival gift drive (春节送温暖) for outdoor
--- workers, on the campaign library: stations get quotas of each item,
--- eligible workers claim at a station with their ID number, the report shows
--- issued and remaining per station and item (issued + remaining == quota,
--- always) and who received what per worker category.
+-- workers, on the program framework (program.lua): stations get quotas of
+-- each item, eligible workers claim at a station with their ID number, the
+-- report shows issued and remaining per station and item (issued + remaining
+-- == quota, always) and who received what per worker category.
 --
 -- The program's scripts are in scripts/gift_drive/ (setup, claim, claims
 -- from a sheet, report); this module is their shared part, here in
--- scripts/lib so the tests can require it too.
+-- scripts/lib so the tests can require it too. What it adds to the
+-- framework: the drive's spec (drive.lua) as a plan, stations that must exist
+-- and be open, and the per-station report.
+--
+-- The drive is a plan in the framework's one dialect (scripts/gift_drive/drive.lua):
 --
 --   local gift_drive = require 'gift_drive'
 --   local d = gift_drive.define{
---     id = 'spring-2025', title = '2025年春节送温暖', starts = '2025-01-10', ends = '2025-02-12',
---     categories = { 'sanitation', 'courier', 'gig_delivery', 'construction', 'driver' },
---     items = {
---       { item = 'gift-package', title = '新春礼包', value_fen = 20000, total = 500,
---         quotas = { ST01 = 300, ST02 = 200 } },
+--     id = 'spring-2025', title = '2025年春节送温暖', window = { from = '2025-01-10', to = '2025-02-12' },
+--     who = { where = { category = { 'sanitation', 'courier' }, status = 'active' } },  -- default: outdoor workers
+--     kinds = {
+--       { kind = 'gift-package', title = '新春礼包', value_fen = 20000, stock = 500,
+--         places = { ST01 = 300, ST02 = 200 } },          -- quotas per station; once per member
 --     },
+--     stations = { ... },                                  -- for setup.lua (not part of the plan)
+--     -- version = 2, changes = { [2] = 'ST01 quota raised' }   -- a change after the first claim
 --   }
 --   d:claim('ST01', '330481199001011234', 'gift-package')   --> award | nil, code, message
 --   print(gift_drive.format(d:report()))
-local campaign = require 'campaign'
+local program = require 'program'
 local registry = require 'registry'
 
 local M = {}
@@ -28,84 +34,117 @@ D.__index = D
 
 M.OUTDOOR = { 'sanitation', 'courier', 'gig_delivery', 'construction', 'driver' }
 
-function M.define(spec)
-  registry.define_all()
-  local cats = spec.categories or M.OUTDOOR
-  if type(cats) ~= 'table' or #cats == 0 then
-    error('gift drive: categories must be a list of member categories', 2)
+-- A station's claim sheet: its columns by label (or the English names).
+M.FIELDS = {
+  { 'place', '驿站', also = { 'station' } },
+  { 'id_number', '身份证号', 'id' },
+  { 'kind', '物品', also = { 'item' } },
+  { 'at', '时间', 'datetime', optional = true, also = { 'time' } },
+}
+
+-- The plan of a drive: its stations left out, outdoor workers by default,
+-- each item once per member, every quota at a station of the registry.
+function M.plan(drive)
+  local plan = {}
+  for k, v in pairs(drive) do if k ~= 'stations' and k ~= 'file' then plan[k] = v end end
+  plan.who = plan.who or { where = { category = M.OUTDOOR, status = 'active' } }
+  plan.fields = plan.fields or M.FIELDS
+  plan.kinds = {}
+  for i, k in ipairs(drive.kinds or {}) do
+    local kk = {}
+    for f, v in pairs(k) do kk[f] = v end
+    if kk.per_member == nil then kk.per_member = 1 end
+    if type(kk.places) ~= 'table' then
+      error(string.format("plan %s: key 'kinds[%d].places': the quotas per station { ST01 = n, ... } are missing",
+                          drive.file or 'drive.lua', i), 0)
+    end
+    plan.kinds[i] = kk
   end
-  local items = {}
-  for _, it in ipairs(spec.items or {}) do
-    if type(it.quotas) ~= 'table' then
-      error("gift drive: item '" .. tostring(it.item) .. "' needs quotas = { STATION = n, ... }", 2)
-    end
-    local sum, stations = 0, {}
-    for st, n in pairs(it.quotas) do
-      if not db.stations:get(st, 'station_id') then
-        error("gift drive: item '" .. it.item .. "' has a quota at station '" .. tostring(st)
-              .. "', which is not in the stations collection", 2)
-      end
-      if math.type(n) ~= 'integer' or n < 0 then
-        error("gift drive: the quota of '" .. it.item .. "' at " .. st .. ' must be a whole number >= 0', 2)
-      end
-      sum = sum + n
-      stations[#stations + 1] = st
-    end
-    if it.total and sum > it.total then
-      error(string.format("gift drive: the quotas of '%s' add up to %d, more than the %d there are",
-                          it.item, sum, it.total), 2)
-    end
-    items[#items + 1] = { item = it.item, title = it.title, value_fen = it.value_fen, stock = it.quotas }
-  end
-  local c = campaign.define{
-    id = spec.id, title = spec.title, starts = spec.starts, ends = spec.ends,
-    union_id = spec.union_id, where = { category = cats, status = 'active' },
-    eligible = spec.eligible, items = items,
-  }
-  return setmetatable({ c = c, id = spec.id, categories = cats, spec = spec }, D)
+  return plan
 end
 
--- A claim at a station by ID number. Returns the award, or nil, a code
--- (bad_id, closed_station and the campaign's codes) and a message.
+function M.define(drive)
+  registry.define_all()
+  local plan = M.plan(drive)
+  for i, k in ipairs(plan.kinds) do
+    for st in pairs(k.places) do
+      if not db.stations:get(st, 'station_id') then
+        error(string.format("plan %s: key 'kinds[%d].places.%s': station '%s' is not in the stations collection",
+                            drive.file or 'drive.lua', i, tostring(st), tostring(st)), 0)
+      end
+    end
+  end
+  local P = program.define(plan, { file = drive.file or 'drive.lua' })
+  return setmetatable({ P = P, id = P.id, drive = drive }, D)
+end
+
+-- A claim at a station by ID number. Returns the award (the ledger entry, with
+-- award_id), or nil, a code (bad_id, no_station, closed_station and the
+-- framework's codes) and a message.
 function D:claim(station_id, id_number, item, opts)
   opts = opts or {}
-  if type(id_number) ~= 'string' or not registry.valid_id(id_number:upper()) then
+  if type(id_number) ~= 'string' then
     return nil, 'bad_id', 'not a valid ID number (18 characters, check character): ' .. tostring(id_number)
   end
-  id_number = id_number:upper()
   return db.atomic(function()
     local st = db.stations:get(station_id)
     if not st then return nil, 'no_station', 'no station ' .. tostring(station_id) end
     if st.open == false then return nil, 'closed_station', 'station ' .. station_id .. ' is closed' end
-    local m = db.members:find('id_number', id_number)
-    if not m then
-      return nil, 'not_found', 'no member with ID number ' .. registry.mask_id(id_number)
-    end
-    return self.c:issue(m, item, { pool = station_id, at = opts.at,
-                                   extra = { category = m.category, town = m.town } })
+    local m, code, why = program.member(id_number)
+    if not m then return nil, code, why end
+    local e
+    e, code, why = self.P:enter{ member = m, kind = item, place = station_id, at = opts.at, category = m.category }
+    if e then e.award_id = e.entry_id end
+    return e, code, why
   end)
 end
 
+-- Enters a station's claim sheet (columns 驿站/station, 身份证号/id_number,
+-- 物品/item, 时间/time): each row as a claim, refusals in FILE.refusals.csv.
+-- Returns the framework's summary (program.sheet_summary, program.finish).
+function D:claims(file)
+  return self.P:enter_sheet(file, { each = function(e)
+    local st = db.stations:get(e.place)
+    if not st then return nil, 'no station ' .. tostring(e.place) end
+    if st.open == false then return nil, 'station ' .. e.place .. ' is closed' end
+    local m = program.member(e.id_number)
+    if m then e.category = m.category end
+    return true
+  end })
+end
+
 -- The report: per station and item (quota, issued, remaining), per station
--- and worker category (issued), the campaign's 人次/人/户次, and ok when
--- every stock row agrees with its awards.
+-- and worker category (issued), the drive's 人次/人/户次, and ok when every
+-- running total agrees with the ledger.
 function D:report()
-  local rep = self.c:report()
-  local out = { campaign = rep.campaign, title = rep.title, starts = rep.starts, ends = rep.ends,
-                stations = {}, categories = {}, total = rep.total, items = rep.items,
-                ok = rep.ok, problems = rep.problems }
-  for _, s in ipairs(rep.stock) do
-    out.stations[#out.stations + 1] = {
-      station = s.pool, name = db.stations:get(s.pool, 'name') or '?', item = s.item,
-      title = s.title, quota = s.stock, issued = s.issued, remaining = s.remaining,
-    }
-    if s.issued + s.remaining ~= s.stock then out.ok = false end
+  local rep = self.P:report()
+  local p = self.P.plan
+  local out = { campaign = p.id, title = p.title, starts = p.window.from, ends = p.window.to,
+                stations = {}, categories = {}, ok = rep.ok, problems = rep.problems,
+                total = { person_times = rep.total.person_times, persons = rep.total.persons,
+                          household_times = rep.total.household_times, households = rep.total.households,
+                          qty = rep.total.qty, value_fen = rep.total.fen } }
+  local issued = {}
+  for t in db.program_totals:scan{ program = self.id } do issued[t.tkey] = t.qty end
+  for _, k in ipairs(p.kinds) do
+    local places = {}
+    for st in pairs(k.places or {}) do places[#places + 1] = st end
+    table.sort(places)
+    for _, st in ipairs(places) do
+      local n = issued[self.id .. '|quota:' .. k.kind .. '|' .. st] or 0
+      out.stations[#out.stations + 1] = { station = st, name = db.stations:get(st, 'name') or '?', item = k.kind,
+                                          title = k.title ~= k.kind and k.title or nil, quota = k.places[st],
+                                          issued = n, remaining = k.places[st] - n }
+    end
   end
-  local n = {}
-  for a in db.campaign_awards:scan{ index = 'campaign,item,pool', eq = { self.id } } do
-    local cat = a.extra and a.extra.category or '?'
-    local k = a.pool .. '\0' .. a.item .. '\0' .. cat
-    n[k] = (n[k] or 0) + 1
+  local n, reversed = {}, {}
+  local entries = self.P:entries()
+  for _, e in ipairs(entries) do if e.reverses then reversed[e.reverses] = true; reversed[e.entry_id] = true end end
+  for _, e in ipairs(entries) do
+    if not reversed[e.entry_id] then
+      local k = (e.place or '') .. '\0' .. e.kind .. '\0' .. (e.extra and e.extra.category or '?')
+      n[k] = (n[k] or 0) + 1
+    end
   end
   local keys = {}
   for k in pairs(n) do keys[#keys + 1] = k end

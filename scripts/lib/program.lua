@@ -224,7 +224,7 @@ end
 -- The first key path where a and b differ, with both values ('budget_fen: 100 -> 200').
 local function first_diff(a, b, path)
   if type(a) ~= 'table' or type(b) ~= 'table' then
-    if a ~= b then return string.format('%s: %s -> %s', path, tostring(a), tostring(b)) end
+    if a ~= b then return path, a, b end
     return nil
   end
   local ks = {}
@@ -235,8 +235,8 @@ local function first_diff(a, b, path)
   table.sort(list, function(x, y) return tostring(x) < tostring(y) end)
   for _, k in ipairs(list) do
     local sub = math.type(k) == 'integer' and (path .. '[' .. k .. ']') or (path == '' and k or (path .. '.' .. k))
-    local d = first_diff(a[k], b[k], sub)
-    if d then return d end
+    local d, x, y = first_diff(a[k], b[k], sub)
+    if d then return d, x, y end
   end
 end
 
@@ -276,12 +276,30 @@ function M.define(raw, opts)
       return
     end
     if old.canonical == plan.hash and old.version == plan.version then return end
+    -- a limit may not fall below what is already given under it
+    for t in db.program_totals:scan{ program = plan.id } do
+      for _, l in ipairs(plan.limits) do
+        if l.name == t.limit then
+          local place = l.places and t.tkey:match('[^|]*$')
+          local max, used, path
+          if l.places then max, used, path = l.places[place] or 0, t.qty, l.path .. '.' .. place
+          elseif l.max_qty then max, used, path = l.max_qty, t.qty, l.path
+          elseif l.max_count then max, used, path = l.max_count, t.count, l.path
+          else max, used, path = l.max_fen, t.fen, l.path end
+          if used > max and #l.per <= 1 and (l.places or #l.per == 0) then
+            error(string.format("plan %s: key '%s': %d is less than the %d already given", plan.file,
+                                path, max, used), 0)
+          end
+        end
+      end
+    end
     if old.canonical ~= plan.hash and has_entries(plan.id) then
-      local what = first_diff(old.plan, rec.plan, '') or 'its rules'
+      local what, was, now = first_diff(old.plan, rec.plan, '')
       if plan.version <= old.version or not plan.changes[plan.version] then
-        error(string.format("plan %s: key '%s' changed after the program's first entry (version %d): "
+        error(string.format("plan %s: key '%s' changed (%s -> %s) after the program's first entry (version %d): "
                             .. 'declare the change: version = %d, changes = { [%d] = \'what and why\' }',
-                            plan.file, what, old.version, old.version + 1, old.version + 1), 0)
+                            plan.file, what or '?', tostring(was), tostring(now), old.version,
+                            old.version + 1, old.version + 1), 0)
       end
     end
     if plan.version < old.version then
@@ -650,14 +668,21 @@ end
 
 -- ---- reports --------------------------------------------------------------------------
 
+-- 人次: entries with a member; 人: distinct members; 户次: for each kind, the
+-- distinct households that received it, summed over kinds; households: distinct.
 local function cell()
-  return { person_times = 0, persons = 0, household_times = 0, qty = 0, fen = 0, _p = {} }
+  return { person_times = 0, persons = 0, household_times = 0, households = 0, qty = 0, fen = 0,
+           _p = {}, _h = {}, _hk = {} }
 end
 
 local function count(c, e)
   c.person_times = c.person_times + (e.member_id and 1 or 0)
   if e.member_id and not c._p[e.member_id] then c._p[e.member_id] = true; c.persons = c.persons + 1 end
-  c.household_times = c.household_times + (e.household and 1 or 0)
+  if e.household then
+    local hk = e.household .. '|' .. e.kind
+    if not c._hk[hk] then c._hk[hk] = true; c.household_times = c.household_times + 1 end
+    if not c._h[e.household] then c._h[e.household] = true; c.households = c.households + 1 end
+  end
   c.qty = c.qty + e.qty
   c.fen = money.add(c.fen, e.fen)
 end

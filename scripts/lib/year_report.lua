@@ -161,7 +161,8 @@ function FACT.entry(x, cache)
   for _, name in ipairs(x.units or {}) do u[name] = true end
   local person = (u['人'] or u['人次']) and x.member_id or nil
   return { program = 'program:' .. x.program, label = x.title or x.program, year = year_of(x.day),
-           member_id = person, household = u['户次'] and x.household or nil,
+           -- 户次 as the framework counts it: per kind, the distinct households
+           member_id = person, household = u['户次'] and x.household and (x.program .. '|' .. x.kind .. '|' .. x.household) or nil,
            money_fen = u.fen and (x.fen or 0) or 0,
            session = u['场次'] and ('program:' .. x.program .. ':' .. (x.session or x.program)) or nil,
            town = x.town or m.town, enterprise_id = x.enterprise_id or m.enterprise_id,
@@ -268,7 +269,7 @@ end
 
 local function new_cell()
   return { sessions = 0, persons = 0, person_times = 0, household_times = 0, money_fen = 0,
-           _s = {}, _p = {} }
+           _s = {}, _p = {}, _h = {} }
 end
 
 local function count_into(cell, f)
@@ -276,7 +277,14 @@ local function count_into(cell, f)
     cell.person_times = cell.person_times + 1
     if not cell._p[f.member_id] then cell._p[f.member_id] = true; cell.persons = cell.persons + 1 end
   end
-  if f.household ~= nil then cell.household_times = cell.household_times + 1 end
+  if f.household ~= nil then
+    if f.entry == nil then
+      cell.household_times = cell.household_times + 1
+    elseif not cell._h[f.household] then   -- a framework entry: distinct per kind and household
+      cell._h[f.household] = true
+      cell.household_times = cell.household_times + 1
+    end
+  end
   cell.money_fen = cell.money_fen + (f.money_fen or 0)
   if f.session ~= nil and not cell._s[f.session] then
     cell._s[f.session] = true

@@ -7,11 +7,11 @@ local fx = require 'program_fixtures'
 local gift_drive = require 'gift_drive'
 fx.load()
 
-local function spec(items)
-  return { id = 'sf', title = '春节送温暖', starts = '2025-01-10', ends = '2025-02-12',
-           items = items or {
-             { item = 'gift', title = '新春礼包', value_fen = 20000, total = 4, quotas = { ST01 = 2, ST02 = 2 } },
-             { item = 'souvenir', title = '纪念品', value_fen = 3000, total = 10, quotas = { ST01 = 3, ST02 = 3 } },
+local function spec(kinds)
+  return { id = 'sf', title = '春节送温暖', window = { from = '2025-01-10', to = '2025-02-12' },
+           kinds = kinds or {
+             { kind = 'gift', title = '新春礼包', value_fen = 20000, stock = 4, places = { ST01 = 2, ST02 = 2 } },
+             { kind = 'souvenir', title = '纪念品', value_fen = 3000, stock = 10, places = { ST01 = 3, ST02 = 3 } },
            } }
 end
 local d = gift_drive.define(spec())
@@ -88,29 +88,36 @@ end)
 
 t.case('entering the same claims again issues nothing; defining again changes nothing', function()
   local before = t.snapshot()
-  local n = #bus.events{ topic = 'award.issued' }
+  local n = #bus.events{ topic = 'program.entry' }
   d = gift_drive.define(spec())
   for _, c in ipairs(CLAIMS) do
     local r = claim(c[1], c[2], c[3])
     t.ok(r ~= 'ok', 'claim of member ' .. c[2] .. ' issued again')
   end
   t.eq(t.snapshot(), before)
-  t.eq(#bus.events{ topic = 'award.issued' }, n)
+  t.eq(#bus.events{ topic = 'program.entry' }, n)
 end)
 
 t.case('quotas: a station not in the registry, more than the total, below what was issued', function()
-  t.unchanged(function() gift_drive.define(spec{ { item = 'gift', total = 4, quotas = { ST01 = 2, ST07 = 2 } } }) end,
-              { "quota at station 'ST07', which is not in the stations collection" })
-  t.unchanged(function() gift_drive.define(spec{ { item = 'gift', total = 3, quotas = { ST01 = 2, ST02 = 2 } } }) end,
+  t.unchanged(function() gift_drive.define(spec{ { kind = 'gift', stock = 4, places = { ST01 = 2, ST07 = 2 } } }) end,
+              { "key 'kinds[1].places.ST07': station 'ST07' is not in the stations collection" })
+  t.unchanged(function() gift_drive.define(spec{ { kind = 'gift', stock = 3, places = { ST01 = 2, ST02 = 2 } } }) end,
               { "the quotas of 'gift' add up to 4, more than the 3 there are" })
-  t.unchanged(function() gift_drive.define(spec{ { item = 'gift', total = 4, quotas = { ST01 = 1, ST02 = 2 } } }) end,
-              { "cannot set the stock of 'gift' at ST01 to 1: 2 already issued" })
+  t.unchanged(function() gift_drive.define(spec{ { kind = 'gift', stock = 4, places = { ST01 = 1, ST02 = 2 } } }) end,
+              { "key 'kinds[1].places.ST01': 1 is less than the 2 already given" })
+  -- a change after the first claim must be declared (plan versions)
+  t.unchanged(function()
+    gift_drive.define(spec{ { kind = 'gift', title = '新春礼包', value_fen = 20000, stock = 4, places = { ST01 = 2, ST02 = 1 } },
+                            { kind = 'souvenir', title = '纪念品', value_fen = 3000, stock = 10, places = { ST01 = 3, ST02 = 3 } } })
+  end, { "key 'kinds[1].places.ST02' changed (2 -> 1) after the program's first entry", 'version = 2' })
 end)
 
 t.case('a quota raised later: the station issues again', function()
-  d = gift_drive.define(spec{
-    { item = 'gift', title = '新春礼包', value_fen = 20000, total = 5, quotas = { ST01 = 3, ST02 = 2 } },
-    { item = 'souvenir', title = '纪念品', value_fen = 3000, total = 10, quotas = { ST01 = 3, ST02 = 3 } } })
+  local s = spec{
+    { kind = 'gift', title = '新春礼包', value_fen = 20000, stock = 5, places = { ST01 = 3, ST02 = 2 } },
+    { kind = 'souvenir', title = '纪念品', value_fen = 3000, stock = 10, places = { ST01 = 3, ST02 = 3 } } }
+  s.version, s.changes = 2, { [2] = 'one more gift package for ST01' }
+  d = gift_drive.define(s)
   t.eq(claim('ST01', 10, 'gift'), 'ok')
   t.eq(claim('ST01', 11, 'gift'), 'out_of_stock')
   local rep = d:report()

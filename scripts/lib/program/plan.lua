@@ -246,7 +246,7 @@ function M.check(p, file)
         sum = sum + n
       end
       if k.stock and sum > k.stock then
-        fail(file, key .. '.places', "the quotas of '%s' add up to %d, more than its stock %d", k.kind, sum, k.stock)
+        fail(file, key .. '.places', "the quotas of '%s' add up to %d, more than the %d there are", k.kind, sum, k.stock)
       end
     end
     out.kinds[i] = kk
@@ -277,28 +277,30 @@ function M.check(p, file)
     end
     out.limits[#out.limits + 1] = { name = name, per = per, kind = l.kind, max_fen = l.max_fen,
                                     max_count = l.max_count, max_qty = l.max_qty, clip = l.clip,
-                                    code = l.code, places = l.places, note = l.note }
+                                    code = l.code, places = l.places, note = l.note, path = key }
   end
   for i, l in ipairs(p.limits or {}) do add_limit(l, 'limits[' .. i .. ']') end
   if p.budget_fen then
-    out.limits[#out.limits + 1] = { name = 'budget', per = {}, max_fen = p.budget_fen, code = 'budget' }
+    out.limits[#out.limits + 1] = { name = 'budget', per = {}, max_fen = p.budget_fen, code = 'budget',
+                                    path = 'budget_fen' }
   end
-  for _, k in ipairs(out.kinds) do
+  for i, k in ipairs(out.kinds) do
+    local key = 'kinds[' .. i .. ']'
     if k.stock then
       out.limits[#out.limits + 1] = { name = 'stock:' .. k.kind, per = {}, kind = k.kind,
-                                      max_qty = k.stock, code = 'out_of_stock' }
+                                      max_qty = k.stock, code = 'out_of_stock', path = key .. '.stock' }
     end
     if k.places then
       out.limits[#out.limits + 1] = { name = 'quota:' .. k.kind, per = { 'place' }, kind = k.kind,
-                                      places = k.places, code = 'out_of_stock' }
+                                      places = k.places, code = 'out_of_stock', path = key .. '.places' }
     end
     if k.per_member then
       out.limits[#out.limits + 1] = { name = 'once:' .. k.kind, per = { 'member' }, kind = k.kind,
-                                      max_count = k.per_member, code = 'already' }
+                                      max_count = k.per_member, code = 'already', path = key .. '.per_member' }
     end
     if k.per_household then
       out.limits[#out.limits + 1] = { name = 'household:' .. k.kind, per = { 'household' }, kind = k.kind,
-                                      max_count = k.per_household, code = 'already' }
+                                      max_count = k.per_household, code = 'already', path = key .. '.per_household' }
     end
   end
   -- who
@@ -323,7 +325,7 @@ function M.check(p, file)
     if not FIELD_TYPES[ty] then
       fail(file, key, "type '%s' is not one of text, int, yuan, date, datetime, id, phone", tostring(ty))
     end
-    out.fields[i] = { name = f[1], label = f[2], type = ty, optional = f.optional }
+    out.fields[i] = { name = f[1], label = f[2], type = ty, optional = f.optional, also = f.also }
   end
   out.hash = M.canonical(p)
   return out

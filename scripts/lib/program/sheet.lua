@@ -45,6 +45,7 @@ function M.attach(program, P)
           for i, h in ipairs(row) do
             local ht = tostring(h):gsub('^%s+', ''):gsub('%s+$', '')
             if ht == f.label or ht == f.name then cols[f.name] = i end
+            for _, a in ipairs(f.also or {}) do if ht == a then cols[f.name] = i end end
           end
           if not cols[f.name] and not f.optional then missing[#missing + 1] = f.label .. ' (' .. f.name .. ')' end
         end
