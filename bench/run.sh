@@ -279,13 +279,13 @@ for r in $(seq "$REPS"); do
     [ -z "$AWARDED" ] || [ "$a" = "$AWARDED" ] || die "W2: the baseline awarded $a, earlier $AWARDED"
     AWARDED=$a
 
-    for v in w2_campaign w2_campaign_fast; do
+    for v in w2_campaign w2_campaign_fast w2_program; do
         fresh "$PRISTINE_GH"
-        timed "w2.$v" "$GH" --db "$SCRATCH" run "$HERE/$v.lua" expect="$AWARDED"
+        timed "w2.$v" env GONGHUI_LIB="$HERE/../scripts/lib" "$GH" --db "$SCRATCH" run "$HERE/$v.lua" expect="$AWARDED"
         grep -qx "awarded $AWARDED" "$OUT/last.out" ||
             die "W2 ($v.lua): the C baseline awarded $AWARDED, gonghui printed: $(cat "$OUT/last.out")"
         if [ "$r" = 1 ]; then # once, not timed: what was stored
-            "$GH" --db "$SCRATCH" run "$HERE/verify_w2.lua" expect="$AWARDED" >"$OUT/last.out" 2>&1 ||
+            "$GH" --db "$SCRATCH" run "$HERE/verify_w2.lua" expect="$AWARDED" form="$v" >"$OUT/last.out" 2>&1 ||
                 { cat "$OUT/last.out" >&2; die "W2 ($v.lua): the stored awards are wrong"; }
         fi
     done
@@ -293,6 +293,7 @@ done
 echo "# W2: $AWARDED awarded (C and gonghui agree)" | tee -a "$RESULTS"
 report "W2 campaign" w2.c w2.w2_campaign 2
 report "W2 campaign (fast form)" w2.c w2.w2_campaign_fast 1.5
+report "W2 campaign (framework)" w2.c w2.w2_program 2
 fi # w2
 
 # ---- W3 lookups ----------------------------------------------------------------------

@@ -4,7 +4,20 @@
 --
 --   gonghui --db DIR run bench/verify_w2.lua expect=N
 
-local n = assert(params.expect, 'usage: gonghui run verify_w2.lua expect=N')
+local n = assert(params.expect, 'usage: gonghui run verify_w2.lua expect=N [form=w2_program]')
+if params.form == 'w2_program' then   -- through the framework: ledger entries and program.entry events
+  local a, e = db.program_entries:count(), #bus.events{ topic = 'program.entry' }
+  if a ~= n or e ~= n then
+    error(('W2 verify: %d entries and %d program.entry events, expected %d of each'):format(a, e, n))
+  end
+  for r in db.program_entries:scan{ limit = 1000 } do
+    local m = db.members:get(r.member_id)
+    assert(r.program == 'spring-2025' and r.kind == 'gift-package' and r.fen == 20000 and m and m.status == 'active',
+           'W2 verify: bad entry ' .. tostring(r.entry_id))
+  end
+  print(('verified %d entries and %d program.entry events'):format(a, e))
+  return
+end
 local a, e = db.awards:count(), #bus.events{ topic = 'award.issued' }
 if a ~= n or e ~= n then
   error(('W2 verify: %d awards and %d award.issued events, expected %d of each'):format(a, e, n))

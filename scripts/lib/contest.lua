@@ -820,6 +820,19 @@ end
 
 -- ---- titles and certificates ------------------------------------------------
 
+-- Titles as a program of the framework (program.lua): one ledger entry per
+-- title, its certificate number the key, the contest its session (场次).
+M.TITLES_PLAN = {
+  id = 'contest', title = '职工技能竞赛', window = { from = '1949-10-01', to = '2099-12-31' },
+  kinds = { { kind = 'title', title = '技能竞赛称号' } },
+  units = { '人', '人次', '场次' },
+}
+local titles_P
+local function titles_program()
+  titles_P = titles_P or require('program').define(M.TITLES_PLAN, { file = 'contest.lua' })
+  return titles_P
+end
+
 -- JN2025-0001-7: year, sequence in the year, check character over the digits.
 function M.cert_number(year, seq)
   if seq > 9999 then error('contest certificate numbers hold up to 9999 a year', 2) end
@@ -880,6 +893,11 @@ function M.award_titles(contest_id, opts)
           end
           bus.publish('title.awarded', { contest = contest_id, member_id = r.member_id, title = rule.title,
                                          rank = r.rank, total = r.total, cert_no = no })
+          -- the title in the framework's ledger: the year report counts it (人, 人次; 场次 per contest)
+          local day = at:sub(1, 4) == tostring(c.year) and at:sub(1, 10) or string.format('%04d-12-31', c.year)
+          local e, _, why = titles_program():enter{ member = r.member_id, kind = 'title', key = no, day = day,
+                                                    at = at, session = contest_id, contest_title = rule.title }
+          if not e then fail('the title of member %d could not be entered: %s', r.member_id, why) end
           bus.publish('certificate.issued', { cert_no = no, kind = 'contest', contest = contest_id,
                                               member_id = r.member_id, year = c.year })
           out.issued[#out.issued + 1] = t

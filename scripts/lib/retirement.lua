@@ -27,6 +27,7 @@
 local dates = require 'dates'
 local registry = require 'registry'
 local checkchar = require 'checkchar'
+local program = require 'program'
 local cal = plugin.load 'cal'   -- stroke order of names (姓氏笔画)
 
 local M = {}
@@ -104,8 +105,24 @@ end
 
 -- ---- certificates -----------------------------------------------------------
 
+-- The honors as a program of the framework: each certificate is a ledger
+-- entry (its number the key) in the certificate's transaction, so the year
+-- report counts it (人, 人次) through the standard event; a revocation
+-- reverses it.
+M.PLAN = {
+  id = 'retirement', title = '光荣退休', window = { from = '1949-10-01', to = '2099-12-31' },
+  kinds = { { kind = 'certificate', title = '光荣退休荣誉证书', per_member = 1 } },
+  units = { '人', '人次' },
+}
+local P
+local function prog()
+  P = P or program.define(M.PLAN, { file = 'retirement.lua' })
+  return P
+end
+
 function M.define_collections()
   registry.define_all()
+  prog()
   db.define('certificates', {
     key    = 'cert_no',
     fields = { cert_no = 'string', kind = 'string', member_id = 'int', union_id = 'int',
@@ -157,6 +174,13 @@ function M.issue(member_id, union_id, year, opts)
     db.certificates:insert(c)
     bus.publish('certificate.issued', { cert_no = c.cert_no, kind = kind, member_id = member_id,
                                         union_id = union_id, year = year })
+    if kind == 'retirement' then
+      local day = c.retire_date and c.retire_date:sub(1, 4) == tostring(year) and c.retire_date
+                  or string.format('%04d-12-31', year)
+      local e, _, why = prog():enter{ member = member_id, kind = 'certificate', key = c.cert_no, day = day,
+                                      at = c.issued_at, union = union_id }
+      if not e then error('retirement: the certificate ' .. c.cert_no .. ' could not be entered: ' .. why, 0) end
+    end
     return c, 'issued'
   end)
 end
@@ -187,6 +211,8 @@ function M.revoke(cert_no, reason, at)
     at = at or dates.now()
     db.certificates:update(no, { status = 'revoked', revoked_at = at, revoke_reason = reason })
     bus.publish('certificate.revoked', { cert_no = no, member_id = c.member_id, reason = reason })
+    local e = db.program_entries:find('program,key', { M.PLAN.id, no })
+    if e then prog():reverse(e.entry_id, reason, { at = at }) end
     return true
   end)
 end

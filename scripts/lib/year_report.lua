@@ -12,13 +12,14 @@
 --   * the log: the durable consumer 'year-report' turns each program's events
 --     (the framework's standard program.entry, which carries its units, so a
 --     program written later counts with no edit here; and the older programs'
---     award.issued, aid.paid, market.sale, title.awarded, certificate.issued)
+--     award.issued, aid.paid, market.sale; contest titles and retirement
+--     certificates are program.entry now)
 --     into one fact each, stored in `year_facts` under the event's sequence
 --     number; build() clears the facts and replays the log from the start, so
 --     the report is rebuilt from the log alone;
 --   * the records: the same facts read from each program's own collections
---     (campaign_awards, aid_payments, market_sales, contest_titles,
---     certificates).
+--     (campaign_awards, aid_payments, market_sales, and the framework's
+--     program_entries).
 -- Both are counted by the same code; build() compares every figure and
 -- lists each one that differs (none, unless events were trimmed, lost, or
 -- records changed behind the programs' backs).
@@ -40,8 +41,9 @@ M.PROGRAMS = {
   { program = 'campaign',   label = '送温暖·惠职工活动' },  -- campaigns: one row each (their titles)
   { program = 'aid',        label = '困难帮扶与医疗互助' },
   { program = 'market',     label = '共富集市' },
-  { program = 'contest',    label = '职工技能竞赛' },
-  { program = 'retirement', label = '光荣退休' },
+  -- programs on the framework (program.lua) keep their place by id
+  { program = 'program:contest',    label = '职工技能竞赛' },
+  { program = 'program:retirement', label = '光荣退休' },
 }
 local LABEL = {}
 for i, p in ipairs(M.PROGRAMS) do LABEL[p.program] = p.label; p.order = i end
@@ -100,16 +102,6 @@ local function campaign_label(cache, id)
   return cache[key]
 end
 
-local function contest_year(cache, id)
-  local key = 'contest:' .. id
-  if cache[key] == nil then
-    local cs = collection('contests')
-    local c = cs and cs:get(id)
-    cache[key] = c and c.year or false
-  end
-  return cache[key] or nil
-end
-
 -- The fact of one program record or event payload. kind: the source; x: the
 -- record (or payload); cache: lookups.
 local FACT = {}
@@ -136,19 +128,6 @@ function FACT.sale(x, cache)
            member_id = member, money_fen = x.discount_fen or 0,
            session = 'market:' .. x.market .. ':' .. x.date,
            town = x.town or m.town, enterprise_id = m.enterprise_id }
-end
-
-function FACT.title(x, cache)
-  local m = member_info(cache, x.member_id)
-  return { program = 'contest', label = LABEL.contest, year = contest_year(cache, x.contest),
-           member_id = x.member_id, money_fen = 0, session = 'contest:' .. x.contest,
-           town = m.town, enterprise_id = m.enterprise_id }
-end
-
-function FACT.retirement(x, cache)
-  local m = member_info(cache, x.member_id)
-  return { program = 'retirement', label = LABEL.retirement, year = x.year,
-           member_id = x.member_id, money_fen = 0, town = m.town, enterprise_id = m.enterprise_id }
 end
 
 -- The framework's standard event (program.entry, scripts/lib/program.lua):
@@ -178,8 +157,6 @@ local function fact_of_event(ev, cache)
   elseif t == 'award.issued' then return FACT.award(x, cache)
   elseif t == 'aid.paid' then return FACT.aid(x, cache)
   elseif t == 'market.sale' then return FACT.sale(x, cache)
-  elseif t == 'title.awarded' then return FACT.title(x, cache)
-  elseif t == 'certificate.issued' and x.kind ~= 'contest' then return FACT.retirement(x, cache)
   end
 end
 
@@ -201,8 +178,6 @@ local function facts_from_records(year)
   each('campaign_awards', FACT.award)
   each('aid_payments', FACT.aid, { year = year })
   each('market_sales', FACT.sale)
-  each('contest_titles', FACT.title)
-  each('certificates', FACT.retirement, nil, function(x) return x.kind ~= 'contest' end)
   -- the framework's ledger: the same fact as its event (title and units from the plan)
   local progs = collection('programs')
   if progs and collection('program_entries') then

@@ -1,0 +1,25 @@
+-- bench/w2_program.lua — W2 through the program framework (scripts/lib/program.lua):
+-- the campaign as a plan, granted to every eligible member with P:grant_all.
+--
+--   GONGHUI_LIB=scripts/lib gonghui --db DIR run bench/w2_program.lua [expect=N]
+--
+-- Every active outdoor worker gets one ledger entry (program_entries) and one
+-- durable `program.entry` event, all in one transaction, with the plan's
+-- limits checked (once per member). With expect=N the run fails, storing
+-- nothing, unless exactly N were granted.
+local program = require 'program'
+
+local P = program.define{
+  id = 'spring-2025', title = 'W2 campaign', window = { from = '2025-01-01', to = '2025-12-31' },
+  kinds = { { kind = 'gift-package', title = 'gift package', value_fen = 20000, per_member = 1 } },
+  who = { where = { category = { 'gig_delivery', 'courier', 'sanitation', 'construction', 'driver' },
+                    status = 'active' } },
+}
+local n
+db.atomic(function()
+  n = P:grant_all('gift-package', { at = '2025-01-20 10:00:00' }).entered
+  if params.expect and n ~= params.expect then
+    error(('W2: granted %d members, the C baseline awarded %d'):format(n, params.expect))
+  end
+end)
+print(('awarded %d'):format(n))
