@@ -525,12 +525,16 @@ local function units_list(self)
   return out
 end
 
+-- The standard event: what the year report needs of the entry. The
+-- program's title and units are in its stored plan (programs), looked up
+-- once per program by whoever counts; a session is sent when it is not the
+-- program itself.
 local function publish(self, r)
   bus.publish(M.EVENT, {
-    program = self.id, title = self.title, entry_id = r.entry_id, kind = r.kind,
-    member_id = r.member_id, household = r.household, qty = r.qty, fen = r.fen, place = r.place,
-    station = r.station, town = r.town, enterprise_id = r.enterprise_id, day = r.day, at = r.at,
-    session = r.session, units = self.units, reverses = r.reverses,
+    program = self.id, entry_id = r.entry_id, kind = r.kind, member_id = r.member_id,
+    household = r.household, qty = r.qty, fen = r.fen, place = r.place, town = r.town,
+    enterprise_id = r.enterprise_id, day = r.day,
+    session = r.session ~= self.id and r.session or nil, reverses = r.reverses,
   })
 end
 
@@ -701,10 +705,54 @@ function P:grant_all(kind, opts)
         end
         return t
       end
+      -- the common case: program-wide limits (budget, stock) and once per
+      -- member, the amount the same for all: checked here with no tables made
+      local wide, once, simple = {}, nil, not self.plan.amount and not opts.place
+      for _, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[kind] or {} } do
+        for _, l in ipairs(list) do
+          if not applies(l, { kind = kind }) then
+          elseif #l.per == 0 and not l.clip then
+            local key = self.id .. '|' .. l.name
+            local t = fresh and { count = 0, qty = 0, fen = 0 } or db_totals(self, key, l, {})
+            wide[#wide + 1] = { l = l, key = key, count = t.count, qty = t.qty, fen = t.fen }
+          elseif ledger_once(l) and not once then once = l
+          else simple = false end
+        end
+      end
+      for _, l in ipairs(self.plan.limits) do
+        if l.per[1] == 'entry' and applies(l, { kind = kind }) then simple = false end
+      end
+      local fen0 = money.mul(k.value_fen or 0, qty)
+      local has_hh = has_member_field('household')
       local insert = db.program_entries:prepare_insert(
         { program = self.id, kind = kind, qty = qty, day = day, at = at, run = run.uid, session = session,
           place = opts.place },
         'member_id', 'household', 'fen', 'town', 'enterprise_id')
+      local function fast(m)
+        local mid = m.member_id
+        if rules and not self:eligible(m, kind) then return refused('not_eligible') end
+        if once then
+          local n = fresh and (seen[mid] or 0) or db_totals(self, nil, once, { member_id = mid }).count
+          if n + 1 > once.max_count then return refused(once.code or 'limit') end
+        end
+        for _, w in ipairs(wide) do
+          local l = w.l
+          if (l.max_qty and w.qty + qty > l.max_qty) or (l.max_count and w.count + 1 > l.max_count)
+             or (l.max_fen and w.fen + fen0 > l.max_fen) then
+            return refused(l.code or 'limit')
+          end
+        end
+        local hh = has_hh and m.household or ('m' .. mid)
+        local town, ent = m.town, m.enterprise_id
+        local id = insert(mid, hh, fen0, town, ent)
+        for _, w in ipairs(wide) do w.count, w.qty, w.fen = w.count + 1, w.qty + qty, w.fen + fen0 end
+        if once then seen[mid] = (seen[mid] or 0) + 1 end
+        bus.publish(M.EVENT, { program = self.id, entry_id = id, kind = kind, member_id = mid, household = hh,
+                               qty = qty, fen = fen0, town = town, enterprise_id = ent, day = day,
+                               session = session ~= self.id and session or nil })
+        counts.entered = counts.entered + 1
+        counts.fen = counts.fen + fen0
+      end
       local function each(m)
         local ok = true
         if rules then ok = self:eligible(m, kind) end
@@ -738,10 +786,15 @@ function P:grant_all(kind, opts)
           end
         end
       end
+      local f = simple and fast or each
       if ids then
-        for j = i, last do each(db.members:get(ids[j])) end
+        for j = i, last do f(db.members:get(ids[j])) end
       else
-        for m in db.members:scan(where) do each(m) end
+        for m in db.members:scan(where) do f(m) end
+      end
+      if counts.fen > money.MAX then error('amount overflow: the grants add up to ' .. counts.fen .. ' fen', 0) end
+      for _, w in ipairs(wide) do
+        if simple then cache[w.key] = { limit = w.l.name, count = w.count, qty = w.qty, fen = w.fen } end
       end
       for key, t in pairs(cache) do
         db.program_totals:put{ tkey = key, program = self.id, limit = t.limit, count = t.count,

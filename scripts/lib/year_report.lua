@@ -134,18 +134,40 @@ end
 -- every program on the framework counts here by itself, under its title, in
 -- the units its plan declares. A reversal carries `reverses`; counting leaves
 -- out both it and the entry it reverses.
+-- A program's title and units, from its stored plan (once per program).
+local function program_info(cache, id)
+  local key = 'program:' .. id
+  if cache[key] == nil then
+    local ps = collection('programs')
+    local r = ps and ps:get(id)
+    cache[key] = { title = r and r.title or id, units = r and r.units or { '人', '人次', '户次', 'fen' } }
+  end
+  return cache[key]
+end
+
+local function station_info(cache, place)
+  if place == nil then return nil end
+  local key = 'station:' .. place
+  if cache[key] == nil then
+    local st = collection('stations')
+    cache[key] = st and st:get(place, 'station_id') and place or false
+  end
+  return cache[key] or nil
+end
+
 function FACT.entry(x, cache)
   local m = member_info(cache, x.member_id)
+  local p = program_info(cache, x.program)
   local u = {}
-  for _, name in ipairs(x.units or {}) do u[name] = true end
+  for _, name in ipairs(p.units) do u[name] = true end
   local person = (u['人'] or u['人次']) and x.member_id or nil
-  return { program = 'program:' .. x.program, label = x.title or x.program, year = year_of(x.day),
+  return { program = 'program:' .. x.program, label = p.title, year = year_of(x.day),
            -- 户次 as the framework counts it: per kind, the distinct households
            member_id = person, household = u['户次'] and x.household and (x.program .. '|' .. x.kind .. '|' .. x.household) or nil,
            money_fen = u.fen and (x.fen or 0) or 0,
            session = u['场次'] and ('program:' .. x.program .. ':' .. (x.session or x.program)) or nil,
            town = x.town or m.town, enterprise_id = x.enterprise_id or m.enterprise_id,
-           station = x.station, entry = x.program .. ':' .. x.entry_id,
+           station = station_info(cache, x.place), entry = x.program .. ':' .. x.entry_id,
            reverses = x.reverses and (x.program .. ':' .. x.reverses) or nil }
 end
 
@@ -178,23 +200,8 @@ local function facts_from_records(year)
   each('campaign_awards', FACT.award)
   each('aid_payments', FACT.aid, { year = year })
   each('market_sales', FACT.sale)
-  -- the framework's ledger: the same fact as its event (title and units from the plan)
-  local progs = collection('programs')
-  if progs and collection('program_entries') then
-    local meta = {}
-    each('program_entries', function(x, c)
-      local p = meta[x.program]
-      if not p then
-        local r = progs:get(x.program)
-        p = { title = r and r.title, units = r and r.units or { '人', '人次', '户次', 'fen' } }
-        meta[x.program] = p
-      end
-      x.title, x.units = p.title, p.units
-      local st = x.place and collection('stations') and db.stations:get(x.place, 'station_id')
-      x.station = st and x.place or nil
-      return FACT.entry(x, c)
-    end)
-  end
+  -- the framework's ledger: the same fact as its event
+  each('program_entries', FACT.entry)
   return out
 end
 

@@ -165,6 +165,36 @@ t.case('the year report counts the program from its standard events, by itself',
   t.ok(yr.format(rep):find('驿站 station', 1, true))
 end)
 
+t.case('grant_all: every eligible member once, within stock; re-run grants nothing; both paths agree', function()
+  local function plan(id, extra)
+    local p = { id = id, title = '批量', window = { from = '2025-01-01', to = '2025-12-31' },
+                kinds = { { kind = 'pack', value_fen = 1000, stock = 6, per_member = 1 } },
+                who = { where = { status = 'active' } }, budget_fen = 100000 }
+    for k, v in pairs(extra or {}) do p[k] = v end
+    return p
+  end
+  -- 10 active members, stock 6: the fast path (wide limits and once per member)
+  local P = program.define(plan('bulk'))
+  local c = P:grant_all('pack', { at = '2025-03-01 10:00:00' })
+  t.eq({ c.entered, c.out_of_stock, c.fen }, { 6, 4, 6000 })
+  t.ok(P:check())
+  c = P:grant_all('pack', { at = '2025-03-02 10:00:00' })
+  t.eq(c.entered, 0)
+  t.eq(db.program_entries:count{ program = 'bulk' }, 6)
+  -- the general path (a per-entry limit) in batches gives the same
+  local Q = program.define(plan('bulk2', { limits = { { per = 'entry', max_fen = 5000 } } }))
+  c = Q:grant_all('pack', { at = '2025-03-01 10:00:00', batch = 4 })
+  t.eq({ c.entered, c.out_of_stock, c.fen }, { 6, 4, 6000 })
+  t.ok(Q:check())
+  local a, b = {}, {}
+  for _, e in ipairs(P:entries()) do a[#a + 1] = e.member_id end
+  for _, e in ipairs(Q:entries()) do b[#b + 1] = e.member_id end
+  t.eq(a, b)
+  -- outside the window nothing is granted
+  local R = program.define(plan('bulk3'))
+  t.eq(R:grant_all('pack', { at = '2026-01-01 10:00:00' }).entered, 0)
+end)
+
 t.case('money is overflow-checked', function()
   local m = program.money
   t.raises(function() m.mul(800, 2305843009213693956) end, 'overflow')
