@@ -1,7 +1,8 @@
 /*
  * lua_parse.c — `local parse = require 'parse'`: the one strict parser of
  * parse.c, for scripts. Each returns the normalised value, or nil and a
- * reason that names the value (a refusal a clerk's loop can continue past):
+ * reason that names the value (a refusal a clerk's loop can continue past),
+ * and the bare reason as a third value:
  *
  *   parse.date(s)       -> 'YYYY-MM-DD'    2025-01-14, 2025/1/14, 20250114, 2025年1月14日
  *   parse.time(s)       -> seconds since 1970 (local time)   '2025-01-14 08:00[:00]'
@@ -27,11 +28,14 @@
 #include <string.h>
 #include <time.h>
 
-/* nil, "'<value>' <reason>" for the refused value at index 1. */
+/* nil, "'<value>' <reason>", "<reason>" for the refused value at index 1
+ * (the bare reason for callers that name the value themselves, as sheet
+ * entry does: "column 票价: '12.345' has more than two decimals"). */
 static int refuse(lua_State *L, int rc) {
     char buf[640];
     size_t n;
-    const char *why = err_msg(rc);
+    char why[400]; /* a copy: a __tostring below may run Lua that parses again */
+    snprintf(why, sizeof why, "%s", err_msg(rc));
     if (lua_type(L, 1) == LUA_TSTRING) {
         const char *s = lua_tolstring(L, 1, &n);
         snprintf(buf, sizeof buf, "'%.*s%s' %s", (int)(n > 60 ? 60 : n), s, n > 60 ? "..." : "",
@@ -41,7 +45,8 @@ static int refuse(lua_State *L, int rc) {
     }
     lua_pushnil(L);
     lua_pushstring(L, buf);
-    return 2;
+    lua_pushstring(L, why);
+    return 3;
 }
 
 static int l_parse_date(lua_State *L) {

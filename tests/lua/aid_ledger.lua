@@ -7,6 +7,8 @@
 -- in 人/人次/户次 from the ledger and from the event log, on fixed data
 -- whose every figure was worked out by hand (aid_fixture.lua has the caps).
 local t = require 'testlib'
+-- a refusal's value and message (its third value, the bare reason, left out)
+local function r2(v, msg) return { v, msg } end
 local aid = require 'aid'
 local afx = require 'aid_fixture'
 
@@ -233,14 +235,14 @@ t.case('parse.yuan: what a clerk types, to fen; anything else refused with the r
                  { '3,000.50', 300050 }, { '1,234,567.8', 123456780 }, { '¥12.05', 1205 },
                  { '100元', 10000 }, { ' 42 ', 4200 }, { '-5.1', -510 }, { '-5', -500 } }
   for _, g in ipairs(good) do t.eq(parse.yuan(g[1]), g[2], tostring(g[1])) end
-  t.eq({ parse.yuan(3000.505) }, { nil, '3000.505 has more than two decimals (a fen is 0.01 yuan)' })
-  t.eq({ parse.yuan('12.345') }, { nil, "'12.345' has more than two decimals (a fen is 0.01 yuan)" })
-  t.eq({ parse.yuan('12.') }, { nil, "'12.' ends in a decimal point: write the fen (12.50) or none (12)" })
+  t.eq(r2(parse.yuan(3000.505)), { nil, '3000.505 has more than two decimals (a fen is 0.01 yuan)' })
+  t.eq(r2(parse.yuan('12.345')), { nil, "'12.345' has more than two decimals (a fen is 0.01 yuan)" })
+  t.eq(r2(parse.yuan('12.')), { nil, "'12.' ends in a decimal point: write the fen (12.50) or none (12)" })
   for _, b in ipairs{ '1,2', '12,34,567', ',123', '.5', 'abc', '' } do
-    t.eq({ parse.yuan(b) }, { nil, "'" .. b .. "' is not an amount in yuan (3000, 3,000.50, ¥12.05, -5)" }, b)
+    t.eq(r2(parse.yuan(b)), { nil, "'" .. b .. "' is not an amount in yuan (3000, 3,000.50, ¥12.05, -5)" }, b)
   end
-  t.eq({ parse.yuan('92233720368547758.08') }, { nil, "'92233720368547758.08' is too large for an amount" })
-  t.eq({ parse.yuan(true) }, { nil, 'true is not an amount in yuan (3000, 3,000.50, ¥12.05, -5)' })
+  t.eq(r2(parse.yuan('92233720368547758.08')), { nil, "'92233720368547758.08' is too large for an amount" })
+  t.eq(r2(parse.yuan(true)), { nil, 'true is not an amount in yuan (3000, 3,000.50, ¥12.05, -5)' })
 end)
 
 t.case('a payment with a ref is made once; check finds a ref without its payment', function()

@@ -4,30 +4,32 @@
 -- (nil, reason naming the value), numbers for yuan, the run's day for ID
 -- numbers, misuse raising.
 local t = require 'testlib'
+-- a refusal's value and message (its third value, the bare reason, left out)
+local function r2(v, msg) return { v, msg } end
 local parse = require 'parse'
 
 t.case('dates: every form to the stored one; a refusal names the value', function()
   t.eq(parse.date('2025/1/14'), '2025-01-14')
   t.eq(parse.date('2025年2月12日'), '2025-02-12')
   t.eq(parse.date('20250114'), '2025-01-14')
-  t.eq({ parse.date('2025-02-30') }, { nil, "'2025-02-30' is not a real date (month 1-12, a day the month has)" })
-  t.eq({ parse.date(45356) }, { nil, '45356 is not a date (2024-03-05)' })
+  t.eq(r2(parse.date('2025-02-30')), { nil, "'2025-02-30' is not a real date (month 1-12, a day the month has)" })
+  t.eq(r2(parse.date(45356)), { nil, '45356 is not a date (2024-03-05)' })
   t.eq(parse.date(nil), nil)
 end)
 
 t.case('times: local seconds, the same as os.time', function()
   t.eq(parse.time('2025-01-29 08:00'), os.time{ year = 2025, month = 1, day = 29, hour = 8, min = 0, sec = 0 })
   t.eq(parse.time('2025-01-29T08:00:30'), os.time{ year = 2025, month = 1, day = 29, hour = 8, min = 0, sec = 30 })
-  t.eq({ parse.time('2025-13-45 99:99') }, { nil, "'2025-13-45 99:99' is not a real date (month 1-12, a day the month has)" })
-  t.eq({ parse.time('2025-01-29 99:99') }, { nil, "'2025-01-29 99:99' is not a real time of day (hours 0-23, minutes and seconds 0-59)" })
+  t.eq(r2(parse.time('2025-13-45 99:99')), { nil, "'2025-13-45 99:99' is not a real date (month 1-12, a day the month has)" })
+  t.eq(r2(parse.time('2025-01-29 99:99')), { nil, "'2025-01-29 99:99' is not a real time of day (hours 0-23, minutes and seconds 0-59)" })
 end)
 
 t.case('yuan: strings and numbers to integer fen', function()
   t.eq(math.type(parse.yuan('12.5')), 'integer')
   t.eq({ parse.yuan(12), parse.yuan(12.5), parse.yuan(-0.01), parse.yuan('-5') }, { 1200, 1250, -1, -500 })
-  t.eq({ parse.yuan(math.maxinteger) }, { nil, math.maxinteger .. ' is too large for an amount' })
-  t.eq({ parse.yuan(1e300) }, { nil, '1e+300 is too large for an amount' })
-  t.eq({ parse.yuan(0 / 0) }, { nil, tostring(0 / 0) .. ' is not an amount in yuan' })
+  t.eq(r2(parse.yuan(math.maxinteger)), { nil, math.maxinteger .. ' is too large for an amount' })
+  t.eq(r2(parse.yuan(1e300)), { nil, '1e+300 is too large for an amount' })
+  t.eq(r2(parse.yuan(0 / 0)), { nil, tostring(0 / 0) .. ' is not an amount in yuan' })
   local none, why = parse.yuan({})
   t.eq(none, nil)
   t.ok(why:find(' is not an amount in yuan', 1, true), why)
@@ -38,18 +40,18 @@ t.case('ID numbers: check character, a real birth date, not after the day given'
   local id = body .. parse.mod11_2(body)
   t.eq(parse.id('33021219700615441x'), '33021219700615441X')
   t.eq(parse.id(id, '2030-01-01'), id)
-  t.eq({ parse.id(id, '2029-12-31') }, { nil, "'" .. id .. "' contains an impossible birth date (2030-01-01, characters 7-14)" })
+  t.eq(r2(parse.id(id, '2029-12-31')), { nil, "'" .. id .. "' contains an impossible birth date (2030-01-01, characters 7-14)" })
   t.eq(parse.id(id), nil)   -- the run's day (2026 or so) is before 2030
-  t.eq({ parse.id('330481199001011230') },
+  t.eq(r2(parse.id('330481199001011230')),
        { nil, "'330481199001011230' has a wrong check character (the last one is 0, the first 17 digits give 6): a digit is mistyped" })
-  t.eq({ parse.id(330481199001011236) }, { nil, '330481199001011236 is not an ID number (18 characters, as text)' })
+  t.eq(r2(parse.id(330481199001011236)), { nil, '330481199001011236 is not an ID number (18 characters, as text)' })
   t.raises_all(function() parse.id('330481199001011236', 'someday') end, { "parse.id: today 'someday'" })
 end)
 
 t.case('phones: normalised or refused', function()
   t.eq(parse.phone('+86 138-1234-5678'), '13812345678')
   t.eq(parse.phone('（0571）8765 4321'), '0571-87654321')
-  t.eq({ parse.phone('87654321') }, { nil, "'87654321' has no area code: give it first (0571-87654321)" })
+  t.eq(r2(parse.phone('87654321')), { nil, "'87654321' has no area code: give it first (0571-87654321)" })
 end)
 
 t.case('mod11_2: the check character; misuse raises', function()

@@ -5,14 +5,14 @@
 --   local money = require 'program.money'
 --   money.add(a, b), money.sub(a, b), money.mul(fen, qty)   -- error on overflow or a non-integer
 --   money.percent(fen, 50)        -- floor(fen * 50 / 100), overflow-checked
---   money.fen('¥1,234.50')         --> 123450 | nil, why   (the import's yuan forms)
+--   money.fen('¥1,234.50')         --> 123450 | nil, why   (parse.yuan; why does not quote the value)
 --   money.yuan(123450)             --> '1,234.50'
 --
 -- Invariant: every result is a Lua integer within ±MAX (2^53, so a sum can
 -- also leave Lua as an exact double); anything else raises an error that names
--- the operands. TODO(fwB): money.fen delegates to core/parse.c's yuan parser
--- once its Lua face is on main.
+-- the operands. money.fen is core/parse.c's yuan parser (require 'parse').
 local fmt = require 'fmt'
+local parse = require 'parse'
 
 local M = {}
 
@@ -60,8 +60,8 @@ function M.percent(fen, pct)
 end
 
 function M.fen(text)
-  local f, why = fmt.parse_yuan(text)
-  if f and (f > M.MAX or f < -M.MAX) then return nil, 'amount too large: ' .. tostring(text) end
+  local f, _, why = parse.yuan(text)   -- the bare reason: callers name the value
+  if f and (f > M.MAX or f < -M.MAX) then return nil, 'is too large for an amount' end
   return f, why
 end
 
