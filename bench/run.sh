@@ -16,6 +16,9 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 set -euo pipefail
 export LC_ALL=C
+# the benchmarks make and remove databases over and over: their own list of
+# databases made (core/dbreg.h), not the user's
+export GONGHUI_STATE_DIR="${TMPDIR:-/tmp}/gonghui-bench-state.$$"
 
 usage() {
     cat <<'EOF'

@@ -27,9 +27,11 @@
 #include "import.h"
 #include "lua_codec.h"
 #include "lua_store.h"
+#include "sandbox.h"
 #include "xlsx_out.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <limits.h>
 #include <math.h>
@@ -621,6 +623,23 @@ static int l_export_fmt(lua_State *L) {
     }
     const char *path = out_path(L, names[format], name);
     int path_idx = lua_gettop(L);
+    /* the file and its FILE.tmp as the sandbox allows (sbfiles.h): no
+     * protected folder, no link followed; the temporary file is made here,
+     * so a link planted at its name is refused, not written through */
+    {
+        char why[PATH_MAX + 256], tmp[PATH_MAX + 16];
+        if (!sandbox_may_write(L, path, why, sizeof why)) {
+            return luaL_error(L, "export.%s: %s", names[format], why);
+        }
+        snprintf(tmp, sizeof tmp, format == EXPORT_XLSX ? "%s.tmp.xlsx" : "%s.tmp", path);
+        int fd = sandbox_open_write(L, tmp, O_WRONLY | O_CREAT | O_TRUNC, why, sizeof why);
+        if (fd < 0) {
+            return luaL_error(L, "export.%s: %s", names[format], why);
+        }
+        close(fd);
+        lua_pushstring(L, tmp);
+    }
+    int tmp_idx = lua_gettop(L);
     lua_pushcfunction(L, l_export_rows);
     lua_pushvalue(L, 1);
     lua_pushvalue(L, path_idx);
@@ -630,7 +649,10 @@ static int l_export_fmt(lua_State *L) {
     } else {
         lua_pushnil(L);
     }
-    lua_call(L, 4, 1);
+    if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
+        unlink(lua_tostring(L, tmp_idx)); /* gone already if the writer was made */
+        return lua_error(L);
+    }
     if (o.unmask) { /* the run record says which files carry unmasked personal data */
         if (lua_getfield(L, LUA_REGISTRYINDEX, LEXPORT_UNMASKED) != LUA_TTABLE) {
             lua_pop(L, 1);

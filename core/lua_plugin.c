@@ -45,7 +45,9 @@
 #include "runs.h"
 #include "sandbox.h"
 
+#include <errno.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,12 +333,22 @@ static int lr_may_write(void *ctx, struct gh_err *e, const char *path) {
     return GH_PLUGIN_ERROR;
 }
 
+static int lr_may_read(void *ctx, struct gh_err *e, const char *path) {
+    char real[PATH_MAX];
+    if (sandbox_may_read(ctx, path, real, e->msg, sizeof e->msg) || errno != EACCES) {
+        return GH_PLUGIN_OK; /* a missing file: the plugin's own message says so */
+    }
+    e->set = 1;
+    return GH_PLUGIN_ERROR;
+}
+
 static const plugin_records lua_records = {.get = lr_get,
                                            .put = lr_put,
                                            .del = lr_del,
                                            .scan = lr_scan,
                                            .now = lr_now,
-                                           .may_write = lr_may_write};
+                                           .may_write = lr_may_write,
+                                           .may_read = lr_may_read};
 
 /* The state's host, made on first use. */
 static lplug *get_host(lua_State *L) {

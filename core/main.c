@@ -11,6 +11,7 @@
  * 2 usage errors.
  */
 #include "cli_events.h"
+#include "dbreg.h"
 #include "err.h"
 #include "export.h"
 #include "import.h"
@@ -47,6 +48,7 @@ static void usage(FILE *f) {
               "      --seed N        math.random's seed (default: random, recorded)\n"
               "      --now TIME      the time the script sees (default: the start)\n"
               "      --out DIR       folder for run.open(name) files\n"
+              "      --in DIR        a folder the script may read files from (repeatable)\n"
               "      -e CODE         run CODE (before FILE, or alone)\n"
               "      -i              then the REPL on the script's state (on a terminal)\n"
               "  runs [--limit N]                 the last runs (default 20)\n"
@@ -78,6 +80,7 @@ static void usage(FILE *f) {
               "  --plugins DIR  look for native plugins (NAME.so) here first, then in "
               "$GONGHUI_PLUGIN_PATH\n"
               "               and the plugin folder of the build or installation\n"
+              "  --new-db     let run start a new, empty database where one was before\n"
               "  --help       this text\n"
               "  --version    the version\n"),
             GH_VERSION);
@@ -277,7 +280,7 @@ static int cmd_runs(const char *path, int n, char **args) {
 int main(int argc, char **argv) {
     const char *db = getenv("GONGHUI_DB");
     char **args = calloc((size_t)argc + 1, sizeof *args);
-    int n = 0, code = 2;
+    int n = 0, code = 2, new_db = 0;
     if (!args) {
         fprintf(stderr, _("gonghui: out of memory\n"));
         return 1;
@@ -310,6 +313,8 @@ int main(int argc, char **argv) {
                 goto out;
             }
             plugin_set_dir(dir);
+        } else if (strcmp(argv[i], "--new-db") == 0) {
+            new_db = 1;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             code = 0;
@@ -345,9 +350,18 @@ int main(int argc, char **argv) {
         script_opts o;
         if ((code = script_parse(n - 1, args + 1, &o)) == 0) {
             store *s;
-            if (open_db(db, STORE_CREATE, &s)) {
+            if (dbreg_needs_create(db) && !new_db && dbreg_known(db)) {
+                fprintf(stderr,
+                        _("gonghui: %s held a database before (noted in %s) and it is gone or "
+                          "empty now; nothing was run. Restore it from a backup (gonghui "
+                          "backup makes them), or give --new-db to start a new, empty "
+                          "database there.\n"),
+                        db, dbreg_file());
+                code = 1;
+            } else if (open_db(db, STORE_CREATE, &s)) {
                 code = 1;
             } else {
+                dbreg_note(db);
                 code = script_run_opts(s, &o);
                 store_close(s);
             }

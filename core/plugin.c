@@ -520,6 +520,18 @@ static int api_may_write(gh_err *e, const char *path) {
     return h->rec->may_write(e->ctx, e, path);
 }
 
+static int api_may_read(gh_err *e, const char *path) {
+    plugin_host *h = current;
+    if (!path || !*path) {
+        api_error(e, "no file name");
+        return GH_PLUGIN_ERROR;
+    }
+    if (!e || !h || !h->rec || !h->rec->may_read || !e->ctx) {
+        return GH_PLUGIN_OK; /* gonghui's own call (import): its user chose the path */
+    }
+    return h->rec->may_read(e->ctx, e, path);
+}
+
 void plugin_host_set_records(plugin_host *h, const plugin_records *rec) {
     h->rec = rec;
 }
@@ -552,6 +564,7 @@ static const gh_api api = {
     .scan = api_scan,
     .now = api_now,
     .may_write = api_may_write,
+    .may_read = api_may_read,
 };
 
 /* ---- the plugin path ------------------------------------------------------------------ */

@@ -126,6 +126,7 @@ typedef struct plugin_records {
                     unsigned flags, gh_scan_fn fn, void *ud);
     int64_t (*now)(void *ctx); /* the run's clock, seconds since 1970 */
     int (*may_write)(void *ctx, struct gh_err *e, const char *path);
+    int (*may_read)(void *ctx, struct gh_err *e, const char *path);
 } plugin_records;
 
 /* Gives h's plugins records (borrowed; NULL: none, the routines refuse). */

@@ -21,8 +21,10 @@
  *             argument reseeds with the run's seed
  *   os        time date (the run's clock: its start, or --now, plus the
  *             seconds since) clock difftime
- *   io        write read lines stdout stderr stdin type; io.open reads any
- *             file and writes only inside the output folder
+ *   io        write read lines stdout stderr stdin type; io.open and
+ *             io.lines read and write only where sbfiles.h allows (reads in
+ *             the folders the run names, writes beneath the output folder
+ *             but never a database, lib or plugin folder, no link followed)
  *   debug     traceback only
  *   package   loaded, and path/cpath for show (changing them changes nothing);
  *             loaded.parse is lua_parse.c's library (require 'parse')
@@ -62,8 +64,10 @@
 #include "lua_csv.h"
 #include "lua_parse.h"
 #include "lua_plugin.h"
+#include "sbfiles.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <limits.h>
 #include <lualib.h>
@@ -87,6 +91,8 @@ struct sandbox {
     int64_t now;
     double t0; /* monotonic seconds at sandbox_new: the clock advances from `now` */
     char *script_dir, *lib_dir, *out_dir;
+    char *in_dirs[SBFILES_MAX_IN]; /* --in DIR: more folders scripts may read */
+    int nin;
     runs_module *mods;
     int nmods, capmods;
     struct sigaction old_int, old_term, old_alrm;
@@ -810,27 +816,12 @@ static int l_sb_date(lua_State *L) {
     return 1;
 }
 
-/* 1 if a file may be written at `path`: its folder (and the file itself,
- * if it exists) lies inside the output folder. */
-static int writable(const sandbox *sb, const char *path) {
-    char dir[PATH_MAX], real[PATH_MAX];
-    if (!sb->out_dir || strlen(path) >= sizeof dir) {
-        return 0;
+static sbfiles files_of(const sandbox *sb) {
+    sbfiles f = {.script_dir = sb->script_dir, .lib_dir = sb->lib_dir, .out_dir = sb->out_dir};
+    for (int i = 0; i < sb->nin; i++) {
+        f.in_dirs[f.nin++] = sb->in_dirs[i];
     }
-    if (realpath(path, real)) { /* an existing file (or a link to one) */
-        return inside(real, sb->out_dir);
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) {
-        return 0;
-    }
-    if (slash) {
-        *slash = 0;
-    } else {
-        snprintf(dir, sizeof dir, ".");
-    }
-    return inside(dir, sb->out_dir) || (realpath(dir, real) && strcmp(real, sb->out_dir) == 0);
+    return f;
 }
 
 int sandbox_may_write(lua_State *L, const char *path, char *why, size_t n) {
@@ -838,34 +829,126 @@ int sandbox_may_write(lua_State *L, const char *path, char *why, size_t n) {
     if (lua_getallocf(L, &ud) != sb_alloc) {
         return 1;
     }
-    const sandbox *sb = ud;
-    if (writable(sb, path)) {
+    sbfiles f = files_of(ud);
+    return sbfiles_check_write(&f, path, why, n) == 0;
+}
+
+int sandbox_may_read(lua_State *L, const char *path, char *real, char *why, size_t n) {
+    void *ud;
+    if (lua_getallocf(L, &ud) != sb_alloc) {
+        snprintf(real, PATH_MAX, "%s", path);
         return 1;
     }
-    snprintf(why, n,
-             _("'%s': scripts write files only in the output folder %s (gonghui run --out DIR; "
-               "default: the current folder)"),
-             path, sb->out_dir ? sb->out_dir : "(none)");
+    sbfiles f = files_of(ud);
+    return sbfiles_check_read(&f, path, real, why, n) == 0;
+}
+
+int sandbox_open_write(lua_State *L, const char *path, int flags, char *why, size_t n) {
+    void *ud;
+    if (lua_getallocf(L, &ud) != sb_alloc) {
+        int fd = open(path, flags | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            snprintf(why, n, "%s: %s", path, strerror(errno));
+        }
+        return fd;
+    }
+    sbfiles f = files_of(ud);
+    return sbfiles_open_write(&f, path, flags, 0666, why, n);
+}
+
+static int l_sb_fclose(lua_State *L) {
+    luaL_Stream *p = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+    errno = 0;
+    return luaL_fileresult(L, fclose(p->f) == 0, NULL);
+}
+
+/* A file handle of the io library for a file opened for writing beneath the
+ * output folder (sbfiles.h rules 1 and 2): nil, message on failure, as
+ * io.open does. */
+static int push_write_handle(lua_State *L, const char *path, const char *mode) {
+    int plus = strchr(mode, '+') != NULL;
+    int flags = mode[0] == 'w'   ? (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC
+                : mode[0] == 'a' ? (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND
+                                 : O_RDWR;
+    char why[PATH_MAX + 256];
+    sbfiles f = files_of(sb_of(L));
+    int fd = sbfiles_open_write(&f, path, flags, 0666, why, sizeof why);
+    if (fd < 0) {
+        if (errno == EACCES || errno == ELOOP || errno == ENOTDIR) {
+            return luaL_error(L, "io.open: %s", why);
+        }
+        int e = errno;
+        luaL_pushfail(L);
+        lua_pushstring(L, why);
+        lua_pushinteger(L, e);
+        return 3;
+    }
+    luaL_Stream *p = lua_newuserdatauv(L, sizeof *p, 0);
+    p->closef = NULL;
+    luaL_setmetatable(L, LUA_FILEHANDLE);
+    if (!(p->f = fdopen(fd, mode))) {
+        close(fd);
+        return luaL_error(L, "io.open: %s: %s", path, strerror(errno));
+    }
+    p->closef = l_sb_fclose;
+    return 1;
+}
+
+static int mode_ok(const char *mode) {
+    static const char *const modes[] = {"r",   "rb", "w",   "wb",  "a",  "ab",  "r+",  "rb+",
+                                        "r+b", "w+", "wb+", "w+b", "a+", "ab+", "a+b", NULL};
+    for (int i = 0; modes[i]; i++) {
+        if (strcmp(mode, modes[i]) == 0) {
+            return 1;
+        }
+    }
     return 0;
 }
 
-/* io.open(name [, mode]): reads anywhere; writes only in the output folder. */
+/* io.open(name [, mode]): reads from the folders the run names; writes only
+ * in the output folder, never a protected one, following no link. */
 static int l_sb_io_open(lua_State *L) {
-    sandbox *sb = sb_of(L);
     const char *name = luaL_checkstring(L, 1);
     const char *mode = luaL_optstring(L, 2, "r");
-    if (strcmp(mode, "r") != 0 && strcmp(mode, "rb") != 0 && !writable(sb, name)) {
-        return luaL_error(L,
-                          _("io.open('%s', '%s'): scripts write files only in the output "
-                            "folder %s (gonghui run --out DIR; default: the current folder)"),
-                          name, mode, sb->out_dir ? sb->out_dir : "(none)");
+    luaL_argcheck(L, mode_ok(mode), 2, "invalid mode");
+    if (strcmp(mode, "r") != 0 && strcmp(mode, "rb") != 0) {
+        return push_write_handle(L, name, mode);
+    }
+    char real[PATH_MAX], why[PATH_MAX + 256];
+    if (!sandbox_may_read(L, name, real, why, sizeof why)) {
+        if (errno == EACCES) {
+            return luaL_error(L, "io.open: %s", why);
+        }
+        int e = errno;
+        luaL_pushfail(L);
+        lua_pushstring(L, why);
+        lua_pushinteger(L, e);
+        return 3;
     }
     int base = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushvalue(L, 1);
+    lua_pushstring(L, real);
     lua_pushstring(L, mode);
     lua_call(L, 2, LUA_MULTRET);
     return lua_gettop(L) - base;
+}
+
+/* io.lines([name, ...]): a named file only from the folders the run names. */
+static int l_sb_io_lines(lua_State *L) {
+    if (!lua_isnoneornil(L, 1)) {
+        const char *name = luaL_checkstring(L, 1);
+        char real[PATH_MAX], why[PATH_MAX + 256];
+        if (!sandbox_may_read(L, name, real, why, sizeof why)) {
+            return luaL_error(L, "io.lines: %s", why);
+        }
+        lua_pushstring(L, real);
+        lua_replace(L, 1);
+    }
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
 }
 
 /* run.open(name [, mode]): a file in the output folder. */
@@ -894,9 +977,25 @@ static int l_sb_run_open(lua_State *L) {
                             "made in the output folder %s"),
                           name, sb->out_dir);
     }
+    lua_pushfstring(L, "%s/%s", sb->out_dir, name);
+    const char *path = lua_tostring(L, -1);
+    if (mode[0] != 'r') {
+        return push_write_handle(L, path, mode);
+    }
+    char real[PATH_MAX], why[PATH_MAX + 256];
+    if (!sandbox_may_read(L, path, real, why, sizeof why)) {
+        if (errno == EACCES) {
+            return luaL_error(L, "run.open: %s", why);
+        }
+        int e = errno;
+        luaL_pushfail(L);
+        lua_pushstring(L, why);
+        lua_pushinteger(L, e);
+        return 3;
+    }
     int base = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushfstring(L, "%s/%s", sb->out_dir, name);
+    lua_pushstring(L, real);
     lua_pushstring(L, mode);
     lua_call(L, 2, LUA_MULTRET);
     return lua_gettop(L) - base;
@@ -1052,9 +1151,11 @@ static void build_env(sandbox *sb) {
     /* io: the standard streams, reading files */
     lua_getfield(L, old, "io");
     lua_createtable(L, 0, 8);
-    static const char *const ios[] = {"write",  "read",  "lines", "stdout",
-                                      "stderr", "stdin", "type",  NULL};
+    static const char *const ios[] = {"write", "read", "stdout", "stderr", "stdin", "type", NULL};
     copy_fields(L, -2, lua_gettop(L), ios);
+    lua_getfield(L, -2, "lines");
+    lua_pushcclosure(L, l_sb_io_lines, 1);
+    lua_setfield(L, -2, "lines");
     lua_getfield(L, -2, "open");
     lua_pushvalue(L, -1);
     lua_pushcclosure(L, l_sb_io_open, 1);
@@ -1110,6 +1211,12 @@ int sandbox_new(const sandbox_opts *o, sandbox **out) {
     if (!sb->script_dir) {
         sb->script_dir = strdup(o->script_dir ? o->script_dir : ".");
     }
+    for (int i = 0; i < o->nin && sb->nin < SBFILES_MAX_IN; i++) {
+        char *d = realpath(o->in_dirs[i], NULL);
+        if (d) {
+            sb->in_dirs[sb->nin++] = d;
+        }
+    }
     sb->L = lua_newstate(sb_alloc, sb);
     if (!sb->L || !sb->script_dir) {
         sandbox_free(sb);
@@ -1145,6 +1252,9 @@ void sandbox_free(sandbox *sb) {
     free(sb->script_dir);
     free(sb->lib_dir);
     free(sb->out_dir);
+    for (int i = 0; i < sb->nin; i++) {
+        free(sb->in_dirs[i]);
+    }
     free(sb);
 }
 

@@ -50,6 +50,8 @@ typedef struct sandbox_opts {
     const char *script_dir; /* require/loadfile/dofile look here ... */
     const char *lib_dir;    /* ... and here (may be NULL) */
     const char *out_dir;    /* io.open/run.open write only here (NULL: the current folder) */
+    const char *in_dirs[8]; /* --in DIR: more folders scripts may read (sbfiles.h) */
+    int nin;
 } sandbox_opts;
 
 typedef struct sandbox sandbox;
@@ -100,9 +102,21 @@ int64_t sandbox_time(lua_State *L);
 void sandbox_note_plugin(lua_State *L, const char *path, const char *sha256, const char *plugin);
 
 /* 1 if the script of state L may have a file written at path (inside the
- * output folder; any path when L is not a sandbox's); else 0 with the
- * reason in why (n bytes). */
+ * output folder, not a protected folder, no link on the way: sbfiles.h;
+ * any path when L is not a sandbox's); else 0 with the reason in why (n
+ * bytes). */
 int sandbox_may_write(lua_State *L, const char *path, char *why, size_t n);
+
+/* 1 if the script of state L may read the file at path (sbfiles.h rule 3;
+ * any path when L is not a sandbox's), with the path to open in real
+ * (PATH_MAX bytes); else 0 with the reason in why and errno set (EACCES:
+ * refused; other: the file cannot be found). */
+int sandbox_may_read(lua_State *L, const char *path, char *real, char *why, size_t n);
+
+/* Opens path for writing (open(2) flags) as the script of state L may
+ * (sbfiles_open_write; a plain open when L is not a sandbox's). The fd,
+ * which the caller closes, or -1 with the reason in why. */
+int sandbox_open_write(lua_State *L, const char *path, int flags, char *why, size_t n);
 
 /* 1 if an allocation was refused by the memory cap since sandbox_new. */
 int sandbox_memory_hit(const sandbox *sb);

@@ -208,6 +208,15 @@ int script_parse(int argc, char **argv, script_opts *o) {
                 return SCRIPT_EXIT_USAGE;
             }
             o->has_now = 1;
+        } else if ((v = opt_value(argc, argv, &i, "--in"))) {
+            struct stat st;
+            if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                return usage_error(_("--in expects an existing folder"), v);
+            }
+            if (o->nin >= 8) {
+                return usage_error(_("--in may be given at most 8 times"), v);
+            }
+            o->in_dirs[o->nin++] = v;
         } else if ((v = opt_value(argc, argv, &i, "--out"))) {
             struct stat st;
             if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -450,6 +459,9 @@ int script_run_opts(store *s, const script_opts *o) {
     }
     so.script_dir = dir;
     so.lib_dir = script_lib_dir();
+    for (int k = 0; k < o->nin; k++) {
+        so.in_dirs[so.nin++] = o->in_dirs[k];
+    }
     if ((rc = sandbox_new(&so, &sb))) {
         fprintf(stderr, _("gonghui: out of memory\n"));
         return SCRIPT_EXIT_FAILED;

@@ -46,6 +46,8 @@ typedef struct script_opts {
     uint64_t seed;
     int64_t now;
     const char *out_dir;
+    const char *in_dirs[8]; /* --in DIR: folders the script may read besides its own */
+    int nin;
     /* `gonghui export SCRIPT.lua`: the script runs read-only and the rows it
      * returns are written as *export says (NULL for `gonghui run`). The run
      * record then names the mode "export" and keeps export_argv. */

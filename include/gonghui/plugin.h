@@ -144,7 +144,7 @@ extern "C" {
 /** @defgroup version API version
  * @{ */
 #define GH_API_MAJOR 1 /**< changes when the table changes incompatibly */
-#define GH_API_MINOR 1 /**< grows when routines are added at the end of the table */
+#define GH_API_MINOR 2 /**< grows when routines are added at the end of the table */
 /** @} */
 
 /** The largest number of Lua-visible arguments of a plugin function. */
@@ -366,6 +366,17 @@ typedef struct gh_api {
      * @return #GH_PLUGIN_OK, or #GH_PLUGIN_ERROR with the call failing with
      *         a message naming the path and the output folder. */
     int (*may_write)(gh_err *err, const char *path);
+
+    /** (minor 2) Whether the running script may read the file at `path`:
+     * scripts read only in the folders their run names (the script's
+     * folder, scripts/lib, `gonghui run --in DIR`, the output folder), never
+     * inside a database folder. A plugin that reads files for a script must
+     * ask first. Calls made by gonghui itself (import) may read anywhere.
+     * @param[in] err the running call's `err`
+     * @param[in] path the file to be read, as the script gave it
+     * @return #GH_PLUGIN_OK, or #GH_PLUGIN_ERROR with the call failing with
+     *         a message naming the path and the folders. */
+    int (*may_read)(gh_err *err, const char *path);
 } gh_api;
 
 /** The entry point every plugin exports (with #GH_PLUGIN_EXPORT).

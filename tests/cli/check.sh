@@ -29,7 +29,7 @@ expect_rc 0 "check on a clean database" && pass "check: a clean database exits 0
 gh --db "$S/fresh" run "$S/make.lua"
 rm -rf "$S/fresh"
 echo "" >"$S/nothing.lua"
-gh --db "$S/fresh" run "$S/nothing.lua"
+gh --db "$S/fresh" --new-db run "$S/nothing.lua"
 gh --db "$S/fresh" check
 expect_rc 0 "check on an empty database" && pass "check: an empty database exits 0"
 

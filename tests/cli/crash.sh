@@ -193,7 +193,7 @@ bad=0
 i=0
 while [ $i -lt 40 ]; do
   rm -rf "$S/fresh"
-  "$BIN" --db "$S/fresh" run "$S/first.lua" >/dev/null 2>&1 &
+  "$BIN" --db "$S/fresh" --new-db run "$S/first.lua" >/dev/null 2>&1 &
   p=$!
   track "$p"
   # from at once to 50 ms, so that slow builds (sanitizers) are caught mid-creation too
@@ -201,7 +201,7 @@ while [ $i -lt 40 ]; do
   sleep "$delay"
   kill -9 "$p" 2>/dev/null
   reap "$p"
-  gh --db "$S/fresh" run "$S/first.lua"
+  gh --db "$S/fresh" --new-db run "$S/first.lua"
   if [ "$RC" -ne 0 ]; then
     bad=$((bad + 1))
     [ $bad -eq 1 ] && { echo "  after a kill while creating the database:" >&2; show_output; }

@@ -205,7 +205,7 @@ EOF
   expect_rc 0 "export.xlsx() in a run"
   for f in all.xlsx outdir/town.xlsx; do
     rm -rf "$S/back"
-    gh --db "$S/back" run "$S/make.lua" # the same collection, then emptied
+    gh --db "$S/back" --new-db run "$S/make.lua" # the same collection, then emptied
     gh --db "$S/back" run -e 'for m in db.members:scan{} do db.members:delete(m.member_id) end'
     gh --db "$S/back" import members "$f"
     expect_rc 0 "import $f"

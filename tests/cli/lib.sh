@@ -43,6 +43,9 @@ setup() {
   trap 'cleanup_bg; exit 130' INT TERM HUP
   # nothing from the caller's environment decides which database is used
   unset GONGHUI_DB GONGHUI_MAP_SIZE GONGHUI_LIB
+  # the list of databases made (dbreg.h) is the test's own, gone with $S
+  GONGHUI_STATE_DIR=$S/.state
+  export GONGHUI_STATE_DIR
   cd "$S" || exit 2
 }
 

@@ -15,6 +15,8 @@ mkdir -p "$scratch" || exit 1
 scratch=$(cd "$scratch" && pwd) || exit 1
 params=$(sed -n 's/^-- params: *//p' "$file" | head -n 1)
 cd "$scratch" || exit 1
+GONGHUI_STATE_DIR=$scratch/.state # the list of databases made (core/dbreg.h): this test's own
+export GONGHUI_STATE_DIR
 # shellcheck disable=SC2086 # params are split on purpose
 "$bin" --db "$scratch/db" run "$file" $params
 rc=$?
