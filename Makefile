@@ -9,6 +9,8 @@ DEMO_DB ?= $(BUILD)/demo.db
 PACKAGES = build-essential cmake pkg-config liblua5.4-dev liblmdb-dev lmdb-utils libffi-dev libcsv-dev \
            libcmocka-dev python3 libedit-dev libutf8proc-dev libxlsxwriter-dev libicu-dev libssl-dev \
            libminizip-dev libexpat1-dev rime-data-stroke
+# gettext: msgfmt builds the message catalogs (po/); xgettext for tools/update-po.sh
+PACKAGES += gettext
 # what CI needs on top: the fuzz builds, the format check, the terminal test
 CI_PACKAGES = clang libclang-rt-14-dev clang-format tmux
 

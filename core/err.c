@@ -25,14 +25,14 @@ const char *err_name(int code) {
 const char *err_default(int code) {
     switch (code) {
     case 0:
-        return "success";
+        return _("success");
 #define GH_ERR_MSG(name, c, msg)                                                                   \
     case c:                                                                                        \
-        return msg;
+        return _(msg);
         GH_ERRORS(GH_ERR_MSG)
 #undef GH_ERR_MSG
     }
-    return "unknown error";
+    return _("unknown error");
 }
 
 int err_set(int code, const char *fmt, ...) {

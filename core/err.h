@@ -10,24 +10,27 @@
 #ifndef GH_ERR_H
 #define GH_ERR_H
 
+/* _(), _n() and N_(): the translation of messages a person reads (gettext). */
+#include "i18n.h"
+
 #define GH_ERRORS(X)                                                                               \
-    X(NOMEM, -1, "out of memory")                                                                  \
-    X(IO, -2, "input/output error")                                                                \
-    X(NOTDB, -3, "not a gonghui database")                                                         \
-    X(VERSION, -4, "database written by a newer gonghui")                                          \
-    X(CORRUPT, -5, "corrupt data")                                                                 \
-    X(TYPE, -6, "wrong type")                                                                      \
-    X(UNKNOWN, -7, "unknown name")                                                                 \
-    X(MISSING, -8, "required value missing")                                                       \
-    X(EXISTS, -9, "already exists")                                                                \
-    X(NOTFOUND, -10, "not found")                                                                  \
-    X(TOOBIG, -11, "value too large")                                                              \
-    X(SCHEMA, -12, "incompatible definition")                                                      \
-    X(INVAL, -13, "invalid argument")                                                              \
-    X(MAPFULL, -14, "database map full")                                                           \
-    X(BUSY, -15, "busy")                                                                           \
-    X(LMDB, -16, "storage engine error")                                                           \
-    X(TXN, -17, "transaction state error")
+    X(NOMEM, -1, N_("out of memory"))                                                              \
+    X(IO, -2, N_("input/output error"))                                                            \
+    X(NOTDB, -3, N_("not a gonghui database"))                                                     \
+    X(VERSION, -4, N_("database written by a newer gonghui"))                                      \
+    X(CORRUPT, -5, N_("corrupt data"))                                                             \
+    X(TYPE, -6, N_("wrong type"))                                                                  \
+    X(UNKNOWN, -7, N_("unknown name"))                                                             \
+    X(MISSING, -8, N_("required value missing"))                                                   \
+    X(EXISTS, -9, N_("already exists"))                                                            \
+    X(NOTFOUND, -10, N_("not found"))                                                              \
+    X(TOOBIG, -11, N_("value too large"))                                                          \
+    X(SCHEMA, -12, N_("incompatible definition"))                                                  \
+    X(INVAL, -13, N_("invalid argument"))                                                          \
+    X(MAPFULL, -14, N_("database map full"))                                                       \
+    X(BUSY, -15, N_("busy"))                                                                       \
+    X(LMDB, -16, N_("storage engine error"))                                                       \
+    X(TXN, -17, N_("transaction state error"))
 
 enum {
     GH_OK = 0,
@@ -39,7 +42,7 @@ enum {
 /* The short constant name of a code ("EXISTS"); "UNKNOWN_CODE" for others. */
 const char *err_name(int code);
 
-/* The default message of a code. */
+/* The default message of a code, translated. */
 const char *err_default(int code);
 
 /* Formats the detail of the failure being returned and returns `code`, so a
@@ -56,8 +59,5 @@ const char *err_msg(int code);
 
 /* Forgets the current message. */
 void err_clear(void);
-
-/* The one translation hook for messages a person reads (gettext-style). */
-#define _(s) (s)
 
 #endif

@@ -114,8 +114,9 @@ static int cmd_check(const char *path) {
     }
     store_close(s);
     if (problems) {
-        printf(_("check: %llu problem%s found in %s\n"), (unsigned long long)problems,
-               problems == 1 ? "" : "s", path);
+        printf(
+            _n("check: %llu problem found in %s\n", "check: %llu problems found in %s\n", problems),
+            (unsigned long long)problems, path);
         return 1;
     }
     printf(_("check: %s is consistent: every record decodes and every index entry matches\n"),
@@ -278,6 +279,7 @@ static int cmd_runs(const char *path, int n, char **args) {
 }
 
 int main(int argc, char **argv) {
+    i18n_init(); /* before anything is printed, before any thread */
     const char *db = getenv("GONGHUI_DB");
     char **args = calloc((size_t)argc + 1, sizeof *args);
     int n = 0, code = 2, new_db = 0;
