@@ -151,7 +151,7 @@ static void out_done(repl *r, FILE *f, size_t rows) {
     if (bad) {
         fprintf(stderr, _("gonghui: .once: writing %s failed: %s\n"), r->once, strerror(errno));
     } else if (r->tty) {
-        fprintf(stderr, _("wrote %zu row%s to %s\n"), rows, rows == 1 ? "" : "s", r->once);
+        fprintf(stderr, _n("wrote %zu row to %s\n", "wrote %zu rows to %s\n", rows), rows, r->once);
     }
     free(r->once);
     r->once = NULL;
@@ -212,7 +212,8 @@ static void once_to_xlsx(repl *r, lua_State *L, int ncols, size_t nrows, const c
         fprintf(stderr, _("gonghui: .once: cannot write %s: %s\n"), r->once, err_msg(rc));
         r->failed = 1;
     } else if (r->tty) {
-        fprintf(stderr, _("wrote %zu row%s to %s\n"), nrows, nrows == 1 ? "" : "s", r->once);
+        fprintf(stderr, _n("wrote %zu row to %s\n", "wrote %zu rows to %s\n", nrows), nrows,
+                r->once);
     }
     free(r->once);
     r->once = NULL;

@@ -16,6 +16,7 @@
  *             rawset        (refuses the frozen library tables)
  *             load          (text only; bytecode can crash the VM)
  *             require loadfile dofile  (only the script's folder and scripts/lib)
+ *             _ gettext ngettext N_  (messages in the user's language, i18n.h)
  *   string    all but string.dump; frozen; string.rep capped
  *   table math utf8 coroutine   as they are; math.randomseed() without an
  *             argument reseeds with the run's seed
@@ -600,6 +601,28 @@ static int l_sb_dofile(lua_State *L) {
     return lua_gettop(L) - 1;
 }
 
+/* _(text) and gettext(text): the text in the message language (i18n.h); the
+ * shipped programs' messages are in gonghui's catalog (po/). */
+static int l_sb_gettext(lua_State *L) {
+    lua_pushstring(L, _(luaL_checkstring(L, 1)));
+    return 1;
+}
+
+/* ngettext(one, many, n): the plural form for n. */
+static int l_sb_ngettext(lua_State *L) {
+    const char *one = luaL_checkstring(L, 1), *many = luaL_checkstring(L, 2);
+    lua_Integer n = luaL_checkinteger(L, 3);
+    lua_pushstring(L, _n(one, many, n < 0 ? (unsigned long)-n : (unsigned long)n));
+    return 1;
+}
+
+/* N_(text): the text itself, marked for the catalog (translated where shown). */
+static int l_sb_noop(lua_State *L) {
+    luaL_checkany(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
 /* load(chunk [, name [, mode [, env]]]): text only. */
 static int l_sb_load(lua_State *L) {
     const char *mode = luaL_optstring(L, 3, "t");
@@ -1053,6 +1076,14 @@ static void build_env(sandbox *sb) {
     lua_setfield(L, G, "loadfile");
     lua_pushcfunction(L, l_sb_dofile);
     lua_setfield(L, G, "dofile");
+    lua_pushcfunction(L, l_sb_gettext);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, G, "_");
+    lua_setfield(L, G, "gettext");
+    lua_pushcfunction(L, l_sb_ngettext);
+    lua_setfield(L, G, "ngettext");
+    lua_pushcfunction(L, l_sb_noop);
+    lua_setfield(L, G, "N_");
 
     /* package: loaded (shared with require), path/cpath for show */
     lua_createtable(L, 0, 3);
