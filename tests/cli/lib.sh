@@ -46,6 +46,9 @@ setup() {
   # the list of databases made (dbreg.h) is the test's own, gone with $S
   GONGHUI_STATE_DIR=$S/.state
   export GONGHUI_STATE_DIR
+  # messages in the source's English unless a test asks for another language
+  unset LANGUAGE LC_ALL LC_MESSAGES
+  export LANG=C.UTF-8
   cd "$S" || exit 2
 }
 

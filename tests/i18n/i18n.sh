@@ -1,0 +1,75 @@
+#!/bin/sh
+# i18n.sh BINARY SCRATCH — messages in the user's language: the CLI, the
+# runner, import and Lua's _() under LANG=zh_CN.UTF-8 (Chinese whether or not
+# the system generated that locale) and LANG=C (English); LANGUAGE and LC_ALL
+# as glibc reads them; a missing catalog falls back to English.
+. "$(dirname "$0")/../cli/lib.sh"
+setup "$@"
+
+zh() { LANG=zh_CN.UTF-8 gh "$@"; }
+en() { LANG=C gh "$@"; }
+
+# --- the command line ---
+zh nosuchcommand
+expect_rc 2 "zh: unknown command" && expect_err "没有“nosuchcommand”这个命令" "zh: unknown command" &&
+  pass "LANG=zh_CN.UTF-8: the CLI's refusal is Chinese"
+en nosuchcommand
+expect_err "unknown command 'nosuchcommand'" "C: unknown command" &&
+  pass "LANG=C: the CLI's refusal is English"
+LANG=C LC_ALL=zh_CN.UTF-8 gh nosuchcommand
+expect_err "这个命令" "LC_ALL=zh_CN.UTF-8 over LANG=C" && pass "LC_ALL wins over LANG"
+LANG=zh_CN.UTF-8 LANGUAGE=en gh nosuchcommand
+expect_err "unknown command" "LANGUAGE=en over LANG=zh_CN" && pass "LANGUAGE=en gives English"
+LANG=C.UTF-8 LANGUAGE=zh_CN gh nosuchcommand
+expect_err "这个命令" "LANGUAGE=zh_CN under C.UTF-8" && pass "LANGUAGE=zh_CN gives Chinese"
+LANG=C LANGUAGE=zh_CN gh nosuchcommand
+expect_err "unknown command" "LANGUAGE under plain C" && pass "plain C ignores LANGUAGE (as glibc)"
+GONGHUI_LOCALEDIR=$S/nowhere LANG=zh_CN.UTF-8 gh nosuchcommand
+expect_err "unknown command" "no catalog" && pass "without a catalog: English"
+zh --help
+expect_rc 0 "zh: --help" && expect_out "用法" "zh: --help" && pass "zh: --help is Chinese"
+
+# --- the runner ---
+zh --db "$S/db" run -e 'print(nosuchname)'
+expect_rc 1 "zh: unknown global" && expect_err "未知的全局变量“nosuchname”" "zh: runner refusal" &&
+  pass "zh: the runner's refusal is Chinese"
+en --db "$S/db" run -e 'print(nosuchname)'
+expect_err "unknown global 'nosuchname'" "C: runner refusal" && pass "C: the runner's refusal is English"
+zh --db "$S/db" run --timeout x -e ''
+expect_rc 2 "zh: bad --timeout" && expect_err "--timeout 应为秒数" "zh: bad --timeout" &&
+  pass "zh: option errors are Chinese"
+
+# --- Lua's _(), gettext, ngettext, N_ ---
+lua tr.lua <<'EOF2'
+print(_('not found'), gettext('busy'), N_('busy'))
+print(ngettext('wrote %zu row to %s\n', 'wrote %zu rows to %s\n', 3))
+local ok, e = pcall(_, nil)
+print(ok and 'accepted nil' or 'nil refused')
+EOF2
+zh --db "$S/db" run "$S/tr.lua"
+expect_rc 0 "zh: _() in Lua" && expect_out "未找到	忙	busy" "zh: _ gettext N_" &&
+  expect_out "已把 %zu 行写入 %s" "zh: ngettext" && expect_out "nil refused" "_(nil)" &&
+  pass "zh: Lua's _(), gettext, ngettext and N_"
+en --db "$S/db" run "$S/tr.lua"
+expect_out "not found	busy	busy" "C: _ in Lua" && expect_out "wrote %zu rows to %s" "C: ngettext" &&
+  pass "C: Lua's _() and ngettext give the English"
+
+# --- import ---
+lua define.lua <<'EOF2'
+db.define('people', { key = 'n', fields = { n = 'int', name = { type = 'string', label = '姓名' } } })
+EOF2
+en --db "$S/db" run "$S/define.lua"
+expect_rc 0 "define"
+printf 'n,姓名\n1,张三\nx,李四\n' >"$S/p.csv"
+zh --db "$S/db" import people "$S/p.csv"
+expect_rc 3 "zh: import (a row rejected)" && expect_out "导入：" "zh: import summary" &&
+  expect_out "退回" "zh: import names the rejects" && pass "zh: import's summary is Chinese"
+printf 'n,姓名\n2,王五\ny,赵六\n' >"$S/q.csv"
+en --db "$S/db" import people "$S/q.csv"
+expect_out "import: " "C: import summary" && expect_out "rejected" "C: import rejects" &&
+  pass "C: import's summary is English"
+
+# --- check ---
+zh --db "$S/db" check
+expect_rc 0 "zh: check" && expect_out "完好" "zh: check" && pass "zh: check's report is Chinese"
+finish
