@@ -3,7 +3,8 @@
  * and read with xlsx_read.c (minizip and expat).
  *
  * Lua (local xlsx = plugin.load 'xlsx'):
- *   open(path)        -> handle   a new workbook with one sheet, written at close
+ *   open(path)        -> handle   a new workbook, written at close; its first
+ *                                 sheet is Sheet1 unless sheet() names it first
  *   header(h, names)  -> nothing  the first row: column names joined by tabs
  *   row(h, cells)     -> nothing  the next row: cells joined by tabs
  *   header_cells(h, s), row_cells(h, s)  the same with the cells packed as
@@ -78,6 +79,19 @@ static book *get(int64_t h, gh_err *err) {
         return NULL;
     }
     return &books[h - 1];
+}
+
+static int start_sheet(book *b, const char *name, gh_err *err);
+
+/* The book with a current sheet: the first one is made when something is
+ * written, so a workbook whose first act is sheet(h, name) starts with that
+ * sheet, not with an empty Sheet1. */
+static book *cur(int64_t h, gh_err *err) {
+    book *b = get(h, err);
+    if (b && !b->ws && start_sheet(b, NULL, err) != 0) {
+        return NULL;
+    }
+    return b;
 }
 
 static void drop(book *b) {
@@ -406,11 +420,7 @@ static int64_t x_open(const char *path, gh_err *err) {
                 api->error(err, "cannot make a workbook for %s", path);
                 return 0;
             }
-            if (start_sheet(b, NULL, err) != 0) {
-                drop(b);
-                return 0;
-            }
-            return i + 1;
+            return i + 1; /* the first sheet comes with the first write (cur) */
         }
     }
     api->error(err, "more than %d workbooks open at once", MAX_BOOKS);
@@ -418,7 +428,7 @@ static int64_t x_open(const char *path, gh_err *err) {
 }
 
 static void header_from(int64_t h, cells_in *it, gh_err *err) {
-    book *b = get(h, err);
+    book *b = cur(h, err);
     if (b && b->row) {
         api->error(err, "the header must be the first row");
     } else if (b && each_cell(b, it, 1, err) == 0) {
@@ -433,7 +443,7 @@ static void x_header(int64_t h, const char *names, gh_err *err) {
 }
 
 static void x_row(int64_t h, const char *cells, gh_err *err) {
-    book *b = get(h, err);
+    book *b = cur(h, err);
     cells_in it;
     text_cells(&it, cells);
     if (b) {
@@ -451,7 +461,7 @@ static void x_header_cells(int64_t h, const void *data, size_t len, gh_err *err)
 }
 
 static void x_row_cells(int64_t h, const void *data, size_t len, gh_err *err) {
-    book *b = get(h, err);
+    book *b = cur(h, err);
     cells_in it;
     if (b && packed_cells(&it, data, len, err) == 0) {
         each_cell(b, &it, 0, err);
@@ -463,7 +473,9 @@ static void x_sheet(int64_t h, const char *name, gh_err *err) {
     if (!b) {
         return;
     }
-    fit_columns(b);
+    if (b->ws) {
+        fit_columns(b);
+    }
     start_sheet(b, name, err);
 }
 
@@ -491,7 +503,7 @@ static void x_chart(int64_t h, const char *kind, const char *title, const char *
                  {"bar", LXW_CHART_BAR},
                  {"line", LXW_CHART_LINE},
                  {"pie", LXW_CHART_PIE}};
-    book *b = get(h, err);
+    book *b = cur(h, err);
     if (!b) {
         return;
     }
@@ -581,6 +593,10 @@ static void x_chart(int64_t h, const char *kind, const char *title, const char *
 static void x_close(int64_t h, gh_err *err) {
     book *b = get(h, err);
     if (!b) {
+        return;
+    }
+    if (!b->ws && start_sheet(b, NULL, err) != 0) { /* nothing written: one empty Sheet1 */
+        drop(b);
         return;
     }
     fit_columns(b);

@@ -22,7 +22,8 @@
 --     program_entries).
 -- Both are counted by the same code; build() compares every figure and
 -- lists each one that differs (none, unless events were trimmed, lost, or
--- records changed behind the programs' backs).
+-- records changed behind the programs' backs). A market sale voided later
+-- (market.sale_voided) is taken out of both.
 --
 -- A fact: { program, label, year, member_id?, household?, money_fen,
 -- session?, town?, enterprise_id? }. Counting rules (as the federation
@@ -54,8 +55,9 @@ function M.define()
     fields = { seq = 'int', program = 'string', label = 'string', year = 'int',
                member_id = 'int?', household = 'string?', money_fen = 'fen',
                session = 'string?', town = 'string?', enterprise_id = 'int?',
-               station = 'string?', entry = 'string?', reverses = 'string?' },
-    index = { 'year' },
+               station = 'string?', entry = 'string?', reverses = 'string?',
+               source = 'string?' },   -- 'sale:ID' for a market sale, so a void can find it
+    index = { 'year', 'source' },
   })
 end
 
@@ -127,6 +129,7 @@ function FACT.sale(x, cache)
   return { program = 'market', label = LABEL.market, year = year_of(x.date),
            member_id = member, money_fen = x.discount_fen or 0,
            session = 'market:' .. x.market .. ':' .. x.date,
+           source = x.sale_id and ('sale:' .. x.sale_id),
            town = x.town or m.town, enterprise_id = m.enterprise_id }
 end
 
@@ -199,7 +202,7 @@ local function facts_from_records(year)
   end
   each('campaign_awards', FACT.award)
   each('aid_payments', FACT.aid, { year = year })
-  each('market_sales', FACT.sale)
+  each('market_sales', FACT.sale, nil, function(x) return not x.voided end)
   -- the framework's ledger: the same fact as its event
   each('program_entries', FACT.entry)
   return out
@@ -209,6 +212,13 @@ end
 local function install_consumer()
   local cache = {}
   bus.consumer(M.CONSUMER, '**', function(ev)
+    if ev.topic == 'market.sale_voided' and type(ev.payload) == 'table' then
+      -- a sale entered by mistake counts in no report (market.lua's VOIDING)
+      for f in db.year_facts:scan{ source = 'sale:' .. tostring(ev.payload.sale_id) } do
+        db.year_facts:delete(f.seq)
+      end
+      return
+    end
     local f = fact_of_event(ev, cache)
     if f and f.year then
       f.seq = ev.seq
@@ -417,8 +427,8 @@ end
 function M.xlsx(rep, path)
   local x = plugin.load 'xlsx'
   local h = x.open(path)
-  local function sheet(name, dim, first)
-    if not first then x.sheet(h, name) end
+  local function sheet(name, dim)
+    x.sheet(h, name)
     local head = { name }
     for _, c in ipairs(HEAD) do head[#head + 1] = c end
     x.header(h, table.concat(head, '\t'))
@@ -430,7 +440,7 @@ function M.xlsx(rep, path)
     end
     return #list
   end
-  local n = sheet('项目', 'program', true)
+  local n = sheet('项目', 'program')
   if n > 0 then   -- the charts take the rows so far: before the total row
     x.chart(h, 'column', rep.year .. '年 各项目服务人次', '1:4')
     x.chart(h, 'pie', rep.year .. '年 各项目金额(元)', '1:6')

@@ -139,6 +139,26 @@ t.case('the text summary and the workbook', function()
   if fh then fh:close() end
 end)
 
+t.case('the workbook starts with the sheet 项目, as documented', function()
+  yr.xlsx(yr.build(2025), 'year2.xlsx')
+  local x = plugin.load 'xlsx'
+  t.eq(x.sheets('year2.xlsx'), '项目\t镇街\t企业\t核对')
+end)
+
+t.case('a voided market sale counts in neither the log nor the records', function()
+  local before = cell(yr.build(2025).log.program['共富集市'])
+  local s = assert(mk:sell{ date = D, vendor = 'V01', product = 'P01', amount_fen = 500, member_id = 5,
+                            at = D .. ' 11:00:00' })
+  t.eq(yr.build(2025, { replay = false }).log.program['共富集市'].person_times, before[3] + 1)
+  assert(mk:void(s.sale_id, 'entered by mistake'))
+  t.eq(cell(yr.build(2025, { replay = false }).log.program['共富集市']), before,
+       'brought up to date: the void takes the sale out')
+  local rep = yr.build(2025)
+  t.eq(cell(rep.log.program['共富集市']), before, 'the log replayed: as before the sale')
+  t.eq(cell(rep.records.program['共富集市']), before, 'the records: as before the sale')
+  t.eq(rep.diffs, {})
+end)
+
 t.case('bad years are refused', function()
   t.raises(function() yr.build('2025') end, 'year must be a year like 2025, got 2025')
   t.raises(function() yr.build(99999) end, 'year must be a year')
