@@ -668,6 +668,14 @@ static int l_export_fmt(lua_State *L) {
     return 2;
 }
 
+/* export.path(name): the full path of `name` in the output folder, checked as
+ * export.csv checks it, for code that writes a file itself (a plugin's
+ * xlsx.open, which takes a path, not a name in the output folder). */
+static int l_export_path(lua_State *L) {
+    out_path(L, "path", luaL_checkstring(L, 1));
+    return 1;
+}
+
 void lexport_install(lua_State *L, const char *out_dir) {
     static const char *const names[] = {"csv", "tsv", "json", "jsonl", "xlsx"};
     static const int formats[] = {EXPORT_CSV, EXPORT_TSV, EXPORT_JSON, EXPORT_JSONL, EXPORT_XLSX};
@@ -678,6 +686,9 @@ void lexport_install(lua_State *L, const char *out_dir) {
         lua_pushcclosure(L, l_export_fmt, 2);
         lua_setfield(L, -2, names[i]);
     }
+    lua_pushstring(L, out_dir);
+    lua_pushcclosure(L, l_export_path, 1);
+    lua_setfield(L, -2, "path");
     lua_setglobal(L, "export");
 }
 

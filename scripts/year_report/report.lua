@@ -32,8 +32,9 @@ end
 local rep = yr.build(year, { replay = params.replay ~= 'no' })
 print(yr.format(rep, { top = top }))
 if params.xlsx then
-  yr.xlsx(rep, params.xlsx)
-  print('\nworkbook: ' .. params.xlsx)
+  local path = export.path(params.xlsx)   -- a name in the output folder (run --out DIR)
+  yr.xlsx(rep, path)
+  print('\nworkbook: ' .. path)
 end
 if #rep.diffs > 0 then
   run.fail(string.format('year report %d: the log and the records disagree on %d figures', year, #rep.diffs))
