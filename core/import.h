@@ -57,6 +57,11 @@ enum { PD_NONE, PD_ID_NUMBER, PD_PHONE };
  * mobile_phone, 手机, 手机号, 手机号码, 联系电话, 电话 are phones. */
 int import_pd_kind(const char *field);
 
+/* Checks a unified social credit code (统一社会信用代码, GB 32100: 18
+ * characters, the organisation code's GB 11714 check character and the MOD
+ * 31 one); 0 with `out` the code in capitals, or -1 with `why` set. */
+int import_check_credit(const char *s, size_t n, char out[19], char *why, size_t whyn);
+
 /* ID numbers, phones, dates and yuan in cells are read by parse.h, the
  * same rules every other command uses. */
 

@@ -178,6 +178,12 @@ local function put_vendor(v)
   if not M.KINDS[v.kind] then
     fail("market: vendor %s: kind must be 'farmer' (农户) or 'coop' (合作社), got %s", v.vendor_id, tostring(v.kind))
   end
+  if v.credit_code ~= nil then
+    local ok, why = registry.valid_credit_code(v.credit_code)
+    if not ok then
+      fail("market: vendor %s: credit_code (统一社会信用代码) '%s' %s", v.vendor_id, tostring(v.credit_code), why)
+    end
+  end
   put_if_changed(db.market_vendors, v)
 end
 

@@ -5,12 +5,14 @@
 --   registry.define_members()       -- members (see ../shared BENCHMARKS.md, plus union,
 --                                   --   employment form, household and post type)
 --   registry.define_enterprises()   -- enterprises
+--   registry.put_enterprise{ ... }  -- stores one, its credit code checked
 --   registry.define_unions()        -- unions as a tree: federation -> district/town -> enterprise
 --   registry.define_stations()      -- rest stations for outdoor workers (驿站)
 --   registry.define_all()           -- all four
 --   registry.define_titles()        -- honorary titles of members (劳动模范, ...); not in define_all
 --   registry.has_title(42, 'model_worker', '2025-05-01')  --> the title record, or nil
---   registry.valid_id('33048119900101123X')  --> true / false
+--   registry.valid_id('33048119900109123X')  --> true (false and the reason: check character, birth date)
+--   registry.valid_credit_code('91350100M000100Y43') --> true, or false and the reason
 --   registry.union_subtree(1)       -- { 1, 2, 5, ... }: a union and every union under it
 --
 -- Defining is idempotent: db.define with the same definition does nothing.
@@ -69,6 +71,22 @@ function registry.define_enterprises()
     },
     index = { 'union_id' },
   })
+end
+
+-- Stores (or replaces) an enterprise, refusing a credit code that is not
+-- one (GB 32100: registry.valid_credit_code); lower case is taken as upper.
+function registry.put_enterprise(e)
+  if type(e) ~= 'table' then error('put_enterprise expects a table, got ' .. type(e), 2) end
+  if e.credit_code ~= nil then
+    local code = type(e.credit_code) == 'string' and e.credit_code:upper() or e.credit_code
+    local ok, why = registry.valid_credit_code(code)
+    if not ok then
+      error(string.format("enterprise %s: credit_code (统一社会信用代码) '%s' %s", tostring(e.enterprise_id),
+                          tostring(e.credit_code), why), 2)
+    end
+    e.credit_code = code
+  end
+  return db.enterprises:put(e)
 end
 
 -- unions: a tree. A federation (总工会) at the top, district and town
@@ -225,7 +243,55 @@ end
 
 -- true when id is a valid ID number exactly as stored (an upper-case X).
 function registry.valid_id(id)
-  return type(id) == 'string' and parse.id(id) == id
+  if type(id) ~= 'string' then return false, 'is not text' end
+  local v, why = parse.id(id)
+  if v == nil then return false, why end
+  if v ~= id then return false, 'is not written as stored (18 characters, an upper-case X)' end
+  return true
+end
+
+-- 统一社会信用代码 (GB 32100-2015): 18 characters from
+-- 0-9 A-H J-N P-R T U W-Y (no I, O, S, V, Z): the registering authority
+-- (1-9, A, N, Y), the kind, a 6-digit region code, the 9-character
+-- organisation code (GB 11714: 8 characters and a MOD 11 check character,
+-- a digit or X) and a MOD 31 check character. true, or false and the reason.
+local CC = '0123456789ABCDEFGHJKLMNPQRTUWXY'
+local CC_W = { 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28 }
+local ORG_W = { 3, 7, 9, 10, 5, 8, 4, 2 }
+function registry.valid_credit_code(code)
+  if type(code) ~= 'string' then return false, 'is not text' end
+  if #code ~= 18 then
+    return false, string.format('has %d characters; a unified social credit code has 18', #code)
+  end
+  local v = {}
+  for i = 1, 18 do
+    local at = CC:find(code:sub(i, i), 1, true)
+    if not at then
+      return false, string.format("character %d ('%s') is not one of 0-9 and the capital letters "
+                                  .. 'except I, O, S, V, Z', i, code:sub(i, i))
+    end
+    v[i] = at - 1
+  end
+  if not code:sub(3, 8):find('^%d+$') then return false, 'characters 3-8 are not a region code (6 digits)' end
+  local sum = 0
+  for i = 1, 8 do   -- GB 11714 values: digits as they are, letters A = 10 .. Z = 35
+    local ch = code:byte(i + 8)
+    sum = sum + (ch <= 57 and ch - 48 or ch - 55) * ORG_W[i]
+  end
+  local c9 = (11 - sum % 11) % 11
+  local want9 = c9 == 10 and 'X' or tostring(c9)
+  if code:sub(17, 17) ~= want9 then
+    return false, string.format('has a wrong organisation-code check character (character 17 is %s, '
+                                .. 'characters 9-16 give %s)', code:sub(17, 17), want9)
+  end
+  sum = 0
+  for i = 1, 17 do sum = sum + v[i] * CC_W[i] end
+  local c = (31 - sum % 31) % 31
+  if v[18] ~= c then
+    return false, string.format('has a wrong check character (the last one is %s, the first 17 give %s)',
+                                code:sub(18), CC:sub(c + 1, c + 1))
+  end
+  return true
 end
 
 -- Display masks for personal data: '张三丰' -> '张**', ID -> '330481********1234'.

@@ -147,4 +147,16 @@ t.case('parse.yuan: whole fen from yuan, exactly, or nil', function()
   t.eq(fx.id(3):len(), 18)
 end)
 
+t.case('a vendor with a credit code that is not one is refused; a right one is kept', function()
+  local before = t.snapshot()
+  t.raises(function()
+    market.put_vendor{ vendor_id = 'V09', name = '硖石合作社', kind = 'coop', town = '硖石街道',
+                       credit_code = '93330481MA2B1C2D3X' }
+  end, "vendor V09: credit_code %(统一社会信用代码%) '93330481MA2B1C2D3X'")
+  t.eq(t.snapshot(), before)
+  market.put_vendor{ vendor_id = 'V09', name = '硖石合作社', kind = 'coop', town = '硖石街道',
+                     credit_code = '91350100M000100Y43' }
+  t.eq(db.market_vendors:get('V09', 'credit_code'), '91350100M000100Y43')
+end)
+
 t.done()

@@ -23,6 +23,42 @@ t.case('the fixture ID numbers are valid and agree with birth date and gender', 
   end
 end)
 
+t.case('valid_id checks the birth date as well as the check character', function()
+  t.ok(registry.valid_id('330481199001081234'))
+  local ok, why = registry.valid_id('330481199001011234')
+  t.eq(ok, false)
+  t.ok(why:find('wrong check character', 1, true), why)
+  -- right check characters, impossible birth dates
+  for _, d in ipairs{ '19900230', '19901301', '18991231', '20990101', '19900100' } do
+    local id17 = '330481' .. d .. '123'
+    local id = id17 .. registry.id_check_char(id17)
+    ok, why = registry.valid_id(id)
+    t.eq(ok, false, id)
+    t.ok(why and why:find('impossible birth date', 1, true), why)
+  end
+  t.eq(registry.valid_id('33048119900108123'), false)
+  t.eq(registry.valid_id(330481199001081234), false)
+end)
+
+t.case('unified social credit codes (GB 32100): both check characters', function()
+  t.ok(registry.valid_credit_code('91350100M000100Y43'))   -- the standard's own example
+  local ok, why = registry.valid_credit_code('91350100M000100Y44')
+  t.eq(ok, false)
+  t.ok(why:find('wrong check character', 1, true), why)
+  ok, why = registry.valid_credit_code('91350100M000100Y33')
+  t.ok(not ok and why:find('organisation-code check character', 1, true), why)
+  ok, why = registry.valid_credit_code('91350100M0001O0Y43')
+  t.ok(not ok and why:find("character 14 ('O')", 1, true), why)
+  ok, why = registry.valid_credit_code('9135010')
+  t.ok(not ok and why:find('has 7 characters', 1, true), why)
+  t.raises(function() registry.put_enterprise{ enterprise_id = 9, name = 'x', town = 'y', credit_code = '91350100M000100Y44' } end,
+           "enterprise 9: credit_code %(统一社会信用代码%) '91350100M000100Y44' has a wrong check character")
+  t.eq(db.enterprises:get(9), nil)
+  registry.put_enterprise{ enterprise_id = 9, name = 'x', town = 'y', credit_code = '91350100m000100y43' }
+  t.eq(db.enterprises:get(9, 'credit_code'), '91350100M000100Y43')
+  db.enterprises:delete(9)
+end)
+
 t.case('the union tree: children, subtree, path, members', function()
   t.eq(registry.union_children(1), { 2, 3, 21 })
   t.eq(registry.union_subtree(1), { 1, 2, 11, 3, 12, 21 })
