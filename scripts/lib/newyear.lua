@@ -601,6 +601,19 @@ end
 
 -- The report as text: the stock table (amounts in fen shown in yuan, the
 -- discount's days added up in one row), the draws, the quiz, the caps.
+-- Calls f(...) and returns what it returns. An error the library raises on
+-- purpose (its message starts 'newyear', as every refusal of a plan, a
+-- draw or a seed does) ends a `gonghui run` with 'refused: ...' on stderr
+-- and exit code 1 instead of a traceback; any other error (a bug) goes on
+-- with its traceback.
+function M.refusing(f, ...)
+  local r = table.pack(pcall(f, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  local msg = type(r[2]) == 'string' and (r[2]:match('^[^\n]-:%d+: (newyear[ :].*)$') or r[2]:match('^newyear[ :].*$'))
+  if msg then run.fail('refused: ' .. msg) end
+  error(r[2], 0)
+end
+
 function M.format(rep, ny)
   local c = rep.campaign
   local lines = { string.format('%s (%s), %s .. %s', c.title, c.campaign, c.starts, c.ends), '' }

@@ -1,7 +1,7 @@
 -- claim.lua — a member claims a day benefit or a duty gift, with the ID
 -- number (or member=N), at a station if the benefit is handed out there.
 --
---   gonghui run scripts/newyear/claim.lua item=laba-porridge id=330481199001011234 station=ST01
+--   gonghui run scripts/newyear/claim.lua item=laba-porridge id=330481199001081234 station=ST01
 --   gonghui run scripts/newyear/claim.lua item=duty-gift id=... station=ST02
 --
 -- Prints `issued: ...`, or `refused (reason): ...` and exits 1: not on the
@@ -13,8 +13,8 @@ local who = params.member or (params.id and tostring(params.id))
 if not who or not params.item then
   run.fail('usage: gonghui run claim.lua item=ITEM (id=ID_NUMBER | member=N) [station=ST01]')
 end
-local ny = newyear.define(plan)
-local a, code, msg = ny:claim(who, params.item, { pool = params.station })
+local ny = newyear.refusing(newyear.define, plan)
+local a, code, msg = newyear.refusing(ny.claim, ny, who, params.item, { pool = params.station })
 if not a then run.fail(string.format('refused (%s): %s', code, msg)) end
 print(string.format('issued: %s to member %d%s (award %d, %s)', params.item, a.member_id,
                     params.station and (' at ' .. params.station) or '', a.award_id, a.at))

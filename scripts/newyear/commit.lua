@@ -24,7 +24,7 @@ if params.seed_file then
   f:close()
   commitment = plugin.load('lottery').seed_commit(seed)
 end
-local ny = newyear.define(plan)
-local r = ny:commit(params.draw, commitment)
+local ny = newyear.refusing(newyear.define, plan)
+local r = newyear.refusing(ny.commit, ny, params.draw, commitment)
 print(string.format('draw %s: seed commitment %s (recorded %s)', r.draw_id, r.seed_commitment, r.committed_at))
 print('publish this commitment now; keep the seed secret until the draw')

@@ -2,7 +2,7 @@
 -- it, at most per_use_fen, at most what is left of the member's
 -- per_member_fen, once a day per member, out of the day's budget.
 --
---   gonghui run scripts/newyear/discount.lua id=330481199001011234 yuan=88.80 merchant=万家超市
+--   gonghui run scripts/newyear/discount.lua id=330481199001081234 yuan=88.80 merchant=万家超市
 local newyear = require 'newyear'
 local fmt = require 'fmt'
 local parse = require 'parse'
@@ -14,8 +14,8 @@ if not who or params.yuan == nil then
 end
 local fen, why = parse.yuan(params.yuan)
 if not fen then run.fail('yuan=: ' .. why) end
-local ny = newyear.define(plan)
-local a, code, msg = ny:discount(who, fen, { merchant = params.merchant })
+local ny = newyear.refusing(newyear.define, plan)
+local a, code, msg = newyear.refusing(ny.discount, ny, who, fen, { merchant = params.merchant })
 if not a then run.fail(string.format('refused (%s): %s', code, msg)) end
 print(string.format('discount: %s yuan off %s yuan for member %d (%s yuan of %s used)', fmt.yuan(a.qty),
                     fmt.yuan(fen), a.member_id, fmt.yuan(ny:discount_used(a.member_id)),

@@ -18,9 +18,8 @@ if params.seed_file then
   seed = f:read('a'):gsub('\r?\n$', '')
   f:close()
 end
-local ny = newyear.define(plan)
-local ok, r = pcall(ny.draw, ny, params.draw, seed)
-if not ok then run.fail(tostring(r):gsub('^.-newyear: ', '')) end
+local ny = newyear.refusing(newyear.define, plan)
+local r = newyear.refusing(ny.draw, ny, params.draw, seed)
 local out = params.out or (params.draw .. '-winners.txt')
 local f = run.open(out, 'w')
 f:write(r.winners)

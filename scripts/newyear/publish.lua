@@ -11,8 +11,8 @@ local newyear = require 'newyear'
 local plan = require 'plan'
 
 if not params.draw then run.fail('usage: gonghui run publish.lua draw=red-envelope [out=FILE]') end
-local ny = newyear.define(plan)
-local r = ny:publish(params.draw)
+local ny = newyear.refusing(newyear.define, plan)
+local r = newyear.refusing(ny.publish, ny, params.draw)
 local out = params.out or (params.draw .. '-entrants.txt')
 local f = run.open(out, 'w')
 f:write(r.entrants)

@@ -1,18 +1,18 @@
 -- quiz.lua — records quiz answers (工会知识竞答): one member's on the
 -- command line, or a sheet of them. The first answer to a question counts.
 --
---   gonghui run scripts/newyear/quiz.lua id=330481199001011234 q1=B q2=C q3=A
+--   gonghui run scripts/newyear/quiz.lua id=330481199001081234 q1=B q2=C q3=A
 --   gonghui run scripts/newyear/quiz.lua file=answers.csv     (columns: id_number or member_id,
 --                                                               question, answer)
 -- Refused answers are listed (with the sheet's line) and the run exits 1.
 local newyear = require 'newyear'
 local plan = require 'plan'
 
-local ny = newyear.define(plan)
+local ny = newyear.refusing(newyear.define, plan)
 local refused, n = {}, 0
 local function one(who, q, answer, where)
   n = n + 1
-  local a, code, msg = ny:answer(who, q, answer)
+  local a, code, msg = newyear.refusing(ny.answer, ny, who, q, answer)
   if not a then refused[#refused + 1] = string.format('%srefused (%s): %s', where, code, msg) end
   return a
 end

@@ -7,8 +7,8 @@
 local newyear = require 'newyear'
 local plan = require 'plan'
 
-local ny = newyear.define(plan)
-local rep = ny:report()
+local ny = newyear.refusing(newyear.define, plan)
+local rep = newyear.refusing(ny.report, ny)
 print(newyear.format(rep, ny))
 if params.csv then
   local rows = { { 'item', 'pool', 'stock', 'issued', 'remaining' } }

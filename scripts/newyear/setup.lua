@@ -7,7 +7,7 @@
 local newyear = require 'newyear'
 local plan = require 'plan'
 
-local ny = newyear.define(plan)
+local ny = newyear.refusing(newyear.define, plan)
 local cal = plugin.load 'cal'
 print(string.format('%s (%s): %s .. %s', plan.title, plan.id, ny.starts, ny.ends))
 print(string.format('  %s to %s (%s)', cal.lunar_text(ny.starts), cal.lunar_text(ny.ends), 'the end of 正月'))

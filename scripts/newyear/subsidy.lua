@@ -1,7 +1,7 @@
 -- subsidy.lua — a return-to-work ticket subsidy (返岗车票补贴): the ticket's
 -- price, at most the cap per member, once per member, out of the budget.
 --
---   gonghui run scripts/newyear/subsidy.lua id=330481199001011234 yuan=356.50 ticket=G1234-0226
+--   gonghui run scripts/newyear/subsidy.lua id=330481199001081234 yuan=356.50 ticket=G1234-0226
 local newyear = require 'newyear'
 local fmt = require 'fmt'
 local parse = require 'parse'
@@ -13,8 +13,8 @@ if not who or params.yuan == nil then
 end
 local fen, why = parse.yuan(params.yuan)
 if not fen then run.fail('yuan=: ' .. why) end
-local ny = newyear.define(plan)
-local a, code, msg = ny:subsidy(who, fen, { ticket = params.ticket and tostring(params.ticket) })
+local ny = newyear.refusing(newyear.define, plan)
+local a, code, msg = newyear.refusing(ny.subsidy, ny, who, fen, { ticket = params.ticket and tostring(params.ticket) })
 if not a then run.fail(string.format('refused (%s): %s', code, msg)) end
 print(string.format('issued: %s yuan to member %d for a ticket of %s yuan%s (award %d)', fmt.yuan(a.qty),
                     a.member_id, fmt.yuan(fen), a.qty < fen and ' (the cap per member)' or '', a.award_id))

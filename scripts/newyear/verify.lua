@@ -25,8 +25,8 @@ local pub = {
   seed_commitment = params.seed_commitment and tostring(params.seed_commitment),
   list_commitment = params.list_commitment and tostring(params.list_commitment),
 }
-local ny = newyear.define(plan)
-local ok, why = ny:verify(params.draw, pub)
+local ny = newyear.refusing(newyear.define, plan)
+local ok, why = newyear.refusing(ny.verify, ny, params.draw, pub)
 if not ok then run.fail('does not verify: ' .. why) end
 local r = db.newyear_draws:get(plan.id .. '/' .. params.draw)
 print(string.format('ok: draw %s: the %d winners follow from the seed and the %d entrants, and the '

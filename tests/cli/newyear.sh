@@ -80,11 +80,18 @@ printf 'newyear-2026 red envelopes: 9f1c27e4b3a80d56\n' >"$S/seed.txt"
 SEED='newyear-2026 red envelopes: 9f1c27e4b3a80d56'
 SC=$(printf %s "$SEED" | sha256sum | cut -d' ' -f1)
 at '2026-01-02 09:00' publish.lua draw=red-envelope
-expect_rc 1 "publishing before the seed commitment" && expect_err 'commit the seed of' "commitment first"
+expect_rc 1 "publishing before the seed commitment" && expect_err 'refused: newyear: commit the seed of' "commitment first" &&
+  no_err 'traceback' "a refusal line, no traceback"
 at '2026-01-02 09:00' commit.lua draw=red-envelope seed=x
 expect_rc 1 "a seed on commit.lua's command line" && expect_err 'the seed stays secret' "refused"
 at '2026-01-02 09:00' commit.lua draw=red-envelope "seed_file=$S/seed.txt"
 expect_rc 0 "the seed commitment" && expect_out "seed commitment $SC" "the SHA-256 of the seed, as sha256sum gives it"
+at '2026-01-02 09:05' commit.lua draw=red-envelope commitment=abc
+expect_rc 1 "a commitment that is no SHA-256" && expect_err 'refused: newyear: the seed commitment must be a SHA-256' "named" &&
+  no_err 'traceback' "a refusal line, no traceback"
+at '2026-01-02 09:05' commit.lua draw=no-such-draw commitment=abc
+expect_rc 1 "an unknown draw" && expect_err "refused: newyear: no draw 'no-such-draw'" "named" &&
+  no_err 'traceback' "a refusal line, no traceback"
 at '2026-02-10 18:00' publish.lua draw=red-envelope out=entrants.txt
 expect_rc 0 "publishing the entrants" && expect_out 'draw newyear-2026/red-envelope: 3000 entrants for 2025 prizes' "3,000 entrants"
 LC=$(sed -n 's/^  list commitment:  //p' "$S/out")
@@ -93,7 +100,8 @@ LC=$(sed -n 's/^  list commitment:  //p' "$S/out")
 grep -qx 3001 "$S/entrants.txt" && fail "a member who left is in the list"
 
 at '2026-02-20 10:00' draw.lua draw=red-envelope "seed=$SEED!"
-expect_rc 1 "a seed that is not the committed one" && expect_err 'this seed is not the one committed to' "refused"
+expect_rc 1 "a seed that is not the committed one" && expect_err 'this seed is not the one committed to' "refused" &&
+  no_err 'traceback' "a refusal line, no traceback"
 at '2026-02-20 10:00' draw.lua draw=red-envelope "seed_file=$S/seed.txt" out=winners.txt
 expect_rc 0 "the draw" && expect_out 'draw newyear-2026/red-envelope: 2025 winners of 3000 entrants' "2,025 winners"
 [ "$(sort -u "$S/winners.txt" | wc -l)" -eq 2025 ] || fail "the winners are not 2,025 distinct members"
