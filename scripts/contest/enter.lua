@@ -1,7 +1,7 @@
 -- enter.lua — enters contestants: one by ID number, or a sheet of lines
 -- `id_number[,bib]` (bib: the contestant number; default the next free one).
 --
---   gonghui run scripts/contest/enter.lua contest=cnc-2025 id=330481199001011234 [bib=7]
+--   gonghui run scripts/contest/enter.lua contest=cnc-2025 id=330481199001081234 [bib=7]
 --   gonghui run scripts/contest/enter.lua contest=cnc-2025 file=entries.csv
 --
 -- A contestant from the enterprise of one of the contest's judges is

@@ -1,6 +1,6 @@
 -- claim.lua — one worker claims an item at a station, with the ID number.
 --
---   gonghui run scripts/gift_drive/claim.lua station=ST01 id=330481199001011234 [item=gift-package]
+--   gonghui run scripts/gift_drive/claim.lua station=ST01 id=330481199001081234 [item=gift-package]
 --
 -- Prints what was issued (exit code 0), or why not on a line starting with
 -- "refused" (not eligible, already received - where and when -, out of

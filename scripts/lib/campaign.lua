@@ -17,7 +17,7 @@
 --   }
 --   local award, code, why = c:issue(member_id, 'gift-package')     -- from the whole-campaign stock
 --   local award, code, why = c:issue(member_id, 'souvenir', { pool = 'ST01' })
---   c:claim('330481199001011234', 'souvenir', { pool = 'ST01' })      -- by ID number
+--   c:claim('330481199001081234', 'souvenir', { pool = 'ST01' })      -- by ID number
 --   c:issue_all('gift-package')          -- every eligible member, in batches; safe to re-run
 --   local rep = c:report{ by = 'town' }   -- stock/issued/remaining per item and pool; 人次/人/户次
 --   print(campaign.format_report(rep))

@@ -23,7 +23,7 @@
 --     stations = { ... },                                  -- for setup.lua (not part of the plan)
 --     -- version = 2, changes = { [2] = 'ST01 quota raised' }   -- a change after the first claim
 --   }
---   d:claim('ST01', '330481199001011234', 'gift-package')   --> award | nil, code, message
+--   d:claim('ST01', '330481199001081234', 'gift-package')   --> award | nil, code, message
 --   print(gift_drive.format(d:report()))
 local program = require 'program'
 local registry = require 'registry'
