@@ -15,10 +15,17 @@ for _, path in ipairs(params.files) do
   local f = assert(io.open(path, 'rb'))
   local text = f:read('a')
   f:close()
+  -- an ID shown on purpose as a bad one has a line saying so ('is not a valid ID number')
+  local meant = {}
+  for line in text:gmatch('[^\n]+') do
+    if line:find('not a valid', 1, true) or line:find('wrong check', 1, true) or line:find('impossible', 1, true) then
+      for id in line:gmatch('%d+X?') do meant[id] = true end
+    end
+  end
   for id in text:gmatch('%f[%w*]([1-9]%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d[%dX])%f[^%w]') do
     n = n + 1
     local ok, why = registry.valid_id(id)
-    if not ok then bad[#bad + 1] = path:match('[^/]+/[^/]+$') .. ': ' .. id .. ' ' .. why end
+    if not ok and not meant[id] then bad[#bad + 1] = path:match('[^/]+/[^/]+$') .. ': ' .. id .. ' ' .. why end
   end
 end
 print(n .. ' ID numbers')
