@@ -37,7 +37,7 @@ lua list.lua <<LUA
 params.files = {}
 for f in ('$files'):gmatch('[^,]+') do params.files[#params.files + 1] = f end
 LUA
-gh --db "$S/db" run -e "$(cat "$S/list.lua")
+gh --db "$S/db" run --in "$SRC" -e "$(cat "$S/list.lua")
 $(cat "$S/ids.lua")"
 expect_rc 0 "the example ID numbers pass their check" && pass "the README's and the scripts' ID numbers are valid"
 
