@@ -68,7 +68,9 @@
 --
 --   HELPERS
 --   program.param(name, 'text'|'int'|'yuan'|'date'|'id'[, default])  -- a script parameter
---   program.cli(fn)              -- runs fn; a plan/usage error becomes run.fail (no traceback)
+--   program.cli(fn, ...)         -- runs fn; a plan/usage error becomes run.fail (no traceback);
+--                                -- returns fn's results
+--   program.refuser(phrases)     -- refuse(code, detail) -> nil, code, 'phrase: detail'  since v1.2
 --   program.money                -- overflow-checked fen (program/money.lua)
 --   program.mask_name('张三明') --> '张*明'   (TODO(lead): core/pii.c's masking once on main)
 --   P:public_list(rows)         (program/public.lua)   since v1.1
@@ -370,9 +372,15 @@ local FRAMEWORK = { member = true, member_id = true, id_number = true, kind = tr
                     fen = true, place = true, day = true, at = true, key = true, note = true,
                     extra = true, session = true, tier = true, town = true }
 
-local function refuse(code, detail)
-  return nil, code, M.REFUSALS[code] .. (detail and (': ' .. detail) or '')
+-- A refusal function over a table of codes -> phrases: refuse(code, detail)
+-- returns nil, code, 'phrase: detail' (a value a clerk's loop continues
+-- past). Programs with codes of their own (aid, market) use it too. (since v1.2, fwB)
+function M.refuser(phrases)
+  return function(code, detail)
+    return nil, code, (phrases[code] or code) .. (detail and (': ' .. detail) or '')
+  end
 end
+local refuse = M.refuser(M.REFUSALS)
 
 local function tkey(self, l, e)
   local parts = { self.id, l.name }
@@ -1028,12 +1036,13 @@ end
 -- Runs fn; an error raised with a plain message (plans, usage: level 0) ends
 -- the run with it and no traceback.
 function M.cli(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if not ok then
+  local r = table.pack(pcall(fn, ...))
+  if not r[1] then
+    local err = r[2]
     if type(err) == 'string' and not err:match('^[^:\n]+%.lua:%d+:') then run.fail(err) end
     error(err, 0)
   end
-  return err
+  return table.unpack(r, 2, r.n)   -- every result of fn (since v1.2, fwB)
 end
 
 -- Sub-modules attach methods to P (sheet entry, draws, public lists).
