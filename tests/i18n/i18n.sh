@@ -26,8 +26,8 @@ LANG=C LANGUAGE=zh_CN gh nosuchcommand
 expect_err "unknown command" "LANGUAGE under plain C" && pass "plain C ignores LANGUAGE (as glibc)"
 GONGHUI_LOCALEDIR=$S/nowhere LANG=zh_CN.UTF-8 gh nosuchcommand
 expect_err "unknown command" "no catalog" && pass "without a catalog: English"
-zh --help
-expect_rc 0 "zh: --help" && expect_out "用法" "zh: --help" && pass "zh: --help is Chinese"
+zh runs show
+expect_rc 2 "zh: runs show" && expect_err "哪一次运行" "zh: runs show" && pass "zh: a usage line is Chinese"
 
 # --- the runner ---
 zh --db "$S/db" run -e 'print(nosuchname)'
