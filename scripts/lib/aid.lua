@@ -63,6 +63,7 @@
 local dates = require 'dates'
 local registry = require 'registry'
 local fmt = require 'fmt'
+local program = require 'program'
 
 local M = {}
 local P = {}
@@ -108,9 +109,7 @@ local function uerr(fmtstr, ...)
   error('aid: ' .. string.format(fmtstr, ...), 0)
 end
 
-local function refuse(code, detail)
-  return nil, code, M.REFUSALS[code] .. ': ' .. detail
-end
+local refuse = program.refuser(M.REFUSALS)
 
 local function y(fen) return fmt.yuan(fen) .. ' yuan' end
 
@@ -293,14 +292,10 @@ local function event_payload(self, f, extra)
   return p
 end
 
+-- A member by member_id or ID number (the framework's lookup), or nil.
 local function get_member(member)
-  local m
-  if math.type(member) == 'integer' then
-    m = db.members:get(member)
-  elseif type(member) == 'string' then
-    m = db.members:find('id_number', member:upper())
-  end
-  return m
+  if type(member) ~= 'string' and math.type(member) ~= 'integer' then return nil end
+  return (program.member(member))
 end
 
 -- Opens the file of a member's household. p: member (member_id or ID
@@ -935,13 +930,8 @@ end
 -- Runs an entry script's work: an 'aid: ' error (bad input, a forbidden
 -- step) ends the run with run.fail (exit code 1, the message without a
 -- traceback); any other error goes on as it is.
-function M.cli(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if not ok then
-    if type(err) == 'string' and err:sub(1, 5) == 'aid: ' then run.fail(err) end
-    error(err, 0)
-  end
-  return err
-end
+-- Runs an entry script's work: an 'aid: ' error or a refusal ends the run
+-- with its message (exit 1, no traceback): the framework's harness.
+M.cli = program.cli
 
 return M

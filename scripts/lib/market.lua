@@ -70,6 +70,7 @@
 local dates = require 'dates'
 local parse = require 'parse'
 local registry = require 'registry'
+local program = require 'program'
 
 local M = {}
 local K = {}
@@ -397,24 +398,13 @@ function M.endorsed(product_id, date)
   return false
 end
 
-local function refuse(code, detail)
-  return nil, code, M.REFUSALS[code] .. (detail and (': ' .. detail) or '')
-end
+local refuse = program.refuser(M.REFUSALS)
 
--- The member for a benefit-code payment: by member_id or ID number.
+-- The member for a benefit-code payment: by member_id or ID number (the
+-- framework's lookup: the check character, then the registry).
 local function find_member(s)
-  if s.member_id ~= nil then
-    if math.type(s.member_id) ~= 'integer' then
-      return refuse('not_found', 'member_id ' .. tostring(s.member_id))
-    end
-    local m = db.members:get(s.member_id)
-    if not m then return refuse('not_found', 'member_id ' .. s.member_id) end
-    return m
-  end
-  local id = tostring(s.id_number):upper()
-  if not registry.valid_id(id) then return refuse('bad_id', tostring(s.id_number)) end
-  local m = db.members:find('id_number', id)
-  if not m then return refuse('not_found', 'ID number ' .. registry.mask_id(id)) end
+  local m, code, why = program.member(s.member_id or s.id_number)
+  if not m then return refuse(code == 'bad_input' and 'not_found' or code, why) end
   return m
 end
 

@@ -45,6 +45,7 @@
 -- (newyear_quiz, newyear_draws) and events (newyear.answer,
 -- newyear.draw.committed/published/drawn).
 local campaign = require 'campaign'
+local program = require 'program'
 local registry = require 'registry'
 local dates = require 'dates'
 local fmt = require 'fmt'
@@ -223,25 +224,9 @@ function M.define(plan)
   return self
 end
 
--- The member of a member_id, an ID number, or a member record; nil, code, why.
-local function member_of(who)
-  if type(who) == 'table' then return who end
-  if math.type(who) == 'integer' then
-    local m = db.members:get(who)
-    if not m then return nil, 'not_found', 'no member ' .. who end
-    return m
-  end
-  if type(who) == 'string' then
-    local id = who:upper()
-    if not registry.valid_id(id) then
-      return nil, 'bad_id', 'not a valid ID number (18 characters, check character): ' .. who
-    end
-    local m = db.members:find('id_number', id)
-    if not m then return nil, 'not_found', 'no member with ID number ' .. registry.mask_id(id) end
-    return m
-  end
-  return nil, 'not_found', 'expected a member_id or an ID number, got ' .. tostring(who)
-end
+-- The member of a member_id, an ID number, or a member record; nil, code,
+-- why: the framework's lookup.
+local member_of = program.member
 M.member_of = member_of
 
 -- A day benefit, a duty gift (opts.pool: the station), or any other item.

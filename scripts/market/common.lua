@@ -2,7 +2,7 @@
 -- plan= (default plan.lua), the market it describes, and finding a member
 -- by member=ID or id=ID_NUMBER.
 local market = require 'market'
-local registry = require 'registry'
+local program = require 'program'
 local M = {}
 
 function M.plan() return require(params.plan or 'plan') end
@@ -30,25 +30,13 @@ end
 function M.member_id()
   local w = M.who()
   if not w then run.fail('give the member: member=MEMBER_ID or id=ID_NUMBER') end
-  if w.member_id then
-    if not db.members:get(w.member_id, 'member_id') then run.fail('no member ' .. w.member_id) end
-    return w.member_id
-  end
-  local id = w.id_number:upper()
-  if not registry.valid_id(id) then
-    run.fail('not a valid ID number (18 characters, check character): ' .. w.id_number)
-  end
-  local m = db.members:find('id_number', id, 'member_id')
-  if not m then run.fail('no member with ID number ' .. registry.mask_id(id)) end
-  return m
+  local m, _, why = program.member(w.member_id or w.id_number)
+  if not m then run.fail(why) end
+  return m.member_id
 end
 
 -- Runs fn; an error it raises (a refusal of the plan: a booth taken, not a
--- model worker) ends the run with its message and no traceback.
-function M.try(fn, ...)
-  local ok, a, b, c = pcall(fn, ...)
-  if not ok then run.fail(tostring(a)) end
-  return a, b, c
-end
+-- model worker) ends the run with its message: the framework's harness.
+M.try = program.cli
 
 return M

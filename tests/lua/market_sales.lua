@@ -84,9 +84,10 @@ t.case('refusals: each with its code, the database unchanged', function()
   refused({ vendor = 'V01', product = 'P01', amount_fen = 12.5 }, 'bad_amount', '12.5')
   refused({ vendor = 'V01', product = 'P01', qty = 2.5 }, 'bad_amount', 'no amount (and no whole qty with a product price)')
   refused({ vendor = 'V01', product = 'P01', amount_fen = 100, member_id = 6 }, 'not_member', 'no longer a member: member 6')
-  refused({ vendor = 'V01', product = 'P01', amount_fen = 100, member_id = 99 }, 'not_found', 'no such member: member_id 99')
+  refused({ vendor = 'V01', product = 'P01', amount_fen = 100, member_id = 99 }, 'not_found', 'no such member: no member with member_id 99')
   local bad = fx.id(4):sub(1, 17) .. (fx.id(4):sub(18) == '0' and '1' or '0')
-  refused({ vendor = 'V01', product = 'P01', amount_fen = 100, id_number = bad }, 'bad_id', bad)
+  refused({ vendor = 'V01', product = 'P01', amount_fen = 100, id_number = bad }, 'bad_id',
+          'not a valid ID number (18 characters, the last a check character): ' .. bad:sub(1, 6) .. '********' .. bad:sub(15))
   local body = '33048119800101999'
   refused({ vendor = 'V01', product = 'P01', amount_fen = 100, id_number = body .. require('registry').id_check_char(body) },
           'not_found', 'ID number 330481********')
