@@ -5,8 +5,8 @@
 --   gonghui --db DIR run scripts/demo.lua
 --
 -- 1. 春节送温暖: every active outdoor worker (riders, couriers, sanitation,
---    construction, drivers) gets a gift package from a campaign with a
---    budgeted stock (scripts/lib/campaign.lua);
+--    construction, drivers) gets a gift package, once, from a budgeted
+--    stock: a program of the framework (scripts/lib/program.lua);
 -- 2. 光荣退休: who reaches statutory retirement age in 2025, and their honor
 --    certificates (scripts/lib/retirement.lua);
 -- 3. 技能大赛: the CNC-turning contest of scripts/contest/example.lua with
@@ -19,7 +19,7 @@
 -- Running it again issues nothing twice: every step says what it did now
 -- and what was done before.
 local registry = require 'registry'
-local campaign = require 'campaign'
+local program = require 'program'
 local retirement = require 'retirement'
 local contest = require 'contest'
 local year_report = require 'year_report'
@@ -37,19 +37,23 @@ print(string.format('registry: %d members, %d enterprises, %d unions, %d rest st
 
 local OUTDOOR = { 'gig_delivery', 'courier', 'sanitation', 'construction', 'driver' }
 local STOCK = math.max(100, db.members:count() * 3 // 1000 * 100)   -- the budget: 30% of the members
-local c = campaign.define{
-  id = 'spring-2025', title = '2025年春节送温暖', starts = '2025-01-10', ends = '2025-02-12',
-  where = { category = OUTDOOR, status = 'active' },
-  items = { { item = 'gift-package', title = '新春礼包', value_fen = 20000, stock = STOCK } },
+local P = program.define{
+  id = 'spring-2025', title = '2025年春节送温暖', window = { from = '2025-01-10', to = '2025-02-12' },
+  who = { where = { category = OUTDOOR, status = 'active' } },
+  kinds = { { kind = 'gift-package', title = '新春礼包', value_fen = 20000, stock = STOCK, per_member = 1 } },
 }
-local n = c:issue_all('gift-package', { at = AT })
-local rep = c:report{ by = 'town' }
+local n = P:grant_all('gift-package', { at = AT, batch = 500 })
+local rep = P:report{ by = 'town' }
+local given = db.program_totals:get('spring-2025|stock:gift-package')
 print()
-print(string.format('1. %s: a 新春礼包 (200.00 yuan) per active outdoor worker, stock %d', c.title, STOCK))
+print(string.format('1. %s: a 新春礼包 (200.00 yuan) per active outdoor worker, stock %d', P.title, STOCK))
 print(string.format('   issued now %d, before %d%s; %d 人次 to %d 人 in %d households, %s yuan; %d left',
-  n.issued, n.already or 0, n.out_of_stock and string.format(', %d found none left', n.out_of_stock) or '',
-  rep.total.person_times, rep.total.persons, rep.total.households, fmt.yuan(rep.total.value_fen),
-  rep.stock[1].remaining))
+  n.entered, n.already or 0, n.out_of_stock and string.format(', %d found none left', n.out_of_stock) or '',
+  rep.total.person_times, rep.total.persons, rep.total.households, fmt.yuan(rep.total.fen),
+  STOCK - (given and given.qty or 0)))
+local by = {}
+for town, c in pairs(rep.by) do by[#by + 1] = { value = town, person_times = c.person_times } end
+rep.by = by
 table.sort(rep.by, function(a, b)
   if a.person_times ~= b.person_times then return a.person_times > b.person_times end
   return a.value < b.value

@@ -353,9 +353,8 @@ function M.assign_judge(contest_id, j, at)
     local r = { contest = contest_id, judge = j.judge, name = j.name, enterprise_id = j.enterprise_id,
                 organisation = j.organisation }
     if j.id_number then
-      local m = db.members:find('id_number', tostring(j.id_number):upper())
-      if not m then fail("contest '%s': judge %s: no member has ID number %s", contest_id, j.judge,
-                         registry.mask_id(tostring(j.id_number))) end
+      local m, _, why = require('program').member(tostring(j.id_number))
+      if not m then fail("contest '%s': judge %s: %s", contest_id, j.judge, why) end
       r.member_id, r.name = m.member_id, r.name or m.name
       r.enterprise_id = r.enterprise_id or m.enterprise_id
     end
@@ -486,19 +485,8 @@ function M.enter(contest_id, who, opts)
   opts = opts or {}
   return db.atomic(function()
     local c = need_contest(contest_id)
-    local m
-    if math.type(who) == 'integer' then
-      m = db.members:get(who)
-      if not m then fail("contest '%s': no member %d", contest_id, who) end
-    else
-      local id = tostring(who):upper()
-      if not registry.valid_id(id) then
-        fail("contest '%s': %s is not a valid ID number (18 characters, the last a check character)",
-             contest_id, tostring(who))
-      end
-      m = db.members:find('id_number', id)
-      if not m then fail("contest '%s': no member has ID number %s", contest_id, registry.mask_id(id)) end
-    end
+    local m, _, why = require('program').member(math.type(who) == 'integer' and who or tostring(who))
+    if not m then fail("contest '%s': %s", contest_id, why) end
     local prior = db.contest_entries:find('contest,member_id', { contest_id, m.member_id })
     if prior then return prior, 'already' end
     if c.locked_at then fail("contest '%s' is locked (since %s): no new contestants", contest_id, c.locked_at) end

@@ -91,6 +91,7 @@ local plan_mod = require 'program.plan'
 local money = require 'program.money'
 local dates = require 'dates'
 local registry = require 'registry'
+local parse = require 'parse'
 
 local M = {}
 local P = {}
@@ -142,7 +143,7 @@ function M.define_collections()
                town = 'string?', enterprise_id = 'int?', tier = 'int?', session = 'string?',
                capped = 'bool?', note = 'string?', extra = 'any?' },
     unique = { { 'program', 'key' }, 'reverses' },
-    index = { { 'program', 'kind' }, { 'program', 'member_id' }, 'member_id' },
+    index = { { 'program', 'kind' }, { 'program', 'member_id' } },
   })
   db.define('program_totals', {
     key = 'tkey',
@@ -169,10 +170,8 @@ function M.member(ref)
   if type(ref) ~= 'string' then
     return nil, 'bad_input', 'a member is a member_id or an ID number, got ' .. tostring(ref)
   end
-  local id = ref:gsub('^%s+', ''):gsub('%s+$', ''):upper()
-  if not registry.valid_id(id) then
-    return nil, 'bad_id', 'not a valid ID number (18 characters, the last a check character): ' .. mask_id(id)
-  end
+  local id, bad = parse.id((ref:gsub('^%s+', ''):gsub('%s+$', '')))
+  if not id then return nil, 'bad_id', 'not a valid ID number: ' .. bad end
   local m = db.members:find('id_number', id)
   if not m then return nil, 'not_found', 'no member with ID number ' .. mask_id(id) end
   return m
@@ -597,7 +596,7 @@ local function enter_txn(self, e)
   local r = { program = self.id, kind = e.kind, member_id = m and m.member_id,
               household = m and household_of(m), qty = qty, fen = fen,
               place = e.place, day = day, at = at, key = e.key, run = run.uid, note = e.note,
-              town = e.town or (m and m.town), enterprise_id = m and m.enterprise_id,
+              town = e.town,   -- a place's town when the program gives one; else the member's, when counted
               tier = e.tier, session = session_of(self, e) }
   local extra = e.extra
   for k, v in pairs(e) do
@@ -735,7 +734,7 @@ function P:grant_all(kind, opts)
       local insert = db.program_entries:prepare_insert(
         { program = self.id, kind = kind, qty = qty, day = day, at = at, run = run.uid, session = session,
           place = opts.place },
-        'member_id', 'household', 'fen', 'town', 'enterprise_id')
+        'member_id', 'household', 'fen')
       local function fast(m)
         local mid = m.member_id
         if rules and not self:eligible(m, kind) then return refused('not_eligible') end
@@ -751,12 +750,11 @@ function P:grant_all(kind, opts)
           end
         end
         local hh = has_hh and m.household or ('m' .. mid)
-        local town, ent = m.town, m.enterprise_id
-        local id = insert(mid, hh, fen0, town, ent)
+        local id = insert(mid, hh, fen0)
         for _, w in ipairs(wide) do w.count, w.qty, w.fen = w.count + 1, w.qty + qty, w.fen + fen0 end
         if once then seen[mid] = (seen[mid] or 0) + 1 end
         bus.publish(M.EVENT, { program = self.id, entry_id = id, kind = kind, member_id = mid, household = hh,
-                               qty = qty, fen = fen0, town = town, enterprise_id = ent, day = day,
+                               qty = qty, fen = fen0, day = day,
                                session = session ~= self.id and session or nil })
         counts.entered = counts.entered + 1
         counts.fen = counts.fen + fen0
@@ -772,13 +770,13 @@ function P:grant_all(kind, opts)
           local r = { program = self.id, kind = kind, member_id = m.member_id,
                       household = household_of(m), qty = qty, fen = fen,
                       place = opts.place, day = day, at = at, session = session,
-                      town = m.town, enterprise_id = m.enterprise_id }
+                    }
           local ls = limits_of(self, r, get)
           local _, code = check_limits(self, r, ls)
           if code then
             refused(code)
           else
-            r.entry_id = insert(r.member_id, r.household, r.fen, r.town, r.enterprise_id)
+            r.entry_id = insert(r.member_id, r.household, r.fen)
             for _, t in ipairs(ls) do
               if t.ledger then
                 seen[r.member_id] = (seen[r.member_id] or 0) + 1
@@ -922,8 +920,8 @@ function P:report(opts)
         local v
         if opts.by == 'station' or opts.by == 'place' then v = e.place
         elseif opts.by == 'kind' then v = e.kind
-        elseif opts.by == 'town' then v = e.town
-        elseif opts.by == 'enterprise' then v = e.enterprise_id
+        elseif opts.by == 'town' then v = e.town or (e.member_id and db.members:get(e.member_id, 'town'))
+        elseif opts.by == 'enterprise' then v = e.member_id and db.members:get(e.member_id, 'enterprise_id')
         elseif e.member_id then v = db.members:get(e.member_id, opts.by) end
         v = v == nil and '(none)' or tostring(v)
         rep.by[v] = rep.by[v] or cell()
@@ -1020,14 +1018,13 @@ function M.param(name, kind, default)
     return f
   end
   if kind == 'date' then
-    if not dates.valid(text) then run.fail(string.format('parameter %s=%s: expected a date YYYY-MM-DD', name, text)) end
-    return text
+    local d, why = parse.date(text)
+    if not d then run.fail(string.format('parameter %s=: %s', name, why)) end
+    return d
   end
   if kind == 'id' then
-    local id = text:upper()
-    if not registry.valid_id(id) then
-      run.fail(string.format('parameter %s=%s: not a valid ID number (18 characters, check character)', name, mask_id(id)))
-    end
+    local id, why = parse.id(text)
+    if not id then run.fail(string.format('parameter %s=: %s', name, why)) end
     return id
   end
   error("param: kind is 'text', 'int', 'yuan', 'date' or 'id', got " .. tostring(kind), 2)

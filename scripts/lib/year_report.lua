@@ -304,7 +304,7 @@ function M.count(facts)
       t[dim][k] = t[dim][k] or new_cell()
       count_into(t[dim][k], f)
     end
-    local order = (LABEL[f.program] and 0 or 100)
+    local order = (LABEL[f.program] and 0 or f.program:match('^program:') and 1 or 100)
     for _, p in ipairs(M.PROGRAMS) do if p.program == f.program then order = p.order end end
     t.rank[f.label] = order
     ::next::

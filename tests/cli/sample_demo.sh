@@ -105,12 +105,12 @@ expect_rc 0 "demo" && expect_out "1. 2025年春节送温暖" "the gift drive" &&
   expect_out "3. 技能大赛" "the contest" && expect_out "marks locked" "the contest is locked" &&
   pass "the demo runs the three programs"
 if [ "$(wc -l <"$S/out")" -gt 40 ]; then fail "the demo printed $(wc -l <"$S/out") lines, more than 40"; fi
-gh --db "$S/a" run -e 'print(db.campaign_awards:count(), db.certificates:count(), db.contest_titles:count())'
+gh --db "$S/a" run -e 'print(db.program_entries:count(), db.certificates:count(), db.contest_titles:count())'
 first=$(cat "$S/out")
 gh --db "$S/a" run "$ROOT/scripts/demo.lua"
 expect_rc 0 "demo again" && expect_out "issued now 0, before" "nothing twice" && expect_out "certificates issued now 0" "honors once" &&
   expect_out "titles awarded now 0" "titles once" && pass "the demo again issues nothing twice"
-gh --db "$S/a" run -e 'print(db.campaign_awards:count(), db.certificates:count(), db.contest_titles:count())'
+gh --db "$S/a" run -e 'print(db.program_entries:count(), db.certificates:count(), db.contest_titles:count())'
 if [ "$(cat "$S/out")" = "$first" ]; then pass "the same records after the second demo"; else fail "records changed: $first -> $(cat "$S/out")"; fi
 gh --db "$S/a" run -e 'if db.collections then for _, c in ipairs(db.collections()) do if c == "awards" then print("awards") end end end'
 if grep -q awards "$S/out"; then fail "the demo still makes its own awards collection"; fi

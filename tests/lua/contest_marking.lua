@@ -91,8 +91,8 @@ t.case('contestants: by ID number or member id, bibs in order, once each', funct
     t.eq({ e.bib, e.member_id, st }, { i, m, 'entered' })
   end
   t.eq(select(2, contest.enter(ID, fx.id(3))), 'already')
-  t.unchanged(function() contest.enter(ID, 99) end, { 'no member 99' })
-  t.unchanged(function() contest.enter(ID, '330481199001011235') end, { 'is not a valid ID number' })
+  t.unchanged(function() contest.enter(ID, 99) end, { 'no member with member_id 99' })
+  t.unchanged(function() contest.enter(ID, '330481199001011235') end, { 'not a valid ID number', 'check character' })
   t.unchanged(function() contest.enter(ID, 12, { bib = 2 }) end, { 'bib 2 is already 李秀英' })
 end)
 
