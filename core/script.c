@@ -34,6 +34,8 @@
 #include "runs.h"
 #include "sandbox.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <lauxlib.h>
 #include <limits.h>
 #include <pwd.h>
@@ -419,6 +421,34 @@ static void free_counts(store_counts *c, int n) {
     free(c);
 }
 
+/* A dry run writes no files where the user keeps them: its output folder is
+ * a fresh throw-away folder. Makes it into buf (PATH_MAX); 0 or -1. */
+static int dry_folder(char *buf) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(buf, PATH_MAX, "%s/gonghui-dry-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    return mkdtemp(buf) ? 0 : -1;
+}
+
+/* After a dry run: an empty throw-away folder goes; one the script wrote
+ * into is named, so the user can look and then delete it. */
+static void dry_folder_done(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    }
+    if (d) {
+        closedir(d);
+    }
+    if (n == 0) {
+        rmdir(dir);
+    } else {
+        fflush(stdout);
+        printf(_("dry run: the %d file(s) the script wrote are in the throw-away folder %s\n"), n,
+               dir);
+    }
+}
+
 static const char *fmt_limit_mb(size_t bytes, char *buf, size_t n) {
     snprintf(buf, n, "%.0f MB", (double)bytes / (1 << 20));
     return buf;
@@ -433,6 +463,17 @@ int script_run_opts(store *s, const script_opts *o) {
     store_counts *counts = NULL;
     int ncounts = 0, whole = o->dry_run || o->atomic;
     sandbox *sb = NULL;
+    char dry_dir[PATH_MAX] = "";
+    const char *out_dir = o->out_dir;
+    if (o->dry_run) {
+        if (dry_folder(dry_dir) != 0) {
+            fprintf(stderr,
+                    _("gonghui run: --dry-run: no throw-away folder for the run's files: %s\n"),
+                    strerror(errno));
+            return SCRIPT_EXIT_IOERR;
+        }
+        out_dir = dry_dir;
+    }
 
     snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
     /* where the log stands: the run's events are the ones after this */
@@ -447,7 +488,7 @@ int script_run_opts(store *s, const script_opts *o) {
         }
         err_clear();
     }
-    sandbox_opts so = {.timeout = o->timeout, .memory = o->memory, .out_dir = o->out_dir};
+    sandbox_opts so = {.timeout = o->timeout, .memory = o->memory, .out_dir = out_dir};
     so.seed = (o->has_seed ? o->seed : random64()) & INT64_MAX;
     so.now = o->has_now ? o->now : (int64_t)time(NULL);
     snprintf(dir, sizeof dir, "%s", o->file ? o->file : ".");
@@ -503,7 +544,7 @@ int script_run_opts(store *s, const script_opts *o) {
     lua_setfield(L, -2, "fail");
     lua_pop(L, 1);
     {
-        char *out = realpath(o->out_dir ? o->out_dir : ".", NULL);
+        char *out = realpath(out_dir ? out_dir : ".", NULL);
         lexport_install(L, out ? out : ".");
         free(out);
     }
@@ -660,7 +701,10 @@ record:;
         repl_attach(s, sb); /* Python's -i: the script's globals stay */
     }
     sandbox_free(sb); /* closes the state: a db.atomic or scan still open ends here */
-    if (!whole) {     /* the committed writes and events of this run */
+    if (dry_dir[0]) {
+        dry_folder_done(dry_dir);
+    }
+    if (!whole) { /* the committed writes and events of this run */
         store_txn *rt;
         if (store_txn_begin(s, NULL, 0, &rt) == 0) {
             bus_count_run(rt, seq0, run_uid, &evc, &nevc);

@@ -100,8 +100,15 @@ expect_rc 0 "year report" && expect_out "2026年返岗车票补贴              
 # entering again pays nothing twice; a dry run writes no file
 rm -f "$S/receipts.refusals.csv"
 gh --db "$DB" run --dry-run "$ROOT/scripts/ticket/ticket.lua" enter=receipts.csv
-expect_out "0 entered, 4 already entered, 4 refused; 0.00 yuan" "re-entry in a dry run" && expect_out "dry run: receipts.refusals.csv was not written" "the dry run says so"
-[ -f "$S/receipts.refusals.csv" ] && fail "a dry run wrote receipts.refusals.csv" || pass "a dry run writes no file"
+expect_out "0 entered, 4 already entered, 4 refused; 0.00 yuan" "re-entry in a dry run" && expect_out "dry run: the 1 file(s) the script wrote are in the throw-away folder" "the dry run says where its file went"
+[ -f "$S/receipts.refusals.csv" ] && fail "a dry run wrote receipts.refusals.csv" || pass "a dry run writes no file where the user keeps them"
+tmpd=$(sed -n 's/.*throw-away folder \(.*\)$/\1/p' "$S/out")
+[ -n "$tmpd" ] && rm -rf "$tmpd"
+gh --db "$DB" run --dry-run "$ROOT/scripts/ticket/ticket.lua" list=1 csv=dry.csv
+expect_rc 0 "a dry run's public list" && expect_out "dry run: the 1 file(s) the script wrote are in the throw-away folder" "the throw-away folder is named"
+[ -f "$S/dry.csv" ] && fail "a dry run wrote dry.csv into the current folder" || pass "a dry run writes only into a throw-away folder"
+tmpd=$(sed -n 's/.*throw-away folder \(.*\)$/\1/p' "$S/out")
+[ -n "$tmpd" ] && [ -f "$tmpd/dry.csv" ] && pass "the file is in $tmpd" && rm -rf "$tmpd"
 gh --db "$DB" run "$ROOT/scripts/ticket/ticket.lua" enter=receipts.csv
 expect_rc 1 "re-entry" && expect_out "0 entered, 4 already entered, 4 refused; 0.00 yuan" "re-entry pays nothing twice"
 

@@ -15,7 +15,8 @@
 --   list=1 [csv=FILE.csv|xlsx=FILE.xlsx] [kind=]   the public list (公示), names masked
 --   check=1                         the totals recomputed from the ledger (exit 1 if they differ)
 --   draw=KIND seed=TEXT [k=N]       a seeded draw within the priority tiers; verify=KIND checks one
--- Exit codes: 0 done; 1 refused, a problem found, or bad input (the message says
+-- A dry run (--dry-run) stores nothing and writes its files into a throw-away
+-- folder it names. Exit codes: 0 done; 1 refused, a problem found, or bad input (the message says
 -- which, where and why; nothing is stored); 2 no command.
 local money = require 'program.money'
 local cells = require 'program.cells'
@@ -86,8 +87,8 @@ function M.attach(program)
         print(program.public_text(rows))
         local name = params.csv or params.xlsx
         if name then
-          local _, path, note = P:write_public_list(name)
-          print(note or ('written: ' .. name))
+          P:write_public_list(name)
+          print('written: ' .. name)
         end
       elseif cmd == 'check' then
         local ok, problems = P:check()

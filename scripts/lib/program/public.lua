@@ -2,7 +2,7 @@
 -- masked (张*明), ID numbers (330481********1234) and phones (138****5678).
 --
 --   local rows = P:public_list{ kind = 'ticket' }    -- { { 序号, 姓名, 身份证号, 手机, 项目, 金额(元), 日期, 地点 }, ... }
---   P:write_public_list('gongshi.csv' [, opts])     -- into the output folder (nothing in a dry run)
+--   P:write_public_list('gongshi.csv' [, opts])     -- into the output folder (a dry run's: throw-away)
 --   program.public_text(rows)                        -- as a text table
 --
 -- Only entries still standing are listed (reversed ones and their reversals
@@ -43,7 +43,6 @@ function M.attach(program, P)
   function P:write_public_list(name, opts)
     opts = opts or {}
     local rows = self:public_list(opts)
-    if run.dry_run then return #rows, nil, 'dry run: ' .. name .. ' was not written' end
     local fields = opts.fields or M.COLUMNS
     local fmt_ = name:match('%.(%w+)$') or 'csv'
     local n, path = export[fmt_](rows, name, { fields = fields, unmask = true })

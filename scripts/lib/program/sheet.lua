@@ -13,7 +13,7 @@
 -- adjust the entry before it is entered (return nil, why to refuse the row).
 -- Re-entering a sheet pays nothing twice: rows whose key (or per-member
 -- limit) was entered before are counted as `already`, not refused.
--- A dry run (gonghui run --dry-run) writes no refusals file: it says so.
+-- A dry run (gonghui run --dry-run) writes it into the run's throw-away folder.
 local cells = require 'program.cells'
 local money = require 'program.money'
 
@@ -100,15 +100,12 @@ function M.attach(program, P)
     if sum.refused > 0 and opts.refusals ~= false then
       local name = opts.refusals or (basename(file):gsub('%.[^.]*$', '') .. '.refusals.csv')
       sum.refusals_file = name
-      if run.dry_run then
-        sum.refusals_note = 'dry run: ' .. name .. ' was not written'
-      else
-        local f = run.open(name, 'w')
-        local rows = { { 'file', 'line', 'code', 'reason' } }
-        for _, x in ipairs(sum.refusals) do rows[#rows + 1] = { x.file, x.line, x.code, x.reason } end
-        run.write_csv(f, rows)
-        f:close()
-      end
+      -- (in a dry run the output folder is a throw-away one the run names)
+      local f = run.open(name, 'w')
+      local rows = { { 'file', 'line', 'code', 'reason' } }
+      for _, x in ipairs(sum.refusals) do rows[#rows + 1] = { x.file, x.line, x.code, x.reason } end
+      run.write_csv(f, rows)
+      f:close()
     end
     return sum
   end
@@ -120,8 +117,7 @@ function M.attach(program, P)
     end
     out[#out + 1] = string.format('%s: %d rows: %d entered, %d already entered, %d refused; %s yuan',
                                   s.file, s.rows, s.entered, s.already, s.refused, money.yuan(s.fen))
-    if s.refusals_note then out[#out + 1] = s.refusals_note
-    elseif s.refusals_file then out[#out + 1] = 'refusals written to ' .. s.refusals_file end
+    if s.refusals_file then out[#out + 1] = 'refusals written to ' .. s.refusals_file end
     return table.concat(out, '\n')
   end
 
