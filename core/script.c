@@ -503,6 +503,9 @@ int script_run_opts(store *s, const script_opts *o) {
     for (int k = 0; k < o->nin; k++) {
         so.in_dirs[so.nin++] = o->in_dirs[k];
     }
+    if (dry_dir[0] && so.nin < 8) { /* what a real run could read there, a dry run reads */
+        so.in_dirs[so.nin++] = o->out_dir ? o->out_dir : ".";
+    }
     if ((rc = sandbox_new(&so, &sb))) {
         fprintf(stderr, _("gonghui: out of memory\n"));
         return SCRIPT_EXIT_FAILED;
