@@ -27,8 +27,10 @@ local c = campaign.define{ id = 'race', title = '并发领取', starts = '2025-0
   items = { { item = 'gift', stock = { ST01 = 150 } } } }
 -- wait for the go file, so the two processes claim at the same time
 local t0 = os.clock()
+-- the test starts both processes, waits for both ready files, then makes go
+if params.ready then assert(io.open(params.ready, 'w')):close() end
 while not io.open(params.go) do
-  if os.clock() - t0 > 20 then error('no go file') end
+  if os.clock() - t0 > 300 then error('no go file') end
 end
 local got, out, already = 0, 0, 0
 local step = params.from <= params.to and 1 or -1
@@ -62,11 +64,11 @@ expect_rc 0 "making 400 members" || finish
 
 # both define the campaign too: defining is idempotent. A claims members
 # 1..300 upwards, B 400..100 downwards; they start together on the go file.
-"$BIN" --db "$DB" run "$S/claim.lua" from=1 to=300 go="$S/go" >"$S/a.out" 2>"$S/a.err" &
+"$BIN" --db "$DB" run "$S/claim.lua" from=1 to=300 go="$S/go" ready="$S/ready1" >"$S/a.out" 2>"$S/a.err" &
 A=$!; track $A
-"$BIN" --db "$DB" run "$S/claim.lua" from=400 to=100 go="$S/go" >"$S/b.out" 2>"$S/b.err" &
+"$BIN" --db "$DB" run "$S/claim.lua" from=400 to=100 go="$S/go" ready="$S/ready2" >"$S/b.out" 2>"$S/b.err" &
 B=$!; track $B
-sleep 0.5
+wait_file "$S/ready1" "$S/ready2" || fail "the two racers never got ready"
 touch "$S/go"
 reap $A; RA=$?
 reap $B; RB=$?

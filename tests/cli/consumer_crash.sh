@@ -53,7 +53,7 @@ bus.consumer('adder', 'pay.*', function(ev)
   db.seen:insert{ seq = ev.seq } -- a second time for one event would fail here
 end)
 if params.loop then
-  local said = false
+  local said, batches = false, 0
   repeat
     local handled, parked = bus.run('adder', { batch = 20, limit = 20 })
     if parked > 0 then error(parked .. ' events parked') end
@@ -61,6 +61,13 @@ if params.loop then
       -- a batch of this run is committed: tell the test
       assert(io.open(params.progress, 'w')):close()
       said = true
+    end
+    if handled > 0 then batches = batches + 1 end
+    if params.stall and batches == params.stall then
+      -- a run of the crash rounds stops here (opening a FIFO nobody writes
+      -- to) until it is killed: however late the kill comes, the rounds
+      -- never finish the work, so each kill lands in a running consumer
+      assert(io.open(params.fifo)):read('a')
     end
   until handled == 0 and bus.consumers()[1].lag == 0
   print('done')
@@ -107,7 +114,13 @@ rand_delay() { # 0.05 .. 0.40 seconds
 
 # the deadline for what should happen soon (a loaded machine, a sanitizer
 # build); reaching it is a failure
-DEADLINE=60
+DEADLINE=300
+# a bus.run loop stops after STALL batches of 20: the loop rounds do at most
+# half the events together (the events run rounds, batches of 500 events of
+# 2 ms each, commit at most one batch before a kill at 0.4 s)
+STALL=$((EVENTS / 2 / 20 / ROUNDS))
+[ "$STALL" -ge 1 ] || STALL=1
+mkfifo "$S/never" || fail "mkfifo"
 
 prev=0
 midway=0
@@ -120,7 +133,8 @@ while [ "$round" -le "$ROUNDS" ]; do
     "$BIN" --db "$DB" events run adder >"$S/c.out" 2>"$S/c.err" &
   else
     how="bus.run loop"
-    "$BIN" --db "$DB" run "$S/consumer.lua" loop=1 progress="$S/progress" >"$S/c.out" 2>"$S/c.err" &
+    "$BIN" --db "$DB" run "$S/consumer.lua" loop=1 progress="$S/progress" stall=$STALL fifo="$S/never" \
+      >"$S/c.out" 2>"$S/c.err" &
   fi
   CPID=$!
   track "$CPID"

@@ -109,7 +109,7 @@ rand_delay() { # 0.05 .. 0.50 seconds
 }
 # the deadline for what should happen soon (a loaded machine, a sanitizer
 # build); reaching it is a failure
-DEADLINE=60
+DEADLINE=300
 # Waits until file $1 exists while process $2 runs, at most DEADLINE s.
 wait_file() {
   _t=$(date +%s)

@@ -16,6 +16,10 @@
 #   track PID                  kills background process PID when the test ends
 #   reap PID                   waits for it (its exit code) and forgets it
 #   lua FILE <<'EOF' ... EOF   writes a Lua script to $S/FILE
+#   alive PID                  is PID running (not ended, reaped or not)?
+#   wait_file FILE...          waits until every FILE exists (0), or 1 after WAIT_DEADLINE
+#                              seconds (300: a backstop for a hung process, not a guess
+#                              at the machine's speed)
 #   finish                     exits 1 if anything failed
 
 set -u
@@ -145,6 +149,24 @@ no_err() {
 
 lua() {
   cat >"$S/$1"
+}
+
+# Tests never wait a fixed time for something to happen: a process that
+# reaches a point makes a file, and the test waits for that file.
+wait_file() {
+  _t=$(date +%s)
+  for _f in "$@"; do
+    while [ ! -e "$_f" ]; do
+      [ $(($(date +%s) - _t)) -lt "${WAIT_DEADLINE:-300}" ] || return 1
+      sleep 0.02
+    done
+  done
+  return 0
+}
+
+# (a child that has ended but is not reaped still answers kill -0)
+alive() {
+  [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null
 }
 
 # Runs a Lua snippet against database $1 and puts its stdout in $S/out.

@@ -124,8 +124,10 @@ lua race.lua <<'LUA'
 local market = require 'market'
 local mk = market.open('xs-2025')
 local t0 = os.clock()
+-- the test starts both processes, waits for both ready files, then makes go
+if params.ready then assert(io.open(params.ready, 'w')):close() end
 while not io.open(params.go) do
-  if os.clock() - t0 > 20 then error('no go file') end
+  if os.clock() - t0 > 300 then error('no go file') end
 end
 local got, capped = 0, 0
 for i = 1, 150 do
@@ -136,9 +138,9 @@ for i = 1, 150 do
 end
 print(string.format('discounted=%d capped=%d', got, capped))
 LUA
-"$BIN" --db "$DB" run "$S/race.lua" go="$S/go" >"$S/ra.out" 2>"$S/ra.err" & A=$!; track $A
-"$BIN" --db "$DB" run "$S/race.lua" go="$S/go" >"$S/rb.out" 2>"$S/rb.err" & B=$!; track $B
-sleep 0.5
+"$BIN" --db "$DB" run "$S/race.lua" go="$S/go" ready="$S/ready1" >"$S/ra.out" 2>"$S/ra.err" & A=$!; track $A
+"$BIN" --db "$DB" run "$S/race.lua" go="$S/go" ready="$S/ready2" >"$S/rb.out" 2>"$S/rb.err" & B=$!; track $B
+wait_file "$S/ready1" "$S/ready2" || fail "the two racers never got ready"
 touch "$S/go"
 reap $A; RA=$?
 reap $B; RB=$?

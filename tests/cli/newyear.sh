@@ -139,8 +139,10 @@ local newyear = require 'newyear'
 local dates = require 'dates'
 local ny = newyear.define(require 'plan')
 local t0 = os.clock()
+-- the test starts both processes, waits for both ready files, then makes go
+if params.ready then assert(io.open(params.ready, 'w')):close() end
 while not io.open(params.go) do
-  if os.clock() - t0 > 20 then error('no go file') end
+  if os.clock() - t0 > 300 then error('no go file') end
 end
 local got, n = {}, 0
 local day = params.first == 1 and ny.starts or ny.ends
@@ -165,11 +167,11 @@ for a in db.campaign_awards:scan{ member_id = 7 } do
 end
 print(string.format('awards=%d used=%d ok=%s', n, ny:discount_used(7), tostring(ny:report().ok)))
 LUA
-"$BIN" --db "$DB" run "$S/race.lua" first=1 go="$S/go" >"$S/a.out" 2>"$S/a.err" &
+"$BIN" --db "$DB" run "$S/race.lua" first=1 go="$S/go" ready="$S/ready1" >"$S/a.out" 2>"$S/a.err" &
 A=$!; track $A
-"$BIN" --db "$DB" run "$S/race.lua" first=0 go="$S/go" >"$S/b.out" 2>"$S/b.err" &
+"$BIN" --db "$DB" run "$S/race.lua" first=0 go="$S/go" ready="$S/ready2" >"$S/b.out" 2>"$S/b.err" &
 B=$!; track $B
-sleep 0.5
+wait_file "$S/ready1" "$S/ready2" || fail "the two racers never got ready"
 touch "$S/go"
 reap $A; RA=$?
 reap $B; RB=$?

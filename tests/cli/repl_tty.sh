@@ -30,28 +30,33 @@ export XDG_STATE_HOME="$S/state"
 $T new-session -d -s r -x 150 -y 40 "LANG=C.UTF-8 '$BIN' --db '$S/db' repl" || { fail "tmux did not start"; finish; }
 trap '$T kill-server 2>/dev/null' EXIT
 
-# waits up to 5 s for TEXT (fixed string) in the pane of session $1
-wait_for_in() {
-  i=0
-  while [ $i -lt 50 ]; do
+# Every wait is for something on the screen (or the session's end), never
+# a fixed time; 300 s is only a backstop for a REPL that hangs.
+# wait_grep SESSION GREP-OPTIONS TEXT: until the pane of SESSION matches
+wait_grep() {
+  _t=$(date +%s)
+  while [ $(($(date +%s) - _t)) -lt 300 ]; do
     $T capture-pane -t "$1" -p >"$S/pane" 2>/dev/null
-    grep -qF -- "$2" "$S/pane" && return 0
-    sleep 0.1
-    i=$((i + 1))
+    grep -q"$2" -- "$3" "$S/pane" && return 0
+    sleep 0.05
   done
   return 1
 }
-
-# waits up to 5 s for TEXT (fixed string) in the pane
+# waits for TEXT (fixed string) in the pane of session $1
+wait_for_in() {
+  wait_grep "$1" F "$2"
+}
+# waits for TEXT (fixed string) in the pane
 wait_for() {
-  i=0
-  while [ $i -lt 50 ]; do
-    $T capture-pane -t r -p >"$S/pane" 2>/dev/null
-    grep -qF -- "$1" "$S/pane" && return 0
-    sleep 0.1
-    i=$((i + 1))
+  wait_grep r F "$1"
+}
+# waits until session $1 has ended (its REPL exited)
+wait_gone() {
+  _t=$(date +%s)
+  while $T has-session -t "$1" 2>/dev/null; do
+    [ $(($(date +%s) - _t)) -lt 300 ] || return 1
+    sleep 0.05
   done
-  return 1
 }
 
 wait_for "gonghui>" || fail "no prompt on the terminal"
@@ -81,7 +86,7 @@ fi
 
 # continuation lines, and Chinese typed at the prompt
 $T send-keys -t r 'total = 0' Enter 'for i = 1, 3 do' Enter 'total = total + i' Enter 'end; return total' Enter
-sleep 0.5
+wait_grep r x 6
 $T send-keys -t r "'你好' .. '，工会'" Enter
 if wait_for "你好，工会"; then
   pass "Chinese typed at the prompt comes back whole"
@@ -92,8 +97,10 @@ $T capture-pane -t r -p >"$S/pane"
 grep -qx "6" "$S/pane" && pass "a statement over several lines runs when it is complete" ||
   fail "the multi-line for loop did not give 6: $(tail -8 "$S/pane")"
 
-$T send-keys -t r 'while true do end' Enter
-sleep 1
+# Ctrl-C once the loop runs (it says so first), not while the line is still
+# being read
+$T send-keys -t r "print('spin' .. 'ning') while true do end" Enter
+wait_for "spinning" || fail "the runaway statement did not start: $(tail -4 "$S/pane")"
 $T send-keys -t r C-c
 if wait_for "interrupted"; then
   $T send-keys -t r '40 + 2' Enter
@@ -104,7 +111,7 @@ else
 fi
 
 $T send-keys -t r C-d
-sleep 0.5
+wait_gone r || fail "the REPL did not end on Ctrl-D"
 H="$S/state/gonghui/history"
 
 # --- $XDG_CONFIG_HOME/gonghui/init.lua runs at start ---------------------------------------
@@ -127,12 +134,10 @@ else
   fail "run -i: no prompt with the script's state: $(tail -5 "$S/pane")"
 fi
 $T send-keys -t i 'db.members:count()' Enter
-sleep 0.5
-$T capture-pane -t i -p >"$S/pane"
-grep -qx "4" "$S/pane" && pass "run -i sees the script's writes" ||
+wait_grep i x 4 && pass "run -i sees the script's writes" ||
   fail "run -i: the script's insert is not there: $(tail -5 "$S/pane")"
 $T send-keys -t i C-d
-sleep 0.5
+wait_gone i || fail "run -i did not end on Ctrl-D"
 if [ -f "$H" ]; then
   grep -q "while" "$H" && pass "history is saved" || fail "history lacks the statements: $(cat "$H")"
   mode=$(stat -c %a "$H")

@@ -81,9 +81,8 @@ interrupt_case() { # SIGNAL CODE NAME
   "$BIN" --db "$DB" run "$S/long.lua" ready="$S/ready" >"$S/long.out" 2>"$S/long.err" &
   pid=$!
   track "$pid"
-  i=0
-  while [ ! -e "$S/ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-  sleep 0.2
+  # ready is made inside the unit, so the signal always lands in the middle of it
+  wait_file "$S/ready" || fail "$3: the run never got inside its unit"
   kill -s "$1" "$pid"
   reap "$pid"
   rc=$?
