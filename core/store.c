@@ -1833,7 +1833,7 @@ int store_sys_ensure(store_txn *t, store_coll *def, const store_coll **out) {
 }
 
 int store_drop(store_txn *t, const char *name) {
-    const store_coll *c;
+    const store_coll *c = NULL; /* gcc -O3 cannot see store_coll_get set it */
     int rc;
     if (!t->write) {
         return err_set(GH_ETXN, "dropping needs a write transaction");
@@ -2266,7 +2266,7 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
 
 int store_check(store *s, void (*report)(void *ctx, const char *msg), void *ctx,
                 uint64_t *problems) {
-    store_txn *t;
+    store_txn *t = NULL; /* likewise for store_txn_begin */
     int rc = store_txn_begin(s, NULL, 0, &t);
     *problems = 0;
     if (rc) {
