@@ -237,6 +237,7 @@ typedef struct imp {
     double next_progress;
     uint64_t size;
     int fatal;
+    int already; /* --resume of an import that finished: nothing left to read */
     /* --chunk: a commit every `chunk` rows, with its checkpoint (import_cp.h) */
     import_cp cp;           /* as of the last commit */
     uint64_t in_chunk;      /* rows handled since then */
@@ -1569,6 +1570,19 @@ static int chunk_setup(imp *im) {
     if (rc) {
         return rc;
     }
+    if (found && old.finished && o->resume && strcmp(old.sha256, cp.sha256) == 0) {
+        /* killed after its last chunk (which carried the finish mark) but
+         * before it exited: report its end, import nothing again */
+        im->cp = old;
+        im->already = 1;
+        im->rows = (uint64_t)old.rows, im->stored = (uint64_t)old.stored;
+        im->rejected = (uint64_t)old.rejected, im->skipped = (uint64_t)old.skipped;
+        fprintf(stderr,
+                _("import: the import of %s into '%s' finished already (run %s, %lld rows "
+                  "stored, %lld rejected): nothing is imported again\n"),
+                o->file, o->coll, old.run, (long long)old.stored, (long long)old.rejected);
+        return old.rejected ? rejects_reopen(im) : 0;
+    }
     if (found && !old.finished) {
         if (!o->resume) {
             return err_set(GH_EEXISTS,
@@ -1849,11 +1863,31 @@ int import_run(store *s, const import_opts *o) {
     sha_job sha = {o->file, ""};
     pthread_t sha_th;
     int sha_started = 0;
-    if (o->chunk || o->resume) {
+    /* one import per file and collection at a time: two at once would each
+     * store every row, and a --resume beside a running import would store
+     * what that one stores next (issue 16) */
+    {
+        char real[PATH_MAX], name[PATH_MAX + 300];
+        if (realpath(o->file, real)) {
+            snprintf(name, sizeof name, "import %s %s", o->coll, real);
+            if (store_lock_name(s, name) != 0) {
+                rc = err_set(GH_EBUSY,
+                             "another import of %s into '%s' is running now: wait until it "
+                             "ends (if it stops part-way, give --resume then); nothing was "
+                             "imported by this one",
+                             o->file, o->coll);
+            }
+        }
+    }
+    if (rc == 0 && (o->chunk || o->resume)) {
         rc = chunk_setup(&im);
         snprintf(sha.out, sizeof sha.out, "%s", im.cp.sha256);
-    } else {
+    } else if (rc == 0) {
         sha_started = pthread_create(&sha_th, NULL, sha_thread, &sha) == 0;
+    }
+    if (rc == 0 && im.already) {
+        committed = 1;
+        rc = 1; /* skips the loop below */
     }
     for (int attempt = 0; rc == 0; attempt++) {
         /* The snapshot first: it shows the database as it was before this
@@ -1883,11 +1917,11 @@ int import_run(store *s, const import_opts *o) {
         if (rc == 0 && im.cp.chunk) {
             store_txn_abort(im.snap);
             im.snap = NULL;
-            /* the last rows, with every line handled but not yet "finished":
-             * that is marked once the rejects file is in place and the summary
-             * and run record written, so an import killed before then is
-             * resumed (with nothing left to store) and reports its end */
-            rc = chunk_commit(&im, im.last_line > im.cp.line ? im.last_line : im.cp.line, 0);
+            /* the last rows and the finish mark in one transaction: an
+             * import killed after it is finished, and --resume then reports
+             * its end (and puts its rejects file in place) but imports
+             * nothing again */
+            rc = chunk_commit(&im, im.last_line > im.cp.line ? im.last_line : im.cp.line, 1);
             committed = rc == 0;
         } else if (rc == 0 && (!o->strict || im.rejected == 0)) {
             int nc;
@@ -1917,6 +1951,9 @@ int import_run(store *s, const import_opts *o) {
             continue;
         }
         break;
+    }
+    if (im.already) {
+        rc = 0;
     }
     counts = im.acc, ncounts = im.nacc;
     im.acc = NULL, im.nacc = 0;
@@ -2040,24 +2077,6 @@ int import_run(store *s, const import_opts *o) {
     }
     free(topics);
     bus_topic_counts_free(evc, nevc);
-    if (committed && im.cp.chunk) { /* the end of a chunked import: "finished" */
-        import_cp cp = im.cp;
-        cp.finished = 1;
-        cp.updated = wall();
-        store_txn *t;
-        int frc = store_txn_begin(s, NULL, 1, &t);
-        if (frc == 0 && (frc = import_cp_put(t, &cp)) != 0) {
-            store_txn_abort(t);
-        } else if (frc == 0) {
-            frc = store_txn_commit(t);
-        }
-        if (frc) {
-            fprintf(stderr,
-                    _("gonghui import: every row is handled, but the import could not be "
-                      "marked finished (%s): --resume will report it again\n"),
-                    err_msg(frc));
-        }
-    }
     for (int i = 0; counts && i < ncounts; i++) {
         free(counts[i].name);
     }

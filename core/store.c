@@ -394,6 +394,28 @@ const unsigned char *store_db_id(const store *s) {
     return s->db_id;
 }
 
+int store_lock_name(store *s, const char *name) {
+    if (s->lockfd < 0) {
+        return 0;
+    }
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        h = (h ^ *p) * 1099511628211ULL;
+    }
+    /* bytes from 1 MiB on: the first bytes of the file hold the writer's pid */
+    struct flock fl = {.l_type = F_WRLCK,
+                       .l_whence = SEEK_SET,
+                       .l_start = (off_t)((1ULL << 20) + (h & ((1ULL << 40) - 1))),
+                       .l_len = 1};
+    if (fcntl(s->lockfd, F_OFD_SETLK, &fl) == 0) {
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EACCES) {
+        return err_set(GH_EBUSY, "%s is locked by another process", name);
+    }
+    return err_set(GH_EIO, "cannot lock %s: %s", name, strerror(errno));
+}
+
 const char *store_path(const store *s) {
     return s->path;
 }

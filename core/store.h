@@ -147,6 +147,15 @@ int store_grow(store *s);
 
 /* The 16-byte database id (borrowed, valid until store_close). */
 const unsigned char *store_db_id(const store *s);
+
+/* Takes the named lock `name` of this database for this store handle (an
+ * open-file-description lock on a byte of gonghui.lock chosen by the name's
+ * hash), without waiting: one holder per name across processes, dropped by
+ * store_close or when the process dies. Used so that one import per file
+ * and collection runs at a time. 0, or GH_EBUSY when another handle holds
+ * it. A database whose lock file cannot be opened (read-only) has no locks:
+ * 0. */
+int store_lock_name(store *s, const char *name);
 const char *store_path(const store *s);
 
 /* Incremented whenever this handle's definitions change (any collection);

@@ -62,9 +62,9 @@ cmp -s clean.rejects.csv killed.rejects.csv && pass "the rejects file equals the
 gh --db "$S/killed" check
 expect_rc 0 "check is clean"
 gh --db "$S/killed" import people big.csv --chunk 700 --resume
-expect_rc 3 "--resume after a finished import starts from the top"
-expect_err "no stopped import of big.csv into 'people' to resume" "and says so"
-expect_out "0 rows of big.csv (UTF-8) stored in 'people', 60,000 rejected" "every row is already there"
+expect_rc 3 "--resume after a finished import imports nothing again (issue 16)"
+expect_err "finished already" "and says so"
+expect_out "59,900 rows of big.csv (UTF-8) stored in 'people', 100 rejected" "the summary of the import that finished"
 
 # ---- a failed import: the next one must say --resume ----------------------------------------------
 awk 'NR <= 10' big.csv > small.csv   # the row on its line 9 is the first bad one
