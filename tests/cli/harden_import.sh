@@ -54,11 +54,13 @@ bad=0
 for round in 1 2 3 4; do
   rm -rf "$S/b"
   gh --db "$S/b" --new-db run "$S/make.lua"
+  # with --resume both ways, whichever order they run in (together, or one
+  # after the other on a fast machine) the file is imported once
   case $round in
-  1) o1="--chunk 200" o2="--chunk 200" ;;
+  1) o1="--chunk 200 --resume" o2="--chunk 200 --resume" ;;
   2) o1="--chunk 200 --resume" o2="--chunk 300 --resume" ;;
-  3) o1="" o2="--chunk 100" ;;
-  *) o1="" o2="" ;;
+  3) o1="--resume" o2="--chunk 100 --resume" ;;
+  *) o1="--chunk 50 --resume" o2="--resume" ;;
   esac
   # shellcheck disable=SC2086
   "$BIN" --db "$S/b" import t rows.csv $o1 >/dev/null 2>"$S/b1.err" &
@@ -70,8 +72,9 @@ for round in 1 2 3 4; do
   track $p2
   reap $p1
   reap $p2
-  # the one refused (if they overlapped) is resumed or run again afterwards
-  # as an operator would; what counts is that no row is there twice
+  # the one refused (if they overlapped) is resumed afterwards, as an
+  # operator would; what counts is that no row is there twice
+  "$BIN" --db "$S/b" import t rows.csv --resume >/dev/null 2>&1
   count "$S/b"
   if [ "$COUNT" != "$N" ]; then
     bad=$((bad + 1))
