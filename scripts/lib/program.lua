@@ -87,6 +87,7 @@
 --   2. for every limit and key, program_totals = the sum over the entries
 --      (reversals negative) — P:check() proves it.
 --   3. an entry, its totals and its event are one transaction.
+local _ = gettext
 local plan_mod = require 'program.plan'
 local money = require 'program.money'
 local dates = require 'dates'
@@ -100,17 +101,17 @@ M.money = money
 M.EVENT = 'program.entry'
 
 M.REFUSALS = {
-  bad_id       = 'not a valid ID number',
-  not_found    = 'no such member',
-  not_eligible = 'not eligible',
-  closed       = 'outside the dates',
-  already      = 'already entered',
-  duplicate    = 'the key was entered for someone else',
-  out_of_stock = 'none left',
-  no_stock     = 'no stock here',
-  budget       = 'the budget is spent',
-  limit        = 'over a limit',
-  bad_input    = 'bad input',
+  bad_id       = N_('not a valid ID number'),
+  not_found    = N_('no such member'),
+  not_eligible = N_('not eligible'),
+  closed       = N_('outside the dates'),
+  already      = N_('already entered'),
+  duplicate    = N_('the key was entered for someone else'),
+  out_of_stock = N_('none left'),
+  no_stock     = N_('no stock here'),
+  budget       = N_('the budget is spent'),
+  limit        = N_('over a limit'),
+  bad_input    = N_('bad input'),
 }
 
 -- The member fields this registry has (a registry made before the programs'
@@ -126,7 +127,7 @@ end
 
 function M.define_collections()
   local have = false
-  for _, n in ipairs(db.collections()) do if n == 'members' then have = true end end
+  for _i, n in ipairs(db.collections()) do if n == 'members' then have = true end end
   if not have then registry.define_members() end
   db.define('programs', {
     key = 'program_id',
@@ -164,16 +165,20 @@ function M.member(ref)
   if type(ref) == 'table' or type(ref) == 'userdata' then return ref end
   if math.type(ref) == 'integer' then
     local m = db.members:get(ref)
-    if not m then return nil, 'not_found', 'no member with member_id ' .. ref end
+    if not m then return nil, 'not_found', string.format(_('no member with member_id %d'), ref) end
     return m
   end
   if type(ref) ~= 'string' then
     return nil, 'bad_input', 'a member is a member_id or an ID number, got ' .. tostring(ref)
   end
-  local id, bad = parse.id((ref:gsub('^%s+', ''):gsub('%s+$', '')))
-  if not id then return nil, 'bad_id', 'not a valid ID number: ' .. bad end
+  local id = parse.id((ref:gsub('^%s+', ''):gsub('%s+$', '')))
+  if not id then
+    local typed = ref:gsub('^%s+', ''):gsub('%s+$', ''):upper()
+    return nil, 'bad_id', string.format(_('not a valid ID number (18 characters, the last a check character): %s'),
+                                        mask_id(typed))
+  end
   local m = db.members:find('id_number', id)
-  if not m then return nil, 'not_found', 'no member with ID number ' .. mask_id(id) end
+  if not m then return nil, 'not_found', string.format(_('no member with ID number %s'), mask_id(id)) end
   return m
 end
 
@@ -188,7 +193,7 @@ function M.meets(m, where)
         end
       else
         local found = false
-        for _, w in ipairs(want) do if v == w then found = true; break end end
+        for _i, w in ipairs(want) do if v == w then found = true; break end end
         if not found then return false, field end
       end
     elseif v ~= want then
@@ -247,7 +252,7 @@ local function first_diff(a, b, path)
   local list = {}
   for k in pairs(ks) do if k ~= 'version' and k ~= 'changes' then list[#list + 1] = k end end
   table.sort(list, function(x, y) return tostring(x) < tostring(y) end)
-  for _, k in ipairs(list) do
+  for _i, k in ipairs(list) do
     local sub = math.type(k) == 'integer' and (path .. '[' .. k .. ']') or (path == '' and k or (path .. '.' .. k))
     local d, x, y = first_diff(a[k], b[k], sub)
     if d then return d, x, y end
@@ -255,14 +260,14 @@ local function first_diff(a, b, path)
 end
 
 local function has_entries(id)
-  for _ in db.program_entries:scan{ index = 'program,kind', eq = { id }, limit = 1 } do return true end
+  for _i in db.program_entries:scan{ index = 'program,kind', eq = { id }, limit = 1 } do return true end
   return false
 end
 
 local function make(plan)
   local self = setmetatable({ id = plan.id, title = plan.title, plan = plan }, P)
   self.by_kind = {}
-  for _, l in ipairs(plan.limits) do
+  for _i, l in ipairs(plan.limits) do
     if not l.per[1] or l.per[1] ~= 'entry' then
       local list = self.by_kind[l.kind or '*'] or {}
       self.by_kind[l.kind or '*'] = list
@@ -292,7 +297,7 @@ function M.define(raw, opts)
     if old.canonical == plan.hash and old.version == plan.version then return end
     -- a limit may not fall below what is already given under it
     for t in db.program_totals:scan{ program = plan.id } do
-      for _, l in ipairs(plan.limits) do
+      for _i, l in ipairs(plan.limits) do
         if l.name == t.limit then
           local place = l.places and t.tkey:match('[^|]*$')
           local max, used, path
@@ -301,7 +306,7 @@ function M.define(raw, opts)
           elseif l.max_count then max, used, path = l.max_count, t.count, l.path
           else max, used, path = l.max_fen, t.fen, l.path end
           if used > max and #l.per <= 1 and (l.places or #l.per == 0) then
-            error(string.format("plan %s: key '%s': %d is less than the %d already given", plan.file,
+            error(string.format(_("plan %s: key '%s': %d is less than the %d already given"), plan.file,
                                 path, max, used), 0)
           end
         end
@@ -310,8 +315,8 @@ function M.define(raw, opts)
     if old.canonical ~= plan.hash and has_entries(plan.id) then
       local what, was, now = first_diff(old.plan, rec.plan, '')
       if plan.version <= old.version or not plan.changes[plan.version] then
-        error(string.format("plan %s: key '%s' changed (%s -> %s) after the program's first entry (version %d): "
-                            .. 'declare the change: version = %d, changes = { [%d] = \'what and why\' }',
+        error(string.format(_("plan %s: key '%s' changed (%s -> %s) after the program's first entry (version %d): "
+                            .. "declare the change: version = %d, changes = { [%d] = 'what and why' }"),
                             plan.file, what or '?', tostring(was), tostring(now), old.version,
                             old.version + 1, old.version + 1), 0)
       end
@@ -376,14 +381,14 @@ local FRAMEWORK = { member = true, member_id = true, id_number = true, kind = tr
 -- past). Programs with codes of their own (aid, market) use it too. (since v1.2, fwB)
 function M.refuser(phrases)
   return function(code, detail)
-    return nil, code, (phrases[code] or code) .. (detail and (': ' .. detail) or '')
+    return nil, code, (phrases[code] and _(phrases[code]) or code) .. (detail and (': ' .. detail) or '')
   end
 end
 local refuse = M.refuser(M.REFUSALS)
 
 local function tkey(self, l, e)
   local parts = { self.id, l.name }
-  for _, d in ipairs(l.per) do
+  for _i, d in ipairs(l.per) do
     local v
     if d == 'member' then v = e.member_id
     elseif d == 'household' then v = e.household
@@ -432,8 +437,8 @@ end
 local function limits_of(self, e, get)
   get = get or db_totals
   local out = {}
-  for _, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[e.kind] or {} } do
-    for _, l in ipairs(list) do
+  for _i, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[e.kind] or {} } do
+    for _i, l in ipairs(list) do
       if applies(l, e) then
         local k = tkey(self, l, e)
         if k then
@@ -453,7 +458,7 @@ end
 -- Checks and clips e.fen; returns nil, or refusal values.
 local function check_limits(self, e, ls)
   -- per entry
-  for _, l in ipairs(self.plan.limits) do
+  for _i, l in ipairs(self.plan.limits) do
     if l.per[1] == 'entry' and applies(l, e) then
       if l.max_fen and e.fen > l.max_fen then
         if l.clip then e.fen, e.capped = l.max_fen, true
@@ -465,7 +470,7 @@ local function check_limits(self, e, ls)
     end
   end
   -- clipping limits first, so the others see the amount that will be paid
-  for _, t in ipairs(ls) do
+  for _i, t in ipairs(ls) do
     local l = t.l
     if l.clip and l.max_fen then
       local left = l.max_fen - t.fen
@@ -475,7 +480,7 @@ local function check_limits(self, e, ls)
       if e.fen > left then e.fen, e.capped = left, true end
     end
   end
-  for _, t in ipairs(ls) do
+  for _i, t in ipairs(ls) do
     local l = t.l
     if l.places then
       local max = e.place and l.places[e.place]
@@ -509,7 +514,7 @@ local function check_limits(self, e, ls)
 end
 
 local function add_totals(self, ls, e, sign)
-  for _, t in ipairs(ls) do
+  for _i, t in ipairs(ls) do
     if t.ledger then goto next end
     local rec = { tkey = t.key, program = self.id, limit = t.l.name, count = t.count + sign,
                   qty = t.qty + e.qty, fen = money.add(t.fen, e.fen) }
@@ -528,7 +533,7 @@ end
 
 local function units_list(self)
   local out = {}
-  for _, u in ipairs{ '人', '人次', '户次', '场次', 'fen' } do if self.plan.units[u] then out[#out + 1] = u end end
+  for _i, u in ipairs{ '人', '人次', '户次', '场次', 'fen' } do if self.plan.units[u] then out[#out + 1] = u end end
   return out
 end
 
@@ -547,7 +552,7 @@ end
 
 local function station_of(place)
   if place == nil then return nil end
-  for _, n in ipairs(db.collections()) do
+  for _i, n in ipairs(db.collections()) do
     if n == 'stations' then return db.stations:get(place, 'station_id') and place or nil end
   end
 end
@@ -567,7 +572,7 @@ local function enter_txn(self, e)
   if not dates.valid(day) then return refuse('bad_input', 'day ' .. tostring(day) .. ' is not a date') end
   local w = self.plan.window
   if day < w.from or day > w.to then
-    return refuse('closed', string.format('%s is not within %s .. %s', day, w.from, w.to))
+    return refuse('closed', string.format(_('%s is not within %s .. %s'), day, w.from, w.to))
   end
   if kind.window and (day < kind.window.from or day > kind.window.to) then
     return refuse('closed', string.format('%s: %s is not within %s .. %s', e.kind, day, kind.window.from, kind.window.to))
@@ -579,10 +584,10 @@ local function enter_txn(self, e)
   if e.key ~= nil then
     local prior = db.program_entries:find('program,key', { self.id, e.key })
     if prior and m and prior.member_id and prior.member_id ~= m.member_id then
-      return refuse('duplicate', string.format('%s was entered for another member at %s (entry %d)', e.key,
+      return refuse('duplicate', string.format(_('%s was entered for another member at %s (entry %d)'), e.key,
                                                prior.at, prior.entry_id))
     elseif prior then
-      return refuse('already', string.format('%s was entered at %s (entry %d)', e.key, prior.at, prior.entry_id))
+      return refuse('already', string.format(_('%s was entered at %s (entry %d)'), e.key, prior.at, prior.entry_id))
     end
   end
   local qty = e.qty or 1
@@ -619,7 +624,7 @@ function P:enter(e)
   if self.opened then error("program '" .. self.id .. "' was opened for reports: define it to enter", 2) end
   if not self.plan.kind[e.kind] then
     local names = {}
-    for _, k in ipairs(self.plan.kinds) do names[#names + 1] = k.kind end
+    for _i, k in ipairs(self.plan.kinds) do names[#names + 1] = k.kind end
     error(string.format("program '%s' has no kind '%s' (its kinds: %s)", self.id, tostring(e.kind),
                         table.concat(names, ', ')), 2)
   end
@@ -696,7 +701,7 @@ function P:grant_all(kind, opts)
     db.atomic(function()
       local fresh = db.program_totals:count{ program = self.id } == 0
       if fresh then
-        for _ in db.program_entries:scan{ index = 'program,kind', eq = { self.id, kind }, limit = 1 } do fresh = false end
+        for _i in db.program_entries:scan{ index = 'program,kind', eq = { self.id, kind }, limit = 1 } do fresh = false end
       end
       local cache, seen = {}, {}
       local function get(s, key, l, e)
@@ -715,8 +720,8 @@ function P:grant_all(kind, opts)
       -- the common case: program-wide limits (budget, stock) and once per
       -- member, the amount the same for all: checked here with no tables made
       local wide, once, simple = {}, nil, not self.plan.amount and not opts.place
-      for _, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[kind] or {} } do
-        for _, l in ipairs(list) do
+      for _i, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[kind] or {} } do
+        for _i, l in ipairs(list) do
           if not applies(l, { kind = kind }) then
           elseif #l.per == 0 and not l.clip then
             local key = self.id .. '|' .. l.name
@@ -726,7 +731,7 @@ function P:grant_all(kind, opts)
           else simple = false end
         end
       end
-      for _, l in ipairs(self.plan.limits) do
+      for _i, l in ipairs(self.plan.limits) do
         if l.per[1] == 'entry' and applies(l, { kind = kind }) then simple = false end
       end
       local fen0 = money.mul(k.value_fen or 0, qty)
@@ -742,7 +747,7 @@ function P:grant_all(kind, opts)
           local n = fresh and (seen[mid] or 0) or db_totals(self, nil, once, { member_id = mid }).count
           if n + 1 > once.max_count then return refused(once.code or 'limit') end
         end
-        for _, w in ipairs(wide) do
+        for _i, w in ipairs(wide) do
           local l = w.l
           if (l.max_qty and w.qty + qty > l.max_qty) or (l.max_count and w.count + 1 > l.max_count)
              or (l.max_fen and w.fen + fen0 > l.max_fen) then
@@ -751,7 +756,7 @@ function P:grant_all(kind, opts)
         end
         local hh = has_hh and m.household or ('m' .. mid)
         local id = insert(mid, hh, fen0)
-        for _, w in ipairs(wide) do w.count, w.qty, w.fen = w.count + 1, w.qty + qty, w.fen + fen0 end
+        for _i, w in ipairs(wide) do w.count, w.qty, w.fen = w.count + 1, w.qty + qty, w.fen + fen0 end
         if once then seen[mid] = (seen[mid] or 0) + 1 end
         bus.publish(M.EVENT, { program = self.id, entry_id = id, kind = kind, member_id = mid, household = hh,
                                qty = qty, fen = fen0, day = day,
@@ -772,12 +777,12 @@ function P:grant_all(kind, opts)
                       place = opts.place, day = day, at = at, session = session,
                     }
           local ls = limits_of(self, r, get)
-          local _, code = check_limits(self, r, ls)
+          local _i, code = check_limits(self, r, ls)
           if code then
             refused(code)
           else
             r.entry_id = insert(r.member_id, r.household, r.fen)
-            for _, t in ipairs(ls) do
+            for _i, t in ipairs(ls) do
               if t.ledger then
                 seen[r.member_id] = (seen[r.member_id] or 0) + 1
               else
@@ -799,7 +804,7 @@ function P:grant_all(kind, opts)
         for m in db.members:scan(where) do f(m) end
       end
       if counts.fen > money.MAX then error('amount overflow: the grants add up to ' .. counts.fen .. ' fen', 0) end
-      for _, w in ipairs(wide) do
+      for _i, w in ipairs(wide) do
         if simple then cache[w.key] = { limit = w.l.name, count = w.count, qty = w.qty, fen = w.fen } end
       end
       for key, t in pairs(cache) do
@@ -823,8 +828,8 @@ local function recount(self)
   for r in db.program_entries:scan{ index = 'program,kind', eq = { self.id } } do
     local e = r:totable()
     local sign = e.reverses and -1 or 1
-    for _, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[e.kind] or {} } do
-      for _, l in ipairs(list) do
+    for _i, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[e.kind] or {} } do
+      for _i, l in ipairs(list) do
         local k = applies(l, e) and not ledger_once(l) and tkey(self, l, e)
         if k then
           local t = out[k] or { limit = l.name, count = 0, qty = 0, fen = 0 }
@@ -843,7 +848,7 @@ function P:check()
   local problems = {}
   for t in db.program_totals:scan{ program = self.id } do
     local w = want[t.tkey] or { count = 0, qty = 0, fen = 0 }
-    for _, f in ipairs{ 'count', 'qty', 'fen' } do
+    for _i, f in ipairs{ 'count', 'qty', 'fen' } do
       if t[f] ~= w[f] then
         problems[#problems + 1] = string.format('%s: %s %d (totals) vs %d (ledger)', t.tkey, f, t[f], w[f])
       end
@@ -864,7 +869,7 @@ function P:rebuild_totals()
   db.atomic(function()
     local old = {}
     for t in db.program_totals:scan{ program = self.id } do old[#old + 1] = t.tkey end
-    for _, k in ipairs(old) do db.program_totals:delete(k) end
+    for _i, k in ipairs(old) do db.program_totals:delete(k) end
     for k, t in pairs(want) do
       db.program_totals:insert{ tkey = k, program = self.id, limit = t.limit, count = t.count,
                                 qty = t.qty, fen = t.fen }
@@ -909,7 +914,7 @@ function P:report(opts)
                 to = self.plan.window.to, total = cell(), kinds = {}, by = {}, by_field = opts.by,
                 limits = {}, reversed = 0 }
   local kinds = {}
-  for _, e in ipairs(list) do
+  for _i, e in ipairs(list) do
     if reversed[e.entry_id] then
       if not e.reverses then rep.reversed = rep.reversed + 1 end
     else
@@ -929,11 +934,11 @@ function P:report(opts)
       end
     end
   end
-  for _, k in ipairs(self.plan.kinds) do
+  for _i, k in ipairs(self.plan.kinds) do
     rep.kinds[#rep.kinds + 1] = { kind = k.kind, title = k.title, cell = kinds[k.kind] or cell() }
   end
   for t in db.program_totals:scan{ program = self.id } do
-    for _, l in ipairs(self.plan.limits) do
+    for _i, l in ipairs(self.plan.limits) do
       if l.name == t.limit then
         local max = l.max_fen or l.max_count or l.max_qty
         if l.places then max = l.places[t.tkey:match('[^|]*$')] end
@@ -951,7 +956,7 @@ function M.format(rep)
   local fmt = require 'fmt'
   local out = { string.format('%s (%s), %s .. %s', rep.title, rep.program, rep.from, rep.to), '' }
   local rows = {}
-  for _, k in ipairs(rep.kinds) do
+  for _i, k in ipairs(rep.kinds) do
     local c = k.cell
     rows[#rows + 1] = { k.title, c.person_times, c.persons, c.household_times, c.qty, money.yuan(c.fen) }
   end
@@ -963,7 +968,7 @@ function M.format(rep)
     for k in pairs(rep.by) do keys[#keys + 1] = k end
     table.sort(keys)
     local r2 = {}
-    for _, k in ipairs(keys) do
+    for _i, k in ipairs(keys) do
       local c = rep.by[k]
       r2[#r2 + 1] = { k, c.person_times, c.persons, c.household_times, money.yuan(c.fen) }
     end
@@ -973,7 +978,7 @@ function M.format(rep)
   if rep.reversed > 0 then out[#out + 1] = string.format('(%d entries reversed, not counted)', rep.reversed) end
   if not rep.ok then
     out[#out + 1] = 'PROBLEMS (the totals and the ledger disagree):'
-    for _, p in ipairs(rep.problems) do out[#out + 1] = '  ' .. p end
+    for _i, p in ipairs(rep.problems) do out[#out + 1] = '  ' .. p end
   end
   return table.concat(out, '\n')
 end
@@ -985,7 +990,7 @@ end
 function M.mask_name(name)
   if type(name) ~= 'string' or name == '' then return name end
   local cs = {}
-  for _, c in utf8.codes(name) do cs[#cs + 1] = utf8.char(c) end
+  for _i, c in utf8.codes(name) do cs[#cs + 1] = utf8.char(c) end
   if #cs <= 1 then return name end
   if #cs == 2 then return cs[1] .. '*' end
   return cs[1] .. string.rep('*', #cs - 2) .. cs[#cs]
@@ -1002,14 +1007,14 @@ function M.param(name, kind, default)
   local v = params[name]
   if v == nil or v == '' then
     if default ~= nil then return default end
-    run.fail(string.format('parameter %s= is missing (give %s=...)', name, name))
+    run.fail(string.format(_('parameter %s= is missing (give %s=...)'), name, name))
   end
   local text = tostring(v)
   kind = kind or 'text'
   if kind == 'text' then return text end
   if kind == 'int' then
     local n = text:match('^[%+%-]?%d+$') and math.tointeger(tonumber(text))
-    if not n then run.fail(string.format('parameter %s=%s: expected a whole number', name, text)) end
+    if not n then run.fail(string.format(_('parameter %s=%s: expected a whole number'), name, text)) end
     return n
   end
   if kind == 'yuan' then
@@ -1044,6 +1049,6 @@ end
 
 -- Sub-modules attach methods to P (sheet entry, draws, public lists).
 M.P = P
-for _, sub in ipairs{ 'program.sheet', 'program.draw', 'program.public', 'program.cli' } do require(sub).attach(M, P) end
+for _i, sub in ipairs{ 'program.sheet', 'program.draw', 'program.public', 'program.cli' } do require(sub).attach(M, P) end
 
 return M

@@ -9,6 +9,7 @@
 -- Dates, times, yuan, ID numbers and phones are core/parse.c's (require
 -- 'parse'), the parser import and every command use; `why` is the bare
 -- reason, the caller names the column and the value.
+local _ = gettext
 local money = require 'program.money'
 local parse = require 'parse'
 

@@ -18,6 +18,7 @@
 -- A dry run (--dry-run) stores nothing and writes its files into a throw-away
 -- folder it names. Exit codes: 0 done; 1 refused, a problem found, or bad input (the message says
 -- which, where and why; nothing is stored); 2 no command.
+local _ = gettext
 local money = require 'program.money'
 local cells = require 'program.cells'
 
@@ -32,7 +33,7 @@ function M.attach(program)
     print(string.format('window: %s .. %s (%s .. %s)', p.window.from, p.window.to, p.window.from_text,
                         p.window.to_text))
     if p.budget_fen then print('budget: ' .. money.yuan(p.budget_fen) .. ' yuan') end
-    for _, l in ipairs(p.limits) do
+    for _i, l in ipairs(p.limits) do
       local per = #l.per == 0 and 'program' or table.concat(l.per, '+')
       local max = l.max_fen and (money.yuan(l.max_fen) .. ' yuan') or l.max_count and (l.max_count .. ' times')
                   or l.max_qty and tostring(l.max_qty) or 'quotas'
@@ -41,7 +42,7 @@ function M.attach(program)
   end
 
   local function cmd_of()
-    for _, c in ipairs(COMMANDS) do if params[c] ~= nil then return c end end
+    for _i, c in ipairs(COMMANDS) do if params[c] ~= nil then return c end end
   end
 
   function program.main(planfile, cmd)
@@ -59,7 +60,7 @@ function M.attach(program)
         program.finish(s)
       elseif cmd == 'claim' then
         local e = { kind = params.kind, place = params.place }
-        for _, f in ipairs(P.plan.fields) do
+        for _i, f in ipairs(P.plan.fields) do
           local v = params[f.name]
           if v ~= nil then
             local x, why = cells.parse(f.type, tostring(v))
@@ -71,13 +72,13 @@ function M.attach(program)
         end
         if not e.kind then e.kind = P.plan.kinds[1].kind end
         local r, code, why = P:enter(e)
-        if not r then run.fail(string.format('refused (%s): %s', code, why)) end
-        print(string.format('entered: entry %d, %s %s yuan%s', r.entry_id, P.plan.kind[r.kind].title,
+        if not r then run.fail(string.format(_('refused (%s): %s'), code, why)) end
+        print(string.format(_('entered: entry %d, %s %s yuan%s'), r.entry_id, P.plan.kind[r.kind].title,
                             money.yuan(r.fen), r.capped and ' (capped by a limit)' or ''))
       elseif cmd == 'reverse' then
         local r, code, why = P:reverse(program.param('reverse', 'int'), program.param('reason'))
         if not r then run.fail(string.format('refused (%s): %s', code, why)) end
-        print(string.format('entry %d reverses entry %d (%s yuan)', r.entry_id, r.reverses, money.yuan(r.fen)))
+        print(string.format(_('entry %d reverses entry %d (%s yuan)'), r.entry_id, r.reverses, money.yuan(r.fen)))
       elseif cmd == 'report' then
         local rep = P:report{ by = params.by }
         print(program.format(rep))
@@ -88,12 +89,12 @@ function M.attach(program)
         local name = params.csv or params.xlsx
         if name then
           P:write_public_list(name)
-          print('written: ' .. name)
+          print(_('written:') .. ' ' .. name)
         end
       elseif cmd == 'check' then
         local ok, problems = P:check()
         if not ok then run.fail('the totals and the ledger disagree:\n  ' .. table.concat(problems, '\n  ')) end
-        print('the totals agree with the ledger')
+        print(_('the totals agree with the ledger'))
       elseif cmd == 'draw' then
         local d = P:draw(program.param('draw'), program.param('seed'), { k = params.k and program.param('k', 'int') })
         for i, t in ipairs(d.tiers) do

@@ -16,6 +16,7 @@
 -- draw() commits and publishes itself (replayable, verifiable, but the seed
 -- was not committed before the list closed: say so when you publish it).
 -- Winners the ledger refuses (a limit) are kept in `refused` with the reason.
+local _ = gettext
 local dates = require 'dates'
 
 local M = {}
@@ -74,7 +75,7 @@ function M.attach(_, P)
       if t then table.insert(tiers[t].ids, m.member_id) end
     end
     if opts.entrants then
-      for _, id in ipairs(opts.entrants) do
+      for _i, id in ipairs(opts.entrants) do
         local m = db.members:get(id)
         if m and self:eligible(m, kind) then add(m) end
       end
@@ -163,7 +164,7 @@ function M.attach(_, P)
       end
       for id in t.winners:gmatch('[^\n]+') do want[math.tointeger(tonumber(id))] = true end
     end
-    for _, x in ipairs(r.refused or {}) do want[x.member_id] = nil end
+    for _i, x in ipairs(r.refused or {}) do want[x.member_id] = nil end
     local n = 0
     for e in db.program_entries:scan{ index = 'program,kind', eq = { self.id, kind } } do
       if e.key and e.key:sub(1, #r.draw_id + 1) == r.draw_id .. ':' and not e.reverses then
@@ -174,7 +175,7 @@ function M.attach(_, P)
       end
     end
     local w = 0
-    for _ in pairs(want) do w = w + 1 end
+    for _i in pairs(want) do w = w + 1 end
     if n ~= w then return false, string.format('%d winners but %d entries', w, n) end
     return true
   end

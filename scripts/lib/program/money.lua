@@ -11,6 +11,7 @@
 -- Invariant: every result is a Lua integer within ±MAX (2^53, so a sum can
 -- also leave Lua as an exact double); anything else raises an error that names
 -- the operands. money.fen is core/parse.c's yuan parser (require 'parse').
+local _ = gettext
 local fmt = require 'fmt'
 local parse = require 'parse'
 

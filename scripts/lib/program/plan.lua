@@ -7,6 +7,7 @@
 -- Invariant: a plan that check() returns is complete: every default is filled
 -- in, every date is 'YYYY-MM-DD', every limit has a name, and plan.hash
 -- fingerprints its data (rules are functions: only their presence counts).
+local _ = gettext
 local dates = require 'dates'
 
 local M = {}
@@ -34,7 +35,7 @@ M.DIMS = { member = true, household = true, kind = true, day = true, place = tru
 M.UNITS = { ['人'] = true, ['人次'] = true, ['户次'] = true, ['场次'] = true, fen = true }
 
 local function fail(file, key, fmt_, ...)
-  error(string.format('plan %s: key \'%s\': ' .. fmt_, file, key, ...), 0)
+  error(string.format(_("plan %s: key '%s': ") .. fmt_, file, key, ...), 0)
 end
 
 local function typeof(v)
@@ -45,7 +46,7 @@ end
 
 -- Checks t's keys against spec ({ key = 'type' | 'type?' }).
 local function keys(file, where, t, spec)
-  if type(t) ~= 'table' then fail(file, where, 'expected a table, got %s', typeof(t)) end
+  if type(t) ~= 'table' then fail(file, where, _('expected a table, got %s'), typeof(t)) end
   for k, v in pairs(t) do
     local want = spec[k]
     local name = where == '' and tostring(k) or (where .. '.' .. tostring(k))
@@ -53,17 +54,17 @@ local function keys(file, where, t, spec)
       local known = {}
       for n in pairs(spec) do known[#known + 1] = n end
       table.sort(known)
-      fail(file, name, 'is not a plan key here (known: %s)', table.concat(known, ', '))
+      fail(file, name, _('is not a plan key here (known: %s)'), table.concat(known, ', '))
     end
     local base = want:gsub('%?$', '')
     if base ~= 'any' and typeof(v) ~= base then
-      fail(file, name, 'expected %s, got %s %s', base == 'integer' and 'a whole number' or ('a ' .. base),
+      fail(file, name, _('expected %s, got %s %s'), base == 'integer' and 'a whole number' or ('a ' .. base),
            typeof(v), tostring(v))
     end
   end
   for k, want in pairs(spec) do
     if not want:find('?', 1, true) and t[k] == nil then
-      fail(file, where == '' and k or (where .. '.' .. k), 'is missing')
+      fail(file, where == '' and k or (where .. '.' .. k), _('is missing'))
     end
   end
 end
@@ -79,7 +80,7 @@ local MONTHS = { ['正'] = 1, ['一'] = 1, ['二'] = 2, ['三'] = 3, ['四'] = 4
 -- '初八' 8, '十五' 15, '廿三' 23, '三十' 30, '二十' 20.
 local function lunar_day(s)
   local t = {}
-  for _, c in utf8.codes(s) do t[#t + 1] = utf8.char(c) end
+  for _i, c in utf8.codes(s) do t[#t + 1] = utf8.char(c) end
   if #t == 2 and t[1] == '初' then return CN[t[2]] end
   if #t == 2 and t[1] == '十' then return 10 + (CN[t[2]] or 99) end
   if #t == 2 and t[1] == '廿' then return 20 + (CN[t[2]] or 99) end
@@ -136,10 +137,10 @@ end
 local function window(file, key, w, year)
   keys(file, key, w, { from = 'string', to = 'string' })
   local a, why = M.day(w.from, year)
-  if not a then fail(file, key .. '.from', '%s', why) end
+  if not a then fail(file, key .. '.from', _('%s'), why) end
   local b, why2 = M.day(w.to, year)
-  if not b then fail(file, key .. '.to', '%s', why2) end
-  if b < a then fail(file, key, 'ends (%s = %s) before it starts (%s = %s)', w.to, b, w.from, a) end
+  if not b then fail(file, key .. '.to', _('%s'), why2) end
+  if b < a then fail(file, key, _('ends (%s = %s) before it starts (%s = %s)'), w.to, b, w.from, a) end
   return { from = a, to = b, from_text = w.from, to_text = w.to }
 end
 
@@ -155,7 +156,7 @@ local function canon(v, out)
       return type(x) < type(y)
     end)
     out[#out + 1] = '{'
-    for _, k in ipairs(ks) do
+    for _i, k in ipairs(ks) do
       if k ~= 'version' and k ~= 'changes' then
         out[#out + 1] = tostring(k) .. '='
         canon(v[k], out)
@@ -198,42 +199,42 @@ function M.check(p, file)
   if type(p) ~= 'table' then error(string.format('plan %s: expected a table, got %s', file, typeof(p)), 0) end
   keys(file, '', p, TOP)
   if not p.id:match('^[%w_%-%.]+$') then
-    fail(file, 'id', "'%s' must be letters, digits, '_', '-' or '.'", p.id)
+    fail(file, 'id', _("'%s' must be letters, digits, '_', '-' or '.'"), p.id)
   end
   local out = { id = p.id, title = p.title, union = p.union, year = p.year, budget_fen = p.budget_fen,
                 version = p.version or 1, changes = p.changes or {}, amount = p.amount,
                 session = p.session, note = p.note, file = file, kinds = {}, kind = {}, limits = {},
                 label = p.label, raw = p }
-  if p.budget_fen and p.budget_fen < 0 then fail(file, 'budget_fen', 'must be >= 0, got %d', p.budget_fen) end
-  if out.version < 1 then fail(file, 'version', 'must be 1 or more, got %d', out.version) end
+  if p.budget_fen and p.budget_fen < 0 then fail(file, 'budget_fen', _('must be >= 0, got %d'), p.budget_fen) end
+  if out.version < 1 then fail(file, 'version', _('must be 1 or more, got %d'), out.version) end
   for v, why in pairs(out.changes) do
     if math.type(v) ~= 'integer' or type(why) ~= 'string' or why == '' then
-      fail(file, 'changes', 'is { [version] = "what changed and why", ... }, got [%s] = %s', tostring(v), tostring(why))
+      fail(file, 'changes', _('is { [version] = "what changed and why", ... }, got [%s] = %s'), tostring(v), tostring(why))
     end
   end
   out.window = window(file, 'window', p.window, p.year)
   -- units
   out.units = {}
   for i, u in ipairs(p.units or { '人', '人次', '户次', 'fen' }) do
-    if not M.UNITS[u] then fail(file, 'units[' .. i .. ']', "'%s' is not one of 人, 人次, 户次, 场次, fen", tostring(u)) end
+    if not M.UNITS[u] then fail(file, 'units[' .. i .. ']', _("'%s' is not one of 人, 人次, 户次, 场次, fen"), tostring(u)) end
     out.units[u] = true
   end
   -- kinds
-  if #p.kinds == 0 then fail(file, 'kinds', 'must list at least one kind: { { kind = \'gift\', ... } }') end
+  if #p.kinds == 0 then fail(file, 'kinds', _('must list at least one kind: { { kind = \'gift\', ... } }')) end
   for i, k in ipairs(p.kinds) do
     local key = 'kinds[' .. i .. ']'
     keys(file, key, k, KIND)
-    if out.kind[k.kind] then fail(file, key .. '.kind', "'%s' is listed twice", k.kind) end
+    if out.kind[k.kind] then fail(file, key .. '.kind', _("'%s' is listed twice"), k.kind) end
     local kk = { kind = k.kind, title = k.title or k.kind, value_fen = k.value_fen, stock = k.stock,
                  places = k.places, where = k.where, rule = k.rule, unit = k.unit or 'item',
                  per_member = k.per_member, per_household = k.per_household }
-    if kk.unit ~= 'item' and kk.unit ~= 'fen' then fail(file, key .. '.unit', "is 'item' or 'fen', got '%s'", kk.unit) end
-    if k.value_fen and k.value_fen < 0 then fail(file, key .. '.value_fen', 'must be >= 0') end
-    if k.stock and k.stock < 0 then fail(file, key .. '.stock', 'must be >= 0') end
+    if kk.unit ~= 'item' and kk.unit ~= 'fen' then fail(file, key .. '.unit', _("is 'item' or 'fen', got '%s'"), kk.unit) end
+    if k.value_fen and k.value_fen < 0 then fail(file, key .. '.value_fen', _('must be >= 0')) end
+    if k.stock and k.stock < 0 then fail(file, key .. '.stock', _('must be >= 0')) end
     if k.window then
       kk.window = window(file, key .. '.window', k.window, p.year)
       if kk.window.from < out.window.from or kk.window.to > out.window.to then
-        fail(file, key .. '.window', 'runs %s .. %s, not within the plan\'s window %s .. %s',
+        fail(file, key .. '.window', _('runs %s .. %s, not within the plan\'s window %s .. %s'),
              kk.window.from, kk.window.to, out.window.from, out.window.to)
       end
     end
@@ -241,12 +242,12 @@ function M.check(p, file)
       local sum = 0
       for place, n in pairs(k.places) do
         if type(place) ~= 'string' or math.type(n) ~= 'integer' or n < 0 then
-          fail(file, key .. '.places', 'is { PLACE = whole number >= 0, ... }, got [%s] = %s', tostring(place), tostring(n))
+          fail(file, key .. '.places', _('is { PLACE = whole number >= 0, ... }, got [%s] = %s'), tostring(place), tostring(n))
         end
         sum = sum + n
       end
       if k.stock and sum > k.stock then
-        fail(file, key .. '.places', "the quotas of '%s' add up to %d, more than the %d there are", k.kind, sum, k.stock)
+        fail(file, key .. '.places', _("the quotas of '%s' add up to %d, more than the %d there are"), k.kind, sum, k.stock)
       end
     end
     out.kinds[i] = kk
@@ -256,23 +257,23 @@ function M.check(p, file)
   local function add_limit(l, key)
     keys(file, key, l, LIMIT)
     local per = type(l.per) == 'string' and { l.per } or l.per
-    if type(per) ~= 'table' then fail(file, key .. '.per', 'is a dimension or a list of them') end
+    if type(per) ~= 'table' then fail(file, key .. '.per', _('is a dimension or a list of them')) end
     for j, d in ipairs(per) do
       if not M.DIMS[d] then
-        fail(file, key .. '.per', "'%s' is not one of member, household, kind, day, place, entry", tostring(d))
+        fail(file, key .. '.per', _("'%s' is not one of member, household, kind, day, place, entry"), tostring(d))
       end
-      if d == 'entry' and #per > 1 then fail(file, key .. '.per', "'entry' stands alone") end
+      if d == 'entry' and #per > 1 then fail(file, key .. '.per', _("'entry' stands alone")) end
       per[j] = d
     end
-    if l.kind and not out.kind[l.kind] then fail(file, key .. '.kind', "'%s' is not a kind of this plan", l.kind) end
-    if not (l.max_fen or l.max_count or l.max_qty) then fail(file, key, 'needs max_fen, max_count or max_qty') end
-    for _, m in ipairs{ 'max_fen', 'max_count', 'max_qty' } do
-      if l[m] and l[m] < 0 then fail(file, key .. '.' .. m, 'must be >= 0') end
+    if l.kind and not out.kind[l.kind] then fail(file, key .. '.kind', _("'%s' is not a kind of this plan"), l.kind) end
+    if not (l.max_fen or l.max_count or l.max_qty) then fail(file, key, _('needs max_fen, max_count or max_qty')) end
+    for _i, m in ipairs{ 'max_fen', 'max_count', 'max_qty' } do
+      if l[m] and l[m] < 0 then fail(file, key .. '.' .. m, _('must be >= 0')) end
     end
-    if l.clip and not l.max_fen then fail(file, key .. '.clip', 'clips an amount: it needs max_fen') end
+    if l.clip and not l.max_fen then fail(file, key .. '.clip', _('clips an amount: it needs max_fen')) end
     local name = l.name or (table.concat(per, '+') .. (l.kind and (':' .. l.kind) or '')
                              .. ':' .. (l.max_fen and 'fen' or l.max_count and 'count' or 'qty'))
-    for _, o in ipairs(out.limits) do
+    for _i, o in ipairs(out.limits) do
       if o.name == name then name = name .. '#' .. (#out.limits + 1) end
     end
     out.limits[#out.limits + 1] = { name = name, per = per, kind = l.kind, max_fen = l.max_fen,
@@ -319,11 +320,11 @@ function M.check(p, file)
   for i, f in ipairs(p.fields or {}) do
     local key = 'fields[' .. i .. ']'
     if type(f) ~= 'table' or type(f[1]) ~= 'string' or type(f[2]) ~= 'string' then
-      fail(file, key, "is { 'field', '表头 label', 'type' }")
+      fail(file, key, _("is { 'field', '表头 label', 'type' }"))
     end
     local ty = f[3] or 'text'
     if not FIELD_TYPES[ty] then
-      fail(file, key, "type '%s' is not one of text, int, yuan, date, datetime, id, phone", tostring(ty))
+      fail(file, key, _("type '%s' is not one of text, int, yuan, date, datetime, id, phone"), tostring(ty))
     end
     out.fields[i] = { name = f[1], label = f[2], type = ty, optional = f.optional, also = f.also }
   end

@@ -10,6 +10,7 @@
 -- before the rows exist. opts.kind: one kind; opts.fields: the columns
 -- (default all of the above).
 -- TODO(lead): mask through core/pii.c's Lua face once it is on main.
+local _ = gettext
 local money = require 'program.money'
 
 local M = {}
@@ -25,7 +26,7 @@ function M.attach(program, P)
       list[#list + 1] = e:totable()
     end
     local rows = {}
-    for _, e in ipairs(list) do
+    for _i, e in ipairs(list) do
       if not reversed[e.entry_id] and e.member_id then
         local m = db.members:get(e.member_id) or {}
         local k = self.plan.kind[e.kind]

@@ -14,6 +14,7 @@
 -- Re-entering a sheet pays nothing twice: rows whose key (or per-member
 -- limit) was entered before are counted as `already`, not refused.
 -- A dry run (gonghui run --dry-run) writes it into the run's throw-away folder.
+local _ = gettext
 local cells = require 'program.cells'
 local money = require 'program.money'
 
@@ -41,11 +42,11 @@ function M.attach(program, P)
       if not cols then                  -- the header row
         cols = {}
         local missing = {}
-        for _, f in ipairs(fields) do
+        for _i, f in ipairs(fields) do
           for i, h in ipairs(row) do
             local ht = tostring(h):gsub('^%s+', ''):gsub('%s+$', '')
             if ht == f.label or ht == f.name then cols[f.name] = i end
-            for _, a in ipairs(f.also or {}) do if ht == a then cols[f.name] = i end end
+            for _i, a in ipairs(f.also or {}) do if ht == a then cols[f.name] = i end end
           end
           if not cols[f.name] and not f.optional then missing[#missing + 1] = f.label .. ' (' .. f.name .. ')' end
         end
@@ -56,18 +57,18 @@ function M.attach(program, P)
         return
       end
       local blank = true
-      for _, c in ipairs(row) do if c ~= '' then blank = false end end
+      for _i, c in ipairs(row) do if c ~= '' then blank = false end end
       if blank then return end
       sum.rows = sum.rows + 1
       local e = { kind = opts.kind, place = opts.place, at = opts.at }
-      for _, f in ipairs(fields) do
+      for _i, f in ipairs(fields) do
         local raw = cols[f.name] and row[cols[f.name]]
         if raw == nil or raw == '' then
-          if not f.optional then return refuse(line, 'bad_input', string.format('column %s is empty', f.label)) end
+          if not f.optional then return refuse(line, 'bad_input', string.format(_('column %s is empty'), f.label)) end
         else
           local v, why = cells.parse(f.type, raw)
           if v == nil then
-            return refuse(line, 'bad_input', string.format("column %s: '%s' %s", f.label, tostring(raw), why))
+            return refuse(line, 'bad_input', string.format(_("column %s: '%s' %s"), f.label, tostring(raw), why))
           end
           e[f.name] = v
         end
@@ -103,7 +104,7 @@ function M.attach(program, P)
       -- (in a dry run the output folder is a throw-away one the run names)
       local f = run.open(name, 'w')
       local rows = { { 'file', 'line', 'code', 'reason' } }
-      for _, x in ipairs(sum.refusals) do rows[#rows + 1] = { x.file, x.line, x.code, x.reason } end
+      for _i, x in ipairs(sum.refusals) do rows[#rows + 1] = { x.file, x.line, x.code, x.reason } end
       run.write_csv(f, rows)
       f:close()
     end
@@ -112,19 +113,19 @@ function M.attach(program, P)
 
   function program.sheet_summary(s)
     local out = {}
-    for _, x in ipairs(s.refusals) do
+    for _i, x in ipairs(s.refusals) do
       out[#out + 1] = string.format('%s:%d: %s (%s)', x.file, x.line, x.reason, x.code)
     end
-    out[#out + 1] = string.format('%s: %d rows: %d entered, %d already entered, %d refused; %s yuan',
+    out[#out + 1] = string.format(_('%s: %d rows: %d entered, %d already entered, %d refused; %s yuan'),
                                   s.file, s.rows, s.entered, s.already, s.refused, money.yuan(s.fen))
-    if s.refusals_file then out[#out + 1] = 'refusals written to ' .. s.refusals_file end
+    if s.refusals_file then out[#out + 1] = _('refusals written to') .. ' ' .. s.refusals_file end
     return table.concat(out, '\n')
   end
 
   -- Ends the run with exit code 1 when a row was refused (0 otherwise).
   function program.finish(s)
     if s.refused > 0 then
-      run.fail(string.format('%d of %d rows refused (see above)', s.refused, s.rows))
+      run.fail(string.format(_('%d of %d rows refused (see above)'), s.refused, s.rows))
     end
   end
 end
