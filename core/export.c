@@ -12,8 +12,8 @@
  * Values: text as it is (guarded in CSV/TSV when it starts with = + - @);
  * int, number, date as written; bool as true/false; fen as whole fen (or
  * yuan "12.50" with --yuan, CSV/TSV only); any as JSON; absent as an empty
- * cell (CSV) or null (JSON). Fields named as ID numbers or phones
- * (import_pd_kind) are masked unless --unmask; the run record keeps the
+ * cell (CSV) or null (JSON). Personal data hidden by default (pii.h: ID
+ * numbers, phones, bank accounts) is masked unless --unmask; the run record keeps the
  * flag, so an auditor sees who exported personal data whole.
  */
 #include "export.h"
@@ -21,7 +21,7 @@
 #include "codec.h"
 #include "csv.h"
 #include "err.h"
-#include "import.h"
+#include "pii.h"
 #include "runs.h"
 #include "xlsx_out.h"
 
@@ -33,25 +33,6 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-
-size_t export_mask(int pd, const char *s, size_t n, char *out) {
-    size_t keep_head = pd == PD_ID_NUMBER ? 6 : 3, keep_tail = 4;
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)s[i] >= 0x80) {
-            memcpy(out, "***", 4);
-            return 3;
-        }
-    }
-    if (n <= keep_head + keep_tail) { /* too short to show any of it */
-        keep_head = 0;
-        keep_tail = n > 4 ? 2 : 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        out[i] = i < keep_head || i >= n - keep_tail ? s[i] : '*';
-    }
-    out[n] = 0;
-    return n;
-}
 
 static double wall(void) {
     struct timespec ts;
@@ -146,11 +127,11 @@ static int put_cell(exp *e, int pos, const unsigned char *p, const unsigned char
         return 0;
     case MP_STR:
         if (e->pd[pos] && !e->o->unmask) {
-            char *m = malloc(it.n + 4);
+            char *m = malloc(it.n + PII_MASK_EXTRA + 1);
             if (!m) {
                 return GH_ENOMEM;
             }
-            size_t mn = export_mask(e->pd[pos], it.s, it.n, m);
+            size_t mn = pii_mask(e->pd[pos], it.s, it.n, m);
             cell(e, m, mn, 1);
             free(m);
             e->masked = 1;
@@ -181,12 +162,12 @@ static int put_json(exp *e, int pos, const unsigned char *p, const unsigned char
         mp_item it;
         mp_reader r2 = r;
         if (mp_read(&r2, &it) == 0 && it.type == MP_STR) {
-            char *m = malloc(it.n + 4);
+            char *m = malloc(it.n + PII_MASK_EXTRA + 1);
             codec_buf s;
             if (!m) {
                 return GH_ENOMEM;
             }
-            size_t mn = export_mask(e->pd[pos], it.s, it.n, m);
+            size_t mn = pii_mask(e->pd[pos], it.s, it.n, m);
             codec_buf_init(&s);
             mp_put_str(&s, m, mn);
             free(m);
@@ -321,10 +302,8 @@ int export_run(store *s, const export_opts *o) {
         goto out;
     }
     for (int i = 0; i < e.c->nfields; i++) {
-        e.pd[i] = import_pd_kind(e.c->fields[i].name);
-        if (!e.pd[i] && e.c->fields[i].label) { /* a field labelled 身份证号 */
-            e.pd[i] = import_pd_kind(e.c->fields[i].label);
-        }
+        int k = store_field_pii(&e.c->fields[i]);
+        e.pd[i] = pii_hidden(k) ? k : PII_NONE;
     }
     if (o->format == EXPORT_XLSX) {
         size_t n = strlen(o->out) + 16;

@@ -39,10 +39,5 @@ int export_parse(int argc, char **argv, export_opts *o);
  * Returns the exit code: 0 written, 1 failed. */
 int export_run(store *s, const export_opts *o);
 
-/* Masks personal data of kind `pd` (import_pd_kind) from s[0..n) into
- * out (at least n + 1 bytes): an ID number keeps its first 6 and last 4
- * characters (330481********1234), a phone its first 3 and last 4
- * (138****5678); anything else not ASCII becomes "***". Returns the length. */
-size_t export_mask(int pd, const char *s, size_t n, char *out);
 
 #endif

@@ -4,8 +4,8 @@
  *
  * Called by main.c (import_parse, import_run). Calls csv.c for the rows
  * (xlsx_in.c for .xlsx sheets: the same csv_row, line = the sheet's row),
- * store.h for the writes and runs.h for the run record; export.c uses the
- * personal-data rule (import_pd_kind).
+ * store.h for the writes and runs.h for the run record; pii.h says which
+ * fields hold ID numbers (checked) and phones.
  *
  * The unit of work: one write transaction for the whole file.
  *
@@ -34,6 +34,7 @@
  * take whole fen ("1250") unless --yuan ("12.50").
  */
 #include "import.h"
+#include "pii.h"
 
 #include "codec.h"
 #include "csv.h"
@@ -65,15 +66,6 @@
 #define SHOW_REJECTS 10 /* rejects echoed on stderr */
 #define IMPORT_DEFAULT_CHUNK 10000
 
-/* ---- personal data ----------------------------------------------------------------- */
-
-static const char *const id_names[] = {"id_number", "id_no",        "idno",       "id_card",
-                                       "idcard",    "身份证号",     "身份证号码", "身份证",
-                                       "证件号码",  "公民身份号码", NULL};
-static const char *const phone_names[] = {"phone",        "mobile",       "tel",  "telephone",
-                                          "phone_number", "mobile_phone", "手机", "手机号",
-                                          "手机号码",     "联系电话",     "电话", NULL};
-
 static int in_list(const char *const *list, const char *s) {
     for (; *list; list++) {
         if (strcmp(*list, s) == 0) {
@@ -81,12 +73,6 @@ static int in_list(const char *const *list, const char *s) {
         }
     }
     return 0;
-}
-
-int import_pd_kind(const char *field) {
-    return in_list(id_names, field)      ? PD_ID_NUMBER
-           : in_list(phone_names, field) ? PD_PHONE
-                                         : PD_NONE;
 }
 
 /* ---- text ---------------------------------------------------------------------------- */
@@ -387,7 +373,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
                     kind == V_NUM ? "the number" : "the boolean", (int)n, s);
             return -1;
         }
-        if (im->pd[pos] == PD_ID_NUMBER) {
+        if (im->pd[pos] == PII_ID) {
             char id[19];
             int rc = parse_id(s, n, NULL, id);
             if (rc != 0) {
@@ -397,7 +383,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
             mp_put_str(out, id, 18);
             return 0;
         }
-        if (im->pd[pos] == PD_PHONE) {
+        if (im->pd[pos] == PII_PHONE) {
             char ph[PARSE_PHONE_MAX];
             int rc = parse_phone(s, n, ph);
             if (rc != 0) {
@@ -1637,10 +1623,7 @@ static int import_once(imp *im, csv_info *info) {
                        im->o->coll);
     }
     for (int i = 0; i < im->c->nfields; i++) {
-        im->pd[i] = import_pd_kind(im->c->fields[i].name);
-        if (!im->pd[i] && im->c->fields[i].label) { /* a field labelled 身份证号 */
-            im->pd[i] = import_pd_kind(im->c->fields[i].label);
-        }
+        im->pd[i] = store_field_pii(&im->c->fields[i]);
         im->credit[i] = (unsigned char)(in_list(credit_names, im->c->fields[i].name) ||
                                         (im->c->fields[i].label &&
                                          in_list(credit_names, im->c->fields[i].label)));

@@ -47,15 +47,6 @@ int import_parse(int argc, char **argv, import_opts *o);
  * process exit code (see the top). */
 int import_run(store *s, const import_opts *o);
 
-/* ---- personal data -------------------------------------------------------------- */
-
-enum { PD_NONE, PD_ID_NUMBER, PD_PHONE };
-
-/* Which kind of personal data a field holds, by its name: id_number,
- * id_no, idno, id_card, idcard, 身份证号, 身份证号码, 身份证, 证件号码,
- * 公民身份号码 are ID numbers; phone, mobile, tel, telephone, phone_number,
- * mobile_phone, 手机, 手机号, 手机号码, 联系电话, 电话 are phones. */
-int import_pd_kind(const char *field);
 
 /* Checks a unified social credit code (统一社会信用代码, GB 32100: 18
  * characters, the organisation code's GB 11714 check character and the MOD

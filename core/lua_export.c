@@ -3,7 +3,7 @@
  * Lines or an Excel workbook: `gonghui export SCRIPT.lua` and export.csv()
  * and its siblings inside scripts.
  *
- * Called by script.c; built on export.h (export_mask and the formats),
+ * Called by script.c; built on export.h (the formats) and pii.h (masking),
  * csv.h, xlsx_out.h, lua_codec.h (tables as JSON) and lua_store.h
  * (collections and rows of scans).
  *
@@ -24,7 +24,7 @@
 #include "csv.h"
 #include "err.h"
 #include "export.h"
-#include "import.h"
+#include "pii.h"
 #include "lua_codec.h"
 #include "lua_store.h"
 #include "sandbox.h"
@@ -131,12 +131,12 @@ static void json_value(lua_State *L, writer *w, int idx, int col) {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
         if (w->pd[col] && !w->unmask) {
-            char *m = malloc(n + 4);
+            char *m = malloc(n + PII_MASK_EXTRA + 1);
             if (!m) {
                 luaL_error(L, "export: out of memory");
                 return;
             }
-            size_t mn = export_mask(w->pd[col], s, n, m);
+            size_t mn = pii_mask(w->pd[col], s, n, m);
             codec_json_str(&w->buf, m, mn);
             free(m);
             w->masked = 1;
@@ -203,12 +203,12 @@ static void text_cell(lua_State *L, writer *w, int idx, int col) {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
         if (w->pd[col] && !w->unmask) {
-            char *m = malloc(n + 4);
+            char *m = malloc(n + PII_MASK_EXTRA + 1);
             if (!m) {
                 luaL_error(L, "export: out of memory");
                 return;
             }
-            size_t mn = export_mask(w->pd[col], s, n, m);
+            size_t mn = pii_mask(w->pd[col], s, n, m);
             cell(w, m, mn, 1);
             free(m);
             w->masked = 1;
@@ -436,11 +436,9 @@ static int l_export_rows(lua_State *L) {
     for (int i = 0; i < w->ncols; i++) {
         lua_rawgeti(L, cols, i + 1);
         const char *name = lua_tostring(L, -1);
-        w->pd[i] = import_pd_kind(name);
         int pos = c ? store_field_pos(c, name) : -1;
-        if (!w->pd[i] && pos >= 0 && c->fields[pos].label) { /* a field labelled 手机 */
-            w->pd[i] = import_pd_kind(c->fields[pos].label);
-        }
+        int k = pos >= 0 ? store_field_pii(&c->fields[pos]) : pii_guess(name);
+        w->pd[i] = pii_hidden(k) ? k : PII_NONE;
         w->fen[i] = pos >= 0 && c->fields[pos].type == FT_FEN;
         lua_pop(L, 1);
     }

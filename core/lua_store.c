@@ -21,6 +21,7 @@
 
 #include "codec.h"
 #include "err.h"
+#include "pii.h"
 #include "lua_codec.h"
 
 #include <lauxlib.h>
@@ -1026,6 +1027,19 @@ static int l_coll_schema(lua_State *L) {
             lua_setfield(L, -2, c->fields[i].name);
             lua_pop(L, 1);
         }
+        int pii = store_field_pii(&c->fields[i]);
+        if (pii != PII_NONE) { /* schema().pii[field]: declared, or guessed from the name */
+            lua_getfield(L, -3, "pii");
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                lua_newtable(L);
+                lua_pushvalue(L, -1);
+                lua_setfield(L, -5, "pii");
+            }
+            lua_pushstring(L, pii_kind_name(pii));
+            lua_setfield(L, -2, c->fields[i].name);
+            lua_pop(L, 1);
+        }
         lua_pushstring(L, c->fields[i].name);
         lua_rawseti(L, -2, k++);
     }
@@ -1051,11 +1065,16 @@ static int l_coll_tostring(lua_State *L) {
 /* ---- db ------------------------------------------------------------------------------- */
 
 /* Reads a spec field list entry: "int", "date?" or {type=..., optional=...,
- * label=...}; *label (may be NULL) gets a copy of the label, or NULL. */
-static int spec_type(lua_State *L, int idx, int *type, int *optional, char **label) {
+ * label=..., pii=...}; *label (may be NULL) gets a copy of the label, or
+ * NULL; *pii (may be NULL) the declared personal-data kind (pii.h), or
+ * PII_UNDECLARED, or -2 when the declaration names no kind. */
+static int spec_type(lua_State *L, int idx, int *type, int *optional, char **label, int *pii) {
     idx = lua_absindex(L, idx);
     *optional = 0;
     *label = NULL;
+    if (pii) {
+        *pii = PII_UNDECLARED;
+    }
     if (lua_type(L, idx) == LUA_TSTRING) {
         char t[32];
         size_t n;
@@ -1079,7 +1098,7 @@ static int spec_type(lua_State *L, int idx, int *type, int *optional, char **lab
         if (lua_type(L, -2) == LUA_TSTRING) { /* 'date' or 'date?' */
             int opt;
             char *none;
-            if (spec_type(L, -2, type, &opt, &none) == 0) {
+            if (spec_type(L, -2, type, &opt, &none, NULL) == 0) {
                 *optional |= opt;
             }
         }
@@ -1088,6 +1107,17 @@ static int spec_type(lua_State *L, int idx, int *type, int *optional, char **lab
             *label = strdup(lua_tostring(L, -1));
         }
         lua_pop(L, 1);
+        if (pii) { /* pii = 'id' | 'phone' | 'name' | 'bank' | 'address', or false */
+            int t = lua_getfield(L, idx, "pii");
+            *pii = t == LUA_TNIL                                ? PII_UNDECLARED
+                   : t == LUA_TBOOLEAN && !lua_toboolean(L, -1) ? PII_NONE
+                   : t == LUA_TSTRING                           ? pii_kind_of(lua_tostring(L, -1))
+                                                                : -2;
+            if (*pii == -1 && t == LUA_TSTRING) {
+                *pii = -2;
+            }
+            lua_pop(L, 1);
+        }
         return *type < 0 ? -1 : 0;
     }
     return -1;
@@ -1199,23 +1229,44 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
         lua_pop(L, 1);
     }
     c->fields = calloc((size_t)nf + 2, sizeof *c->fields);
+    if (!c->fields) {
+        lua_pop(L, 1);
+        store_coll_free(c);
+        return err_set(GH_ENOMEM, "collection '%s': out of memory for its definition", name);
+    }
     lua_pushnil(L);
     while (rc == 0 && lua_next(L, -2)) {
         store_field *f = &c->fields[c->nfields];
         if (lua_type(L, -2) != LUA_TSTRING) {
             rc = err_set(GH_ESCHEMA, "collection '%s': field names must be strings", name);
-        } else if (spec_type(L, -1, &f->type, &f->optional, &f->label) != 0) {
-            free(f->label);
-            f->label = NULL;
-            lcodec_push_shown(L, -1);
-            rc = err_set(GH_ESCHEMA,
-                         "collection '%s': field '%s' has unknown type %s (types: int, number, "
-                         "string, bool, date, fen, any; add '?' for optional)",
-                         name, lua_tostring(L, -3), lua_tostring(L, -1));
-            lua_pop(L, 1);
         } else {
-            f->name = strdup(lua_tostring(L, -2));
-            c->nfields++;
+            int pii, bad = spec_type(L, -1, &f->type, &f->optional, &f->label, &pii);
+            if (bad || pii == -2) {
+                free(f->label);
+                f->label = NULL;
+                if (bad) {
+                    lcodec_push_shown(L, -1);
+                    rc = err_set(GH_ESCHEMA,
+                                 "collection '%s': field '%s' has unknown type %s (types: int, "
+                                 "number, string, bool, date, fen, any; add '?' for optional)",
+                                 name, lua_tostring(L, -3), lua_tostring(L, -1));
+                    lua_pop(L, 1);
+                } else {
+                    lua_getfield(L, -1, "pii");
+                    lcodec_push_shown(L, -1);
+                    rc = err_set(GH_ESCHEMA,
+                                 "collection '%s': field '%s' declares pii = %s: personal data is "
+                                 "one of 'id', 'phone', 'name', 'bank', 'address', or false for "
+                                 "none",
+                                 name, lua_tostring(L, -4), lua_tostring(L, -1));
+                    lua_pop(L, 2);
+                }
+            } else {
+                f->name = strdup(lua_tostring(L, -2));
+                f->pii_declared = pii != PII_UNDECLARED;
+                f->pii = f->pii_declared ? pii : PII_NONE;
+                c->nfields++;
+            }
         }
         lua_pop(L, 1);
     }

@@ -519,9 +519,12 @@ static const struct {
             "bus.dead()\n"},
     {"modes", ".mode box (the default on a terminal), table (the default in a pipe), csv,\n"
               "json, jsonl, markdown, line. .once FILE writes the next result to a file.\n"},
-    {"mask", "Fields such as id_number, phone, mobile, bank_account (and *_phone, 身份证, 手机, "
-             "电话) are\nmasked: 330481********1234, 138****5678. '.unmask' shows them and is "
-             "recorded\nin the run records (gonghui runs); '.mask' hides them again.\n"},
+    {"mask", "ID numbers, phones and bank accounts are masked: 330481********1234, "
+             "138****5678.\nA definition declares them (pii = 'id'|'phone'|'bank'|'name'|"
+             "'address'|false);\nundeclared fields named id_number, phone, *_phone, bank_account, "
+             "身份证, 手机, 电话 ...\nare guessed. '.unmask' shows them and is recorded in the run "
+             "records (gonghui runs);\n'.mask' hides them again. pii.mask(v, 'name') gives "
+             "张*明 for public lists.\n"},
     {"write", "The REPL starts read-only. '.write on' (or gonghui repl --write) allows writes;\n"
               "each statement then runs inside db.atomic: all of it is stored, or none.\n"},
     {"keys", "Tab completes globals, fields, methods, collection and field names (Chinese "

@@ -15,27 +15,21 @@ local db = rawget(_G, 'db')
 local null = db and db.null
 
 -- ---- masking --------------------------------------------------------------------
-local exact = {
-  id_number = true, id_no = true, idno = true, idcard = true, id_card = true,
-  phone = true, mobile = true, tel = true, telephone = true, cellphone = true,
-  bank_account = true, bank_card = true, passport = true, passport_no = true,
-}
+-- The rule is core/pii.c's (the `pii` global, captured here before any user
+-- code runs): which fields hold personal data (declared in a collection's
+-- definition, else guessed from the name) and how each kind is masked.
+local pii = pii
+local field_kind = {} -- field name -> hidden kind or false, from the collections (refresh_kinds)
+
+-- The kind to mask a value under key k with, or false.
 local function sensitive(k)
   if type(k) ~= 'string' then return false end
-  local l = k:lower()
-  if exact[l] then return true end
-  return l:find('_phone$') or l:find('_mobile$') or l:find('_tel$') or l:find('id_number$')
-      or l:find('^phone_') or l:find('身份证', 1, true) or l:find('手机', 1, true)
-      or l:find('电话', 1, true) or l:find('银行卡', 1, true)
+  local kind = field_kind[k]
+  if kind == nil then kind = pii.kind(k) or false end
+  return kind and pii.hidden(kind) and kind or false
 end
-local function mask(s)
-  s = tostring(s)
-  if not s:find('%d') then return s end -- not a number of any kind: nothing to hide
-  local n = #s
-  if s:find('[\128-\255]') then return ('*'):rep(6) end
-  if n >= 15 then return s:sub(1, 6) .. ('*'):rep(n - 10) .. s:sub(-4) end
-  if n >= 7 then return s:sub(1, 3) .. ('*'):rep(n - 7) .. s:sub(-4) end
-  return ('*'):rep(n)
+local function mask(s, kind)
+  return pii.mask(s, kind or 'id')
 end
 M.sensitive, M.mask = sensitive, mask
 
@@ -95,9 +89,9 @@ end
 local function literal(v, depth, seen, masked)
   local t = type(v)
   if t == 'string' then
-    return quote(masked and S.mask and mask(v) or v)
+    return quote(masked and S.mask and mask(v, masked) or v)
   elseif t == 'number' then
-    return masked and S.mask and quote(mask(number(v))) or number(v)
+    return masked and S.mask and quote(mask(number(v), masked)) or number(v)
   elseif v ~= nil and v == null then
     return 'db.null'
   elseif t == 'table' or is_row(v) then
@@ -136,11 +130,11 @@ local function json(v, depth, masked)
   depth = depth or 0
   if v == nil or (v ~= nil and v == null) then return 'null' end
   if t == 'string' then
-    return '"' .. (masked and S.mask and mask(v) or v):gsub('[%c"\\]', function(c)
+    return '"' .. (masked and S.mask and mask(v, masked) or v):gsub('[%c"\\]', function(c)
       return escapes[c] or sfmt('\\u%04x', c:byte())
     end) .. '"'
   elseif t == 'number' then
-    if masked and S.mask then return json(number(v), depth, true) end
+    if masked and S.mask then return json(number(v), depth, masked) end
     if v ~= v or v == math.huge or v == -math.huge then return 'null' end
     return mtype(v) == 'integer' and tostring(v) or sfmt('%.17g', v)
   elseif t == 'boolean' then
@@ -224,9 +218,9 @@ local function cell(x, key)
   local t = type(x)
   local masked = S.mask and sensitive(key)
   if x == nil or x == null then return nil, 'z' end
-  if t == 'string' then return masked and mask(x) or x, 's' end
+  if t == 'string' then return masked and mask(x, masked) or x, 's' end
   if t == 'number' then
-    if masked then return mask(number(x)), 's' end
+    if masked then return mask(number(x), masked), 's' end
     return number(x), 'n'
   end
   if t == 'boolean' then return tostring(x), 'b' end
@@ -283,8 +277,27 @@ local function as_records(v)
 end
 M.as_records = as_records
 
+-- What the collections' definitions say of each field name (a hidden kind
+-- wins over a field of the same name that holds none).
+local function refresh_kinds()
+  local t = {}
+  for _, sc in ipairs(schemas()) do
+    local order = sc.order or {}
+    for _, f in ipairs(order) do
+      local k = sc.pii and sc.pii[f]
+      if k and pii.hidden(k) then
+        t[f] = k
+      elseif t[f] == nil then
+        t[f] = false
+      end
+    end
+  end
+  field_kind = t
+end
+
 function M.display(n, ...)
   if n == 0 then return end
+  if S.mask then refresh_kinds() end
   if n == 1 then
     local v = ...
     local mt = type(v) == 'table' and getmetatable(v)

@@ -64,6 +64,7 @@
 #include "err.h"
 #include "lua_csv.h"
 #include "lua_parse.h"
+#include "lua_pii.h"
 #include "lua_plugin.h"
 #include "sbfiles.h"
 
@@ -1203,6 +1204,8 @@ static void build_env(sandbox *sb) {
 
     lplugin_push(L); /* plugin.load: native plugins from the plugin path */
     lua_setfield(L, G, "plugin");
+    lpii_push(L); /* personal data: pii.mask, pii.kind (pii.h) */
+    lua_setfield(L, G, "pii");
 
     /* debug: traceback only */
     lua_getfield(L, old, "debug");

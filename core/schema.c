@@ -3,13 +3,16 @@
  *
  * Called by store.c (loading and saving definitions) and lua_store.c
  * (building one from a Lua table). The stored form is a MessagePack array:
- *   [1, name, key, auto, extra, [[field, type, optional(, label)]...],
+ *   [1, name, key, auto, extra, [[field, type, optional(, label(, pii))]...],
  *    [[index-name, unique, [position...]]...](, events)]
- * (a field has a 4th element only when it has a label, so definitions
- * without labels read the same in older versions).
+ * (a field has a 4th element only when it has a label or declares personal
+ * data, the label nil when it has none, and a 5th, the pii.h kind name,
+ * only when it declares personal data, so definitions without them read the
+ * same in older versions).
  */
 #include "codec.h"
 #include "err.h"
+#include "pii.h"
 #include "store.h"
 
 #include <stdlib.h>
@@ -46,6 +49,10 @@ void store_coll_free(store_coll *c) {
     free(c->indexes);
     free(c->name);
     free(c);
+}
+
+int store_field_pii(const store_field *f) {
+    return pii_kind_for(f->pii_declared ? f->pii : PII_UNDECLARED, f->name, f->label);
 }
 
 int store_field_pos(const store_coll *c, const char *name) {
@@ -175,13 +182,18 @@ int store_def_encode(const store_coll *c, codec_buf *out) {
     mp_put_int(out, c->extra);
     mp_put_array(out, (uint32_t)c->nfields);
     for (int i = 0; i < c->nfields; i++) {
-        mp_put_array(out, c->fields[i].label ? 4 : 3);
-        mp_put_str(out, c->fields[i].name, strlen(c->fields[i].name));
-        mp_put_str(out, store_type_name(c->fields[i].type),
-                   strlen(store_type_name(c->fields[i].type)));
-        mp_put_bool(out, c->fields[i].optional);
-        if (c->fields[i].label) {
-            mp_put_str(out, c->fields[i].label, strlen(c->fields[i].label));
+        const store_field *f = &c->fields[i];
+        mp_put_array(out, f->pii_declared ? 5 : f->label ? 4 : 3);
+        mp_put_str(out, f->name, strlen(f->name));
+        mp_put_str(out, store_type_name(f->type), strlen(store_type_name(f->type)));
+        mp_put_bool(out, f->optional);
+        if (f->label) {
+            mp_put_str(out, f->label, strlen(f->label));
+        } else if (f->pii_declared) {
+            mp_put_nil(out);
+        }
+        if (f->pii_declared) {
+            mp_put_str(out, pii_kind_name(f->pii), strlen(pii_kind_name(f->pii)));
         }
     }
     mp_put_array(out, (uint32_t)c->nindexes);
@@ -254,7 +266,7 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
     }
     for (uint32_t i = 0, nf = it.n; i < nf; i++) {
         store_field *f = &c->fields[i];
-        if (rd(&r, MP_ARRAY, &it) || (it.n != 3 && it.n != 4)) {
+        if (rd(&r, MP_ARRAY, &it) || it.n < 3 || it.n > 5) {
             goto corrupt;
         }
         uint32_t nparts = it.n;
@@ -269,8 +281,22 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
             goto corrupt;
         }
         f->optional = it.v.b;
-        if (nparts == 4 && !(f->label = rd_str(&r))) {
-            goto corrupt;
+        if (nparts >= 4) {
+            if (mp_read(&r, &it) != 0 || (it.type != MP_NIL && it.type != MP_STR)) {
+                goto corrupt;
+            }
+            if (it.type == MP_STR && !(f->label = strndup(it.s, it.n))) {
+                goto nomem;
+            }
+        }
+        if (nparts == 5) {
+            char *k = rd_str(&r);
+            f->pii = k ? pii_kind_of(k) : -1;
+            free(k);
+            if (f->pii < 0) {
+                goto corrupt;
+            }
+            f->pii_declared = 1;
         }
     }
     if (rd(&r, MP_ARRAY, &it) || it.n > 1024) {
@@ -335,7 +361,9 @@ int store_def_equivalent(const store_coll *a, const store_coll *b) {
         if (j < 0 || b->fields[j].type != a->fields[i].type ||
             b->fields[j].optional != a->fields[i].optional ||
             strcmp(a->fields[i].label ? a->fields[i].label : "",
-                   b->fields[j].label ? b->fields[j].label : "") != 0) {
+                   b->fields[j].label ? b->fields[j].label : "") != 0 ||
+            a->fields[i].pii_declared != b->fields[j].pii_declared ||
+            (a->fields[i].pii_declared && a->fields[i].pii != b->fields[j].pii)) {
             return 0;
         }
     }

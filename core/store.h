@@ -51,10 +51,12 @@ enum store_type { FT_INT, FT_NUMBER, FT_STRING, FT_BOOL, FT_DATE, FT_FEN, FT_ANY
 
 typedef struct store_field {
     char *name;
-    int type;     /* enum store_type */
-    int optional; /* may be absent (nil) */
-    char *label;  /* the column header people use (姓名), or NULL: import reads it,
+    int type;         /* enum store_type */
+    int optional;     /* may be absent (nil) */
+    char *label;      /* the column header people use (姓名), or NULL: import reads it,
                    * export --headers labels writes it */
+    int pii_declared; /* the definition says what personal data it holds (pii.h) */
+    int pii;          /* and this is it (enum pii_kind); see store_field_pii */
 } store_field;
 
 typedef struct store_index {
@@ -96,6 +98,11 @@ void store_coll_free(store_coll *c);
 
 /* Position of a field by name, or -1. */
 int store_field_pos(const store_coll *c, const char *name);
+
+/* The kind of personal data a field holds (enum pii_kind): what its
+ * definition declares, else pii.h's guess from its name and label. The one
+ * question every display, export and public list asks of a field. */
+int store_field_pii(const store_field *f);
 
 /* Serialises a definition to MessagePack (schema.c). 0 or GH_ENOMEM. */
 struct codec_buf;

@@ -1,5 +1,5 @@
 -- notice.lua — the public notice (公示) of the files in notice, names
--- masked (王**), to post or send to the union's group.
+-- masked (王*国), to post or send to the union's group.
 --
 --   gonghui run scripts/aid/notice.lua [town=硖石街道]
 local aid = require 'aid'

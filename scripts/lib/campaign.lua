@@ -305,7 +305,7 @@ function C:claim(id_number, item, opts)
   id_number = id_number:upper()
   return db.atomic(function()
     local m = db.members:find('id_number', id_number)
-    if not m then return refuse('not_found', 'ID number ' .. id_number:sub(1, 6) .. '********' .. id_number:sub(-4)) end
+    if not m then return refuse('not_found', 'ID number ' .. pii.mask(id_number, 'id')) end
     return issue_txn(self, m, item, opts)
   end)
 end

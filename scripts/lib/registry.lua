@@ -294,15 +294,14 @@ function registry.valid_credit_code(code)
   return true
 end
 
--- Display masks for personal data: '张三丰' -> '张**', ID -> '330481********1234'.
+-- Display masks for personal data, by core/pii.c's rule (the `pii` global):
+-- '张三丰' -> '张*丰', '王五' -> '王*', ID -> '330481********1234'.
 function registry.mask_name(name)
-  local first = name:match(utf8.charpattern) or ''
-  local rest = (utf8.len(name) or #name) - (first == '' and 0 or 1)
-  return first .. string.rep('*', math.max(rest, 1))
+  return pii.mask(name, 'name')
 end
 
 function registry.mask_id(id)
-  return id:sub(1, 6) .. string.rep('*', #id - 10) .. id:sub(-4)
+  return pii.mask(id, 'id')
 end
 
 return registry

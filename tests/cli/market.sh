@@ -45,7 +45,7 @@ expect_rc 0 "craftsman title" && pass "a craftsman title recorded"
 run_m endorse.lua product=P01 member=1 date=2025-04-20
 expect_rc 0 "endorse" && expect_out "endorsed: P01 by member 1 (浙江省劳动模范) from 2025-04-20" "endorse" && pass "a model worker endorses P01"
 run_m endorse.lua product=P02 member=2 date=2025-04-20
-expect_rc 1 "endorsement by a craftsman" && expect_err "member 2 会** holds no model-worker title" "refusal" \
+expect_rc 1 "endorsement by a craftsman" && expect_err "member 2 会*2 holds no model-worker title" "refusal" \
   && no_err "traceback" "a refusal is not a crash" && pass "an endorsement by a non-model-worker is refused, exit 1"
 
 run_m booth.lua date=2025-05-10 booth=A01 vendor=V01

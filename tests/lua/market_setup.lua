@@ -121,7 +121,7 @@ t.case('endorsements: only by a model worker holding the title; once per product
                          title = '浙江省劳动模范', since = '2025-04-20' })
   t.unchanged(function() market.endorse('P02', 9, '2025-05-01') end,
               { 'member 9 周* holds no model-worker title (劳动模范/先进工作者) on 2025-05-01, so cannot endorse P02 葡萄' })
-  t.unchanged(function() market.endorse('P02', 1, '2025-05-01') end, { 'member 1 王** holds no model-worker title' })
+  t.unchanged(function() market.endorse('P02', 1, '2025-05-01') end, { 'member 1 王*国 holds no model-worker title' })
   t.unchanged(function() market.endorse('P02', 8, '2025-05-20') end, { 'member 8 黄* holds no model-worker title' })
   t.unchanged(function() market.endorse('P09', 7) end, { "no product 'P09'" })
   t.unchanged(function() market.endorse('P02', 99) end, { 'no member 99' })

@@ -1,0 +1,65 @@
+/*
+ * lua_pii.c — the `pii` global (see lua_pii.h): the masking and detection
+ * rules of pii.h, so that a program's public list (公示), the REPL's display
+ * and a script's print all mask the same way as `gonghui export` does.
+ */
+#include "lua_pii.h"
+
+#include "pii.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+
+static int check_kind(lua_State *L, int arg) {
+    const char *k = luaL_checkstring(L, arg);
+    int kind = pii_kind_of(k);
+    if (kind < 0) {
+        return luaL_argerror(
+            L, arg,
+            lua_pushfstring(L, "unknown kind '%s' (id, phone, name, bank, address, none)", k));
+    }
+    return kind;
+}
+
+static int l_pii_mask(lua_State *L) {
+    int t = lua_type(L, 1);
+    if (t == LUA_TNIL) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+        return luaL_typeerror(L, 1, "string or number");
+    }
+    int kind = check_kind(L, 2);
+    size_t n;
+    const char *s = lua_tolstring(L, 1, &n);
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, n + PII_MASK_EXTRA + 1);
+    luaL_pushresultsize(&b, pii_mask(kind, s, n, out));
+    return 1;
+}
+
+static int l_pii_kind(lua_State *L) {
+    int kind = pii_guess(luaL_checkstring(L, 1));
+    if (kind == PII_NONE) {
+        lua_pushnil(L);
+    } else {
+        lua_pushstring(L, pii_kind_name(kind));
+    }
+    return 1;
+}
+
+static int l_pii_hidden(lua_State *L) {
+    lua_pushboolean(L, pii_hidden(check_kind(L, 1)));
+    return 1;
+}
+
+void lpii_push(lua_State *L) {
+    static const luaL_Reg fns[] = {
+        {"mask", l_pii_mask},
+        {"kind", l_pii_kind},
+        {"hidden", l_pii_hidden},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, fns);
+}
