@@ -39,5 +39,4 @@ int export_parse(int argc, char **argv, export_opts *o);
  * Returns the exit code: 0 written, 1 failed. */
 int export_run(store *s, const export_opts *o);
 
-
 #endif
