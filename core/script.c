@@ -541,6 +541,12 @@ int script_run_opts(store *s, const script_opts *o) {
     lua_setfield(L, -2, "dry_run");
     lua_pushstring(L, o->dry_run ? "dry-run" : o->atomic ? "atomic" : "run");
     lua_setfield(L, -2, "mode");
+    { /* run.dir: the script's folder, where require and loadfile look first */
+        char *sd = realpath(dir, NULL);
+        lua_pushstring(L, sd ? sd : dir);
+        free(sd);
+        lua_setfield(L, -2, "dir");
+    }
     lua_pushcfunction(L, l_run_progress);
     lua_setfield(L, -2, "progress");
     lua_pushcfunction(L, l_run_fail);

@@ -334,6 +334,7 @@ end
 -- The running script's folder, from the traceback's main chunk (scripts
 -- have no other way to know it; loadfile wants a path inside it).
 local function script_dir()
+  if rawget(_G, 'run') and run.dir then return run.dir end
   local tb = debug.traceback('', 1)
   local dir
   for path in tb:gmatch('\n%s*([^\n]-)/[^/\n]-%.lua:%d+: in main chunk') do dir = path end
