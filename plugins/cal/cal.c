@@ -579,12 +579,38 @@ static gh_bytes from_utf16(const UChar *u, int32_t n, gh_err *err) {
 
 /* ---- collation keys and pinyin -------------------------------------------------------------- */
 
+/* Surnames whose reading as a surname is not the one ICU's Han-Latin/Names
+ * gives (罗 luō, 缪 móu, 朴 pǔ, 薄 báo ...): the reading pinyin() writes, and
+ * a character of that reading that pinyin_key() sorts the surname as. Only
+ * the first character of a name is a surname. */
+static const struct {
+    UChar han, sorts_as;
+    const char *reading;
+} surnames[] = {
+    {u'罗', u'罗', "luó"}, {u'缪', u'妙', "miào"}, {u'朴', u'嫖', "piáo"}, {u'薄', u'博', "bó"},
+    {u'阚', u'看', "kàn"}, {u'洗', u'冼', "xiǎn"}, {u'能', u'奈', "nài"},  {u'藏', u'葬', "zàng"},
+    {u'牟', u'谋', "móu"}, {u'都', u'督', "dū"},   {u'蕃', u'皮', "pí"},
+};
+
+static int surname_at(const UChar *u, int32_t n) {
+    for (size_t i = 0; n > 0 && i < sizeof surnames / sizeof *surnames; i++) {
+        if (u[0] == surnames[i].han) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
 static gh_bytes sort_key(const UCollator *coll, const char *s, gh_err *err) {
     gh_bytes r = {NULL, 0};
     UChar *u;
     int32_t n;
     if (to_utf16(s, strlen(s), &u, &n, err) != 0) {
         return r;
+    }
+    int sn = coll == by_pinyin ? surname_at(u, n) : -1;
+    if (sn >= 0) { /* 缪 sorts as miào, not móu */
+        u[0] = surnames[sn].sorts_as;
     }
     int32_t len = ucol_getSortKey(coll, u, n, NULL, 0);
     uint8_t *k = len > 0 ? api->alloc((size_t)len) : NULL;
@@ -622,6 +648,7 @@ static gh_bytes cal_pinyin(const char *s, gh_err *err) {
     if (to_utf16(s, strlen(s), &u, &n, err) != 0) {
         return r;
     }
+    int sn = surname_at(u, n);
     /* A Han character (one unit) becomes a syllable of at most 6 letters and a
      * space; grow when ICU says the text did not fit. */
     int32_t cap = n * 8 + 16;
@@ -652,6 +679,22 @@ static gh_bytes cal_pinyin(const char *s, gh_err *err) {
         }
         r = from_utf16(u, len, err);
         api->free(u);
+        if (r.data && sn >= 0) { /* the surname's reading in place of ICU's first syllable */
+            const char *sp = memchr(r.data, ' ', r.len);
+            size_t rest = sp ? r.len - (size_t)(sp - (const char *)r.data) : 0;
+            size_t rl = strlen(surnames[sn].reading);
+            char *nb = api->alloc(rl + rest + 1);
+            if (!nb) {
+                api->free(r.data);
+                api->error(err, "out of memory");
+                return (gh_bytes){NULL, 0};
+            }
+            memcpy(nb, surnames[sn].reading, rl);
+            memcpy(nb + rl, sp ? sp : "", rest);
+            api->free(r.data);
+            r.data = nb;
+            r.len = rl + rest;
+        }
         return r;
     }
 }

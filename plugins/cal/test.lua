@@ -210,6 +210,17 @@ case('pinyin order and transliteration', function()
   eq(cal.pinyin('单田芳'), 'shàn tián fāng', '单 read as a surname')
   eq(cal.pinyin('曾国藩'), 'zēng guó fān', '曾 read as a surname')
   eq(cal.pinyin('ABC 123'), 'ABC 123', 'other text is kept')
+  -- surnames read as surnames where ICU's Names reading is another
+  eq(cal.pinyin('罗平'), 'luó píng', '罗 luó, not luō')
+  eq(cal.pinyin('缪军'), 'miào jūn', '缪 Miào, not móu')
+  eq(cal.pinyin('朴永'), 'piáo yǒng', '朴 Piáo, not pǔ')
+  eq(cal.pinyin('薄熙'), 'bó xī', '薄 Bó, not báo')
+  eq(cal.pinyin('薄'), 'bó', 'a surname alone')
+  eq(cal.pinyin('王薄'), 'wáng báo', 'only the first character is a surname')
+  eq(sorted({ '缪军', '马丽', '孟华', '莫言' }, cal.pinyin_key), '马丽 孟华 缪军 莫言',
+     '缪 sorts as miào: after mèng, before mò')
+  eq(sorted({ '朴永', '平安', '彭德', '秦明' }, cal.pinyin_key), '彭德 朴永 平安 秦明',
+     '朴 sorts as piáo, not pǔ (before píng)')
   eq(cal.pinyin(''), '')
   raises(function() return cal.pinyin_key('\xe4\xb8') end, 'cal.pinyin_key: the text is not UTF-8: byte 1 (0xE4)')
 end)
