@@ -84,16 +84,21 @@ function M.window(year)
 end
 
 -- A day of the plan: 'YYYY-MM-DD', or a name: new_year (元旦), laba (腊八),
--- xiaonian (小年, 腊月廿三), eve (除夕), spring_festival (春节), lantern
--- (元宵), first_month_end, or 'lunar:M-D' (M = 12: 腊月 before the
--- Spring Festival; M = 1: 正月).
-function M.day(year, name)
+-- xiaonian (小年: 腊月 xiaonian_day, default 23 = 廿三), eve (除夕),
+-- spring_festival (春节), lantern (元宵), first_month_end, or 'lunar:M-D'
+-- (M = 12: 腊月 before the Spring Festival; M = 1: 正月).
+--
+-- 小年 is 腊月廿三 in the north (and in most calendars), 廿四 in much of the
+-- south (Zhejiang, Jiangsu, Shanghai; 海宁 keeps 廿四), 廿五 in parts of it:
+-- a plan says which with `xiaonian = 24` (23, 24 or 25; default 23).
+M.XIAONIAN = 23
+function M.day(year, name, xiaonian_day)
   local c = cal()
   if type(name) ~= 'string' then error('newyear: a day must be a string, got ' .. tostring(name), 2) end
   if name:match('^%d%d%d%d%-%d%d%-%d%d$') then dates.parse(name) return name end
   if name == 'new_year' then return string.format('%04d-01-01', year) end
   if name == 'laba' then return c.laba(year) end
-  if name == 'xiaonian' then return c.from_lunar(year - 1, 12, 23, false) end
+  if name == 'xiaonian' then return c.from_lunar(year - 1, 12, xiaonian_day or M.XIAONIAN, false) end
   if name == 'eve' then return dates.add_days(c.spring_festival(year), -1) end
   if name == 'spring_festival' then return c.spring_festival(year) end
   if name == 'lantern' then return c.from_lunar(year, 1, 15, false) end
@@ -118,6 +123,12 @@ end
 function M.define(plan)
   registry.define_all()   -- (the stations are read below; nothing else is stored before the checks)
   need(plan.id, 'id', 'string')
+  local xn = plan.xiaonian
+  if xn ~= nil and xn ~= 23 and xn ~= 24 and xn ~= 25 then
+    error('newyear plan: xiaonian (小年) must be 23 (腊月廿三, the north), 24 (廿四, Zhejiang and much '
+          .. 'of the south) or 25, got ' .. tostring(xn), 2)
+  end
+  local function day_of(y, name) return M.day(y, name, xn) end
   local year = plan.year
   local starts, ends = M.window(year)
   local self = setmetatable({ plan = plan, id = plan.id, year = year, starts = starts, ends = ends,
@@ -132,7 +143,7 @@ function M.define(plan)
   end
   for i, d in ipairs(plan.days or {}) do
     need(d.item, 'days[' .. i .. '].item', 'string')
-    local day = in_window("day '" .. tostring(d.day) .. "' of " .. d.item, M.day(year, d.day))
+    local day = in_window("day '" .. tostring(d.day) .. "' of " .. d.item, day_of(year, d.day))
     if d.quotas then
       for st, n in pairs(d.quotas) do
         if not db.stations:get(st, 'station_id') then
@@ -172,8 +183,8 @@ function M.define(plan)
   local g = plan.duty_gift
   if g then
     need(g.count, 'duty_gift.count', 'int')
-    local a = in_window('duty_gift.from', M.day(year, g.from or 'eve'))
-    local b = in_window('duty_gift.to', M.day(year, g.to or 'lunar:1-7'))
+    local a = in_window('duty_gift.from', day_of(year, g.from or 'eve'))
+    local b = in_window('duty_gift.to', day_of(year, g.to or 'lunar:1-7'))
     items[#items + 1] = { item = g.item or 'duty-gift', title = g.title, value_fen = g.value_fen,
                           starts = a, ends = b, where = g.where, stock = g.count }
   end
@@ -181,8 +192,8 @@ function M.define(plan)
   if t then
     need(t.budget_fen, 'ticket_subsidy.budget_fen', 'int')
     need(t.cap_fen, 'ticket_subsidy.cap_fen', 'int')
-    local a = in_window('ticket_subsidy.from', M.day(year, t.from or 'spring_festival'))
-    local b = in_window('ticket_subsidy.to', M.day(year, t.to or 'first_month_end'))
+    local a = in_window('ticket_subsidy.from', day_of(year, t.from or 'spring_festival'))
+    local b = in_window('ticket_subsidy.to', day_of(year, t.to or 'first_month_end'))
     self.subsidy_item = t.item or 'ticket-subsidy'
     items[#items + 1] = { item = self.subsidy_item, title = t.title, value_fen = 1, starts = a,
                           ends = b, where = t.where, stock = t.budget_fen }

@@ -11,6 +11,7 @@ return {
   title = '建市十周年·2026新春每日惠',
   year  = 2026,
   where = { status = 'active' },          -- every benefit is for active members
+  xiaonian = 24,                          -- 小年 is 腊月廿四 here (Zhejiang); 23 in the north
   -- day benefits: stock for the whole campaign, or quotas per station
   days = {
     { day = 'new_year', item = 'garden-party', title = '元旦游园会入场券', stock = 2000 },

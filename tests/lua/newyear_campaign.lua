@@ -66,8 +66,19 @@ t.case('the window and the festivals come from the lunar calendar, for several y
     '2030 2030-01-01 2030-03-03 2030-01-11 2030-02-02 2030-02-03 2030-02-17',
   })
   t.eq(newyear.day(2026, 'lunar:1-7'), '2026-02-23', '正月初七')
-  t.eq(newyear.day(2026, 'xiaonian'), '2026-02-10', '小年 (腊月廿三)')
+  t.eq(newyear.day(2026, 'xiaonian'), '2026-02-10', '小年 (腊月廿三), the default')
+  t.eq(newyear.day(2026, 'xiaonian', 24), '2026-02-11', '小年 of the south (腊月廿四)')
   t.raises(function() newyear.day(2026, 'qingming') end, "unknown day 'qingming'")
+end)
+
+t.case('小年 is a setting of the plan: 23 (default), 24 or 25', function()
+  local function plan(xn)
+    return { id = 'xn' .. tostring(xn), title = 'x', year = 2026, xiaonian = xn,
+             days = { { day = 'xiaonian', item = 'couplets', stock = 1 } } }
+  end
+  t.eq(newyear.define(plan(nil)).days[1].day, '2026-02-10')
+  t.eq(newyear.define(plan(24)).days[1].day, '2026-02-11')
+  t.unchanged(function() newyear.define(plan(22)) end, { 'xiaonian (小年) must be 23' })
 end)
 
 t.case('a plan whose day falls outside the window is refused, nothing stored', function()
