@@ -11,6 +11,8 @@ PACKAGES = build-essential cmake pkg-config liblua5.4-dev liblmdb-dev lmdb-utils
            libminizip-dev libexpat1-dev rime-data-stroke
 # gettext: msgfmt builds the message catalogs (po/); xgettext for tools/update-po.sh
 PACKAGES += gettext
+# lua5.4: cli_lua_compat checks its expectations against stock Lua
+PACKAGES += lua5.4
 # what CI needs on top: the fuzz builds, the format check, the terminal test
 CI_PACKAGES = clang libclang-rt-14-dev clang-format tmux
 

@@ -100,8 +100,9 @@ struct sandbox {
     struct sigaction old_int, old_term, old_alrm;
     /* the coroutines being resumed now (innermost last): a stop hooks them
      * too, since a hook set on one thread does not reach another */
-    lua_State *running[64];
+    lua_State *running[256]; /* > LUAI_MAXCCALLS: every level of nesting */
     volatile sig_atomic_t nrunning;
+    int warn_off, warn_cont; /* warn('@off'); a message continues */
 };
 
 static sandbox *active; /* the armed sandbox, for the signal handlers */
@@ -145,72 +146,114 @@ static int sb_panic(lua_State *L) {
     return 0; /* Lua aborts */
 }
 
+/* Lua's warnings (warn(), errors in __close): on from the start (stock lua
+ * starts with them off; a batch run has no -W flag and nobody watching), and
+ * warn('@off') / warn('@on') switch them as in stock Lua. */
 static void sb_warn(void *ud, const char *msg, int tocont) {
-    static int cont;
-    (void)ud;
-    if (!cont && msg[0] == '@') {
-        return; /* control messages */
+    sandbox *sb = ud;
+    if (!sb->warn_cont && msg[0] == '@') { /* a control message */
+        if (strcmp(msg, "@off") == 0) {
+            sb->warn_off = 1;
+        } else if (strcmp(msg, "@on") == 0) {
+            sb->warn_off = 0;
+        }
+        return;
     }
-    fprintf(stderr, "%s%s%s", cont ? "" : _("gonghui: warning: "), msg, tocont ? "" : "\n");
-    cont = tocont;
+    if (!sb->warn_off) {
+        fprintf(stderr, "%s%s%s", sb->warn_cont ? "" : _("gonghui: warning: "), msg,
+                tocont ? "" : "\n");
+    }
+    sb->warn_cont = tocont;
 }
 
 /* ---- deadline, signals and the watchdog -------------------------------------------------- */
 
 static void stop_hook(lua_State *L, lua_Debug *ar);
 
-/* coroutine.resume (upvalue 1: the library's), noting the thread while it
- * runs so a stop can hook it. */
-static int l_sb_resume(lua_State *L) {
+/* Resumes co with narg values from L's top, noting the thread while it runs
+ * so a stop can hook it: lcorolib.c's auxresume, called directly (through
+ * the library's resume with lua_pcall, each level of nested coroutines took
+ * three C levels of LUAI_MAXCCALLS instead of one: 66 levels deep, not
+ * 197). The results (or the error object) are moved to L; their number,
+ * or -1 on an error. */
+static int sb_auxresume(lua_State *L, lua_State *co, int narg) {
     sandbox *sb = sb_of(L);
-    lua_State *co = lua_tothread(L, 1);
+    if (!lua_checkstack(co, narg)) {
+        lua_pushliteral(L, "too many arguments to resume");
+        return -1;
+    }
     int noted = 0;
-    if (co && sb->nrunning < (int)(sizeof sb->running / sizeof *sb->running)) {
+    if (sb->nrunning < (int)(sizeof sb->running / sizeof *sb->running)) {
         sb->running[sb->nrunning] = co;
         sb->nrunning++;
         noted = 1;
     }
-    if (co && sb->stop) {
+    if (sb->stop) {
         lua_sethook(co, stop_hook, LUA_MASKCOUNT, 1);
     }
-    int n = lua_gettop(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    int status = lua_pcall(L, n, LUA_MULTRET, 0);
+    lua_xmove(L, co, narg);
+    int nres;
+    int status = lua_resume(co, L, narg, &nres);
     if (noted) {
         sb->nrunning--;
     }
-    if (status != LUA_OK) {
-        return lua_error(L); /* a bad argument, as resume itself raises it */
+    if (status == LUA_OK || status == LUA_YIELD) {
+        if (!lua_checkstack(L, nres + 1)) {
+            lua_pop(co, nres);
+            lua_pushliteral(L, "too many results to resume");
+            return -1;
+        }
+        lua_xmove(co, L, nres);
+        return nres;
     }
-    return lua_gettop(L);
+    lua_xmove(co, L, 1); /* the error object */
+    return -1;
 }
 
-/* The function coroutine.wrap returns (upvalues: resume wrapper, thread). */
-static int l_sb_wrapped(lua_State *L) {
-    int n = lua_gettop(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushvalue(L, lua_upvalueindex(2));
-    for (int i = 1; i <= n; i++) {
-        lua_pushvalue(L, i);
+/* coroutine.resume(co, ...), as the library's. */
+static int l_sb_resume(lua_State *L) {
+    lua_State *co = lua_tothread(L, 1);
+    luaL_argexpected(L, co, 1, "coroutine");
+    int r = sb_auxresume(L, co, lua_gettop(L) - 1);
+    if (r < 0) {
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
     }
-    lua_call(L, n + 1, LUA_MULTRET);
-    if (!lua_toboolean(L, n + 1)) { /* the coroutine failed: raise its error */
-        lua_pushvalue(L, n + 2);
+    lua_pushboolean(L, 1);
+    lua_insert(L, -(r + 1));
+    return r + 1;
+}
+
+/* The function coroutine.wrap returns (upvalue 1: the thread), as the
+ * library's auxwrap: a coroutine that fails has its to-be-closed variables
+ * closed, and its error (with the caller's position) raised. */
+static int l_sb_wrapped(lua_State *L) {
+    lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+    int r = sb_auxresume(L, co, lua_gettop(L));
+    if (r < 0) {
+        int stat = lua_status(co);
+        if (stat != LUA_OK && stat != LUA_YIELD) { /* an error in the coroutine */
+            stat = lua_resetthread(co);            /* close its <close> variables */
+            lua_xmove(co, L, 1);                   /* the error object after closing */
+        }
+        if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+            luaL_where(L, 1);
+            lua_insert(L, -2);
+            lua_concat(L, 2);
+        }
         return lua_error(L);
     }
-    return lua_gettop(L) - n - 1;
+    return r;
 }
 
-/* coroutine.wrap(f) built on the noting resume (upvalue 1). */
+/* coroutine.wrap(f). */
 static int l_sb_wrap(lua_State *L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_State *co = lua_newthread(L);
     lua_pushvalue(L, 1);
     lua_xmove(L, co, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, -2);
-    lua_pushcclosure(L, l_sb_wrapped, 2);
+    lua_pushcclosure(L, l_sb_wrapped, 1);
     return 1;
 }
 
@@ -432,8 +475,16 @@ static int load_source(lua_State *L, const char *path, int module, char sha_out[
     if (sha_out) {
         memcpy(sha_out, sha, sizeof sha);
     }
+    /* as luaL_loadfile: a UTF-8 byte order mark, and a first line starting
+     * with '#' (#!/usr/bin/env gonghui run), are skipped; the line's newline
+     * stays, so line numbers are the file's */
+    size_t skip = n >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    if (skip < n && src[skip] == '#') {
+        const char *nl = memchr(src + skip, '\n', n - skip);
+        skip = nl ? (size_t)(nl - src) : n;
+    }
     lua_pushfstring(L, "@%s", path);
-    int rc = luaL_loadbufferx(L, src, n, lua_tostring(L, -1), "t");
+    int rc = luaL_loadbufferx(L, src + skip, n - skip, lua_tostring(L, -1), "t");
     free(src);
     lua_remove(L, -2);
     if (rc != LUA_OK) {
@@ -682,7 +733,13 @@ static int l_sb_msgh(lua_State *L) {
     return 1;
 }
 
-/* xpcall(f, msgh, ...) with msgh wrapped by l_sb_msgh. */
+static int l_sb_xpcall_k(lua_State *L, int status, lua_KContext n) {
+    (void)status;
+    return lua_gettop(L) - (int)n;
+}
+
+/* xpcall(f, msgh, ...) with msgh wrapped by l_sb_msgh. Called with a
+ * continuation, so f may yield as under pcall. */
 static int l_sb_xpcall(lua_State *L) {
     int n = lua_gettop(L);
     luaL_checktype(L, 2, LUA_TFUNCTION);
@@ -693,8 +750,8 @@ static int l_sb_xpcall(lua_State *L) {
     for (int i = 3; i <= n; i++) {
         lua_pushvalue(L, i);
     }
-    lua_call(L, n, LUA_MULTRET);
-    return lua_gettop(L) - n;
+    lua_callk(L, n, LUA_MULTRET, n, l_sb_xpcall_k);
+    return l_sb_xpcall_k(L, LUA_OK, n);
 }
 
 static int l_sb_setmetatable(lua_State *L) {
@@ -829,8 +886,9 @@ static int l_sb_time(lua_State *L) {
 
 static int l_sb_date(lua_State *L) {
     int n = lua_gettop(L);
+    const char *fmt = luaL_optstring(L, 1, "%c"); /* before the pushes: os.date() has no 1 */
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushstring(L, luaL_optstring(L, 1, "%c"));
+    lua_pushstring(L, fmt);
     if (n >= 2 && !lua_isnil(L, 2)) {
         lua_pushvalue(L, 2);
     } else {
@@ -1044,6 +1102,66 @@ static void copy_fields(lua_State *L, int src, int dst, const char *const *names
     }
 }
 
+static const char *const std_libs[] = {"string", "table", "math",  "utf8",    "coroutine",
+                                       "os",     "io",    "debug", "package", NULL};
+
+/* package.loaded gets the standard libraries as the script sees them, so
+ * require 'string' works and a script or module named utf8.lua does not
+ * stand in for the library. The registry's _LOADED, where luaL_argerror and
+ * tracebacks look up a function's name, becomes the sandbox's libraries and
+ * the host's originals under their full names ('string.rep', 'load'): a
+ * wrapped function, or the original it calls, is named, never '?'. */
+static void name_functions(lua_State *L, int G) {
+    lua_getfield(L, G, "package");
+    lua_getfield(L, -1, "loaded");
+    int loaded = lua_gettop(L);
+    lua_newtable(L);
+    int names = lua_gettop(L);
+    for (int i = 0; std_libs[i]; i++) {
+        lua_getfield(L, G, std_libs[i]);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, loaded, std_libs[i]);
+        int lib = lua_gettop(L);
+        if (!lua_getmetatable(L, lib) || lua_getfield(L, -1, "__index") != LUA_TTABLE) {
+            lua_settop(L, lib); /* a plain table: itself */
+            lua_pushvalue(L, lib);
+        } /* else string's frozen proxy: the table behind it */
+        lua_setfield(L, names, std_libs[i]);
+        lua_settop(L, names);
+    }
+    lua_pushvalue(L, G);
+    lua_setfield(L, loaded, "_G");
+    lua_pushvalue(L, G);
+    lua_setfield(L, names, "_G");
+    /* the originals, under 'lib.name' (and base functions under their name) */
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    int orig = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, orig)) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+            const char *mod = lua_tostring(L, -2);
+            int base = strcmp(mod, "_G") == 0;
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                if (lua_type(L, -2) == LUA_TSTRING && lua_iscfunction(L, -1)) {
+                    if (base) {
+                        lua_pushvalue(L, -2);
+                    } else {
+                        lua_pushfstring(L, "%s.%s", mod, lua_tostring(L, -2));
+                    }
+                    lua_pushvalue(L, -2);
+                    lua_rawset(L, names);
+                }
+                lua_pop(L, 1);
+            }
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pop(L, 2);
+}
+
 static void build_env(sandbox *sb) {
     lua_State *L = sb->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
@@ -1059,9 +1177,9 @@ static void build_env(sandbox *sb) {
     lua_rawsetp(L, LUA_REGISTRYINDEX, &frozen_key);
 
     static const char *const base[] = {
-        "assert", "error",  "ipairs",   "next",           "pairs",        "pcall",
-        "print",  "select", "tonumber", "tostring",       "type",         "rawequal",
-        "rawlen", "rawget", "_VERSION", "collectgarbage", "getmetatable", NULL};
+        "assert",   "error",          "ipairs",       "next", "pairs",    "pcall",  "print",
+        "select",   "tonumber",       "tostring",     "type", "rawequal", "rawlen", "rawget",
+        "_VERSION", "collectgarbage", "getmetatable", "warn", NULL};
     copy_fields(L, old, G, base);
     lua_pushcfunction(L, l_sb_rawset);
     lua_setfield(L, G, "rawset");
@@ -1142,11 +1260,9 @@ static void build_env(sandbox *sb) {
         lua_pop(L, 1);
     }
     lua_getfield(L, G, "coroutine"); /* resume and wrap note the running thread */
-    lua_getfield(L, -1, "resume");
-    lua_pushcclosure(L, l_sb_resume, 1);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "resume");
-    lua_pushcclosure(L, l_sb_wrap, 1);
+    lua_pushcfunction(L, l_sb_resume);
+    lua_setfield(L, -2, "resume");
+    lua_pushcfunction(L, l_sb_wrap);
     lua_setfield(L, -2, "wrap");
     lua_pop(L, 1);
     lua_getfield(L, G, "math");
@@ -1224,6 +1340,7 @@ static void build_env(sandbox *sb) {
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, G);
 
+    name_functions(L, G);
     lua_pushvalue(L, G);
     lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     lua_settop(L, old - 1);
