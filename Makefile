@@ -15,6 +15,9 @@ PACKAGES += gettext
 PACKAGES += lua5.4
 # what CI needs on top: the fuzz builds, the format check, the terminal test
 CI_PACKAGES = clang libclang-rt-14-dev clang-format tmux
+# gonghui serve (issue 17): HTTP, argon2id; the load bench and the browser test
+PACKAGES += libmicrohttpd-dev libsodium-dev
+CI_PACKAGES += wrk chromium curl
 
 .PHONY: all deps deps-ci build demo test asan bench clean
 

@@ -378,7 +378,7 @@ static int scan_step(lscan *s, const void **rec, size_t *n) {
             return err_set(m, "collection '%s': a stored record is corrupt (run gonghui check)",
                            s->c->name);
         }
-        if (!m) {
+        if (!m || !lstore_visible(s->db, s->c, *rec, *n)) {
             continue;
         }
         if (s->offset > 0) {
@@ -783,7 +783,8 @@ int l_coll_count(lua_State *L) {
     const void *rec;
     size_t n;
     lua_settop(L, 2);
-    if (lua_isnil(L, 2)) { /* the whole collection: from the B-tree header */
+    if (lua_isnil(L, 2) &&
+        !lstore_db(L)->scope) { /* the whole collection: from the B-tree header */
         lua_db *db = lstore_db(L);
         const store_coll *c;
         store_txn *t;

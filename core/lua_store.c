@@ -23,6 +23,7 @@
 #include "err.h"
 #include "pii.h"
 #include "lua_codec.h"
+#include "scope.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -88,6 +89,10 @@ int lstore_begin(lua_db *db, int write, store_txn **t, int *owned) {
         *t = db->wtxn;
         *owned = 0;
         return 0;
+    }
+    if (write && (db->guard & LSTORE_READONLY)) {
+        return err_set(GH_EINVAL, _("this request only reads (GET): it cannot write; a route "
+                                    "that writes is declared with write = true"));
     }
     if (write) {
         lstore_release(db);
@@ -176,6 +181,48 @@ int lstore_commit(lua_db *db, store_txn *t) {
     }
     free(pending);
     return rc;
+}
+
+void lstore_set_scope(lua_State *L, int db_idx, const struct scope *sc) {
+    lua_db *db = db_of(L, db_idx);
+    if (db) {
+        lstore_release(db); /* a new request reads a fresh snapshot */
+        db->scope = sc;
+    }
+}
+
+void lstore_set_guard(lua_State *L, int db_idx, int guard) {
+    lua_db *db = db_of(L, db_idx);
+    if (db) {
+        db->guard = guard;
+    }
+}
+
+void lstore_lend_txn(lua_State *L, int db_idx, store_txn *t) {
+    lua_db *db = db_of(L, db_idx);
+    if (db) {
+        lstore_release(db);
+        db->wtxn = t;
+    }
+}
+
+int lstore_take_map_full(lua_State *L, int db_idx) {
+    lua_db *db = db_of(L, db_idx);
+    int full = db && db->map_full;
+    if (db) {
+        db->map_full = 0;
+    }
+    return full;
+}
+
+int lstore_visible(const lua_db *db, const store_coll *c, const void *rec, size_t n) {
+    return !db->scope || scope_visible(db->scope, c, rec, n);
+}
+
+/* 0 if the current request may write record rec of c (scope.h). */
+static int scope_write_ok(lua_db *db, store_txn *t, const store_coll *c, const void *rec, size_t n,
+                          const char *what) {
+    return db->scope && c->scope ? scope_check_write(t, db->scope, c, rec, n, what) : 0;
 }
 
 const store_counts *lstore_committed_counts(lua_State *L, int db_idx, int *n) {
@@ -382,6 +429,9 @@ static int l_coll_get(lua_State *L) {
         const void *v;
         size_t n;
         rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &v, &n);
+        if (rc == 0 && !lstore_visible(db, c, v, n)) {
+            rc = GH_ENOTFOUND; /* outside the request's scope: as if absent */
+        }
         if (rc == 0) {
             nret = push_fields(L, 1, c, 3, v, n);
             rc = nret < 0 ? nret : 0;
@@ -539,6 +589,19 @@ static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store
 static int write_record(lua_State *L, lua_db *db, store_txn *t, const store_coll *c, int mode) {
     int auto_used, rc = encode_arg_record(L, db, t, c, &auto_used);
     int events = c->events && db->change_hook, old_idx = 0;
+    if (rc == 0 && db->scope && c->scope) {
+        const void *ov;
+        size_t on;
+        rc = scope_write_ok(db, t, c, db->buf.p, db->buf.len, _("the new record"));
+        if (rc == 0 && mode != STORE_INSERT &&
+            (rc = store_record_key(c, db->buf.p, db->buf.len, &db->kbuf)) == 0) {
+            rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &ov, &on);
+            rc = rc == GH_ENOTFOUND ? 0
+                 : rc               ? rc
+                                    : scope_write_ok(db, t, c, ov, on, _("the record it replaces"));
+            err_clear();
+        }
+    }
     if (rc == 0 && events) { /* the record it replaces, for the event */
         if ((rc = store_record_key(c, db->buf.p, db->buf.len, &db->kbuf)) == 0 &&
             (rc = push_old(L, t, c)) == 0) {
@@ -598,6 +661,9 @@ static int w_update(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
         return rc;
     }
     rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &old, &n);
+    if (rc == 0 && !lstore_visible(db, c, old, n)) {
+        rc = scope_write_ok(db, t, c, old, n, _("the record to update"));
+    }
     if (rc) {
         return rc;
     }
@@ -608,6 +674,9 @@ static int w_update(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
     rc = lcodec_merge_record(L, 3, c, -1, old, n, null, &db->buf);
     lua_pop(L, 1);
     int old_idx = 0;
+    if (rc == 0) {
+        rc = scope_write_ok(db, t, c, db->buf.p, db->buf.len, _("the updated record"));
+    }
     if (rc == 0 && c->events && db->change_hook && (rc = push_old(L, t, c)) == 0) {
         old_idx = lua_gettop(L);
     }
@@ -634,6 +703,13 @@ static int l_coll_update(lua_State *L) {
 static int w_delete(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
     luaL_checkany(L, 2);
     int rc = encode_pk(L, 2, c, &db->kbuf), old_idx = 0;
+    if (rc == 0 && db->scope && c->scope) {
+        const void *ov;
+        size_t on;
+        if ((rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &ov, &on)) == 0) {
+            rc = scope_write_ok(db, t, c, ov, on, _("the record to delete"));
+        }
+    }
     if (rc == 0 && c->events && db->change_hook && (rc = push_old(L, t, c)) == 0) {
         old_idx = lua_gettop(L);
     }
@@ -742,6 +818,9 @@ static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *
     codec_buf_free(&vals);
     if (db->buf.oom) {
         return GH_ENOMEM;
+    }
+    if ((rc = scope_write_ok(db, t, c, db->buf.p, db->buf.len, _("the new record")))) {
+        return rc;
     }
     if ((rc = store_put(t, c, STORE_INSERT, db->buf.p, db->buf.len)) == 0 && c->events &&
         db->change_hook) {
@@ -951,12 +1030,17 @@ static int l_coll_find(lua_State *L) {
                 if (rc == 0) {
                     rc = store_get(t, c, pk, pkn, &v, &n);
                 }
+                if (rc == 0 && !lstore_visible(db, c, v, n)) {
+                    rc = GH_ENOTFOUND;
+                }
             } else {
                 store_scan *sc;
                 store_range r = {
                     .prefix = db->kbuf.p, .prefixlen = db->kbuf.len, .prefix_whole = 1};
                 if ((rc = store_scan_open(t, c, ix, &r, &sc)) == 0) {
-                    rc = store_scan_next(sc, &pk, &pkn, &v, &n);
+                    while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0 &&
+                           !lstore_visible(db, c, v, n)) {
+                    }
                     if (rc == 0) {
                         nret = push_fields(L, 1, c, 4, v, n);
                         rc = nret < 0 ? nret : 0;
@@ -1006,6 +1090,10 @@ static int l_coll_schema(lua_State *L) {
     lua_setfield(L, -2, "extra");
     lua_pushboolean(L, c->events);
     lua_setfield(L, -2, "events");
+    if (c->scope) {
+        lua_pushstring(L, c->fields[c->scope - 1].name);
+        lua_setfield(L, -2, "scope");
+    }
     lua_newtable(L);
     lua_newtable(L); /* field order */
     for (int i = 0, k = 1; i < c->nfields; i++) {
@@ -1309,6 +1397,23 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     lua_getfield(L, spec, "events");
     c->events = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, spec, "scope"); /* the field naming the union a record belongs to */
+    if (!lua_isnil(L, -1)) {
+        const char *sf = lua_tostring(L, -1);
+        int sp = sf ? store_field_pos(c, sf) : -1;
+        if (sp < 0) {
+            rc = err_set(GH_ESCHEMA,
+                         "collection '%s': scope = '%s' names no field (it names the int field "
+                         "holding the union a record belongs to)",
+                         name, sf ? sf : "?");
+        }
+        c->scope = sp + 1;
+    }
+    lua_pop(L, 1);
+    if (rc) {
+        store_coll_free(c);
+        return rc;
+    }
     lua_getfield(L, spec, "extra");
     if (lua_toboolean(L, -1)) {
         c->fields[c->nfields].name = strdup("");
@@ -1328,10 +1433,10 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
         lua_pop(L, 1);
         if (!opt || (strcmp(opt, "fields") && strcmp(opt, "key") && strcmp(opt, "auto") &&
                      strcmp(opt, "extra") && strcmp(opt, "unique") && strcmp(opt, "index") &&
-                     strcmp(opt, "events"))) {
+                     strcmp(opt, "events") && strcmp(opt, "scope"))) {
             rc = err_set(GH_ESCHEMA,
                          "collection '%s': unknown definition entry '%s' (entries: fields, key, "
-                         "auto, unique, index, extra, events)",
+                         "auto, unique, index, extra, events, scope)",
                          name, opt ? opt : "?");
             lua_pop(L, 1);
             break;
@@ -1380,6 +1485,13 @@ static int l_db_define(lua_State *L) {
             lstore_end(db, t, owned, 0);
         }
         err_clear();
+        if (db->guard & LSTORE_NODEFINE) {
+            store_coll_free(def);
+            return luaL_error(L,
+                              _("db.define('%s'): a request of gonghui serve cannot define or "
+                                "change a collection; run the program's setup script first"),
+                              name);
+        }
         if ((rc = lstore_begin(db, 1, &t, &owned))) {
             store_coll_free(def);
             return lstore_raise(L, rc);
@@ -1407,6 +1519,10 @@ static int l_db_drop(lua_State *L) {
     if (name[0] == '_') {
         return luaL_error(L, "collection '%s' belongs to gonghui itself and cannot be dropped",
                           name);
+    }
+    if (lstore_db(L)->guard & LSTORE_NODEFINE) {
+        return luaL_error(
+            L, _("db.drop('%s'): a request of gonghui serve cannot drop a collection"), name);
     }
     store_txn *t;
     int owned, rc;
@@ -1597,6 +1713,10 @@ static int l_db_atomic(lua_State *L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     int nargs = lua_gettop(L) - 1;
     lstore_release(db);
+    if (!db->wtxn && (db->guard & LSTORE_READONLY)) {
+        return luaL_error(L, _("db.atomic: this request only reads (GET) and cannot write; a "
+                               "route that writes is declared with write = true"));
+    }
     if (!db->wtxn) { /* a new unit of work: forget an old error's traceback */
         lua_pushnil(L);
         lua_setfield(L, LUA_REGISTRYINDEX, TB_KEY);

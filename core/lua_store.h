@@ -33,6 +33,27 @@ const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n);
  * committed (borrowed until the next commit). */
 const store_counts *lstore_committed_counts(lua_State *L, int db_idx, int *n);
 
+/* For `gonghui serve` (serve.c), which alone sets these between requests;
+ * nothing a script can call changes them.
+ *
+ * lstore_set_scope: reads and writes of scoped collections see only the
+ * records of sc's subtree (scope.h); sc is borrowed until it is set again
+ * (NULL: no scope).
+ * lstore_set_guard: LSTORE_READONLY refuses every write that would begin a
+ * transaction of its own (so a read request writes nothing); LSTORE_NODEFINE
+ * refuses db.define that would change a definition, and db.drop.
+ * lstore_lend_txn: every call of the state uses write transaction t (a
+ * savepoint of the server's group commit) until it is lent again (NULL:
+ * none); the caller commits or aborts it. */
+enum { LSTORE_READONLY = 1, LSTORE_NODEFINE = 2 };
+struct scope;
+void lstore_set_scope(lua_State *L, int db_idx, const struct scope *sc);
+void lstore_set_guard(lua_State *L, int db_idx, int guard);
+void lstore_lend_txn(lua_State *L, int db_idx, store_txn *t);
+/* 1 if a write in a lent transaction hit GH_EMAPFULL since the last call
+ * (the server then aborts the group, grows the map and redoes it). */
+int lstore_take_map_full(lua_State *L, int db_idx);
+
 /* Lets long scans report progress through fn (NULL: none). */
 void lstore_set_progress(lua_State *L, int db_idx, void (*fn)(double, double, const char *));
 
@@ -70,6 +91,8 @@ typedef struct lua_db {
     double rtxn_since;
     int map_full; /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */
     codec_buf buf, kbuf;
+    const struct scope *scope; /* the request's scope (scope.h), or NULL: see everything */
+    int guard;                 /* LSTORE_READONLY | LSTORE_NODEFINE */
 } lua_db;
 
 typedef struct lcoll {
@@ -137,6 +160,10 @@ int lstore_index_vals(lua_State *L, int idx, const store_coll *c, const store_in
 /* Index position by name ("field" or "a,b"), or -1; and the error for none. */
 int lstore_index_by_name(const store_coll *c, const char *name);
 int lstore_no_index(const store_coll *c, const char *name);
+
+/* 1 if record rec of c may be seen by the state's current request; 0 when
+ * its scope hides it (scope.h). */
+int lstore_visible(const lua_db *db, const store_coll *c, const void *rec, size_t n);
 
 /* lua_scan.c: the row and scan metatables (dbi: stack index of the lua_db
  * userdata), and the scanning collection methods. */

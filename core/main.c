@@ -18,7 +18,9 @@
 #include "lua_export.h"
 #include "plugin.h"
 #include "repl.h"
+#include "accounts.h"
 #include "runs.h"
+#include "serve.h"
 #include "script.h"
 #include "store.h"
 
@@ -51,12 +53,17 @@ static void usage(FILE *f) {
               "      --in DIR        a folder the script may read files from (repeatable)\n"
               "      -e CODE         run CODE (before FILE, or alone)\n"
               "      -i              then the REPL on the script's state (on a terminal)\n"
-              "  runs [--limit N]                 the last runs (default 20)\n"
+              "  runs [--limit N] [--account A]   the last runs (default 20), or those of account "
+              "A\n"
               "  runs show ID                     one run: script, hashes, seed, counts, "
               "outcome\n"
               "  repl [--write] [-e CODE] [FILE.lua]  ad hoc questions (also: gonghui alone "
               "on a terminal)\n"
               "  check                          verify every record and index entry\n"
+              "  serve [--port N] [--bind ADDR] [--timeout S] [--memory M] [--body-limit B]\n"
+              "                                 serve the programs' endpoints and pages over "
+              "HTTP\n"
+              "  users add|list|disable|enable|grant|passwd|unlock ...  the accounts of serve\n"
               "  backup DEST                    write a compacted, consistent copy to DEST\n"
               "  stat                           list collections, records, indexes and sizes\n"
               "  import COLLECTION FILE [--format csv|tsv|jsonl|xlsx] [--sheet S] [--map C=f]\n"
@@ -257,11 +264,15 @@ static int cmd_runs(const char *path, int n, char **args) {
         fprintf(stderr, _("gonghui runs show: which run? (gonghui runs show ID)\n"));
         return 2;
     }
-    if (n >= 1 && strcmp(args[0], "show") != 0) {
+    const char *who = NULL;
+    for (int i = 0; n >= 1 && strcmp(args[0], "show") != 0 && i < n; i += 2) {
         char *end;
-        if (n != 2 || strcmp(args[0], "--limit") != 0 ||
-            (limit = (int)strtol(args[1], &end, 10), *end || limit < 0)) {
-            fprintf(stderr, _("gonghui runs: usage: gonghui runs [--limit N] | runs show ID\n"));
+        if (i + 1 < n && strcmp(args[i], "--account") == 0) {
+            who = args[i + 1];
+        } else if (i + 1 >= n || strcmp(args[i], "--limit") != 0 ||
+                   (limit = (int)strtol(args[i + 1], &end, 10), *end || limit < 0)) {
+            fprintf(stderr, _("gonghui runs: usage: gonghui runs [--limit N] [--account NAME] | "
+                              "runs show ID\n"));
             return 2;
         }
     }
@@ -269,7 +280,7 @@ static int cmd_runs(const char *path, int n, char **args) {
         return 1;
     }
     rc = n >= 1 && strcmp(args[0], "show") == 0 ? runs_show(s, args[1], stdout)
-                                                : runs_list(s, stdout, limit);
+                                                : runs_list_account(s, stdout, limit, who);
     store_close(s);
     if (rc) {
         fprintf(stderr, "gonghui runs: %s\n", err_msg(rc));
@@ -328,7 +339,9 @@ int main(int argc, char **argv) {
         } else if (argv[i][0] == '-' && argv[i][1] == '-' && n < 2 &&
                    !(n == 1 && (strcmp(args[0], "run") == 0 || strcmp(args[0], "repl") == 0 ||
                                 strcmp(args[0], "import") == 0 || strcmp(args[0], "export") == 0 ||
-                                strcmp(args[0], "events") == 0))) { /* their own options */
+                                strcmp(args[0], "events") == 0 || strcmp(args[0], "serve") == 0 ||
+                                strcmp(args[0], "users") == 0 || strcmp(args[0], "runs") == 0))) {
+            /* (those have their own options) */
             fprintf(stderr, _("gonghui: unknown option %s (see gonghui --help)\n"), argv[i]);
             goto out;
         } else {
@@ -370,6 +383,16 @@ int main(int argc, char **argv) {
         }
     } else if (strcmp(args[0], "runs") == 0) {
         code = cmd_runs(db, n - 1, args + 1);
+    } else if (strcmp(args[0], "serve") == 0) {
+        code = serve_main(db, n - 1, args + 1);
+    } else if (strcmp(args[0], "users") == 0) {
+        store *s;
+        if (open_db(db, 0, &s)) {
+            code = 1;
+        } else {
+            code = accounts_cli(s, n - 1, args + 1, stdin);
+            store_close(s);
+        }
     } else if (strcmp(args[0], "check") == 0) {
         code = cmd_check(db);
     } else if (strcmp(args[0], "backup") == 0) {

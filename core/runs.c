@@ -213,6 +213,9 @@ enum {
     F_EVENTS,
     F_VERSION,
     F_SUMMARY,
+    F_ACCOUNT,
+    F_UNION,
+    F_ENDPOINT,
     F__COUNT
 };
 
@@ -227,7 +230,8 @@ static const store_sysfield runs_fields[F__COUNT] = {
     {"outcome", FT_STRING, 0}, {"error", FT_STRING, 1},
     {"exit_code", FT_INT, 0},  {"writes", FT_ANY, 1},
     {"events", FT_ANY, 1},     {"version", FT_STRING, 0},
-    {"summary", FT_STRING, 1},
+    {"summary", FT_STRING, 1}, {"account", FT_STRING, 1},
+    {"union_id", FT_INT, 1},   {"endpoint", FT_STRING, 1},
 };
 
 /* The `_runs` definition in write transaction t, defined or extended first
@@ -357,6 +361,19 @@ static int encode_rec(const store_coll *c, const runs_rec *r, int64_t id, codec_
         case F_SUMMARY:
             put_str(b, r->summary);
             break;
+        case F_ACCOUNT:
+            put_str(b, r->account);
+            break;
+        case F_UNION:
+            if (r->has_union) {
+                mp_put_int(b, r->union_id);
+            } else {
+                mp_put_nil(b);
+            }
+            break;
+        case F_ENDPOINT:
+            put_str(b, r->endpoint);
+            break;
         default: /* a field of a newer gonghui: absent */
             mp_put_nil(b);
         }
@@ -413,6 +430,19 @@ int runs_record(store *s, const runs_rec *r, int64_t *id) {
         *id = 0; /* not known yet */
     }
     return 0;
+}
+
+int runs_record_in(store_txn *t, const runs_rec *r, codec_buf *scratch, int64_t *id) {
+    const store_coll *c;
+    int64_t next = 0;
+    int rc;
+    scratch->len = 0;
+    if ((rc = runs_coll(t, &c)) == 0 && (rc = store_next_id(t, c, &next)) == 0 &&
+        (rc = encode_rec(c, r, next, scratch)) == 0 &&
+        (rc = store_put(t, c, STORE_INSERT, scratch->p, scratch->len)) == 0 && id) {
+        *id = next;
+    }
+    return rc;
 }
 
 static int record_now(store *s, const runs_rec *r, int64_t *id) {
@@ -575,6 +605,10 @@ static void sum_writes(const shown *w, uint64_t tot[3]) {
 #define STR(w, f) (int)(w)->len[f], (w)->str[f] ? (w)->str[f] : ""
 
 int runs_list(store *s, FILE *f, int limit) {
+    return runs_list_account(s, f, limit, NULL);
+}
+
+int runs_list_account(store *s, FILE *f, int limit, const char *account) {
     store_txn *t;
     const store_coll *c;
     store_scan *sc = NULL;
@@ -607,6 +641,10 @@ int runs_list(store *s, FILE *f, int limit) {
         char started[32], dur[32], line[1024];
         uint64_t tot[3];
         if (read_rec(c, val, vlen, &w) != 0) {
+            continue;
+        }
+        if (account && (!w.str[F_ACCOUNT] || w.len[F_ACCOUNT] != strlen(account) ||
+                        memcmp(w.str[F_ACCOUNT], account, w.len[F_ACCOUNT]) != 0)) {
             continue;
         }
         fmt_time(w.started, 0, started, sizeof started);
@@ -808,6 +846,12 @@ int runs_show(store *s, const char *which, FILE *f) {
     fprintf(f, _("  version    %.*s\n"), STR(&w, F_VERSION));
     if (w.str[F_SUMMARY]) {
         fprintf(f, _("  summary    %.*s\n"), STR(&w, F_SUMMARY));
+    }
+    if (w.str[F_ACCOUNT]) {
+        fprintf(f, _("  account    %.*s\n"), STR(&w, F_ACCOUNT));
+    }
+    if (w.str[F_ENDPOINT]) {
+        fprintf(f, _("  endpoint   %.*s\n"), STR(&w, F_ENDPOINT));
     }
     /* the command that replays it: same script, parameters, seed and clock;
      * an import or export: the same command (its arguments are the params) */

@@ -65,6 +65,13 @@ typedef struct runs_rec {
     int nevents;
     const char *summary; /* what an import or export did, in a line ("1,000 rows read: ..."),
                           * or NULL */
+    /* A request of `gonghui serve` (or a REPL session with .write on): the
+     * account, its union, and the endpoint ("POST /gift_drive/claim"); NULL
+     * / has_union 0 for a plain run. */
+    const char *account;
+    int64_t union_id;
+    int has_union;
+    const char *endpoint;
 } runs_rec;
 
 /* Appends record r to `_runs` in its own write transaction (defining the
@@ -74,9 +81,17 @@ typedef struct runs_rec {
  * for a long writer); *id is then 0. 0 or a GH_E* code with err_msg. */
 int runs_record(store *s, const runs_rec *r, int64_t *id);
 
+/* Appends record r to `_runs` inside write transaction t (the server's
+ * group commit: the record commits with the request's writes, or not at
+ * all). scratch is the caller's buffer, reused. 0 or a GH_E* code. */
+struct codec_buf;
+int runs_record_in(store_txn *t, const runs_rec *r, struct codec_buf *scratch, int64_t *id);
+
 /* Prints the last `limit` runs (0: all), newest last, as a table on f.
- * 0 or a GH_E* code. */
+ * 0 or a GH_E* code. runs_list_account lists only the runs of account
+ * (NULL: all). */
 int runs_list(store *s, FILE *f, int limit);
+int runs_list_account(store *s, FILE *f, int limit, const char *account);
 
 /* Prints run `which` (its number, or its uid) on f: every field, the
  * writes per collection, the events per topic, and the command that

@@ -369,6 +369,29 @@ void sandbox_disarm(sandbox *sb) {
      * Ctrl-C while the run commits or records cannot cut that short */
 }
 
+void sandbox_limit(sandbox *sb, double timeout, size_t memory) {
+    sb->stop = 0;
+    sb->stage = 0;
+    sb->timeout = timeout;
+    sb->mem_hit = 0;
+    sb->cap = memory ? sb->used + memory : 0;
+    sb->armed = 1;
+}
+
+void sandbox_stop(sandbox *sb) {
+    if (sb->armed && !sb->stop) {
+        sb->stop = SB_TIMEOUT;
+        stop_threads(sb);
+    }
+}
+
+void sandbox_unlimit(sandbox *sb) {
+    sb->armed = 0;
+    sb->cap = 0;
+    lua_sethook(sb->L, NULL, 0, 0);
+    sb->stop = 0;
+}
+
 int sandbox_stopped(const sandbox *sb, int *signo) {
     if (signo) {
         *signo = sb->signo;

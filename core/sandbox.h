@@ -87,6 +87,17 @@ void sandbox_arm(sandbox *sb);
  * that arrive afterwards are only noted. */
 void sandbox_disarm(sandbox *sb);
 
+/* For a server (serve.c), where signals are the process's and many
+ * requests run one after another in one state: sandbox_limit starts one
+ * request's limits without timers or signal handlers (memory: `memory`
+ * bytes more than the state holds now; 0 = none); sandbox_stop, callable
+ * from another thread (the server's watchdog), makes the running request
+ * raise at its next instruction as a deadline does; sandbox_unlimit ends
+ * the request's limits. */
+void sandbox_limit(sandbox *sb, double timeout, size_t memory);
+void sandbox_stop(sandbox *sb);
+void sandbox_unlimit(sandbox *sb);
+
 /* SB_RUNNING, SB_TIMEOUT or SB_INTERRUPTED; *signo (if not NULL) gets the
  * signal that interrupted. */
 int sandbox_stopped(const sandbox *sb, int *signo);

@@ -4,8 +4,9 @@
  * Called by store.c (loading and saving definitions) and lua_store.c
  * (building one from a Lua table). The stored form is a MessagePack array:
  *   [1, name, key, auto, extra, [[field, type, optional(, label(, pii))]...],
- *    [[index-name, unique, [position...]]...](, events)]
- * (a field has a 4th element only when it has a label or declares personal
+ *    [[index-name, unique, [position...]]...](, events(, scope))]
+ * (scope, element 9, is 1 + the scope field's position, written only when
+ * set; a field has a 4th element only when it has a label or declares personal
  * data, the label nil when it has none, and a 5th, the pii.h kind name,
  * only when it declares personal data, so definitions without them read the
  * same in older versions).
@@ -139,6 +140,12 @@ int store_def_check(const store_coll *c) {
         return err_set(GH_ESCHEMA, "collection '%s': an automatic key must be an int field",
                        c->name);
     }
+    if (c->scope && (c->scope > c->nfields || c->scope - 1 == c->extra ||
+                     c->fields[c->scope - 1].type != FT_INT)) {
+        return err_set(GH_ESCHEMA,
+                       "collection '%s': the scope field must be an int field holding a union id",
+                       c->name);
+    }
     if (c->events && strchr(c->name, '*')) {
         return err_set(GH_ESCHEMA,
                        "collection '%s': a name with '*' cannot name events; rename it to use "
@@ -174,7 +181,7 @@ int store_def_check(const store_coll *c) {
 }
 
 int store_def_encode(const store_coll *c, codec_buf *out) {
-    mp_put_array(out, 8);
+    mp_put_array(out, c->scope ? 9 : 8);
     mp_put_int(out, 1);
     mp_put_str(out, c->name, strlen(c->name));
     mp_put_int(out, c->key);
@@ -208,6 +215,9 @@ int store_def_encode(const store_coll *c, codec_buf *out) {
         }
     }
     mp_put_bool(out, c->events);
+    if (c->scope) {
+        mp_put_int(out, c->scope);
+    }
     return out->oom ? GH_ENOMEM : 0;
 }
 
@@ -235,7 +245,7 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
     if (!c) {
         return GH_ENOMEM;
     }
-    if (rd(&r, MP_ARRAY, &it) || (it.n != 7 && it.n != 8)) {
+    if (rd(&r, MP_ARRAY, &it) || it.n < 7 || it.n > 9) {
         goto corrupt;
     }
     uint32_t nelem = it.n;
@@ -327,11 +337,17 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
             ix->fields[j] = (int)it.v.i;
         }
     }
-    if (nelem == 8) {
+    if (nelem >= 8) {
         if (rd(&r, MP_BOOL, &it)) {
             goto corrupt;
         }
         c->events = it.v.b;
+    }
+    if (nelem == 9) {
+        if (rd(&r, MP_INT, &it) || it.v.i < 1 || it.v.i > c->nfields) {
+            goto corrupt;
+        }
+        c->scope = (int)it.v.i;
     }
     if (r.p != r.end || store_def_check(c) != 0) {
         goto corrupt;
@@ -348,7 +364,8 @@ nomem:
 
 int store_def_equivalent(const store_coll *a, const store_coll *b) {
     if (strcmp(a->name, b->name) != 0 || a->nfields != b->nfields || a->nindexes != b->nindexes ||
-        a->auto_key != b->auto_key || a->events != b->events ||
+        a->auto_key != b->auto_key || a->events != b->events || !a->scope != !b->scope ||
+        (a->scope && strcmp(a->fields[a->scope - 1].name, b->fields[b->scope - 1].name) != 0) ||
         (a->extra >= 0) != (b->extra >= 0) ||
         strcmp(a->fields[a->key].name, b->fields[b->key].name) != 0) {
         return 0;

@@ -1716,6 +1716,9 @@ static int merge_def(const store_coll *old, store_coll *def, uint64_t nrec) {
         goto fail;
     }
     def->key = map[def->key];
+    if (def->scope) {
+        def->scope = map[def->scope - 1] + 1;
+    }
     if (def->extra >= 0) {
         def->extra = map[def->extra];
     }

@@ -82,6 +82,9 @@ typedef struct store_coll {
     int nindexes;
     store_index *indexes;
     int events;   /* writes publish <name>.inserted/updated/deleted on the bus */
+    int scope;    /* 1 + position of the scope field (an int: the union a record belongs to),
+                   * or 0 when the collection is not scoped; a scoped request of `gonghui
+                   * serve` sees and writes only records of its union's subtree (scope.h) */
     unsigned dbi; /* the records, set by the store */
     /* Runtime, kept by the store: the largest integer key known in write
      * transaction rt_txnid (for automatic keys and appends). */

@@ -45,6 +45,7 @@ function registry.define_members()
     },
     unique = { 'id_number' },
     index  = { 'enterprise_id', 'category', { 'town', 'status' }, 'union_id' },
+    scope  = 'union_id',  -- gonghui serve: a clerk sees the members of its union's subtree
   })
 end
 
@@ -70,6 +71,7 @@ function registry.define_enterprises()
       credit_code   = 'string?',  -- 统一社会信用代码
     },
     index = { 'union_id' },
+    scope = 'union_id',
   })
 end
 
@@ -127,6 +129,7 @@ function registry.define_stations()
       open          = 'bool?',    -- absent: open
     },
     index  = { 'town' },
+    scope  = 'host_union_id',
   })
 end
 

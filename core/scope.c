@@ -1,0 +1,260 @@
+/*
+ * scope.c — union subtrees and the record checks of scoped requests (see
+ * scope.h for the rules).
+ *
+ * Invariants:
+ *  1. A scope's id list is sorted and holds its root; scope_has is a
+ *     binary search, so a check costs one field decode and log2(n) steps.
+ *  2. A record whose scope field is absent, not an integer, or does not
+ *     decode is outside every scope except the whole tree's (`all`): when in
+ *     doubt, hide.
+ *  3. The tree is read in one snapshot (the caller's transaction); a cycle
+ *     in parent_id is reported, never followed for ever.
+ */
+#include "scope.h"
+
+#include "codec.h"
+#include "err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void scope_free(scope *sc) {
+    if (sc) {
+        free(sc->ids);
+        free(sc->name);
+        free(sc);
+    }
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int scope_has(const scope *sc, int64_t id) {
+    size_t lo = 0, hi = sc->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sc->ids[mid] == id) {
+            return 1;
+        }
+        if (sc->ids[mid] < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return 0;
+}
+
+/* Field pos of record rec: 1 with *it filled, 0 when the record is shorter
+ * (absent), -1 when it does not decode. */
+static int field_at(const void *rec, size_t n, int pos, mp_item *it) {
+    mp_reader r;
+    mp_reader_init(&r, rec, n);
+    if (mp_read(&r, it) != 0 || it->type != MP_ARRAY) {
+        return -1;
+    }
+    if ((uint32_t)pos >= it->n) {
+        return 0;
+    }
+    for (int i = 0; i < pos; i++) {
+        if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+            return -1;
+        }
+    }
+    return mp_read(&r, it) == 0 ? 1 : -1;
+}
+
+/* The record's union: 1 with *id, 0 when it has none (absent or not an int). */
+static int record_union(const store_coll *c, const void *rec, size_t n, int64_t *id) {
+    mp_item it;
+    if (field_at(rec, n, c->scope - 1, &it) != 1 || it.type != MP_INT) {
+        return 0;
+    }
+    *id = it.v.i;
+    return 1;
+}
+
+int scope_visible(const scope *sc, const store_coll *c, const void *rec, size_t n) {
+    int64_t id;
+    if (!sc || !c->scope || sc->all) {
+        return 1;
+    }
+    return record_union(c, rec, n, &id) && scope_has(sc, id);
+}
+
+/* The name of union id into buf ("" if it has none or is not there). */
+static void union_name(store_txn *t, int64_t id, char *buf, size_t size) {
+    const store_coll *u;
+    codec_buf k;
+    const void *v;
+    size_t n;
+    mp_item it;
+    buf[0] = 0;
+    if (!t || store_coll_get(t, SCOPE_UNIONS, &u) != 0) {
+        err_clear();
+        return;
+    }
+    int pos = store_field_pos(u, "name");
+    codec_buf_init(&k);
+    key_put_int(&k, id);
+    if (pos >= 0 && !k.oom && store_get(t, u, k.p, k.len, &v, &n) == 0 &&
+        field_at(v, n, pos, &it) == 1 && it.type == MP_STR) {
+        snprintf(buf, size, "%.*s", (int)it.n, it.s);
+    }
+    err_clear();
+    codec_buf_free(&k);
+}
+
+_Thread_local int scope_refused;
+
+int scope_check_write(store_txn *t, const scope *sc, const store_coll *c, const void *rec, size_t n,
+                      const char *what) {
+    int64_t id = 0;
+    char nm[200];
+    if (scope_visible(sc, c, rec, n)) {
+        return 0;
+    }
+    scope_refused = 1;
+    if (!record_union(c, rec, n, &id)) {
+        return err_set(GH_EINVAL,
+                       _("%s: %s has no %s (the union it belongs to); this account (union %lld "
+                         "%s) may write only records of its own union or the unions under it"),
+                       c->name, what, c->fields[c->scope - 1].name, (long long)sc->root, sc->name);
+    }
+    union_name(t, id, nm, sizeof nm);
+    return err_set(GH_EINVAL,
+                   _("%s: %s belongs to union %lld %s, outside the scope of this account (union "
+                     "%lld %s and the unions under it); nothing was written"),
+                   c->name, what, (long long)id, nm, (long long)sc->root, sc->name);
+}
+
+static _Thread_local const int64_t *by_parent; /* qsort's comparator has no context */
+
+static int cmp_by_parent(const void *a, const void *b) {
+    int64_t x = by_parent[*(const size_t *)a], y = by_parent[*(const size_t *)b];
+    return (x > y) - (x < y);
+}
+
+int scope_build(store_txn *t, int64_t root, scope **out) {
+    const store_coll *u;
+    store_scan *scan = NULL;
+    int64_t *ids = NULL, *parents = NULL;
+    size_t n = 0, cap = 0;
+    int rc = store_coll_get(t, SCOPE_UNIONS, &u);
+    if (rc) {
+        return err_set(GH_ENOTFOUND,
+                       _("there is no unions collection, so union %lld cannot be a scope "
+                         "(registry.define_unions() makes it)"),
+                       (long long)root);
+    }
+    int pk = u->key, pp = store_field_pos(u, "parent_id"), pn = store_field_pos(u, "name");
+    if (pp < 0) {
+        return err_set(GH_ENOTFOUND, _("the unions collection has no parent_id field"));
+    }
+    scope *sc = calloc(1, sizeof *sc);
+    if (!sc || (rc = store_scan_open(t, u, -1, NULL, &scan)) != 0) {
+        free(sc);
+        return sc ? rc : GH_ENOMEM;
+    }
+    int found = 0;
+    int64_t root_parent = -1;
+    const void *key, *v;
+    size_t kn, vn;
+    while ((rc = store_scan_next(scan, &key, &kn, &v, &vn)) == 0) {
+        mp_item a, b;
+        if (field_at(v, vn, pk, &a) != 1 || a.type != MP_INT) {
+            continue;
+        }
+        int hp = field_at(v, vn, pp, &b) == 1 && b.type == MP_INT;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *ni = realloc(ids, cap * sizeof *ni),
+                    *np = ni ? realloc(parents, cap * sizeof *np) : NULL;
+            if (ni) {
+                ids = ni;
+            }
+            if (!ni || !np) {
+                rc = GH_ENOMEM;
+                break;
+            }
+            parents = np;
+        }
+        ids[n] = a.v.i;
+        parents[n] = hp ? b.v.i : INT64_MIN;
+        if (a.v.i == root) {
+            found = 1;
+            root_parent = parents[n];
+            mp_item nm;
+            if (pn >= 0 && field_at(v, vn, pn, &nm) == 1 && nm.type == MP_STR) {
+                sc->name = strndup(nm.s, nm.n);
+            }
+        }
+        n++;
+    }
+    store_scan_close(scan);
+    if (rc != GH_ENOTFOUND) {
+        goto fail;
+    }
+    err_clear();
+    if (!found) {
+        rc =
+            err_set(GH_ENOTFOUND, _("union %lld is not in the unions collection"), (long long)root);
+        goto fail;
+    }
+    /* The subtree, breadth first: children found by binary search in the
+     * unions sorted by parent; `in` stops a cycle from being followed twice. */
+    unsigned char *in = calloc(n ? n : 1, 1);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    sc->ids = malloc((n ? n : 1) * sizeof *sc->ids);
+    if (!in || !order || !sc->ids || (!sc->name && !(sc->name = strdup("")))) {
+        free(in);
+        free(order);
+        rc = GH_ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        order[i] = i;
+    }
+    by_parent = parents;
+    qsort(order, n, sizeof *order, cmp_by_parent);
+    sc->ids[sc->n++] = root;
+    for (size_t i = 0; i < n; i++) {
+        in[i] = ids[i] == root;
+    }
+    for (size_t q = 0; q < sc->n; q++) {
+        int64_t p = sc->ids[q];
+        size_t lo = 0, hi = n;
+        while (lo < hi) { /* first union whose parent is >= p */
+            size_t mid = lo + (hi - lo) / 2;
+            if (parents[order[mid]] < p) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (; lo < n && parents[order[lo]] == p; lo++) {
+            if (!in[order[lo]]) {
+                in[order[lo]] = 1;
+                sc->ids[sc->n++] = ids[order[lo]];
+            }
+        }
+    }
+    free(order);
+    free(in);
+    qsort(sc->ids, sc->n, sizeof *sc->ids, cmp_i64);
+    sc->root = root;
+    sc->all = root_parent == INT64_MIN;
+    free(ids);
+    free(parents);
+    *out = sc;
+    return 0;
+fail:
+    free(ids);
+    free(parents);
+    scope_free(sc);
+    return rc;
+}

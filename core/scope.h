@@ -1,0 +1,67 @@
+/*
+ * scope.h — the part of the union tree a request may see and change.
+ *
+ * A collection declares its scope field (db.define(name, {..., scope =
+ * 'union_id'})): an int field naming the union a record belongs to. A
+ * request of `gonghui serve` made by an account bound to union U carries
+ * the scope of U: U and every union below it in the `unions` collection
+ * (parent_id). The store's Lua face (lua_store.c, lua_scan.c) asks this
+ * module, in C, about every record of a scoped collection it reads or
+ * writes for such a request:
+ *
+ *   read   get, find, scan, list, count, count_by and everything built on
+ *          them (export, plugins' records) skip records outside the scope,
+ *          as if they did not exist; a record with no scope value is
+ *          outside every scope but the whole tree's;
+ *   write  insert, put, update, delete and prepared inserts of a record
+ *          outside the scope (before or after the change) are refused with
+ *          a message naming the union.
+ *
+ * Lua code never holds a scope: the server sets it on the state before a
+ * handler runs (lstore_set_scope) and nothing a script can call changes
+ * it. Built on store.h and codec.h; knows nothing of Lua or HTTP.
+ */
+#ifndef GH_SCOPE_H
+#define GH_SCOPE_H
+
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCOPE_UNIONS "unions" /* the union tree: union_id (key), parent_id, name */
+
+typedef struct scope {
+    int64_t root; /* the account's union */
+    int all;      /* root is the top of the tree: every record, scoped or not */
+    char *name;   /* the root union's name ("" when the record has none) */
+    size_t n;     /* ids: the root and every union under it, sorted */
+    int64_t *ids;
+} scope;
+
+/* Builds the scope of union `root` from the unions collection in t. 0,
+ * GH_ENOTFOUND (no such union, message names it), GH_ECORRUPT (a cycle) or
+ * GH_ENOMEM. *out is the caller's, freed with scope_free. */
+int scope_build(store_txn *t, int64_t root, scope **out);
+void scope_free(scope *sc);
+
+/* 1 if union id is in the scope. */
+int scope_has(const scope *sc, int64_t id);
+
+/* 1 if record rec (MessagePack in schema order) of c may be seen in sc:
+ * always when sc is NULL or c is not scoped. 0 when not, and also for a
+ * record that does not decode (the caller's own check reports those). */
+int scope_visible(const scope *sc, const store_coll *c, const void *rec, size_t n);
+
+/* 0 if a write leaving record rec of c may happen in sc, else GH_EINVAL
+ * with a message naming the collection, the record's union (its name read
+ * from t when it has one) and the scope's union. `what` says which side
+ * ("the new record", "the stored record"). */
+/* Set to 1 by scope_check_write when it refuses (per thread); the server
+ * clears it before a handler and answers 403 when it is set after. */
+extern _Thread_local int scope_refused;
+
+int scope_check_write(store_txn *t, const scope *sc, const store_coll *c, const void *rec, size_t n,
+                      const char *what);
+
+#endif

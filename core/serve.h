@@ -1,0 +1,33 @@
+/*
+ * serve.h — `gonghui serve`: one process holds the database and serves
+ * programs' endpoints over HTTP (libmicrohttpd) to accounts bound to the
+ * union tree.
+ *
+ *   gonghui serve [--port N] [--bind ADDR] [--port-file FILE] [--scripts DIR]
+ *                 [--body-limit BYTES] [--timeout SECS] [--memory BYTES]
+ *                 [--session-hours H] [--max-batch N]
+ *
+ * Threads:
+ *
+ *   main      starts everything, then waits for SIGTERM/SIGINT: stops taking
+ *             connections, lets requests in flight finish, stops the engine,
+ *             closes the database
+ *   http      libmicrohttpd's (a thread per connection): parse, sessions,
+ *             static files, JSON errors; hands a job to the engine and waits
+ *   engine    the only thread that touches the store and Lua: takes every
+ *             job queued, answers reads at once, then runs the writes of
+ *             the group in one LMDB transaction, each in its own savepoint,
+ *             commits once (one fsync) and only then answers them
+ *   watchdog  stops a handler that passes its time limit
+ *
+ * Called by main.c; calls store, scope, accounts, sandbox, lua_store,
+ * lua_bus, lua_json and runs.
+ */
+#ifndef GH_SERVE_H
+#define GH_SERVE_H
+
+/* Runs the server on database `db_path` with the arguments after "serve".
+ * Returns the process exit code (0 after a clean shutdown). */
+int serve_main(const char *db_path, int argc, char **argv);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * serve_int.h — what serve.c (the engine) and serve_http.c (the HTTP face)
+ * share. Private to the server.
+ */
+#ifndef GH_SERVE_INT_H
+#define GH_SERVE_INT_H
+
+#include "accounts.h"
+#include "codec.h"
+#include "sandbox.h"
+#include "scope.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define SERVE_MAX_BATCH 256
+#define SERVE_MAX_PARAMS 16
+
+typedef struct kv {
+    char *k, *v;
+} kv;
+
+typedef struct route {
+    char method[8];
+    char path[256]; /* /api/<program>/... with :name segments */
+    int prog;
+    int write;
+    unsigned roles; /* bit per ROLE_* allowed */
+    int ref;        /* the handler, in the program state's registry */
+} route;
+
+typedef struct program {
+    char name[64];
+    char file[4200]; /* its http.lua */
+    char www[4200];  /* its static files */
+    char sha[65];
+    sandbox *sb;
+} program;
+
+enum { J_ROUTE, J_LOGIN_GET, J_NOTE };
+
+/* One request handed to the engine. Owned by the connection's thread; the
+ * engine fills status/out and sets done. */
+typedef struct job {
+    int kind;
+    int route;
+    char path[1024];
+    kv params[SERVE_MAX_PARAMS];
+    int nparams;
+    kv *query;
+    int nquery;
+    const char *body;
+    size_t body_len;
+    account acct;       /* in: the session's account name; out: the account read afresh */
+    const scope *scope; /* engine: the account's scope */
+    int login_ok;       /* J_NOTE: the password was right */
+    char uid[17];
+    double started;
+    int failed, committed, kill_session;
+    char error[512];
+    /* answer */
+    int status;
+    codec_buf out;
+    /* queue */
+    int done;
+    pthread_cond_t cv;
+    struct job *next;
+} job;
+
+typedef struct server {
+    store *s;
+    char scripts[4096];
+    char host[256];
+    double timeout;
+    size_t memory, body_limit;
+    double session_seconds;
+    int max_batch;
+    program *progs;
+    int nprogs;
+    route *routes;
+    int nroutes;
+    /* engine */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *head, *tail;
+    int stopping;
+    volatile int engine_done;
+    scope **scopes;
+    int nscopes;
+    codec_buf scratch;
+    uint64_t groups, grouped;
+    double started;
+} server;
+
+double serve_now(void);
+double serve_mono(void);
+
+/* serve.c */
+int serve_load_programs(server *srv);
+void serve_free_programs(server *srv);
+void serve_answer_error(job *j, int status, const char *code, const char *msg);
+/* Queues j and waits until the engine answered it (for a write: after the
+ * group committed). */
+void serve_submit(server *srv, job *j);
+void *serve_engine(void *arg);
+void *serve_watchdog(void *arg);
+void serve_engine_stop(server *srv);
+
+#endif

@@ -1,0 +1,151 @@
+-- http.lua — the gift drive's endpoints for `gonghui serve`, used by the
+-- counter page in www/. The same rules as claim.lua and report.lua: the
+-- claim goes through gift_drive's d:claim, nothing is decided twice.
+--
+--   GET  /api/gift_drive/stations          the stations this account may see
+--   GET  /api/gift_drive/member?id=ID      the member (masked) and what they may claim
+--   POST /api/gift_drive/claim             {"id": ID, "item": ITEM[, "station": ST]}
+--   GET  /api/gift_drive/today[?station=]  today's claims (masked)
+--   GET  /api/gift_drive/report            issued and remaining per station
+--
+-- The server runs every handler with the account's scope: members and
+-- stations of other unions do not exist for it (members, enterprises and
+-- stations declare their scope field in registry.lua). A station operator
+-- claims only at the station of its account.
+local gift_drive = require 'gift_drive'
+local registry = require 'registry'
+local drive = require 'drive'
+
+local d = gift_drive.define(drive) -- at load, once: defines and checks the plan
+
+local function mask_name(n)
+  if type(n) ~= 'string' or n == '' then return '' end
+  local first = n:match('^[%z\1-\127\194-\244][\128-\191]*')
+  local rest = utf8.len(n) and utf8.len(n) - 1 or 0
+  return first .. string.rep('*', rest)
+end
+
+local function member_view(m)
+  return { member_id = m.member_id, name = mask_name(m.name), id_number = registry.mask_id(m.id_number),
+           category = m.category, town = m.town, status = m.status }
+end
+
+local function refusal(status, code, message)
+  return status, { ok = false, code = code, message = message }
+end
+
+-- The station of a request: an operator's own; else the one asked for.
+local function station_of(req, asked)
+  if req.account.role == 'operator' then return req.account.station end
+  return asked
+end
+
+local items_by_id = {}
+for _, it in ipairs(drive.items) do items_by_id[it.item] = it end
+
+local function today() return os.date('%Y-%m-%d') end
+
+local routes = {}
+
+routes[#routes + 1] = { method = 'GET', path = '/stations', handler = function(req)
+  local out = {}
+  for s in db.stations:scan() do
+    out[#out + 1] = { station_id = s.station_id, name = s.name, town = s.town, open = s.open ~= false }
+  end
+  return { ok = true, stations = out, campaign = d.id, title = drive.title,
+           items = drive.items and (function()
+             local l = {}
+             for _, it in ipairs(drive.items) do l[#l + 1] = { item = it.item, title = it.title, value_fen = it.value_fen } end
+             return l
+           end)() }
+end }
+
+routes[#routes + 1] = { method = 'GET', path = '/member', handler = function(req)
+  local id = req.query.id and req.query.id:upper()
+  if not id or not registry.valid_id(id) then
+    return refusal(400, 'bad_id', 'not a valid ID number (18 characters, check character): ' .. tostring(req.query.id))
+  end
+  local m = db.members:find('id_number', id)
+  if not m then return refusal(404, 'not_found', 'no member with ID number ' .. registry.mask_id(id)) end
+  local station = station_of(req, req.query.station)
+  local items = {}
+  for _, it in ipairs(drive.items) do
+    local row = { item = it.item, title = it.title, value_fen = it.value_fen }
+    local prior = db.campaign_awards:find('campaign,member_id,item', { d.id, m.member_id, it.item })
+    local yes, why = d.c:is_eligible(m, it.item)
+    if prior then
+      row.status, row.at, row.station = 'already', prior.at, prior.pool
+    elseif not yes then
+      row.status, row.reason = 'not_eligible', why
+    else
+      local st = station and db.campaign_stock:find('campaign,item,pool', { d.id, it.item, station })
+      row.remaining = st and (st.stock - st.issued) or 0
+      row.status = row.remaining > 0 and 'may' or 'out_of_stock'
+    end
+    items[#items + 1] = row
+  end
+  return { ok = true, member = member_view(m), items = items }
+end }
+
+routes[#routes + 1] = { method = 'POST', path = '/claim', write = true,
+                        roles = { 'admin', 'clerk', 'operator' }, handler = function(req)
+  local b = req.body or {}
+  if type(b.id) ~= 'string' then return refusal(400, 'bad_request', 'the claim needs "id" (an ID number)') end
+  local item = b.item or 'gift-package'
+  if not items_by_id[item] then return refusal(400, 'bad_item', 'no item ' .. tostring(item)) end
+  local station = station_of(req, b.station)
+  if type(station) ~= 'string' then return refusal(400, 'bad_request', 'the claim needs "station"') end
+  if not db.stations:get(station, 'station_id') then
+    return refusal(403, 'no_station', 'station ' .. station .. ' is not one of this account\'s')
+  end
+  local a, code, msg = d:claim(station, b.id, item)
+  if not a then
+    local status = (code == 'bad_id' and 400) or (code == 'not_found' and 404) or 409
+    return refusal(status, code, msg)
+  end
+  local m = db.members:get(a.member_id)
+  return { ok = true, award = { award_id = a.award_id, item = a.item, title = items_by_id[item].title,
+                                station = a.pool, at = a.at, member = member_view(m) } }
+end }
+
+routes[#routes + 1] = { method = 'GET', path = '/today', handler = function(req)
+  local day = req.query.day or today()
+  local stations = {}
+  local only = station_of(req, req.query.station)
+  if only then
+    if db.stations:get(only, 'station_id') then stations[1] = only end
+  else
+    for s in db.stations:scan() do stations[#stations + 1] = s.station_id end
+  end
+  local out = {}
+  for _, st in ipairs(stations) do
+    for a in db.campaign_awards:scan{ index = 'campaign,pool', eq = { d.id, st } } do
+      if a.at:sub(1, 10) == day then
+        local m = db.members:get(a.member_id)
+        out[#out + 1] = { award_id = a.award_id, item = a.item, title = items_by_id[a.item] and items_by_id[a.item].title,
+                          station = a.pool, at = a.at, member = m and member_view(m) or { member_id = a.member_id } }
+      end
+    end
+  end
+  table.sort(out, function(x, y) return x.award_id > y.award_id end)
+  return { ok = true, day = day, claims = out }
+end }
+
+routes[#routes + 1] = { method = 'GET', path = '/report', handler = function(req)
+  local rep = d:report()
+  local seen, rows, cats = {}, {}, {}
+  for s in db.stations:scan() do seen[s.station_id] = s.name end
+  for _, r in ipairs(rep.stations) do
+    if seen[r.station] then
+      rows[#rows + 1] = { station = r.station, name = seen[r.station], item = r.item, title = r.title,
+                          quota = r.quota, issued = r.issued, remaining = r.remaining }
+    end
+  end
+  for _, c in ipairs(rep.categories) do
+    if seen[c.station] then cats[#cats + 1] = c end
+  end
+  return { ok = rep.ok, campaign = rep.campaign, title = rep.title, starts = rep.starts, ends = rep.ends,
+           stations = rows, categories = cats }
+end }
+
+return routes
