@@ -596,10 +596,12 @@ static int write_record(lua_State *L, lua_db *db, store_txn *t, const store_coll
         if (rc == 0 && mode != STORE_INSERT &&
             (rc = store_record_key(c, db->buf.p, db->buf.len, &db->kbuf)) == 0) {
             rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &ov, &on);
-            rc = rc == GH_ENOTFOUND ? 0
-                 : rc               ? rc
-                                    : scope_write_ok(db, t, c, ov, on, _("the record it replaces"));
-            err_clear();
+            if (rc == GH_ENOTFOUND) {
+                rc = 0;
+                err_clear();
+            } else if (rc == 0) {
+                rc = scope_write_ok(db, t, c, ov, on, _("the record it replaces"));
+            }
         }
     }
     if (rc == 0 && events) { /* the record it replaces, for the event */
@@ -1565,6 +1567,10 @@ static int l_db_collections(lua_State *L) {
 static int l_db_index(lua_State *L) {
     lua_db *db = lstore_db(L);
     const char *name = luaL_checkstring(L, 2);
+    if (name[0] == '_' && db->guard) { /* a request of gonghui serve: none of gonghui's own */
+        return luaL_error(
+            L, _("collection '%s' belongs to gonghui itself; a request cannot use it"), name);
+    }
     store_txn *t;
     const store_coll *c;
     int owned, rc;

@@ -1506,6 +1506,7 @@ void sandbox_guard_db(sandbox *sb, int db_idx) {
     guard_coll(L, db_idx, RUNS_COLLECTION, "run records", "see gonghui runs");
     guard_coll(L, db_idx, CHECKPOINT_COLLECTION, "the checkpoints of run.chunks",
                "run.checkpoint(name) reads one");
+    guard_coll(L, db_idx, "_accounts", "the accounts of gonghui serve", "see gonghui users list");
     /* run.chunks and run.checkpoint need this db */
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     lua_pushliteral(L, "run");

@@ -79,11 +79,11 @@ double serve_mono(void) {
 void serve_answer_error(job *j, int status, const char *code, const char *msg) {
     j->status = status;
     j->out.len = 0;
-    codec_buf_add(&j->out, "{\"ok\":false,\"error\":", 20);
+    codec_buf_add(&j->out, "{\"ok\":false,\"error\":", sizeof "{\"ok\":false,\"error\":" - 1);
     codec_json_str(&j->out, code, strlen(code));
-    codec_buf_add(&j->out, ",\"message\":", 11);
+    codec_buf_add(&j->out, ",\"message\":", sizeof ",\"message\":" - 1);
     codec_json_str(&j->out, msg, strlen(msg));
-    codec_buf_add(&j->out, "}", 1);
+    codec_buf_add(&j->out, "}", sizeof "}" - 1);
 }
 
 /* ---- programs ------------------------------------------------------------------ */

@@ -190,16 +190,16 @@ static const char *session_token(struct MHD_Connection *c) {
 
 static void put_kv(codec_buf *b, const char *k, const char *v, int first) {
     if (!first) {
-        codec_buf_add(b, ",", 1);
+        codec_buf_add(b, ",", sizeof "," - 1);
     }
     codec_json_str(b, k, strlen(k));
-    codec_buf_add(b, ":", 1);
+    codec_buf_add(b, ":", sizeof ":" - 1);
     codec_json_str(b, v, strlen(v));
 }
 
 static void put_account(codec_buf *b, const account *a, const char *union_name) {
     char num[32];
-    codec_buf_add(b, "{", 1);
+    codec_buf_add(b, "{", sizeof "{" - 1);
     put_kv(b, "name", a->name, 1);
     put_kv(b, "role", accounts_role_name(a->role), 0);
     snprintf(num, sizeof num, ",\"union_id\":%lld", (long long)a->union_id);
@@ -208,7 +208,7 @@ static void put_account(codec_buf *b, const account *a, const char *union_name) 
     if (a->station[0]) {
         put_kv(b, "station", a->station, 0);
     }
-    codec_buf_add(b, "}", 1);
+    codec_buf_add(b, "}", sizeof "}" - 1);
 }
 
 /* Reads {"name":..., "password":...}; 0 or -1 with msg. */
@@ -306,11 +306,11 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
     snprintf(cookie, sizeof cookie, "gh_session=%s; Path=/; HttpOnly; SameSite=Strict", token);
     codec_buf b;
     codec_buf_init(&b);
-    codec_buf_add(&b, "{\"ok\":true,", 11);
+    codec_buf_add(&b, "{\"ok\":true,", sizeof "{\"ok\":true," - 1);
     put_kv(&b, "token", token, 1);
-    codec_buf_add(&b, ",\"account\":", 11);
+    codec_buf_add(&b, ",\"account\":", sizeof ",\"account\":" - 1);
     put_account(&b, &a, uname);
-    codec_buf_add(&b, "}", 1);
+    codec_buf_add(&b, "}", sizeof "}" - 1);
     ret = send_json(c, 200, &b, cookie);
     codec_buf_free(&b);
 out:
@@ -535,9 +535,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         char b[300];
         int n = snprintf(b, sizeof b,
                          "{\"ok\":true,\"uptime\":%.0f,\"programs\":%d,\"routes\":%d,"
-                         "\"groups\":%llu,\"grouped_writes\":%llu}",
+                         "\"groups\":%llu,\"grouped_writes\":%llu,\"in_flight\":%d}",
                          serve_now() - srv->started, srv->nprogs, srv->nroutes,
-                         (unsigned long long)srv->groups, (unsigned long long)srv->grouped);
+                         (unsigned long long)srv->groups, (unsigned long long)srv->grouped,
+                         atomic_load(&inflight) - 1);
         return send_bytes(c, 200, "application/json; charset=utf-8", b, (size_t)n, NULL);
     }
     if (strcmp(url, "/api/login") == 0) {
@@ -552,7 +553,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         codec_buf b;
         codec_buf_init(&b);
-        codec_buf_add(&b, "{\"ok\":true}", 11);
+        codec_buf_add(&b, "{\"ok\":true}", sizeof "{\"ok\":true}" - 1);
         enum MHD_Result ret =
             send_json(c, 200, &b, "gh_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
         codec_buf_free(&b);
@@ -572,9 +573,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         serve_submit(srv, &j);
         codec_buf b;
         codec_buf_init(&b);
-        codec_buf_add(&b, "{\"ok\":true,\"account\":", 22);
+        codec_buf_add(&b, "{\"ok\":true,\"account\":", sizeof "{\"ok\":true,\"account\":" - 1);
         put_account(&b, &j.acct, j.scope ? j.scope->name : "");
-        codec_buf_add(&b, "}", 1);
+        codec_buf_add(&b, "}", sizeof "}" - 1);
         enum MHD_Result ret =
             j.status == 200 && !j.acct.disabled
                 ? send_json(c, 200, &b, NULL)

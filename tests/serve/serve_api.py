@@ -1,0 +1,222 @@
+"""serve_api.py BINARY SCRATCH SOURCE — `gonghui serve` end to end: health,
+logins and lock-out, roles, the gift drive's endpoints, every scope refusal
+(tests/serve/attack_http.lua tries them), limits, audit records, group
+commit under concurrent claims, a disabled account, graceful SIGTERM."""
+import os
+import signal
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Harness, check, finish, id_of, PW  # noqa: E402
+
+h = Harness(*sys.argv[1:4])
+h.make_db(members=40)
+h.start('--timeout', '2', '--memory', '32M', '--body-limit', '64k')
+try:
+    st, js = h.call('GET', '/health')
+    check(st == 200 and js['ok'] and js['programs'] == 2, 'health answers without a login')
+
+    # ---- logins ----
+    st, js = h.call('POST', '/api/login', {'name': 'clerkA', 'password': 'wrong-password'})
+    check(st == 401 and js['error'] == 'login', 'a wrong password is 401')
+    st, js = h.call('POST', '/api/login', {'name': 'nobody', 'password': PW})
+    check(st == 401 and js['message'] == 'wrong account name or password',
+          'an unknown account gets the same answer as a wrong password')
+    st, js = h.call('POST', '/api/login', raw=b'{"name": "clerkA", "password": ')
+    check(st == 400 and 'byte' in js['message'], 'a broken login body is 400 naming the byte')
+    for who in ['admin', 'clerkA', 'clerkB', 'opA', 'aud']:
+        st, js = h.login(who)
+        check(st == 200 and js['account']['name'] == who, 'login ' + who)
+    check(h.call('GET', '/api/me', who='clerkA')[1]['account']['union_name'] == '硖石街道总工会',
+          '/api/me names the union')
+    st, js = h.call('GET', '/api/gift_drive/member?id=' + id_of(1))
+    check(st == 401, 'no session: 401')
+    st, js = h.call('GET', '/api/gift_drive/member?id=' + id_of(1),
+                    headers={'Authorization': 'Bearer ' + '0' * 64})
+    check(st == 401, 'a made-up token: 401')
+
+    # ---- the counter: member, claim, refusals ----
+    st, js = h.call('GET', '/api/gift_drive/member?station=ST01&id=' + id_of(1), who='clerkA')
+    check(st == 200 and js['member']['name'] == '张*' and '*' in js['member']['id_number'],
+          'a clerk sees a member of its subtree, masked')
+    check(any(i['status'] == 'may' for i in js['items']), 'and what they may claim')
+    st, js = h.call('GET', '/api/gift_drive/member?id=' + id_of(2), who='clerkA')
+    check(st == 404 and js['code'] == 'not_found', 'a clerk of another town does not see the member')
+    st, js = h.call('GET', '/api/gift_drive/member?id=' + id_of(2), who='clerkB')
+    check(st == 200, 'the member\'s own town clerk does')
+    st, js = h.call('GET', '/api/gift_drive/member?id=' + id_of(2), who='admin')
+    check(st == 200, 'the federation admin does')
+    st, js = h.call('GET', '/api/gift_drive/member?id=330481199001010010', who='clerkA')
+    check(st == 400 and js['code'] == 'bad_id', 'a mistyped ID number is 400 bad_id')
+
+    st, js = h.call('POST', '/api/gift_drive/claim', {'id': id_of(1), 'station': 'ST01'}, who='clerkA')
+    check(st == 200 and js['ok'] and js['award']['station'] == 'ST01', 'a claim is issued')
+    first_award = js['award']['award_id']
+    st, js = h.call('POST', '/api/gift_drive/claim', {'id': id_of(1), 'station': 'ST01'}, who='clerkA')
+    check(st == 409 and js['code'] == 'already', 'the second claim is refused: already')
+    st, js = h.call('POST', '/api/gift_drive/claim', {'id': id_of(2), 'station': 'ST01'}, who='clerkA')
+    check(st == 404 and js['code'] == 'not_found', 'a claim for another town\'s member: not found')
+    st, js = h.call('POST', '/api/gift_drive/claim', {'id': id_of(3), 'station': 'ST02'}, who='clerkA')
+    check(st == 403 and js['code'] == 'no_station', 'a claim at another town\'s station: 403')
+    st, js = h.call('POST', '/api/gift_drive/claim', {'id': id_of(10 + 1 - 1), 'station': 'ST02'},
+                    who='clerkB')
+    check(st == 409 and js['code'] == 'not_eligible', 'a factory worker is not eligible')
+    st, js = h.call('POST', '/api/gift_drive/claim', {'id': id_of(3), 'station': 'ST02'}, who='opA')
+    check(st == 200 and js['award']['station'] == 'ST01', 'an operator claims at its own station only')
+    st, js = h.call('POST', '/api/gift_drive/claim', {'id': id_of(5), 'station': 'ST01'}, who='aud')
+    check(st == 403 and js['error'] == 'role', 'an auditor cannot claim')
+    st, js = h.call('POST', '/api/gift_drive/claim', raw=b'{"id": "x", }', who='clerkA')
+    check(st == 400 and js['error'] == 'bad_json', 'bad JSON is 400 bad_json')
+    st, js = h.call('POST', '/api/gift_drive/claim', raw=b'{"id": "' + b'1' * 70000 + b'"}',
+                    who='clerkA')
+    check(st == 413 and js['error'] == 'too_large', 'a body over --body-limit is 413')
+    st, js = h.call('POST', '/api/gift_drive/claim', {'id': id_of(5), 'item': 'souvenir',
+                                                       'station': 'ST01'}, who='clerkA')
+    st2, js2 = h.call('POST', '/api/gift_drive/claim', {'id': id_of(7), 'item': 'souvenir',
+                                                         'station': 'ST01'}, who='clerkA')
+    check(st == 200 and st2 == 409 and js2['code'] == 'out_of_stock', 'stock runs out: out_of_stock')
+    st, js = h.call('GET', '/api/gift_drive/nothing', who='clerkA')
+    check(st == 404 and js['error'] == 'not_found', 'no such endpoint: 404 JSON')
+    st, js = h.call('DELETE', '/api/gift_drive/claim', who='clerkA')
+    check(st == 405, 'a wrong method: 405')
+
+    st, js = h.call('GET', '/api/gift_drive/today', who='clerkA')
+    check(st == 200 and len(js['claims']) == 3 and all(c['station'] == 'ST01' for c in js['claims']),
+          'today\'s list of town A has its 3 claims')
+    st, js = h.call('GET', '/api/gift_drive/today', who='clerkB')
+    check(st == 200 and len(js['claims']) == 0, 'town B\'s list has none of them')
+    st, js = h.call('GET', '/api/gift_drive/report', who='clerkB')
+    check(st == 200 and js['stations'] and all(r['station'] == 'ST02' for r in js['stations']),
+          'town B\'s report shows only its station')
+
+    # ---- scope: every read and write a handler can try ----
+    st, a = h.call('GET', '/api/attack/look', who='clerkA')
+    check(st == 200 and a['scan'] == [4] and a['count'] == 20 and a['count_filtered'] == 0
+          and a['count_by'] == [4] and a['list_union3'] == 0 and not a['find_union3']
+          and a['get1'] and not a['get2'] and 'get2_field' not in a and a['stations'] == 1,
+          'clerk A: scan, count, count{}, count_by, list, find, get see union 2\'s subtree only')
+    st, a = h.call('GET', '/api/attack/look', who='admin')
+    check(st == 200 and a['scan'] == [3, 4] and a['count'] == 40 and a['stations'] == 2,
+          'the federation admin sees everything')
+    st, a = h.call('GET', '/api/attack/meta', who='clerkA')
+    check(st == 200 and not a['accounts'] and not a['runs'], 'handlers cannot reach _accounts or _runs')
+    for path in ['/insert_other', '/update_other', '/move_out', '/delete_other', '/put_over',
+                 '/prepared_other']:
+        st, js = h.call('POST', '/api/attack' + path, {}, who='clerkA')
+        check(st == 403 and js['error'] == 'outside_scope' and '许村镇总工会' in js['message'],
+              'refused %s naming the union (403)' % path)
+    st, js = h.call('POST', '/api/attack/insert_no_union', {}, who='clerkA')
+    check(st == 403 and js['error'] == 'outside_scope', 'a record without a union is refused too')
+    st, js = h.call('POST', '/api/attack/pcall_then_write', {}, who='clerkA')
+    check(st == 200 and js['caught'] and not js['get2'], 'a caught refusal widens nothing')
+    st, js = h.call('POST', '/api/attack/define', {}, who='admin')
+    check(st == 500 and 'cannot define' in js['message'], 'a handler cannot redefine (drop the scope)')
+    st, js = h.call('POST', '/api/attack/drop', {}, who='admin')
+    check(st == 500 and 'cannot drop' in js['message'], 'a handler cannot drop a collection')
+    st, js = h.call('GET', '/api/attack/write_in_get', who='clerkA')
+    check(st == 500 and 'only reads' in js['message'], 'a GET handler cannot write')
+    st, js = h.call('GET', '/api/attack/atomic_in_get', who='clerkA')
+    check(st == 500 and 'only reads' in js['message'], 'a GET handler cannot open db.atomic')
+    st, js = h.call('POST', '/api/attack/fail_after_write', {}, who='clerkA')
+    check(st == 500, 'a handler error is 500 JSON')
+    st, js = h.call('GET', '/api/attack/echo?x=1', who='clerkA')
+    check(st == 200 and js['query'] == {'x': '1'} and js['account']['union_id'] == 2, 'req carries query and account')
+    st, js = h.call('GET', '/api/attack/status', who='clerkA')
+    check(st == 418 and js == {'teapot': True}, 'a handler chooses its status')
+    st, js = h.call('GET', '/api/attack/bad_result', who='clerkA')
+    check(st == 500 and js['error'] == 'bad_result', 'a result with no JSON form is 500 bad_result')
+    st, js = h.call('POST', '/api/attack/echo', raw='{"名字":"张三","n":[1,2.5,null,true]}'.encode(),
+                    who='clerkA')
+    check(st == 200 and js['body'] == {'名字': '张三', 'n': [1, 2.5, None, True]}, 'JSON round trip')
+    st, js = h.call('POST', '/api/attack/echo', raw=b'{"a":1,"a":2}', who='clerkA')
+    check(st == 400, 'a duplicate JSON member is refused')
+    st, js = h.call('POST', '/api/attack/echo', raw=b'"\xff"', who='clerkA')
+    check(st == 400, 'invalid UTF-8 in JSON is refused')
+    # nothing of the refused writes happened
+    st, m2 = h.call('GET', '/api/gift_drive/member?id=' + id_of(2), who='clerkB')
+    check(st == 200 and m2['member']['name'] == '李*', 'member 2 is unchanged')
+    st, a = h.call('GET', '/api/attack/look', who='admin')
+    check(a['count'] == 40, 'no member was added or deleted')
+
+    # ---- limits ----
+    st, js = h.call('GET', '/api/attack/loop', who='clerkA')
+    check(st == 503 and js['error'] == 'timeout', 'an endless loop is stopped: 503 timeout')
+    st, js = h.call('GET', '/api/attack/pcall_loop', who='clerkA')
+    check(st == 503 and js['error'] == 'timeout', 'pcall cannot swallow the time limit')
+    st, js = h.call('GET', '/api/attack/hog', who='clerkA')
+    check(st == 503 and js['error'] in ('memory', 'timeout'), 'a memory hog is stopped: 503')
+    st, js = h.call('GET', '/health')
+    check(st == 200, 'the server lives on after the limits')
+
+    # ---- group commit: concurrent claims ----
+    before = h.call('GET', '/health')[1]
+    results = {}
+
+    def claim(k):
+        who = 'clerkA' if k % 2 else 'clerkB'
+        results[k] = h.call('POST', '/api/gift_drive/claim',
+                            {'id': id_of(k), 'station': 'ST01' if k % 2 else 'ST02'}, who=who)
+    ths = [threading.Thread(target=claim, args=(k,)) for k in range(11, 40) if k % 10]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    oks = [k for k, (st, js) in results.items() if st == 200]
+    check(len(oks) == len(ths), 'every concurrent claim is issued (%d)' % len(oks))
+    after = h.call('GET', '/health')[1]
+    ng = after['groups'] - before['groups']
+    nw = after['grouped_writes'] - before['grouped_writes']
+    print('     %d concurrent writes in %d groups' % (nw, ng), file=sys.stderr)
+    check(nw == len(ths) and 1 <= ng <= nw, 'writes went through groups')
+
+    # ---- a disabled account, a lock-out ----
+    h.gh('users', 'disable', 'clerkB')
+    st, js = h.call('GET', '/api/gift_drive/today', who='clerkB')
+    check(st == 401 and js['error'] == 'disabled', 'a disabled account is out at its next request')
+    st, js = h.login('clerkB')
+    check(st == 403 and js['error'] == 'disabled', 'and cannot log in')
+    for i in range(4):
+        st, js = h.call('POST', '/api/login', {'name': 'aud', 'password': 'bad%d-password' % i})
+    check(st == 401, 'four wrong passwords: still 401')
+    st, js = h.call('POST', '/api/login', {'name': 'aud', 'password': 'bad-again-password'})
+    check(st == 423 and js['error'] == 'locked', 'the fifth locks the account (423)')
+    st, js = h.login('aud')
+    check(st == 423, 'the right password does not open a locked account')
+    h.gh('users', 'unlock', 'aud')
+    st, js = h.login('aud')
+    check(st == 200, 'users unlock opens it again')
+
+    # ---- graceful SIGTERM: the request in flight is answered ----
+    check(h.stop() == 0, 'SIGTERM when idle: exit 0')
+    h.start('--timeout', '60')  # the slow request must not meet the time limit on a busy machine
+    h.login('clerkA')
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=h.call('GET', '/api/attack/slow?secs=0.5',
+                                                            who='clerkA')))
+    t.start()
+    for _ in range(3000):
+        if h.call('GET', '/health')[1]['in_flight'] >= 1:
+            break
+        threading.Event().wait(0.01)
+    rc = h.stop()
+    t.join()
+    check(rc == 0, 'SIGTERM: the server exits 0')
+    check(out.get('r', (0,))[0] == 200, 'and the request in flight was answered')
+finally:
+    h.kill()
+
+# ---- audit ----
+p = h.gh('runs', '--account', 'clerkA', '--limit', '0')
+lines = [l for l in p.stdout.splitlines() if 'serve' in l]
+check(len(lines) >= 10, 'gonghui runs --account clerkA lists its writing requests (%d)' % len(lines))
+check('clerkB' not in p.stdout, 'and only its own')
+p = h.gh('runs', 'show', '1', check_rc=False)
+run_ids = [l.split()[0] for l in h.gh('runs', '--account', 'clerkA').stdout.splitlines()[1:]]
+p = h.gh('runs', 'show', run_ids[0])
+check('account    clerkA' in p.stdout and 'endpoint   POST /api/' in p.stdout,
+      'a run record names the account and the endpoint')
+check(id_of(1) not in h.gh('runs', 'show', run_ids[0]).stdout, 'and no ID number')
+p = h.gh('check', check_rc=False)
+check(p.returncode == 0, 'gonghui check is clean afterwards')
+finish()
