@@ -53,17 +53,13 @@ static void usage(FILE *f) {
               "      --in DIR        a folder the script may read files from (repeatable)\n"
               "      -e CODE         run CODE (before FILE, or alone)\n"
               "      -i              then the REPL on the script's state (on a terminal)\n"
-              "  runs [--limit N] [--account A]   the last runs (default 20), or those of account "
-              "A\n"
+              "  runs [--limit N]                 the last runs (default 20)\n"
               "  runs show ID                     one run: script, hashes, seed, counts, "
               "outcome\n"
               "  repl [--write] [-e CODE] [FILE.lua]  ad hoc questions (also: gonghui alone "
               "on a terminal)\n"
               "  check                          verify every record and index entry\n"
-              "  serve [--port N] [--bind ADDR] [--timeout S] [--memory M] [--body-limit B]\n"
-              "                                 serve the programs' endpoints and pages over "
-              "HTTP\n"
-              "  users add|list|disable|enable|grant|passwd|unlock ...  the accounts of serve\n"
+
               "  backup DEST                    write a compacted, consistent copy to DEST\n"
               "  stat                           list collections, records, indexes and sizes\n"
               "  import COLLECTION FILE [--format csv|tsv|jsonl|xlsx] [--sheet S] [--map C=f]\n"
@@ -91,6 +87,11 @@ static void usage(FILE *f) {
               "  --help       this text\n"
               "  --version    the version\n"),
             GH_VERSION);
+    fprintf(f, _("\nserving many clerks (README: gonghui serve):\n"
+                 "  serve [--port N] [--bind ADDR] [--timeout S] [--memory M] [--body-limit B]\n"
+                 "                                 the programs' endpoints and pages over HTTP\n"
+                 "  users add|list|disable|enable|grant|passwd|unlock ...  its accounts\n"
+                 "  runs --account NAME              the runs (requests) of one account\n"));
 }
 
 static int open_db(const char *path, int flags, store **s) {

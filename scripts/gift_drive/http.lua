@@ -13,17 +13,12 @@
 -- stations declare their scope field in registry.lua). A station operator
 -- claims only at the station of its account.
 local gift_drive = require 'gift_drive'
+local program = require 'program'
 local registry = require 'registry'
 local drive = require 'drive'
 
 local d = gift_drive.define(drive) -- at load, once: defines and checks the plan
-
-local function mask_name(n)
-  if type(n) ~= 'string' or n == '' then return '' end
-  local first = n:match('^[%z\1-\127\194-\244][\128-\191]*')
-  local rest = utf8.len(n) and utf8.len(n) - 1 or 0
-  return first .. string.rep('*', rest)
-end
+local mask_name = program.mask_name
 
 local function member_view(m)
   return { member_id = m.member_id, name = mask_name(m.name), id_number = registry.mask_id(m.id_number),
@@ -41,7 +36,27 @@ local function station_of(req, asked)
 end
 
 local items_by_id = {}
-for _, it in ipairs(drive.items) do items_by_id[it.item] = it end
+for _, k in ipairs(drive.kinds) do items_by_id[k.kind] = k end
+
+-- The member's entries of this drive, per kind (reversed ones left out).
+local function entries_of(m)
+  local got, reversed = {}, {}
+  local list = db.program_entries:list{ index = 'program,member_id', eq = { d.id, m.member_id } }
+  for _, e in ipairs(list) do if e.reverses then reversed[e.reverses] = true end end
+  for _, e in ipairs(list) do
+    if not e.reverses and not reversed[e.entry_id] then got[e.kind] = e end
+  end
+  return got
+end
+
+-- What is left of kind at station st.
+local function remaining(kind, st)
+  local k = items_by_id[kind]
+  local quota = k and k.places and k.places[st]
+  if not quota then return 0 end
+  local t = db.program_totals:get(d.id .. '|quota:' .. kind .. '|' .. st)
+  return quota - (t and t.qty or 0)
+end
 
 local function today() return os.date('%Y-%m-%d') end
 
@@ -53,9 +68,9 @@ routes[#routes + 1] = { method = 'GET', path = '/stations', handler = function(r
     out[#out + 1] = { station_id = s.station_id, name = s.name, town = s.town, open = s.open ~= false }
   end
   return { ok = true, stations = out, campaign = d.id, title = drive.title,
-           items = drive.items and (function()
+           items = (function()
              local l = {}
-             for _, it in ipairs(drive.items) do l[#l + 1] = { item = it.item, title = it.title, value_fen = it.value_fen } end
+             for _, k in ipairs(drive.kinds) do l[#l + 1] = { item = k.kind, title = k.title, value_fen = k.value_fen } end
              return l
            end)() }
 end }
@@ -68,18 +83,16 @@ routes[#routes + 1] = { method = 'GET', path = '/member', handler = function(req
   local m = db.members:find('id_number', id)
   if not m then return refusal(404, 'not_found', 'no member with ID number ' .. registry.mask_id(id)) end
   local station = station_of(req, req.query.station)
-  local items = {}
-  for _, it in ipairs(drive.items) do
-    local row = { item = it.item, title = it.title, value_fen = it.value_fen }
-    local prior = db.campaign_awards:find('campaign,member_id,item', { d.id, m.member_id, it.item })
-    local yes, why = d.c:is_eligible(m, it.item)
-    if prior then
-      row.status, row.at, row.station = 'already', prior.at, prior.pool
+  local items, got = {}, entries_of(m)
+  for _, k in ipairs(drive.kinds) do
+    local row = { item = k.kind, title = k.title, value_fen = k.value_fen }
+    local yes, why = d.P:eligible(m, k.kind)
+    if got[k.kind] then
+      row.status, row.at, row.station = 'already', got[k.kind].at, got[k.kind].place
     elseif not yes then
       row.status, row.reason = 'not_eligible', why
     else
-      local st = station and db.campaign_stock:find('campaign,item,pool', { d.id, it.item, station })
-      row.remaining = st and (st.stock - st.issued) or 0
+      row.remaining = station and remaining(k.kind, station) or 0
       row.status = row.remaining > 0 and 'may' or 'out_of_stock'
     end
     items[#items + 1] = row
@@ -104,8 +117,8 @@ routes[#routes + 1] = { method = 'POST', path = '/claim', write = true,
     return refusal(status, code, msg)
   end
   local m = db.members:get(a.member_id)
-  return { ok = true, award = { award_id = a.award_id, item = a.item, title = items_by_id[item].title,
-                                station = a.pool, at = a.at, member = member_view(m) } }
+  return { ok = true, award = { award_id = a.award_id, item = a.kind, title = items_by_id[item].title,
+                                station = a.place, at = a.at, member = member_view(m) } }
 end }
 
 routes[#routes + 1] = { method = 'GET', path = '/today', handler = function(req)
@@ -117,14 +130,13 @@ routes[#routes + 1] = { method = 'GET', path = '/today', handler = function(req)
   else
     for s in db.stations:scan() do stations[#stations + 1] = s.station_id end
   end
-  local out = {}
-  for _, st in ipairs(stations) do
-    for a in db.campaign_awards:scan{ index = 'campaign,pool', eq = { d.id, st } } do
-      if a.at:sub(1, 10) == day then
-        local m = db.members:get(a.member_id)
-        out[#out + 1] = { award_id = a.award_id, item = a.item, title = items_by_id[a.item] and items_by_id[a.item].title,
-                          station = a.pool, at = a.at, member = m and member_view(m) or { member_id = a.member_id } }
-      end
+  local out, want = {}, {}
+  for _, st in ipairs(stations) do want[st] = true end
+  for e in db.program_entries:scan{ index = 'program,kind', eq = { d.id } } do
+    if e.day == day and want[e.place] and not e.reverses then
+      local m = db.members:get(e.member_id)
+      out[#out + 1] = { award_id = e.entry_id, item = e.kind, title = items_by_id[e.kind] and items_by_id[e.kind].title,
+                        station = e.place, at = e.at, member = m and member_view(m) or { member_id = e.member_id } }
     end
   end
   table.sort(out, function(x, y) return x.award_id > y.award_id end)

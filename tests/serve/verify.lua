@@ -1,8 +1,11 @@
 -- verify.lua — the ledger of the serve tests' gift drive as lines a test
--- reads: "award MEMBER_ID AWARD_ID POOL ITEM" and "stock POOL ITEM ISSUED STOCK".
-for a in db.campaign_awards:scan() do
-  print(string.format('award %d %d %s %s', a.member_id, a.award_id, a.pool, a.item))
+-- reads: "award MEMBER_ID ENTRY_ID PLACE KIND" and "stock PLACE KIND ISSUED".
+for e in db.program_entries:scan{ index = 'program,kind', eq = { 'test-drive' } } do
+  if not e.reverses then
+    print(string.format('award %d %d %s %s', e.member_id, e.entry_id, e.place, e.kind))
+  end
 end
-for s in db.campaign_stock:scan() do
-  print(string.format('stock %s %s %d %d', s.pool == '' and '-' or s.pool, s.item, s.issued, s.stock))
+for t in db.program_totals:scan{ program = 'test-drive' } do
+  local kind, place = t.tkey:match('|quota:([^|]+)|(.+)$')
+  if kind then print(string.format('stock %s %s %d', place, kind, t.qty)) end
 end
