@@ -77,7 +77,7 @@ class Harness:
         return p
 
     def make_db(self, members=40):
-        self.gh('run', os.path.join(self.src, 'tests', 'serve', 'fixture.lua'),
+        self.gh('--new-db', 'run', os.path.join(self.src, 'tests', 'serve', 'fixture.lua'),
                 'members=%d' % members)
         self.gh('run', os.path.join(self.scripts, 'gift_drive', 'setup.lua'))
         for name, union, role, extra in [('admin', '1', 'admin', []), ('clerkA', '2', 'clerk', []),
