@@ -23,6 +23,9 @@
 --     limits = {                                      -- all checked in the entry's transaction
 --       { per = 'entry', max_fen = 20000, clip = true },        -- at most 200 yuan a ticket
 --       { per = 'member', max_fen = 40000, clip = true },       -- 400 a member (clip: pay what is left)
+--       { per = { 'member', 'day' }, max_fen = 2000, clip = true, to_zero = true },
+--                                     -- to_zero: at the cap the entry goes on with 0 fen (capped),
+--                                     -- not refused (the market's sale at full price)  since v1.2
 --       { per = { 'member', 'day' }, max_count = 1 },           -- dims: member household kind day place
 --     },
 --     who = { where = { status = 'active' },          -- a registry query (indexed scan conditions)
@@ -474,8 +477,8 @@ local function check_limits(self, e, ls)
   for _i, t in ipairs(ls) do
     local l = t.l
     if l.clip and l.max_fen then
-      local left = l.max_fen - t.fen
-      if left <= 0 then
+      local left = math.max(l.max_fen - t.fen, 0)
+      if left == 0 and not l.to_zero then
         return refuse(code_of(l, 'limit'), describe(l) .. ': ' .. money.yuan(t.fen) .. ' yuan already')
       end
       if e.fen > left then e.fen, e.capped = left, true end

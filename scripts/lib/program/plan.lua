@@ -25,7 +25,7 @@ local KIND = {
 }
 local LIMIT = {
   per = 'any', kind = 'string?', max_fen = 'integer?', max_count = 'integer?', max_qty = 'integer?',
-  clip = 'boolean?', name = 'string?', code = 'string?', note = 'string?',
+  clip = 'boolean?', to_zero = 'boolean?', name = 'string?', code = 'string?', note = 'string?',
 }
 local WHO = { where = 'table?', rule = 'function?', tiers = 'table?' }
 local TIER = { name = 'string', where = 'table?', rule = 'function?' }
@@ -271,13 +271,14 @@ function M.check(p, file)
       if l[m] and l[m] < 0 then fail(file, key .. '.' .. m, _('must be >= 0')) end
     end
     if l.clip and not l.max_fen then fail(file, key .. '.clip', _('clips an amount: it needs max_fen')) end
+    if l.to_zero and not l.clip then fail(file, key .. '.to_zero', _('is for a clipping limit (clip = true)')) end
     local name = l.name or (table.concat(per, '+') .. (l.kind and (':' .. l.kind) or '')
                              .. ':' .. (l.max_fen and 'fen' or l.max_count and 'count' or 'qty'))
     for _i, o in ipairs(out.limits) do
       if o.name == name then name = name .. '#' .. (#out.limits + 1) end
     end
     out.limits[#out.limits + 1] = { name = name, per = per, kind = l.kind, max_fen = l.max_fen,
-                                    max_count = l.max_count, max_qty = l.max_qty, clip = l.clip,
+                                    max_count = l.max_count, max_qty = l.max_qty, clip = l.clip, to_zero = l.to_zero,
                                     code = l.code, places = l.places, note = l.note, path = key }
   end
   for i, l in ipairs(p.limits or {}) do add_limit(l, 'limits[' .. i .. ']') end
