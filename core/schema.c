@@ -229,17 +229,22 @@ static int rd(mp_reader *r, int type, mp_item *it) {
     return 0;
 }
 
-static char *rd_str(mp_reader *r) {
+/* A string as a new C string; NULL when it is not one, or (with *oom set)
+ * when there is no memory for it. */
+static char *rd_str(mp_reader *r, int *oom) {
     mp_item it;
     if (rd(r, MP_STR, &it) != 0) {
         return NULL;
     }
-    return strndup(it.s, it.n);
+    char *s = strndup(it.s, it.n);
+    *oom |= !s;
+    return s;
 }
 
 int store_def_decode(const void *p, size_t n, store_coll **out) {
     mp_reader r;
     mp_item it;
+    int oom = 0; /* a failed allocation, not a corrupt definition */
     mp_reader_init(&r, p, n);
     store_coll *c = calloc(1, sizeof *c);
     if (!c) {
@@ -252,7 +257,7 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
     if (rd(&r, MP_INT, &it) || it.v.i != 1) {
         goto corrupt;
     }
-    if (!(c->name = rd_str(&r))) {
+    if (!(c->name = rd_str(&r, &oom))) {
         goto corrupt;
     }
     if (rd(&r, MP_INT, &it)) {
@@ -282,7 +287,7 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
         uint32_t nparts = it.n;
         c->nfields++;
         char *t;
-        if (!(f->name = rd_str(&r)) || !(t = rd_str(&r))) {
+        if (!(f->name = rd_str(&r, &oom)) || !(t = rd_str(&r, &oom))) {
             goto corrupt;
         }
         f->type = store_type_of(t);
@@ -300,7 +305,7 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
             }
         }
         if (nparts == 5) {
-            char *k = rd_str(&r);
+            char *k = rd_str(&r, &oom);
             f->pii = k ? pii_kind_of(k) : -1;
             free(k);
             if (f->pii < 0) {
@@ -322,7 +327,7 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
             goto corrupt;
         }
         c->nindexes++;
-        if (!(ix->name = rd_str(&r)) || rd(&r, MP_BOOL, &it)) {
+        if (!(ix->name = rd_str(&r, &oom)) || rd(&r, MP_BOOL, &it)) {
             goto corrupt;
         }
         ix->unique = it.v.b;
@@ -356,6 +361,9 @@ int store_def_decode(const void *p, size_t n, store_coll **out) {
     return 0;
 corrupt:
     store_coll_free(c);
+    if (oom) {
+        return GH_ENOMEM;
+    }
     return err_set(GH_ECORRUPT, "a stored collection definition is corrupt");
 nomem:
     store_coll_free(c);

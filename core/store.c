@@ -72,8 +72,8 @@ struct store {
     /* definitions cache */
     store_coll **colls;
     int ncolls;
-    store_coll **retired; /* replaced definitions, kept until store_close (invariant 6) */
-    int nretired;
+    store_coll *retired;  /* replaced definitions, kept until store_close (invariant 6),
+                          * linked through retired_next: retiring never allocates */
     uint64_t gen;         /* the database's "gen" the cache reflects */
     uint64_t local_gen;   /* bumped whenever the cache changes */
     size_t checked_txnid; /* snapshot at which gen was last compared; 0 = never */
@@ -338,12 +338,8 @@ fail:
 
 /* Keeps a definition that leaves the cache alive until store_close. */
 static void retire(store *s, store_coll *c) {
-    store_coll **n = realloc(s->retired, (size_t)(s->nretired + 1) * sizeof *n);
-    if (!n) {
-        return; /* out of memory: leak it rather than free what a scan may use */
-    }
-    s->retired = n;
-    s->retired[s->nretired++] = c;
+    c->retired_next = s->retired;
+    s->retired = c;
 }
 
 static void cache_drop(store *s) {
@@ -366,10 +362,11 @@ void store_close(store *s) {
         mdb_txn_abort(s->pool[i]);
     }
     cache_drop(s);
-    for (int i = 0; i < s->nretired; i++) {
-        store_coll_free(s->retired[i]);
+    while (s->retired) {
+        store_coll *next = s->retired->retired_next;
+        store_coll_free(s->retired);
+        s->retired = next;
     }
-    free(s->retired);
     mdb_env_close(s->env);
     if (s->lockfd >= 0) {
         close(s->lockfd);
@@ -1545,7 +1542,10 @@ static int save_def(store_txn *t, const store_coll *c) {
     codec_buf_add(&name, "def:", 4);
     codec_buf_add(&name, c->name, strlen(c->name));
     int rc = store_def_encode(c, &b);
-    if (rc == 0 && !name.oom) {
+    if (rc == 0 && name.oom) { /* once success: the definition went unsaved (test_oom) */
+        rc = GH_ENOMEM;
+    }
+    if (rc == 0) {
         MDB_val k = {name.len, name.p}, d = {b.len, b.p};
         int e = mdb_put(t->txn, t->s->meta, &k, &d, 0);
         uint64_t gen = 0;

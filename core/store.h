@@ -90,6 +90,7 @@ typedef struct store_coll {
      * transaction rt_txnid (for automatic keys and appends). */
     size_t rt_txnid;
     int64_t rt_max;
+    struct store_coll *retired_next; /* the store's list of replaced definitions */
 } store_coll;
 
 /* The name of a type ("int", "date", ...), and the type of a name (-1 if none). */
