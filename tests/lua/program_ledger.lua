@@ -195,6 +195,23 @@ t.case('grant_all: every eligible member once, within stock; re-run grants nothi
   t.eq(R:grant_all('pack', { at = '2026-01-01 10:00:00' }).entered, 0)
 end)
 
+t.case('a retirement certificate is a ledger entry; revoking it reverses the entry', function()
+  local retirement = require 'retirement'
+  retirement.define_collections()
+  local c = retirement.issue(12, 12, 2025, { at = '2025-07-01 09:00:00' })
+  local e = db.program_entries:find('program,key', { 'retirement', c.cert_no })
+  t.ok(e, 'the certificate has its entry')
+  t.eq(e.member_id, 12)
+  local yr = require 'year_report'
+  t.eq(yr.build(2025).log.program['光荣退休'].person_times, 1)
+  retirement.revoke(c.cert_no, '误发', '2025-07-02 09:00:00')
+  t.ok(db.program_entries:find('reverses', e.entry_id), 'a reversing entry')
+  local rep = yr.build(2025)
+  t.eq(rep.diffs, {})
+  t.eq(rep.log.program['光荣退休'], nil)
+  t.ok(program.open('retirement'):check())
+end)
+
 t.case('money is overflow-checked', function()
   local m = program.money
   t.raises(function() m.mul(800, 2305843009213693956) end, 'overflow')
