@@ -65,9 +65,14 @@
 --   program.format(rep)          --> text
 --
 --   EVENTS: every entry (and reversal) publishes 'program.entry' with
---   { program, title, entry_id, kind, member_id, household, qty, fen, place, station, town,
---     enterprise_id, day, at, session, units, reverses } in the same transaction, so the
---   year report counts every program, including later ones, with no edit of its own.
+--   { program, entry_id, kind, member_id, household, qty, fen, day, place?, town?, session?,
+--     reverses? } in the same transaction; the program's title and units are in its stored
+--   plan (programs). So the year report counts every program, including later ones, with
+--   no edit of its own (town and enterprise: the member's unless the entry gives a town;
+--   a place that is a rest station counts under 驿站).
+--
+--   MANY AT ONCE
+--   P:grant_all(kind, { at =, day =, place =, qty =, batch = })  --> { entered =, fen =, [code] = n }
 --
 --   HELPERS
 --   program.param(name, 'text'|'int'|'yuan'|'date'|'id'[, default])  -- a script parameter
