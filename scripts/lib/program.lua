@@ -80,7 +80,7 @@
 --                                -- returns fn's results
 --   program.refuser(phrases)     -- refuse(code, detail) -> nil, code, 'phrase: detail'  since v1.2
 --   program.money                -- overflow-checked fen (program/money.lua)
---   program.mask_name('张三明') --> '张*明'   (TODO(lead): core/pii.c's masking once on main)
+--   program.mask_name('张三明') --> '张*明'   (core/pii.c's pii.mask; also mask_id, mask_phone)
 --   P:public_list(rows)         (program/public.lua)   since v1.1
 --   P:enter_sheet(file, opts)   (program/sheet.lua)    since v1.1
 --   P:draw(kind, k, seed, opts) (program/draw.lua)     since v1.1
@@ -164,9 +164,7 @@ end
 
 -- ---- who -----------------------------------------------------------------------------
 
-local function mask_id(id)
-  return #id > 10 and (id:sub(1, 6) .. string.rep('*', #id - 10) .. id:sub(-4)) or '***'
-end
+local function mask_id(id) return pii.mask(id, 'id') end
 
 -- A member by member_id, ID number or row. Returns the row (or table), or nil, code, message.
 function M.member(ref)
@@ -994,21 +992,11 @@ end
 
 -- ---- helpers ----------------------------------------------------------------------------
 
--- '张三明' -> '张*明', '李娜' -> '李*', '欧阳小明' -> '欧**明'.
--- TODO(lead): use core/pii.c's name masking once its Lua face is on main.
-function M.mask_name(name)
-  if type(name) ~= 'string' or name == '' then return name end
-  local cs = {}
-  for _i, c in utf8.codes(name) do cs[#cs + 1] = utf8.char(c) end
-  if #cs <= 1 then return name end
-  if #cs == 2 then return cs[1] .. '*' end
-  return cs[1] .. string.rep('*', #cs - 2) .. cs[#cs]
-end
-M.mask_id = function(id) return type(id) == 'string' and mask_id(id) or id end
-function M.mask_phone(p)
-  if type(p) ~= 'string' or #p < 7 then return p end
-  return p:sub(1, 3) .. string.rep('*', #p - 7) .. p:sub(-4)
-end
+-- Masks for public lists, from core/pii.c (the pii global), the one home of
+-- the rule: '张三明' -> '张*明', '李娜' -> '李*', IDs 330481********1234, phones 138****5678.
+function M.mask_name(name) return type(name) == 'string' and name ~= '' and pii.mask(name, 'name') or name end
+function M.mask_id(id) return type(id) == 'string' and id ~= '' and pii.mask(id, 'id') or id end
+function M.mask_phone(p) return type(p) == 'string' and p ~= '' and pii.mask(p, 'phone') or p end
 
 -- A script parameter as the script wants it. kinds: text (default), int, yuan (-> fen),
 -- date, id (an ID number, checked). A missing one is `default`, or a usage error.

@@ -112,9 +112,21 @@ tmpd=$(sed -n 's/.*throw-away folder \(.*\)$/\1/p' "$S/out")
 gh --db "$DB" run "$ROOT/scripts/ticket/ticket.lua" enter=receipts.csv
 expect_rc 1 "re-entry" && expect_out "0 entered, 4 already entered, 4 refused; 0.00 yuan" "re-entry pays nothing twice"
 
+# one receipt at a counter, from parameters named as the plan's fields (the card-like
+# ticket number keeps its text); a bad one names the parameter and its label
+gh --db "$DB" run --now '2026-03-05 11:00' "$ROOT/scripts/ticket/ticket.lua" claim=1 id_number=330212197102150953 key=007 fare=100 day=2026-02-20
+expect_rc 0 "a claim" && expect_out "entered: entry 5, 返岗车票补贴 50.00 yuan" "a claim by parameters"
+gh --db "$DB" run "$ROOT/scripts/ticket/ticket.lua" check=1
+gh --db "$DB" run -e "print(db.program_entries:find('program,key', { 'ticket-2026', '007' }).fen)"
+expect_out "5000" "the key 007 kept its text"
+gh --db "$DB" run "$ROOT/scripts/ticket/ticket.lua" claim=1 id_number=330212197102150953 key=X1 fare=1.234 day=2026-02-20
+expect_rc 1 "a bad fare" && expect_err "票价" "the label is named" && no_err "traceback" "no traceback"
+gh --db "$DB" run "$ROOT/scripts/ticket/ticket.lua" reverse=5 reason=测试
+expect_rc 0 "reversing the claim"
+
 # a correction, then the ledger still agrees with its totals
 gh --db "$DB" run "$ROOT/scripts/ticket/ticket.lua" reverse=3 reason=票据重复
-expect_rc 0 "reverse" && expect_out "entry 5 reverses entry 3 (-23.25 yuan)" "the reversal"
+expect_rc 0 "reverse" && expect_out "entry 7 reverses entry 3 (-23.25 yuan)" "the reversal"
 gh --db "$DB" run "$ROOT/scripts/ticket/ticket.lua" check=1
 expect_rc 0 "check after the reversal"
 

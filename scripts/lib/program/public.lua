@@ -9,7 +9,7 @@
 -- are not). Names in full never leave through here: the masking is done
 -- before the rows exist. opts.kind: one kind; opts.fields: the columns
 -- (default all of the above).
--- TODO(lead): mask through core/pii.c's Lua face once it is on main.
+-- The masking is core/pii.c's (pii.mask, through program.mask_*).
 local _ = gettext
 local money = require 'program.money'
 
