@@ -46,6 +46,10 @@ typedef struct lscan {
     int nfilters;
     lfilter *filters;
     codec_buf kb; /* scratch for filters */
+    /* the plan, for coll:explain: the index used (-1: the key order),
+     * whether options named it, its estimated entries, the collection's size */
+    int plan_index, plan_explicit;
+    uint64_t plan_est, plan_total;
 } lscan;
 
 /* ---- rows ---------------------------------------------------------------------------- */
@@ -660,11 +664,15 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
             }
         }
         codec_buf_free(&cand);
+        s->plan_est = best;
+        s->plan_total = total;
         if (index < 0 || best * 8 > total) {
             index = -1;
             px.len = 0;
         }
     }
+    s->plan_index = index;
+    s->plan_explicit = explicit_index;
     if (px.len) {
         r.prefix = px.p;
         r.prefixlen = px.len;
@@ -774,6 +782,44 @@ int l_coll_list(lua_State *L) {
     if (rc != GH_ENOTFOUND) {
         return lstore_raise(L, rc);
     }
+    return 1;
+}
+
+/* coll:explain([opts]) -> how coll:scan(opts) would read: { index = name
+ * (or the key field, for key order), how = 'index' | 'key order' | 'named
+ * index', estimate = entries of the index's key (when one was weighed),
+ * records = the collection's size, filters = conditions checked per
+ * record }. Nothing is read but the counts. */
+int l_coll_explain(lua_State *L) {
+    lscan *s;
+    lua_settop(L, 2);
+    int rc = open_scan(L, &s);
+    if (rc) {
+        return lstore_raise(L, rc);
+    }
+    const store_coll *c = s->c;
+    lua_createtable(L, 0, 6);
+    if (s->plan_index >= 0) {
+        lua_pushstring(L, c->indexes[s->plan_index].name);
+    } else {
+        lua_pushstring(L, c->fields[c->key].name);
+    }
+    lua_setfield(L, -2, "index");
+    lua_pushstring(L, s->plan_explicit     ? "named index"
+                      : s->plan_index >= 0 ? "index"
+                                           : "key order");
+    lua_setfield(L, -2, "how");
+    if (!s->plan_explicit && s->plan_est != UINT64_MAX) {
+        lua_pushinteger(L, (lua_Integer)s->plan_est);
+        lua_setfield(L, -2, "estimate");
+    }
+    if (!s->plan_explicit) {
+        lua_pushinteger(L, (lua_Integer)s->plan_total);
+        lua_setfield(L, -2, "records");
+    }
+    lua_pushinteger(L, s->nfilters);
+    lua_setfield(L, -2, "filters");
+    scan_free(s);
     return 1;
 }
 

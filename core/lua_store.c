@@ -1452,6 +1452,26 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     return 0;
 }
 
+int lstore_define_unchanged(lua_State *L, lua_db *db, int name_idx, int spec_idx) {
+    const char *name = lua_tostring(L, name_idx);
+    store_coll *def = NULL;
+    store_txn *t;
+    int owned, same = 0;
+    if (!name || !lua_istable(L, spec_idx) ||
+        spec_to_def(L, name, lua_absindex(L, spec_idx), &def) != 0) {
+        err_clear();
+        return 0;
+    }
+    const store_coll *cur = NULL;
+    if (lstore_begin(db, 0, &t, &owned) == 0) {
+        same = store_coll_get(t, name, &cur) == 0 && store_def_equivalent(cur, def);
+        lstore_end(db, t, owned, 0);
+    }
+    err_clear();
+    store_coll_free(def);
+    return same;
+}
+
 /* db.define(name, spec) -> the collection */
 static int l_db_define(lua_State *L) {
     lua_db *db = lstore_db(L);
@@ -1797,6 +1817,7 @@ static const luaL_Reg coll_methods[] = {{"get", l_coll_get},
                                         {"list", l_coll_list},
                                         {"count", l_coll_count},
                                         {"count_by", l_coll_count_by},
+                                        {"explain", l_coll_explain},
                                         {"schema", l_coll_schema},
                                         {"prepare_insert", l_coll_prepare_insert},
                                         {NULL, NULL}};

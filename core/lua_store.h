@@ -60,6 +60,13 @@ void lstore_set_progress(lua_State *L, int db_idx, void (*fn)(double, double, co
 /* The whole-run transaction while it is open, else NULL (borrowed). */
 store_txn *lstore_run_txn(lua_State *L, int db_idx);
 
+/* 1 if db.define(name, spec) on db with the values at name_idx and spec_idx
+ * would change nothing (the collection exists with an equivalent
+ * definition), 0 otherwise (also for a spec that is not one). Reads only:
+ * the read-only REPL lets such a define through. */
+struct lua_db;
+int lstore_define_unchanged(lua_State *L, struct lua_db *db, int name_idx, int spec_idx);
+
 /* Message handler for lua_pcall: the error message with a traceback; an
  * error that db.atomic saw first keeps the traceback taken where it was
  * raised; the message of run.fail (the string stored in the registry under
@@ -172,5 +179,6 @@ int l_coll_scan(lua_State *L);
 int l_coll_list(lua_State *L);
 int l_coll_count(lua_State *L);
 int l_coll_count_by(lua_State *L);
+int l_coll_explain(lua_State *L);
 
 #endif

@@ -25,6 +25,7 @@
 #include "repl.h"
 
 #include "err.h"
+#include "import.h"
 #include "lua_bus.h"
 #include "lua_store.h"
 #include "runs.h"
@@ -68,7 +69,9 @@ typedef struct repl {
     lua_db *db;
     int tty, write, timer, mask, failed;
     tbl_opts topts;
-    char *once; /* the next result goes to this file (.once) */
+    char *once;   /* the next result goes to this file (.once) */
+    FILE *output; /* results and print go here (.output FILE); NULL: stdout */
+    char *output_name;
     char hist[PATH_MAX];
     EditLine *el;
     History *hist_h;
@@ -119,7 +122,7 @@ static void catch_sigint(void) {
 static FILE *out_stream(repl *r, tbl_opts *o) {
     *o = r->topts;
     if (!r->once) {
-        return stdout;
+        return r->output ? r->output : stdout;
     }
     const char *dot = strrchr(r->once, '.');
     if (dot && strcmp(dot, ".json") == 0) {
@@ -143,8 +146,8 @@ static FILE *out_stream(repl *r, tbl_opts *o) {
 }
 
 static void out_done(repl *r, FILE *f, size_t rows) {
-    if (f == stdout) {
-        fflush(stdout);
+    if (f == stdout || f == r->output) {
+        fflush(f);
         return;
     }
     int bad = fclose(f) != 0;
@@ -233,6 +236,24 @@ static int l_repl_out(lua_State *L) {
         fwrite(s, 1, n, f);
         out_done(R, f, 1);
     }
+    return 0;
+}
+
+/* print(...) in the REPL: as Lua's, to the .output file when one is set. */
+static int l_repl_print(lua_State *L) {
+    int n = lua_gettop(L);
+    FILE *f = R->output ? R->output : stdout;
+    for (int i = 1; i <= n; i++) {
+        size_t len;
+        const char *s = luaL_tolstring(L, i, &len);
+        if (i > 1) {
+            fputc('\t', f);
+        }
+        fwrite(s, 1, len, f);
+        lua_pop(L, 1);
+    }
+    fputc('\n', f);
+    fflush(f);
     return 0;
 }
 
@@ -325,6 +346,21 @@ static int l_repl_guard(lua_State *L) {
     return lua_gettop(L);
 }
 
+/* db.define in a read-only REPL: a definition that changes nothing (a module
+ * that defines its collections when loaded) goes through; any other is
+ * refused as a write. */
+static int l_repl_define_guard(lua_State *L) {
+    if (!R->write && !lstore_define_unchanged(L, R->db, 1, 2)) {
+        return luaL_error(L, _("db.define: the REPL is read-only and this definition would change "
+                               "the collection (or make it); '.write on' (or gonghui repl --write) "
+                               "allows it"));
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 /* Wraps the listed functions of the table at idx in the write guard. */
 static void guard(lua_State *L, int idx, const char *prefix, const char *const *names) {
     idx = lua_absindex(L, idx);
@@ -341,7 +377,7 @@ static void guard(lua_State *L, int idx, const char *prefix, const char *const *
 
 static void guard_writes(lua_State *L) {
     static const char *const coll[] = {"insert", "put", "update", "delete", "prepare_insert", NULL};
-    static const char *const dbw[] = {"define", "drop", NULL};
+    static const char *const dbw[] = {"drop", NULL};
     static const char *const busw[] = {"publish", "consumer", "run",  "replay",
                                        "retry",   "drop",     "trim", NULL};
     luaL_getmetatable(L, COLL_MT);
@@ -350,6 +386,12 @@ static void guard_writes(lua_State *L) {
     lua_pop(L, 2);
     lua_getglobal(L, "db");
     guard(L, -1, "db.", dbw);
+    if (lua_getfield(L, -1, "define") == LUA_TFUNCTION) {
+        lua_pushcclosure(L, l_repl_define_guard, 1);
+        lua_setfield(L, -2, "define");
+    } else {
+        lua_pop(L, 1);
+    }
     lua_pop(L, 1);
     lua_getglobal(L, "bus");
     guard(L, -1, "bus.", busw);
@@ -457,22 +499,44 @@ static int eval(repl *r, const char *text) {
         return 0;
     }
     int quiet = text[n - 1] == ';';
+    /* `local x = ...` at the start of a line lives on (prelude's rewrite) */
+    push_prelude_fn(r, "rewrite");
+    lua_pushstring(L, text);
+    if (lua_pcall(L, 1, 2, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        lua_pushstring(L, text);
+        lua_pushnil(L);
+    }
+    int names = lua_gettop(L), stmt = names - 1;
     const char *ret = lua_pushfstring(L, "return %s", text);
     int rc = luaL_loadbufferx(L, ret, strlen(ret), "=input", "t");
     lua_remove(L, -2);
     if (rc != LUA_OK) {
         lua_pop(L, 1);
-        rc = luaL_loadbufferx(L, text, strlen(text), "=input", "t");
+        size_t sn;
+        const char *s = lua_tolstring(L, stmt, &sn);
+        rc = luaL_loadbufferx(L, s, sn, "=input", "t");
         if (rc == LUA_ERRSYNTAX && incomplete(L)) {
-            lua_pop(L, 1);
+            lua_settop(L, stmt - 1);
             return 1;
         }
         if (rc != LUA_OK) {
             report(r, "");
-            lua_pop(L, 1);
+            lua_settop(L, stmt - 1);
             return 0;
         }
     }
+    if (!lua_isnil(L, names)) {
+        push_prelude_fn(r, "declare");
+        lua_pushvalue(L, names);
+        lua_call(L, 1, 0);
+    }
+    push_prelude_fn(r, "env"); /* the line's globals: the REPL's locals, then _G */
+    if (!lua_istable(L, -1) || !lua_setupvalue(L, -2, 1)) {
+        lua_pop(L, 1);
+    }
+    lua_remove(L, stmt);
+    lua_remove(L, stmt);
     run_chunk(r, quiet);
     return 0;
 }
@@ -495,6 +559,10 @@ static const char *help_text =
     ".mode MODE            box table csv json jsonl markdown line\n"
     ".timer on|off         show how long each statement took\n"
     ".once FILE            the next result goes to FILE (.csv or .xlsx for Excel, .json, .jsonl)\n"
+    ".output FILE          results and print go to FILE until .output alone\n"
+    ".headers on|off       header rows of tables (box, table, csv)\n"
+    ".import FILE NAME     import a sheet into a collection, as gonghui import (writes on)\n"
+    ".dump [NAME]          Lua that makes the collections and their records again\n"
     ".read FILE.lua        run the statements of a file\n"
     ".write on|off         allow writes (each statement is then one db.atomic)\n"
     ".unmask / .mask       show / hide ID numbers, phones and the like (unmasking is recorded)\n"
@@ -645,6 +713,109 @@ static int record_unmask(repl *r) {
 
 static void read_file(repl *r, const char *path);
 
+/* .output FILE: results and print go to FILE (made afresh) until .output
+ * alone sends them back to the terminal. */
+static void set_output(repl *r, const char *arg) {
+    if (r->output) {
+        if (fclose(r->output) != 0) {
+            fprintf(stderr, _(".output: writing %s failed: %s\n"), r->output_name, strerror(errno));
+            r->failed = 1;
+        }
+        r->output = NULL;
+    }
+    free(r->output_name);
+    r->output_name = NULL;
+    if (!*arg || strcmp(arg, "stdout") == 0) {
+        return;
+    }
+    FILE *f = fopen(arg, "w");
+    if (!f) {
+        fprintf(stderr, _(".output: cannot write %s: %s\n"), arg, strerror(errno));
+        r->failed = 1;
+        return;
+    }
+    r->output = f;
+    r->output_name = strdup(arg);
+}
+
+/* .import FILE COLLECTION [options of gonghui import]: the same import,
+ * from the REPL (writes must be on). Words are split at spaces; a word in
+ * double quotes may hold spaces. */
+static void do_import(repl *r, char *arg) {
+    char *words[64];
+    int n = 0;
+    for (char *p = arg; *p && n < 62;) {
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (!*p) {
+            break;
+        }
+        if (*p == '"') {
+            words[n++] = ++p;
+            while (*p && *p != '"') {
+                p++;
+            }
+        } else {
+            words[n++] = p;
+            while (*p && *p != ' ' && *p != '\t') {
+                p++;
+            }
+        }
+        if (*p) {
+            *p++ = 0;
+        }
+    }
+    if (n < 2) {
+        fprintf(stderr, _(".import: which file into which collection? (.import FILE COLLECTION "
+                          "[--map COLUMN=field ...] and the other options of gonghui import)\n"));
+        r->failed = 1;
+        return;
+    }
+    if (!r->write) {
+        fprintf(stderr, _(".import: the REPL is read-only; '.write on' (or gonghui repl --write) "
+                          "allows writes\n"));
+        r->failed = 1;
+        return;
+    }
+    char *argv[64];
+    argv[0] = words[1]; /* import_parse takes COLLECTION FILE [options] */
+    argv[1] = words[0];
+    for (int i = 2; i < n; i++) {
+        argv[i] = words[i];
+    }
+    argv[n] = NULL;
+    import_opts o;
+    lstore_release(r->db); /* the import writes in its own transaction */
+    fflush(stdout);
+    int code = import_parse(n, argv, &o);
+    if (code == 0) {
+        o.progress = r->tty;
+        code = import_run(r->s, &o);
+    }
+    free(o.map);
+    if (code != 0) {
+        r->failed = 1;
+    }
+}
+
+/* .dump [COLLECTION]: Lua that makes the collections and their records
+ * again (db.define, then put), for .read in another database; personal
+ * data masked unless .unmask. */
+static void do_dump(repl *r, const char *arg) {
+    lua_State *L = r->L;
+    push_prelude_fn(r, "dump");
+    lua_pushstring(L, arg);
+    lua_pushcfunction(L, lstore_traceback);
+    lua_insert(L, -3);
+    if (lua_pcall(L, 1, 0, -3) != LUA_OK) {
+        report(r, ".dump: ");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lstore_release(r->db);
+}
+
 /* Returns 1 to quit. */
 static int dot_command(repl *r, char *line) {
     size_t ln = strlen(line);
@@ -737,6 +908,17 @@ static int dot_command(repl *r, char *line) {
         } else {
             read_file(r, arg);
         }
+    } else if (strcmp(cmd, ".headers") == 0) {
+        int on = !r->topts.no_header;
+        if (on_off(arg, &on, ".headers") == 0) {
+            r->topts.no_header = !on;
+        }
+    } else if (strcmp(cmd, ".output") == 0) {
+        set_output(r, arg);
+    } else if (strcmp(cmd, ".import") == 0) {
+        do_import(r, arg);
+    } else if (strcmp(cmd, ".dump") == 0) {
+        do_dump(r, arg);
     } else if (strcmp(cmd, ".maxrows") == 0) {
         char *end;
         long v = strtol(arg, &end, 10);
@@ -901,7 +1083,25 @@ static unsigned char complete_fn(EditLine *el, int ch) {
     while (pn > wn && ((unsigned char)first[pn] & 0xC0) == 0x80 && pn < strlen(first)) {
         pn--;
     }
-    if (pn > wn) {
+    if (pn > 0 && (pn < wn || memcmp(first, word, wn) != 0)) {
+        /* the candidates replace what was typed (db.会 -> db['会员']): delete
+         * it (libedit counts characters, not bytes), then insert */
+        int chars = 0;
+        for (size_t i = 0; i < wn; i++) {
+            chars += ((unsigned char)word[i] & 0xC0) != 0x80;
+        }
+        while (pn > 0 && ((unsigned char)first[pn] & 0xC0) == 0x80 && pn < strlen(first)) {
+            pn--;
+        }
+        char *ins = strndup(first, pn);
+        if (ins) {
+            el_deletestr(el, chars);
+            if (el_insertstr(el, ins) == 0) {
+                res = CC_REFRESH;
+            }
+        }
+        free(ins);
+    } else if (pn > wn) {
         char *ins = strndup(first + wn, pn - wn);
         if (ins && el_insertstr(el, ins) == 0) {
             res = CC_REFRESH;
@@ -1069,6 +1269,8 @@ static int load_prelude(repl *r) {
     lua_setfield(L, -2, "out");
     lua_pushcfunction(L, l_repl_render);
     lua_setfield(L, -2, "render");
+    lua_pushcfunction(L, l_repl_print);
+    lua_setglobal(L, "print");
     lua_newtable(L); /* S */
     lua_pushinteger(L, 3);
     lua_setfield(L, -2, "depth");
@@ -1246,6 +1448,7 @@ int repl_main(store *s, int argc, char **argv) {
         code_rc = r.failed ? 1 : 0;
     }
     free(r.once);
+    set_output(&r, "");
     lstore_release(r.db);
     sandbox_free(r.sb);
     R = NULL;
@@ -1294,6 +1497,7 @@ int repl_attach(store *s, sandbox *sb) {
         read_terminal(&r);
     }
     free(r.once);
+    set_output(&r, "");
     lstore_release(r.db);
     R = NULL;
     signal(SIGINT, SIG_DFL);

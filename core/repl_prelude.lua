@@ -319,15 +319,149 @@ function M.display(n, ...)
   C.out(concat(parts, '\t') .. '\n')
 end
 
+-- ---- .dump ------------------------------------------------------------------------
+-- A value as Lua source, whole (no depth or length caps): records are flat,
+-- `any` fields may nest. Each statement of a dump ends in ';' so that .read
+-- of it shows nothing.
+local function source(v, masked)
+  local t = type(v)
+  if t == 'string' then return quote(masked and S.mask and mask(v) or v) end
+  if t == 'number' then
+    if masked and S.mask then return quote(mask(number(v))) end
+    return number(v)
+  end
+  if t == 'boolean' then return tostring(v) end
+  if v ~= nil and v == null then return 'db.null' end
+  if t == 'table' then
+    local ks, vs, n = entries(v)
+    local parts = {}
+    for i, k in ipairs(ks) do
+      local x = source(vs[k])
+      if i <= n then parts[#parts + 1] = x
+      elseif type(k) == 'string' and k:match('^[%a_][%w_]*$') then parts[#parts + 1] = k .. ' = ' .. x
+      else parts[#parts + 1] = '[' .. source(k) .. '] = ' .. x end
+    end
+    return '{ ' .. concat(parts, ', ') .. ' }'
+  end
+  return 'nil --[[ ' .. t .. ' ]]'
+end
+
+local function ident_or_index(name)
+  if name:match('^[%a_][%w_]*$') then return 'db.' .. name end
+  return 'db[' .. quote(name) .. ']'
+end
+
+function M.dump(name)
+  local names = name ~= '' and { name } or db.collections()
+  local out = { sfmt('-- gonghui .dump: %s%s', concat(names, ', '),
+                     S.mask and ' (personal data masked: .unmask first for a copy that restores)' or '') }
+  local function flush()
+    if #out > 0 then C.out(concat(out, '\n') .. '\n'); out = {} end
+  end
+  for _, n in ipairs(names) do
+    local sc = db[n]:schema()
+    local spec = { key = sc.key, auto = sc.auto or nil, fields = sc.fields,
+                   events = sc.events or nil, extra = sc.extra or nil }
+    for _, what in ipairs{ 'unique', 'index' } do
+      if sc[what] and #sc[what] > 0 then
+        local list = {}
+        for i, ix in ipairs(sc[what]) do
+          if ix:find(',', 1, true) then
+            local parts = {}
+            for f in ix:gmatch('[^,]+') do parts[#parts + 1] = f end
+            list[i] = parts
+          else
+            list[i] = ix
+          end
+        end
+        spec[what] = list
+      end
+    end
+    out[#out + 1] = sfmt('db.define(%s, %s);', quote(n), source(spec))
+    local target = ident_or_index(n)
+    for row in db[n]:scan() do
+      local parts = {}
+      for _, f in ipairs(sc.order) do
+        local v = row[f]
+        if v ~= nil then
+          local k = f:match('^[%a_][%w_]*$') and f or '[' .. quote(f) .. ']'
+          parts[#parts + 1] = k .. ' = ' .. source(v, sensitive(f))
+        end
+      end
+      out[#out + 1] = target .. ':put{ ' .. concat(parts, ', ') .. ' };'
+      if #out >= 500 then flush() end
+    end
+  end
+  flush()
+end
+
+-- ---- locals that survive the line --------------------------------------------------
+-- Each line is its own chunk, so a `local` would be gone at the next one.
+-- A line that starts with `local NAMES = ...` (or `local function f`) is run
+-- as an assignment instead, and the names live on in a REPL scope that
+-- every later line sees before the globals (M.env is the lines' _ENV); a
+-- `local` further into a line, and `<close>` variables, stay real locals.
+local declared, values = {}, {}
+M.env = setmetatable({}, {
+  __index = function(_, k)
+    if declared[k] then return values[k] end
+    local v = rawget(_G, k)
+    if v ~= nil then return v end
+    -- an unknown global is an error that names it, at the line's position
+    local ok, e = pcall(function() return _G[k] end)
+    if ok then return e end
+    error((tostring(e):gsub('^[^:\n]*:%d+: ', '')), 2)
+  end,
+  __newindex = function(_, k, v)
+    if declared[k] then values[k] = v else _G[k] = v end
+  end,
+  __pairs = function() return next, _G, nil end,
+})
+
+-- (text) -> the text to run, and the names it declares (nil if none).
+function M.rewrite(text)
+  local lead, rest = text:match('^(%s*)local%s+(.*)$')
+  if not lead then return text end
+  local fname, after = rest:match('^function%s+([%a_][%w_]*)(%s*%(.*)$')
+  if fname then return lead .. 'function ' .. fname .. after, { fname } end
+  local names, p = {}, 1
+  while true do
+    local name, attrib, q = rest:match('^([%a_][%w_]*)%s*(<?%s*%a*%s*>?)%s*()', p)
+    if not name or name == 'function' then return text end
+    if attrib:find('close', 1, true) then return text end  -- must close at the line's end
+    names[#names + 1] = name
+    p = q
+    if rest:sub(p, p) ~= ',' then break end
+    p = p + 1
+    p = rest:match('^%s*()', p)
+  end
+  local tail = rest:sub(p)
+  local list = concat(names, ', ')
+  if tail:match('^=') and not tail:match('^==') then
+    return lead .. list .. ' ' .. tail, names
+  end
+  if tail:match('^%s*$') or tail:match('^;') then   -- `local x`: declared, nil
+    local nils = {}
+    for i = 1, #names do nils[i] = 'nil' end
+    return lead .. list .. ' = ' .. concat(nils, ', ') .. tail, names
+  end
+  return text
+end
+
+function M.declare(names)
+  for _, k in ipairs(names) do declared[k] = true end
+end
+
 -- ---- completion -----------------------------------------------------------------
 local keywords = { 'and', 'break', 'do', 'else', 'elseif', 'end', 'false', 'for', 'function',
                    'goto', 'if', 'in', 'local', 'nil', 'not', 'or', 'repeat', 'return', 'then',
                    'true', 'until', 'while' }
 local dots = { '.help', '.collections', '.schema', '.mode', '.timer', '.once', '.read',
-               '.write', '.unmask', '.mask', '.maxrows', '.ambiguous', '.border', '.quit' }
+               '.write', '.unmask', '.mask', '.maxrows', '.ambiguous', '.border', '.quit',
+               '.output', '.headers', '.import', '.dump' }
 local dot_args = {
   ['.mode'] = { 'box', 'table', 'csv', 'json', 'jsonl', 'markdown', 'line' },
-  ['.timer'] = { 'on', 'off' }, ['.write'] = { 'on', 'off' },
+  ['.timer'] = { 'on', 'off' }, ['.write'] = { 'on', 'off' }, ['.headers'] = { 'on', 'off' },
   ['.ambiguous'] = { 'narrow', 'wide' }, ['.border'] = { 'unicode', 'ascii' },
   ['.help'] = { 'query', 'db', 'bus', 'modes', 'mask', 'write', 'keys' },
 }
@@ -354,9 +488,13 @@ end
 local function keys_of(t)
   local out = {}
   if type(t) == 'table' then
-    for k in next, t do
-      if type(k) == 'string' then out[#out + 1] = k end
-    end
+    -- pairs, not next: a library table (string) is a read-only proxy whose
+    -- names come from its __pairs
+    pcall(function()
+      for k in pairs(t) do
+        if type(k) == 'string' then out[#out + 1] = k end
+      end
+    end)
     local mt = getmetatable(t)
     if type(mt) == 'table' and type(rawget(mt, '__index')) == 'table' then
       for k in next, rawget(mt, '__index') do
@@ -366,7 +504,7 @@ local function keys_of(t)
   elseif is_row(t) then
     for k in pairs(t) do out[#out + 1] = k end
   elseif type(t) == 'string' then
-    for k in next, string do out[#out + 1] = k end
+    for k in pairs(string) do out[#out + 1] = k end
   end
   return out
 end
@@ -385,12 +523,21 @@ function M.complete(line)
       add_matching(out, seen, dots, line)
       return out, line
     end
-    if cmd == '.schema' then
+    if cmd == '.schema' or cmd == '.dump' then
       add_matching(out, seen, collections(), arg)
     elseif dot_args[cmd] then
       add_matching(out, seen, dot_args[cmd], arg)
     end
     return out, arg
+  end
+  -- db['会  -> the collection's name and the closing quote and bracket
+  local q, partial = line:match("db%[%s*(['\"])([^'\"]*)$")
+  if q then
+    for _, k in ipairs(collections()) do
+      if k:sub(1, #partial) == partial then out[#out + 1] = k .. q .. ']' end
+    end
+    sort(out)
+    return out, partial
   end
   local word = line:match('[%w_\128-\255]*$')
   local before = line:sub(1, #line - #word)
@@ -407,8 +554,13 @@ function M.complete(line)
       if #out > 0 then return out, word end
     end
   end
-  local path = before:match('[%w_\128-\255%.:]*$') or ''
+  -- db['会员']:  is read as db.会员: for the lookup below
+  local plain = before:gsub("%[%s*(['\"])([^'\"]*)%1%s*%]", '.%2')
+  local path = plain:match('[%w_\128-\255%.:]*$') or ''
   if path == '' then
+    local mine = {}
+    for k in pairs(declared) do mine[#mine + 1] = k end
+    add_matching(out, seen, mine, word)
     add_matching(out, seen, keys_of(_G), word)
     add_matching(out, seen, keywords, word)
     sort(out)
@@ -418,7 +570,10 @@ function M.complete(line)
   local obj = _G
   for part in path:gmatch('([^%.:]+)') do
     local ok, v = pcall(function()
-      if obj == _G then return rawget(_G, part) end
+      if obj == _G then
+        if declared[part] then return values[part] end
+        return rawget(_G, part)
+      end
       return obj[part]
     end)
     if not ok or v == nil then return out, word end
@@ -427,6 +582,17 @@ function M.complete(line)
   if obj == db then
     add_matching(out, seen, collections(), word)
     add_matching(out, seen, { 'define', 'drop', 'collections', 'atomic', 'null' }, word)
+    -- a name Lua cannot take after a dot (会员) completes as db['会员'],
+    -- replacing the '.' typed: when every candidate is such a name
+    local ident = false
+    for _, k in ipairs(out) do
+      if k:match('^[%a_][%w_]*$') then ident = true end
+    end
+    if #out > 0 and not ident and path:sub(-1) == '.' then
+      for i, k in ipairs(out) do out[i] = "['" .. k .. "']" end
+      sort(out)
+      return out, '.' .. word
+    end
   elseif is_coll(obj) then
     add_matching(out, seen, S.methods or {}, word)
     if path:sub(-1) == '.' then

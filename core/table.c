@@ -384,13 +384,15 @@ static void render_csv(const tbl *t, const tbl_opts *o, FILE *f) {
     if (o->excel) {
         fputs("\xEF\xBB\xBF", f);
     }
-    for (int i = 0; i < t->ncols; i++) {
+    for (int i = 0; i < t->ncols && !o->no_header; i++) {
         if (i) {
             fputc(',', f);
         }
         csv_field(f, t->names[i] ? t->names[i] : "", strlen(t->names[i] ? t->names[i] : ""));
     }
-    fputs(eol, f);
+    if (!o->no_header) {
+        fputs(eol, f);
+    }
     for (size_t r = 0; r < t->rows; r++) {
         const cell *row = t->cells + r * (size_t)t->ncols;
         for (int i = 0; i < t->ncols; i++) {
@@ -476,18 +478,20 @@ static void render_box(const layout *l, FILE *f) {
     } else {
         rule(f, l, "┌", "┬", "┐", h);
     }
-    fputs(v, f);
-    for (int i = 0; i < t->ncols; i++) {
-        fputc(' ', f);
-        put_name(f, t->names[i] ? t->names[i] : "", l->w[i], o, 0, l->num[i]);
-        fputc(' ', f);
+    if (!o->no_header) {
         fputs(v, f);
-    }
-    fputc('\n', f);
-    if (ascii) {
-        rule(f, l, "+", "+", "+", h);
-    } else {
-        rule(f, l, "├", "┼", "┤", h);
+        for (int i = 0; i < t->ncols; i++) {
+            fputc(' ', f);
+            put_name(f, t->names[i] ? t->names[i] : "", l->w[i], o, 0, l->num[i]);
+            fputc(' ', f);
+            fputs(v, f);
+        }
+        fputc('\n', f);
+        if (ascii) {
+            rule(f, l, "+", "+", "+", h);
+        } else {
+            rule(f, l, "├", "┼", "┤", h);
+        }
     }
     for (size_t r = 0; r < t->rows; r++) {
         if (r == l->head && l->head + l->tail < t->rows) {
@@ -517,20 +521,24 @@ static void render_box(const layout *l, FILE *f) {
 static void render_plain(const layout *l, FILE *f) {
     const tbl *t = l->t;
     const tbl_opts *o = l->o;
-    for (int i = 0; i < t->ncols; i++) {
+    for (int i = 0; i < t->ncols && !o->no_header; i++) {
         if (i) {
             fputs("  ", f);
         }
         put_name(f, t->names[i] ? t->names[i] : "", l->w[i], o, i == t->ncols - 1, l->num[i]);
     }
-    fputc('\n', f);
-    for (int i = 0; i < t->ncols; i++) {
+    for (int i = 0; i < t->ncols && !o->no_header; i++) {
+        if (!i) {
+            fputc('\n', f);
+        }
         if (i) {
             fputs("  ", f);
         }
         repeat(f, "-", l->w[i]);
+        if (i == t->ncols - 1) {
+            fputc('\n', f);
+        }
     }
-    fputc('\n', f);
     for (size_t r = 0; r < t->rows; r++) {
         if (r == l->head && l->head + l->tail < t->rows) {
             elision_note(f, l, "");

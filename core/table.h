@@ -46,6 +46,7 @@ typedef struct tbl_opts {
     int max_width;      /* text modes: wider cells are cut with "…"; 0 = no cap */
     int footer;         /* box/table/line: "(N rows)" after the table */
     int excel;          /* csv: a UTF-8 BOM and CRLF line ends, for Excel */
+    int no_header;      /* box/table/csv: no header row (the REPL's .headers off) */
 } tbl_opts;
 
 typedef struct tbl tbl;

@@ -84,10 +84,19 @@ function Q:offset(n)
   return derive(self, { off = n })
 end
 
--- group('field'): the next count/sum/avg/min/max gives one row per value.
-function Q:group(field)
-  if type(field) ~= 'string' then error("group: expects a field name, such as group('town')", 2) end
-  return derive(self, { by = field })
+-- group('field' [, 'field2', ...]): the next count/sum/avg/min/max gives
+-- one row per value (per combination of values, with several fields).
+function Q:group(...)
+  local fields = table.pack(...)
+  if fields.n == 0 then error("group: expects a field name, such as group('town')", 2) end
+  for i = 1, fields.n do
+    if type(fields[i]) ~= 'string' then
+      error("group: expects field names, such as group('town') or group('town', 'status'), got "
+            .. tostring(fields[i]), 2)
+    end
+  end
+  fields.n = nil
+  return derive(self, { by = fields[1], bys = fields })
 end
 
 local function scan(q)
@@ -188,7 +197,32 @@ local function aggregate(q, what, field)
     return acc
   end
   local by, groups, keys = q.by, {}, {}
-  if what == 'count' then
+  local bys = q.bys or { by }
+  if #bys > 1 then   -- several fields: one group per combination, counted here
+    for row in scan(q) do
+      local vals, parts, missing = {}, {}, false
+      for i, f in ipairs(bys) do
+        local x = row[f]
+        if x == nil then missing = true break end
+        vals[i], parts[i] = x, type(x) .. ':' .. tostring(x)
+      end
+      if not missing then
+        local k = table.concat(parts, '\0')
+        local g = groups[k]
+        if not g then g = { n = 0, vals = vals }; groups[k] = g; keys[#keys + 1] = k end
+        local v = field and row[field]
+        if what == 'count' then g.n = g.n + 1
+        elseif v ~= nil then
+          g.n = g.n + 1
+          if what == 'sum' or what == 'avg' then
+            g.acc = (g.acc or 0) + v
+          elseif g.acc == nil or (what == 'min' and v < g.acc) or (what == 'max' and v > g.acc) then
+            g.acc = v
+          end
+        end
+      end
+    end
+  elseif what == 'count' then
     local counts = q.coll:count_by(by, next(q.cond) and q.cond or nil)
     for k, n in pairs(counts) do keys[#keys + 1] = k; groups[k] = { n = n } end
   else
@@ -216,17 +250,36 @@ local function aggregate(q, what, field)
     elseif what == 'sum' then v = g.acc or 0
     elseif what == 'avg' then v = g.n > 0 and g.acc / g.n or nil
     else v = g.acc end
-    out[#out + 1] = { [by] = k, [col] = v }
+    local r = { [col] = v }
+    if g.vals then
+      for i, f in ipairs(bys) do r[f] = g.vals[i] end
+    else
+      r[by] = k
+    end
+    out[#out + 1] = r
   end
-  -- biggest first (ties by the group's value); order() overrides
-  local orders = #q.orders > 0 and q.orders or { { field = col, desc = true }, { field = by } }
+  -- biggest first (ties by the groups' values); order() overrides
+  local orders = { { field = col, desc = true } }
+  for _, f in ipairs(bys) do orders[#orders + 1] = { field = f } end
+  if #q.orders > 0 then orders = q.orders end
   table.sort(out, less(orders))
   if q.lim then
     local cut = {}
     for i = q.off + 1, math.min(q.off + q.lim, #out) do cut[#cut + 1] = out[i] end
     out = cut
   end
-  return result(out, { by, col })
+  local cols = {}
+  for i, f in ipairs(bys) do cols[i] = f end
+  cols[#cols + 1] = col
+  return result(out, cols)
+end
+
+-- How the query reads its records: { index = 'town,status' (or the key
+-- field: key order), how = 'index' | 'key order', estimate, records,
+-- filters } (coll:explain, from the same conditions).
+function Q:explain()
+  if next(self.cond) then return self.coll:explain(self.cond) end
+  return self.coll:explain()
 end
 
 function Q:count() return aggregate(self, 'count') end
@@ -242,7 +295,7 @@ end
 -- The methods a collection gets in the REPL: each starts a query.
 M.methods = {}
 for _, m in ipairs({ 'where', 'pick', 'order', 'limit', 'offset', 'group', 'sum', 'avg',
-                     'min', 'max', 'first' }) do
+                     'min', 'max', 'first' }) do   -- (explain is the collection's own)
   M.methods[m] = function(coll, ...) return Q[m](M.from(coll), ...) end
 end
 M.Query = Q

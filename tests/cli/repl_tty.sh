@@ -20,6 +20,7 @@ db.atomic(function()
   db.members:insert{ member_id = 2, name = '李四', town = '新碶街道' }
   db.members:insert{ member_id = 3, name = 'Wang', town = '新碶街道' }
 end)
+db.define('会员卡', { key = 'id', fields = { id = 'int' } })
 EOF2
 gh --db "$S/db" run "$S/data.lua"
 expect_rc 0 "making the data" || finish
@@ -72,6 +73,24 @@ if wait_for "gonghui> db.members:count"; then
   pass "tab completes a method"
 else
   fail "tab did not complete :cou to :count: $(tail -3 "$S/pane")"
+fi
+$T send-keys -t r C-u 'db.会' Tab
+if wait_for "gonghui> db['会员卡']"; then
+  pass "tab completes a Chinese collection name as db['会员卡'], which Lua can parse"
+else
+  fail "tab did not complete db.会 to db['会员卡']: $(tail -3 "$S/pane")"
+fi
+$T send-keys -t r ':cou' Tab
+if wait_for "gonghui> db['会员卡']:count"; then
+  pass "and its methods after the brackets"
+else
+  fail "tab did not complete db['会员卡']:cou: $(tail -3 "$S/pane")"
+fi
+$T send-keys -t r C-u 'string.re' Tab Tab
+if wait_for "rep" && grep -q "reverse" "$S/pane"; then
+  pass "tab completes after string."
+else
+  fail "tab lists nothing after string.re: $(tail -3 "$S/pane")"
 fi
 $T send-keys -t r C-u 'db.members:list()' Enter
 if wait_for "(3 rows)"; then

@@ -62,6 +62,25 @@ t.case('groups', function()
   t.eq(m:group('town'):limit(1):count()[1].count, 10)
 end)
 
+t.case('groups by several fields: one row per combination', function()
+  local g = m:group('town', 'category'):count()
+  t.eq(getmetatable(g).__columns, { 'town', 'category', 'count' })
+  local total, seen = 0, {}
+  for _, r in ipairs(g) do
+    t.eq(r.count, m:where{ town = r.town, category = r.category }:count(), r.town .. '/' .. r.category)
+    t.ok(not seen[r.town .. '/' .. r.category], 'each combination once')
+    seen[r.town .. '/' .. r.category] = true
+    total = total + r.count
+  end
+  t.eq(total, m:count())
+  t.ok(#g > #m:group('town'):count(), 'more rows than by town alone')
+  local s = m:group('town', 'category'):sum('amount_fen')
+  local sum = 0
+  for _, r in ipairs(s) do sum = sum + r.sum_amount_fen end
+  t.eq(sum, m:sum('amount_fen'))
+  t.raises(function() m:group('town', 7) end, "group: expects field names")
+end)
+
 t.case('queries are values; bad use is a clear error', function()
   local couriers = m:where{ category = 'courier' }
   local a = couriers:where{ town = '沈家门街道' }:count()
