@@ -145,7 +145,8 @@ function M.define_collections()
                ref = 'string?', source = 'string?', run = 'string?',
                -- when and why it was voided; its receipt number moves to voided_ref
                -- so that the corrected sale can be entered under it
-               voided = 'string?', void_reason = 'string?', voided_ref = 'string?' },
+               voided = 'string?', void_reason = 'string?', voided_ref = 'string?',
+               entry_id = 'int?' },   -- its entry in the framework's ledger (program_entries)
     unique = { { 'market', 'date', 'vendor_id', 'ref' } },
     index  = { { 'market', 'date' }, { 'market', 'member_id', 'date' }, 'vendor_id', 'product_id' },
   })
@@ -279,13 +280,46 @@ function M.define(spec)
   return M.open(spec.id)
 end
 
+-- The market's discounts as a program of the framework (program.lua): every
+-- sale is a ledger entry of program 'market-<id>' (fen = the discount the
+-- union gives; a cash sale 0), the daily cap is its limit per member and day
+-- (clip: the part that is left; to_zero: past it the member pays full price),
+-- a void reverses the entry, and the year report counts the market through
+-- the standard program.entry event: 人, 人次, 场次 (market days), fen.
+-- A changed cap or window after the first sale raises the plan's version with
+-- the change written down (before it, the plan is simply replaced).
+local function plan_of(row, version, changes)
+  return { id = 'market-' .. row.market_id, title = '共富集市', window = { from = row.starts, to = row.ends },
+           kinds = { { kind = 'sale', title = '集市消费 (惠工码优惠)' } },
+           limits = { { per = { 'member', 'day' }, max_fen = row.cap_fen, clip = true, to_zero = true,
+                        name = 'daily_cap', code = 'daily_cap' } },
+           units = { '人', '人次', '场次', 'fen' }, version = version or 1, changes = changes }
+end
+
+local function program_of(row)
+  program.define_collections()
+  local old = db.programs:get('market-' .. row.market_id)
+  if not old then return program.define(plan_of(row)) end
+  local plan = plan_of(row, old.version, old.changes)
+  local sold = false
+  for _ in db.program_entries:scan{ index = 'program,kind', eq = { old.program_id }, limit = 1 } do sold = true end
+  if sold and require('program.plan').check(plan).hash ~= old.canonical then
+    local changes = {}
+    for k, v in pairs(old.changes or {}) do changes[k] = v end
+    changes[old.version + 1] = string.format('setup: the daily cap %d fen, the market %s .. %s', row.cap_fen,
+                                             row.starts, row.ends)
+    plan = plan_of(row, old.version + 1, changes)
+  end
+  return program.define(plan)
+end
+
 -- Opens a stored market by id.
 function M.open(id)
   M.define_collections()
   local m = db.markets:get(id)
   if not m then fail("market: no market '%s' (run setup.lua first)", tostring(id)) end
   return setmetatable({ id = id, title = m.title, town = m.town, starts = m.starts, ends = m.ends,
-                        percent = m.percent, cap_fen = m.cap_fen }, K)
+                        percent = m.percent, cap_fen = m.cap_fen, P = program_of(m) }, K)
 end
 
 function K:is_day(date)
@@ -408,21 +442,20 @@ local function find_member(s)
   return m
 end
 
--- Discounts already given to member in this market on date.
+-- Discounts given to member in this market on date (the ledger's entries,
+-- reversals negative).
 function K:given(member_id, date)
   local sum = 0
-  for s in db.market_sales:scan{ index = 'market,member_id,date', eq = { self.id, member_id, date } } do
-    if not s.voided then sum = sum + s.discount_fen end
+  for e in db.program_entries:scan{ index = 'program,member_id', eq = { self.P.id, member_id } } do
+    if e.day == date then sum = sum + e.fen end
   end
   return sum
 end
 
--- The discount rule: (full, applied) for amount_fen when `given` fen were
--- already given that day.
-function K:discount(amount_fen, given)
-  local full = amount_fen * self.percent // 100
-  local left = math.max(self.cap_fen - given, 0)
-  return full, math.min(full, left)
+-- The full discount of amount_fen: rounded down to the fen (the cap is the
+-- ledger's limit, applied when the sale is entered).
+function K:discount(amount_fen)
+  return amount_fen * self.percent // 100
 end
 
 -- Records a sale. s = { date (default today), vendor, product, amount_fen
@@ -436,7 +469,9 @@ function K:sell(s)
   if not dates.valid(date) then return refuse('not_market_day', tostring(date) .. ' is not a date') end
   local sale, code, why = db.atomic(function()
     local m0 = db.markets:get(self.id)   -- the rule as stored now (setup may have changed it)
-    self.percent, self.cap_fen = m0.percent, m0.cap_fen
+    if m0.percent ~= self.percent or m0.cap_fen ~= self.cap_fen then
+      self.percent, self.cap_fen, self.P = m0.percent, m0.cap_fen, program_of(m0)
+    end
     if not self:is_day(date) then return refuse('not_market_day', self.id .. ' ' .. date) end
     local v = db.market_vendors:get(s.vendor or '')
     if not v then return refuse('no_vendor', tostring(s.vendor)) end
@@ -466,14 +501,22 @@ function K:sell(s)
                   endorsed = M.endorsed(p.product_id, date), qty = s.qty, amount_fen = amount,
                   discount_fen = 0, paid_fen = amount, pay = 'other',
                   ref = s.ref ~= nil and tostring(s.ref) or nil, source = s.source, run = run.uid }
+    local m
     if s.member_id ~= nil or s.id_number ~= nil then
-      local m, c, w = find_member(s)
+      local c, w
+      m, c, w = find_member(s)
       if not m then return nil, c, w end
       if m.status == 'left' then return refuse('not_member', 'member ' .. m.member_id) end
-      local full, applied = self:discount(amount, self:given(m.member_id, date))
       rec.pay, rec.member_id, rec.cap_fen = 'code', m.member_id, self.cap_fen
-      rec.discount_fen, rec.paid_fen = applied, amount - applied
-      rec.capped = applied < full
+    end
+    -- the discount through the ledger: the daily cap is its limit
+    local e, c, w = self.P:enter{ member = m, kind = 'sale', fen = m and self:discount(amount) or 0, day = date,
+                                  at = rec.at, town = v.town, place = v.vendor_id,
+                                  session = 'market:' .. self.id .. ':' .. date }
+    if not e then return nil, c, w end
+    rec.entry_id = e.entry_id
+    if m then
+      rec.discount_fen, rec.paid_fen, rec.capped = e.fen, amount - e.fen, e.capped == true
     end
     rec.sale_id = db.market_sales:insert(rec)
     bus.publish('market.sale', {
@@ -502,6 +545,7 @@ function K:void(sale_id, reason)
       return nil, 'already_voided', string.format('sale %d was voided at %s: %s', sale_id, s.voided, s.void_reason)
     end
     local at = dates.now()
+    if s.entry_id then self.P:reverse(s.entry_id, 'void: ' .. reason, { at = at }) end
     db.market_sales:update(sale_id, { voided = at, void_reason = reason, ref = db.null, voided_ref = s.ref })
     bus.publish('market.sale_voided', { sale_id = sale_id, market = self.id, date = s.date, reason = reason })
     s.voided, s.void_reason, s.voided_ref, s.ref = at, reason, s.ref, nil

@@ -12,18 +12,18 @@
 --   * the log: the durable consumer 'year-report' turns each program's events
 --     (the framework's standard program.entry, which carries its units, so a
 --     program written later counts with no edit here; and the older programs'
---     award.issued, aid.paid, market.sale; contest titles and retirement
+--     award.issued, aid.paid; market sales, contest titles and retirement
 --     certificates are program.entry now)
 --     into one fact each, stored in `year_facts` under the event's sequence
 --     number; build() clears the facts and replays the log from the start, so
 --     the report is rebuilt from the log alone;
 --   * the records: the same facts read from each program's own collections
---     (campaign_awards, aid_payments, market_sales, and the framework's
+--     (campaign_awards, aid_payments, and the framework's
 --     program_entries).
 -- Both are counted by the same code; build() compares every figure and
 -- lists each one that differs (none, unless events were trimmed, lost, or
 -- records changed behind the programs' backs). A market sale voided later
--- (market.sale_voided) is taken out of both.
+-- is a reversing entry: both leave the counts.
 --
 -- A fact: { program, label, year, member_id?, household?, money_fen,
 -- session?, town?, enterprise_id? }. Counting rules (as the federation
@@ -41,7 +41,7 @@ M.CONSUMER = 'year-report'
 M.PROGRAMS = {
   { program = 'campaign',   label = '送温暖·惠职工活动' },  -- campaigns: one row each (their titles)
   { program = 'aid',        label = '困难帮扶与医疗互助' },
-  { program = 'market',     label = '共富集市' },
+  { program = 'market',     label = '共富集市' },   -- program:market-<id>, by its title
   -- programs on the framework (program.lua) keep their place by id
   { program = 'program:contest',    label = '职工技能竞赛' },
   { program = 'program:retirement', label = '光荣退休' },
@@ -123,16 +123,6 @@ function FACT.aid(x, cache)
            town = x.town or m.town, enterprise_id = m.enterprise_id }
 end
 
-function FACT.sale(x, cache)
-  local member = x.member_id or x.member
-  local m = member_info(cache, member)
-  return { program = 'market', label = LABEL.market, year = year_of(x.date),
-           member_id = member, money_fen = x.discount_fen or 0,
-           session = 'market:' .. x.market .. ':' .. x.date,
-           source = x.sale_id and ('sale:' .. x.sale_id),
-           town = x.town or m.town, enterprise_id = m.enterprise_id }
-end
-
 -- The framework's standard event (program.entry, scripts/lib/program.lua):
 -- every program on the framework counts here by itself, under its title, in
 -- the units its plan declares. A reversal carries `reverses`; counting leaves
@@ -181,7 +171,6 @@ local function fact_of_event(ev, cache)
   if t == 'program.entry' then return FACT.entry(x, cache)
   elseif t == 'award.issued' then return FACT.award(x, cache)
   elseif t == 'aid.paid' then return FACT.aid(x, cache)
-  elseif t == 'market.sale' then return FACT.sale(x, cache)
   end
 end
 
@@ -202,7 +191,6 @@ local function facts_from_records(year)
   end
   each('campaign_awards', FACT.award)
   each('aid_payments', FACT.aid, { year = year })
-  each('market_sales', FACT.sale, nil, function(x) return not x.voided end)
   -- the framework's ledger: the same fact as its event
   each('program_entries', FACT.entry)
   return out
@@ -212,13 +200,6 @@ end
 local function install_consumer()
   local cache = {}
   bus.consumer(M.CONSUMER, '**', function(ev)
-    if ev.topic == 'market.sale_voided' and type(ev.payload) == 'table' then
-      -- a sale entered by mistake counts in no report (market.lua's VOIDING)
-      for f in db.year_facts:scan{ source = 'sale:' .. tostring(ev.payload.sale_id) } do
-        db.year_facts:delete(f.seq)
-      end
-      return
-    end
     local f = fact_of_event(ev, cache)
     if f and f.year then
       f.seq = ev.seq
@@ -305,7 +286,7 @@ function M.count(facts)
       count_into(t[dim][k], f)
     end
     local order = (LABEL[f.program] and 0 or f.program:match('^program:') and 1 or 100)
-    for _, p in ipairs(M.PROGRAMS) do if p.program == f.program then order = p.order end end
+    for _, p in ipairs(M.PROGRAMS) do if p.program == f.program or p.label == f.label then order = p.order end end
     t.rank[f.label] = order
     ::next::
   end
