@@ -9,6 +9,7 @@
  */
 #include "bus.h"
 
+#include "clock.h"
 #include "codec.h"
 #include "err.h"
 
@@ -122,9 +123,7 @@ void bus_origin_hex(store *s, char out[33]) {
 }
 
 int64_t bus_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_wall_ms();
 }
 
 /* ---- the system collections ----------------------------------------------------------- */

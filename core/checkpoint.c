@@ -27,6 +27,7 @@
  */
 #include "checkpoint.h"
 
+#include "clock.h"
 #include "err.h"
 #include "lua_codec.h"
 #include "lua_store.h"
@@ -61,12 +62,6 @@ static void push_names(lua_State *L, const store_coll *c) {
         lua_pushinteger(L, i + 1);
         lua_setfield(L, -2, c->fields[i].name);
     }
-}
-
-static double wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* cp_get(name) -> the checkpoint as a table, or nil. Also run.checkpoint. */
@@ -129,7 +124,7 @@ static int l_cp_put(lua_State *L) {
         lstore_end(db, t, 0, rc);
         return lstore_raise(L, rc);
     }
-    double now = wall();
+    double now = clock_wall_s();
     lua_pushnumber(L, now);
     lua_setfield(L, 1, "updated");
     if (lua_getfield(L, 1, "started") == LUA_TNIL) {

@@ -18,6 +18,7 @@
  */
 #include "export.h"
 
+#include "clock.h"
 #include "codec.h"
 #include "csv.h"
 #include "err.h"
@@ -33,12 +34,6 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-
-static double wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 typedef struct exp {
     const export_opts *o;
@@ -284,7 +279,7 @@ int export_run(store *s, const export_opts *o) {
     store_scan *sc = NULL;
     char *tmpname = NULL;
     int rc, to_stdout = strcmp(o->out, "-") == 0;
-    double started = wall();
+    double started = clock_wall_s();
     memset(&e, 0, sizeof e);
     e.o = o;
     codec_buf_init(&e.tmp);
@@ -447,7 +442,7 @@ out:
         .operator_name = runs_operator(),
         .host = host,
         .started = started,
-        .ended = wall(),
+        .ended = clock_wall_s(),
         .mode = o->unmask ? "export --unmask" : "export",
         .summary = summary,
         .outcome = rc ? "error" : "ok",

@@ -34,6 +34,7 @@
  * take whole fen ("1250") unless --yuan ("12.50").
  */
 #include "import.h"
+#include "clock.h"
 #include "pii.h"
 
 #include "codec.h"
@@ -233,12 +234,6 @@ typedef struct imp {
     int nacc;
     const char *run_uid;
 } imp;
-
-static double wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Notes one problem of the current row (the first names the column and value). */
 static void problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...)
@@ -694,7 +689,7 @@ static void progress(imp *im, uint64_t done) {
     if (!im->o->progress || (im->rows & 4095)) {
         return;
     }
-    double now = wall();
+    double now = clock_wall_s();
     if (now < im->next_progress) {
         return;
     }
@@ -1601,7 +1596,7 @@ static int chunk_setup(imp *im) {
                 o->file, o->coll);
     }
     cp.chunk = o->chunk ? o->chunk : IMPORT_DEFAULT_CHUNK;
-    cp.started = wall();
+    cp.started = clock_wall_s();
     im->cp = cp;
     return 0;
 }
@@ -1696,7 +1691,7 @@ static int chunk_commit(imp *im, long line, int finished) {
     cp.rows = (int64_t)im->rows, cp.stored = (int64_t)im->stored;
     cp.rejected = (int64_t)im->rejected, cp.skipped = (int64_t)im->skipped;
     cp.finished = finished;
-    cp.updated = wall();
+    cp.updated = clock_wall_s();
     snprintf(cp.run, sizeof cp.run, "%s", im->run_uid);
     if (im->rej) {
         if (fflush(im->rej) != 0) {
@@ -1750,7 +1745,7 @@ static int chunk_step(imp *im, long line) {
 static uint64_t random64(void) {
     uint64_t v = 0;
     if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        v = (uint64_t)(wall() * 1e6) ^ ((uint64_t)getpid() << 32);
+        v = (uint64_t)(clock_wall_s() * 1e6) ^ ((uint64_t)getpid() << 32);
     }
     return v;
 }
@@ -1812,7 +1807,7 @@ static void thousands(uint64_t v, char *out, size_t n) {
 int import_run(store *s, const import_opts *o) {
     imp im;
     csv_info info = {"UTF-8", 0, 0};
-    double started = wall();
+    double started = clock_wall_s();
     int rc = 0, code = IMPORT_EXIT_FAILED, committed = 0;
     store_counts *counts = NULL;
     int ncounts = 0;
@@ -2040,7 +2035,7 @@ int import_run(store *s, const import_opts *o) {
         .operator_name = runs_operator(),
         .host = host,
         .started = started,
-        .ended = wall(),
+        .ended = clock_wall_s(),
         .mode = o->strict ? "import --strict" : "import",
         .outcome = rc            ? "error"
                    : im.rejected ? (o->strict ? "rejected" : "partial")

@@ -19,6 +19,7 @@
  */
 #include "lua_store.h"
 
+#include "clock.h"
 #include "codec.h"
 #include "err.h"
 #include "pii.h"
@@ -71,12 +72,6 @@ int lstore_raise(lua_State *L, int rc) {
 #define RTXN_MAX_OPS 10000
 #define RTXN_MAX_MS 20.0
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 void lstore_release(lua_db *db) {
     if (db->rtxn) {
         store_txn_commit(db->rtxn);
@@ -102,7 +97,8 @@ int lstore_begin(lua_db *db, int write, store_txn **t, int *owned) {
     /* A lent snapshot saves a transaction per call (a renew, and a lookup
      * of each table's root in it); it is kept short so it never holds old
      * pages for long (a held reader makes the file grow). */
-    if (db->rtxn && (++db->rtxn_ops > RTXN_MAX_OPS || now_ms() - db->rtxn_since > RTXN_MAX_MS)) {
+    if (db->rtxn &&
+        (++db->rtxn_ops > RTXN_MAX_OPS || clock_mono_s() * 1e3 - db->rtxn_since > RTXN_MAX_MS)) {
         lstore_release(db);
     }
     if (!db->rtxn) {
@@ -112,7 +108,7 @@ int lstore_begin(lua_db *db, int write, store_txn **t, int *owned) {
             return rc;
         }
         db->rtxn_ops = 0;
-        db->rtxn_since = now_ms();
+        db->rtxn_since = clock_mono_s() * 1e3;
     }
     *t = db->rtxn;
     *owned = 0;

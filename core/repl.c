@@ -24,6 +24,7 @@
  */
 #include "repl.h"
 
+#include "clock.h"
 #include "err.h"
 #include "import.h"
 #include "lua_bus.h"
@@ -400,12 +401,6 @@ static void guard_writes(lua_State *L) {
 
 /* ---- running a chunk ------------------------------------------------------------------ */
 
-static double mono(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Prints the error at the top of the stack, without the traceback's frames
  * of the REPL itself. */
 static void report(repl *r, const char *what) {
@@ -432,14 +427,14 @@ static void run_chunk(repl *r, int quiet) {
     }
     lua_pushcfunction(L, lstore_traceback);
     lua_insert(L, base);
-    double t0 = mono();
+    double t0 = clock_mono_s();
     interrupted = 0;
     running = 1;
     lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);
     int status = lua_pcall(L, r->write ? 1 : 0, LUA_MULTRET, base);
     running = 0;
     lua_sethook(L, NULL, 0, 0);
-    double el = mono() - t0;
+    double el = clock_mono_s() - t0;
     if (status != LUA_OK) {
         if (interrupted) {
             fprintf(stderr, _("interrupted; %s\n"),
@@ -669,22 +664,16 @@ static int on_off(const char *arg, int *v, const char *cmd) {
     return 0;
 }
 
-static double wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Unmasking personal data is recorded like a run: who, where, when. */
 static int record_unmask(repl *r) {
     char uid[17], host[256] = "?";
     uint64_t v = 0;
     if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        v = (uint64_t)(wall() * 1e6) ^ (uint64_t)getpid();
+        v = (uint64_t)(clock_wall_s() * 1e6) ^ (uint64_t)getpid();
     }
     snprintf(uid, sizeof uid, "%016llx", (unsigned long long)v);
     gethostname(host, sizeof host - 1);
-    double now = wall();
+    double now = clock_wall_s();
     runs_rec rec = {
         .uid = uid,
         .script = "(repl .unmask)",

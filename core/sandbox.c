@@ -61,6 +61,7 @@
 #include "sandbox.h"
 
 #include "checkpoint.h"
+#include "clock.h"
 #include "err.h"
 #include "lua_csv.h"
 #include "lua_parse.h"
@@ -877,15 +878,9 @@ static int l_sb_randomseed(lua_State *L) {
     return lua_gettop(L);
 }
 
-static double mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The run's clock: its start time (or --now) plus the seconds run since. */
 static lua_Integer run_clock(const sandbox *sb) {
-    return (lua_Integer)sb->now + (lua_Integer)(mono_s() - sb->t0);
+    return (lua_Integer)sb->now + (lua_Integer)(clock_mono_s() - sb->t0);
 }
 
 int64_t sandbox_time(lua_State *L) {
@@ -1378,7 +1373,7 @@ int sandbox_new(const sandbox_opts *o, sandbox **out) {
     sb->timeout = o->timeout;
     sb->seed = o->seed;
     sb->now = o->now;
-    sb->t0 = mono_s();
+    sb->t0 = clock_mono_s();
     sb->script_dir = realpath(o->script_dir ? o->script_dir : ".", NULL);
     sb->lib_dir = o->lib_dir ? realpath(o->lib_dir, NULL) : NULL;
     sb->out_dir = realpath(o->out_dir ? o->out_dir : ".", NULL);

@@ -25,6 +25,7 @@
 #include "script.h"
 
 #include "bus.h"
+#include "clock.h"
 #include "err.h"
 #include "lua_bus.h"
 #include "lua_export.h"
@@ -286,12 +287,6 @@ static struct {
     double start, last;
 } progress;
 
-static double mono(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void progress_clear(void) {
     if (progress.shown) {
         fputs("\r\033[K", stderr);
@@ -305,7 +300,7 @@ static void progress_draw(double done, double total, const char *label) {
     if (!progress.tty) {
         return;
     }
-    double now = mono();
+    double now = clock_mono_s();
     if (progress.start == 0) {
         progress.start = now;
     }
@@ -370,16 +365,10 @@ const char *script_run_uid(void) {
     return run_uid;
 }
 
-static double wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static uint64_t random64(void) {
     uint64_t v = 0;
     if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        v = (uint64_t)(wall() * 1e6) ^ ((uint64_t)getpid() << 32);
+        v = (uint64_t)(clock_wall_s() * 1e6) ^ ((uint64_t)getpid() << 32);
     }
     return v;
 }
@@ -455,7 +444,7 @@ static const char *fmt_limit_mb(size_t bytes, char *buf, size_t n) {
 }
 
 int script_run_opts(store *s, const script_opts *o) {
-    double started = wall();
+    double started = clock_wall_s();
     int code = SCRIPT_EXIT_FAILED, rc;
     const char *outcome = "error";
     char *errmsg = NULL;
@@ -741,7 +730,7 @@ record:;
         .operator_name = runs_operator(),
         .host = host,
         .started = started,
-        .ended = wall(),
+        .ended = clock_wall_s(),
         .mode = o->export    ? (o->export->unmask ? "export --unmask" : "export")
                 : o->dry_run ? "dry-run"
                 : o->atomic  ? "atomic"

@@ -37,6 +37,7 @@
  */
 #include "store.h"
 
+#include "clock.h"
 #include "codec.h"
 #include "err.h"
 
@@ -655,16 +656,14 @@ static void writer_lock(store *s) {
     }
     /* quietly for STORE_WAIT_QUIET_MS of the monotonic clock, not a count of
      * naps: on a loaded machine each nap oversleeps */
-    struct timespec nap = {0, 20 * 1000 * 1000}, t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    double t0 = clock_mono_s();
     for (;;) {
         nanosleep(&nap, NULL);
         if (flock(s->lockfd, LOCK_EX | LOCK_NB) == 0) {
             goto locked;
         }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (ms >= STORE_WAIT_QUIET_MS) {
+        if ((clock_mono_s() - t0) * 1000 >= STORE_WAIT_QUIET_MS) {
             break;
         }
     }
