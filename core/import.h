@@ -47,7 +47,6 @@ int import_parse(int argc, char **argv, import_opts *o);
  * process exit code (see the top). */
 int import_run(store *s, const import_opts *o);
 
-
 /* Checks a unified social credit code (统一社会信用代码, GB 32100: 18
  * characters, the organisation code's GB 11714 check character and the MOD
  * 31 one); 0 with `out` the code in capitals, or -1 with `why` set. */
