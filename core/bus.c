@@ -26,7 +26,7 @@ static int seg_byte_ok(unsigned char c) {
 
 int bus_topic_check(const char *topic, size_t n) {
     if (n == 0 || n > BUS_MAX_TOPIC) {
-        return err_set(GH_EINVAL, "a topic is 1 to %d bytes of dotted words, like award.issued",
+        return err_set(GH_EINVAL, _("a topic is 1 to %d bytes of dotted words, like award.issued"),
                        BUS_MAX_TOPIC);
     }
     size_t seg = 0;
@@ -34,27 +34,27 @@ int bus_topic_check(const char *topic, size_t n) {
         unsigned char c = (unsigned char)topic[i];
         if (c == '.') {
             if (seg == 0) {
-                return err_set(GH_EINVAL, "topic \"%.*s\" has an empty segment", (int)n, topic);
+                return err_set(GH_EINVAL, _("topic \"%.*s\" has an empty segment"), (int)n, topic);
             }
             seg = 0;
         } else if (!seg_byte_ok(c)) {
             return err_set(GH_EINVAL,
-                           "topic \"%.*s\": '%c' cannot be in a topic (words separated by dots; "
-                           "'*' only in patterns)",
+                           _("topic \"%.*s\": '%c' cannot be in a topic (words separated by dots; "
+                             "'*' only in patterns)"),
                            (int)n, topic, c >= ' ' && c < 0x7f ? c : '?');
         } else {
             seg++;
         }
     }
     if (seg == 0) {
-        return err_set(GH_EINVAL, "topic \"%.*s\" has an empty segment", (int)n, topic);
+        return err_set(GH_EINVAL, _("topic \"%.*s\" has an empty segment"), (int)n, topic);
     }
     return 0;
 }
 
 int bus_pattern_check(const char *pattern, size_t n) {
     if (n == 0 || n > BUS_MAX_TOPIC) {
-        return err_set(GH_EINVAL, "a pattern is 1 to %d bytes, like award.* or member.**",
+        return err_set(GH_EINVAL, _("a pattern is 1 to %d bytes, like award.* or member.**"),
                        BUS_MAX_TOPIC);
     }
     const char *p = pattern, *end = pattern + n;
@@ -63,23 +63,25 @@ int bus_pattern_check(const char *pattern, size_t n) {
         const char *segend = dot ? dot : end;
         size_t len = (size_t)(segend - p);
         if (len == 0) {
-            return err_set(GH_EINVAL, "pattern \"%.*s\" has an empty segment", (int)n, pattern);
+            return err_set(GH_EINVAL, _("pattern \"%.*s\" has an empty segment"), (int)n, pattern);
         }
         if (memchr(p, '*', len)) {
             if (len == 2 && p[0] == '*' && p[1] == '*') {
                 if (dot) {
-                    return err_set(GH_EINVAL, "pattern \"%.*s\": '**' can only be the last segment",
-                                   (int)n, pattern);
+                    return err_set(GH_EINVAL,
+                                   _("pattern \"%.*s\": '**' can only be the last segment"), (int)n,
+                                   pattern);
                 }
             } else if (len != 1) {
-                return err_set(GH_EINVAL,
-                               "pattern \"%.*s\": '*' must be a whole segment (use a.*.c or a.**)",
-                               (int)n, pattern);
+                return err_set(
+                    GH_EINVAL,
+                    _("pattern \"%.*s\": '*' must be a whole segment (use a.*.c or a.**)"), (int)n,
+                    pattern);
             }
         } else {
             for (const char *q = p; q < segend; q++) {
                 if (!seg_byte_ok((unsigned char)*q)) {
-                    return err_set(GH_EINVAL, "pattern \"%.*s\" has a character a topic cannot",
+                    return err_set(GH_EINVAL, _("pattern \"%.*s\" has a character a topic cannot"),
                                    (int)n, pattern);
                 }
             }
@@ -161,7 +163,8 @@ static int ensure(store_txn *t, const char *name, const store_sysfield *f, int n
     int rc = store_coll_get(t, name, &c);
     if (rc == 0) {
         if (c->nfields < n || c->key != 0) {
-            return err_set(GH_ECORRUPT, "the bus's collection '%s' has an unexpected layout", name);
+            return err_set(GH_ECORRUPT, _("the bus's collection '%s' has an unexpected layout"),
+                           name);
         }
         return 0;
     }
@@ -187,7 +190,7 @@ int bus_init(store_txn *t) {
 static int sys(store_txn *t, const char *name, const store_coll **c) {
     int rc = store_coll_get(t, name, c);
     if (rc == GH_ENOTFOUND) {
-        return err_set(GH_ENOTFOUND, "the event log is empty: nothing was ever published here");
+        return err_set(GH_ENOTFOUND, _("the event log is empty: nothing was ever published here"));
     }
     return rc;
 }
@@ -286,7 +289,7 @@ int bus_event_decode(const void *rec, size_t n, bus_event *ev) {
     }
     return 0;
 corrupt:
-    return err_set(GH_ECORRUPT, "an event in the log is corrupt (run gonghui check)");
+    return err_set(GH_ECORRUPT, _("an event in the log is corrupt (run gonghui check)"));
 }
 
 int bus_log_scan(store_txn *t, int64_t from, store_scan **out) {
@@ -476,7 +479,7 @@ static int consumer_decode(const void *rec, size_t n, bus_consumer *out) {
     if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < CO__N || rd_str(&r, &nm, &nml) ||
         !nm || rd_str(&r, &pat, &patl) || !pat || rd_int(&r, &out->cursor) ||
         rd_str(&r, &scr, &scrl) || rd_int(&r, &out->updated)) {
-        return err_set(GH_ECORRUPT, "a consumer record is corrupt (run gonghui check)");
+        return err_set(GH_ECORRUPT, _("a consumer record is corrupt (run gonghui check)"));
     }
     out->name = dup_view(nm, nml);
     out->pattern = dup_view(pat, patl);
@@ -518,7 +521,7 @@ int bus_consumer_get(store_txn *t, const char *name, bus_consumer *out) {
         err_clear();
         bus_consumer_each(t, list_names, &names);
         codec_buf_add(&names, "", 1);
-        rc = err_set(GH_ENOTFOUND, "no consumer named '%s' (consumers: %s)", name,
+        rc = err_set(GH_ENOTFOUND, _("no consumer named '%s' (consumers: %s)"), name,
                      names.len > 1 && !names.oom ? (char *)names.p : "none yet");
         codec_buf_free(&names);
     }
@@ -696,7 +699,7 @@ int bus_dead_decode(const void *rec, size_t n, bus_dead *d) {
     }
     return 0;
 corrupt:
-    return err_set(GH_ECORRUPT, "a dead letter is corrupt (run gonghui check)");
+    return err_set(GH_ECORRUPT, _("a dead letter is corrupt (run gonghui check)"));
 }
 
 int bus_dead_each(store_txn *t, const char *consumer, int (*fn)(void *ctx, const bus_dead *d),
@@ -757,7 +760,7 @@ static int dead_get(store_txn *t, int64_t id, const store_coll **c, bus_dead *d,
     codec_buf k;
     int rc = store_coll_get(t, "_dead", c);
     if (rc == GH_ENOTFOUND) {
-        return err_set(GH_ENOTFOUND, "no dead letter %lld (there are none)", (long long)id);
+        return err_set(GH_ENOTFOUND, _("no dead letter %lld (there are none)"), (long long)id);
     }
     if (rc) {
         return rc;
@@ -766,7 +769,7 @@ static int dead_get(store_txn *t, int64_t id, const store_coll **c, bus_dead *d,
     key_put_int(&k, id);
     rc = store_get(t, *c, k.p, k.len, &v, &n);
     if (rc == GH_ENOTFOUND) {
-        return err_set(GH_ENOTFOUND, "no dead letter %lld (gonghui events dead lists them)",
+        return err_set(GH_ENOTFOUND, _("no dead letter %lld (gonghui events dead lists them)"),
                        (long long)id);
     }
     if (rc) {

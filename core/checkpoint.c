@@ -115,7 +115,7 @@ static int l_cp_put(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     if (!db->wtxn) {
-        return luaL_error(L, "run.chunks: a checkpoint is written only inside db.atomic");
+        return luaL_error(L, _("run.chunks: a checkpoint is written only inside db.atomic"));
     }
     store_txn *t = db->wtxn;
     const store_coll *c;

@@ -63,18 +63,19 @@ static void print_event(const bus_event *ev, int json, const char *here) {
         codec_buf line;
         codec_buf_init(&line);
         codec_json_str(&line, ev->topic, ev->topic_len);
-        printf("{\"seq\":%lld,\"time\":%lld,\"topic\":%.*s,\"payload\":%.*s", (long long)ev->seq,
+        printf("{\"seq\":%lld,\"time\":%lld,\"topic\":%.*s,\"payload\":%.*s",
+               (long long)ev->seq, /* i18n: ok */
                (long long)ev->time, (int)line.len, (char *)line.p, (int)b.len, (char *)b.p);
         if (ev->run) {
             line.len = 0;
             codec_json_str(&line, ev->run, ev->run_len);
-            printf(",\"run\":%.*s", (int)line.len, (char *)line.p);
+            printf(",\"run\":%.*s", (int)line.len, (char *)line.p); /* i18n: ok */
         }
         codec_buf_free(&line);
         if (ev->origin) {
-            printf(",\"origin\":\"%.*s\"}\n", (int)ev->origin_len, ev->origin);
+            printf(",\"origin\":\"%.*s\"}\n", (int)ev->origin_len, ev->origin); /* i18n: ok */
         } else {
-            printf(",\"origin\":\"%s\"}\n", here);
+            printf(",\"origin\":\"%s\"}\n", here); /* i18n: ok */
         }
     } else {
         printf("%8lld  %s  %-24.*s %.*s\n", (long long)ev->seq, when, (int)ev->topic_len, ev->topic,
@@ -355,8 +356,8 @@ static int cmd_replay(store *s, int argc, char **argv) {
         (!c.script || access(c.script, R_OK) != 0)) {
         /* the replay would have nothing to run: say so before moving anything */
         rc = err_set(GH_ENOTFOUND,
-                     "consumer '%s' was defined by %s, which cannot be read now; run that "
-                     "script again from where it is, then replay",
+                     _("consumer '%s' was defined by %s, which cannot be read now; run that "
+                       "script again from where it is, then replay"),
                      name, c.script ? c.script : "a script with no file");
         bus_consumer_clear(&c);
     } else if (rc == 0) {
@@ -370,8 +371,8 @@ static int cmd_replay(store *s, int argc, char **argv) {
         }
         if (rc == 0 && first > 1 && target < first) {
             rc = err_set(GH_EINVAL,
-                         "events before %lld were trimmed from the log; replay from %lld or "
-                         "later",
+                         _("events before %lld were trimmed from the log; replay from %lld or "
+                           "later"),
                          (long long)first, (long long)first);
         }
         int64_t last = 0;
@@ -402,10 +403,10 @@ static int print_dead(void *ctx, const bus_dead *d) {
         b.len = 0;
     }
     fmt_time(d->ev.time, when, sizeof when);
-    printf("%6lld  %-16.*s %8lld  %s  %-20.*s %d%s  %.*s\n        payload %.*s\n", (long long)d->id,
-           (int)d->consumer_len, d->consumer, (long long)d->ev.seq, when, (int)d->ev.topic_len,
-           d->ev.topic, d->attempts, d->retry ? " (retry)" : "", (int)d->error_len, d->error,
-           (int)b.len, (char *)b.p);
+    printf(_("%6lld  %-16.*s %8lld  %s  %-20.*s %d%s  %.*s\n        payload %.*s\n"),
+           (long long)d->id, (int)d->consumer_len, d->consumer, (long long)d->ev.seq, when,
+           (int)d->ev.topic_len, d->ev.topic, d->attempts, d->retry ? " (retry)" : "",
+           (int)d->error_len, d->error, (int)b.len, (char *)b.p);
     codec_buf_free(&b);
     return 0;
 }

@@ -210,7 +210,7 @@ static int feed(reader *r, const char *s, size_t n) {
         if (r->p.pstate == 0 && nl && fast_line(r, s, k)) {
             /* done without libcsv */
         } else if (csv_parse(&r->p, s, k, on_cell, on_row, r) != k) {
-            return err_set(GH_ENOMEM, "%s: line %ld: %s", r->path, r->line,
+            return err_set(GH_ENOMEM, _("%s: line %ld: %s"), r->path, r->line,
                            csv_strerror(csv_error(&r->p)));
         }
         if (nl) {
@@ -243,7 +243,7 @@ static void release(reader *r, const char *upto) {
 static int feed_iconv(reader *r, const char *from, const char *s, size_t n) {
     iconv_t cd = iconv_open("UTF-8", from);
     if (cd == (iconv_t)-1) {
-        return err_set(GH_EIO, "%s: this system cannot convert from %s (glibc iconv)", r->path,
+        return err_set(GH_EIO, _("%s: this system cannot convert from %s (glibc iconv)"), r->path,
                        from);
     }
     char out[65536];
@@ -264,8 +264,8 @@ static int feed_iconv(reader *r, const char *from, const char *s, size_t n) {
         }
         if (x == (size_t)-1 && e != E2BIG) {
             rc = err_set(GH_ECORRUPT,
-                         "%s: line %ld: bytes that are not valid %s%s (save the file as UTF-8 "
-                         "or give --encoding)",
+                         _("%s: line %ld: bytes that are not valid %s%s (save the file as UTF-8 "
+                           "or give --encoding)"),
                          r->path, r->line, from, e == EINVAL ? " (cut off at the end)" : "");
         }
     }
@@ -290,11 +290,11 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
     int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0) {
-        return err_set(GH_EIO, "cannot open %s: %s", path, strerror(errno));
+        return err_set(GH_EIO, _("cannot open %s: %s"), path, strerror(errno));
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return err_set(GH_EIO, "%s is not a regular file", path);
+        return err_set(GH_EIO, _("%s is not a regular file"), path);
     }
     size = (size_t)st.st_size;
     if (size) {
@@ -302,7 +302,7 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
         if (m == MAP_FAILED) {
             int e = errno;
             close(fd);
-            return err_set(GH_EIO, "cannot read %s: %s", path, strerror(e));
+            return err_set(GH_EIO, _("cannot read %s: %s"), path, strerror(e));
         }
         map = m;
         madvise(m, size, MADV_SEQUENTIAL);
@@ -337,8 +337,8 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
         r.done = 3;
         if (!csv_utf8_valid(s, n, &bad)) {
             rc = err_set(GH_ECORRUPT,
-                         "%s: line %ld: bytes that are not valid UTF-8, though the file starts "
-                         "with a UTF-8 byte order mark",
+                         _("%s: line %ld: bytes that are not valid UTF-8, though the file starts "
+                           "with a UTF-8 byte order mark"),
                          path, line_of(s, bad));
             goto out;
         }
@@ -351,8 +351,8 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
     } else if (!csv_utf8_valid(s, n, &bad)) {
         if (encoding == CSV_ENC_UTF8) {
             rc = err_set(GH_ECORRUPT,
-                         "%s: line %ld: bytes that are not valid UTF-8 (leave out --encoding "
-                         "to detect GB18030, or give --encoding gb18030)",
+                         _("%s: line %ld: bytes that are not valid UTF-8 (leave out --encoding "
+                           "to detect GB18030, or give --encoding gb18030)"),
                          path, line_of(s, bad));
             goto out;
         }
@@ -382,8 +382,8 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
          * stray quotes (12"显示器) that hand-made files have */
         if ((r.p.pstate == 2 && r.p.quoted) || csv_fini(&r.p, on_cell, on_row, &r) != 0) {
             rc = err_set(GH_ECORRUPT,
-                         "%s: line %ld: a quoted cell starts here and is never closed (a \" "
-                         "is missing)",
+                         _("%s: line %ld: a quoted cell starts here and is never closed (a \" "
+                           "is missing)"),
                          path, r.row_line);
         } else {
             rc = r.stop;

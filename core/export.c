@@ -256,8 +256,8 @@ static int choose_fields(exp *e) {
                 }
             }
             return err_set(GH_EUNKNOWN,
-                           "--fields: collection '%s' has no field '%s' (its fields: %s)", c->name,
-                           name, known);
+                           _("--fields: collection '%s' has no field '%s' (its fields: %s)"),
+                           c->name, name, known);
         }
         if (e->npos < STORE_MAX_FIELDS) {
             e->pos[e->npos++] = pos;
@@ -268,7 +268,7 @@ static int choose_fields(exp *e) {
         }
     }
     if (!e->npos) {
-        return err_set(GH_EINVAL, "--fields names no field");
+        return err_set(GH_EINVAL, _("--fields names no field"));
     }
     return 0;
 }
@@ -289,7 +289,7 @@ int export_run(store *s, const export_opts *o) {
     }
     if ((rc = store_coll_get(t, o->coll, &e.c)) != 0) {
         if (rc == GH_ENOTFOUND) {
-            err_set(rc, "there is no collection '%s' in this database", o->coll);
+            err_set(rc, _("there is no collection '%s' in this database"), o->coll);
         }
         goto out;
     }
@@ -303,7 +303,8 @@ int export_run(store *s, const export_opts *o) {
     if (o->format == EXPORT_XLSX) {
         size_t n = strlen(o->out) + 16;
         if (to_stdout) {
-            rc = err_set(GH_EINVAL, "an .xlsx file cannot go to standard output: give --out FILE");
+            rc = err_set(GH_EINVAL,
+                         _("an .xlsx file cannot go to standard output: give --out FILE"));
             goto out;
         }
         if (!(tmpname = malloc(n))) {
@@ -332,7 +333,7 @@ int export_run(store *s, const export_opts *o) {
         }
         snprintf(tmpname, n, "%s.tmp", o->out);
         if (!(e.f = fopen(tmpname, "w"))) {
-            rc = err_set(GH_EIO, "cannot write %s: %s", tmpname, strerror(errno));
+            rc = err_set(GH_EIO, _("cannot write %s: %s"), tmpname, strerror(errno));
             free(tmpname);
             tmpname = NULL;
             goto out;
@@ -359,7 +360,8 @@ int export_run(store *s, const export_opts *o) {
     while ((rc = store_scan_next(sc, &pk, &pkn, &val, &vn)) == 0) {
         if ((rc = write_record(&e, val, vn)) != 0) {
             if (rc == GH_ECORRUPT) {
-                err_set(rc, "collection '%s': a stored record does not decode (run gonghui check)",
+                err_set(rc,
+                        _("collection '%s': a stored record does not decode (run gonghui check)"),
                         o->coll);
             }
             goto out;
@@ -377,7 +379,7 @@ int export_run(store *s, const export_opts *o) {
         rc = xlsx_out_close(e.x, 1);
         e.x = NULL;
     } else if (fflush(e.f) != 0 || ferror(e.f)) {
-        rc = err_set(GH_EIO, "writing %s failed: %s", to_stdout ? "standard output" : tmpname,
+        rc = err_set(GH_EIO, _("writing %s failed: %s"), to_stdout ? "standard output" : tmpname,
                      strerror(errno));
     }
 out:
@@ -386,7 +388,7 @@ out:
     xlsx_out_close(e.x, 0); /* a failed export: nothing written */
     if (o->format == EXPORT_XLSX && tmpname) {
         if (rc == 0 && rename(tmpname, o->out) != 0) {
-            rc = err_set(GH_EIO, "cannot rename %s to %s: %s", tmpname, o->out, strerror(errno));
+            rc = err_set(GH_EIO, _("cannot rename %s to %s: %s"), tmpname, o->out, strerror(errno));
         }
         if (rc) {
             unlink(tmpname);
@@ -394,10 +396,10 @@ out:
     }
     if (e.f && !to_stdout) {
         if (fclose(e.f) != 0 && rc == 0) {
-            rc = err_set(GH_EIO, "writing %s failed: %s", tmpname, strerror(errno));
+            rc = err_set(GH_EIO, _("writing %s failed: %s"), tmpname, strerror(errno));
         }
         if (rc == 0 && rename(tmpname, o->out) != 0) {
-            rc = err_set(GH_EIO, "cannot rename %s to %s: %s", tmpname, o->out, strerror(errno));
+            rc = err_set(GH_EIO, _("cannot rename %s to %s: %s"), tmpname, o->out, strerror(errno));
         }
         if (rc) {
             unlink(tmpname);

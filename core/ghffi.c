@@ -92,8 +92,8 @@ static int read_type(const char *text, const char **pp, ghffi_type *out) {
     size_t n = (size_t)(p - start);
     if (n == 0) {
         return err_set(GH_EINVAL,
-                       "signature \"%s\": a type is missing at character %d (types: " TYPE_LIST ")",
-                       text, (int)(start - text) + 1);
+                       _("signature \"%s\": a type is missing at character %d (types: %s)"), text,
+                       (int)(start - text) + 1, TYPE_LIST);
     }
     for (size_t i = 0; i < sizeof type_names / sizeof *type_names; i++) {
         if (strlen(type_names[i]) == n && memcmp(type_names[i], start, n) == 0) {
@@ -103,8 +103,8 @@ static int read_type(const char *text, const char **pp, ghffi_type *out) {
         }
     }
     return err_set(GH_EINVAL,
-                   "signature \"%s\": unknown type '%.*s' at character %d (types: " TYPE_LIST ")",
-                   text, (int)(n > 40 ? 40 : n), start, (int)(start - text) + 1);
+                   _("signature \"%s\": unknown type '%.*s' at character %d (types: %s)"), text,
+                   (int)(n > 40 ? 40 : n), start, (int)(start - text) + 1, TYPE_LIST);
 }
 
 /* ---- direct calls (invariant 3) ------------------------------------------------------ */
@@ -186,7 +186,7 @@ static int call_direct(const ghffi_sig *sig, gh_fn fn, const ghffi_value *args, 
 int ghffi_parse(const char *text, ghffi_sig *sig) {
     memset(sig, 0, sizeof *sig);
     if (!text) {
-        return err_set(GH_EINVAL, "signature missing (for example \"i64(str,f64)\")");
+        return err_set(GH_EINVAL, _("signature missing (for example \"i64(str,f64)\")"));
     }
     const char *p = text;
     if (read_type(text, &p, &sig->ret)) {
@@ -194,14 +194,14 @@ int ghffi_parse(const char *text, ghffi_sig *sig) {
     }
     if (sig->ret == GHFFI_ERR) {
         return err_set(GH_EINVAL,
-                       "signature \"%s\": err is not a result type; it goes last among the "
-                       "arguments (\"str(str,err)\")",
+                       _("signature \"%s\": err is not a result type; it goes last among the "
+                         "arguments (\"str(str,err)\")"),
                        text);
     }
     if (*p != '(') {
         return err_set(GH_EINVAL,
-                       "signature \"%s\": expected '(' at character %d (form: "
-                       "\"result(arg,arg)\")",
+                       _("signature \"%s\": expected '(' at character %d (form: "
+                         "\"result(arg,arg)\")"),
                        text, (int)(p - text) + 1);
     }
     p = skip_space(p + 1);
@@ -218,12 +218,12 @@ int ghffi_parse(const char *text, ghffi_sig *sig) {
                     break; /* "(void)": no arguments */
                 }
                 return err_set(GH_EINVAL,
-                               "signature \"%s\": void at character %d is not an argument type",
+                               _("signature \"%s\": void at character %d is not an argument type"),
                                text, (int)(at - text) + 1);
             }
             if (sig->has_err) {
                 return err_set(GH_EINVAL,
-                               "signature \"%s\": err must be the last argument (character %d)",
+                               _("signature \"%s\": err must be the last argument (character %d)"),
                                text, (int)(at - text) + 1);
             }
             if (t == GHFFI_ERR) {
@@ -231,7 +231,7 @@ int ghffi_parse(const char *text, ghffi_sig *sig) {
                 sig->ctypes[cargs++] = ctype_of(GHFFI_ERR);
             } else {
                 if (sig->nargs == GH_MAX_ARGS) {
-                    return err_set(GH_EINVAL, "signature \"%s\": more than %d arguments", text,
+                    return err_set(GH_EINVAL, _("signature \"%s\": more than %d arguments"), text,
                                    GH_MAX_ARGS);
                 }
                 sig->args[sig->nargs++] = t;
@@ -249,21 +249,22 @@ int ghffi_parse(const char *text, ghffi_sig *sig) {
             if (*p == ')') {
                 break;
             }
-            return err_set(GH_EINVAL, "signature \"%s\": expected ',' or ')' at character %d", text,
-                           (int)(p - text) + 1);
+            return err_set(GH_EINVAL, _("signature \"%s\": expected ',' or ')' at character %d"),
+                           text, (int)(p - text) + 1);
         }
     }
     p = skip_space(p + 1);
     if (*p) {
-        return err_set(GH_EINVAL, "signature \"%s\": unexpected '%s' after ')'", text, p);
+        return err_set(GH_EINVAL, _("signature \"%s\": unexpected '%s' after ')'"), text, p);
     }
     sig->ncargs = (unsigned)cargs;
     sig->direct = direct_of(sig);
     ffi_status st =
         ffi_prep_cif(&sig->cif, FFI_DEFAULT_ABI, sig->ncargs, ctype_of(sig->ret), sig->ctypes);
     if (st != FFI_OK) {
-        return err_set(GH_EINVAL, "signature \"%s\": libffi cannot prepare this call (status %d)",
-                       text, (int)st);
+        return err_set(GH_EINVAL,
+                       _("signature \"%s\": libffi cannot prepare this call (status %d)"), text,
+                       (int)st);
     }
     return 0;
 }

@@ -346,7 +346,8 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
             codec_buf_add(out, s, n);
             return 0;
         }
-        problem(im, col, "", 0, "expects %s, got a JSON array or object", store_type_name(f->type));
+        problem(im, col, "", 0, _("expects %s, got a JSON array or object"),
+                store_type_name(f->type));
         return -1;
     }
     if (kind == V_TEXT) {
@@ -364,7 +365,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
     switch (f->type) {
     case FT_STRING:
         if (kind != V_TEXT) {
-            problem(im, col, s, n, "expects text, got %s %.*s (write it in quotes)",
+            problem(im, col, s, n, _("expects text, got %s %.*s (write it in quotes)"),
                     kind == V_NUM ? "the number" : "the boolean", (int)n, s);
             return -1;
         }
@@ -382,7 +383,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
             char ph[PARSE_PHONE_MAX];
             int rc = parse_phone(s, n, ph);
             if (rc != 0) {
-                problem(im, col, s, n, "%s, got %s", err_msg(rc), shown(s, n, sh, sizeof sh));
+                problem(im, col, s, n, _("%s, got %s"), err_msg(rc), shown(s, n, sh, sizeof sh));
                 return -1;
             }
             mp_put_str(out, ph, strlen(ph));
@@ -416,15 +417,15 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
             return 0;
         }
         if (rc == -2) {
-            problem(im, col, s, n, "the number %s is too large", shown(s, n, sh, sizeof sh));
+            problem(im, col, s, n, _("the number %s is too large"), shown(s, n, sh, sizeof sh));
         } else if (f->type == FT_INT) {
-            problem(im, col, s, n, "expects a whole number, got %s", shown(s, n, sh, sizeof sh));
+            problem(im, col, s, n, _("expects a whole number, got %s"), shown(s, n, sh, sizeof sh));
         } else if (im->o->yuan) {
-            problem(im, col, s, n, "%s, got %s", why, shown(s, n, sh, sizeof sh));
+            problem(im, col, s, n, _("%s, got %s"), why, shown(s, n, sh, sizeof sh));
         } else {
             problem(im, col, s, n,
-                    "expects money as whole fen (1 yuan = 100 fen), got %s; if the column is "
-                    "in yuan, import with --yuan",
+                    _("expects money as whole fen (1 yuan = 100 fen), got %s; if the column is "
+                      "in yuan, import with --yuan"),
                     shown(s, n, sh, sizeof sh));
         }
         return -1;
@@ -433,7 +434,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         if (kind != V_BOOL && put_number(out, s, n) == 0) {
             return 0;
         }
-        problem(im, col, s, n, "expects a number, got %s", shown(s, n, sh, sizeof sh));
+        problem(im, col, s, n, _("expects a number, got %s"), shown(s, n, sh, sizeof sh));
         return -1;
     case FT_BOOL: {
         static const char *const yes[] = {"true", "TRUE", "True", "1",  "yes", "Yes",
@@ -449,7 +450,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
                 return 0;
             }
         }
-        problem(im, col, s, n, "expects true or false (also yes/no, 1/0, 是/否), got %s",
+        problem(im, col, s, n, _("expects true or false (also yes/no, 1/0, 是/否), got %s"),
                 shown(s, n, sh, sizeof sh));
         return -1;
     }
@@ -464,7 +465,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         } else {
             snprintf(why, sizeof why, "expects a date as text (\"2024-03-05\")");
         }
-        problem(im, col, s, n, "%s, got %s", why, shown(s, n, sh, sizeof sh));
+        problem(im, col, s, n, _("%s, got %s"), why, shown(s, n, sh, sizeof sh));
         return -1;
     }
     default: /* any */
@@ -544,8 +545,12 @@ static int row_assemble(imp *im) {
         } else if (i != c->extra && !c->fields[i].optional && !(i == c->key && c->auto_key)) {
             const char *col = col_of_field(im, i);
             int named = im->fieldcol[i] >= 0 && strcmp(col, c->fields[i].name) != 0;
-            problem(im, col, "", 0, "is empty, and %s%s%s is required", named ? "field '" : "",
-                    named ? c->fields[i].name : "it", named ? "'" : "");
+            if (named) {
+                problem(im, col, "", 0, _("is empty, and field '%s' is required"),
+                        store_field_label(c, i));
+            } else {
+                problem(im, col, "", 0, _("is empty, and it is required"));
+            }
         }
     }
     if (im->nbad) {
@@ -633,7 +638,7 @@ static int rejects_open(imp *im, int ncells, char **cells, size_t *lens) {
     }
     snprintf(im->rej_tmp, n, "%s.tmp", im->o->rejects);
     if (!(im->rej = fopen(im->rej_tmp, "w"))) {
-        return err_set(GH_EIO, "cannot write the rejects file %s: %s", im->rej_tmp,
+        return err_set(GH_EIO, _("cannot write the rejects file %s: %s"), im->rej_tmp,
                        strerror(errno));
     }
     csv_writer_init(&im->rw, im->rej, CSV_COMMA_SEP, 1);
@@ -680,7 +685,7 @@ static int reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
         csv_put(&im->rw, cells[i], lens[i], 1);
     }
     csv_end_row(&im->rw);
-    return ferror(im->rej) ? err_set(GH_EIO, "writing %s failed", im->rej_tmp) : 0;
+    return ferror(im->rej) ? err_set(GH_EIO, _("writing %s failed"), im->rej_tmp) : 0;
 }
 
 /* ---- rows ---------------------------------------------------------------------------------- */
@@ -694,7 +699,8 @@ static void progress(imp *im, uint64_t done) {
         return;
     }
     im->next_progress = now + 0.25;
-    fprintf(stderr, "\rimport: %llu rows, %.0f%%  ", (unsigned long long)im->rows,
+    fputs("\r", stderr);
+    fprintf(stderr, _("import: %llu rows, %.0f%%  "), (unsigned long long)im->rows,
             im->size ? 100.0 * (double)done / (double)im->size : 100.0);
 }
 
@@ -782,7 +788,7 @@ static int row_store(imp *im) {
             store_get(im->snap, im->c, k.p, k.len, &v, &vn) != 0) {
             codec_buf_free(&k);
             problem(im, im->c->fields[im->c->key].name, NULL, 0,
-                    "an earlier row of this file has the same key");
+                    _("an earlier row of this file has the same key"));
             return -1;
         }
         codec_buf_free(&k);
@@ -823,7 +829,7 @@ static int row_store(imp *im) {
 
 /* What a row's number counts in messages: a sheet's rows, a file's lines. */
 static const char *unit(const imp *im) {
-    return im->o->format == IMPORT_XLSX ? "row" : "line";
+    return im->o->format == IMPORT_XLSX ? _("row") : _("line");
 }
 
 static int header(imp *im, const csv_row *row) {
@@ -832,7 +838,7 @@ static int header(imp *im, const csv_row *row) {
     size_t ulen = 0;
     int nunknown = 0;
     if (row->ncells > MAX_COLS) {
-        return err_set(GH_EINVAL, "%s: %s %ld: %d columns is too many (at most %d)", im->o->file,
+        return err_set(GH_EINVAL, _("%s: %s %ld: %d columns is too many (at most %d)"), im->o->file,
                        unit(im), row->line, row->ncells, MAX_COLS);
     }
     im->ncols = row->ncells;
@@ -864,8 +870,8 @@ static int header(imp *im, const csv_row *row) {
                 continue;
             }
             if ((pos = store_field_pos(c, target)) < 0 || pos == c->extra) {
-                return err_set(GH_EUNKNOWN, "--map %s=%s: collection '%s' has no field '%s'", name,
-                               target, c->name, target);
+                return err_set(GH_EUNKNOWN, _("--map %s=%s: collection '%s' has no field '%s'"),
+                               name, target, c->name, target);
             }
         } else if (name[0] == '#' || name[0] == 0) {
             /* the rejects file's own columns, and unnamed ones, are skipped */
@@ -899,8 +905,8 @@ static int header(imp *im, const csv_row *row) {
         }
         if (im->fieldcol[pos] >= 0) {
             return err_set(GH_EINVAL,
-                           "%s: %s %ld: columns '%s' and '%s' both give field '%s' (skip one "
-                           "with --map '%s=-')",
+                           _("%s: %s %ld: columns '%s' and '%s' both give field '%s' (skip one "
+                             "with --map '%s=-')"),
                            im->o->file, unit(im), row->line, im->colname[im->fieldcol[pos]], name,
                            c->fields[pos].name, name);
         }
@@ -923,13 +929,16 @@ static int header(imp *im, const csv_row *row) {
             title += im->colname[i][0] != 0;
         }
         return err_set(GH_EUNKNOWN,
-                       "%s: %s %ld: column%s %s %s not a field of collection '%s' (its fields: "
-                       "%s); name the field with --map 'COLUMN=field', or skip the column with "
-                       "--map 'COLUMN=-'%s",
-                       im->o->file, unit(im), row->line, nunknown > 1 ? "s" : "", unknown,
-                       nunknown > 1 ? "are" : "is", c->name, known,
-                       title == 1 ? "; if it is a title above the header, give --header-row "
-                                    "with the header's row"
+                       _n("%s: %s %ld: column %s is not a field of collection '%s' (its fields: "
+                          "%s); name the field with --map 'COLUMN=field', or skip the column with "
+                          "--map 'COLUMN=-'%s",
+                          "%s: %s %ld: columns %s are not fields of collection '%s' (its fields: "
+                          "%s); name the field with --map 'COLUMN=field', or skip the column with "
+                          "--map 'COLUMN=-'%s",
+                          nunknown),
+                       im->o->file, unit(im), row->line, unknown, c->name, known,
+                       title == 1 ? _("; if it is a title above the header, give --header-row "
+                                      "with the header's row")
                                   : "");
     }
     for (int m = 0; m < im->o->nmap; m++) {
@@ -940,7 +949,7 @@ static int header(imp *im, const csv_row *row) {
                     memcmp(im->colname[i], im->o->map[m], (size_t)(eq - im->o->map[m])) == 0;
         }
         if (!found) {
-            return err_set(GH_EUNKNOWN, "--map %s: the file has no column '%.*s'", im->o->map[m],
+            return err_set(GH_EUNKNOWN, _("--map %s: the file has no column '%.*s'"), im->o->map[m],
                            (int)(eq - im->o->map[m]), im->o->map[m]);
         }
     }
@@ -948,8 +957,8 @@ static int header(imp *im, const csv_row *row) {
         if (im->fieldcol[f] < 0 && f != c->extra && !c->fields[f].optional &&
             !(f == c->key && c->auto_key)) {
             return err_set(GH_EMISSING,
-                           "%s: %s %ld: no column gives the required field '%s' of collection "
-                           "'%s' (name a column with --map 'COLUMN=%s')",
+                           _("%s: %s %ld: no column gives the required field '%s' of collection "
+                             "'%s' (name a column with --map 'COLUMN=%s')"),
                            im->o->file, unit(im), row->line, c->fields[f].name, c->name,
                            c->fields[f].name);
         }
@@ -1269,7 +1278,7 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
     row_reset(im);
     ws(&j);
     if (j.p >= j.end || *j.p != '{') {
-        problem(im, NULL, NULL, 0, "a line of a JSON Lines file is one JSON object {...}");
+        problem(im, NULL, NULL, 0, _("a line of a JSON Lines file is one JSON object {...}"));
         goto bad;
     }
     j.p++;
@@ -1282,13 +1291,13 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
             im->tmp.len = 0;
             ws(&j);
             if (json_str(&j, &im->tmp) || im->tmp.oom) {
-                problem(im, NULL, NULL, 0, "bad JSON: a member name in double quotes expected");
+                problem(im, NULL, NULL, 0, _("bad JSON: a member name in double quotes expected"));
                 goto bad;
             }
             snprintf(key, sizeof key, "%.*s", (int)im->tmp.len, im->tmp.p ? (char *)im->tmp.p : "");
             ws(&j);
             if (j.p >= j.end || *j.p++ != ':') {
-                problem(im, NULL, NULL, 0, "bad JSON: ':' expected after \"%s\"", key);
+                problem(im, NULL, NULL, 0, _("bad JSON: ':' expected after \"%s\""), key);
                 goto bad;
             }
             ws(&j);
@@ -1314,13 +1323,13 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
             im->tmp.len = 0;
             if (j.p < j.end && *j.p == '"') {
                 if (json_str(&j, &im->tmp)) {
-                    problem(im, key, NULL, 0, "bad JSON string");
+                    problem(im, key, NULL, 0, _("bad JSON string"));
                     goto bad;
                 }
                 kind = V_TEXT;
             } else if (j.p < j.end && (*j.p == '{' || *j.p == '[')) {
                 if (json_mp(&j, &im->tmp, 1)) {
-                    problem(im, key, NULL, 0, "bad JSON array or object");
+                    problem(im, key, NULL, 0, _("bad JSON array or object"));
                     goto bad;
                 }
                 kind = V_RAW;
@@ -1335,7 +1344,7 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
                 j.p += vn;
                 kind = V_NUM;
             } else {
-                problem(im, key, NULL, 0, "bad JSON value");
+                problem(im, key, NULL, 0, _("bad JSON value"));
                 goto bad;
             }
             if (im->tmp.oom) {
@@ -1347,7 +1356,7 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
             vn = im->tmp.len;
             if (pos >= 0) {
                 if (im->set[pos]) {
-                    problem(im, key, NULL, 0, "given twice");
+                    problem(im, key, NULL, 0, _("given twice"));
                 } else {
                     row_value(im, pos, key, kind, v, vn);
                 }
@@ -1356,7 +1365,7 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
             } else if (im->c->extra >= 0) {
                 row_extra(im, key, kind, v, vn);
             } else {
-                problem(im, key, NULL, 0, "is not a field of collection '%s'", im->c->name);
+                problem(im, key, NULL, 0, _("is not a field of collection '%s'"), im->c->name);
             }
             ws(&j);
             if (j.p < j.end && *j.p == ',') {
@@ -1367,13 +1376,13 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
                 j.p++;
                 break;
             }
-            problem(im, NULL, NULL, 0, "bad JSON: ',' or '}' expected");
+            problem(im, NULL, NULL, 0, _("bad JSON: ',' or '}' expected"));
             goto bad;
         }
     }
     ws(&j);
     if (j.p != j.end) {
-        problem(im, NULL, NULL, 0, "bad JSON: text after the object");
+        problem(im, NULL, NULL, 0, _("bad JSON: text after the object"));
         goto bad;
     }
     if (im->nbad == 0 && row_assemble(im) == 0 && row_store(im) == 0) {
@@ -1390,11 +1399,11 @@ static int jsonl_read(imp *im, csv_info *info) {
     int fd = open(im->o->file, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0) {
-        return err_set(GH_EIO, "cannot open %s: %s", im->o->file, strerror(errno));
+        return err_set(GH_EIO, _("cannot open %s: %s"), im->o->file, strerror(errno));
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return err_set(GH_EIO, "%s is not a regular file", im->o->file);
+        return err_set(GH_EIO, _("%s is not a regular file"), im->o->file);
     }
     size_t size = (size_t)st.st_size;
     const char *map = NULL;
@@ -1403,7 +1412,7 @@ static int jsonl_read(imp *im, csv_info *info) {
         if (m == MAP_FAILED) {
             int e = errno;
             close(fd);
-            return err_set(GH_EIO, "cannot read %s: %s", im->o->file, strerror(e));
+            return err_set(GH_EIO, _("cannot read %s: %s"), im->o->file, strerror(e));
         }
         map = m;
     }
@@ -1422,7 +1431,7 @@ static int jsonl_read(imp *im, csv_info *info) {
         for (const char *q = p; q < p + bad; q++) {
             line += *q == '\n';
         }
-        rc = err_set(GH_ECORRUPT, "%s: line %ld: bytes that are not valid UTF-8 (JSON is UTF-8)",
+        rc = err_set(GH_ECORRUPT, _("%s: line %ld: bytes that are not valid UTF-8 (JSON is UTF-8)"),
                      im->o->file, line);
     }
     long line = 1;
@@ -1500,7 +1509,7 @@ static int rejects_reopen(imp *im) {
         /* stopped after its last chunk had put the rejects file in place: that
          * file is the one to go on with (its length is the checkpoint's) */
         if (rename(im->o->rejects, im->rej_tmp) != 0) {
-            return err_set(GH_EIO, "cannot write the rejects file %s: %s", im->rej_tmp,
+            return err_set(GH_EIO, _("cannot write the rejects file %s: %s"), im->rej_tmp,
                            strerror(errno));
         }
     }
@@ -1516,7 +1525,7 @@ static int rejects_reopen(imp *im) {
     }
     if (ftruncate(fileno(im->rej), (off_t)im->cp.rej_bytes) != 0 ||
         fseek(im->rej, 0, SEEK_END) != 0) {
-        return err_set(GH_EIO, "cannot write the rejects file %s: %s", im->rej_tmp,
+        return err_set(GH_EIO, _("cannot write the rejects file %s: %s"), im->rej_tmp,
                        strerror(errno));
     }
     csv_writer_init(&im->rw, im->rej, CSV_COMMA_SEP, 0);
@@ -1530,7 +1539,7 @@ static int chunk_setup(imp *im) {
     const import_opts *o = im->o;
     char real[PATH_MAX];
     if (!realpath(o->file, real)) {
-        return err_set(GH_EIO, "cannot open %s: %s", o->file, strerror(errno));
+        return err_set(GH_EIO, _("cannot open %s: %s"), o->file, strerror(errno));
     }
     import_cp cp;
     memset(&cp, 0, sizeof cp);
@@ -1567,16 +1576,16 @@ static int chunk_setup(imp *im) {
     if (found && !old.finished) {
         if (!o->resume) {
             return err_set(GH_EEXISTS,
-                           "an import of %s into '%s' stopped after line %lld (%lld rows stored, "
-                           "%lld rejected, by run %s): give --resume to go on after it",
+                           _("an import of %s into '%s' stopped after line %lld (%lld rows stored, "
+                             "%lld rejected, by run %s): give --resume to go on after it"),
                            o->file, o->coll, (long long)old.line, (long long)old.stored,
                            (long long)old.rejected, old.run);
         }
         if (strcmp(old.sha256, cp.sha256) != 0) {
             return err_set(GH_EINVAL,
-                           "%s has changed since the import that stopped after line %lld (its "
-                           "SHA-256 differs): it cannot go on where that one stopped; import the "
-                           "rows after it as a new file",
+                           _("%s has changed since the import that stopped after line %lld (its "
+                             "SHA-256 differs): it cannot go on where that one stopped; import the "
+                             "rows after it as a new file"),
                            o->file, (long long)old.line);
         }
         im->cp = old;
@@ -1607,14 +1616,14 @@ static int import_once(imp *im, csv_info *info) {
     if (rc) {
         if (rc == GH_ENOTFOUND) {
             err_set(rc,
-                    "there is no collection '%s' in this database: define it first (db.define in "
-                    "a script run with gonghui run)",
+                    _("there is no collection '%s' in this database: define it first (db.define in "
+                      "a script run with gonghui run)"),
                     im->o->coll);
         }
         return rc;
     }
     if (im->o->coll[0] == '_') {
-        return err_set(GH_EINVAL, "'%s' is a system collection: it cannot be imported into",
+        return err_set(GH_EINVAL, _("'%s' is a system collection: it cannot be imported into"),
                        im->o->coll);
     }
     for (int i = 0; i < im->c->nfields; i++) {
@@ -1641,7 +1650,7 @@ static int import_once(imp *im, csv_info *info) {
                           im->o->encoding, csv_row_cb, im, info);
         }
         if (rc == 0 && !im->header_done) {
-            rc = err_set(GH_EINVAL, "%s is empty: a header row naming the columns is expected",
+            rc = err_set(GH_EINVAL, _("%s is empty: a header row naming the columns is expected"),
                          im->o->file);
         }
     }
@@ -1695,7 +1704,7 @@ static int chunk_commit(imp *im, long line, int finished) {
     snprintf(cp.run, sizeof cp.run, "%s", im->run_uid);
     if (im->rej) {
         if (fflush(im->rej) != 0) {
-            return err_set(GH_EIO, "writing %s failed: %s", im->rej_tmp, strerror(errno));
+            return err_set(GH_EIO, _("writing %s failed: %s"), im->rej_tmp, strerror(errno));
         }
         cp.rej_bytes = (int64_t)ftell(im->rej);
     }
@@ -1850,9 +1859,9 @@ int import_run(store *s, const import_opts *o) {
             snprintf(name, sizeof name, "import %s %s", o->coll, real);
             if (store_lock_name(s, name) != 0) {
                 rc = err_set(GH_EBUSY,
-                             "another import of %s into '%s' is running now: wait until it "
-                             "ends (if it stops part-way, give --resume then); nothing was "
-                             "imported by this one",
+                             _("another import of %s into '%s' is running now: wait until it "
+                               "ends (if it stops part-way, give --resume then); nothing was "
+                               "imported by this one"),
                              o->file, o->coll);
             }
         }

@@ -83,7 +83,7 @@ static int l_bus_on(lua_State *L) {
     const char *pat = luaL_checklstring(L, 1, &pn);
     luaL_checktype(L, 2, LUA_TFUNCTION);
     if (bus_pattern_check(pat, pn) != 0) {
-        return luaL_error(L, "bus.on: %s", err_msg(GH_EINVAL));
+        return luaL_error(L, _("bus.on: %s"), err_msg(GH_EINVAL));
     }
     lua_Debug ar;
     lua_pushvalue(L, 2);
@@ -129,7 +129,7 @@ static int l_bus_off(lua_State *L) {
     push_state(L);
     lua_getfield(L, -1, "list");
     if (id < 1 || id > (lua_Integer)lua_rawlen(L, -1) || lua_rawgeti(L, -1, id) != LUA_TTABLE) {
-        return luaL_error(L, "bus.off: no handler %d (bus.on returns the id)", (int)id);
+        return luaL_error(L, _("bus.off: no handler %d (bus.on returns the id)"), (int)id);
     }
     lua_pop(L, 1);
     lua_pushboolean(L, 0); /* keep the ids of the others */
@@ -187,7 +187,7 @@ static void raise_handler_error(lua_State *L, const char *topic) {
         lua_error(L);
     }
     lua_getfield(L, -2, "where");
-    luaL_error(L, "bus handler for '%s' (%s) failed: %s", topic, lua_tostring(L, -1), msg);
+    luaL_error(L, _("bus handler for '%s' (%s) failed: %s"), topic, lua_tostring(L, -1), msg);
 }
 
 /* Calls every handler matching the event's topic with the event table at
@@ -202,8 +202,8 @@ static void dispatch(lua_State *L, lbus *b, const char *topic, size_t tn, int ev
     }
     if (b->depth >= BUS_MAX_DEPTH) {
         luaL_error(L,
-                   "event cascade deeper than %d levels at '%s': handlers keep publishing "
-                   "events that call handlers; stopped, and the transaction is rolled back",
+                   _("event cascade deeper than %d levels at '%s': handlers keep publishing "
+                     "events that call handlers; stopped, and the transaction is rolled back"),
                    BUS_MAX_DEPTH, topic);
     }
     b->depth++;
@@ -280,7 +280,7 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
     int rc = lcodec_encode(L, payload_idx, &pb, CODEC_MAX_DEPTH - 1);
     if (rc) {
         codec_buf_free(&pb);
-        luaL_error(L, "bus.publish('%s'): the payload cannot be stored: %s", topic, err_msg(rc));
+        luaL_error(L, _("bus.publish('%s'): the payload cannot be stored: %s"), topic, err_msg(rc));
     }
     const char *run = NULL;
     if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
@@ -325,7 +325,7 @@ static int l_bus_publish_many(lua_State *L) {
     const char *topic = lua_tolstring(L, 1, &tn);
     lua_settop(L, 2);
     if (bus_topic_check(topic, tn) != 0) {
-        return luaL_error(L, "bus.publish_many: %s", err_msg(GH_EINVAL));
+        return luaL_error(L, _("bus.publish_many: %s"), err_msg(GH_EINVAL));
     }
     if (!db->wtxn) { /* db.atomic(bus.publish_many, topic, payloads) */
         lua_getfield(L, lua_upvalueindex(3), "atomic");
@@ -347,7 +347,7 @@ static int l_bus_publish_many(lua_State *L) {
         lua_pop(L, 1);
         ends[i - 1] = pb.len;
         if (rc) {
-            err_prefix("bus.publish_many('%s'): payload %lld cannot be stored", topic,
+            err_prefix(_("bus.publish_many('%s'): payload %lld cannot be stored"), topic,
                        (long long)i);
         }
     }
@@ -387,8 +387,8 @@ static int l_bus_publish_many(lua_State *L) {
                 lua_rawseti(L, 5, i);
             }
             if (b->depth >= BUS_MAX_DEPTH) {
-                return luaL_error(L, "event cascade deeper than %d levels at '%s'", BUS_MAX_DEPTH,
-                                  topic);
+                return luaL_error(L, _("event cascade deeper than %d levels at '%s'"),
+                                  BUS_MAX_DEPTH, topic);
             }
             b->depth++;
             for (lua_Integer h = 1; h <= nh; h++) {
@@ -437,7 +437,7 @@ static int l_bus_publish(lua_State *L) {
     const char *topic = lua_tolstring(L, 1, &tn);
     lua_settop(L, 2);
     if (bus_topic_check(topic, tn) != 0) {
-        return luaL_error(L, "bus.publish: %s", err_msg(GH_EINVAL));
+        return luaL_error(L, _("bus.publish: %s"), err_msg(GH_EINVAL));
     }
     if (!db->wtxn) { /* its own transaction: db.atomic(bus.publish, topic, payload) */
         lua_getfield(L, lua_upvalueindex(3), "atomic");
@@ -476,7 +476,8 @@ static int emit(lua_State *L, const char *what, int many) {
         return 0;
     }
     if (b->depth >= BUS_MAX_DEPTH) {
-        return luaL_error(L, "event cascade deeper than %d levels at '%s'", BUS_MAX_DEPTH, topic);
+        return luaL_error(L, _("event cascade deeper than %d levels at '%s'"), BUS_MAX_DEPTH,
+                          topic);
     }
     lua_Integer items = many ? (lua_Integer)lua_rawlen(L, 2) : 1;
     b->depth++;
@@ -587,7 +588,7 @@ static int l_bus_events(lua_State *L) {
         q.limit = luaL_optinteger(L, -2, -1);
         q.pattern = luaL_optlstring(L, -1, NULL, &q.pn);
         if (q.pattern && bus_pattern_check(q.pattern, q.pn) != 0) {
-            return luaL_error(L, "bus.events: %s", err_msg(GH_EINVAL));
+            return luaL_error(L, _("bus.events: %s"), err_msg(GH_EINVAL));
         }
     }
     int rc = with_read(L, read_events, &q);
@@ -680,7 +681,7 @@ static int check_name(lua_State *L, int idx) {
     size_t n;
     const char *name = luaL_checklstring(L, idx, &n);
     if (n == 0 || n > 100 || strchr(name, '\n')) {
-        return luaL_error(L, "a consumer name is 1 to 100 characters on one line");
+        return luaL_error(L, _("a consumer name is 1 to 100 characters on one line"));
     }
     return 0;
 }
@@ -705,8 +706,8 @@ static int l_bus_consumer(lua_State *L) {
         } else if (!lua_isnil(L, -1) &&
                    !(lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "start") == 0)) {
             return luaL_error(L,
-                              "bus.consumer('%s'): from is 'start', 'end' or a sequence "
-                              "number",
+                              _("bus.consumer('%s'): from is 'start', 'end' or a sequence "
+                                "number"),
                               d.name);
         }
         lua_pop(L, 1);
@@ -779,7 +780,7 @@ static int call_handler(lua_State *L, lua_db *db, store_txn *t, int fn_idx, cons
     if (!lua_isstring(L, -1)) {
         const char *tn = luaL_typename(L, -1);
         lua_pop(L, 1);
-        lua_pushfstring(L, "(error object is a %s value)", tn);
+        lua_pushfstring(L, _("(error object is a %s value)"), tn);
     }
     *failed = 1;
     return 0;
@@ -805,8 +806,8 @@ static int run_consumer(lua_State *L, const char *name, int batch, int retries, 
     int top = lua_gettop(L);
     if (db->wtxn) {
         return err_set(GH_ETXN,
-                       "bus.run('%s') cannot run inside db.atomic: it commits each "
-                       "batch by itself",
+                       _("bus.run('%s') cannot run inside db.atomic: it commits each "
+                         "batch by itself"),
                        name);
     }
     push_state(L);
@@ -814,8 +815,8 @@ static int run_consumer(lua_State *L, const char *name, int batch, int retries, 
     if (lua_getfield(L, -1, name) != LUA_TFUNCTION) {
         lua_settop(L, top);
         return err_set(GH_ENOTFOUND,
-                       "consumer '%s' has no handler in this program: call bus.consumer('%s', "
-                       "pattern, fn) first (gonghui events run %s loads the script that does)",
+                       _("consumer '%s' has no handler in this program: call bus.consumer('%s', "
+                         "pattern, fn) first (gonghui events run %s loads the script that does)"),
                        name, name, name);
     }
     int fn_idx = lua_gettop(L);
@@ -959,7 +960,7 @@ static int l_bus_run(lua_State *L) {
         retries = (int)luaL_optinteger(L, -2, 3);
         limit = luaL_optinteger(L, -1, -1);
         if (batch < 1 || retries < 1) {
-            return luaL_error(L, "bus.run: batch and retries are at least 1");
+            return luaL_error(L, _("bus.run: batch and retries are at least 1"));
         }
     }
     int rc = run_consumer(L, lua_tostring(L, 1), batch, retries, limit, &handled, &parked);
@@ -991,7 +992,7 @@ static int do_replay(lua_State *L, store_txn *t, void *ctx) {
     int64_t first;
     if ((rc = bus_first_seq(t, &first)) == 0 && first > 1 && r->seq < first) {
         rc = err_set(GH_EINVAL,
-                     "events before %lld were trimmed from the log; replay from %lld or later",
+                     _("events before %lld were trimmed from the log; replay from %lld or later"),
                      (long long)first, (long long)first);
     }
     if (rc) {
@@ -1019,7 +1020,7 @@ static int l_bus_replay(lua_State *L) {
     if (lua_isinteger(L, 2)) {
         r.seq = lua_tointeger(L, 2);
         if (r.seq < 1) {
-            return luaL_error(L, "bus.replay: a sequence number starts at 1");
+            return luaL_error(L, _("bus.replay: a sequence number starts at 1"));
         }
     } else if (lua_type(L, 2) == LUA_TSTRING) {
         size_t n;
@@ -1028,15 +1029,15 @@ static int l_bus_replay(lua_State *L) {
         int rc = parse_time(z, n, &secs);
         if (rc != 0) {
             return luaL_error(L,
-                              "bus.replay('%s', from): from '%s' %s; give a sequence number or "
-                              "a time 'YYYY-MM-DD HH:MM'",
+                              _("bus.replay('%s', from): from '%s' %s; give a sequence number or "
+                                "a time 'YYYY-MM-DD HH:MM'"),
                               r.name, z, err_msg(rc));
         }
         r.ms = secs * 1000;
     } else {
         return luaL_error(L,
-                          "bus.replay('%s', from): from is a sequence number or a time "
-                          "'YYYY-MM-DD HH:MM'",
+                          _("bus.replay('%s', from): from is a sequence number or a time "
+                            "'YYYY-MM-DD HH:MM'"),
                           r.name);
     }
     int rc = with_write(L, "bus.replay", do_replay, &r);

@@ -27,11 +27,11 @@ void lcodec_push_shown(lua_State *L, int idx) {
             while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80) {
                 cut--; /* not inside a UTF-8 character */
             }
-            lua_pushfstring(L, "string \"%s...\"",
+            lua_pushfstring(L, _("string \"%s...\""),
                             lua_pushlstring(L, s, cut) ? lua_tostring(L, -1) : "");
             lua_remove(L, -2);
         } else {
-            lua_pushfstring(L, "string \"%s\"", s);
+            lua_pushfstring(L, _("string \"%s\""), s);
         }
         break;
     }
@@ -91,7 +91,7 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
         if (n > 0xffffffffu) {
-            return err_set(GH_ETOOBIG, "a string of %zu bytes is too long to store", n);
+            return err_set(GH_ETOOBIG, _("a string of %zu bytes is too long to store"), n);
         }
         mp_put_str(out, s, n);
         return 0;
@@ -100,12 +100,12 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
         lua_Integer n;
         if (depth <= 0) {
             return err_set(GH_ETYPE,
-                           "a table nested more than %d levels deep (or one that "
-                           "contains itself) cannot be stored",
+                           _("a table nested more than %d levels deep (or one that "
+                             "contains itself) cannot be stored"),
                            CODEC_MAX_DEPTH);
         }
         if (!lua_checkstack(L, 4)) {
-            return err_set(GH_ENOMEM, "Lua stack exhausted");
+            return err_set(GH_ENOMEM, _("Lua stack exhausted"));
         }
         if (is_array(L, idx, &n)) {
             mp_put_array(out, (uint32_t)n);
@@ -131,7 +131,7 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
             int kt = lua_type(L, -2);
             if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) {
                 lua_pop(L, 2);
-                return err_set(GH_ETYPE, "a table key of type %s cannot be stored",
+                return err_set(GH_ETYPE, _("a table key of type %s cannot be stored"),
                                lua_typename(L, kt));
             }
             int rc = lcodec_encode(L, -2, out, depth - 1);
@@ -147,14 +147,14 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
         return 0;
     }
     default:
-        return err_set(GH_ETYPE, "a value of type %s cannot be stored", luaL_typename(L, idx));
+        return err_set(GH_ETYPE, _("a value of type %s cannot be stored"), luaL_typename(L, idx));
     }
 }
 
 int lcodec_push(lua_State *L, mp_reader *r, int depth) {
     mp_item it;
     if (mp_read(r, &it) != 0) {
-        return err_set(GH_ECORRUPT, "stored value bytes are corrupt");
+        return err_set(GH_ECORRUPT, _("stored value bytes are corrupt"));
     }
     switch (it.type) {
     case MP_NIL:
@@ -177,11 +177,11 @@ int lcodec_push(lua_State *L, mp_reader *r, int depth) {
     }
     /* arrays and maps */
     if (depth <= 0 || !lua_checkstack(L, 4)) {
-        return err_set(GH_ECORRUPT, "stored value nested too deep");
+        return err_set(GH_ECORRUPT, _("stored value nested too deep"));
     }
     uint64_t need = it.type == MP_MAP ? 2 * (uint64_t)it.n : it.n;
     if (need > (uint64_t)(r->end - r->p)) { /* every element takes at least one byte */
-        return err_set(GH_ECORRUPT, "stored value bytes are corrupt (count past the end)");
+        return err_set(GH_ECORRUPT, _("stored value bytes are corrupt (count past the end)"));
     }
     if (it.type == MP_ARRAY) {
         lua_createtable(L, (int)it.n, 0);
@@ -202,7 +202,7 @@ int lcodec_push(lua_State *L, mp_reader *r, int depth) {
         }
         if (lua_isnil(L, -1) || (lua_type(L, -1) == LUA_TNUMBER && isnan(lua_tonumber(L, -1)))) {
             lua_pop(L, 2);
-            return err_set(GH_ECORRUPT, "stored value has a nil or NaN table key");
+            return err_set(GH_ECORRUPT, _("stored value has a nil or NaN table key"));
         }
         if (lcodec_push(L, r, depth - 1) != 0) {
             lua_pop(L, 2);
@@ -215,8 +215,8 @@ int lcodec_push(lua_State *L, mp_reader *r, int depth) {
 
 static int type_error(lua_State *L, int idx, const store_coll *c, int pos, const char *expect) {
     lcodec_push_shown(L, idx);
-    int rc = err_set(GH_ETYPE, "collection '%s': field '%s' expects %s, got %s", c->name,
-                     c->fields[pos].name, expect, lua_tostring(L, -1));
+    int rc = err_set(GH_ETYPE, _("collection '%s': field '%s' expects %s, got %s"), c->name,
+                     store_field_label(c, pos), expect, lua_tostring(L, -1));
     lua_pop(L, 1);
     return rc;
 }
@@ -237,31 +237,31 @@ int lcodec_encode_field(lua_State *L, int idx, const store_coll *c, int pos, cod
                 return 0;
             }
         }
-        return type_error(L, idx, c, pos, "an integer");
+        return type_error(L, idx, c, pos, _("an integer"));
     case FT_FEN:
         if (t == LUA_TNUMBER && lua_isinteger(L, idx)) {
             mp_put_int(out, lua_tointeger(L, idx));
             return 0;
         }
         return type_error(L, idx, c, pos,
-                          "money as an integer number of fen (1 yuan = 100 fen; use "
-                          "math.tointeger or // for arithmetic)");
+                          _("money as an integer number of fen (1 yuan = 100 fen; use "
+                            "math.tointeger or // for arithmetic)"));
     case FT_NUMBER:
         if (t == LUA_TNUMBER) {
             return lcodec_encode(L, idx, out, 1);
         }
-        return type_error(L, idx, c, pos, "a number");
+        return type_error(L, idx, c, pos, _("a number"));
     case FT_STRING:
         if (t == LUA_TSTRING) {
             return lcodec_encode(L, idx, out, 1);
         }
-        return type_error(L, idx, c, pos, "a string");
+        return type_error(L, idx, c, pos, _("a string"));
     case FT_BOOL:
         if (t == LUA_TBOOLEAN) {
             mp_put_bool(out, lua_toboolean(L, idx));
             return 0;
         }
-        return type_error(L, idx, c, pos, "a boolean");
+        return type_error(L, idx, c, pos, _("a boolean"));
     case FT_DATE:
         if (t == LUA_TSTRING) {
             size_t n;
@@ -271,12 +271,12 @@ int lcodec_encode_field(lua_State *L, int idx, const store_coll *c, int pos, cod
                 return 0;
             }
         }
-        return type_error(L, idx, c, pos, "a date (YYYY-MM-DD)");
+        return type_error(L, idx, c, pos, _("a date (YYYY-MM-DD)"));
     default: {
         /* one level less: the record array holds the field */
         int rc = lcodec_encode(L, idx, out, CODEC_MAX_DEPTH - 1);
         if (rc) {
-            err_prefix("collection '%s': field '%s'", c->name, c->fields[pos].name);
+            err_prefix(_("collection '%s': field '%s'"), c->name, store_field_label(c, pos));
         }
         return rc;
     }
@@ -293,8 +293,8 @@ typedef struct slots {
 static int unknown_field(lua_State *L, int kidx, const store_coll *c) {
     if (lua_type(L, kidx) != LUA_TSTRING) {
         lcodec_push_shown(L, kidx);
-        int rc = err_set(GH_EUNKNOWN, "collection '%s': field names are strings, got %s", c->name,
-                         lua_tostring(L, -1));
+        int rc = err_set(GH_EUNKNOWN, _("collection '%s': field names are strings, got %s"),
+                         c->name, lua_tostring(L, -1));
         lua_pop(L, 1);
         return rc;
     }
@@ -307,7 +307,7 @@ static int unknown_field(lua_State *L, int kidx, const store_coll *c) {
                                   c->fields[i].name);
         }
     }
-    return err_set(GH_EUNKNOWN, "collection '%s': unknown field '%s' (its fields: %s)", c->name,
+    return err_set(GH_EUNKNOWN, _("collection '%s': unknown field '%s' (its fields: %s)"), c->name,
                    lua_tostring(L, kidx), known);
 }
 
@@ -339,8 +339,8 @@ static int encode_fields(lua_State *L, int idx, const store_coll *c, int pos_idx
         } else if (null && lua_touserdata(L, -1) == null) {
             if (!c->fields[pos].optional || pos == c->key) {
                 rc = err_set(GH_EMISSING,
-                             "collection '%s': field '%s' is required and cannot be cleared",
-                             c->name, c->fields[pos].name);
+                             _("collection '%s': field '%s' is required and cannot be cleared"),
+                             c->name, store_field_label(c, pos));
             } else {
                 sl->set[pos] = 2; /* cleared */
             }
@@ -385,8 +385,12 @@ int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, int pos_idx
         if (sl.set[i] || (i == c->extra && nextra)) {
             last = i;
         } else if (!c->fields[i].optional && i != c->extra) {
-            rc = err_set(GH_EMISSING, "collection '%s': required field '%s' is missing%s", c->name,
-                         c->fields[i].name, i == c->key && c->auto_key ? "" : " (give it a value)");
+            rc = err_set(
+                GH_EMISSING,
+                i == c->key && c->auto_key
+                    ? _("collection '%s': required field '%s' is missing")
+                    : _("collection '%s': required field '%s' is missing (give it a value)"),
+                c->name, store_field_label(c, i));
             goto out;
         }
     }
@@ -430,14 +434,15 @@ int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
     codec_buf_init(&extra);
     mp_reader_init(&r, old, oldn);
     if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
-        return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt", c->name);
+        return err_set(GH_ECORRUPT, _("collection '%s': a stored record is corrupt"), c->name);
     }
     for (int i = 0; i < c->nfields; i++) {
         ooff[i] = NULL;
         if ((uint32_t)i < it.n) {
             ooff[i] = r.p;
             if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
-                return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt", c->name);
+                return err_set(GH_ECORRUPT, _("collection '%s': a stored record is corrupt"),
+                               c->name);
             }
             olen[i] = (size_t)(r.p - ooff[i]);
         }
@@ -448,8 +453,8 @@ int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
     if (sl.set[c->key] == 1 && (sl.len[c->key] != olen[c->key] ||
                                 memcmp(vals.p + sl.off[c->key], ooff[c->key], olen[c->key]))) {
         rc = err_set(GH_EINVAL,
-                     "collection '%s': update cannot change the key field '%s' (insert a new "
-                     "record and delete the old one)",
+                     _("collection '%s': update cannot change the key field '%s' (insert a new "
+                       "record and delete the old one)"),
                      c->name, c->fields[c->key].name);
         goto out;
     }
@@ -517,7 +522,7 @@ int lcodec_push_record(lua_State *L, const store_coll *c, int names_idx, const v
     names_idx = lua_absindex(L, names_idx);
     mp_reader_init(&r, rec, n);
     if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
-        return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt", c->name);
+        return err_set(GH_ECORRUPT, _("collection '%s': a stored record is corrupt"), c->name);
     }
     uint32_t have = it.n < (uint32_t)c->nfields ? it.n : (uint32_t)c->nfields;
     lua_createtable(L, 0, (int)have);
@@ -551,6 +556,6 @@ int lcodec_push_record(lua_State *L, const store_coll *c, int names_idx, const v
     return 0;
 corrupt:
     lua_pop(L, 1);
-    return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt (run gonghui check)",
-                   c->name);
+    return err_set(GH_ECORRUPT,
+                   _("collection '%s': a stored record is corrupt (run gonghui check)"), c->name);
 }

@@ -166,7 +166,7 @@ static int l_csv_read(lua_State *L) {
     char real[PATH_MAX], why[PATH_MAX + 256];
     if (!sandbox_may_read(L, path, real, why, sizeof why)) {
         if (errno == EACCES) {
-            return luaL_error(L, "run.read_csv: %s", why);
+            return luaL_error(L, _("run.read_csv: %s"), why);
         }
         snprintf(real, sizeof real, "%s", path); /* missing: csv_read says so as before */
     }

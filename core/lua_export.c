@@ -133,7 +133,7 @@ static void json_value(lua_State *L, writer *w, int idx, int col) {
         if (w->pd[col] && !w->unmask) {
             char *m = malloc(n + PII_MASK_EXTRA + 1);
             if (!m) {
-                luaL_error(L, "export: out of memory");
+                luaL_error(L, _("export: out of memory"));
                 return;
             }
             size_t mn = pii_mask(w->pd[col], s, n, m);
@@ -156,7 +156,7 @@ static void json_value(lua_State *L, writer *w, int idx, int col) {
         }
         codec_buf_free(&mp);
         if (rc) {
-            luaL_error(L, "export: row %d: a value cannot be written as JSON: %s", (int)w->n + 1,
+            luaL_error(L, _("export: row %d: a value cannot be written as JSON: %s"), (int)w->n + 1,
                        err_msg(rc));
         }
         return;
@@ -205,7 +205,7 @@ static void text_cell(lua_State *L, writer *w, int idx, int col) {
         if (w->pd[col] && !w->unmask) {
             char *m = malloc(n + PII_MASK_EXTRA + 1);
             if (!m) {
-                luaL_error(L, "export: out of memory");
+                luaL_error(L, _("export: out of memory"));
                 return;
             }
             size_t mn = pii_mask(w->pd[col], s, n, m);
@@ -221,7 +221,7 @@ static void text_cell(lua_State *L, writer *w, int idx, int col) {
         w->buf.len = 0;
         json_value(L, w, idx, col);
         if (w->buf.oom) {
-            luaL_error(L, "export: out of memory");
+            luaL_error(L, _("export: out of memory"));
         }
         cell(w, (const char *)w->buf.p, w->buf.len, 1);
         return;
@@ -240,7 +240,7 @@ static void text_cell(lua_State *L, writer *w, int idx, int col) {
 static void write_row(lua_State *L, writer *w, int row, int cols) {
     int t = lua_type(L, row);
     if (t != LUA_TTABLE && !lstore_testudata(L, row, &lstore_row_key)) {
-        luaL_error(L, "export: row %d is %s, not a table or a row of a scan", (int)w->n + 1,
+        luaL_error(L, _("export: row %d is %s, not a table or a row of a scan"), (int)w->n + 1,
                    luaL_typename(L, row));
     }
     int json = w->format == EXPORT_JSON || w->format == EXPORT_JSONL;
@@ -274,13 +274,13 @@ static void write_row(lua_State *L, writer *w, int row, int cols) {
         codec_buf_add(&w->buf, w->format == EXPORT_JSONL ? "}\n" : "}",
                       w->format == EXPORT_JSONL ? 2 : 1);
         if (w->buf.oom) {
-            luaL_error(L, "export: out of memory");
+            luaL_error(L, _("export: out of memory"));
         }
         fwrite(w->buf.p, 1, w->buf.len, w->f);
     } else if (w->x) {
         int rc = xlsx_out_row(w->x);
         if (rc) {
-            luaL_error(L, "export: %s", err_msg(rc));
+            luaL_error(L, _("export: %s"), err_msg(rc));
         }
     } else {
         csv_end_row(&w->w);
@@ -310,7 +310,7 @@ static int l_list_iter(lua_State *L) {
     lua_replace(L, lua_upvalueindex(2));
     lua_geti(L, lua_upvalueindex(1), i);
     if (lua_isnil(L, -1)) {
-        return luaL_error(L, "export: the list of rows has a hole at %d (nil)", (int)i);
+        return luaL_error(L, _("export: the list of rows has a hole at %d (nil)"), (int)i);
     }
     return 1;
 }
@@ -339,13 +339,13 @@ static void columns(lua_State *L, int fields, const store_coll *c, int row) {
         lua_Integer len = luaL_len(L, fields);
         for (lua_Integer i = 1; i <= len; i++) {
             if (lua_geti(L, fields, i) != LUA_TSTRING) {
-                luaL_error(L, "export: fields[%d] is %s, not a field name", (int)i,
+                luaL_error(L, _("export: fields[%d] is %s, not a field name"), (int)i,
                            luaL_typename(L, -1));
             }
             lua_rawseti(L, cols, ++n);
         }
     } else if (fields) {
-        luaL_error(L, "export: fields expects a list of names or \"a,b,c\", got %s",
+        luaL_error(L, _("export: fields expects a list of names or \"a,b,c\", got %s"),
                    luaL_typename(L, fields));
     } else if (c) {
         for (int i = 0; i < c->nfields; i++) {
@@ -372,15 +372,15 @@ static void columns(lua_State *L, int fields, const store_coll *c, int row) {
         }
         lua_pop(L, 1);
         if (!k) {
-            luaL_error(L, "export: the first row has no named fields: give the columns with "
-                          "fields = {...} (--fields a,b)");
+            luaL_error(L, _("export: the first row has no named fields: give the columns with "
+                            "fields = {...} (--fields a,b)"));
         }
     }
     if (n > MAX_COLUMNS) {
-        luaL_error(L, "export: %d columns is too many (at most %d)", n, MAX_COLUMNS);
+        luaL_error(L, _("export: %d columns is too many (at most %d)"), n, MAX_COLUMNS);
     }
     if (fields && !n) {
-        luaL_error(L, "export: fields names no field");
+        luaL_error(L, _("export: fields names no field"));
     }
 }
 
@@ -414,8 +414,8 @@ static int l_export_rows(lua_State *L) {
         lua_pushnil(L);
     } else {
         return luaL_error(L,
-                          "export: the rows are %s; give a list of rows, a collection "
-                          "(db.members) or a function returning one row per call (a scan)",
+                          _("export: the rows are %s; give a list of rows, a collection "
+                            "(db.members) or a function returning one row per call (a scan)"),
                           luaL_typename(L, 1));
     }
     next_row(L, fn);
@@ -444,27 +444,27 @@ static int l_export_rows(lua_State *L) {
     }
     w->to_stdout = strcmp(path, "-") == 0;
     if (!(w->path = strdup(path))) {
-        return luaL_error(L, "export: out of memory");
+        return luaL_error(L, _("export: out of memory"));
     }
     if (w->to_stdout && o->format == EXPORT_XLSX) {
-        return luaL_error(L, "export: an .xlsx file cannot go to standard output: give a file");
+        return luaL_error(L, _("export: an .xlsx file cannot go to standard output: give a file"));
     }
     if (!w->to_stdout) {
         size_t n = strlen(path) + 16;
         if (!(w->tmp = malloc(n))) {
-            return luaL_error(L, "export: out of memory");
+            return luaL_error(L, _("export: out of memory"));
         }
         snprintf(w->tmp, n, o->format == EXPORT_XLSX ? "%s.tmp.xlsx" : "%s.tmp", path);
     }
     if (o->format == EXPORT_XLSX) {
         int rc = xlsx_out_open(w->tmp, &w->x);
         if (rc) {
-            return luaL_error(L, "export: %s", err_msg(rc));
+            return luaL_error(L, _("export: %s"), err_msg(rc));
         }
     } else if (w->to_stdout) {
         w->f = stdout;
     } else if (!(w->f = fopen(w->tmp, "w"))) {
-        return luaL_error(L, "export: cannot write %s: %s", w->tmp, strerror(errno));
+        return luaL_error(L, _("export: cannot write %s: %s"), w->tmp, strerror(errno));
     }
     if (o->format == EXPORT_CSV || o->format == EXPORT_TSV || o->format == EXPORT_XLSX) {
         if (!w->x) {
@@ -486,7 +486,7 @@ static int l_export_rows(lua_State *L) {
         if (w->x) {
             int rc = xlsx_out_row(w->x);
             if (rc) {
-                return luaL_error(L, "export: %s", err_msg(rc));
+                return luaL_error(L, _("export: %s"), err_msg(rc));
             }
         } else {
             csv_end_row(&w->w);
@@ -509,21 +509,21 @@ static int l_export_rows(lua_State *L) {
         rc = xlsx_out_close(w->x, 1);
         w->x = NULL;
     } else if (fflush(w->f) != 0 || ferror(w->f)) {
-        rc = err_set(GH_EIO, "writing %s failed: %s", w->to_stdout ? "standard output" : w->tmp,
+        rc = err_set(GH_EIO, _("writing %s failed: %s"), w->to_stdout ? "standard output" : w->tmp,
                      strerror(errno));
     }
     if (rc == 0 && w->f && !w->to_stdout) {
         FILE *f = w->f;
         w->f = NULL;
         if (fclose(f) != 0) {
-            rc = err_set(GH_EIO, "writing %s failed: %s", w->tmp, strerror(errno));
+            rc = err_set(GH_EIO, _("writing %s failed: %s"), w->tmp, strerror(errno));
         }
     }
     if (rc == 0 && w->tmp && rename(w->tmp, path) != 0) {
-        rc = err_set(GH_EIO, "cannot rename %s to %s: %s", w->tmp, path, strerror(errno));
+        rc = err_set(GH_EIO, _("cannot rename %s to %s: %s"), w->tmp, path, strerror(errno));
     }
     if (rc) {
-        return luaL_error(L, "export: %s", err_msg(rc));
+        return luaL_error(L, _("export: %s"), err_msg(rc));
     }
     w->done = 1;
     o->written = w->n;
@@ -548,8 +548,8 @@ static const char *out_path(lua_State *L, const char *fname, const char *name) {
     }
     if (bad) {
         luaL_error(L,
-                   "export.%s('%s'): give a file name inside the output folder %s (no absolute "
-                   "path, no '..'; gonghui run --out DIR chooses the folder)",
+                   _("export.%s('%s'): give a file name inside the output folder %s (no absolute "
+                     "path, no '..'; gonghui run --out DIR chooses the folder)"),
                    fname, name, dir);
     }
     lua_pushfstring(L, "%s/%s", dir, name);
@@ -559,14 +559,14 @@ static const char *out_path(lua_State *L, const char *fname, const char *name) {
     *strrchr(folder, '/') = 0;
     size_t dn = strlen(dir);
     if (!realpath(folder, real)) {
-        luaL_error(L, "export.%s('%s'): the folder %s does not exist", fname, name, folder);
+        luaL_error(L, _("export.%s('%s'): the folder %s does not exist"), fname, name, folder);
     }
     if (strncmp(real, dir, dn) != 0 || (real[dn] != 0 && real[dn] != '/')) {
-        luaL_error(L, "export.%s('%s'): %s leads outside the output folder %s", fname, name, folder,
-                   dir);
+        luaL_error(L, _("export.%s('%s'): %s leads outside the output folder %s"), fname, name,
+                   folder, dir);
     }
     if (realpath(lua_tostring(L, -1), real) && (strncmp(real, dir, dn) != 0 || real[dn] != '/')) {
-        luaL_error(L, "export.%s('%s'): the file is a link that leads outside the output folder",
+        luaL_error(L, _("export.%s('%s'): the file is a link that leads outside the output folder"),
                    fname, name);
     }
     return lua_tostring(L, -1);
@@ -598,9 +598,9 @@ static int l_export_fmt(lua_State *L) {
                 ok |= strcmp(known[i], lua_tostring(L, -2)) == 0;
             }
             if (!ok) {
-                return luaL_error(L,
-                                  "export.%s: unknown option '%s' (fields, unmask, yuan, headers)",
-                                  names[format], luaL_tolstring(L, -2, NULL));
+                return luaL_error(
+                    L, _("export.%s: unknown option '%s' (fields, unmask, yuan, headers)"),
+                    names[format], luaL_tolstring(L, -2, NULL));
             }
             lua_pop(L, 1);
         }
@@ -614,7 +614,8 @@ static int l_export_fmt(lua_State *L) {
         lua_getfield(L, opts, "headers");
         const char *h = lua_tostring(L, -1);
         if (h && strcmp(h, "labels") != 0 && strcmp(h, "names") != 0) {
-            return luaL_error(L, "export.%s: headers = '%s' (names or labels)", names[format], h);
+            return luaL_error(L, _("export.%s: headers = '%s' (names or labels)"), names[format],
+                              h);
         }
         o.labels = h && strcmp(h, "labels") == 0;
         lua_pop(L, 1);
@@ -627,12 +628,12 @@ static int l_export_fmt(lua_State *L) {
     {
         char why[PATH_MAX + 256], tmp[PATH_MAX + 16];
         if (!sandbox_may_write(L, path, why, sizeof why)) {
-            return luaL_error(L, "export.%s: %s", names[format], why);
+            return luaL_error(L, _("export.%s: %s"), names[format], why);
         }
         snprintf(tmp, sizeof tmp, format == EXPORT_XLSX ? "%s.tmp.xlsx" : "%s.tmp", path);
         int fd = sandbox_open_write(L, tmp, O_WRONLY | O_CREAT | O_TRUNC, why, sizeof why);
         if (fd < 0) {
-            return luaL_error(L, "export.%s: %s", names[format], why);
+            return luaL_error(L, _("export.%s: %s"), names[format], why);
         }
         close(fd);
         lua_pushstring(L, tmp);
@@ -704,8 +705,8 @@ int lexport_cli(lua_State *L) {
         lua_pushnil(L);
     }
     if (lua_isnil(L, 1)) {
-        return luaL_error(L, "export: the script returned nothing: it must end with "
-                             "`return rows` (a list of rows, a collection, or a scan)");
+        return luaL_error(L, _("export: the script returned nothing: it must end with "
+                               "`return rows` (a list of rows, a collection, or a scan)"));
     }
     lua_call(L, 4, 1);
     return 1;
@@ -714,8 +715,8 @@ int lexport_cli(lua_State *L) {
 /* The read-only guard: upvalue 1 names the function. */
 static int l_export_refuse(lua_State *L) {
     return luaL_error(L,
-                      "%s: gonghui export runs the script read-only (it may only read and "
-                      "return rows); make the changes with gonghui run",
+                      _("%s: gonghui export runs the script read-only (it may only read and "
+                        "return rows); make the changes with gonghui run"),
                       lua_tostring(L, lua_upvalueindex(1)));
 }
 

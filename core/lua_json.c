@@ -608,7 +608,7 @@ static int l_json_encode(lua_State *L) {
     }
     codec_buf_free(&b);
     if (rc) {
-        return luaL_error(L, "json.encode: %s", err);
+        return luaL_error(L, _("json.encode: %s"), err);
     }
     return 1;
 }
@@ -618,7 +618,7 @@ static int l_json_decode(lua_State *L) {
     const char *s = luaL_checklstring(L, 1, &n);
     char err[256];
     if (ljson_decode(L, s, n, err, sizeof err)) {
-        return luaL_error(L, "json.decode: %s", err);
+        return luaL_error(L, _("json.decode: %s"), err);
     }
     return 1;
 }

@@ -54,7 +54,7 @@ static int l_parse_date(lua_State *L) {
     char out[11];
     luaL_checkany(L, 1);
     const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &n) : NULL;
-    int rc = s ? parse_date(s, n, out) : err_set(GH_EINVAL, "is not a date (2024-03-05)");
+    int rc = s ? parse_date(s, n, out) : err_set(GH_EINVAL, _("is not a date (2024-03-05)"));
     if (rc) {
         return refuse(L, rc);
     }
@@ -68,7 +68,7 @@ static int l_parse_time(lua_State *L) {
     luaL_checkany(L, 1);
     const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &n) : NULL;
     int rc = s ? parse_time(s, n, &t)
-               : err_set(GH_EINVAL, "is not a time (2025-01-29 08:00, 2025-01-29 08:00:30)");
+               : err_set(GH_EINVAL, _("is not a time (2025-01-29 08:00, 2025-01-29 08:00:30)"));
     if (rc) {
         return refuse(L, rc);
     }
@@ -83,7 +83,7 @@ static int l_parse_yuan(lua_State *L) {
     if (lua_isinteger(L, 1)) { /* a `gonghui run` parameter yuan=3000 arrives as one */
         lua_Integer v = lua_tointeger(L, 1);
         if (v > INT64_MAX / 100 || v < INT64_MIN / 100) {
-            return refuse(L, err_set(GH_ETOOBIG, "is too large for an amount"));
+            return refuse(L, err_set(GH_ETOOBIG, _("is too large for an amount")));
         }
         lua_pushinteger(L, v * 100);
         return 1;
@@ -98,7 +98,8 @@ static int l_parse_yuan(lua_State *L) {
         }
         snprintf(buf, sizeof buf, "%.2f", d);
         if (strtod(buf, NULL) != d) {
-            return refuse(L, err_set(GH_EINVAL, "has more than two decimals (a fen is 0.01 yuan)"));
+            return refuse(L,
+                          err_set(GH_EINVAL, _("has more than two decimals (a fen is 0.01 yuan)")));
         }
         rc = parse_yuan(buf, strlen(buf), &fen);
     } else if (lua_type(L, 1) == LUA_TSTRING) {
@@ -106,7 +107,7 @@ static int l_parse_yuan(lua_State *L) {
         const char *s = lua_tolstring(L, 1, &n);
         rc = parse_yuan(s, n, &fen);
     } else {
-        rc = err_set(GH_EINVAL, "is not an amount in yuan (3000, 3,000.50, ¥12.05, -5)");
+        rc = err_set(GH_EINVAL, _("is not an amount in yuan (3000, 3,000.50, ¥12.05, -5)"));
     }
     if (rc) {
         return refuse(L, rc);
@@ -122,7 +123,7 @@ static const char *today(lua_State *L, char buf[16]) {
         const char *s = luaL_checklstring(L, 2, &n);
         char d[11];
         if (parse_date(s, n, d) != 0) {
-            luaL_error(L, "parse.id: today '%s' %s", s, err_msg(GH_EINVAL));
+            luaL_error(L, _("parse.id: today '%s' %s"), s, err_msg(GH_EINVAL));
         }
         memcpy(buf, d, 4), memcpy(buf + 4, d + 5, 2), memcpy(buf + 6, d + 8, 3);
         return buf;
@@ -147,7 +148,7 @@ static int l_parse_id(lua_State *L) {
     const char *t = today(L, day);
     const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &n) : NULL;
     int rc = s ? parse_id(s, n, t, out)
-               : err_set(GH_EINVAL, "is not an ID number (18 characters, as text)");
+               : err_set(GH_EINVAL, _("is not an ID number (18 characters, as text)"));
     if (rc) {
         return refuse(L, rc);
     }
@@ -161,7 +162,7 @@ static int l_parse_phone(lua_State *L) {
     luaL_checkany(L, 1);
     const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &n) : NULL;
     int rc = s ? parse_phone(s, n, out)
-               : err_set(GH_EINVAL, "is not a phone number (as text: 13812345678)");
+               : err_set(GH_EINVAL, _("is not a phone number (as text: 13812345678)"));
     if (rc) {
         return refuse(L, rc);
     }
@@ -174,7 +175,7 @@ static int l_parse_mod11_2(lua_State *L) {
     const char *s = luaL_checklstring(L, 1, &n);
     char c;
     if (n == 0 || parse_mod11_2(s, n, &c) != 0) {
-        return luaL_error(L, "parse.mod11_2 expects a string of digits, got '%s'", s);
+        return luaL_error(L, _("parse.mod11_2 expects a string of digits, got '%s'"), s);
     }
     lua_pushlstring(L, &c, 1);
     return 1;

@@ -5,6 +5,7 @@
  */
 #include "lua_pii.h"
 
+#include "err.h"
 #include "pii.h"
 
 #include <lauxlib.h>
@@ -16,7 +17,7 @@ static int check_kind(lua_State *L, int arg) {
     if (kind < 0) {
         return luaL_argerror(
             L, arg,
-            lua_pushfstring(L, "unknown kind '%s' (id, phone, name, bank, address, none)", k));
+            lua_pushfstring(L, _("unknown kind '%s' (id, phone, name, bank, address, none)"), k));
     }
     return kind;
 }

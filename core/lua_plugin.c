@@ -96,7 +96,7 @@ static void push_mp(lua_State *L, const void *p, size_t n) {
     mp_reader r;
     mp_reader_init(&r, p, n);
     if (lcodec_push(L, &r, CODEC_MAX_DEPTH - 1) != 0) {
-        luaL_error(L, "the MessagePack value cannot be read: %s", err_msg(GH_ECORRUPT));
+        luaL_error(L, _("the MessagePack value cannot be read: %s"), err_msg(GH_ECORRUPT));
     }
 }
 
@@ -116,7 +116,7 @@ static const codec_buf *encode_out(lua_State *L, int idx, rec_op *op) {
         rc = GH_ENOMEM;
     }
     if (rc) {
-        luaL_error(L, "a record of '%s' cannot be encoded: %s", op->coll, err_msg(rc));
+        luaL_error(L, _("a record of '%s' cannot be encoded: %s"), op->coll, err_msg(rc));
     }
     if (!(op->flags & GH_REC_JSON)) {
         return &op->buf;
@@ -129,7 +129,7 @@ static const codec_buf *encode_out(lua_State *L, int idx, rec_op *op) {
         rc = GH_ENOMEM;
     }
     if (rc) {
-        luaL_error(L, "a record of '%s' cannot be written as JSON: %s", op->coll, err_msg(rc));
+        luaL_error(L, _("a record of '%s' cannot be written as JSON: %s"), op->coll, err_msg(rc));
     }
     return &op->json;
 }
@@ -138,7 +138,7 @@ static const codec_buf *encode_out(lua_State *L, int idx, rec_op *op) {
 static int rec_body(lua_State *L) {
     rec_op *op = lua_touserdata(L, 1);
     if (lua_getfield(L, LUA_REGISTRYINDEX, LSTORE_DB_KEY) != LUA_TTABLE) { /* 2 */
-        return luaL_error(L, "there is no database here");
+        return luaL_error(L, _("there is no database here"));
     }
     lua_getfield(L, 2, op->coll); /* 3: the collection (raises if there is none) */
     switch (op->op) {
@@ -162,7 +162,7 @@ static int rec_body(lua_State *L) {
     case REC_PUT: {
         push_mp(L, op->mp, op->n); /* 4: the record */
         if (!lua_istable(L, 4)) {
-            return luaL_error(L, "the record for '%s' is a %s, not a map of fields", op->coll,
+            return luaL_error(L, _("the record for '%s' is a %s, not a map of fields"), op->coll,
                               luaL_typename(L, 4));
         }
         if (op->mode != GH_REC_UPDATE) {
@@ -179,7 +179,7 @@ static int rec_body(lua_State *L) {
         lua_getfield(L, -1, "key"); /* 6: the key field's name */
         lua_pushvalue(L, 6);
         if (lua_gettable(L, 4) == LUA_TNIL) { /* 7: the key */
-            return luaL_error(L, "collection '%s': the record to update has no key field '%s'",
+            return luaL_error(L, _("collection '%s': the record to update has no key field '%s'"),
                               op->coll, lua_tostring(L, 6));
         }
         lua_pushvalue(L, 6);
@@ -206,7 +206,7 @@ static int rec_body(lua_State *L) {
         if (op->mp) {
             push_mp(L, op->mp, op->n);
             if (!lua_istable(L, -1)) {
-                return luaL_error(L, "the scan spec for '%s' is a %s, not a map", op->coll,
+                return luaL_error(L, _("the scan spec for '%s' is a %s, not a map"), op->coll,
                                   luaL_typename(L, -1));
             }
         } else {
@@ -237,7 +237,7 @@ static int rec_body(lua_State *L) {
         return 0;
     }
     default:
-        return luaL_error(L, "unknown record routine");
+        return luaL_error(L, _("unknown record routine"));
     }
 }
 
@@ -371,7 +371,7 @@ static lplug *get_host(lua_State *L) {
     void *ud;
     lua_Alloc allocf = lua_getallocf(L, &ud);
     if (plugin_host_new(allocf, ud, &lp->h) != 0) {
-        luaL_error(L, "plugin: out of memory");
+        luaL_error(L, _("plugin: out of memory"));
     }
     plugin_host_set_records(lp->h, &lua_records);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &host_key);
@@ -381,7 +381,7 @@ static lplug *get_host(lua_State *L) {
 /* ---- calls ---------------------------------------------------------------------------- */
 
 static int arg_error(lua_State *L, const plugin_fn *f, int i, const char *why) {
-    return luaL_error(L, "%s.%s: argument #%d expects %s, got %s (signature %s)",
+    return luaL_error(L, _("%s.%s: argument #%d expects %s, got %s (signature %s)"),
                       plugin_name(f->owner), f->name, i + 1, ghffi_type_name(f->sig.args[i]), why,
                       f->sigtext);
 }
@@ -396,10 +396,10 @@ static int check_int(lua_State *L, const plugin_fn *f, int i, lua_Integer lo, lu
     lua_Integer v = lua_tointegerx(L, idx, &isnum);
     if (!isnum) {
         return arg_error(L, f, i,
-                         lua_pushfstring(L, "%s (not a whole number)", lua_tostring(L, idx)));
+                         lua_pushfstring(L, _("%s (not a whole number)"), lua_tostring(L, idx)));
     }
     if (v < lo || v > hi) {
-        return arg_error(L, f, i, lua_pushfstring(L, "%I (out of range)", (LUAI_UACINT)v));
+        return arg_error(L, f, i, lua_pushfstring(L, _("%I (out of range)"), (LUAI_UACINT)v));
     }
     *out = v;
     return 0;
@@ -418,12 +418,13 @@ static int l_plugin_call(lua_State *L) {
     const ghffi_sig *sig = &f->sig;
     int n = lua_gettop(L);
     if (n != sig->nargs) {
-        return luaL_error(L, "%s.%s: expects %d argument%s, got %d (signature %s)",
-                          plugin_name(f->owner), f->name, sig->nargs, sig->nargs == 1 ? "" : "s", n,
-                          f->sigtext);
+        return luaL_error(L,
+                          _n("%s.%s: expects %d argument, got %d (signature %s)",
+                             "%s.%s: expects %d arguments, got %d (signature %s)", sig->nargs),
+                          plugin_name(f->owner), f->name, sig->nargs, n, f->sigtext);
     }
     if (!lp->h) {
-        return luaL_error(L, "%s.%s: the plugin is unloaded", plugin_name(f->owner), f->name);
+        return luaL_error(L, _("%s.%s: the plugin is unloaded"), plugin_name(f->owner), f->name);
     }
     if (lp->pending) { /* a copy into Lua that raised last time */
         plugin_free_result(lp->h, lp->pending);
@@ -484,7 +485,7 @@ static int l_plugin_call(lua_State *L) {
             args[i].bytes.len = len;
             break;
         default:
-            return luaL_error(L, "%s.%s: bad signature", plugin_name(f->owner), f->name);
+            return luaL_error(L, _("%s.%s: bad signature"), plugin_name(f->owner), f->name);
         }
     }
     struct gh_err e;
@@ -555,7 +556,7 @@ static int l_plugin_missing(lua_State *L) {
         luaL_addstring(&b, plugin_func(p, i)->name);
     }
     luaL_pushresult(&b);
-    return luaL_error(L, "plugin '%s' has no function '%s' (it has: %s)", plugin_name(p),
+    return luaL_error(L, _("plugin '%s' has no function '%s' (it has: %s)"), plugin_name(p),
                       name ? name : luaL_typename(L, 2), lua_tostring(L, -1));
 }
 
@@ -583,7 +584,8 @@ static int l_plugin_handler(lua_State *L) {
         payload_idx = lua_gettop(L);
     }
     if (!ev.topic || !lp->h) {
-        return luaL_error(L, "plugin %s: handler called without an event", plugin_name(sub->owner));
+        return luaL_error(L, _("plugin %s: handler called without an event"),
+                          plugin_name(sub->owner));
     }
     codec_buf b;
     unsigned char mem[512];
@@ -591,7 +593,7 @@ static int l_plugin_handler(lua_State *L) {
     int rc = lcodec_encode(L, payload_idx, &b, CODEC_MAX_DEPTH - 1);
     if (rc) {
         codec_buf_free(&b);
-        return luaL_error(L, "plugin %s: the payload of '%s' cannot be encoded: %s",
+        return luaL_error(L, _("plugin %s: the payload of '%s' cannot be encoded: %s"),
                           plugin_name(sub->owner), ev.topic, err_msg(rc));
     }
     ev.payload = b.p;
@@ -626,7 +628,8 @@ static void subscribe_all(lua_State *L, lplug *lp, plugin *p) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     lua_pushliteral(L, "bus");
     if (lua_rawget(L, -2) != LUA_TTABLE || lua_getfield(L, -1, "on") != LUA_TFUNCTION) {
-        luaL_error(L, "plugin '%s' subscribes to events, but there is no bus here", plugin_name(p));
+        luaL_error(L, _("plugin '%s' subscribes to events, but there is no bus here"),
+                   plugin_name(p));
         return;
     }
     int on = lua_gettop(L);
@@ -638,7 +641,7 @@ static void subscribe_all(lua_State *L, lplug *lp, plugin *p) {
         lua_pushlightuserdata(L, lp);
         lua_pushcclosure(L, l_plugin_handler, 2);
         lua_createtable(L, 0, 1);
-        lua_pushfstring(L, "plugin %s, on '%s'", plugin_name(p), s->pattern);
+        lua_pushfstring(L, _("plugin %s, on '%s'"), plugin_name(p), s->pattern);
         lua_setfield(L, -2, "label");
         lua_call(L, 3, 0);
     }

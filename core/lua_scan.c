@@ -100,7 +100,7 @@ static lrow *get_row(lua_State *L, int idx, int trusted) {
     lrow *row =
         trusted ? lua_touserdata(L, idx) : lstore_checkudata(L, idx, &lstore_row_key, ROW_MT);
     if (!row->offsets_ready && row_offsets(row) != 0) {
-        luaL_error(L, "collection '%s': a stored record is corrupt (run gonghui check)",
+        luaL_error(L, _("collection '%s': a stored record is corrupt (run gonghui check)"),
                    row->c->name);
     }
     return row;
@@ -114,7 +114,7 @@ static void row_push_field(lua_State *L, lrow *row, int pos) {
     }
     mp_reader_init(&r, row->bytes + row->off[pos], row->n - row->off[pos]);
     if (lcodec_push(L, &r, CODEC_MAX_DEPTH) != 0) {
-        luaL_error(L, "collection '%s': field '%s' is corrupt", row->c->name,
+        luaL_error(L, _("collection '%s': field '%s' is corrupt"), row->c->name,
                    row->c->fields[pos].name);
     }
 }
@@ -151,15 +151,15 @@ static int l_row_index(lua_State *L) {
         lua_pushnil(L);
         return 1;
     }
-    return luaL_error(L, "collection '%s' has no field '%s'", row->c->name,
+    return luaL_error(L, _("collection '%s' has no field '%s'"), row->c->name,
                       luaL_tolstring(L, 2, NULL));
 }
 
 static int l_row_newindex(lua_State *L) {
     lrow *row = lua_touserdata(L, 1);
     return luaL_error(L,
-                      "rows from a scan of '%s' are read-only: use update(key, {%s = ...}), "
-                      "or row:totable() for a copy you can change",
+                      _("rows from a scan of '%s' are read-only: use update(key, {%s = ...}), "
+                        "or row:totable() for a copy you can change"),
                       row->c->name, luaL_tolstring(L, 2, NULL));
 }
 
@@ -379,7 +379,7 @@ static int scan_step(lscan *s, const void **rec, size_t *n) {
         }
         int m = scan_match(s, *rec, *n);
         if (m < 0) {
-            return err_set(m, "collection '%s': a stored record is corrupt (run gonghui check)",
+            return err_set(m, _("collection '%s': a stored record is corrupt (run gonghui check)"),
                            s->c->name);
         }
         if (!m || !lstore_visible(s->db, s->c, *rec, *n)) {
@@ -466,8 +466,8 @@ static int add_filter(lua_State *L, lscan *s, int pos, int vidx) {
         lua_pop(L, 1);
         if (rc == 0 && !f->lo.len && !f->hi.len) {
             rc = err_set(GH_EINVAL,
-                         "collection '%s': condition on '%s' must be a value, a list of values "
-                         "or {from = ..., to = ...}",
+                         _("collection '%s': condition on '%s' must be a value, a list of values "
+                           "or {from = ..., to = ...}"),
                          c->name, c->fields[pos].name);
         }
     } else if (lua_istable(L, vidx)) { /* a list of values: any of them */
@@ -478,7 +478,7 @@ static int add_filter(lua_State *L, lscan *s, int pos, int vidx) {
             lua_pop(L, 1);
         }
         if (rc == 0 && n == 0) {
-            rc = err_set(GH_EINVAL, "collection '%s': an empty list of values for '%s'", c->name,
+            rc = err_set(GH_EINVAL, _("collection '%s': an empty list of values for '%s'"), c->name,
                          c->fields[pos].name);
         }
     } else {
@@ -522,7 +522,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
     s->offset = 0;
     int has_opts = opt_idx > 0 && lua_istable(L, opt_idx);
     if (opt_idx > 0 && !has_opts && !lua_isnil(L, opt_idx)) {
-        return err_set(GH_EINVAL, "collection '%s': scan options must be a table", c->name);
+        return err_set(GH_EINVAL, _("collection '%s': scan options must be a table"), c->name);
     }
     if (has_opts) {
         /* conditions on fields */
@@ -531,7 +531,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
         lua_pushnil(L);
         while (rc == 0 && lua_next(L, opt_idx)) {
             if (lua_type(L, -2) != LUA_TSTRING) {
-                rc = err_set(GH_EINVAL, "collection '%s': scan options are named", c->name);
+                rc = err_set(GH_EINVAL, _("collection '%s': scan options are named"), c->name);
             } else if (!is_scan_opt(lua_tostring(L, -2))) {
                 lua_pushvalue(L, -2);
                 int pos =
@@ -539,8 +539,8 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
                 lua_pop(L, 1);
                 if (pos < 0) {
                     rc = err_set(GH_EUNKNOWN,
-                                 "collection '%s': no field '%s' to filter on (options: index, "
-                                 "eq, prefix, from, to, limit, offset, reverse)",
+                                 _("collection '%s': no field '%s' to filter on (options: index, "
+                                   "eq, prefix, from, to, limit, offset, reverse)"),
                                  c->name, lua_tostring(L, -2));
                 } else {
                     rc = add_filter(L, s, pos, -1);
@@ -587,7 +587,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
                 int ft = c->fields[ix->fields[0]].type;
                 if (!z || lua_type(L, -1) != LUA_TSTRING || (ft != FT_STRING && ft != FT_DATE)) {
                     rc = err_set(GH_EINVAL,
-                                 "collection '%s': prefix needs a string index and a string",
+                                 _("collection '%s': prefix needs a string index and a string"),
                                  c->name);
                 } else if (!px.len) {
                     key_put_str(&px, z, n);
@@ -611,7 +611,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
             lua_getfield(L, opt_idx, "to");
             if (!lua_isnil(L, -1) || !lua_isnil(L, -2) || !lua_isnil(L, -3) || !lua_isnil(L, -4)) {
                 rc = err_set(GH_EINVAL,
-                             "collection '%s': eq, prefix, from and to need index = '<field>'",
+                             _("collection '%s': eq, prefix, from and to need index = '<field>'"),
                              c->name);
             }
             lua_pop(L, 4);
@@ -888,7 +888,7 @@ int l_coll_count_by(lua_State *L) {
     int pos = store_field_pos(s->c, field);
     if (pos < 0 || pos == s->c->extra) {
         scan_free(s);
-        return luaL_error(L, "collection '%s' has no field '%s'", s->c->name, field);
+        return luaL_error(L, _("collection '%s' has no field '%s'"), s->c->name, field);
     }
     size_t cap = 64, used = 0;
     bucket *tab = calloc(cap, sizeof *tab);
@@ -896,7 +896,7 @@ int l_coll_count_by(lua_State *L) {
     codec_buf_init(&arena);
     if (!tab) {
         scan_free(s);
-        return luaL_error(L, "out of memory");
+        return luaL_error(L, _("out of memory"));
     }
     while ((rc = scan_step(s, &rec, &n)) == 0) {
         mp_reader r;
@@ -904,7 +904,7 @@ int l_coll_count_by(lua_State *L) {
         mp_reader_init(&r, rec, n);
         if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
             rc = err_set(GH_ECORRUPT,
-                         "collection '%s': a stored record is corrupt (run gonghui check)",
+                         _("collection '%s': a stored record is corrupt (run gonghui check)"),
                          s->c->name);
             break;
         }
@@ -915,7 +915,7 @@ int l_coll_count_by(lua_State *L) {
             p = r.p;
             if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
                 rc = err_set(GH_ECORRUPT,
-                             "collection '%s': a stored record is corrupt (run gonghui check)",
+                             _("collection '%s': a stored record is corrupt (run gonghui check)"),
                              s->c->name);
                 break;
             }

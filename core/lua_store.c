@@ -247,8 +247,8 @@ int lstore_resolve(lua_State *L, int idx, store_txn *t, const store_coll **out) 
     }
     if (rc) {
         return rc == GH_ENOTFOUND ? err_set(GH_ENOTFOUND,
-                                            "no collection named '%s' (define it with "
-                                            "db.define)",
+                                            _("no collection named '%s' (define it with "
+                                              "db.define)"),
                                             lc->name)
                                   : rc;
     }
@@ -315,9 +315,10 @@ int lstore_key_elem(lua_State *L, int idx, const store_coll *c, int pos, codec_b
         return 0;
     }
     lcodec_push_shown(L, idx);
-    int rc = err_set(
-        GH_ETYPE, "collection '%s': field '%s' is %s, got %s", c->name, c->fields[pos].name,
-        type == FT_DATE ? "a date (YYYY-MM-DD)" : store_type_name(type), lua_tostring(L, -1));
+    int rc = err_set(GH_ETYPE, _("collection '%s': field '%s' is %s, got %s"), c->name,
+                     store_field_label(c, pos),
+                     type == FT_DATE ? _("a date (YYYY-MM-DD)") : store_type_name(type),
+                     lua_tostring(L, -1));
     lua_pop(L, 1);
     return rc;
 }
@@ -328,8 +329,8 @@ static int encode_pk(lua_State *L, int idx, const store_coll *c, codec_buf *out)
     if (rc == 0 && out->len > STORE_MAX_KEY) {
         lcodec_push_shown(L, idx);
         rc = err_set(GH_ETOOBIG,
-                     "collection '%s': key field '%s' is %zu bytes encoded, over the limit of "
-                     "%d (%s); use a shorter value",
+                     _("collection '%s': key field '%s' is %zu bytes encoded, over the limit of "
+                       "%d (%s); use a shorter value"),
                      c->name, c->fields[c->key].name, out->len, STORE_MAX_KEY, lua_tostring(L, -1));
         lua_pop(L, 1);
         return rc;
@@ -356,7 +357,7 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
     /* Which fields, then one walk over the record as far as the last. */
     int want[STORE_MAX_FIELDS], nwant = top - first + 1, maxpos = -1;
     if (nwant > STORE_MAX_FIELDS || !lua_checkstack(L, nwant + 2)) {
-        return err_set(GH_EINVAL, "collection '%s': too many fields asked for", c->name);
+        return err_set(GH_EINVAL, _("collection '%s': too many fields asked for"), c->name);
     }
     lua_getiuservalue(L, coll_idx, 2);
     int pos_idx = lua_gettop(L);
@@ -366,7 +367,7 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
         lua_pop(L, 1);
         if (pos < 0) {
             lua_settop(L, top);
-            return err_set(GH_EUNKNOWN, "collection '%s' has no field '%s'", c->name,
+            return err_set(GH_EUNKNOWN, _("collection '%s' has no field '%s'"), c->name,
                            lua_tostring(L, a) ? lua_tostring(L, a) : "?");
         }
         want[a - first] = pos;
@@ -377,7 +378,7 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
     mp_item it;
     mp_reader_init(&r, rec, n);
     if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
-        return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt", c->name);
+        return err_set(GH_ECORRUPT, _("collection '%s': a stored record is corrupt"), c->name);
     }
     const unsigned char *off[STORE_MAX_FIELDS];
     for (int i = 0; i <= maxpos; i++) {
@@ -406,8 +407,8 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
     }
     return nwant;
 corrupt:
-    return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt (run gonghui check)",
-                   c->name);
+    return err_set(GH_ECORRUPT,
+                   _("collection '%s': a stored record is corrupt (run gonghui check)"), c->name);
 }
 
 /* coll:get(key [, field...]) -> record table | field values | nil */
@@ -459,8 +460,8 @@ static int run_write(lua_State *L, write_fn fn, int trusted) {
         }
         if ((rc = lstore_resolve(L, 1, t, &c)) == 0 && c->name[0] == '_') {
             rc = err_set(GH_EINVAL,
-                         "collection '%s' belongs to gonghui itself and is read-only to "
-                         "scripts (the event log changes through bus.publish and consumers)",
+                         _("collection '%s' belongs to gonghui itself and is read-only to "
+                           "scripts (the event log changes through bus.publish and consumers)"),
                          c->name);
         }
         if (rc == 0 && c->events && owned && db->change_hook) {
@@ -551,7 +552,7 @@ static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store
     if (row) {
         if (!store_layout_compatible(row->c, c)) {
             return err_set(
-                GH_EINVAL, "collection '%s': this row is from %s, which is laid out differently",
+                GH_EINVAL, _("collection '%s': this row is from %s, which is laid out differently"),
                 c->name, strcmp(row->c->name, c->name) ? row->c->name : "an older definition");
         }
         db->buf.len = 0;
@@ -559,7 +560,7 @@ static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store
         return db->buf.oom ? GH_ENOMEM : 0;
     }
     if (!lua_istable(L, 2)) {
-        return err_set(GH_EINVAL, "collection '%s': expected a record table, got %s", c->name,
+        return err_set(GH_EINVAL, _("collection '%s': expected a record table, got %s"), c->name,
                        luaL_typename(L, 2));
     }
     int64_t id = 0;
@@ -652,7 +653,8 @@ static int w_update(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
     int rc;
     luaL_checkany(L, 2);
     if (!lua_istable(L, 3)) {
-        return err_set(GH_EINVAL, "collection '%s': update(key, changes) needs a table of changes",
+        return err_set(GH_EINVAL,
+                       _("collection '%s': update(key, changes) needs a table of changes"),
                        c->name);
     }
     if ((rc = encode_pk(L, 2, c, &db->kbuf))) {
@@ -755,15 +757,18 @@ static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *
     int64_t id = 0;
     if (p->c != c) { /* the definitions moved (any collection's): still the same layout? */
         if (!store_layout_compatible(p->c, c) || c->nfields != p->c->nfields) {
-            return err_set(GH_ESCHEMA,
-                           "collection '%s' was redefined after prepare_insert; prepare it again",
-                           c->name);
+            return err_set(
+                GH_ESCHEMA,
+                _("collection '%s' was redefined after prepare_insert; prepare it again"), c->name);
         }
         p->c = c;
     }
     if (nargs != p->nvars) {
-        return err_set(GH_EINVAL, "collection '%s': this prepared insert takes %d value%s, got %d",
-                       c->name, p->nvars, p->nvars == 1 ? "" : "s", nargs);
+        return err_set(GH_EINVAL,
+                       _n("collection '%s': this prepared insert takes %d value, got %d",
+                          "collection '%s': this prepared insert takes %d values, got %d",
+                          p->nvars),
+                       c->name, p->nvars, nargs);
     }
     codec_buf vals;
     unsigned char mem[512];
@@ -775,8 +780,8 @@ static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *
         if (lua_isnil(L, k + 2)) {
             if (!c->fields[pos].optional && !(pos == c->key && c->auto_key)) {
                 codec_buf_free(&vals);
-                return err_set(GH_EMISSING, "collection '%s': required field '%s' is missing",
-                               c->name, c->fields[pos].name);
+                return err_set(GH_EMISSING, _("collection '%s': required field '%s' is missing"),
+                               c->name, store_field_label(c, pos));
             }
             len[pos] = 0;
             continue;
@@ -877,7 +882,7 @@ static int l_coll_prepare_insert(lua_State *L) {
         int pos = lua_rawget(L, pos_idx) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) - 1 : -1;
         lua_pop(L, 1);
         if (pos < 0) {
-            rc = err_set(GH_EUNKNOWN, "collection '%s' has no field '%s'", c->name, f);
+            rc = err_set(GH_EUNKNOWN, _("collection '%s' has no field '%s'"), c->name, f);
         } else {
             tmp.varpos[tmp.nvars++] = pos;
             tmp.set[pos] = 2;
@@ -899,12 +904,12 @@ static int l_coll_prepare_insert(lua_State *L) {
             }
         } else if (pos < 0) {
             lcodec_push_shown(L, -2);
-            rc = err_set(GH_EUNKNOWN, "collection '%s': unknown field %s", c->name,
+            rc = err_set(GH_EUNKNOWN, _("collection '%s': unknown field %s"), c->name,
                          lua_tostring(L, -1));
             lua_pop(L, 1);
         } else if (tmp.set[pos]) {
-            rc = err_set(GH_EINVAL, "collection '%s': field '%s' is both constant and given",
-                         c->name, c->fields[pos].name);
+            rc = err_set(GH_EINVAL, _("collection '%s': field '%s' is both constant and given"),
+                         c->name, store_field_label(c, pos));
         } else {
             tmp.off[pos] = b.len;
             rc = lcodec_encode_field(L, -1, c, pos, &b);
@@ -925,8 +930,8 @@ static int l_coll_prepare_insert(lua_State *L) {
         if (!tmp.set[i] && !c->fields[i].optional && i != c->extra &&
             !(i == c->key && c->auto_key)) {
             rc = err_set(GH_EMISSING,
-                         "collection '%s': required field '%s' is neither a constant nor given",
-                         c->name, c->fields[i].name);
+                         _("collection '%s': required field '%s' is neither a constant nor given"),
+                         c->name, store_field_label(c, i));
         }
     }
     if (rc || b.oom) {
@@ -968,7 +973,7 @@ int lstore_no_index(const store_coll *c, const char *name) {
         w += (size_t)snprintf(known + w, sizeof known - w, "%s'%s'", w ? ", " : "",
                               c->indexes[i].name);
     }
-    return err_set(GH_EUNKNOWN, "collection '%s' has no index '%s' (its indexes: %s)", c->name,
+    return err_set(GH_EUNKNOWN, _("collection '%s' has no index '%s' (its indexes: %s)"), c->name,
                    name, w ? known : "none");
 }
 
@@ -982,7 +987,7 @@ int lstore_index_vals(lua_State *L, int idx, const store_coll *c, const store_in
     if (lua_istable(L, idx) && ix->nfields > 1) {
         int n = (int)lua_rawlen(L, idx);
         if (n > ix->nfields) {
-            return err_set(GH_EINVAL, "collection '%s': index '%s' has %d fields, got %d values",
+            return err_set(GH_EINVAL, _("collection '%s': index '%s' has %d fields, got %d values"),
                            c->name, ix->name, ix->nfields, n);
         }
         for (int j = 0; j < n; j++) {
@@ -1144,7 +1149,7 @@ static int l_coll_schema(lua_State *L) {
 
 static int l_coll_tostring(lua_State *L) {
     lcoll *lc = lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
-    lua_pushfstring(L, "collection '%s'", lc->name);
+    lua_pushfstring(L, _("collection '%s'"), lc->name);
     return 1;
 }
 
@@ -1222,7 +1227,8 @@ static int spec_indexes(lua_State *L, int spec, const char *key, int unique, sto
     }
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
-        return err_set(GH_ESCHEMA, "collection '%s': '%s' must be a list of fields", c->name, key);
+        return err_set(GH_ESCHEMA, _("collection '%s': '%s' must be a list of fields"), c->name,
+                       key);
     }
     int n = (int)lua_rawlen(L, -1);
     for (int i = 1; i <= n; i++) {
@@ -1258,15 +1264,15 @@ static int spec_indexes(lua_State *L, int spec, const char *key, int unique, sto
             int pos = f ? store_field_pos(c, f) : -1;
             if (pos < 0 || pos == c->extra) {
                 int rc = err_set(GH_EUNKNOWN,
-                                 "collection '%s': %s index on unknown field '%s' (declare it "
-                                 "in fields first)",
+                                 _("collection '%s': %s index on unknown field '%s' (declare it "
+                                   "in fields first)"),
                                  c->name, unique ? "unique" : "an", f ? f : "?");
                 lua_pop(L, 3);
                 return rc;
             }
             if (ix.nfields == STORE_MAX_INDEX_FIELDS) {
                 lua_pop(L, 3);
-                return err_set(GH_ESCHEMA, "collection '%s': an index has at most %d fields",
+                return err_set(GH_ESCHEMA, _("collection '%s': an index has at most %d fields"),
                                c->name, STORE_MAX_INDEX_FIELDS);
             }
             ix.fields[ix.nfields++] = pos;
@@ -1276,7 +1282,7 @@ static int spec_indexes(lua_State *L, int spec, const char *key, int unique, sto
         lua_pop(L, 1);
         if (ix.nfields == 0) {
             lua_pop(L, 1);
-            return err_set(GH_ESCHEMA, "collection '%s': an empty index", c->name);
+            return err_set(GH_ESCHEMA, _("collection '%s': an empty index"), c->name);
         }
         store_index *nx = realloc(c->indexes, (size_t)(c->nindexes + 1) * sizeof *nx);
         if (!nx) {
@@ -1305,7 +1311,7 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
         lua_pop(L, 1);
         store_coll_free(c);
         return err_set(GH_ESCHEMA,
-                       "collection '%s': the definition needs fields = { name = 'type', ... }",
+                       _("collection '%s': the definition needs fields = { name = 'type', ... }"),
                        name);
     }
     int nf = 0;
@@ -1318,13 +1324,13 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     if (!c->fields) {
         lua_pop(L, 1);
         store_coll_free(c);
-        return err_set(GH_ENOMEM, "collection '%s': out of memory for its definition", name);
+        return err_set(GH_ENOMEM, _("collection '%s': out of memory for its definition"), name);
     }
     lua_pushnil(L);
     while (rc == 0 && lua_next(L, -2)) {
         store_field *f = &c->fields[c->nfields];
         if (lua_type(L, -2) != LUA_TSTRING) {
-            rc = err_set(GH_ESCHEMA, "collection '%s': field names must be strings", name);
+            rc = err_set(GH_ESCHEMA, _("collection '%s': field names must be strings"), name);
         } else {
             int pii, bad = spec_type(L, -1, &f->type, &f->optional, &f->label, &pii);
             if (bad || pii == -2) {
@@ -1333,18 +1339,19 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
                 if (bad) {
                     lcodec_push_shown(L, -1);
                     rc = err_set(GH_ESCHEMA,
-                                 "collection '%s': field '%s' has unknown type %s (types: int, "
-                                 "number, string, bool, date, fen, any; add '?' for optional)",
+                                 _("collection '%s': field '%s' has unknown type %s (types: int, "
+                                   "number, string, bool, date, fen, any; add '?' for optional)"),
                                  name, lua_tostring(L, -3), lua_tostring(L, -1));
                     lua_pop(L, 1);
                 } else {
                     lua_getfield(L, -1, "pii");
                     lcodec_push_shown(L, -1);
-                    rc = err_set(GH_ESCHEMA,
-                                 "collection '%s': field '%s' declares pii = %s: personal data is "
-                                 "one of 'id', 'phone', 'name', 'bank', 'address', or false for "
-                                 "none",
-                                 name, lua_tostring(L, -4), lua_tostring(L, -1));
+                    rc =
+                        err_set(GH_ESCHEMA,
+                                _("collection '%s': field '%s' declares pii = %s: personal data is "
+                                  "one of 'id', 'phone', 'name', 'bank', 'address', or false for "
+                                  "none"),
+                                name, lua_tostring(L, -4), lua_tostring(L, -1));
                     lua_pop(L, 2);
                 }
             } else {
@@ -1372,7 +1379,7 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     }
     if (store_field_pos(c, key) < 0) {
         if (!c->auto_key) {
-            rc = err_set(GH_ESCHEMA, "collection '%s': key field '%s' is not among its fields",
+            rc = err_set(GH_ESCHEMA, _("collection '%s': key field '%s' is not among its fields"),
                          name, key);
         } else {
             c->fields[c->nfields].name = strdup(key);
@@ -1401,8 +1408,8 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
         int sp = sf ? store_field_pos(c, sf) : -1;
         if (sp < 0) {
             rc = err_set(GH_ESCHEMA,
-                         "collection '%s': scope = '%s' names no field (it names the int field "
-                         "holding the union a record belongs to)",
+                         _("collection '%s': scope = '%s' names no field (it names the int field "
+                           "holding the union a record belongs to)"),
                          name, sf ? sf : "?");
         }
         c->scope = sp + 1;
@@ -1433,8 +1440,8 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
                      strcmp(opt, "extra") && strcmp(opt, "unique") && strcmp(opt, "index") &&
                      strcmp(opt, "events") && strcmp(opt, "scope"))) {
             rc = err_set(GH_ESCHEMA,
-                         "collection '%s': unknown definition entry '%s' (entries: fields, key, "
-                         "auto, unique, index, extra, events, scope)",
+                         _("collection '%s': unknown definition entry '%s' (entries: fields, key, "
+                           "auto, unique, index, extra, events, scope)"),
                          name, opt ? opt : "?");
             lua_pop(L, 1);
             break;
@@ -1487,8 +1494,8 @@ static int l_db_define(lua_State *L) {
         if (builtin || name[0] == '_') {
             store_coll_free(def);
             return luaL_error(L,
-                              "'%s' cannot name a collection (it is a db function or starts "
-                              "with '_')",
+                              _("'%s' cannot name a collection (it is a db function or starts "
+                                "with '_')"),
                               name);
         }
         /* The same definition again (every run of a program starts with
@@ -1535,7 +1542,7 @@ static int l_db_drop(lua_State *L) {
     lua_db *db = lstore_db(L);
     const char *name = luaL_checkstring(L, 1);
     if (name[0] == '_') {
-        return luaL_error(L, "collection '%s' belongs to gonghui itself and cannot be dropped",
+        return luaL_error(L, _("collection '%s' belongs to gonghui itself and cannot be dropped"),
                           name);
     }
     if (lstore_db(L)->guard & LSTORE_NODEFINE) {
@@ -1608,8 +1615,8 @@ static int l_db_index(lua_State *L) {
         free(names);
         luaL_pushresult(&b);
         return luaL_error(L,
-                          "no collection named '%s' (collections: %s); define it with "
-                          "db.define",
+                          _("no collection named '%s' (collections: %s); define it with "
+                            "db.define"),
                           name, lua_rawlen(L, -1) ? lua_tostring(L, -1) : "none yet");
     }
     if (rc) {
@@ -1628,7 +1635,7 @@ static int l_db_index(lua_State *L) {
 int lstore_run_begin(lua_State *L, int db_idx) {
     lua_db *db = db_of(L, db_idx);
     if (!db || db->wtxn) {
-        return err_set(GH_ETXN, "the run's transaction cannot begin here");
+        return err_set(GH_ETXN, _("the run's transaction cannot begin here"));
     }
     lstore_release(db);
     int rc = store_txn_begin(db->s, NULL, 1, &db->run);
@@ -1641,7 +1648,7 @@ int lstore_run_begin(lua_State *L, int db_idx) {
 int lstore_run_end(lua_State *L, int db_idx, int commit) {
     lua_db *db = db_of(L, db_idx);
     if (!db || !db->run) {
-        return err_set(GH_ETXN, "no run transaction is open");
+        return err_set(GH_ETXN, _("no run transaction is open"));
     }
     store_txn *t = db->run;
     db->run = db->wtxn = NULL;
@@ -1649,7 +1656,7 @@ int lstore_run_end(lua_State *L, int db_idx, int commit) {
         return store_txn_commit(t);
     }
     store_txn_abort(t);
-    return commit ? err_set(GH_EMAPFULL, "the database map filled during the run") : 0;
+    return commit ? err_set(GH_EMAPFULL, _("the database map filled during the run")) : 0;
 }
 
 void lstore_set_progress(lua_State *L, int db_idx, void (*fn)(double, double, const char *)) {
@@ -1680,7 +1687,7 @@ static void push_traceback(lua_State *L, int level) {
         msg = lua_tostring(L, -1);
     } else if (!msg) {
         lua_settop(L, top);
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+        msg = lua_pushfstring(L, _("(error object is a %s value)"), luaL_typename(L, 1));
     }
     luaL_traceback(L, L, msg, level);
     if (lua_gettop(L) > top + 1) { /* drop the __tostring result under it */

@@ -179,7 +179,7 @@ static int cmd_stat(const char *path) {
     store_file_info(s, &file, &map);
     human(file, a, sizeof a);
     human(map, b, sizeof b);
-    printf("database %s: format %d, %s used, map %s\n", path, STORE_FORMAT, a, b);
+    printf(_("database %s: format %d, %s used, map %s\n"), path, STORE_FORMAT, a, b);
     printf("%-28s %12s %12s\n", "collection / index", "entries", "size");
     for (const char *p = names; *p; p += strlen(p) + 1) {
         const store_coll *c;
@@ -188,7 +188,7 @@ static int cmd_stat(const char *path) {
             continue;
         }
         human(st.bytes, a, sizeof a);
-        printf("%-28s %12llu %12s   key %s%s\n", c->name, (unsigned long long)st.entries, a,
+        printf(_("%-28s %12llu %12s   key %s%s\n"), c->name, (unsigned long long)st.entries, a,
                c->fields[c->key].name, c->auto_key ? " (auto)" : "");
         for (int i = 0; i < c->nindexes; i++) {
             char label[300];

@@ -99,7 +99,7 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d) {
 int parse_excel_day(int64_t serial, char out[11]) {
     int y, m, d;
     if (serial < 1 || serial > 2958465) {
-        return err_set(GH_EINVAL, "is not one of Excel's day numbers (1 to 2958465)");
+        return err_set(GH_EINVAL, _("is not one of Excel's day numbers (1 to 2958465)"));
     }
     if (serial == 60) { /* Excel's 1900-02-29, kept from Lotus 1-2-3 */
         y = 1900, m = 2, d = 29;
@@ -114,11 +114,11 @@ int parse_excel_day(int64_t serial, char out[11]) {
 
 static int date_bad(void) {
     return err_set(GH_EINVAL,
-                   "is not a date (2024-03-05; 2024/3/5, 20240305 and 2024年3月5日 do too)");
+                   _("is not a date (2024-03-05; 2024/3/5, 20240305 and 2024年3月5日 do too)"));
 }
 
 static int date_not_real(void) {
-    return err_set(GH_EINVAL, "is not a real date (month 1-12, a day the month has)");
+    return err_set(GH_EINVAL, _("is not a real date (month 1-12, a day the month has)"));
 }
 
 /* Writes the date y-m-d to out if it is real. */
@@ -165,8 +165,8 @@ int parse_date(const char *s, size_t n, char out[11]) {
             return date_bad();
         }
         return err_set(GH_EINVAL,
-                       "looks like Excel's day number for %s, not a date: format the column as "
-                       "a date (or text) in Excel and save again",
+                       _("looks like Excel's day number for %s, not a date: format the column as "
+                         "a date (or text) in Excel and save again"),
                        day);
     }
     y = read_num(&p, end, 4);
@@ -212,7 +212,7 @@ int parse_date(const char *s, size_t n, char out[11]) {
             return date_bad();
         }
         if (hh || mm || ss) {
-            return err_set(GH_EINVAL, "has a time of day (%.*s): a date is expected",
+            return err_set(GH_EINVAL, _("has a time of day (%.*s): a date is expected"),
                            (int)(end - t0), t0);
         }
     }
@@ -257,7 +257,7 @@ int parse_time(const char *s, size_t n, int64_t *secs) {
         }
         if (h > 23 || mi > 59 || sec > 59) {
             return err_set(GH_EINVAL,
-                           "is not a real time of day (hours 0-23, minutes and seconds 0-59)");
+                           _("is not a real time of day (hours 0-23, minutes and seconds 0-59)"));
         }
     }
     struct tm tm;
@@ -273,12 +273,12 @@ int parse_time(const char *s, size_t n, int64_t *secs) {
     int want_h = h;
     time_t tt = mktime(&tm);
     if (tt == (time_t)-1 || tm.tm_hour != want_h) { /* a clock change skipped that hour */
-        return err_set(GH_EINVAL, "is not a time this machine's clock has (local time)");
+        return err_set(GH_EINVAL, _("is not a time this machine's clock has (local time)"));
     }
     *secs = (int64_t)tt;
     return 0;
 bad:
-    return err_set(GH_EINVAL, "is not a time (2025-01-29 08:00, 2025-01-29 08:00:30)");
+    return err_set(GH_EINVAL, _("is not a time (2025-01-29 08:00, 2025-01-29 08:00:30)"));
 }
 
 int parse_now(const char *s, size_t n, int64_t *secs) {
@@ -329,7 +329,7 @@ int parse_yuan(const char *s, size_t n, int64_t *fen) {
             return err_set(GH_EINVAL, "%s", bad);
         }
         if (v > (UINT64_MAX - 9) / 10) {
-            return err_set(GH_ETOOBIG, "is too large for an amount");
+            return err_set(GH_ETOOBIG, _("is too large for an amount"));
         }
         v = v * 10 + (uint64_t)(*p - '0');
         digits++;
@@ -345,14 +345,14 @@ int parse_yuan(const char *s, size_t n, int64_t *fen) {
         p++;
         if (p == end) {
             return err_set(GH_EINVAL,
-                           "ends in a decimal point: write the fen (12.50) or none (12)");
+                           _("ends in a decimal point: write the fen (12.50) or none (12)"));
         }
         for (; p < end; p++) {
             if (!is_digit(*p)) {
                 return err_set(GH_EINVAL, "%s", bad);
             }
             if (++ndec > 2) {
-                return err_set(GH_EINVAL, "has more than two decimals (a fen is 0.01 yuan)");
+                return err_set(GH_EINVAL, _("has more than two decimals (a fen is 0.01 yuan)"));
             }
             dec = dec * 10 + (*p - '0');
         }
@@ -362,7 +362,7 @@ int parse_yuan(const char *s, size_t n, int64_t *fen) {
     }
     uint64_t limit = (uint64_t)INT64_MAX + (uint64_t)neg;
     if (v > (limit - (uint64_t)dec) / 100) {
-        return err_set(GH_ETOOBIG, "is too large for an amount");
+        return err_set(GH_ETOOBIG, _("is too large for an amount"));
     }
     uint64_t f = v * 100 + (uint64_t)dec;
     *fen = neg ? (int64_t)(0 - f) : (int64_t)f;
@@ -394,7 +394,7 @@ static int sci_notation(const char *s, size_t n) {
 
 int parse_mod11_2(const char *s, size_t n, char *check) {
     if (!all_digits(s, n)) {
-        return err_set(GH_EINVAL, "is not a string of digits");
+        return err_set(GH_EINVAL, _("is not a string of digits"));
     }
     int sum = 0, w = 2;
     for (size_t i = n; i-- > 0;) {
@@ -426,29 +426,30 @@ int parse_id(const char *s0, size_t n0, const char *today, char out[19]) {
     }
     if (n < sizeof s && sci_notation(s, n)) {
         return err_set(GH_EINVAL,
-                       "Excel turned the ID number into a number (%.*s) and its last digits are "
-                       "lost: format the column as Text in Excel and copy the numbers in again "
-                       "from the source",
+                       _("Excel turned the ID number into a number (%.*s) and its last digits are "
+                         "lost: format the column as Text in Excel and copy the numbers in again "
+                         "from the source"),
                        (int)n, s);
     }
     const char *dot = n < sizeof s ? memchr(s, '.', n) : NULL;
     if (dot && dot > s && all_digits(s, (size_t)(dot - s)) &&
         all_digits(dot + 1, n - (size_t)(dot - s) - 1)) {
         return err_set(GH_EINVAL,
-                       "has a decimal part (%.*s): it went through a number and may have lost "
-                       "digits; give the 18 characters as text",
+                       _("has a decimal part (%.*s): it went through a number and may have lost "
+                         "digits; give the 18 characters as text"),
                        (int)(n - (size_t)(dot - s)), dot);
     }
     if (n == 15 && all_digits(s, 15)) {
-        return err_set(GH_EINVAL, "has 15 digits (a first-generation number): the 18-character "
-                                  "number is needed");
+        return err_set(GH_EINVAL, _("has 15 digits (a first-generation number): the 18-character "
+                                    "number is needed"));
     }
     if (n != 18) {
         return err_set(GH_EINVAL,
-                       "has %zu characters; an ID number has 18 (17 digits, then a digit or X)", n);
+                       _("has %zu characters; an ID number has 18 (17 digits, then a digit or X)"),
+                       n);
     }
     if (!all_digits(s, 17) || !(is_digit(s[17]) || s[17] == 'X' || s[17] == 'x')) {
-        return err_set(GH_EINVAL, "is not 17 digits followed by a digit or X");
+        return err_set(GH_EINVAL, _("is not 17 digits followed by a digit or X"));
     }
     /* the birth date, characters 7-14: from 1900, not after today */
     char now[16];
@@ -462,20 +463,21 @@ int parse_id(const char *s0, size_t n0, const char *today, char out[19]) {
     char date[11] = {s[6], s[7], s[8], s[9], '-', s[10], s[11], '-', s[12], s[13], 0};
     if (s[6] < '1' || (s[6] == '1' && s[7] < '9') || !codec_is_date(date, 10) ||
         memcmp(s + 6, today, 8) > 0) {
-        return err_set(GH_EINVAL, "contains an impossible birth date (%s, characters 7-14)", date);
+        return err_set(GH_EINVAL, _("contains an impossible birth date (%s, characters 7-14)"),
+                       date);
     }
     char want = 0, got = s[17] == 'x' ? 'X' : s[17];
     parse_mod11_2(s, 17, &want);
     if (want != got) {
         if (memcmp(s + 15, "000", 3) == 0) {
             return err_set(GH_EINVAL,
-                           "ends in 000 and its check character is wrong: Excel kept only its "
-                           "first 15 digits; format the column as Text in Excel and copy the "
-                           "numbers in again from the source");
+                           _("ends in 000 and its check character is wrong: Excel kept only its "
+                             "first 15 digits; format the column as Text in Excel and copy the "
+                             "numbers in again from the source"));
         }
         return err_set(GH_EINVAL,
-                       "has a wrong check character (the last one is %c, the first 17 digits "
-                       "give %c): a digit is mistyped",
+                       _("has a wrong check character (the last one is %c, the first 17 digits "
+                         "give %c): a digit is mistyped"),
                        got, want);
     }
     memcpy(out, s, 17);
@@ -490,9 +492,9 @@ int parse_phone(const char *s, size_t n, char *out) {
     trim(&s, &n);
     if (sci_notation(s, n)) {
         return err_set(GH_EINVAL,
-                       "Excel turned this phone number into a number (%.*s) and its last digits "
-                       "are lost: format the column as Text in Excel and copy the numbers in "
-                       "again",
+                       _("Excel turned this phone number into a number (%.*s) and its last digits "
+                         "are lost: format the column as Text in Excel and copy the numbers in "
+                         "again"),
                        (int)n, s);
     }
     static const char *const seps[] = {" ",  "-",  "(",  ")", "\t", "\xe3\x80\x80" /* U+3000 */,
@@ -508,7 +510,7 @@ int parse_phone(const char *s, size_t n, char *out) {
         int w = wide_digit(p, end);
         if (w >= 0 || is_digit(*p)) {
             if (k == sizeof d - 1) {
-                return err_set(GH_EINVAL, "has too many digits for a phone number");
+                return err_set(GH_EINVAL, _("has too many digits for a phone number"));
             }
             d[k++] = (char)(w >= 0 ? '0' + w : *p);
             p += w >= 0 ? 3 : 1;
@@ -520,8 +522,8 @@ int parse_phone(const char *s, size_t n, char *out) {
         }
         if (!sep) {
             return err_set(GH_EINVAL,
-                           "has '%.*s', which a phone number does not have (digits, with spaces "
-                           "or hyphens between them)",
+                           _("has '%.*s', which a phone number does not have (digits, with spaces "
+                             "or hyphens between them)"),
                            (*p & 0x80) ? (int)(end - p < 3 ? end - p : 3) : 1, p);
         }
     }
@@ -530,7 +532,7 @@ int parse_phone(const char *s, size_t n, char *out) {
     if (plus && k >= 2 && memcmp(d, "86", 2) == 0) {
         q += 2, k -= 2;
     } else if (plus) {
-        return err_set(GH_EINVAL, "has a country code other than +86");
+        return err_set(GH_EINVAL, _("has a country code other than +86"));
     } else if (k == 15 && memcmp(d, "0086", 4) == 0) {
         q += 4, k -= 4;
     } else if (k == 13 && memcmp(d, "861", 3) == 0) {
@@ -538,7 +540,7 @@ int parse_phone(const char *s, size_t n, char *out) {
     }
     if (k == 11 && q[0] == '1') {
         if (q[1] < '3') {
-            return err_set(GH_EINVAL, "is not a mobile number (1, then 3-9, then 9 digits)");
+            return err_set(GH_EINVAL, _("is not a mobile number (1, then 3-9, then 9 digits)"));
         }
         memcpy(out, q, 12);
         return 0;
@@ -547,8 +549,8 @@ int parse_phone(const char *s, size_t n, char *out) {
         size_t area = (q[1] == '1' || q[1] == '2') ? 3 : 4;
         size_t local = k - area;
         if (q[1] == '0' || local < 7 || local > 8 || q[area] == '0' || q[area] == '1') {
-            return err_set(GH_EINVAL, "is not a landline number (0 and an area code of 2 or 3 "
-                                      "digits, then 7 or 8 digits)");
+            return err_set(GH_EINVAL, _("is not a landline number (0 and an area code of 2 or 3 "
+                                        "digits, then 7 or 8 digits)"));
         }
         memcpy(out, q, area);
         out[area] = '-';
@@ -556,13 +558,13 @@ int parse_phone(const char *s, size_t n, char *out) {
         return 0;
     }
     if (k == 7 || k == 8) {
-        return err_set(GH_EINVAL, "has no area code: give it first (0571-87654321)");
+        return err_set(GH_EINVAL, _("has no area code: give it first (0571-87654321)"));
     }
     if (k == 0) {
-        return err_set(GH_EINVAL, "has no digits");
+        return err_set(GH_EINVAL, _("has no digits"));
     }
     return err_set(GH_EINVAL,
-                   "has %zu digits: a mobile number has 11, a landline 0, an area code and 7 or "
-                   "8 digits",
+                   _("has %zu digits: a mobile number has 11, a landline 0, an area code and 7 or "
+                     "8 digits"),
                    k);
 }

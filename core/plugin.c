@@ -641,8 +641,8 @@ int plugin_name_ok(const char *name) {
 int plugin_find(const char *name, char *out, size_t n) {
     if (!plugin_name_ok(name)) {
         return err_set(GH_EINVAL,
-                       "plugin '%s': a plugin name is letters, digits, '_' and '-' (no folders, "
-                       "no '.so'); plugins load only from the plugin path (%s)",
+                       _("plugin '%s': a plugin name is letters, digits, '_' and '-' (no folders, "
+                         "no '.so'); plugins load only from the plugin path (%s)"),
                        name, plugin_path());
     }
     const char *path = plugin_path();
@@ -659,7 +659,7 @@ int plugin_find(const char *name, char *out, size_t n) {
             struct stat st;
             if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
                 if (strlen(file) >= n) {
-                    return err_set(GH_ETOOBIG, "plugin '%s': path too long", name);
+                    return err_set(GH_ETOOBIG, _("plugin '%s': path too long"), name);
                 }
                 memcpy(out, file, strlen(file) + 1);
                 return 0;
@@ -675,8 +675,8 @@ int plugin_find(const char *name, char *out, size_t n) {
         }
     }
     return err_set(GH_ENOTFOUND,
-                   "plugin '%s' not found in the plugin path (--plugins DIR, "
-                   "GONGHUI_PLUGIN_PATH, the plugin folder of the build or installation):%s",
+                   _("plugin '%s' not found in the plugin path (--plugins DIR, "
+                     "GONGHUI_PLUGIN_PATH, the plugin folder of the build or installation):%s"),
                    name, k ? tried : " (the path is empty)");
 }
 
@@ -749,7 +749,7 @@ int plugin_load(plugin_host *h, const char *name, plugin **out) {
         int cap = h->cap ? h->cap * 2 : 4;
         plugin **np = realloc(h->plugins, (size_t)cap * sizeof *np);
         if (!np) {
-            return err_set(GH_ENOMEM, "plugin '%s': out of memory", name);
+            return err_set(GH_ENOMEM, _("plugin '%s': out of memory"), name);
         }
         h->plugins = np;
         h->cap = cap;
@@ -757,7 +757,7 @@ int plugin_load(plugin_host *h, const char *name, plugin **out) {
     plugin *p = calloc(1, sizeof *p);
     if (!p || !(p->path = strdup(path))) {
         free(p);
-        return err_set(GH_ENOMEM, "plugin '%s': out of memory", name);
+        return err_set(GH_ENOMEM, _("plugin '%s': out of memory"), name);
     }
     p->host = h;
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -765,7 +765,7 @@ int plugin_load(plugin_host *h, const char *name, plugin **out) {
     p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!p->handle) {
         const char *e = dlerror();
-        rc = err_set(GH_EINVAL, "plugin '%s': %s cannot be loaded: %s", name, path,
+        rc = err_set(GH_EINVAL, _("plugin '%s': %s cannot be loaded: %s"), name, path,
                      e ? e : "unknown error");
         goto fail;
     }
@@ -776,8 +776,8 @@ int plugin_load(plugin_host *h, const char *name, plugin **out) {
     init.obj = dlsym(p->handle, "gh_plugin_init");
     if (!init.obj) {
         rc = err_set(GH_EINVAL,
-                     "plugin '%s': %s has no entry point gh_plugin_init (is it a gonghui "
-                     "plugin? the function must be exported with GH_PLUGIN_EXPORT)",
+                     _("plugin '%s': %s has no entry point gh_plugin_init (is it a gonghui "
+                       "plugin? the function must be exported with GH_PLUGIN_EXPORT)"),
                      name, path);
         goto fail;
     }
@@ -788,14 +788,14 @@ int plugin_load(plugin_host *h, const char *name, plugin **out) {
     int irc = init.fn(&api, p, &errmsg);
     current = saved;
     if (p->why) {
-        rc = err_set(GH_EINVAL, "plugin '%s' refused: %s", name, p->why);
+        rc = err_set(GH_EINVAL, _("plugin '%s' refused: %s"), name, p->why);
     } else if (!p->begun) {
         rc = err_set(GH_EINVAL,
-                     "plugin '%s' refused: its gh_plugin_init did not call gh_plugin_begin "
-                     "first (the host cannot tell which API it was built for)",
+                     _("plugin '%s' refused: its gh_plugin_init did not call gh_plugin_begin "
+                       "first (the host cannot tell which API it was built for)"),
                      name);
     } else if (irc != GH_PLUGIN_OK) {
-        rc = err_set(GH_EINVAL, "plugin '%s' failed to start: %s", name,
+        rc = err_set(GH_EINVAL, _("plugin '%s' failed to start: %s"), name,
                      errmsg ? errmsg : "its gh_plugin_init gave no reason");
     }
     api_free(errmsg);

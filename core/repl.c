@@ -1407,7 +1407,7 @@ int repl_main(store *s, int argc, char **argv) {
     }
     lua_setglobal(L, "db");
     if (!r.db) {
-        fprintf(stderr, "gonghui: internal error: the db table has no store\n");
+        fprintf(stderr, _("gonghui: internal error: the db table has no store\n"));
         sandbox_free(r.sb);
         return 1;
     }
@@ -1473,7 +1473,7 @@ int repl_attach(store *s, sandbox *sb) {
     }
     lua_pop(L, 1);
     if (!r.db) {
-        fprintf(stderr, "gonghui: -i: the script's state has no db\n");
+        fprintf(stderr, _("gonghui: -i: the script's state has no db\n"));
         return 1;
     }
     R = &r;

@@ -857,7 +857,7 @@ int runs_show(store *s, const char *which, FILE *f) {
      * an import or export: the same command (its arguments are the params) */
     if (w.str[F_MODE] && w.len[F_MODE] >= 6 &&
         (memcmp(w.str[F_MODE], "import", 6) == 0 || memcmp(w.str[F_MODE], "export", 6) == 0)) {
-        fprintf(f, "replay: gonghui %.6s", w.str[F_MODE]);
+        fprintf(f, _("replay: gonghui %.6s"), w.str[F_MODE]);
         if (w.len[F_SCRIPT] > 4 && memcmp(w.str[F_SCRIPT] + w.len[F_SCRIPT] - 4, ".lua", 4) == 0) {
             /* export SCRIPT.lua: the same random numbers and clock */
             fprintf(f, " --seed %" PRId64 " --now %" PRId64, w.seed, w.clock);

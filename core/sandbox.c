@@ -590,7 +590,7 @@ static int l_sb_require(lua_State *L) {
             char path[PATH_MAX * 2 + 16];
             snprintf(path, sizeof path, forms[f], dirs[d], rel);
             if (!is_file(path)) {
-                lua_pushfstring(L, "\n\tno file '%s'", path);
+                lua_pushfstring(L, _("\n\tno file '%s'"), path);
                 luaL_addvalue(&tried);
                 continue;
             }
@@ -788,7 +788,7 @@ static int l_sb_setmetatable(lua_State *L) {
     }
     lua_settop(L, 2);
     if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) {
-        return luaL_error(L, "cannot change a protected metatable");
+        return luaL_error(L, _("cannot change a protected metatable"));
     }
     lua_setmetatable(L, 1);
     return 1;
@@ -975,7 +975,7 @@ static int push_write_handle(lua_State *L, const char *path, const char *mode) {
     int fd = sbfiles_open_write(&f, path, flags, 0666, why, sizeof why);
     if (fd < 0) {
         if (errno == EACCES || errno == ELOOP || errno == ENOTDIR) {
-            return luaL_error(L, "io.open: %s", why);
+            return luaL_error(L, _("io.open: %s"), why);
         }
         int e = errno;
         luaL_pushfail(L);
@@ -988,7 +988,7 @@ static int push_write_handle(lua_State *L, const char *path, const char *mode) {
     luaL_setmetatable(L, LUA_FILEHANDLE);
     if (!(p->f = fdopen(fd, mode))) {
         close(fd);
-        return luaL_error(L, "io.open: %s: %s", path, strerror(errno));
+        return luaL_error(L, _("io.open: %s: %s"), path, strerror(errno));
     }
     p->closef = l_sb_fclose;
     return 1;
@@ -1017,7 +1017,7 @@ static int l_sb_io_open(lua_State *L) {
     char real[PATH_MAX], why[PATH_MAX + 256];
     if (!sandbox_may_read(L, name, real, why, sizeof why)) {
         if (errno == EACCES) {
-            return luaL_error(L, "io.open: %s", why);
+            return luaL_error(L, _("io.open: %s"), why);
         }
         int e = errno;
         luaL_pushfail(L);
@@ -1039,7 +1039,7 @@ static int l_sb_io_lines(lua_State *L) {
         const char *name = luaL_checkstring(L, 1);
         char real[PATH_MAX], why[PATH_MAX + 256];
         if (!sandbox_may_read(L, name, real, why, sizeof why)) {
-            return luaL_error(L, "io.lines: %s", why);
+            return luaL_error(L, _("io.lines: %s"), why);
         }
         lua_pushstring(L, real);
         lua_replace(L, 1);
@@ -1085,7 +1085,7 @@ static int l_sb_run_open(lua_State *L) {
     char real[PATH_MAX], why[PATH_MAX + 256];
     if (!sandbox_may_read(L, path, real, why, sizeof why)) {
         if (errno == EACCES) {
-            return luaL_error(L, "run.open: %s", why);
+            return luaL_error(L, _("run.open: %s"), why);
         }
         int e = errno;
         luaL_pushfail(L);

@@ -26,6 +26,11 @@ const char *store_type_name(int type) {
     return type >= 0 && type < FT__COUNT ? type_names[type] : "?";
 }
 
+const char *store_field_label(const store_coll *c, int pos) {
+    const store_field *f = &c->fields[pos];
+    return f->label && *f->label ? f->label : f->name;
+}
+
 int store_type_of(const char *name) {
     for (int i = 0; i < FT__COUNT; i++) {
         if (strcmp(name, type_names[i]) == 0) {
@@ -82,27 +87,27 @@ static int valid_name(const char *s) {
 int store_def_check(const store_coll *c) {
     if (!valid_name(c->name)) {
         return err_set(GH_ESCHEMA,
-                       "collection name \"%s\" is not valid (1-64 bytes, no spaces, "
-                       "':' or ',')",
+                       _("collection name \"%s\" is not valid (1-64 bytes, no spaces, "
+                         "':' or ',')"),
                        c->name);
     }
     if (c->nfields < 1 || c->nfields > STORE_MAX_FIELDS) {
-        return err_set(GH_ESCHEMA, "collection '%s': needs 1 to %d fields", c->name,
+        return err_set(GH_ESCHEMA, _("collection '%s': needs 1 to %d fields"), c->name,
                        STORE_MAX_FIELDS);
     }
     if (c->extra >= c->nfields ||
         (c->extra >= 0 && (c->fields[c->extra].name[0] || c->fields[c->extra].type != FT_ANY))) {
-        return err_set(GH_ESCHEMA, "collection '%s': bad extra-fields slot", c->name);
+        return err_set(GH_ESCHEMA, _("collection '%s': bad extra-fields slot"), c->name);
     }
     for (int i = 0; i < c->nfields; i++) {
         if (i != c->extra && !valid_name(c->fields[i].name)) {
-            return err_set(GH_ESCHEMA, "collection '%s': field name \"%s\" is not valid", c->name,
-                           c->fields[i].name);
+            return err_set(GH_ESCHEMA, _("collection '%s': field name \"%s\" is not valid"),
+                           c->name, c->fields[i].name);
         }
         for (int j = 0; j < i; j++) {
             if (strcmp(c->fields[i].name, c->fields[j].name) == 0) {
-                return err_set(GH_ESCHEMA, "collection '%s': field '%s' is defined twice", c->name,
-                               c->fields[i].name);
+                return err_set(GH_ESCHEMA, _("collection '%s': field '%s' is defined twice"),
+                               c->name, c->fields[i].name);
             }
         }
     }
@@ -113,67 +118,68 @@ int store_def_check(const store_coll *c) {
         }
         if (!*l || strlen(l) > 100 || strchr(l, '\n') || strchr(l, '\r')) {
             return err_set(GH_ESCHEMA,
-                           "collection '%s': field '%s' has the label \"%s\": a label is 1-100 "
-                           "bytes on one line",
+                           _("collection '%s': field '%s' has the label \"%s\": a label is 1-100 "
+                             "bytes on one line"),
                            c->name, c->fields[i].name, l);
         }
         for (int j = 0; j < c->nfields; j++) {
             if (j != i && (strcmp(l, c->fields[j].name) == 0 ||
                            (c->fields[j].label && j > i && strcmp(l, c->fields[j].label) == 0))) {
                 return err_set(GH_ESCHEMA,
-                               "collection '%s': the label \"%s\" of field '%s' is also the name "
-                               "or label of field '%s': a column header must name one field",
+                               _("collection '%s': the label \"%s\" of field '%s' is also the name "
+                                 "or label of field '%s': a column header must name one field"),
                                c->name, l, c->fields[i].name, c->fields[j].name);
             }
         }
     }
     if (c->key < 0 || c->key >= c->nfields || c->key == c->extra) {
-        return err_set(GH_ESCHEMA, "collection '%s': the key field is not one of its fields",
+        return err_set(GH_ESCHEMA, _("collection '%s': the key field is not one of its fields"),
                        c->name);
     }
     const store_field *k = &c->fields[c->key];
     if (k->type != FT_INT && k->type != FT_STRING && k->type != FT_DATE) {
-        return err_set(GH_ESCHEMA, "collection '%s': key field '%s' must be int or string, not %s",
-                       c->name, k->name, store_type_name(k->type));
+        return err_set(GH_ESCHEMA,
+                       _("collection '%s': key field '%s' must be int or string, not %s"), c->name,
+                       k->name, store_type_name(k->type));
     }
     if (c->auto_key && k->type != FT_INT) {
-        return err_set(GH_ESCHEMA, "collection '%s': an automatic key must be an int field",
+        return err_set(GH_ESCHEMA, _("collection '%s': an automatic key must be an int field"),
                        c->name);
     }
     if (c->scope && (c->scope > c->nfields || c->scope - 1 == c->extra ||
                      c->fields[c->scope - 1].type != FT_INT)) {
-        return err_set(GH_ESCHEMA,
-                       "collection '%s': the scope field must be an int field holding a union id",
-                       c->name);
+        return err_set(
+            GH_ESCHEMA,
+            _("collection '%s': the scope field must be an int field holding a union id"), c->name);
     }
     if (c->events && strchr(c->name, '*')) {
         return err_set(GH_ESCHEMA,
-                       "collection '%s': a name with '*' cannot name events; rename it to use "
-                       "events = true",
+                       _("collection '%s': a name with '*' cannot name events; rename it to use "
+                         "events = true"),
                        c->name);
     }
     for (int i = 0; i < c->nindexes; i++) {
         const store_index *ix = &c->indexes[i];
         if (ix->nfields < 1 || ix->nfields > STORE_MAX_INDEX_FIELDS) {
-            return err_set(GH_ESCHEMA, "collection '%s': index '%s' needs 1 to %d fields", c->name,
-                           ix->name, STORE_MAX_INDEX_FIELDS);
+            return err_set(GH_ESCHEMA, _("collection '%s': index '%s' needs 1 to %d fields"),
+                           c->name, ix->name, STORE_MAX_INDEX_FIELDS);
         }
         for (int j = 0; j < ix->nfields; j++) {
             if (ix->fields[j] < 0 || ix->fields[j] >= c->nfields || ix->fields[j] == c->extra) {
-                return err_set(GH_EUNKNOWN, "collection '%s': index '%s' names an unknown field",
+                return err_set(GH_EUNKNOWN, _("collection '%s': index '%s' names an unknown field"),
                                c->name, ix->name);
             }
             if (c->fields[ix->fields[j]].type == FT_ANY) {
                 return err_set(GH_ESCHEMA,
-                               "collection '%s': index '%s' is on field '%s' of type any, "
-                               "which cannot be indexed",
+                               _("collection '%s': index '%s' is on field '%s' of type any, "
+                                 "which cannot be indexed"),
                                c->name, ix->name, c->fields[ix->fields[j]].name);
             }
         }
         for (int j = 0; j < i; j++) {
             if (strcmp(ix->name, c->indexes[j].name) == 0) {
-                return err_set(GH_ESCHEMA, "collection '%s': index '%s' is defined twice", c->name,
-                               ix->name);
+                return err_set(GH_ESCHEMA, _("collection '%s': index '%s' is defined twice"),
+                               c->name, ix->name);
             }
         }
     }
@@ -364,7 +370,7 @@ corrupt:
     if (oom) {
         return GH_ENOMEM;
     }
-    return err_set(GH_ECORRUPT, "a stored collection definition is corrupt");
+    return err_set(GH_ECORRUPT, _("a stored collection definition is corrupt"));
 nomem:
     store_coll_free(c);
     return GH_ENOMEM;

@@ -119,10 +119,10 @@ struct store_scan {
 
 static int lmdb_err(int rc, const char *what) {
     if (rc == MDB_MAP_FULL) {
-        return err_set(GH_EMAPFULL, "%s: the database map is full", what);
+        return err_set(GH_EMAPFULL, _("%s: the database map is full"), what);
     }
     if (rc == ENOMEM) {
-        return err_set(GH_ENOMEM, "%s: out of memory", what);
+        return err_set(GH_ENOMEM, _("%s: out of memory"), what);
     }
     if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID) {
         return err_set(GH_ECORRUPT, "%s: %s", what, mdb_strerror(rc));
@@ -192,13 +192,13 @@ static int init_meta(store *s, int fresh) {
         }
         if (empty) {
             return err_set(GH_ENOTDB,
-                           "%s holds an empty LMDB environment, not a gonghui database (a run "
-                           "that created it was interrupted?); gonghui run makes it a database",
+                           _("%s holds an empty LMDB environment, not a gonghui database (a run "
+                             "that created it was interrupted?); gonghui run makes it a database"),
                            s->path);
         }
         return err_set(GH_ENOTDB,
-                       "%s holds an LMDB database that is not a gonghui database "
-                       "(it has no _meta table); give another --db directory",
+                       _("%s holds an LMDB database that is not a gonghui database "
+                         "(it has no _meta table); give another --db directory"),
                        s->path);
     }
     if (rc) {
@@ -226,13 +226,13 @@ static int init_meta(store *s, int fresh) {
     rc = meta_get_u64(txn, s->meta, "format", &fmt);
     if (rc) {
         mdb_txn_abort(txn);
-        return err_set(GH_ENOTDB, "%s is not a gonghui database (no format version)", s->path);
+        return err_set(GH_ENOTDB, _("%s is not a gonghui database (no format version)"), s->path);
     }
     if (fmt > STORE_FORMAT) {
         mdb_txn_abort(txn);
         return err_set(GH_EVERSION,
-                       "%s was written by a newer gonghui (format %llu; this gonghui reads up "
-                       "to %d); upgrade gonghui to open it",
+                       _("%s was written by a newer gonghui (format %llu; this gonghui reads up "
+                         "to %d); upgrade gonghui to open it"),
                        s->path, (unsigned long long)fmt, STORE_FORMAT);
     }
     MDB_val k = {5, "db_id"}, d;
@@ -252,28 +252,29 @@ int store_open(const char *path, int flags, store **out) {
     err_clear();
     if (stat(path, &st) != 0) {
         if (!(flags & STORE_CREATE)) {
-            return err_set(GH_ENOTDB, "no database at %s (give --db DIR, or set GONGHUI_DB)", path);
+            return err_set(GH_ENOTDB, _("no database at %s (give --db DIR, or set GONGHUI_DB)"),
+                           path);
         }
         if (mkdir(path, 0755) != 0) {
-            return err_set(GH_EIO, "cannot create database directory %s: %s", path,
+            return err_set(GH_EIO, _("cannot create database directory %s: %s"), path,
                            strerror(errno));
         }
         fresh = 1;
     } else if (!S_ISDIR(st.st_mode)) {
         return err_set(GH_ENOTDB,
-                       "%s is a file, not a gonghui database (a database is a directory)", path);
+                       _("%s is a file, not a gonghui database (a database is a directory)"), path);
     } else {
         if (dir_state(path, &has_data, &has_other) != 0) {
-            return err_set(GH_EIO, "cannot read %s: %s", path, strerror(errno));
+            return err_set(GH_EIO, _("cannot read %s: %s"), path, strerror(errno));
         }
         if (!has_data && has_other) {
             return err_set(GH_ENOTDB,
-                           "%s is not a gonghui database: it holds other files but no data.mdb",
+                           _("%s is not a gonghui database: it holds other files but no data.mdb"),
                            path);
         }
         if (!has_data) {
             if (!(flags & STORE_CREATE)) {
-                return err_set(GH_ENOTDB, "no database in %s (the directory is empty)", path);
+                return err_set(GH_ENOTDB, _("no database in %s (the directory is empty)"), path);
             }
             fresh = 1;
         }
@@ -309,7 +310,7 @@ int store_open(const char *path, int flags, store **out) {
     rc = mdb_env_open(s->env, path, MDB_NOTLS, 0644);
     if (rc) {
         int code = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? GH_ENOTDB : GH_ELMDB;
-        err_set(code, "%s: cannot open: %s", path, mdb_strerror(rc));
+        err_set(code, _("%s: cannot open: %s"), path, mdb_strerror(rc));
         goto fail;
     }
     int dead = 0;
@@ -321,7 +322,7 @@ int store_open(const char *path, int flags, store **out) {
     snprintf(lp, sizeof lp, "%s/gonghui.lock", path);
     s->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (s->lockfd < 0 && errno != EACCES && errno != EROFS) {
-        err_set(GH_EIO, "cannot open %s: %s", lp, strerror(errno));
+        err_set(GH_EIO, _("cannot open %s: %s"), lp, strerror(errno));
         rc = GH_EIO;
         goto fail;
     }
@@ -380,8 +381,8 @@ int store_grow(store *s) {
     MDB_envinfo info;
     if (s->wtxn || s->nreaders) {
         return err_set(GH_EMAPFULL,
-                       "the database map is full and cannot grow while a read is open in this "
-                       "process; finish the loop over the records before writing so much");
+                       _("the database map is full and cannot grow while a read is open in this "
+                         "process; finish the loop over the records before writing so much"));
     }
     mdb_env_info(s->env, &info);
     int rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
@@ -409,9 +410,9 @@ int store_lock_name(store *s, const char *name) {
         return 0;
     }
     if (errno == EAGAIN || errno == EACCES) {
-        return err_set(GH_EBUSY, "%s is locked by another process", name);
+        return err_set(GH_EBUSY, _("%s is locked by another process"), name);
     }
-    return err_set(GH_EIO, "cannot lock %s: %s", name, strerror(errno));
+    return err_set(GH_EIO, _("cannot lock %s: %s"), name, strerror(errno));
 }
 
 const char *store_path(const store *s) {
@@ -475,7 +476,7 @@ static int load_defs(store *s, MDB_txn *txn) {
         int e = store_def_decode(d.mv_data, d.mv_size, &c);
         if (e) {
             mdb_cursor_close(cur);
-            err_prefix("definition of '%.*s'", (int)k.mv_size - 4, (char *)k.mv_data + 4);
+            err_prefix(_("definition of '%.*s'"), (int)k.mv_size - 4, (char *)k.mv_data + 4);
             return e;
         }
         if ((rc = open_dbis(txn, c, 0)) != 0) {
@@ -568,7 +569,7 @@ int store_coll_get(store_txn *t, const char *name, const store_coll **out) {
             return 0;
         }
     }
-    return err_set(GH_ENOTFOUND, "no collection named '%s'", name);
+    return err_set(GH_ENOTFOUND, _("no collection named '%s'"), name);
 }
 
 static int cmp_coll_names(const void *a, const void *b) {
@@ -722,7 +723,7 @@ int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
     if (parent) {
         if (!parent->write) {
             free(t);
-            return err_set(GH_ETXN, "a savepoint needs a write transaction");
+            return err_set(GH_ETXN, _("a savepoint needs a write transaction"));
         }
         wcur_forget(parent); /* invariant 7 */
         rc = mdb_txn_begin(s->env, parent->txn, 0, &t->txn);
@@ -730,11 +731,11 @@ int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
     } else if (write) {
         if (s->wtxn) {
             free(t);
-            return err_set(GH_ETXN, "a write transaction is already open");
+            return err_set(GH_ETXN, _("a write transaction is already open"));
         }
         if (s->flags & STORE_RDONLY) {
             free(t);
-            return err_set(GH_EINVAL, "the database is open read-only");
+            return err_set(GH_EINVAL, _("the database is open read-only"));
         }
         writer_lock(s);
         grow_ahead(s);
@@ -930,7 +931,7 @@ static int record_fields(const store_coll *c, const void *rec, size_t n, const u
     mp_item it;
     mp_reader_init(&r, rec, n);
     if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
-        return err_set(GH_ECORRUPT, "collection '%s': a stored record is corrupt (not an array)",
+        return err_set(GH_ECORRUPT, _("collection '%s': a stored record is corrupt (not an array)"),
                        c->name);
     }
     uint32_t have = it.n;
@@ -957,8 +958,8 @@ static int record_fields(const store_coll *c, const void *rec, size_t n, const u
             off[i] = r.p;
             if (mp_skip_fast(&r) != 0) {
                 return err_set(GH_ECORRUPT,
-                               "collection '%s': a stored record is corrupt (field '%s')", c->name,
-                               c->fields[i].name);
+                               _("collection '%s': a stored record is corrupt (field '%s')"),
+                               c->name, c->fields[i].name);
             }
         } else {
             off[i] = NULL;
@@ -978,7 +979,7 @@ static int field_key(const store_coll *c, int f, const unsigned char *p, const u
     }
     mp_reader_init(&r, p, (size_t)(end - p));
     if (mp_read(&r, &it) != 0) {
-        return err_set(GH_ECORRUPT, "collection '%s': field '%s' is corrupt", c->name,
+        return err_set(GH_ECORRUPT, _("collection '%s': field '%s' is corrupt"), c->name,
                        c->fields[f].name);
     }
     switch (it.type) {
@@ -1001,7 +1002,7 @@ static int field_key(const store_coll *c, int f, const unsigned char *p, const u
         key_put_bool(out, it.v.b);
         return 0;
     default:
-        return err_set(GH_ECORRUPT, "collection '%s': field '%s' holds a table", c->name,
+        return err_set(GH_ECORRUPT, _("collection '%s': field '%s' holds a table"), c->name,
                        c->fields[f].name);
     }
 }
@@ -1035,7 +1036,7 @@ int store_record_key(const store_coll *c, const void *rec, size_t n, codec_buf *
     out->len = 0;
     rc = field_key(c, c->key, off[c->key], (const unsigned char *)rec + n, out);
     if (rc == 1) {
-        return err_set(GH_EMISSING, "collection '%s': the key field '%s' is missing", c->name,
+        return err_set(GH_EMISSING, _("collection '%s': the key field '%s' is missing"), c->name,
                        c->fields[c->key].name);
     }
     return rc ? rc : out->oom ? GH_ENOMEM : 0;
@@ -1090,7 +1091,7 @@ static void key_render(const void *key, size_t n, char *out, size_t outn) {
 
 static int need_write(store_txn *t, const store_coll *c) {
     if (!t->write) {
-        return err_set(GH_ETXN, "collection '%s': writing needs a write transaction", c->name);
+        return err_set(GH_ETXN, _("collection '%s': writing needs a write transaction"), c->name);
     }
     return 0;
 }
@@ -1129,8 +1130,8 @@ int store_get(store_txn *t, const store_coll *c, const void *key, size_t klen, c
 
 static int key_too_long(const store_coll *c, const char *what, size_t n) {
     return err_set(GH_ETOOBIG,
-                   "collection '%s': %s is %zu bytes encoded, over the limit of %d; use a "
-                   "shorter value",
+                   _("collection '%s': %s is %zu bytes encoded, over the limit of %d; use a "
+                     "shorter value"),
                    c->name, what, n, STORE_MAX_KEY);
 }
 
@@ -1139,8 +1140,8 @@ static int pk_taken(const store_coll *c, const codec_buf *pk) {
     char shown[160];
     key_render(pk->p, pk->len, shown, sizeof shown);
     return err_set(GH_EEXISTS,
-                   "collection '%s': a record with %s = %s already exists (use put to "
-                   "replace it or update to change it)",
+                   _("collection '%s': a record with %s = %s already exists (use put to "
+                     "replace it or update to change it)"),
                    c->name, c->fields[c->key].name, shown);
 }
 
@@ -1211,7 +1212,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     }
     rc = field_key(c, c->key, off[c->key], end, &pk);
     if (rc == 1) {
-        rc = err_set(GH_EMISSING, "collection '%s': the key field '%s' is missing", c->name,
+        rc = err_set(GH_EMISSING, _("collection '%s': the key field '%s' is missing"), c->name,
                      c->fields[c->key].name);
         goto out;
     }
@@ -1264,7 +1265,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     }
     if (!exists && mode == STORE_UPDATE) {
         key_render(pk.p, pk.len, shown, sizeof shown);
-        rc = err_set(GH_ENOTFOUND, "collection '%s': no record with %s = %s", c->name,
+        rc = err_set(GH_ENOTFOUND, _("collection '%s': no record with %s = %s"), c->name,
                      c->fields[c->key].name, shown);
         goto out;
     }
@@ -1313,8 +1314,8 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         if (hasnew && ix->dupfixed && pk.len != STORE_PK_FIXED) { /* invariant 8 */
             key_render(pk.p, pk.len, shown, sizeof shown);
             rc = err_set(GH_ETYPE,
-                         "collection '%s': the key %s = %s is not a number, but index '%s' "
-                         "holds numeric keys only",
+                         _("collection '%s': the key %s = %s is not a number, but index '%s' "
+                           "holds numeric keys only"),
                          c->name, c->fields[c->key].name, shown, ix->name);
             goto out;
         }
@@ -1344,8 +1345,8 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         key_render(ik.mv_data, ik.mv_size, shown, sizeof shown);
         key_render(iv.mv_data, iv.mv_size, shown2, sizeof shown2);
         rc = err_set(GH_EEXISTS,
-                     "collection '%s': %s = %s is already taken by the record with "
-                     "%s = %s (unique index '%s')",
+                     _("collection '%s': %s = %s is already taken by the record with "
+                       "%s = %s (unique index '%s')"),
                      c->name, ix->name, shown, c->fields[c->key].name, shown2, ix->name);
         rc = undo_unique(t, c, ikeys, state, rc);
         goto out;
@@ -1489,7 +1490,8 @@ int store_next_id(store_txn *t, const store_coll *c, int64_t *id) {
         rc = key_read(&p, p + k.mv_size, &it, &str);
         codec_buf_free(&str);
         if (rc != 0 || it.type != KEY_INT) {
-            return err_set(GH_ECORRUPT, "collection '%s': the last key is not an integer", c->name);
+            return err_set(GH_ECORRUPT, _("collection '%s': the last key is not an integer"),
+                           c->name);
         }
         last = it.i;
     } else if (rc != MDB_NOTFOUND) {
@@ -1607,8 +1609,8 @@ static int build_index(store_txn *t, const store_coll *c, const store_index *ix)
                 key_render(got.mv_data, got.mv_size, a, sizeof a);
                 key_render(k.mv_data, k.mv_size, b, sizeof b);
                 rc = err_set(GH_ESCHEMA,
-                             "collection '%s': cannot add unique index '%s': records %s and %s "
-                             "both have %s = %s",
+                             _("collection '%s': cannot add unique index '%s': records %s and %s "
+                               "both have %s = %s"),
                              c->name, ix->name, a, b, ix->name, shown);
                 break;
             }
@@ -1662,13 +1664,13 @@ static int merge_def(const store_coll *old, store_coll *def, uint64_t nrec) {
         if (j < 0) {
             if (i == old->extra) {
                 rc = err_set(GH_ESCHEMA,
-                             "collection '%s': cannot stop allowing extra fields while %llu "
-                             "records exist",
+                             _("collection '%s': cannot stop allowing extra fields while %llu "
+                               "records exist"),
                              def->name, (unsigned long long)nrec);
             } else {
                 rc = err_set(GH_ESCHEMA,
-                             "collection '%s': field '%s' is missing from the new definition; "
-                             "a field cannot be removed while %llu records exist",
+                             _("collection '%s': field '%s' is missing from the new definition; "
+                               "a field cannot be removed while %llu records exist"),
                              def->name, of->name, (unsigned long long)nrec);
             }
             goto fail;
@@ -1676,16 +1678,16 @@ static int merge_def(const store_coll *old, store_coll *def, uint64_t nrec) {
         store_field *nf = &def->fields[j];
         if (nf->type != of->type) {
             rc = err_set(GH_ESCHEMA,
-                         "collection '%s': field '%s' was %s and is now %s; a field's type "
-                         "cannot change while %llu records exist",
+                         _("collection '%s': field '%s' was %s and is now %s; a field's type "
+                           "cannot change while %llu records exist"),
                          def->name, of->name, store_type_name(of->type), store_type_name(nf->type),
                          (unsigned long long)nrec);
             goto fail;
         }
         if (of->optional && !nf->optional) {
             rc = err_set(GH_ESCHEMA,
-                         "collection '%s': field '%s' was optional and is now required; "
-                         "that cannot change while %llu records exist",
+                         _("collection '%s': field '%s' was optional and is now required; "
+                           "that cannot change while %llu records exist"),
                          def->name, of->name, (unsigned long long)nrec);
             goto fail;
         }
@@ -1698,8 +1700,8 @@ static int merge_def(const store_coll *old, store_coll *def, uint64_t nrec) {
         }
         if (!def->fields[j].optional && j != def->extra) {
             rc = err_set(GH_ESCHEMA,
-                         "collection '%s': new field '%s' must be optional while %llu records "
-                         "exist (they have no value for it)",
+                         _("collection '%s': new field '%s' must be optional while %llu records "
+                           "exist (they have no value for it)"),
                          def->name, def->fields[j].name, (unsigned long long)nrec);
             goto fail;
         }
@@ -1708,8 +1710,8 @@ static int merge_def(const store_coll *old, store_coll *def, uint64_t nrec) {
     }
     if (strcmp(old->fields[old->key].name, def->fields[def->key].name) != 0) {
         rc = err_set(GH_ESCHEMA,
-                     "collection '%s': the key was '%s' and is now '%s'; the key cannot change "
-                     "while %llu records exist",
+                     _("collection '%s': the key was '%s' and is now '%s'; the key cannot change "
+                       "while %llu records exist"),
                      def->name, old->fields[old->key].name, def->fields[def->key].name,
                      (unsigned long long)nrec);
         goto fail;
@@ -1860,7 +1862,7 @@ int store_drop(store_txn *t, const char *name) {
     const store_coll *c = NULL; /* gcc -O3 cannot see store_coll_get set it */
     int rc;
     if (!t->write) {
-        return err_set(GH_ETXN, "dropping needs a write transaction");
+        return err_set(GH_ETXN, _("dropping needs a write transaction"));
     }
     if ((rc = store_coll_get(t, name, &c))) {
         return rc;
@@ -2055,8 +2057,8 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
             char shown[160];
             key_render(sc->pk.p, sc->pk.len, shown, sizeof shown);
             return err_set(GH_ECORRUPT,
-                           "collection '%s': index '%s' points to record %s, which does not "
-                           "exist (run gonghui check)",
+                           _("collection '%s': index '%s' points to record %s, which does not "
+                             "exist (run gonghui check)"),
                            sc->c->name, sc->c->indexes[sc->index].name, shown);
         }
         if (rc) {
@@ -2310,17 +2312,17 @@ int store_backup(store *s, const char *dest) {
     int has_data = 0, has_other = 0;
     if (stat(dest, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
-            return err_set(GH_EINVAL, "backup destination %s is a file; give a new directory",
+            return err_set(GH_EINVAL, _("backup destination %s is a file; give a new directory"),
                            dest);
         }
         dir_state(dest, &has_data, &has_other);
         if (has_data || has_other) {
             return err_set(GH_EEXISTS,
-                           "backup destination %s is not empty; give a new or empty directory",
+                           _("backup destination %s is not empty; give a new or empty directory"),
                            dest);
         }
     } else if (mkdir(dest, 0755) != 0) {
-        return err_set(GH_EIO, "cannot create %s: %s", dest, strerror(errno));
+        return err_set(GH_EIO, _("cannot create %s: %s"), dest, strerror(errno));
     }
     int rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
     return rc ? lmdb_err(rc, dest) : 0;

@@ -94,6 +94,11 @@ typedef struct store_coll {
 } store_coll;
 
 /* The name of a type ("int", "date", ...), and the type of a name (-1 if none). */
+/* The name people know a field by: its label (身份证号) when the definition
+ * gives one, else its name (borrowed, valid while the definition is). For
+ * messages; code and files use the name. */
+const char *store_field_label(const store_coll *c, int pos);
+
 const char *store_type_name(int type);
 int store_type_of(const char *name);
 

@@ -12,6 +12,8 @@
  */
 #include "table.h"
 
+#include "err.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -465,7 +467,7 @@ static void rule(FILE *f, const layout *l, const char *left, const char *mid, co
 
 static void elision_note(FILE *f, const layout *l, const char *prefix) {
     size_t hidden = l->t->rows - l->head - l->tail;
-    fprintf(f, "%s… %zu more row%s …\n", prefix, hidden, hidden == 1 ? "" : "s");
+    fprintf(f, _n("%s… %zu more row …\n", "%s… %zu more rows …\n", hidden), prefix, hidden);
 }
 
 static void render_box(const layout *l, FILE *f) {
@@ -716,7 +718,7 @@ int tbl_render(const tbl *t, const tbl_opts *o, FILE *f) {
             render_plain(&l, f);
         }
         if (o->footer && o->mode != TBL_MARKDOWN) {
-            fprintf(f, "(%zu row%s)\n", t->rows, t->rows == 1 ? "" : "s");
+            fprintf(f, _n("(%zu row)\n", "(%zu rows)\n", t->rows), t->rows);
         }
         free(l.w);
         free(l.num);

@@ -38,11 +38,11 @@ static uint32_t get32(const unsigned char *p) {
 static int unpack(const unsigned char *p, size_t n, codec_buf *buf, char ***cells, size_t **lens,
                   int *cap, csv_row *row) {
     if (n < 8) {
-        return err_set(GH_ECORRUPT, "xlsx.read_row: a row of %zu bytes", n);
+        return err_set(GH_ECORRUPT, _("xlsx.read_row: a row of %zu bytes"), n);
     }
     uint32_t num = get32(p), nc = get32(p + 4);
     if (nc > (n - 8) / 4) {
-        return err_set(GH_ECORRUPT, "xlsx.read_row: %u cells in %zu bytes", (unsigned)nc, n);
+        return err_set(GH_ECORRUPT, _("xlsx.read_row: %u cells in %zu bytes"), (unsigned)nc, n);
     }
     if ((int)nc > *cap) {
         char **c = realloc(*cells, nc * sizeof *c);
@@ -63,7 +63,7 @@ static int unpack(const unsigned char *p, size_t n, codec_buf *buf, char ***cell
     size_t *offs = *lens; /* offsets first, pointers once buf stops moving */
     for (uint32_t i = 0; i < nc; i++) {
         if (n - k < 4 || get32(p + k) > n - k - 4) {
-            return err_set(GH_ECORRUPT, "xlsx.read_row: cell %u runs past the row",
+            return err_set(GH_ECORRUPT, _("xlsx.read_row: cell %u runs past the row"),
                            (unsigned)i + 1);
         }
         uint32_t len = get32(p + k);
@@ -113,8 +113,8 @@ int xlsx_in_read(const char *path, const char *sheet, csv_row_fn fn, void *ctx, 
         char msg[600];
         snprintf(msg, sizeof msg, "%s", err_msg(rc));
         rc = err_set(rc,
-                     "%s (.xlsx files are read by the xlsx plugin; build it with "
-                     "libminizip-dev and libexpat1-dev installed, or save the sheet as CSV)",
+                     _("%s (.xlsx files are read by the xlsx plugin; build it with "
+                       "libminizip-dev and libexpat1-dev installed, or save the sheet as CSV)"),
                      msg);
         goto done;
     }
@@ -124,8 +124,8 @@ int xlsx_in_read(const char *path, const char *sheet, csv_row_fn fn, void *ctx, 
     fprog = plugin_func_named(p, "read_progress", "f64(i64,err)");
     fclose_ = plugin_func_named(p, "read_close", "void(i64,err)");
     if (!fopen_ || !fsheet || !frow || !fprog || !fclose_) {
-        rc = err_set(GH_EINVAL, "plugin 'xlsx' lacks read_open, read_sheet, read_row, "
-                                "read_progress or read_close (an older build?)");
+        rc = err_set(GH_EINVAL, _("plugin 'xlsx' lacks read_open, read_sheet, read_row, "
+                                  "read_progress or read_close (an older build?)"));
         goto done;
     }
     a[0].str = path;

@@ -27,7 +27,7 @@ struct xlsx_out {
 static int call(xlsx_out *x, const plugin_fn *f, const ghffi_value *args, ghffi_value *ret) {
     struct gh_err e;
     if (plugin_call(x->h, f, args, NULL, &e, ret) != 0) {
-        return err_set(GH_EIO, "xlsx.%s: %s", f->name, e.msg);
+        return err_set(GH_EIO, _("xlsx.%s: %s"), f->name, e.msg);
     }
     return 0;
 }
@@ -50,8 +50,8 @@ int xlsx_out_open(const char *path, xlsx_out **out) {
         snprintf(msg, sizeof msg, "%s", err_msg(rc));
         xlsx_out_close(x, 0);
         return err_set(rc,
-                       "%s (.xlsx files are written by the xlsx plugin; build it with "
-                       "libxlsxwriter-dev installed, or write .csv)",
+                       _("%s (.xlsx files are written by the xlsx plugin; build it with "
+                         "libxlsxwriter-dev installed, or write .csv)"),
                        msg);
     }
     x->fopen_ = plugin_func_named(p, "open", "i64(str,err)");
@@ -60,7 +60,7 @@ int xlsx_out_open(const char *path, xlsx_out **out) {
     x->fclose_ = plugin_func_named(p, "close", "void(i64,err)");
     if (!x->fopen_ || !x->fheader || !x->frow || !x->fclose_) {
         xlsx_out_close(x, 0);
-        return err_set(GH_EINVAL, "plugin 'xlsx' lacks open, header_cells, row_cells or close");
+        return err_set(GH_EINVAL, _("plugin 'xlsx' lacks open, header_cells, row_cells or close"));
     }
     ghffi_value a[1], r;
     a[0].str = path;
@@ -86,7 +86,7 @@ int xlsx_out_cell(xlsx_out *x, const char *s, size_t n) {
         codec_buf_add(&x->line, "\0\0\0\0\0\0\0\0", 8); /* row (unused), count */
     }
     if (n > UINT32_MAX) {
-        return err_set(GH_ETOOBIG, "a cell of %zu bytes is too large for a workbook", n);
+        return err_set(GH_ETOOBIG, _("a cell of %zu bytes is too large for a workbook"), n);
     }
     put32(len, (uint32_t)n);
     codec_buf_add(&x->line, len, 4);
