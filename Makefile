@@ -18,6 +18,7 @@ CI_PACKAGES = clang libclang-rt-14-dev clang-format tmux
 # gonghui serve (issue 17): HTTP, argon2id; the load bench and the browser test
 PACKAGES += libmicrohttpd-dev libsodium-dev
 CI_PACKAGES += wrk chromium curl
+CI_PACKAGES += lua-check
 
 .PHONY: all deps deps-ci build demo test asan bench clean
 
