@@ -401,19 +401,17 @@ end
 -- as an assignment instead, and the names live on in a REPL scope that
 -- every later line sees before the globals (M.env is the lines' _ENV); a
 -- `local` further into a line, and `<close>` variables, stay real locals.
-local declared, values = {}, {}
+local declared = {}
+-- Reads go through tables only (the session's locals, stored in M.env
+-- itself, then _G, whose unknown-global error names the line), so a loop
+-- at the prompt reads globals at full speed; only writes to names not yet
+-- in M.env pass through a function, which keeps a declared name in the
+-- session and sends the rest to _G. (A session local set to nil is
+-- forgotten: reading it then is an unknown global.)
 M.env = setmetatable({}, {
-  __index = function(_, k)
-    if declared[k] then return values[k] end
-    local v = rawget(_G, k)
-    if v ~= nil then return v end
-    -- an unknown global is an error that names it, at the line's position
-    local ok, e = pcall(function() return _G[k] end)
-    if ok then return e end
-    error((tostring(e):gsub('^[^:\n]*:%d+: ', '')), 2)
-  end,
-  __newindex = function(_, k, v)
-    if declared[k] then values[k] = v else _G[k] = v end
+  __index = _G,
+  __newindex = function(t, k, v)
+    if declared[k] then rawset(t, k, v) else _G[k] = v end
   end,
   __pairs = function() return next, _G, nil end,
 })
@@ -571,7 +569,8 @@ function M.complete(line)
   for part in path:gmatch('([^%.:]+)') do
     local ok, v = pcall(function()
       if obj == _G then
-        if declared[part] then return values[part] end
+        local v = rawget(M.env, part)
+        if v ~= nil then return v end
         return rawget(_G, part)
       end
       return obj[part]

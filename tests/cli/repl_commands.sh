@@ -36,9 +36,9 @@ same() { # EXPECTED WHAT: stdout is exactly EXPECTED
 
 # --- locals live on --------------------------------------------------------------------
 repl 'local n = db.members:count()' 'n + 1' 'local a, b <const> = 1, 2' 'a + b' \
-     'local function twice(x) return 2 * x end' 'twice(n)' 'local y' 'y' \
+     'local function twice(x) return 2 * x end' 'twice(n)' 'local db = 7' 'db' \
      'do local inner = 5 end' 'inner'
-same "$(printf '43\n3\n84\nnil')" "a local typed at the prompt is there on the next line"
+same "$(printf '43\n3\n84\n7')" "a local typed at the prompt is there on the next line"
 expect_err "input:1: unknown global 'inner'" "a local inside a block stays in its block" &&
   pass "a local inside a block stays there"
 
