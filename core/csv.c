@@ -102,6 +102,9 @@ typedef struct reader {
     uint64_t done;     /* bytes handed to the parser (UTF-8, after any conversion) */
     uint64_t done_max; /* bytes of the file read so far: what rows report at most */
     char delim;
+    int empty_rows;  /* CSV_EMPTY_ROWS */
+    int sniff;       /* CSV_SNIFF, until the separator is decided */
+    csv_info *info;  /* the caller's (may be NULL) */
     const char *map; /* the mapped file, and how much of it was released */
     size_t released;
     int stop; /* the callback's non-zero result, or a GH_E* code */
@@ -176,6 +179,9 @@ static int fast_line(reader *r, const char *s, size_t k) {
         return 0;
     }
     if (n == 0) {
+        if (r->empty_rows) {
+            on_row('\n', r);
+        }
         return 1;
     }
     const char *p = s, *end = s + n;
@@ -198,11 +204,40 @@ static int fast_line(reader *r, const char *s, size_t k) {
     return 1;
 }
 
+/* CSV_SNIFF: the first line with a comma or a semicolon outside quotes
+ * decides the separator (a quoted cell spanning lines is not followed: its
+ * later lines are read as if outside quotes, which a header never needs). */
+static void sniff_line(reader *r, const char *s, size_t n) {
+    int commas = 0, semis = 0, quoted = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') {
+            quoted = !quoted;
+        } else if (!quoted) {
+            commas += s[i] == ',';
+            semis += s[i] == ';';
+        }
+    }
+    if (commas + semis == 0) {
+        return;
+    }
+    r->sniff = 0;
+    if (semis > commas) {
+        r->delim = ';';
+        csv_set_delim(&r->p, ';');
+    }
+    if (r->info) {
+        r->info->delim = r->delim;
+    }
+}
+
 /* Feeds bytes to the parser one physical line at a time (see the top). */
 static int feed(reader *r, const char *s, size_t n) {
     while (n && !r->stop) {
         const char *nl = memchr(s, '\n', n);
         size_t k = nl ? (size_t)(nl - s) + 1 : n;
+        if (r->sniff && r->p.pstate == 0) {
+            sniff_line(r, s, k);
+        }
         if (r->p.pstate == 0) {
             r->row_line = r->line;
         }
@@ -284,7 +319,9 @@ static long line_of(const unsigned char *s, size_t off) {
 
 int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ctx, csv_info *info) {
     reader r;
-    csv_info inf = {"UTF-8", 0, 0};
+    csv_info inf = {"UTF-8", 0, 0, ','};
+    int flags = format & ~0xff;
+    format &= 0xff;
     const unsigned char *map = NULL;
     size_t size = 0;
     int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -322,6 +359,10 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
         goto out;
     }
     r.delim = format == CSV_TAB_SEP ? '\t' : ',';
+    r.empty_rows = (flags & CSV_EMPTY_ROWS) != 0;
+    r.sniff = (flags & CSV_SNIFF) && format == CSV_COMMA_SEP;
+    r.info = info;
+    inf.delim = r.delim;
     csv_set_delim(&r.p, (unsigned char)r.delim);
     if (format == CSV_TAB_SEP) { /* (CSV keeps libcsv's own test, space or tab: faster) */
         csv_set_space_func(&r.p, is_space_tsv);
@@ -411,6 +452,33 @@ size_t csv_unguard(const char *s, size_t n) {
     return n >= 2 && s[0] == '\'' && (guard_char(s[1]) || s[1] == '\'') ? 1 : 0;
 }
 
+size_t csv_untext(const char *s, size_t n) {
+    if (n < 4 || s[0] != '=' || s[1] != '"' || s[n - 1] != '"') {
+        return 0;
+    }
+    for (size_t i = 2; i < n - 1; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return n - 3;
+}
+
+/* A text cell a spreadsheet would turn into a number and change: digits
+ * only, with a leading zero (0573..., 0012345) or more than 11 of them (an
+ * ID number; Excel shows 12 digits and more as 3.30481E+17 and keeps 15). */
+static int spoilt_by_spreadsheets(const char *s, size_t n) {
+    if (n < 2 || n > 64) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return s[0] == '0' || n > 11;
+}
+
 /* ---- writing ------------------------------------------------------------------------- */
 
 void csv_writer_init(csv_writer *w, FILE *f, int format, int bom) {
@@ -426,6 +494,13 @@ void csv_put(csv_writer *w, const char *s, size_t n, int guard) {
     FILE *f = w->f;
     if (w->ncell++) {
         putc(w->delim, f);
+    }
+    if (guard == CSV_GUARD_TEXT && spoilt_by_spreadsheets(s, n)) {
+        /* ="0573..." (not in CSV quotes: Excel reads it so) shows the digits */
+        fputs("=\"", f);
+        fwrite(s, 1, n, f);
+        putc('"', f);
+        return;
     }
     /* A guarded cell starts with an apostrophe; one that already starts
      * with one gets another, so that import's unguard gives it back whole. */

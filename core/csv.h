@@ -31,6 +31,14 @@
 #include <stdio.h>
 
 enum csv_format { CSV_COMMA_SEP, CSV_TAB_SEP };
+/* Flags or'ed into csv_read's format:
+ *   CSV_EMPTY_ROWS  an empty line is handed over as a row of no cells (so
+ *                   that the caller can count it) instead of being skipped;
+ *   CSV_SNIFF       (with CSV_COMMA_SEP) the first line with a comma or a
+ *                   semicolon outside quotes decides the separator: ';' when
+ *                   it has more semicolons than commas (Excel saves CSV so
+ *                   where the decimal mark is a comma); info->delim says. */
+enum { CSV_EMPTY_ROWS = 0x100, CSV_SNIFF = 0x200 };
 enum csv_encoding { CSV_ENC_AUTO, CSV_ENC_UTF8, CSV_ENC_GB18030 };
 
 /* What csv_read found out about the file. */
@@ -38,6 +46,7 @@ typedef struct csv_info {
     const char *encoding; /* "UTF-8", "UTF-8 with BOM", "GB18030", "UTF-16LE", "UTF-16BE" */
     int guessed;          /* the encoding was chosen because the bytes were not UTF-8 */
     uint64_t size;        /* bytes in the file */
+    char delim;           /* the separator used (CSV_SNIFF: known once a row is handed over) */
 } csv_info;
 
 /* One parsed row, handed to the callback. Cells are NUL-terminated UTF-8
@@ -54,12 +63,14 @@ typedef struct csv_row {
 /* Returns 0 to go on, or any other value to stop: csv_read returns it. */
 typedef int (*csv_row_fn)(void *ctx, const csv_row *row);
 
-/* Reads `path` as `format` in `encoding`, calling fn for every row (the
- * header included; lines with no cells at all are skipped). 0 when every
+/* Reads `path` as `format` (with the flags above) in `encoding`, calling fn
+ * for every row (the header included; lines with no cells at all are
+ * skipped unless CSV_EMPTY_ROWS). 0 when every
  * row was handed over, the callback's non-zero value if it stopped, or a
  * GH_E* code with err_msg() naming the file and line (GH_EIO unreadable,
  * GH_ECORRUPT bad bytes or an unterminated quote). *info (may be NULL) is
- * written once the encoding is known, before the first row. */
+ * written once the encoding is known, before the first row; its delim
+ * again when CSV_SNIFF decides it. */
 int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ctx, csv_info *info);
 
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, surrogates or code points past
@@ -69,6 +80,10 @@ int csv_utf8_valid(const unsigned char *s, size_t n, size_t *bad);
 /* If cell s[0..n) is a guarded formula (an apostrophe followed by one of
  * = + - @ TAB CR), the length of the guard (1), else 0. */
 size_t csv_unguard(const char *s, size_t n);
+
+/* If cell s[0..n) is the text guard ="digits" that csv_put writes with
+ * CSV_GUARD_TEXT, the length of the digits (they start at s + 2), else 0. */
+size_t csv_untext(const char *s, size_t n);
 
 /* ---- writing --------------------------------------------------------------------- */
 
@@ -80,8 +95,12 @@ typedef struct csv_writer {
 
 /* Starts writing to f (borrowed): writes the UTF-8 BOM if `bom`. */
 void csv_writer_init(csv_writer *w, FILE *f, int format, int bom);
-/* Writes one cell; `guard` adds the formula-injection guard when needed. */
+/* Writes one cell; `guard` (non-zero) adds the formula-injection guard when
+ * needed. CSV_GUARD_TEXT also writes a text cell of digits that a
+ * spreadsheet would change (a leading zero, more than 11 digits) as the
+ * formula ="0573...", which Excel and LibreOffice show as that text. */
 void csv_put(csv_writer *w, const char *s, size_t n, int guard);
+enum { CSV_GUARD = 1, CSV_GUARD_TEXT = 2 };
 /* Ends the row with CRLF. */
 void csv_end_row(csv_writer *w);
 

@@ -9,9 +9,11 @@
  * held only for the export), writes OUT.tmp and renames it to OUT at the
  * end, so a reader of OUT never sees half a file.
  *
- * Values: text as it is (guarded in CSV/TSV when it starts with = + - @);
+ * Values: text as it is (guarded in CSV/TSV when it starts with = + - @,
+ * and in CSV as ="0573..." when a spreadsheet would change its digits);
  * int, number, date as written; bool as true/false; fen as whole fen (or
- * yuan "12.50" with --yuan, CSV/TSV only); any as JSON; absent as an empty
+ * yuan "12.50" with --yuan, CSV/TSV), in xlsx always a number cell in yuan
+ * with the format #,##0.00; any as JSON; absent as an empty
  * cell (CSV) or null (JSON). Personal data hidden by default (pii.h: ID
  * numbers, phones, bank accounts) is masked unless --unmask; the run record keeps the
  * flag, so an auditor sees who exported personal data whole.
@@ -80,7 +82,8 @@ static void cell(exp *e, const char *s, size_t n, int text) {
     if (e->x) {
         xlsx_out_cell(e->x, s, n);
     } else {
-        csv_put(&e->w, s, n, text);
+        /* CSV is for spreadsheets: text digits they would change go as ="0573..." */
+        csv_put(&e->w, s, n, text && e->o->format == EXPORT_CSV ? CSV_GUARD_TEXT : text);
     }
 }
 
@@ -106,7 +109,7 @@ static int put_cell(exp *e, int pos, const unsigned char *p, const unsigned char
         cell(e, it.v.b ? "true" : "false", it.v.b ? 4 : 5, 0);
         return 0;
     case MP_INT:
-        if (type == FT_FEN && e->o->yuan) {
+        if (type == FT_FEN && (e->o->yuan || e->x)) { /* xlsx: always a money cell in yuan */
             yuan(it.v.i, num, sizeof num);
         } else {
             snprintf(num, sizeof num, "%lld", (long long)it.v.i);
@@ -319,6 +322,9 @@ int export_run(store *s, const export_opts *o) {
             const store_field *fd = &e.c->fields[e.pos[i]];
             const char *name = o->labels && fd->label ? fd->label : fd->name;
             xlsx_out_cell(e.x, name, strlen(name));
+            if (fd->type == FT_FEN && (rc = xlsx_out_money(e.x, i)) != 0) {
+                goto out;
+            }
         }
         if ((rc = xlsx_out_row(e.x)) != 0) {
             goto out;

@@ -26,12 +26,18 @@
  *   2. Nothing is visible to others before the commit, and a killed import
  *      leaves the database as it was (LMDB).
  *   3. Memory is one row at a time (plus LMDB's dirty pages, which it
- *      spills), whatever the file's size.
+ *      spills), whatever the file's size, and 24 bytes per stored row at
+ *      most for naming the earlier row of a duplicate (seen_put; given up,
+ *      never failing, when memory runs out).
+ *   4. A rejects file from an earlier import is never deleted or
+ *      overwritten: a new import (not a --resume) renames it to FILE.old.
  *
- * Cells: an empty cell is an absent field. Numbers, dates and booleans are
- * trimmed of spaces; text is kept as it is, except that the formula guard
- * export adds (a leading apostrophe before = + - @) is removed. Fen fields
- * take whole fen ("1250") unless --yuan ("12.50").
+ * Cells: an empty cell is an absent field. Every cell, in every format and
+ * of every type, is trimmed of spaces at its ends (trim: one rule); the
+ * guards export adds are removed (a leading apostrophe before = + - @, and
+ * ="0573..." around digits a spreadsheet would change). ID numbers and
+ * phones go through parse.c (normalised or refused). Fen fields take whole
+ * fen ("1250") unless --yuan ("12.50").
  */
 #include "import.h"
 #include "clock.h"
@@ -233,6 +239,12 @@ typedef struct imp {
     codec_buf old, payload; /* change events (events = true): the replaced record, the payload */
     int nacc;
     const char *run_uid;
+    /* the line of each row stored by this run, by its key's hash, so that a
+     * duplicate names the earlier row (12 bytes a slot, half full at most) */
+    uint64_t *seen_h;
+    uint32_t *seen_line;
+    size_t seen_cap, seen_n;
+    int seen_off; /* out of memory once: no more lines are noted */
 } imp;
 
 /* Notes one problem of the current row (the first names the column and value). */
@@ -258,19 +270,33 @@ static void problem(imp *im, const char *col, const char *val, size_t vn, const 
     codec_buf_add(&im->why, msg, strlen(msg));
 }
 
+/* The one trimming rule of import, for every format (CSV quoted or not,
+ * TSV, xlsx, JSON strings) and every field type: spaces, tabs, ideographic
+ * spaces (U+3000) and no-break spaces (U+00A0) at either end of a cell are
+ * not part of its value. */
 static size_t trim(const char **s, size_t n) {
     const char *p = *s;
-    while (n && (*p == ' ' || *p == '\t')) {
-        p++, n--;
+    for (;;) {
+        if (n && (*p == ' ' || *p == '\t')) {
+            p++, n--;
+        } else if (n >= 3 && memcmp(p, "\xe3\x80\x80", 3) == 0) { /* ideographic space */
+            p += 3, n -= 3;
+        } else if (n >= 2 && memcmp(p, "\xc2\xa0", 2) == 0) { /* no-break space */
+            p += 2, n -= 2;
+        } else {
+            break;
+        }
     }
-    while (n >= 3 && memcmp(p, "\xe3\x80\x80", 3) == 0) { /* ideographic space */
-        p += 3, n -= 3;
-    }
-    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
-        n--;
-    }
-    while (n >= 3 && memcmp(p + n - 3, "\xe3\x80\x80", 3) == 0) {
-        n -= 3;
+    for (;;) {
+        if (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+            n--;
+        } else if (n >= 3 && memcmp(p + n - 3, "\xe3\x80\x80", 3) == 0) {
+            n -= 3;
+        } else if (n >= 2 && memcmp(p + n - 2, "\xc2\xa0", 2) == 0) {
+            n -= 2;
+        } else {
+            break;
+        }
     }
     *s = p;
     return n;
@@ -351,12 +377,14 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         return -1;
     }
     if (kind == V_TEXT) {
-        if (f->type != FT_STRING && f->type != FT_ANY) {
-            n = trim(&s, n);
-        }
-        if (im->o->format == IMPORT_CSV || im->o->format == IMPORT_TSV) { /* export's guard */
+        n = trim(&s, n); /* one rule for every format and type (see trim) */
+        if (im->o->format == IMPORT_CSV || im->o->format == IMPORT_TSV) { /* export's guards */
             size_t g = csv_unguard(s, n);
-            s += g, n -= g;
+            if (g) {
+                s += g, n -= g;
+            } else if ((g = csv_untext(s, n))) {
+                s += 2, n = g;
+            }
         }
         if (n == 0) {
             return 1;
@@ -367,6 +395,13 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         if (kind != V_TEXT) {
             problem(im, col, s, n, _("expects text, got %s %.*s (write it in quotes)"),
                     kind == V_NUM ? "the number" : "the boolean", (int)n, s);
+            return -1;
+        }
+        if (im->pd[pos] && memchr(s, '*', n)) {
+            problem(im, col, s, n,
+                    _("is masked (%.*s), as export writes ID numbers and phones unless --unmask: "
+                      "the digits are not in the file; import an export made with --unmask"),
+                    (int)(n > 40 ? 40 : n), s);
             return -1;
         }
         if (im->pd[pos] == PII_ID) {
@@ -579,6 +614,97 @@ static int row_assemble(imp *im) {
     return 0;
 }
 
+/* ---- which line stored a key ---------------------------------------------------------------- */
+
+static uint64_t key_hash(const void *p, size_t n) {
+    const unsigned char *s = p;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ s[i]) * 1099511628211ull;
+    }
+    return h ? h : 1;
+}
+
+static void seen_insert(uint64_t *hs, uint32_t *ls, size_t cap, uint64_t h, uint32_t line) {
+    size_t i = (size_t)h & (cap - 1);
+    while (hs[i] && hs[i] != h) {
+        i = (i + 1) & (cap - 1);
+    }
+    hs[i] = h;
+    ls[i] = line;
+}
+
+/* Notes that the row on `line` stored the record whose key is k[0..n). */
+static void seen_put(imp *im, const void *k, size_t n, long line) {
+    if (im->seen_off) {
+        return;
+    }
+    if ((im->seen_n + 1) * 2 > im->seen_cap) {
+        size_t cap = im->seen_cap ? im->seen_cap * 2 : 4096;
+        uint64_t *hs = calloc(cap, sizeof *hs);
+        uint32_t *ls = calloc(cap, sizeof *ls);
+        if (!hs || !ls) {
+            free(hs);
+            free(ls);
+            im->seen_off = 1;
+            return;
+        }
+        for (size_t i = 0; i < im->seen_cap; i++) {
+            if (im->seen_h[i]) {
+                seen_insert(hs, ls, cap, im->seen_h[i], im->seen_line[i]);
+            }
+        }
+        free(im->seen_h);
+        free(im->seen_line);
+        im->seen_h = hs, im->seen_line = ls, im->seen_cap = cap;
+    }
+    uint64_t h = key_hash(k, n);
+    size_t i = (size_t)h & (im->seen_cap - 1);
+    while (im->seen_h[i] && im->seen_h[i] != h) {
+        i = (i + 1) & (im->seen_cap - 1);
+    }
+    im->seen_n += !im->seen_h[i];
+    im->seen_h[i] = h;
+    im->seen_line[i] = line > 0 && line <= (long)UINT32_MAX ? (uint32_t)line : 0;
+}
+
+/* The line that stored the record with key k[0..n) in this run, or 0. */
+static long seen_get(const imp *im, const void *k, size_t n) {
+    if (!im->seen_cap) {
+        return 0;
+    }
+    uint64_t h = key_hash(k, n);
+    size_t i = (size_t)h & (im->seen_cap - 1);
+    while (im->seen_h[i]) {
+        if (im->seen_h[i] == h) {
+            return im->seen_line[i];
+        }
+        i = (i + 1) & (im->seen_cap - 1);
+    }
+    return 0;
+}
+
+static void seen_free(imp *im) {
+    free(im->seen_h);
+    free(im->seen_line);
+    im->seen_h = NULL, im->seen_line = NULL;
+    im->seen_cap = im->seen_n = 0;
+    im->seen_off = 0;
+}
+
+/* "an earlier row of this file" with its line when this run stored it. */
+static const char *earlier_row(const imp *im, long line, char *buf, size_t n) {
+    if (line > 0) {
+        snprintf(buf, n,
+                 im->o->format == IMPORT_XLSX ? _("row %ld of this file")
+                                              : _("line %ld of this file"),
+                 line);
+    } else {
+        snprintf(buf, n, "%s", _("an earlier row of this file"));
+    }
+    return buf;
+}
+
 /* Why a refused unique value or key clashes: with what was stored before
  * the import (the snapshot), or with an earlier row of this file. */
 static void explain_clash(imp *im) {
@@ -597,14 +723,20 @@ static void explain_clash(imp *im) {
     }
     codec_buf_init(&k);
     const char *what = NULL;
+    char row[100], whatbuf[200];
     if (store_record_key(c, im->rec.p, im->rec.len, &k) == 0) {
         const void *v;
         size_t vn;
         int in_db = im->snap && store_get(im->snap, c, k.p, k.len, &v, &vn) == 0;
         int in_txn = store_get(im->t, c, k.p, k.len, &v, &vn) == 0;
         if (in_txn && im->o->mode == STORE_INSERT) {
-            what = in_db ? "it is already in the database (use --mode upsert to replace records)"
-                         : "an earlier row of this file has the same key";
+            if (in_db) {
+                what = _("it is already in the database (use --mode upsert to replace records)");
+            } else {
+                snprintf(whatbuf, sizeof whatbuf, _("%s has the same key"),
+                         earlier_row(im, seen_get(im, k.p, k.len), row, sizeof row));
+                what = whatbuf;
+            }
         }
     }
     for (int i = 0; !what && i < c->nindexes; i++) {
@@ -618,9 +750,13 @@ static void explain_clash(imp *im) {
         if (store_find(im->t, c, i, k.p, k.len, &pk, &pkn) != 0) {
             continue;
         }
-        what = im->snap && store_find(im->snap, c, i, k.p, k.len, &pk, &pkn) == 0
-                   ? "that record is already in the database"
-                   : "that record comes from an earlier row of this file";
+        if (im->snap && store_find(im->snap, c, i, k.p, k.len, &pk, &pkn) == 0) {
+            what = _("that record is already in the database");
+        } else {
+            snprintf(whatbuf, sizeof whatbuf, _("that record comes from %s"),
+                     earlier_row(im, seen_get(im, pk, pkn), row, sizeof row));
+            what = whatbuf;
+        }
     }
     codec_buf_free(&k);
     problem(im, NULL, NULL, 0, "%s%s%s", msg, what ? "; " : "", what ? what : "");
@@ -683,6 +819,10 @@ static int reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
     csv_put(&im->rw, im->badval, strlen(im->badval), 1);
     for (int i = 0; i < ncells; i++) {
         csv_put(&im->rw, cells[i], lens[i], 1);
+    }
+    /* every row as long as the header (a sheet's row ends at its last value) */
+    for (int i = ncells; im->o->format != IMPORT_JSONL && i < im->ncols; i++) {
+        csv_put(&im->rw, "", 0, 0);
     }
     csv_end_row(&im->rw);
     return ferror(im->rej) ? err_set(GH_EIO, _("writing %s failed"), im->rej_tmp) : 0;
@@ -786,9 +926,10 @@ static int row_store(imp *im) {
         if (store_record_key(im->c, im->rec.p, im->rec.len, &k) == 0 &&
             store_get(im->t, im->c, k.p, k.len, &v, &vn) == 0 &&
             store_get(im->snap, im->c, k.p, k.len, &v, &vn) != 0) {
+            char row[100];
+            earlier_row(im, seen_get(im, k.p, k.len), row, sizeof row);
             codec_buf_free(&k);
-            problem(im, im->c->fields[im->c->key].name, NULL, 0,
-                    _("an earlier row of this file has the same key"));
+            problem(im, im->c->fields[im->c->key].name, NULL, 0, _("%s has the same key"), row);
             return -1;
         }
         codec_buf_free(&k);
@@ -813,6 +954,12 @@ static int row_store(imp *im) {
     }
     if (rc == 0) {
         im->stored++;
+        codec_buf k;
+        codec_buf_init(&k);
+        if (store_record_key(im->c, im->rec.p, im->rec.len, &k) == 0 && !k.oom) {
+            seen_put(im, k.p, k.len, im->last_line);
+        }
+        codec_buf_free(&k);
         return 0;
     }
     if (rc == GH_EEXISTS) {
@@ -974,8 +1121,8 @@ static int csv_row_one(imp *im, const csv_row *row);
 static int csv_row_cb(void *ctx, const csv_row *row) {
     imp *im = ctx;
     if (!im->header_done) {
-        if (row->line < im->o->header_row) {
-            return 0; /* a title or notes above the header */
+        if (row->line < im->o->header_row || row->ncells == 0) {
+            return 0; /* a title or notes above the header, blank lines */
         }
         return header(im, row);
     }
@@ -1471,6 +1618,7 @@ static int jsonl_read(imp *im, csv_info *info) {
 /* ---- the whole import ---------------------------------------------------------------------------- */
 
 static void imp_clear(imp *im) {
+    seen_free(im);
     for (int i = 0; im->colname && i < im->ncols; i++) {
         free(im->colname[i]);
     }
@@ -1646,7 +1794,9 @@ static int import_once(imp *im, csv_info *info) {
         if (im->o->format == IMPORT_XLSX) {
             rc = xlsx_in_read(im->o->file, im->o->sheet, csv_row_cb, im, info);
         } else {
-            rc = csv_read(im->o->file, im->o->format == IMPORT_TSV ? CSV_TAB_SEP : CSV_COMMA_SEP,
+            rc = csv_read(im->o->file,
+                          (im->o->format == IMPORT_TSV ? CSV_TAB_SEP : CSV_COMMA_SEP | CSV_SNIFF) |
+                              CSV_EMPTY_ROWS,
                           im->o->encoding, csv_row_cb, im, info);
         }
         if (rc == 0 && !im->header_done) {
@@ -1751,6 +1901,52 @@ static int chunk_step(imp *im, long line) {
     return store_coll_get(im->t, im->o->coll, &im->c);
 }
 
+/* A rejects file left by an earlier import may have been edited (the rows
+ * being fixed): a new import never deletes or overwrites it, but renames
+ * it to FILE.old (replacing an older .old) and says so. */
+static int rejects_aside(const import_opts *o) {
+    struct stat st, fst;
+    if (lstat(o->rejects, &st) != 0) {
+        return 0;
+    }
+    if (stat(o->file, &fst) == 0 && st.st_dev == fst.st_dev && st.st_ino == fst.st_ino) {
+        return err_set(GH_EINVAL, _("--rejects %s is the file being imported: name another file"),
+                       o->rejects);
+    }
+    char old[PATH_MAX + 8];
+    snprintf(old, sizeof old, "%s.old", o->rejects);
+    if (rename(o->rejects, old) != 0) {
+        return err_set(GH_EIO,
+                       _("cannot move the rejects file of an earlier import, %s, to %s: %s"),
+                       o->rejects, old, strerror(errno));
+    }
+    fprintf(stderr, _("import: the rejects file of an earlier import is kept as %s\n"), old);
+    return 0;
+}
+
+/* Files that are not what their name says: an Excel 97-2003 workbook (an
+ * OLE2 compound file, whatever its name) cannot be read; say what to do. */
+static int sniff_file(const import_opts *o) {
+    unsigned char magic[8];
+    int fd = open(o->file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0; /* the reader says why */
+    }
+    ssize_t n = read(fd, magic, sizeof magic);
+    close(fd);
+    /* (as .xlsx, the xlsx reader says it: an encrypted workbook is one too) */
+    if (n == 8 && memcmp(magic, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8) == 0 &&
+        o->format != IMPORT_XLSX) {
+        return err_set(
+            GH_EINVAL,
+            _("%s is an Excel 97-2003 workbook (.xls), which gonghui does not read: open "
+              "it in Excel (or WPS) and save it as Excel Workbook (.xlsx), then import "
+              "that"),
+            o->file);
+    }
+    return 0;
+}
+
 static uint64_t random64(void) {
     uint64_t v = 0;
     if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
@@ -1815,7 +2011,7 @@ static void thousands(uint64_t v, char *out, size_t n) {
 
 int import_run(store *s, const import_opts *o) {
     imp im;
-    csv_info info = {"UTF-8", 0, 0};
+    csv_info info = {"UTF-8", 0, 0, ','};
     double started = clock_wall_s();
     int rc = 0, code = IMPORT_EXIT_FAILED, committed = 0;
     store_counts *counts = NULL;
@@ -1866,11 +2062,17 @@ int import_run(store *s, const import_opts *o) {
             }
         }
     }
+    if (rc == 0) {
+        rc = sniff_file(o);
+    }
     if (rc == 0 && (o->chunk || o->resume)) {
         rc = chunk_setup(&im);
         snprintf(sha.out, sizeof sha.out, "%s", im.cp.sha256);
     } else if (rc == 0) {
         sha_started = pthread_create(&sha_th, NULL, sha_thread, &sha) == 0;
+    }
+    if (rc == 0 && !im.already && im.cp.line == 0) { /* a new import, not one going on */
+        rc = rejects_aside(o);
     }
     if (rc == 0 && im.already) {
         committed = 1;
@@ -1950,7 +2152,14 @@ int import_run(store *s, const import_opts *o) {
                   "otherwise)\n"),
                 o->file);
     }
-    /* the rejects file: in place when there are rejects, else none (a stale one would mislead) */
+    if (rc == 0 && info.delim == ';') {
+        fprintf(stderr,
+                _("import: %s separates its cells with semicolons (as Excel saves CSV where the "
+                  "decimal mark is a comma); it was read so\n"),
+                o->file);
+    }
+    /* the rejects file: in place when there are rejects, else none (a stale one would mislead;
+     * one from an earlier import was moved aside at the start) */
     if (im.rej) {
         int bad = fclose(im.rej) != 0;
         im.rej = NULL;
@@ -1958,8 +2167,6 @@ int import_run(store *s, const import_opts *o) {
             fprintf(stderr, _("import: the rejects file %s could not be written: %s\n"), o->rejects,
                     strerror(errno));
         }
-    } else if (rc == 0) {
-        unlink(o->rejects);
     }
     char a[32], b[32], n[32];
     thousands(im.stored, a, sizeof a);
@@ -1997,6 +2204,10 @@ int import_run(store *s, const import_opts *o) {
                  "reasons, are in %s\n"),
                a, o->file, info.encoding, o->coll, b, o->rejects);
         code = IMPORT_EXIT_REJECTS;
+    }
+    if (rc == 0 && im.skipped) {
+        thousands(im.skipped, n, sizeof n);
+        printf(_("import: %s blank rows skipped (empty lines, or rows with no values)\n"), n);
     }
 
     /* the run record */
@@ -2211,9 +2422,17 @@ int import_parse(int argc, char **argv, import_opts *o) {
         } else if (dot && (strcasecmp(dot, ".xlsx") == 0 || strcasecmp(dot, ".xlsm") == 0)) {
             o->format = IMPORT_XLSX;
         } else if (dot && strcasecmp(dot, ".xls") == 0) {
-            return usage_err("%s: Excel 97-2003 workbooks (.xls) are not read: open the file in "
-                             "Excel and save it as an Excel Workbook (.xlsx)",
-                             o->file);
+            /* a real one is refused by import_run (exit 1, sniff_file); systems that
+             * export "xls" often write a workbook (.xlsx inside) or text */
+            unsigned char m[2] = {0, 0};
+            FILE *f = fopen(o->file, "rb");
+            if (f) {
+                if (fread(m, 1, 2, f) != 2) {
+                    m[0] = 0;
+                }
+                fclose(f);
+            }
+            o->format = m[0] == 'P' && m[1] == 'K' ? IMPORT_XLSX : IMPORT_CSV;
         } else {
             o->format = IMPORT_CSV;
         }

@@ -162,7 +162,7 @@ static int l_csv_read(lua_State *L) {
      * now, so nothing allocates outside a protected call while csv_read runs */
     luaL_checkstack(L, 8, "run.read_csv");
     read_ctx c = {L, header, 0, 0, NULL, 0};
-    csv_info info = {NULL, 0, 0};
+    csv_info info = {NULL, 0, 0, 0};
     char real[PATH_MAX], why[PATH_MAX + 256];
     if (!sandbox_may_read(L, path, real, why, sizeof why)) {
         if (errno == EACCES) {

@@ -102,7 +102,8 @@ static void cell(writer *w, const char *s, size_t n, int text) {
     if (w->x) {
         xlsx_out_cell(w->x, s, n);
     } else {
-        csv_put(&w->w, s, n, text);
+        /* CSV is for spreadsheets: text digits they would change go as ="0573..." */
+        csv_put(&w->w, s, n, text && w->format == EXPORT_CSV ? CSV_GUARD_TEXT : text);
     }
 }
 
@@ -183,7 +184,7 @@ static void text_cell(lua_State *L, writer *w, int idx, int col) {
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx)) {
             lua_Integer v = lua_tointeger(L, idx);
-            if (w->fen[col] && w->yuan) {
+            if (w->fen[col] && (w->yuan || w->x)) { /* xlsx: always a money cell in yuan */
                 uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
                 snprintf(num, sizeof num, "%s%llu.%02llu", v < 0 ? "-" : "",
                          (unsigned long long)(a / 100), (unsigned long long)(a % 100));
@@ -480,8 +481,18 @@ static int l_export_rows(lua_State *L) {
                 name = c->fields[pos].label;
                 n = strlen(name);
             }
-            cell(w, name, n, 1);
+            if (o->format == EXPORT_CSV) { /* a header is a name, never a guarded number */
+                csv_put(&w->w, name, n, CSV_GUARD);
+            } else {
+                cell(w, name, n, 1);
+            }
             lua_pop(L, 1);
+            if (w->x && w->fen[i]) {
+                int rc = xlsx_out_money(w->x, i);
+                if (rc) {
+                    return luaL_error(L, "export: %s", err_msg(rc));
+                }
+            }
         }
         if (w->x) {
             int rc = xlsx_out_row(w->x);

@@ -18,7 +18,8 @@
 
 struct xlsx_out {
     plugin_host *h;
-    const plugin_fn *fopen_, *fheader, *frow, *fclose_;
+    const plugin_fn *fopen_, *fheader, *frow, *fclose_, *fmoney;
+    char money[256]; /* "3,5": the money columns, sent after the header */
     int64_t handle;
     int rows, cells;
     codec_buf line;
@@ -58,6 +59,7 @@ int xlsx_out_open(const char *path, xlsx_out **out) {
     x->fheader = plugin_func_named(p, "header_cells", "void(i64,bytes,err)");
     x->frow = plugin_func_named(p, "row_cells", "void(i64,bytes,err)");
     x->fclose_ = plugin_func_named(p, "close", "void(i64,err)");
+    x->fmoney = plugin_func_named(p, "money", "void(i64,str,err)");
     if (!x->fopen_ || !x->fheader || !x->frow || !x->fclose_) {
         xlsx_out_close(x, 0);
         return err_set(GH_EINVAL, _("plugin 'xlsx' lacks open, header_cells, row_cells or close"));
@@ -113,7 +115,24 @@ int xlsx_out_row(xlsx_out *x) {
     int rc = call(x, x->rows++ ? x->frow : x->fheader, a, &r);
     x->line.len = 0;
     x->cells = 0;
+    if (rc == 0 && x->rows == 1 && x->money[0]) {
+        if (!x->fmoney) {
+            return err_set(GH_EINVAL, _("plugin 'xlsx' lacks money (an older build): rebuild it"));
+        }
+        a[1].str = x->money;
+        rc = call(x, x->fmoney, a, &r);
+    }
     return rc;
+}
+
+int xlsx_out_money(xlsx_out *x, int col) {
+    size_t k = strlen(x->money);
+    int n = snprintf(x->money + k, sizeof x->money - k, "%s%d", k ? "," : "", col + 1);
+    if (n < 0 || (size_t)n >= sizeof x->money - k) {
+        x->money[k] = 0;
+        return err_set(GH_ETOOBIG, _("too many money columns for a workbook"));
+    }
+    return 0;
 }
 
 int xlsx_out_close(xlsx_out *x, int commit) {

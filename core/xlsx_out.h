@@ -23,6 +23,10 @@ int xlsx_out_cell(xlsx_out *x, const char *s, size_t n);
 
 /* Writes the row built so far (the first one is the header). 0 or GH_E*. */
 int xlsx_out_row(xlsx_out *x);
+/* Before the first row: column col (0-based) holds money, so its plain
+ * numbers (1234.50) are written as number cells shown as #,##0.00 (the
+ * plugin's money). 0, or GH_ETOOBIG past a few dozen columns. */
+int xlsx_out_money(xlsx_out *x, int col);
 
 /* Writes the file (commit != 0) and frees x; commit 0 only frees. NULL is
  * a no-op. 0 or GH_E* with err_msg. */

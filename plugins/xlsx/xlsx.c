@@ -17,6 +17,10 @@
  *                                 columns "1:2,3" = categories from column 1,
  *                                 one series per column 2 and 3 (named by the
  *                                 header), placed right of the data
+ *   money(h, columns) -> nothing  columns "3,5" of the current sheet (1-based,
+ *                                 after its header) hold money: their plain
+ *                                 numbers (1234.5) become number cells
+ *                                 shown as #,##0.00, so that SUM adds them
  *   close(h)          -> nothing  sets column widths, freezes the header row,
  *                                 writes the file; the handle is then gone
  *
@@ -66,8 +70,9 @@ typedef struct book {
     int nsheets, ncharts;
     uint32_t row;
     int ncols;
-    int *width;  /* per column, in character cells */
-    char *ident; /* per column: 1 if always text (id/phone-like name) */
+    int *width;        /* per column, in character cells */
+    char *ident;       /* per column: 1 if always text (id/phone-like name), 2 money (see money) */
+    lxw_format *money; /* #,##0.00, made on first use */
 } book;
 
 static const gh_api *api;
@@ -266,6 +271,30 @@ static int next_cell(cells_in *it, const char **s, size_t *n) {
     return 1;
 }
 
+/* Makes room for column col (0-based) in the per-column arrays. 0 or -1. */
+static int grow_cols(book *b, int col, gh_err *err) {
+    if (col < b->ncols) {
+        return 0;
+    }
+    int nc = col + 16;
+    int *w = realloc(b->width, (size_t)nc * sizeof *w);
+    if (w) {
+        b->width = w;
+    }
+    char *id = realloc(b->ident, (size_t)nc);
+    if (id) {
+        b->ident = id;
+    }
+    if (!w || !id) {
+        api->error(err, "out of memory");
+        return -1;
+    }
+    memset(b->width + b->ncols, 0, (size_t)(nc - b->ncols) * sizeof *w);
+    memset(b->ident + b->ncols, 0, (size_t)(nc - b->ncols));
+    b->ncols = nc;
+    return 0;
+}
+
 static int each_cell(book *b, cells_in *it, int header, gh_err *err) {
     char *buf = NULL;
     size_t cap = 0;
@@ -278,24 +307,9 @@ static int each_cell(book *b, cells_in *it, int header, gh_err *err) {
             free(buf);
             return -1;
         }
-        if (col >= b->ncols) {
-            int nc = col + 16;
-            int *w = realloc(b->width, (size_t)nc * sizeof *w);
-            if (w) {
-                b->width = w;
-            }
-            char *id = realloc(b->ident, (size_t)nc);
-            if (id) {
-                b->ident = id;
-            }
-            if (!w || !id) {
-                api->error(err, "out of memory");
-                free(buf);
-                return -1;
-            }
-            memset(b->width + b->ncols, 0, (size_t)(nc - b->ncols) * sizeof *w);
-            memset(b->ident + b->ncols, 0, (size_t)(nc - b->ncols));
-            b->ncols = nc;
+        if (grow_cols(b, col, err) != 0) {
+            free(buf);
+            return -1;
         }
         if (n + 1 > cap) {
             char *nb = realloc(buf, n + 1);
@@ -319,8 +333,9 @@ static int each_cell(book *b, cells_in *it, int header, gh_err *err) {
         lxw_error e = LXW_NO_ERROR;
         if (!n) {
             /* blank */
-        } else if (!header && !b->ident[col] && plain_number(buf, n)) {
-            e = worksheet_write_number(b->ws, b->row, (lxw_col_t)col, strtod(buf, NULL), NULL);
+        } else if (!header && b->ident[col] != 1 && plain_number(buf, n)) {
+            e = worksheet_write_number(b->ws, b->row, (lxw_col_t)col, strtod(buf, NULL),
+                                       b->ident[col] == 2 ? b->money : NULL);
         } else {
             char *esc;
             if (escape_underscores(buf, n, &esc) != 0) {
@@ -477,6 +492,37 @@ static void x_sheet(int64_t h, const char *name, gh_err *err) {
         fit_columns(b);
     }
     start_sheet(b, name, err);
+}
+
+static int read_col(const char **p);
+
+static void x_money(int64_t h, const char *columns, gh_err *err) {
+    book *b = get(h, err);
+    if (!b) {
+        return;
+    }
+    if (!b->money) {
+        if (!(b->money = workbook_add_format(b->wb))) {
+            api->error(err, "out of memory");
+            return;
+        }
+        format_set_num_format(b->money, "#,##0.00");
+    }
+    const char *p = columns;
+    while (*p) {
+        int c = read_col(&p);
+        if (c < 1 || c > MAX_COLS || (*p && *p != ',') || (*p == ',' && !p[1])) {
+            api->error(err, "money columns \"%s\": expected column numbers such as 3,5", columns);
+            return;
+        }
+        if (grow_cols(b, c - 1, err) != 0) {
+            return;
+        }
+        b->ident[c - 1] = 2;
+        if (*p == ',') {
+            p++;
+        }
+    }
 }
 
 /* Reads a 1-based column number at *p (advanced); 0 if none. */
@@ -774,6 +820,7 @@ GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *a, gh_plugin *p, char **errmsg
         a->function(p, "row_cells", "void(i64,bytes,err)", GH_FN(x_row_cells)) ||
         a->function(p, "sheet", "void(i64,str,err)", GH_FN(x_sheet)) ||
         a->function(p, "chart", "void(i64,str,str,str,err)", GH_FN(x_chart)) ||
+        a->function(p, "money", "void(i64,str,err)", GH_FN(x_money)) ||
         a->function(p, "close", "void(i64,err)", GH_FN(x_close)) ||
         a->function(p, "sheets", "str(str,err)", GH_FN(x_sheets)) ||
         a->function(p, "read_open", "i64(str,str,err)", GH_FN(x_read_open)) ||

@@ -90,9 +90,12 @@ query "$S/db2" 'db.atomic(function() for m in db.members:scan() do end; for i = 
 gh --db "$S/db2" import members u.csv
 expect_rc 0 "import the unmasked export"
 gh --db "$S/db2" export members --unmask --out u2.csv
-if cmp -s u.csv u2.csv; then pass "round trip: CSV -> store -> CSV is identical"; else fail "round trip differs"; diff u.csv u2.csv | head >&2; fi
-query "$S/db2" "local m = db.members:get(3); print(m.note, m.name == ' 空格 ', db.members:get(1).note, db.members:get(4).score)"
-if [ "$(cat "$S/out")" = "'=already	true	=1+1	1e+100" ]; then pass "round trip: guarded, spaced and large values come back"; else fail "round trip values: $(cat "$S/out")"; fi
+# identical, except what import makes of values a script stored: spaces at
+# the ends trimmed (one rule for every format)
+sed -e 's/" 空格 "/空格/' u.csv >u-expected.csv
+if cmp -s u-expected.csv u2.csv; then pass "round trip: CSV -> store -> CSV is identical (but the spaces at a value's ends, trimmed)"; else fail "round trip differs"; diff u-expected.csv u2.csv | head >&2; fi
+query "$S/db2" "local m = db.members:get(3); print(m.note, m.name == '空格', db.members:get(1).note, db.members:get(4).score, m.phone)"
+if [ "$(cat "$S/out")" = "'=already	true	=1+1	1e+100	0571-87654321" ]; then pass "round trip: guarded and large values come back, spaces at the ends are trimmed"; else fail "round trip values: $(cat "$S/out")"; fi
 
 # ---- TSV, JSON, JSON Lines ------------------------------------------------------------------------
 gh --db "$DB" export members --out m.tsv --unmask
@@ -117,7 +120,8 @@ query "$S/db3" 'for i = 1, 4 do db.members:delete(i) end'
 gh --db "$S/db3" import members m.jsonl
 expect_rc 0 "JSON Lines round trip: import"
 gh --db "$S/db3" export members --unmask --out m3.jsonl
-if cmp -s m.jsonl m3.jsonl; then pass "round trip: JSON Lines -> store -> JSON Lines is identical"; else fail "JSON Lines round trip differs"; diff m.jsonl m3.jsonl | head >&2; fi
+sed -e 's/" 空格 "/"空格"/' m.jsonl >m-expected.jsonl
+if cmp -s m-expected.jsonl m3.jsonl; then pass "round trip: JSON Lines -> store -> JSON Lines is identical"; else fail "JSON Lines round trip differs"; diff m-expected.jsonl m3.jsonl | head >&2; fi
 gh --db "$DB" export members --out - --format jsonl
 expect_rc 0 "--out - writes to standard output"
 [ "$(wc -l <"$S/out")" = 4 ] && pass "standard output: the records only" || fail "standard output: $(wc -l <"$S/out") lines"

@@ -207,7 +207,8 @@ EOF
     rm -rf "$S/back"
     gh --db "$S/back" --new-db run "$S/make.lua" # the same collection, then emptied
     gh --db "$S/back" run -e 'for m in db.members:scan{} do db.members:delete(m.member_id) end'
-    gh --db "$S/back" import members "$f"
+    # (money is a number cell in yuan in a workbook: --yuan reads it back)
+    gh --db "$S/back" import members "$f" --yuan
     expect_rc 0 "import $f"
     gh --db "$S/back" export members --out back.csv --unmask
     gh --db "$DB" export town.lua --out want.csv --unmask $([ "$f" = all.xlsx ] || echo town=城关)

@@ -149,7 +149,7 @@ if [ -f "$R" ]; then
   expect_file_has "$R" '1990-13-01' "rejects: the bad value"
   expect_file_has "$R" 'member_id: expects a whole number, got ""twelve""' "rejects: bad int"
   expect_file_has "$R" 'name: is empty, and it is required' "rejects: missing required"
-  expect_file_has "$R" 'an earlier row of this file' "rejects: duplicate unique within the file"
+  expect_file_has "$R" 'that record comes from line 2 of this file' "rejects: duplicate unique within the file, naming the earlier row"
   expect_file_has "$R" 'that record is already in the database' "rejects: duplicate unique against the store"
   expect_file_has "$R" 'member_id = 1 already exists; it is already in the database' "rejects: duplicate key against the store"
   expect_file_has "$R" 'Excel turned the ID number into a number (3.30481E+17)' "rejects: scientific notation"
@@ -214,9 +214,23 @@ expect_rc 1 "a missing file"
 expect_err "cannot open nosuch.csv" "the missing file is named"
 gh --db "$DB" import members good.csv --mode sideways
 expect_rc 2 "a bad --mode is a usage error"
+# a real .xls (an OLE2 compound file): refused with what to do, exit 1 as
+# every unreadable file (not the usage text); named .csv it is found too
+printf '\320\317\021\340\241\261\032\341' > book.xls
+head -c 2000 /dev/zero >> book.xls
 gh --db "$DB" import members book.xls
-expect_rc 2 "xls (Excel 97-2003): a usage error"
-expect_err "save it as an Excel Workbook (.xlsx)" "xls: says what to do"
+expect_rc 1 "xls (Excel 97-2003): an unreadable file" &&
+  expect_err "book.xls is an Excel 97-2003 workbook (.xls), which gonghui does not read" "xls: says what it is" &&
+  expect_err "save it as Excel Workbook (.xlsx)" "xls: says what to do" &&
+  no_err "usage:" "xls: no usage text" && pass "a real .xls: exit 1, what it is and what to do"
+cp book.xls book-named.csv
+gh --db "$DB" import members book-named.csv
+expect_rc 1 "an .xls named .csv" && expect_err "is an Excel 97-2003 workbook" "an .xls named .csv is recognised"
+# systems that export "xls" often write text: read as CSV (or as a workbook when it is one)
+printf 'member_id,name,id_number,birth_date\n77,文本,%s,1990-01-01\n' "$ID1" > text.xls
+gh --db "$S/dbx" run "$S/define.lua"
+gh --db "$S/dbx" import members text.xls
+expect_rc 0 "an .xls that is really CSV text" && pass "an .xls that is text is read as CSV"
 gh --db "$DB" import members nosuch.xlsx
 expect_rc 1 "a missing .xlsx file"
 expect_err "cannot open nosuch.xlsx" "the missing .xlsx file is named"
@@ -257,7 +271,7 @@ printf 'member_id,name,id_number,birth_date\n1,王芳芳,%s,1990-01-01\n4,新人
 gh --db "$DB" import members up.csv --mode upsert
 expect_rc 3 "upsert: a key twice in one file is rejected"
 expect_value "$DB" "db.members:get(1).name, db.members:get(4).name" "王芳芳	新人" "upsert: replaced and inserted"
-expect_file_has up.csv.rejects.csv "an earlier row of this file has the same key" "upsert: in-file duplicate reason"
+expect_file_has up.csv.rejects.csv "line 3 of this file has the same key" "upsert: in-file duplicate reason, naming the earlier row"
 
 # ---- TSV and JSON Lines --------------------------------------------------------------------------
 DB=$S/db10

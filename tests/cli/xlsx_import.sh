@@ -138,7 +138,7 @@ expect_err "excel.xlsx:3: 身份证号: Excel turned the ID number into a number
 expect_value "$DB" "db.members:count()" "3" "three members stored"
 expect_value "$DB" "db.members:get(1).name, db.members:get(1).birth_date" "王芳	1990-01-01" "a date cell became the date"
 expect_value "$DB" "db.members:get(1).id_number, db.members:get(1).phone" "$ID1	13800001111" "ID and phone as text"
-expect_value "$DB" "db.members:get(1).score, db.members:get(1).note" "12.5	 前后有空格 " "a number; text kept as it is"
+expect_value "$DB" "db.members:get(1).score, db.members:get(1).note" "12.5	前后有空格" "a number; text without the spaces at its ends (one trimming rule for every format)"
 expect_value "$DB" "db.members:get(3).birth_date, db.members:get(3).town, db.members:get(3).score" \
   "1970-06-15	nil	3" "a custom date format; a skipped cell is an absent field"
 expect_value "$DB" "db.members:get(4).birth_date, db.members:get(4).id_number" "1980-02-29	$ID2" \
@@ -256,10 +256,10 @@ if [ -s a.txt ] && cmp -s a.txt b.txt; then
 else
   fail "the round trip changed cells"; diff a.txt b.txt >&2
 fi
-has a.txt "2|1|1990-01-01|$ID1|王芳| 前后有空格 |13800001111|12.5|硖石街道" "the exported row holds what the Excel workbook had"
+has a.txt "2|1|1990-01-01|$ID1|王芳|前后有空格|13800001111|12.5|硖石街道" "the exported row holds what the Excel workbook had"
 # line breaks in a cell are kept; text that holds an escape literally (a_x0041_b) is written
 # escaped, so it reads back as it was
-has a.txt '4|4|1980-02-29|'"$ID2"'|赵六 |第一行\r\n第二行 a_x0041_b' "a line break and a literal _x0041_ survive export"
+has a.txt '4|4|1980-02-29|'"$ID2"'|赵六|第一行\r\n第二行 a_x0041_b' "a line break and a literal _x0041_ survive export"
 gh --db "$S/db" export members --out a.csv --unmask
 gh --db "$DB" export members --out b.csv --unmask
 if cmp -s a.csv b.csv; then pass "and the records are the same (as CSV)"; else fail "CSV exports differ"; diff a.csv b.csv >&2; fi
