@@ -1149,7 +1149,7 @@ static int l_coll_schema(lua_State *L) {
 
 static int l_coll_tostring(lua_State *L) {
     lcoll *lc = lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
-    lua_pushfstring(L, _("collection '%s'"), lc->name);
+    lua_pushfstring(L, "collection '%s'", lc->name); /* i18n: ok (query.lua reads it) */
     return 1;
 }
 

@@ -78,6 +78,7 @@ typedef struct repl {
     History *hist_h;
     int prelude_ref;  /* the prelude's table M */
     int settings_ref; /* S */
+    const char *line; /* the statement being run (borrowed, for hints) */
 } repl;
 
 static repl *R; /* for the signal handler and libedit callbacks */
@@ -403,6 +404,27 @@ static void guard_writes(lua_State *L) {
 
 /* Prints the error at the top of the stack, without the traceback's frames
  * of the REPL itself. */
+/* A line of advice after an error (scripts/lib/repl_hints.lua): full-width
+ * punctuation, SQL typed out of habit, a field the collection lacks. */
+static void hint(repl *r, const char *msg) {
+    lua_State *L = r->L;
+    int top = lua_gettop(L);
+    if (!r->line || lua_getglobal(L, "require") != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        return;
+    }
+    lua_pushliteral(L, "repl_hints");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1) &&
+        lua_getfield(L, -1, "hint") == LUA_TFUNCTION) {
+        lua_pushstring(L, r->line);
+        lua_pushstring(L, msg);
+        if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+            fprintf(stderr, _("hint: %s\n"), lua_tostring(L, -1));
+        }
+    }
+    lua_settop(L, top);
+}
+
 static void report(repl *r, const char *what) {
     const char *m = lua_tostring(r->L, -1);
     if (!m) {
@@ -412,6 +434,7 @@ static void report(repl *r, const char *what) {
     int n = tb ? (int)(tb - m) : (int)strlen(m);
     fprintf(stderr, "%s%.*s\n", what, n, m);
     r->failed = 1;
+    hint(r, m);
 }
 
 /* Runs the function on top of the stack; shows its results unless quiet. */
@@ -491,9 +514,11 @@ static int eval(repl *r, const char *text) {
         n--;
     }
     if (n == 0) {
+        r->line = NULL;
         return 0;
     }
     int quiet = text[n - 1] == ';';
+    r->line = text;
     /* `local x = ...` at the start of a line lives on (prelude's rewrite) */
     push_prelude_fn(r, "rewrite");
     lua_pushstring(L, text);
@@ -513,11 +538,13 @@ static int eval(repl *r, const char *text) {
         rc = luaL_loadbufferx(L, s, sn, "=input", "t");
         if (rc == LUA_ERRSYNTAX && incomplete(L)) {
             lua_settop(L, stmt - 1);
+            r->line = NULL;
             return 1;
         }
         if (rc != LUA_OK) {
             report(r, "");
             lua_settop(L, stmt - 1);
+            r->line = NULL;
             return 0;
         }
     }
@@ -533,6 +560,7 @@ static int eval(repl *r, const char *text) {
     lua_remove(L, stmt);
     lua_remove(L, stmt);
     run_chunk(r, quiet);
+    r->line = NULL;
     return 0;
 }
 
