@@ -69,6 +69,20 @@ en --db "$S/db" import people "$S/q.csv"
 expect_out "import: " "C: import summary" && expect_out "rejected" "C: import rejects" &&
   pass "C: import's summary is English"
 
+# --- the REPL's hints, in both languages ---
+printf '%s\n' "db.people:get（1）" "select * from people where name = '张三'" \
+  "db.people:where{ nmae = 'x' }:list()" >"$S/repl.in"
+LANG=C "$BIN" --db "$S/db" repl <"$S/repl.in" >"$S/out" 2>"$S/err"
+expect_err "full-width punctuation (全角标点) at column 14: use '(' instead of '（'" "C: full-width hint" &&
+  expect_err "db.people:where{ name = \"张三\" }:list()" "C: SQL hint" &&
+  expect_err "fields of people: n, name (姓名)" "C: field hint" &&
+  expect_err "did you mean 'name'?" "C: nearest field" && pass "C: REPL hints"
+LANG=zh_CN.UTF-8 "$BIN" --db "$S/db" repl <"$S/repl.in" >"$S/out" 2>"$S/err"
+expect_err "第 14 个字符是全角标点：请用“(”代替“（”" "zh: full-width hint" &&
+  expect_err "这是 SQL；用查询助手这样写" "zh: SQL hint" &&
+  expect_err "people 的字段：n, name (姓名)" "zh: field hint" &&
+  expect_err "没有可筛选的字段“nmae”" "zh: the error itself" && pass "zh: REPL hints and errors"
+
 # --- check ---
 zh --db "$S/db" check
 expect_rc 0 "zh: check" && expect_out "完好" "zh: check" && pass "zh: check's report is Chinese"
