@@ -99,63 +99,6 @@ static int eat(const char **p, const char *end, const char *lit) {
 static const char *const credit_names[] = {"credit_code", "统一社会信用代码", "信用代码",
                                            "社会信用代码", NULL};
 
-int import_check_credit(const char *s, size_t n, char out[19], char *why, size_t whyn) {
-    static const char cc[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    static const int w[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
-    static const int ow[8] = {3, 7, 9, 10, 5, 8, 4, 2};
-    if (n != 18) {
-        snprintf(why, whyn, "has %zu characters; a unified social credit code has 18", n);
-        return -1;
-    }
-    int v[18], sum = 0;
-    for (int i = 0; i < 18; i++) {
-        char c = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
-        const char *at = c ? strchr(cc, c) : NULL;
-        if (!at) {
-            snprintf(why, whyn,
-                     "character %d is not one of 0-9 and the capital letters except I, O, S, V, "
-                     "Z",
-                     i + 1);
-            return -1;
-        }
-        v[i] = (int)(at - cc);
-        out[i] = c;
-    }
-    out[18] = 0;
-    for (int i = 2; i < 8; i++) {
-        if (v[i] > 9) {
-            snprintf(why, whyn, "characters 3-8 are not a region code (6 digits)");
-            return -1;
-        }
-    }
-    for (int i = 0; i < 8; i++) { /* GB 11714: letters count A = 10 .. Z = 35 */
-        char c = out[8 + i];
-        sum += (c <= '9' ? c - '0' : c - 'A' + 10) * ow[i];
-    }
-    int c9 = (11 - sum % 11) % 11;
-    char want9 = c9 == 10 ? 'X' : (char)('0' + c9);
-    if (out[16] != want9) {
-        snprintf(why, whyn,
-                 "has a wrong organisation-code check character (character 17 is %c, characters "
-                 "9-16 give %c): a character is mistyped",
-                 out[16], want9);
-        return -1;
-    }
-    sum = 0;
-    for (int i = 0; i < 17; i++) {
-        sum += v[i] * w[i];
-    }
-    int c = (31 - sum % 31) % 31;
-    if (v[17] != c) {
-        snprintf(why, whyn,
-                 "has a wrong check character (the last one is %c, the first 17 give %c): a "
-                 "character is mistyped",
-                 out[17], cc[c]);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- Chinese headers ------------------------------------------------------------------- */
 
 /* Headers staff commonly use, and the field each names when the collection
@@ -426,8 +369,9 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         }
         if (im->credit[pos]) {
             char code[19];
-            if (import_check_credit(s, n, code, why, sizeof why) != 0) {
-                problem(im, col, s, n, "%s", why);
+            int rc = parse_credit_code(s, n, code);
+            if (rc != 0) {
+                problem(im, col, s, n, _("%s, got %s"), err_msg(rc), shown(s, n, sh, sizeof sh));
                 return -1;
             }
             mp_put_str(out, code, 18);

@@ -47,11 +47,6 @@ int import_parse(int argc, char **argv, import_opts *o);
  * process exit code (see the top). */
 int import_run(store *s, const import_opts *o);
 
-/* Checks a unified social credit code (统一社会信用代码, GB 32100: 18
- * characters, the organisation code's GB 11714 check character and the MOD
- * 31 one); 0 with `out` the code in capitals, or -1 with `why` set. */
-int import_check_credit(const char *s, size_t n, char out[19], char *why, size_t whyn);
-
 /* ID numbers, phones, dates and yuan in cells are read by parse.h, the
  * same rules every other command uses. */
 

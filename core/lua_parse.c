@@ -10,6 +10,8 @@
  *   parse.id(s[, today])-> the 18 characters, X upper-case (check character and a real
  *                          birth date not after today: 'YYYY-MM-DD', default the run's date)
  *   parse.phone(s)      -> '13812345678' or '0571-87654321'
+ *   parse.credit_code(s)        -> a unified social credit code, 18 characters, upper case
+ *   parse.credit_complete(s16)  -> the code for its first 16 (both check characters added)
  *   parse.mod11_2(digits)       -> '0'-'9' or 'X' (raises if digits is not digits)
  *   parse.mod11_2_ok(s)         -> true when s's last character is the check of the rest
  *
@@ -170,6 +172,32 @@ static int l_parse_phone(lua_State *L) {
     return 1;
 }
 
+static int l_parse_credit_code(lua_State *L) {
+    char out[19];
+    size_t n;
+    luaL_checkany(L, 1);
+    const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &n) : NULL;
+    int rc = s ? parse_credit_code(s, n, out)
+               : err_set(GH_EINVAL, _("is not a credit code (18 characters, as text)"));
+    if (rc) {
+        return refuse(L, rc);
+    }
+    lua_pushlstring(L, out, 18);
+    return 1;
+}
+
+static int l_parse_credit_complete(lua_State *L) {
+    char out[19];
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    int rc = parse_credit_complete(s, n, out);
+    if (rc) {
+        return refuse(L, rc);
+    }
+    lua_pushlstring(L, out, 18);
+    return 1;
+}
+
 static int l_parse_mod11_2(lua_State *L) {
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
@@ -195,6 +223,8 @@ void lparse_push(lua_State *L, int clock_idx) {
                                    {"time", l_parse_time},
                                    {"yuan", l_parse_yuan},
                                    {"phone", l_parse_phone},
+                                   {"credit_code", l_parse_credit_code},
+                                   {"credit_complete", l_parse_credit_complete},
                                    {"mod11_2", l_parse_mod11_2},
                                    {"mod11_2_ok", l_parse_mod11_2_ok},
                                    {NULL, NULL}};

@@ -1,6 +1,7 @@
 /*
  * parse.c — the one home of the rules for reading what people type: dates,
- * times, `--now`, yuan, resident ID numbers, phone numbers (see parse.h for
+ * times, `--now`, yuan, resident ID numbers, phone numbers, enterprises'
+ * unified social credit codes (see parse.h for
  * the contract and the decisions, README "Parsing what people type").
  *
  * Calls codec_is_date for the calendar (the stored form's own check) and
@@ -572,4 +573,99 @@ int parse_phone(const char *s, size_t n, char *out) {
                    _("has %zu digits: a mobile number has 11, a landline 0, an area code and 7 or "
                      "8 digits"),
                    k);
+}
+
+/* ---- unified social credit codes ---------------------------------------------------------- */
+
+static const char credit_chars[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/* The two check characters of a code's first 16 (already upper case and of
+ * credit_chars): the GB 11714 one of characters 9-16 (17th) and the MOD 31
+ * one of the first 17 (18th). */
+static void credit_checks(const char *s, char *c17, char *c18) {
+    static const int w[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
+    static const int ow[8] = {3, 7, 9, 10, 5, 8, 4, 2};
+    int sum = 0;
+    for (int i = 0; i < 8; i++) { /* GB 11714: letters count A = 10 .. Z = 35 */
+        char c = s[8 + i];
+        sum += (c <= '9' ? c - '0' : c - 'A' + 10) * ow[i];
+    }
+    int c9 = (11 - sum % 11) % 11;
+    *c17 = c9 == 10 ? 'X' : (char)('0' + c9);
+    sum = 0;
+    for (int i = 0; i < 16; i++) {
+        sum += (int)(strchr(credit_chars, s[i]) - credit_chars) * w[i];
+    }
+    sum += (int)(strchr(credit_chars, *c17) - credit_chars) * w[16];
+    *c18 = credit_chars[(31 - sum % 31) % 31];
+}
+
+/* Upper-cases s[0..k) into out and checks each is a code character. */
+static int credit_body(const char *s, size_t k, char *out) {
+    for (size_t i = 0; i < k; i++) {
+        char c = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+        if (!c || !strchr(credit_chars, c)) {
+            if (c > ' ' && c < 0x7f) {
+                return err_set(GH_EINVAL,
+                               _("has character %zu ('%c'), which is not one of 0-9 and the "
+                                 "capital letters except I, O, S, V, Z"),
+                               i + 1, c);
+            }
+            return err_set(GH_EINVAL,
+                           _("has character %zu not one of 0-9 and the capital letters except I, "
+                             "O, S, V, Z"),
+                           i + 1);
+        }
+        out[i] = c;
+    }
+    for (size_t i = 2; i < 8 && i < k; i++) {
+        if (out[i] > '9') {
+            return err_set(GH_EINVAL, _("has no region code in characters 3-8 (6 digits)"));
+        }
+    }
+    return 0;
+}
+
+int parse_credit_code(const char *s, size_t n, char out[19]) {
+    char code[19], c17, c18;
+    trim(&s, &n);
+    if (n != 18) {
+        return err_set(GH_EINVAL, _("has %zu characters; a unified social credit code has 18"), n);
+    }
+    int rc = credit_body(s, 18, code);
+    if (rc) {
+        return rc;
+    }
+    credit_checks(code, &c17, &c18);
+    if (code[16] != c17) {
+        return err_set(GH_EINVAL,
+                       _("has a wrong organisation-code check character (character 17 is %c, "
+                         "characters 9-16 give %c): a character is mistyped"),
+                       code[16], c17);
+    }
+    if (code[17] != c18) {
+        return err_set(GH_EINVAL,
+                       _("has a wrong check character (the last one is %c, the first 17 give "
+                         "%c): a character is mistyped"),
+                       code[17], c18);
+    }
+    memcpy(out, code, 18);
+    out[18] = 0;
+    return 0;
+}
+
+int parse_credit_complete(const char *s, size_t n, char out[19]) {
+    char code[19];
+    trim(&s, &n);
+    if (n != 16) {
+        return err_set(GH_EINVAL, _("has %zu characters; give the first 16 of a credit code"), n);
+    }
+    int rc = credit_body(s, 16, code);
+    if (rc) {
+        return rc;
+    }
+    credit_checks(code, &code[16], &code[17]);
+    memcpy(out, code, 18);
+    out[18] = 0;
+    return 0;
 }

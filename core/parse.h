@@ -75,4 +75,15 @@ int parse_mod11_2(const char *s, size_t n, char *check);
 #define PARSE_PHONE_MAX 16
 int parse_phone(const char *s, size_t n, char *out);
 
+/* A unified social credit code (统一社会信用代码, GB 32100-2015): 18 of
+ * 0-9 and A-Y without I, O, S, V, Z (lower case taken as upper), a 6-digit
+ * region code in characters 3-8, the GB 11714 check character of the
+ * organisation code (17th) and the MOD 31 check character (18th) -> the 18
+ * characters in upper case. */
+int parse_credit_code(const char *s, size_t n, char out[19]);
+
+/* The whole code for its first 16 characters (the two check characters
+ * added): for makers of sample data and tests. */
+int parse_credit_complete(const char *s, size_t n, char out[19]);
+
 #endif

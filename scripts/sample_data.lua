@@ -22,6 +22,7 @@
 -- Everything is written in one db.atomic: all of it or nothing.
 
 local registry = require 'registry'
+local parse = require 'parse'
 
 local N    = params.members or 5000
 local SEED = params.seed or 2025
@@ -269,20 +270,9 @@ end
 -- '9' (industry and commerce) '1' (an enterprise), the region code, an
 -- organisation code of 8 digits and its GB 11714 check character, then the
 -- MOD 31 check character.
-local CC = '0123456789ABCDEFGHJKLMNPQRTUWXY'
-local CC_W = { 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28 }
-local ORG_W = { 3, 7, 9, 10, 5, 8, 4, 2 }
 local function credit_code(region)
-  local org = string.format('%08d', rand2(99999999))
-  local sum = 0
-  for i = 1, 8 do sum = sum + (org:byte(i) - 48) * ORG_W[i] end
-  local c9 = 11 - sum % 11
-  org = org .. (c9 == 10 and 'X' or c9 == 11 and '0' or tostring(c9))
-  local body = '91' .. region .. org
-  sum = 0
-  for i = 1, 17 do sum = sum + (CC:find(body:sub(i, i), 1, true) - 1) * CC_W[i] end
-  local c = (31 - sum % 31) % 31
-  return body .. CC:sub(c + 1, c + 1)
+  -- the check characters are core/parse.c's (parse.credit_complete), as import checks them
+  return (assert(parse.credit_complete(string.format('91%s%08d', region, rand2(99999999)))))
 end
 
 -- Honorary titles (registry member_titles): model workers (劳动模范) of the

@@ -258,43 +258,11 @@ end
 -- (1-9, A, N, Y), the kind, a 6-digit region code, the 9-character
 -- organisation code (GB 11714: 8 characters and a MOD 11 check character,
 -- a digit or X) and a MOD 31 check character. true, or false and the reason.
-local CC = '0123456789ABCDEFGHJKLMNPQRTUWXY'
-local CC_W = { 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28 }
-local ORG_W = { 3, 7, 9, 10, 5, 8, 4, 2 }
 function registry.valid_credit_code(code)
   if type(code) ~= 'string' then return false, 'is not text' end
-  if #code ~= 18 then
-    return false, string.format('has %d characters; a unified social credit code has 18', #code)
-  end
-  local v = {}
-  for i = 1, 18 do
-    local at = CC:find(code:sub(i, i), 1, true)
-    if not at then
-      return false, string.format("character %d ('%s') is not one of 0-9 and the capital letters "
-                                  .. 'except I, O, S, V, Z', i, code:sub(i, i))
-    end
-    v[i] = at - 1
-  end
-  if not code:sub(3, 8):find('^%d+$') then return false, 'characters 3-8 are not a region code (6 digits)' end
-  local sum = 0
-  for i = 1, 8 do   -- GB 11714 values: digits as they are, letters A = 10 .. Z = 35
-    local ch = code:byte(i + 8)
-    sum = sum + (ch <= 57 and ch - 48 or ch - 55) * ORG_W[i]
-  end
-  local c9 = (11 - sum % 11) % 11
-  local want9 = c9 == 10 and 'X' or tostring(c9)
-  if code:sub(17, 17) ~= want9 then
-    return false, string.format('has a wrong organisation-code check character (character 17 is %s, '
-                                .. 'characters 9-16 give %s)', code:sub(17, 17), want9)
-  end
-  sum = 0
-  for i = 1, 17 do sum = sum + v[i] * CC_W[i] end
-  local c = (31 - sum % 31) % 31
-  if v[18] ~= c then
-    return false, string.format('has a wrong check character (the last one is %s, the first 17 give %s)',
-                                code:sub(18), CC:sub(c + 1, c + 1))
-  end
-  return true
+  local ok, _msg, why = parse.credit_code(code) -- core/parse.c: GB 32100 and GB 11714
+  if ok then return true end
+  return false, why
 end
 
 -- Display masks for personal data, by core/pii.c's rule (the `pii` global):

@@ -317,6 +317,34 @@ static void test_phones_refused(void **state) {
     expect_why(parse_phone(big, sizeof big, out), "too many digits");
 }
 
+/* 统一社会信用代码: the two check characters, case, and each refusal. */
+static void test_credit_codes(void **state) {
+    (void)state;
+    char out[19];
+    assert_int_equal(parse_credit_complete("91330481MA2B3C4D", 16, out), 0);
+    char whole[19];
+    memcpy(whole, out, 19);
+    assert_int_equal(parse_credit_code(whole, 18, out), 0);
+    assert_string_equal(out, whole);
+    char lower[19];
+    for (int i = 0; i < 19; i++) {
+        lower[i] = whole[i] >= 'A' && whole[i] <= 'Z' ? (char)(whole[i] - 'A' + 'a') : whole[i];
+    }
+    assert_int_equal(parse_credit_code(lower, 18, out), 0); /* lower case taken as upper */
+    assert_string_equal(out, whole);
+    assert_int_equal(parse_credit_code("91350100M000100Y43", 18, out), 0); /* a real one */
+    assert_int_equal(parse_credit_code("91350100M000100Y44", 18, out), GH_EINVAL);
+    assert_non_null(strstr(err_msg(GH_EINVAL), "wrong check character"));
+    assert_int_equal(parse_credit_code("91350100M000101Y43", 18, out), GH_EINVAL);
+    assert_non_null(strstr(err_msg(GH_EINVAL), "organisation-code check character"));
+    assert_int_equal(parse_credit_code("91350100M000100Y4", 17, out), GH_EINVAL);
+    assert_non_null(strstr(err_msg(GH_EINVAL), "has 17 characters"));
+    assert_int_equal(parse_credit_code("91350100M00O100Y43", 18, out), GH_EINVAL);
+    assert_non_null(strstr(err_msg(GH_EINVAL), "character 12"));
+    assert_int_equal(parse_credit_code("91A50100M000100Y43", 18, out), GH_EINVAL);
+    assert_non_null(strstr(err_msg(GH_EINVAL), "region code"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dates_accepted),
@@ -330,6 +358,7 @@ int main(void) {
         cmocka_unit_test(test_mod11_2),
         cmocka_unit_test(test_phones_accepted),
         cmocka_unit_test(test_phones_refused),
+        cmocka_unit_test(test_credit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
