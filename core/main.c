@@ -30,9 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef GH_VERSION
-#define GH_VERSION "dev"
-#endif
+#include "gh_version.h" /* generated: GH_VERSION, GH_VERSION_FULL */
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -334,7 +332,7 @@ int main(int argc, char **argv) {
             code = 0;
             goto out;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("gonghui %s\n", GH_VERSION);
+            printf("gonghui %s\n", GH_VERSION_FULL);
             code = 0;
             goto out;
         } else if (argv[i][0] == '-' && argv[i][1] == '-' && n < 2 &&

@@ -44,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gh_version.h" /* generated: GH_VERSION_FULL */
+
 #ifndef GH_PLUGIN_DIR
 #define GH_PLUGIN_DIR ""
 #endif
@@ -220,17 +222,17 @@ static int api_begin(gh_plugin *p, uint32_t major, uint32_t minor, size_t size, 
     if (major != GH_API_MAJOR) {
         refuse(p,
                "it was built for plugin API %u.%u and this gonghui provides API %d.%d "
-               "(another major version: the table differs); rebuild the plugin against this "
-               "gonghui's include/gonghui/plugin.h%s",
-               major, minor, GH_API_MAJOR, GH_API_MINOR,
+               "(gonghui %s; another major version: the table differs); rebuild the plugin "
+               "against this gonghui's gonghui/plugin.h (pkg-config gonghui-plugin)%s",
+               major, minor, GH_API_MAJOR, GH_API_MINOR, GH_VERSION_FULL,
                major > GH_API_MAJOR ? ", or upgrade gonghui" : "");
         return GH_PLUGIN_ERROR;
     }
     if (minor > GH_API_MINOR || size > sizeof(gh_api)) {
         refuse(p,
-               "it was built for plugin API %u.%u, newer than this gonghui's %d.%d (it may use "
-               "routines this gonghui lacks); upgrade gonghui or rebuild the plugin",
-               major, minor, GH_API_MAJOR, GH_API_MINOR);
+               "it was built for plugin API %u.%u, newer than this gonghui's %d.%d (gonghui %s; "
+               "it may use routines this gonghui lacks); upgrade gonghui or rebuild the plugin",
+               major, minor, GH_API_MAJOR, GH_API_MINOR, GH_VERSION_FULL);
         return GH_PLUGIN_ERROR;
     }
     if (!name || strcmp(name, p->name) != 0) {

@@ -55,9 +55,7 @@
 
 #include "repl_prelude.h" /* generated: static const char repl_prelude[] */
 
-#ifndef GH_VERSION
-#define GH_VERSION "dev"
-#endif
+#include "gh_version.h" /* generated: GH_VERSION, GH_VERSION_FULL */
 
 #define PROMPT "gonghui> "
 #define PROMPT2 "   ...> "

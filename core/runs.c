@@ -30,9 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef GH_VERSION
-#define GH_VERSION "dev"
-#endif
+#include "gh_version.h" /* generated: GH_VERSION, GH_VERSION_FULL */
 
 /* ---- SHA-256 (FIPS 180-4) ---------------------------------------------------- */
 
@@ -356,7 +354,7 @@ static int encode_rec(const store_coll *c, const runs_rec *r, int64_t id, codec_
             }
             break;
         case F_VERSION:
-            put_str(b, GH_VERSION);
+            put_str(b, GH_VERSION_FULL);
             break;
         case F_SUMMARY:
             put_str(b, r->summary);
