@@ -11,6 +11,7 @@
  *     nothing.
  */
 #include "accounts.h"
+#include "cli.h"
 
 #include "codec.h"
 #include "err.h"
@@ -346,14 +347,24 @@ typedef struct users_opts {
     const char *station;
 } users_opts;
 
-static int parse_opts(int argc, char **argv, int from, users_opts *o) {
+/* The options after `users CMD NAME`: help.c's, parsed as for every command. */
+static int parse_opts(const char *cmd, int argc, char **argv, users_opts *o) {
+    char name[32];
+    cli_iter it;
+    const cli_opt *opt;
+    const char *v;
+    int got;
     o->has_union = 0;
     o->role = -1;
     o->station = NULL;
-    for (int i = from; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    snprintf(name, sizeof name, "users %s", cmd);
+    cli_begin(&it, name, argc, argv);
+    while ((got = cli_next(&it, &opt, &v)) > 0) {
         char *end;
-        if (strcmp(argv[i], "--union") == 0 && v) {
+        if (!opt) {
+            cli_usage(&it, _("one account at a time (%s is one too many)"), v);
+            return -1;
+        } else if (cli_is(&it, opt, "--union")) {
             long long x = strtoll(v, &end, 10);
             if (*end || end == v) {
                 fprintf(stderr,
@@ -364,7 +375,7 @@ static int parse_opts(int argc, char **argv, int from, users_opts *o) {
             }
             o->union_id = x;
             o->has_union = 1;
-        } else if (strcmp(argv[i], "--role") == 0 && v) {
+        } else if (cli_is(&it, opt, "--role")) {
             if ((o->role = accounts_role_of(v)) < 0) {
                 fprintf(stderr,
                         _("gonghui users: --role must be admin, clerk, operator or auditor, "
@@ -372,18 +383,11 @@ static int parse_opts(int argc, char **argv, int from, users_opts *o) {
                         v);
                 return -1;
             }
-        } else if (strcmp(argv[i], "--station") == 0 && v) {
+        } else if (cli_is(&it, opt, "--station")) {
             o->station = v;
-        } else {
-            fprintf(stderr,
-                    _("gonghui users: unknown or incomplete option '%s' (options: "
-                      "--union ID, --role ROLE, --station ID)\n"),
-                    argv[i]);
-            return -1;
         }
-        i++;
     }
-    return 0;
+    return got < 0 ? -1 : 0;
 }
 
 static int users_list(store *s) {
@@ -455,7 +459,7 @@ int accounts_cli(store *s, int argc, char **argv, FILE *in) {
     }
     const char *name = argv[1];
     users_opts o;
-    if (parse_opts(argc, argv, 2, &o) != 0) {
+    if (parse_opts(cmd, argc - 2, argv + 2, &o) != 0) {
         return 2;
     }
     int is_add = strcmp(cmd, "add") == 0;

@@ -14,6 +14,7 @@
  * handlers, which are Lua).
  */
 #include "cli_events.h"
+#include "cli.h"
 
 #include "bus.h"
 #include "codec.h"
@@ -166,33 +167,32 @@ static int cmd_tail(store *s, int argc, char **argv) {
     const char *pattern = NULL, *since = NULL;
     int follow = 0, json = 0;
     int64_t limit = -1, from = 1;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--topic") && i + 1 < argc) {
-            pattern = argv[++i];
-        } else if (!strcmp(argv[i], "--since") && i + 1 < argc) {
-            since = argv[++i];
-        } else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+    cli_iter it;
+    const cli_opt *o;
+    const char *v;
+    int got;
+    cli_begin(&it, "events tail", argc, argv);
+    while ((got = cli_next(&it, &o, &v)) > 0) {
+        if (!o) {
+            return cli_usage(&it, _("unknown argument %s"), v);
+        } else if (cli_is(&it, o, "--topic")) {
+            pattern = v;
+        } else if (cli_is(&it, o, "--since")) {
+            since = v;
+        } else if (cli_is(&it, o, "--limit")) {
             char *end;
-            const char *z = argv[++i];
-            limit = strtoll(z, &end, 10);
-            if (*end || end == z || limit < 0) {
-                fprintf(stderr,
-                        _("gonghui events tail: --limit takes a number of events, not "
-                          "\"%s\"\n"),
-                        z);
-                return 2;
+            limit = strtoll(v, &end, 10);
+            if (*end || end == v || limit < 0) {
+                return cli_usage(&it, _("--limit takes a number of events, not \"%s\""), v);
             }
-        } else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
+        } else if (cli_is(&it, o, "--follow")) {
             follow = 1;
-        } else if (!strcmp(argv[i], "--json")) {
+        } else if (cli_is(&it, o, "--json")) {
             json = 1;
-        } else {
-            fprintf(stderr,
-                    _("gonghui events tail: unknown argument %s (options: --topic "
-                      "PATTERN, --since SEQ|TIME, --limit N, --follow, --json)\n"),
-                    argv[i]);
-            return 2;
         }
+    }
+    if (got < 0) {
+        return 2;
     }
     if (pattern && bus_pattern_check(pattern, strlen(pattern)) != 0) {
         return fail(GH_EINVAL, "tail");
@@ -315,21 +315,27 @@ static int run_consumer(store *s, const char *name) {
 }
 
 static int cmd_replay(store *s, int argc, char **argv) {
-    const char *name = NULL, *from = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--from") && i + 1 < argc) {
-            from = argv[++i];
-        } else if (!name && argv[i][0] != '-') {
-            name = argv[i];
+    const char *name = NULL, *from = NULL, *v;
+    const cli_opt *o;
+    cli_iter it;
+    int got;
+    cli_begin(&it, "events replay", argc, argv);
+    while ((got = cli_next(&it, &o, &v)) > 0) {
+        if (cli_is(&it, o, "--from")) {
+            from = v;
+        } else if (!o && !name) {
+            name = v;
         } else {
-            name = NULL;
-            break;
+            return cli_usage(&it, _("one consumer at a time (%s is one too many)"), v);
         }
     }
-    if (!name || !from) {
-        fprintf(stderr, _("gonghui events replay: usage: gonghui events replay NAME --from "
-                          "SEQ|TIME\n"));
+    if (got < 0) {
         return 2;
+    }
+    if (!name || !from) {
+        return cli_usage(
+            &it, "%s",
+            _("which consumer, from where? usage: gonghui events replay NAME --from SEQ|TIME"));
     }
     char *end;
     long long seq = strtoll(from, &end, 10);
@@ -489,33 +495,60 @@ static int cmd_trim(store *s) {
     return 0;
 }
 
+/* The plain arguments of subcommand `name` (no options: cli.h refuses one),
+ * gathered at argv's front; their count, or -1 after a usage error. */
+static int plain(const char *name, int argc, char **argv) {
+    cli_iter it;
+    const cli_opt *o;
+    const char *v;
+    int rc, n = 0;
+    cli_begin(&it, name, argc, argv);
+    while ((rc = cli_next(&it, &o, &v)) > 0) {
+        argv[n++] = (char *)v;
+    }
+    return rc < 0 ? -1 : n;
+}
+
 int cli_events(store *s, int argc, char **argv) {
     if (argc < 1) {
-        fprintf(stderr, _("gonghui events: tail | consumers | run NAME | replay NAME --from "
-                          "SEQ|TIME | dead [NAME] | dead retry ID | dead drop ID | trim\n"));
+        fprintf(stderr, _("gonghui events: which? tail | consumers | run NAME | replay NAME --from "
+                          "SEQ|TIME | dead [NAME] | dead retry ID | dead drop ID | trim (see "
+                          "gonghui help events)\n"));
         return 2;
     }
     if (!strcmp(argv[0], "tail")) {
         return cmd_tail(s, argc - 1, argv + 1);
     }
-    if (!strcmp(argv[0], "consumers") && argc == 1) {
-        return cmd_consumers(s);
-    }
-    if (!strcmp(argv[0], "run") && argc == 2) {
-        return run_consumer(s, argv[1]);
-    }
     if (!strcmp(argv[0], "replay")) {
         return cmd_replay(s, argc - 1, argv + 1);
     }
-    if (!strcmp(argv[0], "dead")) {
-        return cmd_dead(s, argc - 1, argv + 1);
+    int n = -2;
+    if (!strcmp(argv[0], "consumers") && (n = plain("events consumers", argc - 1, argv + 1)) == 0) {
+        return cmd_consumers(s);
     }
-    if (!strcmp(argv[0], "trim") && argc == 1) {
+    if (!strcmp(argv[0], "run") && (n = plain("events run", argc - 1, argv + 1)) == 1) {
+        return run_consumer(s, argv[1]);
+    }
+    if (!strcmp(argv[0], "dead")) {
+        const char *sub =
+            argc > 1 && (!strcmp(argv[1], "retry") || !strcmp(argv[1], "drop"))
+                ? (!strcmp(argv[1], "retry") ? "events dead retry" : "events dead drop")
+                : "events dead";
+        int skip = sub[11] ? 2 : 1;
+        if ((n = plain(sub, argc - skip, argv + skip)) < 0) {
+            return 2;
+        }
+        return cmd_dead(s, n + skip - 1, argv + 1);
+    }
+    if (!strcmp(argv[0], "trim") && (n = plain("events trim", argc - 1, argv + 1)) == 0) {
         return cmd_trim(s);
     }
+    if (n == -1) {
+        return 2;
+    }
     fprintf(stderr,
-            _("gonghui events: unknown or incomplete command '%s' (see gonghui "
-              "--help)\n"),
+            _("gonghui events: unknown or incomplete command '%s' (see gonghui help "
+              "events)\n"),
             argv[0]);
     return 2;
 }

@@ -19,6 +19,7 @@
  * flag, so an auditor sees who exported personal data whole.
  */
 #include "export.h"
+#include "cli.h"
 
 #include "clock.h"
 #include "codec.h"
@@ -466,16 +467,11 @@ out:
     return rc ? 1 : 0;
 }
 
+/* The options are help.c's (gonghui help export shows them); cli.h parses them. */
 static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, "gonghui export: ");
     fprintf(stderr, fmt, arg);
-    fprintf(
-        stderr,
-        _("\nusage: gonghui export COLLECTION --out FILE [--format csv|tsv|json|jsonl|xlsx] "
-          "[--fields a,b,...] [--unmask] [--yuan]\n"
-          "       [--headers names|labels]\n"
-          "       gonghui export SCRIPT.lua --out FILE [same options] [--timeout T] [--memory M]\n"
-          "                                 [--seed N] [--now TIME] [name=value ...]\n"));
+    fprintf(stderr, _(" (see gonghui help export)\n"));
     return 2;
 }
 
@@ -489,26 +485,36 @@ int export_parse(int argc, char **argv, export_opts *o) {
     if (!o->params || !o->runargs) {
         return usage_err("%s", "out of memory");
     }
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (strcmp(a, "--format") == 0 || strcmp(a, "--fields") == 0 || strcmp(a, "--out") == 0 ||
-            strcmp(a, "-o") == 0 || strcmp(a, "--headers") == 0) {
-            if (i + 1 >= argc) {
-                return usage_err("%s needs a value", a);
-            }
-            v = argv[++i];
-        }
-        if ((strcmp(a, "--timeout") == 0 || strcmp(a, "--memory") == 0 ||
-             strcmp(a, "--seed") == 0 || strcmp(a, "--now") == 0)) {
+    cli_iter it;
+    const cli_opt *opt;
+    const char *v;
+    int rc;
+    cli_begin(&it, "export", argc, argv);
+    while ((rc = cli_next(&it, &opt, &v)) > 0) {
+        const char *a = v;
+        if (opt && (cli_is(&it, opt, "--timeout") || cli_is(&it, opt, "--memory") ||
+                    cli_is(&it, opt, "--seed") || cli_is(&it, opt, "--now"))) {
             /* the run's own options, for a script (gonghui run checks them) */
-            if (i + 1 >= argc) {
-                return usage_err("%s needs a value", a);
-            }
-            o->runargs[o->nrunargs++] = argv[i];
-            o->runargs[o->nrunargs++] = argv[++i];
+            o->runargs[o->nrunargs++] = (char *)opt->name;
+            o->runargs[o->nrunargs++] = (char *)v;
             continue;
         }
-        if (strcmp(a, "--format") == 0) {
+        if (!opt) {
+            if (!o->coll && !o->script) {
+                size_t n = strlen(a);
+                if (n > 4 && strcmp(a + n - 4, ".lua") == 0) {
+                    o->script = a;
+                } else {
+                    o->coll = a;
+                }
+            } else if (o->script && strchr(a, '=') && a[0] != '=') {
+                o->params[o->nparams++] = (char *)a;
+            } else if (o->script) {
+                return usage_err("%s: the script's parameters are name=value", a);
+            } else {
+                return usage_err("one collection at a time (%s is one too many)", a);
+            }
+        } else if (cli_is(&it, opt, "--format")) {
             if (strcmp(v, "csv") == 0) {
                 o->format = EXPORT_CSV;
             } else if (strcmp(v, "tsv") == 0) {
@@ -522,11 +528,11 @@ int export_parse(int argc, char **argv, export_opts *o) {
             } else {
                 return usage_err("unknown --format %s (csv, tsv, json, jsonl or xlsx)", v);
             }
-        } else if (strcmp(a, "--fields") == 0) {
+        } else if (cli_is(&it, opt, "--fields")) {
             o->fields = v;
-        } else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
+        } else if (cli_is(&it, opt, "--out")) {
             o->out = v;
-        } else if (strcmp(a, "--headers") == 0) {
+        } else if (cli_is(&it, opt, "--headers")) {
             if (strcmp(v, "labels") == 0) {
                 o->labels = 1;
             } else if (strcmp(v, "names") != 0) {
@@ -534,26 +540,14 @@ int export_parse(int argc, char **argv, export_opts *o) {
                                  "labels (their labels, such as 姓名)",
                                  v);
             }
-        } else if (strcmp(a, "--unmask") == 0) {
+        } else if (cli_is(&it, opt, "--unmask")) {
             o->unmask = 1;
-        } else if (strcmp(a, "--yuan") == 0) {
+        } else if (cli_is(&it, opt, "--yuan")) {
             o->yuan = 1;
-        } else if (a[0] == '-' && a[1] == '-') {
-            return usage_err("unknown option %s", a);
-        } else if (!o->coll && !o->script) {
-            size_t n = strlen(a);
-            if (n > 4 && strcmp(a + n - 4, ".lua") == 0) {
-                o->script = a;
-            } else {
-                o->coll = a;
-            }
-        } else if (o->script && strchr(a, '=') && a[0] != '=') {
-            o->params[o->nparams++] = argv[i];
-        } else if (o->script) {
-            return usage_err("%s: the script's parameters are name=value", a);
-        } else {
-            return usage_err("one collection at a time (%s is one too many)", a);
         }
+    }
+    if (rc < 0) {
+        return 2;
     }
     if (!o->coll && !o->script) {
         return usage_err("%s", "which collection (or which SCRIPT.lua)?");

@@ -40,6 +40,7 @@
  * fen ("1250") unless --yuan ("12.50").
  */
 #include "import.h"
+#include "cli.h"
 #include "clock.h"
 #include "pii.h"
 
@@ -2241,14 +2242,11 @@ int import_run(store *s, const import_opts *o) {
 
 /* ---- options ---------------------------------------------------------------------------------------- */
 
+/* The options are help.c's (gonghui help import shows them); cli.h parses them. */
 static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, "gonghui import: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, _("\nusage: gonghui import COLLECTION FILE [--format csv|tsv|jsonl|xlsx] "
-                      "[--sheet NAME|N] [--header-row N] [--map COLUMN=field ...]\n"
-                      "         [--encoding auto|utf-8|gb18030] [--mode insert|upsert] [--strict] "
-                      "[--yuan] [--rejects FILE]\n"
-                      "         [--chunk N] [--resume]\n"));
+    fprintf(stderr, _(" (see gonghui help import)\n"));
     return IMPORT_EXIT_USAGE;
 }
 
@@ -2266,19 +2264,22 @@ int import_parse(int argc, char **argv, import_opts *o) {
     if (!o->map) {
         return usage_err("%s", "out of memory");
     }
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int has_value = strcmp(a, "--format") == 0 || strcmp(a, "--map") == 0 ||
-                        strcmp(a, "--encoding") == 0 || strcmp(a, "--mode") == 0 ||
-                        strcmp(a, "--rejects") == 0 || strcmp(a, "--chunk") == 0 ||
-                        strcmp(a, "--sheet") == 0 || strcmp(a, "--header-row") == 0;
-        if (has_value) {
-            if (i + 1 >= argc) {
-                return usage_err("%s needs a value", a);
+    cli_iter it;
+    const cli_opt *opt;
+    const char *v;
+    int rc;
+    cli_begin(&it, "import", argc, argv);
+    while ((rc = cli_next(&it, &opt, &v)) > 0) {
+        const char *a = v;
+        if (!opt) {
+            if (!o->coll) {
+                o->coll = a;
+            } else if (!o->file) {
+                o->file = a;
+            } else {
+                return usage_err("one file at a time (%s is one too many)", a);
             }
-            v = argv[++i];
-        }
-        if (strcmp(a, "--format") == 0) {
+        } else if (cli_is(&it, opt, "--format")) {
             if (strcmp(v, "csv") == 0) {
                 o->format = IMPORT_CSV;
             } else if (strcmp(v, "tsv") == 0) {
@@ -2290,12 +2291,12 @@ int import_parse(int argc, char **argv, import_opts *o) {
             } else {
                 return usage_err("unknown --format %s (csv, tsv, jsonl or xlsx)", v);
             }
-        } else if (strcmp(a, "--map") == 0) {
+        } else if (cli_is(&it, opt, "--map")) {
             if (!strchr(v, '=') || v[0] == '=') {
                 return usage_err("--map %s: give COLUMN=field (or COLUMN=- to skip a column)", v);
             }
             o->map[o->nmap++] = (char *)v;
-        } else if (strcmp(a, "--encoding") == 0) {
+        } else if (cli_is(&it, opt, "--encoding")) {
             if (strcmp(v, "auto") == 0) {
                 o->encoding = CSV_ENC_AUTO;
             } else if (strcasecmp(v, "utf-8") == 0 || strcasecmp(v, "utf8") == 0) {
@@ -2306,7 +2307,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
             } else {
                 return usage_err("unknown --encoding %s (auto, utf-8 or gb18030)", v);
             }
-        } else if (strcmp(a, "--mode") == 0) {
+        } else if (cli_is(&it, opt, "--mode")) {
             if (strcmp(v, "insert") == 0) {
                 o->mode = STORE_INSERT;
             } else if (strcmp(v, "upsert") == 0) {
@@ -2314,40 +2315,35 @@ int import_parse(int argc, char **argv, import_opts *o) {
             } else {
                 return usage_err("unknown --mode %s (insert or upsert)", v);
             }
-        } else if (strcmp(a, "--rejects") == 0) {
+        } else if (cli_is(&it, opt, "--rejects")) {
             o->rejects = v;
-        } else if (strcmp(a, "--chunk") == 0) {
+        } else if (cli_is(&it, opt, "--chunk")) {
             char *end;
             o->chunk = strtol(v, &end, 10);
             if (*end || o->chunk < 1) {
                 return usage_err("--chunk %s: give the rows per transaction (1000, 10000)", v);
             }
-        } else if (strcmp(a, "--resume") == 0) {
+        } else if (cli_is(&it, opt, "--resume")) {
             o->resume = 1;
-        } else if (strcmp(a, "--sheet") == 0) {
+        } else if (cli_is(&it, opt, "--sheet")) {
             o->sheet = v;
-        } else if (strcmp(a, "--header-row") == 0) {
+        } else if (cli_is(&it, opt, "--header-row")) {
             char *end;
             o->header_row = strtol(v, &end, 10);
             if (*end || o->header_row < 1) {
                 return usage_err("--header-row %s: give the number of the header's row (or line)",
                                  v);
             }
-        } else if (strcmp(a, "--strict") == 0) {
+        } else if (cli_is(&it, opt, "--strict")) {
             o->strict = 1;
-        } else if (strcmp(a, "--yuan") == 0) {
+        } else if (cli_is(&it, opt, "--yuan")) {
             o->yuan = 1;
-        } else if (strcmp(a, "--no-progress") == 0) {
+        } else if (cli_is(&it, opt, "--no-progress")) {
             o->progress = 0;
-        } else if (a[0] == '-' && a[1] == '-') {
-            return usage_err("unknown option %s", a);
-        } else if (!o->coll) {
-            o->coll = a;
-        } else if (!o->file) {
-            o->file = a;
-        } else {
-            return usage_err("one file at a time (%s is one too many)", a);
         }
+    }
+    if (rc < 0) {
+        return IMPORT_EXIT_USAGE;
     }
     if (!o->coll || !o->file) {
         return usage_err("%s", "which collection and which file?");

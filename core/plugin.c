@@ -45,10 +45,7 @@
 #include <unistd.h>
 
 #include "gh_version.h" /* generated: GH_VERSION_FULL */
-
-#ifndef GH_PLUGIN_DIR
-#define GH_PLUGIN_DIR ""
-#endif
+#include "paths.h"
 
 enum { ST_INIT = 1, ST_LOADED = 2 };
 
@@ -578,42 +575,12 @@ void plugin_set_dir(const char *dir) {
     opt_dir = dir ? strdup(dir) : NULL;
 }
 
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The installed folder beside the binary: <bin>/../lib/gonghui/plugins. */
-static const char *installed_dir(void) {
-    static char found[PATH_MAX];
-    static int done;
-    if (!done) {
-        done = 1;
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n > 0) {
-            exe[n] = 0;
-            char *slash = strrchr(exe, '/');
-            if (slash) {
-                *slash = 0;
-                char p[PATH_MAX + 32];
-                snprintf(p, sizeof p, "%s/../lib/gonghui/plugins", exe);
-                if (!is_dir(p) || !realpath(p, found)) {
-                    found[0] = 0;
-                }
-            }
-        }
-    }
-    return found[0] ? found : NULL;
-}
-
 const char *plugin_path(void) {
     static char buf[PATH_MAX * 4];
     size_t k = 0;
-    const char *parts[4] = {opt_dir, getenv("GONGHUI_PLUGIN_PATH"),
-                            GH_PLUGIN_DIR[0] ? GH_PLUGIN_DIR : NULL, installed_dir()};
+    const char *parts[3] = {opt_dir, getenv("GONGHUI_PLUGIN_PATH"), paths_plugins()};
     buf[0] = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 3; i++) {
         if (!parts[i] || !parts[i][0]) {
             continue;
         }

@@ -23,6 +23,7 @@
  * transaction.
  */
 #include "repl.h"
+#include "cli.h"
 
 #include "clock.h"
 #include "err.h"
@@ -1373,11 +1374,6 @@ static void run_init(repl *r) {
     run_chunk(r, 1);
 }
 
-static int usage(void) {
-    fprintf(stderr, _("usage: gonghui [--db DIR] repl [--write] [-e CODE] [FILE.lua ...]\n"));
-    return 2;
-}
-
 int repl_main(store *s, int argc, char **argv) {
     repl r;
     memset(&r, 0, sizeof r);
@@ -1386,16 +1382,22 @@ int repl_main(store *s, int argc, char **argv) {
     const char *code = NULL;
     int nfiles = 0;
     char **files = argv;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--write") == 0) {
+    cli_iter it; /* the options are help.c's, parsed as for every command */
+    const cli_opt *o;
+    const char *v;
+    int rc;
+    cli_begin(&it, "repl", argc, argv);
+    while ((rc = cli_next(&it, &o, &v)) > 0) {
+        if (!o) {
+            files[nfiles++] = (char *)v;
+        } else if (cli_is(&it, o, "--write")) {
             r.write = 1;
-        } else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
-            code = argv[++i];
-        } else if (argv[i][0] == '-') {
-            return usage();
-        } else {
-            files[nfiles++] = argv[i];
+        } else if (cli_is(&it, o, "--exec")) {
+            code = v;
         }
+    }
+    if (rc < 0) {
+        return 2;
     }
     force_utf8();
     r.tty = isatty(0) && isatty(1) && !code && nfiles == 0;

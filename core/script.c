@@ -23,6 +23,8 @@
  * whole-run transaction is aborted in step 5.
  */
 #include "script.h"
+#include "cli.h"
+#include "paths.h"
 
 #include "bus.h"
 #include "clock.h"
@@ -49,10 +51,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef GH_SOURCE_SCRIPTS
-#define GH_SOURCE_SCRIPTS ""
-#endif
-
 static int is_dir(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
@@ -70,32 +68,28 @@ const char *script_lib_dir(void) {
         snprintf(found, sizeof found, "%s", env);
         return found;
     }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
+    const char *dir = paths_scripts();
+    if (dir && strlen(dir) + 5 < sizeof found) {
+        snprintf(found, sizeof found, "%.*s/lib", PATH_MAX - 5, dir);
+        if (is_dir(found)) {
+            return found;
         }
-        const char *tries[] = {"%s/../scripts/lib", "%s/../share/gonghui/scripts/lib",
-                               "%s/scripts/lib"};
-        for (size_t i = 0; i < sizeof tries / sizeof *tries; i++) {
-            char p[PATH_MAX + 64];
-            snprintf(p, sizeof p, tries[i], exe);
-            if (is_dir(p) && realpath(p, found)) {
-                return found;
-            }
-        }
-    }
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/lib", GH_SOURCE_SCRIPTS);
-    if (GH_SOURCE_SCRIPTS[0] && is_dir(p)) {
-        snprintf(found, sizeof found, "%s", p);
-        return found;
     }
     found[0] = 0;
     return NULL;
+}
+
+const char *script_find(const char *file) {
+    static char found[PATH_MAX * 2];
+    const char *dir = paths_scripts(), *rel = file;
+    if (access(file, F_OK) == 0 || file[0] == '/' || strncmp(file, "./", 2) == 0 || !dir) {
+        return file;
+    }
+    if (strncmp(rel, "scripts/", 8) == 0) { /* as the README writes them */
+        rel += 8;
+    }
+    snprintf(found, sizeof found, "%s/%s", dir, rel);
+    return access(found, F_OK) == 0 ? found : file;
 }
 
 /* ---- options ------------------------------------------------------------------------ */
@@ -146,105 +140,98 @@ static double parse_size(const char *z) {
 }
 
 /* The value of option argv[*i] ("--opt=value" or "--opt value"), or NULL. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) {
-        return NULL;
-    }
-    if (argv[*i][n] == '=') {
-        return argv[*i] + n + 1;
-    }
-    if (argv[*i][n] == 0 && *i + 1 < argc) {
-        return argv[++*i];
-    }
-    return NULL;
+static int usage_error(const cli_iter *it, const char *what, const char *value) {
+    return cli_usage(it, "%s: \"%s\"", what, value);
 }
 
-static int usage_error(const char *what, const char *value) {
-    fprintf(stderr, _("gonghui run: %s: \"%s\" (see gonghui --help)\n"), what, value);
-    return SCRIPT_EXIT_USAGE;
-}
-
+/* The options as help.c lists them for `run` (cli.h parses them, as for every
+ * command); options and arguments may mix: the first argument without '=' is
+ * the script, the name=value ones its parameters (gathered at argv's front). */
 int script_parse(int argc, char **argv, script_opts *o) {
+    cli_iter it;
+    const cli_opt *opt;
+    const char *v;
+    int rc, npos = 0;
     memset(o, 0, sizeof *o);
     o->timeout = SCRIPT_DEFAULT_TIMEOUT;
     o->memory = SCRIPT_DEFAULT_MEMORY;
-    int i = 0;
-    for (; i < argc; i++) {
-        const char *a = argv[i], *v;
+    cli_begin(&it, "run", argc, argv);
+    while ((rc = cli_next(&it, &opt, &v)) > 0) {
         double d;
-        if (strcmp(a, "--dry-run") == 0) {
-            o->dry_run = 1;
-        } else if (strcmp(a, "--atomic") == 0) {
-            o->atomic = 1;
-        } else if (strcmp(a, "-i") == 0) {
-            o->interactive = 1;
-        } else if (strcmp(a, "-e") == 0) {
-            if (i + 1 >= argc) {
-                return usage_error(_("-e needs Lua code"), a);
+        if (!opt) {
+            if (!o->file && npos == 0 && !strchr(v, '=')) {
+                o->file = v;
+            } else {
+                argv[npos++] = (char *)v; /* npos < it.i: only words already read move */
             }
-            o->code = argv[++i];
-        } else if ((v = opt_value(argc, argv, &i, "--timeout"))) {
+        } else if (cli_is(&it, opt, "--dry-run")) {
+            o->dry_run = 1;
+        } else if (cli_is(&it, opt, "--atomic")) {
+            o->atomic = 1;
+        } else if (cli_is(&it, opt, "--interactive")) {
+            o->interactive = 1;
+        } else if (cli_is(&it, opt, "--exec")) {
+            o->code = v;
+        } else if (cli_is(&it, opt, "--timeout")) {
             if ((d = parse_duration(v)) < 0) {
-                return usage_error(_("--timeout expects seconds, or 500ms, 10m, 2h (0: none)"), v);
+                return usage_error(&it, _("--timeout expects seconds, or 500ms, 10m, 2h (0: none)"),
+                                   v);
             }
             o->timeout = d;
-        } else if ((v = opt_value(argc, argv, &i, "--memory"))) {
+        } else if (cli_is(&it, opt, "--memory")) {
             if ((d = parse_size(v)) < 0 || d > (double)SIZE_MAX / 2) {
-                return usage_error(_("--memory expects a size such as 512M or 2G (0: none)"), v);
+                return usage_error(&it, _("--memory expects a size such as 512M or 2G (0: none)"),
+                                   v);
             }
             o->memory = (size_t)d;
-        } else if ((v = opt_value(argc, argv, &i, "--seed"))) {
+        } else if (cli_is(&it, opt, "--seed")) {
             char *end;
             o->seed = strtoull(v, &end, 10);
             if (!*v || *end || *v == '-') {
-                return usage_error(_("--seed expects a whole number"), v);
+                return usage_error(&it, _("--seed expects a whole number"), v);
             }
             o->has_seed = 1;
-        } else if ((v = opt_value(argc, argv, &i, "--now"))) {
-            int rc = parse_now(v, strlen(v), &o->now);
-            if (rc != 0) {
-                fprintf(stderr,
-                        _("gonghui run: --now \"%s\" %s: give YYYY-MM-DD [HH:MM[:SS]] or seconds "
-                          "since 1970\n"),
-                        v, err_msg(rc));
-                return SCRIPT_EXIT_USAGE;
+        } else if (cli_is(&it, opt, "--now")) {
+            int prc = parse_now(v, strlen(v), &o->now);
+            if (prc != 0) {
+                return cli_usage(
+                    &it, _("--now \"%s\" %s: give YYYY-MM-DD [HH:MM[:SS]] or seconds since 1970"),
+                    v, err_msg(prc));
             }
             o->has_now = 1;
-        } else if ((v = opt_value(argc, argv, &i, "--in"))) {
+        } else if (cli_is(&it, opt, "--in")) {
             struct stat st;
             if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
-                return usage_error(_("--in expects an existing folder"), v);
+                return usage_error(&it, _("--in expects an existing folder"), v);
             }
             if (o->nin >= 8) {
-                return usage_error(_("--in may be given at most 8 times"), v);
+                return usage_error(&it, _("--in may be given at most 8 times"), v);
             }
             o->in_dirs[o->nin++] = v;
-        } else if ((v = opt_value(argc, argv, &i, "--out"))) {
+        } else if (cli_is(&it, opt, "--out")) {
             struct stat st;
             if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
-                return usage_error(_("--out expects an existing folder"), v);
+                return usage_error(&it, _("--out expects an existing folder"), v);
             }
             o->out_dir = v;
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error(_("unknown option"), a);
-        } else {
-            break;
         }
     }
-    if (o->dry_run && o->atomic) {
-        return usage_error(_("--dry-run and --atomic do not go together"), "--atomic");
-    }
-    if (i < argc && !strchr(argv[i], '=')) {
-        o->file = argv[i++];
-    }
-    if (!o->file && !o->code) {
-        fprintf(stderr, _("gonghui run: which script? (gonghui run [OPTIONS] FILE.lua "
-                          "[name=value ...], or -e CODE)\n"));
+    if (rc < 0) {
         return SCRIPT_EXIT_USAGE;
     }
-    o->nparams = argc - i;
-    o->params = argv + i;
+    if (o->dry_run && o->atomic) {
+        return usage_error(&it, _("--dry-run and --atomic do not go together"), "--atomic");
+    }
+    if (!o->file && !o->code) {
+        cli_usage(&it, _("which script? (gonghui run [OPTIONS] FILE.lua [name=value ...], or -e "
+                         "CODE)"));
+        return SCRIPT_EXIT_USAGE;
+    }
+    if (o->file) {
+        o->file = script_find(o->file);
+    }
+    o->nparams = npos;
+    o->params = argv;
     return 0;
 }
 

@@ -72,9 +72,15 @@ int script_run_opts(store *s, const script_opts *o);
 /* Runs `file` with default options (the older entry point). */
 int script_run(store *s, const char *file, int nparams, char **params);
 
-/* The folder of shared Lua modules (scripts/lib) this binary uses, found
- * beside the executable or in the source tree; NULL if none. Borrowed. */
+/* The folder of shared Lua modules this binary uses: $GONGHUI_LIB, else the
+ * installation's (or build tree's) scripts/lib (paths.h); NULL if none. Borrowed. */
 const char *script_lib_dir(void);
+
+/* A program named as given when that exists, else among the installed programs
+ * (paths_scripts(); "scripts/" in front is dropped): `gonghui run
+ * gift_drive/claim.lua` works from any folder. Borrowed: file, or a static
+ * buffer valid until the next call. */
+const char *script_find(const char *file);
 
 /* The uid of the run in progress ("" outside a run); events published by a
  * run carry it (also in the Lua registry as "gonghui.run_id"). Borrowed. */

@@ -24,6 +24,7 @@
  * expire after --session-hours of not being used.
  */
 #include "serve.h"
+#include "cli.h"
 #include "serve_int.h"
 
 #include "err.h"
@@ -640,45 +641,45 @@ int serve_main(const char *db_path, int argc, char **argv) {
     if (lib) {
         snprintf(srv.scripts, sizeof srv.scripts, "%s/..", lib);
     }
-    for (int i = 0; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    cli_iter it; /* the options are help.c's, parsed as for every command */
+    const cli_opt *o;
+    const char *v;
+    int got;
+    cli_begin(&it, "serve", argc, argv);
+    while ((got = cli_next(&it, &o, &v)) > 0) {
         char *end = NULL;
-        int bad = !v;
-        if (bad) {
-        } else if (strcmp(argv[i], "--port") == 0) {
+        int bad = 0;
+        if (!o) {
+            return cli_usage(&it, _("takes no arguments, only options: %s"), v);
+        } else if (cli_is(&it, o, "--port")) {
             port = (int)strtol(v, &end, 10);
             bad = *end || port < 0 || port > 65535;
-        } else if (strcmp(argv[i], "--bind") == 0) {
+        } else if (cli_is(&it, o, "--bind")) {
             bind_addr = v;
-        } else if (strcmp(argv[i], "--port-file") == 0) {
+        } else if (cli_is(&it, o, "--port-file")) {
             port_file = v;
-        } else if (strcmp(argv[i], "--scripts") == 0) {
+        } else if (cli_is(&it, o, "--scripts")) {
             snprintf(srv.scripts, sizeof srv.scripts, "%s", v);
-        } else if (strcmp(argv[i], "--timeout") == 0) {
+        } else if (cli_is(&it, o, "--timeout")) {
             srv.timeout = strtod(v, &end);
             bad = *end || srv.timeout <= 0;
-        } else if (strcmp(argv[i], "--memory") == 0) {
+        } else if (cli_is(&it, o, "--memory")) {
             bad = parse_size(v, &srv.memory) != 0;
-        } else if (strcmp(argv[i], "--body-limit") == 0) {
+        } else if (cli_is(&it, o, "--body-limit")) {
             bad = parse_size(v, &srv.body_limit) != 0;
-        } else if (strcmp(argv[i], "--session-hours") == 0) {
+        } else if (cli_is(&it, o, "--session-hours")) {
             srv.session_seconds = strtod(v, &end) * 3600;
             bad = *end || srv.session_seconds <= 0;
-        } else if (strcmp(argv[i], "--max-batch") == 0) {
+        } else if (cli_is(&it, o, "--max-batch")) {
             srv.max_batch = (int)strtol(v, &end, 10);
             bad = *end || srv.max_batch < 1 || srv.max_batch > SERVE_MAX_BATCH;
-        } else {
-            bad = 1;
         }
         if (bad) {
-            fprintf(stderr,
-                    _("gonghui serve: bad option '%s' (options: --port N, --bind ADDR, "
-                      "--port-file FILE, --scripts DIR, --timeout SECS, --memory BYTES, "
-                      "--body-limit BYTES, --session-hours H, --max-batch N)\n"),
-                    argv[i]);
-            return 2;
+            return cli_usage(&it, _("bad value for %s: '%s'"), o->name, v);
         }
-        i++;
+    }
+    if (got < 0) {
+        return 2;
     }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);

@@ -192,10 +192,11 @@ gh --db "$DB" run "$S/prog/missing.lua"
 expect_rc 1 "a missing module" && expect_err "no_such_module_here" "a missing module" &&
   pass "a missing module is an error naming it"
 
-# scripts/lib next to the installation: a copy of the binary in inst/bin finds inst/scripts/lib
-mkdir -p "$S/inst/bin" "$S/inst/scripts/lib" "$S/elsewhere"
+# scripts/lib of the installation: a copy of the binary in inst/bin finds
+# inst/share/gonghui/scripts/lib (the layout of make install; paths.c)
+mkdir -p "$S/inst/bin" "$S/inst/share/gonghui/scripts/lib" "$S/elsewhere"
 cp "$BIN" "$S/inst/bin/gonghui"
-cat >"$S/inst/scripts/lib/unionlib.lua" <<'EOF'
+cat >"$S/inst/share/gonghui/scripts/lib/unionlib.lua" <<'EOF'
 return { version = 'lib-ok' }
 EOF
 cat >"$S/elsewhere/uselib.lua" <<'EOF'
