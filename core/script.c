@@ -139,7 +139,6 @@ static double parse_size(const char *z) {
     return v * unit;
 }
 
-/* The value of option argv[*i] ("--opt=value" or "--opt value"), or NULL. */
 static int usage_error(const cli_iter *it, const char *what, const char *value) {
     return cli_usage(it, "%s: \"%s\"", what, value);
 }
