@@ -3,6 +3,8 @@
 #   make test   build and run every test
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench  the benchmarks (bench/README.md)
+#   make install [PREFIX=/usr/local] [DESTDIR=]   install (README: Installing)
+#   make deb    the Debian package <build>/gonghui_VERSION_ARCH.deb
 
 BUILD ?= build
 DEMO_DB ?= $(BUILD)/demo.db
@@ -19,8 +21,12 @@ CI_PACKAGES = clang libclang-rt-14-dev clang-format tmux
 PACKAGES += libmicrohttpd-dev libsodium-dev
 CI_PACKAGES += wrk chromium curl
 CI_PACKAGES += lua-check
+# the .deb (cpack's DEB generator and dpkg-shlibdeps), its lint, the zsh completion's syntax
+CI_PACKAGES += dpkg-dev lintian zsh
 
-.PHONY: all deps deps-ci build demo test asan bench clean
+PREFIX ?= /usr/local
+
+.PHONY: all deps deps-ci build demo test asan bench clean install deb
 
 all: build
 
@@ -54,6 +60,12 @@ asan:
 bench: build
 	sh bench/run.sh
 	$(BUILD)/bench/ffi_call
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) build-asan
