@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
             goto out;
         }
     }
-    fprintf(stderr, _("gonghui: unknown command '%s' (gonghui help lists them)\n"), args[0]);
+    fprintf(stderr, _("gonghui: unknown command '%s' (see gonghui --help)\n"), args[0]);
 out:
     plugin_set_dir(NULL);
     free(args);
