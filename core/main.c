@@ -14,6 +14,7 @@
 #include "err.h"
 #include "plugin.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,7 @@ int main(int argc, char **argv) {
         goto out;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        assert(cli_find(commands[i].name) && "a command without its entry in help.c");
         if (strcmp(args[0], commands[i].name) == 0) {
             code = commands[i].fn(db, n - 1, args + 1);
             goto out;

@@ -43,6 +43,12 @@ RC=$?
 expect_rc 0 "installed --version" && expect_out "gonghui $(sed -n 's/.*project(gonghui VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")" "--version" &&
   pass "installed: --version says the project's version"
 
+# the REPL's query helper (scripts/lib/query.lua) from the prefix
+echo "return db.members:where{ status = 'active' }:count() > 0" | "$G" --db demo.db repl >"$S/out" 2>"$S/err"
+RC=$?
+expect_rc 0 "installed: repl where" && expect_out "true" "installed: repl where" &&
+  pass "installed: the REPL's query helper (where) works"
+
 # the shipped plugins and the modules come from the prefix, not the build tree
 lua() { cat >"$S/work/$1"; }
 lua where.lua <<'LUA'
@@ -72,6 +78,18 @@ if command -v groff >/dev/null 2>&1; then
   RC=$?
   expect_rc 0 "groff gonghui.1" && [ ! -s "$S/err" ] && pass "the man page renders without warnings" ||
     fail "groff warnings: $(head -5 "$S/err")"
+fi
+
+# the systemd units parse, with every hardening option known to this systemd
+if command -v systemd-analyze >/dev/null 2>&1; then
+  mkdir -p "$S/units"
+  for u in "$P"/lib/systemd/system/gonghui-*; do
+    sed "s|/usr/bin/gonghui|$G|" "$u" >"$S/units/$(basename "$u" | sed 's/@\./@x./')"
+  done
+  (cd "$S/units" && systemd-analyze verify --man=no ./*) >"$S/out" 2>&1
+  RC=$?
+  expect_rc 0 "systemd-analyze verify" && [ ! -s "$S/out" ] && pass "the systemd units verify" ||
+    fail "systemd-analyze verify: $(head -5 "$S/out")"
 fi
 
 # the example plugin: built against the installed header only, through pkg-config
