@@ -3,8 +3,8 @@
  *
  * Compile-time inputs (CMakeLists.txt): GH_BUILD_DIR, GH_SOURCE_SCRIPTS (the
  * build tree, for the binary there and as the last fallback) and the
- * installation's layout relative to the binary's folder: GH_REL_SCRIPTS,
- * GH_REL_PLUGINS, GH_REL_LOCALE (from GNUInstallDirs, so a Debian multiarch
+ * installation's layout relative to the binary's folder: GH_REL_SCRIPTS and
+ * GH_REL_PLUGINS (from GNUInstallDirs, so a Debian multiarch
  * libdir works too).
  */
 #include "paths.h"
@@ -27,9 +27,6 @@
 #endif
 #ifndef GH_REL_PLUGINS
 #define GH_REL_PLUGINS "../lib/gonghui/plugins"
-#endif
-#ifndef GH_REL_LOCALE
-#define GH_REL_LOCALE "../share/locale"
 #endif
 
 static int is_dir(const char *p) {
@@ -103,17 +100,6 @@ const char *paths_plugins(void) {
     if (!done) {
         done = 1;
         r = pick(found, GH_REL_PLUGINS, GH_BUILD_DIR[0] ? GH_BUILD_DIR "/plugins" : "");
-    }
-    return r;
-}
-
-const char *paths_locale(void) {
-    static char found[PATH_MAX];
-    static const char *r;
-    static int done;
-    if (!done) {
-        done = 1;
-        r = pick(found, GH_REL_LOCALE, GH_BUILD_DIR[0] ? GH_BUILD_DIR "/locale" : "");
     }
     return r;
 }

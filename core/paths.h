@@ -1,14 +1,15 @@
 /*
  * paths.h — where gonghui's own files are: the Lua programs and their shared
- * modules, the native plugins, the message catalogs. Found from the binary's
+ * modules and the native plugins. Found from the binary's
  * own place (/proc/self/exe), never from a path fixed at build time, so an
  * installation works wherever its prefix is (a .deb in /usr, `make install
  * PREFIX=~/opt`, a copied tree):
  *
- *   the binary in the build tree   <source>/scripts, <build>/plugins, <build>/locale
+ *   the binary in the build tree   <source>/scripts, <build>/plugins
  *   installed as PREFIX/bin/gonghui
  *                                  PREFIX/share/gonghui/scripts,
- *                                  PREFIX/<libdir>/gonghui/plugins, PREFIX/share/locale
+ *                                  PREFIX/<libdir>/gonghui/plugins
+ * (the message catalogs are found the same way by i18n.c)
  *
  * When neither applies (a test program elsewhere in the build tree) the build
  * tree's folders are the fallback. Results are computed once, borrowed,
@@ -22,9 +23,6 @@ const char *paths_scripts(void);
 
 /* The folder of the shipped native plugins. */
 const char *paths_plugins(void);
-
-/* The folder of the message catalogs (LOCALE/zh_CN/LC_MESSAGES/gonghui.mo). */
-const char *paths_locale(void);
 
 /* Whether the running binary is the one in the build tree. */
 int paths_in_build(void);
