@@ -458,7 +458,7 @@ int accounts_cli(store *s, int argc, char **argv, FILE *in) {
         return 2;
     }
     const char *name = argv[1];
-    users_opts o;
+    users_opts o = {0};
     if (parse_opts(cmd, argc - 2, argv + 2, &o) != 0) {
         return 2;
     }
