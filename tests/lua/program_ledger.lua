@@ -212,6 +212,20 @@ t.case('a retirement certificate is a ledger entry; revoking it reverses the ent
   t.ok(program.open('retirement'):check())
 end)
 
+t.case('an entry changed behind the ledger is named by the year report and by check()', function()
+  local yr = require 'year_report'
+  local P = program.open('t1')
+  local e = db.program_entries:find('program,key', { 't1', 'R9' })
+  db.program_entries:update(e.entry_id, { fen = e.fen + 100 })
+  local rep = yr.build(2025)
+  t.ok(table.concat(rep.diffs, '\n'):find('program 测试项目: money_fen 90000 (log) vs 90100 (records)', 1, true),
+       table.concat(rep.diffs, '\n'))
+  t.ok(not P:check())
+  db.program_entries:update(e.entry_id, { fen = e.fen })
+  t.eq(yr.build(2025).diffs, {})
+  t.ok(P:check())
+end)
+
 t.case('money is overflow-checked', function()
   local m = program.money
   t.raises(function() m.mul(800, 2305843009213693956) end, 'overflow')
