@@ -678,6 +678,7 @@ function P:grant_all(kind, opts)
   opts = opts or {}
   local k = self.plan.kind[kind]
   if not k then error(string.format("program '%s' has no kind '%s'", self.id, tostring(kind)), 2) end
+  if self.opened then error("program '" .. self.id .. "' was opened for reports: define it to grant", 2) end
   self.units = self.units or units_list(self)
   local at = opts.at or dates.now()
   local day = opts.day or at:sub(1, 10)
