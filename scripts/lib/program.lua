@@ -81,9 +81,12 @@
 --   program.refuser(phrases)     -- refuse(code, detail) -> nil, code, 'phrase: detail'  since v1.2
 --   program.money                -- overflow-checked fen (program/money.lua)
 --   program.mask_name('张三明') --> '张*明'   (core/pii.c's pii.mask; also mask_id, mask_phone)
---   P:public_list(rows)         (program/public.lua)   since v1.1
---   P:enter_sheet(file, opts)   (program/sheet.lua)    since v1.1
---   P:draw(kind, k, seed, opts) (program/draw.lua)     since v1.1
+--   P:public_list{ kind = }, P:write_public_list('公示.csv')   (program/public.lua)  since v1.1
+--   P:enter_sheet(file, opts), program.sheet_summary(s), program.finish(s)  (program/sheet.lua)  v1.1
+--   P:draw(kind, seed, { k = }), P:commit_draw(kind, commitment), P:publish_draw(kind),
+--     P:verify_draw(kind [, published])                    (program/draw.lua)    since v1.1
+--   program.main('plan' [, command])  -- setup/enter/claim/reverse/report/list/check/draw/verify
+--                                                         (program/cli.lua)     since v1.1
 --
 -- COLLECTIONS: programs (the plans, versioned), program_entries (the ledger,
 -- append-only), program_totals (running totals of each limit; rebuildable).
