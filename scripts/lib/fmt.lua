@@ -2,6 +2,10 @@
 --
 --   local fmt = require 'fmt'
 --   fmt.yuan(1234567)                      --> '12,345.67'
+--   fmt.money(123450)                      --> '¥1,234.50' (prose, both languages)
+--   fmt.date('2025-01-29')                 --> '2025年1月29日' under a Chinese locale,
+--                                              '2025-01-29' otherwise (prose only:
+--                                              files keep ISO dates, whatever the language)
 --   (reading yuan people type is parse.yuan's: require 'parse')
 --   print(fmt.table({ 'station', 'issued' }, { { '硖石驿站', 12 }, ... }, { right = { 2 } }))
 --
@@ -15,6 +19,28 @@ function M.yuan(fen)
   fen = math.abs(fen)
   local int = tostring(fen // 100):reverse():gsub('(%d%d%d)', '%1,'):reverse():gsub('^,', '')
   return string.format('%s%s.%02d', sign, int, fen % 100)
+end
+
+-- Money in prose: the yuan sign and the amount with thousands separators.
+function M.money(fen)
+  return (fen < 0 and '-¥' or '¥') .. M.yuan(math.abs(fen))
+end
+
+-- A date ('YYYY-MM-DD', or a table with year, month, day, or os.time
+-- seconds) as people read it in the message language.
+function M.date(d)
+  local y, m, dd
+  if type(d) == 'string' then
+    y, m, dd = d:match('^(%d%d%d%d)-(%d%d)-(%d%d)')
+    if not y then return d end
+  elseif type(d) == 'number' then
+    local t = os.date('*t', d)
+    y, m, dd = t.year, t.month, t.day
+  else
+    y, m, dd = d.year, d.month, d.day
+  end
+  -- TRANSLATORS: a date in a sentence: year, month, day (Chinese: 2025年1月29日)
+  return string.format(gettext('%d-%02d-%02d'), tonumber(y), tonumber(m), tonumber(dd))
 end
 
 function M.width(s)
