@@ -54,7 +54,12 @@ NEUTRAL = [
 ]
 
 
+ROFF = re.compile(r'^(\\n)?(\.[A-Z]{1,2}\b|\.\\\\"|@[a-z]+\\n$)')
+
+
 def english(text):
+    if text.startswith(".\\") or ROFF.match(text) or '\\f' in text:
+        return False  # man page markup (gonghui help --man), not a message
     t = text
     for r in NEUTRAL:
         t = r.sub(' ', t)

@@ -29,6 +29,12 @@ expect_err "unknown command" "no catalog" && pass "without a catalog: English"
 zh runs show
 expect_rc 2 "zh: runs show" && expect_err "哪一次运行" "zh: runs show" && pass "zh: a usage line is Chinese"
 
+zh help run
+expect_rc 0 "zh: help run" && expect_out "对数据库运行一个 Lua 程序" "zh: help run" &&
+  expect_out "时间上限" "zh: help run's options" && pass "zh: a command's help page is Chinese"
+en help run
+expect_out "run a Lua program" "C: help run" && pass "C: a command's help page is English"
+
 # --- the runner ---
 zh --db "$S/db" run -e 'print(nosuchname)'
 expect_rc 1 "zh: unknown global" && expect_err "未知的全局变量“nosuchname”" "zh: runner refusal" &&
