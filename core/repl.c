@@ -75,9 +75,10 @@ typedef struct repl {
     char hist[PATH_MAX];
     EditLine *el;
     History *hist_h;
-    int prelude_ref;  /* the prelude's table M */
-    int settings_ref; /* S */
-    const char *line; /* the statement being run (borrowed, for hints) */
+    int prelude_ref;    /* the prelude's table M */
+    int settings_ref;   /* S */
+    const char *line;   /* the statement being run (borrowed, for hints) */
+    double write_since; /* when writes were first allowed (0: never): the session is a run */
 } repl;
 
 static repl *R; /* for the signal handler and libedit callbacks */
@@ -727,6 +728,45 @@ static int record_unmask(repl *r) {
     return 0;
 }
 
+/* A session in which writes were allowed is recorded as a run (mode
+ * "repl --write"): who, where, when, and what it wrote per collection. The
+ * statements themselves are not kept (they may hold personal data). */
+static void record_write_session(repl *r) {
+    char uid[17], host[256] = "?";
+    uint64_t v = 0;
+    if (!r->write_since) {
+        return;
+    }
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        v = (uint64_t)(wall() * 1e6) ^ (uint64_t)getpid();
+    }
+    snprintf(uid, sizeof uid, "%016llx", (unsigned long long)v);
+    gethostname(host, sizeof host - 1);
+    double now = wall();
+    runs_rec rec = {
+        .uid = uid,
+        .script = "(repl --write)",
+        .script_sha256 = "",
+        .operator_name = runs_operator(),
+        .account = runs_operator(),
+        .host = host,
+        .clock = (int64_t)r->write_since,
+        .started = r->write_since,
+        .ended = now,
+        .mode = "repl --write",
+        .outcome = r->failed ? "error" : "ok",
+        .exit_code = r->failed ? 1 : 0,
+        .writes = r->db->done,
+        .nwrites = r->db->ndone,
+    };
+    lstore_release(r->db);
+    int rc = runs_record(r->s, &rec, NULL);
+    if (rc) {
+        fprintf(stderr, _("gonghui repl: the record of this session could not be written (%s)\n"),
+                err_msg(rc));
+    }
+}
+
 static void read_file(repl *r, const char *path);
 
 /* .output FILE: results and print go to FILE (made afresh) until .output
@@ -889,7 +929,11 @@ static int dot_command(repl *r, char *line) {
     } else if (strcmp(cmd, ".timer") == 0) {
         on_off(arg, &r->timer, ".timer");
     } else if (strcmp(cmd, ".write") == 0) {
-        if (on_off(arg, &r->write, ".write") == 0 && r->tty) {
+        int ok = on_off(arg, &r->write, ".write") == 0;
+        if (ok && r->write && !r->write_since) {
+            r->write_since = wall();
+        }
+        if (ok && r->tty) {
             printf(r->write ? _("writes are on: each statement is one transaction\n")
                             : _("read-only\n"));
         }
@@ -1392,6 +1436,7 @@ int repl_main(store *s, int argc, char **argv) {
             files[nfiles++] = (char *)v;
         } else if (cli_is(&it, o, "--write")) {
             r.write = 1;
+            r.write_since = wall();
         } else if (cli_is(&it, o, "--exec")) {
             code = v;
         }
@@ -1467,6 +1512,7 @@ int repl_main(store *s, int argc, char **argv) {
     free(r.once);
     set_output(&r, "");
     lstore_release(r.db);
+    record_write_session(&r);
     sandbox_free(r.sb);
     R = NULL;
     signal(SIGINT, SIG_DFL);
