@@ -230,7 +230,7 @@ int serve_load_programs(server *srv) {
         if (e->d_name[0] == '.' || strcmp(e->d_name, "lib") == 0 || strlen(e->d_name) > 60) {
             continue;
         }
-        snprintf(f, sizeof f, "%s/%s/http.lua", srv->scripts, e->d_name);
+        snprintf(f, sizeof f, "%.4000s/%.64s/http.lua", srv->scripts, e->d_name);
         if (access(f, R_OK) == 0) {
             char **m = realloc(names, (size_t)(n + 1) * sizeof *m);
             if (!m) {
@@ -574,6 +574,13 @@ static int record_job(server *srv, job *j, store_txn *t, const store_counts *w, 
     return runs_record_in(t, &rec, &srv->scratch, NULL);
 }
 
+static void free_counts(store_counts *c, int n) {
+    for (int i = 0; c && i < n; i++) {
+        free(c[i].name);
+    }
+    free(c);
+}
+
 /* Runs the write jobs of a group in one transaction; returns 0 when it
  * committed, GH_EMAPFULL to redo after growing, or another code. */
 static int run_group(server *srv, job **w, int nw, int *unions_touched) {
@@ -603,8 +610,9 @@ static int run_group(server *srv, job **w, int nw, int *unions_touched) {
         int n = 0;
         const store_counts *c = store_txn_counts(sp, &n);
         store_counts *copy = n ? calloc((size_t)n, sizeof *copy) : NULL;
-        for (int k = 0; copy && k < n; k++) {
+        for (int k = 0; copy && k < n; k++) { /* the names die with sp */
             copy[k] = c[k];
+            copy[k].name = strdup(c[k].name);
             if (strcmp(c[k].name, SCOPE_UNIONS) == 0) {
                 *unions_touched = 1;
             }
@@ -612,11 +620,11 @@ static int run_group(server *srv, job **w, int nw, int *unions_touched) {
         if (j->failed) {
             store_txn_abort(sp);
         } else if ((rc = store_txn_commit(sp)) != 0) {
-            free(copy);
+            free_counts(copy, n);
             break;
         }
         rc = record_job(srv, j, top, j->failed ? NULL : copy, j->failed ? 0 : n);
-        free(copy);
+        free_counts(copy, n);
     }
     if (rc) {
         store_txn_abort(top);
