@@ -728,6 +728,12 @@ static int record_unmask(repl *r) {
     return 0;
 }
 
+static double wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* A session in which writes were allowed is recorded as a run (mode
  * "repl --write"): who, where, when, and what it wrote per collection. The
  * statements themselves are not kept (they may hold personal data). */
