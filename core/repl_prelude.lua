@@ -539,10 +539,12 @@ function M.complete(line)
   end
   local word = line:match('[%w_\128-\255]*$')
   local before = line:sub(1, #line - #word)
+  -- db['会员']:  is read as db.会员: (for the lookups below)
+  local plain = before:gsub("%[%s*(['\"])([^'\"]*)%1%s*%]", '.%2')
   -- field names inside the braces or parentheses after db.NAME
   local last_coll, rest
-  for name, after in before:gmatch('db%.([%w_\128-\255]+)()') do
-    last_coll, rest = name, before:sub(after)
+  for name, after in plain:gmatch('db%.([%w_\128-\255]+)()') do
+    last_coll, rest = name, plain:sub(after)
   end
   if last_coll then
     local _, opens = rest:gsub('[{(]', '')
@@ -552,8 +554,6 @@ function M.complete(line)
       if #out > 0 then return out, word end
     end
   end
-  -- db['会员']:  is read as db.会员: for the lookup below
-  local plain = before:gsub("%[%s*(['\"])([^'\"]*)%1%s*%]", '.%2')
   local path = plain:match('[%w_\128-\255%.:]*$') or ''
   if path == '' then
     local mine = {}

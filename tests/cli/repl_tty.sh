@@ -86,6 +86,12 @@ if wait_for "gonghui> db['会员卡']:count"; then
 else
   fail "tab did not complete db['会员卡']:cou: $(tail -3 "$S/pane")"
 fi
+$T send-keys -t r C-u "db['会员卡']:where{ i" Tab
+if wait_for "gonghui> db['会员卡']:where{ id"; then
+  pass "and its field names inside the braces"
+else
+  fail "tab did not complete a field of db['会员卡']: $(tail -3 "$S/pane")"
+fi
 $T send-keys -t r C-u 'string.re' Tab Tab
 if wait_for "rep" && grep -q "reverse" "$S/pane"; then
   pass "tab completes after string."
