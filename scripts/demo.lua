@@ -27,10 +27,10 @@ local fmt = require 'fmt'
 
 registry.define_all()
 if db.members:count() == 0 then
-  error('the registry has no members yet: run scripts/sample_data.lua first')
+  error(gettext('the registry has no members yet: run scripts/sample_data.lua first'))
 end
 local AT = '2025-01-20 09:00:00'     -- the programs act as of these dates
-print(string.format('registry: %d members, %d enterprises, %d unions, %d rest stations',
+print(string.format(gettext('registry: %d members, %d enterprises, %d unions, %d rest stations'),
                     db.members:count(), db.enterprises:count(), db.unions:count(), db.stations:count()))
 
 -- ---- 1. the gift drive --------------------------------------------------------
@@ -46,9 +46,9 @@ local n = P:grant_all('gift-package', { at = AT, batch = 500 })
 local rep = P:report{ by = 'town' }
 local given = db.program_totals:get('spring-2025|stock:gift-package')
 print()
-print(string.format('1. %s: a 新春礼包 (200.00 yuan) per active outdoor worker, stock %d', P.title, STOCK))
-print(string.format('   issued now %d, before %d%s; %d 人次 to %d 人 in %d households, %s yuan; %d left',
-  n.entered, n.already or 0, n.out_of_stock and string.format(', %d found none left', n.out_of_stock) or '',
+print(string.format(gettext('1. %s: a 新春礼包 (200.00 yuan) per active outdoor worker, stock %d'), P.title, STOCK))
+print(string.format(gettext('   issued now %d, before %d%s; %d 人次 to %d 人 in %d households, %s yuan; %d left'),
+  n.entered, n.already or 0, n.out_of_stock and string.format(gettext(', %d found none left'), n.out_of_stock) or '',
   rep.total.person_times, rep.total.persons, rep.total.households, fmt.yuan(rep.total.fen),
   STOCK - (given and given.qty or 0)))
 local by = {}
@@ -64,7 +64,7 @@ for i = 1, math.min(5, #rep.by) do
 end
 local function indent(text) return '   ' .. (text:gsub('\n', '\n   ')) end
 print(indent(fmt.table({ 'town (top 5)', '人次', 'yuan' }, rows, { right = { 2, 3 } })))
-if not rep.ok then print('   PROBLEMS: ' .. table.concat(rep.problems, '; ')) end
+if not rep.ok then print(gettext('   PROBLEMS: ') .. table.concat(rep.problems, '; ')) end
 
 -- ---- 2. retirement honors -----------------------------------------------------
 
@@ -81,14 +81,14 @@ if root then
   end)
 end
 print()
-print(string.format('2. 光荣退休 2025: %d members reach statutory retirement age; certificates issued now %d, before %d%s',
+print(string.format(gettext('2. 光荣退休 2025: %d members reach statutory retirement age; certificates issued now %d, before %d%s'),
                     #due, issued.issued, issued.already, root and '' or ' (no federation in the unions tree to issue them)'))
 local first = {}
 for i = 1, math.min(3, #due) do
   local r = due[i]
   first[i] = string.format('%s %s %s', registry.mask_name(r.name), r.retire_date, r.age)
 end
-if #first > 0 then print('   first in stroke order: ' .. table.concat(first, ', ')) end
+if #first > 0 then print(gettext('   first in stroke order: ') .. table.concat(first, ', ')) end
 
 -- ---- 3. a skills contest ------------------------------------------------------
 
@@ -154,7 +154,7 @@ end
 local t = contest.award_titles(ID, { at = '2025-05-11 10:00:00' })
 local ranking = contest.ranking(ID)
 print()
-print(string.format('3. 技能大赛 %s: %d contestants, %d judgement%s flagged and scored again, marks locked',
+print(string.format(gettext('3. 技能大赛 %s: %d contestants, %d judgement%s flagged and scored again, marks locked'),
                     spec.title, #ranking, flagged, flagged == 1 and '' or 's'))
 rows = {}
 for i = 1, math.min(5, #ranking) do
@@ -165,11 +165,11 @@ end
 print(indent(fmt.table({ 'rank', 'bib', 'name', 'enterprise', 'total', 'title' }, rows, { right = { 1, 2, 5 } })))
 local nos = {}
 for _, x in ipairs(contest.titles{ contest = ID }) do nos[#nos + 1] = x.cert_no end
-print(string.format('   titles awarded now %d, before %d; certificates %s', #t.issued, t.already,
+print(string.format(gettext('   titles awarded now %d, before %d; certificates %s'), #t.issued, t.already,
                     #nos > 0 and table.concat(nos, ', ') or '(none)'))
 if #nos > 0 then
   local v = contest.verify(nos[1])
-  print(string.format('   verify %s: %s, %s %s', nos[1], v.status, v.title, v.holder))
+  print(string.format(gettext('   verify %s: %s, %s %s'), nos[1], v.status, v.title, v.holder))
 end
 
 -- ---- 4. the year report ---------------------------------------------------------
@@ -177,7 +177,7 @@ end
 local yr = year_report.build(2025)
 local tot = yr.log.total
 print()
-print(string.format('4. 2025年 为职工办实事 (year report): %d 场次, %d 人, %d 人次, %d 户次, %s yuan',
+print(string.format(gettext('4. 2025年 为职工办实事 (year report): %d 场次, %d 人, %d 人次, %d 户次, %s yuan'),
                     tot.sessions, tot.persons, tot.person_times, tot.household_times,
                     fmt.yuan(tot.money_fen)))
 rows = {}
@@ -187,5 +187,5 @@ for i, r in ipairs(year_report.rows(yr, 'program')) do
 end
 print(indent(fmt.table({ 'program', '人', '人次', 'yuan' }, rows, { right = { 2, 3, 4 } })))
 print(#yr.diffs == 0
-      and string.format('   rebuilt from the event log (%d events replayed): agrees with the records', yr.events)
+      and string.format(gettext('   rebuilt from the event log (%d events replayed): agrees with the records'), yr.events)
       or ('   PROBLEMS: the log and the records disagree: ' .. table.concat(yr.diffs, '; ')))

@@ -27,10 +27,10 @@ local parse = require 'parse'
 local N    = params.members or 5000
 local SEED = params.seed or 2025
 if math.type(N) ~= 'integer' or N < 1 then
-  error('members must be a whole number of at least 1, got ' .. tostring(params.members))
+  error(gettext('members must be a whole number of at least 1, got ') .. tostring(params.members))
 end
 if math.type(SEED) ~= 'integer' then
-  error('seed must be a whole number, got ' .. tostring(params.seed))
+  error(gettext('seed must be a whole number, got ') .. tostring(params.seed))
 end
 math.randomseed(SEED)
 local random = math.random
@@ -197,7 +197,7 @@ local AS_OF     = days_from_civil(2024, 12, 31)   -- the registry's "today"
 registry.define_all()
 registry.define_titles()
 if db.members:count() > 0 or db.enterprises:count() > 0 or db.unions:count() > 0 or db.stations:count() > 0 then
-  error(string.format('this database already holds %d members, %d enterprises, %d unions and %d stations; '
+  error(string.format(gettext('this database already holds %d members, %d enterprises, %d unions and %d stations; ')
     .. 'sample_data.lua only fills an empty registry: use a new --db directory',
     db.members:count(), db.enterprises:count(), db.unions:count(), db.stations:count()))
 end
@@ -444,5 +444,5 @@ db.atomic(function()
   for _, t in ipairs(titles) do db.member_titles:insert(t) end
 end)
 
-print(string.format('sample data: %d members, %d enterprises in %d towns, %d unions, %d rest stations, %d member titles (seed %d)',
+print(string.format(gettext('sample data: %d members, %d enterprises in %d towns, %d unions, %d rest stations, %d member titles (seed %d)'),
                     N, n_ent, n_towns, #unions, #stations, #titles, SEED))

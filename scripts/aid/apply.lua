@@ -13,6 +13,6 @@ aid.cli(function()
   if not who then run.fail('usage: apply.lua member=ID|id=ID_NUMBER tier=deep|relative|accident reason=TEXT persons=N by=NAME [date=YYYY-MM-DD]') end
   local f = p:apply{ member = who, tier = params.tier, reason = params.reason and tostring(params.reason),
                      persons = params.persons, by = params.by, date = params.date, note = params.note }
-  print(string.format('opened: file %d, household %s, %s, %s; next step: visit', f.file_id, f.household,
+  print(string.format(gettext('opened: file %d, household %s, %s, %s; next step: visit'), f.file_id, f.household,
                       aid.TIERS[f.tier], f.opened))
 end)

@@ -12,10 +12,10 @@ aid.cli(function()
   local r = p:check(params.year)
   local scope = params.year and (' of ' .. params.year) or ''
   if r.ok then
-    print(string.format('ok: %d payments%s, %d running totals: every total agrees with the ledger, no cap passed',
+    print(string.format(gettext('ok: %d payments%s, %d running totals: every total agrees with the ledger, no cap passed'),
                         r.payments, scope, r.totals))
   else
-    for _, s in ipairs(r.problems) do print('PROBLEM: ' .. s) end
-    run.fail(string.format('check: %d problem(s) in %d payments%s (listed above)', #r.problems, r.payments, scope))
+    for _, s in ipairs(r.problems) do print(gettext('PROBLEM: ') .. s) end
+    run.fail(string.format(gettext('check: %d problem(s) in %d payments%s (listed above)'), #r.problems, r.payments, scope))
   end
 end)

@@ -18,8 +18,8 @@ aid.cli(function()
   local c, code, msg = p:claim{ member = who, invoice = params.invoice, expense_fen = fen,
                                 approver = params.approver, date = params.date,
                                 hospital = params.hospital, type = params.type }
-  if not c then run.fail(string.format('refused (%s): %s', code, msg)) end
-  print(string.format('paid: claim %d, member %d, invoice %s: expense %s, payout %s yuan%s (payment %d)',
+  if not c then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+  print(string.format(gettext('paid: claim %d, member %d, invoice %s: expense %s, payout %s yuan%s (payment %d)'),
                       c.claim_id, c.member_id, c.invoice, fmt.yuan(c.expense_fen), fmt.yuan(c.payout_fen),
                       c.limited_by and (', limited by ' .. c.limited_by) or '', c.payment_id))
 end)

@@ -13,9 +13,9 @@ aid.cli(function()
   local f = p:file(which)
   if not f then run.fail('file.lua: no aid file ' .. tostring(which)) end
   local name = db.members:get(f.member_id, 'name') or '?'
-  print(string.format('file %d, household %s: member %d (%s), %s, %s, %d persons, %s', f.file_id, f.household,
+  print(string.format(gettext('file %d, household %s: member %d (%s), %s, %s, %d persons, %s'), f.file_id, f.household,
                       f.member_id, registry.mask_name(name), f.town, aid.TIERS[f.tier], f.persons, f.reason))
-  print(string.format('state: %s (%s)%s%s', f.state, aid.STATES[f.state],
+  print(string.format(gettext('state: %s (%s)%s%s'), f.state, aid.STATES[f.state],
                       f.verified_year and (', verified for ' .. f.verified_year) or '',
                       f.close_reason and (', closed: ' .. f.close_reason .. ' ' .. aid.CLOSE_REASONS[f.close_reason]) or ''))
   print('')
@@ -32,5 +32,5 @@ aid.cli(function()
     sum = sum + pay.amount_fen
   end
   print(fmt.table({ 'payment', 'date', 'type', 'yuan', 'approver', 'run' }, rows, { right = { 1, 4 } }))
-  print(string.format('%d payments, %s yuan', #rows, fmt.yuan(sum)))
+  print(string.format(gettext('%d payments, %s yuan'), #rows, fmt.yuan(sum)))
 end)

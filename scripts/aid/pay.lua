@@ -19,8 +19,8 @@ aid.cli(function()
   if not fen then run.fail('pay: yuan: ' .. why) end
   local pay, code, msg = p:pay{ file = file, type = params.type, amount_fen = fen,
                                 approver = params.approver, date = params.date, note = params.note }
-  if not pay then run.fail(string.format('refused (%s): %s', code, msg)) end
-  print(string.format('paid: payment %d, %s yuan %s to household %s (file %d) on %s, approved by %s, run %s',
+  if not pay then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+  print(string.format(gettext('paid: payment %d, %s yuan %s to household %s (file %d) on %s, approved by %s, run %s'),
                       pay.payment_id, fmt.yuan(pay.amount_fen), pay.type, pay.household, pay.file_id,
                       pay.date, pay.approver, pay.run))
 end)

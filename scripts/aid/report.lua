@@ -29,9 +29,9 @@ aid.cli(function()
                             t.persons, t.person_times, (fmt.yuan(t.amount_fen):gsub(',', ''))))
     end
     local t = rep.total
-    f:write(string.format('total,合计,%d,%d,%d,%d,%s\r\n', t.households, t.household_times, t.persons,
+    f:write(string.format(gettext('total,合计,%d,%d,%d,%d,%s\r\n'), t.households, t.household_times, t.persons,
                           t.person_times, (fmt.yuan(t.amount_fen):gsub(',', ''))))
     f:close()
-    print('written: ' .. params.csv)
+    print(gettext('written: ') .. params.csv)
   end
 end)

@@ -72,7 +72,7 @@ aid.cli(function()
   local rows, err = run.read_csv(name, function(raw, line)
     local r = row_of(raw)
     if unknown then
-      run.fail(string.format("%s: column '%s' is not one of the sheet's columns (see sheet.lua)", name, unknown))
+      run.fail(string.format(gettext("%s: column '%s' is not one of the sheet's columns (see sheet.lua)"), name, unknown))
     end
     list[#list + 1] = { r = r, line = line }
   end, { header = true })
@@ -97,7 +97,7 @@ aid.cli(function()
           out.paid = out.paid + 1
           out.fen = out.fen + (r.amount_fen or r.payout_fen)
         else
-          out.refused[#out.refused + 1] = string.format('%s:%d: refused (%s): %s', name, list[i].line, code, msg)
+          out.refused[#out.refused + 1] = string.format(gettext('%s:%d: refused (%s): %s'), name, list[i].line, code, msg)
         end
       end
       return out
@@ -107,9 +107,9 @@ aid.cli(function()
     for _, s in ipairs(res.refused) do refused[#refused + 1] = s end
   end
   for _, s in ipairs(refused) do print(s) end
-  print(string.format('%s: %d rows: %d paid (%s yuan), %d refused', name, n, paid, fmt.yuan(fen), #refused))
+  print(string.format(gettext('%s: %d rows: %d paid (%s yuan), %d refused'), name, n, paid, fmt.yuan(fen), #refused))
   if #refused > 0 then
-    run.fail(string.format('%s: %d of %d rows refused (listed above); %s: fix those rows and enter '
+    run.fail(string.format(gettext('%s: %d of %d rows refused (listed above); %s: fix those rows and enter ')
                            .. 'the sheet again', name, #refused, n,
                            paid > 0 and 'the other rows are stored' or 'nothing new was stored'))
   end

@@ -19,7 +19,7 @@ aid.cli(function()
   local f = p:step(file, params.step, { by = params.by, date = params.date, note = params.note,
                                         reason = params.reason, tier = params.tier,
                                         persons = params.persons })
-  print(string.format('%s: file %d, household %s is now %s (%s)%s', params.step, f.file_id, f.household,
+  print(string.format(gettext('%s: file %d, household %s is now %s (%s)%s'), params.step, f.file_id, f.household,
                       f.state, aid.STATES[f.state],
                       f.verified_year and (', verified for ' .. f.verified_year) or ''))
 end)

@@ -12,6 +12,6 @@ for i, ch in ipairs(contest.changes(params.contest, params.bib)) do
   rows[i] = { ch.at, ch.bib, ch.aspect, ch.old, ch.new, contest.marks(ch.old_mark), contest.marks(ch.new_mark),
               ch.after_lock and 'after' or 'before', ch.reason or '' }
 end
-print(string.format('%s: %d changes', params.contest, #rows))
+print(string.format(gettext('%s: %d changes'), params.contest, #rows))
 print(fmt.table({ 'at', 'bib', 'aspect', 'was', 'now', 'mark was', 'mark now', 'lock', 'reason' }, rows,
                 { right = { 2, 6, 7 } }))

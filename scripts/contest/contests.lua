@@ -19,6 +19,6 @@ for c in db.contests:scan(cond) do
   rows[#rows + 1] = { c.contest_id, c.title, c.year, stage, o.entries, string.format('%d/%d', due - #o.missing, due),
                       #o.flagged, titles }
 end
-print(string.format('%s: %d contests', params.year or 'all years', #rows))
+print(string.format(gettext('%s: %d contests'), params.year or 'all years', #rows))
 print(fmt.table({ 'contest', 'title', 'year', 'stage', 'contestants', 'marks', 'flags', 'titles' }, rows,
                 { right = { 3, 5, 6, 7, 8 } }))

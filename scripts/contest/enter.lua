@@ -12,7 +12,7 @@ local registry = require 'registry'
 contest.need({ 'contest' }, 'enter.lua contest=ID id=ID_NUMBER [bib=N] | file=SHEET.csv')
 contest.define_collections()
 local function show(e, st)
-  return string.format('%s: bib %d, %s (%s)', st, e.bib, db.members:get(e.member_id, 'name'),
+  return string.format(gettext('%s: bib %d, %s (%s)'), st, e.bib, db.members:get(e.member_id, 'name'),
                        registry.mask_id(db.members:get(e.member_id, 'id_number')))
 end
 if params.file then
@@ -24,7 +24,7 @@ if params.file then
     else refused[#refused + 1] = string.format('%s:%d: %s', params.file, lineno, e) end
   end, function() done, refused = 0, {} end)
   for _, r in ipairs(refused) do print(r) end
-  print(string.format('%d lines: %d entered now, %d entered before, %d refused', n, done, n - done - #refused, #refused))
+  print(string.format(gettext('%d lines: %d entered now, %d entered before, %d refused'), n, done, n - done - #refused, #refused))
   if #refused > 0 then run.fail(#refused .. ' line(s) refused (the others are stored): fix them and enter the sheet again') end
 else
   contest.need({ 'id' }, 'enter.lua contest=ID id=ID_NUMBER [bib=N] | file=SHEET.csv')

@@ -14,7 +14,7 @@ for i, t in ipairs(list) do
   rows[i] = { t.cert_no, t.name or '?', t.id or '?', t.enterprise, t.contest_title or t.contest,
               t.rank or '', t.total and contest.marks(t.total) or '', t.title, t.status }
 end
-print(string.format('%s: %d titles', params.contest or params.year, #list))
+print(string.format(gettext('%s: %d titles'), params.contest or params.year, #list))
 print(fmt.table({ 'certificate', 'name', 'ID number', 'enterprise', 'contest', 'rank', 'total', 'title', 'status' },
                 rows, { right = { 6, 7 } }))
 if params.csv then
@@ -23,5 +23,5 @@ if params.csv then
   for i, r in ipairs(rows) do out[i + 1] = r end
   run.write_csv(f, out)
   f:close()
-  print('written: ' .. params.csv)
+  print(gettext('written: ') .. params.csv)
 end

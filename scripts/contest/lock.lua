@@ -7,7 +7,7 @@ local contest = require 'contest'
 contest.need({ 'contest' }, 'lock.lua contest=ID')
 contest.define_collections()
 if contest.try(contest.lock, params.contest) then
-  print(string.format('locked: %s at %s', params.contest, db.contests:get(params.contest, 'locked_at')))
+  print(string.format(gettext('locked: %s at %s'), params.contest, db.contests:get(params.contest, 'locked_at')))
 else
-  print(string.format('%s was locked already (at %s)', params.contest, db.contests:get(params.contest, 'locked_at')))
+  print(string.format(gettext('%s was locked already (at %s)'), params.contest, db.contests:get(params.contest, 'locked_at')))
 end

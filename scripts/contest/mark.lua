@@ -18,7 +18,7 @@ local USAGE = 'mark.lua contest=ID bib=N aspect=CODE value=V [reason=TEXT] | fil
 contest.need({ 'contest' }, USAGE)
 contest.define_collections()
 local function line(s, st)
-  return string.format('%s: bib %d %s = %s -> %s%s', st, s.bib, s.aspect, contest.input_text(s),
+  return string.format(gettext('%s: bib %d %s = %s -> %s%s'), st, s.bib, s.aspect, contest.input_text(s),
                        contest.marks(s.mark), s.flagged and '  FLAGGED: the judges differ by more than the spread' or '')
 end
 if params.file then
@@ -35,7 +35,7 @@ if params.file then
   end, function() counts, refused, flagged = { marked = 0, changed = 0, same = 0 }, {}, {} end)
   for _, f in ipairs(flagged) do print(f) end
   for _, r in ipairs(refused) do print(r) end
-  print(string.format('%d lines: %d marked, %d changed, %d unchanged, %d refused; %d flagged',
+  print(string.format(gettext('%d lines: %d marked, %d changed, %d unchanged, %d refused; %d flagged'),
                       n, counts.marked, counts.changed, counts.same, #refused, #flagged))
   if #refused > 0 then run.fail(#refused .. ' line(s) refused (the others are stored): fix them and enter the sheet again') end
 else

@@ -32,12 +32,12 @@ for i, r in ipairs(rows) do
   cline[#cline + 1] = r.withdrawn and ('退赛: ' .. r.withdrawn) or title
   out[i], csv[i] = line, cline
 end
-print(string.format('%s %s: %d contestants, scheme version %d, %s', c.contest_id, c.title, #rows,
+print(string.format(gettext('%s %s: %d contestants, scheme version %d, %s'), c.contest_id, c.title, #rows,
   c.frozen_version or c.version, c.locked_at and ('locked at ' .. c.locked_at) or 'not locked'))
 local right = { 1, 2 }
 for i = 5, #headers - 1 do right[#right + 1] = i end
 print(fmt.table(headers, out, { right = right }))
-if #info.scheme.tie_break > 0 then print('equal totals: ' .. table.concat(info.scheme.tie_break, ', ') .. ' decide, in that order') end
+if #info.scheme.tie_break > 0 then print(gettext('equal totals: ') .. table.concat(info.scheme.tie_break, ', ') .. ' decide, in that order') end
 if params.csv then
   local f = run.open(params.csv, 'w')
   local h = { '名次', '参赛号', '姓名', '单位' }
@@ -47,5 +47,5 @@ if params.csv then
   table.insert(csv, 1, h)
   run.write_csv(f, csv)
   f:close()
-  print('written: ' .. params.csv)
+  print(gettext('written: ') .. params.csv)
 end

@@ -12,7 +12,7 @@ local spec = contest.try(contest.load_spec, params.file)
 local c, what, notes = contest.try(contest.setup, spec)
 local list = contest.aspects(c.contest_id, c.version)
 local scheme = contest.scheme(c.contest_id, c.version)
-print(string.format('%s %s (%d): scheme version %d %s%s', c.contest_id, c.title, c.year, c.version,
+print(string.format(gettext('%s %s (%d): scheme version %d %s%s'), c.contest_id, c.title, c.year, c.version,
   ({ new = 'stored', same = 'unchanged', revised = 'stored (revised)' })[what],
   c.frozen_version and ', frozen since the first mark at ' .. c.frozen_at or ''))
 local rows = {}
@@ -32,12 +32,12 @@ for i, a in ipairs(list) do
 end
 print(fmt.table({ 'aspect', 'kind', 'title', 'max', 'rule' }, rows, { right = { 4 } }))
 local r = c.title_rule
-print(string.format('total %s; judges flagged beyond a spread of %d; tie-break %s; titles: %s%s%s',
+print(string.format(gettext('total %s; judges flagged beyond a spread of %d; tie-break %s; titles: %s%s%s'),
   contest.marks(scheme.max_total), scheme.spread, #scheme.tie_break > 0 and table.concat(scheme.tie_break, ', ') or '(none)',
   r.title, r.top and (', top ' .. r.top) or '', r.min_total and (', at least ' .. contest.marks(r.min_total)) or ''))
 local judges = {}
 for j in db.contest_judges:scan{ index = 'contest,judge', eq = { c.contest_id } } do
   judges[#judges + 1] = j.judge .. ' ' .. j.name
 end
-print('judges: ' .. (#judges > 0 and table.concat(judges, ', ') or '(none yet)'))
-for _, n in ipairs(notes) do print('note: ' .. n) end
+print(gettext('judges: ') .. (#judges > 0 and table.concat(judges, ', ') or '(none yet)'))
+for _, n in ipairs(notes) do print(gettext('note: ') .. n) end

@@ -12,12 +12,12 @@ contest.need({ 'contest' }, 'titles.lua contest=ID')
 contest.define_collections()
 local r = contest.try(contest.award_titles, params.contest)
 for _, t in ipairs(r.issued) do
-  print(string.format('awarded: %s %s, rank %d, %s marks: %s', t.title,
+  print(string.format(gettext('awarded: %s %s, rank %d, %s marks: %s'), t.title,
     registry.mask_name(db.members:get(t.member_id, 'name')), t.rank, contest.marks(t.total), t.cert_no))
 end
 for _, t in ipairs(r.no_longer) do
-  print(string.format('no longer qualifies: %s (bib %d), certificate %s', registry.mask_name(db.members:get(t.member_id, 'name')),
+  print(string.format(gettext('no longer qualifies: %s (bib %d), certificate %s'), registry.mask_name(db.members:get(t.member_id, 'name')),
                       t.bib, t.cert_no))
 end
-print(string.format('%d titles awarded now, %d before%s', #r.issued, r.already,
-                    #r.no_longer > 0 and string.format(', %d no longer qualify', #r.no_longer) or ''))
+print(string.format(gettext('%d titles awarded now, %d before%s'), #r.issued, r.already,
+                    #r.no_longer > 0 and string.format(gettext(', %d no longer qualify'), #r.no_longer) or ''))

@@ -8,11 +8,11 @@ contest.need({ 'number' }, 'verify.lua number=JN2025-0001-7')
 contest.define_collections()
 local v = contest.verify(tostring(params.number))
 if v.status == 'mistyped' then
-  print('mistyped: ' .. v.input .. ' is not a certificate number (JN, 8 digits and a check character)')
+  print(gettext('mistyped: ') .. v.input .. ' is not a certificate number (JN, 8 digits and a check character)')
 elseif v.status == 'unknown' then
-  print('unknown: ' .. v.cert_no .. ' has the right form but was never issued')
+  print(gettext('unknown: ') .. v.cert_no .. ' has the right form but was never issued')
 else
-  print(string.format('%s: %s, %s %s (%s), %s, rank %s, issued %s%s', v.status, v.cert_no, v.title,
+  print(string.format(gettext('%s: %s, %s %s (%s), %s, rank %s, issued %s%s'), v.status, v.cert_no, v.title,
     v.holder or '?', v.id or '?', v.contest or '?', tostring(v.rank or '?'), v.issued_at,
     v.reason and ('; revoked: ' .. v.reason) or ''))
 end

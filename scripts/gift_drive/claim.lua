@@ -17,8 +17,8 @@ end
 local d = gift_drive.define(drive)
 local a, code, msg = d:claim(station, id, item)
 if a then
-  print(string.format('issued: %s to member %d at %s (award %d, %s)', item, a.member_id, station,
+  print(string.format(gettext('issued: %s to member %d at %s (award %d, %s)'), item, a.member_id, station,
                       a.award_id, a.at))
 else
-  run.fail(string.format('refused (%s): %s', code, msg))
+  run.fail(string.format(gettext('refused (%s): %s'), code, msg))
 end

@@ -18,6 +18,6 @@ if params.csv then
                           s.quota, s.issued, s.remaining))
   end
   f:close()
-  print('written: ' .. params.csv)
+  print(gettext('written: ') .. params.csv)
 end
-if not rep.ok then error('the stock and the awards disagree: see PROBLEMS above', 0) end
+if not rep.ok then error(gettext('the stock and the awards disagree: see PROBLEMS above'), 0) end

@@ -106,7 +106,7 @@ M.REFUSALS = {
 }
 
 local function uerr(fmtstr, ...)
-  error('aid: ' .. string.format(fmtstr, ...), 0)
+  error(gettext('aid: ') .. string.format(fmtstr, ...), 0)
 end
 
 local refuse = program.refuser(M.REFUSALS)
@@ -172,7 +172,7 @@ local CAP_FIELDS = { budget = true, per_household = true, per_member = true, per
 local function check_config(cfg)
   local src = cfg.source or 'caps.lua'
   local function bad(where, what, v)
-    error(string.format('aid: %s: %s %s, got %s', src, where, what, tostring(v)), 0)
+    error(string.format(gettext('aid: %s: %s %s, got %s'), src, where, what, tostring(v)), 0)
   end
   if type(cfg) ~= 'table' then bad('the settings', 'must be a table', cfg) end
   if not (math.type(cfg.notice_days) == 'integer' and cfg.notice_days >= 0) then
@@ -279,7 +279,7 @@ end
 local function year_of(d) return math.tointeger(tonumber(d:sub(1, 4))) end
 
 local function file_name(f)
-  return string.format('household %s (file %d)', f.household, f.file_id)
+  return string.format(gettext('household %s (file %d)'), f.household, f.file_id)
 end
 
 -- ---- files and steps --------------------------------------------------------------------
@@ -467,7 +467,7 @@ local function record_payment(self, p)
 end
 
 local function over(what, used, cap, amount)
-  return string.format('%s: %s paid of %s; %s more would pass it by %s', what, fmt.yuan(used),
+  return string.format(gettext('%s: %s paid of %s; %s more would pass it by %s'), what, fmt.yuan(used),
                        y(cap), fmt.yuan(amount), y(used + amount - cap))
 end
 
@@ -497,42 +497,42 @@ function P:pay(p)
       local old = db.aid_refs:get(p.ref)
       if old then
         local o = db.aid_payments:get(old.payment_id)
-        return refuse('already', string.format('payment %d, %s yuan %s to household %s on %s (ref %s)',
+        return refuse('already', string.format(gettext('payment %d, %s yuan %s to household %s on %s (ref %s)'),
                       o.payment_id, fmt.yuan(o.amount_fen), o.type, o.household, o.date, p.ref))
       end
     end
     local f = find_file(p.file)
     if not f then return refuse('no_file', tostring(p.file)) end
     if f.state ~= 'approved' then
-      return refuse('not_approved', string.format("%s is '%s' (%s); the next step is %s",
+      return refuse('not_approved', string.format(gettext("%s is '%s' (%s); the next step is %s"),
                     file_name(f), f.state, M.STATES[f.state], NEXT[f.state]))
     end
     if date < f.approved then
-      return refuse('before_approval', string.format('%s was approved on %s; the payment is dated %s',
+      return refuse('before_approval', string.format(gettext('%s was approved on %s; the payment is dated %s'),
                     file_name(f), f.approved, date))
     end
     if (f.verified_year or 0) < year then
-      return refuse('not_verified', string.format('%s was last verified for %d: reverify it for %d first (年度复核)',
+      return refuse('not_verified', string.format(gettext('%s was last verified for %d: reverify it for %d first (年度复核)'),
                     file_name(f), f.verified_year or 0, year))
     end
     local title = self.cfg.types[p.type].title
     if tc.per_household then
       local used = total(year, 'household_type', f.household .. '|' .. p.type)
       if used + amount > tc.per_household then
-        return refuse('household_type_cap', over(string.format('%s, %s (%s) in %d', file_name(f), title,
+        return refuse('household_type_cap', over(string.format(gettext('%s, %s (%s) in %d'), file_name(f), title,
                       p.type, year), used, tc.per_household, amount))
       end
     end
     local hcap = caps.household[f.tier]
     local used = total(year, 'household', f.household)
     if used + amount > hcap then
-      return refuse('household_cap', over(string.format('%s, %s, all aid in %d', file_name(f),
+      return refuse('household_cap', over(string.format(gettext('%s, %s, all aid in %d'), file_name(f),
                     M.TIERS[f.tier], year), used, hcap, amount))
     end
     if tc.budget then
       local spent = total(year, 'type', p.type)
       if spent + amount > tc.budget then
-        return refuse('type_budget', over(string.format('%s (%s) in %d, all households', title, p.type, year),
+        return refuse('type_budget', over(string.format(gettext('%s (%s) in %d, all households'), title, p.type, year),
                       spent, tc.budget, amount))
       end
     end
@@ -583,16 +583,16 @@ function P:claim(c)
     local m = get_member(c.member)
     if not m then return refuse('not_member', 'no member ' .. tostring(c.member)) end
     if m.status == 'left' then
-      return refuse('not_member', string.format('member %d has left the union', m.member_id))
+      return refuse('not_member', string.format(gettext('member %d has left the union'), m.member_id))
     end
     local dup = db.aid_claims:find('member_id,invoice', { m.member_id, invoice })
     if dup then
-      return refuse('duplicate', string.format('member %d claimed invoice %s on %s (claim %d, paid %s)',
+      return refuse('duplicate', string.format(gettext('member %d claimed invoice %s on %s (claim %d, paid %s)'),
                     m.member_id, invoice, dup.date, dup.claim_id, y(dup.payout_fen)))
     end
     local payout = math.max(0, c.expense_fen - (tc.deductible or 0)) * tc.rate // 100
     if payout == 0 then
-      return refuse('below_deductible', string.format('expense %s, deductible %s, rate %d%%',
+      return refuse('below_deductible', string.format(gettext('expense %s, deductible %s, rate %d%%'),
                     y(c.expense_fen), y(tc.deductible or 0), tc.rate))
     end
     local limited_by
@@ -601,7 +601,7 @@ function P:claim(c)
       local used = total(year, 'member_type', m.member_id .. '|' .. ctype)
       local left = tc.per_member - used
       if left <= 0 then
-        return refuse('annual_limit', string.format('member %d has received %s of %s in %d',
+        return refuse('annual_limit', string.format(gettext('member %d has received %s of %s in %d'),
                       m.member_id, fmt.yuan(used), y(tc.per_member), year))
       end
       if payout > left then payout, limited_by = left, 'annual_limit' end
@@ -609,7 +609,7 @@ function P:claim(c)
     if tc.budget then
       local spent = total(year, 'type', ctype)
       if spent + payout > tc.budget then
-        return refuse('type_budget', over(string.format('%s (%s) in %d, all members',
+        return refuse('type_budget', over(string.format(gettext('%s (%s) in %d, all members'),
                       self.cfg.types[ctype].title, ctype, year), spent, tc.budget, payout))
       end
     end
@@ -720,7 +720,7 @@ function P:report_from_log(year, opts)
 end
 
 function M.format_report(rep, tiers)
-  local out = { string.format('Aid report %d (帮扶救助统计)', rep.year), '' }
+  local out = { string.format(gettext('Aid report %d (帮扶救助统计)'), rep.year), '' }
   local rows = {}
   local function row(name, g)
     return { name, g.households, g.household_times, g.persons, g.person_times, fmt.yuan(g.amount_fen) }
@@ -806,7 +806,7 @@ function M.format_notice(rows)
   out[#out + 1] = fmt.table({ 'file', 'name', 'town', 'tier', 'persons', 'reason', 'notice' }, t,
                             { right = { 1, 5 } })
   out[#out + 1] = ''
-  out[#out + 1] = string.format('%d files in notice; objections to the union before the end date.', #rows)
+  out[#out + 1] = string.format(gettext('%d files in notice; objections to the union before the end date.'), #rows)
   return table.concat(out, '\n')
 end
 
@@ -840,9 +840,9 @@ function P:check(year)
     if p.claim_id then
       local c = db.aid_claims:get(p.claim_id)
       if not c then
-        problems[#problems + 1] = string.format('payment %d: its claim %d does not exist', p.payment_id, p.claim_id)
+        problems[#problems + 1] = string.format(gettext('payment %d: its claim %d does not exist'), p.payment_id, p.claim_id)
       elseif c.payment_id ~= p.payment_id or c.payout_fen ~= p.amount_fen then
-        problems[#problems + 1] = string.format('payment %d (%s) and claim %d (payment %d, payout %s) disagree',
+        problems[#problems + 1] = string.format(gettext('payment %d (%s) and claim %d (payment %d, payout %s) disagree'),
           p.payment_id, y(p.amount_fen), c.claim_id, c.payment_id, y(c.payout_fen))
       end
       claimed[p.claim_id] = true
@@ -851,7 +851,7 @@ function P:check(year)
   local cscan = year and db.aid_claims:scan{ year = year } or db.aid_claims:scan()
   for c in cscan do
     if not claimed[c.claim_id] then
-      problems[#problems + 1] = string.format('claim %d (member %d, invoice %s) has no payment in the ledger',
+      problems[#problems + 1] = string.format(gettext('claim %d (member %d, invoice %s) has no payment in the ledger'),
                                               c.claim_id, c.member_id, c.invoice)
     end
   end
@@ -868,10 +868,10 @@ function P:check(year)
     stored = stored + 1
     local e = expect[t.total_id]
     if not e then
-      problems[#problems + 1] = string.format('%s: the running total says %s in %d payments, the ledger has none',
+      problems[#problems + 1] = string.format(gettext('%s: the running total says %s in %d payments, the ledger has none'),
                                               describe(t), y(t.paid_fen), t.n)
     elseif e.paid_fen ~= t.paid_fen or e.n ~= t.n then
-      problems[#problems + 1] = string.format('%s: the running total says %s in %d payments, the ledger %s in %d',
+      problems[#problems + 1] = string.format(gettext('%s: the running total says %s in %d payments, the ledger %s in %d'),
                                               describe(t), y(t.paid_fen), t.n, y(e.paid_fen), e.n)
     end
     expect[t.total_id] = nil
@@ -881,7 +881,7 @@ function P:check(year)
   table.sort(ids)
   for _, id in ipairs(ids) do
     local e = expect[id]
-    problems[#problems + 1] = string.format('%s: the ledger has %s in %d payments, there is no running total',
+    problems[#problems + 1] = string.format(gettext('%s: the ledger has %s in %d payments, there is no running total'),
                                             describe(e), y(e.paid_fen), e.n)
   end
   -- caps, from the ledger's own sums
@@ -913,7 +913,7 @@ function P:check(year)
       end
     end
     if cap and sum > cap then
-      over_cap[#over_cap + 1] = string.format('%d %s %s: %s paid, over its cap of %s', yr, scope, subject,
+      over_cap[#over_cap + 1] = string.format(gettext('%d %s %s: %s paid, over its cap of %s'), yr, scope, subject,
                                               fmt.yuan(sum), y(cap))
     end
   end
@@ -921,7 +921,7 @@ function P:check(year)
   for _, s in ipairs(over_cap) do problems[#problems + 1] = s end
   for r in db.aid_refs:scan() do
     if not db.aid_payments:get(r.payment_id, 'payment_id') then
-      problems[#problems + 1] = string.format("ref '%s': its payment %d is not in the ledger", r.ref, r.payment_id)
+      problems[#problems + 1] = string.format(gettext("ref '%s': its payment %d is not in the ledger"), r.ref, r.payment_id)
     end
   end
   return { ok = #problems == 0, problems = problems, payments = n, totals = stored }

@@ -83,14 +83,14 @@ end
 
 local function check_string(v, what)
   if type(v) ~= 'string' or v == '' then
-    error('campaign: ' .. what .. ' must be a non-empty string, got ' .. tostring(v), 3)
+    error(gettext('campaign: ') .. what .. ' must be a non-empty string, got ' .. tostring(v), 3)
   end
 end
 
 -- Sets the stock of (campaign, item, pool) to n; refuses less than issued.
 local function set_stock(cid, item, pool, n, title, value_fen)
   if math.type(n) ~= 'integer' or n < 0 then
-    error(string.format("campaign '%s': the stock of '%s' must be a whole number >= 0, got %s",
+    error(string.format(gettext("campaign '%s': the stock of '%s' must be a whole number >= 0, got %s"),
                         cid, item, tostring(n)), 3)
   end
   local row = db.campaign_stock:find('campaign,item,pool', { cid, item, pool })
@@ -99,7 +99,7 @@ local function set_stock(cid, item, pool, n, title, value_fen)
                               title = title, value_fen = value_fen }
   elseif row.stock ~= n or row.title ~= title or row.value_fen ~= value_fen then
     if n < row.issued then
-      error(string.format("campaign '%s': cannot set the stock of '%s'%s to %d: %d already issued",
+      error(string.format(gettext("campaign '%s': cannot set the stock of '%s'%s to %d: %d already issued"),
                           cid, item, pool ~= '' and (' at ' .. pool) or '', n, row.issued), 3)
     end
     db.campaign_stock:update(row.stock_id, { stock = n, title = title or db.null,
@@ -117,13 +117,13 @@ function M.define(spec)
   dates.parse(spec.starts)
   dates.parse(spec.ends)
   if spec.ends < spec.starts then
-    error("campaign '" .. spec.id .. "': ends (" .. spec.ends .. ') is before starts (' .. spec.starts .. ')', 2)
+    error(gettext("campaign '") .. spec.id .. "': ends (" .. spec.ends .. ') is before starts (' .. spec.starts .. ')', 2)
   end
   if spec.eligible ~= nil and type(spec.eligible) ~= 'function' then
-    error("campaign '" .. spec.id .. "': eligible must be a function(member) -> true|false[, reason]", 2)
+    error(gettext("campaign '") .. spec.id .. "': eligible must be a function(member) -> true|false[, reason]", 2)
   end
   if spec.where ~= nil and type(spec.where) ~= 'table' then
-    error("campaign '" .. spec.id .. "': where must be a table of member conditions, as in scan{...}", 2)
+    error(gettext("campaign '") .. spec.id .. "': where must be a table of member conditions, as in scan{...}", 2)
   end
   local self = setmetatable({ id = spec.id, title = spec.title, starts = spec.starts,
                               ends = spec.ends, where = spec.where or {},
@@ -143,15 +143,15 @@ function M.define(spec)
         dates.parse(a)
         dates.parse(b)
         if b < a or a < spec.starts or b > spec.ends then
-          error(string.format("campaign '%s': item '%s' runs %s .. %s, which is not within the "
+          error(string.format(gettext("campaign '%s': item '%s' runs %s .. %s, which is not within the ")
                               .. 'campaign (%s .. %s)', spec.id, it.item, a, b, spec.starts, spec.ends), 3)
         end
       end
       if it.where ~= nil and type(it.where) ~= 'table' then
-        error("campaign '" .. spec.id .. "': item '" .. it.item .. "': where must be a table of member conditions", 3)
+        error(gettext("campaign '") .. spec.id .. "': item '" .. it.item .. "': where must be a table of member conditions", 3)
       end
       if it.eligible ~= nil and type(it.eligible) ~= 'function' then
-        error("campaign '" .. spec.id .. "': item '" .. it.item .. "': eligible must be a function(member)", 3)
+        error(gettext("campaign '") .. spec.id .. "': item '" .. it.item .. "': eligible must be a function(member)", 3)
       end
       self.items[it.item] = { title = it.title, value_fen = it.value_fen or 0, starts = it.starts,
                               ends = it.ends, where = it.where, rule = it.eligible }
@@ -173,7 +173,7 @@ end
 
 function C:set_stock(item, pool, n)
   local it = self.items[item]
-  if not it then error("campaign '" .. self.id .. "' has no item '" .. tostring(item) .. "'", 2) end
+  if not it then error(gettext("campaign '") .. self.id .. "' has no item '" .. tostring(item) .. "'", 2) end
   db.atomic(set_stock, self.id, item, pool or '', n, it.title, it.value_fen)
 end
 
@@ -228,13 +228,13 @@ local function issue_txn(self, m, item, opts)
   local at = opts.at or dates.now()
   local day = at:sub(1, 10)
   if day < self.starts or day > self.ends then
-    return refuse('closed', string.format('%s is not within %s .. %s', day, self.starts, self.ends))
+    return refuse('closed', string.format(gettext('%s is not within %s .. %s'), day, self.starts, self.ends))
   end
   local it = self.items[item]
   if it.starts or it.ends then
     local a, b = it.starts or self.starts, it.ends or self.ends
     if day < a or day > b then
-      return refuse('closed', string.format('%s: %s is not within %s', item, day,
+      return refuse('closed', string.format(gettext('%s: %s is not within %s'), item, day,
                                             a == b and a or (a .. ' .. ' .. b)))
     end
   end
@@ -243,14 +243,14 @@ local function issue_txn(self, m, item, opts)
   local pool = opts.pool or ''
   local prior = db.campaign_awards:find('campaign,member_id,item', { self.id, m.member_id, item })
   if prior then
-    return refuse('already', string.format('award %d at %s%s', prior.award_id, prior.at,
+    return refuse('already', string.format(gettext('award %d at %s%s'), prior.award_id, prior.at,
                                            prior.pool ~= '' and (', ' .. prior.pool) or ''))
   end
   local st = db.campaign_stock:find('campaign,item,pool', { self.id, item, pool })
   if not st then return refuse('no_stock', item .. (pool ~= '' and (' at ' .. pool) or '')) end
   local qty = opts.qty or 1
   if st.issued + qty > st.stock then
-    return refuse('out_of_stock', string.format('%s%s: %d of %d issued', item,
+    return refuse('out_of_stock', string.format(gettext('%s%s: %d of %d issued'), item,
                   pool ~= '' and (' at ' .. pool) or '', st.issued, st.stock))
   end
   db.campaign_stock:update(st.stock_id, { issued = st.issued + qty })
@@ -273,7 +273,7 @@ local function check_item(self, item)
     local names = {}
     for k in pairs(self.items) do names[#names + 1] = k end
     table.sort(names)
-    error(string.format("campaign '%s' has no item '%s' (its items: %s)", self.id,
+    error(string.format(gettext("campaign '%s' has no item '%s' (its items: %s)"), self.id,
                         tostring(item), table.concat(names, ', ')), 3)
   end
 end
@@ -300,7 +300,7 @@ function C:claim(id_number, item, opts)
   check_item(self, item)
   opts = opts or {}
   if type(id_number) ~= 'string' then
-    error('claim: expects an ID number as a string, got ' .. tostring(id_number), 2)
+    error(gettext('claim: expects an ID number as a string, got ') .. tostring(id_number), 2)
   end
   id_number = id_number:upper()
   return db.atomic(function()
@@ -389,17 +389,17 @@ function C:report(opts)
                   issued = s.issued, remaining = s.stock - s.issued }
     rep.stock[#rep.stock + 1] = row
     if (counted[k] or 0) ~= s.issued then
-      rep.problems[#rep.problems + 1] = string.format('%s at %s: the stock says %d issued, the awards %d',
+      rep.problems[#rep.problems + 1] = string.format(gettext('%s at %s: the stock says %d issued, the awards %d'),
         s.item, s.pool == '' and '(campaign)' or s.pool, s.issued, counted[k] or 0)
     end
     if row.remaining < 0 then
-      rep.problems[#rep.problems + 1] = string.format('%s at %s: remaining is negative (%d)',
+      rep.problems[#rep.problems + 1] = string.format(gettext('%s at %s: remaining is negative (%d)'),
         s.item, s.pool, row.remaining)
     end
     counted[k] = nil
   end
   for k, n in pairs(counted) do
-    rep.problems[#rep.problems + 1] = string.format('%d awarded with no stock row: %s', n, (k:gsub('%z', ' at ')))
+    rep.problems[#rep.problems + 1] = string.format(gettext('%d awarded with no stock row: %s'), n, (k:gsub('%z', ' at ')))
   end
   table.sort(rep.problems)
   local n_persons, n_hh = 0, 0
@@ -449,7 +449,7 @@ function M.format_report(rep)
                             { right = { 3, 4, 5 } })
   out[#out + 1] = ''
   local t = rep.total
-  out[#out + 1] = string.format('issued: %d 人次 to %d 人 (%d 户次, %d households); value %s yuan',
+  out[#out + 1] = string.format(gettext('issued: %d 人次 to %d 人 (%d 户次, %d households); value %s yuan'),
                                 t.person_times, t.persons, t.household_times, t.households,
                                 fmt.yuan(t.value_fen))
   if rep.by then
@@ -471,7 +471,7 @@ end
 function M.open(id)
   M.define_collections()
   local c = db.campaigns:get(id)
-  if not c then error("no campaign '" .. tostring(id) .. "'", 2) end
+  if not c then error(gettext("no campaign '") .. tostring(id) .. "'", 2) end
   local self = setmetatable({ id = id, title = c.title, starts = c.starts, ends = c.ends,
                               where = {}, items = {} }, C)
   for s in db.campaign_stock:scan{ index = 'campaign,item,pool', eq = { id } } do

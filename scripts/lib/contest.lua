@@ -179,17 +179,17 @@ function M.decimal(v, places, what)
   if math.type(v) == 'float' then
     s = string.format('%.' .. places .. 'f', v)
     if tonumber(s) ~= v then
-      error(string.format('%s: %s has more than %d decimal places', what, tostring(v), places), 0)
+      error(string.format(gettext('%s: %s has more than %d decimal places'), what, tostring(v), places), 0)
     end
   else
     s = tostring(v):gsub('^%s+', ''):gsub('%s+$', '')
   end
   local sign, int, frac = s:match('^([+-]?)(%d*)%.?(%d*)$')
   if not sign or (int == '' and frac == '') then
-    error(string.format('%s: expected a number like 12.5, got %q', what, tostring(v)), 0)
+    error(string.format(gettext('%s: expected a number like 12.5, got %q'), what, tostring(v)), 0)
   end
   if #frac > places then
-    error(string.format('%s: %s has more than %d decimal places', what, s, places), 0)
+    error(string.format(gettext('%s: %s has more than %d decimal places'), what, s, places), 0)
   end
   local n = tonumber(int == '' and '0' or int) * scale + (frac == '' and 0 or
             tonumber(frac) * pow10(places - #frac))
@@ -216,7 +216,7 @@ local function fail(fmt, ...) error(string.format(fmt, ...), 0) end
 
 local function need_contest(id)
   local c = db.contests:get(id)
-  if not c then fail("no contest '%s' (run setup.lua with its file first)", tostring(id)) end
+  if not c then fail(gettext("no contest '%s' (run setup.lua with its file first)"), tostring(id)) end
   return c
 end
 
@@ -250,53 +250,53 @@ end
 local function parse_scheme(spec)
   local id = spec.id
   if type(spec.aspects) ~= 'table' or #spec.aspects == 0 then
-    fail("contest '%s': aspects must be a list of { code =, kind =, title =, max = ... }", id)
+    fail(gettext("contest '%s': aspects must be a list of { code =, kind =, title =, max = ... }"), id)
   end
   local rows, seen, total = {}, {}, 0
   for i, a in ipairs(spec.aspects) do
-    local where = string.format("contest '%s': aspect #%d", id, i)
+    local where = string.format(gettext("contest '%s': aspect #%d"), id, i)
     if type(a.code) ~= 'string' or not a.code:match('^[%w_%-%.]+$') then
-      fail('%s: code must be letters, digits, _ - or . (like A1), got %s', where, tostring(a.code))
+      fail(gettext('%s: code must be letters, digits, _ - or . (like A1), got %s'), where, tostring(a.code))
     end
-    where = string.format("contest '%s': aspect %s", id, a.code)
-    if seen[a.code] then fail('%s appears twice', where) end
+    where = string.format(gettext("contest '%s': aspect %s"), id, a.code)
+    if seen[a.code] then fail(gettext('%s appears twice'), where) end
     seen[a.code] = true
     if not M.KINDS[a.kind] then
-      fail("%s: kind must be 'measurement' or 'judgement', got %s", where, tostring(a.kind))
+      fail(gettext("%s: kind must be 'measurement' or 'judgement', got %s"), where, tostring(a.kind))
     end
-    if type(a.title) ~= 'string' or a.title == '' then fail('%s: give it a title', where) end
+    if type(a.title) ~= 'string' or a.title == '' then fail(gettext('%s: give it a title'), where) end
     local max = M.decimal(a.max, 2, where .. ': max')
-    if max <= 0 then fail('%s: max must be more than 0, got %s', where, tostring(a.max)) end
+    if max <= 0 then fail(gettext('%s: max must be more than 0, got %s'), where, tostring(a.max)) end
     local r = { seq = i, code = a.code, kind = a.kind, title = a.title, max = max, unit = a.unit }
     if a.kind == 'measurement' and a.nominal ~= nil then
       r.nominal = M.decimal(a.nominal, 6, where .. ': nominal')
       if a.tolerance ~= nil then
-        if a.minus ~= nil or a.plus ~= nil then fail('%s: give tolerance, or minus and plus, not both', where) end
+        if a.minus ~= nil or a.plus ~= nil then fail(gettext('%s: give tolerance, or minus and plus, not both'), where) end
         r.minus = M.decimal(a.tolerance, 6, where .. ': tolerance')
         r.plus = r.minus
       else
         r.minus = M.decimal(a.minus or 0, 6, where .. ': minus')
         r.plus = M.decimal(a.plus or 0, 6, where .. ': plus')
       end
-      if r.minus < 0 or r.plus < 0 then fail('%s: tolerances are written as positive numbers', where) end
+      if r.minus < 0 or r.plus < 0 then fail(gettext('%s: tolerances are written as positive numbers'), where) end
     elseif a.nominal == nil and (a.tolerance ~= nil or a.minus ~= nil or a.plus ~= nil) then
-      fail('%s: a tolerance needs a nominal value', where)
+      fail(gettext('%s: a tolerance needs a nominal value'), where)
     elseif a.kind == 'judgement' and a.nominal ~= nil then
-      fail('%s: a judgement aspect has no nominal value', where)
+      fail(gettext('%s: a judgement aspect has no nominal value'), where)
     end
     total = total + max
     rows[i] = r
   end
   local tie = spec.tie_break or {}
-  if type(tie) ~= 'table' then fail("contest '%s': tie_break must be a list of aspect codes", id) end
+  if type(tie) ~= 'table' then fail(gettext("contest '%s': tie_break must be a list of aspect codes"), id) end
   for _, code in ipairs(tie) do
     if not seen[code] then
-      fail("contest '%s': tie_break names aspect %s, which the scheme does not have", id, tostring(code))
+      fail(gettext("contest '%s': tie_break names aspect %s, which the scheme does not have"), id, tostring(code))
     end
   end
   local spread = spec.spread or 1
   if math.type(spread) ~= 'integer' or spread < 0 or spread > 3 then
-    fail("contest '%s': spread must be a whole number 0-3 (judges' scores further apart are flagged), got %s",
+    fail(gettext("contest '%s': spread must be a whole number 0-3 (judges' scores further apart are flagged), got %s"),
          id, tostring(spread))
   end
   local parts = { 'spread=' .. spread, 'tie=' .. table.concat(tie, ',') }
@@ -309,17 +309,17 @@ end
 
 local function parse_title_rule(spec)
   local t = spec.titles or {}
-  if type(t) ~= 'table' then fail("contest '%s': titles must be a table { top =, min_total =, title = }", spec.id) end
+  if type(t) ~= 'table' then fail(gettext("contest '%s': titles must be a table { top =, min_total =, title = }"), spec.id) end
   local rule = { title = t.title or M.DEFAULT_TITLE }
   if t.top ~= nil then
     if math.type(t.top) ~= 'integer' or t.top < 1 then
-      fail("contest '%s': titles.top must be a whole number >= 1, got %s", spec.id, tostring(t.top))
+      fail(gettext("contest '%s': titles.top must be a whole number >= 1, got %s"), spec.id, tostring(t.top))
     end
     rule.top = t.top
   end
   if t.min_total ~= nil then rule.min_total = M.decimal(t.min_total, 2, "contest '" .. spec.id .. "': titles.min_total") end
   if not rule.top and not rule.min_total then
-    fail("contest '%s': titles needs top = N (the first N ranks), min_total = marks, or both", spec.id)
+    fail(gettext("contest '%s': titles needs top = N (the first N ranks), min_total = marks, or both"), spec.id)
   end
   return rule
 end
@@ -333,7 +333,7 @@ local function check_judge_conflict(contest_id, j)
   if not j.enterprise_id then return end
   for e in db.contest_entries:scan{ index = 'contest,bib', eq = { contest_id } } do
     if e.enterprise_id == j.enterprise_id then
-      fail("contest '%s': judge %s (%s) is from %s (enterprise %d), the enterprise of contestant %s (bib %d): "
+      fail(gettext("contest '%s': judge %s (%s) is from %s (enterprise %d), the enterprise of contestant %s (bib %d): ")
            .. 'a judge never judges a contest with a contestant from their own enterprise; assign another judge',
            contest_id, j.judge, j.name, enterprise_name(j.enterprise_id), j.enterprise_id,
            member_name(e.member_id), e.bib)
@@ -348,19 +348,19 @@ function M.assign_judge(contest_id, j, at)
   return db.atomic(function()
     need_contest(contest_id)
     if type(j) ~= 'table' or type(j.judge) ~= 'string' or j.judge == '' then
-      fail("contest '%s': a judge needs judge = 'J1' (a code unique in the contest)", contest_id)
+      fail(gettext("contest '%s': a judge needs judge = 'J1' (a code unique in the contest)"), contest_id)
     end
     local r = { contest = contest_id, judge = j.judge, name = j.name, enterprise_id = j.enterprise_id,
                 organisation = j.organisation }
     if j.id_number then
       local m, _, why = require('program').member(tostring(j.id_number))
-      if not m then fail("contest '%s': judge %s: %s", contest_id, j.judge, why) end
+      if not m then fail(gettext("contest '%s': judge %s: %s"), contest_id, j.judge, why) end
       r.member_id, r.name = m.member_id, r.name or m.name
       r.enterprise_id = r.enterprise_id or m.enterprise_id
     end
-    if type(r.name) ~= 'string' or r.name == '' then fail("contest '%s': judge %s needs a name", contest_id, j.judge) end
+    if type(r.name) ~= 'string' or r.name == '' then fail(gettext("contest '%s': judge %s needs a name"), contest_id, j.judge) end
     if r.enterprise_id ~= nil and math.type(r.enterprise_id) ~= 'integer' then
-      fail("contest '%s': judge %s: enterprise_id must be a whole number, got %s", contest_id, j.judge,
+      fail(gettext("contest '%s': judge %s: enterprise_id must be a whole number, got %s"), contest_id, j.judge,
            tostring(r.enterprise_id))
     end
     check_judge_conflict(contest_id, r)
@@ -386,11 +386,11 @@ function M.unassign_judge(contest_id, code)
   return db.atomic(function()
     need_contest(contest_id)
     local j = db.contest_judges:find('contest,judge', { contest_id, code })
-    if not j then fail("contest '%s' has no judge %s", contest_id, tostring(code)) end
+    if not j then fail(gettext("contest '%s' has no judge %s"), contest_id, tostring(code)) end
     for sc in db.contest_scores:scan{ contest = contest_id, kind = 'judgement' } do
       for _, p in ipairs(sc.judges) do
         if p[1] == code then
-          fail("contest '%s': judge %s (%s) has scored (bib %d, %s) and stays on the contest's record",
+          fail(gettext("contest '%s': judge %s (%s) has scored (bib %d, %s) and stays on the contest's record"),
                contest_id, code, j.name, sc.bib, sc.aspect)
         end
       end
@@ -409,13 +409,13 @@ end
 -- 'revised') and a list of notes.
 function M.setup(spec, at)
   M.define_collections()
-  if type(spec) ~= 'table' then error('contest.setup expects the contest table', 2) end
+  if type(spec) ~= 'table' then error(gettext('contest.setup expects the contest table'), 2) end
   if type(spec.id) ~= 'string' or not spec.id:match('^[%w_%-%.]+$') then
-    fail('contest: id must be letters, digits, _ - or . (like cnc-2025), got %s', tostring(spec.id))
+    fail(gettext('contest: id must be letters, digits, _ - or . (like cnc-2025), got %s'), tostring(spec.id))
   end
-  if type(spec.title) ~= 'string' or spec.title == '' then fail("contest '%s': give it a title", spec.id) end
+  if type(spec.title) ~= 'string' or spec.title == '' then fail(gettext("contest '%s': give it a title"), spec.id) end
   if math.type(spec.year) ~= 'integer' or spec.year < 2000 or spec.year > 2999 then
-    fail("contest '%s': year must be a year like 2025, got %s", spec.id, tostring(spec.year))
+    fail(gettext("contest '%s': year must be a year like 2025, got %s"), spec.id, tostring(spec.year))
   end
   local rows, tie, spread, total, fp = parse_scheme(spec)
   local rule = parse_title_rule(spec)
@@ -432,7 +432,7 @@ function M.setup(spec, at)
       if cur.fingerprint == fp then
         what = 'same'
       elseif c.frozen_version then
-        fail("contest '%s': the marking scheme is frozen (version %d, since the first mark at %s): "
+        fail(gettext("contest '%s': the marking scheme is frozen (version %d, since the first mark at %s): ")
              .. 'it cannot change once marking has started', spec.id, c.frozen_version, c.frozen_at)
       else
         db.contest_schemes:update(cur.scheme_id, { status = 'superseded' })
@@ -440,10 +440,10 @@ function M.setup(spec, at)
         what = 'revised'
       end
       if c.year ~= spec.year and db.contest_titles:count{ contest = spec.id } > 0 then
-        fail("contest '%s': the year cannot change after titles were awarded", spec.id)
+        fail(gettext("contest '%s': the year cannot change after titles were awarded"), spec.id)
       end
       if not same_rule(c.title_rule, rule) and db.contest_titles:count{ contest = spec.id } > 0 then
-        fail("contest '%s': the title rule cannot change after titles were awarded", spec.id)
+        fail(gettext("contest '%s': the title rule cannot change after titles were awarded"), spec.id)
       end
       if c.title ~= spec.title or c.year ~= spec.year or c.trade ~= spec.trade or c.union_id ~= spec.union_id
          or not same_rule(c.title_rule, rule) then
@@ -468,7 +468,7 @@ function M.setup(spec, at)
     for _, j in ipairs(db.contest_judges:list{ index = 'contest,judge', eq = { spec.id } }) do
       if not listed[j.judge] then
         local ok, err = pcall(M.unassign_judge, spec.id, j.judge)
-        notes[#notes + 1] = ok and string.format('judge %s (%s) is no longer listed: taken off the contest', j.judge, j.name)
+        notes[#notes + 1] = ok and string.format(gettext('judge %s (%s) is no longer listed: taken off the contest'), j.judge, j.name)
                             or (err .. ', although no longer listed')
       end
     end
@@ -486,13 +486,13 @@ function M.enter(contest_id, who, opts)
   return db.atomic(function()
     local c = need_contest(contest_id)
     local m, _, why = require('program').member(math.type(who) == 'integer' and who or tostring(who))
-    if not m then fail("contest '%s': %s", contest_id, why) end
+    if not m then fail(gettext("contest '%s': %s"), contest_id, why) end
     local prior = db.contest_entries:find('contest,member_id', { contest_id, m.member_id })
     if prior then return prior, 'already' end
-    if c.locked_at then fail("contest '%s' is locked (since %s): no new contestants", contest_id, c.locked_at) end
+    if c.locked_at then fail(gettext("contest '%s' is locked (since %s): no new contestants"), contest_id, c.locked_at) end
     for j in db.contest_judges:scan{ index = 'contest,judge', eq = { contest_id } } do
       if j.enterprise_id == m.enterprise_id then
-        fail("contest '%s': contestant %s is from %s (enterprise %d), the enterprise of judge %s (%s): "
+        fail(gettext("contest '%s': contestant %s is from %s (enterprise %d), the enterprise of judge %s (%s): ")
              .. 'a judge never judges a contestant from their own enterprise; replace the judge in the contest file first',
              contest_id, m.name, enterprise_name(m.enterprise_id), m.enterprise_id, j.judge, j.name)
       end
@@ -504,11 +504,11 @@ function M.enter(contest_id, who, opts)
         bib = e.bib + 1
       end
     elseif math.type(bib) ~= 'integer' or bib < 1 then
-      fail("contest '%s': bib must be a whole number >= 1, got %s", contest_id, tostring(bib))
+      fail(gettext("contest '%s': bib must be a whole number >= 1, got %s"), contest_id, tostring(bib))
     else
       local other = db.contest_entries:find('contest,bib', { contest_id, bib })
       if other then
-        fail("contest '%s': bib %d is already %s's", contest_id, bib, member_name(other.member_id))
+        fail(gettext("contest '%s': bib %d is already %s's"), contest_id, bib, member_name(other.member_id))
       end
     end
     local e = { contest = contest_id, bib = bib, member_id = m.member_id, enterprise_id = m.enterprise_id,
@@ -524,16 +524,16 @@ end
 -- Returns true, or false when they had withdrawn already.
 function M.withdraw(contest_id, bib, reason, at)
   if type(reason) ~= 'string' or reason == '' then
-    fail("contest '%s', bib %s: a withdrawal needs a reason", contest_id, tostring(bib))
+    fail(gettext("contest '%s', bib %s: a withdrawal needs a reason"), contest_id, tostring(bib))
   end
   return db.atomic(function()
     local c = need_contest(contest_id)
     if math.type(bib) ~= 'integer' then bib = math.tointeger(tonumber(bib)) or bib end
     local e = db.contest_entries:find('contest,bib', { contest_id, bib })
-    if not e then fail("contest '%s' has no contestant with bib %s", contest_id, tostring(bib)) end
+    if not e then fail(gettext("contest '%s' has no contestant with bib %s"), contest_id, tostring(bib)) end
     if e.withdrawn then return false end
     if c.locked_at then
-      fail("contest '%s' is locked (since %s): a contestant can no longer withdraw", contest_id, c.locked_at)
+      fail(gettext("contest '%s' is locked (since %s): a contestant can no longer withdraw"), contest_id, c.locked_at)
     end
     at = at or dates.now()
     db.contest_entries:update(e.entry_id, { withdrawn = reason, withdrawn_at = at })
@@ -554,17 +554,17 @@ local function parse_judgement(where, input)
     local s = tostring(input)
     for part in s:gmatch('[^%s,;]+') do
       local j, v = part:match('^([^:=]+)[:=](.*)$')
-      if not j then fail("%s: judgement scores are written 'J1:2 J2:3 J3:2' (judge:score), got %q", where, s) end
+      if not j then fail(gettext("%s: judgement scores are written 'J1:2 J2:3 J3:2' (judge:score), got %q"), where, s) end
       list[#list + 1] = { j, math.tointeger(tonumber(v)) or v }
     end
   end
   table.sort(list, function(a, b) return a[1] < b[1] end)
-  if #list ~= 3 then fail('%s: a judgement needs the scores of three judges, got %d', where, #list) end
+  if #list ~= 3 then fail(gettext('%s: a judgement needs the scores of three judges, got %d'), where, #list) end
   for i, p in ipairs(list) do
     if math.type(p[2]) ~= 'integer' or p[2] < 0 or p[2] > 3 then
-      fail('%s: judge %s scored %s: scores are 0, 1, 2 or 3', where, p[1], tostring(p[2]))
+      fail(gettext('%s: judge %s scored %s: scores are 0, 1, 2 or 3'), where, p[1], tostring(p[2]))
     end
-    if i > 1 and list[i - 1][1] == p[1] then fail('%s: judge %s scored twice', where, p[1]) end
+    if i > 1 and list[i - 1][1] == p[1] then fail(gettext('%s: judge %s scored twice'), where, p[1]) end
   end
   return list
 end
@@ -595,10 +595,10 @@ local function score_of(c, e, a, input, spread, where)
     for _, p in ipairs(s.judges) do
       local j = db.contest_judges:find('contest,judge', { c.contest_id, p[1] })
       if not j then
-        fail("%s: judge %s is not assigned to contest '%s'", where, p[1], c.contest_id)
+        fail(gettext("%s: judge %s is not assigned to contest '%s'"), where, p[1], c.contest_id)
       end
       if j.enterprise_id and j.enterprise_id == e.enterprise_id then
-        fail('%s: judge %s (%s) is from %s (enterprise %d), the enterprise of contestant %s: '
+        fail(gettext('%s: judge %s (%s) is from %s (enterprise %d), the enterprise of contestant %s: ')
              .. 'a judge never scores a contestant from their own enterprise', where, j.judge, j.name,
              enterprise_name(j.enterprise_id), j.enterprise_id, member_name(e.member_id))
       end
@@ -615,7 +615,7 @@ local function score_of(c, e, a, input, spread, where)
   else
     local k = type(input) == 'boolean' and tostring(input) or tostring(input):lower()
     if YES[k] then s.met = true elseif NO[k] then s.met = false
-    else fail("%s: this measurement is met or not: write yes or no, got %q", where, tostring(input)) end
+    else fail(gettext("%s: this measurement is met or not: write yes or no, got %q"), where, tostring(input)) end
     s.mark = s.met and a.max or 0
     s.flagged = false
   end
@@ -633,9 +633,9 @@ function M.mark(contest_id, bib, code, input, opts)
     local c = need_contest(contest_id)
     if math.type(bib) ~= 'integer' then bib = math.tointeger(tonumber(bib)) or bib end
     local e = db.contest_entries:find('contest,bib', { contest_id, bib })
-    if not e then fail("contest '%s' has no contestant with bib %s", contest_id, tostring(bib)) end
+    if not e then fail(gettext("contest '%s' has no contestant with bib %s"), contest_id, tostring(bib)) end
     if e.withdrawn then
-      fail("contest '%s': bib %d (%s) has withdrawn (%s): no marks", contest_id, bib, member_name(e.member_id), e.withdrawn)
+      fail(gettext("contest '%s': bib %d (%s) has withdrawn (%s): no marks"), contest_id, bib, member_name(e.member_id), e.withdrawn)
     end
     local version = c.frozen_version or c.version
     local list, by = M.aspects(contest_id, version)
@@ -643,9 +643,9 @@ function M.mark(contest_id, bib, code, input, opts)
     if not a then
       local codes = {}
       for i, x in ipairs(list) do codes[i] = x.code end
-      fail("contest '%s' has no aspect %s (its aspects: %s)", contest_id, tostring(code), table.concat(codes, ', '))
+      fail(gettext("contest '%s' has no aspect %s (its aspects: %s)"), contest_id, tostring(code), table.concat(codes, ', '))
     end
-    local where = string.format("contest '%s', bib %d, aspect %s", contest_id, bib, code)
+    local where = string.format(gettext("contest '%s', bib %d, aspect %s"), contest_id, bib, code)
     local scheme = M.scheme(contest_id, version)
     local s = score_of(c, e, a, input, scheme.spread, where)
     if not c.frozen_version then
@@ -662,7 +662,7 @@ function M.mark(contest_id, bib, code, input, opts)
       local reason = opts.reason
       if reason ~= nil and (type(reason) ~= 'string' or reason == '') then reason = nil end
       if c.locked_at and not reason then
-        fail("%s: the contest's marks are locked (since %s): a change needs a reason (reason=...)", where, c.locked_at)
+        fail(gettext("%s: the contest's marks are locked (since %s): a change needs a reason (reason=...)"), where, c.locked_at)
       end
       db.contest_score_changes:insert{ contest = contest_id, bib = bib, aspect = code, old = before, new = after,
         old_mark = old.mark, new_mark = s.mark, reason = reason, after_lock = c.locked_at ~= nil, at = at,
@@ -674,7 +674,7 @@ function M.mark(contest_id, bib, code, input, opts)
       if s.flagged then bus.publish('contest.flagged', payload) end
       return db.contest_scores:get(old.score_id), 'changed'
     end
-    if c.locked_at then fail("%s: the contest's marks are locked (since %s): no new marks", where, c.locked_at) end
+    if c.locked_at then fail(gettext("%s: the contest's marks are locked (since %s): no new marks"), where, c.locked_at) end
     s.contest, s.bib, s.aspect, s.version, s.kind, s.at, s.run = contest_id, bib, code, version, a.kind, at, run.uid
     s.score_id = db.contest_scores:insert(s)
     bus.publish('contest.marked', payload)
@@ -686,12 +686,12 @@ end
 -- The chief judge accepts a flagged judgement as scored, with a reason.
 function M.accept(contest_id, bib, code, reason, at)
   if type(reason) ~= 'string' or reason == '' then
-    fail("contest '%s', bib %s, aspect %s: accepting a flagged mark needs a reason", contest_id, tostring(bib), tostring(code))
+    fail(gettext("contest '%s', bib %s, aspect %s: accepting a flagged mark needs a reason"), contest_id, tostring(bib), tostring(code))
   end
   return db.atomic(function()
     need_contest(contest_id)
     local s = db.contest_scores:find('contest,bib,aspect', { contest_id, bib, code })
-    if not s then fail("contest '%s', bib %s, aspect %s: not marked yet", contest_id, tostring(bib), tostring(code)) end
+    if not s then fail(gettext("contest '%s', bib %s, aspect %s: not marked yet"), contest_id, tostring(bib), tostring(code)) end
     if not s.flagged then return false end
     db.contest_scores:update(s.score_id, { flagged = false, accepted = reason })
     bus.publish('contest.flag.accepted', { contest = contest_id, bib = bib, aspect = code, reason = reason,
@@ -711,9 +711,9 @@ function M.open_items(contest_id)
     for _, a in ipairs(list) do
       local s = db.contest_scores:find('contest,bib,aspect', { contest_id, e.bib, a.code })
       if not s then
-        out.missing[#out.missing + 1] = string.format('bib %d: %s', e.bib, a.code)
+        out.missing[#out.missing + 1] = string.format(gettext('bib %d: %s'), e.bib, a.code)
       elseif s.flagged then
-        out.flagged[#out.flagged + 1] = string.format('bib %d: %s (%s)', e.bib, a.code, input_text(s))
+        out.flagged[#out.flagged + 1] = string.format(gettext('bib %d: %s (%s)'), e.bib, a.code, input_text(s))
       end
     end
     ::next::
@@ -724,7 +724,7 @@ end
 local function first(list, n)
   local out = {}
   for i = 1, math.min(n, #list) do out[i] = list[i] end
-  return table.concat(out, '; ') .. (#list > n and string.format('; and %d more', #list - n) or '')
+  return table.concat(out, '; ') .. (#list > n and string.format(gettext('; and %d more'), #list - n) or '')
 end
 
 -- Locks the marks: refused while a contestant misses a mark or a flag is open.
@@ -734,12 +734,12 @@ function M.lock(contest_id, at)
     local c = need_contest(contest_id)
     if c.locked_at then return false end
     local o = M.open_items(contest_id)
-    if o.entries == 0 then fail("contest '%s' has no contestants: nothing to lock", contest_id) end
+    if o.entries == 0 then fail(gettext("contest '%s' has no contestants: nothing to lock"), contest_id) end
     if #o.missing > 0 then
-      fail("contest '%s' cannot be locked: %d mark(s) missing: %s", contest_id, #o.missing, first(o.missing, 8))
+      fail(gettext("contest '%s' cannot be locked: %d mark(s) missing: %s"), contest_id, #o.missing, first(o.missing, 8))
     end
     if #o.flagged > 0 then
-      fail("contest '%s' cannot be locked: %d judgement(s) flagged for reconciliation (scores further apart "
+      fail(gettext("contest '%s' cannot be locked: %d judgement(s) flagged for reconciliation (scores further apart ")
            .. 'than the spread; score again, or accept with a reason): %s', contest_id, #o.flagged, first(o.flagged, 8))
     end
     at = at or dates.now()
@@ -823,7 +823,7 @@ end
 
 -- JN2025-0001-7: year, sequence in the year, check character over the digits.
 function M.cert_number(year, seq)
-  if seq > 9999 then error('contest certificate numbers hold up to 9999 a year', 2) end
+  if seq > 9999 then error(gettext('contest certificate numbers hold up to 9999 a year'), 2) end
   local digits = string.format('%04d%04d', year, seq)
   return string.format('JN%s-%s-%s', digits:sub(1, 4), digits:sub(5, 8), checkchar.mod11_2(digits))
 end
@@ -851,7 +851,7 @@ function M.award_titles(contest_id, opts)
   return db.atomic(function()
     local c = need_contest(contest_id)
     if not c.locked_at then
-      fail("contest '%s' is not locked yet: lock the marks (lock.lua) before awarding titles", contest_id)
+      fail(gettext("contest '%s' is not locked yet: lock the marks (lock.lua) before awarding titles"), contest_id)
     end
     local rows = M.ranking(contest_id)
     local rule = c.title_rule
@@ -885,7 +885,7 @@ function M.award_titles(contest_id, opts)
           local day = at:sub(1, 4) == tostring(c.year) and at:sub(1, 10) or string.format('%04d-12-31', c.year)
           local e, _, why = titles_program():enter{ member = r.member_id, kind = 'title', key = no, day = day,
                                                     at = at, session = contest_id, contest_title = rule.title }
-          if not e then fail('the title of member %d could not be entered: %s', r.member_id, why) end
+          if not e then fail(gettext('the title of member %d could not be entered: %s'), r.member_id, why) end
           bus.publish('certificate.issued', { cert_no = no, kind = 'contest', contest = contest_id,
                                               member_id = r.member_id, year = c.year })
           out.issued[#out.issued + 1] = t
@@ -940,11 +940,11 @@ end
 
 -- Revokes a certificate (the title stays on record; the number stays taken).
 function M.revoke(cert_no, reason, at)
-  if type(reason) ~= 'string' or reason == '' then fail('revoke: give the reason (reason=...)') end
+  if type(reason) ~= 'string' or reason == '' then fail(gettext('revoke: give the reason (reason=...)')) end
   local no = M.normalize(cert_no) or tostring(cert_no)
   return db.atomic(function()
     local x = db.contest_certificates:get(no)
-    if not x then fail('no contest certificate %s', no) end
+    if not x then fail(gettext('no contest certificate %s'), no) end
     if x.status == 'revoked' then return false end
     at = at or dates.now()
     db.contest_certificates:update(no, { status = 'revoked', revoked_at = at, revoke_reason = reason })
@@ -970,14 +970,14 @@ end
 -- returns the contest table. It runs with no globals: data only.
 function M.load_spec(path)
   local f, why = io.open(path, 'r')
-  if not f then fail('cannot read the contest file %s: %s', path, tostring(why)) end
+  if not f then fail(gettext('cannot read the contest file %s: %s'), path, tostring(why)) end
   local text = f:read('a')
   f:close()
   local chunk, err = load(text, '@' .. path, 't', {})
   if not chunk then fail('%s', err) end
   local ok, spec = pcall(chunk)
   if not ok then fail('%s', tostring(spec)) end
-  if type(spec) ~= 'table' then fail('%s must return the contest table ({ id = ..., aspects = ... })', path) end
+  if type(spec) ~= 'table' then fail(gettext('%s must return the contest table ({ id = ..., aspects = ... })'), path) end
   return spec
 end
 

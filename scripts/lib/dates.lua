@@ -26,7 +26,7 @@ end
 
 function M.parse(s)
   if type(s) ~= 'string' or #s ~= 10 or parse.date(s) ~= s then
-    error("expected a date YYYY-MM-DD, got '" .. tostring(s) .. "'", 2)
+    error(gettext("expected a date YYYY-MM-DD, got '") .. tostring(s) .. "'", 2)
   end
   return tonumber(s:sub(1, 4)), tonumber(s:sub(6, 7)), tonumber(s:sub(9, 10))
 end

@@ -55,7 +55,7 @@ function M.plan(drive)
     for f, v in pairs(k) do kk[f] = v end
     if kk.per_member == nil then kk.per_member = 1 end
     if type(kk.places) ~= 'table' then
-      error(string.format("plan %s: key 'kinds[%d].places': the quotas per station { ST01 = n, ... } are missing",
+      error(string.format(gettext("plan %s: key 'kinds[%d].places': the quotas per station { ST01 = n, ... } are missing"),
                           drive.file or 'drive.lua', i), 0)
     end
     plan.kinds[i] = kk
@@ -69,7 +69,7 @@ function M.define(drive)
   for i, k in ipairs(plan.kinds) do
     for st in pairs(k.places) do
       if not db.stations:get(st, 'station_id') then
-        error(string.format("plan %s: key 'kinds[%d].places.%s': station '%s' is not in the stations collection",
+        error(string.format(gettext("plan %s: key 'kinds[%d].places.%s': station '%s' is not in the stations collection"),
                             drive.file or 'drive.lua', i, tostring(st), tostring(st)), 0)
       end
     end
@@ -105,8 +105,8 @@ end
 function D:claims(file)
   return self.P:enter_sheet(file, { each = function(e)
     local st = db.stations:get(e.place)
-    if not st then return nil, 'no station ' .. tostring(e.place) end
-    if st.open == false then return nil, 'station ' .. e.place .. ' is closed' end
+    if not st then return nil, gettext('no station ') .. tostring(e.place) end
+    if st.open == false then return nil, gettext('station ') .. e.place .. ' is closed' end
     local m = program.member(e.id_number)
     if m then e.category = m.category end
     return true
@@ -171,7 +171,7 @@ function M.format(rep)
   lines[#lines + 1] = fmt.table({ 'station', 'item', 'worker category', 'issued' }, rows, { right = { 4 } })
   lines[#lines + 1] = ''
   local t = rep.total
-  lines[#lines + 1] = string.format('issued: %d 人次 to %d 人 (%d 户次); value %s yuan',
+  lines[#lines + 1] = string.format(gettext('issued: %d 人次 to %d 人 (%d 户次); value %s yuan'),
                                     t.person_times, t.persons, t.household_times, fmt.yuan(t.value_fen))
   if not rep.ok then
     lines[#lines + 1] = 'PROBLEMS: ' .. table.concat(rep.problems, '; ')

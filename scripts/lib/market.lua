@@ -157,7 +157,7 @@ local function fail(fmt, ...)
 end
 
 local function check_string(v, what)
-  if type(v) ~= 'string' or v == '' then fail('market: %s must be a non-empty string, got %s', what, tostring(v)) end
+  if type(v) ~= 'string' or v == '' then fail(gettext('market: %s must be a non-empty string, got %s'), what, tostring(v)) end
 end
 
 -- Monday = 1 ... Sunday = 7 (1970-01-01 was a Thursday).
@@ -178,12 +178,12 @@ end
 local function put_vendor(v)
   check_string(v.vendor_id, 'vendor_id')
   if not M.KINDS[v.kind] then
-    fail("market: vendor %s: kind must be 'farmer' (农户) or 'coop' (合作社), got %s", v.vendor_id, tostring(v.kind))
+    fail(gettext("market: vendor %s: kind must be 'farmer' (农户) or 'coop' (合作社), got %s"), v.vendor_id, tostring(v.kind))
   end
   if v.credit_code ~= nil then
     local ok, why = registry.valid_credit_code(v.credit_code)
     if not ok then
-      fail("market: vendor %s: credit_code (统一社会信用代码) '%s' %s", v.vendor_id, tostring(v.credit_code), why)
+      fail(gettext("market: vendor %s: credit_code (统一社会信用代码) '%s' %s"), v.vendor_id, tostring(v.credit_code), why)
     end
   end
   put_if_changed(db.market_vendors, v)
@@ -192,7 +192,7 @@ end
 local function put_product(p)
   check_string(p.product_id, 'product_id')
   if not db.market_vendors:get(p.vendor_id or '', 'vendor_id') then
-    fail("market: product %s: no vendor '%s' (add the vendor first)", p.product_id, tostring(p.vendor_id))
+    fail(gettext("market: product %s: no vendor '%s' (add the vendor first)"), p.product_id, tostring(p.vendor_id))
   end
   put_if_changed(db.market_products, p)
 end
@@ -220,25 +220,25 @@ function M.define(spec)
   dates.parse(spec.starts)
   dates.parse(spec.ends)
   if spec.ends < spec.starts then
-    fail("market '%s': ends (%s) is before starts (%s)", spec.id, spec.ends, spec.starts)
+    fail(gettext("market '%s': ends (%s) is before starts (%s)"), spec.id, spec.ends, spec.starts)
   end
   local d = spec.discount or {}
   if math.type(d.percent) ~= 'integer' or d.percent < 0 or d.percent > 100 then
-    fail("market '%s': discount.percent must be a whole number 0..100, got %s", spec.id, tostring(d.percent))
+    fail(gettext("market '%s': discount.percent must be a whole number 0..100, got %s"), spec.id, tostring(d.percent))
   end
   if math.type(d.cap_fen) ~= 'integer' or d.cap_fen < 0 then
-    fail("market '%s': discount.cap_fen must be whole fen >= 0, got %s", spec.id, tostring(d.cap_fen))
+    fail(gettext("market '%s': discount.cap_fen must be whole fen >= 0, got %s"), spec.id, tostring(d.cap_fen))
   end
   local days = {}
   for _, day in ipairs(spec.days or {}) do
-    if not dates.valid(day) then fail("market '%s': days: '%s' is not a date (YYYY-MM-DD)", spec.id, tostring(day)) end
+    if not dates.valid(day) then fail(gettext("market '%s': days: '%s' is not a date (YYYY-MM-DD)"), spec.id, tostring(day)) end
     days[day] = true
   end
   if spec.weekdays then
     local want = {}
     for _, w in ipairs(spec.weekdays) do
       if math.type(w) ~= 'integer' or w < 1 or w > 7 then
-        fail("market '%s': weekdays are 1 (Monday) .. 7 (Sunday), got %s", spec.id, tostring(w))
+        fail(gettext("market '%s': weekdays are 1 (Monday) .. 7 (Sunday), got %s"), spec.id, tostring(w))
       end
       want[w] = true
     end
@@ -248,7 +248,7 @@ function M.define(spec)
   end
   for day in pairs(days) do
     if day < spec.starts or day > spec.ends then
-      fail("market '%s': market day %s is outside %s .. %s", spec.id, day, spec.starts, spec.ends)
+      fail(gettext("market '%s': market day %s is outside %s .. %s"), spec.id, day, spec.starts, spec.ends)
     end
   end
   db.atomic(function()
@@ -306,7 +306,7 @@ local function program_of(row)
   if sold and require('program.plan').check(plan).hash ~= old.canonical then
     local changes = {}
     for k, v in pairs(old.changes or {}) do changes[k] = v end
-    changes[old.version + 1] = string.format('setup: the daily cap %d fen, the market %s .. %s', row.cap_fen,
+    changes[old.version + 1] = string.format(gettext('setup: the daily cap %d fen, the market %s .. %s'), row.cap_fen,
                                              row.starts, row.ends)
     plan = plan_of(row, old.version + 1, changes)
   end
@@ -317,7 +317,7 @@ end
 function M.open(id)
   M.define_collections()
   local m = db.markets:get(id)
-  if not m then fail("market: no market '%s' (run setup.lua first)", tostring(id)) end
+  if not m then fail(gettext("market: no market '%s' (run setup.lua first)"), tostring(id)) end
   return setmetatable({ id = id, title = m.title, town = m.town, starts = m.starts, ends = m.ends,
                         percent = m.percent, cap_fen = m.cap_fen, P = program_of(m) }, K)
 end
@@ -340,17 +340,17 @@ end
 function K:assign(date, booth, vendor_id)
   return db.atomic(function()
     if not self:is_day(date) then
-      fail("market '%s': %s is not a market day (market days are set in the plan)", self.id, tostring(date))
+      fail(gettext("market '%s': %s is not a market day (market days are set in the plan)"), self.id, tostring(date))
     end
     if not db.market_booths:find('market,booth', { self.id, booth }) then
-      fail("market '%s': no booth '%s'", self.id, tostring(booth))
+      fail(gettext("market '%s': no booth '%s'"), self.id, tostring(booth))
     end
     local v = db.market_vendors:get(vendor_id)
-    if not v then fail("market '%s': no vendor '%s'", self.id, tostring(vendor_id)) end
+    if not v then fail(gettext("market '%s': no vendor '%s'"), self.id, tostring(vendor_id)) end
     local b = db.market_bookings:find('market,date,booth', { self.id, date, booth })
     if b then
       if b.vendor_id == vendor_id then return b end
-      fail("market '%s': booth %s on %s is already taken by %s %s (booked %s); free it first "
+      fail(gettext("market '%s': booth %s on %s is already taken by %s %s (booked %s); free it first ")
            .. '(booth.lua date=%s booth=%s free=1) or choose another booth',
            self.id, booth, date, b.vendor_id, db.market_vendors:get(b.vendor_id, 'name') or '?',
            b.at, date, booth)
@@ -374,7 +374,7 @@ function K:free(date, booth)
     if others == 1 then
       for s in db.market_sales:scan{ index = 'market,date', eq = { self.id, date } } do
         if s.vendor_id == b.vendor_id and not s.voided then
-          fail("market '%s': booth %s on %s cannot be freed: its holder %s has sales that day (sale %d)",
+          fail(gettext("market '%s': booth %s on %s cannot be freed: its holder %s has sales that day (sale %d)"),
                self.id, booth, date, b.vendor_id, s.sale_id)
         end
       end
@@ -404,12 +404,12 @@ function M.endorse(product_id, member_id, date, note)
   dates.parse(date)
   return db.atomic(function()
     local p = db.market_products:get(product_id)
-    if not p then fail("market: no product '%s'", tostring(product_id)) end
+    if not p then fail(gettext("market: no product '%s'"), tostring(product_id)) end
     local m = db.members:get(member_id)
-    if not m then fail('market: no member %s', tostring(member_id)) end
+    if not m then fail(gettext('market: no member %s'), tostring(member_id)) end
     local t = registry.has_title(member_id, 'model_worker', date)
     if not t then
-      fail('market: member %d %s holds no model-worker title (劳动模范/先进工作者) on %s, so cannot '
+      fail(gettext('market: member %d %s holds no model-worker title (劳动模范/先进工作者) on %s, so cannot ')
            .. 'endorse %s %s; titles are in member_titles (title.lua)',
            member_id, registry.mask_name(m.name), date, product_id, p.name)
     end
@@ -464,7 +464,7 @@ end
 -- number: entering it twice is refused), at, source }. Returns the sale, or
 -- nil, a code and a message (M.REFUSALS).
 function K:sell(s)
-  if type(s) ~= 'table' then error('sell expects a table { vendor =, product =, amount_fen =, ... }', 2) end
+  if type(s) ~= 'table' then error(gettext('sell expects a table { vendor =, product =, amount_fen =, ... }'), 2) end
   local date = s.date or dates.today()
   if not dates.valid(date) then return refuse('not_market_day', tostring(date) .. ' is not a date') end
   local sale, code, why = db.atomic(function()
@@ -494,7 +494,7 @@ function K:sell(s)
                                   or tostring(amount))
     end
     if s.ref ~= nil and db.market_sales:find('market,date,vendor_id,ref', { self.id, date, v.vendor_id, tostring(s.ref) }) then
-      return refuse('already', string.format('%s %s receipt %s', v.vendor_id, date, tostring(s.ref)))
+      return refuse('already', string.format(gettext('%s %s receipt %s'), v.vendor_id, date, tostring(s.ref)))
     end
     local rec = { market = self.id, date = date, at = s.at or (date .. ' ' .. dates.now():sub(12)),
                   vendor_id = v.vendor_id, town = v.town, product_id = p.product_id,
@@ -534,15 +534,15 @@ end
 -- nil, a code ('no_sale', 'already_voided') and a message.
 function K:void(sale_id, reason)
   if type(reason) ~= 'string' or reason == '' then
-    error('void: give the reason (why the sale is voided)', 2)
+    error(gettext('void: give the reason (why the sale is voided)'), 2)
   end
   return db.atomic(function()
     local s = db.market_sales:get(sale_id)
     if not s or s.market ~= self.id then
-      return nil, 'no_sale', string.format('no sale %s in market %s', tostring(sale_id), self.id)
+      return nil, 'no_sale', string.format(gettext('no sale %s in market %s'), tostring(sale_id), self.id)
     end
     if s.voided then
-      return nil, 'already_voided', string.format('sale %d was voided at %s: %s', sale_id, s.voided, s.void_reason)
+      return nil, 'already_voided', string.format(gettext('sale %d was voided at %s: %s'), sale_id, s.voided, s.void_reason)
     end
     local at = dates.now()
     if s.entry_id then self.P:reverse(s.entry_id, 'void: ' .. reason, { at = at }) end
@@ -596,25 +596,25 @@ function K:import_sheet(path, defaults)
             local known = {}
             for field in pairs(M.SHEET_COLUMNS) do known[#known + 1] = field end
             table.sort(known)
-            fail("%s:%d: column %d '%s' is not a column of a sales sheet (columns: %s, or their "
+            fail(gettext("%s:%d: column %d '%s' is not a column of a sales sheet (columns: %s, or their ")
                  .. 'Chinese names; start a column name with # to skip it)', path, line, i, n,
                  table.concat(known, ', '))
           end
-          if have[f] then fail("%s:%d: columns %d and %d are both '%s'", path, line, have[f], i, f) end
+          if have[f] then fail(gettext("%s:%d: columns %d and %d are both '%s'"), path, line, have[f], i, f) end
           have[f], col[i] = i, f
         end
       end
       for _, need in ipairs({ 'product' }) do
-        if not have[need] then fail('%s:%d: no %s column (%s)', path, line, need, table.concat(M.SHEET_COLUMNS[need], ', ')) end
+        if not have[need] then fail(gettext('%s:%d: no %s column (%s)'), path, line, need, table.concat(M.SHEET_COLUMNS[need], ', ')) end
       end
       if not have.date and not defaults.date then
-        fail('%s:%d: no date column: add one (日期) or give the date (date=YYYY-MM-DD)', path, line)
+        fail(gettext('%s:%d: no date column: add one (日期) or give the date (date=YYYY-MM-DD)'), path, line)
       end
       if not have.vendor and not defaults.vendor then
-        fail('%s:%d: no vendor column: add one (摊主编号) or give the vendor (vendor=V01)', path, line)
+        fail(gettext('%s:%d: no vendor column: add one (摊主编号) or give the vendor (vendor=V01)'), path, line)
       end
       if not have.amount and not have.amount_fen and not have.qty then
-        fail('%s:%d: no amount column (金额, in yuan) and no qty column', path, line)
+        fail(gettext('%s:%d: no amount column (金额, in yuan) and no qty column'), path, line)
       end
       return
     end
@@ -845,9 +845,9 @@ function M.format(rep)
   tbl('By day (按集日)', { 'date', 'code sales', table.unpack(money) }, rows, { 2, 3, 4, 5, 6 })
   local t, c = rep.total, rep.code
   out[#out + 1] = ''
-  out[#out + 1] = string.format('total: %d sales, %s yuan, discount %s yuan, paid %s yuan',
+  out[#out + 1] = string.format(gettext('total: %d sales, %s yuan, discount %s yuan, paid %s yuan'),
                                 t.sales, y(t.amount_fen), y(t.discount_fen), y(t.paid_fen))
-  out[#out + 1] = string.format('benefit code (惠工码): %d sales to %d 人 in %d 人次 (member-days); '
+  out[#out + 1] = string.format(gettext('benefit code (惠工码): %d sales to %d 人 in %d 人次 (member-days); ')
                                 .. 'amount %s yuan, discount %s yuan; %d sales met the daily cap',
                                 c.sales, c.persons, c.person_times, y(c.amount_fen), y(c.discount_fen), c.capped)
   if not rep.ok then

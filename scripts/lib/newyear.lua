@@ -79,7 +79,7 @@ end
 
 -- The window of year: New Year's Day to the last day of 正月.
 function M.window(year)
-  if math.type(year) ~= 'integer' then error('newyear: the year must be a whole number, got ' .. tostring(year), 2) end
+  if math.type(year) ~= 'integer' then error(gettext('newyear: the year must be a whole number, got ') .. tostring(year), 2) end
   return string.format('%04d-01-01', year), cal().first_month_end(year)
 end
 
@@ -94,7 +94,7 @@ end
 M.XIAONIAN = 23
 function M.day(year, name, xiaonian_day)
   local c = cal()
-  if type(name) ~= 'string' then error('newyear: a day must be a string, got ' .. tostring(name), 2) end
+  if type(name) ~= 'string' then error(gettext('newyear: a day must be a string, got ') .. tostring(name), 2) end
   if name:match('^%d%d%d%d%-%d%d%-%d%d$') then dates.parse(name) return name end
   if name == 'new_year' then return string.format('%04d-01-01', year) end
   if name == 'laba' then return c.laba(year) end
@@ -106,15 +106,15 @@ function M.day(year, name, xiaonian_day)
   local lm, ld = name:match('^lunar:(%d+)%-(%d+)$')
   if lm == '12' then return c.from_lunar(year - 1, 12, tonumber(ld), false) end
   if lm == '1' then return c.from_lunar(year, 1, tonumber(ld), false) end
-  error("newyear: unknown day '" .. name .. "' (a date YYYY-MM-DD, new_year, laba, xiaonian, eve, "
+  error(gettext("newyear: unknown day '") .. name .. "' (a date YYYY-MM-DD, new_year, laba, xiaonian, eve, "
         .. 'spring_festival, lantern, first_month_end, lunar:12-D or lunar:1-D)', 2)
 end
 
 local function need(v, what, kind)
   if kind == 'int' and (math.type(v) ~= 'integer' or v < 0) then
-    error('newyear plan: ' .. what .. ' must be a whole number >= 0, got ' .. tostring(v), 3)
+    error(gettext('newyear plan: ') .. what .. ' must be a whole number >= 0, got ' .. tostring(v), 3)
   elseif kind == 'string' and (type(v) ~= 'string' or v == '') then
-    error('newyear plan: ' .. what .. ' must be a non-empty string, got ' .. tostring(v), 3)
+    error(gettext('newyear plan: ') .. what .. ' must be a non-empty string, got ' .. tostring(v), 3)
   end
   return v
 end
@@ -125,7 +125,7 @@ function M.define(plan)
   need(plan.id, 'id', 'string')
   local xn = plan.xiaonian
   if xn ~= nil and xn ~= 23 and xn ~= 24 and xn ~= 25 then
-    error('newyear plan: xiaonian (小年) must be 23 (腊月廿三, the north), 24 (廿四, Zhejiang and much '
+    error(gettext('newyear plan: xiaonian (小年) must be 23 (腊月廿三, the north), 24 (廿四, Zhejiang and much ')
           .. 'of the south) or 25, got ' .. tostring(xn), 2)
   end
   local function day_of(y, name) return M.day(y, name, xn) end
@@ -136,7 +136,7 @@ function M.define(plan)
   local items = {}
   local function in_window(what, d)
     if d < starts or d > ends then
-      error(string.format('newyear plan: %s of %d is %s, outside the window %s .. %s (元旦 to the '
+      error(string.format(gettext('newyear plan: %s of %d is %s, outside the window %s .. %s (元旦 to the ')
                           .. 'end of 正月)', what, year, d, starts, ends), 3)
     end
     return d
@@ -147,7 +147,7 @@ function M.define(plan)
     if d.quotas then
       for st, n in pairs(d.quotas) do
         if not db.stations:get(st, 'station_id') then
-          error("newyear plan: '" .. d.item .. "' has a quota at station '" .. tostring(st)
+          error(gettext("newyear plan: '") .. d.item .. "' has a quota at station '" .. tostring(st)
                 .. "', which is not in the stations collection", 2)
         end
         need(n, d.item .. ' quota at ' .. st, 'int')
@@ -203,7 +203,7 @@ function M.define(plan)
     for _, k in ipairs { 'rate_percent', 'per_use_fen', 'per_member_fen', 'daily_budget_fen' } do
       need(dc[k], 'discount.' .. k, 'int')
     end
-    if dc.rate_percent > 100 then error('newyear plan: discount.rate_percent is over 100', 2) end
+    if dc.rate_percent > 100 then error(gettext('newyear plan: discount.rate_percent is over 100'), 2) end
     self.discount_prefix = (dc.item or 'code-discount') .. '@'
     local day = starts
     while day <= ends do
@@ -225,7 +225,7 @@ function M.define(plan)
         db.newyear_draws:insert{ draw_id = id, campaign = plan.id, item = item, count = d.count }
       elseif row.count ~= d.count then
         if row.published_at then
-          error(string.format("newyear: the draw '%s' is published with %d to win; its count "
+          error(string.format(gettext("newyear: the draw '%s' is published with %d to win; its count ")
                               .. 'cannot change now', id, row.count), 0)
         end
         db.newyear_draws:update(id, { count = d.count })
@@ -270,7 +270,7 @@ end
 function N:subsidy(who, ticket_fen, opts)
   opts = opts or {}
   local t = self.plan.ticket_subsidy
-  if not t then error('newyear: this plan has no ticket_subsidy', 2) end
+  if not t then error(gettext('newyear: this plan has no ticket_subsidy'), 2) end
   if math.type(ticket_fen) ~= 'integer' or ticket_fen <= 0 then
     return nil, 'bad_amount', 'the ticket amount must be more than 0 fen, got ' .. tostring(ticket_fen)
   end
@@ -299,7 +299,7 @@ end
 function N:discount(who, bill_fen, opts)
   opts = opts or {}
   local dc = self.plan.discount
-  if not dc then error('newyear: this plan has no discount', 2) end
+  if not dc then error(gettext('newyear: this plan has no discount'), 2) end
   if math.type(bill_fen) ~= 'integer' or bill_fen <= 0 then
     return nil, 'bad_amount', 'the bill must be more than 0 fen, got ' .. tostring(bill_fen)
   end
@@ -308,13 +308,13 @@ function N:discount(who, bill_fen, opts)
   local at = opts.at or dates.now()
   local item = self.discount_prefix .. at:sub(1, 10)
   if not self.c.items[item] then
-    return nil, 'closed', string.format('outside the campaign dates: %s is not within %s .. %s',
+    return nil, 'closed', string.format(gettext('outside the campaign dates: %s is not within %s .. %s'),
                                         at:sub(1, 10), self.starts, self.ends)
   end
   return db.atomic(function()
     local left = dc.per_member_fen - self:discount_used(m.member_id)
     if left <= 0 then
-      return nil, 'cap_reached', string.format('member %d has had the %s yuan of discounts a member may have',
+      return nil, 'cap_reached', string.format(gettext('member %d has had the %s yuan of discounts a member may have'),
                                                m.member_id, fmt.yuan(dc.per_member_fen))
     end
     local raw = bill_fen * dc.rate_percent // 100
@@ -340,20 +340,20 @@ local function norm(s) return (tostring(s):gsub('^%s+', ''):gsub('%s+$', ''):upp
 -- Returns the record, or nil, code, why.
 function N:answer(who, question, answer, opts)
   opts = opts or {}
-  if not self.questions then error('newyear: this plan has no quiz', 2) end
+  if not self.questions then error(gettext('newyear: this plan has no quiz'), 2) end
   local q = self.questions[question]
   if not q then
     local ids = {}
     for k in pairs(self.questions) do ids[#ids + 1] = k end
     table.sort(ids)
-    return nil, 'no_question', string.format("no question '%s' (the questions: %s)", tostring(question),
+    return nil, 'no_question', string.format(gettext("no question '%s' (the questions: %s)"), tostring(question),
                                              table.concat(ids, ', '))
   end
   local m, code, why = member_of(who)
   if not m then return nil, code, why end
   local at = opts.at or dates.now()
   if at:sub(1, 10) < self.starts or at:sub(1, 10) > self.ends then
-    return nil, 'closed', string.format('outside the campaign dates: %s is not within %s .. %s',
+    return nil, 'closed', string.format(gettext('outside the campaign dates: %s is not within %s .. %s'),
                                         at:sub(1, 10), self.starts, self.ends)
   end
   return db.atomic(function()
@@ -363,7 +363,7 @@ function N:answer(who, question, answer, opts)
     end
     local prior = db.newyear_quiz:find('campaign,member_id,question', { self.id, m.member_id, question })
     if prior then
-      return nil, 'already', string.format('member %d answered %s on %s', m.member_id, question, prior.at)
+      return nil, 'already', string.format(gettext('member %d answered %s on %s'), m.member_id, question, prior.at)
     end
     local rec = { campaign = self.id, member_id = m.member_id, question = question,
                   answer = norm(answer), correct = norm(answer) == norm(q.answer), at = at }
@@ -381,7 +381,7 @@ local function draw_row(self, item)
     local names = {}
     for k in pairs(self.draws) do names[#names + 1] = k end
     table.sort(names)
-    error(string.format("newyear: no draw '%s' (the draws: %s)", tostring(item), table.concat(names, ', ')), 3)
+    error(string.format(gettext("newyear: no draw '%s' (the draws: %s)"), tostring(item), table.concat(names, ', ')), 3)
   end
   return db.newyear_draws:get(self.id .. '/' .. item)
 end
@@ -416,17 +416,17 @@ end
 function N:commit(item, commitment, opts)
   local row = draw_row(self, item)
   if not hex64(commitment) then
-    error("newyear: the seed commitment must be a SHA-256 in hex (64 digits 0-9, a-f), got '"
+    error(gettext("newyear: the seed commitment must be a SHA-256 in hex (64 digits 0-9, a-f), got '")
           .. tostring(commitment) .. "'", 2)
   end
   commitment = commitment:lower()
   if row.seed_commitment == commitment then return row end
   if row.seed_commitment then
-    error(string.format("newyear: the draw '%s' already has the seed commitment %s (since %s); "
+    error(string.format(gettext("newyear: the draw '%s' already has the seed commitment %s (since %s); ")
                         .. 'it cannot change', row.draw_id, row.seed_commitment, row.committed_at), 2)
   end
   if row.published_at then
-    error("newyear: the draw '" .. row.draw_id .. "' is published: too late to commit a seed", 2)
+    error(gettext("newyear: the draw '") .. row.draw_id .. "' is published: too late to commit a seed", 2)
   end
   return db.atomic(function()
     db.newyear_draws:update(row.draw_id, { seed_commitment = commitment, committed_at = (opts or {}).at or dates.now(),
@@ -443,11 +443,11 @@ function N:publish(item, opts)
   local row = draw_row(self, item)
   if row.published_at then return row end
   if not row.seed_commitment then
-    error(string.format("newyear: commit the seed of '%s' first (commit.lua draw=%s ...): the seed "
+    error(string.format(gettext("newyear: commit the seed of '%s' first (commit.lua draw=%s ...): the seed ")
                         .. 'commitment is published before the list closes', row.draw_id, item), 2)
   end
   local ids = self:entrants(item)
-  if #ids == 0 then error("newyear: no one may enter the draw '" .. row.draw_id .. "'", 2) end
+  if #ids == 0 then error(gettext("newyear: no one may enter the draw '") .. row.draw_id .. "'", 2) end
   local L = lottery()
   local text = L.canonical(table.concat(ids, '\n'))
   return db.atomic(function()
@@ -466,22 +466,22 @@ end
 function N:draw(item, seed, opts)
   local row = draw_row(self, item)
   if row.drawn_at then
-    if seed ~= row.seed then error("newyear: '" .. row.draw_id .. "' was drawn with another seed", 2) end
+    if seed ~= row.seed then error(gettext("newyear: '") .. row.draw_id .. "' was drawn with another seed", 2) end
     return row
   end
   if not row.published_at then
-    error(string.format("newyear: publish the entrant list of '%s' first (publish.lua draw=%s)", row.draw_id, item), 2)
+    error(string.format(gettext("newyear: publish the entrant list of '%s' first (publish.lua draw=%s)"), row.draw_id, item), 2)
   end
   local L = lottery()
-  if type(seed) ~= 'string' then error('newyear: the seed must be a string', 2) end
+  if type(seed) ~= 'string' then error(gettext('newyear: the seed must be a string'), 2) end
   local sc = L.seed_commit(seed)
   if sc ~= row.seed_commitment then
-    error(string.format("newyear: this seed is not the one committed to for '%s': its SHA-256 is %s, "
+    error(string.format(gettext("newyear: this seed is not the one committed to for '%s': its SHA-256 is %s, ")
                         .. 'the commitment is %s', row.draw_id, sc, row.seed_commitment), 2)
   end
   local at = (opts or {}).at or dates.now()
   if at:sub(1, 10) < self.starts or at:sub(1, 10) > self.ends then
-    error(string.format("newyear: the draw is held within the campaign (%s .. %s), not on %s: the "
+    error(string.format(gettext("newyear: the draw is held within the campaign (%s .. %s), not on %s: the ")
                         .. 'prizes are awards of the campaign', self.starts, self.ends, at:sub(1, 10)), 2)
   end
   local k = math.min(row.count, row.n)
@@ -522,12 +522,12 @@ function N:verify(item, pub)
   for _, r in ipairs(row.refused or {}) do want[r.member_id] = nil end
   for a in db.campaign_awards:scan{ index = 'campaign,item,pool', eq = { self.id, item } } do
     if not want[a.member_id] then
-      return false, string.format('member %d has a %s award (%d) but is not a winner', a.member_id, item, a.award_id)
+      return false, string.format(gettext('member %d has a %s award (%d) but is not a winner'), a.member_id, item, a.award_id)
     end
     want[a.member_id] = nil
   end
   local missing = next(want)
-  if missing then return false, string.format('winner %d has no %s award', missing, item) end
+  if missing then return false, string.format(gettext('winner %d has no %s award'), missing, item) end
   return true
 end
 
@@ -541,7 +541,7 @@ function N:report()
   for _, p in ipairs(rep.problems) do out.problems[#out.problems + 1] = p end
   for _, s in ipairs(rep.stock) do
     if s.issued > s.stock then
-      out.problems[#out.problems + 1] = string.format('%s at %s: %d issued of %d', s.item, s.pool, s.issued, s.stock)
+      out.problems[#out.problems + 1] = string.format(gettext('%s at %s: %d issued of %d'), s.item, s.pool, s.issued, s.stock)
     end
   end
   local names = {}
@@ -563,12 +563,12 @@ function N:report()
   local per_member = {}
   for a in db.campaign_awards:scan{ index = 'campaign,item,pool', eq = { self.id } } do
     if t and a.item == self.subsidy_item and a.qty > t.cap_fen then
-      out.problems[#out.problems + 1] = string.format('subsidy award %d: %s yuan, over the cap of %s',
+      out.problems[#out.problems + 1] = string.format(gettext('subsidy award %d: %s yuan, over the cap of %s'),
                                                       a.award_id, fmt.yuan(a.qty), fmt.yuan(t.cap_fen))
     end
     if dc and a.item:sub(1, #self.discount_prefix) == self.discount_prefix then
       if a.qty > dc.per_use_fen then
-        out.problems[#out.problems + 1] = string.format('discount award %d: %s yuan, over the cap per use',
+        out.problems[#out.problems + 1] = string.format(gettext('discount award %d: %s yuan, over the cap per use'),
                                                         a.award_id, fmt.yuan(a.qty))
       end
       per_member[a.member_id] = (per_member[a.member_id] or 0) + a.qty
@@ -576,7 +576,7 @@ function N:report()
   end
   for id, sum in pairs(per_member) do
     if sum > dc.per_member_fen then
-      out.problems[#out.problems + 1] = string.format('member %d: %s yuan of discounts, over the cap of %s',
+      out.problems[#out.problems + 1] = string.format(gettext('member %d: %s yuan of discounts, over the cap of %s'),
                                                       id, fmt.yuan(sum), fmt.yuan(dc.per_member_fen))
     end
   end
@@ -639,7 +639,7 @@ function M.format(rep, ny)
                                 { right = { 3, 4, 5 } })
   lines[#lines + 1] = ''
   local t = c.total
-  lines[#lines + 1] = string.format('issued: %d 人次 to %d 人 (%d 户次, %d households); value %s yuan',
+  lines[#lines + 1] = string.format(gettext('issued: %d 人次 to %d 人 (%d 户次, %d households); value %s yuan'),
                                     t.person_times, t.persons, t.household_times, t.households, fmt.yuan(t.value_fen))
   lines[#lines + 1] = ''
   rows = {}
@@ -651,7 +651,7 @@ function M.format(rep, ny)
   lines[#lines + 1] = fmt.table({ 'draw', 'prizes', 'entrants', 'winners', 'seed committed', 'list published',
                                   'drawn', 'verified' }, rows, { right = { 2, 3, 4 } })
   if rep.quiz then
-    lines[#lines + 1] = string.format('quiz: %d answers by %d members, %d right', rep.quiz.answers,
+    lines[#lines + 1] = string.format(gettext('quiz: %d answers by %d members, %d right'), rep.quiz.answers,
                                       rep.quiz.members, rep.quiz.correct)
   end
   if not rep.ok then

@@ -331,7 +331,7 @@ function M.define(raw, opts)
       end
     end
     if plan.version < old.version then
-      error(string.format("plan %s: key 'version': %d is older than the stored version %d",
+      error(string.format(_("plan %s: key 'version': %d is older than the stored version %d"),
                           plan.file, plan.version, old.version), 0)
     end
     db.programs:put(rec)
@@ -355,9 +355,9 @@ function M.load(name)
   local dir = not file:find('/', 1, true) and script_dir()
   if dir then file = dir .. '/' .. file end
   local chunk, err = loadfile(file)
-  if not chunk then error('plan ' .. file .. ': ' .. tostring(err), 0) end
+  if not chunk then error(_('plan ') .. file .. ': ' .. tostring(err), 0) end
   local ok, raw = pcall(chunk)
-  if not ok then error('plan ' .. file .. ': ' .. tostring(raw), 0) end
+  if not ok then error(_('plan ') .. file .. ': ' .. tostring(raw), 0) end
   return M.define(raw, { file = file })
 end
 
@@ -365,7 +365,7 @@ end
 function M.open(id)
   M.define_collections()
   local rec = db.programs:get(id)
-  if not rec then error("no program '" .. tostring(id) .. "'", 2) end
+  if not rec then error(_("no program '") .. tostring(id) .. "'", 2) end
   local raw = rec.plan
   -- rules are gone ('<rule>'): drop them so the data checks again
   local function strip(t)
@@ -419,7 +419,7 @@ local function describe(l)
   local per = #l.per == 0 and 'the program' or ('per ' .. table.concat(l.per, ' and '))
   local what = l.max_fen and (money.yuan(l.max_fen) .. ' yuan') or l.max_count and (l.max_count .. ' times')
                or l.max_qty and tostring(l.max_qty) or ''
-  return string.format("limit '%s' (%s%s, at most %s)", l.name, per, l.kind and (', ' .. l.kind) or '', what)
+  return string.format(_("limit '%s' (%s%s, at most %s)"), l.name, per, l.kind and (', ' .. l.kind) or '', what)
 end
 
 -- "At most n of a kind per member" is checked against the ledger's own
@@ -495,10 +495,10 @@ local function check_limits(self, e, ls)
     if l.places then
       local max = e.place and l.places[e.place]
       if not max then
-        return refuse('no_stock', string.format('%s has no quota at %s', e.kind, tostring(e.place or '(no place)')))
+        return refuse('no_stock', string.format(_('%s has no quota at %s'), e.kind, tostring(e.place or '(no place)')))
       end
       if t.qty + e.qty > max then
-        return refuse(code_of(l, 'out_of_stock'), string.format('%s at %s: %d of %d given', e.kind, e.place, t.qty, max))
+        return refuse(code_of(l, 'out_of_stock'), string.format(_('%s at %s: %d of %d given'), e.kind, e.place, t.qty, max))
       end
     end
     if l.max_count and t.count + 1 > l.max_count then
@@ -506,17 +506,17 @@ local function check_limits(self, e, ls)
       if l.max_count == 1 and e.member_id then
         for p in db.program_entries:scan{ index = 'program,member_id', eq = { self.id, e.member_id } } do
           if p.kind == e.kind and p.reverses == nil then
-            detail = string.format('entry %d at %s%s', p.entry_id, p.at, p.place and (', ' .. p.place) or '')
+            detail = string.format(_('entry %d at %s%s'), p.entry_id, p.at, p.place and (', ' .. p.place) or '')
           end
         end
       end
       return refuse(code_of(l, 'limit'), detail)
     end
     if l.max_qty and t.qty + e.qty > l.max_qty then
-      return refuse(code_of(l, 'out_of_stock'), string.format('%s: %d of %d given', describe(l), t.qty, l.max_qty))
+      return refuse(code_of(l, 'out_of_stock'), string.format(_('%s: %d of %d given'), describe(l), t.qty, l.max_qty))
     end
     if l.max_fen and not l.clip and money.add(t.fen, e.fen) > l.max_fen then
-      return refuse(code_of(l, 'limit'), string.format('%s: %s yuan given, this entry %s', describe(l),
+      return refuse(code_of(l, 'limit'), string.format(_('%s: %s yuan given, this entry %s'), describe(l),
                                                         money.yuan(t.fen), money.yuan(e.fen)))
     end
   end
@@ -585,7 +585,7 @@ local function enter_txn(self, e)
     return refuse('closed', string.format(_('%s is not within %s .. %s'), day, w.from, w.to))
   end
   if kind.window and (day < kind.window.from or day > kind.window.to) then
-    return refuse('closed', string.format('%s: %s is not within %s .. %s', e.kind, day, kind.window.from, kind.window.to))
+    return refuse('closed', string.format(_('%s: %s is not within %s .. %s'), e.kind, day, kind.window.from, kind.window.to))
   end
   if m then
     local yes, why = self:eligible(m, e.kind, e)
@@ -630,12 +630,12 @@ local function enter_txn(self, e)
 end
 
 function P:enter(e)
-  if type(e) ~= 'table' then error('enter: expects a table { member =, kind =, ... }', 2) end
-  if self.opened then error("program '" .. self.id .. "' was opened for reports: define it to enter", 2) end
+  if type(e) ~= 'table' then error(_('enter: expects a table { member =, kind =, ... }'), 2) end
+  if self.opened then error(_("program '") .. self.id .. "' was opened for reports: define it to enter", 2) end
   if not self.plan.kind[e.kind] then
     local names = {}
     for _i, k in ipairs(self.plan.kinds) do names[#names + 1] = k.kind end
-    error(string.format("program '%s' has no kind '%s' (its kinds: %s)", self.id, tostring(e.kind),
+    error(string.format(_("program '%s' has no kind '%s' (its kinds: %s)"), self.id, tostring(e.kind),
                         table.concat(names, ', ')), 2)
   end
   self.units = self.units or units_list(self)
@@ -645,14 +645,14 @@ end
 -- A correction: a new entry reversing entry_id (qty, fen and counts negated).
 function P:reverse(entry_id, reason, opts)
   opts = opts or {}
-  if type(reason) ~= 'string' or reason == '' then error('reverse: give the reason', 2) end
+  if type(reason) ~= 'string' or reason == '' then error(_('reverse: give the reason'), 2) end
   self.units = self.units or units_list(self)
   return db.atomic(function()
     local o = db.program_entries:get(entry_id)
     if not o or o.program ~= self.id then
-      error(string.format("program '%s' has no entry %s", self.id, tostring(entry_id)), 0)
+      error(string.format(_("program '%s' has no entry %s"), self.id, tostring(entry_id)), 0)
     end
-    if o.reverses then error('entry ' .. entry_id .. ' is itself a correction', 0) end
+    if o.reverses then error(_('entry ') .. entry_id .. ' is itself a correction', 0) end
     local prior = db.program_entries:find('reverses', entry_id)
     if prior then return nil, 'already', 'entry ' .. entry_id .. ' was reversed by entry ' .. prior.entry_id end
     local r = {}
@@ -680,8 +680,8 @@ end
 function P:grant_all(kind, opts)
   opts = opts or {}
   local k = self.plan.kind[kind]
-  if not k then error(string.format("program '%s' has no kind '%s'", self.id, tostring(kind)), 2) end
-  if self.opened then error("program '" .. self.id .. "' was opened for reports: define it to grant", 2) end
+  if not k then error(string.format(_("program '%s' has no kind '%s'"), self.id, tostring(kind)), 2) end
+  if self.opened then error(_("program '") .. self.id .. "' was opened for reports: define it to grant", 2) end
   self.units = self.units or units_list(self)
   local at = opts.at or dates.now()
   local day = opts.day or at:sub(1, 10)
@@ -814,7 +814,7 @@ function P:grant_all(kind, opts)
       else
         for m in db.members:scan(where) do f(m) end
       end
-      if counts.fen > money.MAX then error('amount overflow: the grants add up to ' .. counts.fen .. ' fen', 0) end
+      if counts.fen > money.MAX then error(_('amount overflow: the grants add up to ') .. counts.fen .. ' fen', 0) end
       for _i, w in ipairs(wide) do
         if simple then cache[w.key] = { limit = w.l.name, count = w.count, qty = w.qty, fen = w.fen } end
       end
@@ -861,14 +861,14 @@ function P:check()
     local w = want[t.tkey] or { count = 0, qty = 0, fen = 0 }
     for _i, f in ipairs{ 'count', 'qty', 'fen' } do
       if t[f] ~= w[f] then
-        problems[#problems + 1] = string.format('%s: %s %d (totals) vs %d (ledger)', t.tkey, f, t[f], w[f])
+        problems[#problems + 1] = string.format(_('%s: %s %d (totals) vs %d (ledger)'), t.tkey, f, t[f], w[f])
       end
     end
     want[t.tkey] = nil
   end
   for k, w in pairs(want) do
     if w.count ~= 0 or w.qty ~= 0 or w.fen ~= 0 then
-      problems[#problems + 1] = string.format('%s: no totals row, the ledger has count %d, fen %d', k, w.count, w.fen)
+      problems[#problems + 1] = string.format(_('%s: no totals row, the ledger has count %d, fen %d'), k, w.count, w.fen)
     end
   end
   table.sort(problems)
@@ -986,7 +986,7 @@ function M.format(rep)
     out[#out + 1] = ''
     out[#out + 1] = fmt.table({ rep.by_field, '人次', '人', '户次', 'yuan' }, r2, { right = { 2, 3, 4, 5 } })
   end
-  if rep.reversed > 0 then out[#out + 1] = string.format('(%d entries reversed, not counted)', rep.reversed) end
+  if rep.reversed > 0 then out[#out + 1] = string.format(_('(%d entries reversed, not counted)'), rep.reversed) end
   if not rep.ok then
     out[#out + 1] = 'PROBLEMS (the totals and the ledger disagree):'
     for _i, p in ipairs(rep.problems) do out[#out + 1] = '  ' .. p end
@@ -1020,20 +1020,20 @@ function M.param(name, kind, default)
   end
   if kind == 'yuan' then
     local f, why = money.fen(text)
-    if not f then run.fail(string.format('parameter %s=%s: %s', name, text, why)) end
+    if not f then run.fail(string.format(_('parameter %s=%s: %s'), name, text, why)) end
     return f
   end
   if kind == 'date' then
     local d, why = parse.date(text)
-    if not d then run.fail(string.format('parameter %s=: %s', name, why)) end
+    if not d then run.fail(string.format(_('parameter %s=: %s'), name, why)) end
     return d
   end
   if kind == 'id' then
     local id, why = parse.id(text)
-    if not id then run.fail(string.format('parameter %s=: %s', name, why)) end
+    if not id then run.fail(string.format(_('parameter %s=: %s'), name, why)) end
     return id
   end
-  error("param: kind is 'text', 'int', 'yuan', 'date' or 'id', got " .. tostring(kind), 2)
+  error(_("param: kind is 'text', 'int', 'yuan', 'date' or 'id', got ") .. tostring(kind), 2)
 end
 
 -- Runs fn; an error raised with a plain message (plans, usage: level 0) ends

@@ -33,7 +33,7 @@ end
 function M.from(coll)
   local name = tostring(coll):match("^collection '(.*)'$")
   if not name then
-    error("query: expects a collection (db.NAME), got " .. tostring(coll), 2)
+    error(gettext("query: expects a collection (db.NAME), got ") .. tostring(coll), 2)
   end
   return setmetatable({ coll = coll, name = name, cond = {}, fields = nil, orders = {},
                         lim = nil, off = 0, by = nil }, Q)
@@ -43,13 +43,13 @@ setmetatable(M, { __call = function(_, coll) return M.from(coll) end })
 -- where{ field = value | {v1, v2, ...} | {from = a, to = b}, ... }: all must hold.
 function Q:where(cond)
   if type(cond) ~= 'table' then
-    error("where: expects a table of conditions, such as where{ town = '沈家门街道' }", 2)
+    error(gettext("where: expects a table of conditions, such as where{ town = '沈家门街道' }"), 2)
   end
   local c = copy(self.cond)
   for k, v in pairs(cond) do
-    if type(k) ~= 'string' then error('where: condition keys are field names', 2) end
+    if type(k) ~= 'string' then error(gettext('where: condition keys are field names'), 2) end
     if c[k] ~= nil then
-      error("where: field '" .. k .. "' already has a condition in this query", 2)
+      error(gettext("where: field '") .. k .. "' already has a condition in this query", 2)
     end
     c[k] = v
   end
@@ -59,7 +59,7 @@ end
 -- pick('a', 'b', ...): only these fields, in this order.
 function Q:pick(...)
   local f = { ... }
-  if #f == 0 then error('pick: which fields?', 2) end
+  if #f == 0 then error(gettext('pick: which fields?'), 2) end
   return derive(self, { fields = f })
 end
 
@@ -75,12 +75,12 @@ function Q:order(...)
 end
 
 function Q:limit(n)
-  if math.type(n) ~= 'integer' or n < 0 then error('limit: expects a whole number', 2) end
+  if math.type(n) ~= 'integer' or n < 0 then error(gettext('limit: expects a whole number'), 2) end
   return derive(self, { lim = n })
 end
 
 function Q:offset(n)
-  if math.type(n) ~= 'integer' or n < 0 then error('offset: expects a whole number', 2) end
+  if math.type(n) ~= 'integer' or n < 0 then error(gettext('offset: expects a whole number'), 2) end
   return derive(self, { off = n })
 end
 
@@ -88,10 +88,10 @@ end
 -- one row per value (per combination of values, with several fields).
 function Q:group(...)
   local fields = table.pack(...)
-  if fields.n == 0 then error("group: expects a field name, such as group('town')", 2) end
+  if fields.n == 0 then error(gettext("group: expects a field name, such as group('town')"), 2) end
   for i = 1, fields.n do
     if type(fields[i]) ~= 'string' then
-      error("group: expects field names, such as group('town') or group('town', 'status'), got "
+      error(gettext("group: expects field names, such as group('town') or group('town', 'status'), got ")
             .. tostring(fields[i]), 2)
     end
   end

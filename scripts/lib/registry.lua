@@ -78,12 +78,12 @@ end
 -- Stores (or replaces) an enterprise, refusing a credit code that is not
 -- one (GB 32100: registry.valid_credit_code); lower case is taken as upper.
 function registry.put_enterprise(e)
-  if type(e) ~= 'table' then error('put_enterprise expects a table, got ' .. type(e), 2) end
+  if type(e) ~= 'table' then error(gettext('put_enterprise expects a table, got ') .. type(e), 2) end
   if e.credit_code ~= nil then
     local code = type(e.credit_code) == 'string' and e.credit_code:upper() or e.credit_code
     local ok, why = registry.valid_credit_code(code)
     if not ok then
-      error(string.format("enterprise %s: credit_code (统一社会信用代码) '%s' %s", tostring(e.enterprise_id),
+      error(string.format(gettext("enterprise %s: credit_code (统一社会信用代码) '%s' %s"), tostring(e.enterprise_id),
                           tostring(e.credit_code), why), 2)
     end
     e.credit_code = code
@@ -193,11 +193,11 @@ end
 -- id and every union below it (depth first, children in key order).
 function registry.union_subtree(id)
   if not db.unions:get(id, 'union_id') then
-    error('union ' .. tostring(id) .. ' does not exist', 2)
+    error(gettext('union ') .. tostring(id) .. ' does not exist', 2)
   end
   local out, seen = {}, {}
   local function walk(u)
-    if seen[u] then error('unions: the tree has a cycle through union ' .. u, 3) end
+    if seen[u] then error(gettext('unions: the tree has a cycle through union ') .. u, 3) end
     seen[u] = true
     out[#out + 1] = u
     for _, c in ipairs(registry.union_children(u)) do walk(c) end
@@ -211,11 +211,11 @@ function registry.union_path(id)
   local out, seen = {}, {}
   local u = id
   while u do
-    if seen[u] then error('unions: the tree has a cycle through union ' .. u, 2) end
+    if seen[u] then error(gettext('unions: the tree has a cycle through union ') .. u, 2) end
     seen[u] = true
     local parent = db.unions:get(u, 'parent_id')
     if parent == nil and not db.unions:get(u, 'union_id') then
-      error('union ' .. tostring(u) .. ' does not exist', 2)
+      error(gettext('union ') .. tostring(u) .. ' does not exist', 2)
     end
     out[#out + 1] = u
     u = parent
@@ -239,17 +239,17 @@ end
 -- The check character ('0'-'9' or 'X') for a string of 17 digits.
 function registry.id_check_char(first17)
   if type(first17) ~= 'string' or #first17 ~= 17 or first17:find('%D') then
-    error('id_check_char expects a string of 17 digits, got ' .. tostring(first17), 2)
+    error(gettext('id_check_char expects a string of 17 digits, got ') .. tostring(first17), 2)
   end
   return parse.mod11_2(first17)
 end
 
 -- true when id is a valid ID number exactly as stored (an upper-case X).
 function registry.valid_id(id)
-  if type(id) ~= 'string' then return false, 'is not text' end
+  if type(id) ~= 'string' then return false, gettext('is not text') end
   local v, why = parse.id(id)
   if v == nil then return false, why end
-  if v ~= id then return false, 'is not written as stored (18 characters, an upper-case X)' end
+  if v ~= id then return false, gettext('is not written as stored (18 characters, an upper-case X)') end
   return true
 end
 
@@ -259,7 +259,7 @@ end
 -- organisation code (GB 11714: 8 characters and a MOD 11 check character,
 -- a digit or X) and a MOD 31 check character. true, or false and the reason.
 function registry.valid_credit_code(code)
-  if type(code) ~= 'string' then return false, 'is not text' end
+  if type(code) ~= 'string' then return false, gettext('is not text') end
   local ok, _msg, why = parse.credit_code(code) -- core/parse.c: GB 32100 and GB 11714
   if ok then return true end
   return false, why

@@ -50,11 +50,11 @@ function M.age(gender, birth_date, post)
   elseif gender == 'F' then
     rule = RULES[post or '']
     if not rule then
-      error("retirement age of a woman: post must be 'worker' (old age 50) or 'cadre' (old age 55), got "
+      error(gettext("retirement age of a woman: post must be 'worker' (old age 50) or 'cadre' (old age 55), got ")
             .. tostring(post), 2)
     end
   else
-    error("gender must be 'M' or 'F', got " .. tostring(gender), 2)
+    error(gettext("gender must be 'M' or 'F', got ") .. tostring(gender), 2)
   end
   local base, first, per, max = rule[1], rule[2], rule[3], rule[4]
   local k = y * 12 + (m - 1) - first
@@ -139,7 +139,7 @@ end
 -- Certificate number: year (4 digits), issuing union (4), sequence within
 -- that union and year (4), MOD 11-2 check character: 2025-0011-0001-6.
 function M.number(year, union_id, seq)
-  if union_id > 9999 or seq > 9999 then error('certificate numbers hold union ids and sequences up to 9999', 2) end
+  if union_id > 9999 or seq > 9999 then error(gettext('certificate numbers hold union ids and sequences up to 9999'), 2) end
   local digits = string.format('%04d%04d%04d', year, union_id, seq)
   return string.format('%s-%s-%s-%s', digits:sub(1, 4), digits:sub(5, 8), digits:sub(9, 12),
                        checkchar.mod11_2(digits))
@@ -162,8 +162,8 @@ function M.issue(member_id, union_id, year, opts)
     local prior = db.certificates:find('kind,member_id', { kind, member_id })
     if prior then return prior, 'already' end
     local m = db.members:get(member_id)
-    if not m then error('no member ' .. tostring(member_id), 0) end
-    if not db.unions:get(union_id, 'union_id') then error('no union ' .. tostring(union_id), 0) end
+    if not m then error(gettext('no member ') .. tostring(member_id), 0) end
+    if not db.unions:get(union_id, 'union_id') then error(gettext('no union ') .. tostring(union_id), 0) end
     local seq = 1
     for c in db.certificates:scan{ index = 'union_id,year,seq', eq = { union_id, year }, reverse = true, limit = 1 } do
       seq = c.seq + 1
@@ -179,7 +179,7 @@ function M.issue(member_id, union_id, year, opts)
                   or string.format('%04d-12-31', year)
       local e, _, why = prog():enter{ member = member_id, kind = 'certificate', key = c.cert_no, day = day,
                                       at = c.issued_at, union = union_id }
-      if not e then error('retirement: the certificate ' .. c.cert_no .. ' could not be entered: ' .. why, 0) end
+      if not e then error(gettext('retirement: the certificate ') .. c.cert_no .. ' could not be entered: ' .. why, 0) end
     end
     return c, 'issued'
   end)
@@ -202,11 +202,11 @@ function M.verify(s)
 end
 
 function M.revoke(cert_no, reason, at)
-  if type(reason) ~= 'string' or reason == '' then error('revoke: give the reason', 2) end
+  if type(reason) ~= 'string' or reason == '' then error(gettext('revoke: give the reason'), 2) end
   local no = M.normalize(cert_no) or cert_no
   return db.atomic(function()
     local c = db.certificates:get(no)
-    if not c then error('no certificate ' .. tostring(cert_no), 0) end
+    if not c then error(gettext('no certificate ') .. tostring(cert_no), 0) end
     if c.status == 'revoked' then return false end
     at = at or dates.now()
     db.certificates:update(no, { status = 'revoked', revoked_at = at, revoke_reason = reason })
@@ -220,13 +220,13 @@ end
 -- how: 'ceremony' (handed over at the ceremony) or 'online' (electronic).
 function M.deliver(cert_no, how, at)
   if how ~= 'ceremony' and how ~= 'online' then
-    error("deliver: how is 'ceremony' or 'online', got " .. tostring(how), 2)
+    error(gettext("deliver: how is 'ceremony' or 'online', got ") .. tostring(how), 2)
   end
   local no = M.normalize(cert_no) or cert_no
   return db.atomic(function()
     local c = db.certificates:get(no)
-    if not c then error('no certificate ' .. tostring(cert_no), 0) end
-    if c.status ~= 'valid' then error('certificate ' .. no .. ' is revoked', 0) end
+    if not c then error(gettext('no certificate ') .. tostring(cert_no), 0) end
+    if c.status ~= 'valid' then error(gettext('certificate ') .. no .. ' is revoked', 0) end
     if c.delivery ~= 'pending' then return false end
     db.certificates:update(no, { delivery = how, delivered_at = at or dates.now() })
     bus.publish('certificate.delivered', { cert_no = no, member_id = c.member_id, how = how })

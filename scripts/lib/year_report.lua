@@ -219,7 +219,7 @@ function M.rebuild()
   bus.replay(M.CONSUMER, 1)       -- from the first event kept
   local handled, parked = bus.run(M.CONSUMER, { batch = 1000 })
   if parked and parked > 0 then
-    error(string.format('year report: %d events could not be read (see bus.dead(%q))', parked,
+    error(string.format(gettext('year report: %d events could not be read (see bus.dead(%q))'), parked,
                         M.CONSUMER), 2)
   end
   return handled or 0, db.year_facts:count()
@@ -299,7 +299,7 @@ function M.compare(a, b)
   local function cmp(where, x, y)
     for _, k in ipairs(M.MEASURES) do
       local u, v = x and x[k] or 0, y and y[k] or 0
-      if u ~= v then diffs[#diffs + 1] = string.format('%s: %s %s (log) vs %s (records)', where, k, u, v) end
+      if u ~= v then diffs[#diffs + 1] = string.format(gettext('%s: %s %s (log) vs %s (records)'), where, k, u, v) end
     end
   end
   cmp('total', a.total, b.total)
@@ -321,7 +321,7 @@ end
 function M.build(year, opts)
   opts = opts or {}
   if math.type(year) ~= 'integer' or year < 1900 or year > 9999 then
-    error('year report: year must be a year like 2025, got ' .. tostring(year), 2)
+    error(gettext('year report: year must be a year like 2025, got ') .. tostring(year), 2)
   end
   local events
   if opts.replay == false then M.update() else events = M.rebuild() end
@@ -372,7 +372,7 @@ function M.format(rep, opts)
   local out = {}
   local function add(s) out[#out + 1] = s end
   local t = rep.log.total
-  add(string.format('%d年 为职工办实事 — year report %d', rep.year, rep.year))
+  add(string.format(gettext('%d年 为职工办实事 — year report %d'), rep.year, rep.year))
   add(string.format('%d 场次, %d 人, %d 人次, %d 户次, %s 元', t.sessions, t.persons, t.person_times,
                     t.household_times, fmt.yuan(t.money_fen)))
   for _, dim in ipairs{ { 'program', '项目 program' }, { 'town', '镇街 town' }, { 'enterprise', '企业 enterprise' },
@@ -390,15 +390,15 @@ function M.format(rep, opts)
     for _, h in ipairs(HEAD) do head[#head + 1] = h end
     add('')
     add(fmt.table(head, rows, { right = { 2, 3, 4, 5, 6 } }))
-    if #list > limit then add(string.format('(and %d more; the workbook has them all)', #list - limit)) end
+    if #list > limit then add(string.format(gettext('(and %d more; the workbook has them all)'), #list - limit)) end
     ::skip::
   end
   add('')
   if #rep.diffs == 0 then
-    add(string.format('The log (replayed%s) and the records agree on every figure.',
+    add(string.format(gettext('The log (replayed%s) and the records agree on every figure.'),
                       rep.events and (', ' .. rep.events .. ' events') or ''))
   else
-    add(string.format('The log and the records DISAGREE on %d figures:', #rep.diffs))
+    add(string.format(gettext('The log and the records DISAGREE on %d figures:'), #rep.diffs))
     for i = 1, math.min(#rep.diffs, 20) do add('  ' .. rep.diffs[i]) end
   end
   return table.concat(out, '\n')

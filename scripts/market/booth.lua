@@ -13,12 +13,12 @@ local date = params.date and tostring(params.date)
 if not date then run.fail('usage: booth.lua date=YYYY-MM-DD [booth=A01 vendor=V01 | booth=A01 free=1]') end
 if params.booth and params.vendor then
   common.try(mk.assign, mk, date, tostring(params.booth), tostring(params.vendor))
-  print(string.format('booked: booth %s on %s to %s', params.booth, date, params.vendor))
+  print(string.format(gettext('booked: booth %s on %s to %s'), params.booth, date, params.vendor))
 elseif params.booth and params.free then
   if common.try(mk.free, mk, date, tostring(params.booth)) then
-    print(string.format('freed: booth %s on %s', params.booth, date))
+    print(string.format(gettext('freed: booth %s on %s'), params.booth, date))
   else
-    print(string.format('booth %s on %s was free', params.booth, date))
+    print(string.format(gettext('booth %s on %s was free'), params.booth, date))
   end
 end
 local rows = {}

@@ -27,6 +27,6 @@ if params.csv then
     names[#names + 1] = file
   end
   table.sort(names)
-  print('written: ' .. table.concat(names, ', '))
+  print(gettext('written: ') .. table.concat(names, ', '))
 end
 if not rep.ok then run.fail('the discounts passed the daily cap: see PROBLEMS above') end

@@ -22,8 +22,8 @@ if not params.file then run.fail('usage: sales.lua file=SHEET.csv [date=YYYY-MM-
 local r = common.try(mk.import_sheet, mk, tostring(params.file),
                      { date = params.date and tostring(params.date), vendor = params.vendor and tostring(params.vendor) })
 for _, x in ipairs(r.refused) do
-  print(string.format('%s:%d: refused (%s): %s', params.file, x.line, x.code, x.message))
+  print(string.format(gettext('%s:%d: refused (%s): %s'), params.file, x.line, x.code, x.message))
 end
-print(string.format('%s (%s): %d rows: %d entered, %d already entered, %d refused',
+print(string.format(gettext('%s (%s): %d rows: %d entered, %d already entered, %d refused'),
                     params.file, r.encoding, r.rows, r.entered, r.already, #r.refused))
 if #r.refused > 0 then run.fail(#r.refused .. ' rows refused: fix them in the sheet and enter it again') end

@@ -31,13 +31,13 @@ if params.qty ~= nil and type(params.qty) ~= 'number' then run.fail('qty is a nu
 local who = common.who()
 if who then s.member_id, s.id_number = who.member_id, who.id_number end
 local sale, code, msg = mk:sell(s)
-if not sale then run.fail(string.format('refused (%s): %s', code, msg)) end
-local line = string.format('sold: sale %d, %s %s %s yuan', sale.sale_id, sale.vendor_id, sale.product_id,
+if not sale then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+local line = string.format(gettext('sold: sale %d, %s %s %s yuan'), sale.sale_id, sale.vendor_id, sale.product_id,
                            fmt.yuan(sale.amount_fen))
 if sale.endorsed then line = line .. ' (劳模推荐)' end
 if sale.pay == 'code' then
-  line = line .. string.format('; benefit code, member %d: discount %s yuan%s, %s of %s yuan used today',
+  line = line .. string.format(gettext('; benefit code, member %d: discount %s yuan%s, %s of %s yuan used today'),
                                sale.member_id, fmt.yuan(sale.discount_fen), sale.capped and ' (daily cap reached)' or '',
                                fmt.yuan(mk:given(sale.member_id, sale.date)), fmt.yuan(mk.cap_fen))
 end
-print(line .. string.format('; paid %s yuan', fmt.yuan(sale.paid_fen)))
+print(line .. string.format(gettext('; paid %s yuan'), fmt.yuan(sale.paid_fen)))

@@ -22,16 +22,16 @@ if params.title then
   if not registry.TITLE_KINDS[kind] then run.fail('kind must be model_worker, craftsman or other, got ' .. tostring(kind)) end
   local old = db.member_titles:find('member_id,title', { member, title })
   if params.revoke then
-    if not old then run.fail(string.format('member %d holds no title %s', member, title)) end
+    if not old then run.fail(string.format(gettext('member %d holds no title %s'), member, title)) end
     common.try(db.member_titles.update, db.member_titles, old.title_id, { revoked = tostring(params.revoke) })
-    print(string.format('revoked: %s of member %d from %s', title, member, params.revoke))
+    print(string.format(gettext('revoked: %s of member %d from %s'), title, member, params.revoke))
   elseif old then
-    print(string.format('already recorded: %s of member %d (title %d)', title, member, old.title_id))
+    print(string.format(gettext('already recorded: %s of member %d (title %d)'), title, member, old.title_id))
   else
     local id = common.try(db.member_titles.insert, db.member_titles,
       { member_id = member, kind = kind, title = title, level = params.level,
         awarded = params.awarded and tostring(params.awarded) or nil, note = params.note })
-    print(string.format('recorded: %s (%s) of member %d (title %d)', title, kind, member, id))
+    print(string.format(gettext('recorded: %s (%s) of member %d (title %d)'), title, kind, member, id))
   end
 end
 local rows = {}

@@ -12,8 +12,8 @@ local mk = common.market()
 local id = math.tointeger(params.sale)
 if not id or not params.reason then run.fail("usage: void.lua sale=SALE_NUMBER reason='why'") end
 local s, code, msg = mk:void(id, tostring(params.reason))
-if not s then run.fail(string.format('refused (%s): %s', code, msg)) end
-print(string.format('voided: sale %d, %s %s %s %s yuan, discount %s yuan%s', s.sale_id, s.date, s.vendor_id,
+if not s then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+print(string.format(gettext('voided: sale %d, %s %s %s %s yuan, discount %s yuan%s'), s.sale_id, s.date, s.vendor_id,
                     s.product_id, fmt.yuan(s.amount_fen), fmt.yuan(s.discount_fen),
-                    s.member_id and string.format(' (member %d: %s of %s yuan used that day now)', s.member_id,
+                    s.member_id and string.format(gettext(' (member %d: %s of %s yuan used that day now)'), s.member_id,
                       fmt.yuan(mk:given(s.member_id, s.date)), fmt.yuan(mk.cap_fen)) or ''))

@@ -15,6 +15,6 @@ if not who or not params.item then
 end
 local ny = newyear.refusing(newyear.define, plan)
 local a, code, msg = newyear.refusing(ny.claim, ny, who, params.item, { pool = params.station })
-if not a then run.fail(string.format('refused (%s): %s', code, msg)) end
-print(string.format('issued: %s to member %d%s (award %d, %s)', params.item, a.member_id,
+if not a then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+print(string.format(gettext('issued: %s to member %d%s (award %d, %s)'), params.item, a.member_id,
                     params.station and (' at ' .. params.station) or '', a.award_id, a.at))

@@ -26,5 +26,5 @@ if params.seed_file then
 end
 local ny = newyear.refusing(newyear.define, plan)
 local r = newyear.refusing(ny.commit, ny, params.draw, commitment)
-print(string.format('draw %s: seed commitment %s (recorded %s)', r.draw_id, r.seed_commitment, r.committed_at))
-print('publish this commitment now; keep the seed secret until the draw')
+print(string.format(gettext('draw %s: seed commitment %s (recorded %s)'), r.draw_id, r.seed_commitment, r.committed_at))
+print(gettext('publish this commitment now; keep the seed secret until the draw'))

@@ -13,7 +13,7 @@ local refused, n = {}, 0
 local function one(who, q, answer, where)
   n = n + 1
   local a, code, msg = newyear.refusing(ny.answer, ny, who, q, answer)
-  if not a then refused[#refused + 1] = string.format('%srefused (%s): %s', where, code, msg) end
+  if not a then refused[#refused + 1] = string.format(gettext('%srefused (%s): %s'), where, code, msg) end
   return a
 end
 if params.file then
@@ -35,5 +35,5 @@ else
   end
 end
 for _, r in ipairs(refused) do print(r) end
-print(string.format('%d answers: %d recorded, %d refused', n, n - #refused, #refused))
+print(string.format(gettext('%d answers: %d recorded, %d refused'), n, n - #refused, #refused))
 if #refused > 0 then run.fail(#refused .. ' answer(s) refused') end

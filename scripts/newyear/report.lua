@@ -18,6 +18,6 @@ if params.csv then
   local f = run.open(params.csv, 'w')
   run.write_csv(f, rows)
   f:close()
-  print('written: ' .. params.csv)
+  print(gettext('written: ') .. params.csv)
 end
 if not rep.ok then run.fail('the report found problems: see PROBLEMS above') end

@@ -10,9 +10,9 @@ local plan = require 'plan'
 local ny = newyear.refusing(newyear.define, plan)
 local cal = plugin.load 'cal'
 print(string.format('%s (%s): %s .. %s', plan.title, plan.id, ny.starts, ny.ends))
-print(string.format('  %s to %s (%s)', cal.lunar_text(ny.starts), cal.lunar_text(ny.ends), 'the end of 正月'))
+print(string.format(gettext('  %s to %s (%s)'), cal.lunar_text(ny.starts), cal.lunar_text(ny.ends), 'the end of 正月'))
 print('')
-print('day benefits:')
+print(gettext('day benefits:'))
 for _, d in ipairs(ny.days) do
   print(string.format('  %s  %-12s  %s (%s)', d.day, cal.lunar_text(d.day), d.title or d.item, d.item))
 end

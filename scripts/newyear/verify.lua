@@ -29,5 +29,5 @@ local ny = newyear.refusing(newyear.define, plan)
 local ok, why = newyear.refusing(ny.verify, ny, params.draw, pub)
 if not ok then run.fail('does not verify: ' .. why) end
 local r = db.newyear_draws:get(plan.id .. '/' .. params.draw)
-print(string.format('ok: draw %s: the %d winners follow from the seed and the %d entrants, and the '
+print(string.format(gettext('ok: draw %s: the %d winners follow from the seed and the %d entrants, and the ')
                     .. 'prizes went to them', r.draw_id, r.k, r.n))

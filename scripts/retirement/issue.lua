@@ -6,7 +6,7 @@
 local retirement = require 'retirement'
 
 retirement.define_collections()
-if not params.union or not params.year then error('usage: issue.lua union=ID year=YYYY') end
+if not params.union or not params.year then error(gettext('usage: issue.lua union=ID year=YYYY')) end
 local due = retirement.due(params.year .. '-01-01', params.year .. '-12-31', params.union,
                            { women_post = params.women_post })
 local n = { issued = 0, already = 0 }
@@ -16,4 +16,4 @@ db.atomic(function()
     n[st] = n[st] + 1
   end
 end)
-print(string.format('%d on the list: %d certificates issued now, %d issued before', #due, n.issued, n.already))
+print(string.format(gettext('%d on the list: %d certificates issued now, %d issued before'), #due, n.issued, n.already))

@@ -18,7 +18,7 @@ local fmt = require 'fmt'
 retirement.define_collections()
 local from, to = params.from, params.to
 if params.year then from, to = params.year .. '-01-01', params.year .. '-12-31' end
-if not from or not to then error('usage: list.lua union=ID year=YYYY | from=YYYY-MM-DD to=YYYY-MM-DD') end
+if not from or not to then error(gettext('usage: list.lua union=ID year=YYYY | from=YYYY-MM-DD to=YYYY-MM-DD')) end
 local due = retirement.due(from, to, params.union, { women_post = params.women_post })
 
 local rows, csv = {}, {}
@@ -30,7 +30,7 @@ for i, r in ipairs(due) do
   csv[i] = { i, r.name, r.gender == 'M' and '男' or '女', r.retire_date, r.age,
              cert and cert.cert_no or '', cert and cert.status or '', cert and cert.delivery or '' }
 end
-print(string.format('光荣退休 honor list %s .. %s%s: %d members', from, to,
+print(string.format(gettext('光荣退休 honor list %s .. %s%s: %d members'), from, to,
       params.union and (', ' .. (db.unions:get(params.union, 'name') or '?')) or '', #due))
 print(fmt.table({ 'no', 'name', 'gender', 'retires', 'age', 'certificate', 'delivery' }, rows, { right = { 1 } }))
 if params.csv then
@@ -41,7 +41,7 @@ if params.csv then
     f:write(table.concat(r, ','), '\r\n')
   end
   f:close()
-  print('written: ' .. params.csv)
+  print(gettext('written: ') .. params.csv)
 end
 if params.xlsx then
   local cols = { '序号', '姓名', '性别', '退休日期', '退休年龄', '证书编号', '证书状态', '送达方式' }
@@ -51,5 +51,5 @@ if params.xlsx then
     for j, c in ipairs(cols) do out[i][c] = r[j] end
   end
   local n, path = export.xlsx(out, params.xlsx, { fields = cols, unmask = true })
-  print(string.format('written: %s (%d rows)', path, n))
+  print(string.format(gettext('written: %s (%d rows)'), path, n))
 end

@@ -34,8 +34,8 @@ print(yr.format(rep, { top = top }))
 if params.xlsx then
   local path = export.path(params.xlsx)   -- a name in the output folder (run --out DIR)
   yr.xlsx(rep, path)
-  print('\nworkbook: ' .. path)
+  print(gettext('\nworkbook: ') .. path)
 end
 if #rep.diffs > 0 then
-  run.fail(string.format('year report %d: the log and the records disagree on %d figures', year, #rep.diffs))
+  run.fail(string.format(gettext('year report %d: the log and the records disagree on %d figures'), year, #rep.diffs))
 end

@@ -89,6 +89,20 @@ expect_err "第 14 个字符是全角标点：请用“(”代替“（”" "zh:
   expect_err "people 的字段：n, name (姓名)" "zh: field hint" &&
   expect_err "没有可筛选的字段“nmae”" "zh: the error itself" && pass "zh: REPL hints and errors"
 
+# --- a program: sample data and the gift drive ---
+SCRIPTS=$(cd "$(dirname "$0")/../../scripts" && pwd)
+zh --db "$S/prog" run "$SCRIPTS/sample_data.lua" members=60 seed=1
+expect_rc 0 "zh: sample data" && expect_out "演示数据：60 名会员" "zh: sample data's summary" &&
+  pass "zh: a program's summary is Chinese"
+zh --db "$S/prog" run "$SCRIPTS/gift_drive/setup.lua"
+expect_rc 0 "zh: gift drive setup"
+zh --db "$S/prog" run "$SCRIPTS/gift_drive/claim.lua" station=ST01 id=330481199001081235
+expect_rc 1 "zh: a refused claim" && expect_err "未通过（bad_id）：不是有效的身份证号" "zh: refusal" &&
+  pass "zh: a program's refusal is Chinese"
+en --db "$S/prog" run "$SCRIPTS/gift_drive/claim.lua" station=ST01 id=330481199001081235
+expect_rc 1 "C: a refused claim" && expect_err "refused (bad_id): not a valid ID number" "C: refusal" &&
+  pass "C: a program's refusal is English"
+
 # --- check ---
 zh --db "$S/db" check
 expect_rc 0 "zh: check" && expect_out "完好" "zh: check" && pass "zh: check's report is Chinese"

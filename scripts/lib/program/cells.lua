@@ -40,14 +40,14 @@ end
 function M.yuan(s)
   local f, why = money.fen(s)
   if not f then return nil, why end
-  if f < 0 then return nil, 'is a negative amount' end
+  if f < 0 then return nil, _('is a negative amount') end
   return f
 end
 
 function M.int(s)
   local t = trim(s):gsub(',', '')
   local n = t:match('^[%+%-]?%d+$') and math.tointeger(tonumber(t))
-  if not n then return nil, 'expects a whole number' end
+  if not n then return nil, _('expects a whole number') end
   return n
 end
 
@@ -56,7 +56,7 @@ function M.text(s) return trim(s) end
 -- The value of cell s as type ty, or nil, why.
 function M.parse(ty, s)
   local f = M[ty]
-  if not f or ty == 'parse' then error('cells: no type ' .. tostring(ty), 2) end
+  if not f or ty == 'parse' then error(_('cells: no type ') .. tostring(ty), 2) end
   if type(s) == 'number' then s = tostring(s) end
   return f(s)
 end

@@ -29,15 +29,15 @@ local COMMANDS = { 'setup', 'enter', 'claim', 'reverse', 'report', 'list', 'chec
 function M.attach(program)
   local function show_plan(P)
     local p = P.plan
-    print(string.format('%s (%s), version %d', p.title, p.id, p.version))
-    print(string.format('window: %s .. %s (%s .. %s)', p.window.from, p.window.to, p.window.from_text,
+    print(string.format(_('%s (%s), version %d'), p.title, p.id, p.version))
+    print(string.format(_('window: %s .. %s (%s .. %s)'), p.window.from, p.window.to, p.window.from_text,
                         p.window.to_text))
-    if p.budget_fen then print('budget: ' .. money.yuan(p.budget_fen) .. ' yuan') end
+    if p.budget_fen then print(_('budget: ') .. money.yuan(p.budget_fen) .. ' yuan') end
     for _i, l in ipairs(p.limits) do
       local per = #l.per == 0 and 'program' or table.concat(l.per, '+')
       local max = l.max_fen and (money.yuan(l.max_fen) .. ' yuan') or l.max_count and (l.max_count .. ' times')
                   or l.max_qty and tostring(l.max_qty) or 'quotas'
-      print(string.format('limit %-22s per %-14s at most %s%s', l.name, per, max, l.clip and ' (pays what is left)' or ''))
+      print(string.format(_('limit %-22s per %-14s at most %s%s'), l.name, per, max, l.clip and ' (pays what is left)' or ''))
     end
   end
 
@@ -64,10 +64,10 @@ function M.attach(program)
           local v = params[f.name]
           if v ~= nil then
             local x, why = cells.parse(f.type, tostring(v))
-            if x == nil then run.fail(string.format('parameter %s=%s (%s): %s', f.name, tostring(v), f.label, why)) end
+            if x == nil then run.fail(string.format(_('parameter %s=%s (%s): %s'), f.name, tostring(v), f.label, why)) end
             e[f.name] = x
           elseif not f.optional then
-            run.fail(string.format('parameter %s= (%s) is missing', f.name, f.label))
+            run.fail(string.format(_('parameter %s= (%s) is missing'), f.name, f.label))
           end
         end
         if not e.kind then e.kind = P.plan.kinds[1].kind end
@@ -77,7 +77,7 @@ function M.attach(program)
                             money.yuan(r.fen), r.capped and ' (capped by a limit)' or ''))
       elseif cmd == 'reverse' then
         local r, code, why = P:reverse(program.param('reverse', 'int'), program.param('reason'))
-        if not r then run.fail(string.format('refused (%s): %s', code, why)) end
+        if not r then run.fail(string.format(_('refused (%s): %s'), code, why)) end
         print(string.format(_('entry %d reverses entry %d (%s yuan)'), r.entry_id, r.reverses, money.yuan(r.fen)))
       elseif cmd == 'report' then
         local rep = P:report{ by = params.by }
@@ -98,13 +98,13 @@ function M.attach(program)
       elseif cmd == 'draw' then
         local d = P:draw(program.param('draw'), program.param('seed'), { k = params.k and program.param('k', 'int') })
         for i, t in ipairs(d.tiers) do
-          print(string.format('tier %d (%s): %d entrants, %d drawn: %s', i, t.name, t.n, t.k,
+          print(string.format(_('tier %d (%s): %d entrants, %d drawn: %s'), i, t.name, t.n, t.k,
                               (t.winners or ''):gsub('\n', ' ')))
         end
       elseif cmd == 'verify' then
         local ok, why = P:verify_draw(program.param('verify'))
         if not ok then run.fail('the draw does not verify: ' .. why) end
-        print('the draw verifies')
+        print(_('the draw verifies'))
       end
     end)
   end

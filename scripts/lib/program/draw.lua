@@ -33,10 +33,10 @@ local function define()
   })
 end
 
-function M.attach(_, P)
+function M.attach(_program, P)
   local function row_of(self, kind)
     define()
-    if not self.plan.kind[kind] then error(string.format("program '%s' has no kind '%s'", self.id, tostring(kind)), 3) end
+    if not self.plan.kind[kind] then error(string.format(gettext("program '%s' has no kind '%s'"), self.id, tostring(kind)), 3) end
     local id = self.id .. ':' .. kind
     local r = db.program_draws:get(id)
     if not r then
@@ -48,11 +48,11 @@ function M.attach(_, P)
 
   function P:commit_draw(kind, commitment, opts)
     if type(commitment) ~= 'string' or not commitment:match('^%x+$') or #commitment ~= 64 then
-      error('commit_draw: the seed commitment is 64 hex digits (lottery.seed_commit(seed))', 2)
+      error(gettext('commit_draw: the seed commitment is 64 hex digits (lottery.seed_commit(seed))'), 2)
     end
     return db.atomic(function()
       local r = row_of(self, kind)
-      if r.published_at then error("the entrants of '" .. r.draw_id .. "' are published: too late to commit", 0) end
+      if r.published_at then error(gettext("the entrants of '") .. r.draw_id .. "' are published: too late to commit", 0) end
       db.program_draws:update(r.draw_id, { seed_commitment = commitment:lower(),
                                            committed_at = (opts or {}).at or dates.now() })
       return db.program_draws:get(r.draw_id)
@@ -105,7 +105,7 @@ function M.attach(_, P)
 
   function P:draw(kind, seed, opts)
     opts = opts or {}
-    if type(seed) ~= 'string' or #seed < 16 then error('draw: the seed is a string of at least 16 characters', 2) end
+    if type(seed) ~= 'string' or #seed < 16 then error(gettext('draw: the seed is a string of at least 16 characters'), 2) end
     local L = lottery()
     local r = db.atomic(row_of, self, kind)
     if r.drawn_at then
@@ -114,12 +114,12 @@ function M.attach(_, P)
     end
     if not r.seed_commitment then r = self:commit_draw(kind, L.seed_commit(seed), opts) end
     if L.seed_commit(seed) ~= r.seed_commitment then
-      error(string.format("this seed is not the one committed to for '%s': its SHA-256 is %s, the commitment %s",
+      error(string.format(gettext("this seed is not the one committed to for '%s': its SHA-256 is %s, the commitment %s"),
                           r.draw_id, L.seed_commit(seed), r.seed_commitment), 2)
     end
     if not r.published_at then r = self:publish_draw(kind, opts) end
     local k = opts.k or self.plan.kind[kind].stock
-    if math.type(k) ~= 'integer' or k < 0 then error('draw: give k (how many places), or a stock for the kind', 2) end
+    if math.type(k) ~= 'integer' or k < 0 then error(gettext('draw: give k (how many places), or a stock for the kind'), 2) end
     return db.atomic(function()
       local left, refused, tiers = k, {}, r.tiers
       for i, t in ipairs(tiers) do
@@ -160,7 +160,7 @@ function M.attach(_, P)
         local ok, err = pcall(lottery().verify, p.entrants or t.entrants, pub.seed or r.seed,
                               pub.seed_commitment or r.seed_commitment, p.list_commitment or t.list_commitment,
                               r.draw_id .. '#' .. i, t.k, p.winners or t.winners)
-        if not ok then return false, 'tier ' .. i .. ' (' .. t.name .. '): ' .. (tostring(err):gsub('^lottery%.verify: ', '')) end
+        if not ok then return false, gettext('tier ') .. i .. ' (' .. t.name .. '): ' .. (tostring(err):gsub('^lottery%.verify: ', '')) end
       end
       for id in t.winners:gmatch('[^\n]+') do want[math.tointeger(tonumber(id))] = true end
     end
@@ -169,14 +169,14 @@ function M.attach(_, P)
     for e in db.program_entries:scan{ index = 'program,kind', eq = { self.id, kind } } do
       if e.key and e.key:sub(1, #r.draw_id + 1) == r.draw_id .. ':' and not e.reverses then
         if not want[e.member_id] then
-          return false, string.format('member %d has entry %d but is not a winner', e.member_id, e.entry_id)
+          return false, string.format(gettext('member %d has entry %d but is not a winner'), e.member_id, e.entry_id)
         end
         n = n + 1
       end
     end
     local w = 0
     for _i in pairs(want) do w = w + 1 end
-    if n ~= w then return false, string.format('%d winners but %d entries', w, n) end
+    if n ~= w then return false, string.format(gettext('%d winners but %d entries'), w, n) end
     return true
   end
 end

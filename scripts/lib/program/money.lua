@@ -21,14 +21,14 @@ M.MAX = 1 << 53   -- 90 trillion yuan: more than any budget; keeps fen exact as 
 
 local function int(v, what)
   if math.type(v) ~= 'integer' then
-    error(string.format('%s must be a whole number of fen, got %s', what, tostring(v)), 3)
+    error(string.format(_('%s must be a whole number of fen, got %s'), what, tostring(v)), 3)
   end
   return v
 end
 
 local function checked(r, a, op, b)
   if r > M.MAX or r < -M.MAX then
-    error(string.format('amount overflow: %d %s %d is beyond %d fen', a, op, b, M.MAX), 3)
+    error(string.format(_('amount overflow: %d %s %d is beyond %d fen'), a, op, b, M.MAX), 3)
   end
   return r
 end
@@ -48,7 +48,7 @@ function M.mul(fen, qty)
   int(fen, 'an amount'); int(qty, 'a quantity')
   if fen ~= 0 and qty ~= 0 then
     if math.abs(qty) > M.MAX // math.max(math.abs(fen), 1) then
-      error(string.format('amount overflow: %d fen × %d is beyond %d fen', fen, qty, M.MAX), 2)
+      error(string.format(_('amount overflow: %d fen × %d is beyond %d fen'), fen, qty, M.MAX), 2)
     end
   end
   return checked(fen * qty, fen, '×', qty)
@@ -62,7 +62,7 @@ end
 
 function M.fen(text)
   local f, _, why = parse.yuan(text)   -- the bare reason: callers name the value
-  if f and (f > M.MAX or f < -M.MAX) then return nil, 'is too large for an amount' end
+  if f and (f > M.MAX or f < -M.MAX) then return nil, _('is too large for an amount') end
   return f, why
 end
 

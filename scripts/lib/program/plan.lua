@@ -105,7 +105,7 @@ local NAMED = {
 
 -- '2026-01-15', '春节', '春节-15', '正月十五', '腊月廿三+1', '正月末' -> 'YYYY-MM-DD', or nil, why.
 function M.day(s, year)
-  if type(s) ~= 'string' then return nil, 'expected a date or a day name, got ' .. tostring(s) end
+  if type(s) ~= 'string' then return nil, _('expected a date or a day name, got ') .. tostring(s) end
   local base, sign, n = s:match('^(.-)%s*([%+%-])%s*(%d+)$')
   if not base or base == '' or base:match('^%d%d%d%d%-%d%d$') then base, sign, n = s, nil, nil end
   local d
@@ -196,7 +196,7 @@ end
 --   kind = {by name}, limits = {normalized}, who, units = set, version, fields, ... }.
 function M.check(p, file)
   file = file or (type(p) == 'table' and type(p.id) == 'string' and (p.id .. ' (plan)')) or '(plan)'
-  if type(p) ~= 'table' then error(string.format('plan %s: expected a table, got %s', file, typeof(p)), 0) end
+  if type(p) ~= 'table' then error(string.format(_('plan %s: expected a table, got %s'), file, typeof(p)), 0) end
   keys(file, '', p, TOP)
   if not p.id:match('^[%w_%-%.]+$') then
     fail(file, 'id', _("'%s' must be letters, digits, '_', '-' or '.'"), p.id)

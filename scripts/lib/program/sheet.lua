@@ -27,7 +27,7 @@ function M.attach(program, P)
     opts = opts or {}
     local fields = self.plan.fields
     if #fields == 0 then
-      error(string.format("plan %s: key 'fields': entering a sheet needs the entry's fields and their "
+      error(string.format(_("plan %s: key 'fields': entering a sheet needs the entry's fields and their ")
                           .. "labels: fields = { { 'id_number', '身份证号', 'id' }, ... }", self.plan.file), 0)
     end
     local sum = { file = file, rows = 0, entered = 0, already = 0, refused = 0, fen = 0, codes = {},
@@ -51,7 +51,7 @@ function M.attach(program, P)
           if not cols[f.name] and not f.optional then missing[#missing + 1] = f.label .. ' (' .. f.name .. ')' end
         end
         if #missing > 0 then
-          error(string.format('%s:%d: the header row lacks the column%s %s (plan %s, key fields)', file, line,
+          error(string.format(_('%s:%d: the header row lacks the column%s %s (plan %s, key fields)'), file, line,
                               #missing > 1 and 's' or '', table.concat(missing, ', '), self.plan.file), 0)
         end
         return
