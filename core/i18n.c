@@ -137,6 +137,9 @@ static void bind(void) {
         bind_textdomain_codeset(GH_TEXTDOMAIN, "UTF-8")) {
         on = 1;
     }
+    /* strerror() in our messages: glibc's own catalog, also in UTF-8 (LC_CTYPE
+     * stays "C", which would turn it into question marks) */
+    bind_textdomain_codeset("libc", "UTF-8");
 }
 
 static int active(void) {

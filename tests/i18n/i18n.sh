@@ -3,6 +3,7 @@
 # runner, import and Lua's _() under LANG=zh_CN.UTF-8 (Chinese whether or not
 # the system generated that locale) and LANG=C (English); LANGUAGE and LC_ALL
 # as glibc reads them; a missing catalog falls back to English.
+SCRIPTS=$(cd "$(dirname "$0")/../../scripts" && pwd)
 . "$(dirname "$0")/../cli/lib.sh"
 setup "$@"
 
@@ -90,7 +91,6 @@ expect_err "第 14 个字符是全角标点：请用“(”代替“（”" "zh:
   expect_err "没有可筛选的字段“nmae”" "zh: the error itself" && pass "zh: REPL hints and errors"
 
 # --- a program: sample data and the gift drive ---
-SCRIPTS=$(cd "$(dirname "$0")/../../scripts" && pwd)
 zh --db "$S/prog" run "$SCRIPTS/sample_data.lua" members=60 seed=1
 expect_rc 0 "zh: sample data" && expect_out "演示数据：60 名会员" "zh: sample data's summary" &&
   pass "zh: a program's summary is Chinese"
