@@ -455,7 +455,8 @@ static void complete_kind(FILE *f, const char *kind, size_t kn, const char *cur,
     } else if (kn == 4 && strncmp(kind, "@dir", kn) == 0) {
         fputs("@dir\n", f);
     } else if (kn == 4 && strncmp(kind, "@lua", kn) == 0) {
-        fputs("@lua\n", f);
+        fputs("@lua\n", f); /* files here, and the installed programs by name */
+        complete_kind(f, "@program", 8, cur, db, script, list);
     } else if (kn == 8 && strncmp(kind, "@command", kn) == 0) {
         complete_commands(f, cur);
     } else if (kn == 6 && strncmp(kind, "@param", kn) == 0) {

@@ -16,6 +16,7 @@
 #include "gh_version.h" /* generated: GH_VERSION_FULL */
 #include "import.h"
 #include "lua_export.h"
+#include "paths.h"
 #include "plugin.h"
 #include "repl.h"
 #include "runs.h"
@@ -23,6 +24,8 @@
 #include "serve.h"
 #include "store.h"
 
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,10 +402,48 @@ static int list_consumer(void *ctx, const bus_consumer *c) {
     return 0;
 }
 
+/* The installed programs by the names `run` finds them by (script_find):
+ * NAME.lua and FOLDER/NAME.lua under paths_scripts(), lib/ left out. */
+static void list_programs(FILE *f) {
+    const char *top = paths_scripts();
+    DIR *d = top ? opendir(top) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "lib") == 0) {
+            continue;
+        }
+        if (n > 4 && strcmp(e->d_name + n - 4, ".lua") == 0) {
+            fprintf(f, "%s\n", e->d_name);
+            continue;
+        }
+        char sub[PATH_MAX];
+        snprintf(sub, sizeof sub, "%s/%s", top, e->d_name);
+        DIR *d2 = opendir(sub);
+        struct dirent *e2;
+        while (d2 && (e2 = readdir(d2)) != NULL) {
+            size_t n2 = strlen(e2->d_name);
+            if (n2 > 4 && strcmp(e2->d_name + n2 - 4, ".lua") == 0) {
+                fprintf(f, "%s/%s\n", e->d_name, e2->d_name);
+            }
+        }
+        if (d2) {
+            closedir(d2);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+}
+
 static void list_names(FILE *f, const char *what, const char *db) {
     store *s;
     store_txn *t;
     char *names = NULL;
+    if (strcmp(what, "program") == 0) {
+        list_programs(f);
+        return;
+    }
     if (store_open(db, 0, &s) != 0) {
         return;
     }

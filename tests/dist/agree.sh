@@ -88,6 +88,10 @@ printf 'print(params.year, params["station"])\n' >"$S/p.lua"
 comp 3 gonghui run "$S/p.lua" "" >"$S/out"
 grep -qx 'year=' "$S/out" && grep -qx 'station=' "$S/out" && pass "run completes a script's parameters" ||
   fail "run: parameters: $(cat "$S/out")"
+comp 2 gonghui run gift_drive/cl >"$S/out"
+grep -qx gift_drive/claim.lua "$S/out" && grep -qx @lua "$S/out" &&
+  pass "run completes the installed programs by name, and .lua files" ||
+  fail "run: programs: $(cat "$S/out")"
 comp 3 gonghui export --format "" >"$S/out"
 grep -qx xlsx "$S/out" && pass "an option's values complete" || fail "export --format: $(cat "$S/out")"
 
