@@ -226,7 +226,7 @@ int serve_load_programs(server *srv) {
     int n = 0, rc = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        char f[4300];
+        char f[4400]; /* scripts (4096) + a name (255) + "/http.lua" */
         if (e->d_name[0] == '.' || strcmp(e->d_name, "lib") == 0 || strlen(e->d_name) > 60) {
             continue;
         }
