@@ -397,6 +397,16 @@ static int writer_busy(store *s) {
 static int record_now(store *s, const runs_rec *r, int64_t *id);
 
 int runs_record(store *s, const runs_rec *r, int64_t *id) {
+    if (store_readonly(s)) {
+        /* nothing can be written, so nothing was: say that the run is not
+         * recorded rather than fail a run that only read */
+        fprintf(stderr, _("gonghui: %s is read-only here: this run is not recorded\n"),
+                store_path(s));
+        if (id) {
+            *id = 0;
+        }
+        return 0;
+    }
     if (!writer_busy(s)) {
         return record_now(s, r, id);
     }

@@ -42,6 +42,7 @@
 #include "err.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -52,7 +53,10 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define STORE_MAX_DBS                                                                              \
@@ -70,6 +74,8 @@ struct store {
     unsigned char db_id[16];
     int lockfd;
     int flags;
+    void *map_lo; /* where its map starts, as noted for the fault handler */
+    int readonly; /* opened MDB_RDONLY: the user cannot write data.mdb */
     /* definitions cache */
     store_coll **colls;
     int ncolls;
@@ -117,7 +123,22 @@ struct store_scan {
     store_scan *next;
 };
 
+/* The folder of the database being written, for the full-disk message. */
+static char disk_dir[4096];
+
 static int lmdb_err(int rc, const char *what) {
+    if ((rc == EIO || rc == ENOSPC || rc == EDQUOT) && disk_dir[0]) {
+        /* LMDB says EIO for a short write (its pwrite got part of a page
+         * in): on a full disk that is the cause, so say so */
+        struct statvfs vf;
+        if (rc != EIO || (statvfs(disk_dir, &vf) == 0 &&
+                          (uint64_t)vf.f_bavail * vf.f_frsize < ((uint64_t)1 << 20))) {
+            return err_set(GH_EIO,
+                           "%s: the disk holding %s is full (%s); nothing half-written was "
+                           "kept: free some space and run the command again",
+                           what, disk_dir, rc == EDQUOT ? "over quota" : "no space left");
+        }
+    }
     if (rc == MDB_MAP_FULL) {
         return err_set(GH_EMAPFULL, _("%s: the database map is full"), what);
     }
@@ -246,6 +267,208 @@ fail:
     return lmdb_err(rc, s->path);
 }
 
+/* ---- damage (issue 16, class 5) --------------------------------------------------------
+
+ * LMDB maps data.mdb and trusts it: a truncated file faults (SIGBUS) on the
+ * first page past its end, and a flipped byte can send it to any page. So:
+ *  - every open first reads the two meta pages with pread and checks them
+ *    (magic, version, page size, and that the newest one's last page lies
+ *    inside the file): a truncated or overwritten file is refused with a
+ *    message, before LMDB maps it;
+ *  - a fault inside the map of an open environment (damage the meta pages
+ *    do not show) ends the process with that message instead of a core
+ *    dump: what was not committed is not stored, as with SIGKILL;
+ *  - `check` reads in a child process (store_check_path), so even a fault
+ *    elsewhere is reported as damage and never crashes it. */
+
+#define MDB_MAGIC_V 0xBEEFC0DEu
+#define META_MAGIC 16 /* offsets in a meta page of LMDB 0.9 on 64-bit hosts */
+#define META_VERSION 20
+#define META_PSIZE 40 /* mm_dbs[FREE_DBI].md_pad holds the page size */
+#define META_MAIN_ROOT 128
+#define META_LAST_PG 136
+#define META_TXNID 144
+
+static uint64_t rd64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static uint32_t rd32(const unsigned char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* 0 if data.mdb in dir looks whole (or is missing/empty: a new database),
+ * else GH_ECORRUPT with what is wrong. */
+static int check_meta(const char *dir) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/data.mdb", dir);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    struct stat st;
+    unsigned char pg[2][256];
+    int rc = 0;
+    if (fstat(fd, &st) != 0 || st.st_size == 0) {
+        close(fd);
+        return 0;
+    }
+    const char *why = NULL;
+    uint32_t ps = 0;
+    if (pread(fd, pg[0], sizeof pg[0], 0) != (ssize_t)sizeof pg[0]) {
+        why = "shorter than its first page";
+    } else if (rd32(pg[0] + META_MAGIC) != MDB_MAGIC_V) {
+        why = "its first page is not an LMDB meta page";
+    } else if (rd32(pg[0] + META_VERSION) != 1) {
+        why = "an LMDB format this gonghui does not read";
+    } else if ((ps = rd32(pg[0] + META_PSIZE)) < 512 || ps > 65536 || (ps & (ps - 1))) {
+        why = "its page size is damaged";
+    } else if (pread(fd, pg[1], sizeof pg[1], ps) != (ssize_t)sizeof pg[1]) {
+        why = "shorter than its two meta pages";
+    } else {
+        int m0 = rd32(pg[1] + META_MAGIC) == MDB_MAGIC_V && rd32(pg[1] + META_VERSION) == 1;
+        /* LMDB uses the meta page with the larger transaction id */
+        const unsigned char *m =
+            m0 && rd64(pg[1] + META_TXNID) > rd64(pg[0] + META_TXNID) ? pg[1] : pg[0];
+        uint64_t last = rd64(m + META_LAST_PG), root = rd64(m + META_MAIN_ROOT);
+        uint64_t pages = (uint64_t)st.st_size / ps;
+        if (last + 1 > pages) {
+            why = "cut short: it ends before its last page (truncated, or a copy that did not "
+                  "finish)";
+        } else if (root != ~(uint64_t)0 && (root < 2 || root > last)) {
+            why = "its root page is out of place";
+        }
+    }
+    close(fd);
+    if (why) {
+        rc = err_set(GH_ECORRUPT,
+                     "%s is damaged (data.mdb: %s). Nothing was read or written. Run gonghui "
+                     "--db %s check to see more, and restore the database from a backup (gonghui "
+                     "backup makes them)",
+                     dir, why, dir);
+    }
+    return rc;
+}
+
+/* The maps of open environments, for the fault handler (read there only). */
+#define MAX_MAPS 8
+static struct { volatile uintptr_t lo, hi; } maps[MAX_MAPS];
+static char fault_msg[4400];
+static size_t fault_len;
+static struct sigaction old_bus, old_segv;
+static volatile sig_atomic_t handler_on;
+
+static volatile uintptr_t lmdb_lo, lmdb_hi; /* liblmdb's code */
+
+static uintptr_t fault_pc(void *uc) {
+    const ucontext_t *u = uc;
+#if defined(__x86_64__)
+    return (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)u->uc_mcontext.pc;
+#else
+    (void)u;
+    return 0;
+#endif
+}
+
+static void on_fault(int sig, siginfo_t *si, void *uc) {
+    uintptr_t a = (uintptr_t)si->si_addr, pc = fault_pc(uc);
+    /* a fault in LMDB's own code while a database is open is damage too: a
+     * flipped byte made it follow a pointer to nowhere */
+    int in_lmdb = lmdb_lo && pc >= lmdb_lo && pc < lmdb_hi;
+    for (int i = 0; i < MAX_MAPS; i++) {
+        if (maps[i].lo && ((a >= maps[i].lo && a < maps[i].hi) || in_lmdb)) {
+            ssize_t w = write(2, fault_msg, fault_len);
+            (void)w;
+            _exit(STORE_EXIT_DAMAGED);
+        }
+    }
+    /* not ours: as before (the default, or a sanitizer's report) */
+    sigaction(sig, sig == SIGBUS ? &old_bus : &old_segv, NULL);
+}
+
+/* Where the map of s's data.mdb lies: LMDB does not say (me_mapaddr is the
+ * address a FIXEDMAP database asked for), the kernel's list of mappings does. */
+static void map_find(const store *s, uintptr_t *lo, uintptr_t *hi) {
+    char want[4200], real[4096], line[4600];
+    *lo = *hi = 0;
+    if (!realpath(s->path, real)) {
+        return;
+    }
+    snprintf(want, sizeof want, "%s/data.mdb", real);
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) {
+        return;
+    }
+    size_t wn = strlen(want);
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strcspn(line, "\n");
+        line[n] = 0;
+        if (n >= wn && strcmp(line + n - wn, want) == 0) {
+            unsigned long a, b;
+            if (sscanf(line, "%lx-%lx", &a, &b) == 2) {
+                *lo = (uintptr_t)a;
+                *hi = (uintptr_t)b;
+                break;
+            }
+        }
+    }
+    fclose(f);
+}
+
+static void map_note(store *s, int add) {
+    uintptr_t lo = 0, hi = 0;
+    if (add) {
+        map_find(s, &lo, &hi);
+    }
+    for (int i = 0; i < MAX_MAPS; i++) {
+        if (maps[i].lo == (uintptr_t)s->map_lo) {
+            maps[i].lo = 0;
+            maps[i].hi = hi;
+            maps[i].lo = lo;
+            break;
+        }
+    }
+    s->map_lo = (void *)lo;
+    if (!handler_on && add) {
+        FILE *f = fopen("/proc/self/maps", "r");
+        char line[4600];
+        while (f && fgets(line, sizeof line, f)) {
+            unsigned long a, b;
+            char perm[8];
+            if (strstr(line, "/liblmdb.") && sscanf(line, "%lx-%lx %7s", &a, &b, perm) == 3 &&
+                perm[2] == 'x') {
+                lmdb_lo = (uintptr_t)a;
+                lmdb_hi = (uintptr_t)b;
+            }
+        }
+        if (f) {
+            fclose(f);
+        }
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fault;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGBUS, &sa, &old_bus);
+        sigaction(SIGSEGV, &sa, &old_segv);
+        handler_on = 1;
+    }
+    if (add) {
+        int n = snprintf(fault_msg, sizeof fault_msg,
+                         "gonghui: %s is damaged: reading it touched a page that is not there "
+                         "(data.mdb cut short or overwritten). Nothing more was written. Run "
+                         "gonghui --db %s check, and restore the database from a backup.\n",
+                         s->path, s->path);
+        fault_len = n > 0 && (size_t)n < sizeof fault_msg ? (size_t)n : 0;
+    }
+}
+
 int store_open(const char *path, int flags, store **out) {
     struct stat st;
     int fresh = 0, has_data = 0, has_other = 0;
@@ -255,7 +478,7 @@ int store_open(const char *path, int flags, store **out) {
             return err_set(GH_ENOTDB, _("no database at %s (give --db DIR, or set GONGHUI_DB)"),
                            path);
         }
-        if (mkdir(path, 0755) != 0) {
+        if (mkdir(path, 0700) != 0) { /* personal data: the owner's alone (class 12) */
             return err_set(GH_EIO, _("cannot create database directory %s: %s"), path,
                            strerror(errno));
         }
@@ -279,12 +502,36 @@ int store_open(const char *path, int flags, store **out) {
             fresh = 1;
         }
     }
+    if (!fresh) {
+        int crc = check_meta(path);
+        if (crc) {
+            return crc;
+        }
+    }
+    /* a database the user may read but not write (a copy on a CD, a
+     * colleague's folder): open it read-only, and without the lock file
+     * when that cannot be written either */
+    unsigned envflags = MDB_NOTLS;
+    {
+        char dp[4200];
+        snprintf(dp, sizeof dp, "%s/data.mdb", path);
+        if (!fresh && access(dp, W_OK) != 0 && (errno == EACCES || errno == EROFS)) {
+            envflags |= MDB_RDONLY;
+            snprintf(dp, sizeof dp, "%s/lock.mdb", path);
+            if (access(dp, W_OK) != 0 && errno != ENOENT) {
+                envflags |= MDB_NOLOCK;
+            } else if (errno == ENOENT && access(path, W_OK) != 0) {
+                envflags |= MDB_NOLOCK;
+            }
+        }
+    }
     store *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
         return GH_ENOMEM;
     }
     s->flags = flags;
+    snprintf(disk_dir, sizeof disk_dir, "%s", path);
     s->lockfd = -1;
     int rc = mdb_env_create(&s->env);
     if (rc) {
@@ -307,20 +554,27 @@ int store_open(const char *path, int flags, store **out) {
     }
     mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
     mdb_env_set_mapsize(s->env, map);
-    rc = mdb_env_open(s->env, path, MDB_NOTLS, 0644);
+    rc = mdb_env_open(s->env, path, envflags, 0600);
+    if (rc == EACCES && (envflags & MDB_RDONLY)) {
+        rc = mdb_env_open(s->env, path, envflags | MDB_NOLOCK, 0600);
+    }
     if (rc) {
         int code = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? GH_ENOTDB : GH_ELMDB;
         err_set(code, _("%s: cannot open: %s"), path, mdb_strerror(rc));
         goto fail;
     }
+    map_note(s, 1);
+    s->readonly = (envflags & MDB_RDONLY) != 0;
     int dead = 0;
-    mdb_reader_check(s->env, &dead);
+    if (!(envflags & MDB_NOLOCK)) {
+        mdb_reader_check(s->env, &dead);
+    }
     if ((rc = init_meta(s, fresh))) {
         goto fail;
     }
     char lp[4096];
     snprintf(lp, sizeof lp, "%s/gonghui.lock", path);
-    s->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    s->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (s->lockfd < 0 && errno != EACCES && errno != EROFS) {
         err_set(GH_EIO, _("cannot open %s: %s"), lp, strerror(errno));
         rc = GH_EIO;
@@ -329,6 +583,7 @@ int store_open(const char *path, int flags, store **out) {
     *out = s;
     return 0;
 fail:
+    map_note(s, 0);
     mdb_env_close(s->env);
     if (s->lockfd >= 0) {
         close(s->lockfd);
@@ -369,6 +624,7 @@ void store_close(store *s) {
         store_coll_free(s->retired);
         s->retired = next;
     }
+    map_note(s, 0);
     mdb_env_close(s->env);
     if (s->lockfd >= 0) {
         close(s->lockfd);
@@ -386,11 +642,16 @@ int store_grow(store *s) {
     }
     mdb_env_info(s->env, &info);
     int rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+    map_note(s, 1); /* the map moved */
     return rc ? lmdb_err(rc, "growing the map") : 0;
 }
 
 const unsigned char *store_db_id(const store *s) {
     return s->db_id;
+}
+
+int store_readonly(const store *s) {
+    return s->readonly;
 }
 
 int store_lock_name(store *s, const char *name) {
@@ -2307,9 +2568,88 @@ int store_check(store *s, void (*report)(void *ctx, const char *msg), void *ctx,
     return rc;
 }
 
+int store_check_path(const char *path, void (*report)(void *ctx, const char *msg), void *ctx,
+                     uint64_t *problems) {
+    *problems = 0;
+    int crc = check_meta(path);
+    if (crc) {
+        return crc; /* damaged before any page is read: the caller says so */
+    }
+    fflush(NULL);
+    int fds[2];
+    if (pipe(fds) != 0) {
+        return err_set(GH_EIO, "cannot start the check: %s", strerror(errno));
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return err_set(GH_EIO, "cannot start the check: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        store *s;
+        uint64_t n = 0;
+        int rc = store_open(path, 0, &s);
+        if (rc == 0) {
+            rc = store_check(s, report, ctx, &n);
+        }
+        if (rc) {
+            char m[1200];
+            snprintf(m, sizeof m, "%s", err_msg(rc));
+            if (rc == GH_ENOTDB || rc == GH_EVERSION) {
+                fprintf(stderr, "%s\n", m);
+                fflush(NULL);
+                _exit(3);
+            }
+            report(ctx, m);
+            n++;
+        }
+        fflush(NULL);
+        ssize_t w = write(fds[1], &n, sizeof n); /* the count, for the caller */
+        (void)w;
+        _exit(n ? 1 : 0);
+    }
+    close(fds[1]);
+    uint64_t n = 0;
+    ssize_t got = read(fds[0], &n, sizeof n);
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            return err_set(GH_EIO, "the check was lost: %s", strerror(errno));
+        }
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        return 0;
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
+        return err_set(GH_ENOTDB, "%s cannot be checked (see above)", path);
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 1 && got == (ssize_t)sizeof n) {
+        *problems = n;
+        return 0;
+    }
+    char m[1200];
+    if (WIFSIGNALED(st)) {
+        snprintf(m, sizeof m,
+                 "%s is damaged: reading it failed with %s (a page cut off or overwritten). "
+                 "Restore the database from a backup (gonghui backup makes them)",
+                 path, strsignal(WTERMSIG(st)));
+    } else {
+        snprintf(m, sizeof m,
+                 "%s is damaged: reading it touched a page that is not there. Restore the "
+                 "database from a backup (gonghui backup makes them)",
+                 path);
+    }
+    report(ctx, m);
+    *problems = 1;
+    return 0;
+}
+
 int store_backup(store *s, const char *dest) {
     struct stat st;
-    int has_data = 0, has_other = 0;
+    int has_data = 0, has_other = 0, made = 0;
     if (stat(dest, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
             return err_set(GH_EINVAL, _("backup destination %s is a file; give a new directory"),
@@ -2321,11 +2661,27 @@ int store_backup(store *s, const char *dest) {
                            _("backup destination %s is not empty; give a new or empty directory"),
                            dest);
         }
-    } else if (mkdir(dest, 0755) != 0) {
+    } else if (mkdir(dest, 0700) != 0) {
         return err_set(GH_EIO, _("cannot create %s: %s"), dest, strerror(errno));
+    } else {
+        made = 1;
     }
+    char dp[4200];
+    snprintf(dp, sizeof dp, "%s/data.mdb", dest);
+    snprintf(disk_dir, sizeof disk_dir, "%s", dest);
     int rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
-    return rc ? lmdb_err(rc, dest) : 0;
+    int e = rc ? lmdb_err(rc, "backup") : 0;
+    snprintf(disk_dir, sizeof disk_dir, "%s", s->path);
+    if (rc == 0) {
+        chmod(dp, 0600);
+        return 0;
+    }
+    /* no half copy, no empty file that looks like a backup */
+    unlink(dp);
+    if (made) {
+        rmdir(dest);
+    }
+    return e;
 }
 
 int store_stat_of(store_txn *t, const store_coll *c, int index, store_stat *out) {

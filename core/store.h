@@ -172,6 +172,10 @@ const unsigned char *store_db_id(const store *s);
  * it. A database whose lock file cannot be opened (read-only) has no locks:
  * 0. */
 int store_lock_name(store *s, const char *name);
+
+/* 1 if the database was opened read-only (its user cannot write data.mdb):
+ * reads work, every write transaction fails with a message. */
+int store_readonly(const store *s);
 const char *store_path(const store *s);
 
 /* Incremented whenever this handle's definitions change (any collection);
@@ -317,6 +321,20 @@ int store_index_key(const store_coll *c, const store_index *ix, const void *rec,
 
 /* Calls report(msg) for every inconsistency: records that fail to decode,
  * index entries missing or extra. *problems is the count. */
+/* Exit code of a process ended by a fault inside a database's map (damage). */
+#define STORE_EXIT_DAMAGED 1
+
+/* `check` for the database at path, safe on a damaged file: the meta pages
+ * are read and checked first, then store_check runs in a child process,
+ * so a fault reading damaged pages is reported as damage (report gets a
+ * message; *problems becomes non-zero) instead of crashing the caller.
+ * report is called in the child for what store_check finds and in the
+ * caller for damage. 0 when the check ran (problems or not), else GH_E*:
+ * GH_ECORRUPT with the message when the meta pages show damage, GH_ENOTDB
+ * when it is not a database (the child printed why on stderr). */
+int store_check_path(const char *path, void (*report)(void *ctx, const char *msg), void *ctx,
+                     uint64_t *problems);
+
 int store_check(store *s, void (*report)(void *ctx, const char *msg), void *ctx,
                 uint64_t *problems);
 

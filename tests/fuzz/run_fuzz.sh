@@ -35,12 +35,12 @@ cc=${CC:-clang}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-flags="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
+flags="-std=c11 -D_GNU_SOURCE -DGH_NLS -g -O1 -fno-omit-frame-pointer
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes"
 
 status=0
-for name in value key csv xlsx; do
+for name in value key csv xlsx mdb; do
     extra=
     if [ "$name" = csv ]; then
         # the CSV reader and libcsv under it (core/csv.h reaches libcsv's csv.h by
@@ -50,15 +50,18 @@ for name in value key csv xlsx; do
         # the xlsx plugin's reader (minizip for the zip, expat for the XML)
         extra="-I$root/plugins/xlsx $(pkg-config --cflags minizip expat)
                $root/plugins/xlsx/xlsx_read.c $(pkg-config --libs minizip expat)"
+    elif [ "$name" = mdb ]; then
+        # check on a damaged data.mdb: the store, over LMDB (issue 16)
+        extra="$root/core/store.c $root/core/schema.c $root/core/pii.c $root/core/parse.c -llmdb"
     fi
     # shellcheck disable=SC2086 # $flags and $extra are lists of words
-    "$cc" $flags -I"$root/core" "$here/fuzz_$name.c" "$root/core/codec.c" "$root/core/err.c" \
+    "$cc" $flags -I"$root/core" "$here/fuzz_$name.c" "$root/core/codec.c" "$root/core/err.c" "$root/core/i18n.c" \
         $extra -lm -o "$out/fuzz_$name"
     echo "built $out/fuzz_$name"
 done
 [ "$seconds" -eq 0 ] && exit 0
 
-for name in value key csv xlsx; do
+for name in value key csv xlsx mdb; do
     work="$out/corpus-$name"
     mkdir -p "$work" "$out/crashes-$name"
     cp "$here/corpus/$name/"* "$work/"

@@ -1,0 +1,123 @@
+#!/bin/sh
+# harden_damage.sh — issue 16, classes 5 and 12: a damaged data.mdb never
+# crashes `check` (it reports and exits 1) nor any other command (they
+# refuse with advice); a full disk says so; a failed backup leaves nothing;
+# a read-only database can be read; database folders and files are the
+# owner's alone (0700/0600).
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+
+lua make.lua <<'EOF2'
+db.define('t', { key = 'id', fields = { id = 'int', s = 'string', town = 'string?' },
+                 index = { 'town' } })
+db.atomic(function()
+  for i = 1, 6000 do db.t:insert{ id = i, s = ('x'):rep(40) .. i, town = 'w' .. (i % 7) } end
+end)
+EOF2
+lua scan.lua <<'EOF2'
+local n = 0
+for r in db.t:scan() do n = n + #r.s end
+for r in db.t:scan{ index = 'town', eq = 'w3' } do n = n + r.id end
+print('sum', n)
+EOF2
+gh --db "$S/db" run "$S/make.lua"
+expect_rc 0 "the database" || finish
+
+# ---- class 12: the owner's alone
+mode() { stat -c %a "$1"; }
+[ "$(mode db)" = 700 ] && [ "$(mode db/data.mdb)" = 600 ] && [ "$(mode db/lock.mdb)" = 600 ] &&
+  [ "$(mode db/gonghui.lock)" = 600 ] && pass "database folder 0700, files 0600" ||
+  fail "modes: $(mode db) $(mode db/data.mdb) $(mode db/lock.mdb) $(mode db/gonghui.lock)"
+gh --db db backup "$S/bk"
+[ "$(mode bk)" = 700 ] && [ "$(mode bk/data.mdb)" = 600 ] && pass "a backup is 0700/0600 too" ||
+  fail "backup modes: $(mode bk) $(mode bk/data.mdb)"
+
+crashed() { [ "$RC" -ge 128 ]; }
+# every command on a damaged copy: no crash; check exits 1 and says damaged;
+# the others refuse (or fail) with a message, and never crash
+try_all() { # DIR WHAT
+  gh --db "$1" check
+  if crashed; then fail "$2: check crashed ($RC)"; show_output; return; fi
+  [ "$RC" -eq 1 ] || { fail "$2: check exit $RC, expected 1"; show_output; return; }
+  for cmd in "run $S/scan.lua" "stat" "runs" "export t --out $S/x.csv" "backup $S/bk-$$-$2"; do
+    # shellcheck disable=SC2086
+    gh --db "$1" $cmd
+    if crashed; then
+      fail "$2: '$cmd' crashed ($RC)"
+      show_output
+      return
+    fi
+  done
+  [ ! -e "$S/bk-$$-$2" ] || [ -s "$S/bk-$$-$2/data.mdb" ] || fail "$2: backup left an empty file"
+  OKS=$((OKS + 1))
+}
+
+# cut short
+OKS=0
+for size in 0 100 4096 12288 40000 200000; do
+  rm -rf "cut$size" && cp -r db "cut$size" && truncate -s $size "cut$size/data.mdb"
+  try_all "cut$size" "cut$size"
+done
+[ $OKS -eq 6 ] && pass "data.mdb cut short at 6 sizes: no command crashes, check exits 1"
+rm -rf cut && cp -r db cut && truncate -s 200000 cut/data.mdb
+gh --db cut run "$S/scan.lua"
+expect_rc 1 "run on a cut file" && expect_err "is damaged" "run: says damaged" &&
+  expect_err "check" "run: advises check" && expect_err "backup" "run: advises a backup" &&
+  pass "run refuses a cut file with advice"
+gh --db cut backup "$S/bkcut"
+expect_rc 1 "backup of a cut file" && [ ! -e bkcut ] && pass "backup refuses a damaged file, leaves nothing"
+gh --db cut check
+expect_err "is damaged" "check names the damage" && pass "check reports a cut file"
+
+# bytes flipped anywhere after the meta pages
+OKS=0
+for seed in 1 2 3 4 5 6 7 8; do
+  rm -rf flip && cp -r db flip
+  python3 - flip/data.mdb $seed <<'EOF2'
+import os, random, sys
+p, seed = sys.argv[1], int(sys.argv[2])
+r = random.Random(seed)
+size = os.path.getsize(p)
+with open(p, 'r+b') as f:
+    for _ in range(20 + seed * 5):
+        f.seek(r.randrange(8192, size))
+        f.write(bytes([r.randrange(256)]))
+EOF2
+  gh --db flip check
+  if crashed; then fail "flip $seed: check crashed ($RC)"; show_output; continue; fi
+  gh --db flip run "$S/scan.lua"
+  if crashed; then fail "flip $seed: run crashed ($RC)"; show_output; continue; fi
+  OKS=$((OKS + 1))
+done
+[ $OKS -eq 8 ] && pass "bytes flipped, 8 ways: check and run never crash"
+
+# ---- a failed backup leaves nothing; a full disk says so
+rm -rf "$S/mnt" && mkdir -p "$S/mnt"
+if mount -t tmpfs -o size=64k tmpfs "$S/mnt" 2>/dev/null; then
+  gh --db db backup "$S/mnt/bk"
+  expect_rc 1 "backup onto a full disk" && expect_err "is full" "backup: says the disk is full" &&
+    [ ! -e "$S/mnt/bk" ] && pass "a backup onto a full disk says so and leaves nothing"
+  gh --db "$S/mnt/db" run "$S/make.lua"
+  expect_rc 1 "writing onto a full disk" && expect_err "is full" "run: says the disk is full" &&
+    no_err "Input/output error" "run: not an I/O error" && pass "a full disk says so"
+  umount "$S/mnt"
+else
+  echo "SKIP: cannot mount a small tmpfs here: the full-disk checks need one" >&2
+fi
+
+# ---- a read-only database can be read
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+  rm -rf ro && cp -r db ro && chmod -R a+rX "$S" && chmod a-w ro ro/* && chmod a+r ro/*
+  setpriv --reuid=65534 --regid=65534 --clear-groups env GONGHUI_STATE_DIR=/nonexistent \
+    "$BIN" --db "$S/ro" run "$S/scan.lua" >"$S/out" 2>"$S/err"
+  RC=$?
+  expect_rc 0 "a read-only database is read (by a user who cannot write it)" &&
+    expect_out "sum" "read-only: the answer" && pass "a read-only database can be read"
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" --db "$S/ro" check >"$S/out" 2>"$S/err"
+  RC=$?
+  expect_rc 0 "check of a read-only database" && pass "check reads a read-only database"
+else
+  echo "SKIP: the read-only check needs root and setpriv" >&2
+fi
+
+finish
