@@ -30,8 +30,21 @@ void codec_buf_init_on(codec_buf *b, void *mem, size_t cap) {
     b->borrowed = 1;
 }
 
+/* The charge hook (codec_set_charge): per thread, as each thread runs its
+ * own script. */
+static _Thread_local int (*charge_fn)(void *ud, size_t add, size_t sub);
+static _Thread_local void *charge_ud;
+
+void codec_set_charge(int (*fn)(void *ud, size_t add, size_t sub), void *ud) {
+    charge_fn = fn;
+    charge_ud = ud;
+}
+
 void codec_buf_free(codec_buf *b) {
     if (!b->borrowed) {
+        if (b->p && charge_fn) {
+            charge_fn(charge_ud, 0, b->cap);
+        }
         free(b->p);
     }
     codec_buf_init(b);
@@ -49,8 +62,16 @@ int codec_buf_grow(codec_buf *b, size_t n) {
         }
         cap *= 2;
     }
+    size_t had = b->borrowed || !b->p ? 0 : b->cap;
+    if (charge_fn && charge_fn(charge_ud, cap, had) != 0) {
+        b->oom = 1; /* over the running script's memory cap */
+        return GH_ENOMEM;
+    }
     unsigned char *p = b->borrowed ? malloc(cap) : realloc(b->p, cap);
     if (!p) {
+        if (charge_fn) {
+            charge_fn(charge_ud, had, cap);
+        }
         b->oom = 1;
         return GH_ENOMEM;
     }

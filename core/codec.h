@@ -47,6 +47,14 @@ typedef struct codec_buf {
     int borrowed; /* p is the caller's memory (codec_buf_init_on): never freed */
 } codec_buf;
 
+/* Counts the bytes codec buffers of this thread hold against a limit (a
+ * script's --memory: issue 16, class 4, payloads and `any` fields grew
+ * buffers far past it). fn(ud, add, sub) is told a buffer grows from sub
+ * to add bytes (add 0: freed) and returns non-zero to refuse the growth
+ * (the buffer then fails with GH_ENOMEM); it must accept shrinking. NULL
+ * ends the counting. */
+void codec_set_charge(int (*fn)(void *ud, size_t add, size_t sub), void *ud);
+
 /* An empty buffer (no allocation until the first write). */
 void codec_buf_init(codec_buf *b);
 /* An empty buffer that writes into the caller's `mem` (cap bytes, often on

@@ -61,6 +61,7 @@
 #include "sandbox.h"
 
 #include "checkpoint.h"
+#include "codec.h"
 #include "clock.h"
 #include "err.h"
 #include "lua_csv.h"
@@ -87,6 +88,7 @@
 struct sandbox {
     lua_State *L;
     size_t used, peak, cap;
+    size_t ext; /* bytes in codec buffers made for the script (codec_set_charge) */
     int mem_hit;
     volatile sig_atomic_t stop, signo, stage, armed;
     double timeout;
@@ -126,7 +128,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         sb->used -= old;
         return NULL;
     }
-    if (sb->cap && nsize > old && sb->used - old + nsize > sb->cap) {
+    if (sb->cap && nsize > old && sb->used - old + nsize + sb->ext > sb->cap) {
         sb->mem_hit = 1;
         return NULL; /* Lua collects and tries once more, then raises */
     }
@@ -139,6 +141,21 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         sb->peak = sb->used;
     }
     return p;
+}
+
+/* Codec buffers (records, payloads, `any` values being encoded) count
+ * against the cap with the Lua state's own memory. */
+static int sb_charge(void *ud, size_t add, size_t sub) {
+    sandbox *sb = ud;
+    if (add > sub && sb->cap && sb->used + sb->ext + (add - sub) > sb->cap) {
+        sb->mem_hit = 1;
+        return -1;
+    }
+    sb->ext = sb->ext + add >= sub ? sb->ext + add - sub : 0;
+    if (sb->used + sb->ext > sb->peak) {
+        sb->peak = sb->used + sb->ext;
+    }
+    return 0;
 }
 
 static int sb_panic(lua_State *L) {
@@ -801,10 +818,14 @@ static int l_sb_frozen_newindex(lua_State *L) {
                       luaL_tolstring(L, 2, NULL));
 }
 
+/* The iterator of a frozen table: the real table is its upvalue, never
+ * handed to the script (pairs(string) gave it as the state, and the script
+ * changed string.upper through it: issue 16, class 9). */
 static int l_sb_next(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 2);
-    if (lua_next(L, 1)) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 2);
+    if (lua_next(L, -2)) {
         return 2;
     }
     lua_pushnil(L);
@@ -812,10 +833,42 @@ static int l_sb_next(lua_State *L) {
 }
 
 static int l_sb_frozen_pairs(lua_State *L) {
-    lua_pushcfunction(L, l_sb_next);
     lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, l_sb_next, 1);
+    lua_pushnil(L);
     lua_pushnil(L);
     return 3;
+}
+
+/* getmetatable(v): a table's own metatable as Lua gives it; for anything
+ * else (file handles, gonghui's userdata), and for a metatable that holds a
+ * finalizer, a copy: a script that changed the real one could put its own
+ * __gc there, which runs after the run's end, past --timeout and signals
+ * and after a dry run's rollback (issue 16, class 3). */
+static int l_sb_getmetatable(lua_State *L) {
+    luaL_checkany(L, 1);
+    if (!lua_getmetatable(L, 1)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (lua_getfield(L, -1, "__metatable") != LUA_TNIL) {
+        return 1;
+    }
+    lua_pop(L, 1);
+    int gc = lua_getfield(L, -1, "__gc") != LUA_TNIL;
+    lua_pop(L, 1);
+    if (lua_type(L, 1) == LUA_TTABLE && !gc) {
+        return 1;
+    }
+    int mt = lua_gettop(L);
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, mt)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    return 1;
 }
 
 /* Replaces the table at the top with a read-only proxy of it. */
@@ -1195,10 +1248,12 @@ static void build_env(sandbox *sb) {
     lua_rawsetp(L, LUA_REGISTRYINDEX, &frozen_key);
 
     static const char *const base[] = {
-        "assert",   "error",          "ipairs",       "next", "pairs",    "pcall",  "print",
-        "select",   "tonumber",       "tostring",     "type", "rawequal", "rawlen", "rawget",
-        "_VERSION", "collectgarbage", "getmetatable", "warn", NULL};
+        "assert", "error",  "ipairs",   "next",           "pairs", "pcall",
+        "print",  "select", "tonumber", "tostring",       "type",  "rawequal",
+        "rawlen", "rawget", "_VERSION", "collectgarbage", "warn",  NULL};
     copy_fields(L, old, G, base);
+    lua_pushcfunction(L, l_sb_getmetatable);
+    lua_setfield(L, G, "getmetatable");
     lua_pushcfunction(L, l_sb_rawset);
     lua_setfield(L, G, "rawset");
     lua_getfield(L, old, "xpcall");
@@ -1392,6 +1447,7 @@ int sandbox_new(const sandbox_opts *o, sandbox **out) {
         return GH_ENOMEM;
     }
     lua_atpanic(sb->L, sb_panic);
+    codec_set_charge(sb_charge, sb);
     lua_setwarnf(sb->L, sb_warn, sb);
     luaL_openlibs(sb->L);
     build_env(sb);
@@ -1407,6 +1463,7 @@ void sandbox_free(sandbox *sb) {
     if (sb->L) {
         lua_close(sb->L);
     }
+    codec_set_charge(NULL, NULL);
     if (active == sb) {
         sigaction(SIGINT, &sb->old_int, NULL);
         sigaction(SIGTERM, &sb->old_term, NULL);
@@ -1487,6 +1544,26 @@ static void guard_coll(lua_State *L, int db_idx, const char *name, const char *w
     lua_setfield(L, db_idx, name);
 }
 
+/* db's __index behind the guards: a guard removed (db._runs = nil, or
+ * rawset(db, '_runs', nil)) must not let the name resolve as a collection,
+ * so the lookup itself refuses the system names (issue 16, class 9).
+ * Upvalue 1: the real __index. */
+static int l_sb_db_index(lua_State *L) {
+    const char *name = lua_tostring(L, 2);
+    if (name && lua_type(L, 2) == LUA_TSTRING &&
+        (strcmp(name, RUNS_COLLECTION) == 0 || strcmp(name, CHECKPOINT_COLLECTION) == 0 ||
+         strcmp(name, "_imports") == 0)) {
+        return luaL_error(L,
+                          _("'%s' is a system collection; scripts cannot read or write it (run "
+                            "records: gonghui runs; checkpoints: run.checkpoint(name))"),
+                          name);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 void sandbox_guard_db(sandbox *sb, int db_idx) {
     lua_State *L = sb->L;
     db_idx = lua_absindex(L, db_idx);
@@ -1501,6 +1578,15 @@ void sandbox_guard_db(sandbox *sb, int db_idx) {
     guard_coll(L, db_idx, RUNS_COLLECTION, "run records", "see gonghui runs");
     guard_coll(L, db_idx, CHECKPOINT_COLLECTION, "the checkpoints of run.chunks",
                "run.checkpoint(name) reads one");
+    if (lua_getmetatable(L, db_idx)) {
+        if (lua_getfield(L, -1, "__index") == LUA_TFUNCTION) {
+            lua_pushcclosure(L, l_sb_db_index, 1);
+            lua_setfield(L, -2, "__index");
+        } else {
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
     guard_coll(L, db_idx, "_accounts", "the accounts of gonghui serve", "see gonghui users list");
     /* run.chunks and run.checkpoint need this db */
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);

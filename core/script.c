@@ -603,7 +603,8 @@ int script_run_opts(store *s, const script_opts *o) {
             stderr, _("gonghui run: interrupted (%s); the open transaction was rolled back%s\n"),
             signo == SIGINT ? "Ctrl-C" : "SIGTERM",
             whole ? _(": nothing of the run is stored") : _("; units committed before it stay"));
-    } else if (status != LUA_OK && sandbox_memory_hit(sb) && m && strstr(m, "not enough memory")) {
+    } else if (status != LUA_OK && sandbox_memory_hit(sb) && m &&
+               (strstr(m, "not enough memory") || strstr(m, "out of memory"))) {
         outcome = "memory";
         code = SCRIPT_EXIT_MEMORY;
         fprintf(stderr,

@@ -134,8 +134,8 @@ static int lmdb_err(int rc, const char *what) {
         if (rc != EIO || (statvfs(disk_dir, &vf) == 0 &&
                           (uint64_t)vf.f_bavail * vf.f_frsize < ((uint64_t)1 << 20))) {
             return err_set(GH_EIO,
-                           "%s: the disk holding %s is full (%s); nothing half-written was "
-                           "kept: free some space and run the command again",
+                           _("%s: the disk holding %s is full (%s); nothing half-written was "
+                             "kept: free some space and run the command again"),
                            what, disk_dir, rc == EDQUOT ? "over quota" : "no space left");
         }
     }
@@ -346,9 +346,9 @@ static int check_meta(const char *dir) {
     close(fd);
     if (why) {
         rc = err_set(GH_ECORRUPT,
-                     "%s is damaged (data.mdb: %s). Nothing was read or written. Run gonghui "
-                     "--db %s check to see more, and restore the database from a backup (gonghui "
-                     "backup makes them)",
+                     _("%s is damaged (data.mdb: %s). Nothing was read or written. Run gonghui "
+                       "--db %s check to see more, and restore the database from a backup "
+                       "(gonghui backup makes them)"),
                      dir, why, dir);
     }
     return rc;
@@ -461,9 +461,9 @@ static void map_note(store *s, int add) {
     }
     if (add) {
         int n = snprintf(fault_msg, sizeof fault_msg,
-                         "gonghui: %s is damaged: reading it touched a page that is not there "
-                         "(data.mdb cut short or overwritten). Nothing more was written. Run "
-                         "gonghui --db %s check, and restore the database from a backup.\n",
+                         _("gonghui: %s is damaged: reading it touched a page that is not there "
+                           "(data.mdb cut short or overwritten). Nothing more was written. Run "
+                           "gonghui --db %s check, and restore the database from a backup.\n"),
                          s->path, s->path);
         fault_len = n > 0 && (size_t)n < sizeof fault_msg ? (size_t)n : 0;
     }
@@ -2633,13 +2633,13 @@ int store_check_path(const char *path, void (*report)(void *ctx, const char *msg
     char m[1200];
     if (WIFSIGNALED(st)) {
         snprintf(m, sizeof m,
-                 "%s is damaged: reading it failed with %s (a page cut off or overwritten). "
-                 "Restore the database from a backup (gonghui backup makes them)",
+                 _("%s is damaged: reading it failed with %s (a page cut off or overwritten). "
+                   "Restore the database from a backup (gonghui backup makes them)"),
                  path, strsignal(WTERMSIG(st)));
     } else {
         snprintf(m, sizeof m,
-                 "%s is damaged: reading it touched a page that is not there. Restore the "
-                 "database from a backup (gonghui backup makes them)",
+                 _("%s is damaged: reading it touched a page that is not there. Restore the "
+                   "database from a backup (gonghui backup makes them)"),
                  path);
     }
     report(ctx, m);
