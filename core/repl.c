@@ -68,6 +68,7 @@ typedef struct repl {
     sandbox *sb;
     lua_db *db;
     int tty, write, timer, mask, failed;
+    int in_file; /* running a file (.read FILE, gonghui repl FILE.lua): .write on is refused */
     tbl_opts topts;
     char *once;   /* the next result goes to this file (.once) */
     FILE *output; /* results and print go here (.output FILE); NULL: stdout */
@@ -693,6 +694,13 @@ static int on_off(const char *arg, int *v, const char *cmd) {
 }
 
 /* Unmasking personal data is recorded like a run: who, where, when. */
+/* The store refuses every write transaction while the REPL is read-only. */
+static void apply_write(repl *r) {
+    store_refuse_writes(r->s, r->write ? NULL
+                                       : _("the REPL is read-only; '.write on' (or gonghui repl "
+                                           "--write) allows writes"));
+}
+
 static int record_unmask(repl *r) {
     char uid[17], host[256] = "?";
     uint64_t v = 0;
@@ -717,7 +725,9 @@ static int record_unmask(repl *r) {
     };
     int64_t id;
     lstore_release(r->db);
+    store_refuse_writes(r->s, NULL); /* the record of unmasking is the REPL's own write */
     int rc = runs_record(r->s, &rec, &id);
+    apply_write(r);
     if (rc) {
         fprintf(stderr,
                 _(".unmask: the record of unmasking could not be written (%s); data "
@@ -766,6 +776,7 @@ static void record_write_session(repl *r) {
         .nwrites = r->db->ndone,
     };
     lstore_release(r->db);
+    store_refuse_writes(r->s, NULL); /* the REPL's own record, written after .write off too */
     int rc = runs_record(r->s, &rec, NULL);
     if (rc) {
         fprintf(stderr, _("gonghui repl: the record of this session could not be written (%s)\n"),
@@ -934,8 +945,13 @@ static int dot_command(repl *r, char *line) {
         }
     } else if (strcmp(cmd, ".timer") == 0) {
         on_off(arg, &r->timer, ".timer");
+    } else if (strcmp(cmd, ".write") == 0 && r->in_file && !r->write && strcmp(arg, "on") == 0) {
+        fprintf(stderr, _(".write on: not taken from a file; turn writes on at the prompt, or "
+                          "with gonghui repl --write\n"));
+        r->failed = 1;
     } else if (strcmp(cmd, ".write") == 0) {
         int ok = on_off(arg, &r->write, ".write") == 0;
+        apply_write(r);
         if (ok && r->write && !r->write_since) {
             r->write_since = wall();
         }
@@ -1100,7 +1116,9 @@ static void read_file(repl *r, const char *path) {
         r->failed = 1;
         return;
     }
+    r->in_file++;
     read_stream(r, f);
+    r->in_file--;
     fclose(f);
 }
 
@@ -1499,6 +1517,7 @@ int repl_main(store *s, int argc, char **argv) {
         return 1;
     }
     run_init(&r);
+    apply_write(&r);
     if (code) {
         eval(&r, code);
     }
@@ -1567,6 +1586,7 @@ int repl_attach(store *s, sandbox *sb) {
     }
     free(r.once);
     set_output(&r, "");
+    store_refuse_writes(r.s, NULL); /* the run goes on as it was */
     lstore_release(r.db);
     R = NULL;
     signal(SIGINT, SIG_DFL);

@@ -69,6 +69,7 @@
 #include "lua_pii.h"
 #include "lua_plugin.h"
 #include "sbfiles.h"
+#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -330,8 +331,8 @@ static void on_alarm(int sig) {
         return;
     }
     /* the watchdog: Lua did not come back to an instruction in time */
-    say(_("gonghui: the script is stuck inside a library function (a string pattern that "
-          "backtracks without end?) and did not stop within 2 s; the process ends now and "
+    say(_("gonghui: the script did not stop within 2 s (stuck inside a library function, "
+          "such as a string pattern that backtracks without end); the process ends now and "
           "nothing of its open transaction is stored\n"));
     _exit(sb->stop == SB_TIMEOUT ? SB_EXIT_TIMEOUT : 128 + sb->signo);
 }
@@ -356,7 +357,13 @@ static void on_signal(int sig) {
     }
 }
 
+/* For the store: a wait for another writer's lock stops when the run does. */
+static int sb_wait_abort(void) {
+    return active && active->armed && active->stop;
+}
+
 void sandbox_arm(sandbox *sb) {
+    store_set_wait_abort(sb_wait_abort);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
@@ -381,6 +388,7 @@ void sandbox_disarm(sandbox *sb) {
         return;
     }
     sb->armed = 0;
+    store_set_wait_abort(NULL);
     arm_timer(0);
     lua_sethook(sb->L, NULL, 0, 0);
     /* SIGINT/SIGTERM stay noted (not fatal) until sandbox_free, so a

@@ -176,6 +176,17 @@ int store_lock_name(store *s, const char *name);
 /* 1 if the database was opened read-only (its user cannot write data.mdb):
  * reads work, every write transaction fails with a message. */
 int store_readonly(const store *s);
+
+/* From now on every write transaction of s (not savepoints inside one
+ * already open) fails with GH_EINVAL and the message `why` (copied); NULL
+ * allows them again. The read-only REPL uses it, so that no write path,
+ * however reached, gets past it. */
+void store_refuse_writes(store *s, const char *why);
+
+/* While fn (may be NULL) returns non-zero, a write transaction waiting for
+ * another process's lock gives up with GH_EBUSY instead of waiting on: the
+ * sandbox sets it so --timeout and Ctrl-C stop a wait as they stop Lua. */
+void store_set_wait_abort(int (*fn)(void));
 const char *store_path(const store *s);
 
 /* Incremented whenever this handle's definitions change (any collection);
