@@ -23,7 +23,7 @@
 
 #include "clock.h"
 #include "codec.h"
-#include "csv.h"
+#include "csvfile.h"
 #include "err.h"
 #include "pii.h"
 #include "runs.h"

@@ -2,7 +2,7 @@
  * import.c — `gonghui import COLLECTION FILE`: rows of a CSV, TSV, JSON
  * Lines or .xlsx file become records of a defined collection.
  *
- * Called by main.c (import_parse, import_run). Calls csv.c for the rows
+ * Called by main.c (import_parse, import_run). Calls csvfile.c for the rows
  * (xlsx_in.c for .xlsx sheets: the same csv_row, line = the sheet's row),
  * store.h for the writes and runs.h for the run record; pii.h says which
  * fields hold ID numbers (checked) and phones.
@@ -45,7 +45,7 @@
 #include "pii.h"
 
 #include "codec.h"
-#include "csv.h"
+#include "csvfile.h"
 #include "bus.h"
 #include "err.h"
 #include "import_cp.h"

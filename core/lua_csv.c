@@ -29,7 +29,7 @@
  */
 #include "lua_csv.h"
 
-#include "csv.h"
+#include "csvfile.h"
 #include "err.h"
 #include "sandbox.h"
 

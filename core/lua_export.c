@@ -21,7 +21,7 @@
 #include "lua_export.h"
 
 #include "codec.h"
-#include "csv.h"
+#include "csvfile.h"
 #include "err.h"
 #include "export.h"
 #include "pii.h"

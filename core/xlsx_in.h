@@ -9,7 +9,7 @@
 #ifndef GH_XLSX_IN_H
 #define GH_XLSX_IN_H
 
-#include "csv.h"
+#include "csvfile.h"
 
 /* Reads sheet `sheet` of the workbook at path (NULL or "": the first
  * sheet; a sheet's name; or its position, "2"), calling fn for every row

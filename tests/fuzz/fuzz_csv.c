@@ -1,5 +1,5 @@
 /*
- * fuzz_csv.c — libFuzzer target for the CSV/TSV reader in core/csv.c: byte
+ * fuzz_csv.c — libFuzzer target for the CSV/TSV reader in core/csvfile.c: byte
  * order marks, UTF-8 / GB18030 / UTF-16 detection and conversion, quoting,
  * quoted line breaks, CR/LF/CRLF, ragged rows, blank lines.
  *
@@ -23,7 +23,7 @@
  * A violated property aborts, which libFuzzer reports as a crash.
  */
 #include "codec.h"
-#include "csv.h"
+#include "csvfile.h"
 #include "err.h"
 
 #include <stdint.h>

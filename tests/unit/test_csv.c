@@ -1,5 +1,5 @@
 /*
- * test_csv.c — unit tests of core/csv.c (reading and writing delimited text)
+ * test_csv.c — unit tests of core/csvfile.c (reading and writing delimited text)
  * and of the personal-data kinds and masking import.c and export.c share
  * (ID numbers, dates and yuan in cells: test_parse.c).
  */
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "csv.h"
+#include "csvfile.h"
 #include "err.h"
 #include "export.h"
 #include "import.h"

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "codec.h"
-#include "csv.h"
+#include "csvfile.h"
 #include "err.h"
 #include "store.h"
 

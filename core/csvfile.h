@@ -1,5 +1,5 @@
 /*
- * csv.h — reading and writing delimited text (CSV, TSV) the way Excel users
+ * csvfile.h — reading and writing delimited text (CSV, TSV) the way Excel users
  * make and open it.
  *
  * Reading (csv_read): the whole file is mapped, its encoding decided once,
@@ -23,8 +23,8 @@
  *
  * Called by import.c and export.c. Knows nothing of the store.
  */
-#ifndef GH_CSV_H
-#define GH_CSV_H
+#ifndef GH_CSVFILE_H
+#define GH_CSVFILE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -104,11 +104,4 @@ enum { CSV_GUARD = 1, CSV_GUARD_TEXT = 2 };
 /* Ends the row with CRLF. */
 void csv_end_row(csv_writer *w);
 
-#endif
-
-/* libcsv's own header is also named csv.h, and core/ comes first on the
- * include path: csv.c reaches libcsv's through this one (outside the guard,
- * so that the second pass, found on the path, continues past core/). */
-#if defined(GH_CSV_WANT_LIBCSV) && !defined(LIBCSV_H__)
-#include_next <csv.h>
 #endif

@@ -1,6 +1,7 @@
 /*
- * csv.c — CSV/TSV reading (libcsv, encoding detection, iconv) and writing
- * for Excel. See csv.h for the contract.
+ * csvfile.c — CSV/TSV reading (libcsv, encoding detection, iconv) and writing
+ * for Excel. See csvfile.h for the contract.
+ * (Named csvfile, not csv: libcsv's header is csv.h.)
  *
  * Reading, in three steps:
  *   1. map the file; a BOM decides the encoding, else (auto) the whole file
@@ -17,12 +18,12 @@
  * each; pointers to them are made only when the row is complete, so the
  * buffer may move while the row grows.
  */
-#define GH_CSV_WANT_LIBCSV
-#include "csv.h"
+#include "csvfile.h"
 
 #include "codec.h"
 #include "err.h"
 
+#include <csv.h> /* libcsv */
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
