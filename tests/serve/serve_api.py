@@ -12,7 +12,7 @@ from harness import Harness, check, finish, id_of, PW  # noqa: E402
 
 h = Harness(*sys.argv[1:4])
 h.make_db(members=40)
-h.start('--timeout', '2', '--memory', '32M', '--body-limit', '64k')
+h.start('--timeout', '3', '--memory', '32M', '--body-limit', '64k')
 try:
     st, js = h.call('GET', '/health')
     check(st == 200 and js['ok'] and js['programs'] == 2, 'health answers without a login')
@@ -169,6 +169,24 @@ try:
     nw = after['grouped_writes'] - before['grouped_writes']
     print('     %d concurrent writes in %d groups' % (nw, ng), file=sys.stderr)
     check(nw == len(ths) and 1 <= ng <= nw, 'writes went through groups')
+
+    # ---- users grant and list take effect at the next request ----
+    p = h.gh('users', 'list')
+    check(all(n in p.stdout for n in ['admin', 'clerkA', 'opA', 'ST01']) and 'hash' not in p.stdout
+          and '$argon2id' not in p.stdout, 'users list shows accounts, roles, stations, no hashes')
+    h.gh('users', 'add', 'clerkC', '--union', '3', '--role', 'clerk', stdin=PW + '\n')
+    h.login('clerkC')
+    check(h.call('GET', '/api/gift_drive/member?id=' + id_of(1), who='clerkC')[0] == 404,
+          'clerk C of union 3 does not see member 1')
+    h.gh('users', 'grant', 'clerkC', '--union', '2')
+    check(h.call('GET', '/api/gift_drive/member?id=' + id_of(1), who='clerkC')[0] == 200,
+          'granted union 2, clerk C sees member 1 at its next request')
+    p = h.gh('users', 'grant', 'clerkC', '--union', '99', check_rc=False)
+    check(p.returncode == 1 and 'union 99' in p.stderr, 'a grant to a union not in the tree is refused')
+    p = h.gh('users', 'add', 'x y', '--union', '1', '--role', 'clerk', stdin=PW + '\n', check_rc=False)
+    check(p.returncode == 2, 'an account name with a space is refused')
+    p = h.gh('users', 'add', 'short', '--union', '1', '--role', 'clerk', stdin='abc\n', check_rc=False)
+    check(p.returncode == 2 and '8 characters' in p.stderr, 'a short password is refused')
 
     # ---- a disabled account, a lock-out ----
     h.gh('users', 'disable', 'clerkB')
