@@ -6,6 +6,7 @@
 --   P:publish_draw('bed')                   -- the entrants per tier, fixed, with their commitments
 --   local d = P:draw('bed', seed, { k = 20 })  -- winners entered as ledger entries, one transaction
 --   P:verify_draw('bed' [, published])      --> true | false, why
+--   P:draw_row('bed')                       --> the stored row (made if new)   since v1.3
 --
 -- Tiers (plan.who.tiers) are drawn in order: tier 1's entrants first, up to
 -- k; what is left goes to tier 2, and so on. Each tier is one lottery draw
@@ -44,6 +45,11 @@ function M.attach(_program, P)
       r = db.program_draws:get(id)
     end
     return r
+  end
+
+  -- The stored row of the draw of kind (made if new): commitments, tiers, winners.  since v1.3
+  function P:draw_row(kind)
+    return db.atomic(row_of, self, kind)
   end
 
   function P:commit_draw(kind, commitment, opts)
