@@ -1,50 +1,51 @@
 -- newyear.lua — the New-Year daily-benefit campaign (新春每日惠): a benefit
 -- every day from New Year's Day to the last day of the first lunar month,
--- on the campaign library. The program's scripts are in scripts/newyear/
--- (plan.lua is the year's plan); this module is their shared part, here in
--- scripts/lib so the tests can require it too.
+-- on the program framework (program.lua): the year's plan (scripts/newyear/
+-- plan.lua) becomes a framework plan whose kinds and limits carry every cap,
+-- every benefit is a ledger entry (one program.entry event each, counted by
+-- the year report), and the draws are the framework's (program/draw.lua).
+-- The program's scripts are in scripts/newyear/; this module is their shared
+-- part, here in scripts/lib so the tests can require it too.
 --
 --   local newyear = require 'newyear'
 --   newyear.window(2026)              --> '2026-01-01', '2026-03-18' (cal plugin)
 --   newyear.day(2026, 'laba')         --> '2026-01-26'
---   local ny = newyear.define(plan)   -- the campaign, its items and stock (safe to re-run)
---   ny:claim(id_or_member, 'laba-porridge', { pool = 'ST01' })   --> award | nil, code, why
---   ny:subsidy(member, ticket_fen, { ticket = 'G1234' })          -- capped per member
+--   local ny = newyear.define(plan)   -- the program (safe to re-run; a change after the first
+--                                     -- entry needs version = N, changes = { [N] = why })
+--   ny:claim(id_or_member, 'laba-porridge', { pool = 'ST01' })   --> entry | nil, code, why
+--   ny:subsidy(member, ticket_fen, { ticket = 'G1234' })          -- capped per ticket, once a member
 --   ny:discount(member, bill_fen, { merchant = '...' })           -- capped per use, member, day
 --   ny:answer(member, 'q1', 'B')                                  -- quiz answers
 --   ny:commit('red-envelope', seed_commitment)    -- before the list closes
 --   ny:publish('red-envelope')                    -- entrants + list commitment, fixed
---   ny:draw('red-envelope', seed)                 -- winners, awards, in one transaction
+--   ny:draw('red-envelope', seed)                 -- winners entered in the ledger, one transaction
 --   (these three take { at = 'YYYY-MM-DD HH:MM:SS' } last, default now)
 --   ny:verify('red-envelope' [, published])       --> true | false, why
---   ny:report()                                   -- the campaign's report + caps checked
+--   ny:draw_of('red-envelope')                    --> the draw (prize, entrants, winners, ...)
+--   ny:stock(item [, pool_or_day])                --> { stock, issued }
+--   ny:report()                                   -- the report + caps checked
 --
--- Benefits and their limits:
+-- Benefits and their limits (each a kind of the framework plan):
 --   * day benefits (plan.days): an item on one named day (元旦, 腊八, 除夕,
 --     春节, 元宵, or any date / lunar day in the window), stock for the
---     campaign or quotas per station;
---   * red envelopes (plan.red_envelopes): drawn by the lottery plugin from
---     the eligible members; movie tickets (plan.quiz): drawn from the
---     members with at least min_correct right quiz answers. Both: the seed
---     commitment first, then the entrant list and its commitment, then the
---     draw with the revealed seed; anyone can verify it from the published
---     data; k = min(count, entrants); each member wins at most once;
+--     campaign or quotas per station (places), once per member;
+--   * red envelopes (plan.red_envelopes): drawn from the eligible members;
+--     movie tickets (plan.quiz): drawn from the members with at least
+--     min_correct right quiz answers. Both: the seed commitment first, then
+--     the entrant list and its commitment, then the draw with the revealed
+--     seed (program/draw.lua: the lottery prize is 'PROGRAM:ITEM#1');
+--     anyone can verify it from the published data; k = min(count,
+--     entrants); each member wins at most once;
 --   * duty gifts (plan.duty_gift): gig workers who claim at a station
 --     during the holiday (default 除夕 .. 正月初七);
 --   * return-to-work ticket subsidies (plan.ticket_subsidy): one claim per
---     member, min(ticket, cap_fen), out of budget_fen;
+--     member, min(ticket, cap_fen) (a clipping limit per entry), out of
+--     budget_fen (a limit on the kind);
 --   * benefit-code discounts (plan.discount): once a day per member,
 --     bill × rate_percent / 100 (rounded down to the fen), at most per_use_fen,
---     at most what is left of per_member_fen, out of daily_budget_fen.
--- Amounts counted in fen (the subsidy and the discounts) are items whose
--- stock is the budget in fen: an award's qty is its amount in fen, so the
--- campaign library's stock check is the budget check.
---
--- Every benefit is a campaign award (once per member and item, an
--- award.issued event); quiz answers and draws are this program's records
--- (newyear_quiz, newyear_draws) and events (newyear.answer,
--- newyear.draw.committed/published/drawn).
-local campaign = require 'campaign'
+--     at most what is left of per_member_fen, out of daily_budget_fen: four
+--     limits of the kind.
+-- Quiz answers are this program's own records (newyear_quiz, event newyear.answer).
 local program = require 'program'
 local registry = require 'registry'
 local dates = require 'dates'
@@ -58,22 +59,12 @@ local function cal() return plugin.load 'cal' end
 local function lottery() return plugin.load 'lottery' end
 
 function M.define_collections()
-  campaign.define_collections()
+  program.define_collections()
   db.define('newyear_quiz', {
     key    = 'answer_id', auto = true,
     fields = { answer_id = 'int', campaign = 'string', member_id = 'int', question = 'string',
                answer = 'string', correct = 'bool', at = 'string' },
     unique = { { 'campaign', 'member_id', 'question' } },
-  })
-  -- one row per draw (campaign/item): the commitments, the published list,
-  -- then the revealed seed and the winners
-  db.define('newyear_draws', {
-    key    = 'draw_id',
-    fields = { draw_id = 'string', campaign = 'string', item = 'string', count = 'int',
-               seed_commitment = 'string?', committed_at = 'string?',
-               entrants = 'string?', n = 'int?', list_commitment = 'string?', published_at = 'string?',
-               seed = 'string?', k = 'int?', winners = 'string?', drawn_at = 'string?',
-               refused = 'any?', run = 'string?' },
   })
 end
 
@@ -119,7 +110,7 @@ local function need(v, what, kind)
   return v
 end
 
--- Defines (or re-opens) the campaign of a plan (see scripts/newyear/plan.lua).
+-- Defines (or re-opens) the program of a plan (see scripts/newyear/plan.lua).
 function M.define(plan)
   registry.define_all()   -- (the stations are read below; nothing else is stored before the checks)
   need(plan.id, 'id', 'string')
@@ -132,8 +123,8 @@ function M.define(plan)
   local year = plan.year
   local starts, ends = M.window(year)
   local self = setmetatable({ plan = plan, id = plan.id, year = year, starts = starts, ends = ends,
-                              days = {}, draws = {} }, N)
-  local items = {}
+                              days = {}, draws = {}, money = {} }, N)
+  local kinds, limits = {}, {}
   local function in_window(what, d)
     if d < starts or d > ends then
       error(string.format(gettext('newyear plan: %s of %d is %s, outside the window %s .. %s (元旦 to the ')
@@ -155,16 +146,18 @@ function M.define(plan)
     else
       need(d.stock, d.item .. '.stock', 'int')
     end
-    items[#items + 1] = { item = d.item, title = d.title, value_fen = d.value_fen, starts = day,
-                          ends = day, where = d.where, stock = d.quotas or d.stock }
+    kinds[#kinds + 1] = { kind = d.item, title = d.title, value_fen = d.value_fen, where = d.where,
+                          window = { from = day, to = day }, stock = not d.quotas and d.stock or nil,
+                          places = d.quotas }
     self.days[#self.days + 1] = { day = day, name = d.day, item = d.item, title = d.title }
   end
   local r = plan.red_envelopes
   if r then
     need(r.count, 'red_envelopes.count', 'int')
-    items[#items + 1] = { item = r.item or 'red-envelope', title = r.title, value_fen = r.value_fen,
-                          where = r.where, stock = r.count }
-    self.draws[r.item or 'red-envelope'] = { kind = 'red', count = r.count }
+    local item = r.item or 'red-envelope'
+    kinds[#kinds + 1] = { kind = item, title = r.title, value_fen = r.value_fen, where = r.where,
+                          stock = r.count }
+    self.draws[item] = { kind = 'red', count = r.count }
   end
   local q = plan.quiz
   if q then
@@ -176,17 +169,17 @@ function M.define(plan)
       self.questions[x.id] = x
     end
     self.min_correct = q.min_correct or #(q.questions or {})
-    items[#items + 1] = { item = q.item or 'movie-ticket', title = q.title, value_fen = q.value_fen,
-                          stock = q.count }
-    self.draws[q.item or 'movie-ticket'] = { kind = 'quiz', count = q.count }
+    local item = q.item or 'movie-ticket'
+    kinds[#kinds + 1] = { kind = item, title = q.title, value_fen = q.value_fen, stock = q.count }
+    self.draws[item] = { kind = 'quiz', count = q.count }
   end
   local g = plan.duty_gift
   if g then
     need(g.count, 'duty_gift.count', 'int')
     local a = in_window('duty_gift.from', day_of(year, g.from or 'eve'))
     local b = in_window('duty_gift.to', day_of(year, g.to or 'lunar:1-7'))
-    items[#items + 1] = { item = g.item or 'duty-gift', title = g.title, value_fen = g.value_fen,
-                          starts = a, ends = b, where = g.where, stock = g.count }
+    kinds[#kinds + 1] = { kind = g.item or 'duty-gift', title = g.title, value_fen = g.value_fen,
+                          window = { from = a, to = b }, where = g.where, stock = g.count }
   end
   local t = plan.ticket_subsidy
   if t then
@@ -194,9 +187,13 @@ function M.define(plan)
     need(t.cap_fen, 'ticket_subsidy.cap_fen', 'int')
     local a = in_window('ticket_subsidy.from', day_of(year, t.from or 'spring_festival'))
     local b = in_window('ticket_subsidy.to', day_of(year, t.to or 'first_month_end'))
-    self.subsidy_item = t.item or 'ticket-subsidy'
-    items[#items + 1] = { item = self.subsidy_item, title = t.title, value_fen = 1, starts = a,
-                          ends = b, where = t.where, stock = t.budget_fen }
+    local item = t.item or 'ticket-subsidy'
+    self.subsidy_item, self.money[item] = item, t.budget_fen
+    kinds[#kinds + 1] = { kind = item, title = t.title, unit = 'fen', window = { from = a, to = b },
+                          where = t.where }
+    limits[#limits + 1] = { per = 'entry', kind = item, max_fen = t.cap_fen, clip = true, name = 'cap:' .. item }
+    limits[#limits + 1] = { per = {}, kind = item, max_fen = t.budget_fen, code = 'out_of_stock',
+                            name = 'budget:' .. item }
   end
   local dc = plan.discount
   if dc then
@@ -204,34 +201,32 @@ function M.define(plan)
       need(dc[k], 'discount.' .. k, 'int')
     end
     if dc.rate_percent > 100 then error(gettext('newyear plan: discount.rate_percent is over 100'), 2) end
-    self.discount_prefix = (dc.item or 'code-discount') .. '@'
-    local day = starts
-    while day <= ends do
-      items[#items + 1] = { item = self.discount_prefix .. day, title = dc.title, value_fen = 1,
-                            starts = day, ends = day, stock = dc.daily_budget_fen }
-      day = dates.add_days(day, 1)
+    local item = dc.item or 'code-discount'
+    self.discount_item, self.money[item] = item, dc.daily_budget_fen
+    kinds[#kinds + 1] = { kind = item, title = dc.title, unit = 'fen' }
+    limits[#limits + 1] = { per = { 'member', 'day' }, kind = item, max_count = 1, code = 'already',
+                            name = 'daily:' .. item }
+    limits[#limits + 1] = { per = 'entry', kind = item, max_fen = dc.per_use_fen, clip = true, name = 'use:' .. item }
+    limits[#limits + 1] = { per = 'member', kind = item, max_fen = dc.per_member_fen, clip = true,
+                            code = 'cap_reached', name = 'member:' .. item }
+    limits[#limits + 1] = { per = 'day', kind = item, max_fen = dc.daily_budget_fen, code = 'out_of_stock',
+                            name = 'day:' .. item }
+  end
+  -- once per member (and asked before any stock: 'already' says more than 'none left')
+  for i, k in ipairs(kinds) do
+    if k.kind ~= self.discount_item then
+      table.insert(limits, i, { per = 'member', kind = k.kind, max_count = 1, code = 'already', name = 'once:' .. k.kind })
     end
   end
   M.define_collections()
-  self.c = campaign.define{ id = plan.id, title = plan.title, starts = starts, ends = ends,
-                            union_id = plan.union_id, where = plan.where or { status = 'active' },
-                            eligible = plan.eligible, items = items }
+  local rule = plan.eligible and function(m) return plan.eligible(m) end or nil
+  self.P = program.define({ id = plan.id, title = plan.title, union = plan.union_id, year = year,
+                            window = { from = starts, to = ends }, kinds = kinds, limits = limits,
+                            who = { where = plan.where or { status = 'active' }, rule = rule },
+                            units = { '人', '人次', '户次', 'fen' },
+                            version = plan.version, changes = plan.changes },
+                          { file = plan.file or 'plan.lua' })
   table.sort(self.days, function(x, y) return x.day < y.day or (x.day == y.day and x.item < y.item) end)
-  db.atomic(function()
-    for item, d in pairs(self.draws) do
-      local id = plan.id .. '/' .. item
-      local row = db.newyear_draws:get(id)
-      if not row then
-        db.newyear_draws:insert{ draw_id = id, campaign = plan.id, item = item, count = d.count }
-      elseif row.count ~= d.count then
-        if row.published_at then
-          error(string.format(gettext("newyear: the draw '%s' is published with %d to win; its count ")
-                              .. 'cannot change now', id, row.count), 0)
-        end
-        db.newyear_draws:update(id, { count = d.count })
-      end
-    end
-  end)
   return self
 end
 
@@ -240,7 +235,13 @@ end
 local member_of = program.member
 M.member_of = member_of
 
--- A day benefit, a duty gift (opts.pool: the station), or any other item.
+-- An entry as the scripts show it: award_id is its entry_id.
+local function award(e, ...)
+  if e then e.award_id = e.entry_id end
+  return e, ...
+end
+
+-- A day benefit, a duty gift (opts.pool: the station, kept as the entry's place), or any other item.
 function N:claim(who, item, opts)
   opts = opts or {}
   local m, code, why = member_of(who)
@@ -248,48 +249,33 @@ function N:claim(who, item, opts)
   if self.draws[item] then
     return nil, 'drawn', item .. ' is won in the draw, not claimed'
   end
-  if item == self.subsidy_item or (self.discount_prefix and item:sub(1, #self.discount_prefix) == self.discount_prefix) then
+  if self.money[item] then
     return nil, 'amount', item .. ' needs an amount: subsidy.lua / discount.lua'
   end
-  local pool, extra = opts.pool, nil
-  if pool then
-    if not db.stations:get(pool, 'station_id') then
-      return nil, 'no_station', 'no station ' .. tostring(pool)
-    end
-    -- claimed at a station: from the station's quota if the item has one,
-    -- else from the campaign's stock, the station kept with the award
-    if not db.campaign_stock:find('campaign,item,pool', { self.id, item, pool })
-       and db.campaign_stock:find('campaign,item,pool', { self.id, item, '' }) then
-      pool, extra = nil, { station = opts.pool }
-    end
+  if opts.pool and not db.stations:get(opts.pool, 'station_id') then
+    return nil, 'no_station', 'no station ' .. tostring(opts.pool)
   end
-  return self.c:issue(m, item, { pool = pool, at = opts.at, note = opts.note, extra = extra })
+  return award(self.P:enter{ member = m, kind = item, place = opts.pool, at = opts.at, note = opts.note })
 end
 
 -- A return-to-work ticket subsidy: min(ticket_fen, cap_fen), once per member.
 function N:subsidy(who, ticket_fen, opts)
   opts = opts or {}
-  local t = self.plan.ticket_subsidy
-  if not t then error(gettext('newyear: this plan has no ticket_subsidy'), 2) end
+  if not self.plan.ticket_subsidy then error('newyear: this plan has no ticket_subsidy', 2) end
   if math.type(ticket_fen) ~= 'integer' or ticket_fen <= 0 then
     return nil, 'bad_amount', 'the ticket amount must be more than 0 fen, got ' .. tostring(ticket_fen)
   end
   local m, code, why = member_of(who)
   if not m then return nil, code, why end
-  local amount = math.min(ticket_fen, t.cap_fen)
-  return self.c:issue(m, self.subsidy_item, {
-    qty = amount, at = opts.at, note = opts.ticket,
-    extra = { ticket_fen = ticket_fen, capped = amount < ticket_fen },
-  })
+  return award(self.P:enter{ member = m, kind = self.subsidy_item, fen = ticket_fen, at = opts.at,
+                             note = opts.ticket, ticket_fen = ticket_fen })
 end
 
 -- What a member has had of the benefit-code discounts (fen).
 function N:discount_used(member_id)
   local used = 0
-  for a in db.campaign_awards:scan{ member_id = member_id, campaign = self.id } do
-    if a.item:sub(1, #self.discount_prefix) == self.discount_prefix then
-      used = used + a.qty
-    end
+  for e in db.program_entries:scan{ index = 'program,member_id', eq = { self.id, member_id } } do
+    if e.kind == self.discount_item then used = used + e.fen end
   end
   return used
 end
@@ -305,24 +291,14 @@ function N:discount(who, bill_fen, opts)
   end
   local m, code, why = member_of(who)
   if not m then return nil, code, why end
-  local at = opts.at or dates.now()
-  local item = self.discount_prefix .. at:sub(1, 10)
-  if not self.c.items[item] then
-    return nil, 'closed', string.format(gettext('outside the campaign dates: %s is not within %s .. %s'),
-                                        at:sub(1, 10), self.starts, self.ends)
-  end
+  local raw = bill_fen * dc.rate_percent // 100
+  if raw <= 0 then return nil, 'bad_amount', 'the bill is too small for a discount' end
   return db.atomic(function()
     local left = dc.per_member_fen - self:discount_used(m.member_id)
-    if left <= 0 then
-      return nil, 'cap_reached', string.format(gettext('member %d has had the %s yuan of discounts a member may have'),
-                                               m.member_id, fmt.yuan(dc.per_member_fen))
-    end
-    local raw = bill_fen * dc.rate_percent // 100
-    local amount = math.min(raw, dc.per_use_fen, left)
-    if amount <= 0 then return nil, 'bad_amount', 'the bill is too small for a discount' end
-    local cut = amount < raw and (amount == left and 'per_member' or 'per_use') or nil
-    return self.c:issue(m, item, { qty = amount, at = at, note = opts.merchant,
-                                   extra = { bill_fen = bill_fen, cut_by = cut } })
+    local cut = raw > dc.per_use_fen and (left < dc.per_use_fen and 'per_member' or 'per_use')
+                or (raw > left and 'per_member') or nil
+    return award(self.P:enter{ member = m, kind = self.discount_item, fen = raw, at = opts.at,
+                               note = opts.merchant, bill_fen = bill_fen, cut_by = cut })
   end)
 end
 
@@ -357,7 +333,7 @@ function N:answer(who, question, answer, opts)
                                         at:sub(1, 10), self.starts, self.ends)
   end
   return db.atomic(function()
-    local d = db.newyear_draws:get(self.id .. '/' .. quiz_draw(self))
+    local d = self.P:draw_row(quiz_draw(self))
     if d.published_at then
       return nil, 'closed', 'the quiz closed when its entrant list was published (' .. d.published_at .. ')'
     end
@@ -374,7 +350,16 @@ function N:answer(who, question, answer, opts)
   end)
 end
 
--- ---- the draws -----------------------------------------------------------------------------
+-- ---- the draws (program/draw.lua) ---------------------------------------------------------
+
+-- The draw of item as the scripts show it: the framework's row, its one tier flattened.
+local function view(self, item, r)
+  local t = (r.tiers or {})[1] or {}
+  return { draw_id = r.draw_id, prize = r.draw_id .. '#1', item = item, count = self.draws[item].count,
+           seed_commitment = r.seed_commitment, committed_at = r.committed_at,
+           published_at = r.published_at, entrants = t.entrants, n = t.n, list_commitment = t.list_commitment,
+           seed = r.seed, k = r.k, winners = t.winners, drawn_at = r.drawn_at, refused = r.refused }
+end
 
 local function draw_row(self, item)
   if not self.draws[item] then
@@ -383,17 +368,18 @@ local function draw_row(self, item)
     table.sort(names)
     error(string.format(gettext("newyear: no draw '%s' (the draws: %s)"), tostring(item), table.concat(names, ', ')), 3)
   end
-  return db.newyear_draws:get(self.id .. '/' .. item)
+  return view(self, item, self.P:draw_row(item))
 end
+
+-- The draw of item (draw_id, prize, count, commitments, entrants, n, k, winners, times).
+function N:draw_of(item) return draw_row(self, item) end
 
 -- The member ids who may enter a draw now, sorted as numbers.
 function N:entrants(item)
   draw_row(self, item)
   local ids = {}
   if self.draws[item].kind == 'red' then
-    for m in db.members:scan(self.c.where) do
-      if self.c:is_eligible(m, item) then ids[#ids + 1] = m.member_id end
-    end
+    for m in self.P:members(item) do ids[#ids + 1] = m.member_id end
   else
     local right = {}
     for a in db.newyear_quiz:scan{ index = 'campaign,member_id,question', eq = { self.id } } do
@@ -401,7 +387,7 @@ function N:entrants(item)
     end
     for id, n in pairs(right) do
       local m = db.members:get(id)
-      if n >= self.min_correct and m and self.c:is_eligible(m, item) then ids[#ids + 1] = id end
+      if n >= self.min_correct and m and self.P:eligible(m, item) then ids[#ids + 1] = id end
     end
   end
   table.sort(ids)
@@ -429,14 +415,13 @@ function N:commit(item, commitment, opts)
     error(gettext("newyear: the draw '") .. row.draw_id .. "' is published: too late to commit a seed", 2)
   end
   return db.atomic(function()
-    db.newyear_draws:update(row.draw_id, { seed_commitment = commitment, committed_at = (opts or {}).at or dates.now(),
-                                           run = run.uid })
-    bus.publish('newyear.draw.committed', { draw = row.draw_id, seed_commitment = commitment })
-    return db.newyear_draws:get(row.draw_id)
+    local r = self.P:commit_draw(item, commitment, { at = (opts or {}).at })
+    bus.publish('newyear.draw.committed', { draw = r.draw_id, seed_commitment = commitment })
+    return view(self, item, r)
   end)
 end
 
--- Fixes and publishes the entrant list of a draw. Returns the draw's row
+-- Fixes and publishes the entrant list of a draw. Returns the draw
 -- (entrants: the canonical list, list_commitment, n). Once published it
 -- never changes: a second call returns it as it is.
 function N:publish(item, opts)
@@ -448,21 +433,12 @@ function N:publish(item, opts)
   end
   local ids = self:entrants(item)
   if #ids == 0 then error(gettext("newyear: no one may enter the draw '") .. row.draw_id .. "'", 2) end
-  local L = lottery()
-  local text = L.canonical(table.concat(ids, '\n'))
-  return db.atomic(function()
-    db.newyear_draws:update(row.draw_id, { entrants = text, n = #ids, list_commitment = L.list_hash(text),
-                                           published_at = (opts or {}).at or dates.now(), run = run.uid })
-    local r = db.newyear_draws:get(row.draw_id)
-    bus.publish('newyear.draw.published', { draw = r.draw_id, n = r.n, list_commitment = r.list_commitment,
-                                            seed_commitment = r.seed_commitment })
-    return r
-  end)
+  return view(self, item, self.P:publish_draw(item, { entrants = ids, at = (opts or {}).at }))
 end
 
--- Draws a published draw with the revealed seed and issues the awards, all
--- in one transaction. Returns the row (winners, k, refused: winners the
--- campaign refused, with why). Drawing again returns the stored result.
+-- Draws a published draw with the revealed seed and enters the winners in
+-- the ledger, all in one transaction. Returns the draw (winners, k, refused:
+-- winners the ledger refused, with why). Drawing again returns the stored result.
 function N:draw(item, seed, opts)
   local row = draw_row(self, item)
   if row.drawn_at then
@@ -472,9 +448,8 @@ function N:draw(item, seed, opts)
   if not row.published_at then
     error(string.format(gettext("newyear: publish the entrant list of '%s' first (publish.lua draw=%s)"), row.draw_id, item), 2)
   end
-  local L = lottery()
   if type(seed) ~= 'string' then error(gettext('newyear: the seed must be a string'), 2) end
-  local sc = L.seed_commit(seed)
+  local sc = lottery().seed_commit(seed)
   if sc ~= row.seed_commitment then
     error(string.format(gettext("newyear: this seed is not the one committed to for '%s': its SHA-256 is %s, ")
                         .. 'the commitment is %s', row.draw_id, sc, row.seed_commitment), 2)
@@ -482,64 +457,97 @@ function N:draw(item, seed, opts)
   local at = (opts or {}).at or dates.now()
   if at:sub(1, 10) < self.starts or at:sub(1, 10) > self.ends then
     error(string.format(gettext("newyear: the draw is held within the campaign (%s .. %s), not on %s: the ")
-                        .. 'prizes are awards of the campaign', self.starts, self.ends, at:sub(1, 10)), 2)
+                        .. 'prizes are entries of the program', self.starts, self.ends, at:sub(1, 10)), 2)
   end
-  local k = math.min(row.count, row.n)
-  local winners = L.draw(row.entrants, seed, row.draw_id, k)
-  return db.atomic(function()
-    local refused, rank = {}, 0
-    for id in winners:gmatch('[^\n]+') do
-      rank = rank + 1
-      local a, code, why = self.c:issue(math.tointeger(tonumber(id)), item,
-                                        { at = at, extra = { draw = row.draw_id, rank = rank } })
-      if not a then refused[#refused + 1] = { member_id = math.tointeger(tonumber(id)), code = code, why = why } end
-    end
-    db.newyear_draws:update(row.draw_id, { seed = seed, k = k, winners = winners, drawn_at = at,
-                                           refused = #refused > 0 and refused or db.null, run = run.uid })
-    bus.publish('newyear.draw.drawn', { draw = row.draw_id, k = k, seed = seed })
-    return db.newyear_draws:get(row.draw_id)
-  end)
+  return view(self, item, self.P:draw(item, seed, { k = row.count, at = at }))
 end
 
 -- Verifies a drawn draw: the lottery plugin recomputes it from the
 -- published data (pub overrides any of entrants, seed, seed_commitment,
--- list_commitment, winners: a copy someone holds), and the awards of the
--- item must be exactly the winners (less those refused). true, or false
--- and why.
+-- list_commitment, winners: a copy someone holds), and the ledger's entries
+-- of the item must be exactly the winners (less those refused). true, or
+-- false and why.
 function N:verify(item, pub)
-  local row = draw_row(self, item)
-  if not row.drawn_at then return false, "'" .. row.draw_id .. "' is not drawn yet" end
+  draw_row(self, item)
   pub = pub or {}
-  local d = {}
-  for _, f in ipairs { 'entrants', 'seed', 'seed_commitment', 'list_commitment', 'winners' } do
-    d[f] = pub[f] or row[f]
-  end
-  local ok, err = pcall(lottery().verify, d.entrants, d.seed, d.seed_commitment, d.list_commitment,
-                        row.draw_id, row.k, d.winners)
-  if not ok then return false, (tostring(err):gsub('^lottery%.verify: ', '')) end
-  local want = {}
-  for id in row.winners:gmatch('[^\n]+') do want[math.tointeger(tonumber(id))] = true end
-  for _, r in ipairs(row.refused or {}) do want[r.member_id] = nil end
-  for a in db.campaign_awards:scan{ index = 'campaign,item,pool', eq = { self.id, item } } do
-    if not want[a.member_id] then
-      return false, string.format(gettext('member %d has a %s award (%d) but is not a winner'), a.member_id, item, a.award_id)
-    end
-    want[a.member_id] = nil
-  end
-  local missing = next(want)
-  if missing then return false, string.format(gettext('winner %d has no %s award'), missing, item) end
+  local ok, why = self.P:verify_draw(item, { seed = pub.seed, seed_commitment = pub.seed_commitment,
+    tiers = { { entrants = pub.entrants, list_commitment = pub.list_commitment, winners = pub.winners } } })
+  if not ok then return false, (why:gsub('^tier 1 %([^)]*%): ', '')) end
   return true
 end
 
 -- ---- the report ----------------------------------------------------------------------------
 
--- The campaign's report, the day benefits' calendar, the draws, the quiz,
--- and every cap checked against the awards (problems; ok when none).
+-- { stock, issued } of an item (of a station's quota, or of a day's discount budget).
+function N:stock(item, at)
+  for _, r in ipairs(self:stock_rows(true)) do
+    if r.item == item and r.pool == (at or '') then return { r.stock, r.issued } end
+  end
+end
+
+-- The stock rows: per kind (per station where it has quotas; per day for the
+-- discount when days is true), stock and issued from the ledger.
+function N:stock_rows(days)
+  local qty, fen, at, dayfen = {}, {}, {}, {}
+  for e in db.program_entries:scan{ index = 'program,kind', eq = { self.id } } do
+    qty[e.kind] = (qty[e.kind] or 0) + e.qty
+    fen[e.kind] = (fen[e.kind] or 0) + e.fen
+    if e.place then at[e.kind .. '|' .. e.place] = (at[e.kind .. '|' .. e.place] or 0) + e.qty end
+    dayfen[e.kind .. '|' .. e.day] = (dayfen[e.kind .. '|' .. e.day] or 0) + e.fen
+  end
+  local rows = {}
+  for _, k in ipairs(self.P.plan.kinds) do
+    local title = k.title ~= k.kind and k.title or nil
+    if k.places then
+      local st = {}
+      for p in pairs(k.places) do st[#st + 1] = p end
+      table.sort(st)
+      for _, p in ipairs(st) do
+        local n = at[k.kind .. '|' .. p] or 0
+        rows[#rows + 1] = { item = k.kind, title = title, pool = p, stock = k.places[p], issued = n,
+                            remaining = k.places[p] - n }
+      end
+    elseif k.kind == self.discount_item then
+      local per, d, n = self.plan.discount.daily_budget_fen, self.starts, 0
+      while d <= self.ends do
+        local used = dayfen[k.kind .. '|' .. d] or 0
+        if days then
+          rows[#rows + 1] = { item = k.kind, title = title, pool = d, stock = per, issued = used,
+                              remaining = per - used, yuan = true }
+        end
+        n = n + 1
+        d = dates.add_days(d, 1)
+      end
+      if not days then
+        local used = fen[k.kind] or 0
+        rows[#rows + 1] = { item = k.kind, title = (title or 'discount') .. ' (' .. n .. ' days)', pool = '',
+                            stock = per * n, issued = used, remaining = per * n - used, yuan = true }
+      end
+    elseif self.money[k.kind] then
+      local used = fen[k.kind] or 0
+      rows[#rows + 1] = { item = k.kind, title = title, pool = '', stock = self.money[k.kind], issued = used,
+                          remaining = self.money[k.kind] - used, yuan = true }
+    else
+      local n = qty[k.kind] or 0
+      rows[#rows + 1] = { item = k.kind, title = title, pool = '', stock = k.stock, issued = n,
+                          remaining = k.stock - n }
+    end
+  end
+  return rows
+end
+
+-- The program's report, the day benefits' calendar, the draws, the quiz,
+-- and every cap checked against the ledger (problems; ok when none).
 function N:report()
-  local rep = self.c:report()
+  local pr = self.P:report()
+  local t = pr.total
+  local rep = { campaign = self.id, title = self.plan.title, starts = self.starts, ends = self.ends,
+                stock = self:stock_rows(),
+                total = { person_times = t.person_times, persons = t.persons, household_times = t.household_times,
+                          households = t.households, qty = t.qty, value_fen = t.fen } }
   local out = { campaign = rep, days = self.days, draws = {}, problems = {}, window = { self.starts, self.ends } }
-  for _, p in ipairs(rep.problems) do out.problems[#out.problems + 1] = p end
-  for _, s in ipairs(rep.stock) do
+  for _, p in ipairs(pr.problems) do out.problems[#out.problems + 1] = p end
+  for _, s in ipairs(self:stock_rows(true)) do
     if s.issued > s.stock then
       out.problems[#out.problems + 1] = string.format(gettext('%s at %s: %d issued of %d'), s.item, s.pool, s.issued, s.stock)
     end
@@ -548,7 +556,7 @@ function N:report()
   for item in pairs(self.draws) do names[#names + 1] = item end
   table.sort(names)
   for _, item in ipairs(names) do
-    local r = db.newyear_draws:get(self.id .. '/' .. item)
+    local r = draw_row(self, item)
     local ok, why
     if r.drawn_at then
       ok, why = self:verify(item)
@@ -559,19 +567,19 @@ function N:report()
                                   drawn = r.drawn_at, refused = r.refused and #r.refused or 0,
                                   verified = r.drawn_at and ok or nil }
   end
-  local t, dc = self.plan.ticket_subsidy, self.plan.discount
+  local ts, dc = self.plan.ticket_subsidy, self.plan.discount
   local per_member = {}
-  for a in db.campaign_awards:scan{ index = 'campaign,item,pool', eq = { self.id } } do
-    if t and a.item == self.subsidy_item and a.qty > t.cap_fen then
-      out.problems[#out.problems + 1] = string.format(gettext('subsidy award %d: %s yuan, over the cap of %s'),
-                                                      a.award_id, fmt.yuan(a.qty), fmt.yuan(t.cap_fen))
+  for e in db.program_entries:scan{ index = 'program,kind', eq = { self.id } } do
+    if ts and e.kind == self.subsidy_item and e.fen > ts.cap_fen then
+      out.problems[#out.problems + 1] = string.format('subsidy entry %d: %s yuan, over the cap of %s',
+                                                      e.entry_id, fmt.yuan(e.fen), fmt.yuan(ts.cap_fen))
     end
-    if dc and a.item:sub(1, #self.discount_prefix) == self.discount_prefix then
-      if a.qty > dc.per_use_fen then
-        out.problems[#out.problems + 1] = string.format(gettext('discount award %d: %s yuan, over the cap per use'),
-                                                        a.award_id, fmt.yuan(a.qty))
+    if dc and e.kind == self.discount_item then
+      if e.fen > dc.per_use_fen then
+        out.problems[#out.problems + 1] = string.format('discount entry %d: %s yuan, over the cap per use',
+                                                        e.entry_id, fmt.yuan(e.fen))
       end
-      per_member[a.member_id] = (per_member[a.member_id] or 0) + a.qty
+      per_member[e.member_id] = (per_member[e.member_id] or 0) + e.fen
     end
   end
   for id, sum in pairs(per_member) do
@@ -595,46 +603,31 @@ function N:report()
   return out
 end
 
--- The report as text: the stock table (amounts in fen shown in yuan, the
--- discount's days added up in one row), the draws, the quiz, the caps.
 -- Calls f(...) and returns what it returns. An error the library raises on
 -- purpose (its message starts 'newyear', as every refusal of a plan, a
 -- draw or a seed does) ends a `gonghui run` with 'refused: ...' on stderr
--- and exit code 1 instead of a traceback; any other error (a bug) goes on
--- with its traceback.
+-- and exit code 1 instead of a traceback; so does a plan error of the
+-- framework ('plan FILE: ...'); any other error (a bug) goes on with its traceback.
 function M.refusing(f, ...)
   local r = table.pack(pcall(f, ...))
   if r[1] then return table.unpack(r, 2, r.n) end
-  local msg = type(r[2]) == 'string' and (r[2]:match('^[^\n]-:%d+: (newyear[ :].*)$') or r[2]:match('^newyear[ :].*$'))
+  local msg = type(r[2]) == 'string' and (r[2]:match('^[^\n]-:%d+: (newyear[ :].*)$') or r[2]:match('^newyear[ :].*$')
+                                          or r[2]:match('^plan .*$'))
   if msg then run.fail('refused: ' .. msg) end
   error(r[2], 0)
 end
 
-function M.format(rep, ny)
+-- The report as text: the stock table (amounts in fen shown in yuan, the
+-- discount's days added up in one row), the draws, the quiz, the caps.
+function M.format(rep)
   local c = rep.campaign
   local lines = { string.format('%s (%s), %s .. %s', c.title, c.campaign, c.starts, c.ends), '' }
-  local rows, disc = {}, nil
-  local money = {}
-  if ny and ny.subsidy_item then money[ny.subsidy_item] = true end
+  local rows = {}
   for _, st in ipairs(c.stock) do
-    local is_disc = ny and ny.discount_prefix and st.item:sub(1, #ny.discount_prefix) == ny.discount_prefix
-    if is_disc then
-      if not disc then
-        disc = { (st.title or 'discount') .. ' (每日)', '(all)', 0, 0, 0, 'yuan', days = 0 }
-        rows[#rows + 1] = disc
-      end
-      disc[3], disc[4], disc[5] = disc[3] + st.stock, disc[4] + st.issued, disc[5] + st.remaining
-      disc.days = disc.days + 1
-    elseif money[st.item] then
-      rows[#rows + 1] = { st.title or st.item, st.pool == '' and '(all)' or st.pool, st.stock, st.issued, st.remaining, 'yuan' }
-    else
-      rows[#rows + 1] = { st.title or st.item, st.pool == '' and '(all)' or st.pool, st.stock, st.issued, st.remaining, '' }
-    end
+    local y = st.yuan and fmt.yuan or tostring
+    rows[#rows + 1] = { st.title or st.item, st.pool == '' and '(all)' or st.pool, y(st.stock), y(st.issued),
+                        y(st.remaining), st.yuan and 'yuan' or '' }
   end
-  for _, r in ipairs(rows) do
-    if r[6] == 'yuan' then r[3], r[4], r[5] = fmt.yuan(r[3]), fmt.yuan(r[4]), fmt.yuan(r[5]) end
-  end
-  if disc then disc[1] = disc[1]:gsub('%(每日%)', '(' .. disc.days .. ' days)') end
   lines[#lines + 1] = fmt.table({ 'item', 'pool', 'stock', 'issued', 'remaining', 'unit' }, rows,
                                 { right = { 3, 4, 5 } })
   lines[#lines + 1] = ''

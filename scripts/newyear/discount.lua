@@ -17,6 +17,6 @@ if not fen then run.fail('yuan=: ' .. why) end
 local ny = newyear.refusing(newyear.define, plan)
 local a, code, msg = newyear.refusing(ny.discount, ny, who, fen, { merchant = params.merchant })
 if not a then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
-print(string.format(gettext('discount: %s yuan off %s yuan for member %d (%s yuan of %s used)'), fmt.yuan(a.qty),
+print(string.format(gettext('discount: %s yuan off %s yuan for member %d (%s yuan of %s used)'), fmt.yuan(a.fen),
                     fmt.yuan(fen), a.member_id, fmt.yuan(ny:discount_used(a.member_id)),
                     fmt.yuan(plan.discount.per_member_fen)))

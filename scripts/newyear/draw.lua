@@ -33,4 +33,4 @@ for _, x in ipairs(r.refused or {}) do
   print(string.format(gettext('  not issued: member %d (%s: %s)'), x.member_id, x.code, x.why))
 end
 print(gettext('anyone can check it: python3 lottery_check.py verify ENTRANTS SEED SEED_COMMITMENT ')
-      .. 'LIST_COMMITMENT ' .. r.draw_id .. ' ' .. r.k .. ' WINNERS')
+      .. 'LIST_COMMITMENT ' .. r.prize .. ' ' .. r.k .. ' WINNERS')

@@ -21,4 +21,4 @@ print(string.format(gettext('draw %s: %d entrants for %d prizes, published %s'),
 print(gettext('  entrant list:     ') .. out .. ' (sha256sum gives the list commitment)')
 print(gettext('  list commitment:  ') .. r.list_commitment)
 print(gettext('  seed commitment:  ') .. r.seed_commitment)
-print(gettext('  prize (in the draw): ') .. r.draw_id .. ', winners: ' .. math.min(r.count, r.n))
+print(gettext('  prize (in the draw): ') .. r.prize .. ', winners: ' .. math.min(r.count, r.n))

@@ -16,5 +16,5 @@ if not fen then run.fail('yuan=: ' .. why) end
 local ny = newyear.refusing(newyear.define, plan)
 local a, code, msg = newyear.refusing(ny.subsidy, ny, who, fen, { ticket = params.ticket and tostring(params.ticket) })
 if not a then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
-print(string.format(gettext('issued: %s yuan to member %d for a ticket of %s yuan%s (award %d)'), fmt.yuan(a.qty),
-                    a.member_id, fmt.yuan(fen), a.qty < fen and ' (the cap per member)' or '', a.award_id))
+print(string.format(gettext('issued: %s yuan to member %d for a ticket of %s yuan%s (award %d)'), fmt.yuan(a.fen),
+                    a.member_id, fmt.yuan(fen), a.capped and ' (the cap per member)' or '', a.award_id))

@@ -28,6 +28,6 @@ local pub = {
 local ny = newyear.refusing(newyear.define, plan)
 local ok, why = newyear.refusing(ny.verify, ny, params.draw, pub)
 if not ok then run.fail('does not verify: ' .. why) end
-local r = db.newyear_draws:get(plan.id .. '/' .. params.draw)
+local r = ny:draw_of(params.draw)
 print(string.format(gettext('ok: draw %s: the %d winners follow from the seed and the %d entrants, and the ')
                     .. 'prizes went to them', r.draw_id, r.k, r.n))

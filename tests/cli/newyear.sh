@@ -93,7 +93,7 @@ at '2026-01-02 09:05' commit.lua draw=no-such-draw commitment=abc
 expect_rc 1 "an unknown draw" && expect_err "refused: newyear: no draw 'no-such-draw'" "named" &&
   no_err 'traceback' "a refusal line, no traceback"
 at '2026-02-10 18:00' publish.lua draw=red-envelope out=entrants.txt
-expect_rc 0 "publishing the entrants" && expect_out 'draw newyear-2026/red-envelope: 3000 entrants for 2025 prizes' "3,000 entrants"
+expect_rc 0 "publishing the entrants" && expect_out 'draw newyear-2026:red-envelope: 3000 entrants for 2025 prizes' "3,000 entrants"
 LC=$(sed -n 's/^  list commitment:  //p' "$S/out")
 [ "$(sha256sum "$S/entrants.txt" | cut -d' ' -f1)" = "$LC" ] || fail "sha256sum of the published list is not its commitment"
 [ "$(wc -l <"$S/entrants.txt")" -eq 3000 ] || fail "the published list has $(wc -l <"$S/entrants.txt") lines"
@@ -103,13 +103,13 @@ at '2026-02-20 10:00' draw.lua draw=red-envelope "seed=$SEED!"
 expect_rc 1 "a seed that is not the committed one" && expect_err 'this seed is not the one committed to' "refused" &&
   no_err 'traceback' "a refusal line, no traceback"
 at '2026-02-20 10:00' draw.lua draw=red-envelope "seed_file=$S/seed.txt" out=winners.txt
-expect_rc 0 "the draw" && expect_out 'draw newyear-2026/red-envelope: 2025 winners of 3000 entrants' "2,025 winners"
+expect_rc 0 "the draw" && expect_out 'draw newyear-2026:red-envelope: 2025 winners of 3000 entrants' "2,025 winners"
 [ "$(sort -u "$S/winners.txt" | wc -l)" -eq 2025 ] || fail "the winners are not 2,025 distinct members"
 at '2026-02-20 10:05' draw.lua draw=red-envelope "seed_file=$S/seed.txt" out=winners2.txt
 expect_rc 0 "drawing again" && cmp -s "$S/winners.txt" "$S/winners2.txt" || fail "drawing again gave other winners"
 
 at '2026-02-21 10:00' verify.lua draw=red-envelope entrants=entrants.txt winners=winners.txt
-expect_rc 0 "verifying the published files" && expect_out 'ok: draw newyear-2026/red-envelope: the 2025 winners' "ok"
+expect_rc 0 "verifying the published files" && expect_out 'ok: draw newyear-2026:red-envelope: the 2025 winners' "ok"
 { cat "$S/entrants.txt"; echo 3001; } >"$S/tampered.txt"
 at '2026-02-21 10:00' verify.lua draw=red-envelope entrants=tampered.txt
 expect_rc 1 "a tampered list" && expect_err 'does not verify: the entrant list does not match the list commitment' "named"
@@ -122,13 +122,13 @@ expect_rc 1 "swapped winners" && expect_err 'does not verify: winner 1 does not 
 # anyone, with python3 and the published data only
 if command -v python3 >/dev/null 2>&1; then
   out=$(python3 "$SRC/plugins/lottery/lottery_check.py" verify "$S/entrants.txt" "$SEED" "$SC" "$LC" \
-    newyear-2026/red-envelope 2025 "$S/winners.txt")
+    'newyear-2026:red-envelope#1' 2025 "$S/winners.txt")
   case $out in
     "ok: 2025 winners drawn from 3000 entrants match") pass "python3 verifies the published draw" ;;
     *) fail "python3 on the published draw: $out" ;;
   esac
   python3 "$SRC/plugins/lottery/lottery_check.py" verify "$S/tampered.txt" "$SEED" "$SC" "$LC" \
-    newyear-2026/red-envelope 2025 "$S/winners.txt" >/dev/null && fail "python3 accepts a tampered list"
+    'newyear-2026:red-envelope#1' 2025 "$S/winners.txt" >/dev/null && fail "python3 accepts a tampered list"
 fi
 
 # two processes giving member 7 discounts at once, each over every day of the
@@ -160,10 +160,12 @@ lua race_check.lua <<'LUA'
 local newyear = require 'newyear'
 local ny = newyear.define(require 'plan')
 local days, n = {}, 0
-for a in db.campaign_awards:scan{ member_id = 7 } do
-  if a.item:find('^code%-discount@') then n = n + 1 end
-  if days[a.item] then error('twice on ' .. a.item) end
-  days[a.item] = true
+for e in db.program_entries:scan{ index = 'program,member_id', eq = { ny.id, 7 } } do
+  if e.kind == 'code-discount' then
+    n = n + 1
+    if days[e.day] then error('twice on ' .. e.day) end
+    days[e.day] = true
+  end
 end
 print(string.format('awards=%d used=%d ok=%s', n, ny:discount_used(7), tostring(ny:report().ok)))
 LUA

@@ -14,15 +14,17 @@ local SEED = 'ny2026-notary-seed-7f3c9a1e'
 local SEED2 = 'ny2026-movie-seed-0b41d2c8'
 -- the winners, checked by hand with plugins/lottery/lottery_check.py (Python, hashlib only):
 --   printf '1\n10\n11\n2\n3\n4\n5\n7\n8\n9\n' >e.txt
---   python3 lottery_check.py draw e.txt ny2026-notary-seed-7f3c9a1e ny/red-envelope 5   -> 2 9 10 8 11
-local PINNED_RED = '2\n9\n10\n8\n11\n'
-local PINNED_RED_AWARDS = { '2:1:8800', '9:2:8800', '10:3:8800', '8:4:8800', '11:5:8800' }
-local PINNED_MOVIE = '2\n4\n'  -- of 1, 2, 4 with ny2026-movie-seed-0b41d2c8, ny/movie-ticket, 2
--- the awards, counted by hand: laba 3, garden party 3, duty gifts 2, subsidies 4 (1,000 yuan),
--- discounts 7 (120 yuan), red envelopes 5, movie tickets 2 = 26 人次 to members 1-4, 8-11 (8 人);
--- value 24 + 300 + 1,000 + 120 + 440 + 80 = 1,964 yuan
-local PINNED_TOTAL = { person_times = 26, persons = 8, household_times = 22, households = 7,
-                       qty = 112015, value_fen = 196400 }
+--   python3 lottery_check.py draw e.txt ny2026-notary-seed-7f3c9a1e 'ny:red-envelope#1' 5   -> 9 2 11 4 7
+-- (the prize is the framework's draw: PROGRAM:KIND#TIER, program/draw.lua)
+local PINNED_RED = '9\n2\n11\n4\n7\n'
+local PINNED_RED_AWARDS = { '9:1:8800', '2:2:8800', '11:3:8800', '4:4:8800', '7:5:8800' }
+local PINNED_MOVIE = '1\n4\n'  -- of 1, 2, 4 with ny2026-movie-seed-0b41d2c8, ny:movie-ticket#1, 2
+-- the entries, counted by hand: laba 3, garden party 3, duty gifts 2, subsidies 4 (1,000 yuan),
+-- discounts 7 (120 yuan), red envelopes 5, movie tickets 2 = 26 人次 (qty 1 each) to members
+-- 1-4, 7, 9, 11 (7 人); value 24 + 300 + 1,000 + 120 + 440 + 80 = 1,964 yuan. 户次: the distinct
+-- households of each kind, summed over the kinds (the framework's count, as the year report's)
+local PINNED_TOTAL = { person_times = 26, persons = 7, household_times = 18, households = 6,
+                       qty = 26, value_fen = 196400 }
 
 local PLAN = {
   id = 'ny', title = '新春每日惠', year = 2026, where = { status = 'active' },
@@ -89,9 +91,11 @@ t.case('a plan whose day falls outside the window is refused, nothing stored', f
 end)
 
 local ny = newyear.define(PLAN)
-local function stock(item, pool)
-  local s = db.campaign_stock:find('campaign,item,pool', { 'ny', item, pool or '' })
-  return s and { s.stock, s.issued }
+local function stock(item, pool) return ny:stock(item, pool) end
+local function entry(member_id, kind)
+  for e in db.program_entries:scan{ index = 'program,member_id', eq = { 'ny', member_id } } do
+    if e.kind == kind then return e end
+  end
 end
 
 t.case('define: the calendar of day benefits, stock per item, a discount item per day', function()
@@ -102,9 +106,9 @@ t.case('define: the calendar of day benefits, stock per item, a discount item pe
   t.eq(stock('laba-porridge', 'ST01'), { 2, 0 })
   t.eq(stock('red-envelope'), { 5, 0 })
   t.eq(stock('ticket-subsidy'), { 100000, 0 })
-  t.eq(stock('code-discount@2026-01-01'), { 3000, 0 })
-  t.eq(stock('code-discount@2026-03-18'), { 3000, 0 })
-  t.eq(db.campaign_stock:count{ campaign = 'ny' }, 31 + 28 + 18 + 8)
+  t.eq(stock('code-discount', '2026-01-01'), { 3000, 0 })
+  t.eq(stock('code-discount', '2026-03-18'), { 3000, 0 })
+  t.eq(#ny:stock_rows(true), 31 + 28 + 18 + 8)
   local before = t.snapshot()
   newyear.define(PLAN)
   t.eq(t.snapshot(), before, 'defining again changes nothing')
@@ -142,9 +146,9 @@ t.case('duty gifts: gig workers at a station from 除夕 to 初七, stock 2', fu
   t.eq({ claim(3, '2026-02-15 20:00:00'), claim(3, '2026-02-16 20:00:00'), claim(1, '2026-02-17 08:00:00'),
          claim(4, '2026-02-24 08:00:00'), claim(4, '2026-02-23 08:00:00'), claim(11, '2026-02-20 08:00:00') },
        { 'closed', 'ok', 'not_eligible', 'closed', 'ok', 'out_of_stock' })
-  -- the stock is the campaign's (no quotas): the station is kept with the award
+  -- the stock is the program's (no quotas): the station is kept as the entry's place
   t.eq(stock('duty-gift'), { 2, 2 })
-  t.eq(db.campaign_awards:find('campaign,member_id,item', { 'ny', 4, 'duty-gift' }).extra, { station = 'ST01' })
+  t.eq(entry(4, 'duty-gift').place, 'ST01')
 end)
 
 t.case('ticket subsidies: the ticket up to the cap, once per member, out of the budget', function()
@@ -152,7 +156,7 @@ t.case('ticket subsidies: the ticket up to the cap, once per member, out of the 
   local out = {}
   local function sub(who, fen, at)
     local a, code = ny:subsidy(who, fen, at or AT)
-    out[#out + 1] = a and a.qty or code
+    out[#out + 1] = a and a.fen or code
   end
   sub(1, 12000, { at = '2026-02-16 09:00:00' })  -- before 春节: closed
   sub(1, 12000)
@@ -165,15 +169,15 @@ t.case('ticket subsidies: the ticket up to the cap, once per member, out of the 
   sub(6, 1000)                                   -- left the union
   t.eq(out, { 'closed', 12000, 30000, 'already', 30000, 'out_of_stock', 28000, 'bad_amount', 'not_eligible' })
   t.eq(stock('ticket-subsidy'), { 100000, 100000 })
-  local a = db.campaign_awards:find('campaign,member_id,item', { 'ny', 2, 'ticket-subsidy' })
-  t.eq({ a.qty, a.value_fen, a.extra.ticket_fen, a.extra.capped }, { 30000, 30000, 45000, true })
+  local a = entry(2, 'ticket-subsidy')
+  t.eq({ a.qty, a.fen, a.extra.ticket_fen, a.capped }, { 1, 30000, 45000, true })
 end)
 
 t.case('benefit-code discounts: per use, per member, per day budget', function()
   local out = {}
   local function dis(who, bill, day)
     local a, code = ny:discount(who, bill, { at = day .. ' 12:00:00', merchant = '万家超市' })
-    out[#out + 1] = a and a.qty or code
+    out[#out + 1] = a and a.fen or code
   end
   dis(1, 5000, '2026-01-05')   -- 20%: 10 yuan
   dis(1, 5000, '2026-01-05')   -- once a day
@@ -187,14 +191,17 @@ t.case('benefit-code discounts: per use, per member, per day budget', function()
   dis(9, 7777, '2026-03-18')   -- the last day: 15.55 yuan
   t.eq(out, { 1000, 'already', 2000, 'out_of_stock', 2000, 2000, 'cap_reached', 'bad_amount', 'closed', 1555 })
   t.eq(ny:discount_used(1), 5000)
-  t.eq(stock('code-discount@2026-01-05'), { 3000, 3000 })
+  t.eq(stock('code-discount', '2026-01-05'), { 3000, 3000 })
   -- a member near the cap gets what is left: member 9 has 15.55, 34.45 left
   dis(9, 50000, '2026-03-17')
   dis(9, 50000, '2026-03-16')
   dis(9, 50000, '2026-03-15')
   t.eq({ out[11], out[12], out[13] }, { 2000, 1445, 'cap_reached' })
-  t.eq(db.campaign_awards:find('campaign,member_id,item', { 'ny', 9, 'code-discount@2026-03-16' }).extra.cut_by,
-       'per_member')
+  local cut
+  for e in db.program_entries:scan{ index = 'program,member_id', eq = { 'ny', 9 } } do
+    if e.day == '2026-03-16' then cut = e.extra.cut_by end
+  end
+  t.eq(cut, 'per_member')
 end)
 
 t.case('the quiz: answers recorded once, right ones counted, unknown questions refused', function()
@@ -217,7 +224,7 @@ end)
 local red
 local DRAW_AT = { at = '2026-02-20 10:00:00' }
 t.case('the red-envelope draw: commitment first, then the list, then the seed', function()
-  t.raises(function() ny:publish('red-envelope') end, 'commit the seed of .ny/red%-envelope. first')
+  t.raises(function() ny:publish('red-envelope') end, 'commit the seed of .ny:red%-envelope. first')
   t.raises(function() ny:commit('red-envelope', 'abc') end, 'must be a SHA%-256 in hex')
   t.raises(function() ny:draw('red-envelope', SEED, DRAW_AT) end, 'publish the entrant list')
   ny:commit('red-envelope', lottery.seed_commit(SEED):upper(), { at = '2026-01-02 09:00:00' })
@@ -232,11 +239,11 @@ t.case('the red-envelope draw: commitment first, then the list, then the seed', 
               { 'the draw is held within the campaign (2026-01-01 .. 2026-03-18), not on 2026-03-19' })
   red = ny:draw('red-envelope', SEED, DRAW_AT)
   t.eq({ red.k, red.winners, red.refused }, { 5, PINNED_RED, nil })
-  t.eq(red.winners, lottery.draw(p.entrants, SEED, 'ny/red-envelope', 5), 'the plugin\'s draw, prize = campaign/item')
+  t.eq(red.winners, lottery.draw(p.entrants, SEED, 'ny:red-envelope#1', 5), 'the plugin\'s draw, prize = program:kind#tier')
   local won, seen = {}, {}
-  for a in db.campaign_awards:scan{ index = 'campaign,item,pool', eq = { 'ny', 'red-envelope' } } do
+  for a in db.program_entries:scan{ index = 'program,kind', eq = { 'ny', 'red-envelope' } } do
     t.ok(not seen[a.member_id], 'each member wins at most once')
-    won[#won + 1] = a.member_id .. ':' .. a.extra.rank .. ':' .. a.value_fen
+    won[#won + 1] = a.member_id .. ':' .. a.extra.draw_rank .. ':' .. a.fen
     seen[a.member_id] = true
   end
   t.eq(won, PINNED_RED_AWARDS)
@@ -265,11 +272,11 @@ t.case('verification accepts the real draw and rejects a tampered list, seed or 
     db.atomic(function()
       local loser
       for _, id in ipairs { 1, 2, 3, 4, 5, 7, 8, 9, 10, 11 } do
-        if not db.campaign_awards:find('campaign,member_id,item', { 'ny', id, 'red-envelope' }) then loser = id break end
+        if not entry(id, 'red-envelope') then loser = id break end
       end
-      db.campaign_awards:insert{ campaign = 'ny', member_id = loser, item = 'red-envelope', pool = '', qty = 1,
-                                 value_fen = 8800, at = '2026-02-20 10:00:00', household = 'x' }
-      t.ok(v{}:find('member ' .. loser .. ' has a red-envelope award', 1, true))
+      db.program_entries:insert{ program = 'ny', member_id = loser, kind = 'red-envelope', qty = 1, fen = 8800,
+                                 day = '2026-02-20', at = '2026-02-20 10:00:00', key = 'ny:red-envelope:' .. loser }
+      t.ok(v{}:find('member ' .. loser .. ' has entry', 1, true))
       error('undo')
     end)
   end, 'undo')
@@ -291,14 +298,14 @@ t.case('the report: every stock, budget and cap holds; it finds one that does no
   t.eq({ rep.ok, rep.problems }, { true, {} })
   t.eq(rep.campaign.total, PINNED_TOTAL)
   t.eq(rep.quiz, { answers = 12, correct = 10, members = 6 })  -- right: 2 + 2 + 0 + 3 + 1 + 2
-  t.eq(#bus.events{ topic = 'award.issued' }, rep.campaign.total.person_times)
+  t.eq(#bus.events{ topic = 'program.entry' }, rep.campaign.total.person_times)
   t.ok(newyear.format(rep, ny):find('caps checked', 1, true))
   t.raises(function()
     db.atomic(function()
-      local a = db.campaign_awards:find('campaign,member_id,item', { 'ny', 1, 'ticket-subsidy' })
-      db.campaign_awards:update(a.award_id, { qty = 40000 })
-      local s = db.campaign_stock:find('campaign,item,pool', { 'ny', 'garden-party', '' })
-      db.campaign_stock:update(s.stock_id, { issued = 4 })
+      -- behind the program's back: a subsidy raised, a fourth garden-party ticket
+      db.program_entries:update(entry(1, 'ticket-subsidy').entry_id, { fen = 40000 })
+      db.program_entries:insert{ program = 'ny', member_id = 9, kind = 'garden-party', qty = 1, fen = 0,
+                                 day = '2026-01-01', at = '2026-01-01 10:00:00' }
       local p = ny:report().problems
       t.ok(#p >= 3, t.show(p))
       local all = table.concat(p, '\n')
