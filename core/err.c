@@ -65,7 +65,10 @@ void err_prefix(const char *fmt, ...) {
 }
 
 const char *err_msg(int code) {
-    return err_buf[0] ? err_buf : err_default(code);
+    /* a message set in English on a path that is often not an error (a
+     * probe) is translated here, when someone reads it: err_set(code, "%s",
+     * N_("text")) */
+    return err_buf[0] ? _(err_buf) : err_default(code);
 }
 
 void err_clear(void) {

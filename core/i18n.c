@@ -129,8 +129,12 @@ static void bind(void) {
     if (!find_localedir()) {
         return;
     }
-    if (!setlocale(LC_MESSAGES, "") && !setlocale(LC_MESSAGES, "C.UTF-8") &&
-        !setlocale(LC_MESSAGES, "C.utf8")) {
+    /* LANGUAGE (set by i18n_init() from LC_ALL/LC_MESSAGES/LANG when it was
+     * not) chooses the catalog; LC_MESSAGES only has to be other than "C" for
+     * glibc to read LANGUAGE. C.UTF-8 is always there and cheap to load,
+     * where setlocale(LC_MESSAGES, "") of a locale the system has not
+     * generated reads locale.alias and fails through eight folders first. */
+    if (!setlocale(LC_MESSAGES, "C.UTF-8") && !setlocale(LC_MESSAGES, "C.utf8")) {
         return;
     }
     if (bindtextdomain(GH_TEXTDOMAIN, localedir) &&
