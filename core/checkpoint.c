@@ -41,7 +41,7 @@ static const store_sysfield cp_fields[] = {
     {"name", FT_STRING, 0},    {"kind", FT_STRING, 0}, {"after", FT_ANY, 1},
     {"done", FT_INT, 0},       {"total", FT_INT, 1},   {"finished", FT_BOOL, 0},
     {"pass", FT_INT, 0},       {"run", FT_STRING, 1},  {"started", FT_NUMBER, 0},
-    {"updated", FT_NUMBER, 0},
+    {"updated", FT_NUMBER, 0}, {"over", FT_STRING, 1},
 };
 #define CP_NFIELDS ((int)(sizeof cp_fields / sizeof *cp_fields))
 
@@ -269,10 +269,34 @@ static const char driver_src[] =
     "    error('run.chunks: items must be a list, a collection (db.name) or a function '\n"
     "          .. 'after -> iterator; got ' .. type(items), 2)\n"
     "  end\n"
+    "  -- what the pass goes over: a checkpoint of another pass is never taken\n"
+    "  -- for this one (issue 16, class 7: a run over another collection under\n"
+    "  -- the same name marked it finished, and the real pass skipped its rest)\n"
+    "  local function show(v)\n"
+    "    if type(v) ~= 'table' then return type(v) .. ':' .. tostring(v) end\n"
+    "    local ks = {}\n"
+    "    for k in pairs(v) do ks[#ks + 1] = k end\n"
+    "    table.sort(ks, function(a, b) return tostring(a) < tostring(b) end)\n"
+    "    local out = {}\n"
+    "    for _, k in ipairs(ks) do out[#out + 1] = tostring(k) .. '=' .. show(v[k]) end\n"
+    "    return '{' .. table.concat(out, ',') .. '}'\n"
+    "  end\n"
+    "  local over\n"
+    "  if kind == 'collection' then\n"
+    "    over = 'collection ' .. items:schema().name .. (opts.where and (' where ' .. show(opts.where)) or '')\n"
+    "  elseif kind == 'list' then\n"
+    "    over = 'a list of ' .. total .. ' items'\n"
+    "  else\n"
+    "    over = 'items from a function' .. (type(opts.key) == 'string' and (' keyed by ' .. opts.key) or '')\n"
+    "  end\n"
     "  local cp = cp_get(name)\n"
     "  if cp and cp.kind ~= kind then\n"
     "    error(format(\"run.chunks: checkpoint '%s' was made over %s, not %s (use another \"\n"
     "                 .. 'name)', name, KINDS[cp.kind] or cp.kind, KINDS[kind]), 2)\n"
+    "  end\n"
+    "  if cp and cp.over and cp.over ~= over and (kind ~= 'list' or cp.finished) then\n"
+    "    error(format(\"run.chunks: checkpoint '%s' belongs to a pass over %s; this call goes \"\n"
+    "                 .. 'over %s: give this work its own name', name, cp.over, over), 2)\n"
     "  end\n"
     "  local after, done, pass, started, resumed = nil, 0, 1, nil, false\n"
     "  if cp and cp.finished then\n"
@@ -326,7 +350,7 @@ static const char driver_src[] =
     "      fin = not full\n"
     "    end\n"
     "    cp_put{ name = name, kind = kind, after = last, done = done + n, total = total,\n"
-    "            finished = fin, pass = pass, started = started }\n"
+    "            finished = fin, pass = pass, started = started, over = over }\n"
     "    return n, last, fin\n"
     "  end\n"
     "  while true do\n"

@@ -111,4 +111,40 @@ gh --db db run "$S/str.lua"
 expect_rc 0 "pairs(string) and the system collections" && expect_out "ok" "all refused" &&
   pass "the string library and run records are out of reach"
 
+# ---- class 7: a checkpoint belongs to one pass
+lua c7a.lua <<'EOF2'
+db.define('a', { fields = { n = 'int' } })
+db.define('b', { fields = { n = 'int' } })
+db.define('log', { fields = { n = 'int' } })
+for i = 1, 50 do db.a:insert{ n = i } end
+EOF2
+lua c7b.lua <<'EOF2'
+local r = run.chunks('work', db.b, function() end, { size = 10 })
+print('b pass', r.done, r.finished)
+EOF2
+lua c7c.lua <<'EOF2'
+local r = run.chunks('work', db.a, function(m) db.log:insert{ n = m.n } end, { size = 10 })
+print('a pass', r.done, db.log:count())
+EOF2
+lua c7d.lua <<'EOF2'
+local r = run.chunks('w2', db.a, function(m) db.log:insert{ n = m.n } end,
+                     { size = 10, where = { n = 1 } })
+print('w2', r.done)
+EOF2
+lua c7e.lua <<'EOF2'
+local r = run.chunks('w2', db.a, function(m) db.log:insert{ n = m.n } end, { size = 10 })
+print('w2 all', r.done)
+EOF2
+gh --db c7 run "$S/c7a.lua"
+gh --db c7 run "$S/c7b.lua"
+expect_rc 0 "a pass over b named work"
+gh --db c7 run "$S/c7c.lua"
+expect_rc 1 "a pass over a under the name of b's finished pass is refused" &&
+  expect_err "belongs to a pass over collection b" "the reason" &&
+  pass "a checkpoint of a pass over another collection is not taken"
+gh --db c7 run "$S/c7d.lua"
+gh --db c7 run "$S/c7e.lua"
+expect_rc 1 "the same name with other conditions is refused" &&
+  pass "a checkpoint of a pass with other conditions is not taken"
+
 finish
