@@ -1329,8 +1329,15 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     lua_pushnil(L);
     while (rc == 0 && lua_next(L, -2)) {
         store_field *f = &c->fields[c->nfields];
+        size_t fl = 0;
         if (lua_type(L, -2) != LUA_TSTRING) {
             rc = err_set(GH_ESCHEMA, _("collection '%s': field names must be strings"), name);
+        } else if ((lua_tolstring(L, -2, &fl), fl != strlen(lua_tostring(L, -2)))) {
+            /* a NUL inside was cut silently (issue 16, class 11) */
+            rc = err_set(GH_ESCHEMA,
+                         _("collection '%s': field name \"%s\\0...\" holds a NUL byte; names "
+                           "are plain text"),
+                         name, lua_tostring(L, -2));
         } else {
             int pii, bad = spec_type(L, -1, &f->type, &f->optional, &f->label, &pii);
             if (bad || pii == -2) {
@@ -1478,7 +1485,14 @@ int lstore_define_unchanged(lua_State *L, lua_db *db, int name_idx, int spec_idx
 /* db.define(name, spec) -> the collection */
 static int l_db_define(lua_State *L) {
     lua_db *db = lstore_db(L);
-    const char *name = luaL_checkstring(L, 1);
+    size_t nl;
+    const char *name = luaL_checklstring(L, 1, &nl);
+    if (nl != strlen(name)) {
+        return luaL_error(L,
+                          _("db.define: the collection name \"%s\\0...\" holds a NUL byte; "
+                            "names are plain text"),
+                          name);
+    }
     luaL_checktype(L, 2, LUA_TTABLE);
     for (int attempt = 0;; attempt++) {
         store_coll *def = NULL;

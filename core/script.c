@@ -39,6 +39,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <lauxlib.h>
 #include <limits.h>
 #include <pwd.h>
@@ -98,29 +99,29 @@ const char *script_find(const char *file) {
 static double parse_duration(const char *z) {
     char *end;
     double v = strtod(z, &end);
-    if (end == z || v < 0) {
+    /* 1e400 is inf, "nan" is NaN: neither is a time limit (the timer took
+     * them as garbage: issue 16, class 11); a year is the most */
+    if (end == z || !(v >= 0) || !isfinite(v)) {
         return -1;
     }
+    double unit = -1;
     if (!*end || strcmp(end, "s") == 0) {
-        return v;
+        unit = 1;
+    } else if (strcmp(end, "ms") == 0) {
+        unit = 0.001;
+    } else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0) {
+        unit = 60;
+    } else if (strcmp(end, "h") == 0) {
+        unit = 3600;
     }
-    if (strcmp(end, "ms") == 0) {
-        return v / 1000;
-    }
-    if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0) {
-        return v * 60;
-    }
-    if (strcmp(end, "h") == 0) {
-        return v * 3600;
-    }
-    return -1;
+    return unit < 0 || v * unit > 366.0 * 86400 ? -1 : v * unit;
 }
 
 /* "512M", "2G", "800K", "512" (MB) -> bytes; -1 if not a size. */
 static double parse_size(const char *z) {
     char *end;
     double v = strtod(z, &end);
-    if (end == z || v < 0) {
+    if (end == z || !(v >= 0) || !isfinite(v)) {
         return -1;
     }
     double unit = 1 << 20;
@@ -173,8 +174,10 @@ int script_parse(int argc, char **argv, script_opts *o) {
             o->code = v;
         } else if (cli_is(&it, opt, "--timeout")) {
             if ((d = parse_duration(v)) < 0) {
-                return usage_error(&it, _("--timeout expects seconds, or 500ms, 10m, 2h (0: none)"),
-                                   v);
+                return usage_error(
+                    &it,
+                    _("--timeout expects seconds, or 500ms, 10m, 2h (0: none; at most 366 days)"),
+                    v);
             }
             o->timeout = d;
         } else if (cli_is(&it, opt, "--memory")) {
