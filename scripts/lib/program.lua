@@ -35,6 +35,8 @@
 --                { 'day', '乘车日期', 'date' } },       -- entry fields by their sheet labels
 --     amount = function(e, m) return fen end,         -- the entry's amount (default: value_fen × qty)
 --     units = { '人', '人次', '户次', 'fen' },         -- what the year report counts (场次 too)
+--     household_times = 'kind' | 'day',               -- 户次: distinct households per kind (default),
+--                                                     -- or per kind and day (aid's count)  since v1.3
 --     session = 'ticket-2026' | function(e) ... end,  -- 场次: what makes a session
 --     version = 2, changes = { [2] = 'budget raised by the board, 2026-02-01' },
 --   }
@@ -897,11 +899,11 @@ local function cell()
            _p = {}, _h = {}, _hk = {} }
 end
 
-local function count(c, e)
+local function count(c, e, by_day)
   c.person_times = c.person_times + (e.member_id and 1 or 0)
   if e.member_id and not c._p[e.member_id] then c._p[e.member_id] = true; c.persons = c.persons + 1 end
   if e.household then
-    local hk = e.household .. '|' .. e.kind
+    local hk = e.household .. '|' .. e.kind .. (by_day and ('|' .. e.day) or '')
     if not c._hk[hk] then c._hk[hk] = true; c.household_times = c.household_times + 1 end
     if not c._h[e.household] then c._h[e.household] = true; c.households = c.households + 1 end
   end
@@ -925,13 +927,14 @@ function P:report(opts)
                 to = self.plan.window.to, total = cell(), kinds = {}, by = {}, by_field = opts.by,
                 limits = {}, reversed = 0 }
   local kinds = {}
+  local by_day = self.plan.household_times == 'day'
   for _i, e in ipairs(list) do
     if reversed[e.entry_id] then
       if not e.reverses then rep.reversed = rep.reversed + 1 end
     else
-      count(rep.total, e)
+      count(rep.total, e, by_day)
       kinds[e.kind] = kinds[e.kind] or cell()
-      count(kinds[e.kind], e)
+      count(kinds[e.kind], e, by_day)
       if opts.by then
         local v
         if opts.by == 'station' or opts.by == 'place' then v = e.place
@@ -941,7 +944,7 @@ function P:report(opts)
         elseif e.member_id then v = db.members:get(e.member_id, opts.by) end
         v = v == nil and '(none)' or tostring(v)
         rep.by[v] = rep.by[v] or cell()
-        count(rep.by[v], e)
+        count(rep.by[v], e, by_day)
       end
     end
   end

@@ -133,7 +133,8 @@ local function program_info(cache, id)
   if cache[key] == nil then
     local ps = collection('programs')
     local r = ps and ps:get(id)
-    cache[key] = { title = r and r.title or id, units = r and r.units or { '人', '人次', '户次', 'fen' } }
+    cache[key] = { title = r and r.title or id, units = r and r.units or { '人', '人次', '户次', 'fen' },
+                   by_day = r and type(r.plan) == 'table' and r.plan.household_times == 'day' }
   end
   return cache[key]
 end
@@ -155,8 +156,10 @@ function FACT.entry(x, cache)
   for _, name in ipairs(p.units) do u[name] = true end
   local person = (u['人'] or u['人次']) and x.member_id or nil
   return { program = 'program:' .. x.program, label = p.title, year = year_of(x.day),
-           -- 户次 as the framework counts it: per kind, the distinct households
-           member_id = person, household = u['户次'] and x.household and (x.program .. '|' .. x.kind .. '|' .. x.household) or nil,
+           -- 户次 as the framework counts it: per kind (and day, when the plan says
+           -- household_times = 'day'), the distinct households
+           member_id = person, household = u['户次'] and x.household
+             and (x.program .. '|' .. x.kind .. '|' .. x.household .. (p.by_day and ('|' .. tostring(x.day)) or '')) or nil,
            money_fen = u.fen and (x.fen or 0) or 0,
            session = u['场次'] and ('program:' .. x.program .. ':' .. (x.session or x.program)) or nil,
            town = x.town or m.town, enterprise_id = x.enterprise_id or m.enterprise_id,

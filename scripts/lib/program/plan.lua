@@ -17,6 +17,7 @@ local TOP = {
   budget_fen = 'integer?', kinds = 'table', limits = 'table?', who = 'table?', units = 'table?',
   version = 'integer?', changes = 'table?', fields = 'table?', amount = 'function?',
   session = 'any?', note = 'string?', program = 'string?', label = 'string?', extra = 'any?',
+  household_times = 'string?',
 }
 local KIND = {
   kind = 'string', title = 'string?', value_fen = 'integer?', stock = 'integer?', places = 'table?',
@@ -218,6 +219,13 @@ function M.check(p, file)
   for i, u in ipairs(p.units or { '人', '人次', '户次', 'fen' }) do
     if not M.UNITS[u] then fail(file, 'units[' .. i .. ']', _("'%s' is not one of 人, 人次, 户次, 场次, fen"), tostring(u)) end
     out.units[u] = true
+  end
+  -- 户次: per kind, the distinct households (default), or per kind and day
+  -- (a household aided twice on two days is two 户次: the aid's count)  since v1.3
+  out.household_times = p.household_times or 'kind'
+  if out.household_times ~= 'kind' and out.household_times ~= 'day' then
+    fail(file, 'household_times', _("is 'kind' (distinct households per kind) or 'day' (per kind and day), got '%s'"),
+         out.household_times)
   end
   -- kinds
   if #p.kinds == 0 then fail(file, 'kinds', _('must list at least one kind: { { kind = \'gift\', ... } }')) end
