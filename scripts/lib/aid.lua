@@ -110,6 +110,7 @@ local function uerr(fmtstr, ...)
 end
 
 local refuse = program.refuser(M.REFUSALS)
+local ledger   -- the aid's program on the framework (below)
 
 local function y(fen) return fmt.yuan(fen) .. ' yuan' end
 
@@ -235,7 +236,9 @@ end
 function M.open(cfg)
   check_config(cfg)
   M.define_collections()
-  return setmetatable({ cfg = cfg, program = cfg.program or 'aid' }, P)
+  local self = setmetatable({ cfg = cfg, program = cfg.program or 'aid' }, P)
+  ledger(self)   -- here, outside any payment's transaction (a sheet's row may roll back)
+  return self
 end
 
 function P:caps(year)
@@ -450,12 +453,54 @@ local function scopes_of(p)
   return s
 end
 
--- Writes a payment (ledger row, totals, event) inside the caller's transaction.
+-- The aid on the program framework (program.lua): program 'aid', one kind per
+-- aid type, every payment also a framework ledger entry (key = its payment
+-- id) whose standard event (program.entry) the year report counts. 户次 is
+-- per kind and day (household_times = 'day'), the aid's own count: one
+-- household aided by one type on one day is one 户次. The window is every
+-- year the settings may name (2000 .. 2200): the caps are per year, not the
+-- window. A change of the types after the first entry raises the plan's
+-- version, declared as a change of the settings file.
+M.PROGRAM = 'aid'
+local function plan_of(self)
+  local names = {}
+  for name in pairs(self.cfg.types) do names[#names + 1] = name end
+  table.sort(names)
+  local kinds = {}
+  for i, name in ipairs(names) do kinds[i] = { kind = name, title = self.cfg.types[name].title, unit = 'fen' } end
+  return { id = M.PROGRAM, title = '困难帮扶与医疗互助', window = { from = '2000-01-01', to = '2200-12-31' },
+           kinds = kinds, units = { '人', '人次', '户次', 'fen' }, household_times = 'day' }
+end
+
+function ledger(self)
+  if self.ledger then return self.ledger end
+  local plan = plan_of(self)
+  local ok, P = pcall(program.define, plan, { file = self.cfg.source or 'caps.lua' })
+  if not ok then
+    local old = db.programs:get(M.PROGRAM)
+    if not old or type(P) ~= 'string' or not P:find('first entry', 1, true) then error(P, 0) end
+    plan.version = old.version + 1
+    plan.changes = {}
+    for v, why in pairs(old.changes or {}) do plan.changes[v] = why end
+    plan.changes[plan.version] = 'the aid types changed in ' .. (self.cfg.source or 'caps.lua')
+    P = program.define(plan, { file = self.cfg.source or 'caps.lua' })
+  end
+  self.ledger = P
+  return P
+end
+
+-- Writes a payment (ledger row, totals, event; and the framework's entry)
+-- inside the caller's transaction.
 local function record_payment(self, p)
   local invoice = p.invoice
   p.invoice = nil
   p.run = run.uid
   p.payment_id = db.aid_payments:insert(p)
+  local e, code, why = self.ledger:enter{ member = p.member_id, kind = p.type, fen = p.amount_fen,
+                                          day = p.date,
+                                          key = 'payment:' .. p.payment_id, town = p.town }
+  if not e then error(string.format('aid: payment %d: the ledger refused its entry (%s): %s',
+                                    p.payment_id, tostring(code), tostring(why)), 0) end
   for _, s in ipairs(scopes_of(p)) do add_total(p.year, s[1], s[2], p.amount_fen) end
   bus.publish('aid.paid', {
     program = self.program, payment_id = p.payment_id, year = p.year, date = p.date,
@@ -492,6 +537,7 @@ function P:pay(p)
   if p.ref ~= nil and (type(p.ref) ~= 'string' or p.ref == '') then
     uerr('pay: ref must be a non-empty string, got %s', tostring(p.ref))
   end
+  ledger(self)
   return db.atomic(function()
     if p.ref then
       local old = db.aid_refs:get(p.ref)
@@ -579,6 +625,7 @@ function P:claim(c)
   local date = check_date(c.date, 'claim: date')
   local year = year_of(date)
   local tc = self:caps(year).types[ctype]
+  ledger(self)
   return db.atomic(function()
     local m = get_member(c.member)
     if not m then return refuse('not_member', 'no member ' .. tostring(c.member)) end

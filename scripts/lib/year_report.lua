@@ -11,14 +11,14 @@
 -- Two roads to the same figures:
 --   * the log: the durable consumer 'year-report' turns each program's events
 --     (the framework's standard program.entry, which carries its units, so a
---     program written later counts with no edit here; and the older programs'
---     award.issued, aid.paid; market sales, contest titles and retirement
+--     program written later counts with no edit here; and the older program's
+--     award.issued; market sales, aid payments, contest titles and retirement
 --     certificates are program.entry now)
 --     into one fact each, stored in `year_facts` under the event's sequence
 --     number; build() clears the facts and replays the log from the start, so
 --     the report is rebuilt from the log alone;
 --   * the records: the same facts read from each program's own collections
---     (campaign_awards, aid_payments, and the framework's
+--     (campaign_awards, and the framework's
 --     program_entries).
 -- Both are counted by the same code; build() compares every figure and
 -- lists each one that differs (none, unless events were trimmed, lost, or
@@ -40,7 +40,7 @@ M.CONSUMER = 'year-report'
 -- Program labels, in the order reports list them.
 M.PROGRAMS = {
   { program = 'campaign',   label = '送温暖·惠职工活动' },  -- campaigns: one row each (their titles)
-  { program = 'aid',        label = '困难帮扶与医疗互助' },
+  { program = 'program:aid', label = '困难帮扶与医疗互助' },   -- aid is on the framework (aid.lua)
   { program = 'market',     label = '共富集市' },   -- program:market-<id>, by its title
   -- programs on the framework (program.lua) keep their place by id
   { program = 'program:contest',    label = '职工技能竞赛' },
@@ -116,13 +116,6 @@ function FACT.award(x, cache)
            town = m.town, enterprise_id = m.enterprise_id }
 end
 
-function FACT.aid(x, cache)
-  local m = member_info(cache, x.member_id)
-  return { program = 'aid', label = LABEL.aid, year = x.year or year_of(x.date),
-           member_id = x.member_id, household = x.household, money_fen = x.amount_fen or 0,
-           town = x.town or m.town, enterprise_id = m.enterprise_id }
-end
-
 -- The framework's standard event (program.entry, scripts/lib/program.lua):
 -- every program on the framework counts here by itself, under its title, in
 -- the units its plan declares. A reversal carries `reverses`; counting leaves
@@ -173,7 +166,6 @@ local function fact_of_event(ev, cache)
   if type(x) ~= 'table' then return nil end
   if t == 'program.entry' then return FACT.entry(x, cache)
   elseif t == 'award.issued' then return FACT.award(x, cache)
-  elseif t == 'aid.paid' then return FACT.aid(x, cache)
   end
 end
 
@@ -193,7 +185,6 @@ local function facts_from_records(year)
     end
   end
   each('campaign_awards', FACT.award)
-  each('aid_payments', FACT.aid, { year = year })
   -- the framework's ledger: the same fact as its event
   each('program_entries', FACT.entry)
   return out

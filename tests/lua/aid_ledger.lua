@@ -213,6 +213,16 @@ t.case('the report rebuilt from the event log alone is the same', function()
                      union_id = 11, amount_fen = 300000, approver = '王主席', run = run.uid })
 end)
 
+t.case('every payment is a framework ledger entry: its report agrees with the aid report', function()
+  local P = require('program').open('aid')
+  local rep = P:report()
+  t.eq(#P:entries(), 14)
+  t.eq({ rep.total.person_times, rep.total.persons, rep.total.household_times, rep.total.households,
+         rep.total.fen }, { 14, 6, 13, 4, EXPECTED.total.amount_fen })   -- 户次: per type and day, as aid counts
+  t.eq(#bus.events{ topic = 'program.entry' }, 14)
+  t.eq(rep.ok, true)
+end)
+
 t.case('a new year: pay only after re-verification; the year caps start again', function()
   t.eq((pay(F1, 'temporary', 400000, '2026-02-01')), 'not_verified')
   p:step(F1, 'reverify', { by = '复核组', date = '2026-01-20' })
