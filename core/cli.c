@@ -131,6 +131,7 @@ int cli_next(cli_iter *it, const cli_opt **opt, const char **val) {
 }
 
 int cli_is(const cli_iter *it, const cli_opt *o, const char *name) {
+    (void)it; /* only the assert reads it: Release (NDEBUG) builds too */
     assert(cli_opt_find(it->cmd->opts, name) && "an option missing from the help table");
     return o && strcmp(o->name, name) == 0;
 }

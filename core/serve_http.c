@@ -124,7 +124,7 @@ static void sess_end(const char *token, const char *name) {
     pthread_mutex_lock(&smu);
     for (int i = 0; i < nsess;) {
         if ((token && strcmp(sessions[i].token, token) == 0) ||
-            (!token && strcmp(sessions[i].name, name) == 0)) {
+            (!token && name && strcmp(sessions[i].name, name) == 0)) {
             sessions[i] = sessions[--nsess];
         } else {
             i++;
