@@ -775,7 +775,34 @@ static void show_params(FILE *f, const shown *w) {
     }
 }
 
+static int show_raw(store *s, const char *which, FILE *f);
+
+/* runs show: what a script put in its record (parameters, an error message,
+ * a summary) may hold terminal control sequences; they are shown as \xNN
+ * so that a run record cannot rewrite the operator's screen (issue 16,
+ * class 12). */
 int runs_show(store *s, const char *which, FILE *f) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *mem = open_memstream(&buf, &n);
+    if (!mem) {
+        return show_raw(s, which, f);
+    }
+    int rc = show_raw(s, which, mem);
+    fclose(mem);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if ((c < 0x20 && c != '\n') || c == 0x7f) {
+            fprintf(f, "\\x%02x", c);
+        } else {
+            fputc(c, f);
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int show_raw(store *s, const char *which, FILE *f) {
     store_txn *t;
     const store_coll *c;
     store_scan *sc = NULL;

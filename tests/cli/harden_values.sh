@@ -23,4 +23,14 @@ expect_rc 1 "a NUL in a field name" && expect_err "NUL" "field: why" &&
 gh --db db run -e 'print(#db.collections())'
 expect_out "0" "nothing was defined"
 
+# class 12: runs show escapes terminal control characters
+esc=$(printf 'a\033[2Jb')
+gh --db db2 run -e "print(1)" "x=$esc"
+gh --db db2 runs show 1
+if grep -q "$(printf '\033')" "$S/out"; then
+  fail "runs show printed a raw escape character"
+else
+  expect_out 'x=a\x1b[2Jb' "runs show: the escape shown as \\x1b" && pass "runs show escapes control characters"
+fi
+
 finish
