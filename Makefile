@@ -12,7 +12,7 @@ PACKAGES = build-essential cmake pkg-config liblua5.4-dev liblmdb-dev lmdb-utils
            libcmocka-dev python3 libedit-dev libutf8proc-dev libxlsxwriter-dev libicu-dev libssl-dev \
            libminizip-dev libexpat1-dev rime-data-stroke
 # gettext: msgfmt builds the message catalogs (po/); xgettext for tools/update-po.sh
-PACKAGES += gettext
+PACKAGES += gettext strace
 # lua5.4: cli_lua_compat checks its expectations against stock Lua
 PACKAGES += lua5.4
 # what CI needs on top: the fuzz builds, the format check, the terminal test

@@ -164,6 +164,15 @@ const char *i18n_tr(const char *msgid) {
     return msgid;
 }
 
+const char *i18n_tr_bound(const char *msgid) {
+#ifdef GH_NLS
+    if (on && msgid && *msgid) {
+        return dgettext(GH_TEXTDOMAIN, msgid);
+    }
+#endif
+    return msgid;
+}
+
 const char *i18n_ntr(const char *one, const char *many, unsigned long n) {
 #ifdef GH_NLS
     if (active()) {

@@ -44,6 +44,11 @@ void i18n_init(void);
  * for the process). */
 const char *i18n_tr(const char *msgid) __attribute__((format_arg(1)));
 
+/* The translation of `msgid` if the catalog is bound already (a message was
+ * translated before), else `msgid`: for text prepared in advance that is
+ * almost never shown (a signal handler's), so preparing it binds nothing. */
+const char *i18n_tr_bound(const char *msgid) __attribute__((format_arg(1)));
+
 /* The plural form of a message for `n` (ngettext): `one` or `many` in English. */
 const char *i18n_ntr(const char *one, const char *many, unsigned long n)
     __attribute__((format_arg(1))) __attribute__((format_arg(2)));

@@ -461,11 +461,13 @@ static void map_note(store *s, int add) {
         handler_on = 1;
     }
     if (add) {
-        int n = snprintf(fault_msg, sizeof fault_msg,
-                         _("gonghui: %s is damaged: reading it touched a page that is not there "
-                           "(data.mdb cut short or overwritten). Nothing more was written. Run "
-                           "gonghui --db %s check, and restore the database from a backup.\n"),
-                         s->path, s->path);
+        int n = snprintf(
+            fault_msg, sizeof fault_msg,
+            /* translated only if the catalog is bound: made at every open */
+            i18n_tr_bound(N_("gonghui: %s is damaged: reading it touched a page that is not there "
+                             "(data.mdb cut short or overwritten). Nothing more was written. Run "
+                             "gonghui --db %s check, and restore the database from a backup.\n")),
+            s->path, s->path);
         fault_len = n > 0 && (size_t)n < sizeof fault_msg ? (size_t)n : 0;
     }
 }

@@ -36,6 +36,21 @@ expect_rc 0 "zh: help run" && expect_out "对数据库运行一个 Lua 程序" "
 en help run
 expect_out "run a Lua program" "C: help run" && pass "C: a command's help page is English"
 
+# --- an empty run does no locale work (W6): no catalog is bound ---
+if command -v strace >/dev/null 2>&1; then
+  : >"$S/empty.lua"
+  en --db "$S/db" run "$S/empty.lua"
+  LANG=zh_CN.UTF-8 strace -f -e trace=openat,open -o "$S/trace" "$BIN" --db "$S/db" run "$S/empty.lua" \
+    >/dev/null 2>&1
+  if grep -q 'LC_MESSAGES\|locale' "$S/trace"; then
+    fail "zh: an empty run opened locale files:"; grep 'LC_MESSAGES\|locale' "$S/trace" | head -5 >&2
+  else
+    pass "zh: an empty run opens no locale file (the catalog is bound at the first message)"
+  fi
+else
+  echo "note: strace missing: the empty run's locale work is not checked" >&2
+fi
+
 # --- the runner ---
 zh --db "$S/db" run -e 'print(nosuchname)'
 expect_rc 1 "zh: unknown global" && expect_err "未知的全局变量“nosuchname”" "zh: runner refusal" &&
