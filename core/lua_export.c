@@ -490,7 +490,7 @@ static int l_export_rows(lua_State *L) {
             if (w->x && w->fen[i]) {
                 int rc = xlsx_out_money(w->x, i);
                 if (rc) {
-                    return luaL_error(L, "export: %s", err_msg(rc));
+                    return luaL_error(L, _("export: %s"), err_msg(rc));
                 }
             }
         }

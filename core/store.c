@@ -2630,13 +2630,13 @@ int store_check_path(const char *path, void (*report)(void *ctx, const char *msg
     fflush(NULL);
     int fds[2];
     if (pipe(fds) != 0) {
-        return err_set(GH_EIO, "cannot start the check: %s", strerror(errno));
+        return err_set(GH_EIO, _("cannot start the check: %s"), strerror(errno));
     }
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
-        return err_set(GH_EIO, "cannot start the check: %s", strerror(errno));
+        return err_set(GH_EIO, _("cannot start the check: %s"), strerror(errno));
     }
     if (pid == 0) {
         close(fds[0]);
@@ -2669,14 +2669,14 @@ int store_check_path(const char *path, void (*report)(void *ctx, const char *msg
     int st;
     while (waitpid(pid, &st, 0) < 0) {
         if (errno != EINTR) {
-            return err_set(GH_EIO, "the check was lost: %s", strerror(errno));
+            return err_set(GH_EIO, _("the check was lost: %s"), strerror(errno));
         }
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
         return 0;
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
-        return err_set(GH_ENOTDB, "%s cannot be checked (see above)", path);
+        return err_set(GH_ENOTDB, _("%s cannot be checked (see above)"), path);
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 1 && got == (ssize_t)sizeof n) {
         *problems = n;

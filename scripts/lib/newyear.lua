@@ -261,7 +261,7 @@ end
 -- A return-to-work ticket subsidy: min(ticket_fen, cap_fen), once per member.
 function N:subsidy(who, ticket_fen, opts)
   opts = opts or {}
-  if not self.plan.ticket_subsidy then error('newyear: this plan has no ticket_subsidy', 2) end
+  if not self.plan.ticket_subsidy then error(gettext('newyear: this plan has no ticket_subsidy'), 2) end
   if math.type(ticket_fen) ~= 'integer' or ticket_fen <= 0 then
     return nil, 'bad_amount', 'the ticket amount must be more than 0 fen, got ' .. tostring(ticket_fen)
   end
@@ -571,12 +571,12 @@ function N:report()
   local per_member = {}
   for e in db.program_entries:scan{ index = 'program,kind', eq = { self.id } } do
     if ts and e.kind == self.subsidy_item and e.fen > ts.cap_fen then
-      out.problems[#out.problems + 1] = string.format('subsidy entry %d: %s yuan, over the cap of %s',
+      out.problems[#out.problems + 1] = string.format(gettext('subsidy entry %d: %s yuan, over the cap of %s'),
                                                       e.entry_id, fmt.yuan(e.fen), fmt.yuan(ts.cap_fen))
     end
     if dc and e.kind == self.discount_item then
       if e.fen > dc.per_use_fen then
-        out.problems[#out.problems + 1] = string.format('discount entry %d: %s yuan, over the cap per use',
+        out.problems[#out.problems + 1] = string.format(gettext('discount entry %d: %s yuan, over the cap per use'),
                                                         e.entry_id, fmt.yuan(e.fen))
       end
       per_member[e.member_id] = (per_member[e.member_id] or 0) + e.fen
