@@ -23,6 +23,7 @@
 
 local registry = require 'registry'
 local parse = require 'parse'
+local firm_names = require 'firm_names'
 
 local N    = params.members or 5000
 local SEED = params.seed or 2025
@@ -81,12 +82,6 @@ for _, p in ipairs{130,131,132,133,134,135,136,137,138,139,150,151,152,153,155,1
                    191,193,195,196,197,198,199} do
   PHONE_PREFIXES[#PHONE_PREFIXES + 1] = tostring(p)
 end
-
-local FIRM_WORDS = {'恒达','华星','金鑫','永盛','宏远','新潮','东方','海天','天成','立信',
-  '万向','正泰','鸿运','瑞丰','精工','远大','广源','兴旺','明辉','安顺','诚信','富华',
-  '利民','大洋','长城','中顺','佳美','银河','时代','振兴','德润','飞跃','卓越','嘉禾'}
-local FIRM_TRADES = {'纺织','机械','物流','建设工程','环境卫生','食品','电子','汽车配件',
-  '服饰','家具','皮革','五金','水产','船舶修造','包装','塑料制品','快递','运输','阀门','光电'}
 
 -- Employment forms per category: { form, weight }, ... (registry.EMPLOYMENT_FORMS).
 local FORMS = {
@@ -390,16 +385,11 @@ local function make_member(member_id)
   }, ent)
 end
 
--- An enterprise's name uses its region's city: 宁波恒达纺织有限公司.
-local function make_enterprise(ent, used_names)
+-- An enterprise's name uses its region's city: 宁波恒达纺织有限公司
+-- (scripts/lib/firm_names.lua: unique up to 3,000,000 members).
+local function make_enterprise(ent, name_of)
   local town = ent_town[ent]
-  local name
-  for _ = 1, 20 do
-    name = town.region[3] .. FIRM_WORDS[random(#FIRM_WORDS)]
-        .. FIRM_TRADES[random(#FIRM_TRADES)] .. '有限公司'
-    if not used_names[name] then break end
-  end
-  used_names[name] = true
+  local name = name_of(town.region[3], town.region[5])
   return { enterprise_id = ent, name = name, town = town.name, size = ent_size[ent] or 0,
            union_id = ent_union[ent], credit_code = credit_code(town.region[1]) }
 end
@@ -432,9 +422,9 @@ db.atomic(function()
   for id = 1, N do
     db.members:insert(make_member(id))
   end
-  local used_names = {}
+  local name_of = firm_names.namer(random)
   for ent = 1, n_ent do
-    local e = make_enterprise(ent, used_names)
+    local e = make_enterprise(ent, name_of)
     db.enterprises:insert(e)
     local u = unions[ent_union[ent]]
     if u.level == 'enterprise' then u.name = e.name .. '工会'; u.enterprise = nil end
