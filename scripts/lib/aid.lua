@@ -499,7 +499,7 @@ local function record_payment(self, p)
   local e, code, why = self.ledger:enter{ member = p.member_id, kind = p.type, fen = p.amount_fen,
                                           day = p.date,
                                           key = 'payment:' .. p.payment_id, town = p.town }
-  if not e then error(string.format('aid: payment %d: the ledger refused its entry (%s): %s',
+  if not e then error(string.format(gettext('aid: payment %d: the ledger refused its entry (%s): %s'),
                                     p.payment_id, tostring(code), tostring(why)), 0) end
   for _, s in ipairs(scopes_of(p)) do add_total(p.year, s[1], s[2], p.amount_fen) end
   bus.publish('aid.paid', {

@@ -50,5 +50,17 @@ for lang in $(grep -v '^#' "$SRC/po/LINGUAS"); do
         [ "$WORD" = FAIL ] && FAILED=1
     fi
 done
+# messages a person reads that are not marked at all (tools/i18n-scan.py):
+# a failure with GH_I18N_STRICT=1, else a warning, like the check above
+if command -v python3 >/dev/null 2>&1; then
+    if ! python3 "$SRC/tools/i18n-scan.py" >"$S/scan" 2>"$S/scan.count"; then :; fi
+    if [ -s "$S/scan" ]; then
+        echo "$WORD: $(cat "$S/scan.count"):" >&2
+        head -20 "$S/scan" >&2
+        [ "$WORD" = FAIL ] && FAILED=1
+    else
+        echo "ok    $(cat "$S/scan.count")" >&2
+    fi
+fi
 [ $FAILED = 0 ] && echo "ok    every marked message is in the catalogs" >&2
 exit $FAILED
