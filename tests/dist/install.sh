@@ -21,7 +21,7 @@ cmake --install "$BUILD" --prefix "$P" >"$S/install.log" 2>&1 || {
 G=$P/bin/gonghui
 for f in bin/gonghui include/gonghui/plugin.h share/man/man1/gonghui.1.gz \
   share/bash-completion/completions/gonghui share/zsh/vendor-completions/_gonghui \
-  share/gonghui/scripts/demo.lua share/gonghui/scripts/lib/campaign.lua \
+  share/gonghui/scripts/demo.lua share/gonghui/scripts/lib/program.lua \
   lib/systemd/system/gonghui-events@.service share/doc/gonghui/copyright; do
   [ -e "$P/$f" ] || fail "installed tree: $f missing"
 done
