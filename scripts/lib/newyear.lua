@@ -608,11 +608,27 @@ end
 -- draw or a seed does) ends a `gonghui run` with 'refused: ...' on stderr
 -- and exit code 1 instead of a traceback; so does a plan error of the
 -- framework ('plan FILE: ...'); any other error (a bug) goes on with its traceback.
+-- A refusal raised on purpose starts with the library's prefix, in English
+-- or as the catalog translates it (新春：, 新春方案：); anything else is a bug
+-- and keeps its traceback.
+local function refusal(msg)
+  if type(msg) ~= 'string' then return nil end
+  local body = msg:match('^[^\n]-:%d+: (.*)$')
+  -- the translated prefixes, taken from messages the catalog has ("newyear: '" less its quote)
+  local prefixes = { 'newyear:', 'newyear ', gettext("newyear: '"):sub(1, -2), gettext('newyear plan: ') }
+  if not body then
+    body = msg
+    prefixes[#prefixes + 1] = 'plan '
+  end
+  for _, p in ipairs(prefixes) do
+    if body:sub(1, #p) == p then return body end
+  end
+end
+
 function M.refusing(f, ...)
   local r = table.pack(pcall(f, ...))
   if r[1] then return table.unpack(r, 2, r.n) end
-  local msg = type(r[2]) == 'string' and (r[2]:match('^[^\n]-:%d+: (newyear[ :].*)$') or r[2]:match('^newyear[ :].*$')
-                                          or r[2]:match('^plan .*$'))
+  local msg = refusal(r[2])
   if msg then run.fail('refused: ' .. msg) end
   error(r[2], 0)
 end
