@@ -13,6 +13,7 @@
 #include "accounts.h"
 #include "cli.h"
 
+#include "clock.h"
 #include "codec.h"
 #include "err.h"
 #include "scope.h"
@@ -286,12 +287,6 @@ int accounts_note_login(store_txn *t, const char *name, int ok, int64_t now) {
 
 /* ---- gonghui users ------------------------------------------------------------- */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One line from in, without echo on a terminal. 0 or -1 (nothing read). */
 static int read_password(FILE *in, const char *prompt, char *buf, size_t size) {
     struct termios old, quiet;
@@ -412,7 +407,7 @@ static int users_list(store *s) {
            _("STATE"));
     const void *k, *v;
     size_t kn, vn;
-    int64_t now = (int64_t)now_s();
+    int64_t now = (int64_t)clock_wall_s();
     while ((rc = store_scan_next(sc, &k, &kn, &v, &vn)) == 0) {
         account a;
         if (decode(c, v, vn, &a) != 0) {
@@ -503,7 +498,7 @@ int accounts_cli(store *s, int argc, char **argv, FILE *in) {
         return 1;
     }
     rc = accounts_get(t, name, &a);
-    double now = now_s();
+    double now = clock_wall_s();
     if (is_add) {
         if (rc == 0) {
             rc = err_set(GH_EEXISTS,

@@ -41,6 +41,7 @@
 #include "serve_int.h"
 
 #include "accounts.h"
+#include "clock.h"
 #include "err.h"
 #include "lua_bus.h"
 #include "lua_json.h"
@@ -61,18 +62,6 @@
 
 #define GROW_TRIES 16
 #define ROUTES_KEY "gonghui.serve.routes"
-
-double serve_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-double serve_mono(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- answers ------------------------------------------------------------------- */
 
@@ -353,7 +342,7 @@ static watch wd = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
 static void watch_set(sandbox *sb, double timeout) {
     pthread_mutex_lock(&wd.mu);
     wd.sb = sb;
-    wd.deadline = sb ? serve_mono() + timeout : 0;
+    wd.deadline = sb ? clock_mono_s() + timeout : 0;
     wd.stopped = 0;
     pthread_mutex_unlock(&wd.mu);
 }
@@ -363,7 +352,7 @@ void *serve_watchdog(void *arg) {
     while (!srv->engine_done) {
         usleep(20000);
         pthread_mutex_lock(&wd.mu);
-        double now = serve_mono();
+        double now = clock_mono_s();
         if (wd.sb && now > wd.deadline && !wd.stopped) {
             sandbox_stop(wd.sb);
             wd.stopped = 1;
@@ -560,7 +549,7 @@ static int record_job(server *srv, job *j, store_txn *t, const store_counts *w, 
                     .operator_name = j->acct.name,
                     .host = srv->host,
                     .started = j->started,
-                    .ended = serve_now(),
+                    .ended = clock_wall_s(),
                     .mode = "serve",
                     .outcome = j->failed ? "error" : "ok",
                     .error = j->failed ? j->error : NULL,
@@ -592,10 +581,10 @@ static int run_group(server *srv, job **w, int nw, int *unions_touched) {
     for (int i = 0; i < nw && rc == 0; i++) {
         job *j = w[i];
         if (j->kind == J_NOTE) {
-            rc = accounts_note_login(top, j->acct.name, j->login_ok, (int64_t)serve_now());
+            rc = accounts_note_login(top, j->acct.name, j->login_ok, (int64_t)clock_wall_s());
             continue;
         }
-        j->started = serve_now();
+        j->started = clock_wall_s();
         if ((rc = store_txn_begin(srv->s, top, 1, &sp))) {
             break;
         }

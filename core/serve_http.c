@@ -25,6 +25,7 @@
  */
 #include "serve.h"
 #include "cli.h"
+#include "clock.h"
 #include "serve_int.h"
 
 #include "err.h"
@@ -68,7 +69,7 @@ static void sess_new(const char *name, double life, char token[65]) {
     randombytes_buf(b, sizeof b);
     sodium_bin2hex(token, 65, b, sizeof b);
     pthread_mutex_lock(&smu);
-    double now = serve_now();
+    double now = clock_wall_s();
     for (int i = 0; i < nsess;) { /* drop the expired ones while we are here */
         if (sessions[i].expires < now) {
             sessions[i] = sessions[--nsess];
@@ -102,7 +103,7 @@ static int sess_get(const char *token, double life, char name[65]) {
         return -1;
     }
     pthread_mutex_lock(&smu);
-    double now = serve_now();
+    double now = clock_wall_s();
     for (int i = 0; i < nsess; i++) {
         if (sodium_memcmp(sessions[i].token, token, 64) == 0) {
             if (sessions[i].expires >= now) {
@@ -249,7 +250,7 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
     snprintf(j.acct.name, sizeof j.acct.name, "%s", name);
     serve_submit(srv, &j);
     enum MHD_Result ret;
-    double now = serve_now();
+    double now = clock_wall_s();
     if (j.status != 200) {
         /* no such account: spend the time a check would, so a guess at
          * names learns nothing from the clock */
@@ -537,7 +538,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         int n = snprintf(b, sizeof b,
                          "{\"ok\":true,\"uptime\":%.0f,\"programs\":%d,\"routes\":%d,"
                          "\"groups\":%llu,\"grouped_writes\":%llu,\"in_flight\":%d}",
-                         serve_now() - srv->started, srv->nprogs, srv->nroutes,
+                         clock_wall_s() - srv->started, srv->nprogs, srv->nroutes,
                          (unsigned long long)srv->groups, (unsigned long long)srv->grouped,
                          atomic_load(&inflight) - 1);
         return send_bytes(c, 200, "application/json; charset=utf-8", b, (size_t)n, NULL);
@@ -700,7 +701,7 @@ int serve_main(const char *db_path, int argc, char **argv) {
     }
     chmod(db_path, 0700); /* the server alone holds the database */
     gethostname(srv.host, sizeof srv.host - 1);
-    srv.started = serve_now();
+    srv.started = clock_wall_s();
     pthread_mutex_init(&srv.mu, NULL);
     pthread_cond_init(&srv.cv, NULL);
     codec_buf_init(&srv.scratch);

@@ -93,9 +93,6 @@ typedef struct server {
     double started;
 } server;
 
-double serve_now(void);
-double serve_mono(void);
-
 /* serve.c */
 int serve_load_programs(server *srv);
 void serve_free_programs(server *srv);
