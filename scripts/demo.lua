@@ -63,7 +63,7 @@ for i = 1, math.min(5, #rep.by) do
   rows[i] = { rep.by[i].value, rep.by[i].person_times, fmt.yuan(rep.by[i].person_times * 20000) }
 end
 local function indent(text) return '   ' .. (text:gsub('\n', '\n   ')) end
-print(indent(fmt.table({ 'town (top 5)', '人次', 'yuan' }, rows, { right = { 2, 3 } })))
+print(indent(fmt.table({ gettext('town (top 5)'), '人次', gettext('yuan') }, rows, { right = { 2, 3 } })))
 if not rep.ok then print(gettext('   PROBLEMS: ') .. table.concat(rep.problems, '; ')) end
 
 -- ---- 2. retirement honors -----------------------------------------------------
@@ -162,14 +162,14 @@ for i = 1, math.min(5, #ranking) do
   rows[i] = { r.rank, r.bib, registry.mask_name(r.name), db.enterprises:get(r.enterprise_id, 'name'),
               contest.marks(r.total), contest.qualifies(cc.title_rule, r) and cc.title_rule.title or '' }
 end
-print(indent(fmt.table({ 'rank', 'bib', 'name', 'enterprise', 'total', 'title' }, rows, { right = { 1, 2, 5 } })))
+print(indent(fmt.table({ gettext('rank'), gettext('bib'), gettext('name'), gettext('enterprise'), gettext('total'), gettext('title') }, rows, { right = { 1, 2, 5 } })))
 local nos = {}
 for _, x in ipairs(contest.titles{ contest = ID }) do nos[#nos + 1] = x.cert_no end
 print(string.format(gettext('   titles awarded now %d, before %d; certificates %s'), #t.issued, t.already,
                     #nos > 0 and table.concat(nos, ', ') or '(none)'))
 if #nos > 0 then
   local v = contest.verify(nos[1])
-  print(string.format(gettext('   verify %s: %s, %s %s'), nos[1], v.status, v.title, v.holder))
+  print(string.format(gettext('   verify %s: %s, %s %s'), nos[1], contest.status_text(v.status), v.title, v.holder))
 end
 
 -- ---- 4. the year report ---------------------------------------------------------
@@ -185,7 +185,7 @@ for i, r in ipairs(year_report.rows(yr, 'program')) do
   local c = r.cell
   rows[i] = { r.name, c.persons, c.person_times, fmt.yuan(c.money_fen) }
 end
-print(indent(fmt.table({ 'program', '人', '人次', 'yuan' }, rows, { right = { 2, 3, 4 } })))
+print(indent(fmt.table({ gettext('program'), '人', '人次', gettext('yuan') }, rows, { right = { 2, 3, 4 } })))
 print(#yr.diffs == 0
       and string.format(gettext('   rebuilt from the event log (%d events replayed): agrees with the records'), yr.events)
       or ('   PROBLEMS: the log and the records disagree: ' .. table.concat(yr.diffs, '; ')))

@@ -23,7 +23,7 @@ aid.cli(function()
   for _, h in ipairs(f.history) do
     rows[#rows + 1] = { h.date, h.step, (h.from or '') .. ' -> ' .. h.to, h.by, h.reason or h.note or '' }
   end
-  print(fmt.table({ 'date', 'step', 'state', 'by', 'note' }, rows))
+  print(fmt.table({ gettext('date'), gettext('step'), gettext('state'), gettext('by'), gettext('note') }, rows))
   print('')
   rows = {}
   local sum = 0
@@ -31,6 +31,6 @@ aid.cli(function()
     rows[#rows + 1] = { pay.payment_id, pay.date, pay.type, fmt.yuan(pay.amount_fen), pay.approver, pay.run }
     sum = sum + pay.amount_fen
   end
-  print(fmt.table({ 'payment', 'date', 'type', 'yuan', 'approver', 'run' }, rows, { right = { 1, 4 } }))
+  print(fmt.table({ gettext('payment'), gettext('date'), gettext('type'), gettext('yuan'), gettext('approver'), gettext('run') }, rows, { right = { 1, 4 } }))
   print(string.format(gettext('%d payments, %s yuan'), #rows, fmt.yuan(sum)))
 end)

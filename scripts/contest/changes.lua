@@ -13,5 +13,5 @@ for i, ch in ipairs(contest.changes(params.contest, params.bib)) do
               ch.after_lock and 'after' or 'before', ch.reason or '' }
 end
 print(string.format(gettext('%s: %d changes'), params.contest, #rows))
-print(fmt.table({ 'at', 'bib', 'aspect', 'was', 'now', 'mark was', 'mark now', 'lock', 'reason' }, rows,
+print(fmt.table({ gettext('at'), gettext('bib'), gettext('aspect'), gettext('was'), gettext('now'), gettext('mark was'), gettext('mark now'), gettext('lock'), gettext('reason') }, rows,
                 { right = { 2, 6, 7 } }))

@@ -20,5 +20,5 @@ for c in db.contests:scan(cond) do
                       #o.flagged, titles }
 end
 print(string.format(gettext('%s: %d contests'), params.year or 'all years', #rows))
-print(fmt.table({ 'contest', 'title', 'year', 'stage', 'contestants', 'marks', 'flags', 'titles' }, rows,
+print(fmt.table({ gettext('contest'), gettext('title'), gettext('year'), gettext('stage'), gettext('contestants'), gettext('marks'), gettext('flags'), gettext('titles') }, rows,
                 { right = { 3, 5, 6, 7, 8 } }))

@@ -25,7 +25,9 @@ if params.file then
   end, function() done, refused = 0, {} end)
   for _, r in ipairs(refused) do print(r) end
   print(string.format(gettext('%d lines: %d entered now, %d entered before, %d refused'), n, done, n - done - #refused, #refused))
-  if #refused > 0 then run.fail(#refused .. ' line(s) refused (the others are stored): fix them and enter the sheet again') end
+  if #refused > 0 then run.fail(string.format(ngettext('%d line refused (the others are stored): fix it and enter the sheet again',
+                                   '%d lines refused (the others are stored): fix them and enter the sheet again',
+                                   #refused), #refused)) end
 else
   contest.need({ 'id' }, 'enter.lua contest=ID id=ID_NUMBER [bib=N] | file=SHEET.csv')
   print(show(contest.try(contest.enter, params.contest, tostring(params.id), { bib = params.bib })))

@@ -12,10 +12,10 @@ local list = contest.titles{ year = params.year, contest = params.contest }
 local rows = {}
 for i, t in ipairs(list) do
   rows[i] = { t.cert_no, t.name or '?', t.id or '?', t.enterprise, t.contest_title or t.contest,
-              t.rank or '', t.total and contest.marks(t.total) or '', t.title, t.status }
+              t.rank or '', t.total and contest.marks(t.total) or '', t.title, contest.status_text(t.status) }
 end
 print(string.format(gettext('%s: %d titles'), params.contest or params.year, #list))
-print(fmt.table({ 'certificate', 'name', 'ID number', 'enterprise', 'contest', 'rank', 'total', 'title', 'status' },
+print(fmt.table({ gettext('certificate'), gettext('name'), gettext('ID number'), gettext('enterprise'), gettext('contest'), gettext('rank'), gettext('total'), gettext('title'), gettext('status') },
                 rows, { right = { 6, 7 } }))
 if params.csv then
   local f = run.open(params.csv, 'w')

@@ -37,7 +37,9 @@ if params.file then
   for _, r in ipairs(refused) do print(r) end
   print(string.format(gettext('%d lines: %d marked, %d changed, %d unchanged, %d refused; %d flagged'),
                       n, counts.marked, counts.changed, counts.same, #refused, #flagged))
-  if #refused > 0 then run.fail(#refused .. ' line(s) refused (the others are stored): fix them and enter the sheet again') end
+  if #refused > 0 then run.fail(string.format(ngettext('%d line refused (the others are stored): fix it and enter the sheet again',
+                                   '%d lines refused (the others are stored): fix them and enter the sheet again',
+                                   #refused), #refused)) end
 else
   contest.need({ 'bib', 'aspect', 'value' }, USAGE)
   local value = params.value

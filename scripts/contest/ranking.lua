@@ -11,10 +11,10 @@ contest.need({ 'contest' }, 'ranking.lua contest=ID [csv=FILE.csv]')
 contest.define_collections()
 local rows, info = contest.try(contest.ranking, params.contest)
 local c = info.contest
-local headers = { 'rank', 'bib', 'name', 'enterprise' }
+local headers = { gettext('rank'), gettext('bib'), gettext('name'), gettext('enterprise') }
 for _, a in ipairs(info.aspects) do headers[#headers + 1] = a.code end
-headers[#headers + 1] = 'total'
-headers[#headers + 1] = 'title'
+headers[#headers + 1] = gettext('total')
+headers[#headers + 1] = gettext('title')
 local out, csv = {}, {}
 for i, r in ipairs(rows) do
   local ent = db.enterprises:get(r.enterprise_id, 'name') or tostring(r.enterprise_id)
@@ -27,17 +27,20 @@ for i, r in ipairs(rows) do
   end
   local title = contest.qualifies(c.title_rule, r) and c.title_rule.title or ''
   line[#line + 1] = contest.marks(r.total) .. (r.complete and '' or '?')
-  line[#line + 1] = r.withdrawn and ('withdrawn: ' .. r.withdrawn) or (title .. (r.flagged > 0 and ' (flagged)' or ''))
+  line[#line + 1] = r.withdrawn and string.format(gettext('withdrawn: %s'), r.withdrawn)
+    or (title .. (r.flagged > 0 and gettext(' (flagged)') or ''))
   cline[#cline + 1] = contest.marks(r.total)
   cline[#cline + 1] = r.withdrawn and ('退赛: ' .. r.withdrawn) or title
   out[i], csv[i] = line, cline
 end
 print(string.format(gettext('%s %s: %d contestants, scheme version %d, %s'), c.contest_id, c.title, #rows,
-  c.frozen_version or c.version, c.locked_at and ('locked at ' .. c.locked_at) or 'not locked'))
+  c.frozen_version or c.version, c.locked_at and string.format(gettext('locked at %s'), c.locked_at) or gettext('not locked')))
 local right = { 1, 2 }
 for i = 5, #headers - 1 do right[#right + 1] = i end
 print(fmt.table(headers, out, { right = right }))
-if #info.scheme.tie_break > 0 then print(gettext('equal totals: ') .. table.concat(info.scheme.tie_break, ', ') .. ' decide, in that order') end
+if #info.scheme.tie_break > 0 then
+  print(string.format(gettext('equal totals: %s decide, in that order'), table.concat(info.scheme.tie_break, ', ')))
+end
 if params.csv then
   local f = run.open(params.csv, 'w')
   local h = { '名次', '参赛号', '姓名', '单位' }

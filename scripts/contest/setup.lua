@@ -30,7 +30,7 @@ for i, a in ipairs(list) do
   end
   rows[i] = { a.code, a.kind, a.title, contest.marks(a.max), rule }
 end
-print(fmt.table({ 'aspect', 'kind', 'title', 'max', 'rule' }, rows, { right = { 4 } }))
+print(fmt.table({ gettext('aspect'), gettext('kind'), gettext('title'), gettext('max'), gettext('rule') }, rows, { right = { 4 } }))
 local r = c.title_rule
 print(string.format(gettext('total %s; judges flagged beyond a spread of %d; tie-break %s; titles: %s%s%s'),
   contest.marks(scheme.max_total), scheme.spread, #scheme.tie_break > 0 and table.concat(scheme.tie_break, ', ') or '(none)',

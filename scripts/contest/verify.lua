@@ -8,11 +8,12 @@ contest.need({ 'number' }, 'verify.lua number=JN2025-0001-7')
 contest.define_collections()
 local v = contest.verify(tostring(params.number))
 if v.status == 'mistyped' then
-  print(gettext('mistyped: ') .. v.input .. ' is not a certificate number (JN, 8 digits and a check character)')
+  print(string.format(gettext('mistyped: %s is not a certificate number (JN, 8 digits and a check character)'),
+    v.input))
 elseif v.status == 'unknown' then
-  print(gettext('unknown: ') .. v.cert_no .. ' has the right form but was never issued')
+  print(string.format(gettext('unknown: %s has the right form but was never issued'), v.cert_no))
 else
-  print(string.format(gettext('%s: %s, %s %s (%s), %s, rank %s, issued %s%s'), v.status, v.cert_no, v.title,
+  print(string.format(gettext('%s: %s, %s %s (%s), %s, rank %s, issued %s%s'), contest.status_text(v.status), v.cert_no, v.title,
     v.holder or '?', v.id or '?', v.contest or '?', tostring(v.rank or '?'), v.issued_at,
-    v.reason and ('; revoked: ' .. v.reason) or ''))
+    v.reason and string.format(gettext('; revoked: %s'), v.reason) or ''))
 end

@@ -773,8 +773,8 @@ function M.format_report(rep, tiers)
     return { name, g.households, g.household_times, g.persons, g.person_times, fmt.yuan(g.amount_fen) }
   end
   for _, t in ipairs(rep.types) do rows[#rows + 1] = row(t.title .. ' (' .. t.type .. ')', t) end
-  rows[#rows + 1] = row('total 合计', rep.total)
-  out[#out + 1] = fmt.table({ 'type', '户', '户次', '人', '人次', 'yuan' }, rows,
+  rows[#rows + 1] = row(gettext('total'), rep.total)
+  out[#out + 1] = fmt.table({ gettext('type'), '户', '户次', '人', '人次', gettext('yuan') }, rows,
                             { right = { 2, 3, 4, 5, 6 } })
   if rep.by then
     out[#out + 1] = ''
@@ -784,7 +784,7 @@ function M.format_report(rep, tiers)
       if rep.by_field == 'tier' then name = (tiers or M.TIERS)[g.value] or (g.value == '' and 'medical (no file)' or g.value) end
       rows[#rows + 1] = row(name, g)
     end
-    out[#out + 1] = fmt.table({ rep.by_field, '户', '户次', '人', '人次', 'yuan' }, rows,
+    out[#out + 1] = fmt.table({ gettext(rep.by_field), '户', '户次', '人', '人次', gettext('yuan') }, rows,
                               { right = { 2, 3, 4, 5, 6 } })
   end
   out[#out + 1] = ''
@@ -825,7 +825,7 @@ function M.format_file_counts(rows)
   for _, r in ipairs(rows) do
     t[#t + 1] = { r.title, r.applied + r.visited + r.reviewed + r.noticed, r.approved, r.closed, r.persons }
   end
-  return fmt.table({ 'files 档案', 'in progress', 'approved', 'closed', 'persons' }, t, { right = { 2, 3, 4, 5 } })
+  return fmt.table({ gettext('files'), gettext('in progress'), gettext('approved'), gettext('closed'), gettext('persons') }, t, { right = { 2, 3, 4, 5 } })
 end
 
 -- The public notice (公示): the files now in notice, names masked.
@@ -850,7 +850,7 @@ function M.format_notice(rows)
   for _, r in ipairs(rows) do
     t[#t + 1] = { r.file_id, r.name, r.town, M.TIERS[r.tier], r.persons, r.reason, r.from .. ' .. ' .. r.to }
   end
-  out[#out + 1] = fmt.table({ 'file', 'name', 'town', 'tier', 'persons', 'reason', 'notice' }, t,
+  out[#out + 1] = fmt.table({ gettext('file'), gettext('name'), gettext('town'), gettext('tier'), gettext('persons'), gettext('reason'), gettext('notice') }, t,
                             { right = { 1, 5 } })
   out[#out + 1] = ''
   out[#out + 1] = string.format(gettext('%d files in notice; objections to the union before the end date.'), #rows)

@@ -920,6 +920,10 @@ function M.titles(filter)
   return out
 end
 
+-- A certificate's status as people read it, in the message language.
+M.STATUS = { valid = N_('valid'), revoked = N_('revoked'), mistyped = N_('mistyped'), unknown = N_('unknown') }
+function M.status_text(s) return M.STATUS[s] and gettext(M.STATUS[s]) or tostring(s) end
+
 -- Checks a certificate number as typed: { status = 'valid' | 'revoked' |
 -- 'mistyped' | 'unknown', cert_no, holder (masked), id (masked), title,
 -- contest, rank, reason }.

@@ -106,7 +106,7 @@ function D:claims(file)
   return self.P:enter_sheet(file, { each = function(e)
     local st = db.stations:get(e.place)
     if not st then return nil, gettext('no station ') .. tostring(e.place) end
-    if st.open == false then return nil, gettext('station ') .. e.place .. ' is closed' end
+    if st.open == false then return nil, string.format(gettext('station %s is closed'), e.place) end
     local m = program.member(e.id_number)
     if m then e.category = m.category end
     return true
@@ -163,12 +163,12 @@ function M.format(rep)
   for _, s in ipairs(rep.stations) do
     rows[#rows + 1] = { s.station, s.name, s.title or s.item, s.quota, s.issued, s.remaining }
   end
-  lines[#lines + 1] = fmt.table({ 'station', 'name', 'item', 'quota', 'issued', 'remaining' }, rows,
+  lines[#lines + 1] = fmt.table({ gettext('station'), gettext('name'), gettext('item'), gettext('quota'), gettext('issued'), gettext('remaining') }, rows,
                                 { right = { 4, 5, 6 } })
   lines[#lines + 1] = ''
   rows = {}
   for _, c in ipairs(rep.categories) do rows[#rows + 1] = { c.station, c.item, c.category, c.issued } end
-  lines[#lines + 1] = fmt.table({ 'station', 'item', 'worker category', 'issued' }, rows, { right = { 4 } })
+  lines[#lines + 1] = fmt.table({ gettext('station'), gettext('item'), gettext('worker category'), gettext('issued') }, rows, { right = { 4 } })
   lines[#lines + 1] = ''
   local t = rep.total
   lines[#lines + 1] = string.format(gettext('issued: %d 人次 to %d 人 (%d 户次); value %s yuan'),

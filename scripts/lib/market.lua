@@ -466,7 +466,7 @@ end
 function K:sell(s)
   if type(s) ~= 'table' then error(gettext('sell expects a table { vendor =, product =, amount_fen =, ... }'), 2) end
   local date = s.date or dates.today()
-  if not dates.valid(date) then return refuse('not_market_day', tostring(date) .. ' is not a date') end
+  if not dates.valid(date) then return refuse('not_market_day', string.format(gettext('%s is not a date'), tostring(date))) end
   local sale, code, why = db.atomic(function()
     local m0 = db.markets:get(self.id)   -- the rule as stored now (setup may have changed it)
     if m0.percent ~= self.percent or m0.cap_fen ~= self.cap_fen then
@@ -813,36 +813,37 @@ function M.format(rep)
     out[#out + 1] = title
     out[#out + 1] = fmt.table(headers, rows, { right = right })
   end
-  local money = { 'sales', 'amount', 'discount', 'paid' }
+  local money = { gettext('sales'), gettext('amount'), gettext('discount'), gettext('paid') }
   local function cols(g) return g.sales, y(g.amount_fen), y(g.discount_fen), y(g.paid_fen) end
   local rows = {}
   for _, g in ipairs(rep.vendors) do
     local v = db.market_vendors:get(g.vendor)
     rows[#rows + 1] = { g.vendor, v and v.name or '?', v and M.KINDS[v.kind] or '', g.town, cols(g) }
   end
-  tbl('By vendor (按摊主)', { 'vendor', 'name', 'kind', 'town', table.unpack(money) }, rows, { 5, 6, 7, 8 })
+  tbl(gettext('By vendor'), { gettext('vendor'), gettext('name'), gettext('kind'), gettext('town'), table.unpack(money) }, rows, { 5, 6, 7, 8 })
   rows = {}
   for _, g in ipairs(rep.products) do
     local p = db.market_products:get(g.product)
     rows[#rows + 1] = { g.product, p and p.name or '?', g.vendor, g.endorsed_sales, cols(g) }
   end
-  tbl('By product (按产品)', { 'product', 'name', 'vendor', 'endorsed sales', table.unpack(money) }, rows,
+  tbl(gettext('By product'), { gettext('product'), gettext('name'), gettext('vendor'), gettext('endorsed sales'), table.unpack(money) }, rows,
       { 4, 5, 6, 7, 8 })
   rows = {}
   for _, g in ipairs(rep.towns) do rows[#rows + 1] = { g.town, g.vendors, cols(g) } end
-  tbl('By town (按镇街)', { 'town', 'vendors', table.unpack(money) }, rows, { 2, 3, 4, 5, 6 })
+  tbl(gettext('By town'), { gettext('town'), gettext('vendors'), table.unpack(money) }, rows, { 2, 3, 4, 5, 6 })
   rows = {}
   for _, g in ipairs(rep.endorsed) do
     local share = rep.total.amount_fen > 0 and string.format('%.1f%%', 100 * g.amount_fen / rep.total.amount_fen) or ''
-    rows[#rows + 1] = { g.endorsed and 'endorsed (劳模推荐)' or 'other (其他)', g.products, cols(g) }
+    rows[#rows + 1] = { g.endorsed and gettext('endorsed by model workers') or gettext('other'), g.products, cols(g) }
     rows[#rows][#rows[#rows] + 1] = share
   end
-  tbl('Endorsed by model workers versus other (劳模推荐与其他)',
-      { 'group', 'products', 'sales', 'amount', 'discount', 'paid', 'share of amount' }, rows,
+  tbl(gettext('Endorsed by model workers versus other'),
+      { gettext('group'), gettext('products'), gettext('sales'), gettext('amount'), gettext('discount'),
+        gettext('paid'), gettext('share of amount') }, rows,
       { 2, 3, 4, 5, 6, 7 })
   rows = {}
   for _, g in ipairs(rep.days) do rows[#rows + 1] = { g.date, g.code_sales, cols(g) } end
-  tbl('By day (按集日)', { 'date', 'code sales', table.unpack(money) }, rows, { 2, 3, 4, 5, 6 })
+  tbl(gettext('By day'), { gettext('date'), gettext('code sales'), table.unpack(money) }, rows, { 2, 3, 4, 5, 6 })
   local t, c = rep.total, rep.code
   out[#out + 1] = ''
   out[#out + 1] = string.format(gettext('total: %d sales, %s yuan, discount %s yuan, paid %s yuan'),

@@ -103,9 +103,9 @@ end
 
 local function need(v, what, kind)
   if kind == 'int' and (math.type(v) ~= 'integer' or v < 0) then
-    error(gettext('newyear plan: ') .. what .. ' must be a whole number >= 0, got ' .. tostring(v), 3)
+    error(gettext('newyear plan: ') .. string.format(gettext('%s must be a whole number >= 0, got %s'), what, tostring(v)), 3)
   elseif kind == 'string' and (type(v) ~= 'string' or v == '') then
-    error(gettext('newyear plan: ') .. what .. ' must be a non-empty string, got ' .. tostring(v), 3)
+    error(gettext('newyear plan: ') .. string.format(gettext('%s must be a non-empty string, got %s'), what, tostring(v)), 3)
   end
   return v
 end
@@ -644,7 +644,7 @@ function M.format(rep)
     rows[#rows + 1] = { st.title or st.item, st.pool == '' and '(all)' or st.pool, y(st.stock), y(st.issued),
                         y(st.remaining), st.yuan and 'yuan' or '' }
   end
-  lines[#lines + 1] = fmt.table({ 'item', 'pool', 'stock', 'issued', 'remaining', 'unit' }, rows,
+  lines[#lines + 1] = fmt.table({ gettext('item'), gettext('pool'), gettext('stock'), gettext('issued'), gettext('remaining'), gettext('unit') }, rows,
                                 { right = { 3, 4, 5 } })
   lines[#lines + 1] = ''
   local t = c.total
@@ -657,8 +657,8 @@ function M.format(rep)
                         d.published and 'yes' or 'no', d.drawn and 'yes' or 'no',
                         d.drawn and (d.verified and 'ok' or 'FAILED') or '' }
   end
-  lines[#lines + 1] = fmt.table({ 'draw', 'prizes', 'entrants', 'winners', 'seed committed', 'list published',
-                                  'drawn', 'verified' }, rows, { right = { 2, 3, 4 } })
+  lines[#lines + 1] = fmt.table({ gettext('draw'), gettext('prizes'), gettext('entrants'), gettext('winners'), gettext('seed committed'), gettext('list published'),
+                                  gettext('drawn'), gettext('verified') }, rows, { right = { 2, 3, 4 } })
   if rep.quiz then
     lines[#lines + 1] = string.format(gettext('quiz: %d answers by %d members, %d right'), rep.quiz.answers,
                                       rep.quiz.members, rep.quiz.correct)

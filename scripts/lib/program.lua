@@ -975,8 +975,8 @@ function M.format(rep)
     rows[#rows + 1] = { k.title, c.person_times, c.persons, c.household_times, c.qty, money.yuan(c.fen) }
   end
   local t = rep.total
-  rows[#rows + 1] = { '合计 total', t.person_times, t.persons, t.household_times, t.qty, money.yuan(t.fen) }
-  out[#out + 1] = fmt.table({ 'kind', '人次', '人', '户次', 'qty', 'yuan' }, rows, { right = { 2, 3, 4, 5, 6 } })
+  rows[#rows + 1] = { gettext('total'), t.person_times, t.persons, t.household_times, t.qty, money.yuan(t.fen) }
+  out[#out + 1] = fmt.table({ gettext('kind'), '人次', '人', '户次', gettext('qty'), gettext('yuan') }, rows, { right = { 2, 3, 4, 5, 6 } })
   if rep.by_field then
     local keys = {}
     for k in pairs(rep.by) do keys[#keys + 1] = k end
@@ -987,11 +987,11 @@ function M.format(rep)
       r2[#r2 + 1] = { k, c.person_times, c.persons, c.household_times, money.yuan(c.fen) }
     end
     out[#out + 1] = ''
-    out[#out + 1] = fmt.table({ rep.by_field, '人次', '人', '户次', 'yuan' }, r2, { right = { 2, 3, 4, 5 } })
+    out[#out + 1] = fmt.table({ gettext(rep.by_field), '人次', '人', '户次', gettext('yuan') }, r2, { right = { 2, 3, 4, 5 } })
   end
   if rep.reversed > 0 then out[#out + 1] = string.format(_('(%d entries reversed, not counted)'), rep.reversed) end
   if not rep.ok then
-    out[#out + 1] = 'PROBLEMS (the totals and the ledger disagree):'
+    out[#out + 1] = gettext('PROBLEMS (the totals and the ledger disagree):')
     for _i, p in ipairs(rep.problems) do out[#out + 1] = '  ' .. p end
   end
   return table.concat(out, '\n')

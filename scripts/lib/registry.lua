@@ -193,7 +193,7 @@ end
 -- id and every union below it (depth first, children in key order).
 function registry.union_subtree(id)
   if not db.unions:get(id, 'union_id') then
-    error(gettext('union ') .. tostring(id) .. ' does not exist', 2)
+    error(string.format(gettext('union %s does not exist'), tostring(id)), 2)
   end
   local out, seen = {}, {}
   local function walk(u)
@@ -215,7 +215,7 @@ function registry.union_path(id)
     seen[u] = true
     local parent = db.unions:get(u, 'parent_id')
     if parent == nil and not db.unions:get(u, 'union_id') then
-      error(gettext('union ') .. tostring(u) .. ' does not exist', 2)
+      error(string.format(gettext('union %s does not exist'), tostring(u)), 2)
     end
     out[#out + 1] = u
     u = parent

@@ -179,7 +179,7 @@ function M.issue(member_id, union_id, year, opts)
                   or string.format('%04d-12-31', year)
       local e, _, why = prog():enter{ member = member_id, kind = 'certificate', key = c.cert_no, day = day,
                                       at = c.issued_at, union = union_id }
-      if not e then error(gettext('retirement: the certificate ') .. c.cert_no .. ' could not be entered: ' .. why, 0) end
+      if not e then error(string.format(gettext('retirement: the certificate %s could not be entered: %s'), c.cert_no, why), 0) end
     end
     return c, 'issued'
   end)
@@ -226,7 +226,7 @@ function M.deliver(cert_no, how, at)
   return db.atomic(function()
     local c = db.certificates:get(no)
     if not c then error(gettext('no certificate ') .. tostring(cert_no), 0) end
-    if c.status ~= 'valid' then error(gettext('certificate ') .. no .. ' is revoked', 0) end
+    if c.status ~= 'valid' then error(string.format(gettext('certificate %s is revoked'), no), 0) end
     if c.delivery ~= 'pending' then return false end
     db.certificates:update(no, { delivery = how, delivered_at = at or dates.now() })
     bus.publish('certificate.delivered', { cert_no = no, member_id = c.member_id, how = how })

@@ -335,7 +335,9 @@ end
 
 -- ---- output ------------------------------------------------------------------------
 
-local HEAD = { '场次 sessions', '人 persons', '人次 person-times', '户次 household-times', '金额(元) yuan' }
+-- Column titles, translated where shown (N_ marks them for the catalog).
+local HEAD = { N_('sessions'), N_('persons (人)'), N_('person-times (人次)'), N_('household-times (户次)'),
+               N_('amount (yuan)') }
 
 -- Rows of a dimension, ordered: programs in report order, others by person-times.
 function M.rows(rep, dim)
@@ -369,8 +371,8 @@ function M.format(rep, opts)
   add(string.format(gettext('%d年 为职工办实事 — year report %d'), rep.year, rep.year))
   add(string.format('%d 场次, %d 人, %d 人次, %d 户次, %s 元', t.sessions, t.persons, t.person_times,
                     t.household_times, fmt.yuan(t.money_fen)))
-  for _, dim in ipairs{ { 'program', '项目 program' }, { 'town', '镇街 town' }, { 'enterprise', '企业 enterprise' },
-                       { 'station', '驿站 station' } } do
+  for _, dim in ipairs{ { 'program', N_('program') }, { 'town', N_('town') }, { 'enterprise', N_('enterprise') },
+                       { 'station', N_('station') } } do
     local rows = {}
     local list = M.rows(rep, dim[1])
     if dim[1] == 'station' and #list == 0 then goto skip end
@@ -380,8 +382,8 @@ function M.format(rep, opts)
       table.insert(r, 1, list[i].name)
       rows[#rows + 1] = r
     end
-    local head = { dim[2] }
-    for _, h in ipairs(HEAD) do head[#head + 1] = h end
+    local head = { gettext(dim[2]) }
+    for _, h in ipairs(HEAD) do head[#head + 1] = gettext(h) end
     add('')
     add(fmt.table(head, rows, { right = { 2, 3, 4, 5, 6 } }))
     if #list > limit then add(string.format(gettext('(and %d more; the workbook has them all)'), #list - limit)) end
@@ -405,7 +407,7 @@ function M.xlsx(rep, path)
   local function sheet(name, dim)
     x.sheet(h, name)
     local head = { name }
-    for _, c in ipairs(HEAD) do head[#head + 1] = c end
+    for _, c in ipairs(HEAD) do head[#head + 1] = gettext(c) end
     x.header(h, table.concat(head, '\t'))
     local list = M.rows(rep, dim)
     for _, r in ipairs(list) do

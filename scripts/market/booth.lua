@@ -23,4 +23,4 @@ elseif params.booth and params.free then
 end
 local rows = {}
 for _, b in ipairs(mk:bookings(date)) do rows[#rows + 1] = { b.booth, b.vendor_id or '(free)', b.name or '', b.town or '' } end
-print(fmt.table({ 'booth', 'vendor', 'name', 'town' }, rows))
+print(fmt.table({ gettext('booth'), gettext('vendor'), gettext('name'), gettext('town') }, rows))

@@ -26,4 +26,5 @@ for _, x in ipairs(r.refused) do
 end
 print(string.format(gettext('%s (%s): %d rows: %d entered, %d already entered, %d refused'),
                     params.file, r.encoding, r.rows, r.entered, r.already, #r.refused))
-if #r.refused > 0 then run.fail(#r.refused .. ' rows refused: fix them in the sheet and enter it again') end
+if #r.refused > 0 then run.fail(string.format(ngettext('%d row refused: fix it in the sheet and enter it again',
+                                 '%d rows refused: fix them in the sheet and enter it again', #r.refused), #r.refused)) end

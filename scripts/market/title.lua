@@ -38,4 +38,4 @@ local rows = {}
 for t in db.member_titles:scan{ index = 'member_id,kind', eq = { member } } do
   rows[#rows + 1] = { t.title_id, t.kind, t.title, t.level or '', t.awarded or '', t.revoked or '' }
 end
-print(fmt.table({ 'no', 'kind', 'title', 'level', 'awarded', 'revoked' }, rows, { right = { 1 } }))
+print(fmt.table({ gettext('no'), gettext('kind'), gettext('title'), gettext('level'), gettext('awarded'), gettext('revoked') }, rows, { right = { 1 } }))

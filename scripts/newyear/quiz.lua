@@ -36,4 +36,4 @@ else
 end
 for _, r in ipairs(refused) do print(r) end
 print(string.format(gettext('%d answers: %d recorded, %d refused'), n, n - #refused, #refused))
-if #refused > 0 then run.fail(#refused .. ' answer(s) refused') end
+if #refused > 0 then run.fail(string.format(ngettext('%d answer refused', '%d answers refused', #refused), #refused)) end

@@ -32,7 +32,7 @@ for i, r in ipairs(due) do
 end
 print(string.format(gettext('光荣退休 honor list %s .. %s%s: %d members'), from, to,
       params.union and (', ' .. (db.unions:get(params.union, 'name') or '?')) or '', #due))
-print(fmt.table({ 'no', 'name', 'gender', 'retires', 'age', 'certificate', 'delivery' }, rows, { right = { 1 } }))
+print(fmt.table({ gettext('no'), gettext('name'), gettext('gender'), gettext('retires'), gettext('age'), gettext('certificate'), gettext('delivery') }, rows, { right = { 1 } }))
 if params.csv then
   local f = run.open(params.csv, 'w')
   f:write('\239\187\191序号,姓名,性别,退休日期,退休年龄,证书编号,证书状态,送达方式\r\n')

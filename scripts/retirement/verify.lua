@@ -7,9 +7,10 @@ local retirement = require 'retirement'
 retirement.define_collections()
 local v = retirement.verify(tostring(params.number or ''))
 if v.status == 'mistyped' then
-  print(gettext('mistyped: ') .. v.input .. ' is not a certificate number (13 characters, the last a check character)')
+  print(string.format(gettext('mistyped: %s is not a certificate number (13 characters, the last a check character)'),
+    v.input))
 elseif v.status == 'unknown' then
-  print(gettext('unknown: ') .. v.cert_no .. ' has the right form but was never issued')
+  print(string.format(gettext('unknown: %s has the right form but was never issued'), v.cert_no))
 else
   print(string.format(gettext('%s: %s, %s (%s), issued by %s at %s%s'), v.status, v.cert_no, v.holder or '?',
         v.id or '?', v.union or '?', v.issued_at, v.reason and ('; revoked: ' .. v.reason) or ''))

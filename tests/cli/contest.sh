@@ -81,7 +81,7 @@ expect_rc 0 "setup" && expect_out "weld-2025 2025年职工技能大赛·焊工 (
 gh --db "$DB" run "$SC/enter.lua" contest=weld-2025 file="$S/entries.csv"
 expect_rc 1 "a sheet with a bad line" && expect_out "entries.csv:6:" "the bad line's number" &&
   expect_out "5 lines: 4 entered now, 0 entered before, 1 refused" "the sheet's counts" &&
-  expect_err "1 line(s) refused" "the sheet's refusal" && no_err "traceback" "no traceback" &&
+  expect_err "1 line refused" "the sheet's refusal" && no_err "traceback" "no traceback" &&
   pass "entries: a sheet's good lines are stored, the bad one is named by line"
 gh --db "$DB" run "$SC/enter.lua" contest=weld-2025 id="$ID11"
 expect_rc 0 "one entry" && expect_out "entered: bib 5, 丁一 (330481********" "one entry by ID number" &&

@@ -95,7 +95,7 @@ grep -q 'receipts.csv,7,bad_input' "$S/receipts.refusals.csv" && pass "refusals 
 
 # the year report's figures are the program's (444.00 yuan, 4 人次, 2 人)
 gh --db "$DB" run "$ROOT/scripts/year_report/report.lua" year=2026
-expect_rc 0 "year report" && expect_out "2026年返岗车票补贴              0           2                  4                     2         444.00" "the program's row in the year report"
+expect_rc 0 "year report" && expect_out "2026年返岗车票补贴         0             2                    4                       2         444.00" "the program's row in the year report"
 
 # entering again pays nothing twice; a dry run writes no file
 rm -f "$S/receipts.refusals.csv"

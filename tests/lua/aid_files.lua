@@ -156,8 +156,8 @@ t.case('file counts per tier and state; persons in open files (file 2 was reopen
     { tier = 'total', title = '合计', applied = 2, visited = 1, reviewed = 1, noticed = 1, approved = 0, closed = 1, persons = 18 },
   })
   local text = aid.format_file_counts(rows)
-  t.ok(text:find('意外致困              3         0       1       12', 1, true), text)
-  t.ok(text:find('合计                  5         0       1       18', 1, true), text)
+  t.ok(text:find('意外致困            3         0       1       12', 1, true), text)
+  t.ok(text:find('合计                5         0       1       18', 1, true), text)
 end)
 
 t.case('the settings: every bad field named', function()

@@ -157,7 +157,7 @@ end)
 t.case('the report as text and as tables for CSV', function()
   local text = market.format(mk:report())
   for _, want in ipairs({ '硖石共富集市 (xs)', 'V02     长安绿源蔬菜合作社  合作社  长安镇', '183.50',
-                          'endorsed (劳模推荐)', '79.5%', 'total: 10 sales, 268.88 yuan, discount 23.03 yuan, paid 245.85 yuan',
+                          'endorsed by model workers', '79.5%', 'total: 10 sales, 268.88 yuan, discount 23.03 yuan, paid 245.85 yuan',
                           'benefit code (惠工码): 9 sales to 3 人 in 5 人次 (member-days); amount 245.43 yuan, discount 23.03 yuan; 2 sales met the daily cap' }) do
     t.ok(text:find(want, 1, true), 'the text has ' .. want .. '\n' .. text)
   end

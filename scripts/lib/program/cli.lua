@@ -32,7 +32,7 @@ function M.attach(program)
     print(string.format(_('%s (%s), version %d'), p.title, p.id, p.version))
     print(string.format(_('window: %s .. %s (%s .. %s)'), p.window.from, p.window.to, p.window.from_text,
                         p.window.to_text))
-    if p.budget_fen then print(_('budget: ') .. money.yuan(p.budget_fen) .. ' yuan') end
+    if p.budget_fen then print(string.format(_('budget: %s yuan'), money.yuan(p.budget_fen))) end
     for _i, l in ipairs(p.limits) do
       local per = #l.per == 0 and 'program' or table.concat(l.per, '+')
       local max = l.max_fen and (money.yuan(l.max_fen) .. ' yuan') or l.max_count and (l.max_count .. ' times')
@@ -48,7 +48,8 @@ function M.attach(program)
   function program.main(planfile, cmd)
     cmd = cmd or cmd_of()
     if not cmd then
-      run.fail('give a command: ' .. table.concat(COMMANDS, '=..., ') .. '=... (see the top of scripts/lib/program/cli.lua)')
+      run.fail(string.format(_('give a command: %s=... (see the top of scripts/lib/program/cli.lua)'),
+                           table.concat(COMMANDS, '=..., ')))
     end
     program.cli(function()
       local P = program.load(planfile)
