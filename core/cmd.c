@@ -23,6 +23,7 @@
 #include "script.h"
 #include "serve.h"
 #include "store.h"
+#include "table.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -150,31 +151,51 @@ int cmd_stat(const char *path, int argc, char **argv) {
     human(file, a, sizeof a);
     human(map, b, sizeof b);
     printf(_("database %s: format %d, %s used, map %s\n"), path, STORE_FORMAT, a, b);
-    printf("%-28s %12s %12s\n", "collection / index", "entries", "size");
-    for (const char *p = names; *p; p += strlen(p) + 1) {
+    /* the listing goes through table.c, so Chinese headers and names line up */
+    tbl *tb = tbl_new(4);
+    int oom = !tb || tbl_set_col(tb, 0, _("collection / index")) ||
+              tbl_set_col(tb, 1, _("entries")) || tbl_set_col(tb, 2, _("size")) ||
+              tbl_set_col(tb, 3, _("key / kind"));
+    for (const char *p = names; !oom && *p; p += strlen(p) + 1) {
         const store_coll *c;
         store_stat st;
+        char num[32], what[300];
         if (store_coll_get(t, p, &c) != 0 || store_stat_of(t, c, -1, &st) != 0) {
             continue;
         }
-        human(st.bytes, a, sizeof a);
-        printf(_("%-28s %12llu %12s   key %s%s\n"), c->name, (unsigned long long)st.entries, a,
-               c->fields[c->key].name, c->auto_key ? " (auto)" : "");
-        for (int i = 0; i < c->nindexes; i++) {
-            char label[300];
-            if (store_stat_of(t, c, i, &st) != 0) {
+        for (int i = -1; !oom && i < c->nindexes; i++) {
+            if (i >= 0 && store_stat_of(t, c, i, &st) != 0) {
                 continue;
             }
             human(st.bytes, a, sizeof a);
-            snprintf(label, sizeof label, "  %s", c->indexes[i].name);
-            printf("%-28s %12llu %12s   %s\n", label, (unsigned long long)st.entries, a,
-                   c->indexes[i].unique ? "unique" : "index");
+            snprintf(num, sizeof num, "%llu", (unsigned long long)st.entries);
+            if (i < 0) {
+                snprintf(what, sizeof what, c->auto_key ? _("key %s (auto)") : _("key %s"),
+                         c->fields[c->key].name);
+            } else {
+                snprintf(what, sizeof what, "%s",
+                         c->indexes[i].unique ? _("unique index") : _("index"));
+            }
+            const char *name = i < 0 ? c->name : c->indexes[i].name;
+            char label[300];
+            snprintf(label, sizeof label, i < 0 ? "%s" : "  %s", name);
+            oom = tbl_add_row(tb) || tbl_set(tb, 0, TBL_STR, label, strlen(label)) ||
+                  tbl_set(tb, 1, TBL_NUM, num, strlen(num)) ||
+                  tbl_set(tb, 2, TBL_NUM, a, strlen(a)) ||
+                  tbl_set(tb, 3, TBL_STR, what, strlen(what));
         }
     }
+    if (oom) {
+        fprintf(stderr, "gonghui stat: %s\n", err_msg(GH_ENOMEM));
+    } else {
+        tbl_opts o = {.mode = TBL_TABLE};
+        tbl_render(tb, &o, stdout);
+    }
+    tbl_free(tb);
     free(names);
     store_txn_abort(t);
     store_close(s);
-    return 0;
+    return oom ? 1 : 0;
 }
 
 /* gonghui export SCRIPT.lua: the script runs like `gonghui run` (read-only), and

@@ -19,6 +19,7 @@
 
 #include "codec.h"
 #include "err.h"
+#include "table.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -637,16 +638,19 @@ int runs_list_account(store *s, FILE *f, int limit, const char *account) {
         return rc;
     }
     /* newest first from the scan; printed oldest first, so the newest is
-     * the last line a terminal shows */
+     * the last line a terminal shows. Each row's cells are kept (RUN_COLS
+     * strings) until the scan ends, then handed to the table in reverse:
+     * table.c lines the columns up by display width (Chinese script names,
+     * modes and headers take two columns a character). */
+    enum { RUN_COLS = 7 };
     size_t cap = 64, n = 0;
-    char **lines = malloc(cap * sizeof *lines);
+    char **cells = malloc(cap * RUN_COLS * sizeof *cells);
     const void *pk, *val;
     size_t pklen, vlen;
-    int modew = 7; /* strlen("MODE"), at least as wide as "dry-run" */
-    while (lines && (limit <= 0 || n < (size_t)limit) &&
+    while (cells && (limit <= 0 || n < (size_t)limit) &&
            (rc = store_scan_next(sc, &pk, &pklen, &val, &vlen)) == 0) {
         shown w;
-        char started[32], dur[32], line[1024];
+        char id[24], started[32], dur[32], writes[64];
         uint64_t tot[3];
         if (read_rec(c, val, vlen, &w) != 0) {
             continue;
@@ -655,30 +659,27 @@ int runs_list_account(store *s, FILE *f, int limit, const char *account) {
                         memcmp(w.str[F_ACCOUNT], account, w.len[F_ACCOUNT]) != 0)) {
             continue;
         }
+        snprintf(id, sizeof id, "%" PRId64, w.id);
         fmt_time(w.started, 0, started, sizeof started);
         fmt_duration(w.ended - w.started, dur, sizeof dur);
         sum_writes(&w, tot);
-        char writes[64];
         snprintf(writes, sizeof writes, "+%" PRIu64 " ~%" PRIu64 " -%" PRIu64, tot[0], tot[1],
                  tot[2]);
-        /* "ID  STARTED\tMODE\tREST": the MODE column is padded when printed,
-         * to the widest mode listed ("export --unmask", "import --strict") */
-        snprintf(line, sizeof line, "%5" PRId64 "  %-19s\t%.*s\t%-11.*s  %9s  %-18s  %.*s\n", w.id,
-                 started, STR(&w, F_MODE), STR(&w, F_OUTCOME), dur, writes, STR(&w, F_SCRIPT));
-        int mw = w.len[F_MODE] < 64 ? (int)w.len[F_MODE] : 64;
-        if (mw > modew) {
-            modew = mw;
-        }
         if (n == cap) {
-            char **more = realloc(lines, (cap *= 2) * sizeof *lines);
+            char **more = realloc(cells, (cap *= 2) * RUN_COLS * sizeof *cells);
             if (!more) {
                 break;
             }
-            lines = more;
+            cells = more;
         }
-        if (!(lines[n] = strdup(line))) {
-            break;
-        }
+        char **row = cells + n * RUN_COLS;
+        row[0] = strdup(id);
+        row[1] = strdup(started);
+        row[2] = strndup(w.str[F_MODE] ? w.str[F_MODE] : "", w.len[F_MODE]);
+        row[3] = strndup(w.str[F_OUTCOME] ? w.str[F_OUTCOME] : "", w.len[F_OUTCOME]);
+        row[4] = strdup(dur);
+        row[5] = strdup(writes);
+        row[6] = strndup(w.str[F_SCRIPT] ? w.str[F_SCRIPT] : "", w.len[F_SCRIPT]);
         n++;
     }
     if (rc == GH_ENOTFOUND) {
@@ -686,23 +687,36 @@ int runs_list_account(store *s, FILE *f, int limit, const char *account) {
     }
     store_scan_close(sc);
     store_txn_abort(t);
-    if (!lines) {
+    tbl *tb = cells ? tbl_new(RUN_COLS) : NULL;
+    static const char *const heads[RUN_COLS] = {
+        N_("ID"), N_("STARTED"), N_("MODE"), N_("OUTCOME"), N_("TIME"), N_("WRITES"), N_("SCRIPT")};
+    for (int i = 0; tb && i < RUN_COLS; i++) {
+        if (tbl_set_col(tb, i, _(heads[i])) != 0) {
+            tbl_free(tb);
+            tb = NULL;
+        }
+    }
+    int oom = !tb;
+    for (size_t r = n; r-- > 0;) {
+        char **row = cells + r * RUN_COLS;
+        oom |= !tb || tbl_add_row(tb) != 0;
+        for (int i = 0; i < RUN_COLS; i++) {
+            /* the id and the time align right, as numbers do */
+            int kind = i == 0 || i == 4 ? TBL_NUM : TBL_STR;
+            oom |= !row[i] || (tb && tbl_set(tb, i, kind, row[i], strlen(row[i])) != 0);
+            free(row[i]);
+        }
+    }
+    free(cells);
+    if (oom) {
+        tbl_free(tb);
         return GH_ENOMEM;
     }
-    fprintf(f, "%5s  %-19s  %-*s  %-11s  %9s  %-18s  %s\n", "ID", _("STARTED"), modew, _("MODE"),
-            _("OUTCOME"), _("TIME"), _("WRITES"), _("SCRIPT"));
-    for (size_t i = n; i-- > 0;) {
-        char *mode = strchr(lines[i], '\t');
-        char *rest = mode ? strchr(mode + 1, '\t') : NULL;
-        if (rest) {
-            fprintf(f, "%.*s  %-*.*s  %s", (int)(mode - lines[i]), lines[i], modew,
-                    (int)(rest - mode - 1), mode + 1, rest + 1);
-        } else {
-            fputs(lines[i], f);
-        }
-        free(lines[i]);
+    tbl_opts o = {.mode = TBL_TABLE};
+    if (tbl_render(tb, &o, f) != 0 && rc == 0) {
+        rc = GH_EIO;
     }
-    free(lines);
+    tbl_free(tb);
     return rc;
 }
 

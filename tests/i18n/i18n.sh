@@ -118,6 +118,36 @@ en --db "$S/prog" run "$SCRIPTS/gift_drive/claim.lua" station=ST01 id=3304811990
 expect_rc 1 "C: a refused claim" && expect_err "refused (bad_id): not a valid ID number" "C: refusal" &&
   pass "C: a program's refusal is English"
 
+# --- tables: headers in the language, columns lined up by display width ---
+zh --db "$S/prog" run "$SCRIPTS/gift_drive/report.lua"
+expect_rc 0 "zh: gift drive report" && expect_out "已发放" "zh: a report's column header" &&
+  ! grep -q "issued" "$S/out" && pass "zh: a program's report headers are Chinese"
+en --db "$S/prog" run "$SCRIPTS/gift_drive/report.lua"
+expect_rc 0 "C: gift drive report" && expect_out "issued" "C: the English header" && pass "C: report headers are English"
+zh --db "$S/prog" runs
+expect_rc 0 "zh: runs" && expect_out "开始时间" "zh: runs header"
+# each header starts at the display column where its column's cells start
+python3 - "$S/out" <<'PY' && pass "zh: runs lines up Chinese headers by display width" || fail "zh: runs columns do not line up"
+import sys, unicodedata
+lines = [l for l in open(sys.argv[1], encoding='utf-8').read().splitlines() if l.strip()]
+def cells(l):  # display column -> character (a wide character fills two columns)
+    out = []
+    for ch in l:
+        out += [ch] * (2 if unicodedata.east_asian_width(ch) in 'WF' else 1)
+    return out
+head, rule = cells(lines[0]), lines[1]
+head += [' '] * (len(rule) + 1 - len(head))
+segs = [(i, rule.index(' ', i) if ' ' in rule[i:] else len(rule))
+        for i, ch in enumerate(rule) if ch == '-' and (i == 0 or rule[i - 1] == ' ')]
+# a header starts where its column starts (text) or ends where it ends (numbers)
+def fits(p, e):
+    return (head[p] != ' ' and (p == 0 or head[p - 1] == ' ')) or (head[e - 1] != ' ' and head[e] == ' ')
+ok = len(segs) == 7 and all(fits(p, e) for p, e in segs)
+sys.exit(0 if ok else 1)
+PY
+zh --db "$S/prog" stat
+expect_rc 0 "zh: stat" && expect_out "数据表 / 索引" "zh: stat header" && pass "zh: stat's headers are Chinese"
+
 # --- check ---
 zh --db "$S/db" check
 expect_rc 0 "zh: check" && expect_out "完好" "zh: check" && pass "zh: check's report is Chinese"

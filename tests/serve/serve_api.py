@@ -230,7 +230,8 @@ lines = [l for l in p.stdout.splitlines() if 'serve' in l]
 check(len(lines) >= 10, 'gonghui runs --account clerkA lists its writing requests (%d)' % len(lines))
 check('clerkB' not in p.stdout, 'and only its own')
 p = h.gh('runs', 'show', '1', check_rc=False)
-run_ids = [l.split()[0] for l in h.gh('runs', '--account', 'clerkA').stdout.splitlines()[1:]]
+run_ids = [l.split()[0] for l in h.gh('runs', '--account', 'clerkA').stdout.splitlines()
+           if l.split() and l.split()[0].isdigit()]
 p = h.gh('runs', 'show', run_ids[0])
 check('account    clerkA' in p.stdout and 'endpoint   POST /api/' in p.stdout,
       'a run record names the account and the endpoint')
