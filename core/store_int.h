@@ -1,0 +1,100 @@
+/*
+ * store_int.h — private to the store (store.c, store_def.c, store_scan.c,
+ * store_check.c): the structs behind store.h's opaque handles, the limits,
+ * and the helpers the files share. Nothing else includes it.
+ */
+#ifndef GH_STORE_INT_H
+#define GH_STORE_INT_H
+
+#include "store.h"
+
+#include "codec.h"
+
+#include <lmdb.h>
+#include <stdint.h>
+
+#define STORE_MAX_DBS                                                                              \
+    1024 /* LMDB zeroes per-handle state of this size in every (nested) transaction */
+#define STORE_DEFAULT_MAP ((size_t)4 << 30)
+#define STORE_READ_POOL 4
+#define STORE_WCURSORS 16      /* write cursors a transaction keeps open (invariant 7) */
+#define STORE_INLINE_INDEXES 8 /* store_put keeps the index keys of this many on the stack */
+#define STORE_PK_FIXED 9       /* encoded size of an integer or number key (codec.h) */
+
+struct store {
+    MDB_env *env;
+    char *path;
+    MDB_dbi meta;
+    unsigned char db_id[16];
+    int lockfd;
+    int flags;
+    void *map_lo;       /* where its map starts, as noted for the fault handler */
+    int readonly;       /* opened MDB_RDONLY: the user cannot write data.mdb */
+    char *refuse_write; /* store_refuse_writes: why write transactions are refused */
+    /* definitions cache */
+    store_coll **colls;
+    int ncolls;
+    store_coll *retired;  /* replaced definitions, kept until store_close (invariant 6),
+                          * linked through retired_next: retiring never allocates */
+    uint64_t gen;         /* the database's "gen" the cache reflects */
+    uint64_t local_gen;   /* bumped whenever the cache changes */
+    size_t checked_txnid; /* snapshot at which gen was last compared; 0 = never */
+    int cache_valid;
+    /* reset read transactions ready for renewal */
+    MDB_txn *pool[STORE_READ_POOL];
+    int npool;
+    int nreaders; /* read transactions open now */
+    store_txn *wtxn;
+};
+
+struct store_txn {
+    store *s;
+    MDB_txn *txn;
+    store_txn *parent;
+    int write;
+    uint64_t writes;
+    int defs_touched;
+    int defs_synced;      /* a write transaction compared "gen" once: no one else can change it */
+    store_scan *scans;    /* open scans, invalidated when the transaction ends */
+    store_counts *counts; /* writes per collection (names owned) */
+    int ncounts;
+    /* Write cursors kept open across store_put calls (invariant 7). */
+    struct {
+        MDB_dbi dbi;
+        MDB_cursor *cur;
+        int at_end; /* the last write through it appended: it sits on the last record */
+    } wcur[STORE_WCURSORS];
+    int nwcur;
+};
+
+struct store_scan {
+    store_txn *t;
+    const store_coll *c;
+    int index;
+    MDB_cursor *cur;
+    codec_buf lo, hi, prefix, pk;
+    int reverse, started, done, prefix_whole;
+    MDB_val rec;
+    store_scan *next;
+};
+
+/* Shared between the store's files; each is described where it is defined. */
+
+/* store.c */
+extern char store_disk_dir[4096]; /* the folder being written, for the full-disk message */
+int lmdb_err(int rc, const char *what);
+void key_render(const void *key, size_t n, char *out, size_t outn);
+int key_too_long(const store_coll *c, const char *what, size_t n);
+int meta_get_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t *v);
+int meta_put_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t v);
+int need_write(store_txn *t, const store_coll *c);
+void wcur_forget(store_txn *t);
+int dir_state(const char *path, int *has_data, int *has_other);
+/* store_def.c */
+void cache_drop(store *s);
+int sync_defs(store_txn *t);
+/* store_check.c */
+int check_meta(const char *dir);
+void map_note(store *s, int add);
+
+#endif
