@@ -2,10 +2,13 @@
  * import.c — `gonghui import COLLECTION FILE`: rows of a CSV, TSV, JSON
  * Lines or .xlsx file become records of a defined collection.
  *
- * Called by main.c (import_parse, import_run). Calls csvfile.c for the rows
- * (xlsx_in.c for .xlsx sheets: the same csv_row, line = the sheet's row),
- * store.h for the writes and runs.h for the run record; pii.h says which
- * fields hold ID numbers (checked) and phones.
+ * This file: the import's unit of work, the CSV/TSV/xlsx rows, cell
+ * conversion, rejects and chunks. import_jsonl.c reads JSON Lines into the
+ * same row assembly; import_opts.c parses the command line; import_int.h
+ * holds the state they share. Calls csvfile.c for the rows (xlsx_in.c for
+ * .xlsx sheets: the same csv_row, line = the sheet's row), store.h for the
+ * writes and runs.h for the run record; pii.h says which fields hold ID
+ * numbers (checked) and phones.
  *
  * The unit of work: one write transaction for the whole file.
  *
@@ -39,7 +42,8 @@
  * phones go through parse.c (normalised or refused). Fen fields take whole
  * fen ("1250") unless --yuan ("12.50").
  */
-#include "import.h"
+#include "import_int.h"
+
 #include "cli.h"
 #include "clock.h"
 #include "pii.h"
@@ -83,17 +87,6 @@ static int in_list(const char *const *list, const char *s) {
     return 0;
 }
 
-/* ---- text ---------------------------------------------------------------------------- */
-
-static int eat(const char **p, const char *end, const char *lit) {
-    size_t n = strlen(lit);
-    if ((size_t)(end - *p) >= n && memcmp(*p, lit, n) == 0) {
-        *p += n;
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- credit codes ------------------------------------------------------------------------ */
 
 /* 统一社会信用代码 (GB 32100-2015) in fields of these names (or labels). */
@@ -133,7 +126,7 @@ static const char *const aliases[][2] = {{"姓名", "name"},
                                          {NULL, NULL}};
 
 /* The field whose label (its definition's `label`) is `name`, or -1. */
-static int field_by_label(const store_coll *c, const char *name) {
+int field_by_label(const store_coll *c, const char *name) {
     for (int i = 0; i < c->nfields; i++) {
         if (c->fields[i].label && strcmp(c->fields[i].label, name) == 0) {
             return i;
@@ -144,57 +137,8 @@ static int field_by_label(const store_coll *c, const char *name) {
 
 /* ---- the import ------------------------------------------------------------------------- */
 
-enum { COL_SKIP = -1, COL_EXTRA = -2 };
-enum { V_TEXT, V_NUM, V_BOOL, V_NULL, V_RAW }; /* how a value came (JSON knows more) */
-
-typedef struct imp {
-    const import_opts *o;
-    store *s;
-    store_txn *t, *snap;
-    const store_coll *c;
-    int pd[STORE_MAX_FIELDS];
-    unsigned char credit[STORE_MAX_FIELDS]; /* 1: a credit-code field, checked */
-    /* columns (CSV header) */
-    int header_done, ncols;
-    char **colname;
-    int *colfield;
-    int fieldcol[STORE_MAX_FIELDS];
-    /* one row */
-    codec_buf rec, vals, extra, tmp, why;
-    size_t off[STORE_MAX_FIELDS], len[STORE_MAX_FIELDS];
-    unsigned char set[STORE_MAX_FIELDS];
-    uint32_t nextra;
-    int nbad;
-    char badcol[200], badval[200];
-    /* totals */
-    uint64_t rows, stored, rejected, skipped;
-    FILE *rej;
-    char *rej_tmp;
-    csv_writer rw;
-    double next_progress;
-    uint64_t size;
-    int fatal;
-    int already; /* --resume of an import that finished: nothing left to read */
-    /* --chunk: a commit every `chunk` rows, with its checkpoint (import_cp.h) */
-    import_cp cp;           /* as of the last commit */
-    uint64_t in_chunk;      /* rows handled since then */
-    long last_line;         /* the line of the last row read (handled now or before) */
-    store_counts *acc;      /* the writes of the committed chunks, per collection */
-    codec_buf old, payload; /* change events (events = true): the replaced record, the payload */
-    int nacc;
-    const char *run_uid;
-    /* the line of each row stored by this run, by its key's hash, so that a
-     * duplicate names the earlier row (12 bytes a slot, half full at most) */
-    uint64_t *seen_h;
-    uint32_t *seen_line;
-    size_t seen_cap, seen_n;
-    int seen_off; /* out of memory once: no more lines are noted */
-} imp;
-
 /* Notes one problem of the current row (the first names the column and value). */
-static void problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...) {
+void problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...) {
     char msg[600];
     va_list ap;
     va_start(ap, fmt);
@@ -274,7 +218,7 @@ static int parse_int(const char *s, size_t n, int64_t *out) {
 }
 
 /* Encodes a JSON/CSV number given as text for a number or any field. */
-static int put_number(codec_buf *out, const char *s, size_t n) {
+int put_number(codec_buf *out, const char *s, size_t n) {
     int64_t i;
     if (parse_int(s, n, &i) == 0) {
         mp_put_int(out, i);
@@ -460,7 +404,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
     }
 }
 
-static void row_reset(imp *im) {
+void row_reset(imp *im) {
     im->vals.len = 0;
     im->extra.len = 0;
     im->why.len = 0;
@@ -470,7 +414,7 @@ static void row_reset(imp *im) {
 }
 
 /* One field's value for the row being built (CSV cell or JSON member). */
-static void row_value(imp *im, int pos, const char *col, int kind, const char *s, size_t n) {
+void row_value(imp *im, int pos, const char *col, int kind, const char *s, size_t n) {
     size_t at = im->vals.len;
     int rc = convert(im, pos, col, kind, s, n);
     if (rc == 0) {
@@ -480,7 +424,7 @@ static void row_value(imp *im, int pos, const char *col, int kind, const char *s
     }
 }
 
-static void row_extra(imp *im, const char *name, int kind, const char *s, size_t n) {
+void row_extra(imp *im, const char *name, int kind, const char *s, size_t n) {
     if (kind == V_NULL || (kind == V_TEXT && n == 0)) {
         return;
     }
@@ -504,7 +448,7 @@ static const char *col_of_field(imp *im, int pos) {
 
 /* Assembles im->rec from the row's values (schema order, trailing nils
  * left out, as lua_codec does). 0, or -1 after noting a problem. */
-static int row_assemble(imp *im) {
+int row_assemble(imp *im) {
     const store_coll *c = im->c;
     if (!im->set[c->key] && c->auto_key && im->nbad == 0) {
         int64_t id;
@@ -735,7 +679,7 @@ static int rejects_open(imp *im, int ncells, char **cells, size_t *lens) {
 }
 
 /* Writes the current row to the rejects file and echoes the first few. */
-static int reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
+int reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
     int rc;
     char ln[32];
     im->rejected++;
@@ -775,7 +719,7 @@ static int reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
 
 /* ---- rows ---------------------------------------------------------------------------------- */
 
-static void progress(imp *im, uint64_t done) {
+void progress(imp *im, uint64_t done) {
     if (!im->o->progress || (im->rows & 4095)) {
         return;
     }
@@ -861,7 +805,7 @@ static int publish_change(imp *im, int had_old) {
 }
 
 /* Stores the assembled row, or notes why it cannot be. */
-static int row_store(imp *im) {
+int row_store(imp *im) {
     if (im->o->mode == STORE_REPLACE && im->snap) {
         /* an upsert would silently keep only the last of two rows with one key */
         codec_buf k;
@@ -1059,8 +1003,6 @@ static int header(imp *im, const csv_row *row) {
     return 0;
 }
 
-static int chunk_step(imp *im, long line);
-
 static int csv_row_one(imp *im, const csv_row *row);
 
 static int csv_row_cb(void *ctx, const csv_row *row) {
@@ -1122,442 +1064,6 @@ static int csv_row_one(imp *im, const csv_row *row) {
         return im->fatal;
     }
     return reject(im, row->line, row->ncells, row->cells, row->lens);
-}
-
-/* ---- JSON Lines ------------------------------------------------------------------------------ */
-
-typedef struct jp {
-    const char *p, *end;
-} jp;
-
-static void ws(jp *j) {
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\r' || *j->p == '\n')) {
-        j->p++;
-    }
-}
-
-static void put_utf8(codec_buf *b, unsigned cp) {
-    unsigned char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (unsigned char)cp, n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (unsigned char)(0xc0 | cp >> 6), u[1] = (unsigned char)(0x80 | (cp & 0x3f)), n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (unsigned char)(0xe0 | cp >> 12), u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (unsigned char)(0x80 | (cp & 0x3f)), n = 3;
-    } else {
-        u[0] = (unsigned char)(0xf0 | cp >> 18), u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f)),
-        u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    codec_buf_add(b, u, n);
-}
-
-static int hex4(const char *p, const char *end, unsigned *v) {
-    *v = 0;
-    if (end - p < 4) {
-        return -1;
-    }
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
-                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
-                                            : 16;
-        if (d > 15) {
-            return -1;
-        }
-        *v = *v << 4 | d;
-    }
-    return 0;
-}
-
-/* A JSON string at j->p (after ws) unescaped and appended to out. */
-static int json_str(jp *j, codec_buf *out) {
-    if (j->p >= j->end || *j->p != '"') {
-        return -1;
-    }
-    j->p++;
-    for (;;) {
-        const char *s = j->p;
-        while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20) {
-            j->p++;
-        }
-        codec_buf_add(out, s, (size_t)(j->p - s));
-        if (j->p >= j->end || (unsigned char)*j->p < 0x20) {
-            return -1;
-        }
-        if (*j->p++ == '"') {
-            return 0;
-        }
-        if (j->p >= j->end) {
-            return -1;
-        }
-        char e = *j->p++, c;
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            c = e;
-            break;
-        case 'b':
-            c = '\b';
-            break;
-        case 'f':
-            c = '\f';
-            break;
-        case 'n':
-            c = '\n';
-            break;
-        case 'r':
-            c = '\r';
-            break;
-        case 't':
-            c = '\t';
-            break;
-        case 'u': {
-            unsigned cp, lo;
-            if (hex4(j->p, j->end, &cp)) {
-                return -1;
-            }
-            j->p += 4;
-            if (cp >= 0xd800 && cp <= 0xdbff) {
-                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
-                    hex4(j->p + 2, j->end, &lo) || lo < 0xdc00 || lo > 0xdfff) {
-                    return -1;
-                }
-                j->p += 6;
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-                return -1;
-            }
-            put_utf8(out, cp);
-            continue;
-        }
-        default:
-            return -1;
-        }
-        codec_buf_add(out, &c, 1);
-    }
-}
-
-/* Length of the JSON number at j->p (0 if none). */
-static size_t json_num(jp *j) {
-    const char *p = j->p, *e = j->end;
-    if (p < e && *p == '-') {
-        p++;
-    }
-    if (p >= e || *p < '0' || *p > '9') {
-        return 0;
-    }
-    while (p < e && *p >= '0' && *p <= '9') {
-        p++;
-    }
-    if (p < e && *p == '.') {
-        p++;
-        while (p < e && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < e && (*p == '+' || *p == '-')) {
-            p++;
-        }
-        while (p < e && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-    return (size_t)(p - j->p);
-}
-
-/* Any JSON value at j->p as MessagePack appended to out. */
-static int json_mp(jp *j, codec_buf *out, int depth) {
-    ws(j);
-    if (j->p >= j->end || depth > CODEC_MAX_DEPTH - 2) {
-        return -1;
-    }
-    char c = *j->p;
-    if (c == '"') {
-        codec_buf s;
-        codec_buf_init(&s);
-        int rc = json_str(j, &s);
-        if (rc == 0) {
-            mp_put_str(out, s.p ? (const char *)s.p : "", s.len);
-        }
-        codec_buf_free(&s);
-        return rc;
-    }
-    if (c == '{' || c == '[') {
-        /* count first, then write: MessagePack puts the count in front */
-        codec_buf body;
-        uint32_t n = 0;
-        int rc = 0;
-        codec_buf_init(&body);
-        j->p++;
-        ws(j);
-        if (j->p < j->end && *j->p == (c == '{' ? '}' : ']')) {
-            j->p++;
-        } else {
-            for (;;) {
-                if (c == '{') {
-                    ws(j);
-                    codec_buf k;
-                    codec_buf_init(&k);
-                    rc = json_str(j, &k);
-                    if (rc == 0) {
-                        mp_put_str(&body, k.p ? (const char *)k.p : "", k.len);
-                    }
-                    codec_buf_free(&k);
-                    ws(j);
-                    if (rc || j->p >= j->end || *j->p++ != ':') {
-                        rc = -1;
-                        break;
-                    }
-                }
-                if ((rc = json_mp(j, &body, depth + 1))) {
-                    break;
-                }
-                n++;
-                ws(j);
-                if (j->p < j->end && *j->p == ',') {
-                    j->p++;
-                    continue;
-                }
-                if (j->p < j->end && *j->p == (c == '{' ? '}' : ']')) {
-                    j->p++;
-                    break;
-                }
-                rc = -1;
-                break;
-            }
-        }
-        if (rc == 0) {
-            if (c == '{') {
-                mp_put_map(out, n);
-            } else {
-                mp_put_array(out, n);
-            }
-            codec_buf_add(out, body.p, body.len);
-        }
-        codec_buf_free(&body);
-        return rc;
-    }
-    if (eat(&j->p, j->end, "true")) {
-        mp_put_bool(out, 1);
-    } else if (eat(&j->p, j->end, "false")) {
-        mp_put_bool(out, 0);
-    } else if (eat(&j->p, j->end, "null")) {
-        mp_put_nil(out);
-    } else {
-        size_t n = json_num(j);
-        if (!n || put_number(out, j->p, n)) {
-            return -1;
-        }
-        j->p += n;
-    }
-    return 0;
-}
-
-/* One JSON Lines record (one line, s[0..n)). */
-static int jsonl_row(imp *im, const char *s, size_t n, long line) {
-    jp j = {s, s + n};
-    char *cell = (char *)s;
-    size_t celln = n;
-    im->rows++;
-    row_reset(im);
-    ws(&j);
-    if (j.p >= j.end || *j.p != '{') {
-        problem(im, NULL, NULL, 0, _("a line of a JSON Lines file is one JSON object {...}"));
-        goto bad;
-    }
-    j.p++;
-    ws(&j);
-    if (j.p < j.end && *j.p == '}') {
-        j.p++;
-    } else {
-        for (;;) {
-            char key[300];
-            im->tmp.len = 0;
-            ws(&j);
-            if (json_str(&j, &im->tmp) || im->tmp.oom) {
-                problem(im, NULL, NULL, 0, _("bad JSON: a member name in double quotes expected"));
-                goto bad;
-            }
-            snprintf(key, sizeof key, "%.*s", (int)im->tmp.len, im->tmp.p ? (char *)im->tmp.p : "");
-            ws(&j);
-            if (j.p >= j.end || *j.p++ != ':') {
-                problem(im, NULL, NULL, 0, _("bad JSON: ':' expected after \"%s\""), key);
-                goto bad;
-            }
-            ws(&j);
-            /* the field: --map, then the name itself */
-            int pos = -2;
-            for (int m = 0; m < im->o->nmap; m++) {
-                const char *eq = strchr(im->o->map[m], '=');
-                if ((size_t)(eq - im->o->map[m]) == strlen(key) &&
-                    memcmp(im->o->map[m], key, strlen(key)) == 0) {
-                    pos = eq[1] && strcmp(eq + 1, "-") ? store_field_pos(im->c, eq + 1) : -3;
-                }
-            }
-            if (pos == -2) {
-                pos = store_field_pos(im->c, key);
-                pos = pos >= 0 ? pos : field_by_label(im->c, key);
-            }
-            if (pos == im->c->extra && pos >= 0) {
-                pos = -1;
-            }
-            int kind;
-            const char *v;
-            size_t vn;
-            im->tmp.len = 0;
-            if (j.p < j.end && *j.p == '"') {
-                if (json_str(&j, &im->tmp)) {
-                    problem(im, key, NULL, 0, _("bad JSON string"));
-                    goto bad;
-                }
-                kind = V_TEXT;
-            } else if (j.p < j.end && (*j.p == '{' || *j.p == '[')) {
-                if (json_mp(&j, &im->tmp, 1)) {
-                    problem(im, key, NULL, 0, _("bad JSON array or object"));
-                    goto bad;
-                }
-                kind = V_RAW;
-            } else if (eat(&j.p, j.end, "true") || eat(&j.p, j.end, "false")) {
-                int yes = j.p[-2] == 'u';
-                codec_buf_add(&im->tmp, yes ? "true" : "false", yes ? 4 : 5);
-                kind = V_BOOL;
-            } else if (eat(&j.p, j.end, "null")) {
-                kind = V_NULL;
-            } else if ((vn = json_num(&j)) > 0) {
-                codec_buf_add(&im->tmp, j.p, vn);
-                j.p += vn;
-                kind = V_NUM;
-            } else {
-                problem(im, key, NULL, 0, _("bad JSON value"));
-                goto bad;
-            }
-            if (im->tmp.oom) {
-                return GH_ENOMEM;
-            }
-            codec_buf_add(&im->tmp, "", 1); /* NUL-terminated, for messages */
-            im->tmp.len--;
-            v = im->tmp.p ? (const char *)im->tmp.p : "";
-            vn = im->tmp.len;
-            if (pos >= 0) {
-                if (im->set[pos]) {
-                    problem(im, key, NULL, 0, _("given twice"));
-                } else {
-                    row_value(im, pos, key, kind, v, vn);
-                }
-            } else if (pos == -3) {
-                /* skipped with --map KEY=- */
-            } else if (im->c->extra >= 0) {
-                row_extra(im, key, kind, v, vn);
-            } else {
-                problem(im, key, NULL, 0, _("is not a field of collection '%s'"), im->c->name);
-            }
-            ws(&j);
-            if (j.p < j.end && *j.p == ',') {
-                j.p++;
-                continue;
-            }
-            if (j.p < j.end && *j.p == '}') {
-                j.p++;
-                break;
-            }
-            problem(im, NULL, NULL, 0, _("bad JSON: ',' or '}' expected"));
-            goto bad;
-        }
-    }
-    ws(&j);
-    if (j.p != j.end) {
-        problem(im, NULL, NULL, 0, _("bad JSON: text after the object"));
-        goto bad;
-    }
-    if (im->nbad == 0 && row_assemble(im) == 0 && row_store(im) == 0) {
-        return 0;
-    }
-bad:
-    if (im->fatal) {
-        return im->fatal;
-    }
-    return reject(im, line, 1, &cell, &celln);
-}
-
-static int jsonl_read(imp *im, csv_info *info) {
-    int fd = open(im->o->file, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0) {
-        return err_set(GH_EIO, _("cannot open %s: %s"), im->o->file, strerror(errno));
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return err_set(GH_EIO, _("%s is not a regular file"), im->o->file);
-    }
-    size_t size = (size_t)st.st_size;
-    const char *map = NULL;
-    if (size) {
-        void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return err_set(GH_EIO, _("cannot read %s: %s"), im->o->file, strerror(e));
-        }
-        map = m;
-    }
-    close(fd);
-    info->encoding = "UTF-8";
-    info->size = size;
-    const char *p = map, *end = map + size;
-    size_t bad;
-    int rc = 0;
-    if (size >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
-        p += 3;
-        info->encoding = "UTF-8 with BOM";
-    }
-    if (!csv_utf8_valid((const unsigned char *)p, (size_t)(end - p), &bad)) {
-        long line = 1;
-        for (const char *q = p; q < p + bad; q++) {
-            line += *q == '\n';
-        }
-        rc = err_set(GH_ECORRUPT, _("%s: line %ld: bytes that are not valid UTF-8 (JSON is UTF-8)"),
-                     im->o->file, line);
-    }
-    long line = 1;
-    while (rc == 0 && p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl ? nl : end;
-        const char *q = p;
-        while (q < e && (*q == ' ' || *q == '\t' || *q == '\r')) {
-            q++;
-        }
-        im->last_line = line;
-        if (line <= im->cp.line) {
-            /* handled by an earlier chunk */
-        } else if (q == e) {
-            im->skipped++;
-        } else {
-            size_t n = (size_t)(e - p);
-            if (n && p[n - 1] == '\r') {
-                n--;
-            }
-            rc = jsonl_row(im, p, n, line);
-            if (rc == 0 && im->cp.chunk) {
-                rc = chunk_step(im, line);
-            }
-            progress(im, (uint64_t)(e - map));
-        }
-        line++;
-        p = nl ? nl + 1 : end;
-    }
-    im->header_done = 1;
-    if (map) {
-        munmap((void *)map, size);
-    }
-    return rc;
 }
 
 /* ---- the whole import ---------------------------------------------------------------------------- */
@@ -1826,7 +1332,7 @@ static int chunk_commit(imp *im, long line, int finished) {
 
 /* After each row of a chunked import: a full chunk is committed with its
  * checkpoint, and the next one begins (with a fresh snapshot). */
-static int chunk_step(imp *im, long line) {
+int chunk_step(imp *im, long line) {
     if (++im->in_chunk < (uint64_t)im->cp.chunk) {
         return 0;
     }
@@ -2238,151 +1744,4 @@ int import_run(store *s, const import_opts *o) {
     codec_buf_free(&im.old);
     codec_buf_free(&im.payload);
     return code;
-}
-
-/* ---- options ---------------------------------------------------------------------------------------- */
-
-/* The options are help.c's (gonghui help import shows them); cli.h parses them. */
-static int usage_err(const char *fmt, const char *arg) {
-    fprintf(stderr, "gonghui import: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, _(" (see gonghui help import)\n"));
-    return IMPORT_EXIT_USAGE;
-}
-
-static char rejects_buf[4096];
-
-int import_parse(int argc, char **argv, import_opts *o) {
-    memset(o, 0, sizeof *o);
-    o->format = -1;
-    o->encoding = CSV_ENC_AUTO;
-    o->mode = STORE_INSERT;
-    o->progress = isatty(2);
-    o->argv = argv;
-    o->argc = argc;
-    o->map = calloc((size_t)argc + 1, sizeof *o->map);
-    if (!o->map) {
-        return usage_err("%s", "out of memory");
-    }
-    cli_iter it;
-    const cli_opt *opt;
-    const char *v;
-    int rc;
-    cli_begin(&it, "import", argc, argv);
-    while ((rc = cli_next(&it, &opt, &v)) > 0) {
-        const char *a = v;
-        if (!opt) {
-            if (!o->coll) {
-                o->coll = a;
-            } else if (!o->file) {
-                o->file = a;
-            } else {
-                return usage_err("one file at a time (%s is one too many)", a);
-            }
-        } else if (cli_is(&it, opt, "--format")) {
-            if (strcmp(v, "csv") == 0) {
-                o->format = IMPORT_CSV;
-            } else if (strcmp(v, "tsv") == 0) {
-                o->format = IMPORT_TSV;
-            } else if (strcmp(v, "jsonl") == 0) {
-                o->format = IMPORT_JSONL;
-            } else if (strcmp(v, "xlsx") == 0) {
-                o->format = IMPORT_XLSX;
-            } else {
-                return usage_err("unknown --format %s (csv, tsv, jsonl or xlsx)", v);
-            }
-        } else if (cli_is(&it, opt, "--map")) {
-            if (!strchr(v, '=') || v[0] == '=') {
-                return usage_err("--map %s: give COLUMN=field (or COLUMN=- to skip a column)", v);
-            }
-            o->map[o->nmap++] = (char *)v;
-        } else if (cli_is(&it, opt, "--encoding")) {
-            if (strcmp(v, "auto") == 0) {
-                o->encoding = CSV_ENC_AUTO;
-            } else if (strcasecmp(v, "utf-8") == 0 || strcasecmp(v, "utf8") == 0) {
-                o->encoding = CSV_ENC_UTF8;
-            } else if (strcasecmp(v, "gb18030") == 0 || strcasecmp(v, "gbk") == 0 ||
-                       strcasecmp(v, "gb2312") == 0) {
-                o->encoding = CSV_ENC_GB18030;
-            } else {
-                return usage_err("unknown --encoding %s (auto, utf-8 or gb18030)", v);
-            }
-        } else if (cli_is(&it, opt, "--mode")) {
-            if (strcmp(v, "insert") == 0) {
-                o->mode = STORE_INSERT;
-            } else if (strcmp(v, "upsert") == 0) {
-                o->mode = STORE_REPLACE;
-            } else {
-                return usage_err("unknown --mode %s (insert or upsert)", v);
-            }
-        } else if (cli_is(&it, opt, "--rejects")) {
-            o->rejects = v;
-        } else if (cli_is(&it, opt, "--chunk")) {
-            char *end;
-            o->chunk = strtol(v, &end, 10);
-            if (*end || o->chunk < 1) {
-                return usage_err("--chunk %s: give the rows per transaction (1000, 10000)", v);
-            }
-        } else if (cli_is(&it, opt, "--resume")) {
-            o->resume = 1;
-        } else if (cli_is(&it, opt, "--sheet")) {
-            o->sheet = v;
-        } else if (cli_is(&it, opt, "--header-row")) {
-            char *end;
-            o->header_row = strtol(v, &end, 10);
-            if (*end || o->header_row < 1) {
-                return usage_err("--header-row %s: give the number of the header's row (or line)",
-                                 v);
-            }
-        } else if (cli_is(&it, opt, "--strict")) {
-            o->strict = 1;
-        } else if (cli_is(&it, opt, "--yuan")) {
-            o->yuan = 1;
-        } else if (cli_is(&it, opt, "--no-progress")) {
-            o->progress = 0;
-        }
-    }
-    if (rc < 0) {
-        return IMPORT_EXIT_USAGE;
-    }
-    if (!o->coll || !o->file) {
-        return usage_err("%s", "which collection and which file?");
-    }
-    if (o->strict && (o->chunk || o->resume)) {
-        return usage_err("%s", "--strict stores the whole file or nothing, in one transaction: "
-                               "it does not go with --chunk or --resume");
-    }
-    if (o->format < 0) {
-        const char *dot = strrchr(o->file, '.');
-        if (dot && (strcasecmp(dot, ".tsv") == 0 || strcasecmp(dot, ".txt") == 0 ||
-                    strcasecmp(dot, ".tab") == 0)) {
-            o->format = IMPORT_TSV;
-        } else if (dot && (strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0)) {
-            o->format = IMPORT_JSONL;
-        } else if (dot && (strcasecmp(dot, ".xlsx") == 0 || strcasecmp(dot, ".xlsm") == 0)) {
-            o->format = IMPORT_XLSX;
-        } else if (dot && strcasecmp(dot, ".xls") == 0) {
-            /* a real one is refused by import_run (exit 1, sniff_file); systems that
-             * export "xls" often write a workbook (.xlsx inside) or text */
-            unsigned char m[2] = {0, 0};
-            FILE *f = fopen(o->file, "rb");
-            if (f) {
-                if (fread(m, 1, 2, f) != 2) {
-                    m[0] = 0;
-                }
-                fclose(f);
-            }
-            o->format = m[0] == 'P' && m[1] == 'K' ? IMPORT_XLSX : IMPORT_CSV;
-        } else {
-            o->format = IMPORT_CSV;
-        }
-    }
-    if (o->sheet && o->format != IMPORT_XLSX) {
-        return usage_err("--sheet %s: only an .xlsx workbook has sheets", o->sheet);
-    }
-    if (!o->rejects) {
-        snprintf(rejects_buf, sizeof rejects_buf, "%s.rejects.csv", o->file);
-        o->rejects = rejects_buf;
-    }
-    return 0;
 }
