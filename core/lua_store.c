@@ -1691,6 +1691,75 @@ const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n) {
     return db && db->run ? store_txn_counts(db->run, n) : NULL;
 }
 
+/* The heading under which lstore_traceback lists the frames, in the
+ * message language (the REPL cuts an error's text there). */
+const char *lstore_traceback_heading(void) {
+    return _("stack traceback:");
+}
+
+/* Pushes msg and the stack of L from `level` on, as luaL_traceback does but
+ * with its words through the catalog: a clerk reads 调用栈 and 主程序, not
+ * "stack traceback" and "main chunk". Long stacks keep their first 10 and
+ * last 11 frames. */
+static void push_stack(lua_State *L, const char *msg, int level) {
+    luaL_Buffer b;
+    lua_Debug ar;
+    int last = level;
+    while (lua_getstack(L, last, &ar)) { /* the deepest level there is */
+        last++;
+    }
+    int skip = last - level > 21 ? last - level - 21 : 0;
+    luaL_buffinit(L, &b);
+    if (msg) {
+        luaL_addstring(&b, msg);
+        luaL_addchar(&b, '\n');
+    }
+    luaL_addstring(&b, lstore_traceback_heading());
+    for (int i = 0; lua_getstack(L, level + i, &ar); i++) {
+        if (skip && i >= 10 && i < 10 + skip) {
+            if (i == 10) {
+                lua_pushfstring(L, _("\n\t...\t(skipping %d levels)"), skip);
+                luaL_addvalue(&b);
+            }
+            continue;
+        }
+        lua_getinfo(L, "Slnt", &ar);
+        if (ar.currentline > 0) {
+            lua_pushfstring(L, "\n\t%s:%d: ", ar.short_src, ar.currentline);
+        } else {
+            lua_pushfstring(L, "\n\t%s: ", ar.short_src);
+        }
+        luaL_addvalue(&b);
+        if (*ar.what == 'm') {
+            luaL_addstring(&b, _("in main chunk"));
+        } else if (ar.name && strcmp(ar.namewhat, "method") == 0) {
+            lua_pushfstring(L, _("in method '%s'"), ar.name);
+            luaL_addvalue(&b);
+        } else if (ar.name && strcmp(ar.namewhat, "field") == 0) {
+            lua_pushfstring(L, _("in field '%s'"), ar.name);
+            luaL_addvalue(&b);
+        } else if (ar.name && strcmp(ar.namewhat, "local") == 0) {
+            lua_pushfstring(L, _("in local '%s'"), ar.name);
+            luaL_addvalue(&b);
+        } else if (ar.name && strcmp(ar.namewhat, "upvalue") == 0) {
+            lua_pushfstring(L, _("in upvalue '%s'"), ar.name);
+            luaL_addvalue(&b);
+        } else if (ar.name && *ar.namewhat) {
+            lua_pushfstring(L, _("in function '%s'"), ar.name);
+            luaL_addvalue(&b);
+        } else if (*ar.what == 'C') {
+            luaL_addstring(&b, _("in ?"));
+        } else {
+            lua_pushfstring(L, _("in function <%s:%d>"), ar.short_src, ar.linedefined);
+            luaL_addvalue(&b);
+        }
+        if (ar.istailcall) {
+            luaL_addstring(&b, _("\n\t(...tail calls...)"));
+        }
+    }
+    luaL_pushresult(&b);
+}
+
 /* Pushes exactly one value: the error at index 1 as text with a traceback
  * from `level` on. */
 static void push_traceback(lua_State *L, int level) {
@@ -1703,7 +1772,7 @@ static void push_traceback(lua_State *L, int level) {
         lua_settop(L, top);
         msg = lua_pushfstring(L, _("(error object is a %s value)"), luaL_typename(L, 1));
     }
-    luaL_traceback(L, L, msg, level);
+    push_stack(L, msg, level);
     if (lua_gettop(L) > top + 1) { /* drop the __tostring result under it */
         lua_replace(L, top + 1);
         lua_settop(L, top + 1);

@@ -72,6 +72,10 @@ int lstore_define_unchanged(lua_State *L, struct lua_db *db, int name_idx, int s
  * raised; the message of run.fail (the string stored in the registry under
  * LSTORE_FAIL_KEY) is passed on alone. */
 int lstore_traceback(lua_State *L);
+
+/* The line that heads a traceback's frames, in the message language
+ * ("stack traceback:" in English). */
+const char *lstore_traceback_heading(void);
 #define LSTORE_FAIL_KEY "gonghui.fail"
 
 /* ---- shared by lua_store.c and lua_scan.c ------------------------------------ */

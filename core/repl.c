@@ -431,7 +431,8 @@ static void report(repl *r, const char *what) {
     if (!m) {
         m = _("(error object is not a string)");
     }
-    const char *tb = strstr(m, "\nstack traceback:");
+    const char *tb = strstr(m, lstore_traceback_heading());
+    tb = tb && tb > m && tb[-1] == '\n' ? tb - 1 : tb == m ? tb : NULL;
     int n = tb ? (int)(tb - m) : (int)strlen(m);
     fprintf(stderr, "%s%.*s\n", what, n, m);
     r->failed = 1;

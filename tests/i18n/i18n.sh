@@ -148,6 +148,15 @@ PY
 zh --db "$S/prog" stat
 expect_rc 0 "zh: stat" && expect_out "数据表 / 索引" "zh: stat header" && pass "zh: stat's headers are Chinese"
 
+# --- a traceback in the message language ---
+printf 'local function inner() error("boom") end\ninner()\n' >"$S/tb.lua"
+zh --db "$S/db" run "$S/tb.lua"
+expect_rc 1 "zh: an error" && expect_err "调用栈：" "zh: traceback heading" &&
+  expect_err "在主程序中" "zh: main chunk" && ! grep -q "stack traceback" "$S/err" &&
+  pass "zh: a traceback's words are Chinese"
+printf 'local function f() error("x") end\nf()\n' | LANG=zh_CN.UTF-8 "$BIN" --db "$S/db" repl >"$S/out" 2>"$S/err"
+expect_err "x" "zh: REPL error" && ! grep -q "调用栈" "$S/err" && pass "zh: the REPL shows the error without its frames"
+
 # --- check ---
 zh --db "$S/db" check
 expect_rc 0 "zh: check" && expect_out "完好" "zh: check" && pass "zh: check's report is Chinese"
