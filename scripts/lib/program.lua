@@ -53,6 +53,10 @@
 --   THE LEDGER
 --   P:enter{ member = ref, kind = 'ticket', qty = 1, fen = N?, place = 'ST01'?, day = 'YYYY-MM-DD'?,
 --            at = 'YYYY-MM-DD HH:MM:SS'?, key = 'G1234'?, note =?, ...program fields }
+--   P:enter{ kind = 'talk', heads = 35, union = 12?, enterprise_id = 7?, session = 'S1'?, ... }
+--       -- no member: a head count where names are not taken (35 人次, no 人); union: the
+--       -- organiser union (default: the plan's); enterprise_id: where it took place, when not
+--       -- the member's enterprise                                             since v1.4
 --       --> entry | nil, code, message
 --       codes: bad_id not_found not_eligible closed already duplicate out_of_stock no_stock budget
 --       limit bad_input
@@ -68,7 +72,7 @@
 --
 --   EVENTS: every entry (and reversal) publishes 'program.entry' with
 --   { program, entry_id, kind, member_id, household, qty, fen, day, place?, town?, session?,
---     reverses? } in the same transaction; the program's title and units are in its stored
+--     reverses?, heads?, union_id?, enterprise_id? } in the same transaction; the program's title and units are in its stored
 --   plan (programs). So the year report counts every program, including later ones, with
 --   no edit of its own (town and enterprise: the member's unless the entry gives a town;
 --   a place that is a rest station counts under 驿站).
@@ -155,7 +159,10 @@ function M.define_collections()
                household = 'string?', qty = 'int', fen = 'fen', place = 'string?', day = 'date',
                at = 'string', key = 'string?', run = 'string?', reverses = 'int?',
                town = 'string?', enterprise_id = 'int?', tier = 'int?', session = 'string?',
-               capped = 'bool?', note = 'string?', extra = 'any?' },
+               capped = 'bool?', note = 'string?', extra = 'any?',
+               -- since v1.4: a head count where names are not taken (人次 without 人), the
+               -- entry's organiser union (absent: the plan's union)
+               heads = 'int?', union_id = 'int?' },
     unique = { { 'program', 'key' }, 'reverses' },
     index = { { 'program', 'kind' }, { 'program', 'member_id' } },
   })
@@ -386,7 +393,8 @@ end
 
 local FRAMEWORK = { member = true, member_id = true, id_number = true, kind = true, qty = true,
                     fen = true, place = true, day = true, at = true, key = true, note = true,
-                    extra = true, session = true, tier = true, town = true }
+                    extra = true, session = true, tier = true, town = true,
+                    heads = true, union = true, union_id = true, enterprise_id = true }
 
 -- A refusal function over a table of codes -> phrases: refuse(code, detail)
 -- returns nil, code, 'phrase: detail' (a value a clerk's loop continues
@@ -559,6 +567,7 @@ local function publish(self, r)
     household = r.household, qty = r.qty, fen = r.fen, place = r.place, town = r.town,
     enterprise_id = r.enterprise_id, day = r.day,
     session = r.session ~= self.id and r.session or nil, reverses = r.reverses,
+    heads = r.heads, union_id = r.union_id,
   })
 end
 
@@ -610,11 +619,25 @@ local function enter_txn(self, e)
   if math.type(fen) ~= 'integer' or fen < 0 then
     return refuse('bad_input', 'the amount must be whole fen >= 0, got ' .. tostring(fen))
   end
+  local heads = e.heads
+  if heads ~= nil and (math.type(heads) ~= 'integer' or heads < 0 or m) then
+    return refuse('bad_input', string.format(_('heads (a head count) is a whole number >= 0 on an entry without a member, got %s%s'),
+                                             tostring(heads), m and _(' (the entry names a member)') or ''))
+  end
+  local union = e.union_id or e.union
+  if union ~= nil and math.type(union) ~= 'integer' then
+    return refuse('bad_input', string.format(_('union (the organiser union) is a union_id, got %s'), tostring(union)))
+  end
+  local ent = e.enterprise_id
+  if ent ~= nil and math.type(ent) ~= 'integer' then
+    return refuse('bad_input', string.format(_('enterprise_id is a whole number, got %s'), tostring(ent)))
+  end
   local r = { program = self.id, kind = e.kind, member_id = m and m.member_id,
               household = m and household_of(m), qty = qty, fen = fen,
               place = e.place, day = day, at = at, key = e.key, run = run.uid, note = e.note,
               town = e.town,   -- a place's town when the program gives one; else the member's, when counted
-              tier = e.tier, session = session_of(self, e) }
+              enterprise_id = ent,   -- where it took place, when not the member's enterprise
+              tier = e.tier, session = session_of(self, e), heads = heads, union_id = union }
   local extra = e.extra
   for k, v in pairs(e) do
     if not FRAMEWORK[k] then extra = extra or {}; extra[k] = v end
@@ -900,7 +923,7 @@ local function cell()
 end
 
 local function count(c, e, by_day)
-  c.person_times = c.person_times + (e.member_id and 1 or 0)
+  c.person_times = c.person_times + (e.member_id and 1 or 0) + (e.heads or 0)
   if e.member_id and not c._p[e.member_id] then c._p[e.member_id] = true; c.persons = c.persons + 1 end
   if e.household then
     local hk = e.household .. '|' .. e.kind .. (by_day and ('|' .. e.day) or '')

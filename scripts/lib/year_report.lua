@@ -27,7 +27,8 @@
 --
 -- A fact: { program, label, year, member_id?, household?, money_fen,
 -- session?, town?, enterprise_id? }. Counting rules (as the federation
--- reports them): 人次 = facts with a member; 人 = distinct members; 户次 =
+-- reports them): 人次 = facts with a member, plus head counts (heads: an
+-- entry counting people whose names were not taken); 人 = distinct members; 户次 =
 -- facts with a household; money = the union's outlay in fen (an award's
 -- value, an aid payment, a market discount); 场次 = distinct sessions (a
 -- campaign, a market day, a contest). Town: the fact's own (a payment's
@@ -56,7 +57,8 @@ function M.define()
                member_id = 'int?', household = 'string?', money_fen = 'fen',
                session = 'string?', town = 'string?', enterprise_id = 'int?',
                station = 'string?', entry = 'string?', reverses = 'string?',
-               source = 'string?' },   -- 'sale:ID' for a market sale, so a void can find it
+               source = 'string?',    -- 'sale:ID' for a market sale, so a void can find it
+               heads = 'int?' },       -- a head count without names (人次, no 人)
     index = { 'year', 'source' },
   })
 end
@@ -148,6 +150,7 @@ function FACT.entry(x, cache)
   local u = {}
   for _, name in ipairs(p.units) do u[name] = true end
   local person = (u['人'] or u['人次']) and x.member_id or nil
+  local heads = u['人次'] and x.heads and x.heads > 0 and x.heads or nil
   return { program = 'program:' .. x.program, label = p.title, year = year_of(x.day),
            -- 户次 as the framework counts it: per kind (and day, when the plan says
            -- household_times = 'day'), the distinct households
@@ -157,7 +160,7 @@ function FACT.entry(x, cache)
            session = u['场次'] and ('program:' .. x.program .. ':' .. (x.session or x.program)) or nil,
            town = x.town or m.town, enterprise_id = x.enterprise_id or m.enterprise_id,
            station = station_info(cache, x.place), entry = x.program .. ':' .. x.entry_id,
-           reverses = x.reverses and (x.program .. ':' .. x.reverses) or nil }
+           reverses = x.reverses and (x.program .. ':' .. x.reverses) or nil, heads = heads }
 end
 
 -- Events -> facts (nil: not a program event the report counts).
@@ -240,6 +243,7 @@ local function new_cell()
 end
 
 local function count_into(cell, f)
+  if f.heads then cell.person_times = cell.person_times + f.heads end   -- counted, not named
   if f.member_id ~= nil then
     cell.person_times = cell.person_times + 1
     if not cell._p[f.member_id] then cell._p[f.member_id] = true; cell.persons = cell.persons + 1 end

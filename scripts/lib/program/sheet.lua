@@ -10,7 +10,12 @@
 -- opts: kind (default: the row's 'kind' field, else the plan's only kind),
 -- place, at, refusals (the refusals file's name in the output folder; default
 -- FILE.refusals.csv; false: none), each = function(e, row, line) that may
--- adjust the entry before it is entered (return nil, why to refuse the row).
+-- adjust the entry before it is entered (return nil, why to refuse the row);
+-- since v1.4: fields (a second sheet of the program, in the plan's fields
+-- dialect: { { 'session', '活动编号' }, { 'heads', '人数', 'int' } }) and
+-- enter = function(e) -> entry | nil, code, why (instead of P:enter; the
+-- row's kind is then its business), so a program's other sheets (sessions
+-- beside attendance) go through the same helper.
 -- Re-entering a sheet pays nothing twice: rows whose key (or per-member
 -- limit) was entered before are counted as `already`, not refused.
 -- A dry run (gonghui run --dry-run) writes it into the run's throw-away folder.
@@ -26,6 +31,13 @@ function M.attach(program, P)
   function P:enter_sheet(file, opts)
     opts = opts or {}
     local fields = self.plan.fields
+    if opts.fields then
+      fields = {}
+      for i, f in ipairs(opts.fields) do
+        fields[i] = { name = f[1] or f.name, label = f[2] or f.label, type = f[3] or f.type or 'text',
+                      optional = f.optional, also = f.also }
+      end
+    end
     if #fields == 0 then
       error(string.format(_("plan %s: key 'fields': entering a sheet needs the entry's fields and their ")
                           .. "labels: fields = { { 'id_number', '身份证号', 'id' }, ... }", self.plan.file), 0)
@@ -72,6 +84,23 @@ function M.attach(program, P)
           end
           e[f.name] = v
         end
+      end
+      if opts.enter then
+        if opts.each then
+          local ok, why = opts.each(e, row, line)
+          if ok == nil and why then return refuse(line, 'bad_input', why) end
+        end
+        local ok, r, code, why = pcall(opts.enter, e)
+        if not ok then return refuse(line, 'error', tostring(r)) end
+        if r then
+          sum.entered = sum.entered + 1
+          sum.fen = money.add(sum.fen, r.fen or 0)
+        elseif code == 'already' then
+          sum.already = sum.already + 1
+        else
+          refuse(line, code, why)
+        end
+        return
       end
       if e.kind == nil then
         if #self.plan.kinds ~= 1 then
