@@ -108,6 +108,7 @@ function registry.define_unions()
       level     = 'string',   -- see registry.UNION_LEVELS
       parent_id = 'int?',
       town      = 'string?',
+      founded   = 'date?',    -- the day it was founded (union building counts the year's new unions)
     },
     unique = { 'name' },
     index  = { 'parent_id', 'level' },

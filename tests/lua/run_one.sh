@@ -13,7 +13,9 @@ case $file in /*) ;; *) file=$(pwd)/$file ;; esac
 rm -rf "$scratch"
 mkdir -p "$scratch" || exit 1
 scratch=$(cd "$scratch" && pwd) || exit 1
-params=$(sed -n 's/^-- params: *//p' "$file" | head -n 1)
+# @SRC@ in the params is the source tree (a test reading scripts/ passes --in @SRC@/scripts)
+src=$(cd "$(dirname "$file")/../.." && pwd)
+params=$(sed -n 's/^-- params: *//p' "$file" | head -n 1 | sed "s|@SRC@|$src|g")
 cd "$scratch" || exit 1
 GONGHUI_STATE_DIR=$scratch/.state # the list of databases made (core/dbreg.h): this test's own
 export GONGHUI_STATE_DIR
