@@ -14,7 +14,9 @@
 --    reconciled, the lock, the ranking and the titles (scripts/lib/contest.lua);
 -- 4. the year report: the three programs' 2025 in sessions, persons,
 --    person-times, household-times and yuan, rebuilt from the event log and
---    checked against the records (scripts/lib/year_report.lua).
+--    checked against the records (scripts/lib/year_report.lua);
+-- 5. the "ten things" page of 2024 from the sample's year of activity
+--    (scripts/lib/ten_things.lua: the activity register and union building).
 --
 -- Running it again issues nothing twice: every step says what it did now
 -- and what was done before.
@@ -189,3 +191,22 @@ print(indent(fmt.table({ gettext('program'), '人', '人次', gettext('yuan') },
 print(#yr.diffs == 0
       and string.format(gettext('   rebuilt from the event log (%d events replayed): agrees with the records'), yr.events)
       or ('   PROBLEMS: the log and the records disagree: ' .. table.concat(yr.diffs, '; ')))
+
+-- ---- 5. the ten-things page of 2024 ---------------------------------------------
+
+-- the sample's year of activity (scripts/lib/activity_sample.lua): every line
+-- counted from the activity register and union building, never typed in
+local ten = require 'ten_things'
+local lines = assert(loadfile(run.dir .. '/ten_things/lines.lua'))()
+local page = ten.build{ year = 2024, lines = lines }
+print()
+if #page.programs == 0 then
+  print(gettext('5. ten things 2024: no activity yet (the sample was made with activity=0)'))
+else
+  print(string.format(gettext('5. %d年%s (ten things; scripts/ten_things/report.lua year=%d):'), page.year,
+                      lines.title, page.year))
+  for _, r in ipairs(ten.rows(page)) do print(string.format('   %s、%s：%s。', r.cn, r.title, r.says)) end
+  print(#page.diffs == 0
+        and string.format(gettext('   counted from the records and again from the event log (%d events): they agree'), page.events)
+        or ('   PROBLEMS: the log and the records disagree: ' .. table.concat(page.diffs, '; ')))
+end

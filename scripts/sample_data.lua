@@ -436,3 +436,14 @@ end)
 
 print(string.format(gettext('sample data: %d members, %d enterprises in %d towns, %d unions, %d rest stations, %d member titles (seed %d)'),
                     N, n_ent, n_towns, #unions, #stations, #titles, SEED))
+
+-- A year of activity (2024, the registry's last year) for the activity
+-- register, union building and the ten-things report: the unions' founding
+-- days, sessions and who came, the year's new unions and members, the stars
+-- (scripts/lib/activity_sample.lua; a random stream of its own, so the
+-- registry above is what it was for a seed). activity=0 leaves it out.
+if params.activity ~= 0 then
+  local a = require('activity_sample').fill{ seed = SEED, year = 2024, dir = run.dir }
+  print(string.format(gettext('sample activity 2024: %d sessions, %d people at them by name, %d new unions, %d members joined, %d stars'),
+                      a.sessions, a.attendance, a.unions, a.joined, a.stars))
+end

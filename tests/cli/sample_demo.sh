@@ -104,7 +104,9 @@ gh --db "$S/a" run "$ROOT/scripts/demo.lua"
 expect_rc 0 "demo" && expect_out "1. 2025年春节送温暖" "the gift drive" && expect_out "2. 光荣退休 2025" "the honors" &&
   expect_out "3. 技能大赛" "the contest" && expect_out "marks locked" "the contest is locked" &&
   pass "the demo runs the three programs"
-if [ "$(wc -l <"$S/out")" -gt 40 ]; then fail "the demo printed $(wc -l <"$S/out") lines, more than 40"; fi
+expect_out "一、班前十分钟安全宣讲：" "the ten-things page" && expect_out "they agree" "the page's log and records agree" &&
+  pass "the demo shows the ten-things page"
+if [ "$(wc -l <"$S/out")" -gt 60 ]; then fail "the demo printed $(wc -l <"$S/out") lines, more than 60"; fi
 gh --db "$S/a" run -e 'print(db.program_entries:count(), db.certificates:count(), db.contest_titles:count())'
 first=$(cat "$S/out")
 gh --db "$S/a" run "$ROOT/scripts/demo.lua"
