@@ -293,7 +293,7 @@ end
 
 local function heading(rep)
   local who = rep.union and rep.union.name or ''
-  return string.format(_('%s%d年%s — ten things %d'), who, rep.year, rep.lines.title or '', rep.year)
+  return string.format(_('%s%d年%s (ten things)'), who, rep.year, rep.lines.title or '')
 end
 
 function M.format(rep)
