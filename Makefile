@@ -44,7 +44,7 @@ build: $(BUILD)/Makefile
 
 demo: deps build
 	rm -rf $(DEMO_DB)
-	$(BUILD)/gonghui --db $(DEMO_DB) --new-db run scripts/sample_data.lua members=5000 seed=2025
+	$(BUILD)/gonghui --db $(DEMO_DB) --new-db run scripts/sample_data.lua members=5000 seed=2025 activity=1
 	$(BUILD)/gonghui --db $(DEMO_DB) run scripts/demo.lua
 	@echo
 	@echo "The sample database is $(DEMO_DB); try: $(BUILD)/gonghui --db $(DEMO_DB) stat"

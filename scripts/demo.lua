@@ -201,7 +201,7 @@ local lines = assert(loadfile(run.dir .. '/ten_things/lines.lua'))()
 local page = ten.build{ year = 2024, lines = lines }
 print()
 if #page.programs == 0 then
-  print(gettext('5. ten things 2024: no activity yet (the sample was made with activity=0)'))
+  print(gettext('5. ten things 2024: no activity yet (make the sample with activity=1)'))
 else
   print(string.format(gettext('5. %d年%s (ten things; scripts/ten_things/report.lua year=%d):'), page.year,
                       lines.title, page.year))

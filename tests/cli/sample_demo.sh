@@ -8,10 +8,10 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 setup "$@"
 
-gh --db "$S/a" run "$ROOT/scripts/sample_data.lua" members=800 seed=7
+gh --db "$S/a" run "$ROOT/scripts/sample_data.lua" members=800 seed=7 activity=1
 expect_rc 0 "sample data" && expect_out "sample data: 800 members, 4 enterprises in" "the summary" &&
   expect_out "rest stations, " "the summary names stations" && expect_out "member titles (seed 7)" "the summary names titles" && pass "sample data: 800 members"
-gh --db "$S/b" run "$ROOT/scripts/sample_data.lua" members=800 seed=7
+gh --db "$S/b" run "$ROOT/scripts/sample_data.lua" members=800 seed=7 activity=1
 for c in members enterprises unions stations member_titles; do
   "$BIN" --db "$S/a" export $c --unmask --out "$S/a-$c.csv" >/dev/null 2>&1
   "$BIN" --db "$S/b" export $c --unmask --out "$S/b-$c.csv" >/dev/null 2>&1
