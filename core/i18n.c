@@ -116,7 +116,15 @@ void i18n_init(void) {
     } else if ((want = !english(lang))) {
         /* the same language as LC_MESSAGES, so a locale the system has not
          * generated still finds its catalog under C.UTF-8 (see bind()) */
-        setenv("LANGUAGE", lang, 0);
+        /* Chinese other than zh_CN (zh_TW, zh_HK, zh_SG) reads the zh_CN
+         * catalog when there is none of its own, rather than English */
+        char both[256];
+        if (strncmp(lang, "zh", 2) == 0 && strncmp(lang, "zh_CN", 5) != 0 &&
+            snprintf(both, sizeof both, "%s:zh_CN", lang) < (int)sizeof both) {
+            setenv("LANGUAGE", both, 0);
+        } else {
+            setenv("LANGUAGE", lang, 0);
+        }
     }
 #endif
 }
@@ -180,6 +188,90 @@ const char *i18n_ntr(const char *one, const char *many, unsigned long n) {
     }
 #endif
     return n == 1 ? one : many;
+}
+
+/* ---- a program's own catalog ---------------------------------------------------- */
+
+#ifdef GH_NLS
+/* Domains bound so far (one per program folder name; a server binds each
+ * program's once). Interned: i18n_program_domain hands out these pointers. */
+enum { MAX_DOMAINS = 64 };
+static char *domains[MAX_DOMAINS];
+static int ndomains;
+static pthread_mutex_t domains_lock = PTHREAD_MUTEX_INITIALIZER;
+#endif
+
+const char *i18n_program_domain(const char *dir) {
+#ifdef GH_NLS
+    char locale[PATH_MAX], name[NAME_MAX + 1];
+    struct stat st;
+    if (!dir || !*dir || !want) { /* (no catalog bound yet: an empty run stays free) */
+        return NULL;
+    }
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') {
+        n--;
+    }
+    const char *base = dir + n;
+    while (base > dir && base[-1] != '/') {
+        base--;
+    }
+    size_t bn = (size_t)(dir + n - base);
+    if (bn == 0 || bn > NAME_MAX || strcmp(GH_TEXTDOMAIN, base) == 0 ||
+        snprintf(locale, sizeof locale, "%.*s/locale", (int)n, dir) >= (int)sizeof locale ||
+        stat(locale, &st) != 0 || !S_ISDIR(st.st_mode) || !active()) {
+        return NULL;
+    }
+    memcpy(name, base, bn);
+    name[bn] = 0;
+    const char *out = NULL;
+    pthread_mutex_lock(&domains_lock);
+    for (int i = 0; i < ndomains && !out; i++) {
+        if (strcmp(domains[i], name) == 0) {
+            out = domains[i];
+        }
+    }
+    if (!out && ndomains < MAX_DOMAINS && (domains[ndomains] = strdup(name)) != NULL) {
+        if (bindtextdomain(name, locale) && bind_textdomain_codeset(name, "UTF-8")) {
+            out = domains[ndomains++];
+        } else {
+            free(domains[ndomains]);
+        }
+    }
+    pthread_mutex_unlock(&domains_lock);
+    return out;
+#else
+    (void)dir;
+    return NULL;
+#endif
+}
+
+const char *i18n_tr_in(const char *domain, const char *msgid) {
+#ifdef GH_NLS
+    if (domain && msgid && *msgid && active()) {
+        const char *t = dgettext(domain, msgid);
+        if (t != msgid) {
+            return t;
+        }
+    }
+#else
+    (void)domain;
+#endif
+    return i18n_tr(msgid);
+}
+
+const char *i18n_ntr_in(const char *domain, const char *one, const char *many, unsigned long n) {
+#ifdef GH_NLS
+    if (domain && active()) {
+        const char *t = dngettext(domain, one, many, n);
+        if (t != one && t != many) {
+            return t;
+        }
+    }
+#else
+    (void)domain;
+#endif
+    return i18n_ntr(one, many, n);
 }
 
 int i18n_active(void) {

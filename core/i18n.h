@@ -53,6 +53,22 @@ const char *i18n_tr_bound(const char *msgid) __attribute__((format_arg(1)));
 const char *i18n_ntr(const char *one, const char *many, unsigned long n)
     __attribute__((format_arg(1))) __attribute__((format_arg(2)));
 
+/* A program's own catalog, beside its scripts: DIR/locale/<lang>/LC_MESSAGES/
+ * NAME.mo, NAME the folder's last component (scripts/ticket ->
+ * ticket.mo), made from DIR/po/<lang>.po by `sh tools/update-po.sh DIR`.
+ * Binds it and returns its text domain (interned, valid for the process),
+ * or NULL when messages are English, the folder has no locale/ folder, or
+ * 64 program domains are bound already. Thread-safe. */
+const char *i18n_program_domain(const char *dir);
+
+/* msgid in the program's catalog `domain` if it has it, else in gonghui's
+ * (i18n_tr); domain NULL: gonghui's. */
+const char *i18n_tr_in(const char *domain, const char *msgid) __attribute__((format_arg(2)));
+
+/* The plural form for n from `domain`'s catalog, else gonghui's (i18n_ntr). */
+const char *i18n_ntr_in(const char *domain, const char *one, const char *many, unsigned long n)
+    __attribute__((format_arg(2))) __attribute__((format_arg(3)));
+
 /* 1 when messages are translated (a non-English catalog language is active). */
 int i18n_active(void);
 

@@ -702,10 +702,33 @@ static int l_sb_dofile(lua_State *L) {
     return lua_gettop(L) - 1;
 }
 
-/* _(text) and gettext(text): the text in the message language (i18n.h); the
- * shipped programs' messages are in gonghui's catalog (po/). */
+/* The registry key of the program's own text domain (a light userdata: the
+ * interned name from i18n_program_domain), absent when it has none. */
+#define SB_DOMAIN_KEY "gonghui.textdomain"
+
+void sandbox_set_catalog(lua_State *L, const char *dir) {
+    const char *d = i18n_program_domain(dir);
+    if (d) {
+        lua_pushlightuserdata(L, (void *)d);
+    } else {
+        lua_pushnil(L);
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, SB_DOMAIN_KEY);
+}
+
+static const char *program_domain(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, SB_DOMAIN_KEY);
+    const char *d = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return d;
+}
+
+/* _(text) and gettext(text): the text in the message language (i18n.h),
+ * from the program's own catalog when it has the text (sandbox_set_catalog),
+ * else from gonghui's, which holds the shipped programs' messages (po/). */
 static int l_sb_gettext(lua_State *L) {
-    lua_pushstring(L, _(luaL_checkstring(L, 1)));
+    const char *msgid = luaL_checkstring(L, 1);
+    lua_pushstring(L, i18n_tr_in(program_domain(L), msgid));
     return 1;
 }
 
@@ -713,7 +736,8 @@ static int l_sb_gettext(lua_State *L) {
 static int l_sb_ngettext(lua_State *L) {
     const char *one = luaL_checkstring(L, 1), *many = luaL_checkstring(L, 2);
     lua_Integer n = luaL_checkinteger(L, 3);
-    lua_pushstring(L, _n(one, many, n < 0 ? (unsigned long)-n : (unsigned long)n));
+    lua_pushstring(
+        L, i18n_ntr_in(program_domain(L), one, many, n < 0 ? (unsigned long)-n : (unsigned long)n));
     return 1;
 }
 
@@ -1459,6 +1483,9 @@ int sandbox_new(const sandbox_opts *o, sandbox **out) {
     lua_setwarnf(sb->L, sb_warn, sb);
     luaL_openlibs(sb->L);
     build_env(sb);
+    if (o->script_dir) { /* the program's own messages, when its folder has a catalog */
+        sandbox_set_catalog(sb->L, sb->script_dir);
+    }
     *out = sb;
     return 0;
 }

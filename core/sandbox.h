@@ -129,6 +129,11 @@ int sandbox_may_read(lua_State *L, const char *path, char *real, char *why, size
  * which the caller closes, or -1 with the reason in why. */
 int sandbox_open_write(lua_State *L, const char *path, int flags, char *why, size_t n);
 
+/* Gives the scripts of state L the catalog of the program folder dir
+ * (i18n_program_domain): _, gettext and ngettext look there first, then in
+ * gonghui's catalog. No catalog (or English messages): gonghui's alone. */
+void sandbox_set_catalog(lua_State *L, const char *dir);
+
 /* 1 if an allocation was refused by the memory cap since sandbox_new. */
 int sandbox_memory_hit(const sandbox *sb);
 

@@ -157,6 +157,33 @@ expect_rc 1 "zh: an error" && expect_err "调用栈：" "zh: traceback heading" 
 printf 'local function f() error("x") end\nf()\n' | LANG=zh_CN.UTF-8 "$BIN" --db "$S/db" repl >"$S/out" 2>"$S/err"
 expect_err "x" "zh: REPL error" && ! grep -q "调用栈" "$S/err" && pass "zh: the REPL shows the error without its frames"
 
+# --- a program's own catalog beside its scripts (tools/update-po.sh DIR) ---
+if command -v xgettext >/dev/null && command -v msgfmt >/dev/null; then
+  P=$S/myprog
+  rm -rf "$P" && mkdir -p "$P"
+  cat >"$P/main.lua" <<'LUA'
+print(_('Hello from my program'))
+print(_('not found'))
+print(string.format(ngettext('%d ticket', '%d tickets', 3), 3))
+LUA
+  sh "$SCRIPTS/../tools/update-po.sh" "$P" >"$S/out" 2>"$S/err"
+  grep -q 'msgid "Hello from my program"' "$P/po/zh_CN.po" && ! grep -q 'msgid "not found"' "$P/po/zh_CN.po" &&
+    pass "update-po.sh DIR: the program's messages, less those gonghui's catalog has" ||
+    fail "update-po.sh DIR: $(cat "$S/err")"
+  sed -i -e '/msgid "Hello from my program"/{n;s/.*/msgstr "我的项目向你问好"/}' \
+    -e '/msgid_plural "%d tickets"/{n;s/.*/msgstr[0] "%d 张车票"/}' "$P/po/zh_CN.po"
+  sh "$SCRIPTS/../tools/update-po.sh" "$P" >"$S/out" 2>"$S/err"
+  [ -f "$P/locale/zh_CN/LC_MESSAGES/myprog.mo" ] && pass "update-po.sh DIR compiles the catalog" ||
+    fail "no myprog.mo: $(cat "$S/err")"
+  zh --db "$S/db" run "$P/main.lua"
+  expect_rc 0 "zh: own catalog" && expect_out "我的项目向你问好" "zh: the program's own message" &&
+    expect_out "未找到" "zh: gonghui's message from its catalog" && expect_out "3 张车票" "zh: the program's plural" &&
+    pass "zh: a program's own catalog, then gonghui's"
+  en --db "$S/db" run "$P/main.lua"
+  expect_rc 0 "C: own catalog" && expect_out "Hello from my program" "C: English" &&
+    expect_out "3 tickets" "C: English plural" && pass "C: a program with a catalog speaks English under C"
+fi
+
 # --- check ---
 zh --db "$S/db" check
 expect_rc 0 "zh: check" && expect_out "完好" "zh: check" && pass "zh: check's report is Chinese"
