@@ -44,7 +44,10 @@ M.SHEETS = {
   booths = { { 'session', '活动编号' }, { 'enterprise', '企业' }, { 'posts', '岗位数', 'int' } },
 }
 
-local refuse = program.refuser(program.REFUSALS)
+-- The framework's refusals, and one of the register's own: a union,
+-- enterprise or session that is not registered.
+M.REFUSALS = setmetatable({ unknown = N_('not registered') }, { __index = program.REFUSALS })
+local refuse = program.refuser(M.REFUSALS)
 
 -- The program of `year` from a plan file that returns function(year) -> plan
 -- (scripts/activity/plan.lua), or a plan table.
@@ -129,11 +132,11 @@ function A:session(s)
   if kind == 'job_post' then return refuse('bad_input', _("job posts are entered with the job fair's booths, not as a session")) end
   if s.union == nil then return refuse('bad_input', _('a session needs its organiser union (主办工会)')) end
   local u, uwhy = M.union_of(s.union)
-  if not u then return refuse('not_found', uwhy) end
+  if not u then return refuse('unknown', uwhy) end
   local ent
   if s.enterprise ~= nil and s.enterprise ~= '' then
     local e, ewhy = self:enterprise_of(s.enterprise)
-    if not e then return refuse('not_found', ewhy) end
+    if not e then return refuse('unknown', ewhy) end
     ent = e
   end
   local st = s.place and db.stations:get(s.place)
@@ -150,7 +153,7 @@ end
 function A:attend(a)
   local sid = tostring(a.session)
   local s = self:get(sid)
-  if not s then return refuse('not_found', string.format(_('no session %s in %s (enter the session first)'), sid, self.id)) end
+  if not s then return refuse('unknown', string.format(_('no session %s in %s (enter the session first)'), sid, self.id)) end
   local m, code, why = program.member(a.member or a.id_number)
   if not m then return refuse(code, why) end
   return self.P:enter{ kind = s.kind, member = m, key = 'A:' .. sid .. ':' .. m.member_id, session = sid,
@@ -161,12 +164,12 @@ end
 function A:booth(b)
   local sid = tostring(b.session)
   local s = self:get(sid)
-  if not s then return refuse('not_found', string.format(_('no session %s in %s (enter the session first)'), sid, self.id)) end
+  if not s then return refuse('unknown', string.format(_('no session %s in %s (enter the session first)'), sid, self.id)) end
   if s.kind ~= 'job_fair' then
     return refuse('bad_input', string.format(_('session %s is a %s, not a job fair'), sid, self.plan.kind[s.kind].title))
   end
   local e, why = self:enterprise_of(b.enterprise)
-  if not e then return refuse('not_found', why) end
+  if not e then return refuse('unknown', why) end
   return self.P:enter{ kind = 'job_post', key = 'P:' .. sid .. ':' .. e.enterprise_id, session = sid, day = s.day,
                        place = s.place, town = s.town, union = s.union_id, enterprise_id = e.enterprise_id,
                        qty = b.posts, at = b.at }

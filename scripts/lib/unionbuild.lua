@@ -34,7 +34,7 @@ local M = {}
 local U = {}
 U.__index = U
 
-local refuse = program.refuser(program.REFUSALS)
+local refuse = program.refuser(activity.REFUSALS)
 
 M.SHEETS = {
   nominations = { { 'id_number', '身份证号', 'id' }, { 'union', '推荐工会' }, { 'reason', '主要事迹', optional = true } },
@@ -122,7 +122,7 @@ function U:nominate(n)
     return refuse('not_eligible', string.format(_('%s is not an active member (%s)'), program.mask_name(m.name), m.status))
   end
   local u, uwhy = activity.union_of(n.union)
-  if not u then return refuse('not_found', uwhy) end
+  if not u then return refuse('unknown', uwhy) end
   local under = false
   for _i, id in ipairs(registry.union_subtree(u.union_id)) do if id == m.union_id then under = true end end
   if not under then
@@ -151,7 +151,7 @@ function U:mark(ref, marks)
   if not m then return refuse(code, why) end
   return db.atomic(function()
     local n = db.star_nominations:find('program,member_id', { self.id, m.member_id })
-    if not n then return refuse('not_found', string.format(_('%s was not nominated'), program.mask_name(m.name))) end
+    if not n then return refuse('unknown', string.format(_('%s was not nominated'), program.mask_name(m.name))) end
     if n.status ~= 'nominated' then
       return refuse('closed', _('the selection is made: votes and scores are closed'))
     end

@@ -78,8 +78,8 @@ t.case('refusals: entered once, unknown sessions, unions, kinds, places', functi
   local function refused(want, r, code, why) t.eq({ r, code }, { nil, want }, why) end
   refused('already', A:attend{ session = 'T1', member = 1 })
   refused('already', A:session{ id = 'T1', kind = 'talk', day = '2024-03-05', union = 11 })
-  refused('not_found', A:attend{ session = 'NOPE', member = 1 })
-  refused('not_found', A:session{ id = 'Z1', kind = 'talk', day = '2024-03-05', union = '没有这个工会' })
+  refused('unknown', A:attend{ session = 'NOPE', member = 1 })
+  refused('unknown', A:session{ id = 'Z1', kind = 'talk', day = '2024-03-05', union = '没有这个工会' })
   refused('bad_input', A:session{ id = 'Z1', kind = 'dance', day = '2024-03-05', union = 2 })
   refused('bad_input', A:session{ id = 'Z1', kind = 'station_service', day = '2024-03-05', union = 2, place = '广场' })
   refused('closed', A:session{ id = 'Z1', kind = 'talk', day = '2025-01-02', union = 2 })

@@ -1,6 +1,6 @@
--- unionbuild.lua — union building's commands (README: "Union building and the 新就业形态劳动者之星").
+-- build.lua — union building's commands (README: "Union building and the 新就业形态劳动者之星").
 --
---   gonghui run scripts/unionbuild/unionbuild.lua year=2024 COMMAND [name=value ...]
+--   gonghui run scripts/unionbuild/build.lua year=2024 COMMAND [name=value ...]
 --
 --   sync=1                          the year's new unions, the enterprises joint unions cover and the
 --                                   members who joined, from the registry (again: only what is new)
@@ -19,7 +19,7 @@ local COMMANDS = { 'sync', 'nominations', 'nominate', 'votes', 'select', 'list',
 local cmd
 for _i, c in ipairs(COMMANDS) do if params[c] ~= nil and not cmd then cmd = c end end
 if not cmd then
-  run.fail(string.format(_('give a command: %s (see the top of scripts/unionbuild/unionbuild.lua)'),
+  run.fail(string.format(_('give a command: %s (see the top of scripts/unionbuild/build.lua)'),
                          table.concat(COMMANDS, '=..., ') .. '=...'))
 end
 

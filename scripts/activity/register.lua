@@ -1,6 +1,6 @@
--- activity.lua — the activity register's commands (README: "The activity register").
+-- register.lua — the activity register's commands (README: "The activity register").
 --
---   gonghui run scripts/activity/activity.lua year=2024 COMMAND [name=value ...]
+--   gonghui run scripts/activity/register.lua year=2024 COMMAND [name=value ...]
 --
 --   setup=1                              store the year's plan (plan.lua) and list the kinds
 --   sessions=FILE.csv                    the sessions sheet: 活动编号,类型,日期,地点,主办工会,企业,主题,人数,经费
@@ -24,7 +24,7 @@ local COMMANDS = { 'setup', 'sessions', 'attendance', 'booths', 'session', 'atte
 local cmd
 for _i, c in ipairs(COMMANDS) do if params[c] ~= nil and not cmd then cmd = c end end
 if not cmd then
-  run.fail(string.format(_('give a command: %s (see the top of scripts/activity/activity.lua)'),
+  run.fail(string.format(_('give a command: %s (see the top of scripts/activity/register.lua)'),
                          table.concat(COMMANDS, '=..., ') .. '=...'))
 end
 
