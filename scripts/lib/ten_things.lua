@@ -10,7 +10,8 @@
 --   ten.xlsx(rep, 'ten-2024.xlsx')  -- sheets 十件实事 (charts), 活动类型, 月度 (a line chart), 核对
 --
 -- THE LINES are data (scripts/ten_things/lines.lua): each names programs on
--- the framework (an id, or the prefix of ids like activity-2024) and their
+-- the framework (an id, or the prefix of ids like activity-2024, or a list of
+-- them) and their
 -- kinds, and a sentence whose {placeholders} are filled from the counts:
 --   sessions      场次: distinct sessions (an entry's `session`)
 --   enterprises   distinct enterprises named by the entries themselves (where a
@@ -44,8 +45,13 @@ local function has(name)
   return false
 end
 
--- Does program id belong to a line's program (the id itself, or id-...)?
+-- Does program id belong to a line's program (the id itself, or id-...; a
+-- line may name several)?
 local function of_line(id, prefix)
+  if type(prefix) == 'table' then
+    for _i, p in ipairs(prefix) do if id == p or id:sub(1, #p + 1) == p .. '-' then return true end end
+    return false
+  end
   return id == prefix or id:sub(1, #prefix + 1) == prefix .. '-'
 end
 
@@ -250,7 +256,8 @@ function M.build(opts)
     error(_('ten things: lines is { title =, lines = { { title =, program =, kinds =, says = }, ... } }'), 2)
   end
   for i, l in ipairs(lines.lines) do
-    if type(l.title) ~= 'string' or type(l.program) ~= 'string' or type(l.says) ~= 'string' then
+    if type(l.title) ~= 'string' or (type(l.program) ~= 'string' and type(l.program) ~= 'table')
+       or type(l.says) ~= 'string' then
       error(string.format(_('ten things: line %d needs a title, a program and what it says'), i), 2)
     end
   end

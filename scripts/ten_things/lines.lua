@@ -1,5 +1,6 @@
 -- 为职工办十件实事 — the lines of the "ten things" report (README: "The ten-things report").
--- Each line names the programs it counts (an id, or its prefix before '-YEAR')
+-- Each line names the programs it counts (an id, or its prefix before '-YEAR',
+-- or a list of them)
 -- and their kinds; `says` is the sentence the report prints, its figures
 -- filled in from the records: {sessions} 场次, {enterprises} 企业, {person_times}
 -- 人次, {persons} 人, {yuan} 金额, {qty} 数量, {entries} 条, {stations} 驿站;
@@ -25,7 +26,7 @@ return {
       says = '发展会员{persons}人，其中新就业形态劳动者{persons:join_new_form}人' },
     { title = '新就业形态劳动者之星', program = 'unionbuild', kinds = { 'star' },
       says = '评选“新就业形态劳动者之星”{persons}名，奖励{yuan}元' },
-    { title = '职工疗休养与健康体检', program = 'sanatorium', optional = true,
-      says = '组织疗休养和健康体检{person_times}人次' },
+    { title = '职工疗休养与健康体检', program = { 'sanatorium', 'checkup' }, optional = true,
+      says = '组织职工疗休养和健康体检{person_times}人次，服务职工{persons}人' },
   },
 }

@@ -215,6 +215,20 @@ t.case('the workbook', function()
   t.eq(x.sheets('ten.xlsx'), table.concat({ _('ten things'), _('kinds'), _('months'), _('check') }, '\t'))
 end)
 
+t.case('an optional line shows once one of its programs exists', function()
+  local program = require 'program'
+  local C = program.define{ id = 'checkup-2024', title = '流动体检车', year = 2024, union = 2,
+                            window = { from = '2024-01-01', to = '2024-12-31' },
+                            kinds = { { kind = 'visit', title = '体检车进企业' } }, units = { '人', '人次', '场次' } }
+  ok(C:enter{ kind = 'visit', heads = 12, session = 'V1', enterprise_id = 1, day = '2024-06-01' })
+  ok(C:enter{ kind = 'visit', member = 1, session = 'V1', enterprise_id = 1, day = '2024-06-01' })
+  local rep = ten.build{ year = 2024, lines = LINES }
+  t.eq(#rep.diffs, 0, table.concat(rep.diffs, '; '))
+  local rows = ten.rows(rep)
+  t.eq(#rows, 10)
+  t.eq(rows[10].says, '组织职工疗休养和健康体检13人次，服务职工1人')
+end)
+
 t.case('a record changed behind the programs\' backs is named', function()
   local e = A:get('T2')
   db.atomic(function() db.program_entries:update(e.entry_id, { heads = 25 }) end)
