@@ -136,6 +136,41 @@ gh --db "$DB" run "$ROOT/scripts/ten_things/report.lua" year=2025
 expect_rc 0 "the page after the cancel" && expect_out "在2家企业开展“班前十分钟”宣讲2场，职工参与55人次" "the talk line without BQ-0001" &&
   expect_out "agree on every figure" "both roads agree"
 
+# two clerks entering the same sign-in sheet at the same moment: everyone once
+gh --db "$DB" run "$ROOT/scripts/activity/register.lua" year=2025 session=RACE-1 kind=class day=2025-10-10 union=24 title=并发测试
+expect_rc 0 "a session from parameters" && expect_out "session RACE-1: 公益课堂 on 2025-10-10" "the session"
+lua race.lua <<'LUA'
+local rows = { { '活动编号', '身份证号' } }
+for m in db.members:scan{ status = 'active' } do
+  if #rows > 300 then break end
+  rows[#rows + 1] = { 'RACE-1', m.id_number }
+end
+local f = run.open('race.csv', 'w'); run.write_csv(f, rows); f:close()
+LUA
+lua go.lua <<'LUA'
+local t0 = os.clock()
+while not io.open(params.go) do
+  if os.clock() - t0 > 60 then error('no go file') end
+end
+LUA
+gh --db "$DB" run "$S/race.lua"
+expect_rc 0 "the race sheet"
+( "$BIN" --db "$DB" run "$S/go.lua" go="$S/go" && "$BIN" --db "$DB" run "$ROOT/scripts/activity/register.lua" year=2025 attendance=race.csv ) >"$S/ra.out" 2>"$S/ra.err" &
+RA=$!; track $RA
+( "$BIN" --db "$DB" run "$S/go.lua" go="$S/go" && "$BIN" --db "$DB" run "$ROOT/scripts/activity/register.lua" year=2025 attendance=race.csv ) >"$S/rb.out" 2>"$S/rb.err" &
+RB=$!; track $RB
+sleep 0.3
+touch "$S/go"
+reap $RA; reap $RB
+ea=$(sed -n 's/.* rows: \([0-9]*\) entered, \([0-9]*\) already.*/\1 \2/p' "$S/ra.out")
+eb=$(sed -n 's/.* rows: \([0-9]*\) entered, \([0-9]*\) already.*/\1 \2/p' "$S/rb.out")
+gh --db "$DB" run -e "local n = 0; for e in db.program_entries:scan{ index = 'program,kind', eq = { 'activity-2025', 'class' } } do if e.session == 'RACE-1' and e.member_id then n = n + 1 end end; print(n)"
+if [ "$(cat "$S/out")" = "300" ] && [ "$(( ${ea% *} + ${eb% *} ))" = "300" ] && [ "$(( ${ea#* } + ${eb#* } ))" = "300" ]; then
+  pass "two clerks at once: 300 people entered once ($ea / $eb entered / already)"
+else
+  fail "two clerks at once: $(cat "$S/out") entries; A: $ea, B: $eb"; cat "$S/ra.err" "$S/rb.err" >&2
+fi
+
 # a record changed behind the programs' backs: the page names it and exits 1
 gh --db "$DB" run -e "local e = db.program_entries:find('program,key', { 'activity-2025', 'S:BQ-0002' }); db.program_entries:update(e.entry_id, { heads = 40 })"
 gh --db "$DB" run "$ROOT/scripts/ten_things/report.lua" year=2025
