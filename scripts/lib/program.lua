@@ -27,6 +27,9 @@
 --                                     -- to_zero: at the cap the entry goes on with 0 fen (capped),
 --                                     -- not refused (the market's sale at full price)  since v1.2
 --       { per = { 'member', 'day' }, max_count = 1 },           -- dims: member household kind day place
+--                                                               -- enterprise union (the member's)  since v1.4
+--       { per = 'union', quotas = { [12] = 10, ['*'] = 4 } },   -- a quota (qty) for each value of one
+--                                                               -- dimension; '*' any other  since v1.4
 --     },
 --     who = { where = { status = 'active' },          -- a registry query (indexed scan conditions)
 --             rule = function(m, e) return ok, reason end,
@@ -91,6 +94,8 @@
 --   P:enter_sheet(file, opts), program.sheet_summary(s), program.finish(s)  (program/sheet.lua)  v1.1
 --   P:draw(kind, seed, { k = }), P:commit_draw(kind, commitment), P:publish_draw(kind),
 --     P:verify_draw(kind [, published])                    (program/draw.lua)    since v1.1
+--   P:draw(kind, seed, { k =, entrants =, choices = fn(member_id, tier) --> { {place=, day=}, ... } }),
+--     P:waiting_list(kind), P:move_up(kind, { place = 'B01' })   -- preferences, waiting lists  since v1.4
 --   program.main('plan' [, command])  -- setup/enter/claim/reverse/report/list/check/draw/verify
 --                                                         (program/cli.lua)     since v1.1
 --
@@ -161,7 +166,8 @@ function M.define_collections()
                town = 'string?', enterprise_id = 'int?', tier = 'int?', session = 'string?',
                capped = 'bool?', note = 'string?', extra = 'any?',
                -- since v1.4: a head count where names are not taken (人次 without 人), the
-               -- entry's organiser union (absent: the plan's union)
+               -- entry's organiser union (absent: the plan's union; a limit per union fills in
+               -- the member's)
                heads = 'int?', union_id = 'int?' },
     unique = { { 'program', 'key' }, 'reverses' },
     index = { { 'program', 'kind' }, { 'program', 'member_id' } },
@@ -285,7 +291,9 @@ end
 local function make(plan)
   local self = setmetatable({ id = plan.id, title = plan.title, plan = plan }, P)
   self.by_kind = {}
+  self.dims = {}
   for _i, l in ipairs(plan.limits) do
+    for _j, d in ipairs(l.per) do self.dims[d] = true end
     if not l.per[1] or l.per[1] ~= 'entry' then
       local list = self.by_kind[l.kind or '*'] or {}
       self.by_kind[l.kind or '*'] = list
@@ -320,10 +328,14 @@ function M.define(raw, opts)
           local place = l.places and t.tkey:match('[^|]*$')
           local max, used, path
           if l.places then max, used, path = l.places[place] or 0, t.qty, l.path .. '.' .. place
+          elseif l.quotas then
+            local v = t.tkey:match('[^|]*$')
+            max, used, path = l.quotas[v] or l.quotas[math.tointeger(tonumber(v)) or v] or l.quotas['*'] or 0, t.qty,
+                              l.path .. '.' .. v
           elseif l.max_qty then max, used, path = l.max_qty, t.qty, l.path
           elseif l.max_count then max, used, path = l.max_count, t.count, l.path
           else max, used, path = l.max_fen, t.fen, l.path end
-          if used > max and #l.per <= 1 and (l.places or #l.per == 0) then
+          if used > max and #l.per <= 1 and (l.places or l.quotas or #l.per == 0) then
             error(string.format(_("plan %s: key '%s': %d is less than the %d already given"), plan.file,
                                 path, max, used), 0)
           end
@@ -414,11 +426,31 @@ local function tkey(self, l, e)
     elseif d == 'household' then v = e.household
     elseif d == 'kind' then v = e.kind
     elseif d == 'day' then v = e.day
-    elseif d == 'place' then v = e.place end
+    elseif d == 'place' then v = e.place
+    elseif d == 'enterprise' then v = e.enterprise_id
+    elseif d == 'union' then v = e.union_id end
     if v == nil then return nil end
     parts[#parts + 1] = tostring(v)
   end
   return table.concat(parts, '|')
+end
+
+-- A limit per enterprise or per union counts the entry's enterprise_id and
+-- union_id: given by the entry (where it took place, the organiser union), or
+-- else the member's, kept on the entry (so a member who moves later does not
+-- move the totals).  since v1.4
+local function keep_dims(self, r, m)
+  if not m then return end
+  if self.dims.enterprise and r.enterprise_id == nil then r.enterprise_id = m.enterprise_id end
+  if self.dims.union and r.union_id == nil and has_member_field('union_id') then r.union_id = m.union_id end
+end
+
+-- The quota of limit l for the value of its dimension in entry e (nil: none).
+local function quota_of(l, e)
+  local v = e[({ enterprise = 'enterprise_id', union = 'union_id', member = 'member_id' })[l.per[1]] or l.per[1]]
+  if v == nil then return nil, v end
+  return l.quotas[v] or l.quotas[tostring(v)] or (math.tointeger(tonumber(v)) and l.quotas[math.tointeger(tonumber(v))])
+         or l.quotas['*'], v
 end
 
 local function applies(l, e)
@@ -428,7 +460,7 @@ end
 local function describe(l)
   local per = #l.per == 0 and 'the program' or ('per ' .. table.concat(l.per, ' and '))
   local what = l.max_fen and (money.yuan(l.max_fen) .. ' yuan') or l.max_count and (l.max_count .. ' times')
-               or l.max_qty and tostring(l.max_qty) or ''
+               or l.max_qty and tostring(l.max_qty) or l.quotas and _('its quota') or ''
   return string.format(_("limit '%s' (%s%s, at most %s)"), l.name, per, l.kind and (', ' .. l.kind) or '', what)
 end
 
@@ -509,6 +541,16 @@ local function check_limits(self, e, ls)
       end
       if t.qty + e.qty > max then
         return refuse(code_of(l, 'out_of_stock'), string.format(_('%s at %s: %d of %d given'), e.kind, e.place, t.qty, max))
+      end
+    end
+    if l.quotas then
+      local max, v = quota_of(l, e)
+      if not max then
+        return refuse('no_stock', string.format(_('%s: %s has no quota'), describe(l), tostring(v)))
+      end
+      if t.qty + e.qty > max then
+        return refuse(code_of(l, 'out_of_stock'), string.format(_('%s: %s has %d of its %d'), describe(l),
+                                                                tostring(v), t.qty, max))
       end
     end
     if l.max_count and t.count + 1 > l.max_count then
@@ -638,6 +680,7 @@ local function enter_txn(self, e)
               town = e.town,   -- a place's town when the program gives one; else the member's, when counted
               enterprise_id = ent,   -- where it took place, when not the member's enterprise
               tier = e.tier, session = session_of(self, e), heads = heads, union_id = union }
+  keep_dims(self, r, m)
   local extra = e.extra
   for k, v in pairs(e) do
     if not FRAMEWORK[k] then extra = extra or {}; extra[k] = v end
@@ -812,6 +855,7 @@ function P:grant_all(kind, opts)
                       household = household_of(m), qty = qty, fen = fen,
                       place = opts.place, day = day, at = at, session = session,
                     }
+          keep_dims(self, r, m)
           local ls = limits_of(self, r, get)
           local _i, code = check_limits(self, r, ls)
           if code then
@@ -979,6 +1023,10 @@ function P:report(opts)
       if l.name == t.limit then
         local max = l.max_fen or l.max_count or l.max_qty
         if l.places then max = l.places[t.tkey:match('[^|]*$')] end
+        if l.quotas then
+          local v = t.tkey:match('[^|]*$')
+          max = l.quotas[v] or l.quotas[math.tointeger(tonumber(v)) or v] or l.quotas['*']
+        end
         rep.limits[#rep.limits + 1] = { key = t.tkey, limit = l.name, used = l.max_fen and t.fen or
                                         l.max_count and t.count or t.qty, max = max, fen = l.max_fen ~= nil }
       end

@@ -111,6 +111,80 @@ t.case('a draw within tiers: replayable, verified, tampering named', function()
   t.ok(not ok); t.ok(why:find('member 9', 1, true), why)
 end)
 
+t.case('preferences: limits per enterprise and union quotas, a waiting list that moves up', function()
+  local p = {
+    id = 'stays', title = '疗休养', year = 2025, window = { from = '2025-01-01', to = '2025-12-31' },
+    kinds = { { kind = 'stay', title = '疗休养', places = { A = 2, B = 2 }, per_member = 1 } },
+    limits = { { per = { 'place', 'enterprise' }, max_qty = 1 },
+               { per = 'union', quotas = { [21] = 1, ['*'] = 2 } } },
+    who = { where = { status = 'active' } },
+  }
+  -- a quota is per one dimension
+  local bad = { id = 'x', title = 'x', window = p.window, kinds = p.kinds,
+                limits = { { per = { 'union', 'kind' }, quotas = { ['*'] = 1 } } } }
+  t.raises(function() program.define(bad) end, "per one dimension")
+  bad.limits = { { per = 'week', max_qty = 1 } }
+  t.raises(function() program.define(bad) end, 'enterprise, union')
+  local P = program.define(p)
+  local ids = { 1, 2, 3, 4, 5, 7, 8 }
+  local function choices(mid)
+    return mid % 2 == 0 and { { place = 'B', day = '2025-06-02' }, { place = 'A', day = '2025-05-05' } }
+                         or { { place = 'A', day = '2025-05-05' }, { place = 'B', day = '2025-06-02' } }
+  end
+  local seed = 'a-seed-of-sixteen-chars-or-more'
+  local d = P:draw('stay', seed, { k = #ids, entrants = ids, choices = choices, at = '2025-04-01 10:00:00' })
+  t.eq(d.tiers[1].n, 7)
+  t.eq(d.tiers[1].k, 7)   -- everyone ranked
+  local function standing()
+    local out, rev = {}, {}
+    for _, e in ipairs(P:entries('stay')) do if e.reverses then rev[e.reverses] = true end end
+    for _, e in ipairs(P:entries('stay')) do if not e.reverses and not rev[e.entry_id] then out[#out + 1] = e end end
+    return out
+  end
+  local function invariants()
+    local per_pe, per_u, per_p = {}, {}, {}
+    for _, e in ipairs(standing()) do
+      local k = e.place .. '|' .. e.enterprise_id
+      per_pe[k] = (per_pe[k] or 0) + 1
+      per_u[e.union_id] = (per_u[e.union_id] or 0) + 1
+      per_p[e.place] = (per_p[e.place] or 0) + 1
+      t.eq(e.day, e.place == 'A' and '2025-05-05' or '2025-06-02')
+    end
+    for k, n in pairs(per_pe) do t.ok(n <= 1, k) end
+    t.ok((per_u[21] or 0) <= 1 and (per_u[11] or 0) <= 2 and (per_u[12] or 0) <= 2)
+    t.ok((per_p.A or 0) <= 2 and (per_p.B or 0) <= 2)
+    return #standing()
+  end
+  t.eq(invariants(), 4)   -- enterprise 1: A and B, enterprise 2 (union 21): one, enterprise 3: A and B
+  t.ok(P:verify_draw('stay'))
+  local wl = P:waiting_list('stay')
+  t.eq(#wl, 3)
+  for i = 2, #wl do t.ok(wl[i].rank > wl[i - 1].rank) end
+  -- the winners' order is the draw's: a winner got their first choice unless it was taken
+  -- a place freed in A goes to the first on the list whom the ledger accepts now
+  local a
+  for _, e in ipairs(standing()) do if e.place == 'A' then a = a or e end end
+  t.ok(P:reverse(a.entry_id, '本人退出'))
+  local e, code = P:move_up('stay', { place = 'A' }, { at = '2025-04-10 09:00:00' })
+  if e then
+    t.eq(e.place, 'A'); t.eq(e.extra.moved_up, true)
+    local first
+    for _, w in ipairs(P:waiting_list('stay')) do if w.entry then first = first or w end end
+    t.eq(first.member_id, e.member_id)
+  else
+    t.eq(code, 'none')
+  end
+  t.eq(invariants(), e and 4 or 3)
+  t.ok(P:verify_draw('stay'))
+  t.ok(P:check())
+  -- nobody left who fits: 'none', nothing entered
+  local n = #P:entries('stay')
+  local e2, code2 = P:move_up('stay', { place = 'A' })
+  if not e2 then t.eq(code2, 'none'); t.eq(#P:entries('stay'), n) end
+  local rep = P:report{ by = 'kind' }
+  t.ok(rep.ok)
+end)
+
 t.case('public lists mask names, ID numbers and phones', function()
   local P = program.define(plan)
   local rows = P:public_list()

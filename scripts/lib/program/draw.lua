@@ -7,6 +7,11 @@
 --   local d = P:draw('bed', seed, { k = 20 })  -- winners entered as ledger entries, one transaction
 --   P:verify_draw('bed' [, published])      --> true | false, why
 --   P:draw_row('bed')                       --> the stored row (made if new)   since v1.3
+--   P:draw('stay', seed, { k = n, choices = function(member_id, tier) return { { place = 'B01', day = ... },
+--          ... } end })                     -- preferences: each winner, in draw order, gets the first
+--                                           -- choice the ledger accepts; the rest are the waiting list
+--   P:move_up('stay', { place = 'B01' })    --> entry | nil, 'none', why: the first on the waiting list
+--                                           -- who chose it and whom the ledger accepts now   since v1.4
 --
 -- Tiers (plan.who.tiers) are drawn in order: tier 1's entrants first, up to
 -- k; what is left goes to tier 2, and so on. Each tier is one lottery draw
@@ -17,6 +22,13 @@
 -- draw() commits and publishes itself (replayable, verifiable, but the seed
 -- was not committed before the list closed: say so when you publish it).
 -- Winners the ledger refuses (a limit) are kept in `refused` with the reason.
+-- With opts.choices (preferences, since v1.4) each winner is tried with each of
+-- their choices in order (a choice is a table of entry fields: place, day,
+-- ...); one refused in every choice is kept in `refused` with its tier, rank
+-- and choices: in draw order, that list is the waiting list, and
+-- P:move_up(kind, match) gives a freed place to the first on it whose choice
+-- matches and whom the ledger accepts (entry field moved_up = true). A
+-- draw of every entrant (k = their number) is a ranking of all of them.
 local _ = gettext
 local dates = require 'dates'
 
@@ -137,9 +149,19 @@ function M.attach(_program, P)
           for id in t.winners:gmatch('[^\n]+') do
             rank = rank + 1
             local mid = math.tointeger(tonumber(id))
-            local e, code, why = self:enter{ member = mid, kind = kind, at = opts.at, tier = i,
-                                             key = r.draw_id .. ':' .. mid, draw_rank = rank }
-            if not e then refused[#refused + 1] = { member_id = mid, code = code, why = why } end
+            local tries = opts.choices and opts.choices(mid, i) or { {} }
+            local e, code, why
+            for _j, c in ipairs(tries) do
+              local en = { member = mid, kind = kind, at = opts.at, tier = i, key = r.draw_id .. ':' .. mid,
+                           draw_rank = rank }
+              for f, v in pairs(c) do en[f] = v end
+              e, code, why = self:enter(en)
+              if e or code == 'not_eligible' or code == 'already' or code == 'duplicate' then break end
+            end
+            if not e then
+              refused[#refused + 1] = { member_id = mid, code = code, why = why, tier = i, rank = rank,
+                                        choices = opts.choices and tries or nil }
+            end
           end
         end
         left = left - kk
@@ -170,7 +192,15 @@ function M.attach(_program, P)
       end
       for id in t.winners:gmatch('[^\n]+') do want[math.tointeger(tonumber(id))] = true end
     end
-    for _i, x in ipairs(r.refused or {}) do want[x.member_id] = nil end
+    local waiting = {}
+    for _i, x in ipairs(r.refused or {}) do want[x.member_id] = nil; waiting[x.member_id] = true end
+    -- a place moved up from the waiting list is an entry of a member on it   since v1.4
+    for e in db.program_entries:scan{ index = 'program,kind', eq = { self.id, kind } } do
+      if e.key == r.draw_id .. ':' .. tostring(e.member_id) and waiting[e.member_id] and e.extra
+         and e.extra.moved_up then
+        want[e.member_id] = true
+      end
+    end
     local n = 0
     for e in db.program_entries:scan{ index = 'program,kind', eq = { self.id, kind } } do
       if e.key and e.key:sub(1, #r.draw_id + 1) == r.draw_id .. ':' and not e.reverses then
@@ -184,6 +214,60 @@ function M.attach(_program, P)
     for _i in pairs(want) do w = w + 1 end
     if n ~= w then return false, string.format(gettext('%d winners but %d entries'), w, n) end
     return true
+  end
+
+  -- The waiting list of a drawn kind: who the draw refused, in draw order
+  -- (tier, then rank), each { member_id, tier, rank, code, why, choices,
+  -- entry = the entry they have since moved up to, if any }.  since v1.4
+  function P:waiting_list(kind)
+    define()
+    local r = db.program_draws:get(self.id .. ':' .. kind)
+    if not r or not r.drawn_at then return {} end
+    local out = {}
+    for _i, x in ipairs(r.refused or {}) do
+      local e = db.program_entries:find('program,key', { self.id, r.draw_id .. ':' .. x.member_id })
+      local w = {}
+      for k, v in pairs(x) do w[k] = v end
+      w.entry = e and e.entry_id or nil
+      out[#out + 1] = w
+    end
+    return out
+  end
+
+  -- A freed place goes to the first member on the waiting list who has a
+  -- choice matching `match` (its fields equal: { place = 'B01' }), has no
+  -- entry from the draw yet, and whom the ledger accepts now (every limit
+  -- and rule checked in the same transaction). --> entry, or nil, 'none', why.  since v1.4
+  function P:move_up(kind, match, opts)
+    opts = opts or {}
+    return db.atomic(function()
+      define()
+      local r = db.program_draws:get(self.id .. ':' .. kind)
+      if not r or not r.drawn_at then
+        return nil, 'none', string.format(gettext("'%s:%s' is not drawn yet"), self.id, kind)
+      end
+      local passed = 0
+      for _i, x in ipairs(r.refused or {}) do
+        local key = r.draw_id .. ':' .. x.member_id
+        if not db.program_entries:find('program,key', { self.id, key }) then
+          for _j, c in ipairs(x.choices or { {} }) do
+            local fits = true
+            for f, v in pairs(match or {}) do if c[f] ~= v then fits = false end end
+            if fits then
+              local en = { member = x.member_id, kind = kind, at = opts.at, tier = x.tier, key = key,
+                           draw_rank = x.rank, moved_up = true, note = opts.note }
+              for f, v in pairs(c) do en[f] = v end
+              local e = self:enter(en)
+              if e then return e end
+              passed = passed + 1
+              break
+            end
+          end
+        end
+      end
+      return nil, 'none', string.format(gettext('nobody on the waiting list can take it (%d who chose it refused now)'),
+                                        passed)
+    end)
   end
 end
 

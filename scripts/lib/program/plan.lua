@@ -27,12 +27,14 @@ local KIND = {
 local LIMIT = {
   per = 'any', kind = 'string?', max_fen = 'integer?', max_count = 'integer?', max_qty = 'integer?',
   clip = 'boolean?', to_zero = 'boolean?', name = 'string?', code = 'string?', note = 'string?',
+  quotas = 'table?',
 }
 local WHO = { where = 'table?', rule = 'function?', tiers = 'table?' }
 local TIER = { name = 'string', where = 'table?', rule = 'function?' }
 local FIELD_TYPES = { text = true, int = true, yuan = true, date = true, id = true, phone = true,
                       datetime = true }
-M.DIMS = { member = true, household = true, kind = true, day = true, place = true, entry = true }
+M.DIMS = { member = true, household = true, kind = true, day = true, place = true, entry = true,
+           enterprise = true, union = true }   -- enterprise, union: the entry's, else the member's  since v1.4
 M.UNITS = { ['人'] = true, ['人次'] = true, ['户次'] = true, ['场次'] = true, fen = true }
 
 local function fail(file, key, fmt_, ...)
@@ -268,26 +270,37 @@ function M.check(p, file)
     if type(per) ~= 'table' then fail(file, key .. '.per', _('is a dimension or a list of them')) end
     for j, d in ipairs(per) do
       if not M.DIMS[d] then
-        fail(file, key .. '.per', _("'%s' is not one of member, household, kind, day, place, entry"), tostring(d))
+        fail(file, key .. '.per', _("'%s' is not one of member, household, kind, day, place, entry, enterprise, union"),
+             tostring(d))
       end
       if d == 'entry' and #per > 1 then fail(file, key .. '.per', _("'entry' stands alone")) end
       per[j] = d
     end
     if l.kind and not out.kind[l.kind] then fail(file, key .. '.kind', _("'%s' is not a kind of this plan"), l.kind) end
-    if not (l.max_fen or l.max_count or l.max_qty) then fail(file, key, _('needs max_fen, max_count or max_qty')) end
+    -- quotas: a maximum qty for each value of the one dimension ({ [12] = 10, ['*'] = 4 }: '*' any other)  since v1.4
+    if l.quotas then
+      if #per ~= 1 or per[1] == 'entry' then fail(file, key .. '.quotas', _('are per one dimension (per = \'union\')')) end
+      for v, n in pairs(l.quotas) do
+        if (type(v) ~= 'string' and math.type(v) ~= 'integer') or math.type(n) ~= 'integer' or n < 0 then
+          fail(file, key .. '.quotas', _('is { VALUE = whole number >= 0, ... }, got [%s] = %s'), tostring(v), tostring(n))
+        end
+      end
+    elseif not (l.max_fen or l.max_count or l.max_qty) then
+      fail(file, key, _('needs max_fen, max_count, max_qty or quotas'))
+    end
     for _i, m in ipairs{ 'max_fen', 'max_count', 'max_qty' } do
       if l[m] and l[m] < 0 then fail(file, key .. '.' .. m, _('must be >= 0')) end
     end
     if l.clip and not l.max_fen then fail(file, key .. '.clip', _('clips an amount: it needs max_fen')) end
     if l.to_zero and not l.clip then fail(file, key .. '.to_zero', _('is for a clipping limit (clip = true)')) end
     local name = l.name or (table.concat(per, '+') .. (l.kind and (':' .. l.kind) or '')
-                             .. ':' .. (l.max_fen and 'fen' or l.max_count and 'count' or 'qty'))
+                             .. ':' .. (l.max_fen and 'fen' or l.max_count and 'count' or l.quotas and 'quota' or 'qty'))
     for _i, o in ipairs(out.limits) do
       if o.name == name then name = name .. '#' .. (#out.limits + 1) end
     end
     out.limits[#out.limits + 1] = { name = name, per = per, kind = l.kind, max_fen = l.max_fen,
                                     max_count = l.max_count, max_qty = l.max_qty, clip = l.clip, to_zero = l.to_zero,
-                                    code = l.code, places = l.places, note = l.note, path = key }
+                                    code = l.code, places = l.places, quotas = l.quotas, note = l.note, path = key }
   end
   for i, l in ipairs(p.limits or {}) do add_limit(l, 'limits[' .. i .. ']') end
   if p.budget_fen then
