@@ -449,3 +449,13 @@ if params.activity == 1 then
   print(string.format(gettext('sample activity 2024: %d sessions, %d people at them by name, %d new unions, %d members joined, %d stars'),
                       a.sessions, a.attendance, a.unions, a.joined, a.stars))
 end
+
+-- A year (2025) of the workers' sanatorium and the check-up van
+-- (scripts/lib/sanatorium.lua), from its own random stream: the registry
+-- above is the same for a seed with or without it. Only with activity=1,
+-- as the activity above.
+local san = params.activity == 1 and require('sanatorium').sample{ seed = SEED, year = 2025 }
+if san then
+  print(string.format(gettext('sanatorium 2025: %d applications, %d placed (%d moved up from the waiting list, %d waiting), satisfaction %s; check-up van: %d visits, %d workers checked'),
+                      san.applications, san.placed, san.moved_up, san.waiting, san.rate, san.visits, san.checked))
+end

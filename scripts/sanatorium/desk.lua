@@ -1,0 +1,184 @@
+-- desk.lua — the workers' sanatorium and the check-up van, one command
+-- per run (README: "Workers' sanatorium"; the library: scripts/lib/sanatorium.lua):
+--
+--   setup=1                                  store the plan (checked) and show the batches and rules
+--   apply=FILE.csv | apply=1 id=ID choices=B01,B03,B02     applications (up to three batches)
+--   commit=1 seed_file=FILE                  the seed's commitment, before the applications close
+--   allocate=1 seed_file=FILE [csv=allocation.csv]   the draw and the placement; the allocation written
+--   withdraw=1 id=ID reason=TEXT             a place given back: the waiting list moves up
+--   assign=1 id=ID batch=B01                 a clerk's placement (a freed place nobody waiting can take)
+--   list=1 [csv=公示.csv] [waiting=1]         the public list (公示) or the waiting list, names masked
+--   attend=B01 file=FILE.csv | attend=B01 id=ID present=1|0 [score=1..5]   attendance and satisfaction
+--   report=1                                 by batch, union and group; the van's figures
+--   verify=1 [file=allocation.csv seed=...]  the draw re-drawn and the placement re-run
+--   visit=V001 enterprise=N day=YYYY-MM-DD [place=TEXT]     a visit of the check-up van (场次)
+--   checked=FILE.csv visit=V001 | checked=1 visit=V001 id=ID   workers checked (人次), no results
+--
+-- plan=FILE (default plan.lua beside this script) names another year's plan.
+-- A member is id=ID_NUMBER or member=N. Exit codes: 0 done; 1 refused, a
+-- problem found or bad input (the message says which and why; nothing is
+-- stored); 2 no command.
+local _ = gettext
+local program = require 'program'
+local sanatorium = require 'sanatorium'
+local money = require 'program.money'
+local fmt = require 'fmt'
+
+local COMMANDS = { 'setup', 'apply', 'commit', 'allocate', 'withdraw', 'assign', 'list', 'attend', 'report',
+                   'verify', 'checked', 'visit' }   -- checked before visit: checked=FILE takes visit=V001
+local cmd
+for _i, c in ipairs(COMMANDS) do if params[c] ~= nil and cmd == nil then cmd = c end end
+if not cmd then
+  run.fail(_('give a command: ') .. table.concat(COMMANDS, '=..., ') .. '=... ' .. _('(see the top of scripts/sanatorium/desk.lua)'))
+end
+
+local function member()
+  if params.id ~= nil then return program.param('id', 'id') end
+  if params.member ~= nil then return program.param('member', 'int') end
+  run.fail(_('give the member: id=ID_NUMBER or member=N'))
+end
+
+local function seed()
+  if params.seed ~= nil then return tostring(params.seed) end
+  local file = params.seed_file or run.fail(_('give the seed: seed_file=FILE (a file holding it; never kept in the run record)'))
+  local f, err = io.open(file, 'rb')
+  if not f then run.fail('seed_file=: ' .. tostring(err)) end
+  local s = f:read('a'):gsub('\r?\n$', '')
+  f:close()
+  return s
+end
+
+local function done(r, code, why)
+  if not r then run.fail(string.format(_('refused (%s): %s'), tostring(code), tostring(why))) end
+  return r
+end
+
+local function summary(s)
+  for _i, x in ipairs(s.refusals) do print(string.format('%s:%d: %s (%s)', x.file, x.line, x.reason, x.code)) end
+  print(string.format(_('%s: %d rows: %d entered, %d already entered, %d refused'), s.file, s.rows, s.entered,
+                      s.already, s.refused))
+  if s.refusals_file then print(_('refusals written to') .. ' ' .. s.refusals_file) end
+  if s.ignored and #s.ignored > 0 then
+    print(string.format(_('columns not read, nothing of them stored: %s'), table.concat(s.ignored, ', ')))
+  end
+  program.finish(s)
+end
+
+program.cli(function()
+  local S = sanatorium.load(params.plan and tostring(params.plan) or 'plan')
+  local sp = S.plan
+  if cmd == 'setup' then
+    print(string.format(_('%s (%s), version %d'), sp.title, sp.id, S.P.plan.version))
+    print(string.format(_('applications %s .. %s, up to %d batches each; no second stay within %d years'),
+                        sp.apply.from, sp.apply.to, sp.choices, sp.exclusion_years))
+    local rows = {}
+    for _i, b in ipairs(sp.batches) do
+      local g = {}
+      for _j, x in ipairs(b.groups or {}) do g[#g + 1] = sanatorium.GROUPS[x] end
+      rows[#rows + 1] = { b.batch, b.title, b.from .. '..' .. b.to, b.beds, money.yuan(b.cost_fen or 0),
+                          #g > 0 and table.concat(g, '、') or '', b.programme or '' }
+    end
+    print(fmt.table({ '期次', '名称', '日期', '床位', '费用(元)', '限', '内容' }, rows, { right = { 4, 5 } }))
+    for i, t in ipairs(sp.tiers) do print(string.format(_('tier %d: %s'), i, t.name)) end
+    for _i, l in ipairs(S.P.plan.limits) do
+      local q = {}
+      if l.quotas then for k, v in pairs(l.quotas) do q[#q + 1] = tostring(k) .. '=' .. v end end
+      table.sort(q)
+      print(string.format(_('limit %-22s per %-18s at most %s'), l.name, table.concat(l.per, '+'),
+                          l.quotas and table.concat(q, ' ') or l.places and _("the batch's beds")
+                          or tostring(l.max_qty or l.max_count or l.max_fen)))
+    end
+  elseif cmd == 'apply' then
+    if params.apply == 1 or params.apply == '1' then
+      local a = done(S:apply{ member = member(), choices = program.param('choices') })
+      print(string.format(_('application %d: member %d, %s, batches %s'), a.app_id, a.member_id,
+                          sanatorium.GROUPS[a.group], table.concat(a.choices, ',')))
+    else
+      summary(S:apply_sheet(program.param('apply')))
+    end
+  elseif cmd == 'commit' then
+    if params.seed then run.fail(_('commit=1 takes no seed=: the seed stays secret until the draw (seed_file=)')) end
+    local r = S:commit(seed())
+    print(string.format(_('draw %s: seed commitment %s (recorded %s)'), r.draw_id, r.seed_commitment, r.committed_at))
+    print(_('publish this commitment now; keep the seed secret until the draw'))
+  elseif cmd == 'allocate' then
+    local d = S:allocate(seed())
+    for i, t in ipairs(d.tiers) do
+      print(string.format(_('tier %d (%s): %d applicants ranked, list commitment %s'), i, t.name, t.n,
+                          t.list_commitment or '-'))
+    end
+    print(string.format(_('seed %s (commitment %s)'), d.seed, d.seed_commitment))
+    local rep = S:report()
+    local rows = {}
+    for _i, b in ipairs(sp.batches) do
+      local c = rep.batch[b.batch]
+      rows[#rows + 1] = { b.batch, b.title, b.beds, c.placed }
+    end
+    print(fmt.table({ '期次', '名称', '床位', '入选' }, rows, { right = { 3, 4 } }))
+    print(string.format(_('%d placed, %d on the waiting list'), rep.total.placed, rep.waiting))
+    local name = params.csv and tostring(params.csv) or 'allocation.csv'
+    local n = S:write_allocation(name)
+    print(string.format(_('written: %s (%d applicants in draw order; publish it with the seed)'), name, n))
+  elseif cmd == 'withdraw' then
+    local r = done(S:withdraw(member(), params.reason and tostring(params.reason) or ''))
+    if r.reversed then
+      print(string.format(_('entry %d reversed: the place in %s is free'), r.reversed.reverses, r.reversed.place))
+      if r.moved_up then
+        local m = db.members:get(r.moved_up.member_id)
+        print(string.format(_('moved up from the waiting list: %s (member %d) into %s, entry %d'), m.name,
+                            m.member_id, r.moved_up.place, r.moved_up.entry_id))
+      else
+        print(_('nobody on the waiting list can take it: the place stays free (assign=1 gives it)'))
+      end
+    else
+      print(_('the application is withdrawn (no place was given)'))
+    end
+  elseif cmd == 'assign' then
+    local e = done(S:assign{ member = member(), batch = program.param('batch') })
+    print(string.format(_('entered: entry %d, member %d in %s'), e.entry_id, e.member_id, e.place))
+  elseif cmd == 'list' then
+    local rows, cols = S:public_list(), sanatorium.PUBLIC
+    if params.waiting then rows, cols = S:waiting(), sanatorium.WAITING end
+    local out = {}
+    for i, r in ipairs(rows) do
+      out[i] = {}
+      for j, c in ipairs(cols) do out[i][j] = r[c] end
+    end
+    print(fmt.table(cols, out, { right = { 1 } }))
+    local name = params.csv or params.xlsx
+    if name then
+      export[tostring(name):match('%.(%w+)$') or 'csv'](rows, tostring(name), { fields = cols, unmask = true })
+      print(_('written:') .. ' ' .. tostring(name))
+    end
+  elseif cmd == 'attend' then
+    local batch = tostring(params.attend)
+    if params.file then
+      summary(S:attend_sheet(tostring(params.file), batch))
+    else
+      local present = params.present == nil or params.present == 1 or params.present == '1'
+      local r = done(S:attend{ member = member(), batch = batch, present = present,
+                               score = params.score ~= nil and program.param('score', 'int') or nil })
+      print(r.attended and _('marked present') or _('marked absent: the place is reversed'))
+    end
+  elseif cmd == 'report' then
+    local rep = S:report()
+    print(sanatorium.format(rep))
+    if not rep.ok then run.fail(_('the totals and the ledger disagree (see PROBLEMS)')) end
+  elseif cmd == 'verify' then
+    local ok, problems = S:verify{ seed = params.seed and tostring(params.seed), file = params.file and tostring(params.file) }
+    if not ok then run.fail(_('the allocation does not verify:') .. '\n  ' .. table.concat(problems, '\n  ')) end
+    print(_('the allocation verifies: every tier re-drawn from the seed, every place re-run from the rules'))
+  elseif cmd == 'visit' then
+    local v = done(S:visit{ visit = tostring(params.visit), enterprise = program.param('enterprise', 'int'),
+                            day = program.param('day', 'date'), place = params.place and tostring(params.place) })
+    print(string.format(_('visit %s: enterprise %d on %s'), params.visit, v.enterprise_id, v.day))
+  elseif cmd == 'checked' then
+    local visit = program.param('visit')
+    if params.checked == 1 or params.checked == '1' then
+      local e = done(S:checked{ member = member(), visit = visit })
+      print(string.format(_('entered: entry %d, member %d checked at %s'), e.entry_id, e.member_id, visit))
+    else
+      summary(S:checked_sheet(tostring(params.checked), visit))
+    end
+  end
+end)
