@@ -532,6 +532,18 @@ function S:allocate(seed, opts)
   opts = opts or {}
   local ids = self:applicants()
   local row = self.P:draw_row('stay')
+  local L = lottery()
+  if type(seed) ~= 'string' or #seed < 16 then
+    error(_('the seed is at least 16 characters (the supervisory committee keeps it sealed until the draw)'), 0)
+  end
+  if row.drawn_at and row.seed ~= seed then
+    error(string.format(_("'%s' was drawn with another seed (its SHA-256 is %s, the draw's commitment %s)"),
+                        row.draw_id, L.seed_commit(seed), row.seed_commitment), 0)
+  end
+  if row.seed_commitment and L.seed_commit(seed) ~= row.seed_commitment then
+    error(string.format(_("this seed is not the one committed to for '%s': its SHA-256 is %s, the commitment %s"),
+                        row.draw_id, L.seed_commit(seed), row.seed_commitment), 0)
+  end
   if row.drawn_at then return self.P:draw('stay', seed) end
   return self.P:draw('stay', seed, { k = #ids, entrants = ids, at = opts.at,
                                      choices = function(mid) return self:choices_of(mid) end })
@@ -574,6 +586,14 @@ function S:assign(a)
     error(r, 0)
   end
   return r, c, w
+end
+
+-- Placements from a sheet: 身份证号, 期次 (each row its own transaction).
+function S:assign_sheet(file, opts)
+  opts = opts or {}
+  return M.sheet(file, { { 'id_number', '身份证号', 'text' }, { 'batch', '期次', 'text' } }, function(v)
+    return self:assign{ member = v.id_number, batch = v.batch, at = opts.at }
+  end)
 end
 
 -- Withdraws a member: a placed one's entry is reversed and the first on the
@@ -1053,6 +1073,7 @@ end
 -- own random stream (the registry's streams are not touched).
 function M.sample(opts)
   local seed, year = opts.seed, opts.year or 2025
+  if not pcall(plugin.load, 'lottery') then return nil end   -- a build without the plugin: no draw, no sample
   local state = (seed * 2654435761 + 97531) % 4294967296
   local function rand(n)            -- a small LCG: the same numbers on every machine
     state = (state * 1103515245 + 12345) % 2147483648

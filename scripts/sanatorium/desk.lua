@@ -6,7 +6,7 @@
 --   commit=1 seed_file=FILE                  the seed's commitment, before the applications close
 --   allocate=1 seed_file=FILE [csv=allocation.csv]   the draw and the placement; the allocation written
 --   withdraw=1 id=ID reason=TEXT             a place given back: the waiting list moves up
---   assign=1 id=ID batch=B01                 a clerk's placement (a freed place nobody waiting can take)
+--   assign=1 id=ID batch=B01 | assign=FILE.csv (身份证号, 期次)   a clerk's placement, under every rule
 --   list=1 [csv=公示.csv] [waiting=1]         the public list (公示) or the waiting list, names masked
 --   attend=B01 file=FILE.csv | attend=B01 id=ID present=1|0 [score=1..5]   attendance and satisfaction
 --   report=1                                 by batch, union and group; the van's figures
@@ -134,8 +134,12 @@ program.cli(function()
       print(_('the application is withdrawn (no place was given)'))
     end
   elseif cmd == 'assign' then
-    local e = done(S:assign{ member = member(), batch = program.param('batch') })
-    print(string.format(_('entered: entry %d, member %d in %s'), e.entry_id, e.member_id, e.place))
+    if params.assign == 1 or params.assign == '1' then
+      local e = done(S:assign{ member = member(), batch = program.param('batch') })
+      print(string.format(_('entered: entry %d, member %d in %s'), e.entry_id, e.member_id, e.place))
+    else
+      summary(S:assign_sheet(tostring(params.assign)))
+    end
   elseif cmd == 'list' then
     local rows, cols = S:public_list(), sanatorium.PUBLIC
     if params.waiting then rows, cols = S:waiting(), sanatorium.WAITING end

@@ -1,0 +1,175 @@
+#!/bin/sh
+# sanatorium.sh BINARY SCRATCH — the README chapter "Workers' sanatorium and
+# the check-up van" runs as written on the sample database (its commands in
+# order, with the outputs it shows); the public list shows no full ID
+# number; allocating again gives the same allocation and a forged
+# allocation.csv is named; then two clerks placing the same workers into
+# two years' programs at the same moment never give anyone two stays within
+# the exclusion period.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+setup "$@"
+
+# ---- the chapter, as written ----------------------------------------------------------
+python3 - "$ROOT/README.md" "$S" <<'PY' || { fail "extracting the chapter"; finish; }
+import sys, re, os
+text = open(sys.argv[1], encoding='utf-8').read()
+out = sys.argv[2]
+start = text.index("\n### Workers' sanatorium and the check-up van")
+end = text.index('\n### ', start + 5)
+blocks = re.findall(r'```(\w+)\n(.*?)```', text[start:end], re.S)
+csvs = [b for k, b in blocks if k == 'csv']
+for name, b in zip(['applications.csv', 'B01-签到.csv', 'V001.csv'], csvs):
+    open(os.path.join(out, name), 'w', encoding='utf-8').write(b)
+steps, i = [], 0
+while i < len(blocks):
+    k, b = blocks[i]
+    if k == 'sh':
+        want = blocks[i + 1][1] if i + 1 < len(blocks) and blocks[i + 1][0] == 'text' else ''
+        steps.append(([l for l in b.splitlines() if l.startswith('gonghui ') or l.startswith('printf ')], want))
+    i += 1
+with open(os.path.join(out, 'steps.txt'), 'w', encoding='utf-8') as f:
+    for n, (cmds, want) in enumerate(steps):
+        open(os.path.join(out, 'want%d.txt' % n), 'w', encoding='utf-8').write(want)
+        for c in cmds:
+            f.write('%d\t%s\n' % (n, c))
+PY
+
+n_steps=0
+while IFS="$(printf '\t')" read -r step cmd; do
+  case $cmd in
+    printf*) sh -c "$cmd" || fail "'$cmd'"; continue ;;
+  esac
+  rest=${cmd#gonghui }
+  # shellcheck disable=SC2086 # the README's words, split as a shell would
+  eval "set -- $rest"
+  args=""
+  for a in "$@"; do
+    case $a in scripts/*) a=$ROOT/$a ;; esac
+    args="$args $(printf '%s' "$a" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"
+  done
+  eval "\"\$BIN\" $args" >>"$S/got$step.txt" 2>>"$S/err$step.txt"
+  rc=$?
+  case $cmd in
+    *apply=applications.csv*) [ "$rc" -eq 1 ] || fail "'$cmd': exit code $rc, expected 1 (rows refused)" ;;
+    *) [ "$rc" -eq 0 ] || { fail "'$cmd': exit code $rc"; cat "$S/err$step.txt" >&2; } ;;
+  esac
+  n_steps=$((n_steps + 1))
+done <"$S/steps.txt"
+[ "$n_steps" -ge 14 ] && pass "ran the chapter's $n_steps commands" || fail "only $n_steps commands found"
+
+python3 - "$S" <<'PY' && pass "every output is as the chapter shows it" || fail "an output differs from the chapter"
+import sys, os, glob
+s = sys.argv[1]
+bad = 0
+for w in sorted(glob.glob(os.path.join(s, 'want*.txt'))):
+    n = w[len(os.path.join(s, 'want')):-4]
+    want = [l for l in open(w, encoding='utf-8').read().splitlines() if l.strip()]
+    p = os.path.join(s, 'got%s.txt' % n)
+    got = open(p, encoding='utf-8').read().splitlines() if os.path.exists(p) else []
+    j = 0
+    for l in want:
+        if l == '...':
+            continue
+        while j < len(got) and got[j].rstrip() != l.rstrip():
+            j += 1
+        if j == len(got):
+            print('step %s: the line\n  %s\nis not in the output (in order):\n%s' % (n, l, '\n'.join(got)), file=sys.stderr)
+            bad += 1
+            break
+        j += 1
+sys.exit(1 if bad else 0)
+PY
+
+DB=$S/san.db
+D=$ROOT/scripts/sanatorium/desk.lua
+grep -q 'applications.csv,8,not_eligible' "$S/applications.refusals.csv" && pass "refusals name file and line" ||
+  fail "applications.refusals.csv lacks line 8"
+if grep -q '330212198111016283' "$S/公示.csv"; then fail "the public list shows a full ID number"; else pass "the public list masks ID numbers"; fi
+grep -q '黄\*兰' "$S/公示.csv" && pass "the public list masks names" || fail "no masked name in 公示.csv"
+
+# the same seed, the same allocation; the wrong seed is refused
+cp "$S/allocation.csv" "$S/allocation.first.csv"
+gh --db "$DB" run "$D" allocate=1 seed_file=seed.txt csv=again.csv
+expect_rc 0 "allocate again" && cmp -s "$S/again.csv" "$S/allocation.first.csv" && pass "allocating again gives the same" ||
+  fail "allocating again differs"
+printf '%s' 'not-the-seed-of-the-committee' >"$S/wrong.txt"
+gh --db "$DB" run "$D" allocate=1 seed_file=wrong.txt
+expect_rc 1 "another seed" && expect_err "another seed" "another seed is named" && no_err "traceback" "no traceback"
+# a forged copy: tier 2 rank 3 (who waited) shown in B01
+sed 's/^\(2,3,32,[^\r]*,1,\)\(\r\{0,1\}\)$/\1B01\2/' "$S/allocation.csv" >"$S/forged.csv"
+cmp -s "$S/allocation.csv" "$S/forged.csv" && fail "the forgery changed nothing"
+gh --db "$DB" run "$D" verify=1 file=forged.csv
+expect_rc 1 "a forged allocation" && expect_err "member 32 (tier 2, rank 3): the rules place them in -, the allocation says B01" \
+  "the forged line is named"
+
+# ---- two clerks, two years, the same workers -------------------------------------------
+# Clerk A places 150 workers into 2026, clerk B the same workers into 2027
+# (its plan: scripts/sanatorium/plan.lua for 2027, generous caps), each row
+# its own transaction, both starting when the go file appears. Nobody may
+# end with two stays (2026 and 2027 are within 3 years).
+R=$S/race
+mkdir -p "$R"
+sed 's/enterprise_cap = 3,/enterprise_cap = 1000,/; s/\[.\*.\] = 8 }/["*"] = 1000 }/; s/beds = [0-9]*/beds = 500/' \
+  "$ROOT/scripts/sanatorium/plan.lua" >"$R/plan.lua"
+sed 's/2026/2027/g' "$R/plan.lua" >"$R/plan2027.lua"
+DB2=$S/race.db
+gh --db "$DB2" run "$ROOT/scripts/sample_data.lua" members=1200 seed=7
+expect_rc 0 "sample data for the race" || finish
+lua race/sheets.lua <<'LUA'
+local sanatorium = require 'sanatorium'
+local a = sanatorium.load('plan')
+local b = sanatorium.load('plan2027')
+local rows = { { '身份证号', '期次' } }
+local n = 0
+for m in db.members:scan{ status = 'active' } do
+  if a:may_apply(m, 'B01') and b:may_apply(m, 'B01') then
+    n = n + 1
+    if n > 150 then break end
+    rows[#rows + 1] = { m.id_number, ({ 'B01', 'B02', 'B04' })[n % 3 + 1] }
+  end
+end
+if n < 150 then error('only ' .. n .. ' eligible members') end
+local f = run.open('both.csv', 'w'); run.write_csv(f, rows); f:close()
+-- the other clerk works from the bottom up: the two meet somewhere in the middle
+local rev = { rows[1] }
+for i = #rows, 2, -1 do rev[#rev + 1] = rows[i] end
+f = run.open('both-rev.csv', 'w'); run.write_csv(f, rev); f:close()
+LUA
+lua race/assign.lua <<'LUA'
+-- waits for the go file, so the two clerks place at the same time
+local t0 = os.clock()
+while not io.open(params.go) do
+  if os.clock() - t0 > 300 then error('no go file') end
+end
+local sanatorium = require 'sanatorium'
+local S = sanatorium.load(params.plan)
+local s = S:assign_sheet(params.sheet, { at = params.at })
+print(string.format('%s: %d placed, %d refused', params.plan, s.entered, s.refused))
+LUA
+cp "$D" "$R/desk.lua"
+gh --db "$DB2" run --out "$R" "$R/sheets.lua"
+expect_rc 0 "the placement sheet" || finish
+(cd "$R" && "$BIN" --db "$DB2" run --now '2026-01-10 09:00' "$R/assign.lua" plan=plan sheet=both.csv go="$R/go" >"$R/a.out" 2>"$R/a.err") &
+PA=$!
+track $PA
+(cd "$R" && "$BIN" --db "$DB2" run --now '2027-01-10 09:00' "$R/assign.lua" plan=plan2027 sheet=both-rev.csv go="$R/go" >"$R/b.out" 2>"$R/b.err") &
+PB=$!
+track $PB
+: >"$R/go"
+reap $PA; ra=$?
+reap $PB; rb=$?
+[ $ra -eq 0 ] && [ $rb -eq 0 ] && pass "both clerks ran" || { fail "a clerk failed: $ra $rb"; cat "$R/a.err" "$R/b.err" >&2; }
+cat "$R/a.out" "$R/b.out" >&2
+gh --db "$DB2" run -e '
+local stays = {}
+for e in db.program_entries:scan() do
+  if e.kind == "stay" and not e.reverses and (e.program == "sanatorium-2026" or e.program == "sanatorium-2027") then
+    stays[e.member_id] = (stays[e.member_id] or 0) + 1
+  end
+end
+local one, two = 0, 0
+for _, n in pairs(stays) do if n == 1 then one = one + 1 else two = two + 1 end end
+print(string.format("one stay %d, two stays %d", one, two))'
+expect_rc 0 "counting stays" && expect_out "one stay 150, two stays 0" "each of the 150 has exactly one stay, nobody two"
+finish
