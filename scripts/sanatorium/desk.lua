@@ -122,11 +122,11 @@ program.cli(function()
   elseif cmd == 'withdraw' then
     local r = done(S:withdraw(member(), params.reason and tostring(params.reason) or ''))
     if r.reversed then
-      print(string.format(_('entry %d reversed: the place in %s is free'), r.reversed.reverses, r.reversed.place))
+      print(string.format(_('the place in %s is given back (a reversing entry)'), r.reversed.place))
       if r.moved_up then
         local m = db.members:get(r.moved_up.member_id)
-        print(string.format(_('moved up from the waiting list: %s (member %d) into %s, entry %d'), m.name,
-                            m.member_id, r.moved_up.place, r.moved_up.entry_id))
+        print(string.format(_('moved up from the waiting list: %s (member %d) into %s'), m.name, m.member_id,
+                            r.moved_up.place))
       else
         print(_('nobody on the waiting list can take it: the place stays free (assign=1 gives it)'))
       end
