@@ -388,7 +388,7 @@ function M.dump(name)
           parts[#parts + 1] = k .. ' = ' .. source(v, sensitive(f))
         end
       end
-      out[#out + 1] = target .. ':put{ ' .. concat(parts, ', ') .. ' };'
+      out[#out + 1] = target .. ':put{ ' .. concat(parts, ', ') .. ' };' -- i18n: ok (Lua code)
       if #out >= 500 then flush() end
     end
   end

@@ -178,13 +178,52 @@ LUA_PATTERNS = [
     re.compile(r'(?<![\w.:])(?:print|error|refuse|io\.write|io\.stdout:write|io\.stderr:write|'
                r'string\.format|printf|say|fail|warn)\s*\(\s*' + LUA_STR),
     re.compile(r'(?<![\w.:])(?:print|error|refuse)\s+' + LUA_STR),
+    re.compile(r'\brun\.fail\s*\(\s*' + LUA_STR),
     re.compile(r'\breturn\s+(?:nil|false)\s*,\s*' + LUA_STR),
     re.compile(LUA_STR + r'\s*\)\s*:\s*format\s*\('),
 ]
 
 
+# Text joined to a message with '..' ("gettext('station ') .. id .. ' is closed'"):
+# the pieces are translated apart or not at all; one format string is the message.
+LUA_JOINED = re.compile(r'(?:\.\.\s*' + LUA_STR + r'|' + LUA_STR + r'\s*\.\.)')
+LUA_MESSAGE_LINE = re.compile(r'(?<![\w.:])(?:print|error|refuse|fail|run\.fail|add)\s*\(|'
+                              r'(?:out|lines)\[#(?:out|lines) \+ 1\]\s*=')
+# Column titles of a text table: fmt.table({ 'station', 'issued' }, ...). One
+# lower-case word is a message here, not a code.
+FMT_TABLE = re.compile(r'fmt\.table\(\s*\{')
+
+
+def table_headers(text, start):
+    """The header literals of the fmt.table call whose '{' ends at start."""
+    depth, i, out = 1, start, []
+    while i < len(text) and depth:
+        ch = text[i]
+        if ch in '\'"':
+            j = i + 1
+            while j < len(text) and text[j] != ch:
+                j += 2 if text[j] == '\\' else 1
+            before = text[max(0, i - 12):i]
+            if not re.search(r'(?:\b_|gettext|N_)\s*\(\s*$', before):
+                out.append((i, text[i + 1:j]))
+            i = j + 1
+            continue
+        depth += ch == '{'
+        depth -= ch == '}'
+        i += 1
+    return out
+
+
 def scan_lua(path):
     found = []
+    whole = open(path, encoding='utf-8', errors='replace').read()
+    for m in FMT_TABLE.finditer(whole):
+        if re.match(r'\s*--', whole[whole.rfind('\n', 0, m.start()) + 1:m.start()]):
+            continue  # an example in a comment
+        for pos, text in table_headers(whole, m.end()):
+            line = whole.count('\n', 0, pos) + 1
+            if re.search(r'[A-Za-z]{2,}', text) and 'i18n: ok' not in whole.split('\n')[line - 1]:
+                found.append((line, text))
     in_long = False
     for no, line in enumerate(open(path, encoding='utf-8', errors='replace'), 1):
         if in_long:
@@ -199,6 +238,12 @@ def scan_lua(path):
         if 'i18n: ok' in code:
             continue
         stripped = re.sub(r'--(?!\[).*$', '', code) if "'" not in code and '"' not in code else code
+        if LUA_MESSAGE_LINE.search(stripped):
+            for m in LUA_JOINED.finditer(stripped):
+                text = next(g for g in m.groups() if g is not None)
+                before = stripped[:m.start()]
+                if english(text) and not re.search(r'(?:\b_|gettext|ngettext|N_)\s*\(\s*$', before):
+                    found.append((no, text))
         for pat in LUA_PATTERNS:
             for m in pat.finditer(stripped):
                 # the literal is wrapped when _( or gettext( stands right before it

@@ -10,7 +10,7 @@ local aid = require 'aid'
 aid.cli(function()
   local p = aid.open(require 'caps')
   local who = params.member or (params.id and tostring(params.id))
-  if not who then run.fail('usage: apply.lua member=ID|id=ID_NUMBER tier=deep|relative|accident reason=TEXT persons=N by=NAME [date=YYYY-MM-DD]') end
+  if not who then run.fail(gettext('usage: apply.lua member=ID|id=ID_NUMBER tier=deep|relative|accident reason=TEXT persons=N by=NAME [date=YYYY-MM-DD]')) end
   local f = p:apply{ member = who, tier = params.tier, reason = params.reason and tostring(params.reason),
                      persons = params.persons, by = params.by, date = params.date, note = params.note }
   print(string.format(gettext('opened: file %d, household %s, %s, %s; next step: visit'), f.file_id, f.household,

@@ -11,10 +11,10 @@ aid.cli(function()
   local p = aid.open(require 'caps')
   local who = params.member or (params.id and tostring(params.id))
   if not who or params.invoice == nil or params.expense == nil then
-    run.fail('usage: claim.lua member=ID|id=ID_NUMBER invoice=NO expense=YUAN approver=NAME [date=YYYY-MM-DD] [hospital=...]')
+    run.fail(gettext('usage: claim.lua member=ID|id=ID_NUMBER invoice=NO expense=YUAN approver=NAME [date=YYYY-MM-DD] [hospital=...]'))
   end
   local fen, why = parse.yuan(params.expense)
-  if not fen then run.fail('claim: expense: ' .. why) end
+  if not fen then run.fail(string.format(gettext('claim: expense: %s'), why)) end
   local c, code, msg = p:claim{ member = who, invoice = params.invoice, expense_fen = fen,
                                 approver = params.approver, date = params.date,
                                 hospital = params.hospital, type = params.type }

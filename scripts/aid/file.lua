@@ -9,9 +9,9 @@ local registry = require 'registry'
 aid.cli(function()
   local p = aid.open(require 'caps')
   local which = params.file or (params.household and tostring(params.household))
-  if not which then run.fail('usage: file.lua file=N|household=H') end
+  if not which then run.fail(gettext('usage: file.lua file=N|household=H')) end
   local f = p:file(which)
-  if not f then run.fail('file.lua: no aid file ' .. tostring(which)) end
+  if not f then run.fail(string.format(gettext('file.lua: no aid file %s'), tostring(which))) end
   local name = db.members:get(f.member_id, 'name') or '?'
   print(string.format(gettext('file %d, household %s: member %d (%s), %s, %s, %d persons, %s'), f.file_id, f.household,
                       f.member_id, registry.mask_name(name), f.town, aid.TIERS[f.tier], f.persons, f.reason))

@@ -13,10 +13,10 @@ aid.cli(function()
   local p = aid.open(require 'caps')
   local file = params.file or (params.household and tostring(params.household))
   if not file or not params.type or params.yuan == nil then
-    run.fail('usage: pay.lua file=N|household=H type=TYPE yuan=AMOUNT approver=NAME [date=YYYY-MM-DD] [note=...]')
+    run.fail(gettext('usage: pay.lua file=N|household=H type=TYPE yuan=AMOUNT approver=NAME [date=YYYY-MM-DD] [note=...]'))
   end
   local fen, why = parse.yuan(params.yuan)
-  if not fen then run.fail('pay: yuan: ' .. why) end
+  if not fen then run.fail(string.format(gettext('pay: yuan: %s'), why)) end
   local pay, code, msg = p:pay{ file = file, type = params.type, amount_fen = fen,
                                 approver = params.approver, date = params.date, note = params.note }
   if not pay then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end

@@ -11,10 +11,10 @@ local dates = require 'dates'
 aid.cli(function()
   local p = aid.open(require 'caps')
   local year = params.year or math.tointeger(tonumber(dates.today():sub(1, 4)))
-  if math.type(year) ~= 'integer' then run.fail('report: year must be a year, got ' .. tostring(year)) end
+  if math.type(year) ~= 'integer' then run.fail(string.format(gettext('report: year must be a year, got %s'), tostring(year))) end
   local by = params.by or 'town'
   if by ~= 'town' and by ~= 'tier' and by ~= 'union_id' then
-    run.fail('report: by must be town, tier or union_id, got ' .. tostring(by))
+    run.fail(string.format(gettext('report: by must be town, tier or union_id, got %s'), tostring(by)))
   end
   local rep = params.from == 'log' and p:report_from_log(year, { by = by }) or p:report(year, { by = by })
   print(aid.format_report(rep))

@@ -36,7 +36,7 @@ local COLUMNS = {
 
 aid.cli(function()
   local p = aid.open(require 'caps')
-  if not params.file then run.fail('usage: sheet.lua file=SHEET.csv [approver=NAME]') end
+  if not params.file then run.fail(gettext('usage: sheet.lua file=SHEET.csv [approver=NAME]')) end
   local name = tostring(params.file)
   local n, paid, fen, refused = 0, 0, 0, {}
   local unknown

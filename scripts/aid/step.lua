@@ -13,7 +13,7 @@ aid.cli(function()
   local p = aid.open(require 'caps')
   local file = params.file or (params.household and tostring(params.household))
   if not file or not params.step then
-    run.fail('usage: step.lua file=N|household=H step=' .. table.concat(aid.STEP_ORDER, '|')
+    run.fail(string.format(gettext('usage: step.lua file=N|household=H step=%s'), table.concat(aid.STEP_ORDER, '|'))
              .. ' by=NAME [date=YYYY-MM-DD] [reason=...] [note=...]')
   end
   local f = p:step(file, params.step, { by = params.by, date = params.date, note = params.note,

@@ -6,7 +6,7 @@
 local contest = require 'contest'
 local fmt = require 'fmt'
 
-if not params.year and not params.contest then run.fail('usage: list.lua year=YYYY | contest=ID [csv=FILE.csv]') end
+if not params.year and not params.contest then run.fail(gettext('usage: list.lua year=YYYY | contest=ID [csv=FILE.csv]')) end
 contest.define_collections()
 local list = contest.titles{ year = params.year, contest = params.contest }
 local rows = {}

@@ -12,7 +12,7 @@ local station = params.station
 local id = params.id and tostring(params.id)
 local item = params.item or 'gift-package'
 if not station or not id then
-  run.fail('usage: gonghui run claim.lua station=ST01 id=ID_NUMBER [item=gift-package]')
+  run.fail(gettext('usage: gonghui run claim.lua station=ST01 id=ID_NUMBER [item=gift-package]'))
 end
 local d = gift_drive.define(drive)
 local a, code, msg = d:claim(station, id, item)

@@ -41,7 +41,7 @@ function M.fill(opts)
   local function day() return string.format('%d-%02d-%02d', year, r(12), r(28)) end
   local function at(d) return d .. ' 10:00:00' end
   local out = { sessions = 0, attendance = 0, unions = 0, joined = 0, stars = 0 }
-  local function ok(x, code, why) if not x then error('sample activity: ' .. tostring(code) .. ': ' .. tostring(why), 0) end return x end
+  local function ok(x, code, why) if not x then error(string.format(gettext('sample activity: %s: %s'), tostring(code), tostring(why)), 0) end return x end
 
   -- the unions' founding days: federations long ago, enterprise and joint
   -- unions from 2005 on, about one in twelve in the year itself

@@ -628,7 +628,7 @@ function P:claim(c)
   ledger(self)
   return db.atomic(function()
     local m = get_member(c.member)
-    if not m then return refuse('not_member', 'no member ' .. tostring(c.member)) end
+    if not m then return refuse('not_member', string.format(gettext('no member %s'), tostring(c.member))) end
     if m.status == 'left' then
       return refuse('not_member', string.format(gettext('member %d has left the union'), m.member_id))
     end

@@ -990,14 +990,14 @@ end
 -- step is stored.
 function M.try(fn, ...)
   local res = table.pack(pcall(fn, ...))
-  if not res[1] then run.fail('refused: ' .. tostring(res[2])) end
+  if not res[1] then run.fail(string.format(gettext('refused: %s'), tostring(res[2]))) end
   return table.unpack(res, 2, res.n)
 end
 
 -- Ends the run with the usage line unless every name in `names` is among params.
 function M.need(names, usage)
   for _, n in ipairs(names) do
-    if params[n] == nil then run.fail('usage: ' .. usage) end
+    if params[n] == nil then run.fail(string.format(gettext('usage: %s'), usage)) end
   end
 end
 
@@ -1029,7 +1029,7 @@ function M.sheet(path, fn, reset)
       for i, c in ipairs(row) do cells[i] = c:gsub('^%s+', ''):gsub('%s+$', '') end
       fn(cells, line)
     end)
-    if not ok then run.fail('cannot read the sheet ' .. path .. ': ' .. tostring(err)) end
+    if not ok then run.fail(string.format(gettext('cannot read the sheet %s: %s'), path, tostring(err))) end
   end)
   return n
 end

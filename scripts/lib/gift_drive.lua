@@ -174,7 +174,7 @@ function M.format(rep)
   lines[#lines + 1] = string.format(gettext('issued: %d 人次 to %d 人 (%d 户次); value %s yuan'),
                                     t.person_times, t.persons, t.household_times, fmt.yuan(t.value_fen))
   if not rep.ok then
-    lines[#lines + 1] = 'PROBLEMS: ' .. table.concat(rep.problems, '; ')
+    lines[#lines + 1] = string.format(gettext('PROBLEMS: %s'), table.concat(rep.problems, '; '))
   end
   return table.concat(lines, '\n')
 end

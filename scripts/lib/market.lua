@@ -477,7 +477,7 @@ function K:sell(s)
     if not v then return refuse('no_vendor', tostring(s.vendor)) end
     local p = db.market_products:get(s.product or '')
     if not p or p.vendor_id ~= v.vendor_id then
-      return refuse('no_product', tostring(s.product) .. ' of ' .. v.vendor_id)
+      return refuse('no_product', string.format(gettext('%s of %s'), tostring(s.product), v.vendor_id))
     end
     local booked = false
     for _ in db.market_bookings:scan{ index = 'market,date,vendor_id', eq = { self.id, date, v.vendor_id } } do
@@ -485,7 +485,7 @@ function K:sell(s)
       break
     end
     if not booked then
-      return refuse('no_booth', v.vendor_id .. ' on ' .. date)
+      return refuse('no_booth', string.format(gettext('%s on %s'), v.vendor_id, date))
     end
     local amount = s.amount_fen
     if amount == nil and math.type(s.qty) == 'integer' and p.price_fen then amount = s.qty * p.price_fen end
@@ -506,7 +506,7 @@ function K:sell(s)
       local c, w
       m, c, w = find_member(s)
       if not m then return nil, c, w end
-      if m.status == 'left' then return refuse('not_member', 'member ' .. m.member_id) end
+      if m.status == 'left' then return refuse('not_member', string.format(gettext('member %s'), m.member_id)) end
       rec.pay, rec.member_id, rec.cap_fen = 'code', m.member_id, self.cap_fen
     end
     -- the discount through the ledger: the daily cap is its limit
@@ -852,7 +852,7 @@ function M.format(rep)
                                 .. 'amount %s yuan, discount %s yuan; %d sales met the daily cap',
                                 c.sales, c.persons, c.person_times, y(c.amount_fen), y(c.discount_fen), c.capped)
   if not rep.ok then
-    out[#out + 1] = 'PROBLEMS: ' .. table.concat(rep.problems, '; ')
+    out[#out + 1] = string.format(gettext('PROBLEMS: %s'), table.concat(rep.problems, '; '))
   end
   return table.concat(out, '\n')
 end

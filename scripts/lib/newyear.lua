@@ -97,8 +97,8 @@ function M.day(year, name, xiaonian_day)
   local lm, ld = name:match('^lunar:(%d+)%-(%d+)$')
   if lm == '12' then return c.from_lunar(year - 1, 12, tonumber(ld), false) end
   if lm == '1' then return c.from_lunar(year, 1, tonumber(ld), false) end
-  error(gettext("newyear: unknown day '") .. name .. "' (a date YYYY-MM-DD, new_year, laba, xiaonian, eve, "
-        .. 'spring_festival, lantern, first_month_end, lunar:12-D or lunar:1-D)', 2)
+  error(gettext('newyear: ') .. string.format(gettext("unknown day '%s' (a date YYYY-MM-DD, new_year, laba, xiaonian, "
+        .. 'eve, spring_festival, lantern, first_month_end, lunar:12-D or lunar:1-D)'), name), 2)
 end
 
 local function need(v, what, kind)
@@ -138,8 +138,8 @@ function M.define(plan)
     if d.quotas then
       for st, n in pairs(d.quotas) do
         if not db.stations:get(st, 'station_id') then
-          error(gettext("newyear plan: '") .. d.item .. "' has a quota at station '" .. tostring(st)
-                .. "', which is not in the stations collection", 2)
+          error(gettext('newyear plan: ') .. string.format(gettext("'%s' has a quota at station '%s', which is not in "
+                .. 'the stations collection'), d.item, tostring(st)), 2)
         end
         need(n, d.item .. ' quota at ' .. st, 'int')
       end
@@ -412,7 +412,7 @@ function N:commit(item, commitment, opts)
                         .. 'it cannot change', row.draw_id, row.seed_commitment, row.committed_at), 2)
   end
   if row.published_at then
-    error(gettext("newyear: the draw '") .. row.draw_id .. "' is published: too late to commit a seed", 2)
+    error(gettext("newyear: ") .. string.format(gettext("the draw '%s' is published: too late to commit a seed"), row.draw_id), 2)
   end
   return db.atomic(function()
     local r = self.P:commit_draw(item, commitment, { at = (opts or {}).at })
@@ -442,7 +442,7 @@ end
 function N:draw(item, seed, opts)
   local row = draw_row(self, item)
   if row.drawn_at then
-    if seed ~= row.seed then error(gettext("newyear: '") .. row.draw_id .. "' was drawn with another seed", 2) end
+    if seed ~= row.seed then error(gettext("newyear: ") .. string.format(gettext("'%s' was drawn with another seed"), row.draw_id), 2) end
     return row
   end
   if not row.published_at then
@@ -615,7 +615,8 @@ local function refusal(msg)
   if type(msg) ~= 'string' then return nil end
   local body = msg:match('^[^\n]-:%d+: (.*)$')
   -- the translated prefixes, taken from messages the catalog has ("newyear: '" less its quote)
-  local prefixes = { 'newyear:', 'newyear ', gettext("newyear: '"):sub(1, -2), gettext('newyear plan: ') }
+  local prefixes = { 'newyear:', 'newyear ', gettext("newyear: '"):sub(1, -2), gettext('newyear: '),
+                     gettext('newyear plan: ') }
   if not body then
     body = msg
     prefixes[#prefixes + 1] = 'plan '
@@ -629,7 +630,7 @@ function M.refusing(f, ...)
   local r = table.pack(pcall(f, ...))
   if r[1] then return table.unpack(r, 2, r.n) end
   local msg = refusal(r[2])
-  if msg then run.fail('refused: ' .. msg) end
+  if msg then run.fail(string.format(gettext('refused: %s'), msg)) end
   error(r[2], 0)
 end
 

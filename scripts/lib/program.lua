@@ -514,10 +514,10 @@ local function check_limits(self, e, ls)
     if l.per[1] == 'entry' and applies(l, e) then
       if l.max_fen and e.fen > l.max_fen then
         if l.clip then e.fen, e.capped = l.max_fen, true
-        else return refuse(code_of(l, 'limit'), describe(l) .. ': this entry ' .. money.yuan(e.fen)) end
+        else return refuse(code_of(l, 'limit'), string.format(_('%s: this entry %s'), describe(l), money.yuan(e.fen))) end
       end
       if l.max_qty and e.qty > l.max_qty then
-        return refuse(code_of(l, 'limit'), describe(l) .. ': this entry ' .. e.qty)
+        return refuse(code_of(l, 'limit'), string.format(_('%s: this entry %s'), describe(l), e.qty))
       end
     end
   end
@@ -527,7 +527,7 @@ local function check_limits(self, e, ls)
     if l.clip and l.max_fen then
       local left = math.max(l.max_fen - t.fen, 0)
       if left == 0 and not l.to_zero then
-        return refuse(code_of(l, 'limit'), describe(l) .. ': ' .. money.yuan(t.fen) .. ' yuan already')
+        return refuse(code_of(l, 'limit'), string.format(_('%s: %s yuan already'), describe(l), money.yuan(t.fen)))
       end
       if e.fen > left then e.fen, e.capped = left, true end
     end
@@ -632,7 +632,7 @@ local function enter_txn(self, e)
   end
   local at = e.at or dates.now()
   local day = e.day or at:sub(1, 10)
-  if not dates.valid(day) then return refuse('bad_input', 'day ' .. tostring(day) .. ' is not a date') end
+  if not dates.valid(day) then return refuse('bad_input', string.format(_('day %s is not a date'), tostring(day))) end
   local w = self.plan.window
   if day < w.from or day > w.to then
     return refuse('closed', string.format(_('%s is not within %s .. %s'), day, w.from, w.to))
@@ -654,12 +654,12 @@ local function enter_txn(self, e)
     end
   end
   local qty = e.qty or 1
-  if math.type(qty) ~= 'integer' or qty < 1 then return refuse('bad_input', 'qty must be a whole number >= 1, got ' .. tostring(qty)) end
+  if math.type(qty) ~= 'integer' or qty < 1 then return refuse('bad_input', string.format(_('qty must be a whole number >= 1, got %s'), tostring(qty))) end
   local fen = e.fen
   if fen == nil and self.plan.amount then fen = self.plan.amount(e, m, self) end
   if fen == nil then fen = money.mul(kind.value_fen or 0, qty) end
   if math.type(fen) ~= 'integer' or fen < 0 then
-    return refuse('bad_input', 'the amount must be whole fen >= 0, got ' .. tostring(fen))
+    return refuse('bad_input', string.format(_('the amount must be whole fen >= 0, got %s'), tostring(fen)))
   end
   local heads = e.heads
   if heads ~= nil and (math.type(heads) ~= 'integer' or heads < 0 or m) then
@@ -699,7 +699,7 @@ end
 
 function P:enter(e)
   if type(e) ~= 'table' then error(_('enter: expects a table { member =, kind =, ... }'), 2) end
-  if self.opened then error(_("program '") .. self.id .. "' was opened for reports: define it to enter", 2) end
+  if self.opened then error(string.format(_("program '%s' was opened for reports: define it to enter"), self.id), 2) end
   if not self.plan.kind[e.kind] then
     local names = {}
     for _i, k in ipairs(self.plan.kinds) do names[#names + 1] = k.kind end
@@ -720,7 +720,7 @@ function P:reverse(entry_id, reason, opts)
     if not o or o.program ~= self.id then
       error(string.format(_("program '%s' has no entry %s"), self.id, tostring(entry_id)), 0)
     end
-    if o.reverses then error(_('entry ') .. entry_id .. ' is itself a correction', 0) end
+    if o.reverses then error(string.format(_('entry %s is itself a correction'), entry_id), 0) end
     local prior = db.program_entries:find('reverses', entry_id)
     if prior then return nil, 'already', 'entry ' .. entry_id .. ' was reversed by entry ' .. prior.entry_id end
     local r = {}
@@ -749,7 +749,7 @@ function P:grant_all(kind, opts)
   opts = opts or {}
   local k = self.plan.kind[kind]
   if not k then error(string.format(_("program '%s' has no kind '%s'"), self.id, tostring(kind)), 2) end
-  if self.opened then error(_("program '") .. self.id .. "' was opened for reports: define it to grant", 2) end
+  if self.opened then error(string.format(_("program '%s' was opened for reports: define it to grant"), self.id), 2) end
   self.units = self.units or units_list(self)
   local at = opts.at or dates.now()
   local day = opts.day or at:sub(1, 10)

@@ -49,7 +49,7 @@ function Q:where(cond)
   for k, v in pairs(cond) do
     if type(k) ~= 'string' then error(gettext('where: condition keys are field names'), 2) end
     if c[k] ~= nil then
-      error(gettext("where: field '") .. k .. "' already has a condition in this query", 2)
+      error(string.format(gettext("where: field '%s' already has a condition in this query"), k), 2)
     end
     c[k] = v
   end
@@ -173,7 +173,7 @@ end
 -- Aggregates over the matching records, or per group with group().
 local function aggregate(q, what, field)
   if what ~= 'count' and type(field) ~= 'string' then
-    error(what .. ": which field? (for example " .. what .. "('amount_fen'))", 3)
+    error(string.format(gettext("%s: which field? (for example %s('amount_fen'))"), what, what), 3)
   end
   if not q.by then
     if what == 'count' then

@@ -10,7 +10,7 @@ local fmt = require 'fmt'
 
 local mk = common.market()
 local date = params.date and tostring(params.date)
-if not date then run.fail('usage: booth.lua date=YYYY-MM-DD [booth=A01 vendor=V01 | booth=A01 free=1]') end
+if not date then run.fail(gettext('usage: booth.lua date=YYYY-MM-DD [booth=A01 vendor=V01 | booth=A01 free=1]')) end
 if params.booth and params.vendor then
   common.try(mk.assign, mk, date, tostring(params.booth), tostring(params.vendor))
   print(string.format(gettext('booked: booth %s on %s to %s'), params.booth, date, params.vendor))

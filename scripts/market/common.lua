@@ -18,7 +18,7 @@ end
 function M.who()
   if params.member then
     local n = math.tointeger(tonumber(params.member))
-    if not n then run.fail('member= takes a member number, got ' .. tostring(params.member)) end
+    if not n then run.fail(string.format(gettext('member= takes a member number, got %s'), tostring(params.member))) end
     return { member_id = n }
   elseif params.id then
     return { id_number = tostring(params.id) }
@@ -29,7 +29,7 @@ end
 -- The member_id of member= / id=, or a failure saying why not.
 function M.member_id()
   local w = M.who()
-  if not w then run.fail('give the member: member=MEMBER_ID or id=ID_NUMBER') end
+  if not w then run.fail(gettext('give the member: member=MEMBER_ID or id=ID_NUMBER')) end
   local m, _, why = program.member(w.member_id or w.id_number)
   if not m then run.fail(why) end
   return m.member_id

@@ -29,4 +29,4 @@ if params.csv then
   table.sort(names)
   print(gettext('written: ') .. table.concat(names, ', '))
 end
-if not rep.ok then run.fail('the discounts passed the daily cap: see PROBLEMS above') end
+if not rep.ok then run.fail(gettext('the discounts passed the daily cap: see PROBLEMS above')) end

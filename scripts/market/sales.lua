@@ -18,7 +18,7 @@
 local common = require 'common'
 
 local mk = common.market()
-if not params.file then run.fail('usage: sales.lua file=SHEET.csv [date=YYYY-MM-DD] [vendor=V01]') end
+if not params.file then run.fail(gettext('usage: sales.lua file=SHEET.csv [date=YYYY-MM-DD] [vendor=V01]')) end
 local r = common.try(mk.import_sheet, mk, tostring(params.file),
                      { date = params.date and tostring(params.date), vendor = params.vendor and tostring(params.vendor) })
 for _, x in ipairs(r.refused) do

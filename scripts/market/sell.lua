@@ -14,7 +14,7 @@ local parse = require 'parse'
 
 local mk = common.market()
 if not params.vendor or not params.product then
-  run.fail('usage: sell.lua vendor=V01 product=P01 amount=YUAN|fen=FEN|qty=N [member=ID|id=ID_NUMBER] [date=YYYY-MM-DD] [ref=NO]')
+  run.fail(gettext('usage: sell.lua vendor=V01 product=P01 amount=YUAN|fen=FEN|qty=N [member=ID|id=ID_NUMBER] [date=YYYY-MM-DD] [ref=NO]'))
 end
 local s = { vendor = tostring(params.vendor), product = tostring(params.product),
             date = params.date and tostring(params.date), ref = params.ref and tostring(params.ref),
@@ -22,12 +22,12 @@ local s = { vendor = tostring(params.vendor), product = tostring(params.product)
 if params.amount then
   local why
   s.amount_fen, why = parse.yuan(params.amount)
-  if not s.amount_fen then run.fail('amount: ' .. why) end
+  if not s.amount_fen then run.fail(string.format(gettext('amount: %s'), why)) end
 elseif params.fen then
   s.amount_fen = math.tointeger(params.fen)
-  if not s.amount_fen then run.fail('fen is whole fen, got ' .. tostring(params.fen)) end
+  if not s.amount_fen then run.fail(string.format(gettext('fen is whole fen, got %s'), tostring(params.fen))) end
 end
-if params.qty ~= nil and type(params.qty) ~= 'number' then run.fail('qty is a number, got ' .. tostring(params.qty)) end
+if params.qty ~= nil and type(params.qty) ~= 'number' then run.fail(string.format(gettext('qty is a number, got %s'), tostring(params.qty))) end
 local who = common.who()
 if who then s.member_id, s.id_number = who.member_id, who.id_number end
 local sale, code, msg = mk:sell(s)

@@ -19,7 +19,7 @@ local member = common.member_id()
 if params.title then
   local title = tostring(params.title)
   local kind = params.kind or 'model_worker'
-  if not registry.TITLE_KINDS[kind] then run.fail('kind must be model_worker, craftsman or other, got ' .. tostring(kind)) end
+  if not registry.TITLE_KINDS[kind] then run.fail(string.format(gettext('kind must be model_worker, craftsman or other, got %s'), tostring(kind))) end
   local old = db.member_titles:find('member_id,title', { member, title })
   if params.revoke then
     if not old then run.fail(string.format(gettext('member %d holds no title %s'), member, title)) end

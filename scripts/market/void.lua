@@ -10,7 +10,7 @@ local fmt = require 'fmt'
 
 local mk = common.market()
 local id = math.tointeger(params.sale)
-if not id or not params.reason then run.fail("usage: void.lua sale=SALE_NUMBER reason='why'") end
+if not id or not params.reason then run.fail(gettext("usage: void.lua sale=SALE_NUMBER reason='why'")) end
 local s, code, msg = mk:void(id, tostring(params.reason))
 if not s then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
 print(string.format(gettext('voided: sale %d, %s %s %s %s yuan, discount %s yuan%s'), s.sale_id, s.date, s.vendor_id,

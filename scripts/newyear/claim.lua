@@ -11,7 +11,7 @@ local plan = require 'plan'
 
 local who = params.member or (params.id and tostring(params.id))
 if not who or not params.item then
-  run.fail('usage: gonghui run claim.lua item=ITEM (id=ID_NUMBER | member=N) [station=ST01]')
+  run.fail(gettext('usage: gonghui run claim.lua item=ITEM (id=ID_NUMBER | member=N) [station=ST01]'))
 end
 local ny = newyear.refusing(newyear.define, plan)
 local a, code, msg = newyear.refusing(ny.claim, ny, who, params.item, { pool = params.station })

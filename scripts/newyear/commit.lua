@@ -12,9 +12,9 @@
 local newyear = require 'newyear'
 local plan = require 'plan'
 
-if params.seed then run.fail('commit.lua takes no seed=: the seed stays secret until the draw (seed_file= or commitment=)') end
+if params.seed then run.fail(gettext('commit.lua takes no seed=: the seed stays secret until the draw (seed_file= or commitment=)')) end
 if not params.draw or not (params.seed_file or params.commitment) then
-  run.fail('usage: gonghui run commit.lua draw=red-envelope (seed_file=FILE | commitment=SHA256)')
+  run.fail(gettext('usage: gonghui run commit.lua draw=red-envelope (seed_file=FILE | commitment=SHA256)'))
 end
 local commitment = params.commitment and tostring(params.commitment)
 if params.seed_file then

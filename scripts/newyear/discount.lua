@@ -10,7 +10,7 @@ local plan = require 'plan'
 
 local who = params.member or (params.id and tostring(params.id))
 if not who or params.yuan == nil then
-  run.fail('usage: gonghui run discount.lua (id=ID_NUMBER | member=N) yuan=BILL [merchant=NAME]')
+  run.fail(gettext('usage: gonghui run discount.lua (id=ID_NUMBER | member=N) yuan=BILL [merchant=NAME]'))
 end
 local fen, why = parse.yuan(params.yuan)
 if not fen then run.fail('yuan=: ' .. why) end

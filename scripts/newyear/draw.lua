@@ -9,7 +9,7 @@ local newyear = require 'newyear'
 local plan = require 'plan'
 
 if not params.draw or not (params.seed or params.seed_file) then
-  run.fail('usage: gonghui run draw.lua draw=red-envelope (seed=SEED | seed_file=FILE) [out=FILE]')
+  run.fail(gettext('usage: gonghui run draw.lua draw=red-envelope (seed=SEED | seed_file=FILE) [out=FILE]'))
 end
 local seed = params.seed and tostring(params.seed)
 if params.seed_file then

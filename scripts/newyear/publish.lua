@@ -10,7 +10,7 @@
 local newyear = require 'newyear'
 local plan = require 'plan'
 
-if not params.draw then run.fail('usage: gonghui run publish.lua draw=red-envelope [out=FILE]') end
+if not params.draw then run.fail(gettext('usage: gonghui run publish.lua draw=red-envelope [out=FILE]')) end
 local ny = newyear.refusing(newyear.define, plan)
 local r = newyear.refusing(ny.publish, ny, params.draw)
 local out = params.out or (params.draw .. '-entrants.txt')

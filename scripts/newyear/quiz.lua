@@ -24,11 +24,11 @@ if params.file then
   if not ok then run.fail(err) end
 else
   local who = params.member or (params.id and tostring(params.id))
-  if not who then run.fail('usage: gonghui run quiz.lua (id=ID_NUMBER | member=N) q1=B q2=C ... | file=answers.csv') end
+  if not who then run.fail(gettext('usage: gonghui run quiz.lua (id=ID_NUMBER | member=N) q1=B q2=C ... | file=answers.csv')) end
   local qs = {}
   for q in pairs(ny.questions) do if params[q] ~= nil then qs[#qs + 1] = q end end
   table.sort(qs)
-  if #qs == 0 then run.fail('no answers given: q1=B q2=C ...') end
+  if #qs == 0 then run.fail(gettext('no answers given: q1=B q2=C ...')) end
   for _, q in ipairs(qs) do
     local a = one(who, q, tostring(params[q]), '')
     if a then print(string.format('%s: %s (%s)', q, a.answer, a.correct and 'right' or 'wrong')) end

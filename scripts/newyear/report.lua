@@ -20,4 +20,4 @@ if params.csv then
   f:close()
   print(gettext('written: ') .. params.csv)
 end
-if not rep.ok then run.fail('the report found problems: see PROBLEMS above') end
+if not rep.ok then run.fail(gettext('the report found problems: see PROBLEMS above')) end

@@ -9,7 +9,7 @@ local plan = require 'plan'
 
 local who = params.member or (params.id and tostring(params.id))
 if not who or params.yuan == nil then
-  run.fail('usage: gonghui run subsidy.lua (id=ID_NUMBER | member=N) yuan=TICKET_PRICE [ticket=NUMBER]')
+  run.fail(gettext('usage: gonghui run subsidy.lua (id=ID_NUMBER | member=N) yuan=TICKET_PRICE [ticket=NUMBER]'))
 end
 local fen, why = parse.yuan(params.yuan)
 if not fen then run.fail('yuan=: ' .. why) end

@@ -10,7 +10,7 @@
 local newyear = require 'newyear'
 local plan = require 'plan'
 
-if not params.draw then run.fail('usage: gonghui run verify.lua draw=red-envelope [entrants=FILE] [winners=FILE] [seed=...]') end
+if not params.draw then run.fail(gettext('usage: gonghui run verify.lua draw=red-envelope [entrants=FILE] [winners=FILE] [seed=...]')) end
 local function read(path)
   local f, err = io.open(path, 'rb')
   if not f then run.fail(err) end
@@ -27,7 +27,7 @@ local pub = {
 }
 local ny = newyear.refusing(newyear.define, plan)
 local ok, why = newyear.refusing(ny.verify, ny, params.draw, pub)
-if not ok then run.fail('does not verify: ' .. why) end
+if not ok then run.fail(string.format(gettext('does not verify: %s'), why)) end
 local r = ny:draw_of(params.draw)
 print(string.format(gettext('ok: draw %s: the %d winners follow from the seed and the %d entrants, and the ')
                     .. 'prizes went to them', r.draw_id, r.k, r.n))

@@ -19,14 +19,14 @@ local dates = require 'dates'
 
 local year = params.year or math.tointeger(tonumber(dates.today():sub(1, 4)))
 if math.type(year) ~= 'integer' then
-  run.fail('year report: year must be a year like 2025, got ' .. tostring(params.year))
+  run.fail(string.format(gettext('year report: year must be a year like 2025, got %s'), tostring(params.year)))
 end
 local top = params.top or 10
 if math.type(top) ~= 'integer' or top < 0 then
-  run.fail('year report: top must be a whole number, got ' .. tostring(params.top))
+  run.fail(string.format(gettext('year report: top must be a whole number, got %s'), tostring(params.top)))
 end
 if params.replay ~= nil and params.replay ~= 'no' and params.replay ~= 'yes' then
-  run.fail("year report: replay is 'yes' (the default) or 'no', got " .. tostring(params.replay))
+  run.fail(string.format(gettext("year report: replay is 'yes' (the default) or 'no', got %s"), tostring(params.replay)))
 end
 
 local rep = yr.build(year, { replay = params.replay ~= 'no' })

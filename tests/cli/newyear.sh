@@ -94,7 +94,7 @@ expect_rc 1 "an unknown draw" && expect_err "refused: newyear: no draw 'no-such-
   no_err 'traceback' "a refusal line, no traceback"
 # in Chinese the refusal is still a refusal line (its prefix is the catalog's 新春：)
 LANG=zh_CN.UTF-8 at '2026-01-02 09:05' commit.lua draw=no-such-draw commitment=abc
-expect_rc 1 "an unknown draw, in Chinese" && expect_err "refused: 新春：" "named in Chinese" &&
+expect_rc 1 "an unknown draw, in Chinese" && expect_err "未通过：新春：" "named in Chinese" &&
   no_err 'traceback' "a refusal line in Chinese, no traceback"
 at '2026-02-10 18:00' publish.lua draw=red-envelope out=entrants.txt
 expect_rc 0 "publishing the entrants" && expect_out 'draw newyear-2026:red-envelope: 3000 entrants for 2025 prizes' "3,000 entrants"

@@ -83,7 +83,7 @@ function M.attach(program)
       elseif cmd == 'report' then
         local rep = P:report{ by = params.by }
         print(program.format(rep))
-        if not rep.ok then run.fail('the totals and the ledger disagree (see PROBLEMS)') end
+        if not rep.ok then run.fail(gettext('the totals and the ledger disagree (see PROBLEMS)')) end
       elseif cmd == 'list' then
         local rows = P:public_list{ kind = params.kind }
         print(program.public_text(rows))
@@ -94,7 +94,7 @@ function M.attach(program)
         end
       elseif cmd == 'check' then
         local ok, problems = P:check()
-        if not ok then run.fail('the totals and the ledger disagree:\n  ' .. table.concat(problems, '\n  ')) end
+        if not ok then run.fail(string.format(_('the totals and the ledger disagree:\n  %s'), table.concat(problems, '\n  '))) end
         print(_('the totals agree with the ledger'))
       elseif cmd == 'draw' then
         local d = P:draw(program.param('draw'), program.param('seed'), { k = params.k and program.param('k', 'int') })
@@ -104,7 +104,7 @@ function M.attach(program)
         end
       elseif cmd == 'verify' then
         local ok, why = P:verify_draw(program.param('verify'))
-        if not ok then run.fail('the draw does not verify: ' .. why) end
+        if not ok then run.fail(string.format(_('the draw does not verify: %s'), why)) end
         print(_('the draw verifies'))
       end
     end)

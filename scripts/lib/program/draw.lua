@@ -70,7 +70,7 @@ function M.attach(_program, P)
     end
     return db.atomic(function()
       local r = row_of(self, kind)
-      if r.published_at then error(gettext("the entrants of '") .. r.draw_id .. "' are published: too late to commit", 0) end
+      if r.published_at then error(string.format(gettext("the entrants of '%s' are published: too late to commit"), r.draw_id), 0) end
       db.program_draws:update(r.draw_id, { seed_commitment = commitment:lower(),
                                            committed_at = (opts or {}).at or dates.now() })
       return db.program_draws:get(r.draw_id)
@@ -127,7 +127,7 @@ function M.attach(_program, P)
     local L = lottery()
     local r = db.atomic(row_of, self, kind)
     if r.drawn_at then
-      if r.seed ~= seed then error("'" .. r.draw_id .. "' was drawn with another seed", 2) end
+      if r.seed ~= seed then error(string.format(gettext("'%s' was drawn with another seed"), r.draw_id), 2) end
       return r
     end
     if not r.seed_commitment then r = self:commit_draw(kind, L.seed_commit(seed), opts) end

@@ -219,7 +219,8 @@ function M.check(p, file)
   -- units
   out.units = {}
   for i, u in ipairs(p.units or { '人', '人次', '户次', 'fen' }) do
-    if not M.UNITS[u] then fail(file, 'units[' .. i .. ']', _("'%s' is not one of 人, 人次, 户次, 场次, fen"), tostring(u)) end
+    if not M.UNITS[u] then fail(file, 'units[' .. i .. ']', -- i18n: ok (a key)
+       _("'%s' is not one of 人, 人次, 户次, 场次, fen"), tostring(u)) end
     out.units[u] = true
   end
   -- 户次: per kind, the distinct households (default), or per kind and day

@@ -108,7 +108,7 @@ function M.attach(program, P)
         end
         e.kind = self.plan.kinds[1].kind
       end
-      if not self.plan.kind[e.kind] then return refuse(line, 'bad_input', 'no kind ' .. tostring(e.kind)) end
+      if not self.plan.kind[e.kind] then return refuse(line, 'bad_input', string.format(_('no kind %s'), tostring(e.kind))) end
       if opts.each then
         local ok, why = opts.each(e, row, line)
         if ok == nil and why then return refuse(line, 'bad_input', why) end
