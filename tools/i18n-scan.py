@@ -58,6 +58,8 @@ ROFF = re.compile(r'^(\\n)?(\.[A-Z]{1,2}\b|\.\\\\"|@[a-z]+\\n$)')
 
 
 def english(text):
+    if re.fullmatch(r'[\w%.\-\[\]]+', text, re.ASCII) and re.search(r'[-_.%\[]', text):
+        return False  # a key, a file or seed name ('groups[', 'gonghui-sample-%d'): no message
     if re.fullmatch(r'[a-z]+', text) or re.fullmatch(r'[A-Z]{1,4}[%0-9a-z_.-]*(-[%0-9a-z_]+)*', text):
         return False  # a code ('closed', 'already') or an ID pattern ('ST%02d'), not a message
     if text.startswith(".\\") or ROFF.match(text) or '\\f' in text:
