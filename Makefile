@@ -23,6 +23,9 @@ CI_PACKAGES += wrk chromium curl
 CI_PACKAGES += lua-check
 # the .deb (cpack's DEB generator and dpkg-shlibdeps), its lint, the zsh completion's syntax
 CI_PACKAGES += dpkg-dev lintian zsh
+# federations over NATS JetStream (issue 20): the nats plugin; nats-server for its tests
+PACKAGES += libnats-dev
+CI_PACKAGES += nats-server
 
 PREFIX ?= /usr/local
 

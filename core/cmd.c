@@ -10,6 +10,7 @@
 #include "bus.h"
 #include "cli.h"
 #include "cli_events.h"
+#include "cli_fed.h"
 #include "dbreg.h"
 #include "err.h"
 #include "export.h"
@@ -380,6 +381,21 @@ int cmd_events(const char *db, int argc, char **argv) {
         return 1;
     }
     int code = cli_events(s, argc, argv);
+    store_close(s);
+    return code;
+}
+
+int cmd_federation(const char *db, int argc, char **argv) {
+    store *s;
+    /* add and ship may be the first thing a database does */
+    int flags = argc > 0 && (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "ship") == 0 ||
+                             strcmp(argv[0], "receive") == 0)
+                    ? STORE_CREATE
+                    : 0;
+    if (open_db(db, flags, &s)) {
+        return 1;
+    }
+    int code = cli_federation(s, argc, argv);
     store_close(s);
     return code;
 }

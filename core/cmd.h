@@ -21,6 +21,7 @@ int cmd_stat(const char *db, int argc, char **argv);
 int cmd_import(const char *db, int argc, char **argv);
 int cmd_export(const char *db, int argc, char **argv);
 int cmd_events(const char *db, int argc, char **argv);
+int cmd_federation(const char *db, int argc, char **argv);
 int cmd_serve(const char *db, int argc, char **argv);
 int cmd_users(const char *db, int argc, char **argv);
 int cmd_help(const char *db, int argc, char **argv);

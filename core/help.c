@@ -116,6 +116,73 @@ static const cli_opt replay_opts[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+/* NATS: where, and how to prove who we are */
+#define FED_NATS_OPTS                                                                              \
+    {"--nats", NULL, "URLS",                                                                       \
+     N_("the NATS servers, comma-separated (default nats://127.0.0.1:4222)"), NULL},               \
+        {"--creds", NULL, "FILE", N_("a NATS credentials file (user JWT and seed)"), "@file"},     \
+        {"--tls", NULL, NULL, N_("connect with TLS (trusting the system's certificates)"), NULL},  \
+        {"--tls-ca", NULL, "FILE", N_("TLS: the certificate authority to trust (PEM)"), "@file"},  \
+        {"--tls-cert", NULL, "FILE", N_("TLS: this client's certificate (PEM)"), "@file"}, {       \
+        "--tls-key", NULL, "FILE", N_("TLS: this client's private key (PEM)"), "@file"             \
+    }
+
+static const cli_opt fed_ship_opts[] = {
+    {"--as", NULL, "NAME", N_("the federation this database is (given once, then kept)"), NULL},
+    {"--key-file", NULL, "FILE",
+     N_("the province's pseudonym key (a file only its owner may read)"), "@file"},
+    FED_NATS_OPTS,
+    {"--follow", "-f", NULL, N_("keep shipping new events as they come (Ctrl-C ends)"), NULL},
+    {"--batch", NULL, "N", N_("events per batch: published, acked, then the cursor moves"), NULL},
+    {"--replicas", NULL, "N", N_("copies of the stream in a cluster when it is made (default 1)"),
+     NULL},
+    {"--dup-window", NULL, "SECS",
+     N_("how long the stream remembers message ids to drop repeats (default 600)"), NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const cli_opt fed_receive_opts[] = {
+    FED_NATS_OPTS,
+    {"--level", NULL, "NAME", N_("this receiver's name in NATS (default up): one per database"),
+     NULL},
+    {"--follow", "-f", NULL, N_("keep receiving as events come (Ctrl-C ends)"), NULL},
+    {"--batch", NULL, "N", N_("messages per fetch and per transaction (default 1000)"), NULL},
+    {"--ack-wait", NULL, "SECS", N_("when NATS sends an unacknowledged message again (default 30)"),
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const cli_opt fed_add_opts[] = {
+    {"--title", NULL, "TEXT", N_("the federation's name for people (海宁市总工会)"), NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const cli_opt fed_remove_opts[] = {
+    {"--purge", NULL, NULL, N_("also delete the events received from it"), NULL},
+    FED_NATS_OPTS,
+    {"--level", NULL, "NAME", N_("this receiver's name in NATS (default up)"), NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const cli_opt fed_status_opts[] = {
+    FED_NATS_OPTS,
+    {"--level", NULL, "NAME", N_("this receiver's name in NATS (default up)"), NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const cli_opt fed_replay_opts[] = {
+    {"--from", NULL, "SEQ|TIME", N_("the sequence number (or, shipping, the time) to start from"),
+     NULL},
+    FED_NATS_OPTS,
+    {"--level", NULL, "NAME", N_("this receiver's name in NATS (default up)"), NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const cli_opt fed_report_opts[] = {
+    {"--year", NULL, "YYYY", N_("the year to report"), NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static const cli_opt serve_opts[] = {
     {"--port", NULL, "N", N_("the TCP port (default 8080; 0: any free one)"), NULL},
     {"--bind", NULL, "ADDR", N_("the IPv4 address to listen on (default 127.0.0.1)"), NULL},
@@ -187,6 +254,28 @@ const cli_cmd cli_cmds[] = {
      "-", NULL, 0},
     {"events dead drop", N_("ID"), N_("forget dead letter ID"), NULL, "-", NULL, 0},
     {"events trim", NULL, N_("remove events every consumer has handled"), NULL, "-", NULL, 0},
+    {"federation", NULL,
+     N_("ship this federation's events to NATS JetStream; receive and count federations'"),
+     N_("README: Beyond one machine. ship and receive need the nats plugin (libnats).\n"), "-",
+     NULL, 2},
+    {"federation ship", NULL,
+     N_("publish the event log's declared topics to this federation's stream"),
+     N_("The cursor moves only after JetStream acked; a kill loses and repeats nothing.\n"), "-",
+     fed_ship_opts, 0},
+    {"federation receive", NULL, N_("store the added federations' new events, each once"), NULL,
+     "-", fed_receive_opts, 0},
+    {"federation add", N_("NAME"), N_("receive federation NAME's stream from now on"), NULL, "-",
+     fed_add_opts, 0},
+    {"federation remove", N_("NAME"), N_("stop receiving federation NAME"), NULL, "-",
+     fed_remove_opts, 0},
+    {"federation status", NULL, N_("what is shipped and received, and the lag of each federation"),
+     NULL, "-", fed_status_opts, 0},
+    {"federation replay", N_("[NAME]"),
+     N_("ship again from a point on, or receive federation NAME again from a sequence"), NULL, "-",
+     fed_replay_opts, 0},
+    {"federation report", NULL,
+     N_("the year report across the federations received, by federation"), NULL, "-",
+     fed_report_opts, 0},
     {"serve", NULL, N_("serve the programs' endpoints and pages over HTTP"),
      N_("The one process that holds the database for many clerks (README: gonghui serve);\n"
         "its accounts are gonghui users. A service: gonghui-serve.service.\n"),

@@ -10,6 +10,7 @@
 
 #include <lauxlib.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int check_kind(lua_State *L, int arg) {
     const char *k = luaL_checkstring(L, arg);
@@ -55,11 +56,42 @@ static int l_pii_hidden(lua_State *L) {
     return 1;
 }
 
+static unsigned char pseudo_key[256];
+static size_t pseudo_keylen;
+
+int lpii_set_key(const void *key, size_t n) {
+    if (key && (n < 16 || n > sizeof pseudo_key)) {
+        return -1;
+    }
+    memset(pseudo_key, 0, sizeof pseudo_key);
+    if (key) {
+        memcpy(pseudo_key, key, n);
+    }
+    pseudo_keylen = key ? n : 0;
+    return 0;
+}
+
+static int l_pii_pseudonym(lua_State *L) {
+    int t = lua_type(L, 1);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+        return luaL_typeerror(L, 1, "string or number");
+    }
+    if (!pseudo_keylen) {
+        return luaL_error(L, _("pii.pseudonym: no pseudonym key is set (gonghui federation ship "
+                               "--key-file FILE gives the province's key)"));
+    }
+    size_t n;
+    const char *s = lua_tolstring(L, 1, &n);
+    char out[PII_PSEUDONYM_LEN + 1];
+    pii_pseudonym(pseudo_key, pseudo_keylen, s, n, out);
+    lua_pushlstring(L, out, PII_PSEUDONYM_LEN);
+    return 1;
+}
+
 void lpii_push(lua_State *L) {
     static const luaL_Reg fns[] = {
-        {"mask", l_pii_mask},
-        {"kind", l_pii_kind},
-        {"hidden", l_pii_hidden},
+        {"mask", l_pii_mask}, {"pseudonym", l_pii_pseudonym},
+        {"kind", l_pii_kind}, {"hidden", l_pii_hidden},
         {NULL, NULL},
     };
     luaL_newlib(L, fns);

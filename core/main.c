@@ -34,6 +34,8 @@ static const struct command {
     {"import", cmd_import},
     {"export", cmd_export},
     {"events", cmd_events},
+    /* federations over NATS (cli_fed.c) */
+    {"federation", cmd_federation},
     {"serve", cmd_serve},
     {"users", cmd_users},
     {"help", cmd_help},

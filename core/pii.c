@@ -2,11 +2,13 @@
  * pii.c — personal data: detection by declaration or name, and masking.
  *
  * The rules and their reasons are in pii.h. This file has no state and
- * calls nothing but the C library, so every layer (the store's definitions,
- * export, the REPL through lua_pii.c, run records) can use it.
+ * calls nothing but the C library and libsodium's HMAC-SHA256 (pseudonyms),
+ * so every layer (the store's definitions, export, the REPL through
+ * lua_pii.c, run records, the federation shipper) can use it.
  */
 #include "pii.h"
 
+#include <sodium.h>
 #include <string.h>
 #include <strings.h>
 
@@ -179,4 +181,24 @@ size_t pii_mask(int kind, const char *s, size_t n, char *out) {
     memcpy(out, s, n);
     out[n] = 0;
     return n;
+}
+
+int pii_pseudonym(const unsigned char *key, size_t keylen, const char *s, size_t n,
+                  char out[PII_PSEUDONYM_LEN + 1]) {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    if (keylen < 16) {
+        return -1;
+    }
+    crypto_auth_hmacsha256_init(&st, key, keylen);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)s, n);
+    crypto_auth_hmacsha256_final(&st, mac);
+    for (int i = 0; i < PII_PSEUDONYM_LEN / 2; i++) {
+        out[2 * i] = hex[mac[i] >> 4];
+        out[2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[PII_PSEUDONYM_LEN] = 0;
+    sodium_memzero(&st, sizeof st);
+    return 0;
 }

@@ -68,4 +68,17 @@ int pii_hidden(int kind);
  * on UTF-8 characters, never splitting one. */
 size_t pii_mask(int kind, const char *s, size_t n, char *out);
 
+/* The hex length of a pseudonym. 32 hex digits = 128 bits: no collision in
+ * a province's hundred million members short of 2^64 of them. */
+#define PII_PSEUDONYM_LEN 32
+
+/* A pseudonymous key for s[0..n) under `key` (keylen bytes, at least 16):
+ * the first 128 bits of HMAC-SHA256(key, s) in hex, NUL-terminated, into out
+ * (PII_PSEUDONYM_LEN + 1 bytes). The same value and key give the same
+ * pseudonym everywhere (so a province counts a member once across its
+ * federations); without the key it cannot be reversed or recomputed from a
+ * guessed ID number. Returns 0, or -1 when the key is too short. */
+int pii_pseudonym(const unsigned char *key, size_t keylen, const char *s, size_t n,
+                  char out[PII_PSEUDONYM_LEN + 1]);
+
 #endif

@@ -172,6 +172,10 @@ local function fact_of_event(ev, cache)
   end
 end
 
+-- The federation shipper (scripts/lib/federation.lua) ships these facts,
+-- with member keys pseudonymised, so a province counts by the same rules.
+M.fact_of_event = fact_of_event
+
 -- Records -> facts, for one year (rows made tables: the facts read fields
 -- records may lack, like an event payload's).
 local function facts_from_records(year)
