@@ -14,7 +14,9 @@
  *
  *   h = nats.connect(opts)                 opts: "key=value" lines (servers,
  *                                          name, creds, tls_ca, tls_cert,
- *                                          tls_key, tls, timeout_ms)
+ *                                          tls_key, tls, timeout_ms); a user
+ *                                          and password or a token come from
+ *                                          $GONGHUI_NATS_USER, _PASSWORD, _TOKEN
  *   nats.close(h)
  *   created = nats.stream(h, name, subjects, replicas, dup_window_ms)
  *   nats.publish(h, subject, msg_id, data) asynchronous; Nats-Msg-Id = msg_id
@@ -50,6 +52,8 @@
 #include <gonghui/plugin.h>
 
 #include <nats/nats.h>
+
+#include <dlfcn.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -97,6 +101,13 @@ static void say(gh_err *err, const char *what, natsStatus s, jsErrCode jerr) {
     } else {
         api->error(err, "%s: %s", what, last && *last ? last : natsStatus_GetText(s));
     }
+}
+
+/* A JetStream answer meaning "there is none" (a stream, a consumer, a
+ * message), which libnats reports either way. */
+static int not_found(natsStatus s, jsErrCode jerr) {
+    return s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr ||
+           jerr == JSNoMessageFoundErr;
 }
 
 static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure) {
@@ -192,6 +203,16 @@ static int64_t nats_connect(const char *opts, gh_err *err) {
     if (s == NATS_OK && opt(opts, "creds", v, sizeof v)) {
         s = natsOptions_SetUserCredentialsFromFiles(o, v, NULL);
     }
+    /* a user and password, or a token: from the environment, so that they
+     * never pass through a script's parameters or a run record */
+    const char *user = getenv("GONGHUI_NATS_USER"), *pass = getenv("GONGHUI_NATS_PASSWORD"),
+               *token = getenv("GONGHUI_NATS_TOKEN");
+    if (s == NATS_OK && user && *user) {
+        s = natsOptions_SetUserInfo(o, user, pass ? pass : "");
+    }
+    if (s == NATS_OK && token && *token) {
+        s = natsOptions_SetToken(o, token);
+    }
     if (s == NATS_OK && opt(opts, "tls", v, sizeof v) && strcmp(v, "1") == 0) {
         s = natsOptions_SetSecure(o, true);
     }
@@ -271,7 +292,7 @@ static bool nats_stream(int64_t h, const char *name, const char *subjects, int64
         jsStreamInfo_Destroy(si);
         return false;
     }
-    if (s != NATS_NOT_FOUND) {
+    if (!not_found(s, jerr)) {
         say(err, "stream info", s, jerr);
         return false;
     }
@@ -533,7 +554,7 @@ static char *nats_stream_info(int64_t h, const char *stream, gh_err *err) {
         return NULL;
     }
     natsStatus s = js_GetStreamInfo(&si, c->js, stream, NULL, &jerr);
-    if (s == NATS_NOT_FOUND) {
+    if (not_found(s, jerr)) {
         return api->strdup("");
     }
     if (s != NATS_OK) {
@@ -556,7 +577,7 @@ static char *nats_consumer_info(int64_t h, const char *stream, const char *durab
         return NULL;
     }
     natsStatus s = js_GetConsumerInfo(&ci, c->js, stream, durable, NULL, &jerr);
-    if (s == NATS_NOT_FOUND) {
+    if (not_found(s, jerr)) {
         return api->strdup("");
     }
     if (s != NATS_OK) {
@@ -578,7 +599,7 @@ static char *nats_last_msg_id(int64_t h, const char *stream, const char *subject
         return NULL;
     }
     natsStatus s = js_GetLastMsg(&m, c->js, stream, subject, NULL, &jerr);
-    if (s == NATS_NOT_FOUND) {
+    if (not_found(s, jerr)) {
         return api->strdup("");
     }
     if (s != NATS_OK) {
@@ -600,7 +621,7 @@ static bool nats_delete_consumer(int64_t h, const char *stream, const char *dura
     }
     forget_sub(c, stream, durable);
     natsStatus s = js_DeleteConsumer(c->js, stream, durable, NULL, &jerr);
-    if (s == NATS_NOT_FOUND) {
+    if (not_found(s, jerr)) {
         return false;
     }
     if (s != NATS_OK) {
@@ -621,14 +642,21 @@ static void on_unload(void *ud) {
     for (int i = 0; i < MAX_CONNS; i++) {
         conn_free(&conns[i]);
     }
-    /* the library's threads run code of ours (on_pub_error) and of libnats,
-     * both unmapped after dlclose: they must be gone first */
-    nats_CloseAndWait(10000);
+    /* libnats stays: its threads (and OpenSSL's exit handler, with TLS) run
+     * until the process ends, so this .so and libnats are pinned
+     * (RTLD_NODELETE, in init) rather than closed: nats_Close here freed
+     * OpenSSL's state that its exit handler then freed again */
 }
 
 GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *a, gh_plugin *p, char **errmsg) {
     api = a;
     if (gh_plugin_begin(a, p, "nats", "1.0") != GH_PLUGIN_OK) {
+        return GH_PLUGIN_ERROR;
+    }
+    Dl_info self;
+    if (!dladdr((void *)gh_plugin_init, &self) || !self.dli_fname ||
+        !dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE | RTLD_NOLOAD)) {
+        *errmsg = a->mprintf("the nats plugin could not pin itself in memory");
         return GH_PLUGIN_ERROR;
     }
     if (nats_Open(-1) != NATS_OK) {

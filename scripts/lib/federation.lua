@@ -31,8 +31,10 @@
 --                   '<federation>:<member_id>') and the household likewise;
 --                   local ids (sessions, entries) carry the federation's name.
 --   fields = {...}  these payload fields only; keys = {...} of them go as
---                   pseudonyms; an ID number, phone or bank account (pii.kind)
---                   is refused unless raw = {...} lists it.
+--                   pseudonyms (an ID number's like the facts' member, so the
+--                   same person is one key province-wide; others prefixed
+--                   with the federation); an ID number, phone or bank account
+--                   (pii.kind) is refused unless keys or raw = {...} lists it.
 -- Topics not declared do not leave at all.
 --
 -- RECEIVING (at the higher level). For each federation added, a durable
@@ -263,7 +265,11 @@ function M.view(name, d, ev, cache)
   local out = {}
   for _i, f in ipairs(d.fields) do
     local v = p[f]
-    if v ~= nil and d.keys[f] then v = pii.pseudonym(name .. '|' .. tostring(v)) end
+    if v ~= nil and d.keys[f] then
+      -- an ID number names the person province-wide (as the facts' member
+      -- does); anything else is the federation's own
+      v = pii.pseudonym(pii.kind(f) == 'id' and ('id:' .. tostring(v)) or (name .. '|' .. tostring(v)))
+    end
     out[f] = v
   end
   return out
