@@ -93,11 +93,11 @@ local function enc(v, out, depth)
   elseif t == 'float' then out[#out + 1] = 'n' .. pack('<d', v)
   elseif t == 'boolean' then out[#out + 1] = v and 'T' or 'F'
   elseif t == 'table' then
-    if depth > 16 then fail('federation: a value nests too deep to ship') end
+    if depth > 16 then fail(_('federation: a value nests too deep to ship')) end
     local keys = {}
     for k in pairs(v) do
       if type(k) ~= 'string' and math.type(k) ~= 'integer' then
-        fail('federation: a payload key must be a string or an integer, got ' .. type(k))
+        fail(string.format(_('federation: a payload key must be a string or an integer, got %s'), type(k)))
       end
       keys[#keys + 1] = k
     end
@@ -111,7 +111,7 @@ local function enc(v, out, depth)
       enc(v[k], out, depth + 1)
     end
   else
-    fail('federation: a ' .. t .. ' value cannot be shipped')
+    fail(string.format(_('federation: a %s value cannot be shipped'), t))
   end
 end
 
@@ -130,31 +130,31 @@ local function dec(s, pos, depth)
   elseif tag == 'T' then return true, pos
   elseif tag == 'F' then return false, pos
   elseif tag == 'm' then
-    if depth > 16 then error('nested too deep') end
+    if depth > 16 then error(_('nested too deep')) end
     local n
     n, pos = unpack('<I4', s, pos)
-    if n > #s - pos + 1 then error('a count larger than the message') end
+    if n > #s - pos + 1 then error(_('a count larger than the message')) end
     local t = {}
     for _i = 1, n do
       local k, v
       k, pos = dec(s, pos, depth + 1)
       v, pos = dec(s, pos, depth + 1)
-      if type(k) ~= 'string' and math.type(k) ~= 'integer' then error('a bad key') end
+      if type(k) ~= 'string' and math.type(k) ~= 'integer' then error(_('a bad key')) end
       t[k] = v
     end
     return t, pos
   end
-  error(string.format('unknown tag %q at byte %d', tag, pos - 1))
+  error(string.format(_('unknown tag %q at byte %d'), tag, pos - 1))
 end
 
 -- The value of a body, or nil and why.
 function M.decode(s)
   if type(s) ~= 'string' or s:sub(1, #M.WIRE) ~= M.WIRE then
-    return nil, 'not a gonghui federation message (' .. M.WIRE .. ')'
+    return nil, string.format(_('not a gonghui federation message (%s)'), M.WIRE)
   end
   local ok, v, pos = pcall(dec, s, #M.WIRE + 1, 0)
   if not ok then return nil, tostring(v) end
-  if pos ~= #s + 1 then return nil, 'bytes after the value' end
+  if pos ~= #s + 1 then return nil, _('bytes after the value') end
   return v
 end
 
@@ -486,7 +486,7 @@ local function store_batch(name, msgs)
       local v, why = M.decode(m.data)
       if v and (v.fed ~= name or math.type(v.seq) ~= 'integer' or type(v.topic) ~= 'string'
                 or m.id ~= name .. ':' .. v.seq) then
-        v, why = nil, 'names another federation or sequence than its stream and id'
+        v, why = nil, _('names another federation or sequence than its stream and id')
       end
       if not v then
         refused = refused + 1
