@@ -21,7 +21,7 @@
  *                                                   |
  *   end:  no rejects, or rejects without --strict -> commit
  *         rejects with --strict, or a failure       -> abort (nothing stored)
- *         GH_EMAPFULL                               -> abort, grow, redo once more
+ *         GH_EMAPFULL                               -> abort, grow, redo (store_unit_again)
  *
  * Invariants:
  *   1. A row is either stored whole (record and index entries) or written
@@ -73,7 +73,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GROW_TRIES 16
 #define MAX_COLS 4096
 #define SHOW_REJECTS 10 /* rejects echoed on stderr */
 #define IMPORT_DEFAULT_CHUNK 10000
@@ -1586,7 +1585,7 @@ int import_run(store *s, const import_opts *o) {
         im.t = NULL;
         store_txn_abort(im.snap);
         im.snap = NULL;
-        if (rc == GH_EMAPFULL && attempt < GROW_TRIES && store_grow(s) == 0) {
+        if (store_unit_again(s, rc, attempt)) {
             imp_clear(&im);
             continue;
         }

@@ -454,36 +454,35 @@ int runs_record_in(store_txn *t, const runs_rec *r, codec_buf *scratch, int64_t 
     return rc;
 }
 
-static int record_now(store *s, const runs_rec *r, int64_t *id) {
-    store_txn *t = NULL;
-    const store_coll *c;
+typedef struct record_unit {
+    const runs_rec *r;
     codec_buf b;
-    int64_t next = 0;
-    codec_buf_init(&b);
-    for (int attempt = 0;; attempt++) {
-        int rc = store_txn_begin(s, NULL, 1, &t);
-        if (rc == 0 && (rc = runs_coll(t, &c)) == 0 && (rc = store_next_id(t, c, &next)) == 0 &&
-            (rc = encode_rec(c, r, next, &b)) == 0 &&
-            (rc = store_put(t, c, STORE_INSERT, b.p, b.len)) == 0) {
-            /* The record of a run that changed nothing is not worth a wait
-             * for the disk (it is most of an empty run's time); one that
-             * changed data is made as durable as the data. */
-            rc = r->nwrites || r->nevents || r->exit_code != 0 ? store_txn_commit(t)
-                                                               : store_txn_commit_lazy(t);
-            t = NULL;
-        }
-        store_txn_abort(t);
-        t = NULL;
-        b.len = 0;
-        if (rc == GH_EMAPFULL && attempt < 4 && store_grow(s) == 0) {
-            continue;
-        }
-        codec_buf_free(&b);
-        if (rc == 0 && id) {
-            *id = next;
-        }
-        return rc;
+    int64_t id;
+} record_unit;
+
+static int record_work(store_txn *t, void *ctx) {
+    record_unit *u = ctx;
+    return runs_record_in(t, u->r, &u->b, &u->id);
+}
+
+/* The record of a run that changed nothing is not worth a wait for the disk
+ * (it is most of an empty run's time); one that changed data is made as
+ * durable as the data. */
+static int record_commit(store_txn *t, void *ctx) {
+    const runs_rec *r = ((record_unit *)ctx)->r;
+    return r->nwrites || r->nevents || r->exit_code != 0 ? store_txn_commit(t)
+                                                         : store_txn_commit_lazy(t);
+}
+
+static int record_now(store *s, const runs_rec *r, int64_t *id) {
+    record_unit u = {.r = r};
+    codec_buf_init(&u.b);
+    int rc = store_unit(s, record_work, record_commit, &u);
+    codec_buf_free(&u.b);
+    if (rc == 0 && id) {
+        *id = u.id;
     }
+    return rc;
 }
 
 /* ---- reading ---------------------------------------------------------------------- */

@@ -60,7 +60,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GROW_TRIES 16
 #define ROUTES_KEY "gonghui.serve.routes"
 
 /* ---- answers ------------------------------------------------------------------- */
@@ -570,14 +569,21 @@ static void free_counts(store_counts *c, int n) {
     free(c);
 }
 
-/* Runs the write jobs of a group in one transaction; returns 0 when it
- * committed, GH_EMAPFULL to redo after growing, or another code. */
-static int run_group(server *srv, job **w, int nw, int *unions_touched) {
-    store_txn *top, *sp;
-    int rc = store_txn_begin(srv->s, NULL, 1, &top);
-    if (rc) {
-        return rc;
-    }
+/* The write jobs of a group, in one transaction (a unit of work: store_unit
+ * commits it, one fsync for the whole group, or redoes it after growing the
+ * map). */
+typedef struct group_unit {
+    server *srv;
+    job **w;
+    int nw, unions_touched;
+} group_unit;
+
+static int run_group(store_txn *top, void *ctx) {
+    group_unit *g = ctx;
+    server *srv = g->srv;
+    job **w = g->w;
+    int nw = g->nw, *unions_touched = &g->unions_touched, rc = 0;
+    store_txn *sp;
     for (int i = 0; i < nw && rc == 0; i++) {
         job *j = w[i];
         if (j->kind == J_NOTE) {
@@ -615,16 +621,12 @@ static int run_group(server *srv, job **w, int nw, int *unions_touched) {
         rc = record_job(srv, j, top, j->failed ? NULL : copy, j->failed ? 0 : n);
         free_counts(copy, n);
     }
-    if (rc) {
-        store_txn_abort(top);
-        return rc;
-    }
-    return store_txn_commit(top); /* one fsync for the whole group */
+    return rc;
 }
 
 static void engine_group(server *srv, job *batch) {
     job *w[SERVE_MAX_BATCH], *r[SERVE_MAX_BATCH];
-    int nw = 0, nr = 0, unions = 0;
+    int nw = 0, nr = 0;
     store_txn *rt = NULL;
     /* 1. logins and the account of every job, in one snapshot */
     if (store_txn_begin(srv->s, NULL, 0, &rt) != 0) {
@@ -660,15 +662,9 @@ static void engine_group(server *srv, job *batch) {
         return;
     }
     /* 3. the writes: one transaction, a savepoint each, one commit */
-    int rc;
-    for (int attempt = 0;; attempt++) {
-        rc = run_group(srv, w, nw, &unions);
-        if (rc == GH_EMAPFULL && attempt < GROW_TRIES && store_grow(srv->s) == 0) {
-            continue;
-        }
-        break;
-    }
-    if (unions) {
+    group_unit g = {srv, w, nw, 0};
+    int rc = store_unit(srv->s, run_group, NULL, &g);
+    if (g.unions_touched) {
         scopes_forget(srv); /* the tree changed: scopes are rebuilt on demand */
     }
     srv->groups++;

@@ -754,6 +754,32 @@ void store_txn_abort(store_txn *t) {
     txn_release(t, 0);
 }
 
+/* ---- units of work ------------------------------------------------------------------ */
+
+int store_unit_again(store *s, int rc, int attempt) {
+    return rc == GH_EMAPFULL && attempt < STORE_GROW_TRIES && store_grow(s) == 0;
+}
+
+int store_unit(store *s, int (*work)(store_txn *t, void *ctx),
+               int (*commit)(store_txn *t, void *ctx), void *ctx) {
+    for (int attempt = 0;; attempt++) {
+        store_txn *t;
+        int rc = store_txn_begin(s, NULL, 1, &t);
+        if (rc) {
+            return rc;
+        }
+        rc = work(t, ctx);
+        if (rc == 0) {
+            rc = commit ? commit(t, ctx) : store_txn_commit(t);
+        } else {
+            store_txn_abort(t);
+        }
+        if (!store_unit_again(s, rc, attempt)) {
+            return rc;
+        }
+    }
+}
+
 store *store_txn_store(const store_txn *t) {
     return t->s;
 }

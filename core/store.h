@@ -25,7 +25,9 @@
  *   A top-level write transaction takes the writer lock file first, saying
  *   on stderr which process it waits for if the wait is long.
  *   When a write fails with GH_EMAPFULL the whole top-level transaction is
- *   dead: the caller aborts it, calls store_grow() and redoes the unit once.
+ *   dead: it is aborted, the map grown and the unit redone. store_unit() is
+ *   that rule's one home: every writer's top-level unit goes through it (or,
+ *   for a unit spanning several commits, through store_unit_again()).
  *
  * Lifetimes: pointers to record bytes handed out by the store point into the
  * memory map and are borrowed, valid until the next write in the same
@@ -210,6 +212,36 @@ int store_txn_commit_lazy(store_txn *t);
 
 /* Aborts and frees; NULL is a no-op. */
 void store_txn_abort(store_txn *t);
+
+/* ---- units of work ---------------------------------------------------------------- */
+
+/* A unit that fills the map is redone with the map doubled, up to this many
+ * times (from the 4 GiB default that is far beyond any disk). */
+#define STORE_GROW_TRIES 16
+
+/* One top-level unit of work: begins a write transaction t, calls
+ * work(t, ctx), and ends t with commit(t, ctx) (NULL: store_txn_commit) when
+ * work returned 0, or aborts it. When the work or the commit says
+ * GH_EMAPFULL, the map is grown (store_grow) and the unit run again from the
+ * start, up to STORE_GROW_TRIES times.
+ * @param work  the unit's writes. Returns 0 to commit; anything else aborts t
+ *     and is returned (a positive value is the caller's own, passed through).
+ *     It may run more than once: it must reset what an earlier run of it
+ *     accumulated in ctx (counts, buffers).
+ * @param commit  NULL, or a commit of the caller's (one that keeps figures
+ *     around store_txn_commit); it must end t whatever it returns.
+ * @return 0; work's or commit's code; store_txn_begin's code; GH_EMAPFULL
+ *     when the tries ran out or the map cannot grow (the last error then
+ *     says why: a read of this process is open). */
+int store_unit(store *s, int (*work)(store_txn *t, void *ctx),
+               int (*commit)(store_txn *t, void *ctx), void *ctx);
+
+/* The same rule for a unit the caller runs itself (one whose transaction
+ * is committed part-way, as import --chunk does): after the unit's try
+ * number `attempt` (0 first) ended, with t aborted, with code rc: 1 when it
+ * should run again (rc was GH_EMAPFULL, tries are left and the map grew),
+ * else 0. */
+int store_unit_again(store *s, int rc, int attempt);
 int store_txn_is_write(const store_txn *t);
 /* The store a transaction belongs to (borrowed). */
 store *store_txn_store(const store_txn *t);
