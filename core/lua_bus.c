@@ -613,19 +613,25 @@ static int l_bus_last(lua_State *L) {
 
 /* ---- consumers ---------------------------------------------------------------------------- */
 
-/* Runs fn in a write transaction of its own (refused inside db.atomic). */
+/* Runs fn in the db.atomic transaction, or as a unit of its own
+ * (lstore_write: it may run again after the map grew). */
 typedef int (*write_fn)(lua_State *L, store_txn *t, void *ctx);
 
+typedef struct bus_write {
+    lua_State *L;
+    write_fn fn;
+    void *ctx;
+} bus_write;
+
+static int bus_write_work(store_txn *t, void *ctx) {
+    bus_write *w = ctx;
+    return w->fn(w->L, t, w->ctx);
+}
+
 static int with_write(lua_State *L, const char *what, write_fn fn, void *ctx) {
-    lua_db *db = lstore_db(L);
-    store_txn *t;
-    int owned, rc = lstore_begin(db, 1, &t, &owned);
-    if (rc) {
-        return rc;
-    }
+    bus_write w = {L, fn, ctx};
     (void)what;
-    rc = fn(L, t, ctx);
-    return lstore_end(db, t, owned, rc);
+    return lstore_write(lstore_db(L), bus_write_work, &w);
 }
 
 typedef struct consumer_def {
@@ -798,6 +804,143 @@ static int collect_retry(void *ctx, const bus_dead *d) {
     return 0;
 }
 
+/* One batch of bus.run as a unit of work: its events handled (each in a
+ * savepoint), the failures parked and the cursor moved, committed at once.
+ * When the handlers fill the map the unit is redone (store_unit): the counts
+ * are the last try's. */
+typedef struct batch_unit {
+    lua_State *L;
+    lua_db *db;
+    const char *name;
+    int fn_idx, batch, retries, pass;
+    int64_t limit, before; /* before: handled by the earlier batches */
+    int64_t handled, parked;
+    int nev; /* events read into the batch */
+} batch_unit;
+
+static int batch_work(store_txn *t, void *ctx) {
+    batch_unit *b = ctx;
+    lua_State *L = b->L;
+    lua_db *db = b->db;
+    bus_consumer cn = {0};
+    held *ev = NULL;
+    int nev = 0;
+    lua_settop(L, b->fn_idx);
+    b->handled = b->parked = 0;
+    db->map_full = 0;
+    int rc = bus_consumer_get(t, b->name, &cn);
+    if (rc) {
+        return rc;
+    }
+    db->wtxn = t;
+    if (b->pass == 0) { /* dead letters marked for another try go first */
+        retry_ctx rx;
+        codec_buf_init(&rx.ids);
+        rc = bus_dead_each(t, b->name, collect_retry, &rx);
+        for (size_t i = 0; rc == 0 && i < rx.ids.len; i += sizeof(int64_t)) {
+            int64_t id;
+            memcpy(&id, rx.ids.p + i, sizeof id);
+            /* re-read it: writes may have moved the bytes */
+            codec_buf copy;
+            codec_buf_init(&copy);
+            bus_dead d;
+            const store_coll *dc;
+            store_coll_get(t, "_dead", &dc);
+            unsigned char km[16];
+            codec_buf k;
+            codec_buf_init_on(&k, km, sizeof km);
+            key_put_int(&k, id);
+            const void *v;
+            size_t n;
+            if ((rc = store_get(t, dc, k.p, k.len, &v, &n)) == 0) {
+                codec_buf_add(&copy, v, n);
+                rc = bus_dead_decode(copy.p, copy.len, &d);
+            }
+            int failed = 0;
+            if (rc == 0) {
+                rc = call_handler(L, db, t, b->fn_idx, &d.ev, &failed);
+            }
+            if (rc == 0 && failed) {
+                rc = bus_dead_update(t, id, d.attempts + 1, lua_tostring(L, -1), 0);
+                lua_pop(L, 1);
+            } else if (rc == 0) {
+                rc = bus_dead_drop(t, id);
+                b->handled++;
+            }
+            codec_buf_free(&copy);
+        }
+        codec_buf_free(&rx.ids);
+    }
+    /* the batch: copied out first, so the handlers' writes never move
+     * what we read */
+    store_scan *sc = NULL;
+    if (rc == 0 && (rc = bus_log_scan(t, cn.cursor + 1, &sc)) == GH_ENOTFOUND) {
+        err_clear();
+        rc = 0;
+    }
+    if (rc == 0 && sc) {
+        const void *pk, *v;
+        size_t pkn, n;
+        ev = calloc((size_t)b->batch, sizeof *ev);
+        if (!ev) {
+            rc = GH_ENOMEM;
+        }
+        while (rc == 0 && nev < b->batch &&
+               (b->limit < 0 || b->before + b->handled + nev < b->limit) &&
+               (rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
+            codec_buf_init(&ev[nev].rec);
+            codec_buf_add(&ev[nev].rec, v, n);
+            nev++;
+        }
+        if (rc == GH_ENOTFOUND) {
+            rc = 0;
+        }
+    }
+    store_scan_close(sc);
+    for (int i = 0; rc == 0 && i < nev; i++) {
+        bus_event e;
+        if ((rc = bus_event_decode(ev[i].rec.p, ev[i].rec.len, &e))) {
+            break;
+        }
+        cn.cursor = e.seq;
+        if (!bus_match(cn.pattern, strlen(cn.pattern), e.topic, e.topic_len)) {
+            continue;
+        }
+        int failed = 1;
+        for (int attempt = 1; rc == 0 && failed; attempt++) {
+            rc = call_handler(L, db, t, b->fn_idx, &e, &failed);
+            if (rc == 0 && failed && attempt >= b->retries) {
+                int64_t id;
+                rc = bus_dead_put(t, b->name, &e, lua_tostring(L, -1), attempt, &id);
+                lua_pop(L, 1);
+                b->parked++;
+                break;
+            }
+            if (rc == 0 && failed) {
+                lua_pop(L, 1);
+            }
+        }
+        if (rc == 0 && !failed) {
+            b->handled++;
+        }
+    }
+    if (rc == 0) {
+        rc = bus_consumer_put(t, &cn);
+    }
+    db->wtxn = NULL;
+    for (int i = 0; i < nev; i++) {
+        codec_buf_free(&ev[i].rec);
+    }
+    free(ev);
+    bus_consumer_clear(&cn);
+    b->nev = nev;
+    return rc;
+}
+
+static int batch_commit(store_txn *t, void *ctx) {
+    return lstore_commit(((batch_unit *)ctx)->db, t);
+}
+
 /* Processes the consumer's backlog in batches (see the top). Raises only
  * when holding nothing. */
 static int run_consumer(lua_State *L, const char *name, int batch, int retries, int64_t limit,
@@ -819,127 +962,25 @@ static int run_consumer(lua_State *L, const char *name, int batch, int retries, 
                          "pattern, fn) first (gonghui events run %s loads the script that does)"),
                        name, name, name);
     }
-    int fn_idx = lua_gettop(L);
+    batch_unit b = {.L = L,
+                    .db = db,
+                    .name = name,
+                    .fn_idx = lua_gettop(L),
+                    .batch = batch,
+                    .retries = retries,
+                    .limit = limit};
     int rc = 0;
-    for (int pass = 0; rc == 0; pass++) {
-        store_txn *t;
-        bus_consumer cn = {0};
-        held *ev = NULL;
-        int nev = 0;
-        lstore_release(db);
-        if ((rc = store_txn_begin(db->s, NULL, 1, &t))) {
+    for (b.pass = 0; rc == 0; b.pass++) {
+        lstore_release(db); /* the map cannot grow under a read */
+        b.before = *handled;
+        rc = store_unit(db->s, batch_work, batch_commit, &b);
+        db->map_full = 0;
+        if (rc) {
             break;
         }
-        if ((rc = bus_consumer_get(t, name, &cn))) {
-            store_txn_abort(t);
-            break;
-        }
-        db->wtxn = t;
-        if (pass == 0) { /* dead letters marked for another try go first */
-            retry_ctx rx;
-            codec_buf_init(&rx.ids);
-            rc = bus_dead_each(t, name, collect_retry, &rx);
-            for (size_t i = 0; rc == 0 && i < rx.ids.len; i += sizeof(int64_t)) {
-                int64_t id;
-                memcpy(&id, rx.ids.p + i, sizeof id);
-                /* re-read it: writes may have moved the bytes */
-                codec_buf copy;
-                codec_buf_init(&copy);
-                bus_dead d;
-                const store_coll *dc;
-                store_coll_get(t, "_dead", &dc);
-                unsigned char km[16];
-                codec_buf k;
-                codec_buf_init_on(&k, km, sizeof km);
-                key_put_int(&k, id);
-                const void *v;
-                size_t n;
-                if ((rc = store_get(t, dc, k.p, k.len, &v, &n)) == 0) {
-                    codec_buf_add(&copy, v, n);
-                    rc = bus_dead_decode(copy.p, copy.len, &d);
-                }
-                int failed = 0;
-                if (rc == 0) {
-                    rc = call_handler(L, db, t, fn_idx, &d.ev, &failed);
-                }
-                if (rc == 0 && failed) {
-                    rc = bus_dead_update(t, id, d.attempts + 1, lua_tostring(L, -1), 0);
-                    lua_pop(L, 1);
-                } else if (rc == 0) {
-                    rc = bus_dead_drop(t, id);
-                    (*handled)++;
-                }
-                codec_buf_free(&copy);
-            }
-            codec_buf_free(&rx.ids);
-        }
-        /* the batch: copied out first, so the handlers' writes never move
-         * what we read */
-        store_scan *sc = NULL;
-        if (rc == 0 && (rc = bus_log_scan(t, cn.cursor + 1, &sc)) == GH_ENOTFOUND) {
-            err_clear();
-            rc = 0;
-        }
-        if (rc == 0 && sc) {
-            const void *pk, *v;
-            size_t pkn, n;
-            ev = calloc((size_t)batch, sizeof *ev);
-            if (!ev) {
-                rc = GH_ENOMEM;
-            }
-            while (rc == 0 && nev < batch && (limit < 0 || *handled + nev < limit) &&
-                   (rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
-                codec_buf_init(&ev[nev].rec);
-                codec_buf_add(&ev[nev].rec, v, n);
-                nev++;
-            }
-            if (rc == GH_ENOTFOUND) {
-                rc = 0;
-            }
-        }
-        store_scan_close(sc);
-        for (int i = 0; rc == 0 && i < nev; i++) {
-            bus_event e;
-            if ((rc = bus_event_decode(ev[i].rec.p, ev[i].rec.len, &e))) {
-                break;
-            }
-            cn.cursor = e.seq;
-            if (!bus_match(cn.pattern, strlen(cn.pattern), e.topic, e.topic_len)) {
-                continue;
-            }
-            int failed = 1;
-            for (int attempt = 1; rc == 0 && failed; attempt++) {
-                rc = call_handler(L, db, t, fn_idx, &e, &failed);
-                if (rc == 0 && failed && attempt >= retries) {
-                    int64_t id;
-                    rc = bus_dead_put(t, name, &e, lua_tostring(L, -1), attempt, &id);
-                    lua_pop(L, 1);
-                    (*parked)++;
-                    break;
-                }
-                if (rc == 0 && failed) {
-                    lua_pop(L, 1);
-                }
-            }
-            if (rc == 0 && !failed) {
-                (*handled)++;
-            }
-        }
-        if (rc == 0) {
-            rc = bus_consumer_put(t, &cn);
-        }
-        db->wtxn = NULL;
-        if (rc == 0) {
-            rc = lstore_commit(db, t);
-        } else {
-            store_txn_abort(t);
-        }
-        for (int i = 0; i < nev; i++) {
-            codec_buf_free(&ev[i].rec);
-        }
-        free(ev);
-        bus_consumer_clear(&cn);
-        if (nev < batch || (limit >= 0 && *handled >= limit)) {
+        *handled += b.handled;
+        *parked += b.parked;
+        if (b.nev < batch || (limit >= 0 && *handled >= limit)) {
             break;
         }
     }

@@ -65,10 +65,6 @@ int lstore_raise(lua_State *L, int rc) {
 
 /* Begins the transaction for one call: the atomic one if any (*owned = 0),
  * else a fresh read or write transaction (*owned = 1). */
-/* A unit of work that fills the map is redone with the map doubled, up to
- * this many times (from the 4 GiB default that is far beyond any disk). */
-#define GROW_TRIES 16
-
 #define RTXN_MAX_OPS 10000
 #define RTXN_MAX_MS 20.0
 
@@ -140,6 +136,44 @@ int lstore_end(lua_db *db, store_txn *t, int owned, int rc) {
     }
     store_txn_abort(t);
     return rc;
+}
+
+/* ---- units of work ------------------------------------------------------------- */
+
+typedef struct lstore_unit {
+    lua_db *db;
+    int (*work)(store_txn *t, void *ctx);
+    void *ctx;
+    int notfound;
+} lstore_unit;
+
+static int unit_work(store_txn *t, void *ctx) {
+    lstore_unit *u = ctx;
+    int rc = u->work(t, u->ctx);
+    u->notfound = rc == GH_ENOTFOUND;
+    return u->notfound ? 0 : rc; /* a normal absence: what was written stands */
+}
+
+static int unit_commit(store_txn *t, void *ctx) {
+    return lstore_commit(((lstore_unit *)ctx)->db, t);
+}
+
+int lstore_write(lua_db *db, int (*work)(store_txn *t, void *ctx), void *ctx) {
+    if (db->wtxn) {
+        int rc = work(db->wtxn, ctx);
+        if (rc == GH_EMAPFULL) {
+            db->map_full = 1; /* the unit is dead: its owner grows the map and redoes it */
+        }
+        return rc;
+    }
+    if (db->guard & LSTORE_READONLY) {
+        return err_set(GH_EINVAL, _("this request only reads (GET): it cannot write; a route "
+                                    "that writes is declared with write = true"));
+    }
+    lstore_release(db); /* the map cannot grow under a read */
+    lstore_unit u = {db, work, ctx, 0};
+    int rc = store_unit(db->s, unit_work, unit_commit, &u);
+    return rc == 0 && u.notfound ? GH_ENOTFOUND : rc;
 }
 
 int lstore_commit(lua_db *db, store_txn *t) {
@@ -442,63 +476,71 @@ static int l_coll_get(lua_State *L) {
     return rc ? lstore_raise(L, rc) : nret;
 }
 
-/* Runs one write in the atomic transaction or its own one (redone once
- * after growing the map). */
+/* One write of a collection method, in the atomic transaction or as a unit
+ * of its own (lstore_write). */
 typedef int (*write_fn)(lua_State *L, lua_db *db, store_txn *t, const store_coll *c);
+
+typedef struct write_unit {
+    lua_State *L;
+    lua_db *db;
+    write_fn fn;
+    int top, owned;
+} write_unit;
+
+#define WRITE_AS_ATOMIC 1 /* write_work: redo the call as db.atomic(call, ...) */
+
+static int write_work(store_txn *t, void *ctx) {
+    write_unit *w = ctx;
+    lua_State *L = w->L;
+    const store_coll *c;
+    lua_settop(L, w->top); /* the results of an earlier try */
+    int rc = lstore_resolve(L, 1, t, &c);
+    if (rc == 0 && c->name[0] == '_') {
+        rc = err_set(GH_EINVAL,
+                     _("collection '%s' belongs to gonghui itself and is read-only to "
+                       "scripts (the event log changes through bus.publish and consumers)"),
+                     c->name);
+    }
+    if (rc == 0 && c->events && w->owned && w->db->change_hook) {
+        return WRITE_AS_ATOMIC;
+    }
+    if (rc == 0) {
+        rc = w->fn(L, w->db, t, c);
+    }
+    if (rc) {
+        lua_settop(L, w->top);
+    }
+    return rc;
+}
 
 static int run_write(lua_State *L, write_fn fn, int trusted) {
     lua_db *db = lstore_db(L);
     if (!trusted) {
         lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
     }
-    for (int attempt = 0;; attempt++) {
-        const store_coll *c;
-        store_txn *t;
-        int owned, rc, top = lua_gettop(L);
-        if ((rc = lstore_begin(db, 1, &t, &owned))) {
-            return lstore_raise(L, rc);
+    write_unit w = {L, db, fn, lua_gettop(L), db->wtxn == NULL};
+    int top = w.top, rc = lstore_write(db, write_work, &w);
+    if (rc == WRITE_AS_ATOMIC) {
+        /* Its change events and their handlers belong in one unit with
+         * the write: do it again as db.atomic(this function, ...). */
+        lua_Debug ar;
+        int first = trusted ? 2 : 1; /* a prepared insert gets its collection inserted */
+        lua_settop(L, top);
+        lua_getfield(L, lua_upvalueindex(2), "atomic");
+        lua_getstack(L, 0, &ar);
+        lua_getinfo(L, "f", &ar);
+        for (int i = first; i <= top; i++) {
+            lua_pushvalue(L, i);
         }
-        if ((rc = lstore_resolve(L, 1, t, &c)) == 0 && c->name[0] == '_') {
-            rc = err_set(GH_EINVAL,
-                         _("collection '%s' belongs to gonghui itself and is read-only to "
-                           "scripts (the event log changes through bus.publish and consumers)"),
-                         c->name);
-        }
-        if (rc == 0 && c->events && owned && db->change_hook) {
-            /* Its change events and their handlers belong in one unit with
-             * the write: do it again as db.atomic(this function, ...). */
-            store_txn_abort(t);
-            lua_Debug ar;
-            int first = trusted ? 2 : 1; /* a prepared insert gets its collection inserted */
-            lua_getfield(L, lua_upvalueindex(2), "atomic");
-            lua_getstack(L, 0, &ar);
-            lua_getinfo(L, "f", &ar);
-            for (int i = first; i <= top; i++) {
-                lua_pushvalue(L, i);
-            }
-            lua_call(L, top - first + 2, LUA_MULTRET);
-            return lua_gettop(L) - top;
-        }
-        if (rc == 0) {
-            rc = fn(L, db, t, c);
-        }
-        int nret = lua_gettop(L) - top;
-        if (rc) {
-            lua_settop(L, top);
-        }
-        rc = lstore_end(db, t, owned, rc);
-        if (rc == GH_EMAPFULL && owned && attempt < GROW_TRIES && store_grow(db->s) == 0) {
-            db->map_full = 0;
-            lua_settop(L, top);
-            continue;
-        }
-        if (rc == GH_ENOTFOUND) {
-            lua_settop(L, top);
-            lua_pushnil(L);
-            return 1;
-        }
-        return rc ? lstore_raise(L, rc) : nret;
+        lua_call(L, top - first + 2, LUA_MULTRET);
+        return lua_gettop(L) - top;
     }
+    if (rc == GH_ENOTFOUND) {
+        lua_settop(L, top);
+        lua_pushnil(L);
+        return 1;
+    }
+    return rc ? lstore_raise(L, rc) : lua_gettop(L) - top;
 }
 
 /* For collections with events: pushes the stored record under db->kbuf
@@ -1483,6 +1525,26 @@ int lstore_define_unchanged(lua_State *L, lua_db *db, int name_idx, int spec_idx
 }
 
 /* db.define(name, spec) -> the collection */
+/* store_define in a unit of work: it takes the definition, so a try after
+ * the map grew defines a copy decoded from the bytes kept beforehand. */
+typedef struct define_unit {
+    store_coll *def;
+    codec_buf bytes;
+} define_unit;
+
+static int define_work(store_txn *t, void *ctx) {
+    define_unit *d = ctx;
+    store_coll *def = d->def;
+    d->def = NULL;
+    if (!def) {
+        int rc = d->bytes.oom ? GH_ENOMEM : store_def_decode(d->bytes.p, d->bytes.len, &def);
+        if (rc) {
+            return rc;
+        }
+    }
+    return store_define(t, def);
+}
+
 static int l_db_define(lua_State *L) {
     lua_db *db = lstore_db(L);
     size_t nl;
@@ -1494,61 +1556,62 @@ static int l_db_define(lua_State *L) {
                           name);
     }
     luaL_checktype(L, 2, LUA_TTABLE);
-    for (int attempt = 0;; attempt++) {
-        store_coll *def = NULL;
-        store_txn *t;
-        int owned, rc = spec_to_def(L, name, 2, &def);
-        if (rc) {
-            return lstore_raise(L, rc);
-        }
-        lua_pushstring(L, name);
-        lua_rawget(L, lua_upvalueindex(2));
-        int builtin = lua_iscfunction(L, -1) || lua_islightuserdata(L, -1);
-        lua_pop(L, 1);
-        if (builtin || name[0] == '_') {
-            store_coll_free(def);
-            return luaL_error(L,
-                              _("'%s' cannot name a collection (it is a db function or starts "
-                                "with '_')"),
-                              name);
-        }
-        /* The same definition again (every run of a program starts with
-         * its db.define calls) needs no write, so it never waits for one. */
-        const store_coll *cur = NULL;
-        if (lstore_begin(db, 0, &t, &owned) == 0) {
-            if (store_coll_get(t, name, &cur) == 0 && store_def_equivalent(cur, def)) {
-                lstore_end(db, t, owned, 0);
-                store_coll_free(def);
-                goto done;
-            }
-            lstore_end(db, t, owned, 0);
-        }
-        err_clear();
-        if (db->guard & LSTORE_NODEFINE) {
-            store_coll_free(def);
-            return luaL_error(L,
-                              _("db.define('%s'): a request of gonghui serve cannot define or "
-                                "change a collection; run the program's setup script first"),
-                              name);
-        }
-        if ((rc = lstore_begin(db, 1, &t, &owned))) {
-            store_coll_free(def);
-            return lstore_raise(L, rc);
-        }
-        rc = store_define(t, def);
-        rc = lstore_end(db, t, owned, rc);
-        if (rc == GH_EMAPFULL && owned && attempt < GROW_TRIES && store_grow(db->s) == 0) {
-            continue;
-        }
-        if (rc) {
-            return lstore_raise(L, rc);
-        }
-    done:
-        push_coll(L, name);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, lua_upvalueindex(2), name);
-        return 1;
+    store_coll *def = NULL;
+    store_txn *t;
+    int owned, rc = spec_to_def(L, name, 2, &def);
+    if (rc) {
+        return lstore_raise(L, rc);
     }
+    lua_pushstring(L, name);
+    lua_rawget(L, lua_upvalueindex(2));
+    int builtin = lua_iscfunction(L, -1) || lua_islightuserdata(L, -1);
+    lua_pop(L, 1);
+    if (builtin || name[0] == '_') {
+        store_coll_free(def);
+        return luaL_error(L,
+                          _("'%s' cannot name a collection (it is a db function or starts "
+                            "with '_')"),
+                          name);
+    }
+    /* The same definition again (every run of a program starts with
+     * its db.define calls) needs no write, so it never waits for one. */
+    const store_coll *cur = NULL;
+    if (lstore_begin(db, 0, &t, &owned) == 0) {
+        if (store_coll_get(t, name, &cur) == 0 && store_def_equivalent(cur, def)) {
+            lstore_end(db, t, owned, 0);
+            store_coll_free(def);
+            goto done;
+        }
+        lstore_end(db, t, owned, 0);
+    }
+    err_clear();
+    if (db->guard & LSTORE_NODEFINE) {
+        store_coll_free(def);
+        return luaL_error(L,
+                          _("db.define('%s'): a request of gonghui serve cannot define or "
+                            "change a collection; run the program's setup script first"),
+                          name);
+    }
+    define_unit d = {.def = def};
+    codec_buf_init(&d.bytes);
+    if (!db->wtxn) { /* a unit of its own may run again */
+        store_def_encode(def, &d.bytes);
+    }
+    rc = lstore_write(db, define_work, &d);
+    store_coll_free(d.def);
+    codec_buf_free(&d.bytes);
+    if (rc) {
+        return lstore_raise(L, rc);
+    }
+done:
+    push_coll(L, name);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, lua_upvalueindex(2), name);
+    return 1;
+}
+
+static int drop_work(store_txn *t, void *ctx) {
+    return store_drop(t, ctx);
 }
 
 /* db.drop(name) */
@@ -1563,12 +1626,7 @@ static int l_db_drop(lua_State *L) {
         return luaL_error(
             L, _("db.drop('%s'): a request of gonghui serve cannot drop a collection"), name);
     }
-    store_txn *t;
-    int owned, rc;
-    if ((rc = lstore_begin(db, 1, &t, &owned))) {
-        return lstore_raise(L, rc);
-    }
-    rc = lstore_end(db, t, owned, store_drop(t, name));
+    int rc = lstore_write(db, drop_work, (void *)name);
     if (rc) {
         return lstore_raise(L, rc);
     }
@@ -1817,13 +1875,49 @@ static int atomic_handler(lua_State *L) {
     return 1; /* the error value itself */
 }
 
+/* One try of db.atomic's function in t (top level or a savepoint): the
+ * function and its arguments are at 1..nargs+1 of the stack, its results
+ * (or its error) are left above base + 1 (the message handler). */
+typedef struct atomic_unit {
+    lua_State *L;
+    lua_db *db;
+    int nargs, base, status;
+} atomic_unit;
+
+#define ATOMIC_RAISED 1 /* atomic_work: the function raised; its error is on the stack */
+
+static int atomic_work(store_txn *t, void *ctx) {
+    atomic_unit *a = ctx;
+    lua_State *L = a->L;
+    lua_settop(L, a->base); /* what an earlier try left */
+    lua_pushcfunction(L, atomic_handler);
+    for (int i = 1; i <= a->nargs + 1; i++) {
+        lua_pushvalue(L, i);
+    }
+    store_txn *prev = a->db->wtxn;
+    a->db->wtxn = t;
+    a->status = lua_pcall(L, a->nargs, LUA_MULTRET, a->base + 1);
+    a->db->wtxn = prev;
+    if (a->db->map_full) {
+        if (!prev) {
+            a->db->map_full = 0; /* the top level redoes the unit */
+        }
+        return GH_EMAPFULL;
+    }
+    return a->status == LUA_OK ? 0 : ATOMIC_RAISED;
+}
+
+static int atomic_commit(store_txn *t, void *ctx) {
+    return lstore_commit(((atomic_unit *)ctx)->db, t);
+}
+
 /* db.atomic(fn, ...) -> fn's results. One write transaction (a savepoint
  * when nested); any error rolls back everything fn did and is raised
- * again. If the map fills, the top level grows it and runs fn once more. */
+ * again. If the map fills, the top level grows it and runs fn once more
+ * (store_unit). */
 static int l_db_atomic(lua_State *L) {
     lua_db *db = lstore_db(L);
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    int nargs = lua_gettop(L) - 1;
     lstore_release(db);
     if (!db->wtxn && (db->guard & LSTORE_READONLY)) {
         return luaL_error(L, _("db.atomic: this request only reads (GET) and cannot write; a "
@@ -1833,46 +1927,34 @@ static int l_db_atomic(lua_State *L) {
         lua_pushnil(L);
         lua_setfield(L, LUA_REGISTRYINDEX, TB_KEY);
     }
-    for (int attempt = 0;; attempt++) {
-        store_txn *t, *prev = db->wtxn;
-        int rc = store_txn_begin(db->s, prev, 1, &t);
-        if (rc) {
-            return lstore_raise(L, rc);
-        }
-        int base = lua_gettop(L);
-        lua_pushcfunction(L, atomic_handler);
-        for (int i = 1; i <= nargs + 1; i++) {
-            lua_pushvalue(L, i);
-        }
-        db->wtxn = t;
-        int status = lua_pcall(L, nargs, LUA_MULTRET, base + 1);
-        db->wtxn = prev;
-        int full = db->map_full;
-        if (status == LUA_OK && !full) {
-            rc = prev ? store_txn_commit(t) : lstore_commit(db, t);
+    atomic_unit a = {L, db, lua_gettop(L) - 1, lua_gettop(L), LUA_OK};
+    int rc;
+    if (!db->wtxn) {
+        rc = store_unit(db->s, atomic_work, atomic_commit, &a);
+        db->map_full = 0;
+    } else {
+        store_txn *t; /* a savepoint: a full map is the top level's to handle */
+        if ((rc = store_txn_begin(db->s, db->wtxn, 1, &t)) == 0) {
+            rc = atomic_work(t, &a);
             if (rc == 0) {
-                lua_remove(L, base + 1);
-                return lua_gettop(L) - base;
+                rc = store_txn_commit(t);
+            } else {
+                store_txn_abort(t);
             }
-            if (rc == GH_EMAPFULL) {
-                full = 1;
-            }
-        } else {
-            store_txn_abort(t);
         }
-        if (full && !prev && attempt < GROW_TRIES && store_grow(db->s) == 0) {
-            db->map_full = 0;
-            lua_settop(L, base);
-            continue; /* redo the whole unit with a bigger map */
+        if (rc == GH_EMAPFULL) {
+            db->map_full = 1;
         }
-        if (!prev) {
-            db->map_full = 0;
-        }
-        if (status != LUA_OK) {
-            return lua_error(L);
-        }
-        return lstore_raise(L, rc ? rc : GH_EMAPFULL);
     }
+    if (rc == 0) {
+        lua_remove(L, a.base + 1);
+        return lua_gettop(L) - a.base;
+    }
+    if (a.status != LUA_OK) {
+        return lua_error(L); /* the function's error, already on the stack */
+    }
+    lua_settop(L, a.base);
+    return lstore_raise(L, rc);
 }
 
 static int l_db_gc(lua_State *L) {

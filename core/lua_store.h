@@ -155,6 +155,15 @@ void lstore_release(lua_db *db);
  * transaction is ours, aborts otherwise. Returns the final code. */
 int lstore_end(lua_db *db, store_txn *t, int owned, int rc);
 
+/* One write of the Lua face: work(t, ctx) in the db.atomic (or lent)
+ * transaction when there is one (GH_EMAPFULL there marks the unit dead, for
+ * its owner to grow the map and redo), else as a unit of its own through
+ * store_unit (committed with lstore_commit, redone after the map grew:
+ * work may run more than once). GH_ENOTFOUND from work is a normal absence:
+ * what it wrote is committed and GH_ENOTFOUND returned. Returns 0, work's
+ * code, or the unit's. */
+int lstore_write(lua_db *db, int (*work)(store_txn *t, void *ctx), void *ctx);
+
 /* Resolves the collection object at idx (checked by the caller) in t and
  * refreshes its name tables (uservalue 1: position -> name, 2: name ->
  * position). */

@@ -88,6 +88,28 @@ gh --db "$S/nested" run "$S/nested.lua"
 expect_rc 0 "20 MB through savepoints" && expect_out "nested	2000	0" "savepoints" &&
   pass "20 MB through nested savepoints"
 
+# --- bus.run: handlers whose writes fill the map (issue 22) ---------------------------
+# Each batch of bus.run is one unit of work: when the handlers fill the map it
+# is redone with a bigger one, and every event is handled exactly once.
+lua busrun.lua <<'EOF'
+db.define('handled', { fields = { data = 'string', n = 'int' }, index = { 'n' } })
+db.atomic(function() for i = 1, 2000 do bus.publish('fill.one', { n = i }) end end)
+local pad = string.rep('b', 10000)
+bus.consumer('filler', 'fill.*', function(ev) db.handled:insert{ data = pad, n = ev.payload.n } end)
+local handled, parked = bus.run('filler')
+local seen, twice = {}, 0
+for r in db.handled:scan() do
+  if seen[r.n] then twice = twice + 1 end
+  seen[r.n] = true
+end
+print('busrun', handled, parked, db.handled:count(), twice, #bus.dead())
+EOF
+gh --db "$S/busrun" run "$S/busrun.lua"
+expect_rc 0 "bus.run filling a 1 MB map" && expect_out "busrun	2000	0	2000	0	0" "bus.run after growing" &&
+  pass "bus.run whose handlers fill the map grows it and handles each event once"
+gh --db "$S/busrun" check
+expect_rc 0 "check after bus.run grew the map" && pass "check is clean after bus.run grew the map"
+
 # --- writing while a scan is open (outside db.atomic) --------------------------------
 lua scanwrite.lua <<'EOF'
 db.atomic(function() for i = 1, 200 do db.src:insert{ n = i } end end)
