@@ -171,11 +171,35 @@ int cli_federation(store *s, int argc, char **argv) {
             goto out;
         }
     }
-    char path[4096];
+    char path[4096], lines_dir[4096], lines_default[4200];
     const char *top = paths_scripts();
     snprintf(path, sizeof path, "%s/federation/fed_cli.lua", top ? top : "scripts");
     script_opts so;
     memset(&so, 0, sizeof so);
+    if (!strcmp(sub, "report")) {
+        /* the ten-things lines: a data file the run may read (--in its folder) */
+        const char *lines = NULL;
+        for (int i = 0; i < p.n; i++) {
+            if (!strncmp(p.v[i], "lines=", 6)) {
+                lines = p.v[i] + 6;
+            }
+        }
+        if (lines) {
+            const char *slash = strrchr(lines, '/');
+            if (!slash) {
+                snprintf(lines_dir, sizeof lines_dir, ".");
+            } else if (slash == lines) {
+                snprintf(lines_dir, sizeof lines_dir, "/");
+            } else {
+                snprintf(lines_dir, sizeof lines_dir, "%.*s", (int)(slash - lines), lines);
+            }
+        } else {
+            snprintf(lines_dir, sizeof lines_dir, "%s/ten_things", top ? top : "scripts");
+            snprintf(lines_default, sizeof lines_default, "%s/lines.lua", lines_dir);
+            add_param(&p, "lines_default", lines_default);
+        }
+        so.in_dirs[so.nin++] = lines_dir;
+    }
     so.file = path;
     so.nparams = p.n;
     so.params = p.v;

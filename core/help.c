@@ -180,6 +180,9 @@ static const cli_opt fed_replay_opts[] = {
 
 static const cli_opt fed_report_opts[] = {
     {"--year", NULL, "YYYY", N_("the year to report"), NULL},
+    {"--ten", NULL, NULL, N_("the ten-things report instead of the year report"), NULL},
+    {"--lines", NULL, "FILE",
+     N_("the ten-things lines (default: the installed ten_things/lines.lua)"), "@lua"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

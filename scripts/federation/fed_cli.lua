@@ -9,7 +9,7 @@
 --   cmd=status  [nats=URLS level=NAME]
 --   cmd=replay  from=SEQ|TIME                     (the shipper: ship again from there)
 --   cmd=replay  name=NAME from=SEQ [nats=URLS]     (the receiver: receive NAME again from SEQ)
---   cmd=report  year=YYYY
+--   cmd=report  year=YYYY [ten=yes [lines=FILE.lua]]   (the year report, or the ten-things report)
 -- and creds=FILE, tls_ca=FILE, tls_cert=FILE, tls_key=FILE, tls=yes for NATS.
 local fed = require 'federation'
 
@@ -62,7 +62,21 @@ elseif cmd == 'replay' then
 elseif cmd == 'report' then
   local year = math.tointeger(p.year)
   if not year then run.fail(_('federation report: --year takes a year like 2025')) end
-  print(fed.format_report(fed.report(year)))
+  if p.ten == 'yes' then
+    -- a data file: read as text from the folder gonghui federation lets this
+    -- run read (--in), then loaded as text
+    local file = p.lines or p.lines_default
+    local f, err = io.open(file)
+    local chunk
+    if f then
+      chunk, err = load(f:read('a'), '@' .. file, 't')
+      f:close()
+    end
+    if not chunk then run.fail(_('federation report --ten: the lines: ') .. tostring(err)) end
+    print(fed.format_ten(fed.ten(year, chunk())))
+  else
+    print(fed.format_report(fed.report(year)))
+  end
 else
   run.fail(_('federation: give cmd=ship, receive, add, remove, status, replay or report (gonghui help federation)'))
 end

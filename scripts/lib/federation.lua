@@ -9,6 +9,7 @@
 --   fed.add('haining') / fed.remove('haining')     -- the federations received
 --   fed.declare('member.joined', { fields = { 'town' } })   -- what else leaves
 --   fed.report(2025)                               -- the year report, by federation
+--   fed.ten(2025, lines)                           -- the ten-things report, by federation
 --
 -- SHIPPING (at each federation). The durable consumer 'federation-ship'
 -- (bus.consumer: `gonghui events consumers` shows its lag, and bus.trim
@@ -258,6 +259,18 @@ function M.view(name, d, ev, cache)
     if f.entry ~= nil then out.entry = name .. ':' .. f.entry end
     if f.reverses ~= nil then out.reverses = name .. ':' .. f.reverses end
     if f.enterprise_id ~= nil then out.enterprise = name .. ':' .. tostring(f.enterprise_id) end
+    local x = ev.payload
+    if ev.topic == 'program.entry' and type(x.program) == 'string' then
+      -- what the ten-things report counts (ten_things.lua's fact), ids made
+      -- the federation's own
+      local session = x.session ~= x.program and x.session or nil
+      out.ten = { program = x.program, kind = x.kind, day = tostring(x.day), heads = x.heads or 0,
+                  qty = x.qty or 0, fen = x.fen or 0,
+                  session = session ~= nil and (name .. ':' .. x.program .. ':' .. tostring(session)) or nil,
+                  enterprise = x.enterprise_id ~= nil and (name .. ':' .. tostring(x.enterprise_id)) or nil,
+                  entry = name .. ':' .. x.program .. ':' .. tostring(x.entry_id),
+                  reverses = x.reverses ~= nil and (name .. ':' .. x.program .. ':' .. tostring(x.reverses)) or nil }
+    end
     return out
   end
   local p = ev.payload
@@ -721,6 +734,56 @@ function M.report(year)
   end
   table.sort(names)
   return { year = year, total = all.total, all = all, federation = feds, names = names }
+end
+
+-- The ten-things report across the federations: each line counted per
+-- federation and in all (a person once), by ten_things.lua's own rules.
+-- lines: as ten_things.build takes them. { year, lines, names, federation =
+-- { [name] = counted }, all = counted }
+function M.ten(year, lines)
+  define_recv()
+  local ten = require 'ten_things'
+  local by, all, names = {}, {}, {}
+  for _i, s in ipairs(M.sources(true)) do by[s.name] = {}; names[#names + 1] = s.name end
+  for e in db.fed_events:scan{ year = year } do
+    local t = e.view == 'fact' and e.body.ten
+    if type(t) == 'table' and tostring(t.day):sub(1, 4) == tostring(year) then
+      local f = { program = t.program, kind = t.kind, day = t.day, member_id = e.body.member,
+                  heads = t.heads or 0, qty = t.qty or 0, fen = t.fen or 0, session = t.session,
+                  enterprise_id = t.enterprise, station = e.body.station, entry = t.entry,
+                  reverses = t.reverses }
+      if not by[e.federation] then by[e.federation] = {}; names[#names + 1] = e.federation end
+      table.insert(by[e.federation], f)
+      all[#all + 1] = f
+    end
+  end
+  table.sort(names)
+  local out = { year = year, lines = lines, names = names, federation = {}, all = ten.count(lines, all) }
+  for _i, n in ipairs(names) do out.federation[n] = ten.count(lines, by[n]) end
+  return out
+end
+
+function M.format_ten(rep)
+  local ten = require 'ten_things'
+  local out = { string.format(_('%d年%s — across %d federations (ten things)'), rep.year, rep.lines.title or '',
+                              #rep.names) }
+  for i, l in ipairs(rep.lines.lines) do
+    local c = rep.all.lines[i]
+    if c.cell.entries > 0 or not l.optional then
+      out[#out + 1] = ''
+      out[#out + 1] = string.format('%d. %s：%s', i, l.title, ten.says(l, c))
+      local rows = {}
+      for _i, n in ipairs(rep.names) do
+        local x = rep.federation[n].lines[i].cell
+        rows[#rows + 1] = { n, x.sessions, x.enterprises, x.person_times, x.persons, fmt.yuan(x.fen) }
+      end
+      local x = c.cell
+      rows[#rows + 1] = { _('all (persons once)'), x.sessions, x.enterprises, x.person_times, x.persons, fmt.yuan(x.fen) }
+      out[#out + 1] = fmt.table({ _('federation'), _('sessions'), _('enterprises'), _('person-times'), _('persons'),
+                                  _('yuan') }, rows, { right = { 2, 3, 4, 5, 6 } })
+    end
+  end
+  return table.concat(out, '\n')
 end
 
 local function cells(c)

@@ -217,6 +217,29 @@ same_reports() {
 }
 same_reports "after receiving"
 
+# the ten-things report across the federations: each federation's column
+# equals its own ten-things page (the records' count)
+lua lines.lua <<'EOF'
+return { title = '十件实事', lines = { { title = '送清凉', program = 'care', says = '{sessions}场，{person_times}人次，{persons}人，{yuan}元' } } }
+EOF
+lua own_ten.lua <<'EOF'
+local rep = require('ten_things').build{ year = params.year, lines = loadfile(params.lines)() }
+local c = rep.records.lines[1].cell
+print(string.format('%d %d %d %s', c.sessions, c.person_times, c.persons, require('fmt').yuan(c.fen)))
+EOF
+gh --db "$S/prov" federation report --year $YEAR --ten --lines "$S/lines.lua"
+expect_rc 0 "federation report --ten" && cp "$S/out" "$S/ten_prov"
+for f in $FEDS; do
+  gh --db "$S/$f" run "$S/own_ten.lua" year=$YEAR lines="$S/lines.lua"
+  own=$(cat "$S/out")
+  set -- $own
+  if [ $# -eq 4 ] && grep -E "^$f +$1 +[0-9]+ +$2 +$3 +$4\$" "$S/ten_prov" >/dev/null; then
+    pass "$f: the province's ten-things column is $f's own ($own)"
+  else
+    fail "$f: own ten-things '$own', the province's: $(grep "^$f" "$S/ten_prov")"
+  fi
+done
+
 # ---- replay at the shipper: JetStream drops the repeats ----
 gh --db "$S/haining" federation replay --from 1
 expect_rc 0 "federation replay --from 1 at haining" && expect_out "after sequence 0" "the cursor is back at 0"
