@@ -1,7 +1,7 @@
--- check.lua — proves the running totals agree with the ledger: recomputes
--- every total (per household, per type, per household and type, per member
--- and type) from the payments and compares; checks that claims and their
--- payments agree and that no total is over its cap.
+-- check.lua — proves the running totals agree with the ledger, through the
+-- framework's check of program 'aid' (P:check(): every cap's total
+-- recomputed from the ledger entries, no cap passed), and that every payment
+-- agrees with its ledger entry and every claim with its payment.
 --
 --   gonghui run scripts/aid/check.lua [year=2025]
 --

@@ -1,8 +1,8 @@
 -- aid.lua — hardship aid (困难职工帮扶), happiness baskets (幸福菜篮子) and
 -- medical mutual aid (职工医疗互助): one file per household (一户一档) that
--- goes application -> home visit -> review -> public notice -> approval, a
--- ledger of every payment in integer fen with running totals that a check
--- proves, annual caps, medical claims, and reports in 人 / 人次 / 户次.
+-- goes application -> home visit -> review -> public notice -> approval,
+-- payments and medical claims on the program framework's ledger (program
+-- 'aid'; the annual caps are its limits), and reports in 人 / 人次 / 户次.
 --
 -- The program's scripts are in scripts/aid/ (their settings in
 -- scripts/aid/caps.lua); this module is their shared part, in scripts/lib so
@@ -17,7 +17,7 @@
 --   local claim, code, why = p:claim{ member = 7, invoice = 'ZY2025-0001', expense_fen = 1250000,
 --                                     approver = '医疗互助办', date = '2025-04-02' }
 --   local rep = p:report(2025, { by = 'town' })   -- from the ledger; p:report_from_log(2025) from the events
---   local chk = p:check()                       -- running totals == the ledger? caps kept?
+--   local chk = p:check()                       -- the framework's totals == its ledger? caps kept?
 --
 -- THE FILE'S STATES (aid_files.state) and the steps between them:
 --
@@ -38,16 +38,22 @@
 --     nothing is written.
 --
 -- INVARIANTS (kept by the database, inside db.atomic):
---   1. aid_payments is the ledger: one row per payment, never changed.
---   2. aid_totals holds running totals per year: per household (payments
---      under a file: hardship aid), per type, per household and type, per
---      member and type. A payment's cap checks, its ledger row, its totals
---      and its event are one transaction, and gonghui lets one writer in at
---      a time, so two clerks paying at once cannot pass a cap together.
---   3. check() recomputes every total from the ledger and compares.
---   4. every step and every payment publishes an event (aid.household.<step
---      in the past tense>, aid.paid) whose payload carries what a year report
---      needs, so report_from_log() rebuilds the report from the log alone.
+--   1. every payment is one entry of the framework's ledger (program_entries,
+--      program 'aid', kind = the aid type, tier = the file's, key = a sheet
+--      row's ref) and one row of aid_payments (file or claim, approver,
+--      entry_id); neither is ever changed (but once, by the backfill below).
+--   2. the caps of caps.lua are the plan's limits, per year (limit year = Y):
+--      per household and type, per household by the file's tier (all aid
+--      under a file), per type (budget); for claims per claim and per member
+--      (clipping). The framework checks them in the payment's transaction,
+--      and gonghui lets one writer in at a time, so two clerks paying at
+--      once cannot pass a cap together.
+--   3. check() is the framework's P:check() (every running total recomputed
+--      from the ledger, no limit passed) plus payments == entries, claims ==
+--      payments.
+--   4. every step publishes aid.household.<step in the past tense>; every
+--      payment the framework's program.entry, so report_from_log() and the
+--      year report rebuild the figures from the log alone.
 --
 -- REFUSALS of a payment or a claim (a cap, a file not approved, a duplicate
 -- invoice) are not errors: pay() and claim() return nil, a code and a
@@ -128,22 +134,16 @@ function M.define_collections()
     unique = { 'household' },
     index = { 'state', 'member_id', { 'town', 'state' } },
   })
-  -- the ledger: one row per payment, never changed
+  -- the payments: one row per payment (its file or claim, its approver),
+  -- each pointing at its entry in the framework's ledger (program_entries,
+  -- program 'aid'), which holds the money the caps count
   db.define('aid_payments', {
     key = 'payment_id', auto = true,
     fields = { payment_id = 'int', year = 'int', date = 'date', type = 'string',
                household = 'string', member_id = 'int', file_id = 'int?', claim_id = 'int?',
                tier = 'string?', town = 'string', union_id = 'int?', amount_fen = 'fen',
-               approver = 'string', run = 'string', note = 'string?' },
-    index = { { 'year', 'household' }, { 'year', 'type' }, 'member_id', 'file_id', 'run' },
-  })
-  -- running totals, per year and scope: 'household' (payments under a file),
-  -- 'type', 'household_type' (household|type), 'member_type' (member_id|type)
-  db.define('aid_totals', {
-    key = 'total_id',
-    fields = { total_id = 'string', year = 'int', scope = 'string', subject = 'string',
-               paid_fen = 'fen', n = 'int' },
-    index = { { 'year', 'scope' } },
+               approver = 'string', run = 'string', note = 'string?', entry_id = 'int?' },
+    index = { { 'year', 'household' }, { 'year', 'type' }, 'member_id', 'file_id', 'run', 'entry_id' },
   })
   -- medical mutual-aid claims; a member claims an invoice once
   db.define('aid_claims', {
@@ -154,12 +154,6 @@ function M.define_collections()
                approver = 'string' },
     unique = { { 'member_id', 'invoice' } },
     index = { 'year' },
-  })
-  -- references of payments entered from sheets: a sheet entered twice pays
-  -- nothing twice
-  db.define('aid_refs', {
-    key = 'ref',
-    fields = { ref = 'string', payment_id = 'int' },
   })
 end
 
@@ -422,98 +416,178 @@ function P:file(file)
   return find_file(file)
 end
 
--- ---- the ledger ---------------------------------------------------------------------------
-
-local function total_id(year, scope, subject) return year .. '|' .. scope .. '|' .. subject end
-
-local function total(year, scope, subject)
-  local t = db.aid_totals:get(total_id(year, scope, subject))
-  return t and t.paid_fen or 0
-end
-
-local function add_total(year, scope, subject, fen)
-  local id = total_id(year, scope, subject)
-  local t = db.aid_totals:get(id)
-  if t then
-    db.aid_totals:update(id, { paid_fen = t.paid_fen + fen, n = t.n + 1 })
-  else
-    db.aid_totals:insert{ total_id = id, year = year, scope = scope, subject = subject,
-                          paid_fen = fen, n = 1 }
-  end
-end
-
--- the scopes a payment counts in: { scope, subject } pairs
-local function scopes_of(p)
-  local s = {
-    { 'type', p.type },
-    { 'household_type', p.household .. '|' .. p.type },
-    { 'member_type', p.member_id .. '|' .. p.type },
-  }
-  if p.file_id then s[#s + 1] = { 'household', p.household } end
-  return s
-end
+-- ---- the ledger: the framework's ------------------------------------------------------------
 
 -- The aid on the program framework (program.lua): program 'aid', one kind per
--- aid type, every payment also a framework ledger entry (key = its payment
--- id) whose standard event (program.entry) the year report counts. 户次 is
--- per kind and day (household_times = 'day'), the aid's own count: one
--- household aided by one type on one day is one 户次. The window is every
--- year the settings may name (2000 .. 2200): the caps are per year, not the
--- window. A change of the types after the first entry raises the plan's
--- version, declared as a change of the settings file.
+-- aid type, every payment a framework ledger entry (its tier the file's, its
+-- key the sheet row's ref) and a payment row (aid_payments: file, claim,
+-- approver) pointing at it. The caps of caps.lua are the plan's limits, one
+-- set per year (limits with year = Y), checked by the framework in the
+-- payment's transaction, with aid's own refusal messages. 户次 is per kind
+-- and day (household_times = 'day'), the aid's own count: one household
+-- aided by one type on one day is one 户次. The window is every year the
+-- settings may name (2000 .. 2200): the caps are per year, not the window.
+-- A change of the settings after the first entry raises the plan's version,
+-- declared as a change of the settings file (the totals are rebuilt).
 M.PROGRAM = 'aid'
+M.TIER_ORDER = { 'deep', 'relative', 'accident' }
+
+local function over(what, used, cap, amount)
+  return string.format(gettext('%s: %s paid of %s; %s more would pass it by %s'), what, fmt.yuan(used),
+                       y(cap), fmt.yuan(amount), y(used + amount - cap))
+end
+
+local function refusal_text(code, detail) return select(3, refuse(code, detail)) end
+
+local function file_of_entry(e)
+  return string.format(gettext('household %s (file %d)'), e.household, e.extra and e.extra.file_id or 0)
+end
+
 local function plan_of(self)
-  local names = {}
-  for name in pairs(self.cfg.types) do names[#names + 1] = name end
+  local cfg = self.cfg
+  local names, files = {}, {}
+  for name in pairs(cfg.types) do names[#names + 1] = name end
   table.sort(names)
   local kinds = {}
-  for i, name in ipairs(names) do kinds[i] = { kind = name, title = self.cfg.types[name].title, unit = 'fen' } end
+  for i, name in ipairs(names) do
+    kinds[i] = { kind = name, title = cfg.types[name].title, unit = 'fen' }
+    if not cfg.types[name].claims then files[#files + 1] = name end
+  end
+  local years = {}
+  for yr in pairs(cfg.years) do years[#years + 1] = yr end
+  table.sort(years)
+  -- the order is the order of the checks: a payment passing two caps gets
+  -- the first one's refusal (per household and type, the household's cap
+  -- for the year, the type's budget; for claims per claim, per member, budget)
+  local limits = {}
+  local function add(l) limits[#limits + 1] = l end
+  for _, yr in ipairs(years) do
+    local yc, w = cfg.years[yr], 'years[' .. yr .. ']'
+    for _, name in ipairs(names) do
+      local tc, title, tw = yc.types[name], cfg.types[name].title, w .. '.types.' .. name
+      if tc.per_claim then
+        add{ name = 'claim:' .. name .. ':' .. yr, per = 'entry', kind = name, year = yr,
+             max_fen = tc.per_claim, clip = true, path = tw .. '.per_claim' }
+      end
+      if cfg.types[name].claims and tc.per_member then
+        add{ name = 'member:' .. name .. ':' .. yr, per = 'member', kind = name, year = yr,
+             max_fen = tc.per_member, clip = true, code = 'annual_limit', path = tw .. '.per_member',
+             message = function(i)
+               return refusal_text('annual_limit', string.format(gettext('member %d has received %s of %s in %d'),
+                                   i.member_id, fmt.yuan(i.used), y(i.max), i.year))
+             end }
+      end
+      if not cfg.types[name].claims and tc.per_household then
+        add{ name = 'household:' .. name .. ':' .. yr, per = 'household', kind = name, year = yr,
+             max_fen = tc.per_household, code = 'household_type_cap', path = tw .. '.per_household',
+             message = function(i)
+               return refusal_text('household_type_cap', over(string.format(gettext('%s, %s (%s) in %d'),
+                                   file_of_entry(i.entry), title, name, i.year), i.used, i.max, i.fen))
+             end }
+      end
+    end
+    if #files > 0 then
+      add{ name = 'household:' .. yr, per = 'household', kinds = files, year = yr, max_fen = yc.household,
+           code = 'household_cap', path = w .. '.household',
+           message = function(i)
+             return refusal_text('household_cap', over(string.format(gettext('%s, %s, all aid in %d'),
+                                 file_of_entry(i.entry), M.TIERS[i.tier], i.year), i.used, i.max, i.fen))
+           end }
+    end
+    for _, name in ipairs(names) do
+      local tc, title = yc.types[name], cfg.types[name].title
+      local who = cfg.types[name].claims and gettext('%s (%s) in %d, all members')
+                  or gettext('%s (%s) in %d, all households')
+      if tc.budget then
+        add{ name = 'budget:' .. name .. ':' .. yr, per = {}, kind = name, year = yr, max_fen = tc.budget,
+             code = 'type_budget', path = w .. '.types.' .. name .. '.budget',
+             message = function(i)
+               return refusal_text('type_budget', over(string.format(who, title, name, i.year), i.used, i.max, i.fen))
+             end }
+      end
+    end
+  end
+  local tiers = {}
+  for i, t in ipairs(M.TIER_ORDER) do tiers[i] = { name = t } end
   return { id = M.PROGRAM, title = '困难帮扶与医疗互助', window = { from = '2000-01-01', to = '2200-12-31' },
-           kinds = kinds, units = { '人', '人次', '户次', 'fen' }, household_times = 'day' }
+           kinds = kinds, units = { '人', '人次', '户次', 'fen' }, household_times = 'day',
+           who = { tiers = tiers }, limits = limits }
+end
+
+-- Databases made before the caps were framework limits keep their running
+-- totals in aid_totals and their sheet refs in aid_refs, and their payments
+-- may have no framework entry (made before aid stood on the framework) or
+-- one keyed 'payment:ID' with no tier. Once, in one transaction: every
+-- payment gets its entry (the ref as its key, the file's tier), the old
+-- collections are dropped and the framework's totals rebuilt from the
+-- ledger. Idempotent: a database with no aid_totals/aid_refs is left alone.
+local function backfill(self, P)
+  local have = {}
+  for _, n in ipairs(db.collections()) do have[n] = true end
+  if not have.aid_totals and not have.aid_refs then return 0 end
+  local n = 0
+  db.atomic(function()
+    local refs = {}
+    if have.aid_refs then for r in db.aid_refs:scan() do refs[r.payment_id] = r.ref end end
+    local tier_ix = {}
+    for i, t in ipairs(M.TIER_ORDER) do tier_ix[t] = i end
+    local todo, link = {}, {}
+    for p in db.aid_payments:scan() do
+      if p.entry_id == nil then
+        local old = db.program_entries:find('program,key', { M.PROGRAM, 'payment:' .. p.payment_id })
+        if old then
+          db.program_entries:update(old.entry_id, { key = refs[p.payment_id] or old.key, tier = tier_ix[p.tier],
+                                                    extra = { file_id = p.file_id } })
+          link[#link + 1] = { p.payment_id, old.entry_id }
+        else
+          todo[#todo + 1] = { payment_id = p.payment_id, kind = p.type, member_id = p.member_id,
+                              household = p.household, fen = p.amount_fen, day = p.date, at = p.date .. ' 00:00:00',
+                              key = refs[p.payment_id], run = p.run, town = p.town, tier = tier_ix[p.tier],
+                              note = p.note, extra = p.file_id and { file_id = p.file_id } or nil }
+        end
+      end
+    end
+    local ids = P:backfill(todo)
+    for i, r in ipairs(todo) do link[#link + 1] = { r.payment_id, ids[i] } end
+    for _, l in ipairs(link) do db.aid_payments:update(l[1], { entry_id = l[2] }) end
+    if have.aid_totals then db.drop('aid_totals') end
+    if have.aid_refs then db.drop('aid_refs') end
+    P:rebuild_totals()
+    n = #link
+  end)
+  return n
 end
 
 function ledger(self)
   if self.ledger then return self.ledger end
   local plan = plan_of(self)
-  local ok, P = pcall(program.define, plan, { file = self.cfg.source or 'caps.lua' })
+  local src = self.cfg.source or 'caps.lua'
+  -- the stored version and its declared changes: the same settings define
+  -- the same plan; changed ones (after the first entry) a new version
+  program.define_collections()
+  local old = db.programs:get(M.PROGRAM)
+  if old then plan.version, plan.changes = old.version, old.changes end
+  local ok, P = pcall(program.define, plan, { file = src })
   if not ok then
-    local old = db.programs:get(M.PROGRAM)
     if not old or type(P) ~= 'string' or not P:find('first entry', 1, true) then error(P, 0) end
     plan.version = old.version + 1
     plan.changes = {}
     for v, why in pairs(old.changes or {}) do plan.changes[v] = why end
-    plan.changes[plan.version] = 'the aid types changed in ' .. (self.cfg.source or 'caps.lua')
-    P = program.define(plan, { file = self.cfg.source or 'caps.lua' })
+    plan.changes[plan.version] = 'the settings changed in ' .. src
+    P = program.define(plan, { file = src })
   end
   self.ledger = P
+  self.backfilled = backfill(self, P)
   return P
 end
+M.ledger = function(self) return ledger(self) end
 
--- Writes a payment (ledger row, totals, event; and the framework's entry)
--- inside the caller's transaction.
-local function record_payment(self, p)
-  local invoice = p.invoice
-  p.invoice = nil
+-- Writes the payment row of framework entry e inside the caller's transaction.
+local function record_payment(self, p, e)
   p.run = run.uid
+  p.entry_id = e.entry_id
   p.payment_id = db.aid_payments:insert(p)
-  local e, code, why = self.ledger:enter{ member = p.member_id, kind = p.type, fen = p.amount_fen,
-                                          day = p.date,
-                                          key = 'payment:' .. p.payment_id, town = p.town }
-  if not e then error(string.format(gettext('aid: payment %d: the ledger refused its entry (%s): %s'),
-                                    p.payment_id, tostring(code), tostring(why)), 0) end
-  for _, s in ipairs(scopes_of(p)) do add_total(p.year, s[1], s[2], p.amount_fen) end
-  bus.publish('aid.paid', {
-    program = self.program, payment_id = p.payment_id, year = p.year, date = p.date,
-    type = p.type, household = p.household, member_id = p.member_id, file_id = p.file_id,
-    claim_id = p.claim_id, invoice = invoice, tier = p.tier, town = p.town,
-    union_id = p.union_id, amount_fen = p.amount_fen, approver = p.approver, run = p.run,
-  })
   return p
-end
-
-local function over(what, used, cap, amount)
-  return string.format(gettext('%s: %s paid of %s; %s more would pass it by %s'), what, fmt.yuan(used),
-                       y(cap), fmt.yuan(amount), y(used + amount - cap))
 end
 
 -- Pays aid to an approved file. p: file (file_id or household), type (a
@@ -531,20 +605,18 @@ function P:pay(p)
   local approver = check_by(p.approver, 'pay')
   local date = check_date(p.date, 'pay: date')
   local year = year_of(date)
-  local caps = self:caps(year)
-  local tc = caps.types[p.type]
-  local amount = p.amount_fen
+  self:caps(year)
   if p.ref ~= nil and (type(p.ref) ~= 'string' or p.ref == '') then
     uerr('pay: ref must be a non-empty string, got %s', tostring(p.ref))
   end
-  ledger(self)
+  local L = ledger(self)
   return db.atomic(function()
     if p.ref then
-      local old = db.aid_refs:get(p.ref)
+      local old = db.program_entries:find('program,key', { M.PROGRAM, p.ref })
       if old then
-        local o = db.aid_payments:get(old.payment_id)
+        local o = db.aid_payments:find('entry_id', old.entry_id) or {}
         return refuse('already', string.format(gettext('payment %d, %s yuan %s to household %s on %s (ref %s)'),
-                      o.payment_id, fmt.yuan(o.amount_fen), o.type, o.household, o.date, p.ref))
+                      o.payment_id or 0, fmt.yuan(old.fen), old.kind, old.household, old.day, p.ref))
       end
     end
     local f = find_file(p.file)
@@ -561,34 +633,15 @@ function P:pay(p)
       return refuse('not_verified', string.format(gettext('%s was last verified for %d: reverify it for %d first (年度复核)'),
                     file_name(f), f.verified_year or 0, year))
     end
-    local title = self.cfg.types[p.type].title
-    if tc.per_household then
-      local used = total(year, 'household_type', f.household .. '|' .. p.type)
-      if used + amount > tc.per_household then
-        return refuse('household_type_cap', over(string.format(gettext('%s, %s (%s) in %d'), file_name(f), title,
-                      p.type, year), used, tc.per_household, amount))
-      end
-    end
-    local hcap = caps.household[f.tier]
-    local used = total(year, 'household', f.household)
-    if used + amount > hcap then
-      return refuse('household_cap', over(string.format(gettext('%s, %s, all aid in %d'), file_name(f),
-                    M.TIERS[f.tier], year), used, hcap, amount))
-    end
-    if tc.budget then
-      local spent = total(year, 'type', p.type)
-      if spent + amount > tc.budget then
-        return refuse('type_budget', over(string.format(gettext('%s (%s) in %d, all households'), title, p.type, year),
-                      spent, tc.budget, amount))
-      end
-    end
-    local r = record_payment(self, {
+    local e, code, why = L:enter{ member = f.member_id, kind = p.type, fen = p.amount_fen, day = date,
+                                  key = p.ref, town = f.town, tier = f.tier, note = p.note,
+                                  extra = { file_id = f.file_id } }
+    if not e then return nil, code, why end
+    return record_payment(self, {
       year = year, date = date, type = p.type, household = f.household, member_id = f.member_id,
       file_id = f.file_id, tier = f.tier, town = f.town, union_id = f.union_id,
-      amount_fen = amount, approver = approver, note = p.note,
-    })
-    if p.ref then db.aid_refs:insert{ ref = p.ref, payment_id = r.payment_id } end
-    return r
+      amount_fen = e.fen, approver = approver, note = p.note,
+    }, e)
   end)
 end
 
@@ -625,7 +678,7 @@ function P:claim(c)
   local date = check_date(c.date, 'claim: date')
   local year = year_of(date)
   local tc = self:caps(year).types[ctype]
-  ledger(self)
+  local L = ledger(self)
   return db.atomic(function()
     local m = get_member(c.member)
     if not m then return refuse('not_member', string.format(gettext('no member %s'), tostring(c.member))) end
@@ -642,34 +695,19 @@ function P:claim(c)
       return refuse('below_deductible', string.format(gettext('expense %s, deductible %s, rate %d%%'),
                     y(c.expense_fen), y(tc.deductible or 0), tc.rate))
     end
-    local limited_by
-    if tc.per_claim and payout > tc.per_claim then payout, limited_by = tc.per_claim, 'per_claim' end
-    if tc.per_member then
-      local used = total(year, 'member_type', m.member_id .. '|' .. ctype)
-      local left = tc.per_member - used
-      if left <= 0 then
-        return refuse('annual_limit', string.format(gettext('member %d has received %s of %s in %d'),
-                      m.member_id, fmt.yuan(used), y(tc.per_member), year))
-      end
-      if payout > left then payout, limited_by = left, 'annual_limit' end
-    end
-    if tc.budget then
-      local spent = total(year, 'type', ctype)
-      if spent + payout > tc.budget then
-        return refuse('type_budget', over(string.format(gettext('%s (%s) in %d, all members'),
-                      self.cfg.types[ctype].title, ctype, year), spent, tc.budget, payout))
-      end
-    end
+    local e, code, why = L:enter{ member = m, kind = ctype, fen = payout, day = date, town = m.town,
+                                  note = 'invoice ' .. invoice }
+    if not e then return nil, code, why end
+    local limited_by = e.capped_by and (e.capped_by:match('^claim:') and 'per_claim' or 'annual_limit')
     local cl = { member_id = m.member_id, invoice = invoice, hospital = c.hospital, date = date,
-                 year = year, type = ctype, expense_fen = c.expense_fen, payout_fen = payout,
+                 year = year, type = ctype, expense_fen = c.expense_fen, payout_fen = e.fen,
                  limited_by = limited_by, payment_id = 0, approver = approver }
     cl.claim_id = db.aid_claims:insert(cl)
     local pay = record_payment(self, {
       year = year, date = date, type = ctype, household = m.household or ('m' .. m.member_id),
       member_id = m.member_id, claim_id = cl.claim_id, town = m.town, union_id = m.union_id,
-      amount_fen = payout, approver = approver, invoice = invoice,
-      note = 'invoice ' .. invoice,
-    })
+      amount_fen = e.fen, approver = approver, note = 'invoice ' .. invoice,
+    }, e)
     db.aid_claims:update(cl.claim_id, { payment_id = pay.payment_id })
     cl.payment_id = pay.payment_id
     return cl
@@ -678,92 +716,44 @@ end
 
 -- ---- reports --------------------------------------------------------------------------------
 
--- Counts a list of payments (ledger rows or aid.paid payloads): per type
--- and in all, 人次 (payments), 人 (members), 户次 (household, type, date),
--- 户 (households) and the amount; with by = a payment field (town, tier,
--- union_id) also per value of it.
-function M.summarize(payments, titles, by)
-  local function group()
-    return { person_times = 0, persons = 0, household_times = 0, households = 0, amount_fen = 0,
-             _m = {}, _h = {}, _hd = {} }
-  end
-  local function add(g, p)
-    g.person_times = g.person_times + 1
-    g.amount_fen = g.amount_fen + p.amount_fen
-    if not g._m[p.member_id] then g._m[p.member_id] = true; g.persons = g.persons + 1 end
-    if not g._h[p.household] then g._h[p.household] = true; g.households = g.households + 1 end
-    local hd = p.household .. '|' .. p.type .. '|' .. p.date
-    if not g._hd[hd] then g._hd[hd] = true; g.household_times = g.household_times + 1 end
-  end
-  local total, types, groups = group(), {}, {}
-  for _, p in ipairs(payments) do
-    add(total, p)
-    types[p.type] = types[p.type] or group()
-    add(types[p.type], p)
-    if by then
-      local v = p[by] == nil and '' or tostring(p[by])
-      groups[v] = groups[v] or group()
-      add(groups[v], p)
-    end
-  end
-  local function clean(g, extra)
-    local out = { person_times = g.person_times, persons = g.persons,
-                  household_times = g.household_times, households = g.households,
-                  amount_fen = g.amount_fen }
-    for k, v in pairs(extra or {}) do out[k] = v end
-    return out
-  end
-  local rep = { types = {}, total = clean(total) }
-  local names = {}
-  for t in pairs(types) do names[#names + 1] = t end
-  table.sort(names)
-  for _, t in ipairs(names) do
-    rep.types[#rep.types + 1] = clean(types[t], { type = t, title = titles and titles[t] or t })
-  end
-  if by then
-    rep.by_field = by
-    rep.by = {}
-    local keys = {}
-    for k in pairs(groups) do keys[#keys + 1] = k end
-    table.sort(keys)
-    for _, k in ipairs(keys) do rep.by[#rep.by + 1] = clean(groups[k], { value = k }) end
-  end
-  return rep
-end
-
 function P:titles()
   local t = {}
   for k, v in pairs(self.cfg.types) do t[k] = v.title end
   return t
 end
 
--- The year's report from the ledger. opts.by: town, tier or union_id.
+-- The year's report: the framework's report of program 'aid' (P:report,
+-- entries dated in the year), per type and in all: 人次, 人, 户次 (household,
+-- type, date), 户, yuan; with opts.by = town, tier or union_id also per value
+-- (no tier: medical claims, ''). opts.from = 'log': from the program.entry
+-- events alone (the same figures: a federation that receives only the log).
 function P:report(year, opts)
   opts = opts or {}
-  local list = db.aid_payments:list{ index = 'year,household', eq = { year } }
-  local rep = M.summarize(list, self:titles(), opts.by)
-  rep.year = year
+  local r = ledger(self):report{ year = year, by = opts.by, from = opts.from }
+  local function clean(c, extra)
+    local out = { person_times = c.person_times, persons = c.persons, household_times = c.household_times,
+                  households = c.households, amount_fen = c.fen }
+    for k, v in pairs(extra or {}) do out[k] = v end
+    return out
+  end
+  local rep = { year = year, types = {}, total = clean(r.total) }
+  local list = {}
+  for _, k in ipairs(r.kinds) do if k.cell.person_times > 0 then list[#list + 1] = k end end
+  table.sort(list, function(a, b) return a.kind < b.kind end)
+  for _, k in ipairs(list) do rep.types[#rep.types + 1] = clean(k.cell, { type = k.kind, title = k.title }) end
+  if opts.by then
+    rep.by_field, rep.by = opts.by, {}
+    local keys = {}
+    for k in pairs(r.by) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return (a == '(none)' and '' or a) < (b == '(none)' and '' or b) end)
+    for _, k in ipairs(keys) do rep.by[#rep.by + 1] = clean(r.by[k], { value = k == '(none)' and '' or k }) end
+  end
   return rep
 end
 
--- The same report rebuilt from the event log alone (aid.paid events of
--- this program and year): what a federation that only receives the log
--- would compute.
 function P:report_from_log(year, opts)
   opts = opts or {}
-  local list, from = {}, 1
-  while true do
-    local evs = bus.events{ from = from, topic = 'aid.paid', limit = 1000 }
-    for _, ev in ipairs(evs) do
-      local p = ev.payload
-      if p.program == self.program and p.year == year then list[#list + 1] = p end
-    end
-    if #evs < 1000 then break end
-    from = evs[#evs].seq + 1
-  end
-  local rep = M.summarize(list, self:titles(), opts.by)
-  rep.year = year
-  return rep
+  return self:report(year, { by = opts.by, from = 'log' })
 end
 
 function M.format_report(rep, tiers)
@@ -859,30 +849,28 @@ end
 
 -- ---- the check ------------------------------------------------------------------------------
 
--- Recomputes every running total from the ledger (of one year, or all) and
--- compares with aid_totals; checks that claims and their payments agree and
--- that no total passes its cap. Returns { ok, problems = { text, ... },
--- payments = n, totals = n }.
+-- The check, through the framework: P:check() of program 'aid' (every
+-- running total recomputed from the ledger, no limit passed: a cap lowered
+-- after paying shows here), and aid's own records: every payment row and
+-- its ledger entry agree, every claim and its payment. year: count that
+-- year's payments and totals (the framework checks them all). Returns {
+-- ok, problems = { text, ... }, payments = n, totals = n }.
 function P:check(year)
-  local expect, n = {}, 0
-  local tiers_of = {}    -- year|household -> the highest household cap of its payments' tiers
-  local scan = year and db.aid_payments:scan{ index = 'year,household', eq = { year } } or db.aid_payments:scan()
-  local problems = {}
+  local L = ledger(self)
+  local _, problems = L:check()
+  local n = 0
   local claimed = {}
+  local scan = year and db.aid_payments:scan{ index = 'year,household', eq = { year } } or db.aid_payments:scan()
   for p in scan do
     n = n + 1
-    for _, s in ipairs(scopes_of(p)) do
-      local id = total_id(p.year, s[1], s[2])
-      local e = expect[id] or { year = p.year, scope = s[1], subject = s[2], paid_fen = 0, n = 0 }
-      expect[id] = e
-      e.paid_fen = e.paid_fen + p.amount_fen
-      e.n = e.n + 1
-    end
-    if p.file_id and p.tier then
-      local yc = self.cfg.years[p.year]
-      local cap = yc and yc.household[p.tier]
-      local k = p.year .. '|' .. p.household
-      if cap and (tiers_of[k] == nil or cap > tiers_of[k]) then tiers_of[k] = cap end
+    local e = p.entry_id and db.program_entries:get(p.entry_id)
+    if not e or e.program ~= M.PROGRAM then
+      problems[#problems + 1] = string.format(gettext('payment %d: its ledger entry %s does not exist'), p.payment_id,
+                                              tostring(p.entry_id))
+    elseif e.fen ~= p.amount_fen or e.kind ~= p.type or e.member_id ~= p.member_id or e.day ~= p.date then
+      problems[#problems + 1] = string.format(gettext('payment %d (%s %s, member %d, %s) and ledger entry %d (%s %s, member %s, %s) disagree'),
+        p.payment_id, y(p.amount_fen), p.type, p.member_id, p.date, e.entry_id, y(e.fen), e.kind,
+        tostring(e.member_id), e.day)
     end
     if p.claim_id then
       local c = db.aid_claims:get(p.claim_id)
@@ -902,83 +890,16 @@ function P:check(year)
                                               c.claim_id, c.member_id, c.invoice)
     end
   end
-  local function describe(t)
-    local what = t.scope == 'household' and ('household ' .. t.subject)
-      or t.scope == 'type' and ('type ' .. t.subject)
-      or t.scope == 'household_type' and ('household|type ' .. t.subject)
-      or ('member|type ' .. t.subject)
-    return string.format('%d %s', t.year, what)
+  local totals = 0
+  for t in db.program_totals:scan{ program = M.PROGRAM } do
+    if not year or t.limit:sub(-5) == ':' .. year then totals = totals + 1 end
   end
-  local stored = 0
-  local tscan = year and db.aid_totals:scan{ index = 'year,scope', eq = { year } } or db.aid_totals:scan()
-  for t in tscan do
-    stored = stored + 1
-    local e = expect[t.total_id]
-    if not e then
-      problems[#problems + 1] = string.format(gettext('%s: the running total says %s in %d payments, the ledger has none'),
-                                              describe(t), y(t.paid_fen), t.n)
-    elseif e.paid_fen ~= t.paid_fen or e.n ~= t.n then
-      problems[#problems + 1] = string.format(gettext('%s: the running total says %s in %d payments, the ledger %s in %d'),
-                                              describe(t), y(t.paid_fen), t.n, y(e.paid_fen), e.n)
-    end
-    expect[t.total_id] = nil
-  end
-  local ids = {}
-  for id in pairs(expect) do ids[#ids + 1] = id end
-  table.sort(ids)
-  for _, id in ipairs(ids) do
-    local e = expect[id]
-    problems[#problems + 1] = string.format(gettext('%s: the ledger has %s in %d payments, there is no running total'),
-                                            describe(e), y(e.paid_fen), e.n)
-  end
-  -- caps, from the ledger's own sums
-  local sums = {}
-  local scan2 = year and db.aid_payments:scan{ index = 'year,household', eq = { year } } or db.aid_payments:scan()
-  for p in scan2 do
-    for _, s in ipairs(scopes_of(p)) do
-      local id = total_id(p.year, s[1], s[2])
-      sums[id] = (sums[id] or 0) + p.amount_fen
-    end
-  end
-  local over_cap = {}
-  for id, sum in pairs(sums) do
-    local yr, scope, subject = id:match('^(%d+)|([%w_]+)|(.*)$')
-    yr = math.tointeger(tonumber(yr))
-    local yc = self.cfg.years[yr]
-    local cap
-    if yc then
-      if scope == 'household' then
-        cap = tiers_of[yr .. '|' .. subject]
-      elseif scope == 'type' then
-        cap = yc.types[subject] and yc.types[subject].budget
-      elseif scope == 'household_type' then
-        local t = subject:match('|([^|]*)$')
-        cap = yc.types[t] and yc.types[t].per_household
-      elseif scope == 'member_type' then
-        local t = subject:match('|([^|]*)$')
-        cap = yc.types[t] and yc.types[t].per_member
-      end
-    end
-    if cap and sum > cap then
-      over_cap[#over_cap + 1] = string.format(gettext('%d %s %s: %s paid, over its cap of %s'), yr, scope, subject,
-                                              fmt.yuan(sum), y(cap))
-    end
-  end
-  table.sort(over_cap)
-  for _, s in ipairs(over_cap) do problems[#problems + 1] = s end
-  for r in db.aid_refs:scan() do
-    if not db.aid_payments:get(r.payment_id, 'payment_id') then
-      problems[#problems + 1] = string.format(gettext("ref '%s': its payment %d is not in the ledger"), r.ref, r.payment_id)
-    end
-  end
-  return { ok = #problems == 0, problems = problems, payments = n, totals = stored }
+  return { ok = #problems == 0, problems = problems, payments = n, totals = totals }
 end
 
 -- Runs an entry script's work: an 'aid: ' error (bad input, a forbidden
--- step) ends the run with run.fail (exit code 1, the message without a
--- traceback); any other error goes on as it is.
--- Runs an entry script's work: an 'aid: ' error or a refusal ends the run
--- with its message (exit 1, no traceback): the framework's harness.
+-- step) or a refusal ends the run with its message (exit 1, no traceback):
+-- the framework's harness.
 M.cli = program.cli
 
 return M

@@ -295,9 +295,16 @@ local function make(plan)
   for _i, l in ipairs(plan.limits) do
     for _j, d in ipairs(l.per) do self.dims[d] = true end
     if not l.per[1] or l.per[1] ~= 'entry' then
-      local list = self.by_kind[l.kind or '*'] or {}
-      self.by_kind[l.kind or '*'] = list
-      list[#list + 1] = l
+      local ks = { l.kind or '*' }
+      if l.kinds then
+        ks = {}
+        for _j, k in ipairs(plan.kinds) do if l.kinds[k.kind] then ks[#ks + 1] = k.kind end end
+      end
+      for _j, k in ipairs(ks) do
+        local list = self.by_kind[k] or {}
+        self.by_kind[k] = list
+        list[#list + 1] = l
+      end
     end
   end
   return self
@@ -324,7 +331,7 @@ function M.define(raw, opts)
     -- a limit may not fall below what is already given under it
     for t in db.program_totals:scan{ program = plan.id } do
       for _i, l in ipairs(plan.limits) do
-        if l.name == t.limit then
+        if l.name == t.limit and not l.tiered then
           local place = l.places and t.tkey:match('[^|]*$')
           local max, used, path
           if l.places then max, used, path = l.places[place] or 0, t.qty, l.path .. '.' .. place
@@ -356,6 +363,9 @@ function M.define(raw, opts)
                           plan.file, plan.version, old.version), 0)
     end
     db.programs:put(rec)
+    -- limits added or changed count what is already entered: the totals
+    -- are rebuilt from the ledger (since v1.4; before, a new limit started at 0)
+    if old.canonical ~= plan.hash and has_entries(plan.id) then make(plan):rebuild_totals() end
   end)
   return make(plan)
 end
@@ -426,6 +436,7 @@ local function tkey(self, l, e)
     elseif d == 'household' then v = e.household
     elseif d == 'kind' then v = e.kind
     elseif d == 'day' then v = e.day
+    elseif d == 'year' then v = e.day and e.day:sub(1, 4)
     elseif d == 'place' then v = e.place
     elseif d == 'enterprise' then v = e.enterprise_id
     elseif d == 'union' then v = e.union_id end
@@ -453,8 +464,28 @@ local function quota_of(l, e)
          or l.quotas['*'], v
 end
 
+-- Is entry e under limit l? Its kind (kind, or one of kinds), its year
+-- (year = 2025: entries dated that year) and its tier (a max per tier).
 local function applies(l, e)
-  return l.kind == nil or l.kind == e.kind
+  if l.kind ~= nil and l.kind ~= e.kind then return false end
+  if l.kinds and not l.kinds[e.kind] then return false end
+  if l.year and (e.day == nil or math.tointeger(tonumber(e.day:sub(1, 4))) ~= l.year) then return false end
+  if l.tiered and not (e.tier and l.tiered.by[e.tier]) then return false end
+  return true
+end
+
+-- The limit as it stands for entry e: a max given per tier becomes the
+-- entry's tier's (one table per tier, made once).
+local function effective(l, e)
+  local t = l.tiered
+  if not t then return l end
+  l.at_tier = l.at_tier or {}
+  local el = l.at_tier[e.tier]
+  if not el then
+    el = setmetatable({ [t.measure] = t.by[e.tier], tier = e.tier }, { __index = l })
+    l.at_tier[e.tier] = el
+  end
+  return el
 end
 
 local function describe(l)
@@ -462,6 +493,42 @@ local function describe(l)
   local what = l.max_fen and (money.yuan(l.max_fen) .. ' yuan') or l.max_count and (l.max_count .. ' times')
                or l.max_qty and tostring(l.max_qty) or l.quotas and _('its quota') or ''
   return string.format(_("limit '%s' (%s%s, at most %s)"), l.name, per, l.kind and (', ' .. l.kind) or '', what)
+end
+
+-- The refusal of entry e under limit l: the plan's own message when the
+-- limit gives one, else the framework's phrase and `detail`. used: what is
+-- already given under the limit; max: its max for this entry. A message is
+-- a text whose {name}s are filled in: used, max, fen (this entry's amount,
+-- or its qty / 1 for a count), over (by how much it would pass), left, and
+-- the entry's year, day, kind, kind_title, household, member_id, place,
+-- tier (its name) and own fields; amounts of a max_fen limit in yuan. Or a
+-- function(info, program) returning the text, info holding the same
+-- (figures as numbers, fen) and the entry.  since v1.4
+local function refuse_under(self, l, e, code, used, max, detail)
+  if not l.message then return refuse(code, detail) end
+  local fen = l.max_fen ~= nil
+  local amount = fen and e.fen or l.max_count and 1 or e.qty
+  local tiers = self.plan.who.tiers
+  local info = { limit = l.name, entry = e, used = used, max = max, fen = amount, over = used + amount - max,
+                 left = math.max(max - used, 0), year = e.day and math.tointeger(tonumber(e.day:sub(1, 4))),
+                 day = e.day, kind = e.kind, kind_title = self.plan.kind[e.kind].title,
+                 household = e.household, member_id = e.member_id, place = e.place,
+                 tier = e.tier and tiers[e.tier] and tiers[e.tier].name }
+  local text
+  if type(l.message) == 'function' then
+    text = l.message(info, self)
+  else
+    local figures = { used = true, max = true, fen = true, over = true, left = true }
+    text = l.message:gsub('{([%w_]+)}', function(k)
+      local v = info[k]
+      if v == nil then v = e[k] end
+      if v == nil and type(e.extra) == 'table' then v = e.extra[k] end
+      if v == nil then return nil end
+      if fen and figures[k] then return money.yuan(v) end
+      return tostring(v)
+    end)
+  end
+  return nil, code, text
 end
 
 -- "At most n of a kind per member" is checked against the ledger's own
@@ -495,7 +562,7 @@ local function limits_of(self, e, get)
         local k = tkey(self, l, e)
         if k then
           local t = get(self, k, l, e)
-          out[#out + 1] = { l = l, key = k, count = t.count, qty = t.qty, fen = t.fen, ledger = t.ledger }
+          out[#out + 1] = { l = effective(l, e), key = k, count = t.count, qty = t.qty, fen = t.fen, ledger = t.ledger }
         end
       end
     end
@@ -507,17 +574,22 @@ local function code_of(l, default)
   return l.code or default
 end
 
--- Checks and clips e.fen; returns nil, or refusal values.
-local function check_limits(self, e, ls)
+-- Checks and clips e.fen; returns nil, or refusal values. A clipped
+-- entry's e.capped is true and clip.by names the limit that clipped it last.
+local function check_limits(self, e, ls, clip)
+  clip = clip or {}
   -- per entry
-  for _i, l in ipairs(self.plan.limits) do
-    if l.per[1] == 'entry' and applies(l, e) then
+  for _i, l0 in ipairs(self.plan.limits) do
+    if l0.per[1] == 'entry' and applies(l0, e) then
+      local l = effective(l0, e)
       if l.max_fen and e.fen > l.max_fen then
-        if l.clip then e.fen, e.capped = l.max_fen, true
-        else return refuse(code_of(l, 'limit'), string.format(_('%s: this entry %s'), describe(l), money.yuan(e.fen))) end
+        if l.clip then e.fen, e.capped, clip.by = l.max_fen, true, l.name
+        else return refuse_under(self, l, e, code_of(l, 'limit'), 0, l.max_fen,
+                                 string.format(_('%s: this entry %s'), describe(l), money.yuan(e.fen))) end
       end
       if l.max_qty and e.qty > l.max_qty then
-        return refuse(code_of(l, 'limit'), string.format(_('%s: this entry %s'), describe(l), e.qty))
+        return refuse_under(self, l, e, code_of(l, 'limit'), 0, l.max_qty,
+                            string.format(_('%s: this entry %s'), describe(l), e.qty))
       end
     end
   end
@@ -527,9 +599,10 @@ local function check_limits(self, e, ls)
     if l.clip and l.max_fen then
       local left = math.max(l.max_fen - t.fen, 0)
       if left == 0 and not l.to_zero then
-        return refuse(code_of(l, 'limit'), string.format(_('%s: %s yuan already'), describe(l), money.yuan(t.fen)))
+        return refuse_under(self, l, e, code_of(l, 'limit'), t.fen, l.max_fen,
+                            string.format(_('%s: %s yuan already'), describe(l), money.yuan(t.fen)))
       end
-      if e.fen > left then e.fen, e.capped = left, true end
+      if e.fen > left then e.fen, e.capped, clip.by = left, true, l.name end
     end
   end
   for _i, t in ipairs(ls) do
@@ -540,7 +613,8 @@ local function check_limits(self, e, ls)
         return refuse('no_stock', string.format(_('%s has no quota at %s'), e.kind, tostring(e.place or '(no place)')))
       end
       if t.qty + e.qty > max then
-        return refuse(code_of(l, 'out_of_stock'), string.format(_('%s at %s: %d of %d given'), e.kind, e.place, t.qty, max))
+        return refuse_under(self, l, e, code_of(l, 'out_of_stock'), t.qty, max,
+                            string.format(_('%s at %s: %d of %d given'), e.kind, e.place, t.qty, max))
       end
     end
     if l.quotas then
@@ -555,21 +629,23 @@ local function check_limits(self, e, ls)
     end
     if l.max_count and t.count + 1 > l.max_count then
       local detail = describe(l) .. ': ' .. t.count .. ' already'
-      if l.max_count == 1 and e.member_id then
+      if l.max_count == 1 and e.member_id and not l.message then
         for p in db.program_entries:scan{ index = 'program,member_id', eq = { self.id, e.member_id } } do
           if p.kind == e.kind and p.reverses == nil then
             detail = string.format(_('entry %d at %s%s'), p.entry_id, p.at, p.place and (', ' .. p.place) or '')
           end
         end
       end
-      return refuse(code_of(l, 'limit'), detail)
+      return refuse_under(self, l, e, code_of(l, 'limit'), t.count, l.max_count, detail)
     end
     if l.max_qty and t.qty + e.qty > l.max_qty then
-      return refuse(code_of(l, 'out_of_stock'), string.format(_('%s: %d of %d given'), describe(l), t.qty, l.max_qty))
+      return refuse_under(self, l, e, code_of(l, 'out_of_stock'), t.qty, l.max_qty,
+                          string.format(_('%s: %d of %d given'), describe(l), t.qty, l.max_qty))
     end
     if l.max_fen and not l.clip and money.add(t.fen, e.fen) > l.max_fen then
-      return refuse(code_of(l, 'limit'), string.format(_('%s: %s yuan given, this entry %s'), describe(l),
-                                                        money.yuan(t.fen), money.yuan(e.fen)))
+      return refuse_under(self, l, e, code_of(l, 'limit'), t.fen, l.max_fen,
+                          string.format(_('%s: %s yuan given, this entry %s'), describe(l),
+                                        money.yuan(t.fen), money.yuan(e.fen)))
     end
   end
   return nil
@@ -601,16 +677,32 @@ end
 
 -- The standard event: what the year report needs of the entry. The
 -- program's title and units are in its stored plan (programs), looked up
--- once per program by whoever counts; a session is sent when it is not the
--- program itself.
+-- once per program by whoever counts. Compact (since v1.4): what is the
+-- default is left out — qty 1, the household of one ('m' .. member_id), the
+-- session that is the program itself —, and M.entry_of_event puts it back.
 local function publish(self, r)
+  local mid = r.member_id
+  local hh = r.household
+  if mid and hh == 'm' .. mid then hh = nil end
   bus.publish(M.EVENT, {
-    program = self.id, entry_id = r.entry_id, kind = r.kind, member_id = r.member_id,
-    household = r.household, qty = r.qty, fen = r.fen, place = r.place, town = r.town,
-    enterprise_id = r.enterprise_id, day = r.day,
+    program = self.id, entry_id = r.entry_id, kind = r.kind, member_id = mid,
+    household = hh, qty = r.qty ~= 1 and r.qty or nil, fen = r.fen, place = r.place, town = r.town,
+    enterprise_id = r.enterprise_id, day = r.day, tier = r.tier,
     session = r.session ~= self.id and r.session or nil, reverses = r.reverses,
     heads = r.heads, union_id = r.union_id,
   })
+end
+
+-- The entry a program.entry event's payload stands for (defaults put back):
+-- { program, entry_id, kind, member_id, household, qty, fen, day, place,
+--   town, enterprise_id, tier, session, reverses }.  since v1.4
+function M.entry_of_event(x)
+  local e = {}
+  for k, v in pairs(x) do e[k] = v end
+  e.qty = x.qty or 1
+  if e.household == nil and x.member_id then e.household = 'm' .. x.member_id end
+  e.session = x.session or x.program
+  return e
 end
 
 local function station_of(place)
@@ -681,19 +773,27 @@ local function enter_txn(self, e)
               enterprise_id = ent,   -- where it took place, when not the member's enterprise
               tier = e.tier, session = session_of(self, e), heads = heads, union_id = union }
   keep_dims(self, r, m)
+  if type(r.tier) == 'string' then   -- a tier by its name in who.tiers  since v1.4
+    local ti
+    for i, t in ipairs(self.plan.who.tiers) do if t.name == r.tier then ti = i end end
+    if not ti then return refuse('bad_input', string.format(_("no tier '%s' in who.tiers"), r.tier)) end
+    r.tier = ti
+  end
   local extra = e.extra
   for k, v in pairs(e) do
     if not FRAMEWORK[k] then extra = extra or {}; extra[k] = v end
   end
   r.extra = extra
   local ls = limits_of(self, r)
-  local a, code, why = check_limits(self, r, ls)
+  local clip = {}
+  local a, code, why = check_limits(self, r, ls, clip)
   if code then return a, code, why end
   r.capped = r.capped or nil
   r.entry_id = db.program_entries:insert(r)
   add_totals(self, ls, r, 1)
   r.station = station_of(r.place)
   publish(self, r)
+  r.capped_by = clip.by   -- the limit that clipped the amount (returned, not stored)  since v1.4
   return r
 end
 
@@ -734,6 +834,35 @@ function P:reverse(entry_id, reason, opts)
     r.station = station_of(r.place)
     publish(self, r)
     return r
+  end)
+end
+
+-- Entries made before the program stood on the framework (a migration of
+-- an old database): each row { kind, member_id, household?, qty?, fen, day,
+-- at?, key?, run?, town?, tier?, note?, extra? } goes into the ledger as it
+-- was decided then — no eligibility, window or limit checked — with its
+-- standard event, so the year report counts it; then the totals are
+-- rebuilt from the ledger. One transaction. Returns the entry ids, in
+-- order.  since v1.4
+function P:backfill(rows)
+  if self.opened then error(_("program '") .. self.id .. "' was opened for reports: define it to backfill", 2) end
+  return db.atomic(function()
+    local ids = {}
+    for i, x in ipairs(rows) do
+      if not self.plan.kind[x.kind] then
+        error(string.format(_("backfill: row %d: program '%s' has no kind '%s'"), i, self.id, tostring(x.kind)), 0)
+      end
+      local r = { program = self.id, kind = x.kind, member_id = x.member_id,
+                  household = x.household or (x.member_id and ('m' .. x.member_id)), qty = x.qty or 1,
+                  fen = x.fen or 0, place = x.place, day = x.day, at = x.at or (x.day .. ' 00:00:00'),
+                  key = x.key, run = x.run, town = x.town, tier = x.tier, note = x.note, extra = x.extra,
+                  session = x.session or session_of(self, x) }
+      r.entry_id = db.program_entries:insert(r)
+      publish(self, r)
+      ids[i] = r.entry_id
+    end
+    if #rows > 0 then self:rebuild_totals() end
+    return ids
   end)
 end
 
@@ -801,7 +930,7 @@ function P:grant_all(kind, opts)
       local wide, once, simple = {}, nil, not self.plan.amount and not opts.place
       for _i, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[kind] or {} } do
         for _i, l in ipairs(list) do
-          if not applies(l, { kind = kind }) then
+          if not applies(l, { kind = kind, day = day }) then
           elseif #l.per == 0 and not l.clip then
             local key = self.id .. '|' .. l.name
             local t = fresh and { count = 0, qty = 0, fen = 0 } or db_totals(self, key, l, {})
@@ -811,7 +940,7 @@ function P:grant_all(kind, opts)
         end
       end
       for _i, l in ipairs(self.plan.limits) do
-        if l.per[1] == 'entry' and applies(l, { kind = kind }) then simple = false end
+        if l.per[1] == 'entry' and applies(l, { kind = kind, day = day }) then simple = false end
       end
       local fen0 = money.mul(k.value_fen or 0, qty)
       local has_hh = has_member_field('household')
@@ -915,6 +1044,12 @@ local function recount(self)
           local t = out[k] or { limit = l.name, count = 0, qty = 0, fen = 0 }
           out[k] = t
           t.count, t.qty, t.fen = t.count + sign, t.qty + e.qty, money.add(t.fen, e.fen)
+          -- the limit's max at this key (per tier: the highest of its entries' tiers)
+          local el = effective(l, e)
+          local max = el.max_fen or el.max_count or el.max_qty
+          if l.places then max = e.place and l.places[e.place] end
+          if l.quotas then max = quota_of(l, e) end
+          if max and (not t.max or max > t.max.max) then t.max = { l = el, max = max } end
         end
       end
     end
@@ -925,6 +1060,8 @@ end
 -- ok, problems: every stored total equals the ledger's, and no limit is passed.
 function P:check()
   local want = recount(self)
+  local ledger = {}
+  for k, w in pairs(want) do ledger[k] = w end
   local problems = {}
   for t in db.program_totals:scan{ program = self.id } do
     local w = want[t.tkey] or { count = 0, qty = 0, fen = 0 }
@@ -938,6 +1075,19 @@ function P:check()
   for k, w in pairs(want) do
     if w.count ~= 0 or w.qty ~= 0 or w.fen ~= 0 then
       problems[#problems + 1] = string.format(_('%s: no totals row, the ledger has count %d, fen %d'), k, w.count, w.fen)
+    end
+  end
+  -- no limit passed (a limit lowered after entries, by a declared change)
+  for k, w in pairs(ledger) do
+    local m = w.max
+    if m then
+      local l = m.l
+      local used = l.max_fen and w.fen or (l.max_count and w.count) or w.qty
+      if used > m.max then
+        problems[#problems + 1] = string.format(_('%s: %s given, over %s'), k,
+                                                l.max_fen and (money.yuan(used) .. ' yuan') or tostring(used),
+                                                describe(l))
+      end
     end
   end
   table.sort(problems)
@@ -981,14 +1131,30 @@ end
 -- The program's figures from the ledger (reversed entries and their
 -- reversals left out): total, per kind, and per opts.by (town, enterprise,
 -- station, place, kind, or any member field); the limits with what is used.
+-- opts.year: only entries dated in that year; opts.from = 'log': the same
+-- report from the program's program.entry events alone (what a federation
+-- that receives only the log computes), since v1.4.
 function P:report(opts)
   opts = opts or {}
   local reversed = {}
   local list = {}
-  for r in db.program_entries:scan{ index = 'program,kind', eq = { self.id } } do
-    local e = r:totable()
+  local function add(e)
+    if opts.year and math.tointeger(tonumber(e.day:sub(1, 4))) ~= opts.year then return end
     if e.reverses then reversed[e.reverses] = true; reversed[e.entry_id] = true end
     list[#list + 1] = e
+  end
+  if opts.from == 'log' then
+    local from = 1
+    while true do
+      local evs = bus.events{ from = from, topic = M.EVENT, limit = 1000 }
+      for _i, ev in ipairs(evs) do
+        if type(ev.payload) == 'table' and ev.payload.program == self.id then add(M.entry_of_event(ev.payload)) end
+      end
+      if #evs < 1000 then break end
+      from = evs[#evs].seq + 1
+    end
+  else
+    for r in db.program_entries:scan{ index = 'program,kind', eq = { self.id } } do add(r:totable()) end
   end
   local rep = { program = self.id, title = self.title, from = self.plan.window.from,
                 to = self.plan.window.to, total = cell(), kinds = {}, by = {}, by_field = opts.by,
@@ -1006,6 +1172,7 @@ function P:report(opts)
         local v
         if opts.by == 'station' or opts.by == 'place' then v = e.place
         elseif opts.by == 'kind' then v = e.kind
+        elseif opts.by == 'tier' then v = e.tier and self.plan.who.tiers[e.tier] and self.plan.who.tiers[e.tier].name
         elseif opts.by == 'town' then v = e.town or (e.member_id and db.members:get(e.member_id, 'town'))
         elseif opts.by == 'enterprise' then v = e.member_id and db.members:get(e.member_id, 'enterprise_id')
         elseif e.member_id then v = db.members:get(e.member_id, opts.by) end

@@ -167,7 +167,7 @@ end
 local function fact_of_event(ev, cache)
   local t, x = ev.topic, ev.payload
   if type(x) ~= 'table' then return nil end
-  if t == 'program.entry' then return FACT.entry(x, cache)
+  if t == 'program.entry' then return FACT.entry(require('program').entry_of_event(x), cache)
   elseif t == 'award.issued' then return FACT.award(x, cache)
   end
 end

@@ -25,15 +25,15 @@ local KIND = {
   per_household = 'integer?', unit = 'string?', note = 'string?', extra = 'any?',
 }
 local LIMIT = {
-  per = 'any', kind = 'string?', max_fen = 'integer?', max_count = 'integer?', max_qty = 'integer?',
+  per = 'any', kind = 'string?', max_fen = 'any?', max_count = 'any?', max_qty = 'any?',
   clip = 'boolean?', to_zero = 'boolean?', name = 'string?', code = 'string?', note = 'string?',
-  quotas = 'table?',
+  quotas = 'table?', kinds = 'table?', year = 'integer?', message = 'any?', path = 'string?',
 }
 local WHO = { where = 'table?', rule = 'function?', tiers = 'table?' }
 local TIER = { name = 'string', where = 'table?', rule = 'function?' }
 local FIELD_TYPES = { text = true, int = true, yuan = true, date = true, id = true, phone = true,
                       datetime = true }
-M.DIMS = { member = true, household = true, kind = true, day = true, place = true, entry = true,
+M.DIMS = { member = true, household = true, kind = true, day = true, year = true, place = true, entry = true,
            enterprise = true, union = true }   -- enterprise, union: the entry's, else the member's  since v1.4
 M.UNITS = { ['人'] = true, ['人次'] = true, ['户次'] = true, ['场次'] = true, fen = true }
 
@@ -271,7 +271,7 @@ function M.check(p, file)
     if type(per) ~= 'table' then fail(file, key .. '.per', _('is a dimension or a list of them')) end
     for j, d in ipairs(per) do
       if not M.DIMS[d] then
-        fail(file, key .. '.per', _("'%s' is not one of member, household, kind, day, place, entry, enterprise, union"),
+        fail(file, key .. '.per', _("'%s' is not one of member, household, kind, day, year, place, entry, enterprise, union"),
              tostring(d))
       end
       if d == 'entry' and #per > 1 then fail(file, key .. '.per', _("'entry' stands alone")) end
@@ -289,8 +289,44 @@ function M.check(p, file)
     elseif not (l.max_fen or l.max_count or l.max_qty) then
       fail(file, key, _('needs max_fen, max_count, max_qty or quotas'))
     end
+    -- kinds: the limit counts the entries of any of these kinds together  since v1.4
+    local kinds
+    if l.kinds then
+      if l.kind then fail(file, key .. '.kinds', _("give kind or kinds, not both")) end
+      if #l.kinds == 0 then fail(file, key .. '.kinds', _('lists no kind')) end
+      kinds = {}
+      for j, k in ipairs(l.kinds) do
+        if not out.kind[k] then fail(file, key .. '.kinds[' .. j .. ']', _("'%s' is not a kind of this plan"), tostring(k)) end
+        kinds[k] = true
+      end
+    end
+    -- a max is a whole number, or per priority tier { [tier name] = n } (the
+    -- entry's tier picks it; an entry of another tier or none is not under
+    -- the limit)  since v1.4
+    local tiered
     for _i, m in ipairs{ 'max_fen', 'max_count', 'max_qty' } do
-      if l[m] and l[m] < 0 then fail(file, key .. '.' .. m, _('must be >= 0')) end
+      local v = l[m]
+      if type(v) == 'table' then
+        if tiered then fail(file, key .. '.' .. m, _('only one max may be given per tier')) end
+        tiered = { measure = m, by = {} }
+        for name, n in pairs(v) do
+          local ti
+          local tiers = type(p.who) == 'table' and type(p.who.tiers) == 'table' and p.who.tiers or {}
+          for j, t in ipairs(tiers) do if type(t) == 'table' and t.name == name then ti = j end end
+          if not ti then
+            fail(file, key .. '.' .. m .. '.' .. tostring(name), _('is not one of the tiers of who.tiers'))
+          end
+          if math.type(n) ~= 'integer' or n < 0 then
+            fail(file, key .. '.' .. m .. '.' .. tostring(name), _('must be a whole number >= 0'))
+          end
+          tiered.by[ti] = n
+        end
+      elseif v ~= nil and (math.type(v) ~= 'integer' or v < 0) then
+        fail(file, key .. '.' .. m, _('must be a whole number >= 0, or { [tier] = n, ... }'))
+      end
+    end
+    if l.message ~= nil and type(l.message) ~= 'string' and type(l.message) ~= 'function' then
+      fail(file, key .. '.message', _('is a text with {used} {max} {fen} {over} ..., or a function(info)'))
     end
     if l.clip and not l.max_fen then fail(file, key .. '.clip', _('clips an amount: it needs max_fen')) end
     if l.to_zero and not l.clip then fail(file, key .. '.to_zero', _('is for a clipping limit (clip = true)')) end
@@ -299,9 +335,11 @@ function M.check(p, file)
     for _i, o in ipairs(out.limits) do
       if o.name == name then name = name .. '#' .. (#out.limits + 1) end
     end
-    out.limits[#out.limits + 1] = { name = name, per = per, kind = l.kind, max_fen = l.max_fen,
-                                    max_count = l.max_count, max_qty = l.max_qty, clip = l.clip, to_zero = l.to_zero,
-                                    code = l.code, places = l.places, quotas = l.quotas, note = l.note, path = key }
+    local lim = { name = name, per = per, kind = l.kind, kinds = kinds, year = l.year, clip = l.clip,
+                  to_zero = l.to_zero, code = l.code, places = l.places, quotas = l.quotas, note = l.note,
+                  message = l.message, path = l.path or key, tiered = tiered }
+    if not tiered then lim.max_fen, lim.max_count, lim.max_qty = l.max_fen, l.max_count, l.max_qty end
+    out.limits[#out.limits + 1] = lim
   end
   for i, l in ipairs(p.limits or {}) do add_limit(l, 'limits[' .. i .. ']') end
   if p.budget_fen then
