@@ -677,10 +677,32 @@ end
 
 -- The standard event: what the year report needs of the entry. The
 -- program's title and units are in its stored plan (programs), looked up
--- once per program by whoever counts. Compact (since v1.4): what is the
--- default is left out — qty 1, the household of one ('m' .. member_id), the
--- session that is the program itself —, and M.entry_of_event puts it back.
+-- once per program by whoever counts. Compact (since v1.4): an entry with
+-- no place, town, enterprise, tier, reversal, heads or union — the common case — is sent
+-- as an array (M.EVENT_FIELDS; a trailing default left out, one in the
+-- middle false), which costs a third of a table with keys to store (bench
+-- W2); any other as a table with keys, defaults left out. Defaults: qty 1,
+-- the household of one ('m' .. member_id), the session that is the program.
+-- M.entry_of_event reads both forms (and the full tables of older events).
+M.EVENT_FIELDS = { 'program', 'entry_id', 'kind', 'member_id', 'fen', 'day', 'household', 'qty', 'session' }
+
+local function event_of(pid, id, kind, mid, hh, qty, fen, day, session)
+  if mid and hh == 'm' .. mid then hh = nil end
+  if qty == 1 then qty = nil end
+  if session == pid then session = nil end
+  if session ~= nil then return { pid, id, kind, mid or false, fen, day, hh or false, qty or false, session } end
+  if qty ~= nil then return { pid, id, kind, mid or false, fen, day, hh or false, qty } end
+  if hh ~= nil then return { pid, id, kind, mid or false, fen, day, hh } end
+  return { pid, id, kind, mid or false, fen, day }
+end
+
 local function publish(self, r)
+  if r.place == nil and r.town == nil and r.enterprise_id == nil and r.tier == nil and r.reverses == nil
+     and r.heads == nil and r.union_id == nil then
+    bus.publish(M.EVENT, event_of(self.id, r.entry_id, r.kind, r.member_id, r.household, r.qty, r.fen, r.day,
+                                  r.session))
+    return
+  end
   local mid = r.member_id
   local hh = r.household
   if mid and hh == 'm' .. mid then hh = nil end
@@ -698,10 +720,14 @@ end
 --   town, enterprise_id, tier, session, reverses }.  since v1.4
 function M.entry_of_event(x)
   local e = {}
-  for k, v in pairs(x) do e[k] = v end
-  e.qty = x.qty or 1
-  if e.household == nil and x.member_id then e.household = 'm' .. x.member_id end
-  e.session = x.session or x.program
+  if x[1] ~= nil then
+    for i, f in ipairs(M.EVENT_FIELDS) do if x[i] then e[f] = x[i] end end
+  else
+    for k, v in pairs(x) do e[k] = v end
+  end
+  e.qty = e.qty or 1
+  if e.household == nil and e.member_id then e.household = 'm' .. e.member_id end
+  e.session = e.session or e.program
   return e
 end
 
@@ -773,6 +799,7 @@ local function enter_txn(self, e)
               enterprise_id = ent,   -- where it took place, when not the member's enterprise
               tier = e.tier, session = session_of(self, e), heads = heads, union_id = union }
   keep_dims(self, r, m)
+  if r.session == self.id then r.session = nil end   -- stored only when not the program itself
   if type(r.tier) == 'string' then   -- a tier by its name in who.tiers  since v1.4
     local ti
     for i, t in ipairs(self.plan.who.tiers) do if t.name == r.tier then ti = i end end
@@ -856,7 +883,9 @@ function P:backfill(rows)
                   household = x.household or (x.member_id and ('m' .. x.member_id)), qty = x.qty or 1,
                   fen = x.fen or 0, place = x.place, day = x.day, at = x.at or (x.day .. ' 00:00:00'),
                   key = x.key, run = x.run, town = x.town, tier = x.tier, note = x.note, extra = x.extra,
+                  enterprise_id = x.enterprise_id, heads = x.heads, union_id = x.union_id,
                   session = x.session or session_of(self, x) }
+      if r.session == self.id then r.session = nil end
       r.entry_id = db.program_entries:insert(r)
       publish(self, r)
       ids[i] = r.entry_id
@@ -945,7 +974,8 @@ function P:grant_all(kind, opts)
       local fen0 = money.mul(k.value_fen or 0, qty)
       local has_hh = has_member_field('household')
       local insert = db.program_entries:prepare_insert(
-        { program = self.id, kind = kind, qty = qty, day = day, at = at, run = run.uid, session = session,
+        { program = self.id, kind = kind, qty = qty, day = day, at = at, run = run.uid,
+          session = session ~= self.id and session or nil,
           place = opts.place },
         'member_id', 'household', 'fen')
       local function fast(m)
@@ -966,9 +996,7 @@ function P:grant_all(kind, opts)
         local id = insert(mid, hh, fen0)
         for _i, w in ipairs(wide) do w.count, w.qty, w.fen = w.count + 1, w.qty + qty, w.fen + fen0 end
         if once then seen[mid] = (seen[mid] or 0) + 1 end
-        bus.publish(M.EVENT, { program = self.id, entry_id = id, kind = kind, member_id = mid, household = hh,
-                               qty = qty, fen = fen0, day = day,
-                               session = session ~= self.id and session or nil })
+        bus.publish(M.EVENT, event_of(self.id, id, kind, mid, hh, qty, fen0, day, session))
         counts.entered = counts.entered + 1
         counts.fen = counts.fen + fen0
       end
@@ -1148,7 +1176,8 @@ function P:report(opts)
     while true do
       local evs = bus.events{ from = from, topic = M.EVENT, limit = 1000 }
       for _i, ev in ipairs(evs) do
-        if type(ev.payload) == 'table' and ev.payload.program == self.id then add(M.entry_of_event(ev.payload)) end
+        local x = type(ev.payload) == 'table' and ev.payload
+        if x and (x.program or x[1]) == self.id then add(M.entry_of_event(x)) end
       end
       if #evs < 1000 then break end
       from = evs[#evs].seq + 1

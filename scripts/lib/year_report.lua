@@ -8,28 +8,30 @@
 --   print(yr.format(rep))                    -- the text summary, and whether the two agree
 --   yr.xlsx(rep, 'year-2025.xlsx')           -- a workbook with native charts
 --
--- Two roads to the same figures:
---   * the log: the durable consumer 'year-report' turns each program's events
---     (the framework's standard program.entry, which carries its units, so a
---     program written later counts with no edit here; and the older program's
---     award.issued; market sales, aid payments, contest titles and retirement
---     certificates are program.entry now)
---     into one fact each, stored in `year_facts` under the event's sequence
---     number; build() clears the facts and replays the log from the start, so
---     the report is rebuilt from the log alone;
---   * the records: the same facts read from each program's own collections
---     (campaign_awards, and the framework's
---     program_entries).
+-- Every program stands on the framework (scripts/lib/program.lua), so there
+-- is one kind of fact: an entry of the framework's ledger. Two roads to the
+-- same figures:
+--   * the log: the durable consumer 'year-report' turns each standard
+--     program.entry event (whose program's stored plan gives its title and
+--     units, so a program written later counts with no edit here) into one
+--     fact, stored in `year_facts` under the event's sequence number;
+--     build() clears the facts and replays the log from the start, so the
+--     report is rebuilt from the log alone;
+--   * the records: the same facts read from the ledger, program_entries.
+-- A database made before the framework (the old campaigns' campaign_awards
+-- and their award.issued events) is moved onto the ledger once, before
+-- build() counts (program/migrate.lua); aid moves its own (aid.lua).
 -- Both are counted by the same code; build() compares every figure and
 -- lists each one that differs (none, unless events were trimmed, lost, or
 -- records changed behind the programs' backs). A market sale voided later
 -- is a reversing entry: both leave the counts.
 --
 -- A fact: { program, label, year, member_id?, household?, money_fen,
--- session?, town?, enterprise_id? }. Counting rules (as the federation
--- reports them): 人次 = facts with a member, plus head counts (heads: an
--- entry counting people whose names were not taken); 人 = distinct members; 户次 =
--- facts with a household; money = the union's outlay in fen (an award's
+-- session?, town?, enterprise_id?, station?, entry, reverses?, heads? }.
+-- Counting rules (as the federation reports them): 人次 = facts with a
+-- member, plus head counts (heads: an entry counting people whose names were
+-- not taken); 人 = distinct members; 户次 = distinct households per program
+-- and kind (and day, for a plan that says so); money = the union's outlay in fen (an award's
 -- value, an aid payment, a market discount); 场次 = distinct sessions (a
 -- campaign, a market day, a contest). Town: the fact's own (a payment's
 -- file, a sale's vendor), else the member's; enterprise: the member's.
@@ -40,7 +42,6 @@ M.CONSUMER = 'year-report'
 
 -- Program labels, in the order reports list them.
 M.PROGRAMS = {
-  { program = 'campaign',   label = '送温暖·惠职工活动' },  -- campaigns: one row each (their titles)
   { program = 'program:aid', label = '困难帮扶与医疗互助' },   -- aid is on the framework (aid.lua)
   { program = 'market',     label = '共富集市' },   -- program:market-<id>, by its title
   -- programs on the framework (program.lua) keep their place by id
@@ -81,42 +82,22 @@ local function year_of(s)
   return s and math.tointeger(tonumber(tostring(s):sub(1, 4)))
 end
 
--- The member's town, enterprise and household (the campaign library's rule:
--- no household means a household of one), cached per build.
+-- The member's town and enterprise, cached per build.
 local function member_info(cache, id)
   if id == nil then return {} end
   local m = cache[id]
   if m == nil then
     local members = collection('members')
     local r = members and members:get(id)
-    m = r and { town = r.town, enterprise_id = r.enterprise_id, household = r.household or ('m' .. id) }
-      or { household = 'm' .. id }
+    m = r and { town = r.town, enterprise_id = r.enterprise_id } or {}
     cache[id] = m
   end
   return m
 end
 
-local function campaign_label(cache, id)
-  local key = 'campaign:' .. id
-  if cache[key] == nil then
-    local cs = collection('campaigns')
-    local c = cs and cs:get(id)
-    cache[key] = c and (c.title .. ' (' .. id .. ')') or id
-  end
-  return cache[key]
-end
-
--- The fact of one program record or event payload. kind: the source; x: the
--- record (or payload); cache: lookups.
+-- The fact of one entry (a program_entries row or a program.entry event's
+-- payload, defaults put back); cache: lookups.
 local FACT = {}
-
-function FACT.award(x, cache)
-  local m = member_info(cache, x.member_id)
-  return { program = 'campaign', label = campaign_label(cache, x.campaign), year = year_of(x.at),
-           member_id = x.member_id, household = x.household or m.household,
-           money_fen = x.value_fen or 0, session = 'campaign:' .. x.campaign,
-           town = m.town, enterprise_id = m.enterprise_id }
-end
 
 -- The framework's standard event (program.entry, scripts/lib/program.lua):
 -- every program on the framework counts here by itself, under its title, in
@@ -167,9 +148,7 @@ end
 local function fact_of_event(ev, cache)
   local t, x = ev.topic, ev.payload
   if type(x) ~= 'table' then return nil end
-  if t == 'program.entry' then return FACT.entry(require('program').entry_of_event(x), cache)
-  elseif t == 'award.issued' then return FACT.award(x, cache)
-  end
+  if t == 'program.entry' then return FACT.entry(require('program').entry_of_event(x), cache) end
 end
 
 -- The federation shipper (scripts/lib/federation.lua) ships these facts,
@@ -191,9 +170,7 @@ local function facts_from_records(year)
       end
     end
   end
-  each('campaign_awards', FACT.award)
-  -- the framework's ledger: the same fact as its event
-  each('program_entries', FACT.entry)
+  each('program_entries', FACT.entry)   -- the framework's ledger: the same fact as its event
   return out
 end
 
@@ -252,13 +229,9 @@ local function count_into(cell, f)
     cell.person_times = cell.person_times + 1
     if not cell._p[f.member_id] then cell._p[f.member_id] = true; cell.persons = cell.persons + 1 end
   end
-  if f.household ~= nil then
-    if f.entry == nil then
-      cell.household_times = cell.household_times + 1
-    elseif not cell._h[f.household] then   -- a framework entry: distinct per kind and household
-      cell._h[f.household] = true
-      cell.household_times = cell.household_times + 1
-    end
+  if f.household ~= nil and not cell._h[f.household] then   -- distinct per program, kind and household
+    cell._h[f.household] = true
+    cell.household_times = cell.household_times + 1
   end
   cell.money_fen = cell.money_fen + (f.money_fen or 0)
   if f.session ~= nil and not cell._s[f.session] then
@@ -326,6 +299,9 @@ function M.build(year, opts)
     error(gettext('year report: year must be a year like 2025, got ') .. tostring(year), 2)
   end
   local events
+  -- a database made before the framework: its campaigns' awards become
+  -- framework entries once (program/migrate.lua), so the one road counts them
+  require('program.migrate').campaigns()
   if opts.replay == false then M.update() else events = M.rebuild() end
   local log = M.count(facts_from_log(year))
   local records = M.count(facts_from_records(year))

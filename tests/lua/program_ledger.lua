@@ -112,8 +112,28 @@ t.case('a refused entry stores nothing; the event is in the same transaction', f
   t.eq(code, 'budget')
   t.eq(t.snapshot(), before)
   local n = 0
-  for _, ev in ipairs(bus.events{ topic = program.EVENT }) do n = n + 1; t.eq(ev.payload.program, 't1') end
+  for _, ev in ipairs(bus.events{ topic = program.EVENT }) do n = n + 1; t.eq(program.entry_of_event(ev.payload).program, 't1') end
   t.eq(n, db.program_entries:count{ program = 't1' })
+end)
+
+t.case('the standard event is compact (an array when it can be) and reads back as the entry', function()
+  local E = program.entry_of_event
+  t.eq(E{ 't1', 5, 'cash', 9, 2000, '2025-01-23' },
+       { program = 't1', entry_id = 5, kind = 'cash', member_id = 9, household = 'm9', qty = 1, fen = 2000,
+         day = '2025-01-23', session = 't1' })
+  t.eq(E{ 't1', 6, 'gift', 1, 0, '2025-01-23', 'H1', false, 'day-1' },
+       { program = 't1', entry_id = 6, kind = 'gift', member_id = 1, household = 'H1', qty = 1, fen = 0,
+         day = '2025-01-23', session = 'day-1' })
+  t.eq(E{ program = 't1', entry_id = 7, kind = 'gift', member_id = 1, fen = 0, day = '2025-01-23', place = 'ST01' },
+       { program = 't1', entry_id = 7, kind = 'gift', member_id = 1, household = 'm1', qty = 1, fen = 0,
+         day = '2025-01-23', place = 'ST01', session = 't1' })
+  -- every stored event reads back as its ledger entry's figures
+  for _, ev in ipairs(bus.events{ topic = program.EVENT }) do
+    local e = E(ev.payload)
+    local r = db.program_entries:get(e.entry_id)
+    t.eq({ e.program, e.kind, e.member_id, e.household, e.qty, e.fen, e.day, e.place },
+         { r.program, r.kind, r.member_id, r.household, r.qty, r.fen, r.day, r.place }, 'entry ' .. e.entry_id)
+  end
 end)
 
 t.case('reversal is a new entry; totals follow; check finds tampering', function()
@@ -224,6 +244,59 @@ t.case('an entry changed behind the ledger is named by the year report and by ch
   db.program_entries:update(e.entry_id, { fen = e.fen })
   t.eq(yr.build(2025).diffs, {})
   t.ok(P:check())
+end)
+
+t.case('limits per year, over several kinds, per tier, with their own messages; a passed limit is found', function()
+  local function plan(over)
+    local p = {
+      id = 'yr', title = '跨年补助', window = { from = '2025-01-01', to = '2026-12-31' },
+      kinds = { { kind = 'a', unit = 'fen' }, { kind = 'b', unit = 'fen' }, { kind = 'c', unit = 'fen' } },
+      who = { tiers = { { name = 'deep' }, { name = 'relative' } } },
+      limits = {
+        { name = 'member-year', per = { 'member', 'year' }, max_fen = 10000, clip = true },   -- 100 a member a year
+        { name = 'ab-2025', per = 'household', kinds = { 'a', 'b' }, year = 2025,
+          max_fen = { deep = 6000, relative = 3000 }, code = 'household_cap',
+          message = '{household}: {used} of {max} yuan in {year} ({tier}), {fen} more passes it by {over}' },
+      },
+    }
+    for k, v in pairs(over or {}) do p[k] = v end
+    return p
+  end
+  local P = program.define(plan())
+  local function enter(kind, fen, day, tier) return P:enter{ member = 1, kind = kind, fen = fen, day = day, tier = tier } end
+  t.ok(enter('a', 2000, '2025-03-01', 'relative'))
+  t.ok(enter('b', 1000, '2025-03-02', 'relative'))                  -- a and b count together: 3,000
+  t.eq({ enter('b', 1, '2025-03-03', 'relative') },
+       { nil, 'household_cap', 'H1: 30.00 of 30.00 yuan in 2025 (relative), 0.01 more passes it by 0.01' })
+  t.ok(enter('c', 1, '2025-03-03', 'relative'))                      -- another kind: not under it
+  t.ok(enter('a', 3000, '2026-01-05', 'relative'))                   -- another year: not under it
+  t.ok(enter('a', 3000, '2025-03-04'))                               -- no tier: not under it
+  -- member 1 has 20.00 + 10.00 + 0.01 + 30.00 = 60.01 in 2025: the next entry is clipped to what is left
+  local e = enter('c', 9999, '2025-05-01')
+  t.eq({ e.fen, e.capped, e.capped_by }, { 3999, true, 'member-year' })
+  t.eq((select(2, enter('c', 1, '2025-05-02'))), 'limit')            -- 100.00 reached in 2025
+  t.ok(enter('c', 1, '2026-05-02'))                                  -- 2026 has its own
+  t.eq(db.program_totals:get('yr|member-year|1|2025').fen, 10000)
+  t.ok(P:check())
+  -- a declared change lowering a cap: the totals are rebuilt, and check() names the passed limit
+  local p2 = plan{ version = 2, changes = { [2] = 'relative cap lowered by the board' } }
+  p2.limits[2].max_fen = { deep = 6000, relative = 2500 }
+  P = program.define(p2)
+  local ok, problems = P:check()
+  t.eq({ ok, problems }, { false, { "yr|ab-2025|H1: 30.00 yuan given, over limit 'ab-2025' (per household, at most 25.00 yuan)" } })
+  -- a limit added by a declared change counts what is already entered
+  local p3 = plan{ version = 3, changes = { [2] = 'x', [3] = 'a cap on c' } }
+  p3.limits[3] = { name = 'c-cap', per = 'member', kind = 'c', max_fen = 5000 }
+  P = program.define(p3)
+  t.eq(db.program_totals:get('yr|c-cap|1').fen, 4001)
+  t.eq((select(2, P:enter{ member = 1, kind = 'c', fen = 1000, day = '2026-06-01' })), 'limit')
+  -- plan errors name the key
+  t.raises_all(function() program.define(plan{ id = 'yr2', limits = { { per = 'member', max_fen = { poor = 1 } } } }) end,
+               { "'limits[1].max_fen.poor'", 'not one of the tiers' })
+  t.raises_all(function() program.define(plan{ id = 'yr3', limits = { { per = 'member', kinds = { 'a', 'z' }, max_fen = 1 } } }) end,
+               { "'limits[1].kinds[2]'", "'z' is not a kind" })
+  t.raises_all(function() program.define(plan{ id = 'yr4', limits = { { per = 'week', max_fen = 1 } } }) end,
+               { "'week' is not one of member, household, kind, day, year, place, entry" })
 end)
 
 t.case('money is overflow-checked', function()

@@ -1,0 +1,72 @@
+-- program/migrate.lua — databases made before the framework, moved onto its
+-- ledger once, so that every report reads one thing: program_entries and
+-- their program.entry events. Called by the year report before it counts;
+-- aid moves its own payments (aid.lua, backfill), since only aid knows its
+-- plan.
+--
+--   require('program.migrate').campaigns()   --> programs made, entries made
+--
+-- Campaigns (scripts/lib/campaign.lua, gone): each campaign of `campaigns`
+-- with awards becomes program 'campaign.<id>', titled as the year report
+-- titled it ('春节送温暖 (spring-2025)'), one kind per item, counting 人,
+-- 人次, 户次, 场次 and fen, and each award an entry (its day, member,
+-- household, quantity, value, station) with its standard event, through
+-- P:backfill. The old award.issued events stay in the log and count
+-- nowhere. Idempotent: a campaign whose program exists is left alone; each
+-- campaign is one transaction.
+local M = {}
+
+local function have(name)
+  for _i, n in ipairs(db.collections()) do if n == name then return true end end
+  return false
+end
+
+function M.campaigns()
+  if not have('campaign_awards') then return 0, 0 end
+  local program = require 'program'
+  program.define_collections()
+  local list, by = {}, {}
+  for a in db.campaign_awards:scan() do
+    local x = a:totable()
+    if not by[x.campaign] then by[x.campaign] = {}; list[#list + 1] = x.campaign end
+    table.insert(by[x.campaign], x)
+  end
+  local made, entries = 0, 0
+  for _i, id in ipairs(list) do
+    local pid = 'campaign.' .. id:gsub('[^%w_%-%.]', '_')
+    if not db.programs:get(pid) then
+      local c = have('campaigns') and db.campaigns:get(id)
+      local awards = by[id]
+      local items, kinds, from, to = {}, {}, nil, nil
+      for _j, x in ipairs(awards) do
+        local day = x.at:sub(1, 10)
+        from = (not from or day < from) and day or from
+        to = (not to or day > to) and day or to
+        if not items[x.item] then
+          items[x.item] = true
+          local st = have('campaign_stock') and db.campaign_stock:find('campaign,item,pool', { id, x.item, '' })
+          kinds[#kinds + 1] = { kind = x.item, title = st and st.title or x.item }
+        end
+      end
+      db.atomic(function()
+        local P = program.define({
+          id = pid, title = c and (c.title .. ' (' .. id .. ')') or id, union = c and c.union_id,
+          window = { from = c and c.starts < from and c.starts or from, to = c and c.ends > to and c.ends or to },
+          kinds = kinds, units = { '人', '人次', '户次', '场次', 'fen' },
+          note = 'moved from campaign_awards (before the framework)',
+        }, { file = 'campaign_awards' })
+        local rows = {}
+        for j, x in ipairs(awards) do
+          rows[j] = { kind = x.item, member_id = x.member_id, household = x.household, qty = x.qty,
+                      fen = x.value_fen, day = x.at:sub(1, 10), at = x.at, run = x.run, note = x.note,
+                      place = x.pool ~= '' and x.pool or nil, key = 'award:' .. x.award_id }
+        end
+        P:backfill(rows)
+      end)
+      made, entries = made + 1, entries + #awards
+    end
+  end
+  return made, entries
+end
+
+return M
