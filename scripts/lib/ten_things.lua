@@ -116,8 +116,9 @@ local function from_log(ctx)
     if #page == 0 then break end
     for _i, ev in ipairs(page) do
       n = n + 1
-      local x = ev.payload
-      local p = type(x) == 'table' and ctx.programs[x.program]
+      -- the event's entry, defaults put back (the payload is compact: program.lua)
+      local x = type(ev.payload) == 'table' and require('program').entry_of_event(ev.payload)
+      local p = x and ctx.programs[x.program]
       if p then
         local f = fact(x, { union_id = p.union_id, stations = ctx.stations })
         if keep(ctx, f) then out[#out + 1] = f end
