@@ -296,7 +296,7 @@ t.case('limits per year, over several kinds, per tier, with their own messages; 
   t.raises_all(function() program.define(plan{ id = 'yr3', limits = { { per = 'member', kinds = { 'a', 'z' }, max_fen = 1 } } }) end,
                { "'limits[1].kinds[2]'", "'z' is not a kind" })
   t.raises_all(function() program.define(plan{ id = 'yr4', limits = { { per = 'week', max_fen = 1 } } }) end,
-               { "'week' is not one of member, household, kind, day, year, place, entry" })
+               { "'week' is not one of member, household, kind, day, year, place, entry, enterprise, union" })
 end)
 
 t.case('money is overflow-checked', function()
