@@ -182,6 +182,8 @@ LUA_PATTERNS = [
     re.compile(r'(?<![\w.:])(?:print|error|refuse)\s+' + LUA_STR),
     re.compile(r'\brun\.fail\s*\(\s*' + LUA_STR),
     re.compile(r'\breturn\s+(?:nil|false)\s*,\s*' + LUA_STR),
+    # a refusal's message after its code: return nil, 'no_station', 'no station ' .. id
+    re.compile(r'\breturn\s+(?:nil|false)\s*,\s*(?:\'[a-z_]+\'|[a-z_.]+)\s*,\s*' + LUA_STR),
     re.compile(LUA_STR + r'\s*\)\s*:\s*format\s*\('),
 ]
 

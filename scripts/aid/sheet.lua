@@ -53,15 +53,15 @@ aid.cli(function()
     r.approver = r.approver or params.approver
     if r.invoice then
       local expense, why = parse.yuan(r.expense)
-      if not expense then return nil, 'bad_amount', 'expense: ' .. why end
+      if not expense then return nil, 'bad_amount', string.format(gettext('expense: %s'), why) end
       local who = r.member and math.tointeger(tonumber(r.member)) or r.id_number
       return p:claim{ member = who, invoice = r.invoice, expense_fen = expense, date = r.date,
                       approver = r.approver, hospital = r.hospital }
     end
     local amount, why = parse.yuan(r.yuan)
-    if not amount then return nil, 'bad_amount', 'yuan: ' .. why end
+    if not amount then return nil, 'bad_amount', string.format(gettext('yuan: %s'), why) end
     local file = r.file and math.tointeger(tonumber(r.file)) or r.household
-    if not file then return nil, 'bad_row', 'no household (户号) or file (档案号)' end
+    if not file then return nil, 'bad_row', gettext('no household (户号) or file (档案号)') end
     local ref = table.concat({ 'sheet', tostring(file), tostring(r.type), amount, tostring(r.date),
                                r.note or '' }, '|')
     return p:pay{ file = file, type = r.type, amount_fen = amount, date = r.date, approver = r.approver,

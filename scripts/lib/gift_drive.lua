@@ -84,12 +84,12 @@ end
 function D:claim(station_id, id_number, item, opts)
   opts = opts or {}
   if type(id_number) ~= 'string' then
-    return nil, 'bad_id', 'not a valid ID number (18 characters, check character): ' .. tostring(id_number)
+    return nil, 'bad_id', string.format(gettext('not a valid ID number (18 characters, check character): %s'), tostring(id_number))
   end
   return db.atomic(function()
     local st = db.stations:get(station_id)
-    if not st then return nil, 'no_station', 'no station ' .. tostring(station_id) end
-    if st.open == false then return nil, 'closed_station', 'station ' .. station_id .. ' is closed' end
+    if not st then return nil, 'no_station', string.format(gettext('no station %s'), tostring(station_id)) end
+    if st.open == false then return nil, 'closed_station', string.format(gettext('station %s is closed'), station_id) end
     local m, code, why = program.member(id_number)
     if not m then return nil, code, why end
     local e

@@ -253,7 +253,7 @@ function N:claim(who, item, opts)
     return nil, 'amount', item .. ' needs an amount: subsidy.lua / discount.lua'
   end
   if opts.pool and not db.stations:get(opts.pool, 'station_id') then
-    return nil, 'no_station', 'no station ' .. tostring(opts.pool)
+    return nil, 'no_station', string.format(gettext('no station %s'), tostring(opts.pool))
   end
   return award(self.P:enter{ member = m, kind = item, place = opts.pool, at = opts.at, note = opts.note })
 end
@@ -263,7 +263,7 @@ function N:subsidy(who, ticket_fen, opts)
   opts = opts or {}
   if not self.plan.ticket_subsidy then error(gettext('newyear: this plan has no ticket_subsidy'), 2) end
   if math.type(ticket_fen) ~= 'integer' or ticket_fen <= 0 then
-    return nil, 'bad_amount', 'the ticket amount must be more than 0 fen, got ' .. tostring(ticket_fen)
+    return nil, 'bad_amount', string.format(gettext('the ticket amount must be more than 0 fen, got %s'), tostring(ticket_fen))
   end
   local m, code, why = member_of(who)
   if not m then return nil, code, why end
@@ -287,12 +287,12 @@ function N:discount(who, bill_fen, opts)
   local dc = self.plan.discount
   if not dc then error(gettext('newyear: this plan has no discount'), 2) end
   if math.type(bill_fen) ~= 'integer' or bill_fen <= 0 then
-    return nil, 'bad_amount', 'the bill must be more than 0 fen, got ' .. tostring(bill_fen)
+    return nil, 'bad_amount', string.format(gettext('the bill must be more than 0 fen, got %s'), tostring(bill_fen))
   end
   local m, code, why = member_of(who)
   if not m then return nil, code, why end
   local raw = bill_fen * dc.rate_percent // 100
-  if raw <= 0 then return nil, 'bad_amount', 'the bill is too small for a discount' end
+  if raw <= 0 then return nil, 'bad_amount', gettext('the bill is too small for a discount') end
   return db.atomic(function()
     local left = dc.per_member_fen - self:discount_used(m.member_id)
     local cut = raw > dc.per_use_fen and (left < dc.per_use_fen and 'per_member' or 'per_use')
@@ -335,7 +335,7 @@ function N:answer(who, question, answer, opts)
   return db.atomic(function()
     local d = self.P:draw_row(quiz_draw(self))
     if d.published_at then
-      return nil, 'closed', 'the quiz closed when its entrant list was published (' .. d.published_at .. ')'
+      return nil, 'closed', string.format(gettext('the quiz closed when its entrant list was published (%s)'), d.published_at)
     end
     local prior = db.newyear_quiz:find('campaign,member_id,question', { self.id, m.member_id, question })
     if prior then

@@ -193,7 +193,7 @@ function M.member(ref)
     return m
   end
   if type(ref) ~= 'string' then
-    return nil, 'bad_input', 'a member is a member_id or an ID number, got ' .. tostring(ref)
+    return nil, 'bad_input', string.format(_('a member is a member_id or an ID number, got %s'), tostring(ref))
   end
   local id = parse.id((ref:gsub('^%s+', ''):gsub('%s+$', '')))
   if not id then
@@ -849,7 +849,7 @@ function P:reverse(entry_id, reason, opts)
     end
     if o.reverses then error(string.format(_('entry %s is itself a correction'), entry_id), 0) end
     local prior = db.program_entries:find('reverses', entry_id)
-    if prior then return nil, 'already', 'entry ' .. entry_id .. ' was reversed by entry ' .. prior.entry_id end
+    if prior then return nil, 'already', string.format(_('entry %s was reversed by entry %s'), entry_id, prior.entry_id) end
     local r = {}
     for k, v in pairs(o) do r[k] = v end
     r.entry_id, r.key, r.extra, r.capped = nil, nil, nil, nil
