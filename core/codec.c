@@ -500,6 +500,7 @@ int key_read(const unsigned char **pp, const unsigned char *end, key_item *it, c
 /* ---- display ---------------------------------------------------------------------- */
 
 void codec_json_str(codec_buf *out, const char *s, size_t n) {
+    size_t run = 0; /* bytes before i that need no escape: copied in one piece */
     codec_buf_add(out, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -507,14 +508,16 @@ void codec_json_str(codec_buf *out, const char *s, size_t n) {
         if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
-            codec_buf_add(out, esc, 2);
         } else if (c < 0x20 || c == 0x7f) {
             snprintf(esc, sizeof esc, "\\u%04x", c);
-            codec_buf_add(out, esc, 6);
         } else {
-            codec_buf_add(out, s + i, 1);
+            continue;
         }
+        codec_buf_add(out, s + run, i - run);
+        codec_buf_add(out, esc, esc[1] == 'u' ? 6 : 2);
+        run = i + 1;
     }
+    codec_buf_add(out, s + run, n - run);
     codec_buf_add(out, "\"", 1);
 }
 

@@ -196,6 +196,9 @@ static const cli_opt serve_opts[] = {
     {"--body-limit", NULL, "BYTES", N_("the largest request body (default 1M)"), NULL},
     {"--session-hours", NULL, "H", N_("how long a login lasts (default 8)"), NULL},
     {"--max-batch", NULL, "N", N_("at most N writing requests share one commit"), NULL},
+    {"--http-threads", NULL, "N",
+     N_("threads reading and answering connections (default 4; requests never wait in them)"),
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

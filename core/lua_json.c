@@ -465,24 +465,30 @@ static int enc_table(lua_State *L, int idx, codec_buf *out, char *err, size_t er
         return 0;
     }
     /* an object: keys sorted (integer keys written as their digits) */
-    jkey *keys = malloc((size_t)count * sizeof *keys);
+    jkey few[32];
+    jkey *keys = count <= 32 ? few : malloc((size_t)count * sizeof *keys);
     if (!keys) {
         snprintf(err, errn, _("out of memory"));
         return -1;
     }
-    lua_newtable(L); /* keeps the digit strings of integer keys alive */
-    int anchor = lua_gettop(L);
+    /* the table's own string keys stay alive in it; the digit strings of
+     * integer keys are kept in an anchor table */
+    int anchor = 0;
+    if (strings != count) {
+        lua_newtable(L);
+        anchor = lua_gettop(L);
+    }
     size_t k = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
-        lua_pushvalue(L, -1);
-        if (lua_type(L, -1) != LUA_TSTRING) {
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            keys[k].s = lua_tolstring(L, -1, &keys[k].n);
+        } else {
             lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, -1));
-            lua_replace(L, -2);
+            keys[k].s = lua_tolstring(L, -1, &keys[k].n);
+            lua_rawseti(L, anchor, (lua_Integer)k + 1);
         }
-        keys[k].s = lua_tolstring(L, -1, &keys[k].n);
-        lua_rawseti(L, anchor, (lua_Integer)k + 1);
         k++;
     }
     qsort(keys, k, sizeof *keys, cmp_keys);
@@ -504,9 +510,12 @@ static int enc_table(lua_State *L, int idx, codec_buf *out, char *err, size_t er
         rc = enc(L, lua_gettop(L), out, err, errn, depth + 1);
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);
-    free(keys);
-    (void)strings;
+    if (anchor) {
+        lua_pop(L, 1);
+    }
+    if (keys != few) {
+        free(keys);
+    }
     if (rc == 0) {
         codec_buf_add(out, "}", 1);
     }
@@ -529,9 +538,17 @@ static int enc(lua_State *L, int idx, codec_buf *out, char *err, size_t errn, in
         return 0;
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx)) {
-            codec_buf_add(
-                out, num,
-                (size_t)snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, idx)));
+            lua_Integer v = lua_tointeger(L, idx);
+            unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+            char *p = num + sizeof num;
+            do { /* the digits from the right: no printf for the common case */
+                *--p = (char)('0' + u % 10);
+                u /= 10;
+            } while (u);
+            if (v < 0) {
+                *--p = '-';
+            }
+            codec_buf_add(out, p, (size_t)(num + sizeof num - p));
         } else {
             double v = lua_tonumber(L, idx);
             if (!isfinite(v)) {

@@ -468,14 +468,47 @@ void serve_submit(server *srv, job *j) {
         srv->head = j;
     }
     srv->tail = j;
-    pthread_cond_signal(&srv->cv);
+    if (srv->head == j) {
+        pthread_cond_signal(&srv->cv);
+    }
     while (!j->done) {
         pthread_cond_wait(&j->cv, &srv->mu);
     }
     pthread_mutex_unlock(&srv->mu);
 }
 
+int serve_post(server *srv, job *j) {
+    pthread_mutex_lock(&srv->mu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->mu);
+        serve_answer_error(j, 503, "stopping", _("the server is shutting down"));
+        j->done = 1;
+        return -1;
+    }
+    j->done = 0;
+    j->next = NULL;
+    if (srv->tail) {
+        srv->tail->next = j;
+    } else {
+        srv->head = j;
+    }
+    srv->tail = j;
+    if (srv->head == j) { /* the engine sleeps only on an empty queue */
+        pthread_cond_signal(&srv->cv);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return 0;
+}
+
+/* Hands j back to its owner; j may be freed as soon as this wakes it. */
 static void finish(server *srv, job *j) {
+    if (j->conn) {
+        void *conn = j->conn;
+        void (*wake)(void *) = j->wake;
+        __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+        wake(conn);
+        return;
+    }
     pthread_mutex_lock(&srv->mu);
     j->done = 1;
     pthread_cond_signal(&j->cv);
@@ -498,9 +531,7 @@ static void do_login_get(server *srv, job *j, store_txn *rt) {
 static void random_uid(char out[17]) {
     unsigned char b[8];
     randombytes_buf(b, sizeof b);
-    for (int i = 0; i < 8; i++) {
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-    }
+    sodium_bin2hex(out, 17, b, sizeof b);
 }
 
 /* Reads the account of a route job afresh and its scope; answers 401/403

@@ -178,7 +178,28 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
 typedef struct hreq {
     codec_buf body;
     int too_big;
+    int posted; /* j went to the engine; the connection sleeps until it is answered */
+    int me;     /* j is /api/me's account lookup, not a route */
+    char name[65];
+    job j;
 } hreq;
+
+static void resume_conn(void *c) {
+    MHD_resume_connection(c);
+}
+
+/* Suspends connection c and hands r->j to the engine, which resumes c when
+ * it answered (for a write: after the group committed): no thread waits. */
+static enum MHD_Result post_job(server *srv, struct MHD_Connection *c, hreq *r) {
+    r->j.conn = c;
+    r->j.wake = resume_conn;
+    r->posted = 1;
+    MHD_suspend_connection(c); /* before the engine can answer and resume it */
+    if (serve_post(srv, &r->j) != 0) {
+        MHD_resume_connection(c); /* stopping: answered already */
+    }
+    return MHD_YES;
+}
 
 static atomic_int inflight;
 
@@ -384,8 +405,8 @@ static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char 
 
 static enum MHD_Result do_route(server *srv, struct MHD_Connection *c, const char *url,
                                 const char *method, hreq *r) {
-    job j;
-    memset(&j, 0, sizeof j);
+    job *jp = &r->j;
+#define j (*jp)
     int found = -1, path_only = 0;
     for (int i = 0; i < srv->nroutes && found < 0; i++) {
         if (match(srv->routes[i].path, url, &j)) {
@@ -401,28 +422,47 @@ static enum MHD_Result do_route(server *srv, struct MHD_Connection *c, const cha
         return path_only ? send_error(c, 405, "method", _("this endpoint takes another method"))
                          : send_error(c, 404, "not_found", _("no such endpoint"));
     }
-    char name[65];
-    if (sess_get(session_token(c), srv->session_seconds, name) != 0) {
+    if (sess_get(session_token(c), srv->session_seconds, r->name) != 0) {
         free_params(&j);
         return send_error(c, 401, "login", _("log in first (POST /api/login)"));
     }
-    pthread_cond_init(&j.cv, NULL);
     codec_buf_init(&j.out);
     j.kind = J_ROUTE;
     j.route = found;
     snprintf(j.path, sizeof j.path, "%s", url);
-    snprintf(j.acct.name, sizeof j.acct.name, "%s", name);
+    snprintf(j.acct.name, sizeof j.acct.name, "%s", r->name);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query, &j);
     j.body = r->body.p ? (const char *)r->body.p : "";
     j.body_len = r->body.len;
-    serve_submit(srv, &j);
-    if (j.kill_session) {
-        sess_end(NULL, name);
+#undef j
+    return post_job(srv, c, r);
+}
+
+/* The answer of a route job, once the engine resumed the connection. */
+static enum MHD_Result answer_route(struct MHD_Connection *c, hreq *r) {
+    job *j = &r->j;
+    if (j->kill_session) {
+        sess_end(NULL, r->name);
     }
-    enum MHD_Result ret = send_json(c, j.status ? j.status : 500, &j.out, NULL);
-    free_params(&j);
-    codec_buf_free(&j.out);
-    pthread_cond_destroy(&j.cv);
+    enum MHD_Result ret = send_json(c, j->status ? j->status : 500, &j->out, NULL);
+    free_params(j);
+    codec_buf_free(&j->out);
+    return ret;
+}
+
+/* The answer of /api/me, once the engine resumed the connection. */
+static enum MHD_Result answer_me(struct MHD_Connection *c, hreq *r) {
+    job *j = &r->j;
+    codec_buf b;
+    codec_buf_init(&b);
+    codec_buf_add(&b, "{\"ok\":true,\"account\":", sizeof "{\"ok\":true,\"account\":" - 1);
+    put_account(&b, &j->acct, j->scope ? j->scope->name : "");
+    codec_buf_add(&b, "}", sizeof "}" - 1);
+    enum MHD_Result ret = j->status == 200 && !j->acct.disabled
+                              ? send_json(c, 200, &b, NULL)
+                              : send_error(c, 401, "login", _("the account is gone or disabled"));
+    codec_buf_free(&b);
+    codec_buf_free(&j->out);
     return ret;
 }
 
@@ -518,6 +558,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         atomic_fetch_add(&inflight, 1);
         return MHD_YES;
     }
+    if (r->posted) { /* resumed: the engine answered */
+        if (!__atomic_load_n(&r->j.done, __ATOMIC_ACQUIRE)) {
+            return MHD_YES; /* not yet (MHD calls again) */
+        }
+        r->posted = 0;
+        return r->me ? answer_me(c, r) : answer_route(c, r);
+    }
     if (*upload_size) {
         if (r->body.len + *upload_size > srv->body_limit) {
             r->too_big = 1;
@@ -562,30 +609,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return ret;
     }
     if (strcmp(url, "/api/me") == 0) {
-        char name[65];
-        if (sess_get(session_token(c), srv->session_seconds, name) != 0) {
+        if (sess_get(session_token(c), srv->session_seconds, r->name) != 0) {
             return send_error(c, 401, "login", _("not logged in"));
         }
-        job j;
-        memset(&j, 0, sizeof j);
-        pthread_cond_init(&j.cv, NULL);
-        codec_buf_init(&j.out);
-        j.kind = J_LOGIN_GET;
-        snprintf(j.acct.name, sizeof j.acct.name, "%s", name);
-        serve_submit(srv, &j);
-        codec_buf b;
-        codec_buf_init(&b);
-        codec_buf_add(&b, "{\"ok\":true,\"account\":", sizeof "{\"ok\":true,\"account\":" - 1);
-        put_account(&b, &j.acct, j.scope ? j.scope->name : "");
-        codec_buf_add(&b, "}", sizeof "}" - 1);
-        enum MHD_Result ret =
-            j.status == 200 && !j.acct.disabled
-                ? send_json(c, 200, &b, NULL)
-                : send_error(c, 401, "login", _("the account is gone or disabled"));
-        codec_buf_free(&b);
-        codec_buf_free(&j.out);
-        pthread_cond_destroy(&j.cv);
-        return ret;
+        codec_buf_init(&r->j.out);
+        r->j.kind = J_LOGIN_GET;
+        r->me = 1;
+        snprintf(r->j.acct.name, sizeof r->j.acct.name, "%s", r->name);
+        return post_job(srv, c, r);
     }
     if (strncmp(url, "/api/", 5) == 0) {
         return do_route(srv, c, url, method, r);
@@ -601,6 +632,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     hreq *r = *con_cls;
     (void)cls, (void)c, (void)toe;
     if (r) {
+        if (r->posted && !__atomic_load_n(&r->j.done, __ATOMIC_ACQUIRE)) {
+            return; /* the engine still holds the job: never freed under it */
+        }
+        if (r->posted) {
+            free_params(&r->j);
+            codec_buf_free(&r->j.out);
+        }
         codec_buf_free(&r->body);
         free(r);
         *con_cls = NULL;
@@ -631,7 +669,7 @@ static int parse_size(const char *s, size_t *out) {
 int serve_main(const char *db_path, int argc, char **argv) {
     server srv;
     memset(&srv, 0, sizeof srv);
-    int port = 8080;
+    int port = 8080, http_threads = 4;
     const char *bind_addr = "127.0.0.1", *port_file = NULL;
     srv.timeout = 10;
     srv.memory = (size_t)256 << 20;
@@ -671,6 +709,9 @@ int serve_main(const char *db_path, int argc, char **argv) {
         } else if (cli_is(&it, o, "--session-hours")) {
             srv.session_seconds = strtod(v, &end) * 3600;
             bad = *end || srv.session_seconds <= 0;
+        } else if (cli_is(&it, o, "--http-threads")) {
+            http_threads = (int)strtol(v, &end, 10);
+            bad = *end || http_threads < 1 || http_threads > 64;
         } else if (cli_is(&it, o, "--max-batch")) {
             srv.max_batch = (int)strtol(v, &end, 10);
             bad = *end || srv.max_batch < 1 || srv.max_batch > SERVE_MAX_BATCH;
@@ -721,12 +762,13 @@ int serve_main(const char *db_path, int argc, char **argv) {
     pthread_create(&engine, NULL, serve_engine, &srv);
     pthread_create(&watchdog, NULL, serve_watchdog, &srv);
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-            MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        MHD_USE_INTERNAL_POLLING_THREAD | (getenv("GH_POLL") ? MHD_USE_POLL : MHD_USE_EPOLL) |
+            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         (uint16_t)port, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)http_threads, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, &srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, _("gonghui serve: cannot listen on %s:%d (%s)\n"), bind_addr, port,
                 strerror(errno));

@@ -40,8 +40,11 @@ typedef struct program {
 
 enum { J_ROUTE, J_LOGIN_GET, J_NOTE };
 
-/* One request handed to the engine. Owned by the connection's thread; the
- * engine fills status/out and sets done. */
+/* One request handed to the engine. Owned by its connection (or, for a
+ * blocking submit, the caller's stack); the engine fills status/out and sets
+ * done, then wakes the owner: resume (conn != NULL, serve_post) or the
+ * condition variable (serve_submit). After the wake the engine never
+ * touches the job again: the owner may free it at once. */
 typedef struct job {
     int kind;
     int route;
@@ -65,6 +68,8 @@ typedef struct job {
     /* queue */
     int done;
     pthread_cond_t cv;
+    void *conn;               /* serve_post: the suspended MHD connection */
+    void (*wake)(void *conn); /* serve_post: resumes conn */
     struct job *next;
 } job;
 
@@ -100,6 +105,10 @@ void serve_answer_error(job *j, int status, const char *code, const char *msg);
 /* Queues j and waits until the engine answered it (for a write: after the
  * group committed). */
 void serve_submit(server *srv, job *j);
+/* Queues j and returns at once; the engine calls j->wake(j->conn) when it
+ * answered. 0, or -1 when the server is stopping (j is answered 503 and
+ * nothing will wake: the caller answers at once). */
+int serve_post(server *srv, job *j);
 void *serve_engine(void *arg);
 void *serve_watchdog(void *arg);
 void serve_engine_stop(server *srv);
