@@ -600,23 +600,28 @@ static void free_counts(store_counts *c, int n) {
     free(c);
 }
 
-/* The write jobs of a group, in one transaction (a unit of work: store_unit
- * commits it, one fsync for the whole group, or redoes it after growing the
- * map). */
+/* The write jobs of a group, with the queued session changes, in one
+ * transaction (a unit of work: store_unit commits it, one fsync for the
+ * whole group, or redoes it after growing the map). */
 typedef struct group_unit {
     server *srv;
     job **w;
     int nw, unions_touched;
+    const sess_ops *ops;
 } group_unit;
 
 static int run_group(store_txn *top, void *ctx) {
     group_unit *g = ctx;
     server *srv = g->srv;
     job **w = g->w;
-    int nw = g->nw, *unions_touched = &g->unions_touched, rc = 0;
+    int nw = g->nw, *unions_touched = &g->unions_touched;
     store_txn *sp;
+    int rc = sess_store(top, g->ops);
     for (int i = 0; i < nw && rc == 0; i++) {
         job *j = w[i];
+        if (j->kind == J_FLUSH) {
+            continue;
+        }
         if (j->kind == J_NOTE) {
             rc = accounts_note_login(top, j->acct.name, j->login_ok, (int64_t)clock_wall_s());
             continue;
@@ -655,6 +660,15 @@ static int run_group(store_txn *top, void *ctx) {
     return rc;
 }
 
+static int sessions_unit(store_txn *t, void *ctx) {
+    return sess_store(t, ctx);
+}
+
+/* Stores session changes in a transaction of their own. */
+static int store_sessions(server *srv, sess_ops *ops) {
+    return store_unit(srv->s, sessions_unit, NULL, ops);
+}
+
 static void engine_group(server *srv, job *batch) {
     job *w[SERVE_MAX_BATCH], *r[SERVE_MAX_BATCH];
     int nw = 0, nr = 0;
@@ -673,7 +687,7 @@ static void engine_group(server *srv, job *batch) {
         if (j->kind == J_LOGIN_GET) {
             do_login_get(srv, j, rt);
             finish(srv, j);
-        } else if (j->kind == J_NOTE) {
+        } else if (j->kind == J_NOTE || j->kind == J_FLUSH) {
             w[nw++] = j;
         } else if (authorize(srv, j, rt) != 0) {
             finish(srv, j);
@@ -689,12 +703,17 @@ static void engine_group(server *srv, job *batch) {
         run_handler(srv, r[i], NULL);
         finish(srv, r[i]);
     }
+    sess_ops *ops = sess_pending() ? sess_take() : NULL;
     if (!nw) {
+        if (ops) { /* session changes and no writes: a transaction of their own */
+            sess_done(ops, store_sessions(srv, ops) == 0);
+        }
         return;
     }
     /* 3. the writes: one transaction, a savepoint each, one commit */
-    group_unit g = {srv, w, nw, 0};
+    group_unit g = {srv, w, nw, 0, ops};
     int rc = store_unit(srv->s, run_group, NULL, &g);
+    sess_done(ops, rc == 0);
     if (g.unions_touched) {
         scopes_forget(srv); /* the tree changed: scopes are rebuilt on demand */
     }
@@ -735,6 +754,10 @@ void *serve_engine(void *arg) {
         last->next = NULL;
         pthread_mutex_unlock(&srv->mu);
         engine_group(srv, batch);
+    }
+    if (sess_pending()) { /* what the last requests changed (ended sessions) */
+        sess_ops *ops = sess_take();
+        sess_done(ops, store_sessions(srv, ops) == 0);
     }
     srv->engine_done = 1;
     return NULL;

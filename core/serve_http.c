@@ -20,8 +20,9 @@
  * scope, 404, 405, 413 body too large, 423 locked out, 503 time/memory
  * limits or a failed commit.
  *
- * Sessions live in this process only (a restart logs everyone out); they
- * expire after --session-hours of not being used.
+ * Sessions (serve_sess.c) are kept in the store as hashes of their tokens,
+ * so a restart keeps everyone logged in; they expire after --session-hours
+ * of not being used.
  */
 #include "serve.h"
 #include "cli.h"
@@ -49,90 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SESSIONS 100000
 #define MAX_QUERY 64
-
-/* ---- sessions --------------------------------------------------------------------- */
-
-typedef struct sess {
-    char token[65];
-    char name[65];
-    double expires;
-} sess;
-
-static pthread_mutex_t smu = PTHREAD_MUTEX_INITIALIZER;
-static sess *sessions;
-static int nsess, capsess;
-
-static void sess_new(const char *name, double life, char token[65]) {
-    unsigned char b[32];
-    randombytes_buf(b, sizeof b);
-    sodium_bin2hex(token, 65, b, sizeof b);
-    pthread_mutex_lock(&smu);
-    double now = clock_wall_s();
-    for (int i = 0; i < nsess;) { /* drop the expired ones while we are here */
-        if (sessions[i].expires < now) {
-            sessions[i] = sessions[--nsess];
-        } else {
-            i++;
-        }
-    }
-    if (nsess == capsess && nsess < MAX_SESSIONS) {
-        int cap = capsess ? capsess * 2 : 64;
-        sess *m = realloc(sessions, (size_t)cap * sizeof *m);
-        if (m) {
-            sessions = m;
-            capsess = cap;
-        }
-    }
-    if (nsess < capsess) {
-        snprintf(sessions[nsess].token, sizeof sessions[nsess].token, "%s", token);
-        snprintf(sessions[nsess].name, sizeof sessions[nsess].name, "%s", name);
-        sessions[nsess].expires = now + life;
-        nsess++;
-    } else {
-        token[0] = 0;
-    }
-    pthread_mutex_unlock(&smu);
-}
-
-/* The account name of session `token` into name; 0, or -1 if none. */
-static int sess_get(const char *token, double life, char name[65]) {
-    int rc = -1;
-    if (!token || strlen(token) != 64) {
-        return -1;
-    }
-    pthread_mutex_lock(&smu);
-    double now = clock_wall_s();
-    for (int i = 0; i < nsess; i++) {
-        if (sodium_memcmp(sessions[i].token, token, 64) == 0) {
-            if (sessions[i].expires >= now) {
-                sessions[i].expires = now + life;
-                memcpy(name, sessions[i].name, 65);
-                rc = 0;
-            } else {
-                sessions[i] = sessions[--nsess];
-            }
-            break;
-        }
-    }
-    pthread_mutex_unlock(&smu);
-    return rc;
-}
-
-/* Ends session token, or (token NULL) every session of account name. */
-static void sess_end(const char *token, const char *name) {
-    pthread_mutex_lock(&smu);
-    for (int i = 0; i < nsess;) {
-        if ((token && strcmp(sessions[i].token, token) == 0) ||
-            (!token && name && strcmp(sessions[i].name, name) == 0)) {
-            sessions[i] = sessions[--nsess];
-        } else {
-            i++;
-        }
-    }
-    pthread_mutex_unlock(&smu);
-}
 
 /* ---- answers ---------------------------------------------------------------------- */
 
@@ -302,8 +220,13 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
     const char *union_name = j.scope ? j.scope->name : "";
     char uname[256];
     snprintf(uname, sizeof uname, "%s", union_name);
-    /* the bookkeeping (failures, lock-out) is durable before the answer */
+    /* the bookkeeping (failures, lock-out) and the new session are stored
+     * in one transaction before the answer */
+    char token[65], cookie[200];
+    int no_room = ok && sess_new(j.acct.name, srv->session_seconds, token) != 0;
     account a = j.acct;
+    codec_buf_free(&j.out);
+    pthread_cond_destroy(&j.cv);
     memset(&j, 0, sizeof j);
     pthread_cond_init(&j.cv, NULL);
     codec_buf_init(&j.out);
@@ -311,6 +234,10 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
     j.acct = a;
     j.login_ok = ok;
     serve_submit(srv, &j);
+    if (no_room) {
+        ret = send_error(c, 503, "sessions", _("too many sessions open"));
+        goto out;
+    }
     if (!ok) {
         if (a.failures + 1 >= ACCOUNTS_MAX_FAILURES) {
             ret = send_error(c, 423, "locked",
@@ -318,12 +245,6 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
         } else {
             ret = send_error(c, 401, "login", _("wrong account name or password"));
         }
-        goto out;
-    }
-    char token[65], cookie[200];
-    sess_new(a.name, srv->session_seconds, token);
-    if (!token[0]) {
-        ret = send_error(c, 503, "sessions", _("too many sessions open"));
         goto out;
     }
     snprintf(cookie, sizeof cookie, "gh_session=%s; Path=/; HttpOnly; SameSite=Strict", token);
@@ -599,6 +520,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *t = session_token(c);
         if (t) {
             sess_end(t, NULL);
+            job j; /* answered once the end of the session is stored */
+            memset(&j, 0, sizeof j);
+            pthread_cond_init(&j.cv, NULL);
+            codec_buf_init(&j.out);
+            j.kind = J_FLUSH;
+            serve_submit(srv, &j);
+            codec_buf_free(&j.out);
+            pthread_cond_destroy(&j.cv);
         }
         codec_buf b;
         codec_buf_init(&b);
@@ -741,6 +670,11 @@ int serve_main(const char *db_path, int argc, char **argv) {
         return 1;
     }
     chmod(db_path, 0700); /* the server alone holds the database */
+    if ((rc = sess_load(srv.s, clock_wall_s())) != 0) {
+        fprintf(stderr, _("gonghui serve: cannot read the stored sessions: %s\n"), err_msg(rc));
+        store_close(srv.s);
+        return 1;
+    }
     gethostname(srv.host, sizeof srv.host - 1);
     srv.started = clock_wall_s();
     pthread_mutex_init(&srv.mu, NULL);
@@ -816,6 +750,7 @@ int serve_main(const char *db_path, int argc, char **argv) {
     free(srv.scopes);
     codec_buf_free(&srv.scratch);
     store_close(srv.s);
+    sess_free_all();
     fprintf(stderr, _("gonghui serve: stopped\n"));
     return 0;
 }

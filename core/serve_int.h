@@ -38,7 +38,9 @@ typedef struct program {
     sandbox *sb;
 } program;
 
-enum { J_ROUTE, J_LOGIN_GET, J_NOTE };
+/* J_FLUSH: a write with nothing of its own, answered when the queued session
+ * changes (serve_sess.c) are stored: /api/logout */
+enum { J_ROUTE, J_LOGIN_GET, J_NOTE, J_FLUSH };
 
 /* One request handed to the engine. Owned by its connection (or, for a
  * blocking submit, the caller's stack); the engine fills status/out and sets
@@ -112,5 +114,28 @@ int serve_post(server *srv, job *j);
 void *serve_engine(void *arg);
 void *serve_watchdog(void *arg);
 void serve_engine_stop(server *srv);
+
+/* serve_sess.c: sessions (see there) */
+#define SESSIONS_COLLECTION "_sessions"
+typedef struct sess_ops sess_ops;
+/* A new session of account name, valid for life seconds of not being
+ * used: the token into token (64 hex digits); 0, or -1 when there are too
+ * many (token ""). */
+int sess_new(const char *name, double life, char token[65]);
+/* The account of session token into name (and its expiry moved on); 0, or
+ * -1 when there is no such session or it expired. */
+int sess_get(const char *token, double life, char name[65]);
+/* Ends session token, or (token NULL) every session of account name. */
+void sess_end(const char *token, const char *name);
+/* Loads the stored sessions that have not expired (at start). */
+int sess_load(store *s, double now);
+int sess_count(void);
+/* The engine's side: are changes waiting; take them; write them in t;
+ * done (stored = 0: they go back in the queue). */
+int sess_pending(void);
+sess_ops *sess_take(void);
+int sess_store(store_txn *t, const sess_ops *ops);
+void sess_done(sess_ops *ops, int stored);
+void sess_free_all(void);
 
 #endif

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Harness, check, finish, id_of, PW  # noqa: E402
@@ -204,6 +205,39 @@ try:
     h.gh('users', 'unlock', 'aud')
     st, js = h.login('aud')
     check(st == 200, 'users unlock opens it again')
+
+    # ---- sessions are kept in the store: a restart keeps clerks logged in ----
+    h.login('admin')
+    st, js = h.login('opA')
+    out_token = js['token']
+    check(h.call('POST', '/api/logout', who='opA')[0] == 200, 'logout')
+    check(h.stop() == 0, 'SIGTERM when idle: exit 0')
+    data = open(os.path.join(h.db, 'data.mdb'), 'rb').read()
+    check(h.tokens['clerkA'].encode() not in data and out_token.encode() not in data,
+          'the store holds no session token, only hashes')
+    h.start('--timeout', '3', '--memory', '32M')
+    st, js = h.call('GET', '/api/me', who='clerkA')
+    check(st == 200 and js['account']['name'] == 'clerkA', 'after a restart clerk A is still logged in')
+    st, js = h.call('GET', '/api/gift_drive/member?id=' + id_of(1), who='clerkA')
+    check(st == 200, 'and its requests go on with their scope')
+    st, js = h.call('GET', '/api/me', headers={'Authorization': 'Bearer ' + out_token})
+    check(st == 401, 'a session ended by logout stays ended after a restart')
+    st, js = h.call('GET', '/api/me', who='clerkB')
+    check(st == 401, 'a disabled account\'s session stays ended after a restart')
+    # a session that expired while the server was down is not loaded: opA
+    # logs in for 9 s, the server stops, and starts again after those 9 s
+    # (the test waits for the clock, never for the machine)
+    check(h.stop() == 0, 'SIGTERM: exit 0')
+    h.start('--session-hours', '0.0025')
+    h.login('opA')
+    t_login = time.time()
+    check(h.stop() == 0, 'SIGTERM: exit 0')
+    time.sleep(max(0, t_login + 10 - time.time()))
+    h.start()
+    check(h.call('GET', '/api/me', who='opA')[0] == 401, 'a session that expired while down is gone')
+    check(h.call('GET', '/api/me', who='clerkA')[0] == 200, 'the others are not')
+    p = h.gh('check', check_rc=False)
+    check(p.returncode == 0, 'gonghui check is clean with stored sessions')
 
     # ---- graceful SIGTERM: the request in flight is answered ----
     check(h.stop() == 0, 'SIGTERM when idle: exit 0')
