@@ -35,6 +35,7 @@
 #include "lua_codec.h"
 #include "lua_store.h"
 #include "parse.h"
+#include "scope.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -282,6 +283,16 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
         codec_buf_free(&pb);
         luaL_error(L, _("bus.publish('%s'): the payload cannot be stored: %s"), topic, err_msg(rc));
     }
+    if (db->scope &&
+        !scope_event_visible(db->wtxn, db->scope, topic, tn, pb.p ? (void *)pb.p : "", pb.len)) {
+        codec_buf_free(&pb);
+        scope_refused = 1;
+        luaL_error(L,
+                   _("bus.publish('%s'): the event names no union_id or member_id of this "
+                     "account's scope (union %lld %s and the unions under it); nothing was "
+                     "published"),
+                   topic, (long long)db->scope->root, db->scope->name);
+    }
     const char *run = NULL;
     if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
         run = lua_tostring(L, -1); /* kept alive on the stack */
@@ -350,6 +361,16 @@ static int l_bus_publish_many(lua_State *L) {
             err_prefix(_("bus.publish_many('%s'): payload %lld cannot be stored"), topic,
                        (long long)i);
         }
+    }
+    if (db->scope &&
+        !scope_event_visible(db->wtxn, db->scope, topic, tn, pb.p ? (void *)pb.p : "", pb.len)) {
+        codec_buf_free(&pb);
+        scope_refused = 1;
+        luaL_error(L,
+                   _("bus.publish('%s'): the event names no union_id or member_id of this "
+                     "account's scope (union %lld %s and the unions under it); nothing was "
+                     "published"),
+                   topic, (long long)db->scope->root, db->scope->name);
     }
     const char *run = NULL;
     if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
@@ -543,6 +564,7 @@ typedef struct events_q {
     int64_t from, limit;
     const char *pattern;
     size_t pn;
+    const scope *scope;
 } events_q;
 
 static int read_events(lua_State *L, store_txn *t, void *ctx) {
@@ -568,6 +590,10 @@ static int read_events(lua_State *L, store_txn *t, void *ctx) {
         if (q->pattern && !bus_match(q->pattern, q->pn, ev.topic, ev.topic_len)) {
             continue;
         }
+        if (q->scope &&
+            !scope_event_visible(t, q->scope, ev.topic, ev.topic_len, ev.payload, ev.payload_len)) {
+            continue; /* a scoped request (gonghui serve) sees its union's events only */
+        }
         if ((rc = push_event(L, &ev, 0))) {
             break;
         }
@@ -579,7 +605,7 @@ static int read_events(lua_State *L, store_txn *t, void *ctx) {
 
 /* bus.events{ from = seq, topic = pattern, limit = n } -> array of events */
 static int l_bus_events(lua_State *L) {
-    events_q q = {.from = 1, .limit = -1};
+    events_q q = {.from = 1, .limit = -1, .scope = lstore_db(L)->scope};
     if (lua_istable(L, 1)) {
         lua_getfield(L, 1, "from");
         lua_getfield(L, 1, "limit");
@@ -628,10 +654,23 @@ static int bus_write_work(store_txn *t, void *ctx) {
     return w->fn(w->L, t, w->ctx);
 }
 
+/* The refusal of a consumer's bookkeeping in a scoped request: consumers
+ * see the whole log, not one union's part of it. */
+static int refuse_scoped(const lua_db *db, const char *what) {
+    scope_refused = 1;
+    return err_set(GH_EINVAL,
+                   _("%s works on the event log of the whole federation; a request of an "
+                     "account scoped to union %lld %s cannot use it"),
+                   what, (long long)db->scope->root, db->scope->name);
+}
+
 static int with_write(lua_State *L, const char *what, write_fn fn, void *ctx) {
     bus_write w = {L, fn, ctx};
-    (void)what;
-    return lstore_write(lstore_db(L), bus_write_work, &w);
+    lua_db *db = lstore_db(L);
+    if (db->scope) {
+        return refuse_scoped(db, what);
+    }
+    return lstore_write(db, bus_write_work, &w);
 }
 
 typedef struct consumer_def {
@@ -947,6 +986,9 @@ static int run_consumer(lua_State *L, const char *name, int batch, int retries, 
                         int64_t *handled, int64_t *parked) {
     lua_db *db = lstore_db(L);
     int top = lua_gettop(L);
+    if (db->scope) {
+        return refuse_scoped(db, "bus.run");
+    }
     if (db->wtxn) {
         return err_set(GH_ETXN,
                        _("bus.run('%s') cannot run inside db.atomic: it commits each "
@@ -1131,8 +1173,19 @@ static int l_bus_consumers(lua_State *L) {
     return rc ? lstore_raise(L, rc) : 1;
 }
 
+typedef struct dead_q {
+    lua_State *L;
+    store_txn *t;
+    const scope *scope;
+} dead_q;
+
 static int push_dead(void *ctx, const bus_dead *d) {
-    lua_State *L = ctx;
+    dead_q *q = ctx;
+    lua_State *L = q->L;
+    if (q->scope && !scope_event_visible(q->t, q->scope, d->ev.topic, d->ev.topic_len,
+                                         d->ev.payload, d->ev.payload_len)) {
+        return 0;
+    }
     lua_createtable(L, 0, 8);
     lua_pushinteger(L, d->id);
     lua_setfield(L, -2, "id");
@@ -1168,8 +1221,9 @@ static int read_dead(lua_State *L, store_txn *t, void *ctx) {
         }
         bus_consumer_clear(&cn);
     }
+    dead_q q = {L, t, lstore_db(L)->scope};
     lua_newtable(L);
-    return bus_dead_each(t, ctx, push_dead, L);
+    return bus_dead_each(t, ctx, push_dead, &q);
 }
 
 /* bus.dead([name]) -> parked events */

@@ -476,6 +476,18 @@ static int l_coll_get(lua_State *L) {
     return rc ? lstore_raise(L, rc) : nret;
 }
 
+/* The refusal of a write whose key or unique field is taken, in a scoped
+ * request: the same words whether the record that holds it is in the
+ * scope or hidden by it, naming neither that record nor its union, so a
+ * clash tells no more than that the value is taken (scope.h). */
+static int taken_hidden(const store_coll *c) {
+    err_clear();
+    return err_set(GH_EEXISTS,
+                   _("collection '%s': the record cannot be stored: its key or one of its unique "
+                     "fields is taken; nothing was written"),
+                   c->name);
+}
+
 /* One write of a collection method, in the atomic transaction or as a unit
  * of its own (lstore_write). */
 typedef int (*write_fn)(lua_State *L, lua_db *db, store_txn *t, const store_coll *c);
@@ -506,6 +518,9 @@ static int write_work(store_txn *t, void *ctx) {
     }
     if (rc == 0) {
         rc = w->fn(L, w->db, t, c);
+        if (rc == GH_EEXISTS && w->db->scope && c->scope) {
+            rc = taken_hidden(c);
+        }
     }
     if (rc) {
         lua_settop(L, w->top);
@@ -638,8 +653,8 @@ static int write_record(lua_State *L, lua_db *db, store_txn *t, const store_coll
             if (rc == GH_ENOTFOUND) {
                 rc = 0;
                 err_clear();
-            } else if (rc == 0) {
-                rc = scope_write_ok(db, t, c, ov, on, _("the record it replaces"));
+            } else if (rc == 0 && !lstore_visible(db, c, ov, on)) {
+                rc = taken_hidden(c); /* as if its key were taken by a record it may see */
             }
         }
     }
@@ -704,7 +719,7 @@ static int w_update(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
     }
     rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &old, &n);
     if (rc == 0 && !lstore_visible(db, c, old, n)) {
-        rc = scope_write_ok(db, t, c, old, n, _("the record to update"));
+        rc = GH_ENOTFOUND; /* hidden by the scope: as if absent, update returns nil */
     }
     if (rc) {
         return rc;
@@ -748,8 +763,9 @@ static int w_delete(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
     if (rc == 0 && db->scope && c->scope) {
         const void *ov;
         size_t on;
-        if ((rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &ov, &on)) == 0) {
-            rc = scope_write_ok(db, t, c, ov, on, _("the record to delete"));
+        if ((rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &ov, &on)) == 0 &&
+            !lstore_visible(db, c, ov, on)) {
+            rc = GH_ENOTFOUND; /* hidden by the scope: as if absent, delete returns false */
         }
     }
     if (rc == 0 && c->events && db->change_hook && (rc = push_old(L, t, c)) == 0) {

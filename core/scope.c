@@ -132,6 +132,128 @@ int scope_check_write(store_txn *t, const scope *sc, const store_coll *c, const 
                    c->name, what, (long long)id, nm, (long long)sc->root, sc->name);
 }
 
+/* Positions r (at a MessagePack map) at the value of string key; 1 when
+ * found, 0 when not (or not a map, or undecodable). */
+static int map_find(mp_reader *r, const char *key) {
+    mp_item it;
+    size_t kl = strlen(key);
+    if (mp_read(r, &it) != 0 || it.type != MP_MAP) {
+        return 0;
+    }
+    for (uint32_t i = 0, n = it.n; i < n; i++) {
+        const unsigned char *start = r->p;
+        mp_item k;
+        if (mp_read(r, &k) != 0) {
+            return 0;
+        }
+        if (k.type == MP_STR && k.n == kl && memcmp(k.s, key, kl) == 0) {
+            return 1;
+        }
+        if (k.type == MP_ARRAY || k.type == MP_MAP) { /* a container key: skip it whole */
+            r->p = start;
+            if (mp_skip(r, CODEC_MAX_DEPTH) != 0) {
+                return 0;
+            }
+        }
+        if (mp_skip(r, CODEC_MAX_DEPTH) != 0) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* The int at key of the map in payload: 1 with *v. */
+static int map_int(const void *payload, size_t n, const char *key, int64_t *v) {
+    mp_reader r;
+    mp_item it;
+    mp_reader_init(&r, payload, n);
+    if (map_find(&r, key) != 1 || mp_read(&r, &it) != 0 || it.type != MP_INT) {
+        return 0;
+    }
+    *v = it.v.i;
+    return 1;
+}
+
+/* A change event of scoped collection c: both records (those present) in sc. */
+static int change_visible(const scope *sc, const store_coll *c, const void *payload, size_t n) {
+    static const char *const sides[] = {"old", "new"};
+    const char *field = c->fields[c->scope - 1].name;
+    int seen = 0;
+    for (int i = 0; i < 2; i++) {
+        mp_reader r;
+        mp_item it;
+        mp_reader_init(&r, payload, n);
+        if (map_find(&r, sides[i]) != 1) {
+            continue;
+        }
+        mp_reader at = r;
+        if (mp_read(&at, &it) != 0) {
+            return 0;
+        }
+        if (it.type == MP_NIL) {
+            continue;
+        }
+        if (map_find(&r, field) != 1 || mp_read(&r, &it) != 0 || it.type != MP_INT ||
+            !scope_has(sc, it.v.i)) {
+            return 0;
+        }
+        seen = 1;
+    }
+    return seen;
+}
+
+static int is_change(const char *kind, size_t n) {
+    return (n == 8 && memcmp(kind, "inserted", 8) == 0) ||
+           (n == 7 && memcmp(kind, "updated", 7) == 0) ||
+           (n == 7 && memcmp(kind, "deleted", 7) == 0);
+}
+
+int scope_event_visible(store_txn *t, const scope *sc, const char *topic, size_t tn,
+                        const void *payload, size_t n) {
+    const store_coll *c;
+    int64_t id;
+    if (!sc || sc->all) {
+        return 1;
+    }
+    const char *dot = NULL;
+    for (size_t i = 0; i < tn; i++) {
+        if (topic[i] == '.') {
+            dot = topic + i;
+        }
+    }
+    if (dot && is_change(dot + 1, tn - (size_t)(dot - topic) - 1) && (size_t)(dot - topic) < 256) {
+        char name[256];
+        memcpy(name, topic, (size_t)(dot - topic));
+        name[dot - topic] = 0;
+        if (store_coll_get(t, name, &c) == 0) {
+            return c->scope ? change_visible(sc, c, payload, n) : 1;
+        }
+        err_clear();
+    }
+    if (map_int(payload, n, "union_id", &id)) {
+        return scope_has(sc, id);
+    }
+    if (map_int(payload, n, "member_id", &id)) {
+        codec_buf k;
+        const void *v;
+        size_t vn;
+        int seen = 0;
+        if (store_coll_get(t, SCOPE_MEMBERS, &c) != 0) {
+            err_clear();
+            return 0;
+        }
+        codec_buf_init(&k);
+        key_put_int(&k, id);
+        if (!k.oom && store_get(t, c, k.p, k.len, &v, &vn) == 0) {
+            seen = scope_visible(sc, c, v, vn);
+        }
+        err_clear();
+        codec_buf_free(&k);
+        return seen;
+    }
+    return 0;
+}
+
 static _Thread_local const int64_t *by_parent; /* qsort's comparator has no context */
 
 static int cmp_by_parent(const void *a, const void *b) {

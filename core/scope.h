@@ -64,4 +64,20 @@ extern _Thread_local int scope_refused;
 int scope_check_write(store_txn *t, const scope *sc, const store_coll *c, const void *rec, size_t n,
                       const char *what);
 
+/* Events of the log (bus.h) in a scoped request, read as records are:
+ *
+ *   <collection>.inserted|updated|deleted of a collection that declares a
+ *          scope field: seen when its old and new records (those present)
+ *          are in the scope; of a collection without one: always seen;
+ *   any other event: seen when its payload (a map) names a union_id in the
+ *          scope, or else a member_id of a member seen in the scope (the
+ *          members collection's own scope); an event naming neither is
+ *          outside every scope but the whole tree's (when in doubt, hide).
+ *
+ * bus.events and bus.dead skip events not seen; bus.publish refuses to
+ * append one. 1 if event (topic, MessagePack payload) may be seen in sc. */
+#define SCOPE_MEMBERS "members"
+int scope_event_visible(store_txn *t, const scope *sc, const char *topic, size_t tn,
+                        const void *payload, size_t n);
+
 #endif

@@ -77,8 +77,10 @@ R('POST', '/prepared_other', function(req)
 end, true)
 R('POST', '/pcall_then_write', function(req)
   -- a refusal caught by pcall must not let a later write through or widen anything
-  local ok = pcall(db.members.update, db.members, 2, { name = '改名' })
-  return { caught = not ok, get2 = db.members:get(2) ~= nil }
+  -- (an update of a hidden record finds none: nil)
+  local ok, r = pcall(db.members.update, db.members, 2, { name = '改名' })
+  local ok2 = pcall(db.members.insert, db.members, { member_id = 9005, name = '赵九', union_id = 3 })
+  return { caught = (not ok or r == nil) and not ok2, get2 = db.members:get(2) ~= nil }
 end, true)
 R('POST', '/define', function(req)
   db.define('members', { key = 'member_id', fields = { member_id = 'int', name = 'string' } })
@@ -95,6 +97,33 @@ end, true)
 R('POST', '/fail_after_write', function(req)
   db.members:update(1, { phone = '13999999999' })
   error('the handler failed after writing')
+end, true)
+
+-- a taken key or unique field tells nothing of the record that holds it
+local function new_member(id_number, member_id)
+  return { member_id = member_id, name = '王八', id_number = id_number, phone = '13800000000',
+    gender = 'M', birth_date = '1990-01-01', enterprise_id = 1, town = '硖石街道',
+    category = 'courier', join_date = '2015-01-01', status = 'active', union_id = 4 }
+end
+R('POST', '/insert_taken', function(req)
+  -- body: { id_number = ..., member_id = ... }: a clash with a hidden or a visible member
+  local ok, err = pcall(db.members.insert, db.members, new_member(req.body.id_number, req.body.member_id))
+  return { ok = ok, message = not ok and tostring(err):gsub('^.-: collection', 'collection') or nil }
+end, true)
+
+-- the event log: read as records are, and no consumer bookkeeping
+R('GET', '/bus_events', function(req)
+  local out = {}
+  for _, e in ipairs(bus.events{ topic = req.query.topic }) do
+    out[#out + 1] = { topic = e.topic, member_id = type(e.payload) == 'table' and e.payload.member_id or nil,
+                      union_id = type(e.payload) == 'table' and e.payload.union_id or nil }
+  end
+  return { events = out, dead = #bus.dead() }
+end)
+R('POST', '/bus_run', function(req) return { n = bus.run('year_report') } end, true)
+R('POST', '/bus_trim', function(req) return { n = bus.trim() } end, true)
+R('POST', '/bus_publish', function(req)
+  return { seq = bus.publish('attack.note', req.body) }
 end, true)
 
 -- limits

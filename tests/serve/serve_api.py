@@ -102,11 +102,32 @@ try:
           'the federation admin sees everything')
     st, a = h.call('GET', '/api/attack/meta', who='clerkA')
     check(st == 200 and not a['accounts'] and not a['runs'], 'handlers cannot reach _accounts or _runs')
-    for path in ['/insert_other', '/update_other', '/move_out', '/delete_other', '/put_over',
-                 '/prepared_other']:
+    for path in ['/insert_other', '/move_out', '/prepared_other']:
         st, js = h.call('POST', '/api/attack' + path, {}, who='clerkA')
         check(st == 403 and js['error'] == 'outside_scope' and '许村镇总工会' in js['message'],
-              'refused %s naming the union (403)' % path)
+              'refused %s naming the union it asked for (403)' % path)
+    # a record the scope hides is, to a write, a record that is not there
+    st, js = h.call('POST', '/api/attack/update_other', {}, who='clerkA')
+    check(st == 200 and js in ([], {}), 'update of a hidden record: nil, as for no record')
+    st, js = h.call('POST', '/api/attack/delete_other', {}, who='clerkA')
+    check(st == 200 and js.get('ok') is False, 'delete of a hidden record: false, as for no record')
+    st, js = h.call('POST', '/api/attack/put_over', {}, who='clerkA')
+    check(st == 500 and 'is taken' in js['message'] and '许村镇' not in js['message'],
+          'put over a hidden record: refused as a taken key, naming nothing')
+    # a taken key or unique field: the same refusal whether its holder is hidden or seen
+    hidden = h.call('POST', '/api/attack/insert_taken', {'id_number': id_of(2), 'member_id': 9101},
+                    who='clerkA')[1]
+    hidden_pk = h.call('POST', '/api/attack/insert_taken', {'id_number': '330481199001019105',
+                                                             'member_id': 2}, who='clerkA')[1]
+    seen = h.call('POST', '/api/attack/insert_taken', {'id_number': id_of(1), 'member_id': 9102},
+                  who='clerkA')[1]
+    print('     taken: %r' % hidden.get('message'), file=sys.stderr)
+    check(not hidden['ok'] and not hidden_pk['ok'] and not seen['ok'], 'a taken value is refused')
+    check(hidden['message'] == seen['message'] == hidden_pk['message'],
+          'the refusal is the same for a hidden holder, a hidden key and a seen holder')
+    check(all(x not in hidden['message'] + hidden_pk['message']
+              for x in ['许村镇', 'member_id = 2', id_of(2), 'union 3']),
+          'and names no record, key or union')
     st, js = h.call('POST', '/api/attack/insert_no_union', {}, who='clerkA')
     check(st == 403 and js['error'] == 'outside_scope', 'a record without a union is refused too')
     st, js = h.call('POST', '/api/attack/pcall_then_write', {}, who='clerkA')
@@ -170,6 +191,30 @@ try:
     nw = after['grouped_writes'] - before['grouped_writes']
     print('     %d concurrent writes in %d groups' % (nw, ng), file=sys.stderr)
     check(nw == len(ths) and 1 <= ng <= nw, 'writes went through groups')
+
+    # ---- the event log is read as records are ----
+    st, ev = h.call('GET', '/api/attack/bus_events?topic=program.*', who='admin')
+    adm = [e['member_id'] for e in ev['events']]
+    check(st == 200 and any(m % 2 == 0 for m in adm) and any(m % 2 == 1 for m in adm),
+          'the federation admin reads the events of both towns (%d)' % len(adm))
+    st, ev = h.call('GET', '/api/attack/bus_events?topic=program.*', who='clerkA')
+    mine = [e['member_id'] for e in ev['events']]
+    check(st == 200 and mine and all(m % 2 == 1 for m in mine) and len(mine) < len(adm),
+          'clerk A reads only the events of its own members (%d)' % len(mine))
+    st, ev = h.call('GET', '/api/attack/bus_events', who='clerkB')
+    check(st == 200 and all(e['member_id'] and e['member_id'] % 2 == 0 for e in ev['events']),
+          'clerk B: no event without a member of its own, of any topic')
+    for path in ['/bus_run', '/bus_trim']:
+        st, js = h.call('POST', '/api/attack' + path, {}, who='clerkA')
+        check(st == 403 and js['error'] == 'outside_scope', '%s is refused to a clerk' % path)
+    st, js = h.call('POST', '/api/attack/bus_publish', {'member_id': 2}, who='clerkA')
+    check(st == 403 and js['error'] == 'outside_scope', 'a clerk cannot publish about a hidden member')
+    st, js = h.call('POST', '/api/attack/bus_publish', {'note': 'no union'}, who='clerkA')
+    check(st == 403, 'nor an event naming no union or member')
+    st, js = h.call('POST', '/api/attack/bus_publish', {'member_id': 1}, who='clerkA')
+    check(st == 200 and js['seq'] > 0, 'but about its own member, yes')
+    st, ev = h.call('GET', '/api/attack/bus_events?topic=attack.*', who='clerkB')
+    check(st == 200 and ev['events'] == [], 'which clerk B does not read')
 
     # ---- users grant and list take effect at the next request ----
     p = h.gh('users', 'list')
