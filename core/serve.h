@@ -5,19 +5,22 @@
  *
  *   gonghui serve [--port N] [--bind ADDR] [--port-file FILE] [--scripts DIR]
  *                 [--body-limit BYTES] [--timeout SECS] [--memory BYTES]
- *                 [--session-hours H] [--max-batch N]
+ *                 [--session-hours H] [--max-batch N] [--http-threads N]
  *
  * Threads:
  *
  *   main      starts everything, then waits for SIGTERM/SIGINT: stops taking
  *             connections, lets requests in flight finish, stops the engine,
  *             closes the database
- *   http      libmicrohttpd's (a thread per connection): parse, sessions,
- *             static files, JSON errors; hands a job to the engine and waits
+ *   http      libmicrohttpd's pool (--http-threads, epoll): parse, sessions,
+ *             static files, JSON errors; hands a job to the engine and
+ *             suspends the connection, which the engine resumes with the
+ *             answer (only a login waits, for its password check)
  *   engine    the only thread that touches the store and Lua: takes every
  *             job queued, answers reads at once, then runs the writes of
  *             the group in one LMDB transaction, each in its own savepoint,
- *             commits once (one fsync) and only then answers them
+ *             commits once (one fsync) and only then answers them; stores
+ *             the sessions' changes (serve_sess.c) with its groups
  *   watchdog  stops a handler that passes its time limit
  *
  * Called by main.c; calls store, scope, accounts, sandbox, lua_store,
