@@ -15,6 +15,9 @@ local i
 request = function()
   i = i or (first + tid - 1)
   local id = ids[i]
+  if not id then -- every member claimed: the rest of the run asks only for /health
+    return wrk.format('GET', '/health')
+  end
   i = i + (tonumber(os.getenv('NTHREADS')) or 2)
   local st = (i % 2 == 1) and 'ST01' or 'ST02'
   return wrk.format('POST', '/api/gift_drive/claim',
