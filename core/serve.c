@@ -698,9 +698,12 @@ static void engine_group(server *srv, job *batch) {
         }
     }
     store_txn_abort(rt);
-    /* 2. reads, answered at once (each handler reads a fresh snapshot) */
+    /* 2. reads, answered at once (each handler reads a fresh snapshot);
+     * their connections resumed together, so the HTTP threads wake once */
     for (int i = 0; i < nr; i++) {
         run_handler(srv, r[i], NULL);
+    }
+    for (int i = 0; i < nr; i++) {
         finish(srv, r[i]);
     }
     sess_ops *ops = sess_pending() ? sess_take() : NULL;
