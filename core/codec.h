@@ -132,25 +132,28 @@ int mp_read(mp_reader *r, mp_item *it);
  * 0 or GH_ECORRUPT. */
 int mp_skip(mp_reader *r, int depth);
 
-/* mp_skip with a fast path for the scalars records are mostly made of
- * (small integers, short strings, nil, booleans). */
+/* The size of a value by its first byte, for mp_skip_fast: > 0 the whole
+ * value's bytes (integers, floats, nil, booleans, short strings, empty
+ * arrays and maps); -1 / -2 a string or binary whose length follows in 1 / 2
+ * bytes; 0 anything else (left to mp_skip). */
+extern const signed char mp_skip_len[256];
+
+/* mp_skip with a fast path for the scalars records are mostly made of: one
+ * table lookup per value. */
 static inline int mp_skip_fast(mp_reader *r) {
-    if (r->p < r->end) {
-        unsigned c = *r->p;
-        size_t n = 0;
-        if (c < 0x80 || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-            n = 1;
-        } else if ((c & 0xe0) == 0xa0) {
-            n = 1 + (c & 0x1f);
-        } else if (c == 0xcc || c == 0xd0) {
-            n = 2;
-        } else if (c == 0xcd || c == 0xd1) {
-            n = 3;
-        } else if (c == 0xce || c == 0xd2) {
-            n = 5;
+    const unsigned char *p = r->p;
+    size_t left = (size_t)(r->end - p), n = 0;
+    if (p < r->end) {
+        int k = mp_skip_len[*p];
+        if (k > 0) {
+            n = (size_t)k;
+        } else if (k == -1 && left >= 2) {
+            n = 2 + (size_t)p[1];
+        } else if (k == -2 && left >= 3) {
+            n = 3 + ((size_t)p[1] << 8 | p[2]);
         }
-        if (n && (size_t)(r->end - r->p) >= n) {
-            r->p += n;
+        if (n && left >= n) {
+            r->p = p + n;
             return 0;
         }
     }

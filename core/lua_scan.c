@@ -54,39 +54,51 @@ typedef struct lscan {
 
 /* ---- rows ---------------------------------------------------------------------------- */
 
-static int row_offsets(lrow *row) {
+/* Makes off[0 .. upto] known (upto < nfields), walking on from the last
+ * field found. 0 or GH_ECORRUPT. */
+static int row_offsets(lrow *row, int upto) {
     mp_reader r;
-    mp_item it;
-    mp_reader_init(&r, row->bytes, row->n);
-    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
-        return GH_ECORRUPT;
+    if (row->ready < 0) {
+        mp_item it;
+        mp_reader_init(&r, row->bytes, row->n);
+        if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+            return GH_ECORRUPT;
+        }
+        row->narr = it.n;
+        row->at = (uint32_t)(r.p - row->bytes);
+        row->ready = 0;
     }
-    for (int i = 0; i < row->c->nfields; i++) {
-        row->off[i] = UINT32_MAX;
-        if ((uint32_t)i < it.n) {
-            row->off[i] = (uint32_t)(r.p - row->bytes);
-            if (mp_skip_fast(&r) != 0) {
-                return GH_ECORRUPT;
-            }
+    mp_reader_init(&r, row->bytes + row->at, row->n - row->at);
+    int i = row->ready;
+    for (; i <= upto; i++) {
+        if ((uint32_t)i >= row->narr) {
+            row->off[i] = UINT32_MAX;
+            continue;
+        }
+        row->off[i] = (uint32_t)(r.p - row->bytes);
+        if (mp_skip_fast(&r) != 0) {
+            return GH_ECORRUPT;
         }
     }
-    row->offsets_ready = 1;
+    row->ready = i;
+    row->at = (uint32_t)(r.p - row->bytes);
     return 0;
 }
 
-/* Pushes a new row for record bytes rec; pos/names tables from the
- * collection object at coll_idx. */
+/* Pushes a new row for record bytes rec; the collection's name table
+ * (position -> name) and position table (name -> position) at names_idx and
+ * pos_idx, the row metatable at mt_idx. */
 static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_idx, int pos_idx,
-                     const void *rec, size_t n) {
+                     int mt_idx, const void *rec, size_t n) {
     size_t offs = (size_t)c->nfields * sizeof(uint32_t);
     lrow *row = lua_newuserdatauv(L, sizeof *row + ((n + 3) & ~(size_t)3) + offs, 2);
     row->c = c;
     row->db = db;
-    row->offsets_ready = 0;
+    row->ready = -1;
     row->n = (uint32_t)n;
     memcpy(row->bytes, rec, n);
     row->off = (uint32_t *)(void *)(row->bytes + ((n + 3) & ~(size_t)3));
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &lstore_row_key);
+    lua_pushvalue(L, mt_idx);
     lua_setmetatable(L, -2);
     lua_pushvalue(L, names_idx);
     lua_setiuservalue(L, -2, 1);
@@ -94,20 +106,28 @@ static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_id
     lua_setiuservalue(L, -2, 2);
 }
 
+static void row_corrupt(lua_State *L, lrow *row) {
+    luaL_error(L, _("collection '%s': a stored record is corrupt (run gonghui check)"),
+               row->c->name);
+}
+
 /* The row at idx, checked unless `trusted` (a metamethod of rows: the
- * metatables are hidden from scripts, so only Lua calls it, with a row). */
+ * metatables are hidden from scripts, so only Lua calls it, with a row),
+ * with the offsets of all its fields known. */
 static lrow *get_row(lua_State *L, int idx, int trusted) {
     lrow *row =
         trusted ? lua_touserdata(L, idx) : lstore_checkudata(L, idx, &lstore_row_key, ROW_MT);
-    if (!row->offsets_ready && row_offsets(row) != 0) {
-        luaL_error(L, _("collection '%s': a stored record is corrupt (run gonghui check)"),
-                   row->c->name);
+    if (row->ready < row->c->nfields && row_offsets(row, row->c->nfields - 1) != 0) {
+        row_corrupt(L, row);
     }
     return row;
 }
 
 static void row_push_field(lua_State *L, lrow *row, int pos) {
     mp_reader r;
+    if (pos >= row->ready && row_offsets(row, pos) != 0) {
+        row_corrupt(L, row);
+    }
     if (row->off[pos] == UINT32_MAX) {
         lua_pushnil(L);
         return;
@@ -130,7 +150,7 @@ static int l_row_totable(lua_State *L) {
 }
 
 static int l_row_index(lua_State *L) {
-    lrow *row = get_row(L, 1, 1);
+    lrow *row = lua_touserdata(L, 1); /* trusted: a metamethod of rows */
     lua_getiuservalue(L, 1, 2);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) == LUA_TNUMBER) {
@@ -396,15 +416,15 @@ static int scan_step(lscan *s, const void **rec, size_t *n) {
     }
 }
 
-/* Iterator: upvalues 1 db, 2 scan, 3 names, 4 positions. */
+/* Iterator: upvalues 1 db, 2 scan, 3 names, 4 positions, 5 the row metatable. */
 static int l_scan_iter(lua_State *L) {
-    lua_db *db = lstore_db(L);
     lscan *s = lua_touserdata(L, lua_upvalueindex(2));
     const void *rec;
     size_t n;
     int rc = scan_step(s, &rec, &n);
     if (rc == 0) {
-        push_row(L, db, s->c, lua_upvalueindex(3), lua_upvalueindex(4), rec, n);
+        push_row(L, s->db, s->c, lua_upvalueindex(3), lua_upvalueindex(4), lua_upvalueindex(5), rec,
+                 n);
         return 1;
     }
     scan_free(s);
@@ -751,7 +771,8 @@ int l_coll_scan(lua_State *L) {
     lua_pushvalue(L, sidx);
     lua_getiuservalue(L, 1, 1);
     lua_getiuservalue(L, 1, 2);
-    lua_pushcclosure(L, l_scan_iter, 4);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lstore_row_key);
+    lua_pushcclosure(L, l_scan_iter, 5);
     lua_pushnil(L);
     lua_pushnil(L);
     lua_pushvalue(L, sidx);
@@ -910,10 +931,10 @@ int l_coll_count_by(lua_State *L) {
         }
         const unsigned char *p = NULL, *q;
         if ((uint32_t)pos < it.n) {
-            for (int i = 0; i < pos && mp_skip(&r, CODEC_MAX_DEPTH) == 0; i++) {
+            for (int i = 0; i < pos && mp_skip_fast(&r) == 0; i++) {
             }
             p = r.p;
-            if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+            if (mp_skip_fast(&r) != 0) {
                 rc = err_set(GH_ECORRUPT,
                              _("collection '%s': a stored record is corrupt (run gonghui check)"),
                              s->c->name);

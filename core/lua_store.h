@@ -115,7 +115,11 @@ typedef struct lcoll {
 typedef struct lrow {
     const store_coll *c; /* borrowed: definitions live until the store closes */
     lua_db *db;
-    int offsets_ready;
+    /* Field offsets are found lazily, only as far as the fields read so far:
+     * off[0 .. ready-1] are known (UINT32_MAX = absent), field `ready`
+     * starts at byte `at`; ready < 0: the array header is not read yet. */
+    int ready;
+    uint32_t narr, at;
     uint32_t n;
     uint32_t *off; /* into bytes; UINT32_MAX = absent */
     unsigned char bytes[];
