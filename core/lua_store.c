@@ -1778,10 +1778,23 @@ const char *lstore_traceback_heading(void) {
 static void push_stack(lua_State *L, const char *msg, int level) {
     luaL_Buffer b;
     lua_Debug ar;
-    int last = level;
-    while (lua_getstack(L, last, &ar)) { /* the deepest level there is */
-        last++;
+    /* the deepest level there is: lua_getstack walks from the top, so find
+     * it by doubling and halving, as luaL_traceback does (a loop over every
+     * level is quadratic, minutes for a stack overflow's 200,000 levels) */
+    int lo = level, hi = level + 1;
+    while (lua_getstack(L, hi, &ar)) {
+        lo = hi;
+        hi *= 2;
     }
+    while (lo < hi) {
+        int m = lo + (hi - lo) / 2;
+        if (lua_getstack(L, m, &ar)) {
+            lo = m + 1;
+        } else {
+            hi = m;
+        }
+    }
+    int last = lo;
     int skip = last - level > 21 ? last - level - 21 : 0;
     luaL_buffinit(L, &b);
     if (msg) {
@@ -1790,11 +1803,10 @@ static void push_stack(lua_State *L, const char *msg, int level) {
     }
     luaL_addstring(&b, lstore_traceback_heading());
     for (int i = 0; lua_getstack(L, level + i, &ar); i++) {
-        if (skip && i >= 10 && i < 10 + skip) {
-            if (i == 10) {
-                lua_pushfstring(L, _("\n\t...\t(skipping %d levels)"), skip);
-                luaL_addvalue(&b);
-            }
+        if (skip && i == 10) {
+            lua_pushfstring(L, _("\n\t...\t(skipping %d levels)"), skip);
+            luaL_addvalue(&b);
+            i += skip - 1; /* on to the last 11 */
             continue;
         }
         lua_getinfo(L, "Slnt", &ar);
