@@ -1,6 +1,7 @@
 -- 职工活动登记 — the activity register behind the "ten things" report
--- (README: "The activity register"). One program a year (activity-2024, ...):
--- the file returns the plan of a year. Each session is an
+-- (README: "The activity register, union building and the ten-things
+-- report"). One program a year (activity-2024, ...): the file returns the
+-- plan of a year. Each session is an
 -- entry (场次) with its date, place, organiser union and enterprise; people
 -- come in by name (签到, 人次 and 人) or by head count (人数, 人次 only).
 return function(year) return {

@@ -1,4 +1,5 @@
--- register.lua — the activity register's commands (README: "The activity register").
+-- register.lua — the activity register's commands (README: "The activity
+-- register, union building and the ten-things report").
 --
 --   gonghui run scripts/activity/register.lua year=2024 COMMAND [name=value ...]
 --

@@ -1,4 +1,5 @@
--- 为职工办十件实事 — the lines of the "ten things" report (README: "The ten-things report").
+-- 为职工办十件实事 — the lines of the "ten things" report (README: "The
+-- activity register, union building and the ten-things report").
 -- Each line names the programs it counts (an id, or its prefix before '-YEAR',
 -- or a list of them)
 -- and their kinds; `says` is the sentence the report prints, its figures

@@ -1,5 +1,5 @@
 -- report.lua — the "ten things" page of a year and an organiser union
--- (README: "The ten-things report").
+-- (README: "The activity register, union building and the ten-things report").
 --
 --   gonghui run scripts/ten_things/report.lua year=2024 [union=ID|NAME] [xlsx=FILE.xlsx] [lines=FILE.lua]
 --

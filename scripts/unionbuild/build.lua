@@ -1,4 +1,5 @@
--- build.lua — union building's commands (README: "Union building and the 新就业形态劳动者之星").
+-- build.lua — union building's commands (README: "The activity register,
+-- union building and the ten-things report").
 --
 --   gonghui run scripts/unionbuild/build.lua year=2024 COMMAND [name=value ...]
 --

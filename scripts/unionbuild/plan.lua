@@ -1,4 +1,5 @@
--- 工会组建与会员发展 — union building (README: "Union building and the 新就业形态劳动者之星").
+-- 工会组建与会员发展 — union building (README: "The activity register, union
+-- building and the ten-things report").
 -- One program a year (unionbuild-2024, ...): the file returns the plan of a
 -- year. New unions and the members who joined are entered from the registry
 -- (sync), never typed in; the stars are selected from the unions' nominations.
