@@ -145,6 +145,14 @@ function A:session(s)
                                              tostring(s.place)))
   end
   local town = st and st.town or ent and ent.town or u.town
+  -- the same number again is the same session (already entered); a number
+  -- reused for another session is refused, not taken for the first
+  local prior = self:get(id)
+  if prior and (prior.kind ~= kind or (s.day and prior.day ~= s.day) or prior.union_id ~= u.union_id) then
+    return refuse('duplicate', string.format(_('session %s was entered as %s on %s by %s (entry %d): give this one another number'),
+                                             id, self.plan.kind[prior.kind].title, prior.day,
+                                             db.unions:get(prior.union_id, 'name') or '?', prior.entry_id))
+  end
   return self.P:enter{ kind = kind, key = 'S:' .. id, session = id, day = s.day, place = s.place,
                        town = town, union = u.union_id, enterprise_id = ent and ent.enterprise_id,
                        heads = s.heads or 0, fen = s.fen or 0, note = s.title, at = s.at }

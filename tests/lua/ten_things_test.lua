@@ -78,6 +78,8 @@ t.case('refusals: entered once, unknown sessions, unions, kinds, places', functi
   local function refused(want, r, code, why) t.eq({ r, code }, { nil, want }, why) end
   refused('already', A:attend{ session = 'T1', member = 1 })
   refused('already', A:session{ id = 'T1', kind = 'talk', day = '2024-03-05', union = 11 })
+  refused('duplicate', A:session{ id = 'T1', kind = 'class', day = '2024-03-05', union = 11 })
+  refused('duplicate', A:session{ id = 'T1', kind = 'talk', day = '2024-03-06', union = 11 })
   refused('unknown', A:attend{ session = 'NOPE', member = 1 })
   refused('unknown', A:session{ id = 'Z1', kind = 'talk', day = '2024-03-05', union = '没有这个工会' })
   refused('bad_input', A:session{ id = 'Z1', kind = 'dance', day = '2024-03-05', union = 2 })
