@@ -1,7 +1,9 @@
 #!/bin/sh
 # compare.sh — two builds of `gonghui serve` side by side, interleaved, on
 # copies of one database: S1 (lookups, 16 connections) and S2 (durable
-# claims, 64 connections, one wrk thread so the members claimed are contiguous) with wrk, ROUNDS times each, A then B.
+# claims, 64 connections, one wrk thread so the members claimed are
+# contiguous) with wrk, ROUNDS times each, A then B. SERVE_ARGS_A and
+# SERVE_ARGS_B add options to each server (e.g. "--http-threads 8").
 #
 #   sh bench/serve/compare.sh BIN_A BIN_B [MEMBERS] [SECONDS] [ROUNDS]
 #                                                  (defaults: 60000 5 3)
