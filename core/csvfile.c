@@ -465,6 +465,15 @@ size_t csv_untext(const char *s, size_t n) {
     return n - 3;
 }
 
+void csv_unwrap(const char **s, size_t *n) {
+    size_t g = csv_unguard(*s, *n);
+    if (g) {
+        *s += g, *n -= g;
+    } else if ((g = csv_untext(*s, *n))) {
+        *s += 2, *n = g;
+    }
+}
+
 /* A text cell a spreadsheet would turn into a number and change: digits
  * only, with a leading zero (0573..., 0012345) or more than 11 of them (an
  * ID number; Excel shows 12 digits and more as 3.30481E+17 and keeps 15). */

@@ -85,6 +85,12 @@ size_t csv_unguard(const char *s, size_t n);
  * CSV_GUARD_TEXT, the length of the digits (they start at s + 2), else 0. */
 size_t csv_untext(const char *s, size_t n);
 
+/* Takes off the guard export wrote on cell *s (*n bytes): the formula guard
+ * (csv_unguard) or the text guard ="digits" (csv_untext). Every reader of
+ * cells export wrote goes through it (import, run.read_csv), so what
+ * gonghui writes, gonghui reads back as it was. */
+void csv_unwrap(const char **s, size_t *n);
+
 /* ---- writing --------------------------------------------------------------------- */
 
 typedef struct csv_writer {

@@ -266,12 +266,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
     if (kind == V_TEXT) {
         n = trim(&s, n); /* one rule for every format and type (see trim) */
         if (im->o->format == IMPORT_CSV || im->o->format == IMPORT_TSV) { /* export's guards */
-            size_t g = csv_unguard(s, n);
-            if (g) {
-                s += g, n -= g;
-            } else if ((g = csv_untext(s, n))) {
-                s += 2, n = g;
-            }
+            csv_unwrap(&s, &n);
         }
         if (n == 0) {
             return 1;

@@ -89,7 +89,9 @@ static int call_row(lua_State *L) {
     lua_pushvalue(L, 2);
     lua_createtable(L, c->header ? 0 : r->ncells, c->header ? r->ncells : 0);
     for (int i = 0; i < r->ncells; i++) {
-        size_t g = csv_unguard(r->cells[i], r->lens[i]);
+        const char *v = r->cells[i];
+        size_t vn = r->lens[i];
+        csv_unwrap(&v, &vn); /* what export wrote reads back as it was */
         if (c->header) {
             if (!r->lens[i] || lua_rawgeti(L, 3, i + 1) == LUA_TNIL) {
                 if (r->lens[i]) {
@@ -97,10 +99,10 @@ static int call_row(lua_State *L) {
                 }
                 continue; /* an empty cell, or a column with no name */
             }
-            lua_pushlstring(L, r->cells[i] + g, r->lens[i] - g);
+            lua_pushlstring(L, v, vn);
             lua_rawset(L, -3);
         } else {
-            lua_pushlstring(L, r->cells[i] + g, r->lens[i] - g);
+            lua_pushlstring(L, v, vn);
             lua_rawseti(L, -2, i + 1);
         }
     }

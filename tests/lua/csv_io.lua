@@ -61,6 +61,12 @@ t.case('header mode: rows keyed by the first row, empty cells absent, the guard 
                { "line 1: the column 'a' is named twice (columns 1 and 3)" })
 end)
 
+t.case("what export writes reads back as it was: the text guard =\"digits\" on ID numbers and phones", function()
+  write('x.csv', '身份证号,电话,名\n="330281199001011234",="05731234567",\'=x\n')
+  local rows = read_all('x.csv', { header = true })
+  t.eq(rows, { { line = 2, r = { ['身份证号'] = '330281199001011234', ['电话'] = '05731234567', ['名'] = '=x' } } })
+end)
+
 t.case('TSV', function()
   write('t.tsv', 'a\tb,c\n1\t2\n')
   local rows = read_all('t.tsv', { tsv = true })
