@@ -76,12 +76,9 @@ routes[#routes + 1] = { method = 'GET', path = '/stations', handler = function(r
 end }
 
 routes[#routes + 1] = { method = 'GET', path = '/member', handler = function(req)
-  local id = req.query.id and req.query.id:upper()
-  if not id or not registry.valid_id(id) then
-    return refusal(400, 'bad_id', 'not a valid ID number (18 characters, check character): ' .. tostring(req.query.id))
-  end
-  local m = db.members:find('id_number', id)
-  if not m then return refusal(404, 'not_found', 'no member with ID number ' .. registry.mask_id(id)) end
+  -- the framework's lookup: the check character verified, the number masked in the message
+  local m, code, why = program.member(tostring(req.query.id or ''))
+  if not m then return refusal(code == 'not_found' and 404 or 400, code, why) end
   local station = station_of(req, req.query.station)
   local items, got = {}, entries_of(m)
   for _, k in ipairs(drive.kinds) do

@@ -30,6 +30,14 @@
 --                                                               -- enterprise union (the member's)  since v1.4
 --       { per = 'union', quotas = { [12] = 10, ['*'] = 4 } },   -- a quota (qty) for each value of one
 --                                                               -- dimension; '*' any other  since v1.4
+--       { per = { 'member', 'year' }, max_fen = 300000 },      -- dim year: the entry's calendar year
+--       { per = 'household', kinds = { 'temporary', 'basket' }, year = 2025,
+--         max_fen = { deep = 600000, relative = 300000 },       -- kinds: counted together; year: only
+--         code = 'household_cap', message = '{household}: {used} of {max} yuan in {year}' },
+--                       -- entries of 2025; a max per who.tiers name (the entry's tier picks it; no
+--                       -- tier: not under it); message: the refusal's text ({used} {max} {fen} {over}
+--                       -- {left} {year} {kind} {kind_title} {household} {tier} and the entry's
+--                       -- fields; a function(info) too); path: the settings key it came from  v1.4
 --     },
 --     who = { where = { status = 'active' },          -- a registry query (indexed scan conditions)
 --             rule = function(m, e) return ok, reason end,
@@ -65,17 +73,25 @@
 --       limit bad_input
 --       One transaction: limits checked, the entry, its totals and its event. `key` is the
 --       idempotency key (a receipt or ticket number): an entry with a key already entered
---       is refused as 'already', so re-entering a sheet pays nothing twice.
+--       is refused as 'already', so re-entering a sheet pays nothing twice. tier: an index or
+--       a who.tiers name; a clipped entry's `capped_by` names the limit (not stored)  v1.4
 --   P:reverse(entry_id, reason)  --> the reversing entry (a correction: never an edit)
 --   P:entries([filter])          --> list of entry tables
---   P:check()                    --> ok, problems   (totals recomputed from the ledger)
---   P:rebuild_totals()           -- rewrite the totals from the ledger
---   P:report{ by = 'town'|'enterprise'|'station'|'place'|'kind' }  --> report table
+--   P:check()                    --> ok, problems   (totals recomputed from the ledger; a limit
+--                                    passed, after a declared change lowered it, is named  v1.4)
+--   P:rebuild_totals()           -- rewrite the totals from the ledger (define does it after a
+--                                   declared change of a plan with entries  v1.4)
+--   P:backfill(rows)             -- entries decided before the framework (a migration), no checks,
+--                                   with their events; totals rebuilt  v1.4
+--   P:report{ by = 'town'|'enterprise'|'station'|'place'|'kind'|'tier', year =, from = 'log' }
+--                                --> report table (from = 'log': from the program.entry events)
 --   program.format(rep)          --> text
 --
 --   EVENTS: every entry (and reversal) publishes 'program.entry' with
 --   { program, entry_id, kind, member_id, household, qty, fen, day, place?, town?, session?,
---     reverses?, heads?, union_id?, enterprise_id? } in the same transaction; the program's title and units are in its stored
+--     reverses?, heads?, union_id?, enterprise_id?, tier? } in the same transaction, compact:
+--     defaults left out, an array when it can be (v1.4): read it with program.entry_of_event(payload).
+--   The program's title and units are in its stored
 --   plan (programs). So the year report counts every program, including later ones, with
 --   no edit of its own (town and enterprise: the member's unless the entry gives a town;
 --   a place that is a rest station counts under 驿站).
