@@ -259,8 +259,9 @@ function M.view(name, d, ev, cache)
     if f.entry ~= nil then out.entry = name .. ':' .. f.entry end
     if f.reverses ~= nil then out.reverses = name .. ':' .. f.reverses end
     if f.enterprise_id ~= nil then out.enterprise = name .. ':' .. tostring(f.enterprise_id) end
-    local x = ev.payload
-    if ev.topic == 'program.entry' and type(x.program) == 'string' then
+    -- the entry the event stands for (the payload is compact: program.entry_of_event)
+    local x = ev.topic == 'program.entry' and type(ev.payload) == 'table' and require('program').entry_of_event(ev.payload)
+    if x and type(x.program) == 'string' then
       -- what the ten-things report counts (ten_things.lua's fact), ids made
       -- the federation's own
       local session = x.session ~= x.program and x.session or nil
