@@ -563,19 +563,20 @@ function ledger(self)
   local plan = plan_of(self)
   local src = self.cfg.source or 'caps.lua'
   -- the stored version and its declared changes: the same settings define
-  -- the same plan; changed ones (after the first entry) a new version
+  -- the same plan; changed ones a new version, declared as a change of the
+  -- settings file (compared by the plan's fingerprint, not by a message,
+  -- which a Chinese locale translates)
   program.define_collections()
   local old = db.programs:get(M.PROGRAM)
-  if old then plan.version, plan.changes = old.version, old.changes end
-  local ok, P = pcall(program.define, plan, { file = src })
-  if not ok then
-    if not old or type(P) ~= 'string' or not P:find('first entry', 1, true) then error(P, 0) end
-    plan.version = old.version + 1
-    plan.changes = {}
+  if old then
+    plan.version, plan.changes = old.version, {}
     for v, why in pairs(old.changes or {}) do plan.changes[v] = why end
-    plan.changes[plan.version] = 'the settings changed in ' .. src
-    P = program.define(plan, { file = src })
+    if require('program.plan').check(plan, src).hash ~= old.canonical then
+      plan.version = old.version + 1
+      plan.changes[plan.version] = 'the settings changed in ' .. src
+    end
   end
+  local P = program.define(plan, { file = src })
   self.ledger = P
   self.backfilled = backfill(self, P)
   return P
