@@ -521,7 +521,7 @@ end
 -- payment gets its entry (the ref as its key, the file's tier), the old
 -- collections are dropped and the framework's totals rebuilt from the
 -- ledger. Idempotent: a database with no aid_totals/aid_refs is left alone.
-local function backfill(self, P)
+local function backfill(P)
   local have = {}
   for _, n in ipairs(db.collections()) do have[n] = true end
   if not have.aid_totals and not have.aid_refs then return 0 end
@@ -578,10 +578,39 @@ function ledger(self)
   end
   local P = program.define(plan, { file = src })
   self.ledger = P
-  self.backfilled = backfill(self, P)
+  self.backfilled = backfill(P)
   return P
 end
 M.ledger = function(self) return ledger(self) end
+
+-- The same move for a report that runs before any aid script opened the
+-- database (the year report, through program/migrate.lua), without the
+-- settings: the stored program 'aid', or one whose kinds are the payments'
+-- types (the first aid.open then declares the settings' plan as a new
+-- version and rebuilds the totals). Returns the payments moved.
+function M.migrate()
+  local have = {}
+  for _, n in ipairs(db.collections()) do have[n] = true end
+  if not have.aid_totals and not have.aid_refs then return 0 end
+  program.define_collections()
+  local P
+  if db.programs:get(M.PROGRAM) then
+    P = program.open(M.PROGRAM)
+  else
+    local types, kinds = {}, {}
+    for p in db.aid_payments:scan() do
+      if not types[p.type] then types[p.type] = true; kinds[#kinds + 1] = { kind = p.type, unit = 'fen' } end
+    end
+    if #kinds == 0 then kinds[1] = { kind = 'temporary', unit = 'fen' } end
+    table.sort(kinds, function(a, b) return a.kind < b.kind end)
+    local tiers = {}
+    for i, t in ipairs(M.TIER_ORDER) do tiers[i] = { name = t } end
+    P = program.define({ id = M.PROGRAM, title = '困难帮扶与医疗互助', window = { from = '2000-01-01', to = '2200-12-31' },
+                         kinds = kinds, units = { '人', '人次', '户次', 'fen' }, household_times = 'day',
+                         who = { tiers = tiers } }, { file = 'aid_payments' })
+  end
+  return backfill(P)
+end
 
 -- Writes the payment row of framework entry e inside the caller's transaction.
 local function record_payment(self, p, e)

@@ -886,9 +886,8 @@ end
 -- was decided then — no eligibility, window or limit checked — with its
 -- standard event, so the year report counts it; then the totals are
 -- rebuilt from the ledger. One transaction. Returns the entry ids, in
--- order.  since v1.4
+-- order. Works on a program opened for reports too (it runs no rule).  since v1.4
 function P:backfill(rows)
-  if self.opened then error(_("program '") .. self.id .. "' was opened for reports: define it to backfill", 2) end
   return db.atomic(function()
     local ids = {}
     for i, x in ipairs(rows) do

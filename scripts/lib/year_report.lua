@@ -19,8 +19,8 @@
 --     report is rebuilt from the log alone;
 --   * the records: the same facts read from the ledger, program_entries.
 -- A database made before the framework (the old campaigns' campaign_awards
--- and their award.issued events) is moved onto the ledger once, before
--- build() counts (program/migrate.lua); aid moves its own (aid.lua).
+-- and their award.issued events, aid's payments with no entry) is moved
+-- onto the ledger once, before build() counts (program/migrate.lua).
 -- Both are counted by the same code; build() compares every figure and
 -- lists each one that differs (none, unless events were trimmed, lost, or
 -- records changed behind the programs' backs). A market sale voided later
@@ -301,7 +301,7 @@ function M.build(year, opts)
   local events
   -- a database made before the framework: its campaigns' awards become
   -- framework entries once (program/migrate.lua), so the one road counts them
-  require('program.migrate').campaigns()
+  require('program.migrate').all()
   if opts.replay == false then M.update() else events = M.rebuild() end
   local log = M.count(facts_from_log(year))
   local records = M.count(facts_from_records(year))

@@ -3,7 +3,8 @@
 -- their award.issued events). The year report moves it onto the framework's
 -- ledger once (program/migrate.lua) and counts it through the one road, the
 -- standard program.entry events, agreeing with the records; a second report
--- moves nothing again.
+-- moves nothing again. Then aid payments of before the framework (aid_totals,
+-- no entries), which no aid script has opened yet: the report moves them too.
 local t = require 'testlib'
 local fx = require 'program_fixtures'
 local yr = require 'year_report'
@@ -58,6 +59,35 @@ t.case('a second report moves nothing again and counts the same', function()
   t.eq(#bus.events{ topic = 'program.entry' }, 3)
   t.eq(rep.diffs, {})
   t.eq(rep.log.total.person_times, 3)
+end)
+
+t.case('old aid payments are moved by the report itself, and aid opens over them', function()
+  local aid = require 'aid'
+  aid.define_collections()
+  db.atomic(function()
+    db.define('aid_totals', { key = 'total_id', fields = { total_id = 'string', year = 'int', scope = 'string',
+                                                           subject = 'string', paid_fen = 'fen', n = 'int' } })
+    db.aid_files:insert{ household = 'H4', member_id = 4, tier = 'relative', state = 'approved', town = '许村镇',
+                         union_id = 21, persons = 2, reason = '重病', opened = '2025-02-01', approved = '2025-02-10',
+                         verified_year = 2025, history = {} }
+    for _, d in ipairs{ '2025-03-01', '2025-04-01' } do
+      db.aid_payments:insert{ year = 2025, date = d, type = 'basket', household = 'H4', member_id = 4, file_id = 1,
+                              tier = 'relative', town = '许村镇', union_id = 21, amount_fen = 50000, approver = '王主席',
+                              run = 'old' }
+    end
+  end)
+  local rep = yr.build(2025)
+  t.eq(rep.diffs, {})
+  local c = rep.log.program['困难帮扶与医疗互助']
+  t.eq({ c.persons, c.person_times, c.household_times, c.money_fen }, { 1, 2, 2, 100000 })
+  t.eq(db.aid_payments:get(1).entry_id ~= nil, true)
+  -- the first aid script declares the settings' plan over the moved entries: the caps count them
+  local p = require('aid_fixture').open()
+  t.eq(p.backfilled, 0)
+  local r, code = p:pay{ file = 1, type = 'basket', amount_fen = 1, approver = 'a', date = '2025-05-01' }
+  t.eq({ r, code }, { nil, 'household_type_cap' })     -- 1,000.00 of basket per household already paid
+  t.eq(p:check().ok, true)
+  t.eq(yr.build(2025).diffs, {})
 end)
 
 t.done()

@@ -1,10 +1,12 @@
 -- program/migrate.lua — databases made before the framework, moved onto its
 -- ledger once, so that every report reads one thing: program_entries and
--- their program.entry events. Called by the year report before it counts;
--- aid moves its own payments (aid.lua, backfill), since only aid knows its
--- plan.
+-- their program.entry events. Called by the year report before it counts.
 --
+--   require('program.migrate').all()         -- each of these, once
 --   require('program.migrate').campaigns()   --> programs made, entries made
+--
+-- Aid's payments are moved by aid.lua (aid.migrate(); aid.open does it
+-- too), which knows its plan.
 --
 -- Campaigns (scripts/lib/campaign.lua, gone): each campaign of `campaigns`
 -- with awards becomes program 'campaign.<id>', titled as the year report
@@ -67,6 +69,13 @@ function M.campaigns()
     end
   end
   return made, entries
+end
+
+-- Every move, once: the old campaigns and the old aid payments.
+function M.all()
+  local made, entries = M.campaigns()
+  local paid = have('aid_totals') or have('aid_refs')
+  return made, entries, paid and require('aid').migrate() or 0
 end
 
 return M
