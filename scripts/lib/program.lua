@@ -703,7 +703,7 @@ end
 M.EVENT_FIELDS = { 'program', 'entry_id', 'kind', 'member_id', 'fen', 'day', 'household', 'qty', 'session' }
 
 local function event_of(pid, id, kind, mid, hh, qty, fen, day, session)
-  if mid and hh == 'm' .. mid then hh = nil end
+  if hh ~= nil and mid and hh == 'm' .. mid then hh = nil end
   if qty == 1 then qty = nil end
   if session == pid then session = nil end
   if session ~= nil then return { pid, id, kind, mid or false, fen, day, hh or false, qty or false, session } end
@@ -993,25 +993,33 @@ function P:grant_all(kind, opts)
           session = session ~= self.id and session or nil,
           place = opts.place },
         'member_id', 'household', 'fen')
+      -- (a scan yields each member once: with nothing entered yet, a member
+      -- seen in this batch cannot have been given before, so `once` needs no
+      -- lookup at all)
+      local nwide, pid = #wide, self.id
       local function fast(m)
         local mid = m.member_id
         if rules and not self:eligible(m, kind) then return refused('not_eligible') end
-        if once then
-          local n = fresh and (seen[mid] or 0) or db_totals(self, nil, once, { member_id = mid }).count
-          if n + 1 > once.max_count then return refused(once.code or 'limit') end
+        if once and not fresh then
+          if db_totals(self, nil, once, { member_id = mid }).count + 1 > once.max_count then
+            return refused(once.code or 'limit')
+          end
         end
-        for _i, w in ipairs(wide) do
+        for j = 1, nwide do
+          local w = wide[j]
           local l = w.l
           if (l.max_qty and w.qty + qty > l.max_qty) or (l.max_count and w.count + 1 > l.max_count)
              or (l.max_fen and w.fen + fen0 > l.max_fen) then
             return refused(l.code or 'limit')
           end
         end
-        local hh = has_hh and m.household or ('m' .. mid)
-        local id = insert(mid, hh, fen0)
-        for _i, w in ipairs(wide) do w.count, w.qty, w.fen = w.count + 1, w.qty + qty, w.fen + fen0 end
-        if once then seen[mid] = (seen[mid] or 0) + 1 end
-        bus.publish(M.EVENT, event_of(self.id, id, kind, mid, hh, qty, fen0, day, session))
+        local hh = has_hh and m.household or nil   -- nil: the household of one (made once, below)
+        local id = insert(mid, hh or ('m' .. mid), fen0)
+        for j = 1, nwide do
+          local w = wide[j]
+          w.count, w.qty, w.fen = w.count + 1, w.qty + qty, w.fen + fen0
+        end
+        bus.publish(M.EVENT, event_of(pid, id, kind, mid, hh, qty, fen0, day, session))
         counts.entered = counts.entered + 1
         counts.fen = counts.fen + fen0
       end
