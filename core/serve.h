@@ -15,7 +15,10 @@
  *   http      libmicrohttpd's pool (--http-threads, epoll): parse, sessions,
  *             static files, JSON errors; hands a job to the engine and
  *             suspends the connection, which the engine resumes with the
- *             answer (only a login waits, for its password check)
+ *             answer
+ *   login     one short thread per login (argon2id takes a while): asks the
+ *             engine for the account, checks the password, asks it to store
+ *             the outcome and the session, then resumes the connection
  *   engine    the only thread that touches the store and Lua: takes every
  *             job queued, answers reads at once, then runs the writes of
  *             the group in one LMDB transaction, each in its own savepoint,

@@ -98,8 +98,15 @@ typedef struct hreq {
     int too_big;
     int posted; /* j went to the engine; the connection sleeps until it is answered */
     int me;     /* j is /api/me's account lookup, not a route */
+    int login;  /* a login runs in a thread of its own (login_thread) */
     char name[65];
     job j;
+    /* a login's answer, made in its thread, sent when the connection resumes */
+    int ans_status;
+    codec_buf ans;
+    char ans_cookie[200];
+    server *srv;
+    struct MHD_Connection *conn;
 } hreq;
 
 static void resume_conn(void *c) {
@@ -176,10 +183,32 @@ static int login_body(const hreq *r, char *name, size_t nn, char *pw, size_t pn,
     return rc;
 }
 
-static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) {
+/* A login's answer into r (its thread has no connection to send on). */
+static void ans_json(hreq *r, int status, const codec_buf *b, const char *cookie) {
+    r->ans_status = status;
+    r->ans.len = 0;
+    codec_buf_add(&r->ans, b->p ? (const void *)b->p : "", b->len);
+    snprintf(r->ans_cookie, sizeof r->ans_cookie, "%s", cookie ? cookie : "");
+}
+
+static void ans_error(hreq *r, int status, const char *code, const char *msg) {
+    job e;
+    memset(&e, 0, sizeof e);
+    codec_buf_init(&e.out);
+    serve_answer_error(&e, status, code, msg);
+    ans_json(r, status, &e.out, NULL);
+    codec_buf_free(&e.out);
+}
+
+/* The login of r, in a thread of its own: the engine is asked twice (the
+ * account; then the bookkeeping and the new session, stored before the
+ * answer) and argon2id checks the password in between, which takes a
+ * memory-hard while: no HTTP thread waits for it. */
+static void do_login(server *srv, hreq *r) {
     char name[65], pw[1024], msg[256];
     if (login_body(r, name, sizeof name, pw, sizeof pw, msg, sizeof msg) != 0) {
-        return send_error(c, 400, "bad_login", msg);
+        ans_error(r, 400, "bad_login", msg);
+        return;
     }
     job j;
     memset(&j, 0, sizeof j);
@@ -188,7 +217,6 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
     j.kind = J_LOGIN_GET;
     snprintf(j.acct.name, sizeof j.acct.name, "%s", name);
     serve_submit(srv, &j);
-    enum MHD_Result ret;
     double now = clock_wall_s();
     if (j.status != 200) {
         /* no such account: spend the time a check would, so a guess at
@@ -197,13 +225,13 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
         memset(&dummy, 0, sizeof dummy);
         accounts_hash("not-a-password", dummy.hash);
         accounts_verify(&dummy, pw);
-        ret = send_error(c, 401, "login", _("wrong account name or password"));
+        ans_error(r, 401, "login", _("wrong account name or password"));
         goto out;
     }
     if (j.acct.disabled) {
-        ret = send_error(c, 403, "disabled",
-                         _("this account is disabled; ask the federation's "
-                           "administrator"));
+        ans_error(r, 403, "disabled",
+                  _("this account is disabled; ask the federation's "
+                    "administrator"));
         goto out;
     }
     if (j.acct.locked_until > (int64_t)now) {
@@ -213,7 +241,7 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
                    "row"),
                  (long long)((j.acct.locked_until - (int64_t)now + 59) / 60),
                  ACCOUNTS_MAX_FAILURES);
-        ret = send_error(c, 423, "locked", m);
+        ans_error(r, 423, "locked", m);
         goto out;
     }
     int ok = accounts_verify(&j.acct, pw);
@@ -235,15 +263,15 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
     j.login_ok = ok;
     serve_submit(srv, &j);
     if (no_room) {
-        ret = send_error(c, 503, "sessions", _("too many sessions open"));
+        ans_error(r, 503, "sessions", _("too many sessions open"));
         goto out;
     }
     if (!ok) {
         if (a.failures + 1 >= ACCOUNTS_MAX_FAILURES) {
-            ret = send_error(c, 423, "locked",
-                             _("wrong password; the account is now locked for 15 minutes"));
+            ans_error(r, 423, "locked",
+                      _("wrong password; the account is now locked for 15 minutes"));
         } else {
-            ret = send_error(c, 401, "login", _("wrong account name or password"));
+            ans_error(r, 401, "login", _("wrong account name or password"));
         }
         goto out;
     }
@@ -255,13 +283,41 @@ static enum MHD_Result do_login(server *srv, struct MHD_Connection *c, hreq *r) 
     codec_buf_add(&b, ",\"account\":", sizeof ",\"account\":" - 1);
     put_account(&b, &a, uname);
     codec_buf_add(&b, "}", sizeof "}" - 1);
-    ret = send_json(c, 200, &b, cookie);
+    ans_json(r, 200, &b, cookie);
     codec_buf_free(&b);
 out:
     sodium_memzero(pw, sizeof pw);
     codec_buf_free(&j.out);
     pthread_cond_destroy(&j.cv);
-    return ret;
+}
+
+static void *login_thread(void *arg) {
+    hreq *r = arg;
+    struct MHD_Connection *c = r->conn;
+    do_login(r->srv, r);
+    __atomic_store_n(&r->j.done, 1, __ATOMIC_RELEASE);
+    MHD_resume_connection(c); /* r may be gone from here on */
+    return NULL;
+}
+
+/* Starts r's login in its own thread, the connection suspended until it
+ * answered. */
+static enum MHD_Result start_login(server *srv, struct MHD_Connection *c, hreq *r) {
+    pthread_t th;
+    pthread_attr_t at;
+    codec_buf_init(&r->ans);
+    r->srv = srv;
+    r->conn = c;
+    r->login = 1;
+    r->posted = 1;
+    MHD_suspend_connection(c);
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &at, login_thread, r) != 0) {
+        login_thread(r); /* no thread to be had: here, then */
+    }
+    pthread_attr_destroy(&at);
+    return MHD_YES;
 }
 
 /* ---- routes ----------------------------------------------------------------------- */
@@ -484,6 +540,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_YES; /* not yet (MHD calls again) */
         }
         r->posted = 0;
+        if (r->login) {
+            return send_bytes(c, r->ans_status, "application/json; charset=utf-8",
+                              r->ans.p ? (const void *)r->ans.p : "", r->ans.len,
+                              r->ans_cookie[0] ? r->ans_cookie : NULL);
+        }
         return r->me ? answer_me(c, r) : answer_route(c, r);
     }
     if (*upload_size) {
@@ -513,7 +574,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (strcmp(url, "/api/login") == 0) {
         return strcmp(method, "POST") == 0
-                   ? do_login(srv, c, r)
+                   ? start_login(srv, c, r)
                    : send_error(c, 405, "method", _("log in with POST /api/login"));
     }
     if (strcmp(url, "/api/logout") == 0) {
@@ -564,9 +625,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         if (r->posted && !__atomic_load_n(&r->j.done, __ATOMIC_ACQUIRE)) {
             return; /* the engine still holds the job: never freed under it */
         }
-        if (r->posted) {
+        if (r->posted && !r->login) {
             free_params(&r->j);
             codec_buf_free(&r->j.out);
+        }
+        if (r->login) {
+            codec_buf_free(&r->ans);
         }
         codec_buf_free(&r->body);
         free(r);
