@@ -119,6 +119,16 @@ program.cli(function()
     local name = params.csv and tostring(params.csv) or 'allocation.csv'
     local n = S:write_allocation(name)
     print(string.format(_('written: %s (%d applicants in draw order; publish it with the seed)'), name, n))
+    -- the same check without gonghui (an independent program: Python and hashlib)
+    local beds, q = {}, {}
+    for _i, b in ipairs(sp.batches) do beds[#beds + 1] = b.batch .. '=' .. b.beds end
+    for k, v in pairs(sp.union_places or {}) do q[#q + 1] = tostring(k) .. '=' .. v end
+    table.sort(q)
+    print(_('anyone can check it without gonghui:'))
+    print(string.format("  python3 scripts/sanatorium/check_allocation.py %s '%s' %s --beds %s%s%s", name,
+                        d.seed:gsub("'", "'\\''"), sp.id, table.concat(beds, ','),
+                        sp.enterprise_cap and (' --enterprise-cap ' .. sp.enterprise_cap) or '',
+                        #q > 0 and (" --union-places '" .. table.concat(q, ',') .. "'") or ''))
   elseif cmd == 'withdraw' then
     local r = done(S:withdraw(member(), params.reason and tostring(params.reason) or ''))
     if r.reversed then

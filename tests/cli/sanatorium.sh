@@ -26,7 +26,7 @@ while i < len(blocks):
     k, b = blocks[i]
     if k == 'sh':
         want = blocks[i + 1][1] if i + 1 < len(blocks) and blocks[i + 1][0] == 'text' else ''
-        steps.append(([l for l in b.splitlines() if l.startswith('gonghui ') or l.startswith('printf ')], want))
+        steps.append(([l for l in b.splitlines() if l.split(' ')[0] in ('gonghui', 'printf', 'python3')], want))
     i += 1
 with open(os.path.join(out, 'steps.txt'), 'w', encoding='utf-8') as f:
     for n, (cmds, want) in enumerate(steps):
@@ -39,6 +39,10 @@ n_steps=0
 while IFS="$(printf '\t')" read -r step cmd; do
   case $cmd in
     printf*) sh -c "$cmd" || fail "'$cmd'"; continue ;;
+    python3*)   # the check without gonghui: scripts/ is the repository's
+      sh -c "$(printf '%s' "$cmd" | sed "s| scripts/| $ROOT/scripts/|")" >>"$S/got$step.txt" 2>>"$S/err$step.txt" ||
+        { fail "'$cmd'"; cat "$S/err$step.txt" >&2; }
+      continue ;;
   esac
   rest=${cmd#gonghui }
   # shellcheck disable=SC2086 # the README's words, split as a shell would
@@ -102,6 +106,14 @@ cmp -s "$S/allocation.csv" "$S/forged.csv" && fail "the forgery changed nothing"
 gh --db "$DB" run "$D" verify=1 file=forged.csv
 expect_rc 1 "a forged allocation" && expect_err "member 32 (tier 2, rank 3): the rules place them in -, the allocation says B01" \
   "the forged line is named"
+if python3 "$ROOT/scripts/sanatorium/check_allocation.py" "$S/forged.csv" '2026年疗休养抽签种子-工会监督委员会封存' \
+     sanatorium-2026 --beds B01=30,B02=30,B03=25,B04=30 --enterprise-cap 3 --union-places '*=8' 2>"$S/py.err"; then
+  fail "check_allocation.py passed a forged file"
+elif grep -q 'member 32 (tier 2, rank 3): the rules place them in -, the file says B01' "$S/py.err"; then
+  pass "check_allocation.py names the forged line"
+else
+  fail "check_allocation.py: $(cat "$S/py.err")"
+fi
 
 # ---- two clerks, two years, the same workers -------------------------------------------
 # Clerk A places 150 workers into 2026, clerk B the same workers into 2027
