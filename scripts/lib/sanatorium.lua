@@ -728,8 +728,9 @@ function S:checked(c)
   if not v then return refuse('not_found', string.format(_("no visit '%s' (enter the visit first: visit=...)"), tostring(c.visit))) end
   local m, code, why = program.member(c.member)
   if not m then return refuse(code == 'bad_id' and 'bad_input' or code, why) end
+  -- where it took place: the visit's town and enterprise (a worker checked at another enterprise's visit)
   return self.C:enter{ member = m.member_id, kind = 'check', day = v.day, at = c.at, session = c.visit,
-                       town = v.town, key = c.visit .. ':' .. m.member_id }
+                       town = v.town, enterprise_id = v.enterprise_id, key = c.visit .. ':' .. m.member_id }
 end
 
 -- The workers checked at a visit from a sheet: the column 身份证号 only; any
