@@ -149,13 +149,15 @@ for i = #rows, 2, -1 do rev[#rev + 1] = rows[i] end
 f = run.open('both-rev.csv', 'w'); run.write_csv(f, rev); f:close()
 LUA
 lua race/assign.lua <<'LUA'
--- waits for the go file, so the two clerks place at the same time
+-- loads its plan, says it is ready, and waits for the go file, so the two
+-- clerks place at the same time
+local sanatorium = require 'sanatorium'
+local S = sanatorium.load(params.plan)
+local r = run.open('ready-' .. params.plan, 'w'); r:close()
 local t0 = os.clock()
 while not io.open(params.go) do
   if os.clock() - t0 > 300 then error('no go file') end
 end
-local sanatorium = require 'sanatorium'
-local S = sanatorium.load(params.plan)
 local s = S:assign_sheet(params.sheet, { at = params.at })
 print(string.format('%s: %d placed, %d refused', params.plan, s.entered, s.refused))
 LUA
@@ -168,6 +170,7 @@ track $PA
 (cd "$R" && "$BIN" --db "$DB2" run --now '2027-01-10 09:00' "$R/assign.lua" plan=plan2027 sheet=both-rev.csv go="$R/go" >"$R/b.out" 2>"$R/b.err") &
 PB=$!
 track $PB
+wait_file "$R/ready-plan" "$R/ready-plan2027" || fail "a clerk never got ready"
 : >"$R/go"
 reap $PA; ra=$?
 reap $PB; rb=$?
@@ -184,4 +187,11 @@ local one, two = 0, 0
 for _, n in pairs(stays) do if n == 1 then one = one + 1 else two = two + 1 end end
 print(string.format("one stay %d, two stays %d", one, two))'
 expect_rc 0 "counting stays" && expect_out "one stay 150, two stays 0" "each of the 150 has exactly one stay, nobody two"
+pass "$(cat "$R/a.out") / $(cat "$R/b.out")"
+gh --db "$DB2" run -e 'local last, n = nil, 0
+for e in db.program_entries:scan() do
+  if e.kind == "stay" and e.program ~= last then n = n + 1; last = e.program end
+end
+print(n)'
+pass "the two clerks' placements alternate $(cat "$S/out") times in the ledger (1: one ran before the other)"
 finish
