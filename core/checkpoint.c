@@ -368,6 +368,35 @@ static const char driver_src[] =
     "           finished = true }\n"
     "end\n";
 
+/* Makes the driver's run.chunks function (upvalues: 1 db.atomic, 2 the
+ * lua_db userdata, 3 the db table, 4 the run table) and returns it. Called
+ * by the stub below on the first run.chunks: compiling the driver at every
+ * start was a third of an empty run's instructions (issue 18, W6). */
+static int l_cp_make(lua_State *L) {
+    if (luaL_loadbufferx(L, driver_src, sizeof driver_src - 1, "=run.chunks", "t") != LUA_OK) {
+        return lua_error(L); /* cannot happen: the source is ours */
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_CFunction fns[] = {l_cp_get, l_cp_put, l_cp_inside, l_cp_is_coll};
+    for (int i = 0; i < 4; i++) {
+        lua_pushvalue(L, lua_upvalueindex(2));
+        lua_pushvalue(L, lua_upvalueindex(3));
+        lua_pushcclosure(L, fns[i], 2);
+    }
+    lua_pushvalue(L, lua_upvalueindex(4));
+    lua_call(L, 6, 1);
+    return 1;
+}
+
+/* run.chunks as installed: makes the driver on the first call and tail-calls
+ * it, so its errors at level 2 still name the script's line. */
+static const char stub_src[] = "local make = ...\n"
+                               "local real\n"
+                               "return function(...)\n"
+                               "  real = real or make()\n"
+                               "  return real(...)\n"
+                               "end\n";
+
 void checkpoint_install(lua_State *L, int db_idx, int run_idx) {
     db_idx = lua_absindex(L, db_idx);
     run_idx = lua_absindex(L, run_idx);
@@ -380,19 +409,16 @@ void checkpoint_install(lua_State *L, int db_idx, int run_idx) {
         return;
     }
     int ud = lua_gettop(L);
-    if (luaL_loadbufferx(L, driver_src, sizeof driver_src - 1, "=run.chunks", "t") != LUA_OK) {
+    if (luaL_loadbufferx(L, stub_src, sizeof stub_src - 1, "=run.chunks", "t") != LUA_OK) {
         lua_settop(L, atomic - 1); /* cannot happen: the source is ours */
         return;
     }
     lua_pushvalue(L, atomic);
-    lua_CFunction fns[] = {l_cp_get, l_cp_put, l_cp_inside, l_cp_is_coll};
-    for (int i = 0; i < 4; i++) {
-        lua_pushvalue(L, ud);
-        lua_pushvalue(L, db_idx);
-        lua_pushcclosure(L, fns[i], 2);
-    }
+    lua_pushvalue(L, ud);
+    lua_pushvalue(L, db_idx);
     lua_pushvalue(L, run_idx);
-    if (lua_pcall(L, 6, 1, 0) != LUA_OK) {
+    lua_pushcclosure(L, l_cp_make, 4);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
         lua_settop(L, atomic - 1);
         return;
     }
