@@ -171,6 +171,15 @@ else
   fail "two clerks at once: $(cat "$S/out") entries; A: $ea, B: $eb"; cat "$S/ra.err" "$S/rb.err" >&2
 fi
 
+# a union's own list of lines, from the current folder
+cat >"$S/我们的十件实事.lua" <<'EOF'
+return { title = '街道实事', lines = {
+  { title = '班前宣讲', program = 'activity', kinds = { 'talk' }, says = '宣讲{sessions}场、{person_times}人次' },
+} }
+EOF
+gh --db "$DB" run "$ROOT/scripts/ten_things/report.lua" year=2025 lines=我们的十件实事.lua
+expect_rc 0 "a page of our own lines" && expect_out "一、班前宣讲：宣讲2场、55人次。" "our own line" && pass "a page of a union's own lines"
+
 # a record changed behind the programs' backs: the page names it and exits 1
 gh --db "$DB" run -e "local e = db.program_entries:find('program,key', { 'activity-2025', 'S:BQ-0002' }); db.program_entries:update(e.entry_id, { heads = 40 })"
 gh --db "$DB" run "$ROOT/scripts/ten_things/report.lua" year=2025
