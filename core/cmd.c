@@ -226,6 +226,7 @@ static int export_script(store *s, const export_opts *eo, int argc, char **argv)
         rargv[rargc++] = eo->params[i];
     }
     int code = script_parse(rargc, rargv, &o);
+    o.attach = repl_attach;
     if (code) {
         free(rargv);
         return code;
@@ -297,6 +298,7 @@ int cmd_new_db;
 int cmd_run(const char *db, int argc, char **argv) {
     script_opts o;
     int code = script_parse(argc, argv, &o);
+    o.attach = repl_attach;
     if (code == 0) {
         store *s;
         if (dbreg_needs_create(db) && !cmd_new_db && dbreg_known(db)) {

@@ -103,3 +103,26 @@ const char *paths_plugins(void) {
     }
     return r;
 }
+
+const char *paths_lib(void) {
+    static char found[PATH_MAX];
+    static int done;
+    if (done) {
+        return found[0] ? found : NULL;
+    }
+    done = 1;
+    const char *env = getenv("GONGHUI_LIB");
+    if (env && is_dir(env)) {
+        snprintf(found, sizeof found, "%s", env);
+        return found;
+    }
+    const char *dir = paths_scripts();
+    if (dir && strlen(dir) + 5 < sizeof found) {
+        snprintf(found, sizeof found, "%.*s/lib", PATH_MAX - 5, dir);
+        if (is_dir(found)) {
+            return found;
+        }
+    }
+    found[0] = 0;
+    return NULL;
+}

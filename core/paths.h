@@ -21,6 +21,10 @@
 /* The folder of the programs (scripts/; scripts/lib holds the shared modules). */
 const char *paths_scripts(void);
 
+/* The folder of shared Lua modules this binary uses: $GONGHUI_LIB, else
+ * scripts/lib of the folder above; NULL if none. */
+const char *paths_lib(void);
+
 /* The folder of the shipped native plugins. */
 const char *paths_plugins(void);
 

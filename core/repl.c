@@ -1,9 +1,9 @@
 /*
  * repl.c — `gonghui repl`: read a statement, run it, show the result.
  *
- * Called by main.c; calls sandbox.c (the state and its allow list, the same
- * as batch runs), lua_store.c / lua_bus.c (`db`, `bus`), runs.c (a record
- * when someone unmasks personal data), table.c (tables) and libedit.
+ * Calls ghstate.c (the state, built as for batch runs: db, bus, params,
+ * run.*, export), runs.c (a record when someone unmasks personal data),
+ * table.c (tables) and libedit.
  * The Lua half (display, masking, completion) is repl_prelude.lua, compiled
  * into the binary as repl_prelude.h.
  *
@@ -27,12 +27,13 @@
 
 #include "clock.h"
 #include "err.h"
+#include "paths.h"
 #include "import.h"
 #include "lua_bus.h"
 #include "lua_store.h"
 #include "runs.h"
 #include "sandbox.h"
-#include "script.h"
+#include "ghstate.h"
 #include "table.h"
 #include "xlsx_out.h"
 
@@ -1478,32 +1479,32 @@ int repl_main(store *s, int argc, char **argv) {
     const char *cs = nl_langinfo(CODESET);
     r.topts.ascii = !(cs && strcmp(cs, "UTF-8") == 0);
 
-    sandbox_opts so = {.timeout = 0, .memory = SCRIPT_DEFAULT_MEMORY};
+    ghstate_opts go = {.kind = GHSTATE_REPL,
+                       .sb = {.timeout = 0, .memory = SANDBOX_DEFAULT_MEMORY},
+                       .s = s,
+                       .mode = "repl"};
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
         seed = (uint64_t)time(NULL);
     }
-    so.seed = seed & INT64_MAX;
-    so.now = (int64_t)time(NULL);
-    so.script_dir = ".";
-    so.lib_dir = script_lib_dir();
-    if (sandbox_new(&so, &r.sb) != 0) {
+    go.sb.seed = seed & INT64_MAX;
+    go.sb.now = (int64_t)time(NULL);
+    go.sb.script_dir = ".";
+    go.sb.lib_dir = paths_lib();
+    if (ghstate_new(&go, &r.sb) != 0) {
         fprintf(stderr, _("gonghui: out of memory\n"));
         return 1;
     }
     r.L = sandbox_state(r.sb);
     R = &r;
     lua_State *L = r.L;
-    lstore_push_db(L, s);
-    sandbox_guard_db(r.sb, -1);
-    lbus_push(L, -1);
-    lua_setglobal(L, "bus");
+    lua_getglobal(L, "db");
     if (lua_getmetatable(L, -1)) {
         lua_getfield(L, -1, "__db");
         r.db = luaL_testudata(L, -1, DB_MT);
         lua_pop(L, 2);
     }
-    lua_setglobal(L, "db");
+    lua_pop(L, 1);
     if (!r.db) {
         fprintf(stderr, _("gonghui: internal error: the db table has no store\n"));
         sandbox_free(r.sb);

@@ -31,6 +31,9 @@
  * process. */
 #define SANDBOX_GRACE 2
 
+/* The memory a state may hold unless told otherwise (gonghui run --memory). */
+#define SANDBOX_DEFAULT_MEMORY ((size_t)1 << 30)
+
 /* Largest string string.rep may build (the memory cap may be smaller). */
 #define SANDBOX_MAX_STRING ((size_t)256 << 20)
 

@@ -2,14 +2,15 @@
  * script.c — the batch runner: one script, one sandboxed Lua state, one
  * run record.
  *
- * Called by main.c; calls sandbox.c (state, allow list, limits, signals),
- * lua_store.c (`db`, and the whole-run transaction of --atomic/--dry-run),
- * lua_bus.c (`bus`) and runs.c (the record).
+ * Calls ghstate.c (the state: sandbox, db, bus, params, run.*, export),
+ * sandbox.c (limits, signals), lua_store.c (the whole-run transaction of
+ * --atomic/--dry-run) and runs.c (the record). It knows nothing of the REPL:
+ * -i calls the attach function its caller passes.
  *
  * A run, step by step:
  *   1. options -> seed (given or random), clock (--now or the start time),
  *      uid (random, 16 hex digits);
- *   2. sandbox_new; db, bus, params and run.* are set; the script is read
+ *   2. ghstate_new (db, bus, params, run.*, export); the script is read
  *      and hashed (text only);
  *   3. --atomic / --dry-run: lstore_run_begin;
  *   4. sandbox_arm; lua_pcall; sandbox_disarm (no limit or signal can cut
@@ -29,13 +30,13 @@
 #include "bus.h"
 #include "clock.h"
 #include "err.h"
-#include "lua_bus.h"
 #include "lua_export.h"
 #include "lua_store.h"
 #include "parse.h"
-#include "repl.h"
 #include "runs.h"
 #include "sandbox.h"
+#include "ghstate.h"
+#include "progress.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -51,34 +52,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-const char *script_lib_dir(void) {
-    static char found[PATH_MAX];
-    static int done;
-    if (done) {
-        return found[0] ? found : NULL;
-    }
-    done = 1;
-    const char *env = getenv("GONGHUI_LIB");
-    if (env && is_dir(env)) {
-        snprintf(found, sizeof found, "%s", env);
-        return found;
-    }
-    const char *dir = paths_scripts();
-    if (dir && strlen(dir) + 5 < sizeof found) {
-        snprintf(found, sizeof found, "%.*s/lib", PATH_MAX - 5, dir);
-        if (is_dir(found)) {
-            return found;
-        }
-    }
-    found[0] = 0;
-    return NULL;
-}
 
 const char *script_find(const char *file) {
     static char found[PATH_MAX * 2];
@@ -237,115 +210,6 @@ int script_parse(int argc, char **argv, script_opts *o) {
     return 0;
 }
 
-/* Makes `params` from name=value strings; a number written as Lua prints it
- * (2025, -3, 1.5) becomes that number, everything else stays text. */
-static int push_params(lua_State *L, int n, char **params) {
-    lua_newtable(L);
-    for (int i = 0; i < n; i++) {
-        const char *eq = strchr(params[i], '=');
-        if (!eq || eq == params[i]) {
-            fprintf(stderr,
-                    _("gonghui run: parameter \"%s\" is not name=value (for example "
-                      "members=5000)\n"),
-                    params[i]);
-            return -1;
-        }
-        lua_pushlstring(L, params[i], (size_t)(eq - params[i]));
-        /* a number only when it prints back as written: a=007, a 19-digit card
-         * number, 12.50 or 1e3 keep their text (a script asks for a number) */
-        if (lua_stringtonumber(L, eq + 1) != 0) {
-            lua_pushvalue(L, -1); /* lua_tostring converts in place: convert a copy */
-            int same = strcmp(lua_tostring(L, -1), eq + 1) == 0;
-            lua_pop(L, 1);
-            if (!same) {
-                lua_pop(L, 1);
-                lua_pushstring(L, eq + 1);
-            }
-        } else {
-            lua_pushstring(L, eq + 1);
-        }
-        lua_rawset(L, -3);
-    }
-    return 0;
-}
-
-/* ---- progress ----------------------------------------------------------------------- */
-
-static struct {
-    int tty, color, shown;
-    double start, last;
-} progress;
-
-static void progress_clear(void) {
-    if (progress.shown) {
-        fputs("\r\033[K", stderr);
-        progress.shown = 0;
-    }
-}
-
-/* Draws the bar: on stderr when it is a terminal, at most ten times a
- * second; nothing otherwise. Also the progress hook of scans. */
-static void progress_draw(double done, double total, const char *label) {
-    if (!progress.tty) {
-        return;
-    }
-    double now = clock_mono_s();
-    if (progress.start == 0) {
-        progress.start = now;
-    }
-    if (now - progress.last < 0.1 && (total <= 0 || done < total)) {
-        return;
-    }
-    progress.last = now;
-    double el = now - progress.start, rate = el > 0 ? done / el : 0;
-    char bar[41], left[32] = "";
-    int width = 30, fill = total > 0 ? (int)(width * (done < total ? done / total : 1)) : 0;
-    for (int i = 0; i < width; i++) {
-        bar[i] = i < fill ? (progress.color ? ' ' : '#') : (progress.color ? ' ' : '.');
-    }
-    bar[width] = 0;
-    if (total > 0 && rate > 0 && done < total) {
-        int s = (int)((total - done) / rate);
-        snprintf(left, sizeof left, _(", %d:%02d left"), s / 60, s % 60);
-    }
-    if (progress.color) {
-        fprintf(stderr, "\r\033[K%s%s \033[7m%.*s\033[0m%s %.0f", label, *label ? ":" : "", fill,
-                bar, bar + fill, done);
-    } else {
-        fprintf(stderr, "\r\033[K%s%s [%s] %.0f", label, *label ? ":" : "", bar, done);
-    }
-    if (total > 0) {
-        fprintf(stderr, "/%.0f %3.0f%%", total, 100 * (done < total ? done / total : 1));
-    }
-    fprintf(stderr, _(" %.0f/s%s"), rate, left);
-    progress.shown = 1;
-    if (total > 0 && done >= total) {
-        fputc('\n', stderr);
-        progress.shown = 0;
-        progress.start = 0;
-    }
-    fflush(stderr);
-}
-
-/* run.progress(done, total [, label]) */
-static int l_run_progress(lua_State *L) {
-    progress_draw(luaL_checknumber(L, 1), luaL_optnumber(L, 2, 0), luaL_optstring(L, 3, ""));
-    return 0;
-}
-
-/* run.fail(message): ends the run as failed (exit code 1) with a message for
- * a person and no traceback: a refusal or a check that found problems is not
- * a crash. The message is remembered in the registry so that the runner's
- * message handler (lstore_traceback) knows to leave it alone; the open
- * transaction is rolled back as for any error, and pcall can catch it. */
-static int l_run_fail(lua_State *L) {
-    luaL_checkstring(L, 1);
-    lua_settop(L, 1);
-    lua_pushvalue(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, LSTORE_FAIL_KEY);
-    return lua_error(L);
-}
-
 /* ---- the run -------------------------------------------------------------------------- */
 
 static char run_uid[17];
@@ -477,70 +341,36 @@ int script_run_opts(store *s, const script_opts *o) {
         snprintf(dir, sizeof dir, ".");
     }
     so.script_dir = dir;
-    so.lib_dir = script_lib_dir();
+    so.lib_dir = paths_lib();
     for (int k = 0; k < o->nin; k++) {
         so.in_dirs[so.nin++] = o->in_dirs[k];
     }
     if (dry_dir[0] && so.nin < 8) { /* what a real run could read there, a dry run reads */
         so.in_dirs[so.nin++] = o->out_dir ? o->out_dir : ".";
     }
-    if ((rc = sandbox_new(&so, &sb))) {
+    ghstate_opts go = {.kind = GHSTATE_RUN,
+                       .sb = so,
+                       .s = s,
+                       .uid = run_uid,
+                       .mode = o->dry_run  ? "dry-run"
+                               : o->atomic ? "atomic"
+                                           : "run",
+                       .dry_run = o->dry_run,
+                       .nparams = o->nparams,
+                       .params = o->params,
+                       .export_dir = out_dir,
+                       .readonly = o->export != NULL};
+    if ((rc = ghstate_new(&go, &sb))) {
+        if (rc == GH_EINVAL) {
+            return SCRIPT_EXIT_USAGE;
+        }
         fprintf(stderr, _("gonghui: out of memory\n"));
         return SCRIPT_EXIT_FAILED;
     }
     lua_State *L = sandbox_state(sb);
-    /* Rules make many short-lived values (rows, record tables): the
-     * generational collector handles them with less work (measured: 5-8%
-     * fewer instructions on W2 and W4). */
-    lua_gc(L, LUA_GCGEN, 0, 0);
-    lua_pushstring(L, run_uid);
-    lua_setfield(L, LUA_REGISTRYINDEX, "gonghui.run_id");
-
     lua_pushcfunction(L, lstore_traceback); /* 1: message handler */
-    lstore_push_db(L, s);                   /* 2: db */
-    sandbox_guard_db(sb, 2);
-    lbus_push(L, 2);
-    lua_setglobal(L, "bus");
-    lua_pushvalue(L, 2);
-    lua_setglobal(L, "db");
-    if (push_params(L, o->nparams, o->params) != 0) {
-        sandbox_free(sb);
-        return SCRIPT_EXIT_USAGE;
-    }
-    lua_setglobal(L, "params");
-    lua_getglobal(L, "run");
-    lua_pushstring(L, run_uid);
-    lua_setfield(L, -2, "uid");
-    lua_pushinteger(L, (lua_Integer)so.seed);
-    lua_setfield(L, -2, "seed");
-    lua_pushinteger(L, (lua_Integer)so.now);
-    lua_setfield(L, -2, "now");
-    lua_pushboolean(L, o->dry_run);
-    lua_setfield(L, -2, "dry_run");
-    lua_pushstring(L, o->dry_run ? "dry-run" : o->atomic ? "atomic" : "run");
-    lua_setfield(L, -2, "mode");
-    { /* run.dir: the script's folder, where require and loadfile look first */
-        char *sd = realpath(dir, NULL);
-        lua_pushstring(L, sd ? sd : dir);
-        free(sd);
-        lua_setfield(L, -2, "dir");
-    }
-    lua_pushcfunction(L, l_run_progress);
-    lua_setfield(L, -2, "progress");
-    lua_pushcfunction(L, l_run_fail);
-    lua_setfield(L, -2, "fail");
-    lua_pop(L, 1);
-    {
-        char *out = realpath(out_dir ? out_dir : ".", NULL);
-        lexport_install(L, out ? out : ".");
-        free(out);
-    }
-    if (o->export) {
-        lexport_readonly(L);
-    }
-    progress.tty = isatty(2);
-    progress.color = progress.tty && !getenv("NO_COLOR") &&
-                     !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
+    lua_getglobal(L, "db");                 /* 2: db */
+    progress_begin();
 
     /* the chunks: -e first, then the file (3 and 4 when both) */
     int nchunks = 0;
@@ -683,10 +513,10 @@ record:;
         const store_counts *c = lstore_committed_counts(L, 2, &ncounts);
         counts = c && ncounts ? copy_counts(c, ncounts) : NULL;
     }
-    if (o->interactive && outcome && strcmp(outcome, "timeout") != 0 &&
+    if (o->interactive && o->attach && outcome && strcmp(outcome, "timeout") != 0 &&
         strcmp(outcome, "interrupted") != 0) {
         fflush(stdout);
-        repl_attach(s, sb); /* Python's -i: the script's globals stay */
+        o->attach(s, sb); /* Python's -i: the script's globals stay */
     }
     sandbox_free(sb); /* closes the state: a db.atomic or scan still open ends here */
     if (dry_dir[0]) {

@@ -15,6 +15,7 @@
 #ifndef GH_SCRIPT_H
 #define GH_SCRIPT_H
 
+#include "sandbox.h"
 #include "store.h"
 
 #include <stddef.h>
@@ -33,6 +34,8 @@ enum {
     SCRIPT_EXIT_SIGTERM = 143, /* SIGTERM (128 + SIGTERM) */
 };
 
+struct sandbox;
+
 typedef struct script_opts {
     const char *file; /* the script, or NULL when only -e is given */
     const char *code; /* -e CODE, run before the file */
@@ -40,8 +43,11 @@ typedef struct script_opts {
     char **params; /* name=value strings (borrowed) */
     int dry_run, atomic;
     int interactive; /* -i: the REPL on the script's state after it ends (on a terminal) */
-    double timeout;  /* seconds; 0 = none */
-    size_t memory;   /* bytes; 0 = none */
+    /* what -i calls with the script's state (cmd.c passes repl_attach: the
+     * runner itself knows nothing of the REPL) */
+    int (*attach)(store *s, struct sandbox *sb);
+    double timeout; /* seconds; 0 = none */
+    size_t memory;  /* bytes; 0 = none */
     int has_seed, has_now;
     uint64_t seed;
     int64_t now;
@@ -57,7 +63,7 @@ typedef struct script_opts {
 } script_opts;
 
 #define SCRIPT_DEFAULT_TIMEOUT 3600.0
-#define SCRIPT_DEFAULT_MEMORY ((size_t)1 << 30)
+#define SCRIPT_DEFAULT_MEMORY SANDBOX_DEFAULT_MEMORY
 
 /* Parses the arguments after `run` (options, FILE, name=value...) into *o.
  * Prints the problem on stderr and returns SCRIPT_EXIT_USAGE on a bad one,
@@ -71,10 +77,6 @@ int script_run_opts(store *s, const script_opts *o);
 
 /* Runs `file` with default options (the older entry point). */
 int script_run(store *s, const char *file, int nparams, char **params);
-
-/* The folder of shared Lua modules this binary uses: $GONGHUI_LIB, else the
- * installation's (or build tree's) scripts/lib (paths.h); NULL if none. Borrowed. */
-const char *script_lib_dir(void);
 
 /* A program named as given when that exists, else among the installed programs
  * (paths_scripts(); "scripts/" in front is dropped): `gonghui run

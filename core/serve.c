@@ -43,6 +43,8 @@
 #include "accounts.h"
 #include "clock.h"
 #include "err.h"
+#include "ghstate.h"
+#include "paths.h"
 #include "lua_bus.h"
 #include "lua_json.h"
 #include "lua_store.h"
@@ -167,26 +169,15 @@ static int load_program(server *srv, const char *dir, const char *name) {
     sandbox_opts so = {.seed = randombytes_random(),
                        .now = (int64_t)time(NULL),
                        .script_dir = folder,
-                       .lib_dir = script_lib_dir()};
-    if (sandbox_new(&so, &p->sb)) {
+                       .lib_dir = paths_lib()};
+    ghstate_opts go = {.kind = GHSTATE_SERVE, .sb = so, .s = srv->s, .uid = "", .mode = "serve"};
+    if (ghstate_new(&go, &p->sb)) {
         return -1;
     }
     srv->nprogs++;
     lua_State *L = sandbox_state(p->sb);
-    lua_gc(L, LUA_GCGEN, 0, 0);
-    lua_pushstring(L, "");
-    lua_setfield(L, LUA_REGISTRYINDEX, "gonghui.run_id");
     lua_pushcfunction(L, lstore_traceback); /* 1: message handler */
-    lstore_push_db(L, srv->s);              /* 2: db */
-    sandbox_guard_db(p->sb, 2);
-    lbus_push(L, 2);
-    lua_setglobal(L, "bus");
-    lua_pushvalue(L, 2);
-    lua_setglobal(L, "db");
-    ljson_push(L);
-    lua_setglobal(L, "json");
-    lua_newtable(L);
-    lua_setglobal(L, "params");
+    lua_getglobal(L, "db");                 /* 2: db */
     if (sandbox_load_file(p->sb, file, sha) != 0) {
         fprintf(stderr, "gonghui serve: %s\n", lua_tostring(L, -1));
         return -1;

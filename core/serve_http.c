@@ -30,6 +30,7 @@
 #include "serve_int.h"
 
 #include "err.h"
+#include "paths.h"
 #include "lua_json.h"
 #include "script.h"
 
@@ -669,7 +670,7 @@ int serve_main(const char *db_path, int argc, char **argv) {
     srv.body_limit = (size_t)1 << 20;
     srv.session_seconds = 8 * 3600;
     srv.max_batch = SERVE_MAX_BATCH;
-    const char *lib = script_lib_dir();
+    const char *lib = paths_lib();
     if (lib) {
         snprintf(srv.scripts, sizeof srv.scripts, "%s/..", lib);
     }

@@ -118,6 +118,16 @@ expect_err "unknown command .bogus" "an unknown dot command"
 repl 'nosuch.x'
 expect_err "unknown global 'nosuch'" "an unknown global is an error that names it"
 
+# the REPL's state is the runner's (issue 22: built once, from one table): export,
+# params, run.fail and run.* are there too
+repl "type(export) .. ' ' .. type(export.csv) .. ' ' .. type(params) .. ' ' .. type(run.fail) .. ' ' .. run.mode"
+expect_out "table function table function repl" "the REPL has export, params, run.fail and run.mode"
+repl "run.fail('no such household')" '1 + 1'
+expect_err "no such household" "run.fail in the REPL reports its message"
+expect_out "2" "the REPL goes on after run.fail"
+(cd "$S" && printf '%s\n' "export.csv(db.members:list{}, 'exported.csv')" | "$BIN" --db "$DB" repl >"$S/out" 2>"$S/err")
+if [ -s "$S/exported.csv" ]; then pass "export.csv from the REPL writes its file"; else fail "export.csv from the REPL"; show_output; fi
+
 echo 'return db.members:count()' | "$BIN" --db "$DB" repl >"$S/out" 2>"$S/err"
 RC=$?
 expect_rc 0 "echo | gonghui repl" && same "3" "echo 'return ...' | gonghui repl works in scripts"
