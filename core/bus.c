@@ -756,6 +756,13 @@ static int dead_rewrite(store_txn *t, const store_coll *c, const bus_dead *d, in
     return rc;
 }
 
+static int dead_get(store_txn *t, int64_t id, const store_coll **c, bus_dead *d, codec_buf *copy);
+
+int bus_dead_get(store_txn *t, int64_t id, bus_dead *d, codec_buf *copy) {
+    const store_coll *c;
+    return dead_get(t, id, &c, d, copy);
+}
+
 static int dead_get(store_txn *t, int64_t id, const store_coll **c, bus_dead *d, codec_buf *copy) {
     const void *v;
     size_t n;

@@ -126,6 +126,12 @@ typedef struct bus_dead {
 
 int bus_dead_decode(const void *rec, size_t n, bus_dead *d);
 
+/* Reads dead letter id into d, its bytes copied into `copy` (reset first; the
+ * caller frees it with codec_buf_free): d's pointers stay valid while copy
+ * is unchanged, whatever is written meanwhile. 0, or GH_ENOTFOUND with a
+ * message. */
+int bus_dead_get(store_txn *t, int64_t id, bus_dead *d, struct codec_buf *copy);
+
 /* Calls fn for each dead letter (of `consumer` only, unless NULL), in id order. */
 int bus_dead_each(store_txn *t, const char *consumer, int (*fn)(void *ctx, const bus_dead *d),
                   void *ctx);

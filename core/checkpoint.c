@@ -114,10 +114,10 @@ static int l_cp_put(lua_State *L) {
     lua_db *db = lstore_db(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    if (!db->wtxn) {
+    store_txn *t = lstore_write_txn(db);
+    if (!t) {
         return luaL_error(L, _("run.chunks: a checkpoint is written only inside db.atomic"));
     }
-    store_txn *t = db->wtxn;
     const store_coll *c;
     int rc = cp_coll(t, &c);
     if (rc) {
@@ -155,7 +155,7 @@ static int l_cp_put(lua_State *L) {
  * transaction of --atomic or --dry-run). */
 static int l_cp_inside(lua_State *L) {
     lua_db *db = lstore_db(L);
-    lua_pushboolean(L, db->wtxn && db->wtxn != db->run);
+    lua_pushboolean(L, lstore_in_atomic(db));
     return 1;
 }
 

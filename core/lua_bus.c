@@ -298,10 +298,10 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
         run = lua_tostring(L, -1); /* kept alive on the stack */
     }
     int64_t seq, time = bus_now_ms(); /* the same time in the log and in ev.time */
-    rc = bus_append(db->wtxn, topic, tn, pb.p, pb.len, run, time, &seq);
+    rc = bus_append(lstore_write_txn(db), topic, tn, pb.p, pb.len, run, time, &seq);
     codec_buf_free(&pb);
     if (rc) {
-        lstore_end(db, db->wtxn, 0, rc); /* notes a full map */
+        lstore_end(db, lstore_write_txn(db), 0, rc); /* notes a full map */
         lstore_raise(L, rc);
     }
     bus_event ev = {.seq = seq, .time = time, .topic = topic, .topic_len = tn};
@@ -338,7 +338,7 @@ static int l_bus_publish_many(lua_State *L) {
     if (bus_topic_check(topic, tn) != 0) {
         return luaL_error(L, _("bus.publish_many: %s"), err_msg(GH_EINVAL));
     }
-    if (!db->wtxn) { /* db.atomic(bus.publish_many, topic, payloads) */
+    if (!lstore_write_txn(db)) { /* db.atomic(bus.publish_many, topic, payloads) */
         lua_getfield(L, lua_upvalueindex(3), "atomic");
         lua_pushvalue(L, lua_upvalueindex(4));
         lua_pushvalue(L, 1);
@@ -379,7 +379,8 @@ static int l_bus_publish_many(lua_State *L) {
     int64_t first = 0, seq = 0, time = bus_now_ms();
     for (lua_Integer i = 0; rc == 0 && i < n; i++) {
         size_t from = i ? ends[i - 1] : 0;
-        rc = bus_append(db->wtxn, topic, tn, pb.p + from, ends[i] - from, run, time, &seq);
+        rc = bus_append(lstore_write_txn(db), topic, tn, pb.p + from, ends[i] - from, run, time,
+                        &seq);
         if (i == 0) {
             first = seq;
         }
@@ -387,7 +388,7 @@ static int l_bus_publish_many(lua_State *L) {
     free(ends);
     codec_buf_free(&pb);
     if (rc) {
-        lstore_end(db, db->wtxn, 0, rc);
+        lstore_end(db, lstore_write_txn(db), 0, rc);
         return lstore_raise(L, rc);
     }
     if (b->nhandlers && n) {
@@ -460,7 +461,7 @@ static int l_bus_publish(lua_State *L) {
     if (bus_topic_check(topic, tn) != 0) {
         return luaL_error(L, _("bus.publish: %s"), err_msg(GH_EINVAL));
     }
-    if (!db->wtxn) { /* its own transaction: db.atomic(bus.publish, topic, payload) */
+    if (!lstore_write_txn(db)) { /* its own transaction: db.atomic(bus.publish, topic, payload) */
         lua_getfield(L, lua_upvalueindex(3), "atomic");
         lua_pushvalue(L, lua_upvalueindex(4)); /* this function */
         lua_pushvalue(L, 1);
@@ -804,22 +805,22 @@ static int call_handler(lua_State *L, lua_db *db, store_txn *t, int fn_idx, cons
     if (rc) {
         return rc;
     }
-    db->wtxn = sp;
+    store_txn *prev = lstore_swap_txn(db, sp);
     lua_pushvalue(L, fn_idx);
     if ((rc = push_event(L, ev, 0)) != 0) {
         lua_pop(L, 1);
-        db->wtxn = t;
+        lstore_swap_txn(db, prev);
         store_txn_abort(sp);
         return rc;
     }
     int status = lua_pcall(L, 1, 0, 0);
-    db->wtxn = t;
-    if (status == LUA_OK && !db->map_full) {
+    lstore_swap_txn(db, prev);
+    if (status == LUA_OK && !lstore_map_full(db)) {
         *failed = 0;
         return store_txn_commit(sp);
     }
     store_txn_abort(sp);
-    if (db->map_full) {
+    if (lstore_map_full(db)) {
         return GH_EMAPFULL;
     }
     if (!lua_isstring(L, -1)) {
@@ -866,12 +867,12 @@ static int batch_work(store_txn *t, void *ctx) {
     int nev = 0;
     lua_settop(L, b->fn_idx);
     b->handled = b->parked = 0;
-    db->map_full = 0;
+    lstore_map_full_clear(db);
     int rc = bus_consumer_get(t, b->name, &cn);
     if (rc) {
         return rc;
     }
-    db->wtxn = t;
+    lstore_swap_txn(db, t);
     if (b->pass == 0) { /* dead letters marked for another try go first */
         retry_ctx rx;
         codec_buf_init(&rx.ids);
@@ -883,18 +884,7 @@ static int batch_work(store_txn *t, void *ctx) {
             codec_buf copy;
             codec_buf_init(&copy);
             bus_dead d;
-            const store_coll *dc;
-            store_coll_get(t, "_dead", &dc);
-            unsigned char km[16];
-            codec_buf k;
-            codec_buf_init_on(&k, km, sizeof km);
-            key_put_int(&k, id);
-            const void *v;
-            size_t n;
-            if ((rc = store_get(t, dc, k.p, k.len, &v, &n)) == 0) {
-                codec_buf_add(&copy, v, n);
-                rc = bus_dead_decode(copy.p, copy.len, &d);
-            }
+            rc = bus_dead_get(t, id, &d, &copy);
             int failed = 0;
             if (rc == 0) {
                 rc = call_handler(L, db, t, b->fn_idx, &d.ev, &failed);
@@ -966,7 +956,7 @@ static int batch_work(store_txn *t, void *ctx) {
     if (rc == 0) {
         rc = bus_consumer_put(t, &cn);
     }
-    db->wtxn = NULL;
+    lstore_swap_txn(db, NULL);
     for (int i = 0; i < nev; i++) {
         codec_buf_free(&ev[i].rec);
     }
@@ -989,7 +979,7 @@ static int run_consumer(lua_State *L, const char *name, int batch, int retries, 
     if (db->scope) {
         return refuse_scoped(db, "bus.run");
     }
-    if (db->wtxn) {
+    if (lstore_write_txn(db)) {
         return err_set(GH_ETXN,
                        _("bus.run('%s') cannot run inside db.atomic: it commits each "
                          "batch by itself"),
@@ -1016,7 +1006,7 @@ static int run_consumer(lua_State *L, const char *name, int batch, int retries, 
         lstore_release(db); /* the map cannot grow under a read */
         b.before = *handled;
         rc = store_unit(db->s, batch_work, batch_commit, &b);
-        db->map_full = 0;
+        lstore_map_full_clear(db);
         if (rc) {
             break;
         }

@@ -731,8 +731,8 @@ static int open_scan(lua_State *L, lscan **out) {
     s->db = db;
     codec_buf_init(&s->kb);
     luaL_setmetatable(L, SCAN_MT);
-    if (db->wtxn) {
-        t = db->wtxn;
+    if (lstore_write_txn(db)) {
+        t = lstore_write_txn(db);
     } else { /* the scan's own snapshot, ended with the loop */
         rc = store_txn_begin(db->s, NULL, 0, &t);
         if (rc == GH_ELMDB && strstr(err_msg(rc), "MDB_READERS_FULL")) {

@@ -159,6 +159,37 @@ void lstore_release(lua_db *db);
  * transaction is ours, aborts otherwise. Returns the final code. */
 int lstore_end(lua_db *db, store_txn *t, int owned, int rc);
 
+/* The state's current write transaction, for the Lua faces: every write of
+ * db, bus and run.chunks goes into the one these calls name, and none of
+ * them sets db->wtxn itself.
+ * lstore_swap_txn: makes t the write transaction (a savepoint or a unit the
+ * caller began, as db.atomic does) and returns the one it replaces, to be put
+ * back with the same call before the caller commits or aborts t.
+ * lstore_write_txn: the write transaction now (db.atomic's, the whole run's
+ * of --atomic/--dry-run, or a lent one), or NULL.
+ * lstore_in_atomic: 1 inside a db.atomic of the script (not only the whole
+ * run's transaction). */
+static inline store_txn *lstore_swap_txn(lua_db *db, store_txn *t) {
+    store_txn *old = db->wtxn;
+    db->wtxn = t;
+    return old;
+}
+static inline store_txn *lstore_write_txn(const lua_db *db) {
+    return db->wtxn;
+}
+static inline int lstore_in_atomic(const lua_db *db) {
+    return db->wtxn && db->wtxn != db->run;
+}
+/* Whether a write of the unit in progress hit GH_EMAPFULL (the unit is
+ * dead: its owner grows the map and redoes it), and forgetting it when a
+ * unit begins again. */
+static inline int lstore_map_full(const lua_db *db) {
+    return db->map_full;
+}
+static inline void lstore_map_full_clear(lua_db *db) {
+    db->map_full = 0;
+}
+
 /* One write of the Lua face: work(t, ctx) in the db.atomic (or lent)
  * transaction when there is one (GH_EMAPFULL there marks the unit dead, for
  * its owner to grow the map and redo), else as a unit of its own through
