@@ -55,6 +55,7 @@
 #include "import_cp.h"
 #include "parse.h"
 #include "runs.h"
+#include "sha256.h"
 #include "xlsx_in.h"
 
 #include <errno.h>
@@ -1411,7 +1412,7 @@ static void file_sha256(const char *path, char out[65]) {
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
         if (m != MAP_FAILED) {
-            runs_sha256_hex(m ? m : "", (size_t)st.st_size, out);
+            sha256_hex(m ? m : "", (size_t)st.st_size, out);
             if (m) {
                 munmap(m, (size_t)st.st_size);
             }

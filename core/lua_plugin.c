@@ -43,6 +43,7 @@
 #include "lua_store.h"
 #include "plugin.h"
 #include "runs.h"
+#include "sha256.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -658,7 +659,7 @@ static void note_plugin(lua_State *L, const plugin *p) {
     long n = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     unsigned char *bytes = n >= 0 ? malloc((size_t)n + 1) : NULL;
     if (bytes && fseek(f, 0, SEEK_SET) == 0 && fread(bytes, 1, (size_t)n, f) == (size_t)n) {
-        runs_sha256_hex(bytes, (size_t)n, sha);
+        sha256_hex(bytes, (size_t)n, sha);
     }
     free(bytes);
     if (f) {

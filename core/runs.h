@@ -98,13 +98,6 @@ int runs_list_account(store *s, FILE *f, int limit, const char *account);
  * replays it. 0, GH_ENOTFOUND, or another GH_E* code. */
 int runs_show(store *s, const char *which, FILE *f);
 
-/* The SHA-256 of p[0..n) as 64 lowercase hex digits and a NUL in out. */
-void runs_sha256_hex(const void *p, size_t n, char out[65]);
-/* With on != 0, SHA-256 is computed without the CPU's SHA instructions even
- * where there are some (tests check both ways agree); 0 goes back to using
- * them where the CPU has them. */
-void runs_sha256_portable(int on);
-
 /* Who runs this process: the login name of its user (or $USER, or "?").
  * Borrowed, valid until the next call. */
 const char *runs_operator(void);

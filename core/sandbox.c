@@ -59,6 +59,7 @@
  *             __index is a read-only proxy of the string library.
  */
 #include "sandbox.h"
+#include "sha256.h"
 
 #include "checkpoint.h"
 #include "codec.h"
@@ -606,7 +607,7 @@ static int load_source(lua_State *L, const char *path, int module, char sha_out[
         return -1;
     }
     char sha[65];
-    runs_sha256_hex(src, n, sha);
+    sha256_hex(src, n, sha);
     if (sha_out) {
         memcpy(sha_out, sha, sizeof sha);
     }

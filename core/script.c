@@ -34,6 +34,7 @@
 #include "lua_store.h"
 #include "parse.h"
 #include "runs.h"
+#include "sha256.h"
 #include "sandbox.h"
 #include "ghstate.h"
 #include "progress.h"
@@ -375,7 +376,7 @@ int script_run_opts(store *s, const script_opts *o) {
     /* the chunks: -e first, then the file (3 and 4 when both) */
     int nchunks = 0;
     if (o->code) {
-        runs_sha256_hex(o->code, strlen(o->code), code_sha);
+        sha256_hex(o->code, strlen(o->code), code_sha);
         if (luaL_loadbufferx(L, o->code, strlen(o->code), "=(command line)", "t") != LUA_OK) {
             fprintf(stderr, "%s\n", lua_tostring(L, -1));
             errmsg = strdup(lua_tostring(L, -1));
