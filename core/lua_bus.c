@@ -270,7 +270,7 @@ static int push_event(lua_State *L, const bus_event *ev, int payload_idx) {
 
 /* ---- publishing ------------------------------------------------------------------------- */
 
-/* Appends the event (payload at payload_idx) in db->wtxn and calls the
+/* Appends the event (payload at payload_idx) in the write transaction and calls the
  * handlers; raises (holding nothing) on any error. Returns the sequence. */
 static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, size_t tn,
                           int payload_idx) {
@@ -283,8 +283,8 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
         codec_buf_free(&pb);
         luaL_error(L, _("bus.publish('%s'): the payload cannot be stored: %s"), topic, err_msg(rc));
     }
-    if (db->scope &&
-        !scope_event_visible(db->wtxn, db->scope, topic, tn, pb.p ? (void *)pb.p : "", pb.len)) {
+    if (db->scope && !scope_event_visible(lstore_write_txn(db), db->scope, topic, tn,
+                                          pb.p ? (void *)pb.p : "", pb.len)) {
         codec_buf_free(&pb);
         scope_refused = 1;
         luaL_error(L,
@@ -362,8 +362,8 @@ static int l_bus_publish_many(lua_State *L) {
                        (long long)i);
         }
     }
-    if (db->scope &&
-        !scope_event_visible(db->wtxn, db->scope, topic, tn, pb.p ? (void *)pb.p : "", pb.len)) {
+    if (db->scope && !scope_event_visible(lstore_write_txn(db), db->scope, topic, tn,
+                                          pb.p ? (void *)pb.p : "", pb.len)) {
         codec_buf_free(&pb);
         scope_refused = 1;
         luaL_error(L,
