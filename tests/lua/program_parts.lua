@@ -71,6 +71,39 @@ t.case('a sheet: labels, refusals with file and line, re-entry pays nothing twic
   t.ok(P:check())
 end)
 
+t.case('a sheet entered in batches: the same figures, refusals in line order, an error undoes its row only', function()
+  local p2 = {}
+  for k, v in pairs(plan) do p2[k] = v end
+  p2.id = 'sheet-batch'
+  local P = program.define(p2)
+  local f = run.open('s3.csv', 'w')
+  run.write_csv(f, {
+    { '日期', '身份证号', '单号', '金额' },
+    { '2025-03-01', fx.id(1), 'B1', '100' },
+    { '2025-03-02', fx.id(2), 'B2', '200' },            -- its rule raises after entering: undone
+    { '2025-03-03', fx.id(6), 'B3', '10' },             -- not eligible
+    { '2025-03-04', fx.id(3), 'B4', '12.345' },         -- bad amount (refused when read)
+    { '2025-03-05', fx.id(1), 'B5', '150' },            -- over the member's 200
+    { '2025-03-06', fx.id(3), 'B6', '1' },
+  })
+  f:close()
+  local s = P:enter_sheet('s3.csv', { batch = 2, enter = function(e)
+    e.kind = 'pay'
+    local r, code, why = P:enter(e)
+    if e.key == 'B2' then error('a rule failed after the entry') end
+    return r, code, why
+  end })
+  t.eq({ s.rows, s.entered, s.refused }, { 6, 2, 4 })
+  local lines = {}
+  for _, r in ipairs(s.refusals) do lines[#lines + 1] = r.line .. ':' .. r.code end
+  t.eq(lines, { '3:error', '4:not_eligible', '5:bad_input', '6:limit' })
+  local keys = {}
+  for e in db.program_entries:scan() do if e.program == 'sheet-batch' then keys[#keys + 1] = e.key end end
+  table.sort(keys)
+  t.eq(keys, { 'B1', 'B6' })
+  t.ok(P:check())
+end)
+
 t.case('a sheet without a labelled column is refused before any row', function()
   local P = program.define(plan)
   local f = run.open('s2.csv', 'w')
