@@ -431,11 +431,7 @@ out:
     }
     /* the run record: who exported what, and whether personal data left whole */
     char uid[17], host[256] = "";
-    uint64_t r64 = 0;
-    if (getrandom(&r64, sizeof r64, GRND_NONBLOCK) != (ssize_t)sizeof r64) {
-        r64 = (uint64_t)(started * 1e6) ^ ((uint64_t)getpid() << 32);
-    }
-    snprintf(uid, sizeof uid, "%016llx", (unsigned long long)r64);
+    runs_new_uid(uid);
     gethostname(host, sizeof host - 1);
     char summary[300];
     snprintf(summary, sizeof summary, "%llu records of '%s' written to %s%s",

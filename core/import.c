@@ -1286,8 +1286,6 @@ static void acc_counts(imp *im, const store_counts *c, int n) {
     }
 }
 
-static store_counts *copy_counts(const store_counts *c, int n);
-
 /* Writes the checkpoint (rows up to `line` handled) into im->t and commits
  * it; on success im->cp is the new checkpoint. */
 static int chunk_commit(imp *im, long line, int finished) {
@@ -1310,7 +1308,7 @@ static int chunk_commit(imp *im, long line, int finished) {
     }
     int n;
     const store_counts *c = store_txn_counts(im->t, &n);
-    store_counts *keep = copy_counts(c, n);
+    store_counts *keep = store_counts_copy(c, n);
     rc = store_txn_commit(im->t);
     im->t = NULL;
     if (rc == 0) {
@@ -1393,14 +1391,6 @@ static int sniff_file(const import_opts *o) {
     return 0;
 }
 
-static uint64_t random64(void) {
-    uint64_t v = 0;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        v = (uint64_t)(clock_wall_s() * 1e6) ^ ((uint64_t)getpid() << 32);
-    }
-    return v;
-}
-
 /* The SHA-256 of the file, for the run record ("" if unreadable). */
 static void file_sha256(const char *path, char out[65]) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1432,15 +1422,6 @@ static void *sha_thread(void *arg) {
     sha_job *j = arg;
     file_sha256(j->path, j->out);
     return NULL;
-}
-
-static store_counts *copy_counts(const store_counts *c, int n) {
-    store_counts *out = calloc((size_t)n + 1, sizeof *out);
-    for (int i = 0; out && i < n; i++) {
-        out[i] = c[i];
-        out[i].name = strdup(c[i].name);
-    }
-    return out;
 }
 
 static void thousands(uint64_t v, char *out, size_t n) {
@@ -1478,7 +1459,7 @@ int import_run(store *s, const import_opts *o) {
         im.size = (uint64_t)st.st_size;
     }
     char run_uid[17];
-    snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
+    snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)runs_random64());
     im.run_uid = run_uid;
     int64_t seq0 = 0; /* where the event log stands: this import's events come after */
     {
@@ -1561,7 +1542,7 @@ int import_run(store *s, const import_opts *o) {
         } else if (rc == 0 && (!o->strict || im.rejected == 0)) {
             int nc;
             const store_counts *c = store_txn_counts(im.t, &nc);
-            store_counts *keep = copy_counts(c, nc);
+            store_counts *keep = store_counts_copy(c, nc);
             store_txn_abort(im.snap);
             im.snap = NULL;
             rc = store_txn_commit(im.t);

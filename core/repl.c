@@ -705,11 +705,7 @@ static void apply_write(repl *r) {
 
 static int record_unmask(repl *r) {
     char uid[17], host[256] = "?";
-    uint64_t v = 0;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        v = (uint64_t)(clock_wall_s() * 1e6) ^ (uint64_t)getpid();
-    }
-    snprintf(uid, sizeof uid, "%016llx", (unsigned long long)v);
+    runs_new_uid(uid);
     gethostname(host, sizeof host - 1);
     double now = clock_wall_s();
     runs_rec rec = {
@@ -751,14 +747,10 @@ static double wall(void) {
  * statements themselves are not kept (they may hold personal data). */
 static void record_write_session(repl *r) {
     char uid[17], host[256] = "?";
-    uint64_t v = 0;
     if (!r->write_since) {
         return;
     }
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        v = (uint64_t)(wall() * 1e6) ^ (uint64_t)getpid();
-    }
-    snprintf(uid, sizeof uid, "%016llx", (unsigned long long)v);
+    runs_new_uid(uid);
     gethostname(host, sizeof host - 1);
     double now = wall();
     runs_rec rec = {
@@ -1483,11 +1475,7 @@ int repl_main(store *s, int argc, char **argv) {
                        .sb = {.timeout = 0, .memory = SANDBOX_DEFAULT_MEMORY},
                        .s = s,
                        .mode = "repl"};
-    uint64_t seed = 0;
-    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
-        seed = (uint64_t)time(NULL);
-    }
-    go.sb.seed = seed & INT64_MAX;
+    go.sb.seed = runs_random64() & INT64_MAX;
     go.sb.now = (int64_t)time(NULL);
     go.sb.script_dir = ".";
     go.sb.lib_dir = paths_lib();

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -777,4 +778,18 @@ static int show_raw(store *s, const char *which, FILE *f) {
     store_scan_close(sc);
     store_txn_abort(t);
     return 0;
+}
+
+uint64_t runs_random64(void) {
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 32);
+    }
+    return v;
+}
+
+void runs_new_uid(char out[17]) {
+    snprintf(out, 17, "%016llx", (unsigned long long)runs_random64());
 }

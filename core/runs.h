@@ -98,6 +98,12 @@ int runs_list_account(store *s, FILE *f, int limit, const char *account);
  * replays it. 0, GH_ENOTFOUND, or another GH_E* code. */
 int runs_show(store *s, const char *which, FILE *f);
 
+/* 64 random bits (getrandom; the clock and the pid when it has none), for
+ * seeds and run uids. */
+uint64_t runs_random64(void);
+/* A new run uid: 16 lowercase hex digits and a NUL in out. */
+void runs_new_uid(char out[17]);
+
 /* Who runs this process: the login name of its user (or $USER, or "?").
  * Borrowed, valid until the next call. */
 const char *runs_operator(void);

@@ -219,14 +219,6 @@ const char *script_run_uid(void) {
     return run_uid;
 }
 
-static uint64_t random64(void) {
-    uint64_t v = 0;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
-        v = (uint64_t)(clock_wall_s() * 1e6) ^ ((uint64_t)getpid() << 32);
-    }
-    return v;
-}
-
 /* Prints what a dry run would have changed. */
 static void print_dry(const store_counts *c, int n) {
     int any = 0;
@@ -245,23 +237,6 @@ static void print_dry(const store_counts *c, int n) {
                    (unsigned long long)c[i].updated, (unsigned long long)c[i].deleted);
         }
     }
-}
-
-/* Copies counts (borrowed from a transaction about to end). */
-static store_counts *copy_counts(const store_counts *c, int n) {
-    store_counts *out = calloc((size_t)n + 1, sizeof *out);
-    for (int i = 0; out && i < n; i++) {
-        out[i] = c[i];
-        out[i].name = strdup(c[i].name);
-    }
-    return out;
-}
-
-static void free_counts(store_counts *c, int n) {
-    for (int i = 0; c && i < n; i++) {
-        free(c[i].name);
-    }
-    free(c);
 }
 
 /* A dry run writes no files where the user keeps them: its output folder is
@@ -318,7 +293,7 @@ int script_run_opts(store *s, const script_opts *o) {
         out_dir = dry_dir;
     }
 
-    snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)random64());
+    snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)runs_random64());
     /* where the log stands: the run's events are the ones after this */
     int64_t seq0 = 0;
     bus_topic_count *evc = NULL;
@@ -332,7 +307,7 @@ int script_run_opts(store *s, const script_opts *o) {
         err_clear();
     }
     sandbox_opts so = {.timeout = o->timeout, .memory = o->memory, .out_dir = out_dir};
-    so.seed = (o->has_seed ? o->seed : random64()) & INT64_MAX;
+    so.seed = (o->has_seed ? o->seed : runs_random64()) & INT64_MAX;
     so.now = o->has_now ? o->now : (int64_t)time(NULL);
     snprintf(dir, sizeof dir, "%s", o->file ? o->file : ".");
     char *slash = o->file ? strrchr(dir, '/') : NULL;
@@ -456,7 +431,7 @@ int script_run_opts(store *s, const script_opts *o) {
     }
     if (whole) {
         const store_counts *c = lstore_run_counts(L, 2, &ncounts);
-        counts = copy_counts(c, ncounts);
+        counts = store_counts_copy(c, ncounts);
         if (lstore_run_txn(L, 2)) {
             bus_count_run(lstore_run_txn(L, 2), seq0, run_uid, &evc, &nevc);
         }
@@ -512,7 +487,7 @@ record:;
     }
     if (!whole && !counts) { /* what the run's committed transactions wrote */
         const store_counts *c = lstore_committed_counts(L, 2, &ncounts);
-        counts = c && ncounts ? copy_counts(c, ncounts) : NULL;
+        counts = c && ncounts ? store_counts_copy(c, ncounts) : NULL;
     }
     if (o->interactive && o->attach && outcome && strcmp(outcome, "timeout") != 0 &&
         strcmp(outcome, "interrupted") != 0) {
@@ -578,7 +553,7 @@ record:;
     }
     free(modcopy);
     free(unmasked);
-    free_counts(counts, ncounts);
+    store_counts_free(counts, ncounts);
     free(topics);
     bus_topic_counts_free(evc, nevc);
     free(errmsg);

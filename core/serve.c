@@ -584,13 +584,6 @@ static int record_job(server *srv, job *j, store_txn *t, const store_counts *w, 
     return runs_record_in(t, &rec, &srv->scratch, NULL);
 }
 
-static void free_counts(store_counts *c, int n) {
-    for (int i = 0; c && i < n; i++) {
-        free(c[i].name);
-    }
-    free(c);
-}
-
 /* The write jobs of a group, with the queued session changes, in one
  * transaction (a unit of work: store_unit commits it, one fsync for the
  * whole group, or redoes it after growing the map). */
@@ -631,10 +624,8 @@ static int run_group(store_txn *top, void *ctx) {
         }
         int n = 0;
         const store_counts *c = store_txn_counts(sp, &n);
-        store_counts *copy = n ? calloc((size_t)n, sizeof *copy) : NULL;
-        for (int k = 0; copy && k < n; k++) { /* the names die with sp */
-            copy[k] = c[k];
-            copy[k].name = strdup(c[k].name);
+        store_counts *copy = n ? store_counts_copy(c, n) : NULL; /* the names die with sp */
+        for (int k = 0; k < n; k++) {
             if (strcmp(c[k].name, SCOPE_UNIONS) == 0) {
                 *unions_touched = 1;
             }
@@ -642,11 +633,11 @@ static int run_group(store_txn *top, void *ctx) {
         if (j->failed) {
             store_txn_abort(sp);
         } else if ((rc = store_txn_commit(sp)) != 0) {
-            free_counts(copy, n);
+            store_counts_free(copy, n);
             break;
         }
         rc = record_job(srv, j, top, j->failed ? NULL : copy, j->failed ? 0 : n);
-        free_counts(copy, n);
+        store_counts_free(copy, n);
     }
     return rc;
 }

@@ -654,6 +654,22 @@ static void free_counts(store_txn *t) {
     t->ncounts = 0;
 }
 
+store_counts *store_counts_copy(const store_counts *c, int n) {
+    store_counts *out = calloc((size_t)n + 1, sizeof *out);
+    for (int i = 0; out && i < n; i++) {
+        out[i] = c[i];
+        out[i].name = strdup(c[i].name);
+    }
+    return out;
+}
+
+void store_counts_free(store_counts *c, int n) {
+    for (int i = 0; c && i < n; i++) {
+        free(c[i].name);
+    }
+    free(c);
+}
+
 const store_counts *store_txn_counts(const store_txn *t, int *n) {
     *n = t->ncounts;
     return t->counts;

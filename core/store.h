@@ -258,6 +258,11 @@ typedef struct store_counts {
 /* The writes of t so far (savepoints merged in when they commit, dropped
  * when they abort): *n entries, borrowed until t ends or writes again. */
 const store_counts *store_txn_counts(const store_txn *t, int *n);
+/* A copy of n counts that outlives their transaction, with one zeroed entry
+ * after them (caller frees with store_counts_free); NULL when out of memory. */
+store_counts *store_counts_copy(const store_counts *c, int n);
+/* Frees a store_counts_copy of n counts; NULL is a no-op. */
+void store_counts_free(store_counts *c, int n);
 
 /* ---- definitions in a database ------------------------------------------------- */
 
