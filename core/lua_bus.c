@@ -68,6 +68,19 @@ static void push_state(lua_State *L) {
     lua_getfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
 }
 
+/* The cache of matching handlers per topic (push_matching) is also kept in
+ * the registry under this key, so emit finds it in one lookup. */
+static const char cache_key = 'c';
+
+/* Sets a new, empty cache of matching handlers in the state table on top
+ * (after bus.on/off; the handlers matching a topic change). */
+static void new_cache(lua_State *L) {
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
+    lua_setfield(L, -2, "cache");
+}
+
 /* The lua_db of this state (kept in the bus state by lbus_push). */
 static lua_db *lstore_db_of_state(lua_State *L) {
     push_state(L);
@@ -118,8 +131,7 @@ static int l_bus_on(lua_State *L) {
     }
     lua_rawseti(L, -2, id);
     lua_pop(L, 1);
-    lua_newtable(L);
-    lua_setfield(L, -2, "cache");
+    new_cache(L);
     get_bus(L)->nhandlers++;
     lua_pushinteger(L, id);
     return 1;
@@ -137,8 +149,7 @@ static int l_bus_off(lua_State *L) {
     lua_rawseti(L, -2, id);
     get_bus(L)->nhandlers--;
     lua_pop(L, 1);
-    lua_newtable(L);
-    lua_setfield(L, -2, "cache");
+    new_cache(L);
     return 0;
 }
 
@@ -170,7 +181,24 @@ static void push_matching(lua_State *L, const char *topic, size_t tn) {
         }
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);                 /* state cache out */
+    lua_pop(L, 1); /* state cache out */
+    /* out[0]: the functions alone when none is a batch handler, for emit's
+     * fast path (call_plain) */
+    lua_createtable(L, (int)k, 0);
+    for (lua_Integer i = 1; i <= k; i++) {
+        lua_rawgeti(L, -2, i);
+        int batch = lua_getfield(L, -1, "batch") != LUA_TNIL && lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (batch) {
+            lua_pop(L, 2);
+            lua_pushnil(L);
+            break;
+        }
+        lua_getfield(L, -1, "fn");
+        lua_rawseti(L, -3, i);
+        lua_pop(L, 1);
+    }
+    lua_rawseti(L, -2, 0);
     lua_pushlstring(L, topic, tn); /* state cache out topic */
     lua_pushvalue(L, -2);          /* state cache out topic out */
     lua_rawset(L, -4);             /* state cache out */
@@ -474,6 +502,23 @@ static int l_bus_publish(lua_State *L) {
     return 1;
 }
 
+/* Calls the functions fns (1) with (payload (2), topic (3)) one after the
+ * other, noting in *at (4, light userdata) the one running: emit runs them
+ * all in one protected call, where a pcall each cost more than a small
+ * handler itself (issue 18, W5). */
+static int call_plain(lua_State *L) {
+    int *at = lua_touserdata(L, 4);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        *at = (int)i;
+        lua_rawgeti(L, 1, i);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        lua_call(L, 2, 0);
+    }
+    return 0;
+}
+
 /* Calls the handlers of `topic` (in-process, nothing stored) with the
  * payloads: the value at idx (many == 0), or each item of the array at idx
  * (many == 1). A batch handler gets the array (or an array of the one). */
@@ -486,13 +531,22 @@ static int emit(lua_State *L, const char *what, int many) {
     if (many) {
         luaL_checktype(L, 2, LUA_TTABLE);
     }
-    if (bus_topic_check(topic, tn) != 0) {
-        return luaL_error(L, "%s: %s", what, err_msg(GH_EINVAL));
+    /* a topic in the cache was checked when it was put there */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key);
+    lua_pushvalue(L, 1);
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+        lua_replace(L, 3); /* 3 */
+    } else {
+        lua_settop(L, 2);
+        if (bus_topic_check(topic, tn) != 0) {
+            return luaL_error(L, "%s: %s", what, err_msg(GH_EINVAL));
+        }
+        if (!b->nhandlers) {
+            return 0;
+        }
+        push_matching(L, topic, tn); /* 3 */
     }
-    if (!b->nhandlers) {
-        return 0;
-    }
-    push_matching(L, topic, tn); /* 3 */
+    lua_settop(L, 3);
     lua_Integer n = (lua_Integer)lua_rawlen(L, 3);
     if (n == 0) {
         return 0;
@@ -501,6 +555,24 @@ static int emit(lua_State *L, const char *what, int many) {
         return luaL_error(L, _("event cascade deeper than %d levels at '%s'"), BUS_MAX_DEPTH,
                           topic);
     }
+    if (!many && lua_rawgeti(L, 3, 0) == LUA_TTABLE) { /* no batch handler among them */
+        int at = 0;
+        b->depth++;
+        lua_pushcfunction(L, call_plain);
+        lua_pushvalue(L, 4);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 1);
+        lua_pushlightuserdata(L, &at);
+        if (lua_pcall(L, 4, 0, 0) != LUA_OK) {
+            b->depth--;
+            lua_rawgeti(L, 3, at); /* the handler record just below the error */
+            lua_insert(L, -2);
+            raise_handler_error(L, topic);
+        }
+        b->depth--;
+        return 0;
+    }
+    lua_settop(L, 3);
     lua_Integer items = many ? (lua_Integer)lua_rawlen(L, 2) : 1;
     b->depth++;
     for (lua_Integer i = 1; i <= n; i++) {
@@ -1293,8 +1365,7 @@ void lbus_push(lua_State *L, int db_idx) {
     lua_createtable(L, 0, 3);
     lua_newtable(L);
     lua_setfield(L, -2, "list");
-    lua_newtable(L);
-    lua_setfield(L, -2, "cache");
+    new_cache(L);
     lua_newtable(L);
     lua_setfield(L, -2, "consumers");
     lua_setfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
