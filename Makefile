@@ -8,6 +8,8 @@
 
 BUILD ?= build
 DEMO_DB ?= $(BUILD)/demo.db
+CITY_DB ?= $(BUILD)/city.db
+CITY_MEMBERS ?= 1000000
 PACKAGES = build-essential cmake pkg-config liblua5.4-dev liblmdb-dev lmdb-utils libffi-dev libcsv-dev \
            libcmocka-dev python3 libedit-dev libutf8proc-dev libxlsxwriter-dev libicu-dev libssl-dev \
            libminizip-dev libexpat1-dev rime-data-stroke
@@ -29,7 +31,7 @@ CI_PACKAGES += nats-server
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps deps-ci build demo test asan bench clean install deb
+.PHONY: all deps deps-ci build demo demo-city test asan bench clean install deb
 
 all: build
 
@@ -51,6 +53,16 @@ demo: deps build
 	$(BUILD)/gonghui --db $(DEMO_DB) run scripts/demo.lua
 	@echo
 	@echo "The sample database is $(DEMO_DB); try: $(BUILD)/gonghui --db $(DEMO_DB) stat"
+
+# The same programs on a city's registry (CITY_MEMBERS, default 1,000,000),
+# each step timed: wall and CPU seconds and peak memory.
+demo-city: build
+	rm -rf $(CITY_DB)
+	/usr/bin/time -f 'sample registry: %e s wall, %U+%S s CPU, %M KB peak' \
+	  $(BUILD)/gonghui --db $(CITY_DB) --new-db run scripts/sample_data.lua members=$(CITY_MEMBERS) seed=2025 activity=1
+	/usr/bin/time -f 'the programs (demo.lua): %e s wall, %U+%S s CPU, %M KB peak' \
+	  $(BUILD)/gonghui --db $(CITY_DB) run scripts/demo.lua
+	@du -sh $(CITY_DB)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2

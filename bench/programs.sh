@@ -1,0 +1,103 @@
+#!/bin/sh
+# bench/programs.sh — issue 23's program-layer workloads at each N, beside the
+# C baseline's W2 loop:
+#   W7  the shipped gift drive's plan issuing one 新春礼包 to every eligible
+#       member through the framework (bench/w7_gift_drive.lua)
+#   W8  the retirement honours of a year: who reaches statutory age, and their
+#       certificates (scripts/retirement/issue.lua union=1 year=2025)
+#   W10 a sheet of R receipt rows entered through the framework's sheet helper
+#       (bench/w10/ticket.lua enter=...), against `gonghui import` of the file
+#
+#   sh bench/programs.sh [--ns 100000,1000000,3000000] [--rows R] [--reps K]
+#
+# For each N it builds the sample registry once (scripts/sample_data.lua
+# members=N seed=2025, not timed), copies it for each run, and prints, per
+# workload, the median wall and CPU seconds, the time per member (or row) and
+# the peak RSS; W7 also the C baseline's W2 (lmdb_baseline campaign on its own
+# N-member data) per award and the ratio. Output: bench/out/programs-N.txt.
+# W9 (the year report over a year of every program's activity) is not here yet.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+export LC_ALL=C
+export GONGHUI_STATE_DIR="${TMPDIR:-/tmp}/gonghui-bench-state.$$"
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+GH=${GONGHUI:-$ROOT/build/gonghui}
+SHARED=${SHARED:-$ROOT/../shared}
+OUT=$HERE/out
+NS=100000 ROWS=100000 REPS=3
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --ns) NS=$2; shift 2 ;;
+    --rows) ROWS=$2; shift 2 ;;
+    --reps) REPS=$2; shift 2 ;;
+    *) echo "usage: bench/programs.sh [--ns LIST] [--rows R] [--reps K]" >&2; exit 2 ;;
+    esac
+done
+mkdir -p "$OUT"
+BASE=$OUT/lmdb_baseline
+if [ ! -x "$BASE" ] || [ "$SHARED/tools/lmdb_baseline.c" -nt "$BASE" ]; then
+    cc -O2 -o "$BASE" "$SHARED/tools/lmdb_baseline.c" -llmdb
+fi
+S=$OUT/prog-scratch
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# run LABEL CMD...: one timed run into $S/db (copied fresh from $P by the caller); appends wall/cpu/rss
+run() {
+    local v=$1; shift
+    local t0 t1
+    t0=$EPOCHREALTIME
+    /usr/bin/time -f '%U %S %M' -o "$OUT/prog.time" "$@" >"$OUT/prog.out" 2>"$OUT/prog.err" ||
+        { echo "bench: $v failed: $*" >&2; tail -20 "$OUT/prog.out" "$OUT/prog.err" >&2; exit 1; }
+    t1=$EPOCHREALTIME
+    W[$v]="${W[$v]:-} $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+    C[$v]="${C[$v]:-} $(tail -1 "$OUT/prog.time" | awk '{ printf "%.3f", $1 + $2 }')"
+    M[$v]="${M[$v]:-} $(tail -1 "$OUT/prog.time" | awk '{ print $3 }')"
+}
+fresh() { rm -rf "$S"; mkdir -p "$S"; cp -r "$1" "$S/db"; }
+for N in ${NS//,/ }; do
+    declare -A W=() C=() M=()
+    P=$OUT/prog-pristine-$N
+    if [ ! -d "$P" ]; then
+        echo "building the sample registry of $N members (not timed)..." >&2
+        "$GH" --db "$P" --new-db run "$ROOT/scripts/sample_data.lua" members="$N" seed=2025 >/dev/null
+        "$GH" --db "$P" run "$HERE/w10/define.lua" >/dev/null
+        mkdir -p "$OUT/prog-sheet-$N"
+        "$GH" --db "$P" run --out "$OUT/prog-sheet-$N" "$HERE/w10/make_sheet.lua" rows="$ROWS" >/dev/null
+    fi
+    CSV=$OUT/prog-c-$N.csv
+    [ -f "$CSV" ] || python3 "$SHARED/tools/gen_members.py" --rows "$N" --out "$CSV"
+    PC=$OUT/prog-pristine-c-$N
+    [ -d "$PC" ] || { mkdir -p "$PC"; "$BASE" import "$CSV" "$PC" >/dev/null; }
+    SHEET=$OUT/prog-sheet-$N/receipts.csv
+    AWARDS=0 ISSUED=0 CERTS=0
+    for r in $(seq "$REPS"); do          # interleaved: C, W7, W8, W10, import
+        rm -rf "$S"; mkdir -p "$S"; cp -r "$PC" "$S/c"
+        run c_w2 "$BASE" campaign "$S/c"
+        AWARDS=$(sed -n 's/.*awarded=\([0-9]*\).*/\1/p' "$OUT/prog.out")
+        fresh "$P"; run w7 "$GH" --db "$S/db" run --in "$ROOT/scripts/gift_drive" "$HERE/w7_gift_drive.lua" drive="$ROOT/scripts/gift_drive/drive.lua"
+        ISSUED=$(sed -n 's/^W7 issued=\([0-9]*\).*/\1/p' "$OUT/prog.out")
+        fresh "$P"; run w8 "$GH" --db "$S/db" run "$ROOT/scripts/retirement/issue.lua" union=1 year=2025
+        CERTS=$(sed -n 's/^\([0-9]*\) on the list.*/\1/p' "$OUT/prog.out")
+        fresh "$P"; run w10 "$GH" --db "$S/db" run --in "$(dirname "$SHEET")" "$HERE/w10/ticket.lua" enter="$SHEET"
+        fresh "$P"; run w10_import "$GH" --db "$S/db" import receipts "$SHEET"
+    done
+    {
+        echo "# N=$N members, reps=$REPS, load: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ), $("$GH" --version | head -1)"
+        for v in c_w2 w7 w8 w10 w10_import; do
+            w=$(echo ${W[$v]} | median) c=$(echo ${C[$v]} | median) m=$(echo ${M[$v]} | median)
+            case $v in
+            c_w2) per=$AWARDS what="awards (C baseline W2)" ;;
+            w7) per=$ISSUED what="packages issued" ;;
+            w8) per=$N what="members scanned ($CERTS certificates)" ;;
+            *) per=$ROWS what="sheet rows" ;;
+            esac
+            printf '%-11s wall %7.2f s  cpu %7.2f s  %8.2f us cpu per one of %d %s  peak RSS %5d MB\n' "$v" "$w" "$c" \
+                "$(awk -v c="$c" -v n="$per" 'BEGIN { print n ? c * 1e6 / n : 0 }')" "$per" "$what" "$((m / 1024))"
+        done
+        awk -v a="$(echo ${C[w7]} | median)" -v b="$(echo ${C[c_w2]} | median)" -v i="$ISSUED" -v k="$AWARDS" \
+            'BEGIN { if (b > 0 && i > 0 && k > 0) printf "W7 / C W2, cpu per award: %.2fx (target <= 2x)\n", (a / i) / (b / k) }'
+        awk -v a="$(echo ${C[w10]} | median)" -v b="$(echo ${C[w10_import]} | median)" \
+            'BEGIN { if (b > 0) printf "W10 sheet / import, cpu: %.2fx\n", a / b }'
+    } | tee "$OUT/programs-$N.txt"
+    unset W C M
+done
