@@ -10,7 +10,7 @@
  *   db       run repl serve the store's Lua face (lua_store.c), guarded (sandbox.c)
  *   bus      run repl serve the bus's Lua face (lua_bus.c)
  *   params   run repl serve name=value parameters (a number when it prints back as given)
- *   run      run repl serve run.uid, seed, now, mode, dry_run, dir, progress, fail
+ *   run      run repl serve run.uid, seed, now, mode, dry_run, dir, progress, fail, host_time
  *   export   run repl       export.csv & co. (lua_export.c), into the export folder
  *   json     serve          JSON for the handlers (lua_json.c)
  *
@@ -20,6 +20,7 @@
  */
 #include "ghstate.h"
 
+#include "clock.h"
 #include "err.h"
 #include "lua_bus.h"
 #include "lua_export.h"
@@ -102,6 +103,14 @@ static int l_run_fail(lua_State *L) {
     return lua_error(L);
 }
 
+/* run.host_time() -> seconds since 1970 on the host's clock: never --now,
+ * which a script's caller chooses. What a draw records as the time its
+ * entrant list closed (scripts/lib/program/draw.lua). */
+static int l_run_host_time(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)(clock_wall_ms() / 1000));
+    return 1;
+}
+
 /* The sandbox's `run` table (it holds run.open) gets the rest. */
 static int open_run(lua_State *L, sandbox *sb, const ghstate_opts *o) {
     (void)sb;
@@ -129,6 +138,8 @@ static int open_run(lua_State *L, sandbox *sb, const ghstate_opts *o) {
     lua_setfield(L, -2, "progress");
     lua_pushcfunction(L, l_run_fail);
     lua_setfield(L, -2, "fail");
+    lua_pushcfunction(L, l_run_host_time);
+    lua_setfield(L, -2, "host_time");
     lua_pop(L, 1);
     return 0;
 }

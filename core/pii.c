@@ -8,6 +8,8 @@
  */
 #include "pii.h"
 
+#include "parse.h"
+
 #include <sodium.h>
 #include <string.h>
 #include <strings.h>
@@ -77,6 +79,43 @@ int pii_guess(const char *field) {
                                           : strstr(field, p) != NULL;
         if (hit) {
             return parts[i].kind;
+        }
+    }
+    return PII_NONE;
+}
+
+static int all_digits(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+int pii_guess_value(const char *s, size_t n) {
+    char check;
+    if (!s) {
+        return PII_NONE;
+    }
+    if (n == 18 && all_digits(s, 17) && parse_mod11_2(s, 17, &check) == 0 &&
+        (s[17] == check || (check == 'X' && s[17] == 'x'))) {
+        return PII_ID;
+    }
+    if (n == 11 && all_digits(s, n) && s[0] == '1' && s[1] >= '3') {
+        return PII_PHONE;
+    }
+    if (n >= 16 && n <= 19 && all_digits(s, n)) {
+        int sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            int d = s[n - 1 - i] - '0';
+            if (i % 2 == 1 && (d *= 2) > 9) {
+                d -= 9;
+            }
+            sum += d;
+        }
+        if (sum % 10 == 0) {
+            return PII_BANK;
         }
     }
     return PII_NONE;

@@ -55,6 +55,13 @@ int pii_kind_of(const char *name);
  * (invariant 2). `field` may be NULL (PII_NONE). */
 int pii_guess(const char *field);
 
+/* The kind a value looks like when nothing names it (a run's parameters,
+ * `id=330481199001081234`): a resident ID number with a right check
+ * character -> PII_ID; a mobile number (11 digits, 1 then 3-9) -> PII_PHONE;
+ * 16 to 19 digits with a right Luhn check digit (bank cards) -> PII_BANK;
+ * anything else PII_NONE. */
+int pii_guess_value(const char *s, size_t n);
+
 /* A field's kind: `declared` when it is not PII_UNDECLARED, else the guess
  * from its name, else from its label (a field labelled 身份证号). */
 int pii_kind_for(int declared, const char *name, const char *label);

@@ -19,6 +19,7 @@
 
 #include "codec.h"
 #include "err.h"
+#include "pii.h"
 #include "table.h"
 
 #include <fcntl.h>
@@ -60,6 +61,8 @@ enum {
     F_ACCOUNT,
     F_UNION,
     F_ENDPOINT,
+    F_IN,
+    F_OUT,
     F__COUNT
 };
 
@@ -76,6 +79,7 @@ static const store_sysfield runs_fields[F__COUNT] = {
     {"events", FT_ANY, 1},     {"version", FT_STRING, 0},
     {"summary", FT_STRING, 1}, {"account", FT_STRING, 1},
     {"union_id", FT_INT, 1},   {"endpoint", FT_STRING, 1},
+    {"in_dirs", FT_ANY, 1},    {"out_dir", FT_STRING, 1},
 };
 
 /* The `_runs` definition in write transaction t, defined or extended first
@@ -217,6 +221,19 @@ static int encode_rec(const store_coll *c, const runs_rec *r, int64_t id, codec_
             break;
         case F_ENDPOINT:
             put_str(b, r->endpoint);
+            break;
+        case F_IN:
+            if (r->nin > 0) {
+                mp_put_array(b, (uint32_t)r->nin);
+                for (int d = 0; d < r->nin; d++) {
+                    put_str(b, r->in_dirs[d]);
+                }
+            } else {
+                mp_put_nil(b);
+            }
+            break;
+        case F_OUT:
+            put_str(b, r->out_dir);
             break;
         default: /* a field of a newer gonghui: absent */
             mp_put_nil(b);
@@ -609,8 +626,29 @@ static void show_any(FILE *f, const shown *w, int field) {
     print_any(f, &r, 0);
 }
 
-/* Prints the parameters of a run as the command line gives them, quoted. */
-static void show_params(FILE *f, const shown *w) {
+/* The kind of personal data a parameter holds (pii.h): by its name
+ * (`id_number=...`, `phone=...`), else by its value (`id=330481...`, an
+ * import's file argument is never one). */
+static int param_kind(const char *s, size_t n, size_t *vstart) {
+    const char *eq = memchr(s, '=', n);
+    *vstart = 0;
+    if (eq && eq > s && eq - s < 64) {
+        char name[64];
+        memcpy(name, s, (size_t)(eq - s));
+        name[eq - s] = 0;
+        *vstart = (size_t)(eq - s) + 1;
+        int k = pii_guess(name);
+        if (pii_hidden(k)) {
+            return k;
+        }
+    }
+    int k = pii_guess_value(s + *vstart, n - *vstart);
+    return pii_hidden(k) ? k : PII_NONE;
+}
+
+/* Prints the parameters of a run as the command line gives them, quoted,
+ * personal data masked (pii.h, invariant 3); *masked counts those masked. */
+static void show_params(FILE *f, const shown *w, int *masked) {
     if (!w->any[F_PARAMS]) {
         return;
     }
@@ -621,15 +659,61 @@ static void show_params(FILE *f, const shown *w) {
         return;
     }
     for (uint32_t i = 0; i < it.n && mp_read(&r, &p) == 0 && p.type == MP_STR; i++) {
+        size_t v;
+        int kind = param_kind(p.s, p.n, &v);
+        char *m = NULL;
+        const char *s = p.s;
+        size_t n = p.n;
+        if (kind != PII_NONE && (m = malloc(p.n + PII_MASK_EXTRA + 1)) != NULL) {
+            memcpy(m, p.s, v);
+            n = v + pii_mask(kind, p.s + v, p.n - v, m + v);
+            s = m;
+            (*masked)++;
+        }
         fputs(" '", f);
-        for (uint32_t j = 0; j < p.n; j++) {
-            if (p.s[j] == '\'') {
+        for (size_t j = 0; j < n; j++) {
+            if (s[j] == '\'') {
                 fputs("'\\''", f);
             } else {
-                fputc(p.s[j], f);
+                fputc(s[j], f);
             }
         }
         fputs("'", f);
+        free(m);
+    }
+}
+
+/* The replay's --in and --out, quoted as show_params quotes. */
+static void show_dirs(FILE *f, const shown *w) {
+    if (w->any[F_IN]) {
+        mp_reader r;
+        mp_item it, p;
+        mp_reader_init(&r, w->any[F_IN], (size_t)(w->any_end[F_IN] - w->any[F_IN]));
+        if (mp_read(&r, &it) == 0 && it.type == MP_ARRAY) {
+            for (uint32_t i = 0; i < it.n && mp_read(&r, &p) == 0 && p.type == MP_STR; i++) {
+                fputs(" --in '", f);
+                for (uint32_t j = 0; j < p.n; j++) {
+                    p.s[j] == '\'' ? fputs("'\\''", f) : fputc(p.s[j], f);
+                }
+                fputc('\'', f);
+            }
+        }
+    }
+    if (w->str[F_OUT]) {
+        fputs(" --out '", f);
+        for (size_t j = 0; j < w->len[F_OUT]; j++) {
+            w->str[F_OUT][j] == '\'' ? fputs("'\\''", f) : fputc(w->str[F_OUT][j], f);
+        }
+        fputc('\'', f);
+    }
+}
+
+static void masked_note(FILE *f, int masked) {
+    if (masked > 0) {
+        fprintf(f,
+                _("  (personal data in %d parameter(s) is masked here: give the real value to "
+                  "replay)\n"),
+                masked);
     }
 }
 
@@ -714,8 +798,10 @@ static int show_raw(store *s, const char *which, FILE *f) {
         show_any(f, &w, F_MODULES);
         fputc('\n', f);
     }
+    int masked = 0;
     fprintf(f, _("  params    "));
-    show_params(f, &w);
+    show_params(f, &w, &masked);
+    masked = 0; /* counted again on the replay line */
     fputc('\n', f);
     fprintf(f, _("  seed       %" PRId64 "\n"), w.seed);
     fprintf(f, _("  clock      %" PRId64 " (os.time() in the script)\n"), w.clock);
@@ -755,8 +841,9 @@ static int show_raw(store *s, const char *which, FILE *f) {
             /* export SCRIPT.lua: the same random numbers and clock */
             fprintf(f, " --seed %" PRId64 " --now %" PRId64, w.seed, w.clock);
         }
-        show_params(f, &w);
+        show_params(f, &w, &masked);
         fputc('\n', f);
+        masked_note(f, masked);
         store_scan_close(sc);
         store_txn_abort(t);
         return 0;
@@ -767,14 +854,16 @@ static int show_raw(store *s, const char *which, FILE *f) {
     } else if (w.str[F_MODE] && w.len[F_MODE] == 6 && memcmp(w.str[F_MODE], "atomic", 6) == 0) {
         fputs(" --atomic", f);
     }
+    show_dirs(f, &w);
     if (w.str[F_CODE]) {
         fputs(" -e '...'", f);
     }
     if (!(w.len[F_SCRIPT] == 2 && memcmp(w.str[F_SCRIPT], "-e", 2) == 0)) {
         fprintf(f, " %.*s", STR(&w, F_SCRIPT));
     }
-    show_params(f, &w);
+    show_params(f, &w, &masked);
     fputc('\n', f);
+    masked_note(f, masked);
     store_scan_close(sc);
     store_txn_abort(t);
     return 0;

@@ -72,6 +72,12 @@ typedef struct runs_rec {
     int64_t union_id;
     int has_union;
     const char *endpoint;
+    /* The folders of `run --in DIR` and `--out DIR` (absolute; NULL / 0:
+     * none given), so that the replay command reads and writes where the
+     * run did. */
+    const char *const *in_dirs;
+    int nin;
+    const char *out_dir;
 } runs_rec;
 
 /* Appends record r to `_runs` in its own write transaction (defining the

@@ -512,6 +512,18 @@ record:;
         topics[i].count = evc[i].n;
     }
     gethostname(host, sizeof host - 1);
+    /* --in and --out as absolute paths: the replay command reads and writes there */
+    char *ins[8] = {0}, *outabs = NULL;
+    for (int i = 0; i < o->nin && i < 8; i++) {
+        ins[i] = realpath(o->in_dirs[i], NULL);
+    }
+    if (o->out_dir) {
+        outabs = realpath(o->out_dir, NULL);
+    }
+    int nin = 0;
+    while (nin < o->nin && nin < 8 && ins[nin]) {
+        nin++;
+    }
     runs_rec r = {
         .uid = run_uid,
         .script = o->file ? o->file : "-e",
@@ -539,6 +551,11 @@ record:;
         .events = topics,
         .nevents = topics ? nevc : 0,
         .summary = unmasked,
+        .in_dirs = (const char *const *)ins,
+        .nin = o->export ? 0 : nin,
+        .out_dir = o->export ? NULL
+                   : outabs  ? outabs
+                             : o->out_dir,
     };
     int64_t id;
     if ((rc = runs_record(s, &r, &id)) != 0) {
@@ -551,6 +568,10 @@ record:;
         free(modcopy[i].path);
         free(modcopy[i].plugin);
     }
+    for (int i = 0; i < 8; i++) {
+        free(ins[i]);
+    }
+    free(outabs);
     free(modcopy);
     free(unmasked);
     store_counts_free(counts, ncounts);

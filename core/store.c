@@ -621,8 +621,27 @@ int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
         free(t);
         return lmdb_err(rc, "beginning a transaction");
     }
+    if (parent) {
+        t->map_lo = parent->map_lo;
+        t->map_used = parent->map_used;
+    } else {
+        MDB_envinfo info;
+        MDB_stat st;
+        if (s->map_lo && mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
+            t->map_lo = s->map_lo; /* (info.me_mapaddr is the fixed address: NULL here) */
+            t->map_used = t->map_lo + (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+        }
+    }
     *out = t;
     return 0;
+}
+
+int store_val_bad(const store_txn *t, const MDB_val *d, const char *what) {
+    return err_set(GH_ECORRUPT,
+                   _("%s is damaged: a record of '%s' claims %zu bytes, more than the database "
+                     "holds (a length overwritten). Nothing was written. Run gonghui --db %s "
+                     "check, and restore the database from a backup."),
+                   t->s->path, what, d->mv_size, t->s->path);
 }
 
 /* The counts entry of collection `name` in t, made if missing (NULL when
@@ -1012,6 +1031,9 @@ int store_get(store_txn *t, const store_coll *c, const void *key, size_t klen, c
     if (rc) {
         return lmdb_err(rc, c->name);
     }
+    if ((rc = store_val_check(t, &d, c->name)) != 0) {
+        return rc;
+    }
     *val = d.mv_data;
     *vlen = d.mv_size;
     return 0;
@@ -1148,6 +1170,9 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         exists = rc == 0;
         if (rc && rc != MDB_NOTFOUND) {
             rc = lmdb_err(rc, c->name);
+            goto out;
+        }
+        if (exists && (rc = store_val_check(t, &old, c->name)) != 0) {
             goto out;
         }
         rc = 0;
@@ -1320,6 +1345,9 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
     }
     if (rc) {
         return lmdb_err(rc, c->name);
+    }
+    if ((rc = store_val_check(t, &d, c->name)) != 0) {
+        return rc;
     }
     wcur_forget(t); /* invariant 7 */
     codec_buf_init(&ib);

@@ -65,6 +65,10 @@ struct store_txn {
         int at_end; /* the last write through it appended: it sits on the last record */
     } wcur[STORE_WCURSORS];
     int nwcur;
+    /* The part of the map that committed pages fill when the transaction
+     * began: a value LMDB hands back from inside the map must end in it,
+     * or its length was damaged (store_val_check). */
+    const char *map_lo, *map_used;
 };
 
 struct store_scan {
@@ -83,6 +87,19 @@ struct store_scan {
 /* store.c */
 extern char store_disk_dir[4096]; /* the folder being written, for the full-disk message */
 int lmdb_err(int rc, const char *what);
+
+/* 0 when value d (of collection `what`) lies where committed data can be;
+ * GH_ECORRUPT with the damage message when its length runs past the pages
+ * the database holds (a damaged node size asking for gigabytes: issue 16).
+ * Values of pages written in this transaction live outside the map. */
+int store_val_bad(const store_txn *t, const MDB_val *d, const char *what);
+static inline int store_val_check(const store_txn *t, const MDB_val *d, const char *what) {
+    const char *p = d->mv_data;
+    if (p >= t->map_lo && p < t->map_used && d->mv_size > (size_t)(t->map_used - p)) {
+        return store_val_bad(t, d, what);
+    }
+    return 0;
+}
 void key_render(const void *key, size_t n, char *out, size_t outn);
 int key_too_long(const store_coll *c, const char *what, size_t n);
 int meta_get_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t *v);

@@ -203,6 +203,9 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
         *pk = sc->pk.p;
         *pklen = sc->pk.len;
     }
+    if ((rc = store_val_check(sc->t, &sc->rec, sc->c->name)) != 0) {
+        return rc;
+    }
     *val = sc->rec.mv_data;
     *vlen = sc->rec.mv_size;
     return 0;
@@ -222,6 +225,9 @@ int store_scan_current(store_scan *sc, const void **val, size_t *vlen) {
     }
     if (rc) {
         return GH_ENOTFOUND;
+    }
+    if ((rc = store_val_check(sc->t, &d, sc->c->name)) != 0) {
+        return rc;
     }
     *val = d.mv_data;
     *vlen = d.mv_size;

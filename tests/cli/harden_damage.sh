@@ -120,4 +120,29 @@ else
   echo "SKIP: the read-only check needs root and setpriv" >&2
 fi
 
+# a damaged length: a record's size in its LMDB node overwritten to ask for a
+# gigabyte (the bytes are there: no fault) ends in "damaged" and the check
+# advice, not in "more memory than its limit"
+if command -v python3 >/dev/null 2>&1; then
+  gh --db dlen run -e "db.define('t', { key = 'k', fields = { k = 'string', v = 'string' } })
+    db.t:insert{ k = 'KEYMARK', v = 'VALMARKER-' .. string.rep('x', 100) }"
+  python3 - dlen/data.mdb <<'EOF2'
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, 'rb').read())
+i = d.find(b'VALMARKER')
+k = d.rfind(b'\x02KEYMARK\x00', 0, i)   # the key, after the node's 8-byte header
+d[k - 6:k - 4] = (0x3fff).to_bytes(2, 'little')   # mn_hi: the data size's high half
+open(p, 'wb').write(d)
+EOF2
+  for how in "for r in db.t:scan() do print(r.k) end" "print(db.t:get('KEYMARK'))" "db.t:update('KEYMARK', { v = 'y' })"; do
+    gh --db dlen run -e "$how"
+    expect_rc 1 "$how on a damaged length" && expect_err "is damaged: a record of 't' claims" "$how: damaged" &&
+      expect_err "check" "$how: the check advice" && no_err "memory" "$how: not a memory limit" &&
+      pass "$how: a damaged length is damage, not a memory limit"
+  done
+  gh --db dlen export t --out t.csv
+  expect_rc 1 "export of a damaged length" && expect_err "is damaged" "export: damaged" && no_err "memory" "export: no memory limit"
+fi
+
 finish
