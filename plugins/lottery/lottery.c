@@ -31,6 +31,21 @@
  *                            bias: every index is equally likely)
  *              the winners in draw order, each followed by LF.
  *
+ * The draw seed of a framework draw (gonghui-draw-v2, scripts/lib/program/
+ * draw.lua), so that nobody alone chooses it: the entrant lists are
+ * committed first, then a public value named in advance and known only
+ * later (RFC 3797: a lottery result of a stated date) and the parties'
+ * revealed seeds are mixed in:
+ *
+ *   seed = lower-case hex SHA-256("gonghui-draw-v2" 0x00 draw 0x00 lists 0x00
+ *                                 source 0x00 value 0x00 reveals)
+ *   lists    the tiers' list hashes in tier order, each followed by LF
+ *            ("-" for a tier with no entrants)
+ *   source   the public value's description, as named when the list closed
+ *   value    the public value as entered
+ *   reveals  "party=seed" LF per committed party, parties sorted bytewise
+ *            (empty when no party committed a seed)
+ *
  * Lua (local lottery = plugin.load 'lottery'):
  *   canonical(entrants)        -> str   the canonical list (publish this file)
  *   list_hash(entrants)        -> str   64 hex digits
@@ -39,6 +54,7 @@
  *   draw(entrants, seed, prize, k) -> str  k distinct winners, one per line
  *   verify(entrants, seed, seed_commitment, list_commitment, prize, k, winners)
  *                              -> true, or an error naming what does not match
+ *   derive_seed(draw, lists, source, value, reveals) -> str   64 hex digits
  *
  * Sees only include/gonghui/plugin.h and libcrypto's EVP interface. Memory
  * for the ids' index and the results comes from the host (counted against
@@ -517,10 +533,122 @@ done:
     return ok;
 }
 
+/* ---- the draw seed (gonghui-draw-v2) --------------------------------------------------- */
+
+#define DOMAIN2 "gonghui-draw-v2"
+
+static int is_hex64(const char *s, size_t n) {
+    if (n != HEXLEN) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* 0 when lists is one line per tier, each a lower-case list hash or "-",
+ * each ended by LF. */
+static int check_lists(const char *lists, gh_err *err) {
+    const char *p = lists;
+    size_t tier = 0;
+    if (!*p) {
+        api->error(err, "derive_seed: no list hashes: give one line per tier");
+        return -1;
+    }
+    while (*p) {
+        tier++;
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (!e || !(is_hex64(p, len) || (len == 1 && *p == '-'))) {
+            api->error(err,
+                       "derive_seed: line %zu of the list hashes ('%.*s') is not a lower-case "
+                       "SHA-256 in hex or '-', ended by a newline",
+                       tier, (int)(len > 70 ? 70 : len), p);
+            return -1;
+        }
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* 0 when reveals is empty or "party=seed" LF lines, parties sorted bytewise
+ * and distinct, each seed at least MIN_SEED bytes. */
+static int check_reveals(const char *reveals, gh_err *err) {
+    const char *p = reveals, *prev = NULL;
+    size_t prevlen = 0, line = 0;
+    while (*p) {
+        line++;
+        const char *e = strchr(p, '\n');
+        const char *eq = strchr(p, '=');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (!e || !eq || eq > e || eq == p) {
+            api->error(err, "derive_seed: reveal %zu ('%.*s') is not party=seed ended by a newline",
+                       line, (int)(len > 40 ? 40 : len), p);
+            return -1;
+        }
+        size_t plen = (size_t)(eq - p);
+        if ((size_t)(e - eq - 1) < MIN_SEED) {
+            api->error(err, "derive_seed: the seed of '%.*s' has fewer than %d bytes", (int)plen, p,
+                       MIN_SEED);
+            return -1;
+        }
+        if (prev) {
+            size_t m = plen < prevlen ? plen : prevlen;
+            int c = memcmp(prev, p, m);
+            if (c > 0 || (c == 0 && prevlen >= plen)) {
+                api->error(err,
+                           "derive_seed: the reveals are not sorted by party, or '%.*s' comes "
+                           "twice",
+                           (int)plen, p);
+                return -1;
+            }
+        }
+        prev = p;
+        prevlen = plen;
+        p = e + 1;
+    }
+    return 0;
+}
+
+static char *lot_derive_seed(const char *draw, const char *lists, const char *source,
+                             const char *value, const char *reveals, gh_err *err) {
+    if (!*draw || !*source || !*value) {
+        api->error(err, "derive_seed: the %s is empty",
+                   !*draw     ? "draw name"
+                   : !*source ? "public value's source"
+                              : "public value");
+        return NULL;
+    }
+    if (check_lists(lists, err) != 0 || check_reveals(reveals, err) != 0) {
+        return NULL;
+    }
+    const char *part[6] = {DOMAIN2, draw, lists, source, value, reveals};
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (int i = 0; ok && i < 6; i++) {
+        ok = EVP_DigestUpdate(ctx, part[i], strlen(part[i])) &&
+             (i == 5 || EVP_DigestUpdate(ctx, "", 1)); /* the NUL between parts */
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        api->error(err, "libcrypto's SHA-256 failed");
+        return NULL;
+    }
+    char h[HEXLEN + 1];
+    to_hex(md, 32, h);
+    return api->strdup(h);
+}
+
 GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *a, gh_plugin *p, char **errmsg) {
     (void)errmsg;
     api = a;
-    if (gh_plugin_begin(a, p, "lottery", "1.0") != GH_PLUGIN_OK) {
+    if (gh_plugin_begin(a, p, "lottery", "1.1") != GH_PLUGIN_OK) {
         return GH_PLUGIN_ERROR;
     }
     static const struct {
@@ -533,6 +661,7 @@ GH_PLUGIN_EXPORT int gh_plugin_init(const gh_api *a, gh_plugin *p, char **errmsg
         {"seed_commit", "str(str,err)", GH_FN(lot_seed_commit)},
         {"draw", "str(str,str,str,i64,err)", GH_FN(lot_draw)},
         {"verify", "bool(str,str,str,str,str,i64,str,err)", GH_FN(lot_verify)},
+        {"derive_seed", "str(str,str,str,str,str,err)", GH_FN(lot_derive_seed)},
     };
     for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
         if (a->function(p, fns[i].name, fns[i].sig, fns[i].fn) != GH_PLUGIN_OK) {

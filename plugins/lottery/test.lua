@@ -181,4 +181,21 @@ case('a large draw: 2025 of 100,000 and all of 20,000', function()
   io.stderr:write(string.format('      (2025 of 100,000 and 20,000 of 20,000 in %.2f s of CPU)\n', os.clock() - t0))
 end)
 
+case('derive_seed: the draw seed of a framework draw (gonghui-draw-v2)', function()
+  local LC2 = string.rep('a', 64)
+  -- pinned with python3 lottery_check.py's derive_seed (hashlib only)
+  eq(lottery.derive_seed('p:k', LC2 .. '\n-\n', 'src', '1 2 3', ''),
+     '9cad665fe0d295f2fe8eafef12b526610d1a7673d56085d6fbce501ec8625c2d', 'no reveals')
+  eq(lottery.derive_seed('p:k', LC2 .. '\n', 'src', '1 2 3', 'a=0123456789abcdef\nb=fedcba9876543210\n'),
+     'f5760d6147dbb3c3727899af0896eed8b9e605b663b6c948df7212f09c5b75cf', 'two parties')
+  raises(function() return lottery.derive_seed('p:k', LC2, 'src', 'v', '') end, 'ended by a newline')
+  raises(function() return lottery.derive_seed('p:k', 'abc\n', 'src', 'v', '') end, "line 1 of the list hashes ('abc')")
+  raises(function() return lottery.derive_seed('p:k', LC2 .. '\n', 'src', '', '') end, 'the public value is empty')
+  raises(function() return lottery.derive_seed('p:k', LC2 .. '\n', '', 'v', '') end, "the public value's source is empty")
+  raises(function() return lottery.derive_seed('p:k', LC2 .. '\n', 's', 'v', 'b=0123456789abcdef\na=0123456789abcdef\n') end,
+         'not sorted by party')
+  raises(function() return lottery.derive_seed('p:k', LC2 .. '\n', 's', 'v', 'a=short\n') end, 'fewer than 16 bytes')
+  raises(function() return lottery.derive_seed('p:k', LC2 .. '\n', 's', 'v', 'noequals0123456789\n') end, 'is not party=seed')
+end)
+
 if failed > 0 then error(failed .. ' case(s) failed') end

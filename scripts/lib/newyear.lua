@@ -16,10 +16,11 @@
 --   ny:subsidy(member, ticket_fen, { ticket = 'G1234' })          -- capped per ticket, once a member
 --   ny:discount(member, bill_fen, { merchant = '...' })           -- capped per use, member, day
 --   ny:answer(member, 'q1', 'B')                                  -- quiz answers
---   ny:commit('red-envelope', seed_commitment)    -- before the list closes
---   ny:publish('red-envelope')                    -- entrants + list commitment, fixed
---   ny:draw('red-envelope', seed)                 -- winners entered in the ledger, one transaction
---   (these three take { at = 'YYYY-MM-DD HH:MM:SS' } last, default now)
+--   ny:commit('red-envelope', seed_commitment)    -- optional: a notary's seed, before the list closes
+--   ny:publish('red-envelope', { public = SOURCE, after = 'YYYY-MM-DD HH:MM' })
+--                                                 -- entrants + list commitment fixed, the public value named
+--   ny:draw('red-envelope', { public = VALUE [, seed = SEED] })
+--                                                 -- winners entered in the ledger, one transaction
 --   ny:verify('red-envelope' [, published])       --> true | false, why
 --   ny:draw_of('red-envelope')                    --> the draw (prize, entrants, winners, ...)
 --   ny:stock(item [, pool_or_day])                --> { stock, issued }
@@ -31,9 +32,9 @@
 --     campaign or quotas per station (places), once per member;
 --   * red envelopes (plan.red_envelopes): drawn from the eligible members;
 --     movie tickets (plan.quiz): drawn from the members with at least
---     min_correct right quiz answers. Both: the seed commitment first, then
---     the entrant list and its commitment, then the draw with the revealed
---     seed (program/draw.lua: the lottery prize is 'PROGRAM:ITEM#1');
+--     min_correct right quiz answers. Both: the entrant list and its
+--     commitment with a public value named, then the draw with that value
+--     once known (program/draw.lua: the lottery prize is 'PROGRAM:ITEM#1');
 --     anyone can verify it from the published data; k = min(count,
 --     entrants); each member wins at most once;
 --   * duty gifts (plan.duty_gift): gig workers who claim at a station
@@ -56,7 +57,6 @@ local N = {}
 N.__index = N
 
 local function cal() return plugin.load 'cal' end
-local function lottery() return plugin.load 'lottery' end
 
 function M.define_collections()
   program.define_collections()
@@ -352,12 +352,25 @@ end
 
 -- ---- the draws (program/draw.lua) ---------------------------------------------------------
 
+-- Calls the framework's draw function f: what it refuses on purpose (a
+-- draw's rules) becomes a refusal of this program ('newyear: ...', which
+-- M.refusing shows as a refusal line); a Lua error of a bug keeps its traceback.
+local function framework(f, ...)
+  local r = table.pack(pcall(f, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  local m = tostring(r[2])
+  if m:find('attempt to ', 1, true) or m:find('\n', 1, true) then error(r[2], 0) end
+  error(gettext('newyear: ') .. m:gsub('^[^\n]-:%d+: ', ''), 3)
+end
+
 -- The draw of item as the scripts show it: the framework's row, its one tier flattened.
 local function view(self, item, r)
   local t = (r.tiers or {})[1] or {}
   return { draw_id = r.draw_id, prize = r.draw_id .. '#1', item = item, count = self.draws[item].count,
-           seed_commitment = r.seed_commitment, committed_at = r.committed_at,
-           published_at = r.published_at, entrants = t.entrants, n = t.n, list_commitment = t.list_commitment,
+           seed_commitment = r.seed_commitment, committed_at = r.committed_at, commitments = r.commitments,
+           published_at = r.closed_at, closed_at = r.closed_at, public_source = r.public_source,
+           public_after = r.public_after, public_value = r.public_value, public_at = r.public_at,
+           entrants = t.entrants, n = t.n, list_commitment = t.list_commitment, reveals = r.reveals,
            seed = r.seed, k = r.k, winners = t.winners, drawn_at = r.drawn_at, refused = r.refused }
 end
 
@@ -398,80 +411,96 @@ local function hex64(s)
   return type(s) == 'string' and #s == 64 and not s:find('[^0-9a-fA-F]')
 end
 
--- Records the seed commitment of a draw (before its list is published).
+-- Records a party's seed commitment (before the list closes; optional: the
+-- public value alone makes the draw unbiased). opts.party, default 'organiser'.
 function N:commit(item, commitment, opts)
   local row = draw_row(self, item)
   if not hex64(commitment) then
     error(gettext("newyear: the seed commitment must be a SHA-256 in hex (64 digits 0-9, a-f), got '")
           .. tostring(commitment) .. "'", 2)
   end
+  local party = (opts or {}).party or 'organiser'
   commitment = commitment:lower()
-  if row.seed_commitment == commitment then return row end
-  if row.seed_commitment then
-    error(string.format(gettext("newyear: the draw '%s' already has the seed commitment %s (since %s); ")
-                        .. 'it cannot change', row.draw_id, row.seed_commitment, row.committed_at), 2)
+  for _, c in ipairs(row.commitments or {}) do
+    if c.party == party and c.commitment == commitment then return row end
+    if c.party == party then
+      error(string.format(gettext("newyear: the draw '%s' already has the seed commitment %s (since %s); ")
+                          .. 'it cannot change', row.draw_id, c.commitment, c.at), 2)
+    end
   end
-  if row.published_at then
+  if row.closed_at then
     error(gettext("newyear: ") .. string.format(gettext("the draw '%s' is published: too late to commit a seed"), row.draw_id), 2)
   end
-  return db.atomic(function()
-    local r = self.P:commit_draw(item, commitment, { at = (opts or {}).at })
-    bus.publish('newyear.draw.committed', { draw = r.draw_id, seed_commitment = commitment })
-    return view(self, item, r)
-  end)
+  return view(self, item, framework(self.P.commit_draw, self.P, item, commitment, { party = party }))
 end
 
--- Fixes and publishes the entrant list of a draw. Returns the draw
+-- Closes and publishes the entrant list of a draw, naming the public value
+-- the seed will come from (opts.public: what and where; opts.after:
+-- 'YYYY-MM-DD HH:MM' when it is known, later than now). Returns the draw
 -- (entrants: the canonical list, list_commitment, n). Once published it
 -- never changes: a second call returns it as it is.
 function N:publish(item, opts)
+  opts = opts or {}
   local row = draw_row(self, item)
-  if row.published_at then return row end
-  if not row.seed_commitment then
-    error(string.format(gettext("newyear: commit the seed of '%s' first (commit.lua draw=%s ...): the seed ")
-                        .. 'commitment is published before the list closes', row.draw_id, item), 2)
+  if row.closed_at then return row end
+  if not opts.public or not opts.after then
+    error(gettext('newyear: ') .. string.format(gettext('name the public value the seed of %s will come from: public=... after="YYYY-MM-DD HH:MM" (e.g. the numbers of a lottery draw after the list closes)'), row.draw_id), 2)
   end
   local ids = self:entrants(item)
   if #ids == 0 then error(gettext("newyear: no one may enter the draw '") .. row.draw_id .. "'", 2) end
-  return view(self, item, self.P:publish_draw(item, { entrants = ids, at = (opts or {}).at }))
+  return view(self, item, framework(self.P.close_draw, self.P, item,
+                                    { entrants = ids, public = opts.public, after = opts.after }))
 end
 
--- Draws a published draw with the revealed seed and enters the winners in
--- the ledger, all in one transaction. Returns the draw (winners, k, refused:
--- winners the ledger refused, with why). Drawing again returns the stored result.
-function N:draw(item, seed, opts)
+-- Draws a published draw with the public value (opts.public, once known;
+-- opts.seed: the committed party's seed, if one committed) and enters the
+-- winners in the ledger, all in one transaction. Returns the draw (winners,
+-- k, refused: winners the ledger refused, with why). Drawing again returns
+-- the stored result.
+function N:draw(item, opts)
+  opts = opts or {}
+  if type(opts) ~= 'table' then
+    error(gettext('newyear: draw(item, { public = VALUE [, seed = SEED] }): the seed alone lets its holder choose'), 2)
+  end
   local row = draw_row(self, item)
   if row.drawn_at then
-    if seed ~= row.seed then error(gettext("newyear: ") .. string.format(gettext("'%s' was drawn with another seed"), row.draw_id), 2) end
+    if opts.seed and opts.seed ~= ((row.reveals or {})[(row.commitments or {})[1] and row.commitments[1].party or ''])
+    then
+      error(gettext("newyear: ") .. string.format(gettext("'%s' was drawn with another seed"), row.draw_id), 2)
+    end
+    if opts.public and opts.public ~= row.public_value then
+      error(gettext("newyear: ") .. string.format(gettext("'%s' was drawn with the public value '%s', not '%s'"), row.draw_id,
+                          row.public_value, opts.public), 2)
+    end
     return row
   end
-  if not row.published_at then
+  if not row.closed_at then
     error(string.format(gettext("newyear: publish the entrant list of '%s' first (publish.lua draw=%s)"), row.draw_id, item), 2)
   end
-  if type(seed) ~= 'string' then error(gettext('newyear: the seed must be a string'), 2) end
-  local sc = lottery().seed_commit(seed)
-  if sc ~= row.seed_commitment then
-    error(string.format(gettext("newyear: this seed is not the one committed to for '%s': its SHA-256 is %s, ")
-                        .. 'the commitment is %s', row.draw_id, sc, row.seed_commitment), 2)
-  end
-  local at = (opts or {}).at or dates.now()
+  local at = opts.at or dates.now()
   if at:sub(1, 10) < self.starts or at:sub(1, 10) > self.ends then
     error(string.format(gettext("newyear: the draw is held within the campaign (%s .. %s), not on %s: the ")
                         .. 'prizes are entries of the program', self.starts, self.ends, at:sub(1, 10)), 2)
   end
-  return view(self, item, self.P:draw(item, seed, { k = row.count, at = at }))
+  return view(self, item, framework(self.P.draw, self.P, item,
+                                    { public = opts.public, seed = opts.seed, k = row.count, at = at }))
 end
 
 -- Verifies a drawn draw: the lottery plugin recomputes it from the
--- published data (pub overrides any of entrants, seed, seed_commitment,
--- list_commitment, winners: a copy someone holds), and the ledger's entries
--- of the item must be exactly the winners (less those refused). true, or
--- false and why.
+-- published data (pub overrides any of entrants, seed, list_commitment,
+-- winners, public_value: a copy someone holds, or the value the lottery
+-- announced), and the ledger's entries of the item must be exactly the
+-- winners (less those refused). true, or false and why.
 function N:verify(item, pub)
-  draw_row(self, item)
+  local row = draw_row(self, item)
   pub = pub or {}
-  local ok, why = self.P:verify_draw(item, { seed = pub.seed, seed_commitment = pub.seed_commitment,
-    tiers = { { entrants = pub.entrants, list_commitment = pub.list_commitment, winners = pub.winners } } })
+  local p = { public_value = pub.public_value,
+              tiers = { { entrants = pub.entrants, list_commitment = pub.list_commitment, winners = pub.winners } } }
+  if pub.seed then
+    local c = (row.commitments or {})[1]
+    p.reveals = { [c and c.party or 'organiser'] = pub.seed }
+  end
+  local ok, why = self.P:verify_draw(item, p)
   if not ok then return false, (why:gsub('^tier 1 %([^)]*%): ', '')) end
   return true
 end

@@ -108,10 +108,12 @@
 --   program.mask_name('张三明') --> '张*明'   (core/pii.c's pii.mask; also mask_id, mask_phone)
 --   P:public_list{ kind = }, P:write_public_list('公示.csv')   (program/public.lua)  since v1.1
 --   P:enter_sheet(file, opts), program.sheet_summary(s), program.finish(s)  (program/sheet.lua)  v1.1
---   P:draw(kind, seed, { k = }), P:commit_draw(kind, commitment), P:publish_draw(kind),
---     P:verify_draw(kind [, published])                    (program/draw.lua)    since v1.1
---   P:draw(kind, seed, { k =, entrants =, choices = fn(member_id, tier) --> { {place=, day=}, ... } }),
+--   P:close_draw(kind, { public =, after = }), P:draw(kind, { public = [, seed =, k =] }),
+--     P:commit_draw(kind, commitment [, { party = }]), P:verify_draw(kind [, record]),
+--     P:draw_record(kind), P:write_draw_record(kind, FILE)  (program/draw.lua: gonghui-draw-v2)
+--   P:draw(kind, { public =, k =, entrants =, choices = fn(member_id, tier) --> { {place=, day=}, ... } }),
 --     P:waiting_list(kind), P:move_up(kind, { place = 'B01' })   -- preferences, waiting lists  since v1.4
+--   (legacy: P:draw(kind, SEED, opts) with the organiser's seed alone, before gonghui-draw-v2)
 --   program.main('plan' [, command])  -- setup/enter/claim/reverse/report/list/check/draw/verify
 --                                                         (program/cli.lua)     since v1.1
 --

@@ -1,9 +1,12 @@
--- commit.lua — records a draw's seed commitment, to be published at once
--- and before the draw's entrant list closes (so the seed cannot be chosen
--- to suit the list). The seed itself stays secret until the draw.
+-- commit.lua — records a party's seed commitment (optional: the public
+-- value named when the list closes already makes the draw unbiased; a
+-- notary's sealed seed adds a second source nobody else knows), to be
+-- published at once and before the draw's entrant list closes. The seed
+-- itself stays secret until the draw, and the draw needs it then: give it
+-- to someone other than the organiser.
 --
---   gonghui run scripts/newyear/commit.lua draw=red-envelope seed_file=/secret/seed.txt
---   gonghui run scripts/newyear/commit.lua draw=red-envelope commitment=<64 hex digits>
+--   gonghui run scripts/newyear/commit.lua draw=red-envelope seed_file=/secret/seed.txt [party=notary]
+--   gonghui run scripts/newyear/commit.lua draw=red-envelope commitment=<64 hex digits> [party=notary]
 --
 -- seed_file: a file holding the seed (at least 16 random characters; a
 -- final newline is not part of it); only its SHA-256 is stored. Or compute
@@ -25,6 +28,6 @@ if params.seed_file then
   commitment = plugin.load('lottery').seed_commit(seed)
 end
 local ny = newyear.refusing(newyear.define, plan)
-local r = newyear.refusing(ny.commit, ny, params.draw, commitment)
+local r = newyear.refusing(ny.commit, ny, params.draw, commitment, { party = params.party and tostring(params.party) })
 print(string.format(gettext('draw %s: seed commitment %s (recorded %s)'), r.draw_id, r.seed_commitment, r.committed_at))
 print(gettext('publish this commitment now; keep the seed secret until the draw'))

@@ -3,9 +3,11 @@
 # (scripts/newyear/, with the shipped plan.lua: 2026, 2,025 red envelopes)
 # end to end on 3,000 members: setup and its lunar calendar, a day benefit
 # on and off its day, a duty gift, the quiz, a subsidy and a discount over
-# their caps, the red-envelope draw (commit with a seed file, publish, a
-# wrong seed refused, draw, verify; a tampered list, seed or winner list
-# refused), the published files checked by python3 alone, the report.
+# their caps, the red-envelope draw (a notary's seed committed, the list
+# closed naming a public value due later by the host's clock, the draw
+# refused before it and with a wrong seed, drawn, never again with another
+# value; verify; a tampered list, seed, value or winner list refused), the
+# published record checked by python3 alone, the report.
 . "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 setup "$@"
@@ -75,16 +77,23 @@ expect_rc 1 "a bad amount" && expect_err "yuan=: 'abc' is not an amount in yuan"
 at '2026-02-25 12:00' discount.lua member=4 yuan=500 merchant=万家超市
 expect_rc 0 "a discount" && expect_out 'discount: 30.00 yuan off 500.00 yuan for member 4 (30.00 yuan of 200.00 used)' "cut to the cap per use"
 
-# the red-envelope draw
+# the red-envelope draw: a notary's seed committed, the list closed naming a
+# public value due a few seconds later (the host's clock), the draw from it
 printf 'newyear-2026 red envelopes: 9f1c27e4b3a80d56\n' >"$S/seed.txt"
 SEED='newyear-2026 red envelopes: 9f1c27e4b3a80d56'
 SC=$(printf %s "$SEED" | sha256sum | cut -d' ' -f1)
+PUBLIC='中国福利彩票双色球 2026年2月12日开奖号码'
+VALUE='03 07 12 19 25 31 09'
 at '2026-01-02 09:00' publish.lua draw=red-envelope
-expect_rc 1 "publishing before the seed commitment" && expect_err 'refused: newyear: commit the seed of' "commitment first" &&
-  no_err 'traceback' "a refusal line, no traceback"
+expect_rc 1 "publishing without naming the public value" && expect_err 'usage: gonghui run publish.lua' "usage"
+at '2026-01-02 09:00' publish.lua draw=red-envelope "public=$PUBLIC" after=2026-01-01
+expect_rc 1 "a public value time that is not a time" && expect_err "refused: newyear" "refused" &&
+  expect_err 'after = 2026-01-01' "the value named" && no_err 'traceback' "a refusal line, no traceback"
+at '2026-01-02 09:00' publish.lua draw=red-envelope "public=$PUBLIC" 'after=2020-01-01 00:00'
+expect_rc 1 "a public value already known" && expect_err "which is not after now" "refused: it could be known"
 at '2026-01-02 09:00' commit.lua draw=red-envelope seed=x
 expect_rc 1 "a seed on commit.lua's command line" && expect_err 'the seed stays secret' "refused"
-at '2026-01-02 09:00' commit.lua draw=red-envelope "seed_file=$S/seed.txt"
+at '2026-01-02 09:00' commit.lua draw=red-envelope "seed_file=$S/seed.txt" party=notary
 expect_rc 0 "the seed commitment" && expect_out "seed commitment $SC" "the SHA-256 of the seed, as sha256sum gives it"
 at '2026-01-02 09:05' commit.lua draw=red-envelope commitment=abc
 expect_rc 1 "a commitment that is no SHA-256" && expect_err 'refused: newyear: the seed commitment must be a SHA-256' "named" &&
@@ -96,43 +105,69 @@ expect_rc 1 "an unknown draw" && expect_err "refused: newyear: no draw 'no-such-
 LANG=zh_CN.UTF-8 at '2026-01-02 09:05' commit.lua draw=no-such-draw commitment=abc
 expect_rc 1 "an unknown draw, in Chinese" && expect_err "未通过：新春：" "named in Chinese" &&
   no_err 'traceback' "a refusal line in Chinese, no traceback"
-at '2026-02-10 18:00' publish.lua draw=red-envelope out=entrants.txt
+# (the value is due a few seconds on; a machine so slow that the closing took
+# longer is given more: the closing is refused then, and nothing is stored)
+for wait in 8 30 120; do
+  DUE=$(($(date +%s) + wait))
+  AFTER=$(date -d "@$DUE" '+%Y-%m-%d %H:%M:%S')
+  at '2026-02-10 18:00' publish.lua draw=red-envelope "public=$PUBLIC" "after=$AFTER" out=entrants.txt record=closed.txt
+  grep -q 'which is not after now' "$S/err" || break
+done
 expect_rc 0 "publishing the entrants" && expect_out 'draw newyear-2026:red-envelope: 3000 entrants for 2025 prizes' "3,000 entrants"
 LC=$(sed -n 's/^  list commitment:  //p' "$S/out")
 [ "$(sha256sum "$S/entrants.txt" | cut -d' ' -f1)" = "$LC" ] || fail "sha256sum of the published list is not its commitment"
 [ "$(wc -l <"$S/entrants.txt")" -eq 3000 ] || fail "the published list has $(wc -l <"$S/entrants.txt") lines"
 grep -qx 3001 "$S/entrants.txt" && fail "a member who left is in the list"
+grep -q "^public_source: $PUBLIC\$" "$S/closed.txt" && grep -q '^closed_at: ' "$S/closed.txt" ||
+  fail "the closing record does not name the public value and the closing time"
+grep -q '^closed_at: 2026-02-10' "$S/closed.txt" && fail "the closing time is --now's, not the host clock's"
 
-at '2026-02-20 10:00' draw.lua draw=red-envelope "seed=$SEED!"
-expect_rc 1 "a seed that is not the committed one" && expect_err 'this seed is not the one committed to' "refused" &&
+at '2026-02-20 10:00' draw.lua draw=red-envelope "public=$VALUE" "seed_file=$S/seed.txt"
+expect_rc 1 "a draw before the public value is due" && expect_err 'is not known before' "refused by the host clock"
+while [ "$(date +%s)" -lt "$DUE" ]; do sleep 0.3; done
+at '2026-02-20 10:00' draw.lua draw=red-envelope "public=$VALUE" "seed=$SEED!"
+expect_rc 1 "a seed that is not the committed one" && expect_err 'this seed is not the one notary committed to' "refused" &&
   no_err 'traceback' "a refusal line, no traceback"
-at '2026-02-20 10:00' draw.lua draw=red-envelope "seed_file=$S/seed.txt" out=winners.txt
+at '2026-02-20 10:00' draw.lua draw=red-envelope "public=$VALUE" "seed_file=$S/seed.txt" out=winners.txt record=record.txt
 expect_rc 0 "the draw" && expect_out 'draw newyear-2026:red-envelope: 2025 winners of 3000 entrants' "2,025 winners"
 [ "$(sort -u "$S/winners.txt" | wc -l)" -eq 2025 ] || fail "the winners are not 2,025 distinct members"
-at '2026-02-20 10:05' draw.lua draw=red-envelope "seed_file=$S/seed.txt" out=winners2.txt
+at '2026-02-20 10:05' draw.lua draw=red-envelope "public=$VALUE" "seed_file=$S/seed.txt" out=winners2.txt record=record2.txt
 expect_rc 0 "drawing again" && cmp -s "$S/winners.txt" "$S/winners2.txt" || fail "drawing again gave other winners"
+# grinding: once recorded, the public value is the only one; another is refused
+at '2026-02-20 10:05' draw.lua draw=red-envelope "public=01 02 03 04 05 06 07" "seed_file=$S/seed.txt" out=w3.txt
+expect_rc 1 "drawing again with another public value" && expect_err 'was drawn with the public value' "refused" &&
+  cmp -s "$S/winners.txt" "$S/winners2.txt" && pass "the draw cannot be run again with another public value"
 
 at '2026-02-21 10:00' verify.lua draw=red-envelope entrants=entrants.txt winners=winners.txt
 expect_rc 0 "verifying the published files" && expect_out 'ok: draw newyear-2026:red-envelope: the 2025 winners' "ok"
+at '2026-02-21 10:00' verify.lua draw=red-envelope record=record.txt "public=$VALUE"
+expect_rc 0 "verifying the published record against the announced value" && expect_out 'ok: draw' "ok"
+at '2026-02-21 10:00' verify.lua draw=red-envelope "public=01 02 03 04 05 06 07"
+expect_rc 1 "a public value that is not the one announced" && expect_err 'does not verify: the seed is not the one' "named"
 { cat "$S/entrants.txt"; echo 3001; } >"$S/tampered.txt"
 at '2026-02-21 10:00' verify.lua draw=red-envelope entrants=tampered.txt
 expect_rc 1 "a tampered list" && expect_err 'does not verify: the entrant list does not match the list commitment' "named"
 at '2026-02-21 10:00' verify.lua draw=red-envelope "seed=$SEED."
-expect_rc 1 "a tampered seed" && expect_err 'does not verify: the seed does not match the seed commitment' "named"
+expect_rc 1 "a tampered seed" && expect_err "does not verify: notary's revealed seed does not match the seed commitment" "named"
 { sed -n 2p "$S/winners.txt"; sed -n 1p "$S/winners.txt"; sed 1,2d "$S/winners.txt"; } >"$S/swapped.txt"
 at '2026-02-21 10:00' verify.lua draw=red-envelope winners=swapped.txt
 expect_rc 1 "swapped winners" && expect_err 'does not verify: winner 1 does not match' "named"
 
-# anyone, with python3 and the published data only
+# anyone, with python3 and the published record only
 if command -v python3 >/dev/null 2>&1; then
-  out=$(python3 "$SRC/plugins/lottery/lottery_check.py" verify "$S/entrants.txt" "$SEED" "$SC" "$LC" \
-    'newyear-2026:red-envelope#1' 2025 "$S/winners.txt")
+  out=$(python3 "$SRC/plugins/lottery/lottery_check.py" verify-record "$S/record.txt" "$VALUE")
   case $out in
-    "ok: 2025 winners drawn from 3000 entrants match") pass "python3 verifies the published draw" ;;
-    *) fail "python3 on the published draw: $out" ;;
+    "ok: 2025 winners in 1 tiers follow from the lists and the public value $VALUE") pass "python3 verifies the published record" ;;
+    *) fail "python3 on the published record: $out" ;;
   esac
-  python3 "$SRC/plugins/lottery/lottery_check.py" verify "$S/tampered.txt" "$SEED" "$SC" "$LC" \
-    'newyear-2026:red-envelope#1' 2025 "$S/winners.txt" >/dev/null && fail "python3 accepts a tampered list"
+  sed "s/^public_value: .*/public_value: 01 02 03 04 05 06 07/" "$S/record.txt" >"$S/record-tampered.txt"
+  python3 "$SRC/plugins/lottery/lottery_check.py" verify-record "$S/record-tampered.txt" >/dev/null &&
+    fail "python3 accepts a record with another public value"
+  out=$(python3 "$SRC/plugins/lottery/lottery_check.py" verify-record "$S/closed.txt")
+  case $out in
+    "ok: closed, not drawn yet"*) pass "python3 checks the closing record" ;;
+    *) fail "python3 on the closing record: $out" ;;
+  esac
 fi
 
 # two processes giving member 7 discounts at once, each over every day of the

@@ -13,17 +13,18 @@ fx.load()
 local SEED = 'ny2026-notary-seed-7f3c9a1e'
 local SEED2 = 'ny2026-movie-seed-0b41d2c8'
 -- the winners, checked by hand with plugins/lottery/lottery_check.py (Python, hashlib only):
---   printf '1\n10\n11\n2\n3\n4\n5\n7\n8\n9\n' >e.txt
---   python3 lottery_check.py draw e.txt ny2026-notary-seed-7f3c9a1e 'ny:red-envelope#1' 5   -> 9 2 11 4 7
--- (the prize is the framework's draw: PROGRAM:KIND#TIER, program/draw.lua)
-local PINNED_RED = '9\n2\n11\n4\n7\n'
-local PINNED_RED_AWARDS = { '9:1:8800', '2:2:8800', '11:3:8800', '4:4:8800', '7:5:8800' }
-local PINNED_MOVIE = '1\n4\n'  -- of 1, 2, 4 with ny2026-movie-seed-0b41d2c8, ny:movie-ticket#1, 2
+-- the seed is derive_seed('ny:red-envelope', [the list's SHA-256], PUBLIC, VALUE,
+-- { organiser = SEED }) = f8550f87...6154d4, then draw(1 10 11 2 3 4 5 7 8 9, seed,
+-- 'ny:red-envelope#1', 5) -> 2 4 7 11 8 (the prize is the framework's draw: PROGRAM:KIND#TIER)
+local PINNED_RED = '2\n4\n7\n11\n8\n'
+local PINNED_RED_AWARDS = { '2:1:8800', '4:2:8800', '7:3:8800', '11:4:8800', '8:5:8800' }
+local PINNED_MOVIE = '1\n2\n'  -- of 1, 2, 4, no party seed: derive_seed(...) = 7b067f61...5ebc, ny:movie-ticket#1, 2
 -- the entries, counted by hand: laba 3, garden party 3, duty gifts 2, subsidies 4 (1,000 yuan),
 -- discounts 7 (120 yuan), red envelopes 5, movie tickets 2 = 26 人次 (qty 1 each) to members
--- 1-4, 7, 9, 11 (7 人); value 24 + 300 + 1,000 + 120 + 440 + 80 = 1,964 yuan. 户次: the distinct
--- households of each kind, summed over the kinds (the framework's count, as the year report's)
-local PINNED_TOTAL = { person_times = 26, persons = 7, household_times = 18, households = 6,
+-- 1-4, 7, 8, 9, 11 (8 人); value 24 + 300 + 1,000 + 120 + 440 + 80 = 1,964 yuan. 户次: the distinct
+-- households of each kind, summed over the kinds (the framework's count, as the year report's:
+-- red envelopes H1 H4 7 11 8 = 5, movie tickets H1 = 1)
+local PINNED_TOTAL = { person_times = 26, persons = 8, household_times = 17, households = 7,
                        qty = 26, value_fen = 196400 }
 
 local PLAN = {
@@ -222,24 +223,36 @@ t.case('the quiz: answers recorded once, right ones counted, unknown questions r
 end)
 
 local red
-local DRAW_AT = { at = '2026-02-20 10:00:00' }
-t.case('the red-envelope draw: commitment first, then the list, then the seed', function()
-  t.raises(function() ny:publish('red-envelope') end, 'commit the seed of .ny:red%-envelope. first')
+local DRAW_AT = '2026-02-20 10:00:00'
+local PUBLIC = '中国福利彩票双色球 2026年2月12日开奖号码'
+local VALUE = '03 07 12 19 25 31 09'
+local function drawing(extra)
+  local o = { public = VALUE, seed = SEED, at = DRAW_AT }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+t.case('the red-envelope draw: the list closes naming a public value, then the draw from it', function()
+  local after = t.host_after(2)
+  t.raises(function() ny:publish('red-envelope') end, 'name the public value the seed of ny:red%-envelope will come from')
   t.raises(function() ny:commit('red-envelope', 'abc') end, 'must be a SHA%-256 in hex')
-  t.raises(function() ny:draw('red-envelope', SEED, DRAW_AT) end, 'publish the entrant list')
-  ny:commit('red-envelope', lottery.seed_commit(SEED):upper(), { at = '2026-01-02 09:00:00' })
+  t.raises(function() ny:draw('red-envelope', drawing()) end, 'publish the entrant list')
+  ny:commit('red-envelope', lottery.seed_commit(SEED):upper())
   t.raises(function() ny:commit('red-envelope', lottery.seed_commit(SEED .. 'x')) end,
            'already has the seed commitment')
-  local p = ny:publish('red-envelope', { at = '2026-02-10 18:00:00' })
+  local p = ny:publish('red-envelope', { public = PUBLIC, after = after })
   t.eq(p.entrants, '1\n10\n11\n2\n3\n4\n5\n7\n8\n9\n', 'the active members, in the canonical (bytewise) order')
   t.eq({ p.n, p.list_commitment, p.seed_commitment }, { 10, lottery.list_hash(p.entrants), lottery.seed_commit(SEED) })
   t.eq(ny:publish('red-envelope').published_at, p.published_at, 'publishing again changes nothing')
-  t.unchanged(function() ny:draw('red-envelope', SEED .. 'x', DRAW_AT) end, { 'this seed is not the one committed to' })
-  t.unchanged(function() ny:draw('red-envelope', SEED, { at = '2026-03-19 10:00:00' }) end,
+  t.unchanged(function() ny:draw('red-envelope', drawing()) end, { 'is not known before' })
+  t.wait_host(after)
+  t.unchanged(function() ny:draw('red-envelope', drawing{ seed = SEED .. 'x' }) end, { 'this seed is not the one' })
+  t.unchanged(function() ny:draw('red-envelope', drawing{ at = '2026-03-19 10:00:00' }) end,
               { 'the draw is held within the campaign (2026-01-01 .. 2026-03-18), not on 2026-03-19' })
-  red = ny:draw('red-envelope', SEED, DRAW_AT)
+  red = ny:draw('red-envelope', drawing())
   t.eq({ red.k, red.winners, red.refused }, { 5, PINNED_RED, nil })
-  t.eq(red.winners, lottery.draw(p.entrants, SEED, 'ny:red-envelope#1', 5), 'the plugin\'s draw, prize = program:kind#tier')
+  t.eq(red.winners, lottery.draw(p.entrants, red.seed, 'ny:red-envelope#1', 5), 'the plugin\'s draw, prize = program:kind#tier')
+  t.eq(red.seed, lottery.derive_seed('ny:red-envelope', p.list_commitment .. '\n', PUBLIC, VALUE,
+                                     'organiser=' .. SEED .. '\n'), 'the seed: the list, the public value, the reveal')
   local won, seen = {}, {}
   for a in db.program_entries:scan{ index = 'program,kind', eq = { 'ny', 'red-envelope' } } do
     t.ok(not seen[a.member_id], 'each member wins at most once')
@@ -249,24 +262,27 @@ t.case('the red-envelope draw: commitment first, then the list, then the seed', 
   t.eq(won, PINNED_RED_AWARDS)
   t.eq(stock('red-envelope'), { 5, 5 })
   local before = t.snapshot()
-  t.eq(ny:draw('red-envelope', SEED).drawn_at, red.drawn_at, 'drawing again returns the draw')
+  t.eq(ny:draw('red-envelope', drawing()).drawn_at, red.drawn_at, 'drawing again returns the draw')
   t.eq(t.snapshot(), before, 'and changes nothing')
-  t.raises(function() ny:draw('red-envelope', SEED .. 'y') end, 'was drawn with another seed')
+  t.raises(function() ny:draw('red-envelope', drawing{ seed = SEED .. 'y' }) end, 'was drawn with another seed')
+  t.raises(function() ny:draw('red-envelope', drawing{ public = '01 02 03 04 05 06 07' }) end,
+           'was drawn with the public value')
 end)
 
-t.case('verification accepts the real draw and rejects a tampered list, seed or winners', function()
+t.case('verification accepts the real draw and rejects a tampered list, seed, value or winners', function()
   t.eq({ ny:verify('red-envelope') }, { true })
   local function v(pub) local ok, why = ny:verify('red-envelope', pub) return ok and 'ok' or why end
   t.ok(v{ entrants = red.entrants .. '12\n' }:find('the entrant list does not match the list commitment', 1, true))
   t.ok(v{ entrants = red.entrants:gsub('^1\n', '') }:find('the entrant list does not match', 1, true))
-  t.ok(v{ seed = SEED2 }:find('the seed does not match the seed commitment', 1, true))
-  -- a seed and list that match commitments made afresh do not give these winners
+  t.ok(v{ seed = SEED2 }:find('revealed seed does not match the seed commitment', 1, true))
+  t.ok(v{ public_value = '01 02 03 04 05 06 07' }:find('the seed is not the one', 1, true))
+  -- a list that matches a commitment made afresh does not give these winners
   local other = red.entrants .. '12\n'
-  t.ok(v{ entrants = other, list_commitment = lottery.list_hash(other) }:find('does not match', 1, true))
+  t.ok(v{ entrants = other, list_commitment = lottery.list_hash(other) }:find('the list has 11 entrants, the record says 10', 1, true))
   local w = {}
   for id in red.winners:gmatch('[^\n]+') do w[#w + 1] = id end
   w[1], w[2] = w[2], w[1]
-  t.ok(v{ winners = table.concat(w, '\n') }:find('winner 1 does not match', 1, true))
+  t.ok(v{ winners = table.concat(w, '\n') .. '\n' }:find('winner 1 does not match', 1, true))
   -- an award to someone who did not win (rolled back afterwards)
   t.raises(function()
     db.atomic(function()
@@ -284,11 +300,12 @@ t.case('verification accepts the real draw and rejects a tampered list, seed or 
 end)
 
 t.case('the movie-ticket draw: entrants from the quiz; the quiz closes when its list is published', function()
-  ny:commit('movie-ticket', lottery.seed_commit(SEED2))
-  local p = ny:publish('movie-ticket', { at = '2026-02-18 20:00:00' })
+  local after = t.host_after(2)
+  local p = ny:publish('movie-ticket', { public = PUBLIC, after = after })
   t.eq({ p.entrants, p.n }, { '1\n2\n4\n', 3 })
   t.eq(r(ny:answer(5, 'q2', 'C', { at = '2026-02-19 10:00:00' })), 'closed')
-  local d = ny:draw('movie-ticket', SEED2, DRAW_AT)
+  t.wait_host(after)
+  local d = ny:draw('movie-ticket', { public = VALUE, at = DRAW_AT })
   t.eq({ d.k, d.winners }, { 2, PINNED_MOVIE })
   t.eq({ ny:verify('movie-ticket') }, { true })
 end)

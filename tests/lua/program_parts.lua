@@ -123,25 +123,46 @@ t.case('a draw within tiers: replayable, verified, tampering named', function()
   }
   local P = program.define(p)
   local seed = 'a-seed-of-sixteen-chars-or-more'
-  local d = P:draw('bed', seed, { at = '2025-05-01 10:00:00' })
-  t.eq(d.tiers[1].n, 3)           -- members 1, 2, 10 are sanitation and active
+  local L = plugin.load 'lottery'
+  t.raises(function() P:draw('bed', { public = '1 2 3', seed = seed }) end, 'close the entrant list first')
+  P:commit_draw('bed', L.seed_commit(seed), { party = 'notary' })
+  local after = t.host_after(2)
+  local c = P:close_draw('bed', { public = '福彩3D 2025-05-01 开奖号码', after = after })
+  t.eq({ c.tiers[1].n, c.tiers[2].n }, { 3, 7 })   -- members 1, 2, 10 are sanitation and active
+  t.raises(function() P:draw('bed', { public = '5 1 9', seed = seed }) end, 'is not known before')
+  t.wait_host(after)
+  local d = P:draw('bed', { public = ' 5  1 9 ', seed = seed, at = '2025-05-01 10:00:00' })
+  t.eq(d.public_value, '5 1 9', 'the public value as entered, white space made single')
   t.eq(d.tiers[1].k, 3)
   t.eq(d.tiers[2].k, 1)
   t.eq(#P:entries('bed'), 4)
   t.ok(P:verify_draw('bed'))
-  -- the same seed and lists give the same winners (an independent re-draw)
-  local L = plugin.load 'lottery'
-  t.eq(L.draw(d.tiers[2].entrants, seed, 'beds:bed#2', 1), d.tiers[2].winners)
-  -- drawing again returns the stored draw; another seed is refused
-  t.eq(P:draw('bed', seed).tiers[2].winners, d.tiers[2].winners)
-  t.raises(function() P:draw('bed', 'another-seed-of-16-chars') end, 'another seed')
-  local ok, why = P:verify_draw('bed', { seed = 'another-seed-of-16-chars' })
-  t.ok(not ok); t.ok(why:find('tier 1', 1, true), why)
+  -- the seed follows from the lists, the public value and the notary's seed (an independent re-draw)
+  local s = L.derive_seed('beds:bed', c.tiers[1].list_commitment .. '\n' .. c.tiers[2].list_commitment .. '\n',
+                          '福彩3D 2025-05-01 开奖号码', '5 1 9', 'notary=' .. seed .. '\n')
+  t.eq(d.seed, s)
+  t.eq(L.draw(d.tiers[2].entrants, s, 'beds:bed#2', 1), d.tiers[2].winners)
+  -- drawing again returns the stored draw; another public value or seed is refused
+  t.eq(P:draw('bed', { public = '5 1 9', seed = seed }).tiers[2].winners, d.tiers[2].winners)
+  t.raises(function() P:draw('bed', { public = '5 1 8' }) end, "drawn with the public value '5 1 9'")
+  t.raises(function() P:draw('bed', { seed = 'another-seed-of-16-chars' }) end, 'another seed')
+  local ok, why = P:verify_draw('bed', { reveals = { notary = 'another-seed-of-16-chars' } })
+  t.ok(not ok); t.ok(why:find("notary's revealed seed does not match", 1, true), why)
+  ok, why = P:verify_draw('bed', { public_value = '5 1 8' })
+  t.ok(not ok); t.ok(why:find('the seed is not the one', 1, true), why)
+  -- the record as text and back
+  P:write_draw_record('bed', 'beds-record.txt')
+  local rec = program.read_draw_record('beds-record.txt')
+  t.eq({ P:verify_draw('bed', rec) }, { true })
   -- an entry nobody drew is found
-  db.program_entries:insert{ program = 'beds', kind = 'bed', member_id = 9, qty = 1, fen = 0,
-                             day = '2025-05-01', at = '2025-05-01 10:00:00', key = 'beds:bed:9' }
+  local loser
+  for id in d.tiers[2].entrants:gmatch('%d+') do
+    if not d.tiers[2].winners:find('^' .. id .. '\n') and not d.tiers[2].winners:find('\n' .. id .. '\n') then loser = id end
+  end
+  db.program_entries:insert{ program = 'beds', kind = 'bed', member_id = tonumber(loser), qty = 1, fen = 0,
+                             day = '2025-05-01', at = '2025-05-01 10:00:00', key = 'beds:bed:' .. loser }
   ok, why = P:verify_draw('bed')
-  t.ok(not ok); t.ok(why:find('member 9', 1, true), why)
+  t.ok(not ok); t.ok(why:find('member ' .. loser, 1, true), why)
 end)
 
 t.case('preferences: limits per enterprise and union quotas, a waiting list that moves up', function()

@@ -171,6 +171,21 @@ function M.keys(coll, opts, field)
   return out
 end
 
+-- The host's clock (run.host_time, what draws record; never --now) plus
+-- secs, as local 'YYYY-MM-DD HH:MM:SS': a draw's public value due that soon.
+function M.host_after(secs)
+  return os.date('%Y-%m-%d %H:%M:%S', run.host_time() + secs)
+end
+
+-- Waits until the host's clock has reached a time M.host_after gave (a
+-- condition, not a duration: the sandbox has no sleep, so it spins).
+function M.wait_host(when)
+  local y, mo, d, h, mi, s = when:match('^(%d+)%-(%d+)%-(%d+) (%d+):(%d+):(%d+)$')
+  local t = os.time{ year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = tonumber(h),
+                     min = tonumber(mi), sec = tonumber(s) }
+  while run.host_time() < t do end
+end
+
 local failures = {}
 
 -- Runs one named case; a failure is reported on stderr and remembered, and

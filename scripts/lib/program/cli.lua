@@ -14,7 +14,13 @@
 --   report=1 [by=town|enterprise|station|kind]
 --   list=1 [csv=FILE.csv|xlsx=FILE.xlsx] [kind=]   the public list (公示), names masked
 --   check=1                         the totals recomputed from the ledger (exit 1 if they differ)
---   draw=KIND seed=TEXT [k=N]       a seeded draw within the priority tiers; verify=KIND checks one
+--   close=KIND public=TEXT after='YYYY-MM-DD HH:MM' [record=FILE]
+--                                   a draw's entrants fixed and committed, the public value named
+--                                   (known only after the list closes: a lottery's result of a date)
+--   draw=KIND public=VALUE [seed=TEXT] [k=N] [record=FILE]
+--                                   the draw within the priority tiers, from that value (once known)
+--   verify=KIND [record=FILE] [public=VALUE]   recomputes it (from a published record; against the
+--                                   value the world saw)
 -- A dry run (--dry-run) stores nothing and writes its files into a throw-away
 -- folder it names. Exit codes: 0 done; 1 refused, a problem found, or bad input (the message says
 -- which, where and why; nothing is stored); 2 no command.
@@ -24,7 +30,7 @@ local cells = require 'program.cells'
 
 local M = {}
 
-local COMMANDS = { 'setup', 'enter', 'claim', 'reverse', 'report', 'list', 'check', 'draw', 'verify' }
+local COMMANDS = { 'setup', 'enter', 'claim', 'reverse', 'report', 'list', 'check', 'close', 'draw', 'verify' }
 
 function M.attach(program)
   local function show_plan(P)
@@ -96,14 +102,32 @@ function M.attach(program)
         local ok, problems = P:check()
         if not ok then run.fail(string.format(_('the totals and the ledger disagree:\n  %s'), table.concat(problems, '\n  '))) end
         print(_('the totals agree with the ledger'))
+      elseif cmd == 'close' then
+        local kind = program.param('close')
+        local d = P:close_draw(kind, { public = program.param('public'), after = program.param('after') })
+        for i, t in ipairs(d.tiers) do
+          print(string.format(_('tier %d (%s): %d entrants, list commitment %s'), i, t.name, t.n, t.list_commitment or '-'))
+        end
+        print(string.format(_('closed %s (host clock, UTC); the seed comes from: %s, known from %s'), d.closed_at,
+                            d.public_source, d.public_after))
+        local rec = params.record or (kind .. '-record.txt')
+        P:write_draw_record(kind, rec)
+        print(_('draw record (publish it now):') .. ' ' .. rec)
       elseif cmd == 'draw' then
-        local d = P:draw(program.param('draw'), program.param('seed'), { k = params.k and program.param('k', 'int') })
+        local kind = program.param('draw')
+        local d = P:draw(kind, { public = program.param('public'), seed = params.seed and tostring(params.seed),
+                                 k = params.k and program.param('k', 'int') })
         for i, t in ipairs(d.tiers) do
           print(string.format(_('tier %d (%s): %d entrants, %d drawn: %s'), i, t.name, t.n, t.k,
                               (t.winners or ''):gsub('\n', ' ')))
         end
+        local rec = params.record or (kind .. '-record.txt')
+        P:write_draw_record(kind, rec)
+        print(_('draw record:') .. ' ' .. rec)
       elseif cmd == 'verify' then
-        local ok, why = P:verify_draw(program.param('verify'))
+        local pub = params.record and program.read_draw_record(tostring(params.record)) or {}
+        if params.public then pub.public_value = tostring(params.public) end
+        local ok, why = P:verify_draw(program.param('verify'), pub)
         if not ok then run.fail(string.format(_('the draw does not verify: %s'), why)) end
         print(_('the draw verifies'))
       end
