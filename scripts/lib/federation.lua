@@ -543,8 +543,11 @@ function M.receive(o)
   local durable = M.durable(o)
   local nats, h
   local total = { 0, 0, 0 }
-  local batch, wait = o.batch or 1000, o.wait or (o.follow and 1000 or 200)
+  -- wait 0: each fetch takes what its stream has now; a pass that found
+  -- nothing anywhere waits `poll` ms (follow) or ends the run
+  local batch, wait, poll = o.batch or 1000, o.wait or 0, o.poll or 200
   local ack_wait = (o.ack_wait or 30) * 1000
+  local quiet = {}
   while true do
     if not h then
       local ok, e = pcall(function() nats, h = M.connect(o, 'receive ' .. durable) end)
@@ -562,13 +565,24 @@ function M.receive(o)
       local ok, e = pcall(function()
         for _i, src in ipairs(srcs) do
           local name = src.name
-          local packed = nats.fetch(h, M.stream_of(name), durable, M.subject_of(name, '>'), batch, wait, ack_wait)
-          if #packed > 0 then
-            local msgs = unpack_msgs(packed)
-            local a, b, c = store_batch(name, msgs)
-            nats.ack(h)   -- after the commit: a crash before it means a redelivery, skipped
-            total[1], total[2], total[3] = total[1] + a, total[2] + b, total[3] + c
-            got = got + #msgs
+          local ok2, e2 = pcall(function()
+            local packed = nats.fetch(h, M.stream_of(name), durable, M.subject_of(name, '>'), batch, wait, ack_wait)
+            if #packed > 0 then
+              local msgs = unpack_msgs(packed)
+              local a, b, c = store_batch(name, msgs)
+              nats.ack(h)   -- after the commit: a crash before it means a redelivery, skipped
+              total[1], total[2], total[3] = total[1] + a, total[2] + b, total[3] + c
+              got = got + #msgs
+            end
+          end)
+          if not ok2 then
+            nats.drop_held(h)
+            -- a federation that has shipped nothing yet has no stream: the others go on
+            if not tostring(e2):find('stream not found', 1, true) then error(e2, 0) end
+            if not quiet[name] then
+              say(_('federation receive: %s has shipped nothing yet (no stream %s)'), name, M.stream_of(name))
+              quiet[name] = true
+            end
           end
         end
       end)
@@ -581,7 +595,7 @@ function M.receive(o)
         nats.sleep(200)
       elseif got == 0 then
         if not o.follow then break end
-        if #srcs == 0 then nats.sleep(1000) end
+        nats.sleep(#srcs == 0 and 1000 or poll)
       end
     end
     ::continue::
