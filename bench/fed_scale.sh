@@ -95,13 +95,13 @@ kill "$MON" 2>/dev/null || true
 kill -INT "$(cat "/proc/$RECV/task/$RECV/children")" 2>/dev/null || true
 wait "$RECV" 2>/dev/null || true
 echo "received all $TOTAL in $(secs "$t0" "$t2") s from the first ship: $(echo "$TOTAL / $(secs "$t0" "$t2")" | bc) events/s; drained $(secs "$t1" "$t2") s after the last ship"
-[ -s recv.time ] && tail -n 1 recv.time | awk '{ printf "receiver: %.1f s user, %.1f s sys (%.1f us CPU per event), max RSS %d KB\n", $1, $2, ($1 + $2) * 1e6 / '"$TOTAL"', $3 }' recv.time
+[ -s recv.time ] && tail -n 1 recv.time | awk '{ printf "receiver: %.1f s user, %.1f s sys (%.1f us CPU per event), max RSS %d KB\n", $1, $2, ($1 + $2) * 1e6 / '"$TOTAL"', $3 }'
 awk '{ if ($3 > m) m = $3 } END { print "lag (events in NATS not yet received, sampled every 2 s): max " m + 0 }' lag.log
 echo "sizes: a federation $(du -sh f1 | cut -f1), the province $(du -sh prov | cut -f1), NATS $(du -sh js | cut -f1)"
 
 # the province's counts against the sum of the federations' own
 PROV=$("$G" --db prov run "$HERE/bench/fed_own.lua" year=2025 province=yes)
-EXP=$(echo "$OWN" | awk -v n="$FEDS" '{ print $1 * n, $3 * n, $4 * n, $5 * n }')
+EXP=$(echo "$OWN" | awk -v n="$FEDS" '{ printf "%.0f %.0f %.0f %.0f\n", $1 * n, $3 * n, $4 * n, $5 * n }')
 GOT=$(echo "$PROV" | awk '{ print $1, $3, $4, $5 }')
 if [ "$EXP" = "$GOT" ]; then
   echo "check: the province's sessions, person-times, household-times and money = $FEDS x one federation's ($OWN)"
