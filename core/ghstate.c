@@ -28,6 +28,7 @@
 #include "lua_store.h"
 #include "progress.h"
 
+#include <assert.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,7 @@ static const struct ghstate_lib {
 };
 
 int ghstate_new(const ghstate_opts *o, sandbox **out) {
+    assert(o->s && o->kind && "ghstate_new: a state needs its store and its kind");
     sandbox *sb;
     int rc = sandbox_new(&o->sb, &sb);
     if (rc) {

@@ -46,6 +46,7 @@
 #include "codec.h"
 #include "err.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -804,6 +805,8 @@ int store_unit(store *s, int (*work)(store_txn *t, void *ctx),
             return rc;
         }
         rc = work(t, ctx);
+        /* the unit's transaction is the unit's to end, never the work's */
+        assert(s->wtxn == t && "store_unit: work ended its transaction itself");
         if (rc == 0) {
             rc = commit ? commit(t, ctx) : store_txn_commit(t);
         } else {
