@@ -72,6 +72,9 @@ int lstore_define_unchanged(lua_State *L, struct lua_db *db, int name_idx, int s
  * raised; the message of run.fail (the string stored in the registry under
  * LSTORE_FAIL_KEY) is passed on alone. */
 int lstore_traceback(lua_State *L);
+/* db.atomic's message handler (lua_trace.c): records the first raise's
+ * traceback under TB_KEY and passes the error on. */
+int lstore_atomic_handler(lua_State *L);
 
 /* The line that heads a traceback's frames, in the message language
  * ("stack traceback:" in English). */
