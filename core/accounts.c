@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "err.h"
 #include "scope.h"
+#include "table.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -340,9 +341,12 @@ typedef struct users_opts {
     int64_t union_id;
     int has_union, role;
     const char *station;
+    const char *name; /* the account, wherever it stands among the options */
 } users_opts;
 
-/* The options after `users CMD NAME`: help.c's, parsed as for every command. */
+/* The account's name and the options after `users CMD`, in any order (help.c's
+ * options, parsed as for every command): `grant --union 3 li` as `grant li
+ * --union 3`. */
 static int parse_opts(const char *cmd, int argc, char **argv, users_opts *o) {
     char name[32];
     cli_iter it;
@@ -352,11 +356,14 @@ static int parse_opts(const char *cmd, int argc, char **argv, users_opts *o) {
     o->has_union = 0;
     o->role = -1;
     o->station = NULL;
+    o->name = NULL;
     snprintf(name, sizeof name, "users %s", cmd);
     cli_begin(&it, name, argc, argv);
     while ((got = cli_next(&it, &opt, &v)) > 0) {
         char *end;
-        if (!opt) {
+        if (!opt && !o->name) {
+            o->name = v;
+        } else if (!opt) {
             cli_usage(&it, _("one account at a time (%s is one too many)"), v);
             return -1;
         } else if (cli_is(&it, opt, "--union")) {
@@ -403,25 +410,39 @@ static int users_list(store *s) {
         store_txn_abort(t);
         return rc;
     }
-    printf("%-20s %-9s %8s  %-10s %s\n", _("NAME"), _("ROLE"), _("UNION"), _("STATION"),
-           _("STATE"));
+    /* table.c lines the columns up by display width (Chinese headers) */
+    tbl *tb = tbl_new(5);
+    int oom = !tb || tbl_set_col(tb, 0, _("NAME")) || tbl_set_col(tb, 1, _("ROLE")) ||
+              tbl_set_col(tb, 2, _("UNION")) || tbl_set_col(tb, 3, _("STATION")) ||
+              tbl_set_col(tb, 4, _("STATE"));
     const void *k, *v;
     size_t kn, vn;
     int64_t now = (int64_t)clock_wall_s();
-    while ((rc = store_scan_next(sc, &k, &kn, &v, &vn)) == 0) {
+    while (!oom && (rc = store_scan_next(sc, &k, &kn, &v, &vn)) == 0) {
         account a;
+        char uid[24];
         if (decode(c, v, vn, &a) != 0) {
             continue;
         }
         const char *state = a.disabled             ? _("disabled")
                             : a.locked_until > now ? _("locked")
                                                    : _("active");
-        printf("%-20s %-9s %8lld  %-10s %s\n", a.name, accounts_role_name(a.role),
-               (long long)a.union_id, a.station[0] ? a.station : "-", state);
+        const char *role = accounts_role_name(a.role), *st = a.station[0] ? a.station : "-";
+        snprintf(uid, sizeof uid, "%lld", (long long)a.union_id);
+        oom = tbl_add_row(tb) || tbl_set(tb, 0, TBL_STR, a.name, strlen(a.name)) ||
+              tbl_set(tb, 1, TBL_STR, role, strlen(role)) ||
+              tbl_set(tb, 2, TBL_NUM, uid, strlen(uid)) ||
+              tbl_set(tb, 3, TBL_STR, st, strlen(st)) ||
+              tbl_set(tb, 4, TBL_STR, state, strlen(state));
     }
     store_scan_close(sc);
     store_txn_abort(t);
-    return rc == GH_ENOTFOUND ? 0 : rc;
+    if (!oom) {
+        tbl_opts to = {.mode = TBL_TABLE};
+        tbl_render(tb, &to, stdout);
+    }
+    tbl_free(tb);
+    return oom ? GH_ENOMEM : rc == GH_ENOTFOUND ? 0 : rc;
 }
 
 int accounts_cli(store *s, int argc, char **argv, FILE *in) {
@@ -452,11 +473,15 @@ int accounts_cli(store *s, int argc, char **argv, FILE *in) {
         fprintf(stderr, "%s", _(usage));
         return 2;
     }
-    const char *name = argv[1];
     users_opts o = {0};
-    if (parse_opts(cmd, argc - 2, argv + 2, &o) != 0) {
+    if (parse_opts(cmd, argc - 1, argv + 1, &o) != 0) {
         return 2;
     }
+    if (!o.name) {
+        fprintf(stderr, "%s", _(usage));
+        return 2;
+    }
+    const char *name = o.name;
     int is_add = strcmp(cmd, "add") == 0;
     if (is_add && (!o.has_union || o.role < 0)) {
         fprintf(stderr, _("gonghui users add: an account needs --union ID and --role ROLE\n"));

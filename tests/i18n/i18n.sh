@@ -184,6 +184,23 @@ LUA
     expect_out "3 tickets" "C: English plural" && pass "C: a program with a catalog speaks English under C"
 fi
 
+# --- users: the name anywhere among the options; the list lined up in Chinese ---
+if "$BIN" help users >/dev/null 2>&1; then
+  echo 'secret-pass-123' | LANG=C "$BIN" --db "$S/prog" users add --union 1 --role clerk 李四 >"$S/out" 2>"$S/err"
+  expect_rc 0 "users add with the options first" && expect_out "account 李四: clerk" "the account made" &&
+    pass "users add takes the name after its options, as its help shows them"
+  zh --db "$S/prog" users list
+  expect_rc 0 "zh: users list" && expect_out "李四" "zh: the account listed" &&
+    python3 - "$S/out" <<'PY' && pass "zh: users list lines up Chinese headers" || fail "zh: users list columns do not line up"
+import sys, unicodedata
+lines = [l for l in open(sys.argv[1], encoding='utf-8').read().splitlines() if l.strip()]
+w = lambda s: sum(2 if unicodedata.east_asian_width(c) in 'WF' else 1 for c in s)
+head, rule = lines[0], lines[1]
+# the header is as wide as the rule under it (each title padded to its column by display width)
+sys.exit(0 if w(head.rstrip()) <= len(rule) and head.split()[1] != '' and w(head[:head.index(head.split()[1])]) == rule.index(' -') + 1 else 1)
+PY
+fi
+
 # --- check ---
 zh --db "$S/db" check
 expect_rc 0 "zh: check" && expect_out "完好" "zh: check" && pass "zh: check's report is Chinese"
