@@ -125,7 +125,7 @@ program.cli(function()
     for k, v in pairs(sp.union_places or {}) do q[#q + 1] = tostring(k) .. '=' .. v end
     table.sort(q)
     print(_('anyone can check it without gonghui:'))
-    print(string.format("  python3 scripts/sanatorium/check_allocation.py %s '%s' %s --beds %s%s%s", name,
+    print(string.format("  python3 scripts/sanatorium/check_allocation.py %s '%s' %s --beds %s%s%s", name, -- i18n: ok (a command)
                         d.seed:gsub("'", "'\\''"), sp.id, table.concat(beds, ','),
                         sp.enterprise_cap and (' --enterprise-cap ' .. sp.enterprise_cap) or '',
                         #q > 0 and (" --union-places '" .. table.concat(q, ',') .. "'") or ''))
