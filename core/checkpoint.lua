@@ -6,6 +6,7 @@
 local atomic, cp_get, cp_put, cp_inside, is_coll, runt = ...
 local type, error, pairs, tostring, rawget, mtype = type, error, pairs, tostring, rawget, math.type
 local format = string.format
+local gettext = gettext or function(s) return s end -- (the message language, when the state has it)
 local KINDS = { list = 'a list', collection = 'a collection', ['function'] = 'a function' }
 local OPTS = { size = 1, total = 1, key = 1, where = 1, again = 1, label = 1, progress = 1 }
 local SCAN = { index = 1, eq = 1, prefix = 1, from = 1, to = 1, limit = 1, offset = 1,
@@ -16,50 +17,50 @@ local function keyable(k)
 end
 return function(name, items, fn, opts)
   if type(name) ~= 'string' or name == '' then
-    error('run.chunks: the first argument names the checkpoint (a string), got ' ..
-          type(name), 2)
+    error(format(gettext('run.chunks: the first argument names the checkpoint (a string), got %s'),
+                 type(name)), 2)
   end
   if type(fn) ~= 'function' then
-    error('run.chunks: the third argument is the function called for each item, got ' ..
-          type(fn), 2)
+    error(format(gettext('run.chunks: the third argument is the function called for each item, got %s'),
+                 type(fn)), 2)
   end
   if opts == nil then opts = {}
-  elseif type(opts) ~= 'table' then error('run.chunks: the options must be a table', 2) end
+  elseif type(opts) ~= 'table' then error(gettext('run.chunks: the options must be a table'), 2) end
   for k in pairs(opts) do
     if not OPTS[k] then
-      error("run.chunks: unknown option '" .. tostring(k) .. "' (options: size, total, "
-            .. 'key, where, again, label, progress)', 2)
+      error(format(gettext("run.chunks: unknown option '%s' (options: size, total, key, where, again, label, "
+                           .. 'progress)'), tostring(k)), 2)
     end
   end
   local size = opts.size or 1000
   if mtype(size) ~= 'integer' or size < 1 then
-    error('run.chunks: size must be a whole number, at least 1; got ' .. tostring(size), 2)
+    error(format(gettext('run.chunks: size must be a whole number, at least 1; got %s'), tostring(size)), 2)
   end
   local total = opts.total
   if total ~= nil and (mtype(total) ~= 'integer' or total < 0) then
-    error('run.chunks: total must be a whole number; got ' .. tostring(total), 2)
+    error(format(gettext('run.chunks: total must be a whole number; got %s'), tostring(total)), 2)
   end
   if cp_inside() then
-    error('run.chunks cannot run inside db.atomic: its chunks must commit one by one '
-          .. '(call it outside db.atomic; gonghui run --atomic makes the whole run one '
-          .. 'transaction)', 2)
+    error(gettext('run.chunks cannot run inside db.atomic: its chunks must commit one by one '
+                  .. '(call it outside db.atomic; gonghui run --atomic makes the whole run one '
+                  .. 'transaction)'), 2)
   end
   local kind, source, keyof, count_rest
   if is_coll(items) then
     kind = 'collection'
     if opts.key ~= nil then
-      error('run.chunks: key is for items given by a function; a collection goes in the '
-            .. 'order of its primary key', 2)
+      error(gettext('run.chunks: key is for items given by a function; a collection goes in the '
+                    .. 'order of its primary key'), 2)
     end
     local where = opts.where
     if where ~= nil then
       if type(where) ~= 'table' then
-        error('run.chunks: where must be a table of conditions on fields', 2)
+        error(gettext('run.chunks: where must be a table of conditions on fields'), 2)
       end
       for k in pairs(where) do
         if SCAN[k] then
-          error("run.chunks: where takes conditions on fields; '" .. k .. "' is a scan "
-                .. 'option (a collection goes in the order of its primary key)', 2)
+          error(format(gettext("run.chunks: where takes conditions on fields; '%s' is a scan option (a "
+                               .. 'collection goes in the order of its primary key)'), k), 2)
         end
       end
     end
@@ -82,25 +83,25 @@ return function(name, items, fn, opts)
   elseif type(items) == 'table' then
     kind = 'list'
     if opts.key ~= nil or opts.where ~= nil or opts.total ~= nil then
-      error('run.chunks: key, where and total are not for a list of items', 2)
+      error(gettext('run.chunks: key, where and total are not for a list of items'), 2)
     end
     total = #items
   elseif type(items) == 'function' then
     kind = 'function'
     if opts.where ~= nil then
-      error('run.chunks: where is for a collection; the function chooses its items', 2)
+      error(gettext('run.chunks: where is for a collection; the function chooses its items'), 2)
     end
     local key = opts.key
     if type(key) == 'string' then keyof = function(item) return item[key] end
     elseif type(key) == 'function' then keyof = key
     else
-      error("run.chunks: items given by a function need key = 'field' (or a function "
-            .. 'item -> key) to know where a chunk stopped', 2)
+      error(gettext("run.chunks: items given by a function need key = 'field' (or a function "
+                    .. 'item -> key) to know where a chunk stopped'), 2)
     end
     source = items
   else
-    error('run.chunks: items must be a list, a collection (db.name) or a function '
-          .. 'after -> iterator; got ' .. type(items), 2)
+    error(format(gettext('run.chunks: items must be a list, a collection (db.name) or a function '
+                         .. 'after -> iterator; got %s'), type(items)), 2)
   end
   -- what the pass goes over: a checkpoint of another pass is never taken
   -- for this one (issue 16, class 7: a run over another collection under

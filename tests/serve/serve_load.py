@@ -74,8 +74,14 @@ stock = sum(int(f[3]) for f in (l.split() for l in out) if f and f[0] == 'stock'
 # is a run record of the account; each is one award
 runs = h.gh('runs', '--account', 'admin', '--limit', '0').stdout.splitlines()
 claims = len([r for r in runs if ' serve ' in r and ' ok ' in r])
-check(len(awards) == claims and len(awards) >= total,
-      'one award per committed claim (%d awards, %d claims, %d answered)' % (len(awards), claims, total))
+# every answered request was a claim, unless wrk ran out of members to claim
+# (a fast machine): then it asked for /health, and every member has an award
+# but the first (wrk calls request() once per thread before the run and
+# throws that request away)
+n_ids = sum(1 for line in open(ids) if line.strip())
+check(len(awards) == claims and (len(awards) >= total or len(awards) >= n_ids - 1),
+      'one award per committed claim (%d awards, %d claims, %d answered, %d members)'
+      % (len(awards), claims, total, n_ids))
 check(len(set(members)) == len(members), 'no member has two')
 check(stock == len(awards), 'the stock rows count the awards (%d)' % stock)
 check(h.gh('check', check_rc=False).returncode == 0, 'gonghui check is clean')
