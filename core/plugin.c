@@ -702,6 +702,37 @@ void plugin_host_free(plugin_host *h) {
     free(h);
 }
 
+/* Refuses a plugin that any user could have replaced or changed, as ssh
+ * refuses a key others can write: the file writable by others, or its
+ * folder so (a sticky folder such as /tmp lets others add files but not
+ * replace this one, and is allowed). Group-writable is left alone: with
+ * Debian's private user groups (umask 002) every file is. 0, or an
+ * error naming the file or folder, its mode and the chmod that mends it. */
+static int loose_mode(const char *name, const char *path) {
+    struct stat st;
+    char dir[PATH_MAX + PLUGIN_MAX_NAME + 8];
+    if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH)) {
+        return err_set(GH_EINVAL,
+                       _("plugin '%s': %s can be written by any user (mode %04o), so anyone "
+                         "could change the code gonghui runs; run chmod o-w %s"),
+                       name, path, (unsigned)(st.st_mode & 07777), path);
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+    } else {
+        snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
+    }
+    if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+        return err_set(GH_EINVAL,
+                       _("plugin '%s': its folder %s can be written by any user (mode %04o), "
+                         "so anyone could replace it; run chmod o-w %s"),
+                       name, dir, (unsigned)(st.st_mode & 07777), dir);
+    }
+    return 0;
+}
+
 int plugin_load(plugin_host *h, const char *name, plugin **out) {
     for (int i = 0; i < h->n; i++) {
         if (strcmp(h->plugins[i]->name, name) == 0) {
@@ -711,7 +742,7 @@ int plugin_load(plugin_host *h, const char *name, plugin **out) {
     }
     char path[PATH_MAX + PLUGIN_MAX_NAME + 8];
     int rc = plugin_find(name, path, sizeof path);
-    if (rc) {
+    if (rc || (rc = loose_mode(name, path))) {
         return rc;
     }
     if (h->n == h->cap) {

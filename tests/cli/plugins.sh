@@ -17,6 +17,31 @@ if [ ! -f "$P/good.so" ]; then
   finish
 fi
 
+# --- a plugin others could change is refused (as ssh refuses a loose key) -------
+L=$S/loose
+rm -rf "$L" && mkdir -p "$L" && cp "$P/good.so" "$L/" && chmod 755 "$L" && chmod 644 "$L/good.so"
+lua add.lua <<'EOF'
+local g = plugin.load 'good'
+print('sum', g.add(40, 2), g.upper('ok'))
+EOF
+gh --db "$DB" --plugins "$L" run "$S/add.lua"
+expect_rc 0 "a plugin only its owner can write" && pass "a plugin only its owner can write loads"
+chmod 666 "$L/good.so"
+gh --db "$DB" --plugins "$L" run "$S/add.lua"
+expect_rc 1 "a plugin file others can write" && expect_err "can be written by any user (mode 0666)" "the file named" &&
+  expect_err "chmod o-w $L/good.so" "what to do" && pass "a plugin file others can write is refused"
+chmod 644 "$L/good.so" && chmod 777 "$L"
+gh --db "$DB" --plugins "$L" run "$S/add.lua"
+expect_rc 1 "a plugin folder others can write" && expect_err "its folder $L can be written by any user" "the folder named" &&
+  pass "a plugin in a folder others can write is refused"
+chmod 775 "$L" && chmod 664 "$L/good.so"
+gh --db "$DB" --plugins "$L" run "$S/add.lua"
+expect_rc 0 "group-writable" && pass "group-writable (umask 002, private user groups) is allowed"
+chmod 644 "$L/good.so" && chmod 1777 "$L"
+gh --db "$DB" --plugins "$L" run "$S/add.lua"
+expect_rc 0 "a sticky folder" && pass "a sticky folder (as /tmp) is allowed: others cannot replace the file"
+chmod 755 "$L"
+
 # --- --plugins DIR ---------------------------------------------------------------
 lua add.lua <<'EOF'
 local g = plugin.load 'good'
