@@ -464,9 +464,10 @@ out:
 }
 
 /* The options are help.c's (gonghui help export shows them); cli.h parses them. */
+/* fmt is an N_()-marked message with one %s (arg), shown translated. */
 static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, "gonghui export: ");
-    fprintf(stderr, fmt, arg);
+    fprintf(stderr, _(fmt), arg);
     fprintf(stderr, _(" (see gonghui help export)\n"));
     return 2;
 }
@@ -479,7 +480,7 @@ int export_parse(int argc, char **argv, export_opts *o) {
     o->params = calloc((size_t)argc + 1, sizeof *o->params);
     o->runargs = calloc((size_t)argc + 1, sizeof *o->runargs);
     if (!o->params || !o->runargs) {
-        return usage_err("%s", "out of memory");
+        return usage_err("%s", _("out of memory"));
     }
     cli_iter it;
     const cli_opt *opt;
@@ -506,9 +507,9 @@ int export_parse(int argc, char **argv, export_opts *o) {
             } else if (o->script && strchr(a, '=') && a[0] != '=') {
                 o->params[o->nparams++] = (char *)a;
             } else if (o->script) {
-                return usage_err("%s: the script's parameters are name=value", a);
+                return usage_err(N_("%s: the script's parameters are name=value"), a);
             } else {
-                return usage_err("one collection at a time (%s is one too many)", a);
+                return usage_err(N_("one collection at a time (%s is one too many)"), a);
             }
         } else if (cli_is(&it, opt, "--format")) {
             if (strcmp(v, "csv") == 0) {
@@ -522,7 +523,7 @@ int export_parse(int argc, char **argv, export_opts *o) {
             } else if (strcmp(v, "xlsx") == 0) {
                 o->format = EXPORT_XLSX;
             } else {
-                return usage_err("unknown --format %s (csv, tsv, json, jsonl or xlsx)", v);
+                return usage_err(N_("unknown --format %s (csv, tsv, json, jsonl or xlsx)"), v);
             }
         } else if (cli_is(&it, opt, "--fields")) {
             o->fields = v;
@@ -532,8 +533,8 @@ int export_parse(int argc, char **argv, export_opts *o) {
             if (strcmp(v, "labels") == 0) {
                 o->labels = 1;
             } else if (strcmp(v, "names") != 0) {
-                return usage_err("--headers %s: give names (the fields' names, the default) or "
-                                 "labels (their labels, such as 姓名)",
+                return usage_err(N_("--headers %s: give names (the fields' names, the default) or "
+                                    "labels (their labels, such as 姓名)"),
                                  v);
             }
         } else if (cli_is(&it, opt, "--unmask")) {
@@ -546,13 +547,13 @@ int export_parse(int argc, char **argv, export_opts *o) {
         return 2;
     }
     if (!o->coll && !o->script) {
-        return usage_err("%s", "which collection (or which SCRIPT.lua)?");
+        return usage_err("%s", _("which collection (or which SCRIPT.lua)?"));
     }
     if (o->coll && o->nrunargs) {
-        return usage_err("%s: only a script's export takes run options", o->runargs[0]);
+        return usage_err(N_("%s: only a script's export takes run options"), o->runargs[0]);
     }
     if (!o->out) {
-        return usage_err("%s", "where to? give --out FILE (or --out - for standard output)");
+        return usage_err("%s", _("where to? give --out FILE (or --out - for standard output)"));
     }
     if (o->format < 0) {
         const char *dot = strrchr(o->out, '.');

@@ -36,9 +36,10 @@
 /* ---- options ---------------------------------------------------------------------------------------- */
 
 /* The options are help.c's (gonghui help import shows them); cli.h parses them. */
+/* fmt is an N_()-marked message with one %s (arg), shown translated. */
 static int usage_err(const char *fmt, const char *arg) {
     fprintf(stderr, "gonghui import: ");
-    fprintf(stderr, fmt, arg);
+    fprintf(stderr, _(fmt), arg);
     fprintf(stderr, _(" (see gonghui help import)\n"));
     return IMPORT_EXIT_USAGE;
 }
@@ -55,7 +56,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
     o->argc = argc;
     o->map = calloc((size_t)argc + 1, sizeof *o->map);
     if (!o->map) {
-        return usage_err("%s", "out of memory");
+        return usage_err("%s", _("out of memory"));
     }
     cli_iter it;
     const cli_opt *opt;
@@ -70,7 +71,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
             } else if (!o->file) {
                 o->file = a;
             } else {
-                return usage_err("one file at a time (%s is one too many)", a);
+                return usage_err(N_("one file at a time (%s is one too many)"), a);
             }
         } else if (cli_is(&it, opt, "--format")) {
             if (strcmp(v, "csv") == 0) {
@@ -82,11 +83,12 @@ int import_parse(int argc, char **argv, import_opts *o) {
             } else if (strcmp(v, "xlsx") == 0) {
                 o->format = IMPORT_XLSX;
             } else {
-                return usage_err("unknown --format %s (csv, tsv, jsonl or xlsx)", v);
+                return usage_err(N_("unknown --format %s (csv, tsv, jsonl or xlsx)"), v);
             }
         } else if (cli_is(&it, opt, "--map")) {
             if (!strchr(v, '=') || v[0] == '=') {
-                return usage_err("--map %s: give COLUMN=field (or COLUMN=- to skip a column)", v);
+                return usage_err(N_("--map %s: give COLUMN=field (or COLUMN=- to skip a column)"),
+                                 v);
             }
             o->map[o->nmap++] = (char *)v;
         } else if (cli_is(&it, opt, "--encoding")) {
@@ -98,7 +100,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
                        strcasecmp(v, "gb2312") == 0) {
                 o->encoding = CSV_ENC_GB18030;
             } else {
-                return usage_err("unknown --encoding %s (auto, utf-8 or gb18030)", v);
+                return usage_err(N_("unknown --encoding %s (auto, utf-8 or gb18030)"), v);
             }
         } else if (cli_is(&it, opt, "--mode")) {
             if (strcmp(v, "insert") == 0) {
@@ -106,7 +108,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
             } else if (strcmp(v, "upsert") == 0) {
                 o->mode = STORE_REPLACE;
             } else {
-                return usage_err("unknown --mode %s (insert or upsert)", v);
+                return usage_err(N_("unknown --mode %s (insert or upsert)"), v);
             }
         } else if (cli_is(&it, opt, "--rejects")) {
             o->rejects = v;
@@ -114,7 +116,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
             char *end;
             o->chunk = strtol(v, &end, 10);
             if (*end || o->chunk < 1) {
-                return usage_err("--chunk %s: give the rows per transaction (1000, 10000)", v);
+                return usage_err(N_("--chunk %s: give the rows per transaction (1000, 10000)"), v);
             }
         } else if (cli_is(&it, opt, "--resume")) {
             o->resume = 1;
@@ -124,8 +126,8 @@ int import_parse(int argc, char **argv, import_opts *o) {
             char *end;
             o->header_row = strtol(v, &end, 10);
             if (*end || o->header_row < 1) {
-                return usage_err("--header-row %s: give the number of the header's row (or line)",
-                                 v);
+                return usage_err(
+                    N_("--header-row %s: give the number of the header's row (or line)"), v);
             }
         } else if (cli_is(&it, opt, "--strict")) {
             o->strict = 1;
@@ -139,11 +141,11 @@ int import_parse(int argc, char **argv, import_opts *o) {
         return IMPORT_EXIT_USAGE;
     }
     if (!o->coll || !o->file) {
-        return usage_err("%s", "which collection and which file?");
+        return usage_err("%s", _("which collection and which file?"));
     }
     if (o->strict && (o->chunk || o->resume)) {
-        return usage_err("%s", "--strict stores the whole file or nothing, in one transaction: "
-                               "it does not go with --chunk or --resume");
+        return usage_err("%s", _("--strict stores the whole file or nothing, in one transaction: "
+                                 "it does not go with --chunk or --resume"));
     }
     if (o->format < 0) {
         const char *dot = strrchr(o->file, '.');
@@ -171,7 +173,7 @@ int import_parse(int argc, char **argv, import_opts *o) {
         }
     }
     if (o->sheet && o->format != IMPORT_XLSX) {
-        return usage_err("--sheet %s: only an .xlsx workbook has sheets", o->sheet);
+        return usage_err(N_("--sheet %s: only an .xlsx workbook has sheets"), o->sheet);
     }
     if (!o->rejects) {
         snprintf(rejects_buf, sizeof rejects_buf, "%s.rejects.csv", o->file);

@@ -106,7 +106,7 @@ routes[#routes + 1] = { method = 'POST', path = '/claim', write = true,
   local station = station_of(req, b.station)
   if type(station) ~= 'string' then return refusal(400, 'bad_request', 'the claim needs "station"') end
   if not db.stations:get(station, 'station_id') then
-    return refusal(403, 'no_station', 'station ' .. station .. ' is not one of this account\'s')
+    return refusal(403, 'no_station', string.format(gettext("station %s is not one of this account's"), station))
   end
   local a, code, msg = d:claim(station, b.id, item)
   if not a then
