@@ -10,8 +10,10 @@
  *   events dead retry ID | drop ID
  *   events trim                   delete what every consumer has handled
  *
- * Called by main.c; calls bus.c, store.c and script.c (for the consumers'
- * handlers, which are Lua).
+ * Calls bus.c, store.c and script.c (for the consumers' handlers, which
+ * are Lua). Each command that writes (replay, dead retry/drop, trim) is one
+ * unit of work through store_unit: when the map fills it grows and the unit
+ * is redone, so its work function keeps nothing from an earlier try.
  */
 #include "cli_events.h"
 #include "cli.h"
@@ -314,6 +316,54 @@ static int run_consumer(store *s, const char *name) {
     return code;
 }
 
+/* The replay's unit of work: the consumer's cursor moved to just before
+ * the event asked for (a sequence number, or the first event at or after a
+ * time in ms when ms >= 0). */
+typedef struct replay_unit {
+    const char *name;
+    int64_t seq, ms;
+} replay_unit;
+
+static int replay_work(store_txn *t, void *ctx) {
+    replay_unit *u = ctx;
+    bus_consumer c;
+    int64_t first = 0;
+    int rc = bus_consumer_get(t, u->name, &c);
+    if (rc == 0 && (!c.script || access(c.script, R_OK) != 0)) {
+        /* the replay would have nothing to run: say so before moving anything */
+        rc = err_set(GH_ENOTFOUND,
+                     _("consumer '%s' was defined by %s, which cannot be read now; run that "
+                       "script again from where it is, then replay"),
+                     u->name, c.script ? c.script : "a script with no file");
+        bus_consumer_clear(&c);
+        return rc;
+    }
+    if (rc) {
+        return rc;
+    }
+    int64_t target = u->seq;
+    if (u->ms >= 0) {
+        rc = bus_seq_at_time(t, u->ms, &target);
+    }
+    /* a replay from below what was trimmed cannot be what was asked */
+    if (rc == 0) {
+        rc = bus_first_seq(t, &first);
+    }
+    if (rc == 0 && first > 1 && target < first) {
+        rc = err_set(GH_EINVAL,
+                     _("events before %lld were trimmed from the log; replay from %lld or "
+                       "later"),
+                     (long long)first, (long long)first);
+    }
+    int64_t last = 0;
+    if (rc == 0 && (rc = bus_last_seq(t, &last)) == 0) {
+        c.cursor = target - 1 < last ? target - 1 : last; /* past the end: what comes */
+        rc = bus_consumer_put(t, &c);
+    }
+    bus_consumer_clear(&c);
+    return rc;
+}
+
 static int cmd_replay(store *s, int argc, char **argv) {
     const char *name = NULL, *from = NULL, *v;
     const cli_opt *o;
@@ -354,45 +404,9 @@ static int cmd_replay(store *s, int argc, char **argv) {
         fprintf(stderr, _("gonghui events replay: sequence numbers start at 1\n"));
         return 2;
     }
-    store_txn *t;
-    bus_consumer c;
-    int64_t first = 0;
-    int rc = store_txn_begin(s, NULL, 1, &t);
-    if (rc == 0 && (rc = bus_consumer_get(t, name, &c)) == 0 &&
-        (!c.script || access(c.script, R_OK) != 0)) {
-        /* the replay would have nothing to run: say so before moving anything */
-        rc = err_set(GH_ENOTFOUND,
-                     _("consumer '%s' was defined by %s, which cannot be read now; run that "
-                       "script again from where it is, then replay"),
-                     name, c.script ? c.script : "a script with no file");
-        bus_consumer_clear(&c);
-    } else if (rc == 0) {
-        int64_t target = seq;
-        if (ms >= 0) {
-            rc = bus_seq_at_time(t, ms, &target);
-        }
-        /* a replay from below what was trimmed cannot be what was asked */
-        if (rc == 0) {
-            rc = bus_first_seq(t, &first);
-        }
-        if (rc == 0 && first > 1 && target < first) {
-            rc = err_set(GH_EINVAL,
-                         _("events before %lld were trimmed from the log; replay from %lld or "
-                           "later"),
-                         (long long)first, (long long)first);
-        }
-        int64_t last = 0;
-        if (rc == 0 && (rc = bus_last_seq(t, &last)) == 0) {
-            c.cursor = target - 1 < last ? target - 1 : last; /* past the end: what comes */
-            rc = bus_consumer_put(t, &c);
-        }
-        bus_consumer_clear(&c);
-    }
+    replay_unit u = {name, seq, ms};
+    int rc = store_unit(s, replay_work, NULL, &u);
     if (rc) {
-        store_txn_abort(t);
-        return fail(rc, "replay");
-    }
-    if ((rc = store_txn_commit(t))) {
         return fail(rc, "replay");
     }
     return run_consumer(s, name);
@@ -417,6 +431,17 @@ static int print_dead(void *ctx, const bus_dead *d) {
     return 0;
 }
 
+/* dead retry/drop ID's unit of work. */
+typedef struct dead_unit {
+    long long id;
+    int retry;
+} dead_unit;
+
+static int dead_work(store_txn *t, void *ctx) {
+    dead_unit *u = ctx;
+    return u->retry ? bus_dead_update(t, u->id, -1, NULL, 1) : bus_dead_drop(t, u->id);
+}
+
 static int cmd_dead(store *s, int argc, char **argv) {
     store_txn *t;
     int rc;
@@ -430,15 +455,8 @@ static int cmd_dead(store *s, int argc, char **argv) {
                     argv[0], argv[0]);
             return 2;
         }
-        if ((rc = store_txn_begin(s, NULL, 1, &t))) {
-            return fail(rc, "dead");
-        }
-        rc = !strcmp(argv[0], "retry") ? bus_dead_update(t, id, -1, NULL, 1) : bus_dead_drop(t, id);
-        if (rc) {
-            store_txn_abort(t);
-            return fail(rc, "dead");
-        }
-        if ((rc = store_txn_commit(t))) {
+        dead_unit u = {id, !strcmp(argv[0], "retry")};
+        if ((rc = store_unit(s, dead_work, NULL, &u))) {
             return fail(rc, "dead");
         }
         printf(!strcmp(argv[0], "retry")
@@ -470,26 +488,35 @@ static int cmd_dead(store *s, int argc, char **argv) {
     return rc ? fail(rc, "dead") : 0;
 }
 
+/* trim's unit of work: the events every consumer has handled deleted; n
+ * is how many, or -1 when there are no consumers (nothing is known to be
+ * handled). */
+static int trim_work(store_txn *t, void *ctx) {
+    int64_t min, last, *n = ctx;
+    uint64_t del = 0;
+    int rc;
+    *n = 0; /* a redo starts from nothing */
+    if ((rc = bus_min_cursor(t, &min)) || (rc = bus_last_seq(t, &last))) {
+        return rc;
+    }
+    if (min == INT64_MAX) {
+        *n = -1;
+        return 0;
+    }
+    rc = bus_trim(t, min < last ? min : last - 1, &del);
+    *n = (int64_t)del;
+    return rc;
+}
+
 static int cmd_trim(store *s) {
-    store_txn *t;
-    int64_t min, last;
-    uint64_t n = 0;
-    int rc = store_txn_begin(s, NULL, 1, &t);
-    if (rc == 0 && (rc = bus_min_cursor(t, &min)) == 0 && (rc = bus_last_seq(t, &last)) == 0) {
-        if (min == INT64_MAX) {
-            store_txn_abort(t);
-            printf(_("trim: no consumers, so nothing is known to be handled; nothing trimmed\n"));
-            return 0;
-        }
-        rc = bus_trim(t, min < last ? min : last - 1, &n);
-    }
-    if (rc == 0) {
-        rc = store_txn_commit(t);
-    } else {
-        store_txn_abort(t);
-    }
+    int64_t n = 0;
+    int rc = store_unit(s, trim_work, NULL, &n);
     if (rc) {
         return fail(rc, "trim");
+    }
+    if (n < 0) {
+        printf(_("trim: no consumers, so nothing is known to be handled; nothing trimmed\n"));
+        return 0;
     }
     printf(_("trim: %llu events every consumer has handled were deleted\n"), (unsigned long long)n);
     return 0;

@@ -108,6 +108,7 @@ static int l_run_fail(lua_State *L) {
  * which a script's caller chooses. What a draw records as the time its
  * entrant list closed (scripts/lib/program/draw.lua). */
 static int l_run_host_time(lua_State *L) {
+    sandbox_note_outside(L); /* a redo would read another time */
     lua_pushinteger(L, (lua_Integer)(clock_wall_ms() / 1000));
     return 1;
 }

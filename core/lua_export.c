@@ -444,6 +444,7 @@ static int l_export_rows(lua_State *L) {
         lua_pop(L, 1);
     }
     w->to_stdout = strcmp(path, "-") == 0;
+    sandbox_note_outside(L); /* a file or standard output */
     if (!(w->path = strdup(path))) {
         return luaL_error(L, _("export: out of memory"));
     }

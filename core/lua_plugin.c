@@ -418,6 +418,7 @@ static int l_plugin_call(lua_State *L) {
     lplug *lp = up->lp;
     const ghffi_sig *sig = &f->sig;
     int n = lua_gettop(L);
+    sandbox_note_outside(L); /* what a plugin does is its own: a run is not redone after it */
     if (n != sig->nargs) {
         return luaL_error(L,
                           _n("%s.%s: expects %d argument, got %d (signature %s)",

@@ -131,6 +131,7 @@ struct sandbox {
     lua_State *running[256]; /* > LUAI_MAXCCALLS: every level of nesting */
     volatile sig_atomic_t nrunning;
     int warn_off, warn_cont; /* warn('@off'); a message continues */
+    int outside; /* the script did something a redo would repeat (sandbox_went_outside) */
     /* freed small blocks kept for reuse, by size class (pool_get) */
     struct pool_block *pool[POOL_CLASSES + 1];
     unsigned npool[POOL_CLASSES + 1];
@@ -229,6 +230,52 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         sb->peak = sb->used;
     }
     return p;
+}
+
+/* ---- what a run did outside its transaction --------------------------------------- */
+
+void sandbox_note_outside(lua_State *L) {
+    void *ud;
+    if (lua_getallocf(L, &ud) == sb_alloc) {
+        ((sandbox *)ud)->outside = 1;
+    }
+}
+
+int sandbox_went_outside(const sandbox *sb) {
+    return sb->outside;
+}
+
+/* A function of the standard library that reaches outside the run (print,
+ * io.write, io.read, a file's write): notes it, then calls the original
+ * (upvalue 1) with the same arguments. */
+static int l_sb_outside(lua_State *L) {
+    sandbox_note_outside(L);
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* A file method that reads (read, lines): reaching outside only on
+ * standard input (upvalue 2), which a redo could not read again. */
+static int l_sb_outside_stdin(lua_State *L) {
+    if (lua_rawequal(L, 1, lua_upvalueindex(2))) {
+        sandbox_note_outside(L);
+    }
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Replaces field name of the table at idx by l_sb_outside around it. */
+static void wrap_outside(lua_State *L, int idx, const char *name) {
+    idx = lua_absindex(L, idx);
+    lua_getfield(L, idx, name);
+    lua_pushcclosure(L, l_sb_outside, 1);
+    lua_setfield(L, idx, name);
 }
 
 /* Codec buffers (records, payloads, `any` values being encoded) count
@@ -1102,6 +1149,7 @@ int sandbox_may_write(lua_State *L, const char *path, char *why, size_t n) {
         return 1;
     }
     sbfiles f = files_of(ud);
+    ((sandbox *)ud)->outside = 1; /* asked before writing a file */
     return sbfiles_check_write(&f, path, why, n) == 0;
 }
 
@@ -1125,6 +1173,7 @@ int sandbox_open_write(lua_State *L, const char *path, int flags, char *why, siz
         return fd;
     }
     sbfiles f = files_of(ud);
+    ((sandbox *)ud)->outside = 1;
     return sbfiles_open_write(&f, path, flags, 0666, why, n);
 }
 
@@ -1144,6 +1193,7 @@ static int push_write_handle(lua_State *L, const char *path, const char *mode) {
                                  : O_RDWR;
     char why[PATH_MAX + 256];
     sbfiles f = files_of(sb_of(L));
+    sb_of(L)->outside = 1;
     int fd = sbfiles_open_write(&f, path, flags, 0666, why, sizeof why);
     if (fd < 0) {
         if (errno == EACCES || errno == ELOOP || errno == ENOTDIR) {
@@ -1207,7 +1257,9 @@ static int l_sb_io_open(lua_State *L) {
 
 /* io.lines([name, ...]): a named file only from the folders the run names. */
 static int l_sb_io_lines(lua_State *L) {
-    if (!lua_isnoneornil(L, 1)) {
+    if (lua_isnoneornil(L, 1)) {
+        sandbox_note_outside(L); /* standard input */
+    } else {
         const char *name = luaL_checkstring(L, 1);
         char real[PATH_MAX], why[PATH_MAX + 256];
         if (!sandbox_may_read(L, name, real, why, sizeof why)) {
@@ -1371,6 +1423,8 @@ static void build_env(sandbox *sb) {
         "print",  "select", "tonumber", "tostring",       "type",  "rawequal",
         "rawlen", "rawget", "_VERSION", "collectgarbage", "warn",  NULL};
     copy_fields(L, old, G, base);
+    wrap_outside(L, G, "print");
+    wrap_outside(L, G, "warn");
     lua_pushcfunction(L, l_sb_getmetatable);
     lua_setfield(L, G, "getmetatable");
     lua_pushcfunction(L, l_sb_rawset);
@@ -1493,6 +1547,22 @@ static void build_env(sandbox *sb) {
     lua_createtable(L, 0, 8);
     static const char *const ios[] = {"write", "read", "stdout", "stderr", "stdin", "type", NULL};
     copy_fields(L, -2, lua_gettop(L), ios);
+    wrap_outside(L, -1, "write");
+    wrap_outside(L, -1, "read");
+    /* the methods of every file handle: write reaches outside, read and
+     * lines on standard input */
+    luaL_getmetatable(L, LUA_FILEHANDLE);
+    if (lua_getfield(L, -1, "__index") == LUA_TTABLE) {
+        wrap_outside(L, -1, "write");
+        static const char *const reads[] = {"read", "lines", NULL};
+        for (int i = 0; reads[i]; i++) {
+            lua_getfield(L, -1, reads[i]);
+            lua_getfield(L, -4, "stdin");
+            lua_pushcclosure(L, l_sb_outside_stdin, 2);
+            lua_setfield(L, -2, reads[i]);
+        }
+    }
+    lua_pop(L, 2);
     lua_getfield(L, -2, "lines");
     lua_pushcclosure(L, l_sb_io_lines, 1);
     lua_setfield(L, -2, "lines");

@@ -137,6 +137,16 @@ int sandbox_open_write(lua_State *L, const char *path, int flags, char *why, siz
  * gonghui's catalog. No catalog (or English messages): gonghui's alone. */
 void sandbox_set_catalog(lua_State *L, const char *dir);
 
+/* What a run did outside its transaction: printing (print, io.write, a
+ * file's write, warn), reading standard input, writing or asking to write
+ * a file (io.open, run.open, export.*), calling a native plugin, reading
+ * the host's clock (run.host_time). sandbox_note_outside notes it for the
+ * script of state L (nothing when L is not a sandbox's); a whole run
+ * (--atomic, --dry-run) that filled the map is redone only when
+ * sandbox_went_outside says 0 (script.c). */
+void sandbox_note_outside(lua_State *L);
+int sandbox_went_outside(const sandbox *sb);
+
 /* 1 if an allocation was refused by the memory cap since sandbox_new. */
 int sandbox_memory_hit(const sandbox *sb);
 

@@ -19,9 +19,23 @@
  *      --atomic commits only an ok run; --dry-run never commits and prints
  *      the writes it rolled back;
  *   6. runs_record writes the record in its own transaction.
- * Invariant: a stopped or failed run leaves no open transaction behind: the
- * stop raises inside Lua, db.atomic aborts on the way out, and the
- * whole-run transaction is aborted in step 5.
+ * Invariants:
+ *   1. A stopped or failed run leaves no open transaction behind: the stop
+ *      raises inside Lua, db.atomic aborts on the way out, and the
+ *      whole-run transaction is aborted in step 5.
+ *   2. A whole run (--atomic, --dry-run) that fills the map is one unit of
+ *      work too (store.h): its transaction is aborted, the state freed, the
+ *      map grown (store_unit_again) and steps 2-5 run again from a fresh
+ *      state, with the same seed, clock, uid and parameters, the time left
+ *      of --timeout, up to STORE_GROW_TRIES times. A run is deterministic
+ *      given those and the files it reads, except for what it does outside
+ *      its transaction, which a redo would do twice or differently: so a
+ *      try that printed, wrote or asked to write a file, read standard
+ *      input, called a native plugin or read the host's clock
+ *      (sandbox_went_outside) is not redone: the map still grows, nothing
+ *      is stored and the message asks for the command again. (Growing
+ *      the map ahead cannot do instead: no one knows beforehand how much a
+ *      run writes, and LMDB cannot grow the map under an open transaction.)
  */
 #include "script.h"
 #include "cli.h"
@@ -336,64 +350,95 @@ int script_run_opts(store *s, const script_opts *o) {
                        .params = o->params,
                        .export_dir = out_dir,
                        .readonly = o->export != NULL};
-    if ((rc = ghstate_new(&go, &sb))) {
-        if (rc == GH_EINVAL) {
-            return SCRIPT_EXIT_USAGE;
-        }
-        fprintf(stderr, _("gonghui: out of memory\n"));
-        return SCRIPT_EXIT_FAILED;
-    }
-    lua_State *L = sandbox_state(sb);
-    lua_pushcfunction(L, lstore_traceback); /* 1: message handler */
-    lua_getglobal(L, "db");                 /* 2: db */
-    progress_begin();
-
-    /* the chunks: -e first, then the file (3 and 4 when both) */
-    int nchunks = 0;
-    if (o->code) {
-        sha256_hex(o->code, strlen(o->code), code_sha);
-        if (luaL_loadbufferx(L, o->code, strlen(o->code), "=(command line)", "t") != LUA_OK) {
-            fprintf(stderr, "%s\n", lua_tostring(L, -1));
-            errmsg = strdup(lua_tostring(L, -1));
-            goto record;
-        }
-        nchunks++;
-    }
-    if (o->file) {
-        if (sandbox_load_file(sb, o->file, script_sha) != 0) {
-            const char *m = lua_tostring(L, -1);
-            fprintf(stderr, "%s\n", m);
-            errmsg = strdup(m);
-            if (access(o->file, R_OK) != 0) {
-                code = SCRIPT_EXIT_NOINPUT;
+    lua_State *L = NULL;
+    int status = LUA_OK;
+    for (int attempt = 0;; attempt++) { /* a whole run that filled the map: see the top */
+        if ((rc = ghstate_new(&go, &sb))) {
+            if (rc == GH_EINVAL) {
+                return SCRIPT_EXIT_USAGE;
             }
+            fprintf(stderr, _("gonghui: out of memory\n"));
+            return SCRIPT_EXIT_FAILED;
+        }
+        L = sandbox_state(sb);
+        lua_pushcfunction(L, lstore_traceback); /* 1: message handler */
+        lua_getglobal(L, "db");                 /* 2: db */
+        progress_begin();
+
+        /* the chunks: -e first, then the file (3 and 4 when both) */
+        int nchunks = 0;
+        if (o->code) {
+            sha256_hex(o->code, strlen(o->code), code_sha);
+            if (luaL_loadbufferx(L, o->code, strlen(o->code), "=(command line)", "t") != LUA_OK) {
+                fprintf(stderr, "%s\n", lua_tostring(L, -1));
+                errmsg = strdup(lua_tostring(L, -1));
+                goto record;
+            }
+            nchunks++;
+        }
+        if (o->file) {
+            if (sandbox_load_file(sb, o->file, script_sha) != 0) {
+                const char *m = lua_tostring(L, -1);
+                fprintf(stderr, "%s\n", m);
+                errmsg = strdup(m);
+                if (access(o->file, R_OK) != 0) {
+                    code = SCRIPT_EXIT_NOINPUT;
+                }
+                goto record;
+            }
+            nchunks++;
+        }
+        lstore_set_progress(L, 2, progress_draw); /* long scans draw the bar too */
+        if (whole && (rc = lstore_run_begin(L, 2)) != 0) {
+            fprintf(stderr, "gonghui run: %s\n", err_msg(rc));
+            errmsg = strdup(err_msg(rc));
+            code = SCRIPT_EXIT_IOERR;
             goto record;
         }
-        nchunks++;
-    }
-    lstore_set_progress(L, 2, progress_draw); /* long scans draw the bar too */
-    if (whole && (rc = lstore_run_begin(L, 2)) != 0) {
-        fprintf(stderr, "gonghui run: %s\n", err_msg(rc));
+        status = LUA_OK;
+        sandbox_arm(sb);
+        for (int i = 0; i < nchunks && status == LUA_OK; i++) {
+            int last = i == nchunks - 1;
+            lua_pushvalue(L, 3 + i);
+            status = lua_pcall(L, 0, o->export && last ? 1 : 0, 1);
+            if (o->export && last && status == LUA_OK) {
+                /* the rows the script returned, written inside the run's limits */
+                lua_pushcfunction(L, lexport_cli);
+                lua_insert(L, -2);
+                lua_pushlightuserdata(L, o->export);
+                status = lua_pcall(L, 2, 0, 1);
+            }
+        }
+        sandbox_disarm(sb);
+        progress_clear();
+        if (!whole || sandbox_stopped(sb, NULL) || !lstore_take_map_full(L, 2)) {
+            break;
+        }
+        /* the whole run filled the map: nothing of it can be stored */
+        lstore_run_end(L, 2, 0);
+        int outside = sandbox_went_outside(sb);
+        sandbox_free(sb);
+        sb = NULL;
+        L = NULL;
+        double left = o->timeout > 0 ? o->timeout - (clock_wall_s() - started) : 0;
+        if (!store_unit_again(s, GH_EMAPFULL, attempt)) {
+            rc = GH_EMAPFULL; /* the last error says why */
+        } else if (!outside && (o->timeout <= 0 || left > 0)) {
+            go.sb.timeout = o->timeout > 0 ? left : o->timeout; /* --timeout is the run's */
+            continue; /* the map grew: the same run again, from a fresh state */
+        } else {
+            /* the map grew, but the run printed or wrote outside the database
+         * (or its time is up): running it again would do that twice */
+            rc = err_set(GH_EMAPFULL,
+                         _("the database map filled during the run after the run had printed, "
+                           "written a file or called a plugin, so it was not run again; nothing "
+                           "of it is stored; the map has doubled: run the command again"));
+        }
+        fprintf(stderr, _("gonghui run: the run's changes could not be stored: %s\n"), err_msg(rc));
         errmsg = strdup(err_msg(rc));
         code = SCRIPT_EXIT_IOERR;
         goto record;
     }
-    int status = LUA_OK;
-    sandbox_arm(sb);
-    for (int i = 0; i < nchunks && status == LUA_OK; i++) {
-        int last = i == nchunks - 1;
-        lua_pushvalue(L, 3 + i);
-        status = lua_pcall(L, 0, o->export && last ? 1 : 0, 1);
-        if (o->export && last && status == LUA_OK) {
-            /* the rows the script returned, written inside the run's limits */
-            lua_pushcfunction(L, lexport_cli);
-            lua_insert(L, -2);
-            lua_pushlightuserdata(L, o->export);
-            status = lua_pcall(L, 2, 0, 1);
-        }
-    }
-    sandbox_disarm(sb);
-    progress_clear();
 
     int signo, stop = sandbox_stopped(sb, &signo);
     const char *m = status != LUA_OK ? lua_tostring(L, -1) : NULL;
@@ -460,7 +505,7 @@ int script_run_opts(store *s, const script_opts *o) {
 record:;
     /* files a script's export.* wrote with personal data unmasked */
     char *unmasked = NULL;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, LEXPORT_UNMASKED) == LUA_TTABLE) {
+    if (L && lua_getfield(L, LUA_REGISTRYINDEX, LEXPORT_UNMASKED) == LUA_TTABLE) {
         int tab = lua_gettop(L);
         luaL_Buffer b;
         luaL_buffinit(L, &b);
@@ -476,20 +521,22 @@ record:;
         unmasked = strdup(lua_tostring(L, -1));
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);
-    int nmods;
-    const runs_module *mods = sandbox_modules(sb, &nmods);
+    if (L) {
+        lua_pop(L, 1);
+    }
+    int nmods = 0;
+    const runs_module *mods = sb ? sandbox_modules(sb, &nmods) : NULL;
     runs_module *modcopy = calloc((size_t)nmods + 1, sizeof *modcopy);
     for (int i = 0; modcopy && i < nmods; i++) {
         modcopy[i] = mods[i];
         modcopy[i].path = strdup(mods[i].path);
         modcopy[i].plugin = mods[i].plugin ? strdup(mods[i].plugin) : NULL;
     }
-    if (!whole && !counts) { /* what the run's committed transactions wrote */
+    if (!whole && !counts && L) { /* what the run's committed transactions wrote */
         const store_counts *c = lstore_committed_counts(L, 2, &ncounts);
         counts = c && ncounts ? store_counts_copy(c, ncounts) : NULL;
     }
-    if (o->interactive && o->attach && outcome && strcmp(outcome, "timeout") != 0 &&
+    if (sb && o->interactive && o->attach && outcome && strcmp(outcome, "timeout") != 0 &&
         strcmp(outcome, "interrupted") != 0) {
         fflush(stdout);
         o->attach(s, sb); /* Python's -i: the script's globals stay */

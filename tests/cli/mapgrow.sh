@@ -153,4 +153,57 @@ gh --db "$S/small" run "$S/small.lua"
 expect_rc 0 "writing 20 MB more after reopening" && expect_out "small	4000" "after reopening" &&
   pass "a reopened database grows further"
 
+# --- a whole run (--atomic, --dry-run) that fills the map (issue 22) ---------------------
+# It is redone from a fresh state with a bigger map when the try did nothing
+# outside its transaction (script.c, invariant 2); a try that printed first is
+# not redone: nothing is stored and the message says to run it again.
+lua whole.lua <<'EOF'
+local pad = string.rep('a', 1000)
+for i = 1, 20000 do db.blob:insert{ data = pad .. i, n = i } end
+print('whole', db.blob:count(), db.blob:count{ index = 'n' })
+EOF
+gh --db "$S/whole" run "$S/define.lua"
+gh --db "$S/whole" run --atomic "$S/whole.lua"
+expect_rc 0 "an --atomic run of 20 MB in a 1 MB map" &&
+  expect_out "whole	20000	20000" "the --atomic run after growing" &&
+  pass "an --atomic run that fills the map is redone with a bigger one"
+if [ "$(grep -c whole "$S/out")" = 1 ]; then
+  pass "the redone run printed its output once"
+else
+  fail "the redone run printed $(grep -c whole "$S/out") lines"
+fi
+gh --db "$S/whole" check
+expect_rc 0 "check after the --atomic run grew the map" &&
+  pass "check is clean after --atomic grew the map"
+gh --db "$S/drywhole" run "$S/define.lua"
+gh --db "$S/drywhole" run --dry-run "$S/whole.lua"
+expect_rc 0 "a --dry-run of 20 MB in a 1 MB map" && expect_out "whole	20000	20000" "the dry run" &&
+  pass "a --dry-run that fills the map is redone with a bigger one"
+lua count.lua <<'EOF'
+print('count', db.blob:count())
+EOF
+gh --db "$S/drywhole" run "$S/count.lua"
+expect_out "count	0" "after the dry run" && pass "the redone dry run stored nothing"
+
+lua printfirst.lua <<'EOF'
+print('starting')
+local pad = string.rep('p', 1000)
+for i = 1, 20000 do db.blob:insert{ data = pad .. i, n = i } end
+print('printfirst', db.blob:count())
+EOF
+gh --db "$S/printfirst" run "$S/define.lua"
+gh --db "$S/printfirst" run --atomic "$S/printfirst.lua"
+expect_rc 74 "an --atomic run that printed before the map filled" &&
+  expect_err "it was not run again" "the run that printed" &&
+  pass "an --atomic run that printed before the map filled is not redone, and says so"
+if [ "$(grep -c starting "$S/out")" = 1 ]; then
+  pass "its output was printed once"
+else
+  fail "the run that printed first printed $(grep -c starting "$S/out") times"
+fi
+gh --db "$S/printfirst" run "$S/count.lua"
+expect_out "count	0" "after the refused run" && pass "nothing of the run that was not redone is stored"
+gh --db "$S/printfirst" check
+expect_rc 0 "check after the refused run" && pass "check is clean after the refused run"
+
 finish
