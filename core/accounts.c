@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "err.h"
 #include "scope.h"
+#include "serve.h"
 #include "table.h"
 
 #include <sodium.h>
@@ -52,14 +53,15 @@ enum {
     A_LOCKED,
     A_CREATED,
     A_CHANGED,
+    A_ENDED,
     A__COUNT
 };
 
 static const store_sysfield acc_fields[A__COUNT] = {
-    {"name", FT_STRING, 0},    {"union_id", FT_INT, 0},     {"role", FT_STRING, 0},
-    {"station", FT_STRING, 1}, {"hash", FT_STRING, 0},      {"disabled", FT_BOOL, 0},
-    {"failures", FT_INT, 0},   {"locked_until", FT_INT, 0}, {"created", FT_NUMBER, 0},
-    {"changed", FT_NUMBER, 0},
+    {"name", FT_STRING, 0},    {"union_id", FT_INT, 0},          {"role", FT_STRING, 0},
+    {"station", FT_STRING, 1}, {"hash", FT_STRING, 0},           {"disabled", FT_BOOL, 0},
+    {"failures", FT_INT, 0},   {"locked_until", FT_INT, 0},      {"created", FT_NUMBER, 0},
+    {"changed", FT_NUMBER, 0}, {"sessions_ended", FT_NUMBER, 1},
 };
 
 static int acc_coll(store_txn *t, int write, const store_coll **out) {
@@ -149,6 +151,9 @@ static int decode(const store_coll *c, const void *v, size_t n, account *a) {
         case A_CHANGED:
             a->changed = num;
             break;
+        case A_ENDED:
+            a->sessions_ended = num;
+            break;
         default:
             break;
         }
@@ -229,6 +234,13 @@ int accounts_put(store_txn *t, const account *a) {
             break;
         case A_CHANGED:
             mp_put_double(&b, a->changed);
+            break;
+        case A_ENDED:
+            if (a->sessions_ended > 0) {
+                mp_put_double(&b, a->sessions_ended);
+            } else {
+                mp_put_nil(&b);
+            }
             break;
         default:
             mp_put_nil(&b);
@@ -445,6 +457,156 @@ static int users_list(store *s) {
     return oom ? GH_ENOMEM : rc == GH_ENOTFOUND ? 0 : rc;
 }
 
+/* Checks that station st is in the stations collection and belongs to the
+ * subtree of union id (its scope field names a union of that subtree: the
+ * station is one the account can see). No union tree yet: nothing to check
+ * against (as check_union). */
+static int check_station(store_txn *t, int64_t id, const char *st) {
+    const store_coll *u, *c;
+    codec_buf k;
+    const void *v;
+    size_t n;
+    if (store_coll_get(t, SCOPE_UNIONS, &u) != 0) {
+        err_clear();
+        return 0;
+    }
+    int rc = store_coll_get(t, ACCOUNTS_STATIONS, &c);
+    if (rc == 0) {
+        codec_buf_init(&k);
+        key_put_str(&k, st, strlen(st));
+        rc = k.oom ? GH_ENOMEM : store_get(t, c, k.p, k.len, &v, &n);
+        codec_buf_free(&k);
+    }
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        return err_set(GH_ENOTFOUND,
+                       _("there is no station '%s' in the stations collection: give --station "
+                         "the id of one of the union's stations (gonghui export stations lists "
+                         "them)"),
+                       st);
+    }
+    scope *sc = NULL;
+    if (rc || (rc = scope_build(t, id, &sc))) {
+        return rc;
+    }
+    if (!scope_visible(sc, c, v, n)) {
+        int64_t sid = 0;
+        char nm[200] = "";
+        int has = c->scope && scope_record_union(c, v, n, &sid);
+        if (has) {
+            scope_union_name(t, sid, nm, sizeof nm);
+            rc = err_set(GH_EINVAL,
+                         _("station %s belongs to union %lld %s, outside union %lld %s and the "
+                           "unions under it: give --station a station of the account's union, or "
+                           "--union the station's union"),
+                         st, (long long)sid, nm, (long long)id, sc->name);
+        } else {
+            rc = err_set(GH_EINVAL,
+                         _("station %s names no union (its %s is empty), so it is outside union "
+                           "%lld %s: fill in the station's union first, or give --station another "
+                           "station"),
+                         st, c->scope ? c->fields[c->scope - 1].name : "union_id", (long long)id,
+                         sc->name);
+        }
+    }
+    scope_free(sc);
+    return rc;
+}
+
+/* One `users` change, a unit of work (store_unit: it may run again after
+ * the map grew, so it starts from the stored account every time). */
+typedef struct users_unit {
+    const char *cmd;
+    const users_opts *o;
+    const char *hash; /* add, passwd */
+    double now;
+    account a; /* out: the account as stored */
+} users_unit;
+
+static int users_work(store_txn *t, void *ctx) {
+    users_unit *u = ctx;
+    const users_opts *o = u->o;
+    const char *cmd = u->cmd, *name = o->name;
+    account *a = &u->a;
+    int is_add = strcmp(cmd, "add") == 0, is_grant = strcmp(cmd, "grant") == 0;
+    int rc = accounts_get(t, name, a);
+    if (is_add) {
+        if (rc == 0) {
+            return err_set(GH_EEXISTS,
+                           _("there is already an account named '%s' (gonghui users grant or "
+                             "passwd change it)"),
+                           name);
+        }
+        if (rc != GH_ENOTFOUND) {
+            return rc;
+        }
+        err_clear();
+        memset(a, 0, sizeof *a);
+        snprintf(a->name, sizeof a->name, "%s", name);
+        a->created = u->now;
+        rc = 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    if (is_add || is_grant) {
+        if (o->has_union) {
+            if ((rc = check_union(t, o->union_id)) != 0) {
+                return rc;
+            }
+            a->union_id = o->union_id;
+        }
+        if (o->role >= 0) {
+            a->role = o->role;
+        }
+        if (a->role != ROLE_OPERATOR) {
+            if (o->station) {
+                return err_set(GH_EINVAL,
+                               _("--station is for station operators only (account %s is %s): "
+                                 "leave it out, or give --role operator with it"),
+                               name, accounts_role_name(a->role));
+            }
+            a->station[0] = 0; /* a station means nothing to the other roles */
+        } else {
+            if (o->station) {
+                snprintf(a->station, sizeof a->station, "%s", o->station);
+            }
+            if (!a->station[0]) {
+                return err_set(GH_EINVAL,
+                               _("a station operator needs its station: give --station ID (the "
+                                 "station's id in the stations collection)"));
+            }
+            /* a new station, or the old one under a new union: checked */
+            if ((rc = check_station(t, a->union_id, a->station)) != 0) {
+                return rc;
+            }
+        }
+    }
+    if (is_add || strcmp(cmd, "passwd") == 0) {
+        memcpy(a->hash, u->hash, sizeof a->hash);
+        a->failures = 0;
+        a->locked_until = 0;
+    } else if (strcmp(cmd, "disable") == 0) {
+        a->disabled = 1;
+    } else if (strcmp(cmd, "enable") == 0) {
+        a->disabled = 0;
+    } else if (strcmp(cmd, "unlock") == 0) {
+        a->failures = 0;
+        a->locked_until = 0;
+    }
+    /* disable and a new password end the account's sessions: the stored ones
+     * now, in this transaction, and (sessions_ended) those a running server
+     * holds in memory at their next request */
+    if (!is_add && (strcmp(cmd, "disable") == 0 || strcmp(cmd, "passwd") == 0)) {
+        a->sessions_ended = u->now;
+        if ((rc = serve_end_sessions(t, name)) != 0) {
+            return rc;
+        }
+    }
+    a->changed = u->now;
+    return accounts_put(t, a);
+}
+
 int accounts_cli(store *s, int argc, char **argv, FILE *in) {
     static const char usage[] =
         "usage: gonghui users add NAME --union ID --role admin|clerk|operator|auditor "
@@ -487,6 +649,16 @@ int accounts_cli(store *s, int argc, char **argv, FILE *in) {
         fprintf(stderr, _("gonghui users add: an account needs --union ID and --role ROLE\n"));
         return 2;
     }
+    if (is_add && o.role == ROLE_OPERATOR && !o.station) {
+        fprintf(stderr, _("gonghui users add: a station operator needs its station: give "
+                          "--station ID (the station's id in the stations collection)\n"));
+        return 2;
+    }
+    if (is_add && o.role != ROLE_OPERATOR && o.station) {
+        fprintf(stderr, _("gonghui users add: --station is for station operators only: leave it "
+                          "out, or give --role operator\n"));
+        return 2;
+    }
     if (!is_add && strcmp(cmd, "grant") != 0 && (o.has_union || o.role >= 0 || o.station)) {
         fprintf(stderr, _("gonghui users %s: takes only the account's name\n"), cmd);
         return 2;
@@ -498,7 +670,7 @@ int accounts_cli(store *s, int argc, char **argv, FILE *in) {
                 name);
         return 2;
     }
-    char pw[1024] = "", hash[ACCOUNTS_HASH_MAX];
+    char pw[1024] = "", hash[ACCOUNTS_HASH_MAX] = "";
     if (is_add || strcmp(cmd, "passwd") == 0) {
         if (read_password(in, _("password: "), pw, sizeof pw) != 0 || strlen(pw) < 8) {
             fprintf(stderr,
@@ -515,67 +687,14 @@ int accounts_cli(store *s, int argc, char **argv, FILE *in) {
             return 1;
         }
     }
-    store_txn *t;
-    account a;
-    int rc = store_txn_begin(s, NULL, 1, &t);
-    if (rc) {
-        fprintf(stderr, "gonghui users: %s\n", err_msg(rc));
-        return 1;
-    }
-    rc = accounts_get(t, name, &a);
-    double now = clock_wall_s();
-    if (is_add) {
-        if (rc == 0) {
-            rc = err_set(GH_EEXISTS,
-                         _("there is already an account named '%s' (gonghui users grant or "
-                           "passwd change it)"),
-                         name);
-        } else if (rc == GH_ENOTFOUND) {
-            err_clear();
-            memset(&a, 0, sizeof a);
-            snprintf(a.name, sizeof a.name, "%s", name);
-            a.created = now;
-            rc = 0;
-        }
-    }
-    if (rc == 0 && (is_add || strcmp(cmd, "grant") == 0)) {
-        if (o.has_union) {
-            if ((rc = check_union(t, o.union_id)) == 0) {
-                a.union_id = o.union_id;
-            }
-        }
-        if (o.role >= 0) {
-            a.role = o.role;
-        }
-        if (o.station) {
-            snprintf(a.station, sizeof a.station, "%s", o.station);
-        }
-    }
-    if (rc == 0) {
-        if (is_add || strcmp(cmd, "passwd") == 0) {
-            memcpy(a.hash, hash, sizeof a.hash);
-            a.failures = 0;
-            a.locked_until = 0;
-        } else if (strcmp(cmd, "disable") == 0) {
-            a.disabled = 1;
-        } else if (strcmp(cmd, "enable") == 0) {
-            a.disabled = 0;
-        } else if (strcmp(cmd, "unlock") == 0) {
-            a.failures = 0;
-            a.locked_until = 0;
-        }
-        a.changed = now;
-        rc = accounts_put(t, &a);
-    }
-    if (rc == 0) {
-        rc = store_txn_commit(t);
-    } else {
-        store_txn_abort(t);
-    }
+    users_unit u = {.cmd = cmd, .o = &o, .hash = hash, .now = clock_wall_s()};
+    int rc = store_unit(s, users_work, NULL, &u);
+    sodium_memzero(hash, sizeof hash);
     if (rc) {
         fprintf(stderr, "gonghui users %s: %s\n", cmd, err_msg(rc));
         return 1;
     }
+    account a = u.a;
     printf(_("account %s: %s, union %lld%s%s%s\n"), a.name, accounts_role_name(a.role),
            (long long)a.union_id, a.station[0] ? _(", station ") : "", a.station,
            a.disabled ? _(", disabled") : "");

@@ -8,14 +8,17 @@
  * names starting with '_'). A record: name (key), union_id, role, station
  * (optional: the rest station a station operator serves), hash, disabled,
  * failures (wrong passwords in a row), locked_until (seconds since the
- * epoch; 0: not locked), created, changed.
+ * epoch; 0: not locked), created, changed, sessions_ended (optional: the
+ * server refuses a session begun before it; set by disable and passwd).
  *
  * Roles, from most to least:
  *   admin     federation admin: reads and writes its union's subtree (the
  *             whole tree when bound to the root), manages nothing else here
  *   clerk     union clerk: reads and writes its union's subtree
  *   operator  station operator: the same scope, and only routes open to
- *             operators (claims at its station)
+ *             operators (claims at its station: a station of the stations
+ *             collection in its union's subtree, checked by add and grant;
+ *             the other roles have none)
  *   auditor   reads its subtree and the run records; never writes
  *
  * Built on store.h and codec.h, and libsodium; knows nothing of HTTP.
@@ -29,7 +32,8 @@
 #include <stdio.h>
 
 #define ACCOUNTS_COLLECTION "_accounts"
-#define ACCOUNTS_MAX_FAILURES 5 /* wrong passwords in a row before a lock-out */
+#define ACCOUNTS_STATIONS "stations" /* the rest stations: station_id (key), a scope field */
+#define ACCOUNTS_MAX_FAILURES 5      /* wrong passwords in a row before a lock-out */
 #define ACCOUNTS_LOCK_SECONDS (15 * 60)
 #define ACCOUNTS_HASH_MAX 128 /* >= crypto_pwhash_STRBYTES */
 
@@ -45,6 +49,7 @@ typedef struct account {
     int64_t failures;
     int64_t locked_until;
     double created, changed;
+    double sessions_ended; /* sessions begun before this time (wall clock s) are over; 0: none */
 } account;
 
 /* "admin", "clerk", "operator", "auditor"; and back (-1 if none). */

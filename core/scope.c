@@ -69,7 +69,7 @@ static int field_at(const void *rec, size_t n, int pos, mp_item *it) {
 }
 
 /* The record's union: 1 with *id, 0 when it has none (absent or not an int). */
-static int record_union(const store_coll *c, const void *rec, size_t n, int64_t *id) {
+int scope_record_union(const store_coll *c, const void *rec, size_t n, int64_t *id) {
     mp_item it;
     if (field_at(rec, n, c->scope - 1, &it) != 1 || it.type != MP_INT) {
         return 0;
@@ -83,11 +83,11 @@ int scope_visible(const scope *sc, const store_coll *c, const void *rec, size_t 
     if (!sc || !c->scope || sc->all) {
         return 1;
     }
-    return record_union(c, rec, n, &id) && scope_has(sc, id);
+    return scope_record_union(c, rec, n, &id) && scope_has(sc, id);
 }
 
 /* The name of union id into buf ("" if it has none or is not there). */
-static void union_name(store_txn *t, int64_t id, char *buf, size_t size) {
+void scope_union_name(store_txn *t, int64_t id, char *buf, size_t size) {
     const store_coll *u;
     codec_buf k;
     const void *v;
@@ -119,13 +119,13 @@ int scope_check_write(store_txn *t, const scope *sc, const store_coll *c, const 
         return 0;
     }
     scope_refused = 1;
-    if (!record_union(c, rec, n, &id)) {
+    if (!scope_record_union(c, rec, n, &id)) {
         return err_set(GH_EINVAL,
                        _("%s: %s has no %s (the union it belongs to); this account (union %lld "
                          "%s) may write only records of its own union or the unions under it"),
                        c->name, what, c->fields[c->scope - 1].name, (long long)sc->root, sc->name);
     }
-    union_name(t, id, nm, sizeof nm);
+    scope_union_name(t, id, nm, sizeof nm);
     return err_set(GH_EINVAL,
                    _("%s: %s belongs to union %lld %s, outside the scope of this account (union "
                      "%lld %s and the unions under it); nothing was written"),

@@ -45,6 +45,14 @@ typedef struct scope {
 int scope_build(store_txn *t, int64_t root, scope **out);
 void scope_free(scope *sc);
 
+/* The union record rec (MessagePack in schema order) of scoped collection c
+ * belongs to: 1 with *id, 0 when it has none (absent or not an int). */
+int scope_record_union(const store_coll *c, const void *rec, size_t n, int64_t *id);
+
+/* The name of union id (from the unions collection in t) into buf; "" when
+ * it has none or is not there. */
+void scope_union_name(store_txn *t, int64_t id, char *buf, size_t size);
+
 /* 1 if union id is in the scope. */
 int scope_has(const scope *sc, int64_t id);
 

@@ -541,6 +541,13 @@ static int authorize(server *srv, job *j, store_txn *rt) {
         j->kill_session = 1;
         return -1;
     }
+    if (j->acct.sessions_ended > 0 && j->sess_created <= j->acct.sessions_ended) {
+        serve_answer_error(j, 401, "login",
+                           _("this session was ended by the administrator (a new password, or the "
+                             "account was disabled): log in again"));
+        j->kill_session = 2;
+        return -1;
+    }
     const route *r = &srv->routes[j->route];
     if (!(r->roles & (1u << j->acct.role))) {
         char m[300];

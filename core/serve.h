@@ -32,8 +32,14 @@
 #ifndef GH_SERVE_H
 #define GH_SERVE_H
 
+#include "store.h"
+
 /* Runs the server on database `db_path` with the arguments after "serve".
  * Returns the process exit code (0 after a clean shutdown). */
 int serve_main(const char *db_path, int argc, char **argv);
+
+/* Deletes every stored session of account `name` in write transaction t
+ * (`users disable`, `users passwd`; core/serve_sess.c). 0 or a code. */
+int serve_end_sessions(store_txn *t, const char *name);
 
 #endif

@@ -400,7 +400,7 @@ static enum MHD_Result do_route(server *srv, struct MHD_Connection *c, const cha
         return path_only ? send_error(c, 405, "method", _("this endpoint takes another method"))
                          : send_error(c, 404, "not_found", _("no such endpoint"));
     }
-    if (sess_get(session_token(c), srv->session_seconds, r->name) != 0) {
+    if (sess_get(session_token(c), srv->session_seconds, r->name, &j.sess_created) != 0) {
         free_params(&j);
         return send_error(c, 401, "login", _("log in first (POST /api/login)"));
     }
@@ -419,7 +419,9 @@ static enum MHD_Result do_route(server *srv, struct MHD_Connection *c, const cha
 /* The answer of a route job, once the engine resumed the connection. */
 static enum MHD_Result answer_route(struct MHD_Connection *c, hreq *r) {
     job *j = &r->j;
-    if (j->kill_session) {
+    if (j->kill_session == 2) {
+        sess_end_older(r->name, j->acct.sessions_ended);
+    } else if (j->kill_session) {
         sess_end(NULL, r->name);
     }
     enum MHD_Result ret = send_json(c, j->status ? j->status : 500, &j->out, NULL);
@@ -436,7 +438,11 @@ static enum MHD_Result answer_me(struct MHD_Connection *c, hreq *r) {
     codec_buf_add(&b, "{\"ok\":true,\"account\":", sizeof "{\"ok\":true,\"account\":" - 1);
     put_account(&b, &j->acct, j->scope ? j->scope->name : "");
     codec_buf_add(&b, "}", sizeof "}" - 1);
-    enum MHD_Result ret = j->status == 200 && !j->acct.disabled
+    int ended = j->acct.sessions_ended > 0 && j->sess_created <= j->acct.sessions_ended;
+    if (j->status == 200 && (j->acct.disabled || ended)) {
+        sess_end_older(r->name, j->acct.disabled ? clock_wall_s() : j->acct.sessions_ended);
+    }
+    enum MHD_Result ret = j->status == 200 && !j->acct.disabled && !ended
                               ? send_json(c, 200, &b, NULL)
                               : send_error(c, 401, "login", _("the account is gone or disabled"));
     codec_buf_free(&b);
@@ -600,7 +606,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return ret;
     }
     if (strcmp(url, "/api/me") == 0) {
-        if (sess_get(session_token(c), srv->session_seconds, r->name) != 0) {
+        if (sess_get(session_token(c), srv->session_seconds, r->name, &r->j.sess_created) != 0) {
             return send_error(c, 401, "login", _("not logged in"));
         }
         codec_buf_init(&r->j.out);

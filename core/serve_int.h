@@ -57,12 +57,14 @@ typedef struct job {
     int nquery;
     const char *body;
     size_t body_len;
-    account acct;       /* in: the session's account name; out: the account read afresh */
-    const scope *scope; /* engine: the account's scope */
-    int login_ok;       /* J_NOTE: the password was right */
+    account acct;        /* in: the session's account name; out: the account read afresh */
+    double sess_created; /* when the session began (an account's sessions_ended voids older ones) */
+    const scope *scope;  /* engine: the account's scope */
+    int login_ok;        /* J_NOTE: the password was right */
     char uid[17];
     double started;
-    int failed, committed, kill_session;
+    int failed, committed;
+    int kill_session; /* 1: every session of the account; 2: those up to acct.sessions_ended */
     char error[512];
     /* answer */
     int status;
@@ -122,11 +124,14 @@ typedef struct sess_ops sess_ops;
  * used: the token into token (64 hex digits); 0, or -1 when there are too
  * many (token ""). */
 int sess_new(const char *name, double life, char token[65]);
-/* The account of session token into name (and its expiry moved on); 0, or
- * -1 when there is no such session or it expired. */
-int sess_get(const char *token, double life, char name[65]);
+/* The account of session token into name and when the session began into
+ * *created (and its expiry moved on); 0, or -1 when there is no such
+ * session or it expired. */
+int sess_get(const char *token, double life, char name[65], double *created);
 /* Ends session token, or (token NULL) every session of account name. */
 void sess_end(const char *token, const char *name);
+/* Ends the sessions of account name that began at or before `before`. */
+void sess_end_older(const char *name, double before);
 /* Loads the stored sessions that have not expired (at start). */
 int sess_load(store *s, double now);
 int sess_count(void);

@@ -23,6 +23,7 @@
  *  4. At start, sessions whose stored expiry passed are not loaded and are
  *     deleted.
  */
+#include "serve.h"
 #include "serve_int.h"
 
 #include "clock.h"
@@ -136,7 +137,7 @@ int sess_new(const char *name, double life, char token[65]) {
     return rc;
 }
 
-int sess_get(const char *token, double life, char name[65]) {
+int sess_get(const char *token, double life, char name[65], double *created) {
     unsigned char h[32];
     int rc = -1;
     if (!token || strlen(token) != 64) {
@@ -156,6 +157,7 @@ int sess_get(const char *token, double life, char name[65]) {
                     queue_op(0, s);
                 }
                 memcpy(name, s->name, 65);
+                *created = s->created;
                 rc = 0;
             } else {
                 queue_op(1, s);
@@ -166,6 +168,19 @@ int sess_get(const char *token, double life, char name[65]) {
     }
     pthread_mutex_unlock(&smu);
     return rc;
+}
+
+void sess_end_older(const char *name, double before) {
+    pthread_mutex_lock(&smu);
+    for (int i = 0; i < nsess;) {
+        if (strcmp(sessions[i].name, name) == 0 && sessions[i].created <= before) {
+            queue_op(1, &sessions[i]);
+            drop_at(i);
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&smu);
 }
 
 void sess_end(const char *token, const char *name) {
@@ -374,6 +389,51 @@ int sess_load(store *s, double now) {
         rc = store_unit(s, store_unit_fn, NULL, ops);
         sess_done(ops, rc == 0);
     }
+    return rc;
+}
+
+int serve_end_sessions(store_txn *t, const char *name) {
+    const store_coll *c;
+    store_scan *scan;
+    int rc = store_coll_get(t, SESSIONS_COLLECTION, &c);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        return 0; /* no server ever ran: no sessions */
+    }
+    if (rc) {
+        return rc;
+    }
+    int pacc = store_field_pos(c, "account");
+    size_t nl = strlen(name);
+    codec_buf keys; /* the keys to delete, each as u32 length + bytes: not while scanning */
+    codec_buf_init(&keys);
+    if ((rc = store_scan_open(t, c, -1, NULL, &scan)) != 0) {
+        return rc;
+    }
+    const void *pk, *v;
+    size_t pkn, n;
+    while ((rc = store_scan_next(scan, &pk, &pkn, &v, &n)) == 0) {
+        mp_item acc;
+        if (field(v, n, pacc, &acc) && acc.type == MP_STR && acc.n == nl &&
+            memcmp(acc.s, name, nl) == 0) {
+            uint32_t len = (uint32_t)pkn;
+            codec_buf_add(&keys, &len, sizeof len);
+            codec_buf_add(&keys, pk, pkn);
+        }
+    }
+    store_scan_close(scan);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        rc = keys.oom ? GH_ENOMEM : 0;
+    }
+    for (size_t at = 0; rc == 0 && at < keys.len;) {
+        uint32_t len;
+        memcpy(&len, keys.p + at, sizeof len);
+        at += sizeof len;
+        rc = store_delete(t, c, keys.p + at, len);
+        at += len;
+    }
+    codec_buf_free(&keys);
     return rc;
 }
 

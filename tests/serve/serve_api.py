@@ -229,6 +229,39 @@ try:
           'granted union 2, clerk C sees member 1 at its next request')
     p = h.gh('users', 'grant', 'clerkC', '--union', '99', check_rc=False)
     check(p.returncode == 1 and 'union 99' in p.stderr, 'a grant to a union not in the tree is refused')
+    # ---- stations: an operator's is one of its union's subtree; the other roles have none ----
+    p = h.gh('users', 'add', 'opX', '--union', '2', '--role', 'operator', stdin=PW + '\n',
+             check_rc=False)
+    check(p.returncode == 2 and '--station' in p.stderr, 'an operator without --station is refused')
+    p = h.gh('users', 'add', 'clX', '--union', '2', '--role', 'clerk', '--station', 'ST01',
+             stdin=PW + '\n', check_rc=False)
+    check(p.returncode == 2 and '--station' in p.stderr, 'a clerk with --station is refused')
+    p = h.gh('users', 'add', 'opX', '--union', '2', '--role', 'operator', '--station', 'ST02',
+             stdin=PW + '\n', check_rc=False)
+    check(p.returncode == 1 and 'ST02' in p.stderr and '许村镇总工会' in p.stderr
+          and '硖石街道总工会' in p.stderr,
+          'an operator at a station of another union is refused, naming the station and both unions')
+    p = h.gh('users', 'add', 'opX', '--union', '2', '--role', 'operator', '--station', 'ST99',
+             stdin=PW + '\n', check_rc=False)
+    check(p.returncode == 1 and 'ST99' in p.stderr, 'an operator at a station not in stations is refused')
+    check('opX' not in h.gh('users', 'list').stdout, 'and no account was made')
+    h.gh('users', 'add', 'opX', '--union', '2', '--role', 'operator', '--station', 'ST01',
+         stdin=PW + '\n')
+    p = h.gh('users', 'grant', 'opX', '--union', '3', check_rc=False)
+    check(p.returncode == 1 and 'ST01' in p.stderr and '许村镇总工会' in p.stderr,
+          'a grant moving an operator to a union its station is not under is refused')
+    p = h.gh('users', 'grant', 'opX', '--station', 'ST02', check_rc=False)
+    check(p.returncode == 1 and 'ST02' in p.stderr, 'users grant --station of another union is refused')
+    h.gh('users', 'grant', 'opX', '--union', '3', '--station', 'ST02')
+    check('ST02' in [l for l in h.gh('users', 'list').stdout.splitlines() if l.startswith('opX')][0],
+          'a grant of union and station together is taken')
+    h.gh('users', 'grant', 'opX', '--role', 'clerk')
+    line = [l for l in h.gh('users', 'list').stdout.splitlines() if l.startswith('opX')][0]
+    check('ST0' not in line and 'clerk' in line, 'granted clerk, the account keeps no station')
+    p = h.gh('users', 'grant', 'opX', '--role', 'operator', check_rc=False)
+    check(p.returncode == 1 and '--station' in p.stderr, 'granted operator again, it needs --station')
+    p = h.gh('users', 'grant', 'opX', '--station', 'ST02', check_rc=False)
+    check(p.returncode == 1 and '--station' in p.stderr, 'a clerk is given no station')
     p = h.gh('users', 'add', 'x y', '--union', '1', '--role', 'clerk', stdin=PW + '\n', check_rc=False)
     check(p.returncode == 2, 'an account name with a space is refused')
     p = h.gh('users', 'add', 'short', '--union', '1', '--role', 'clerk', stdin='abc\n', check_rc=False)
@@ -240,6 +273,25 @@ try:
     check(st == 401 and js['error'] == 'disabled', 'a disabled account is out at its next request')
     st, js = h.login('clerkB')
     check(st == 403 and js['error'] == 'disabled', 'and cannot log in')
+    # disable ends the sessions at once: an account disabled and enabled
+    # again between two requests is logged out all the same
+    h.gh('users', 'add', 'clerkD', '--union', '2', '--role', 'clerk', stdin=PW + '\n')
+    h.login('clerkD')
+    old_d = h.tokens['clerkD']
+    check(h.call('GET', '/api/me', who='clerkD')[0] == 200, 'clerk D is logged in')
+    h.gh('users', 'disable', 'clerkD')
+    h.gh('users', 'enable', 'clerkD')
+    st, js = h.call('GET', '/api/gift_drive/today', who='clerkD')
+    check(st == 401 and js['error'] == 'login', 'disabled and enabled again: its old session is over')
+    check(h.call('GET', '/api/me', who='clerkD')[0] == 401, 'for /api/me too')
+    h.login('clerkD')
+    check(h.call('GET', '/api/me', who='clerkD')[0] == 200, 'a new login works')
+    h.login('clerkA')
+    st, js = h.call('GET', '/api/me', headers={'Authorization': 'Bearer ' + old_d})
+    check(st == 401, 'and the old token stays dead')
+    h.gh('users', 'passwd', 'clerkD', stdin=PW + '\n')
+    check(h.call('GET', '/api/me', who='clerkD')[0] == 401, 'a new password ends the sessions too')
+    h.login('clerkD')
     for i in range(4):
         st, js = h.call('POST', '/api/login', {'name': 'aud', 'password': 'bad%d-password' % i})
     check(st == 401, 'four wrong passwords: still 401')
@@ -269,6 +321,20 @@ try:
     check(st == 401, 'a session ended by logout stays ended after a restart')
     st, js = h.call('GET', '/api/me', who='clerkB')
     check(st == 401, 'a disabled account\'s session stays ended after a restart')
+    # an account disabled while the server is down: its stored sessions went
+    # with the disable (and stay gone when it is enabled again)
+    check(h.call('GET', '/api/me', who='clerkD')[0] == 200, 'clerk D is still logged in')
+    check(h.stop() == 0, 'SIGTERM: exit 0')
+    def stored_sessions():
+        return int([l.split()[1] for l in h.gh('stat').stdout.splitlines()
+                    if l.startswith('_sessions ')][0])
+    before_disable = stored_sessions()
+    h.gh('users', 'disable', 'clerkD')
+    check(stored_sessions() == before_disable - 1, 'users disable deletes the stored session')
+    h.gh('users', 'enable', 'clerkD')
+    h.start('--timeout', '3', '--memory', '32M')
+    check(h.call('GET', '/api/me', who='clerkD')[0] == 401,
+          'disabled while the server was down: its session is not loaded again')
     # a session that expired while the server was down is not loaded: opA
     # logs in for 9 s, the server stops, and starts again after those 9 s
     # (the test waits for the clock, never for the machine)
