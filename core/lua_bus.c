@@ -311,8 +311,8 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
         codec_buf_free(&pb);
         luaL_error(L, _("bus.publish('%s'): the payload cannot be stored: %s"), topic, err_msg(rc));
     }
-    if (db->scope && !scope_event_visible(lstore_write_txn(db), db->scope, topic, tn,
-                                          pb.p ? (void *)pb.p : "", pb.len)) {
+    if (db->scope && !scope_event_writable(lstore_write_txn(db), db->scope, topic, tn,
+                                           pb.p ? (void *)pb.p : "", pb.len)) {
         codec_buf_free(&pb);
         scope_refused = 1;
         luaL_error(L,
@@ -390,8 +390,8 @@ static int l_bus_publish_many(lua_State *L) {
                        (long long)i);
         }
     }
-    if (db->scope && !scope_event_visible(lstore_write_txn(db), db->scope, topic, tn,
-                                          pb.p ? (void *)pb.p : "", pb.len)) {
+    if (db->scope && !scope_event_writable(lstore_write_txn(db), db->scope, topic, tn,
+                                           pb.p ? (void *)pb.p : "", pb.len)) {
         codec_buf_free(&pb);
         scope_refused = 1;
         luaL_error(L,

@@ -208,8 +208,8 @@ static int is_change(const char *kind, size_t n) {
            (n == 7 && memcmp(kind, "deleted", 7) == 0);
 }
 
-int scope_event_visible(store_txn *t, const scope *sc, const char *topic, size_t tn,
-                        const void *payload, size_t n) {
+static int event_in(store_txn *t, const scope *sc, const char *topic, size_t tn,
+                    const void *payload, size_t n, int unnamed) {
     const store_coll *c;
     int64_t id;
     if (!sc || sc->all) {
@@ -251,7 +251,17 @@ int scope_event_visible(store_txn *t, const scope *sc, const char *topic, size_t
         codec_buf_free(&k);
         return seen;
     }
-    return 0;
+    return unnamed;
+}
+
+int scope_event_visible(store_txn *t, const scope *sc, const char *topic, size_t tn,
+                        const void *payload, size_t n) {
+    return event_in(t, sc, topic, tn, payload, n, sc && sc->unnamed);
+}
+
+int scope_event_writable(store_txn *t, const scope *sc, const char *topic, size_t tn,
+                         const void *payload, size_t n) {
+    return event_in(t, sc, topic, tn, payload, n, 0);
 }
 
 static _Thread_local const int64_t *by_parent; /* qsort's comparator has no context */

@@ -34,6 +34,7 @@
 typedef struct scope {
     int64_t root; /* the account's union */
     int all;      /* root is the top of the tree: every record, scoped or not */
+    int unnamed;  /* events naming no union or member are read too (auditors, admins) */
     char *name;   /* the root union's name ("" when the record has none) */
     size_t n;     /* ids: the root and every union under it, sorted */
     int64_t *ids;
@@ -79,13 +80,24 @@ int scope_check_write(store_txn *t, const scope *sc, const store_coll *c, const 
  *          are in the scope; of a collection without one: always seen;
  *   any other event: seen when its payload (a map) names a union_id in the
  *          scope, or else a member_id of a member seen in the scope (the
- *          members collection's own scope); an event naming neither is
- *          outside every scope but the whole tree's (when in doubt, hide).
+ *          members collection's own scope); an event naming neither (the
+ *          federation's own, such as a draw's program.draw.* record:
+ *          commitments, the public value, the seed; no personal data) is
+ *          read in a scope with `unnamed` set (the server sets it for
+ *          auditors and admins: an auditor of a town checks the draws its
+ *          members took part in) and otherwise only from the whole tree
+ *          (when in doubt, hide).
  *
- * bus.events and bus.dead skip events not seen; bus.publish refuses to
- * append one. 1 if event (topic, MessagePack payload) may be seen in sc. */
+ * bus.events and bus.dead skip events not seen. 1 if event (topic,
+ * MessagePack payload) may be read in sc. */
 #define SCOPE_MEMBERS "members"
 int scope_event_visible(store_txn *t, const scope *sc, const char *topic, size_t tn,
                         const void *payload, size_t n);
+
+/* 1 if event may be appended in sc (bus.publish): as scope_event_visible,
+ * but an event naming no union or member only from the whole tree, whatever
+ * `unnamed` says: below the root one writes only about one's own part. */
+int scope_event_writable(store_txn *t, const scope *sc, const char *topic, size_t tn,
+                         const void *payload, size_t n);
 
 #endif

@@ -251,9 +251,12 @@ void serve_free_programs(server *srv) {
 
 /* ---- scopes (engine only) -------------------------------------------------------- */
 
-static const scope *scope_for(server *srv, store_txn *t, int64_t union_id, char *why, size_t n) {
+static const scope *scope_for(server *srv, store_txn *t, int64_t union_id, int role, char *why,
+                              size_t n) {
+    /* auditors and admins read the events that name no union (scope.h) */
+    int unnamed = role == ROLE_AUDITOR || role == ROLE_ADMIN;
     for (int i = 0; i < srv->nscopes; i++) {
-        if (srv->scopes[i]->root == union_id) {
+        if (srv->scopes[i]->root == union_id && srv->scopes[i]->unnamed == unnamed) {
             return srv->scopes[i];
         }
     }
@@ -269,6 +272,7 @@ static const scope *scope_for(server *srv, store_txn *t, int64_t union_id, char 
         snprintf(why, n, "out of memory");
         return NULL;
     }
+    sc->unnamed = unnamed;
     srv->scopes = more;
     srv->scopes[srv->nscopes++] = sc;
     return sc;
@@ -515,7 +519,7 @@ static void do_login_get(server *srv, job *j, store_txn *rt) {
         return;
     }
     char why[256];
-    j->scope = scope_for(srv, rt, j->acct.union_id, why, sizeof why);
+    j->scope = scope_for(srv, rt, j->acct.union_id, j->acct.role, why, sizeof why);
     j->status = 200;
 }
 
@@ -556,7 +560,7 @@ static int authorize(server *srv, job *j, store_txn *rt) {
         serve_answer_error(j, 403, "role", m);
         return -1;
     }
-    if (!(j->scope = scope_for(srv, rt, j->acct.union_id, why, sizeof why))) {
+    if (!(j->scope = scope_for(srv, rt, j->acct.union_id, j->acct.role, why, sizeof why))) {
         serve_answer_error(j, 403, "no_scope", why);
         return -1;
     }

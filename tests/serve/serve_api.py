@@ -215,6 +215,26 @@ try:
     check(st == 200 and js['seq'] > 0, 'but about its own member, yes')
     st, ev = h.call('GET', '/api/attack/bus_events?topic=attack.*', who='clerkB')
     check(st == 200 and ev['events'] == [], 'which clerk B does not read')
+    # an event naming no union or member (as a draw's program.draw.* record):
+    # the tree's root publishes it; auditors and admins below read it, clerks
+    # do not, and below the root nobody publishes one
+    st, js = h.call('POST', '/api/attack/bus_publish', {'note': 'draw record'}, who='admin')
+    check(st == 200 and js['seq'] > 0, 'the federation admin publishes an event naming no union')
+    for name, role in [('audA', 'auditor'), ('admA', 'admin')]:
+        h.gh('users', 'add', name, '--union', '2', '--role', role, stdin=PW + '\n')
+        h.login(name)
+        st, ev = h.call('GET', '/api/attack/bus_events', who=name)
+        unnamed = [e for e in ev['events'] if not e.get('member_id') and not e.get('union_id')]
+        named = [e['member_id'] for e in ev['events'] if e.get('member_id')]
+        check(st == 200 and len(unnamed) == 1 and named and all(m % 2 == 1 for m in named),
+              'an %s of union 2 reads the event naming no union, and only its own members\' '
+              '(%d events)' % (role, len(ev['events'])))
+    st, ev = h.call('GET', '/api/attack/bus_events', who='clerkA')
+    check(st == 200 and all(e.get('member_id') for e in ev['events']),
+          'a clerk of union 2 does not read the event naming no union')
+    st, js = h.call('POST', '/api/attack/bus_publish', {'note': 'no union'}, who='admA')
+    check(st == 403 and js['error'] == 'outside_scope',
+          'an admin below the root cannot publish an event naming no union')
 
     # ---- users grant and list take effect at the next request ----
     p = h.gh('users', 'list')
