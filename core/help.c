@@ -196,6 +196,10 @@ static const cli_opt serve_opts[] = {
     {"--body-limit", NULL, "BYTES", N_("the largest request body (default 1M)"), NULL},
     {"--session-hours", NULL, "H", N_("how long a login lasts (default 8)"), NULL},
     {"--max-batch", NULL, "N", N_("at most N writing requests share one commit"), NULL},
+    {"--now", NULL, "TIME",
+     N_("the programs' clock starts at TIME, for a rehearsal on a drive's dates: 2025-01-20 "
+        "[09:00[:00]] or seconds since 1970 (default: the real time)"),
+     NULL},
     {"--http-threads", NULL, "N",
      N_("threads reading and answering connections (default 4; requests never wait in them)"),
      NULL},

@@ -167,7 +167,7 @@ static int load_program(server *srv, const char *dir, const char *name) {
     snprintf(p->file, sizeof p->file, "%.4100s", file);
     snprintf(p->www, sizeof p->www, "%.4100s/www", folder);
     sandbox_opts so = {.seed = randombytes_random(),
-                       .now = (int64_t)time(NULL),
+                       .now = (int64_t)time(NULL) + srv->clock_shift,
                        .script_dir = folder,
                        .lib_dir = paths_lib()};
     ghstate_opts go = {.kind = GHSTATE_SERVE, .sb = so, .s = srv->s, .uid = "", .mode = "serve"};
@@ -577,7 +577,7 @@ static int record_job(server *srv, job *j, store_txn *t, const store_counts *w, 
     runs_rec rec = {.uid = j->uid,
                     .script = p->file,
                     .script_sha256 = p->sha,
-                    .clock = (int64_t)j->started,
+                    .clock = (int64_t)j->started + srv->clock_shift,
                     .operator_name = j->acct.name,
                     .host = srv->host,
                     .started = j->started,

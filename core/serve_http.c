@@ -30,6 +30,7 @@
 #include "serve_int.h"
 
 #include "err.h"
+#include "parse.h"
 #include "paths.h"
 #include "lua_json.h"
 #include "script.h"
@@ -669,7 +670,7 @@ static int parse_size(const char *s, size_t *out) {
 int serve_main(const char *db_path, int argc, char **argv) {
     server srv;
     memset(&srv, 0, sizeof srv);
-    int port = 8080, http_threads = 4;
+    int port = 8080, http_threads = 4, has_now = 0;
     const char *bind_addr = "127.0.0.1", *port_file = NULL;
     srv.timeout = 10;
     srv.memory = (size_t)256 << 20;
@@ -712,6 +713,16 @@ int serve_main(const char *db_path, int argc, char **argv) {
         } else if (cli_is(&it, o, "--http-threads")) {
             http_threads = (int)strtol(v, &end, 10);
             bad = *end || http_threads < 1 || http_threads > 64;
+        } else if (cli_is(&it, o, "--now")) {
+            int64_t at;
+            int prc = parse_now(v, strlen(v), &at);
+            if (prc != 0) {
+                return cli_usage(
+                    &it, _("--now \"%s\" %s: give YYYY-MM-DD [HH:MM[:SS]] or seconds since 1970"),
+                    v, err_msg(prc));
+            }
+            srv.clock_shift = at - (int64_t)time(NULL);
+            has_now = 1;
         } else if (cli_is(&it, o, "--max-batch")) {
             srv.max_batch = (int)strtol(v, &end, 10);
             bad = *end || srv.max_batch < 1 || srv.max_batch > SERVE_MAX_BATCH;
@@ -788,6 +799,15 @@ int serve_main(const char *db_path, int argc, char **argv) {
     int bound = info ? info->port : port;
     printf(_("gonghui serve: listening on http://%s:%d/ (%d programs, %d routes; database %s)\n"),
            bind_addr, bound, srv.nprogs, srv.nroutes, db_path);
+    if (has_now) {
+        char when[64];
+        time_t at = (time_t)((int64_t)time(NULL) + srv.clock_shift);
+        struct tm tm;
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&at, &tm));
+        printf(_("gonghui serve: the programs' clock stands at %s (--now), not at the real time: "
+                 "what is entered is dated from it (a rehearsal)\n"),
+               when);
+    }
     fflush(stdout);
     if (port_file) {
         char tmp[4200];

@@ -82,6 +82,7 @@ typedef struct server {
     char scripts[4096];
     char host[256];
     double timeout;
+    int64_t clock_shift; /* --now: the handlers' clock minus the real one (seconds); else 0 */
     size_t memory, body_limit;
     double session_seconds;
     int max_batch;
