@@ -87,14 +87,15 @@ def walk(tag, blocks, db_in_doc, db, operator, clerk):
     proc = None
     after = []
     for block in blocks:
-        for line in commands(block.replace(db_in_doc, db)):
+        for doc_line in commands(block):
+            line = doc_line.replace(db_in_doc, db)
             m = re.search(r"'([^']+)'\s*\|\s*gonghui .*users add (\w+)", line)
             if m:
                 passwords[m.group(2)] = m.group(1)
             if line.startswith('export '):
                 k, v = line[len('export '):].split('=', 1)
                 env[k] = v
-            elif re.search(r'\bserve\b', line.split('#')[0]):
+            elif re.search(r'^gonghui .*\bserve\b', doc_line.split('#')[0]):
                 proc, port = start_serve(line, env, tag)
             elif proc:
                 after.append(line)  # what the document runs once the server is up
