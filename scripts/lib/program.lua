@@ -139,6 +139,7 @@ local P = {}
 P.__index = P
 M.money = money
 M.EVENT = 'program.entry'
+local EVENT = M.EVENT
 
 M.REFUSALS = {
   bad_id       = N_('not a valid ID number'),
@@ -704,8 +705,10 @@ end
 -- M.entry_of_event reads both forms (and the full tables of older events).
 M.EVENT_FIELDS = { 'program', 'entry_id', 'kind', 'member_id', 'fen', 'day', 'household', 'qty', 'session' }
 
+local byte = string.byte
 local function event_of(pid, id, kind, mid, hh, qty, fen, day, session)
-  if hh ~= nil and mid and hh == 'm' .. mid then hh = nil end
+  -- (the first byte first: making 'm' .. mid is a snprintf, bench W7)
+  if hh ~= nil and mid and byte(hh, 1) == 109 and hh == 'm' .. mid then hh = nil end
   if qty == 1 then qty = nil end
   if session == pid then session = nil end
   if session ~= nil then return { pid, id, kind, mid or false, fen, day, hh or false, qty or false, session } end
@@ -944,23 +947,42 @@ function P:grant_all(kind, opts)
     counts.closed = db.members:count(where)
     return counts
   end
-  local ids
+  local ids, hhs
+  local has_hh = has_member_field('household')
   if opts.batch then
-    ids = {}
-    for m in db.members:scan(where) do ids[#ids + 1] = m.member_id end
+    -- the ids (and households) of the eligible, read once: a batch then
+    -- reads no member again unless a rule or a limit needs the whole row
+    ids, hhs = {}, {}
+    for m in db.members:scan(where) do
+      local n = #ids + 1
+      ids[n] = m.member_id
+      if has_hh then hhs[n] = m.household or false end
+    end
   end
   local i, n = 1, ids and #ids or 1
+  -- clean: no entry of this kind was made but by this call. A scan yields
+  -- each member once, so then no member met can have one already, and a
+  -- once-per-member limit needs no lookup. It holds for a later batch while
+  -- the ledger's last entry is still this call's last (entries are only
+  -- appended), so another process entering between two batches ends it.
+  local clean, last_id, seen = nil, nil, {}
+  local function kind_empty()
+    for _i in db.program_entries:scan{ index = 'program,kind', eq = { self.id, kind }, limit = 1 } do return false end
+    return true
+  end
+  local function ledger_last()
+    for r in db.program_entries:scan{ reverse = true, limit = 1 } do return r.entry_id end
+  end
   while i <= n do
     local last = ids and math.min(i + opts.batch - 1, n) or n
     db.atomic(function()
-      local fresh = db.program_totals:count{ program = self.id } == 0
-      if fresh then
-        for _i in db.program_entries:scan{ index = 'program,kind', eq = { self.id, kind }, limit = 1 } do fresh = false end
-      end
-      local cache, seen = {}, {}
+      if clean == nil or (clean and not last_id) then clean = kind_empty()
+      elseif clean and ledger_last() ~= last_id then clean = false end
+      local fresh = clean and db.program_totals:count{ program = self.id } == 0
+      local cache = {}
       local function get(s, key, l, e)
         if ledger_once(l) then
-          if fresh then return { count = seen[e.member_id] or 0, qty = 0, fen = 0, ledger = true } end
+          if clean then return { count = seen[e.member_id] or 0, qty = 0, fen = 0, ledger = true } end
           return db_totals(s, key, l, e)
         end
         local t = cache[key]
@@ -989,20 +1011,29 @@ function P:grant_all(kind, opts)
         if l.per[1] == 'entry' and applies(l, { kind = kind, day = day }) then simple = false end
       end
       local fen0 = money.mul(k.value_fen or 0, qty)
-      local has_hh = has_member_field('household')
-      local insert = db.program_entries:prepare_insert(
-        { program = self.id, kind = kind, qty = qty, day = day, at = at, run = run.uid,
-          session = session ~= self.id and session or nil,
-          place = opts.place },
-        'member_id', 'household', 'fen')
+      -- (the amount is the same for all here: a constant of the prepared insert)
+      local tpl = { program = self.id, kind = kind, qty = qty, day = day, at = at, run = run.uid,
+                    session = session ~= self.id and session or nil, place = opts.place }
+      local insert
+      if simple then
+        tpl.fen = fen0
+        insert = db.program_entries:prepare_insert(tpl, 'member_id', 'household')
+      else
+        insert = db.program_entries:prepare_insert(tpl, 'member_id', 'household', 'fen')
+      end
+      local publish_ = bus.publish
       -- (a scan yields each member once: with nothing entered yet, a member
       -- seen in this batch cannot have been given before, so `once` needs no
       -- lookup at all)
       local nwide, pid = #wide, self.id
-      local function fast(m)
-        local mid = m.member_id
-        if rules and not self:eligible(m, kind) then return refused('not_eligible') end
-        if once and not fresh then
+      -- m: the member's row (nil when no rule needs it: mid and hh given)
+      local function fast(m, mid, hh)
+        if m then
+          mid = m.member_id
+          if rules and not self:eligible(m, kind) then return refused('not_eligible') end
+          hh = has_hh and m.household or nil   -- nil: the household of one (made once, below)
+        end
+        if once and not clean then
           if db_totals(self, nil, once, { member_id = mid }).count + 1 > once.max_count then
             return refused(once.code or 'limit')
           end
@@ -1015,13 +1046,13 @@ function P:grant_all(kind, opts)
             return refused(l.code or 'limit')
           end
         end
-        local hh = has_hh and m.household or nil   -- nil: the household of one (made once, below)
-        local id = insert(mid, hh or ('m' .. mid), fen0)
+        local id = insert(mid, hh or ('m' .. mid))
+        last_id = id
         for j = 1, nwide do
           local w = wide[j]
           w.count, w.qty, w.fen = w.count + 1, w.qty + qty, w.fen + fen0
         end
-        bus.publish(M.EVENT, event_of(pid, id, kind, mid, hh, qty, fen0, day, session))
+        publish_(EVENT, event_of(pid, id, kind, mid, hh, qty, fen0, day, session))
         counts.entered = counts.entered + 1
         counts.fen = counts.fen + fen0
       end
@@ -1044,6 +1075,7 @@ function P:grant_all(kind, opts)
             refused(code)
           else
             r.entry_id = insert(r.member_id, r.household, r.fen)
+            last_id = r.entry_id
             for _i, t in ipairs(ls) do
               if t.ledger then
                 seen[r.member_id] = (seen[r.member_id] or 0) + 1
@@ -1060,7 +1092,9 @@ function P:grant_all(kind, opts)
         end
       end
       local f = simple and fast or each
-      if ids then
+      if ids and simple and not rules then
+        for j = i, last do fast(nil, ids[j], hhs[j] or nil) end
+      elseif ids then
         for j = i, last do f(db.members:get(ids[j])) end
       else
         for m in db.members:scan(where) do f(m) end
@@ -1343,8 +1377,32 @@ function M.cli(fn, ...)
   return table.unpack(r, 2, r.n)   -- every result of fn (since v1.2, fwB)
 end
 
--- Sub-modules attach methods to P (sheet entry, draws, public lists).
+-- Sub-modules attach methods to P (sheet entry, draws, public lists) and
+-- functions to M. They are loaded on the first use of a name they attach,
+-- not at require: compiling them cost a program that only enters or grants
+-- about 50 M instructions (bench W7). A name looked up on P or M that is
+-- not there loads them all, once, and is looked up again; the fields a
+-- program object may lack (below) do not.
 M.P = P
-for _i, sub in ipairs{ 'program.sheet', 'program.draw', 'program.public', 'program.cli' } do require(sub).attach(M, P) end
+local SUBS = { 'program.sheet', 'program.draw', 'program.public', 'program.cli' }
+local ABSENT = { opened = true, units = true }   -- a program object's own optional fields
+local attached = false
+local function attach_all()
+  if attached then return end
+  attached = true
+  setmetatable(P, nil)
+  setmetatable(M, nil)
+  for _i, sub in ipairs(SUBS) do require(sub).attach(M, P) end
+end
+M.attach_all = attach_all
+local function lazy(t)
+  return function(_t, key)
+    if attached or ABSENT[key] or type(key) ~= 'string' or key:sub(1, 2) == '__' then return nil end
+    attach_all()
+    return rawget(t, key)
+  end
+end
+setmetatable(P, { __index = lazy(P) })
+setmetatable(M, { __index = lazy(M) })
 
 return M
