@@ -76,6 +76,9 @@ for N in ${NS//,/ }; do
         AWARDS=$(sed -n 's/.*awarded=\([0-9]*\).*/\1/p' "$OUT/prog.out")
         fresh "$P"; run w7 "$GH" --db "$S/db" run --in "$ROOT/scripts/gift_drive" "$HERE/w7_gift_drive.lua" drive="$ROOT/scripts/gift_drive/drive.lua"
         ISSUED=$(sed -n 's/^W7 issued=\([0-9]*\).*/\1/p' "$OUT/prog.out")
+        [ "$r" != 1 ] || "$GH" --db "$S/db" run --in "$ROOT/scripts/gift_drive" "$HERE/w7_gift_drive.lua" \
+            drive="$ROOT/scripts/gift_drive/drive.lua" verify=1 >/dev/null ||   # untimed: the awarded set is the rule's
+            { echo "bench: W7's packages are not the eligible members' (w7_gift_drive.lua verify=1)" >&2; exit 1; }
         fresh "$P"; run w8 "$GH" --db "$S/db" run "$ROOT/scripts/retirement/issue.lua" union=1 year=2025
         CERTS=$(sed -n 's/^\([0-9]*\) on the list.*/\1/p' "$OUT/prog.out")
         fresh "$P"; run w10 "$GH" --db "$S/db" run --in "$(dirname "$SHEET")" "$HERE/w10/ticket.lua" enter="$SHEET"

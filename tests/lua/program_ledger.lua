@@ -215,6 +215,54 @@ t.case('grant_all: every eligible member once, within stock; re-run grants nothi
   t.eq(R:grant_all('pack', { at = '2026-01-01 10:00:00' }).entered, 0)
 end)
 
+t.case('grant_all in batches: each member once across batches, one given before is refused, the rows and events agree', function()
+  local P = program.define{ id = 'bulkb', title = '分批', window = { from = '2025-01-01', to = '2025-12-31' },
+                            kinds = { { kind = 'pack', value_fen = 700, per_member = 1 } },
+                            who = { where = { status = 'active' } } }
+  local active = {}
+  for m in db.members:scan{ status = 'active' } do active[#active + 1] = m.member_id end
+  t.ok(#active >= 5, 'the fixtures have members enough for three batches')
+  -- one member has the pack already: the batches must look it up (not clean)
+  t.ok(P:enter{ member = active[2], kind = 'pack', at = '2025-03-01 09:00:00' })
+  local c = P:grant_all('pack', { at = '2025-03-01 10:00:00', batch = 2 })
+  t.eq({ c.entered, c.already, c.fen }, { #active - 1, 1, (#active - 1) * 700 })
+  -- nothing entered before: clean from the first batch to the last
+  local Q = program.define{ id = 'bulkc', title = '分批', window = { from = '2025-01-01', to = '2025-12-31' },
+                            kinds = { { kind = 'pack', value_fen = 700, per_member = 1 } },
+                            who = { where = { status = 'active' } } }
+  c = Q:grant_all('pack', { at = '2025-03-01 10:00:00', batch = 2 })
+  t.eq(c.entered, #active)
+  t.eq(Q:grant_all('pack', { at = '2025-03-02 10:00:00', batch = 2 }).entered, 0)
+  local got, evs = {}, {}
+  for _, e in ipairs(Q:entries('pack')) do
+    t.eq(got[e.member_id], nil, 'member ' .. e.member_id .. ' once')
+    got[e.member_id] = e
+    local m = db.members:get(e.member_id)
+    t.eq(e.household, m.household or ('m' .. m.member_id))
+    t.eq(e.fen, 700)
+  end
+  for _, ev in ipairs(bus.events{ topic = program.EVENT }) do
+    local x = program.entry_of_event(ev.payload)
+    if x.program == 'bulkc' then evs[#evs + 1] = x end
+  end
+  t.eq(#evs, #active)
+  for _, x in ipairs(evs) do
+    local e = got[x.member_id]
+    t.eq({ x.entry_id, x.household, x.fen, x.qty, x.day }, { e.entry_id, e.household, e.fen, e.qty, e.day })
+  end
+  for _, id in ipairs(active) do t.ok(got[id], 'member ' .. id .. ' got one') end
+  t.ok(Q:check())
+end)
+
+t.case('the sub-modules attach on first use: sheet, draw, public list, cli', function()
+  t.eq(type(program.sheet_summary), 'function')
+  t.eq(type(program.main), 'function')
+  t.eq(type(program.P.enter_sheet), 'function')
+  t.eq(type(program.P.public_list), 'function')
+  t.eq(type(program.P.close_draw), 'function')
+  t.eq(program.no_such_name, nil)
+end)
+
 t.case('a retirement certificate is a ledger entry; revoking it reverses the entry', function()
   local retirement = require 'retirement'
   retirement.define_collections()
