@@ -107,7 +107,7 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
         if (!lua_checkstack(L, 4)) {
             return err_set(GH_ENOMEM, _("Lua stack exhausted"));
         }
-        if (is_array(L, idx, &n)) {
+        if (lua_rawlen(L, idx) > 0 && is_array(L, idx, &n)) {
             mp_put_array(out, (uint32_t)n);
             for (lua_Integer i = 1; i <= n; i++) {
                 lua_rawgeti(L, idx, i);
@@ -119,13 +119,16 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
             }
             return 0;
         }
+        /* A map, in one walk (a walk to count first cost as much as the
+         * encoding, issue 18): the pairs go after room for the largest
+         * header, which is then cut to the smallest form, as mp_put_map
+         * writes it. */
         uint32_t count = 0;
-        lua_pushnil(L);
-        while (lua_next(L, idx)) {
-            lua_pop(L, 1);
-            count++;
+        size_t at = out->len;
+        if (!codec_buf_need(out, 5)) {
+            return 0; /* out->oom is set: the caller reports it */
         }
-        mp_put_map(out, count);
+        out->len += 5;
         lua_pushnil(L);
         while (lua_next(L, idx)) {
             int kt = lua_type(L, -2);
@@ -143,6 +146,24 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
                 lua_pop(L, 1);
                 return rc;
             }
+            count++;
+        }
+        if (out->oom) {
+            return 0;
+        }
+        unsigned char *h = out->p + at;
+        size_t hn = count < 16 ? 1 : count <= 0xffff ? 3 : 5;
+        if (hn == 1) {
+            h[0] = (unsigned char)(0x80 | count);
+        } else if (hn == 3) {
+            h[0] = 0xde, h[1] = (unsigned char)(count >> 8), h[2] = (unsigned char)count;
+        } else {
+            h[0] = 0xdf, h[1] = (unsigned char)(count >> 24), h[2] = (unsigned char)(count >> 16);
+            h[3] = (unsigned char)(count >> 8), h[4] = (unsigned char)count;
+        }
+        if (hn < 5) {
+            memmove(h + hn, h + 5, out->len - at - 5);
+            out->len -= 5 - hn;
         }
         return 0;
     }
@@ -315,15 +336,25 @@ static int unknown_field(lua_State *L, int kidx, const store_coll *c) {
  * fields go to `extra` as map pairs, counted in *nextra. */
 static int encode_fields(lua_State *L, int idx, const store_coll *c, int pos_idx, const void *null,
                          codec_buf *vals, slots *sl, codec_buf *extra, uint32_t *nextra) {
+    const lshape *sh = NULL;
+    if (lua_rawgeti(L, pos_idx, 0) == LUA_TUSERDATA) {
+        sh = lua_touserdata(L, -1); /* the position table keeps it */
+    }
+    lua_pop(L, 1);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int pos = -1;
         if (lua_type(L, -2) == LUA_TSTRING) {
-            lua_pushvalue(L, -2);
-            if (lua_rawget(L, pos_idx) == LUA_TNUMBER) {
-                pos = (int)lua_tointeger(L, -1) - 1;
+            if (sh) {
+                pos = lshape_find(sh, lua_tostring(L, -2));
             }
-            lua_pop(L, 1);
+            if (pos < 0) {
+                lua_pushvalue(L, -2);
+                if (lua_rawget(L, pos_idx) == LUA_TNUMBER) {
+                    pos = (int)lua_tointeger(L, -1) - 1;
+                }
+                lua_pop(L, 1);
+            }
         }
         int rc = 0;
         if (pos < 0) {

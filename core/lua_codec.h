@@ -26,8 +26,33 @@ int lcodec_push(lua_State *L, mp_reader *r, int depth);
  * type. GH_ETYPE with "collection 'c': field 'f' expects ..., got ...". */
 int lcodec_encode_field(lua_State *L, int idx, const store_coll *c, int pos, codec_buf *out);
 
+/* The field names of a collection definition, for finding a field by the
+ * pointer of its name: Lua interns short strings (up to 40 bytes), so a key
+ * string equal to a field's name is the very string the collection's name
+ * table holds, and one pointer comparison per field replaces a table lookup
+ * (issue 18). A longer name is never matched this way: callers fall back
+ * to comparing the text. The name table (position -> name) holds the shape
+ * at [0], the position table (name -> position) too; the pointers are valid
+ * while the name table lives. */
+typedef struct lshape {
+    int n;
+    const char *keys[]; /* keys[pos]: the name's bytes as Lua holds them; NULL: none */
+} lshape;
+
+/* The position of field name `k` (a string's bytes as lua_tostring gives
+ * them) in shape sh, or -1 if no field's name is that very string. */
+static inline int lshape_find(const lshape *sh, const char *k) {
+    for (int i = 0; i < sh->n; i++) {
+        if (sh->keys[i] == k) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 /* Encodes the record table at `idx` into `out` as the schema-ordered array.
- * `pos_idx` is a table name -> position (1-based) of c. If `auto_id` is not
+ * `pos_idx` is a table name -> position (1-based) of c (with its lshape at
+ * [0], if it has one). If `auto_id` is not
  * NULL and the key field is absent, *auto_id is used as the key and
  * *used_auto set. Unknown fields (GH_EUNKNOWN, unless c->extra), missing
  * required ones (GH_EMISSING) and type errors (GH_ETYPE) are refused. */

@@ -86,14 +86,15 @@ static int row_offsets(lrow *row, int upto) {
 }
 
 /* Pushes a new row for record bytes rec; the collection's name table
- * (position -> name) and position table (name -> position) at names_idx and
- * pos_idx, the row metatable at mt_idx. */
-static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_idx, int pos_idx,
+ * (position -> name) at names_idx, its shape sh (kept alive by the name
+ * table, which the row keeps), the row metatable at mt_idx. */
+static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_idx, const lshape *sh,
                      int mt_idx, const void *rec, size_t n) {
     size_t offs = (size_t)c->nfields * sizeof(uint32_t);
-    lrow *row = lua_newuserdatauv(L, sizeof *row + ((n + 3) & ~(size_t)3) + offs, 2);
+    lrow *row = lua_newuserdatauv(L, sizeof *row + ((n + 3) & ~(size_t)3) + offs, 1);
     row->c = c;
     row->db = db;
+    row->shape = sh;
     row->ready = -1;
     row->n = (uint32_t)n;
     memcpy(row->bytes, rec, n);
@@ -102,8 +103,22 @@ static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_id
     lua_setmetatable(L, -2);
     lua_pushvalue(L, names_idx);
     lua_setiuservalue(L, -2, 1);
-    lua_pushvalue(L, pos_idx);
-    lua_setiuservalue(L, -2, 2);
+}
+
+/* The position of the field named by the string at idx in row, or -1: by
+ * the name's pointer (lua_codec.h), else, for a name too long for Lua to
+ * intern, by its text. */
+static int row_field_pos(lua_State *L, const lrow *row, int idx) {
+    const char *k = lua_tostring(L, idx);
+    int pos = lshape_find(row->shape, k);
+    if (pos < 0) {
+        for (int i = 0; i < row->c->nfields; i++) {
+            if (i != row->c->extra && strcmp(row->c->fields[i].name, k) == 0) {
+                return i;
+            }
+        }
+    }
+    return pos;
 }
 
 static void row_corrupt(lua_State *L, lrow *row) {
@@ -132,6 +147,15 @@ static void row_push_field(lua_State *L, lrow *row, int pos) {
         lua_pushnil(L);
         return;
     }
+    const unsigned char *p = row->bytes + row->off[pos];
+    if (*p < 0x80) { /* the common short forms without the general reader */
+        lua_pushinteger(L, *p);
+        return;
+    }
+    if (*p >= 0xa0 && *p <= 0xbf && row->off[pos] + 1u + (*p & 0x1fu) <= row->n) {
+        lua_pushlstring(L, (const char *)p + 1, *p & 0x1fu);
+        return;
+    }
     mp_reader_init(&r, row->bytes + row->off[pos], row->n - row->off[pos]);
     if (lcodec_push(L, &r, CODEC_MAX_DEPTH) != 0) {
         luaL_error(L, _("collection '%s': field '%s' is corrupt"), row->c->name,
@@ -151,10 +175,9 @@ static int l_row_totable(lua_State *L) {
 
 static int l_row_index(lua_State *L) {
     lrow *row = lua_touserdata(L, 1); /* trusted: a metamethod of rows */
-    lua_getiuservalue(L, 1, 2);
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, -2) == LUA_TNUMBER) {
-        row_push_field(L, row, (int)lua_tointeger(L, -1) - 1);
+    int pos = lua_type(L, 2) == LUA_TSTRING ? row_field_pos(L, row, 2) : -1;
+    if (pos >= 0) {
+        row_push_field(L, row, pos);
         return 1;
     }
     if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "totable") == 0) {
@@ -187,10 +210,8 @@ static int l_row_next(lua_State *L) {
     lrow *row = get_row(L, 1, 0);
     int pos = 0;
     if (!lua_isnil(L, 2)) {
-        lua_getiuservalue(L, 1, 2);
-        lua_pushvalue(L, 2);
-        pos = lua_rawget(L, -2) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : row->c->nfields;
-        lua_pop(L, 2);
+        int at = lua_type(L, 2) == LUA_TSTRING ? row_field_pos(L, row, 2) : -1;
+        pos = at >= 0 ? at + 1 : row->c->nfields;
     }
     for (; pos < row->c->nfields; pos++) {
         if (row->off[pos] != UINT32_MAX && pos != row->c->extra &&
@@ -416,15 +437,16 @@ static int scan_step(lscan *s, const void **rec, size_t *n) {
     }
 }
 
-/* Iterator: upvalues 1 db, 2 scan, 3 names, 4 positions, 5 the row metatable. */
+/* Iterator: upvalues 1 db, 2 scan, 3 names, 4 the shape (a light
+ * userdata: the names table holds it), 5 the row metatable. */
 static int l_scan_iter(lua_State *L) {
     lscan *s = lua_touserdata(L, lua_upvalueindex(2));
     const void *rec;
     size_t n;
     int rc = scan_step(s, &rec, &n);
     if (rc == 0) {
-        push_row(L, s->db, s->c, lua_upvalueindex(3), lua_upvalueindex(4), lua_upvalueindex(5), rec,
-                 n);
+        push_row(L, s->db, s->c, lua_upvalueindex(3), lua_touserdata(L, lua_upvalueindex(4)),
+                 lua_upvalueindex(5), rec, n);
         return 1;
     }
     scan_free(s);
@@ -770,7 +792,9 @@ int l_coll_scan(lua_State *L) {
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, sidx);
     lua_getiuservalue(L, 1, 1);
-    lua_getiuservalue(L, 1, 2);
+    lua_rawgeti(L, -1, 0);
+    lua_pushlightuserdata(L, lua_touserdata(L, -1));
+    lua_remove(L, -2);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lstore_row_key);
     lua_pushcclosure(L, l_scan_iter, 5);
     lua_pushnil(L);

@@ -290,18 +290,24 @@ int lstore_resolve(lua_State *L, int idx, store_txn *t, const store_coll **out) 
         idx = lua_absindex(L, idx);
         lua_createtable(L, c->nfields, 0);
         lua_createtable(L, 0, c->nfields);
+        lshape *sh = lua_newuserdatauv(L, sizeof *sh + (size_t)c->nfields * sizeof sh->keys[0], 0);
+        sh->n = c->nfields;
         for (int i = 0; i < c->nfields; i++) {
+            sh->keys[i] = NULL;
             if (i == c->extra) {
                 lua_pushboolean(L, 0);
-                lua_rawseti(L, -3, i + 1);
+                lua_rawseti(L, -4, i + 1);
                 continue;
             }
-            lua_pushstring(L, c->fields[i].name);
+            sh->keys[i] = lua_pushstring(L, c->fields[i].name);
             lua_pushvalue(L, -1);
-            lua_rawseti(L, -4, i + 1);
+            lua_rawseti(L, -5, i + 1);
             lua_pushinteger(L, i + 1);
-            lua_rawset(L, -3);
+            lua_rawset(L, -4);
         }
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -4, 0); /* the shape, held by the name table (rows keep that) */
+        lua_rawseti(L, -2, 0); /* ... and found through the position table */
         lua_setiuservalue(L, idx, 2);
         lua_setiuservalue(L, idx, 1);
         lc->c = c;

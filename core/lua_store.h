@@ -118,6 +118,7 @@ typedef struct lcoll {
 typedef struct lrow {
     const store_coll *c; /* borrowed: definitions live until the store closes */
     lua_db *db;
+    const struct lshape *shape; /* c's names (lua_codec.h), valid while uservalue 1 lives */
     /* Field offsets are found lazily, only as far as the fields read so far:
      * off[0 .. ready-1] are known (UINT32_MAX = absent), field `ready`
      * starts at byte `at`; ready < 0: the array header is not read yet. */
