@@ -238,6 +238,9 @@ int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, 
     codec_buf_free(&b);
     if (rc == 0) {
         *seq = id;
+        if (run) {
+            store_txn_tally(t, topic, tn); /* the run's record counts them (bus.h) */
+        }
     }
     return rc;
 }
@@ -403,6 +406,29 @@ void bus_topic_counts_free(bus_topic_count *c, int n) {
         free(c[i].topic);
     }
     free(c);
+}
+
+int bus_topic_counts_of(const store_counts *c, int n, bus_topic_count **out, int *nout) {
+    *out = NULL;
+    *nout = 0;
+    if (n <= 0 || !c) {
+        return 0;
+    }
+    bus_topic_count *tc = calloc((size_t)n, sizeof *tc);
+    if (!tc) {
+        return GH_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        tc[i].n = c[i].inserted;
+        if (!(tc[i].topic = strdup(c[i].name))) {
+            bus_topic_counts_free(tc, i);
+            return GH_ENOMEM;
+        }
+    }
+    qsort(tc, (size_t)n, sizeof *tc, cmp_topic_count);
+    *out = tc;
+    *nout = n;
+    return 0;
 }
 
 int bus_count_run(store_txn *t, int64_t after, const char *run, bus_topic_count **out, int *n) {

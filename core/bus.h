@@ -43,7 +43,9 @@ int bus_init(store_txn *t);
 
 /* Appends an event in write transaction t. `payload` is one MessagePack
  * value (pn bytes), `run` the publishing run's id (may be NULL). *seq gets
- * the new sequence number; `time` is the event's (bus_now_ms()). */
+ * the new sequence number; `time` is the event's (bus_now_ms()). An event
+ * with a run is counted under its topic in t's tallies (store_txn_tally), so
+ * the run's record has its events per topic without bus_count_run. */
 int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, size_t pn,
                const char *run, int64_t time, int64_t *seq);
 
@@ -88,6 +90,11 @@ typedef struct bus_topic_count {
  * frees with bus_topic_counts_free) has *n entries in topic order. */
 int bus_count_run(store_txn *t, int64_t after, const char *run, bus_topic_count **out, int *n);
 void bus_topic_counts_free(bus_topic_count *c, int n);
+/* The same from the tallies of the transactions that appended them
+ * (store_txn_tally: a run's events counted as they were published, without
+ * reading the log again): n tallies c become *out, *nout entries in topic
+ * order. 0 or GH_ENOMEM. */
+int bus_topic_counts_of(const store_counts *c, int n, bus_topic_count **out, int *nout);
 
 /* ---- consumers ------------------------------------------------------------------- */
 

@@ -176,41 +176,57 @@ int lstore_write(lua_db *db, int (*work)(store_txn *t, void *ctx), void *ctx) {
     return rc == 0 && u.notfound ? GH_ENOTFOUND : rc;
 }
 
-int lstore_commit(lua_db *db, store_txn *t) {
-    int n = 0;
-    const store_counts *c = store_txn_is_write(t) ? store_txn_counts(t, &n) : NULL;
-    store_counts *pending = NULL;
-    if (n && (pending = calloc((size_t)n, sizeof *pending))) { /* t's own end frees them */
-        for (int i = 0; i < n; i++) {
-            pending[i] = c[i];
-            pending[i].name = strdup(c[i].name);
-        }
-    }
-    int rc = store_txn_commit(t);
-    for (int i = 0; pending && i < n; i++) {
+/* Adds n counts c (copied before their transaction ended) to *done. */
+static void add_done(store_counts **done, int *ndone, store_counts *c, int n) {
+    for (int i = 0; c && i < n; i++) {
         int j = 0;
-        while (j < db->ndone && strcmp(db->done[j].name, pending[i].name) != 0) {
+        while (j < *ndone && strcmp((*done)[j].name, c[i].name) != 0) {
             j++;
         }
-        if (rc == 0 && j == db->ndone && pending[i].name) {
-            store_counts *m = realloc(db->done, (size_t)(db->ndone + 1) * sizeof *m);
+        if (j == *ndone && c[i].name) {
+            store_counts *m = realloc(*done, (size_t)(*ndone + 1) * sizeof *m);
             if (m) {
-                db->done = m;
+                *done = m;
                 memset(&m[j], 0, sizeof *m);
-                m[j].name = pending[i].name;
-                pending[i].name = NULL;
-                db->ndone++;
+                m[j].name = c[i].name;
+                c[i].name = NULL;
+                (*ndone)++;
             }
         }
-        if (rc == 0 && j < db->ndone) {
-            db->done[j].inserted += pending[i].inserted;
-            db->done[j].updated += pending[i].updated;
-            db->done[j].deleted += pending[i].deleted;
+        if (j < *ndone) {
+            (*done)[j].inserted += c[i].inserted;
+            (*done)[j].updated += c[i].updated;
+            (*done)[j].deleted += c[i].deleted;
         }
-        free(pending[i].name);
+        free(c[i].name);
     }
-    free(pending);
+    free(c);
+}
+
+int lstore_commit(lua_db *db, store_txn *t) {
+    int n = 0, ne = 0;
+    store_counts *pending = NULL, *events = NULL; /* t's own end frees its counts */
+    if (store_txn_is_write(t)) {
+        const store_counts *c = store_txn_counts(t, &n);
+        pending = n ? store_counts_copy(c, n) : NULL;
+        c = store_txn_tallies(t, &ne);
+        events = ne ? store_counts_copy(c, ne) : NULL;
+    }
+    int rc = store_txn_commit(t);
+    if (rc) {
+        store_counts_free(pending, n);
+        store_counts_free(events, ne);
+        return rc;
+    }
+    add_done(&db->done, &db->ndone, pending, n);
+    add_done(&db->done_events, &db->ndone_events, events, ne);
     return rc;
+}
+
+const store_counts *lstore_committed_events(lua_State *L, int db_idx, int *n) {
+    lua_db *db = db_of(L, db_idx);
+    *n = db ? db->ndone_events : 0;
+    return db ? db->done_events : NULL;
 }
 
 void lstore_set_scope(lua_State *L, int db_idx, const struct scope *sc) {
@@ -1856,12 +1872,12 @@ static int l_db_atomic(lua_State *L) {
 static int l_db_gc(lua_State *L) {
     lua_db *db = luaL_checkudata(L, 1, DB_MT);
     lstore_release(db);
-    for (int i = 0; i < db->ndone; i++) {
-        free(db->done[i].name);
-    }
-    free(db->done);
+    store_counts_free(db->done, db->ndone);
     db->done = NULL;
     db->ndone = 0;
+    store_counts_free(db->done_events, db->ndone_events);
+    db->done_events = NULL;
+    db->ndone_events = 0;
     if (db->run) { /* a run that never ended: nothing of it is kept */
         store_txn_abort(db->run);
         db->run = db->wtxn = NULL;

@@ -32,6 +32,9 @@ const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n);
 /* The writes per collection of every top-level transaction this state
  * committed (borrowed until the next commit). */
 const store_counts *lstore_committed_counts(lua_State *L, int db_idx, int *n);
+/* The events of this run (published with its run id) per topic in those
+ * transactions (the count in .inserted; borrowed the same way). */
+const store_counts *lstore_committed_events(lua_State *L, int db_idx, int *n);
 
 /* For `gonghui serve` (serve.c), which alone sets these between requests;
  * nothing a script can call changes them.
@@ -98,6 +101,8 @@ typedef struct lua_db {
     void (*progress)(double done, double total, const char *label);
     store_counts *done; /* writes of the top-level transactions committed so far */
     int ndone;
+    store_counts *done_events; /* their events per topic (store_txn_tally) */
+    int ndone_events;
     /* Publishes a change event (set by the bus; NULL without one): topic,
      * and the payload at payload_idx; may raise (handler errors). */
     void (*change_hook)(lua_State *L, const char *topic, size_t tn, int payload_idx);

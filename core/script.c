@@ -308,18 +308,8 @@ int script_run_opts(store *s, const script_opts *o) {
     }
 
     snprintf(run_uid, sizeof run_uid, "%016llx", (unsigned long long)runs_random64());
-    /* where the log stands: the run's events are the ones after this */
-    int64_t seq0 = 0;
-    bus_topic_count *evc = NULL;
+    bus_topic_count *evc = NULL; /* the run's events per topic (bus_append counts them) */
     int nevc = 0;
-    {
-        store_txn *rt;
-        if (store_txn_begin(s, NULL, 0, &rt) == 0) {
-            bus_last_seq(rt, &seq0);
-            store_txn_abort(rt);
-        }
-        err_clear();
-    }
     sandbox_opts so = {.timeout = o->timeout, .memory = o->memory, .out_dir = out_dir};
     so.seed = (o->has_seed ? o->seed : runs_random64()) & INT64_MAX;
     so.now = o->has_now ? o->now : (int64_t)time(NULL);
@@ -477,8 +467,9 @@ int script_run_opts(store *s, const script_opts *o) {
     if (whole) {
         const store_counts *c = lstore_run_counts(L, 2, &ncounts);
         counts = store_counts_copy(c, ncounts);
-        if (lstore_run_txn(L, 2)) {
-            bus_count_run(lstore_run_txn(L, 2), seq0, run_uid, &evc, &nevc);
+        if (lstore_run_txn(L, 2)) { /* its events, counted as they were published */
+            const store_counts *ev = store_txn_tallies(lstore_run_txn(L, 2), &nevc);
+            bus_topic_counts_of(ev, nevc, &evc, &nevc);
         }
         int commit = o->atomic && code == SCRIPT_EXIT_OK;
         rc = lstore_run_end(L, 2, commit);
@@ -541,17 +532,13 @@ record:;
         fflush(stdout);
         o->attach(s, sb); /* Python's -i: the script's globals stay */
     }
+    if (!whole) { /* the events of the run's committed transactions */
+        const store_counts *ev = lstore_committed_events(L, 2, &nevc);
+        bus_topic_counts_of(ev, nevc, &evc, &nevc);
+    }
     sandbox_free(sb); /* closes the state: a db.atomic or scan still open ends here */
     if (dry_dir[0]) {
         dry_folder_done(dry_dir);
-    }
-    if (!whole) { /* the committed writes and events of this run */
-        store_txn *rt;
-        if (store_txn_begin(s, NULL, 0, &rt) == 0) {
-            bus_count_run(rt, seq0, run_uid, &evc, &nevc);
-            store_txn_abort(rt);
-        }
-        err_clear();
     }
     runs_topic *topics = nevc ? calloc((size_t)nevc, sizeof *topics) : NULL;
     for (int i = 0; topics && i < nevc; i++) {

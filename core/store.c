@@ -647,31 +647,52 @@ int store_val_bad(const store_txn *t, const MDB_val *d, const char *what) {
 
 /* The counts entry of collection `name` in t, made if missing (NULL when
  * out of memory: counting is best effort, never a reason to fail a write). */
-static store_counts *count_of(store_txn *t, const char *name) {
-    for (int i = 0; i < t->ncounts; i++) {
-        if (strcmp(t->counts[i].name, name) == 0) {
-            return &t->counts[i];
+static store_counts *count_in(store_counts **list, int *count, const char *name, size_t len) {
+    for (int i = 0; i < *count; i++) {
+        if (strncmp((*list)[i].name, name, len) == 0 && (*list)[i].name[len] == 0) {
+            return &(*list)[i];
         }
     }
-    store_counts *n = realloc(t->counts, (size_t)(t->ncounts + 1) * sizeof *n);
+    store_counts *n = realloc(*list, (size_t)(*count + 1) * sizeof *n);
     if (!n) {
         return NULL;
     }
-    t->counts = n;
-    memset(&n[t->ncounts], 0, sizeof *n);
-    if (!(n[t->ncounts].name = strdup(name))) {
+    *list = n;
+    memset(&n[*count], 0, sizeof *n);
+    if (!(n[*count].name = strndup(name, len))) {
         return NULL;
     }
-    return &n[t->ncounts++];
+    return &n[(*count)++];
+}
+
+static store_counts *count_of(store_txn *t, const char *name) {
+    return count_in(&t->counts, &t->ncounts, name, strlen(name));
+}
+
+static void free_list(store_counts **list, int *n) {
+    for (int i = 0; i < *n; i++) {
+        free((*list)[i].name);
+    }
+    free(*list);
+    *list = NULL;
+    *n = 0;
 }
 
 static void free_counts(store_txn *t) {
-    for (int i = 0; i < t->ncounts; i++) {
-        free(t->counts[i].name);
+    free_list(&t->counts, &t->ncounts);
+    free_list(&t->tally, &t->ntally);
+}
+
+void store_txn_tally(store_txn *t, const char *name, size_t len) {
+    store_counts *c = count_in(&t->tally, &t->ntally, name, len);
+    if (c) {
+        c->inserted++;
     }
-    free(t->counts);
-    t->counts = NULL;
-    t->ncounts = 0;
+}
+
+const store_counts *store_txn_tallies(const store_txn *t, int *n) {
+    *n = t->ntally;
+    return t->tally;
 }
 
 store_counts *store_counts_copy(const store_counts *c, int n) {
@@ -726,6 +747,13 @@ static void txn_release(store_txn *t, int committed) {
                 pc->inserted += t->counts[i].inserted;
                 pc->updated += t->counts[i].updated;
                 pc->deleted += t->counts[i].deleted;
+            }
+        }
+        for (int i = 0; i < t->ntally; i++) {
+            store_counts *pc = count_in(&t->parent->tally, &t->parent->ntally, t->tally[i].name,
+                                        strlen(t->tally[i].name));
+            if (pc) {
+                pc->inserted += t->tally[i].inserted;
             }
         }
     } else if (t->parent && !committed && t->defs_touched) {

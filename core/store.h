@@ -263,6 +263,14 @@ const store_counts *store_txn_counts(const store_txn *t, int *n);
 store_counts *store_counts_copy(const store_counts *c, int n);
 /* Frees a store_counts_copy of n counts; NULL is a no-op. */
 void store_counts_free(store_counts *c, int n);
+/* Counts by name that share a transaction's fate (the bus counts a run's
+ * events per topic as it appends them, so the run's record needs no second
+ * walk over the log): one more for `name` (len bytes) in t; a savepoint's
+ * are added to its parent's when it commits and dropped when it aborts.
+ * Best effort: out of memory, a count is lost. */
+void store_txn_tally(store_txn *t, const char *name, size_t len);
+/* t's tallies so far (the count in .inserted), borrowed like store_txn_counts. */
+const store_counts *store_txn_tallies(const store_txn *t, int *n);
 
 /* ---- definitions in a database ------------------------------------------------- */
 

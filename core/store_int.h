@@ -58,6 +58,8 @@ struct store_txn {
     store_scan *scans;    /* open scans, invalidated when the transaction ends */
     store_counts *counts; /* writes per collection (names owned) */
     int ncounts;
+    store_counts *tally; /* store_txn_tally's counts (in .inserted) */
+    int ntally;
     /* Write cursors kept open across store_put calls (invariant 7). */
     struct {
         MDB_dbi dbi;
