@@ -20,6 +20,8 @@
 #   wait_file FILE...          waits until every FILE exists (0), or 1 after WAIT_DEADLINE
 #                              seconds (300: a backstop for a hung process, not a guess
 #                              at the machine's speed)
+#   run_chapter [OPTIONS] HEADING
+#                              runs a README chapter's commands as written (below)
 #   finish                     exits 1 if anything failed
 
 set -u
@@ -191,6 +193,131 @@ lmdb_put() {
   cat >>"$S/load.txt"
   echo "DATA=END" >>"$S/load.txt"
   mdb_load -f "$S/load.txt" -s "$2" "$1"
+}
+
+# run_chapter [--csv NAME]... [--exit1 PATTERN]... [--min N] HEADING
+# Runs the README chapter (or section) whose heading starts with HEADING (its
+# '#'s too) as its reader would, in $S (ROOT is the repository):
+#   * its csv blocks become files: named by the --csv options in order, else
+#     each run of csv blocks by the *.csv names in backticks in the prose
+#     before it (refusals and 公示 files left out); every other block but sh
+#     and text is $S/chapter.N.KIND (N counts the blocks of that kind from 1);
+#   * every command line of its sh blocks runs in order, by sh in $S, with
+#     `gonghui` the binary under test and scripts/ the repository's; it must
+#     exit 0, or 1 where it matches an --exit1 case pattern (rows refused);
+#   * the text block after a sh block is that step's output: its lines must
+#     stand in the step's stdout in order ('...' skips), checked once at the end;
+#   * at least N commands (--min, default 1) must have run.
+# Step I's output is $S/gotI.txt, its stderr $S/errI.txt. Sets CHAPTER_STEPS.
+run_chapter() {
+  _csv="" _exit1="" _min=1
+  while [ $# -gt 1 ]; do
+    case $1 in
+      --csv) _csv="$_csv$2
+" ;;
+      --exit1) _exit1="$_exit1$2
+" ;;
+      --min) _min=$2 ;;
+      *) break ;;
+    esac
+    shift 2
+  done
+  python3 - "${ROOT:?}/README.md" "$S" "$1" "$_csv" <<'PY' || { fail "extracting the chapter '$1'"; return 1; }
+import sys, re, os
+readme, out, heading, csv_names = sys.argv[1:5]
+level = len(heading) - len(heading.lstrip('#'))
+lines = open(readme, encoding='utf-8').read().split('\n')
+start = [i for i, l in enumerate(lines) if l.startswith(heading)][0]
+end, fenced = len(lines), False
+for i in range(start + 1, len(lines)):
+    if lines[i].startswith('```'):
+        fenced = not fenced
+    elif not fenced and re.match(r'#{1,%d} ' % level, lines[i]):
+        end = i
+        break
+parts = re.split(r'```(\w+)\n(.*?)```', '\n'.join(lines[start:end]) + '\n', flags=re.S)
+blocks, prose = [], parts[0]
+for i in range(0, len(parts) - 1, 3):
+    blocks.append((parts[i + 1], parts[i + 2], prose))
+    prose = parts[i + 3]
+given = [n for n in csv_names.split('\n') if n]
+names, count, steps = [], {}, []
+for k, (kind, body, before) in enumerate(blocks):
+    if kind == 'csv':
+        if given:
+            name = given.pop(0)
+        else:
+            if not names or k == 0 or blocks[k - 1][0] != 'csv':
+                names = [n for n in re.findall(r'`([^`\s]+\.csv)`', before)
+                         if 'refusals' not in n and '公示' not in n]
+            name = names.pop(0)
+    elif kind == 'sh':
+        want = blocks[k + 1][1] if k + 1 < len(blocks) and blocks[k + 1][0] == 'text' else ''
+        steps.append(([l for l in body.splitlines() if l.strip() and not l.startswith('#')], want))
+        continue
+    elif kind == 'text':
+        continue
+    else:
+        count[kind] = count.get(kind, 0) + 1
+        name = 'chapter.%d.%s' % (count[kind], kind)
+    open(os.path.join(out, name), 'w', encoding='utf-8').write(body)
+with open(os.path.join(out, 'steps.txt'), 'w', encoding='utf-8') as f:
+    for n, (cmds, want) in enumerate(steps):
+        open(os.path.join(out, 'want%d.txt' % n), 'w', encoding='utf-8').write(want)
+        for c in cmds:
+            f.write('%d\t%s\n' % (n, c))
+PY
+  # `gonghui` is the binary under test; scripts/ is the repository's
+  mkdir -p "$S/.chapter-bin"
+  printf '#!/bin/sh\nexec "%s" "$@"\n' "$BIN" >"$S/.chapter-bin/gonghui"
+  chmod +x "$S/.chapter-bin/gonghui"
+  [ -e "$S/scripts" ] || ln -s "$ROOT/scripts" "$S/scripts"
+  CHAPTER_STEPS=0
+  while IFS="$(printf '\t')" read -r _step _cmd; do
+    (cd "$S" && PATH="$S/.chapter-bin:$PATH" sh -c "$_cmd") >>"$S/got$_step.txt" 2>>"$S/err$_step.txt"
+    _rc=$? _want=0
+    _pats=$_exit1
+    while [ -n "$_pats" ]; do
+      _p=${_pats%%
+*}
+      _pats=${_pats#*
+}
+      # shellcheck disable=SC2254 # the option's words are a case pattern
+      case $_cmd in $_p) _want=1 ;; esac
+    done
+    if [ "$_rc" -ne "$_want" ]; then
+      fail "'$_cmd': exit code $_rc, expected $_want"
+      cat "$S/err$_step.txt" >&2
+    fi
+    CHAPTER_STEPS=$((CHAPTER_STEPS + 1))
+  done <"$S/steps.txt"
+  if [ "$CHAPTER_STEPS" -ge "$_min" ]; then
+    pass "ran the chapter's $CHAPTER_STEPS commands"
+  else
+    fail "only $CHAPTER_STEPS commands found in '$1'"
+  fi
+  python3 - "$S" <<'PY' && pass "every output is as the chapter shows it" || fail "an output differs from the chapter"
+import sys, os, glob
+s = sys.argv[1]
+bad = 0
+for w in sorted(glob.glob(os.path.join(s, 'want*.txt'))):
+    n = w[len(os.path.join(s, 'want')):-4]
+    want = [l for l in open(w, encoding='utf-8').read().splitlines() if l.strip()]
+    p = os.path.join(s, 'got%s.txt' % n)
+    got = open(p, encoding='utf-8').read().splitlines() if os.path.exists(p) else []
+    j = 0
+    for l in want:
+        if l == '...':
+            continue
+        while j < len(got) and got[j].rstrip() != l.rstrip():
+            j += 1
+        if j == len(got):
+            print('step %s: the line\n  %s\nis not in the output (in order):\n%s' % (n, l, '\n'.join(got)), file=sys.stderr)
+            bad += 1
+            break
+        j += 1
+sys.exit(1 if bad else 0)
+PY
 }
 
 finish() {

@@ -11,79 +11,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 setup "$@"
 
 # ---- the chapter, as written ----------------------------------------------------------
-python3 - "$ROOT/README.md" "$S" <<'PY' || { fail "extracting the chapter"; finish; }
-import sys, re, os
-text = open(sys.argv[1], encoding='utf-8').read()
-out = sys.argv[2]
-start = text.index("\n### Workers' sanatorium and the check-up van")
-end = text.index('\n### ', start + 5)
-blocks = re.findall(r'```(\w+)\n(.*?)```', text[start:end], re.S)
-csvs = [b for k, b in blocks if k == 'csv']
-for name, b in zip(['applications.csv', 'B01-签到.csv', 'V001.csv'], csvs):
-    open(os.path.join(out, name), 'w', encoding='utf-8').write(b)
-steps, i = [], 0
-while i < len(blocks):
-    k, b = blocks[i]
-    if k == 'sh':
-        want = blocks[i + 1][1] if i + 1 < len(blocks) and blocks[i + 1][0] == 'text' else ''
-        steps.append(([l for l in b.splitlines() if l.split(' ')[0] in ('gonghui', 'printf', 'python3')], want))
-    i += 1
-with open(os.path.join(out, 'steps.txt'), 'w', encoding='utf-8') as f:
-    for n, (cmds, want) in enumerate(steps):
-        open(os.path.join(out, 'want%d.txt' % n), 'w', encoding='utf-8').write(want)
-        for c in cmds:
-            f.write('%d\t%s\n' % (n, c))
-PY
-
-n_steps=0
-while IFS="$(printf '\t')" read -r step cmd; do
-  case $cmd in
-    printf*) sh -c "$cmd" || fail "'$cmd'"; continue ;;
-    python3*)   # the check without gonghui: scripts/ is the repository's
-      sh -c "$(printf '%s' "$cmd" | sed "s| scripts/| $ROOT/scripts/|")" >>"$S/got$step.txt" 2>>"$S/err$step.txt" ||
-        { fail "'$cmd'"; cat "$S/err$step.txt" >&2; }
-      continue ;;
-  esac
-  rest=${cmd#gonghui }
-  # shellcheck disable=SC2086 # the README's words, split as a shell would
-  eval "set -- $rest"
-  args=""
-  for a in "$@"; do
-    case $a in scripts/*) a=$ROOT/$a ;; esac
-    args="$args $(printf '%s' "$a" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"
-  done
-  eval "\"\$BIN\" $args" >>"$S/got$step.txt" 2>>"$S/err$step.txt"
-  rc=$?
-  case $cmd in
-    *apply=applications.csv*) [ "$rc" -eq 1 ] || fail "'$cmd': exit code $rc, expected 1 (rows refused)" ;;
-    *) [ "$rc" -eq 0 ] || { fail "'$cmd': exit code $rc"; cat "$S/err$step.txt" >&2; } ;;
-  esac
-  n_steps=$((n_steps + 1))
-done <"$S/steps.txt"
-[ "$n_steps" -ge 14 ] && pass "ran the chapter's $n_steps commands" || fail "only $n_steps commands found"
-
-python3 - "$S" <<'PY' && pass "every output is as the chapter shows it" || fail "an output differs from the chapter"
-import sys, os, glob
-s = sys.argv[1]
-bad = 0
-for w in sorted(glob.glob(os.path.join(s, 'want*.txt'))):
-    n = w[len(os.path.join(s, 'want')):-4]
-    want = [l for l in open(w, encoding='utf-8').read().splitlines() if l.strip()]
-    p = os.path.join(s, 'got%s.txt' % n)
-    got = open(p, encoding='utf-8').read().splitlines() if os.path.exists(p) else []
-    j = 0
-    for l in want:
-        if l == '...':
-            continue
-        while j < len(got) and got[j].rstrip() != l.rstrip():
-            j += 1
-        if j == len(got):
-            print('step %s: the line\n  %s\nis not in the output (in order):\n%s' % (n, l, '\n'.join(got)), file=sys.stderr)
-            bad += 1
-            break
-        j += 1
-sys.exit(1 if bad else 0)
-PY
+run_chapter --csv applications.csv --csv B01-签到.csv --csv V001.csv --exit1 '*apply=applications.csv*' \
+  --min 14 "### Workers' sanatorium and the check-up van"
 
 DB=$S/san.db
 D=$ROOT/scripts/sanatorium/desk.lua

@@ -10,85 +10,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 
-python3 - "$ROOT/README.md" "$S" <<'PY' || { fail "extracting the chapter"; finish; }
-import sys, re, os
-text = open(sys.argv[1], encoding='utf-8').read()
-out = sys.argv[2]
-start = text.index('\n## The activity register, union building and the ten-things report\n')
-end = text.index('\n## ', start + 5)
-ch = text[start:end]
-# blocks with the prose before each; a csv block takes the next name of the
-# *.csv files the prose since the last other block names in backticks
-parts = re.split(r'```(\w+)\n(.*?)```', ch, flags=re.S)
-names, steps, sheets = [], [], 0
-i = 0
-prose = parts[0]
-blocks = []
-while i + 2 < len(parts):
-    kind, body, after = parts[i + 1], parts[i + 2], parts[i + 3] if i + 3 < len(parts) else ''
-    blocks.append((kind, body, prose))
-    prose = after
-    i += 3
-for k, (kind, body, before) in enumerate(blocks):
-    if kind == 'csv':
-        if not names or k == 0 or blocks[k - 1][0] != 'csv':
-            names = [n for n in re.findall(r'`([^`\s]+\.csv)`', before) if 'refusals' not in n and '公示' not in n]
-        name = names.pop(0)
-        open(os.path.join(out, name), 'w', encoding='utf-8').write(body)
-        sheets += 1
-    elif kind == 'sh':
-        want = blocks[k + 1][1] if k + 1 < len(blocks) and blocks[k + 1][0] == 'text' else ''
-        steps.append(([l for l in body.splitlines() if l.startswith('gonghui ')], want))
-with open(os.path.join(out, 'steps.txt'), 'w', encoding='utf-8') as f:
-    for n, (cmds, want) in enumerate(steps):
-        open(os.path.join(out, 'want%d.txt' % n), 'w', encoding='utf-8').write(want)
-        for c in cmds:
-            f.write('%d\t%s\n' % (n, c))
-print(sheets)
-PY
-
-n_steps=0
-while IFS="$(printf '\t')" read -r step cmd; do
-  rest=${cmd#gonghui }
-  # shellcheck disable=SC2086 # the README's words, split as a shell would
-  eval "set -- $rest"
-  args=""
-  for a in "$@"; do
-    case $a in scripts/*) a=$ROOT/$a ;; esac
-    args="$args $(printf '%s' "$a" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"
-  done
-  eval "\"\$BIN\" $args" >>"$S/got$step.txt" 2>>"$S/err$step.txt"
-  rc=$?
-  case $cmd in
-    *sessions=活动.csv*|*attendance=签到.csv*|*nominations=推荐.csv*)
-      [ "$rc" -eq 1 ] || fail "'$cmd': exit code $rc, expected 1 (rows refused)" ;;
-    *) [ "$rc" -eq 0 ] || { fail "'$cmd': exit code $rc"; cat "$S/err$step.txt" >&2; } ;;
-  esac
-  n_steps=$((n_steps + 1))
-done <"$S/steps.txt"
-[ "$n_steps" -ge 14 ] && pass "ran the chapter's $n_steps commands" || fail "only $n_steps commands found"
-
-python3 - "$S" <<'PY' && pass "every output is as the chapter shows it" || fail "an output differs from the chapter"
-import sys, os, glob
-s = sys.argv[1]
-bad = 0
-for w in sorted(glob.glob(os.path.join(s, 'want*.txt'))):
-    n = w[len(os.path.join(s, 'want')):-4]
-    want = [l for l in open(w, encoding='utf-8').read().splitlines() if l.strip()]
-    got = open(os.path.join(s, 'got%s.txt' % n), encoding='utf-8').read().splitlines()
-    j = 0
-    for l in want:
-        if l == '...':
-            continue
-        while j < len(got) and got[j].rstrip() != l.rstrip():
-            j += 1
-        if j == len(got):
-            print('step %s: the line\n  %s\nis not in the output (in order):\n%s' % (n, l, '\n'.join(got)), file=sys.stderr)
-            bad += 1
-            break
-        j += 1
-sys.exit(1 if bad else 0)
-PY
+run_chapter --exit1 '*sessions=活动.csv*' --exit1 '*attendance=签到.csv*' --exit1 '*nominations=推荐.csv*' \
+  --min 14 '## The activity register, union building and the ten-things report'
 
 DB=$S/act.db
 grep -q '活动.csv,4,unknown' "$S/活动.refusals.csv" && pass "the refusals file names file, line and code" || fail "活动.refusals.csv lacks line 4"
