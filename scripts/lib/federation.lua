@@ -336,6 +336,46 @@ local function ship_name(o)
   return r.name
 end
 
+-- The loop of ship and receive: connect() --> nats, h (again after a
+-- failure); pass() moves one batch and returns how much it moved and how
+-- long to wait (ms) when that was nothing. Without o.follow an error is
+-- raised and a pass that moved nothing ends the loop; with o.follow it runs
+-- for ever: a failed connect waits 500 ms, a failed pass drops what it
+-- fetched unacked, closes the connection (saying `retry`, a format taking
+-- the error) and waits 200 ms. Nothing is lost: a pass moves its cursor
+-- only after the acks.
+local function run_loop(o, connect, pass, retry)
+  local nats, h
+  while true do
+    if not h then
+      local ok, e = pcall(function() nats, h = connect() end)
+      if not ok then
+        if not o.follow then error(e, 0) end
+        say('%s', tostring(e))
+        nats = nats or require 'nats'
+        nats.sleep(500)
+        goto continue
+      end
+    end
+    do
+      local ok, got, idle = pcall(pass)
+      if not ok then
+        nats.drop_held(h)
+        if not o.follow then error(got, 0) end
+        say(retry, tostring(got))
+        nats.close(h)
+        h = nil
+        nats.sleep(200)
+      elseif got == 0 then
+        if not o.follow then break end
+        nats.sleep(idle)
+      end
+    end
+    ::continue::
+  end
+  if h then nats.close(h) end
+end
+
 -- Ships the log after the cursor; with o.follow, for ever. Returns events
 -- read, messages published.
 function M.ship(o)
@@ -352,6 +392,7 @@ function M.ship(o)
   local function connect()
     nats, h = M.connect(o, 'ship ' .. name)
     nats.stream(h, M.stream_of(name), M.subject_of(name, '>'), o.replicas or 1, (o.dup_window or 600) * 1000)
+    return nats, h
   end
   local function one_batch()
     local from = ship_cursor() + 1
@@ -382,33 +423,8 @@ function M.ship(o)
     read, published = read + #evs, published + n
     return #evs
   end
-  while true do
-    if not h then
-      local ok, e = pcall(connect)
-      if not ok then
-        if not o.follow then error(e, 0) end
-        say('%s', tostring(e))
-        nats = nats or require 'nats'
-        nats.sleep(500)
-        goto continue
-      end
-    end
-    do
-      local ok, got = pcall(one_batch)
-      if not ok then
-        if not o.follow then error(got, 0) end
-        say(_('federation ship: %s (trying again; nothing is lost)'), tostring(got))
-        nats.close(h)
-        h = nil
-        nats.sleep(200)
-      elseif got == 0 then
-        if not o.follow then break end
-        nats.sleep(o.poll or 200)
-      end
-    end
-    ::continue::
-  end
-  if h then nats.close(h) end
+  run_loop(o, connect, function() return one_batch(), o.poll or 200 end,
+           _('federation ship: %s (trying again; nothing is lost)'))
   return read, published
 end
 
@@ -549,59 +565,36 @@ function M.receive(o)
   local batch, wait, poll = o.batch or 1000, o.wait or 20, o.poll or 200
   local ack_wait = (o.ack_wait or 30) * 1000
   local quiet = {}
-  while true do
-    if not h then
-      local ok, e = pcall(function() nats, h = M.connect(o, 'receive ' .. durable) end)
-      if not ok then
-        if not o.follow then error(e, 0) end
-        say('%s', tostring(e))
-        nats = nats or require 'nats'
-        nats.sleep(500)
-        goto continue
-      end
-    end
-    do
-      local srcs = M.sources()
-      local got = 0
+  run_loop(o, function()
+    nats, h = M.connect(o, 'receive ' .. durable)
+    return nats, h
+  end, function()
+    local srcs = M.sources()
+    local got = 0
+    for _i, src in ipairs(srcs) do
+      local name = src.name
       local ok, e = pcall(function()
-        for _i, src in ipairs(srcs) do
-          local name = src.name
-          local ok2, e2 = pcall(function()
-            local packed = nats.fetch(h, M.stream_of(name), durable, M.subject_of(name, '>'), batch, wait, ack_wait)
-            if #packed > 0 then
-              local msgs = unpack_msgs(packed)
-              local a, b, c = store_batch(name, msgs)
-              nats.ack(h)   -- after the commit: a crash before it means a redelivery, skipped
-              total[1], total[2], total[3] = total[1] + a, total[2] + b, total[3] + c
-              got = got + #msgs
-            end
-          end)
-          if not ok2 then
-            nats.drop_held(h)
-            -- a federation that has shipped nothing yet has no stream: the others go on
-            if not tostring(e2):find('stream not found', 1, true) then error(e2, 0) end
-            if not quiet[name] then
-              say(_('federation receive: %s has shipped nothing yet (no stream %s)'), name, M.stream_of(name))
-              quiet[name] = true
-            end
-          end
+        local packed = nats.fetch(h, M.stream_of(name), durable, M.subject_of(name, '>'), batch, wait, ack_wait)
+        if #packed > 0 then
+          local msgs = unpack_msgs(packed)
+          local a, b, c = store_batch(name, msgs)
+          nats.ack(h)   -- after the commit: a crash before it means a redelivery, skipped
+          total[1], total[2], total[3] = total[1] + a, total[2] + b, total[3] + c
+          got = got + #msgs
         end
       end)
       if not ok then
         nats.drop_held(h)
-        if not o.follow then error(e, 0) end
-        say(_('federation receive: %s (trying again; nothing is lost)'), tostring(e))
-        nats.close(h)
-        h = nil
-        nats.sleep(200)
-      elseif got == 0 then
-        if not o.follow then break end
-        nats.sleep(#srcs == 0 and 1000 or poll)
+        -- a federation that has shipped nothing yet has no stream: the others go on
+        if not tostring(e):find('stream not found', 1, true) then error(e, 0) end
+        if not quiet[name] then
+          say(_('federation receive: %s has shipped nothing yet (no stream %s)'), name, M.stream_of(name))
+          quiet[name] = true
+        end
       end
     end
-    ::continue::
-  end
-  if h then nats.close(h) end
+    return got, #srcs == 0 and 1000 or poll
+  end, _('federation receive: %s (trying again; nothing is lost)'))
   return total[1], total[2], total[3]
 end
 
