@@ -18,47 +18,35 @@
 local _ = gettext
 local program = require 'program'
 local activity = require 'activity'
+local yearly = require 'yearly'
 local fmt = require 'fmt'
 
-local COMMANDS = { 'setup', 'sessions', 'attendance', 'booths', 'session', 'attend', 'cancel', 'report' }
-
-local cmd
-for _i, c in ipairs(COMMANDS) do if params[c] ~= nil and not cmd then cmd = c end end
-if not cmd then
-  run.fail(string.format(_('give a command: %s (see the top of scripts/activity/register.lua)'),
-                         table.concat(COMMANDS, '=..., ') .. '=...'))
-end
+local cmd = yearly.command({ 'setup', 'sessions', 'attendance', 'booths', 'session', 'attend', 'cancel', 'report' },
+                           'scripts/activity/register.lua')
 
 program.cli(function()
-  local year = program.param('year', 'int', math.tointeger(tonumber(os.date('%Y'))))
-  local A = activity.open(run.dir .. '/plan.lua', year)
+  local A = activity.open(run.dir .. '/plan.lua', yearly.year())
   if cmd == 'setup' then
     print(string.format(_('%s (%s), %s .. %s'), A.plan.title, A.id, A.plan.window.from, A.plan.window.to))
     local rows = {}
     for _i, k in ipairs(A.plan.kinds) do rows[#rows + 1] = { k.kind, k.title } end
     print(fmt.table({ _('kind'), _('title') }, rows))
   elseif cmd == 'sessions' or cmd == 'attendance' or cmd == 'booths' then
-    local s = A:sheet(cmd, program.param(cmd))
-    print(program.sheet_summary(s))
-    program.finish(s)
+    yearly.sheet(A, cmd)
   elseif cmd == 'session' then
     local e = { id = program.param('session'), kind = program.param('kind'), day = program.param('day', 'date'),
                 union = program.param('union'), enterprise = params.enterprise, place = params.place,
                 title = params.title, heads = params.heads and program.param('heads', 'int'),
                 fen = params.fen and program.param('fen', 'yuan') }
-    local r, code, why = A:session(e)
-    if not r then run.fail(string.format(_('refused (%s): %s'), code, why)) end
+    local r = yearly.must(A:session(e))
     print(string.format(_('session %s: %s on %s, entry %d'), r.session, A.plan.kind[r.kind].title, r.day, r.entry_id))
   elseif cmd == 'attend' then
-    local r, code, why = A:attend{ session = program.param('attend'), member = program.param('id_number', 'id') }
-    if not r then run.fail(string.format(_('refused (%s): %s'), code, why)) end
+    local r = yearly.must(A:attend{ session = program.param('attend'), member = program.param('id_number', 'id') })
     print(string.format(_('session %s: entry %d'), r.session, r.entry_id))
   elseif cmd == 'cancel' then
     local n = A:cancel(program.param('cancel'), program.param('reason'))
     print(string.format(_('session %s reversed: %d entries'), params.cancel, n))
   elseif cmd == 'report' then
-    local rep = A.P:report{ by = params.by }
-    print(program.format(rep))
-    if not rep.ok then run.fail(_('the totals and the ledger disagree (see PROBLEMS)')) end
+    yearly.report(A.P)
   end
 end)

@@ -29,6 +29,7 @@
 local _ = gettext
 local program = require 'program'
 local registry = require 'registry'
+local yearly = require 'yearly'
 
 local M = {}
 local A = {}
@@ -44,31 +45,16 @@ M.SHEETS = {
   booths = { { 'session', '活动编号' }, { 'enterprise', '企业' }, { 'posts', '岗位数', 'int' } },
 }
 
--- The framework's refusals, and one of the register's own: a union,
--- enterprise or session that is not registered.
-M.REFUSALS = setmetatable({ unknown = N_('not registered') }, { __index = program.REFUSALS })
-local refuse = program.refuser(M.REFUSALS)
+-- The framework's refusals, and 'unknown': a union, enterprise or session
+-- that is not registered.
+local refuse = program.refuser(yearly.REFUSALS)
 
 -- The program of `year` from a plan file that returns function(year) -> plan
 -- (scripts/activity/plan.lua), or a plan table.
 function M.open(plan, year)
   registry.define_all()
-  local P
-  if type(plan) == 'table' then
-    P = program.define(plan)
-  elseif type(plan) == 'function' then     -- a plan file's chunk, already loaded
-    P = program.define(plan(year))
-  else
-    local file = plan
-    local chunk, err = loadfile(file)
-    if not chunk then error(_('plan ') .. file .. ': ' .. tostring(err), 0) end
-    local ok, raw = pcall(chunk)
-    if ok and type(raw) == 'function' then ok, raw = pcall(raw, year) end
-    if not ok then error(_('plan ') .. file .. ': ' .. tostring(raw), 0) end
-    P = program.define(raw, { file = file })
-  end
-  local self = setmetatable({ P = P, plan = P.plan, id = P.id, names = {} }, A)
-  return self
+  local P = yearly.define(plan, year)
+  return setmetatable({ P = P, plan = P.plan, id = P.id, names = {} }, A)
 end
 
 -- ---- lookups: a kind by code or title, a union by id or name, an enterprise

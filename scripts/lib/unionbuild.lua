@@ -28,13 +28,14 @@ local _ = gettext
 local program = require 'program'
 local registry = require 'registry'
 local activity = require 'activity'
+local yearly = require 'yearly'
 local dates = require 'dates'
 
 local M = {}
 local U = {}
 U.__index = U
 
-local refuse = program.refuser(activity.REFUSALS)
+local refuse = program.refuser(yearly.REFUSALS)
 
 M.SHEETS = {
   nominations = { { 'id_number', '身份证号', 'id' }, { 'union', '推荐工会' }, { 'reason', '主要事迹', optional = true } },
@@ -44,19 +45,7 @@ M.SHEETS = {
 
 function M.open(plan, year)
   registry.define_all()
-  local P
-  if type(plan) == 'table' then
-    P = program.define(plan)
-  elseif type(plan) == 'function' then     -- a plan file's chunk, already loaded
-    P = program.define(plan(year))
-  else
-    local chunk, err = loadfile(plan)
-    if not chunk then error(_('plan ') .. plan .. ': ' .. tostring(err), 0) end
-    local ok, raw = pcall(chunk)
-    if ok and type(raw) == 'function' then ok, raw = pcall(raw, year) end
-    if not ok then error(_('plan ') .. plan .. ': ' .. tostring(raw), 0) end
-    P = program.define(raw, { file = plan })
-  end
+  local P = yearly.define(plan, year)
   db.define('star_nominations', {
     key = 'nomination_id', auto = true,
     fields = { nomination_id = 'int', program = 'string', member_id = 'int', union_id = 'int',

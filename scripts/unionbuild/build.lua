@@ -14,19 +14,14 @@
 local _ = gettext
 local program = require 'program'
 local ub = require 'unionbuild'
+local yearly = require 'yearly'
 local fmt = require 'fmt'
 
-local COMMANDS = { 'sync', 'nominations', 'nominate', 'votes', 'select', 'list', 'report' }
-local cmd
-for _i, c in ipairs(COMMANDS) do if params[c] ~= nil and not cmd then cmd = c end end
-if not cmd then
-  run.fail(string.format(_('give a command: %s (see the top of scripts/unionbuild/build.lua)'),
-                         table.concat(COMMANDS, '=..., ') .. '=...'))
-end
+local cmd = yearly.command({ 'sync', 'nominations', 'nominate', 'votes', 'select', 'list', 'report' },
+                           'scripts/unionbuild/build.lua')
 
 program.cli(function()
-  local year = program.param('year', 'int', math.tointeger(tonumber(os.date('%Y'))))
-  local U = ub.open(run.dir .. '/plan.lua', year)
+  local U = ub.open(run.dir .. '/plan.lua', yearly.year())
   if cmd == 'sync' then
     local c = U:sync()
     print(string.format(_('%s: new enterprise unions %d, joint unions %d covering %d enterprises; members joined %d, of them new-employment-form workers %d (entered before: %d)'),
@@ -34,17 +29,13 @@ program.cli(function()
                         c.join_new_form, c.already))
     if c.refused > 0 then run.fail(string.format(_('%d refused'), c.refused)) end
   elseif cmd == 'nominations' or cmd == 'votes' then
-    local s = U:sheet(cmd, program.param(cmd))
-    print(program.sheet_summary(s))
-    program.finish(s)
+    yearly.sheet(U, cmd)
   elseif cmd == 'nominate' then
-    local r, code, why = U:nominate{ member = program.param('nominate', 'id'), union = program.param('union'),
-                                     reason = params.reason }
-    if not r then run.fail(string.format(_('refused (%s): %s'), code, why)) end
+    local r = yearly.must(U:nominate{ member = program.param('nominate', 'id'), union = program.param('union'),
+                                      reason = params.reason })
     print(string.format(_('nomination %d'), r.nomination_id))
   elseif cmd == 'select' then
-    local r, code, why = U:select()
-    if not r then run.fail(string.format(_('refused (%s): %s'), code, why)) end
+    local r = yearly.must(U:select())
     local rows = {}
     for i, n in ipairs(r.selected) do
       local m = db.members:get(n.member_id)
@@ -61,8 +52,6 @@ program.cli(function()
       print(_('written:') .. ' ' .. name)
     end
   elseif cmd == 'report' then
-    local rep = U.P:report{ by = params.by }
-    print(program.format(rep))
-    if not rep.ok then run.fail(_('the totals and the ledger disagree (see PROBLEMS)')) end
+    yearly.report(U.P)
   end
 end)
