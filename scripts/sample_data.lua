@@ -23,6 +23,7 @@
 
 local registry = require 'registry'
 local parse = require 'parse'
+local dates = require 'dates'
 local firm_names = require 'firm_names'
 
 local N    = params.members or 5000
@@ -145,26 +146,8 @@ local function pick(cum)
   return lo
 end
 
--- Days since 1970-01-01 <-> (y, m, d), proleptic Gregorian (H. Hinnant).
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = y // 400
-  local yoe = y - era * 400
-  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-local function civil_from_days(z)
-  z = z + 719468
-  local era = z // 146097
-  local doe = z - era * 146097
-  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-  local mp = (5 * doy + 2) // 153
-  local d = doy - (153 * mp + 2) // 5 + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  return yoe + era * 400 + (m <= 2 and 1 or 0), m, d
-end
+-- Days since 1970-01-01 <-> (y, m, d)
+local days_from_civil, civil_from_days = dates.from_civil, dates.civil
 local iso_memo = {}
 local function iso(z)               -- day number -> 'YYYY-MM-DD'
   local s = iso_memo[z]

@@ -4,6 +4,7 @@
 --   dates.parse('2025-01-29')          --> 2025, 1, 29   (error if not a real date)
 --   dates.day('2025-01-29')            --> days since 1970-01-01
 --   dates.iso(20117)                   --> '2025-01-29'
+--   dates.from_civil(2025, 1, 29)      --> 20117;  dates.civil(20117) --> 2025, 1, 29
 --   dates.add_months('1965-01-31', 721) --> '2025-02-28' (the day clamped to the month's end)
 --   dates.add_days('2025-01-29', 3)    --> '2025-02-01'
 --   dates.today()                      --> the run's date (os.date, the run's clock)
@@ -35,9 +36,9 @@ function M.valid(s)
   return (pcall(M.parse, s))
 end
 
--- Days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
-function M.day(s)
-  local y, m, d = M.parse(s)
+-- Days since 1970-01-01 <-> (y, m, d) (H. Hinnant's algorithm, proleptic
+-- Gregorian); numbers only, unchecked (sample_data.lua makes dates by the million).
+function M.from_civil(y, m, d)
   if m <= 2 then y = y - 1 end
   local era = y // 400
   local yoe = y - era * 400
@@ -46,7 +47,7 @@ function M.day(s)
   return era * 146097 + doe - 719468
 end
 
-function M.iso(z)
+function M.civil(z)
   z = z + 719468
   local era = z // 146097
   local doe = z - era * 146097
@@ -55,8 +56,13 @@ function M.iso(z)
   local mp = (5 * doy + 2) // 153
   local d = doy - (153 * mp + 2) // 5 + 1
   local m = mp < 10 and mp + 3 or mp - 9
-  return string.format('%04d-%02d-%02d', yoe + era * 400 + (m <= 2 and 1 or 0), m, d)
+  return yoe + era * 400 + (m <= 2 and 1 or 0), m, d
 end
+
+-- Days since 1970-01-01 of a date 'YYYY-MM-DD' (error if not a real date).
+function M.day(s) return M.from_civil(M.parse(s)) end
+
+function M.iso(z) return string.format('%04d-%02d-%02d', M.civil(z)) end
 
 function M.add_days(s, n) return M.iso(M.day(s) + n) end
 
