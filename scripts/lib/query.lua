@@ -170,6 +170,26 @@ function Q:first()
   return self:limit(1):list()[1]
 end
 
+-- Adds value v (nil: a record without the field, not counted) to the
+-- running aggregate g = { n = values seen, acc = sum, min or max }.
+local function fold(g, what, v)
+  if v == nil then return end
+  g.n = g.n + 1
+  if what == 'sum' or what == 'avg' then
+    g.acc = (g.acc or 0) + v
+  elseif g.acc == nil or (what == 'min' and v < g.acc) or (what == 'max' and v > g.acc) then
+    g.acc = v
+  end
+end
+
+-- The aggregate's value from g.
+local function value_of(g, what)
+  if what == 'count' then return g.n end
+  if what == 'sum' then return g.acc or 0 end
+  if what == 'avg' then return g.n > 0 and g.acc / g.n or nil end
+  return g.acc
+end
+
 -- Aggregates over the matching records, or per group with group().
 local function aggregate(q, what, field)
   if what ~= 'count' and type(field) ~= 'string' then
@@ -180,21 +200,9 @@ local function aggregate(q, what, field)
       if next(q.cond) then return q.coll:count(q.cond) end
       return q.coll:count()
     end
-    local acc, n = nil, 0
-    for row in scan(q) do
-      local v = row[field]
-      if v ~= nil then
-        n = n + 1
-        if what == 'sum' or what == 'avg' then
-          acc = (acc or 0) + v
-        elseif acc == nil or (what == 'min' and v < acc) or (what == 'max' and v > acc) then
-          acc = v
-        end
-      end
-    end
-    if what == 'sum' then return acc or 0 end
-    if what == 'avg' then return n > 0 and acc / n or nil end
-    return acc
+    local g = { n = 0 }
+    for row in scan(q) do fold(g, what, row[field]) end
+    return value_of(g, what)
   end
   local by, groups, keys = q.by, {}, {}
   local bys = q.bys or { by }
@@ -210,16 +218,7 @@ local function aggregate(q, what, field)
         local k = table.concat(parts, '\0')
         local g = groups[k]
         if not g then g = { n = 0, vals = vals }; groups[k] = g; keys[#keys + 1] = k end
-        local v = field and row[field]
-        if what == 'count' then g.n = g.n + 1
-        elseif v ~= nil then
-          g.n = g.n + 1
-          if what == 'sum' or what == 'avg' then
-            g.acc = (g.acc or 0) + v
-          elseif g.acc == nil or (what == 'min' and v < g.acc) or (what == 'max' and v > g.acc) then
-            g.acc = v
-          end
-        end
+        if what == 'count' then g.n = g.n + 1 else fold(g, what, row[field]) end
       end
     end
   elseif what == 'count' then
@@ -231,26 +230,15 @@ local function aggregate(q, what, field)
       if k ~= nil then
         local g = groups[k]
         if not g then g = { n = 0 }; groups[k] = g; keys[#keys + 1] = k end
-        if v ~= nil then
-          g.n = g.n + 1
-          if what == 'sum' or what == 'avg' then
-            g.acc = (g.acc or 0) + v
-          elseif g.acc == nil or (what == 'min' and v < g.acc) or (what == 'max' and v > g.acc) then
-            g.acc = v
-          end
-        end
+        fold(g, what, v)
       end
     end
   end
   local col = what == 'count' and 'count' or what .. '_' .. field
   local out = {}
   for _, k in ipairs(keys) do
-    local g, v = groups[k], nil
-    if what == 'count' then v = g.n
-    elseif what == 'sum' then v = g.acc or 0
-    elseif what == 'avg' then v = g.n > 0 and g.acc / g.n or nil
-    else v = g.acc end
-    local r = { [col] = v }
+    local g = groups[k]
+    local r = { [col] = value_of(g, what) }
     if g.vals then
       for i, f in ipairs(bys) do r[f] = g.vals[i] end
     else
