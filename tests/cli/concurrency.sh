@@ -20,7 +20,6 @@ QUIET_MS=$(sed -n 's/^#define STORE_WAIT_QUIET_MS \([0-9][0-9]*\).*/\1/p' "$STOR
 # the deadline for anything that should happen at once (generous: a loaded
 # machine or a sanitizer build); reaching it is a failure, never a retry
 DEADLINE=300
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 DB=$S/db
 lua define.lua <<'EOF'

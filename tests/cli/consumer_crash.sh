@@ -107,10 +107,6 @@ expect_rc 0 "publishing $EVENTS events" || finish
 gh --db "$DB" run "$S/consumer.lua"
 expect_rc 0 "defining the consumer" || finish
 
-rand_delay() { # 0.05 .. 0.40 seconds
-  r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-  awk -v r="$r" 'BEGIN { printf "%.2f", 0.05 + (r % 351) / 1000 }'
-}
 
 # the deadline for what should happen soon (a loaded machine, a sanitizer
 # build); reaching it is a failure
@@ -138,7 +134,7 @@ while [ "$round" -le "$ROUNDS" ]; do
   fi
   CPID=$!
   track "$CPID"
-  d=$(rand_delay)
+  d=$(rand_delay 50 400)
   if [ $((round % 3)) -eq 1 ]; then
     t=$(date +%s)
     while [ ! -e "$S/progress" ] && kill -0 "$CPID" 2>/dev/null && [ $(($(date +%s) - t)) -lt $DEADLINE ]; do
@@ -255,7 +251,7 @@ track "$C1"
 "$BIN" --db "$DB" run "$S/consumer.lua" loop=1 spin=0.5 >"$S/c2.out" 2>"$S/c2.err" &
 C2=$!
 track "$C2"
-sleep "$(rand_delay)"
+sleep "$(rand_delay 50 400)"
 kill -9 "$C1" 2>/dev/null
 reap "$C1"
 reap "$PP" || { fail "the publisher failed"; cat "$S/p.err" >&2; }

@@ -103,10 +103,6 @@ end)
 if not ok then print('ERROR ' .. tostring(err)) end
 EOF
 
-rand_delay() { # 0.05 .. 0.50 seconds
-  r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-  awk -v r="$r" 'BEGIN { printf "%.2f", 0.05 + (r % 451) / 1000 }'
-}
 # the deadline for what should happen soon (a loaded machine, a sanitizer
 # build); reaching it is a failure
 DEADLINE=300
@@ -127,7 +123,7 @@ while [ "$round" -le "$ROUNDS" ]; do
   "$BIN" --db "$DB" run "$S/writer.lua" seed="$round" ready="$S/wready" >"$S/writer.out" 2>"$S/writer.err" &
   WPID=$!
   track "$WPID"
-  d=$(rand_delay)
+  d=$(rand_delay 50 500)
   if [ $((round % 2)) -eq 0 ]; then
     wait_file "$S/wready" "$WPID" || fail "round $round: the writer committed nothing within $DEADLINE s"
     d=$(awk -v d="$d" 'BEGIN { printf "%.2f", d - 0.05 }')

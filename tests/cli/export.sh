@@ -36,12 +36,6 @@ expect_out "4 records of 'members' written to m.csv" "the summary"
 expect_out "masked" "the summary says personal data is masked"
 if head -c 3 m.csv | od -An -tx1 | grep -q "ef bb bf"; then pass "UTF-8 BOM"; else fail "no BOM"; fi
 if [ "$(grep -c "$(printf '\r$')" m.csv)" -ge 5 ]; then pass "CRLF line ends"; else fail "no CRLF"; od -c m.csv | head >&2; fi
-has() { # has FILE TEXT WHAT
-  if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3: $1 does not contain '$2'"; sed 's/^/  | /' "$1" | head -20 >&2; fi
-}
-hasnot() {
-  if grep -qF -- "$2" "$1"; then fail "$3: $1 contains '$2'"; else pass "$3"; fi
-}
 has m.csv "member_id,active,birth_date,dues,extra,id_number,name,note,phone,score" "header in field order"
 has m.csv "330481********1236" "ID numbers masked: first 6 and last 4"
 has m.csv "138****1111" "phones masked: first 3 and last 4"

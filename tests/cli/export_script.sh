@@ -24,12 +24,6 @@ EOF
 gh --db "$DB" run "$S/make.lua"
 expect_rc 0 "making the database" || finish
 
-has() { # has FILE TEXT WHAT
-  if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3: $1 does not contain '$2'"; sed 's/^/  | /' "$1" | head -20 >&2; fi
-}
-hasnot() {
-  if grep -qF -- "$2" "$1"; then fail "$3: $1 contains '$2'"; else pass "$3"; fi
-}
 firstline() { head -1 "$1" | tr -d '\r' | sed 's/^\xef\xbb\xbf//'; }
 
 # ---- a scan with a parameter: columns from the collection, masked --------------------------------

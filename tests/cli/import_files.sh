@@ -8,9 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 
-has() { # has FILE TEXT WHAT
-  if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3: $1 does not contain '$2'"; sed 's/^/  | /' "$1" | head -20 >&2; fi
-}
 crlf() { sed 's/$/\r/'; }   # LF lines -> CRLF lines
 
 lua define.lua <<'EOF'
@@ -26,11 +23,6 @@ db.define('members', {
   unique = { 'idno' },
 })
 EOF
-newdb() {
-  rm -rf "$1"
-  gh --db "$1" run "$S/define.lua"
-  expect_rc 0 "defining members in $1" || finish
-}
 ID1=330481199001011236
 ID2=33021219700615441X
 

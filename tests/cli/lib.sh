@@ -13,6 +13,16 @@
 #   expect_err TEXT WHAT       $S/err contains TEXT (fixed string)
 #   expect_err_re RE WHAT      $S/err matches the extended regex RE
 #   no_err TEXT WHAT           $S/err does not contain TEXT
+#   has FILE TEXT WHAT         FILE contains TEXT (fixed string)
+#   hasnot FILE TEXT WHAT      FILE does not contain TEXT
+#   has_line FILE LINE WHAT    FILE has the exact line LINE
+#   expect_value DB EXPR WANT WHAT   the Lua expression EXPR on DB prints WANT
+#   newdb DIR                  a new database at DIR, made by $S/define.lua
+#   idn FIRST17                a resident ID number: the 17 digits and their check character
+#   repl STATEMENT...          pipes one statement a line into gonghui repl on $DB (like gh)
+#   same EXPECTED WHAT         $S/out is exactly EXPECTED
+#   now_ms                     the clock in milliseconds
+#   rand_delay LO HI           a random delay from LO to HI milliseconds, printed in seconds
 #   track PID                  kills background process PID when the test ends
 #   reap PID                   waits for it (its exit code) and forgets it
 #   lua FILE <<'EOF' ... EOF   writes a Lua script to $S/FILE
@@ -169,6 +179,62 @@ wait_file() {
 # (a child that has ended but is not reaped still answers kill -0)
 alive() {
   [ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null
+}
+
+has() {
+  if grep -qF -- "$2" "$1" 2>/dev/null; then
+    pass "$3"
+  else
+    fail "$3: $1 does not contain '$2'"
+    sed 's/^/  | /' "$1" 2>/dev/null | head -40 >&2
+  fi
+}
+
+hasnot() {
+  if grep -qF -- "$2" "$1"; then fail "$3: $1 contains '$2'"; else pass "$3"; fi
+}
+
+has_line() {
+  if grep -qxF -- "$2" "$1"; then
+    pass "$3"
+  else
+    fail "$3: no line '$2' in $1"
+    sed 's/^/  | /' "$1" | head -40 >&2
+  fi
+}
+
+expect_value() {
+  query "$1" "print($2)"
+  if [ "$(cat "$S/out")" = "$3" ]; then pass "$4"; else fail "$4: $2 is '$(cat "$S/out")', expected '$3'"; show_output; fi
+}
+
+newdb() {
+  rm -rf "$1"
+  gh --db "$1" run "$S/define.lua"
+  expect_rc 0 "defining members in $1" || finish
+}
+
+idn() {
+  python3 -c "
+b='$1'; w=[7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2]
+print(b + '10X98765432'[sum(int(c) * x for c, x in zip(b, w)) % 11])"
+}
+
+repl() {
+  printf '%s\n' "$@" | "$BIN" --db "$DB" repl >"$S/out" 2>"$S/err"
+  RC=$?
+}
+
+same() {
+  printf '%s\n' "$1" >"$S/want"
+  if cmp -s "$S/want" "$S/out"; then pass "$2"; else fail "$2"; diff "$S/want" "$S/out" >&2; fi
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+rand_delay() {
+  _r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+  awk -v r="$_r" -v lo="$1" -v hi="$2" 'BEGIN { printf "%.3f", (lo + r % (hi - lo + 1)) / 1000 }'
 }
 
 # Runs a Lua snippet against database $1 and puts its stdout in $S/out.

@@ -22,15 +22,6 @@ EOF2
 gh --db "$DB" run "$S/make.lua"
 expect_rc 0 "making the database" || finish
 
-# repl STATEMENTS...: pipes one statement a line into gonghui repl
-repl() {
-  printf '%s\n' "$@" | "$BIN" --db "$DB" repl >"$S/out" 2>"$S/err"
-  RC=$?
-}
-same() { # EXPECTED WHAT: stdout is exactly EXPECTED
-  printf '%s\n' "$1" >"$S/want"
-  if cmp -s "$S/want" "$S/out"; then pass "$2"; else fail "$2"; diff "$S/want" "$S/out" >&2; fi
-}
 
 repl 'db.members:count()' '1 + 1, "两"'
 expect_rc 0 "values" && same "$(printf '3\n2\t两')" "expressions print their values"

@@ -25,14 +25,6 @@ EOF2
 gh --db "$DB" run "$S/make.lua"
 expect_rc 0 "making the database" || finish
 
-repl() {
-  printf '%s\n' "$@" | "$BIN" --db "$DB" repl >"$S/out" 2>"$S/err"
-  RC=$?
-}
-same() { # EXPECTED WHAT: stdout is exactly EXPECTED
-  printf '%s\n' "$1" >"$S/want"
-  if cmp -s "$S/want" "$S/out"; then pass "$2"; else fail "$2"; diff "$S/want" "$S/out" >&2; fi
-}
 
 # --- locals live on --------------------------------------------------------------------
 repl 'local n = db.members:count()' 'n + 1' 'local a, b <const> = 1, 2' 'a + b' \

@@ -105,12 +105,6 @@ local cp = run.checkpoint(params.name or 'tally')
 print(table.concat({ 'checkpoint', cp.done, cp.total, tostring(cp.finished), cp.after, cp.pass }, ' '))
 EOF
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# a random delay between $1 and $2 milliseconds, printed in seconds
-rand_delay() {
-  r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-  awk -v r="$r" -v lo="$1" -v hi="$2" 'BEGIN { printf "%.3f", (lo + r % (hi - lo + 1)) / 1000 }'
-}
 
 # --- killed at random moments, resumed: the same as an uninterrupted run ------------
 gh --db "$S/db" run "$S/seed.lua" members=20000

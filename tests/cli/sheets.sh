@@ -19,18 +19,6 @@ db.define('members', {
   unique = { 'id_number' },
 })
 EOF
-newdb() {
-  rm -rf "$1"
-  gh --db "$1" run "$S/define.lua"
-  expect_rc 0 "defining members in $1" || finish
-}
-value() { # value DB EXPR WANT WHAT
-  query "$1" "print($2)"
-  if [ "$(cat "$S/out")" = "$3" ]; then pass "$4"; else fail "$4: got '$(cat "$S/out")', expected '$3'"; fi
-}
-has() { # has FILE TEXT WHAT
-  if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3: $1 does not contain '$2'"; sed 's/^/  | /' "$1" | head -20 >&2; fi
-}
 
 # ---- phones and ID numbers: normalised or refused, in CSV ---------------------------------------
 DB=$S/db1
@@ -44,9 +32,9 @@ printf '%s\r\n' 'member_id,name,phone,id_number' \
   '6,己,,330481********1236' >p.csv
 gh --db "$DB" import members p.csv
 expect_rc 3 "phones and ID numbers as typed"
-value "$DB" "db.members:get(1).phone, db.members:get(2).phone, db.members:get(3).phone" \
+expect_value "$DB" "db.members:get(1).phone, db.members:get(2).phone, db.members:get(3).phone" \
   "15157389420	0573-87654321	13800001111" "a phone with spaces, full-width digits, +86 and hyphens is stored as its number"
-value "$DB" "db.members:get(4), db.members:get(5).id_number" "nil	$ID1" \
+expect_value "$DB" "db.members:get(4), db.members:get(5).id_number" "nil	$ID1" \
   "a phone that is no phone is refused; a full-width ID number is stored in ASCII"
 has p.csv.rejects.csv "phone: has 5 digits" "the refused phone's reason"
 has p.csv.rejects.csv "is masked (330481********1236)" "a masked ID number (a masked export) is refused as such"
@@ -58,12 +46,12 @@ newdb "$DB"
 printf '%s\r\n' 'member_id,name,note' '1,"  甲 ",  a ' "2, 乙 ,\"　b　\"" >t.csv
 gh --db "$DB" import members t.csv
 expect_rc 0 "a CSV with spaces around cells"
-value "$DB" "'[' .. db.members:get(1).name .. '|' .. db.members:get(1).note .. '|' .. db.members:get(2).name .. '|' .. db.members:get(2).note .. ']'" \
+expect_value "$DB" "'[' .. db.members:get(1).name .. '|' .. db.members:get(1).note .. '|' .. db.members:get(2).name .. '|' .. db.members:get(2).note .. ']'" \
   "[甲|a|乙|b]" "CSV: spaces (and U+3000) at a cell's ends are trimmed, quoted or not"
 printf '%s\n' '{"member_id": 3, "name": " 丙 ", "note": "\u00a0c "}' >t.jsonl
 gh --db "$DB" import members t.jsonl
 expect_rc 0 "JSON Lines with spaces"
-value "$DB" "'[' .. db.members:get(3).name .. '|' .. db.members:get(3).note .. ']'" "[丙|c]" \
+expect_value "$DB" "'[' .. db.members:get(3).name .. '|' .. db.members:get(3).note .. ']'" "[丙|c]" \
   "JSON Lines: the same rule (no-break spaces too)"
 
 lua mkxlsx.lua <<'EOF'
@@ -83,7 +71,7 @@ else
   expect_rc 0 "making in.xlsx"
   gh --db "$DB" import members in.xlsx
   expect_rc 3 "an xlsx sheet with spaces, phones and a bad row"
-  value "$DB" "'[' .. db.members:get(10).name .. '|' .. db.members:get(10).note .. '|' .. db.members:get(10).phone .. '|' .. db.members:get(12).phone .. ']'" \
+  expect_value "$DB" "'[' .. db.members:get(10).name .. '|' .. db.members:get(10).note .. '|' .. db.members:get(10).phone .. '|' .. db.members:get(12).phone .. ']'" \
     "[庚|x|15157389420|0573-87654321]" "xlsx: the same trimming rule; phones normalised"
   # every rejects row as long as the header, though the sheet's row ended early
   if python3 - "$S/in.xlsx.rejects.csv" <<'EOF'
@@ -115,7 +103,7 @@ DB4=$S/db4
 newdb "$DB4"
 gh --db "$DB4" import members e.csv
 expect_rc 0 "the guarded CSV imports"
-value "$DB4" "db.members:get(1).id_number, db.members:get(1).code" "$ID1	0012345" "the guard is removed on import"
+expect_value "$DB4" "db.members:get(1).id_number, db.members:get(1).code" "$ID1	0012345" "the guard is removed on import"
 gh --db "$DB4" export members --out e2.csv --unmask
 cmp -s e.csv e2.csv && pass "export -> import -> export: the same bytes" || { fail "the round trip differs"; diff e.csv e2.csv >&2; }
 
@@ -155,7 +143,7 @@ newdb "$DB"
 printf '%s\r\n' 'member_id;name;note' '1;甲;a,b' '2;"乙;丙";' >semi.csv
 gh --db "$DB" import members semi.csv
 expect_rc 0 "a semicolon-separated file" && expect_err "separates its cells with semicolons" "the notice says so"
-value "$DB" "db.members:get(1).note, db.members:get(2).name" "a,b	乙;丙" "its cells (a comma inside, a quoted ;)"
+expect_value "$DB" "db.members:get(1).note, db.members:get(2).name" "a,b	乙;丙" "its cells (a comma inside, a quoted ;)"
 
 # ---- duplicates name the earlier row; blank lines are counted ---------------------------------------
 printf '%s\r\n' 'member_id,name,id_number' "3,丁,$ID1" '' "4,戊,$ID2" '   ' '' "5,己,$ID1" "3,庚," >dup.csv

@@ -70,10 +70,6 @@ for name in want_cols:
         print('%s=%s:%s' % (name, kind, val))
 EOF2
 
-# has FILE TEXT WHAT
-has() {
-  if grep -qxF -- "$2" "$1"; then pass "$3"; else fail "$3: no line '$2'"; sed 's/^/  | /' "$1" >&2; fi
-}
 # wider FILE A B WHAT: column A is wider than column B
 wider() {
   a=$(sed -n "s/^width\.$2=//p" "$1"); b=$(sed -n "s/^width\.$3=//p" "$1")
@@ -88,15 +84,15 @@ expect_out "2 records of 'members' written to m.xlsx (Excel workbook)" "the summ
 [ ! -e m.xlsx.tmp.xlsx ] && pass "no temporary file left" || fail "the temporary file is left"
 python3 "$S/check.py" m.xlsx id_number,name,score,phone,member_id,code >"$S/x" 2>"$S/pyerr"
 if [ $? -eq 0 ]; then pass "the .xlsx file is a readable workbook"; else fail "python3 cannot read m.xlsx"; cat "$S/pyerr" >&2; fi
-has "$S/x" "header=member_id,code,id_number,name,phone,score" "the header row names the fields"
-has "$S/x" "frozen=True" "the header row is frozen (pane ySplit=1)"
-has "$S/x" "id_number=str:330481199001011236" "an 18-digit ID number is a text cell, every digit kept"
-has "$S/x" "id_number=str:33021219700615441X" "an ID number with X is a text cell"
-has "$S/x" "phone=str:13800001111" "a phone is a text cell"
-has "$S/x" "member_id=str:1" "an id-like column stays text"
-has "$S/x" "name=str:李娜" "Chinese text is kept"
-has "$S/x" "score=num:12.5" "a plain decimal is a number cell"
-has "$S/x" "code=str:=1+1" "text that looks like a formula is a text cell, no apostrophe"
+has_line "$S/x" "header=member_id,code,id_number,name,phone,score" "the header row names the fields"
+has_line "$S/x" "frozen=True" "the header row is frozen (pane ySplit=1)"
+has_line "$S/x" "id_number=str:330481199001011236" "an 18-digit ID number is a text cell, every digit kept"
+has_line "$S/x" "id_number=str:33021219700615441X" "an ID number with X is a text cell"
+has_line "$S/x" "phone=str:13800001111" "a phone is a text cell"
+has_line "$S/x" "member_id=str:1" "an id-like column stays text"
+has_line "$S/x" "name=str:李娜" "Chinese text is kept"
+has_line "$S/x" "score=num:12.5" "a plain decimal is a number cell"
+has_line "$S/x" "code=str:=1+1" "text that looks like a formula is a text cell, no apostrophe"
 wider "$S/x" name code "the Chinese column is wider than an ASCII one"
 wider "$S/x" id_number code "the ID column fits 18 digits"
 
@@ -104,7 +100,7 @@ wider "$S/x" id_number code "the ID column fits 18 digits"
 gh --db "$DB" export members --out plain.bin --format xlsx
 expect_rc 0 "--format xlsx"
 python3 "$S/check.py" plain.bin id_number >"$S/x" 2>&1
-has "$S/x" "id_number=str:330481********1236" "ID numbers are masked without --unmask"
+has_line "$S/x" "id_number=str:330481********1236" "ID numbers are masked without --unmask"
 gh --db "$DB" export members --out - --format xlsx
 expect_rc 1 "an .xlsx file to standard output is refused"
 expect_err "standard output" "and says why"
@@ -116,12 +112,12 @@ printf '%s\n' '.unmask' '.once r.xlsx' 'db.members:list{}' '.once t.xlsx' '"两�
 RC=$?
 expect_rc 0 "the REPL with .once FILE.xlsx"
 python3 "$S/check.py" r.xlsx id_number,name,code >"$S/x" 2>"$S/pyerr" || { fail "python3 cannot read r.xlsx"; cat "$S/pyerr" "$S/err" >&2; }
-has "$S/x" "frozen=True" ".once: the header row is frozen"
-has "$S/x" "id_number=str:330481199001011236" ".once: the ID number is a text cell, every digit kept"
-has "$S/x" "name=str:李娜" ".once: Chinese text"
+has_line "$S/x" "frozen=True" ".once: the header row is frozen"
+has_line "$S/x" "id_number=str:330481199001011236" ".once: the ID number is a text cell, every digit kept"
+has_line "$S/x" "name=str:李娜" ".once: Chinese text"
 wider "$S/x" name code ".once: the Chinese column is wider"
 python3 "$S/check.py" t.xlsx value >"$S/x" 2>"$S/pyerr" || { fail "python3 cannot read t.xlsx"; cat "$S/pyerr" "$S/err" >&2; }
-has "$S/x" "value=str:两个字" ".once: a single value goes to one cell"
+has_line "$S/x" "value=str:两个字" ".once: a single value goes to one cell"
 if [ -s "$S/out" ]; then fail ".once output should not reach stdout"; show_output; else pass "nothing on stdout with .once"; fi
 
 # --- sheets and native charts from a script (the year report's use) ---------------------
