@@ -110,14 +110,19 @@ function M.raises(fn, pattern, msg)
   return err
 end
 
-function M.raises_all(fn, subs, msg)
-  local err = must_raise(fn, 2)
+-- err must hold every substring of subs; else an error for the caller's caller.
+local function must_contain(err, subs, msg)
   for _, s in ipairs(subs or {}) do
     if not err:find(s, 1, true) then
       error((msg and (msg .. ': ') or '') .. 'error message ' .. show(err) ..
-            ' does not contain ' .. show(s), 2)
+            ' does not contain ' .. show(s), 3)
     end
   end
+end
+
+function M.raises_all(fn, subs, msg)
+  local err = must_raise(fn, 2)
+  must_contain(err, subs, msg)
   return err
 end
 
@@ -149,12 +154,7 @@ end
 function M.unchanged(fn, subs, msg)
   local before = M.snapshot()
   local err = must_raise(fn, 2)
-  for _, s in ipairs(subs or {}) do
-    if not err:find(s, 1, true) then
-      error((msg and (msg .. ': ') or '') .. 'error message ' .. show(err) ..
-            ' does not contain ' .. show(s), 2)
-    end
-  end
+  must_contain(err, subs, msg)
   local after = M.snapshot()
   local ok, why = deq(after, before, 'database')
   if not ok then
