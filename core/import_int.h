@@ -61,6 +61,9 @@ typedef struct imp {
     uint32_t *seen_line;
     size_t seen_cap, seen_n;
     int seen_off; /* out of memory once: no more lines are noted */
+    /* STORE_INSERT: the index entries are held back, sorted and appended
+     * when each transaction commits (store.h's bulk loading) */
+    store_bulk *bulk;
 } imp;
 
 /* Shared between the import's files; each is described where it is defined. */

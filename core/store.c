@@ -777,6 +777,14 @@ int store_txn_commit(store_txn *t) {
         free(t);
         return 0;
     }
+    if (t->bulk) { /* a bulk load's held index entries first (store_bulk.c invariant 1) */
+        int brc = bulk_flush(t->bulk, NULL);
+        bulk_detach(t);
+        if (brc) {
+            store_txn_abort(t);
+            return brc;
+        }
+    }
     wcur_forget(t);
     int rc = mdb_txn_commit(t->txn);
     txn_release(t, rc == 0);
@@ -813,6 +821,7 @@ void store_txn_abort(store_txn *t) {
         t->s->colls[i]->rt_txnid = 0;
     }
     end_scans(t);
+    bulk_detach(t);
     wcur_forget(t);
     mdb_txn_abort(t->txn);
     txn_release(t, 0);
@@ -1134,6 +1143,13 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     if ((rc = need_write(t, c))) {
         return rc;
     }
+    store_bulk *bulk = bulk_of(t, c); /* index entries held back (store_bulk.c) */
+    if (bulk && mode != STORE_INSERT) {
+        if ((rc = bulk_flush(bulk, c))) {
+            return rc;
+        }
+        bulk = NULL;
+    }
     codec_buf_init_on(&pk, pkmem, sizeof pkmem);
     if (c->nindexes > STORE_INLINE_INDEXES) {
         ikeys = calloc((size_t)c->nindexes * 2, sizeof *ikeys);
@@ -1275,10 +1291,15 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
             continue;
         }
         MDB_val ik = {ikeys[2 * i].len, ikeys[2 * i].p}, iv = pkv;
-        int e = wput(t, ix->dbi, &ik, &iv, MDB_NOOVERWRITE);
+        int e = bulk ? bulk_unique(bulk, c, i, ik.mv_data, ik.mv_size, &iv)
+                     : wput(t, ix->dbi, &ik, &iv, MDB_NOOVERWRITE);
         if (e == 0) {
-            state[i] |= 4;
+            state[i] |= bulk ? 0 : 4;
             continue;
+        }
+        if (bulk && e != MDB_KEYEXIST) {
+            rc = e;
+            goto out;
         }
         if (e != MDB_KEYEXIST) {
             rc = lmdb_err(e, c->name);
@@ -1318,6 +1339,11 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         } else {
             cnt->inserted++;
         }
+    }
+    if (bulk) { /* held back, sorted and appended later */
+        rc = bulk_add(bulk, c, ikeys, state, pk.p, pk.len);
+        t->writes++;
+        goto out;
     }
     /* A record appended has a key above every key stored, so above every
      * value of every index: each goes after its key's last duplicate. */

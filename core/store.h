@@ -338,6 +338,22 @@ int store_find(store_txn *t, const store_coll *c, int index, const void *ikey, s
 
 /* ---- scans ------------------------------------------------------------------------- */
 
+/* Bulk loading (store_bulk.c), for `gonghui import`: attached to write
+ * transaction t, store_put(t, c, STORE_INSERT, ...) of collection c checks
+ * and refuses rows as always and writes their records, but holds their index
+ * entries back; they are sorted and appended when t commits (or when they
+ * pass `budget` bytes: 0 means STORE_BULK_BUDGET). Until then c's indexes do
+ * not show the load's rows: use only store_put of c (and record reads) in t.
+ * A chunked load attaches the same store_bulk to each next transaction
+ * (store_bulk_attach); the transaction's end detaches it. store_bulk_free
+ * after the last. */
+#define STORE_BULK_BUDGET ((size_t)128 << 20)
+typedef struct store_bulk store_bulk;
+int store_bulk_begin(store_txn *t, const store_coll *c, size_t budget, store_bulk **out);
+int store_bulk_attach(store_bulk *b, store_txn *t, const store_coll *c);
+int store_bulk_flush(store_bulk *b);
+void store_bulk_free(store_bulk *b);
+
 typedef struct store_scan store_scan;
 
 /* A scan over the records (index -1, in key order) or over index `index`.

@@ -71,6 +71,7 @@ struct store_txn {
      * began: a value LMDB hands back from inside the map must end in it,
      * or its length was damaged (store_val_check). */
     const char *map_lo, *map_used;
+    store_bulk *bulk; /* a bulk load attached (store_bulk.c), or NULL */
 };
 
 struct store_scan {
@@ -112,6 +113,14 @@ int dir_state(const char *path, int *has_data, int *has_other);
 /* store_def.c */
 void cache_drop(store *s);
 int sync_defs(store_txn *t);
+/* store_bulk.c */
+store_bulk *bulk_of(const store_txn *t, const store_coll *c);
+int bulk_unique(store_bulk *b, const store_coll *c, int i, const void *key, size_t kn,
+                MDB_val *holder);
+int bulk_add(store_bulk *b, const store_coll *c, const codec_buf *ikeys, const unsigned char *state,
+             const void *pk, size_t pkn);
+int bulk_flush(store_bulk *b, const store_coll *c);
+void bulk_detach(store_txn *t);
 /* store_check.c */
 int check_meta(const char *dir);
 void map_note(store *s, int add);
