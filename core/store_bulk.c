@@ -58,6 +58,7 @@
 typedef struct bulk_ix {
     MDB_dbi dbi;
     int unique;
+    int dupfixed;       /* packed primary keys: a key's entries go in at once */
     int pre;            /* the table held entries when the load began: each key is looked up */
     unsigned char *buf; /* the held entries, in the order of the rows */
     size_t len, cap, n;
@@ -294,6 +295,38 @@ static int put_entry(MDB_cursor *cur, bulk_ix *x, MDB_val *k, MDB_val *d, const 
     return rc;
 }
 
+/* Puts the primary keys pks[0..cnt) (pn bytes each, sorted) under key k of
+ * a DUPFIXED index in one call (MDB_MULTIPLE: no descent per entry),
+ * appended when the key goes after everything the table holds. */
+static int put_group(MDB_cursor *cur, MDB_val *k, unsigned char *pks, size_t cnt, size_t pn,
+                     const MDB_val *last, int *beyond) {
+    unsigned flags = MDB_MULTIPLE;
+    if (!*beyond &&
+        (!last->mv_data || cmp_bytes(k->mv_data, k->mv_size, last->mv_data, last->mv_size) > 0)) {
+        *beyond = 1;
+    }
+    if (*beyond) {
+        flags |= MDB_APPEND | MDB_APPENDDUP;
+    }
+    size_t done = 0;
+    while (done < cnt) {
+        MDB_val d[2] = {{pn, pks + done * pn}, {cnt - done, NULL}};
+        int rc = mdb_cursor_put(cur, k, d, flags);
+        if (rc == 0) {
+            return 0;
+        }
+        if (rc != MDB_KEYEXIST) {
+            return rc;
+        }
+        done += d[1].mv_size; /* those went in; the next is not after the last */
+        if (flags == MDB_MULTIPLE) {
+            done++; /* the pair is there */
+        }
+        flags = MDB_MULTIPLE; /* the rest in their places */
+    }
+    return 0;
+}
+
 /* For the tests (tests/cli/import_bulk.sh): GONGHUI_TEST_BULK_PAUSE=FILE:N
  * stops the N-th flush of an index half-way, makes FILE and waits there to
  * be killed, so that a kill inside the bulk phase needs no timing. */
@@ -361,7 +394,30 @@ static int flush_ix(store_bulk *b, bulk_ix *x, const char *name) {
     int beyond = 0;
     const unsigned char *prev = NULL;
     size_t prevn = 0, o = 0;
-    for (size_t i = 0; rc == 0 && i < x->n; i++) {
+    unsigned char *pks = v && x->dupfixed ? malloc(x->n * STORE_PK_FIXED) : NULL;
+    for (size_t i = 0; rc == 0 && pks && i < x->n;) { /* DUPFIXED: a key's entries at once */
+        const unsigned char *e = x->buf + (size_t)(v[i].off >> 16);
+        size_t kn = (size_t)e[0] | (size_t)e[1] << 8, cnt = 0, j = i;
+        MDB_val k = {kn, (void *)(e + ENTRY_HEAD)};
+        for (; j < x->n; j++) {
+            const unsigned char *f = x->buf + (size_t)(v[j].off >> 16);
+            size_t fk = (size_t)f[0] | (size_t)f[1] << 8, fp = (size_t)f[2] | (size_t)f[3] << 8;
+            if (fk != kn || fp != STORE_PK_FIXED || memcmp(f + ENTRY_HEAD, k.mv_data, kn) != 0) {
+                break;
+            }
+            memcpy(pks + cnt++ * STORE_PK_FIXED, f + ENTRY_HEAD + fk, STORE_PK_FIXED);
+        }
+        if (j == i) { /* (store_put lets only STORE_PK_FIXED keys into a DUPFIXED index) */
+            rc = MDB_BAD_VALSIZE;
+            break;
+        }
+        rc = put_group(cur, &k, pks, cnt, STORE_PK_FIXED, &last, &beyond);
+        if (i <= x->n / 2 && j > x->n / 2) {
+            test_pause();
+        }
+        i = j;
+    }
+    for (size_t i = 0; rc == 0 && !pks && i < x->n; i++) {
         /* sorted, or (no memory to sort) in the rows' order, each in its place */
         size_t at = v ? (size_t)(v[i].off >> 16) : o;
         const unsigned char *e = x->buf + at;
@@ -383,6 +439,7 @@ static int flush_ix(store_bulk *b, bulk_ix *x, const char *name) {
     }
     mdb_cursor_close(cur);
     free(v);
+    free(pks);
     if (rc == MDB_KEYEXIST) { /* a unique key this load let through twice: a bug */
         return err_set(GH_ECORRUPT, _("collection '%s': a bulk load found a unique value twice"),
                        name);
@@ -517,6 +574,7 @@ static int ix_setup(store_bulk *b, const store_coll *c) {
         }
         b->ix[i].dbi = c->indexes[i].dbi;
         b->ix[i].unique = c->indexes[i].unique;
+        b->ix[i].dupfixed = !c->indexes[i].unique && c->indexes[i].dupfixed;
         b->ix[i].pre = st.ms_entries > 0;
     }
     b->pk_rising = 1;
