@@ -51,6 +51,7 @@
 #include "codec.h"
 #include "csvfile.h"
 #include "bus.h"
+#include "bus_change.h"
 #include "err.h"
 #include "import_cp.h"
 #include "parse.h"
@@ -728,75 +729,14 @@ void progress(imp *im, uint64_t done) {
             im->size ? 100.0 * (double)done / (double)im->size : 100.0);
 }
 
-/* Appends record rec (schema order) to out as a map of its fields by name,
- * as the Lua face gives records (absent fields left out, extras merged). */
-static int rec_to_map(const store_coll *c, const void *rec, size_t n, codec_buf *out) {
-    mp_reader r;
-    mp_item it;
-    const unsigned char *at[STORE_MAX_FIELDS + 1];
-    mp_reader_init(&r, rec, n);
-    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
-        return GH_ECORRUPT;
-    }
-    int k = (int)(it.n < (uint32_t)c->nfields ? it.n : (uint32_t)c->nfields);
-    uint32_t count = 0;
-    for (int i = 0; i < k; i++) {
-        at[i] = r.p;
-        if (mp_read(&r, &it) != 0) {
-            return GH_ECORRUPT;
-        }
-        if (i == c->extra && it.type == MP_MAP) {
-            count += it.n;
-        } else if (it.type != MP_NIL && i != c->extra) {
-            count++;
-        }
-        r.p = at[i];
-        if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
-            return GH_ECORRUPT;
-        }
-    }
-    at[k] = r.p;
-    mp_put_map(out, count);
-    for (int i = 0; i < k; i++) {
-        mp_reader_init(&r, at[i], (size_t)(at[i + 1] - at[i]));
-        if (mp_read(&r, &it) != 0 || it.type == MP_NIL) {
-            continue;
-        }
-        if (i == c->extra) {
-            if (it.type == MP_MAP) { /* its pairs as they are */
-                codec_buf_add(out, r.p, (size_t)(at[i + 1] - r.p));
-            }
-            continue;
-        }
-        mp_put_str(out, c->fields[i].name, strlen(c->fields[i].name));
-        codec_buf_add(out, at[i], (size_t)(at[i + 1] - at[i]));
-    }
-    return out->oom ? GH_ENOMEM : 0;
-}
-
 /* The change event of a stored row, as db.insert/put publish it for a
- * collection defined with events = true: <coll>.inserted {new = record},
- * or <coll>.updated {old = ..., new = ...} when an upsert replaced one. */
+ * collection defined with events = true (bus_change.h): <coll>.inserted
+ * {new = record}, or <coll>.updated {old = ..., new = ...} when an upsert
+ * replaced one. */
 static int publish_change(imp *im, int had_old) {
-    char topic[300];
-    int tn = snprintf(topic, sizeof topic, "%s.%s", im->c->name, had_old ? "updated" : "inserted");
-    codec_buf *p = &im->payload;
-    p->len = 0;
-    mp_put_map(p, had_old ? 2 : 1);
-    int rc = 0;
-    if (had_old) {
-        mp_put_str(p, "old", 3);
-        rc = rec_to_map(im->c, im->old.p, im->old.len, p);
-    }
-    mp_put_str(p, "new", 3);
-    if (rc == 0) {
-        rc = rec_to_map(im->c, im->rec.p, im->rec.len, p);
-    }
-    if (rc == 0) {
-        int64_t seq;
-        rc = bus_append(im->t, topic, (size_t)tn, p->p, p->len, im->run_uid, bus_now_ms(), &seq);
-    }
-    return rc;
+    int64_t seq;
+    return bus_change_append(im->t, im->c, had_old ? im->old.p : NULL, im->old.len, im->rec.p,
+                             im->rec.len, im->run_uid, &im->payload, &seq);
 }
 
 /* Stores the assembled row, or notes why it cannot be. */

@@ -301,12 +301,20 @@ static int push_event(lua_State *L, const bus_event *ev, int payload_idx) {
 /* Appends the event (payload at payload_idx) in the write transaction and calls the
  * handlers; raises (holding nothing) on any error. Returns the sequence. */
 static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, size_t tn,
-                          int payload_idx) {
+                          int payload_idx, int encoded) {
     codec_buf pb;
     unsigned char mem[512];
     payload_idx = lua_absindex(L, payload_idx);
     codec_buf_init_on(&pb, mem, sizeof mem);
-    int rc = lcodec_encode(L, payload_idx, &pb, CODEC_MAX_DEPTH - 1);
+    int rc = 0;
+    if (encoded) { /* a string of MessagePack bytes (change_hook), kept on the stack */
+        size_t n;
+        const char *p = lua_tolstring(L, payload_idx, &n);
+        codec_buf_init_on(&pb, (void *)p, n);
+        pb.len = n;
+    } else {
+        rc = lcodec_encode(L, payload_idx, &pb, CODEC_MAX_DEPTH - 1);
+    }
     if (rc) {
         codec_buf_free(&pb);
         luaL_error(L, _("bus.publish('%s'): the payload cannot be stored: %s"), topic, err_msg(rc));
@@ -336,6 +344,10 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
     if (run) {
         ev.run = run;
         ev.run_len = strlen(run);
+    }
+    if (encoded) { /* handlers get the payload decoded from its bytes */
+        ev.payload = lua_tolstring(L, payload_idx, &ev.payload_len);
+        payload_idx = 0;
     }
     int any = 0;
     if (b->nhandlers) {
@@ -476,7 +488,7 @@ static void change_hook(lua_State *L, const char *topic, size_t tn, int payload_
     lua_getfield(L, -1, "bus");
     lbus *b = lua_touserdata(L, -1);
     lua_pop(L, 2);
-    publish_in(L, lstore_db_of_state(L), b, topic, tn, payload_idx);
+    publish_in(L, lstore_db_of_state(L), b, topic, tn, payload_idx, 1);
 }
 
 static int l_bus_publish(lua_State *L) {
@@ -497,7 +509,7 @@ static int l_bus_publish(lua_State *L) {
         lua_call(L, 3, 1);
         return 1;
     }
-    int64_t seq = publish_in(L, db, b, topic, tn, 2);
+    int64_t seq = publish_in(L, db, b, topic, tn, 2, 0);
     lua_pushinteger(L, seq);
     return 1;
 }

@@ -19,6 +19,7 @@
  */
 #include "lua_store.h"
 
+#include "bus_change.h"
 #include "clock.h"
 #include "codec.h"
 #include "err.h"
@@ -580,44 +581,48 @@ static int run_write(lua_State *L, write_fn fn, int trusted) {
     return rc ? lstore_raise(L, rc) : lua_gettop(L) - top;
 }
 
-/* For collections with events: pushes the stored record under db->kbuf
- * as a table (nil when there is none). */
-static int push_old(lua_State *L, store_txn *t, const store_coll *c) {
+/* For collections with events: copies the stored record under db->kbuf
+ * into old (left empty, *had = 0, when there is none). */
+static int get_old(lua_db *db, store_txn *t, const store_coll *c, codec_buf *old, int *had) {
     const void *v;
     size_t n;
-    int rc = store_get(t, c, lstore_db(L)->kbuf.p, lstore_db(L)->kbuf.len, &v, &n);
+    int rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &v, &n);
+    *had = rc == 0;
     if (rc == GH_ENOTFOUND) {
-        lua_pushnil(L);
+        err_clear();
         return 0;
     }
     if (rc == 0) {
-        lua_getiuservalue(L, 1, 1);
-        rc = lcodec_push_record(L, c, -1, v, n);
-        lua_remove(L, rc ? -1 : -2);
+        codec_buf_add(old, v, n);
+        rc = old->oom ? GH_ENOMEM : 0;
     }
     return rc;
 }
 
-/* Publishes <collection>.<kind> with {old = <old_idx>, new = <db->buf or
- * nothing>}; balanced stack; may raise (inside db.atomic only). */
-static int emit_change(lua_State *L, lua_db *db, const store_coll *c, const char *kind, int old_idx,
+/* Publishes the change of a record of c (bus_change.h, the builder import
+ * uses too): old (had_old: the record it replaced or deleted) and, when
+ * with_new, the record in db->buf. Frees old first: the hook may raise
+ * (handler errors; inside db.atomic only). Balanced stack. */
+static int emit_change(lua_State *L, lua_db *db, const store_coll *c, codec_buf *old, int had_old,
                        int with_new) {
-    old_idx = lua_absindex(L, old_idx);
-    lua_createtable(L, 0, 2);
-    lua_pushvalue(L, old_idx);
-    lua_setfield(L, -2, "old");
-    if (with_new) {
-        lua_getiuservalue(L, 1, 1);
-        int rc = lcodec_push_record(L, c, -1, db->buf.p, db->buf.len);
-        if (rc) {
-            lua_pop(L, 2);
-            return rc;
-        }
-        lua_remove(L, -2);
-        lua_setfield(L, -2, "new");
-    }
+    codec_buf pb;
     char topic[300];
-    int tn = snprintf(topic, sizeof topic, "%s.%s", c->name, kind);
+    codec_buf_init(&pb);
+    int rc = bus_change_payload(c, had_old ? old->p : NULL, old->len, with_new ? db->buf.p : NULL,
+                                db->buf.len, &pb);
+    int tn = bus_change_topic(c, bus_change_kind(had_old, with_new), topic, sizeof topic);
+    if (rc == 0 && tn < 0) {
+        rc = err_set(GH_EINVAL, _("collection '%s': its name is too long for an event topic"),
+                     c->name);
+    }
+    if (rc == 0) {
+        lua_pushlstring(L, pb.p ? (const char *)pb.p : "", pb.len);
+    }
+    codec_buf_free(&pb);
+    codec_buf_free(old);
+    if (rc) {
+        return rc;
+    }
     db->change_hook(L, topic, (size_t)tn, lua_gettop(L));
     lua_pop(L, 1);
     return 0;
@@ -664,7 +669,10 @@ static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store
 
 static int write_record(lua_State *L, lua_db *db, store_txn *t, const store_coll *c, int mode) {
     int auto_used, rc = encode_arg_record(L, db, t, c, &auto_used);
-    int events = c->events && db->change_hook, old_idx = 0;
+    int events = c->events && db->change_hook, had_old = 0;
+    unsigned char mem[512];
+    codec_buf old;
+    codec_buf_init_on(&old, mem, sizeof mem);
     if (rc == 0 && db->scope && c->scope) {
         const void *ov;
         size_t on;
@@ -681,20 +689,17 @@ static int write_record(lua_State *L, lua_db *db, store_txn *t, const store_coll
         }
     }
     if (rc == 0 && events) { /* the record it replaces, for the event */
-        if ((rc = store_record_key(c, db->buf.p, db->buf.len, &db->kbuf)) == 0 &&
-            (rc = push_old(L, t, c)) == 0) {
-            old_idx = lua_gettop(L);
+        if ((rc = store_record_key(c, db->buf.p, db->buf.len, &db->kbuf)) == 0) {
+            rc = get_old(db, t, c, &old, &had_old);
         }
     }
     if (rc == 0) {
         rc = store_put(t, c, mode, db->buf.p, db->buf.len);
     }
     if (rc == 0 && events) {
-        rc = emit_change(L, db, c, lua_isnil(L, old_idx) ? "inserted" : "updated", old_idx, 1);
+        rc = emit_change(L, db, c, &old, had_old, 1);
     }
-    if (old_idx) {
-        lua_remove(L, old_idx);
-    }
+    codec_buf_free(&old);
     if (rc == 0) { /* return the key */
         mp_reader r;
         mp_item it;
@@ -752,22 +757,23 @@ static int w_update(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
     lua_pop(L, 1);
     rc = lcodec_merge_record(L, 3, c, -1, old, n, null, &db->buf);
     lua_pop(L, 1);
-    int old_idx = 0;
+    int events = c->events && db->change_hook, had_old = 0;
+    unsigned char mem[512];
+    codec_buf ob;
+    codec_buf_init_on(&ob, mem, sizeof mem);
     if (rc == 0) {
         rc = scope_write_ok(db, t, c, db->buf.p, db->buf.len, _("the updated record"));
     }
-    if (rc == 0 && c->events && db->change_hook && (rc = push_old(L, t, c)) == 0) {
-        old_idx = lua_gettop(L);
+    if (rc == 0 && events) {
+        rc = get_old(db, t, c, &ob, &had_old);
     }
     if (rc == 0) {
         rc = store_put(t, c, STORE_UPDATE, db->buf.p, db->buf.len);
     }
-    if (rc == 0 && old_idx) {
-        rc = emit_change(L, db, c, "updated", old_idx, 1);
+    if (rc == 0 && events) {
+        rc = emit_change(L, db, c, &ob, had_old, 1);
     }
-    if (old_idx) {
-        lua_remove(L, old_idx);
-    }
+    codec_buf_free(&ob);
     if (rc == 0) {
         lua_pushboolean(L, 1);
     }
@@ -781,7 +787,10 @@ static int l_coll_update(lua_State *L) {
 
 static int w_delete(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
     luaL_checkany(L, 2);
-    int rc = encode_pk(L, 2, c, &db->kbuf), old_idx = 0;
+    int rc = encode_pk(L, 2, c, &db->kbuf), events = c->events && db->change_hook, had_old = 0;
+    unsigned char mem[512];
+    codec_buf ob;
+    codec_buf_init_on(&ob, mem, sizeof mem);
     if (rc == 0 && db->scope && c->scope) {
         const void *ov;
         size_t on;
@@ -790,18 +799,16 @@ static int w_delete(lua_State *L, lua_db *db, store_txn *t, const store_coll *c)
             rc = GH_ENOTFOUND; /* hidden by the scope: as if absent, delete returns false */
         }
     }
-    if (rc == 0 && c->events && db->change_hook && (rc = push_old(L, t, c)) == 0) {
-        old_idx = lua_gettop(L);
+    if (rc == 0 && events) {
+        rc = get_old(db, t, c, &ob, &had_old);
     }
     if (rc == 0) {
         rc = store_delete(t, c, db->kbuf.p, db->kbuf.len);
     }
-    if (rc == 0 && old_idx) {
-        rc = emit_change(L, db, c, "deleted", old_idx, 0);
+    if (rc == 0 && events && had_old) {
+        rc = emit_change(L, db, c, &ob, had_old, 0);
     }
-    if (old_idx) {
-        lua_remove(L, old_idx);
-    }
+    codec_buf_free(&ob);
     if (rc == GH_ENOTFOUND) {
         lua_pushboolean(L, 0);
         return 0;
@@ -907,9 +914,9 @@ static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *
     }
     if ((rc = store_put(t, c, STORE_INSERT, db->buf.p, db->buf.len)) == 0 && c->events &&
         db->change_hook) {
-        lua_pushnil(L);
-        rc = emit_change(L, db, c, "inserted", -1, 1);
-        lua_pop(L, 1);
+        codec_buf none;
+        codec_buf_init(&none);
+        rc = emit_change(L, db, c, &none, 0, 1);
     }
     if (rc == 0) {
         mp_reader r;

@@ -104,7 +104,8 @@ typedef struct lua_db {
     store_counts *done_events; /* their events per topic (store_txn_tally) */
     int ndone_events;
     /* Publishes a change event (set by the bus; NULL without one): topic,
-     * and the payload at payload_idx; may raise (handler errors). */
+     * and the payload already encoded (bus_change.h), a string of
+     * MessagePack bytes at payload_idx; may raise (handler errors). */
     void (*change_hook)(lua_State *L, const char *topic, size_t tn, int payload_idx);
     unsigned rtxn_ops;
     double rtxn_since;
