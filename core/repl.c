@@ -12,8 +12,9 @@
  *      first (an expression prints its values), then <text> as statements;
  *      a syntax error that ends in <eof> means "keep reading";
  *   2. run it under lua_pcall with lstore_traceback, inside db.atomic when
- *      writes are on; Ctrl-C sets a hook that raises on every instruction
- *      until the statement has unwound (pcall cannot swallow it);
+ *      writes are on, armed as a run is (sandbox_arm): Ctrl-C makes it
+ *      raise at every instruction until it has unwound (pcall cannot
+ *      swallow it); SIGTERM too, and the loop then ends;
  *   3. `_` gets the first result; results are shown unless the text ends
  *      in ';';
  *   4. lstore_release: no read transaction is held while the prompt waits
@@ -69,6 +70,7 @@ typedef struct repl {
     sandbox *sb;
     lua_db *db;
     int tty, write, timer, mask, failed;
+    int term;    /* SIGTERM arrived: leave after the statement it stopped */
     int in_file; /* running a file (.read FILE, gonghui repl FILE.lua): .write on is refused */
     tbl_opts topts;
     char *once;   /* the next result goes to this file (.once) */
@@ -84,39 +86,20 @@ typedef struct repl {
 } repl;
 
 static repl *R; /* for the signal handler and libedit callbacks */
-static volatile sig_atomic_t interrupted, running;
+/* Ctrl-C is the sandbox's (sandbox_listen, sandbox_arm): a statement runs
+ * armed and a Ctrl-C makes it raise "interrupted" at its next instruction,
+ * in every coroutine it resumed; a second one while a library function
+ * runs ends the process; at the prompt it is only noted, and the blocking
+ * read returns EINTR. */
 
-/* ---- Ctrl-C ------------------------------------------------------------------------ */
-
-static void stop_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    if (interrupted) {
-        lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1); /* keep raising until we are out */
-        luaL_error(L, _("interrupted"));
+/* 1 if a noted stop was SIGTERM (the loop then leaves), after forgetting it. */
+static int take_stop(repl *r) {
+    int signo = 0, stop = sandbox_stopped(r->sb, &signo);
+    sandbox_clear_stop(r->sb);
+    if (stop && signo == SIGTERM) {
+        r->term = 1;
     }
-}
-
-static void on_sigint(int sig) {
-    (void)sig;
-    if (running && R && R->L) {
-        if (interrupted) {
-            static const char m[] = "\ngonghui: stopped at once (a second Ctrl-C while a "
-                                    "library function ran); nothing uncommitted is stored\n";
-            ssize_t w = write(2, m, sizeof m - 1);
-            (void)w;
-            _exit(130);
-        }
-        lua_sethook(R->L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-    }
-    interrupted = 1;
-}
-
-static void catch_sigint(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: a read at the prompt returns EINTR */
+    return r->term;
 }
 
 /* ---- output -------------------------------------------------------------------------- */
@@ -454,15 +437,13 @@ static void run_chunk(repl *r, int quiet) {
     lua_pushcfunction(L, lstore_traceback);
     lua_insert(L, base);
     double t0 = clock_mono_s();
-    interrupted = 0;
-    running = 1;
-    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 10000);
+    sandbox_clear_stop(r->sb);
+    sandbox_arm(r->sb);
     int status = lua_pcall(L, r->write ? 1 : 0, LUA_MULTRET, base);
-    running = 0;
-    lua_sethook(L, NULL, 0, 0);
+    sandbox_disarm(r->sb);
     double el = clock_mono_s() - t0;
     if (status != LUA_OK) {
-        if (interrupted) {
+        if (sandbox_stopped(r->sb, NULL)) {
             fprintf(stderr, _("interrupted; %s\n"),
                     r->write ? _("the statement's writes were rolled back")
                              : _("back at the prompt"));
@@ -493,7 +474,7 @@ static void run_chunk(repl *r, int quiet) {
         }
         lua_settop(L, base - 1);
     }
-    interrupted = 0;
+    take_stop(r);
     lstore_release(r->db); /* invariant: nothing held between statements */
     if (r->timer) {
         printf(_("time: %.3f s\n"), el);
@@ -1079,7 +1060,7 @@ static int feed(repl *r, text *buf, const char *line, int *pending) {
     if (!*pending) {
         buf->n = 0;
     }
-    return 0;
+    return r->term;
 }
 
 static int read_stream(repl *r, FILE *f) {
@@ -1275,11 +1256,15 @@ static int read_terminal(repl *r) {
     while (!quit) {
         int count;
         pending_prompt = pending;
-        interrupted = 0;
         errno = 0;
         const char *line = el_gets(r->el, &count);
         if (!line || count <= 0) {
-            if (interrupted || errno == EINTR) {
+            int stopped = sandbox_stopped(r->sb, NULL);
+            if (take_stop(r)) {
+                fputc('\n', stdout);
+                break; /* SIGTERM at the prompt */
+            }
+            if (stopped || errno == EINTR) {
                 /* Ctrl-C at the prompt: drop the statement being typed */
                 fputs("^C\n", stdout);
                 el_reset(r->el);
@@ -1290,8 +1275,8 @@ static int read_terminal(repl *r) {
             fputc('\n', stdout);
             break; /* Ctrl-D */
         }
-        if (interrupted) { /* Ctrl-C arrived while a line was being read */
-            interrupted = 0;
+        if (take_stop(r)) { /* a signal arrived while a line was being read */
+            break;
         }
         quit = feed(r, &buf, line, &pending);
         if (!pending && buf.n == 0) {
@@ -1499,7 +1484,7 @@ int repl_main(store *s, int argc, char **argv) {
         return 1;
     }
     guard_writes(L);
-    catch_sigint();
+    sandbox_listen(r.sb);
     int code_rc = 0;
     load_query(&r); /* first: the prelude lists the collection methods for completion */
     if (load_prelude(&r) != 0) {
@@ -1528,9 +1513,11 @@ int repl_main(store *s, int argc, char **argv) {
     set_output(&r, "");
     lstore_release(r.db);
     record_write_session(&r);
-    sandbox_free(r.sb);
+    sandbox_free(r.sb); /* gives Ctrl-C back as it was */
     R = NULL;
-    signal(SIGINT, SIG_DFL);
+    if (r.term) {
+        code_rc = 128 + SIGTERM;
+    }
     return code_rc;
 }
 
@@ -1566,7 +1553,7 @@ int repl_attach(store *s, sandbox *sb) {
         return 1;
     }
     R = &r;
-    catch_sigint();
+    sandbox_listen(r.sb);
     load_query(&r);
     if (load_prelude(&r) == 0) {
         printf(_("gonghui %s — the script's state; type Lua, or .help; writes on; Ctrl-D "
@@ -1579,6 +1566,5 @@ int repl_attach(store *s, sandbox *sb) {
     store_refuse_writes(r.s, NULL); /* the run goes on as it was */
     lstore_release(r.db);
     R = NULL;
-    signal(SIGINT, SIG_DFL);
     return 0;
 }

@@ -132,6 +132,7 @@ struct sandbox {
     volatile sig_atomic_t nrunning;
     int warn_off, warn_cont; /* warn('@off'); a message continues */
     int outside; /* the script did something a redo would repeat (sandbox_went_outside) */
+    int caught;  /* our signal handlers are installed; the old ones saved in old_* */
     /* freed small blocks kept for reuse, by size class (pool_get) */
     struct pool_block *pool[POOL_CLASSES + 1];
     unsigned npool[POOL_CLASSES + 1];
@@ -496,19 +497,41 @@ static int sb_wait_abort(void) {
     return active && active->armed && active->stop;
 }
 
-void sandbox_arm(sandbox *sb) {
-    store_set_wait_abort(sb_wait_abort);
+/* Installs the handlers of SIGINT, SIGTERM and SIGALRM (once: the old ones
+ * are saved for sandbox_free), without SA_RESTART: a blocking read returns
+ * EINTR, which is how a prompt learns of a Ctrl-C. */
+static void catch_signals(sandbox *sb) {
+    active = sb;
+    if (sb->caught) {
+        return;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
-    active = sb;
-    sb->stage = 0;
-    sb->armed = 1;
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, &sb->old_int);
     sigaction(SIGTERM, &sa, &sb->old_term);
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, &sb->old_alrm);
+    sb->caught = 1;
+}
+
+void sandbox_listen(sandbox *sb) {
+    sb->timeout = 0; /* a person at the prompt stops a statement with Ctrl-C */
+    catch_signals(sb);
+}
+
+void sandbox_clear_stop(sandbox *sb) {
+    sb->stop = 0;
+    sb->signo = 0;
+    sb->stage = 0;
+}
+
+void sandbox_arm(sandbox *sb) {
+    store_set_wait_abort(sb_wait_abort);
+    sb->stage = 0;
+    sb->armed = 1;
+    catch_signals(sb);
     if (sb->stop) { /* stopped before it began (a signal while setting up) */
         stop_threads(sb);
     }
@@ -1657,10 +1680,12 @@ void sandbox_free(sandbox *sb) {
     }
     pool_drain(sb);
     codec_set_charge(NULL, NULL);
-    if (active == sb) {
+    if (sb->caught) {
         sigaction(SIGINT, &sb->old_int, NULL);
         sigaction(SIGTERM, &sb->old_term, NULL);
         sigaction(SIGALRM, &sb->old_alrm, NULL);
+    }
+    if (active == sb) {
         active = NULL;
     }
     for (int i = 0; i < sb->nmods; i++) {

@@ -90,6 +90,15 @@ void sandbox_arm(sandbox *sb);
  * that arrive afterwards are only noted. */
 void sandbox_disarm(sandbox *sb);
 
+/* For a read-eval-print loop (repl.c), whose statements each run between
+ * sandbox_arm and sandbox_disarm as a run does: sandbox_listen installs
+ * the Ctrl-C and SIGTERM handling before the first prompt without arming
+ * (a signal at the prompt is only noted, and a blocking read returns
+ * EINTR) and lifts the time limit (a person stops a statement with Ctrl-C); sandbox_clear_stop forgets a noted stop once the loop has dealt
+ * with it (sandbox_stopped says 0 again). */
+void sandbox_listen(sandbox *sb);
+void sandbox_clear_stop(sandbox *sb);
+
 /* For a server (serve.c), where signals are the process's and many
  * requests run one after another in one state: sandbox_limit starts one
  * request's limits without timers or signal handlers (memory: `memory`

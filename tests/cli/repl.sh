@@ -123,4 +123,39 @@ echo 'return db.members:count()' | "$BIN" --db "$DB" repl >"$S/out" 2>"$S/err"
 RC=$?
 expect_rc 0 "echo | gonghui repl" && same "3" "echo 'return ...' | gonghui repl works in scripts"
 
+# --- Ctrl-C is the sandbox's (issue 22) ----------------------------------------------
+# A statement that never ends is stopped by SIGINT (in a coroutine too) and the
+# next line runs; SIGTERM stops it and ends the REPL. The input is a fifo, so the
+# signal is sent once the loop has said it runs, never on a timer.
+spin_repl() { # spin_repl SIGNAL STATEMENT -> $S/out, $S/err, RC
+  rm -f "$S/in" && mkfifo "$S/in"
+  "$BIN" --db "$DB" repl <"$S/in" >"$S/out" 2>"$S/err" &
+  _p=$!
+  track $_p
+  exec 3>"$S/in"
+  printf '%s\n' "$2" >&3
+  _t=$(date +%s)
+  while ! grep -q spinning "$S/out" && alive $_p && [ $(($(date +%s) - _t)) -lt 300 ]; do
+    sleep 0.02
+  done
+  kill -"$1" $_p
+  (printf 'return 40 + 2\n' >&3) 2>/dev/null
+  exec 3>&-
+  reap $_p
+  RC=$?
+}
+spin_repl INT "print('spin' .. 'ning') io.stdout:flush() while true do end"
+expect_err "interrupted" "Ctrl-C in a runaway statement" && expect_out "42" "the line after Ctrl-C" &&
+  pass "Ctrl-C stops a runaway statement and the next line runs"
+spin_repl INT "coroutine.wrap(function() print('spin' .. 'ning') io.stdout:flush() while true do end end)()"
+expect_err "interrupted" "Ctrl-C in a coroutine" && expect_out "42" "the line after Ctrl-C in a coroutine" &&
+  pass "Ctrl-C stops a runaway coroutine and the next line runs"
+spin_repl TERM "print('spin' .. 'ning') io.stdout:flush() while true do end"
+if [ "$RC" = 143 ] && ! grep -q 42 "$S/out"; then
+  pass "SIGTERM stops the statement and ends the REPL"
+else
+  fail "SIGTERM in a runaway statement: exit $RC"
+  show_output
+fi
+
 finish
