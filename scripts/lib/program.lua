@@ -752,11 +752,16 @@ function M.entry_of_event(x)
   return e
 end
 
+-- (whether the registry has stations is asked once it has: db.collections()
+-- makes a list of every collection's name, once per entry with a place)
+local has_stations = false
 local function station_of(place)
   if place == nil then return nil end
-  for _i, n in ipairs(db.collections()) do
-    if n == 'stations' then return db.stations:get(place, 'station_id') and place or nil end
+  if not has_stations then
+    for _i, n in ipairs(db.collections()) do if n == 'stations' then has_stations = true end end
+    if not has_stations then return nil end
   end
+  return db.stations:get(place, 'station_id') and place or nil
 end
 
 -- The work of enter(), in a transaction.
