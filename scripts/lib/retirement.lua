@@ -136,25 +136,55 @@ function M.define_collections()
   })
 end
 
--- Certificate number: year (4 digits), issuing union (4), sequence within
--- that union and year (4), MOD 11-2 check character: 2025-0011-0001-6.
+-- Certificate number: year (4 digits), issuing union, sequence within that
+-- union and year, MOD 11-2 check character over the digits. Two widths, told
+-- apart by their length:
+--   * 13 characters, 2025-0011-0001-6: union and sequence up to 9,999 each;
+--     every number issued before the wide form existed has this form, and a
+--     union that fits it still gets it, so old numbers stay what they were;
+--   * 17 characters, 2025-000011-010000-1: union or sequence past 9,999, up
+--     to 999,999 each: a city's federation issuing every certificate itself
+--     (a city of 3,000,000 members sees about 40,000 retirements a year).
+-- Past that, number() refuses (nil, why) and issue() with it.
+M.NARROW, M.WIDE = 9999, 999999
+
 function M.number(year, union_id, seq)
-  if union_id > 9999 or seq > 9999 then error(gettext('certificate numbers hold union ids and sequences up to 9999'), 2) end
-  local digits = string.format('%04d%04d%04d', year, union_id, seq)
-  return string.format('%s-%s-%s-%s', digits:sub(1, 4), digits:sub(5, 8), digits:sub(9, 12),
-                       checkchar.mod11_2(digits))
+  local digits
+  if math.type(year) ~= 'integer' or year < 1000 or year > 9999 then
+    return nil, string.format(gettext('the year of a certificate is a year of 4 digits, got %s'), tostring(year))
+  elseif union_id <= M.NARROW and seq <= M.NARROW then
+    digits = string.format('%04d%04d%04d', year, union_id, seq)
+  elseif union_id > M.WIDE then
+    return nil, string.format(gettext('union %d cannot number certificates: certificate numbers hold union numbers up to 999999; issue them from the union above it (issue.lua union=ID)'), union_id)
+  elseif seq > M.WIDE then
+    return nil, string.format(gettext('union %d has numbered 999999 certificates in %d, the most a certificate number holds for one union in a year; issue the rest from the unions under it (issue.lua union=ID)'), union_id, year)
+  else
+    digits = string.format('%04d%06d%06d', year, union_id, seq)
+  end
+  return M.format(digits .. checkchar.mod11_2(digits))
 end
 
--- '2025 0011 0001 6', '202500110001x' ... -> '2025-0011-0001-6', or nil.
+-- 13 or 17 characters without dashes -> the number with its dashes.
+function M.format(d)
+  if #d == 13 then
+    return string.format('%s-%s-%s-%s', d:sub(1, 4), d:sub(5, 8), d:sub(9, 12), d:sub(13))
+  end
+  return string.format('%s-%s-%s-%s', d:sub(1, 4), d:sub(5, 10), d:sub(11, 16), d:sub(17))
+end
+
+-- '2025 0011 0001 6', '202500110001x', '2025000011010000 1' ... -> the
+-- number with its dashes, or nil.
 function M.normalize(s)
   local d = tostring(s):upper():gsub('[%s%-]', '')
-  if not d:match('^%d+[%dX]$') or #d ~= 13 then return nil end
-  return string.format('%s-%s-%s-%s', d:sub(1, 4), d:sub(5, 8), d:sub(9, 12), d:sub(13))
+  if not d:match('^%d+[%dX]$') or (#d ~= 13 and #d ~= 17) then return nil end
+  return M.format(d)
 end
 
 -- Issues the honor certificate of member_id from union_id in year (once per
 -- member: a second call returns the first certificate and 'already').
--- Publishes certificate.issued. Returns the certificate, and 'issued' or 'already'.
+-- Publishes certificate.issued. Returns the certificate, and 'issued' or
+-- 'already'; or nil, 'full', why when the union's numbers for the year are
+-- used up (nothing written).
 function M.issue(member_id, union_id, year, opts)
   opts = opts or {}
   local kind = opts.kind or 'retirement'
@@ -168,7 +198,9 @@ function M.issue(member_id, union_id, year, opts)
     for c in db.certificates:scan{ index = 'union_id,year,seq', eq = { union_id, year }, reverse = true, limit = 1 } do
       seq = c.seq + 1
     end
-    local c = { cert_no = M.number(year, union_id, seq), kind = kind, member_id = member_id,
+    local no, why = M.number(year, union_id, seq)
+    if not no then return nil, 'full', why end
+    local c = { cert_no = no, kind = kind, member_id = member_id,
                 union_id = union_id, year = year, seq = seq, issued_at = opts.at or dates.now(),
                 retire_date = opts.retire_date, status = 'valid', delivery = 'pending' }
     db.certificates:insert(c)

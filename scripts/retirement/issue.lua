@@ -1,6 +1,9 @@
 -- issue.lua — issues the honor certificates of everyone on the list (see
 -- list.lua) from the issuing union; a member who has one keeps it. Every
--- certificate publishes certificate.issued. Safe to run again.
+-- certificate publishes certificate.issued. Safe to run again. When the
+-- union's certificate numbers for the year are used up (999,999 a union a
+-- year), what was issued stays and the run fails naming the union and how
+-- many on the list are left (exit code 1).
 --
 --   gonghui run scripts/retirement/issue.lua union=2 year=2025 [women_post=worker]
 local retirement = require 'retirement'
@@ -10,10 +13,19 @@ if not params.union or not params.year then error(gettext('usage: issue.lua unio
 local due = retirement.due(params.year .. '-01-01', params.year .. '-12-31', params.union,
                            { women_post = params.women_post })
 local n = { issued = 0, already = 0 }
+local refused, left = nil, 0
 db.atomic(function()
-  for _, r in ipairs(due) do
-    local _, st = retirement.issue(r.member_id, params.union, params.year, { retire_date = r.retire_date })
+  for i, r in ipairs(due) do
+    local _, st, why = retirement.issue(r.member_id, params.union, params.year, { retire_date = r.retire_date })
+    if st == 'full' then          -- the union's numbers are used up: keep what was issued, refuse the rest
+      refused, left = why, #due - i + 1
+      break
+    end
     n[st] = n[st] + 1
   end
 end)
 print(string.format(gettext('%d on the list: %d certificates issued now, %d issued before'), #due, n.issued, n.already))
+if refused then
+  run.fail(string.format(ngettext('%s (%d member of the list has no certificate yet)',
+                                  '%s (%d members of the list have no certificate yet)', left), refused, left))
+end

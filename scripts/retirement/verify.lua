@@ -7,7 +7,7 @@ local retirement = require 'retirement'
 retirement.define_collections()
 local v = retirement.verify(tostring(params.number or ''))
 if v.status == 'mistyped' then
-  print(string.format(gettext('mistyped: %s is not a certificate number (13 characters, the last a check character)'),
+  print(string.format(gettext('mistyped: %s is not a certificate number (13 or 17 characters, the last a check character)'),
     v.input))
 elseif v.status == 'unknown' then
   print(string.format(gettext('unknown: %s has the right form but was never issued'), v.cert_no))

@@ -130,4 +130,55 @@ t.case('delivery: ceremony or online, once; not for a revoked certificate', func
   t.eq(#bus.events{ topic = 'certificate.delivered' }, 1)
 end)
 
+t.case('a union past 9,999 certificates a year: 17-character numbers, still checked; old numbers unchanged', function()
+  local cc = require 'checkchar'
+  t.eq(retirement.number(2025, 2, 1), '2025-0002-0001-5')            -- the form every old number has
+  t.eq(retirement.number(2025, 11, 1), '2025-0011-0001-6')
+  t.eq(retirement.number(2025, 2, 9999), '2025-0002-9999-' .. cc.mod11_2('202500029999'))
+  t.eq(retirement.number(2025, 11, 10000), '2025-000011-010000-1')   -- README's example
+  t.eq(retirement.number(2025, 12345, 1), '2025-012345-000001-' .. cc.mod11_2('2025012345000001'))
+  -- union 3 has issued 9,999 in 2027 (the last of them stands for all: the next
+  -- sequence is the last one's plus one)
+  db.certificates:insert{ cert_no = retirement.number(2027, 3, 9999), kind = 'fixture', member_id = 9,
+                          union_id = 3, year = 2027, seq = 9999, issued_at = A, status = 'valid', delivery = 'pending' }
+  local c, st = retirement.issue(2, 3, 2027, { at = A })
+  t.eq({ c.cert_no, c.seq, st }, { '2027-000003-010000-' .. cc.mod11_2('2027000003010000'), 10000, 'issued' })
+  t.eq(#c.cert_no, 20)
+  t.eq(retirement.issue(4, 3, 2027, { at = A }).cert_no, '2027-000003-010001-' .. cc.mod11_2('2027000003010001'))
+  local v = retirement.verify(c.cert_no)
+  t.eq({ v.status, v.holder }, { 'valid', '李*英' })
+  t.eq(retirement.verify((c.cert_no:gsub('%-', ''))).status, 'valid')          -- typed without dashes
+  t.eq(retirement.verify((c.cert_no:gsub('%-', ' '))).status, 'valid')
+  local digits = c.cert_no:gsub('%-', '')
+  for i = 1, 16 do
+    for d = 0, 9 do
+      local typo = digits:sub(1, i - 1) .. d .. digits:sub(i + 1)
+      if typo ~= digits then t.eq(retirement.verify(typo).status, 'mistyped', typo) end
+    end
+  end
+  t.eq(retirement.verify(digits:sub(1, 16)).status, 'mistyped')                -- a digit left out
+  t.eq(retirement.verify(digits .. '1').status, 'mistyped')
+  -- the numbers issued before still verify, as they were
+  t.eq({ retirement.verify(c1.cert_no).status, #c1.cert_no }, { 'valid', 16 })
+  t.eq(retirement.verify((c1.cert_no:gsub('%-', ''))).status, 'valid')
+  t.eq(retirement.verify(c5.cert_no).status, 'revoked')
+  t.eq(retirement.deliver(c.cert_no, 'online', A), true)
+end)
+
+t.case('past 999,999 a union a year, or a union past 999,999: a refusal, nothing written', function()
+  t.eq(retirement.number(2025, 2, 1000000), nil)
+  t.eq(retirement.number(2025, 2, 999999), '2025-000002-999999-' .. require('checkchar').mod11_2('2025000002999999'))
+  local no, why = retirement.number(2025, 1000000, 1)
+  t.eq(no, nil); t.ok(why:find('1000000', 1, true), why)
+  t.eq(select(2, retirement.number(20250, 2, 1)), 'the year of a certificate is a year of 4 digits, got 20250')
+  db.certificates:insert{ cert_no = retirement.number(2028, 2, 999999), kind = 'fixture', member_id = 8,
+                          union_id = 2, year = 2028, seq = 999999, issued_at = A, status = 'valid', delivery = 'pending' }
+  local n, ev = db.certificates:count(), #bus.events{ topic = 'certificate.issued' }
+  local c, st, why2 = retirement.issue(7, 2, 2028, { at = A })
+  t.eq({ c, st }, { nil, 'full' })
+  t.ok(why2:find('union 2 has numbered 999999 certificates in 2028', 1, true), why2)
+  t.eq({ db.certificates:count(), #bus.events{ topic = 'certificate.issued' } }, { n, ev })
+  t.eq(db.certificates:find('kind,member_id', { 'retirement', 7 }), nil)
+end)
+
 t.done()
