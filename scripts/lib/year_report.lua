@@ -109,7 +109,10 @@ local function program_info(cache, id)
   if cache[key] == nil then
     local ps = collection('programs')
     local r = ps and ps:get(id)
-    cache[key] = { title = r and r.title or id, units = r and r.units or { '人', '人次', '户次', 'fen' },
+    local units = r and r.units or { '人', '人次', '户次', 'fen' }
+    local u = {}             -- the units as a set, made once per program, not per fact
+    for _, name in ipairs(units) do u[name] = true end
+    cache[key] = { title = r and r.title or id, units = units, u = u,
                    by_day = r and type(r.plan) == 'table' and r.plan.household_times == 'day' }
   end
   return cache[key]
@@ -128,8 +131,7 @@ end
 function FACT.entry(x, cache)
   local m = member_info(cache, x.member_id)
   local p = program_info(cache, x.program)
-  local u = {}
-  for _, name in ipairs(p.units) do u[name] = true end
+  local u = p.u
   local person = (u['人'] or u['人次']) and x.member_id or nil
   local heads = u['人次'] and x.heads and x.heads > 0 and x.heads or nil
   return { program = 'program:' .. x.program, label = p.title, year = year_of(x.day),
@@ -155,22 +157,19 @@ end
 -- with member keys pseudonymised, so a province counts by the same rules.
 M.fact_of_event = fact_of_event
 
--- Records -> facts, for one year (rows made tables: the facts read fields
--- records may lack, like an event payload's).
-local function facts_from_records(year)
+-- Records -> facts, for one year: each(f) is called with each fact (rows
+-- made tables: the facts read fields records may lack, like an event
+-- payload's); without each, the list of them.
+function M.facts_from_records(year, each)
   local cache, out = {}, {}
-  local function each(name, fact, spec, keep)
-    local c = collection(name)
-    if not c then return end
-    for r in c:scan(spec) do
-      local x = r:totable()
-      if not keep or keep(x) then
-        local f = fact(x, cache)
-        if f.year == year then out[#out + 1] = f end
-      end
+  each = each or function(f) out[#out + 1] = f end
+  local c = collection('program_entries')   -- the framework's ledger: the same fact as its event
+  if c then
+    for r in c:scan() do
+      local f = FACT.entry(r:totable(), cache)
+      if f.year == year then each(f) end
     end
   end
-  each('program_entries', FACT.entry)   -- the framework's ledger: the same fact as its event
   return out
 end
 
@@ -210,9 +209,10 @@ function M.update()
   return bus.run(M.CONSUMER, { batch = 1000 })
 end
 
-local function facts_from_log(year)
+function M.facts_from_log(year, each)
   local out = {}
-  for f in db.year_facts:scan{ year = year } do out[#out + 1] = f:totable() end
+  each = each or function(f) out[#out + 1] = f end
+  for f in db.year_facts:scan{ year = year } do each(f) end
   return out
 end
 
@@ -242,29 +242,87 @@ end
 
 M.MEASURES = { 'sessions', 'persons', 'person_times', 'household_times', 'money_fen' }
 
+-- A count being made: returns the count (below) and add(f), which counts
+-- one fact unless `reversed` (a set of entry keys: reversals and the
+-- entries they reverse) holds its entry. Facts are counted as they come,
+-- with no list of them and no table made per fact: a year of a city's
+-- entries is counted in the memory of its distinct members and households.
+function M.counter(reversed)
+  reversed = reversed or {}
+  local t = { total = new_cell(), program = {}, town = {}, enterprise = {}, station = {}, rank = {} }
+  local tp, tt, te, ts, rank = t.program, t.town, t.enterprise, t.station, t.rank
+  local total = t.total
+  local function add(f)
+    local entry = f.entry
+    if entry and reversed[entry] then return end
+    count_into(total, f)
+    local label = f.label
+    local c = tp[label]
+    if not c then c = new_cell(); tp[label] = c end
+    count_into(c, f)
+    local k = f.town or '(未知)'
+    c = tt[k]
+    if not c then c = new_cell(); tt[k] = c end
+    count_into(c, f)
+    k = f.enterprise_id
+    if k == nil then k = '(无)' end
+    c = te[k]
+    if not c then c = new_cell(); te[k] = c end
+    count_into(c, f)
+    k = f.station
+    if k ~= nil then
+      c = ts[k]
+      if not c then c = new_cell(); ts[k] = c end
+      count_into(c, f)
+    end
+    if rank[label] == nil then
+      local program = f.program
+      local order = (LABEL[program] and 0 or program:match('^program:') and 1 or 100)
+      for _, p in ipairs(M.PROGRAMS) do if p.program == program or p.label == label then order = p.order end end
+      rank[label] = order
+    end
+  end
+  return t, add
+end
+
 -- Counts facts: { total = cell, program = { [label] = cell }, town = {...},
 -- enterprise = {...}, order = { program = {labels...} } }.
 function M.count(facts)
-  local t = { total = new_cell(), program = {}, town = {}, enterprise = {}, station = {}, rank = {} }
   local reversed = {}
   for _, f in ipairs(facts) do
     if f.reverses then reversed[f.reverses] = true; reversed[f.entry] = true end
   end
-  for _, f in ipairs(facts) do
-    if f.entry and reversed[f.entry] then goto next end
-    count_into(t.total, f)
-    local keys = { program = f.label, town = f.town or '(未知)',
-                   enterprise = f.enterprise_id ~= nil and f.enterprise_id or '(无)',
-                   station = f.station }
-    for dim, k in pairs(keys) do
-      t[dim][k] = t[dim][k] or new_cell()
-      count_into(t[dim][k], f)
-    end
-    local order = (LABEL[f.program] and 0 or f.program:match('^program:') and 1 or 100)
-    for _, p in ipairs(M.PROGRAMS) do if p.program == f.program or p.label == f.label then order = p.order end end
-    t.rank[f.label] = order
-    ::next::
+  local t, add = M.counter(reversed)
+  for _, f in ipairs(facts) do add(f) end
+  return t
+end
+
+-- The count of a year from the log's facts (year_facts, as rebuild() or
+-- update() left them), read twice in key order: the reversals, then the facts.
+function M.count_log(year)
+  local reversed = {}
+  for f in db.year_facts:scan{ year = year } do
+    local r = f.reverses
+    if r then reversed[r] = true; reversed[f.entry] = true end
   end
+  local t, add = M.counter(reversed)
+  M.facts_from_log(year, add)
+  return t
+end
+
+-- The count of a year from the records (the ledger): the reversals found
+-- by their index, then every entry once.
+function M.count_records(year)
+  local reversed = {}
+  local c = collection('program_entries')
+  if c then
+    for r in c:scan{ index = 'reverses' } do
+      reversed[r.program .. ':' .. r.reverses] = true
+      reversed[r.program .. ':' .. r.entry_id] = true
+    end
+  end
+  local t, add = M.counter(reversed)
+  M.facts_from_records(year, add)
   return t
 end
 
@@ -290,6 +348,23 @@ function M.compare(a, b)
   return diffs
 end
 
+-- Every figure of a count as sorted lines 'dimension<TAB>key<TAB>sessions
+-- persons person_times household_times money_fen': two counts agree when
+-- their lines do (bench/w9 compares the log's and the records' this way).
+function M.figures(t)
+  local out = {}
+  local function line(dim, k, c)
+    out[#out + 1] = string.format('%s\t%s\t%d %d %d %d %d', dim, tostring(k), c.sessions, c.persons,
+                                  c.person_times, c.household_times, c.money_fen)
+  end
+  line('total', '', t.total)
+  for _, dim in ipairs{ 'program', 'town', 'enterprise', 'station' } do
+    for k, c in pairs(t[dim]) do line(dim, k, c) end
+  end
+  table.sort(out)
+  return out
+end
+
 -- The report of a year: rebuilt from the log (replay) and recounted from the
 -- records. opts.replay = false: bring the facts up to date instead of a
 -- whole replay.
@@ -303,8 +378,8 @@ function M.build(year, opts)
   -- framework entries once (program/migrate.lua), so the one road counts them
   require('program.migrate').all()
   if opts.replay == false then M.update() else events = M.rebuild() end
-  local log = M.count(facts_from_log(year))
-  local records = M.count(facts_from_records(year))
+  local log = M.count_log(year)
+  local records = M.count_records(year)
   local names = {}
   local ents = collection('enterprises')
   if ents then
