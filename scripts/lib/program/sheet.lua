@@ -62,7 +62,12 @@ function M.attach(program, P)
       if opts.enter then
         ok, r, code, why = pcall(db.atomic, opts.enter, p.e)
       else
-        ok, r, code, why = pcall(db.atomic, self.enter, self, p.e)
+        -- P:enter is its own savepoint (db.atomic inside): a second one
+        -- around it cost a nested LMDB transaction per row for nothing (its
+        -- begin zeroes LMDB's state of every database handle, and every page
+        -- the row touches is copied once more): W10 340k -> 274k instructions
+        -- a row (callgrind, 2,000 rows)
+        ok, r, code, why = pcall(self.enter, self, p.e)
       end
       if not ok then return refuse(p.line, 'error', tostring(r)) end
       if r then
