@@ -19,6 +19,7 @@
 #include "ghffi.h"
 
 #include "err.h"
+#include "lazylib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,31 +39,31 @@ static ffi_type *bytes_elems[3];
 static ffi_type bytes_type;
 
 static ffi_type *size_type(void) {
-    return sizeof(size_t) == 8 ? &ffi_type_uint64 : &ffi_type_uint32;
+    return sizeof(size_t) == 8 ? gh_ffi_type(GH_FFI_UINT64) : gh_ffi_type(GH_FFI_UINT32);
 }
 
 static ffi_type *ctype_of(ghffi_type t) {
     switch (t) {
     case GHFFI_VOID:
-        return &ffi_type_void;
+        return gh_ffi_type(GH_FFI_VOID);
     case GHFFI_BOOL:
-        return sizeof(bool) == 1 ? &ffi_type_uint8 : &ffi_type_uint32;
+        return sizeof(bool) == 1 ? gh_ffi_type(GH_FFI_UINT8) : gh_ffi_type(GH_FFI_UINT32);
     case GHFFI_I32:
-        return &ffi_type_sint32;
+        return gh_ffi_type(GH_FFI_SINT32);
     case GHFFI_I64:
-        return &ffi_type_sint64;
+        return gh_ffi_type(GH_FFI_SINT64);
     case GHFFI_U32:
-        return &ffi_type_uint32;
+        return gh_ffi_type(GH_FFI_UINT32);
     case GHFFI_U64:
-        return &ffi_type_uint64;
+        return gh_ffi_type(GH_FFI_UINT64);
     case GHFFI_F64:
-        return &ffi_type_double;
+        return gh_ffi_type(GH_FFI_DOUBLE);
     case GHFFI_STR:
     case GHFFI_ERR:
-        return &ffi_type_pointer;
+        return gh_ffi_type(GH_FFI_POINTER);
     case GHFFI_BYTES:
         if (!bytes_elems[0]) { /* once; the host calls from one thread */
-            bytes_elems[0] = &ffi_type_pointer;
+            bytes_elems[0] = gh_ffi_type(GH_FFI_POINTER);
             bytes_elems[1] = size_type();
             bytes_elems[2] = NULL;
             bytes_type.size = 0;
@@ -236,7 +237,7 @@ int ghffi_parse(const char *text, ghffi_sig *sig) {
                 }
                 sig->args[sig->nargs++] = t;
                 if (t == GHFFI_BYTES) {
-                    sig->ctypes[cargs++] = &ffi_type_pointer;
+                    sig->ctypes[cargs++] = gh_ffi_type(GH_FFI_POINTER);
                     sig->ctypes[cargs++] = size_type();
                 } else {
                     sig->ctypes[cargs++] = ctype_of(t);

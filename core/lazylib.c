@@ -16,7 +16,13 @@
  *
  * sodium_memzero is done here without the library (explicit_bzero), so
  * masking personal data never loads it.
+ *
+ * libffi (plugin calls only) and libedit (the REPL only), with libedit's
+ * libtinfo, libbsd and libmd, are loaded the same way: five libraries fewer
+ * at every start. Their data and variadic names go through lazylib.h.
  */
+#include "lazylib.h"
+
 #include "err.h"
 
 #include <dlfcn.h>
@@ -33,6 +39,12 @@
 #endif
 #ifndef GH_SONAME_SODIUM
 #define GH_SONAME_SODIUM "libsodium.so.23"
+#endif
+#ifndef GH_SONAME_FFI
+#define GH_SONAME_FFI "libffi.so.8"
+#endif
+#ifndef GH_SONAME_EDIT
+#define GH_SONAME_EDIT "libedit.so.2"
 #endif
 
 /* Opens soname and resolves every name in names into fns; a library that
@@ -282,4 +294,111 @@ int crypto_generichash(unsigned char *out, size_t outlen, const unsigned char *i
 
 void sodium_memzero(void *const pnt, const size_t len) {
     explicit_bzero(pnt, len); /* what libsodium does on glibc */
+}
+
+/* ---- libffi -------------------------------------------------------------------------- */
+
+enum { F_PREP_CIF, F_CALL, F_N };
+static const char *const ffi_names[F_N + GH_FFI__N] = {
+    "ffi_prep_cif",    "ffi_call",        "ffi_type_void",   "ffi_type_uint8",  "ffi_type_uint32",
+    "ffi_type_sint32", "ffi_type_uint64", "ffi_type_sint64", "ffi_type_double", "ffi_type_pointer"};
+static void *ffi_fns[F_N + GH_FFI__N];
+static pthread_once_t ffi_once = PTHREAD_ONCE_INIT;
+
+static void ffi_load(void) {
+    load(GH_SONAME_FFI, ffi_names, ffi_fns, F_N + GH_FFI__N);
+}
+
+#define LAZY_FFI(i, F) (pthread_once(&ffi_once, ffi_load), (F)ffi_fns[i])
+
+ffi_type *gh_ffi_type(enum gh_ffi_t t) {
+    return LAZY_FFI(F_N + (int)t, ffi_type *);
+}
+
+ffi_status ffi_prep_cif(ffi_cif *cif, ffi_abi abi, unsigned int nargs, ffi_type *rtype,
+                        ffi_type **atypes) {
+    return LAZY_FFI(F_PREP_CIF, ffi_status(*)(ffi_cif *, ffi_abi, unsigned int, ffi_type *,
+                                              ffi_type **))(cif, abi, nargs, rtype, atypes);
+}
+
+void ffi_call(ffi_cif *cif, void (*fn)(void), void *rvalue, void **avalue) {
+    LAZY_FFI(F_CALL, void (*)(ffi_cif *, void (*)(void), void *, void **))(cif, fn, rvalue, avalue);
+}
+
+/* ---- libedit ------------------------------------------------------------------------- */
+
+enum {
+    E_INIT,
+    E_END,
+    E_RESET,
+    E_GETS,
+    E_SOURCE,
+    E_LINE,
+    E_INSERTSTR,
+    E_DELETESTR,
+    E_SET,
+    E_HIST_INIT,
+    E_HIST_END,
+    E_HISTORY,
+    E_N
+};
+static const char *const edit_names[E_N] = {
+    "el_init",      "el_end",       "el_reset", "el_gets",      "el_source",   "el_line",
+    "el_insertstr", "el_deletestr", "el_set",   "history_init", "history_end", "history"};
+static void *edit_fns[E_N];
+static pthread_once_t edit_once = PTHREAD_ONCE_INIT;
+
+static void edit_load(void) {
+    load(GH_SONAME_EDIT, edit_names, edit_fns, E_N);
+}
+
+#define LAZY_EDIT(i, F) (pthread_once(&edit_once, edit_load), (F)edit_fns[i])
+
+gh_el_set_fn gh_el_set(void) {
+    return LAZY_EDIT(E_SET, gh_el_set_fn);
+}
+
+gh_history_fn gh_history(void) {
+    return LAZY_EDIT(E_HISTORY, gh_history_fn);
+}
+
+EditLine *el_init(const char *prog, FILE *fin, FILE *fout, FILE *ferr) {
+    return LAZY_EDIT(E_INIT, EditLine * (*)(const char *, FILE *, FILE *, FILE *))(prog, fin, fout,
+                                                                                   ferr);
+}
+
+void el_end(EditLine *e) {
+    LAZY_EDIT(E_END, void (*)(EditLine *))(e);
+}
+
+void el_reset(EditLine *e) {
+    LAZY_EDIT(E_RESET, void (*)(EditLine *))(e);
+}
+
+const char *el_gets(EditLine *e, int *count) {
+    return LAZY_EDIT(E_GETS, const char *(*)(EditLine *, int *))(e, count);
+}
+
+int el_source(EditLine *e, const char *file) {
+    return LAZY_EDIT(E_SOURCE, int (*)(EditLine *, const char *))(e, file);
+}
+
+const LineInfo *el_line(EditLine *e) {
+    return LAZY_EDIT(E_LINE, const LineInfo *(*)(EditLine *))(e);
+}
+
+int el_insertstr(EditLine *e, const char *s) {
+    return LAZY_EDIT(E_INSERTSTR, int (*)(EditLine *, const char *))(e, s);
+}
+
+void el_deletestr(EditLine *e, int n) {
+    LAZY_EDIT(E_DELETESTR, void (*)(EditLine *, int))(e, n);
+}
+
+History *history_init(void) {
+    return LAZY_EDIT(E_HIST_INIT, History * (*)(void))();
+}
+
+void history_end(History *h) {
+    LAZY_EDIT(E_HIST_END, void (*)(History *))(h);
 }

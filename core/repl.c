@@ -37,6 +37,7 @@
 #include "ghstate.h"
 #include "table.h"
 #include "xlsx_out.h"
+#include "lazylib.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +58,11 @@
 #include <unistd.h>
 
 #include "repl_prelude.h" /* generated: static const char repl_prelude[] */
+
+/* libedit is loaded on first use (lazylib.c); its two variadic functions
+ * are called through the pointers lazylib.h gives. */
+#define el_set (gh_el_set())
+#define history (gh_history())
 
 #include "gh_version.h" /* generated: GH_VERSION, GH_VERSION_FULL */
 
