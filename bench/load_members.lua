@@ -5,21 +5,12 @@
 --
 --   gonghui --db DIR run bench/load_members.lua csv=members.csv
 --
--- The collection is defined like the C baseline's: key member_id, a unique
--- index on id_number, indexes on enterprise_id and category.
+-- The collection is defined by w1_define.lua, like the C baseline's: key
+-- member_id, a unique index on id_number, indexes on enterprise_id and category.
 
 local csv = assert(params.csv, 'usage: gonghui run load_members.lua csv=FILE')
 
-db.define('members', {
-  key    = 'member_id',
-  fields = {
-    member_id = 'int', name = 'string', id_number = 'string', phone = 'string',
-    gender = 'string', birth_date = 'date', enterprise_id = 'int', town = 'string',
-    category = 'string', join_date = 'date', status = 'string', retire_date = 'date?',
-  },
-  unique = { 'id_number' },
-  index  = { 'enterprise_id', 'category' },
-})
+require 'w1_define'   -- members as W1 defines it: one layout for both
 
 local HEADER = 'member_id,name,id_number,phone,gender,birth_date,enterprise_id,town,' ..
                'category,join_date,status,retire_date'

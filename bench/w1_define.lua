@@ -1,5 +1,5 @@
--- bench/w1_define.lua — defines `members` for W1 (`gonghui import`), as the
--- C baseline lays it out and as bench/load_members.lua defines it: key
+-- bench/w1_define.lua — defines `members` for W1 (`gonghui import`) and for
+-- bench/load_members.lua (which requires it), as the C baseline lays it out: key
 -- member_id, a unique index on id_number, indexes on enterprise_id and
 -- category. Not measured: W1 times the import into the empty collection.
 --
