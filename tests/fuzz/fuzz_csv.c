@@ -25,6 +25,7 @@
 #include "codec.h"
 #include "csvfile.h"
 #include "err.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -32,16 +33,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* What a read saw: the rows flattened as (ncells, then len + bytes per cell). */
 typedef struct seen {

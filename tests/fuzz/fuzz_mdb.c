@@ -16,6 +16,7 @@
  */
 #include "err.h"
 #include "store.h"
+#include "fuzz.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,8 +25,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[128], file[160], lock[160];
 

@@ -23,21 +23,12 @@
  * A violated property aborts, which libFuzzer reports as a crash.
  */
 #include "xlsx_read.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define MAIN "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 #define REL "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

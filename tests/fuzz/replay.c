@@ -9,6 +9,8 @@
  * Exit status: 0 if at least one input ran and every path could be read;
  * a failed check in the target aborts.
  */
+#include "fuzz.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
@@ -16,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Reads the whole file at `path` and hands it to the target; 0 or -1. */
 static int run_file(const char *path) {
