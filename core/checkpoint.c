@@ -66,7 +66,7 @@ static void push_names(lua_State *L, const store_coll *c) {
 
 /* cp_get(name) -> the checkpoint as a table, or nil. Also run.checkpoint. */
 static int l_cp_get(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     size_t n;
     const char *name = luaL_checklstring(L, 1, &n);
     store_txn *t;
@@ -111,7 +111,7 @@ static int l_cp_get(lua_State *L) {
 /* cp_put(record): writes the checkpoint into the db.atomic transaction in
  * progress; fills in run, updated, and started when absent. */
 static int l_cp_put(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     store_txn *t = lstore_write_txn(db);
@@ -154,7 +154,7 @@ static int l_cp_put(lua_State *L) {
 /* cp_inside() -> true inside a db.atomic of the script (not the whole-run
  * transaction of --atomic or --dry-run). */
 static int l_cp_inside(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     lua_pushboolean(L, lstore_in_atomic(db));
     return 1;
 }
@@ -170,7 +170,7 @@ static int l_cp_is_coll(lua_State *L) {
 #include "checkpoint_lua.h" /* generated from checkpoint.lua: static const char driver_src[] */
 
 /* Makes the driver's run.chunks function (upvalues: 1 db.atomic, 2 the
- * lua_db userdata, 3 the db table, 4 the run table) and returns it. Called
+ * ldb userdata, 3 the db table, 4 the run table) and returns it. Called
  * by the stub below on the first run.chunks: compiling the driver at every
  * start was a third of an empty run's instructions (issue 18, W6). */
 static int l_cp_make(lua_State *L) {
@@ -203,7 +203,7 @@ void checkpoint_install(lua_State *L, int db_idx, int run_idx) {
     run_idx = lua_absindex(L, run_idx);
     lua_getfield(L, db_idx, "atomic");
     int atomic = lua_gettop(L);
-    /* every db function holds 1: the lua_db userdata, 2: the db table */
+    /* every db function holds 1: the ldb userdata, 2: the db table */
     if (!lua_iscfunction(L, atomic) || !lua_getupvalue(L, atomic, 1) ||
         !luaL_testudata(L, -1, DB_MT)) {
         lua_settop(L, atomic - 1);

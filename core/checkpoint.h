@@ -29,7 +29,7 @@
 #define CHECKPOINT_COLLECTION "_checkpoints"
 
 /* Sets run.chunks and run.checkpoint in table run_idx, bound to the db
- * table at db_idx (whose functions hold the lua_db userdata). */
+ * table at db_idx (whose functions hold the ldb userdata). */
 void checkpoint_install(lua_State *L, int db_idx, int run_idx);
 
 #endif

@@ -59,7 +59,7 @@ typedef struct lbus {
     int nhandlers; /* handlers registered with bus.on and not removed */
 } lbus;
 
-/* upvalues of every bus function: 1 lua_db, 2 lbus state */
+/* upvalues of every bus function: 1 ldb, 2 lbus state */
 static lbus *get_bus(lua_State *L) {
     return lua_touserdata(L, lua_upvalueindex(2));
 }
@@ -81,11 +81,11 @@ static void new_cache(lua_State *L) {
     lua_setfield(L, -2, "cache");
 }
 
-/* The lua_db of this state (kept in the bus state by lbus_push). */
-static lua_db *lstore_db_of_state(lua_State *L) {
+/* The ldb of this state (kept in the bus state by lbus_push). */
+static ldb *lstore_db_of_state(lua_State *L) {
     push_state(L);
     lua_getfield(L, -1, "db");
-    lua_db *db = lua_touserdata(L, -1);
+    ldb *db = lua_touserdata(L, -1);
     lua_pop(L, 2);
     return db;
 }
@@ -300,7 +300,7 @@ static int push_event(lua_State *L, const bus_event *ev, int payload_idx) {
 
 /* Appends the event (payload at payload_idx) in the write transaction and calls the
  * handlers; raises (holding nothing) on any error. Returns the sequence. */
-static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, size_t tn,
+static int64_t publish_in(lua_State *L, ldb *db, lbus *b, const char *topic, size_t tn,
                           int payload_idx, int encoded) {
     codec_buf pb;
     unsigned char mem[512];
@@ -368,7 +368,7 @@ static int64_t publish_in(lua_State *L, lua_db *db, lbus *b, const char *topic, 
  * event per item, in one transaction; handlers are called per event, batch
  * handlers once with the array of events. */
 static int l_bus_publish_many(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     lbus *b = get_bus(L);
     size_t tn;
     luaL_checktype(L, 1, LUA_TSTRING);
@@ -492,7 +492,7 @@ static void change_hook(lua_State *L, const char *topic, size_t tn, int payload_
 }
 
 static int l_bus_publish(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     lbus *b = get_bus(L);
     size_t tn;
     luaL_checktype(L, 1, LUA_TSTRING); /* a number is not a topic */
@@ -635,7 +635,7 @@ static int l_bus_emit_many(lua_State *L) {
 typedef int (*read_fn)(lua_State *L, store_txn *t, void *ctx);
 
 static int with_read(lua_State *L, read_fn fn, void *ctx) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     store_txn *t;
     int owned, rc = lstore_begin(db, 0, &t, &owned);
     if (rc == 0) {
@@ -741,7 +741,7 @@ static int bus_write_work(store_txn *t, void *ctx) {
 
 /* The refusal of a consumer's bookkeeping in a scoped request: consumers
  * see the whole log, not one union's part of it. */
-static int refuse_scoped(const lua_db *db, const char *what) {
+static int refuse_scoped(const ldb *db, const char *what) {
     scope_refused = 1;
     return err_set(GH_EINVAL,
                    _("%s works on the event log of the whole federation; a request of an "
@@ -751,7 +751,7 @@ static int refuse_scoped(const lua_db *db, const char *what) {
 
 static int with_write(lua_State *L, const char *what, write_fn fn, void *ctx) {
     bus_write w = {L, fn, ctx};
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     if (db->scope) {
         return refuse_scoped(db, what);
     }
@@ -882,7 +882,7 @@ typedef struct held {
 
 /* Calls the consumer's handler (on the stack at fn_idx) with the event in
  * a savepoint of t. 0 when it succeeded; else the error text is pushed. */
-static int call_handler(lua_State *L, lua_db *db, store_txn *t, int fn_idx, const bus_event *ev,
+static int call_handler(lua_State *L, ldb *db, store_txn *t, int fn_idx, const bus_event *ev,
                         int *failed) {
     store_txn *sp;
     int rc = store_txn_begin(store_txn_store(t), t, 1, &sp);
@@ -934,7 +934,7 @@ static int collect_retry(void *ctx, const bus_dead *d) {
  * are the last try's. */
 typedef struct batch_unit {
     lua_State *L;
-    lua_db *db;
+    ldb *db;
     const char *name;
     int fn_idx, batch, retries, pass;
     int64_t limit, before; /* before: handled by the earlier batches */
@@ -945,7 +945,7 @@ typedef struct batch_unit {
 static int batch_work(store_txn *t, void *ctx) {
     batch_unit *b = ctx;
     lua_State *L = b->L;
-    lua_db *db = b->db;
+    ldb *db = b->db;
     bus_consumer cn = {0};
     held *ev = NULL;
     int nev = 0;
@@ -1058,7 +1058,7 @@ static int batch_commit(store_txn *t, void *ctx) {
  * when holding nothing. */
 static int run_consumer(lua_State *L, const char *name, int batch, int retries, int64_t limit,
                         int64_t *handled, int64_t *parked) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     int top = lua_gettop(L);
     if (db->scope) {
         return refuse_scoped(db, "bus.run");
@@ -1383,7 +1383,7 @@ void lbus_push(lua_State *L, int db_idx) {
     lua_setfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
 
     lua_getmetatable(L, db_idx);
-    lua_getfield(L, -1, "__db"); /* the lua_db userdata */
+    lua_getfield(L, -1, "__db"); /* the ldb userdata */
     lua_remove(L, -2);
     int dbu = lua_gettop(L);
     lbus *b = lua_newuserdatauv(L, sizeof *b, 0);
@@ -1396,7 +1396,7 @@ void lbus_push(lua_State *L, int db_idx) {
     lua_pushvalue(L, dbu);
     lua_setfield(L, -2, "db");
     lua_pop(L, 1);
-    ((lua_db *)lua_touserdata(L, dbu))->change_hook = change_hook;
+    ((ldb *)lua_touserdata(L, dbu))->change_hook = change_hook;
     lua_newtable(L); /* bus */
     for (const luaL_Reg *r = bus_funcs; r->name; r++) {
         lua_pushvalue(L, dbu);

@@ -37,7 +37,7 @@ typedef struct lfilter {
 } lfilter;
 
 typedef struct lscan {
-    lua_db *db;
+    ldb *db;
     store_txn *own; /* the scan's own read transaction, or NULL inside db.atomic */
     store_scan *sc;
     const store_coll *c;
@@ -88,7 +88,7 @@ static int row_offsets(lrow *row, int upto) {
 /* Pushes a new row for record bytes rec; the collection's name table
  * (position -> name) at names_idx, its shape sh (kept alive by the name
  * table, which the row keeps), the row metatable at mt_idx. */
-static void push_row(lua_State *L, lua_db *db, const store_coll *c, int names_idx, const lshape *sh,
+static void push_row(lua_State *L, ldb *db, const store_coll *c, int names_idx, const lshape *sh,
                      int mt_idx, const void *rec, size_t n) {
     size_t offs = (size_t)c->nfields * sizeof(uint32_t);
     lrow *row = lua_newuserdatauv(L, sizeof *row + ((n + 3) & ~(size_t)3) + offs, 1);
@@ -743,7 +743,7 @@ out:
 
 /* Opens the scan userdata for coll at 1 with options at 2; pushes it. */
 static int open_scan(lua_State *L, lscan **out) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     const store_coll *c;
     store_txn *t;
     int rc;
@@ -876,7 +876,7 @@ int l_coll_count(lua_State *L) {
     lua_settop(L, 2);
     if (lua_isnil(L, 2) &&
         !lstore_db(L)->scope) { /* the whole collection: from the B-tree header */
-        lua_db *db = lstore_db(L);
+        ldb *db = lstore_db(L);
         const store_coll *c;
         store_txn *t;
         int owned, rc;

@@ -53,7 +53,7 @@ void *lstore_checkudata(lua_State *L, int idx, const void *key, const char *tnam
     return p;
 }
 
-lua_db *lstore_db(lua_State *L) {
+ldb *lstore_db(lua_State *L) {
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
@@ -69,14 +69,14 @@ int lstore_raise(lua_State *L, int rc) {
 #define RTXN_MAX_OPS 10000
 #define RTXN_MAX_MS 20.0
 
-void lstore_release(lua_db *db) {
+void lstore_release(ldb *db) {
     if (db->rtxn) {
         store_txn_commit(db->rtxn);
         db->rtxn = NULL;
     }
 }
 
-int lstore_begin(lua_db *db, int write, store_txn **t, int *owned) {
+int lstore_begin(ldb *db, int write, store_txn **t, int *owned) {
     if (db->wtxn) {
         *t = db->wtxn;
         *owned = 0;
@@ -114,8 +114,8 @@ int lstore_begin(lua_db *db, int write, store_txn **t, int *owned) {
 
 /* Ends the call's transaction: commits if rc == 0 and the transaction is
  * ours, aborts if it failed. Returns the final code. */
-static lua_db *db_of(lua_State *L, int db_idx) {
-    lua_db *db = NULL;
+static ldb *db_of(lua_State *L, int db_idx) {
+    ldb *db = NULL;
     if (lua_getmetatable(L, db_idx)) {
         lua_getfield(L, -1, "__db");
         db = luaL_testudata(L, -1, DB_MT);
@@ -124,7 +124,7 @@ static lua_db *db_of(lua_State *L, int db_idx) {
     return db;
 }
 
-int lstore_end(lua_db *db, store_txn *t, int owned, int rc) {
+int lstore_end(ldb *db, store_txn *t, int owned, int rc) {
     if (rc == GH_EMAPFULL) {
         db->map_full = 1;
     }
@@ -142,7 +142,7 @@ int lstore_end(lua_db *db, store_txn *t, int owned, int rc) {
 /* ---- units of work ------------------------------------------------------------- */
 
 typedef struct lstore_unit {
-    lua_db *db;
+    ldb *db;
     int (*work)(store_txn *t, void *ctx);
     void *ctx;
     int notfound;
@@ -159,7 +159,7 @@ static int unit_commit(store_txn *t, void *ctx) {
     return lstore_commit(((lstore_unit *)ctx)->db, t);
 }
 
-int lstore_write(lua_db *db, int (*work)(store_txn *t, void *ctx), void *ctx) {
+int lstore_write(ldb *db, int (*work)(store_txn *t, void *ctx), void *ctx) {
     if (db->wtxn) {
         int rc = work(db->wtxn, ctx);
         if (rc == GH_EMAPFULL) {
@@ -204,7 +204,7 @@ static void add_done(store_counts **done, int *ndone, store_counts *c, int n) {
     free(c);
 }
 
-int lstore_commit(lua_db *db, store_txn *t) {
+int lstore_commit(ldb *db, store_txn *t) {
     int n = 0, ne = 0;
     store_counts *pending = NULL, *events = NULL; /* t's own end frees its counts */
     if (store_txn_is_write(t)) {
@@ -225,13 +225,13 @@ int lstore_commit(lua_db *db, store_txn *t) {
 }
 
 const store_counts *lstore_committed_events(lua_State *L, int db_idx, int *n) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     *n = db ? db->ndone_events : 0;
     return db ? db->done_events : NULL;
 }
 
 void lstore_set_scope(lua_State *L, int db_idx, const struct scope *sc) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     if (db) {
         lstore_release(db); /* a new request reads a fresh snapshot */
         db->scope = sc;
@@ -239,14 +239,14 @@ void lstore_set_scope(lua_State *L, int db_idx, const struct scope *sc) {
 }
 
 void lstore_set_guard(lua_State *L, int db_idx, int guard) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     if (db) {
         db->guard = guard;
     }
 }
 
 void lstore_lend_txn(lua_State *L, int db_idx, store_txn *t) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     if (db) {
         lstore_release(db);
         db->wtxn = t;
@@ -254,7 +254,7 @@ void lstore_lend_txn(lua_State *L, int db_idx, store_txn *t) {
 }
 
 int lstore_take_map_full(lua_State *L, int db_idx) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     int full = db && db->map_full;
     if (db) {
         db->map_full = 0;
@@ -262,18 +262,18 @@ int lstore_take_map_full(lua_State *L, int db_idx) {
     return full;
 }
 
-int lstore_visible(const lua_db *db, const store_coll *c, const void *rec, size_t n) {
+int lstore_visible(const ldb *db, const store_coll *c, const void *rec, size_t n) {
     return !db->scope || scope_visible(db->scope, c, rec, n);
 }
 
 /* 0 if the current request may write record rec of c (scope.h). */
-static int scope_write_ok(lua_db *db, store_txn *t, const store_coll *c, const void *rec, size_t n,
+static int scope_write_ok(ldb *db, store_txn *t, const store_coll *c, const void *rec, size_t n,
                           const char *what) {
     return db->scope && c->scope ? scope_check_write(t, db->scope, c, rec, n, what) : 0;
 }
 
 const store_counts *lstore_committed_counts(lua_State *L, int db_idx, int *n) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     *n = db ? db->ndone : 0;
     return db ? db->done : NULL;
 }
@@ -286,7 +286,7 @@ const store_counts *lstore_committed_counts(lua_State *L, int db_idx, int *n) {
  * Lua memory errors. */
 int lstore_resolve(lua_State *L, int idx, store_txn *t, const store_coll **out) {
     lcoll *lc = lua_touserdata(L, idx); /* callers check the argument */
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     const store_coll *c;
     int rc = store_sync(t);
     if (rc == 0 && lc->c && lc->gen == store_generation(db->s)) {
@@ -470,7 +470,7 @@ corrupt:
 
 /* coll:get(key [, field...]) -> record table | field values | nil */
 static int l_coll_get(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     const store_coll *c;
     store_txn *t;
     int owned, rc, nret = 0;
@@ -513,11 +513,11 @@ static int taken_hidden(const store_coll *c) {
 
 /* One write of a collection method, in the atomic transaction or as a unit
  * of its own (lstore_write). */
-typedef int (*write_fn)(lua_State *L, lua_db *db, store_txn *t, const store_coll *c);
+typedef int (*write_fn)(lua_State *L, ldb *db, store_txn *t, const store_coll *c);
 
 typedef struct write_unit {
     lua_State *L;
-    lua_db *db;
+    ldb *db;
     write_fn fn;
     int top, owned;
 } write_unit;
@@ -552,7 +552,7 @@ static int write_work(store_txn *t, void *ctx) {
 }
 
 static int run_write(lua_State *L, write_fn fn, int trusted) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     if (!trusted) {
         lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
     }
@@ -583,7 +583,7 @@ static int run_write(lua_State *L, write_fn fn, int trusted) {
 
 /* For collections with events: copies the stored record under db->kbuf
  * into old (left empty, *had = 0, when there is none). */
-static int get_old(lua_db *db, store_txn *t, const store_coll *c, codec_buf *old, int *had) {
+static int get_old(ldb *db, store_txn *t, const store_coll *c, codec_buf *old, int *had) {
     const void *v;
     size_t n;
     int rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &v, &n);
@@ -603,7 +603,7 @@ static int get_old(lua_db *db, store_txn *t, const store_coll *c, codec_buf *old
  * uses too): old (had_old: the record it replaced or deleted) and, when
  * with_new, the record in db->buf. Frees old first: the hook may raise
  * (handler errors; inside db.atomic only). Balanced stack. */
-static int emit_change(lua_State *L, lua_db *db, const store_coll *c, codec_buf *old, int had_old,
+static int emit_change(lua_State *L, ldb *db, const store_coll *c, codec_buf *old, int had_old,
                        int with_new) {
     codec_buf pb;
     char topic[300];
@@ -629,7 +629,7 @@ static int emit_change(lua_State *L, lua_db *db, const store_coll *c, codec_buf 
 }
 
 /* The record argument 2 encoded into db->buf (a table, or a row of c). */
-static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store_coll *c,
+static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c,
                              int *auto_used) {
     lrow *row = lstore_testudata(L, 2, &lstore_row_key);
     *auto_used = 0;
@@ -667,7 +667,7 @@ static int encode_arg_record(lua_State *L, lua_db *db, store_txn *t, const store
     return rc;
 }
 
-static int write_record(lua_State *L, lua_db *db, store_txn *t, const store_coll *c, int mode) {
+static int write_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c, int mode) {
     int auto_used, rc = encode_arg_record(L, db, t, c, &auto_used);
     int events = c->events && db->change_hook, had_old = 0;
     unsigned char mem[512];
@@ -713,11 +713,11 @@ static int write_record(lua_State *L, lua_db *db, store_txn *t, const store_coll
     return rc;
 }
 
-static int w_insert(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
+static int w_insert(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
     return write_record(L, db, t, c, STORE_INSERT);
 }
 
-static int w_put(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
+static int w_put(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
     return write_record(L, db, t, c, STORE_REPLACE);
 }
 
@@ -731,7 +731,7 @@ static int l_coll_put(lua_State *L) {
     return run_write(L, w_put, 0);
 }
 
-static int w_update(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
+static int w_update(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
     const void *old;
     size_t n;
     int rc;
@@ -785,7 +785,7 @@ static int l_coll_update(lua_State *L) {
     return run_write(L, w_update, 0);
 }
 
-static int w_delete(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
+static int w_delete(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
     luaL_checkany(L, 2);
     int rc = encode_pk(L, 2, c, &db->kbuf), events = c->events && db->change_hook, had_old = 0;
     unsigned char mem[512];
@@ -838,7 +838,7 @@ typedef struct lprep {
 
 #define PREP_MT "gonghui.prepared"
 
-static int w_prepared(lua_State *L, lua_db *db, store_txn *t, const store_coll *c) {
+static int w_prepared(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
     lprep *p = lua_touserdata(L, lua_upvalueindex(4));
     int nargs = lua_gettop(L) - 1, last = -1, rc;
     int64_t id = 0;
@@ -941,7 +941,7 @@ static int l_prepared_call(lua_State *L) {
  * The constants are checked and encoded once; each call gives the values
  * of the named fields in order and inserts one record. */
 static int l_coll_prepare_insert(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     const store_coll *c;
     store_txn *t;
     int owned, rc, nvars = lua_gettop(L) - 2;
@@ -1098,7 +1098,7 @@ int lstore_index_vals(lua_State *L, int idx, const store_coll *c, const store_in
 
 /* coll:find(index, value [, field...]) -> record | field values | nil */
 static int l_coll_find(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     const store_coll *c;
     store_txn *t;
     int owned, rc, nret = 0;
@@ -1155,7 +1155,7 @@ done:
 }
 
 static int l_coll_schema(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     const store_coll *c;
     store_txn *t;
     int owned, rc;
@@ -1549,7 +1549,7 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     return 0;
 }
 
-int lstore_define_unchanged(lua_State *L, lua_db *db, int name_idx, int spec_idx) {
+int lstore_define_unchanged(lua_State *L, ldb *db, int name_idx, int spec_idx) {
     const char *name = lua_tostring(L, name_idx);
     store_coll *def = NULL;
     store_txn *t;
@@ -1591,7 +1591,7 @@ static int define_work(store_txn *t, void *ctx) {
 }
 
 static int l_db_define(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     size_t nl;
     const char *name = luaL_checklstring(L, 1, &nl);
     if (nl != strlen(name)) {
@@ -1661,7 +1661,7 @@ static int drop_work(store_txn *t, void *ctx) {
 
 /* db.drop(name) */
 static int l_db_drop(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     const char *name = luaL_checkstring(L, 1);
     if (name[0] == '_') {
         return luaL_error(L, _("collection '%s' belongs to gonghui itself and cannot be dropped"),
@@ -1682,7 +1682,7 @@ static int l_db_drop(lua_State *L) {
 
 /* db.collections() -> sorted array of names */
 static int l_db_collections(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     store_txn *t;
     char *names = NULL;
     int owned, rc;
@@ -1705,7 +1705,7 @@ static int l_db_collections(lua_State *L) {
 
 /* db.<name>: the collection, if it is defined. */
 static int l_db_index(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     const char *name = luaL_checkstring(L, 2);
     if (name[0] == '_' && db->guard) { /* a request of gonghui serve: none of gonghui's own */
         return luaL_error(
@@ -1750,7 +1750,7 @@ static int l_db_index(lua_State *L) {
 /* Message handler that keeps the traceback of the first raise. */
 
 int lstore_run_begin(lua_State *L, int db_idx) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     if (!db || db->wtxn) {
         return err_set(GH_ETXN, _("the run's transaction cannot begin here"));
     }
@@ -1763,7 +1763,7 @@ int lstore_run_begin(lua_State *L, int db_idx) {
 }
 
 int lstore_run_end(lua_State *L, int db_idx, int commit) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     if (!db || !db->run) {
         return err_set(GH_ETXN, _("no run transaction is open"));
     }
@@ -1777,19 +1777,19 @@ int lstore_run_end(lua_State *L, int db_idx, int commit) {
 }
 
 void lstore_set_progress(lua_State *L, int db_idx, void (*fn)(double, double, const char *)) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     if (db) {
         db->progress = fn;
     }
 }
 
 store_txn *lstore_run_txn(lua_State *L, int db_idx) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     return db ? db->run : NULL;
 }
 
 const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n) {
-    lua_db *db = db_of(L, db_idx);
+    ldb *db = db_of(L, db_idx);
     *n = 0;
     return db && db->run ? store_txn_counts(db->run, n) : NULL;
 }
@@ -1799,7 +1799,7 @@ const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n) {
  * (or its error) are left above base + 1 (the message handler). */
 typedef struct atomic_unit {
     lua_State *L;
-    lua_db *db;
+    ldb *db;
     int nargs, base, status;
 } atomic_unit;
 
@@ -1835,7 +1835,7 @@ static int atomic_commit(store_txn *t, void *ctx) {
  * again. If the map fills, the top level grows it and runs fn once more
  * (store_unit). */
 static int l_db_atomic(lua_State *L) {
-    lua_db *db = lstore_db(L);
+    ldb *db = lstore_db(L);
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lstore_release(db);
     if (!db->wtxn && (db->guard & LSTORE_READONLY)) {
@@ -1877,7 +1877,7 @@ static int l_db_atomic(lua_State *L) {
 }
 
 static int l_db_gc(lua_State *L) {
-    lua_db *db = luaL_checkudata(L, 1, DB_MT);
+    ldb *db = luaL_checkudata(L, 1, DB_MT);
     lstore_release(db);
     store_counts_free(db->done, db->ndone);
     db->done = NULL;
@@ -1916,7 +1916,7 @@ static const luaL_Reg db_funcs[] = {{"define", l_db_define},
                                     {NULL, NULL}};
 
 void lstore_push_db(lua_State *L, store *s) {
-    lua_db *db = lua_newuserdatauv(L, sizeof *db, 0);
+    ldb *db = lua_newuserdatauv(L, sizeof *db, 0);
     memset(db, 0, sizeof *db);
     db->s = s;
     codec_buf_init(&db->buf);

@@ -67,8 +67,8 @@ store_txn *lstore_run_txn(lua_State *L, int db_idx);
  * would change nothing (the collection exists with an equivalent
  * definition), 0 otherwise (also for a spec that is not one). Reads only:
  * the read-only REPL lets such a define through. */
-struct lua_db;
-int lstore_define_unchanged(lua_State *L, struct lua_db *db, int name_idx, int spec_idx);
+struct ldb;
+int lstore_define_unchanged(lua_State *L, struct ldb *db, int name_idx, int spec_idx);
 
 /* Message handler for lua_pcall: the error message with a traceback; an
  * error that db.atomic saw first keeps the traceback taken where it was
@@ -92,7 +92,7 @@ const char *lstore_traceback_heading(void);
 #define SCAN_MT "gonghui.scan"
 #define TB_KEY "gonghui.traceback"
 
-typedef struct lua_db {
+typedef struct ldb {
     store *s;
     store_txn *wtxn; /* innermost db.atomic transaction, or NULL */
     store_txn *rtxn; /* the read transaction lent to reads outside db.atomic */
@@ -113,7 +113,7 @@ typedef struct lua_db {
     codec_buf buf, kbuf;
     const struct scope *scope; /* the request's scope (scope.h), or NULL: see everything */
     int guard;                 /* LSTORE_READONLY | LSTORE_NODEFINE */
-} lua_db;
+} ldb;
 
 typedef struct lcoll {
     const store_coll *c; /* valid while gen == store_generation() */
@@ -123,7 +123,7 @@ typedef struct lcoll {
 
 typedef struct lrow {
     const store_coll *c; /* borrowed: definitions live until the store closes */
-    lua_db *db;
+    ldb *db;
     const struct lshape *shape; /* c's names (lua_codec.h), valid while uservalue 1 lives */
     /* Field offsets are found lazily, only as far as the fields read so far:
      * off[0 .. ready-1] are known (UINT32_MAX = absent), field `ready`
@@ -144,8 +144,8 @@ extern const char lstore_coll_key, lstore_row_key;
 void *lstore_testudata(lua_State *L, int idx, const void *key);
 void *lstore_checkudata(lua_State *L, int idx, const void *key, const char *tname);
 
-/* Every db function has upvalues 1: the lua_db userdata, 2: the db table. */
-lua_db *lstore_db(lua_State *L);
+/* Every db function has upvalues 1: the ldb userdata, 2: the db table. */
+ldb *lstore_db(lua_State *L);
 
 /* Raises the store's message for rc. Call only when holding nothing. */
 int lstore_raise(lua_State *L, int rc);
@@ -155,19 +155,19 @@ int lstore_raise(lua_State *L, int rc);
  * lent read transaction (*owned = 0): consecutive reads share one snapshot
  * for at most RTXN_MAX_OPS calls or RTXN_MAX_MS milliseconds, and any write
  * from this state ends it first, so a script always reads its own writes. */
-int lstore_begin(lua_db *db, int write, store_txn **t, int *owned);
+int lstore_begin(ldb *db, int write, store_txn **t, int *owned);
 
 /* Commits t, adding its writes to the state's committed counts when it is
  * a top-level write transaction. Every commit of the Lua face goes here. */
-int lstore_commit(lua_db *db, store_txn *t);
+int lstore_commit(ldb *db, store_txn *t);
 
 /* Ends the lent read transaction, if any (before writes, growing the map,
  * and between REPL statements). */
-void lstore_release(lua_db *db);
+void lstore_release(ldb *db);
 
 /* Ends the call's transaction: commits if rc is 0 (or GH_ENOTFOUND) and the
  * transaction is ours, aborts otherwise. Returns the final code. */
-int lstore_end(lua_db *db, store_txn *t, int owned, int rc);
+int lstore_end(ldb *db, store_txn *t, int owned, int rc);
 
 /* The state's current write transaction, for the Lua faces: every write of
  * db, bus and run.chunks goes into the one these calls name, and none of
@@ -179,24 +179,24 @@ int lstore_end(lua_db *db, store_txn *t, int owned, int rc);
  * of --atomic/--dry-run, or a lent one), or NULL.
  * lstore_in_atomic: 1 inside a db.atomic of the script (not only the whole
  * run's transaction). */
-static inline store_txn *lstore_swap_txn(lua_db *db, store_txn *t) {
+static inline store_txn *lstore_swap_txn(ldb *db, store_txn *t) {
     store_txn *old = db->wtxn;
     db->wtxn = t;
     return old;
 }
-static inline store_txn *lstore_write_txn(const lua_db *db) {
+static inline store_txn *lstore_write_txn(const ldb *db) {
     return db->wtxn;
 }
-static inline int lstore_in_atomic(const lua_db *db) {
+static inline int lstore_in_atomic(const ldb *db) {
     return db->wtxn && db->wtxn != db->run;
 }
 /* Whether a write of the unit in progress hit GH_EMAPFULL (the unit is
  * dead: its owner grows the map and redoes it), and forgetting it when a
  * unit begins again. */
-static inline int lstore_map_full(const lua_db *db) {
+static inline int lstore_map_full(const ldb *db) {
     return db->map_full;
 }
-static inline void lstore_map_full_clear(lua_db *db) {
+static inline void lstore_map_full_clear(ldb *db) {
     db->map_full = 0;
 }
 
@@ -207,7 +207,7 @@ static inline void lstore_map_full_clear(lua_db *db) {
  * work may run more than once). GH_ENOTFOUND from work is a normal absence:
  * what it wrote is committed and GH_ENOTFOUND returned. Returns 0, work's
  * code, or the unit's. */
-int lstore_write(lua_db *db, int (*work)(store_txn *t, void *ctx), void *ctx);
+int lstore_write(ldb *db, int (*work)(store_txn *t, void *ctx), void *ctx);
 
 /* Resolves the collection object at idx (checked by the caller) in t and
  * refreshes its name tables (uservalue 1: position -> name, 2: name ->
@@ -228,9 +228,9 @@ int lstore_no_index(const store_coll *c, const char *name);
 
 /* 1 if record rec of c may be seen by the state's current request; 0 when
  * its scope hides it (scope.h). */
-int lstore_visible(const lua_db *db, const store_coll *c, const void *rec, size_t n);
+int lstore_visible(const ldb *db, const store_coll *c, const void *rec, size_t n);
 
-/* lua_scan.c: the row and scan metatables (dbi: stack index of the lua_db
+/* lua_scan.c: the row and scan metatables (dbi: stack index of the ldb
  * userdata), and the scanning collection methods. */
 void lscan_register(lua_State *L, int dbi);
 int l_coll_scan(lua_State *L);

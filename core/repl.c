@@ -74,7 +74,7 @@ typedef struct repl {
     store *s;
     lua_State *L;
     sandbox *sb;
-    lua_db *db;
+    ldb *db;
     int tty, write, timer, mask, failed;
     int term;    /* SIGTERM arrived: leave after the statement it stopped */
     int in_file; /* running a file (.read FILE, gonghui repl FILE.lua): .write on is refused */

@@ -68,7 +68,7 @@
 /* The folder of the database being written, for the full-disk message. */
 char store_disk_dir[4096];
 
-int lmdb_err(int rc, const char *what) {
+int store_lmdb_err(int rc, const char *what) {
     if ((rc == EIO || rc == ENOSPC || rc == EDQUOT) && store_disk_dir[0]) {
         /* LMDB says EIO for a short write (its pwrite got part of a page
          * in): on a full disk that is the cause, so say so */
@@ -95,7 +95,7 @@ int lmdb_err(int rc, const char *what) {
 
 /* ---- opening ---------------------------------------------------------------------- */
 
-int dir_state(const char *path, int *has_data, int *has_other) {
+int store_dir_state(const char *path, int *has_data, int *has_other) {
     DIR *d = opendir(path);
     if (!d) {
         return -1;
@@ -116,7 +116,7 @@ int dir_state(const char *path, int *has_data, int *has_other) {
     return 0;
 }
 
-int meta_get_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t *v) {
+int store_meta_get_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t *v) {
     MDB_val k = {strlen(name), (void *)name}, d;
     int rc = mdb_get(txn, meta, &k, &d);
     if (rc) {
@@ -129,7 +129,7 @@ int meta_get_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t *v) {
     return 0;
 }
 
-int meta_put_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t v) {
+int store_meta_put_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t v) {
     MDB_val k = {strlen(name), (void *)name}, d = {8, &v};
     return mdb_put(txn, meta, &k, &d, 0);
 }
@@ -139,7 +139,7 @@ static int init_meta(store *s, int fresh) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, fresh ? 0 : MDB_RDONLY, &txn);
     if (rc) {
-        return lmdb_err(rc, s->path);
+        return store_lmdb_err(rc, s->path);
     }
     rc = mdb_dbi_open(txn, "_meta", fresh ? MDB_CREATE : 0, &s->meta);
     if (rc == MDB_NOTFOUND) {
@@ -176,17 +176,17 @@ static int init_meta(store *s, int fresh) {
             }
         }
         MDB_val k = {5, "db_id"}, d = {sizeof s->db_id, s->db_id};
-        if ((rc = meta_put_u64(txn, s->meta, "format", STORE_FORMAT)) ||
-            (rc = meta_put_u64(txn, s->meta, "gen", 1)) ||
+        if ((rc = store_meta_put_u64(txn, s->meta, "format", STORE_FORMAT)) ||
+            (rc = store_meta_put_u64(txn, s->meta, "gen", 1)) ||
             (rc = mdb_put(txn, s->meta, &k, &d, 0))) {
             goto fail;
         }
         if ((rc = mdb_txn_commit(txn))) {
-            return lmdb_err(rc, s->path);
+            return store_lmdb_err(rc, s->path);
         }
         return 0;
     }
-    rc = meta_get_u64(txn, s->meta, "format", &fmt);
+    rc = store_meta_get_u64(txn, s->meta, "format", &fmt);
     if (rc) {
         mdb_txn_abort(txn);
         return err_set(GH_ENOTDB, _("%s is not a gonghui database (no format version)"), s->path);
@@ -206,7 +206,7 @@ static int init_meta(store *s, int fresh) {
     return 0;
 fail:
     mdb_txn_abort(txn);
-    return lmdb_err(rc, s->path);
+    return store_lmdb_err(rc, s->path);
 }
 
 int store_open(const char *path, int flags, store **out) {
@@ -227,7 +227,7 @@ int store_open(const char *path, int flags, store **out) {
         return err_set(GH_ENOTDB,
                        _("%s is a file, not a gonghui database (a database is a directory)"), path);
     } else {
-        if (dir_state(path, &has_data, &has_other) != 0) {
+        if (store_dir_state(path, &has_data, &has_other) != 0) {
             return err_set(GH_EIO, _("cannot read %s: %s"), path, strerror(errno));
         }
         if (!has_data && has_other) {
@@ -243,7 +243,7 @@ int store_open(const char *path, int flags, store **out) {
         }
     }
     if (!fresh) {
-        int crc = check_meta(path);
+        int crc = store_check_meta(path);
         if (crc) {
             return crc;
         }
@@ -277,7 +277,7 @@ int store_open(const char *path, int flags, store **out) {
     if (rc) {
         free(s->path);
         free(s);
-        return lmdb_err(rc, path);
+        return store_lmdb_err(rc, path);
     }
     size_t map = STORE_DEFAULT_MAP;
     const char *ms = getenv("GONGHUI_MAP_SIZE");
@@ -303,7 +303,7 @@ int store_open(const char *path, int flags, store **out) {
         err_set(code, _("%s: cannot open: %s"), path, mdb_strerror(rc));
         goto fail;
     }
-    map_note(s, 1);
+    store_map_note(s, 1);
     s->readonly = (envflags & MDB_RDONLY) != 0;
     int dead = 0;
     if (!(envflags & MDB_NOLOCK)) {
@@ -323,7 +323,7 @@ int store_open(const char *path, int flags, store **out) {
     *out = s;
     return 0;
 fail:
-    map_note(s, 0);
+    store_map_note(s, 0);
     mdb_env_close(s->env);
     if (s->lockfd >= 0) {
         close(s->lockfd);
@@ -340,13 +340,13 @@ void store_close(store *s) {
     for (int i = 0; i < s->npool; i++) {
         mdb_txn_abort(s->pool[i]);
     }
-    cache_drop(s);
+    store_cache_drop(s);
     while (s->retired) {
         store_coll *next = s->retired->retired_next;
         store_coll_free(s->retired);
         s->retired = next;
     }
-    map_note(s, 0);
+    store_map_note(s, 0);
     mdb_env_close(s->env);
     if (s->lockfd >= 0) {
         close(s->lockfd);
@@ -365,8 +365,8 @@ int store_grow(store *s) {
     }
     mdb_env_info(s->env, &info);
     int rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
-    map_note(s, 1); /* the map moved */
-    return rc ? lmdb_err(rc, "growing the map") : 0;
+    store_map_note(s, 1); /* the map moved */
+    return rc ? store_lmdb_err(rc, "growing the map") : 0;
 }
 
 const unsigned char *store_db_id(const store *s) {
@@ -410,7 +410,7 @@ uint64_t store_generation(const store *s) {
 /* ---- transactions ------------------------------------------------------------------- */
 
 /* Closes the write cursors t keeps (invariant 7). */
-void wcur_forget(store_txn *t) {
+void store_wcur_forget(store_txn *t) {
     for (int i = 0; i < t->nwcur; i++) {
         mdb_cursor_close(t->wcur[i].cur);
     }
@@ -570,7 +570,7 @@ int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
             free(t);
             return err_set(GH_ETXN, _("a savepoint needs a write transaction"));
         }
-        wcur_forget(parent); /* invariant 7 */
+        store_wcur_forget(parent); /* invariant 7 */
         rc = mdb_txn_begin(s->env, parent->txn, 0, &t->txn);
         t->defs_synced = parent->defs_synced;
     } else if (write) {
@@ -620,7 +620,7 @@ int store_txn_begin(store *s, store_txn *parent, int write, store_txn **out) {
     }
     if (rc) {
         free(t);
-        return lmdb_err(rc, "beginning a transaction");
+        return store_lmdb_err(rc, "beginning a transaction");
     }
     if (parent) {
         t->map_lo = parent->map_lo;
@@ -736,7 +736,7 @@ static void txn_release(store_txn *t, int committed) {
         s->wtxn = NULL;
         writer_unlock(s);
         if (!committed && t->defs_touched) {
-            cache_drop(s); /* invariant 4 */
+            store_cache_drop(s); /* invariant 4 */
         }
     } else if (t->parent && committed) {
         t->parent->writes += t->writes;
@@ -757,7 +757,7 @@ static void txn_release(store_txn *t, int committed) {
             }
         }
     } else if (t->parent && !committed && t->defs_touched) {
-        cache_drop(s);
+        store_cache_drop(s);
     }
     free_counts(t);
     free(t);
@@ -785,10 +785,10 @@ int store_txn_commit(store_txn *t) {
             return brc;
         }
     }
-    wcur_forget(t);
+    store_wcur_forget(t);
     int rc = mdb_txn_commit(t->txn);
     txn_release(t, rc == 0);
-    return rc ? lmdb_err(rc, "committing") : 0;
+    return rc ? store_lmdb_err(rc, "committing") : 0;
 }
 
 int store_txn_commit_lazy(store_txn *t) {
@@ -822,7 +822,7 @@ void store_txn_abort(store_txn *t) {
     }
     end_scans(t);
     bulk_detach(t);
-    wcur_forget(t);
+    store_wcur_forget(t);
     mdb_txn_abort(t->txn);
     txn_release(t, 0);
 }
@@ -991,7 +991,7 @@ int store_record_key(const store_coll *c, const void *rec, size_t n, codec_buf *
 }
 
 /* A readable rendering of an encoded key ("42", "\"abc\"", "(1, \"x\")"). */
-void key_render(const void *key, size_t n, char *out, size_t outn) {
+void store_key_render(const void *key, size_t n, char *out, size_t outn) {
     const unsigned char *p = key, *end = p + n;
     codec_buf str;
     key_item it;
@@ -1037,7 +1037,7 @@ void key_render(const void *key, size_t n, char *out, size_t outn) {
 
 /* ---- records ------------------------------------------------------------------------------ */
 
-int need_write(store_txn *t, const store_coll *c) {
+int store_need_write(store_txn *t, const store_coll *c) {
     if (!t->write) {
         return err_set(GH_ETXN, _("collection '%s': writing needs a write transaction"), c->name);
     }
@@ -1069,7 +1069,7 @@ int store_get(store_txn *t, const store_coll *c, const void *key, size_t klen, c
         return GH_ENOTFOUND;
     }
     if (rc) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     if ((rc = store_val_check(t, &d, c->name)) != 0) {
         return rc;
@@ -1079,7 +1079,7 @@ int store_get(store_txn *t, const store_coll *c, const void *key, size_t klen, c
     return 0;
 }
 
-int key_too_long(const store_coll *c, const char *what, size_t n) {
+int store_key_too_long(const store_coll *c, const char *what, size_t n) {
     return err_set(GH_ETOOBIG,
                    _("collection '%s': %s is %zu bytes encoded, over the limit of %d; use a "
                      "shorter value"),
@@ -1089,7 +1089,7 @@ int key_too_long(const store_coll *c, const char *what, size_t n) {
 /* The refusal of a primary key that is taken. */
 static int pk_taken(const store_coll *c, const codec_buf *pk) {
     char shown[160];
-    key_render(pk->p, pk->len, shown, sizeof shown);
+    store_key_render(pk->p, pk->len, shown, sizeof shown);
     return err_set(GH_EEXISTS,
                    _("collection '%s': a record with %s = %s already exists (use put to "
                      "replace it or update to change it)"),
@@ -1109,14 +1109,14 @@ static int undo_unique(store_txn *t, const store_coll *c, const codec_buf *ikeys
     if (!any) {
         return rc;
     }
-    wcur_forget(t); /* invariant 7 */
-    t->writes++;    /* pages changed: borrowed record pointers may be stale */
+    store_wcur_forget(t); /* invariant 7 */
+    t->writes++;          /* pages changed: borrowed record pointers may be stale */
     for (int i = 0; i < c->nindexes; i++) {
         if (state[i] & 4) {
             MDB_val ik = {ikeys[2 * i].len, ikeys[2 * i].p};
             int e = mdb_del(t->txn, c->indexes[i].dbi, &ik, NULL);
             if (e) {
-                return lmdb_err(e, c->name);
+                return store_lmdb_err(e, c->name);
             }
         }
     }
@@ -1140,7 +1140,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     MDB_val k, d, old;
     char shown[160], shown2[160];
 
-    if ((rc = need_write(t, c))) {
+    if ((rc = store_need_write(t, c))) {
         return rc;
     }
     store_bulk *bulk = bulk_of(t, c); /* index entries held back (store_bulk.c) */
@@ -1183,9 +1183,9 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     }
     if (pk.len > STORE_MAX_KEY) {
         char what[300];
-        key_render(pk.p, pk.len, shown, sizeof shown);
+        store_key_render(pk.p, pk.len, shown, sizeof shown);
         snprintf(what, sizeof what, "key field '%s' (%s)", c->fields[c->key].name, shown);
-        rc = key_too_long(c, what, pk.len);
+        rc = store_key_too_long(c, what, pk.len);
         goto out;
     }
     k.mv_size = pk.len;
@@ -1216,7 +1216,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         rc = mdb_get(t->txn, c->dbi, &k, &old);
         exists = rc == 0;
         if (rc && rc != MDB_NOTFOUND) {
-            rc = lmdb_err(rc, c->name);
+            rc = store_lmdb_err(rc, c->name);
             goto out;
         }
         if (exists && (rc = store_val_check(t, &old, c->name)) != 0) {
@@ -1225,7 +1225,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         rc = 0;
     }
     if (!exists && mode == STORE_UPDATE) {
-        key_render(pk.p, pk.len, shown, sizeof shown);
+        store_key_render(pk.p, pk.len, shown, sizeof shown);
         rc = err_set(GH_ENOTFOUND, _("collection '%s': no record with %s = %s"), c->name,
                      c->fields[c->key].name, shown);
         goto out;
@@ -1266,14 +1266,14 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         state[i] = (unsigned char)((hasnew ? 1 : 0) | (hasold ? 2 : 0));
         if (hasnew && nb->len > STORE_MAX_KEY) {
             char what[300];
-            key_render(nb->p, nb->len, shown, sizeof shown);
+            store_key_render(nb->p, nb->len, shown, sizeof shown);
             snprintf(what, sizeof what, "the value of '%s' for index '%s' (%s)", ix->name, ix->name,
                      shown);
-            rc = key_too_long(c, what, nb->len);
+            rc = store_key_too_long(c, what, nb->len);
             goto out;
         }
         if (hasnew && ix->dupfixed && pk.len != STORE_PK_FIXED) { /* invariant 8 */
-            key_render(pk.p, pk.len, shown, sizeof shown);
+            store_key_render(pk.p, pk.len, shown, sizeof shown);
             rc = err_set(GH_ETYPE,
                          _("collection '%s': the key %s = %s is not a number, but index '%s' "
                            "holds numeric keys only"),
@@ -1302,14 +1302,14 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
             goto out;
         }
         if (e != MDB_KEYEXIST) {
-            rc = lmdb_err(e, c->name);
+            rc = store_lmdb_err(e, c->name);
             goto out;
         }
         if (iv.mv_size == pk.len && memcmp(iv.mv_data, pk.p, pk.len) == 0) {
             continue; /* this record's own entry */
         }
-        key_render(ik.mv_data, ik.mv_size, shown, sizeof shown);
-        key_render(iv.mv_data, iv.mv_size, shown2, sizeof shown2);
+        store_key_render(ik.mv_data, ik.mv_size, shown, sizeof shown);
+        store_key_render(iv.mv_data, iv.mv_size, shown2, sizeof shown2);
         rc = err_set(GH_EEXISTS,
                      _("collection '%s': %s = %s is already taken by the record with "
                        "%s = %s (unique index '%s')"),
@@ -1325,7 +1325,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         if (rc == MDB_KEYEXIST) {
             rc = undo_unique(t, c, ikeys, state, pk_taken(c, &pk));
         } else {
-            rc = lmdb_err(rc, c->name);
+            rc = store_lmdb_err(rc, c->name);
         }
         goto out;
     }
@@ -1354,7 +1354,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
             MDB_val ik = {ikeys[2 * i + 1].len, ikeys[2 * i + 1].p}, iv = pkv;
             int e = mdb_del(t->txn, ix->dbi, &ik, &iv);
             if (e && e != MDB_NOTFOUND) {
-                rc = lmdb_err(e, c->name);
+                rc = store_lmdb_err(e, c->name);
                 goto out;
             }
         }
@@ -1366,7 +1366,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
                 e = wput(t, ix->dbi, &ik, &iv, 0);
             }
             if (e && e != MDB_KEYEXIST) {
-                rc = lmdb_err(e, c->name);
+                rc = store_lmdb_err(e, c->name);
                 goto out;
             }
         }
@@ -1390,7 +1390,7 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
     const unsigned char *off[STORE_MAX_FIELDS];
     codec_buf ib;
     int rc;
-    if ((rc = need_write(t, c))) {
+    if ((rc = store_need_write(t, c))) {
         return rc;
     }
     if (klen > STORE_MAX_KEY) {
@@ -1401,12 +1401,12 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
         return GH_ENOTFOUND;
     }
     if (rc) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     if ((rc = store_val_check(t, &d, c->name)) != 0) {
         return rc;
     }
-    wcur_forget(t); /* invariant 7 */
+    store_wcur_forget(t); /* invariant 7 */
     codec_buf_init(&ib);
     /* Index entries first, while the record bytes are still valid. */
     if ((rc = record_fields(c, d.mv_data, d.mv_size, off, NULL))) {
@@ -1423,14 +1423,14 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
             MDB_val ik = {ib.len, ib.p}, iv = {klen, (void *)key};
             int e = mdb_del(t->txn, c->indexes[i].dbi, &ik, &iv);
             if (e && e != MDB_NOTFOUND) {
-                rc = lmdb_err(e, c->name);
+                rc = store_lmdb_err(e, c->name);
             }
         }
     }
     codec_buf_free(&ib);
     if (rc == 0) {
         int e = mdb_del(t->txn, c->dbi, &k, NULL);
-        rc = e ? lmdb_err(e, c->name) : 0;
+        rc = e ? store_lmdb_err(e, c->name) : 0;
     }
     if (rc == 0) {
         store_counts *cnt = count_of(t, c->name);
@@ -1451,7 +1451,7 @@ int store_next_id(store_txn *t, const store_coll *c, int64_t *id) {
     }
     int rc = mdb_cursor_open(t->txn, c->dbi, &cur);
     if (rc) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
     mdb_cursor_close(cur);
@@ -1469,7 +1469,7 @@ int store_next_id(store_txn *t, const store_coll *c, int64_t *id) {
         }
         last = it.i;
     } else if (rc != MDB_NOTFOUND) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     if (t->write) {
         store_coll *m = (store_coll *)c;
@@ -1484,7 +1484,7 @@ int store_count(store_txn *t, const store_coll *c, uint64_t *n) {
     MDB_stat st;
     int rc = mdb_stat(t->txn, c->dbi, &st);
     if (rc) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     *n = st.ms_entries;
     return 0;
@@ -1501,7 +1501,7 @@ int store_find(store_txn *t, const store_coll *c, int index, const void *ikey, s
         return GH_ENOTFOUND;
     }
     if (rc) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     *pk = d.mv_data;
     *pklen = d.mv_size;

@@ -354,8 +354,8 @@ static int flush_ix(store_bulk *b, bulk_ix *x, const char *name) {
     if (!x->n) {
         return 0;
     }
-    wcur_forget(t); /* store.c invariant 7: its cursors would not see these writes */
-    t->writes++;    /* pages change: borrowed record pointers may be stale */
+    store_wcur_forget(t); /* store.c invariant 7: its cursors would not see these writes */
+    t->writes++;          /* pages change: borrowed record pointers may be stale */
     item *v = malloc(x->n * sizeof *v);
     sort_ctx sc = {x->buf, !x->unique && !b->pk_rising};
     size_t n = 0;
@@ -375,7 +375,7 @@ static int flush_ix(store_bulk *b, bulk_ix *x, const char *name) {
     int rc = mdb_cursor_open(t->txn, x->dbi, &cur);
     if (rc) {
         free(v);
-        return lmdb_err(rc, name);
+        return store_lmdb_err(rc, name);
     }
     /* the table's last key, copied (pages move as we write) */
     unsigned char lastmem[STORE_MAX_KEY];
@@ -388,7 +388,7 @@ static int flush_ix(store_bulk *b, bulk_ix *x, const char *name) {
     } else if (rc != MDB_NOTFOUND) {
         mdb_cursor_close(cur);
         free(v);
-        return lmdb_err(rc, name);
+        return store_lmdb_err(rc, name);
     }
     rc = 0;
     int beyond = 0;
@@ -445,7 +445,7 @@ static int flush_ix(store_bulk *b, bulk_ix *x, const char *name) {
                        name);
     }
     if (rc) {
-        return lmdb_err(rc, name);
+        return store_lmdb_err(rc, name);
     }
     b->mem -= x->len;
     x->len = x->n = 0;
@@ -495,7 +495,7 @@ int bulk_unique(store_bulk *b, const store_coll *c, int i, const void *key, size
     if (rc == MDB_NOTFOUND) {
         return 0;
     }
-    return rc ? lmdb_err(rc, c->name) : MDB_KEYEXIST;
+    return rc ? store_lmdb_err(rc, c->name) : MDB_KEYEXIST;
 }
 
 int bulk_add(store_bulk *b, const store_coll *c, const codec_buf *ikeys, const unsigned char *state,
@@ -570,7 +570,7 @@ static int ix_setup(store_bulk *b, const store_coll *c) {
         MDB_stat st;
         int rc = mdb_stat(b->t->txn, c->indexes[i].dbi, &st);
         if (rc) {
-            return lmdb_err(rc, c->name);
+            return store_lmdb_err(rc, c->name);
         }
         b->ix[i].dbi = c->indexes[i].dbi;
         b->ix[i].unique = c->indexes[i].unique;
@@ -583,7 +583,7 @@ static int ix_setup(store_bulk *b, const store_coll *c) {
 }
 
 int store_bulk_begin(store_txn *t, const store_coll *c, size_t budget, store_bulk **out) {
-    int rc = need_write(t, c);
+    int rc = store_need_write(t, c);
     if (rc) {
         return rc;
     }

@@ -63,7 +63,7 @@ static uint32_t rd32(const unsigned char *p) {
 
 /* 0 if data.mdb in dir looks whole (or is missing/empty: a new database),
  * else GH_ECORRUPT with what is wrong. */
-int check_meta(const char *dir) {
+int store_check_meta(const char *dir) {
     char p[4200];
     snprintf(p, sizeof p, "%s/data.mdb", dir);
     int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -181,7 +181,7 @@ static void map_find(const store *s, uintptr_t *lo, uintptr_t *hi) {
     fclose(f);
 }
 
-void map_note(store *s, int add) {
+void store_map_note(store *s, int add) {
     uintptr_t lo = 0, hi = 0;
     if (add) {
         map_find(s, &lo, &hi);
@@ -259,7 +259,7 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
     char shown[160], shown2[160];
     int rc = mdb_cursor_open(t->txn, c->dbi, &cur);
     if (rc) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     codec_buf_init(&ib);
     codec_buf_init(&kb);
@@ -271,7 +271,7 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
     /* Records -> index entries. */
     int m = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
     while (m == 0) {
-        key_render(k.mv_data, k.mv_size, shown, sizeof shown);
+        store_key_render(k.mv_data, k.mv_size, shown, sizeof shown);
         if (mp_validate(d.mv_data, d.mv_size) != 0) {
             problem(report, ctx, problems, "%s: record %s: value bytes do not decode", c->name,
                     shown);
@@ -301,7 +301,7 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
                                              memcmp(iv.mv_data, k.mv_data, k.mv_size) == 0
                                        : mdb_cursor_get(ic, &ik, &iv, MDB_GET_BOTH) == 0;
                 if (!found) {
-                    key_render(ib.p, ib.len, shown2, sizeof shown2);
+                    store_key_render(ib.p, ib.len, shown2, sizeof shown2);
                     problem(report, ctx, problems, "%s: record %s has no entry %s in index '%s'",
                             c->name, shown, shown2, ix->name);
                 }
@@ -321,8 +321,8 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
         m = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
         while (m == 0) {
             MDB_val rec;
-            key_render(k.mv_data, k.mv_size, shown, sizeof shown);
-            key_render(d.mv_data, d.mv_size, shown2, sizeof shown2);
+            store_key_render(k.mv_data, k.mv_size, shown, sizeof shown);
+            store_key_render(d.mv_data, d.mv_size, shown2, sizeof shown2);
             if (mdb_get(t->txn, c->dbi, &d, &rec) != 0) {
                 problem(report, ctx, problems,
                         "%s: index '%s' entry %s points to record %s, which does not exist",
@@ -350,7 +350,7 @@ int store_check(store *s, void (*report)(void *ctx, const char *msg), void *ctx,
     if (rc) {
         return rc;
     }
-    if ((rc = sync_defs(t)) == 0) {
+    if ((rc = store_sync_defs(t)) == 0) {
         for (int i = 0; i < s->ncolls && rc == 0; i++) {
             rc = check_coll(t, s->colls[i], report, ctx, problems);
         }
@@ -362,7 +362,7 @@ int store_check(store *s, void (*report)(void *ctx, const char *msg), void *ctx,
 int store_check_path(const char *path, void (*report)(void *ctx, const char *msg), void *ctx,
                      uint64_t *problems) {
     *problems = 0;
-    int crc = check_meta(path);
+    int crc = store_check_meta(path);
     if (crc) {
         return crc; /* damaged before any page is read: the caller says so */
     }
@@ -446,7 +446,7 @@ int store_backup(store *s, const char *dest) {
             return err_set(GH_EINVAL, _("backup destination %s is a file; give a new directory"),
                            dest);
         }
-        dir_state(dest, &has_data, &has_other);
+        store_dir_state(dest, &has_data, &has_other);
         if (has_data || has_other) {
             return err_set(GH_EEXISTS,
                            _("backup destination %s is not empty; give a new or empty directory"),
@@ -461,7 +461,7 @@ int store_backup(store *s, const char *dest) {
     snprintf(dp, sizeof dp, "%s/data.mdb", dest);
     snprintf(store_disk_dir, sizeof store_disk_dir, "%s", dest);
     int rc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
-    int e = rc ? lmdb_err(rc, "backup") : 0;
+    int e = rc ? store_lmdb_err(rc, "backup") : 0;
     snprintf(store_disk_dir, sizeof store_disk_dir, "%s", s->path);
     if (rc == 0) {
         chmod(dp, 0600);
@@ -479,7 +479,7 @@ int store_stat_of(store_txn *t, const store_coll *c, int index, store_stat *out)
     MDB_stat st;
     int rc = mdb_stat(t->txn, index < 0 ? c->dbi : c->indexes[index].dbi, &st);
     if (rc) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     out->entries = st.ms_entries;
     out->bytes =

@@ -35,7 +35,7 @@ static void retire(store *s, store_coll *c) {
     s->retired = c;
 }
 
-void cache_drop(store *s) {
+void store_cache_drop(store *s) {
     for (int i = 0; i < s->ncolls; i++) {
         retire(s, s->colls[i]);
     }
@@ -89,10 +89,10 @@ static int open_dbis(MDB_txn *txn, store_coll *c, int create) {
 static int load_defs(store *s, MDB_txn *txn) {
     MDB_cursor *cur;
     MDB_val k = {4, "def:"}, d;
-    cache_drop(s);
+    store_cache_drop(s);
     int rc = mdb_cursor_open(txn, s->meta, &cur);
     if (rc) {
-        return lmdb_err(rc, "reading definitions");
+        return store_lmdb_err(rc, "reading definitions");
     }
     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size > 4 && memcmp(k.mv_data, "def:", 4) == 0) {
@@ -106,7 +106,7 @@ static int load_defs(store *s, MDB_txn *txn) {
         if ((rc = open_dbis(txn, c, 0)) != 0) {
             store_coll_free(c);
             mdb_cursor_close(cur);
-            return lmdb_err(rc, "opening a collection");
+            return store_lmdb_err(rc, "opening a collection");
         }
         store_coll **n = realloc(s->colls, (size_t)(s->ncolls + 1) * sizeof *n);
         if (!n) {
@@ -120,10 +120,10 @@ static int load_defs(store *s, MDB_txn *txn) {
     }
     mdb_cursor_close(cur);
     if (rc && rc != MDB_NOTFOUND) {
-        return lmdb_err(rc, "reading definitions");
+        return store_lmdb_err(rc, "reading definitions");
     }
     uint64_t gen = 0;
-    meta_get_u64(txn, s->meta, "gen", &gen);
+    store_meta_get_u64(txn, s->meta, "gen", &gen);
     s->gen = gen;
     s->cache_valid = 1;
     s->local_gen++;
@@ -131,16 +131,16 @@ static int load_defs(store *s, MDB_txn *txn) {
 }
 
 /* Makes the cache current for transaction t (invariant 3). */
-int sync_defs(store_txn *t) {
+int store_sync_defs(store_txn *t) {
     store *s = t->s;
     size_t id = mdb_txn_id(t->txn);
     if (s->cache_valid && (t->write ? t->defs_synced : id == s->checked_txnid)) {
         return 0;
     }
     uint64_t gen = 0;
-    int rc = meta_get_u64(t->txn, s->meta, "gen", &gen);
+    int rc = store_meta_get_u64(t->txn, s->meta, "gen", &gen);
     if (rc && rc != MDB_NOTFOUND) {
-        return lmdb_err(rc, "reading definitions");
+        return store_lmdb_err(rc, "reading definitions");
     }
     if (!s->cache_valid || gen != s->gen) {
         if (t->write) {
@@ -154,7 +154,7 @@ int sync_defs(store_txn *t) {
             MDB_txn *txn;
             rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
             if (rc) {
-                return lmdb_err(rc, "reading definitions");
+                return store_lmdb_err(rc, "reading definitions");
             }
             rc = load_defs(s, txn);
             mdb_txn_commit(txn);
@@ -164,7 +164,7 @@ int sync_defs(store_txn *t) {
                 mdb_txn_reset(t->txn);
                 rc = mdb_txn_renew(t->txn);
                 if (rc) {
-                    return lmdb_err(rc, "reading definitions");
+                    return store_lmdb_err(rc, "reading definitions");
                 }
                 id = mdb_txn_id(t->txn);
             }
@@ -179,11 +179,11 @@ int sync_defs(store_txn *t) {
 }
 
 int store_sync(store_txn *t) {
-    return sync_defs(t);
+    return store_sync_defs(t);
 }
 
 int store_coll_get(store_txn *t, const char *name, const store_coll **out) {
-    int rc = sync_defs(t);
+    int rc = store_sync_defs(t);
     if (rc) {
         return rc;
     }
@@ -206,7 +206,7 @@ static int cmp_coll_names(const void *a, const void *b) {
 }
 
 int store_list(store_txn *t, char **names) {
-    int rc = sync_defs(t);
+    int rc = store_sync_defs(t);
     if (rc) {
         return rc;
     }
@@ -247,11 +247,11 @@ static int save_def(store_txn *t, const store_coll *c) {
         MDB_val k = {name.len, name.p}, d = {b.len, b.p};
         int e = mdb_put(t->txn, t->s->meta, &k, &d, 0);
         uint64_t gen = 0;
-        meta_get_u64(t->txn, t->s->meta, "gen", &gen);
+        store_meta_get_u64(t->txn, t->s->meta, "gen", &gen);
         if (!e) {
-            e = meta_put_u64(t->txn, t->s->meta, "gen", gen + 1);
+            e = store_meta_put_u64(t->txn, t->s->meta, "gen", gen + 1);
         }
-        rc = e ? lmdb_err(e, c->name) : 0;
+        rc = e ? store_lmdb_err(e, c->name) : 0;
     }
     codec_buf_free(&b);
     codec_buf_free(&name);
@@ -273,7 +273,7 @@ static int drop_dbi(store_txn *t, const char *coll, const store_index *ix) {
     if (rc == 0) {
         rc = mdb_drop(t->txn, dbi, 1);
     }
-    return rc ? lmdb_err(rc, name) : 0;
+    return rc ? store_lmdb_err(rc, name) : 0;
 }
 
 /* Fills index `ix` of collection c from its records; unique clashes are
@@ -285,7 +285,7 @@ static int build_index(store_txn *t, const store_coll *c, const store_index *ix)
     char shown[160], a[160], b[160];
     int rc = mdb_cursor_open(t->txn, c->dbi, &cur);
     if (rc) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     codec_buf_init(&ib);
     int m = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
@@ -297,14 +297,14 @@ static int build_index(store_txn *t, const store_coll *c, const store_index *ix)
         }
         if (has == 0) {
             if (ib.len > STORE_MAX_KEY) {
-                rc = key_too_long(c, "a value for the new index", ib.len);
+                rc = store_key_too_long(c, "a value for the new index", ib.len);
                 break;
             }
             MDB_val ik = {ib.len, ib.p}, iv = k, got;
             if (ix->unique && mdb_get(t->txn, ix->dbi, &ik, &got) == 0) {
-                key_render(ib.p, ib.len, shown, sizeof shown);
-                key_render(got.mv_data, got.mv_size, a, sizeof a);
-                key_render(k.mv_data, k.mv_size, b, sizeof b);
+                store_key_render(ib.p, ib.len, shown, sizeof shown);
+                store_key_render(got.mv_data, got.mv_size, a, sizeof a);
+                store_key_render(k.mv_data, k.mv_size, b, sizeof b);
                 rc = err_set(GH_ESCHEMA,
                              _("collection '%s': cannot add unique index '%s': records %s and %s "
                                "both have %s = %s"),
@@ -313,14 +313,14 @@ static int build_index(store_txn *t, const store_coll *c, const store_index *ix)
             }
             int e = mdb_put(t->txn, ix->dbi, &ik, &iv, 0);
             if (e && e != MDB_KEYEXIST) {
-                rc = lmdb_err(e, c->name);
+                rc = store_lmdb_err(e, c->name);
                 break;
             }
         }
         m = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
     }
     if (rc == 0 && m != MDB_NOTFOUND) {
-        rc = lmdb_err(m, c->name);
+        rc = store_lmdb_err(m, c->name);
     }
     mdb_cursor_close(cur);
     codec_buf_free(&ib);
@@ -452,11 +452,11 @@ int store_define(store_txn *t, store_coll *def) {
     const store_coll *old = NULL;
     uint64_t nrec = 0;
     int rc;
-    if ((rc = need_write(t, def)) || (rc = store_def_check(def))) {
+    if ((rc = store_need_write(t, def)) || (rc = store_def_check(def))) {
         store_coll_free(def);
         return rc;
     }
-    wcur_forget(t); /* invariant 7: handles may be dropped and reused */
+    store_wcur_forget(t); /* invariant 7: handles may be dropped and reused */
     rc = store_coll_get(t, def->name, &old);
     if (rc && rc != GH_ENOTFOUND) {
         store_coll_free(def);
@@ -496,7 +496,7 @@ int store_define(store_txn *t, store_coll *def) {
         }
     }
     if ((rc = open_dbis(t->txn, def, 1))) {
-        rc = lmdb_err(rc, def->name);
+        rc = store_lmdb_err(rc, def->name);
         goto fail;
     }
     for (int j = 0; j < def->nindexes && nrec > 0; j++) {
@@ -564,7 +564,7 @@ int store_drop(store_txn *t, const char *name) {
     if ((rc = store_coll_get(t, name, &c))) {
         return rc;
     }
-    wcur_forget(t); /* invariant 7 */
+    store_wcur_forget(t); /* invariant 7 */
     for (store_txn *p = t; p; p = p->parent) {
         p->defs_touched = 1;
     }
@@ -580,11 +580,11 @@ int store_drop(store_txn *t, const char *name) {
     snprintf(key, sizeof key, "def:%s", name);
     MDB_val k = {strlen(key), key};
     uint64_t gen = 0;
-    meta_get_u64(t->txn, t->s->meta, "gen", &gen);
+    store_meta_get_u64(t->txn, t->s->meta, "gen", &gen);
     if ((rc = mdb_del(t->txn, t->s->meta, &k, NULL)) ||
-        (rc = meta_put_u64(t->txn, t->s->meta, "gen", gen + 1))) {
-        return lmdb_err(rc, name);
+        (rc = store_meta_put_u64(t->txn, t->s->meta, "gen", gen + 1))) {
+        return store_lmdb_err(rc, name);
     }
-    cache_drop(t->s);
+    store_cache_drop(t->s);
     return 0;
 }

@@ -89,7 +89,7 @@ struct store_scan {
 
 /* store.c */
 extern char store_disk_dir[4096]; /* the folder being written, for the full-disk message */
-int lmdb_err(int rc, const char *what);
+int store_lmdb_err(int rc, const char *what);
 
 /* 0 when value d (of collection `what`) lies where committed data can be;
  * GH_ECORRUPT with the damage message when its length runs past the pages
@@ -103,16 +103,16 @@ static inline int store_val_check(const store_txn *t, const MDB_val *d, const ch
     }
     return 0;
 }
-void key_render(const void *key, size_t n, char *out, size_t outn);
-int key_too_long(const store_coll *c, const char *what, size_t n);
-int meta_get_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t *v);
-int meta_put_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t v);
-int need_write(store_txn *t, const store_coll *c);
-void wcur_forget(store_txn *t);
-int dir_state(const char *path, int *has_data, int *has_other);
+void store_key_render(const void *key, size_t n, char *out, size_t outn);
+int store_key_too_long(const store_coll *c, const char *what, size_t n);
+int store_meta_get_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t *v);
+int store_meta_put_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t v);
+int store_need_write(store_txn *t, const store_coll *c);
+void store_wcur_forget(store_txn *t);
+int store_dir_state(const char *path, int *has_data, int *has_other);
 /* store_def.c */
-void cache_drop(store *s);
-int sync_defs(store_txn *t);
+void store_cache_drop(store *s);
+int store_sync_defs(store_txn *t);
 /* store_bulk.c */
 store_bulk *bulk_of(const store_txn *t, const store_coll *c);
 int bulk_unique(store_bulk *b, const store_coll *c, int i, const void *key, size_t kn,
@@ -122,7 +122,7 @@ int bulk_add(store_bulk *b, const store_coll *c, const codec_buf *ikeys, const u
 int bulk_flush(store_bulk *b, const store_coll *c);
 void bulk_detach(store_txn *t);
 /* store_check.c */
-int check_meta(const char *dir);
-void map_note(store *s, int add);
+int store_check_meta(const char *dir);
+void store_map_note(store *s, int add);
 
 #endif

@@ -59,7 +59,7 @@ int store_scan_open(store_txn *t, const store_coll *c, int index, const store_ra
     int rc = mdb_cursor_open(t->txn, index < 0 ? c->dbi : c->indexes[index].dbi, &sc->cur);
     if (rc || sc->lo.oom || sc->hi.oom || sc->prefix.oom) {
         store_scan_close(sc);
-        return rc ? lmdb_err(rc, c->name) : GH_ENOMEM;
+        return rc ? store_lmdb_err(rc, c->name) : GH_ENOMEM;
     }
     sc->next = t->scans;
     t->scans = sc;
@@ -153,7 +153,7 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
             return GH_ENOTFOUND;
         }
         if (rc) {
-            return lmdb_err(rc, sc->c->name);
+            return store_lmdb_err(rc, sc->c->name);
         }
         if (sc->prefix.len && cmp_prefix(&k, &sc->prefix, sc->prefix_whole) != 0) {
             if (sc->reverse && cmp_prefix(&k, &sc->prefix, sc->prefix_whole) > 0) {
@@ -191,14 +191,14 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
         rc = mdb_get(sc->t->txn, sc->c->dbi, &rk, &sc->rec);
         if (rc == MDB_NOTFOUND) {
             char shown[160];
-            key_render(sc->pk.p, sc->pk.len, shown, sizeof shown);
+            store_key_render(sc->pk.p, sc->pk.len, shown, sizeof shown);
             return err_set(GH_ECORRUPT,
                            _("collection '%s': index '%s' points to record %s, which does not "
                              "exist (run gonghui check)"),
                            sc->c->name, sc->c->indexes[sc->index].name, shown);
         }
         if (rc) {
-            return lmdb_err(rc, sc->c->name);
+            return store_lmdb_err(rc, sc->c->name);
         }
         *pk = sc->pk.p;
         *pklen = sc->pk.len;
@@ -265,7 +265,7 @@ int store_range_count(store_txn *t, const store_coll *c, int index, const store_
         MDB_stat st;
         int rc = mdb_stat(t->txn, c->indexes[index].dbi, &st);
         if (rc) {
-            return lmdb_err(rc, c->name);
+            return store_lmdb_err(rc, c->name);
         }
         *n = st.ms_entries;
         return 0;
@@ -275,7 +275,7 @@ int store_range_count(store_txn *t, const store_coll *c, int index, const store_
     MDB_dbi dbi = index < 0 ? c->dbi : c->indexes[index].dbi;
     int rc = mdb_cursor_open(t->txn, dbi, &cur);
     if (rc) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     uint64_t count = 0;
     codec_buf lo, hi, px;
@@ -315,7 +315,7 @@ int store_range_count(store_txn *t, const store_coll *c, int index, const store_
     }
     mdb_cursor_close(cur);
     if (rc && rc != MDB_NOTFOUND) {
-        return lmdb_err(rc, c->name);
+        return store_lmdb_err(rc, c->name);
     }
     *n = count;
     return 0;
