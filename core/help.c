@@ -196,6 +196,10 @@ static const cli_opt serve_opts[] = {
     {"--body-limit", NULL, "BYTES", N_("the largest request body (default 1M)"), NULL},
     {"--session-hours", NULL, "H", N_("how long a login lasts (default 8)"), NULL},
     {"--max-batch", NULL, "N", N_("at most N writing requests share one commit"), NULL},
+    {"--conn-memory", NULL, "BYTES",
+     N_("memory per connection for a request's headers (default 8K: headers up to ~7 KB; "
+        "more is answered 431)"),
+     NULL},
     {"--now", NULL, "TIME",
      N_("the programs' clock starts at TIME, for a rehearsal on a drive's dates: 2025-01-20 "
         "[09:00[:00]] or seconds since 1970 (default: the real time)"),

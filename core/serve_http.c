@@ -671,6 +671,12 @@ int serve_main(const char *db_path, int argc, char **argv) {
     server srv;
     memset(&srv, 0, sizeof srv);
     int port = 8080, http_threads = 4, has_now = 0;
+    /* libmicrohttpd's memory per connection (the request line and headers,
+     * the answer's headers): it clears all of it between two requests of a
+     * connection, so its 32 KiB default cost ~49,000 instructions a lookup;
+     * 8 KiB takes headers up to ~7 KB (nginx's own default line limit is
+     * 8k) and answers 431 beyond (bench/README.md, S1) */
+    size_t conn_memory = 8192;
     const char *bind_addr = "127.0.0.1", *port_file = NULL;
     srv.timeout = 10;
     srv.memory = (size_t)256 << 20;
@@ -713,6 +719,9 @@ int serve_main(const char *db_path, int argc, char **argv) {
         } else if (cli_is(&it, o, "--http-threads")) {
             http_threads = (int)strtol(v, &end, 10);
             bad = *end || http_threads < 1 || http_threads > 64;
+        } else if (cli_is(&it, o, "--conn-memory")) {
+            bad = parse_size(v, &conn_memory) != 0 || conn_memory < 4096 ||
+                  conn_memory > ((size_t)1 << 24);
         } else if (cli_is(&it, o, "--now")) {
             int64_t at;
             int prc = parse_now(v, strlen(v), &at);
@@ -784,7 +793,7 @@ int serve_main(const char *db_path, int argc, char **argv) {
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)http_threads, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, &srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_END);
+        (unsigned)1, MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, _("gonghui serve: cannot listen on %s:%d (%s)\n"), bind_addr, port,
                 strerror(errno));

@@ -77,6 +77,13 @@ try:
     st2, js2 = h.call('POST', '/api/gift_drive/claim', {'id': id_of(7), 'item': 'souvenir',
                                                          'station': 'ST01'}, who='clerkA')
     check(st == 200 and st2 == 409 and js2['code'] == 'out_of_stock', 'stock runs out: out_of_stock')
+    st, js = h.call('GET', '/api/gift_drive/member?station=ST01&id=' + id_of(1), who='clerkA',
+                    headers={'X-Pad': 'p' * 6000})
+    check(st == 200, 'a request with 6 KB of headers is served (--conn-memory 8K)')
+    st, js = h.call('GET', '/health', headers={'X-Pad': 'p' * 12000})
+    check(st == 431, 'one with 12 KB of headers is answered 431')
+    st, js = h.call('GET', '/health')
+    check(st == 200, 'and the server goes on')
     st, js = h.call('GET', '/api/gift_drive/nothing', who='clerkA')
     check(st == 404 and js['error'] == 'not_found', 'no such endpoint: 404 JSON')
     st, js = h.call('DELETE', '/api/gift_drive/claim', who='clerkA')
