@@ -2,6 +2,7 @@
 --
 --   local fmt = require 'fmt'
 --   fmt.yuan(1234567)                      --> '12,345.67'
+--   fmt.plain_yuan(-123450)                --> '-1234.50' (spreadsheet cells)
 --   fmt.money(123450)                      --> '¥1,234.50' (prose, both languages)
 --   fmt.date('2025-01-29')                 --> '2025年1月29日' under a Chinese locale,
 --                                              '2025-01-29' otherwise (prose only:
@@ -19,6 +20,13 @@ function M.yuan(fen)
   fen = math.abs(fen)
   local int = tostring(fen // 100):reverse():gsub('(%d%d%d)', '%1,'):reverse():gsub('^,', '')
   return string.format('%s%s.%02d', sign, int, fen % 100)
+end
+
+-- Yuan as a plain decimal, no thousands separators ('-1234.50'): for cells
+-- a spreadsheet reads as numbers.
+function M.plain_yuan(fen)
+  local a = math.abs(fen)
+  return string.format('%s%d.%02d', fen < 0 and '-' or '', a // 100, a % 100)
 end
 
 -- Money in prose: the yuan sign and the amount with thousands separators.

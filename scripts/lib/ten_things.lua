@@ -340,7 +340,7 @@ end
 function M.xlsx(rep, path)
   local x = plugin.load 'xlsx'
   local h = x.open(path)
-  local function yuan(fen) return string.format('%s%d.%02d', fen < 0 and '-' or '', math.abs(fen) // 100, math.abs(fen) % 100) end
+  local yuan = fmt.plain_yuan
   local HEAD = { _('sessions'), _('enterprises'), _('person-times'), _('persons'), _('yuan') }
   local function cells(c) return { c.sessions, c.enterprises, c.person_times, c.persons, yuan(c.fen) } end
   -- 1. the lines
