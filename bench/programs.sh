@@ -44,19 +44,21 @@ BASE=$OUT/lmdb_baseline
 if [ ! -x "$BASE" ] || [ "$SHARED/tools/lmdb_baseline.c" -nt "$BASE" ]; then
     cc -O2 -o "$BASE" "$SHARED/tools/lmdb_baseline.c" -llmdb
 fi
-S=$OUT/prog-scratch
+S=$OUT/prog-scratch-$$      # one per run, so two runs (two N) may go side by side
+R=$OUT/prog-run-$$
+trap 'rm -rf "$S" "$R".*' EXIT
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # run LABEL CMD...: one timed run into $S/db (copied fresh from $P by the caller); appends wall/cpu/rss
 run() {
     local v=$1; shift
     local t0 t1
     t0=$EPOCHREALTIME
-    /usr/bin/time -f '%U %S %M' -o "$OUT/prog.time" "$@" >"$OUT/prog.out" 2>"$OUT/prog.err" ||
-        { echo "bench: $v failed: $*" >&2; tail -20 "$OUT/prog.out" "$OUT/prog.err" >&2; exit 1; }
+    /usr/bin/time -f '%U %S %M' -o "$R.time" "$@" >"$R.out" 2>"$R.err" ||
+        { echo "bench: $v failed: $*" >&2; tail -20 "$R.out" "$R.err" >&2; exit 1; }
     t1=$EPOCHREALTIME
     W[$v]="${W[$v]:-} $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
-    C[$v]="${C[$v]:-} $(tail -1 "$OUT/prog.time" | awk '{ printf "%.3f", $1 + $2 }')"
-    M[$v]="${M[$v]:-} $(tail -1 "$OUT/prog.time" | awk '{ print $3 }')"
+    C[$v]="${C[$v]:-} $(tail -1 "$R.time" | awk '{ printf "%.3f", $1 + $2 }')"
+    M[$v]="${M[$v]:-} $(tail -1 "$R.time" | awk '{ print $3 }')"
 }
 fresh() { rm -rf "$S"; mkdir -p "$S"; cp -r "$1" "$S/db"; }
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -87,22 +89,22 @@ for N in ${NS//,/ }; do
     for r in $(seq "$REPS"); do          # interleaved: C, W7, W8, W9, W10, import
         rm -rf "$S"; mkdir -p "$S"; cp -r "$PC" "$S/c"
         run c_w2 "$BASE" campaign "$S/c"
-        AWARDS=$(sed -n 's/.*awarded=\([0-9]*\).*/\1/p' "$OUT/prog.out")
+        AWARDS=$(sed -n 's/.*awarded=\([0-9]*\).*/\1/p' "$R.out")
         if want w7; then
             fresh "$P"; run w7 "$GH" --db "$S/db" run --in "$ROOT/scripts/gift_drive" "$HERE/w7_gift_drive.lua" drive="$ROOT/scripts/gift_drive/drive.lua"
-            ISSUED=$(sed -n 's/^W7 issued=\([0-9]*\).*/\1/p' "$OUT/prog.out")
+            ISSUED=$(sed -n 's/^W7 issued=\([0-9]*\).*/\1/p' "$R.out")
             [ "$r" != 1 ] || "$GH" --db "$S/db" run --in "$ROOT/scripts/gift_drive" "$HERE/w7_gift_drive.lua" \
                 drive="$ROOT/scripts/gift_drive/drive.lua" verify=1 >/dev/null ||   # untimed: the awarded set is the rule's
                 { echo "bench: W7's packages are not the eligible members' (w7_gift_drive.lua verify=1)" >&2; exit 1; }
         fi
         if want w8; then
             fresh "$P"; run w8 "$GH" --db "$S/db" run "$ROOT/scripts/retirement/issue.lua" union=1 year=2025
-            CERTS=$(sed -n 's/^\([0-9]*\) on the list.*/\1/p' "$OUT/prog.out")
+            CERTS=$(sed -n 's/^\([0-9]*\) on the list.*/\1/p' "$R.out")
         fi
         if want w9; then     # the log road writes (year_facts): a fresh copy; the records road only reads
             fresh "$P9"; mkdir -p "$S/w9"
             run w9_log "$GH" --db "$S/db" run --out "$S/w9" "$HERE/w9/report.lua" from=log out=log.txt
-            ENTRIES=$(sed -n 's/.*; \([0-9]*\) events replayed.*/\1/p' "$OUT/prog.out")
+            ENTRIES=$(sed -n 's/.*; \([0-9]*\) events replayed.*/\1/p' "$R.out")
             run w9_records "$GH" --db "$S/db" run --out "$S/w9" "$HERE/w9/report.lua" from=records out=records.txt
             if cmp -s "$S/w9/log.txt" "$S/w9/records.txt"; then
                 W9OK="the log and the records agree on all $(wc -l <"$S/w9/log.txt") figures"
