@@ -300,7 +300,8 @@ static int put_entry(MDB_cursor *cur, bulk_ix *x, MDB_val *k, MDB_val *d, const 
  * appended when the key goes after everything the table holds. */
 static int put_group(MDB_cursor *cur, MDB_val *k, unsigned char *pks, size_t cnt, size_t pn,
                      const MDB_val *last, int *beyond) {
-    unsigned flags = MDB_MULTIPLE;
+    unsigned flags = MDB_MULTIPLE | MDB_APPENDDUP; /* after the key's last entry (rows come in
+                                                   * key order), else in place below */
     if (!*beyond &&
         (!last->mv_data || cmp_bytes(k->mv_data, k->mv_size, last->mv_data, last->mv_size) > 0)) {
         *beyond = 1;
@@ -513,9 +514,9 @@ int bulk_add(store_bulk *b, const store_coll *c, const codec_buf *ikeys, const u
         const codec_buf *ik = &ikeys[2 * i];
         size_t need = ENTRY_HEAD + ik->len + pkn;
         if (x->len + need > x->cap) {
-            size_t cap = x->cap ? x->cap * 2 : 65536;
+            size_t cap = x->cap ? x->cap + x->cap / 2 : 65536; /* 1.5: less slack held */
             while (cap < x->len + need) {
-                cap *= 2;
+                cap += cap / 2;
             }
             unsigned char *nb = realloc(x->buf, cap);
             if (nb) {
@@ -542,7 +543,20 @@ int bulk_add(store_bulk *b, const store_coll *c, const codec_buf *ikeys, const u
             tag_put(x, key_hash64(ik->p, ik->len));
         }
     }
-    return b->mem > b->budget ? bulk_flush(b, c) : 0;
+    if (b->mem > b->budget) {
+        return bulk_flush(b, c);
+    }
+    /* A non-unique index's entries go after their key's last ones (rows
+     * come in key order): written often, they cost little more and hold
+     * little memory; the unique indexes keep the rest of the budget. */
+    for (int i = 0; i < b->nix; i++) {
+        bulk_ix *x = &b->ix[i];
+        int rc = !x->unique && x->len > b->budget / 8 ? flush_ix(b, x, c->name) : 0;
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
 }
 
 /* ---- the load ---------------------------------------------------------------------------------- */
