@@ -1,8 +1,7 @@
 /*
  * bus.c — topics, patterns and the durable log on the store (see bus.h).
  *
- * Called by lua_bus.c and main.c (`gonghui events`); calls store.c and
- * codec.c only. The three system collections have a fixed field order,
+ * Calls store.c and codec.c only. The three system collections have a fixed field order,
  * written here once; records are assembled as MessagePack arrays in that
  * order (the Lua face is not involved, so a payload is stored as the bytes
  * the publisher encoded).

@@ -2,8 +2,8 @@
  * checkpoint.c — run.chunks (chunked runs that resume after a kill) and
  * run.checkpoint, over the system collection `_checkpoints`.
  *
- * Called by sandbox.c (checkpoint_install from sandbox_guard_db); built on
- * store.h, lua_store.h and lua_codec.h.
+ * Built on store.h, lua_store.h and lua_codec.h; the driver is
+ * checkpoint.lua, compiled in.
  *
  * Two halves:
  *   C    cp_get(name) reads a checkpoint in the state's current transaction;

@@ -1,9 +1,8 @@
 /*
  * checkpoint.h — chunked runs that resume: run.chunks and run.checkpoint.
  *
- * Called by sandbox.c (sandbox_guard_db installs the functions once the
- * `db` table exists); built on store.h, lua_store.h (the state's current
- * write transaction) and lua_codec.h.
+ * Built on store.h, lua_store.h (the state's current write transaction)
+ * and lua_codec.h.
  *
  * run.chunks(name, items, fn [, opts]) goes through `items` a chunk at a
  * time; each chunk is one db.atomic that also writes the checkpoint `name`

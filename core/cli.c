@@ -2,9 +2,8 @@
  * cli.c — the option parser, help pages, man page and completion, all read
  * from the one table in help.c (cli.h says how the command line is parsed).
  *
- * Called by main.c (global options, dispatch, `help`, `__complete`) and by
- * every command's own parser (script.c, import.c, export.c, cli_events.c,
- * repl.c, cmd.c). Calls nothing of the store: names that live in the database
+ * Serves the global options, dispatch, `help`, `__complete` and every
+ * command's own parser. Calls nothing of the store: names that live in the database
  * are listed through a callback.
  *
  * Invariants:

@@ -1,5 +1,5 @@
 /*
- * cmd.h — the commands of the command line, one function each, called by
+ * cmd.h — the commands of the command line, one function each, run from
  * main.c's command table after it has taken out the options of every command
  * (--db, --plugins). Each parses its own words with cli_next (cli.h) against
  * its entry in help.c, opens the database it needs and returns the process's

@@ -1,8 +1,7 @@
 /*
  * codec.c — MessagePack values and order-preserving keys (see codec.h).
  *
- * Called by the store (index keys from record bytes, validation) and by
- * lua_codec.c (Lua values in and out). Calls nothing but libc.
+ * Calls nothing but libc.
  *
  * Reader invariant: before any multi-byte read, the bytes left (end - p)
  * are compared with the bytes needed; counts declared by the input are never

@@ -21,7 +21,7 @@
  * or CR gets a leading apostrophe, which Excel shows as text and hides.
  * csv_unguard() undoes it on import, so export -> import is lossless.
  *
- * Called by import.c and export.c. Knows nothing of the store.
+ * Knows nothing of the store.
  */
 #ifndef GH_CSVFILE_H
 #define GH_CSVFILE_H

@@ -5,7 +5,7 @@
  * xlsx plugin, through xlsx_out.c: cells as CSV has them, without the
  * formula guard).
  *
- * Called by main.c. Reads in one read transaction (a consistent snapshot,
+ * Reads in one read transaction (a consistent snapshot,
  * held only for the export), writes OUT.tmp and renames it to OUT at the
  * end, so a reader of OUT never sees half a file.
  *

@@ -2,8 +2,7 @@
  * export.h — `gonghui export`: a collection out as CSV for Excel, TSV,
  * JSON or JSON Lines, personal data masked unless asked for.
  *
- * Called by main.c; built on store.h, csv.h, import.h (the personal-data
- * rule) and runs.h.
+ * Built on store.h, csvfile.h, pii.h (the personal-data rule) and runs.h.
  */
 #ifndef GH_EXPORT_H
 #define GH_EXPORT_H

@@ -1,8 +1,7 @@
 /*
  * ghffi.c — signature strings and libffi calls for plugin functions.
  *
- * Called by plugin.c (ghffi_parse, when a plugin declares a function) and
- * lua_plugin.c (ghffi_call). Calls libffi.
+ * Calls libffi (loaded on first use, lazylib.h).
  *
  * Grammar (spaces allowed around names and punctuation):
  *

@@ -1,8 +1,7 @@
 /*
  * ghffi.h — signature strings of plugin functions and calls through libffi.
  *
- * Called by plugin.c (parsing, once per function when a plugin loads) and
- * lua_plugin.c (calls). Calls libffi only; knows nothing of Lua or of
+ * Calls libffi only; knows nothing of Lua or of
  * plugins. Prefix ghffi_, and the file is not ffi.h: libffi owns ffi_
  * and <ffi.h>, which a core/ffi.h would shadow (core/ is on the include
  * path).

@@ -2,7 +2,7 @@
  * import.h — `gonghui import`: CSV, TSV, JSON Lines and .xlsx files into a
  * collection, every row checked against its definition, bad rows set aside.
  *
- * Called by main.c; built on store.h, csv.h, xlsx_in.h and runs.h.
+ * Built on store.h, csvfile.h, xlsx_in.h and runs.h.
  *
  * Exit codes (IMPORT_EXIT_*): 0 every row stored; 3 some rows rejected (the
  * others were stored, or with --strict nothing was); 1 the import failed and

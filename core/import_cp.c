@@ -1,7 +1,7 @@
 /*
  * import_cp.c — the `_imports` records of chunked imports (see import_cp.h).
  *
- * Called by import.c. A record: name (key), sha256, run, line, rows,
+ * A record: name (key), sha256, run, line, rows,
  * stored, rejected, skipped, rej_bytes, chunk, finished, started, updated.
  * Scripts cannot reach it (system collections start with '_').
  */

@@ -3,7 +3,7 @@
  * `_imports`, one record per collection and file, so that an import killed
  * part-way goes on with --resume after the last chunk it stored.
  *
- * Called by import.c; built on store.h and codec.h. The record of a chunk
+ * Built on store.h and codec.h. The record of a chunk
  * is written in the chunk's own write transaction: rows and record are
  * stored together or not at all.
  */

@@ -13,8 +13,8 @@
  *   bus.consumers() -> list       bus.dead([name]) -> list
  *   bus.retry(id)  bus.drop(id)   bus.trim() -> n
  *
- * Called by script.c (lbus_push); built on bus.h and the shared helpers of
- * lua_store.h (the db.atomic transaction).
+ * Built on bus.h and the shared helpers of lua_store.h (the db.atomic
+ * transaction).
  *
  * Handlers (bus.on) live in this Lua state only. Dispatch goes through a
  * per-topic cache of the matching handlers, rebuilt when bus.on/off change

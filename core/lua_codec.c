@@ -1,7 +1,7 @@
 /*
  * lua_codec.c — Lua values <-> MessagePack, and records in schema order.
  *
- * Called by lua_store.c; calls codec.c and the Lua C API.
+ * Calls codec.c and the Lua C API.
  *
  * Records are arrays in the collection's field order; trailing nils are
  * dropped (a shorter array reads as nil for the missing fields, which is

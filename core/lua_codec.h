@@ -1,7 +1,7 @@
 /*
  * lua_codec.h — Lua values to MessagePack and back, records in schema order.
  *
- * Called by lua_store.c. None of these raise a Lua error except through
+ * None of these raise a Lua error except through
  * allocation failure inside the Lua API: they return 0 or a GH_E* code with
  * the message in err_msg(), so the caller can release what it holds first.
  */

@@ -2,8 +2,7 @@
  * lua_csv.c — run.read_csv and run.write_csv: CSV for scripts, read and
  * written exactly as `gonghui import` and `gonghui export` do it.
  *
- * Called by sandbox.c (lcsv_register, when it builds the `run` table); built
- * on csv.h only. A program that takes a sheet from Excel (a vendor's daily
+ * Built on csvfile.h only. A program that takes a sheet from Excel (a vendor's daily
  * sales, a station's claim list) needs what import has: the encoding found
  * (UTF-8, UTF-8 with a BOM, GB18030 from a Chinese Windows Excel, UTF-16),
  * RFC 4180 quoting, the physical line of each row for error messages, and

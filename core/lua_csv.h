@@ -2,7 +2,7 @@
  * lua_csv.h — run.read_csv and run.write_csv: CSV for scripts, the way
  * import and export read and write it (see lua_csv.c for the Lua API).
  *
- * Called by sandbox.c; built on csvfile.h.
+ * Built on csvfile.h.
  */
 #ifndef GH_LUA_CSV_H
 #define GH_LUA_CSV_H

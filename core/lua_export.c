@@ -3,8 +3,8 @@
  * Lines or an Excel workbook: `gonghui export SCRIPT.lua` and export.csv()
  * and its siblings inside scripts.
  *
- * Called by script.c; built on export.h (the formats) and pii.h (masking),
- * csv.h, xlsx_out.h, lua_codec.h (tables as JSON) and lua_store.h
+ * Built on export.h (the formats) and pii.h (masking), csvfile.h,
+ * xlsx_out.h, lua_codec.h (tables as JSON) and lua_store.h
  * (collections and rows of scans).
  *
  * One export, step by step (all inside one C function, so the limits of

@@ -2,9 +2,8 @@
  * lua_export.h — exporting rows a script gives: `gonghui export SCRIPT.lua`
  * and the `export` global of scripts (export.csv, tsv, json, jsonl, xlsx).
  *
- * Called by script.c (the global, the read-only guard and the rows a
- * script returns); built on export.h (masking, formats), csv.h, xlsx_out.h
- * and lua_store.h (collections and rows).
+ * Built on export.h (formats), pii.h (masking), csvfile.h, xlsx_out.h and
+ * lua_store.h (collections and rows).
  *
  * Rows: a list of rows, a collection (its records in key order), or a
  * function returning one row per call and nil at the end (a scan such as

@@ -2,8 +2,7 @@
  * lua_parse.h — `require 'parse'`: parse.c's strict parsers for scripts
  * (see lua_parse.c for the Lua API).
  *
- * Called by sandbox.c when it builds a script's environment; built on
- * parse.h only.
+ * Built on parse.h only.
  */
 #ifndef GH_LUA_PARSE_H
 #define GH_LUA_PARSE_H

@@ -1,7 +1,7 @@
 /*
  * lua_pii.h — the `pii` global: pii.h's rule for scripts and the REPL.
  *
- * Called by sandbox.c when it builds an environment; built on pii.h only.
+ * Built on pii.h only.
  */
 #ifndef GH_LUA_PII_H
 #define GH_LUA_PII_H

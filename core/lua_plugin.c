@@ -6,8 +6,7 @@
  *   plugin.path()     -> the plugin path ("dir:dir")
  *   plugin.memory()   -> bytes the plugins hold through the host
  *
- * Called by sandbox.c (lplugin_push, lplugin_require); built on plugin.h
- * and ghffi.h only.
+ * Built on plugin.h and ghffi.h.
  *
  * A plugin function is a C closure (one upvalue: an lfn with the plugin_fn and the state's
  * lplug). A call:

@@ -1,8 +1,7 @@
 /*
  * lua_plugin.h — the `plugin` global and the native half of `require`.
  *
- * Called by sandbox.c (when it builds a script's environment); built on
- * plugin.h and ffi.h. See lua_plugin.c for the Lua API.
+ * Built on plugin.h and ghffi.h. See lua_plugin.c for the Lua API.
  */
 #ifndef GH_LUA_PLUGIN_H
 #define GH_LUA_PLUGIN_H

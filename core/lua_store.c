@@ -6,7 +6,7 @@
  *   db.<name>  (a collection): get insert put update delete find scan list
  *                              count count_by schema
  *
- * Called by script.c; built on store.h and lua_codec.h only.
+ * Built on store.h, lua_codec.h and bus_change.h (the change events).
  *
  * Transactions: while db.atomic runs, every operation uses its write
  * transaction (nested db.atomic: a savepoint). Outside it, a read takes a

@@ -1,8 +1,7 @@
 /*
  * plugin.c — loading native plugins and the API table they get.
  *
- * Called by lua_plugin.c (the `plugin` global, require) and main.c
- * (--plugins); calls dlfcn, ghffi.c and err.c. The public side of the API is
+ * Calls dlfcn, ghffi.c and err.c. The public side of the API is
  * include/gonghui/plugin.h (the SQLite extension and Redis module APIs are
  * the models: an append-only table handed to one entry point).
  *

@@ -2,8 +2,7 @@
  * plugin.h — native plugins inside the host: the plugin path, dlopen, the
  * API table (include/gonghui/plugin.h), the ABI check, registrations.
  *
- * Called by lua_plugin.c (one plugin_host per Lua state) and main.c
- * (--plugins). Calls ghffi.h (signatures) and dlfcn. Knows nothing of Lua:
+ * One plugin_host per Lua state. Calls ghffi.h (signatures) and dlfcn. Knows nothing of Lua:
  * the host's allocator is handed in (the Lua state's, so plugin memory
  * counts against the run's limit).
  *

@@ -2,8 +2,8 @@
  * repl.h — `gonghui repl`: ad hoc questions over the data, in a terminal or
  * from a pipe.
  *
- * Called by main.c; calls sandbox.c (the Lua state: the same allow list as
- * batch runs), lua_store.c (`db`, and lstore_release between statements),
+ * Calls ghstate.c (the Lua state: the same as batch runs), sandbox.c (its
+ * limits and Ctrl-C), lua_store.c (`db`, and lstore_release between statements),
  * lua_bus.c (`bus`), runs.c (unmasking is recorded), table.c (results as
  * tables) and libedit (line editing, history, completion).
  */

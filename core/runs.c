@@ -1,8 +1,7 @@
 /*
  * runs.c — run records in the system collection `_runs` (SHA-256 is sha256.c).
  *
- * Called by script.c (runs_record at the end of every run) and main.c
- * (`gonghui runs`, `gonghui runs show ID`); built on store.h and codec.h.
+ * Built on store.h and codec.h; pii.h masks what `runs show` prints.
  *
  * A record is a MessagePack array in the field order of RUNS_FIELDS below
  * (key first). Reading goes by field name through the stored definition, so

@@ -2,8 +2,7 @@
  * runs.h — run records: every `gonghui run`, successful or not, dry or real,
  * leaves one record an auditor can read back with `gonghui runs`.
  *
- * Called by script.c (writing one record at the end of a run) and main.c
- * (`gonghui runs`, `gonghui runs show ID`); built on store.h and codec.h.
+ * Built on store.h and codec.h.
  *
  * Records live in the system collection `_runs` (RUNS_COLLECTION), defined
  * on first use through store_define. Scripts cannot reach it: db.define

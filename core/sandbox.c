@@ -1,7 +1,7 @@
 /*
  * sandbox.c — the environment a script runs in, and its limits.
  *
- * Called by script.c; calls the Lua C API and runs.h (SHA-256).
+ * Calls the Lua C API, sbfiles.h (file access) and sha256.h.
  *
  * The environment is built from an allow list (the Redis habit), never by
  * deleting from the full one, so a library that grows a function does not

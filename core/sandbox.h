@@ -2,7 +2,7 @@
  * sandbox.h — the Lua state a script runs in: an allow-listed environment
  * and limits that cannot be escaped.
  *
- * Called by script.c and repl.c; calls runs.h (SHA-256 of what it loads) and
+ * Calls sha256.h (what it loads), sbfiles.h (file access) and
  * checkpoint.h (run.chunks).
  *
  * Life cycle (one run, one process):

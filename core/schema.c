@@ -1,8 +1,7 @@
 /*
  * schema.c — collection definitions: types, checks, and their stored form.
  *
- * Called by store.c (loading and saving definitions) and lua_store.c
- * (building one from a Lua table). The stored form is a MessagePack array:
+ * The stored form is a MessagePack array:
  *   [1, name, key, auto, extra, [[field, type, optional(, label(, pii))]...],
  *    [[index-name, unique, [position...]]...](, events(, scope))]
  * (scope, element 9, is 1 + the scope field's position, written only when

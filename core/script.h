@@ -1,8 +1,8 @@
 /*
  * script.h — the batch runner: `gonghui run [OPTIONS] FILE.lua [name=value ...]`.
  *
- * Called by main.c; calls sandbox.c (the Lua state and its limits),
- * lua_store.c (`db`), lua_bus.c (`bus`) and runs.c (the run record).
+ * Calls ghstate.c (the Lua state), sandbox.c (its limits), lua_store.c (the
+ * whole-run transaction) and runs.c (the run record).
  *
  * Modes:
  *   run       every db.atomic (and every write outside one) commits as it

@@ -26,7 +26,7 @@
  *             the sessions' changes (serve_sess.c) with its groups
  *   watchdog  stops a handler that passes its time limit
  *
- * Called by main.c; calls store, scope, accounts, sandbox, lua_store,
+ * Calls store, scope, accounts, sandbox, lua_store,
  * lua_bus, lua_json and runs.
  */
 #ifndef GH_SERVE_H

@@ -1,7 +1,7 @@
 /*
  * table.c — text tables with CJK-aware column widths (see table.h).
  *
- * Called by repl.c; calls utf8proc (character widths and UTF-8 decoding).
+ * Calls utf8proc (character widths and UTF-8 decoding).
  *
  * Invariants:
  *   1. Every text-mode cell is measured and printed from the same shown

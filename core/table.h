@@ -2,8 +2,7 @@
  * table.h — text tables for people: columns that line up for Chinese text,
  * and the same rows as CSV, JSON, JSON lines, Markdown or one field a line.
  *
- * Called by repl.c (results of statements, .once files); calls utf8proc for
- * display widths. Knows nothing of Lua or of storage: a table is a header
+ * Calls utf8proc for display widths. Knows nothing of Lua or of storage: a table is a header
  * and rows of cells, each cell a kind and its text (already formatted by
  * the caller, masking included).
  *

@@ -3,8 +3,7 @@
  * native plugin (plugins/xlsx, its reader xlsx_read.c), found on the plugin
  * path like any plugin; the core links neither minizip nor expat.
  *
- * Called by import.c, as a source of rows beside csv_read: the rows come
- * to the same callback, as csv_row, with `line` the sheet's row number.
+ * A source of rows beside csv_read: the rows come to the same callback, as csv_row, with `line` the sheet's row number.
  */
 #ifndef GH_XLSX_IN_H
 #define GH_XLSX_IN_H

@@ -3,7 +3,7 @@
  * plugin (plugins/xlsx), found on the plugin path like any plugin; the core
  * does not link libxlsxwriter.
  *
- * Called by export.c and repl.c. Rows go to the plugin packed (its
+ * Rows go to the plugin packed (its
  * header_cells/row_cells): a tab or line break inside a cell is kept; a
  * NUL byte is written as a space.
  */
