@@ -8,6 +8,7 @@
  * used to size an allocation.
  */
 #include "codec.h"
+#include "days.h"
 
 #include "err.h"
 
@@ -612,7 +613,6 @@ int mp_to_json(mp_reader *r, codec_buf *out, int depth) {
 /* ---- dates ------------------------------------------------------------------------ */
 
 int codec_is_date(const char *s, size_t n) {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (n != 10 || s[4] != '-' || s[7] != '-') {
         return 0;
     }
@@ -624,9 +624,8 @@ int codec_is_date(const char *s, size_t n) {
     int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
     int m = (s[5] - '0') * 10 + (s[6] - '0');
     int d = (s[8] - '0') * 10 + (s[9] - '0');
-    if (y < 1000 || m < 1 || m > 12 || d < 1) {
+    if (y < 1000 || d < 1) {
         return 0;
     }
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= mdays[m - 1] + (m == 2 && leap);
+    return d <= days_in_month(y, m);
 }

@@ -14,6 +14,7 @@
  *   3. A reason never quotes the value: the caller does, once.
  */
 #include "parse.h"
+#include "days.h"
 
 #include "codec.h"
 #include "err.h"
@@ -75,28 +76,6 @@ static int wide_digit(const char *p, const char *end) {
 
 /* ---- dates ------------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 int parse_excel_day(int64_t serial, char out[11]) {
     int y, m, d;
     if (serial < 1 || serial > 2958465) {
@@ -105,7 +84,7 @@ int parse_excel_day(int64_t serial, char out[11]) {
     if (serial == 60) { /* Excel's 1900-02-29, kept from Lotus 1-2-3 */
         y = 1900, m = 2, d = 29;
     } else {
-        civil_from_days(days_from_civil(1899, 12, serial < 60 ? 31 : 30) + serial, &y, &m, &d);
+        days_to_date(days_from_date(1899, 12, serial < 60 ? 31 : 30) + serial, &y, &m, &d);
     }
     char buf[32];
     snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "gh_version.h" /* generated: GH_VERSION_FULL */
+#include "days.h"
 #include "paths.h"
 
 enum { ST_INIT = 1, ST_LOADED = 2 };
@@ -530,6 +531,24 @@ static int api_may_read(gh_err *e, const char *path) {
     return h->rec->may_read(e->ctx, e, path);
 }
 
+static int api_date_day(gh_err *e, const char *s, int64_t *day) {
+    size_t n = s ? strlen(s) : 0;
+    int shape = n == 10 && s[4] == '-' && s[7] == '-';
+    for (size_t i = 0; shape && i < n; i++) {
+        shape = i == 4 || i == 7 || (s[i] >= '0' && s[i] <= '9');
+    }
+    if (!shape) {
+        api_error(e, _("expects a date YYYY-MM-DD, got '%s'"), s ? s : "");
+        return GH_PLUGIN_ERROR;
+    }
+    if (!codec_is_date(s, n)) {
+        api_error(e, _("'%s' is not a real date"), s);
+        return GH_PLUGIN_ERROR;
+    }
+    *day = days_from_date(atoi(s), atoi(s + 5), atoi(s + 8));
+    return GH_PLUGIN_OK;
+}
+
 void plugin_host_set_records(plugin_host *h, const plugin_records *rec) {
     h->rec = rec;
 }
@@ -563,6 +582,10 @@ static const gh_api api = {
     .now = api_now,
     .may_write = api_may_write,
     .may_read = api_may_read,
+    .day_number = days_from_date,
+    .day_date = days_to_date,
+    .month_days = days_in_month,
+    .date_day = api_date_day,
 };
 
 /* ---- the plugin path ------------------------------------------------------------------ */

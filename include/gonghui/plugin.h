@@ -144,7 +144,7 @@ extern "C" {
 /** @defgroup version API version
  * @{ */
 #define GH_API_MAJOR 1 /**< changes when the table changes incompatibly */
-#define GH_API_MINOR 2 /**< grows when routines are added at the end of the table */
+#define GH_API_MINOR 3 /**< grows when routines are added at the end of the table */
 /** @} */
 
 /** The largest number of Lua-visible arguments of a plugin function. */
@@ -377,6 +377,36 @@ typedef struct gh_api {
      * @return #GH_PLUGIN_OK, or #GH_PLUGIN_ERROR with the call failing with
      *         a message naming the path and the folders. */
     int (*may_read)(gh_err *err, const char *path);
+
+    /** (minor 3) The day number of a date of the (proleptic) Gregorian
+     * calendar: days since 1970-01-01, negative before it. The host's one
+     * copy of the date arithmetic, so that a plugin need not carry its own.
+     * @param[in] y, m, d a real date (see #gh_api.date_day); not checked
+     * @return the day number */
+    int64_t (*day_number)(int64_t y, int m, int d);
+
+    /** (minor 3) The Gregorian date of a day number (the inverse of
+     * #gh_api.day_number).
+     * @param[in] day days since 1970-01-01
+     * @param[out] y, m, d the date */
+    void (*day_date)(int64_t day, int *y, int *m, int *d);
+
+    /** (minor 3) The days of a month of the Gregorian calendar.
+     * @param[in] y the year
+     * @param[in] m the month, 1 to 12
+     * @return 28 to 31, or 0 when m is not a month */
+    int (*month_days)(int64_t y, int m);
+
+    /** (minor 3) Reads a date as gonghui stores one, 'YYYY-MM-DD' (a real
+     * date: the month has that day), into its day number: what a plugin
+     * function taking a date from a script needs.
+     * @param[in] err the running call's `err`
+     * @param[in] s the text (NUL-terminated)
+     * @param[out] day its day number, set only on success
+     * @return #GH_PLUGIN_OK, or #GH_PLUGIN_ERROR with the call failing with
+     *         a message quoting the text: "expects a date YYYY-MM-DD, got
+     *         '...'" or "'...' is not a real date". */
+    int (*date_day)(gh_err *err, const char *s, int64_t *day);
 } gh_api;
 
 /** The entry point every plugin exports (with #GH_PLUGIN_EXPORT).

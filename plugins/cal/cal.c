@@ -66,66 +66,27 @@ static UTransliterator *han_latin; /* opened at the first pinyin() */
 
 /* ---- Gregorian day numbers ------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int is_leap_year(int y) {
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
+/* The date arithmetic is the host's (gh_api.day_number, day_date, date_day:
+ * API minor 3), the one copy gonghui has. */
 static const int64_t first_day_num = -25567; /* 1900-01-01 */
 static const int64_t last_day_num = 47846;   /* 2100-12-31 */
 
 /* Reads 'YYYY-MM-DD' into a day number; an error naming the value otherwise. */
 static int parse_date(const char *s, int64_t *day, gh_err *err) {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, m, d, n = 0;
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
-        s[4] != '-' || s[7] != '-') {
-        api->error(err, "expects a date YYYY-MM-DD, got '%s'", s);
+    if (api->date_day(err, s, day) != GH_PLUGIN_OK) {
         return -1;
     }
-    for (int i = 0; i < 10; i++) {
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) {
-            api->error(err, "expects a date YYYY-MM-DD, got '%s'", s);
-            return -1;
-        }
-    }
-    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && is_leap_year(y))) {
-        api->error(err, "'%s' is not a real date", s);
-        return -1;
-    }
-    if (y < MIN_YEAR || y > MAX_YEAR) {
+    if (*day < first_day_num || *day > last_day_num) {
         api->error(err, "'%s' is outside the calendar's range (%d-01-01 to %d-12-31)", s, MIN_YEAR,
                    MAX_YEAR);
         return -1;
     }
-    *day = days_from_civil(y, m, d);
     return 0;
 }
 
 static char *format_day(int64_t day) {
     int y, m, d;
-    civil_from_days(day, &y, &m, &d);
+    api->day_date(day, &y, &m, &d);
     return api->mprintf("%04d-%02d-%02d", y, m, d);
 }
 
@@ -182,7 +143,7 @@ static const struct {
 #define NFIXES (sizeof fixes / sizeof *fixes)
 
 static int64_t ymd(const int16_t d[3]) {
-    return days_from_civil(d[0], d[1], d[2]);
+    return api->day_number(d[0], d[1], d[2]);
 }
 
 /* The true month `i` of fix `f`, or 0 if there is none. */

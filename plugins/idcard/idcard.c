@@ -80,21 +80,16 @@ static char check_of(const char *s) {
     return "10X98765432"[sum % 11];
 }
 
-static int leap(int y) {
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 /* 1 if the 8 digits YYYYMMDD are a real date from 1800 up to today (the
  * run's today: `gonghui run --now` moves it). */
 static int real_date(const char *d) {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
     int m = (d[4] - '0') * 10 + (d[5] - '0');
     int day = (d[6] - '0') * 10 + (d[7] - '0');
     if (y < 1800 || m < 1 || m > 12 || day < 1) {
         return 0;
     }
-    if (day > mdays[m - 1] + (m == 2 && leap(y))) {
+    if (day > api->month_days(y, m)) { /* the host's calendar (API minor 3) */
         return 0;
     }
     char today[16];

@@ -670,7 +670,15 @@ static void r_free(void *p) {
     api->free(p);
 }
 
-static const xr_mem rmem = {r_malloc, r_realloc, r_free};
+static int64_t r_day_number(int64_t y, int m, int d) {
+    return api->day_number(y, m, d);
+}
+
+static void r_day_date(int64_t day, int *y, int *m, int *d) {
+    api->day_date(day, y, m, d);
+}
+
+static const xr_mem rmem = {r_malloc, r_realloc, r_free, r_day_number, r_day_date};
 
 static xr_book *reader(int64_t h, gh_err *err) {
     if (h < 1 || h > MAX_BOOKS || !readers[h - 1]) {

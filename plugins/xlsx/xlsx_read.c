@@ -894,27 +894,6 @@ size_t xr_number_text(const char *v, size_t n, char *out) {
     return k;
 }
 
-static long days_from_civil(long y, int m, int d) {
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(long z, int *y, int *m, int *d) {
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 /* A date-formatted number as Excel shows it: 0 with out, or -1 if it is no
  * date (negative, past 9999-12-31: shown as a number then). */
 static int date_text(const xr_book *b, const char *v, int kind, char *out, size_t n) {
@@ -931,13 +910,13 @@ static int date_text(const xr_book *b, const char *v, int kind, char *out, size_
     int y, m, d;
     char date[16], tod[16];
     if (b->date1904) {
-        civil_from_days(days_from_civil(1904, 1, 1) + serial, &y, &m, &d);
+        b->m.day_date(b->m.day_number(1904, 1, 1) + serial, &y, &m, &d);
     } else if (serial == 60) { /* Excel's 1900-02-29, kept from Lotus 1-2-3 */
         y = 1900, m = 2, d = 29;
     } else if (serial == 0) {
         y = 1900, m = 1, d = 0;
     } else {
-        civil_from_days(days_from_civil(1899, 12, serial < 60 ? 31 : 30) + serial, &y, &m, &d);
+        b->m.day_date(b->m.day_number(1899, 12, serial < 60 ? 31 : 30) + serial, &y, &m, &d);
     }
     snprintf(date, sizeof date, "%04d-%02d-%02d", y, m, d);
     long hours = (kind & 4) ? serial * 24 + secs / 3600 : secs / 3600;

@@ -43,6 +43,10 @@ typedef struct xr_mem {
     void *(*malloc)(size_t n);
     void *(*realloc)(void *p, size_t n);
     void (*free)(void *p);
+    /* the calendar arithmetic (the host's: gh_api.day_number and day_date,
+     * core/days.h), for the date cells */
+    int64_t (*day_number)(int64_t y, int m, int d);
+    void (*day_date)(int64_t day, int *y, int *m, int *d);
 } xr_mem;
 
 /* A part given in memory instead of a zip file (for the fuzz target):

@@ -22,6 +22,7 @@
  *     gives it back unchanged.
  * A violated property aborts, which libFuzzer reports as a crash.
  */
+#include "days.h"
 #include "xlsx_read.h"
 #include "fuzz.h"
 
@@ -57,7 +58,7 @@ static void *m_realloc(void *p, size_t n) {
     return realloc(p, n ? n : 1);
 }
 
-static const xr_mem mem = {m_malloc, m_realloc, free};
+static const xr_mem mem = {m_malloc, m_realloc, free, days_from_date, days_to_date};
 
 static void check_number(const char *s, size_t n) {
     char out[64], again[64];

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "codec.h"
+#include "days.h"
 #include "err.h"
 #include "parse.h"
 
@@ -95,6 +97,40 @@ static int64_t local(int y, int mo, int d, int h, int mi, int s) {
                     .tm_sec = s,
                     .tm_isdst = -1};
     return (int64_t)mktime(&tm);
+}
+
+/* days.c, the one copy of the calendar arithmetic: day by day from
+ * 1900-01-01 to 2100-12-31 the day number goes up by one, the date comes
+ * back, month lengths agree with the store's date check, and 1970-01-01 is
+ * day 0. */
+static void test_days(void **state) {
+    (void)state;
+    assert_int_equal(days_from_date(1970, 1, 1), 0);
+    assert_int_equal(days_from_date(1900, 1, 1), -25567);
+    assert_int_equal(days_from_date(2100, 12, 31), 47846);
+    assert_int_equal(days_in_month(2024, 2), 29);
+    assert_int_equal(days_in_month(1900, 2), 28);
+    assert_int_equal(days_in_month(2000, 2), 29);
+    assert_int_equal(days_in_month(2025, 13), 0);
+    int64_t want = days_from_date(1900, 1, 1);
+    for (int y = 1900; y <= 2100; y++) {
+        for (int m = 1; m <= 12; m++) {
+            for (int d = 1; d <= 31; d++) {
+                char s[16];
+                snprintf(s, sizeof s, "%04d-%02d-%02d", y, m, d);
+                int real = d <= days_in_month(y, m);
+                assert_int_equal(real, codec_is_date(s, 10));
+                if (!real) {
+                    continue;
+                }
+                assert_int_equal(days_from_date(y, m, d), want);
+                int yy, mm, dd;
+                days_to_date(want, &yy, &mm, &dd);
+                assert_true(yy == y && mm == m && dd == d);
+                want++;
+            }
+        }
+    }
 }
 
 static void test_times(void **state) {
@@ -350,6 +386,7 @@ int main(void) {
         cmocka_unit_test(test_dates_accepted),
         cmocka_unit_test(test_dates_refused),
         cmocka_unit_test(test_excel_days),
+        cmocka_unit_test(test_days),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_now),
         cmocka_unit_test(test_yuan_accepted),
