@@ -68,20 +68,29 @@ static int row_offsets(lrow *row, int upto) {
         row->at = (uint32_t)(r.p - row->bytes);
         row->ready = 0;
     }
-    mp_reader_init(&r, row->bytes + row->at, row->n - row->at);
-    int i = row->ready;
-    for (; i <= upto; i++) {
-        if ((uint32_t)i >= row->narr) {
-            row->off[i] = UINT32_MAX;
+    /* locals, not row's fields: stores through off[] would make the
+     * compiler read them again for every field */
+    const unsigned char *b = row->bytes, *p = b + row->at, *end = b + row->n;
+    uint32_t *off = row->off;
+    int i = row->ready, last = (int64_t)upto < (int64_t)row->narr ? upto : (int)row->narr - 1;
+    for (; i <= last; i++) {
+        off[i] = (uint32_t)(p - b);
+        int k = p < end ? mp_skip_len[*p] : 0;
+        if (k > 0 && end - p >= k) {
+            p += k; /* a scalar: its size from its first byte */
             continue;
         }
-        row->off[i] = (uint32_t)(r.p - row->bytes);
+        mp_reader_init(&r, p, (size_t)(end - p));
         if (mp_skip_fast(&r) != 0) {
             return GH_ECORRUPT;
         }
+        p = r.p;
+    }
+    for (; i <= upto; i++) {
+        off[i] = UINT32_MAX; /* past the stored array: a field added later */
     }
     row->ready = i;
-    row->at = (uint32_t)(r.p - row->bytes);
+    row->at = (uint32_t)(p - b);
     return 0;
 }
 

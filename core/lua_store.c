@@ -551,10 +551,22 @@ static int write_work(store_txn *t, void *ctx) {
     return rc;
 }
 
+/* Is argument 1 a collection? Its metatable compared by address: a
+ * registry lookup (lstore_testudata) cost more than the rest of a small
+ * insert's checks (issue 18). */
+static int arg_is_coll(lua_State *L, const ldb *db) {
+    if (!lua_touserdata(L, 1) || !lua_getmetatable(L, 1)) {
+        return 0;
+    }
+    int is = lua_topointer(L, -1) == db->coll_mt;
+    lua_pop(L, 1);
+    return is;
+}
+
 static int run_write(lua_State *L, write_fn fn, int trusted) {
     ldb *db = lstore_db(L);
-    if (!trusted) {
-        lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
+    if (!trusted && !arg_is_coll(L, db)) {
+        lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT); /* raises */
     }
     write_unit w = {L, db, fn, lua_gettop(L), db->wtxn == NULL};
     int top = w.top, rc = lstore_write(db, write_work, &w);
@@ -1932,6 +1944,7 @@ void lstore_push_db(lua_State *L, store *s) {
 
     /* Every function gets upvalues (db userdata, db table). */
     luaL_newmetatable(L, COLL_MT);
+    db->coll_mt = lua_topointer(L, -1);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &lstore_coll_key);
     lua_newtable(L);

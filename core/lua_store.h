@@ -113,6 +113,7 @@ typedef struct ldb {
     codec_buf buf, kbuf;
     const struct scope *scope; /* the request's scope (scope.h), or NULL: see everything */
     int guard;                 /* LSTORE_READONLY | LSTORE_NODEFINE */
+    const void *coll_mt;       /* the collections' metatable (its address, for checks) */
 } ldb;
 
 typedef struct lcoll {
