@@ -84,6 +84,13 @@ int store_lmdb_err(int rc, const char *what) {
     if (rc == MDB_MAP_FULL) {
         return err_set(GH_EMAPFULL, _("%s: the database map is full"), what);
     }
+    if (rc == MDB_DBS_FULL) {
+        return err_set(GH_EINVAL,
+                       _("%s: this command has defined %d collections and indexes more than the "
+                         "database held when it started, all it makes room for; what it "
+                         "committed is kept: run the command again to define the rest"),
+                       what, STORE_DBS_ROOM);
+    }
     if (rc == ENOMEM) {
         return err_set(GH_ENOMEM, _("%s: out of memory"), what);
     }
@@ -242,8 +249,9 @@ int store_open(const char *path, int flags, store **out) {
             fresh = 1;
         }
     }
+    uint64_t named = 0; /* collections and indexes in the file (STORE_DBS_ROOM) */
     if (!fresh) {
-        int crc = store_check_meta(path);
+        int crc = store_check_meta_n(path, &named);
         if (crc) {
             return crc;
         }
@@ -292,7 +300,8 @@ int store_open(const char *path, int flags, store **out) {
             map = (size_t)dst.st_size * 2;
         }
     }
-    mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
+    s->dbi_room = (MDB_dbi)(named < 30000 ? named : 30000) + STORE_DBS_ROOM;
+    mdb_env_set_maxdbs(s->env, s->dbi_room + STORE_DBS_OWN);
     mdb_env_set_mapsize(s->env, map);
     rc = mdb_env_open(s->env, path, envflags, 0600);
     if (rc == EACCES && (envflags & MDB_RDONLY)) {

@@ -44,7 +44,8 @@
 #define MDB_MAGIC_V 0xBEEFC0DEu
 #define META_MAGIC 16 /* offsets in a meta page of LMDB 0.9 on 64-bit hosts */
 #define META_VERSION 20
-#define META_PSIZE 40 /* mm_dbs[FREE_DBI].md_pad holds the page size */
+#define META_PSIZE 40         /* mm_dbs[FREE_DBI].md_pad holds the page size */
+#define META_MAIN_ENTRIES 120 /* mm_dbs[MAIN_DBI].md_entries: the named databases */
 #define META_MAIN_ROOT 128
 #define META_LAST_PG 136
 #define META_TXNID 144
@@ -61,9 +62,13 @@ static uint32_t rd32(const unsigned char *p) {
     return v;
 }
 
+int store_check_meta(const char *dir) {
+    return store_check_meta_n(dir, NULL);
+}
+
 /* 0 if data.mdb in dir looks whole (or is missing/empty: a new database),
  * else GH_ECORRUPT with what is wrong. */
-int store_check_meta(const char *dir) {
+int store_check_meta_n(const char *dir, uint64_t *named) {
     char p[4200];
     snprintf(p, sizeof p, "%s/data.mdb", dir);
     int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -95,6 +100,9 @@ int store_check_meta(const char *dir) {
         const unsigned char *m =
             m0 && rd64(pg[1] + META_TXNID) > rd64(pg[0] + META_TXNID) ? pg[1] : pg[0];
         uint64_t last = rd64(m + META_LAST_PG), root = rd64(m + META_MAIN_ROOT);
+        if (named) {
+            *named = rd64(m + META_MAIN_ENTRIES);
+        }
         uint64_t pages = (uint64_t)st.st_size / ps;
         if (last + 1 > pages) {
             why = "cut short: it ends before its last page (truncated, or a copy that did not "

@@ -62,12 +62,18 @@ static unsigned index_flags(const store_coll *c, const store_index *ix) {
     return ix->unique ? 0 : pk_fixed(c) ? MDB_DUPSORT | MDB_DUPFIXED : MDB_DUPSORT;
 }
 
-static int open_dbis(MDB_txn *txn, store_coll *c, int create) {
+/* Opens c's tables; `room` (0: no limit) is the handle number a new
+ * collection of the script's may not reach (store_int.h, STORE_DBS_ROOM):
+ * the handles above it are kept for gonghui's own collections. */
+static int open_dbis(MDB_txn *txn, store_coll *c, int create, MDB_dbi room) {
     char name[512];
     snprintf(name, sizeof name, "c:%s", c->name);
     int rc = mdb_dbi_open(txn, name, create ? MDB_CREATE : 0, &c->dbi);
     if (rc) {
         return rc;
+    }
+    if (room && c->dbi + (MDB_dbi)c->nindexes >= room) {
+        return MDB_DBS_FULL; /* the transaction's end closes the handle */
     }
     for (int i = 0; i < c->nindexes; i++) {
         snprintf(name, sizeof name, "i:%s:%s", c->name, c->indexes[i].name);
@@ -103,7 +109,7 @@ static int load_defs(store *s, MDB_txn *txn) {
             err_prefix(_("definition of '%.*s'"), (int)k.mv_size - 4, (char *)k.mv_data + 4);
             return e;
         }
-        if ((rc = open_dbis(txn, c, 0)) != 0) {
+        if ((rc = open_dbis(txn, c, 0, 0)) != 0) {
             store_coll_free(c);
             mdb_cursor_close(cur);
             return store_lmdb_err(rc, "opening a collection");
@@ -495,7 +501,7 @@ int store_define(store_txn *t, store_coll *def) {
             }
         }
     }
-    if ((rc = open_dbis(t->txn, def, 1))) {
+    if ((rc = open_dbis(t->txn, def, 1, def->name[0] == '_' ? 0 : t->s->dbi_room))) {
         rc = store_lmdb_err(rc, def->name);
         goto fail;
     }

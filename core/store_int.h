@@ -13,8 +13,13 @@
 #include <lmdb.h>
 #include <stdint.h>
 
-#define STORE_MAX_DBS                                                                              \
-    1024 /* LMDB zeroes per-handle state of this size in every (nested) transaction */
+/* LMDB zeroes maxdbs x 57 bytes at the begin of every nested transaction (a
+ * savepoint: 58 KB at 1024, 75,000 instructions, more than the write it
+ * guards), so a store opens with room for the database handles its file
+ * holds (the main database's entries, read with the meta pages) and
+ * STORE_DBS_ROOM more for the collections and indexes a command defines. */
+#define STORE_DBS_ROOM 256
+#define STORE_DBS_OWN 32 /* beyond the room: gonghui's own (_runs, _events, ...) */
 #define STORE_DEFAULT_MAP ((size_t)4 << 30)
 #define STORE_READ_POOL 4
 #define STORE_WCURSORS 16      /* write cursors a transaction keeps open (invariant 7) */
@@ -25,6 +30,7 @@ struct store {
     MDB_env *env;
     char *path;
     MDB_dbi meta;
+    MDB_dbi dbi_room; /* a script's new collection must stay below this handle */
     unsigned char db_id[16];
     int lockfd;
     int flags;
@@ -123,6 +129,9 @@ int bulk_flush(store_bulk *b, const store_coll *c);
 void bulk_detach(store_txn *t);
 /* store_check.c */
 int store_check_meta(const char *dir);
+/* The same, and *named (if the meta pages are whole) the entries of LMDB's
+ * main database: one per collection and index (store_open sizes maxdbs by it). */
+int store_check_meta_n(const char *dir, uint64_t *named);
 void store_map_note(store *s, int add);
 
 #endif

@@ -224,3 +224,21 @@ t.case('extra fields: allowing them is compatible, stopping is not while records
 end)
 
 t.done()
+
+-- A command makes room for the collections and indexes its database holds
+-- and STORE_DBS_ROOM (256) more (LMDB zeroes that many handles' state at
+-- every savepoint): defining more in one command is refused with a message,
+-- what was defined before stays, and the next command has room again.
+local made, err = 0, nil
+for i = 1, 400 do
+  local ok, e = pcall(db.define, 'many' .. i, { fields = { id = 'int' } })
+  if not ok then
+    err = e
+    break
+  end
+  made = i
+end
+t.ok(err, 'defining 400 collections in one command stops at the room it has')
+t.ok(made > 150, 'at least 150 new collections fit in one command, got ' .. made)
+t.ok(tostring(err):find('run the command again', 1, true), tostring(err))
+t.eq(db['many' .. made]:count(), 0)
