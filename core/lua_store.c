@@ -1389,7 +1389,10 @@ static int spec_indexes(lua_State *L, int spec, const char *key, int unique, sto
             return GH_ENOMEM;
         }
         c->indexes = nx;
-        ix.name = strdup(name);
+        if (!(ix.name = strdup(name))) {
+            lua_pop(L, 1);
+            return GH_ENOMEM;
+        }
         c->indexes[c->nindexes++] = ix;
     }
     lua_pop(L, 1);
@@ -1403,7 +1406,10 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     if (!c) {
         return GH_ENOMEM;
     }
-    c->name = strdup(name);
+    if (!(c->name = strdup(name))) {
+        free(c);
+        return GH_ENOMEM;
+    }
     c->extra = -1;
     lua_getfield(L, spec, "fields");
     if (!lua_istable(L, -1)) {
@@ -1460,8 +1466,11 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
                                 name, lua_tostring(L, -4), lua_tostring(L, -1));
                     lua_pop(L, 2);
                 }
+            } else if (!(f->name = strdup(lua_tostring(L, -2)))) {
+                free(f->label);
+                f->label = NULL;
+                rc = GH_ENOMEM;
             } else {
-                f->name = strdup(lua_tostring(L, -2));
                 f->pii_declared = pii != PII_UNDECLARED;
                 f->pii = f->pii_declared ? pii : PII_NONE;
                 c->nfields++;
@@ -1487,8 +1496,9 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
         if (!c->auto_key) {
             rc = err_set(GH_ESCHEMA, _("collection '%s': key field '%s' is not among its fields"),
                          name, key);
+        } else if (!(c->fields[c->nfields].name = strdup(key))) {
+            rc = GH_ENOMEM;
         } else {
-            c->fields[c->nfields].name = strdup(key);
             c->fields[c->nfields].type = FT_INT;
             c->nfields++;
         }
@@ -1527,7 +1537,11 @@ static int spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     }
     lua_getfield(L, spec, "extra");
     if (lua_toboolean(L, -1)) {
-        c->fields[c->nfields].name = strdup("");
+        if (!(c->fields[c->nfields].name = strdup(""))) {
+            lua_pop(L, 1);
+            store_coll_free(c);
+            return GH_ENOMEM;
+        }
         c->fields[c->nfields].type = FT_ANY;
         c->fields[c->nfields].optional = 1;
         c->extra = c->nfields++;

@@ -723,12 +723,6 @@ static int record_unmask(repl *r) {
     return 0;
 }
 
-static double wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A session in which writes were allowed is recorded as a run (mode
  * "repl --write"): who, where, when, and what it wrote per collection. The
  * statements themselves are not kept (they may hold personal data). */
@@ -739,7 +733,7 @@ static void record_write_session(repl *r) {
     }
     runs_new_uid(uid);
     gethostname(host, sizeof host - 1);
-    double now = wall();
+    double now = clock_wall_s();
     runs_rec rec = {
         .uid = uid,
         .script = "(repl --write)",
@@ -934,7 +928,7 @@ static int dot_command(repl *r, char *line) {
         int ok = on_off(arg, &r->write, ".write") == 0;
         apply_write(r);
         if (ok && r->write && !r->write_since) {
-            r->write_since = wall();
+            r->write_since = clock_wall_s();
         }
         if (ok && r->tty) {
             printf(r->write ? _("writes are on: each statement is one transaction\n")
@@ -1445,7 +1439,7 @@ int repl_main(store *s, int argc, char **argv) {
             files[nfiles++] = (char *)v;
         } else if (cli_is(&it, o, "--write")) {
             r.write = 1;
-            r.write_since = wall();
+            r.write_since = clock_wall_s();
         } else if (cli_is(&it, o, "--exec")) {
             code = v;
         }
