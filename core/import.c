@@ -55,6 +55,7 @@
 #include "err.h"
 #include "import_cp.h"
 #include "parse.h"
+#include "progress.h"
 #include "runs.h"
 #include "sha256.h"
 #include "xlsx_in.h"
@@ -715,18 +716,15 @@ int reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
 
 /* ---- rows ---------------------------------------------------------------------------------- */
 
+/* The progress line is progress.c's bar, in rows: the total is the rows
+ * the bytes read so far (done of im->size) let one expect. */
 void progress(imp *im, uint64_t done) {
     if (!im->o->progress || (im->rows & 4095)) {
         return;
     }
-    double now = clock_wall_s();
-    if (now < im->next_progress) {
-        return;
-    }
-    im->next_progress = now + 0.25;
-    fputs("\r", stderr);
-    fprintf(stderr, _("import: %llu rows, %.0f%%  "), (unsigned long long)im->rows,
-            im->size ? 100.0 * (double)done / (double)im->size : 100.0);
+    double rows = (double)im->rows;
+    double total = im->size && done ? rows * (double)im->size / (double)done : 0;
+    progress_draw(rows, total > rows ? total : rows + 1, _("import"));
 }
 
 /* The change event of a stored row, as db.insert/put publish it for a
@@ -1148,6 +1146,9 @@ static int chunk_setup(imp *im) {
 
 /* One attempt: reads the whole file in write transaction im->t. */
 static int import_once(imp *im, csv_info *info) {
+    if (im->o->progress) {
+        progress_begin();
+    }
     int rc = store_coll_get(im->t, im->o->coll, &im->c);
     if (rc) {
         if (rc == GH_ENOTFOUND) {
@@ -1204,8 +1205,8 @@ static int import_once(imp *im, csv_info *info) {
                          im->o->file);
         }
     }
-    if (im->o->progress && im->rows >= 4096) {
-        fprintf(stderr, "\r%40s\r", "");
+    if (im->o->progress) {
+        progress_clear();
     }
     return rc;
 }

@@ -43,7 +43,6 @@ typedef struct imp {
     FILE *rej;
     char *rej_tmp;
     csv_writer rw;
-    double next_progress;
     uint64_t size;
     int fatal;
     int already; /* --resume of an import that finished: nothing left to read */
