@@ -342,8 +342,17 @@ end
 -- raised and a pass that moved nothing ends the loop; with o.follow it runs
 -- for ever: a failed connect waits 500 ms, a failed pass drops what it
 -- fetched unacked, closes the connection (saying `retry`, a format taking
--- the error) and waits 200 ms. Nothing is lost: a pass moves its cursor
+-- the error) and waits 200 ms. A pass may return a third value, true when
+-- it moved nothing but knows more is there (a pull consumer that NATS has
+-- not yet filled): the loop then waits and goes on even without o.follow. Nothing is lost: a pass moves its cursor
 -- only after the acks.
+-- NATS's "k=v\n" info lines as a table (numbers as integers)
+local function kv(s)
+  local t = {}
+  for k, v in (s or ''):gmatch('([%w_]+)=([^\n]*)') do t[k] = math.tointeger(tonumber(v)) or v end
+  return t
+end
+
 local function run_loop(o, connect, pass, retry)
   local nats, h
   while true do
@@ -358,7 +367,7 @@ local function run_loop(o, connect, pass, retry)
       end
     end
     do
-      local ok, got, idle = pcall(pass)
+      local ok, got, idle, more = pcall(pass)
       if not ok then
         nats.drop_held(h)
         if not o.follow then error(got, 0) end
@@ -367,7 +376,7 @@ local function run_loop(o, connect, pass, retry)
         h = nil
         nats.sleep(200)
       elseif got == 0 then
-        if not o.follow then break end
+        if not o.follow and not more then break end
         nats.sleep(idle)
       end
     end
@@ -593,7 +602,23 @@ function M.receive(o)
         end
       end
     end
-    return got, #srcs == 0 and 1000 or poll
+    -- a fetch that found nothing in `wait` ms does not mean the stream is
+    -- drained: a consumer just made (the first receive, or after replay)
+    -- or a loaded server may be slower than that. Without follow, receive
+    -- ends only when NATS says nothing is left for this consumer (neither
+    -- pending nor delivered unacked, which come again after ack_wait).
+    local more = false
+    if got == 0 and not o.follow then
+      for _i, src in ipairs(srcs) do
+        local ok, left = pcall(function()
+          local ci = kv(nats.consumer_info(h, M.stream_of(src.name), durable))
+          if ci.pending then return ci.pending + (ci.ack_pending or 0) end
+          return kv(nats.stream_info(h, M.stream_of(src.name))).msgs or 0   -- no consumer yet
+        end)
+        if ok and left > 0 then more = true; break end
+      end
+    end
+    return got, #srcs == 0 and 1000 or (more and wait or poll), more
   end, _('federation receive: %s (trying again; nothing is lost)'))
   return total[1], total[2], total[3]
 end
@@ -629,12 +654,6 @@ function M.replay_received(name, from, nats, h, durable)
 end
 
 -- ---- status -------------------------------------------------------------------------------------
-
-local function kv(s)
-  local t = {}
-  for k, v in (s or ''):gmatch('([%w_]+)=([^\n]*)') do t[k] = math.tointeger(tonumber(v)) or v end
-  return t
-end
 
 -- { ship = {...} | nil, sources = { {...}, ... } }; with a connection, what
 -- NATS has too (the stream's last message, the receiver's pending).
