@@ -498,7 +498,7 @@ function M.xlsx(rep, path)
     for _, r in ipairs(list) do
       local c = r.cell
       x.row(h, table.concat({ r.name, c.sessions, c.persons, c.person_times, c.household_times,
-                              string.format('%d.%02d', c.money_fen // 100, c.money_fen % 100) }, '\t'))
+                              fmt.plain_yuan(c.money_fen) }, '\t'))
     end
     return #list
   end
@@ -509,7 +509,7 @@ function M.xlsx(rep, path)
   end
   local t = rep.log.total
   x.row(h, table.concat({ '合计', t.sessions, t.persons, t.person_times, t.household_times,
-                          string.format('%d.%02d', t.money_fen // 100, t.money_fen % 100) }, '\t'))
+                          fmt.plain_yuan(t.money_fen) }, '\t'))
   if sheet('镇街', 'town') > 0 then x.chart(h, 'column', rep.year .. '年 各镇街人次与人数', '1:3,4') end
   sheet('企业', 'enterprise')
   if next(rep.log.station) then sheet('驿站', 'station') end

@@ -146,6 +146,25 @@ t.case('the workbook starts with the sheet 项目, as documented', function()
   t.eq(x.sheets('year2.xlsx'), '项目\t镇街\t企业\t驿站\t核对')
 end)
 
+t.case('the workbook writes a negative amount as it is (-1.50, not -2.50)', function()
+  local rep = yr.build(2025)
+  rep.log.total.money_fen = -150   -- corrections can outweigh a year's entries
+  yr.xlsx(rep, 'year3.xlsx')
+  local x = plugin.load 'xlsx'
+  local h = x.read_open('year3.xlsx', '项目')
+  local total
+  while true do
+    local b = x.read_row(h)
+    if not b then break end
+    local _row, n, pos = string.unpack('<I4I4', b)
+    local cells = {}
+    for i = 1, n do cells[i], pos = string.unpack('<s4', b, pos) end
+    if cells[1] == '合计' then total = cells[n] end
+  end
+  x.read_close(h)
+  t.ok(total and tonumber(total) == -1.5, 'the total row: ' .. tostring(total))
+end)
+
 t.case('a voided market sale counts in neither the log nor the records', function()
   local before = cell(yr.build(2025).log.program['共富集市'])
   local s = assert(mk:sell{ date = D, vendor = 'V01', product = 'P01', amount_fen = 500, member_id = 5,
