@@ -128,7 +128,7 @@ static const char *const aliases[][2] = {{"姓名", "name"},
                                          {NULL, NULL}};
 
 /* The field whose label (its definition's `label`) is `name`, or -1. */
-int field_by_label(const store_coll *c, const char *name) {
+int import_field_by_label(const store_coll *c, const char *name) {
     for (int i = 0; i < c->nfields; i++) {
         if (c->fields[i].label && strcmp(c->fields[i].label, name) == 0) {
             return i;
@@ -140,7 +140,7 @@ int field_by_label(const store_coll *c, const char *name) {
 /* ---- the import ------------------------------------------------------------------------- */
 
 /* Notes one problem of the current row (the first names the column and value). */
-void problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...) {
+void import_problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...) {
     char msg[600];
     va_list ap;
     va_start(ap, fmt);
@@ -220,7 +220,7 @@ static int parse_int(const char *s, size_t n, int64_t *out) {
 }
 
 /* Encodes a JSON/CSV number given as text for a number or any field. */
-int put_number(codec_buf *out, const char *s, size_t n) {
+int import_put_number(codec_buf *out, const char *s, size_t n) {
     int64_t i;
     if (parse_int(s, n, &i) == 0) {
         mp_put_int(out, i);
@@ -262,8 +262,8 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
             codec_buf_add(out, s, n);
             return 0;
         }
-        problem(im, col, "", 0, _("expects %s, got a JSON array or object"),
-                store_type_name(f->type));
+        import_problem(im, col, "", 0, _("expects %s, got a JSON array or object"),
+                       store_type_name(f->type));
         return -1;
     }
     if (kind == V_TEXT) {
@@ -278,22 +278,23 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
     switch (f->type) {
     case FT_STRING:
         if (kind != V_TEXT) {
-            problem(im, col, s, n, _("expects text, got %s %.*s (write it in quotes)"),
-                    kind == V_NUM ? "the number" : "the boolean", (int)n, s);
+            import_problem(im, col, s, n, _("expects text, got %s %.*s (write it in quotes)"),
+                           kind == V_NUM ? "the number" : "the boolean", (int)n, s);
             return -1;
         }
         if (im->pd[pos] && memchr(s, '*', n)) {
-            problem(im, col, s, n,
-                    _("is masked (%.*s), as export writes ID numbers and phones unless --unmask: "
-                      "the digits are not in the file; import an export made with --unmask"),
-                    (int)(n > 40 ? 40 : n), s);
+            import_problem(
+                im, col, s, n,
+                _("is masked (%.*s), as export writes ID numbers and phones unless --unmask: "
+                  "the digits are not in the file; import an export made with --unmask"),
+                (int)(n > 40 ? 40 : n), s);
             return -1;
         }
         if (im->pd[pos] == PII_ID) {
             char id[19];
             int rc = parse_id(s, n, NULL, id);
             if (rc != 0) {
-                problem(im, col, s, n, "%s", err_msg(rc));
+                import_problem(im, col, s, n, "%s", err_msg(rc));
                 return -1;
             }
             mp_put_str(out, id, 18);
@@ -303,7 +304,8 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
             char ph[PARSE_PHONE_MAX];
             int rc = parse_phone(s, n, ph);
             if (rc != 0) {
-                problem(im, col, s, n, _("%s, got %s"), err_msg(rc), shown(s, n, sh, sizeof sh));
+                import_problem(im, col, s, n, _("%s, got %s"), err_msg(rc),
+                               shown(s, n, sh, sizeof sh));
                 return -1;
             }
             mp_put_str(out, ph, strlen(ph));
@@ -313,7 +315,8 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
             char code[19];
             int rc = parse_credit_code(s, n, code);
             if (rc != 0) {
-                problem(im, col, s, n, _("%s, got %s"), err_msg(rc), shown(s, n, sh, sizeof sh));
+                import_problem(im, col, s, n, _("%s, got %s"), err_msg(rc),
+                               shown(s, n, sh, sizeof sh));
                 return -1;
             }
             mp_put_str(out, code, 18);
@@ -338,24 +341,27 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
             return 0;
         }
         if (rc == -2) {
-            problem(im, col, s, n, _("the number %s is too large"), shown(s, n, sh, sizeof sh));
+            import_problem(im, col, s, n, _("the number %s is too large"),
+                           shown(s, n, sh, sizeof sh));
         } else if (f->type == FT_INT) {
-            problem(im, col, s, n, _("expects a whole number, got %s"), shown(s, n, sh, sizeof sh));
+            import_problem(im, col, s, n, _("expects a whole number, got %s"),
+                           shown(s, n, sh, sizeof sh));
         } else if (im->o->yuan) {
-            problem(im, col, s, n, _("%s, got %s"), why, shown(s, n, sh, sizeof sh));
+            import_problem(im, col, s, n, _("%s, got %s"), why, shown(s, n, sh, sizeof sh));
         } else {
-            problem(im, col, s, n,
-                    _("expects money as whole fen (1 yuan = 100 fen), got %s; if the column is "
-                      "in yuan, import with --yuan"),
-                    shown(s, n, sh, sizeof sh));
+            import_problem(
+                im, col, s, n,
+                _("expects money as whole fen (1 yuan = 100 fen), got %s; if the column is "
+                  "in yuan, import with --yuan"),
+                shown(s, n, sh, sizeof sh));
         }
         return -1;
     }
     case FT_NUMBER:
-        if (kind != V_BOOL && put_number(out, s, n) == 0) {
+        if (kind != V_BOOL && import_put_number(out, s, n) == 0) {
             return 0;
         }
-        problem(im, col, s, n, _("expects a number, got %s"), shown(s, n, sh, sizeof sh));
+        import_problem(im, col, s, n, _("expects a number, got %s"), shown(s, n, sh, sizeof sh));
         return -1;
     case FT_BOOL: {
         static const char *const yes[] = {"true", "TRUE", "True", "1",  "yes", "Yes",
@@ -371,8 +377,8 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
                 return 0;
             }
         }
-        problem(im, col, s, n, _("expects true or false (also yes/no, 1/0, 是/否), got %s"),
-                shown(s, n, sh, sizeof sh));
+        import_problem(im, col, s, n, _("expects true or false (also yes/no, 1/0, 是/否), got %s"),
+                       shown(s, n, sh, sizeof sh));
         return -1;
     }
     case FT_DATE: {
@@ -386,14 +392,14 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
         } else {
             snprintf(why, sizeof why, "expects a date as text (\"2024-03-05\")");
         }
-        problem(im, col, s, n, _("%s, got %s"), why, shown(s, n, sh, sizeof sh));
+        import_problem(im, col, s, n, _("%s, got %s"), why, shown(s, n, sh, sizeof sh));
         return -1;
     }
     default: /* any */
         if (kind == V_BOOL) {
             mp_put_bool(out, n == 4);
         } else if (kind == V_NUM) {
-            put_number(out, s, n);
+            import_put_number(out, s, n);
         } else {
             mp_put_str(out, s, n);
         }
@@ -401,7 +407,7 @@ static int convert(imp *im, int pos, const char *col, int kind, const char *s, s
     }
 }
 
-void row_reset(imp *im) {
+void import_row_reset(imp *im) {
     im->vals.len = 0;
     im->extra.len = 0;
     im->why.len = 0;
@@ -411,7 +417,7 @@ void row_reset(imp *im) {
 }
 
 /* One field's value for the row being built (CSV cell or JSON member). */
-void row_value(imp *im, int pos, const char *col, int kind, const char *s, size_t n) {
+void import_row_value(imp *im, int pos, const char *col, int kind, const char *s, size_t n) {
     size_t at = im->vals.len;
     int rc = convert(im, pos, col, kind, s, n);
     if (rc == 0) {
@@ -421,7 +427,7 @@ void row_value(imp *im, int pos, const char *col, int kind, const char *s, size_
     }
 }
 
-void row_extra(imp *im, const char *name, int kind, const char *s, size_t n) {
+void import_row_extra(imp *im, const char *name, int kind, const char *s, size_t n) {
     if (kind == V_NULL || (kind == V_TEXT && n == 0)) {
         return;
     }
@@ -429,7 +435,7 @@ void row_extra(imp *im, const char *name, int kind, const char *s, size_t n) {
     if (kind == V_RAW) {
         codec_buf_add(&im->extra, s, n);
     } else if (kind == V_NUM) {
-        put_number(&im->extra, s, n);
+        import_put_number(&im->extra, s, n);
     } else if (kind == V_BOOL) {
         mp_put_bool(&im->extra, n == 4);
     } else {
@@ -445,7 +451,7 @@ static const char *col_of_field(imp *im, int pos) {
 
 /* Assembles im->rec from the row's values (schema order, trailing nils
  * left out, as lua_codec does). 0, or -1 after noting a problem. */
-int row_assemble(imp *im) {
+int import_row_assemble(imp *im) {
     const store_coll *c = im->c;
     if (!im->set[c->key] && c->auto_key && im->nbad == 0) {
         int64_t id;
@@ -467,10 +473,10 @@ int row_assemble(imp *im) {
             const char *col = col_of_field(im, i);
             int named = im->fieldcol[i] >= 0 && strcmp(col, c->fields[i].name) != 0;
             if (named) {
-                problem(im, col, "", 0, _("is empty, and field '%s' is required"),
-                        store_field_label(c, i));
+                import_problem(im, col, "", 0, _("is empty, and field '%s' is required"),
+                               store_field_label(c, i));
             } else {
-                problem(im, col, "", 0, _("is empty, and it is required"));
+                import_problem(im, col, "", 0, _("is empty, and it is required"));
             }
         }
     }
@@ -645,7 +651,7 @@ static void explain_clash(imp *im) {
         }
     }
     codec_buf_free(&k);
-    problem(im, NULL, NULL, 0, "%s%s%s", msg, what ? "; " : "", what ? what : "");
+    import_problem(im, NULL, NULL, 0, "%s%s%s", msg, what ? "; " : "", what ? what : "");
 }
 
 /* ---- rejects ------------------------------------------------------------------------------- */
@@ -676,7 +682,7 @@ static int rejects_open(imp *im, int ncells, char **cells, size_t *lens) {
 }
 
 /* Writes the current row to the rejects file and echoes the first few. */
-int reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
+int import_reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
     int rc;
     char ln[32];
     im->rejected++;
@@ -718,7 +724,7 @@ int reject(imp *im, long line, int ncells, char **cells, size_t *lens) {
 
 /* The progress line is progress.c's bar, in rows: the total is the rows
  * the bytes read so far (done of im->size) let one expect. */
-void progress(imp *im, uint64_t done) {
+void import_progress(imp *im, uint64_t done) {
     if (!im->o->progress || (im->rows & 4095)) {
         return;
     }
@@ -738,7 +744,7 @@ static int publish_change(imp *im, int had_old) {
 }
 
 /* Stores the assembled row, or notes why it cannot be. */
-int row_store(imp *im) {
+int import_row_store(imp *im) {
     if (im->o->mode == STORE_REPLACE && im->snap) {
         /* an upsert would silently keep only the last of two rows with one key */
         codec_buf k;
@@ -751,7 +757,8 @@ int row_store(imp *im) {
             char row[100];
             earlier_row(im, seen_get(im, k.p, k.len), row, sizeof row);
             codec_buf_free(&k);
-            problem(im, im->c->fields[im->c->key].name, NULL, 0, _("%s has the same key"), row);
+            import_problem(im, im->c->fields[im->c->key].name, NULL, 0, _("%s has the same key"),
+                           row);
             return -1;
         }
         codec_buf_free(&k);
@@ -789,7 +796,7 @@ int row_store(imp *im) {
         return -1;
     }
     if (rc == GH_ETOOBIG || rc == GH_ETYPE || rc == GH_EINVAL) {
-        problem(im, NULL, NULL, 0, "%s", err_msg(rc));
+        import_problem(im, NULL, NULL, 0, "%s", err_msg(rc));
         return -1;
     }
     im->fatal = rc;
@@ -847,7 +854,7 @@ static int header(imp *im, const csv_row *row) {
             im->colfield[i] = COL_SKIP;
             continue;
         } else if ((pos = store_field_pos(c, name)) < 0 || pos == c->extra) {
-            pos = field_by_label(c, name);
+            pos = import_field_by_label(c, name);
             for (int a = 0; aliases[a][0] && pos < 0; a++) {
                 if (strcmp(aliases[a][0], name) == 0) {
                     pos = store_field_pos(c, aliases[a][1]);
@@ -951,7 +958,7 @@ static int csv_row_cb(void *ctx, const csv_row *row) {
         return 0;
     }
     int rc = csv_row_one(im, row);
-    return rc == 0 && im->cp.chunk ? chunk_step(im, row->line) : rc;
+    return rc == 0 && im->cp.chunk ? import_chunk_step(im, row->line) : rc;
 }
 
 static int csv_row_one(imp *im, const csv_row *row) {
@@ -965,38 +972,39 @@ static int csv_row_one(imp *im, const csv_row *row) {
         return 0;
     }
     im->rows++;
-    progress(im, row->done);
-    row_reset(im);
+    import_progress(im, row->done);
+    import_row_reset(im);
     if (row->ncells > im->ncols) {
         int extra = 0;
         for (int i = im->ncols; i < row->ncells; i++) {
             extra |= row->lens[i] > 0;
         }
         if (extra) {
-            problem(im, NULL, NULL, 0,
-                    im->o->format == IMPORT_XLSX
-                        ? "the row has %d cells but the header has %d columns (give the extra "
-                          "cells a column name in the header row)"
-                        : "the row has %d cells but the header has %d columns (a comma inside a "
-                          "cell needs the cell in double quotes)",
-                    row->ncells, im->ncols);
+            import_problem(
+                im, NULL, NULL, 0,
+                im->o->format == IMPORT_XLSX
+                    ? "the row has %d cells but the header has %d columns (give the extra "
+                      "cells a column name in the header row)"
+                    : "the row has %d cells but the header has %d columns (a comma inside a "
+                      "cell needs the cell in double quotes)",
+                row->ncells, im->ncols);
         }
     }
     for (int i = 0; i < im->ncols && i < row->ncells; i++) {
         int pos = im->colfield[i];
         if (pos >= 0) {
-            row_value(im, pos, im->colname[i], V_TEXT, row->cells[i], row->lens[i]);
+            import_row_value(im, pos, im->colname[i], V_TEXT, row->cells[i], row->lens[i]);
         } else if (pos == COL_EXTRA) {
-            row_extra(im, im->colname[i], V_TEXT, row->cells[i], row->lens[i]);
+            import_row_extra(im, im->colname[i], V_TEXT, row->cells[i], row->lens[i]);
         }
     }
-    if (im->nbad == 0 && row_assemble(im) == 0 && row_store(im) == 0) {
+    if (im->nbad == 0 && import_row_assemble(im) == 0 && import_row_store(im) == 0) {
         return 0;
     }
     if (im->fatal) {
         return im->fatal;
     }
-    return reject(im, row->line, row->ncells, row->cells, row->lens);
+    return import_reject(im, row->line, row->ncells, row->cells, row->lens);
 }
 
 /* ---- the whole import ---------------------------------------------------------------------------- */
@@ -1189,7 +1197,7 @@ static int import_once(imp *im, csv_info *info) {
     im->header_done = 0;
     im->fatal = 0;
     if (im->o->format == IMPORT_JSONL) {
-        rc = jsonl_read(im, info);
+        rc = import_jsonl_read(im, info);
     } else {
         /* the row sources: each hands csv_row_cb one row at a time */
         if (im->o->format == IMPORT_XLSX) {
@@ -1280,7 +1288,7 @@ static int chunk_commit(imp *im, long line, int finished) {
 
 /* After each row of a chunked import: a full chunk is committed with its
  * checkpoint, and the next one begins (with a fresh snapshot). */
-int chunk_step(imp *im, long line) {
+int import_chunk_step(imp *im, long line) {
     if (++im->in_chunk < (uint64_t)im->cp.chunk) {
         return 0;
     }

@@ -68,19 +68,19 @@ typedef struct imp {
 /* Shared between the import's files; each is described where it is defined. */
 
 /* import.c */
-int chunk_step(imp *im, long line);
-int field_by_label(const store_coll *c, const char *name);
-void problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...)
+int import_chunk_step(imp *im, long line);
+int import_field_by_label(const store_coll *c, const char *name);
+void import_problem(imp *im, const char *col, const char *val, size_t vn, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-void progress(imp *im, uint64_t done);
-int put_number(codec_buf *out, const char *s, size_t n);
-int reject(imp *im, long line, int ncells, char **cells, size_t *lens);
-int row_assemble(imp *im);
-void row_extra(imp *im, const char *name, int kind, const char *s, size_t n);
-void row_reset(imp *im);
-int row_store(imp *im);
-void row_value(imp *im, int pos, const char *col, int kind, const char *s, size_t n);
+void import_progress(imp *im, uint64_t done);
+int import_put_number(codec_buf *out, const char *s, size_t n);
+int import_reject(imp *im, long line, int ncells, char **cells, size_t *lens);
+int import_row_assemble(imp *im);
+void import_row_extra(imp *im, const char *name, int kind, const char *s, size_t n);
+void import_row_reset(imp *im);
+int import_row_store(imp *im);
+void import_row_value(imp *im, int pos, const char *col, int kind, const char *s, size_t n);
 /* import_jsonl.c */
-int jsonl_read(imp *im, csv_info *info);
+int import_jsonl_read(imp *im, csv_info *info);
 
 #endif

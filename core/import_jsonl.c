@@ -276,7 +276,7 @@ static int json_mp(jp *j, codec_buf *out, int depth) {
         mp_put_nil(out);
     } else {
         size_t n = json_num(j);
-        if (!n || put_number(out, j->p, n)) {
+        if (!n || import_put_number(out, j->p, n)) {
             return -1;
         }
         j->p += n;
@@ -290,10 +290,11 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
     char *cell = (char *)s;
     size_t celln = n;
     im->rows++;
-    row_reset(im);
+    import_row_reset(im);
     ws(&j);
     if (j.p >= j.end || *j.p != '{') {
-        problem(im, NULL, NULL, 0, _("a line of a JSON Lines file is one JSON object {...}"));
+        import_problem(im, NULL, NULL, 0,
+                       _("a line of a JSON Lines file is one JSON object {...}"));
         goto bad;
     }
     j.p++;
@@ -306,13 +307,14 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
             im->tmp.len = 0;
             ws(&j);
             if (json_str(&j, &im->tmp) || im->tmp.oom) {
-                problem(im, NULL, NULL, 0, _("bad JSON: a member name in double quotes expected"));
+                import_problem(im, NULL, NULL, 0,
+                               _("bad JSON: a member name in double quotes expected"));
                 goto bad;
             }
             snprintf(key, sizeof key, "%.*s", (int)im->tmp.len, im->tmp.p ? (char *)im->tmp.p : "");
             ws(&j);
             if (j.p >= j.end || *j.p++ != ':') {
-                problem(im, NULL, NULL, 0, _("bad JSON: ':' expected after \"%s\""), key);
+                import_problem(im, NULL, NULL, 0, _("bad JSON: ':' expected after \"%s\""), key);
                 goto bad;
             }
             ws(&j);
@@ -327,7 +329,7 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
             }
             if (pos == -2) {
                 pos = store_field_pos(im->c, key);
-                pos = pos >= 0 ? pos : field_by_label(im->c, key);
+                pos = pos >= 0 ? pos : import_field_by_label(im->c, key);
             }
             if (pos == im->c->extra && pos >= 0) {
                 pos = -1;
@@ -338,13 +340,13 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
             im->tmp.len = 0;
             if (j.p < j.end && *j.p == '"') {
                 if (json_str(&j, &im->tmp)) {
-                    problem(im, key, NULL, 0, _("bad JSON string"));
+                    import_problem(im, key, NULL, 0, _("bad JSON string"));
                     goto bad;
                 }
                 kind = V_TEXT;
             } else if (j.p < j.end && (*j.p == '{' || *j.p == '[')) {
                 if (json_mp(&j, &im->tmp, 1)) {
-                    problem(im, key, NULL, 0, _("bad JSON array or object"));
+                    import_problem(im, key, NULL, 0, _("bad JSON array or object"));
                     goto bad;
                 }
                 kind = V_RAW;
@@ -359,7 +361,7 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
                 j.p += vn;
                 kind = V_NUM;
             } else {
-                problem(im, key, NULL, 0, _("bad JSON value"));
+                import_problem(im, key, NULL, 0, _("bad JSON value"));
                 goto bad;
             }
             if (im->tmp.oom) {
@@ -371,16 +373,17 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
             vn = im->tmp.len;
             if (pos >= 0) {
                 if (im->set[pos]) {
-                    problem(im, key, NULL, 0, _("given twice"));
+                    import_problem(im, key, NULL, 0, _("given twice"));
                 } else {
-                    row_value(im, pos, key, kind, v, vn);
+                    import_row_value(im, pos, key, kind, v, vn);
                 }
             } else if (pos == -3) {
                 /* skipped with --map KEY=- */
             } else if (im->c->extra >= 0) {
-                row_extra(im, key, kind, v, vn);
+                import_row_extra(im, key, kind, v, vn);
             } else {
-                problem(im, key, NULL, 0, _("is not a field of collection '%s'"), im->c->name);
+                import_problem(im, key, NULL, 0, _("is not a field of collection '%s'"),
+                               im->c->name);
             }
             ws(&j);
             if (j.p < j.end && *j.p == ',') {
@@ -391,26 +394,26 @@ static int jsonl_row(imp *im, const char *s, size_t n, long line) {
                 j.p++;
                 break;
             }
-            problem(im, NULL, NULL, 0, _("bad JSON: ',' or '}' expected"));
+            import_problem(im, NULL, NULL, 0, _("bad JSON: ',' or '}' expected"));
             goto bad;
         }
     }
     ws(&j);
     if (j.p != j.end) {
-        problem(im, NULL, NULL, 0, _("bad JSON: text after the object"));
+        import_problem(im, NULL, NULL, 0, _("bad JSON: text after the object"));
         goto bad;
     }
-    if (im->nbad == 0 && row_assemble(im) == 0 && row_store(im) == 0) {
+    if (im->nbad == 0 && import_row_assemble(im) == 0 && import_row_store(im) == 0) {
         return 0;
     }
 bad:
     if (im->fatal) {
         return im->fatal;
     }
-    return reject(im, line, 1, &cell, &celln);
+    return import_reject(im, line, 1, &cell, &celln);
 }
 
-int jsonl_read(imp *im, csv_info *info) {
+int import_jsonl_read(imp *im, csv_info *info) {
     int fd = open(im->o->file, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0) {
@@ -469,9 +472,9 @@ int jsonl_read(imp *im, csv_info *info) {
             }
             rc = jsonl_row(im, p, n, line);
             if (rc == 0 && im->cp.chunk) {
-                rc = chunk_step(im, line);
+                rc = import_chunk_step(im, line);
             }
-            progress(im, (uint64_t)(e - map));
+            import_progress(im, (uint64_t)(e - map));
         }
         line++;
         p = nl ? nl + 1 : end;

@@ -33,7 +33,7 @@ C_CALLS = {
     # name: index of the message argument (0-based)
     'printf': 0, 'fprintf': 1, 'err_set': 1, 'err_prefix': 0, 'luaL_error': 1,
     'luaL_argerror': 2, 'lua_pushfstring': 1, 'fputs': 0, 'puts': 0,
-    'problem': 4,  # import.c: the reason a row is rejected
+    'import_problem': 4,  # import.c: the reason a row is rejected
     'usage_err': 0,  # export.c: a usage line
 }
 WRAP_C = ('_(', '_n(', 'N_(')
