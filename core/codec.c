@@ -12,6 +12,7 @@
 
 #include "err.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -511,9 +512,342 @@ int key_read(const unsigned char **pp, const unsigned char *end, key_item *it, c
     return 0;
 }
 
+/* ---- UTF-8 and values a text file cannot hold ---------------------------------- */
+
+int codec_utf8_valid(const unsigned char *s, size_t n, size_t *bad) {
+    size_t i = 0;
+    while (i < n) {
+        /* eight ASCII bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= n) {
+            break;
+        }
+        unsigned c = s[i];
+        size_t need;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            need = 1, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3, min = 0x10000;
+        } else {
+            goto fail;
+        }
+        if (n - i <= need) {
+            goto fail;
+        }
+        unsigned cp = c & (0x3f >> need);
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                goto fail;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            goto fail;
+        }
+        i += need + 1;
+    }
+    return 1;
+fail:
+    if (bad) {
+        *bad = i;
+    }
+    return 0;
+}
+
+/* 1 if s[0..n) is ASCII, else whether it is UTF-8: whole words, the last
+ * one overlapping, and no loop at all for the short strings records hold. */
+static inline int text_ok(const unsigned char *s, size_t n) {
+    uint64_t acc = 0, w;
+    uint32_t h;
+    if (n >= 8) {
+        size_t j = 0;
+        for (; j + 8 < n; j += 8) {
+            memcpy(&w, s + j, 8);
+            acc |= w;
+        }
+        memcpy(&w, s + n - 8, 8);
+        acc |= w;
+    } else if (n >= 4) {
+        memcpy(&h, s, 4);
+        acc = h;
+        memcpy(&h, s + n - 4, 4);
+        acc |= h;
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            acc |= s[j];
+        }
+    }
+    return !(acc & 0x8080808080808080ull) || codec_utf8_valid(s, n, NULL);
+}
+
+/* What mp_text_ok does with a value's first byte: > 0 skip that many bytes;
+ * the codes below; 0 leave it to mp_check_text (binary, ext, long strings,
+ * arrays and maps of 16 or more). */
+enum { T_STR = -1, T_STR8 = -2, T_STR16 = -3, T_F32 = -4, T_F64 = -5, T_ARR = -6, T_MAP = -7 };
+static const signed char text_tab[256] = {
+    1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1,  1,  -7, -7, -7, -7, -7, -7, -7, -7, -7, -7, -7, -7, -7, -7, -7, -7,
+    -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    1,  0,  1,  1,  0,  0,  0,  0,  0,  0,  -4, -5, 2,  3,  5,  9,  2,  3,  5,  9,  0,  0,  0,  0,
+    0,  -2, -3, 0,  0,  0,  0,  0,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+};
+
+int mp_text_ok(const void *rec, size_t n) {
+    const unsigned char *p = rec;
+    uint64_t left = 1; /* values still to read: arrays and maps add theirs */
+    size_t i = 0, k;
+    while (left--) {
+        if (i >= n) {
+            return 0;
+        }
+        unsigned c = p[i];
+        int t = text_tab[c];
+        if (t > 0) { /* integers, nil, booleans */
+            i += (size_t)t;
+            continue;
+        }
+        switch (t) {
+        case T_STR:
+            k = c & 31;
+            i++;
+            break;
+        case T_ARR:
+            left += c & 15;
+            i++;
+            continue;
+        case T_MAP:
+            left += 2 * (uint64_t)(c & 15);
+            i++;
+            continue;
+        case T_F32: /* all exponent bits set: NaN or infinite */
+            if (n - i < 5 || ((p[i + 1] & 0x7f) == 0x7f && (p[i + 2] & 0x80))) {
+                return 0;
+            }
+            i += 5;
+            continue;
+        case T_F64:
+            if (n - i < 9 || ((p[i + 1] & 0x7f) == 0x7f && (p[i + 2] & 0xf0) == 0xf0)) {
+                return 0;
+            }
+            i += 9;
+            continue;
+        case T_STR8:
+            if (n - i < 2) {
+                return 0;
+            }
+            k = p[i + 1];
+            i += 2;
+            break;
+        case T_STR16:
+            if (n - i < 3) {
+                return 0;
+            }
+            k = (size_t)p[i + 1] << 8 | p[i + 2];
+            i += 3;
+            break;
+        default:
+            return 0;
+        }
+        if (k > n - i || !text_ok(p + i, k)) {
+            return 0;
+        }
+        i += k;
+    }
+    return i <= n;
+}
+
+int mp_check_text(mp_reader *r, int depth, mp_flaw *fl) {
+    const unsigned char *p = r->p;
+    mp_item it;
+    if (p >= r->end) {
+        return GH_ECORRUPT;
+    }
+    unsigned c = *p;
+    int str = (c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb) || (c >= 0xc4 && c <= 0xc6);
+    if (!str && c != 0xca && c != 0xcb) {
+        int k = mp_skip_len[c];
+        if (k > 0) { /* integers, nil, booleans, empty arrays and maps */
+            if ((size_t)(r->end - p) < (size_t)k) {
+                return GH_ECORRUPT;
+            }
+            r->p = p + k;
+            return 0;
+        }
+    }
+    if (mp_read(r, &it) != 0) {
+        return GH_ECORRUPT;
+    }
+    switch (it.type) {
+    case MP_STR: {
+        size_t bad;
+        if (!codec_utf8_valid((const unsigned char *)it.s, it.n, &bad)) {
+            fl->kind = MP_FLAW_UTF8;
+            fl->s = it.s;
+            fl->n = it.n;
+            fl->bad = bad;
+            return 1;
+        }
+        return 0;
+    }
+    case MP_FLOAT:
+        if (!isfinite(it.v.d)) {
+            fl->kind = MP_FLAW_NONFINITE;
+            fl->d = it.v.d;
+            return 1;
+        }
+        return 0;
+    case MP_ARRAY:
+    case MP_MAP: {
+        uint64_t k = it.type == MP_MAP ? 2 * (uint64_t)it.n : it.n;
+        if (depth <= 0 || k > (uint64_t)(r->end - r->p)) {
+            return GH_ECORRUPT;
+        }
+        for (uint64_t j = 0; j < k; j++) {
+            int rc = mp_check_text(r, depth - 1, fl);
+            if (rc) {
+                return rc;
+            }
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+void codec_utf8_clean(const char *s, size_t n, codec_buf *out) {
+    size_t i = 0, bad;
+    while (!codec_utf8_valid((const unsigned char *)s + i, n - i, &bad)) {
+        codec_buf_add(out, s + i, bad);
+        codec_buf_add(out, "\xef\xbf\xbd", 3); /* U+FFFD, the replacement character */
+        i += bad + 1;
+    }
+    codec_buf_add(out, s + i, n - i);
+}
+
+int mp_text_clean(mp_reader *r, codec_buf *out, int depth) {
+    mp_item it;
+    if (mp_read(r, &it) != 0) {
+        return GH_ECORRUPT;
+    }
+    switch (it.type) {
+    case MP_NIL:
+        mp_put_nil(out);
+        return 0;
+    case MP_BOOL:
+        mp_put_bool(out, it.v.b);
+        return 0;
+    case MP_INT:
+        mp_put_int(out, it.v.i);
+        return 0;
+    case MP_FLOAT:
+        if (isfinite(it.v.d)) {
+            mp_put_double(out, it.v.d);
+        } else {
+            mp_put_nil(out);
+        }
+        return 0;
+    case MP_STR: {
+        codec_buf t;
+        codec_buf_init(&t);
+        codec_utf8_clean(it.s, it.n, &t);
+        if (t.oom) {
+            out->oom = 1;
+        } else {
+            mp_put_str(out, (const char *)t.p, t.len);
+        }
+        codec_buf_free(&t);
+        return 0;
+    }
+    default: {
+        uint64_t k = it.type == MP_MAP ? 2 * (uint64_t)it.n : it.n;
+        if (depth <= 0 || k > (uint64_t)(r->end - r->p)) {
+            return GH_ECORRUPT;
+        }
+        if (it.type == MP_MAP) {
+            mp_put_map(out, it.n);
+        } else {
+            mp_put_array(out, it.n);
+        }
+        for (uint64_t j = 0; j < k; j++) {
+            int rc = mp_text_clean(r, out, depth - 1);
+            if (rc) {
+                return rc;
+            }
+        }
+        return 0;
+    }
+    }
+}
+
+void codec_show_bytes(const char *s, size_t n, char *out, size_t outn) {
+    size_t w = 0, i = 0, bad;
+    if (!outn) {
+        return;
+    }
+    while (i < n && w + 8 < outn) {
+        size_t good = n - i;
+        if (!codec_utf8_valid((const unsigned char *)s + i, n - i, &bad)) {
+            good = bad;
+        }
+        if (good > outn - w - 8) { /* room for "..." and a NUL: cut between characters */
+            good = outn - w - 8;
+            while (good > 0 && ((unsigned char)s[i + good] & 0xc0) == 0x80) {
+                good--;
+            }
+            memcpy(out + w, s + i, good);
+            w += good;
+            i = n + 1; /* cut */
+            break;
+        }
+        memcpy(out + w, s + i, good);
+        w += good;
+        i += good;
+        if (i < n) {
+            w += (size_t)snprintf(out + w, outn - w, "\\x%02X", (unsigned char)s[i]);
+            i++;
+        }
+    }
+    if (i < n || i == n + 1) {
+        w += (size_t)snprintf(out + w, outn - w, "...");
+    }
+    out[w < outn ? w : outn - 1] = 0;
+}
+
 /* ---- display ---------------------------------------------------------------------- */
 
 void codec_json_str(codec_buf *out, const char *s, size_t n) {
+    if (!codec_utf8_valid((const unsigned char *)s, n, NULL)) { /* no JSON holds such bytes */
+        codec_buf c;
+        codec_buf_init(&c);
+        codec_utf8_clean(s, n, &c);
+        if (c.oom) {
+            out->oom = 1;
+        } else {
+            codec_json_str(out, (const char *)c.p, c.len);
+        }
+        codec_buf_free(&c);
+        return;
+    }
     size_t run = 0; /* bytes before i that need no escape: copied in one piece */
     codec_buf_add(out, "\"", 1);
     for (size_t i = 0; i < n; i++) {

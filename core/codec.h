@@ -193,6 +193,55 @@ typedef struct key_item {
  * GH_ENOMEM (str could not grow). On failure *it may be partly written. */
 int key_read(const unsigned char **p, const unsigned char *end, key_item *it, codec_buf *str);
 
+/* ---- values a text file cannot hold ------------------------------------------------ */
+
+/* 1 if s[0..n) is valid UTF-8 (no overlongs, surrogates or code points past
+ * U+10FFFF). *bad (may be NULL) gets the offset of the first bad byte.
+ * Eight ASCII bytes at a time. */
+int codec_utf8_valid(const unsigned char *s, size_t n, size_t *bad);
+
+/* What mp_check_text found: a string that is not UTF-8 (s/n borrowed from
+ * the input, bad the offset of its first bad byte), or a float that is NaN
+ * or infinite (d). */
+enum { MP_FLAW_UTF8 = 1, MP_FLAW_NONFINITE };
+typedef struct mp_flaw {
+    int kind;
+    const char *s;
+    size_t n, bad;
+    double d;
+} mp_flaw;
+
+/* Walks one value at r (at most `depth` levels), advancing past it, and
+ * checks for what CSV, JSON and xlsx cannot hold: every string (map keys
+ * too) must be UTF-8 and every float finite (issue 16, class 11). 0 when
+ * it holds; 1 with *fl written at the first value that does not (r->p then
+ * somewhere inside); GH_ECORRUPT on bad bytes. */
+int mp_check_text(mp_reader *r, int depth, mp_flaw *fl);
+
+/* 1 when the value at rec[0..n) certainly passes mp_check_text: a loop
+ * with no calls over the shapes records are made of (short strings, ASCII
+ * eight bytes at a time, integers, floats, short arrays and maps); 0 when
+ * it does not or when unsure (then mp_check_text decides and says what).
+ * The store's fast path (W2 at 100k: the check costs ~1.7% of the run's
+ * instructions, ~200 per record; a walk with mp_read cost 6%). */
+int mp_text_ok(const void *rec, size_t n);
+
+/* Appends s[0..n) to out with each byte that is not UTF-8 replaced by
+ * U+FFFD (the replacement character). */
+void codec_utf8_clean(const char *s, size_t n, codec_buf *out);
+
+/* Copies one value at r (at most `depth` levels) to out, advancing r, with
+ * what mp_check_text refuses made writable: each byte of a string that is
+ * not UTF-8 becomes U+FFFD (the replacement character, shown as a question
+ * mark in a box by Excel and WPS), a NaN or infinite float nil. 0 or
+ * GH_ECORRUPT (out may hold part of the value; out->oom on no memory). */
+int mp_text_clean(mp_reader *r, codec_buf *out, int depth);
+
+/* Writes s[0..n) to out (outn bytes, NUL-terminated) for a message: valid
+ * UTF-8 as it is, each byte that is not as \xNN, cut between characters
+ * with "..." when it does not fit. */
+void codec_show_bytes(const char *s, size_t n, char *out, size_t outn);
+
 /* ---- display ------------------------------------------------------------------------ */
 
 /* Appends one MessagePack value at r as JSON (strings as UTF-8 with JSON
@@ -200,7 +249,9 @@ int key_read(const unsigned char **p, const unsigned char *end, key_item *it, co
  * infinities become null). 0 or GH_ECORRUPT. */
 int mp_to_json(mp_reader *r, codec_buf *out, int depth);
 
-/* Appends s[0..n) as a JSON string literal (quotes and escapes). */
+/* Appends s[0..n) as a JSON string literal (quotes and escapes); a byte
+ * that is not UTF-8 becomes U+FFFD (codec_utf8_clean), so every JSON
+ * gonghui writes (export, events --json, serve) is valid. */
 void codec_json_str(codec_buf *out, const char *s, size_t n);
 
 /* ---- dates ---------------------------------------------------------------------- */

@@ -33,61 +33,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- UTF-8 ------------------------------------------------------------------------ */
-
-int csv_utf8_valid(const unsigned char *s, size_t n, size_t *bad) {
-    size_t i = 0;
-    while (i < n) {
-        /* eight ASCII bytes at a time */
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull) {
-                break;
-            }
-            i += 8;
-        }
-        if (i >= n) {
-            break;
-        }
-        unsigned c = s[i];
-        size_t need;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            need = 1, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3, min = 0x10000;
-        } else {
-            goto fail;
-        }
-        if (n - i <= need) {
-            goto fail;
-        }
-        unsigned cp = c & (0x3f >> need);
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                goto fail;
-            }
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            goto fail;
-        }
-        i += need + 1;
-    }
-    return 1;
-fail:
-    if (bad) {
-        *bad = i;
-    }
-    return 0;
-}
-
 /* ---- the reader ------------------------------------------------------------------- */
 
 typedef struct reader {

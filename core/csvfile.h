@@ -26,6 +26,8 @@
 #ifndef GH_CSVFILE_H
 #define GH_CSVFILE_H
 
+#include "codec.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,7 +77,9 @@ int csv_read(const char *path, int format, int encoding, csv_row_fn fn, void *ct
 
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, surrogates or code points past
  * U+10FFFF). *bad (may be NULL) gets the offset of the first bad byte. */
-int csv_utf8_valid(const unsigned char *s, size_t n, size_t *bad);
+static inline int csv_utf8_valid(const unsigned char *s, size_t n, size_t *bad) {
+    return codec_utf8_valid(s, n, bad);
+}
 
 /* If cell s[0..n) is a guarded formula (an apostrophe followed by one of
  * = + - @ TAB CR), the length of the guard (1), else 0. */

@@ -16,7 +16,9 @@
  * with the format #,##0.00; any as JSON; absent as an empty
  * cell (CSV) or null (JSON). Personal data hidden by default (pii.h: ID
  * numbers, phones, bank accounts) is masked unless --unmask; the run record keeps the
- * flag, so an auditor sees who exported personal data whole.
+ * flag, so an auditor sees who exported personal data whole. Text that is
+ * not UTF-8 and NaN/infinite numbers (old records: the store refuses them
+ * now) are written cleaned and named on stderr (text_guard).
  */
 #include "export.h"
 #include "cli.h"
@@ -47,8 +49,10 @@ typedef struct exp {
     csv_writer w;
     xlsx_out *x; /* --format xlsx: cells go to the xlsx plugin */
     codec_buf tmp;
+    codec_buf clean; /* a record with what no file holds made writable (text_guard) */
     uint64_t n;
-    int masked; /* some field was masked */
+    uint64_t cleaned; /* values written cleaned */
+    int masked;       /* some field was masked */
 } exp;
 
 /* Finds where each field of a record starts: at[i] for i < *count. */
@@ -180,10 +184,105 @@ static int put_json(exp *e, int pos, const unsigned char *p, const unsigned char
     return mp_to_json(&r, &e->tmp, CODEC_MAX_DEPTH);
 }
 
+#define SHOW_CLEANED 10 /* cleaned values named on stderr */
+
+/* Says on stderr which value of which record was written cleaned. */
+static void note_cleaned(exp *e, const unsigned char **at, int count, int pos, const mp_flaw *fl) {
+    char key[120] = "?", shown[200];
+    if (++e->cleaned > SHOW_CLEANED) {
+        return;
+    }
+    if (e->c->key < count) {
+        mp_reader r;
+        codec_buf k;
+        codec_buf_init(&k);
+        mp_reader_init(&r, at[e->c->key], (size_t)(at[e->c->key + 1] - at[e->c->key]));
+        if (mp_text_clean(&r, &k, 1) == 0 && !k.oom) {
+            mp_reader_init(&r, k.p, k.len);
+            e->tmp.len = 0;
+            if (mp_to_json(&r, &e->tmp, 1) == 0 && !e->tmp.oom) {
+                if (e->pd[e->c->key] && !e->o->unmask && e->tmp.len < 60) {
+                    char m[60 + PII_MASK_EXTRA + 1];
+                    size_t mn = pii_mask(e->pd[e->c->key], (const char *)e->tmp.p, e->tmp.len, m);
+                    snprintf(key, sizeof key, "%.*s", (int)mn, m);
+                } else {
+                    snprintf(key, sizeof key, "%.*s", (int)(e->tmp.len < 100 ? e->tmp.len : 100),
+                             (const char *)e->tmp.p);
+                }
+            }
+        }
+        codec_buf_free(&k);
+        e->tmp.len = 0;
+    }
+    const char *label = store_field_label(e->c, pos);
+    if (fl->kind == MP_FLAW_UTF8) {
+        codec_show_bytes(fl->s, fl->n, shown, sizeof shown);
+        fprintf(stderr,
+                _("export: record %s of '%s': field '%s' holds bytes that are not UTF-8 text "
+                  "(\"%s\"): each such byte is written as U+FFFD (a question mark in a box)\n"),
+                key, e->c->name, label, shown);
+    } else {
+        fprintf(stderr,
+                _("export: record %s of '%s': field '%s' is %s, which no file can hold: written "
+                  "as an empty cell (null in JSON)\n"),
+                key, e->c->name, label,
+                fl->d != fl->d ? "NaN"
+                : fl->d > 0    ? "inf"
+                               : "-inf");
+    }
+}
+
+/* Old records may hold what the store refuses today (issue 16, class 11):
+ * text that is not UTF-8, a NaN or infinite number. Written as they are
+ * they make broken JSON, a workbook Excel repairs or refuses, "nan" in a
+ * CSV. Such a value is written cleaned (mp_text_clean: each bad byte as
+ * U+FFFD, the number as an empty cell or null) and named on stderr, so
+ * the file opens whole and the clerk knows what to correct. A record
+ * without them (all but a few) costs one walk of its exported fields. */
+static int text_guard(exp *e, const void **rec, size_t *n, const unsigned char **at, int *count) {
+    mp_flaw fl;
+    int bad = 0;
+    for (int i = 0; i < e->npos; i++) {
+        int pos = e->pos[i];
+        if (pos >= *count) {
+            continue;
+        }
+        mp_reader r;
+        mp_reader_init(&r, at[pos], (size_t)(at[pos + 1] - at[pos]));
+        int rc = mp_check_text(&r, CODEC_MAX_DEPTH - 1, &fl);
+        if (rc < 0) {
+            return rc;
+        }
+        if (rc == 1) {
+            bad = 1;
+            note_cleaned(e, at, *count, pos, &fl);
+        }
+    }
+    if (!bad) {
+        return 0;
+    }
+    e->clean.len = 0;
+    mp_put_array(&e->clean, (uint32_t)*count);
+    for (int i = 0; i < *count; i++) {
+        mp_reader r;
+        mp_reader_init(&r, at[i], (size_t)(at[i + 1] - at[i]));
+        if (mp_text_clean(&r, &e->clean, CODEC_MAX_DEPTH - 1) != 0) {
+            return GH_ECORRUPT;
+        }
+    }
+    if (e->clean.oom) {
+        return GH_ENOMEM;
+    }
+    *rec = e->clean.p;
+    *n = e->clean.len;
+    return split_record(*rec, *n, at, e->c->nfields, count);
+}
+
 static int write_record(exp *e, const void *rec, size_t n) {
     const unsigned char *at[STORE_MAX_FIELDS + 1];
     int count, rc;
-    if ((rc = split_record(rec, n, at, e->c->nfields, &count)) != 0) {
+    if ((rc = split_record(rec, n, at, e->c->nfields, &count)) != 0 ||
+        (rc = text_guard(e, &rec, &n, at, &count)) != 0) {
         return rc;
     }
     if (e->o->format == EXPORT_CSV || e->o->format == EXPORT_TSV || e->x) {
@@ -287,6 +386,7 @@ int export_run(store *s, const export_opts *o) {
     memset(&e, 0, sizeof e);
     e.o = o;
     codec_buf_init(&e.tmp);
+    codec_buf_init(&e.clean);
     if ((rc = store_txn_begin(s, NULL, 0, &t)) != 0) {
         t = NULL;
         goto out;
@@ -414,6 +514,7 @@ out:
     }
     free(tmpname);
     codec_buf_free(&e.tmp);
+    codec_buf_free(&e.clean);
     FILE *msg = to_stdout ? stderr : stdout;
     char *errmsg = rc ? strdup(err_msg(rc)) : NULL;
     if (rc) {
@@ -429,14 +530,26 @@ out:
                            "write them whole (the run record notes it)\n"));
         }
     }
+    if (e.cleaned) {
+        if (e.cleaned > SHOW_CLEANED) {
+            fprintf(stderr, _("export: ... and %llu more such values\n"),
+                    (unsigned long long)(e.cleaned - SHOW_CLEANED));
+        }
+        fprintf(stderr,
+                _("export: %llu stored value(s) no file can hold were written cleaned (named "
+                  "above; gonghui refuses such values when they are stored now): correct those "
+                  "records in a script (db.%s:update(key, { field = value })) and export again\n"),
+                (unsigned long long)e.cleaned, o->coll);
+    }
     /* the run record: who exported what, and whether personal data left whole */
     char uid[17], host[256] = "";
     runs_new_uid(uid);
     gethostname(host, sizeof host - 1);
     char summary[300];
-    snprintf(summary, sizeof summary, "%llu records of '%s' written to %s%s",
+    snprintf(summary, sizeof summary, "%llu records of '%s' written to %s%s%s",
              (unsigned long long)e.n, o->coll, to_stdout ? "standard output" : o->out,
-             e.masked ? " (ID numbers and phones masked)" : "");
+             e.masked ? " (ID numbers and phones masked)" : "",
+             e.cleaned ? " (values no file can hold written cleaned)" : "");
     runs_rec r = {
         .uid = uid,
         .script = to_stdout ? "-" : o->out,

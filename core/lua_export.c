@@ -54,7 +54,10 @@ typedef struct writer {
     xlsx_out *x;
     char *tmp, *path;
     codec_buf buf;
+    codec_buf clean; /* a value made writable (see note_cleaned) */
     uint64_t n;
+    uint64_t cleaned; /* values written cleaned */
+    int cols;         /* stack index of the column names while a row is written */
     int masked, done;
 } writer;
 
@@ -77,6 +80,7 @@ static int l_writer_close(lua_State *L) {
     free(w->path);
     w->tmp = w->path = NULL;
     codec_buf_free(&w->buf);
+    codec_buf_free(&w->clean);
     return 0;
 }
 
@@ -84,6 +88,7 @@ static writer *new_writer(lua_State *L) {
     writer *w = lua_newuserdatauv(L, sizeof *w, 0);
     memset(w, 0, sizeof *w);
     codec_buf_init(&w->buf);
+    codec_buf_init(&w->clean);
     if (luaL_newmetatable(L, WRITER_MT)) {
         lua_pushcfunction(L, l_writer_close);
         lua_setfield(L, -2, "__gc");
@@ -98,13 +103,57 @@ static writer *new_writer(lua_State *L) {
 
 /* ---- cells ---------------------------------------------------------------------------- */
 
+/* Issue 16, class 11: no file holds text that is not UTF-8 or a NaN or
+ * infinite number, whatever the script hands over (records stored before
+ * the store refused them included). As `gonghui export` does (export.c:
+ * text_guard), such a value is written cleaned (each bad byte as U+FFFD, the
+ * number as an empty cell or null) and named on stderr: row, column, what. */
+#define SHOW_CLEANED 10
+
+static void note_cleaned(lua_State *L, writer *w, int col, const char *what) {
+    if (++w->cleaned > SHOW_CLEANED) {
+        return;
+    }
+    lua_rawgeti(L, w->cols, col + 1);
+    const char *name = lua_tostring(L, -1);
+    w->clean.len = 0;
+    codec_utf8_clean(name ? name : "?", name ? strlen(name) : 1, &w->clean);
+    codec_buf_add(&w->clean, "", 1);
+    fprintf(stderr, _("export: row %llu, column '%s': %s\n"), (unsigned long long)w->n + 1,
+            w->clean.oom ? "?" : (const char *)w->clean.p, what);
+    lua_pop(L, 1);
+    w->clean.len = 0;
+}
+
+static const char *not_text(void) {
+    return _("bytes that are not UTF-8 text: each is written as U+FFFD (a question mark in a box)");
+}
+
+static void not_finite(lua_State *L, writer *w, int col, double d) {
+    char what[200];
+    snprintf(what, sizeof what,
+             _("%s, which no file can hold: written as an empty cell (null in JSON)"),
+             d != d  ? "NaN"
+             : d > 0 ? "inf"
+                     : "-inf");
+    note_cleaned(L, w, col, what);
+}
+
 static void cell(writer *w, const char *s, size_t n, int text) {
+    codec_buf c;
+    codec_buf_init(&c);
+    if (!codec_utf8_valid((const unsigned char *)s, n, NULL)) { /* (named by the caller) */
+        codec_utf8_clean(s, n, &c);
+        s = c.oom ? "" : (const char *)c.p;
+        n = c.oom ? 0 : c.len;
+    }
     if (w->x) {
         xlsx_out_cell(w->x, s, n);
     } else {
         /* CSV is for spreadsheets: text digits they would change go as ="0573..." */
         csv_put(&w->w, s, n, text && w->format == EXPORT_CSV ? CSV_GUARD_TEXT : text);
     }
+    codec_buf_free(&c);
 }
 
 /* The value at idx as JSON appended to w->buf (tables through MessagePack). */
@@ -124,6 +173,7 @@ static void json_value(lua_State *L, writer *w, int idx, int col) {
         } else if (isfinite(lua_tonumber(L, idx))) {
             snprintf(num, sizeof num, "%.17g", (double)lua_tonumber(L, idx));
         } else {
+            not_finite(L, w, col, (double)lua_tonumber(L, idx));
             snprintf(num, sizeof num, "null");
         }
         codec_buf_add(&w->buf, num, strlen(num));
@@ -131,6 +181,9 @@ static void json_value(lua_State *L, writer *w, int idx, int col) {
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
+        if (!codec_utf8_valid((const unsigned char *)s, n, NULL)) {
+            note_cleaned(L, w, col, not_text());
+        }
         if (w->pd[col] && !w->unmask) {
             char *m = malloc(n + PII_MASK_EXTRA + 1);
             if (!m) {
@@ -151,6 +204,22 @@ static void json_value(lua_State *L, writer *w, int idx, int col) {
         mp_reader r;
         codec_buf_init(&mp);
         int rc = lcodec_encode(L, idx, &mp, CODEC_MAX_DEPTH - 1);
+        mp_flaw fl;
+        mp_reader_init(&r, mp.p, mp.len);
+        if (rc == 0 && mp_check_text(&r, CODEC_MAX_DEPTH, &fl) == 1) {
+            codec_buf c;
+            if (fl.kind == MP_FLAW_UTF8) {
+                note_cleaned(L, w, col, not_text());
+            } else {
+                not_finite(L, w, col, fl.d);
+            }
+            codec_buf_init(&c);
+            mp_reader_init(&r, mp.p, mp.len);
+            rc = mp_text_clean(&r, &c, CODEC_MAX_DEPTH);
+            codec_buf_free(&mp);
+            mp = c;
+            rc = rc ? rc : mp.oom ? GH_ENOMEM : 0;
+        }
         if (rc == 0) {
             mp_reader_init(&r, mp.p, mp.len);
             rc = mp_to_json(&r, &w->buf, CODEC_MAX_DEPTH);
@@ -193,6 +262,11 @@ static void text_cell(lua_State *L, writer *w, int idx, int col) {
             }
         } else {
             double d = (double)lua_tonumber(L, idx);
+            if (!isfinite(d)) {
+                not_finite(L, w, col, d);
+                cell(w, "", 0, 0);
+                return;
+            }
             snprintf(num, sizeof num, "%.15g", d);
             if (strtod(num, NULL) != d) {
                 snprintf(num, sizeof num, "%.17g", d);
@@ -203,6 +277,9 @@ static void text_cell(lua_State *L, writer *w, int idx, int col) {
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
+        if (!codec_utf8_valid((const unsigned char *)s, n, NULL)) {
+            note_cleaned(L, w, col, not_text());
+        }
         if (w->pd[col] && !w->unmask) {
             char *m = malloc(n + PII_MASK_EXTRA + 1);
             if (!m) {
@@ -245,6 +322,7 @@ static void write_row(lua_State *L, writer *w, int row, int cols) {
                    luaL_typename(L, row));
     }
     int json = w->format == EXPORT_JSON || w->format == EXPORT_JSONL;
+    w->cols = cols;
     if (json) {
         w->buf.len = 0;
         if (w->format == EXPORT_JSON) {
@@ -536,6 +614,16 @@ static int l_export_rows(lua_State *L) {
     }
     if (rc) {
         return luaL_error(L, _("export: %s"), err_msg(rc));
+    }
+    if (w->cleaned) {
+        if (w->cleaned > SHOW_CLEANED) {
+            fprintf(stderr, _("export: ... and %llu more such values\n"),
+                    (unsigned long long)(w->cleaned - SHOW_CLEANED));
+        }
+        fprintf(stderr,
+                _("export: %s: %llu value(s) no file can hold were written cleaned (named "
+                  "above): correct them where they come from\n"),
+                path, (unsigned long long)w->cleaned);
     }
     w->done = 1;
     o->written = w->n;

@@ -83,6 +83,34 @@ static int valid_name(const char *s) {
     return strlen(s) <= 64;
 }
 
+/* GH_ESCHEMA when name s (of what: a collection, a field, a label) is not
+ * UTF-8 text: export writes names as column headers (issue 16, class 11). */
+static int name_not_text(const store_coll *c, const char *what, const char *s) {
+    char shown[200];
+    if (codec_utf8_valid((const unsigned char *)s, strlen(s), NULL)) {
+        return 0;
+    }
+    codec_show_bytes(s, strlen(s), shown, sizeof shown);
+    return err_set(GH_ESCHEMA,
+                   _("collection \"%s\": the %s \"%s\" holds bytes that are not UTF-8 text; "
+                     "write names and labels as UTF-8"),
+                   c == NULL ? shown : c->name, what, shown);
+}
+
+int store_def_text(const store_coll *c) {
+    int rc;
+    if ((rc = name_not_text(NULL, _("collection name"), c->name)) != 0) {
+        return rc;
+    }
+    for (int i = 0; i < c->nfields; i++) {
+        if ((c->fields[i].name && (rc = name_not_text(c, _("field name"), c->fields[i].name))) ||
+            (c->fields[i].label && (rc = name_not_text(c, _("label"), c->fields[i].label)))) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int store_def_check(const store_coll *c) {
     if (!valid_name(c->name)) {
         return err_set(GH_ESCHEMA,

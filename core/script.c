@@ -43,6 +43,7 @@
 
 #include "bus.h"
 #include "clock.h"
+#include "codec.h"
 #include "err.h"
 #include "lua_export.h"
 #include "lua_store.h"
@@ -211,6 +212,16 @@ int script_parse(int argc, char **argv, script_opts *o) {
     }
     if (o->dry_run && o->atomic) {
         return usage_error(&it, _("--dry-run and --atomic do not go together"), "--atomic");
+    }
+    for (int i = 0; i < npos; i++) { /* the run record keeps them: text (issue 16, class 11) */
+        if (!codec_utf8_valid((const unsigned char *)argv[i], strlen(argv[i]), NULL)) {
+            char shown[200];
+            codec_show_bytes(argv[i], strlen(argv[i]), shown, sizeof shown);
+            return cli_usage(&it,
+                             _("the parameter \"%s\" holds bytes that are not UTF-8 text: give "
+                               "parameters as UTF-8 (a terminal set to GBK: set it to UTF-8)"),
+                             shown);
+        }
     }
     if (!o->file && !o->code) {
         cli_usage(&it, _("which script? (gonghui run [OPTIONS] FILE.lua [name=value ...], or -e "

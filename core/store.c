@@ -1174,8 +1174,8 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
         }
         memset(state, 0, sizeof ststack);
     }
-    if ((rc = record_fields(c, rec, n, off, NULL))) {
-        goto out;
+    if ((rc = record_fields(c, rec, n, off, NULL)) || (rc = store_rec_text(c, rec, n))) {
+        goto out; /* store_rec_text: text and numbers a file can hold (issue 16, class 11) */
     }
     rc = field_key(c, c->key, off[c->key], end, &pk);
     if (rc == 1) {

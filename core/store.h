@@ -145,6 +145,10 @@ int store_def_equivalent(const store_coll *a, const store_coll *b);
  * GH_ESCHEMA/GH_EUNKNOWN with the message naming what is wrong. */
 int store_def_check(const store_coll *c);
 
+/* GH_ESCHEMA when a name or label of the definition is not UTF-8 text (a
+ * new definition: store_define; stored ones are read as they are). */
+int store_def_text(const store_coll *c);
+
 /* ---- databases ----------------------------------------------------------------- */
 
 typedef struct store store;

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,83 @@ void store_map_note(store *s, int add) {
             s->path, s->path);
         fault_len = n > 0 && (size_t)n < sizeof fault_msg ? (size_t)n : 0;
     }
+}
+
+/* ---- values a text file cannot hold (issue 16, class 11) ----------------------------------
+
+ * Every record a writer hands store_put is walked once more here, whole:
+ * a string that is not UTF-8 or a NaN/infinite number would be written out
+ * by export as broken JSON, a malformed workbook or "nan" in a CSV cell, so
+ * the store refuses it, whoever the writer (a script, import, serve's JSON,
+ * a program). The walk reads the bytes the caller just encoded (they are in
+ * the cache); a string is checked eight ASCII bytes at a time. */
+
+static int text_refusal(const store_coll *c, const char *field, const mp_flaw *fl) {
+    if (fl->kind == MP_FLAW_NONFINITE) {
+        const char *v = isnan(fl->d) ? "NaN" : fl->d > 0 ? "inf" : "-inf";
+        return err_set(GH_ETYPE,
+                       _("collection '%s': field '%s' is %s, which is not a number a CSV, JSON or "
+                         "Excel file can hold; give a real number, or leave the field out when "
+                         "there is none"),
+                       c->name, field, v);
+    }
+    char shown[200];
+    codec_show_bytes(fl->s, fl->n, shown, sizeof shown);
+    return err_set(GH_ETYPE,
+                   _("collection '%s': field '%s' holds bytes that are not UTF-8 text (\"%s\", "
+                     "byte %zu); give text as UTF-8 (text read from a GBK/GB18030 file: import "
+                     "the file, which converts it, or convert it with iconv) and keep binary "
+                     "data out of text fields"),
+                   c->name, field, shown, fl->bad + 1);
+}
+
+int store_rec_text_slow(const store_coll *c, const void *rec, size_t n) {
+    mp_reader r;
+    mp_item it;
+    mp_flaw fl;
+    mp_reader_init(&r, rec, n);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+        return err_set(GH_ECORRUPT, _("collection '%s': a record is corrupt (not an array)"),
+                       c->name);
+    }
+    for (uint32_t i = 0; i < it.n; i++) {
+        char name[80];
+        const char *field = name;
+        int rc = 0;
+        mp_reader at = r;
+        mp_item m;
+        if ((int)i == c->extra && mp_read(&at, &m) == 0 && m.type == MP_MAP) {
+            /* the unknown fields' map: name the one */
+            r = at;
+            for (uint32_t j = 0; j < m.n && rc == 0; j++) {
+                mp_item k;
+                at = r;
+                if ((rc = mp_check_text(&r, CODEC_MAX_DEPTH - 2, &fl)) == 0) {
+                    rc = mp_check_text(&r, CODEC_MAX_DEPTH - 2, &fl);
+                }
+                if (rc == 1 && mp_read(&at, &k) == 0 && k.type == MP_STR &&
+                    codec_utf8_valid((const unsigned char *)k.s, k.n, NULL)) {
+                    codec_show_bytes(k.s, k.n, name, sizeof name);
+                    return text_refusal(c, name, &fl);
+                }
+            }
+            if (rc == 1) {
+                return text_refusal(c, _("(a field name)"), &fl);
+            }
+        } else if ((rc = mp_check_text(&r, CODEC_MAX_DEPTH - 1, &fl)) == 1) {
+            if ((int)i < c->nfields) {
+                field = store_field_label(c, (int)i);
+            } else {
+                snprintf(name, sizeof name, "#%u", i + 1);
+            }
+            return text_refusal(c, field, &fl);
+        }
+        if (rc) {
+            return err_set(GH_ECORRUPT, _("collection '%s': a record is corrupt (field %u)"),
+                           c->name, i + 1);
+        }
+    }
+    return 0;
 }
 
 /* ---- check, backup, stat ------------------------------------------------------------------- */

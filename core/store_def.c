@@ -458,7 +458,8 @@ int store_define(store_txn *t, store_coll *def) {
     const store_coll *old = NULL;
     uint64_t nrec = 0;
     int rc;
-    if ((rc = store_need_write(t, def)) || (rc = store_def_check(def))) {
+    if ((rc = store_need_write(t, def)) || (rc = store_def_check(def)) ||
+        (rc = store_def_text(def))) {
         store_coll_free(def);
         return rc;
     }

@@ -133,5 +133,13 @@ int store_check_meta(const char *dir);
  * main database: one per collection and index (store_open sizes maxdbs by it). */
 int store_check_meta_n(const char *dir, uint64_t *named);
 void store_map_note(store *s, int add);
+/* 0 when every string of record rec[0..n) is UTF-8 and every number finite;
+ * else GH_ETYPE naming the collection, the field's label and the value, and
+ * what to do (the one home of that rule: store_put calls it for every
+ * write). GH_ECORRUPT on bad bytes. */
+int store_rec_text_slow(const store_coll *c, const void *rec, size_t n);
+static inline int store_rec_text(const store_coll *c, const void *rec, size_t n) {
+    return mp_text_ok(rec, n) ? 0 : store_rec_text_slow(c, rec, n); /* nearly always the first */
+}
 
 #endif

@@ -13,6 +13,9 @@
  *     item with mp_put_* gives bytes mp_validate accepts.
  *  3. The re-encoding is canonical: walking and re-encoding it again gives
  *     the same bytes.
+ *  4. What no text file holds (issue 16, class 11): the store's fast path
+ *     mp_text_ok says yes only where mp_check_text does, over any bytes;
+ *     and mp_text_clean's copy of a valid value passes both.
  * A violated property aborts, which libFuzzer reports as a crash.
  */
 #include "codec.h"
@@ -93,6 +96,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CHECK(r.p > before && r.p <= r.end);
     }
 
+    /* 4 over any bytes: the fast path never passes what the walk refuses */
+    {
+        mp_flaw fl;
+        mp_reader_init(&r, data, size);
+        int checked = mp_check_text(&r, CODEC_MAX_DEPTH, &fl);
+        CHECK(checked == 0 || checked == 1 || checked == GH_ECORRUPT);
+        if (mp_text_ok(data, size)) {
+            CHECK(checked == 0);
+        }
+    }
+
     /* mp_skip from the start agrees with mp_validate */
     mp_reader_init(&r, data, size);
     int skipped = mp_skip(&r, CODEC_MAX_DEPTH);
@@ -116,6 +130,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(once.len == twice.len);
     CHECK(memcmp(once.p, twice.p, once.len) == 0);
     CHECK(once.len < 2 * size); /* only float32 grows (5 -> 9 bytes) */
+    {
+        codec_buf clean;
+        mp_flaw fl;
+        codec_buf_init(&clean);
+        mp_reader_init(&r, data, size);
+        CHECK(mp_text_clean(&r, &clean, CODEC_MAX_DEPTH) == 0 && !clean.oom);
+        CHECK(r.p == r.end);
+        mp_reader_init(&r, clean.p, clean.len);
+        CHECK(mp_check_text(&r, CODEC_MAX_DEPTH, &fl) == 0);
+        codec_buf_free(&clean);
+    }
     codec_buf_free(&once);
     codec_buf_free(&twice);
     return 0;

@@ -9,7 +9,7 @@ t.case('all types round-trip with their Lua types', function()
                d = 'date', f = 'fen', a = 'any' },
   })
   local nested = { list = { 1, 2, 3 }, map = { x = 'y', deep = { deeper = { true, false } } },
-                   float = 1.5, int = 7, str = '\0binary\255' }
+                   float = 1.5, int = 7, str = '\0with a NUL, 中文' }
   t.eq(db.typed:insert{ k = 1, i = -42, n = 2.5, s = '工会', b = false, d = '2024-02-29',
                         f = 12345, a = nested }, 1)
   local r = db.typed:get(1)

@@ -111,7 +111,7 @@ end)
 t.case('number fields sort numerically (floats and integers)', function()
   db.define('nums', { key = 'id', fields = { id = 'int', x = 'number' }, index = { 'x' } })
   local xs = { 0, 0.5, -0.5, 1, 1.5, -1, -1.5, 2, 3, -3, 10, 1e300, -1e300, 1e-300, -1e-300,
-               math.huge, -math.huge, 2 ^ 53, -(2 ^ 53), 100, 99.999, 7, 6.5 }
+               2 ^ 53, -(2 ^ 53), 100, 99.999, 7, 6.5 }
   for _ = 1, 40 do xs[#xs + 1] = (math.random() - 0.5) * 10 ^ math.random(-5, 20) end
   for _ = 1, 20 do xs[#xs + 1] = math.random(-100000, 100000) end
   db.atomic(function()
@@ -137,11 +137,15 @@ end)
 t.case('strings sort bytewise, Chinese too', function()
   db.define('strs', { key = 's', fields = { s = 'string', tag = 'string?' }, index = { 'tag' } })
   local ss = { '', 'a', 'A', 'Z', 'z', 'a\0', 'a\0b', 'a\1', 'ab', 'abc', 'b', 'ba', '\0', '\0\0',
-               '\1', '\255', '\255\255', '\127', '\128', '工会', '工', '工人', '工会法', '中',
+               '\1', '\u{10FFFF}', '\u{10FFFF}\u{10FFFF}', '\127', '\u{80}', '\u{7FF}', '\u{FFFF}', '工会', '工', '工人', '工会法', '中',
                '中国', '硖石街道', '沈家门街道', '海宁', '~', ' ', '0', '9', '10', '2' }
   for _ = 1, 50 do
     local b = {}
-    for j = 1, math.random(0, 6) do b[j] = string.char(math.random(0, 255)) end
+    -- (text is UTF-8: the store refuses other bytes, issue 16 class 11)
+    for j = 1, math.random(0, 6) do
+      b[j] = utf8.char(({ math.random(0, 127), math.random(128, 0x7ff), math.random(0x800, 0xd7ff),
+                          math.random(0xe000, 0x10ffff) })[math.random(1, 4)])
+    end
     ss[#ss + 1] = table.concat(b)
   end
   local seen, uniq = {}, {}

@@ -1062,6 +1062,174 @@ static void test_skip_fast_agrees(void **state) {
     }
 }
 
+/* Issue 16, class 11: what no text file holds. codec_utf8_valid on the
+ * edges of UTF-8; mp_check_text agrees with mp_skip on where a value ends
+ * (every first byte, cut short) and finds bad text and numbers at any depth;
+ * mp_text_clean makes them writable; codec_show_bytes escapes them. */
+static void test_text_checks(void **state) {
+    (void)state;
+    static const struct {
+        const char *s;
+        int ok;
+        size_t bad;
+    } u[] = {
+        {"", 1, 0},
+        {"plain ascii text, longer than eight", 1, 0},
+        {"\xc2\x80\xdf\xbf", 1, 0},
+        {"\xe4\xb8\xad\xe6\x96\x87", 1, 0},
+        {"\xef\xbf\xbd", 1, 0},
+        {"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", 1, 0},
+        {"abc\x80", 0, 3},
+        {"\xc0\x80", 0, 0},         /* overlong NUL */
+        {"\xc1\xbf", 0, 0},         /* overlong */
+        {"\xe0\x80\x80", 0, 0},     /* overlong */
+        {"\xed\xa0\x80", 0, 0},     /* a surrogate */
+        {"\xf4\x90\x80\x80", 0, 0}, /* past U+10FFFF */
+        {"\xf5\x80\x80\x80", 0, 0},
+        {"12345678\xe4\xb8", 0, 8}, /* cut short after the ASCII run */
+        {"\xff", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof u / sizeof *u; i++) {
+        size_t bad = 99;
+        int ok = codec_utf8_valid((const unsigned char *)u[i].s, strlen(u[i].s), &bad);
+        assert_int_equal(ok, u[i].ok);
+        if (!ok) {
+            assert_int_equal(bad, u[i].bad);
+        }
+    }
+    /* agrees with mp_skip on every first byte; strings of bytes that are
+     * not UTF-8 (fill 1: 0xff) are flagged, never misread */
+    unsigned char buf[80];
+    for (int c = 0; c < 256; c++) {
+        for (int fill = 0; fill < 3; fill++) {
+            for (size_t n = 1; n <= sizeof buf; n++) {
+                buf[0] = (unsigned char)c;
+                for (size_t i = 1; i < sizeof buf; i++) {
+                    buf[i] = fill == 0 ? 0 : fill == 1 ? 0xff : (unsigned char)(i * 7);
+                }
+                mp_reader a, b;
+                mp_flaw fl;
+                mp_reader_init(&a, buf, n);
+                mp_reader_init(&b, buf, n);
+                int ra = mp_skip(&a, CODEC_MAX_DEPTH), rb = mp_check_text(&b, CODEC_MAX_DEPTH, &fl);
+                if (mp_text_ok(buf, n)) { /* the fast path says yes only when the walk does */
+                    assert_int_equal(rb, 0);
+                }
+                if (rb == 1) { /* (the walk stops there: the rest may be cut short) */
+                    assert_true(fl.kind == MP_FLAW_UTF8 || fl.kind == MP_FLAW_NONFINITE);
+                } else {
+                    assert_int_equal(ra, rb);
+                    if (ra == 0) {
+                        assert_ptr_equal(a.p, b.p);
+                    }
+                }
+            }
+        }
+    }
+    /* at depth, and map keys; then cleaned */
+    codec_buf v, out;
+    codec_buf_init(&v);
+    codec_buf_init(&out);
+    mp_put_array(&v, 3);
+    mp_put_str(&v, "ok", 2);
+    mp_put_map(&v, 2);
+    mp_put_str(&v, "k\xc3", 2);
+    mp_put_double(&v, 2.5);
+    mp_put_str(&v, "n", 1);
+    mp_put_array(&v, 2);
+    mp_put_double(&v, -INFINITY);
+    mp_put_int(&v, 7);
+    mp_put_double(&v, NAN);
+    mp_reader r;
+    mp_flaw fl;
+    assert_int_equal(mp_text_ok(v.p, v.len), 0);
+    mp_reader_init(&r, v.p, v.len);
+    assert_int_equal(mp_check_text(&r, CODEC_MAX_DEPTH, &fl), 1);
+    assert_int_equal(fl.kind, MP_FLAW_UTF8);
+    assert_int_equal(fl.n, 2);
+    assert_int_equal(fl.bad, 1);
+    mp_reader_init(&r, v.p, v.len);
+    assert_int_equal(mp_text_clean(&r, &out, CODEC_MAX_DEPTH), 0);
+    assert_ptr_equal(r.p, v.p + v.len);
+    mp_reader_init(&r, out.p, out.len);
+    assert_int_equal(mp_check_text(&r, CODEC_MAX_DEPTH, &fl), 0);
+    assert_ptr_equal(r.p, out.p + out.len);
+    assert_int_equal(mp_text_ok(out.p, out.len), 1);
+    /* each flaw alone, every kind of header around it: the fast path refuses */
+    static const double bad_d[] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < 3; i++) {
+        codec_buf x;
+        codec_buf_init(&x);
+        mp_put_array(&x, 3);
+        mp_put_str(&x, "a fine string of forty characters or so.", 40);
+        mp_put_int(&x, -70000);
+        mp_put_double(&x, bad_d[i]);
+        assert_int_equal(mp_text_ok(x.p, x.len), 0);
+        x.p[x.len - 9] = 0xca; /* the same as a float 32 */
+        x.len -= 4;
+        x.p[x.len - 4] = (unsigned char)(bad_d[i] < 0 ? 0xff : 0x7f);
+        x.p[x.len - 3] = (unsigned char)(i ? 0x80 : 0xc0);
+        x.p[x.len - 2] = x.p[x.len - 1] = 0;
+        assert_int_equal(mp_text_ok(x.p, x.len), 0);
+        mp_reader_init(&r, x.p, x.len);
+        assert_int_equal(mp_check_text(&r, CODEC_MAX_DEPTH, &fl), 1);
+        assert_int_equal(fl.kind, MP_FLAW_NONFINITE);
+        codec_buf_free(&x);
+    }
+    /* a bad byte first or last in strings of every length */
+    for (size_t len = 1; len < 300; len += len < 40 ? 1 : 7) {
+        codec_buf x;
+        char sbuf[300];
+        codec_buf_init(&x);
+        for (int at = 0; at < 2; at++) {
+            memset(sbuf, 'a', len);
+            sbuf[at ? len - 1 : 0] = (char)0xe4;
+            x.len = 0;
+            mp_put_array(&x, 1);
+            mp_put_str(&x, sbuf, len);
+            assert_int_equal(mp_text_ok(x.p, x.len), 0);
+        }
+        memset(sbuf, 'a', len);
+        x.len = 0;
+        mp_put_array(&x, 1);
+        mp_put_str(&x, sbuf, len);
+        assert_int_equal(mp_text_ok(x.p, x.len), 1);
+        codec_buf_free(&x);
+    }
+    codec_buf js;
+    codec_buf_init(&js);
+    mp_reader_init(&r, out.p, out.len);
+    assert_int_equal(mp_to_json(&r, &js, CODEC_MAX_DEPTH), 0);
+    codec_buf_add(&js, "", 1);
+    assert_string_equal((char *)js.p, "[\"ok\",{\"k\xef\xbf\xbd\":2.5,\"n\":[null,7]},null]");
+    /* too deep for the walk: corrupt, as for mp_skip */
+    v.len = 0;
+    for (int d = 0; d < CODEC_MAX_DEPTH + 2; d++) {
+        mp_put_array(&v, 1);
+    }
+    mp_put_nil(&v);
+    mp_reader_init(&r, v.p, v.len);
+    assert_int_equal(mp_check_text(&r, CODEC_MAX_DEPTH, &fl), GH_ECORRUPT);
+    /* a JSON string never holds such bytes */
+    js.len = 0;
+    codec_json_str(&js, "a\xff\"b", 4);
+    codec_buf_add(&js, "", 1);
+    assert_string_equal((char *)js.p, "\"a\xef\xbf\xbd\\\"b\"");
+    /* shown for a message: bad bytes as \xNN, cut between characters */
+    char sh[32];
+    codec_show_bytes("a\xff"
+                     "b\xe4\xb8\xad",
+                     6, sh, sizeof sh);
+    assert_string_equal(sh, "a\\xFFb\xe4\xb8\xad");
+    codec_show_bytes("\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad"
+                     "\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad",
+                     30, sh, 16);
+    assert_string_equal(sh, "\xe4\xb8\xad\xe4\xb8\xad...");
+    codec_buf_free(&v);
+    codec_buf_free(&out);
+    codec_buf_free(&js);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mp_nil_bool),
@@ -1086,6 +1254,7 @@ int main(void) {
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_buf_growth),
         cmocka_unit_test(test_skip_fast_agrees),
+        cmocka_unit_test(test_text_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "store.h"
 
 #include <lmdb.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,93 @@ static void test_refusal_writes_nothing(void **state) {
     store_close(s);
 }
 
+/* Issue 16, class 11: the store refuses text that is not UTF-8 and NaN or
+ * infinite numbers, whoever encoded the record (store_put is the one home),
+ * naming the collection, the field's label and the value, and writes
+ * nothing; valid text of every width passes. */
+static void test_refuses_what_no_file_holds(void **state) {
+    (void)state;
+    store *s = open_fresh();
+    store_txn *t;
+    codec_buf b;
+    codec_buf_init(&b);
+    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
+    store_coll *d = members_def();
+    free(d->fields[1].label);
+    d->fields[1].label = strdup("姓名");
+    d->fields = realloc(d->fields, 5 * sizeof *d->fields);
+    memset(&d->fields[4], 0, sizeof d->fields[4]);
+    d->fields[4].name = strdup("extra");
+    d->fields[4].type = FT_ANY;
+    d->fields[4].optional = 1;
+    d->nfields = 5;
+    assert_int_equal(store_define(t, d), 0);
+    const store_coll *c = members(t);
+    static const char *const bad[] = {
+        "a\xff"
+        "b",
+        "\xc0\x80",
+        "\xed\xa0\x80",
+        "\xf4\x90\x80\x80",
+        "\xe4\xb8",
+        "abcdefgh\x80",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rec(&b, 1, bad[i], "ID1", NULL);
+        assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), GH_ETYPE);
+        const char *m = err_msg(GH_ETYPE);
+        assert_non_null(strstr(m, "collection 'members': field '姓名' holds bytes that are not "
+                                  "UTF-8 text"));
+        assert_non_null(strstr(m, "\\x"));
+    }
+    /* a bad string deep inside an any field, and a bad map key */
+    b.len = 0;
+    mp_put_array(&b, 5);
+    mp_put_int(&b, 1);
+    mp_put_str(&b, "ok", 2);
+    mp_put_str(&b, "ID1", 3);
+    mp_put_nil(&b);
+    mp_put_map(&b, 1);
+    mp_put_str(&b, "k\xfe", 2);
+    mp_put_int(&b, 1);
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), GH_ETYPE);
+    assert_non_null(strstr(err_msg(GH_ETYPE), "field 'extra' holds bytes"));
+    b.len = 0;
+    mp_put_array(&b, 5);
+    mp_put_int(&b, 1);
+    mp_put_str(&b, "ok", 2);
+    mp_put_str(&b, "ID1", 3);
+    mp_put_nil(&b);
+    mp_put_array(&b, 2);
+    mp_put_double(&b, 1.5);
+    mp_put_double(&b, NAN);
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), GH_ETYPE);
+    assert_non_null(strstr(err_msg(GH_ETYPE), "field 'extra' is NaN"));
+    const double inf[] = {INFINITY, -INFINITY};
+    for (int i = 0; i < 2; i++) {
+        b.len = 0;
+        mp_put_array(&b, 5);
+        mp_put_int(&b, 1);
+        mp_put_str(&b, "ok", 2);
+        mp_put_str(&b, "ID1", 3);
+        mp_put_nil(&b);
+        mp_put_double(&b, inf[i]);
+        assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), GH_ETYPE);
+        assert_non_null(strstr(err_msg(GH_ETYPE), i ? "is -inf" : "is inf,"));
+    }
+    uint64_t n;
+    assert_int_equal(store_count(t, c, &n), 0);
+    /* text of every width, and finite numbers, are stored */
+    rec(&b, 1, "A é 中文 \xf0\x9f\x98\x80 end-of-text", "ID1", "东城");
+    assert_int_equal(store_put(t, c, STORE_INSERT, b.p, b.len), 0);
+    assert_int_equal(store_count(t, c, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_txn_commit(t), 0);
+    assert_clean(s);
+    codec_buf_free(&b);
+    store_close(s);
+}
+
 /* Appends through the cursors a transaction keeps open, mixed with writes
  * elsewhere in the same tables (a lower key, a replace, a delete of the last
  * record, a savepoint that appends and is undone): every table stays in
@@ -642,6 +730,7 @@ int main(void) {
         cmocka_unit_test(test_open_refusals),
         cmocka_unit_test(test_define_persists),
         cmocka_unit_test(test_put_get_unique),
+        cmocka_unit_test(test_refuses_what_no_file_holds),
         cmocka_unit_test(test_abort_and_savepoint),
         cmocka_unit_test(test_scans),
         cmocka_unit_test(test_delete_and_index_build),
