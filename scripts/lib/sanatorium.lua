@@ -5,7 +5,9 @@
 --   local sanatorium = require 'sanatorium'
 --   local S = sanatorium.load('plan')          -- scripts/sanatorium/plan.lua (or sanatorium.define(t))
 --   S:apply{ member = ID, choices = { 'B01', 'B03' } }    --> application | nil, code, why
---   S:commit(seed) ; S:allocate(seed)           -- the seeded draw (program/draw.lua, the lottery plugin)
+--   S:commit(seed [, { party = 'committee' }])  -- optional: a party's sealed seed, before the list closes
+--   S:close{ public = 'SOURCE', after = 'YYYY-MM-DD HH:MM' }   -- the applicants fixed, at the host's clock
+--   S:allocate{ public = 'VALUE' [, seed = SEED] }   -- the draw nobody can bias (program/draw.lua, gonghui-draw-v2)
 --   S:withdraw(ID, reason)                      --> { reversed =, moved_up = } : the waiting list moves up
 --   S:assign{ member =, batch = }               -- a clerk's placement, under every rule
 --   S:attend{ member =, batch =, present = true, score = 5 }
@@ -36,9 +38,11 @@
 --      transaction that checks the beds, the caps, the quotas and the rule
 --      (gonghui lets one writer in at a time): two clerks, or two programs
 --      of two years, never give one member two stays within N years.
---   2. The allocation follows from the seed, the published entrant lists and
---      the applications alone: S:verify re-draws every tier with the lottery
---      plugin and re-runs the placement over the plan's numbers.
+--   2. The allocation follows from the published entrant lists, the public
+--      value named when they closed (and a committed party's seed) and the
+--      applications alone: nobody, the organiser included, can choose it
+--      (README "Draws nobody can bias"); S:verify re-draws every tier with the
+--      lottery plugin and re-runs the placement over the plan's numbers.
 --   3. Applications, attendance and scores are this program's own records;
 --      the figures of the report come from them and the ledger, never typed in.
 local _ = gettext
@@ -505,7 +509,17 @@ end
 local function lottery() return plugin.load 'lottery' end
 
 function S:commit(seed, opts)
-  return self.P:commit_draw('stay', lottery().seed_commit(seed), opts)
+  opts = opts or {}
+  return self.P:commit_draw('stay', lottery().seed_commit(seed), { party = opts.party or 'committee', at = opts.at })
+end
+
+-- Closes the applications for the draw (gonghui-draw-v2): every applicant's
+-- tier and the lists' SHA-256, at the host's clock, naming the public value
+-- the seed will come from (opts.public: what and where it is announced;
+-- opts.after: 'YYYY-MM-DD HH:MM', when it is known, later than now).
+function S:close(opts)
+  opts = opts or {}
+  return self.P:close_draw('stay', { public = opts.public, after = opts.after, entrants = self:applicants() })
 end
 
 -- The applicants in the draw, and each one's choices as entry fields.
@@ -526,26 +540,34 @@ function S:choices_of(member_id)
 end
 
 -- Draws and places: every applicant ranked within the tiers (a lottery draw
--- per tier), each placed in their first choice that every rule accepts; the
--- rest wait. Drawing again returns the stored draw.
-function S:allocate(seed, opts)
-  opts = opts or {}
-  local ids = self:applicants()
+-- per tier, its seed from the lists, the public value and any committed
+-- seed), each placed in their first choice that every rule accepts; the
+-- rest wait. opts: { public = the value announced, seed = the committed
+-- party's seed, at = the entries' time }. Drawing again returns the stored
+-- draw (another value or seed is refused).
+function S:allocate(opts)
+  if type(opts) ~= 'table' then
+    error(_('allocate takes { public = VALUE [, seed = SEED] }: close the applications first, naming the public value (close=1 public=... after=...)'), 0)
+  end
   local row = self.P:draw_row('stay')
-  local L = lottery()
-  if type(seed) ~= 'string' or #seed < 16 then
-    error(_('the seed is at least 16 characters (the supervisory committee keeps it sealed until the draw)'), 0)
+  if row.drawn_at and not row.closed_at then return row end   -- drawn before gonghui-draw-v2 (legacy)
+  if not row.closed_at then
+    error(string.format(_("'%s': close the applications first, naming the public value (close=1 public=... after=...)"),
+                        row.draw_id), 0)
   end
-  if row.drawn_at and row.seed ~= seed then
-    error(string.format(_("'%s' was drawn with another seed (its SHA-256 is %s, the draw's commitment %s)"),
-                        row.draw_id, L.seed_commit(seed), row.seed_commitment), 0)
-  end
-  if row.seed_commitment and L.seed_commit(seed) ~= row.seed_commitment then
-    error(string.format(_("this seed is not the one committed to for '%s': its SHA-256 is %s, the commitment %s"),
-                        row.draw_id, L.seed_commit(seed), row.seed_commitment), 0)
-  end
-  if row.drawn_at then return self.P:draw('stay', seed) end
-  return self.P:draw('stay', seed, { k = #ids, entrants = ids, at = opts.at,
+  local k = 0
+  for _i, t in ipairs(row.tiers or {}) do k = k + (t.n or 0) end
+  return self.P:draw('stay', { public = opts.public, seed = opts.seed, k = k, at = opts.at,
+                               choices = function(mid) return self:choices_of(mid) end })
+end
+
+-- The legacy draw (the organiser's seed alone, before gonghui-draw-v2): kept
+-- only for the sample's 2025 year, history as a database from before v2
+-- holds it (its figures are what the chapters and tests were written on).
+local function legacy_allocate(self, seed, commit_at, at)
+  self.P:commit_draw('stay', lottery().seed_commit(seed), { at = commit_at })
+  local ids = self:applicants()
+  return self.P:draw('stay', seed, { k = #ids, entrants = ids, at = at,
                                      choices = function(mid) return self:choices_of(mid) end })
 end
 
@@ -1002,12 +1024,17 @@ end
 -- verify_draw), the ledger holding exactly the draw's places and moves from
 -- the waiting list; (2) the placement re-run over the plan's beds, caps and
 -- quotas gives every applicant the batch the ledger holds.
--- published: { seed =, file = 'allocation.csv' } (a copy someone holds).
+-- published: what someone holds: { record = the draw record (program.
+-- read_draw_record), public = the value the lottery announced, file =
+-- 'allocation.csv' }; for a draw from before gonghui-draw-v2 { seed = }.
 -- --> ok, problems
 function S:verify(published)
   published = published or {}
   local problems = {}
-  local ok, why = self.P:verify_draw('stay', { seed = published.seed })
+  local given = published.record or {}
+  if published.public then given.public_value = published.public end
+  if published.seed then given.seed = published.seed end
+  local ok, why = self.P:verify_draw('stay', given)
   if not ok then problems[#problems + 1] = why end
   local rows, d = self:allocation_rows()
   if not rows then return false, { _('not drawn yet') } end
@@ -1026,7 +1053,7 @@ function S:verify(published)
     end)
     if not n then return false, { err } end
     local L = lottery()
-    local seed = published.seed or d.seed
+    local seed = given.seed or d.seed
     for i, t in ipairs(d.tiers) do
       local ids = {}
       for _i, r in ipairs(pub) do if r.tier == i then ids[#ids + 1] = tostring(r.member_id) end end
@@ -1123,8 +1150,7 @@ function M.sample(opts)
   end)
   -- the draw: the seed committed before the list closed
   local dseed = string.format('gonghui-sample-%d-sanatorium-%d', seed, year)
-  self:commit(dseed, { at = at(sp.apply.from, 8) })
-  local d = self:allocate(dseed, { at = at(dates.add_days(sp.apply.to, 5), 10) })
+  local d = legacy_allocate(self, dseed, at(sp.apply.from, 8), at(dates.add_days(sp.apply.to, 5), 10))
   -- withdrawals (one in twenty placed), two weeks before their batch: the waiting list moves up
   local moved = 0
   local placed = {}

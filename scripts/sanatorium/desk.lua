@@ -3,14 +3,20 @@
 --
 --   setup=1                                  store the plan (checked) and show the batches and rules
 --   apply=FILE.csv | apply=1 id=ID choices=B01,B03,B02     applications (up to three batches)
---   commit=1 seed_file=FILE                  the seed's commitment, before the applications close
---   allocate=1 seed_file=FILE [csv=allocation.csv]   the draw and the placement; the allocation written
+--   commit=1 seed_file=FILE [party=committee]   (optional) a party's sealed seed, before the list closes
+--   close=1 public='SOURCE' after='YYYY-MM-DD HH:MM' [record=draw-record.txt]
+--                                            the applications closed at the host's clock, the public
+--                                            value the draw will come from named; the record written
+--   allocate=1 public='VALUE' [seed_file=FILE] [csv=allocation.csv] [record=draw-record.txt]
+--                                            the draw (gonghui-draw-v2, nobody can bias it) and the
+--                                            placement; the allocation and the record written
 --   withdraw=1 id=ID reason=TEXT             a place given back: the waiting list moves up
 --   assign=1 id=ID batch=B01 | assign=FILE.csv (身份证号, 期次)   a clerk's placement, under every rule
 --   list=1 [csv=公示.csv] [waiting=1]         the public list (公示) or the waiting list, names masked
 --   attend=B01 file=FILE.csv | attend=B01 id=ID present=1|0 [score=1..5]   attendance and satisfaction
 --   report=1                                 by batch, union and group; the van's figures
---   verify=1 [file=allocation.csv seed=...]  the draw re-drawn and the placement re-run
+--   verify=1 [file=allocation.csv] [record=draw-record.txt] [public=VALUE]
+--                                            the draw re-drawn and the placement re-run
 --   visit=V001 enterprise=N day=YYYY-MM-DD [place=TEXT]     a visit of the check-up van (场次)
 --   checked=FILE.csv visit=V001 | checked=1 visit=V001 id=ID   workers checked (人次), no results
 --
@@ -24,7 +30,7 @@ local sanatorium = require 'sanatorium'
 local money = require 'program.money'
 local fmt = require 'fmt'
 
-local COMMANDS = { 'setup', 'apply', 'commit', 'allocate', 'withdraw', 'assign', 'list', 'attend', 'report',
+local COMMANDS = { 'setup', 'apply', 'commit', 'close', 'allocate', 'withdraw', 'assign', 'list', 'attend', 'report',
                    'verify', 'checked', 'visit' }   -- checked before visit: checked=FILE takes visit=V001
 local cmd
 for _i, c in ipairs(COMMANDS) do if params[c] ~= nil and cmd == nil then cmd = c end end
@@ -39,13 +45,22 @@ local function member()
 end
 
 local function seed()
-  if params.seed ~= nil then return tostring(params.seed) end
+  if params.seed ~= nil then run.fail(_('give the seed as seed_file=FILE: parameters are kept in the run record')) end
   local file = params.seed_file or run.fail(_('give the seed: seed_file=FILE (a file holding it; never kept in the run record)'))
   local f, err = io.open(file, 'rb')
   if not f then run.fail('seed_file=: ' .. tostring(err)) end
   local s = f:read('a'):gsub('\r?\n$', '')
   f:close()
   return s
+end
+
+local function record_name() return params.record and tostring(params.record) or 'draw-record.txt' end
+
+-- The draw's errors are a clerk's refusals: one line, no traceback.
+local function refusing(fn, ...)
+  local r = table.pack(pcall(fn, ...))
+  if not r[1] then run.fail(string.format(_('refused: %s'), tostring(r[2]))) end
+  return table.unpack(r, 2, r.n)
 end
 
 local function done(r, code, why)
@@ -97,17 +112,34 @@ program.cli(function()
       summary(S:apply_sheet(program.param('apply')))
     end
   elseif cmd == 'commit' then
-    if params.seed then run.fail(_('commit=1 takes no seed=: the seed stays secret until the draw (seed_file=)')) end
-    local r = S:commit(seed())
-    print(string.format(_('draw %s: seed commitment %s (recorded %s)'), r.draw_id, r.seed_commitment, r.committed_at))
+    local r = refusing(S.commit, S, seed(), { party = params.party and tostring(params.party) })
+    local c = r.commitments[#r.commitments]
+    for _i, x in ipairs(r.commitments) do if x.party == (params.party or 'committee') then c = x end end
+    print(string.format(_('draw %s: %s sealed a seed, commitment %s'), r.draw_id, c.party, c.commitment))
     print(_('publish this commitment now; keep the seed secret until the draw'))
+  elseif cmd == 'close' then
+    if not params.public or not params.after then
+      run.fail(_("give close=1 public='WHAT THE VALUE IS (a lottery result of a later date)' after='YYYY-MM-DD HH:MM'"))
+    end
+    local r = refusing(S.close, S, { public = tostring(params.public), after = tostring(params.after) })
+    for i, t in ipairs(r.tiers) do
+      print(string.format(_('tier %d (%s): %d applicants, list commitment %s'), i, t.name, t.n, t.list_commitment or '-'))
+    end
+    print(string.format(_('the draw will come from: %s'), r.public_source))
+    S.P:write_draw_record('stay', record_name())
+    print(string.format(_('written: %s (the draw record: publish it now, before the public value is known)'), record_name()))
   elseif cmd == 'allocate' then
-    local d = S:allocate(seed())
+    if not params.public then run.fail(_("give allocate=1 public='THE VALUE AS ANNOUNCED'")) end
+    local row = S.P:draw_row('stay')
+    local committed = row.commitments and #row.commitments > 0 and not row.drawn_at
+    local d = refusing(S.allocate, S, { public = tostring(params.public),
+                                        seed = (committed or params.seed_file) and seed() or nil })
     for i, t in ipairs(d.tiers) do
       print(string.format(_('tier %d (%s): %d applicants ranked, list commitment %s'), i, t.name, t.n,
                           t.list_commitment or '-'))
     end
-    print(string.format(_('seed %s (commitment %s)'), d.seed, d.seed_commitment))
+    print(string.format(_('seed %s (from the lists, the public value %s and the sealed seeds)'), d.seed,
+                        d.public_value or '-'))
     local rep = S:report()
     local rows = {}
     for _i, b in ipairs(sp.batches) do
@@ -118,15 +150,20 @@ program.cli(function()
     print(string.format(_('%d placed, %d on the waiting list'), rep.total.placed, rep.waiting))
     local name = params.csv and tostring(params.csv) or 'allocation.csv'
     local n = S:write_allocation(name)
-    print(string.format(_('written: %s (%d applicants in draw order; publish it with the seed)'), name, n))
-    -- the same check without gonghui (an independent program: Python and hashlib)
+    print(string.format(_('written: %s (%d applicants in draw order; publish it with the draw record)'), name, n))
+    if d.closed_at then S.P:write_draw_record('stay', record_name()) end
+    -- the same checks without gonghui (independent programs: Python and hashlib)
     local beds, q = {}, {}
     for _i, b in ipairs(sp.batches) do beds[#beds + 1] = b.batch .. '=' .. b.beds end
     for k, v in pairs(sp.union_places or {}) do q[#q + 1] = tostring(k) .. '=' .. v end
     table.sort(q)
     print(_('anyone can check it without gonghui:'))
-    print(string.format("  python3 scripts/sanatorium/check_allocation.py %s '%s' %s --beds %s%s%s", name, -- i18n: ok (a command)
-                        d.seed:gsub("'", "'\\''"), sp.id, table.concat(beds, ','),
+    if d.closed_at then
+      print(string.format("  python3 plugins/lottery/lottery_check.py verify-record %s '%s'", record_name(), -- i18n: ok (a command)
+                          d.public_value:gsub("'", "'\\''")))
+    end
+    print(string.format("  python3 scripts/sanatorium/check_allocation.py %s %s %s --beds %s%s%s", name, -- i18n: ok (a command)
+                        d.seed, sp.id, table.concat(beds, ','),
                         sp.enterprise_cap and (' --enterprise-cap ' .. sp.enterprise_cap) or '',
                         #q > 0 and (" --union-places '" .. table.concat(q, ',') .. "'") or ''))
   elseif cmd == 'withdraw' then
@@ -179,9 +216,12 @@ program.cli(function()
     print(sanatorium.format(rep))
     if not rep.ok then run.fail(_('the totals and the ledger disagree (see PROBLEMS)')) end
   elseif cmd == 'verify' then
-    local ok, problems = S:verify{ seed = params.seed and tostring(params.seed), file = params.file and tostring(params.file) }
+    local rec = params.record and program.read_draw_record(tostring(params.record))
+    local ok, problems = S:verify{ record = rec, public = params.public and tostring(params.public),
+                                   seed = params.seed and tostring(params.seed),
+                                   file = params.file and tostring(params.file) }
     if not ok then run.fail(_('the allocation does not verify:') .. '\n  ' .. table.concat(problems, '\n  ')) end
-    print(_('the allocation verifies: every tier re-drawn from the seed, every place re-run from the rules'))
+    print(_('the allocation verifies: every tier re-drawn from the lists and the public value, every place re-run from the rules'))
   elseif cmd == 'visit' then
     local v = done(S:visit{ visit = tostring(params.visit), enterprise = program.param('enterprise', 'int'),
                             day = program.param('day', 'date'), place = params.place and tostring(params.place) })

@@ -347,6 +347,29 @@ local function enter_winner(self, kind, r, opts, i, rank, mid, refused)
   end
 end
 
+-- Draws every tier of row r with `seed` (tier 1 first, up to k places, what
+-- is left to the next), entering each winner (enter_winner): the one home of
+-- the draw itself, for v2 and legacy draws alike. --> tiers (with k and
+-- winners), refused.
+local function draw_tiers(self, kind, r, seed, k, opts)
+  local L = lottery()
+  local left, refused, tiers = k, {}, r.tiers
+  for i, t in ipairs(tiers) do
+    local kk = math.min(left, t.n)
+    t.k, t.winners = kk, ''
+    if kk > 0 then
+      t.winners = L.draw(t.entrants, seed, r.draw_id .. '#' .. i, kk)
+      local rank = 0
+      for id in t.winners:gmatch('[^\n]+') do
+        rank = rank + 1
+        enter_winner(self, kind, r, opts, i, rank, math.tointeger(tonumber(id)), refused)
+      end
+    end
+    left = left - kk
+  end
+  return tiers, refused
+end
+
 -- The ledger's entries of a drawn kind against its winners: exactly the
 -- winners less those refused, plus those moved up from the waiting list.
 local function check_entries(self, kind, r)
@@ -510,20 +533,7 @@ function M.attach(program, P)
     local k = opts.k or self.plan.kind[kind].stock
     if math.type(k) ~= 'integer' or k < 0 then error(_('draw: give k (how many places), or a stock for the kind'), 3) end
     return db.atomic(function()
-      local left, refused, tiers = k, {}, r.tiers
-      for i, t in ipairs(tiers) do
-        local kk = math.min(left, t.n)
-        t.k, t.winners = kk, ''
-        if kk > 0 then
-          t.winners = L.draw(t.entrants, seed, r.draw_id .. '#' .. i, kk)
-          local rank = 0
-          for id in t.winners:gmatch('[^\n]+') do
-            rank = rank + 1
-            enter_winner(self, kind, r, opts, i, rank, math.tointeger(tonumber(id)), refused)
-          end
-        end
-        left = left - kk
-      end
+      local tiers, refused = draw_tiers(self, kind, r, seed, k, opts)
       db.program_draws:update(r.draw_id, { seed = seed, k = k, tiers = tiers, drawn_at = opts.at or dates.now(),
                                            refused = #refused > 0 and refused or db.null, run = run.uid })
       bus.publish('program.draw.drawn', { draw = r.draw_id, k = k, seed = seed })
@@ -688,20 +698,7 @@ function M.attach(program, P)
     local k = opts.k or self.plan.kind[kind].stock
     if math.type(k) ~= 'integer' or k < 0 then error(_('draw: give k (how many places), or a stock for the kind'), 2) end
     return db.atomic(function()
-      local left, refused, tiers = k, {}, r.tiers
-      for i, t in ipairs(tiers) do
-        local kk = math.min(left, t.n)
-        t.k, t.winners = kk, ''
-        if kk > 0 then
-          t.winners = L.draw(t.entrants, seed, r.draw_id .. '#' .. i, kk)
-          local rank = 0
-          for id in t.winners:gmatch('[^\n]+') do
-            rank = rank + 1
-            enter_winner(self, kind, r, opts, i, rank, math.tointeger(tonumber(id)), refused)
-          end
-        end
-        left = left - kk
-      end
+      local tiers, refused = draw_tiers(self, kind, r, seed, k, opts)
       local drawn = utc(host_now())
       db.program_draws:update(r.draw_id, { seed = seed, k = k, tiers = tiers, drawn_at = drawn, reveals = reveals,
                                            refused = #refused > 0 and refused or db.null, run = run.uid })
