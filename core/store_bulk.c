@@ -551,7 +551,7 @@ int bulk_add(store_bulk *b, const store_coll *c, const codec_buf *ikeys, const u
      * little memory; the unique indexes keep the rest of the budget. */
     for (int i = 0; i < b->nix; i++) {
         bulk_ix *x = &b->ix[i];
-        int rc = !x->unique && x->len > b->budget / 8 ? flush_ix(b, x, c->name) : 0;
+        int rc = !x->unique && x->len > b->budget / 32 ? flush_ix(b, x, c->name) : 0;
         if (rc) {
             return rc;
         }
