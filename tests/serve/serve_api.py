@@ -69,6 +69,13 @@ try:
     check(st == 403 and js['error'] == 'role', 'an auditor cannot claim')
     st, js = h.call('POST', '/api/gift_drive/claim', raw=b'{"id": "x", }', who='clerkA')
     check(st == 400 and js['error'] == 'bad_json', 'bad JSON is 400 bad_json')
+    # issue 16, class 11: text that is not UTF-8, a lone surrogate escape, NaN never reach a handler
+    for body, what in [(b'{"id": "a\xffb", "station": "ST01"}', 'bytes that are not UTF-8'),
+                       (b'{"id": "\\ud800", "station": "ST01"}', 'a lone surrogate escape'),
+                       (b'{"id": "x", "station": "ST01", "n": NaN}', 'NaN'),
+                       (b'{"id": "x", "station": "ST01", "n": 1e999}', 'a number past any double')]:
+        st, js = h.call('POST', '/api/gift_drive/claim', raw=body, who='clerkA')
+        check(st == 400 and js['error'] == 'bad_json', '%s in a body is 400 bad_json' % what)
     st, js = h.call('POST', '/api/gift_drive/claim', raw=b'{"id": "' + b'1' * 70000 + b'"}',
                     who='clerkA')
     check(st == 413 and js['error'] == 'too_large', 'a body over --body-limit is 413')
