@@ -215,7 +215,10 @@ static const cli_opt users_opts[] = {
      NULL},
     {"--role", NULL, "ROLE", N_("admin, clerk, operator or auditor"),
      "admin clerk operator auditor"},
-    {"--station", NULL, "ID", N_("the station an operator works at"), NULL},
+    {"--station", NULL, "ID",
+     N_("the station an operator works at (operators only, and each needs one: a station of its "
+        "union or a union under it)"),
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -298,12 +301,14 @@ const cli_cmd cli_cmds[] = {
     {"users add", N_("NAME"), N_("add an account (its password from standard input)"), NULL, "-",
      users_opts, 0},
     {"users list", NULL, N_("the accounts, their roles, unions and states"), NULL, "-", NULL, 0},
-    {"users disable", N_("NAME"), N_("disable an account"), NULL, "-", NULL, 0},
+    {"users disable", N_("NAME"), N_("disable an account (its sessions end at once)"), NULL, "-",
+     NULL, 0},
     {"users enable", N_("NAME"), N_("enable a disabled account"), NULL, "-", NULL, 0},
     {"users unlock", N_("NAME"), N_("lift a lock-out after failed logins"), NULL, "-", NULL, 0},
     {"users grant", N_("NAME"), N_("change an account's role, union or station"), NULL, "-",
      users_opts, 0},
-    {"users passwd", N_("NAME"), N_("set a new password (from standard input)"), NULL, "-", NULL,
+    {"users passwd", N_("NAME"),
+     N_("set a new password (from standard input); the account's sessions end"), NULL, "-", NULL,
      0},
     {"help", N_("[COMMAND]"), N_("this overview, or a command's page"), NULL, "@command", help_opts,
      0},
