@@ -418,10 +418,15 @@ static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int firs
     }
     lua_getiuservalue(L, coll_idx, 2);
     int pos_idx = lua_gettop(L);
+    const lshape *sh = lua_rawgeti(L, pos_idx, 0) == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
+    lua_pop(L, 1);
     for (int a = first; a <= top; a++) {
-        lua_pushvalue(L, a);
-        int pos = lua_rawget(L, pos_idx) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) - 1 : -1;
-        lua_pop(L, 1);
+        int pos = sh && lua_type(L, a) == LUA_TSTRING ? lshape_find(sh, lua_tostring(L, a)) : -1;
+        if (pos < 0) { /* not by the name's pointer (lua_codec.h): by the table */
+            lua_pushvalue(L, a);
+            pos = lua_rawget(L, pos_idx) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) - 1 : -1;
+            lua_pop(L, 1);
+        }
         if (pos < 0) {
             lua_settop(L, top);
             return err_set(GH_EUNKNOWN, _("collection '%s' has no field '%s'"), c->name,
@@ -1114,7 +1119,9 @@ static int l_coll_find(lua_State *L) {
     const store_coll *c;
     store_txn *t;
     int owned, rc, nret = 0;
-    lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
+    if (!arg_is_coll(L, db)) {
+        lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT); /* raises */
+    }
     const char *iname = luaL_checkstring(L, 2);
     luaL_checkany(L, 3);
     if ((rc = lstore_begin(db, 0, &t, &owned))) {
