@@ -14,6 +14,10 @@
  *   parse.credit_complete(s16)  -> the code for its first 16 (both check characters added)
  *   parse.mod11_2(digits)       -> '0'-'9' or 'X' (raises if digits is not digits)
  *   parse.mod11_2_ok(s)         -> true when s's last character is the check of the rest
+ *   parse.day_number(y, m, d)   -> days since 1970-01-01 (days.c; numbers, not checked as a
+ *                                  date: 2025-02-29 is 2025-03-01; raises on a month not 1-12)
+ *   parse.day_date(n)           -> y, m, d of day number n
+ *   parse.month_days(y, m)      -> 28..31
  *
  * A value that is neither a string nor a number is refused like bad text.
  * Built on parse.h only; no state.
@@ -21,6 +25,7 @@
 #include "lua_parse.h"
 
 #include "err.h"
+#include "days.h"
 #include "parse.h"
 
 #include <lauxlib.h>
@@ -218,6 +223,48 @@ static int l_parse_mod11_2_ok(lua_State *L) {
     return 1;
 }
 
+/* The calendar arithmetic of days.c, for scripts (scripts/lib/dates.lua).
+ * Years and day counts are bounded so that no arithmetic overflows. */
+#define LPARSE_MAX_YEAR 10000000
+#define LPARSE_MAX_DAYS ((lua_Integer)LPARSE_MAX_YEAR * 366)
+
+static int check_year(lua_State *L, int arg) {
+    lua_Integer y = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, y >= -LPARSE_MAX_YEAR && y <= LPARSE_MAX_YEAR, arg, _("a year out of range"));
+    return (int)y;
+}
+
+static int check_month(lua_State *L, int arg) {
+    lua_Integer m = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, m >= 1 && m <= 12, arg, _("a month is 1-12"));
+    return (int)m;
+}
+
+static int l_parse_day_number(lua_State *L) {
+    int y = check_year(L, 1), m = check_month(L, 2);
+    lua_Integer d = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, d >= -LPARSE_MAX_DAYS && d <= LPARSE_MAX_DAYS, 3, _("a day out of range"));
+    lua_pushinteger(L, days_from_date(y, m, 1) + d - 1);
+    return 1;
+}
+
+static int l_parse_day_date(lua_State *L) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= -LPARSE_MAX_DAYS && n <= LPARSE_MAX_DAYS, 1, _("a day out of range"));
+    int y, m, d;
+    days_to_date(n, &y, &m, &d);
+    lua_pushinteger(L, y);
+    lua_pushinteger(L, m);
+    lua_pushinteger(L, d);
+    return 3;
+}
+
+static int l_parse_month_days(lua_State *L) {
+    int y = check_year(L, 1), m = check_month(L, 2);
+    lua_pushinteger(L, days_in_month(y, m));
+    return 1;
+}
+
 void lparse_push(lua_State *L, int clock_idx) {
     static const luaL_Reg fns[] = {{"date", l_parse_date},
                                    {"time", l_parse_time},
@@ -227,6 +274,9 @@ void lparse_push(lua_State *L, int clock_idx) {
                                    {"credit_complete", l_parse_credit_complete},
                                    {"mod11_2", l_parse_mod11_2},
                                    {"mod11_2_ok", l_parse_mod11_2_ok},
+                                   {"day_number", l_parse_day_number},
+                                   {"day_date", l_parse_day_date},
+                                   {"month_days", l_parse_month_days},
                                    {NULL, NULL}};
     if (clock_idx) {
         clock_idx = lua_absindex(L, clock_idx);

@@ -1,4 +1,4 @@
--- dates.lua — date arithmetic on 'YYYY-MM-DD' strings, in plain Lua.
+-- dates.lua — date arithmetic on 'YYYY-MM-DD' strings (core/days.c's, through parse).
 --
 --   local dates = require 'dates'
 --   dates.parse('2025-01-29')          --> 2025, 1, 29   (error if not a real date)
@@ -16,14 +16,11 @@
 local parse = require 'parse'
 local M = {}
 
-local MDAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+-- The calendar arithmetic is core/days.c's, the one copy (parse.day_number,
+-- parse.day_date, parse.month_days).
+function M.leap(y) return parse.month_days(y, 2) == 29 end
 
-function M.leap(y) return (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0 end
-
-function M.days_in_month(y, m)
-  if m == 2 and M.leap(y) then return 29 end
-  return MDAYS[m]
-end
+M.days_in_month = parse.month_days
 
 function M.parse(s)
   if type(s) ~= 'string' or #s ~= 10 or parse.date(s) ~= s then
@@ -36,28 +33,10 @@ function M.valid(s)
   return (pcall(M.parse, s))
 end
 
--- Days since 1970-01-01 <-> (y, m, d) (H. Hinnant's algorithm, proleptic
--- Gregorian); numbers only, unchecked (sample_data.lua makes dates by the million).
-function M.from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = y // 400
-  local yoe = y - era * 400
-  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-
-function M.civil(z)
-  z = z + 719468
-  local era = z // 146097
-  local doe = z - era * 146097
-  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-  local mp = (5 * doy + 2) // 153
-  local d = doy - (153 * mp + 2) // 5 + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  return yoe + era * 400 + (m <= 2 and 1 or 0), m, d
-end
+-- Days since 1970-01-01 <-> (y, m, d) (proleptic Gregorian); numbers only,
+-- not checked as a date (sample_data.lua makes dates by the million).
+M.from_civil = parse.day_number
+M.civil = parse.day_date
 
 -- Days since 1970-01-01 of a date 'YYYY-MM-DD' (error if not a real date).
 function M.day(s) return M.from_civil(M.parse(s)) end

@@ -62,4 +62,33 @@ t.case('mod11_2: the check character; misuse raises', function()
   t.raises_all(function() parse.mod11_2('') end, { 'parse.mod11_2 expects a string of digits' })
 end)
 
+t.case('day numbers: days.c through parse, and dates.lua on them', function()
+  t.eq(parse.day_number(1970, 1, 1), 0)
+  t.eq(parse.day_number(2025, 1, 29), 20117)
+  t.eq({ parse.day_date(20117) }, { 2025, 1, 29 })
+  t.eq({ parse.day_date(-1) }, { 1969, 12, 31 })
+  t.eq(parse.day_number(2025, 2, 29), parse.day_number(2025, 3, 1), 'a day past the month rolls on')
+  t.eq({ parse.month_days(2024, 2), parse.month_days(2100, 2), parse.month_days(2000, 2) }, { 29, 28, 29 })
+  -- every day from 1899 to 2101 goes there and back (the arithmetic dates.lua had in Lua)
+  local z = parse.day_number(1899, 1, 1)
+  for y = 1899, 2101 do
+    for m = 1, 12 do
+      for d = 1, parse.month_days(y, m) do
+        assert(parse.day_number(y, m, d) == z, 'day number of ' .. y .. '-' .. m .. '-' .. d)
+        local y2, m2, d2 = parse.day_date(z)
+        assert(y2 == y and m2 == m and d2 == d, 'date of day ' .. z)
+        z = z + 1
+      end
+    end
+  end
+  t.raises_all(function() parse.day_number(2025, 13, 1) end, { 'a month is 1-12' })
+  t.raises_all(function() parse.day_number(math.maxinteger, 1, 1) end, { 'a year out of range' })
+  t.raises_all(function() parse.day_date(math.mininteger) end, { 'a day out of range' })
+  local dates = require 'dates'
+  t.eq(dates.day('2025-01-29'), 20117)
+  t.eq(dates.iso(20117), '2025-01-29')
+  t.eq(dates.add_months('1965-01-31', 721), '2025-02-28')
+  t.eq({ dates.leap(2024), dates.leap(1900), dates.days_in_month(2023, 2) }, { true, false, 28 })
+end)
+
 t.done()
