@@ -8,7 +8,7 @@ contest.need({ 'number' }, 'verify.lua number=JN2025-0001-7')
 contest.define_collections()
 local v = contest.verify(tostring(params.number))
 if v.status == 'mistyped' then
-  print(string.format(gettext('mistyped: %s is not a certificate number (JN, 8 digits and a check character)'),
+  print(string.format(gettext('mistyped: %s is not a certificate number (JN, 8 or 10 digits and a check character)'),
     v.input))
 elseif v.status == 'unknown' then
   print(string.format(gettext('unknown: %s has the right form but was never issued'), v.cert_no))

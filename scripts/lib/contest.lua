@@ -66,7 +66,8 @@
 -- written to the registry's member_titles (kind 'other', '<contest title>
 -- 操作技术能手'), and revoking the certificate marks it revoked there. Certificates are
 -- numbered per contest year: JN2025-0001-7 (year, sequence in that year
--- over all contests, ISO 7064 MOD 11-2 check character).
+-- over all contests, ISO 7064 MOD 11-2 check character); from the 10,000th
+-- of a year JN2025-010000-X (6 digits, up to 999,999; see cert_number).
 --
 -- Events: contest.scheme.frozen, contest.marked, contest.mark.changed,
 -- contest.flagged, contest.flag.accepted, contest.withdrawn, contest.locked, title.awarded,
@@ -821,18 +822,37 @@ local function titles_program()
   return titles_P
 end
 
--- JN2025-0001-7: year, sequence in the year, check character over the digits.
+-- Certificate number: JN, the year, the sequence in that year over all
+-- contests, and the MOD 11-2 check character over the digits; the widths are
+-- checkchar.certificate's (retirement's numbers follow the same rule), told
+-- apart by their length:
+--   * JN2025-0001-7 (13 characters): sequences up to 9,999, the form every
+--     number issued before the wide form existed has; a year that fits still
+--     gets it, so old numbers stay what they were;
+--   * JN2025-010000-X (15 characters): the 10,000th certificate of a year
+--     and on, up to 999,999 (a city's contests in one year).
+-- Past that, (nil, why): award_titles refuses and stores nothing.
 function M.cert_number(year, seq)
-  if seq > 9999 then error(gettext('contest certificate numbers hold up to 9999 a year'), 2) end
-  local digits = string.format('%04d%04d', year, seq)
-  return string.format('JN%s-%s-%s', digits:sub(1, 4), digits:sub(5, 8), checkchar.mod11_2(digits))
+  local digits, over = checkchar.certificate(year, { seq })
+  if over == 0 then
+    return nil, string.format(gettext('the year of a certificate is a year of 4 digits, got %s'), tostring(year))
+  elseif over then
+    return nil, string.format(gettext('%d already has 999999 contest certificates, the most a certificate number holds in a year; no title of this run is awarded'), year)
+  end
+  return M.format(digits)
 end
 
--- 'jn 2025 0001 7', '202500017' ... -> 'JN2025-0001-7', or nil.
+-- 9 or 11 digits (the check character last) -> the number with JN and dashes.
+function M.format(d)
+  return string.format('JN%s-%s-%s', d:sub(1, 4), d:sub(5, -2), d:sub(-1))
+end
+
+-- 'jn 2025 0001 7', '202500017', 'JN2025010000 X' ... -> 'JN2025-0001-7',
+-- 'JN2025-010000-X', or nil.
 function M.normalize(s)
   local d = tostring(s):upper():gsub('[%s%-]', ''):gsub('^JN', '')
-  if #d ~= 9 or not d:match('^%d+[%dX]$') then return nil end
-  return string.format('JN%s-%s-%s', d:sub(1, 4), d:sub(5, 8), d:sub(9))
+  if (#d ~= 9 and #d ~= 11) or not d:match('^%d+[%dX]$') then return nil end
+  return M.format(d)
 end
 
 -- Does ranking row r qualify under rule?
@@ -867,7 +887,8 @@ function M.award_titles(contest_id, opts)
           for x in db.contest_certificates:scan{ index = 'year,seq', eq = { c.year }, reverse = true, limit = 1 } do
             seq = x.seq + 1
           end
-          local no = M.cert_number(c.year, seq)
+          local no, full = M.cert_number(c.year, seq)
+          if not no then fail(gettext("contest '%s': %s"), contest_id, full) end
           local t = { contest = contest_id, member_id = r.member_id, bib = r.bib, title = rule.title,
                       rank = r.rank, total = r.total, cert_no = no, awarded_at = at, run = run.uid }
           t.title_id = db.contest_titles:insert(t)

@@ -145,23 +145,20 @@ end
 --   * 17 characters, 2025-000011-010000-1: union or sequence past 9,999, up
 --     to 999,999 each: a city's federation issuing every certificate itself
 --     (a city of 3,000,000 members sees about 40,000 retirements a year).
--- Past that, number() refuses (nil, why) and issue() with it.
-M.NARROW, M.WIDE = 9999, 999999
+-- Past that, number() refuses (nil, why) and issue() with it. The widths
+-- and the check are checkchar.certificate's (the contest's numbers too).
+M.NARROW, M.WIDE = checkchar.NARROW, checkchar.WIDE
 
 function M.number(year, union_id, seq)
-  local digits
-  if math.type(year) ~= 'integer' or year < 1000 or year > 9999 then
+  local digits, over = checkchar.certificate(year, { union_id, seq })
+  if over == 0 then
     return nil, string.format(gettext('the year of a certificate is a year of 4 digits, got %s'), tostring(year))
-  elseif union_id <= M.NARROW and seq <= M.NARROW then
-    digits = string.format('%04d%04d%04d', year, union_id, seq)
-  elseif union_id > M.WIDE then
+  elseif over == 1 then
     return nil, string.format(gettext('union %d cannot number certificates: certificate numbers hold union numbers up to 999999; issue them from the union above it (issue.lua union=ID)'), union_id)
-  elseif seq > M.WIDE then
+  elseif over == 2 then
     return nil, string.format(gettext('union %d has numbered 999999 certificates in %d, the most a certificate number holds for one union in a year; issue the rest from the unions under it (issue.lua union=ID)'), union_id, year)
-  else
-    digits = string.format('%04d%06d%06d', year, union_id, seq)
   end
-  return M.format(digits .. checkchar.mod11_2(digits))
+  return M.format(digits)
 end
 
 -- 13 or 17 characters without dashes -> the number with its dashes.

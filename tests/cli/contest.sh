@@ -131,6 +131,36 @@ expect_rc 0 "re-scoring" && expect_out "changed: bib 5 B1 = J1:2 J2:2 J3:2 -> 6.
 gh --db "$DB" run "$SC/lock.lua" contest=weld-2025
 expect_rc 0 "lock" && expect_out "locked: weld-2025 at" "lock" && pass "lock"
 
+# copies of the locked contest where 2025 has 9,998 and 999,999 certificates already
+lua last.lua <<'LUA'
+local contest = require 'contest'
+contest.define_collections()
+local seq = tonumber(params.seq)
+db.contest_certificates:insert{ cert_no = contest.cert_number(2025, seq), year = 2025, seq = seq, contest = 'fixture',
+  member_id = 1, title = 'fixture', issued_at = '2025-01-01 09:00:00', status = 'valid' }
+LUA
+for last in 9998 999999; do
+  cp -r "$DB" "$S/db$last"
+  gh --db "$S/db$last" run "$S/last.lua" seq=$last
+  expect_rc 0 "certificate $last" || finish
+done
+gh --db "$S/db9998" run "$SC/titles.lua" contest=weld-2025
+expect_rc 0 "titles past 9,999" && expect_out "rank 1, 24.00 marks: JN2025-9999-" "the 9,999th: 13 characters" &&
+  expect_out "rank 2, 18.00 marks: JN2025-010000-3" "the 10,000th: 15 characters" && pass "the 10,000th certificate of a year gets the wide number"
+gh --db "$S/db9998" run "$SC/verify.lua" number=jn2025010000-3
+expect_rc 0 "verify wide" && expect_out "valid: JN2025-010000-3, 操作技术能手" "a wide number verifies" && pass "a wide number typed loosely verifies"
+gh --db "$S/db9998" run "$SC/verify.lua" number=JN2025-010900-3
+expect_out "mistyped: JN2025-010900-3" "a typo in a wide number" && pass "a typo in a wide number is caught"
+gh --db "$S/db999999" run "$SC/titles.lua" contest=weld-2025
+expect_rc 1 "titles past 999,999" && expect_err "refused: contest 'weld-2025': 2025 already has 999999 contest certificates" "the refusal" &&
+  no_err "traceback" "no traceback" && pass "past 999,999 a year: a refusal"
+LANG=zh_CN.UTF-8 "$BIN" --db "$S/db999999" run "$SC/titles.lua" contest=weld-2025 >"$S/out" 2>"$S/err"
+RC=$?
+expect_rc 1 "titles past 999,999 in Chinese" && expect_err "999999" "the limit named" && no_err "already has" "in Chinese" &&
+  pass "the refusal in Chinese"
+gh --db "$S/db999999" run "$SC/list.lua" year=2025
+expect_rc 0 "list after the refusal" && expect_out "2025: 1 titles" "only the fixture" && pass "nothing of the refused run is stored"
+
 gh --db "$DB" run "$SC/ranking.lua" contest=weld-2025 csv=ranking.csv
 expect_rc 0 "ranking" && expect_out "withdrawn: 未到场" "the withdrawn contestant is listed" || show_output
 got=$(awk '/^ *[-0-9]+ +[0-9]+  / { t = ($NF ~ /能手/) ? $(NF-1) " " $NF : $NF; print $1, $2, t }' "$S/out" | tr '\n' ';')

@@ -347,4 +347,49 @@ t.case('decimals: exact integers from text, numbers and floats', function()
        { '21.33', '-0.05', '40.01', '40' })
 end)
 
+t.case('a year past 9,999 certificates: 15-character numbers, still checked; old numbers unchanged', function()
+  t.eq(contest.cert_number(2025, 1), 'JN2025-0001-' .. checkchar.mod11_2('20250001'))    -- the form every old number has
+  t.eq(contest.cert_number(2025, 9999), 'JN2025-9999-' .. checkchar.mod11_2('20259999'))
+  t.eq(contest.cert_number(2025, 10000), 'JN2025-010000-3')                              -- README's example
+  t.eq(contest.cert_number(2025, 999999), 'JN2025-999999-' .. checkchar.mod11_2('2025999999'))
+  local no, why = contest.cert_number(2025, 1000000)
+  t.eq(no, nil); t.ok(why:find('2025 already has 999999 contest certificates', 1, true), why)
+  t.eq(select(2, contest.cert_number(20250, 1)), 'the year of a certificate is a year of 4 digits, got 20250')
+  -- the year's 999,999th certificate is issued: the titles of cnc-2025-b are refused, nothing stored
+  local full = { cert_no = contest.cert_number(2025, 999999), year = 2025, seq = 999999, contest = 'fixture',
+                 member_id = 1, title = 'fixture', issued_at = AT, status = 'valid' }
+  db.contest_certificates:insert(full)
+  t.unchanged(function() contest.award_titles('cnc-2025-b', { at = AT }) end,
+    { "contest 'cnc-2025-b': 2025 already has 999999 contest certificates", 'no title of this run is awarded' })
+  t.eq(db.contest_titles:count{ contest = 'cnc-2025-b' }, 0)
+  db.contest_certificates:delete(full.cert_no)
+  -- the year's 9,998th: the next is 9,999 (13 characters), then 10,000 and 10,001 (15)
+  db.contest_certificates:insert{ cert_no = contest.cert_number(2025, 9998), year = 2025, seq = 9998,
+    contest = 'fixture', member_id = 1, title = 'fixture', issued_at = AT, status = 'valid' }
+  local r = contest.award_titles('cnc-2025-b', { at = AT })
+  t.ok(#r.issued >= 3, #r.issued)
+  t.eq({ r.issued[1].cert_no, r.issued[2].cert_no, r.issued[3].cert_no },
+       { 'JN2025-9999-' .. checkchar.mod11_2('20259999'), 'JN2025-010000-3',
+         'JN2025-010001-' .. checkchar.mod11_2('2025010001') })
+  local wide = r.issued[2].cert_no
+  t.eq(#wide, 15)
+  t.eq(db.contest_certificates:get(wide).seq, 10000)
+  t.eq(contest.verify(wide).status, 'valid')
+  t.eq(contest.verify((wide:lower():gsub('%-', ' '))).status, 'valid')          -- typed loosely
+  t.eq(contest.verify(wide:sub(3)).status, 'valid')                             -- without JN
+  local digits = '2025010000'
+  for i = 1, #digits do
+    for d = 0, 9 do
+      local typo = digits:sub(1, i - 1) .. d .. digits:sub(i + 1)
+      if typo ~= digits then t.eq(contest.verify(typo .. '3').status, 'mistyped', typo) end
+    end
+  end
+  t.eq(contest.verify('JN2025-01000-3').status, 'mistyped')                    -- a digit left out
+  t.eq(contest.verify('JN2025-0100000-3').status, 'mistyped')                  -- one too many
+  -- the numbers issued before still verify, as they were
+  local old = 'JN2025-0002-' .. checkchar.mod11_2('20250002')
+  t.eq({ contest.verify(old).status, #old }, { 'valid', 13 })
+  t.eq(contest.verify('JN2025-0001-' .. checkchar.mod11_2('20250001')).status, 'revoked')
+end)
+
 t.done()
