@@ -1,5 +1,5 @@
 -- titles.lua — awards a locked contest's titles by its rule, each with a
--- certificate (JN2025-0001-7). Safe to run again: nobody gets a title
+-- certificate (JN2025-0001-2). Safe to run again: nobody gets a title
 -- twice. If a mark changed after titles were awarded, those who gain a
 -- place get their title now and those who lost it are listed (revoke their
 -- certificate with revoke.lua if the committee decides so).

@@ -2,9 +2,9 @@
 -- revoked (with the reason), mistyped (the check character does not fit:
 -- ask for it again) or unknown.
 --
---   gonghui run scripts/contest/verify.lua number=JN2025-0001-7
+--   gonghui run scripts/contest/verify.lua number=JN2025-0001-2
 local contest = require 'contest'
-contest.need({ 'number' }, 'verify.lua number=JN2025-0001-7')
+contest.need({ 'number' }, 'verify.lua number=JN2025-0001-2')
 contest.define_collections()
 local v = contest.verify(tostring(params.number))
 if v.status == 'mistyped' then

@@ -17,7 +17,7 @@
 --   contest.lock('cnc-2025')
 --   contest.ranking('cnc-2025')              -- rows with rank, total, marks
 --   contest.award_titles('cnc-2025')         -- titles and certificates, once each
---   contest.verify('JN2025-0001-7')
+--   contest.verify('JN2025-0001-2')
 --
 -- MARKS are kept as integers in hundredths (1234 = 12.34 marks), so totals
 -- are exact sums. Measured values are kept as integers in millionths of
@@ -65,7 +65,7 @@
 -- qualify), min_total = marks (a threshold), or both. Each title is also
 -- written to the registry's member_titles (kind 'other', '<contest title>
 -- 操作技术能手'), and revoking the certificate marks it revoked there. Certificates are
--- numbered per contest year: JN2025-0001-7 (year, sequence in that year
+-- numbered per contest year: JN2025-0001-2 (year, sequence in that year
 -- over all contests, ISO 7064 MOD 11-2 check character); from the 10,000th
 -- of a year JN2025-010000-X (6 digits, up to 999,999; see cert_number).
 --
@@ -826,7 +826,7 @@ end
 -- contests, and the MOD 11-2 check character over the digits; the widths are
 -- checkchar.certificate's (retirement's numbers follow the same rule), told
 -- apart by their length:
---   * JN2025-0001-7 (13 characters): sequences up to 9,999, the form every
+--   * JN2025-0001-2 (13 characters): sequences up to 9,999, the form every
 --     number issued before the wide form existed has; a year that fits still
 --     gets it, so old numbers stay what they were;
 --   * JN2025-010000-X (15 characters): the 10,000th certificate of a year
@@ -847,7 +847,7 @@ function M.format(d)
   return string.format('JN%s-%s-%s', d:sub(1, 4), d:sub(5, -2), d:sub(-1))
 end
 
--- 'jn 2025 0001 7', '202500017', 'JN2025010000 X' ... -> 'JN2025-0001-7',
+-- 'jn 2025 0001 2', '202500012', 'JN2025010000 X' ... -> 'JN2025-0001-2',
 -- 'JN2025-010000-X', or nil.
 function M.normalize(s)
   local d = tostring(s):upper():gsub('[%s%-]', ''):gsub('^JN', '')
