@@ -80,9 +80,17 @@ function M.due(from, to, union_id, opts)
   local cond = { status = 'active',
                  -- nobody retires before 50 or after 63 years and a month
                  birth_date = { from = dates.add_months(from, -(63 * 12 + 1)), to = dates.add_months(to, -50 * 12) } }
-  if union_id then cond.union_id = registry.union_subtree(union_id) end
+  -- The union tree is checked here against a set, not passed to the scan as
+  -- a list: the scan tries a list's values one by one, and a city's tree has
+  -- thousands of unions (W8 at 1M: 3,384 unions, 5,900 instructions a member).
+  local under
+  if union_id then
+    under = {}
+    for _, u in ipairs(registry.union_subtree(union_id)) do under[u] = true end
+  end
   local out = {}
   for m in db.members:scan(cond) do
+    if under and not under[m.union_id] then goto next end
     local post = m.post_type
     local defaulted = m.gender == 'F' and post == nil
     if defaulted then post = opts.women_post or 'worker' end
@@ -92,6 +100,7 @@ function M.due(from, to, union_id, opts)
                         birth_date = m.birth_date, retire_date = r.date, age = M.age_text(r),
                         union_id = m.union_id, defaulted = defaulted }
     end
+    ::next::
   end
   -- surname strokes, then the next characters; equal names by member_id
   for _, r in ipairs(out) do r.key = cal.stroke_key(r.name) end
