@@ -615,6 +615,11 @@ int mp_text_ok(const void *rec, size_t n) {
     const unsigned char *p = rec;
     uint64_t left = 1; /* values still to read: arrays and maps add theirs */
     size_t i = 0, k;
+    /* The walk refuses values nested deeper than its depth (CODEC_MAX_DEPTH,
+     * less the record's own levels); this path keeps no stack, so it counts
+     * every array and map and leaves a value with more than that many to the
+     * walk: it never passes what the walk refuses (fuzz_value, property 4). */
+    int containers = 0;
     while (left--) {
         if (i >= n) {
             return 0;
@@ -631,10 +636,16 @@ int mp_text_ok(const void *rec, size_t n) {
             i++;
             break;
         case T_ARR:
+            if (++containers > CODEC_MAX_DEPTH - 2) {
+                return 0;
+            }
             left += c & 15;
             i++;
             continue;
         case T_MAP:
+            if (++containers > CODEC_MAX_DEPTH - 2) {
+                return 0;
+            }
             left += 2 * (uint64_t)(c & 15);
             i++;
             continue;

@@ -1196,6 +1196,28 @@ static void test_text_checks(void **state) {
         assert_int_equal(mp_text_ok(x.p, x.len), 1);
         codec_buf_free(&x);
     }
+    /* nested deeper than the walk allows: the fast path leaves it to the
+     * walk, which refuses it (found by fuzz_value: 101 arrays of one) */
+    {
+        codec_buf x;
+        codec_buf_init(&x);
+        for (int d = 0; d < 101; d++) {
+            mp_put_array(&x, 1);
+        }
+        mp_put_array(&x, 0);
+        assert_int_equal(mp_text_ok(x.p, x.len), 0);
+        mp_reader_init(&r, x.p, x.len);
+        assert_int_equal(mp_check_text(&r, CODEC_MAX_DEPTH, &fl), GH_ECORRUPT);
+        x.len = 0;
+        for (int d = 0; d < CODEC_MAX_DEPTH - 2; d++) { /* as deep as the fast path goes */
+            mp_put_array(&x, 1);
+        }
+        mp_put_nil(&x);
+        assert_int_equal(mp_text_ok(x.p, x.len), 1);
+        mp_reader_init(&r, x.p, x.len);
+        assert_int_equal(mp_check_text(&r, CODEC_MAX_DEPTH, &fl), 0);
+        codec_buf_free(&x);
+    }
     codec_buf js;
     codec_buf_init(&js);
     mp_reader_init(&r, out.p, out.len);
