@@ -14,6 +14,7 @@
  * A folder counts when it holds zh_CN/LC_MESSAGES/gonghui.mo.
  */
 #include "i18n.h"
+#include "paths.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -76,21 +77,15 @@ static int find_localedir(void) {
         snprintf(localedir, sizeof localedir, "%s", env);
         return 1;
     }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            const char *tries[] = {"%s/locale", "%s/../share/locale"};
-            for (int i = 0; i < 2; i++) {
-                char p[PATH_MAX + 32];
-                snprintf(p, sizeof p, tries[i], exe);
-                if (has_catalog(p)) {
-                    snprintf(localedir, sizeof localedir, "%s", p);
-                    return 1;
-                }
+    const char *exe = paths_exe_dir();
+    if (exe[0]) {
+        const char *tries[] = {"%s/locale", "%s/../share/locale"};
+        for (int i = 0; i < 2; i++) {
+            char p[PATH_MAX + 32];
+            snprintf(p, sizeof p, tries[i], exe);
+            if (has_catalog(p)) {
+                snprintf(localedir, sizeof localedir, "%s", p);
+                return 1;
             }
         }
     }

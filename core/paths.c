@@ -34,8 +34,7 @@ static int is_dir(const char *p) {
     return p[0] && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The binary's folder, resolved; "" if /proc is not there. */
-static const char *exe_dir(void) {
+const char *paths_exe_dir(void) {
     static char dir[PATH_MAX];
     static int done;
     if (!done) {
@@ -60,7 +59,7 @@ int paths_in_build(void) {
     static int in = -1;
     if (in < 0) {
         char b[PATH_MAX];
-        in = GH_BUILD_DIR[0] && realpath(GH_BUILD_DIR, b) && strcmp(b, exe_dir()) == 0;
+        in = GH_BUILD_DIR[0] && realpath(GH_BUILD_DIR, b) && strcmp(b, paths_exe_dir()) == 0;
     }
     return in;
 }
@@ -69,8 +68,8 @@ int paths_in_build(void) {
  * relative to the binary, else the build tree's as a fallback. */
 static const char *pick(char *out, const char *rel, const char *build) {
     char p[PATH_MAX * 2];
-    if (!paths_in_build() && exe_dir()[0]) {
-        snprintf(p, sizeof p, "%s/%s", exe_dir(), rel);
+    if (!paths_in_build() && paths_exe_dir()[0]) {
+        snprintf(p, sizeof p, "%s/%s", paths_exe_dir(), rel);
         if (is_dir(p) && realpath(p, out)) {
             return out;
         }

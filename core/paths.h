@@ -31,4 +31,8 @@ const char *paths_plugins(void);
 /* Whether the running binary is the one in the build tree. */
 int paths_in_build(void);
 
+/* The folder of the running binary, resolved (/proc/self/exe); "" if /proc
+ * is not there. The one place that asks: the locale folder (i18n.c) too. */
+const char *paths_exe_dir(void);
+
 #endif

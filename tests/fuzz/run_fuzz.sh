@@ -55,7 +55,7 @@ for name in value key csv xlsx mdb; do
         # (pii.c calls libsodium for pseudonyms: the binary reaches it through lazylib.c)
     fi
     # shellcheck disable=SC2086 # $flags and $extra are lists of words
-    "$cc" $flags -I"$root/core" "$here/fuzz_$name.c" "$root/core/codec.c" "$root/core/days.c" "$root/core/err.c" "$root/core/i18n.c" \
+    "$cc" $flags -I"$root/core" "$here/fuzz_$name.c" "$root/core/codec.c" "$root/core/days.c" "$root/core/err.c" "$root/core/i18n.c" "$root/core/paths.c" \
         $extra -lm -o "$out/fuzz_$name"
     echo "built $out/fuzz_$name"
 done
