@@ -39,14 +39,16 @@ print(string.format(gettext('registry: %d members, %d enterprises, %d unions, %d
 
 local OUTDOOR = { 'gig_delivery', 'courier', 'sanitation', 'construction', 'driver' }
 local STOCK = math.max(100, db.members:count() * 3 // 1000 * 100)   -- the budget: 30% of the members
+-- its own id: the shipped drive (scripts/gift_drive/drive.lua) is spring-2025,
+-- and a clerk may set that up on the same registry after the demo
 local P = program.define{
-  id = 'spring-2025', title = '2025年春节送温暖', window = { from = '2025-01-10', to = '2025-02-12' },
+  id = 'demo-spring-2025', title = '2025年春节送温暖（演示）', window = { from = '2025-01-10', to = '2025-02-12' },
   who = { where = { category = OUTDOOR, status = 'active' } },
   kinds = { { kind = 'gift-package', title = '新春礼包', value_fen = 20000, stock = STOCK, per_member = 1 } },
 }
 local n = P:grant_all('gift-package', { at = AT, batch = 500 })
 local rep = P:report{ by = 'town' }
-local given = db.program_totals:get('spring-2025|stock:gift-package')
+local given = db.program_totals:get(P.id .. '|stock:gift-package')
 print()
 print(string.format(gettext('1. %s: a 新春礼包 (200.00 yuan) per active outdoor worker, stock %d'), P.title, STOCK))
 print(string.format(gettext('   issued now %d, before %d%s; %d 人次 to %d 人 in %d households, %s yuan; %d left'),

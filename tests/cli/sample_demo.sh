@@ -118,4 +118,20 @@ gh --db "$S/a" run -e 'if db.collections then for _, c in ipairs(db.collections(
 if grep -q awards "$S/out"; then fail "the demo still makes its own awards collection"; fi
 gh --db "$S/a" check
 expect_rc 0 "check" && pass "check is clean"
+
+# the shipped gift drive set up after the demo: its own program (the demo's
+# drive once had its id and setup.lua then refused the plan), and each of
+# its stations under the union drive.lua names (the sample's ST02 is in
+# another town: setup.lua kept that town's union)
+gh --db "$S/a" run "$ROOT/scripts/gift_drive/setup.lua"
+expect_rc 0 "the gift drive's setup after the demo" && pass "the gift drive sets up after the demo"
+gh --db "$S/a" run -e 'for _, id in ipairs{ "ST01", "ST02", "ST03" } do local s = db.stations:get(id); print(id, s.town, db.unions:get(s.host_union_id, "name")) end'
+expect_out "ST02	许村镇	许村镇总工会" "ST02's union" && expect_out "ST03	长安镇	长安镇总工会" "ST03's union" &&
+  pass "the drive's stations are under the unions drive.lua names"
+cp -r "$ROOT/scripts/gift_drive" "$S/typo"
+sed -i "s/host_union = '许村镇总工会'/host_union = '许村总工会'/" "$S/typo/drive.lua"
+gh --db "$S/a" run "$S/typo/setup.lua"
+expect_rc 1 "a host union's name that is not in the registry" &&
+  expect_err "key 'stations[2].host_union': no union named '许村总工会'" "names the key and the value" &&
+  no_err "stack traceback" "no traceback" && pass "a mistyped host union is refused plainly"
 finish
