@@ -94,7 +94,9 @@ for name, rows in pairs{ ['a.csv'] = a, ['b.csv'] = b } do
 end
 LUA
 lua race/enter.lua <<'LUA'
--- waits for the go file, so the two processes enter at the same time
+-- says it is ready, then waits for the go file, so the two processes
+-- enter at the same time
+local f = run.open(params.ready, 'w'); f:close()
 local t0 = os.clock()
 while not io.open(params.go) do
   if os.clock() - t0 > 30 then error('no go file') end
@@ -103,11 +105,11 @@ require('program').main('plan', 'enter')
 LUA
 gh --db "$DB2" run "$S/race/sheets.lua"
 expect_rc 0 "making the two sheets" || finish
-"$BIN" --db "$DB2" run "$S/race/enter.lua" enter=a.csv go="$S/go" >"$S/a.out" 2>"$S/a.err" &
+"$BIN" --db "$DB2" run "$S/race/enter.lua" enter=a.csv go="$S/go" ready=a.ready >"$S/a.out" 2>"$S/a.err" &
 A=$!; track $A
-"$BIN" --db "$DB2" run "$S/race/enter.lua" enter=b.csv go="$S/go" >"$S/b.out" 2>"$S/b.err" &
+"$BIN" --db "$DB2" run "$S/race/enter.lua" enter=b.csv go="$S/go" ready=b.ready >"$S/b.out" 2>"$S/b.err" &
 B=$!; track $B
-sleep 0.5
+wait_file "$S/a.ready" "$S/b.ready" || fail "the two entering processes never became ready"
 touch "$S/go"
 reap $A; RA=$?
 reap $B; RB=$?
