@@ -742,6 +742,9 @@ function M.attach(program, P)
         for i, t in pairs(v) do for g, x in pairs(t) do if rec.tiers[i] then rec.tiers[i][g] = x end end end
       elseif f == 'reveals' then
         for p, s in pairs(v) do rec.reveals[p] = s end
+      elseif f == 'public_value' or f == 'public_source' then
+        -- as draw and close_draw take it: trimmed, white space one space
+        rec[f] = norm_text(type(v) == 'number' and tostring(v) or v) or v
       elseif f ~= 'commitments' then
         rec[f] = v
       end
