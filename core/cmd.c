@@ -92,7 +92,8 @@ int cmd_check(const char *path, int argc, char **argv) {
             (unsigned long long)problems, path);
         return 1;
     }
-    printf(_("check: %s is consistent: every record decodes and every index entry matches\n"),
+    printf(_("check: %s is consistent: every record decodes, holds only UTF-8 text and real "
+             "numbers, and every index entry matches\n"),
            path);
     return 0;
 }

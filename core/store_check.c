@@ -333,7 +333,7 @@ static void problem(void (*report)(void *, const char *), void *ctx, uint64_t *p
     if (*problems <= 1000) {
         report(ctx, msg);
     } else if (*problems == 1001) {
-        report(ctx, "more problems follow; only the first 1000 are shown");
+        report(ctx, _("more problems follow; only the first 1000 are shown"));
     }
 }
 
@@ -359,20 +359,29 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
     while (m == 0) {
         store_key_render(k.mv_data, k.mv_size, shown, sizeof shown);
         if (mp_validate(d.mv_data, d.mv_size) != 0) {
-            problem(report, ctx, problems, "%s: record %s: value bytes do not decode", c->name,
+            problem(report, ctx, problems, _("%s: record %s: value bytes do not decode"), c->name,
                     shown);
             goto next;
         }
+        int bad = store_rec_text(c, d.mv_data, d.mv_size);
+        if (bad) {
+            /* stored before store_put refused such values (issue 16, class 11) */
+            problem(report, ctx, problems,
+                    _("%s: record %s: %s; it was stored before gonghui refused such values: "
+                      "export writes it cleaned, and an update of the field corrects it"),
+                    c->name, shown, err_msg(bad));
+        }
         if (store_record_key(c, d.mv_data, d.mv_size, &kb) != 0 || kb.len != k.mv_size ||
             memcmp(kb.p, k.mv_data, kb.len) != 0) {
-            problem(report, ctx, problems, "%s: record %s: its key field does not match its key",
+            problem(report, ctx, problems, _("%s: record %s: its key field does not match its key"),
                     c->name, shown);
         }
         for (int i = 0; i < c->nindexes; i++) {
             const store_index *ix = &c->indexes[i];
             int has = store_index_key(c, ix, d.mv_data, d.mv_size, &ib);
             if (has < 0) {
-                problem(report, ctx, problems, "%s: record %s: %s", c->name, shown, err_msg(has));
+                problem(report, ctx, problems, _("%s: record %s: %s"), c->name, shown,
+                        err_msg(has));
                 continue;
             }
             if (has) {
@@ -388,7 +397,7 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
                                        : mdb_cursor_get(ic, &ik, &iv, MDB_GET_BOTH) == 0;
                 if (!found) {
                     store_key_render(ib.p, ib.len, shown2, sizeof shown2);
-                    problem(report, ctx, problems, "%s: record %s has no entry %s in index '%s'",
+                    problem(report, ctx, problems, _("%s: record %s has no entry %s in index '%s'"),
                             c->name, shown, shown2, ix->name);
                 }
                 mdb_cursor_close(ic);
@@ -411,12 +420,13 @@ static int check_coll(store_txn *t, const store_coll *c, void (*report)(void *, 
             store_key_render(d.mv_data, d.mv_size, shown2, sizeof shown2);
             if (mdb_get(t->txn, c->dbi, &d, &rec) != 0) {
                 problem(report, ctx, problems,
-                        "%s: index '%s' entry %s points to record %s, which does not exist",
+                        _("%s: index '%s' entry %s points to record %s, which does not exist"),
                         c->name, ix->name, shown, shown2);
             } else if (store_index_key(c, ix, rec.mv_data, rec.mv_size, &ib) != 0 ||
                        ib.len != k.mv_size || memcmp(ib.p, k.mv_data, ib.len) != 0) {
-                problem(report, ctx, problems, "%s: index '%s' entry %s does not match record %s",
-                        c->name, ix->name, shown, shown2);
+                problem(report, ctx, problems,
+                        _("%s: index '%s' entry %s does not match record %s"), c->name, ix->name,
+                        shown, shown2);
             }
             m = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
         }

@@ -35,6 +35,7 @@ C_CALLS = {
     'luaL_argerror': 2, 'lua_pushfstring': 1, 'fputs': 0, 'puts': 0,
     'import_problem': 4,  # import.c: the reason a row is rejected
     'usage_err': 0,  # export.c: a usage line
+    'problem': 3,  # store_check.c: what gonghui check found
 }
 WRAP_C = ('_(', '_n(', 'N_(')
 WRAP_LUA = ('_(', 'gettext(', 'ngettext(', 'N_(')

@@ -78,6 +78,12 @@ if have_lmdb_utils; then
   gh --db db run -e 'db.p:insert{ id = 20, name = "aZZb", x = 1.25 } db.p:insert{ id = 21, name = "ok", a = { s = "ZZ" } }'
   mdb_dump -s c:p db | sed -e 's/5a5a/ff80/g; s/cb3ff4000000000000/cb7ff8000000000000/g' >planted.txt
   if mdb_load -s c:p -f planted.txt db 2>/dev/null; then
+    gh --db db check
+    expect_rc 1 "check finds the old records" &&
+      expect_out "p: record 20: collection 'p': field '姓名' holds bytes that are not UTF-8 text (\"a\\xFF\\x80b\"" "check: the record and field" &&
+      expect_out "p: record 21: collection 'p': field 'a'" "check: inside an any" &&
+      expect_out "export writes it cleaned, and an update of the field corrects it" "check: what to do" &&
+      expect_out "check: 2 problems found" "check: counted" && pass "check reports records stored before the UTF-8 check"
     for f in csv tsv json jsonl xlsx; do
       gh --db db export p --out "old.$f"
       expect_rc 0 "export $f" &&
@@ -107,6 +113,8 @@ PY
     expect_rc 0 "correcting the planted records"
     gh --db db export p --out fixed.csv
     expect_rc 0 "export after" && no_err "cleaned" "nothing to clean once corrected" && pass "corrected records export clean"
+    gh --db db check
+    expect_rc 0 "check after the correction" && pass "check is clean once the records are corrected"
   else
     fail "mdb_load could not plant the old records"
   fi
