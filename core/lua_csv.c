@@ -21,6 +21,10 @@
  *       an empty cell); file: a handle from run.open or io.open. The BOM is
  *       written when the file is at its start; opts.guard = false turns the
  *       formula guard off; opts.tsv writes tab-separated text without a BOM.
+ *       As export does (issue 16, class 11), text that is not UTF-8 is
+ *       written with each bad byte as U+FFFD and a NaN or infinite number as
+ *       an empty cell, each named on stderr (row, cell: the first ten and a
+ *       count), so the file opens whole.
  *
  * Invariant: no Lua error unwinds through csv_read (it holds a mapped file
  * and buffers): each row is handed to Lua under lua_pcall, and an error is
@@ -28,6 +32,7 @@
  */
 #include "lua_csv.h"
 
+#include "codec.h"
 #include "csvfile.h"
 #include "err.h"
 #include "sandbox.h"
@@ -35,6 +40,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -185,6 +191,8 @@ static int l_csv_read(lua_State *L) {
     return 2;
 }
 
+#define SHOW_CLEANED 10 /* cleaned values named on stderr */
+
 static int l_csv_write(lua_State *L) {
     luaL_Stream *st = luaL_checkudata(L, 1, LUA_FILEHANDLE);
     if (st->closef == NULL) {
@@ -222,8 +230,11 @@ static int l_csv_write(lua_State *L) {
     }
     FILE *f = st->f;
     csv_writer w;
+    codec_buf clean;
+    unsigned long cleaned = 0;
     long at = ftell(f);
     csv_writer_init(&w, f, format, format == CSV_COMMA_SEP && at == 0);
+    codec_buf_init(&clean);
     for (lua_Integer i = 1; i <= nrows; i++) {
         lua_geti(L, 2, i);
         lua_Integer ncells = luaL_len(L, -1);
@@ -234,15 +245,48 @@ static int l_csv_write(lua_State *L) {
             if (t == LUA_TBOOLEAN) {
                 s = lua_toboolean(L, -1) ? "true" : "false";
                 n = strlen(s);
+            } else if (t == LUA_TNUMBER && !lua_isinteger(L, -1) &&
+                       !isfinite(lua_tonumber(L, -1))) {
+                double d = lua_tonumber(L, -1); /* written as an empty cell */
+                if (++cleaned <= SHOW_CLEANED) {
+                    fprintf(stderr,
+                            _("run.write_csv: row %d, cell %d: %s, which no file can hold: "
+                              "written as an empty cell\n"),
+                            (int)i, (int)j,
+                            d != d  ? "NaN"
+                            : d > 0 ? "inf"
+                                    : "-inf");
+                }
             } else if (t != LUA_TNIL) {
                 s = luaL_tolstring(L, -1, &n); /* numbers: integers stay integers */
                 lua_replace(L, -2);
+                if (!codec_utf8_valid((const unsigned char *)s, n, NULL)) {
+                    clean.len = 0;
+                    codec_utf8_clean(s, n, &clean);
+                    s = clean.oom ? "" : (const char *)clean.p;
+                    n = clean.oom ? 0 : clean.len;
+                    if (++cleaned <= SHOW_CLEANED) {
+                        fprintf(stderr, _("run.write_csv: row %d, cell %d: %s\n"), (int)i, (int)j,
+                                _("bytes that are not UTF-8 text: each is written as U+FFFD (a "
+                                  "question mark in a box)"));
+                    }
+                }
             }
             csv_put(&w, s, n, guard);
             lua_pop(L, 1);
         }
         csv_end_row(&w);
         lua_pop(L, 1);
+    }
+    codec_buf_free(&clean);
+    if (cleaned) {
+        fprintf(stderr,
+                _n("run.write_csv: %lu value no file can hold was written cleaned (NaN and "
+                   "infinite numbers as empty cells)\n",
+                   "run.write_csv: %lu values no file can hold were written cleaned (NaN and "
+                   "infinite numbers as empty cells)\n",
+                   cleaned),
+                cleaned);
     }
     if (ferror(f)) {
         return luaL_error(L, _("run.write_csv: the file could not be written"));

@@ -120,6 +120,18 @@ PY
   fi
 fi
 
+# ---- run.write_csv (a program's refusals file, a list) cleans as export does -------------
+gh --db db run -e 'local f = run.open("w.csv", "w"); run.write_csv(f, { { "id", "name", "x" }, { 1, "a\255b", 0/0 }, { 2, "ok", -1/0 } }); f:close()'
+expect_rc 0 "run.write_csv of values no file holds" &&
+  expect_err "run.write_csv: row 2, cell 2: bytes that are not UTF-8 text" "write_csv: the row and cell" &&
+  expect_err "run.write_csv: row 2, cell 3: NaN, which no file can hold" "write_csv: NaN" &&
+  expect_err "run.write_csv: row 3, cell 3: -inf" "write_csv: -inf" &&
+  expect_err "run.write_csv: 3 values no file can hold were written cleaned" "write_csv: counted"
+python3 - <<'PY' && pass "run.write_csv writes only UTF-8 and no NaN" || fail "run.write_csv wrote what no file can hold"
+t = open('w.csv', 'rb').read().decode('utf-8')   # strict: raises on a bad byte
+assert 'a\ufffdb' in t and 'nan' not in t.lower() and 'inf' not in t.lower(), t
+PY
+
 # ---- a script's export.csv/json/xlsx of values it made ------------------------------------
 gh --db db run -e 'local rows = { { id = 1, name = "a\255b", x = 0/0 }, { id = 2, name = "ok", x = -1/0, t = { "\192" } } }
 for _, f in ipairs{ "s.csv", "s.json", "s.jsonl", "s.xlsx" } do export[f:match("%.(%w+)$")](rows, f, { fields = { "id", "name", "x", "t" } }) end'
