@@ -549,6 +549,24 @@ static int api_date_day(gh_err *e, const char *s, int64_t *day) {
     return GH_PLUGIN_OK;
 }
 
+static int api_utf8_clean(const char *s, size_t n, char **out, size_t *out_n) {
+    if (codec_utf8_valid((const unsigned char *)s, n, NULL)) {
+        return 0;
+    }
+    codec_buf c;
+    codec_buf_init(&c);
+    codec_utf8_clean(s, n, &c);
+    char *copy = c.oom ? NULL : api_alloc(c.len + 1);
+    if (copy) {
+        memcpy(copy, c.p, c.len);
+        copy[c.len] = 0;
+        *out = copy;
+        *out_n = c.len;
+    }
+    codec_buf_free(&c);
+    return copy ? 1 : -1;
+}
+
 void plugin_host_set_records(plugin_host *h, const plugin_records *rec) {
     h->rec = rec;
 }
@@ -586,6 +604,7 @@ static const gh_api api = {
     .day_date = days_to_date,
     .month_days = days_in_month,
     .date_day = api_date_day,
+    .utf8_clean = api_utf8_clean,
 };
 
 /* ---- the plugin path ------------------------------------------------------------------ */

@@ -144,7 +144,7 @@ extern "C" {
 /** @defgroup version API version
  * @{ */
 #define GH_API_MAJOR 1 /**< changes when the table changes incompatibly */
-#define GH_API_MINOR 3 /**< grows when routines are added at the end of the table */
+#define GH_API_MINOR 4 /**< grows when routines are added at the end of the table */
 /** @} */
 
 /** The largest number of Lua-visible arguments of a plugin function. */
@@ -407,6 +407,20 @@ typedef struct gh_api {
      *         a message quoting the text: "expects a date YYYY-MM-DD, got
      *         '...'" or "'...' is not a real date". */
     int (*date_day)(gh_err *err, const char *s, int64_t *day);
+
+    /** (minor 4) Text as a file can hold it, by the host's one UTF-8
+     * cleaner (what `gonghui export` writes for text stored before the host
+     * refused bytes that are not UTF-8): a plugin writing a file (a
+     * workbook's XML) calls it on each piece of text it is handed.
+     * @param[in] s, n the text
+     * @param[out] out when the text is not valid UTF-8: a NUL-terminated
+     *             copy in which each such byte is U+FFFD (a question mark in
+     *             a box), from #gh_api.alloc (free it with #gh_api.free);
+     *             untouched otherwise
+     * @param[out] out_n the copy's length in bytes
+     * @return 0 when the text is valid UTF-8 (nothing to clean), 1 when
+     *         *out holds the cleaned copy, -1 when out of memory */
+    int (*utf8_clean)(const char *s, size_t n, char **out, size_t *out_n);
 } gh_api;
 
 /** The entry point every plugin exports (with #GH_PLUGIN_EXPORT).

@@ -295,6 +295,35 @@ static int grow_cols(book *b, int col, gh_err *err) {
     return 0;
 }
 
+/* Text that is not UTF-8 (a record stored before gonghui refused such bytes)
+ * would make the workbook's XML one Excel and WPS refuse to open: each such
+ * byte is written as U+FFFD, by the host's one cleaner (hosts before API
+ * minor 4 have none: the text goes as it is). */
+static int clean_text(char **buf, size_t *cap, size_t *n, gh_err *err) {
+    char *clean;
+    size_t cn;
+    int rc = api->minor >= 4 ? api->utf8_clean(*buf, *n, &clean, &cn) : 0;
+    if (rc < 0) {
+        api->error(err, "out of memory");
+        return -1;
+    }
+    if (rc == 1) {
+        if (cn + 1 > *cap) {
+            char *nb = realloc(*buf, cn + 1);
+            if (!nb) {
+                api->free(clean);
+                api->error(err, "out of memory");
+                return -1;
+            }
+            *buf = nb, *cap = cn + 1;
+        }
+        memcpy(*buf, clean, cn + 1);
+        *n = cn;
+        api->free(clean);
+    }
+    return 0;
+}
+
 static int each_cell(book *b, cells_in *it, int header, gh_err *err) {
     char *buf = NULL;
     size_t cap = 0;
@@ -323,6 +352,10 @@ static int each_cell(book *b, cells_in *it, int header, gh_err *err) {
         memcpy(buf, p, n);
         buf[n] = 0;
         n = strlen(buf); /* a cell ends at a NUL byte */
+        if (clean_text(&buf, &cap, &n, err) != 0) {
+            free(buf);
+            return -1;
+        }
         if (header) {
             b->ident[col] = (char)ident_name(buf, n);
         }

@@ -132,6 +132,18 @@ t = open('w.csv', 'rb').read().decode('utf-8')   # strict: raises on a bad byte
 assert 'a\ufffdb' in t and 'nan' not in t.lower() and 'inf' not in t.lower(), t
 PY
 
+# ---- the xlsx plugin's own workbook (API 1.4: the host's cleaner) ------------------------
+gh --db db run -e 'local x = plugin.load "xlsx"; local h = x.open("p.xlsx"); x.header(h, "id\tname"); x.row(h, "1\ta\255b"); x.close(h)'
+expect_rc 0 "the xlsx plugin writes a cell that is not UTF-8"
+python3 - <<'PY' && pass "the xlsx plugin's workbook holds U+FFFD, and its XML parses" || fail "the xlsx plugin wrote XML no reader takes"
+import zipfile, xml.dom.minidom
+z = zipfile.ZipFile('p.xlsx')
+for n in z.namelist():
+    if n.endswith('.xml'):
+        xml.dom.minidom.parseString(z.read(n))
+assert any('a\ufffdb' in z.read(n).decode('utf-8') for n in z.namelist() if n.endswith('.xml'))
+PY
+
 # ---- a script's export.csv/json/xlsx of values it made ------------------------------------
 gh --db db run -e 'local rows = { { id = 1, name = "a\255b", x = 0/0 }, { id = 2, name = "ok", x = -1/0, t = { "\192" } } }
 for _, f in ipairs{ "s.csv", "s.json", "s.jsonl", "s.xlsx" } do export[f:match("%.(%w+)$")](rows, f, { fields = { "id", "name", "x", "t" } }) end'

@@ -91,7 +91,7 @@ expect_rc 1 "refusal" &&
   expect_out "caught	plugin 'failinit' failed to start: the licence file /etc/failinit.key is missing" "failinit" &&
   expect_out "loaded	0" "failinit leaves nothing" &&
   expect_err "[failinit: unload hook ran]" "failinit's unload hook" &&
-  expect_err "refuse.lua:4: plugin 'newer' refused: it was built for plugin API 2.0 and this gonghui provides API 1.3" "newer" &&
+  expect_err "refuse.lua:4: plugin 'newer' refused: it was built for plugin API 2.0 and this gonghui provides API 1.4" "newer" &&
   pass "refusals: clear messages with the script's line, exit 1, hooks run, nothing loaded"
 
 gh --db "$DB" --plugins "$P" run -e "plugin.load 'dup'"

@@ -109,8 +109,8 @@ end)
 
 local refusals = {
   { 'nomain', "plugin 'nomain':", 'has no entry point gh_plugin_init' },
-  { 'newer', "plugin 'newer' refused:", 'built for plugin API 2.0 and this gonghui provides API 1.3' },
-  { 'newminor', "plugin 'newminor' refused:", 'built for plugin API 1.4, newer than' },
+  { 'newer', "plugin 'newer' refused:", 'built for plugin API 2.0 and this gonghui provides API 1.4' },
+  { 'newminor', "plugin 'newminor' refused:", 'built for plugin API 1.5, newer than' },
   { 'failinit', "plugin 'failinit' failed to start:", 'the licence file /etc/failinit.key is missing' },
   { 'silentfail', "plugin 'silentfail' failed to start:", 'gave no reason' },
   { 'dup', "plugin 'dup' refused:", "declares function 'one' twice" },
