@@ -26,6 +26,12 @@
 
 /* One condition of a scan: the field's key encoding must be one of vals
  * (eq/in), or within [lo, hi]. */
+/* One value of a condition's list: bytes and their length. */
+typedef struct lval {
+    const unsigned char *p;
+    size_t n;
+} lval;
+
 typedef struct lfilter {
     int pos;
     int range;
@@ -34,6 +40,10 @@ typedef struct lfilter {
     codec_buf raw;  /* the same as stored (MessagePack), for fields whose stored form is
                      * canonical (all but number, where 1 and 1.0 are equal) */
     codec_buf lo, hi;
+    /* vals or raw (the one compared) as a sorted array, searched by halves:
+     * a list of thousands of values costs a dozen comparisons a record */
+    lval *sorted;
+    int nsorted;
 } lfilter;
 
 typedef struct lscan {
@@ -286,6 +296,7 @@ static void scan_free(lscan *s) {
         codec_buf_free(&s->filters[i].raw);
         codec_buf_free(&s->filters[i].lo);
         codec_buf_free(&s->filters[i].hi);
+        free(s->filters[i].sorted);
     }
     free(s->filters);
     s->filters = NULL;
@@ -295,6 +306,64 @@ static void scan_free(lscan *s) {
 
 static int l_scan_gc(lua_State *L) {
     scan_free(luaL_checkudata(L, 1, SCAN_MT));
+    return 0;
+}
+
+/* The order of a condition's sorted values: by length, then bytes (any
+ * total order serves equality). */
+static int lval_cmp(const unsigned char *a, size_t an, const unsigned char *b, size_t bn) {
+    if (an != bn) {
+        return an < bn ? -1 : 1;
+    }
+    return memcmp(a, b, an);
+}
+
+static int lval_qcmp(const void *x, const void *y) {
+    const lval *a = x, *b = y;
+    return lval_cmp(a->p, a->n, b->p, b->n);
+}
+
+/* Is [p, p+n) one of the sorted values a[0 .. na)? */
+static int vals_has(const lval *a, int na, const void *p, size_t n) {
+    int lo = 0, hi = na;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        int c = lval_cmp(a[mid].p, a[mid].n, p, n);
+        if (c == 0) {
+            return 1;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return 0;
+}
+
+/* Sorts filter f's values (raw when it has them, else key-encoded) into
+ * f->sorted, once its list is complete (its buffers no longer move). */
+static int sort_values(lfilter *f) {
+    const codec_buf *b = f->raw.len ? &f->raw : &f->vals;
+    f->sorted = malloc((size_t)(f->nvals ? f->nvals : 1) * sizeof *f->sorted);
+    if (!f->sorted) {
+        return GH_ENOMEM;
+    }
+    const unsigned char *v = b->p, *vend = v + b->len;
+    int n = 0;
+    while (v < vend && n < f->nvals) {
+        size_t vn;
+        memcpy(&vn, v, sizeof vn);
+        v += sizeof vn;
+        f->sorted[n].p = v;
+        f->sorted[n].n = vn;
+        n++;
+        v += vn;
+    }
+    if (n > 1) {
+        qsort(f->sorted, (size_t)n, sizeof *f->sorted, lval_qcmp);
+    }
+    f->nsorted = n;
     return 0;
 }
 
@@ -332,17 +401,7 @@ static int scan_match(lscan *s, const void *rec, size_t n) {
             return 0;
         }
         if (fl->raw.len) { /* compare the stored bytes as they are */
-            size_t fn = (size_t)(r.p - p);
-            int hit = 0;
-            const unsigned char *v = fl->raw.p, *vend = v + fl->raw.len;
-            while (v < vend && !hit) {
-                size_t vn;
-                memcpy(&vn, v, sizeof vn);
-                v += sizeof vn;
-                hit = vn == fn && memcmp(v, p, vn) == 0;
-                v += vn;
-            }
-            if (!hit) {
+            if (!vals_has(fl->sorted, fl->nsorted, p, (size_t)(r.p - p))) {
                 return 0;
             }
             continue;
@@ -395,16 +454,7 @@ static int scan_match(lscan *s, const void *rec, size_t n) {
             }
             continue;
         }
-        int hit = 0;
-        const unsigned char *v = fl->vals.p, *vend = v + fl->vals.len;
-        while (v < vend && !hit) {
-            size_t vn;
-            memcpy(&vn, v, sizeof vn);
-            v += sizeof vn;
-            hit = vn == s->kb.len && memcmp(v, s->kb.p, vn) == 0;
-            v += vn;
-        }
-        if (!hit) {
+        if (!vals_has(fl->sorted, fl->nsorted, s->kb.p, s->kb.len)) {
             return 0;
         }
     }
@@ -538,7 +588,13 @@ static int add_filter(lua_State *L, lscan *s, int pos, int vidx) {
         lua_pop(L, 1);
     }
     codec_buf_free(&one);
-    return rc ? rc : f->vals.oom ? GH_ENOMEM : 0;
+    if (rc == 0 && f->vals.oom) {
+        rc = GH_ENOMEM;
+    }
+    if (rc == 0 && !f->range) {
+        rc = sort_values(f);
+    }
+    return rc;
 }
 
 static int cmp_filters(const void *a, const void *b) {

@@ -384,6 +384,39 @@ t.case('full scan and conditions', function()
   end
 end)
 
+t.case('a long list of values: each record is checked against it by halves', function()
+  -- thousands of values (a city's unions), the real ones among them, in any order
+  local list, want = {}, {}
+  for i = 1, 5000 do list[#list + 1] = string.format('x%05d', i) end
+  list[#list + 1] = 'courier'
+  list[#list + 1] = 'rare'
+  list[#list + 1] = 'courier' -- twice: still once
+  list[#list + 1] = 'a' -- shorter and longer than the real ones
+  list[#list + 1] = 'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz'
+  shuffle(list)
+  want = ids(function(m) return m.category == 'courier' or m.category == 'rare' end)
+  t.eq(t.keys(M, { category = list }), want)
+  t.eq(M:count{ category = list }, #want)
+  t.eq(t.keys(M, { category = list, status = 'retired' }),
+       ids(function(m) return (m.category == 'courier' or m.category == 'rare') and m.status == 'retired' end))
+  -- integer keys (compared as stored) and numbers (compared key-encoded)
+  local nums = {}
+  for i = 1, 3000 do nums[#nums + 1] = 1000 + i end
+  nums[#nums + 1] = 7
+  nums[#nums + 1] = 399
+  nums[#nums + 1] = -5
+  shuffle(nums)
+  t.eq(t.keys(M, { member_id = nums }), { 7, 399 })
+  db.define('numlist', { fields = { x = 'number', n = 'int' } })
+  for i = 1, 50 do db.numlist:insert{ x = i / 2, n = i } end
+  local xs = { 3, 2.5, 1e9, -1, 7.0 }
+  for i = 1, 2000 do xs[#xs + 1] = 100 + i + 0.25 end
+  shuffle(xs)
+  t.eq(t.keys(db.numlist, { x = xs }, 'n'), { 5, 6, 14 })
+  -- none of them
+  t.eq(t.keys(M, { category = { 'x1', 'x2', 'x3', 'nurse2' } }), {})
+end)
+
 t.case('index scans', function()
   t.eq(t.keys(M, { index = 'town,status', eq = { '硖石街道', 'active' } }),
        ids(function(m) return m.town == '硖石街道' and m.status == 'active' end))
