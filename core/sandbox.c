@@ -66,6 +66,7 @@
 #include "clock.h"
 #include "err.h"
 #include "lua_csv.h"
+#include "lua_lines.h"
 #include "lua_parse.h"
 #include "lua_pii.h"
 #include "lua_plugin.h"
@@ -1287,6 +1288,9 @@ static int l_sb_io_lines(lua_State *L) {
         char real[PATH_MAX], why[PATH_MAX + 256];
         if (!sandbox_may_read(L, name, real, why, sizeof why)) {
             return luaL_error(L, _("io.lines: %s"), why);
+        }
+        if (lua_gettop(L) == 1) { /* lines without formats: read in blocks */
+            return llines_open(L, real);
         }
         lua_pushstring(L, real);
         lua_replace(L, 1);
