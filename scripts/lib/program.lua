@@ -850,17 +850,33 @@ local function enter_txn(self, e)
   return r
 end
 
-function P:enter(e)
-  if type(e) ~= 'table' then error(_('enter: expects a table { member =, kind =, ... }'), 2) end
-  if self.opened then error(string.format(_("program '%s' was opened for reports: define it to enter"), self.id), 2) end
+-- (the checks of enter and enter_in; errors at the caller's caller)
+local function enter_args(self, e)
+  if type(e) ~= 'table' then error(_('enter: expects a table { member =, kind =, ... }'), 3) end
+  if self.opened then error(string.format(_("program '%s' was opened for reports: define it to enter"), self.id), 3) end
   if not self.plan.kind[e.kind] then
     local names = {}
     for _i, k in ipairs(self.plan.kinds) do names[#names + 1] = k.kind end
     error(string.format(_("program '%s' has no kind '%s' (its kinds: %s)"), self.id, tostring(e.kind),
-                        table.concat(names, ', ')), 2)
+                        table.concat(names, ', ')), 3)
   end
   self.units = self.units or units_list(self)
+end
+
+function P:enter(e)
+  enter_args(self, e)
   return db.atomic(enter_txn, self, e)
+end
+
+-- P:enter in the caller's db.atomic, without a savepoint of its own: for a
+-- loop whose any error aborts the whole transaction (a refusal writes
+-- nothing either way). Called outside db.atomic, each write would be a
+-- transaction of its own: don't. A savepoint is LMDB's nested transaction
+-- (the state of every table handle cleared, each page written copied, the
+-- merge into the parent growing with it: bench W8).
+function P:enter_in(e)
+  enter_args(self, e)
+  return enter_txn(self, e)
 end
 
 -- A correction: a new entry reversing entry_id (qty, fen and counts negated).

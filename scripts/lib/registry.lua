@@ -44,7 +44,10 @@ function registry.define_members()
       post_type       = 'string?', -- 'worker' or 'cadre' (women's statutory retirement age)
     },
     unique = { 'id_number' },
-    index  = { 'enterprise_id', 'category', { 'town', 'status' }, 'union_id' },
+    -- birth_date: who reaches an age in a period (retirement.due) reads those
+    -- born in its months, not every member; a registry defined before it gets
+    -- it built from its records by the first define (issue 23)
+    index  = { 'enterprise_id', 'category', { 'town', 'status' }, 'union_id', 'birth_date' },
     scope  = 'union_id',  -- gonghui serve: a clerk sees the members of its union's subtree
   })
 end

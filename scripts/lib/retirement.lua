@@ -69,17 +69,58 @@ function M.age_text(r)
   return r.months == 0 and (r.years .. '岁') or string.format('%d岁%d个月', r.years, r.months)
 end
 
+-- The birth dates that can reach retirement age from `from` to `to` (dates),
+-- within [lo, hi]: a list of disjoint { from, to } intervals in date order.
+-- The delay is the same for a whole month of births, so the retirement dates
+-- of a month's births run from its first day's to its last day's: a month is
+-- in when that span meets the period under any of the rules (for every
+-- rule's births: a woman's post is known only from her record).
+local function birth_windows(from, to, lo, hi)
+  local ly, lm = dates.parse(lo)
+  local hy, hm = dates.parse(hi)
+  local rules = { { 'M' }, { 'F', 'cadre' }, { 'F', 'worker' } }
+  local out = {}
+  for k = ly * 12 + lm - 1, hy * 12 + hm - 1 do
+    local y, m = k // 12, k % 12 + 1
+    local first = string.format('%04d-%02d-01', y, m)
+    local last = string.format('%04d-%02d-%02d', y, m, dates.days_in_month(y, m))
+    local meets = false
+    for _, r in ipairs(rules) do
+      if M.age(r[1], last, r[2]).date >= from and M.age(r[1], first, r[2]).date <= to then meets = true; break end
+    end
+    if meets then
+      if first < lo then first = lo end
+      if last > hi then last = hi end
+      local w = out[#out]
+      if w and dates.add_days(w.to, 1) == first then w.to = last else out[#out + 1] = { from = first, to = last } end
+    end
+  end
+  return out
+end
+M.birth_windows = birth_windows
+
+local function has_index(coll, name)
+  for _, ix in ipairs(coll:schema().index or {}) do
+    if ix == name then return true end
+  end
+  return false
+end
+
 -- Members who reach retirement age from `from` to `to` (dates, inclusive),
 -- active, in union `union_id` and every union under it (all when nil).
 -- opts.women_post: the post of a woman without members.post_type (default
 -- 'worker'). Returns a list of { member_id, name, gender, birth_date,
 -- retire_date, age, defaulted }, in stroke order of the names.
+--
+-- With the registry's index on birth_date it reads only the members born
+-- in the months that can retire in the period (about 2 years of births in
+-- a year's 45: W8 at 3,000,000 members); a database whose members have no
+-- such index (defined before it, and not defined since) is scanned whole.
 function M.due(from, to, union_id, opts)
   opts = opts or {}
   dates.parse(from); dates.parse(to)
-  local cond = { status = 'active',
-                 -- nobody retires before 50 or after 63 years and a month
-                 birth_date = { from = dates.add_months(from, -(63 * 12 + 1)), to = dates.add_months(to, -50 * 12) } }
+  -- nobody retires before 50 or after 63 years and a month
+  local lo, hi = dates.add_months(from, -(63 * 12 + 1)), dates.add_months(to, -50 * 12)
   -- The union tree is checked here against a set, not passed to the scan as
   -- a list: the scan tries a list's values one by one, and a city's tree has
   -- thousands of unions (W8 at 1M: 3,384 unions, 5,900 instructions a member).
@@ -89,8 +130,8 @@ function M.due(from, to, union_id, opts)
     for _, u in ipairs(registry.union_subtree(union_id)) do under[u] = true end
   end
   local out = {}
-  for m in db.members:scan(cond) do
-    if under and not under[m.union_id] then goto next end
+  local function take(m)
+    if under and not under[m.union_id] then return end
     local post = m.post_type
     local defaulted = m.gender == 'F' and post == nil
     if defaulted then post = opts.women_post or 'worker' end
@@ -100,7 +141,13 @@ function M.due(from, to, union_id, opts)
                         birth_date = m.birth_date, retire_date = r.date, age = M.age_text(r),
                         union_id = m.union_id, defaulted = defaulted }
     end
-    ::next::
+  end
+  if lo <= hi and has_index(db.members, 'birth_date') then
+    for _, w in ipairs(birth_windows(from, to, lo, hi)) do
+      for m in db.members:scan{ index = 'birth_date', from = w.from, to = w.to, status = 'active' } do take(m) end
+    end
+  else
+    for m in db.members:scan{ status = 'active', birth_date = { from = lo, to = hi } } do take(m) end
   end
   -- surname strokes, then the next characters; equal names by member_id
   for _, r in ipairs(out) do r.key = cal.stroke_key(r.name) end
@@ -186,6 +233,52 @@ function M.normalize(s)
   return M.format(d)
 end
 
+-- The next sequence of union_id's certificates in year (the last one's plus one).
+local function next_seq(union_id, year)
+  for c in db.certificates:scan{ index = 'union_id,year,seq', eq = { union_id, year }, reverse = true, limit = 1 } do
+    return c.seq + 1
+  end
+  return 1
+end
+
+-- Certificate kind of member m (its record) from union_id in year, with the
+-- union's next sequence seq, in the caller's transaction and without a
+-- savepoint of its own (a refusal writes nothing, an error aborts the
+-- caller's whole transaction). Returns as issue() does.
+local function write_cert(kind, m, union_id, year, opts, seq)
+  local no, why = M.number(year, union_id, seq)
+  if not no then return nil, 'full', why end
+  local member_id = m.member_id
+  local c = { cert_no = no, kind = kind, member_id = member_id,
+              union_id = union_id, year = year, seq = seq, issued_at = opts.at or dates.now(),
+              retire_date = opts.retire_date, status = 'valid', delivery = 'pending' }
+  db.certificates:insert(c)
+  bus.publish('certificate.issued', { cert_no = c.cert_no, kind = kind, member_id = member_id,
+                                      union_id = union_id, year = year })
+  if kind == 'retirement' then
+    local day = c.retire_date and c.retire_date:sub(1, 4) == tostring(year) and c.retire_date
+                or string.format('%04d-12-31', year)
+    local e, _, why2 = prog():enter_in{ member = m, kind = 'certificate', key = c.cert_no, day = day,
+                                        at = c.issued_at, union = union_id }
+    if not e then error(string.format(gettext('retirement: the certificate %s could not be entered: %s'), c.cert_no, why2), 0) end
+  end
+  return c, 'issued'
+end
+
+-- The certificate member_id already has, or nil and the member's record
+-- (an error when there is no such member).
+local function prior_or_member(kind, member_id)
+  local prior = db.certificates:find('kind,member_id', { kind, member_id })
+  if prior then return prior end
+  local m = db.members:get(member_id)
+  if not m then error(gettext('no member ') .. tostring(member_id), 0) end
+  return nil, m
+end
+
+local function union_exists(union_id)
+  if not db.unions:get(union_id, 'union_id') then error(gettext('no union ') .. tostring(union_id), 0) end
+end
+
 -- Issues the honor certificate of member_id from union_id in year (once per
 -- member: a second call returns the first certificate and 'already').
 -- Publishes certificate.issued. Returns the certificate, and 'issued' or
@@ -195,32 +288,42 @@ function M.issue(member_id, union_id, year, opts)
   opts = opts or {}
   local kind = opts.kind or 'retirement'
   return db.atomic(function()
-    local prior = db.certificates:find('kind,member_id', { kind, member_id })
+    local prior, m = prior_or_member(kind, member_id)
     if prior then return prior, 'already' end
-    local m = db.members:get(member_id)
-    if not m then error(gettext('no member ') .. tostring(member_id), 0) end
-    if not db.unions:get(union_id, 'union_id') then error(gettext('no union ') .. tostring(union_id), 0) end
-    local seq = 1
-    for c in db.certificates:scan{ index = 'union_id,year,seq', eq = { union_id, year }, reverse = true, limit = 1 } do
-      seq = c.seq + 1
-    end
-    local no, why = M.number(year, union_id, seq)
-    if not no then return nil, 'full', why end
-    local c = { cert_no = no, kind = kind, member_id = member_id,
-                union_id = union_id, year = year, seq = seq, issued_at = opts.at or dates.now(),
-                retire_date = opts.retire_date, status = 'valid', delivery = 'pending' }
-    db.certificates:insert(c)
-    bus.publish('certificate.issued', { cert_no = c.cert_no, kind = kind, member_id = member_id,
-                                        union_id = union_id, year = year })
-    if kind == 'retirement' then
-      local day = c.retire_date and c.retire_date:sub(1, 4) == tostring(year) and c.retire_date
-                  or string.format('%04d-12-31', year)
-      local e, _, why = prog():enter{ member = member_id, kind = 'certificate', key = c.cert_no, day = day,
-                                      at = c.issued_at, union = union_id }
-      if not e then error(string.format(gettext('retirement: the certificate %s could not be entered: %s'), c.cert_no, why), 0) end
-    end
-    return c, 'issued'
+    union_exists(union_id)
+    return write_cert(kind, m, union_id, year, opts, next_seq(union_id, year))
   end)
+end
+
+-- issue() for each { member_id =, retire_date = } of list (due()'s), in its
+-- order, in one transaction: the numbers, the events and what is stored
+-- are those of issue() called for each in turn, without its savepoint a
+-- certificate (an error stores none of them). Stops at the first 'full':
+-- what was issued stays. Returns { issued =, already = }, and when stopped
+-- the refusal and how many of the list are left.
+function M.issue_all(list, union_id, year, opts)
+  opts = opts or {}
+  local kind = opts.kind or 'retirement'
+  local n = { issued = 0, already = 0 }
+  local refused, left
+  db.atomic(function()
+    local seq   -- the union's next sequence: asked once, then counted here
+    for i, r in ipairs(list) do
+      local prior, m = prior_or_member(kind, r.member_id)
+      local st, why = 'already', nil
+      if not prior then
+        if not seq then union_exists(union_id); seq = next_seq(union_id, year) end
+        st, why = select(2, write_cert(kind, m, union_id, year, { at = opts.at, retire_date = r.retire_date }, seq))
+        if st == 'full' then
+          refused, left = why, #list - i + 1
+          break
+        end
+        seq = seq + 1
+      end
+      n[st] = n[st] + 1
+    end
+  end)
+  return n, refused, left
 end
 
 -- Checks a certificate number as typed. Returns a table: { status =

@@ -12,18 +12,7 @@ retirement.define_collections()
 if not params.union or not params.year then error(gettext('usage: issue.lua union=ID year=YYYY')) end
 local due = retirement.due(params.year .. '-01-01', params.year .. '-12-31', params.union,
                            { women_post = params.women_post })
-local n = { issued = 0, already = 0 }
-local refused, left = nil, 0
-db.atomic(function()
-  for i, r in ipairs(due) do
-    local _, st, why = retirement.issue(r.member_id, params.union, params.year, { retire_date = r.retire_date })
-    if st == 'full' then          -- the union's numbers are used up: keep what was issued, refuse the rest
-      refused, left = why, #due - i + 1
-      break
-    end
-    n[st] = n[st] + 1
-  end
-end)
+local n, refused, left = retirement.issue_all(due, params.union, params.year)
 print(string.format(gettext('%d on the list: %d certificates issued now, %d issued before'), #due, n.issued, n.already))
 if refused then
   run.fail(string.format(ngettext('%s (%d member of the list has no certificate yet)',
