@@ -181,4 +181,94 @@ t.case('past 999,999 a union a year, or a union past 999,999: a refusal, nothing
   t.eq(db.certificates:find('kind,member_id', { 'retirement', 7 }), nil)
 end)
 
+t.case('birth windows: every birth that retires in the period is inside one (day by day, every rule)', function()
+  local dates = require 'dates'
+  for _, p in ipairs{ { '2025-01-01', '2025-12-31' }, { '2031-01-01', '2031-12-31' }, { '2025-02-01', '2025-02-28' },
+                      { '2024-12-31', '2024-12-31' }, { '2039-07-01', '2039-09-30' }, { '2020-01-01', '2040-12-31' } } do
+    local from, to = p[1], p[2]
+    local lo, hi = dates.add_months(from, -(63 * 12 + 1)), dates.add_months(to, -50 * 12)
+    local ws = retirement.birth_windows(from, to, lo, hi)
+    for i, w in ipairs(ws) do
+      t.ok(w.from <= w.to and w.from >= lo and w.to <= hi, 'window inside the range')
+      if i > 1 then t.ok(dates.day(ws[i - 1].to) + 1 < dates.day(w.from), 'windows disjoint, not adjacent') end
+    end
+    local j, missed = 1, 0
+    for z = dates.day(lo), dates.day(hi) do
+      local b = dates.iso(z)
+      while ws[j] and ws[j].to < b do j = j + 1 end
+      local inside = ws[j] ~= nil and ws[j].from <= b
+      for _, r in ipairs{ { 'M' }, { 'F', 'cadre' }, { 'F', 'worker' } } do
+        local d = retirement.age(r[1], b, r[2]).date
+        if d >= from and d <= to and not inside then missed = missed + 1 end
+      end
+    end
+    t.eq(missed, 0, from .. ' .. ' .. to)
+  end
+  -- a year's windows are about two years of births of the 14 scanned before
+  local ws, days = retirement.birth_windows('2025-01-01', '2025-12-31', '1961-11-01', '1975-12-31'), 0
+  for _, w in ipairs(ws) do days = days + dates.day(w.to) - dates.day(w.from) + 1 end
+  t.ok(days < 2 * 366 + 62, days .. ' days of births')
+end)
+
+t.case('due() on a registry without the birth_date index (defined before it): the same lists', function()
+  local periods = { { '2025-01-01', '2025-12-31' }, { '2024-12-31', '2024-12-31' }, { '2026-01-01', '2026-12-31' },
+                    { '2020-01-01', '2040-12-31' }, { '2039-09-01', '2039-11-30' } }
+  local function lists()
+    local out = {}
+    for _, p in ipairs(periods) do
+      for _, u in ipairs{ false, 2, 3 } do
+        for _, post in ipairs{ 'worker', 'cadre' } do
+          out[#out + 1] = retirement.due(p[1], p[2], u or nil, { women_post = post })
+        end
+      end
+    end
+    return out
+  end
+  local with = lists()
+  local s = db.members:schema()
+  local index = {}
+  for _, ix in ipairs(s.index) do
+    if ix ~= 'birth_date' then
+      local f = {}
+      for name in ix:gmatch('[^,]+') do f[#f + 1] = name end
+      index[#index + 1] = #f == 1 and f[1] or f
+    end
+  end
+  db.define('members', { key = s.key, fields = s.fields, unique = s.unique, index = index, scope = s.scope })
+  t.eq(#db.members:schema().index, #s.index - 1)
+  local without = lists()
+  require('registry').define_members()                 -- the first define builds it again
+  t.eq(db.members:schema().index[#s.index], 'birth_date')
+  t.eq(without, with)
+  t.eq(lists(), with)
+  t.ok(#with[1] > 0 and #with[7] > 0, 'some are due')
+end)
+
+t.case('issue_all: the numbers of issue() in turn, once per member; full stops it; an error stores nothing', function()
+  local cc = require 'checkchar'
+  local ev = #bus.events{ topic = 'certificate.issued' }
+  local n, refused = retirement.issue_all({ { member_id = 1 }, { member_id = 3, retire_date = '2029-05-01' },
+                                            { member_id = 6 } }, 3, 2029, { at = A })
+  t.eq({ n, refused }, { { issued = 2, already = 1 }, nil })
+  local c3 = db.certificates:find('kind,member_id', { 'retirement', 3 })
+  t.eq({ c3.cert_no, c3.seq, c3.retire_date }, { '2029-0003-0001-' .. cc.mod11_2('202900030001'), 1, '2029-05-01' })
+  t.eq(db.certificates:find('kind,member_id', { 'retirement', 6 }).cert_no, '2029-0003-0002-' .. cc.mod11_2('202900030002'))
+  t.eq(#bus.events{ topic = 'certificate.issued' }, ev + 2)
+  local e = db.program_entries:find('program,key', { 'retirement', c3.cert_no })
+  t.eq({ e.member_id, e.day, e.union_id }, { 3, '2029-05-01', 3 })
+  t.eq(retirement.issue(7, 3, 2029, { at = A }).seq, 3)               -- issue() goes on from there
+  -- union 3's numbers for 2030 are used up: nothing more, and how many are left
+  db.certificates:insert{ cert_no = retirement.number(2030, 3, 999999), kind = 'fixture', member_id = 12,
+                          union_id = 3, year = 2030, seq = 999999, issued_at = A, status = 'valid', delivery = 'pending' }
+  local n2, why, left = retirement.issue_all({ { member_id = 1 }, { member_id = 9 }, { member_id = 11 } }, 3, 2030, { at = A })
+  t.eq({ n2, left }, { { issued = 0, already = 1 }, 2 })
+  t.ok(why:find('union 3 has numbered 999999 certificates in 2030', 1, true), why)
+  -- an error (no member 99) rolls back the certificate before it
+  local count = db.certificates:count()
+  t.raises(function() retirement.issue_all({ { member_id = 9 }, { member_id = 99 } }, 3, 2031, { at = A }) end, 'no member 99')
+  t.eq({ db.certificates:count(), db.certificates:find('kind,member_id', { 'retirement', 9 }) }, { count, nil })
+  t.raises(function() retirement.issue_all({ { member_id = 9 } }, 77, 2031, { at = A }) end, 'no union 77')
+  t.eq(retirement.issue_all({}, 77, 2031), { issued = 0, already = 0 })   -- nobody on the list: nothing asked
+end)
+
 t.done()
