@@ -594,9 +594,19 @@ static inline int text_ok(const unsigned char *s, size_t n) {
 }
 
 /* What mp_text_ok does with a value's first byte: > 0 skip that many bytes;
- * the codes below; 0 leave it to mp_check_text (binary, ext, long strings,
- * arrays and maps of 16 or more). */
-enum { T_STR = -1, T_STR8 = -2, T_STR16 = -3, T_F32 = -4, T_F64 = -5, T_ARR = -6, T_MAP = -7 };
+ * the codes below; 0 leave it to mp_check_text (binary, ext, strings of
+ * 64 KB or more, arrays and maps of 65,536 or more). */
+enum {
+    T_STR = -1,
+    T_STR8 = -2,
+    T_STR16 = -3,
+    T_F32 = -4,
+    T_F64 = -5,
+    T_ARR = -6,
+    T_MAP = -7,
+    T_ARR16 = -8,
+    T_MAP16 = -9
+};
 static const signed char text_tab[256] = {
     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
@@ -607,7 +617,7 @@ static const signed char text_tab[256] = {
     -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -6, -1, -1, -1, -1, -1, -1, -1, -1,
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     1,  0,  1,  1,  0,  0,  0,  0,  0,  0,  -4, -5, 2,  3,  5,  9,  2,  3,  5,  9,  0,  0,  0,  0,
-    0,  -2, -3, 0,  0,  0,  0,  0,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+    0,  -2, -3, 0,  -8, 0,  -9, 0,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
     1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
 };
 
@@ -648,6 +658,15 @@ int mp_text_ok(const void *rec, size_t n) {
             }
             left += 2 * (uint64_t)(c & 15);
             i++;
+            continue;
+        case T_ARR16: /* a record of 16 fields or more (the ledger's 21) */
+        case T_MAP16:
+            if (++containers > CODEC_MAX_DEPTH - 2 || n - i < 3) {
+                return 0;
+            }
+            k = (size_t)p[i + 1] << 8 | p[i + 2];
+            left += t == T_MAP16 ? 2 * (uint64_t)k : (uint64_t)k;
+            i += 3;
             continue;
         case T_F32: /* all exponent bits set: NaN or infinite */
             if (n - i < 5 || ((p[i + 1] & 0x7f) == 0x7f && (p[i + 2] & 0x80))) {

@@ -1176,6 +1176,40 @@ static void test_text_checks(void **state) {
         assert_int_equal(fl.kind, MP_FLAW_NONFINITE);
         codec_buf_free(&x);
     }
+    /* records of 16 fields or more (array 16) and maps of 16 pairs or more
+     * (map 16) take the fast path too: a flaw in any field is still found */
+    for (int map = 0; map < 2; map++) {
+        for (uint32_t nf = 15; nf <= 300; nf += nf < 40 ? 1 : 101) {
+            for (uint32_t badat = 0; badat <= nf; badat++) { /* nf: no flaw */
+                codec_buf x;
+                codec_buf_init(&x);
+                if (map) {
+                    mp_put_map(&x, nf);
+                } else {
+                    mp_put_array(&x, nf);
+                }
+                for (uint32_t f = 0; f < nf; f++) {
+                    if (map) {
+                        mp_put_int(&x, f);
+                    }
+                    if (f == badat) {
+                        mp_put_str(&x, "k\xc3", 2);
+                    } else if (f % 3 == 0) {
+                        mp_put_nil(&x);
+                    } else if (f % 3 == 1) {
+                        mp_put_str(&x, "2025-01-20", 10);
+                    } else {
+                        mp_put_int(&x, 20000);
+                    }
+                }
+                assert_int_equal(mp_text_ok(x.p, x.len), badat == nf);
+                mp_reader_init(&r, x.p, x.len);
+                assert_int_equal(mp_check_text(&r, CODEC_MAX_DEPTH, &fl), badat == nf ? 0 : 1);
+                assert_int_equal(mp_text_ok(x.p, x.len - 1), 0); /* cut short */
+                codec_buf_free(&x);
+            }
+        }
+    }
     /* a bad byte first or last in strings of every length */
     for (size_t len = 1; len < 300; len += len < 40 ? 1 : 7) {
         codec_buf x;
