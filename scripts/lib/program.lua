@@ -940,7 +940,12 @@ end
 -- the kind's where, checked in C; then the rules), each an entry under every
 -- limit, in one transaction (opts.batch: members per transaction instead).
 -- Safe to re-run: those who have it are counted under their refusal code.
--- opts: at, day, place, qty, batch. Returns { entered =, fen =, [code] = n }.
+-- opts: at, day, place, qty, batch, check. Returns { entered =, fen =, [code] = n }.
+-- check(counts), when given, is called in the (last batch's) transaction
+-- before it commits: an error from it stores nothing of that transaction.
+-- (Inside a caller's db.atomic every batch is a savepoint, and LMDB's nested
+-- transactions search their dirty pages on every write: about 1,500
+-- instructions an entry. A check that must see the grant belongs in check.)
 -- The fast path of the framework (bench W2): conditions in the scan,
 -- prepared inserts, running totals kept in Lua and written once a batch, and
 -- for a program with nothing entered yet no reads of totals at all.
@@ -966,6 +971,7 @@ function P:grant_all(kind, opts)
   local kw = k.window or w
   if day < w.from or day > w.to or day < kw.from or day > kw.to then
     counts.closed = db.members:count(where)
+    if opts.check then db.atomic(opts.check, counts) end
     return counts
   end
   local ids, hhs
@@ -1128,9 +1134,11 @@ function P:grant_all(kind, opts)
         db.program_totals:put{ tkey = key, program = self.id, limit = t.limit, count = t.count,
                                qty = t.qty, fen = t.fen }
       end
+      if opts.check and last == n then opts.check(counts) end
     end)
     i = last + 1
   end
+  if opts.check and n == 0 then db.atomic(opts.check, counts) end -- nobody eligible
   return counts
 end
 

@@ -254,6 +254,39 @@ t.case('grant_all in batches: each member once across batches, one given before 
   t.ok(Q:check())
 end)
 
+t.case('grant_all check: called in the transaction before it commits; an error stores nothing of it', function()
+  local function plan(id)
+    return { id = id, title = '核对', window = { from = '2025-01-01', to = '2025-12-31' },
+             kinds = { { kind = 'pack', value_fen = 500, per_member = 1 } },
+             who = { where = { status = 'active' } } }
+  end
+  local active = db.members:count{ status = 'active' }
+  for _, batch in ipairs{ false, 2 } do
+    local id = batch and 'chkb' or 'chk'
+    local P = program.define(plan(id))
+    local seen
+    local ok, err = pcall(P.grant_all, P, 'pack', { at = '2025-03-01 10:00:00', batch = batch or nil,
+      check = function(c)
+        seen = c.entered
+        t.eq(db.program_entries:count{ program = id }, active) -- it sees the whole grant
+        error('W2: not the count expected', 0)
+      end })
+    t.ok(not ok); t.eq(err, 'W2: not the count expected')
+    t.eq(seen, active)
+    -- one transaction: nothing stored; in batches the last batch's transaction is undone
+    local left = db.program_entries:count{ program = id }
+    if batch then t.eq(left, active - ((active - 1) % batch + 1)) else t.eq(left, 0) end
+    local c = P:grant_all('pack', { at = '2025-03-01 10:00:00', check = function(x) seen = x.entered end })
+    t.eq(seen, c.entered)
+    t.eq(db.program_entries:count{ program = id }, active)
+  end
+  -- nobody eligible, and outside the window: check is still called, with the counts
+  local Q = program.define(plan('chk0'))
+  local got
+  Q:grant_all('pack', { at = '2026-02-01 10:00:00', check = function(c) got = c end })
+  t.eq(got.entered, 0); t.eq(got.closed, active)
+end)
+
 t.case('the sub-modules attach on first use: sheet, draw, public list, cli', function()
   t.eq(type(program.sheet_summary), 'function')
   t.eq(type(program.main), 'function')
