@@ -57,7 +57,24 @@ void lbus_set_autorun(const char *name, lbus_autorun *out) {
 typedef struct lbus {
     int depth;
     int nhandlers; /* handlers registered with bus.on and not removed */
+    /* The topic bus.publish checked last: a loop publishes one topic, and
+     * its check cost more than the rest of the call (issue 18). */
+    size_t checked_n;
+    char checked[BUS_MAX_TOPIC];
 } lbus;
+
+/* bus_topic_check, remembering the last topic that passed. */
+static int topic_ok(lbus *b, const char *topic, size_t tn) {
+    if (tn && tn == b->checked_n && memcmp(topic, b->checked, tn) == 0) {
+        return 1;
+    }
+    if (bus_topic_check(topic, tn) != 0) {
+        return 0;
+    }
+    memcpy(b->checked, topic, tn); /* tn <= BUS_MAX_TOPIC: checked */
+    b->checked_n = tn;
+    return 1;
+}
 
 /* upvalues of every bus function: 1 ldb, 2 lbus state */
 static lbus *get_bus(lua_State *L) {
@@ -298,6 +315,16 @@ static int push_event(lua_State *L, const bus_event *ev, int payload_idx) {
 
 /* ---- publishing ------------------------------------------------------------------------- */
 
+/* Pushes the run's id (the registry's RUN_ID_KEY: gonghui serve sets it
+ * for each request) and returns it, or NULL when there is none. */
+static const char *push_run(lua_State *L, size_t *n) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
+        return lua_tolstring(L, -1, n);
+    }
+    *n = 0;
+    return NULL;
+}
+
 /* Appends the event (payload at payload_idx) in the write transaction and calls the
  * handlers; raises (holding nothing) on any error. Returns the sequence. */
 static int64_t publish_in(lua_State *L, ldb *db, lbus *b, const char *topic, size_t tn,
@@ -329,11 +356,9 @@ static int64_t publish_in(lua_State *L, ldb *db, lbus *b, const char *topic, siz
                      "published"),
                    topic, (long long)db->scope->root, db->scope->name);
     }
-    const char *run = NULL;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
-        run = lua_tostring(L, -1); /* kept alive on the stack */
-    }
-    int64_t seq, time = bus_now_ms(); /* the same time in the log and in ev.time */
+    size_t run_len;
+    const char *run = push_run(L, &run_len); /* kept alive on the stack */
+    int64_t seq, time = bus_now_ms();        /* the same time in the log and in ev.time */
     rc = bus_append(lstore_write_txn(db), topic, tn, pb.p, pb.len, run, time, &seq);
     codec_buf_free(&pb);
     if (rc) {
@@ -343,7 +368,7 @@ static int64_t publish_in(lua_State *L, ldb *db, lbus *b, const char *topic, siz
     bus_event ev = {.seq = seq, .time = time, .topic = topic, .topic_len = tn};
     if (run) {
         ev.run = run;
-        ev.run_len = strlen(run);
+        ev.run_len = run_len;
     }
     if (encoded) { /* handlers get the payload decoded from its bytes */
         ev.payload = lua_tolstring(L, payload_idx, &ev.payload_len);
@@ -412,10 +437,8 @@ static int l_bus_publish_many(lua_State *L) {
                      "published"),
                    topic, (long long)db->scope->root, db->scope->name);
     }
-    const char *run = NULL;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
-        run = lua_tostring(L, -1); /* 3: kept on the stack */
-    }
+    size_t run_len;
+    const char *run = push_run(L, &run_len); /* 3: kept on the stack */
     int64_t first = 0, seq = 0, time = bus_now_ms();
     for (lua_Integer i = 0; rc == 0 && i < n; i++) {
         size_t from = i ? ends[i - 1] : 0;
@@ -441,7 +464,7 @@ static int l_bus_publish_many(lua_State *L) {
                     .seq = first + i - 1, .time = time, .topic = topic, .topic_len = tn};
                 if (run) {
                     ev.run = run;
-                    ev.run_len = strlen(run);
+                    ev.run_len = run_len;
                 }
                 lua_rawgeti(L, 2, i);
                 push_event(L, &ev, lua_gettop(L));
@@ -498,7 +521,7 @@ static int l_bus_publish(lua_State *L) {
     luaL_checktype(L, 1, LUA_TSTRING); /* a number is not a topic */
     const char *topic = lua_tolstring(L, 1, &tn);
     lua_settop(L, 2);
-    if (bus_topic_check(topic, tn) != 0) {
+    if (!topic_ok(b, topic, tn)) {
         return luaL_error(L, _("bus.publish: %s"), err_msg(GH_EINVAL));
     }
     if (!lstore_write_txn(db)) { /* its own transaction: db.atomic(bus.publish, topic, payload) */
@@ -1389,6 +1412,7 @@ void lbus_push(lua_State *L, int db_idx) {
     lbus *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->depth = 0;
     b->nhandlers = 0;
+    b->checked_n = 0;
     int bu = lua_gettop(L);
     lua_getfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
     lua_pushvalue(L, bu);

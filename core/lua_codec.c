@@ -71,6 +71,31 @@ static int is_array(lua_State *L, int idx, lua_Integer *n) {
     return count == len && len > 0;
 }
 
+/* Encodes the value at idx if it is a string, an integer or a boolean (the
+ * usual payload and field values) and returns 1; else 0, nothing written:
+ * the general encoder's index and stack checks cost more than the value
+ * (issue 18: an event payload {member_id = n} took 800 instructions). */
+static inline int encode_simple(lua_State *L, int idx, int t, codec_buf *out) {
+    if (t == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        if (n > 0xffffffffu) {
+            return 0; /* the general encoder says why */
+        }
+        mp_put_str(out, s, n);
+        return 1;
+    }
+    if (t == LUA_TNUMBER && lua_isinteger(L, idx)) {
+        mp_put_int(out, lua_tointeger(L, idx));
+        return 1;
+    }
+    if (t == LUA_TBOOLEAN) {
+        mp_put_bool(out, lua_toboolean(L, idx));
+        return 1;
+    }
+    return 0;
+}
+
 int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
@@ -137,8 +162,11 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
                 return err_set(GH_ETYPE, _("a table key of type %s cannot be stored"),
                                lua_typename(L, kt));
             }
-            int rc = lcodec_encode(L, -2, out, depth - 1);
-            if (rc == 0) {
+            int rc = 0;
+            if (!encode_simple(L, -2, kt, out)) {
+                rc = lcodec_encode(L, -2, out, depth - 1);
+            }
+            if (rc == 0 && !encode_simple(L, -1, lua_type(L, -1), out)) {
                 rc = lcodec_encode(L, -1, out, depth - 1);
             }
             lua_pop(L, 1);
@@ -246,14 +274,10 @@ int lcodec_encode_field(lua_State *L, int idx, const store_coll *c, int pos, cod
     int t = lua_type(L, idx);
     switch (c->fields[pos].type) {
     case FT_INT:
-        if (t == LUA_TNUMBER) {
-            lua_Integer v;
-            if (lua_isinteger(L, idx)) {
-                mp_put_int(out, lua_tointeger(L, idx));
-                return 0;
-            }
-            if (lua_numbertointeger(lua_tonumber(L, idx), &v) &&
-                (lua_Number)v == lua_tonumber(L, idx)) {
+        if (t == LUA_TNUMBER) { /* an integer, or a float with an integer's value */
+            int isint;
+            lua_Integer v = lua_tointegerx(L, idx, &isint);
+            if (isint) {
                 mp_put_int(out, v);
                 return 0;
             }
@@ -273,8 +297,11 @@ int lcodec_encode_field(lua_State *L, int idx, const store_coll *c, int pos, cod
         }
         return type_error(L, idx, c, pos, _("a number"));
     case FT_STRING:
+        if (t == LUA_TSTRING && encode_simple(L, idx, t, out)) {
+            return 0;
+        }
         if (t == LUA_TSTRING) {
-            return lcodec_encode(L, idx, out, 1);
+            return lcodec_encode(L, idx, out, 1); /* too long: says so */
         }
         return type_error(L, idx, c, pos, _("a string"));
     case FT_BOOL:

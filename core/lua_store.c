@@ -646,10 +646,8 @@ static int emit_change(lua_State *L, ldb *db, const store_coll *c, codec_buf *ol
 }
 
 /* The record argument 2 encoded into db->buf (a table, or a row of c). */
-static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c,
-                             int *auto_used) {
+static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
     lrow *row = lstore_testudata(L, 2, &lstore_row_key);
-    *auto_used = 0;
     if (row) {
         if (!store_layout_compatible(row->c, c)) {
             return err_set(
@@ -664,28 +662,21 @@ static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_co
         return err_set(GH_EINVAL, _("collection '%s': expected a record table, got %s"), c->name,
                        luaL_typename(L, 2));
     }
-    int64_t id = 0;
+    int64_t id = 0; /* the next id costs less than asking the table for its key */
     if (c->auto_key) {
-        lua_getiuservalue(L, 1, 1);
-        lua_rawgeti(L, -1, c->key + 1);
-        int has = lua_rawget(L, 2) != LUA_TNIL;
-        lua_pop(L, 2);
-        if (!has) {
-            int rc = store_next_id(t, c, &id);
-            if (rc) {
-                return rc;
-            }
-            *auto_used = 1;
+        int rc = store_next_id(t, c, &id);
+        if (rc) {
+            return rc;
         }
     }
     lua_getiuservalue(L, 1, 2);
-    int rc = lcodec_encode_record(L, 2, c, -1, *auto_used ? &id : NULL, &db->buf);
+    int rc = lcodec_encode_record(L, 2, c, -1, c->auto_key ? &id : NULL, &db->buf);
     lua_pop(L, 1);
     return rc;
 }
 
 static int write_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c, int mode) {
-    int auto_used, rc = encode_arg_record(L, db, t, c, &auto_used);
+    int rc = encode_arg_record(L, db, t, c);
     int events = c->events && db->change_hook, had_old = 0;
     unsigned char mem[512];
     codec_buf old;
