@@ -934,6 +934,19 @@ static int field_key(const store_coll *c, int f, const unsigned char *p, const u
     if (!p) {
         return 1;
     }
+    size_t left = (size_t)(end - p);
+    if (left && c->fields[f].type != FT_NUMBER &&
+        (*p < 0x80 || (*p == 0xcc && left >= 2) || (*p == 0xcd && left >= 3) ||
+         (*p == 0xce && left >= 5))) {
+        /* a non-negative integer below 2^32, the usual id, without the general reader */
+        uint64_t v = *p < 0x80    ? *p
+                     : *p == 0xcc ? p[1]
+                     : *p == 0xcd
+                         ? (uint64_t)p[1] << 8 | p[2]
+                         : (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4];
+        key_put_int(out, (int64_t)v);
+        return 0;
+    }
     mp_reader_init(&r, p, (size_t)(end - p));
     if (mp_read(&r, &it) != 0) {
         return err_set(GH_ECORRUPT, _("collection '%s': field '%s' is corrupt"), c->name,

@@ -194,7 +194,8 @@ int store_coll_get(store_txn *t, const char *name, const store_coll **out) {
         return rc;
     }
     for (int i = 0; i < t->s->ncolls; i++) {
-        if (strcmp(t->s->colls[i]->name, name) == 0) {
+        const char *z = t->s->colls[i]->name;
+        if (z[0] == name[0] && strcmp(z, name) == 0) {
             *out = t->s->colls[i];
             return 0;
         }
