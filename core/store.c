@@ -981,6 +981,12 @@ static int index_key_from(const store_coll *c, const store_index *ix,
                           const unsigned char *const *off, const unsigned char *end,
                           codec_buf *out) {
     out->len = 0;
+    for (int j = 0; j < ix->nfields; j++) { /* a nil field: no entry, nothing to encode */
+        const unsigned char *p = off[ix->fields[j]];
+        if (!p || (p < end && *p == 0xc0)) {
+            return 1;
+        }
+    }
     for (int j = 0; j < ix->nfields; j++) {
         int rc = field_key(c, ix->fields[j], off[ix->fields[j]], end, out);
         if (rc) {
