@@ -524,8 +524,13 @@ locked:
     if (s->lockfd >= 0) {
         char me[32];
         int n2 = snprintf(me, sizeof me, "%d\n", (int)getpid());
-        if (ftruncate(s->lockfd, 0) == 0 && pwrite(s->lockfd, me, (size_t)n2, 0) < 0) {
-            /* the pid is a courtesy for waiting processes; the lock holds anyway */
+        /* written over the old pid, then cut to its length: truncating to 0
+         * first made ext4 free the block (a discard) and write the file out
+         * at close, at every write transaction (issue 18, W6). The pid is a
+         * courtesy for waiting processes (read up to the first newline); the
+         * lock holds anyway. */
+        if (pwrite(s->lockfd, me, (size_t)n2, 0) == n2 && ftruncate(s->lockfd, n2) != 0) {
+            /* a longer old pid's tail stays after the newline: harmless */
         }
     }
     return 0;

@@ -131,7 +131,8 @@ static size_t fault_len;
 static struct sigaction old_bus, old_segv;
 static volatile sig_atomic_t handler_on;
 
-static volatile uintptr_t lmdb_lo, lmdb_hi; /* liblmdb's code */
+#define LMDB_RANGES 4
+static volatile uintptr_t lmdb_lo[LMDB_RANGES], lmdb_hi[LMDB_RANGES]; /* LMDB's code */
 
 static uintptr_t fault_pc(void *uc) {
     const ucontext_t *u = uc;
@@ -149,7 +150,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
     uintptr_t a = (uintptr_t)si->si_addr, pc = fault_pc(uc);
     /* a fault in LMDB's own code while a database is open is damage too: a
      * flipped byte made it follow a pointer to nowhere */
-    int in_lmdb = lmdb_lo && pc >= lmdb_lo && pc < lmdb_hi;
+    int in_lmdb = 0;
+    for (int i = 0; i < LMDB_RANGES; i++) {
+        in_lmdb |= lmdb_lo[i] && pc >= lmdb_lo[i] && pc < lmdb_hi[i];
+    }
     for (int i = 0; i < MAX_MAPS; i++) {
         if (maps[i].lo && ((a >= maps[i].lo && a < maps[i].hi) || in_lmdb)) {
             ssize_t w = write(2, fault_msg, fault_len);
@@ -205,15 +209,21 @@ void store_map_note(store *s, int add) {
     }
     s->map_lo = (void *)lo;
     if (!handler_on && add) {
-        FILE *f = fopen("/proc/self/maps", "r");
+        uintptr_t clo[LMDB_RANGES], chi[LMDB_RANGES];
+        int n = store_lmdb_code(clo, chi, LMDB_RANGES); /* linked in: no need to look */
+        for (int i = 0; i < n; i++) {
+            lmdb_lo[i] = clo[i];
+            lmdb_hi[i] = chi[i];
+        }
+        FILE *f = n < 0 ? fopen("/proc/self/maps", "r") : NULL;
         char line[4600];
         while (f && fgets(line, sizeof line, f)) {
             unsigned long a, b;
             char perm[8];
             if (strstr(line, "/liblmdb.") && sscanf(line, "%lx-%lx %7s", &a, &b, perm) == 3 &&
                 perm[2] == 'x') {
-                lmdb_lo = (uintptr_t)a;
-                lmdb_hi = (uintptr_t)b;
+                lmdb_lo[0] = (uintptr_t)a;
+                lmdb_hi[0] = (uintptr_t)b;
             }
         }
         if (f) {

@@ -133,6 +133,10 @@ int store_check_meta(const char *dir);
  * main database: one per collection and index (store_open sizes maxdbs by it). */
 int store_check_meta_n(const char *dir, uint64_t *named);
 void store_map_note(store *s, int add);
+/* lmdb_code.c: the ranges [lo, hi) of LMDB's code in this binary (at most
+ * max), when LMDB is linked in; -1 when it is a shared library (found in
+ * /proc/self/maps). */
+int store_lmdb_code(uintptr_t *lo, uintptr_t *hi, int max);
 /* 0 when every string of record rec[0..n) is UTF-8 and every number finite;
  * else GH_ETYPE naming the collection, the field's label and the value, and
  * what to do (the one home of that rule: store_put calls it for every

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpl[] = "/tmp/gh_test_store_XXXXXX";
@@ -720,6 +721,74 @@ static void test_backup(void **state) {
     store_close(s);
 }
 
+/* A fault in LMDB's code while a database is open is reported as damage
+ * (store_check.c), whether LMDB is a shared library or linked in
+ * (GH_STATIC_LIBS: where its code is comes from lmdb_code.c). Each case
+ * faults in a child: `how` 0 in LMDB's .text, 1 in its text_env section. */
+static void fault_in_lmdb(int how) {
+    int p[2];
+    char dir[256];
+    fresh_dir(dir, sizeof dir); /* here: the child's count of folders is its own */
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 2);
+        store *s;
+        if (store_open(dir, STORE_CREATE, &s) != 0) {
+            _exit(70);
+        }
+        void *volatile nowhere = (void *)(uintptr_t)16; /* a pointer to nowhere */
+        const char *path;
+        if (how == 0) {
+            (void)mdb_cursor_txn(nowhere);
+        } else {
+            (void)mdb_env_get_path(nowhere, &path);
+        }
+        _exit(71); /* not reached */
+    }
+    close(p[1]);
+    char msg[8192] = "";
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof msg - 1 && (r = read(p[0], msg + got, sizeof msg - 1 - got)) > 0) {
+        got += (size_t)r;
+    }
+    msg[got] = 0;
+    close(p[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), STORE_EXIT_DAMAGED);
+    assert_non_null(strstr(msg, "is damaged"));
+}
+
+int store_lmdb_code(uintptr_t *lo, uintptr_t *hi, int max); /* store_int.h */
+
+static void test_fault_in_lmdb_is_damage(void **state) {
+    (void)state;
+    fault_in_lmdb(0);
+    fault_in_lmdb(1);
+    /* linked in, the ranges hold LMDB's functions and not the store's */
+    uintptr_t lo[4], hi[4];
+    int n = store_lmdb_code(lo, hi, 4);
+    if (n >= 0) {
+        assert_true(n >= 2);
+        uintptr_t in[] = {(uintptr_t)mdb_cursor_get, (uintptr_t)mdb_put, (uintptr_t)mdb_env_open,
+                          (uintptr_t)mdb_txn_commit};
+        for (size_t k = 0; k < sizeof in / sizeof *in; k++) {
+            int hit = 0;
+            for (int i = 0; i < n; i++) {
+                hit |= in[k] >= lo[i] && in[k] < hi[i];
+            }
+            assert_true(hit);
+        }
+        for (int i = 0; i < n; i++) {
+            assert_false((uintptr_t)store_open >= lo[i] && (uintptr_t)store_open < hi[i]);
+        }
+    }
+}
+
 int main(void) {
     root = mkdtemp(tmpl);
     if (!root) {
@@ -727,6 +796,9 @@ int main(void) {
         return 1;
     }
     const struct CMUnitTest tests[] = {
+        /* first: the store's fault handler goes in at the process's first
+         * open, over cmocka's (which cmocka sets again for every test) */
+        cmocka_unit_test(test_fault_in_lmdb_is_damage),
         cmocka_unit_test(test_open_refusals),
         cmocka_unit_test(test_define_persists),
         cmocka_unit_test(test_put_get_unique),
