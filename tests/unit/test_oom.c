@@ -10,8 +10,9 @@
  *
  * The allocator is the C library's, wrapped at link time (-Wl,--wrap, see
  * tests/CMakeLists.txt): ghcore is a static library, so its calls to malloc,
- * calloc, realloc, strdup and strndup come here; LMDB's own (a shared
- * library) do not.
+ * calloc, realloc, strdup and strndup come here; so do LMDB's and
+ * libcsv's when they are linked in (GH_STATIC_LIBS, the default), not when
+ * they are shared libraries.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -301,7 +302,9 @@ static void test_csv_reader(void **state) {
             assert_int_equal(rows_seen, 51);
             break;
         }
-        assert_int_not_equal(rc, 0);
+        if (rc == 0) { /* libcsv linked in retries a failed buffer growth with less */
+            assert_int_equal(rows_seen, 51);
+        }
     }
     assert_true(n > 1);
 }
