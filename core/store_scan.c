@@ -123,7 +123,16 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
     if (sc->done || !sc->cur) {
         return GH_ENOTFOUND;
     }
-    if (!sc->started) {
+    if (sc->started && sc->index < 0 && !sc->reverse && !sc->prefix.len && !sc->hi.len) {
+        /* the common scan, forwards in key order to the end: no bound to test */
+        rc = mdb_cursor_get(sc->cur, &k, &d, MDB_NEXT);
+        if (rc == 0) {
+            *pk = k.mv_data;
+            *pklen = k.mv_size;
+            sc->rec = d;
+            goto found;
+        }
+    } else if (!sc->started) {
         sc->started = 1;
         if (!sc->reverse) {
             const codec_buf *from = sc->lo.len ? &sc->lo : &sc->prefix;
@@ -203,6 +212,7 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
         *pk = sc->pk.p;
         *pklen = sc->pk.len;
     }
+found:
     if ((rc = store_val_check(sc->t, &sc->rec, sc->c->name)) != 0) {
         return rc;
     }

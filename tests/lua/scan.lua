@@ -417,6 +417,43 @@ t.case('a long list of values: each record is checked against it by halves', fun
   t.eq(t.keys(M, { category = { 'x1', 'x2', 'x3', 'nurse2' } }), {})
 end)
 
+t.case('count_by and rows: a field added later, a record of more than 15 fields', function()
+  db.define('later', { key = 'id', fields = { id = 'int', a = 'string' } })
+  for i = 1, 5 do db.later:insert{ id = i, a = i % 2 == 0 and 'even' or 'odd' } end
+  db.define('later', { key = 'id', fields = { id = 'int', a = 'string', b = 'string?' } })
+  db.later:insert{ id = 6, a = 'even', b = 'new' }
+  local c = db.later:count_by('b')
+  t.eq(c[db.null], 5)
+  t.eq(c.new, 1)
+  t.eq(db.later:count_by('a'), { even = 3, odd = 3 })
+  local bs = {}
+  for r in db.later:scan() do bs[#bs + 1] = r.b or '-' end
+  t.eq(bs, { '-', '-', '-', '-', '-', 'new' })
+  -- 20 fields: the record's array header is not the one-byte form
+  local fields = { id = 'int' }
+  for i = 1, 19 do fields['f' .. i] = 'string' end
+  db.define('wide', { key = 'id', fields = fields })
+  for i = 1, 30 do
+    local r = { id = i }
+    for j = 1, 19 do r['f' .. j] = ('v%d'):format((i * j) % 4) end
+    db.wide:insert(r)
+  end
+  local want = {}
+  for i = 1, 30 do
+    local v = ('v%d'):format((i * 19) % 4)
+    want[v] = (want[v] or 0) + 1
+  end
+  t.eq(db.wide:count_by('f19'), want)
+  t.eq(db.wide:count{ f19 = 'v1' }, want.v1)
+  local n = 0
+  for r in db.wide:scan() do
+    n = n + 1
+    t.eq(r.f19, ('v%d'):format((n * 19) % 4))
+    t.eq(r.f1, ('v%d'):format(n % 4))
+  end
+  t.eq(n, 30)
+end)
+
 t.case('index scans', function()
   t.eq(t.keys(M, { index = 'town,status', eq = { '硖石街道', 'active' } }),
        ids(function(m) return m.town == '硖石街道' and m.status == 'active' end))
