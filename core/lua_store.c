@@ -329,6 +329,7 @@ int lstore_resolve(lua_State *L, int idx, store_txn *t, const store_coll **out) 
         lua_setiuservalue(L, idx, 1);
         lc->c = c;
         lc->gen = store_generation(db->s);
+        lc->shape = sh;
     }
     *out = c;
     return 0;
@@ -339,6 +340,7 @@ static void push_coll(lua_State *L, const char *name) {
     lcoll *lc = lua_newuserdatauv(L, sizeof *lc + n + 1, 2);
     lc->c = NULL;
     lc->gen = 0;
+    lc->shape = NULL;
     memcpy(lc->name, name, n + 1);
     luaL_setmetatable(L, COLL_MT);
 }
@@ -398,9 +400,68 @@ static int encode_pk(lua_State *L, int idx, const store_coll *c, codec_buf *out)
 /* Pushes the record's fields named by the arguments from `first` on, or the
  * whole record as a table when there are none. Returns the number pushed or
  * a negative code. */
+/* push_fields for one field, at position pos: the record walked whole (a
+ * damaged record is an error whichever field is asked for), a short string
+ * pushed without the general reader (W3 of issue 18: a lookup's name). */
+static int push_one_field(lua_State *L, const store_coll *c, int pos, const void *rec, size_t n) {
+    const unsigned char *p = rec, *end = p + n, *at = NULL;
+    uint32_t narr;
+    if (n > 0 && (*p & 0xf0) == 0x90) { /* a fixarray: up to 15 fields */
+        narr = *p++ & 0x0fu;
+    } else {
+        mp_reader r;
+        mp_item it;
+        mp_reader_init(&r, rec, n);
+        if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+            goto corrupt;
+        }
+        narr = it.n;
+        p = r.p;
+    }
+    for (uint32_t i = 0; i < narr; i++) {
+        if (i == (uint32_t)pos) {
+            at = p;
+        }
+        int k = p < end ? mp_skip_len[*p] : 0;
+        if ((size_t)(k - 1) < (size_t)(end - p)) {
+            p += k;
+            continue;
+        }
+        mp_reader r;
+        mp_reader_init(&r, p, (size_t)(end - p));
+        if (mp_skip_fast(&r) != 0) {
+            goto corrupt;
+        }
+        p = r.p;
+    }
+    if (!at) {
+        lua_pushnil(L); /* past the stored array: a field added later */
+        return 1;
+    }
+    if (*at >= 0xa0 && *at <= 0xbf) { /* a short string: its bytes checked by the walk */
+        lua_pushlstring(L, (const char *)at + 1, *at & 0x1fu);
+        return 1;
+    }
+    mp_reader r;
+    mp_reader_init(&r, at, (size_t)(end - at));
+    if (lcodec_push(L, &r, CODEC_MAX_DEPTH) == 0) {
+        return 1;
+    }
+corrupt:
+    return err_set(GH_ECORRUPT,
+                   _("collection '%s': a stored record is corrupt (run gonghui check)"), c->name);
+}
+
 static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int first, const void *rec,
                        size_t n) {
     int top = lua_gettop(L);
+    if (first == top && lua_type(L, first) == LUA_TSTRING) {
+        const lcoll *lc = lua_touserdata(L, coll_idx);
+        int pos = lc->shape ? lshape_find(lc->shape, lua_tostring(L, first)) : -1;
+        if (pos >= 0) {
+            return push_one_field(L, c, pos, rec, n);
+        }
+    }
     if (first > top) {
         lua_getiuservalue(L, coll_idx, 1);
         int rc = lcodec_push_record(L, c, -1, rec, n);
@@ -1104,6 +1165,22 @@ int lstore_index_vals(lua_State *L, int idx, const store_coll *c, const store_in
     return out->oom ? GH_ENOMEM : 0;
 }
 
+/* find's key from argument 3: a string for a one-field string index (an ID
+ * number, a phone) encoded at once, else by lstore_index_vals. */
+static int find_key(lua_State *L, const store_coll *c, const store_index *ix, codec_buf *out,
+                    int *nv) {
+    if (ix->nfields == 1 && c->fields[ix->fields[0]].type == FT_STRING &&
+        lua_type(L, 3) == LUA_TSTRING) {
+        size_t n;
+        const char *z = lua_tolstring(L, 3, &n);
+        out->len = 0;
+        key_put_str(out, z, n);
+        *nv = 1;
+        return out->oom ? GH_ENOMEM : 0;
+    }
+    return lstore_index_vals(L, 3, c, ix, out, nv);
+}
+
 /* coll:find(index, value [, field...]) -> record | field values | nil */
 static int l_coll_find(lua_State *L) {
     ldb *db = lstore_db(L);
@@ -1122,7 +1199,7 @@ static int l_coll_find(lua_State *L) {
         int ix = lstore_index_by_name(c, iname), nv = 0;
         if (ix < 0) {
             rc = lstore_no_index(c, iname);
-        } else if ((rc = lstore_index_vals(L, 3, c, &c->indexes[ix], &db->kbuf, &nv)) == 0) {
+        } else if ((rc = find_key(L, c, &c->indexes[ix], &db->kbuf, &nv)) == 0) {
             const void *pk, *v;
             size_t pkn, n;
             if (c->indexes[ix].unique && nv == c->indexes[ix].nfields) {

@@ -119,6 +119,7 @@ typedef struct ldb {
 typedef struct lcoll {
     const store_coll *c; /* valid while gen == store_generation() */
     uint64_t gen;
+    const struct lshape *shape; /* c's names (lua_codec.h), held by uservalue 1; or NULL */
     char name[];
 } lcoll;
 

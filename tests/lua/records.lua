@@ -187,4 +187,27 @@ t.case('a unique index over an optional field holds only the records that have i
   t.eq(db.receipts:find('vendor,ref', { 'V01', 'R1' }, 'id'), 4)
 end)
 
+t.case('find with one field asked: every kind of value, a field added later, a wide record', function()
+  local fields = { code = 'string', n = 'int', x = 'number', ok = 'bool', d = 'date', long = 'string',
+                   tags = 'any?', nul = 'string' }
+  for i = 1, 12 do fields['w' .. i] = 'string' end -- 20 fields: not the one-byte array header
+  db.define('fone', { key = 'code', fields = fields, unique = { 'nul' } })
+  local rec = { code = 'A1', n = 70000, x = 2.5, ok = true, d = '2025-03-01', long = ('长'):rep(20),
+                tags = { 'a', 'b' }, nul = 'a\0b' }
+  for i = 1, 12 do rec['w' .. i] = 'v' .. i end
+  db.fone:insert(rec)
+  for k, v in pairs(rec) do
+    t.eq(db.fone:find('nul', 'a\0b', k), v, k)
+  end
+  t.eq(db.fone:find('nul', 'a', 'code'), nil)
+  t.eq(db.fone:find('nul', 'a\0b', 'n', 'w12'), 70000)
+  t.eq(select(2, db.fone:find('nul', 'a\0b', 'n', 'w12')), 'v12')
+  t.raises_all(function() return db.fone:find('nul', 'a\0b', 'nosuch') end, { "'fone'", "'nosuch'" })
+  -- a field added after the record was stored
+  fields.later = 'string?'
+  db.define('fone', { key = 'code', fields = fields, unique = { 'nul' } })
+  t.eq(db.fone:find('nul', 'a\0b', 'later'), nil)
+  t.eq(db.fone:find('nul', 'a\0b', 'w3'), 'v3')
+end)
+
 t.done()
