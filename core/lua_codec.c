@@ -132,6 +132,40 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
         if (!lua_checkstack(L, 4)) {
             return err_set(GH_ENOMEM, _("Lua stack exhausted"));
         }
+        if ((n = (lua_Integer)lua_rawlen(L, idx)) > 0) {
+            /* An array in one walk: lua_next gives 1..n in order when they
+             * are in the table's array part (a compact event, issue 13), and
+             * each value is encoded as it comes; keys in any other order
+             * (or others) start again below, as is_array decides. */
+            size_t at = out->len;
+            lua_Integer i = 0;
+            int rc = 0;
+            mp_put_array(out, (uint32_t)n);
+            lua_pushnil(L);
+            while (lua_next(L, idx)) {
+                if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) != i + 1) {
+                    lua_pop(L, 2);
+                    break;
+                }
+                i++;
+                if (!encode_simple(L, -1, lua_type(L, -1), out)) {
+                    rc = lcodec_encode(L, -1, out, depth - 1);
+                }
+                lua_pop(L, 1);
+                if (rc) {
+                    lua_pop(L, 1);
+                    return rc;
+                }
+                if (i == n && lua_next(L, idx) == 0) {
+                    return 0; /* 1..n and nothing else */
+                }
+                if (i == n) {
+                    lua_pop(L, 2);
+                    break;
+                }
+            }
+            out->len = at;
+        }
         if (lua_rawlen(L, idx) > 0 && is_array(L, idx, &n)) {
             mp_put_array(out, (uint32_t)n);
             for (lua_Integer i = 1; i <= n; i++) {

@@ -287,6 +287,38 @@ t.case('grant_all check: called in the transaction before it commits; an error s
   t.eq(got.entered, 0); t.eq(got.closed, active)
 end)
 
+t.case('payload arrays: encoded in one walk when 1..n come in order, else as before', function()
+  local back = {}                       -- integer keys put in backwards: they may sit in the hash part
+  for i = 40, 1, -1 do back[i] = 'v' .. i end
+  local holes = { 1, 2, 3 }
+  holes[2] = nil
+  local mixed = { 'a', 'b' }
+  mixed.x = 1
+  local shapes = {
+    { 'spring-2025', 7, 'gift-package', 12, 20000, '2025-01-20' },
+    { 'p', 1, 'k', false, 0.5, '2025-01-20', 'H1', 2, 's' },
+    { { 1, 2 }, { a = 1 }, {}, true, -3 },
+    back, holes, mixed, { [1] = 'one', [3] = 'three' }, { n = 1 },
+  }
+  local seqs = {}
+  for i, p in ipairs(shapes) do seqs[i] = bus.publish('codec.array', p) end
+  local want = {
+    { 'spring-2025', 7, 'gift-package', 12, 20000, '2025-01-20' },
+    { 'p', 1, 'k', false, 0.5, '2025-01-20', 'H1', 2, 's' },
+    { { 1, 2 }, { a = 1 }, {}, true, -3 },
+    back, holes, { 'a', 'b', x = 1 }, { [1] = 'one', [3] = 'three' }, { n = 1 },
+  }
+  for i, seq in ipairs(seqs) do
+    local ev = bus.events{ from = seq, limit = 1 }[1]
+    t.eq(ev.payload, want[i], 'shape ' .. i)
+  end
+  -- an element that cannot be stored is refused, in either walk
+  t.raises(function() bus.publish('codec.array', { 1, print }) end, 'function')
+  local late = { 1, 2 }
+  late.f = print
+  t.raises(function() bus.publish('codec.array', late) end, 'function')
+end)
+
 t.case('the sub-modules attach on first use: sheet, draw, public list, cli', function()
   t.eq(type(program.sheet_summary), 'function')
   t.eq(type(program.main), 'function')
