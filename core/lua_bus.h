@@ -12,6 +12,18 @@
  * "gonghui.run_id" (a string), when the runner sets one. */
 void lbus_push(lua_State *L, int db_idx);
 
+/* For message handlers, at the moment of an error: when the error (a
+ * message, at idx) comes from a handler that bus.emit is calling, replaces
+ * it with the message naming the topic and the handler (as bus.publish's
+ * and the C emit's protected calls do). bus.emit calls its handlers with no
+ * protected call of its own (lua_bus.c); every message handler a script's
+ * error passes calls this. */
+void lbus_name_error(lua_State *L, int idx);
+/* Notes a C function that catches errors with a message handler calling
+ * lbus_name_error (the sandbox's pcall and xpcall, db.atomic): the search
+ * for the emit stops at its frame. Process-wide; noting again is harmless. */
+void lbus_catcher(lua_CFunction f);
+
 /* What an autorun did (see lbus_set_autorun). */
 typedef struct lbus_autorun {
     int ran;

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "err.h"
+#include "lua_bus.h"
 #include "pii.h"
 #include "lua_codec.h"
 #include "scope.h"
@@ -2017,6 +2018,7 @@ static const luaL_Reg db_funcs[] = {{"define", l_db_define},
                                     {NULL, NULL}};
 
 void lstore_push_db(lua_State *L, store *s) {
+    lbus_catcher(l_db_atomic); /* it catches with lstore_atomic_handler (lua_trace.c) */
     ldb *db = lua_newuserdatauv(L, sizeof *db, 0);
     memset(db, 0, sizeof *db);
     db->s = s;

@@ -8,6 +8,7 @@
 #include "lua_store.h"
 
 #include "err.h"
+#include "lua_bus.h"
 
 #include <lauxlib.h>
 #include <string.h>
@@ -119,6 +120,7 @@ int lstore_traceback(lua_State *L) {
         return 1;
     }
     lua_pop(L, 1);
+    lbus_name_error(L, 1); /* from a bus.emit handler: named, as it leaves emit */
     if (lua_getfield(L, LUA_REGISTRYINDEX, TB_KEY) == LUA_TTABLE) {
         lua_getfield(L, -1, "err");
         if (!lua_isnil(L, 1) && lua_rawequal(L, -1, 1)) {
@@ -133,6 +135,7 @@ int lstore_traceback(lua_State *L) {
 
 /* Inside db.atomic: remember where the error was raised, pass it on. */
 int lstore_atomic_handler(lua_State *L) {
+    lbus_name_error(L, 1); /* (db.atomic's frame stops the search: it raises again) */
     if (lua_getfield(L, LUA_REGISTRYINDEX, TB_KEY) == LUA_TTABLE) {
         lua_getfield(L, -1, "err");
         if (!lua_isnil(L, 1) && lua_rawequal(L, -1, 1)) {

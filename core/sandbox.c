@@ -65,6 +65,7 @@
 #include "codec.h"
 #include "clock.h"
 #include "err.h"
+#include "lua_bus.h"
 #include "lua_csv.h"
 #include "lua_lines.h"
 #include "lua_parse.h"
@@ -958,10 +959,38 @@ static int l_sb_msgh(lua_State *L) {
         lua_settop(L, 1);
         return 1;
     }
+    lbus_name_error(L, 1); /* from a bus.emit handler: named, as it leaves emit */
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, 1);
     return 1;
+}
+
+/* pcall's message handler: an error from a bus.emit handler is named as it
+ * would be leaving emit (bus.emit has no protected call of its own). */
+static int l_sb_pcall_msgh(lua_State *L) {
+    lbus_name_error(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int l_sb_pcall_k(lua_State *L, int status, lua_KContext extra) {
+    if (status != LUA_OK && status != LUA_YIELD) {
+        lua_pushboolean(L, 0);
+        lua_pushvalue(L, -2);
+        return 2;
+    }
+    return lua_gettop(L) - (int)extra;
+}
+
+/* pcall(f, ...) as the library's, with l_sb_pcall_msgh. */
+static int l_sb_pcall(lua_State *L) {
+    luaL_checkany(L, 1);
+    lua_pushcfunction(L, l_sb_pcall_msgh);
+    lua_pushboolean(L, 1); /* the first result when f does not fail */
+    lua_rotate(L, 1, 2);   /* msgh true f ... */
+    int status = lua_pcallk(L, lua_gettop(L) - 3, LUA_MULTRET, 1, 1, l_sb_pcall_k);
+    return l_sb_pcall_k(L, status, 1);
 }
 
 static int l_sb_xpcall_k(lua_State *L, int status, lua_KContext n) {
@@ -1446,10 +1475,14 @@ static void build_env(sandbox *sb) {
     lua_rawsetp(L, LUA_REGISTRYINDEX, &frozen_key);
 
     static const char *const base[] = {
-        "assert", "error",  "ipairs",   "next",           "pairs", "pcall",
-        "print",  "select", "tonumber", "tostring",       "type",  "rawequal",
-        "rawlen", "rawget", "_VERSION", "collectgarbage", "warn",  NULL};
+        "assert", "error",    "ipairs",         "next", "pairs",    "print",
+        "select", "tonumber", "tostring",       "type", "rawequal", "rawlen",
+        "rawget", "_VERSION", "collectgarbage", "warn", NULL};
     copy_fields(L, old, G, base);
+    lua_pushcfunction(L, l_sb_pcall);
+    lua_setfield(L, G, "pcall");
+    lbus_catcher(l_sb_pcall);
+    lbus_catcher(l_sb_xpcall);
     wrap_outside(L, G, "print");
     wrap_outside(L, G, "warn");
     lua_pushcfunction(L, l_sb_getmetatable);

@@ -516,4 +516,76 @@ t.case('a handler is named by its label, or its file:line', function()
   bus.off(c)
 end)
 
+t.case('bus.emit calls its handlers unprotected, yet names a failing one wherever it is caught', function()
+  -- (issue 18, W5: emit's dispatch is Lua with no pcall per event; the
+  -- message handlers of pcall, xpcall, db.atomic and the runner name the
+  -- handler at the moment of the error)
+  local a = bus.on('name.x', function() error('no stock', 0) end, { label = 'gift stock' })
+  local want = "bus handler for 'name.x' %(gift stock%) failed: no stock"
+  t.raises(function() bus.emit('name.x', 1) end, want)                   -- pcall
+  local ok, err = xpcall(bus.emit, function(e) return 'via xpcall: ' .. e end, 'name.x', 1)
+  t.eq(ok, false)
+  t.ok(err:find('via xpcall: bus handler for', 1, true) and err:find('gift stock', 1, true), err)
+  err = t.raises(function() db.atomic(function() bus.emit('name.x', 1) end) end)
+  t.ok(select(2, err:gsub("bus handler for 'name.x'", '')) == 1 and err:find('gift stock', 1, true), err)
+  bus.off(a)
+
+  -- a handler that tail-calls the function that fails is still the one named
+  local function fail(p) error('tail ' .. p, 0) end
+  local b = bus.on('name.tail', function(p) return fail(p) end, { label = 'tail caller' })
+  t.raises(function() bus.emit('name.tail', 7) end,
+           "bus handler for 'name.tail' %(tail caller%) failed: tail 7")
+  bus.off(b)
+
+  -- an error a handler catches itself is its own: not renamed, and emit goes on
+  local caught = {}
+  local c = bus.on('name.own', function(p)
+    local ok1, e1 = pcall(error, 'inner ' .. p, 0)
+    local ok2, e2 = pcall(db.atomic, function() error('atomic ' .. p, 0) end)
+    caught[#caught + 1] = { ok1, e1, ok2, e2 }
+  end)
+  local d = bus.on('name.own', function(p) caught[#caught + 1] = p end)
+  bus.emit('name.own', 3)
+  t.eq(caught, { { false, 'inner 3', false, 'atomic 3' }, 3 })
+  bus.off(c)
+  bus.off(d)
+
+  -- the inner handler of a cascade is the one named
+  local outer = bus.on('name.outer', function(p) bus.emit('name.inner', p) end, { label = 'outer' })
+  local inner = bus.on('name.inner', function() error('deep', 0) end, { label = 'inner' })
+  t.raises(function() bus.emit('name.outer', 1) end,
+           "bus handler for 'name.inner' %(inner%) failed: deep$")
+  bus.off(outer)
+  bus.off(inner)
+
+  -- errors that left emit unwound past its depth count: many of them later,
+  -- a cascade within the limit still runs, and one past it is still refused
+  local e = bus.on('name.fail', function() error('x', 0) end)
+  for _ = 1, 3 * 16 do t.eq(pcall(bus.emit, 'name.fail', 1), false) end
+  bus.off(e)
+  local levels = 0
+  local step = bus.on('name.step', function(p)
+    levels = math.max(levels, p)
+    if p < 15 then bus.emit('name.step', p + 1) end
+  end)
+  bus.emit('name.step', 1)
+  t.eq(levels, 15, 'a cascade of 15 emits after 48 failed ones')
+  bus.off(step)
+  local loop = bus.on('name.loop', function(p) bus.emit('name.loop', p + 1) end)
+  t.raises(function() bus.emit('name.loop', 1) end, 'cascade')
+  bus.off(loop)
+
+  -- handlers added or removed while an emit runs: that emit keeps its list
+  local order = {}
+  local late
+  local first = bus.on('name.change', function(p)
+    order[#order + 1] = 'first'
+    if p == 2 then late = bus.on('name.change', function() order[#order + 1] = 'late' end) end
+  end)
+  for p = 1, 3 do bus.emit('name.change', p) end
+  t.eq(order, { 'first', 'first', 'first', 'late' })
+  bus.off(first)
+  bus.off(late)
+end)
+
 t.done()
