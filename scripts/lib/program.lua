@@ -400,14 +400,24 @@ local function script_dir()
   return dir
 end
 
-function M.load(name)
+-- The one home of reading a plan file (program.load, sanatorium.load,
+-- yearly.define): NAME(.lua), in the script's folder when NAME names no
+-- folder; a chunk returning function(...) is called with the arguments given
+-- (a plan of a year). --> the plan's value, the file's path; errors name the file.
+function M.read_plan(name, ...)
   local file = name:match('%.lua$') and name or (name .. '.lua')
   local dir = not file:find('/', 1, true) and script_dir()
   if dir then file = dir .. '/' .. file end
   local chunk, err = loadfile(file)
   if not chunk then error(_('plan ') .. file .. ': ' .. tostring(err), 0) end
   local ok, raw = pcall(chunk)
+  if ok and type(raw) == 'function' and select('#', ...) > 0 then ok, raw = pcall(raw, ...) end
   if not ok then error(_('plan ') .. file .. ': ' .. tostring(raw), 0) end
+  return raw, file
+end
+
+function M.load(name)
+  local raw, file = M.read_plan(name)
   return M.define(raw, { file = file })
 end
 

@@ -47,6 +47,7 @@
 --      the figures of the report come from them and the ledger, never typed in.
 local _ = gettext
 local program = require 'program'
+local plan_mod = require 'program.plan'
 local registry = require 'registry'
 local dates = require 'dates'
 local money = require 'program.money'
@@ -95,41 +96,18 @@ end
 
 -- ---- the plan --------------------------------------------------------------------------
 
-local function fail(file, key, f, ...)
-  error(string.format(_("plan %s: key '%s': ") .. f, file, key, ...), 0)
-end
+-- The plan's keys are checked by the framework's plan checker (program/plan.lua):
+-- one dialect of types and one wording of every problem.
+local fail, keys = plan_mod.fail, plan_mod.keys
 
-local TOP = { id = 'string', title = 'string', year = 'number', union = 'number?', batches = 'table',
-              apply = 'table', choices = 'number?', exclusion_years = 'number?', enterprise_cap = 'number?',
+local TOP = { id = 'string', title = 'string', year = 'integer', union = 'integer?', batches = 'table',
+              apply = 'table', choices = 'integer?', exclusion_years = 'integer?', enterprise_cap = 'integer?',
               union_places = 'table?', groups = 'table?', front_line = 'table?', tiers = 'table?',
-              satisfied = 'number?', budget_fen = 'number?', checkup = 'table?', version = 'number?',
+              satisfied = 'integer?', budget_fen = 'integer?', checkup = 'table?', version = 'integer?',
               changes = 'table?', note = 'string?' }
-local BATCH = { batch = 'string', title = 'string', from = 'string', to = 'string', beds = 'number',
-                programme = 'string?', place = 'string?', cost_fen = 'number?', groups = 'table?' }
-local TIER = { name = 'string', groups = 'table?', levels = 'table?', member_years = 'number?' }
-
-local function keys(file, where, t, spec)
-  if type(t) ~= 'table' then fail(file, where, _('expected a table, got %s'), type(t)) end
-  for k, v in pairs(t) do
-    local want = spec[k]
-    local name = where == '' and tostring(k) or (where .. '.' .. tostring(k))
-    if not want then
-      local known = {}
-      for n in pairs(spec) do known[#known + 1] = n end
-      table.sort(known)
-      fail(file, name, _('is not a plan key here (known: %s)'), table.concat(known, ', '))
-    end
-    local base = want:gsub('%?$', '')
-    if type(v) ~= base or (base == 'number' and math.type(v) ~= 'integer') then
-      fail(file, name, _('expected %s, got %s'), base == 'number' and _('a whole number') or base, tostring(v))
-    end
-  end
-  for k, want in pairs(spec) do
-    if not want:find('?', 1, true) and t[k] == nil then
-      fail(file, where == '' and k or (where .. '.' .. k), _('is missing'))
-    end
-  end
-end
+local BATCH = { batch = 'string', title = 'string', from = 'string', to = 'string', beds = 'integer',
+                programme = 'string?', place = 'string?', cost_fen = 'integer?', groups = 'table?' }
+local TIER = { name = 'string', groups = 'table?', levels = 'table?', member_years = 'integer?' }
 
 local function set_of(list) local s = {} for _i, v in ipairs(list or {}) do s[v] = true end return s end
 
@@ -360,12 +338,7 @@ function M.define(sp, opts)
 end
 
 function M.load(name)
-  local file = name:match('%.lua$') and name or (name .. '.lua')
-  if not file:find('/', 1, true) and rawget(_G, 'run') and run.dir then file = run.dir .. '/' .. file end
-  local chunk, err = loadfile(file)
-  if not chunk then error(_('plan ') .. file .. ': ' .. tostring(err), 0) end
-  local ok, raw = pcall(chunk)
-  if not ok then error(_('plan ') .. file .. ': ' .. tostring(raw), 0) end
+  local raw, file = program.read_plan(name)
   return M.define(raw, { file = file })
 end
 
@@ -429,72 +402,22 @@ function S:apply(a)
   end)
 end
 
--- Reads a sheet row by row: columns by their labels (spec: { { name, label, type, optional = } }),
--- fn(values, line) --> ok | nil, code, why (already: not a refusal). A summary
--- as the framework's sheets give, refusals in FILE.refusals.csv.
-function M.sheet(file, spec, fn)
-  local sum = { file = file, rows = 0, entered = 0, already = 0, refused = 0, fen = 0, codes = {}, refusals = {} }
-  local cols
-  local function no(line, code, why)
-    sum.refused = sum.refused + 1
-    sum.refusals[#sum.refusals + 1] = { file = file, line = line, code = code, reason = why }
-  end
-  local n, err = run.read_csv(file, function(row, line)
-    if not cols then
-      cols = {}
-      for _i, f in ipairs(spec) do
-        for i, h in ipairs(row) do
-          local ht = tostring(h):gsub('^%s+', ''):gsub('%s+$', '')
-          if ht == f[2] or ht == f[1] then cols[f[1]] = i end
-        end
-        if not cols[f[1]] and not f.optional then
-          error(string.format(_('%s:%d: the header row lacks the column %s (%s)'), file, line, f[2], f[1]), 0)
-        end
-      end
-      local used = {}
-      for _i, i in pairs(cols) do used[i] = true end
-      sum.ignored = {}
-      for i, h in ipairs(row) do if not used[i] and h ~= '' then sum.ignored[#sum.ignored + 1] = tostring(h) end end
-      return
-    end
-    local blank = true
-    for _i, c in ipairs(row) do if c ~= '' then blank = false end end
-    if blank then return end
-    sum.rows = sum.rows + 1
-    local v = {}
-    for _i, f in ipairs(spec) do
-      local raw = cols[f[1]] and row[cols[f[1]]]
-      if raw ~= nil and raw ~= '' then
-        local x, why = cells.parse(f[3] or 'text', raw)
-        if x == nil then return no(line, 'bad_input', string.format(_("column %s: '%s' %s"), f[2], tostring(raw), why)) end
-        v[f[1]] = x
-      elseif not f.optional then
-        return no(line, 'bad_input', string.format(_('column %s is empty'), f[2]))
-      end
-    end
-    local ok, r, code, why = pcall(fn, v, line)
-    if not ok then return no(line, 'error', tostring(r)) end
-    if r then sum.entered = sum.entered + 1
-    elseif code == 'already' then sum.already = sum.already + 1
-    else no(line, code, why) end
-  end)
-  if not n then error(err, 0) end
-  if sum.refused > 0 then
-    local name = (file:match('[^/]+$') or file):gsub('%.[^.]*$', '') .. '.refusals.csv'
-    sum.refusals_file = name
-    local f = run.open(name, 'w')
-    local rows = { { 'file', 'line', 'code', 'reason' } }
-    for _i, x in ipairs(sum.refusals) do rows[#rows + 1] = { x.file, x.line, x.code, x.reason } end
-    run.write_csv(f, rows)
-    f:close()
-  end
-  return sum
+-- A sheet of this program through the framework's sheet helper (program/sheet.lua:
+-- columns by their labels, spec { { name, label, type, optional = } }, a
+-- savepoint a row, FILE.refusals.csv, the columns not read in s.ignored);
+-- fn(values) --> ok | nil, code, why (already: not a refusal).
+local function sheet(self, file, spec, fn)
+  return self.P:enter_sheet(file, { fields = spec, enter = function(v)
+    local r, code, why = fn(v)
+    if r then return { fen = 0 } end    -- (a row entered; the summary counts rows, not yuan)
+    return nil, code, why
+  end })
 end
 
 -- Applications from a sheet: 身份证号, 第一志愿, 第二志愿, 第三志愿 (or 志愿: B01,B03).
 function S:apply_sheet(file, opts)
   opts = opts or {}
-  return M.sheet(file, {
+  return sheet(self, file, {
     { 'id_number', '身份证号', 'text' }, { 'c1', '第一志愿', 'text', optional = true },
     { 'c2', '第二志愿', 'text', optional = true }, { 'c3', '第三志愿', 'text', optional = true },
     { 'choices', '志愿', 'text', optional = true },
@@ -613,7 +536,7 @@ end
 -- Placements from a sheet: 身份证号, 期次 (each row its own transaction).
 function S:assign_sheet(file, opts)
   opts = opts or {}
-  return M.sheet(file, { { 'id_number', '身份证号', 'text' }, { 'batch', '期次', 'text' } }, function(v)
+  return sheet(self, file, { { 'id_number', '身份证号', 'text' }, { 'batch', '期次', 'text' } }, function(v)
     return self:assign{ member = v.id_number, batch = v.batch, at = opts.at }
   end)
 end
@@ -701,7 +624,7 @@ local NO = { ['否'] = false, ['未到'] = false, ['未报到'] = false, ['0'] =
 -- column (a check-up result, a remark) is neither read nor stored.
 function S:attend_sheet(file, batch, opts)
   opts = opts or {}
-  return M.sheet(file, { { 'id_number', '身份证号', 'text' }, { 'present', '报到', 'text' },
+  return sheet(self, file, { { 'id_number', '身份证号', 'text' }, { 'present', '报到', 'text' },
                          { 'score', '满意度', 'int', optional = true } }, function(v)
     local p = YES[v.present:lower()]
     if p == nil then p = NO[v.present:lower()] end
@@ -759,7 +682,7 @@ end
 -- other column (results, blood pressure) is neither read nor stored.
 function S:checked_sheet(file, visit, opts)
   opts = opts or {}
-  return M.sheet(file, { { 'id_number', '身份证号', 'text' } }, function(v)
+  return sheet(self, file, { { 'id_number', '身份证号', 'text' } }, function(v)
     return self:checked{ member = v.id_number, visit = visit, at = opts.at }
   end)
 end

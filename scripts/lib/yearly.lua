@@ -26,12 +26,8 @@ M.REFUSALS = setmetatable({ unknown = N_('not registered') }, { __index = progra
 function M.define(plan, year)
   if type(plan) == 'table' then return program.define(plan) end
   if type(plan) == 'function' then return program.define(plan(year)) end   -- a plan file's chunk
-  local chunk, err = loadfile(plan)
-  if not chunk then error(_('plan ') .. plan .. ': ' .. tostring(err), 0) end
-  local ok, raw = pcall(chunk)
-  if ok and type(raw) == 'function' then ok, raw = pcall(raw, year) end
-  if not ok then error(_('plan ') .. plan .. ': ' .. tostring(raw), 0) end
-  return program.define(raw, { file = plan })
+  local raw, file = program.read_plan(plan, year)
+  return program.define(raw, { file = file })
 end
 
 -- ---- command scripts ------------------------------------------------------------------

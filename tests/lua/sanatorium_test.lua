@@ -52,6 +52,10 @@ t.case('a plan mistake names the key', function()
   p = plan(2025)
   p.beds = 3
   t.raises(function() sanatorium.define(p) end, "key 'beds': is not a plan key")
+  -- the framework's plan checker checks the sanatorium's keys too: a whole number is an integer
+  p = plan(2025)
+  p.batches[1].beds = 2.5
+  t.raises(function() sanatorium.define(p) end, "key 'batches%[1%]%.beds': expected a whole number, got float 2%.5")
 end)
 
 t.case('groups and tiers from the registry', function()
@@ -231,6 +235,12 @@ t.case('the check-up van: visits and workers checked, nothing medical', function
   local s = S:checked_sheet('V2.csv', 'V2')
   t.eq({ s.entered, s.already, s.refused }, { 1, 1, 0 })
   t.eq(s.ignored, { '血压', '结论' })
+  -- a sheet lacking a column: named by its label; it is the program's own sheet, no key of the plan
+  f = run.open('V3.csv', 'w')
+  run.write_csv(f, { { '姓名' }, { '张三' } })
+  f:close()
+  local err = t.raises_all(function() S:checked_sheet('V3.csv', 'V2') end, { 'V3.csv:1:', '身份证号 (id_number)' })
+  t.ok(not err:find('key fields', 1, true), err)
   _, code = S:checked{ member = 1, visit = 'V9' }
   t.eq(code, 'not_found')
   -- nothing of the results is anywhere in the database

@@ -71,6 +71,9 @@ local function keys(file, where, t, spec)
     end
   end
 end
+-- The one plan checker's pieces, for a program's own plan keys (sanatorium.lua):
+-- fail(file, key, fmt, ...) raises "plan FILE: key 'KEY': ..."; keys(file, where, t, spec).
+M.fail, M.keys = fail, keys
 
 -- ---- windows: dates or lunar names --------------------------------------------------
 

@@ -15,7 +15,8 @@
 -- dialect: { { 'session', '活动编号' }, { 'heads', '人数', 'int' } }) and
 -- enter = function(e) -> entry | nil, code, why (instead of P:enter; the
 -- row's kind is then its business), so a program's other sheets (sessions
--- beside attendance) go through the same helper.
+-- beside attendance, the sanatorium's applications) go through the same
+-- helper; sum.ignored lists the header's columns not read.
 -- Re-entering a sheet pays nothing twice: rows whose key (or per-member
 -- limit) was entered before are counted as `already`, not refused.
 -- A dry run (gonghui run --dry-run) writes it into the run's throw-away folder.
@@ -97,11 +98,19 @@ function M.attach(program, P)
           end
           if not cols[f.name] and not f.optional then missing[#missing + 1] = f.label .. ' (' .. f.name .. ')' end
         end
-        if #missing > 0 then
+        if #missing > 0 and opts.fields then       -- (a program's own sheet: its columns are not the plan's)
+          error(string.format(ngettext('%s:%d: the header row lacks the column %s',
+                                       '%s:%d: the header row lacks the columns %s', #missing),
+                              file, line, table.concat(missing, ', ')), 0)
+        elseif #missing > 0 then
           error(string.format(ngettext('%s:%d: the header row lacks the column %s (plan %s, key fields)',
                                        '%s:%d: the header row lacks the columns %s (plan %s, key fields)', #missing),
                               file, line, table.concat(missing, ', '), self.plan.file), 0)
         end
+        local used = {}                  -- the columns not read (nothing of them is stored)
+        for _i, i in pairs(cols) do used[i] = true end
+        sum.ignored = {}
+        for i, h in ipairs(row) do if not used[i] and h ~= '' then sum.ignored[#sum.ignored + 1] = tostring(h) end end
         return
       end
       local blank = true
