@@ -25,7 +25,9 @@ void lstore_push_db(lua_State *L, store *s);
  * lstore_run_end commits it (commit != 0) or aborts it (dry runs). `db_idx`
  * is the stack index of the db table. 0 or a GH_E* code (message in
  * err_msg). While it is open, *counts (if not NULL) of lstore_run_counts
- * gives the writes so far per collection. */
+ * gives the writes so far per collection. A run that filled the map is the
+ * caller's to take (lstore_take_map_full) and redo or refuse before
+ * lstore_run_end: committing one is a programmer error (asserted). */
 int lstore_run_begin(lua_State *L, int db_idx);
 int lstore_run_end(lua_State *L, int db_idx, int commit);
 const store_counts *lstore_run_counts(lua_State *L, int db_idx, int *n);
@@ -69,6 +71,12 @@ store_txn *lstore_run_txn(lua_State *L, int db_idx);
  * the read-only REPL lets such a define through. */
 struct ldb;
 int lstore_define_unchanged(lua_State *L, struct ldb *db, int name_idx, int spec_idx);
+
+/* db.define's spec at `spec` (an absolute index) for collection `name`
+ * checked and built into *out (caller frees with store_coll_free); 0, or
+ * an error code with err_set's message (GH_ESCHEMA, GH_EUNKNOWN, GH_ENOMEM),
+ * *out untouched. The stack is left as it was. (lua_define.c) */
+int lstore_spec_to_def(lua_State *L, const char *name, int spec, store_coll **out);
 
 /* Message handler for lua_pcall: the error message with a traceback; an
  * error that db.atomic saw first keeps the traceback taken where it was

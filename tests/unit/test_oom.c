@@ -24,7 +24,10 @@
 #include "codec.h"
 #include "csvfile.h"
 #include "err.h"
+#include "lua_store.h"
 #include "store.h"
+
+#include <lauxlib.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +312,55 @@ static void test_csv_reader(void **state) {
     assert_true(n > 1);
 }
 
+/* db.define's spec read into a definition (lua_define.c): a failed
+ * allocation is GH_ENOMEM and nothing; a definition it returns is complete,
+ * its labels included (the label's copy was once unchecked: the field was
+ * defined without its label). Lua is a shared library: only ghcore's
+ * allocations fail. */
+static void test_define_spec(void **state) {
+    (void)state;
+    lua_State *L = luaL_newstate();
+    assert_non_null(L);
+    assert_int_equal(luaL_dostring(L, "return { key = 'member_id', fields = { member_id = 'int', "
+                                      "name = { type = 'string', label = '姓名' }, "
+                                      "id_number = { type = 'string', label = '身份证号', "
+                                      "pii = 'id' } }, unique = { 'id_number' } }"),
+                     LUA_OK);
+    int spec = lua_gettop(L);
+    long n;
+    for (n = 1; n < 10000; n++) {
+        store_coll *out = NULL;
+        arm(n);
+        int rc = lstore_spec_to_def(L, "members", spec, &out);
+        int hit = failed;
+        disarm();
+        assert_int_equal(lua_gettop(L), spec);
+        if (rc != 0) {
+            assert_true(hit);
+            assert_int_equal(rc, GH_ENOMEM);
+            assert_null(out);
+            continue;
+        }
+        int labels = 0;
+        for (int i = 0; i < out->nfields; i++) {
+            const store_field *f = &out->fields[i];
+            if (!strcmp(f->name, "name") || !strcmp(f->name, "id_number")) {
+                if (!f->label) {
+                    fail_msg("allocation %ld failing lost the label of field '%s'", n, f->name);
+                }
+                labels++;
+            }
+        }
+        assert_int_equal(labels, 2);
+        store_coll_free(out);
+        if (!hit) {
+            break;
+        }
+    }
+    assert_true(n > 5);
+    lua_close(L);
+}
+
 static int setup(void **state) {
     (void)state;
     return mkdtemp(root) ? 0 : -1;
@@ -326,6 +378,7 @@ int main(void) {
         cmocka_unit_test(test_store_every_failure),
         cmocka_unit_test(test_definition_codec),
         cmocka_unit_test(test_csv_reader),
+        cmocka_unit_test(test_define_spec),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
