@@ -38,10 +38,10 @@ program.cli(function()
                 union = program.param('union'), enterprise = params.enterprise, place = params.place,
                 title = params.title, heads = params.heads and program.param('heads', 'int'),
                 fen = params.fen and program.param('fen', 'yuan') }
-    local r = yearly.must(A:session(e))
+    local r = program.must(A:session(e))
     print(string.format(_('session %s: %s on %s, entry %d'), r.session, A.plan.kind[r.kind].title, r.day, r.entry_id))
   elseif cmd == 'attend' then
-    local r = yearly.must(A:attend{ session = program.param('attend'), member = program.param('id_number', 'id') })
+    local r = program.must(A:attend{ session = program.param('attend'), member = program.param('id_number', 'id') })
     print(string.format(_('session %s: entry %d'), r.session, r.entry_id))
   elseif cmd == 'cancel' then
     local n = A:cancel(program.param('cancel'), program.param('reason'))

@@ -5,6 +5,7 @@
 --   gonghui run scripts/aid/claim.lua member=7 invoice=ZY2025-0001 expense=12500 approver=医疗互助办 [date=2025-04-02] [hospital=...]
 --   (or id=ID_NUMBER instead of member=)
 local aid = require 'aid'
+local program = require 'program'
 local fmt = require 'fmt'
 local parse = require 'parse'
 aid.cli(function()
@@ -18,7 +19,7 @@ aid.cli(function()
   local c, code, msg = p:claim{ member = who, invoice = params.invoice, expense_fen = fen,
                                 approver = params.approver, date = params.date,
                                 hospital = params.hospital, type = params.type }
-  if not c then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+  program.must(c, code, msg)
   print(string.format(gettext('paid: claim %d, member %d, invoice %s: expense %s, payout %s yuan%s (payment %d)'),
                       c.claim_id, c.member_id, c.invoice, fmt.yuan(c.expense_fen), fmt.yuan(c.payout_fen),
                       c.limited_by and (', limited by ' .. c.limited_by) or '', c.payment_id))

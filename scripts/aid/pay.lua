@@ -7,6 +7,7 @@
 -- the file is not approved, not re-verified this year, or a cap (per
 -- household and type, per household, the type's budget) would be passed.
 local aid = require 'aid'
+local program = require 'program'
 local fmt = require 'fmt'
 local parse = require 'parse'
 aid.cli(function()
@@ -19,7 +20,7 @@ aid.cli(function()
   if not fen then run.fail(string.format(gettext('pay: yuan: %s'), why)) end
   local pay, code, msg = p:pay{ file = file, type = params.type, amount_fen = fen,
                                 approver = params.approver, date = params.date, note = params.note }
-  if not pay then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+  program.must(pay, code, msg)
   print(string.format(gettext('paid: payment %d, %s yuan %s to household %s (file %d) on %s, approved by %s, run %s'),
                       pay.payment_id, fmt.yuan(pay.amount_fen), pay.type, pay.household, pay.file_id,
                       pay.date, pay.approver, pay.run))

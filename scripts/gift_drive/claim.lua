@@ -6,6 +6,7 @@
 -- "refused" (not eligible, already received - where and when -, out of
 -- stock at this station, not a member, a mistyped ID number; exit code 1).
 local gift_drive = require 'gift_drive'
+local program = require 'program'
 local drive = require 'drive'
 
 local station = params.station
@@ -15,10 +16,6 @@ if not station or not id then
   run.fail(gettext('usage: gonghui run claim.lua station=ST01 id=ID_NUMBER [item=gift-package]'))
 end
 local d = gift_drive.define(drive)
-local a, code, msg = d:claim(station, id, item)
-if a then
-  print(string.format(gettext('issued: %s to member %d at %s (award %d, %s)'), item, a.member_id, station,
-                      a.award_id, a.at))
-else
-  run.fail(string.format(gettext('refused (%s): %s'), code, msg))
-end
+local a = program.must(d:claim(station, id, item))
+print(string.format(gettext('issued: %s to member %d at %s (award %d, %s)'), item, a.member_id, station,
+                    a.award_id, a.at))

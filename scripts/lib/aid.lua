@@ -275,6 +275,17 @@ end
 
 local function year_of(d) return math.tointeger(tonumber(d:sub(1, 4))) end
 
+-- What a payment and a claim both check, in this order: the sum (whole fen
+-- > 0), who approves, the date (today if none). --> approver, date, its year
+local function check_sum(fen, field, approver, date, what)
+  if not (math.type(fen) == 'integer' and fen > 0) then
+    uerr('%s: %s must be whole fen > 0, got %s', what, field, tostring(fen))
+  end
+  local by = check_by(approver, what)
+  local d = check_date(date, what .. ': date')
+  return by, d, year_of(d)
+end
+
 local function file_name(f)
   return string.format(gettext('household %s (file %d)'), f.household, f.file_id)
 end
@@ -629,12 +640,7 @@ end
 -- the type's budget).
 function P:pay(p)
   check_type(self, p.type, false)
-  if not (math.type(p.amount_fen) == 'integer' and p.amount_fen > 0) then
-    uerr('pay: amount_fen must be whole fen > 0, got %s', tostring(p.amount_fen))
-  end
-  local approver = check_by(p.approver, 'pay')
-  local date = check_date(p.date, 'pay: date')
-  local year = year_of(date)
+  local approver, date, year = check_sum(p.amount_fen, 'amount_fen', p.approver, p.date, 'pay')
   self:caps(year)
   if p.ref ~= nil and (type(p.ref) ~= 'string' or p.ref == '') then
     uerr('pay: ref must be a non-empty string, got %s', tostring(p.ref))
@@ -701,12 +707,7 @@ function P:claim(c)
   end
   local invoice = tostring(c.invoice):gsub('%s', ''):upper()
   if invoice == '' then uerr('claim: invoice (the invoice number) is required') end
-  if not (math.type(c.expense_fen) == 'integer' and c.expense_fen > 0) then
-    uerr('claim: expense_fen must be whole fen > 0, got %s', tostring(c.expense_fen))
-  end
-  local approver = check_by(c.approver, 'claim')
-  local date = check_date(c.date, 'claim: date')
-  local year = year_of(date)
+  local approver, date, year = check_sum(c.expense_fen, 'expense_fen', c.approver, c.date, 'claim')
   local tc = self:caps(year).types[ctype]
   local L = ledger(self)
   return db.atomic(function()

@@ -1007,12 +1007,9 @@ function M.load_spec(path)
 end
 
 -- Calls fn(...); a refusal ends the run with 'refused: message' on stderr
--- and exit code 1, without a traceback (run.fail): nothing of the refused
--- step is stored.
+-- and exit code 1, without a traceback: program.try (its one home).
 function M.try(fn, ...)
-  local res = table.pack(pcall(fn, ...))
-  if not res[1] then run.fail(string.format(gettext('refused: %s'), tostring(res[2]))) end
-  return table.unpack(res, 2, res.n)
+  return require('program').try(fn, ...)
 end
 
 -- Ends the run with the usage line unless every name in `names` is among params.

@@ -4,6 +4,7 @@
 --   fmt.yuan(1234567)                      --> '12,345.67'
 --   fmt.plain_yuan(-123450)                --> '-1234.50' (spreadsheet cells)
 --   fmt.money(123450)                      --> '¥1,234.50' (prose, both languages)
+--   fmt.heading(title, id, from, to)      --> '春节送温暖 (c1), 2025-01-10 .. 2025-02-12' (a report's first line)
 --   fmt.date('2025-01-29')                 --> '2025年1月29日' under a Chinese locale,
 --                                              '2025-01-29' otherwise (prose only:
 --                                              files keep ISO dates, whatever the language)
@@ -14,6 +15,12 @@
 -- not reachable from scripts, so this is the small version: code points from
 -- U+1100 up count as two columns.)
 local M = {}
+
+-- A report's first line: its title, its id and its dates (the one wording
+-- of the programs', the campaigns' and the new-year reports').
+function M.heading(title, id, from, to)
+  return string.format('%s (%s), %s .. %s', title, id, from, to)
+end
 
 function M.yuan(fen)
   local sign = fen < 0 and '-' or ''

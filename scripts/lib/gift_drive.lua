@@ -27,6 +27,7 @@
 --   print(gift_drive.format(d:report()))
 local program = require 'program'
 local registry = require 'registry'
+local fmt = require 'fmt'
 
 local M = {}
 local D = {}
@@ -157,8 +158,7 @@ function D:report()
 end
 
 function M.format(rep)
-  local fmt = require 'fmt'
-  local lines = { string.format('%s (%s), %s .. %s', rep.title, rep.campaign, rep.starts, rep.ends), '' }
+  local lines = { fmt.heading(rep.title, rep.campaign, rep.starts, rep.ends), '' }
   local rows = {}
   for _, s in ipairs(rep.stations) do
     rows[#rows + 1] = { s.station, s.name, s.title or s.item, s.quota, s.issued, s.remaining }

@@ -667,7 +667,7 @@ end
 -- discount's days added up in one row), the draws, the quiz, the caps.
 function M.format(rep)
   local c = rep.campaign
-  local lines = { string.format('%s (%s), %s .. %s', c.title, c.campaign, c.starts, c.ends), '' }
+  local lines = { fmt.heading(c.title, c.campaign, c.starts, c.ends), '' }
   local rows = {}
   for _, st in ipairs(c.stock) do
     local y = st.yuan and fmt.yuan or tostring

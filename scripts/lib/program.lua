@@ -104,6 +104,8 @@
 --   program.cli(fn, ...)         -- runs fn; a plan/usage error becomes run.fail (no traceback);
 --                                -- returns fn's results
 --   program.refuser(phrases)     -- refuse(code, detail) -> nil, code, 'phrase: detail'  since v1.2
+--   program.must(r, code, why)   -- r, or run.fail('refused (code): why')  (a command script's refusal)
+--   program.try(fn, ...)         -- fn's results; its error ends the run as 'refused: message'
 --   program.money                -- overflow-checked fen (program/money.lua)
 --   program.mask_name('张三明') --> '张*明'   (core/pii.c's pii.mask; also mask_id, mask_phone)
 --   P:public_list{ kind = }, P:write_public_list('公示.csv')   (program/public.lua)  since v1.1
@@ -326,7 +328,21 @@ local function make(plan)
       end
     end
   end
+  self.for_kind = {}
   return self
+end
+
+-- The limits an entry of `kind` may meet: the program-wide ones, then the
+-- kind's own (one list a kind, made on first use).
+local function kind_limits(self, kind)
+  local list = self.for_kind[kind]
+  if not list then
+    list = {}
+    for _i, l in ipairs(self.by_kind['*'] or {}) do list[#list + 1] = l end
+    for _i, l in ipairs(self.by_kind[kind] or {}) do list[#list + 1] = l end
+    self.for_kind[kind] = list
+  end
+  return list
 end
 
 -- Checks plan, stores it (or finds it stored, or refuses an undeclared change
@@ -585,15 +601,11 @@ end
 local function limits_of(self, e, get)
   get = get or db_totals
   local out = {}
-  for _i, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[e.kind] or {} } do
-    for _i, l in ipairs(list) do
-      if applies(l, e) then
-        local k = tkey(self, l, e)
-        if k then
-          local t = get(self, k, l, e)
-          out[#out + 1] = { l = effective(l, e), key = k, count = t.count, qty = t.qty, fen = t.fen, ledger = t.ledger }
-        end
-      end
+  for _i, l in ipairs(kind_limits(self, e.kind)) do
+    local k = applies(l, e) and tkey(self, l, e)
+    if k then
+      local t = get(self, k, l, e)
+      out[#out + 1] = { l = effective(l, e), key = k, count = t.count, qty = t.qty, fen = t.fen, ledger = t.ledger }
     end
   end
   return out
@@ -1033,16 +1045,14 @@ function P:grant_all(kind, opts)
       -- the common case: program-wide limits (budget, stock) and once per
       -- member, the amount the same for all: checked here with no tables made
       local wide, once, simple = {}, nil, not self.plan.amount and not opts.place
-      for _i, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[kind] or {} } do
-        for _i, l in ipairs(list) do
-          if not applies(l, { kind = kind, day = day }) then
-          elseif #l.per == 0 and not l.clip then
-            local key = self.id .. '|' .. l.name
-            local t = fresh and { count = 0, qty = 0, fen = 0 } or db_totals(self, key, l, {})
-            wide[#wide + 1] = { l = l, key = key, count = t.count, qty = t.qty, fen = t.fen }
-          elseif ledger_once(l) and not once then once = l
-          else simple = false end
-        end
+      for _i, l in ipairs(kind_limits(self, kind)) do
+        if not applies(l, { kind = kind, day = day }) then
+        elseif #l.per == 0 and not l.clip then
+          local key = self.id .. '|' .. l.name
+          local t = fresh and { count = 0, qty = 0, fen = 0 } or db_totals(self, key, l, {})
+          wide[#wide + 1] = { l = l, key = key, count = t.count, qty = t.qty, fen = t.fen }
+        elseif ledger_once(l) and not once then once = l
+        else simple = false end
       end
       for _i, l in ipairs(self.plan.limits) do
         if l.per[1] == 'entry' and applies(l, { kind = kind, day = day }) then simple = false end
@@ -1163,20 +1173,18 @@ local function recount(self)
   for r in db.program_entries:scan{ index = 'program,kind', eq = { self.id } } do
     local e = r:totable()
     local sign = e.reverses and -1 or 1
-    for _i, list in ipairs{ self.by_kind['*'] or {}, self.by_kind[e.kind] or {} } do
-      for _i, l in ipairs(list) do
-        local k = applies(l, e) and not ledger_once(l) and tkey(self, l, e)
-        if k then
-          local t = out[k] or { limit = l.name, count = 0, qty = 0, fen = 0 }
-          out[k] = t
-          t.count, t.qty, t.fen = t.count + sign, t.qty + e.qty, money.add(t.fen, e.fen)
-          -- the limit's max at this key (per tier: the highest of its entries' tiers)
-          local el = effective(l, e)
-          local max = el.max_fen or el.max_count or el.max_qty
-          if l.places then max = e.place and l.places[e.place] end
-          if l.quotas then max = quota_of(l, e) end
-          if max and (not t.max or max > t.max.max) then t.max = { l = el, max = max } end
-        end
+    for _i, l in ipairs(kind_limits(self, e.kind)) do
+      local k = applies(l, e) and not ledger_once(l) and tkey(self, l, e)
+      if k then
+        local t = out[k] or { limit = l.name, count = 0, qty = 0, fen = 0 }
+        out[k] = t
+        t.count, t.qty, t.fen = t.count + sign, t.qty + e.qty, money.add(t.fen, e.fen)
+        -- the limit's max at this key (per tier: the highest of its entries' tiers)
+        local el = effective(l, e)
+        local max = el.max_fen or el.max_count or el.max_qty
+        if l.places then max = e.place and l.places[e.place] end
+        if l.quotas then max = quota_of(l, e) end
+        if max and (not t.max or max > t.max.max) then t.max = { l = el, max = max } end
       end
     end
   end
@@ -1333,7 +1341,7 @@ end
 
 function M.format(rep)
   local fmt = require 'fmt'
-  local out = { string.format('%s (%s), %s .. %s', rep.title, rep.program, rep.from, rep.to), '' }
+  local out = { fmt.heading(rep.title, rep.program, rep.from, rep.to), '' }
   local rows = {}
   for _i, k in ipairs(rep.kinds) do
     local c = k.cell
@@ -1406,6 +1414,23 @@ end
 
 -- Runs fn; an error raised with a plain message (plans, usage: level 0) ends
 -- the run with it and no traceback.
+-- A refusal ends a command script: r, or run.fail('refused (CODE): WHY')
+-- (exit code 1, no traceback). The one home of that message for every
+-- command script (yearly.lua's must before).
+function M.must(r, code, why)
+  if not r then run.fail(string.format(_('refused (%s): %s'), tostring(code), tostring(why))) end
+  return r
+end
+
+-- Calls fn(...); an error in it ends the run as a refusal: 'refused: message'
+-- and exit code 1, without a traceback (run.fail); nothing of the refused
+-- step is stored. --> fn's results
+function M.try(fn, ...)
+  local r = table.pack(pcall(fn, ...))
+  if not r[1] then run.fail(string.format(_('refused: %s'), tostring(r[2]))) end
+  return table.unpack(r, 2, r.n)
+end
+
 function M.cli(fn, ...)
   local r = table.pack(pcall(fn, ...))
   if not r[1] then

@@ -186,12 +186,17 @@ function registry.define_all()
   registry.define_stations()
 end
 
--- The unions directly under union id, in key order.
-function registry.union_children(id)
+-- One field of the records of collection `coll` that `filter` selects, sorted.
+local function sorted_field(coll, filter, field)
   local out = {}
-  for u in db.unions:scan{ parent_id = id } do out[#out + 1] = u.union_id end
+  for r in db[coll]:scan(filter) do out[#out + 1] = r[field] end
   table.sort(out)
   return out
+end
+
+-- The unions directly under union id, in key order.
+function registry.union_children(id)
+  return sorted_field('unions', { parent_id = id }, 'union_id')
 end
 
 -- id and every union below it (depth first, children in key order).
@@ -229,11 +234,7 @@ end
 
 -- The member ids of a union and (deep = true) of every union under it.
 function registry.union_members(id, deep)
-  local ids = deep and registry.union_subtree(id) or { id }
-  local out = {}
-  for m in db.members:scan{ union_id = ids } do out[#out + 1] = m.member_id end
-  table.sort(out)
-  return out
+  return sorted_field('members', { union_id = deep and registry.union_subtree(id) or { id } }, 'member_id')
 end
 
 -- Resident ID numbers are read by parse.id (core/parse.c: the check

@@ -51,7 +51,6 @@ local plan_mod = require 'program.plan'
 local registry = require 'registry'
 local dates = require 'dates'
 local money = require 'program.money'
-local cells = require 'program.cells'
 local fmt = require 'fmt'
 
 local M = {}
@@ -728,7 +727,8 @@ function S:report()
       local s = db.sanatorium_stays:get(e.entry_id)
       local u = tostring(e.union_id or db.members:get(e.member_id, 'union_id') or '-')
       local g = group_of[e.member_id] or '-'
-      local keys_ = { { e.place, rep.batch }, { u, rep.union }, { g, rep.group } }
+      -- the entry counts alike in its batch's, union's and group's cells and in the total
+      local keys_ = { { e.place, rep.batch }, { u, rep.union }, { g, rep.group }, { 'total', rep } }
       for _j, kt in ipairs(keys_) do
         local c = kt[2][kt[1]] or cell()
         kt[2][kt[1]] = c
@@ -744,19 +744,8 @@ function S:report()
           end
         end
       end
-      local t = rep.total
-      if not rev[e.entry_id] then
-        t.placed = t.placed + 1
-        t.fen = money.add(t.fen, e.fen)
-        if not t._p[e.member_id] then t._p[e.member_id] = true; t.persons = t.persons + 1 end
-      end
-      if s then
-        if s.attended then t.attended = t.attended + 1 else t.absent = t.absent + 1 end
-        if s.score then
-          t.scored = t.scored + 1
-          if s.score >= sp.satisfied then t.satisfied = t.satisfied + 1 end
-        end
-      end
+      local t = rep.total                   -- 人: distinct members placed, counted in the total only
+      if not rev[e.entry_id] and not t._p[e.member_id] then t._p[e.member_id] = true; t.persons = t.persons + 1 end
     end
   end
   for _i, w in ipairs(P:waiting_list('stay')) do

@@ -326,12 +326,7 @@ function M.format(rep)
   put(fmt.table({ _('No.'), _('item'), _('sessions'), _('enterprises'), _('person-times'), _('persons'),
                   _('yuan') }, t, { right = { 1, 3, 4, 5, 6, 7 } }))
   put('')
-  if #rep.diffs == 0 then
-    put(string.format(_('The event log (read again, %d events) and the records agree on every figure.'), rep.events))
-  else
-    put(string.format(_('The event log and the records DISAGREE on %d figures:'), #rep.diffs))
-    for i = 1, math.min(#rep.diffs, 20) do put('  ' .. rep.diffs[i]) end
-  end
+  for _i, line in ipairs(require('year_report').agreement(rep.diffs, rep.events)) do put(line) end
   return table.concat(out, '\n')
 end
 

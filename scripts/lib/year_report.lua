@@ -475,14 +475,24 @@ function M.format(rep, opts)
     ::skip::
   end
   add('')
-  if #rep.diffs == 0 then
-    add(string.format(gettext('The log (replayed%s) and the records agree on every figure.'),
-                      rep.events and (', ' .. rep.events .. ' events') or ''))
-  else
-    add(string.format(gettext('The log and the records DISAGREE on %d figures:'), #rep.diffs))
-    for i = 1, math.min(#rep.diffs, 20) do add('  ' .. rep.diffs[i]) end
-  end
+  for _, line in ipairs(M.agreement(rep.diffs, rep.events)) do add(line) end
   return table.concat(out, '\n')
+end
+
+-- The check's lines, the one wording of this report and the ten-things
+-- report (ten_things.lua): the log and the records agree (with the events
+-- read again, when the log was replayed), or the figures that differ (the
+-- first 20). --> { line, ... }
+function M.agreement(diffs, events)
+  if #diffs == 0 and events then
+    return { string.format(gettext('The event log (read again, %d events) and the records agree on every figure.'),
+                           events) }
+  elseif #diffs == 0 then
+    return { gettext('The event log and the records agree on every figure.') }
+  end
+  local out = { string.format(gettext('The event log and the records DISAGREE on %d figures:'), #diffs) }
+  for i = 1, math.min(#diffs, 20) do out[#out + 1] = '  ' .. diffs[i] end
+  return out
 end
 
 -- The workbook: one sheet per dimension with native charts, and the check.

@@ -12,7 +12,6 @@
 --   in a command script:
 --   local cmd = yearly.command(COMMANDS, 'scripts/activity/register.lua')   -- the first given
 --   yearly.year()                  --> year=, else the year of the run's clock (--now)
---   yearly.must(r, code, why)      --> r, or run.fail naming the refusal
 --   yearly.sheet(X, cmd)           -- X:sheet(cmd, params[cmd]) entered, its summary printed,
 --                                  -- exit 1 if a row was refused
 --   yearly.report(P)               -- P's report{ by = params.by } printed, exit 1 if it disagrees
@@ -42,11 +41,6 @@ end
 
 function M.year()
   return program.param('year', 'int', math.tointeger(tonumber(os.date('%Y'))))
-end
-
-function M.must(r, code, why)
-  if not r then run.fail(string.format(_('refused (%s): %s'), code, why)) end
-  return r
 end
 
 function M.sheet(x, cmd)

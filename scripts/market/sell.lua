@@ -8,6 +8,7 @@
 -- defaults to today (the run's clock: --now). ref is the vendor's receipt
 -- number: the same receipt is never entered twice.
 local market = require 'market'
+local program = require 'program'
 local common = require 'common'
 local fmt = require 'fmt'
 local parse = require 'parse'
@@ -31,7 +32,7 @@ if params.qty ~= nil and type(params.qty) ~= 'number' then run.fail(string.forma
 local who = common.who()
 if who then s.member_id, s.id_number = who.member_id, who.id_number end
 local sale, code, msg = mk:sell(s)
-if not sale then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+program.must(sale, code, msg)
 local line = string.format(gettext('sold: sale %d, %s %s %s yuan'), sale.sale_id, sale.vendor_id, sale.product_id,
                            fmt.yuan(sale.amount_fen))
 if sale.endorsed then line = line .. ' (劳模推荐)' end

@@ -6,13 +6,14 @@
 --
 --   gonghui run scripts/market/void.lua sale=123 reason='amount was 19.90, not 199.00'
 local common = require 'common'
+local program = require 'program'
 local fmt = require 'fmt'
 
 local mk = common.market()
 local id = math.tointeger(params.sale)
 if not id or not params.reason then run.fail(gettext("usage: void.lua sale=SALE_NUMBER reason='why'")) end
 local s, code, msg = mk:void(id, tostring(params.reason))
-if not s then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+program.must(s, code, msg)
 print(string.format(gettext('voided: sale %d, %s %s %s %s yuan, discount %s yuan%s'), s.sale_id, s.date, s.vendor_id,
                     s.product_id, fmt.yuan(s.amount_fen), fmt.yuan(s.discount_fen),
                     s.member_id and string.format(gettext(' (member %d: %s of %s yuan used that day now)'), s.member_id,

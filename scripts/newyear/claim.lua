@@ -7,6 +7,7 @@
 -- Prints `issued: ...`, or `refused (reason): ...` and exits 1: not on the
 -- benefit's day, not eligible, already received (when and where), none left.
 local newyear = require 'newyear'
+local program = require 'program'
 local plan = require 'plan'
 
 local who = params.member or (params.id and tostring(params.id))
@@ -15,6 +16,6 @@ if not who or not params.item then
 end
 local ny = newyear.refusing(newyear.define, plan)
 local a, code, msg = newyear.refusing(ny.claim, ny, who, params.item, { pool = params.station })
-if not a then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+program.must(a, code, msg)
 print(string.format(gettext('issued: %s to member %d%s (award %d, %s)'), params.item, a.member_id,
                     params.station and (' at ' .. params.station) or '', a.award_id, a.at))

@@ -13,6 +13,7 @@
 -- the commitment elsewhere (`printf %s "$SEED" | sha256sum`) and give it.
 -- Never pass seed= here: parameters are kept in the run record.
 local newyear = require 'newyear'
+local program = require 'program'
 local plan = require 'plan'
 
 if params.seed then run.fail(gettext('commit.lua takes no seed=: the seed stays secret until the draw (seed_file= or commitment=)')) end
@@ -21,11 +22,7 @@ if not params.draw or not (params.seed_file or params.commitment) then
 end
 local commitment = params.commitment and tostring(params.commitment)
 if params.seed_file then
-  local f, err = io.open(params.seed_file, 'rb')
-  if not f then run.fail('seed_file=: ' .. err) end
-  local seed = f:read('a'):gsub('\r?\n$', '')
-  f:close()
-  commitment = plugin.load('lottery').seed_commit(seed)
+  commitment = plugin.load('lottery').seed_commit(program.read_seed(params.seed_file))
 end
 local ny = newyear.refusing(newyear.define, plan)
 local r = newyear.refusing(ny.commit, ny, params.draw, commitment, { party = params.party and tostring(params.party) })

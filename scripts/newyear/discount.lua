@@ -4,6 +4,7 @@
 --
 --   gonghui run scripts/newyear/discount.lua id=330481199001081234 yuan=88.80 merchant=万家超市
 local newyear = require 'newyear'
+local program = require 'program'
 local fmt = require 'fmt'
 local parse = require 'parse'
 local plan = require 'plan'
@@ -16,7 +17,7 @@ local fen, why = parse.yuan(params.yuan)
 if not fen then run.fail('yuan=: ' .. why) end
 local ny = newyear.refusing(newyear.define, plan)
 local a, code, msg = newyear.refusing(ny.discount, ny, who, fen, { merchant = params.merchant })
-if not a then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+program.must(a, code, msg)
 print(string.format(gettext('discount: %s yuan off %s yuan for member %d (%s yuan of %s used)'), fmt.yuan(a.fen),
                     fmt.yuan(fen), a.member_id, fmt.yuan(ny:discount_used(a.member_id)),
                     fmt.yuan(plan.discount.per_member_fen)))

@@ -7,18 +7,14 @@
 --   gonghui run scripts/newyear/draw.lua draw=red-envelope public='03 07 12 19 25 31 09' \
 --       [seed_file=/secret/seed.txt] [out=FILE] [record=FILE]
 local newyear = require 'newyear'
+local program = require 'program'
 local plan = require 'plan'
 
 if not params.draw or not params.public then
   run.fail(gettext("usage: gonghui run draw.lua draw=red-envelope public='THE PUBLIC VALUE' [seed_file=FILE] [out=FILE] [record=FILE]"))
 end
 local seed = params.seed and tostring(params.seed)
-if params.seed_file then
-  local f, err = io.open(params.seed_file, 'rb')
-  if not f then run.fail('seed_file=: ' .. err) end
-  seed = f:read('a'):gsub('\r?\n$', '')
-  f:close()
-end
+if params.seed_file then seed = program.read_seed(params.seed_file) end
 local ny = newyear.refusing(newyear.define, plan)
 local r = newyear.refusing(ny.draw, ny, params.draw, { public = tostring(params.public), seed = seed })
 local out = params.out or (params.draw .. '-winners.txt')

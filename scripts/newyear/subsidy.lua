@@ -3,6 +3,7 @@
 --
 --   gonghui run scripts/newyear/subsidy.lua id=330481199001081234 yuan=356.50 ticket=G1234-0226
 local newyear = require 'newyear'
+local program = require 'program'
 local fmt = require 'fmt'
 local parse = require 'parse'
 local plan = require 'plan'
@@ -15,6 +16,6 @@ local fen, why = parse.yuan(params.yuan)
 if not fen then run.fail('yuan=: ' .. why) end
 local ny = newyear.refusing(newyear.define, plan)
 local a, code, msg = newyear.refusing(ny.subsidy, ny, who, fen, { ticket = params.ticket and tostring(params.ticket) })
-if not a then run.fail(string.format(gettext('refused (%s): %s'), code, msg)) end
+program.must(a, code, msg)
 print(string.format(gettext('issued: %s yuan to member %d for a ticket of %s yuan%s (award %d)'), fmt.yuan(a.fen),
                     a.member_id, fmt.yuan(fen), a.capped and ' (the cap per member)' or '', a.award_id))

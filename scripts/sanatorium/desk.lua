@@ -47,26 +47,13 @@ end
 local function seed()
   if params.seed ~= nil then run.fail(_('give the seed as seed_file=FILE: parameters are kept in the run record')) end
   local file = params.seed_file or run.fail(_('give the seed: seed_file=FILE (a file holding it; never kept in the run record)'))
-  local f, err = io.open(file, 'rb')
-  if not f then run.fail('seed_file=: ' .. tostring(err)) end
-  local s = f:read('a'):gsub('\r?\n$', '')
-  f:close()
-  return s
+  return program.read_seed(file)
 end
 
 local function record_name() return params.record and tostring(params.record) or 'draw-record.txt' end
 
 -- The draw's errors are a clerk's refusals: one line, no traceback.
-local function refusing(fn, ...)
-  local r = table.pack(pcall(fn, ...))
-  if not r[1] then run.fail(string.format(_('refused: %s'), tostring(r[2]))) end
-  return table.unpack(r, 2, r.n)
-end
-
-local function done(r, code, why)
-  if not r then run.fail(string.format(_('refused (%s): %s'), tostring(code), tostring(why))) end
-  return r
-end
+local refusing, done = program.try, program.must
 
 local function summary(s)
   for _i, x in ipairs(s.refusals) do print(string.format('%s:%d: %s (%s)', x.file, x.line, x.reason, x.code)) end

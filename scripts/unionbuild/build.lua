@@ -31,11 +31,11 @@ program.cli(function()
   elseif cmd == 'nominations' or cmd == 'votes' then
     yearly.sheet(U, cmd)
   elseif cmd == 'nominate' then
-    local r = yearly.must(U:nominate{ member = program.param('nominate', 'id'), union = program.param('union'),
+    local r = program.must(U:nominate{ member = program.param('nominate', 'id'), union = program.param('union'),
                                       reason = params.reason })
     print(string.format(_('nomination %d'), r.nomination_id))
   elseif cmd == 'select' then
-    local r = yearly.must(U:select())
+    local r = program.must(U:select())
     local rows = {}
     for i, n in ipairs(r.selected) do
       local m = db.members:get(n.member_id)

@@ -78,13 +78,11 @@ function M.attach(program)
           end
         end
         if not e.kind then e.kind = P.plan.kinds[1].kind end
-        local r, code, why = P:enter(e)
-        if not r then run.fail(string.format(_('refused (%s): %s'), code, why)) end
+        local r = program.must(P:enter(e))
         print(string.format(_('entered: entry %d, %s %s yuan%s'), r.entry_id, P.plan.kind[r.kind].title,
                             money.yuan(r.fen), r.capped and ' (capped by a limit)' or ''))
       elseif cmd == 'reverse' then
-        local r, code, why = P:reverse(program.param('reverse', 'int'), program.param('reason'))
-        if not r then run.fail(string.format(_('refused (%s): %s'), code, why)) end
+        local r = program.must(P:reverse(program.param('reverse', 'int'), program.param('reason')))
         print(string.format(_('entry %d reverses entry %d (%s yuan)'), r.entry_id, r.reverses, money.yuan(r.fen)))
       elseif cmd == 'report' then
         local rep = P:report{ by = params.by }

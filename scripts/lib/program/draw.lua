@@ -14,6 +14,7 @@
 --   P:draw_record('bed')                    --> the published record (a table)
 --   P:write_draw_record('bed', 'FILE.txt')  -- the record as text, for the notice board
 --   program.read_draw_record('FILE.txt')    --> the record table (verify_draw takes it)
+--   program.read_seed(FILE)                 --> a party's seed from its file (seed_file=)
 --   P:draw_row('bed')                       --> the stored row (made if new)   since v1.3
 --   P:draw('stay', { public = ..., k = n, choices = function(member_id, tier) return { { place = 'B01',
 --          day = ... }, ... } end })        -- preferences: each winner, in draw order, gets the first
@@ -402,6 +403,18 @@ local function check_entries(self, kind, r)
 end
 
 function M.attach(program, P)
+  -- A party's seed from its file (seed_file=: a seed never goes in the
+  -- parameters, which the run record keeps); a final newline is not part of
+  -- it. The one home of reading a seed file (newyear's commit and draw, the
+  -- sanatorium's desk). --> the seed; an unreadable file ends the run.
+  function program.read_seed(file)
+    local f, err = io.open(file, 'rb')
+    if not f then run.fail('seed_file=: ' .. tostring(err)) end
+    local s = f:read('a'):gsub('\r?\n$', '')
+    f:close()
+    return s
+  end
+
   local function row_of(self, kind)
     define()
     if not self.plan.kind[kind] then error(string.format(_("program '%s' has no kind '%s'"), self.id, tostring(kind)), 3) end
@@ -465,6 +478,19 @@ function M.attach(program, P)
     end)
   end
 
+  -- The lists a draw publishes when it closes (legacy and v2 alike): each
+  -- tier's entrants in canonical text and that text's SHA-256.
+  -- --> { { name =, entrants =, n =, list_commitment = }, ... }
+  function P:draw_lists(kind, opts)
+    local L = lottery()
+    local out = {}
+    for i, t in ipairs(self:draw_entrants(kind, opts)) do
+      local text = #t.ids > 0 and L.canonical(table.concat(t.ids, '\n')) or ''
+      out[i] = { name = t.name, entrants = text, n = #t.ids, list_commitment = #t.ids > 0 and L.list_hash(text) or nil }
+    end
+    return out
+  end
+
   -- The entrants of each tier: { { name, ids = { member_id, ... } }, ... }.
   function P:draw_entrants(kind, opts)
     opts = opts or {}
@@ -494,16 +520,10 @@ function M.attach(program, P)
   -- ---- legacy: the organiser's seed alone (before gonghui-draw-v2) -------------------------
 
   local function legacy_publish(self, kind, opts)
-    local L = lottery()
     return db.atomic(function()
       local r = row_of(self, kind)
       if r.published_at then return r end
-      local out = {}
-      for i, t in ipairs(self:draw_entrants(kind, opts)) do
-        local text = #t.ids > 0 and L.canonical(table.concat(t.ids, '\n')) or ''
-        out[i] = { name = t.name, entrants = text, n = #t.ids,
-                   list_commitment = #t.ids > 0 and L.list_hash(text) or nil }
-      end
+      local out = self:draw_lists(kind, opts)
       db.program_draws:update(r.draw_id, { tiers = out, published_at = opts.at or dates.now(), run = run.uid,
                                            scheme = 'gonghui-lottery-v1' })
       bus.publish('program.draw.published', { draw = r.draw_id, tiers = out, seed_commitment = r.seed_commitment })
@@ -564,7 +584,6 @@ function M.attach(program, P)
   -- never changes: closing again returns it as it is.
   function P:close_draw(kind, opts)
     opts = opts or {}
-    local L = lottery()
     return db.atomic(function()
       local r = row_of(self, kind)
       local source = opts.public ~= nil and norm_text(opts.public)
@@ -586,12 +605,7 @@ function M.attach(program, P)
         error(string.format(_("close_draw '%s': after = %s: %s (when the public value is known, local time)"),
                             r.draw_id, tostring(opts.after), why), 0)
       end
-      local out = {}
-      for i, t in ipairs(self:draw_entrants(kind, opts)) do
-        local text = #t.ids > 0 and L.canonical(table.concat(t.ids, '\n')) or ''
-        out[i] = { name = t.name, entrants = text, n = #t.ids,
-                   list_commitment = #t.ids > 0 and L.list_hash(text) or nil }
-      end
+      local out = self:draw_lists(kind, opts)
       local now = host_now()
       if now >= after then
         error(string.format(_("close_draw '%s': the public value is known from %s, which is not after now (%s, the host's clock): name one that nobody knows yet"),

@@ -37,6 +37,15 @@ M.DIMS = { member = true, household = true, kind = true, day = true, year = true
            enterprise = true, union = true }   -- enterprise, union: the entry's, else the member's  since v1.4
 M.UNITS = { ['人'] = true, ['人次'] = true, ['户次'] = true, ['场次'] = true, fen = true }
 
+-- A kind's own limits, in this order: its key, the limit's name (before the
+-- kind), what it is counted per, which maximum it sets, the refusal's code.
+local KIND_LIMITS = {
+  { key = 'stock', name = 'stock:', max = 'max_qty', code = 'out_of_stock' },
+  { key = 'places', name = 'quota:', per = 'place', max = 'places', code = 'out_of_stock' },
+  { key = 'per_member', name = 'once:', per = 'member', max = 'max_count', code = 'already' },
+  { key = 'per_household', name = 'household:', per = 'household', max = 'max_count', code = 'already' },
+}
+
 local function fail(file, key, fmt_, ...)
   error(string.format(_("plan %s: key '%s': ") .. fmt_, file, key, ...), 0)
 end
@@ -350,22 +359,11 @@ function M.check(p, file)
                                     path = 'budget_fen' }
   end
   for i, k in ipairs(out.kinds) do
-    local key = 'kinds[' .. i .. ']'
-    if k.stock then
-      out.limits[#out.limits + 1] = { name = 'stock:' .. k.kind, per = {}, kind = k.kind,
-                                      max_qty = k.stock, code = 'out_of_stock', path = key .. '.stock' }
-    end
-    if k.places then
-      out.limits[#out.limits + 1] = { name = 'quota:' .. k.kind, per = { 'place' }, kind = k.kind,
-                                      places = k.places, code = 'out_of_stock', path = key .. '.places' }
-    end
-    if k.per_member then
-      out.limits[#out.limits + 1] = { name = 'once:' .. k.kind, per = { 'member' }, kind = k.kind,
-                                      max_count = k.per_member, code = 'already', path = key .. '.per_member' }
-    end
-    if k.per_household then
-      out.limits[#out.limits + 1] = { name = 'household:' .. k.kind, per = { 'household' }, kind = k.kind,
-                                      max_count = k.per_household, code = 'already', path = key .. '.per_household' }
+    for _j, x in ipairs(KIND_LIMITS) do
+      if k[x.key] then
+        out.limits[#out.limits + 1] = { name = x.name .. k.kind, per = { x.per }, kind = k.kind, [x.max] = k[x.key],
+                                        code = x.code, path = 'kinds[' .. i .. '].' .. x.key }
+      end
     end
   end
   -- who
