@@ -104,7 +104,7 @@
 --   program.cli(fn, ...)         -- runs fn; a plan/usage error becomes run.fail (no traceback);
 --                                -- returns fn's results
 --   program.refuser(phrases)     -- refuse(code, detail) -> nil, code, 'phrase: detail'  since v1.2
---   program.must(r, code, why)   -- r, or run.fail('refused (code): why')  (a command script's refusal)
+--   program.must(r, code, why)   -- r, or the run ends: refused (code): why  (a command script's refusal)
 --   program.try(fn, ...)         -- fn's results; its error ends the run as 'refused: message'
 --   program.money                -- overflow-checked fen (program/money.lua)
 --   program.mask_name('张三明') --> '张*明'   (core/pii.c's pii.mask; also mask_id, mask_phone)
@@ -1412,9 +1412,7 @@ function M.param(name, kind, default)
   error(_("param: kind is 'text', 'int', 'yuan', 'date' or 'id', got ") .. tostring(kind), 2)
 end
 
--- Runs fn; an error raised with a plain message (plans, usage: level 0) ends
--- the run with it and no traceback.
--- A refusal ends a command script: r, or run.fail('refused (CODE): WHY')
+-- A refusal ends a command script: r, or the run fails with 'refused (CODE): WHY'
 -- (exit code 1, no traceback). The one home of that message for every
 -- command script (yearly.lua's must before).
 function M.must(r, code, why)
@@ -1431,6 +1429,8 @@ function M.try(fn, ...)
   return table.unpack(r, 2, r.n)
 end
 
+-- Runs fn; an error raised with a plain message (plans, usage: level 0) ends
+-- the run with it and no traceback.
 function M.cli(fn, ...)
   local r = table.pack(pcall(fn, ...))
   if not r[1] then
