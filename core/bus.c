@@ -581,18 +581,28 @@ int bus_consumer_put(store_txn *t, const bus_consumer *cn) {
     return rc;
 }
 
-int bus_consumer_each(store_txn *t, int (*fn)(void *ctx, const bus_consumer *c), void *ctx) {
+/* A scan of the bus's collection `name` in t: 1 with *sc open, 0 when the
+ * collection is not made yet (nothing to scan), or an error code. */
+static int scan_sys(store_txn *t, const char *name, store_scan **sc) {
     const store_coll *c;
-    store_scan *sc;
-    const void *pk, *v;
-    size_t pkn, n;
-    int rc = store_coll_get(t, "_consumers", &c);
+    int rc = store_coll_get(t, name, &c);
     if (rc == GH_ENOTFOUND) {
         err_clear();
         return 0;
     }
-    if (rc || (rc = store_scan_open(t, c, -1, NULL, &sc))) {
+    if (rc || (rc = store_scan_open(t, c, -1, NULL, sc))) {
         return rc;
+    }
+    return 1;
+}
+
+int bus_consumer_each(store_txn *t, int (*fn)(void *ctx, const bus_consumer *c), void *ctx) {
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    int rc = scan_sys(t, "_consumers", &sc);
+    if (rc <= 0) {
+        return rc; /* (0: no such collection yet, nothing to visit) */
     }
     while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
         bus_consumer cn;
@@ -732,17 +742,12 @@ corrupt:
 
 int bus_dead_each(store_txn *t, const char *consumer, int (*fn)(void *ctx, const bus_dead *d),
                   void *ctx) {
-    const store_coll *c;
     store_scan *sc;
     const void *pk, *v;
     size_t pkn, n;
-    int rc = store_coll_get(t, "_dead", &c);
-    if (rc == GH_ENOTFOUND) {
-        err_clear();
-        return 0;
-    }
-    if (rc || (rc = store_scan_open(t, c, -1, NULL, &sc))) {
-        return rc;
+    int rc = scan_sys(t, "_dead", &sc);
+    if (rc <= 0) {
+        return rc; /* (0: no such collection yet, nothing to visit) */
     }
     while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
         bus_dead d;

@@ -157,6 +157,29 @@ static void cell(writer *w, const char *s, size_t n, int text) {
 }
 
 /* The value at idx as JSON appended to w->buf (tables through MessagePack). */
+/* A string's text as the file gets it: noted when it is not UTF-8, masked
+ * when its column holds personal data (unless the export unmasks). *n is
+ * its length, in and out; *tofree (always set) is what the caller frees. */
+static const char *string_cell(lua_State *L, writer *w, int col, const char *s, size_t *n,
+                               char **tofree) {
+    *tofree = NULL;
+    if (!codec_utf8_valid((const unsigned char *)s, *n, NULL)) {
+        note_cleaned(L, w, col, not_text());
+    }
+    if (!w->pd[col] || w->unmask) {
+        return s;
+    }
+    char *m = malloc(*n + PII_MASK_EXTRA + 1);
+    if (!m) {
+        luaL_error(L, _("export: out of memory"));
+        return NULL;
+    }
+    *n = pii_mask(w->pd[col], s, *n, m);
+    w->masked = 1;
+    *tofree = m;
+    return m;
+}
+
 static void json_value(lua_State *L, writer *w, int idx, int col) {
     char num[64];
     switch (lua_type(L, idx)) {
@@ -181,22 +204,10 @@ static void json_value(lua_State *L, writer *w, int idx, int col) {
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        if (!codec_utf8_valid((const unsigned char *)s, n, NULL)) {
-            note_cleaned(L, w, col, not_text());
-        }
-        if (w->pd[col] && !w->unmask) {
-            char *m = malloc(n + PII_MASK_EXTRA + 1);
-            if (!m) {
-                luaL_error(L, _("export: out of memory"));
-                return;
-            }
-            size_t mn = pii_mask(w->pd[col], s, n, m);
-            codec_json_str(&w->buf, m, mn);
-            free(m);
-            w->masked = 1;
-        } else {
-            codec_json_str(&w->buf, s, n);
-        }
+        char *m;
+        s = string_cell(L, w, col, s, &n, &m);
+        codec_json_str(&w->buf, s, n);
+        free(m);
         return;
     }
     case LUA_TTABLE: {
@@ -277,22 +288,10 @@ static void text_cell(lua_State *L, writer *w, int idx, int col) {
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        if (!codec_utf8_valid((const unsigned char *)s, n, NULL)) {
-            note_cleaned(L, w, col, not_text());
-        }
-        if (w->pd[col] && !w->unmask) {
-            char *m = malloc(n + PII_MASK_EXTRA + 1);
-            if (!m) {
-                luaL_error(L, _("export: out of memory"));
-                return;
-            }
-            size_t mn = pii_mask(w->pd[col], s, n, m);
-            cell(w, m, mn, 1);
-            free(m);
-            w->masked = 1;
-        } else {
-            cell(w, s, n, 1);
-        }
+        char *m;
+        s = string_cell(L, w, col, s, &n, &m);
+        cell(w, s, n, 1);
+        free(m);
         return;
     }
     case LUA_TTABLE:

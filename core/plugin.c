@@ -507,28 +507,29 @@ static int64_t api_now(gh_err *e) {
     return (int64_t)time(NULL);
 }
 
-static int api_may_write(gh_err *e, const char *path) {
+/* A plugin's file access asked of the run that called it (its sandbox's
+ * rule), for writing or for reading. */
+static int api_may(gh_err *e, const char *path, int write) {
     plugin_host *h = current;
     if (!path || !*path) {
         api_error(e, "no file name");
         return GH_PLUGIN_ERROR;
     }
-    if (!e || !h || !h->rec || !h->rec->may_write || !e->ctx) {
-        return GH_PLUGIN_OK; /* gonghui's own call (export): its user chose the path */
+    int (*may)(void *, struct gh_err *, const char *) = !h || !h->rec ? NULL
+                                                        : write       ? h->rec->may_write
+                                                                      : h->rec->may_read;
+    if (!e || !may || !e->ctx) {
+        return GH_PLUGIN_OK; /* gonghui's own call (import, export): its user chose the path */
     }
-    return h->rec->may_write(e->ctx, e, path);
+    return may(e->ctx, e, path);
+}
+
+static int api_may_write(gh_err *e, const char *path) {
+    return api_may(e, path, 1);
 }
 
 static int api_may_read(gh_err *e, const char *path) {
-    plugin_host *h = current;
-    if (!path || !*path) {
-        api_error(e, "no file name");
-        return GH_PLUGIN_ERROR;
-    }
-    if (!e || !h || !h->rec || !h->rec->may_read || !e->ctx) {
-        return GH_PLUGIN_OK; /* gonghui's own call (import): its user chose the path */
-    }
-    return h->rec->may_read(e->ctx, e, path);
+    return api_may(e, path, 0);
 }
 
 static int api_date_day(gh_err *e, const char *s, int64_t *day) {

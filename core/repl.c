@@ -1421,6 +1421,19 @@ static void run_init(repl *r) {
     run_chunk(r, 1);
 }
 
+/* The store behind the state's `db` global (its metatable's __db), or NULL. */
+static ldb *state_db(lua_State *L) {
+    ldb *db = NULL;
+    lua_getglobal(L, "db");
+    if (lua_getmetatable(L, -1)) {
+        lua_getfield(L, -1, "__db");
+        db = luaL_testudata(L, -1, DB_MT);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    return db;
+}
+
 int repl_main(store *s, int argc, char **argv) {
     repl r;
     memset(&r, 0, sizeof r);
@@ -1471,13 +1484,7 @@ int repl_main(store *s, int argc, char **argv) {
     r.L = sandbox_state(r.sb);
     R = &r;
     lua_State *L = r.L;
-    lua_getglobal(L, "db");
-    if (lua_getmetatable(L, -1)) {
-        lua_getfield(L, -1, "__db");
-        r.db = luaL_testudata(L, -1, DB_MT);
-        lua_pop(L, 2);
-    }
-    lua_pop(L, 1);
+    r.db = state_db(L);
     if (!r.db) {
         fprintf(stderr, _("gonghui: internal error: the db table has no store\n"));
         sandbox_free(r.sb);
@@ -1541,13 +1548,7 @@ int repl_attach(store *s, sandbox *sb) {
     const char *cs = nl_langinfo(CODESET);
     r.topts.ascii = !(cs && strcmp(cs, "UTF-8") == 0);
     lua_State *L = r.L;
-    lua_getglobal(L, "db");
-    if (lua_getmetatable(L, -1)) {
-        lua_getfield(L, -1, "__db");
-        r.db = luaL_testudata(L, -1, DB_MT);
-        lua_pop(L, 2);
-    }
-    lua_pop(L, 1);
+    r.db = state_db(L);
     if (!r.db) {
         fprintf(stderr, _("gonghui: -i: the script's state has no db\n"));
         return 1;

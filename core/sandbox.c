@@ -1282,17 +1282,15 @@ static int mode_ok(const char *mode) {
 
 /* io.open(name [, mode]): reads from the folders the run names; writes only
  * in the output folder, never a protected one, following no link. */
-static int l_sb_io_open(lua_State *L) {
-    const char *name = luaL_checkstring(L, 1);
-    const char *mode = luaL_optstring(L, 2, "r");
-    luaL_argcheck(L, mode_ok(mode), 2, "invalid mode");
-    if (strcmp(mode, "r") != 0 && strcmp(mode, "rb") != 0) {
-        return push_write_handle(L, name, mode);
-    }
+/* io.open's and run.open's reading: `path` opened with the original io.open
+ * (upvalue 1) once the run may read it (sandbox_may_read). A file outside the
+ * run's folders raises `fmt` (the caller's name and %s, the reason); a file
+ * that cannot be read returns fail, the reason and errno, as io.open does. */
+static int open_to_read(lua_State *L, const char *fmt, const char *path, const char *mode) {
     char real[PATH_MAX], why[PATH_MAX + 256];
-    if (!sandbox_may_read(L, name, real, why, sizeof why)) {
+    if (!sandbox_may_read(L, path, real, why, sizeof why)) {
         if (errno == EACCES) {
-            return luaL_error(L, _("io.open: %s"), why);
+            return luaL_error(L, fmt, why);
         }
         int e = errno;
         luaL_pushfail(L);
@@ -1306,6 +1304,16 @@ static int l_sb_io_open(lua_State *L) {
     lua_pushstring(L, mode);
     lua_call(L, 2, LUA_MULTRET);
     return lua_gettop(L) - base;
+}
+
+static int l_sb_io_open(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    const char *mode = luaL_optstring(L, 2, "r");
+    luaL_argcheck(L, mode_ok(mode), 2, "invalid mode");
+    if (strcmp(mode, "r") != 0 && strcmp(mode, "rb") != 0) {
+        return push_write_handle(L, name, mode);
+    }
+    return open_to_read(L, _("io.open: %s"), name, mode);
 }
 
 /* io.lines([name, ...]): a named file only from the folders the run names. */
@@ -1362,23 +1370,7 @@ static int l_sb_run_open(lua_State *L) {
     if (mode[0] != 'r') {
         return push_write_handle(L, path, mode);
     }
-    char real[PATH_MAX], why[PATH_MAX + 256];
-    if (!sandbox_may_read(L, path, real, why, sizeof why)) {
-        if (errno == EACCES) {
-            return luaL_error(L, _("run.open: %s"), why);
-        }
-        int e = errno;
-        luaL_pushfail(L);
-        lua_pushstring(L, why);
-        lua_pushinteger(L, e);
-        return 3;
-    }
-    int base = lua_gettop(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushstring(L, real);
-    lua_pushstring(L, mode);
-    lua_call(L, 2, LUA_MULTRET);
-    return lua_gettop(L) - base;
+    return open_to_read(L, _("run.open: %s"), path, mode);
 }
 
 /* __index of the globals: an unknown name is an error (typos). */

@@ -218,8 +218,12 @@ static int open_nofollow(int at, const char *rel, int flags, mode_t mode) {
     }
 }
 
-int sbfiles_open_write(const sbfiles *f, const char *path, int flags, mode_t mode, char *why,
-                       size_t n) {
+/* The write target `path` opened with `flags` from the output folder down,
+ * never through a symbolic link: 0 with *fd (-1 and errno when that open
+ * failed: the caller says why), or -1 with why when the name is refused or
+ * the output folder cannot be opened. */
+static int open_target(const sbfiles *f, const char *path, int flags, mode_t mode, int *fd,
+                       char *why, size_t n) {
     char rel[PATH_MAX];
     if (write_target(f, path, rel, why, n) != 0) {
         return -1;
@@ -229,9 +233,20 @@ int sbfiles_open_write(const sbfiles *f, const char *path, int flags, mode_t mod
         snprintf(why, n, "%s: %s", f->out_dir, strerror(errno));
         return -1;
     }
-    int fd = open_nofollow(at, rel, flags, mode);
+    *fd = open_nofollow(at, rel, flags, mode);
     int e = errno;
     close(at);
+    errno = e;
+    return 0;
+}
+
+int sbfiles_open_write(const sbfiles *f, const char *path, int flags, mode_t mode, char *why,
+                       size_t n) {
+    int fd;
+    if (open_target(f, path, flags, mode, &fd, why, n) != 0) {
+        return -1;
+    }
+    int e = errno;
     if (fd < 0) {
         if (e == ELOOP || e == ENOTDIR) {
             snprintf(why, n,
@@ -248,19 +263,11 @@ int sbfiles_open_write(const sbfiles *f, const char *path, int flags, mode_t mod
 }
 
 int sbfiles_check_write(const sbfiles *f, const char *path, char *why, size_t n) {
-    char rel[PATH_MAX];
-    if (write_target(f, path, rel, why, n) != 0) {
+    int fd; /* no link on the way, nor at the file */
+    if (open_target(f, path, O_PATH, 0, &fd, why, n) != 0) {
         return -1;
     }
-    /* no link on the way, nor at the file */
-    int at = open(f->out_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (at < 0) {
-        snprintf(why, n, "%s: %s", f->out_dir, strerror(errno));
-        return -1;
-    }
-    int fd = open_nofollow(at, rel, O_PATH, 0);
     int e = errno;
-    close(at);
     if (fd >= 0) {
         close(fd);
         return 0;

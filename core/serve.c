@@ -448,13 +448,8 @@ static int run_handler(server *srv, job *j, store_txn *t) {
 
 /* ---- the engine ------------------------------------------------------------------ */
 
-void serve_submit(server *srv, job *j) {
-    pthread_mutex_lock(&srv->mu);
-    if (srv->stopping) {
-        pthread_mutex_unlock(&srv->mu);
-        serve_answer_error(j, 503, "stopping", _("the server is shutting down"));
-        return;
-    }
+/* Puts j at the end of the engine's queue (srv->mu held). */
+static void enqueue(server *srv, job *j) {
     j->done = 0;
     j->next = NULL;
     if (srv->tail) {
@@ -463,9 +458,19 @@ void serve_submit(server *srv, job *j) {
         srv->head = j;
     }
     srv->tail = j;
-    if (srv->head == j) {
+    if (srv->head == j) { /* the engine sleeps only on an empty queue */
         pthread_cond_signal(&srv->cv);
     }
+}
+
+void serve_submit(server *srv, job *j) {
+    pthread_mutex_lock(&srv->mu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->mu);
+        serve_answer_error(j, 503, "stopping", _("the server is shutting down"));
+        return;
+    }
+    enqueue(srv, j);
     while (!j->done) {
         pthread_cond_wait(&j->cv, &srv->mu);
     }
@@ -480,17 +485,7 @@ int serve_post(server *srv, job *j) {
         j->done = 1;
         return -1;
     }
-    j->done = 0;
-    j->next = NULL;
-    if (srv->tail) {
-        srv->tail->next = j;
-    } else {
-        srv->head = j;
-    }
-    srv->tail = j;
-    if (srv->head == j) { /* the engine sleeps only on an empty queue */
-        pthread_cond_signal(&srv->cv);
-    }
+    enqueue(srv, j);
     pthread_mutex_unlock(&srv->mu);
     return 0;
 }

@@ -56,6 +56,16 @@
 
 /* ---- answers ---------------------------------------------------------------------- */
 
+/* Every answer's headers: its type, its caching, and the browser rules
+ * (no type sniffing, scripts and frames from this server only). */
+static void add_headers(struct MHD_Response *r, const char *type, const char *cache) {
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", cache);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; frame-ancestors 'none'");
+}
+
 static enum MHD_Result send_bytes(struct MHD_Connection *c, int status, const char *type,
                                   const void *p, size_t n, const char *cookie) {
     struct MHD_Response *r =
@@ -63,11 +73,7 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, int status, const ch
     if (!r) {
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'self'; frame-ancestors 'none'");
+    add_headers(r, type, "no-store");
     if (cookie) {
         MHD_add_response_header(r, "Set-Cookie", cookie);
     }
@@ -514,11 +520,7 @@ static enum MHD_Result do_static(server *srv, struct MHD_Connection *c, const ch
             close(fd);
             return MHD_NO;
         }
-        MHD_add_response_header(r, "Content-Type", type);
-        MHD_add_response_header(r, "Cache-Control", "no-cache");
-        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(r, "Content-Security-Policy",
-                                "default-src 'self'; frame-ancestors 'none'");
+        add_headers(r, type, "no-cache");
         enum MHD_Result ret = MHD_queue_response(c, 200, r);
         MHD_destroy_response(r);
         return ret;

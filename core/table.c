@@ -470,6 +470,20 @@ static void elision_note(FILE *f, const layout *l, const char *prefix) {
     fprintf(f, _n("%s… %zu more row …\n", "%s… %zu more rows …\n", hidden), prefix, hidden);
 }
 
+/* Rows r = 0, 1, ... as a renderer shows them: where a long table's head
+ * ends, the note of the rows left out (after `prefix`; a blank line after it
+ * when `blank`) and a jump to its tail. --> the row to show (t->rows: none) */
+static size_t shown_row(FILE *f, const layout *l, size_t r, const char *prefix, int blank) {
+    if (r == l->head && l->head + l->tail < l->t->rows) {
+        elision_note(f, l, prefix);
+        if (blank) {
+            fputc('\n', f);
+        }
+        r = l->t->rows - l->tail;
+    }
+    return r;
+}
+
 static void render_box(const layout *l, FILE *f) {
     const tbl *t = l->t;
     const tbl_opts *o = l->o;
@@ -495,14 +509,7 @@ static void render_box(const layout *l, FILE *f) {
             rule(f, l, "├", "┼", "┤", h);
         }
     }
-    for (size_t r = 0; r < t->rows; r++) {
-        if (r == l->head && l->head + l->tail < t->rows) {
-            elision_note(f, l, ascii ? "| " : "│ ");
-            r = t->rows - l->tail;
-            if (r >= t->rows) {
-                break;
-            }
-        }
+    for (size_t r = 0; (r = shown_row(f, l, r, ascii ? "| " : "│ ", 0)) < t->rows; r++) {
         const cell *row = t->cells + r * (size_t)t->ncols;
         fputs(v, f);
         for (int i = 0; i < t->ncols; i++) {
@@ -541,14 +548,7 @@ static void render_plain(const layout *l, FILE *f) {
             fputc('\n', f);
         }
     }
-    for (size_t r = 0; r < t->rows; r++) {
-        if (r == l->head && l->head + l->tail < t->rows) {
-            elision_note(f, l, "");
-            r = t->rows - l->tail;
-            if (r >= t->rows) {
-                break;
-            }
-        }
+    for (size_t r = 0; (r = shown_row(f, l, r, "", 0)) < t->rows; r++) {
         const cell *row = t->cells + r * (size_t)t->ncols;
         int end = t->ncols; /* no trailing blanks: empty cells at the end are left off */
         while (end > 1 && row[end - 1].kind == TBL_NULL) {
@@ -600,14 +600,7 @@ static void render_markdown(const layout *l, FILE *f) {
         fputc('|', f);
     }
     fputc('\n', f);
-    for (size_t r = 0; r < t->rows; r++) {
-        if (r == l->head && l->head + l->tail < t->rows) {
-            elision_note(f, l, "| ");
-            r = t->rows - l->tail;
-            if (r >= t->rows) {
-                break;
-            }
-        }
+    for (size_t r = 0; (r = shown_row(f, l, r, "| ", 0)) < t->rows; r++) {
         const cell *row = t->cells + r * (size_t)t->ncols;
         fputc('|', f);
         for (int i = 0; i < t->ncols; i++) {
@@ -627,15 +620,7 @@ static void render_line(const layout *l, FILE *f) {
         int w = tbl_width(nm, strlen(nm), l->o->ambiguous_wide);
         nw = w > nw ? w : nw;
     }
-    for (size_t r = 0; r < t->rows; r++) {
-        if (r == l->head && l->head + l->tail < t->rows) {
-            elision_note(f, l, "");
-            fputc('\n', f);
-            r = t->rows - l->tail;
-            if (r >= t->rows) {
-                break;
-            }
-        }
+    for (size_t r = 0; (r = shown_row(f, l, r, "", 1)) < t->rows; r++) {
         if (r) {
             fputc('\n', f);
         }
