@@ -248,16 +248,22 @@ int sandbox_went_outside(const sandbox *sb) {
     return sb->outside;
 }
 
-/* A function of the standard library that reaches outside the run (print,
- * io.write, io.read, a file's write): notes it, then calls the original
- * (upvalue 1) with the same arguments. */
-static int l_sb_outside(lua_State *L) {
-    sandbox_note_outside(L);
+/* Calls the original function (upvalue 1) with this call's arguments:
+ * its results. */
+static int call_original(lua_State *L) {
     int n = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, n, LUA_MULTRET);
     return lua_gettop(L);
+}
+
+/* A function of the standard library that reaches outside the run (print,
+ * io.write, io.read, a file's write): notes it, then calls the original
+ * (upvalue 1) with the same arguments. */
+static int l_sb_outside(lua_State *L) {
+    sandbox_note_outside(L);
+    return call_original(L);
 }
 
 /* A file method that reads (read, lines): reaching outside only on
@@ -266,11 +272,7 @@ static int l_sb_outside_stdin(lua_State *L) {
     if (lua_rawequal(L, 1, lua_upvalueindex(2))) {
         sandbox_note_outside(L);
     }
-    int n = lua_gettop(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_original(L);
 }
 
 /* Replaces field name of the table at idx by l_sb_outside around it. */
@@ -1332,11 +1334,7 @@ static int l_sb_io_lines(lua_State *L) {
         lua_pushstring(L, real);
         lua_replace(L, 1);
     }
-    int n = lua_gettop(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_original(L);
 }
 
 /* run.open(name [, mode]): a file in the output folder. */
