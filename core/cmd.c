@@ -203,8 +203,6 @@ int cmd_stat(const char *path, int argc, char **argv) {
 /* gonghui export SCRIPT.lua: the script runs like `gonghui run` (read-only), and
  * the rows it returns are written. */
 static int export_script(store *s, const export_opts *eo, int argc, char **argv) {
-    static const char *const names[] = {"CSV for Excel", "TSV", "JSON", "JSON Lines",
-                                        "Excel workbook"};
     lexport_opts x = {.out = eo->out,
                       .format = eo->format,
                       .fields = eo->fields,
@@ -242,11 +240,8 @@ static int export_script(store *s, const export_opts *eo, int argc, char **argv)
         FILE *msg = to_stdout ? stderr : stdout;
         fprintf(msg, _("export: %llu rows of %s written to %s (%s)\n"),
                 (unsigned long long)x.written, eo->script, to_stdout ? "standard output" : eo->out,
-                names[eo->format]);
-        if (x.masked) {
-            fprintf(msg, _("export: ID numbers and phone numbers are masked; give --unmask to "
-                           "write them whole (the run record notes it)\n"));
-        }
+                export_format_name(eo->format));
+        export_note_masked(msg, x.masked);
     }
     return code;
 }

@@ -376,6 +376,19 @@ static int choose_fields(exp *e) {
     return 0;
 }
 
+const char *export_format_name(int format) {
+    static const char *const names[] = {"CSV for Excel", "TSV", "JSON", "JSON Lines",
+                                        "Excel workbook"};
+    return names[format];
+}
+
+void export_note_masked(FILE *msg, int masked) {
+    if (masked) {
+        fprintf(msg, _("export: ID numbers and phone numbers are masked; give --unmask to "
+                       "write them whole (the run record notes it)\n"));
+    }
+}
+
 int export_run(store *s, const export_opts *o) {
     exp e;
     store_txn *t = NULL;
@@ -520,15 +533,10 @@ out:
     if (rc) {
         fprintf(stderr, "gonghui export: %s\n", err_msg(rc));
     } else {
-        static const char *const names[] = {"CSV for Excel", "TSV", "JSON", "JSON Lines",
-                                            "Excel workbook"};
         fprintf(msg, _("export: %llu records of '%s' written to %s (%s)\n"),
                 (unsigned long long)e.n, o->coll, to_stdout ? "standard output" : o->out,
-                names[o->format]);
-        if (e.masked) {
-            fprintf(msg, _("export: ID numbers and phone numbers are masked; give --unmask to "
-                           "write them whole (the run record notes it)\n"));
-        }
+                export_format_name(o->format));
+        export_note_masked(msg, e.masked);
     }
     if (e.cleaned) {
         if (e.cleaned > SHOW_CLEANED) {

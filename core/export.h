@@ -9,6 +9,8 @@
 
 #include "store.h"
 
+#include <stdio.h>
+
 enum export_format { EXPORT_CSV, EXPORT_TSV, EXPORT_JSON, EXPORT_JSONL, EXPORT_XLSX };
 
 typedef struct export_opts {
@@ -37,5 +39,13 @@ int export_parse(int argc, char **argv, export_opts *o);
  * export leaves no half file), prints a summary and records the run.
  * Returns the exit code: 0 written, 1 failed. */
 int export_run(store *s, const export_opts *o);
+
+/* The name of export format `format` (EXPORT_CSV ...) for the summary line
+ * ("CSV for Excel"); borrowed, static. */
+const char *export_format_name(int format);
+
+/* The summary's note that personal data was masked (when `masked`): one
+ * wording for a collection's export and a script's. */
+void export_note_masked(FILE *msg, int masked);
 
 #endif
