@@ -315,8 +315,10 @@ static void test_csv_reader(void **state) {
 /* db.define's spec read into a definition (lua_define.c): a failed
  * allocation is GH_ENOMEM and nothing; a definition it returns is complete,
  * its labels included (the label's copy was once unchecked: the field was
- * defined without its label). Lua is a shared library: only ghcore's
- * allocations fail. */
+ * defined without its label). The spec is read with Lua allocating
+ * nothing (no "a,b" index names a new string): with Lua linked in, its
+ * allocations are wrapped too, and a failure there would be Lua's memory
+ * error outside a protected call. */
 static void test_define_spec(void **state) {
     (void)state;
     lua_State *L = luaL_newstate();
