@@ -64,24 +64,36 @@ for i, p in ipairs(PROGRAMS) do Ps[i] = program.define(p[1]) end
 -- an activity's head count without names: one a session, about 30 people
 local ACT = Ps[5]
 
-local ids = {}
-for m in db.members:scan() do if m.status ~= 'left' then ids[#ids + 1] = m.member_id end end
-local entered, reversed, refused, heads = 0, 0, 0, 0
+local ids, hhs = {}, {}
+for m in db.members:scan() do
+  if m.status ~= 'left' then ids[#ids + 1] = m.member_id; hhs[m.member_id] = m.household or ('m' .. m.member_id) end
+end
+local entered, reversed, heads = 0, 0, 0
 local pending = {}
+-- A chunk is entered a program at a time with P:backfill (the ledger row and
+-- its standard event, as P:enter makes them, without P:enter's lookups,
+-- checks and savepoint per entry: the plans here have no limit an entry could
+-- pass), then the voided sales reversed with P:reverse. A chunk a transaction.
 local function flush()
   if #pending == 0 then return end
   local batch = pending
   pending = {}
   db.atomic(function()
+    local by = {}
     for _, x in ipairs(batch) do
-      local P, e = x[1], x[2]
-      local r, code, why = P:enter(e)
-      if r then
-        entered = entered + 1
-        if x[3] then P:reverse(r.entry_id, '退货', { at = e.at }); reversed = reversed + 1 end
-      else
-        refused = refused + 1
-        if refused <= 5 then print('W9: refused: ' .. tostring(code) .. ' ' .. tostring(why)) end -- i18n: ok (bench)
+      local l = by[x[1]]
+      if not l then l = { rows = {}, void = {} }; by[x[1]] = l end
+      l.rows[#l.rows + 1] = x[2]
+      l.void[#l.rows] = x[3]
+    end
+    for _, P in ipairs(Ps) do
+      local l = by[P]
+      if l then
+        local got = P:backfill(l.rows)
+        entered = entered + #got
+        for i, id in ipairs(got) do
+          if l.void[i] then P:reverse(id, '退货', { at = l.rows[i].at }); reversed = reversed + 1 end
+        end
       end
     end
   end)
@@ -95,7 +107,7 @@ for _, mid in ipairs(ids) do
     if random() < mean - n then n = n + 1 end
     if p[1].kinds[1].per_member then n = math.min(n, 1) end
     for _ = 1, n do
-      local e = { member = mid }
+      local e = { member_id = mid, household = hhs[mid], run = run.uid, fen = p[1].kinds[1].value_fen }
       p[3](e)
       e.at = e.day .. ' 10:00:00'
       pending[#pending + 1] = { Ps[i], e, i == 3 and random() < 0.002 }
@@ -105,9 +117,9 @@ for _, mid in ipairs(ids) do
 end
 for s = 1, 4000 do     -- the activities' head counts
   pending[#pending + 1] = { ACT, { kind = 'attend', heads = random(10, 60), session = 'S' .. s,
-                                   day = month_day(), at = YEAR .. '-06-01 10:00:00' } }
+                                   day = month_day(), at = YEAR .. '-06-01 10:00:00', run = run.uid } }
   heads = heads + 1
 end
 flush()
-print(string.format('W9 year %d: %d members, %d entries (%d head counts), %d reversed, %d refused', -- i18n: ok (bench)
-                    YEAR, #ids, entered, heads, reversed, refused))
+print(string.format('W9 year %d: %d members, %d entries (%d head counts), %d reversed', -- i18n: ok (bench)
+                    YEAR, #ids, entered, heads, reversed))

@@ -928,6 +928,17 @@ function P:reverse(entry_id, reason, opts)
   end)
 end
 
+-- Whether rebuild_totals has anything to do: a limit whose totals are kept
+-- (not the once-per-member ones the ledger answers), or totals stored
+-- before. Without, a backfill of a chunk does not recount the program's
+-- whole ledger (bench/w9/year.lua backfills a city's year chunk by chunk).
+local function keeps_totals(self)
+  for _i, list in pairs(self.by_kind) do
+    for _i, l in ipairs(list) do if not ledger_once(l) then return true end end
+  end
+  return db.program_totals:count{ program = self.id } > 0
+end
+
 -- Entries made before the program stood on the framework (a migration of
 -- an old database): each row { kind, member_id, household?, qty?, fen, day,
 -- at?, key?, run?, town?, tier?, note?, extra? } goes into the ledger as it
@@ -953,7 +964,7 @@ function P:backfill(rows)
       publish(self, r)
       ids[i] = r.entry_id
     end
-    if #rows > 0 then self:rebuild_totals() end
+    if #rows > 0 and keeps_totals(self) then self:rebuild_totals() end
     return ids
   end)
 end
