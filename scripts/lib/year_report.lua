@@ -83,17 +83,35 @@ local function year_of(s)
   return s and math.tointeger(tonumber(tostring(s):sub(1, 4)))
 end
 
--- The member's town and enterprise, cached per build.
+-- The member's town and enterprise (two values), cached per build: one
+-- integer a member (the two as indexes into lists of the distinct towns and
+-- enterprises), not a table: a city's year meets every member.
 local function member_info(cache, id)
-  if id == nil then return {} end
-  local m = cache[id]
-  if m == nil then
+  if id == nil then return nil, nil end
+  local mc = cache['yr:members']
+  if not mc then
+    mc = { v = {}, towns = {}, tidx = {}, ents = {}, eidx = {} }
+    cache['yr:members'] = mc
+  end
+  local v = mc.v[id]
+  if v == nil then
     local members = collection('members')
     local r = members and members:get(id)
-    m = r and { town = r.town, enterprise_id = r.enterprise_id } or {}
-    cache[id] = m
+    local tw, en = r and r.town, r and r.enterprise_id
+    local ti, ei = 0, 0
+    if tw ~= nil then
+      ti = mc.tidx[tw]
+      if not ti then ti = #mc.towns + 1; mc.towns[ti] = tw; mc.tidx[tw] = ti end
+    end
+    if en ~= nil then
+      ei = mc.eidx[en]
+      if not ei then ei = #mc.ents + 1; mc.ents[ei] = en; mc.eidx[en] = ei end
+    end
+    v = ti < (1 << 24) and ei < (1 << 38) and (ti | (ei << 24)) or { tw, en }
+    mc.v[id] = v
   end
-  return m
+  if math.type(v) == 'integer' then return mc.towns[v & 0xFFFFFF], mc.ents[v >> 24] end
+  return v[1], v[2]
 end
 
 -- The fact of one entry (a program_entries row or a program.entry event's
@@ -106,6 +124,10 @@ local FACT = {}
 -- out both it and the entry it reverses.
 -- A program's title and units, from its stored plan (once per program).
 local function program_info(cache, id)
+  local pc = cache['yr:programs']
+  if not pc then pc = {}; cache['yr:programs'] = pc end
+  local got = pc[id]
+  if got then return got end
   local key = 'program:' .. id
   if cache[key] == nil then
     local ps = collection('programs')
@@ -116,21 +138,25 @@ local function program_info(cache, id)
     cache[key] = { title = r and r.title or id, units = units, u = u,
                    by_day = r and type(r.plan) == 'table' and r.plan.household_times == 'day' }
   end
+  pc[id] = cache[key]
   return cache[key]
 end
 
 local function station_info(cache, place)
   if place == nil then return nil end
-  local key = 'station:' .. place
-  if cache[key] == nil then
+  local sc = cache['yr:stations']
+  if not sc then sc = {}; cache['yr:stations'] = sc end
+  local got = sc[place]
+  if got == nil then
     local st = collection('stations')
-    cache[key] = st and st:get(place, 'station_id') and place or false
+    got = st and st:get(place, 'station_id') and place or false
+    sc[place] = got
   end
-  return cache[key] or nil
+  return got or nil
 end
 
 function FACT.entry(x, cache)
-  local m = member_info(cache, x.member_id)
+  local mtown, ment = member_info(cache, x.member_id)
   local p = program_info(cache, x.program)
   local u = p.u
   local person = (u['人'] or u['人次']) and x.member_id or nil
@@ -142,7 +168,7 @@ function FACT.entry(x, cache)
              and (x.program .. '|' .. x.kind .. '|' .. x.household .. (p.by_day and ('|' .. tostring(x.day)) or '')) or nil,
            money_fen = u.fen and (x.fen or 0) or 0,
            session = u['场次'] and ('program:' .. x.program .. ':' .. (x.session or x.program)) or nil,
-           town = x.town or m.town, enterprise_id = x.enterprise_id or m.enterprise_id,
+           town = x.town or mtown, enterprise_id = x.enterprise_id or ment,
            station = station_info(cache, x.place), entry = x.program .. ':' .. x.entry_id,
            reverses = x.reverses and (x.program .. ':' .. x.reverses) or nil, heads = heads }
 end
@@ -199,9 +225,16 @@ M.PAGE = 5000
 function M.rebuild()
   M.define()
   install_consumer()
-  db.atomic(function()
-    for f in db.year_facts:scan() do db.year_facts:delete(f.seq) end
-  end)
+  -- cleared a page at a time: LMDB keeps a transaction's pages in memory
+  -- until it commits (a city's facts are gigabytes)
+  repeat
+    local cleared = db.atomic(function()
+      local seqs = {}
+      for f in db.year_facts:scan{ limit = M.PAGE } do seqs[#seqs + 1] = f.seq end
+      for _, seq in ipairs(seqs) do db.year_facts:delete(seq) end
+      return #seqs
+    end)
+  until cleared < M.PAGE
   local cache, from, read, done = {}, 1, 0, false
   repeat
     -- (the page's outcome is kept only once its transaction committed: a
@@ -244,71 +277,179 @@ end
 
 -- ---- counting ----------------------------------------------------------------------
 
+-- 人, 户次 and 场次 count distinct things per cell (the total, each program,
+-- town, enterprise and rest station); a city's year has millions of them,
+-- so a count keeps them compactly, not a Lua set per cell (at 100,000
+-- members those sets held 1.6 million entries, 57 MB; 30 times that at
+-- 3,000,000):
+--   * a member (an integer id) has one integer: the town and enterprise of
+--     the first fact that counted them (their home: records give the
+--     member's own), the first rest station, and whether they were counted
+--     in the total and in their home town and enterprise; only a member met
+--     in a second town, enterprise or station goes into that cell's set;
+--     each program's members are a bitmap (64 members a word);
+--   * a household key (program, kind, household, day) is one entry in one
+--     table, with the town, enterprise and station that first counted it;
+--     its key holds its program, so the total and the programs need no more;
+--   * a session has a number; each cell has a bitmap of its sessions.
+-- Members that are not integer ids (a federation's pseudonyms) go into sets.
 local function new_cell()
   return { sessions = 0, persons = 0, person_times = 0, household_times = 0, money_fen = 0,
-           _s = {}, _p = {}, _h = {} }
-end
-
-local function count_into(cell, f)
-  if f.heads then cell.person_times = cell.person_times + f.heads end   -- counted, not named
-  if f.member_id ~= nil then
-    cell.person_times = cell.person_times + 1
-    if not cell._p[f.member_id] then cell._p[f.member_id] = true; cell.persons = cell.persons + 1 end
-  end
-  if f.household ~= nil and not cell._h[f.household] then   -- distinct per program, kind and household
-    cell._h[f.household] = true
-    cell.household_times = cell.household_times + 1
-  end
-  cell.money_fen = cell.money_fen + (f.money_fen or 0)
-  if f.session ~= nil and not cell._s[f.session] then
-    cell._s[f.session] = true
-    cell.sessions = cell.sessions + 1
-  end
+           _p = {}, _h = {}, _s = {} }
 end
 
 M.MEASURES = { 'sessions', 'persons', 'person_times', 'household_times', 'money_fen' }
 
--- A count being made: returns the count (below) and add(f), which counts
--- one fact unless `reversed` (a set of entry keys: reversals and the
--- entries they reverse) holds its entry. Facts are counted as they come,
--- with no list of them and no table made per fact: a year of a city's
--- entries is counted in the memory of its distinct members and households.
+-- Sets bit i (an integer >= 0) of the bitmap bm (a table of 64-bit words);
+-- true if it was clear.
+local function mark(bm, i)
+  local w, b = (i >> 6) + 1, 1 << (i & 63)
+  local x = bm[w] or 0
+  if x & b ~= 0 then return false end
+  bm[w] = x | b
+  return true
+end
+
+-- The fields of a member's or a household's integer: town (bits 0-17),
+-- enterprise (18-41) and station (42-59) as numbers of cells (0: none, or
+-- too many to hold: then the cell's set is used); bits 60-62: counted in the
+-- total, the home town, the home enterprise.
+local TB, EB, SB = 18, 24, 18
+local TM, EM, SM = (1 << TB) - 1, (1 << EB) - 1, (1 << SB) - 1
+local ES, SS = TB, TB + EB
+local F_TOTAL, F_TOWN, F_ENT = 1 << 60, 1 << 61, 1 << 62
+
+-- A count being made: returns the count (below), add(f), which counts one
+-- fact unless `reversed` (a set of entry keys: reversals and the entries
+-- they reverse) holds its entry, and put(...) (the same without a fact
+-- table: count_log and count_records call it for each row; see add).
+-- Facts are counted as they come, with no list of them.
 function M.counter(reversed)
   reversed = reversed or {}
   local t = { total = new_cell(), program = {}, town = {}, enterprise = {}, station = {}, rank = {} }
-  local tp, tt, te, ts, rank = t.program, t.town, t.enterprise, t.station, t.rank
+  local tp, rank = t.program, t.rank
   local total = t.total
-  local function add(f)
-    local entry = f.entry
-    if entry and reversed[entry] then return end
-    count_into(total, f)
-    local label = f.label
-    local c = tp[label]
-    if not c then c = new_cell(); tp[label] = c end
-    count_into(c, f)
-    local k = f.town or '(未知)'
-    c = tt[k]
-    if not c then c = new_cell(); tt[k] = c end
-    count_into(c, f)
-    k = f.enterprise_id
-    if k == nil then k = '(无)' end
-    c = te[k]
-    if not c then c = new_cell(); te[k] = c end
-    count_into(c, f)
-    k = f.station
-    if k ~= nil then
-      c = ts[k]
-      if not c then c = new_cell(); ts[k] = c end
-      count_into(c, f)
+  -- cells by number, and their numbers by key, for town, enterprise, station
+  local tcells, tnum = {}, {}
+  local ecells, enum = {}, {}
+  local scells, snum = {}, {}
+  local function cell_num(dim, cells, num, k)
+    local n = num[k]
+    if not n then
+      n = #cells + 1
+      num[k] = n
+      local c = new_cell()
+      cells[n] = c
+      t[dim][k] = c
     end
-    if rank[label] == nil then
-      local program = f.program
+    return n
+  end
+  local member = {}      -- [member_id] = integer (above)
+  local hold = {}        -- [household key] = integer (above)
+  local snums, nsess = {}, 0   -- [session key] = number
+  local pbits = {}       -- [program cell] = bitmap of its members
+  local function session_in(c, sn)
+    if mark(c._s, sn) then c.sessions = c.sessions + 1 end
+  end
+  -- is key new in cell c (a cell that is not the key's first of its dim)?
+  local function once_in(set, k)
+    if set[k] then return false end
+    set[k] = true
+    return true
+  end
+  -- one fact: label, program (its key in M.PROGRAMS), person (member id or
+  -- nil), household key, money in fen, session key, town and enterprise
+  -- (keys; nil: '(未知)', '(无)'), station (nil: none), heads
+  local function put(label, program, person, hk, fen, session, town, ent, station, heads)
+    local pc = tp[label]
+    if not pc then
+      pc = new_cell(); tp[label] = pc
       local order = (LABEL[program] and 0 or program:match('^program:') and 1 or 100)
       for _, p in ipairs(M.PROGRAMS) do if p.program == program or p.label == label then order = p.order end end
       rank[label] = order
     end
+    local tn = cell_num('town', tcells, tnum, town or '(未知)')
+    local en = cell_num('enterprise', ecells, enum, ent == nil and '(无)' or ent)
+    local sn = station ~= nil and cell_num('station', scells, snum, station) or 0
+    local tc, ec, sc = tcells[tn], ecells[en], sn > 0 and scells[sn] or nil
+    local tv, ev, sv = tn <= TM and tn or 0, en <= EM and en or 0, sn <= SM and sn or 0
+    -- person-times, money
+    local pt = (person ~= nil and 1 or 0) + (heads or 0)
+    fen = fen or 0
+    total.person_times, total.money_fen = total.person_times + pt, total.money_fen + fen
+    pc.person_times, pc.money_fen = pc.person_times + pt, pc.money_fen + fen
+    tc.person_times, tc.money_fen = tc.person_times + pt, tc.money_fen + fen
+    ec.person_times, ec.money_fen = ec.person_times + pt, ec.money_fen + fen
+    if sc then sc.person_times, sc.money_fen = sc.person_times + pt, sc.money_fen + fen end
+    -- persons
+    if person ~= nil then
+      if math.type(person) == 'integer' and person >= 0 then
+        local v = member[person]
+        local nv = v
+        if v == nil then nv = tv | (ev << ES) end   -- home: this fact's town and enterprise
+        if nv & F_TOTAL == 0 then nv = nv | F_TOTAL; total.persons = total.persons + 1 end
+        local bm = pbits[pc]
+        if not bm then bm = {}; pbits[pc] = bm end
+        if mark(bm, person) then pc.persons = pc.persons + 1 end
+        if tv ~= 0 and nv & TM == tv then
+          if nv & F_TOWN == 0 then nv = nv | F_TOWN; tc.persons = tc.persons + 1 end
+        elseif once_in(tc._p, person) then tc.persons = tc.persons + 1 end
+        if ev ~= 0 and (nv >> ES) & EM == ev then
+          if nv & F_ENT == 0 then nv = nv | F_ENT; ec.persons = ec.persons + 1 end
+        elseif once_in(ec._p, person) then ec.persons = ec.persons + 1 end
+        if sc then
+          local first = (nv >> SS) & SM
+          if first == 0 and sv ~= 0 and not sc._p[person] then
+            nv = nv | (sv << SS); sc.persons = sc.persons + 1
+          elseif (sv == 0 or first ~= sv) and once_in(sc._p, person) then sc.persons = sc.persons + 1 end
+        end
+        if nv ~= v then member[person] = nv end
+      else
+        for _, c in ipairs{ total, pc, tc, ec, sc } do
+          if once_in(c._p, person) then c.persons = c.persons + 1 end
+        end
+      end
+    end
+    -- household-times: distinct per program, kind and household (and day)
+    if hk ~= nil then
+      local g = hold[hk]
+      if g == nil then
+        total.household_times = total.household_times + 1
+        pc.household_times = pc.household_times + 1
+        tc.household_times = tc.household_times + 1
+        ec.household_times = ec.household_times + 1
+        if sc then sc.household_times = sc.household_times + 1 end
+        -- a cell too many to have a number keeps the key in its set
+        if tv == 0 then tc._h[hk] = true end
+        if ev == 0 then ec._h[hk] = true end
+        if sc and sv == 0 then sc._h[hk] = true end
+        hold[hk] = tv | (ev << ES) | (sv << SS)
+      else
+        if (tv == 0 or g & TM ~= tv) and once_in(tc._h, hk) then tc.household_times = tc.household_times + 1 end
+        if (ev == 0 or (g >> ES) & EM ~= ev) and once_in(ec._h, hk) then ec.household_times = ec.household_times + 1 end
+        if sc then
+          local first = (g >> SS) & SM
+          if first == 0 and sv ~= 0 and not sc._h[hk] then
+            hold[hk] = g | (sv << SS); sc.household_times = sc.household_times + 1
+          elseif (sv == 0 or first ~= sv) and once_in(sc._h, hk) then sc.household_times = sc.household_times + 1 end
+        end
+      end
+    end
+    -- sessions
+    if session ~= nil then
+      local s = snums[session]
+      if not s then nsess = nsess + 1; s = nsess; snums[session] = s end
+      session_in(total, s); session_in(pc, s); session_in(tc, s); session_in(ec, s)
+      if sc then session_in(sc, s) end
+    end
   end
-  return t, add
+  local function add(f)
+    local entry = f.entry
+    if entry and reversed[entry] then return end
+    put(f.label, f.program, f.member_id, f.household, f.money_fen, f.session, f.town, f.enterprise_id,
+        f.station, f.heads)
+  end
+  return t, add, put
 end
 
 -- Counts facts: { total = cell, program = { [label] = cell }, town = {...},
@@ -325,30 +466,65 @@ end
 
 -- The count of a year from the log's facts (year_facts, as rebuild() or
 -- update() left them), read twice in key order: the reversals, then the facts.
+-- Each fact's fields are read from its row (no table made of it).
 function M.count_log(year)
   local reversed = {}
   for f in db.year_facts:scan{ year = year } do
     local r = f.reverses
     if r then reversed[r] = true; reversed[f.entry] = true end
   end
-  local t, add = M.counter(reversed)
-  M.facts_from_log(year, add)
+  local any = next(reversed) ~= nil
+  local t, _, put = M.counter(reversed)
+  for f in db.year_facts:scan{ year = year } do
+    if not (any and reversed[f.entry]) then
+      put(f.label, f.program, f.member_id, f.household, f.money_fen, f.session, f.town, f.enterprise_id,
+          f.station, f.heads)
+    end
+  end
   return t
 end
 
 -- The count of a year from the records (the ledger): the reversals found
--- by their index, then every entry once.
+-- by their index, then every entry once, in key order, each read from its
+-- row as FACT.entry reads it (no table made of it).
 function M.count_records(year)
   local reversed = {}
   local c = collection('program_entries')
-  if c then
-    for r in c:scan{ index = 'reverses' } do
-      reversed[r.program .. ':' .. r.reverses] = true
-      reversed[r.program .. ':' .. r.entry_id] = true
+  local t, _, put = M.counter(reversed)
+  if not c then return t end
+  for r in c:scan{ index = 'reverses' } do   -- entry ids are the ledger's: one number for all programs
+    reversed[r.reverses] = true
+    reversed[r.entry_id] = true
+  end
+  local any = next(reversed) ~= nil
+  local lo, hi = string.format('%04d', year), string.format('%04d', year + 1)
+  local cache = {}
+  for r in c:scan() do
+    local day = r.day
+    -- (the year of the day: its first four digits, as year_of reads them)
+    if day and day >= lo and day < hi and year_of(day) == year and not (any and reversed[r.entry_id]) then
+      local id, mid = r.program, r.member_id
+      local p = program_info(cache, id)
+      local u = p.u
+      local town, ent = r.town, r.enterprise_id
+      if (town == nil or ent == nil) and mid ~= nil then
+        local mt, me = member_info(cache, mid)
+        town, ent = town or mt, ent or me
+      end
+      local hk, session, heads = nil, nil, nil
+      if u['户次'] then
+        local h = r.household
+        if h then hk = id .. '|' .. r.kind .. '|' .. h .. (p.by_day and ('|' .. tostring(day)) or '') end
+      end
+      if u['场次'] then session = 'program:' .. id .. ':' .. (r.session or id) end
+      if u['人次'] then
+        heads = r.heads
+        if heads and heads <= 0 then heads = nil end
+      end
+      put(p.title, 'program:' .. id, (u['人'] or u['人次']) and mid or nil, hk, u.fen and (r.fen or 0) or 0,
+          session, town, ent, station_info(cache, r.place), heads)
     end
   end
-  local t, add = M.counter(reversed)
-  M.facts_from_records(year, add)
   return t
 end
 
