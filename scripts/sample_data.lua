@@ -19,7 +19,9 @@
 -- few members' honorary titles (劳动模范, 工匠: member_titles). These come
 -- from a second random stream, so the fields above stay what they were for
 -- a seed.
--- Everything is written in one db.atomic: all of it or nothing.
+-- The members are written 50,000 to a transaction, the rest with the last
+-- member in one: a run stopped part way leaves part of a registry (make it
+-- again, into a new folder).
 
 local registry = require 'registry'
 local parse = require 'parse'
@@ -280,8 +282,7 @@ local function honours(m, region)
   end
 end
 
-local household_of = {}             -- member_id -> household
-local recent_by_town = {}           -- town -> the last members made there (for shared households)
+local recent_by_town = {}           -- town -> the households of the last members made there (to share one)
 
 -- The fields added for the programs, from the second stream.
 local function program_fields(m, ent)
@@ -296,12 +297,11 @@ local function program_fields(m, ent)
   local recent = recent_by_town[m.town]
   if not recent then recent = {}; recent_by_town[m.town] = recent end
   if #recent > 0 and rand2() < 0.2 then
-    m.household = household_of[recent[rand2(#recent)]]
+    m.household = recent[rand2(#recent)]
   else
     m.household = 'H' .. m.member_id
   end
-  household_of[m.member_id] = m.household
-  recent[#recent % 50 + 1] = m.member_id
+  recent[#recent % 50 + 1] = m.household
   if m.gender == 'F' then
     local office = m.category == 'office' or m.category == 'teacher' or m.category == 'medical'
     m.post_type = rand2() < (office and 0.8 or 0.1) and 'cadre' or 'worker'
@@ -317,7 +317,6 @@ local function pick_birth()
   end
 end
 
-local used_body = {}        -- region .. birth digits .. sequence, taken
 local ent_size = {}
 local towns_seen, n_towns = {}, 0
 
@@ -330,14 +329,15 @@ local function make_member(member_id)
   local region = town.region
   local birth = pick_birth()
   local birth_s = iso(birth)
-  -- ID: region(6) birth(8) sequence(3, odd = male) check(1); unique body.
+  -- ID: region(6) birth(8) sequence(3, odd = male) check(1); unique body:
+  -- one the members stored so far do not have (the registry's unique index
+  -- is asked, not a set of a city's bodies in memory)
   local prefix = region[1] .. birth_s:gsub('-', '')
-  local body
+  local id_number
   repeat
-    body = prefix .. string.format('%03d', random(0, 499) * 2 + (male and 1 or 0))
-  until not used_body[body]
-  used_body[body] = true
-  local id_number = body .. registry.id_check_char(body)
+    local body = prefix .. string.format('%03d', random(0, 499) * 2 + (male and 1 or 0))
+    id_number = body .. registry.id_check_char(body)
+  until not db.members:find('id_number', id_number)
 
   local given = male and GIVEN_M or GIVEN_F
   local name = SURNAMES[pick(surname_cum)][1] .. given[random(#given)]
@@ -401,10 +401,18 @@ local function make_stations()
 end
 
 local stations = make_stations()
+-- The members go CHUNK to a transaction: LMDB keeps the pages a
+-- transaction writes in memory until it commits, so one transaction for a
+-- city's registry held all of it (1,000,000 members: a peak of 1.6 GB for a
+-- database of 800 MB).
+local CHUNK = 50000
+for from = 1, N - 1, CHUNK do
+  db.atomic(function()
+    for id = from, math.min(N - 1, from + CHUNK - 1) do db.members:insert(make_member(id)) end
+  end)
+end
 db.atomic(function()
-  for id = 1, N do
-    db.members:insert(make_member(id))
-  end
+  db.members:insert(make_member(N))
   local name_of = firm_names.namer(random)
   for ent = 1, n_ent do
     local e = make_enterprise(ent, name_of)
