@@ -15,6 +15,11 @@
 #
 #   sh bench/programs.sh [--ns 100000,1000000,3000000] [--rows R] [--reps K] [--only w7,w8,w9,w10]
 #
+# SAMPLES=DIR reads the sample registries, sheets and the C baseline's data
+# (prog-pristine-N, prog-sheet-N, prog-c-N.csv, prog-pristine-c-N) that an
+# earlier run made there, never writing into DIR (each run works on a copy);
+# what DIR lacks is made in bench/out.
+#
 # For each N it builds the sample registry once (scripts/sample_data.lua
 # members=N seed=2025, not timed), copies it for each run, and prints, per
 # workload, the median wall and CPU seconds, the time per member (or row) and
@@ -58,13 +63,16 @@ run() {
     t1=$EPOCHREALTIME
     W[$v]="${W[$v]:-} $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
     C[$v]="${C[$v]:-} $(tail -1 "$R.time" | awk '{ printf "%.3f", $1 + $2 }')"
+    SY[$v]="${SY[$v]:-} $(tail -1 "$R.time" | awk '{ printf "%.3f", $2 }')"
     M[$v]="${M[$v]:-} $(tail -1 "$R.time" | awk '{ print $3 }')"
 }
 fresh() { rm -rf "$S"; mkdir -p "$S"; cp -r "$1" "$S/db"; }
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
+SRC=${SAMPLES:-$OUT}
 for N in ${NS//,/ }; do
-    declare -A W=() C=() M=()
-    P=$OUT/prog-pristine-$N
+    declare -A W=() C=() M=() SY=()
+    P=$SRC/prog-pristine-$N SHEETDIR=$SRC/prog-sheet-$N
+    [ -d "$P" ] && [ -d "$SHEETDIR" ] || P=$OUT/prog-pristine-$N SHEETDIR=$OUT/prog-sheet-$N
     if [ ! -d "$P" ]; then
         echo "building the sample registry of $N members (not timed)..." >&2
         "$GH" --db "$P" --new-db run "$ROOT/scripts/sample_data.lua" members="$N" seed=2025 >/dev/null
@@ -87,11 +95,13 @@ for N in ${NS//,/ }; do
             "$GH" --db "$P8.tmp" run -e "require('registry').define_all()" >&2
         mv "$P8.tmp" "$P8"
     fi
-    CSV=$OUT/prog-c-$N.csv
-    [ -f "$CSV" ] || python3 "$SHARED/tools/gen_members.py" --rows "$N" --out "$CSV"
-    PC=$OUT/prog-pristine-c-$N
-    [ -d "$PC" ] || { mkdir -p "$PC"; "$BASE" import "$CSV" "$PC" >/dev/null; }
-    SHEET=$OUT/prog-sheet-$N/receipts.csv
+    PC=$SRC/prog-pristine-c-$N
+    if [ ! -d "$PC" ]; then
+        CSV=$OUT/prog-c-$N.csv PC=$OUT/prog-pristine-c-$N
+        [ -f "$CSV" ] || python3 "$SHARED/tools/gen_members.py" --rows "$N" --out "$CSV"
+        [ -d "$PC" ] || { mkdir -p "$PC"; "$BASE" import "$CSV" "$PC" >/dev/null; }
+    fi
+    SHEET=$SHEETDIR/receipts.csv
     AWARDS=0 ISSUED=0 CERTS=0 ENTRIES=0 W9OK=
     for r in $(seq "$REPS"); do          # interleaved: C, W7, W8, W9, W10, import
         rm -rf "$S"; mkdir -p "$S"; cp -r "$PC" "$S/c"
@@ -130,7 +140,7 @@ for N in ${NS//,/ }; do
         echo "# N=$N members, reps=$REPS, load: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ), $("$GH" --version | head -1)"
         for v in c_w2 w7 w8 w9_log w9_records w10 w10_import; do
             [ -n "${C[$v]:-}" ] || continue
-            w=$(echo ${W[$v]} | median) c=$(echo ${C[$v]} | median) m=$(echo ${M[$v]} | median)
+            w=$(echo ${W[$v]} | median) c=$(echo ${C[$v]} | median) m=$(echo ${M[$v]} | median) sy=$(echo ${SY[$v]} | median)
             case $v in
             c_w2) per=$AWARDS what="awards (C baseline W2)" ;;
             w7) per=$ISSUED what="packages issued" ;;
@@ -138,8 +148,8 @@ for N in ${NS//,/ }; do
             w9_*) per=$ENTRIES what="year entries (events) of $N members" ;;
             *) per=$ROWS what="sheet rows" ;;
             esac
-            printf '%-11s wall %7.2f s  cpu %7.2f s  %8.2f us cpu per one of %d %s  peak RSS %5d MB\n' "$v" "$w" "$c" \
-                "$(awk -v c="$c" -v n="$per" 'BEGIN { print n ? c * 1e6 / n : 0 }')" "$per" "$what" "$((m / 1024))"
+            printf '%-11s wall %7.2f s  cpu %7.2f s (sys %5.2f)  %8.2f us cpu per one of %d %s  peak RSS %5d MB\n' "$v" "$w" "$c" \
+                "$sy" "$(awk -v c="$c" -v n="$per" 'BEGIN { print n ? c * 1e6 / n : 0 }')" "$per" "$what" "$((m / 1024))"
         done
         awk -v a="$(echo ${C[w7]:-} | median)" -v b="$(echo ${C[c_w2]} | median)" -v i="$ISSUED" -v k="$AWARDS" \
             'BEGIN { if (b > 0 && i > 0 && k > 0) printf "W7 / C W2, cpu per award: %.2fx (target <= 2x)\n", (a / i) / (b / k) }'
@@ -148,5 +158,5 @@ for N in ${NS//,/ }; do
         [ -z "$W9OK" ] || echo "W9: $W9OK"
         echo "database: $(du -sm "$P" | cut -f1) MB$([ ! -d "$P9" ] || echo "; with W9's year: $(du -sm "$P9" | cut -f1) MB")"
     } | tee "$OUT/programs-$N.txt"
-    unset W C M
+    unset W C M SY
 done
