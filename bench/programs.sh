@@ -85,7 +85,7 @@ for N in ${NS//,/ }; do
         echo "making W9's year of activity over $N members (not timed)..." >&2
         rm -rf "$P9.tmp"; cp -r "$P" "$P9.tmp"
         /usr/bin/time -f "W9 year made: %e s wall, %U+%S s cpu, %M KB" \
-            "$GH" --db "$P9.tmp" run "$HERE/w9/year.lua" seed=2025 >&2
+            "$GH" --db "$P9.tmp" run --timeout 0 "$HERE/w9/year.lua" seed=2025 >&2
         mv "$P9.tmp" "$P9"
     fi
     P8=$OUT/prog-w8-$N   # W8: the registry as defined now (a sample made before the members'
@@ -120,9 +120,9 @@ for N in ${NS//,/ }; do
         fi
         if want w9; then     # the log road writes (year_facts): a fresh copy; the records road only reads
             fresh "$P9"; mkdir -p "$S/w9"
-            run w9_log "$GH" --db "$S/db" run --out "$S/w9" "$HERE/w9/report.lua" from=log out=log.txt
+            run w9_log "$GH" --db "$S/db" run --timeout 0 --out "$S/w9" "$HERE/w9/report.lua" from=log out=log.txt
             ENTRIES=$(sed -n 's/.*; \([0-9]*\) events replayed.*/\1/p' "$R.out")
-            run w9_records "$GH" --db "$S/db" run --out "$S/w9" "$HERE/w9/report.lua" from=records out=records.txt
+            run w9_records "$GH" --db "$S/db" run --timeout 0 --out "$S/w9" "$HERE/w9/report.lua" from=records out=records.txt
             if cmp -s "$S/w9/log.txt" "$S/w9/records.txt"; then
                 W9OK="the log and the records agree on all $(wc -l <"$S/w9/log.txt") figures"
             else

@@ -5,7 +5,11 @@
 -- program.entry event, as the shipped programs make them. Not timed: the
 -- bench times the two reports over it (bench/w9/report.lua).
 --
---   gonghui --db DIR run bench/w9/year.lua [per=10] [seed=2025] [chunk=5000]
+--   gonghui --db DIR run --timeout 0 bench/w9/year.lua [per=10] [seed=2025] [chunk=5000] [resume=1]
+--
+-- A chunk is a transaction, made at a member's end; resume=1 goes on from
+-- where a stopped run left (the members after the last one with entries:
+-- the draws before it are made again, not entered).
 --
 -- The programs are the shipped ones' shapes, each with its title and the
 -- units its report counts: the gift drive (items at rest stations: 人 人次
@@ -98,6 +102,14 @@ local function flush()
     end
   end)
 end
+local after = 0   -- resume=1: members up to this one have their entries
+if params.resume then
+  program.define_collections()
+  for e in db.program_entries:scan{ reverse = true, limit = 2 * CHUNK } do
+    if e.member_id and e.member_id > after then after = e.member_id end
+  end
+  print(string.format('W9 year: resuming after member %d', after)) -- i18n: ok (bench)
+end
 for _, mid in ipairs(ids) do
   for i, p in ipairs(PROGRAMS) do
     -- entries of this program for this member: its mean share of PER, as a
@@ -113,6 +125,7 @@ for _, mid in ipairs(ids) do
       pending[#pending + 1] = { Ps[i], e, i == 3 and random() < 0.002 }
     end
   end
+  if mid <= after then pending = {} end
   if #pending >= CHUNK then flush() end
 end
 for s = 1, 4000 do     -- the activities' head counts
