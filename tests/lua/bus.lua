@@ -200,6 +200,15 @@ case('bus.events: from, topic and limit', function()
     if all[i].seq ~= all[i - 1].seq + 1 then error('the log has a gap after ' .. all[i - 1].seq) end
   end
   t.raises_all(function() bus.events{ topic = 'ev..x' } end, { 'bus.events', 'empty segment' })
+  -- publish remembers the last topic that passed its check: others are still checked
+  db.atomic(function()
+    bus.publish('ev.ok', 1)
+    t.raises_all(function() bus.publish('ev.ok.', 1) end, { 'bus.publish', 'empty segment' })
+    t.raises_all(function() bus.publish('', 1) end, { 'bus.publish' })
+    t.raises_all(function() bus.publish('ev.o k', 1) end, { 'bus.publish' })
+    bus.publish('ev.ok', { a = 'x', b = true, n = -1, f = 0.5 })
+  end)
+  t.eq(bus.events{ topic = 'ev.ok' }[2].payload, { a = 'x', b = true, n = -1, f = 0.5 })
 end)
 
 case('bus.emit calls the handlers and logs nothing', function()

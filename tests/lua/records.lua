@@ -210,4 +210,37 @@ t.case('find with one field asked: every kind of value, a field added later, a w
   t.eq(db.fone:find('nul', 'a\0b', 'w3'), 'v3')
 end)
 
+t.case('integer keys and indexed integers at each MessagePack width keep their order', function()
+  -- the store reads ids below 2^32 without the general reader (issue 18): every width, and
+  -- negatives and floats (the general path), must give the same key bytes and order
+  db.define('widths', { key = 'k', fields = { k = 'int', v = 'int', x = 'number' }, index = { 'v', 'x' } })
+  local ks = { -70000, -129, -33, -1, 0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295, 4294967296 }
+  for i = #ks, 1, -1 do db.widths:insert{ k = ks[i], v = ks[i], x = ks[i] } end
+  t.eq(t.keys(db.widths), ks)
+  t.eq(t.keys(db.widths, { index = 'v' }), ks)
+  t.eq(t.keys(db.widths, { index = 'x' }), ks)
+  for _, k in ipairs(ks) do
+    t.eq(db.widths:get(k).v, k)
+    t.eq(db.widths:find('v', k, 'k'), k)
+    t.eq(db.widths:find('x', k + 0.0, 'k'), k)
+  end
+end)
+
+t.case('insert: string, integer and float fields and an auto key', function()
+  db.define('autos', { fields = { s = 'string', n = 'int', f = 'fen', r = 'number?', b = 'bool?' } })
+  local k1 = db.autos:insert{ s = 'a', n = 2.0, f = 3 }        -- an integral float is an integer
+  local k2 = db.autos:insert{ id = 10, s = '', n = -5, f = 0, r = 1.5, b = false }
+  local k3 = db.autos:insert{ s = string.rep('长', 40), n = 7, f = 1 }
+  t.eq({ k1, k2, k3 }, { 1, 10, 11 })
+  t.eq(db.autos:get(1), { id = 1, s = 'a', n = 2, f = 3 })
+  t.eq(math.type(db.autos:get(1).n), 'integer')
+  t.eq(db.autos:get(10), { id = 10, s = '', n = -5, f = 0, r = 1.5, b = false })
+  t.eq(db.autos:get(11).s, string.rep('长', 40))
+  t.unchanged(function() db.autos:insert{ s = 'a', n = 2.5, f = 1 } end, { "'n'", 'integer' })
+  t.unchanged(function() db.autos:insert{ s = 'a', n = 1, f = 1.0 } end, { "'f'", 'fen' })
+  t.unchanged(function() db.autos:insert{ s = 1, n = 1, f = 1 } end, { "'s'", 'string' })
+  t.unchanged(function() db.autos:insert{ s = 'a', n = 1, f = 1, nope = 1 } end,
+              { "unknown field 'nope'" })
+end)
+
 t.done()
