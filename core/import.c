@@ -639,7 +639,8 @@ static void explain_clash(imp *im) {
         if (!ix->unique || store_index_key(c, ix, im->rec.p, im->rec.len, &k) != 0) {
             continue;
         }
-        if (store_find(im->t, c, i, k.p, k.len, &pk, &pkn) != 0) {
+        if ((im->bulk ? store_bulk_find(im->bulk, c, i, k.p, k.len, &pk, &pkn)
+                      : store_find(im->t, c, i, k.p, k.len, &pk, &pkn)) != 0) {
             continue;
         }
         if (im->snap && store_find(im->snap, c, i, k.p, k.len, &pk, &pkn) == 0) {

@@ -356,6 +356,11 @@ typedef struct store_bulk store_bulk;
 int store_bulk_begin(store_txn *t, const store_coll *c, size_t budget, store_bulk **out);
 int store_bulk_attach(store_bulk *b, store_txn *t, const store_coll *c);
 int store_bulk_flush(store_bulk *b);
+/* store_find for a unique index of the collection b loads, as b sees it: its
+ * held and set-aside entries too (store_find sees only the table). *pk is
+ * valid until the next write. */
+int store_bulk_find(store_bulk *b, const store_coll *c, int index, const void *ikey, size_t iklen,
+                    const void **pk, size_t *pklen);
 void store_bulk_free(store_bulk *b);
 
 typedef struct store_scan store_scan;
