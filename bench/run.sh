@@ -27,7 +27,7 @@ export GONGHUI_STATE_DIR="${TMPDIR:-/tmp}/gonghui-bench-state.$$"
 usage() {
     cat <<'EOF'
 usage: bench/run.sh [--quick] [--rows N] [--seed S] [--reps R] [--only LIST] [--no-sqlite]
-       bench/run.sh --scale [--big] [--ns LIST] [--seed S] [--reps R]
+       bench/run.sh --scale [--big] [--ns LIST] [--seed S] [--reps R] [--keep]
 
   --quick    N = 100,000 members (default 1,000,000)
   --rows N   N members (wins over --quick)
@@ -35,6 +35,9 @@ usage: bench/run.sh [--quick] [--rows N] [--seed S] [--reps R] [--only LIST] [--
   --reps R   timed repetitions per variant, the median is reported (default 3)
   --only LIST  only these workloads, e.g. --only w1 or --only w2,w3 (default: all)
   --no-sqlite  leave the sqlite3 CLI out even when it is installed
+  --keep     keep the pristine databases W2-W6 start from (bench/out/pristine-*-N-SEED)
+             and reuse those an earlier run with --keep left (at 10M their loads
+             take most of an hour)
   --scale    W1, W2 and W3 at N = 100,000 and 1,000,000, then the time per
              member at each N (growth faster than linear shows)
   --big      with --scale: also N = 10,000,000 (about 1 GB of CSV, an hour)
@@ -54,6 +57,7 @@ SCALE=0
 BIG=0
 NS=
 NOSQL=0
+KEEP=0
 W6_RUNS=50
 NKEYS=100000
 while [ $# -gt 0 ]; do
@@ -68,6 +72,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY=${2:?--only needs a list such as w1,w2}; shift ;;
     --only=*) ONLY=${1#--only=} ;;
     --no-sqlite) NOSQL=1 ;;
+    --keep) KEEP=1 ;;
     --scale) SCALE=1 ;;
     --big) BIG=1 ;;
     --ns) NS=${2:?--ns needs a list such as 100000,1000000}; shift ;;
@@ -109,6 +114,7 @@ if [ $SCALE = 1 ]; then
     case "$NS" in *[!0-9,]* | "") die "--ns takes a list of numbers such as 100000,1000000" ;; esac
     sqarg=
     [ $NOSQL = 0 ] || sqarg=--no-sqlite
+    [ $KEEP = 0 ] || sqarg="$sqarg --keep"
     for n in ${NS//,/ }; do
         echo "bench --scale: N=$n ..." >&2
         SHARED=$SHARED GONGHUI=$GH_SRC bash "$0" --rows "$n" --seed "$SEED" --reps "$REPS" \
@@ -122,7 +128,8 @@ if [ $SCALE = 1 ]; then
         for n in ${NS//,/ }; do cat "$OUT/summary-$n.tsv"; done | awk -F'\t' -v ns="$NS" '
             BEGIN { k = split(ns, N, ",") }
             { key = $1 SUBSEP $3; if (!(key in seen)) { seen[key] = 1; order[++m] = key }
-              w[key, $2] = $4 / $7 * 1e6; c[key, $2] = $6 / $7 * 1e6 }
+              w[key, $2] = $4 / $7 * 1e6; c[key, $2] = $6 / $7 * 1e6
+              if (NF >= 9) { r[key, $2] = $8 / 1024; z[key, $2] = $9 / 1024 } }
             END {
                 printf "%-26s %-8s", "workload", "system"
                 for (i = 1; i <= k; i++) printf "  %20s", "N=" N[i]
@@ -136,6 +143,19 @@ if [ $SCALE = 1 ]; then
                     }
                     a = w[order[j], N[1]]; b = w[order[j], N[k]]; ca = c[order[j], N[1]]; cb = c[order[j], N[k]]
                     if (a > 0 && b > 0) printf "  %.2f / %s", b / a, (ca > 0 && cb > 0 ? sprintf("%.2f", cb / ca) : "-")
+                    printf "\n"
+                }
+                printf "\n# peak RSS MB / db size MB after the command (W1: the database made)\n"
+                printf "%-26s %-8s", "workload", "system"
+                for (i = 1; i <= k; i++) printf "  %20s", "N=" N[i]
+                printf "\n"
+                for (j = 1; j <= m; j++) {
+                    split(order[j], kk, SUBSEP)
+                    printf "%-26s %-8s", kk[1], kk[2]
+                    for (i = 1; i <= k; i++) {
+                        if ((order[j], N[i]) in r) printf "  %9.0f / %8.0f", r[order[j], N[i]], z[order[j], N[i]]
+                        else printf "  %20s", "-"
+                    }
                     printf "\n"
                 }
             }'
@@ -282,11 +302,12 @@ report() {
     ratio=$(ratio "$tg" "$tc")
     verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r <= t ? "meets" : "MISSES") }')
     cverdict=$(awk -v a="$ug" -v b="$uc" -v t="$target" 'BEGIN { print (b <= 0 ? "-" : a / b <= t ? "meets" : "MISSES") }')
-    printf '%s\t%s\tC\t%s\t%s\t%s\t%s\n%s\t%s\tgonghui\t%s\t%s\t%s\t%s\n' \
-        "$label" "$ROWS" "$tc" "$bc" "$uc" "$units" "$label" "$ROWS" "$tg" "$bg" "$ug" "$units" >>"$SUMMARY"
+    printf '%s\t%s\tC\t%s\t%s\t%s\t%s\t%s\t%s\n%s\t%s\tgonghui\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$label" "$ROWS" "$tc" "$bc" "$uc" "$units" "$rc" "$sc" "$label" "$ROWS" "$tg" "$bg" "$ug" "$units" "$rg" "$sg" >>"$SUMMARY"
     if [ -n "$q" ] && [ -n "${TIMES[$q]:-}" ]; then
         tq=$(median "${TIMES[$q]}"); bq=$(best "${TIMES[$q]}"); uq=$(median "${CPU[$q]}")
-        printf '%s\t%s\tSQLite\t%s\t%s\t%s\t%s\n' "$label" "$ROWS" "$tq" "$bq" "$uq" "$units" >>"$SUMMARY"
+        printf '%s\t%s\tSQLite\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$ROWS" "$tq" "$bq" "$uq" "$units" \
+            "$(median "${RSS[$q]}")" "$(median "${SIZE[$q]}")" >>"$SUMMARY"
         sq=$(printf '  SQLite %.3f s: gonghui/SQLite %sx (best %sx, CPU %sx)' "$tq" "$(ratio "$tg" "$tq")" \
             "$(ratio "$bg" "$bq")" "$(ratio "$ug" "$uq")")
     fi
@@ -311,7 +332,18 @@ SUMMARY=$OUT/summary-$ROWS.tsv
 PRISTINE_C=$OUT/pristine-c-$ROWS-$SEED
 PRISTINE_GH=$OUT/pristine-gh-$ROWS-$SEED
 PRISTINE_SQ=$OUT/pristine-sq-$ROWS-$SEED
-rm -rf "$OUT"/pristine-* "$SCRATCH"
+# --keep: each pristine database is kept, with a stamp (pristine-*.done) once
+# it is whole, and a stamped one is used again instead of loaded
+if [ $KEEP = 0 ]; then
+    rm -rf "$OUT"/pristine-* "$SCRATCH"
+else
+    rm -rf "$SCRATCH"
+    for p in "$PRISTINE_C" "$PRISTINE_GH" "$PRISTINE_SQ"; do
+        [ -f "$p.done" ] || rm -rf "$p"
+    done
+fi
+kept() { [ $KEEP = 1 ] && [ -f "$1.done" ] && [ -d "$1" ]; }
+stamp() { [ $KEEP = 0 ] || : >"$1.done"; }
 tload_c=0 tload_gh=0 tload_sq=0
 # SQLite's members: the same columns, key and indexes as the C baseline's and
 # gonghui's (member_id the rowid, id_number unique, indexes on enterprise_id
@@ -323,21 +355,28 @@ W1_SQL="CREATE TABLE members(member_id INTEGER PRIMARY KEY, name TEXT NOT NULL,
 CREATE INDEX members_enterprise ON members(enterprise_id);
 CREATE INDEX members_category ON members(category);"
 if want w2 || want w3 || want w4 || want w6; then
-mkdir -p "$PRISTINE_C"
-t0=$EPOCHREALTIME
-"$BASE" import "$CSV" "$PRISTINE_C" >"$OUT/last.out" || die "baseline import failed"
-tload_c=$(secs_since "$t0")
-t0=$EPOCHREALTIME
-"$GH" --db "$PRISTINE_GH" run "$HERE/load_members.lua" csv="$CSV" >"$OUT/last.out" 2>"$OUT/last.err" ||
-    { cat "$OUT/last.err" >&2; die "loading the gonghui database failed"; }
-tload_gh=$(secs_since "$t0")
-grep -q "^loaded $ROWS members" "$OUT/last.out" || die "the loader did not load $ROWS members: $(cat "$OUT/last.out")"
-if [ -n "$SQLITE" ]; then
+if ! kept "$PRISTINE_C"; then
+    mkdir -p "$PRISTINE_C"
+    t0=$EPOCHREALTIME
+    "$BASE" import "$CSV" "$PRISTINE_C" >"$OUT/last.out" || die "baseline import failed"
+    tload_c=$(secs_since "$t0")
+    stamp "$PRISTINE_C"
+fi
+if ! kept "$PRISTINE_GH"; then
+    t0=$EPOCHREALTIME
+    "$GH" --db "$PRISTINE_GH" run "$HERE/load_members.lua" csv="$CSV" >"$OUT/last.out" 2>"$OUT/last.err" ||
+        { cat "$OUT/last.err" >&2; die "loading the gonghui database failed"; }
+    tload_gh=$(secs_since "$t0")
+    grep -q "^loaded $ROWS members" "$OUT/last.out" || die "the loader did not load $ROWS members: $(cat "$OUT/last.out")"
+    stamp "$PRISTINE_GH"
+fi
+if [ -n "$SQLITE" ] && ! kept "$PRISTINE_SQ"; then
     mkdir -p "$PRISTINE_SQ"
     t0=$EPOCHREALTIME
     "$SQLITE" "$PRISTINE_SQ/members.db" "$W1_SQL" ".import --csv --skip 1 $CSV members" \
         "ANALYZE" >"$OUT/last.out" 2>"$OUT/last.err" || { cat "$OUT/last.err" >&2; die "loading the SQLite database failed"; }
     tload_sq=$(secs_since "$t0")
+    stamp "$PRISTINE_SQ"
 fi
 fi
 
@@ -350,6 +389,7 @@ fi
             "$tload_c" "$(mb "$(du -sk "$PRISTINE_C" | cut -f1)")" "$tload_gh" "$(mb "$(du -sk "$PRISTINE_GH" | cut -f1)")" \
             "$([ -d "$PRISTINE_SQ" ] && printf ', SQLite .import + ANALYZE %.2f s (%s MB)' "$tload_sq" "$(mb "$(du -sk "$PRISTINE_SQ" | cut -f1)")")"
     [ -z "$ONLY" ] || echo "# only: $ONLY"
+    [ $KEEP = 0 ] || echo "# --keep: a pristine database kept by an earlier run is used again (its load shows 0 s)"
 } | tee -a "$RESULTS"
 
 # ---- W1 import ----------------------------------------------------------------------

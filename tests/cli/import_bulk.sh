@@ -160,7 +160,7 @@ TMPDIR="$S/tmp" GONGHUI_IMPORT_MEM_KB=16 GONGHUI_TEST_BULK_PAUSE="$S/paused:1" \
 pid=$!
 track $pid
 if wait_file "$S/paused"; then
-  ls -l /proc/$pid/fd 2>/dev/null | grep -q " -> $S/killed/.* (deleted)\$" \
+  ls -l /proc/$pid/fd 2>/dev/null | grep -F " -> $(cd "$S/killed" && pwd -P)/" | grep -q ' (deleted)$' \
     && pass "the runs are in a scratch file without a name in the database's folder" \
     || { fail "no scratch file in the database's folder"; ls -l /proc/$pid/fd >&2; }
   kill -9 $pid
