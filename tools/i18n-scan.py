@@ -180,7 +180,7 @@ def scan_c(path):
 LUA_STR = r'''(?:'((?:[^'\\\n]|\\.)*)'|"((?:[^"\\\n]|\\.)*)")'''
 LUA_PATTERNS = [
     re.compile(r'(?<![\w.:])(?:print|error|refuse|io\.write|io\.stdout:write|io\.stderr:write|'
-               r'string\.format|printf|say|fail|warn)\s*\(\s*' + LUA_STR),
+               r'string\.format|printf|say|fail|uerr|warn)\s*\(\s*' + LUA_STR),
     re.compile(r'(?<![\w.:])(?:print|error|refuse)\s+' + LUA_STR),
     re.compile(r'\brun\.fail\s*\(\s*' + LUA_STR),
     re.compile(r'\breturn\s+(?:nil|false)\s*,\s*' + LUA_STR),
@@ -193,7 +193,7 @@ LUA_PATTERNS = [
 # Text joined to a message with '..' ("gettext('station ') .. id .. ' is closed'"):
 # the pieces are translated apart or not at all; one format string is the message.
 LUA_JOINED = re.compile(r'(?:\.\.\s*' + LUA_STR + r'|' + LUA_STR + r'\s*\.\.)')
-LUA_MESSAGE_LINE = re.compile(r'(?<![\w.:])(?:print|error|refuse|fail|run\.fail|add)\s*\(|'
+LUA_MESSAGE_LINE = re.compile(r'(?<![\w.:])(?:print|error|refuse|fail|uerr|run\.fail|add)\s*\(|'
                               r'(?:out|lines)\[#(?:out|lines) \+ 1\]\s*=')
 # Column titles of a text table: fmt.table({ 'station', 'issued' }, ...). One
 # lower-case word is a message here, not a code.
@@ -231,7 +231,19 @@ def scan_lua(path):
             if re.search(r'[A-Za-z]{2,}', text) and 'i18n: ok' not in whole.split('\n')[line - 1]:
                 found.append((line, text))
     in_long = False
+    in_refusals = False   # a REFUSALS = { code = 'phrase', ... } table: each phrase a message
     for no, line in enumerate(open(path, encoding='utf-8', errors='replace'), 1):
+        if re.match(r'\s*(?:local\s+)?[\w.]*REFUSALS\s*=\s*\{\s*$', line):
+            in_refusals = True
+            continue
+        if in_refusals:
+            if re.match(r'\s*\}', line):
+                in_refusals = False
+            else:
+                m = re.match(r'\s*\w+\s*=\s*' + LUA_STR, line)
+                if m:
+                    found.append((no, m.group(1) if m.group(1) is not None else m.group(2)))
+            continue
         if in_long:
             if ']]' in line:
                 in_long = False

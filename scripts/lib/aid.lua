@@ -97,18 +97,18 @@ local NEXT = { applied = 'visit', visited = 'review', reviewed = 'notice', notic
                approved = 'pay, or reverify in a later year', closed = 'reopen' }
 
 M.REFUSALS = {
-  no_file             = 'no such aid file',
-  not_approved        = 'the file is not approved',
-  not_verified        = 'the file is not verified for this year',
-  before_approval     = 'dated before the approval',
-  household_cap       = 'over the household annual cap',
-  household_type_cap  = 'over the annual cap of this type per household',
-  type_budget         = 'over the annual budget of this type',
-  not_member          = 'not a member',
-  duplicate           = 'duplicate claim',
-  below_deductible    = 'nothing to pay',
-  annual_limit        = 'the annual limit is used up',
-  already             = 'already paid',
+  no_file             = N_('no such aid file'),
+  not_approved        = N_('the file is not approved'),
+  not_verified        = N_('the file is not verified for this year'),
+  before_approval     = N_('dated before the approval'),
+  household_cap       = N_('over the household annual cap'),
+  household_type_cap  = N_('over the annual cap of this type per household'),
+  type_budget         = N_('over the annual budget of this type'),
+  not_member          = N_('not a member'),
+  duplicate           = N_('duplicate claim'),
+  below_deductible    = N_('nothing to pay'),
+  annual_limit        = N_('the annual limit is used up'),
+  already             = N_('already paid'),
 }
 
 local function uerr(fmtstr, ...)
@@ -241,7 +241,7 @@ function P:caps(year)
     local have = {}
     for k in pairs(self.cfg.years) do have[#have + 1] = k end
     table.sort(have)
-    uerr('%s has no caps for %d (it has %s): add years[%d] before paying in %d',
+    uerr(gettext('%s has no caps for %d (it has %s): add years[%d] before paying in %d'),
          self.cfg.source or 'caps.lua', year, #have > 0 and table.concat(have, ', ') or 'none', year, year)
   end
   return yc
@@ -253,22 +253,22 @@ local function check_type(self, t, claims)
     local names = {}
     for k in pairs(self.cfg.types) do names[#names + 1] = k end
     table.sort(names)
-    uerr("no aid type '%s' (the types: %s)", tostring(t), table.concat(names, ', '))
+    uerr(gettext("no aid type '%s' (the types: %s)"), tostring(t), table.concat(names, ', '))
   end
-  if claims and not tt.claims then uerr("type '%s' is not paid by claims (claims = true in the settings)", t) end
-  if not claims and tt.claims then uerr("type '%s' is paid through claims (claim.lua), not as a payment to a file", t) end
+  if claims and not tt.claims then uerr(gettext("type '%s' is not paid by claims (claims = true in the settings)"), t) end
+  if not claims and tt.claims then uerr(gettext("type '%s' is paid through claims (claim.lua), not as a payment to a file"), t) end
   return tt
 end
 
 local function check_date(d, what)
   if d == nil then return dates.today() end
-  if not dates.valid(d) then uerr("%s: expected a date YYYY-MM-DD, got '%s'", what, tostring(d)) end
+  if not dates.valid(d) then uerr(gettext("%s: expected a date YYYY-MM-DD, got '%s'"), what, tostring(d)) end
   return d
 end
 
 local function check_by(by, what)
   if type(by) ~= 'string' or by:match('^%s*$') then
-    uerr('%s: who does it? (by=NAME / approver=NAME), got %s', what, tostring(by))
+    uerr(gettext('%s: who does it? (by=NAME / approver=NAME), got %s'), what, tostring(by))
   end
   return by
 end
@@ -279,7 +279,7 @@ local function year_of(d) return math.tointeger(tonumber(d:sub(1, 4))) end
 -- > 0), who approves, the date (today if none). --> approver, date, its year
 local function check_sum(fen, field, approver, date, what)
   if not (math.type(fen) == 'integer' and fen > 0) then
-    uerr('%s: %s must be whole fen > 0, got %s', what, field, tostring(fen))
+    uerr(gettext('%s: %s must be whole fen > 0, got %s'), what, field, tostring(fen))
   end
   local by = check_by(approver, what)
   local d = check_date(date, what .. ': date')
@@ -312,22 +312,22 @@ end
 -- member who left, an unknown tier, a household that already has a file.
 function P:apply(p)
   if not M.TIERS[p.tier] then
-    uerr("tier must be deep (深度困难), relative (相对困难) or accident (意外致困), got '%s'", tostring(p.tier))
+    uerr(gettext("tier must be deep (深度困难), relative (相对困难) or accident (意外致困), got '%s'"), tostring(p.tier))
   end
-  if type(p.reason) ~= 'string' or p.reason == '' then uerr('apply: reason (致困原因) is required') end
+  if type(p.reason) ~= 'string' or p.reason == '' then uerr(gettext('apply: reason (致困原因) is required')) end
   if not (math.type(p.persons) == 'integer' and p.persons >= 1 and p.persons <= 50) then
-    uerr('apply: persons (people in the household) must be a whole number from 1 to 50, got %s', tostring(p.persons))
+    uerr(gettext('apply: persons (people in the household) must be a whole number from 1 to 50, got %s'), tostring(p.persons))
   end
   local by = check_by(p.by, 'apply')
   local date = check_date(p.date, 'apply: date')
   return db.atomic(function()
     local m = get_member(p.member)
-    if not m then uerr('apply: no member %s', tostring(p.member)) end
-    if m.status == 'left' then uerr('apply: member %d (%s) has left the union', m.member_id, registry.mask_name(m.name)) end
+    if not m then uerr(gettext('apply: no member %s'), tostring(p.member)) end
+    if m.status == 'left' then uerr(gettext('apply: member %d (%s) has left the union'), m.member_id, registry.mask_name(m.name)) end
     local household = m.household or ('m' .. m.member_id)
     local old = db.aid_files:find('household', household)
     if old then
-      uerr('household %s already has file %d (state %s): one file per household (一户一档)%s',
+      uerr(gettext('household %s already has file %d (state %s): one file per household (一户一档)%s'),
            household, old.file_id, old.state, old.state == 'closed' and '; reopen it (step reopen)' or '')
     end
     local f = { household = household, member_id = m.member_id, tier = p.tier, state = 'applied',
@@ -359,17 +359,17 @@ function P:step(file, step, opts)
   opts = opts or {}
   local rule = M.STEPS[step]
   if not rule then
-    uerr("no step '%s' (the steps: %s)", tostring(step), table.concat(M.STEP_ORDER, ', '))
+    uerr(gettext("no step '%s' (the steps: %s)"), tostring(step), table.concat(M.STEP_ORDER, ', '))
   end
   local by = check_by(opts.by, step)
   local date = check_date(opts.date, step .. ': date')
   return db.atomic(function()
     local f = find_file(file)
-    if not f then uerr('%s: no aid file %s', step, tostring(file)) end
+    if not f then uerr(gettext('%s: no aid file %s'), step, tostring(file)) end
     local allowed = false
     for _, s in ipairs(rule.from) do if s == f.state then allowed = true end end
     if not allowed then
-      uerr("%s is '%s' (%s): cannot %s (%s) — allowed only from %s; the next step is %s",
+      uerr(gettext("%s is '%s' (%s): cannot %s (%s) — allowed only from %s; the next step is %s"),
            file_name(f), f.state, M.STATES[f.state], step, rule.title,
            table.concat(rule.from, ' or '), NEXT[f.state])
     end
@@ -381,29 +381,29 @@ function P:step(file, step, opts)
     elseif step == 'approve' then
       local ends = dates.add_days(f.notice_from, self.cfg.notice_days)
       if date < ends then
-        uerr('%s: the public notice (公示) began on %s and lasts %d days: approve on %s or later',
+        uerr(gettext('%s: the public notice (公示) began on %s and lasts %d days: approve on %s or later'),
              file_name(f), f.notice_from, self.cfg.notice_days, ends)
       end
       change.approved, change.verified_year = date, year
     elseif step == 'reverify' then
       if year <= (f.verified_year or 0) then
-        uerr('%s is already verified for %d: reverify with a date in a later year', file_name(f), f.verified_year)
+        uerr(gettext('%s is already verified for %d: reverify with a date in a later year'), file_name(f), f.verified_year)
       end
-      if date < f.approved then uerr('%s: %s is before the approval on %s', file_name(f), date, f.approved) end
+      if date < f.approved then uerr(gettext('%s: %s is before the approval on %s'), file_name(f), date, f.approved) end
       change.verified_year = year
     elseif step == 'close' then
       if not M.CLOSE_REASONS[opts.reason] then
-        uerr('%s: close needs reason=recovered (脱困), retired (退休), moved (迁出), died (去世) or rejected (不予认定), got %s',
+        uerr(gettext('%s: close needs reason=recovered (脱困), retired (退休), moved (迁出), died (去世) or rejected (不予认定), got %s'),
              file_name(f), tostring(opts.reason))
       end
       change.closed, change.close_reason = date, opts.reason
       extra.reason = opts.reason
     elseif step == 'reopen' then
       if opts.tier ~= nil and not M.TIERS[opts.tier] then
-        uerr("tier must be deep, relative or accident, got '%s'", tostring(opts.tier))
+        uerr(gettext("tier must be deep, relative or accident, got '%s'"), tostring(opts.tier))
       end
       if opts.persons ~= nil and not (math.type(opts.persons) == 'integer' and opts.persons >= 1) then
-        uerr('reopen: persons must be a whole number >= 1, got %s', tostring(opts.persons))
+        uerr(gettext('reopen: persons must be a whole number >= 1, got %s'), tostring(opts.persons))
       end
       change.tier, change.persons = opts.tier or f.tier, opts.persons or f.persons
       change.reason = opts.reason_text or f.reason
@@ -643,7 +643,7 @@ function P:pay(p)
   local approver, date, year = check_sum(p.amount_fen, 'amount_fen', p.approver, p.date, 'pay')
   self:caps(year)
   if p.ref ~= nil and (type(p.ref) ~= 'string' or p.ref == '') then
-    uerr('pay: ref must be a non-empty string, got %s', tostring(p.ref))
+    uerr(gettext('pay: ref must be a non-empty string, got %s'), tostring(p.ref))
   end
   local L = ledger(self)
   return db.atomic(function()
@@ -695,18 +695,18 @@ function P:claim(c)
   if ctype == nil then
     for name, t in pairs(self.cfg.types) do
       if t.claims then
-        if ctype then uerr('claim: more than one claims type: give type=') end
+        if ctype then uerr(gettext('claim: more than one claims type: give type=')) end
         ctype = name
       end
     end
-    if not ctype then uerr('claim: the settings have no claims type (claims = true)') end
+    if not ctype then uerr(gettext('claim: the settings have no claims type (claims = true)')) end
   end
   check_type(self, ctype, true)
   if type(c.invoice) ~= 'string' and math.type(c.invoice) ~= 'integer' then
-    uerr('claim: invoice (the invoice number) is required, got %s', tostring(c.invoice))
+    uerr(gettext('claim: invoice (the invoice number) is required, got %s'), tostring(c.invoice))
   end
   local invoice = tostring(c.invoice):gsub('%s', ''):upper()
-  if invoice == '' then uerr('claim: invoice (the invoice number) is required') end
+  if invoice == '' then uerr(gettext('claim: invoice (the invoice number) is required')) end
   local approver, date, year = check_sum(c.expense_fen, 'expense_fen', c.approver, c.date, 'claim')
   local tc = self:caps(year).types[ctype]
   local L = ledger(self)

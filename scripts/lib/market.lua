@@ -80,15 +80,15 @@ M.KINDS = { farmer = '农户', coop = '合作社' }
 M.PAY = { code = '惠工码', other = '其他' }
 
 M.REFUSALS = {
-  not_market_day = 'not a market day',
-  no_vendor      = 'no such vendor',
-  no_product     = 'no such product of this vendor',
-  no_booth       = 'the vendor has no booth that day',
-  bad_amount     = 'the amount is not a whole number of fen above 0',
-  bad_id         = 'not a valid ID number',
-  not_found      = 'no such member',
-  not_member     = 'no longer a member',
-  already        = 'this receipt is already entered',
+  not_market_day = N_('not a market day'),
+  no_vendor      = N_('no such vendor'),
+  no_product     = N_('no such product of this vendor'),
+  no_booth       = N_('the vendor has no booth that day'),
+  bad_amount     = N_('the amount is not a whole number of fen above 0'),
+  bad_id         = N_('not a valid ID number'),
+  not_found      = N_('no such member'),
+  not_member     = N_('no longer a member'),
+  already        = N_('this receipt is already entered'),
 }
 
 function M.define_collections()

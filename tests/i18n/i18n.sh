@@ -117,6 +117,11 @@ expect_rc 1 "zh: a refused claim" && expect_err "未通过（bad_id）：不是�
 en --db "$S/prog" run "$SCRIPTS/gift_drive/claim.lua" station=ST01 id=330481199001081235
 expect_rc 1 "C: a refused claim" && expect_err "refused (bad_id): not a valid ID number" "C: refusal" &&
   pass "C: a program's refusal is English"
+# every program's refusal phrases are in the catalog (aid's and the market's
+# were plain strings that xgettext never saw, so they showed in English)
+zh --db "$S/prog" run -e 'for _i, lib in ipairs{ "program", "aid", "market", "newyear" } do for code, phrase in pairs(require(lib).REFUSALS or {}) do if _(phrase) == phrase then print("untranslated " .. lib .. " " .. code) end end end print(_(require("aid").REFUSALS.no_file))'
+expect_rc 0 "zh: refusal phrases" && expect_out "没有这个帮扶档案" "zh: aid's refusal" && ! grep -q untranslated "$S/out" &&
+  pass "zh: every program's refusal phrases are Chinese" || { fail "untranslated refusal phrases"; cat "$S/out" >&2; }
 
 # --- tables: headers in the language, columns lined up by display width ---
 zh --db "$S/prog" run "$SCRIPTS/gift_drive/report.lua"
