@@ -303,6 +303,22 @@ static void dispatch(lua_State *L, lbus *b, const char *topic, size_t tn, int ev
 
 /* Pushes the event table handlers and consumers receive. The payload is
  * the value at payload_idx if given (> 0), else decoded from ev->payload. */
+
+/* A scoped request (serve) publishes only events naming a union or member of
+ * its account's part of the tree (scope.h); else pb is freed and the call
+ * raises. */
+static void check_scope(lua_State *L, const ldb *db, const char *topic, size_t tn, codec_buf *pb) {
+    if (db->scope && !scope_event_writable(lstore_write_txn(db), db->scope, topic, tn,
+                                           pb->p ? (void *)pb->p : "", pb->len)) {
+        codec_buf_free(pb);
+        scope_refused = 1;
+        luaL_error(L,
+                   _("bus.publish('%s'): the event names no union_id or member_id of this "
+                     "account's scope (union %lld %s and the unions under it); nothing was "
+                     "published"),
+                   topic, (long long)db->scope->root, db->scope->name);
+    }
+}
 static int push_event(lua_State *L, const bus_event *ev, int payload_idx) {
     lua_createtable(L, 0, 6);
     lua_pushinteger(L, ev->seq);
@@ -372,16 +388,7 @@ static int64_t publish_in(lua_State *L, ldb *db, lbus *b, const char *topic, siz
         codec_buf_free(&pb);
         luaL_error(L, _("bus.publish('%s'): the payload cannot be stored: %s"), topic, err_msg(rc));
     }
-    if (db->scope && !scope_event_writable(lstore_write_txn(db), db->scope, topic, tn,
-                                           pb.p ? (void *)pb.p : "", pb.len)) {
-        codec_buf_free(&pb);
-        scope_refused = 1;
-        luaL_error(L,
-                   _("bus.publish('%s'): the event names no union_id or member_id of this "
-                     "account's scope (union %lld %s and the unions under it); nothing was "
-                     "published"),
-                   topic, (long long)db->scope->root, db->scope->name);
-    }
+    check_scope(L, db, topic, tn, &pb);
     size_t run_len;
     const char *run = push_run(L, &run_len); /* kept alive on the stack */
     int64_t seq, time = bus_now_ms();        /* the same time in the log and in ev.time */
@@ -453,16 +460,7 @@ static int l_bus_publish_many(lua_State *L) {
                        (long long)i);
         }
     }
-    if (db->scope && !scope_event_writable(lstore_write_txn(db), db->scope, topic, tn,
-                                           pb.p ? (void *)pb.p : "", pb.len)) {
-        codec_buf_free(&pb);
-        scope_refused = 1;
-        luaL_error(L,
-                   _("bus.publish('%s'): the event names no union_id or member_id of this "
-                     "account's scope (union %lld %s and the unions under it); nothing was "
-                     "published"),
-                   topic, (long long)db->scope->root, db->scope->name);
-    }
+    check_scope(L, db, topic, tn, &pb);
     size_t run_len;
     const char *run = push_run(L, &run_len); /* 3: kept on the stack */
     int64_t first = 0, seq = 0, time = bus_now_ms();

@@ -739,12 +739,31 @@ static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_co
     return rc;
 }
 
-static int write_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c, int mode) {
-    int rc = encode_arg_record(L, db, t, c);
-    int events = c->events && db->change_hook, had_old = 0;
+/* Writes the record in db->buf (its key in db->kbuf when events) with mode;
+ * with events, the record it replaces is read first and the change published
+ * after the put (insert, put and update alike). */
+static int put_publishing(lua_State *L, ldb *db, store_txn *t, const store_coll *c, int mode,
+                          int events) {
+    int rc = 0, had_old = 0;
     unsigned char mem[512];
     codec_buf old;
     codec_buf_init_on(&old, mem, sizeof mem);
+    if (events) {
+        rc = get_old(db, t, c, &old, &had_old);
+    }
+    if (rc == 0) {
+        rc = store_put(t, c, mode, db->buf.p, db->buf.len);
+    }
+    if (rc == 0 && events) {
+        rc = emit_change(L, db, c, &old, had_old, 1);
+    }
+    codec_buf_free(&old);
+    return rc;
+}
+
+static int write_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c, int mode) {
+    int rc = encode_arg_record(L, db, t, c);
+    int events = c->events && db->change_hook;
     if (rc == 0 && db->scope && c->scope) {
         const void *ov;
         size_t on;
@@ -760,18 +779,12 @@ static int write_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c
             }
         }
     }
-    if (rc == 0 && events) { /* the record it replaces, for the event */
-        if ((rc = store_record_key(c, db->buf.p, db->buf.len, &db->kbuf)) == 0) {
-            rc = get_old(db, t, c, &old, &had_old);
-        }
+    if (rc == 0 && events) { /* the key of the record it replaces, for the event */
+        rc = store_record_key(c, db->buf.p, db->buf.len, &db->kbuf);
     }
     if (rc == 0) {
-        rc = store_put(t, c, mode, db->buf.p, db->buf.len);
+        rc = put_publishing(L, db, t, c, mode, events);
     }
-    if (rc == 0 && events) {
-        rc = emit_change(L, db, c, &old, had_old, 1);
-    }
-    codec_buf_free(&old);
     if (rc == 0) { /* return the key */
         mp_reader r;
         mp_item it;
@@ -829,23 +842,12 @@ static int w_update(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
     lua_pop(L, 1);
     rc = lcodec_merge_record(L, 3, c, -1, old, n, null, &db->buf);
     lua_pop(L, 1);
-    int events = c->events && db->change_hook, had_old = 0;
-    unsigned char mem[512];
-    codec_buf ob;
-    codec_buf_init_on(&ob, mem, sizeof mem);
     if (rc == 0) {
         rc = scope_write_ok(db, t, c, db->buf.p, db->buf.len, _("the updated record"));
     }
-    if (rc == 0 && events) {
-        rc = get_old(db, t, c, &ob, &had_old);
-    }
     if (rc == 0) {
-        rc = store_put(t, c, STORE_UPDATE, db->buf.p, db->buf.len);
+        rc = put_publishing(L, db, t, c, STORE_UPDATE, c->events && db->change_hook);
     }
-    if (rc == 0 && events) {
-        rc = emit_change(L, db, c, &ob, had_old, 1);
-    }
-    codec_buf_free(&ob);
     if (rc == 0) {
         lua_pushboolean(L, 1);
     }
