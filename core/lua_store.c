@@ -739,6 +739,18 @@ static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_co
     return rc;
 }
 
+/* Pushes the key field of the record in db->buf (what insert and put return). */
+static void push_key(lua_State *L, const ldb *db, const store_coll *c) {
+    mp_reader r;
+    mp_item it;
+    mp_reader_init(&r, db->buf.p, db->buf.len);
+    mp_read(&r, &it);
+    for (int i = 0; i < c->key; i++) {
+        mp_skip(&r, CODEC_MAX_DEPTH);
+    }
+    lcodec_push(L, &r, 1);
+}
+
 /* Writes the record in db->buf (its key in db->kbuf when events) with mode;
  * with events, the record it replaces is read first and the change published
  * after the put (insert, put and update alike). */
@@ -786,14 +798,7 @@ static int write_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c
         rc = put_publishing(L, db, t, c, mode, events);
     }
     if (rc == 0) { /* return the key */
-        mp_reader r;
-        mp_item it;
-        mp_reader_init(&r, db->buf.p, db->buf.len);
-        mp_read(&r, &it);
-        for (int i = 0; i < c->key; i++) {
-            mp_skip(&r, CODEC_MAX_DEPTH);
-        }
-        lcodec_push(L, &r, 1);
+        push_key(L, db, c);
     }
     return rc;
 }
@@ -993,14 +998,7 @@ static int w_prepared(lua_State *L, ldb *db, store_txn *t, const store_coll *c) 
         rc = emit_change(L, db, c, &none, 0, 1);
     }
     if (rc == 0) {
-        mp_reader r;
-        mp_item it;
-        mp_reader_init(&r, db->buf.p, db->buf.len);
-        mp_read(&r, &it);
-        for (int i = 0; i < c->key; i++) {
-            mp_skip(&r, CODEC_MAX_DEPTH);
-        }
-        lcodec_push(L, &r, 1);
+        push_key(L, db, c);
     }
     return rc;
 }
