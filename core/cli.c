@@ -85,6 +85,18 @@ static int looks_like_option(const char *a) {
     return a[0] == '-' && a[1] && !isdigit((unsigned char)a[1]);
 }
 
+int cli_plain(const char *name, int argc, char **argv) {
+    cli_iter it;
+    const cli_opt *o;
+    const char *v;
+    int rc, n = 0;
+    cli_begin(&it, name, argc, argv);
+    while ((rc = cli_next(&it, &o, &v)) > 0) {
+        argv[n++] = (char *)v;
+    }
+    return rc < 0 ? -1 : n;
+}
+
 int cli_next(cli_iter *it, const cli_opt **opt, const char **val) {
     while (it->i < it->argc) {
         const char *a = it->argv[it->i++];

@@ -100,6 +100,11 @@ int cli_is(const cli_iter *it, const cli_opt *o, const char *name);
  * the usage exit code. */
 int cli_usage(const cli_iter *it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The plain arguments of command `name`, which takes no options (cli_next
+ * refuses one), gathered at argv's front: their count, or -1 after a usage
+ * error. */
+int cli_plain(const char *name, int argc, char **argv);
+
 /* The words of it->argv not yet read, for commands that pass them on. */
 int cli_rest(const cli_iter *it, char ***rest);
 

@@ -522,20 +522,6 @@ static int cmd_trim(store *s) {
     return 0;
 }
 
-/* The plain arguments of subcommand `name` (no options: cli.h refuses one),
- * gathered at argv's front; their count, or -1 after a usage error. */
-static int plain(const char *name, int argc, char **argv) {
-    cli_iter it;
-    const cli_opt *o;
-    const char *v;
-    int rc, n = 0;
-    cli_begin(&it, name, argc, argv);
-    while ((rc = cli_next(&it, &o, &v)) > 0) {
-        argv[n++] = (char *)v;
-    }
-    return rc < 0 ? -1 : n;
-}
-
 int cli_events(store *s, int argc, char **argv) {
     if (argc < 1) {
         fprintf(stderr, _("gonghui events: which? tail | consumers | run NAME | replay NAME --from "
@@ -550,10 +536,11 @@ int cli_events(store *s, int argc, char **argv) {
         return cmd_replay(s, argc - 1, argv + 1);
     }
     int n = -2;
-    if (!strcmp(argv[0], "consumers") && (n = plain("events consumers", argc - 1, argv + 1)) == 0) {
+    if (!strcmp(argv[0], "consumers") &&
+        (n = cli_plain("events consumers", argc - 1, argv + 1)) == 0) {
         return cmd_consumers(s);
     }
-    if (!strcmp(argv[0], "run") && (n = plain("events run", argc - 1, argv + 1)) == 1) {
+    if (!strcmp(argv[0], "run") && (n = cli_plain("events run", argc - 1, argv + 1)) == 1) {
         return run_consumer(s, argv[1]);
     }
     if (!strcmp(argv[0], "dead")) {
@@ -562,12 +549,12 @@ int cli_events(store *s, int argc, char **argv) {
                 ? (!strcmp(argv[1], "retry") ? "events dead retry" : "events dead drop")
                 : "events dead";
         int skip = sub[11] ? 2 : 1;
-        if ((n = plain(sub, argc - skip, argv + skip)) < 0) {
+        if ((n = cli_plain(sub, argc - skip, argv + skip)) < 0) {
             return 2;
         }
         return cmd_dead(s, n + skip - 1, argv + 1);
     }
-    if (!strcmp(argv[0], "trim") && (n = plain("events trim", argc - 1, argv + 1)) == 0) {
+    if (!strcmp(argv[0], "trim") && (n = cli_plain("events trim", argc - 1, argv + 1)) == 0) {
         return cmd_trim(s);
     }
     if (n == -1) {

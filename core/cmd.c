@@ -51,22 +51,20 @@ static void report_problem(void *ctx, const char *msg) {
  * (into args). 0, or the usage exit code 2 after saying why. */
 static int plain_args(const char *name, int argc, char **argv, int nargs, const char **args,
                       const char *which) {
+    int n = cli_plain(name, argc, argv);
     cli_iter it;
-    const cli_opt *o;
-    const char *v;
-    int rc, n = 0;
-    cli_begin(&it, name, argc, argv);
-    while ((rc = cli_next(&it, &o, &v)) > 0) {
-        if (n >= nargs) {
-            return cli_usage(&it, _("one argument too many: %s"), v);
-        }
-        args[n++] = v;
-    }
-    if (rc < 0) {
+    if (n < 0) {
         return 2;
+    }
+    cli_begin(&it, name, argc, argv); /* for the usage line */
+    if (n > nargs) {
+        return cli_usage(&it, _("one argument too many: %s"), argv[nargs]);
     }
     if (n < nargs) {
         return cli_usage(&it, "%s", which);
+    }
+    for (int i = 0; i < n; i++) {
+        args[i] = argv[i];
     }
     return 0;
 }

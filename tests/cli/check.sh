@@ -155,4 +155,14 @@ done
 gh --db "$DB" check
 expect_rc 0 "the original after the copies" && pass "check: the original is still clean"
 
+# plain arguments (cli_plain, shared with events): too many, too few
+gh --db "$DB" check extra
+expect_rc 2 "check with an argument" && expect_err "gonghui check: one argument too many: extra" "check: too many" &&
+  pass "check refuses an argument"
+gh --db "$DB" backup "$S/b1" "$S/b2"
+expect_rc 2 "backup with two" && expect_err "gonghui backup: one argument too many: $S/b2" "backup: too many" &&
+  [ ! -e "$S/b1" ] && pass "backup refuses a second destination and writes nothing"
+gh --db "$DB" events trim now
+expect_rc 2 "events trim with an argument" && pass "events trim refuses an argument"
+
 finish
