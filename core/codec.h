@@ -128,6 +128,26 @@ static inline void mp_reader_init(mp_reader *r, const void *p, size_t n) {
  * r->p unchanged. */
 int mp_read(mp_reader *r, mp_item *it);
 
+/* A record's fields: the first field's byte (*narr the count), or NULL when
+ * the record is not an array. A fixarray (up to 15 fields) without the
+ * general reader: the scans' and lookups' hot path. */
+static inline const unsigned char *mp_record_fields(const void *rec, size_t n, uint32_t *narr) {
+    const unsigned char *p = rec;
+    if (n > 0 && (*p & 0xf0) == 0x90) {
+        *narr = *p & 0x0fu;
+        return p + 1;
+    }
+    mp_reader r;
+    mp_item it;
+    mp_reader_init(&r, rec, n);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+        *narr = 0;
+        return NULL;
+    }
+    *narr = it.n;
+    return r.p;
+}
+
 /* Skips one whole value (with its nested elements, at most `depth` levels).
  * 0 or GH_ECORRUPT. */
 int mp_skip(mp_reader *r, int depth);

@@ -1123,18 +1123,9 @@ int l_coll_count_by(lua_State *L) {
         return luaL_error(L, _("out of memory"));
     }
     while ((rc = scan_step(s, &rec, &n)) == 0) {
-        const unsigned char *p = rec, *end = p + n, *q = NULL;
+        const unsigned char *end = (const unsigned char *)rec + n, *q = NULL;
         uint32_t narr;
-        if (n > 0 && (*p & 0xf0) == 0x90) { /* a fixarray: up to 15 fields */
-            narr = *p++ & 0x0fu;
-        } else {
-            mp_reader r;
-            mp_item it;
-            mp_reader_init(&r, rec, n);
-            int ok = mp_read(&r, &it) == 0 && it.type == MP_ARRAY;
-            narr = ok ? it.n : 0;
-            p = ok ? r.p : NULL;
-        }
+        const unsigned char *p = mp_record_fields(rec, n, &narr);
         if (p && (uint32_t)pos < narr) {
             for (int i = 0; i < pos && p; i++) {
                 p = skip_one(p, end);

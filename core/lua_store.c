@@ -407,19 +407,11 @@ static int encode_pk(lua_State *L, int idx, const store_coll *c, codec_buf *out)
  * damaged record is an error whichever field is asked for), a short string
  * pushed without the general reader (W3 of issue 18: a lookup's name). */
 static int push_one_field(lua_State *L, const store_coll *c, int pos, const void *rec, size_t n) {
-    const unsigned char *p = rec, *end = p + n, *at = NULL;
+    const unsigned char *end = (const unsigned char *)rec + n, *at = NULL;
     uint32_t narr;
-    if (n > 0 && (*p & 0xf0) == 0x90) { /* a fixarray: up to 15 fields */
-        narr = *p++ & 0x0fu;
-    } else {
-        mp_reader r;
-        mp_item it;
-        mp_reader_init(&r, rec, n);
-        if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
-            goto corrupt;
-        }
-        narr = it.n;
-        p = r.p;
+    const unsigned char *p = mp_record_fields(rec, n, &narr);
+    if (!p) {
+        goto corrupt;
     }
     for (uint32_t i = 0; i < narr; i++) {
         if (i == (uint32_t)pos) {
