@@ -1426,19 +1426,12 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
     if ((rc = store_need_write(t, c))) {
         return rc;
     }
-    if (klen > STORE_MAX_KEY) {
-        return GH_ENOTFOUND;
-    }
-    rc = mdb_get(t->txn, c->dbi, &k, &d);
-    if (rc == MDB_NOTFOUND) {
-        return GH_ENOTFOUND;
-    }
-    if (rc) {
-        return store_lmdb_err(rc, c->name);
-    }
-    if ((rc = store_val_check(t, &d, c->name)) != 0) {
+    const void *v;
+    size_t vn;
+    if ((rc = store_get(t, c, key, klen, &v, &vn)) != 0) {
         return rc;
     }
+    d.mv_data = (void *)v, d.mv_size = vn;
     store_wcur_forget(t); /* invariant 7 */
     codec_buf_init(&ib);
     /* Index entries first, while the record bytes are still valid. */
