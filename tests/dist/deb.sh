@@ -31,7 +31,12 @@ DEPENDS=$(dpkg-deb -f "$DEB" Depends)
 for lib in libffi8 libedit2; do
   case $DEPENDS in *"$lib"*) ;; *) fail "Depends lacks $lib: $DEPENDS" ;; esac
 done
-for so in $(ldd "$BUILD/gonghui" | awk '$3 ~ /^\// { print $3 }'); do
+# the libraries the binary itself names (NEEDED), not those they pull in:
+# an ASan build's libasan brings libstdc++ and libgcc_s, which are libasan's
+# own dependencies, not the package's (dpkg-shlibdeps leaves them out too)
+needed=$(readelf -d "$BUILD/gonghui" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+[ -n "$needed" ] || fail "readelf -d lists no NEEDED library of $BUILD/gonghui (binutils missing?)"
+for so in $(ldd "$BUILD/gonghui" | awk -v need=" $(echo $needed) " '$3 ~ /^\// && index(need, " " $1 " ") { print $3 }'); do
   # the library's folder and name (/lib or /usr/lib: dpkg knows one of them)
   pkg=$(dpkg -S "*/$(basename "$(dirname "$so")")/$(basename "$so")" 2>/dev/null | head -1 | cut -d: -f1)
   [ -n "$pkg" ] || { fail "no package holds $so"; continue; }
