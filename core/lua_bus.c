@@ -12,6 +12,7 @@
  *   bus.last() -> seq
  *   bus.consumers() -> list       bus.dead([name]) -> list
  *   bus.retry(id)  bus.drop(id)   bus.trim() -> n
+ *   bus.fields(topic, names)      the names of topic's array payloads (topic_fields.h)
  *
  * Built on bus.h and the shared helpers of lua_store.h (the db.atomic
  * transaction).
@@ -36,6 +37,7 @@
 #include "lua_store.h"
 #include "parse.h"
 #include "scope.h"
+#include "topic_fields.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -1580,6 +1582,90 @@ static int l_bus_trim(lua_State *L) {
     return 1;
 }
 
+/* ---- bus.fields: the names of a topic's array payloads (topic_fields.h) -------------------- */
+
+typedef struct fields_decl {
+    const char *topic;
+    size_t tn;
+    const char *names[TOPIC_FIELDS_MAX];
+    size_t lens[TOPIC_FIELDS_MAX];
+    int n;
+} fields_decl;
+
+static int fields_work(store_txn *t, void *ctx) {
+    fields_decl *d = ctx;
+    return topic_fields_put(t, d->topic, d->tn, d->names, d->lens, d->n);
+}
+
+static void push_name(const char *name, size_t len, void *ctx) {
+    lua_State *L = ctx;
+    lua_pushlstring(L, name, len);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+}
+
+/* bus.fields(topic, names): declares that array payloads of topic hold the
+ * fields names (a list of strings) in that order, kept in the database so
+ * every reader (a scoped request's check, scope.c) reads them by name;
+ * writes only when the declaration changes, which a request of gonghui
+ * serve may not do (as db.define). bus.fields(topic) -> the names, or nil. */
+static int l_bus_fields(lua_State *L) {
+    ldb *db = lstore_db(L);
+    fields_decl d;
+    store_txn *t;
+    int owned, rc, same = 0;
+    luaL_checktype(L, 1, LUA_TSTRING);
+    d.topic = lua_tolstring(L, 1, &d.tn);
+    if (!topic_ok(get_bus(L), d.topic, d.tn)) {
+        return luaL_error(L, _("bus.fields: %s"), err_msg(GH_EINVAL));
+    }
+    if (lua_isnoneornil(L, 2)) {
+        if ((rc = lstore_begin(db, 0, &t, &owned))) {
+            return lstore_raise(L, rc);
+        }
+        lua_newtable(L);
+        int found = topic_fields_each(t, d.topic, d.tn, push_name, L);
+        lstore_end(db, t, owned, 0);
+        if (!found) {
+            lua_pushnil(L);
+        }
+        return 1;
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    lua_Integer n = luaL_len(L, 2);
+    if (n > TOPIC_FIELDS_MAX) {
+        return luaL_error(L, _("bus.fields('%s'): at most %d field names, got %d"), d.topic,
+                          TOPIC_FIELDS_MAX, (int)n);
+    }
+    d.n = (int)n;
+    for (int i = 0; i < d.n; i++) {
+        if (lua_rawgeti(L, 2, i + 1) != LUA_TSTRING) {
+            return luaL_error(L, _("bus.fields('%s'): field name %d is a %s, not a string"),
+                              d.topic, i + 1, luaL_typename(L, -1));
+        }
+        d.names[i] = lua_tolstring(L, -1, &d.lens[i]); /* kept alive by the table at 2 */
+        lua_pop(L, 1);
+    }
+    if ((rc = lstore_begin(db, 0, &t, &owned))) {
+        return lstore_raise(L, rc);
+    }
+    same = topic_fields_same(t, d.topic, d.tn, d.names, d.lens, d.n);
+    lstore_end(db, t, owned, 0);
+    if (same) {
+        return 0;
+    }
+    if (db->guard & LSTORE_NODEFINE) {
+        return luaL_error(L,
+                          _("bus.fields('%s'): a request of gonghui serve cannot declare or "
+                            "change a topic's field names; run the program's setup script first"),
+                          d.topic);
+    }
+    if ((rc = lstore_write(db, fields_work, &d))) {
+        return lstore_raise(L, rc);
+    }
+    return 0;
+}
+
 static const luaL_Reg bus_funcs[] = {{"on", l_bus_on},
                                      {"off", l_bus_off},
                                      {"emit", l_bus_emit},
@@ -1594,6 +1680,7 @@ static const luaL_Reg bus_funcs[] = {{"on", l_bus_on},
                                      {"retry", l_bus_retry},
                                      {"drop", l_bus_drop},
                                      {"trim", l_bus_trim},
+                                     {"fields", l_bus_fields},
                                      {NULL, NULL}};
 
 void lbus_push(lua_State *L, int db_idx) {

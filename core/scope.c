@@ -15,6 +15,7 @@
 
 #include "codec.h"
 #include "err.h"
+#include "topic_fields.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,10 +209,43 @@ static int is_change(const char *kind, size_t n) {
            (n == 7 && memcmp(kind, "deleted", 7) == 0);
 }
 
+/* The fields an event names its part of the tree by, in the order
+ * payload_ints reads them. */
+static const char *const event_keys[2] = {"union_id", "member_id"};
+
+/* The int fields event_keys of an event's payload into ids (has[i] set when
+ * present and an int): a map's keys, or, in an array payload (the compact
+ * events of program.entry), the positions its topic declares for those
+ * names (topic_fields.h: declared by the publisher, kept in the database).
+ * 0, or -1 for an array payload of a topic that declares no names. */
+static int payload_ints(store_txn *t, const char *topic, size_t tn, const void *payload, size_t n,
+                        int64_t *ids, int *has) {
+    mp_reader r;
+    mp_item it;
+    has[0] = has[1] = 0;
+    mp_reader_init(&r, payload, n);
+    if (mp_read(&r, &it) == 0 && it.type == MP_ARRAY && it.n > 0) { /* {} names nothing */
+        int pos[2];
+        if (!topic_fields_find(t, topic, tn, event_keys, 2, pos)) {
+            return -1;
+        }
+        for (int i = 0; i < 2; i++) {
+            has[i] = pos[i] >= 0 && field_at(payload, n, pos[i], &it) == 1 && it.type == MP_INT;
+            ids[i] = has[i] ? it.v.i : 0;
+        }
+        return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        has[i] = map_int(payload, n, event_keys[i], &ids[i]);
+    }
+    return 0;
+}
+
 static int event_in(store_txn *t, const scope *sc, const char *topic, size_t tn,
                     const void *payload, size_t n, int unnamed) {
     const store_coll *c;
-    int64_t id;
+    int64_t id, ids[2];
+    int has[2];
     if (!sc || sc->all) {
         return 1;
     }
@@ -230,10 +264,15 @@ static int event_in(store_txn *t, const scope *sc, const char *topic, size_t tn,
         }
         err_clear();
     }
-    if (map_int(payload, n, "union_id", &id)) {
-        return scope_has(sc, id);
+    int named = payload_ints(t, topic, tn, payload, n, ids, has);
+    if (named < 0) {
+        return 0; /* an array whose topic declares no names: nobody can tell whose it is */
     }
-    if (map_int(payload, n, "member_id", &id)) {
+    if (has[0]) {
+        return scope_has(sc, ids[0]);
+    }
+    if (has[1]) {
+        id = ids[1];
         codec_buf k;
         const void *v;
         size_t vn;

@@ -78,9 +78,13 @@ int scope_check_write(store_txn *t, const scope *sc, const store_coll *c, const 
  *   <collection>.inserted|updated|deleted of a collection that declares a
  *          scope field: seen when its old and new records (those present)
  *          are in the scope; of a collection without one: always seen;
- *   any other event: seen when its payload (a map) names a union_id in the
+ *   any other event: seen when its payload names a union_id in the
  *          scope, or else a member_id of a member seen in the scope (the
- *          members collection's own scope); an event naming neither (the
+ *          members collection's own scope). A map names them by key; an
+ *          array (the framework's compact program.entry) by the positions
+ *          its topic declares (topic_fields.h, bus.fields: the publisher's
+ *          list, kept in the database), and an array whose topic declares
+ *          none is seen only from the whole tree. An event naming neither (the
  *          federation's own, such as a draw's program.draw.* record:
  *          commitments, the public value, the seed; no personal data) is
  *          read in a scope with `unnamed` set (the server sets it for

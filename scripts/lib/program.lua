@@ -199,6 +199,10 @@ function M.define_collections()
                fen = 'fen' },
     index = { 'program' },
   })
+  -- the names of the compact event's positions, kept in the database: the
+  -- one home of the order is M.EVENT_FIELDS; a scoped server reads member_id
+  -- through it (core/topic_fields.h, core/scope.c)
+  bus.fields(M.EVENT, M.EVENT_FIELDS)
 end
 
 -- ---- who -----------------------------------------------------------------------------

@@ -597,4 +597,23 @@ t.case('bus.emit calls its handlers unprotected, yet names a failing one whereve
   bus.off(late)
 end)
 
+t.case('bus.fields: the names of a topic\'s array payloads, kept in the database', function()
+  t.eq(bus.fields('fields.t'), nil, 'a topic that declares none')
+  bus.fields('fields.t', { 'program', 'member_id', 'fen' })
+  t.eq(bus.fields('fields.t'), { 'program', 'member_id', 'fen' })
+  bus.fields('fields.t', { 'program', 'member_id', 'fen' }) -- the same again: nothing written
+  bus.fields('fields.t', { 'member_id' })                   -- a publisher that reorders declares again
+  t.eq(bus.fields('fields.t'), { 'member_id' })
+  t.raises(function() bus.fields('fields.t', { 'a', 2 }) end, 'not a string')
+  t.raises(function() bus.fields('bad..topic', { 'a' }) end, 'bus.fields')
+  local many = {}
+  for i = 1, 65 do many[i] = 'f' .. i end
+  t.raises(function() bus.fields('fields.t', many) end, 'at most 64')
+  t.eq(bus.fields('fields.t'), { 'member_id' }, 'a refused declaration changes nothing')
+  -- the framework declares its compact event's order (program.EVENT_FIELDS, its one home)
+  local program = require 'program'
+  program.define_collections()
+  t.eq(bus.fields(program.EVENT), program.EVENT_FIELDS)
+end)
+
 t.done()

@@ -63,6 +63,8 @@ class Harness:
         os.makedirs(os.path.join(self.scripts, 'attack'))
         shutil.copy(os.path.join(self.src, 'tests', 'serve', 'attack_http.lua'),
                     os.path.join(self.scripts, 'attack', 'http.lua'))
+        shutil.copy(os.path.join(self.src, 'tests', 'serve', 'scope_plan.lua'),
+                    os.path.join(self.scripts, 'attack', 'scope_plan.lua'))
         self.env = dict(os.environ, GONGHUI_PWHASH_FAST='1', LC_ALL='C.UTF-8')
         self.proc = None
         self.port = None

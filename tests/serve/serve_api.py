@@ -13,6 +13,8 @@ from harness import Harness, check, finish, id_of, PW  # noqa: E402
 
 h = Harness(*sys.argv[1:4])
 h.make_db(members=40)
+# entries of a framework program whose events are compact arrays (members 1-4)
+h.gh('run', os.path.join(h.src, 'tests', 'serve', 'entries.lua'))
 h.start('--timeout', '3', '--memory', '32M', '--body-limit', '64k')
 try:
     st, js = h.call('GET', '/health')
@@ -249,6 +251,37 @@ try:
     st, js = h.call('POST', '/api/attack/bus_publish', {'note': 'no union'}, who='admA')
     check(st == 403 and js['error'] == 'outside_scope',
           'an admin below the root cannot publish an event naming no union')
+
+    # ---- the framework's compact program.entry events (arrays: no member_id key) are
+    # read by the names program.define declared (bus.fields), not as naming nobody ----
+    def entry_members(who):
+        st, ev = h.call('GET', '/api/attack/bus_events?topic=program.entry', who=who)
+        return st, sorted(e['member_id'] for e in ev['events'] if e.get('program') == 'scope_t')
+    st, mine = entry_members('admin')
+    check(st == 200 and mine == [1, 2, 3, 4], 'the federation admin reads the 4 array entries')
+    st, mine = entry_members('clerkA')
+    check(st == 200 and mine == [1, 3], 'clerk A reads the array entries of its members (%s)' % mine)
+    st, mine = entry_members('clerkB')
+    check(st == 200 and mine == [2, 4], 'clerk B those of its own (%s)' % mine)
+    st, mine = entry_members('audA')
+    check(st == 200 and mine == [1, 3],
+          'an auditor of union 2 does not read the other town\'s entries as naming nobody (%s)' % mine)
+    st, js = h.call('POST', '/api/attack/program_enter', {'member': 5}, who='clerkA')
+    check(st == 200 and js['ok'], 'a clerk enters for its own member: the array event is its own')
+    st, mine = entry_members('clerkA')
+    check(mine == [1, 3, 5], 'and reads it (%s)' % mine)
+    st, js = h.call('POST', '/api/attack/program_enter', {'member': 6}, who='clerkA')
+    check(st == 200 and not js['ok'] and js['code'] == 'not_found',
+          'another town\'s member is not found')
+    # an array payload of a topic that declares no names: nobody can tell whose it is
+    st, js = h.call('POST', '/api/attack/bus_publish', [3, 1], who='admin')
+    check(st == 200 and js['seq'] > 0, 'the federation admin publishes an array naming nothing')
+    st, ev = h.call('GET', '/api/attack/bus_events?topic=attack.*', who='audA')
+    check(st == 200 and len(ev['events']) == 2,
+          'an auditor below the root does not read it (when in doubt, hide), only its member\'s '
+          'and the one naming no union (%d)' % len(ev['events']))
+    st, ev = h.call('GET', '/api/attack/bus_events?topic=attack.*', who='aud')
+    check(st == 200 and len(ev['events']) == 3, 'the whole tree\'s auditor does')
 
     # ---- users grant and list take effect at the next request ----
     p = h.gh('users', 'list')
