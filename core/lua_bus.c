@@ -239,6 +239,19 @@ static void push_matching(lua_State *L, const char *topic, size_t tn) {
     lua_pop(L, 1);
 }
 
+/* The message at old_idx, raised by run.fail (the registry's LSTORE_FAIL_KEY:
+ * a message for a person, no traceback), is replaced by the named one on top:
+ * the named one is run.fail's now, so the runner shows it alone too. */
+static void keep_fail(lua_State *L, int old_idx) {
+    old_idx = lua_absindex(L, old_idx);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LSTORE_FAIL_KEY) == LUA_TSTRING &&
+        lua_rawequal(L, -1, old_idx)) {
+        lua_pushvalue(L, -2);
+        lua_setfield(L, LUA_REGISTRYINDEX, LSTORE_FAIL_KEY);
+    }
+    lua_pop(L, 1);
+}
+
 /* Raises the error on top (a handler's, whose record is just below) with
  * the topic and the handler's location; an error that already says which
  * handler failed (from deeper in a cascade) goes on as it is. */
@@ -261,6 +274,7 @@ static void raise_handler_error(lua_State *L, const char *topic) {
     luaL_where(L, level);
     lua_pushfstring(L, _("bus handler for '%s' (%s) failed: %s"), topic, lua_tostring(L, -2), msg);
     lua_concat(L, 2);
+    keep_fail(L, -3); /* (msg, where, the named message) */
     lua_error(L);
 }
 
@@ -729,6 +743,7 @@ void lbus_name_error(lua_State *L, int idx) {
     luaL_where(L, level); /* where emit was called, as the C emit's message says */
     lua_pushfstring(L, _("bus handler for '%s' (%s) failed: %s"), t, lua_tostring(L, -2), msg);
     lua_concat(L, 2);
+    keep_fail(L, idx);
     lua_replace(L, idx);
     lua_settop(L, top);
 }

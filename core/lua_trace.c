@@ -114,13 +114,15 @@ static void push_traceback(lua_State *L, int level) {
 }
 
 int lstore_traceback(lua_State *L) {
+    /* from a bus.emit handler: named, as it leaves emit (first: run.fail's
+     * message is named too, and stays run.fail's) */
+    lbus_name_error(L, 1);
     if (lua_getfield(L, LUA_REGISTRYINDEX, LSTORE_FAIL_KEY) == LUA_TSTRING &&
         lua_rawequal(L, -1, 1)) {
         lua_settop(L, 1); /* run.fail: the message alone, no traceback */
         return 1;
     }
     lua_pop(L, 1);
-    lbus_name_error(L, 1); /* from a bus.emit handler: named, as it leaves emit */
     if (lua_getfield(L, LUA_REGISTRYINDEX, TB_KEY) == LUA_TTABLE) {
         lua_getfield(L, -1, "err");
         if (!lua_isnil(L, 1) && lua_rawequal(L, -1, 1)) {

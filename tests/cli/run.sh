@@ -88,6 +88,34 @@ EOF
 gh --db "$DB" run "$S/runfail2.lua"
 expect_rc 1 "an error after a caught run.fail" && expect_err "stack traceback:" "an error after a caught run.fail" &&
   pass "an error after a caught run.fail keeps its traceback"
+# run.fail (and error) in a bus.emit handler directly under the runner: named
+# as pcall, xpcall and db.atomic name it ("bus handler for 'TOPIC' (WHERE)
+# failed:"), run.fail's still without a traceback; the fast path (a topic
+# emitted before), the first emit of a topic (the C emit), and inside db.atomic
+for how in fast first atomic; do
+  lua "emitfail_$how.lua" <<EOF
+bus.on('claim.check', function(p)
+  if p == 'fail' then run.fail('refused: no such household') end
+  if p == 'err' then error('broke', 0) end
+end, { label = 'household check' })
+if '$how' == 'fast' then bus.emit('claim.check', 'ok') end
+local mode = params.mode
+if '$how' == 'atomic' then db.atomic(function() bus.emit('claim.check', mode) end)
+else bus.emit('claim.check', mode) end
+EOF
+  gh --db "$DB" run "$S/emitfail_$how.lua" mode=fail
+  expect_rc 1 "run.fail in an emit handler ($how)" &&
+    expect_err "bus handler for 'claim.check' (household check) failed: refused: no such household" \
+      "run.fail in an emit handler ($how): named" &&
+    no_err "stack traceback" "run.fail in an emit handler ($how)" &&
+    pass "run.fail in an emit handler under the runner is named, without a traceback ($how)"
+  gh --db "$DB" run "$S/emitfail_$how.lua" mode=err
+  expect_rc 1 "error in an emit handler ($how)" &&
+    expect_err "bus handler for 'claim.check' (household check) failed: broke" \
+      "error in an emit handler ($how): named" &&
+    expect_err "stack traceback:" "error in an emit handler ($how)" &&
+    pass "an error in an emit handler under the runner is named, with its traceback ($how)"
+done
 gh --db "$DB" run -e 'run.fail(42)'
 expect_rc 1 "run.fail(42)" && expect_err "42" "run.fail(42)" && pass "run.fail takes a number as text"
 gh --db "$DB" run -e 'run.fail()'
