@@ -60,6 +60,11 @@ typedef struct lscan {
      * whether options named it, its estimated entries, the collection's size */
     int plan_index, plan_explicit;
     uint64_t plan_est, plan_total;
+    /* for lscan_next (lua_select.c): records after this key only (key
+     * order; emptied once passed), and the key of the record stepped to */
+    codec_buf after;
+    const void *pk;
+    size_t pkn;
 } lscan;
 
 /* ---- rows ---------------------------------------------------------------------------- */
@@ -386,6 +391,7 @@ static void scan_free(lscan *s) {
     s->filters = NULL;
     s->nfilters = 0;
     codec_buf_free(&s->kb);
+    codec_buf_free(&s->after);
 }
 
 static int l_scan_gc(lua_State *L) {
@@ -591,6 +597,14 @@ static int scan_step(lscan *s, const void **rec, size_t *n) {
         if (rc) {
             return rc;
         }
+        if (s->after.len) { /* resuming after a key: the lower bound itself is not wanted */
+            if (pkn == s->after.len && memcmp(pk, s->after.p, pkn) == 0) {
+                continue;
+            }
+            s->after.len = 0;
+        }
+        s->pk = pk;
+        s->pkn = pkn;
         int m = s->nfilters ? scan_match(s, *rec, *n) : 1;
         if (m < 0) {
             return err_set(m, _("collection '%s': a stored record is corrupt (run gonghui check)"),
@@ -730,7 +744,8 @@ static int is_scan_opt(const char *k) {
 /* Builds the scan for options at opt_idx (may be none) over c in t: picks
  * an index (explicit, or from equality conditions when selective), the
  * range, and the filters. On success the lscan holds an open store_scan. */
-static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c, int opt_idx) {
+static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c, int coll_idx,
+                      int opt_idx) {
     store_range r;
     codec_buf lo, hi, px;
     int index = -1, rc = 0, explicit_index = 0, px_whole = 1;
@@ -747,7 +762,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
     }
     if (has_opts) {
         /* conditions on fields */
-        lua_getiuservalue(L, 1, 2);
+        lua_getiuservalue(L, coll_idx, 2);
         int pos_idx = lua_gettop(L);
         lua_pushnil(L);
         while (rc == 0 && lua_next(L, opt_idx)) {
@@ -842,7 +857,17 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
             goto out;
         }
     }
-    if (!explicit_index) {
+    if (s->after.len && explicit_index) {
+        rc = err_set(GH_EINVAL,
+                     _("collection '%s': after = (a key) resumes a scan in key order: "
+                       "it cannot be given with index ="),
+                     c->name);
+        goto out;
+    }
+    if (!explicit_index && s->after.len) {
+        r.lo = s->after.p; /* key order from the key on (the key itself skipped) */
+        r.lolen = s->after.len;
+    } else if (!explicit_index) {
         /* Records come in key order unless index= says otherwise, so an index
          * is used only when conditions fix all of its fields (the entries of
          * one index key are kept in key order), and only when it is
@@ -899,7 +924,7 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
         r.prefixlen = px.len;
         r.prefix_whole = px_whole;
     }
-    if (lo.len) {
+    if (lo.len) { /* (index = with from: after is refused above) */
         r.lo = lo.p;
         r.lolen = lo.len;
     }
@@ -948,7 +973,7 @@ static int open_scan(lua_State *L, lscan **out) {
         s->own = t;
     }
     if ((rc = lstore_resolve(L, 1, t, &c)) == 0) {
-        rc = scan_setup(L, s, t, c, lua_gettop(L) >= 3 ? 2 : 0);
+        rc = scan_setup(L, s, t, c, 1, lua_gettop(L) >= 3 ? 2 : 0);
     }
     if (rc) {
         scan_free(s);
@@ -956,6 +981,52 @@ static int open_scan(lua_State *L, lscan **out) {
     }
     *out = s;
     return 0;
+}
+
+int lscan_open(lua_State *L, int coll_idx, int opt_idx, store_txn *t, const codec_buf *after,
+               lscan **out) {
+    const store_coll *c;
+    coll_idx = lua_absindex(L, coll_idx);
+    opt_idx = opt_idx ? lua_absindex(L, opt_idx) : 0;
+    lscan *s = lua_newuserdatauv(L, sizeof *s, 0);
+    memset(s, 0, sizeof *s);
+    s->db = lstore_db(L);
+    codec_buf_init(&s->kb);
+    codec_buf_init(&s->after);
+    luaL_setmetatable(L, SCAN_MT);
+    if (after && after->len) {
+        codec_buf_add(&s->after, after->p, after->len);
+        if (s->after.oom) {
+            return GH_ENOMEM;
+        }
+    }
+    int rc = lstore_resolve(L, coll_idx, t, &c);
+    if (rc == 0) {
+        rc = scan_setup(L, s, t, c, coll_idx, opt_idx);
+    }
+    if (rc) {
+        scan_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int lscan_next(lscan *s, const void **pk, size_t *pkn, const void **rec, size_t *n) {
+    int rc = scan_step(s, rec, n);
+    if (rc == 0) {
+        *pk = s->pk;
+        *pkn = s->pkn;
+    }
+    return rc;
+}
+
+void lscan_close(lscan *s) {
+    scan_free(s);
+}
+
+const store_coll *lscan_coll(const lscan *s) {
+    return s->c;
 }
 
 /* coll:scan([opts]) -> iterator for a generic for (with a to-be-closed

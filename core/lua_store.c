@@ -895,31 +895,60 @@ static int l_coll_delete(lua_State *L) {
     return run_write(L, w_delete, 0);
 }
 
-/* A prepared insert: the constant fields encoded once, the rest given
- * positionally on each call (the fast form of insert for hot loops). */
-typedef struct lprep {
-    const store_coll *c;
-    int nvars;
-    int varpos[STORE_MAX_FIELDS];
-    unsigned char set[STORE_MAX_FIELDS]; /* 1 constant, 2 variable */
-    size_t off[STORE_MAX_FIELDS], len[STORE_MAX_FIELDS];
-    size_t nbytes;
-    unsigned char bytes[];
-} lprep;
+static int l_prepared_call(lua_State *L);
 
 #define PREP_MT "gonghui.prepared"
 
+void lstore_prep_record(const lprep *p, const store_coll *c, const unsigned char *vals,
+                        const size_t *off, const size_t *len, int auto_pos, int64_t id,
+                        codec_buf *out) {
+    int last = -1;
+    for (int i = 0; i < c->nfields; i++) {
+        if (i == auto_pos || p->set[i] == 1 || (p->set[i] == 2 && len[i])) {
+            last = i;
+        }
+    }
+    out->len = 0;
+    mp_put_array(out, (uint32_t)(last + 1));
+    for (int i = 0; i <= last; i++) {
+        if (i == auto_pos) {
+            mp_put_int(out, id);
+        } else if (p->set[i] == 1) {
+            codec_buf_add(out, p->bytes + p->off[i], p->len[i]);
+        } else if (p->set[i] == 2 && len[i]) {
+            codec_buf_add(out, vals + off[i], len[i]);
+        } else {
+            mp_put_nil(out);
+        }
+    }
+}
+
+int lstore_insert_built(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
+    int rc;
+    if (db->buf.oom) {
+        return GH_ENOMEM;
+    }
+    if ((rc = scope_write_ok(db, t, c, db->buf.p, db->buf.len, _("the new record")))) {
+        return rc;
+    }
+    if ((rc = store_put(t, c, STORE_INSERT, db->buf.p, db->buf.len)) == 0 && c->events &&
+        db->change_hook) {
+        codec_buf none;
+        codec_buf_init(&none);
+        rc = emit_change(L, db, c, &none, 0, 1);
+    }
+    if (rc == GH_EEXISTS && db->scope && c->scope) {
+        rc = taken_hidden(c);
+    }
+    return rc;
+}
+
 static int w_prepared(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
     lprep *p = lua_touserdata(L, lua_upvalueindex(4));
-    int nargs = lua_gettop(L) - 1, last = -1, rc;
+    int nargs = lua_gettop(L) - 1, rc;
     int64_t id = 0;
-    if (p->c != c) { /* the definitions moved (any collection's): still the same layout? */
-        if (!store_layout_compatible(p->c, c) || c->nfields != p->c->nfields) {
-            return err_set(
-                GH_ESCHEMA,
-                _("collection '%s' was redefined after prepare_insert; prepare it again"), c->name);
-        }
-        p->c = c;
+    if ((rc = lstore_prep_check(p, c))) {
+        return rc;
     }
     if (nargs != p->nvars) {
         return err_set(GH_EINVAL,
@@ -958,41 +987,33 @@ static int w_prepared(lua_State *L, ldb *db, store_txn *t, const store_coll *c) 
         }
         auto_pos = c->key;
     }
-    for (int i = 0; i < c->nfields; i++) {
-        if (i == auto_pos || p->set[i] == 1 || (p->set[i] == 2 && len[i])) {
-            last = i;
-        }
-    }
-    db->buf.len = 0;
-    mp_put_array(&db->buf, (uint32_t)(last + 1));
-    for (int i = 0; i <= last; i++) {
-        if (i == auto_pos) {
-            mp_put_int(&db->buf, id);
-        } else if (p->set[i] == 1) {
-            codec_buf_add(&db->buf, p->bytes + p->off[i], p->len[i]);
-        } else if (p->set[i] == 2 && len[i]) {
-            codec_buf_add(&db->buf, vals.p + off[i], len[i]);
-        } else {
-            mp_put_nil(&db->buf);
-        }
-    }
+    lstore_prep_record(p, c, vals.p, off, len, auto_pos, id, &db->buf);
     codec_buf_free(&vals);
-    if (db->buf.oom) {
-        return GH_ENOMEM;
-    }
-    if ((rc = scope_write_ok(db, t, c, db->buf.p, db->buf.len, _("the new record")))) {
-        return rc;
-    }
-    if ((rc = store_put(t, c, STORE_INSERT, db->buf.p, db->buf.len)) == 0 && c->events &&
-        db->change_hook) {
-        codec_buf none;
-        codec_buf_init(&none);
-        rc = emit_change(L, db, c, &none, 0, 1);
-    }
-    if (rc == 0) {
+    if ((rc = lstore_insert_built(L, db, t, c)) == 0) {
         push_key(L, db, c);
     }
     return rc;
+}
+
+int lstore_prep_check(lprep *p, const store_coll *c) {
+    if (p->c != c) { /* the definitions moved (any collection's): still the same layout? */
+        if (!store_layout_compatible(p->c, c) || c->nfields != p->c->nfields) {
+            return err_set(
+                GH_ESCHEMA,
+                _("collection '%s' was redefined after prepare_insert; prepare it again"), c->name);
+        }
+        p->c = c;
+    }
+    return 0;
+}
+
+lprep *lstore_prep_of(lua_State *L, int idx) {
+    if (lua_tocfunction(L, idx) != l_prepared_call || !lua_getupvalue(L, idx, 4)) {
+        return NULL;
+    }
+    lprep *p = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return p;
 }
 
 static int l_prepared_call(lua_State *L) {
@@ -1665,6 +1686,7 @@ static const luaL_Reg coll_methods[] = {{"get", l_coll_get},
                                         {"explain", l_coll_explain},
                                         {"schema", l_coll_schema},
                                         {"prepare_insert", l_coll_prepare_insert},
+                                        {"insert_select", l_coll_insert_select},
                                         {NULL, NULL}};
 
 static const luaL_Reg db_funcs[] = {{"define", l_db_define},

@@ -249,4 +249,53 @@ int l_coll_count(lua_State *L);
 int l_coll_count_by(lua_State *L);
 int l_coll_explain(lua_State *L);
 
+/* A prepared insert (coll:prepare_insert): the constant fields encoded once
+ * (set[i] 1: p->bytes[off[i] .. +len[i]]), the variable ones (set[i] 2)
+ * given on each call in the order of varpos. */
+typedef struct lprep {
+    const store_coll *c;
+    int nvars;
+    int varpos[STORE_MAX_FIELDS];
+    unsigned char set[STORE_MAX_FIELDS]; /* 1 constant, 2 variable */
+    size_t off[STORE_MAX_FIELDS], len[STORE_MAX_FIELDS];
+    size_t nbytes;
+    unsigned char bytes[];
+} lprep;
+
+/* The lprep of the prepared insert function at idx (borrowed: the function
+ * holds it), or NULL if idx is not one. */
+lprep *lstore_prep_of(lua_State *L, int idx);
+/* 0 if p still fits collection c as resolved now (and p follows c), else
+ * GH_ESCHEMA with the message. */
+int lstore_prep_check(lprep *p, const store_coll *c);
+/* The record of p into out: the constants, the variable field i from
+ * vals[off[i] .. +len[i]] (len 0: nil), and id as the key at auto_pos
+ * (-1: none). The one home of a prepared record's layout. */
+void lstore_prep_record(const lprep *p, const store_coll *c, const unsigned char *vals,
+                        const size_t *off, const size_t *len, int auto_pos, int64_t id,
+                        codec_buf *out);
+/* Inserts the new record in db->buf into c in t as every insert does: the
+ * scope's check, store_put (unique indexes, UTF-8, NaN), and the change
+ * event when c has events (whose handlers may raise). 0 or an error code;
+ * a key or unique value taken in a scoped request gets the words that name
+ * no hidden record. */
+int lstore_insert_built(lua_State *L, ldb *db, store_txn *t, const store_coll *c);
+
+/* lua_scan.c: a scan for the C faces (lua_select.c). lscan_open pushes the
+ * scan (a userdata that closes it when collected) of the collection at
+ * coll_idx with the scan{} options (conditions) at opt_idx (0: none) in t;
+ * after (key-encoded, may be NULL or empty): records after that key only,
+ * in key order. lscan_next: 0 with the record's key (key-encoded) and bytes
+ * (borrowed until t writes to that collection or ends), GH_ENOTFOUND at the
+ * end, or an error. */
+typedef struct lscan lscan;
+int lscan_open(lua_State *L, int coll_idx, int opt_idx, store_txn *t, const codec_buf *after,
+               lscan **out);
+int lscan_next(lscan *s, const void **pk, size_t *pkn, const void **rec, size_t *n);
+void lscan_close(lscan *s);
+const store_coll *lscan_coll(const lscan *s);
+
+/* lua_select.c: coll:insert_select{...}. */
+int l_coll_insert_select(lua_State *L);
+
 #endif
