@@ -5,7 +5,7 @@
 --   gonghui --db DIR run bench/verify_w2.lua expect=N
 
 local n = assert(params.expect, 'usage: gonghui run verify_w2.lua expect=N [form=w2_program]')
-if params.form == 'w2_program' then   -- through the framework: ledger entries and program.entry events
+if params.form == 'w2_program' or params.form == 'w2_program_loop' then   -- through the framework: ledger entries and program.entry events
   local a, e = db.program_entries:count(), #bus.events{ topic = 'program.entry' }
   if a ~= n or e ~= n then
     error(('W2 verify: %d entries and %d program.entry events, expected %d of each'):format(a, e, n))

@@ -1,7 +1,11 @@
 -- bench/w2_program.lua — W2 through the program framework (scripts/lib/program.lua):
 -- the campaign as a plan, granted to every eligible member with P:grant_all.
 --
---   GONGHUI_LIB=scripts/lib gonghui --db DIR run bench/w2_program.lua [expect=N]
+--   GONGHUI_LIB=scripts/lib gonghui --db DIR run bench/w2_program.lua [expect=N] [loop=1]
+--
+-- grant_all's common case is one insert_select (core/lua_select.c); loop=1
+-- takes its Lua loop of prepared inserts instead (bench/run.sh's w2_program_loop:
+-- the framework before insert_select, measured as its own line).
 --
 -- Every active outdoor worker gets one ledger entry (program_entries) and one
 -- durable `program.entry` event, all in one transaction, with the plan's
@@ -18,7 +22,7 @@ local P = program.define{
 -- (grant_all is one transaction; the count is checked in it, before it
 -- commits: wrapped in a db.atomic of its own the grant would be a savepoint,
 -- which costs LMDB a search of its dirty pages on every write)
-local n = P:grant_all('gift-package', { at = '2025-01-20 10:00:00', check = function(c)
+local n = P:grant_all('gift-package', { at = '2025-01-20 10:00:00', loop = params.loop and true, check = function(c)
   if params.expect and c.entered ~= params.expect then
     error(('W2: granted %d members, the C baseline awarded %d'):format(c.entered, params.expect))
   end

@@ -6,6 +6,8 @@
  *                         set = { campaign = 'spring' },            -- constants
  *                         take = { member_id = 'member_id',          -- target = source
  *                                  household = { 'household', or_key = 'm' } },
+ *                                  -- (when nil: a default = v, or 'm' .. the source's key;
+ *                                  --  with no source field named: always that)
  *                         publish = { topic = 'award.issued', fields = 'member_id' },
  *                         after = KEY, limit = N }
  *     --> inserted, the last source key visited (nil: none), the last new key (nil: none)
@@ -177,7 +179,8 @@ static int parse_take(lua_State *L, lsel *p, const store_coll *c, const store_co
                 }
             }
         }
-        if (rc == 0) {
+        k->src = -1; /* { default = v } or { or_key = 'm' } alone: always the default */
+        if (rc == 0 && !(k->dflt && src_idx != vidx && lua_isnil(L, src_idx))) {
             k->src = lua_type(L, src_idx) == LUA_TSTRING ? field_pos(L, 3, src_idx) : -1;
             if (k->src < 0) {
                 lcodec_push_shown(L, src_idx);
@@ -186,7 +189,7 @@ static int parse_take(lua_State *L, lsel *p, const store_coll *c, const store_co
                              sc->name, lua_tostring(L, -1), store_field_label(c, k->pos));
             }
         }
-        if (rc == 0) {
+        if (rc == 0 && k->src >= 0) {
             int st = sc->fields[k->src].type, tt = c->fields[k->pos].type;
             k->any = st == FT_ANY && tt != FT_ANY;
             if (!k->any && !type_fits(st, tt)) {
@@ -466,7 +469,7 @@ static int l_select_loop(lua_State *L) {
         p->vals.len = 0;
         for (int i = 0; i < p->ntake && rc == 0; i++) {
             ltake *k = &p->take[i];
-            const unsigned char *v = at[k->src];
+            const unsigned char *v = k->src >= 0 ? at[k->src] : NULL;
             size_t vn = v ? (size_t)(to[k->src] - v) : 0;
             off[k->pos] = p->vals.len;
             defaulted[k->pos] = 0;
@@ -587,8 +590,9 @@ static int may_refuse(lua_State *L, const ldb *db, const store_coll *c, const st
                     lua_replace(L, -2);
                 }
                 int src = lua_type(L, -1) == LUA_TSTRING ? field_pos(L, 3, -1) : -1;
-                may = src < 0 || sc->fields[src].type == FT_ANY ||
-                      (sc->fields[src].optional && !dflt && !c->fields[pos].optional);
+                may = (src < 0 && !(dflt && lua_isnil(L, -1))) ||
+                      (src >= 0 && sc->fields[src].type == FT_ANY) ||
+                      (src >= 0 && sc->fields[src].optional && !dflt && !c->fields[pos].optional);
             }
             lua_pop(L, 1);
         }

@@ -976,6 +976,122 @@ end
 -- Grants kind to every eligible member (the registry query of who.where and
 -- the kind's where, checked in C; then the rules), each an entry under every
 -- limit, in one transaction (opts.batch: members per transaction instead).
+-- The limits of a grant of `kind` on `day` in the common case ("simple"):
+-- program-wide limits (budget, stock: `wide`) and at most one once per
+-- member (`once`), the amount the same for all. simple is false when any
+-- other limit applies.
+local function grant_limits(self, kind, day)
+  local wide, once, simple = {}, nil, true
+  for _i, l in ipairs(kind_limits(self, kind)) do
+    if not applies(l, { kind = kind, day = day }) then
+    elseif #l.per == 0 and not l.clip then wide[#wide + 1] = l
+    elseif ledger_once(l) and not once then once = l
+    else simple = false end
+  end
+  for _i, l in ipairs(self.plan.limits) do
+    if l.per[1] == 'entry' and applies(l, { kind = kind, day = day }) then simple = false end
+  end
+  return wide, once, simple
+end
+
+-- The first of the program-wide limits w (with their totals) that refuses
+-- one more entry of qty and fen, or nil.
+local function wide_refusing(w, qty, fen)
+  for _i, x in ipairs(w) do
+    local l = x.l
+    if (l.max_qty and x.qty + qty > l.max_qty) or (l.max_count and x.count + 1 > l.max_count)
+       or (l.max_fen and x.fen + fen > l.max_fen) then
+      return l
+    end
+  end
+end
+
+-- grant_all's C path (core/lua_select.c: INSERT ... SELECT): the simple case
+-- with no rules, on a kind with no entry but this call's ("clean": then no
+-- member met can hold one, so once per member needs no lookup). The
+-- program-wide limits become a count computed up front; the members beyond
+-- it are counted under the refusing limit's code, as the loop counts them.
+-- Returns true when done, or the last member visited when another process
+-- entered this kind between two batches (grant_all goes on from there with
+-- lookups), or nil when the kind was not clean to begin with.
+local function grant_select(self, kind, k, opts, where, wide_l, counts, at, day, qty, session)
+  local pid = self.id
+  local fen0 = money.mul(k.value_fen or 0, qty)
+  local tpl = { program = pid, kind = kind, qty = qty, day = day, at = at, run = run.uid, fen = fen0,
+                session = session ~= pid and session or nil }
+  -- the household of one is stored as before ('m' .. member_id) and left
+  -- out of the event (program.entry_of_event puts it back)
+  local take = { member_id = 'member_id',
+                 household = has_member_field('household') and { 'household', or_key = 'm' } or { or_key = 'm' } }
+  -- the compact event (event_of): trailing defaults left out
+  local fields = { 'program', 'entry_id', 'kind', 'member_id', 'fen', 'day', 'household' }
+  if qty ~= 1 or tpl.session then fields[#fields + 1] = 'qty' end
+  if tpl.session then fields[#fields + 1] = 'session' end
+  local after, last_id, done, first = nil, nil, false, true
+  while not done do
+    local stop = db.atomic(function()
+      if first then
+        for _i in db.program_entries:scan{ index = 'program,kind', eq = { pid, kind }, limit = 1 } do return 'unclean' end
+      elseif last_id then
+        for r in db.program_entries:scan{ reverse = true, limit = 1 } do
+          if r.entry_id ~= last_id then return 'moved' end
+        end
+      end
+      local fresh = first and db.program_totals:count{ program = pid } == 0
+      local w, room = {}, math.huge
+      for _i, l in ipairs(wide_l) do
+        local key = pid .. '|' .. l.name
+        local t = fresh and { count = 0, qty = 0, fen = 0 } or db_totals(self, key, l, {})
+        w[#w + 1] = { l = l, key = key, count = t.count, qty = t.qty, fen = t.fen }
+        local r = math.huge
+        if l.max_count then r = math.min(r, l.max_count - t.count) end
+        if l.max_qty and qty > 0 then r = math.min(r, (l.max_qty - t.qty) // qty) end
+        if l.max_fen and fen0 > 0 then r = math.min(r, (l.max_fen - t.fen) // fen0) end
+        room = math.min(room, math.max(r, 0))
+      end
+      local want = opts.batch and math.min(opts.batch, room) or room
+      local n, last_src, last_new = db.program_entries:insert_select{
+        from = db.members, where = where, set = tpl, take = take, after = after,
+        limit = want ~= math.huge and want or nil, publish = { topic = EVENT, fields = fields } }
+      counts.entered = counts.entered + n
+      counts.fen = counts.fen + n * fen0
+      if counts.fen > money.MAX or (fen0 > 0 and counts.fen // fen0 < counts.entered) then
+        error(_('amount overflow: the grants add up to ') .. counts.fen .. ' fen', 0)
+      end
+      after, last_id = last_src or after, last_new or last_id
+      for _i, x in ipairs(w) do
+        x.count, x.qty, x.fen = x.count + n, x.qty + n * qty, x.fen + n * fen0
+        db.program_totals:put{ tkey = x.key, program = pid, limit = x.l.name, count = x.count, qty = x.qty, fen = x.fen }
+      end
+      done = want == math.huge or n < want
+      if not done and n < room and after ~= nil then
+        -- a full batch: the last one if no eligible member comes after it
+        -- (check belongs in the transaction of the batch with the last member)
+        local w1 = { index = 'member_id', from = after + 1, limit = 1 }
+        for f, v in pairs(where) do w1[f] = v end
+        done = true
+        for _m in db.members:scan(w1) do done = false end
+      end
+      if not done and n == room then
+        -- a limit is reached: every eligible member not given one is refused
+        -- by the first limit that refuses one more (all before were given)
+        local rest = db.members:count(where) - counts.entered
+        if rest > 0 then
+          local l = wide_refusing(w, qty, fen0)
+          local code = l and l.code or 'limit'
+          counts[code] = (counts[code] or 0) + rest
+        end
+        done = true
+      end
+      if done and opts.check then opts.check(counts) end
+    end)
+    if stop == 'unclean' then return nil end
+    if stop == 'moved' then return after or true end
+    first = false
+  end
+  return true
+end
+
 -- Safe to re-run: those who have it are counted under their refusal code.
 -- opts: at, day, place, qty, batch, check. Returns { entered =, fen =, [code] = n }.
 -- check(counts), when given, is called in the (last batch's) transaction
@@ -1011,6 +1127,17 @@ function P:grant_all(kind, opts)
     if opts.check then db.atomic(opts.check, counts) end
     return counts
   end
+  -- the common case in C (grant_select); resume: where it stopped, when
+  -- another process entered this kind between two batches
+  local resume
+  if not rules and not opts.place and not self.plan.amount and opts.loop ~= true then
+    local wide_l, _once, simple = grant_limits(self, kind, day)
+    if simple then
+      local r = grant_select(self, kind, k, opts, where, wide_l, counts, at, day, qty, session)
+      if r == true then return counts end
+      resume = r
+    end
+  end
   local ids, hhs
   local has_hh = has_member_field('household')
   if opts.batch then
@@ -1018,9 +1145,11 @@ function P:grant_all(kind, opts)
     -- reads no member again unless a rule or a limit needs the whole row
     ids, hhs = {}, {}
     for m in db.members:scan(where) do
-      local n = #ids + 1
-      ids[n] = m.member_id
-      if has_hh then hhs[n] = m.household or false end
+      if not resume or m.member_id > resume then
+        local n = #ids + 1
+        ids[n] = m.member_id
+        if has_hh then hhs[n] = m.household or false end
+      end
     end
   end
   local i, n = 1, ids and #ids or 1
@@ -1159,7 +1288,9 @@ function P:grant_all(kind, opts)
       elseif ids then
         for j = i, last do f(db.members:get(ids[j])) end
       else
-        for m in db.members:scan(where) do f(m) end
+        for m in db.members:scan(where) do
+          if not resume or m.member_id > resume then f(m) end
+        end
       end
       if counts.fen > money.MAX then error(_('amount overflow: the grants add up to ') .. counts.fen .. ' fen', 0) end
       for _i, w in ipairs(wide) do

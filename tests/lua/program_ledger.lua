@@ -433,4 +433,98 @@ t.case('masking and parameters', function()
   t.eq(program.param('missing', 'int', 5), 5)
 end)
 
+t.case('grant_all in C (insert_select) and its Lua loop (loop = true): the same ledger, totals, events, reports, year report', function()
+  local yr = require 'year_report'
+  local function plan(id, title)
+    return { id = id, title = title, window = { from = '2024-01-01', to = '2024-12-31' }, budget_fen = 9000,
+             kinds = { { kind = 'pack', title = '包', value_fen = 1500, stock = 7, per_member = 1 } },
+             who = { where = { status = 'active' } } }
+  end
+  local function entries(P)
+    local out = {}
+    for _, e in ipairs(P:entries('pack')) do
+      out[#out + 1] = { e.member_id, e.household, e.fen, e.qty, e.day, e.at, e.kind, e.session or false, e.place or false }
+    end
+    return out
+  end
+  local function totals(P)
+    local out = {}
+    for r in db.program_totals:scan{ program = P.id } do out[r.limit] = { r.count, r.qty, r.fen } end
+    return out
+  end
+  local function events(P)
+    local out = {}
+    for _, ev in ipairs(bus.events{ from = 1, topic = program.EVENT, limit = 100000 }) do
+      local x = ev.payload
+      if (x.program or x[1]) == P.id then
+        local copy = {}
+        for i = 3, #x do copy[#copy + 1] = x[i] end   -- the payload as stored, program and entry aside
+        local e = program.entry_of_event(x)
+        out[#out + 1] = { copy, e.household, e.qty, e.session == P.id }
+      end
+    end
+    return out
+  end
+  local function report(rep)
+    rep.program, rep.title = nil, nil
+    for _, l in ipairs(rep.limits or {}) do l.key = l.key and l.key:gsub('^[^|]*', '') end
+    return rep
+  end
+  local active = db.members:count{ status = 'active' }
+  t.ok(active > 6, 'more eligible members than the budget pays for')
+  for _, batch in ipairs{ false, 2, 4 } do
+    local sfx = batch and ('b' .. batch) or ''
+    local L = program.define(plan('gl' .. sfx, '循环' .. sfx))
+    local C = program.define(plan('gc' .. sfx, '插入' .. sfx))
+    local cl = L:grant_all('pack', { at = '2024-03-01 10:00:00', batch = batch or nil, loop = true })
+    local cc = C:grant_all('pack', { at = '2024-03-01 10:00:00', batch = batch or nil })
+    t.eq(cc, cl, 'the counts (budget reached: the rest refused under its code)')
+    t.eq(cc.entered, 6)
+    t.eq(cc.budget, active - 6)
+    t.eq(entries(C), entries(L), 'the ledger')
+    t.eq(totals(C), totals(L), 'the totals')
+    t.eq(events(C), events(L), 'the events, byte for byte but the ids')
+    t.ok(C:check())
+    t.eq(report(C:report()), report(L:report()), 'the report from the ledger')
+    t.eq(report(C:report{ from = 'log' }), report(L:report{ from = 'log' }), 'the report from the log')
+    local rep = yr.build(2024)
+    t.eq(rep.diffs, {})
+    t.eq(rep.log.program['插入' .. sfx], rep.log.program['循环' .. sfx], 'the year report')
+    t.eq(rep.records.program['插入' .. sfx], rep.records.program['循环' .. sfx])
+    -- granted again: nothing, every member counted as already given
+    local again_l = L:grant_all('pack', { at = '2024-03-02 10:00:00', batch = batch or nil, loop = true })
+    local again_c = C:grant_all('pack', { at = '2024-03-02 10:00:00', batch = batch or nil })
+    t.eq(again_c, again_l)
+    t.eq(again_c.entered, 0)
+  end
+  -- the household of one is stored as before, and left out of the event
+  for _, e in ipairs(program.open('gc'):entries('pack')) do
+    local m = db.members:get(e.member_id)
+    t.eq(e.household, m.household or ('m' .. m.member_id))
+  end
+end)
+
+t.case('grant_all in C: no limit reached, a kind\'s qty and a session, in batches resumed', function()
+  local P = program.define{ id = 'gq', title = '数量', window = { from = '2024-01-01', to = '2024-12-31' },
+                            session = 'S1', kinds = { { kind = 'pack', value_fen = 100, per_member = 1 } },
+                            who = { where = { status = 'active', town = { '许村镇', '长安镇', '硖石街道' } } } }
+  local Q = program.define{ id = 'gq2', title = '数量2', window = { from = '2024-01-01', to = '2024-12-31' },
+                            session = 'S1', kinds = { { kind = 'pack', value_fen = 100, per_member = 1 } },
+                            who = { where = { status = 'active', town = { '许村镇', '长安镇', '硖石街道' } } } }
+  local a = P:grant_all('pack', { at = '2024-05-01 10:00:00', qty = 3, batch = 3 })
+  local b = Q:grant_all('pack', { at = '2024-05-01 10:00:00', qty = 3, batch = 3, loop = true })
+  t.eq(a, b)
+  t.eq(a.fen, a.entered * 300)
+  local ea, eb = {}, {}
+  for _, ev in ipairs(bus.events{ from = 1, topic = program.EVENT, limit = 100000 }) do
+    local x = program.entry_of_event(ev.payload)
+    if x.program == 'gq' then ea[#ea + 1] = { x.member_id, x.qty, x.session, x.fen, x.household } end
+    if x.program == 'gq2' then eb[#eb + 1] = { x.member_id, x.qty, x.session, x.fen, x.household } end
+  end
+  t.eq(ea, eb)
+  t.eq(ea[1][2], 3)
+  t.eq(ea[1][3], 'S1')
+  t.ok(P:check())
+end)
+
 t.done()
