@@ -205,45 +205,6 @@ static void put_opt_str(codec_buf *b, const char *s) {
     }
 }
 
-int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, size_t pn,
-               const char *run, int64_t time, int64_t *seq) {
-    const store_coll *c;
-    int64_t id;
-    unsigned char mem[512];
-    codec_buf b;
-    int rc = store_coll_get(t, "_events", &c);
-    if (rc == GH_ENOTFOUND) {
-        err_clear();
-        if ((rc = bus_init(t)) || (rc = store_coll_get(t, "_events", &c))) {
-            return rc;
-        }
-    }
-    if (rc || (rc = store_next_id(t, c, &id))) {
-        return rc;
-    }
-    codec_buf_init_on(&b, mem, sizeof mem);
-    mp_put_array(&b, EV__N);
-    mp_put_int(&b, id);
-    mp_put_str(&b, topic, tn);
-    mp_put_int(&b, time);
-    if (pn) {
-        codec_buf_add(&b, payload, pn);
-    } else {
-        mp_put_nil(&b);
-    }
-    put_opt_str(&b, run);
-    mp_put_nil(&b); /* origin: this database (events copied from elsewhere carry theirs) */
-    rc = b.oom ? GH_ENOMEM : store_put(t, c, STORE_INSERT, b.p, b.len);
-    codec_buf_free(&b);
-    if (rc == 0) {
-        *seq = id;
-        if (run) {
-            store_txn_tally(t, topic, tn); /* the run's record counts them (bus.h) */
-        }
-    }
-    return rc;
-}
-
 /* Reads element i of an array into a string view (nil -> NULL). */
 static int rd_str(mp_reader *r, const char **s, size_t *n) {
     mp_item it;
@@ -272,15 +233,348 @@ static int rd_int(mp_reader *r, int64_t *v) {
     return 0;
 }
 
-int bus_event_decode(const void *rec, size_t n, bus_event *ev) {
+/* ---- compact events ---------------------------------------------------------------
+ *
+ * An event in full is [seq, topic, time, payload, run, origin]: at about 62
+ * bytes, the topic (13 bytes), the run's uid (17) and the time (9) were two
+ * thirds of it and the same on every event of a loop (issue 18: W2's events
+ * took 6,100 pages at 1M against C's 2,671). So a transaction's second event
+ * of one (topic, run) names a context instead:
+ *
+ *   _evctx    id (auto key) | topic | run | time | origin
+ *   compact   [seq, ctx id, time - ctx time, payload]      (element 2 an integer)
+ *
+ * Invariants:
+ *  1. A context is written in the transaction of the events that name it
+ *     (a savepoint's own), so it exists exactly when they do.
+ *  2. The first event of a (topic, run) in a transaction is written in full:
+ *     a transaction publishing one event writes what it always did.
+ *  3. Every reader decodes through bus_event_decode, which takes both forms:
+ *     logs written before contexts existed read as they always did, and full
+ *     and compact events sit side by side in one log.
+ *  4. Contexts are never deleted (trim leaves them: one per transaction and
+ *     topic, a few bytes each).
+ *
+ * The contexts a transaction wrote (writer side) and read (reader side, their
+ * strings copied) are kept with it (store_txn_set_aux) and freed when it
+ * ends. */
+
+enum { CX_ID, CX_TOPIC, CX_RUN, CX_TIME, CX_ORIGIN, CX__N };
+static const store_sysfield cx_fields[CX__N] = {{"id", FT_INT, 0},
+                                                {"topic", FT_STRING, 0},
+                                                {"run", FT_STRING, 1},
+                                                {"time", FT_INT, 0},
+                                                {"origin", FT_STRING, 1}};
+#define CTX_COLL "_evctx"
+
+typedef struct wctx {  /* a (topic, run) this transaction published */
+    char *topic, *run; /* one allocation: topic, then run (NULL: no run) */
+    size_t tn, rn;
+    int64_t id;   /* its context, 0 while only one event (in full) names it */
+    int64_t time; /* the context's time */
+    int seen;     /* an event of it was published here */
+} wctx;
+
+typedef struct rctx { /* a context read: its strings copied */
+    int64_t id, time;
+    char *mem;
+    const char *topic, *run, *origin;
+    size_t tn, rn, on;
+} rctx;
+
+typedef struct evaux {
+    wctx *w;
+    int nw, capw, lastw;
+    rctx *r; /* open addressing by id; 2*nr <= capr, capr a power of 2 */
+    int nr, capr;
+} evaux;
+
+static void evaux_free(void *p) {
+    evaux *a = p;
+    for (int i = 0; i < a->nw; i++) {
+        free(a->w[i].topic);
+    }
+    for (int i = 0; i < a->capr; i++) {
+        free(a->r[i].mem);
+    }
+    free(a->w);
+    free(a->r);
+    free(a);
+}
+
+static evaux *aux_of(store_txn *t) {
+    evaux *a = store_txn_aux(t);
+    if (!a && (a = calloc(1, sizeof *a)) != NULL) {
+        store_txn_set_aux(t, a, evaux_free);
+    }
+    return a;
+}
+
+/* The writer's entry for (topic, run), made when missing; NULL when out of
+ * memory (the event is then written in full). */
+static wctx *wctx_of(evaux *a, const char *topic, size_t tn, const char *run, size_t rn) {
+    for (int k = 0; k < a->nw; k++) {
+        int i = (a->lastw + k) % a->nw; /* the last one first: a loop publishes one topic */
+        wctx *x = &a->w[i];
+        if (x->tn == tn && x->rn == rn && (x->run != NULL) == (run != NULL) &&
+            memcmp(x->topic, topic, tn) == 0 && (!run || memcmp(x->run, run, rn) == 0)) {
+            a->lastw = i;
+            return x;
+        }
+    }
+    if (a->nw == a->capw) {
+        int cap = a->capw ? 2 * a->capw : 4;
+        wctx *w = realloc(a->w, (size_t)cap * sizeof *w);
+        if (!w) {
+            return NULL;
+        }
+        a->w = w;
+        a->capw = cap;
+    }
+    wctx *x = &a->w[a->nw];
+    memset(x, 0, sizeof *x);
+    if (!(x->topic = malloc(tn + rn + 1))) {
+        return NULL;
+    }
+    memcpy(x->topic, topic, tn);
+    x->tn = tn;
+    if (run) {
+        x->run = x->topic + tn;
+        memcpy(x->run, run, rn);
+        x->rn = rn;
+    }
+    a->lastw = a->nw++;
+    return x;
+}
+
+/* Writes the context of x (its first compact event at `time`). */
+static int wctx_write(store_txn *t, wctx *x, int64_t time) {
+    const store_coll *c;
+    int64_t id;
+    unsigned char mem[512];
+    codec_buf b;
+    int rc = store_coll_get(t, CTX_COLL, &c);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        store_coll *def = store_sysdef(CTX_COLL, cx_fields, CX__N, 1);
+        if (!def) {
+            return GH_ENOMEM;
+        }
+        if ((rc = store_define(t, def)) || (rc = store_coll_get(t, CTX_COLL, &c))) {
+            return rc;
+        }
+    }
+    if (rc || (rc = store_next_id(t, c, &id))) {
+        return rc;
+    }
+    codec_buf_init_on(&b, mem, sizeof mem);
+    mp_put_array(&b, CX__N);
+    mp_put_int(&b, id);
+    mp_put_str(&b, x->topic, x->tn);
+    if (x->run) {
+        mp_put_str(&b, x->run, x->rn);
+    } else {
+        mp_put_nil(&b);
+    }
+    mp_put_int(&b, time);
+    mp_put_nil(&b); /* origin: this database */
+    rc = b.oom ? GH_ENOMEM : store_put(t, c, STORE_INSERT, b.p, b.len);
+    codec_buf_free(&b);
+    if (rc == 0) {
+        x->id = id;
+        x->time = time;
+    }
+    return rc;
+}
+
+int bus_append(store_txn *t, const char *topic, size_t tn, const void *payload, size_t pn,
+               const char *run, int64_t time, int64_t *seq) {
+    const store_coll *c;
+    int64_t id;
+    unsigned char mem[512];
+    codec_buf b;
+    int rc = store_coll_get(t, "_events", &c);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        if ((rc = bus_init(t)) || (rc = store_coll_get(t, "_events", &c))) {
+            return rc;
+        }
+    }
+    if (rc || (rc = store_next_id(t, c, &id))) {
+        return rc;
+    }
+    size_t rn = run ? strlen(run) : 0;
+    evaux *a = aux_of(t);
+    wctx *x = a ? wctx_of(a, topic, tn, run, rn) : NULL;
+    if (x && !x->seen) {
+        x->seen = 1; /* the first event of (topic, run) here: in full (invariant 2) */
+        x = NULL;
+    } else if (x && x->id == 0 && (rc = wctx_write(t, x, time))) {
+        return rc;
+    }
+    codec_buf_init_on(&b, mem, sizeof mem);
+    if (x) {
+        mp_put_array(&b, 4);
+        mp_put_int(&b, id);
+        mp_put_int(&b, x->id);
+        mp_put_int(&b, time - x->time);
+        if (pn) {
+            codec_buf_add(&b, payload, pn);
+        } else {
+            mp_put_nil(&b);
+        }
+    } else {
+        mp_put_array(&b, EV__N);
+        mp_put_int(&b, id);
+        mp_put_str(&b, topic, tn);
+        mp_put_int(&b, time);
+        if (pn) {
+            codec_buf_add(&b, payload, pn);
+        } else {
+            mp_put_nil(&b);
+        }
+        put_opt_str(&b, run);
+        mp_put_nil(&b); /* origin: this database (events copied from elsewhere carry theirs) */
+    }
+    rc = b.oom ? GH_ENOMEM : store_put(t, c, STORE_INSERT, b.p, b.len);
+    codec_buf_free(&b);
+    if (rc == 0) {
+        *seq = id;
+        if (run) {
+            store_txn_tally(t, topic, tn); /* the run's record counts them (bus.h) */
+        }
+    }
+    return rc;
+}
+
+static int rslot(int64_t id, int cap) {
+    return (int)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 40) & (cap - 1);
+}
+
+/* The context `id` as t sees it into *out, read once per transaction (copied
+ * into t's aux): 0, GH_ENOMEM, or GH_ECORRUPT when it cannot be read. */
+static int rctx_get(store_txn *t, int64_t id, const rctx **out) {
+    evaux *a = aux_of(t);
+    if (!a) {
+        return GH_ENOMEM;
+    }
+    if (a->capr) {
+        for (int i = rslot(id, a->capr); a->r[i].mem; i = (i + 1) & (a->capr - 1)) {
+            if (a->r[i].id == id) {
+                *out = &a->r[i];
+                return 0;
+            }
+        }
+    }
+    if (2 * (a->nr + 1) > a->capr) { /* grow: rehash */
+        int cap = a->capr ? 2 * a->capr : 16;
+        rctx *r = calloc((size_t)cap, sizeof *r);
+        if (!r) {
+            return GH_ENOMEM;
+        }
+        for (int j = 0; j < a->capr; j++) {
+            if (a->r[j].mem) {
+                int i = rslot(a->r[j].id, cap);
+                while (r[i].mem) {
+                    i = (i + 1) & (cap - 1);
+                }
+                r[i] = a->r[j];
+            }
+        }
+        free(a->r);
+        a->r = r;
+        a->capr = cap;
+    }
+    const store_coll *c;
+    const void *v;
+    size_t n;
+    unsigned char kmem[16];
+    codec_buf k;
+    codec_buf_init_on(&k, kmem, sizeof kmem);
+    key_put_int(&k, id);
+    int rc = store_coll_get(t, CTX_COLL, &c);
+    if (rc == 0) {
+        rc = store_get(t, c, k.p, k.len, &v, &n);
+    }
+    codec_buf_free(&k);
+    if (rc) {
+        err_clear();
+        return GH_ECORRUPT;
+    }
+    mp_reader r;
+    mp_item it;
+    rctx x = {.id = id};
+    const char *topic, *run, *origin;
+    size_t tn, rn, on;
+    int64_t cid;
+    mp_reader_init(&r, v, n);
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < CX__N || rd_int(&r, &cid) ||
+        cid != id || rd_str(&r, &topic, &tn) || !topic || rd_str(&r, &run, &rn) ||
+        rd_int(&r, &x.time) || rd_str(&r, &origin, &on)) {
+        return GH_ECORRUPT;
+    }
+    if (!(x.mem = malloc(tn + rn + on + 1))) {
+        return GH_ENOMEM;
+    }
+    memcpy(x.mem, topic, tn);
+    x.topic = x.mem;
+    x.tn = tn;
+    if (run) {
+        memcpy(x.mem + tn, run, rn);
+        x.run = x.mem + tn;
+        x.rn = rn;
+    }
+    if (origin) {
+        memcpy(x.mem + tn + rn, origin, on);
+        x.origin = x.mem + tn + rn;
+        x.on = on;
+    }
+    int i = rslot(id, a->capr);
+    while (a->r[i].mem) {
+        i = (i + 1) & (a->capr - 1);
+    }
+    a->r[i] = x;
+    a->nr++;
+    *out = &a->r[i];
+    return 0;
+}
+
+int bus_event_decode(store_txn *t, const void *rec, size_t n, bus_event *ev) {
     mp_reader r;
     mp_item it;
     mp_reader_init(&r, rec, n);
     memset(ev, 0, sizeof *ev);
-    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < EV__N) {
+    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY || it.n < 4 || rd_int(&r, &ev->seq)) {
         goto corrupt;
     }
-    if (rd_int(&r, &ev->seq) || rd_str(&r, &ev->topic, &ev->topic_len) || !ev->topic ||
+    if (r.p < r.end && (*r.p < 0x80 || *r.p >= 0xe0 || (*r.p >= 0xcc && *r.p <= 0xd3))) {
+        int64_t cid, dt; /* compact: [seq, context, time - its time, payload] */
+        const rctx *x;
+        if (rd_int(&r, &cid) || rd_int(&r, &dt)) {
+            goto corrupt;
+        }
+        ev->payload = (const char *)r.p;
+        if (mp_skip(&r, CODEC_MAX_DEPTH) != 0) {
+            goto corrupt;
+        }
+        ev->payload_len = (size_t)((const char *)r.p - ev->payload);
+        int rc = t ? rctx_get(t, cid, &x) : GH_ECORRUPT;
+        if (rc == GH_ENOMEM) {
+            return rc;
+        }
+        if (rc) {
+            goto corrupt;
+        }
+        ev->topic = x->topic;
+        ev->topic_len = x->tn;
+        ev->time = x->time + dt;
+        ev->run = x->run;
+        ev->run_len = x->rn;
+        ev->origin = x->origin;
+        ev->origin_len = x->on;
+        return 0;
+    }
+    if (it.n < EV__N || rd_str(&r, &ev->topic, &ev->topic_len) || !ev->topic ||
         rd_int(&r, &ev->time)) {
         goto corrupt;
     }
@@ -295,6 +589,72 @@ int bus_event_decode(const void *rec, size_t n, bus_event *ev) {
     return 0;
 corrupt:
     return err_set(GH_ECORRUPT, _("an event in the log is corrupt (run gonghui check)"));
+}
+
+int bus_event_full(store_txn *t, const void *rec, size_t n, codec_buf *out) {
+    bus_event ev;
+    int rc = bus_event_decode(t, rec, n, &ev);
+    if (rc) {
+        return rc;
+    }
+    out->len = 0;
+    mp_put_array(out, EV__N);
+    mp_put_int(out, ev.seq);
+    mp_put_str(out, ev.topic, ev.topic_len);
+    mp_put_int(out, ev.time);
+    if (ev.payload_len) {
+        codec_buf_add(out, ev.payload, ev.payload_len);
+    } else {
+        mp_put_nil(out);
+    }
+    if (ev.run) {
+        mp_put_str(out, ev.run, ev.run_len);
+    } else {
+        mp_put_nil(out);
+    }
+    if (ev.origin) {
+        mp_put_str(out, ev.origin, ev.origin_len);
+    } else {
+        mp_put_nil(out);
+    }
+    return out->oom ? GH_ENOMEM : 0;
+}
+
+int bus_check(store_txn *t, void (*report)(void *ctx, const char *msg), void *ctx,
+              uint64_t *problems) {
+    store_scan *sc;
+    const void *pk, *v;
+    size_t pkn, n;
+    char msg[600];
+    int rc = bus_log_scan(t, 0, &sc);
+    if (rc == GH_ENOTFOUND) {
+        err_clear();
+        return 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
+        bus_event ev;
+        mp_reader r;
+        mp_item it;
+        int64_t seq = 0;
+        if (bus_event_decode(t, v, n, &ev) == 0) {
+            continue;
+        }
+        mp_reader_init(&r, v, n);
+        if (mp_read(&r, &it) == 0 && it.type == MP_ARRAY && it.n > 0) {
+            rd_int(&r, &seq);
+        }
+        snprintf(msg, sizeof msg,
+                 _("_events: event %lld does not read as an event (a compact event whose context "
+                   "in _evctx is missing, or damaged bytes); restore the database from a backup"),
+                 (long long)seq);
+        (*problems)++;
+        report(ctx, msg);
+    }
+    store_scan_close(sc);
+    return rc == GH_ENOTFOUND ? 0 : rc;
 }
 
 int bus_log_scan(store_txn *t, int64_t from, store_scan **out) {
@@ -331,7 +691,7 @@ int bus_last_seq(store_txn *t, int64_t *seq) {
     rc = store_scan_next(sc, &pk, &pkn, &v, &n);
     if (rc == 0) {
         bus_event ev;
-        rc = bus_event_decode(v, n, &ev);
+        rc = bus_event_decode(t, v, n, &ev);
         *seq = ev.seq;
     } else if (rc == GH_ENOTFOUND) {
         rc = 0;
@@ -356,7 +716,7 @@ int bus_first_seq(store_txn *t, int64_t *seq) {
     rc = store_scan_next(sc, &pk, &pkn, &v, &n);
     if (rc == 0) {
         bus_event ev;
-        if ((rc = bus_event_decode(v, n, &ev)) == 0) {
+        if ((rc = bus_event_decode(t, v, n, &ev)) == 0) {
             *seq = ev.seq;
         }
     } else if (rc == GH_ENOTFOUND) {
@@ -384,7 +744,7 @@ int bus_seq_at_time(store_txn *t, int64_t ms, int64_t *seq) {
     }
     while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
         bus_event ev;
-        if ((rc = bus_event_decode(v, n, &ev))) {
+        if ((rc = bus_event_decode(t, v, n, &ev))) {
             break;
         }
         if (ev.time >= ms) {
@@ -448,7 +808,7 @@ int bus_count_run(store_txn *t, int64_t after, const char *run, bus_topic_count 
     }
     while ((rc = store_scan_next(sc, &pk, &pkn, &v, &len)) == 0) {
         bus_event ev;
-        if ((rc = bus_event_decode(v, len, &ev))) {
+        if ((rc = bus_event_decode(t, v, len, &ev))) {
             break;
         }
         if (run && (ev.run_len != runlen || memcmp(ev.run, run, runlen) != 0)) {
@@ -680,7 +1040,7 @@ int bus_trim(store_txn *t, int64_t upto, uint64_t *count) {
     codec_buf_init(&keys);
     while ((rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
         bus_event ev;
-        if ((rc = bus_event_decode(v, n, &ev))) {
+        if ((rc = bus_event_decode(t, v, n, &ev))) {
             break;
         }
         if (ev.seq > upto) {

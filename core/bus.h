@@ -7,7 +7,9 @@
  * the bus writes them), so `gonghui check`, `backup` and `stat` cover them:
  *
  *   _events     seq (auto key) | topic | time | payload (any) | run | origin
- *               (origin nil: published here)
+ *               (origin nil: published here); or compact: seq | context |
+ *               time - its time | payload (bus.c, "compact events")
+ *   _evctx      id (auto key) | topic | run | time | origin: the contexts
  *   _consumers  name (key) | cursor | pattern | script | updated
  *   _dead       id (auto key) | consumer | seq | topic | time | payload | error |
  *               attempts | retry
@@ -57,8 +59,22 @@ typedef struct bus_event {
     size_t topic_len, payload_len, run_len, origin_len;
 } bus_event;
 
-/* Decodes an _events record. 0 or GH_ECORRUPT. */
-int bus_event_decode(const void *rec, size_t n, bus_event *ev);
+/* Decodes an _events record read in transaction t, in full or compact (its
+ * topic, run and time from its context in _evctx, bus.c). The pointers are
+ * borrowed like bus_event's; those of a compact event's topic, run and origin
+ * stay valid until t ends. 0, GH_ENOMEM or GH_ECORRUPT. */
+int bus_event_decode(store_txn *t, const void *rec, size_t n, bus_event *ev);
+
+/* Any _events record read in t as the record in full (out reset first), so
+ * what reads the collection as records (export) sees one layout. 0 or as
+ * bus_event_decode. */
+int bus_event_full(store_txn *t, const void *rec, size_t n, struct codec_buf *out);
+
+/* `gonghui check`'s part for the log: every event decodes, a compact one's
+ * context included. Each one that does not is counted in *problems and
+ * reported (the message names the event). 0 or an error reading the log. */
+int bus_check(store_txn *t, void (*report)(void *ctx, const char *msg), void *ctx,
+              uint64_t *problems);
 
 /* Opens a scan of the log from sequence `from` (inclusive) on. */
 int bus_log_scan(store_txn *t, int64_t from, store_scan **out);

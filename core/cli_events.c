@@ -105,7 +105,7 @@ static int tail_once(store *s, int64_t *from, const char *pattern, int64_t *left
     }
     while (rc == 0 && *left != 0 && (rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
         bus_event ev;
-        if ((rc = bus_event_decode(v, n, &ev))) {
+        if ((rc = bus_event_decode(t, v, n, &ev))) {
             break;
         }
         *from = ev.seq + 1;
@@ -148,7 +148,7 @@ static int start_of_last(store *s, const char *pattern, int64_t n, int64_t *from
     if (n > 0 && (rc = store_scan_open(t, c, -1, &r, &sc)) == 0) {
         while (seen < n && (rc = store_scan_next(sc, &pk, &pkn, &v, &len)) == 0) {
             bus_event ev;
-            if ((rc = bus_event_decode(v, len, &ev))) {
+            if ((rc = bus_event_decode(t, v, len, &ev))) {
                 break;
             }
             if (!pattern || bus_match(pattern, strlen(pattern), ev.topic, ev.topic_len)) {

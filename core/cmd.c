@@ -80,6 +80,18 @@ int cmd_check(const char *path, int argc, char **argv) {
     if (rc == GH_ENOTDB) {
         return 1; /* the child said why */
     }
+    if (rc == 0 && problems == 0) { /* the records decode: now the log's events as events */
+        store *s;
+        store_txn *t;
+        if (open_db(path, STORE_RDONLY, &s)) {
+            return 1;
+        }
+        if ((rc = store_txn_begin(s, NULL, 0, &t)) == 0) {
+            rc = bus_check(t, report_problem, NULL, &problems);
+            store_txn_abort(t);
+        }
+        store_close(s);
+    }
     if (rc) {
         fprintf(stderr, "gonghui check: %s\n", err_msg(rc));
         return 1;

@@ -21,6 +21,7 @@
  * now) are written cleaned and named on stderr (text_guard).
  */
 #include "export.h"
+#include "bus.h"
 #include "cli.h"
 
 #include "clock.h"
@@ -400,6 +401,8 @@ int export_run(store *s, const export_opts *o) {
     e.o = o;
     codec_buf_init(&e.tmp);
     codec_buf_init(&e.clean);
+    codec_buf full; /* an event in full (bus_event_full) */
+    codec_buf_init(&full);
     if ((rc = store_txn_begin(s, NULL, 0, &t)) != 0) {
         t = NULL;
         goto out;
@@ -475,10 +478,15 @@ int export_run(store *s, const export_opts *o) {
         sc = NULL;
         goto out;
     }
+    int is_events = strcmp(e.c->name, "_events") == 0;
     const void *pk, *val;
     size_t pkn, vn;
     while ((rc = store_scan_next(sc, &pk, &pkn, &val, &vn)) == 0) {
-        if ((rc = write_record(&e, val, vn)) != 0) {
+        if (is_events && (rc = bus_event_full(t, val, vn, &full)) == 0) {
+            val = full.p; /* a compact event as the record in full (bus.h) */
+            vn = full.len;
+        }
+        if (rc || (rc = write_record(&e, val, vn)) != 0) {
             if (rc == GH_ECORRUPT) {
                 err_set(rc,
                         _("collection '%s': a stored record does not decode (run gonghui check)"),
@@ -526,6 +534,7 @@ out:
         }
     }
     free(tmpname);
+    codec_buf_free(&full);
     codec_buf_free(&e.tmp);
     codec_buf_free(&e.clean);
     FILE *msg = to_stdout ? stderr : stdout;

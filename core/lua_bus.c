@@ -910,7 +910,7 @@ static int read_events(lua_State *L, store_txn *t, void *ctx) {
     }
     while ((q->limit < 0 || got < q->limit) && (rc = store_scan_next(sc, &pk, &pkn, &v, &n)) == 0) {
         bus_event ev;
-        if ((rc = bus_event_decode(v, n, &ev))) {
+        if ((rc = bus_event_decode(t, v, n, &ev))) {
             break;
         }
         if (q->pattern && !bus_match(q->pattern, q->pn, ev.topic, ev.topic_len)) {
@@ -1253,7 +1253,7 @@ static int batch_work(store_txn *t, void *ctx) {
     store_scan_close(sc);
     for (int i = 0; rc == 0 && i < nev; i++) {
         bus_event e;
-        if ((rc = bus_event_decode(ev[i].rec.p, ev[i].rec.len, &e))) {
+        if ((rc = bus_event_decode(t, ev[i].rec.p, ev[i].rec.len, &e))) {
             break;
         }
         cn.cursor = e.seq;

@@ -744,8 +744,21 @@ static void end_scans(store_txn *t) {
     t->scans = NULL;
 }
 
+void *store_txn_aux(const store_txn *t) {
+    return t->aux;
+}
+
+void store_txn_set_aux(store_txn *t, void *p, void (*free_fn)(void *)) {
+    if (t->aux && t->aux_free) {
+        t->aux_free(t->aux);
+    }
+    t->aux = p;
+    t->aux_free = free_fn;
+}
+
 static void txn_release(store_txn *t, int committed) {
     store *s = t->s;
+    store_txn_set_aux(t, NULL, NULL);
     if (!t->parent && t->write) {
         s->wtxn = NULL;
         writer_unlock(s);
@@ -781,6 +794,7 @@ int store_txn_commit(store_txn *t) {
     end_scans(t);
     if (!t->write) {
         store *s = t->s;
+        store_txn_set_aux(t, NULL, NULL);
         s->nreaders--;
         if (s->npool < STORE_READ_POOL) {
             mdb_txn_reset(t->txn);

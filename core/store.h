@@ -276,6 +276,13 @@ void store_txn_tally(store_txn *t, const char *name, size_t len);
 /* t's tallies so far (the count in .inserted), borrowed like store_txn_counts. */
 const store_counts *store_txn_tallies(const store_txn *t, int *n);
 
+/* One pointer a layer above keeps with transaction t (the bus: its event
+ * contexts, bus.c), NULL until set. store_txn_set_aux takes ownership of p:
+ * free_fn(p) is called when t ends (commit or abort; a savepoint's own, not
+ * its parent's), or when another pointer is set. */
+void *store_txn_aux(const store_txn *t);
+void store_txn_set_aux(store_txn *t, void *p, void (*free_fn)(void *));
+
 /* ---- definitions in a database ------------------------------------------------- */
 
 /* Brings the cached definitions up to date for transaction t (cheap when

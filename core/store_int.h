@@ -78,6 +78,8 @@ struct store_txn {
      * or its length was damaged (store_val_check). */
     const char *map_lo, *map_used;
     store_bulk *bulk; /* a bulk load attached (store_bulk.c), or NULL */
+    void *aux;        /* store_txn_set_aux's, freed with aux_free when t ends */
+    void (*aux_free)(void *);
 };
 
 struct store_scan {
