@@ -739,6 +739,7 @@ static void end_scans(store_txn *t) {
             sc->cur = NULL;
         }
         sc->done = 1;
+        sc->plain = 0; /* store_scan_next's fast path reads the cursor */
         sc->t = NULL;
     }
     t->scans = NULL;

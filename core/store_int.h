@@ -89,6 +89,7 @@ struct store_scan {
     MDB_cursor *cur;
     codec_buf lo, hi, prefix, pk;
     int reverse, started, done, prefix_whole;
+    int plain; /* started, forwards in key order, no upper bound: store_scan_next's fast path */
     MDB_val rec;
     store_scan *next;
 };

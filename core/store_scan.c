@@ -116,24 +116,46 @@ static int seek_last(MDB_cursor *cur, const codec_buf *b, MDB_val *k, MDB_val *d
     return rc;
 }
 
+static int scan_next_slow(store_scan *sc, const void **pk, size_t *pklen, const void **val,
+                          size_t *vlen);
+
 int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void **val,
                     size_t *vlen) {
+    if (sc->plain) {
+        /* the common scan, forwards in key order to the end: no bound to
+         * test, and kept apart from the rest so that it saves no registers */
+        MDB_val k;
+        int rc = mdb_cursor_get(sc->cur, &k, &sc->rec, MDB_NEXT);
+        if (rc == 0) {
+            *pk = k.mv_data;
+            *pklen = k.mv_size;
+            if ((rc = store_val_check(sc->t, &sc->rec, sc->c->name)) != 0) {
+                return rc;
+            }
+            *val = sc->rec.mv_data;
+            *vlen = sc->rec.mv_size;
+            return 0;
+        }
+        sc->plain = 0;
+        if (rc == MDB_NOTFOUND) {
+            sc->done = 1;
+            return GH_ENOTFOUND;
+        }
+        return store_lmdb_err(rc, sc->c->name);
+    }
+    return scan_next_slow(sc, pk, pklen, val, vlen);
+}
+
+static int scan_next_slow(store_scan *sc, const void **pk, size_t *pklen, const void **val,
+                          size_t *vlen) {
     MDB_val k, d;
     int rc;
     if (sc->done || !sc->cur) {
         return GH_ENOTFOUND;
     }
-    if (sc->started && sc->index < 0 && !sc->reverse && !sc->prefix.len && !sc->hi.len) {
-        /* the common scan, forwards in key order to the end: no bound to test */
-        rc = mdb_cursor_get(sc->cur, &k, &d, MDB_NEXT);
-        if (rc == 0) {
-            *pk = k.mv_data;
-            *pklen = k.mv_size;
-            sc->rec = d;
-            goto found;
-        }
-    } else if (!sc->started) {
+    if (!sc->started) {
         sc->started = 1;
+        sc->plain = sc->index < 0 && !sc->reverse && !sc->prefix.len && !sc->hi.len;
         if (!sc->reverse) {
             const codec_buf *from = sc->lo.len ? &sc->lo : &sc->prefix;
             if (sc->lo.len && sc->prefix.len &&
@@ -212,7 +234,6 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
         *pk = sc->pk.p;
         *pklen = sc->pk.len;
     }
-found:
     if ((rc = store_val_check(sc->t, &sc->rec, sc->c->name)) != 0) {
         return rc;
     }
