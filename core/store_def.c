@@ -62,6 +62,33 @@ static unsigned index_flags(const store_coll *c, const store_index *ix) {
     return ix->unique ? 0 : pk_fixed(c) ? MDB_DUPSORT | MDB_DUPFIXED : MDB_DUPSORT;
 }
 
+/* The order of keys (and of an index's duplicates, primary keys): exactly
+ * LMDB's default for our tables (bytes as memcmp compares them, then the
+ * shorter first), so databases written before it, and LMDB's own tools,
+ * agree with it; it compares eight bytes at a time, in registers, instead
+ * of a call to memcmp. Keys are short (an integer key is 9 bytes, an ID
+ * number 20), and a lookup compares some forty of them. */
+int store_key_cmp(const MDB_val *a, const MDB_val *b) {
+    const unsigned char *p = a->mv_data, *q = b->mv_data;
+    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    for (; n >= 8; p += 8, q += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, p, 8);
+        memcpy(&y, q, 8);
+        if (x != y) {
+            x = __builtin_bswap64(x); /* big-endian: the first differing byte decides */
+            y = __builtin_bswap64(y);
+            return x < y ? -1 : 1;
+        }
+    }
+    for (; n > 0; p++, q++, n--) {
+        if (*p != *q) {
+            return *p < *q ? -1 : 1;
+        }
+    }
+    return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
 /* Opens c's tables; `room` (0: no limit) is the handle number a new
  * collection of the script's may not reach (store_int.h, STORE_DBS_ROOM):
  * the handles above it are kept for gonghui's own collections. */
@@ -69,6 +96,9 @@ static int open_dbis(MDB_txn *txn, store_coll *c, int create, MDB_dbi room) {
     char name[512];
     snprintf(name, sizeof name, "c:%s", c->name);
     int rc = mdb_dbi_open(txn, name, create ? MDB_CREATE : 0, &c->dbi);
+    if (rc == 0) {
+        rc = mdb_set_compare(txn, c->dbi, store_key_cmp);
+    }
     if (rc) {
         return rc;
     }
@@ -82,6 +112,12 @@ static int open_dbis(MDB_txn *txn, store_coll *c, int create, MDB_dbi room) {
         rc = mdb_dbi_open(txn, name, index_flags(c, ix) | (create ? MDB_CREATE : 0), &ix->dbi);
         if (rc == 0) { /* the flags it was made with (invariant 8) */
             rc = mdb_dbi_flags(txn, ix->dbi, &have);
+        }
+        if (rc == 0) {
+            rc = mdb_set_compare(txn, ix->dbi, store_key_cmp);
+        }
+        if (rc == 0 && (have & MDB_DUPSORT)) { /* the primary keys of one index key */
+            rc = mdb_set_dupsort(txn, ix->dbi, store_key_cmp);
         }
         if (rc) {
             return rc;

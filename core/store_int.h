@@ -96,6 +96,9 @@ struct store_scan {
 
 /* Shared between the store's files; each is described where it is defined. */
 
+/* store_def.c */
+int store_key_cmp(const MDB_val *a, const MDB_val *b); /* LMDB's default order, faster */
+
 /* store.c */
 extern char store_disk_dir[4096]; /* the folder being written, for the full-disk message */
 int store_lmdb_err(int rc, const char *what);

@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "err.h"
 #include "store.h"
+#include "store_int.h" /* store_key_cmp */
 
 #include <lmdb.h>
 #include <math.h>
@@ -706,6 +707,157 @@ static void test_index_made_unpacked(void **state) {
     store_close(s);
 }
 
+/* store_key_cmp orders keys exactly as LMDB's default comparator does
+ * (memcmp, then the shorter first): keys of every length up to 40 from a
+ * few bytes, so that long shared prefixes and 0x00 / 0xff are common. */
+static void test_key_order_is_lmdbs(void **state) {
+    (void)state;
+    char dir[256];
+    fresh_dir(dir, sizeof dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0); /* LMDB's default order */
+    static const unsigned char alpha[] = {0x00, 0x01, 0x15, 0x7f, 0x80, 0xfe, 0xff};
+    unsigned char a[40], b[40];
+    srand(20261206);
+    for (int round = 0; round < 200000; round++) {
+        size_t an = (size_t)rand() % 41, bn = (size_t)rand() % 41;
+        for (size_t i = 0; i < an; i++) {
+            a[i] = alpha[rand() % 7];
+        }
+        /* b: mostly a's bytes with one changed, so prefixes are shared */
+        for (size_t i = 0; i < bn; i++) {
+            b[i] = i < an && rand() % 16 ? a[i] : alpha[rand() % 7];
+        }
+        MDB_val x = {an, a}, y = {bn, b};
+        int want = mdb_cmp(txn, dbi, &x, &y), got = store_key_cmp(&x, &y);
+        if ((want > 0) != (got > 0) || (want < 0) != (got < 0)) {
+            fail_msg("keys of %zu and %zu bytes: LMDB %d, store_key_cmp %d", an, bn, want, got);
+        }
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
+/* A collection's table written in LMDB's default order (as every database
+ * before store_key_cmp was) reads the same: every key found, a scan in key
+ * order; and what the store writes, LMDB's default order finds. */
+static void test_old_database_reads(void **state) {
+    (void)state;
+    char dir[256];
+    store *s;
+    store_txn *t;
+    fresh_dir(dir, sizeof dir);
+    assert_int_equal(store_open(dir, STORE_CREATE, &s), 0);
+    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
+    assert_int_equal(store_define(t, members_def()), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    store_close(s);
+    /* records put by LMDB alone, in a shuffled order, ids of every width */
+    enum { N = 3000 };
+    int64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        ids[i] = (int64_t)(i - N / 2) * 104729 * (i % 3 ? 1 : 65537);
+    }
+    srand(7);
+    for (int i = N - 1; i > 0; i--) {
+        int j = rand() % (i + 1);
+        int64_t x = ids[i];
+        ids[i] = ids[j];
+        ids[j] = x;
+    }
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    codec_buf k, v;
+    codec_buf_init(&k);
+    codec_buf_init(&v);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "c:members", 0, &dbi), 0);
+    for (int i = 0; i < N; i++) {
+        k.len = 0;
+        key_put_int(&k, ids[i]);
+        rec(&v, ids[i], "n", "X", NULL);
+        MDB_val mk = {k.len, k.p}, mv = {v.len, v.p};
+        assert_int_equal(mdb_put(txn, dbi, &mk, &mv, 0), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    /* the store reads them: each by its key, and a scan in order */
+    assert_int_equal(store_open(dir, 0, &s), 0);
+    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
+    const store_coll *c = members(t);
+    for (int i = 0; i < N; i++) {
+        const void *val;
+        size_t n;
+        k.len = 0;
+        key_put_int(&k, ids[i]);
+        assert_int_equal(store_get(t, c, k.p, k.len, &val, &n), 0);
+    }
+    store_scan *sc;
+    assert_int_equal(store_scan_open(t, c, -1, NULL, &sc), 0);
+    const void *pk, *val;
+    size_t pkn, n;
+    int seen = 0;
+    int64_t last = INT64_MIN;
+    while (store_scan_next(sc, &pk, &pkn, &val, &n) == 0) {
+        mp_reader r;
+        mp_item it;
+        mp_reader_init(&r, val, n);
+        assert_int_equal(mp_read(&r, &it), 0); /* the array */
+        assert_int_equal(mp_read(&r, &it), 0); /* member_id */
+        assert_true(seen == 0 || it.v.i > last);
+        last = it.v.i;
+        seen++;
+    }
+    assert_int_equal(seen, N);
+    store_scan_close(sc);
+    /* and writes among them, in the same order */
+    for (int i = 0; i < 500; i++) {
+        char idn[32];
+        snprintf(idn, sizeof idn, "new%d", i);
+        rec(&v, ids[i] + 1, "m", idn, "east");
+        assert_int_equal(store_put(t, c, STORE_INSERT, v.p, v.len), 0);
+    }
+    assert_int_equal(store_txn_commit(t), 0);
+    store_close(s);
+    /* LMDB's default order finds every key the store wrote */
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "c:members", 0, &dbi), 0);
+    for (int i = 0; i < 500; i++) {
+        k.len = 0;
+        key_put_int(&k, ids[i] + 1);
+        MDB_val mk = {k.len, k.p}, mv;
+        assert_int_equal(mdb_get(txn, dbi, &mk, &mv), 0);
+    }
+    MDB_cursor *cur;
+    MDB_val mk, mv, prev = {0, NULL};
+    assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+    int total = 0;
+    while (mdb_cursor_get(cur, &mk, &mv, total ? MDB_NEXT : MDB_FIRST) == 0) {
+        assert_true(total == 0 || mdb_cmp(txn, dbi, &prev, &mk) < 0);
+        prev = mk;
+        total++;
+    }
+    assert_int_equal(total, N + 500);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    codec_buf_free(&k);
+    codec_buf_free(&v);
+}
+
 static void test_backup(void **state) {
     (void)state;
     store *s = open_fresh(), *b;
@@ -812,6 +964,8 @@ int main(void) {
         cmocka_unit_test(test_refusal_writes_nothing),
         cmocka_unit_test(test_appends_mixed),
         cmocka_unit_test(test_index_made_unpacked),
+        cmocka_unit_test(test_key_order_is_lmdbs),
+        cmocka_unit_test(test_old_database_reads),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (!failed) {
