@@ -69,18 +69,19 @@ typedef struct lscan {
 
 /* ---- rows ---------------------------------------------------------------------------- */
 
+/* Guard bytes after a row's record: more than the largest size
+ * mp_skip_len gives (a 31-byte string and its header). */
+#define ROW_SLACK 33
+
 /* Makes off[0 .. upto] known (upto < nfields), walking on from the last
  * field found. 0 or GH_ECORRUPT. */
 static int row_offsets(lrow *row, int upto) {
-    mp_reader r;
     if (row->ready < 0) {
-        mp_item it;
-        mp_reader_init(&r, row->bytes, row->n);
-        if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+        const unsigned char *f = mp_record_fields(row->bytes, row->n, &row->narr);
+        if (!f) {
             return GH_ECORRUPT;
         }
-        row->narr = it.n;
-        row->at = (uint32_t)(r.p - row->bytes);
+        row->at = (uint32_t)(f - row->bytes);
         row->ready = 0;
     }
     /* locals, not row's fields: stores through off[] would make the
@@ -90,22 +91,26 @@ static int row_offsets(lrow *row, int upto) {
     int i = row->ready, last = (int64_t)upto < (int64_t)row->narr ? upto : (int)row->narr - 1;
     for (; i <= last; i++) {
         off[i] = (uint32_t)(p - b);
-        /* *p at end is the guard byte push_row puts after the record (0xc1,
-         * size 0), so there is no separate test of p < end; k in 1 .. the
-         * bytes left is one unsigned comparison */
+        /* a scalar's size from its first byte. push_row puts ROW_SLACK guard
+         * bytes (0xc1, size 0) after the record, more than any such size:
+         * a damaged size stops in them, so the loop has no test of p < end */
         int k = mp_skip_len[*p];
-        if ((size_t)(k - 1) < (size_t)(end - p)) {
-            p += k; /* a scalar: its size from its first byte */
+        if (k > 0) {
+            p += k;
             continue;
         }
         if (p >= end) {
             return GH_ECORRUPT;
         }
+        mp_reader r;
         mp_reader_init(&r, p, (size_t)(end - p));
         if (mp_skip_fast(&r) != 0) {
             return GH_ECORRUPT;
         }
         p = r.p;
+    }
+    if (p > end) {
+        return GH_ECORRUPT; /* the last size ran past the record */
     }
     for (; i <= upto; i++) {
         off[i] = UINT32_MAX; /* past the stored array: a field added later */
@@ -120,7 +125,7 @@ static int row_offsets(lrow *row, int upto) {
  * table, which the row keeps), the row metatable at mt_idx. */
 static void push_row(lua_State *L, ldb *db, const store_coll *c, int names_idx, const lshape *sh,
                      int mt_idx, const void *rec, size_t n) {
-    size_t offs = (size_t)c->nfields * sizeof(uint32_t), room = (n + 4) & ~(size_t)3;
+    size_t offs = (size_t)c->nfields * sizeof(uint32_t), room = (n + ROW_SLACK + 3) & ~(size_t)3;
     lrow *row = lua_newuserdatauv(L, sizeof *row + room + offs, 1);
     row->c = c;
     row->db = db;
@@ -128,7 +133,8 @@ static void push_row(lua_State *L, ldb *db, const store_coll *c, int names_idx, 
     row->ready = -1;
     row->n = (uint32_t)n;
     memcpy(row->bytes, rec, n);
-    row->bytes[n] = 0xc1; /* the guard row_offsets stops at: never a MessagePack value */
+    /* the guards row_offsets stops at: never a MessagePack value */
+    memset(row->bytes + n, 0xc1, ROW_SLACK);
     row->off = (uint32_t *)(void *)(row->bytes + room);
     lua_pushvalue(L, mt_idx);
     lua_setmetatable(L, -2);
