@@ -1255,7 +1255,7 @@ int l_coll_count_by(lua_State *L) {
     /* a whole-collection scan with no condition, limit or scope (W4's
      * count_by): records straight from the cursor, without scan_step's
      * tests per record */
-    int plain = !s->nfilters && !s->db->scope && s->limit < 0 && s->offset == 0;
+    int plain = !s->nfilters && !s->db->scope && s->limit < 0 && s->offset == 0 && !s->after.len;
     for (;;) {
         if (plain) {
             const void *pk;
