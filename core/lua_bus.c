@@ -554,6 +554,30 @@ static void change_hook(lua_State *L, const char *topic, size_t tn, int payload_
     publish_in(L, lstore_db_of_state(L), b, topic, tn, payload_idx, 1);
 }
 
+/* The publish hook of C writers (lua_store.h): with no scope to check and
+ * no handler registered, the event is appended as it is; else as bus.publish
+ * of the encoded payload. */
+static void publish_bytes(lua_State *L, void *bus_ud, const char *topic, size_t tn, const void *p,
+                          size_t n) {
+    ldb *db = lstore_db_of_state(L);
+    lbus *b = bus_ud;
+    if (!db->scope && !b->nhandlers) {
+        size_t run_len;
+        int64_t seq;
+        const char *run = push_run(L, &run_len);
+        int rc = bus_append(lstore_write_txn(db), topic, tn, p, n, run, bus_now_ms(), &seq);
+        lua_pop(L, 1);
+        if (rc) {
+            lstore_end(db, lstore_write_txn(db), 0, rc); /* notes a full map */
+            lstore_raise(L, rc);
+        }
+        return;
+    }
+    lua_pushlstring(L, n ? (const char *)p : "", n);
+    publish_in(L, db, b, topic, tn, lua_gettop(L), 1);
+    lua_pop(L, 1);
+}
+
 static int l_bus_publish(lua_State *L) {
     ldb *db = lstore_db(L);
     lbus *b = get_bus(L);
@@ -1724,7 +1748,9 @@ void lbus_push(lua_State *L, int db_idx) {
     lua_setfield(L, -2, "db");
     lua_pop(L, 1);
     ((ldb *)lua_touserdata(L, dbu))->change_hook = change_hook;
-    lua_newtable(L); /* bus */
+    ((ldb *)lua_touserdata(L, dbu))->publish_hook = publish_bytes;
+    ((ldb *)lua_touserdata(L, dbu))->bus_ud = b; /* kept alive by the registry's state */
+    lua_newtable(L);                             /* bus */
     for (const luaL_Reg *r = bus_funcs; r->name; r++) {
         lua_pushvalue(L, dbu);
         lua_pushvalue(L, bu);

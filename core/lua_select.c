@@ -19,7 +19,7 @@
  * lstore_prep_record lays out the record), and every record is inserted by
  * lstore_insert_built (the scope's check, unique indexes, UTF-8 and NaN,
  * the change event of a collection with events), the event published by
- * the bus's change hook (the run's tally, the scope's check, handlers).
+ * the bus's publish hook (the run's tally, the scope's check, handlers).
  *
  * A taken field's stored bytes are copied, not decoded to Lua: its type is
  * checked once against the target field's when the call starts (per record
@@ -42,7 +42,6 @@
 #include "lua_store.h"
 
 #include <lauxlib.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,10 +269,10 @@ static int parse_publish(lua_State *L, lsel *p, const store_coll *c, int idx) {
 }
 
 /* The end of the value at v, or NULL if damaged. */
-static const unsigned char *skip(const unsigned char *v, const unsigned char *end) {
+static inline const unsigned char *skip(const unsigned char *v, const unsigned char *end) {
     mp_reader r;
     mp_reader_init(&r, v, (size_t)(end - v));
-    return mp_skip(&r, CODEC_MAX_DEPTH) == 0 ? r.p : NULL;
+    return mp_skip_fast(&r) == 0 ? r.p : NULL;
 }
 
 /* Finds fields 0 .. upto of record rec: at[i], to[i] (at[i] NULL: absent). */
@@ -284,14 +283,15 @@ static int fields_of(const void *rec, size_t n, int upto, const unsigned char **
     if (!p) {
         return GH_ECORRUPT;
     }
-    for (int i = 0; i <= upto; i++) {
-        at[i] = to[i] = NULL;
-        if ((uint32_t)i < narr) {
-            at[i] = p;
-            if (!(p = to[i] = skip(p, end))) {
-                return GH_ECORRUPT;
-            }
+    int i = 0;
+    for (; i <= upto && (uint32_t)i < narr; i++) {
+        at[i] = p;
+        if (!(p = to[i] = skip(p, end))) {
+            return GH_ECORRUPT;
         }
+    }
+    for (; i <= upto; i++) {
+        at[i] = to[i] = NULL;
     }
     return 0;
 }
@@ -300,13 +300,9 @@ static int fields_of(const void *rec, size_t n, int upto, const unsigned char **
  * fields' values (nil for a field that is nil or was filled by its
  * default), an array (nil in the middle as false, trailing nils left out)
  * or, for one name, the bare value. */
-static int build_payload(lsel *p, const store_coll *c, const codec_buf *rec,
+static int build_payload(lsel *p, const unsigned char **at, const unsigned char **to,
                          const unsigned char *defaulted) {
-    const unsigned char *at[STORE_MAX_FIELDS], *to[STORE_MAX_FIELDS];
-    int rc = fields_of(rec->p, rec->len, c->nfields - 1, at, to), last = -1;
-    if (rc) {
-        return rc;
-    }
+    int last = -1;
     p->pb.len = 0;
     for (int i = 0; i < p->npub; i++) {
         int f = p->pub[i];
@@ -352,9 +348,17 @@ static int key_text(const unsigned char *at, const unsigned char *to, codec_buf 
     if (!at || mp_read(&r, &it) != 0) {
         return GH_ECORRUPT;
     }
-    if (it.type == MP_INT) {
-        int n = snprintf(num, sizeof num, "%lld", (long long)it.v.i);
-        codec_buf_add(out, num, (size_t)n);
+    if (it.type == MP_INT) { /* (snprintf cost more than the rest of the record) */
+        uint64_t v = it.v.i < 0 ? (uint64_t)0 - (uint64_t)it.v.i : (uint64_t)it.v.i;
+        char *e = num + sizeof num, *d = e;
+        do {
+            *--d = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        if (it.v.i < 0) {
+            *--d = '-';
+        }
+        codec_buf_add(out, d, (size_t)(e - d));
     } else if (it.type == MP_STR) {
         codec_buf_add(out, it.s, it.n);
     } else {
@@ -445,7 +449,7 @@ static int l_select_loop(lua_State *L) {
     if ((rc = lscan_open(L, 3, lua_isnil(L, 9) ? 0 : 9, t, &p->after, &s))) { /* 10 */
         return lstore_raise(L, rc);
     }
-    if (p->publish && !db->change_hook) {
+    if (p->publish && !db->publish_hook) {
         lscan_close(s);
         return luaL_error(L, "insert_select: publish needs the bus"); /* i18n: ok (a bug) */
     }
@@ -453,6 +457,10 @@ static int l_select_loop(lua_State *L) {
     int upto = sc->key;
     for (int i = 0; i < p->ntake; i++) {
         upto = p->take[i].src > upto ? p->take[i].src : upto;
+    }
+    int nupto = c->key; /* the new record's fields read: its key and those published */
+    for (int i = 0; i < p->npub; i++) {
+        nupto = p->pub[i] > nupto ? p->pub[i] : nupto;
     }
     lua_Integer inserted = 0;
     size_t off[STORE_MAX_FIELDS], len[STORE_MAX_FIELDS];
@@ -516,13 +524,11 @@ static int l_select_loop(lua_State *L) {
         lstore_prep_record(prep, c, p->vals.p, off, len, auto_pos, id, &db->buf);
         /* the payload and the new key before the insert: a change event's
          * handlers may write, and db->buf is every write's */
-        if (p->publish && (rc = build_payload(p, c, &db->buf, defaulted))) {
-            break;
-        }
         {
-            const unsigned char *kat[STORE_MAX_FIELDS], *kto[STORE_MAX_FIELDS];
-            if ((rc = fields_of(db->buf.p, db->buf.len, c->key, kat, kto)) ||
-                (rc = copy_field(kat[c->key], kto[c->key], &p->lastnew))) {
+            const unsigned char *nat[STORE_MAX_FIELDS], *nto[STORE_MAX_FIELDS];
+            if ((rc = fields_of(db->buf.p, db->buf.len, nupto, nat, nto)) ||
+                (rc = copy_field(nat[c->key], nto[c->key], &p->lastnew)) ||
+                (p->publish && (rc = build_payload(p, nat, nto, defaulted)))) {
                 break;
             }
         }
@@ -530,9 +536,7 @@ static int l_select_loop(lua_State *L) {
             break;
         }
         if (p->publish) {
-            lua_pushlstring(L, (const char *)p->pb.p, p->pb.len);
-            db->change_hook(L, p->topic, p->tn, lua_gettop(L));
-            lua_pop(L, 1);
+            db->publish_hook(L, db->bus_ud, p->topic, p->tn, p->pb.p, p->pb.len);
         }
         inserted++;
         if (limit > 0) {

@@ -115,6 +115,14 @@ typedef struct ldb {
      * and the payload already encoded (bus_change.h), a string of
      * MessagePack bytes at payload_idx; may raise (handler errors). */
     void (*change_hook)(lua_State *L, const char *topic, size_t tn, int payload_idx);
+    /* Publishes an event whose payload is already encoded (MessagePack
+     * bytes p, n) in the write transaction as bus.publish does (the run's id
+     * and tally, the scope's check, handlers), with no Lua value made when
+     * nobody listens (set by the bus with its state bus_ud; NULL without
+     * one); may raise. For C writers (lua_select.c). */
+    void (*publish_hook)(lua_State *L, void *bus_ud, const char *topic, size_t tn, const void *p,
+                         size_t n);
+    void *bus_ud;
     unsigned rtxn_ops;
     double rtxn_since;
     int map_full; /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */
