@@ -172,21 +172,60 @@ static int spec_indexes(lua_State *L, int spec, const char *key, int unique, sto
     return 0;
 }
 
-int lstore_spec_to_def(lua_State *L, const char *name, int spec, store_coll **out) {
-    store_coll *c = calloc(1, sizeof *c);
-    int rc = 0;
-    if (!c) {
-        return GH_ENOMEM;
+/* The definition lstore_spec_to_def builds is owned, while the spec is read,
+ * by a userdata on the stack: a Lua call that raises (out of memory, a spec
+ * whose metamethod raises) unwinds past the C code, and the box's __gc frees
+ * what was built (STYLE: never raise holding a malloc'd buffer). */
+typedef struct def_box {
+    store_coll *c;
+    int cap; /* slots of c->fields: the one at c->nfields may hold a field being read */
+} def_box;
+
+static void box_free(store_coll *c, int cap) {
+    if (c && c->fields && c->nfields < cap) { /* the field being read when it failed */
+        free(c->fields[c->nfields].name);
+        free(c->fields[c->nfields].label);
     }
-    if (!(c->name = strdup(name))) {
-        free(c);
+    store_coll_free(c);
+}
+
+static int box_gc(lua_State *L) {
+    def_box *b = lua_touserdata(L, 1);
+    store_coll *c = b->c;
+    b->c = NULL;
+    box_free(c, b->cap);
+    return 0;
+}
+
+static const char box_key = 0; /* the registry's metatable of boxes */
+
+/* Pushes an empty box (raising only before anything is allocated). */
+static def_box *push_box(lua_State *L) {
+    def_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->c = NULL;
+    b->cap = 0;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &box_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 1);
+        lua_pushcfunction(L, box_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &box_key);
+    }
+    lua_setmetatable(L, -2);
+    return b;
+}
+
+static int spec_read(lua_State *L, const char *name, int spec, def_box *b) {
+    store_coll *c = b->c = calloc(1, sizeof *c);
+    int rc = 0;
+    if (!c || !(c->name = strdup(name))) {
         return GH_ENOMEM;
     }
     c->extra = -1;
     lua_getfield(L, spec, "fields");
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
-        store_coll_free(c);
         return err_set(GH_ESCHEMA,
                        _("collection '%s': the definition needs fields = { name = 'type', ... }"),
                        name);
@@ -198,9 +237,9 @@ int lstore_spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
         lua_pop(L, 1);
     }
     c->fields = calloc((size_t)nf + 2, sizeof *c->fields);
+    b->cap = c->fields ? nf + 2 : 0;
     if (!c->fields) {
         lua_pop(L, 1);
-        store_coll_free(c);
         return err_set(GH_ENOMEM, _("collection '%s': out of memory for its definition"), name);
     }
     lua_pushnil(L);
@@ -255,7 +294,6 @@ int lstore_spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     }
     if (rc) {
         lua_pop(L, 2);
-        store_coll_free(c);
         return rc;
     }
     lua_pop(L, 1);
@@ -280,7 +318,6 @@ int lstore_spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     }
     lua_pop(L, 2);
     if (rc) {
-        store_coll_free(c);
         return rc;
     }
     /* order: the key first, then by name (a stable order for a new collection) */
@@ -307,14 +344,12 @@ int lstore_spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     }
     lua_pop(L, 1);
     if (rc) {
-        store_coll_free(c);
         return rc;
     }
     lua_getfield(L, spec, "extra");
     if (lua_toboolean(L, -1)) {
         if (!(c->fields[c->nfields].name = strdup(""))) {
             lua_pop(L, 1);
-            store_coll_free(c);
             return GH_ENOMEM;
         }
         c->fields[c->nfields].type = FT_ANY;
@@ -324,7 +359,6 @@ int lstore_spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
     lua_pop(L, 1);
     if ((rc = spec_indexes(L, spec, "unique", 1, c)) ||
         (rc = spec_indexes(L, spec, "index", 0, c))) {
-        store_coll_free(c);
         return rc;
     }
     lua_pushnil(L);
@@ -343,7 +377,20 @@ int lstore_spec_to_def(lua_State *L, const char *name, int spec, store_coll **ou
         }
     }
     if (rc) {
-        store_coll_free(c);
+        return rc;
+    }
+    return 0;
+}
+
+int lstore_spec_to_def(lua_State *L, const char *name, int spec, store_coll **out) {
+    spec = lua_absindex(L, spec);
+    def_box *b = push_box(L);
+    int rc = spec_read(L, name, spec, b);
+    store_coll *c = b->c;
+    b->c = NULL;
+    lua_pop(L, 1);
+    if (rc) {
+        box_free(c, b->cap);
         return rc;
     }
     *out = c;
