@@ -144,12 +144,6 @@ expect_rc 0 "file 2 approved" || finish
 lua aid/payer.lua <<'LUA'
 local aid = require 'aid'
 local p = aid.open(require 'caps')
-local t0 = os.clock()
--- the test starts both processes, waits for both ready files, then makes go
-if params.ready then assert(io.open(params.ready, 'w')):close() end
-while not io.open(params.go) do
-  if os.clock() - t0 > 300 then error('no go file') end
-end
 local paid, refused = 0, 0
 for _ = 1, 50 do
   -- a clerk takes a moment between payments (else one process may take
@@ -164,14 +158,10 @@ print(string.format('paid=%d refused=%d', paid, refused))
 LUA
 # H2's deep cap is 6,000 yuan; each process tries 50 x 100 yuan of its own
 # type (5,000 each, the cap per type): together they may pay 60
-"$BIN" --db "$DB" run "$S/aid/payer.lua" type=temporary go="$S/go" ready="$S/ready1" >"$S/a.out" 2>"$S/a.err" &
-PA=$!; track $PA
-"$BIN" --db "$DB" run "$S/aid/payer.lua" type=basket go="$S/go" ready="$S/ready2" >"$S/b.out" 2>"$S/b.err" &
-PB=$!; track $PB
-wait_file "$S/ready1" "$S/ready2" || fail "the two racers never got ready"
-touch "$S/go"
-reap $PA; RA=$?
-reap $PB; RB=$?
+race "$S/a" "$BIN" --db "$DB" run "$S/aid/payer.lua" type=temporary
+race "$S/b" "$BIN" --db "$DB" run "$S/aid/payer.lua" type=basket
+race_go
+RA=$R1 RB=$R2
 if [ "$RA" -ne 0 ] || [ "$RB" -ne 0 ]; then
   fail "payers exited $RA and $RB: $(cat "$S/a.err" "$S/b.err")"
   finish

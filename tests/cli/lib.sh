@@ -30,6 +30,11 @@
 #   wait_file FILE...          waits until every FILE exists (0), or 1 after WAIT_DEADLINE
 #                              seconds (300: a backstop for a hung process, not a guess
 #                              at the machine's speed)
+#   race PREFIX CMD...         starts CMD in the background as one of a race: it says it
+#                              is ready (PREFIX.ready), waits for the go, then runs with
+#                              stdout in PREFIX.out and stderr in PREFIX.err (PREFIX: a path)
+#   race_go                    waits until every racer started is ready, says go and reaps
+#                              them: R1, R2 ... are their exit codes, in the order started
 #   run_chapter [OPTIONS] HEADING
 #                              runs a README chapter's commands as written (below)
 #   finish                     exits 1 if anything failed
@@ -174,6 +179,42 @@ wait_file() {
     done
   done
   return 0
+}
+
+# Two (or more) processes doing the same thing at once: the one home of
+# the start (ready files, one go, reaped). The gate is the shell's, before
+# the command starts, so the racers' scripts need no code of their own for it;
+# nothing waits a fixed time.
+RACE_PIDS=""
+RACE_READY=""
+race() {
+  _prefix=$1
+  shift
+  rm -f "$S/go" "$_prefix.ready"
+  (
+    : >"$_prefix.ready"
+    while [ ! -e "$S/go" ]; do sleep 0.01; done
+    exec "$@" >"$_prefix.out" 2>"$_prefix.err"
+  ) &
+  track $!
+  RACE_PIDS="$RACE_PIDS $!"
+  RACE_READY="$RACE_READY $_prefix.ready"
+}
+
+race_go() {
+  # shellcheck disable=SC2086
+  wait_file $RACE_READY || fail "the racers never all got ready ($RACE_READY)"
+  : >"$S/go"
+  _i=0
+  for _pid in $RACE_PIDS; do
+    _i=$((_i + 1))
+    reap "$_pid"
+    eval "R$_i=\$?"
+  done
+  # shellcheck disable=SC2086
+  rm -f "$S/go" $RACE_READY
+  RACE_PIDS=""
+  RACE_READY=""
 }
 
 # (a child that has ended but is not reaped still answers kill -0)

@@ -123,12 +123,6 @@ expect_out "sales=30 given=2000 full=10 partial=1 none=19" "parallel sell.lua pr
 lua race.lua <<'LUA'
 local market = require 'market'
 local mk = market.open('xs-2025')
-local t0 = os.clock()
--- the test starts both processes, waits for both ready files, then makes go
-if params.ready then assert(io.open(params.ready, 'w')):close() end
-while not io.open(params.go) do
-  if os.clock() - t0 > 300 then error('no go file') end
-end
 local got, capped = 0, 0
 for i = 1, 150 do
   local t1 = os.clock()
@@ -138,12 +132,10 @@ for i = 1, 150 do
 end
 print(string.format('discounted=%d capped=%d', got, capped))
 LUA
-"$BIN" --db "$DB" run "$S/race.lua" go="$S/go" ready="$S/ready1" >"$S/ra.out" 2>"$S/ra.err" & A=$!; track $A
-"$BIN" --db "$DB" run "$S/race.lua" go="$S/go" ready="$S/ready2" >"$S/rb.out" 2>"$S/rb.err" & B=$!; track $B
-wait_file "$S/ready1" "$S/ready2" || fail "the two racers never got ready"
-touch "$S/go"
-reap $A; RA=$?
-reap $B; RB=$?
+race "$S/ra" "$BIN" --db "$DB" run "$S/race.lua"
+race "$S/rb" "$BIN" --db "$DB" run "$S/race.lua"
+race_go
+RA=$R1 RB=$R2
 if [ "$RA" -ne 0 ] || [ "$RB" -ne 0 ]; then
   fail "racers exited $RA and $RB: $(cat "$S/ra.err" "$S/rb.err")"
 else

@@ -184,12 +184,6 @@ lua race.lua <<'LUA'
 local newyear = require 'newyear'
 local dates = require 'dates'
 local ny = newyear.define(require 'plan')
-local t0 = os.clock()
--- the test starts both processes, waits for both ready files, then makes go
-if params.ready then assert(io.open(params.ready, 'w')):close() end
-while not io.open(params.go) do
-  if os.clock() - t0 > 300 then error('no go file') end
-end
 local got, n = {}, 0
 local day = params.first == 1 and ny.starts or ny.ends
 while day >= ny.starts and day <= ny.ends do
@@ -215,14 +209,10 @@ for e in db.program_entries:scan{ index = 'program,member_id', eq = { ny.id, 7 }
 end
 print(string.format('awards=%d used=%d ok=%s', n, ny:discount_used(7), tostring(ny:report().ok)))
 LUA
-"$BIN" --db "$DB" run "$S/race.lua" first=1 go="$S/go" ready="$S/ready1" >"$S/a.out" 2>"$S/a.err" &
-A=$!; track $A
-"$BIN" --db "$DB" run "$S/race.lua" first=0 go="$S/go" ready="$S/ready2" >"$S/b.out" 2>"$S/b.err" &
-B=$!; track $B
-wait_file "$S/ready1" "$S/ready2" || fail "the two racers never got ready"
-touch "$S/go"
-reap $A; RA=$?
-reap $B; RB=$?
+race "$S/a" "$BIN" --db "$DB" run "$S/race.lua" first=1
+race "$S/b" "$BIN" --db "$DB" run "$S/race.lua" first=0
+race_go
+RA=$R1 RB=$R2
 if [ "$RA" -ne 0 ] || [ "$RB" -ne 0 ]; then
   fail "the two discount processes exited $RA and $RB: $(cat "$S/a.err" "$S/b.err")"
 else

@@ -120,31 +120,21 @@ for i = #rows, 2, -1 do rev[#rev + 1] = rows[i] end
 f = run.open('both-rev.csv', 'w'); run.write_csv(f, rev); f:close()
 LUA
 lua race/assign.lua <<'LUA'
--- loads its plan, says it is ready, and waits for the go file, so the two
--- clerks place at the same time
+-- the test starts two of these at once (race): the two clerks place at the same time
 local sanatorium = require 'sanatorium'
 local S = sanatorium.load(params.plan)
-local r = run.open('ready-' .. params.plan, 'w'); r:close()
-local t0 = os.clock()
-while not io.open(params.go) do
-  if os.clock() - t0 > 300 then error('no go file') end
-end
 local s = S:assign_sheet(params.sheet, { at = params.at })
 print(string.format('%s: %d placed, %d refused', params.plan, s.entered, s.refused))
 LUA
 cp "$D" "$R/desk.lua"
 gh --db "$DB2" run --out "$R" "$R/sheets.lua"
 expect_rc 0 "the placement sheet" || finish
-(cd "$R" && "$BIN" --db "$DB2" run --now '2026-01-10 09:00' "$R/assign.lua" plan=plan sheet=both.csv go="$R/go" >"$R/a.out" 2>"$R/a.err") &
-PA=$!
-track $PA
-(cd "$R" && "$BIN" --db "$DB2" run --now '2027-01-10 09:00' "$R/assign.lua" plan=plan2027 sheet=both-rev.csv go="$R/go" >"$R/b.out" 2>"$R/b.err") &
-PB=$!
-track $PB
-wait_file "$R/ready-plan" "$R/ready-plan2027" || fail "a clerk never got ready"
-: >"$R/go"
-reap $PA; ra=$?
-reap $PB; rb=$?
+cd "$R" || finish
+race "$R/a" "$BIN" --db "$DB2" run --now '2026-01-10 09:00' "$R/assign.lua" plan=plan sheet=both.csv
+race "$R/b" "$BIN" --db "$DB2" run --now '2027-01-10 09:00' "$R/assign.lua" plan=plan2027 sheet=both-rev.csv
+cd "$S" || finish
+race_go
+ra=$R1 rb=$R2
 [ $ra -eq 0 ] && [ $rb -eq 0 ] && pass "both clerks ran" || { fail "a clerk failed: $ra $rb"; cat "$R/a.err" "$R/b.err" >&2; }
 cat "$R/a.out" "$R/b.out" >&2
 gh --db "$DB2" run -e '

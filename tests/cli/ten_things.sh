@@ -70,22 +70,11 @@ for m in db.members:scan{ status = 'active' } do
 end
 local f = run.open('race.csv', 'w'); run.write_csv(f, rows); f:close()
 LUA
-lua go.lua <<'LUA'
-local f = run.open(params.ready, 'w'); f:close()   -- ready: waiting for the go file
-local t0 = os.clock()
-while not io.open(params.go) do
-  if os.clock() - t0 > 60 then error('no go file') end
-end
-LUA
 gh --db "$DB" run "$S/race.lua"
 expect_rc 0 "the race sheet"
-( "$BIN" --db "$DB" run "$S/go.lua" go="$S/go" ready=a.ready && "$BIN" --db "$DB" run "$ROOT/scripts/activity/register.lua" year=2025 attendance=race.csv ) >"$S/ra.out" 2>"$S/ra.err" &
-RA=$!; track $RA
-( "$BIN" --db "$DB" run "$S/go.lua" go="$S/go" ready=b.ready && "$BIN" --db "$DB" run "$ROOT/scripts/activity/register.lua" year=2025 attendance=race.csv ) >"$S/rb.out" 2>"$S/rb.err" &
-RB=$!; track $RB
-wait_file "$S/a.ready" "$S/b.ready" || fail "the two clerks' processes never became ready"
-touch "$S/go"
-reap $RA; reap $RB
+race "$S/ra" "$BIN" --db "$DB" run "$ROOT/scripts/activity/register.lua" year=2025 attendance=race.csv
+race "$S/rb" "$BIN" --db "$DB" run "$ROOT/scripts/activity/register.lua" year=2025 attendance=race.csv
+race_go
 ea=$(sed -n 's/.* rows: \([0-9]*\) entered, \([0-9]*\) already.*/\1 \2/p' "$S/ra.out")
 eb=$(sed -n 's/.* rows: \([0-9]*\) entered, \([0-9]*\) already.*/\1 \2/p' "$S/rb.out")
 gh --db "$DB" run -e "local n = 0; for e in db.program_entries:scan{ index = 'program,kind', eq = { 'activity-2025', 'class' } } do if e.session == 'RACE-1' and e.member_id then n = n + 1 end end; print(n)"

@@ -94,25 +94,15 @@ for name, rows in pairs{ ['a.csv'] = a, ['b.csv'] = b } do
 end
 LUA
 lua race/enter.lua <<'LUA'
--- says it is ready, then waits for the go file, so the two processes
--- enter at the same time
-local f = run.open(params.ready, 'w'); f:close()
-local t0 = os.clock()
-while not io.open(params.go) do
-  if os.clock() - t0 > 30 then error('no go file') end
-end
+-- the test starts two of these at once (race): the two processes enter at the same time
 require('program').main('plan', 'enter')
 LUA
 gh --db "$DB2" run "$S/race/sheets.lua"
 expect_rc 0 "making the two sheets" || finish
-"$BIN" --db "$DB2" run "$S/race/enter.lua" enter=a.csv go="$S/go" ready=a.ready >"$S/a.out" 2>"$S/a.err" &
-A=$!; track $A
-"$BIN" --db "$DB2" run "$S/race/enter.lua" enter=b.csv go="$S/go" ready=b.ready >"$S/b.out" 2>"$S/b.err" &
-B=$!; track $B
-wait_file "$S/a.ready" "$S/b.ready" || fail "the two entering processes never became ready"
-touch "$S/go"
-reap $A; RA=$?
-reap $B; RB=$?
+race "$S/a" "$BIN" --db "$DB2" run "$S/race/enter.lua" enter=a.csv
+race "$S/b" "$BIN" --db "$DB2" run "$S/race/enter.lua" enter=b.csv
+race_go
+RA=$R1 RB=$R2
 # each process exits 1: some of its rows meet the spent budget
 pass "A: $(grep "rows:" "$S/a.out") (exit $RA)"
 pass "B: $(grep "rows:" "$S/b.out") (exit $RB)"
