@@ -838,102 +838,98 @@ static size_t related_str(char *y, const char *x, size_t nx) {
     return ny;
 }
 
-static void test_key_order_ints(void **state) {
-    (void)state;
-    lua_State *L = new_lua();
-    codec_buf a, b;
-    codec_buf_init(&a);
-    codec_buf_init(&b);
-    for (int i = 0; i < ORDER_SAMPLES; i++) {
-        int64_t x = random_int(), y = random_int();
-        a.len = b.len = 0;
-        key_put_int(&a, x);
-        key_put_int(&b, y);
-        lua_pushinteger(L, x);
-        lua_pushinteger(L, y);
-        assert_same_order(&a, &b, lua_order(L));
-    }
-    codec_buf_free(&a);
-    codec_buf_free(&b);
-    lua_close(L);
-}
+/* The order property, for one kind of key: ORDER_SAMPLES pairs drawn by
+ * draw (their key encodings into a and b; the order the Lua values have,
+ * returned) sort by memcmp as the values do. */
+typedef int (*draw_pair)(lua_State *L, codec_buf *a, codec_buf *b);
 
-static void test_key_order_doubles(void **state) {
-    (void)state;
+static void check_key_order(draw_pair draw) {
     lua_State *L = new_lua();
     codec_buf a, b;
     codec_buf_init(&a);
     codec_buf_init(&b);
     for (int i = 0; i < ORDER_SAMPLES; i++) {
-        double x = random_double(), y = random_double();
         a.len = b.len = 0;
-        key_put_double(&a, x);
-        key_put_double(&b, y);
-        lua_pushnumber(L, x);
-        lua_pushnumber(L, y);
-        assert_same_order(&a, &b, lua_order(L));
-    }
-    codec_buf_free(&a);
-    codec_buf_free(&b);
-    lua_close(L);
-}
-
-static void test_key_order_strings(void **state) {
-    (void)state;
-    lua_State *L = new_lua();
-    codec_buf a, b;
-    codec_buf_init(&a);
-    codec_buf_init(&b);
-    char x[20], y[20];
-    for (int i = 0; i < ORDER_SAMPLES; i++) {
-        size_t nx = random_str(x), ny = random_str(y);
-        if (rng_below(4) == 0) { /* prefixes are the hard case */
-            ny = related_str(y, x, nx);
-        }
-        a.len = b.len = 0;
-        key_put_str(&a, x, nx);
-        key_put_str(&b, y, ny);
-        lua_pushlstring(L, x, nx);
-        lua_pushlstring(L, y, ny);
-        assert_same_order(&a, &b, lua_order(L));
-    }
-    codec_buf_free(&a);
-    codec_buf_free(&b);
-    lua_close(L);
-}
-
-static void test_key_order_tuples(void **state) {
-    (void)state;
-    lua_State *L = new_lua();
-    codec_buf a, b;
-    codec_buf_init(&a);
-    codec_buf_init(&b);
-    char x[20], y[20];
-    for (int i = 0; i < ORDER_SAMPLES; i++) {
-        size_t nx = random_str(x), ny = random_str(y);
-        if (rng_below(2) == 0) { /* equal or prefix-related first elements */
-            ny = related_str(y, x, nx);
-        }
-        int64_t ix = random_int(), iy = rng_below(3) == 0 ? ix : random_int();
-        a.len = b.len = 0;
-        key_put_str(&a, x, nx);
-        key_put_int(&a, ix);
-        key_put_str(&b, y, ny);
-        key_put_int(&b, iy);
-        /* tuples compare element by element */
-        lua_pushlstring(L, x, nx);
-        lua_pushlstring(L, y, ny);
-        int want = lua_order(L);
-        if (want == 0) {
-            lua_pushinteger(L, ix);
-            lua_pushinteger(L, iy);
-            want = lua_order(L);
-        }
+        int want = draw(L, &a, &b);
         assert_same_order(&a, &b, want);
     }
     codec_buf_free(&a);
     codec_buf_free(&b);
     lua_close(L);
+}
+
+static int draw_ints(lua_State *L, codec_buf *a, codec_buf *b) {
+    int64_t x = random_int(), y = random_int();
+    key_put_int(a, x);
+    key_put_int(b, y);
+    lua_pushinteger(L, x);
+    lua_pushinteger(L, y);
+    return lua_order(L);
+}
+
+static int draw_doubles(lua_State *L, codec_buf *a, codec_buf *b) {
+    double x = random_double(), y = random_double();
+    key_put_double(a, x);
+    key_put_double(b, y);
+    lua_pushnumber(L, x);
+    lua_pushnumber(L, y);
+    return lua_order(L);
+}
+
+static int draw_strings(lua_State *L, codec_buf *a, codec_buf *b) {
+    char x[20], y[20];
+    size_t nx = random_str(x), ny = random_str(y);
+    if (rng_below(4) == 0) { /* prefixes are the hard case */
+        ny = related_str(y, x, nx);
+    }
+    key_put_str(a, x, nx);
+    key_put_str(b, y, ny);
+    lua_pushlstring(L, x, nx);
+    lua_pushlstring(L, y, ny);
+    return lua_order(L);
+}
+
+static int draw_tuples(lua_State *L, codec_buf *a, codec_buf *b) {
+    char x[20], y[20];
+    size_t nx = random_str(x), ny = random_str(y);
+    if (rng_below(2) == 0) { /* equal or prefix-related first elements */
+        ny = related_str(y, x, nx);
+    }
+    int64_t ix = random_int(), iy = rng_below(3) == 0 ? ix : random_int();
+    key_put_str(a, x, nx);
+    key_put_int(a, ix);
+    key_put_str(b, y, ny);
+    key_put_int(b, iy);
+    /* tuples compare element by element */
+    lua_pushlstring(L, x, nx);
+    lua_pushlstring(L, y, ny);
+    int want = lua_order(L);
+    if (want == 0) {
+        lua_pushinteger(L, ix);
+        lua_pushinteger(L, iy);
+        want = lua_order(L);
+    }
+    return want;
+}
+
+static void test_key_order_ints(void **state) {
+    (void)state;
+    check_key_order(draw_ints);
+}
+
+static void test_key_order_doubles(void **state) {
+    (void)state;
+    check_key_order(draw_doubles);
+}
+
+static void test_key_order_strings(void **state) {
+    (void)state;
+    check_key_order(draw_strings);
+}
+
+static void test_key_order_tuples(void **state) {
+    (void)state;
+    check_key_order(draw_tuples);
 }
 
 /* ---- dates ---------------------------------------------------------------------------- */

@@ -73,16 +73,22 @@ static void rec(codec_buf *b, int64_t id, const char *name, const char *idn, con
     }
 }
 
-static store *open_fresh(void) {
-    char dir[256];
+/* A new database in a fresh folder (its path into dir) with members
+ * defined: the set-up of most tests. */
+static store *open_fresh_in(char *dir, size_t size) {
     store *s;
-    fresh_dir(dir, sizeof dir);
+    fresh_dir(dir, size);
     assert_int_equal(store_open(dir, STORE_CREATE, &s), 0);
     store_txn *t;
     assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
     assert_int_equal(store_define(t, members_def()), 0);
     assert_int_equal(store_txn_commit(t), 0);
     return s;
+}
+
+static store *open_fresh(void) {
+    char dir[256];
+    return open_fresh_in(dir, sizeof dir);
 }
 
 static const store_coll *members(store_txn *t) {
@@ -150,12 +156,7 @@ static void test_define_persists(void **state) {
     char dir[256];
     store *s;
     store_txn *t;
-    fresh_dir(dir, sizeof dir);
-    assert_int_equal(store_open(dir, STORE_CREATE, &s), 0);
-    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
-    assert_int_equal(store_define(t, members_def()), 0);
-    assert_int_equal(store_txn_commit(t), 0);
-    store_close(s);
+    store_close(open_fresh_in(dir, sizeof dir));
     assert_int_equal(store_open(dir, 0, &s), 0);
     assert_int_equal(store_txn_begin(s, NULL, 0, &t), 0);
     const store_coll *c = members(t);
@@ -656,12 +657,7 @@ static void test_index_made_unpacked(void **state) {
     char dir[256];
     store *s;
     store_txn *t;
-    fresh_dir(dir, sizeof dir);
-    assert_int_equal(store_open(dir, STORE_CREATE, &s), 0);
-    assert_int_equal(store_txn_begin(s, NULL, 1, &t), 0);
-    assert_int_equal(store_define(t, members_def()), 0);
-    assert_int_equal(store_txn_commit(t), 0);
-    store_close(s);
+    store_close(open_fresh_in(dir, sizeof dir));
     /* remake the index table the way earlier versions did */
     MDB_env *env;
     MDB_txn *txn;
