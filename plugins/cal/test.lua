@@ -7,22 +7,8 @@
 -- independently of ICU (see its header).
 local cal = plugin.load 'cal'
 local dates = require 'dates'
-local failed = 0
-local function case(name, fn)
-  local ok, e = pcall(fn)
-  io.stderr:write((ok and 'ok    ' or 'FAIL  ') .. name .. (ok and '' or ': ' .. tostring(e)) .. '\n')
-  if not ok then failed = failed + 1 end
-end
-local function eq(a, b, what)
-  if a ~= b then
-    error(string.format('%s: got %s, expected %s', what or '?', tostring(a), tostring(b)), 2)
-  end
-end
-local function raises(fn, sub)
-  local ok, e = pcall(fn)
-  if ok then error('no error (expected ' .. sub .. ')', 2) end
-  if not tostring(e):find(sub, 1, true) then error('error "' .. tostring(e) .. '" lacks "' .. sub .. '"', 2) end
-end
+local t = require 'testlib' -- tests/lua/testlib.lua (run_one.sh gives plugin tests its folder)
+local case, eq, raises = t.case, t.eq, t.raises_all
 -- '2023-闰02-15' -> 2023, 2, 15, true
 local function parse_lunar(s)
   local y, leap, m, d = s:match('^(%d%d%d%d)%-(.-)(%d%d)%-(%d%d)$')
@@ -243,4 +229,4 @@ case('GB18030 (GBK, GB2312) to UTF-8 and back', function()
   raises(function() return cal.utf8_to_gb18030('ok\xe4\xb8') end, 'the text is not UTF-8: byte 3 (0xE4)')
 end)
 
-if failed > 0 then error(failed .. ' case(s) failed') end
+t.done()

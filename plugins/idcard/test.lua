@@ -1,22 +1,8 @@
 -- plugins/idcard/test.lua — the idcard plugin through Lua (ctest: plugin_idcard).
 -- Found in the build's plugin folder, as scripts find it.
 local idcard = require 'idcard'
-local failed = 0
-local function case(name, fn)
-  local ok, e = pcall(fn)
-  io.stderr:write((ok and 'ok    ' or 'FAIL  ') .. name .. (ok and '' or ': ' .. tostring(e)) .. '\n')
-  if not ok then failed = failed + 1 end
-end
-local function eq(a, b, what)
-  if a ~= b then
-    error(string.format('%s: got %s, expected %s', what or '?', tostring(a), tostring(b)), 2)
-  end
-end
-local function raises(fn, sub)
-  local ok, e = pcall(fn)
-  if ok then error('no error (expected ' .. sub .. ')', 2) end
-  if not tostring(e):find(sub, 1, true) then error('error "' .. tostring(e) .. '" lacks "' .. sub .. '"', 2) end
-end
+local t = require 'testlib' -- tests/lua/testlib.lua (run_one.sh gives plugin tests its folder)
+local case, eq, raises = t.case, t.eq, t.raises_all
 
 -- GB 11643-1999's own example, and numbers made with the algorithm
 local example = '11010519491231002X'
@@ -116,4 +102,4 @@ case('argument checks name the plugin and function', function()
   raises(function() return idcard.birth() end, 'idcard.birth: expects 1 argument, got 0')
 end)
 
-if failed > 0 then error(failed .. ' case(s) failed') end
+t.done()

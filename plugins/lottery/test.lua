@@ -1,22 +1,8 @@
 -- plugins/lottery/test.lua — the lottery plugin through Lua (ctest: plugin_lottery).
 -- The independent re-implementation in Python is checked by test_python.sh.
 local lottery = require 'lottery'
-local failed = 0
-local function case(name, fn)
-  local ok, e = pcall(fn)
-  io.stderr:write((ok and 'ok    ' or 'FAIL  ') .. name .. (ok and '' or ': ' .. tostring(e)) .. '\n')
-  if not ok then failed = failed + 1 end
-end
-local function eq(a, b, what)
-  if a ~= b then
-    error(string.format('%s: got %s, expected %s', what or '?', tostring(a), tostring(b)), 2)
-  end
-end
-local function raises(fn, sub)
-  local ok, e = pcall(fn)
-  if ok then error('no error (expected ' .. sub .. ')', 2) end
-  if not tostring(e):find(sub, 1, true) then error('error "' .. tostring(e) .. '" lacks "' .. sub .. '"', 2) end
-end
+local t = require 'testlib' -- tests/lua/testlib.lua (run_one.sh gives plugin tests its folder)
+local case, eq, raises = t.case, t.eq, t.raises_all
 local function lines(s)
   local t = {}
   for x in s:gmatch('[^\n]+') do t[#t + 1] = x end
@@ -198,4 +184,4 @@ case('derive_seed: the draw seed of a framework draw (gonghui-draw-v2)', functio
   raises(function() return lottery.derive_seed('p:k', LC2 .. '\n', 's', 'v', 'noequals0123456789\n') end, 'is not party=seed')
 end)
 
-if failed > 0 then error(failed .. ' case(s) failed') end
+t.done()

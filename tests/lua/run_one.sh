@@ -16,6 +16,18 @@ scratch=$(cd "$scratch" && pwd) || exit 1
 # @SRC@ in the params is the source tree (a test reading scripts/ passes --in @SRC@/scripts)
 src=$(cd "$(dirname "$file")/../.." && pwd)
 params=$(sed -n 's/^-- params: *//p' "$file" | head -n 1 | sed "s|@SRC@|$src|g")
+# A test outside tests/lua (a plugin's: plugins/NAME/test.lua) requires
+# testlib too: its scripts/lib is one in the scratch folder holding links to
+# every module of scripts/lib and to tests/lua/testlib.lua (the one harness;
+# the sandbox's require looks only in the script's folder and scripts/lib).
+here=$(cd "$(dirname "$0")" && pwd)
+if [ ! -f "$(dirname "$file")/testlib.lua" ]; then
+  mkdir -p "$scratch/lib" || exit 1
+  for m in "$here/../../scripts/lib/"*; do ln -s "$m" "$scratch/lib/" || exit 1; done
+  ln -s "$here/testlib.lua" "$scratch/lib/testlib.lua" || exit 1
+  GONGHUI_LIB=$scratch/lib
+  export GONGHUI_LIB
+fi
 cd "$scratch" || exit 1
 GONGHUI_STATE_DIR=$scratch/.state # the list of databases made (core/dbreg.h): this test's own
 export GONGHUI_STATE_DIR

@@ -2,14 +2,16 @@
 --
 -- Each test is run as `gonghui --db FRESH_DIR run tests/lua/X.lua` and fails
 -- by raising an error. `require 'testlib'` finds this file in the script's
--- folder.
+-- folder; a plugin's test (plugins/NAME/test.lua) finds it through the
+-- scripts/lib run_one.sh makes for it.
 --
 --   t.eq(a, b, msg)              deep equality (tables compared key by key)
 --   t.ok(v, msg)                 v is truthy
 --   t.raises(fn, pattern)        fn() raises an error matching the Lua pattern;
 --                                returns the message
 --   t.raises_all(fn, {s1, ...})  fn() raises an error containing every plain
---                                substring s1, ...; returns the message
+--                                substring s1, ... (or the one string given);
+--                                returns the message
 --   t.snapshot()                 the whole database as a table: every
 --                                collection's schema, count, records and the
 --                                order of every index
@@ -121,6 +123,7 @@ local function must_contain(err, subs, msg)
 end
 
 function M.raises_all(fn, subs, msg)
+  if type(subs) == 'string' then subs = { subs } end
   local err = must_raise(fn, 2)
   must_contain(err, subs, msg)
   return err
