@@ -75,6 +75,21 @@ R('POST', '/prepared_other', function(req)
     join_date = '2015-01-01', status = 'active', union_id = 3 }, 'member_id', 'id_number')
   return { ok = ins(9004, '330481199001019004') }
 end, true)
+-- insert_select (core/lua_select.c): every record it would make is checked as
+-- one insert's; a record outside the scope refuses the whole call
+R('POST', '/select_other', function(req)
+  return { n = db.enterprises:insert_select{ from = db.members, set = { union_id = 3 },
+                                             take = { enterprise_id = 'member_id', name = 'name', town = 'town' } } }
+end, true)
+-- ... and the scan sees only the scope's members: each record made is the scope's
+R('POST', '/select_scoped', function(req)
+  local n, last = db.enterprises:insert_select{ from = db.members, where = { category = 'courier' },
+    take = { enterprise_id = 'member_id', name = 'name', town = 'town', union_id = 'union_id' } }
+  local seen, unions = 0, {}
+  for e in db.enterprises:scan() do seen = seen + 1; unions[e.union_id] = true; db.enterprises:delete(e.enterprise_id) end
+  return { n = n, last = last, seen = seen, other = unions[3] or false }
+end, true)
+R('GET', '/enterprise_count', function(req) return { n = db.enterprises:count() } end)
 R('POST', '/pcall_then_write', function(req)
   -- a refusal caught by pcall must not let a later write through or widen anything
   -- (an update of a hidden record finds none: nil)

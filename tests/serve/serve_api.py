@@ -118,10 +118,15 @@ try:
           'the federation admin sees everything')
     st, a = h.call('GET', '/api/attack/meta', who='clerkA')
     check(st == 200 and not a['accounts'] and not a['runs'], 'handlers cannot reach _accounts or _runs')
-    for path in ['/insert_other', '/move_out', '/prepared_other']:
+    for path in ['/insert_other', '/move_out', '/prepared_other', '/select_other']:
         st, js = h.call('POST', '/api/attack' + path, {}, who='clerkA')
         check(st == 403 and js['error'] == 'outside_scope' and '许村镇总工会' in js['message'],
               'refused %s naming the union it asked for (403)' % path)
+    st, js = h.call('GET', '/api/attack/enterprise_count', who='admin')
+    check(st == 200 and js['n'] == 0, 'a refused insert_select stored nothing')
+    st, js = h.call('POST', '/api/attack/select_scoped', {}, who='clerkA')
+    check(st == 200 and js['n'] == 20 and js['seen'] == 20 and js['last'] == 39 and not js['other'],
+          'insert_select in a scope reads only its members and makes only its records: %r' % (js,))
     # a record the scope hides is, to a write, a record that is not there
     st, js = h.call('POST', '/api/attack/update_other', {}, who='clerkA')
     check(st == 200 and js in ([], {}), 'update of a hidden record: nil, as for no record')
