@@ -184,6 +184,9 @@ int lstore_write(ldb *db, int (*work)(store_txn *t, void *ctx), void *ctx) {
 static void add_done(store_counts **done, int *ndone, store_counts *c, int n) {
     for (int i = 0; c && i < n; i++) {
         int j = 0;
+        if (!c[i].name) { /* its copy ran out of memory (store_counts_copy): lost, as documented */
+            continue;
+        }
         while (j < *ndone && strcmp((*done)[j].name, c[i].name) != 0) {
             j++;
         }

@@ -24,6 +24,7 @@
 #include "codec.h"
 #include "csvfile.h"
 #include "err.h"
+#include "ghstate.h"
 #include "lua_store.h"
 #include "store.h"
 
@@ -441,6 +442,75 @@ static void test_define_spec(void **state) {
     lua_close(L);
 }
 
+/* coll:insert_select (lua_select.c) with every allocation failing in turn:
+ * the call fails (a memory error or GH_ENOMEM's message) and stores
+ * nothing, neither a record nor an event, or it succeeds whole. */
+static void test_insert_select(void **state) {
+    (void)state;
+    char dir[300];
+    store *s;
+    sandbox *sb;
+    snprintf(dir, sizeof dir, "%s/select", root);
+    assert_int_equal(store_open(dir, STORE_CREATE, &s), 0);
+    ghstate_opts o;
+    memset(&o, 0, sizeof o);
+    o.kind = GHSTATE_RUN;
+    o.s = s;
+    o.uid = "run-1";
+    o.mode = "run";
+    assert_int_equal(ghstate_new(&o, &sb), 0);
+    lua_State *L = sandbox_state(sb);
+    assert_int_equal(luaL_dostring(L,
+                                   "db.define('people', { key = 'pid', fields = { pid = 'int', "
+                                   "name = 'string', hh = 'string?' } })\n"
+                                   "db.atomic(function() for i = 1, 30 do db.people:insert{ "
+                                   "pid = i, name = 'p' .. i, hh = i % 3 == 0 and 'h' or nil } "
+                                   "end end)\n"
+                                   "db.define('gifts', { key = 'gid', auto = true, fields = { "
+                                   "gid = 'int', pid = 'int', hh = 'string', item = 'string' } })"),
+                     LUA_OK);
+    const char *call = "return db.gifts:insert_select{ from = db.people, set = { item = 'x' }, "
+                       "take = { pid = 'pid', hh = { 'hh', or_key = 'm' } }, "
+                       "publish = { topic = 'gift.given', fields = { 'gid', 'pid', 'hh' } } }";
+    const char *count = "return db.gifts:count(), #bus.events{ from = 1, topic = 'gift.given' }";
+    long n;
+    lua_Integer before = 0; /* the events of the calls that succeeded so far */
+    for (n = 1; n < 100000; n++) {
+        assert_int_equal(luaL_loadstring(L, call), LUA_OK);
+        arm(n);
+        int rc = lua_pcall(L, 0, 1, 0);
+        int hit = failed;
+        disarm();
+        lua_settop(L, 0);
+        assert_int_equal(luaL_dostring(L, count), LUA_OK);
+        lua_Integer recs = lua_tointeger(L, 1), evs = lua_tointeger(L, 2) - before;
+        lua_settop(L, 0);
+        if (rc == LUA_OK) {
+            if (recs != 30 || evs != 30) {
+                fail_msg("allocation %ld failing: insert_select succeeded with %lld records and "
+                         "%lld events of 30",
+                         n, (long long)recs, (long long)evs);
+            }
+            if (!hit) {
+                break;
+            }
+            before += evs;
+            assert_int_equal(luaL_dostring(L, "db.atomic(function() for i = 1, 10000 do "
+                                              "db.gifts:delete(i) end end)"),
+                             LUA_OK);
+            continue;
+        }
+        assert_true(hit);
+        if (recs != 0 || evs != 0) {
+            fail_msg("allocation %ld failing left %lld records and %lld events", n, (long long)recs,
+                     (long long)evs);
+        }
+    }
+    assert_true(n > 5);
+    sandbox_free(sb);
+    store_close(s);
+}
+
 static int setup(void **state) {
     (void)state;
     return mkdtemp(root) ? 0 : -1;
@@ -455,10 +525,9 @@ static int teardown(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_store_every_failure),
-        cmocka_unit_test(test_definition_codec),
-        cmocka_unit_test(test_csv_reader),
-        cmocka_unit_test(test_define_spec),
+        cmocka_unit_test(test_store_every_failure), cmocka_unit_test(test_definition_codec),
+        cmocka_unit_test(test_csv_reader),          cmocka_unit_test(test_define_spec),
+        cmocka_unit_test(test_insert_select),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
