@@ -288,9 +288,10 @@ end
 --     in the total and in their home town and enterprise; only a member met
 --     in a second town, enterprise or station goes into that cell's set;
 --     each program's members are a bitmap (64 members a word);
---   * a household key (program, kind, household, day) is one entry in one
---     table, with the town, enterprise and station that first counted it;
---     its key holds its program, so the total and the programs need no more;
+--   * a household key (program, kind, household, day: one integer, see
+--     household_keys) is one entry in one table, with the town, enterprise
+--     and station that first counted it; its key holds its program, so the
+--     total and the programs need no more;
 --   * a session has a number; each cell has a bitmap of its sessions.
 -- Members that are not integer ids (a federation's pseudonyms) go into sets.
 local function new_cell()
@@ -318,6 +319,52 @@ local TB, EB, SB = 18, 24, 18
 local TM, EM, SM = (1 << TB) - 1, (1 << EB) - 1, (1 << SB) - 1
 local ES, SS = TB, TB + EB
 local F_TOTAL, F_TOWN, F_ENT = 1 << 60, 1 << 61, 1 << 62
+
+-- A household key as one integer, not a string: a city's year has millions
+-- of them (1.27 million at 1,000,000 members), about 100 bytes each as
+-- strings with their table entries, 24 as integers, and no string made per
+-- entry. The group (program, kind and, for household_times = 'day', the
+-- day) gets a number; a household named as the registry names them (a
+-- letter and a number without leading zeros: 'H123', or the household of
+-- one, 'm' .. member_id) is its number and letter. Any other household, or
+-- a number too big to pack, keeps the string key (the same count, more
+-- memory). Returns of(program, kind, day|nil, household) for the records
+-- and of_text('program|kind|household[|day]') for the log's facts; the
+-- keys of one pair of functions are only compared with each other.
+local GROUP_SHIFT = 46     -- a household takes bits 0-45 (its number << 6 | its letter)
+function M.household_keys()
+  local groups, ngroups = {}, 0
+  local function group(prog, kind, day)
+    local a = groups[prog]
+    if not a then a = {}; groups[prog] = a end
+    local b = a[kind]
+    if not b then b = {}; a[kind] = b end
+    local g = b[day or false]
+    if not g then
+      ngroups = ngroups + 1
+      g = ngroups
+      b[day or false] = g
+    end
+    return g
+  end
+  local function of(prog, kind, day, h)
+    local g = group(prog, kind, day)
+    if g < (1 << (63 - GROUP_SHIFT)) and #h <= 13 and h:find('^%a[1-9]%d*$') then
+      return (g << GROUP_SHIFT) | (math.tointeger(tonumber(h:sub(2))) << 6) | (h:byte(1) - 64)
+    end
+    return prog .. '|' .. kind .. '|' .. h .. (day and ('|' .. day) or '')
+  end
+  local function of_text(s)
+    -- the program and the kind end at the first two bars; then the
+    -- household and, after a bar, the day
+    local prog, kind, h = s:match('^([^|]*)|([^|]*)|(%a[1-9]%d*)$')
+    local day
+    if not prog then prog, kind, h, day = s:match('^([^|]*)|([^|]*)|(%a[1-9]%d*)|(.+)$') end
+    if prog and #h <= 13 then return of(prog, kind, day, h) end
+    return s
+  end
+  return of, of_text
+end
 
 -- A count being made: returns the count (below), add(f), which counts one
 -- fact unless `reversed` (a set of entry keys: reversals and the entries
@@ -475,9 +522,11 @@ function M.count_log(year)
   end
   local any = next(reversed) ~= nil
   local t, _, put = M.counter(reversed)
+  local _, hk_of = M.household_keys()
   for f in db.year_facts:scan{ year = year } do
     if not (any and reversed[f.entry]) then
-      put(f.label, f.program, f.member_id, f.household, f.money_fen, f.session, f.town, f.enterprise_id,
+      local hk = f.household
+      put(f.label, f.program, f.member_id, hk and hk_of(hk), f.money_fen, f.session, f.town, f.enterprise_id,
           f.station, f.heads)
     end
   end
@@ -499,6 +548,8 @@ function M.count_records(year)
   local any = next(reversed) ~= nil
   local lo, hi = string.format('%04d', year), string.format('%04d', year + 1)
   local cache = {}
+  local hk_of = M.household_keys()
+  local sessions = {}   -- [program][session or false] = its key (made once, not per entry)
   for r in c:scan() do
     local day = r.day
     -- (the year of the day: its first four digits, as year_of reads them)
@@ -514,9 +565,15 @@ function M.count_records(year)
       local hk, session, heads = nil, nil, nil
       if u['户次'] then
         local h = r.household
-        if h then hk = id .. '|' .. r.kind .. '|' .. h .. (p.by_day and ('|' .. tostring(day)) or '') end
+        if h then hk = hk_of(id, r.kind, p.by_day and tostring(day) or nil, h) end
       end
-      if u['场次'] then session = 'program:' .. id .. ':' .. (r.session or id) end
+      if u['场次'] then
+        local ps = sessions[id]
+        if not ps then ps = {}; sessions[id] = ps end
+        local sk = r.session or false
+        session = ps[sk]
+        if not session then session = 'program:' .. id .. ':' .. (sk or id); ps[sk] = session end
+      end
       if u['人次'] then
         heads = r.heads
         if heads and heads <= 0 then heads = nil end

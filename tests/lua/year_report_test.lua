@@ -179,6 +179,37 @@ t.case('a voided market sale counts in neither the log nor the records', functio
   t.eq(rep.diffs, {})
 end)
 
+t.case('household keys: one integer for a registry household, equal only when the key text is', function()
+  local of, of_text = yr.household_keys()
+  t.eq(math.type(of('c1', 'gift', nil, 'H1')), 'integer')
+  t.eq(of('c1', 'gift', nil, 'H1'), of('c1', 'gift', nil, 'H1'))
+  t.eq(math.type(of('aid', 'basket', '2025-03-05', 'm12')), 'integer')
+  local seen, texts = {}, {}
+  for _, k in ipairs{ { 'c1', 'gift', nil, 'H1' }, { 'c1', 'gift', nil, 'm1' }, { 'c1', 'gift', nil, 'h1' },
+                      { 'c1', 'gift', nil, 'H10' }, { 'c1', 'souvenir', nil, 'H1' }, { 'c2', 'gift', nil, 'H1' },
+                      { 'c1', 'gift', '2025-03-05', 'H1' }, { 'c1', 'gift', '2025-03-06', 'H1' },
+                      { 'c1', 'gift', nil, 'H01' }, { 'c1', 'gift', nil, 'H001' }, { 'c1', 'gift', nil, '张家' },
+                      { 'c1', 'gift', nil, 'H12345678901234' }, { 'c1', 'gift', nil, 'H1|x' } } do
+    local key = of(k[1], k[2], k[3], k[4])
+    t.ok(not seen[key], 'distinct: ' .. k[1] .. ' ' .. k[2] .. ' ' .. tostring(k[3]) .. ' ' .. k[4])
+    seen[key] = true
+  end
+  -- leading zeros, names and numbers too long to pack keep their text
+  t.eq(of('c1', 'gift', nil, 'H007'), 'c1|gift|H007')
+  t.eq(of('c1', 'gift', '2025-01-02', '张家'), 'c1|gift|张家|2025-01-02')
+  -- the log's keys: equal exactly when the texts are
+  for _, s in ipairs{ 'c1|gift|H1', 'c1|gift|H1|', 'c1|gift|H1|2025-03-05', 'c1|gift|H12x', 'c1|gift|H1|x|y',
+                      'c1|gift|H1|x', 'c1|gift|m1', 'c1|gif|tH1', 'c1|gift|H007', 'c1||H1', '|gift|H1',
+                      'c1|gift|H1|2025-03-05|' } do
+    local key = of_text(s)
+    t.ok(texts[key] == nil, 'distinct: ' .. s .. ' and ' .. tostring(texts[key]))
+    texts[key] = s
+    t.eq(of_text(s), key, 'the same text, the same key: ' .. s)
+  end
+  t.eq(math.type(of_text('c1|gift|H1|2025-03-05')), 'integer')
+  t.eq(of_text('c1|gift|H12x'), 'c1|gift|H12x')
+end)
+
 t.case('bad years are refused', function()
   t.raises(function() yr.build('2025') end, 'year must be a year like 2025, got 2025')
   t.raises(function() yr.build(99999) end, 'year must be a year')
