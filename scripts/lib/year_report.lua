@@ -114,6 +114,13 @@ local function member_info(cache, id)
   return v[1], v[2]
 end
 
+-- The member's town and enterprise, read (not kept).
+local function member_town(id)
+  local members = collection('members')
+  local r = members and members:get(id)
+  if r then return r.town, r.enterprise_id end
+end
+
 -- The fact of one entry (a program_entries row or a program.entry event's
 -- payload, defaults put back); cache: lookups.
 local FACT = {}
@@ -312,13 +319,15 @@ local function mark(bm, i)
 end
 
 -- The fields of a member's or a household's integer: town (bits 0-17),
--- enterprise (18-41) and station (42-59) as numbers of cells (0: none, or
--- too many to hold: then the cell's set is used); bits 60-62: counted in the
+-- enterprise (18-41) and station (42-58) as numbers of cells (0: none, or
+-- too many to hold: then the cell's set is used); bit 59: a member's home
+-- is the registry's town and enterprise (so count_records asks the
+-- counter, not a cache of its own a member); bits 60-62: counted in the
 -- total, the home town, the home enterprise.
-local TB, EB, SB = 18, 24, 18
+local TB, EB, SB = 18, 24, 17
 local TM, EM, SM = (1 << TB) - 1, (1 << EB) - 1, (1 << SB) - 1
 local ES, SS = TB, TB + EB
-local F_TOTAL, F_TOWN, F_ENT = 1 << 60, 1 << 61, 1 << 62
+local F_REG, F_TOTAL, F_TOWN, F_ENT = 1 << 59, 1 << 60, 1 << 61, 1 << 62
 
 -- A household key as one integer, not a string: a city's year has millions
 -- of them (1.27 million at 1,000,000 members), about 100 bytes each as
@@ -331,7 +340,10 @@ local F_TOTAL, F_TOWN, F_ENT = 1 << 60, 1 << 61, 1 << 62
 -- memory). Returns of(program, kind, day|nil, household) for the records
 -- and of_text('program|kind|household[|day]') for the log's facts; the
 -- keys of one pair of functions are only compared with each other.
-local GROUP_SHIFT = 46     -- a household takes bits 0-45 (its number << 6 | its letter)
+-- A household takes bits 0-47: the name read as a number in base 36 (a
+-- letter and at most 8 digits: below 36^9 < 2^47; the letter's case apart),
+-- shifted left once, and 1 for a small letter; the group the bits above.
+local GROUP_SHIFT = 48
 function M.household_keys()
   local groups, ngroups = {}, 0
   local function group(prog, kind, day)
@@ -349,8 +361,9 @@ function M.household_keys()
   end
   local function of(prog, kind, day, h)
     local g = group(prog, kind, day)
-    if g < (1 << (63 - GROUP_SHIFT)) and #h <= 13 and h:find('^%a[1-9]%d*$') then
-      return (g << GROUP_SHIFT) | (math.tointeger(tonumber(h:sub(2))) << 6) | (h:byte(1) - 64)
+    if g < (1 << (63 - GROUP_SHIFT)) and #h <= 9 and h:find('^%a[1-9]%d*$') then
+      -- (tonumber in base 36 makes no string, as h:sub would for every entry)
+      return (g << GROUP_SHIFT) | (tonumber(h, 36) << 1) | (h:byte(1) >= 97 and 1 or 0)
     end
     return prog .. '|' .. kind .. '|' .. h .. (day and ('|' .. day) or '')
   end
@@ -360,7 +373,7 @@ function M.household_keys()
     local prog, kind, h = s:match('^([^|]*)|([^|]*)|(%a[1-9]%d*)$')
     local day
     if not prog then prog, kind, h, day = s:match('^([^|]*)|([^|]*)|(%a[1-9]%d*)|(.+)$') end
-    if prog and #h <= 13 then return of(prog, kind, day, h) end
+    if prog then return of(prog, kind, day, h) end
     return s
   end
   return of, of_text
@@ -379,8 +392,9 @@ function M.counter(reversed)
   -- cells by number, and their numbers by key, for town, enterprise, station
   local tcells, tnum = {}, {}
   local ecells, enum = {}, {}
+  local tkeys, ekeys = {}, {}   -- [number] = the cell's key
   local scells, snum = {}, {}
-  local function cell_num(dim, cells, num, k)
+  local function cell_num(dim, cells, num, k, keys)
     local n = num[k]
     if not n then
       n = #cells + 1
@@ -388,6 +402,7 @@ function M.counter(reversed)
       local c = new_cell()
       cells[n] = c
       t[dim][k] = c
+      if keys then keys[n] = k end
     end
     return n
   end
@@ -406,8 +421,9 @@ function M.counter(reversed)
   end
   -- one fact: label, program (its key in M.PROGRAMS), person (member id or
   -- nil), household key, money in fen, session key, town and enterprise
-  -- (keys; nil: '(未知)', '(无)'), station (nil: none), heads
-  local function put(label, program, person, hk, fen, session, town, ent, station, heads)
+  -- (keys; nil: '(未知)', '(无)'), station (nil: none), heads, reg (true:
+  -- the town and enterprise are the member's in the registry, see home)
+  local function put(label, program, person, hk, fen, session, town, ent, station, heads, reg)
     local pc = tp[label]
     if not pc then
       pc = new_cell(); tp[label] = pc
@@ -415,8 +431,8 @@ function M.counter(reversed)
       for _, p in ipairs(M.PROGRAMS) do if p.program == program or p.label == label then order = p.order end end
       rank[label] = order
     end
-    local tn = cell_num('town', tcells, tnum, town or '(未知)')
-    local en = cell_num('enterprise', ecells, enum, ent == nil and '(无)' or ent)
+    local tn = cell_num('town', tcells, tnum, town or '(未知)', tkeys)
+    local en = cell_num('enterprise', ecells, enum, ent == nil and '(无)' or ent, ekeys)
     local sn = station ~= nil and cell_num('station', scells, snum, station) or 0
     local tc, ec, sc = tcells[tn], ecells[en], sn > 0 and scells[sn] or nil
     local tv, ev, sv = tn <= TM and tn or 0, en <= EM and en or 0, sn <= SM and sn or 0
@@ -433,7 +449,10 @@ function M.counter(reversed)
       if math.type(person) == 'integer' and person >= 0 then
         local v = member[person]
         local nv = v
-        if v == nil then nv = tv | (ev << ES) end   -- home: this fact's town and enterprise
+        if v == nil then   -- home: this fact's town and enterprise
+          nv = tv | (ev << ES)
+          if reg and tv ~= 0 and ev ~= 0 then nv = nv | F_REG end
+        end
         if nv & F_TOTAL == 0 then nv = nv | F_TOTAL; total.persons = total.persons + 1 end
         local bm = pbits[pc]
         if not bm then bm = {}; pbits[pc] = bm end
@@ -496,7 +515,17 @@ function M.counter(reversed)
     put(f.label, f.program, f.member_id, f.household, f.money_fen, f.session, f.town, f.enterprise_id,
         f.station, f.heads)
   end
-  return t, add, put
+  -- A member's town and enterprise in the registry as the counter holds
+  -- them (cell keys, as put takes them): nil when the member was not
+  -- counted yet; false when their home is not the registry's (a fact's own
+  -- town came first) or a cell had no number.
+  local function home(person)
+    local v = member[person]
+    if v == nil then return nil end
+    if v & F_REG == 0 then return false end
+    return tkeys[v & TM], ekeys[(v >> ES) & EM]
+  end
+  return t, add, put, home
 end
 
 -- Counts facts: { total = cell, program = { [label] = cell }, town = {...},
@@ -539,7 +568,7 @@ end
 function M.count_records(year)
   local reversed = {}
   local c = collection('program_entries')
-  local t, _, put = M.counter(reversed)
+  local t, _, put, home = M.counter(reversed)
   if not c then return t end
   for r in c:scan{ index = 'reverses' } do   -- entry ids are the ledger's: one number for all programs
     reversed[r.reverses] = true
@@ -558,8 +587,18 @@ function M.count_records(year)
       local p = program_info(cache, id)
       local u = p.u
       local town, ent = r.town, r.enterprise_id
+      local reg = false
       if (town == nil or ent == nil) and mid ~= nil then
-        local mt, me = member_info(cache, mid)
+        -- the member's town and enterprise: from the counter once it has
+        -- counted them (no cache of a city's members here), else read
+        local mt, me = nil, nil
+        if math.type(mid) == 'integer' and mid >= 0 then mt, me = home(mid) end
+        if mt == nil then          -- not counted yet: read, not kept
+          mt, me = member_town(mid)
+        elseif mt == false then    -- a home of its own: the cache
+          mt, me = member_info(cache, mid)
+        end
+        reg = town == nil and ent == nil
         town, ent = town or mt, ent or me
       end
       local hk, session, heads = nil, nil, nil
@@ -579,7 +618,7 @@ function M.count_records(year)
         if heads and heads <= 0 then heads = nil end
       end
       put(p.title, 'program:' .. id, (u['人'] or u['人次']) and mid or nil, hk, u.fen and (r.fen or 0) or 0,
-          session, town, ent, station_info(cache, r.place), heads)
+          session, town, ent, station_info(cache, r.place), heads, reg)
     end
   end
   return t

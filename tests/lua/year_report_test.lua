@@ -196,6 +196,9 @@ t.case('household keys: one integer for a registry household, equal only when th
   end
   -- leading zeros, names and numbers too long to pack keep their text
   t.eq(of('c1', 'gift', nil, 'H007'), 'c1|gift|H007')
+  t.eq(math.type(of('c1', 'gift', nil, 'z99999999')), 'integer', 'a letter and 8 digits: packed')
+  t.ok(of('c1', 'gift', nil, 'z99999999') ~= of('c1', 'gift', nil, 'Z99999999'))
+  t.eq(of('c1', 'gift', nil, 'H123456789'), 'c1|gift|H123456789', '9 digits: the text')
   t.eq(of('c1', 'gift', '2025-01-02', '张家'), 'c1|gift|张家|2025-01-02')
   -- the log's keys: equal exactly when the texts are
   for _, s in ipairs{ 'c1|gift|H1', 'c1|gift|H1|', 'c1|gift|H1|2025-03-05', 'c1|gift|H12x', 'c1|gift|H1|x|y',
