@@ -18,6 +18,7 @@
  */
 #include "err.h"
 #include "lua_codec.h"
+#include "lua_loopvar.h"
 #include "lua_store.h"
 
 #include <lauxlib.h>
@@ -65,6 +66,11 @@ typedef struct lscan {
     codec_buf after;
     const void *pk;
     size_t pkn;
+    /* coll:scan's rows: reuse 1 when the loop is known to keep no row, so
+     * the row handed out last (`last`, held by the iterator) takes the next
+     * record; -1 not known yet; 0 a new row for each record */
+    int reuse;
+    lrow *last;
 } lscan;
 
 /* ---- rows ---------------------------------------------------------------------------- */
@@ -124,8 +130,9 @@ static int row_offsets(lrow *row, int upto) {
  * (position -> name) at names_idx, its shape sh (kept alive by the name
  * table, which the row keeps), the row metatable at mt_idx. */
 static void push_row(lua_State *L, ldb *db, const store_coll *c, int names_idx, const lshape *sh,
-                     int mt_idx, const void *rec, size_t n) {
-    size_t offs = (size_t)c->nfields * sizeof(uint32_t), room = (n + ROW_SLACK + 3) & ~(size_t)3;
+                     int mt_idx, const void *rec, size_t n, size_t extra) {
+    size_t offs = (size_t)c->nfields * sizeof(uint32_t),
+           room = (n + extra + ROW_SLACK + 3) & ~(size_t)3;
     lrow *row = lua_newuserdatauv(L, sizeof *row + room + offs, 1);
     row->c = c;
     row->db = db;
@@ -683,16 +690,53 @@ static int scan_step(lscan *s, const void **rec, size_t *n) {
     }
 }
 
+/* Puts record rec (n bytes) into row, which has room for it: the same row
+ * for the next record of a loop that keeps no row. */
+static int row_refill(lrow *row, const void *rec, size_t n) {
+    size_t room = (size_t)((unsigned char *)row->off - row->bytes);
+    if (n + ROW_SLACK > room) {
+        return 0;
+    }
+    row->ready = -1;
+    row->n = (uint32_t)n;
+    memcpy(row->bytes, rec, n);
+    memset(row->bytes + n, 0xc1, ROW_SLACK);
+    return 1;
+}
+
 /* Iterator: upvalues 1 db, 2 scan, 3 names, 4 the shape (a light
- * userdata: the names table holds it), 5 the row metatable. */
+ * userdata: the names table holds it), 5 the row metatable, 6 the row
+ * handed out last. Arguments (from a generic for): the scan, the row of
+ * the step before.
+ *
+ * A new row for every record costs an allocation and its collection, most
+ * of a step. When the loop calling is known to keep no row (lua_loopvar.h:
+ * its variable is only read from, never stored, passed, returned, captured
+ * or copied), the row of the step before takes the next record: asked at
+ * the first step, called with the scan and nil as a generic for calls;
+ * then the row is reused when the caller gives back the one handed out
+ * last, as a generic for does. */
 static int l_scan_iter(lua_State *L) {
     lscan *s = lua_touserdata(L, lua_upvalueindex(2));
     const void *rec;
     size_t n;
     int rc = scan_step(s, &rec, &n);
     if (rc == 0) {
+        if (s->reuse < 0) { /* the first step: called by a generic for that keeps no row? */
+            s->reuse = lua_touserdata(L, 1) == s && lua_isnoneornil(L, 2) && !lloopvar_kept(L, 1);
+        }
+        if (s->reuse && s->last && lua_touserdata(L, 2) == s->last && lua_touserdata(L, 1) == s &&
+            row_refill(s->last, rec, n)) {
+            lua_settop(L, 2);
+            return 1;
+        }
+        /* room to spare in a row that may be reused: records vary a little */
         push_row(L, s->db, s->c, lua_upvalueindex(3), lua_touserdata(L, lua_upvalueindex(4)),
-                 lua_upvalueindex(5), rec, n);
+                 lua_upvalueindex(5), rec, n, s->reuse ? n / 2 + 16 : 0);
+        if (s->reuse) {
+            s->last = lua_touserdata(L, -1);
+            lua_copy(L, -1, lua_upvalueindex(6));
+        }
         return 1;
     }
     scan_free(s);
@@ -1105,8 +1149,10 @@ int l_coll_scan(lua_State *L) {
     lua_pushlightuserdata(L, lua_touserdata(L, -1));
     lua_remove(L, -2);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lstore_row_key);
-    lua_pushcclosure(L, l_scan_iter, 5);
-    lua_pushnil(L);
+    lua_pushnil(L); /* the row handed out last */
+    lua_pushcclosure(L, l_scan_iter, 6);
+    s->reuse = -1;
+    lua_pushvalue(L, sidx); /* the state: the iterator knows a generic for's call by it */
     lua_pushnil(L);
     lua_pushvalue(L, sidx);
     return 4;

@@ -265,4 +265,177 @@ t.case('string fields read through the cache of short strings are the stored one
   end
 end)
 
+t.case('a loop that only reads fields gets one row for all its steps', function()
+  -- the row of the step before takes the next record when the loop is known
+  -- (from its bytecode) to keep no row: no allocation per record
+  db.define('many', { key = 'id', fields = { id = 'int', v = 'int' } })
+  db.atomic(function()
+    for i = 1, 4000 do db.many:insert{ id = i, v = i * 3 } end
+  end)
+  local function grown(loop)
+    collectgarbage()
+    collectgarbage('stop')
+    local before = collectgarbage('count')
+    local sum = loop()
+    local kb = collectgarbage('count') - before
+    collectgarbage('restart')
+    return kb, sum
+  end
+  local kb, sum = grown(function()
+    local s = 0
+    for r in db.many:scan() do
+      s = s + r.v
+    end
+    return s
+  end)
+  t.eq(sum, 3 * 4000 * 4001 // 2)
+  t.ok(kb < 64, ('a reading loop allocated %.0f KB for 4000 records'):format(kb))
+  -- a loop that keeps its rows gets a row each
+  local kept = {}
+  kb = grown(function()
+    for r in db.many:scan() do
+      kept[#kept + 1] = r
+    end
+  end)
+  t.ok(kb > 4000 * 0.05, ('a keeping loop allocated only %.0f KB'):format(kb))
+  for i, r in ipairs(kept) do t.eq(r.v, i * 3) end
+end)
+
+-- rows reused by loops that keep none: a collection of their own
+db.define('rr', { key = 'id', fields = { id = 'int', name = 'string', town = 'string', born = 'date',
+                                         active = 'bool', score = 'number?' } })
+local R = db.rr
+db.atomic(function()
+  for i = 1, 50 do
+    R:insert{ id = i, name = '成员' .. i, town = i % 2 == 0 and '东' or '西', born = '1970-01-01',
+              active = i % 2 == 0 }
+  end
+end)
+
+t.case('rows kept in any way past their step stay right', function()
+  -- every way a loop can keep its row: each makes the loop's rows its own
+  local name = {}
+  for i = 1, 50 do name[i] = R:get(i, 'name') end
+  local kept, set, fns, wrapped, copied, via = {}, {}, {}, {}, {}, {}
+  local last, seven
+  local function keep(r) via[#via + 1] = r end
+  for r in R:scan() do kept[#kept + 1] = r end
+  for r in R:scan() do set[r] = r.id end
+  for r in R:scan() do
+    fns[#fns + 1] = function() return r.id, r.name end
+  end
+  for r in R:scan() do
+    wrapped[#wrapped + 1] = { row = r }
+  end
+  for r in R:scan() do
+    local x = r
+    copied[#copied + 1] = x
+  end
+  for r in R:scan() do
+    keep(r)
+  end
+  for r in R:scan() do
+    last = r
+  end
+  for r in R:scan() do
+    if r.id == 7 then seven = r end
+  end
+  for r in R:scan() do
+    LASTROW = r -- luacheck: ignore (a global on purpose)
+  end
+  local function first_even()
+    for r in R:scan() do
+      if r.id % 2 == 0 then return r end
+    end
+  end
+  local even = first_even()
+  local co = coroutine.wrap(function()
+    for r in R:scan() do coroutine.yield(r) end
+  end)
+  local y1, y2 = co(), co()
+  -- other scans and writes in between: pages move, rows are refilled
+  db.atomic(function()
+    for i = 5000, 6000 do R:insert{ id = i, name = 'w' .. i, town = '南', born = '2000-01-01', active = true } end
+  end)
+  for r in R:scan() do local _ = r.name end
+  for i = 1, 50 do
+    t.eq(kept[i].id, i)
+    t.eq(kept[i].name, name[i])
+    t.eq(wrapped[i].row.name, name[i])
+    t.eq(copied[i].id, i)
+    t.eq(via[i].id, i)
+    t.eq({ fns[i]() }, { i, name[i] })
+  end
+  local n = 0
+  for r, id in pairs(set) do
+    n = n + 1
+    t.eq(r.id, id)
+  end
+  t.eq(n, 50)
+  t.eq(last.id, 50)
+  t.eq(seven.name, name[7])
+  t.eq(LASTROW.id, 50)
+  t.eq(even.id, 2)
+  t.eq({ y1.id, y2.id, y1.name }, { 1, 2, name[1] })
+  LASTROW = nil -- luacheck: ignore
+  db.atomic(function()
+    for i = 5000, 6000 do R:delete(i) end
+  end)
+end)
+
+t.case('a reused row: writes in the same transaction, nested scans, db.atomic, break', function()
+  -- writes to the record just read, and to others, while the loop reuses its row:
+  -- each step reads the record as it was when the scan stepped to it
+  local names, was = {}, {}
+  for i = 1, 50 do was[i] = R:get(i, 'name') end
+  db.atomic(function()
+    for r in R:scan() do
+      names[#names + 1] = r.name
+      R:update(r.id, { name = r.name .. '!' })
+      if r.id < 50 then R:update(r.id + 1, { score = 99 }) end
+    end
+  end)
+  t.eq(names, was)
+  db.atomic(function()
+    for r in R:scan() do R:update(r.id, { name = r.name:sub(1, -2), score = r.id / 4 }) end
+  end)
+  t.eq(R:get(50, 'name'), was[50])
+  -- nested scans of one collection, each loop only reading
+  local pairs_seen, sum = 0, 0
+  for a in R:scan{ index = 'id', to = 10 } do
+    for b in R:scan{ index = 'id', from = 41 } do
+      pairs_seen = pairs_seen + 1
+      sum = sum + a.id * b.id
+    end
+  end
+  t.eq(pairs_seen, 100)
+  t.eq(sum, 55 * 455)
+  -- a scan inside db.atomic, a db.atomic inside a scan's loop
+  local ids = {}
+  db.atomic(function()
+    for r in R:scan() do ids[#ids + 1] = r.id end
+  end)
+  t.eq(#ids, 50)
+  local got = {}
+  for r in R:scan() do
+    db.atomic(function() got[#got + 1] = r.id end)
+  end
+  t.eq(got, ids)
+  -- break, then the same loop again
+  for _ = 1, 3 do
+    local k = 0
+    for r in R:scan() do
+      k = k + r.id
+      if r.id == 10 then break end
+    end
+    t.eq(k, 55)
+  end
+  -- the iterator called by hand, not by a generic for: rows of their own
+  local f, st, ctl = R:scan()
+  local a = f(st, ctl)
+  local b = f(st, a)
+  local c = f(st, b)
+  t.eq({ a.id, b.id, c.id }, { 1, 2, 3 })
+end)
+
 t.done()
