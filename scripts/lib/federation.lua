@@ -292,8 +292,12 @@ end
 -- ---- connections ----------------------------------------------------------------------
 
 -- "key=value" lines for nats.connect from the options (o.nats: servers,
--- comma-separated; creds; tls_ca; tls_cert and tls_key; tls).
-function M.connect(o, who)
+-- comma-separated; creds; tls_ca; tls_cert and tls_key; tls). setup(nats, h),
+-- if given, runs on the new connection; when it fails the connection is
+-- closed before the error goes on (a shipper retrying a stream NATS cannot
+-- make yet, a cluster still electing its leader, held one connection a try
+-- until the plugin's 16 were gone: fed_cluster under load).
+function M.connect(o, who, setup)
   local ok, nats = pcall(require, 'nats')
   if not ok then
     fail(_('federation: the nats plugin is not there (gonghui was built without libnats: install libnats-dev and build again)'), 2)
@@ -304,6 +308,13 @@ function M.connect(o, who)
   end
   if o.tls then lines[#lines + 1] = 'tls=1' end
   local h = nats.connect(table.concat(lines, '\n'))
+  if setup then
+    local ok, e = pcall(setup, nats, h)
+    if not ok then
+      nats.close(h)
+      error(e, 0)
+    end
+  end
   return nats, h
 end
 
@@ -399,8 +410,9 @@ function M.ship(o)
   local cache = { members = has_members() }
   local read, published = 0, 0
   local function connect()
-    nats, h = M.connect(o, 'ship ' .. name)
-    nats.stream(h, M.stream_of(name), M.subject_of(name, '>'), o.replicas or 1, (o.dup_window or 600) * 1000)
+    nats, h = M.connect(o, 'ship ' .. name, function(n, c)
+      n.stream(c, M.stream_of(name), M.subject_of(name, '>'), o.replicas or 1, (o.dup_window or 600) * 1000)
+    end)
     return nats, h
   end
   local function one_batch()
