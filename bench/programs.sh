@@ -88,8 +88,10 @@ for N in ${NS//,/ }; do
             "$GH" --db "$P9.tmp" run --timeout 0 "$HERE/w9/year.lua" seed=2025 >&2
         mv "$P9.tmp" "$P9"
     fi
-    P8=$OUT/prog-w8-$N   # W8: the registry as defined now (a sample made before the members'
-    if want w8 && [ ! -d "$P8" ]; then   # birth_date index gets it here, not in the timed run)
+    P8=$OUT/prog-w8-$N   # W7, W8: the registry as defined now (a sample made before the members'
+    # birth_date index gets it here, not in the timed run: W7's registry.define_all() built it,
+    # half of W7's instructions at 100k)
+    if { want w7 || want w8; } && [ ! -d "$P8" ]; then
         rm -rf "$P8.tmp"; cp -r "$P" "$P8.tmp"
         /usr/bin/time -f "W8 registry defined: %e s wall, %U+%S s cpu, %M KB" \
             "$GH" --db "$P8.tmp" run -e "require('registry').define_all()" >&2
@@ -108,7 +110,7 @@ for N in ${NS//,/ }; do
         run c_w2 "$BASE" campaign "$S/c"
         AWARDS=$(sed -n 's/.*awarded=\([0-9]*\).*/\1/p' "$R.out")
         if want w7; then
-            fresh "$P"; run w7 "$GH" --db "$S/db" run --in "$ROOT/scripts/gift_drive" "$HERE/w7_gift_drive.lua" drive="$ROOT/scripts/gift_drive/drive.lua"
+            fresh "$P8"; run w7 "$GH" --db "$S/db" run --in "$ROOT/scripts/gift_drive" "$HERE/w7_gift_drive.lua" drive="$ROOT/scripts/gift_drive/drive.lua"
             ISSUED=$(sed -n 's/^W7 issued=\([0-9]*\).*/\1/p' "$R.out")
             [ "$r" != 1 ] || "$GH" --db "$S/db" run --in "$ROOT/scripts/gift_drive" "$HERE/w7_gift_drive.lua" \
                 drive="$ROOT/scripts/gift_drive/drive.lua" verify=1 >/dev/null ||   # untimed: the awarded set is the rule's
