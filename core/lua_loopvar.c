@@ -51,6 +51,7 @@ enum {
     OP_NEWTABLE = 19,
     OP_ADDI = 21,
     OP_SHLI = 33,
+    OP_MMBIN = 46,
     OP_MMBINI = 47,
     OP_MMBINK = 48,
     OP_CONCAT = 53,
@@ -344,6 +345,8 @@ static int uses_reg(const proto *f, uint32_t i, int m) {
     case OP_CLOSE:
     case OP_TBC:
         return a == m;
+    case OP_MMBIN: /* R[A] op R[B], C the event (the metamethod's number, not a register) */
+        return a == m || b == m;
     case OP_SETTABUP: /* UpValue[A][K[B]] := RK(C) */
         return c == m;
     case OP_SETI:     /* R[A][B] := RK(C) */
@@ -461,7 +464,7 @@ static int calibrate(lua_State *L) {
         /* kept nowhere: 0 */
         "local t, n = ...\nfor m in t do\nlocal a, b = m.a, m[n]\nif m and m[1] then n = a "
         "end\ng = m.x + 1 if m.y == 'z' or m.w == 3 then local q = { m.a, k = m.b } n = #q "
-        "end\nend",
+        "end\nn = a + b n = a * b\nend",
         /* kept: 1 each */
         "local t, k = ...\nfor m in t do\nk[#k + 1] = m\nend",
         "local t, f = ...\nfor m in t do\nf(m)\nend",

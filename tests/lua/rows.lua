@@ -340,8 +340,9 @@ t.case('rows kept in any way past their step stay right', function()
   for r in R:scan() do
     if r.id == 7 then seven = r end
   end
+  -- luacheck: globals LASTROW
   for r in R:scan() do
-    LASTROW = r -- luacheck: ignore (a global on purpose)
+    LASTROW = r -- a global, on purpose
   end
   local function first_even()
     for r in R:scan() do
@@ -377,7 +378,7 @@ t.case('rows kept in any way past their step stay right', function()
   t.eq(LASTROW.id, 50)
   t.eq(even.id, 2)
   t.eq({ y1.id, y2.id, y1.name }, { 1, 2, name[1] })
-  LASTROW = nil -- luacheck: ignore
+  LASTROW = nil
   db.atomic(function()
     for i = 5000, 6000 do R:delete(i) end
   end)
