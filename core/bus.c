@@ -238,11 +238,14 @@ static int rd_int(mp_reader *r, int64_t *v) {
  * An event in full is [seq, topic, time, payload, run, origin]: at about 62
  * bytes, the topic (13 bytes), the run's uid (17) and the time (9) were two
  * thirds of it and the same on every event of a loop (issue 18: W2's events
- * took 6,100 pages at 1M against C's 2,671). So a transaction's second event
- * of one (topic, run) names a context instead:
+ * took 6,100 pages at 1M against C's 2,671). So a transaction's second and
+ * later events of one (topic, run) name a context instead:
  *
  *   _evctx    id (auto key) | topic | run | time | origin
- *   compact   [seq, ctx id, time - ctx time, payload]      (element 2 an integer)
+ *   compact   [seq, ctx id, time - ctx time, payload]
+ *
+ * (a full event's second element is the topic, a string; a compact one's an
+ * integer: that is how a reader tells them apart).
  *
  * Invariants:
  *  1. A context is written in the transaction of the events that name it
