@@ -71,6 +71,9 @@ typedef struct lscan {
      * record; -1 not known yet; 0 a new row for each record */
     int reuse;
     lrow *last;
+    /* no condition, limit, offset, scope or resumption: a step is
+     * store_scan_next's, without scan_step's tests */
+    int plain;
 } lscan;
 
 /* ---- rows ---------------------------------------------------------------------------- */
@@ -405,6 +408,7 @@ static void scan_free(lscan *s) {
     s->nfilters = 0;
     codec_buf_free(&s->kb);
     codec_buf_free(&s->after);
+    s->plain = 0;
 }
 
 static int l_scan_gc(lua_State *L) {
@@ -649,7 +653,20 @@ static int scan_match(lscan *s, const void *rec, size_t n) {
 
 /* Moves to the next record that passes the filters, honouring offset and
  * limit. 0 with rec/n set, GH_ENOTFOUND at the end, or an error. */
-static int scan_step(lscan *s, const void **rec, size_t *n) {
+static int scan_step_slow(lscan *s, const void **rec, size_t *n);
+
+static inline int scan_step(lscan *s, const void **rec, size_t *n) {
+    if (s->plain) {
+        int rc = store_scan_next(s->sc, &s->pk, &s->pkn, rec, n);
+        if (s->total && ((++s->stepped & 4095) == 0 || rc)) {
+            s->db->progress((double)(rc ? s->total : s->stepped), (double)s->total, s->c->name);
+        }
+        return rc;
+    }
+    return scan_step_slow(s, rec, n);
+}
+
+static int scan_step_slow(lscan *s, const void **rec, size_t *n) {
     const void *pk;
     size_t pkn;
     if (!s->sc || s->limit == 0) {
@@ -1041,6 +1058,8 @@ static int scan_setup(lua_State *L, lscan *s, store_txn *t, const store_coll *c,
         store_count(t, c, &total);
         s->total = total >= 100000 ? total : 0; /* small ones finish before a bar helps */
     }
+    s->plain =
+        rc == 0 && !s->nfilters && !s->db->scope && s->limit < 0 && s->offset == 0 && !s->after.len;
 out:
     codec_buf_free(&lo);
     codec_buf_free(&hi);
@@ -1298,24 +1317,7 @@ int l_coll_count_by(lua_State *L) {
         scan_free(s);
         return luaL_error(L, _("out of memory"));
     }
-    /* a whole-collection scan with no condition, limit or scope (W4's
-     * count_by): records straight from the cursor, without scan_step's
-     * tests per record */
-    int plain = !s->nfilters && !s->db->scope && s->limit < 0 && s->offset == 0 && !s->after.len;
-    for (;;) {
-        if (plain) {
-            const void *pk;
-            size_t pkn;
-            rc = store_scan_next(s->sc, &pk, &pkn, &rec, &n);
-            if (s->total && ((++s->stepped & 4095) == 0 || rc)) {
-                s->db->progress((double)(rc ? s->total : s->stepped), (double)s->total, s->c->name);
-            }
-        } else {
-            rc = scan_step(s, &rec, &n);
-        }
-        if (rc) {
-            break;
-        }
+    while ((rc = scan_step(s, &rec, &n)) == 0) {
         const unsigned char *end = (const unsigned char *)rec + n, *q = NULL;
         uint32_t narr;
         const unsigned char *p = mp_record_fields(rec, n, &narr);
