@@ -409,7 +409,9 @@ static int l_select_loop(lua_State *L) {
     if (rc) {
         return lstore_raise(L, rc);
     }
-    lua_getfield(L, 1, "prepare_insert"); /* 6 */
+    lua_pushvalue(L, lua_upvalueindex(1)); /* 6: prepare_insert itself */
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushcclosure(L, l_coll_prepare_insert, 2);
     lua_pushvalue(L, 1);
     if (lua_getfield(L, 2, "set") == LUA_TNIL) {
         lua_pop(L, 1);

@@ -1028,7 +1028,7 @@ static int l_prepared_call(lua_State *L) {
 /* coll:prepare_insert(constants, field...) -> function(value...) -> key.
  * The constants are checked and encoded once; each call gives the values
  * of the named fields in order and inserts one record. */
-static int l_coll_prepare_insert(lua_State *L) {
+int l_coll_prepare_insert(lua_State *L) {
     ldb *db = lstore_db(L);
     const store_coll *c;
     store_txn *t;

@@ -303,6 +303,11 @@ int lscan_next(lscan *s, const void **pk, size_t *pkn, const void **rec, size_t 
 void lscan_close(lscan *s);
 const store_coll *lscan_coll(const lscan *s);
 
+/* coll:prepare_insert (upvalues 1 the ldb userdata, 2 the db table, as every
+ * collection method): insert_select makes its constants with it, not with the
+ * method a read-only REPL or export guards (the guard is insert_select's own). */
+int l_coll_prepare_insert(lua_State *L);
+
 /* lua_select.c: coll:insert_select{...}. */
 int l_coll_insert_select(lua_State *L);
 

@@ -369,7 +369,8 @@ static void guard(lua_State *L, int idx, const char *prefix, const char *const *
 }
 
 static void guard_writes(lua_State *L) {
-    static const char *const coll[] = {"insert", "put", "update", "delete", "prepare_insert", NULL};
+    static const char *const coll[] = {"insert",         "put",           "update", "delete",
+                                       "prepare_insert", "insert_select", NULL};
     static const char *const dbw[] = {"drop", NULL};
     static const char *const busw[] = {"publish", "consumer", "run",  "replay",
                                        "retry",   "drop",     "trim", NULL};

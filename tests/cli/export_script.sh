@@ -116,6 +116,12 @@ EOF
 gh --db "$DB" export pub.lua --out w.csv
 expect_rc 1 "bus.publish is refused"
 expect_err "bus.publish: gonghui export runs the script read-only" "bus.publish named"
+lua sel.lua <<'EOF'
+db.members:insert_select{ from = db.members, take = { member_id = 'member_id' } }
+EOF
+gh --db "$DB" export sel.lua --out w.csv
+expect_rc 1 "insert_select is refused"
+expect_err "insert_select: gonghui export runs the script read-only" "insert_select named"
 lua cons.lua <<'EOF'
 bus.consumer('c', 'a.*', function() end)
 EOF

@@ -94,6 +94,10 @@ repl '.write on' "db.awards:insert{ member_id = 2, item = 'x', amount_fen = 1 }"
 expect_rc 0 ".write on"
 expect_out "3" "with .write on the write is stored"
 
+repl "db.awards:insert_select{ from = db.members, set = { item = 'y', amount_fen = 1 }, take = { member_id = 'member_id' } }" 'db.awards:count()'
+expect_err "insert_select: the REPL is read-only" "insert_select is refused without .write on"
+expect_out "3" "nothing was written by insert_select"
+
 repl '.once awards.csv' "db.awards:list{}" '.once awards.json' "db.awards:where{member_id=1}:pick('item')" '.once x.xlsx'
 if [ -f "$S/awards.csv" ] && head -c 3 "$S/awards.csv" | od -An -tx1 | grep -q 'ef bb bf' && grep -q 'gift-package' "$S/awards.csv"; then
   pass ".once FILE.csv writes a CSV for Excel (BOM)"; else fail ".once FILE.csv"; fi
