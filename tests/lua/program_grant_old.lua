@@ -62,4 +62,30 @@ t.case('no household field: the C path and the loop store and publish the same',
   end
 end)
 
+t.case('batches: when the ledger moved between two batches, the rest goes on through the loop, each member once', function()
+  local P = program.define(plan('mv', '移动'))
+  local Q = program.define(plan('mvq', '移动对照'))
+  -- a handler that, on the grant's first event, enters an entry of another
+  -- program: the ledger's last entry is no longer the grant's, as when
+  -- another process enters between two batches
+  local done = false
+  bus.on(program.EVENT, function(ev)
+    if not done and ev.payload[1] == 'mv' then
+      done = true
+      db.program_entries:insert{ program = 'other', kind = 'x', qty = 1, fen = 0, day = '2025-02-01', at = 'x' }
+    end
+  end)
+  local c = P:grant_all('pack', { at = '2025-02-01 09:00:00', batch = 3 })
+  local q = Q:grant_all('pack', { at = '2025-02-01 09:00:00', batch = 3, loop = true })
+  t.ok(done)
+  t.eq(c, q)
+  local seen = {}
+  for _, e in ipairs(P:entries('pack')) do
+    t.eq(seen[e.member_id], nil, 'member ' .. e.member_id .. ' once')
+    seen[e.member_id] = true
+  end
+  t.eq(entries(P), entries(Q))
+  t.ok(P:check())
+end)
+
 t.done()
