@@ -213,6 +213,22 @@ t.case('household keys: one integer for a registry household, equal only when th
   t.eq(of_text('c1|gift|H12x'), 'c1|gift|H12x')
 end)
 
+t.case('a member first counted in the town of their entry, then in their own: the log and the records agree; a collection every entry changes no figure', function()
+  local before = yr.build(2025)
+  -- member 5's entries so far are market sales (the vendor's town); now a gift (the member's town)
+  assert(c:enter{ member = 5, kind = 'gift', at = AT })
+  local rep = yr.build(2025)
+  t.eq(rep.diffs, {})
+  t.eq(rep.log.total.persons, before.log.total.persons, 'member 5 was counted before')
+  t.eq(rep.log.total.person_times, before.log.total.person_times + 1)
+  local every = yr.GC_EVERY
+  yr.GC_EVERY = 1
+  local again = yr.build(2025)
+  yr.GC_EVERY = every
+  t.eq(yr.figures(again.log), yr.figures(rep.log))
+  t.eq(yr.figures(again.records), yr.figures(rep.records))
+end)
+
 t.case('bad years are refused', function()
   t.raises(function() yr.build('2025') end, 'year must be a year like 2025, got 2025')
   t.raises(function() yr.build(99999) end, 'year must be a year')
