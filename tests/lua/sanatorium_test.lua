@@ -286,4 +286,14 @@ t.case('the year report counts both through the standard events', function()
   t.eq(cell(yr.build(2026).log.program['2026年疗休养']), { 1, 1, 1, 150000 })
 end)
 
+t.case('a check-up reversed leaves the report (the ledger read a field at a time)', function()
+  local before = S:report().checkup
+  local first = S.C:entries('check')[1]          -- member 1 at V1; member 1 was checked at V2 too
+  t.eq(first.member_id, 1)
+  assert(S.C:reverse(first.entry_id, 'entered by mistake'))
+  local c = S:report().checkup
+  t.eq({ c.visits, c.enterprises, c.checked, c.persons },
+       { before.visits, before.enterprises, before.checked - 1, before.persons })
+end)
+
 t.done()
