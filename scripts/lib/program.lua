@@ -97,7 +97,8 @@
 --   a place that is a rest station counts under 驿站).
 --
 --   MANY AT ONCE
---   P:grant_all(kind, { at =, day =, place =, qty =, batch = })  --> { entered =, fen =, [code] = n }
+--   P:grant_all(kind, { at =, day =, place =, qty =, batch =, check =, loop = })  --> { entered =, fen =, [code] = n }
+--                                (the common case is one insert_select a batch; loop = true: the Lua loop)
 --
 --   HELPERS
 --   program.param(name, 'text'|'int'|'yuan'|'date'|'id'[, default])  -- a script parameter
@@ -1093,7 +1094,8 @@ local function grant_select(self, kind, k, opts, where, wide_l, counts, at, day,
 end
 
 -- Safe to re-run: those who have it are counted under their refusal code.
--- opts: at, day, place, qty, batch, check. Returns { entered =, fen =, [code] = n }.
+-- opts: at, day, place, qty, batch, check, loop (true: the Lua loop even in the common case,
+-- to compare). Returns { entered =, fen =, [code] = n }.
 -- check(counts), when given, is called in the (last batch's) transaction
 -- before it commits: an error from it stores nothing of that transaction.
 -- (Inside a caller's db.atomic every batch is a savepoint, and LMDB's nested
