@@ -1642,11 +1642,14 @@ static void push_name(const char *name, size_t len, void *ctx) {
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
 }
 
-/* bus.fields(topic, names): declares that array payloads of topic hold the
- * fields names (a list of strings) in that order, kept in the database so
- * every reader (a scoped request's check, scope.c) reads them by name;
- * writes only when the declaration changes, which a request of gonghui
- * serve may not do (as db.define). bus.fields(topic) -> the names, or nil. */
+/* bus.fields(topic, names) -> true: declares that array payloads of topic hold
+ * the fields names (a list of strings) in that order, kept in the database
+ * so every reader (a scoped request's check, scope.c) reads them by name;
+ * written only when the declaration changes. -> false when it differs and
+ * this state may not write (a read-only REPL, a request of gonghui serve:
+ * nothing is written, and a scoped request could not declare positions to
+ * widen what it reads; the next run that may write declares it).
+ * bus.fields(topic) -> the names, or nil. */
 static int l_bus_fields(lua_State *L) {
     ldb *db = lstore_db(L);
     fields_decl d;
@@ -1690,19 +1693,18 @@ static int l_bus_fields(lua_State *L) {
     }
     same = topic_fields_same(t, d.topic, d.tn, d.names, d.lens, d.n);
     lstore_end(db, t, owned, 0);
-    if (same) {
-        return 0;
+    if (!same &&
+        ((db->guard & LSTORE_NODEFINE) ||
+         (!lstore_write_txn(db) && ((db->guard & LSTORE_READONLY) || store_writes_refused(db->s) ||
+                                    store_readonly(db->s))))) {
+        lua_pushboolean(L, 0);
+        return 1;
     }
-    if (db->guard & LSTORE_NODEFINE) {
-        return luaL_error(L,
-                          _("bus.fields('%s'): a request of gonghui serve cannot declare or "
-                            "change a topic's field names; run the program's setup script first"),
-                          d.topic);
-    }
-    if ((rc = lstore_write(db, fields_work, &d))) {
+    if (!same && (rc = lstore_write(db, fields_work, &d))) {
         return lstore_raise(L, rc);
     }
-    return 0;
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static const luaL_Reg bus_funcs[] = {{"on", l_bus_on},

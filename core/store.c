@@ -561,6 +561,10 @@ static void grow_ahead(store *s) {
     mdb_env_set_mapsize(s->env, map);
 }
 
+int store_writes_refused(const store *s) {
+    return s->refuse_write != NULL;
+}
+
 void store_refuse_writes(store *s, const char *why) {
     free(s->refuse_write);
     s->refuse_write = why ? strdup(why) : NULL;

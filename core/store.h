@@ -188,6 +188,9 @@ int store_readonly(const store *s);
  * allows them again. The read-only REPL uses it, so that no write path,
  * however reached, gets past it. */
 void store_refuse_writes(store *s, const char *why);
+/* 1 while store_refuse_writes refuses them (for a write that may wait for a
+ * state that can write, such as bus.fields' declaration). */
+int store_writes_refused(const store *s);
 
 /* While fn (may be NULL) returns non-zero, a write transaction waiting for
  * another process's lock gives up with GH_EBUSY instead of waiting on: the

@@ -98,6 +98,16 @@ repl "db.awards:insert_select{ from = db.members, set = { item = 'y', amount_fen
 expect_err "insert_select: the REPL is read-only" "insert_select is refused without .write on"
 expect_out "3" "nothing was written by insert_select"
 
+# a topic's field names (bus.fields, as program.define declares program.entry's):
+# a read-only REPL cannot write the declaration and says false, with no error
+# (program.open works there on a database that has none yet); with .write on, true
+repl "print(bus.fields('repl.t', { 'member_id' }), bus.fields('repl.t'))"
+expect_rc 0 "bus.fields in a read-only REPL" && expect_out "false	nil" "bus.fields in a read-only REPL" &&
+  pass "a read-only REPL does not declare a topic's fields, and says so"
+repl '.write on' "print(bus.fields('repl.t', { 'member_id' }), bus.fields('repl.t')[1])"
+expect_rc 0 "bus.fields with .write on" && expect_out "true	member_id" "bus.fields with .write on" &&
+  pass "with .write on it declares them"
+
 repl '.once awards.csv' "db.awards:list{}" '.once awards.json' "db.awards:where{member_id=1}:pick('item')" '.once x.xlsx'
 if [ -f "$S/awards.csv" ] && head -c 3 "$S/awards.csv" | od -An -tx1 | grep -q 'ef bb bf' && grep -q 'gift-package' "$S/awards.csv"; then
   pass ".once FILE.csv writes a CSV for Excel (BOM)"; else fail ".once FILE.csv"; fi
