@@ -554,6 +554,11 @@ static void change_hook(lua_State *L, const char *topic, size_t tn, int payload_
     publish_in(L, lstore_db_of_state(L), b, topic, tn, payload_idx, 1);
 }
 
+/* Whether a handler registered with bus.on may run on a publish (lua_bus.h). */
+int lbus_listened(const void *bus_ud) {
+    return bus_ud && ((const lbus *)bus_ud)->nhandlers > 0;
+}
+
 /* The publish hook of C writers (lua_store.h): with no scope to check and
  * no handler registered, the event is appended as it is; else as bus.publish
  * of the encoded payload. */

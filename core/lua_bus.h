@@ -19,6 +19,11 @@ void lbus_push(lua_State *L, int db_idx);
  * protected call of its own (lua_bus.c); every message handler a script's
  * error passes calls this. */
 void lbus_name_error(lua_State *L, int idx);
+
+/* Whether a handler registered with bus.on may run on a publish: bus_ud is
+ * the ldb's (lua_store.h); a writer that publishes from C and must stay one
+ * unit takes a savepoint then (a handler's error comes midway). */
+int lbus_listened(const void *bus_ud);
 /* Notes a C function that catches errors with a message handler calling
  * lbus_name_error (the sandbox's pcall and xpcall, db.atomic): the search
  * for the emit stops at its frame. Process-wide; noting again is harmless. */

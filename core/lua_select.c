@@ -31,12 +31,14 @@
  *      runs in the caller's transaction, in a savepoint of its own whenever
  *      a record could be refused midway (a unique index or key the records
  *      fill, a scoped request, a taken value that may be missing or of type
- *      any, change events), so a refusal stores nothing of the call.
+ *      any, change events, a published event that a bus.on handler
+ *      receives), so a refusal stores nothing of the call.
  *   2. The source is never the target (the scan would meet its own records).
  *   3. after/limit make it resumable: records come in the source's key order
  *      whenever after is given, and the second result is where to go on.
  */
 #include "bus.h"
+#include "lua_bus.h"
 #include "err.h"
 #include "lua_codec.h"
 #include "lua_store.h"
@@ -574,6 +576,9 @@ static int l_select_loop(lua_State *L) {
 static int may_refuse(lua_State *L, const ldb *db, const store_coll *c, const store_coll *sc) {
     unsigned char named[STORE_MAX_FIELDS];
     int top = lua_gettop(L), may = c->events || (db->scope && c->scope);
+    if (!may && lua_getfield(L, 2, "publish") != LUA_TNIL) { /* a handler may fail midway */
+        may = lbus_listened(db->bus_ud);
+    }
     memset(named, 0, sizeof named);
     for (int w = 0; w < 2 && !may; w++) { /* set, take */
         if (lua_getfield(L, 2, w ? "take" : "set") != LUA_TTABLE) {

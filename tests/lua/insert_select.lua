@@ -127,6 +127,26 @@ t.case('change events of a collection with events on', function()
   t.eq(#seen, 20)
 end)
 
+t.case('a bus.on handler failing midway stores nothing of the call (in db.atomic under pcall)', function()
+  db.define('handled', { key = 'hid', auto = true, fields = { hid = 'int', pid = 'int', item = 'string' } })
+  local seen = 0
+  local h = bus.on('handled.given', function()
+    seen = seen + 1
+    if seen == 3 then error('the third one fails') end
+  end)
+  db.atomic(function()
+    db.handled:insert{ pid = 99, item = 'kept' }
+    local ok, err = pcall(db.handled.insert_select, db.handled, { from = db.people, set = { item = 'h' },
+                          take = { pid = 'pid' }, publish = { topic = 'handled.given', fields = 'hid' } })
+    t.eq(ok, false)
+    t.ok(tostring(err):find('the third one fails', 1, true), tostring(err))
+    t.eq(db.handled:count(), 1, 'only the caller\'s own insert')
+  end)
+  bus.off(h)
+  t.eq(db.handled:count(), 1)
+  t.eq(#bus.events{ from = 1, topic = 'handled.given' }, 0, 'no event of the failed call')
+end)
+
 t.case('types, defaults and missing values', function()
   db.define('typed', { key = 'k', auto = true, fields = { k = 'int', s = 'string', n = 'number?', d = 'date?', any = 'any?' } })
   t.raises(function()
