@@ -69,7 +69,7 @@ typedef struct lscan {
     /* coll:scan's rows: reuse 1 when the loop is known to keep no row, so
      * the row handed out last (`last`, held by the iterator) takes the next
      * record; -1 not known yet; 0 a new row for each record */
-    int reuse;
+    int reuse, steps;
     lrow *last;
     /* no condition, limit, offset, scope or resumption: a step is
      * store_scan_next's, without scan_step's tests */
@@ -707,6 +707,11 @@ static int scan_step_slow(lscan *s, const void **rec, size_t *n) {
     }
 }
 
+/* Steps of a scan before it asks whether its loop keeps rows: reading a
+ * loop's bytecode costs about as much as opening a scan, and a loop made
+ * afresh each time (a closure) would pay it on every scan. */
+#define ROW_REUSE_AFTER 64
+
 /* Puts record rec (n bytes) into row, which has room for it: the same row
  * for the next record of a loop that keeps no row. */
 static int row_refill(lrow *row, const void *rec, size_t n) {
@@ -729,20 +734,29 @@ static int row_refill(lrow *row, const void *rec, size_t n) {
  * A new row for every record costs an allocation and its collection, most
  * of a step. When the loop calling is known to keep no row (lua_loopvar.h:
  * its variable is only read from, never stored, passed, returned, captured
- * or copied), the row of the step before takes the next record: asked at
- * the first step, called with the scan and nil as a generic for calls;
- * then the row is reused when the caller gives back the one handed out
- * last, as a generic for does. */
+ * or copied), the row of the step before takes the next record: asked
+ * after ROW_REUSE_AFTER steps that were all called as a generic for calls
+ * (the scan, then nil, then the row handed out last); then the row is
+ * reused when the caller gives back the one handed out last. */
 static int l_scan_iter(lua_State *L) {
     lscan *s = lua_touserdata(L, lua_upvalueindex(2));
     const void *rec;
     size_t n;
     int rc = scan_step(s, &rec, &n);
     if (rc == 0) {
-        if (s->reuse < 0) { /* the first step: called by a generic for that keeps no row? */
-            s->reuse = lua_touserdata(L, 1) == s && lua_isnoneornil(L, 2) && !lloopvar_kept(L, 1);
+        if (s->reuse < 0) {
+            /* called as a generic for calls (the scan, then the row of the
+             * step before) every step so far? After ROW_REUSE_AFTER steps, is
+             * that for one that keeps no row? (Small scans never ask.) */
+            int forlike = lua_gettop(L) == 2 && lua_touserdata(L, 1) == s &&
+                          (s->last ? lua_touserdata(L, 2) == s->last : lua_isnil(L, 2));
+            if (!forlike) {
+                s->reuse = 0;
+            } else if (++s->steps >= ROW_REUSE_AFTER) {
+                s->reuse = !lloopvar_kept(L, 1);
+            }
         }
-        if (s->reuse && s->last && lua_touserdata(L, 2) == s->last && lua_touserdata(L, 1) == s &&
+        if (s->reuse > 0 && lua_touserdata(L, 2) == s->last && lua_touserdata(L, 1) == s &&
             row_refill(s->last, rec, n)) {
             lua_settop(L, 2);
             return 1;

@@ -301,12 +301,14 @@ t.case('a loop that only reads fields gets one row for all its steps', function(
   for i, r in ipairs(kept) do t.eq(r.v, i * 3) end
 end)
 
--- rows reused by loops that keep none: a collection of their own
+-- rows reused by loops that keep none: a collection of their own, of more
+-- records than a scan steps before it asks whether its loop keeps rows (64)
+local NR = 300
 db.define('rr', { key = 'id', fields = { id = 'int', name = 'string', town = 'string', born = 'date',
                                          active = 'bool', score = 'number?' } })
 local R = db.rr
 db.atomic(function()
-  for i = 1, 50 do
+  for i = 1, NR do
     R:insert{ id = i, name = '成员' .. i, town = i % 2 == 0 and '东' or '西', born = '1970-01-01',
               active = i % 2 == 0 }
   end
@@ -315,7 +317,7 @@ end)
 t.case('rows kept in any way past their step stay right', function()
   -- every way a loop can keep its row: each makes the loop's rows its own
   local name = {}
-  for i = 1, 50 do name[i] = R:get(i, 'name') end
+  for i = 1, NR do name[i] = R:get(i, 'name') end
   local kept, set, fns, wrapped, copied, via = {}, {}, {}, {}, {}, {}
   local last, seven
   local function keep(r) via[#via + 1] = r end
@@ -359,7 +361,7 @@ t.case('rows kept in any way past their step stay right', function()
     for i = 5000, 6000 do R:insert{ id = i, name = 'w' .. i, town = '南', born = '2000-01-01', active = true } end
   end)
   for r in R:scan() do local _ = r.name end
-  for i = 1, 50 do
+  for i = 1, NR do
     t.eq(kept[i].id, i)
     t.eq(kept[i].name, name[i])
     t.eq(wrapped[i].row.name, name[i])
@@ -372,10 +374,10 @@ t.case('rows kept in any way past their step stay right', function()
     n = n + 1
     t.eq(r.id, id)
   end
-  t.eq(n, 50)
-  t.eq(last.id, 50)
+  t.eq(n, NR)
+  t.eq(last.id, NR)
   t.eq(seven.name, name[7])
-  t.eq(LASTROW.id, 50)
+  t.eq(LASTROW.id, NR)
   t.eq(even.id, 2)
   t.eq({ y1.id, y2.id, y1.name }, { 1, 2, name[1] })
   LASTROW = nil
@@ -388,35 +390,35 @@ t.case('a reused row: writes in the same transaction, nested scans, db.atomic, b
   -- writes to the record just read, and to others, while the loop reuses its row:
   -- each step reads the record as it was when the scan stepped to it
   local names, was = {}, {}
-  for i = 1, 50 do was[i] = R:get(i, 'name') end
+  for i = 1, NR do was[i] = R:get(i, 'name') end
   db.atomic(function()
     for r in R:scan() do
       names[#names + 1] = r.name
       R:update(r.id, { name = r.name .. '!' })
-      if r.id < 50 then R:update(r.id + 1, { score = 99 }) end
+      if r.id < NR then R:update(r.id + 1, { score = 99 }) end
     end
   end)
   t.eq(names, was)
   db.atomic(function()
     for r in R:scan() do R:update(r.id, { name = r.name:sub(1, -2), score = r.id / 4 }) end
   end)
-  t.eq(R:get(50, 'name'), was[50])
+  t.eq(R:get(NR, 'name'), was[NR])
   -- nested scans of one collection, each loop only reading
   local pairs_seen, sum = 0, 0
-  for a in R:scan{ index = 'id', to = 10 } do
-    for b in R:scan{ index = 'id', from = 41 } do
+  for a in R:scan{ index = 'id', to = 100 } do
+    for b in R:scan{ index = 'id', from = 201 } do
       pairs_seen = pairs_seen + 1
       sum = sum + a.id * b.id
     end
   end
-  t.eq(pairs_seen, 100)
-  t.eq(sum, 55 * 455)
+  t.eq(pairs_seen, 100 * 100)
+  t.eq(sum, 5050 * 25050)
   -- a scan inside db.atomic, a db.atomic inside a scan's loop
   local ids = {}
   db.atomic(function()
     for r in R:scan() do ids[#ids + 1] = r.id end
   end)
-  t.eq(#ids, 50)
+  t.eq(#ids, NR)
   local got = {}
   for r in R:scan() do
     db.atomic(function() got[#got + 1] = r.id end)
@@ -427,9 +429,9 @@ t.case('a reused row: writes in the same transaction, nested scans, db.atomic, b
     local k = 0
     for r in R:scan() do
       k = k + r.id
-      if r.id == 10 then break end
+      if r.id == 100 then break end
     end
-    t.eq(k, 55)
+    t.eq(k, 5050)
   end
   -- the iterator called by hand, not by a generic for: rows of their own
   local f, st, ctl = R:scan()
