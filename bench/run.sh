@@ -3,7 +3,7 @@
 # `gonghui run` commands, interleaved with the C + LMDB baseline.
 #
 #   bench/run.sh [--quick] [--rows N] [--seed S] [--reps R] [--only w1,w2,...]
-#   bench/run.sh --scale [--big] [--ns LIST] [--reps R]
+#   bench/run.sh --scale [--big] [--ns LIST] [--reps R] [--only w2,w3] [--summary]
 #
 # Default N = 1,000,000; --quick N = 100,000 (W5 always uses W5_N events,
 # default 1,000,000). The sqlite3 CLI runs the same questions on the same data
@@ -27,7 +27,7 @@ export GONGHUI_STATE_DIR="${TMPDIR:-/tmp}/gonghui-bench-state.$$"
 usage() {
     cat <<'EOF'
 usage: bench/run.sh [--quick] [--rows N] [--seed S] [--reps R] [--only LIST] [--no-sqlite]
-       bench/run.sh --scale [--big] [--ns LIST] [--seed S] [--reps R] [--keep]
+       bench/run.sh --scale [--big] [--ns LIST] [--seed S] [--reps R] [--keep] [--only LIST] [--summary]
 
   --quick    N = 100,000 members (default 1,000,000)
   --rows N   N members (wins over --quick)
@@ -42,6 +42,9 @@ usage: bench/run.sh [--quick] [--rows N] [--seed S] [--reps R] [--only LIST] [--
              member at each N (growth faster than linear shows)
   --big      with --scale: also N = 10,000,000 (about 1 GB of CSV, an hour)
   --ns LIST  with --scale: these N instead, e.g. --ns 100000,300000,1000000
+             (--scale --only w2,w3: a part of W1-W3 at each N)
+  --summary  with --scale: run nothing, print the table from the figures
+             earlier runs left (bench/out/summary-N.tsv for each N)
 
 environment: GONGHUI=path to the gonghui binary (default build/gonghui)
              SHARED=path to the shared folder with tools/ (default ../shared)
@@ -58,6 +61,7 @@ BIG=0
 NS=
 NOSQL=0
 KEEP=0
+SUMONLY=0
 W6_RUNS=50
 NKEYS=100000
 while [ $# -gt 0 ]; do
@@ -75,6 +79,7 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1 ;;
     --scale) SCALE=1 ;;
     --big) BIG=1 ;;
+    --summary) SUMONLY=1; SCALE=1 ;;
     --ns) NS=${2:?--ns needs a list such as 100000,1000000}; shift ;;
     --ns=*) NS=${1#--ns=} ;;
     -h | --help) usage; exit 0 ;;
@@ -112,17 +117,26 @@ mkdir -p "$OUT"
 if [ $SCALE = 1 ]; then
     [ -n "$NS" ] || { NS=100000,1000000; [ $BIG = 0 ] || NS=$NS,10000000; }
     case "$NS" in *[!0-9,]* | "") die "--ns takes a list of numbers such as 100000,1000000" ;; esac
+    # --only: a part of W1-W3 (at 10M one run of each takes many minutes: run
+    # them in parts, e.g. --only w2,w3, and print the whole table with --summary)
+    SONLY=${ONLY:-w1,w2,w3}
+    case ",$SONLY," in *,w[4-6],*) die "--scale runs W1, W2 and W3 only (--only $ONLY)" ;; esac
     sqarg=
     [ $NOSQL = 0 ] || sqarg=--no-sqlite
     [ $KEEP = 0 ] || sqarg="$sqarg --keep"
     for n in ${NS//,/ }; do
+        [ $SUMONLY = 0 ] || { [ -s "$OUT/summary-$n.tsv" ] || die "--summary: no $OUT/summary-$n.tsv (run --scale --ns $n first)"; continue; }
         echo "bench --scale: N=$n ..." >&2
         SHARED=$SHARED GONGHUI=$GH_SRC bash "$0" --rows "$n" --seed "$SEED" --reps "$REPS" \
-            --only w1,w2,w3 $sqarg || die "the run at N=$n failed"
+            --only "$SONLY" $sqarg || die "the run at N=$n failed"
     done
     SUM=$OUT/scale.txt
     {
-        echo "# gonghui bench --scale  $(date '+%Y-%m-%d %H:%M')  $(uname -n)  $(nproc) cores  N=$NS reps=$REPS  load $(cut -d' ' -f1-3 /proc/loadavg)"
+        if [ $SUMONLY = 1 ]; then
+            echo "# gonghui bench --scale --summary  $(date '+%Y-%m-%d %H:%M')  N=$NS: the figures of the runs that wrote bench/out/summary-N.tsv (their results-N.txt say when, reps and load)"
+        else
+            echo "# gonghui bench --scale  $(date '+%Y-%m-%d %H:%M')  $(uname -n)  $(nproc) cores  N=$NS reps=$REPS  load $(cut -d' ' -f1-3 /proc/loadavg)"
+        fi
         echo "# microseconds per member (W3: per lookup, 100,000 lookups at every N), median wall / median CPU;"
         echo "# growth: per-member time at the largest N / at the smallest (1.00 = linear)"
         for n in ${NS//,/ }; do cat "$OUT/summary-$n.tsv"; done | awk -F'\t' -v ns="$NS" '
