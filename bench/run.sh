@@ -145,12 +145,12 @@ if [ $SCALE = 1 ]; then
               w[key, $2] = $4 / $7 * 1e6; c[key, $2] = $6 / $7 * 1e6
               if (NF >= 9) { r[key, $2] = $8 / 1024; z[key, $2] = $9 / 1024 } }
             END {
-                printf "%-26s %-8s", "workload", "system"
+                printf "%-30s %-8s", "workload", "system"
                 for (i = 1; i <= k; i++) printf "  %20s", "N=" N[i]
                 printf "  %s\n", "growth wall / CPU"
                 for (j = 1; j <= m; j++) {
                     split(order[j], kk, SUBSEP)
-                    printf "%-26s %-8s", kk[1], kk[2]
+                    printf "%-30s %-8s", kk[1], kk[2]
                     for (i = 1; i <= k; i++) {
                         if ((order[j], N[i]) in w) printf "  %9.2f / %8.2f", w[order[j], N[i]], c[order[j], N[i]]
                         else printf "  %20s", "-"
@@ -160,12 +160,12 @@ if [ $SCALE = 1 ]; then
                     printf "\n"
                 }
                 printf "\n# peak RSS MB / db size MB after the command (W1: the database made)\n"
-                printf "%-26s %-8s", "workload", "system"
+                printf "%-30s %-8s", "workload", "system"
                 for (i = 1; i <= k; i++) printf "  %20s", "N=" N[i]
                 printf "\n"
                 for (j = 1; j <= m; j++) {
                     split(order[j], kk, SUBSEP)
-                    printf "%-26s %-8s", kk[1], kk[2]
+                    printf "%-30s %-8s", kk[1], kk[2]
                     for (i = 1; i <= k; i++) {
                         if ((order[j], N[i]) in r) printf "  %9.0f / %8.0f", r[order[j], N[i]], z[order[j], N[i]]
                         else printf "  %20s", "-"
