@@ -974,9 +974,6 @@ function P:backfill(rows)
   end)
 end
 
--- Grants kind to every eligible member (the registry query of who.where and
--- the kind's where, checked in C; then the rules), each an entry under every
--- limit, in one transaction (opts.batch: members per transaction instead).
 -- The limits of a grant of `kind` on `day` in the common case ("simple"):
 -- program-wide limits (budget, stock: `wide`) and at most one once per
 -- member (`once`), the amount the same for all. simple is false when any
@@ -1093,6 +1090,9 @@ local function grant_select(self, kind, k, opts, where, wide_l, counts, at, day,
   return true
 end
 
+-- Grants kind to every eligible member (the registry query of who.where and
+-- the kind's where, checked in C; then the rules), each an entry under every
+-- limit, in one transaction (opts.batch: members per transaction instead).
 -- Safe to re-run: those who have it are counted under their refusal code.
 -- opts: at, day, place, qty, batch, check, loop (true: the Lua loop even in the common case,
 -- to compare). Returns { entered =, fen =, [code] = n }.
@@ -1190,18 +1190,13 @@ function P:grant_all(kind, opts)
       end
       -- the common case: program-wide limits (budget, stock) and once per
       -- member, the amount the same for all: checked here with no tables made
-      local wide, once, simple = {}, nil, not self.plan.amount and not opts.place
-      for _i, l in ipairs(kind_limits(self, kind)) do
-        if not applies(l, { kind = kind, day = day }) then
-        elseif #l.per == 0 and not l.clip then
-          local key = self.id .. '|' .. l.name
-          local t = fresh and { count = 0, qty = 0, fen = 0 } or db_totals(self, key, l, {})
-          wide[#wide + 1] = { l = l, key = key, count = t.count, qty = t.qty, fen = t.fen }
-        elseif ledger_once(l) and not once then once = l
-        else simple = false end
-      end
-      for _i, l in ipairs(self.plan.limits) do
-        if l.per[1] == 'entry' and applies(l, { kind = kind, day = day }) then simple = false end
+      local wide_l, once, simple = grant_limits(self, kind, day)
+      simple = simple and not self.plan.amount and not opts.place
+      local wide = {}
+      for _i, l in ipairs(wide_l) do
+        local key = self.id .. '|' .. l.name
+        local t = fresh and { count = 0, qty = 0, fen = 0 } or db_totals(self, key, l, {})
+        wide[#wide + 1] = { l = l, key = key, count = t.count, qty = t.qty, fen = t.fen }
       end
       local fen0 = money.mul(k.value_fen or 0, qty)
       -- (the amount is the same for all here: a constant of the prepared insert)
@@ -1231,14 +1226,8 @@ function P:grant_all(kind, opts)
             return refused(once.code or 'limit')
           end
         end
-        for j = 1, nwide do
-          local w = wide[j]
-          local l = w.l
-          if (l.max_qty and w.qty + qty > l.max_qty) or (l.max_count and w.count + 1 > l.max_count)
-             or (l.max_fen and w.fen + fen0 > l.max_fen) then
-            return refused(l.code or 'limit')
-          end
-        end
+        local l = nwide > 0 and wide_refusing(wide, qty, fen0)
+        if l then return refused(l.code or 'limit') end
         local id = insert(mid, hh or ('m' .. mid))
         last_id = id
         for j = 1, nwide do

@@ -30,6 +30,7 @@
 #   wait_file FILE...          waits until every FILE exists (0), or 1 after WAIT_DEADLINE
 #                              seconds (300: a backstop for a hung process, not a guess
 #                              at the machine's speed)
+#   until_ok CMD...            runs CMD until it succeeds (0), or 1 after WAIT_DEADLINE seconds
 #   race PREFIX CMD...         starts CMD in the background as one of a race: it says it
 #                              is ready (PREFIX.ready), waits for the go, then runs with
 #                              stdout in PREFIX.out and stderr in PREFIX.err (PREFIX: a path)
@@ -179,6 +180,16 @@ wait_file() {
     done
   done
   return 0
+}
+
+# A condition that no file marks (a count in a log, a lag of 0): asked again
+# until it holds, with the same backstop.
+until_ok() {
+  _t=$(date +%s)
+  until "$@"; do
+    [ $(($(date +%s) - _t)) -lt "${WAIT_DEADLINE:-300}" ] || return 1
+    sleep 0.1
+  done
 }
 
 # Two (or more) processes doing the same thing at once: the one home of

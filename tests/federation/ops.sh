@@ -84,8 +84,8 @@ ship() {
   GONGHUI_NATS_USER=$_f GONGHUI_NATS_PASSWORD=$(echo "$_f" | cut -c1-4)-pass \
     gh --db "$S/$_f" federation ship --as "$_f" --nats "$URLS" $TLS --key-file "$S/key" --replicas 3 "$@"
 }
-# until_ok CMD...: the cluster elects its JetStream leaders first (a condition, with a backstop)
-until_ok() {
+# until_gh_ok CMD...: (CMD sets RC, as gh does) the cluster elects its JetStream leaders first (a condition, with a backstop)
+until_gh_ok() {
   _t=$(date +%s)
   while :; do
     "$@"
@@ -95,7 +95,7 @@ until_ok() {
   done
 }
 for f in $FEDS; do
-  until_ok ship $f
+  until_gh_ok ship $f
   expect_rc 0 "federation ship $f over TLS" && expect_out "80 messages shipped and acked" "$f shipped all"
 done
 
@@ -177,7 +177,7 @@ recv() {
   GONGHUI_NATS_USER=province GONGHUI_NATS_PASSWORD=prov-pass \
     gh --db "$S/prov" federation receive --nats "$URLS" $TLS --ack-wait 1 "$@"
 }
-until_ok recv
+until_gh_ok recv
 expect_rc 0 "receive at the province" && expect_out "200 events stored" "all 200 events stored"
 lua same.lua <<'EOF'
 -- the same member (the same sample data, the same ID numbers) has one pseudonym in both

@@ -27,15 +27,6 @@ chmod 600 "$S/key"
 gh --db "$S/f1" run "$SRC/bench/fed_year.lua" entries=10 chunk=10 seed=1 year=2025
 expect_rc 0 "a backlog of entries" || finish
 
-# until_ok CMD...: runs CMD until it succeeds (0), or 1 after WAIT_DEADLINE seconds
-until_ok() {
-  _t=$(date +%s)
-  until "$@"; do
-    [ $(($(date +%s) - _t)) -lt "${WAIT_DEADLINE:-300}" ] || return 1
-    sleep 0.1
-  done
-}
-
 nats-server -a 127.0.0.1 -p "$PORT" >>"$S/nats.log" 2>&1 &
 NATS=$!
 track $NATS
