@@ -699,6 +699,23 @@ local function rate(c)
 end
 M.rate = rate
 
+-- Adds member id to set; true when it was not there. An integer id is a
+-- bit of a word per 64 ids (a city's 300,000 checked members were a table
+-- entry each).
+local function once(set, id)
+  if math.type(id) == 'integer' then
+    local w, b = id >> 6, 1 << (id & 63)
+    local x = set[w] or 0
+    if x & b ~= 0 then return false end
+    set[w] = x | b
+    return true
+  end
+  local k = 'm' .. tostring(id)
+  if set[k] then return false end
+  set[k] = true
+  return true
+end
+
 -- The year's figures from the records: by batch, union and group; 人次 are
 -- the stays taken (standing placements), 人 distinct members.
 function S:report()
@@ -745,7 +762,7 @@ function S:report()
         end
       end
       local t = rep.total                   -- 人: distinct members placed, counted in the total only
-      if not rev[e.entry_id] and not t._p[e.member_id] then t._p[e.member_id] = true; t.persons = t.persons + 1 end
+      if not rev[e.entry_id] and once(t._p, e.member_id) then t.persons = t.persons + 1 end
     end
   end
   for _i, w in ipairs(P:waiting_list('stay')) do
@@ -770,7 +787,7 @@ function S:report()
     for e in checks() do
       if not e.reverses and not crev[e.entry_id] then
         c.checked = c.checked + 1
-        if not c._p[e.member_id] then c._p[e.member_id] = true; c.persons = c.persons + 1 end
+        if once(c._p, e.member_id) then c.persons = c.persons + 1 end
       end
     end
     rep.checkup = c
@@ -1124,8 +1141,9 @@ function M.sample(opts)
       end
     end)
   end
-  local t = self:report().total
-  return { applications = napp, placed = t.placed, waiting = #self:waiting(), moved_up = moved, attended = t.attended,
+  local rep = self:report()
+  local t = rep.total
+  return { applications = napp, placed = t.placed, waiting = rep.waiting, moved_up = moved, attended = t.attended,
            rate = rate(t), visits = nv, checked = nc, tiers = #d.tiers }
 end
 
