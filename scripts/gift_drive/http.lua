@@ -85,7 +85,7 @@ routes[#routes + 1] = { method = 'GET', path = '/member', handler = function(req
     local row = { item = k.kind, title = k.title, value_fen = k.value_fen }
     local yes, why = d.P:eligible(m, k.kind)
     if got[k.kind] then
-      row.status, row.at, row.station = 'already', got[k.kind].at, got[k.kind].place
+      row.status, row.at, row.station = 'already', program.entry_at(got[k.kind]), got[k.kind].place
     elseif not yes then
       row.status, row.reason = 'not_eligible', why
     else
@@ -133,7 +133,7 @@ routes[#routes + 1] = { method = 'GET', path = '/today', handler = function(req)
     if e.day == day and want[e.place] and not e.reverses then
       local m = db.members:get(e.member_id)
       out[#out + 1] = { award_id = e.entry_id, item = e.kind, title = items_by_id[e.kind] and items_by_id[e.kind].title,
-                        station = e.place, at = e.at, member = m and member_view(m) or { member_id = e.member_id } }
+                        station = e.place, at = program.entry_at(e), member = m and member_view(m) or { member_id = e.member_id } }
     end
   end
   table.sort(out, function(x, y) return x.award_id > y.award_id end)

@@ -652,7 +652,7 @@ function P:pay(p)
       if old then
         local o = db.aid_payments:find('entry_id', old.entry_id) or {}
         return refuse('already', string.format(gettext('payment %d, %s yuan %s to household %s on %s (ref %s)'),
-                      o.payment_id or 0, fmt.yuan(old.fen), old.kind, old.household, old.day, p.ref))
+                      o.payment_id or 0, fmt.yuan(old.fen), old.kind, program.household_of_entry(old), old.day, p.ref))
       end
     end
     local f = find_file(p.file)

@@ -136,6 +136,7 @@ local money = require 'program.money'
 local dates = require 'dates'
 local registry = require 'registry'
 local parse = require 'parse'
+local migrate = require 'program.migrate'
 
 local M = {}
 local P = {}
@@ -169,6 +170,106 @@ local function household_of(m)
   return has_member_field('household') and m.household or ('m' .. m.member_id)
 end
 
+-- ---- the ledger's entry format: written compact, read through one decoder -----------
+--
+-- Format 2 (since session 8; program/migrate.lua's ledger step adds it to a
+-- ledger of format 1 and rewrites nothing): what every entry repeats is
+-- stored small, and read back as before through the helpers below, the one
+-- place that knows the format:
+--   at_sec  'YYYY-MM-DD HH:MM:SS' as whole seconds since 1970-01-01 00:00:00
+--           of that wall-clock time (no zone: the text as written, back
+--           exactly); `at` (text) only when the text is not of that form
+--   run_n   the run's uid (16 hex digits) as its 64-bit integer; `run` (text)
+--           only when it is not a uid
+--   household  not stored for a household of one ('m' .. member_id)
+-- Format 1 (before): at, run and the household of one as text. Both read the
+-- same through M.entry_at, M.entry_run, M.household_of_entry and M.entry.
+local tointeger, sfmt = math.tointeger, string.format
+local ledger_format   -- of this database's ledger (M.define_collections), 1 or 2
+
+-- 'YYYY-MM-DD HH:MM:SS' -> seconds (nil: not that form, or not a real time)
+function M.at_seconds(text)
+  if type(text) ~= 'string' or #text ~= 19 then return nil end
+  local y, mo, d, h, mi, sec = text:match('^(%d%d%d%d)%-(%d%d)%-(%d%d) (%d%d):(%d%d):(%d%d)$')
+  if not y then return nil end
+  y, mo, d, h, mi, sec = tointeger(tonumber(y)), tointeger(tonumber(mo)), tointeger(tonumber(d)),
+                         tointeger(tonumber(h)), tointeger(tonumber(mi)), tointeger(tonumber(sec))
+  if mo < 1 or mo > 12 or d < 1 or d > parse.month_days(y, mo) or h > 23 or mi > 59 or sec > 59 then return nil end
+  return parse.day_number(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
+end
+
+-- seconds -> 'YYYY-MM-DD HH:MM:SS' (M.at_seconds's inverse)
+function M.at_text(n)
+  local day, s = n // 86400, n % 86400
+  local y, mo, d = parse.day_date(day)
+  return sfmt('%04d-%02d-%02d %02d:%02d:%02d', y, mo, d, s // 3600, s // 60 % 60, s % 60)
+end
+
+-- a run's uid -> its integer (nil: not a uid)
+function M.run_number(uid)
+  if type(uid) ~= 'string' or #uid ~= 16 or uid:find('[^0-9a-f]') then return nil end
+  return tointeger(tonumber(uid:sub(1, 8), 16)) << 32 | tointeger(tonumber(uid:sub(9), 16))
+end
+
+function M.run_uid(n) return sfmt('%016x', n) end
+
+-- An entry's time, run and household as text, from either format (a row
+-- or a table).
+function M.entry_at(e)
+  local t = e.at
+  if t == nil and e.at_sec then t = M.at_text(e.at_sec) end
+  return t
+end
+
+function M.entry_run(e)
+  local r = e.run
+  if r == nil and e.run_n then r = M.run_uid(e.run_n) end
+  return r
+end
+
+function M.household_of_entry(e)
+  local h = e.household
+  if h == nil and e.member_id then h = 'm' .. e.member_id end
+  return h
+end
+
+-- The entry as a table in format 1's fields (at, run, household as text),
+-- for reports, lists and exports: row is a program_entries row or table.
+function M.entry(row)
+  local e = type(row) == 'table' and row or row:totable()
+  if e.at_sec ~= nil or e.run_n ~= nil or (e.household == nil and e.member_id) then
+    if e == row then local c = {}; for k, v in pairs(row) do c[k] = v end; e = c end
+    e.at, e.run, e.household = M.entry_at(e), M.entry_run(e), M.household_of_entry(e)
+    e.at_sec, e.run_n = nil, nil
+  end
+  return e
+end
+
+-- The stored fields of entry r (a table with at, run, household as text),
+-- set in place in format 2; M.entry_stored_back(r, saved) puts the text back.
+local function to_stored(r)
+  local saved = { r.at, r.run, r.household }
+  if ledger_format == 1 then return saved end
+  local n = M.at_seconds(r.at)
+  if n then r.at, r.at_sec = nil, n end
+  n = M.run_number(r.run)
+  if n then r.run, r.run_n = nil, n end
+  if r.member_id and r.household == 'm' .. r.member_id then r.household = nil end
+  return saved
+end
+
+local function from_stored(r, saved)
+  r.at, r.run, r.household = saved[1], saved[2], saved[3]
+  r.at_sec, r.run_n = nil, nil
+end
+
+local function insert_entry(r)
+  local saved = to_stored(r)
+  local id = db.program_entries:insert(r)
+  from_stored(r, saved)
+  return id
+end
+
 function M.define_collections()
   local have = false
   for _i, n in ipairs(db.collections()) do if n == 'members' then have = true end end
@@ -180,20 +281,12 @@ function M.define_collections()
                plan = 'any', canonical = 'string', file = 'string?', changes = 'any?',
                defined = 'string', units = 'any?' },
   })
-  db.define('program_entries', {
-    key = 'entry_id', auto = true,
-    fields = { entry_id = 'int', program = 'string', kind = 'string', member_id = 'int?',
-               household = 'string?', qty = 'int', fen = 'fen', place = 'string?', day = 'date',
-               at = 'string', key = 'string?', run = 'string?', reverses = 'int?',
-               town = 'string?', enterprise_id = 'int?', tier = 'int?', session = 'string?',
-               capped = 'bool?', note = 'string?', extra = 'any?',
-               -- since v1.4: a head count where names are not taken (人次 without 人), the
-               -- entry's organiser union (absent: the plan's union; a limit per union fills in
-               -- the member's)
-               heads = 'int?', union_id = 'int?' },
-    unique = { { 'program', 'key' }, 'reverses' },
-    index = { { 'program', 'kind' }, { 'program', 'member_id' } },
-  })
+  -- the ledger: a new one in the newest format; one made before stays in
+  -- its format until migrate.ledger() moves it (M.define does: every program
+  -- that writes; reports read either)
+  local fmt = migrate.ledger_format()
+  ledger_format = fmt == 1 and 1 or migrate.LEDGER_FORMAT
+  db.define('program_entries', migrate.ledger_spec(ledger_format))
   db.define('program_totals', {
     key = 'tkey',
     fields = { tkey = 'string', program = 'string', limit = 'string', count = 'int', qty = 'int',
@@ -356,6 +449,7 @@ function M.define(raw, opts)
   opts = opts or {}
   local plan = plan_mod.check(raw, opts.file)
   M.define_collections()
+  if ledger_format ~= migrate.LEDGER_FORMAT then migrate.ledger() end
   db.atomic(function()
     local old = db.programs:get(plan.id)
     local rec = { program_id = plan.id, title = plan.title, union_id = plan.union, year = plan.year,
@@ -678,7 +772,7 @@ local function check_limits(self, e, ls, clip)
       if l.max_count == 1 and e.member_id and not l.message then
         for p in db.program_entries:scan{ index = 'program,member_id', eq = { self.id, e.member_id } } do
           if p.kind == e.kind and p.reverses == nil then
-            detail = string.format(_('entry %d at %s%s'), p.entry_id, p.at, p.place and (', ' .. p.place) or '')
+            detail = string.format(_('entry %d at %s%s'), p.entry_id, M.entry_at(p), p.place and (', ' .. p.place) or '')
           end
         end
       end
@@ -819,9 +913,9 @@ local function enter_txn(self, e)
     local prior = db.program_entries:find('program,key', { self.id, e.key })
     if prior and m and prior.member_id and prior.member_id ~= m.member_id then
       return refuse('duplicate', string.format(_('%s was entered for another member at %s (entry %d)'), e.key,
-                                               prior.at, prior.entry_id))
+                                               M.entry_at(prior), prior.entry_id))
     elseif prior then
-      return refuse('already', string.format(_('%s was entered at %s (entry %d)'), e.key, prior.at, prior.entry_id))
+      return refuse('already', string.format(_('%s was entered at %s (entry %d)'), e.key, M.entry_at(prior), prior.entry_id))
     end
   end
   local qty = e.qty or 1
@@ -869,7 +963,7 @@ local function enter_txn(self, e)
   local a, code, why = check_limits(self, r, ls, clip)
   if code then return a, code, why end
   r.capped = r.capped or nil
-  r.entry_id = db.program_entries:insert(r)
+  r.entry_id = insert_entry(r)
   add_totals(self, ls, r, 1)
   r.station = station_of(r.place)
   publish(self, r)
@@ -913,6 +1007,7 @@ function P:reverse(entry_id, reason, opts)
   self.units = self.units or units_list(self)
   return db.atomic(function()
     local o = db.program_entries:get(entry_id)
+    if o then o = M.entry(o) end
     if not o or o.program ~= self.id then
       error(string.format(_("program '%s' has no entry %s"), self.id, tostring(entry_id)), 0)
     end
@@ -925,7 +1020,7 @@ function P:reverse(entry_id, reason, opts)
     r.qty, r.fen, r.reverses = -o.qty, -o.fen, entry_id
     r.at, r.run, r.note = opts.at or dates.now(), run.uid, reason
     local ls = limits_of(self, r)
-    r.entry_id = db.program_entries:insert(r)
+    r.entry_id = insert_entry(r)
     add_totals(self, ls, r, -1)
     r.station = station_of(r.place)
     publish(self, r)
@@ -965,7 +1060,7 @@ function P:backfill(rows)
                   enterprise_id = x.enterprise_id, heads = x.heads, union_id = x.union_id,
                   session = x.session or session_of(self, x) }
       if r.session == self.id then r.session = nil end
-      r.entry_id = db.program_entries:insert(r)
+      r.entry_id = insert_entry(r)
       publish(self, r)
       ids[i] = r.entry_id
     end
@@ -1017,10 +1112,13 @@ local function grant_select(self, kind, k, opts, where, wide_l, counts, at, day,
   local fen0 = money.mul(k.value_fen or 0, qty)
   local tpl = { program = pid, kind = kind, qty = qty, day = day, at = at, run = run.uid, fen = fen0,
                 session = session ~= pid and session or nil }
-  -- the household of one is stored as before ('m' .. member_id) and left
-  -- out of the event (program.entry_of_event puts it back)
-  local take = { member_id = 'member_id',
-                 household = has_member_field('household') and { 'household', or_key = 'm' } or { or_key = 'm' } }
+  to_stored(tpl)
+  -- the household of one is not stored (format 2), nor sent in the event
+  -- (M.household_of_entry and program.entry_of_event put it back)
+  local take = { member_id = 'member_id', household = has_member_field('household') and 'household' or nil }
+  if ledger_format == 1 then   -- format 1: stored as 'm' .. member_id
+    take.household = has_member_field('household') and { 'household', or_key = 'm' } or { or_key = 'm' }
+  end
   -- the compact event (event_of): trailing defaults left out
   local fields = { 'program', 'entry_id', 'kind', 'member_id', 'fen', 'day', 'household' }
   if qty ~= 1 or tpl.session then fields[#fields + 1] = 'qty' end
@@ -1202,6 +1300,8 @@ function P:grant_all(kind, opts)
       -- (the amount is the same for all here: a constant of the prepared insert)
       local tpl = { program = self.id, kind = kind, qty = qty, day = day, at = at, run = run.uid,
                     session = session ~= self.id and session or nil, place = opts.place }
+      to_stored(tpl)
+      local v1_hh = ledger_format == 1   -- format 1 stores the household of one
       local insert
       if simple then
         tpl.fen = fen0
@@ -1228,7 +1328,7 @@ function P:grant_all(kind, opts)
         end
         local l = nwide > 0 and wide_refusing(wide, qty, fen0)
         if l then return refused(l.code or 'limit') end
-        local id = insert(mid, hh or ('m' .. mid))
+        local id = insert(mid, hh or (v1_hh and ('m' .. mid) or nil))
         last_id = id
         for j = 1, nwide do
           local w = wide[j]
@@ -1256,7 +1356,8 @@ function P:grant_all(kind, opts)
           if code then
             refused(code)
           else
-            r.entry_id = insert(r.member_id, r.household, r.fen)
+            local h = r.household
+            r.entry_id = insert(r.member_id, (v1_hh or h ~= 'm' .. r.member_id) and h or nil, r.fen)
             last_id = r.entry_id
             for _i, t in ipairs(ls) do
               if t.ledger then
@@ -1300,15 +1401,18 @@ function P:grant_all(kind, opts)
 end
 
 function P:entries(kind)
-  if kind then return db.program_entries:list{ index = 'program,kind', eq = { self.id, kind } } end
-  return db.program_entries:list{ index = 'program,kind', eq = { self.id } }
+  local out = {}
+  for r in db.program_entries:scan{ index = 'program,kind', eq = kind and { self.id, kind } or { self.id } } do
+    out[#out + 1] = M.entry(r)
+  end
+  return out
 end
 
 -- Totals recomputed from the ledger: { [tkey] = { limit, count, qty, fen } }.
 local function recount(self)
   local out = {}
   for r in db.program_entries:scan{ index = 'program,kind', eq = { self.id } } do
-    local e = r:totable()
+    local e = M.entry(r)
     local sign = e.reverses and -1 or 1
     for _i, l in ipairs(kind_limits(self, e.kind)) do
       local k = applies(l, e) and not ledger_once(l) and tkey(self, l, e)
@@ -1440,7 +1544,7 @@ local function count(c, e, num, by_day)
   local id = e.member_id
   c.person_times = c.person_times + (id and 1 or 0) + (e.heads or 0)
   if id and bit_add(c._p, num.member(id)) then c.persons = c.persons + 1 end
-  local hh = e.household
+  local hh = M.household_of_entry(e)   -- (not stored for a household of one)
   if hh then
     local h = num.household(hh)
     if bit_add(c._hk, num.hkey(h, e.kind, by_day and e.day)) then c.household_times = c.household_times + 1 end

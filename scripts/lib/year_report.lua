@@ -168,11 +168,12 @@ function FACT.entry(x, cache)
   local u = p.u
   local person = (u['人'] or u['人次']) and x.member_id or nil
   local heads = u['人次'] and x.heads and x.heads > 0 and x.heads or nil
+  local hh = require('program').household_of_entry(x)   -- (not stored for a household of one)
   return { program = 'program:' .. x.program, label = p.title, year = year_of(x.day),
            -- 户次 as the framework counts it: per kind (and day, when the plan says
            -- household_times = 'day'), the distinct households
-           member_id = person, household = u['户次'] and x.household
-             and (x.program .. '|' .. x.kind .. '|' .. x.household .. (p.by_day and ('|' .. tostring(x.day)) or '')) or nil,
+           member_id = person, household = u['户次'] and hh
+             and (x.program .. '|' .. x.kind .. '|' .. hh .. (p.by_day and ('|' .. tostring(x.day)) or '')) or nil,
            money_fen = u.fen and (x.fen or 0) or 0,
            session = u['场次'] and ('program:' .. x.program .. ':' .. (x.session or x.program)) or nil,
            town = x.town or mtown, enterprise_id = x.enterprise_id or ment,
@@ -592,6 +593,7 @@ function M.count_records(year)
   local cache = {}
   local hk_of = M.household_keys()
   local sessions = {}   -- [program][session or false] = its key (made once, not per entry)
+  local household_of_entry = require('program').household_of_entry
   local every, n = M.GC_EVERY, 0   -- (see GC_EVERY)
   for r in c:scan() do
     n = n + 1
@@ -619,7 +621,7 @@ function M.count_records(year)
       end
       local hk, session, heads = nil, nil, nil
       if u['户次'] then
-        local h = r.household
+        local h = household_of_entry(r)
         if h then hk = hk_of(id, r.kind, p.by_day and tostring(day) or nil, h) end
       end
       if u['场次'] then

@@ -70,7 +70,7 @@ local prog = params.form:match('^w2_program')
 local coll = prog and db.program_entries or db.awards
 for r in coll:scan() do
   local x = r:totable()
-  x.run = nil
+  x.run, x.run_n = nil, nil
   local keys = {}
   for k in pairs(x) do keys[#keys + 1] = k end
   table.sort(keys)

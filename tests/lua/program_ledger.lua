@@ -527,4 +527,65 @@ t.case('grant_all in C: no limit reached, a kind\'s qty and a session, in batche
   t.ok(P:check())
 end)
 
+t.case('ledger format 2: time, run and household stored small, read back whole in one place', function()
+  -- the codings, both ways, at their edges
+  for _, at in ipairs{ '1970-01-01 00:00:00', '2024-02-29 23:59:59', '2025-01-20 10:00:00', '1969-12-31 23:59:59',
+                       '2099-12-31 12:00:01', '1900-03-01 00:00:00' } do
+    t.eq(program.at_text(program.at_seconds(at)), at, at)
+  end
+  t.eq(program.at_seconds('2025-01-20 10:00:00'), 20108 * 86400 + 36000)
+  for _, bad in ipairs{ '2025-01-20 10:00', '2025-02-30 10:00:00', '2025-01-20 24:00:00', '2025-01-20T10:00:00',
+                        'x', '', '２０２５-01-20 10:00:00' } do
+    t.eq(program.at_seconds(bad), nil, bad)
+  end
+  for _, uid in ipairs{ '0000000000000000', 'ffffffffffffffff', '8000000000000000', '7fffffffffffffff', run.uid } do
+    t.eq(program.run_uid(program.run_number(uid)), uid, uid)
+  end
+  t.eq(program.run_number('old'), nil)
+  t.eq(program.run_number('ABCDEF0123456789'), nil)   -- (a uid is lower case: kept as text)
+  -- every way in stores the short form and reads back what it was given
+  local P = program.define{ id = 'fmt2', title = 'f2', window = { from = '2025-01-01', to = '2025-12-31' },
+                            kinds = { { kind = 'a', title = 'A', value_fen = 100, per_member = 1 },
+                                      { kind = 'b', title = 'B', value_fen = 100, per_member = 1 },
+                                      { kind = 'c', title = 'C' } },
+                            who = { where = { status = 'active' } } }
+  t.eq(require('program.migrate').ledger_format(), 2)
+  P:grant_all('a', { at = '2025-03-01 08:00:00' })               -- insert_select
+  P:grant_all('b', { at = '2025-03-01 08:30:00', loop = true })  -- the Lua loop
+  local e1 = assert(P:enter{ member = 3, kind = 'c', fen = 5, at = '2025-03-02 09:00:00' })
+  local e2 = assert(P:enter{ member = 1, kind = 'c', fen = 6, at = '2025-03-02 09:01' })   -- not of the form: text
+  local r = assert(P:reverse(e1.entry_id, 'why', { at = '2025-03-03 10:00:00' }))
+  local b = P:backfill{ { kind = 'c', member_id = 7, fen = 7, day = '2025-03-04', run = 'old-run' } }
+  t.eq(e1.at, '2025-03-02 09:00:00')   -- what enter returns is as before
+  t.eq(e1.household, 'm3')
+  t.eq(e1.run, run.uid)
+  local n = 0
+  for row in db.program_entries:scan{ index = 'program,kind', eq = { 'fmt2' } } do
+    n = n + 1
+    local e = program.entry(row)
+    t.eq(e.run, row.entry_id == b[1] and 'old-run' or run.uid)
+    t.eq(e.household, row.member_id == 1 and 'H1' or row.member_id == 2 and 'H1' or
+                      (row.member_id == 4 or row.member_id == 5) and 'H4' or 'm' .. row.member_id)
+    t.eq(program.household_of_entry(row), e.household)
+    t.eq(program.entry_at(row), e.at)
+    t.eq(program.entry_run(row), e.run)
+    if row.entry_id == e2.entry_id then
+      t.eq({ row.at, row.at_sec }, { '2025-03-02 09:01', nil })
+    else
+      t.eq(row.at, nil)
+      t.eq(program.at_text(row.at_sec), e.at)
+    end
+    t.eq(row.household == nil, row.member_id ~= 1 and row.member_id ~= 2 and row.member_id ~= 4 and row.member_id ~= 5)
+    t.eq(row.run == nil, row.entry_id ~= b[1])
+    if row.kind == 'a' then t.eq(e.at, '2025-03-01 08:00:00') end
+    if row.kind == 'b' then t.eq(e.at, '2025-03-01 08:30:00') end
+    if row.entry_id == r.entry_id then t.eq({ e.at, e.reverses, e.household }, { '2025-03-03 10:00:00', e1.entry_id, 'm3' }) end
+    if row.entry_id == b[1] then t.eq(e.at, '2025-03-04 00:00:00') end
+  end
+  t.ok(n > 4)
+  -- P:entries gives format 1's tables; the year report's households are the same
+  for _, e in ipairs(P:entries('a')) do t.ok(e.at == '2025-03-01 08:00:00' and e.household and e.at_sec == nil) end
+  t.ok(P:check())
+end)
+
 t.done()

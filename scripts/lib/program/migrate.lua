@@ -71,6 +71,65 @@ function M.campaigns()
   return made, entries
 end
 
+-- ---- the ledger's format (program_entries), versioned -----------------------------
+--
+-- Format 1 (sessions 4-7): at and run as text ('2025-01-20 10:00:00', the
+-- run's 16-hex-digit uid), the household of one stored as 'm' .. member_id.
+-- Format 2 (session 8): the same fields, and two more, at_sec and run_n, the
+-- time and the run as integers; a new entry stores those instead of the
+-- text, and no household of one (program.lua's "the ledger's entry format":
+-- program.entry_at, entry_run, household_of_entry and entry read both). The
+-- move from 1 to 2 is a change of the definition only (at made optional,
+-- at_sec and run_n added: one transaction, no entry rewritten), so a ledger
+-- of format 1 reads exactly as before, and its old entries and the new ones
+-- count together (a limit per household sees 'm5' stored and 'm5' left out
+-- as the same household).
+--
+--   migrate.ledger_format()   --> 0 (no ledger yet), 1 or 2
+--   migrate.ledger()          --> the format before, the format after
+--                                 (program.define runs it: every program that writes)
+M.LEDGER_FORMAT = 2
+
+local LEDGER_FIELDS = {
+  entry_id = 'int', program = 'string', kind = 'string', member_id = 'int?',
+  household = 'string?', qty = 'int', fen = 'fen', place = 'string?', day = 'date',
+  at = 'string', key = 'string?', run = 'string?', reverses = 'int?',
+  town = 'string?', enterprise_id = 'int?', tier = 'int?', session = 'string?',
+  capped = 'bool?', note = 'string?', extra = 'any?',
+  -- since v1.4: a head count where names are not taken (人次 without 人), the
+  -- entry's organiser union (absent: the plan's union; a limit per union fills in
+  -- the member's)
+  heads = 'int?', union_id = 'int?',
+}
+
+-- The definition of the ledger in format f (1 or 2).
+function M.ledger_spec(f)
+  local fields = {}
+  for k, v in pairs(LEDGER_FIELDS) do fields[k] = v end
+  if f >= 2 then
+    fields.at = 'string?'                        -- only when not of the form at_sec holds
+    fields.at_sec, fields.run_n = 'int?', 'int?' -- the time in seconds, the run's uid as an integer
+  end
+  return { key = 'entry_id', auto = true, fields = fields,
+           unique = { { 'program', 'key' }, 'reverses' },
+           index = { { 'program', 'kind' }, { 'program', 'member_id' } } }
+end
+
+function M.ledger_format()
+  if not have('program_entries') then return 0 end
+  return db.program_entries:schema().fields.at_sec and 2 or 1
+end
+
+function M.ledger()
+  local before = M.ledger_format()
+  if before ~= 1 then
+    return before, before == 0 and 0 or before
+  end
+  db.define('program_entries', M.ledger_spec(M.LEDGER_FORMAT))
+  require('program').define_collections()   -- (which then writes format 2)
+  return before, M.ledger_format()
+end
+
 -- Every move, once: the old campaigns and the old aid payments.
 function M.all()
   local made, entries = M.campaigns()
