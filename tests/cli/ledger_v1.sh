@@ -109,4 +109,18 @@ same_file "$S/add.expected" "$S/out" "new entries: limits per household and once
 gh --db "$S/db" check
 expect_rc 0 "gonghui check after new entries"
 
+# --- entries=FILE.csv (program/cli.lua): the ledger as entered, old and new alike ----------------
+mkdir -p "$S/drive"
+sed -n '/^local P = program.define{/,/^}/p' "$FX/mk.lua" | sed 's/^local P = program.define{/return {/' >"$S/drive/plan.lua"
+echo "require('program').main('plan')" >"$S/drive/drive.lua"
+gh --db "$S/db" run --out "$S" "$S/drive/drive.lua" entries=all.csv
+expect_rc 0 "entries=all.csv" && expect_out "written: all.csv (27 entries)" "entries= writes every entry"
+if grep -q '^1,gift,1,H1,1,20000,2025-01-20,2025-01-20 10:00:00,' "$S/all.csv" &&
+   grep -q '^23,cash,4,H4,1,10000,2025-01-23,2025-01-23 08:15,' "$S/all.csv" &&
+   grep -Eq '^26,cash,7,m7,1,30000,2025-01-26,2025-01-26 10:02:00,,N3,.*,[0-9a-f]{16}.?$' "$S/all.csv"; then
+  pass "entries= shows time, household and run as text, old (format 1) and new (format 2) alike"
+else
+  fail "entries= CSV"; head -3 "$S/all.csv" >&2; grep '^2[36],' "$S/all.csv" >&2
+fi
+
 finish

@@ -14,6 +14,8 @@
 --   report=1 [by=town|enterprise|station|kind]
 --   list=1 [csv=FILE.csv|xlsx=FILE.xlsx] [kind=]   the public list (公示), names masked
 --   check=1                         the totals recomputed from the ledger (exit 1 if they differ)
+--   entries=FILE.csv|FILE.xlsx [kind=]  the program's ledger, every entry as entered: its time,
+--                                   run and household as text, whatever format stored them
 --   close=KIND public=TEXT after='YYYY-MM-DD HH:MM' [record=FILE]
 --                                   a draw's entrants fixed and committed, the public value named
 --                                   (known only after the list closes: a lottery's result of a date)
@@ -30,7 +32,13 @@ local cells = require 'program.cells'
 
 local M = {}
 
-local COMMANDS = { 'setup', 'enter', 'claim', 'reverse', 'report', 'list', 'check', 'close', 'draw', 'verify' }
+local COMMANDS = { 'setup', 'enter', 'claim', 'reverse', 'report', 'list', 'check', 'entries', 'close', 'draw',
+                   'verify' }
+
+-- the columns of entries= (program.entry's fields)
+M.ENTRY_COLUMNS = { 'entry_id', 'kind', 'member_id', 'household', 'qty', 'fen', 'day', 'at', 'place', 'key',
+                    'reverses', 'town', 'enterprise_id', 'union_id', 'tier', 'session', 'heads', 'capped', 'note',
+                    'run' }
 
 function M.attach(program)
   local function show_plan(P)
@@ -100,6 +108,11 @@ function M.attach(program)
         local ok, problems = P:check()
         if not ok then run.fail(string.format(_('the totals and the ledger disagree:\n  %s'), table.concat(problems, '\n  '))) end
         print(_('the totals agree with the ledger'))
+      elseif cmd == 'entries' then
+        local name = program.param('entries')
+        local rows = P:entries(params.kind)
+        local n = export[name:match('%.(%w+)$') == 'xlsx' and 'xlsx' or 'csv'](rows, name, { fields = M.ENTRY_COLUMNS })
+        print(string.format(_('written: %s (%d entries)'), name, n))
       elseif cmd == 'close' then
         local kind = program.param('close')
         local d = P:close_draw(kind, { public = program.param('public'), after = program.param('after') })
