@@ -108,6 +108,11 @@ typedef struct proto {
     int nupv;
     struct proto *kids; /* nkids nested functions (their upvalues only are used) */
     int nkids;
+    /* the constants: a string's bytes (into the dump) and length; other
+     * constants NULL */
+    const unsigned char **kstr;
+    size_t *klen;
+    int nk;
 } proto;
 
 static int rd_byte(reader *r) {
@@ -149,11 +154,21 @@ static void rd_skip(reader *r, size_t n) {
     r->p += n;
 }
 
-static void rd_string(reader *r) {
+/* Skips a string; its bytes into *p and length into *len when p is given
+ * (*p NULL: a NULL string). */
+static void rd_string_at(reader *r, const unsigned char **p, size_t *len) {
     size_t n = rd_size(r);
+    if (p) {
+        *p = n > 0 && !r->bad ? r->p : NULL;
+        *len = n > 0 ? n - 1 : 0;
+    }
     if (n > 0) {
         rd_skip(r, n - 1);
     }
+}
+
+static void rd_string(reader *r) {
+    rd_string_at(r, NULL, NULL);
 }
 
 static void proto_free(proto *f) {
@@ -161,6 +176,8 @@ static void proto_free(proto *f) {
         proto_free(&f->kids[i]);
     }
     free(f->kids);
+    free(f->kstr);
+    free(f->klen);
 }
 
 /* lundump.c's loadFunction. 0, or -1 on a dump it cannot read. */
@@ -177,12 +194,23 @@ static int rd_function(reader *r, proto *f, int depth) {
     f->code = r->p;
     rd_skip(r, (size_t)f->ncode * 4);
     int nk = rd_int(r);
+    if (nk > 0 && !r->bad) {
+        if ((size_t)nk > (size_t)(r->end - r->p)) {
+            return -1; /* a constant takes a byte at least */
+        }
+        f->kstr = calloc((size_t)nk, sizeof *f->kstr);
+        f->klen = calloc((size_t)nk, sizeof *f->klen);
+        if (!f->kstr || !f->klen) {
+            return -1;
+        }
+        f->nk = nk;
+    }
     for (int i = 0; i < nk && !r->bad; i++) {
         int t = rd_byte(r);
         if (t == 3 || t == 19) { /* integer, float */
             rd_skip(r, 8);
         } else if (t == 4 || t == 20) { /* short, long string */
-            rd_string(r);
+            rd_string_at(r, &f->kstr[i], &f->klen[i]);
         } else if (t != 0 && t != 1 && t != 17) { /* nil, false, true */
             r->bad = 1;
         }
@@ -362,9 +390,12 @@ static int uses_reg(const proto *f, uint32_t i, int m) {
 
 /* For the generic for whose TFORCALL is the only one at `line` of f: 0 if
  * its first variable is only read from (fields, tests) in its body and no
- * other call of the body is on that line; 1 otherwise. */
-static int loop_keeps(const proto *f, const int *lines, int line) {
+ * other call of the body is on that line; 1 otherwise. When 0, the indexes
+ * of the constants naming the fields it reads by name (`m.town`) are in
+ * kread[0 .. *nread), each once (at most LLOOPVAR_NAMES: more are left out). */
+static int loop_keeps(const proto *f, const int *lines, int line, int *kread, int *nread) {
     int t = -1;
+    *nread = 0;
     for (int pc = 0; pc < f->ncode; pc++) {
         if (lines[pc] == line && OPC(code_at(f, pc)) == OP_TFORCALL) {
             if (t >= 0) {
@@ -396,6 +427,15 @@ static int loop_keeps(const proto *f, const int *lines, int line) {
         if (lines[pc] == line && (op == OP_CALL || op == OP_TAILCALL)) {
             return 1; /* a call on the loop's line: it could be the one calling */
         }
+        if (op == OP_GETFIELD && ARG_B(i) == m && ARG_C(i) < f->nk && f->kstr[ARG_C(i)]) {
+            int k = ARG_C(i), seen = 0;
+            for (int j = 0; j < *nread && !seen; j++) {
+                seen = kread[j] == k;
+            }
+            if (!seen && *nread < LLOOPVAR_NAMES) {
+                kread[(*nread)++] = k;
+            }
+        }
     }
     return 0;
 }
@@ -426,10 +466,12 @@ static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
 }
 
 /* The answer for the function at the top of the stack (popped) and line:
- * 0 the loop there provably keeps nothing, 1 otherwise. */
+ * 0 the loop there provably keeps nothing, with an array of the names of
+ * the fields it reads by name pushed; 1 otherwise, nothing pushed. */
 static int analyse(lua_State *L, int line) {
     dumpbuf b = {NULL, 0, 0};
-    int fn = lua_gettop(L);
+    int fn = lua_gettop(L), nread = 0, nnames = 0;
+    char names[LLOOPVAR_NAMES][41]; /* Lua's short strings: field names are */
     int failed = lua_dump(L, dump_writer, &b, 0);
     const unsigned char *d = b.p;
     size_t n = b.len;
@@ -443,8 +485,18 @@ static int analyse(lua_State *L, int line) {
         proto f;
         if (rd_function(&r, &f, 0) == 0) {
             int *lines = malloc(((size_t)f.ncode + 1) * sizeof *lines);
+            int kread[LLOOPVAR_NAMES];
             if (lines && lines_of(&f, lines) == 0) {
-                keeps = loop_keeps(&f, lines, line);
+                keeps = loop_keeps(&f, lines, line, kread, &nread);
+            }
+            /* copied out: the Lua strings are made once the dump is freed
+             * (a failed allocation raises) */
+            for (int j = 0, k; !keeps && j < nread; j++) {
+                k = kread[j];
+                if (f.klen[k] < sizeof names[0]) {
+                    memcpy(names[nnames], f.kstr[k], f.klen[k]);
+                    names[nnames++][f.klen[k]] = '\0';
+                }
             }
             free(lines);
         }
@@ -452,6 +504,13 @@ static int analyse(lua_State *L, int line) {
     }
     free(b.p);
     lua_settop(L, fn - 1);
+    if (!keeps) {
+        lua_createtable(L, nnames, 0);
+        for (int j = 0; j < nnames; j++) {
+            lua_pushstring(L, names[j]);
+            lua_rawseti(L, -2, j + 1);
+        }
+    }
     return keeps;
 }
 
@@ -485,14 +544,30 @@ static int calibrate(lua_State *L) {
             lua_pop(L, 1);
             return 0;
         }
-        if (analyse(L, 2) != (i > 0)) { /* a for's TFORCALL is on the for's line */
+        int keeps = analyse(L, 2); /* a for's TFORCALL is on the for's line */
+        if (!keeps) {
+            /* the names the first loop reads: a, x, y, w, b (m[n], m[1]
+             * and the table's k are not fields read by name) */
+            int ok = lua_rawlen(L, -1) == 5;
+            for (int j = 1; ok && j <= 5; j++) {
+                lua_rawgeti(L, -1, j);
+                ok = lua_type(L, -1) == LUA_TSTRING && strlen(lua_tostring(L, -1)) == 1 &&
+                     strchr("axywb", *lua_tostring(L, -1));
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+            if (!ok) {
+                return 0;
+            }
+        }
+        if (keeps != (i > 0)) {
             return 0;
         }
     }
     return 1;
 }
 
-int lloopvar_kept(lua_State *L, int level) {
+int lloopvar_reads(lua_State *L, int level) {
     lua_Debug ar;
     if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "Slf", &ar)) {
         return 1;
@@ -509,7 +584,8 @@ int lloopvar_kept(lua_State *L, int level) {
         lua_settop(L, fn - 1);
         return 1;
     }
-    /* registry[&cache_key][fn][line] = kept (weak keys: functions die) */
+    /* registry[&cache_key][fn][line] = true (kept) or the names read (weak
+     * keys: functions die) */
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);
@@ -530,15 +606,25 @@ int lloopvar_kept(lua_State *L, int level) {
         lua_rawset(L, cache);
     }
     int lines = lua_gettop(L);
-    int kept;
-    if (lua_rawgeti(L, lines, ar.currentline) == LUA_TBOOLEAN) {
-        kept = lua_toboolean(L, -1);
-    } else {
+    if (lua_rawgeti(L, lines, ar.currentline) == LUA_TNIL) {
+        lua_pop(L, 1);
         lua_pushvalue(L, fn);
-        kept = analyse(L, ar.currentline);
-        lua_pushboolean(L, kept);
+        if (analyse(L, ar.currentline)) {
+            lua_pushboolean(L, 1);
+        }
+        lua_pushvalue(L, -1);
         lua_rawseti(L, lines, ar.currentline);
     }
-    lua_settop(L, fn - 1);
+    int kept = lua_type(L, -1) != LUA_TTABLE;
+    lua_replace(L, fn);
+    lua_settop(L, kept ? fn - 1 : fn);
+    return kept;
+}
+
+int lloopvar_kept(lua_State *L, int level) {
+    int kept = lloopvar_reads(L, level);
+    if (!kept) {
+        lua_pop(L, 1);
+    }
     return kept;
 }

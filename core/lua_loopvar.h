@@ -13,4 +13,13 @@
  * be told to be a generic for. Cached per function and line. */
 int lloopvar_kept(lua_State *L, int level);
 
+/* The most field names lloopvar_reads gives. */
+#define LLOOPVAR_NAMES 16
+
+/* lloopvar_kept, and when it is 0 (the loop keeps no row), pushes an array
+ * of the names of the fields the loop's body reads by a constant name
+ * (`m.town`; not `m[k]`), each once, at most LLOOPVAR_NAMES of them, none
+ * longer than 40 bytes. Nothing pushed when 1. */
+int lloopvar_reads(lua_State *L, int level);
+
 #endif

@@ -74,6 +74,23 @@ typedef struct lscan {
     /* no condition, limit, offset, scope or resumption: a step is
      * store_scan_next's, without scan_step's tests */
     int plain;
+    /* A reused row for a loop that reads fields by name (`m.town`): a
+     * table, the fields the loop names set in it (raw) from each record, so
+     * that Lua's own table read finds them instead of a call of the row's
+     * __index; anything else read goes through the table's metatable to
+     * the row `tback`, which holds the record (see "table rows" below).
+     * trow: the table (the iterator's upvalue 6), or NULL. */
+    const void *trow;
+    lrow *tback;
+    struct scache *tsc;
+    int nwant, wmax;
+    struct {
+        int pos;
+        /* the stored bytes of the value the table holds (a scalar's, up to
+         * 23 bytes): the same bytes in the next record leave it as it is.
+         * len 0: not known */
+        unsigned char len, last[23];
+    } want[LLOOPVAR_NAMES];
 } lscan;
 
 /* ---- rows ---------------------------------------------------------------------------- */
@@ -268,6 +285,14 @@ static void row_push_field_c(lua_State *L, lrow *row, int pos, int strings_idx, 
         lua_pushinteger(L, *p);
         return;
     }
+    if (*p >= 0xcc && *p <= 0xce && row->off[pos] + 1u + (1u << (*p - 0xcc)) <= row->n) {
+        const unsigned char *q = p + 1; /* uint 8, 16, 32 (ids): big-endian */
+        lua_pushinteger(L, *p == 0xcc   ? q[0]
+                           : *p == 0xcd ? (uint32_t)q[0] << 8 | q[1]
+                                        : (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+                                              (uint32_t)q[2] << 8 | q[3]);
+        return;
+    }
     if (*p >= 0xa0 && *p <= 0xbf && row->off[pos] + 1u + (*p & 0x1fu) <= row->n) {
         if (strings_idx) {
             scache_push(L, strings_idx, sc, pos, (const char *)p + 1, *p & 0x1fu);
@@ -383,6 +408,132 @@ static int l_row_tostring(lua_State *L) {
     luaL_addstring(&b, "}");
     luaL_pushresult(&b);
     return 1;
+}
+
+/* ---- table rows ------------------------------------------------------------------------ */
+
+/* The iterator's upvalues for table rows (see l_scan_iter): the string
+ * cache's table, then the names of the fields set, one each. */
+#define TROW_STRINGS 7
+#define TROW_KEYS 8
+#define ITER_UPVALUES (TROW_KEYS + LLOOPVAR_NAMES - 1)
+
+/* A table row's metamethods: upvalue 1 is the row holding its record
+ * (lscan's tback), which takes the table's place as the first argument.
+ * __index keeps l_row_index's upvalues 2 and 3 (the string cache); the
+ * others have the row's own metamethod as upvalue 2. */
+static int l_trow_index(lua_State *L) {
+    lua_copy(L, lua_upvalueindex(1), 1);
+    return l_row_index(L);
+}
+
+static int l_trow_other(lua_State *L) {
+    lua_copy(L, lua_upvalueindex(1), 1);
+    return lua_tocfunction(L, lua_upvalueindex(2))(L);
+}
+
+/* Called from l_scan_iter: the fields named in the array at names_idx
+ * (lloopvar_reads's) that s's collection has, into s->want and the
+ * iterator's upvalues from TROW_KEYS. Their number. */
+static int trow_want(lua_State *L, lscan *s, int names_idx) {
+    const lshape *sh = lua_touserdata(L, lua_upvalueindex(4));
+    int n = (int)lua_rawlen(L, names_idx);
+    s->nwant = 0;
+    s->wmax = -1;
+    for (int i = 1; sh && i <= n && s->nwant < LLOOPVAR_NAMES; i++) {
+        lua_rawgeti(L, names_idx, i);
+        int pos = lshape_find(sh, lua_tostring(L, -1));
+        if (pos < 0 || pos == s->c->extra) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_replace(L, lua_upvalueindex(TROW_KEYS + s->nwant));
+        s->want[s->nwant].pos = pos;
+        s->want[s->nwant++].len = 0;
+        s->wmax = pos > s->wmax ? pos : s->wmax;
+    }
+    return s->nwant;
+}
+
+/* Sets the wanted fields of the table row at t from the record in tback
+ * (just refilled): a scalar whose stored bytes are the ones the table
+ * already holds is left as it is. Arrays and maps are not set (a read
+ * gets a new table each time, as from any row): their names are left to
+ * __index. */
+static void trow_fill(lua_State *L, lscan *s, int t) {
+    static const unsigned char nil = 0xc0;
+    lrow *row = s->tback;
+    if (row_offsets(row, s->wmax) != 0) {
+        row_corrupt(L, row);
+    }
+    for (int i = 0; i < s->nwant; i++) {
+        int pos = s->want[i].pos;
+        uint32_t o = row->off[pos];
+        const unsigned char *p = o == UINT32_MAX ? &nil : row->bytes + o;
+        int k = mp_skip_len[*p];
+        if (k > 0 && k == s->want[i].len && memcmp(p, s->want[i].last, (size_t)k) == 0) {
+            continue;
+        }
+        lua_pushvalue(L, lua_upvalueindex(TROW_KEYS + i));
+        if ((*p >= 0x80 && *p <= 0x9f) || (*p >= 0xdc && *p <= 0xdf)) {
+            lua_pushnil(L); /* an array or a map */
+            k = 0;
+        } else if (p == &nil) {
+            lua_pushnil(L);
+        } else {
+            row_push_field_c(L, row, pos, lua_upvalueindex(TROW_STRINGS), s->tsc);
+        }
+        lua_rawset(L, t);
+        if (k > 0 && k <= (int)sizeof s->want[i].last) {
+            memcpy(s->want[i].last, p, (size_t)k);
+            s->want[i].len = (unsigned char)k;
+        } else {
+            s->want[i].len = 0;
+        }
+    }
+}
+
+/* Called from l_scan_iter: pushes a new table row for record rec (n
+ * bytes), with the row behind it, and makes it the one handed out last
+ * (upvalue 6). */
+static void trow_new(lua_State *L, lscan *s, const void *rec, size_t n) {
+    static const char *const other[] = {"__newindex", "__pairs", "__tostring"};
+    int mt = lua_upvalueindex(5);
+    push_row(L, s->db, s->c, lua_upvalueindex(3), lua_touserdata(L, lua_upvalueindex(4)), mt, rec,
+             n, n / 2 + 64);
+    int back = lua_gettop(L);
+    lua_createtable(L, 0, s->nwant);
+    lua_createtable(L, 0, 6); /* its metatable */
+    lua_getfield(L, mt, "__index");
+    lua_pushvalue(L, back);
+    lua_getupvalue(L, -2, 2);
+    lua_getupvalue(L, -3, 3);
+    s->tsc = lua_touserdata(L, -1);
+    lua_pushvalue(L, -2);
+    lua_replace(L, lua_upvalueindex(TROW_STRINGS));
+    lua_pushcclosure(L, l_trow_index, 3);
+    lua_setfield(L, back + 2, "__index");
+    lua_pop(L, 1);
+    for (int i = 0; i < (int)(sizeof other / sizeof other[0]); i++) {
+        lua_pushvalue(L, back);
+        lua_getfield(L, mt, other[i]);
+        lua_pushcclosure(L, l_trow_other, 2);
+        lua_setfield(L, back + 2, other[i]);
+    }
+    lua_pushliteral(L, "row");
+    lua_setfield(L, back + 2, "__name");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, back + 2, "__metatable");
+    lua_setmetatable(L, back + 1);
+    s->tback = lua_touserdata(L, back);
+    lua_remove(L, back);
+    s->trow = lua_topointer(L, -1);
+    s->last = NULL;
+    lua_copy(L, -1, lua_upvalueindex(6));
+    for (int i = 0; i < s->nwant; i++) {
+        s->want[i].len = 0;
+    }
+    trow_fill(L, s, lua_gettop(L));
 }
 
 /* ---- scans ------------------------------------------------------------------------------- */
@@ -728,8 +879,8 @@ static int row_refill(lrow *row, const void *rec, size_t n) {
 
 /* Iterator: upvalues 1 db, 2 scan, 3 names, 4 the shape (a light
  * userdata: the names table holds it), 5 the row metatable, 6 the row
- * handed out last. Arguments (from a generic for): the scan, the row of
- * the step before.
+ * handed out last, 7 on for a table row (TROW_STRINGS, TROW_KEYS).
+ * Arguments (from a generic for): the scan, the row of the step before.
  *
  * A new row for every record costs an allocation and its collection, most
  * of a step. When the loop calling is known to keep no row (lua_loopvar.h:
@@ -737,7 +888,13 @@ static int row_refill(lrow *row, const void *rec, size_t n) {
  * or copied), the row of the step before takes the next record: asked
  * after ROW_REUSE_AFTER steps that were all called as a generic for calls
  * (the scan, then nil, then the row handed out last); then the row is
- * reused when the caller gives back the one handed out last. */
+ * reused when the caller gives back the one handed out last.
+ *
+ * When that loop also reads fields by name (`m.town`), the row it gets is
+ * a table (trow_new) holding those fields, set from each record
+ * (trow_fill): Lua finds them in the table itself, where each read of a
+ * row is a call of its __index (~700 instructions against ~150 a field
+ * set; W2's rule reads two or three fields of every member). */
 static int l_scan_iter(lua_State *L) {
     lscan *s = lua_touserdata(L, lua_upvalueindex(2));
     const void *rec;
@@ -753,18 +910,36 @@ static int l_scan_iter(lua_State *L) {
             if (!forlike) {
                 s->reuse = 0;
             } else if (++s->steps >= ROW_REUSE_AFTER) {
-                s->reuse = !lloopvar_kept(L, 1);
+                s->reuse = !lloopvar_reads(L, 1);
+                if (s->reuse > 0 && trow_want(L, s, lua_gettop(L)) > 0) {
+                    lua_pop(L, 1);
+                    trow_new(L, s, rec, n);
+                    return 1;
+                }
+                if (s->reuse > 0) {
+                    lua_pop(L, 1); /* the names read: none of them fields */
+                }
             }
         }
-        if (s->reuse > 0 && lua_touserdata(L, 2) == s->last && lua_touserdata(L, 1) == s &&
-            row_refill(s->last, rec, n)) {
-            lua_settop(L, 2);
-            return 1;
+        if (s->reuse > 0 && lua_touserdata(L, 1) == s) {
+            if (s->trow && lua_topointer(L, 2) == s->trow) {
+                if (!row_refill(s->tback, rec, n)) {
+                    trow_new(L, s, rec, n); /* a record larger than the row has room for */
+                    return 1;
+                }
+                lua_settop(L, 2);
+                trow_fill(L, s, 2);
+                return 1;
+            }
+            if (!s->trow && lua_touserdata(L, 2) == s->last && row_refill(s->last, rec, n)) {
+                lua_settop(L, 2);
+                return 1;
+            }
         }
         /* room to spare in a row that may be reused: records vary a little */
         push_row(L, s->db, s->c, lua_upvalueindex(3), lua_touserdata(L, lua_upvalueindex(4)),
                  lua_upvalueindex(5), rec, n, s->reuse ? n / 2 + 16 : 0);
-        if (s->reuse) {
+        if (s->reuse && !s->trow) { /* a table row stays the one handed out last */
             s->last = lua_touserdata(L, -1);
             lua_copy(L, -1, lua_upvalueindex(6));
         }
@@ -1183,7 +1358,10 @@ int l_coll_scan(lua_State *L) {
     lua_remove(L, -2);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &lstore_row_key);
     lua_pushnil(L); /* the row handed out last */
-    lua_pushcclosure(L, l_scan_iter, 6);
+    for (int i = 7; i <= ITER_UPVALUES; i++) {
+        lua_pushnil(L); /* for a table row (TROW_STRINGS, TROW_KEYS) */
+    }
+    lua_pushcclosure(L, l_scan_iter, ITER_UPVALUES);
     s->reuse = -1;
     lua_pushvalue(L, sidx); /* the state: the iterator knows a generic for's call by it */
     lua_pushnil(L);

@@ -441,4 +441,55 @@ t.case('a reused row: writes in the same transaction, nested scans, db.atomic, b
   t.eq({ a.id, b.id, c.id }, { 1, 2, 3 })
 end)
 
+t.case('a loop reading fields by name: one table holds them, set from each record', function()
+  -- after 64 steps a loop that keeps no row and reads fields by name
+  -- (`r.town`) gets a table with those fields set from each record; other
+  -- reads (r[k], names the collection lacks, extra fields, arrays and maps,
+  -- nil) go through its metatable to the record, as a row's do
+  db.define('tr', { key = 'id', fields = { id = 'int', name = 'string', town = 'string', v = 'any?',
+                                           tags = 'any?', big = 'string?' }, extra = true })
+  local N = 600
+  local function want(i)
+    local v = ({ i, 'x' .. i % 2, nil, i * 0.5, i % 3 == 0, -i * 70000, i * 2 ^ 40 })[i % 7 + 1]
+    return { id = i, name = 'n' .. i, town = ({ '东', '西', '南' })[i % 3 + 1], v = v,
+             tags = i % 5 == 0 and { i, 'a' } or nil,
+             big = i % 50 == 0 and ('长'):rep(100 + i) or nil, -- past the row's room
+             note = i % 4 == 0 and 'e' .. i or nil }           -- an extra field
+  end
+  db.atomic(function()
+    for i = 1, N do db.tr:insert(want(i)) end
+  end)
+  local k = 'name'
+  for _ = 1, 2 do
+    local n = 0
+    for r in db.tr:scan() do
+      n = n + 1
+      local w = want(n)
+      t.eq(r.id, n)
+      t.eq({ r.name, r[k], r.town, r.v, r.tags, r.big, r.note },
+           { w.name, w.name, w.town, w.v, w.tags, w.big, w.note }, 'record ' .. n)
+      t.eq(math.type(r.v), math.type(w.v))
+      if r.tags then
+        r.tags[1] = 'changed' -- a new table at each read: the record is not changed
+        t.eq(r.tags[1], n)
+      end
+    end
+    t.eq(n, N)
+  end
+  -- the fields it lacks, writes and the row's methods, from a loop that reads by name
+  t.raises_all(function()
+    for r in R:scan() do
+      if r.id > 100 then local _ = r.nmae end
+    end
+  end, { "'rr'", "'nmae'" })
+  for r in db.tr:scan() do
+    if r.id > 100 then t.eq(r.nmae, nil) end -- extra = true: any name reads
+  end
+  local tot
+  for r in db.tr:scan() do
+    if r.id == 150 then tot = r.totable end
+  end
+  t.eq(type(tot), 'function')
+end)
+
 t.done()
