@@ -1483,6 +1483,9 @@ typedef struct bucket {
     lua_Integer count;
 } bucket;
 
+/* Records count_by takes from a plain scan at a time (store_scan_batch). */
+#define COUNT_BATCH 64
+
 /* coll:count_by(field [, opts]) -> { [value] = count } computed in C */
 int l_coll_count_by(lua_State *L) {
     lscan *s;
@@ -1509,7 +1512,35 @@ int l_coll_count_by(lua_State *L) {
         scan_free(s);
         return luaL_error(L, _("out of memory"));
     }
-    while ((rc = scan_step(s, &rec, &n)) == 0) {
+    store_rec batch[COUNT_BATCH];
+    int got = 0, at = 0;
+    for (;;) {
+        if (at == got) { /* the next records: many at once from a plain scan */
+            at = 0;
+            if (!s->plain) {
+                rc = scan_step(s, &batch[0].val, &batch[0].n);
+                got = rc ? 0 : 1;
+            } else if ((got = store_scan_batch(s->sc, batch, COUNT_BATCH)) < 0) {
+                rc = got;
+                got = 0;
+                if (s->total) { /* as scan_step does at the end */
+                    s->db->progress((double)s->total, (double)s->total, s->c->name);
+                }
+            } else {
+                rc = 0;
+                uint64_t was = s->stepped;
+                s->stepped += (uint64_t)got;
+                if (s->total && (was >> 12) != (s->stepped >> 12)) { /* every 4096, as scan_step */
+                    s->db->progress((double)s->stepped, (double)s->total, s->c->name);
+                }
+            }
+            if (rc) {
+                break;
+            }
+        }
+        rec = batch[at].val;
+        n = batch[at].n;
+        at++;
         const unsigned char *end = (const unsigned char *)rec + n, *q = NULL;
         uint32_t narr;
         const unsigned char *p = mp_record_fields(rec, n, &narr);

@@ -393,6 +393,18 @@ int store_scan_open(store_txn *t, const store_coll *c, int index, const store_ra
 /* Moves to the next record: 0 with *pk and *val borrowed (see top), or
  * GH_ENOTFOUND at the end. */
 int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void **val, size_t *vlen);
+/* One record of store_scan_batch: its key and value, borrowed like
+ * store_scan_next's. */
+typedef struct store_rec {
+    const void *pk, *val;
+    size_t pkn, n;
+} store_rec;
+/* Up to max (>= 1) next records into out: their count, or GH_ENOTFOUND at
+ * the end, or an error. A forward whole-collection scan fills many in one
+ * call (count_by: the call and the stores of a step per record were a
+ * sixth of its work); any other scan gives one, like store_scan_next, and
+ * an index scan's key in out[0].pk is valid until the next call. */
+int store_scan_batch(store_scan *sc, store_rec *out, int max);
 /* The current record again (after writes in the same transaction moved
  * pages). 0 or GH_ENOTFOUND if it was deleted. */
 int store_scan_current(store_scan *sc, const void **val, size_t *vlen);

@@ -146,6 +146,36 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
     return scan_next_slow(sc, pk, pklen, val, vlen);
 }
 
+int store_scan_batch(store_scan *sc, store_rec *out, int max) {
+    if (!sc->plain) {
+        int rc = store_scan_next(sc, &out->pk, &out->pkn, &out->val, &out->n);
+        return rc ? rc : 1;
+    }
+    int n = 0;
+    MDB_val k, d;
+    while (n < max) {
+        int rc = mdb_cursor_get(sc->cur, &k, &d, MDB_NEXT);
+        if (rc) {
+            sc->plain = 0;
+            if (rc != MDB_NOTFOUND) {
+                return store_lmdb_err(rc, sc->c->name);
+            }
+            sc->done = 1;
+            return n ? n : GH_ENOTFOUND;
+        }
+        if ((rc = store_val_check(sc->t, &d, sc->c->name)) != 0) {
+            return rc;
+        }
+        out[n].pk = k.mv_data;
+        out[n].pkn = k.mv_size;
+        out[n].val = d.mv_data;
+        out[n].n = d.mv_size;
+        n++;
+    }
+    sc->rec = d;
+    return n;
+}
+
 static int scan_next_slow(store_scan *sc, const void **pk, size_t *pklen, const void **val,
                           size_t *vlen) {
     MDB_val k, d;
