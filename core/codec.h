@@ -180,6 +180,31 @@ static inline int mp_skip_fast(mp_reader *r) {
     return mp_skip(r, CODEC_MAX_DEPTH);
 }
 
+/* Past n values from p (before end), or NULL if they are damaged: scalars
+ * by their first byte, in a loop the compiler keeps in registers (a
+ * record's fields walked to the one wanted: find, count_by). A size past
+ * the end stops the next test, or the last. */
+static inline const unsigned char *mp_skip_n(const unsigned char *p, const unsigned char *end,
+                                             uint32_t n) {
+    for (; n > 0; n--) {
+        if (p >= end) {
+            return NULL;
+        }
+        int k = mp_skip_len[*p];
+        if (k > 0) {
+            p += k;
+            continue;
+        }
+        mp_reader r;
+        mp_reader_init(&r, p, (size_t)(end - p));
+        if (mp_skip_fast(&r) != 0) {
+            return NULL;
+        }
+        p = r.p;
+    }
+    return p <= end ? p : NULL;
+}
+
 /* Checks that [p, p+n) is exactly one well-formed value. 0 or GH_ECORRUPT. */
 int mp_validate(const void *p, size_t n);
 

@@ -581,25 +581,6 @@ static inline const unsigned char *skip_one(const unsigned char *p, const unsign
     return mp_skip_fast(&r) == 0 ? r.p : NULL;
 }
 
-/* The start of field pos of the fields at p (< end), or NULL if the
- * record is damaged: scalars by their first byte, in a loop the compiler
- * keeps in registers (count_by's walk to its field). */
-static inline const unsigned char *field_at(const unsigned char *p, const unsigned char *end,
-                                            int pos) {
-    for (; pos > 0; pos--) {
-        if (p >= end) {
-            return NULL;
-        }
-        int k = mp_skip_len[*p];
-        if (k > 0) {
-            p += k; /* past end only if damaged: the next test, or the last, sees it */
-        } else if (!(p = skip_one(p, end))) {
-            return NULL;
-        }
-    }
-    return p <= end ? p : NULL;
-}
-
 /* Are a[0 .. n) and b[0 .. n) the same bytes? Inline, eight at a time:
  * the values compared are short (a town, a category). */
 static inline int bytes_eq(const unsigned char *a, const unsigned char *b, size_t n) {
@@ -1545,7 +1526,7 @@ int l_coll_count_by(lua_State *L) {
         uint32_t narr;
         const unsigned char *p = mp_record_fields(rec, n, &narr);
         if (p && (uint32_t)pos < narr) {
-            p = field_at(p, end, pos);
+            p = mp_skip_n(p, end, (uint32_t)pos);
             q = p ? skip_one(p, end) : NULL;
         } else if (p) {
             static const unsigned char nil = 0xc0; /* absent: a field added later */

@@ -416,21 +416,14 @@ static int push_one_field(lua_State *L, const store_coll *c, int pos, const void
     if (!p) {
         goto corrupt;
     }
-    for (uint32_t i = 0; i < narr; i++) {
-        if (i == (uint32_t)pos) {
-            at = p;
-        }
-        int k = p < end ? mp_skip_len[*p] : 0;
-        if ((size_t)(k - 1) < (size_t)(end - p)) {
-            p += k;
-            continue;
-        }
-        mp_reader r;
-        mp_reader_init(&r, p, (size_t)(end - p));
-        if (mp_skip_fast(&r) != 0) {
-            goto corrupt;
-        }
-        p = r.p;
+    if ((uint32_t)pos < narr) { /* walked whole: its fields before pos, then from pos on */
+        at = p = mp_skip_n(p, end, (uint32_t)pos);
+        p = p ? mp_skip_n(p, end, narr - (uint32_t)pos) : NULL;
+    } else {
+        p = mp_skip_n(p, end, narr);
+    }
+    if (!p) {
+        goto corrupt;
     }
     if (!at) {
         lua_pushnil(L); /* past the stored array: a field added later */
