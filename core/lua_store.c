@@ -290,9 +290,18 @@ const store_counts *lstore_committed_counts(lua_State *L, int db_idx, int *n) {
  * name tables (uservalue 1: position -> name, 2: name -> position) when the
  * definition changed. Returns 0 or an error code; never raises except for
  * Lua memory errors. */
+static int resolve_lc(lua_State *L, int idx, lcoll *lc, const ldb *db, store_txn *t,
+                      const store_coll **out);
+
 int lstore_resolve(lua_State *L, int idx, store_txn *t, const store_coll **out) {
-    lcoll *lc = lua_touserdata(L, idx); /* callers check the argument */
-    ldb *db = lstore_db(L);
+    /* callers check the argument */
+    return resolve_lc(L, idx, lua_touserdata(L, idx), lstore_db(L), t, out);
+}
+
+/* lstore_resolve with the collection object (lc, at idx) and db at hand:
+ * a lookup's call fetched them once (lua_touserdata costs 30 instructions). */
+static int resolve_lc(lua_State *L, int idx, lcoll *lc, const ldb *db, store_txn *t,
+                      const store_coll **out) {
     const store_coll *c;
     int rc = store_sync(t);
     if (rc == 0 && lc->c && lc->gen == store_generation(db->s)) {
@@ -443,11 +452,10 @@ corrupt:
                    _("collection '%s': a stored record is corrupt (run gonghui check)"), c->name);
 }
 
-static int push_fields(lua_State *L, int coll_idx, const store_coll *c, int first, const void *rec,
-                       size_t n) {
+static int push_fields(lua_State *L, int coll_idx, const lcoll *lc, const store_coll *c, int first,
+                       const void *rec, size_t n) {
     int top = lua_gettop(L);
     if (first == top && lua_type(L, first) == LUA_TSTRING) {
-        const lcoll *lc = lua_touserdata(L, coll_idx);
         int pos = lc->shape ? lshape_find(lc->shape, lua_tostring(L, first)) : -1;
         if (pos >= 0) {
             return push_one_field(L, c, pos, rec, n);
@@ -544,7 +552,7 @@ static int l_coll_get(lua_State *L) {
             rc = GH_ENOTFOUND; /* outside the request's scope: as if absent */
         }
         if (rc == 0) {
-            nret = push_fields(L, 1, c, 3, v, n);
+            nret = push_fields(L, 1, lua_touserdata(L, 1), c, 3, v, n);
             rc = nret < 0 ? nret : 0;
         }
     }
@@ -611,13 +619,14 @@ static int write_work(store_txn *t, void *ctx) {
 /* Is argument 1 a collection? Its metatable compared by address: a
  * registry lookup (lstore_testudata) cost more than the rest of a small
  * insert's checks (issue 18). */
-static int arg_is_coll(lua_State *L, const ldb *db) {
-    if (!lua_touserdata(L, 1) || !lua_getmetatable(L, 1)) {
-        return 0;
+static lcoll *arg_is_coll(lua_State *L, const ldb *db) {
+    lcoll *lc = lua_touserdata(L, 1);
+    if (!lc || !lua_getmetatable(L, 1)) {
+        return NULL;
     }
     int is = lua_topointer(L, -1) == db->coll_mt;
     lua_pop(L, 1);
-    return is;
+    return is ? lc : NULL;
 }
 
 static int run_write(lua_State *L, write_fn fn, int trusted) {
@@ -1199,15 +1208,16 @@ static int l_coll_find(lua_State *L) {
     const store_coll *c;
     store_txn *t;
     int owned, rc, nret = 0;
-    if (!arg_is_coll(L, db)) {
-        lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT); /* raises */
+    lcoll *lc = arg_is_coll(L, db);
+    if (!lc) {
+        lc = lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT); /* raises */
     }
     const char *iname = luaL_checkstring(L, 2);
     luaL_checkany(L, 3);
     if ((rc = lstore_begin(db, 0, &t, &owned))) {
         return lstore_raise(L, rc);
     }
-    if ((rc = lstore_resolve(L, 1, t, &c)) == 0) {
+    if ((rc = resolve_lc(L, 1, lc, db, t, &c)) == 0) {
         int ix = lstore_index_by_name(c, iname), nv = 0;
         if (ix < 0) {
             rc = lstore_no_index(c, iname);
@@ -1231,7 +1241,7 @@ static int l_coll_find(lua_State *L) {
                            !lstore_visible(db, c, v, n)) {
                     }
                     if (rc == 0) {
-                        nret = push_fields(L, 1, c, 4, v, n);
+                        nret = push_fields(L, 1, lc, c, 4, v, n);
                         rc = nret < 0 ? nret : 0;
                     }
                     store_scan_close(sc);
@@ -1239,7 +1249,7 @@ static int l_coll_find(lua_State *L) {
                 goto done;
             }
             if (rc == 0) {
-                nret = push_fields(L, 1, c, 4, v, n);
+                nret = push_fields(L, 1, lc, c, 4, v, n);
                 rc = nret < 0 ? nret : 0;
             }
         }
