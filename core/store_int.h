@@ -91,6 +91,11 @@ struct store_scan {
     int reverse, started, done, prefix_whole;
     int plain; /* started, forwards in key order, no upper bound: store_scan_next's fast path */
     MDB_val rec;
+    /* the map's pages a plain scan has passed since it last let them go
+     * (scan_let_go): the lowest and highest, the one of the record before,
+     * how many times the page changed */
+    uintptr_t gone_lo, gone_hi, gone_at;
+    unsigned gone_n;
     store_scan *next;
 };
 
