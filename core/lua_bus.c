@@ -90,10 +90,16 @@ static void push_state(lua_State *L) {
 /* The cache of matching handlers per topic (push_matching) is also kept in
  * the registry under this key, so emit finds it in one lookup. */
 static const char cache_key = 'c';
-/* bus.emit's Lua dispatch (emit_src below): its table topic -> the array of
- * the handler functions, and the function itself. */
-static const char fast_key = 'f';
+/* bus.emit, the Lua function (emit_src below). */
 static const char emit_key = 'e';
+/* The registry's tables of emit's dispatch: levels[k + 1] is cascade level
+ * k's table of dispatchers (made as needed), level_of[that table] = k,
+ * makers[arities] the function that makes a dispatcher of handlers of
+ * these arities (push_maker); the levels' metatable. */
+static const char levels_key = 'l';
+static const char level_of_key = 'k';
+static const char makers_key = 'm';
+static const char level_meta_key = 'M';
 
 /* Sets a new, empty cache of matching handlers in the state table on top
  * (after bus.on/off; the handlers matching a topic change). */
@@ -102,14 +108,18 @@ static void new_cache(lua_State *L) {
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
     lua_setfield(L, -2, "cache");
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &fast_key) == LUA_TTABLE) { /* emit's, cleared */
-        lua_pushnil(L);
-        while (lua_next(L, -2)) {
-            lua_pop(L, 1);
-            lua_pushvalue(L, -1);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &levels_key) == LUA_TTABLE) { /* emit's, emptied */
+        for (lua_Integer k = 1; lua_rawgeti(L, -1, k) == LUA_TTABLE; k++) {
             lua_pushnil(L);
-            lua_rawset(L, -4);
+            while (lua_next(L, -2)) {
+                lua_pop(L, 1);
+                lua_pushvalue(L, -1);
+                lua_pushnil(L);
+                lua_rawset(L, -4);
+            }
+            lua_pop(L, 1);
         }
+        lua_pop(L, 1);
     }
     lua_pop(L, 1);
 }
@@ -608,62 +618,181 @@ static int l_bus_publish(lua_State *L) {
 
 /* ---- bus.emit: the dispatch in Lua ------------------------------------------------------ */
 
-/* bus.emit is a Lua function, so it calls a handler as a script calls a
- * function, with no protected call per event: a pcall cost more than three
- * small handlers (issue 18, W5: 7.0 M events/s against 10.3 M/s for plain
- * calls). What the protected call gave is kept in two other ways:
+/* bus.emit is a Lua function, and each topic has a dispatcher compiled for
+ * it: a Lua function with the topic's handlers as upvalues, calling them one
+ * after the other with no loop and no protected call (a pcall cost more than
+ * three small handlers, and a loop over an array more than the bus's own
+ * work; issue 18, W5). emit is one line,
+ *
+ *   return cur[topic](payload, topic)
+ *
+ * where `cur` is the table of dispatchers of the current cascade level: a
+ * dispatcher of level k sets `cur` to level k + 1's table while its handlers
+ * run and back to its own after, so an emit inside a handler finds the next
+ * level's dispatchers. That is the cascade count, two writes an event; there
+ * is no number to compare. What the protected call gave is kept:
  * - the failing handler is named at the moment of the error: the message
  *   handler of every protected call a script's error goes through (the
- *   runner's lstore_traceback, db.atomic's, the sandbox's pcall and xpcall,
- *   the bus's own) calls lbus_name_error, which finds the innermost emit on
- *   the stack and, from its locals, the handler it is calling;
- * - the cascade limit: emit counts its depth and restores it on the way out;
- *   an error that unwinds through it leaves the count high, so past the
- *   limit `heal` counts the emits really on the stack before refusing.
- * A topic whose handlers are all plain functions has the array of them in
- * `fast` (cleared by bus.on/off); a topic not seen yet, one with batch
- * handlers or none, and a bad topic take `slow`, the C emit below (which
- * fills `fast`). emit_many is C. */
+ *   runner's lstore_traceback, db.atomic's, the sandbox's pcall and xpcall)
+ *   calls lbus_name_error, which finds the innermost dispatcher on the stack
+ *   and, from the line it is at, the handler it is calling;
+ * - the cascade limit: level BUS_MAX_DEPTH's table is always empty; its
+ *   miss counts the dispatchers really on the stack (an error that unwound
+ *   through one left `cur` a level up) and refuses past the limit, or goes
+ *   on at the level counted.
+ * A table's miss (l_bus_miss, its __index) makes the topic's dispatcher
+ * for that level, or returns the C emit below (l_bus_emit_slow) for a bad
+ * topic, no handler registered at all, or batch handlers. bus.on/off empty
+ * every level's table (new_cache). emit_many is C. */
 #define STR_(x) #x
 #define STR(x) STR_(x)
-static const char emit_src[] =
-    "local fast, slow, heal = ...\n"
-    "local depth = 0\n"
-    "return function(topic, payload)\n"
-    "  local fns = fast[topic]\n"
-    "  if fns then\n"
-    "    local d = depth\n"
-    "    if d >= " STR(BUS_MAX_DEPTH) " then d = heal(topic) end\n"
-                                      "    depth = d + 1\n"
-                                      "    for j = 1, #fns do fns[j](payload, topic) end\n"
-                                      "    depth = d\n"
-                                      "  else\n"
-                                      "    return slow(topic, payload)\n"
-                                      "  end\n"
-                                      "end\n";
+static const char emit_src[] = "local cur = ...\n"
+                               "return function(topic, payload)\n"
+                               "  return cur[topic](payload, topic)\n"
+                               "end\n";
+/* A dispatcher starts on this line of its chunk (named "=bus.emit" like
+ * emit's); handler i is called on line DISPATCH_LINE + i. */
+#define DISPATCH_LINE 3
+/* Topics with more handlers than this get a dispatcher with a loop. */
+#define UNROLL_MAX 12
 
-/* How far up the stack heal and lbus_name_error look for emits: each step
- * (lua_getstack) walks the stack from the top, and a runaway recursion's
- * "stack overflow" comes with 200,000 levels. */
+/* How far up the stack the cascade's count and lbus_name_error look for
+ * dispatchers: each step (lua_getstack) walks the stack from the top, and a
+ * runaway recursion's "stack overflow" comes with 200,000 levels. */
 #define SEARCH_LEVELS 1000
 
-/* heal(topic) -> the number of emits on the stack further out than this one,
- * when emit's count reached the limit: refuses a cascade deeper than it. */
-static int l_bus_heal(lua_State *L) {
+/* Whether the function of frame ar is a dispatcher (lua_getinfo "S" done). */
+static int is_dispatcher(const lua_Debug *ar) {
+    return ar->linedefined == DISPATCH_LINE && strcmp(ar->source, "=bus.emit") == 0;
+}
+
+/* Pushes level k's table of dispatchers, made when missing. */
+static void push_level(lua_State *L, int k) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &levels_key);
+    if (lua_rawgeti(L, -1, k + 1) == LUA_TTABLE) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
+    lua_newtable(L); /* levels t */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &level_meta_key);
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, k + 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &level_of_key);
+    lua_pushvalue(L, -2);
+    lua_pushinteger(L, k);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_remove(L, -2);
+}
+
+/* Sets emit's `cur` (its upvalue 1) to level k's table. */
+static void set_level(lua_State *L, int k) {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &emit_key);
-    int emitf = lua_gettop(L), n = 0;
+    push_level(L, k);
+    lua_setupvalue(L, -2, 1);
+    lua_pop(L, 1);
+}
+
+/* Pushes the maker of dispatchers for handlers of these arities (compiled
+ * once for each string of them):
+ *   local cur
+ *   return function(me, nxt, h1, ..., hn)
+ *     return function(payload, topic) cur = nxt
+ *       h1(payload, topic)
+ *       ...
+ *       cur = me
+ *     end
+ *   end
+ * its `cur` joined to emit's. arity[i - 1] says what handler i is given:
+ * '2' (payload, topic), '1' (payload) for a Lua function of one parameter,
+ * '0' nothing for one of none (the arguments it would not see cost a move
+ * each). arity NULL: the handlers are one array `fns`, called in a loop. */
+static void push_maker(lua_State *L, const char *arity) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &makers_key);
+    if (lua_getfield(L, -1, arity ? arity : "loop") == LUA_TFUNCTION) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
+    int n = arity ? (int)strlen(arity) : 0;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "local cur\nreturn function(me, nxt");
+    if (!arity) {
+        luaL_addstring(&b, ", fns");
+    }
+    for (int i = 1; i <= n; i++) {
+        lua_pushfstring(L, ", h%d", i);
+        luaL_addvalue(&b);
+    }
+    luaL_addstring(&b, ")\n  return function(payload, topic) cur = nxt\n");
+    if (!arity) {
+        luaL_addstring(&b, "    for j = 1, #fns do fns[j](payload, topic) end\n");
+    }
+    static const char *const args[] = {"", "payload", "payload, topic"};
+    for (int i = 1; i <= n; i++) {
+        lua_pushfstring(L, "    h%d(%s)\n", i, args[arity[i - 1] - '0']);
+        luaL_addvalue(&b);
+    }
+    luaL_addstring(&b, "    cur = me\n  end\nend\n");
+    luaL_pushresult(&b);
+    size_t len;
+    const char *src = lua_tolstring(L, -1, &len);
+    if (luaL_loadbufferx(L, src, len, "=bus.emit", "t") != LUA_OK) {
+        lua_error(L); /* these lines compile: only memory can fail */
+    }
+    lua_remove(L, -2);
+    lua_call(L, 0, 1); /* makers maker */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &emit_key);
+    lua_upvaluejoin(L, -2, 1, -1, 1); /* one `cur` for emit and every dispatcher */
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, arity ? arity : "loop");
+    lua_remove(L, -2);
+}
+
+/* The level of the script's frame for a message raised by the C functions
+ * of emit's dispatch: emit's own Lua line calls them, so its caller's. */
+static int emit_caller_level(lua_State *L) {
     lua_Debug ar;
+    int level = 1;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "f", &ar)) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &emit_key);
+        level += lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    return level;
+}
+
+/* cascade(payload, topic): emit at the last level (BUS_MAX_DEPTH, whose
+ * table stays empty). Counts the dispatchers on the stack: at the limit the
+ * cascade is refused, else (errors left `cur` high) the count is the level
+ * to go on at. */
+static int l_bus_cascade(lua_State *L) {
+    lua_settop(L, 2);
+    lua_Debug ar;
+    int n = 0;
     for (int level = 1; level <= SEARCH_LEVELS && lua_getstack(L, level, &ar); level++) {
-        lua_getinfo(L, "f", &ar);
-        n += lua_rawequal(L, -1, emitf);
-        lua_pop(L, 1);
+        lua_getinfo(L, "S", &ar);
+        n += is_dispatcher(&ar);
     }
-    if (n > BUS_MAX_DEPTH) {
-        return luaL_error(L, _("event cascade deeper than %d levels at '%s'"), BUS_MAX_DEPTH,
-                          luaL_checkstring(L, 1));
+    if (n >= BUS_MAX_DEPTH) {
+        luaL_where(L, emit_caller_level(L));
+        lua_pushfstring(L, _("event cascade deeper than %d levels at '%s'"), BUS_MAX_DEPTH,
+                        lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
+        lua_concat(L, 2);
+        return lua_error(L);
     }
-    lua_pushinteger(L, n - 1);
-    return 1;
+    set_level(L, n);
+    push_level(L, n);
+    lua_pushvalue(L, 2);
+    lua_gettable(L, -2); /* the dispatcher (or the C emit) */
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, 0);
+    return 0;
 }
 
 /* Where handler fn (at idx) is, for messages: its bus.on record's (a label,
@@ -694,8 +823,8 @@ static void push_where(lua_State *L, const char *topic, size_t tn, int fn) {
 
 /* The C functions that catch errors with a message handler calling
  * lbus_name_error (pcall, xpcall, db.atomic): that handler runs for the
- * innermost of them, so an emit further out than its frame is not the one
- * the error leaves. */
+ * innermost of them, so a dispatcher further out than its frame is not the
+ * one the error leaves. */
 static lua_CFunction catchers[8];
 static int ncatchers;
 
@@ -708,6 +837,36 @@ void lbus_catcher(lua_CFunction f) {
     if (ncatchers < (int)(sizeof catchers / sizeof *catchers)) {
         catchers[ncatchers++] = f;
     }
+}
+
+/* Pushes the function of the dispatcher frame ar is calling (its line
+ * says which handler; a loop dispatcher's `j`), or returns 0. */
+static int push_running_handler(lua_State *L, lua_Debug *ar, int dispatcher) {
+    const char *name;
+    for (int i = 1; (name = lua_getlocal(L, ar, i)) != NULL; i++) {
+        int j = strcmp(name, "j") == 0 ? (int)lua_tointeger(L, -1) : 0;
+        lua_pop(L, 1);
+        if (j > 0) { /* the loop dispatcher: fns[j] */
+            for (int u = 1; (name = lua_getupvalue(L, dispatcher, u)) != NULL; u++) {
+                if (strcmp(name, "fns") == 0 && lua_istable(L, -1)) {
+                    lua_rawgeti(L, -1, j);
+                    lua_remove(L, -2);
+                    return 1;
+                }
+                lua_pop(L, 1);
+            }
+            return 0;
+        }
+    }
+    char want[16];
+    snprintf(want, sizeof want, "h%d", ar->currentline - ar->linedefined);
+    for (int u = 1; (name = lua_getupvalue(L, dispatcher, u)) != NULL; u++) {
+        if (strcmp(name, want) == 0) {
+            return 1;
+        }
+        lua_pop(L, 1);
+    }
+    return 0; /* not at a handler's line (setting `cur`) */
 }
 
 void lbus_name_error(lua_State *L, int idx) {
@@ -724,52 +883,54 @@ void lbus_name_error(lua_State *L, int idx) {
         lua_settop(L, top);
         return;
     }
-    int emitf = lua_gettop(L);
-    const char *up;
-    for (int i = 1; (up = lua_getupvalue(L, emitf, i)) != NULL; i++) {
-        int idle = strcmp(up, "depth") == 0 && lua_tointeger(L, -1) == 0;
-        lua_pop(L, 1);
-        if (idle) { /* no emit is running (the count is never below the truth) */
-            lua_settop(L, top);
-            return;
-        }
+    lua_getupvalue(L, -1, 1);
+    push_level(L, 0);
+    int idle = lua_rawequal(L, -1, -2);
+    lua_settop(L, top);
+    if (idle) { /* no dispatcher is running (`cur` is never below the truth) */
+        return;
     }
     lua_Debug ar;
     int level = 0, found = 0, stop = 0;
     for (; !found && !stop && level <= SEARCH_LEVELS && lua_getstack(L, level, &ar); level++) {
-        lua_getinfo(L, "f", &ar);
-        found = lua_rawequal(L, -1, emitf);
+        lua_getinfo(L, "Slf", &ar);
+        found = is_dispatcher(&ar);
         lua_CFunction f = lua_tocfunction(L, -1);
         for (int i = 0; f && i < ncatchers; i++) {
             stop |= f == catchers[i];
         }
-        lua_pop(L, 1);
+        if (!found) {
+            lua_pop(L, 1);
+        }
     }
     if (!found) {
         lua_settop(L, top);
         return;
     }
-    /* emit's locals: topic, fns and the loop's j (absent outside the loop) */
-    int topic = 0, fns = 0, j = 0;
-    const char *name;
-    for (int i = 1; (name = lua_getlocal(L, &ar, i)) != NULL; i++) {
-        if (strcmp(name, "topic") == 0) {
-            topic = lua_gettop(L);
-        } else if (strcmp(name, "fns") == 0) {
-            fns = lua_gettop(L);
-        } else if (strcmp(name, "j") == 0) {
-            j = lua_gettop(L);
-        }
-    }
-    if (!topic || !fns || !j || lua_type(L, topic) != LUA_TSTRING || !lua_istable(L, fns)) {
+    int dispatcher = lua_gettop(L);
+    const char *name = lua_getlocal(L, &ar, 2); /* (payload, topic) */
+    if (!name || strcmp(name, "topic") != 0 || lua_type(L, -1) != LUA_TSTRING ||
+        !push_running_handler(L, &ar, dispatcher)) {
         lua_settop(L, top);
         return;
     }
     size_t tn;
-    const char *t = lua_tolstring(L, topic, &tn);
-    lua_rawgeti(L, fns, lua_tointeger(L, j));
+    const char *t = lua_tolstring(L, -2, &tn);
     push_where(L, t, tn, lua_gettop(L));
-    luaL_where(L, level); /* where emit was called, as the C emit's message says */
+    /* where emit was called (emit tail-calls the dispatcher), as the C emit's
+     * message says; past the cascade's count when it called the dispatcher */
+    lua_Debug up;
+    if (lua_getstack(L, level, &up) && lua_getinfo(L, "f", &up)) {
+        level += lua_tocfunction(L, -1) == l_bus_cascade;
+        lua_pop(L, 1);
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &emit_key);
+        if (lua_getstack(L, level, &up) && lua_getinfo(L, "f", &up)) {
+            level += lua_rawequal(L, -1, -2);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    luaL_where(L, level);
     lua_pushfstring(L, _("bus handler for '%s' (%s) failed: %s"), t, lua_tostring(L, -2), msg);
     lua_concat(L, 2);
     keep_fail(L, idx);
@@ -820,13 +981,6 @@ static int emit(lua_State *L, const char *what, int many) {
             return 0;
         }
         push_matching(L, topic, tn); /* 3 */
-    }
-    lua_settop(L, 3);
-    if (!many && lua_rawgeti(L, 3, 0) == LUA_TTABLE &&
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &fast_key) == LUA_TTABLE) {
-        lua_pushvalue(L, 1); /* the next emit of the topic takes the Lua dispatch */
-        lua_pushvalue(L, 4);
-        lua_rawset(L, -3);
     }
     lua_settop(L, 3);
     lua_Integer n = (lua_Integer)lua_rawlen(L, 3);
@@ -889,9 +1043,79 @@ static int emit(lua_State *L, const char *what, int many) {
     return 0;
 }
 
-/* bus.emit(topic, payload): handlers only, nothing stored (in-process signals). */
-static int l_bus_emit(lua_State *L) {
+/* emit_slow(payload, topic): the C emit, for what has no dispatcher (a bad
+ * topic, no handler registered, batch handlers). */
+static int l_bus_emit_slow(lua_State *L) {
+    lua_settop(L, 2);
+    lua_insert(L, 1); /* (topic, payload) */
+    size_t tn = 0;
+    const char *topic = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &tn) : NULL;
+    if (!topic || bus_topic_check(topic, tn) != 0) {
+        luaL_where(L, emit_caller_level(L));
+        if (lua_type(L, 1) != LUA_TSTRING) {
+            lua_pushfstring(L, _("bus.emit: the topic must be a string, not %s"),
+                            luaL_typename(L, 1));
+        } else {
+            lua_pushfstring(L, "%s: %s", "bus.emit", err_msg(GH_EINVAL));
+        }
+        lua_concat(L, 2);
+        return lua_error(L);
+    }
     return emit(L, "bus.emit", 0);
+}
+
+/* The __index of the levels' tables: miss(t, topic) -> the function emit
+ * calls with (payload, topic). Makes and keeps the topic's dispatcher for
+ * t's level when its handlers are all plain functions; else the C emit
+ * (upvalue 3), or at the last level the cascade's count (upvalue 4). */
+static int l_bus_miss(lua_State *L) {
+    lbus *b = get_bus(L);
+    lua_settop(L, 2);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &level_of_key);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    int k = (int)lua_tointeger(L, -1);
+    lua_settop(L, 2);
+    if (k >= BUS_MAX_DEPTH) {
+        lua_pushvalue(L, lua_upvalueindex(4));
+        return 1;
+    }
+    size_t tn = 0;
+    const char *topic = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &tn) : NULL;
+    if (!topic || !b->nhandlers || bus_topic_check(topic, tn) != 0) {
+        lua_pushvalue(L, lua_upvalueindex(3));
+        return 1;
+    }
+    push_matching(L, topic, tn);              /* 3 */
+    if (lua_rawgeti(L, 3, 0) != LUA_TTABLE) { /* 4: the functions, when none is batch */
+        lua_pushvalue(L, lua_upvalueindex(3));
+        return 1;
+    }
+    int n = (int)lua_rawlen(L, 4);
+    char arity[UNROLL_MAX + 1];
+    for (int i = 0; i < n && n <= UNROLL_MAX; i++) {
+        lua_Debug ar;
+        lua_rawgeti(L, 4, i + 1);
+        lua_getinfo(L, ">u", &ar); /* a C function: 0 parameters and vararg */
+        arity[i] = ar.isvararg || ar.nparams > 1 ? '2' : (char)('0' + ar.nparams);
+    }
+    arity[n <= UNROLL_MAX ? n : 0] = '\0';
+    push_maker(L, n <= UNROLL_MAX ? arity : NULL);
+    lua_pushvalue(L, 1);  /* me */
+    push_level(L, k + 1); /* nxt */
+    if (n > UNROLL_MAX) {
+        lua_pushvalue(L, 4);
+    } else {
+        luaL_checkstack(L, n, NULL);
+        for (int i = 1; i <= n; i++) {
+            lua_rawgeti(L, 4, i);
+        }
+    }
+    lua_call(L, n > UNROLL_MAX ? 3 : 2 + n, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
 }
 
 /* bus.emit_many(topic, payloads): bus.emit of each; batch handlers get them all at once. */
@@ -1712,22 +1936,12 @@ static int l_bus_fields(lua_State *L) {
     return 1;
 }
 
-static const luaL_Reg bus_funcs[] = {{"on", l_bus_on},
-                                     {"off", l_bus_off},
-                                     {"emit", l_bus_emit},
-                                     {"emit_many", l_bus_emit_many},
-                                     {"events", l_bus_events},
-                                     {"last", l_bus_last},
-                                     {"consumer", l_bus_consumer},
-                                     {"run", l_bus_run},
-                                     {"replay", l_bus_replay},
-                                     {"consumers", l_bus_consumers},
-                                     {"dead", l_bus_dead},
-                                     {"retry", l_bus_retry},
-                                     {"drop", l_bus_drop},
-                                     {"trim", l_bus_trim},
-                                     {"fields", l_bus_fields},
-                                     {NULL, NULL}};
+static const luaL_Reg bus_funcs[] = {
+    {"on", l_bus_on},         {"off", l_bus_off},       {"emit_many", l_bus_emit_many},
+    {"events", l_bus_events}, {"last", l_bus_last},     {"consumer", l_bus_consumer},
+    {"run", l_bus_run},       {"replay", l_bus_replay}, {"consumers", l_bus_consumers},
+    {"dead", l_bus_dead},     {"retry", l_bus_retry},   {"drop", l_bus_drop},
+    {"trim", l_bus_trim},     {"fields", l_bus_fields}, {NULL, NULL}};
 
 void lbus_push(lua_State *L, int db_idx) {
     db_idx = lua_absindex(L, db_idx);
@@ -1764,18 +1978,28 @@ void lbus_push(lua_State *L, int db_idx) {
         lua_pushcclosure(L, r->func, 2);
         lua_setfield(L, -2, r->name);
     }
-    /* emit: the Lua dispatch, the C emit its slow path */
+    /* emit: the Lua dispatch over the levels' tables of dispatchers */
     if (luaL_loadbufferx(L, emit_src, sizeof emit_src - 1, "=bus.emit", "t") != LUA_OK) {
         lua_error(L); /* a state that cannot compile these lines has no memory */
     }
     lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &fast_key);
-    lua_getfield(L, -3, "emit");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &levels_key);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &level_of_key);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &makers_key);
+    lua_createtable(L, 0, 1);
     lua_pushvalue(L, dbu);
     lua_pushvalue(L, bu);
-    lua_pushcclosure(L, l_bus_heal, 2);
-    lua_call(L, 3, 1);
+    lua_pushvalue(L, dbu);
+    lua_pushvalue(L, bu);
+    lua_pushcclosure(L, l_bus_emit_slow, 2);
+    lua_pushcfunction(L, l_bus_cascade);
+    lua_pushcclosure(L, l_bus_miss, 4);
+    lua_setfield(L, -2, "__index");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &level_meta_key);
+    push_level(L, 0);
+    lua_call(L, 1, 1);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &emit_key);
     lua_setfield(L, -2, "emit");

@@ -597,6 +597,114 @@ t.case('bus.emit calls its handlers unprotected, yet names a failing one whereve
   bus.off(late)
 end)
 
+case('bus.emit: each topic and cascade level has its dispatcher; arguments, order, limits as before', function()
+  -- (issue 18, W5: a dispatcher compiled per topic calls the handlers with
+  -- no loop; one of one parameter is given the payload alone, which is all
+  -- it can see)
+  local got = {}
+  local function note(...) got[#got + 1] = table.pack(...) end
+  local ids = {
+    on('arg.*', function() got[#got + 1] = 'none' end),
+    on('arg.*', function(p) got[#got + 1] = { 'one', p } end),
+    on('arg.x', function(p, topic) got[#got + 1] = { 'two', p, topic } end),
+    on('arg.*', function(...) note('vararg', ...) end),
+    on('arg.x', function(p, ...) note('p+vararg', p, ...) end),
+    on('**', rawequal), -- a C function: gets both (rawequal wants two)
+  }
+  bus.emit('arg.x', 5)
+  t.eq(got, { 'none', { 'one', 5 }, { 'two', 5, 'arg.x' }, { 'vararg', 5, 'arg.x', n = 3 },
+              { 'p+vararg', 5, 'arg.x', n = 3 } }, 'every handler, in the order registered')
+  got = {}
+  bus.emit('arg.y', nil)
+  t.eq(got, { 'none', { 'one' }, { 'vararg', nil, 'arg.y', n = 3 } }, 'a topic with fewer handlers')
+  got = {}
+  bus.emit('nobody.listens', 1)
+  t.eq(got, {}, 'a topic no pattern matches')
+  for _, id in ipairs(ids) do off(id) end
+
+  -- more handlers than one dispatcher unrolls (12): a loop, the same order
+  local many, order = {}, {}
+  for i = 1, 20 do many[i] = on('many.x', function(p) order[#order + 1] = i * p end) end
+  bus.emit('many.x', 1)
+  bus.emit('many.x', 2)
+  local want = {}
+  for i = 1, 20 do want[i] = i end
+  for i = 1, 20 do want[20 + i] = 2 * i end
+  t.eq(order, want)
+  off(many[17])
+  many[17] = on('many.x', function() error('the seventeenth broke', 0) end, nil)
+  t.raises(function() bus.emit('many.x', 1) end,
+           "bus handler for 'many.x' %(.*bus.lua:%d+%) failed: the seventeenth broke")
+  for _, id in ipairs(many) do off(id) end
+
+  -- the failing handler is named by its place among the topic's handlers
+  local a = on('nth.x', function() end)
+  local b = bus.on('nth.x', function(p) if p == 2 then error('second', 0) end end, { label = 'second one' })
+  local c = bus.on('nth.x', function(p) if p == 3 then error('third', 0) end end, { label = 'third one' })
+  t.raises(function() bus.emit('nth.x', 2) end, "bus handler for 'nth.x' %(second one%) failed: second$")
+  t.raises(function() bus.emit('nth.x', 3) end, "bus handler for 'nth.x' %(third one%) failed: third$")
+  off(a); bus.off(b); bus.off(c)
+
+  -- the cascade limit: 16 levels run, the 17th is refused, again and again
+  -- (levels left high by errors are counted again), and a first emit of a
+  -- topic deep in a cascade finds its handlers
+  local deepest = 0
+  local loop = on('deep.x', function(p)
+    deepest = math.max(deepest, p)
+    bus.emit('deep.x', p + 1)
+  end)
+  for round = 1, 3 do
+    deepest = 0
+    local err = t.raises(function() bus.emit('deep.x', 1) end, 'cascade')
+    t.ok(err:find("deeper than 16 levels at 'deep.x'", 1, true), err)
+    t.eq(deepest, 16, 'levels run before the refusal, round ' .. round)
+  end
+  off(loop)
+  local fresh = 0
+  local relay = on('relay.x', function(p)
+    if p < 12 then bus.emit('relay.x', p + 1) else bus.emit('relay.end', p) end
+  end)
+  local last = on('relay.end', function(p) fresh = p end)
+  bus.emit('relay.x', 1)
+  t.eq(fresh, 12, 'a topic emitted for the first time 12 levels down')
+  off(relay); off(last)
+
+  -- a handler removed while an emit runs is still called by that emit, not by the next
+  local seen = {}
+  local second
+  local first = on('rm.x', function(p) seen[#seen + 1] = 'first' .. p; if p == 1 then off(second) end end)
+  second = on('rm.x', function(p) seen[#seen + 1] = 'second' .. p end)
+  bus.emit('rm.x', 1)
+  bus.emit('rm.x', 2)
+  t.eq(seen, { 'first1', 'second1', 'first2' })
+  off(first)
+
+  -- batch handlers still take the C emit; a plain handler's cascade into them counts
+  local batches = {}
+  local bh = bus.on('batch.x', function(list) batches[#batches + 1] = list end, { batch = true })
+  local ph = on('plain.x', function(p) bus.emit('batch.x', p) end)
+  bus.emit('plain.x', 4)
+  t.eq(batches, { { 4 } })
+  bus.off(bh); off(ph)
+
+  -- a handler may yield: emit is Lua to the handler, even on a topic's first emit
+  local steps = {}
+  local y = on('yield.x', function(p) steps[#steps + 1] = 'before' .. p; coroutine.yield(p); steps[#steps + 1] = 'after' .. p end)
+  for _, p in ipairs{ 1, 2 } do
+    local co = coroutine.wrap(function() bus.emit('yield.x', p); return 'done' end)
+    t.eq(co(), p)
+    t.eq(co(), 'done')
+  end
+  t.eq(steps, { 'before1', 'after1', 'before2', 'after2' })
+  off(y)
+
+  -- what is not a topic
+  for _, v in ipairs{ 42, true, {}, 0 / 0 } do
+    t.raises(function() bus.emit(v, 1) end, 'bus.emit: ')
+  end
+  t.raises(function() bus.emit(nil, 1) end, 'bus.emit: ')
+end)
+
 t.case('bus.fields: the names of a topic\'s array payloads, kept in the database', function()
   t.eq(bus.fields('fields.t'), nil, 'a topic that declares none')
   bus.fields('fields.t', { 'program', 'member_id', 'fen' })
