@@ -43,12 +43,12 @@ const char *paths_exe_dir(void) {
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         if (n > 0) {
             exe[n] = 0;
+            /* the kernel's path is already real (symlinks resolved): no
+             * realpath and its readlink of every folder on the way (W6) */
             char *slash = strrchr(exe, '/');
-            if (slash) {
+            if (slash && exe[0] == '/') {
                 *slash = 0;
-                if (!realpath(exe, dir)) {
-                    dir[0] = 0;
-                }
+                snprintf(dir, sizeof dir, "%s", slash == exe ? "/" : exe);
             }
         }
     }
@@ -59,7 +59,8 @@ int paths_in_build(void) {
     static int in = -1;
     if (in < 0) {
         char b[PATH_MAX];
-        in = GH_BUILD_DIR[0] && realpath(GH_BUILD_DIR, b) && strcmp(b, paths_exe_dir()) == 0;
+        in = GH_BUILD_DIR[0] && (strcmp(GH_BUILD_DIR, paths_exe_dir()) == 0 ||
+                                 (realpath(GH_BUILD_DIR, b) && strcmp(b, paths_exe_dir()) == 0));
     }
     return in;
 }

@@ -1403,7 +1403,7 @@ static void name_functions(lua_State *L, int G) {
     lua_getfield(L, G, "package");
     lua_getfield(L, -1, "loaded");
     int loaded = lua_gettop(L);
-    lua_newtable(L);
+    lua_createtable(L, 0, 256); /* ~190 names: no rehash on the way (issue 18, W6) */
     int names = lua_gettop(L);
     for (int i = 0; std_libs[i]; i++) {
         lua_getfield(L, G, std_libs[i]);
@@ -1427,15 +1427,25 @@ static void name_functions(lua_State *L, int G) {
     lua_pushnil(L);
     while (lua_next(L, orig)) {
         if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
-            const char *mod = lua_tostring(L, -2);
+            size_t mn;
+            const char *mod = lua_tolstring(L, -2, &mn);
             int base = strcmp(mod, "_G") == 0;
+            char full[128]; /* 'lib.name', made here: lua_pushfstring cost 1,300
+                             * instructions a name at every start */
             lua_pushnil(L);
             while (lua_next(L, -2)) {
                 if (lua_type(L, -2) == LUA_TSTRING && lua_iscfunction(L, -1)) {
+                    size_t fn;
+                    const char *f = lua_tolstring(L, -2, &fn);
                     if (base) {
                         lua_pushvalue(L, -2);
+                    } else if (mn + 1 + fn <= sizeof full) {
+                        memcpy(full, mod, mn);
+                        full[mn] = '.';
+                        memcpy(full + mn + 1, f, fn);
+                        lua_pushlstring(L, full, mn + 1 + fn);
                     } else {
-                        lua_pushfstring(L, "%s.%s", mod, lua_tostring(L, -2));
+                        lua_pushfstring(L, "%s.%s", mod, f);
                     }
                     lua_pushvalue(L, -2);
                     lua_rawset(L, names);

@@ -76,6 +76,22 @@ mv saved.db gonghui.db
 gh run prog/count.lua
 expect_rc 0 "the restored database opens" && expect_out "rows	1" "restored: its rows" &&
   pass "restored database opens"
+# the list of databases is matched by whole lines: a longer path is another
+# database, and the last line needs no newline (dbreg.c reads it in one piece)
+list=$GONGHUI_STATE_DIR/databases
+cp "$list" "$S/list.saved"
+real=$(realpath gonghui.db)
+mv gonghui.db saved.db
+printf '/elsewhere/a.db\n%s2\n/x%s\n' "$real" "$real" >"$list"
+gh run prog/count.lua
+expect_rc 0 "a path that only contains the missing one is not it" && pass "the list: whole lines only"
+rm -rf gonghui.db
+printf '/elsewhere/a.db\n%s' "$real" >"$list"
+gh run prog/count.lua
+expect_rc 1 "the last line, with no newline, is read" && expect_err "held a database before" "the last line" &&
+  pass "the list: the last line without a newline"
+mv saved.db gonghui.db
+cp "$S/list.saved" "$list"
 
 # ---- class 6: no symbolic link is followed on the way out
 ln -s "$S/elsewhere/victim.txt" outdir/link.txt
