@@ -69,6 +69,7 @@
 #include "lua_csv.h"
 #include "lua_lines.h"
 #include "lua_parse.h"
+#include "lua_sorter.h"
 #include "lua_pii.h"
 #include "lua_plugin.h"
 #include "sbfiles.h"
@@ -1600,6 +1601,9 @@ static void build_env(sandbox *sb) {
     lua_getfield(L, -1, "time");
     lparse_push(L, -1);
     lua_setfield(L, -4, "parse");
+    /* require 'sorter': records sorted in bounded memory (the year report) */
+    lsorter_push(L);
+    lua_setfield(L, -4, "sorter");
     lua_pop(L, 4);
 
     /* io: the standard streams, reading files */

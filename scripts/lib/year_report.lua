@@ -286,28 +286,35 @@ end
 -- ---- counting ----------------------------------------------------------------------
 
 -- 人, 户次 and 场次 count distinct things per cell (the total, each program,
--- town, enterprise and rest station); a city's year has millions of them,
--- so a count keeps them compactly, not a Lua set per cell (at 100,000
--- members those sets held 1.6 million entries, 57 MB; 30 times that at
--- 3,000,000):
---   * a member (an integer id) has one integer: the town and enterprise of
---     the first fact that counted them (their home: records give the
---     member's own), the first rest station, and whether they were counted
---     in the total and in their home town and enterprise; only a member met
---     in a second town, enterprise or station goes into that cell's set;
---     each program's members are a bitmap (64 members a word);
---   * a household key (program, kind, household, day: one integer, see
---     household_keys) is one entry in one table, with the town, enterprise
---     and station that first counted it; its key holds its program, so the
---     total and the programs need no more;
+-- town, enterprise and rest station); a city's year has millions of members
+-- and households (27 million entries at 3,000,000 members), so a count keeps
+-- no entry per member or household. It counts in key order instead:
+--   * an entry of a member becomes a record of five integers (the member,
+--     the entry's cells as numbers, its money, its household key, its
+--     station, session, head count and whether it counts a person) in a
+--     sorter (`require 'sorter'`, core/lua_sorter.c: sorted in a bounded
+--     amount of memory, runs spilled to a temporary file); read back sorted,
+--     a member's entries come together, so 人 is counted as the member
+--     changes, with a stamp on each cell, and a member's town and enterprise
+--     (when the entry has none of its own) are read from the registry once;
+--   * each entry with a household key (program, kind, household, day: one
+--     integer, see household_keys) becomes a record of a second sorter, read
+--     back the same way for 户次;
+--   * an entry without a member (a head count) is counted at once;
 --   * a session has a number; each cell has a bitmap of its sessions.
--- Members that are not integer ids (a federation's pseudonyms) go into sets.
+-- Members that are not integer ids (a federation's pseudonyms) and
+-- household keys kept as text get a negative number each, made once.
+-- Memory: the two sorters' budgets (BUDGET each), the cells and the
+-- sessions' bitmaps, whatever the size of the year.
 local function new_cell()
-  return { sessions = 0, persons = 0, person_times = 0, household_times = 0, money_fen = 0,
-           _p = {}, _h = {}, _s = {} }
+  return { sessions = 0, persons = 0, person_times = 0, household_times = 0, money_fen = 0, _s = {} }
 end
 
 M.MEASURES = { 'sessions', 'persons', 'person_times', 'household_times', 'money_fen' }
+
+-- Memory for each of a count's two sorters, in bytes (records held before a
+-- sorted run is written to the temporary file).
+M.BUDGET = 24 << 20
 
 -- Sets bit i (an integer >= 0) of the bitmap bm (a table of 64-bit words);
 -- true if it was clear.
@@ -319,28 +326,16 @@ local function mark(bm, i)
   return true
 end
 
--- The fields of a member's or a household's integer: town (bits 0-17),
--- enterprise (18-41) and station (42-58) as numbers of cells (0: none, or
--- too many to hold: then the cell's set is used); bit 59: a member's home
--- is the registry's town and enterprise (so count_records asks the
--- counter, not a cache of its own a member); bits 60-62: counted in the
--- total, the home town, the home enterprise.
-local TB, EB, SB = 18, 24, 17
-local TM, EM, SM = (1 << TB) - 1, (1 << EB) - 1, (1 << SB) - 1
-local ES, SS = TB, TB + EB
-local F_REG, F_TOTAL, F_TOWN, F_ENT = 1 << 59, 1 << 60, 1 << 61, 1 << 62
-
 -- A household key as one integer, not a string: a city's year has millions
--- of them (1.27 million at 1,000,000 members), about 100 bytes each as
--- strings with their table entries, 24 as integers, and no string made per
+-- of them (1.27 million at 1,000,000 members), and no string made per
 -- entry. The group (program, kind and, for household_times = 'day', the
 -- day) gets a number; a household named as the registry names them (a
 -- letter and a number without leading zeros: 'H123', or the household of
 -- one, 'm' .. member_id) is its number and letter. Any other household, or
--- a number too big to pack, keeps the string key (the same count, more
--- memory). Returns of(program, kind, day|nil, household) for the records
--- and of_text('program|kind|household[|day]') for the log's facts; the
--- keys of one pair of functions are only compared with each other.
+-- a number too big to pack, keeps the string key (the same count). Returns
+-- of(program, kind, day|nil, household) for the records and
+-- of_text('program|kind|household[|day]') for the log's facts; the keys of
+-- one pair of functions are only compared with each other.
 -- A household takes bits 0-47: the name read as a number in base 36 (a
 -- letter and at most 8 digits: below 36^9 < 2^47; the letter's case apart),
 -- shifted left once, and 1 for a small letter; the group the bits above.
@@ -380,22 +375,37 @@ function M.household_keys()
   return of, of_text
 end
 
+-- The fields of a sorted record: the cells (town, enterprise, program
+-- numbers; 0 for a town or enterprise: the member's, read from the
+-- registry), and the rest (station number, whether the entry counts a
+-- person, session number, head count).
+local TN_BITS, EN_BITS = 24, 32
+local TN_MASK, EN_MASK = (1 << TN_BITS) - 1, (1 << EN_BITS) - 1
+local PN_SHIFT, PN_MAX = TN_BITS + EN_BITS, 127
+local SN_BITS, SESS_BITS = 20, 21
+local SN_MASK, SESS_MASK = (1 << SN_BITS) - 1, (1 << SESS_BITS) - 1
+local PERSON_BIT, SESS_SHIFT, HEADS_SHIFT = 1 << SN_BITS, SN_BITS + 1, SN_BITS + 1 + SESS_BITS
+local HEADS_MAX = (1 << (63 - HEADS_SHIFT)) - 1
+
 -- A count being made: returns the count (below), add(f), which counts one
 -- fact unless `reversed` (a set of entry keys: reversals and the entries
--- they reverse) holds its entry, and put(...) (the same without a fact
--- table: count_log and count_records call it for each row; see add).
--- Facts are counted as they come, with no list of them.
-function M.counter(reversed)
+-- they reverse) holds its entry, put(...) (the same without a fact table:
+-- count_log and count_records call it for each row; see put), and finish(),
+-- which counts what the sorters hold: the count is whole once it returned.
+-- member_home(id), when given, returns a member's town and enterprise in
+-- the registry, for the entries put with a member but without their own.
+function M.counter(reversed, member_home)
   reversed = reversed or {}
+  local sorter = require 'sorter'
   local t = { total = new_cell(), program = {}, town = {}, enterprise = {}, station = {}, rank = {} }
   local tp, rank = t.program, t.rank
   local total = t.total
-  -- cells by number, and their numbers by key, for town, enterprise, station
+  -- cells by number, and their numbers by key, for program, town, enterprise, station
+  local pcells, pnum = {}, {}
   local tcells, tnum = {}, {}
   local ecells, enum = {}, {}
-  local tkeys, ekeys = {}, {}   -- [number] = the cell's key
   local scells, snum = {}, {}
-  local function cell_num(dim, cells, num, k, keys)
+  local function cell_num(dim, cells, num, k)
     local n = num[k]
     if not n then
       n = #cells + 1
@@ -403,112 +413,77 @@ function M.counter(reversed)
       local c = new_cell()
       cells[n] = c
       t[dim][k] = c
-      if keys then keys[n] = k end
     end
     return n
   end
-  local member = {}      -- [member_id] = integer (above)
-  local hold = {}        -- [household key] = integer (above)
+  local function program_num(label, program)
+    local n = pnum[label]
+    if n then return n end
+    local pc = new_cell(); tp[label] = pc
+    local order = (LABEL[program] and 0 or program:match('^program:') and 1 or 100)
+    for _, p in ipairs(M.PROGRAMS) do if p.program == program or p.label == label then order = p.order end end
+    rank[label] = order
+    n = #pcells + 1
+    if n > PN_MAX then error(string.format(gettext('year report: more than %d programs in one count'), PN_MAX), 3) end
+    pcells[n], pnum[label] = pc, n
+    return n
+  end
   local snums, nsess = {}, 0   -- [session key] = number
-  local pbits = {}       -- [program cell] = bitmap of its members
   local function session_in(c, sn)
     if mark(c._s, sn) then c.sessions = c.sessions + 1 end
   end
-  -- is key new in cell c (a cell that is not the key's first of its dim)?
-  local function once_in(set, k)
-    if set[k] then return false end
-    set[k] = true
-    return true
+  local function sums(c, pt, fen)
+    c.person_times, c.money_fen = c.person_times + pt, c.money_fen + fen
+  end
+  local members = sorter.new(5, M.BUDGET)   -- member, cells, fen, household, rest
+  local holds = sorter.new(3, M.BUDGET)     -- household, cells, station
+  local others, nothers = {}, 0             -- [pseudonym or text key] = its negative number
+  local function other(k)
+    local n = others[k]
+    if not n then nothers = nothers + 1; n = -nothers; others[k] = n end
+    return n
   end
   -- one fact: label, program (its key in M.PROGRAMS), person (member id or
   -- nil), household key, money in fen, session key, town and enterprise
-  -- (keys; nil: '(未知)', '(无)'), station (nil: none), heads, reg (true:
-  -- the town and enterprise are the member's in the registry, see home)
-  local function put(label, program, person, hk, fen, session, town, ent, station, heads, reg)
-    local pc = tp[label]
-    if not pc then
-      pc = new_cell(); tp[label] = pc
-      local order = (LABEL[program] and 0 or program:match('^program:') and 1 or 100)
-      for _, p in ipairs(M.PROGRAMS) do if p.program == program or p.label == label then order = p.order end end
-      rank[label] = order
-    end
-    local tn = cell_num('town', tcells, tnum, town or '(未知)', tkeys)
-    local en = cell_num('enterprise', ecells, enum, ent == nil and '(无)' or ent, ekeys)
+  -- (keys; nil: '(未知)', '(无)'), station (nil: none), heads, and mid: the
+  -- member whose registry town and enterprise stand in for the fact's own
+  -- when it has none (records; nil: the fact's own, or the defaults)
+  local function put(label, program, person, hk, fen, session, town, ent, station, heads, mid)
+    local pn = program_num(label, program)
     local sn = station ~= nil and cell_num('station', scells, snum, station) or 0
-    local tc, ec, sc = tcells[tn], ecells[en], sn > 0 and scells[sn] or nil
-    local tv, ev, sv = tn <= TM and tn or 0, en <= EM and en or 0, sn <= SM and sn or 0
-    -- person-times, money
-    local pt = (person ~= nil and 1 or 0) + (heads or 0)
-    fen = fen or 0
-    total.person_times, total.money_fen = total.person_times + pt, total.money_fen + fen
-    pc.person_times, pc.money_fen = pc.person_times + pt, pc.money_fen + fen
-    tc.person_times, tc.money_fen = tc.person_times + pt, tc.money_fen + fen
-    ec.person_times, ec.money_fen = ec.person_times + pt, ec.money_fen + fen
-    if sc then sc.person_times, sc.money_fen = sc.person_times + pt, sc.money_fen + fen end
-    -- persons
-    if person ~= nil then
-      if math.type(person) == 'integer' and person >= 0 then
-        local v = member[person]
-        local nv = v
-        if v == nil then   -- home: this fact's town and enterprise
-          nv = tv | (ev << ES)
-          if reg and tv ~= 0 and ev ~= 0 then nv = nv | F_REG end
-        end
-        if nv & F_TOTAL == 0 then nv = nv | F_TOTAL; total.persons = total.persons + 1 end
-        local bm = pbits[pc]
-        if not bm then bm = {}; pbits[pc] = bm end
-        if mark(bm, person) then pc.persons = pc.persons + 1 end
-        if tv ~= 0 and nv & TM == tv then
-          if nv & F_TOWN == 0 then nv = nv | F_TOWN; tc.persons = tc.persons + 1 end
-        elseif once_in(tc._p, person) then tc.persons = tc.persons + 1 end
-        if ev ~= 0 and (nv >> ES) & EM == ev then
-          if nv & F_ENT == 0 then nv = nv | F_ENT; ec.persons = ec.persons + 1 end
-        elseif once_in(ec._p, person) then ec.persons = ec.persons + 1 end
-        if sc then
-          local first = (nv >> SS) & SM
-          if first == 0 and sv ~= 0 and not sc._p[person] then
-            nv = nv | (sv << SS); sc.persons = sc.persons + 1
-          elseif (sv == 0 or first ~= sv) and once_in(sc._p, person) then sc.persons = sc.persons + 1 end
-        end
-        if nv ~= v then member[person] = nv end
-      else
-        for _, c in ipairs{ total, pc, tc, ec, sc } do
-          if once_in(c._p, person) then c.persons = c.persons + 1 end
-        end
-      end
-    end
-    -- household-times: distinct per program, kind and household (and day)
-    if hk ~= nil then
-      local g = hold[hk]
-      if g == nil then
-        total.household_times = total.household_times + 1
-        pc.household_times = pc.household_times + 1
-        tc.household_times = tc.household_times + 1
-        ec.household_times = ec.household_times + 1
-        if sc then sc.household_times = sc.household_times + 1 end
-        -- a cell too many to have a number keeps the key in its set
-        if tv == 0 then tc._h[hk] = true end
-        if ev == 0 then ec._h[hk] = true end
-        if sc and sv == 0 then sc._h[hk] = true end
-        hold[hk] = tv | (ev << ES) | (sv << SS)
-      else
-        if (tv == 0 or g & TM ~= tv) and once_in(tc._h, hk) then tc.household_times = tc.household_times + 1 end
-        if (ev == 0 or (g >> ES) & EM ~= ev) and once_in(ec._h, hk) then ec.household_times = ec.household_times + 1 end
-        if sc then
-          local first = (g >> SS) & SM
-          if first == 0 and sv ~= 0 and not sc._h[hk] then
-            hold[hk] = g | (sv << SS); sc.household_times = sc.household_times + 1
-          elseif (sv == 0 or first ~= sv) and once_in(sc._h, hk) then sc.household_times = sc.household_times + 1 end
-        end
-      end
-    end
-    -- sessions
+    local ss = 0
     if session ~= nil then
-      local s = snums[session]
-      if not s then nsess = nsess + 1; s = nsess; snums[session] = s end
-      session_in(total, s); session_in(pc, s); session_in(tc, s); session_in(ec, s)
-      if sc then session_in(sc, s) end
+      ss = snums[session]
+      if not ss then nsess = nsess + 1; ss = nsess; snums[session] = ss end
     end
+    fen = fen or 0
+    heads = heads or 0
+    local hc = 0
+    if hk ~= nil then hc = math.type(hk) == 'integer' and hk or other(hk) end
+    local key = person
+    if key == nil then key = mid end
+    if key == nil then   -- no member: counted at once
+      local tn = cell_num('town', tcells, tnum, town or '(未知)')
+      local en = cell_num('enterprise', ecells, enum, ent == nil and '(无)' or ent)
+      local tc, ec, sc = tcells[tn], ecells[en], sn > 0 and scells[sn] or nil
+      local pc = pcells[pn]
+      sums(total, heads, fen); sums(pc, heads, fen); sums(tc, heads, fen); sums(ec, heads, fen)
+      if sc then sums(sc, heads, fen) end
+      if ss > 0 then
+        session_in(total, ss); session_in(pc, ss); session_in(tc, ss); session_in(ec, ss)
+        if sc then session_in(sc, ss) end
+      end
+      if hc ~= 0 then holds:add(hc, tn | (en << TN_BITS) | (pn << PN_SHIFT), sn) end
+      return
+    end
+    if math.type(key) ~= 'integer' or key < 0 then key = other(key) end
+    local tn = town ~= nil and cell_num('town', tcells, tnum, town) or mid == nil and cell_num('town', tcells, tnum, '(未知)') or 0
+    local en = ent ~= nil and cell_num('enterprise', ecells, enum, ent) or mid == nil and cell_num('enterprise', ecells, enum, '(无)') or 0
+    if tn > TN_MASK or en > EN_MASK or sn > SN_MASK or ss > SESS_MASK or heads > HEADS_MAX or heads < 0 then
+      error(gettext('year report: too many towns, enterprises, stations or sessions, or a head count too big, to count'), 2)
+    end
+    members:add(key, tn | (en << TN_BITS) | (pn << PN_SHIFT), fen, hc,
+                sn | (person ~= nil and PERSON_BIT or 0) | (ss << SESS_SHIFT) | (heads << HEADS_SHIFT))
   end
   local function add(f)
     local entry = f.entry
@@ -516,17 +491,59 @@ function M.counter(reversed)
     put(f.label, f.program, f.member_id, f.household, f.money_fen, f.session, f.town, f.enterprise_id,
         f.station, f.heads)
   end
-  -- A member's town and enterprise in the registry as the counter holds
-  -- them (cell keys, as put takes them): nil when the member was not
-  -- counted yet; false when their home is not the registry's (a fact's own
-  -- town came first) or a cell had no number.
-  local function home(person)
-    local v = member[person]
-    if v == nil then return nil end
-    if v & F_REG == 0 then return false end
-    return tkeys[v & TM], ekeys[(v >> ES) & EM]
+  local function finish()
+    -- 人: a member's entries together; each cell stamped with the member's
+    -- number when it counts them
+    local cur, gen, looked, mt, me = nil, 0, false, nil, nil
+    for key, cells, fen, hc, rest in members:sorted() do
+      if key ~= cur then cur, gen, looked = key, gen + 1, false end
+      local tn, en = cells & TN_MASK, (cells >> TN_BITS) & EN_MASK
+      if tn == 0 or en == 0 then
+        if not looked then
+          looked = true
+          if member_home then mt, me = member_home(key) else mt, me = nil, nil end
+        end
+        if tn == 0 then tn = cell_num('town', tcells, tnum, mt or '(未知)') end
+        if en == 0 then en = cell_num('enterprise', ecells, enum, me == nil and '(无)' or me) end
+      end
+      local pn, sn = cells >> PN_SHIFT, rest & SN_MASK
+      local pc, tc, ec, sc = pcells[pn], tcells[tn], ecells[en], sn > 0 and scells[sn] or nil
+      local person = rest & PERSON_BIT ~= 0
+      local pt = (person and 1 or 0) + (rest >> HEADS_SHIFT)
+      sums(total, pt, fen); sums(pc, pt, fen); sums(tc, pt, fen); sums(ec, pt, fen)
+      if sc then sums(sc, pt, fen) end
+      if person then
+        if total._m ~= gen then total._m = gen; total.persons = total.persons + 1 end
+        if pc._m ~= gen then pc._m = gen; pc.persons = pc.persons + 1 end
+        if tc._m ~= gen then tc._m = gen; tc.persons = tc.persons + 1 end
+        if ec._m ~= gen then ec._m = gen; ec.persons = ec.persons + 1 end
+        if sc and sc._m ~= gen then sc._m = gen; sc.persons = sc.persons + 1 end
+      end
+      local ss = (rest >> SESS_SHIFT) & SESS_MASK
+      if ss > 0 then
+        session_in(total, ss); session_in(pc, ss); session_in(tc, ss); session_in(ec, ss)
+        if sc then session_in(sc, ss) end
+      end
+      if hc ~= 0 then holds:add(hc, tn | (en << TN_BITS) | (pn << PN_SHIFT), sn) end
+    end
+    -- 户次: a household key's entries together
+    cur, gen = nil, 0
+    for hc, cells, sn in holds:sorted() do
+      if hc ~= cur then cur, gen = hc, gen + 1; total.household_times = total.household_times + 1 end
+      local pc, tc, ec = pcells[cells >> PN_SHIFT], tcells[cells & TN_MASK], ecells[(cells >> TN_BITS) & EN_MASK]
+      if pc._h ~= gen then pc._h = gen; pc.household_times = pc.household_times + 1 end
+      if tc._h ~= gen then tc._h = gen; tc.household_times = tc.household_times + 1 end
+      if ec._h ~= gen then ec._h = gen; ec.household_times = ec.household_times + 1 end
+      local sc = sn > 0 and scells[sn] or nil
+      if sc and sc._h ~= gen then sc._h = gen; sc.household_times = sc.household_times + 1 end
+    end
+    for _, dim in ipairs{ pcells, tcells, ecells, scells } do
+      for _, c in ipairs(dim) do c._m, c._h = nil, nil end
+    end
+    total._m, total._h = nil, nil
+    return t
   end
-  return t, add, put, home
+  return t, add, put, finish
 end
 
 -- Counts facts: { total = cell, program = { [label] = cell }, town = {...},
@@ -536,19 +553,16 @@ function M.count(facts)
   for _, f in ipairs(facts) do
     if f.reverses then reversed[f.reverses] = true; reversed[f.entry] = true end
   end
-  local t, add = M.counter(reversed)
+  local _, add, _, finish = M.counter(reversed)
   for _, f in ipairs(facts) do add(f) end
-  return t
+  return finish()
 end
 
 -- A count reads a city's year (9 million entries at 1,000,000 members),
 -- each entry leaving a few strings behind (its row's fields): the collector
--- left to itself lets that garbage grow to the size of what the count keeps
--- (the members' and households' integers, 70 MB at 1,000,000) before it
--- finishes a cycle. A full collection every GC_EVERY entries holds the
--- garbage to about 20 MB (from the records at 1,000,000 members: the heap
--- at its peak 170 -> 100 MB; a full collection costs about 10 ms then, 90
--- of them). 0: never.
+-- left to itself lets that garbage grow before it finishes a cycle. A full
+-- collection every GC_EVERY entries holds the garbage to about 20 MB (a
+-- full collection costs about 10 ms at 1,000,000 members). 0: never.
 M.GC_EVERY = 100000
 
 -- The count of a year from the log's facts (year_facts, as rebuild() or
@@ -561,7 +575,7 @@ function M.count_log(year)
     if r then reversed[r] = true; reversed[f.entry] = true end
   end
   local any = next(reversed) ~= nil
-  local t, _, put = M.counter(reversed)
+  local _, _, put, finish = M.counter(reversed)
   local _, hk_of = M.household_keys()
   local every, n = M.GC_EVERY, 0   -- (see GC_EVERY)
   for f in db.year_facts:scan{ year = year } do
@@ -573,16 +587,18 @@ function M.count_log(year)
           f.station, f.heads)
     end
   end
-  return t
+  return finish()
 end
 
 -- The count of a year from the records (the ledger): the reversals found
 -- by their index, then every entry once, in key order, each read from its
--- row as FACT.entry reads it (no table made of it).
+-- row as FACT.entry reads it (no table made of it). An entry without its
+-- own town or enterprise takes its member's from the registry, read once a
+-- member when the count comes to them (members in order: no cache).
 function M.count_records(year)
   local reversed = {}
   local c = collection('program_entries')
-  local t, _, put, home = M.counter(reversed)
+  local t, _, put, finish = M.counter(reversed, member_town)
   if not c then return t end
   for r in c:scan{ index = 'reverses' } do   -- entry ids are the ledger's: one number for all programs
     reversed[r.reverses] = true
@@ -604,21 +620,6 @@ function M.count_records(year)
       local id, mid = r.program, r.member_id
       local p = program_info(cache, id)
       local u = p.u
-      local town, ent = r.town, r.enterprise_id
-      local reg = false
-      if (town == nil or ent == nil) and mid ~= nil then
-        -- the member's town and enterprise: from the counter once it has
-        -- counted them (no cache of a city's members here), else read
-        local mt, me = nil, nil
-        if math.type(mid) == 'integer' and mid >= 0 then mt, me = home(mid) end
-        if mt == nil then          -- not counted yet: read, not kept
-          mt, me = member_town(mid)
-        elseif mt == false then    -- a home of its own: the cache
-          mt, me = member_info(cache, mid)
-        end
-        reg = town == nil and ent == nil
-        town, ent = town or mt, ent or me
-      end
       local hk, session, heads = nil, nil, nil
       if u['户次'] then
         local h = household_of_entry(r)
@@ -636,10 +637,10 @@ function M.count_records(year)
         if heads and heads <= 0 then heads = nil end
       end
       put(p.title, 'program:' .. id, (u['人'] or u['人次']) and mid or nil, hk, u.fen and (r.fen or 0) or 0,
-          session, town, ent, station_info(cache, r.place), heads, reg)
+          session, r.town, r.enterprise_id, station_info(cache, r.place), heads, mid)
     end
   end
-  return t
+  return finish()
 end
 
 -- Every figure that differs between two counts: { 'town 许村镇: persons 3 (log) vs 4 (records)', ... }
