@@ -99,13 +99,9 @@ static void release(sorter *s) {
     s->state = 3;
 }
 
-static int io_fail(lua_State *L, sorter *s, const char *what, int e) {
+static int io_fail(lua_State *L, sorter *s, const char *fmt, int e) {
     release(s);
-    return luaL_error(
-        L,
-        _("sorting: cannot %s the temporary file in TMPDIR or /tmp: %s (free some disk or set "
-          "TMPDIR to a folder with room)"),
-        what, strerror(e));
+    return luaL_error(L, fmt, strerror(e));
 }
 
 static int open_tmp(lua_State *L, sorter *s) {
@@ -120,7 +116,11 @@ static int open_tmp(lua_State *L, sorter *s) {
         }
     }
     if (fd < 0) {
-        return io_fail(L, s, _("open"), errno);
+        return io_fail(L, s,
+                       _("sorting: cannot make a temporary file in TMPDIR or /tmp: %s (set TMPDIR "
+                         "to a folder that "
+                         "may be written, with room)"),
+                       errno);
     }
     s->fd = fd;
     s->fend = 0;
@@ -185,7 +185,11 @@ static void spill(lua_State *L, sorter *s) {
     size_t bytes = s->n * (size_t)s->w * sizeof(int64_t);
     int e = write_all(s->fd, s->buf, bytes, s->fend);
     if (e) {
-        io_fail(L, s, _("write"), e);
+        io_fail(L, s,
+                _("sorting: cannot write the temporary file in TMPDIR or /tmp: %s (free some disk, "
+                  "or set TMPDIR "
+                  "to a folder with room)"),
+                e);
     }
     s->runs[s->nruns++] = (srun){.at = s->fend, .left = s->n};
     s->fend += bytes;
@@ -258,7 +262,7 @@ static int run_fill(lua_State *L, sorter *s, int i) {
     size_t bytes = k * (size_t)s->w * sizeof(int64_t);
     int e = read_all(s->fd, r->blk, bytes, r->at);
     if (e) {
-        io_fail(L, s, _("read"), e);
+        io_fail(L, s, _("sorting: cannot read the temporary file in TMPDIR or /tmp back: %s"), e);
     }
     r->at += bytes;
     r->left -= k;
