@@ -1620,6 +1620,11 @@ function P:report(opts)
   for _i, k in ipairs(self.plan.kinds) do
     rep.kinds[#rep.kinds + 1] = { kind = k.kind, title = k.title, cell = kinds[k.kind] or cell() }
   end
+  -- the sets are the count's, not the report's (a city's by-town cells held 16 MB of them)
+  local function done(c) c._p, c._h, c._hk = nil, nil, nil end
+  done(rep.total)
+  for _i, k in ipairs(rep.kinds) do done(k.cell) end
+  for _k, c in pairs(rep.by) do done(c) end
   for t in db.program_totals:scan{ program = self.id } do
     for _i, l in ipairs(self.plan.limits) do
       if l.name == t.limit then
