@@ -1107,6 +1107,10 @@ function M.sample(opts)
       if day <= e.at:sub(1, 10) then day = dates.add_days(e.at:sub(1, 10), 1) end
       local r = self:withdraw(e.member_id, '本人工作安排冲突', { at = at(day) })
       if r and r.moved_up then moved = moved + 1 end
+      -- a move up reads the draw's whole waiting list (49,529 members at
+      -- 1,000,000): collected now, the garbage of a few does not pile up
+      -- (the sample's Lua heap went from 64 to 119 MB here)
+      if r then collectgarbage() end
     end
   end
   -- attendance and scores: most come, most are satisfied
