@@ -166,7 +166,7 @@ int lcodec_encode(lua_State *L, int idx, codec_buf *out, int depth) {
             }
             out->len = at;
         }
-        if (lua_rawlen(L, idx) > 0 && is_array(L, idx, &n)) {
+        if (n > 0 && is_array(L, idx, &n)) { /* n: the length asked above */
             mp_put_array(out, (uint32_t)n);
             for (lua_Integer i = 1; i <= n; i++) {
                 lua_rawgeti(L, idx, i);
@@ -437,8 +437,29 @@ static int encode_fields(lua_State *L, int idx, const store_coll *c, int pos_idx
                 sl->set[pos] = 2; /* cleared */
             }
         } else {
+            /* a string field's string and an integer field's integer (most
+             * values) without lcodec_encode_field's checks and switch */
+            int vt = lua_type(L, -1), ft = c->fields[pos].type;
             sl->off[pos] = vals->len;
-            rc = lcodec_encode_field(L, -1, c, pos, vals);
+            if (vt == LUA_TSTRING && ft == FT_STRING) {
+                size_t n;
+                const char *s = lua_tolstring(L, -1, &n);
+                if (n < 32) {
+                    unsigned char *q = codec_buf_need(vals, 1 + n);
+                    if (q) {
+                        q[0] = (unsigned char)(0xa0 | n);
+                        memcpy(q + 1, s, n);
+                        vals->len += 1 + n;
+                    }
+                } else {
+                    rc = lcodec_encode_field(L, -1, c, pos, vals);
+                }
+            } else if (vt == LUA_TNUMBER && (ft == FT_INT || ft == FT_FEN) &&
+                       lua_isinteger(L, -1)) {
+                mp_put_int(vals, lua_tointeger(L, -1));
+            } else {
+                rc = lcodec_encode_field(L, -1, c, pos, vals);
+            }
             sl->len[pos] = vals->len - sl->off[pos];
             sl->set[pos] = 1;
         }

@@ -740,6 +740,18 @@ static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_co
 static void push_key(lua_State *L, const ldb *db, const store_coll *c) {
     mp_reader r;
     mp_item it;
+    const unsigned char *p = db->buf.p;
+    if (c->key == 0 && db->buf.len >= 6 && p[0] >= 0x91 && p[0] <= 0x9f &&
+        (p[1] < 0x80 || (p[1] >= 0xcc && p[1] <= 0xce))) {
+        /* the first field, an id below 2^32 (auto keys), without the reader */
+        const unsigned char *q = p + 2;
+        lua_pushinteger(L, p[1] < 0x80    ? p[1]
+                           : p[1] == 0xcc ? q[0]
+                           : p[1] == 0xcd ? (uint32_t)q[0] << 8 | q[1]
+                                          : (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+                                                (uint32_t)q[2] << 8 | q[3]);
+        return;
+    }
     mp_reader_init(&r, db->buf.p, db->buf.len);
     mp_read(&r, &it);
     for (int i = 0; i < c->key; i++) {

@@ -243,4 +243,29 @@ t.case('insert: string, integer and float fields and an auto key', function()
               { "unknown field 'nope'" })
 end)
 
+t.case('insert returns its key as given, and stores strings of every length as given', function()
+  -- keys of each integer width (the returned key is read from the encoded
+  -- record), and string fields around MessagePack's 31-byte short form
+  db.define('keywidths', { key = 'id', fields = { id = 'int', s = 'string', n = 'fen' } })
+  local keys = { 0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295, 4294967296, -1, -33, -2 ^ 40 }
+  db.atomic(function()
+    for i, k in ipairs(keys) do
+      k = math.tointeger(k)
+      local s = ('字'):rep(i * 3) .. ('x'):rep(i)
+      local got = db.keywidths:insert{ id = k, s = s, n = k }
+      t.eq(got, k)
+      t.eq(math.type(got), 'integer')
+      t.eq(db.keywidths:get(k), { id = k, s = s, n = k })
+    end
+  end)
+  for _, n in ipairs({ 0, 30, 31, 32, 33, 255, 256, 70000 }) do
+    local s = ('a'):rep(n)
+    db.keywidths:put{ id = 7, s = s, n = n }
+    t.eq(db.keywidths:get(7, 's'), s)
+  end
+  t.unchanged(function() db.keywidths:insert{ id = 8, s = 5, n = 1 } end, { "'s'" })
+  t.unchanged(function() db.keywidths:insert{ id = 8, s = 'x', n = 1.5 } end, { "'n'" })
+  t.eq(db.keywidths:insert{ id = 8.0, s = 'x', n = 2 }, 8)
+end)
+
 t.done()
