@@ -1699,6 +1699,12 @@ int sandbox_new(const sandbox_opts *o, sandbox **out) {
         sandbox_free(sb);
         return GH_ENOMEM;
     }
+    /* Programs make many short-lived values (rows, record tables): the
+     * generational collector handles them with less work (measured: 5-8%
+     * fewer instructions on W2 and W4). Switched while the heap is empty: the
+     * switch is a full collection (30 K instructions of an empty run, after
+     * the libraries were set up). */
+    lua_gc(sb->L, LUA_GCGEN, 0, 0);
     lua_atpanic(sb->L, sb_panic);
     codec_set_charge(sb_charge, sb);
     lua_setwarnf(sb->L, sb_warn, sb);
