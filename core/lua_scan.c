@@ -1470,8 +1470,6 @@ typedef struct bucket {
 /* coll:count_by(field [, opts]) -> { [value] = count } computed in C */
 int l_coll_count_by(lua_State *L) {
     lscan *s;
-    const void *rec;
-    size_t n;
     luaL_checkstring(L, 2);
     lua_settop(L, 3);
     lua_rotate(L, 2, 1); /* 1 coll, 2 opts, 3 field: open_scan reads opts at 2 */
@@ -1519,27 +1517,34 @@ int l_coll_count_by(lua_State *L) {
                 break;
             }
         }
-        rec = batch[at].val;
-        n = batch[at].n;
-        at++;
-        const unsigned char *end = (const unsigned char *)rec + n, *q = NULL;
-        uint32_t narr;
-        const unsigned char *p = mp_record_fields(rec, n, &narr);
-        if (p && (uint32_t)pos < narr) {
-            p = mp_skip_n(p, end, (uint32_t)pos);
-            q = p ? skip_one(p, end) : NULL;
-        } else if (p) {
-            static const unsigned char nil = 0xc0; /* absent: a field added later */
-            p = &nil;
-            q = p + 1;
+        if (at == 0) { /* the values of the whole batch first: the walks of
+                        * different records overlap in the processor */
+            for (int b = 0; b < got; b++) {
+                const unsigned char *end = (const unsigned char *)batch[b].val + batch[b].n,
+                                    *q = NULL;
+                uint32_t narr;
+                const unsigned char *p = mp_record_fields(batch[b].val, batch[b].n, &narr);
+                if (p && (uint32_t)pos < narr) {
+                    p = mp_skip_n(p, end, (uint32_t)pos);
+                    q = p ? skip_one(p, end) : NULL;
+                } else if (p) {
+                    static const unsigned char nil = 0xc0; /* absent: a field added later */
+                    p = &nil;
+                    q = p + 1;
+                }
+                batch[b].pk = p; /* the value's bytes, in the key's place */
+                batch[b].pkn = q ? (size_t)(q - p) : 0;
+            }
         }
-        if (!q) {
+        const unsigned char *p = batch[at].pk;
+        size_t len = batch[at].pkn;
+        at++;
+        if (!len) {
             rc = err_set(GH_ECORRUPT,
                          _("collection '%s': a stored record is corrupt (run gonghui check)"),
                          s->c->name);
             break;
         }
-        size_t len = (size_t)(q - p);
         uint64_t h = value_hash(p, len);
         size_t j = h & (cap - 1);
         while (tab[j].len &&
