@@ -1506,10 +1506,11 @@ end
 
 -- A report's numbering of what it counts as distinct: members by their
 -- integer id (else a number of their own), households 'H123' by 123 (the
--- sample's and import's form), any other household name, kind and day by
--- the order first seen. A household-times key packs household (40 bits),
+-- sample's and import's form), the household of one 'm123' (or none stored)
+-- by 2^38 + 123, any other household name, kind and day by the order first
+-- seen. A household-times key packs household (40 bits),
 -- kind (8) and day (15) in one integer.
-local BIG = 1 << 39
+local BIG, OWN = 1 << 39, 1 << 38    -- names from BIG on, households of one from OWN
 local function numbering()
   local n = { names = {}, next = BIG, kinds = {}, nk = 0, days = {}, nd = 0 }
   function n.name(v)
@@ -1521,9 +1522,13 @@ local function numbering()
     return math.type(id) == 'integer' and id >= 0 and id < BIG and id or n.name('m' .. tostring(id))
   end
   function n.household(h)
-    local d = h:match('^H(%d+)$')
+    local l, d = h:match('^([Hm])(%d+)$')
     local x = d and #d < 12 and math.tointeger(tonumber(d))
-    return x and x < BIG and x or n.name(h)
+    if x and x < OWN then return l == 'H' and x or OWN + x end
+    return n.name(h)
+  end
+  function n.own(id)                  -- the household of one of member id ('m' .. id)
+    return math.type(id) == 'integer' and id >= 0 and id < OWN and OWN + id or n.household('m' .. tostring(id))
   end
   function n.hkey(h, kind, day)
     local k = n.kinds[kind]
@@ -1544,9 +1549,9 @@ local function count(c, e, num, by_day)
   local id = e.member_id
   c.person_times = c.person_times + (id and 1 or 0) + (e.heads or 0)
   if id and bit_add(c._p, num.member(id)) then c.persons = c.persons + 1 end
-  local hh = M.household_of_entry(e)   -- (not stored for a household of one)
-  if hh then
-    local h = num.household(hh)
+  local hh = e.household                -- (not stored for a household of one: M.household_of_entry)
+  local h = hh and num.household(hh) or id and num.own(id)
+  if h then
     if bit_add(c._hk, num.hkey(h, e.kind, by_day and e.day)) then c.household_times = c.household_times + 1 end
     if bit_add(c._h, h) then c.households = c.households + 1 end
   end
