@@ -460,8 +460,23 @@ static int trow_want(lua_State *L, lscan *s, int names_idx) {
  * already holds is left as it is. Arrays and maps are not set (a read
  * gets a new table each time, as from any row): their names are left to
  * __index. */
+/* Are the k bytes at p and q (each readable 8 bytes on) the same? The
+ * usual value (an id, a short string) in one 8-byte comparison, not a call
+ * of memcmp. */
+static inline int same_bytes(const unsigned char *p, const unsigned char *q, int k) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (k <= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, q, 8);
+        return ((a ^ b) & (k == 8 ? ~0ull : (1ull << (8 * k)) - 1)) == 0;
+    }
+#endif
+    return memcmp(p, q, (size_t)k) == 0;
+}
+
 static void trow_fill(lua_State *L, lscan *s, int t) {
-    static const unsigned char nil = 0xc0;
+    static const unsigned char nil[8] = {0xc0}; /* 8: same_bytes reads that far */
     lrow *row = s->tback;
     if (row_offsets(row, s->wmax) != 0) {
         row_corrupt(L, row);
@@ -469,22 +484,25 @@ static void trow_fill(lua_State *L, lscan *s, int t) {
     for (int i = 0; i < s->nwant; i++) {
         int pos = s->want[i].pos;
         uint32_t o = row->off[pos];
-        const unsigned char *p = o == UINT32_MAX ? &nil : row->bytes + o;
+        const unsigned char *p = o == UINT32_MAX ? nil : row->bytes + o; /* ROW_SLACK after */
         int k = mp_skip_len[*p];
-        if (k > 0 && k == s->want[i].len && memcmp(p, s->want[i].last, (size_t)k) == 0) {
+        if (k > 0 && k == s->want[i].len && same_bytes(p, s->want[i].last, k)) {
             continue;
         }
         lua_pushvalue(L, lua_upvalueindex(TROW_KEYS + i));
         if ((*p >= 0x80 && *p <= 0x9f) || (*p >= 0xdc && *p <= 0xdf)) {
             lua_pushnil(L); /* an array or a map */
             k = 0;
-        } else if (p == &nil) {
+        } else if (p == nil) {
             lua_pushnil(L);
         } else {
             row_push_field_c(L, row, pos, lua_upvalueindex(TROW_STRINGS), s->tsc);
         }
         lua_rawset(L, t);
-        if (k > 0 && k <= (int)sizeof s->want[i].last) {
+        if (k > 0 && k <= 8) {
+            memcpy(s->want[i].last, p, 8);
+            s->want[i].len = (unsigned char)k;
+        } else if (k > 0 && k <= (int)sizeof s->want[i].last) {
             memcpy(s->want[i].last, p, (size_t)k);
             s->want[i].len = (unsigned char)k;
         } else {

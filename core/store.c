@@ -667,7 +667,10 @@ int store_val_bad(const store_txn *t, const MDB_val *d, const char *what) {
  * out of memory: counting is best effort, never a reason to fail a write). */
 static store_counts *count_in(store_counts **list, int *count, const char *name, size_t len) {
     for (int i = 0; i < *count; i++) {
-        if (strncmp((*list)[i].name, name, len) == 0 && (*list)[i].name[len] == 0) {
+        /* the first byte first: a transaction writing two collections
+         * (W2: awards and _events) asked strncmp of the other one every put */
+        if ((len == 0 || (*list)[i].name[0] == name[0]) &&
+            strncmp((*list)[i].name, name, len) == 0 && (*list)[i].name[len] == 0) {
             return &(*list)[i];
         }
     }
@@ -1245,10 +1248,11 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     int64_t ikey = 0;
     int int_key = pk.len == 9 && pk.p[0] == KEY_INT;
     if (int_key) {
-        uint64_t u = 0;
-        for (int i = 1; i < 9; i++) {
-            u = (u << 8) | pk.p[i];
-        }
+        uint64_t u;
+        memcpy(&u, pk.p + 1, 8); /* big-endian: a loop of 8 shifts cost 48 instructions a put */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        u = __builtin_bswap64(u);
+#endif
         ikey = (int64_t)(u ^ 0x8000000000000000ull);
     }
     unsigned flags = 0;
