@@ -42,6 +42,8 @@
  */
 #include "store_int.h"
 
+#include "heap_thp.h"
+
 #include "clock.h"
 #include "codec.h"
 #include "err.h"
@@ -1198,6 +1200,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     if ((rc = store_need_write(t, c))) {
         return rc;
     }
+    heap_thp_note();                  /* the pages this write dirties on huge pages (heap_thp.c) */
     store_bulk *bulk = bulk_of(t, c); /* index entries held back (store_bulk.c) */
     if (bulk && mode != STORE_INSERT) {
         if ((rc = bulk_flush(bulk, c))) {
