@@ -79,13 +79,25 @@ typedef struct lscan {
      * that Lua's own table read finds them instead of a call of the row's
      * __index; anything else read goes through the table's metatable to
      * the row `tback`, which holds the record (see "table rows" below).
-     * trow: the table (the iterator's upvalue 6), or NULL. */
+     * trow: the table (the iterator's upvalue 6), or NULL.
+     *
+     * Which fields: the loop's names the collection has are candidates
+     * (cand, their names the iterator's upvalues TROW_KEYS + i); one read
+     * through __index in at least a quarter of TROW_WINDOW steps joins
+     * those set (want) from the next step on. A field named only in a
+     * branch the loop seldom takes stays a call when read, never a cost
+     * at every step. */
     const void *trow;
     lrow *tback;
     struct scache *tsc;
-    int nwant, wmax;
+    int ncand, nwant, wmax;
+    unsigned tsteps;
     struct {
-        int pos;
+        int pos, wanted;
+        unsigned reads; /* through __index, this window */
+    } cand[LLOOPVAR_NAMES];
+    struct {
+        int pos, key; /* key: its candidate's number */
         /* the stored bytes of the value the table holds (a scalar's, up to
          * 23 bytes): the same bytes in the next record leave it as it is.
          * len 0: not known */
@@ -417,13 +429,25 @@ static int l_row_tostring(lua_State *L) {
 #define TROW_STRINGS 7
 #define TROW_KEYS 8
 #define ITER_UPVALUES (TROW_KEYS + LLOOPVAR_NAMES - 1)
+#define TROW_WINDOW 16 /* steps between two looks at which fields to set */
 
 /* A table row's metamethods: upvalue 1 is the row holding its record
  * (lscan's tback), which takes the table's place as the first argument.
- * __index keeps l_row_index's upvalues 2 and 3 (the string cache); the
- * others have the row's own metamethod as upvalue 2. */
+ * __index keeps l_row_index's upvalues 2 and 3 (the string cache) and has
+ * the scan as upvalue 4 (it counts the candidates' reads); the others
+ * have the row's own metamethod as upvalue 2. */
 static int l_trow_index(lua_State *L) {
+    lscan *s = lua_touserdata(L, lua_upvalueindex(4));
     lua_copy(L, lua_upvalueindex(1), 1);
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        int pos = row_field_pos(L, lua_touserdata(L, 1), 2);
+        for (int i = 0; pos >= 0 && i < s->ncand; i++) {
+            if (s->cand[i].pos == pos) {
+                s->cand[i].reads++;
+                break;
+            }
+        }
+    }
     return l_row_index(L);
 }
 
@@ -433,26 +457,43 @@ static int l_trow_other(lua_State *L) {
 }
 
 /* Called from l_scan_iter: the fields named in the array at names_idx
- * (lloopvar_reads's) that s's collection has, into s->want and the
- * iterator's upvalues from TROW_KEYS. Their number. */
+ * (lloopvar_reads's) that s's collection has, into s->cand and the
+ * iterator's upvalues from TROW_KEYS; none set yet. Their number. */
 static int trow_want(lua_State *L, lscan *s, int names_idx) {
     const lshape *sh = lua_touserdata(L, lua_upvalueindex(4));
     int n = (int)lua_rawlen(L, names_idx);
-    s->nwant = 0;
+    s->ncand = s->nwant = 0;
     s->wmax = -1;
-    for (int i = 1; sh && i <= n && s->nwant < LLOOPVAR_NAMES; i++) {
+    s->tsteps = 0;
+    for (int i = 1; sh && i <= n && s->ncand < LLOOPVAR_NAMES; i++) {
         lua_rawgeti(L, names_idx, i);
         int pos = lshape_find(sh, lua_tostring(L, -1));
         if (pos < 0 || pos == s->c->extra) {
             lua_pop(L, 1);
             continue;
         }
-        lua_replace(L, lua_upvalueindex(TROW_KEYS + s->nwant));
-        s->want[s->nwant].pos = pos;
-        s->want[s->nwant++].len = 0;
-        s->wmax = pos > s->wmax ? pos : s->wmax;
+        lua_replace(L, lua_upvalueindex(TROW_KEYS + s->ncand));
+        s->cand[s->ncand].pos = pos;
+        s->cand[s->ncand].wanted = 0;
+        s->cand[s->ncand++].reads = 0;
     }
-    return s->nwant;
+    return s->ncand;
+}
+
+/* After TROW_WINDOW steps: the candidates read in at least a quarter of
+ * them are set in the table from the next step on (trow_fill). */
+static void trow_promote(lscan *s) {
+    for (int i = 0; i < s->ncand; i++) {
+        if (!s->cand[i].wanted && s->cand[i].reads * 4 >= TROW_WINDOW) {
+            s->cand[i].wanted = 1;
+            s->want[s->nwant].pos = s->cand[i].pos;
+            s->want[s->nwant].key = i;
+            s->want[s->nwant++].len = 0;
+            s->wmax = s->cand[i].pos > s->wmax ? s->cand[i].pos : s->wmax;
+        }
+        s->cand[i].reads = 0;
+    }
+    s->tsteps = 0;
 }
 
 /* Sets the wanted fields of the table row at t from the record in tback
@@ -478,6 +519,9 @@ static inline int same_bytes(const unsigned char *p, const unsigned char *q, int
 static void trow_fill(lua_State *L, lscan *s, int t) {
     static const unsigned char nil[8] = {0xc0}; /* 8: same_bytes reads that far */
     lrow *row = s->tback;
+    if (s->nwant == 0) {
+        return;
+    }
     if (row_offsets(row, s->wmax) != 0) {
         row_corrupt(L, row);
     }
@@ -489,7 +533,7 @@ static void trow_fill(lua_State *L, lscan *s, int t) {
         if (k > 0 && k == s->want[i].len && same_bytes(p, s->want[i].last, k)) {
             continue;
         }
-        lua_pushvalue(L, lua_upvalueindex(TROW_KEYS + i));
+        lua_pushvalue(L, lua_upvalueindex(TROW_KEYS + s->want[i].key));
         if ((*p >= 0x80 && *p <= 0x9f) || (*p >= 0xdc && *p <= 0xdf)) {
             lua_pushnil(L); /* an array or a map */
             k = 0;
@@ -520,7 +564,7 @@ static void trow_new(lua_State *L, lscan *s, const void *rec, size_t n) {
     push_row(L, s->db, s->c, lua_upvalueindex(3), lua_touserdata(L, lua_upvalueindex(4)), mt, rec,
              n, n / 2 + 64);
     int back = lua_gettop(L);
-    lua_createtable(L, 0, s->nwant);
+    lua_createtable(L, 0, s->ncand);
     lua_createtable(L, 0, 6); /* its metatable */
     lua_getfield(L, mt, "__index");
     lua_pushvalue(L, back);
@@ -529,7 +573,8 @@ static void trow_new(lua_State *L, lscan *s, const void *rec, size_t n) {
     s->tsc = lua_touserdata(L, -1);
     lua_pushvalue(L, -2);
     lua_replace(L, lua_upvalueindex(TROW_STRINGS));
-    lua_pushcclosure(L, l_trow_index, 3);
+    lua_pushvalue(L, lua_upvalueindex(2)); /* the scan */
+    lua_pushcclosure(L, l_trow_index, 4);
     lua_setfield(L, back + 2, "__index");
     lua_pop(L, 1);
     for (int i = 0; i < (int)(sizeof other / sizeof other[0]); i++) {
@@ -890,10 +935,11 @@ static int row_refill(lrow *row, const void *rec, size_t n) {
  * reused when the caller gives back the one handed out last.
  *
  * When that loop also reads fields by name (`m.town`), the row it gets is
- * a table (trow_new) holding those fields, set from each record
- * (trow_fill): Lua finds them in the table itself, where each read of a
- * row is a call of its __index (~700 instructions against ~150 a field
- * set; W2's rule reads two or three fields of every member). */
+ * a table (trow_new) holding those of them it reads at a quarter of its
+ * steps or more, set from each record (trow_fill): Lua finds them in the
+ * table itself, where each read of a row is a call of its __index (~700
+ * instructions against ~150 a field set; W2's rule reads two or three
+ * fields of every member). */
 static int l_scan_iter(lua_State *L) {
     lscan *s = lua_touserdata(L, lua_upvalueindex(2));
     const void *rec;
@@ -928,6 +974,9 @@ static int l_scan_iter(lua_State *L) {
                 }
                 lua_settop(L, 2);
                 trow_fill(L, s, 2);
+                if (++s->tsteps >= TROW_WINDOW) {
+                    trow_promote(s);
+                }
                 return 1;
             }
             if (!s->trow && lua_touserdata(L, 2) == s->last && row_refill(s->last, rec, n)) {

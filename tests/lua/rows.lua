@@ -485,6 +485,22 @@ t.case('a loop reading fields by name: one table holds them, set from each recor
   for r in db.tr:scan() do
     if r.id > 100 then t.eq(r.nmae, nil) end -- extra = true: any name reads
   end
+  -- fields read at every step, at some, and in a branch seldom taken: each
+  -- reads its record's value whether it is set in the table or not
+  local every, some, seldom = 0, 0, 0
+  for r in db.tr:scan() do
+    local w = want(r.id)
+    if r.id % 3 == 0 then
+      t.eq(r.town, w.town)
+      some = some + 1
+    end
+    if r.id % 97 == 0 then
+      t.eq({ r.name, r.v, r.tags }, { w.name, w.v, w.tags })
+      seldom = seldom + 1
+    end
+    every = every + 1
+  end
+  t.eq({ every, some, seldom }, { N, N // 3, N // 97 })
   local tot
   for r in db.tr:scan() do
     if r.id == 150 then tot = r.totable end
