@@ -162,6 +162,9 @@ static int read_all(int fd, void *p, size_t n, uint64_t at) {
 }
 
 static void sort_held(sorter *s) {
+    if (s->n == 0) {
+        return; /* (buf is not allocated before the first record) */
+    }
     cmp_w = s->w;
     qsort(s->buf, s->n, (size_t)s->w * sizeof(int64_t), qcmp);
 }
