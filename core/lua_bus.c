@@ -1971,7 +1971,7 @@ void lbus_push(lua_State *L, int db_idx) {
     ((ldb *)lua_touserdata(L, dbu))->change_hook = change_hook;
     ((ldb *)lua_touserdata(L, dbu))->publish_hook = publish_bytes;
     ((ldb *)lua_touserdata(L, dbu))->bus_ud = b; /* kept alive by the registry's state */
-    lua_newtable(L);                             /* bus */
+    lua_createtable(L, 0, 20);                   /* bus: its 17 functions, no rehash */
     for (const luaL_Reg *r = bus_funcs; r->name; r++) {
         lua_pushvalue(L, dbu);
         lua_pushvalue(L, bu);
