@@ -262,6 +262,20 @@ static void keep_fail(lua_State *L, int old_idx) {
     lua_pop(L, 1);
 }
 
+/* The level of the script's frame for a message raised by the C functions
+ * of emit's dispatch and the C emit: emit's own Lua line calls them (a topic
+ * without a dispatcher), so there the place is its caller's. */
+static int emit_caller_level(lua_State *L) {
+    lua_Debug ar;
+    int level = 1;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "f", &ar)) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &emit_key);
+        level += lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    return level;
+}
+
 /* Raises the error on top (a handler's, whose record is just below) with
  * the topic and the handler's location; an error that already says which
  * handler failed (from deeper in a cascade) goes on as it is. */
@@ -272,16 +286,7 @@ static void raise_handler_error(lua_State *L, const char *topic) {
         lua_error(L);
     }
     lua_getfield(L, -2, "where");
-    /* the place of the call: bus.emit's own Lua lines hand a topic not seen
-     * yet to the C emit, so there the place is their caller's */
-    lua_Debug ar;
-    int level = 1;
-    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "f", &ar)) {
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &emit_key);
-        level += lua_rawequal(L, -1, -2);
-        lua_pop(L, 2);
-    }
-    luaL_where(L, level);
+    luaL_where(L, emit_caller_level(L)); /* the place of the call */
     lua_pushfstring(L, _("bus handler for '%s' (%s) failed: %s"), topic, lua_tostring(L, -2), msg);
     lua_concat(L, 2);
     keep_fail(L, -3); /* (msg, where, the named message) */
@@ -751,19 +756,6 @@ static void push_maker(lua_State *L, const char *arity) {
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, arity ? arity : "loop");
     lua_remove(L, -2);
-}
-
-/* The level of the script's frame for a message raised by the C functions
- * of emit's dispatch: emit's own Lua line calls them, so its caller's. */
-static int emit_caller_level(lua_State *L) {
-    lua_Debug ar;
-    int level = 1;
-    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "f", &ar)) {
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &emit_key);
-        level += lua_rawequal(L, -1, -2);
-        lua_pop(L, 2);
-    }
-    return level;
 }
 
 /* cascade(payload, topic): emit at the last level (BUS_MAX_DEPTH, whose
