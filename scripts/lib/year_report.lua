@@ -447,9 +447,10 @@ function M.counter(reversed, member_home)
   local members = sorter.new(5, M.BUDGET)   -- member, cells, fen, household, rest
   local holds = sorter.new(3, M.BUDGET)     -- household, cells, station
   local others, nothers = {}, 0             -- [pseudonym or text key] = its negative number
+  local named = {}                          -- [negative number] = the member it stands for
   local function other(k)
     local n = others[k]
-    if not n then nothers = nothers + 1; n = -nothers; others[k] = n end
+    if not n then nothers = nothers + 1; n = -nothers; others[k] = n; named[n] = k end
     return n
   end
   -- one fact: label, program (its key in M.PROGRAMS), person (member id or
@@ -510,7 +511,7 @@ function M.counter(reversed, member_home)
       if tn == 0 or en == 0 then
         if not looked then
           looked = true
-          if member_home then mt, me = member_home(key) else mt, me = nil, nil end
+          if member_home then mt, me = member_home(key < 0 and named[key] or key) else mt, me = nil, nil end
         end
         if tn == 0 then tn = cell_num('town', tcells, tnum, mt or '(未知)') end
         if en == 0 then en = cell_num('enterprise', ecells, enum, me == nil and '(无)' or me) end
