@@ -20,6 +20,7 @@
 #include "lua_sorter.h"
 
 #include "i18n.h"
+#include "scratch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,16 +106,7 @@ static int io_fail(lua_State *L, sorter *s, const char *fmt, int e) {
 }
 
 static int open_tmp(lua_State *L, sorter *s) {
-    const char *tmp = getenv("TMPDIR");
-    const char *dir = tmp && *tmp ? tmp : "/tmp";
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/.gonghui-sort-XXXXXX", dir);
-        if ((fd = mkostemp(path, O_CLOEXEC)) >= 0) {
-            unlink(path);
-        }
-    }
+    int fd = scratch_file(scratch_tmpdir(), "sort");
     if (fd < 0) {
         return io_fail(L, s,
                        _("sorting: cannot make a temporary file in TMPDIR or /tmp: %s (set TMPDIR "
@@ -124,40 +116,6 @@ static int open_tmp(lua_State *L, sorter *s) {
     }
     s->fd = fd;
     s->fend = 0;
-    return 0;
-}
-
-static int write_all(int fd, const void *p, size_t n, uint64_t at) {
-    const char *c = p;
-    while (n > 0) {
-        ssize_t k = pwrite(fd, c, n, (off_t)at);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            return k < 0 ? errno : EIO;
-        }
-        c += k;
-        n -= (size_t)k;
-        at += (uint64_t)k;
-    }
-    return 0;
-}
-
-static int read_all(int fd, void *p, size_t n, uint64_t at) {
-    char *c = p;
-    while (n > 0) {
-        ssize_t k = pread(fd, c, n, (off_t)at);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            return k < 0 ? errno : EIO;
-        }
-        c += k;
-        n -= (size_t)k;
-        at += (uint64_t)k;
-    }
     return 0;
 }
 
@@ -186,7 +144,7 @@ static void spill(lua_State *L, sorter *s) {
     }
     sort_held(s);
     size_t bytes = s->n * (size_t)s->w * sizeof(int64_t);
-    int e = write_all(s->fd, s->buf, bytes, s->fend);
+    int e = scratch_pwrite(s->fd, s->buf, bytes, s->fend);
     if (e) {
         io_fail(L, s,
                 _("sorting: cannot write the temporary file in TMPDIR or /tmp: %s (free some disk, "
@@ -263,7 +221,7 @@ static int run_fill(lua_State *L, sorter *s, int i) {
         return 0;
     }
     size_t bytes = k * (size_t)s->w * sizeof(int64_t);
-    int e = read_all(s->fd, r->blk, bytes, r->at);
+    int e = scratch_pread(s->fd, r->blk, bytes, r->at);
     if (e) {
         io_fail(L, s, _("sorting: cannot read the temporary file in TMPDIR or /tmp back: %s"), e);
     }

@@ -58,6 +58,7 @@
  *      transaction: it is emptied when the transaction ends either way,
  *      and the database never refers to it.
  */
+#include "scratch.h"
 #include "store_int.h"
 
 #include "err.h"
@@ -341,20 +342,9 @@ static int scratch_open(store_bulk *b) {
     if (b->nofile) {
         return -1;
     }
-    const char *tmp = getenv("TMPDIR");
-    const char *dirs[2] = {b->dir, tmp && *tmp ? tmp : "/tmp"};
+    const char *dirs[2] = {b->dir, scratch_tmpdir()};
     for (int i = 0; i < 2; i++) {
-        if (!dirs[i]) {
-            continue;
-        }
-        int fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            char path[4200];
-            snprintf(path, sizeof path, "%s/.gonghui-import-XXXXXX", dirs[i]);
-            if ((fd = mkostemp(path, O_CLOEXEC)) >= 0) {
-                unlink(path);
-            }
-        }
+        int fd = dirs[i] ? scratch_file(dirs[i], "import") : -1;
         if (fd >= 0) {
             b->fd = fd;
             b->fend = 0;
@@ -372,35 +362,6 @@ static void scratch_reset(store_bulk *b) {
         b->fd = -1;
     }
     b->fend = 0;
-}
-
-static int pwrite_all(int fd, const unsigned char *p, size_t n, uint64_t at) {
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)at);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        p += w, n -= (size_t)w, at += (uint64_t)w;
-    }
-    return 0;
-}
-
-/* 0, or an errno (EIO: the file is shorter than its runs). */
-static int pread_all(int fd, unsigned char *p, size_t n, uint64_t at) {
-    while (n) {
-        ssize_t r = pread(fd, p, n, (off_t)at);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            return r < 0 ? errno : EIO;
-        }
-        p += r, n -= (size_t)r, at += (uint64_t)r;
-    }
-    return 0;
 }
 
 static int scratch_err(const char *name, int e) {
@@ -482,7 +443,7 @@ static int rw_put(rwriter *w, const unsigned char *e) {
         w->lastmark = off;
     }
     if (w->len + n > WBUF) {
-        if (pwrite_all(w->b->fd, w->buf, w->len, w->r->off + w->at)) {
+        if (scratch_pwrite(w->b->fd, w->buf, w->len, w->r->off + w->at)) {
             return 1;
         }
         w->at += w->len;
@@ -495,7 +456,7 @@ static int rw_put(rwriter *w, const unsigned char *e) {
 }
 
 static int rw_end(rwriter *w, int ok) {
-    if (ok && w->len && pwrite_all(w->b->fd, w->buf, w->len, w->r->off + w->at)) {
+    if (ok && w->len && scratch_pwrite(w->b->fd, w->buf, w->len, w->r->off + w->at)) {
         ok = 0;
     }
     free(w->buf);
@@ -691,7 +652,7 @@ static int src_next(src *s) {
         if (want > s->end - s->pos) {
             want = (size_t)(s->end - s->pos);
         }
-        int e = pread_all(s->fd, s->rb + s->rl, want, s->pos);
+        int e = scratch_pread(s->fd, s->rb + s->rl, want, s->pos);
         if (e) {
             return e;
         }
@@ -1031,7 +992,7 @@ static int run_find(store_bulk *b, const run *r, const void *key, size_t kn, MDB
         }
         b->blk = p, b->blkcap = n;
     }
-    int e = pread_all(b->fd, b->blk, n, r->off + from);
+    int e = scratch_pread(b->fd, b->blk, n, r->off + from);
     if (e) {
         return scratch_err(name, e);
     }
