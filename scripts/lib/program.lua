@@ -1495,14 +1495,7 @@ local function cell()
            _p = {}, _h = {}, _hk = {} }
 end
 
--- adds integer n to bit set s; true when it was not there
-local function bit_add(s, n)
-  local w, b = n >> 6, 1 << (n & 63)
-  local x = s[w] or 0
-  if x & b ~= 0 then return false end
-  s[w] = x | b
-  return true
-end
+local bit_add = require('bitset').add -- adds integer n to bit set s; true when it was not there
 
 -- A report's numbering of what it counts as distinct: members by their
 -- integer id (else a number of their own), households 'H123' by 123 (the

@@ -52,6 +52,7 @@ local registry = require 'registry'
 local dates = require 'dates'
 local money = require 'program.money'
 local fmt = require 'fmt'
+local bit_add = require('bitset').add
 
 local M = {}
 local S = {}
@@ -703,13 +704,7 @@ M.rate = rate
 -- bit of a word per 64 ids (a city's 300,000 checked members were a table
 -- entry each).
 local function once(set, id)
-  if math.type(id) == 'integer' then
-    local w, b = id >> 6, 1 << (id & 63)
-    local x = set[w] or 0
-    if x & b ~= 0 then return false end
-    set[w] = x | b
-    return true
-  end
+  if math.type(id) == 'integer' then return bit_add(set, id) end
   local k = 'm' .. tostring(id)
   if set[k] then return false end
   set[k] = true

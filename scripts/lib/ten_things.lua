@@ -34,6 +34,7 @@
 -- (registry.union_subtree). No union: the whole database.
 local _ = gettext
 local fmt = require 'fmt'
+local bit_add = require('bitset').add
 local registry = require 'registry'
 
 local M = {}
@@ -151,9 +152,7 @@ local function add(c, f)
   once(c._s, f.session, 'sessions')
   once(c._e, f.enterprise_id, 'enterprises')
   if math.type(id) == 'integer' then
-    local p, w, b = c._p, id >> 6, 1 << (id & 63)
-    local x = p[w] or 0
-    if x & b == 0 then p[w] = x | b; c.persons = c.persons + 1 end
+    if bit_add(c._p, id) then c.persons = c.persons + 1 end
   else
     once(c._p, id ~= nil and ('m' .. tostring(id)) or nil, 'persons')
   end

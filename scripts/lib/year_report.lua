@@ -325,15 +325,8 @@ M.MEASURES = { 'sessions', 'persons', 'person_times', 'household_times', 'money_
 -- 4.0 s and 8 MiB; 3,000,000 members make about 260 runs of 4 MiB).
 M.BUDGET = 4 << 20
 
--- Sets bit i (an integer >= 0) of the bitmap bm (a table of 64-bit words);
--- true if it was clear.
-local function mark(bm, i)
-  local w, b = (i >> 6) + 1, 1 << (i & 63)
-  local x = bm[w] or 0
-  if x & b ~= 0 then return false end
-  bm[w] = x | b
-  return true
-end
+-- Sets bit i (an integer >= 0) of the bitmap bm; true if it was clear.
+local mark = require('bitset').add
 
 -- A household key as one integer, not a string: a city's year has millions
 -- of them (1.27 million at 1,000,000 members), and no string made per
