@@ -2,6 +2,8 @@
 logins and lock-out, roles, the gift drive's endpoints, every scope refusal
 (tests/serve/attack_http.lua tries them), limits, audit records, group
 commit under concurrent claims, a disabled account, graceful SIGTERM."""
+import http.client
+import json
 import os
 import signal
 import sys
@@ -429,11 +431,31 @@ try:
     out = {}
     t = threading.Thread(target=lambda: out.update(r=h.call('GET', '/api/attack/slow?secs=0.5',
                                                             who='clerkA')))
-    t.start()
+    # /health counts the requests not yet completed, and a request on a
+    # connection that closed is completed when the server gets to it: so the
+    # looks go on one kept-alive connection (a look's predecessor on it is
+    # completed before it is read), and the slow request starts only once
+    # what came before (the login) has drained. Counting a stale request as
+    # the slow one stopped the server before it had arrived (CI, ASan, load).
+    hc = http.client.HTTPConnection('127.0.0.1', h.port, timeout=120)
+
+    def in_flight():
+        hc.request('GET', '/health')
+        return json.loads(hc.getresponse().read())['in_flight']
+
     for _ in range(3000):
-        if h.call('GET', '/health')[1]['in_flight'] >= 1:
+        if in_flight() == 0:
             break
         threading.Event().wait(0.01)
+    t.start()
+    seen = False
+    for _ in range(3000):
+        if in_flight() >= 1:
+            seen = True
+            break
+        threading.Event().wait(0.01)
+    hc.close()
+    check(seen, 'the slow request is in flight before SIGTERM')
     rc = h.stop()
     t.join()
     check(rc == 0, 'SIGTERM: the server exits 0')
