@@ -90,7 +90,7 @@ typedef struct lscan {
     const void *trow;
     lrow *tback;
     struct scache *tsc;
-    int ncand, nwant, wmax;
+    int ncand, nwant;
     unsigned tsteps;
     struct {
         int pos, wanted;
@@ -156,6 +156,30 @@ static int row_offsets(lrow *row, int upto) {
     row->ready = i;
     row->at = (uint32_t)(p - b);
     return 0;
+}
+
+/* Past n values from p (in a row's bytes, before end), or NULL if they are
+ * damaged: mp_skip_n without its test of p < end before each scalar, as in
+ * row_offsets: a damaged size stops in push_row's guard bytes. */
+static inline const unsigned char *row_skip_n(const unsigned char *p, const unsigned char *end,
+                                              uint32_t n) {
+    for (; n > 0; n--) {
+        int k = mp_skip_len[*p];
+        if (k > 0) {
+            p += k;
+            continue;
+        }
+        if (p >= end) {
+            return NULL;
+        }
+        mp_reader r;
+        mp_reader_init(&r, p, (size_t)(end - p));
+        if (mp_skip_fast(&r) != 0) {
+            return NULL;
+        }
+        p = r.p;
+    }
+    return p <= end ? p : NULL;
 }
 
 /* Pushes a new row for record bytes rec; the collection's name table
@@ -239,6 +263,29 @@ typedef struct scache {
     char bytes[SCACHE_SLOTS][SCACHE_MAX];
 } scache;
 
+/* Are the k bytes at p and q the same? Each is readable 8 bytes on, and
+ * at least k. The usual value (an id, a short string: a town, a status) in
+ * one or two 8-byte comparisons, not a call of memcmp. */
+static inline int same_bytes(const unsigned char *p, const unsigned char *q, size_t k) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (k <= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, q, 8);
+        return ((a ^ b) & (k == 8 ? ~0ull : (1ull << (8 * k)) - 1)) == 0;
+    }
+#endif
+    if (k >= 8 && k <= 16) { /* two words, overlapping */
+        uint64_t a, b, c, d;
+        memcpy(&a, p, 8);
+        memcpy(&b, q, 8);
+        memcpy(&c, p + k - 8, 8);
+        memcpy(&d, q + k - 8, 8);
+        return ((a ^ b) | (c ^ d)) == 0;
+    }
+    return memcmp(p, q, k) == 0;
+}
+
 static uint32_t scache_slot(const unsigned char *s, size_t n) {
     uint64_t a = 0, b = 0;
     if (n >= 8) {
@@ -265,7 +312,8 @@ static void scache_push(lua_State *L, int strings_idx, scache *sc, int pos, cons
         ++*tries;
     }
     uint32_t slot = scache_slot((const unsigned char *)s, n);
-    if (sc->len[slot] == n + 1 && memcmp(sc->bytes[slot], s, n) == 0) {
+    if (sc->len[slot] == n + 1 &&
+        same_bytes((const unsigned char *)sc->bytes[slot], (const unsigned char *)s, n)) {
         if (lua_rawgeti(L, strings_idx, (lua_Integer)slot + 1) == LUA_TSTRING) {
             if (*hits < SCACHE_TRIAL) {
                 ++*hits;
@@ -281,23 +329,16 @@ static void scache_push(lua_State *L, int strings_idx, scache *sc, int pos, cons
     sc->len[slot] = (unsigned char)(n + 1); /* 0: empty */
 }
 
-/* Pushes field pos of row; with strings_idx != 0 a short string goes
- * through the cache there (scache). */
-static void row_push_field_c(lua_State *L, lrow *row, int pos, int strings_idx, scache *sc) {
-    mp_reader r;
-    if (pos >= row->ready && row_offsets(row, pos) != 0) {
-        row_corrupt(L, row);
-    }
-    if (row->off[pos] == UINT32_MAX) {
-        lua_pushnil(L);
-        return;
-    }
-    const unsigned char *p = row->bytes + row->off[pos];
+/* Pushes the stored value at p (before end) of field pos of collection c;
+ * with strings_idx != 0 a short string goes through the cache there
+ * (scache). p lies in a row's bytes: ROW_SLACK guard bytes follow end. */
+static void push_value(lua_State *L, const store_coll *c, int pos, const unsigned char *p,
+                       const unsigned char *end, int strings_idx, scache *sc) {
     if (*p < 0x80) { /* the common short forms without the general reader */
         lua_pushinteger(L, *p);
         return;
     }
-    if (*p >= 0xcc && *p <= 0xce && row->off[pos] + 1u + (1u << (*p - 0xcc)) <= row->n) {
+    if (*p >= 0xcc && *p <= 0xce && p + 1 + (1u << (*p - 0xcc)) <= end) {
         const unsigned char *q = p + 1; /* uint 8, 16, 32 (ids): big-endian */
         lua_pushinteger(L, *p == 0xcc   ? q[0]
                            : *p == 0xcd ? (uint32_t)q[0] << 8 | q[1]
@@ -305,7 +346,7 @@ static void row_push_field_c(lua_State *L, lrow *row, int pos, int strings_idx, 
                                               (uint32_t)q[2] << 8 | q[3]);
         return;
     }
-    if (*p >= 0xa0 && *p <= 0xbf && row->off[pos] + 1u + (*p & 0x1fu) <= row->n) {
+    if (*p >= 0xa0 && *p <= 0xbf && p + 1 + (*p & 0x1fu) <= end) {
         if (strings_idx) {
             scache_push(L, strings_idx, sc, pos, (const char *)p + 1, *p & 0x1fu);
         } else {
@@ -313,11 +354,24 @@ static void row_push_field_c(lua_State *L, lrow *row, int pos, int strings_idx, 
         }
         return;
     }
-    mp_reader_init(&r, row->bytes + row->off[pos], row->n - row->off[pos]);
+    mp_reader r;
+    mp_reader_init(&r, p, (size_t)(end - p));
     if (lcodec_push(L, &r, CODEC_MAX_DEPTH) != 0) {
-        luaL_error(L, _("collection '%s': field '%s' is corrupt"), row->c->name,
-                   row->c->fields[pos].name);
+        luaL_error(L, _("collection '%s': field '%s' is corrupt"), c->name, c->fields[pos].name);
     }
+}
+
+/* Pushes field pos of row; with strings_idx != 0 a short string goes
+ * through the cache there (scache). */
+static void row_push_field_c(lua_State *L, lrow *row, int pos, int strings_idx, scache *sc) {
+    if (pos >= row->ready && row_offsets(row, pos) != 0) {
+        row_corrupt(L, row);
+    }
+    if (row->off[pos] == UINT32_MAX) {
+        lua_pushnil(L);
+        return;
+    }
+    push_value(L, row->c, pos, row->bytes + row->off[pos], row->bytes + row->n, strings_idx, sc);
 }
 
 static void row_push_field(lua_State *L, lrow *row, int pos) {
@@ -463,7 +517,6 @@ static int trow_want(lua_State *L, lscan *s, int names_idx) {
     const lshape *sh = lua_touserdata(L, lua_upvalueindex(4));
     int n = (int)lua_rawlen(L, names_idx);
     s->ncand = s->nwant = 0;
-    s->wmax = -1;
     s->tsteps = 0;
     for (int i = 1; sh && i <= n && s->ncand < LLOOPVAR_NAMES; i++) {
         lua_rawgeti(L, names_idx, i);
@@ -481,15 +534,19 @@ static int trow_want(lua_State *L, lscan *s, int names_idx) {
 }
 
 /* After TROW_WINDOW steps: the candidates read in at least a quarter of
- * them are set in the table from the next step on (trow_fill). */
+ * them are set in the table from the next step on (trow_fill), kept in the
+ * order of their positions, so that one walk of a record finds them all. */
 static void trow_promote(lscan *s) {
     for (int i = 0; i < s->ncand; i++) {
         if (!s->cand[i].wanted && s->cand[i].reads * 4 >= TROW_WINDOW) {
+            int at = s->nwant++;
+            for (; at > 0 && s->want[at - 1].pos > s->cand[i].pos; at--) {
+                s->want[at] = s->want[at - 1];
+            }
             s->cand[i].wanted = 1;
-            s->want[s->nwant].pos = s->cand[i].pos;
-            s->want[s->nwant].key = i;
-            s->want[s->nwant++].len = 0;
-            s->wmax = s->cand[i].pos > s->wmax ? s->cand[i].pos : s->wmax;
+            s->want[at].pos = s->cand[i].pos;
+            s->want[at].key = i;
+            s->want[at].len = 0;
         }
         s->cand[i].reads = 0;
     }
@@ -500,36 +557,38 @@ static void trow_promote(lscan *s) {
  * (just refilled): a scalar whose stored bytes are the ones the table
  * already holds is left as it is. Arrays and maps are not set (a read
  * gets a new table each time, as from any row): their names are left to
- * __index. */
-/* Are the k bytes at p and q (each readable 8 bytes on) the same? The
- * usual value (an id, a short string) in one 8-byte comparison, not a call
- * of memcmp. */
-static inline int same_bytes(const unsigned char *p, const unsigned char *q, int k) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (k <= 8) {
-        uint64_t a, b;
-        memcpy(&a, p, 8);
-        memcpy(&b, q, 8);
-        return ((a ^ b) & (k == 8 ? ~0ull : (1ull << (8 * k)) - 1)) == 0;
-    }
-#endif
-    return memcmp(p, q, (size_t)k) == 0;
-}
-
+ * __index.
+ *
+ * One walk of the record from field to wanted field (row_skip_n), not the
+ * row's offsets of every field up to the last wanted (row_offsets stores
+ * each): the row's offsets stay unknown until a read through __index
+ * needs them, which a field read at most steps never does. */
 static void trow_fill(lua_State *L, lscan *s, int t) {
-    static const unsigned char nil[8] = {0xc0}; /* 8: same_bytes reads that far */
+    static const unsigned char nil[16] = {0xc0}; /* 16: the copy to last reads that far */
     lrow *row = s->tback;
     if (s->nwant == 0) {
         return;
     }
-    if (row_offsets(row, s->wmax) != 0) {
+    /* ROW_SLACK guard bytes follow end: a value's first 16 bytes are readable */
+    const unsigned char *end = row->bytes + row->n, *p;
+    uint32_t narr, at = 0;
+    const unsigned char *f = mp_record_fields(row->bytes, row->n, &narr);
+    if (!f) {
         row_corrupt(L, row);
     }
     for (int i = 0; i < s->nwant; i++) {
-        int pos = s->want[i].pos;
-        uint32_t o = row->off[pos];
-        const unsigned char *p = o == UINT32_MAX ? nil : row->bytes + o; /* ROW_SLACK after */
-        int k = mp_skip_len[*p];
+        uint32_t pos = (uint32_t)s->want[i].pos;
+        if (pos < narr) {
+            f = row_skip_n(f, end, pos - at);
+            if (!f || f >= end) {
+                row_corrupt(L, row);
+            }
+            at = pos;
+            p = f;
+        } else {
+            p = nil; /* past the stored array: a field added later */
+        }
+        size_t k = (size_t)(mp_skip_len[*p] > 0 ? mp_skip_len[*p] : 0);
         if (k > 0 && k == s->want[i].len && same_bytes(p, s->want[i].last, k)) {
             continue;
         }
@@ -540,18 +599,17 @@ static void trow_fill(lua_State *L, lscan *s, int t) {
         } else if (p == nil) {
             lua_pushnil(L);
         } else {
-            row_push_field_c(L, row, pos, lua_upvalueindex(TROW_STRINGS), s->tsc);
+            push_value(L, row->c, (int)pos, p, end, lua_upvalueindex(TROW_STRINGS), s->tsc);
         }
         lua_rawset(L, t);
-        if (k > 0 && k <= 8) {
-            memcpy(s->want[i].last, p, 8);
-            s->want[i].len = (unsigned char)k;
-        } else if (k > 0 && k <= (int)sizeof s->want[i].last) {
-            memcpy(s->want[i].last, p, (size_t)k);
-            s->want[i].len = (unsigned char)k;
+        if (k > 0 && k <= 16) {
+            memcpy(s->want[i].last, p, 16);
+        } else if (k > 0 && k <= sizeof s->want[i].last) {
+            memcpy(s->want[i].last, p, k);
         } else {
-            s->want[i].len = 0;
+            k = 0;
         }
+        s->want[i].len = (unsigned char)k;
     }
 }
 
@@ -972,7 +1030,9 @@ static int l_scan_iter(lua_State *L) {
                     trow_new(L, s, rec, n); /* a record larger than the row has room for */
                     return 1;
                 }
-                lua_settop(L, 2);
+                if (lua_gettop(L) != 2) { /* a generic for passes two */
+                    lua_settop(L, 2);
+                }
                 trow_fill(L, s, 2);
                 if (++s->tsteps >= TROW_WINDOW) {
                     trow_promote(s);
