@@ -335,9 +335,12 @@ local mark = require('bitset').add
 -- letter and a number without leading zeros: 'H123', or the household of
 -- one, 'm' .. member_id) is its number and letter. Any other household, or
 -- a number too big to pack, keeps the string key (the same count). Returns
--- of(program, kind, day|nil, household) for the records and
--- of_text('program|kind|household[|day]') for the log's facts; the keys of
--- one pair of functions are only compared with each other.
+-- of(program, kind, day|nil, household) for the records,
+-- of_text('program|kind|household[|day]') for the log's facts, and
+-- of_one(program, kind, day|nil, member_id) for the records' household of
+-- one (format 2 stores none: program.household_of_entry names it 'm' ..
+-- member_id): of's key of that name, without making the name; the keys of
+-- one triple of functions are only compared with each other.
 -- A household takes bits 0-47: the name read as a number in base 36 (a
 -- letter and at most 8 digits: below 36^9 < 2^47; the letter's case apart),
 -- shifted left once, and 1 for a small letter; the group the bits above.
@@ -365,6 +368,18 @@ function M.household_keys()
     end
     return prog .. '|' .. kind .. '|' .. h .. (day and ('|' .. day) or '')
   end
+  local M_VALUE = tonumber('m', 36)
+  local function of_one(prog, kind, day, mid)
+    if math.type(mid) ~= 'integer' or mid < 1 or mid > 99999999 then
+      return of(prog, kind, day, 'm' .. mid)   -- not a letter and at most 8 digits: as of has it
+    end
+    local g = group(prog, kind, day)
+    if g >= (1 << (63 - GROUP_SHIFT)) then return of(prog, kind, day, 'm' .. mid) end
+    -- 'm' .. mid read in base 36: its decimal digits as base-36 digits after the m's
+    local v, p = 0, 1
+    repeat v, p, mid = v + mid % 10 * p, p * 36, mid // 10 until mid == 0
+    return (g << GROUP_SHIFT) | ((M_VALUE * p + v) << 1) | 1
+  end
   local function of_text(s)
     -- the program and the kind end at the first two bars; then the
     -- household and, after a bar, the day
@@ -374,7 +389,7 @@ function M.household_keys()
     if prog then return of(prog, kind, day, h) end
     return s
   end
-  return of, of_text
+  return of, of_text, of_one
 end
 
 -- The fields of a sorted record: the cells (town, enterprise, program
@@ -610,9 +625,8 @@ function M.count_records(year)
   local any = next(reversed) ~= nil
   local lo, hi = string.format('%04d', year), string.format('%04d', year + 1)
   local cache = {}
-  local hk_of = M.household_keys()
+  local hk_of, _, hk_of_one = M.household_keys()
   local sessions = {}   -- [program][session or false] = its key (made once, not per entry)
-  local household_of_entry = require('program').household_of_entry
   local every, n = M.GC_EVERY, 0   -- (see GC_EVERY)
   for r in c:scan() do
     n = n + 1
@@ -625,8 +639,9 @@ function M.count_records(year)
       local u = p.u
       local hk, session, heads = nil, nil, nil
       if u['户次'] then
-        local h = household_of_entry(r)
-        if h then hk = hk_of(id, r.kind, p.by_day and tostring(day) or nil, h) end
+        local h = r.household   -- (absent: the household of one, program.household_of_entry's)
+        if h then hk = hk_of(id, r.kind, p.by_day and tostring(day) or nil, h)
+        elseif mid then hk = hk_of_one(id, r.kind, p.by_day and tostring(day) or nil, mid) end
       end
       if u['场次'] then
         local ps = sessions[id]

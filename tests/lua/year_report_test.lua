@@ -213,6 +213,25 @@ t.case('household keys: one integer for a registry household, equal only when th
   t.eq(of_text('c1|gift|H12x'), 'c1|gift|H12x')
 end)
 
+t.case("the household of one: of_one's key is of's key of the name 'm' .. member id, made without the name", function()
+  local of, _, of_one = yr.household_keys()
+  local ids = { 1, 2, 9, 10, 11, 35, 36, 99, 100, 101, 1000, 123456, 1000000, 9999999, 10000000, 12345678,
+                99999999, 100000000, 123456789, 0, -1, -42, 7.5, 2^53 }
+  for _, day in ipairs{ false, '2025-03-05' } do
+    for _, prog in ipairs{ 'c1', 'aid' } do
+      for _, id in ipairs(ids) do
+        local want = of(prog, 'gift', day or nil, 'm' .. id)
+        t.eq(of_one(prog, 'gift', day or nil, id), want, prog .. ' ' .. tostring(day) .. ' ' .. tostring(id))
+      end
+    end
+  end
+  t.eq(math.type(of_one('c1', 'gift', nil, 99999999)), 'integer', 'm and 8 digits: packed')
+  t.eq(of_one('c1', 'gift', nil, 100000000), 'c1|gift|m100000000', '9 digits: the text')
+  t.eq(of_one('c1', 'gift', nil, -1), 'c1|gift|m-1')
+  t.ok(of_one('c1', 'gift', nil, 12) ~= of('c1', 'gift', nil, 'H12'))
+  t.ok(of_one('c1', 'gift', nil, 12) ~= of('c1', 'gift', nil, 'M12'), "the m's case apart")
+end)
+
 t.case('a member first counted in the town of their entry, then in their own: the log and the records agree; a collection every entry changes no figure', function()
   local before = yr.build(2025)
   -- member 5's entries so far are market sales (the vendor's town); now a gift (the member's town)
