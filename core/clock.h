@@ -4,7 +4,7 @@
  * Wall time (CLOCK_REALTIME) is for what a person reads and what records
  * keep (run records, event times); monotonic time (CLOCK_MONOTONIC) is for
  * measuring durations and deadlines, which must not jump when the system
- * clock is set. Header-only: each is one system call.
+ * clock is set. Header-only: each is one call of the vDSO (no system call).
  */
 #ifndef GH_CLOCK_H
 #define GH_CLOCK_H
@@ -31,6 +31,20 @@ static inline double clock_mono_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Milliseconds on the monotonic clock as of the kernel's last tick (a few
+ * ms behind: clock_getres tells), for ages checked on every call that need
+ * no precision. It reads no time counter: in this virtual machine 10 ns a
+ * call against clock_mono_s's 30-90 ns (issue 18, W3: one a lookup). */
+static inline int64_t clock_mono_coarse_ms(void) {
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 #endif

@@ -70,7 +70,7 @@ int lstore_raise(lua_State *L, int rc) {
 /* Begins the transaction for one call: the atomic one if any (*owned = 0),
  * else a fresh read or write transaction (*owned = 1). */
 #define RTXN_MAX_OPS 10000
-#define RTXN_MAX_MS 20.0
+#define RTXN_MAX_MS 20 /* by the coarse clock: up to a tick (4 ms at 250 Hz) more */
 
 void lstore_release(ldb *db) {
     if (db->rtxn) {
@@ -96,9 +96,11 @@ int lstore_begin(ldb *db, int write, store_txn **t, int *owned) {
     }
     /* A lent snapshot saves a transaction per call (a renew, and a lookup
      * of each table's root in it); it is kept short so it never holds old
-     * pages for long (a held reader makes the file grow). */
+     * pages for long (a held reader makes the file grow), nor keeps another
+     * process's commits from a reader for long. Its age is read on every
+     * call, so from the coarse clock. */
     if (db->rtxn &&
-        (++db->rtxn_ops > RTXN_MAX_OPS || clock_mono_s() * 1e3 - db->rtxn_since > RTXN_MAX_MS)) {
+        (++db->rtxn_ops > RTXN_MAX_OPS || clock_mono_coarse_ms() - db->rtxn_since > RTXN_MAX_MS)) {
         lstore_release(db);
     }
     if (!db->rtxn) {
@@ -108,7 +110,7 @@ int lstore_begin(ldb *db, int write, store_txn **t, int *owned) {
             return rc;
         }
         db->rtxn_ops = 0;
-        db->rtxn_since = clock_mono_s() * 1e3;
+        db->rtxn_since = clock_mono_coarse_ms();
     }
     *t = db->rtxn;
     *owned = 0;

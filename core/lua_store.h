@@ -124,8 +124,8 @@ typedef struct ldb {
                          size_t n);
     void *bus_ud;
     unsigned rtxn_ops;
-    double rtxn_since;
-    int map_full; /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */
+    int64_t rtxn_since; /* clock_mono_coarse_ms() when rtxn began */
+    int map_full;       /* a write hit GH_EMAPFULL: the top-level atomic grows and redoes */
     codec_buf buf, kbuf;
     const struct scope *scope; /* the request's scope (scope.h), or NULL: see everything */
     int guard;                 /* LSTORE_READONLY | LSTORE_NODEFINE */

@@ -13,6 +13,7 @@
 # that scheduling delay cannot fake.
 . "$(dirname "$0")/lib.sh"
 STORE_H=$(cd "$(dirname "$0")/../../core" && pwd)/store.h # before setup's cd
+STORE_C=$(dirname "$STORE_H")/lua_store.c
 setup "$@"
 
 QUIET_MS=$(sed -n 's/^#define STORE_WAIT_QUIET_MS \([0-9][0-9]*\).*/\1/p' "$STORE_H")
@@ -239,5 +240,43 @@ query "$DB" "print(db.m:count(), db.m:count{ index = 'who', eq = 3 })"
 expect_out "150	30" "four concurrent writers" && pass "four concurrent writers: every unit stored once"
 gh --db "$DB" check
 expect_rc 0 "check after concurrent writers" && pass "check is clean after concurrent writers"
+
+# --- a reader's lent snapshot ends with its age ------------------------------------
+# Reads outside db.atomic share one read transaction for up to RTXN_MAX_OPS
+# calls or RTXN_MAX_MS ms (core/lua_store.c, by the coarse clock). The
+# reader reads once (its snapshot begins), lets another process commit a
+# record, spins without a call until well past the age bound (os.clock is
+# CPU time, never ahead of the wall clock), then reads again: it must see
+# the commit, though one call is far under the count bound.
+RTXN_MS=$(sed -n 's/^#define RTXN_MAX_MS \([0-9][0-9]*\).*/\1/p' "$STORE_C")
+[ -n "$RTXN_MS" ] || fail "RTXN_MAX_MS not found in core/lua_store.c"
+lua stale.lua <<'EOF'
+local before = db.t:get(5000)
+local f = assert(io.open(params.ready, 'w'))
+f:write('ready')
+f:close()
+local r = assert(io.open(params.release))
+r:read('a')
+r:close()
+local t0 = os.clock()
+repeat until os.clock() - t0 > (params.ms + 100) / 1000 -- the bound, a tick and more
+local after = db.t:get(5000)
+print('stale', before, after and after.who)
+EOF
+rm -f "$S/ready" "$S/release"
+mkfifo "$S/release" || fail "mkfifo"
+"$BIN" --db "$DB" run "$S/stale.lua" ready="$S/ready" release="$S/release" ms="${RTXN_MS:-20}" \
+  >"$S/stale.out" 2>"$S/stale.err" &
+SPID=$!
+track "$SPID"
+wait_file "$S/ready" || fail "the reader did not start within $DEADLINE s"
+query "$DB" "db.t:insert{ id = 5000, who = 'later' } print('written')"
+expect_out "written" "a write while a reader holds its snapshot"
+timeout $DEADLINE sh -c 'echo go >"$1"' _ "$S/release" || fail "the reader never read its release FIFO"
+reap "$SPID" || { fail "the reader failed"; cat "$S/stale.err" >&2; }
+cp "$S/stale.out" "$S/out"
+cp "$S/stale.err" "$S/err"
+expect_out "stale	nil	later" "a reader sees another process's commit once its snapshot is older than RTXN_MAX_MS" &&
+  pass "a reader's lent snapshot ends after RTXN_MAX_MS ms without another call"
 
 finish
