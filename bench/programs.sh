@@ -22,9 +22,10 @@
 #
 # For each N it builds the sample registry once (scripts/sample_data.lua
 # members=N seed=2025, not timed), copies it for each run, and prints, per
-# workload, the median wall and CPU seconds, the time per member (or row) and
-# the peak RSS; W7 also the C baseline's W2 (lmdb_baseline campaign on its own
-# N-member data) per award and the ratio. Output: bench/out/programs-N.txt.
+# workload, the median wall and CPU seconds (and of them the system time), the
+# time per member (or row), the minor page faults and the peak RSS; W7 also
+# the C baseline's W2 (lmdb_baseline campaign on its own N-member data) per
+# award and the ratio. Output: bench/out/programs-N.txt.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 export LC_ALL=C
@@ -53,24 +54,27 @@ S=$OUT/prog-scratch-$$      # one per run, so two runs (two N) may go side by si
 R=$OUT/prog-run-$$
 trap 'rm -rf "$S" "$R".*' EXIT
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-# run LABEL CMD...: one timed run into $S/db (copied fresh from $P by the caller); appends wall/cpu/rss
+# run LABEL CMD...: one timed run into $S/db (copied fresh from $P by the caller); appends wall/cpu/sys/
+# faults/rss. Minor faults are the pages of the database's map (and of new memory) a run touches
+# first: where a workload grows with N while its instructions do not, they show it (bench/README.md)
 run() {
     local v=$1; shift
     local t0 t1
     t0=$EPOCHREALTIME
-    /usr/bin/time -f '%U %S %M' -o "$R.time" "$@" >"$R.out" 2>"$R.err" ||
+    /usr/bin/time -f '%U %S %M %R' -o "$R.time" "$@" >"$R.out" 2>"$R.err" ||
         { echo "bench: $v failed: $*" >&2; tail -20 "$R.out" "$R.err" >&2; exit 1; }
     t1=$EPOCHREALTIME
     W[$v]="${W[$v]:-} $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
     C[$v]="${C[$v]:-} $(tail -1 "$R.time" | awk '{ printf "%.3f", $1 + $2 }')"
     SY[$v]="${SY[$v]:-} $(tail -1 "$R.time" | awk '{ printf "%.3f", $2 }')"
     M[$v]="${M[$v]:-} $(tail -1 "$R.time" | awk '{ print $3 }')"
+    F[$v]="${F[$v]:-} $(tail -1 "$R.time" | awk '{ print $4 }')"
 }
 fresh() { rm -rf "$S"; mkdir -p "$S"; cp -r "$1" "$S/db"; }
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 SRC=${SAMPLES:-$OUT}
 for N in ${NS//,/ }; do
-    declare -A W=() C=() M=() SY=()
+    declare -A W=() C=() M=() SY=() F=()
     P=$SRC/prog-pristine-$N SHEETDIR=$SRC/prog-sheet-$N
     [ -d "$P" ] && [ -d "$SHEETDIR" ] || P=$OUT/prog-pristine-$N SHEETDIR=$OUT/prog-sheet-$N
     if [ ! -d "$P" ]; then
@@ -143,6 +147,7 @@ for N in ${NS//,/ }; do
         for v in c_w2 w7 w8 w9_log w9_records w10 w10_import; do
             [ -n "${C[$v]:-}" ] || continue
             w=$(echo ${W[$v]} | median) c=$(echo ${C[$v]} | median) m=$(echo ${M[$v]} | median) sy=$(echo ${SY[$v]} | median)
+            f=$(echo ${F[$v]} | median)
             case $v in
             c_w2) per=$AWARDS what="awards (C baseline W2)" ;;
             w7) per=$ISSUED what="packages issued" ;;
@@ -150,8 +155,9 @@ for N in ${NS//,/ }; do
             w9_*) per=$ENTRIES what="year entries (events) of $N members" ;;
             *) per=$ROWS what="sheet rows" ;;
             esac
-            printf '%-11s wall %7.2f s  cpu %7.2f s (sys %5.2f)  %8.2f us cpu per one of %d %s  peak RSS %5d MB\n' "$v" "$w" "$c" \
-                "$sy" "$(awk -v c="$c" -v n="$per" 'BEGIN { print n ? c * 1e6 / n : 0 }')" "$per" "$what" "$((m / 1024))"
+            printf '%-11s wall %7.2f s  cpu %7.2f s (sys %5.2f)  %8.2f us cpu per one of %d %s  minor faults %8d  peak RSS %5d MB\n' \
+                "$v" "$w" "$c" "$sy" "$(awk -v c="$c" -v n="$per" 'BEGIN { print n ? c * 1e6 / n : 0 }')" "$per" "$what" \
+                "${f%.*}" "$((m / 1024))"
         done
         awk -v a="$(echo ${C[w7]:-} | median)" -v b="$(echo ${C[c_w2]} | median)" -v i="$ISSUED" -v k="$AWARDS" \
             'BEGIN { if (b > 0 && i > 0 && k > 0) printf "W7 / C W2, cpu per award: %.2fx (target <= 2x)\n", (a / i) / (b / k) }'
@@ -160,5 +166,5 @@ for N in ${NS//,/ }; do
         [ -z "$W9OK" ] || echo "W9: $W9OK"
         echo "database: $(du -sm "$P" | cut -f1) MB$([ ! -d "$P9" ] || echo "; with W9's year: $(du -sm "$P9" | cut -f1) MB")"
     } | tee "$OUT/programs-$N.txt"
-    unset W C M SY
+    unset W C M SY F
 done
