@@ -93,8 +93,8 @@ struct store_scan {
     MDB_val rec;
     /* the map's pages a plain scan has passed since it last let them go
      * (scan_let_go): the lowest and highest, the one of the record before,
-     * how many times the page changed */
-    uintptr_t gone_lo, gone_hi, gone_at;
+     * how many times the page changed; a page's address from a record's */
+    uintptr_t gone_lo, gone_hi, gone_at, page_mask;
     unsigned gone_n;
     store_scan *next;
 };

@@ -37,9 +37,15 @@ int store_scan_open(store_txn *t, const store_coll *c, int index, const store_ra
     if (!sc) {
         return GH_ENOMEM;
     }
+    static uintptr_t pagesz;
+    if (!pagesz) {
+        long n = sysconf(_SC_PAGESIZE);
+        pagesz = n > 0 ? (uintptr_t)n : 4096;
+    }
     sc->t = t;
     sc->c = c;
     sc->index = index;
+    sc->page_mask = ~(pagesz - 1);
     codec_buf_init(&sc->lo);
     codec_buf_init(&sc->hi);
     codec_buf_init(&sc->prefix);
@@ -133,21 +139,16 @@ static int scan_next_slow(store_scan *sc, const void **pk, size_t *pklen, const 
  * whatever reads one again (a branch page, another tree's page in the same
  * span, the record just returned) faults it back in from there, unchanged:
  * the map is the file's, shared, and pages this transaction wrote live
- * outside it. Only the time of a fault is at stake, never the data. */
+ * outside it. Only the time of a fault is at stake, never the data.
+ * Called by scan_passed when a record lies on another page than the one
+ * before. */
 static void scan_let_go(store_scan *sc, const void *rec) {
-    static uintptr_t pagesz;
     const store_txn *t = sc->t;
     if ((const char *)rec < t->map_lo || (const char *)rec >= t->map_used) {
         return; /* a page written in this transaction (malloc'd by LMDB) */
     }
-    if (!pagesz) {
-        long n = sysconf(_SC_PAGESIZE);
-        pagesz = n > 0 ? (uintptr_t)n : 4096;
-    }
-    uintptr_t pg = (uintptr_t)rec & ~(pagesz - 1);
-    if (pg == sc->gone_at) {
-        return;
-    }
+    uintptr_t pagesz = ~sc->page_mask, pg = (uintptr_t)rec & sc->page_mask;
+    pagesz++;
     if (sc->gone_at && ++sc->gone_n >= SCAN_LET_GO) {
         /* up to the page before the current one: the record just returned
          * is read by the caller now */
@@ -167,6 +168,15 @@ static void scan_let_go(store_scan *sc, const void *rec) {
     sc->gone_at = pg;
 }
 
+/* A plain scan's record rec, just stepped to: the pages passed are let go
+ * of, SCAN_LET_GO page changes at a time (a record on the page of the one
+ * before costs one comparison). */
+static inline void scan_passed(store_scan *sc, const void *rec) {
+    if (((uintptr_t)rec & sc->page_mask) != sc->gone_at) {
+        scan_let_go(sc, rec);
+    }
+}
+
 int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void **val,
                     size_t *vlen) {
     if (sc->plain) {
@@ -182,7 +192,7 @@ int store_scan_next(store_scan *sc, const void **pk, size_t *pklen, const void *
             }
             *val = sc->rec.mv_data;
             *vlen = sc->rec.mv_size;
-            scan_let_go(sc, sc->rec.mv_data);
+            scan_passed(sc, sc->rec.mv_data);
             return 0;
         }
         sc->plain = 0;
@@ -219,6 +229,7 @@ int store_scan_batch(store_scan *sc, store_rec *out, int max) {
         out[n].pkn = k.mv_size;
         out[n].val = d.mv_data;
         out[n].n = d.mv_size;
+        scan_passed(sc, d.mv_data);
         n++;
     }
     sc->rec = d;
