@@ -138,10 +138,9 @@ static int l_cp_put(lua_State *L) {
     } else {
         lua_pop(L, 1);
     }
-    push_names(L, c);
     codec_buf b;
     codec_buf_init(&b);
-    rc = lcodec_encode_record(L, 1, c, -1, NULL, &b);
+    rc = lcodec_encode_record(L, 1, c, NULL, NULL, &b);
     if (rc == 0) {
         rc = store_put(t, c, STORE_REPLACE, b.p, b.len);
     }

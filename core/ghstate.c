@@ -187,8 +187,7 @@ int ghstate_new(const ghstate_opts *o, sandbox **out) {
     }
     lua_State *L = sandbox_state(sb); /* a generational collector (sandbox_new) */
     if (o->uid) {
-        lua_pushstring(L, o->uid);
-        lua_setfield(L, LUA_REGISTRYINDEX, "gonghui.run_id");
+        lbus_set_run(L, o->uid);
     }
     for (const struct ghstate_lib *lib = libs; lib->name; lib++) {
         if ((lib->kinds & o->kind) && (rc = lib->open(L, sb, o)) != 0) {

@@ -59,6 +59,12 @@ void lbus_set_autorun(const char *name, lbus_autorun *out) {
 typedef struct lbus {
     int depth;
     int nhandlers; /* handlers registered with bus.on and not removed */
+    /* The run's id (the registry's RUN_ID_KEY, set through lbus_set_run), the
+     * string held by this userdata's user value; NULL: none. A loop's publish
+     * asked the registry for it every event (issue 18). */
+    const char *run;
+    size_t run_len;
+    ldb *db; /* the state's db (upvalue 1 of the bus functions) */
     /* The topic bus.publish checked last: a loop publishes one topic, and
      * its check cost more than the rest of the call (issue 18). */
     size_t checked_n;
@@ -388,14 +394,31 @@ static int push_event(lua_State *L, const bus_event *ev, int payload_idx) {
 
 /* ---- publishing ------------------------------------------------------------------------- */
 
-/* Pushes the run's id (the registry's RUN_ID_KEY: gonghui serve sets it
- * for each request) and returns it, or NULL when there is none. */
-static const char *push_run(lua_State *L, size_t *n) {
-    if (lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY) == LUA_TSTRING && lua_rawlen(L, -1)) {
-        return lua_tolstring(L, -1, n);
+/* Keeps the string at idx (or none, when it is not a non-empty string) as
+ * the run's id of bus b, its userdata at b_idx. */
+static void keep_run(lua_State *L, lbus *b, int b_idx, int idx) {
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TSTRING && lua_rawlen(L, idx)) {
+        b->run = lua_tolstring(L, idx, &b->run_len);
+        lua_pushvalue(L, idx);
+    } else {
+        b->run = NULL;
+        b->run_len = 0;
+        lua_pushnil(L);
     }
-    *n = 0;
-    return NULL;
+    lua_setiuservalue(L, b_idx, 1);
+}
+
+void lbus_set_run(lua_State *L, const char *uid) {
+    int top = lua_gettop(L);
+    lua_pushstring(L, uid);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY) == LUA_TTABLE &&
+        lua_getfield(L, -1, "bus") == LUA_TUSERDATA) {
+        keep_run(L, lua_touserdata(L, -1), lua_gettop(L), top + 1);
+    }
+    lua_settop(L, top);
 }
 
 /* Appends the event (payload at payload_idx) in the write transaction and calls the
@@ -420,9 +443,9 @@ static int64_t publish_in(lua_State *L, ldb *db, lbus *b, const char *topic, siz
         luaL_error(L, _("bus.publish('%s'): the payload cannot be stored: %s"), topic, err_msg(rc));
     }
     check_scope(L, db, topic, tn, &pb);
-    size_t run_len;
-    const char *run = push_run(L, &run_len); /* kept alive on the stack */
-    int64_t seq, time = bus_now_ms();        /* the same time in the log and in ev.time */
+    size_t run_len = b->run_len;
+    const char *run = b->run;         /* held by the bus */
+    int64_t seq, time = bus_now_ms(); /* the same time in the log and in ev.time */
     rc = bus_append(lstore_write_txn(db), topic, tn, pb.p, pb.len, run, time, &seq);
     codec_buf_free(&pb);
     if (rc) {
@@ -449,7 +472,6 @@ static int64_t publish_in(lua_State *L, ldb *db, lbus *b, const char *topic, siz
         dispatch(L, b, topic, tn, -1);
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);
     return seq;
 }
 
@@ -492,8 +514,8 @@ static int l_bus_publish_many(lua_State *L) {
         }
     }
     check_scope(L, db, topic, tn, &pb);
-    size_t run_len;
-    const char *run = push_run(L, &run_len); /* 3: kept on the stack */
+    size_t run_len = b->run_len;
+    const char *run = b->run; /* held by the bus */
     int64_t first = 0, seq = 0, time = bus_now_ms();
     for (lua_Integer i = 0; rc == 0 && i < n; i++) {
         size_t from = i ? ends[i - 1] : 0;
@@ -510,10 +532,10 @@ static int l_bus_publish_many(lua_State *L) {
         return lstore_raise(L, rc);
     }
     if (b->nhandlers && n) {
-        push_matching(L, topic, tn); /* 4 */
-        lua_Integer nh = (lua_Integer)lua_rawlen(L, 4);
+        push_matching(L, topic, tn); /* 3 */
+        lua_Integer nh = (lua_Integer)lua_rawlen(L, 3);
         if (nh) {                          /* the events, then each handler */
-            lua_createtable(L, (int)n, 0); /* 5 */
+            lua_createtable(L, (int)n, 0); /* 4 */
             for (lua_Integer i = 1; i <= n; i++) {
                 bus_event ev = {
                     .seq = first + i - 1, .time = time, .topic = topic, .topic_len = tn};
@@ -524,7 +546,7 @@ static int l_bus_publish_many(lua_State *L) {
                 lua_rawgeti(L, 2, i);
                 push_event(L, &ev, lua_gettop(L));
                 lua_remove(L, -2);
-                lua_rawseti(L, 5, i);
+                lua_rawseti(L, 4, i);
             }
             if (b->depth >= BUS_MAX_DEPTH) {
                 return luaL_error(L, _("event cascade deeper than %d levels at '%s'"),
@@ -532,7 +554,7 @@ static int l_bus_publish_many(lua_State *L) {
             }
             b->depth++;
             for (lua_Integer h = 1; h <= nh; h++) {
-                lua_rawgeti(L, 4, h);
+                lua_rawgeti(L, 3, h);
                 lua_getfield(L, -1, "fn");
                 int batch = lua_getfield(L, -2, "batch") != LUA_TNIL && lua_toboolean(L, -1);
                 lua_pop(L, 1);
@@ -540,9 +562,9 @@ static int l_bus_publish_many(lua_State *L) {
                 for (lua_Integer k = 1; k <= (batch ? 1 : n); k++) {
                     lua_pushvalue(L, fn);
                     if (batch) {
-                        lua_pushvalue(L, 5);
+                        lua_pushvalue(L, 4);
                     } else {
-                        lua_rawgeti(L, 5, k);
+                        lua_rawgeti(L, 4, k);
                     }
                     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
                         b->depth--;
@@ -582,11 +604,8 @@ static void publish_bytes(lua_State *L, void *bus_ud, const char *topic, size_t 
     ldb *db = lstore_db_of_state(L);
     lbus *b = bus_ud;
     if (!db->scope && !b->nhandlers) {
-        size_t run_len;
         int64_t seq;
-        const char *run = push_run(L, &run_len);
-        int rc = bus_append(lstore_write_txn(db), topic, tn, p, n, run, bus_now_ms(), &seq);
-        lua_pop(L, 1);
+        int rc = bus_append(lstore_write_txn(db), topic, tn, p, n, b->run, bus_now_ms(), &seq);
         if (rc) {
             lstore_end(db, lstore_write_txn(db), 0, rc); /* notes a full map */
             lstore_raise(L, rc);
@@ -599,8 +618,8 @@ static void publish_bytes(lua_State *L, void *bus_ud, const char *topic, size_t 
 }
 
 static int l_bus_publish(lua_State *L) {
-    ldb *db = lstore_db(L);
     lbus *b = get_bus(L);
+    ldb *db = b->db;
     size_t tn;
     luaL_checktype(L, 1, LUA_TSTRING); /* a number is not a topic */
     const char *topic = lua_tolstring(L, 1, &tn);
@@ -1949,11 +1968,15 @@ void lbus_push(lua_State *L, int db_idx) {
     lua_getfield(L, -1, "__db"); /* the ldb userdata */
     lua_remove(L, -2);
     int dbu = lua_gettop(L);
-    lbus *b = lua_newuserdatauv(L, sizeof *b, 0);
+    lbus *b = lua_newuserdatauv(L, sizeof *b, 1);
     b->depth = 0;
     b->nhandlers = 0;
     b->checked_n = 0;
+    b->db = lua_touserdata(L, dbu);
     int bu = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, RUN_ID_KEY); /* set before the bus (ghstate_new) */
+    keep_run(L, b, bu, -1);
+    lua_pop(L, 1);
     lua_getfield(L, LUA_REGISTRYINDEX, HANDLERS_KEY);
     lua_pushvalue(L, bu);
     lua_setfield(L, -2, "bus");

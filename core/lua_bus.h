@@ -12,6 +12,11 @@
  * "gonghui.run_id" (a string), when the runner sets one. */
 void lbus_push(lua_State *L, int db_idx);
 
+/* Sets the run's id (the registry's "gonghui.run_id"), and the one the
+ * state's bus, if it has one yet, gives the events it publishes from now on.
+ * The one way to change it: the bus keeps its own reference. */
+void lbus_set_run(lua_State *L, const char *uid);
+
 /* For message handlers, at the moment of an error: when the error (a
  * message, at idx) comes from a handler that bus.emit is calling, replaces
  * it with the message naming the topic and the handler (as bus.publish's

@@ -393,30 +393,31 @@ static int unknown_field(lua_State *L, int kidx, const store_coll *c) {
                    lua_tostring(L, kidx), known);
 }
 
+/* The position of the field named by the string key at kidx in c, or -1:
+ * by the pointer of its name in shape sh (NULL: none), else by its text (a
+ * name too long for Lua to intern, or no field's name). The extra field is
+ * not named by its own name. */
+static int field_pos(lua_State *L, int kidx, const store_coll *c, const lshape *sh) {
+    size_t n;
+    const char *k = lua_tolstring(L, kidx, &n);
+    int pos = sh ? lshape_find(sh, k) : -1;
+    if (pos < 0) {
+        pos = store_field_pos(c, k);
+        if (pos == c->extra || (pos >= 0 && strlen(k) != n)) {
+            pos = -1; /* the extra field's own name, or a key with a NUL in it */
+        }
+    }
+    return pos;
+}
+
 /* Encodes the fields of table `idx` into `vals`, noting each in `sl`; extra
  * fields go to `extra` as map pairs, counted in *nextra. */
-static int encode_fields(lua_State *L, int idx, const store_coll *c, int pos_idx, const void *null,
-                         codec_buf *vals, slots *sl, codec_buf *extra, uint32_t *nextra) {
-    const lshape *sh = NULL;
-    if (lua_rawgeti(L, pos_idx, 0) == LUA_TUSERDATA) {
-        sh = lua_touserdata(L, -1); /* the position table keeps it */
-    }
-    lua_pop(L, 1);
+static int encode_fields(lua_State *L, int idx, const store_coll *c, const lshape *sh,
+                         const void *null, codec_buf *vals, slots *sl, codec_buf *extra,
+                         uint32_t *nextra) {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        int pos = -1;
-        if (lua_type(L, -2) == LUA_TSTRING) {
-            if (sh) {
-                pos = lshape_find(sh, lua_tostring(L, -2));
-            }
-            if (pos < 0) {
-                lua_pushvalue(L, -2);
-                if (lua_rawget(L, pos_idx) == LUA_TNUMBER) {
-                    pos = (int)lua_tointeger(L, -1) - 1;
-                }
-                lua_pop(L, 1);
-            }
-        }
+        int pos = lua_type(L, -2) == LUA_TSTRING ? field_pos(L, -2, c, sh) : -1;
         int rc = 0;
         if (pos < 0) {
             if (c->extra < 0) {
@@ -472,7 +473,7 @@ static int encode_fields(lua_State *L, int idx, const store_coll *c, int pos_idx
     return vals->oom || extra->oom ? GH_ENOMEM : 0;
 }
 
-int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
+int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, const lshape *sh,
                          const int64_t *auto_id, codec_buf *out) {
     slots sl;
     codec_buf vals, extra;
@@ -480,11 +481,10 @@ int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, int pos_idx
     uint32_t nextra = 0;
     int rc;
     idx = lua_absindex(L, idx);
-    pos_idx = lua_absindex(L, pos_idx);
     memset(sl.set, 0, (size_t)c->nfields);
     codec_buf_init_on(&vals, valmem, sizeof valmem);
     codec_buf_init(&extra);
-    if ((rc = encode_fields(L, idx, c, pos_idx, NULL, &vals, &sl, &extra, &nextra))) {
+    if ((rc = encode_fields(L, idx, c, sh, NULL, &vals, &sl, &extra, &nextra))) {
         goto out;
     }
     if (!sl.set[c->key] && auto_id) {
@@ -530,8 +530,8 @@ out:
     return rc;
 }
 
-int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx, const void *old,
-                        size_t oldn, const void *null, codec_buf *out) {
+int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, const lshape *sh,
+                        const void *old, size_t oldn, const void *null, codec_buf *out) {
     slots sl;
     codec_buf vals, extra;
     uint32_t nextra = 0;
@@ -541,7 +541,6 @@ int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
     mp_item it;
     int rc;
     idx = lua_absindex(L, idx);
-    pos_idx = lua_absindex(L, pos_idx);
     memset(sl.set, 0, (size_t)c->nfields);
     codec_buf_init(&vals);
     codec_buf_init(&extra);
@@ -560,7 +559,7 @@ int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
             olen[i] = (size_t)(r.p - ooff[i]);
         }
     }
-    if ((rc = encode_fields(L, idx, c, pos_idx, null, &vals, &sl, &extra, &nextra))) {
+    if ((rc = encode_fields(L, idx, c, sh, null, &vals, &sl, &extra, &nextra))) {
         goto out;
     }
     if (sl.set[c->key] == 1 && (sl.len[c->key] != olen[c->key] ||

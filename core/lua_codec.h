@@ -51,18 +51,18 @@ static inline int lshape_find(const lshape *sh, const char *k) {
 }
 
 /* Encodes the record table at `idx` into `out` as the schema-ordered array.
- * `pos_idx` is a table name -> position (1-based) of c (with its lshape at
- * [0], if it has one). If `auto_id` is not
- * NULL and the key field is absent, *auto_id is used as the key and
- * *used_auto set. Unknown fields (GH_EUNKNOWN, unless c->extra), missing
- * required ones (GH_EMISSING) and type errors (GH_ETYPE) are refused. */
-int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, int pos_idx,
+ * A key names its field by the pointer of the name in shape `sh` (c's
+ * lshape, or NULL), else by its text. If `auto_id` is not NULL and the key
+ * field is absent, *auto_id is used as the key. Unknown fields (GH_EUNKNOWN,
+ * unless c->extra), missing required ones (GH_EMISSING) and type errors
+ * (GH_ETYPE) are refused. */
+int lcodec_encode_record(lua_State *L, int idx, const store_coll *c, const lshape *sh,
                          const int64_t *auto_id, codec_buf *out);
 
 /* Re-encodes stored record `old` with the fields of table `idx` changed
  * (partial update); `null` is the sentinel value that clears a field. */
-int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, int pos_idx, const void *old,
-                        size_t oldn, const void *null, codec_buf *out);
+int lcodec_merge_record(lua_State *L, int idx, const store_coll *c, const lshape *sh,
+                        const void *old, size_t oldn, const void *null, codec_buf *out);
 
 /* Pushes a record as a new table, fields named from table `names_idx`
  * (position -> name). GH_ECORRUPT (nothing pushed) on bad bytes. */

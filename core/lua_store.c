@@ -710,7 +710,7 @@ static int emit_change(lua_State *L, ldb *db, const store_coll *c, codec_buf *ol
 
 /* The record argument 2 encoded into db->buf (a table, or a row of c). */
 static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
-    lrow *row = lstore_testudata(L, 2, &lstore_row_key);
+    lrow *row = lua_type(L, 2) == LUA_TTABLE ? NULL : lstore_testudata(L, 2, &lstore_row_key);
     if (row) {
         if (!store_layout_compatible(row->c, c)) {
             return err_set(
@@ -732,10 +732,8 @@ static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_co
             return rc;
         }
     }
-    lua_getiuservalue(L, 1, 2);
-    int rc = lcodec_encode_record(L, 2, c, -1, c->auto_key ? &id : NULL, &db->buf);
-    lua_pop(L, 1);
-    return rc;
+    const lcoll *lc = lua_touserdata(L, 1); /* resolved: its shape is c's */
+    return lcodec_encode_record(L, 2, c, lc->shape, c->auto_key ? &id : NULL, &db->buf);
 }
 
 /* Pushes the key field of the record in db->buf (what insert and put return). */
@@ -852,12 +850,11 @@ static int w_update(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
     if (rc) {
         return rc;
     }
-    lua_getiuservalue(L, 1, 2);
     lua_getfield(L, lua_upvalueindex(2), "null");
     const void *null = lua_touserdata(L, -1);
     lua_pop(L, 1);
-    rc = lcodec_merge_record(L, 3, c, -1, old, n, null, &db->buf);
-    lua_pop(L, 1);
+    const lcoll *lc = lua_touserdata(L, 1); /* resolved: its shape is c's */
+    rc = lcodec_merge_record(L, 3, c, lc->shape, old, n, null, &db->buf);
     if (rc == 0) {
         rc = scope_write_ok(db, t, c, db->buf.p, db->buf.len, _("the updated record"));
     }

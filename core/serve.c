@@ -372,8 +372,7 @@ static int run_handler(server *srv, job *j, store_txn *t) {
     lua_State *L = sandbox_state(p->sb);
     int base = lua_gettop(L);
     char err[512];
-    lua_pushstring(L, j->uid);
-    lua_setfield(L, LUA_REGISTRYINDEX, "gonghui.run_id");
+    lbus_set_run(L, j->uid);
     if (lua_getglobal(L, "run") == LUA_TTABLE) { /* run.uid: awards name their run */
         lua_pushstring(L, j->uid);
         lua_setfield(L, -2, "uid");

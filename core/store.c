@@ -692,6 +692,20 @@ static store_counts *count_of(store_txn *t, const char *name) {
     return count_in(&t->counts, &t->ncounts, name, strlen(name));
 }
 
+/* count_of for the writes to c: two collections written in turn (W2: awards
+ * and _events) asked for their entry by name every put (issue 18). */
+static store_counts *count_coll(store_txn *t, const store_coll *c) {
+    if (t->count_name == c->name && t->count_at < t->ncounts) {
+        return &t->counts[t->count_at];
+    }
+    store_counts *n = count_of(t, c->name);
+    if (n) {
+        t->count_name = c->name;
+        t->count_at = (int)(n - t->counts);
+    }
+    return n;
+}
+
 static void free_list(store_counts **list, int *n) {
     for (int i = 0; i < *n; i++) {
         free((*list)[i].name);
@@ -703,6 +717,7 @@ static void free_list(store_counts **list, int *n) {
 
 static void free_counts(store_txn *t) {
     free_list(&t->counts, &t->ncounts);
+    t->count_name = NULL;
     free_list(&t->tally, &t->ntally);
 }
 
@@ -1391,7 +1406,7 @@ int store_put(store_txn *t, const store_coll *c, int mode, const void *rec, size
     if (int_key) {
         rt_note(t, c, ikey);
     }
-    store_counts *cnt = count_of(t, c->name);
+    store_counts *cnt = count_coll(t, c);
     if (cnt) {
         if (exists) {
             cnt->updated++;
@@ -1485,7 +1500,7 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
         rc = e ? store_lmdb_err(e, c->name) : 0;
     }
     if (rc == 0) {
-        store_counts *cnt = count_of(t, c->name);
+        store_counts *cnt = count_coll(t, c);
         if (cnt) {
             cnt->deleted++;
         }

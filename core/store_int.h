@@ -64,6 +64,11 @@ struct store_txn {
     store_scan *scans;    /* open scans, invalidated when the transaction ends */
     store_counts *counts; /* writes per collection (names owned) */
     int ncounts;
+    /* The entry of counts the last write counted, and the name it was found
+     * by: a definition's name, whose bytes stay put until store_close
+     * (invariant 6), so the same pointer is the same name (count_coll). */
+    const char *count_name;
+    int count_at;
     store_counts *tally; /* store_txn_tally's counts (in .inserted) */
     int ntally;
     /* Write cursors kept open across store_put calls (invariant 7). */

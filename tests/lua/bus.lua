@@ -74,6 +74,7 @@ case('publish returns growing sequence numbers; the event carries seq, topic, ti
   t.ok(type(e.origin) == 'string' and e.origin:match('^%x+$') and #e.origin == 32,
        'origin is the database id in hex: ' .. tostring(e.origin))
   t.ok(type(e.run) == 'string' and #e.run > 0, 'the run that published it: ' .. tostring(e.run))
+  t.eq(e.run, run.uid, 'this run')
   t.eq(evs[2].payload, 8)
   t.eq(evs[3].payload, nil)
   t.eq(evs[2].origin, e.origin, 'one database, one origin')
@@ -95,6 +96,26 @@ case('a handler gets the same event as the log keeps (seq, topic, time, payload,
     t.eq(got.run, stored.run)
     t.eq(got.origin, stored.origin, 'the handler\'s event has the origin the log keeps')
   end)
+end)
+
+case('publish_many: each handler gets every event, a batch handler the list, all with the log\'s run', function()
+  local one, lists = {}, {}
+  on('many.made', function(ev) one[#one + 1] = { ev.seq, ev.payload, ev.run } end)
+  local bid = bus.on('many.*', function(list) lists[#lists + 1] = list end, { batch = true })
+  live[bid] = true
+  local first, last = bus.publish_many('many.made', { { k = 1 }, 'two', 3 })
+  t.eq(last, first + 2)
+  t.eq(one, { { first, { k = 1 }, run.uid }, { first + 1, 'two', run.uid }, { last, 3, run.uid } })
+  t.eq(#lists, 1, 'the batch handler once')
+  t.eq(#lists[1], 3)
+  for i, ev in ipairs(lists[1]) do
+    t.eq({ ev.seq, ev.topic, ev.run }, { first + i - 1, 'many.made', run.uid })
+  end
+  t.eq(lists[1][2].payload, 'two')
+  local stored = bus.events{ from = first }
+  t.eq(#stored, 3)
+  t.eq(stored[3].payload, 3)
+  t.eq(stored[3].run, run.uid)
 end)
 
 case('handlers run in registration order; off removes one and keeps the others\' order', function()

@@ -243,6 +243,26 @@ t.case('insert: string, integer and float fields and an auto key', function()
               { "unknown field 'nope'" })
 end)
 
+t.case('insert, put and update find a field by its name of any length; a key with a NUL names none', function()
+  -- names longer than 40 bytes are not interned by Lua: found by their text
+  local long = 'a_field_name_longer_than_forty_bytes_' .. string.rep('x', 10)
+  db.define('longnames', { fields = { [long] = 'string', n = 'int' } })
+  local k = db.longnames:insert{ [long] = 'v', n = 1 }
+  t.eq(db.longnames:get(k), { id = k, [long] = 'v', n = 1 })
+  db.longnames:update(k, { [long] = 'w' })
+  db.longnames:put{ id = k + 1, [long] = 'p', n = 2 }
+  t.eq({ db.longnames:get(k)[long], db.longnames:get(k + 1)[long] }, { 'w', 'p' })
+  t.unchanged(function() db.longnames:insert{ [long] = 'v', n = 1, ['n\0x'] = 2 } end,
+              { 'unknown field' })
+  t.unchanged(function() db.longnames:insert{ [long .. '\0'] = 'v', n = 2 } end, { 'unknown field' })
+  t.unchanged(function() db.longnames:update(k, { ['n\0'] = 3 }) end, { 'unknown field' })
+  -- the extra field's own (empty) name is a key like any other of the extra map
+  db.define('extras', { fields = { a = 'int' }, extra = true })
+  local e = db.extras:insert{ a = 1, [''] = 5, zz = 'q' }
+  db.extras:update(e, { [''] = 6, a = 2 })
+  t.eq(db.extras:get(e), { id = e, a = 2, [''] = 6, zz = 'q' })
+end)
+
 t.case('insert returns its key as given, and stores strings of every length as given', function()
   -- keys of each integer width (the returned key is read from the encoded
   -- record), and string fields around MessagePack's 31-byte short form

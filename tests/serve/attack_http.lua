@@ -146,7 +146,9 @@ end, true)
 R('POST', '/bus_run', function(req) return { n = bus.run('year_report') } end, true)
 R('POST', '/bus_trim', function(req) return { n = bus.trim() } end, true)
 R('POST', '/bus_publish', function(req)
-  return { seq = bus.publish('attack.note', req.body) }
+  local seq = bus.publish('attack.note', req.body)
+  -- the request's run, and the one its event carries in the log
+  return { seq = seq, run = run.uid, logged_run = bus.events{ from = seq, limit = 1 }[1].run }
 end, true)
 
 -- limits

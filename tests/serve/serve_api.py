@@ -236,6 +236,7 @@ try:
     check(st == 403, 'nor an event naming no union or member')
     st, js = h.call('POST', '/api/attack/bus_publish', {'member_id': 1}, who='clerkA')
     check(st == 200 and js['seq'] > 0, 'but about its own member, yes')
+    clerk_pub = js
     st, ev = h.call('GET', '/api/attack/bus_events?topic=attack.*', who='clerkB')
     check(st == 200 and ev['events'] == [], 'which clerk B does not read')
     # an event naming no union or member (as a draw's program.draw.* record):
@@ -243,6 +244,9 @@ try:
     # do not, and below the root nobody publishes one
     st, js = h.call('POST', '/api/attack/bus_publish', {'note': 'draw record'}, who='admin')
     check(st == 200 and js['seq'] > 0, 'the federation admin publishes an event naming no union')
+    check(js['run'] and clerk_pub['run'] and js['run'] != clerk_pub['run'] and
+          js['logged_run'] == js['run'] and clerk_pub['logged_run'] == clerk_pub['run'],
+          'each request\'s event carries that request\'s run (%s, %s)' % (clerk_pub, js))
     for name, role in [('audA', 'auditor'), ('admA', 'admin')]:
         h.gh('users', 'add', name, '--union', '2', '--role', role, stdin=PW + '\n')
         h.login(name)
