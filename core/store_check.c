@@ -465,12 +465,339 @@ int store_check(store *s, void (*report)(void *ctx, const char *msg), void *ctx,
     return rc;
 }
 
+/* ---- the page walk: the file's trees, read with pread before LMDB maps them ----------------
+
+ * LMDB 0.9 trusts every page it reads. A page whose header bounds are
+ * damaged can keep its binary search going round forever (an mp_lower below
+ * the header makes NUMKEYS wrap to 2^31: fuzz_mdb found one), and a child
+ * pointer can lead back up the tree. So `check` first walks every tree from
+ * the newest meta page itself, page by page with pread (nothing is mapped,
+ * so nothing can fault or loop), and hands the file to LMDB only if each
+ * page it reaches is what its parent says: a branch or leaf page that names
+ * its own number, whose bounds and nodes lie inside it, reached once and no
+ * deeper than LMDB's cursor goes, with its large values' overflow pages and
+ * its named and duplicate sub-trees whole. The layout is LMDB 0.9's on a
+ * 64-bit host (lmdb.h, mdb.c), as for the meta check above. */
+
+#define PG_HDR 16 /* pgno 8, pad 2, flags 2, lower 2, upper 2 (an overflow page: its count, 4) */
+#define PG_BRANCH 0x01
+#define PG_LEAF 0x02
+#define PG_OVERFLOW 0x04
+#define PG_LEAF2 0x20
+#define NODE_HDR 8 /* data size (a branch: the child's number) lo 2, hi 2, flags 2, key size 2 */
+#define NODE_BIGDATA 0x01
+#define NODE_SUBDATA 0x02
+#define NODE_DUPDATA 0x04
+#define DB_SIZE 48 /* MDB_db: pad 4, flags 2, depth 2, four counts of 8, root 8 */
+#define DB_DUPSORT 0x04
+#define DB_DUPFIXED 0x10
+#define TREE_MAX_DEPTH 32 /* LMDB's CURSOR_STACK */
+
+static uint16_t rd16(const unsigned char *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+typedef struct {
+    int fd;
+    uint32_t ps;
+    uint64_t last;
+    unsigned char *seen; /* a bit per page up to last */
+    int rc;              /* an error that stopped the walk (out of memory) */
+    void (*report)(void *, const char *);
+    void *ctx;
+    uint64_t *problems;
+} page_walk;
+
+typedef struct {
+    const char *name; /* the tree, as a person reads it */
+    int main;         /* the list of named tables */
+    int dupsort;      /* a key may hold several values */
+    int dupfixed;     /* ... all of one size */
+    int dup;          /* the values of one key: keys alone, no data */
+    uint32_t fixed;   /* the size of those values on LEAF2 pages, or 0 */
+} tree_kind;
+
+/* Every walk function returns 0, or 1 when it found damage (reported; the
+ * walk stops) or w->rc was set. */
+static int page_bad(page_walk *w, const tree_kind *k, uint64_t pgno, const char *why) {
+    problem(w->report, w->ctx, w->problems, _("data.mdb page %llu (%s): %s"),
+            (unsigned long long)pgno, k->name, why);
+    return 1;
+}
+
+/* Marks pgno reached from page `from`. */
+static int page_claim(page_walk *w, const tree_kind *k, uint64_t from, uint64_t pgno) {
+    char why[200];
+    if (pgno < 2 || pgno > w->last) {
+        snprintf(why, sizeof why, _("points to page %llu, outside the file's pages 2 to %llu"),
+                 (unsigned long long)pgno, (unsigned long long)w->last);
+        return page_bad(w, k, from, why);
+    }
+    if (w->seen[pgno / 8] & (1u << (pgno % 8))) {
+        snprintf(why, sizeof why,
+                 _("points to page %llu, which is reached another way too (the tree loops, or "
+                   "two trees share the page)"),
+                 (unsigned long long)pgno);
+        return page_bad(w, k, from, why);
+    }
+    w->seen[pgno / 8] |= (unsigned char)(1u << (pgno % 8));
+    return 0;
+}
+
+static int walk_page(page_walk *w, const tree_kind *k, uint64_t from, uint64_t pgno, int depth);
+
+/* A named table as a person knows it: c:NAME is a collection, i:NAME:FIELDS
+ * one of its indexes (store_def.c names them so). */
+static void tree_label(const char *key, size_t n, char *out, size_t outn) {
+    char shown[100];
+    codec_show_bytes(key, n, shown, sizeof shown);
+    const char *colon = strchr(shown + 2, ':');
+    if (strncmp(shown, "c:", 2) == 0) {
+        snprintf(out, outn, _("collection '%s'"), shown + 2);
+    } else if (strncmp(shown, "i:", 2) == 0 && colon) {
+        snprintf(out, outn, _("index '%s' of collection '%.*s'"), colon + 1,
+                 (int)(colon - shown - 2), shown + 2);
+    } else {
+        snprintf(out, outn, "%s", shown);
+    }
+}
+
+/* The tree a 48-byte MDB_db at db describes (it may be empty). */
+static int walk_tree(page_walk *w, const tree_kind *k, uint64_t from, const unsigned char *db) {
+    uint64_t root = rd64(db + 40);
+    return root == ~(uint64_t)0 ? 0 : walk_page(w, k, from, root, 1);
+}
+
+/* A large value's overflow pages: the first says how many follow. */
+static int walk_overflow(page_walk *w, const tree_kind *k, uint64_t from, uint64_t opg,
+                         uint64_t dsize) {
+    unsigned char h[PG_HDR];
+    if (page_claim(w, k, from, opg)) {
+        return 1;
+    }
+    if (pread(w->fd, h, sizeof h, (off_t)(opg * w->ps)) != (ssize_t)sizeof h || rd64(h) != opg ||
+        !(rd16(h + 10) & PG_OVERFLOW)) {
+        return page_bad(w, k, opg, _("should hold the start of a large value, and does not"));
+    }
+    uint64_t pages = rd32(h + 12);
+    if (pages == 0 || pages - 1 > w->last - opg || pages * w->ps < PG_HDR + dsize) {
+        return page_bad(w, k, opg, _("a large value's length does not fit its pages"));
+    }
+    for (uint64_t j = 1; j < pages; j++) {
+        if (page_claim(w, k, opg, opg + j)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The nodes of page pgno, or of a sub-page (sub: the values of one key,
+ * kept inside a leaf node of pgno) at p, size bytes. */
+static int walk_nodes(page_walk *w, const tree_kind *k, uint64_t pgno, const unsigned char *p,
+                      uint32_t size, int sub, int depth) {
+    uint16_t flags = rd16(p + 10), lower = rd16(p + 12), upper = rd16(p + 14);
+    int kind = flags & (PG_BRANCH | PG_LEAF | PG_LEAF2 | PG_OVERFLOW);
+    if (kind != PG_BRANCH && kind != PG_LEAF && kind != (PG_LEAF | PG_LEAF2)) {
+        return page_bad(w, k, pgno, _("is not a branch or leaf page (its kind is damaged)"));
+    }
+    if ((kind == PG_BRANCH && sub) || ((kind & PG_LEAF2) && !(k->dup && k->dupfixed))) {
+        return page_bad(w, k, pgno, _("is a kind of page its tree does not hold"));
+    }
+    if (lower < PG_HDR || (lower & 1) || upper > size || lower > upper) {
+        return page_bad(w, k, pgno, _("its header's bounds are damaged"));
+    }
+    uint32_t n = (uint32_t)(lower - PG_HDR) / 2;
+    if (kind & PG_LEAF2) {
+        uint32_t ks = sub ? rd16(p + 8) : k->fixed; /* a sub-page keeps its value size in pad */
+        if (ks == 0 || PG_HDR + (uint64_t)n * ks > size) {
+            return page_bad(w, k, pgno, _("its values of one size run past its end"));
+        }
+        return 0;
+    }
+    if (kind == PG_BRANCH && n == 0) {
+        return page_bad(w, k, pgno, _("is a branch page without children"));
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t off = rd16(p + PG_HDR + 2 * i);
+        if (off < upper || off + NODE_HDR > size) {
+            return page_bad(w, k, pgno, _("an entry lies outside the page"));
+        }
+        const unsigned char *node = p + off;
+        uint32_t nflags = rd16(node + 4), ksize = rd16(node + 6);
+        uint64_t dsize = (uint64_t)rd16(node) | (uint64_t)rd16(node + 2) << 16;
+        if (off + NODE_HDR + ksize > size) {
+            return page_bad(w, k, pgno, _("a key runs past the page's end"));
+        }
+        if (kind == PG_BRANCH) {
+            if (walk_page(w, k, pgno, dsize | (uint64_t)nflags << 32, depth + 1)) {
+                return 1;
+            }
+            continue;
+        }
+        if (k->dup) {
+            continue; /* a value of a key that has several: the key alone */
+        }
+        const unsigned char *data = node + NODE_HDR + ksize;
+        uint64_t room = size - (off + NODE_HDR + ksize);
+        if (nflags & NODE_BIGDATA) {
+            if (room < 8) {
+                return page_bad(w, k, pgno, _("a large value's page number runs past the page"));
+            }
+            if (walk_overflow(w, k, pgno, rd64(data), dsize)) {
+                return 1;
+            }
+            continue;
+        }
+        if (dsize > room) {
+            return page_bad(w, k, pgno, _("a value runs past the page's end"));
+        }
+        tree_kind sk = *k;
+        char name[128];
+        sk.main = 0;
+        sk.dup = 1;
+        if ((nflags & NODE_SUBDATA) && !(nflags & NODE_DUPDATA)) { /* a named table */
+            if (!k->main || dsize != DB_SIZE) {
+                return page_bad(w, k, pgno, _("a table's description is damaged"));
+            }
+            tree_label((const char *)node + NODE_HDR, ksize, name, sizeof name);
+            uint16_t dbf = rd16(data + 4);
+            sk.name = name;
+            sk.dupsort = (dbf & DB_DUPSORT) != 0;
+            sk.dupfixed = sk.dupsort && (dbf & DB_DUPFIXED);
+            sk.dup = 0;
+            if (walk_tree(w, &sk, pgno, data)) {
+                return 1;
+            }
+        } else if (nflags & NODE_DUPDATA) { /* the values of one key */
+            if (!k->dupsort) {
+                return page_bad(w, k, pgno,
+                                _("holds several values for one key in a table that allows one"));
+            }
+            if (nflags & NODE_SUBDATA) { /* as a tree of their own */
+                if (dsize != DB_SIZE) {
+                    return page_bad(w, k, pgno, _("a table's description is damaged"));
+                }
+                sk.fixed = rd32(data);
+                if (walk_tree(w, &sk, pgno, data)) {
+                    return 1;
+                }
+            } else if (dsize < PG_HDR ||
+                       walk_nodes(w, &sk, pgno, data, (uint32_t)dsize, 1, depth)) { /* inline */
+                return dsize < PG_HDR ? page_bad(w, k, pgno, _("its header's bounds are damaged"))
+                                      : 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int walk_page(page_walk *w, const tree_kind *k, uint64_t from, uint64_t pgno, int depth) {
+    if (depth > TREE_MAX_DEPTH) {
+        return page_bad(w, k, from, _("its tree is deeper than LMDB can read"));
+    }
+    if (page_claim(w, k, from, pgno)) {
+        return 1;
+    }
+    unsigned char *p = malloc(w->ps);
+    if (!p) {
+        w->rc = err_set(GH_ENOMEM, _("out of memory"));
+        return 1;
+    }
+    int bad;
+    if (pread(w->fd, p, w->ps, (off_t)(pgno * w->ps)) != (ssize_t)w->ps) {
+        bad = page_bad(w, k, pgno, _("cannot be read"));
+    } else if (rd64(p) != pgno) {
+        char why[120];
+        snprintf(why, sizeof why, _("says it is page %llu: it was overwritten"),
+                 (unsigned long long)rd64(p));
+        bad = page_bad(w, k, pgno, why);
+    } else {
+        bad = walk_nodes(w, k, pgno, p, w->ps, 0, depth);
+    }
+    free(p);
+    return bad;
+}
+
+/* Walks the trees of dir/data.mdb, whose meta pages store_check_meta found
+ * whole: 0 with the damage found added to *problems and reported, or an
+ * error. A writer may commit meanwhile and reuse the pages of a snapshot no
+ * reader holds, so the walk holds one: an LMDB read transaction, whose
+ * begin reads only the meta pages, pins the snapshot of the meta page with
+ * its id while the walk reads that snapshot's pages itself. */
+static int store_check_pages(const char *dir, void (*report)(void *, const char *), void *ctx,
+                             uint64_t *problems) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0; /* no file: store_open says what that means */
+    }
+    MDB_env *env = NULL;
+    MDB_txn *pin = NULL;
+    if (mdb_env_create(&env) == 0 && (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) != 0 ||
+                                      mdb_txn_begin(env, NULL, MDB_RDONLY, &pin) != 0)) {
+        pin = NULL; /* (a folder we may not write the lock file in: no writer either) */
+    }
+    unsigned char m[2][256];
+    const unsigned char *meta = NULL;
+    page_walk w = {.fd = fd, .report = report, .ctx = ctx, .problems = problems};
+    for (int tries = 0; tries < 100 && !meta; tries++) {
+        if (pread(fd, m[0], sizeof m[0], 0) != (ssize_t)sizeof m[0] ||
+            (w.ps = rd32(m[0] + META_PSIZE)) < 512 ||
+            pread(fd, m[1], sizeof m[1], w.ps) != (ssize_t)sizeof m[1]) {
+            break; /* an empty file (a new database), or what the meta check refused */
+        }
+        int m1 = rd32(m[1] + META_MAGIC) == MDB_MAGIC_V && rd32(m[1] + META_VERSION) == 1;
+        meta = m1 && rd64(m[1] + META_TXNID) > rd64(m[0] + META_TXNID) ? m[1] : m[0];
+        if (pin && rd64(m[0] + META_TXNID) != mdb_txn_id(pin) &&
+            (!m1 || rd64(m[1] + META_TXNID) != mdb_txn_id(pin))) {
+            meta = NULL; /* two commits since the pin: pin the newest */
+            mdb_txn_reset(pin);
+            if (mdb_txn_renew(pin) != 0) {
+                mdb_txn_abort(pin);
+                pin = NULL;
+            }
+        } else if (pin) {
+            meta = rd64(m[0] + META_TXNID) == mdb_txn_id(pin) ? m[0] : m[1];
+        }
+    }
+    if (meta) {
+        w.last = rd64(meta + META_LAST_PG);
+        if (!(w.seen = calloc(w.last / 8 + 1, 1))) {
+            w.rc = err_set(GH_ENOMEM, _("out of memory"));
+        } else {
+            tree_kind k = {.name = _("the list of tables"), .main = 1};
+            walk_tree(&w, &k, 0, meta + META_MAIN_ROOT - 40);
+        }
+    }
+    free(w.seen);
+    mdb_txn_abort(pin);
+    mdb_env_close(env); /* before the check's child opens its own */
+    close(fd);
+    return w.rc;
+}
+
 int store_check_path(const char *path, void (*report)(void *ctx, const char *msg), void *ctx,
                      uint64_t *problems) {
     *problems = 0;
     int crc = store_check_meta(path);
     if (crc) {
         return crc; /* damaged before any page is read: the caller says so */
+    }
+    if ((crc = store_check_pages(path, report, ctx, problems)) != 0 || *problems) {
+        if (crc == 0) {
+            char m[1200];
+            snprintf(m, sizeof m,
+                     _("%s is damaged: the pages above do not make whole trees, so its records "
+                       "were not read (LMDB could stop or loop on them). Restore the database "
+                       "from a backup (gonghui backup makes them)"),
+                     path);
+            report(ctx, m);
+            (*problems)++;
+        }
+        return crc;
     }
     fflush(NULL);
     int fds[2];
@@ -485,6 +812,17 @@ int store_check_path(const char *path, void (*report)(void *ctx, const char *msg
     }
     if (pid == 0) {
         close(fds[0]);
+        /* This process only reads, and its death is the report: a fault it
+         * does not recognise, or LMDB's abort() on a page it cannot make
+         * sense of, ends it at once by the signal. The handlers it inherited
+         * (a sanitizer's or fuzzer's crash report, which symbolizes, writes
+         * files and may wait on locks a forked child cannot take) are not
+         * for it; the fault guard is installed afresh over the default. */
+        static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE};
+        for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+            signal(fatal[i], SIG_DFL);
+        }
+        handler_on = 0;
         store *s;
         uint64_t n = 0;
         int rc = store_open(path, 0, &s);
