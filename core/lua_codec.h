@@ -35,8 +35,11 @@ int lcodec_encode_field(lua_State *L, int idx, const store_coll *c, int pos, cod
  * at [0], the position table (name -> position) too; the pointers are valid
  * while the name table lives. */
 typedef struct lshape {
-    int n;
-    const char *keys[]; /* keys[pos]: the name's bytes as Lua holds them; NULL: none */
+    int n;   /* fields */
+    int nix; /* indexes, after the fields in keys[] */
+    /* keys[pos]: the field name's bytes as Lua holds them (NULL: none);
+     * keys[n + i]: index i's name ("a,b"), held by the shape's user value */
+    const char *keys[];
 } lshape;
 
 /* The position of field name `k` (a string's bytes as lua_tostring gives
@@ -44,6 +47,30 @@ typedef struct lshape {
 static inline int lshape_find(const lshape *sh, const char *k) {
     for (int i = 0; i < sh->n; i++) {
         if (sh->keys[i] == k) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* lshape_find trying position *hint first (a loop asks for the same
+ * fields); *hint becomes the position found. */
+static inline int lshape_find_hinted(const lshape *sh, const char *k, int *hint) {
+    if (*hint < sh->n && sh->keys[*hint] == k) {
+        return *hint;
+    }
+    int pos = lshape_find(sh, k);
+    if (pos >= 0) {
+        *hint = pos;
+    }
+    return pos;
+}
+
+/* The index whose name is the very string `k` in shape sh, or -1 (then
+ * compare the text: lstore_index_by_name). */
+static inline int lshape_find_index(const lshape *sh, const char *k) {
+    for (int i = 0; i < sh->nix; i++) {
+        if (sh->keys[sh->n + i] == k) {
             return i;
         }
     }

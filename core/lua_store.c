@@ -324,8 +324,16 @@ static int resolve_lc(lua_State *L, int idx, lcoll *lc, const ldb *db, store_txn
         idx = lua_absindex(L, idx);
         lua_createtable(L, c->nfields, 0);
         lua_createtable(L, 0, c->nfields);
-        lshape *sh = lua_newuserdatauv(L, sizeof *sh + (size_t)c->nfields * sizeof sh->keys[0], 0);
+        size_t nkeys = (size_t)c->nfields + (size_t)c->nindexes;
+        lshape *sh = lua_newuserdatauv(L, sizeof *sh + nkeys * sizeof sh->keys[0], 1);
         sh->n = c->nfields;
+        sh->nix = c->nindexes;
+        lua_createtable(L, c->nindexes, 0); /* the index names, held by the shape */
+        for (int i = 0; i < c->nindexes; i++) {
+            sh->keys[c->nfields + i] = lua_pushstring(L, c->indexes[i].name);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_setiuservalue(L, -2, 1);
         for (int i = 0; i < c->nfields; i++) {
             sh->keys[i] = NULL;
             if (i == c->extra) {
@@ -358,6 +366,7 @@ static void push_coll(lua_State *L, const char *name) {
     lc->c = NULL;
     lc->gen = 0;
     lc->shape = NULL;
+    lc->hint = 0;
     memcpy(lc->name, name, n + 1);
     luaL_setmetatable(L, COLL_MT);
 }
@@ -454,11 +463,10 @@ corrupt:
                    _("collection '%s': a stored record is corrupt (run gonghui check)"), c->name);
 }
 
-static int push_fields(lua_State *L, int coll_idx, const lcoll *lc, const store_coll *c, int first,
-                       const void *rec, size_t n) {
-    int top = lua_gettop(L);
+static int push_fields(lua_State *L, int coll_idx, lcoll *lc, const store_coll *c, int first,
+                       int top, const void *rec, size_t n) {
     if (first == top && lua_type(L, first) == LUA_TSTRING) {
-        int pos = lc->shape ? lshape_find(lc->shape, lua_tostring(L, first)) : -1;
+        int pos = lc->shape ? lshape_find_hinted(lc->shape, lua_tostring(L, first), &lc->hint) : -1;
         if (pos >= 0) {
             return push_one_field(L, c, pos, rec, n);
         }
@@ -535,18 +543,36 @@ corrupt:
                    _("collection '%s': a stored record is corrupt (run gonghui check)"), c->name);
 }
 
+/* Is argument 1 a collection? Its metatable compared by address: a
+ * registry lookup (lstore_testudata) cost more than the rest of a small
+ * insert's checks (issue 18). */
+static lcoll *arg_is_coll(lua_State *L, const ldb *db) {
+    lcoll *lc = lua_touserdata(L, 1);
+    if (!lc || !lua_getmetatable(L, 1)) {
+        return NULL;
+    }
+    int is = lua_topointer(L, -1) == db->coll_mt;
+    lua_pop(L, 1);
+    return is ? lc : NULL;
+}
+
 /* coll:get(key [, field...]) -> record table | field values | nil */
 static int l_coll_get(lua_State *L) {
     ldb *db = lstore_db(L);
     const store_coll *c;
     store_txn *t;
-    int owned, rc, nret = 0;
-    lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
-    luaL_checkany(L, 2);
+    int owned, rc, nret = 0, top = lua_gettop(L);
+    lcoll *lc = arg_is_coll(L, db);
+    if (!lc) {
+        lc = lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT); /* raises */
+    }
+    if (top < 2) {
+        luaL_checkany(L, 2); /* raises */
+    }
     if ((rc = lstore_begin(db, 0, &t, &owned))) {
         return lstore_raise(L, rc);
     }
-    if ((rc = lstore_resolve(L, 1, t, &c)) == 0 && (rc = encode_pk(L, 2, c, &db->kbuf)) == 0) {
+    if ((rc = resolve_lc(L, 1, lc, db, t, &c)) == 0 && (rc = encode_pk(L, 2, c, &db->kbuf)) == 0) {
         const void *v;
         size_t n;
         rc = store_get(t, c, db->kbuf.p, db->kbuf.len, &v, &n);
@@ -554,7 +580,7 @@ static int l_coll_get(lua_State *L) {
             rc = GH_ENOTFOUND; /* outside the request's scope: as if absent */
         }
         if (rc == 0) {
-            nret = push_fields(L, 1, lua_touserdata(L, 1), c, 3, v, n);
+            nret = push_fields(L, 1, lc, c, 3, top, v, n);
             rc = nret < 0 ? nret : 0;
         }
     }
@@ -616,19 +642,6 @@ static int write_work(store_txn *t, void *ctx) {
         lua_settop(L, w->top);
     }
     return rc;
-}
-
-/* Is argument 1 a collection? Its metatable compared by address: a
- * registry lookup (lstore_testudata) cost more than the rest of a small
- * insert's checks (issue 18). */
-static lcoll *arg_is_coll(lua_State *L, const ldb *db) {
-    lcoll *lc = lua_touserdata(L, 1);
-    if (!lc || !lua_getmetatable(L, 1)) {
-        return NULL;
-    }
-    int is = lua_topointer(L, -1) == db->coll_mt;
-    lua_pop(L, 1);
-    return is ? lc : NULL;
 }
 
 static int run_write(lua_State *L, write_fn fn, int trusted) {
@@ -1197,12 +1210,12 @@ int lstore_index_vals(lua_State *L, int idx, const store_coll *c, const store_in
     return out->oom ? GH_ENOMEM : 0;
 }
 
-/* find's key from argument 3: a string for a one-field string index (an ID
- * number, a phone) encoded at once, else by lstore_index_vals. */
-static int find_key(lua_State *L, const store_coll *c, const store_index *ix, codec_buf *out,
-                    int *nv) {
-    if (ix->nfields == 1 && c->fields[ix->fields[0]].type == FT_STRING &&
-        lua_type(L, 3) == LUA_TSTRING) {
+/* find's key from argument 3 (of Lua type vtype): a string for a one-field
+ * string index (an ID number, a phone) encoded at once, else by
+ * lstore_index_vals. */
+static int find_key(lua_State *L, const store_coll *c, const store_index *ix, int vtype,
+                    codec_buf *out, int *nv) {
+    if (vtype == LUA_TSTRING && ix->nfields == 1 && c->fields[ix->fields[0]].type == FT_STRING) {
         size_t n;
         const char *z = lua_tolstring(L, 3, &n);
         out->len = 0;
@@ -1218,21 +1231,29 @@ static int l_coll_find(lua_State *L) {
     ldb *db = lstore_db(L);
     const store_coll *c;
     store_txn *t;
-    int owned, rc, nret = 0;
+    int owned, rc, nret = 0, top = lua_gettop(L);
     lcoll *lc = arg_is_coll(L, db);
     if (!lc) {
         lc = lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT); /* raises */
     }
     const char *iname = luaL_checkstring(L, 2);
-    luaL_checkany(L, 3);
+    int vtype = lua_type(L, 3);
+    if (vtype == LUA_TNONE) {
+        luaL_checkany(L, 3); /* raises */
+    }
     if ((rc = lstore_begin(db, 0, &t, &owned))) {
         return lstore_raise(L, rc);
     }
     if ((rc = resolve_lc(L, 1, lc, db, t, &c)) == 0) {
-        int ix = lstore_index_by_name(c, iname), nv = 0;
+        /* the index by its name's pointer (the shape holds the names), else
+         * by the text (a name too long for Lua to intern) */
+        int ix = lshape_find_index(lc->shape, iname), nv = 0;
+        if (ix < 0) {
+            ix = lstore_index_by_name(c, iname);
+        }
         if (ix < 0) {
             rc = lstore_no_index(c, iname);
-        } else if ((rc = find_key(L, c, &c->indexes[ix], &db->kbuf, &nv)) == 0) {
+        } else if ((rc = find_key(L, c, &c->indexes[ix], vtype, &db->kbuf, &nv)) == 0) {
             const void *pk, *v;
             size_t pkn, n;
             if (c->indexes[ix].unique && nv == c->indexes[ix].nfields) {
@@ -1252,7 +1273,7 @@ static int l_coll_find(lua_State *L) {
                            !lstore_visible(db, c, v, n)) {
                     }
                     if (rc == 0) {
-                        nret = push_fields(L, 1, lc, c, 4, v, n);
+                        nret = push_fields(L, 1, lc, c, 4, top, v, n);
                         rc = nret < 0 ? nret : 0;
                     }
                     store_scan_close(sc);
@@ -1260,7 +1281,7 @@ static int l_coll_find(lua_State *L) {
                 goto done;
             }
             if (rc == 0) {
-                nret = push_fields(L, 1, lc, c, 4, v, n);
+                nret = push_fields(L, 1, lc, c, 4, top, v, n);
                 rc = nret < 0 ? nret : 0;
             }
         }

@@ -136,6 +136,7 @@ typedef struct lcoll {
     const store_coll *c; /* valid while gen == store_generation() */
     uint64_t gen;
     const struct lshape *shape; /* c's names (lua_codec.h), held by uservalue 1; or NULL */
+    int hint;                   /* the field get/find read last by name (lshape_find_hinted) */
     char name[];
 } lcoll;
 

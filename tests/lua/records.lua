@@ -210,6 +210,43 @@ t.case('find with one field asked: every kind of value, a field added later, a w
   t.eq(db.fone:find('nul', 'a\0b', 'w3'), 'v3')
 end)
 
+t.case('find and get by name: long names, fields in turn, one object across redefinitions', function()
+  -- index and field names too long for Lua to intern (over 40 bytes) are found by their text
+  local la, lb = 'a_field_name_long_enough_to_matter_1', 'a_field_name_long_enough_to_matter_2'
+  local function define(unique, index)
+    db.define('named', { key = 'id', fields = { id = 'int', code = 'string', [la] = 'string',
+                                                 [lb] = 'string', town = 'string' },
+                         unique = unique, index = index })
+  end
+  define({ 'code', { la, lb } }, { 'town' })
+  local N = db.named
+  for i = 1, 5 do
+    N:insert{ id = i, code = 'c' .. i, [la] = 'a' .. i, [lb] = 'b' .. i, town = 't' .. (i % 2) }
+  end
+  local long = la .. ',' .. lb
+  t.eq(#long > 40, true)
+  t.eq(N:find(long, { 'a3', 'b3' }, 'id'), 3)
+  t.eq(N:find(long, { 'a3', 'b3' }, la), 'a3')
+  t.eq(N:find('code', 'c4', lb), 'b4')
+  t.eq(N:get(2, la), 'a2')
+  t.raises_all(function() return N:find(long .. 'x', { 'a3', 'b3' }) end, { "'named'", long .. 'x' })
+  -- fields asked for in turn each get their own value (the hint never answers for another)
+  for i = 1, 5 do
+    t.eq({ N:find('code', 'c' .. i, 'town'), N:find('code', 'c' .. i, 'id'),
+           N:get(i, 'code'), N:get(i, 'town') }, { 't' .. (i % 2), i, 'c' .. i, 't' .. (i % 2) })
+  end
+  -- the same object after a redefinition that puts another index first and drops one: each
+  -- index name finds its own index, and the dropped one is refused
+  define({ { la, lb }, 'code' }, {})
+  t.eq(N:find('code', 'c5', 'id'), 5)
+  t.eq(N:find(long, { 'a1', 'b1' }, 'code'), 'c1')
+  t.raises_all(function() return N:find('town', 't1') end, { "'named'", "'town'" })
+  define({ 'code' }, { 'town', { 'town', 'code' } })
+  t.eq(N:find('town,code', { 't0', 'c4' }, 'id'), 4)
+  t.eq(N:find('town', 't1', 'id'), 1)
+  t.raises_all(function() return N:find(long, { 'a1', 'b1' }) end, { "'named'", long })
+end)
+
 t.case('integer keys and indexed integers at each MessagePack width keep their order', function()
   -- the store reads ids below 2^32 without the general reader (issue 18): every width, and
   -- negatives and floats (the general path), must give the same key bytes and order
