@@ -598,6 +598,9 @@ static void trow_fill(lua_State *L, lscan *s, int t) {
             k = 0;
         } else if (p == nil) {
             lua_pushnil(L);
+        } else if (*p >= 0xa0 && *p <= 0xbf && p + k <= end) { /* a short string: push_value's */
+            scache_push(L, lua_upvalueindex(TROW_STRINGS), s->tsc, (int)pos, (const char *)p + 1,
+                        k - 1);
         } else {
             push_value(L, row->c, (int)pos, p, end, lua_upvalueindex(TROW_STRINGS), s->tsc);
         }
