@@ -86,30 +86,33 @@ int store_check_meta_n(const char *dir, uint64_t *named) {
     const char *why = NULL;
     uint32_t ps = 0;
     if (pread(fd, pg[0], sizeof pg[0], 0) != (ssize_t)sizeof pg[0]) {
-        why = "shorter than its first page";
+        why = N_("shorter than its first page");
     } else if (rd32(pg[0] + META_MAGIC) != MDB_MAGIC_V) {
-        why = "its first page is not an LMDB meta page";
+        why = N_("its first page is not an LMDB meta page");
     } else if (rd32(pg[0] + META_VERSION) != 1) {
-        why = "an LMDB format this gonghui does not read";
+        why = N_("an LMDB format this gonghui does not read");
     } else if ((ps = rd32(pg[0] + META_PSIZE)) < 512 || ps > 65536 || (ps & (ps - 1))) {
-        why = "its page size is damaged";
+        why = N_("its page size is damaged");
     } else if (pread(fd, pg[1], sizeof pg[1], ps) != (ssize_t)sizeof pg[1]) {
-        why = "shorter than its two meta pages";
+        why = N_("shorter than its two meta pages");
     } else {
         int m0 = rd32(pg[1] + META_MAGIC) == MDB_MAGIC_V && rd32(pg[1] + META_VERSION) == 1;
         /* LMDB uses the meta page with the larger transaction id */
         const unsigned char *m =
             m0 && rd64(pg[1] + META_TXNID) > rd64(pg[0] + META_TXNID) ? pg[1] : pg[0];
         uint64_t last = rd64(m + META_LAST_PG), root = rd64(m + META_MAIN_ROOT);
+        uint32_t mps = rd32(m + META_PSIZE); /* LMDB maps with the newer one's page size */
         if (named) {
             *named = rd64(m + META_MAIN_ENTRIES);
         }
         uint64_t pages = (uint64_t)st.st_size / ps;
-        if (last + 1 > pages) {
-            why = "cut short: it ends before its last page (truncated, or a copy that did not "
-                  "finish)";
+        if (mps != ps) {
+            why = N_("its page size is damaged");
+        } else if (last + 1 > pages) {
+            why = N_("cut short: it ends before its last page (truncated, or a copy that did not "
+                     "finish)");
         } else if (root != ~(uint64_t)0 && (root < 2 || root > last)) {
-            why = "its root page is out of place";
+            why = N_("its root page is out of place");
         }
     }
     close(fd);
@@ -118,7 +121,7 @@ int store_check_meta_n(const char *dir, uint64_t *named) {
                      _("%s is damaged (data.mdb: %s). Nothing was read or written. Run gonghui "
                        "--db %s check to see more, and restore the database from a backup "
                        "(gonghui backup makes them)"),
-                     dir, why, dir);
+                     dir, _(why), dir);
     }
     return rc;
 }
@@ -786,19 +789,6 @@ int store_check_path(const char *path, void (*report)(void *ctx, const char *msg
     if (crc) {
         return crc; /* damaged before any page is read: the caller says so */
     }
-    if ((crc = store_check_pages(path, report, ctx, problems)) != 0 || *problems) {
-        if (crc == 0) {
-            char m[1200];
-            snprintf(m, sizeof m,
-                     _("%s is damaged: the pages above do not make whole trees, so its records "
-                       "were not read (LMDB could stop or loop on them). Restore the database "
-                       "from a backup (gonghui backup makes them)"),
-                     path);
-            report(ctx, m);
-            (*problems)++;
-        }
-        return crc;
-    }
     fflush(NULL);
     int fds[2];
     if (pipe(fds) != 0) {
@@ -825,7 +815,25 @@ int store_check_path(const char *path, void (*report)(void *ctx, const char *msg
         handler_on = 0;
         store *s;
         uint64_t n = 0;
-        int rc = store_open(path, 0, &s);
+        /* the trees first: LMDB reads a page only once the walk found it whole */
+        int rc = store_check_pages(path, report, ctx, &n);
+        if (rc == 0 && n) {
+            char m[1200];
+            snprintf(m, sizeof m,
+                     _("%s is damaged: the pages above do not make whole trees, so its records "
+                       "were not read (LMDB could stop or loop on them). Restore the database "
+                       "from a backup (gonghui backup makes them)"),
+                     path);
+            report(ctx, m);
+            n++;
+            fflush(NULL);
+            ssize_t w = write(fds[1], &n, sizeof n);
+            (void)w;
+            _exit(1);
+        }
+        if (rc == 0) {
+            rc = store_open(path, 0, &s);
+        }
         if (rc == 0) {
             rc = store_check(s, report, ctx, &n);
         }
