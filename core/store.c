@@ -695,13 +695,16 @@ static store_counts *count_of(store_txn *t, const char *name) {
 /* count_of for the writes to c: two collections written in turn (W2: awards
  * and _events) asked for their entry by name every put (issue 18). */
 static store_counts *count_coll(store_txn *t, const store_coll *c) {
-    if (t->count_name == c->name && t->count_at < t->ncounts) {
-        return &t->counts[t->count_at];
+    for (int i = 0; i < STORE_COUNT_HITS; i++) {
+        if (t->count_hit[i].name == c->name && t->count_hit[i].at < t->ncounts) {
+            return &t->counts[t->count_hit[i].at];
+        }
     }
     store_counts *n = count_of(t, c->name);
     if (n) {
-        t->count_name = c->name;
-        t->count_at = (int)(n - t->counts);
+        int i = t->count_next++ % STORE_COUNT_HITS;
+        t->count_hit[i].name = c->name;
+        t->count_hit[i].at = (int)(n - t->counts);
     }
     return n;
 }
@@ -717,7 +720,7 @@ static void free_list(store_counts **list, int *n) {
 
 static void free_counts(store_txn *t) {
     free_list(&t->counts, &t->ncounts);
-    t->count_name = NULL;
+    memset(t->count_hit, 0, sizeof t->count_hit);
     free_list(&t->tally, &t->ntally);
 }
 

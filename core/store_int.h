@@ -53,6 +53,8 @@ struct store {
     store_txn *wtxn;
 };
 
+#define STORE_COUNT_HITS 4
+
 struct store_txn {
     store *s;
     MDB_txn *txn;
@@ -64,11 +66,15 @@ struct store_txn {
     store_scan *scans;    /* open scans, invalidated when the transaction ends */
     store_counts *counts; /* writes per collection (names owned) */
     int ncounts;
-    /* The entry of counts the last write counted, and the name it was found
-     * by: a definition's name, whose bytes stay put until store_close
-     * (invariant 6), so the same pointer is the same name (count_coll). */
-    const char *count_name;
-    int count_at;
+    /* The entries of counts the last writes counted, each with the name it
+     * was found by: a definition's name, whose bytes stay put until
+     * store_close (invariant 6), so the same pointer is the same name
+     * (count_coll). A loop writes a few collections in turn. */
+    struct {
+        const char *name;
+        int at;
+    } count_hit[STORE_COUNT_HITS];
+    int count_next;      /* the slot the next miss fills */
     store_counts *tally; /* store_txn_tally's counts (in .inserted) */
     int ntally;
     /* Write cursors kept open across store_put calls (invariant 7). */

@@ -45,6 +45,28 @@ if expect_rc 0 "a dry run"; then
     pass "a dry run prints what it would have changed, per collection" ||
     { fail "a dry run: the counts are missing"; show_output; }
 fi
+# six collections written in turn in one transaction (more than the store
+# keeps at hand between writes), with savepoints kept and rolled back
+lua turns.lua <<'EOF2'
+for i = 1, 6 do db.define('c' .. i, { fields = { n = 'int' } }) end
+db.atomic(function()
+  for r = 1, 3 do
+    for i = 1, 6 do db['c' .. i]:insert{ n = r } end
+  end
+  db.c1:insert{ n = 9 }
+  db.c2:update(db.c2:insert{ n = 9 }, { n = 10 })
+  db.c3:delete(1)
+  pcall(db.atomic, function() db.c4:insert{ n = 1 }; db.c5:insert{ n = 1 }; error('undone') end)
+  db.atomic(function() db.c6:insert{ n = 1 }; db.c6:insert{ n = 2 } end)
+end)
+EOF2
+gh --db "$DB" run --dry-run "$S/turns.lua"
+if expect_rc 0 "a dry run writing six collections in turn"; then
+  grep -Eq "c1 +4 +0 +0" "$S/out" && grep -Eq "c2 +4 +1 +0" "$S/out" && grep -Eq "c3 +3 +0 +1" "$S/out" &&
+    grep -Eq "c4 +3 +0 +0" "$S/out" && grep -Eq "c5 +3 +0 +0" "$S/out" && grep -Eq "c6 +5 +0 +0" "$S/out" &&
+    pass "each collection's writes are counted under its name, savepoints kept and undone" ||
+    { fail "six collections in turn: the counts are wrong"; show_output; }
+fi
 state >"$S/after.txt"
 if cmp -s "$S/before.txt" "$S/after.txt"; then
   pass "a dry run changes nothing (check and every record the same)"
