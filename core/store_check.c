@@ -108,7 +108,7 @@ int store_check_meta_n(const char *dir, uint64_t *named) {
         uint64_t pages = (uint64_t)st.st_size / ps;
         if (mps != ps) {
             why = N_("its page size is damaged");
-        } else if (last + 1 > pages) {
+        } else if (last >= pages) { /* (not last + 1 > pages: ~0 wraps) */
             why = N_("cut short: it ends before its last page (truncated, or a copy that did not "
                      "finish)");
         } else if (root != ~(uint64_t)0 && (root < 2 || root > last)) {
@@ -766,7 +766,8 @@ static int store_check_pages(const char *dir, void (*report)(void *, const char 
             meta = rd64(m[0] + META_TXNID) == mdb_txn_id(pin) ? m[0] : m[1];
         }
     }
-    if (meta) {
+    struct stat st;
+    if (meta && fstat(fd, &st) == 0 && rd64(meta + META_LAST_PG) < (uint64_t)st.st_size / w.ps) {
         w.last = rd64(meta + META_LAST_PG);
         if (!(w.seen = calloc(w.last / 8 + 1, 1))) {
             w.rc = err_set(GH_ENOMEM, _("out of memory"));
