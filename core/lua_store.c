@@ -721,9 +721,9 @@ static int emit_change(lua_State *L, ldb *db, const store_coll *c, codec_buf *ol
     return 0;
 }
 
-/* The record argument 2 encoded into db->buf (a table, or a row of c). */
-static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c) {
-    lrow *row = lua_type(L, 2) == LUA_TTABLE ? NULL : lstore_testudata(L, 2, &lstore_row_key);
+int lstore_encode_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c, int idx) {
+    idx = lua_absindex(L, idx);
+    lrow *row = lua_type(L, idx) == LUA_TTABLE ? NULL : lstore_testudata(L, idx, &lstore_row_key);
     if (row) {
         if (!store_layout_compatible(row->c, c)) {
             return err_set(
@@ -734,9 +734,9 @@ static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_co
         codec_buf_add(&db->buf, row->bytes, row->n);
         return db->buf.oom ? GH_ENOMEM : 0;
     }
-    if (!lua_istable(L, 2)) {
+    if (!lua_istable(L, idx)) {
         return err_set(GH_EINVAL, _("collection '%s': expected a record table, got %s"), c->name,
-                       luaL_typename(L, 2));
+                       luaL_typename(L, idx));
     }
     int64_t id = 0; /* the next id costs less than asking the table for its key */
     if (c->auto_key) {
@@ -746,7 +746,7 @@ static int encode_arg_record(lua_State *L, ldb *db, store_txn *t, const store_co
         }
     }
     const lcoll *lc = lua_touserdata(L, 1); /* resolved: its shape is c's */
-    return lcodec_encode_record(L, 2, c, lc->shape, c->auto_key ? &id : NULL, &db->buf);
+    return lcodec_encode_record(L, idx, c, lc->shape, c->auto_key ? &id : NULL, &db->buf);
 }
 
 /* Pushes the key field of the record in db->buf (what insert and put return). */
@@ -796,7 +796,7 @@ static int put_publishing(lua_State *L, ldb *db, store_txn *t, const store_coll 
 }
 
 static int write_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c, int mode) {
-    int rc = encode_arg_record(L, db, t, c);
+    int rc = lstore_encode_record(L, db, t, c, 2);
     int events = c->events && db->change_hook;
     if (rc == 0 && db->scope && c->scope) {
         const void *ov;
@@ -1725,6 +1725,7 @@ static const luaL_Reg coll_methods[] = {{"get", l_coll_get},
                                         {"schema", l_coll_schema},
                                         {"prepare_insert", l_coll_prepare_insert},
                                         {"insert_select", l_coll_insert_select},
+                                        {"load", lstore_coll_load},
                                         {NULL, NULL}};
 
 static const luaL_Reg db_funcs[] = {{"define", l_db_define},

@@ -169,6 +169,15 @@ ldb *lstore_db(lua_State *L);
 /* Raises the store's message for rc. Call only when holding nothing. */
 int lstore_raise(lua_State *L, int rc);
 
+/* The record at idx (a table, or a row of a collection laid out as c) encoded
+ * into db->buf for collection c, whose collection object is at stack index 1
+ * (its names); an auto key takes the next id in t. 0 or a GH_E* code with
+ * err_set's message; raises only on a Lua memory error. */
+int lstore_encode_record(lua_State *L, ldb *db, store_txn *t, const store_coll *c, int idx);
+
+/* coll:load(source [, opts]) (lua_load.c). */
+int lstore_coll_load(lua_State *L);
+
 /* Begins the transaction for one call: the db.atomic one if any (*owned =
  * 0); for a write, a fresh write transaction (*owned = 1); for a read, the
  * lent read transaction (*owned = 0): consecutive reads share one snapshot

@@ -1470,6 +1470,9 @@ int store_delete(store_txn *t, const store_coll *c, const void *key, size_t klen
     if ((rc = store_need_write(t, c))) {
         return rc;
     }
+    if ((rc = bulk_flush(bulk_of(t, c), c))) { /* a load's held entries first, as store_put */
+        return rc;
+    }
     const void *v;
     size_t vn;
     if ((rc = store_get(t, c, key, klen, &v, &vn)) != 0) {
@@ -1560,11 +1563,41 @@ int store_count(store_txn *t, const store_coll *c, uint64_t *n) {
     return 0;
 }
 
+int store_coll_empty(store_txn *t, const store_coll *c) {
+    uint64_t n = 0;
+    int rc = store_need_write(t, c);
+    if (rc || (rc = store_count(t, c, &n))) {
+        return rc;
+    }
+    if (bulk_of(t, c)) {
+        bulk_detach(t); /* its held entries name records that go now */
+    }
+    store_wcur_forget(t); /* invariant 7: the tables change under its cursors */
+    int e = mdb_drop(t->txn, c->dbi, 0);
+    for (int i = 0; e == 0 && i < c->nindexes; i++) {
+        e = mdb_drop(t->txn, c->indexes[i].dbi, 0);
+    }
+    if (e) {
+        return store_lmdb_err(e, c->name);
+    }
+    store_counts *cnt = count_of(t, c->name);
+    if (cnt) {
+        cnt->deleted += n;
+    }
+    ((store_coll *)c)->rt_txnid = 0; /* its largest key is gone */
+    t->writes++;
+    return 0;
+}
+
 int store_find(store_txn *t, const store_coll *c, int index, const void *ikey, size_t iklen,
                const void **pk, size_t *pklen) {
     MDB_val k = {iklen, (void *)ikey}, d;
     if (iklen > STORE_MAX_KEY) {
         return GH_ENOTFOUND;
+    }
+    store_bulk *b = bulk_of(t, c);
+    if (b && c->indexes[index].unique) { /* a load's rows too (its hashes, held entries, runs) */
+        return store_bulk_find(b, c, index, ikey, iklen, pk, pklen);
     }
     int rc = mdb_get(t->txn, c->indexes[index].dbi, &k, &d);
     if (rc == MDB_NOTFOUND) {

@@ -346,6 +346,12 @@ int store_next_id(store_txn *t, const store_coll *c, int64_t *id);
 /* Number of records. */
 int store_count(store_txn *t, const store_coll *c, uint64_t *n);
 
+/* Deletes every record of c and every index entry, keeping the definition
+ * (what coll:load does to a collection it filled when it fails); a bulk
+ * load of c attached to t is dropped with them. Counted as deletions, and
+ * publishes no change event. 0 or a GH_E* code. */
+int store_coll_empty(store_txn *t, const store_coll *c);
+
 /* Looks up a unique index by encoded index key; *pk borrowed. */
 int store_find(store_txn *t, const store_coll *c, int index, const void *ikey, size_t iklen,
                const void **pk, size_t *pklen);

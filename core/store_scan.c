@@ -33,6 +33,10 @@
 
 int store_scan_open(store_txn *t, const store_coll *c, int index, const store_range *r,
                     store_scan **out) {
+    int brc = index >= 0 ? bulk_flush(bulk_of(t, c), c) : 0; /* the index shows a load's rows */
+    if (brc) {
+        return brc;
+    }
     store_scan *sc = calloc(1, sizeof *sc);
     if (!sc) {
         return GH_ENOMEM;
@@ -379,6 +383,10 @@ void store_scan_close(store_scan *sc) {
 
 int store_range_count(store_txn *t, const store_coll *c, int index, const store_range *r,
                       uint64_t *n) {
+    int brc = index >= 0 ? bulk_flush(bulk_of(t, c), c) : 0; /* the index shows a load's rows */
+    if (brc) {
+        return brc;
+    }
     if (!r || (!r->lo && !r->hi && !r->prefix)) {
         if (index < 0) {
             return store_count(t, c, n);

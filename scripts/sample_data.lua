@@ -19,9 +19,9 @@
 -- few members' honorary titles (劳动模范, 工匠: member_titles). These come
 -- from a second random stream, so the fields above stay what they were for
 -- a seed.
--- The members are written 20,000 to a transaction, the rest with the last
--- member in one: a run stopped part way leaves part of a registry (make it
--- again, into a new folder).
+-- The members are loaded 20,000 to a transaction (an error or Ctrl-C part
+-- way leaves none of them; a process killed part way leaves those of the
+-- chunks stored: make it again, into a new folder), the rest in one.
 
 local registry = require 'registry'
 local parse = require 'parse'
@@ -401,23 +401,20 @@ local function make_stations()
 end
 
 local stations = make_stations()
--- The members go CHUNK to a transaction: LMDB keeps the pages a
--- transaction writes in memory until it commits, so one transaction for a
--- city's registry held all of it (1,000,000 members: a peak of 1.6 GB for a
--- database of 800 MB). And LMDB keeps a freed page for its next
--- transactions, never giving it back, so the largest transaction's pages
--- stay in the heap to the end: a member touches a random leaf of most
--- indexes (id_number, birth_date, enterprise, union), so 50,000 members a
--- transaction held 109 MB at 1,000,000, 20,000 hold 91 (10,000: 73, and
--- 80% more time).
+-- The members are loaded (db.members:load: index entries sorted and
+-- appended as each transaction commits, not put one by one into random
+-- places of the indexes), CHUNK to a transaction: LMDB keeps the pages a
+-- transaction writes in memory until it commits, and keeps a freed page for
+-- its next transactions, never giving it back, so the largest transaction's
+-- pages stay in the heap to the end.
 local CHUNK = 20000
-for from = 1, N - 1, CHUNK do
-  db.atomic(function()
-    for id = from, math.min(N - 1, from + CHUNK - 1) do db.members:insert(make_member(id)) end
-  end)
-end
+local made = 0
+db.members:load(function()
+  if made == N then return nil end
+  made = made + 1
+  return make_member(made)
+end, { chunk = CHUNK })
 db.atomic(function()
-  db.members:insert(make_member(N))
   local name_of = firm_names.namer(random)
   for ent = 1, n_ent do
     local e = make_enterprise(ent, name_of)
