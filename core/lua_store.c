@@ -611,6 +611,7 @@ typedef int (*write_fn)(lua_State *L, ldb *db, store_txn *t, const store_coll *c
 typedef struct write_unit {
     lua_State *L;
     ldb *db;
+    lcoll *lc; /* argument 1, checked */
     write_fn fn;
     int top, owned;
 } write_unit;
@@ -622,7 +623,7 @@ static int write_work(store_txn *t, void *ctx) {
     lua_State *L = w->L;
     const store_coll *c;
     lua_settop(L, w->top); /* the results of an earlier try */
-    int rc = lstore_resolve(L, 1, t, &c);
+    int rc = resolve_lc(L, 1, w->lc, w->db, t, &c);
     if (rc == 0 && c->name[0] == '_') {
         rc = err_set(GH_EINVAL,
                      _("collection '%s' belongs to gonghui itself and is read-only to "
@@ -646,10 +647,11 @@ static int write_work(store_txn *t, void *ctx) {
 
 static int run_write(lua_State *L, write_fn fn, int trusted) {
     ldb *db = lstore_db(L);
-    if (!trusted && !arg_is_coll(L, db)) {
-        lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT); /* raises */
+    lcoll *lc = trusted ? lua_touserdata(L, 1) : arg_is_coll(L, db);
+    if (!lc) { /* raises unless it is a collection all the same */
+        lc = lstore_checkudata(L, 1, &lstore_coll_key, COLL_MT);
     }
-    write_unit w = {L, db, fn, lua_gettop(L), db->wtxn == NULL};
+    write_unit w = {L, db, lc, fn, lua_gettop(L), db->wtxn == NULL};
     int top = w.top, rc = lstore_write(db, write_work, &w);
     if (rc == WRITE_AS_ATOMIC) {
         /* Its change events and their handlers belong in one unit with
