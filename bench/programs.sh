@@ -11,7 +11,8 @@
 #       replayed) and counted from the records (from=records); the two must
 #       agree on every figure, or the bench fails
 #   W10 a sheet of R receipt rows entered through the framework's sheet helper
-#       (bench/w10/ticket.lua enter=...), against `gonghui import` of the file
+#       (bench/w10/ticket.lua enter=...), against `gonghui import` of the file;
+#       w10_compact: the same on the registry compacted (gonghui compact)
 #
 #   sh bench/programs.sh [--ns 100000,1000000,3000000] [--rows R] [--reps K] [--only w7,w8,w9,w10]
 #
@@ -101,6 +102,13 @@ for N in ${NS//,/ }; do
             "$GH" --db "$P8.tmp" run -e "require('registry').define_all()" >&2
         mv "$P8.tmp" "$P8"
     fi
+    PK=$OUT/prog-compact-$N   # W10 again on the same registry compacted (gonghui compact): its
+    # tables in key order; the sample as made has its ID-number index strewn over the file
+    if want w10 && [ ! -d "$PK" ]; then
+        rm -rf "$PK.tmp"; cp -r "$P" "$PK.tmp"
+        "$GH" --db "$PK.tmp" compact >&2
+        mv "$PK.tmp" "$PK"
+    fi
     PC=$SRC/prog-pristine-c-$N
     if [ ! -d "$PC" ]; then
         CSV=$OUT/prog-c-$N.csv PC=$OUT/prog-pristine-c-$N
@@ -139,12 +147,13 @@ for N in ${NS//,/ }; do
         fi
         if want w10; then
             fresh "$P"; run w10 "$GH" --db "$S/db" run --in "$(dirname "$SHEET")" "$HERE/w10/ticket.lua" enter="$SHEET"
+            fresh "$PK"; run w10_compact "$GH" --db "$S/db" run --in "$(dirname "$SHEET")" "$HERE/w10/ticket.lua" enter="$SHEET"
             fresh "$P"; run w10_import "$GH" --db "$S/db" import receipts "$SHEET"
         fi
     done
     {
         echo "# N=$N members, reps=$REPS, load: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ), $("$GH" --version | head -1)"
-        for v in c_w2 w7 w8 w9_log w9_records w10 w10_import; do
+        for v in c_w2 w7 w8 w9_log w9_records w10 w10_compact w10_import; do
             [ -n "${C[$v]:-}" ] || continue
             w=$(echo ${W[$v]} | median) c=$(echo ${C[$v]} | median) m=$(echo ${M[$v]} | median) sy=$(echo ${SY[$v]} | median)
             f=$(echo ${F[$v]} | median)
@@ -164,7 +173,7 @@ for N in ${NS//,/ }; do
         awk -v a="$(echo ${C[w10]:-} | median)" -v b="$(echo ${C[w10_import]:-} | median)" \
             'BEGIN { if (b > 0) printf "W10 sheet / import, cpu: %.2fx\n", a / b }'
         [ -z "$W9OK" ] || echo "W9: $W9OK"
-        echo "database: $(du -sm "$P" | cut -f1) MB$([ ! -d "$P9" ] || echo "; with W9's year: $(du -sm "$P9" | cut -f1) MB")"
+        echo "database: $(du -sm "$P" | cut -f1) MB$([ ! -d "$PK" ] || echo "; compacted: $(du -sm "$PK" | cut -f1) MB")$([ ! -d "$P9" ] || echo "; with W9's year: $(du -sm "$P9" | cut -f1) MB")"
     } | tee "$OUT/programs-$N.txt"
     unset W C M SY F
 done

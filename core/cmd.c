@@ -127,6 +127,30 @@ int cmd_backup(const char *path, int argc, char **argv) {
     return 0;
 }
 
+static void human(uint64_t n, char *out, size_t outn);
+
+int cmd_compact(const char *path, int argc, char **argv) {
+    store *s;
+    uint64_t before = 0, after = 0;
+    char a[32], b[32];
+    if (plain_args("compact", argc, argv, 0, NULL, NULL)) {
+        return 2;
+    }
+    if (open_db(path, 0, &s)) {
+        return 1;
+    }
+    int rc = store_compact(s, &before, &after);
+    store_close(s); /* (its map showed the old file) */
+    if (rc) {
+        fprintf(stderr, "gonghui compact: %s\n", err_msg(rc));
+        return 1;
+    }
+    human(before, a, sizeof a);
+    human(after, b, sizeof b);
+    printf(_("compact: %s rewritten in key order: %s -> %s\n"), path, a, b);
+    return 0;
+}
+
 static void human(uint64_t n, char *out, size_t outn) {
     const char *units[] = {"B", "KB", "MB", "GB", "TB"};
     double v = (double)n;

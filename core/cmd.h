@@ -17,6 +17,7 @@ int cmd_runs(const char *db, int argc, char **argv);
 int cmd_repl(const char *db, int argc, char **argv);
 int cmd_check(const char *db, int argc, char **argv);
 int cmd_backup(const char *db, int argc, char **argv);
+int cmd_compact(const char *db, int argc, char **argv);
 int cmd_stat(const char *db, int argc, char **argv);
 int cmd_import(const char *db, int argc, char **argv);
 int cmd_export(const char *db, int argc, char **argv);

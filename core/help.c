@@ -245,6 +245,12 @@ const cli_cmd cli_cmds[] = {
      N_("Exit code 1 when problems are found; each is printed.\n"), "-", NULL, 0},
     {"backup", N_("DEST"), N_("write a compacted, consistent copy of the database to DEST"),
      N_("Safe while others read and write.\n"), "@dir", NULL, 0},
+    {"compact", NULL,
+     N_("rewrite the database in place: each collection and index in key order, free pages given "
+        "back"),
+     N_("Only while no other process has the database open (it names the one that has).\n"
+        "It writes the new file beside data.mdb first: it needs that much free disk.\n"),
+     "-", NULL, 0},
     {"stat", NULL, N_("list collections, records, indexes and sizes"), NULL, "-", NULL, 0},
     {"import", N_("COLLECTION FILE"), N_("store the rows of a sheet in a collection"),
      N_("CSV (UTF-8 or GB18030, as Excel saves it), TSV, JSON Lines or an .xlsx workbook.\n"

@@ -30,6 +30,7 @@ static const struct command {
     {"repl", cmd_repl},
     {"check", cmd_check},
     {"backup", cmd_backup},
+    {"compact", cmd_compact},
     {"stat", cmd_stat},
     {"import", cmd_import},
     {"export", cmd_export},

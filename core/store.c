@@ -282,7 +282,7 @@ int store_open(const char *path, int flags, store **out) {
     }
     s->flags = flags;
     snprintf(store_disk_dir, sizeof store_disk_dir, "%s", path);
-    s->lockfd = -1;
+    s->lockfd = s->compact_lfd = -1;
     int rc = mdb_env_create(&s->env);
     if (rc) {
         free(s->path);
@@ -361,6 +361,9 @@ void store_close(store *s) {
     mdb_env_close(s->env);
     if (s->lockfd >= 0) {
         close(s->lockfd);
+    }
+    if (s->compact_lfd >= 0) {
+        close(s->compact_lfd);
     }
     free(s->refuse_write);
     free(s->path);

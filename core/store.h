@@ -449,6 +449,12 @@ int store_check(store *s, void (*report)(void *ctx, const char *msg), void *ctx,
 
 /* A compacted, consistent copy into `dest` (a new or empty directory). */
 int store_backup(store *s, const char *dest);
+/* Rewrites the database in place as backup's compacted copy (each collection
+ * and index in key order, no free pages): only while no other process has it
+ * open (GH_EBUSY naming the process otherwise; the file is left as it was).
+ * *before, *after: the file's size. The caller closes the store next: its
+ * map still shows the old file. */
+int store_compact(store *s, uint64_t *before, uint64_t *after);
 
 typedef struct store_stat {
     uint64_t entries;

@@ -33,6 +33,7 @@ struct store {
     MDB_dbi dbi_room; /* a script's new collection must stay below this handle */
     unsigned char db_id[16];
     int lockfd;
+    int compact_lfd; /* store_compact's hold on lock.mdb, or -1: closed after the environment */
     int flags;
     void *map_lo;       /* where its map starts, as noted for the fault handler */
     int readonly;       /* opened MDB_RDONLY: the user cannot write data.mdb */

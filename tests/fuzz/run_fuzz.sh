@@ -51,7 +51,7 @@ for name in value key csv xlsx mdb; do
                $root/plugins/xlsx/xlsx_read.c $(pkg-config --libs minizip expat)"
     elif [ "$name" = mdb ]; then
         # check on a damaged data.mdb: the store, over LMDB (issue 16)
-        extra="$root/core/store.c $root/core/store_def.c $root/core/store_scan.c $root/core/store_check.c $root/core/lmdb_code.c $root/core/store_bulk.c $root/core/scratch.c $root/core/heap_thp.c $root/core/schema.c $root/core/pii.c $root/core/parse.c -llmdb -lsodium"
+        extra="$root/core/store.c $root/core/store_def.c $root/core/store_scan.c $root/core/store_check.c $root/core/lmdb_code.c $root/core/store_bulk.c $root/core/store_compact.c $root/core/scratch.c $root/core/heap_thp.c $root/core/schema.c $root/core/pii.c $root/core/parse.c -llmdb -lsodium"
         # (pii.c calls libsodium for pseudonyms: the binary reaches it through lazylib.c)
     fi
     # shellcheck disable=SC2086 # $flags and $extra are lists of words
