@@ -936,6 +936,17 @@ static int record_fields(const store_coll *c, const void *rec, size_t n, const u
                          const store_index *also) {
     mp_reader r;
     mp_item it;
+    const unsigned char *p = rec;
+    if (n > 1 && p[0] > 0x90 && p[0] <= 0x9f && c->key == 0 && c->nindexes == 0 && !also) {
+        /* An array of fewer than 16 fields, and only the key, the first, is
+         * read: it starts after the header (an auto-keyed record with no
+         * index, as W2's awards and events; its readers bound it by end) */
+        off[0] = p + 1;
+        for (int i = 1; i < c->nfields; i++) {
+            off[i] = NULL;
+        }
+        return 0;
+    }
     mp_reader_init(&r, rec, n);
     if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
         return err_set(GH_ECORRUPT, _("collection '%s': a stored record is corrupt (not an array)"),
