@@ -57,6 +57,7 @@ typedef struct lload {
     const store_coll *c;   /* the collection in t */
     lua_Integer committed; /* records in committed chunks */
     int rc;                /* a store error that ended the loop, or 0 */
+    int refused;           /* rc refused record n + 1 (else a commit or a begin failed) */
 } lload;
 
 /* Begins the next transaction (the first: a fresh one or a savepoint) and
@@ -128,15 +129,19 @@ static int load_loop(lua_State *L) {
         lua_settop(L, 3);
         if (rc) {
             ld->rc = rc;
+            ld->refused = 1;
             return 0;
         }
         ld->n++;
         if (ld->chunked && ld->n - ld->committed == ld->chunk) {
-            if ((rc = load_end(ld, 1)) || (rc = load_begin(L, ld))) {
+            if ((rc = load_end(ld, 1)) == 0) {
+                ld->committed = ld->n; /* stored: undone by load_undo on a later failure */
+                rc = load_begin(L, ld);
+            }
+            if (rc) {
                 ld->rc = rc;
                 return 0;
             }
-            ld->committed = ld->n;
         }
     }
     ld->rc = load_end(ld, 1);
@@ -239,7 +244,7 @@ int lstore_coll_load(lua_State *L) {
         return 1;
     }
     if (status == LUA_OK) {
-        if (ld->t) { /* a refused record (not a failed commit) */
+        if (ld->refused) {
             snprintf(msg, sizeof msg, _("record %lld: %s; nothing was stored"),
                      (long long)ld->n + 1, err_msg(ld->rc));
         } else {
