@@ -358,12 +358,14 @@ int store_find(store_txn *t, const store_coll *c, int index, const void *ikey, s
 
 /* ---- scans ------------------------------------------------------------------------- */
 
-/* Bulk loading (store_bulk.c), for `gonghui import`: attached to write
- * transaction t, store_put(t, c, STORE_INSERT, ...) of collection c checks
- * and refuses rows as always and writes their records, but holds their index
- * entries back; they are sorted and appended when t commits (or when they
- * pass `budget` bytes: 0 means STORE_BULK_BUDGET). Until then c's indexes do
- * not show the load's rows: use only store_put of c (and record reads) in t.
+/* Bulk loading (store_bulk.c), for `gonghui import` and coll:load: attached
+ * to write transaction t, store_put(t, c, STORE_INSERT, ...) of collection c
+ * checks and refuses rows as always and writes their records, but holds their
+ * index entries back; they are sorted and appended when t commits (or when
+ * they pass `budget` bytes: 0 means STORE_BULK_BUDGET). Meanwhile store_find
+ * of a unique index of c sees the load's rows; a scan or count of one of c's
+ * indexes, a delete and any other write of c write the held entries into
+ * their tables first.
  * A chunked load attaches the same store_bulk to each next transaction
  * (store_bulk_attach); the transaction's end detaches it. store_bulk_free
  * after the last. */

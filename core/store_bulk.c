@@ -44,8 +44,10 @@
  *      of every record is in its table (store_txn_commit flushes first; a
  *      flush that fails aborts the transaction): store.c's invariant 2
  *      holds for everything committed. Inside the transaction, before a
- *      flush, an index does not show the load's rows: only store_put of
- *      the collection (and reading records) may be used meanwhile.
+ *      flush, an index table does not hold the load's rows: store_find
+ *      asks the load for a unique index (store_bulk_find), and a scan or
+ *      count of an index, a delete or another kind of write of the
+ *      collection flushes first (bulk_flush).
  *   2. A row is refused for a unique value taken, exactly as store_put
  *      refuses it, before anything of it is written (the same message).
  *   3. Memory: the held entries stay under the budget (a spill empties
