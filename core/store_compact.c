@@ -19,8 +19,11 @@
  * first, to know whether it is the only one); this process asks for it
  * exclusive. Granted, nobody else has the database open, and any process
  * that opens it now waits in LMDB's open until this one has closed it, and
- * then sees the new file. Refused, the database is left as it was, and the
- * message names the process that holds it.
+ * then sees the new file. (A process of a user who may not write data.mdb
+ * opens it read-only, and LMDB opens the data file before it waits for the
+ * lock: such a reader started meanwhile reads the old file, which holds the
+ * same records and is never written again.) Refused, the database is left as
+ * it was, and the message names the process that holds it.
  *
  * A crash before the rename leaves data.mdb as it was (and a data.mdb.compact
  * that the next compact writes over); after it, the new file, complete and
