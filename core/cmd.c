@@ -187,6 +187,11 @@ int cmd_stat(const char *path, int argc, char **argv) {
     human(file, a, sizeof a);
     human(map, b, sizeof b);
     printf(_("database %s: format %d, %s used, map %s\n"), path, STORE_FORMAT, a, b);
+    uint64_t free_bytes = 0;
+    if (store_free_bytes(t, &free_bytes) == 0 && free_bytes > 0) {
+        human(free_bytes, a, sizeof a);
+        printf(_("%s of it free pages (gonghui compact gives them back)\n"), a);
+    }
     /* the listing goes through table.c, so Chinese headers and names line up */
     tbl *tb = tbl_new(4);
     int oom = !tb || tbl_set_col(tb, 0, _("collection / index")) ||

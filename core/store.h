@@ -457,6 +457,9 @@ int store_backup(store *s, const char *dest);
  * *before, *after: the file's size. The caller closes the store next: its
  * map still shows the old file. */
 int store_compact(store *s, uint64_t *before, uint64_t *after);
+/* The bytes of the file's free pages (written once, free now: what compact
+ * gives back). 0 or an LMDB error. */
+int store_free_bytes(store_txn *t, uint64_t *bytes);
 
 typedef struct store_stat {
     uint64_t entries;

@@ -130,3 +130,31 @@ out:
     s->compact_lfd = lfd;
     return rc;
 }
+
+int store_free_bytes(store_txn *t, uint64_t *bytes) {
+    MDB_cursor *cur;
+    MDB_val k, d;
+    MDB_stat st;
+    uint64_t n = 0;
+    /* LMDB's free list is its table 0: per transaction that freed pages, the
+     * list of their numbers, its length first (as mdb_stat -f counts) */
+    int rc = mdb_cursor_open(t->txn, 0, &cur);
+    if (rc) {
+        return store_lmdb_err(rc, "free pages");
+    }
+    int m = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+    for (; m == 0; m = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        size_t len;
+        if (d.mv_size >= sizeof len) {
+            memcpy(&len, d.mv_data, sizeof len);
+            n += len;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (m != MDB_NOTFOUND) {
+        return store_lmdb_err(m, "free pages");
+    }
+    mdb_env_stat(t->s->env, &st);
+    *bytes = n * st.ms_psize;
+    return 0;
+}

@@ -1,9 +1,9 @@
 #!/bin/sh
 # compact.sh BINARY SCRATCH — `gonghui compact`: the database rewritten in
 # place holds the same records, indexes and events, gives back its free pages
-# (the file shrinks) and goes on being written; while another process has the
-# database open it is refused, naming that process, and the file is left as
-# it was.
+# (the file shrinks; `stat` showed them before, not after) and goes on being
+# written; while another process has the database open it is refused,
+# naming that process, and the file is left as it was.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 
@@ -49,6 +49,9 @@ expect_rc 0 "exporting before"
 gh --db "$DB" events tail
 cp "$S/out" "$S/events.before"
 a=$(wc -c <"$DB/data.mdb")
+gh --db "$DB" stat
+expect_out "free pages (gonghui compact gives them back)" "stat before compact" &&
+  pass "stat says how much of the file is free pages, and what gives them back"
 
 # --- alone: rewritten ---------------------------------------------------------------
 gh --db "$DB" compact
@@ -62,6 +65,11 @@ if expect_rc 0 "compact"; then
     [ "$free" = 0 ] && pass "no free pages after compact" || fail "free pages after compact: $free"
   else
     echo "  (mdb_stat missing: the free-page count is not checked)" >&2
+  fi
+  gh --db "$DB" stat
+  if expect_rc 0 "stat after compact"; then
+    if grep -q "free pages" "$S/out"; then fail "stat after compact still shows free pages: $(head -2 "$S/out")"; else
+      pass "stat after compact shows no free pages"; fi
   fi
   gh --db "$DB" check
   expect_rc 0 "check after compact" && pass "check is clean after compact"
