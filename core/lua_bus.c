@@ -601,8 +601,8 @@ int lbus_listened(const void *bus_ud) {
  * of the encoded payload. */
 static void publish_bytes(lua_State *L, void *bus_ud, const char *topic, size_t tn, const void *p,
                           size_t n) {
-    ldb *db = lstore_db_of_state(L);
     lbus *b = bus_ud;
+    ldb *db = b->db; /* not the registry's: two lookups by name an event (issue 18, W2) */
     if (!db->scope && !b->nhandlers) {
         int64_t seq;
         int rc = bus_append(lstore_write_txn(db), topic, tn, p, n, b->run, bus_now_ms(), &seq);
