@@ -417,6 +417,24 @@ t.case('a long list of values: each record is checked against it by halves', fun
   t.eq(t.keys(M, { category = { 'x1', 'x2', 'x3', 'nurse2' } }), {})
 end)
 
+t.case('short lists of values: every size up to the halving one, lengths mixed', function()
+  -- up to 8 values are looked through in turn (by length, then bytes), more
+  -- are searched by halves: the same records either way, and a value that
+  -- is a prefix of a stored one, or longer, or of the same length, is no match
+  local pool = { 'cour', 'courierx', 'cook', 'nurse', 'guard', 'driver', 'porter', 'courier',
+                 'rare', 'welder', 'c', 'clerks' }
+  for n = 1, #pool do
+    local list, set = {}, {}
+    for i = 1, n do list[i] = pool[i]; set[pool[i]] = true end
+    shuffle(list)
+    local want = ids(function(m) return set[m.category] end)
+    t.eq(t.keys(M, { category = list }), want, 'a list of ' .. n)
+    t.eq(M:count{ category = list }, #want, 'count, a list of ' .. n)
+    t.eq(t.keys(M, { category = list, status = 'active' }),
+         ids(function(m) return set[m.category] and m.status == 'active' end), 'and status, ' .. n)
+  end
+end)
+
 t.case('count_by and rows: a field added later, a record of more than 15 fields', function()
   db.define('later', { key = 'id', fields = { id = 'int', a = 'string' } })
   for i = 1, 5 do db.later:insert{ id = i, a = i % 2 == 0 and 'even' or 'odd' } end
