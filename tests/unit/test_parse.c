@@ -302,6 +302,22 @@ static void test_mod11_2(void **state) {
     assert_int_equal(c, '1');
     assert_int_not_equal(parse_mod11_2("12a", 3, &c), 0);
     assert_int_not_equal(parse_mod11_2("", 0, &c), 0);
+    /* every length up to 60 (the weights repeat every 10 places), against
+     * ISO 7064's definition worked one digit at a time */
+    char digits[61];
+    for (size_t i = 0; i < 60; i++) {
+        digits[i] = (char)('0' + (i * 7 + 3) % 10);
+    }
+    for (size_t n = 1; n <= 60; n++) {
+        int sum = 0, w = 2;
+        for (size_t i = n; i-- > 0;) {
+            sum = (sum + (digits[i] - '0') * w) % 11;
+            w = w * 2 % 11;
+        }
+        int want = (12 - sum) % 11;
+        assert_int_equal(parse_mod11_2(digits, n, &c), 0);
+        assert_int_equal(c, want == 10 ? 'X' : '0' + want);
+    }
 }
 
 /* ---- phones --------------------------------------------------------------------------- */
