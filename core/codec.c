@@ -550,6 +550,14 @@ int codec_utf8_valid(const unsigned char *s, size_t n, size_t *bad) {
             break;
         }
         unsigned c = s[i];
+        /* three bytes led by E1..EC or EE..EF (U+1000..CFFF, U+E000..FFFF:
+         * Chinese text) need no more than their continuation bytes checked:
+         * none of them is overlong or a surrogate */
+        if (c - 0xe1 <= 0xef - 0xe1 && c != 0xed && n - i >= 3 && (s[i + 1] & 0xc0) == 0x80 &&
+            (s[i + 2] & 0xc0) == 0x80) {
+            i += 3;
+            continue;
+        }
         size_t need;
         unsigned min;
         if (c < 0x80) {

@@ -1093,6 +1093,25 @@ static void test_text_checks(void **state) {
             assert_int_equal(bad, u[i].bad);
         }
     }
+    /* every three bytes led by E0..EF, whole and cut short, after "ab":
+     * valid exactly when they decode to U+0800..FFFF, no surrogate */
+    for (unsigned c0 = 0xe0; c0 <= 0xef; c0++) {
+        for (unsigned c1 = 0; c1 < 256; c1++) {
+            for (unsigned c2 = 0; c2 < 256; c2++) {
+                unsigned char t[5] = {'a', 'b', (unsigned char)c0, (unsigned char)c1,
+                                      (unsigned char)c2};
+                unsigned cp = (c0 & 0x0f) << 12 | (c1 & 0x3f) << 6 | (c2 & 0x3f);
+                int want = (c1 & 0xc0) == 0x80 && (c2 & 0xc0) == 0x80 && cp >= 0x800 &&
+                           !(cp >= 0xd800 && cp <= 0xdfff);
+                size_t bad = 99;
+                assert_int_equal(codec_utf8_valid(t, 5, &bad), want);
+                if (!want) {
+                    assert_int_equal(bad, 2);
+                }
+                assert_int_equal(codec_utf8_valid(t, 4, NULL), 0);
+            }
+        }
+    }
     /* agrees with mp_skip on every first byte; strings of bytes that are
      * not UTF-8 (fill 1: 0xff) are flagged, never misread */
     unsigned char buf[80];
