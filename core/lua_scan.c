@@ -834,16 +834,17 @@ static int scan_match(lscan *s, const void *rec, size_t n) {
         return 1;
     }
     mp_reader r;
-    mp_item it;
-    mp_reader_init(&r, rec, n);
-    if (mp_read(&r, &it) != 0 || it.type != MP_ARRAY) {
+    uint32_t narr; /* the header without the general reader (28 instructions a record) */
+    const unsigned char *first = mp_record_fields(rec, n, &narr);
+    if (!first) {
         return GH_ECORRUPT;
     }
+    mp_reader_init(&r, first, (size_t)((const unsigned char *)rec + n - first));
     const unsigned char *end = (const unsigned char *)rec + n;
     int at = 0; /* the field r.p is at */
     for (int f = 0; f < s->nfilters; f++) {
         lfilter *fl = &s->filters[f];
-        if ((uint32_t)fl->pos >= it.n) {
+        if ((uint32_t)fl->pos >= narr) {
             return 0; /* absent (a field added later): nil never matches */
         }
         for (; at < fl->pos; at++) {

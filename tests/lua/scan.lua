@@ -447,6 +447,9 @@ t.case('count_by and rows: a field added later, a record of more than 15 fields'
   local bs = {}
   for r in db.later:scan() do bs[#bs + 1] = r.b or '-' end
   t.eq(bs, { '-', '-', '-', '-', '-', 'new' })
+  -- a condition on the field added later: the shorter records have none (nil never matches)
+  t.eq(db.later:count{ b = 'new' }, 1)
+  t.eq(t.keys(db.later, { b = { 'new', 'old' }, a = 'even' }), { 6 })
   -- 20 fields: the record's array header is not the one-byte form
   local fields = { id = 'int' }
   for i = 1, 19 do fields['f' .. i] = 'string' end
@@ -463,6 +466,12 @@ t.case('count_by and rows: a field added later, a record of more than 15 fields'
   end
   t.eq(db.wide:count_by('f19'), want)
   t.eq(db.wide:count{ f19 = 'v1' }, want.v1)
+  t.eq(db.wide:count{ f19 = { 'v1', 'v2' }, f1 = { 'v1', 'v2', 'v3' } },
+       #t.keys(db.wide, { f19 = { 'v2', 'v1' }, f1 = { 'v3', 'v2', 'v1' } }))
+  local both = {}
+  for i = 1, 30 do if i % 4 == 1 and (i * 19) % 4 == 3 then both[#both + 1] = i end end
+  t.eq(t.keys(db.wide, { f1 = 'v1', f19 = 'v3' }), both)
+  t.eq(#both, 8)
   local n = 0
   for r in db.wide:scan() do
     n = n + 1
