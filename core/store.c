@@ -928,23 +928,22 @@ uint64_t store_txn_writes(const store_txn *t) {
 
 /* ---- record bytes ------------------------------------------------------------------------ */
 
-/* Finds the start of the key and indexed fields of a record: off[i] points
- * at field i's encoding, or is NULL when the record is shorter (a field
- * added later) or the field is past the last one the store reads.
- * 0 or GH_ECORRUPT. */
-static int record_fields(const store_coll *c, const void *rec, size_t n, const unsigned char **off,
-                         const store_index *also) {
+/* Finds the start of fields 0..upto-1 of a record: off[i] points at field
+ * i's encoding, or is NULL when the record is shorter (a field added later)
+ * or i >= upto. 0 or GH_ECORRUPT. */
+static int record_fields_upto(const store_coll *c, const void *rec, size_t n,
+                              const unsigned char **off, int upto) {
     mp_reader r;
     mp_item it;
     const unsigned char *p = rec;
-    if (n > 1 && p[0] > 0x90 && p[0] <= 0x9f && c->key == 0 && c->nindexes == 0 && !also) {
-        /* An array of fewer than 16 fields, and only the key, the first, is
-         * read: it starts after the header (an auto-keyed record with no
-         * index, as W2's awards and events; its readers bound it by end) */
+    for (int i = upto; i < c->nfields; i++) {
+        off[i] = NULL;
+    }
+    if (upto == 1 && n > 1 && p[0] > 0x90 && p[0] <= 0x9f) {
+        /* An array of fewer than 16 fields, and only the first is read (the
+         * key of most collections): it starts after the header (its readers
+         * bound it by end) */
         off[0] = p + 1;
-        for (int i = 1; i < c->nfields; i++) {
-            off[i] = NULL;
-        }
         return 0;
     }
     mp_reader_init(&r, rec, n);
@@ -953,24 +952,6 @@ static int record_fields(const store_coll *c, const void *rec, size_t n, const u
                        c->name);
     }
     uint32_t have = it.n;
-    /* Only as far as the store reads: the key and the indexed fields (a
-     * record is encoded by its writer; check validates whole records). */
-    int upto = c->key + 1;
-    for (int j = 0; also && j < also->nfields; j++) { /* an index c does not list yet */
-        if (also->fields[j] + 1 > upto) {
-            upto = also->fields[j] + 1;
-        }
-    }
-    for (int x = 0; x < c->nindexes; x++) {
-        for (int j = 0; j < c->indexes[x].nfields; j++) {
-            if (c->indexes[x].fields[j] + 1 > upto) {
-                upto = c->indexes[x].fields[j] + 1;
-            }
-        }
-    }
-    for (int i = upto; i < c->nfields; i++) {
-        off[i] = NULL;
-    }
     for (int i = 0; i < upto; i++) {
         if ((uint32_t)i < have) {
             off[i] = r.p;
@@ -984,6 +965,28 @@ static int record_fields(const store_coll *c, const void *rec, size_t n, const u
         }
     }
     return 0;
+}
+
+/* Finds the start of the key and indexed fields of a record (and of index
+ * `also`'s, c does not list yet): off[i] as record_fields_upto sets it, NULL
+ * past the last field the store reads (a record is encoded by its writer;
+ * check validates whole records). 0 or GH_ECORRUPT. */
+static int record_fields(const store_coll *c, const void *rec, size_t n, const unsigned char **off,
+                         const store_index *also) {
+    int upto = c->key + 1;
+    for (int j = 0; also && j < also->nfields; j++) {
+        if (also->fields[j] + 1 > upto) {
+            upto = also->fields[j] + 1;
+        }
+    }
+    for (int x = 0; x < c->nindexes; x++) {
+        for (int j = 0; j < c->indexes[x].nfields; j++) {
+            if (c->indexes[x].fields[j] + 1 > upto) {
+                upto = c->indexes[x].fields[j] + 1;
+            }
+        }
+    }
+    return record_fields_upto(c, rec, n, off, upto);
 }
 
 /* Appends the key element of field f whose encoding starts at p; 1 when the
@@ -1066,7 +1069,7 @@ int store_index_key(const store_coll *c, const store_index *ix, const void *rec,
 
 int store_record_key(const store_coll *c, const void *rec, size_t n, codec_buf *out) {
     const unsigned char *off[STORE_MAX_FIELDS];
-    int rc = record_fields(c, rec, n, off, NULL);
+    int rc = record_fields_upto(c, rec, n, off, c->key + 1); /* the key alone */
     if (rc) {
         return rc;
     }
