@@ -83,8 +83,14 @@ static void on_cell(void *s, size_t n, void *data) {
     }
     r->off[r->ncells] = r->bytes.len;
     r->len[r->ncells] = n;
-    codec_buf_add(&r->bytes, s ? s : "", n);
-    codec_buf_add(&r->bytes, "", 1);
+    unsigned char *q = codec_buf_need(&r->bytes, n + 1); /* the cell and its NUL */
+    if (q) {
+        if (n) {
+            memcpy(q, s, n);
+        }
+        q[n] = 0;
+        r->bytes.len += n + 1;
+    }
     r->ncells++;
 }
 
