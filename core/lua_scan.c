@@ -716,6 +716,14 @@ static inline int bytes_eq(const unsigned char *a, const unsigned char *b, size_
         memcpy(&v, b + n - 8, 8);
         return ((x ^ y) | (u ^ v)) == 0;
     }
+    if (n >= 4 && n < 8) { /* two half words, overlapping (a stored 'active': 7 bytes) */
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
     for (; n >= 8; a += 8, b += 8, n -= 8) {
         uint64_t x, y;
         memcpy(&x, a, 8);
@@ -771,7 +779,8 @@ static int lval_qcmp(const void *x, const void *y) {
 
 /* Values up to this many are looked through in turn: a length compared
  * first and bytes_eq inline cost less than a halving's memcmp call (W2's
- * five categories: 76 instructions a test searched, 30 looked through). */
+ * five categories and one status: 76 instructions a test searched by
+ * halves, 55 looked through). */
 #define VALS_LINEAR 8
 
 /* Is [p, p+n) one of the sorted values a[0 .. na)? */
