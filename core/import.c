@@ -166,6 +166,10 @@ void import_problem(imp *im, const char *col, const char *val, size_t vn, const 
  * not part of its value. */
 static size_t trim(const char **s, size_t n) {
     const char *p = *s;
+    if (n == 0 ||
+        ((unsigned char)p[0] - 0x21u < 0x5eu && (unsigned char)p[n - 1] - 0x21u < 0x5eu)) {
+        return n; /* both ends visible ASCII (most cells): no space of any kind at either */
+    }
     for (;;) {
         if (n && (*p == ' ' || *p == '\t')) {
             p++, n--;

@@ -48,6 +48,11 @@ gh --db "$DB" import members t.csv
 expect_rc 0 "a CSV with spaces around cells"
 expect_value "$DB" "'[' .. db.members:get(1).name .. '|' .. db.members:get(1).note .. '|' .. db.members:get(2).name .. '|' .. db.members:get(2).note .. ']'" \
   "[甲|a|乙|b]" "CSV: spaces (and U+3000) at a cell's ends are trimmed, quoted or not"
+printf '%s\n' 'member_id,name,note' '5,x,"f　"' '6,"　y",g ' '7,"z "," h"' >t2.csv
+gh --db "$DB" import members t2.csv
+expect_rc 0 "a CSV with spaces at one end of cells"
+expect_value "$DB" "'[' .. db.members:get(5).note .. '|' .. db.members:get(6).name .. '|' .. db.members:get(6).note .. '|' .. db.members:get(7).name .. ']'" \
+  "[f|y|g|z]" "CSV: a space at one end only, the other a letter, is trimmed too"
 printf '%s\n' '{"member_id": 3, "name": " 丙 ", "note": "\u00a0c "}' >t.jsonl
 gh --db "$DB" import members t.jsonl
 expect_rc 0 "JSON Lines with spaces"
