@@ -145,6 +145,30 @@ EOF2
   expect_rc 1 "export of a damaged length" && expect_err "is damaged" "export: damaged" && no_err "memory" "export: no memory limit"
 fi
 
+# a damaged size inside a record: a string's length byte made to run past the
+# record's end, before the field a condition tests; the conditions' walk to
+# that field (core/lua_scan.c, scan_match) stops with the check advice
+if command -v python3 >/dev/null 2>&1; then
+  gh --db dstr run -e "db.define('t', { key = 'k', fields = { k = 'string', v = 'string', w = 'string' } })
+    db.define('u', { fields = { k = 'string' } })
+    db.t:insert{ k = 'KEYMARK', v = 'VALMARK2-' .. string.rep('x', 100), w = 'z' }"
+  python3 - dstr/data.mdb <<'EOF2'
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, 'rb').read())
+i = d.find(b'VALMARK2-')
+assert d[i - 2] == 0xd9 and d[i - 1] == 109, 'v is a str8 of 109 bytes'
+d[i - 1] = 0xff   # 255 bytes: past the record's end
+open(p, 'wb').write(d)
+EOF2
+  for how in "for r in db.t:scan{ w = 'z' } do print(r.k) end" \
+             "db.u:insert_select{ from = db.t, where = { w = { 'y', 'z' } }, take = { k = 'k' } }"; do
+    gh --db dstr run -e "$how"
+    expect_rc 1 "$how on a damaged size" && expect_err "a stored record is corrupt" "$how: corrupt" &&
+      expect_err "check" "$how: the check advice" && pass "$how: a size past the record's end is reported"
+  done
+fi
+
 # ---- check walks the pages itself before LMDB reads them (a page LMDB would
 # loop on, found by fuzz_mdb, is in tests/fuzz/corpus/mdb/loop-lower)
 if command -v python3 >/dev/null 2>&1; then
