@@ -63,6 +63,17 @@ static uint32_t rd32(const unsigned char *p) {
     return v;
 }
 
+/* Whether pg (its first 256 bytes) is a meta page this gonghui reads. */
+static int meta_is(const unsigned char *pg) {
+    return rd32(pg + META_MAGIC) == MDB_MAGIC_V && rd32(pg + META_VERSION) == 1;
+}
+
+/* The one of the two meta pages LMDB uses: the larger transaction id (the
+ * second only if it is a meta page at all). */
+static const unsigned char *meta_newest(unsigned char pg[2][256]) {
+    return meta_is(pg[1]) && rd64(pg[1] + META_TXNID) > rd64(pg[0] + META_TXNID) ? pg[1] : pg[0];
+}
+
 int store_check_meta(const char *dir) {
     return store_check_meta_n(dir, NULL);
 }
@@ -89,17 +100,14 @@ int store_check_meta_n(const char *dir, uint64_t *named) {
         why = N_("shorter than its first page");
     } else if (rd32(pg[0] + META_MAGIC) != MDB_MAGIC_V) {
         why = N_("its first page is not an LMDB meta page");
-    } else if (rd32(pg[0] + META_VERSION) != 1) {
+    } else if (!meta_is(pg[0])) {
         why = N_("an LMDB format this gonghui does not read");
     } else if ((ps = rd32(pg[0] + META_PSIZE)) < 512 || ps > 65536 || (ps & (ps - 1))) {
         why = N_("its page size is damaged");
     } else if (pread(fd, pg[1], sizeof pg[1], ps) != (ssize_t)sizeof pg[1]) {
         why = N_("shorter than its two meta pages");
     } else {
-        int m0 = rd32(pg[1] + META_MAGIC) == MDB_MAGIC_V && rd32(pg[1] + META_VERSION) == 1;
-        /* LMDB uses the meta page with the larger transaction id */
-        const unsigned char *m =
-            m0 && rd64(pg[1] + META_TXNID) > rd64(pg[0] + META_TXNID) ? pg[1] : pg[0];
+        const unsigned char *m = meta_newest(pg);
         uint64_t last = rd64(m + META_LAST_PG), root = rd64(m + META_MAIN_ROOT);
         uint32_t mps = rd32(m + META_PSIZE); /* LMDB maps with the newer one's page size */
         if (named) {
@@ -752,18 +760,17 @@ static int store_check_pages(const char *dir, void (*report)(void *, const char 
             pread(fd, m[1], sizeof m[1], w.ps) != (ssize_t)sizeof m[1]) {
             break; /* an empty file (a new database), or what the meta check refused */
         }
-        int m1 = rd32(m[1] + META_MAGIC) == MDB_MAGIC_V && rd32(m[1] + META_VERSION) == 1;
-        meta = m1 && rd64(m[1] + META_TXNID) > rd64(m[0] + META_TXNID) ? m[1] : m[0];
-        if (pin && rd64(m[0] + META_TXNID) != mdb_txn_id(pin) &&
-            (!m1 || rd64(m[1] + META_TXNID) != mdb_txn_id(pin))) {
-            meta = NULL; /* two commits since the pin: pin the newest */
+        uint64_t id = pin ? mdb_txn_id(pin) : 0;
+        meta = !pin                                             ? meta_newest(m)
+               : rd64(m[0] + META_TXNID) == id                  ? m[0]
+               : meta_is(m[1]) && rd64(m[1] + META_TXNID) == id ? m[1]
+                                                                : NULL;
+        if (!meta) { /* two commits since the pin overwrote its meta page: pin the newest */
             mdb_txn_reset(pin);
             if (mdb_txn_renew(pin) != 0) {
                 mdb_txn_abort(pin);
                 pin = NULL;
             }
-        } else if (pin) {
-            meta = rd64(m[0] + META_TXNID) == mdb_txn_id(pin) ? m[0] : m[1];
         }
     }
     struct stat st;
@@ -827,15 +834,7 @@ int store_check_path(const char *path, void (*report)(void *ctx, const char *msg
                      path);
             report(ctx, m);
             n++;
-            fflush(NULL);
-            ssize_t w = write(fds[1], &n, sizeof n);
-            (void)w;
-            _exit(1);
-        }
-        if (rc == 0) {
-            rc = store_open(path, 0, &s);
-        }
-        if (rc == 0) {
+        } else if (rc == 0 && (rc = store_open(path, 0, &s)) == 0) {
             rc = store_check(s, report, ctx, &n);
         }
         if (rc) {
